@@ -1,0 +1,19 @@
+"""symgraph: symbolic expressions, rewritten, differentiated and compiled.
+
+    >>> import symgraph as sg
+    >>> x = sg.vector("x")
+    >>> f = sg.function([x], sg.grad((x ** 2).sum(), x))
+"""
+from .config import config
+from .graph import Variable, Constant, SharedVariable, Apply, TensorType
+from .variables import tensor, shared, constant, CONSTRUCTORS as _CONSTRUCTORS
+from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
+from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
+from .function import function, Function, UnusedInputError
+from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
+from .printing import debugprint
+from . import random
+
+globals().update(_CONSTRUCTORS)
+
+__version__ = "0.1.0"

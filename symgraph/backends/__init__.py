@@ -1,0 +1,1 @@
+"""Backends turn a FunctionGraph into a callable: numpy (the reference interpreter)."""

@@ -1,0 +1,31 @@
+"""Global settings, read once from environment variables and changeable at run time.
+
+    >>> import symgraph as sg
+    >>> sg.config.floatX
+    'float32'
+"""
+import os
+
+_BACKENDS = ("numba", "numpy", "cuda")
+
+
+class Config:
+    def __init__(self):
+        self.floatX = os.environ.get("SYMGRAPH_FLOATX", "float32")
+        # The contract's default is "numba"; until that backend exists the reference runs.
+        self.backend = os.environ.get("SYMGRAPH_BACKEND", "numpy")
+        self.cache_dir = os.environ.get(
+            "SYMGRAPH_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "symgraph"))
+
+    def __setattr__(self, key, value):
+        if key == "floatX" and value not in ("float16", "float32", "float64"):
+            raise ValueError(f"config.floatX must be float16, float32 or float64, not {value!r}")
+        if key == "backend" and value not in _BACKENDS:
+            raise ValueError(f"config.backend must be one of {_BACKENDS}, not {value!r}")
+        object.__setattr__(self, key, value)
+
+    def __repr__(self):
+        return f"Config(floatX={self.floatX!r}, backend={self.backend!r}, cache_dir={self.cache_dir!r})"
+
+
+config = Config()

@@ -1,0 +1,191 @@
+"""sg.function: compile inputs -> outputs (plus updates of shared variables) into a callable.
+
+    >>> x = sg.vector("x"); w = sg.shared(np.zeros(3, "float32"), "w")
+    >>> step = sg.function([x], (x * w).sum(), updates=[(w, w + x)])
+    >>> step(np.ones(3, "float32"))
+"""
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from .config import config
+from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
+from .ops.base import as_variable
+from .rewrite.fgraph import FunctionGraph
+
+
+class UnusedInputError(ValueError):
+    pass
+
+
+def _backend_module(name):
+    if name == "numpy":
+        from .backends import numpy_backend
+        return numpy_backend
+    if name in ("numba", "cuda"):
+        raise NotImplementedError(f"the {name!r} backend is not built yet (see the project's open "
+                                  f"issues); use backend='numpy'")
+    raise ValueError(f"unknown backend {name!r}: use 'numba', 'numpy' or 'cuda'")
+
+
+def _normalize_updates(updates):
+    if updates is None:
+        return []
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates)
+    out, seen = [], set()
+    for pair in pairs:
+        if len(pair) != 2:
+            raise TypeError(f"an update must be a (shared_variable, new_value) pair, got {pair!r}")
+        shared, new = pair
+        if not isinstance(shared, SharedVariable):
+            raise TypeError(f"updates can only change shared variables, not {getattr(shared, 'describe', lambda: repr(shared))()}")
+        if shared in seen:
+            raise ValueError(f"shared variable {shared.describe()} is updated twice")
+        seen.add(shared)
+        new = as_variable(new)
+        if isinstance(new, Constant) and new.weak:
+            new = Constant(np.asarray(new.data, dtype=shared.dtype))
+        if new.dtype != shared.dtype:
+            raise TypeError(f"update of {shared.describe()} has dtype {new.dtype}; cast it with "
+                            f".astype('{shared.dtype}') (update value: {new.describe()})")
+        if new.ndim != shared.ndim or not shared.type.is_compatible(
+                type(shared.type)(new.dtype, new.type.shape)):
+            raise ValueError(f"update of {shared.describe()} has type {new.type}: the shape "
+                             f"does not match (update value: {new.describe()})")
+        out.append((shared, new))
+    return out
+
+
+class Function:
+    """A compiled graph. Call it with one value per input."""
+
+    def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input):
+        self.name = name
+        self.backend = backend or config.backend
+        inputs = list(inputs)
+        for v in inputs:
+            if not isinstance(v, Variable) or isinstance(v, (Constant, SharedVariable)) or v.owner is not None:
+                what = v.describe() if isinstance(v, Variable) else repr(v)
+                raise TypeError(f"function inputs must be symbolic input variables (sg.vector(...)); "
+                                f"got {what}. Shared variables and constants are implicit inputs.")
+        if len(set(inputs)) != len(inputs):
+            raise ValueError("the same variable appears twice in the inputs")
+        self.unpack_single = outputs is not None and not isinstance(outputs, (list, tuple))
+        outputs = [] if outputs is None else ([outputs] if self.unpack_single else list(outputs))
+        outputs = [as_variable(o) for o in outputs]
+        updates = _normalize_updates(updates)
+        exprs = outputs + [new for _, new in updates]
+        if givens:
+            givens = dict(givens.items() if isinstance(givens, dict) else givens)
+            givens = {k: _check_given(k, as_variable(v)) for k, v in givens.items()}
+            exprs, _ = clone_replace(exprs, givens)
+        exprs, updates = self._add_default_updates(exprs, updates, len(outputs))
+        self.inputs = inputs
+        self._check_unused(inputs, exprs, on_unused_input)
+        self.shared = [v for v in graph_inputs(exprs) if isinstance(v, SharedVariable)]
+        missing = [v for v in graph_inputs(exprs) if not isinstance(v, (Constant, SharedVariable))
+                   and v not in set(inputs)]
+        if missing:
+            raise ValueError(f"the outputs depend on {missing[0].describe()}, which is not among "
+                             f"the function's inputs {inputs}")
+        self.fgraph = FunctionGraph(inputs + self.shared, exprs)
+        self.fgraph.inputs = inputs
+        self.fgraph.outputs = self.fgraph.outputs[:len(outputs)]
+        self.fgraph.update_outputs = self.fgraph.outputs[len(outputs):]
+        self.updated = [shared for shared, _ in updates]
+        self.n_outputs = len(outputs)
+        all_outputs = self.fgraph.outputs + self.fgraph.update_outputs
+        self._run = _backend_module(self.backend).compile_graph(
+            self.fgraph, inputs + self.shared, all_outputs)
+        self._update_slots = list(range(len(outputs), len(all_outputs)))
+        self._types = [(v.type, f"input {i} ({v.describe()})") for i, v in enumerate(inputs)]
+        self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
+
+    @staticmethod
+    def _add_default_updates(exprs, updates, n_outputs):
+        """Add each shared variable's default update (random streams advance their counter)."""
+        updated = {s for s, _ in updates}
+        todo = list(exprs)
+        while True:
+            extra = [v for v in graph_inputs(todo) if isinstance(v, SharedVariable)
+                     and v.default_update is not None and v not in updated]
+            if not extra:
+                break
+            for shared in extra:
+                updated.add(shared)
+                updates.append((shared, shared.default_update))
+                exprs = exprs + [shared.default_update]
+            todo = [s.default_update for s in extra]
+        return exprs, updates
+
+    @staticmethod
+    def _check_unused(inputs, exprs, policy):
+        used = set(ancestors(exprs))
+        unused = [v for v in inputs if v not in used]
+        if not unused or policy == "ignore":
+            return
+        message = ("these inputs are not used to compute the outputs: "
+                   + "; ".join(v.describe() for v in unused)
+                   + " (pass on_unused_input='warn' or 'ignore' to allow it)")
+        if policy == "warn":
+            warnings.warn(message, stacklevel=4)
+        else:
+            raise UnusedInputError(message)
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = self._merge_kwargs(args, kwargs)
+        if len(args) != len(self._types):
+            raise TypeError(f"{self._label()} takes {len(self._types)} arguments "
+                            f"({', '.join(repr(v) for v in self.inputs)}), got {len(args)}")
+        values = [t.filter(a, what) for (t, what), a in zip(self._types, args)]
+        values += [s.container[0] for s in self.shared]
+        results = self._run(values)
+        outputs = [self._own(r, values) for r in results[:self.n_outputs]]
+        if self.updated:
+            # All values were computed from the old state above; now swap them in at once.
+            new_values = [self._own(results[i], values) for i in self._update_slots]
+            for shared, value in zip(self.updated, new_values):
+                shared.container[0] = value
+        if self.unpack_single:
+            return outputs[0]
+        return outputs
+
+    @staticmethod
+    def _own(value, inputs):
+        """A value the caller may keep and mutate: never a view of an input or shared value."""
+        if not isinstance(value, np.ndarray):
+            return np.asarray(value)
+        if value.base is None and value.flags.writeable and not any(value is v for v in inputs):
+            return value
+        return value.copy()
+
+    def _merge_kwargs(self, args, kwargs):
+        args = list(args) + [None] * (len(self._types) - len(args))
+        for key, value in kwargs.items():
+            if key not in self._by_name:
+                raise TypeError(f"{self._label()} has no input named {key!r}")
+            args[self._by_name[key]] = value
+        return args
+
+    def _label(self):
+        return f"function {self.name!r}" if self.name else "this function"
+
+    def __repr__(self):
+        return f"<symgraph.Function {self.name or ''} {self.fgraph}>"
+
+
+def _check_given(old, new):
+    if old.dtype != new.dtype or old.ndim != new.ndim:
+        raise TypeError(f"givens: {old.describe()} cannot be replaced by {new.describe()} "
+                        f"(dtype and number of dimensions must match)")
+    return new
+
+
+def function(inputs, outputs=None, updates=None, givens=None, backend=None, optimize=True,
+             name=None, on_unused_input="raise"):
+    """Compile a graph: `f = sg.function([x, y], x * y + 1); f(a, b)`."""
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
+    return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input)

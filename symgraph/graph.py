@@ -1,0 +1,367 @@
+"""The graph IR: types, variables, constants, shared variables and Apply nodes.
+
+A graph is a DAG of Variables and Apply nodes: an Apply joins an Op to its input and
+output Variables. Variables remember the user's source line where they were made, so
+errors can point at it.
+
+    >>> import symgraph as sg
+    >>> x = sg.vector("x"); y = x * 2 + 1
+    >>> y.owner.op, y.type
+"""
+import os
+import sys
+import itertools
+
+import numpy as np
+import networkx as nx
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_ids = itertools.count()
+
+
+def user_source_line():
+    """'file.py:12' of the innermost frame outside symgraph (where the user wrote it)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        path = frame.f_code.co_filename
+        if not path.startswith(_PACKAGE_DIR) and "<frozen" not in path:
+            return f"{os.path.basename(path)}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<symgraph>"
+
+
+class TensorType:
+    """dtype plus static shape (a tuple of ints or None for unknown)."""
+
+    __slots__ = ("dtype", "shape")
+
+    def __init__(self, dtype, shape):
+        self.dtype = np.dtype(dtype).name
+        self.shape = tuple(None if s is None else int(s) for s in shape)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __eq__(self, other):
+        return isinstance(other, TensorType) and (self.dtype, self.shape) == (other.dtype, other.shape)
+
+    def __hash__(self):
+        return hash((self.dtype, self.shape))
+
+    def __repr__(self):
+        return f"TensorType({self.dtype}, shape={self.shape})"
+
+    def __str__(self):
+        dims = ",".join("?" if s is None else str(s) for s in self.shape)
+        return f"{self.dtype}[{dims}]"
+
+    def is_compatible(self, other):
+        """Same dtype and ndim, and no static dimension that disagrees."""
+        return (self.dtype == other.dtype and self.ndim == other.ndim and all(
+            a is None or b is None or a == b for a, b in zip(self.shape, other.shape)))
+
+    def filter(self, value, what, strict=False):
+        """Convert `value` to an ndarray of this type or raise TypeError/ValueError naming `what`."""
+        dtype = np.dtype(self.dtype)
+        if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+            arr = np.asarray(value)
+            if arr.dtype != dtype:
+                if strict or not np.can_cast(arr.dtype, dtype, "safe"):
+                    raise TypeError(f"{what} expects dtype {self.dtype}, got an array of dtype "
+                                    f"{arr.dtype}, which does not cast safely; "
+                                    f"convert it with .astype('{self.dtype}')")
+                arr = arr.astype(dtype)
+        else:
+            # Python scalars and lists: accept when the values survive the conversion.
+            try:
+                raw = np.asarray(value)
+            except Exception as exc:
+                raise TypeError(f"{what} expects an array of {self.dtype}, got {type(value).__name__}") from exc
+            if raw.dtype == object or raw.dtype.kind in "USV":
+                raise TypeError(f"{what} expects an array of {self.dtype}, got {type(value).__name__} "
+                                f"of {raw.dtype}")
+            if raw.dtype.kind == "f" and dtype.kind in "iub":
+                raise TypeError(f"{what} expects integers ({self.dtype}), got floats")
+            if raw.dtype.kind == "c" and dtype.kind != "c":
+                raise TypeError(f"{what} expects {self.dtype}, got complex numbers")
+            with np.errstate(all="ignore"):
+                arr = raw.astype(dtype)
+            if dtype.kind in "iub" and raw.size and not np.array_equal(arr, raw):
+                raise TypeError(f"{what} expects {self.dtype}, and {value!r} does not fit")
+        if arr.ndim != self.ndim:
+            raise ValueError(f"{what} expects {self.ndim} dimensions ({self}), got an array "
+                             f"with {arr.ndim} (shape {arr.shape})")
+        for axis, (want, got) in enumerate(zip(self.shape, arr.shape)):
+            if want is not None and want != got:
+                raise ValueError(f"{what} expects shape {self} but got {arr.shape}: "
+                                 f"axis {axis} must have length {want}")
+        return arr
+
+
+class Variable:
+    """A symbolic value: the output of an Apply, or a graph input (owner None)."""
+
+    # Make NumPy defer to our operators (`ndarray * var` builds a graph).
+    __array_priority__ = 1000
+    __array_ufunc__ = None
+
+    def __init__(self, type, owner=None, index=None, name=None):
+        self.type = type
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.trace = user_source_line()
+        self.id = next(_ids)
+
+    dtype = property(lambda self: self.type.dtype)
+    ndim = property(lambda self: self.type.ndim)
+    broadcastable = property(lambda self: tuple(s == 1 for s in self.type.shape))
+
+    def describe(self):
+        """How error messages name this variable: name (or the op that made it), type, and line."""
+        label = repr(self.name) if self.name else (
+            f"output of {self.owner.op}" if self.owner else f"unnamed {type(self).__name__.lower()}")
+        return f"{label} <{self.type}> created at {self.trace}"
+
+    def __repr__(self):
+        if self.name:
+            return self.name
+        if self.owner is not None:
+            return f"{self.owner.op}.{self.index}" if len(self.owner.outputs) > 1 else f"{self.owner.op}.out"
+        return f"<{type(self).__name__} {self.type}>"
+
+    def clone(self):
+        """A fresh input variable of the same type and name (no owner)."""
+        v = type(self).__new__(type(self))
+        v.__dict__.update(self.__dict__)
+        v.owner, v.index, v.id = None, None, next(_ids)
+        return v
+
+    def eval(self, inputs_to_values=None):
+        """Compute the value with the numpy backend: `(x + 1).eval({x: np.ones(3)})`."""
+        from .function import function
+        inputs_to_values = dict(inputs_to_values or {})
+        ins = list(inputs_to_values)
+        key = (tuple(ins),)
+        cache = self.__dict__.setdefault("_eval_cache", {})
+        if key not in cache:
+            cache[key] = function(ins, self, backend="numpy", on_unused_input="ignore")
+        return cache[key](*[inputs_to_values[v] for v in ins])
+
+    # ---- operators: all build graph through symgraph.ops (imported lazily to avoid a cycle)
+    def __add__(self, other): return _ops().add(self, other)
+    def __radd__(self, other): return _ops().add(other, self)
+    def __sub__(self, other): return _ops().sub(self, other)
+    def __rsub__(self, other): return _ops().sub(other, self)
+    def __mul__(self, other): return _ops().mul(self, other)
+    def __rmul__(self, other): return _ops().mul(other, self)
+    def __truediv__(self, other): return _ops().true_div(self, other)
+    def __rtruediv__(self, other): return _ops().true_div(other, self)
+    def __floordiv__(self, other): return _ops().int_div(self, other)
+    def __rfloordiv__(self, other): return _ops().int_div(other, self)
+    def __mod__(self, other): return _ops().mod(self, other)
+    def __rmod__(self, other): return _ops().mod(other, self)
+    def __pow__(self, other): return _ops().pow(self, other)
+    def __rpow__(self, other): return _ops().pow(other, self)
+    def __matmul__(self, other): return _ops().matmul(self, other)
+    def __rmatmul__(self, other): return _ops().matmul(other, self)
+    def __neg__(self): return _ops().neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return _ops().abs(self)
+    def __lt__(self, other): return _ops().lt(self, other)
+    def __le__(self, other): return _ops().le(self, other)
+    def __gt__(self, other): return _ops().gt(self, other)
+    def __ge__(self, other): return _ops().ge(self, other)
+    def __and__(self, other): return _ops().bitwise_and(self, other)
+    def __rand__(self, other): return _ops().bitwise_and(other, self)
+    def __or__(self, other): return _ops().bitwise_or(self, other)
+    def __ror__(self, other): return _ops().bitwise_or(other, self)
+    def __xor__(self, other): return _ops().bitwise_xor(self, other)
+    def __rxor__(self, other): return _ops().bitwise_xor(other, self)
+    def __invert__(self): return _ops().invert(self)
+    # Variables stay hashable by identity; use sg.eq / sg.neq for elementwise equality.
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        raise TypeError("a symbolic variable has no truth value; use sg.where/sg.switch for "
+                        "conditions and sg.eq for equality")
+
+    def __len__(self):
+        raise TypeError("len() of a symbolic variable is unknown; use x.shape[0]")
+
+    def __iter__(self):
+        raise TypeError("a symbolic variable cannot be iterated; index it instead")
+
+    def __getitem__(self, index): return _ops().getitem(self, index)
+
+    @property
+    def shape(self): return _ops().shape(self)
+
+    @property
+    def size(self): return _ops().prod(_ops().shape(self))
+
+    @property
+    def T(self): return _ops().transpose(self)
+
+    def sum(self, axis=None, keepdims=False, dtype=None): return _ops().sum(self, axis, keepdims, dtype)
+    def mean(self, axis=None, keepdims=False): return _ops().mean(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False): return _ops().max(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False): return _ops().min(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False): return _ops().prod(self, axis, keepdims)
+    def all(self, axis=None, keepdims=False): return _ops().all(self, axis, keepdims)
+    def any(self, axis=None, keepdims=False): return _ops().any(self, axis, keepdims)
+    def argmax(self, axis=None, keepdims=False): return _ops().argmax(self, axis, keepdims)
+    def argmin(self, axis=None, keepdims=False): return _ops().argmin(self, axis, keepdims)
+    def var(self, axis=None, keepdims=False, ddof=0): return _ops().var(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0): return _ops().std(self, axis, keepdims, ddof)
+    def cumsum(self, axis=None): return _ops().cumsum(self, axis)
+
+    def reshape(self, *shape, ndim=None):
+        return _ops().reshape(self, shape[0] if len(shape) == 1 else shape, ndim=ndim)
+
+    def flatten(self, ndim=1): return _ops().flatten(self, ndim)
+    def transpose(self, *axes): return _ops().transpose(self, axes[0] if len(axes) == 1 else (axes or None))
+    def dimshuffle(self, *pattern): return _ops().dimshuffle(self, *pattern)
+    def astype(self, dtype): return _ops().cast(self, dtype)
+    def clip(self, lo, hi): return _ops().clip(self, lo, hi)
+    def dot(self, other): return _ops().dot(self, other)
+    def squeeze(self, axis=None): return _ops().squeeze(self, axis)
+    def repeat(self, repeats, axis=None): return _ops().repeat(self, repeats, axis)
+    def nonzero_values(self): return self[_ops().neq(self, 0)]
+
+
+class Constant(Variable):
+    """A fixed value in the graph. `weak` marks a lifted Python scalar (NumPy 2 promotion)."""
+
+    def __init__(self, value, name=None, weak=False, dtype=None):
+        data = np.asarray(value, dtype=dtype)
+        data.setflags(write=False)
+        super().__init__(TensorType(data.dtype, data.shape), name=name)
+        self.data = data
+        self.weak = weak
+        self._key = (data.dtype.str, data.shape, data.tobytes())
+
+    def signature(self):
+        """Equal for constants of equal type and bytes: what merging compares."""
+        return self._key
+
+    def __repr__(self):
+        if self.name:
+            return self.name
+        if self.data.size <= 8:
+            return np.array2string(self.data, separator=",").replace("\n", "") if self.data.ndim else repr(self.data.item())
+        return f"Constant{{{self.type}}}"
+
+
+class SharedVariable(Variable):
+    """A variable whose value persists between function calls (weights, counters, RNG state)."""
+
+    def __init__(self, value, name=None, borrow=False, static_shape=None):
+        arr = np.array(value, copy=not borrow) if isinstance(value, np.ndarray) else np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"shared variable {name!r}: cannot hold a value of {type(value).__name__}")
+        if arr.dtype.kind == "f" and not isinstance(value, (np.ndarray, np.generic)):
+            arr = arr.astype(_floatx())  # Python floats become floatX, as in Theano
+        shape = static_shape if static_shape is not None else (None,) * arr.ndim
+        super().__init__(TensorType(arr.dtype, shape), name=name)
+        self.container = [arr]
+        self.default_update = None
+
+    def get_value(self, borrow=False):
+        value = self.container[0]
+        return value if borrow else value.copy()
+
+    def set_value(self, value, borrow=False):
+        arr = self.type.filter(value, f"shared variable {self.describe()}", strict=isinstance(value, np.ndarray))
+        if not borrow and arr is value:
+            arr = arr.copy()
+        self.container[0] = arr
+
+    value = property(get_value, set_value)
+
+
+def _floatx():
+    from .config import config
+    return config.floatX
+
+
+class Apply:
+    """One application of an op: `op(*inputs) -> outputs`."""
+
+    def __init__(self, op, inputs, outputs):
+        self.op = op
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        for i, out in enumerate(self.outputs):
+            out.owner, out.index = self, i
+
+    def __repr__(self):
+        return f"{self.op}({', '.join(map(repr, self.inputs))})"
+
+    @property
+    def out(self):
+        return self.outputs[0]
+
+
+def ancestors(outputs, blockers=()):
+    """Every variable the outputs depend on (including themselves), stopping at `blockers`."""
+    seen, stack, blockers = set(), list(outputs), set(blockers)
+    result = []
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        result.append(v)
+        if v.owner is not None and v not in blockers:
+            stack.extend(v.owner.inputs)
+    return result
+
+
+def graph_inputs(outputs, blockers=()):
+    """The ownerless variables (and blockers) the outputs depend on."""
+    blockers = set(blockers)
+    return [v for v in ancestors(outputs, blockers) if v.owner is None or v in blockers]
+
+
+def toposort(outputs, blockers=()):
+    """Apply nodes between the graph inputs and `outputs`, each after the nodes it reads."""
+    dag = nx.DiGraph()
+    blockers = set(blockers)
+    for v in ancestors(outputs, blockers):
+        if v.owner is None or v in blockers:
+            continue
+        dag.add_node(v.owner)
+        for inp in v.owner.inputs:
+            if inp.owner is not None and inp not in blockers:
+                dag.add_edge(inp.owner, v.owner)
+    # Stable order: among ready nodes, the one created first (readable debugprint).
+    return list(nx.lexicographical_topological_sort(dag, key=lambda n: n.outputs[0].id))
+
+
+def clone_replace(outputs, replace=None):
+    """Copy the graph of `outputs`, substituting variables by `replace` (old -> new).
+
+    Returns (new_outputs, memo) where memo maps each old variable to its copy."""
+    memo = dict(replace or {})
+    for node in toposort(outputs, blockers=list(memo)):
+        new_inputs = [memo.get(v, v) for v in node.inputs]
+        if all(a is b for a, b in zip(new_inputs, node.inputs)):
+            continue
+        new_node = node.op.make_node(*new_inputs)
+        for old, new in zip(node.outputs, new_node.outputs):
+            new.name, new.trace = old.name, old.trace
+            memo[old] = new
+    return [memo.get(v, v) for v in outputs], memo
+
+
+_ops_module = None
+
+
+def _ops():
+    global _ops_module
+    if _ops_module is None:
+        from . import ops as module
+        _ops_module = module
+    return _ops_module

@@ -1,0 +1,138 @@
+"""The Op base class and the helpers every op family uses.
+
+An op's equality and hash come from its `__props__` (PyTensor's habit): two applications of
+equal ops to the same inputs compute the same thing, which is what merging relies on.
+"""
+import numbers
+
+import numpy as np
+
+from ..graph import Variable, Constant, Apply, TensorType
+
+
+class Op:
+    __props__ = ()
+
+    def _props(self):
+        return tuple(getattr(self, p) for p in self.__props__)
+
+    def __eq__(self, other):
+        return type(self) is type(other) and self._props() == other._props()
+
+    def __hash__(self):
+        return hash((type(self), self._props()))
+
+    def __str__(self):
+        props = self._props()
+        name = type(self).__name__
+        return f"{name}{{{', '.join(map(str, props))}}}" if props else name
+
+    __repr__ = __str__
+
+    def __call__(self, *inputs):
+        node = self.make_node(*inputs)
+        return node.outputs[0] if len(node.outputs) == 1 else node.outputs
+
+    def make_node(self, *inputs):
+        raise NotImplementedError
+
+    def perform(self, node, inputs):
+        """NumPy reference: list of input arrays -> list of output arrays (never mutating inputs)."""
+        raise NotImplementedError
+
+    def grad(self, inputs, outputs, output_grads):
+        """Symbolic gradients of the inputs; None where an input gets no gradient."""
+        raise NotImplementedError(f"{self} has no gradient")
+
+    def infer_shape(self, node, input_shapes):
+        """Symbolic output shapes (tuples of scalar int variables), or None when unknown."""
+        return None
+
+
+def as_variable(x, name=None):
+    """Lift Python/NumPy values into Constants; Python scalars become *weak* constants."""
+    if isinstance(x, Variable):
+        return x
+    if isinstance(x, bool) or isinstance(x, np.bool_):
+        return Constant(np.bool_(x), name=name)
+    if isinstance(x, numbers.Integral) and not isinstance(x, np.integer):
+        return Constant(np.int64(x), name=name, weak=True)
+    if isinstance(x, numbers.Real) and not isinstance(x, np.floating):
+        return Constant(np.float64(x), name=name, weak=True)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return Constant(x, name=name)
+    if isinstance(x, (list, tuple)):
+        if any(isinstance(e, Variable) for e in x):
+            from .shape import stack
+            return stack([as_variable(e) for e in x])
+        arr = np.asarray(x)
+        if arr.dtype.kind == "f":
+            from ..config import config
+            arr = arr.astype(config.floatX)
+        return Constant(arr, name=name)
+    raise TypeError(f"cannot use a {type(x).__name__} ({x!r}) as a symbolic value")
+
+
+def as_int_scalar(x, what):
+    """A symbolic int64 scalar (for sizes, indices, shapes)."""
+    v = as_variable(x)
+    if v.ndim != 0 or v.dtype[0] not in "iu":
+        raise TypeError(f"{what} must be an integer scalar, got {v.describe()}")
+    return v if v.dtype == "int64" else _cast(v, "int64")
+
+
+def as_int_vector(values, what):
+    """Shapes given as a tuple of ints/scalars or a symbolic int vector -> int64 vector."""
+    if isinstance(values, Variable):
+        if values.ndim == 0:
+            values = [values]
+        else:
+            if values.ndim != 1 or values.dtype[0] not in "iu":
+                raise TypeError(f"{what} must be an integer vector, got {values.describe()}")
+            return values if values.dtype == "int64" else _cast(values, "int64")
+    if isinstance(values, numbers.Integral):
+        values = [values]
+    values = list(values)
+    if all(isinstance(v, numbers.Integral) for v in values):
+        return Constant(np.asarray(values, dtype="int64").reshape(len(values)))
+    from .shape import stack
+    return stack([as_int_scalar(v, what) for v in values]) if values else Constant(np.zeros(0, "int64"))
+
+
+def constant_value(v):
+    """The NumPy value of a constant variable (folding simple shape graphs), else None."""
+    if isinstance(v, Constant):
+        return v.data
+    node = v.owner
+    if node is not None and getattr(node.op, "fold_static", None):
+        return node.op.fold_static(node)
+    return None
+
+
+def _cast(v, dtype):
+    from .elemwise import cast
+    return cast(v, dtype)
+
+
+def describe_inputs(inputs):
+    return "; ".join(v.describe() for v in inputs)
+
+
+def normalize_axis(axis, ndim, what="axis"):
+    """Tuple of non-negative axes (None means all), validated against ndim."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(f"{what} {a} is out of range for an array of {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated {what} in {axis}")
+    return tuple(sorted(out))
+
+
+__all__ = ["Op", "Apply", "TensorType", "Variable", "Constant", "as_variable", "as_int_scalar",
+           "as_int_vector", "constant_value", "describe_inputs", "normalize_axis"]

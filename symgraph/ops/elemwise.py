@@ -1,0 +1,258 @@
+"""Elementwise math: one table of scalar ops, and Elemwise, which broadcasts one over arrays.
+
+Each ScalarOp row says what the op computes (a NumPy function, the oracle), how the Numba
+code generator spells it (`src`, a format string over the argument names), and its
+derivative (a function building graph). Adding a scalar function is adding one row.
+"""
+import math
+import functools
+
+import numpy as np
+import scipy.special
+
+from .base import Op, Apply, TensorType, as_variable, Constant
+from ..graph import Variable
+
+
+class ScalarOp:
+    """One row of the table. `grad(inputs, output, g)` returns one graph (or None) per input."""
+
+    def __init__(self, name, nin, impl, src, grad=None, bool_args=(), symbol=None):
+        self.name, self.nin, self.impl, self.src = name, nin, impl, src
+        self.grad_fn = grad
+        self.bool_args = bool_args  # argument positions that are conditions, not promoted
+        self.symbol = symbol
+
+    def __eq__(self, other):
+        return isinstance(other, ScalarOp) and self.name == other.name
+
+    def __hash__(self):
+        return hash(self.name)
+
+    def __str__(self):
+        return self.name
+
+    __repr__ = __str__
+
+    @functools.lru_cache(maxsize=None)
+    def output_dtype(self, in_dtypes):
+        """Ask NumPy itself what dtype this op gives for these input dtypes (NumPy 2 rules)."""
+        dummies = [np.ones((1,), dtype=d) for d in in_dtypes]
+        with np.errstate(all="ignore"):
+            return np.asarray(self.impl(*dummies)).dtype.name
+
+
+TABLE = {}
+
+
+def _row(name, nin, impl, src, grad=None, **kw):
+    TABLE[name] = ScalarOp(name, nin, impl, src, grad, **kw)
+    return TABLE[name]
+
+
+# The derivative rules read like a textbook: x, y inputs; z the output; g the incoming gradient.
+LN2, LN10 = math.log(2.0), math.log(10.0)
+_row("add", 2, np.add, "({0} + {1})", lambda i, z, g: [g, g], symbol="+")
+_row("sub", 2, np.subtract, "({0} - {1})", lambda i, z, g: [g, -g], symbol="-")
+_row("mul", 2, np.multiply, "({0} * {1})", lambda i, z, g: [g * i[1], g * i[0]], symbol="*")
+_row("true_div", 2, np.true_divide, "({0} / {1})",
+     lambda i, z, g: [g / i[1], -g * z / i[1]], symbol="/")
+_row("int_div", 2, np.floor_divide, "({0} // {1})", None, symbol="//")
+_row("mod", 2, np.mod, "np.mod({0}, {1})",
+     lambda i, z, g: [g, -g * floor(i[0] / i[1])], symbol="%")
+_row("pow", 2, np.power, "({0} ** {1})",
+     lambda i, z, g: [g * i[1] * i[0] ** (i[1] - 1),
+                      g * where(gt(i[0], 0), z * log(where(gt(i[0], 0), i[0], 1)), 0)], symbol="**")
+_row("neg", 1, np.negative, "(-{0})", lambda i, z, g: [-g])
+_row("abs", 1, np.abs, "abs({0})", lambda i, z, g: [g * sign(i[0])])
+_row("sign", 1, np.sign, "np.sign({0})")
+_row("exp", 1, np.exp, "math.exp({0})", lambda i, z, g: [g * z])
+_row("exp2", 1, np.exp2, "(2.0 ** {0})", lambda i, z, g: [g * z * LN2])
+_row("expm1", 1, np.expm1, "math.expm1({0})", lambda i, z, g: [g * (z + 1)])
+_row("log", 1, np.log, "math.log({0})", lambda i, z, g: [g / i[0]])
+_row("log2", 1, np.log2, "math.log2({0})", lambda i, z, g: [g / (i[0] * LN2)])
+_row("log10", 1, np.log10, "math.log10({0})", lambda i, z, g: [g / (i[0] * LN10)])
+_row("log1p", 1, np.log1p, "math.log1p({0})", lambda i, z, g: [g / (i[0] + 1)])
+_row("sqrt", 1, np.sqrt, "math.sqrt({0})", lambda i, z, g: [g * 0.5 / z])
+_row("square", 1, np.square, "({0} * {0})", lambda i, z, g: [g * 2 * i[0]])
+_row("reciprocal", 1, np.reciprocal, "(1.0 / {0})", lambda i, z, g: [-g * z * z])
+_row("sin", 1, np.sin, "math.sin({0})", lambda i, z, g: [g * cos(i[0])])
+_row("cos", 1, np.cos, "math.cos({0})", lambda i, z, g: [-g * sin(i[0])])
+_row("tan", 1, np.tan, "math.tan({0})", lambda i, z, g: [g * (1 + z * z)])
+_row("arcsin", 1, np.arcsin, "math.asin({0})", lambda i, z, g: [g / sqrt(1 - i[0] * i[0])])
+_row("arccos", 1, np.arccos, "math.acos({0})", lambda i, z, g: [-g / sqrt(1 - i[0] * i[0])])
+_row("arctan", 1, np.arctan, "math.atan({0})", lambda i, z, g: [g / (1 + i[0] * i[0])])
+_row("tanh", 1, np.tanh, "math.tanh({0})", lambda i, z, g: [g * (1 - z * z)])
+_row("sinh", 1, np.sinh, "math.sinh({0})", lambda i, z, g: [g * cosh(i[0])])
+_row("cosh", 1, np.cosh, "math.cosh({0})", lambda i, z, g: [g * sinh(i[0])])
+_row("arctanh", 1, np.arctanh, "math.atanh({0})", lambda i, z, g: [g / (1 - i[0] * i[0])])
+_row("erf", 1, scipy.special.erf, "math.erf({0})",
+     lambda i, z, g: [g * (2 / math.sqrt(math.pi)) * exp(-i[0] * i[0])])
+_row("floor", 1, np.floor, "math.floor({0})")
+_row("ceil", 1, np.ceil, "math.ceil({0})")
+_row("round_half_to_even", 1, np.round, "np.round({0})")
+_row("maximum", 2, np.maximum, "max({0}, {1})",
+     lambda i, z, g: [g * ge(i[0], i[1]), g * lt(i[0], i[1])])
+_row("minimum", 2, np.minimum, "min({0}, {1})",
+     lambda i, z, g: [g * le(i[0], i[1]), g * gt(i[0], i[1])])
+_row("where", 3, np.where, "({1} if {0} else {2})",
+     lambda i, z, g: [None, where(i[0], g, 0), where(i[0], 0, g)], bool_args=(0,))
+_row("clip", 3, np.clip, "min(max({0}, {1}), {2})",
+     lambda i, z, g: [g * logical_and(ge(i[0], i[1]), le(i[0], i[2])),
+                      g * lt(i[0], i[1]), g * gt(i[0], i[2])])
+for _name, _np, _sym in [("eq", np.equal, "=="), ("neq", np.not_equal, "!="), ("lt", np.less, "<"),
+                         ("le", np.less_equal, "<="), ("gt", np.greater, ">"),
+                         ("ge", np.greater_equal, ">=")]:
+    _row(_name, 2, _np, "({0} %s {1})" % _sym, symbol=_sym)
+_row("logical_and", 2, np.logical_and, "({0} and {1})")
+_row("logical_or", 2, np.logical_or, "({0} or {1})")
+_row("logical_not", 1, np.logical_not, "(not {0})")
+_row("bitwise_and", 2, np.bitwise_and, "({0} & {1})", symbol="&")
+_row("bitwise_or", 2, np.bitwise_or, "({0} | {1})", symbol="|")
+_row("bitwise_xor", 2, np.bitwise_xor, "({0} ^ {1})", symbol="^")
+_row("invert", 1, np.invert, "(~{0})")
+_row("isnan", 1, np.isnan, "math.isnan({0})")
+_row("isinf", 1, np.isinf, "math.isinf({0})")
+# Neural-network activations are elementwise rows too, so fusion sees through them.
+_row("sigmoid", 1, scipy.special.expit, "(1.0 / (1.0 + math.exp(-{0})))",
+     lambda i, z, g: [g * z * (1 - z)])
+_row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
+     "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))", lambda i, z, g: [g * sigmoid(i[0])])
+_row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), "max({0}, 0)",
+     lambda i, z, g: [g * gt(i[0], 0)])
+
+
+@functools.lru_cache(maxsize=None)
+def cast_scalar_op(dtype):
+    """The scalar op converting to `dtype` (one row per target dtype)."""
+    dtype = np.dtype(dtype).name
+
+    def grad(i, z, g):
+        return [cast(g, i[0].dtype)] if i[0].dtype[0] in "fc" and dtype[0] in "fc" else [None]
+    return ScalarOp(f"cast_{dtype}", 1, lambda x: np.asarray(x).astype(dtype),
+                    f"np.{dtype}({{0}})", grad)
+
+
+def broadcast_static(inputs, what):
+    """Static output shape of broadcasting `inputs`; ValueError when two lengths clash."""
+    ndim = max((v.ndim for v in inputs), default=0)
+    shape = []
+    for axis in range(ndim):
+        dims = [v.type.shape[axis - ndim + v.ndim] for v in inputs if axis - ndim + v.ndim >= 0]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ValueError(f"{what}: shapes cannot broadcast (axis {axis} has lengths "
+                             f"{sorted(known)}): " + "; ".join(v.describe() for v in inputs))
+        if known:
+            shape.append(known.pop())
+        elif all(d == 1 for d in dims):
+            shape.append(1)
+        else:
+            shape.append(None)
+    return tuple(shape)
+
+
+class Elemwise(Op):
+    """Applies a scalar op to arrays with NumPy broadcasting."""
+
+    __props__ = ("scalar_op",)
+
+    def __init__(self, scalar_op):
+        self.scalar_op = scalar_op
+
+    def __str__(self):
+        return f"Elemwise{{{self.scalar_op.name}}}"
+
+    def make_node(self, *inputs):
+        sop = self.scalar_op
+        if len(inputs) != sop.nin:
+            raise TypeError(f"{sop.name} takes {sop.nin} arguments, got {len(inputs)}")
+        inputs = [as_variable(v) for v in inputs]
+        inputs = _promote_weak(inputs, sop)
+        try:
+            out_dtype = sop.output_dtype(tuple(v.dtype for v in inputs))
+        except TypeError as exc:
+            raise TypeError(f"{sop.name} is not defined for these dtypes: "
+                            + "; ".join(v.describe() for v in inputs)) from exc
+        shape = broadcast_static(inputs, sop.name)
+        return Apply(self, inputs, [Variable(TensorType(out_dtype, shape))])
+
+    def perform(self, node, inputs):
+        out = self.scalar_op.impl(*inputs)
+        dtype = node.outputs[0].dtype
+        return [out if type(out) is np.ndarray and out.dtype == dtype else np.asarray(out, dtype=dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        fn = self.scalar_op.grad_fn
+        if fn is None:
+            return [None] * len(inputs)
+        from .reduce import unbroadcast
+        grads = fn(inputs, outputs[0], output_grads[0])
+        result = []
+        for inp, g in zip(inputs, grads):
+            if g is None or inp.dtype[0] not in "fc":
+                result.append(None)
+                continue
+            g = unbroadcast(g, inp)
+            result.append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
+        return result
+
+
+def _promote_weak(inputs, sop):
+    """Cast weak (Python scalar) constants to the dtype the strong inputs agree on."""
+    if not any(isinstance(v, Constant) and v.weak for v in inputs):
+        return inputs
+    promoted = [i for i in range(len(inputs)) if i not in sop.bool_args]
+    strong = [inputs[i].dtype for i in promoted if not (isinstance(inputs[i], Constant) and inputs[i].weak)]
+    weak = [inputs[i].data.item() for i in promoted if isinstance(inputs[i], Constant) and inputs[i].weak]
+    common = np.result_type(*strong, *weak) if strong else None
+    out = list(inputs)
+    for i, v in enumerate(inputs):
+        if not (isinstance(v, Constant) and v.weak):
+            continue
+        target = np.dtype(bool) if i in sop.bool_args else common
+        if target is None or target == v.data.dtype:
+            continue
+        value = v.data.item()
+        if target.kind in "iu" and isinstance(value, int) and not (
+                np.iinfo(target).min <= value <= np.iinfo(target).max):
+            raise TypeError(f"{sop.name}: Python integer {value} is out of bounds for {target.name}")
+        with np.errstate(all="ignore"):
+            out[i] = Constant(np.asarray(value, dtype=target), weak=False)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def elemwise_op(name):
+    return Elemwise(TABLE[name])
+
+
+def _public(name, doc):
+    def fn(*args):
+        return elemwise_op(name)(*args)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+_DOCS = {"where": "where(cond, a, b): a where cond is true, else b (NumPy's where, Theano's switch)."}
+for _name in TABLE:
+    globals()[_name] = _public(_name, _DOCS.get(_name, f"Elementwise {_name}, broadcasting like NumPy's."))
+
+switch = where
+true_divide, floor_divide, power, negative, absolute = true_div, int_div, pow, neg, abs
+bitwise_not = invert
+
+
+def cast(x, dtype):
+    """Convert to `dtype`: `sg.cast(ivec, 'float32')`."""
+    x = as_variable(x)
+    if dtype == "floatX":
+        from ..config import config
+        dtype = config.floatX
+    dtype = np.dtype(dtype).name
+    return x if x.dtype == dtype else Elemwise(cast_scalar_op(dtype))(x)
+
+
+__all__ = list(TABLE) + ["cast", "switch", "true_divide", "floor_divide", "power", "negative",
+                         "absolute", "bitwise_not", "Elemwise", "ScalarOp", "TABLE"]

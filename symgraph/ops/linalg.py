@@ -1,0 +1,146 @@
+"""Products: dot (vectors and matrices), matmul (batched), and the ones built from them
+(tensordot, outer, batched_dot)."""
+import numbers
+
+import numpy as np
+
+from .base import Op, Apply, TensorType, Variable, as_variable
+from . import elemwise as E
+from .shape import shape, dimshuffle, reshape, transpose, swapaxes, expand_dims, squeeze
+
+
+def _check_inner(a, b, ka, kb, what):
+    if ka is not None and kb is not None and ka != kb:
+        raise ValueError(f"{what}: inner dimensions differ ({ka} vs {kb}): {a.describe()}; {b.describe()}")
+
+
+def _float_dtype(a, b):
+    return np.result_type(a.dtype, b.dtype).name
+
+
+class Dot(Op):
+    """np.dot for 1-d and 2-d operands (one BLAS call)."""
+
+    def make_node(self, a, b):
+        a, b = as_variable(a), as_variable(b)
+        if not (1 <= a.ndim <= 2 and 1 <= b.ndim <= 2):
+            raise ValueError(f"Dot takes 1-d or 2-d operands: {a.describe()}; {b.describe()}")
+        _check_inner(a, b, a.type.shape[-1], b.type.shape[0], "dot")
+        shp = a.type.shape[:-1] + b.type.shape[1:]
+        return Apply(self, [a, b], [Variable(TensorType(_float_dtype(a, b), shp))])
+
+    def perform(self, node, inputs):
+        return [np.asarray(np.dot(*inputs), dtype=node.outputs[0].dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        a, b = inputs
+        g = output_grads[0]
+        if a.ndim == 2 and b.ndim == 2:
+            ga, gb = dot(g, b.T), dot(a.T, g)
+        elif a.ndim == 2:                       # matrix . vector
+            ga, gb = outer(g, b), dot(a.T, g)
+        elif b.ndim == 2:                       # vector . matrix
+            ga, gb = dot(b, g), outer(a, g)
+        else:                                   # vector . vector
+            ga, gb = g * b, g * a
+        return [_grad_as(ga, a), _grad_as(gb, b)]
+
+
+def _grad_as(g, x):
+    return None if x.dtype[0] not in "fc" else E.cast(g, x.dtype)
+
+
+class Matmul(Op):
+    """np.matmul for operands of 2 or more dimensions (batch axes broadcast)."""
+
+    def make_node(self, a, b):
+        a, b = as_variable(a), as_variable(b)
+        if a.ndim < 2 or b.ndim < 2:
+            raise ValueError("Matmul takes operands of 2 or more dimensions; use sg.matmul")
+        _check_inner(a, b, a.type.shape[-1], b.type.shape[-2], "matmul")
+        from .elemwise import broadcast_static
+        batch = broadcast_static([Variable(TensorType(a.dtype, a.type.shape[:-2])),
+                                  Variable(TensorType(b.dtype, b.type.shape[:-2]))], "matmul batch axes")
+        shp = batch + (a.type.shape[-2], b.type.shape[-1])
+        return Apply(self, [a, b], [Variable(TensorType(_float_dtype(a, b), shp))])
+
+    def perform(self, node, inputs):
+        return [np.asarray(np.matmul(*inputs), dtype=node.outputs[0].dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        from .reduce import unbroadcast
+        a, b = inputs
+        g = output_grads[0]
+        ga = unbroadcast(Matmul()(g, swapaxes(b, -1, -2)), a)
+        gb = unbroadcast(Matmul()(swapaxes(a, -1, -2), g), b)
+        return [_grad_as(ga, a), _grad_as(gb, b)]
+
+
+def dot(a, b):
+    """np.dot: inner product, matrix-vector or matrix product; N-d as tensordot."""
+    a, b = as_variable(a), as_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return Dot()(a, b)
+    return tensordot(a, b, [[a.ndim - 1], [max(b.ndim - 2, 0)]])
+
+
+def matmul(a, b):
+    """np.matmul / the `@` operator."""
+    a, b = as_variable(a), as_variable(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: scalar operands are not allowed; use *")
+    if a.ndim <= 2 and b.ndim <= 2:
+        return Dot()(a, b)
+    out = Matmul()(expand_dims(a, 0) if a.ndim == 1 else a, expand_dims(b, -1) if b.ndim == 1 else b)
+    if b.ndim == 1:
+        out = squeeze(out, -1)
+    if a.ndim == 1:
+        out = squeeze(out, -2)
+    return out
+
+
+def tensordot(a, b, axes=2):
+    """Sum products over `axes` (an int n: last n of a with first n of b; or two lists)."""
+    a, b = as_variable(a), as_variable(b)
+    if isinstance(axes, numbers.Integral):
+        axes = [list(range(a.ndim - axes, a.ndim)), list(range(axes))]
+    axes_a = [ax % a.ndim for ax in np.atleast_1d(axes[0])]
+    axes_b = [ax % b.ndim for ax in np.atleast_1d(axes[1])]
+    if len(axes_a) != len(axes_b):
+        raise ValueError("tensordot: the two axis lists must have the same length")
+    for i, j in zip(axes_a, axes_b):
+        _check_inner(a, b, a.type.shape[i], b.type.shape[j], "tensordot")
+    free_a = [i for i in range(a.ndim) if i not in axes_a]
+    free_b = [j for j in range(b.ndim) if j not in axes_b]
+    sa, sb = shape(a), shape(b)
+    a2 = reshape(transpose(a, free_a + axes_a), [_prod(sa, free_a), _prod(sa, axes_a)])
+    b2 = reshape(transpose(b, axes_b + free_b), [_prod(sb, axes_b), _prod(sb, free_b)])
+    return reshape(Dot()(a2, b2), [sa[i] for i in free_a] + [sb[j] for j in free_b],
+                   ndim=len(free_a) + len(free_b))
+
+
+def _prod(sh, axes):
+    out = 1
+    for i in axes:
+        out = out * sh[i]
+    return out
+
+
+def outer(a, b):
+    a, b = as_variable(a), as_variable(b)
+    return dimshuffle(reshape(a, [-1]), 0, "x") * dimshuffle(reshape(b, [-1]), "x", 0)
+
+
+def batched_dot(a, b):
+    """Per-batch products: (B,n,k)@(B,k,m) -> (B,n,m); two (B,k) matrices give (B,)."""
+    a, b = as_variable(a), as_variable(b)
+    if a.ndim == 2 and b.ndim == 2:
+        return (a * b).sum(axis=1)
+    if a.ndim == 2:
+        a = expand_dims(a, 1)
+        return squeeze(Matmul()(a, b), 1)
+    if b.ndim == 2:
+        return squeeze(Matmul()(a, expand_dims(b, 2)), 2)
+    return Matmul()(a, b)

@@ -1,0 +1,215 @@
+"""Reductions (sum, mean, prod, max, min, all, any), arg-reductions, cumulative sums,
+and the statistics built from them (var, std, logsumexp)."""
+import numpy as np
+
+from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
+from . import elemwise as E
+from .shape import shape, broadcast_to, dimshuffle, stop_gradient, reshape
+
+_NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
+          "all": np.all, "any": np.any, "mean": np.mean}
+
+
+def _reduced_shape(x, axes, keepdims):
+    return tuple((1 if keepdims else None) if i in axes else s for i, s in enumerate(x.type.shape)
+                 if keepdims or i not in axes)
+
+
+def _expand_back(g, x, axes, keepdims):
+    """Re-insert reduced axes into g (if dropped), ready to broadcast against x."""
+    if keepdims:
+        return g
+    it = iter(range(g.ndim))
+    return dimshuffle(g, ["x" if i in axes else next(it) for i in range(x.ndim)])
+
+
+class Reduce(Op):
+    __props__ = ("kind", "axis", "keepdims")
+
+    def __init__(self, kind, axis, keepdims=False):
+        self.kind, self.axis, self.keepdims = kind, tuple(axis), bool(keepdims)
+
+    def __str__(self):
+        return f"{self.kind.capitalize()}{{axis={self.axis}{', keepdims' if self.keepdims else ''}}}"
+
+    def make_node(self, x):
+        x = as_variable(x)
+        probe = _NUMPY[self.kind](np.ones((1,), dtype=x.dtype))
+        if x.type.shape and self.kind in ("max", "min") and any(x.type.shape[a] == 0 for a in self.axis):
+            raise ValueError(f"{self.kind} of an empty axis (it has no identity): {x.describe()}")
+        out = Variable(TensorType(np.asarray(probe).dtype, _reduced_shape(x, self.axis, self.keepdims)))
+        return Apply(self, [x], [out])
+
+    def perform(self, node, inputs):
+        out = _NUMPY[self.kind](inputs[0], axis=self.axis, keepdims=self.keepdims)
+        return [np.asarray(out, dtype=node.outputs[0].dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, z, g = inputs[0], outputs[0], output_grads[0]
+        if x.dtype[0] not in "fc" or self.kind in ("all", "any"):
+            return [None]
+        g = _expand_back(g, x, self.axis, self.keepdims)
+        if self.kind == "sum":
+            gx = broadcast_to(g, shape(x))
+        elif self.kind == "mean":
+            n = E.cast(shape(x)[list(self.axis)].prod() if self.axis else 1, x.dtype)
+            gx = broadcast_to(g / n, shape(x))
+        elif self.kind == "prod":
+            gx = g * _expand_back(z, x, self.axis, self.keepdims) / x
+        else:  # max/min: tied maxima share the gradient equally
+            hit = E.cast(E.eq(x, _expand_back(z, x, self.axis, self.keepdims)), x.dtype)
+            gx = g * hit / hit.sum(axis=self.axis, keepdims=True)
+        return [E.cast(gx, x.dtype)]
+
+
+def _reduce(kind, x, axis, keepdims):
+    x = as_variable(x)
+    return Reduce(kind, normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+def sum(x, axis=None, keepdims=False, dtype=None):
+    out = _reduce("sum", x, axis, keepdims)
+    return out if dtype is None else E.cast(out, dtype)
+
+
+def mean(x, axis=None, keepdims=False):
+    return _reduce("mean", x, axis, keepdims)
+
+
+def prod(x, axis=None, keepdims=False):
+    return _reduce("prod", x, axis, keepdims)
+
+
+def max(x, axis=None, keepdims=False):
+    return _reduce("max", x, axis, keepdims)
+
+
+def min(x, axis=None, keepdims=False):
+    return _reduce("min", x, axis, keepdims)
+
+
+def all(x, axis=None, keepdims=False):
+    return _reduce("all", x, axis, keepdims)
+
+
+def any(x, axis=None, keepdims=False):
+    return _reduce("any", x, axis, keepdims)
+
+
+class ArgReduce(Op):
+    """argmax/argmin; several axes are searched as one flattened axis (Theano's behaviour)."""
+
+    __props__ = ("kind", "axis", "keepdims")
+
+    def __init__(self, kind, axis, keepdims=False):
+        self.kind, self.axis, self.keepdims = kind, tuple(axis), bool(keepdims)
+
+    def make_node(self, x):
+        x = as_variable(x)
+        return Apply(self, [x], [Variable(TensorType("int64", _reduced_shape(x, self.axis, self.keepdims)))])
+
+    def perform(self, node, inputs):
+        x = inputs[0]
+        kept = [i for i in range(x.ndim) if i not in self.axis]
+        moved = np.transpose(x, kept + list(self.axis)).reshape([x.shape[i] for i in kept] + [-1])
+        fn = np.argmax if self.kind == "argmax" else np.argmin
+        out = fn(moved, axis=-1)
+        if self.keepdims:
+            out = np.expand_dims(out, self.axis)
+        return [np.asarray(out, dtype=np.int64)]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None]
+
+
+def argmax(x, axis=None, keepdims=False):
+    x = as_variable(x)
+    return ArgReduce("argmax", normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+def argmin(x, axis=None, keepdims=False):
+    x = as_variable(x)
+    return ArgReduce("argmin", normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+class CumSum(Op):
+    __props__ = ("axis", "reverse")
+
+    def __init__(self, axis, reverse=False):
+        self.axis, self.reverse = axis, reverse
+
+    def make_node(self, x):
+        x = as_variable(x)
+        dtype = np.cumsum(np.ones(1, x.dtype)).dtype
+        return Apply(self, [x], [Variable(TensorType(dtype, x.type.shape))])
+
+    def perform(self, node, inputs):
+        x = inputs[0]
+        if self.reverse:
+            return [np.flip(np.cumsum(np.flip(x, self.axis), axis=self.axis), self.axis)]
+        return [np.cumsum(x, axis=self.axis)]
+
+    def grad(self, inputs, outputs, output_grads):
+        if inputs[0].dtype[0] not in "fc":
+            return [None]
+        return [CumSum(self.axis, not self.reverse)(output_grads[0])]
+
+
+def cumsum(x, axis=None):
+    x = as_variable(x)
+    if axis is None:
+        x, axis = reshape(x, [-1]), 0
+    return CumSum(normalize_axis(axis, x.ndim)[0])(x)
+
+
+class SumToShape(Op):
+    """Sum a broadcast gradient back to the shape of the input it came from."""
+
+    def make_node(self, g, target_shape, static_shape):
+        return Apply(self, [g, target_shape], [Variable(TensorType(g.dtype, static_shape))])
+
+    def perform(self, node, inputs):
+        g, target = inputs
+        lead = g.ndim - len(target)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(target)
+                                          if n == 1 and g.shape[lead + i] != 1)
+        if not axes:
+            return [g]
+        return [np.sum(g, axis=axes, keepdims=True).reshape(tuple(target))]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [broadcast_to(output_grads[0], shape(inputs[0])), None]
+
+
+def unbroadcast(g, like):
+    """g summed over the axes along which `like` was broadcast to g's shape."""
+    if g.ndim == like.ndim and None not in like.type.shape and 1 not in like.type.shape:
+        return g
+    return SumToShape().make_node(g, shape(like), like.type.shape).outputs[0]
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    x = as_variable(x)
+    axes = normalize_axis(axis, x.ndim)
+    centered = x - mean(x, axes, keepdims=True)
+    out = mean(centered * centered, axes, keepdims)
+    if ddof:
+        n = E.cast(shape(x)[list(axes)].prod(), out.dtype)
+        out = out * n / (n - ddof)
+    return out
+
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    return E.sqrt(var(x, axis, keepdims, ddof))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) computed stably by shifting with the (gradient-free) maximum."""
+    x = as_variable(x)
+    axes = normalize_axis(axis, x.ndim)
+    m = stop_gradient(max(x, axes, keepdims=True))
+    m = E.where(E.isinf(m), 0, m)
+    out = E.log(sum(E.exp(x - m), axes, keepdims=True)) + m
+    if keepdims:
+        return out
+    return dimshuffle(out, [i for i in range(x.ndim) if i not in axes])

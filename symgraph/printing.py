@@ -1,0 +1,66 @@
+"""Looking at graphs: debugprint (text).
+
+    >>> sg.debugprint(f)              # prints
+    >>> text = sg.debugprint(y, file="str")
+"""
+import io
+import sys
+
+from .graph import Constant, SharedVariable
+
+
+def _ident(n):
+    letters = ""
+    n += 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def debugprint(obj, file=None, print_type=True):
+    """Indented text of a variable's graph or of a compiled function's optimized graph."""
+    from .function import Function
+    out = io.StringIO()
+    ids = {}
+    if isinstance(obj, Function):
+        roots = [("", v) for v in obj.fgraph.outputs]
+        roots += [(f"update {s.name or 'shared'} <- ", v) for s, v in zip(obj.updated, obj.fgraph.update_outputs)]
+    else:
+        roots = [("", v) for v in (obj if isinstance(obj, (list, tuple)) else [obj])]
+    for prefix, var in roots:
+        _print_var(var, out, "", prefix, ids, set(), print_type)
+    text = out.getvalue()
+    if file == "str":
+        return text
+    (file or sys.stdout).write(text)
+    return file
+
+
+def _label(var, ids, print_type):
+    node = var.owner
+    if node is None:
+        head = repr(var) if not var.name else var.name
+        if isinstance(var, SharedVariable):
+            head = f"shared {head}"
+        elif isinstance(var, Constant) and not var.name:
+            head = f"Constant{{{repr(var)}}}"
+    else:
+        head = str(node.op) + (f".{var.index}" if len(node.outputs) > 1 else "")
+    key = node if node is not None else var
+    if key not in ids:
+        ids[key] = _ident(len(ids))
+    name = f" '{var.name}'" if var.name and node is not None else ""
+    typ = f" <{var.type}>" if print_type else ""
+    return f"{head} [id {ids[key]}]{name}{typ}", key
+
+
+def _print_var(var, out, indent, prefix, ids, done, print_type):
+    label, key = _label(var, ids, print_type)
+    repeated = key in done and var.owner is not None
+    out.write(f"{indent}{prefix}{label}{' (see above)' if repeated else ''}\n")
+    if var.owner is None or repeated:
+        return
+    done.add(key)
+    for inp in var.owner.inputs:
+        _print_var(inp, out, indent + " |", "", ids, done, print_type)

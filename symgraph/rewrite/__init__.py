@@ -1,0 +1,2 @@
+"""Graph rewriting: the FunctionGraph a compiled function runs."""
+from .fgraph import FunctionGraph

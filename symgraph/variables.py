@@ -1,0 +1,48 @@
+"""Constructors of symbolic variables: sg.matrix('x'), sg.tensor(dtype=, shape=), sg.shared, sg.constant.
+
+Typed families follow Theano: prefix b int8, w int16, i int32, l int64, f float32, d float64,
+h float16; no prefix means floatX.
+"""
+import numpy as np
+
+from .config import config
+from .graph import Variable, Constant, SharedVariable, TensorType
+
+_PREFIXES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float32",
+             "d": "float64", "h": "float16", "": None}
+_KINDS = {"scalar": 0, "vector": 1, "matrix": 2, "tensor3": 3, "tensor4": 4}
+
+
+def tensor(name=None, dtype=None, shape=None):
+    """A symbolic input: `sg.tensor('x', 'float32', (None, 784))`; shape entries int or None."""
+    if shape is None:
+        raise TypeError("sg.tensor needs a shape: a tuple of ints and None (its length is the ndim)")
+    return Variable(TensorType(dtype or config.floatX, shape), name=name)
+
+
+def _constructor(dtype, ndim, fn_name):
+    def make(name=None, shape=None):
+        return tensor(name, dtype or config.floatX, shape if shape is not None else (None,) * ndim)
+    make.__name__ = make.__qualname__ = fn_name
+    make.__doc__ = f"A symbolic {ndim}-d input of {dtype or 'floatX'}: `{fn_name}('x')`."
+    return make
+
+
+CONSTRUCTORS = {prefix + kind: _constructor(dtype, ndim, prefix + kind)
+                for prefix, dtype in _PREFIXES.items() for kind, ndim in _KINDS.items()}
+globals().update(CONSTRUCTORS)
+
+
+def shared(value, name=None, borrow=False, shape=None):
+    """A variable holding a NumPy array across calls: `w = sg.shared(np.zeros((3, 4)), 'w')`.
+
+    Its static shape is the value's (pass shape with None entries to allow resizing)."""
+    if isinstance(value, Variable):
+        raise TypeError("sg.shared takes a value (a NumPy array), not a symbolic variable")
+    arr = np.asarray(value)
+    return SharedVariable(value, name=name, borrow=borrow, static_shape=arr.shape if shape is None else shape)
+
+
+def constant(value, name=None, dtype=None):
+    """A constant in the graph: `sg.constant(np.eye(3))`."""
+    return Constant(value, name=name, dtype=dtype)
