@@ -91,8 +91,8 @@ class Function:
                              f"the function's inputs {inputs}")
         self.fgraph = FunctionGraph(inputs + self.shared, exprs)
         self.fgraph.inputs = inputs
-        self.fgraph.outputs = self.fgraph.outputs[:len(outputs)]
         self.fgraph.update_outputs = self.fgraph.outputs[len(outputs):]
+        self.fgraph.outputs = self.fgraph.outputs[:len(outputs)]
         self.updated = [shared for shared, _ in updates]
         self.n_outputs = len(outputs)
         all_outputs = self.fgraph.outputs + self.fgraph.update_outputs

@@ -53,14 +53,14 @@ def as_variable(x, name=None):
     """Lift Python/NumPy values into Constants; Python scalars become *weak* constants."""
     if isinstance(x, Variable):
         return x
-    if isinstance(x, bool) or isinstance(x, np.bool_):
-        return Constant(np.bool_(x), name=name)
-    if isinstance(x, numbers.Integral) and not isinstance(x, np.integer):
-        return Constant(np.int64(x), name=name, weak=True)
-    if isinstance(x, numbers.Real) and not isinstance(x, np.floating):
-        return Constant(np.float64(x), name=name, weak=True)
     if isinstance(x, (np.ndarray, np.generic)):
         return Constant(x, name=name)
+    if isinstance(x, bool):
+        return Constant(np.bool_(x), name=name)
+    if isinstance(x, numbers.Integral):
+        return Constant(np.int64(x), name=name, weak=True)
+    if isinstance(x, numbers.Real):
+        return Constant(np.float64(x), name=name, weak=True)
     if isinstance(x, (list, tuple)):
         if any(isinstance(e, Variable) for e in x):
             from .shape import stack

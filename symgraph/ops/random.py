@@ -27,7 +27,7 @@ def splitmix64(z):
 
 def random_bits(key, counter, n, salt=0):
     """n pseudo-random uint64 words for (key, counter); `salt` gives independent sub-streams."""
-    base = splitmix64(np.array([key ^ (np.uint64(salt) * _GOLDEN)], dtype=np.uint64)
+    base = splitmix64((np.array([key], dtype=np.uint64) ^ (np.array([salt], dtype=np.uint64) * _GOLDEN))
                       ^ splitmix64(np.array([counter], dtype=np.uint64)))
     index = np.arange(1, n + 1, dtype=np.uint64)
     return splitmix64(base + index * _GOLDEN)
@@ -104,7 +104,7 @@ class RandomStream:
             state.set_value(self._initial_state(i))
 
     def _initial_state(self, i):
-        key = splitmix64(np.array([self._seed], dtype=np.uint64) + np.uint64(i) * _GOLDEN)[0]
+        key = splitmix64(np.array([self._seed], dtype=np.uint64) + np.array([i], dtype=np.uint64) * _GOLDEN)[0]
         return np.array([key, 0], dtype=np.uint64)
 
     def _draw(self, dist, size, params, dtype):

@@ -35,7 +35,7 @@ class Reduce(Op):
     def make_node(self, x):
         x = as_variable(x)
         probe = _NUMPY[self.kind](np.ones((1,), dtype=x.dtype))
-        if x.type.shape and self.kind in ("max", "min") and any(x.type.shape[a] == 0 for a in self.axis):
+        if x.type.shape and self.kind in ("max", "min") and 0 in [x.type.shape[a] for a in self.axis]:
             raise ValueError(f"{self.kind} of an empty axis (it has no identity): {x.describe()}")
         out = Variable(TensorType(np.asarray(probe).dtype, _reduced_shape(x, self.axis, self.keepdims)))
         return Apply(self, [x], [out])

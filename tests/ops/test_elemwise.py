@@ -1,0 +1,169 @@
+"""Every row of the scalar-op table against NumPy, with broadcasting and NumPy 2 promotion."""
+import numpy as np
+import pytest
+import scipy.special
+from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis.extra import numpy as hnp
+
+import symgraph as sg
+from symgraph.ops.elemwise import TABLE
+from tests.conftest import run
+
+# Inputs inside each function's domain.
+DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3), "sqrt": (0.1, 3),
+          "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9), "arctanh": (-0.9, 0.9), "reciprocal": (0.5, 2),
+          "true_div": (0.5, 2), "int_div": (0.5, 3), "mod": (0.5, 3), "pow": (0.5, 2)}
+REFERENCE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "true_div": np.true_divide,
+             "int_div": np.floor_divide, "mod": np.mod, "pow": np.power, "neg": np.negative,
+             "abs": np.abs, "sign": np.sign, "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1,
+             "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
+             "square": np.square, "reciprocal": np.reciprocal, "sin": np.sin, "cos": np.cos,
+             "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
+             "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "arctanh": np.arctanh,
+             "erf": scipy.special.erf, "floor": np.floor, "ceil": np.ceil,
+             "round_half_to_even": np.round, "maximum": np.maximum, "minimum": np.minimum,
+             "eq": np.equal, "neq": np.not_equal, "lt": np.less, "le": np.less_equal,
+             "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
+             "logical_or": np.logical_or, "logical_not": np.logical_not, "isnan": np.isnan,
+             "isinf": np.isinf, "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
+             "softplus": lambda x: np.log1p(np.exp(x)), "relu": lambda x: np.maximum(x, 0)}
+FLOAT_OPS = sorted(n for n in TABLE if n in REFERENCE)
+
+
+def test_every_table_row_has_an_independent_reference():
+    covered = set(REFERENCE) | {"where", "clip", "bitwise_and", "bitwise_or", "bitwise_xor", "invert"}
+    assert set(TABLE) <= covered
+
+
+@pytest.mark.parametrize("name", FLOAT_OPS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_op_matches_numpy(name, dtype, rng):
+    lo, hi = DOMAIN.get(name, (-2, 2))
+    nin = TABLE[name].nin
+    values = [rng.uniform(lo, hi, size=(3, 4)).astype(dtype) for _ in range(nin)]
+    xs = [sg.tensor(f"x{i}", dtype, (None, None)) for i in range(nin)]
+    out = run(xs, getattr(sg, name)(*xs), *values)
+    expected = np.asarray(REFERENCE[name](*values))
+    assert out.dtype == expected.dtype, (name, out.dtype, expected.dtype)
+    np.testing.assert_allclose(out, expected, rtol=2e-6 if dtype == "float32" else 1e-12, atol=1e-7)
+
+
+def test_where_clip_and_bitwise(rng):
+    c, a, b = sg.vector("c", shape=None), sg.vector("a"), sg.vector("b")
+    cond = sg.bvector("cond")
+    av, bv = rng.normal(size=5).astype("float32"), rng.normal(size=5).astype("float32")
+    cv = np.array([1, 0, 1, 0, 0], "int8")
+    np.testing.assert_array_equal(run([cond, a, b], sg.where(cond, a, b), cv, av, bv), np.where(cv, av, bv))
+    np.testing.assert_array_equal(run([a], sg.clip(a, -0.5, 0.5), av), np.clip(av, -0.5, 0.5))
+    np.testing.assert_array_equal(run([a], a.clip(-0.5, 0.5), av), np.clip(av, -0.5, 0.5))
+    i, j = sg.ivector("i"), sg.ivector("j")
+    iv, jv = np.array([1, 6, 12], "int32"), np.array([3, 5, 9], "int32")
+    for expr, ref in [(i & j, iv & jv), (i | j, iv | jv), (i ^ j, iv ^ jv), (~i, ~iv)]:
+        np.testing.assert_array_equal(run([i, j], expr, iv, jv, on_unused_input="ignore"), ref)
+    bx = sg.tensor("bx", "bool", (None,))
+    assert run([bx], ~bx, np.array([True, False])).tolist() == [False, True]
+
+
+def test_operators_build_the_named_ops(rng):
+    x, y = sg.matrix("x"), sg.matrix("y")
+    xv, yv = rng.uniform(1, 2, (2, 3)).astype("float32"), rng.uniform(1, 2, (2, 3)).astype("float32")
+    cases = [(x + y, xv + yv), (x - y, xv - yv), (x * y, xv * yv), (x / y, xv / yv),
+             (x // y, xv // yv), (x % y, xv % yv), (x ** y, xv ** yv), (-x, -xv), (abs(x - y), abs(xv - yv)),
+             (x < y, xv < yv), (x <= y, xv <= yv), (x > y, xv > yv), (x >= y, xv >= yv),
+             (sg.eq(x, y), xv == yv), (sg.neq(x, y), xv != yv), (2 * x, 2 * xv), (1 - x, 1 - xv),
+             (2 / x, 2 / xv), (2 ** x, 2 ** xv), (xv @ y.T, xv @ yv.T)]
+    for expr, expected in cases:
+        out = run([x, y], expr, xv, yv, on_unused_input="ignore")
+        assert out.dtype == expected.dtype
+        np.testing.assert_allclose(out, expected, rtol=1e-6)
+
+
+def test_variables_stay_hashable_and_refuse_truth():
+    x = sg.vector("x")
+    assert {x: 1}[x] == 1
+    with pytest.raises(TypeError, match="truth value"):
+        bool(x > 0)
+
+
+@pytest.mark.parametrize("left,right,expected", [
+    ("float32", 2.0, "float32"), ("float32", 2, "float32"), ("int32", 2, "int32"),
+    ("int32", 2.5, "float64"), ("int8", 3, "int8"), ("float16", 1.0, "float16"),
+    ("float32", "float64", "float64"), ("int32", "float32", "float64"), ("int8", "int16", "int16"),
+    ("uint8", "int8", "int16"), ("bool", "bool", "bool"), ("int64", "float32", "float64")])
+def test_promotion_follows_numpy_2(left, right, expected):
+    x = sg.tensor("x", left, (None,))
+    other = sg.tensor("y", right, (None,)) if isinstance(right, str) else right
+    out = x * other if left != "bool" else x & other
+    assert out.dtype == expected
+    ref = np.ones(2, left) * (np.ones(2, right) if isinstance(right, str) else right) if left != "bool" else None
+    if ref is not None:
+        assert ref.dtype == expected
+
+
+def test_true_division_of_ints_is_float64_like_numpy():
+    i = sg.ivector("i")
+    assert (i / 2).dtype == "float64"
+    assert (i // 2).dtype == "int32"
+    np.testing.assert_array_equal(run([i], i / 2, np.array([1, 3], "int32")), [0.5, 1.5])
+
+
+def test_python_int_out_of_range_is_refused():
+    b = sg.bvector("b")
+    with pytest.raises(TypeError, match="out of bounds"):
+        b + 1000
+
+
+def test_cast_and_astype():
+    x = sg.fvector("x")
+    assert sg.cast(x, "int32").dtype == "int32"
+    assert x.astype("float64").dtype == "float64"
+    assert sg.cast(x, "floatX").dtype == sg.config.floatX
+    np.testing.assert_array_equal(run([x], x.astype("int32"), np.array([1.7, -2.2], "float32")), [1, -2])
+
+
+def test_static_broadcast_mismatch_is_caught_at_build_time():
+    a = sg.tensor("a", "float32", (3, 4))
+    b = sg.tensor("b", "float32", (5, 4))
+    with pytest.raises(ValueError) as err:
+        a + b
+    message = str(err.value)
+    assert "'a'" in message and "'b'" in message and "test_elemwise.py" in message
+
+
+def test_runtime_broadcast_mismatch_names_the_node_and_inputs():
+    a, b = sg.vector("a"), sg.vector("b")
+    f = sg.function([a, b], a + b, backend="numpy")
+    with pytest.raises(ValueError) as err:
+        f(np.ones(3, "float32"), np.ones(4, "float32"))
+    assert "'a'" in str(err.value) and "(4,)" in str(err.value)
+
+
+def test_static_shape_inference():
+    a = sg.tensor("a", "float32", (3, 1))
+    b = sg.tensor("b", "float32", (None, 1, 5))
+    assert (a + b).type.shape == (None, 3, 5)
+    assert (sg.tensor("c", "float32", (1,)) * sg.vector("d")).type.shape == (None,)
+
+
+shapes = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), shape=shapes)
+def test_broadcasting_matches_numpy_on_random_shapes(data, shape):
+    # Make a second shape broadcast-compatible with the first by setting random axes to 1.
+    other = tuple(1 if data.draw(st.booleans()) else s for s in shape)
+    other = other[data.draw(st.integers(0, len(other))):]
+    av = data.draw(hnp.arrays("float64", shape, elements=st.floats(-10, 10)))
+    bv = data.draw(hnp.arrays("float64", other, elements=st.floats(-10, 10)))
+    a, b = sg.tensor("a", "float64", (None,) * len(shape)), sg.tensor("b", "float64", (None,) * len(other))
+    out = run([a, b], sg.tanh(a) * b + sg.maximum(a, b) - a / (1 + b * b), av, bv)
+    np.testing.assert_allclose(out, np.tanh(av) * bv + np.maximum(av, bv) - av / (1 + bv * bv), rtol=1e-12)
+
+
+def test_numpy_arrays_on_the_left_build_graph():
+    x = sg.vector("x")
+    expr = np.float32(2) * x
+    assert isinstance(expr, sg.Variable)
+    expr2 = np.ones(3, "float32") + x
+    assert isinstance(expr2, sg.Variable) and expr2.dtype == "float32"

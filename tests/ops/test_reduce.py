@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+import symgraph as sg
+from tests.conftest import run
+
+AXES = [None, 0, 1, -1, (0, 2), (0, 1, 2)]
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod", "all", "any", "var", "std"])
+@pytest.mark.parametrize("axis", AXES)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_match_numpy(name, axis, keepdims, rng):
+    xv = rng.uniform(0.5, 1.5, (2, 3, 4))
+    x = sg.dtensor3("x")
+    out = run([x], getattr(x, name)(axis=axis, keepdims=keepdims), xv)
+    expected = getattr(np, name)(xv, axis=axis, keepdims=keepdims)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out, expected, rtol=1e-12)
+    fn_out = run([x], getattr(sg, name)(x, axis=axis, keepdims=keepdims), xv)
+    np.testing.assert_allclose(fn_out, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["argmax", "argmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_arg_reductions(name, axis, rng):
+    xv = rng.normal(size=(3, 5)).astype("float32")
+    x = sg.fmatrix("x")
+    out = run([x], getattr(x, name)(axis=axis), xv)
+    np.testing.assert_array_equal(out, getattr(np, name)(xv, axis=axis))
+    assert out.dtype == np.int64
+
+
+def test_argmax_over_several_axes_searches_them_as_one(rng):
+    xv = rng.normal(size=(2, 3, 4))
+    x = sg.dtensor3("x")
+    out = run([x], sg.argmax(x, axis=(1, 2)), xv)
+    np.testing.assert_array_equal(out, xv.reshape(2, -1).argmax(axis=1))
+
+
+def test_reduction_dtypes_follow_numpy():
+    assert sg.ivector().sum().dtype == np.sum(np.ones(2, "int32")).dtype
+    assert sg.fvector().mean().dtype == "float32"
+    assert sg.ivector().mean().dtype == "float64"
+    assert sg.tensor(dtype="bool", shape=(None,)).sum().dtype == "int64"
+    assert sg.fvector().sum(dtype="float64").dtype == "float64"
+
+
+def test_static_shapes_of_reductions():
+    x = sg.tensor("x", "float32", (2, None, 4))
+    assert x.sum(axis=1).type.shape == (2, 4)
+    assert x.max(axis=(0, 2), keepdims=True).type.shape == (1, None, 1)
+    with pytest.raises(ValueError, match="out of range"):
+        x.sum(axis=3)
+
+
+def test_logsumexp_is_stable_and_correct(rng):
+    xv = rng.normal(size=(3, 4)) * 300
+    x = sg.dmatrix("x")
+    out = run([x], sg.logsumexp(x, axis=1), xv)
+    m = xv.max(axis=1, keepdims=True)
+    np.testing.assert_allclose(out, (m + np.log(np.exp(xv - m).sum(axis=1, keepdims=True)))[:, 0])
+    assert np.isfinite(out).all()
+    assert run([x], sg.logsumexp(x), np.full((2, 2), -np.inf)) == -np.inf
+
+
+def test_cumsum(rng):
+    xv = rng.normal(size=(3, 4))
+    x = sg.dmatrix("x")
+    np.testing.assert_allclose(run([x], sg.cumsum(x, axis=1), xv), np.cumsum(xv, axis=1))
+    np.testing.assert_allclose(run([x], x.cumsum(), xv), np.cumsum(xv))
+
+
+def test_zero_size_sum_and_empty_max_error():
+    x = sg.dmatrix("x")
+    assert run([x], x.sum(axis=0), np.zeros((0, 3))).tolist() == [0, 0, 0]
+    with pytest.raises(ValueError):
+        run([x], x.max(axis=0), np.zeros((0, 3)))
