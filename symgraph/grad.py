@@ -12,8 +12,8 @@ import numpy as np
 
 from .graph import Variable, Constant, toposort, clone_replace
 from .ops.base import as_variable
-from .ops import shape as S
-from .ops import elemwise as E
+from .ops.shape import zeros_like, reshape, stack, concatenate, shape as shape_of
+from .ops.elemwise import cast
 from .ops.loop import map_index
 
 
@@ -46,7 +46,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     seeds = {}
     for var, g in (known_grads or {}).items():
         g = as_variable(g)
-        seeds[var] = [g if g.dtype == var.dtype or not _is_float(var) else E.cast(g, var.dtype)]
+        seeds[var] = [g if g.dtype == var.dtype or not _is_float(var) else cast(g, var.dtype)]
     if cost is not None:
         cost = as_variable(cost)
         if cost.ndim != 0:
@@ -72,12 +72,12 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         outs = [_total(terms.get(o)) for o in node.outputs]
         if all(g is None for g in outs):
             continue
-        outs = [g if g is not None else S.zeros_like(o) for g, o in zip(outs, node.outputs)]
+        outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
         in_grads = node.op.grad(node.inputs, node.outputs, outs)
         for inp, g in zip(node.inputs, in_grads):
             if g is None or inp not in depends or not _is_float(inp):
                 continue
-            terms.setdefault(inp, []).append(g if g.dtype == inp.dtype else E.cast(g, inp.dtype))
+            terms.setdefault(inp, []).append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
 
     results = []
     for v in wrt_list:
@@ -88,7 +88,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             if return_disconnected == "None":
                 results.append(None)
                 continue
-            g = S.zeros_like(v, dtype=v.dtype if _is_float(v) else _floatx())
+            g = zeros_like(v, dtype=v.dtype if _is_float(v) else _floatx())
         results.append(g)
     return results[0] if single else results
 
@@ -125,15 +125,15 @@ def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise
     if expression.ndim == 0:
         out = grad(expression, wrt_list, **kw)
         return out[0] if single else out
-    flat = S.reshape(expression, [-1])
+    flat = reshape(expression, [-1])
     n = flat.type.shape[0]
     if n is not None and n <= 32:  # small and known: unroll, so higher derivatives stay plain graph
         rows = [grad(flat[i], wrt_list, **kw) for i in range(n)]
-        stacked = [S.stack([r[k] for r in rows]) for k in range(len(wrt_list))]
+        stacked = [stack([r[k] for r in rows]) for k in range(len(wrt_list))]
     else:
         stacked = map_index(flat.shape[0], lambda i: grad(flat[i], wrt_list, **kw))
         stacked = stacked if isinstance(stacked, list) else [stacked]
-    out = [S.reshape(j, S.concatenate([S.shape(expression), S.shape(w)]) if w.ndim else S.shape(expression),
+    out = [reshape(j, concatenate([shape_of(expression), shape_of(w)]) if w.ndim else shape_of(expression),
                      ndim=expression.ndim + w.ndim) for j, w in zip(stacked, wrt_list)]
     return out[0] if single else out
 
@@ -168,7 +168,7 @@ def Rop(f, wrt, eval_points):
         inner = term if inner is None else inner + term
     out = grad(inner, us, disconnected_inputs="ignore")
     # The result is linear in u, so u no longer appears; guard anyway by setting it to zero.
-    out, _ = clone_replace(out, {u: S.zeros_like(fu) for u, fu in zip(us, fs)})
+    out, _ = clone_replace(out, {u: zeros_like(fu) for u, fu in zip(us, fs)})
     return out[0] if single_f else out
 
 

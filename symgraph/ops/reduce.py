@@ -4,7 +4,7 @@ import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
 from . import elemwise as E
-from .shape import shape, broadcast_to, dimshuffle, stop_gradient, reshape
+from .shape import shape, broadcast_to, dimshuffle, stop_gradient, reshape, static_entries
 
 _NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
           "all": np.all, "any": np.any, "mean": np.mean}
@@ -165,8 +165,9 @@ def cumsum(x, axis=None):
 class SumToShape(Op):
     """Sum a broadcast gradient back to the shape of the input it came from."""
 
-    def make_node(self, g, target_shape, static_shape):
-        return Apply(self, [g, target_shape], [Variable(TensorType(g.dtype, static_shape))])
+    def make_node(self, g, target_shape):
+        static = static_entries(target_shape, target_shape.type.shape[0])
+        return Apply(self, [g, target_shape], [Variable(TensorType(g.dtype, static))])
 
     def perform(self, node, inputs):
         g, target = inputs
@@ -185,7 +186,7 @@ def unbroadcast(g, like):
     """g summed over the axes along which `like` was broadcast to g's shape."""
     if g.ndim == like.ndim and None not in like.type.shape and 1 not in like.type.shape:
         return g
-    return SumToShape().make_node(g, shape(like), like.type.shape).outputs[0]
+    return SumToShape()(g, shape(like))
 
 
 def var(x, axis=None, keepdims=False, ddof=0):

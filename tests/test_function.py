@@ -1,0 +1,179 @@
+"""sg.function: inputs, outputs, updates (atomic), givens, input checks, unused inputs."""
+import threading
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+
+def test_outputs_structure():
+    x = sg.vector("x")
+    xv = np.arange(3, dtype="float32")
+    assert isinstance(sg.function([x], x + 1, backend="numpy")(xv), np.ndarray)
+    both = sg.function([x], [x + 1, x * 2], backend="numpy")(xv)
+    assert isinstance(both, list) and len(both) == 2
+    w = sg.shared(np.zeros(3, "float32"), "w")
+    assert sg.function([x], None, updates=[(w, w + x)], backend="numpy")(xv) == []
+    np.testing.assert_array_equal(w.get_value(), xv)
+
+
+def test_shared_updates_and_dict_updates():
+    w = sg.shared(np.float64(0.0), "w")
+    count = sg.shared(np.int64(0), "count")
+    x = sg.dscalar("x")
+    f = sg.function([x], w, updates={w: w + x, count: count + 1}, backend="numpy")
+    assert f(2.0) == 0.0 and f(3.0) == 2.0
+    assert w.get_value() == 5.0 and count.get_value() == 2
+
+
+def test_updates_are_computed_from_the_old_state():
+    a, b = sg.shared(np.float64(1.0), "a"), sg.shared(np.float64(2.0), "b")
+    f = sg.function([], [a, b], updates=[(a, b), (b, a)], backend="numpy")
+    assert f() == [1.0, 2.0]
+    assert (a.get_value(), b.get_value()) == (2.0, 1.0)
+
+
+def test_failed_call_changes_no_shared_variable():
+    w = sg.shared(np.zeros(3), "w")
+    v = sg.shared(np.zeros(3), "v")
+    x = sg.dvector("x")
+    f = sg.function([x], [], updates=[(v, v + 1), (w, w + x)], backend="numpy")
+    with pytest.raises(ValueError):
+        f(np.ones(4))  # w + x fails after v + 1 could have been computed
+    np.testing.assert_array_equal(w.get_value(), np.zeros(3))
+    np.testing.assert_array_equal(v.get_value(), np.zeros(3))
+
+
+def test_givens_replace_a_variable_by_a_slice_of_a_shared_dataset():
+    data = sg.shared(np.arange(20, dtype="float32").reshape(10, 2), "data")
+    x = sg.matrix("x")
+    index = sg.lscalar("index")
+    batch = 4
+    f = sg.function([index], x.sum(), givens={x: data[index * batch:(index + 1) * batch]}, backend="numpy")
+    assert f(1) == np.arange(20).reshape(10, 2)[4:8].sum()
+    assert x.owner is None  # the user's graph is unchanged
+
+
+def test_wrong_arity_dtype_ndim_and_shape_are_named():
+    x = sg.tensor("x", "float32", (None, 3))
+    y = sg.ivector("y")
+    f = sg.function([x, y], x.sum() + y.sum(), backend="numpy")
+    good_x, good_y = np.ones((2, 3), "float32"), np.ones(2, "int32")
+    with pytest.raises(TypeError, match="takes 2 arguments"):
+        f(good_x)
+    with pytest.raises(TypeError, match=r"'x'.*float32.*float64"):
+        f(np.ones((2, 3)), good_y)
+    with pytest.raises(TypeError, match="'y'"):
+        f(good_x, np.ones(2, "int64"))
+    with pytest.raises(ValueError, match=r"'x'.*2 dimensions"):
+        f(np.ones(3, "float32"), good_y)
+    with pytest.raises(ValueError, match=r"axis 1 must have length 3"):
+        f(np.ones((2, 4), "float32"), good_y)
+    with pytest.raises(TypeError, match="created at test_function.py"):
+        f(np.ones((2, 3)), good_y)
+    # safe casts and Python lists are accepted
+    assert f(np.ones((1, 3), "float16"), [1, 2]) == 6.0
+    assert f([[0.5, 0.5, 1.0]], np.ones(1, "int8")) == 3.0
+
+
+def test_inputs_by_keyword():
+    x, y = sg.dscalar("x"), sg.dscalar("y")
+    f = sg.function([x, y], x - y, backend="numpy")
+    assert f(y=1.0, x=3.0) == 2.0
+
+
+def test_unused_inputs():
+    x, y = sg.vector("x"), sg.vector("y")
+    with pytest.raises(sg.UnusedInputError, match="'y'"):
+        sg.function([x, y], x * 2, backend="numpy")
+    with pytest.warns(UserWarning):
+        sg.function([x, y], x * 2, on_unused_input="warn", backend="numpy")
+    sg.function([x, y], x * 2, on_unused_input="ignore", backend="numpy")
+
+
+def test_missing_input_and_bad_inputs():
+    x, y = sg.vector("x"), sg.vector("y")
+    with pytest.raises(ValueError, match="'y'"):
+        sg.function([x], x + y, backend="numpy")
+    w = sg.shared(np.zeros(2), "w")
+    with pytest.raises(TypeError, match="implicit"):
+        sg.function([w], w * 2, backend="numpy")
+
+
+def test_update_type_checks():
+    w = sg.shared(np.zeros(3, "float32"), "w")
+    x = sg.dvector("x")
+    with pytest.raises(TypeError, match=r"astype"):
+        sg.function([x], [], updates=[(w, w + x)], backend="numpy")
+    with pytest.raises(ValueError, match="shape"):
+        sg.function([], [], updates=[(w, w.sum())], backend="numpy")
+    with pytest.raises(TypeError, match="shared"):
+        sg.function([x], [], updates=[(x, x + 1)], backend="numpy")
+    lr = 0.1  # weak Python scalars keep float32
+    sg.function([], [], updates=[(w, w - lr * w)], backend="numpy")
+
+
+def test_outputs_do_not_alias_shared_state_or_inputs():
+    w = sg.shared(np.arange(3.0), "w")
+    x = sg.dvector("x")
+    f = sg.function([x], [w, x, w.reshape((3, 1))], backend="numpy")
+    xv = np.zeros(3)
+    out_w, out_x, out_view = f(xv)
+    out_w[0] = 100; out_x[0] = 100; out_view[1, 0] = 100
+    np.testing.assert_array_equal(w.get_value(), [0, 1, 2])
+    assert xv[0] == 0
+    got = w.get_value(); got[0] = 50
+    assert w.get_value()[0] == 0
+
+
+def test_shared_set_value_checks():
+    w = sg.shared(np.zeros((2, 3), "float32"), "w")
+    w.set_value(np.ones((2, 3), "float32"))
+    with pytest.raises(ValueError, match="shape"):
+        w.set_value(np.ones((3, 2), "float32"))
+    with pytest.raises(TypeError, match="dtype"):
+        w.set_value(np.ones((2, 3), "float64"))
+    resizable = sg.shared(np.zeros((2, 3), "float32"), "r", shape=(None, 3))
+    resizable.set_value(np.ones((5, 3), "float32"))
+    assert resizable.get_value().shape == (5, 3)
+    assert sg.shared(1.5).dtype == sg.config.floatX
+
+
+def test_eval():
+    x = sg.dvector("x")
+    np.testing.assert_array_equal((x * 2).eval({x: np.array([1.0, 2.0])}), [2.0, 4.0])
+    assert (sg.constant(3.0) + 1).eval() == 4.0
+
+
+def test_threads_get_their_own_results():
+    x = sg.dvector("x")
+    f = sg.function([x], (x * 2).sum(), backend="numpy")
+    results = {}
+
+    def work(k):
+        results[k] = [float(f(np.full(100, float(k)))) for _ in range(50)]
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(4):
+        assert results[k] == [200.0 * k] * 50
+
+
+def test_fgraph_is_a_copy_in_execution_order():
+    x = sg.vector("x")
+    y = sg.exp(x) * 2
+    f = sg.function([x], y, backend="numpy")
+    nodes = f.fgraph.apply_nodes
+    assert [str(n.op) for n in nodes] == ["Elemwise{exp}", "Elemwise{mul}"]
+    assert f.fgraph.outputs[0] is not y and f.fgraph.inputs == [x]
+    assert all(hasattr(n, "inputs") and hasattr(n, "outputs") for n in nodes)
+
+
+def test_config_defaults():
+    assert sg.config.floatX in ("float32", "float64", "float16")
+    assert sg.vector().dtype == sg.config.floatX
+    with pytest.raises(ValueError):
+        sg.config.floatX = "int8"

@@ -1,0 +1,276 @@
+"""Gradients against finite differences in float64, and the grad API's edges."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+import symgraph as sg
+from symgraph.graph import toposort
+from symgraph.ops.elemwise import TABLE
+from tests.conftest import run
+
+DOMAIN = {"log": (0.2, 2), "log2": (0.2, 2), "log10": (0.2, 2), "log1p": (-0.5, 2), "sqrt": (0.2, 2),
+          "arcsin": (-0.8, 0.8), "arccos": (-0.8, 0.8), "arctanh": (-0.8, 0.8), "reciprocal": (0.5, 2),
+          "true_div": (0.5, 2), "pow": (0.5, 2), "mod": (0.3, 3), "abs": (0.2, 2)}
+DIFFERENTIABLE = sorted(n for n, op in TABLE.items() if op.grad_fn is not None and n not in ("where", "clip"))
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def test_elementwise_gradient_matches_finite_differences(name, rng):
+    lo, hi = DOMAIN.get(name, (-1.5, 1.5))
+    values = [rng.uniform(lo, hi, size=(2, 3)) for _ in range(TABLE[name].nin)]
+    if name in ("abs", "relu"):
+        values = [v * rng.choice([-1, 1], size=v.shape) for v in values]
+    if name in ("maximum", "minimum"):
+        values[1] = values[0] + rng.choice([-0.5, 0.5], size=values[0].shape)
+    sg.verify_grad(getattr(sg, name), values, rng=rng)
+
+
+def test_gradients_with_broadcasting(rng):
+    sg.verify_grad(lambda a, b: a * b + sg.exp(b), [rng.normal(size=(3, 4)), rng.normal(size=(4,))], rng=rng)
+    sg.verify_grad(lambda a, b: a / (2 + b), [rng.normal(size=(3, 1)), rng.normal(size=(1, 4))], rng=rng)
+    sg.verify_grad(lambda a: a + 1.0, [rng.normal(size=())], rng=rng)
+
+
+def test_where_and_clip_gradients(rng):
+    x = rng.normal(size=(4, 3))
+    sg.verify_grad(lambda a, b: sg.where(a > 0, a * b, b * b), [x, rng.normal(size=(4, 3))], rng=rng)
+    x = np.where(np.abs(x) < 0.05, 0.3, x)
+    sg.verify_grad(lambda a: sg.clip(a, -0.5, 0.5), [x], rng=rng)
+    sg.verify_grad(lambda a, lo: sg.clip(a, lo, 10.0), [x, np.array(0.01)], rng=rng)
+
+
+@pytest.mark.parametrize("kind", ["sum", "mean", "prod", "max", "min"])
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, True), ((0, 2), False), (-1, True)])
+def test_reduction_gradients(kind, axis, keepdims, rng):
+    x = rng.uniform(0.5, 1.5, size=(2, 3, 4))
+    sg.verify_grad(lambda a: getattr(a, kind)(axis=axis, keepdims=keepdims), [x], rng=rng)
+
+
+def test_max_gradient_shares_ties():
+    x = sg.dvector("x")
+    g = run([x], sg.grad(x.max(), x), np.array([1.0, 3.0, 3.0]))
+    np.testing.assert_array_equal(g, [0, 0.5, 0.5])
+
+
+def test_statistics_gradients(rng):
+    x = rng.normal(size=(3, 4))
+    sg.verify_grad(lambda a: a.var(axis=1), [x], rng=rng)
+    sg.verify_grad(lambda a: a.std(), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.logsumexp(a, axis=0), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.cumsum(a, axis=1), [x], rng=rng)
+
+
+def test_product_gradients(rng):
+    sg.verify_grad(sg.dot, [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))], rng=rng)
+    sg.verify_grad(sg.dot, [rng.normal(size=(3, 4)), rng.normal(size=(4,))], rng=rng)
+    sg.verify_grad(sg.dot, [rng.normal(size=(4,)), rng.normal(size=(4, 2))], rng=rng)
+    sg.verify_grad(sg.dot, [rng.normal(size=(4,)), rng.normal(size=(4,))], rng=rng)
+    sg.verify_grad(sg.matmul, [rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 2))], rng=rng)
+    sg.verify_grad(sg.matmul, [rng.normal(size=(1, 3, 4)), rng.normal(size=(2, 4, 2))], rng=rng)
+    sg.verify_grad(lambda a, b: sg.tensordot(a, b, [[1, 2], [0, 1]]),
+                   [rng.normal(size=(2, 3, 4)), rng.normal(size=(3, 4, 2))], rng=rng)
+    sg.verify_grad(sg.batched_dot, [rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 4, 2))], rng=rng)
+    sg.verify_grad(sg.outer, [rng.normal(size=(3,)), rng.normal(size=(2,))], rng=rng)
+
+
+def test_shape_op_gradients(rng):
+    x = rng.normal(size=(2, 3, 4))
+    sg.verify_grad(lambda a: a.reshape((6, 4)) * 2, [x], rng=rng)
+    sg.verify_grad(lambda a: a.dimshuffle(2, "x", 0, 1), [x], rng=rng)
+    sg.verify_grad(lambda a: a.T, [x], rng=rng)
+    sg.verify_grad(lambda a, b: sg.concatenate([a, b], axis=1), [x, rng.normal(size=(2, 2, 4))], rng=rng)
+    sg.verify_grad(lambda a, b: sg.stack([a, b]), [x, rng.normal(size=(2, 3, 4))], rng=rng)
+    sg.verify_grad(lambda a: sg.broadcast_to(a, (5, 2, 3, 4)), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.repeat(a, 2, axis=1), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.repeat(a, np.array([2, 0, 1]), axis=1), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.tile(a, (2, 1, 3)), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.flatten(a, 2), [x], rng=rng)
+    sg.verify_grad(lambda a: sg.full((2, 2), a.sum()), [x], rng=rng)
+
+
+def test_indexing_gradients(rng):
+    x = rng.normal(size=(4, 5))
+    sg.verify_grad(lambda a: a[1:, ::2], [x], rng=rng)
+    sg.verify_grad(lambda a: a[2], [x], rng=rng)
+    sg.verify_grad(lambda a: a[np.array([0, 2, 2, 3])], [x], rng=rng)  # repeated rows accumulate
+    sg.verify_grad(lambda a: a[sg.arange(4), np.array([1, 1, 4, 0])], [x], rng=rng)
+    sg.verify_grad(lambda a: a[a > 0.1], [x], rng=rng)
+    sg.verify_grad(lambda a, b: sg.set_subtensor(a[1:3], b), [x, rng.normal(size=(5,))], rng=rng)
+    sg.verify_grad(lambda a, b: sg.inc_subtensor(a[np.array([0, 0, 1])], b), [x, rng.normal(size=(3, 5))], rng=rng)
+
+
+def test_cast_gradient_keeps_dtypes(rng):
+    x = sg.fvector("x")
+    g = sg.grad(sg.cast(x, "float64").sum() * 2, x)
+    assert g.dtype == "float32"
+    np.testing.assert_array_equal(run([x], g, np.ones(3, "float32")), [2, 2, 2])
+
+
+def test_float32_gradients_stay_float32():
+    x = sg.fmatrix("x")
+    w = sg.shared(np.ones((3, 2), "float32"), "w")
+    cost = sg.tanh(sg.dot(x, w)).mean() * 0.5
+    gw = sg.grad(cost, w)
+    assert gw.dtype == "float32"
+
+
+def _random_tree(draw, leaves, depth):
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return leaves[draw(st.integers(0, len(leaves) - 1))]
+    kind = draw(st.sampled_from(["unary", "binary", "reduce", "shape"]))
+    a = _random_tree(draw, leaves, depth - 1)
+    if kind == "unary":
+        fn = draw(st.sampled_from([sg.tanh, sg.sin, sg.sigmoid, sg.softplus, lambda v: sg.exp(-v * v),
+                                   lambda v: sg.log1p(v * v), sg.square, sg.arctan]))
+        return fn(a)
+    if kind == "binary":
+        b = _random_tree(draw, leaves, depth - 1)
+        fn = draw(st.sampled_from([sg.add, sg.sub, sg.mul, lambda p, q: p / (1.5 + sg.cos(q)),
+                                   sg.maximum]))
+        return fn(a, b)
+    if kind == "reduce":
+        return draw(st.sampled_from([lambda v: v.sum(axis=0, keepdims=True), lambda v: v.mean(axis=1, keepdims=True),
+                                     lambda v: sg.logsumexp(v, axis=1, keepdims=True)]))(a)
+    return draw(st.sampled_from([lambda v: v.T.T, lambda v: v[::-1], lambda v: sg.dot(v, sg.dot(v.T, v)) * 0.3]))(a)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_expression_trees_agree_with_finite_differences(data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    a, b = rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (3, 4))
+    b = np.where(np.abs(a - b) < 0.05, b + 0.2, b)  # keep maximum away from ties
+
+    def fn(x, y):
+        return _random_tree(data.draw, [x, y, x * 0.5 + 0.1], 4)
+    sg.verify_grad(fn, [a, b], rng=rng, n_tests=1)
+
+
+@pytest.mark.parametrize("fn,second", [(sg.tanh, lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+                                       (sg.exp, np.exp), (sg.log, lambda x: -1 / x ** 2),
+                                       (lambda x: x ** 3.0, lambda x: 6 * x)])
+def test_second_derivatives_match_closed_forms(fn, second):
+    x = sg.dvector("x")
+    g = sg.grad(fn(x).sum(), x)
+    gg = sg.grad(g.sum(), x)
+    xv = np.array([0.3, 0.7, 1.4])
+    np.testing.assert_allclose(run([x], gg, xv), second(xv), rtol=1e-10)
+
+
+def test_second_derivative_of_dot_and_pow_exponent(rng):
+    x, A = sg.dvector("x"), rng.normal(size=(3, 3))
+    H = sg.hessian(sg.dot(x, sg.dot(A, x)), x)
+    np.testing.assert_allclose(run([x], H, rng.normal(size=3)), A + A.T, rtol=1e-10)
+    p = sg.dscalar("p")
+    d2 = sg.grad(sg.grad(2.0 ** p, p), p)
+    np.testing.assert_allclose(run([p], d2, 1.5), np.log(2) ** 2 * 2 ** 1.5)
+
+
+def test_jacobian_and_hessian(rng):
+    x = sg.dvector("x")
+    xv = rng.normal(size=4)
+    J = sg.jacobian(sg.exp(x) * x.sum(), x)
+    expected = np.diag(np.exp(xv)) * xv.sum() + np.exp(xv)[:, None]
+    np.testing.assert_allclose(run([x], J, xv), expected, rtol=1e-10)
+    H = sg.hessian((x ** 4.0).sum(), x)
+    np.testing.assert_allclose(run([x], H, xv), np.diag(12 * xv ** 2), rtol=1e-10)
+    static = sg.tensor("s", "float64", (3,))
+    Js = sg.jacobian(static ** 2.0, static)
+    np.testing.assert_allclose(run([static], Js, xv[:3]), np.diag(2 * xv[:3]), rtol=1e-12)
+    M = sg.dmatrix("M")
+    Jm = sg.jacobian(sg.dot(M, x), [M, x])
+    Mv = rng.normal(size=(2, 4))
+    dM, dx = run([M, x], Jm, Mv, xv)
+    assert dM.shape == (2, 2, 4) and dx.shape == (2, 4)
+    np.testing.assert_allclose(dx, Mv)
+
+
+def test_gradient_through_a_jacobian(rng):
+    x = sg.dvector("x")
+    J = sg.jacobian(x ** 3.0, x)  # diag(3x^2); its trace's gradient is 6x
+    g = sg.grad(J.sum(), x)
+    xv = rng.normal(size=3)
+    np.testing.assert_allclose(run([x], g, xv), 6 * xv, rtol=1e-10)
+
+
+def test_consider_constant_and_stop_gradient():
+    x = sg.dscalar("x")
+    y = x * x
+    g = sg.grad(y * x, x, consider_constant=[y])
+    assert run([x], g, 3.0) == 9.0  # d/dx (c * x) with c = x*x held fixed
+    g2 = sg.grad(sg.stop_gradient(y) * x + y, x)
+    assert run([x], g2, 3.0) == 9.0 + 6.0
+
+
+def test_disconnected_inputs():
+    x, y = sg.dvector("x"), sg.dvector("y")
+    cost = (x ** 2).sum()
+    with pytest.raises(sg.DisconnectedInputError, match="'y'"):
+        sg.grad(cost, [x, y])
+    with pytest.warns(UserWarning):
+        gx, gy = sg.grad(cost, [x, y], disconnected_inputs="warn")
+    gx, gy = sg.grad(cost, [x, y], disconnected_inputs="ignore")
+    np.testing.assert_array_equal(run([x, y], gy, np.ones(2), np.ones(2), on_unused_input="ignore"), [0, 0])
+    assert sg.grad(cost, [x, y], disconnected_inputs="ignore", return_disconnected="None")[1] is None
+    with pytest.raises(sg.DisconnectedInputError):
+        sg.grad(sg.floor(x).sum(), x)   # floor is not differentiable: disconnected, not zero
+    with pytest.raises(sg.DisconnectedInputError):
+        sg.grad(sg.cast(sg.argmax(x), "float64"), x)
+
+
+def test_integer_inputs_get_zero_gradients():
+    x, i = sg.dvector("x"), sg.ivector("i")
+    gi = sg.grad((x * i).sum(), i)
+    assert gi.dtype[0] == "f"
+    np.testing.assert_array_equal(run([x, i], gi, np.ones(2), np.ones(2, "int32"), on_unused_input="ignore"), [0, 0])
+
+
+def test_grad_api_checks():
+    x = sg.dvector("x")
+    with pytest.raises(TypeError, match="scalar"):
+        sg.grad(x * 2, x)
+    single = sg.grad(x.sum(), x)
+    assert isinstance(single, sg.Variable)
+    assert isinstance(sg.grad(x.sum(), [x]), list)
+
+
+def test_known_grads_lop_and_rop(rng):
+    x = sg.dvector("x")
+    A = rng.normal(size=(3, 3))
+    y = sg.dot(A, x) + x ** 2.0
+    v = sg.dvector("v")
+    xv, vv = rng.normal(size=3), rng.normal(size=3)
+    Jv = A + np.diag(2 * xv)
+    np.testing.assert_allclose(run([x, v], sg.Lop(y, x, v), xv, vv), vv @ Jv, rtol=1e-10)
+    np.testing.assert_allclose(run([x, v], sg.Rop(y, x, v), xv, vv), Jv @ vv, rtol=1e-10)
+    g = sg.grad(None, x, known_grads={y: v})
+    np.testing.assert_allclose(run([x, v], g, xv, vv), vv @ Jv, rtol=1e-10)
+
+
+def test_verify_grad_reports_the_worst_element():
+    bad = sg.ops.elemwise.ScalarOp("bad_exp", 1, np.exp, "", lambda i, z, g: [g * 2])
+    op = sg.ops.elemwise.Elemwise(bad)
+    with pytest.raises(sg.GradientError) as err:
+        sg.verify_grad(lambda a: op(a), [np.array([0.0, 2.0, 1.0])])
+    assert err.value.element == (1,)
+    assert "finite differences" in str(err.value)
+
+
+def _mlp_grad_nodes(depth):
+    x, y = sg.matrix("x"), sg.ivector("y")
+    h, params = x, []
+    for k in range(depth):
+        W = sg.shared(np.zeros((8, 8), "float32"), f"W{k}")
+        b = sg.shared(np.zeros(8, "float32"), f"b{k}")
+        params += [W, b]
+        h = sg.relu(sg.dot(h, W) + b)
+    logits = h - sg.logsumexp(h, axis=1, keepdims=True)
+    cost = -logits[sg.arange(y.shape[0]), y].mean()
+    grads = sg.grad(cost, params)
+    return len(toposort(grads))
+
+
+def test_gradient_graph_grows_linearly_with_depth():
+    counts = [_mlp_grad_nodes(d) for d in (1, 2, 3, 4, 5)]
+    steps = np.diff(counts)
+    assert len(set(steps[1:])) == 1, counts  # a constant number of nodes per layer
