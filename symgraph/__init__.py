@@ -12,7 +12,9 @@ from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
 from .function import function, Function, UnusedInputError
 from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
 from .printing import debugprint
-from . import random
+from .drawing import to_dot, render, GraphvizNotInstalled
+from .graph import name_scope
+from . import random, datasets
 
 globals().update(_CONSTRUCTORS)
 

@@ -76,6 +76,8 @@ class Function:
         outputs = [as_variable(o) for o in outputs]
         updates = _normalize_updates(updates)
         exprs = outputs + [new for _, new in updates]
+        self.user_outputs = list(outputs)  # the graph as written, for pictures (optimized=False)
+        self.user_updates = list(updates)
         if givens:
             givens = dict(givens.items() if isinstance(givens, dict) else givens)
             givens = {k: _check_given(k, as_variable(v)) for k, v in givens.items()}

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 
-from .graph import Variable, Constant, toposort, clone_replace
+from .graph import Variable, Constant, toposort, clone_replace, in_scope
 from .ops.base import as_variable
 from .ops.shape import zeros_like, reshape, stack, concatenate, shape as shape_of
 from .ops.elemwise import cast
@@ -72,8 +72,9 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         outs = [_total(terms.get(o)) for o in node.outputs]
         if all(g is None for g in outs):
             continue
-        outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
-        in_grads = node.op.grad(node.inputs, node.outputs, outs)
+        with in_scope(node.outputs[0].scope):
+            outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
+            in_grads = node.op.grad(node.inputs, node.outputs, outs)
         for inp, g in zip(node.inputs, in_grads):
             if g is None or inp not in depends or not _is_float(inp):
                 continue

@@ -11,12 +11,36 @@ errors can point at it.
 import os
 import sys
 import itertools
+import contextlib
 
 import numpy as np
 import networkx as nx
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _ids = itertools.count()
+_scopes = []
+
+
+@contextlib.contextmanager
+def name_scope(name):
+    """Variables made inside belong to scope `name` (nested scopes join with '/');
+    pictures of the graph draw each scope as a cluster. Layers open one per layer."""
+    _scopes.append(str(name))
+    try:
+        yield "/".join(_scopes)
+    finally:
+        _scopes.pop()
+
+
+@contextlib.contextmanager
+def in_scope(scope):
+    """Make variables in an existing scope path (gradients join their forward node's cluster)."""
+    saved = _scopes[:]
+    _scopes[:] = scope.split("/") if scope else []
+    try:
+        yield
+    finally:
+        _scopes[:] = saved
 
 
 def user_source_line():
@@ -33,11 +57,13 @@ def user_source_line():
 class TensorType:
     """dtype plus static shape (a tuple of ints or None for unknown)."""
 
-    __slots__ = ("dtype", "shape")
+    __slots__ = ("dtype", "shape", "_np_dtype", "_any_static")
 
     def __init__(self, dtype, shape):
-        self.dtype = np.dtype(dtype).name
+        self._np_dtype = np.dtype(dtype)
+        self.dtype = self._np_dtype.name
         self.shape = tuple(None if s is None else int(s) for s in shape)
+        self._any_static = any(s is not None for s in self.shape)
 
     @property
     def ndim(self):
@@ -63,7 +89,10 @@ class TensorType:
 
     def filter(self, value, what, strict=False):
         """Convert `value` to an ndarray of this type or raise TypeError/ValueError naming `what`."""
-        dtype = np.dtype(self.dtype)
+        dtype = self._np_dtype
+        if (type(value) is np.ndarray and value.dtype == dtype and value.ndim == len(self.shape)
+                and not self._any_static):
+            return value  # the common case, checked in a few hundred nanoseconds
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
             arr = np.asarray(value)
             if arr.dtype != dtype:
@@ -112,6 +141,7 @@ class Variable:
         self.index = index
         self.name = name
         self.trace = user_source_line()
+        self.scope = "/".join(_scopes)
         self.id = next(_ids)
 
     dtype = property(lambda self: self.type.dtype)
@@ -250,7 +280,7 @@ class Constant(Variable):
         if self.name:
             return self.name
         if self.data.size <= 8:
-            return np.array2string(self.data, separator=",").replace("\n", "") if self.data.ndim else repr(self.data.item())
+            return np.array2string(self.data, separator=",").replace("\n", "") if self.data.ndim else str(self.data)
         return f"Constant{{{self.type}}}"
 
 
@@ -351,7 +381,7 @@ def clone_replace(outputs, replace=None):
             continue
         new_node = node.op.make_node(*new_inputs)
         for old, new in zip(node.outputs, new_node.outputs):
-            new.name, new.trace = old.name, old.trace
+            new.name, new.trace, new.scope = old.name, old.trace, old.scope
             memo[old] = new
     return [memo.get(v, v) for v in outputs], memo
 

@@ -33,5 +33,5 @@ class FunctionGraph:
 
 def _copy_output(v):
     new = Variable(v.type, name=v.name)
-    new.trace = v.trace
+    new.trace, new.scope = v.trace, v.scope
     return new
