@@ -13,10 +13,14 @@ _PREFIXES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float3
 _KINDS = {"scalar": 0, "vector": 1, "matrix": 2, "tensor3": 3, "tensor4": 4}
 
 
-def tensor(name=None, dtype=None, shape=None):
-    """A symbolic input: `sg.tensor('x', 'float32', (None, 784))`; shape entries int or None."""
+def tensor(name=None, dtype=None, shape=None, ndim=None):
+    """A symbolic input: `sg.tensor('x', 'float32', (None, 784))`; shape entries int or None.
+
+    Without a shape it has `ndim` unknown lengths (a scalar when ndim is not given either)."""
     if shape is None:
-        raise TypeError("sg.tensor needs a shape: a tuple of ints and None (its length is the ndim)")
+        shape = (None,) * (ndim or 0)
+    elif ndim is not None and ndim != len(shape):
+        raise ValueError(f"sg.tensor: ndim={ndim} but shape {shape} has {len(shape)} entries")
     return Variable(TensorType(dtype or config.floatX, shape), name=name)
 
 
@@ -44,5 +48,8 @@ def shared(value, name=None, borrow=False, shape=None):
 
 
 def constant(value, name=None, dtype=None):
-    """A constant in the graph: `sg.constant(np.eye(3))`."""
+    """A constant in the graph: `sg.constant(np.eye(3))`; Python floats become floatX."""
+    if dtype is None and not isinstance(value, (np.ndarray, np.generic)):
+        if np.asarray(value).dtype.kind == "f":
+            dtype = config.floatX
     return Constant(value, name=name, dtype=dtype)

@@ -177,3 +177,18 @@ def test_config_defaults():
     assert sg.vector().dtype == sg.config.floatX
     with pytest.raises(ValueError):
         sg.config.floatX = "int8"
+
+
+def test_variable_constructors_and_attributes():
+    assert sg.tensor("t", "int16", (None, 3)).type.shape == (None, 3)
+    assert sg.tensor("s").ndim == 0 and sg.tensor(dtype="float64", ndim=2).type.shape == (None, None)
+    for prefix, dtype in [("b", "int8"), ("w", "int16"), ("i", "int32"), ("l", "int64"),
+                          ("f", "float32"), ("d", "float64"), ("h", "float16")]:
+        for kind, ndim in [("scalar", 0), ("vector", 1), ("matrix", 2), ("tensor3", 3), ("tensor4", 4)]:
+            v = getattr(sg, prefix + kind)("v")
+            assert (v.dtype, v.ndim, v.name) == (dtype, ndim, "v")
+    m = sg.matrix("m")
+    assert m.owner is None and (m * 2).owner.op is not None and m.type.shape == (None, None)
+    c = sg.constant(np.arange(3), name="c")
+    assert c.name == "c" and c.dtype == "int64" and sg.constant(1.5).dtype == sg.config.floatX
+    assert "test_function.py" in (m + 1).trace
