@@ -14,7 +14,7 @@ from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError,
 from .printing import debugprint
 from .drawing import to_dot, render, GraphvizNotInstalled
 from .graph import name_scope
-from . import random, datasets
+from . import random, datasets, nn
 
 globals().update(_CONSTRUCTORS)
 

@@ -12,7 +12,7 @@ import numpy as np
 from .config import config
 from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
 from .ops.base import as_variable
-from .rewrite.fgraph import FunctionGraph
+from .rewrite import FunctionGraph, optimize_graph
 
 
 class UnusedInputError(ValueError):
@@ -91,10 +91,13 @@ class Function:
         if missing:
             raise ValueError(f"the outputs depend on {missing[0].describe()}, which is not among "
                              f"the function's inputs {inputs}")
-        self.fgraph = FunctionGraph(inputs + self.shared, exprs)
-        self.fgraph.inputs = inputs
-        self.fgraph.update_outputs = self.fgraph.outputs[len(outputs):]
-        self.fgraph.outputs = self.fgraph.outputs[:len(outputs)]
+        fgraph = FunctionGraph(inputs + self.shared, exprs)
+        fgraph.inputs = inputs
+        fgraph.update_outputs = fgraph.outputs[len(outputs):]
+        fgraph.outputs = fgraph.outputs[:len(outputs)]
+        fgraph.changed()
+        self.rewrite_log = optimize_graph(fgraph, optimize)
+        self.fgraph = fgraph
         self.updated = [shared for shared, _ in updates]
         self.n_outputs = len(outputs)
         all_outputs = self.fgraph.outputs + self.fgraph.update_outputs

@@ -165,9 +165,11 @@ def test_threads_get_their_own_results():
 def test_fgraph_is_a_copy_in_execution_order():
     x = sg.vector("x")
     y = sg.exp(x) * 2
-    f = sg.function([x], y, backend="numpy")
+    f = sg.function([x], y, backend="numpy", optimize=False)
     nodes = f.fgraph.apply_nodes
     assert [str(n.op) for n in nodes] == ["Elemwise{exp}", "Elemwise{mul}"]
+    fused = sg.function([x], y, backend="numpy")
+    assert [str(n.op) for n in fused.fgraph.apply_nodes] == ["Composite{mul(exp(i0), 2.0)}"]
     assert f.fgraph.outputs[0] is not y and f.fgraph.inputs == [x]
     assert all(hasattr(n, "inputs") and hasattr(n, "outputs") for n in nodes)
 

@@ -46,7 +46,7 @@ def test_debugprint_text_forms(capsys):
 def test_debugprint_of_a_function_shows_updates_and_shared_values():
     f, _ = _training_function()
     text = sg.debugprint(f, file="str")
-    assert text.startswith("Elemwise{neg}")
+    assert text.startswith("Elemwise{neg")
     assert "update W <- " in text and "shared W" in text
     assert "(see above)" in text  # shared subgraphs are printed once
 
@@ -77,8 +77,11 @@ def test_render_png_svg_pdf_and_dot(tmp_path):
     svg = sg.render(f, tmp_path / "train.svg")
     root = ET.parse(svg).getroot()
     texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
-    for expected in ["x", "float32[?,?]", "W", "Dot", "Elemwise{tanh}", "update", "output 0: cost", "dense0"]:
+    for expected in ["x", "float32[?,?]", "W", "Gemm", "Composite{", "Elemwise{tanh", "update", "output 0: cost", "dense0"]:
         assert expected in texts, expected
+    plain = ET.parse(sg.render(f, tmp_path / "plain.svg", optimized=False)).getroot()
+    plain_texts = " ".join(t.text or "" for t in plain.iter("{http://www.w3.org/2000/svg}text"))
+    assert "Elemwise{tanh}" in plain_texts and "Dot" in plain_texts and "Composite" not in plain_texts
     assert open(sg.render(cost, tmp_path / "cost.pdf"), "rb").read(5) == b"%PDF-"
     dot_text = open(sg.render(cost, tmp_path / "cost.dot")).read()
     assert dot_text.startswith("digraph") and "Elemwise{neg}" in dot_text

@@ -95,8 +95,8 @@ def as_int_vector(values, what):
     values = list(values)
     if all(isinstance(v, numbers.Integral) for v in values):
         return Constant(np.asarray(values, dtype="int64").reshape(len(values)))
-    from .shape import stack
-    return stack([as_int_scalar(v, what) for v in values]) if values else Constant(np.zeros(0, "int64"))
+    from .shape import MakeVector
+    return MakeVector("int64")(*[as_int_scalar(v, what) for v in values]) if values else Constant(np.zeros(0, "int64"))
 
 
 def constant_value(v):

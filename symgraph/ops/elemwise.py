@@ -118,6 +118,15 @@ _row("sigmoid", 1, scipy.special.expit, "(1.0 / (1.0 + math.exp(-{0})))",
      lambda i, z, g: [g * z * (1 - z)])
 _row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
      "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))", lambda i, z, g: [g * sigmoid(i[0])])
+_row("hard_sigmoid", 1, lambda x: np.clip(x * np.asarray(0.2, x.dtype) + np.asarray(0.5, x.dtype), 0, 1),
+     "min(max({0} * 0.2 + 0.5, 0.0), 1.0)",
+     lambda i, z, g: [g * 0.2 * logical_and(gt(i[0], -2.5), lt(i[0], 2.5))])
+_row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else math.expm1({0}))",
+     lambda i, z, g: [g * where(gt(i[0], 0), 1, z + 1)])
+_row("gelu", 1, lambda x: (0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))).astype(x.dtype, copy=False),
+     "(0.5 * {0} * (1.0 + math.erf({0} * 0.7071067811865476)))",
+     lambda i, z, g: [g * (0.5 * (1 + erf(i[0] * 0.7071067811865476))
+                          + i[0] * exp(-0.5 * i[0] * i[0]) * 0.3989422804014327)])
 _row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), "max({0}, 0)",
      lambda i, z, g: [g * gt(i[0], 0)])
 
@@ -155,13 +164,14 @@ def broadcast_static(inputs, what):
 class Elemwise(Op):
     """Applies a scalar op to arrays with NumPy broadcasting."""
 
-    __props__ = ("scalar_op",)
+    __props__ = ("scalar_op", "inplace")
 
-    def __init__(self, scalar_op):
+    def __init__(self, scalar_op, inplace=None):
         self.scalar_op = scalar_op
+        self.inplace = inplace  # input whose buffer the output reuses (set by memory planning)
 
     def __str__(self):
-        return f"Elemwise{{{self.scalar_op.name}}}"
+        return f"Elemwise{{{self.scalar_op.name}{',inplace' if self.inplace is not None else ''}}}"
 
     def make_node(self, *inputs):
         sop = self.scalar_op
@@ -177,9 +187,17 @@ class Elemwise(Op):
         shape = broadcast_static(inputs, sop.name)
         return Apply(self, inputs, [Variable(TensorType(out_dtype, shape))])
 
+    def infer_shape(self, node, shapes):
+        from .shape_infer import broadcast_dims
+        return [broadcast_dims(shapes, node.outputs[0].ndim)]
+
     def perform(self, node, inputs):
-        out = self.scalar_op.impl(*inputs)
         dtype = node.outputs[0].dtype
+        if self.inplace is not None and isinstance(self.scalar_op.impl, np.ufunc):
+            target = inputs[self.inplace]
+            if target.shape == np.broadcast_shapes(*[np.shape(v) for v in inputs]):
+                return [self.scalar_op.impl(*inputs, out=target)]
+        out = self.scalar_op.impl(*inputs)
         return [out if type(out) is np.ndarray and out.dtype == dtype else np.asarray(out, dtype=dtype)]
 
     def grad(self, inputs, outputs, output_grads):

@@ -201,6 +201,9 @@ class IncSubtensor(Op):
         broadcast_static([region, y], "set/inc_subtensor")
         return Apply(self, [x, y, *args], [Variable(x.type)])
 
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
     def perform(self, node, inputs):
         x, y = inputs[0], inputs[1]
         index = build_index(self.spec, inputs[2:])

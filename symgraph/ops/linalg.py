@@ -29,6 +29,9 @@ class Dot(Op):
         shp = a.type.shape[:-1] + b.type.shape[1:]
         return Apply(self, [a, b], [Variable(TensorType(_float_dtype(a, b), shp))])
 
+    def infer_shape(self, node, shapes):
+        return [shapes[0][:-1] + shapes[1][1:]]
+
     def perform(self, node, inputs):
         return [np.asarray(np.dot(*inputs), dtype=node.outputs[0].dtype)]
 
@@ -63,6 +66,11 @@ class Matmul(Op):
                                   Variable(TensorType(b.dtype, b.type.shape[:-2]))], "matmul batch axes")
         shp = batch + (a.type.shape[-2], b.type.shape[-1])
         return Apply(self, [a, b], [Variable(TensorType(_float_dtype(a, b), shp))])
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import broadcast_dims
+        batch = broadcast_dims([shapes[0][:-2], shapes[1][:-2]], node.outputs[0].ndim - 2)
+        return [batch + [shapes[0][-2], shapes[1][-1]]]
 
     def perform(self, node, inputs):
         return [np.asarray(np.matmul(*inputs), dtype=node.outputs[0].dtype)]
@@ -144,3 +152,49 @@ def batched_dot(a, b):
     if b.ndim == 2:
         return squeeze(Matmul()(a, expand_dims(b, 2)), 2)
     return Matmul()(a, b)
+
+
+class Gemm(Op):
+    """alpha * dot(a, b) + beta * c for 2-d a, b (c broadcasts): BLAS's gemm, made by the
+    rewriter from a matrix product followed by a bias add and a scale."""
+
+    __props__ = ("alpha", "beta")
+
+    def __init__(self, alpha=1.0, beta=1.0):
+        self.alpha, self.beta = float(alpha), float(beta)
+
+    def __str__(self):
+        return f"Gemm{{alpha={self.alpha:g}, beta={self.beta:g}}}"
+
+    def make_node(self, c, a, b):
+        c, a, b = as_variable(c), as_variable(a), as_variable(b)
+        product = Dot().make_node(a, b).outputs[0]
+        if product.ndim != 2:
+            raise ValueError("Gemm needs matrix operands")
+        from .elemwise import broadcast_static
+        shp = broadcast_static([product, c], "gemm")
+        dtype = np.result_type(product.dtype, c.dtype).name
+        return Apply(self, [c, a, b], [Variable(TensorType(dtype, shp))])
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import broadcast_dims
+        return [broadcast_dims([shapes[0], [shapes[1][0], shapes[2][1]]], 2)]
+
+    def perform(self, node, inputs):
+        c, a, b = inputs
+        out = np.dot(a, b)
+        if self.alpha != 1.0:
+            out *= out.dtype.type(self.alpha)
+        bias = c if self.beta == 1.0 else c * c.dtype.type(self.beta)
+        if np.broadcast_shapes(bias.shape, out.shape) == out.shape:
+            out += bias
+        else:
+            out = out + bias
+        return [np.asarray(out, dtype=node.outputs[0].dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        from .reduce import unbroadcast
+        c, a, b = inputs
+        g = output_grads[0]
+        return [_grad_as(unbroadcast(g * self.beta, c), c), _grad_as(dot(g, b.T) * self.alpha, a),
+                _grad_as(dot(a.T, g) * self.alpha, b)]

@@ -40,6 +40,10 @@ class Reduce(Op):
         out = Variable(TensorType(np.asarray(probe).dtype, _reduced_shape(x, self.axis, self.keepdims)))
         return Apply(self, [x], [out])
 
+    def infer_shape(self, node, shapes):
+        return [[(1 if self.keepdims else None) if i in self.axis else d
+                 for i, d in enumerate(shapes[0]) if self.keepdims or i not in self.axis]]
+
     def perform(self, node, inputs):
         out = _NUMPY[self.kind](inputs[0], axis=self.axis, keepdims=self.keepdims)
         return [np.asarray(out, dtype=node.outputs[0].dtype)]
@@ -108,6 +112,9 @@ class ArgReduce(Op):
         x = as_variable(x)
         return Apply(self, [x], [Variable(TensorType("int64", _reduced_shape(x, self.axis, self.keepdims)))])
 
+    def infer_shape(self, node, shapes):
+        return Reduce.infer_shape(self, node, shapes)
+
     def perform(self, node, inputs):
         x = inputs[0]
         kept = [i for i in range(x.ndim) if i not in self.axis]
@@ -143,6 +150,9 @@ class CumSum(Op):
         dtype = np.cumsum(np.ones(1, x.dtype)).dtype
         return Apply(self, [x], [Variable(TensorType(dtype, x.type.shape))])
 
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
     def perform(self, node, inputs):
         x = inputs[0]
         if self.reverse:
@@ -168,6 +178,10 @@ class SumToShape(Op):
     def make_node(self, g, target_shape):
         static = static_entries(target_shape, target_shape.type.shape[0])
         return Apply(self, [g, target_shape], [Variable(TensorType(g.dtype, static))])
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import vector_entries
+        return [vector_entries(node.inputs[1], node.outputs[0].ndim)]
 
     def perform(self, node, inputs):
         g, target = inputs
@@ -204,13 +218,40 @@ def std(x, axis=None, keepdims=False, ddof=0):
     return E.sqrt(var(x, axis, keepdims, ddof))
 
 
+class LogSumExp(Op):
+    """log(sum(exp(x))) over axes, shifted by the maximum so it never overflows."""
+
+    __props__ = ("axis", "keepdims")
+
+    def __init__(self, axis, keepdims=False):
+        self.axis, self.keepdims = tuple(axis), bool(keepdims)
+
+    def make_node(self, x):
+        x = as_variable(x)
+        if x.dtype[0] != "f":
+            x = E.cast(x, "float64")
+        return Apply(self, [x], [Variable(TensorType(x.dtype, _reduced_shape(x, self.axis, self.keepdims)))])
+
+    def infer_shape(self, node, shapes):
+        return Reduce.infer_shape(self, node, shapes)
+
+    def perform(self, node, inputs):
+        x = inputs[0]
+        m = np.max(x, axis=self.axis, keepdims=True) if x.size else np.zeros((1,) * x.ndim, x.dtype)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=self.axis, keepdims=True)) + m
+        if not self.keepdims:
+            out = np.squeeze(out, axis=self.axis)
+        return [np.asarray(out, dtype=x.dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        x = inputs[0]
+        z = _expand_back(outputs[0], x, self.axis, self.keepdims)
+        g = _expand_back(output_grads[0], x, self.axis, self.keepdims)
+        return [g * E.exp(x - z)]
+
+
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) computed stably by shifting with the (gradient-free) maximum."""
+    """log(sum(exp(x))) computed stably (shifted by the maximum)."""
     x = as_variable(x)
-    axes = normalize_axis(axis, x.ndim)
-    m = stop_gradient(max(x, axes, keepdims=True))
-    m = E.where(E.isinf(m), 0, m)
-    out = E.log(sum(E.exp(x - m), axes, keepdims=True)) + m
-    if keepdims:
-        return out
-    return dimshuffle(out, [i for i in range(x.ndim) if i not in axes])
+    return LogSumExp(normalize_axis(axis, x.ndim), keepdims)(x)

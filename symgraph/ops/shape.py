@@ -16,6 +16,8 @@ def static_entries(vec, n):
     node = vec.owner
     if node is not None and isinstance(node.op, Shape):
         return list(node.inputs[0].type.shape)
+    if node is not None and isinstance(node.op, MakeVector):
+        return [None if constant_value(v) is None else int(constant_value(v)) for v in node.inputs]
     if node is not None and isinstance(node.op, Concatenate) and all(v.ndim == 1 for v in node.inputs):
         out = []
         for part in node.inputs:
@@ -50,6 +52,35 @@ def shape(x):
     return Shape()(x)
 
 
+class MakeVector(Op):
+    """A vector from scalars: how shapes such as (batch, 10) become one int64 vector."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype="int64"):
+        self.dtype = dtype
+
+    def make_node(self, *scalars):
+        from .elemwise import cast
+        scalars = [cast(as_variable(v), self.dtype) for v in scalars]
+        if any(v.ndim != 0 for v in scalars):
+            raise ValueError("MakeVector takes scalars")
+        return Apply(self, scalars, [Variable(TensorType(self.dtype, (len(scalars),)))])
+
+    def infer_shape(self, node, shapes):
+        return [[len(node.inputs)]]
+
+    def perform(self, node, inputs):
+        return [np.array(inputs, dtype=self.dtype).reshape(len(inputs))]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [output_grads[0][i] if v.dtype[0] == "f" else None for i, v in enumerate(inputs)]
+
+    def fold_static(self, node):
+        values = [constant_value(v) for v in node.inputs]
+        return None if any(v is None for v in values) else np.array(values, dtype=self.dtype).reshape(len(values))
+
+
 class Reshape(Op):
     __props__ = ("ndim",)
 
@@ -77,6 +108,17 @@ class Reshape(Op):
                 raise ValueError(f"reshape: cannot reshape {x.describe()} (size {size}) into {tuple(dims)}")
         dims = [None if d == -1 else d for d in dims]
         return Apply(self, [x, new_shape], [Variable(TensorType(x.dtype, dims))])
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import vector_entries, product
+        from .elemwise import int_div
+        dims = vector_entries(node.inputs[1], self.ndim)
+        if -1 in dims:
+            i = dims.index(-1)
+            dims[i] = int_div(product(shapes[0]), product(dims[:i] + dims[i + 1:]))
+        elif any(not isinstance(d, int) for d in dims):
+            return None  # a symbolic entry might be -1: only the runtime knows
+        return [dims]
 
     def perform(self, node, inputs):
         return [np.reshape(inputs[0], inputs[1])]
@@ -135,6 +177,9 @@ class DimShuffle(Op):
                                  f"{x.type.shape[d]} of {x.describe()}")
         shp = tuple(1 if p == "x" else x.type.shape[p] for p in self.pattern)
         return Apply(self, [x], [Variable(TensorType(x.dtype, shp))])
+
+    def infer_shape(self, node, shapes):
+        return [[1 if p == "x" else shapes[0][p] for p in self.pattern]]
 
     def perform(self, node, inputs):
         return [self.apply_numpy(inputs[0])]
@@ -231,6 +276,15 @@ class Concatenate(Op):
             shp.append(known.pop() if known else None)
         return Apply(self, xs, [Variable(TensorType(dtype, shp))])
 
+    def infer_shape(self, node, shapes):
+        from .shape_infer import product
+        out = list(shapes[0])
+        total = 0
+        for s in shapes:
+            total = total + s[self.axis]
+        out[self.axis] = total
+        return [out]
+
     def perform(self, node, inputs):
         return [np.concatenate(inputs, axis=self.axis).astype(node.outputs[0].dtype, copy=False)]
 
@@ -273,6 +327,10 @@ class BroadcastTo(Op):
             raise ValueError(f"broadcast_to: cannot broadcast {x.describe()} to {n} dimensions")
         return Apply(self, [x, target], [Variable(TensorType(x.dtype, [d if d is not None else o for d, o in zip(dims, out)]))])
 
+    def infer_shape(self, node, shapes):
+        from .shape_infer import vector_entries
+        return [vector_entries(node.inputs[1], node.outputs[0].ndim)]
+
     def perform(self, node, inputs):
         return [np.broadcast_to(inputs[0], tuple(inputs[1]))]
 
@@ -295,6 +353,10 @@ class Alloc(Op):
         target = as_int_vector(target, "array shape")
         dims = static_entries(target, target.type.shape[0])
         return Apply(self, [value, target], [Variable(TensorType(value.dtype, dims))])
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import vector_entries
+        return [vector_entries(node.inputs[1], node.outputs[0].ndim)]
 
     def perform(self, node, inputs):
         return [np.full(tuple(inputs[1]), inputs[0], dtype=node.outputs[0].dtype)]
@@ -470,6 +532,9 @@ class StopGradient(Op):
     def make_node(self, x):
         x = as_variable(x)
         return Apply(self, [x], [Variable(x.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
 
     def perform(self, node, inputs):
         return [inputs[0]]

@@ -26,7 +26,10 @@ REFERENCE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "true_div": 
              "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
              "logical_or": np.logical_or, "logical_not": np.logical_not, "isnan": np.isnan,
              "isinf": np.isinf, "sigmoid": lambda x: 1 / (1 + np.exp(-x)),
-             "softplus": lambda x: np.log1p(np.exp(x)), "relu": lambda x: np.maximum(x, 0)}
+             "softplus": lambda x: np.log1p(np.exp(x)), "relu": lambda x: np.maximum(x, 0),
+             "hard_sigmoid": lambda x: np.minimum(np.maximum(0.2 * x + 0.5, 0), 1),
+             "elu": lambda x: np.where(x > 0, x, np.exp(x) - 1),
+             "gelu": lambda x: x * 0.5 * (1 + scipy.special.erf(x / 2 ** 0.5))}
 FLOAT_OPS = sorted(n for n in TABLE if n in REFERENCE)
 
 

@@ -1,0 +1,147 @@
+"""Fused elementwise loops, made by the rewriter's fusion stage.
+
+A Composite is a small program of scalar ops (rows of the scalar-op table) over its inputs:
+one loop over memory, every intermediate in registers (in the Numba backend). Its `str`
+names the scalar expression, e.g. `Composite{add(mul(i0, i1), exp(i2))}`.
+CompositeReduce is a Composite whose single output is reduced at once, so the elementwise
+result is never materialized.
+
+Program steps are (scalar_op, refs, dtype); a ref is ("in", k), ("tmp", j) or
+("const", value, dtype).
+"""
+import numpy as np
+
+from .base import Op, Apply, TensorType, Variable
+from .elemwise import broadcast_static, Elemwise
+from .reduce import _NUMPY, _reduced_shape, Reduce
+
+
+class Composite(Op):
+    __props__ = ("program", "outputs", "n_inputs", "inplace")
+
+    def __init__(self, program, outputs, n_inputs, inplace=None):
+        self.program, self.outputs, self.n_inputs = tuple(program), tuple(outputs), n_inputs
+        self.inplace = inplace  # input overwritten with output 0 (set by memory planning)
+
+    def _arg(self, ref, inputs, temps):
+        kind = ref[0]
+        if kind == "in":
+            return inputs[ref[1]]
+        if kind == "tmp":
+            return temps[ref[1]]
+        return np.asarray(ref[1], dtype=ref[2])
+
+    def expression(self, step):
+        sop, refs, _ = self.program[step]
+        return f"{sop.name}({', '.join(self._ref_str(r) for r in refs)})"
+
+    def _ref_str(self, ref):
+        kind, value = ref[0], ref[1]
+        if kind == "in":
+            return f"i{value}"
+        if kind == "const":
+            return str(np.asarray(value, dtype=ref[2]))
+        return self.expression(value)
+
+    def __str__(self):
+        text = ", ".join(self.expression(o) for o in self.outputs)
+        return f"Composite{{{text}}}" + (",inplace" if self.inplace is not None else "")
+
+    def dependencies(self, step):
+        """The input positions a program step reads, directly or through earlier steps."""
+        deps = set()
+        for ref in self.program[step][1]:
+            if ref[0] == "in":
+                deps.add(ref[1])
+            elif ref[0] == "tmp":
+                deps |= self.dependencies(ref[1])
+        return deps
+
+    def make_node(self, *inputs):
+        outs = []
+        for o in self.outputs:
+            deps = sorted(self.dependencies(o))
+            shape = broadcast_static([inputs[k] for k in deps], str(self)) if deps else ()
+            outs.append(Variable(TensorType(self.program[o][2], shape)))
+        return Apply(self, list(inputs), outs)
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import broadcast_dims
+        return [broadcast_dims([shapes[k] for k in sorted(self.dependencies(o))], out.ndim)
+                for o, out in zip(self.outputs, node.outputs)]
+
+    def evaluate(self, inputs, out=None):
+        temps = []
+        last = len(self.program) - 1
+        for step, (sop, refs, dtype) in enumerate(self.program):
+            values = [self._arg(r, inputs, temps) for r in refs]
+            result = None
+            if out is not None and step == last and isinstance(sop.impl, np.ufunc):
+                shape = np.broadcast_shapes(*[np.shape(v) for v in values])
+                if shape == out.shape and out.dtype == dtype:
+                    result = sop.impl(*values, out=out)
+            if result is None:
+                result = sop.impl(*values)
+                if type(result) is not np.ndarray or result.dtype != dtype:
+                    result = np.asarray(result, dtype=dtype)
+            temps.append(result)
+        return [temps[o] for o in self.outputs]
+
+    def perform(self, node, inputs):
+        target = inputs[self.inplace] if self.inplace is not None else None
+        return self.evaluate(inputs, out=target)
+
+    def build_graph(self, inputs):
+        """The same computation as ordinary Elemwise nodes (for gradients)."""
+        from ..graph import Constant
+        temps = []
+        for sop, refs, dtype in self.program:
+            args = [Constant(self._arg(r, inputs, temps)) if r[0] == "const" else self._arg(r, inputs, temps)
+                    for r in refs]
+            temps.append(Elemwise(sop)(*args))
+        return [temps[o] for o in self.outputs]
+
+    def grad(self, inputs, outputs, output_grads):
+        from ..grad import grad
+        outs = self.build_graph(inputs)
+        known = {o: g for o, g in zip(outs, output_grads) if g is not None}
+        floats = [v for v in inputs if v.dtype[0] in "fc"]
+        grads = dict(zip(floats, grad(None, floats, known_grads=known, disconnected_inputs="ignore",
+                                      return_disconnected="None"))) if floats else {}
+        return [grads.get(v) for v in inputs]
+
+
+class CompositeReduce(Op):
+    """reduce(kind, axis)(composite(*inputs)) in one pass: the elementwise result is not stored."""
+
+    __props__ = ("composite", "kind", "axis", "keepdims")
+
+    def __init__(self, composite, kind, axis, keepdims):
+        self.composite, self.kind, self.axis, self.keepdims = composite, kind, tuple(axis), bool(keepdims)
+
+    def __str__(self):
+        return f"{self.kind.capitalize()}{{axis={self.axis}}}({str(self.composite)})"
+
+    def make_node(self, *inputs):
+        elementwise = self.composite.make_node(*inputs).outputs[0]
+        reduced = Reduce(self.kind, self.axis, self.keepdims).make_node(elementwise).outputs[0]
+        return Apply(self, list(inputs), [Variable(TensorType(reduced.dtype, _reduced_shape(
+            elementwise, self.axis, self.keepdims)))])
+
+    def infer_shape(self, node, shapes):
+        elementwise = self.composite.infer_shape(node, shapes)[0]
+        return [[(1 if self.keepdims else None) if i in self.axis else d
+                 for i, d in enumerate(elementwise) if self.keepdims or i not in self.axis]]
+
+    def perform(self, node, inputs):
+        value = self.composite.evaluate(inputs)[0]
+        out = _NUMPY[self.kind](value, axis=self.axis, keepdims=self.keepdims)
+        return [np.asarray(out, dtype=node.outputs[0].dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        from ..grad import grad
+        out = Reduce(self.kind, self.axis, self.keepdims)(self.composite.build_graph(inputs)[0])
+        floats = [v for v in inputs if v.dtype[0] in "fc"]
+        grads = dict(zip(floats, grad(None, floats, known_grads={out: output_grads[0]},
+                                      disconnected_inputs="ignore", return_disconnected="None")))
+        return [grads.get(v) for v in inputs]

@@ -1,0 +1,185 @@
+"""Neural-network ops that are not elementwise rows: softmax, log_softmax and the
+crossentropies (the elementwise activations live in the scalar-op table)."""
+import numpy as np
+
+from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
+from . import elemwise as E
+from .shape import expand_dims
+
+
+def _softmax_np(x, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _log_softmax_np(x, axis):
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+class Softmax(Op):
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, x):
+        x = as_variable(x)
+        _require_float(x, "softmax")
+        return Apply(self, [x], [Variable(x.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs):
+        return [_softmax_np(inputs[0], self.axis)]
+
+    def grad(self, inputs, outputs, output_grads):
+        z, g = outputs[0], output_grads[0]
+        return [(g - (g * z).sum(axis=self.axis, keepdims=True)) * z]
+
+
+class LogSoftmax(Op):
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, x):
+        x = as_variable(x)
+        _require_float(x, "log_softmax")
+        return Apply(self, [x], [Variable(x.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs):
+        return [_log_softmax_np(inputs[0], self.axis)]
+
+    def grad(self, inputs, outputs, output_grads):
+        z, g = outputs[0], output_grads[0]
+        return [g - E.exp(z) * g.sum(axis=self.axis, keepdims=True)]
+
+
+def _require_float(x, what):
+    if x.dtype[0] != "f" or x.ndim == 0:
+        raise TypeError(f"{what} needs a float array of at least one dimension, got {x.describe()}")
+
+
+def _check_targets(values, targets, what):
+    if targets.dtype[0] in "iu":
+        if targets.ndim != values.ndim - 1:
+            raise ValueError(f"{what}: integer targets need {values.ndim - 1} dimensions "
+                             f"(one class index per row), got {targets.describe()}")
+        return "index"
+    if targets.ndim != values.ndim:
+        raise ValueError(f"{what}: one-hot/probability targets need the shape of the predictions "
+                         f"{values.describe()}, got {targets.describe()}")
+    E.broadcast_static([values, targets], what)
+    return "dense"
+
+
+def _pick(values, targets):
+    """values[..., targets] along the last axis, for integer targets."""
+    rows = np.indices(targets.shape, sparse=True)
+    return values[tuple(rows) + (targets,)]
+
+
+class CategoricalCrossentropy(Op):
+    """-log p[target] (integer targets) or -sum(t * log p) over the last axis, from probabilities."""
+
+    def make_node(self, probs, targets):
+        probs, targets = as_variable(probs), as_variable(targets)
+        _require_float(probs, "categorical_crossentropy")
+        _check_targets(probs, targets, "categorical_crossentropy")
+        return Apply(self, [probs, targets], [Variable(TensorType(probs.dtype, probs.type.shape[:-1]))])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0][:-1]]
+
+    def perform(self, node, inputs):
+        p, t = inputs
+        if t.dtype.kind in "iu":
+            out = -np.log(_pick(p, t))
+        else:
+            out = -np.sum(t * np.log(p), axis=-1)
+        return [np.asarray(out, dtype=p.dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        p, t = inputs
+        g = expand_dims(output_grads[0], -1)
+        dense = one_hot(t, p.shape[-1], p.dtype) if t.dtype[0] in "iu" else t
+        gt = None if t.dtype[0] in "iu" else -E.log(p) * g
+        return [-dense / p * g, gt]
+
+
+class CrossentropySoftmax(Op):
+    """Crossentropy of softmax(logits) in one stable op; its gradient is softmax - targets."""
+
+    def make_node(self, logits, targets):
+        logits, targets = as_variable(logits), as_variable(targets)
+        _require_float(logits, "softmax crossentropy")
+        _check_targets(logits, targets, "softmax crossentropy")
+        return Apply(self, [logits, targets], [Variable(TensorType(logits.dtype, logits.type.shape[:-1]))])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0][:-1]]
+
+    def perform(self, node, inputs):
+        x, t = inputs
+        lsm = _log_softmax_np(x, -1)
+        out = -_pick(lsm, t) if t.dtype.kind in "iu" else -np.sum(t * lsm, axis=-1)
+        return [np.asarray(out, dtype=x.dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, t = inputs
+        g = expand_dims(output_grads[0], -1)
+        sm = Softmax(x.ndim - 1)(x)
+        if t.dtype[0] in "iu":
+            return [(sm - one_hot(t, x.shape[-1], x.dtype)) * g, None]
+        return [(sm * t.sum(axis=-1, keepdims=True) - t) * g, -LogSoftmax(x.ndim - 1)(x) * g]
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+    x = as_variable(x)
+    return Softmax(normalize_axis(axis, x.ndim)[0])(x)
+
+
+def log_softmax(x, axis=-1):
+    x = as_variable(x)
+    return LogSoftmax(normalize_axis(axis, x.ndim)[0])(x)
+
+
+def categorical_crossentropy(predictions, targets, from_logits=False):
+    """Per-example crossentropy over the last axis. `predictions` are probabilities (a softmax
+    output is fused with the loss by the rewriter) or, with from_logits=True, logits.
+    `targets` are class indices (int) or one-hot/probability rows."""
+    op = CrossentropySoftmax() if from_logits else CategoricalCrossentropy()
+    return op(predictions, targets)
+
+
+def binary_crossentropy(output, target, from_logits=False):
+    """-(t log o + (1 - t) log(1 - o)) elementwise; with from_logits, stable in the logit."""
+    output, target = as_variable(output), as_variable(target)
+    if from_logits:
+        return E.softplus(output) - target * output
+    return -(target * E.log(output) + (1 - target) * E.log(1 - output))
+
+
+def one_hot(indices, depth, dtype=None):
+    """Rows of zeros with a one at each index: one_hot([2, 0], 3) -> [[0,0,1],[1,0,0]]."""
+    from .shape import arange
+    from ..config import config
+    indices = as_variable(indices)
+    if indices.dtype[0] not in "iu":
+        raise TypeError(f"one_hot needs integer indices, got {indices.describe()}")
+    return E.cast(E.eq(expand_dims(indices, -1), arange(depth)), dtype or config.floatX)
+
+
+def elu(x, alpha=1.0):
+    """x where x > 0, else alpha * (exp(x) - 1)."""
+    if alpha == 1.0:
+        return E.elu(x)
+    x = as_variable(x)
+    return E.where(E.gt(x, 0), x, alpha * E.expm1(E.minimum(x, 0)))

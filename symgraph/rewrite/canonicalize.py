@@ -1,0 +1,176 @@
+"""canonicalize: constant folding, merging duplicates (CSE), algebraic identities, and shapes
+computed without computing the expression they describe."""
+import numpy as np
+
+from ..graph import Constant
+from ..ops.base import as_int_vector, constant_value
+from ..ops.elemwise import Elemwise, elemwise_op
+from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector
+from ..ops.shape_infer import dims_of
+from ..ops.index import Subtensor
+from ..ops.random import RandomDraw
+from ..ops.loop import Map
+from .engine import Stage
+from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
+
+canonicalize = Stage("canonicalize")
+FOLD_LIMIT = 100_000  # elements; bigger results stay as the op that makes them
+_UNFOLDABLE = (RandomDraw, Map)
+
+
+@canonicalize.register(None)
+def constant_folding(fgraph, node):
+    if isinstance(node.op, _UNFOLDABLE) or not all(isinstance(v, Constant) for v in node.inputs):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            values = node.op.perform(node, [v.data for v in node.inputs])
+    except Exception:
+        return None  # leave the error to run time, where it names the node
+    if any(np.size(v) > FOLD_LIMIT for v in values):
+        return None
+    return [Constant(np.asarray(v, dtype=o.dtype).reshape(np.shape(v))) for v, o in zip(values, node.outputs)]
+
+
+def merge(fgraph, log):
+    """Give identical computations one node: equal ops on the same inputs, equal constants."""
+    while True:
+        seen, constants, pairs = {}, {}, []
+        for node in fgraph.apply_nodes:
+            inputs = []
+            for v in node.inputs:
+                if isinstance(v, Constant):
+                    v = constants.setdefault(v.signature(), v)
+                inputs.append(v)
+            for i, (old, new) in enumerate(zip(node.inputs, inputs)):
+                if old is not new:
+                    node.inputs[i] = new
+                    fgraph.changed()
+            key = (node.op, tuple(id(v) for v in node.inputs))
+            other = seen.setdefault(key, node)
+            if other is not node:
+                pairs += list(zip(node.outputs, other.outputs))
+                log.append(("canonicalize", "merge", str(node.op)))
+        if not pairs:
+            return
+        for old, new in pairs:
+            fgraph.replace(old, new, "merge")
+
+
+def _identity(out, x):
+    return x if can_stand_for(x, out) else None
+
+
+@canonicalize.register(Elemwise)
+def algebraic_identities(fgraph, node):
+    """x*1, 1*x, x+0, 0+x, x-0, x/1, x**1, --x, where(c, x, x): the operand itself."""
+    name, out = node.op.scalar_op.name, node.outputs[0]
+    ins = node.inputs
+    if name in ("mul", "add"):
+        unit = 1 if name == "mul" else 0
+        for keep, drop in ((0, 1), (1, 0)):
+            if is_constant(ins[drop], unit) and is_scalar_like(ins[drop]) and ins[drop].ndim <= ins[keep].ndim:
+                return _identity(out, ins[keep])
+    if name in ("sub", "true_div", "pow") and is_scalar_like(ins[1]) and ins[1].ndim <= ins[0].ndim:
+        if is_constant(ins[1], 0 if name == "sub" else 1):
+            return _identity(out, ins[0])
+    if name == "neg" and scalar_name(ins[0]) == "neg":
+        return _identity(out, args(ins[0])[0])
+    if name == "where" and ins[1] is ins[2]:
+        return _identity(out, ins[1])
+    return None
+
+
+@canonicalize.register(Elemwise)
+def fold_constant_sums(fgraph, node):
+    """(x + c1) + c2 -> x + (c1 + c2), and the same for products."""
+    name = node.op.scalar_op.name
+    if name not in ("add", "mul"):
+        return None
+    inner, c2 = node.inputs
+    if not isinstance(c2, Constant):
+        inner, c2 = c2, inner
+    if not isinstance(c2, Constant) or scalar_name(inner) != name:
+        return None
+    x, c1 = args(inner)
+    if not isinstance(c1, Constant):
+        x, c1 = c1, x
+    if not isinstance(c1, Constant) or isinstance(x, Constant):
+        return None
+    combined = Constant(np.asarray(node.op.scalar_op.impl(c1.data, c2.data)))
+    result = elemwise_op(name)(x, combined)
+    return result if can_stand_for(result, node.outputs[0]) else None
+
+
+@canonicalize.register(DimShuffle)
+def compose_dimshuffles(fgraph, node):
+    """A dimshuffle of a dimshuffle is one dimshuffle; an identity pattern is nothing."""
+    x, op = node.inputs[0], node.op
+    if op.pattern == tuple(range(op.input_ndim)):
+        return x
+    inner = x.owner
+    if inner is None or not isinstance(inner.op, DimShuffle):
+        return None
+    composed = tuple("x" if p == "x" else inner.op.pattern[p] for p in op.pattern)
+    dropped_now = [p for i, p in enumerate(inner.op.pattern) if i not in op.pattern and p != "x"]
+    if dropped_now:
+        return None  # dropping an axis the inner shuffle kept needs its runtime length-1 check
+    return DimShuffle(inner.op.input_ndim, composed)(inner.inputs[0])
+
+
+@canonicalize.register(Reshape)
+def reshape_of_reshape(fgraph, node):
+    x = node.inputs[0]
+    if x.owner is not None and isinstance(x.owner.op, Reshape):
+        return Reshape(node.op.ndim)(x.owner.inputs[0], node.inputs[1])
+    if x.type.shape == node.outputs[0].type.shape and None not in x.type.shape:
+        return x
+    return None
+
+
+@canonicalize.register(Shape)
+def shape_without_computing(fgraph, node):
+    """shape(f(x)) from the shapes of f's inputs, so f(x) itself need not run."""
+    x = node.inputs[0]
+    if None not in x.type.shape:
+        return Constant(np.asarray(x.type.shape, dtype=np.int64).reshape(x.ndim))
+    if x.owner is None:
+        return None
+    shapes = x.owner.op.infer_shape(x.owner, [dims_of(v) for v in x.owner.inputs])
+    dims = None if shapes is None else shapes[x.index]
+    if dims is None or any(d is None for d in dims):
+        return None
+    vec = as_int_vector(dims, "shape")
+    return vec if vec.ndim == 1 else None
+
+
+@canonicalize.register(MakeVector)
+def whole_shape_vector(fgraph, node):
+    """[shape(v)[0], ..., shape(v)[n-1]] -> shape(v)."""
+    source = None
+    for k, v in enumerate(node.inputs):
+        o = v.owner
+        if o is None or not isinstance(o.op, Subtensor) or o.op.spec != ("int",):
+            return None
+        if constant_value(o.inputs[1]) != k or o.inputs[0].owner is None \
+                or not isinstance(o.inputs[0].owner.op, Shape):
+            return None
+        if source is not None and o.inputs[0] is not source:
+            return None
+        source = o.inputs[0]
+    if source is not None and source.type.shape[0] == len(node.inputs) and source.dtype == node.outputs[0].dtype:
+        return source
+    return None
+
+
+@canonicalize.register(Subtensor)
+def index_into_make_vector(fgraph, node):
+    """[a, b, c][1] -> b (shape bookkeeping reads single entries of built vectors)."""
+    vec = node.inputs[0]
+    if node.op.spec != ("int",) or vec.owner is None or not isinstance(vec.owner.op, MakeVector):
+        return None
+    k = constant_value(node.inputs[1])
+    if k is None:
+        return None
+    entry = vec.owner.inputs[int(k)]
+    return entry if can_stand_for(entry, node.outputs[0]) else None

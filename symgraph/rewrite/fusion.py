@@ -1,0 +1,203 @@
+"""fuse: maximal elementwise subgraphs become one Composite loop; a reduction of a fused
+loop becomes one CompositeReduce.
+
+Groups grow from a root (the last elementwise node of a chain) towards its producers. A
+producer joins when it is elementwise with the root's number of dimensions and joining
+makes no cycle (no path leaves the group and comes back). A member read outside the group
+becomes an extra output of the Composite, so nothing is computed twice; it may only do so
+when it reads every input of the group, so that all outputs share one loop shape.
+"""
+import networkx as nx
+
+from ..graph import Constant
+from ..ops.elemwise import Elemwise
+from ..ops.composite import Composite, CompositeReduce
+from ..ops.reduce import Reduce
+
+_REDUCIBLE = ("sum", "prod", "max", "min")
+
+
+def fuse(fgraph, log):
+    order = fgraph.apply_nodes
+    position = {node: i for i, node in enumerate(order)}
+    ancestors = _ancestor_bits(order, position)
+    clients = fgraph.clients
+    taken, groups = set(), []
+    for root in reversed(order):
+        if not _fusable(root) or root in taken:
+            continue
+        group = _grow(root, clients, ancestors, position, taken)
+        if len(group) > 1:
+            taken |= group
+            groups.append((root, group))
+    groups = _break_cycles(order, groups)
+    for root, group in groups:
+        _replace_group(fgraph, root, group, position, log)
+    _fuse_reductions(fgraph, log)
+
+
+def _fusable(node):
+    return isinstance(node.op, Elemwise) and len(node.outputs) == 1
+
+
+def _ancestor_bits(order, position):
+    """node -> int bitmask of every node it depends on."""
+    bits = {}
+    for node in order:
+        mask = 0
+        for v in node.inputs:
+            if v.owner is not None and v.owner in bits:
+                mask |= bits[v.owner] | (1 << position[v.owner])
+        bits[node] = mask
+    return bits
+
+
+def _grow(root, clients, ancestors, position, taken):
+    group, frontier = {root}, [root]
+    ndim = root.outputs[0].ndim
+    while frontier:
+        member = frontier.pop()
+        for v in member.inputs:
+            producer = v.owner
+            if producer is None or producer in group or producer in taken or not _fusable(producer):
+                continue
+            if producer.outputs[0].ndim != ndim:
+                continue
+            outside = [c for c, _ in clients.get(producer.outputs[0], []) if c != "output" and c not in group]
+            group_anc = 0
+            for m in group:
+                group_anc |= ancestors[m]
+            if any(group_anc >> position[c] & 1 for c in outside):
+                continue  # a path leaves the group through `c` and comes back: a cycle
+            group.add(producer)
+            frontier.append(producer)
+    return _drop_partial_outputs(root, group, clients)
+
+
+def _drop_partial_outputs(root, group, clients):
+    """Members read outside the group must read all the group's inputs (one loop shape)."""
+    while True:
+        inputs_of = _input_sets(root, group)
+        full = inputs_of[root]
+        bad = {m for m in group if m is not root and _read_outside(m, group, clients) and inputs_of[m] != full}
+        if not bad:
+            return group
+        group = _reachable_from(root, group - bad)
+
+
+def _read_outside(member, group, clients):
+    return any(c == "output" or c not in group for c, _ in clients.get(member.outputs[0], []))
+
+
+def _input_sets(root, group):
+    sets = {}
+
+    def visit(node):
+        if node in sets:
+            return sets[node]
+        acc = set()
+        for v in node.inputs:
+            if v.owner in group:
+                acc |= visit(v.owner)
+            elif not (isinstance(v, Constant) and v.data.size == 1):
+                acc.add(v)
+        sets[node] = acc
+        return acc
+    for m in group:
+        visit(m)
+    return sets
+
+
+def _reachable_from(root, members):
+    keep, stack = {root}, [root]
+    while stack:
+        for v in stack.pop().inputs:
+            if v.owner in members and v.owner not in keep:
+                keep.add(v.owner)
+                stack.append(v.owner)
+    return keep
+
+
+def _break_cycles(order, groups):
+    """Two groups can still depend on each other both ways; split one until the
+    contracted graph is acyclic."""
+    while True:
+        owner = {}
+        for gi, (_, group) in enumerate(groups):
+            for node in group:
+                owner[node] = gi
+        dag = nx.DiGraph()
+        for node in order:
+            a = owner.get(node, node)
+            dag.add_node(a)
+            for v in node.inputs:
+                if v.owner is not None:
+                    b = owner.get(v.owner, v.owner)
+                    if a != b:
+                        dag.add_edge(b, a)
+        try:
+            cycle = nx.find_cycle(dag)
+        except nx.NetworkXNoCycle:
+            return groups
+        victims = {x for edge in cycle for x in edge[:2] if isinstance(x, int)}
+        drop = max(victims, key=lambda gi: len(groups[gi][1]))
+        groups = groups[:drop] + groups[drop + 1:]
+
+
+def _replace_group(fgraph, root, group, position, log):
+    members = sorted(group, key=position.get)
+    inputs, index, program, step_of = [], {}, [], {}
+    for node in members:
+        refs = []
+        for v in node.inputs:
+            if v.owner in group:
+                refs.append(("tmp", step_of[v.owner]))
+            elif isinstance(v, Constant) and v.data.size == 1 and v.ndim == 0:
+                refs.append(("const", v.data.item(), v.dtype))
+            else:
+                if v not in index:
+                    index[v] = len(inputs)
+                    inputs.append(v)
+                refs.append(("in", index[v]))
+        step_of[node] = len(program)
+        program.append((node.op.scalar_op, tuple(refs), node.outputs[0].dtype))
+    clients = fgraph.clients
+    extra = [m for m in members if m is not root and _read_outside(m, group, clients)]
+    out_nodes = [root] + extra
+    op = Composite(program, [step_of[n] for n in out_nodes], len(inputs))
+    new = op.make_node(*inputs).outputs
+    for old_node, new_var in zip(out_nodes, new):
+        old = old_node.outputs[0]
+        new_var.name, new_var.trace, new_var.scope = old.name, old.trace, old.scope
+        if new_var.type.shape != old.type.shape:
+            new_var.type = old.type  # the members' own inference is at least as specific
+        fgraph.replace(old, new_var, "fuse")
+    log.append(("fuse", "fuse_elemwise", str(op)))
+
+
+def _fuse_reductions(fgraph, log):
+    """sum/prod/max/min of a fused loop read by nothing else -> one CompositeReduce."""
+    for node in list(fgraph.apply_nodes):
+        if not isinstance(node.op, Reduce) or node.op.kind not in _REDUCIBLE:
+            continue
+        x = node.inputs[0]
+        producer = x.owner
+        clients = fgraph.clients.get(x, [])
+        if producer is None or len(clients) != 1 or clients[0][0] == "output":
+            continue
+        if isinstance(producer.op, Composite) and len(producer.outputs) == 1:
+            composite, inputs = producer.op, producer.inputs
+        elif _fusable(producer):
+            composite = Composite([(producer.op.scalar_op, tuple(("in", i) for i in range(len(producer.inputs))),
+                                    x.dtype)], [0], len(producer.inputs))
+            inputs = producer.inputs
+        else:
+            continue
+        op = CompositeReduce(composite, node.op.kind, node.op.axis, node.op.keepdims)
+        new = op.make_node(*inputs).outputs[0]
+        old = node.outputs[0]
+        if new.dtype != old.dtype:
+            continue
+        new.name, new.trace, new.scope = old.name, old.trace, old.scope
+        fgraph.replace(old, new, "fuse_reduction")
+        log.append(("fuse", "fuse_reduction", str(op)))

@@ -1,0 +1,73 @@
+"""specialize: cheaper forms of the same computation.
+
+x**2 -> square(x), x**0.5 -> sqrt(x), x**-1 -> reciprocal(x);
+alpha * dot(a, b) + c -> Gemm (one BLAS call with the bias folded in);
+sum(x * y) over two equal-length vectors -> dot(x, y).
+"""
+from ..graph import Constant
+from ..ops import elemwise as E
+from ..ops.elemwise import Elemwise
+from ..ops.linalg import Dot, Gemm
+from ..ops.reduce import Reduce
+from .engine import Stage
+from .patterns import scalar_name, args, constant_scalar, is_scalar_like, can_stand_for, sole_client
+
+specialize = Stage("specialize")
+_POWERS = {2: E.square, 0.5: E.sqrt, -1: E.reciprocal}
+
+
+@specialize.register(Elemwise)
+def special_powers(fgraph, node):
+    if node.op.scalar_op.name != "pow" or not is_scalar_like(node.inputs[1]):
+        return None
+    fn = _POWERS.get(constant_scalar(node.inputs[1]))
+    if fn is None or node.inputs[1].ndim > node.inputs[0].ndim:
+        return None
+    result = fn(node.inputs[0])
+    return result if can_stand_for(result, node.outputs[0]) else None
+
+
+def _scaled_dot(fgraph, var):
+    """(alpha, a, b) when var is dot(a, b) or alpha * dot(a, b) of matrices read only here."""
+    alpha = 1.0
+    if scalar_name(var) == "mul" and sole_client(fgraph, var):
+        x, y = args(var)
+        if isinstance(x, Constant):
+            x, y = y, x
+        if is_scalar_like(y) and y.ndim <= 2:
+            alpha, var = constant_scalar(y), x
+    if var.owner is None or type(var.owner.op) is not Dot or not sole_client(fgraph, var):
+        return None
+    a, b = var.owner.inputs
+    if a.ndim != 2 or b.ndim != 2:
+        return None
+    return alpha, a, b
+
+
+@specialize.register(Elemwise)
+def gemm_from_dot_plus_bias(fgraph, node):
+    if node.op.scalar_op.name != "add":
+        return None
+    out = node.outputs[0]
+    for product, bias in (node.inputs, node.inputs[::-1]):
+        found = _scaled_dot(fgraph, product)
+        if found is None or bias.ndim > 2 or bias.dtype != out.dtype:
+            continue
+        alpha, a, b = found
+        result = Gemm(alpha, 1.0)(bias, a, b)
+        if can_stand_for(result, out):
+            return result
+    return None
+
+
+@specialize.register(Reduce)
+def sum_of_product_is_dot(fgraph, node):
+    op, x = node.op, node.inputs[0]
+    if op.kind != "sum" or x.ndim != 1 or op.keepdims or scalar_name(x) != "mul" or not sole_client(fgraph, x):
+        return None
+    a, b = args(x)
+    same_length = a is b or (a.type.shape == b.type.shape and None not in a.type.shape)
+    if a.ndim != 1 or b.ndim != 1 or not same_length:
+        return None
+    result = Dot()(a, b)
+    return result if can_stand_for(result, node.outputs[0]) else None

@@ -1,0 +1,90 @@
+"""stabilize: rewrite naively written formulas into forms that stay finite and accurate.
+
+log(1+exp(x)) -> softplus(x); log(1+x) -> log1p(x); exp(x)-1 -> expm1(x);
+exp(x)/sum(exp(x)) -> softmax(x); log(softmax(x)) -> log_softmax(x);
+crossentropy(softmax(x), t) -> one fused op (gradient softmax - t);
+log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x);
+log(sum(exp(x))) -> max-shifted logsumexp.
+"""
+from ..ops import elemwise as E
+from ..ops.elemwise import Elemwise
+from ..ops.reduce import Reduce, LogSumExp
+from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax
+from .engine import Stage
+from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
+
+stabilize = Stage("stabilize")
+
+
+def _one_plus(var):
+    """x when var is 1 + x or x + 1 (with a size-one constant 1), else None."""
+    if scalar_name(var) != "add":
+        return None
+    a, b = args(var)
+    if is_constant(a, 1) and is_scalar_like(a):
+        return b
+    if is_constant(b, 1) and is_scalar_like(b):
+        return a
+    return None
+
+
+def _checked(result, out):
+    return result if can_stand_for(result, out) else None
+
+
+@stabilize.register(Elemwise)
+def stable_logs(fgraph, node):
+    name, out = node.op.scalar_op.name, node.outputs[0]
+    if name == "log1p" and scalar_name(node.inputs[0]) == "exp":
+        return _checked(E.softplus(args(node.inputs[0])[0]), out)
+    if name != "log":
+        return None
+    x = node.inputs[0]
+    inner = _one_plus(x)
+    if inner is not None:
+        if scalar_name(inner) == "exp":
+            return _checked(E.softplus(args(inner)[0]), out)
+        return _checked(E.log1p(inner), out)
+    if scalar_name(x) == "sigmoid":
+        return _checked(-E.softplus(-args(x)[0]), out)
+    if scalar_name(x) == "sub" and is_constant(args(x)[0], 1) and is_scalar_like(args(x)[0]) \
+            and scalar_name(args(x)[1]) == "sigmoid":
+        return _checked(-E.softplus(args(args(x)[1])[0]), out)
+    if x.owner is not None and isinstance(x.owner.op, Softmax):
+        return LogSoftmax(x.owner.op.axis)(x.owner.inputs[0])
+    if x.owner is not None and isinstance(x.owner.op, Reduce) and x.owner.op.kind == "sum" \
+            and scalar_name(x.owner.inputs[0]) == "exp":
+        reduce_op = x.owner.op
+        return _checked(LogSumExp(reduce_op.axis, reduce_op.keepdims)(args(x.owner.inputs[0])[0]), out)
+    return None
+
+
+@stabilize.register(Elemwise)
+def stable_expm1(fgraph, node):
+    if node.op.scalar_op.name == "sub" and scalar_name(node.inputs[0]) == "exp" \
+            and is_constant(node.inputs[1], 1) and is_scalar_like(node.inputs[1]):
+        return _checked(E.expm1(args(node.inputs[0])[0]), node.outputs[0])
+    return None
+
+
+@stabilize.register(Elemwise)
+def naive_softmax(fgraph, node):
+    """exp(x) / sum(exp(x), axis, keepdims=True) over one axis -> softmax(x, axis)."""
+    if node.op.scalar_op.name != "true_div":
+        return None
+    num, den = node.inputs
+    if scalar_name(num) != "exp" or den.owner is None or not isinstance(den.owner.op, Reduce):
+        return None
+    red = den.owner.op
+    if red.kind != "sum" or not red.keepdims or len(red.axis) != 1 or den.owner.inputs[0] is not num:
+        return None
+    return _checked(Softmax(red.axis[0])(args(num)[0]), node.outputs[0])
+
+
+@stabilize.register(CategoricalCrossentropy)
+def crossentropy_of_softmax(fgraph, node):
+    probs, targets = node.inputs
+    if probs.owner is not None and isinstance(probs.owner.op, Softmax) \
+            and probs.owner.op.axis == probs.ndim - 1:
+        return CrossentropySoftmax()(probs.owner.inputs[0], targets)
+    return None
