@@ -31,20 +31,36 @@ class Composite(Op):
             return temps[ref[1]]
         return np.asarray(ref[1], dtype=ref[2])
 
-    def expression(self, step):
-        sop, refs, _ = self.program[step]
-        return f"{sop.name}({', '.join(self._ref_str(r) for r in refs)})"
+    def _shared_steps(self):
+        """Steps read more than once: printed once as t<k>=... so the text shows no repeats."""
+        counts = {}
+        for _, refs, _ in self.program:
+            for r in refs:
+                if r[0] == "tmp":
+                    counts[r[1]] = counts.get(r[1], 0) + 1
+        for o in self.outputs:
+            counts[o] = counts.get(o, 0) + 1
+        return {k for k, n in counts.items() if n > 1}
 
-    def _ref_str(self, ref):
+    def expression(self, step, named=frozenset(), top=True):
+        if step in named and not top:
+            return f"t{step}"
+        sop, refs, _ = self.program[step]
+        return f"{sop.name}({', '.join(self._ref_str(r, named) for r in refs)})"
+
+    def _ref_str(self, ref, named):
         kind, value = ref[0], ref[1]
         if kind == "in":
             return f"i{value}"
         if kind == "const":
             return str(np.asarray(value, dtype=ref[2]))
-        return self.expression(value)
+        return self.expression(value, named, top=False)
 
     def __str__(self):
-        text = ", ".join(self.expression(o) for o in self.outputs)
+        named = self._shared_steps()
+        lets = [f"t{k}={self.expression(k, named)}" for k in sorted(named)]
+        outs = [f"t{o}" if o in named else self.expression(o, named) for o in self.outputs]
+        text = "; ".join(lets + [", ".join(outs)])
         return f"Composite{{{text}}}" + (",inplace" if self.inplace is not None else "")
 
     def dependencies(self, step):

@@ -22,18 +22,51 @@ def fuse(fgraph, log):
     position = {node: i for i, node in enumerate(order)}
     ancestors = _ancestor_bits(order, position)
     clients = fgraph.clients
-    taken, groups = set(), []
+    taken, groups, group_of = set(), [], {}
     for root in reversed(order):
         if not _fusable(root) or root in taken:
+            continue
+        sibling = _attachable(root, groups, group_of, ancestors, position)
+        if sibling is not None:
+            groups[sibling][1].add(root)
+            taken.add(root)
+            group_of[root] = sibling
             continue
         group = _grow(root, clients, ancestors, position, taken)
         if len(group) > 1:
             taken |= group
+            for m in group:
+                group_of[m] = len(groups)
             groups.append((root, group))
     groups = _break_cycles(order, groups)
     for root, group in groups:
         _replace_group(fgraph, root, group, position, log)
     _fuse_reductions(fgraph, log)
+
+
+def _attachable(node, groups, group_of, ancestors, position):
+    """A group this node can join as one more output: it reads only that group's members,
+    its inputs and small constants, and everything the group reads (one loop shape)."""
+    owners = {group_of.get(v.owner) for v in node.inputs if v.owner in group_of}
+    if len(owners) != 1:
+        return None
+    gi = owners.pop()
+    root, group = groups[gi]
+    if node.outputs[0].ndim != root.outputs[0].ndim:
+        return None
+    inputs_of = _input_sets(root, group)
+    group_inputs = set().union(*inputs_of.values())
+    reads = set()
+    for v in node.inputs:
+        if v.owner in group:
+            reads |= inputs_of[v.owner]
+        elif isinstance(v, Constant) and v.data.size == 1:
+            continue
+        elif v in group_inputs:
+            reads.add(v)
+        else:
+            return None
+    return gi if reads == inputs_of[root] else None
 
 
 def _fusable(node):

@@ -1,0 +1,285 @@
+"""Each rewrite rule fires on its pattern (checked on f.fgraph) and leaves values unchanged
+(compared with the graph as written, on the numpy backend)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis.extra import numpy as hnp
+
+import symgraph as sg
+from symgraph.ops.composite import Composite, CompositeReduce
+from symgraph.ops.linalg import Dot, Gemm
+from symgraph.ops.nn import CrossentropySoftmax, LogSoftmax, Softmax
+from symgraph.ops.reduce import LogSumExp
+
+
+def compile_both(inputs, output):
+    fast = sg.function(inputs, output, backend="numpy")
+    slow = sg.function(inputs, output, backend="numpy", optimize=False)
+    return fast, slow
+
+
+def ops_of(f):
+    return [type(n.op).__name__ for n in f.fgraph.apply_nodes]
+
+
+def names_of(f):
+    return [str(n.op) for n in f.fgraph.apply_nodes]
+
+
+def fired(f, rule):
+    return any(r == rule for _, r, _ in f.rewrite_log)
+
+
+floats = st.floats(-3, 3, allow_nan=False, width=64)
+matrices = hnp.arrays("float64", hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=4), elements=floats)
+SETTINGS = dict(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def assert_same(fast, slow, *values):
+    np.testing.assert_allclose(fast(*values), slow(*values), rtol=1e-12, atol=1e-12)
+
+
+@settings(**SETTINGS)
+@given(matrices)
+def test_identities_vanish_and_values_hold(xv):
+    x = sg.dmatrix("x")
+    expr = ((x * 1) + 0 - 0) / 1 + --x ** 1 + sg.where(x > 0, x, x)
+    fast, slow = compile_both([x], expr)
+    assert fired(fast, "algebraic_identities")
+    assert names_of(fast) == ["Composite{add(add(i0, i0), i0)}"] or len(fast.fgraph.apply_nodes) == 1
+    assert_same(fast, slow, xv)
+
+
+@settings(**SETTINGS)
+@given(matrices)
+def test_constant_folding_and_constant_sums(xv):
+    x = sg.dmatrix("x")
+    c = sg.constant(np.arange(4.0)).sum() * 2  # folds to 12
+    fast, slow = compile_both([x], (x + 2.0) + 3.0 + c)
+    assert fired(fast, "constant_folding") and fired(fast, "fold_constant_sums")
+    assert [str(n.op) for n in fast.fgraph.apply_nodes] == ["Elemwise{add}"]
+    assert fast.fgraph.apply_nodes[0].inputs[1].data == 17.0
+    assert_same(fast, slow, xv)
+
+
+def test_merge_computes_one_dot():
+    x = sg.dmatrix("x")
+    fast, slow = compile_both([x], sg.dot(x, x.T) + sg.dot(x, x.T))
+    assert sum(op in ("Dot", "Gemm") for op in ops_of(fast)) == 1
+    assert fired(fast, "merge")
+    xv = np.random.default_rng(0).normal(size=(3, 4))
+    assert_same(fast, slow, xv)
+
+
+def test_transpose_of_transpose_and_reshape_of_reshape():
+    x = sg.dtensor3("x")
+    fast, slow = compile_both([x], x.T.T.reshape((6, -1)).reshape((3, -1)) * 2)
+    assert "DimShuffle" not in ops_of(fast)
+    assert ops_of(fast).count("Reshape") == 1
+    assert_same(fast, slow, np.arange(24.0).reshape(2, 3, 4))
+
+
+def test_shape_is_computed_without_computing_the_expression():
+    x = sg.dmatrix("x")
+    y = sg.exp(sg.dot(x, x.T)) + 1
+    fast, slow = compile_both([x], y.shape)
+    assert ops_of(fast) == ["Shape", "Subtensor", "MakeVector"]  # [x.shape[0], x.shape[0]]
+    assert fast.fgraph.apply_nodes[0].inputs[0] is x
+    assert fast(np.ones((3, 5))).tolist() == [3, 3]
+    f2, _ = compile_both([x], (sg.exp(x) * 2).shape)
+    assert ops_of(f2) == ["Shape"]
+    w = sg.tensor("w", "float64", (None, 7))
+    f = sg.function([w], (sg.tanh(w) * 2).shape[1], backend="numpy", on_unused_input="ignore")
+    assert f.fgraph.apply_nodes == [] and f(np.ones((2, 7))) == 7
+
+
+EXTREMES = np.array([-200.0, -30.0, -1.0, 0.0, 1.0, 30.0, 200.0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,build,reference", [
+    ("softplus", lambda x: sg.log(1 + sg.exp(x)), lambda v: np.logaddexp(0, v)),
+    ("softplus1p", lambda x: sg.log1p(sg.exp(x)), lambda v: np.logaddexp(0, v)),
+    ("log_sigmoid", lambda x: sg.log(sg.sigmoid(x)), lambda v: -np.logaddexp(0, -v)),
+    ("log_one_minus_sigmoid", lambda x: sg.log(1 - sg.sigmoid(x)), lambda v: -np.logaddexp(0, v)),
+])
+def test_stabilized_formulas_are_finite_and_right_at_extremes(dtype, name, build, reference):
+    x = sg.tensor("x", dtype, (None,))
+    fast, slow = compile_both([x], build(x))
+    out = fast(EXTREMES.astype(dtype))
+    assert np.isfinite(out).all(), out
+    np.testing.assert_allclose(out, reference(EXTREMES), rtol=1e-6 if dtype == "float32" else 1e-12, atol=1e-37)
+    if dtype == "float32":
+        assert not np.isfinite(slow(EXTREMES.astype(dtype))).all()  # the naive graph overflows
+
+
+def test_log1p_and_expm1_are_exact_for_small_values():
+    x = sg.dvector("x")
+    v = np.array([1e-12, -1e-10, 1e-5])
+    fast, slow = compile_both([x], sg.log(1 + x))
+    assert "log1p" in str(names_of(fast))
+    np.testing.assert_allclose(fast(v), np.log1p(v), rtol=1e-14)
+    fast2, _ = compile_both([x], sg.exp(x) - 1)
+    assert "expm1" in str(names_of(fast2))
+    np.testing.assert_allclose(fast2(v), np.expm1(v), rtol=1e-14)
+
+
+def test_naive_softmax_and_log_softmax_and_logsumexp_at_extremes():
+    x = sg.dmatrix("x")
+    xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]])
+    naive = sg.exp(x) / sg.exp(x).sum(axis=1, keepdims=True)
+    fast, _ = compile_both([x], sg.log(naive))
+    assert "LogSoftmax" in ops_of(fast)
+    ref = xv - xv.max(1, keepdims=True) - np.log(np.exp(xv - xv.max(1, keepdims=True)).sum(1, keepdims=True))
+    np.testing.assert_allclose(fast(xv), ref, rtol=1e-12)
+    f_sm, _ = compile_both([x], naive)
+    assert "Softmax" in ops_of(f_sm) and np.isfinite(f_sm(xv)).all()
+    f_lse, _ = compile_both([x], sg.log(sg.exp(x).sum(axis=1)))
+    assert "LogSumExp" in ops_of(f_lse)
+    np.testing.assert_allclose(f_lse(xv), xv.max(1) + np.log(np.exp(xv - xv.max(1, keepdims=True)).sum(1)))
+
+
+def test_crossentropy_of_softmax_becomes_one_op_with_stable_gradient():
+    x, y = sg.dmatrix("x"), sg.ivector("y")
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), y).mean()
+    g = sg.grad(loss, x)
+    fast = sg.function([x, y], [loss, g], backend="numpy")
+    assert "CrossentropySoftmax" in ops_of(fast)
+    xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]])
+    yv = np.array([0, 2], "int32")
+    lv, gv = fast(xv, yv)
+    assert np.isfinite(lv) and np.isfinite(gv).all()
+    sm = np.exp(xv - xv.max(1, keepdims=True)); sm /= sm.sum(1, keepdims=True)
+    onehot = np.eye(3)[yv]
+    np.testing.assert_allclose(gv, (sm - onehot) / 2, atol=1e-12)
+    np.testing.assert_allclose(lv, np.mean([400.0, -np.log(sm[1, 2])]), rtol=1e-12)
+
+
+def test_special_powers():
+    x = sg.dvector("x")
+    fast, slow = compile_both([x], x ** 2 + x ** 0.5 + x ** -1)
+    text = str(names_of(fast))
+    assert "square" in text and "sqrt" in text and "reciprocal" in text and "pow" not in text
+    assert_same(fast, slow, np.array([0.5, 1.0, 4.0]))
+
+
+def test_gemm_from_scaled_dot_plus_bias():
+    x, W, b = sg.dmatrix("x"), sg.dmatrix("W"), sg.dvector("b")
+    fast, slow = compile_both([x, W, b], 0.5 * sg.dot(x, W) + b)
+    assert ops_of(fast) == ["Gemm"] and fast.fgraph.apply_nodes[0].op.alpha == 0.5
+    rng = np.random.default_rng(1)
+    assert_same(fast, slow, rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=2))
+
+
+def test_sum_of_a_product_is_a_dot():
+    v = sg.tensor("v", "float64", (5,))
+    fast, slow = compile_both([v], (v * v).sum())
+    assert ops_of(fast) == ["Dot"]
+    assert_same(fast, slow, np.arange(5.0))
+
+
+def test_the_issue_chain_is_one_composite():
+    x, w, b = sg.dvector("x"), sg.dvector("w"), sg.dvector("b")
+    expr = sg.softplus(x * w - b) * sg.cos(x) + sg.exp(-x ** 2) / (1 + abs(b))
+    fast, slow = compile_both([x, w, b], expr)
+    assert ops_of(fast) == ["Composite"]
+    text = str(fast.fgraph.apply_nodes[0].op)
+    for scalar in ("softplus", "mul", "sub", "cos", "exp", "neg", "square", "true_div", "abs", "add"):
+        assert scalar in text, scalar
+    rng = np.random.default_rng(2)
+    assert_same(fast, slow, *[rng.normal(size=6) for _ in range(3)])
+
+
+def test_a_node_with_several_clients_is_fused_once():
+    x = sg.dmatrix("x")
+    shared_part = sg.exp(x) * 2
+    f = sg.function([x], [shared_part + 1, shared_part * shared_part], backend="numpy")
+    assert ops_of(f) == ["Composite"]
+    op = f.fgraph.apply_nodes[0].op
+    assert len(op.outputs) == 2 and str(op).count("exp") == 1 and len(op.program) == 4
+    xv = np.ones((2, 2))
+    a, b = f(xv)
+    np.testing.assert_allclose(a, 2 * np.e + 1)
+    np.testing.assert_allclose(b, (2 * np.e) ** 2)
+
+
+def test_intermediate_read_by_a_non_elementwise_op_is_fused_as_an_extra_output():
+    x, W = sg.dmatrix("x"), sg.dmatrix("W")
+    h = sg.tanh(x) * 2
+    out = sg.dot(h, W) + h.sum()
+    fast, slow = compile_both([x, W], out)
+    rng = np.random.default_rng(3)
+    assert_same(fast, slow, rng.normal(size=(3, 3)), rng.normal(size=(3, 3)))
+
+
+def test_reduction_consumes_the_fused_loop():
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    fast, slow = compile_both([x, y], ((x - y) ** 2).sum(axis=1))
+    assert ops_of(fast) == ["CompositeReduce"]
+    rng = np.random.default_rng(4)
+    assert_same(fast, slow, rng.normal(size=(3, 4)), rng.normal(size=(3, 4)))
+
+
+def test_inplace_only_where_the_buffer_dies():
+    x = sg.dvector("x")
+    y = sg.tanh(sg.cumsum(x)) + 1  # cumsum makes a fresh buffer that dies in the fused loop
+    f = sg.function([x], y, backend="numpy")
+    assert any("inplace" in name for name in names_of(f))
+    assert not any("inplace" in name for name in names_of(sg.function([x], sg.tanh(x) + 1, backend="numpy")))
+    xv = np.array([0.1, 0.2, 0.3])
+    before = xv.copy()
+    yv = f(xv)
+    np.testing.assert_array_equal(xv, before)  # inputs are never overwritten
+    np.testing.assert_allclose(yv, np.tanh(np.cumsum(before)) + 1)
+    w = sg.shared(np.ones(3), "w")
+    g = sg.function([], sg.exp(w) + 1, backend="numpy")
+    g()
+    np.testing.assert_array_equal(w.get_value(), np.ones(3))  # shared values neither
+
+
+def test_user_graph_is_not_mutated():
+    x = sg.dmatrix("x")
+    y = sg.log(1 + sg.exp(x * 1)) + sg.dot(x, x.T)
+    before = sg.debugprint(y, file="str")
+    owners = [v.owner for v in sg.graph.ancestors([y])]
+    sg.function([x], y, backend="numpy")
+    assert sg.debugprint(y, file="str") == before
+    assert [v.owner for v in sg.graph.ancestors([y])] == owners
+
+
+def test_optimize_levels_and_log():
+    x = sg.dvector("x")
+    expr = sg.log(1 + sg.exp(x * 1))
+    none = sg.function([x], expr, optimize=False, backend="numpy")
+    fast_compile = sg.function([x], expr, optimize="fast_compile", backend="numpy")
+    full = sg.function([x], expr, backend="numpy")
+    assert len(none.rewrite_log) == 0 and len(none.fgraph.apply_nodes) == 4
+    assert fired(fast_compile, "algebraic_identities") and not fired(fast_compile, "stable_logs")
+    assert fired(full, "stable_logs") and "stable_logs" in full.rewrite_log.summary()
+    assert [str(n.op) for n in full.fgraph.apply_nodes] == ["Elemwise{softplus}"]
+    with pytest.raises(ValueError):
+        sg.function([x], expr, optimize="turbo")
+
+
+shapes2 = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+
+
+@settings(**SETTINGS)
+@given(st.data())
+def test_optimized_equals_unoptimized_on_random_elementwise_graphs(data):
+    shape = data.draw(shapes2)
+    other = tuple(1 if data.draw(st.booleans()) else s for s in shape)
+    av = data.draw(hnp.arrays("float64", shape, elements=floats))
+    bv = data.draw(hnp.arrays("float64", other, elements=floats))
+    a, b = sg.tensor("a", "float64", (None,) * len(shape)), sg.tensor("b", "float64", (None,) * len(other))
+    pool = [a, b]
+    for _ in range(data.draw(st.integers(1, 6))):
+        fn = data.draw(st.sampled_from([sg.add, sg.mul, sg.sub, sg.maximum,
+                                        lambda p, q: sg.tanh(p) * q, lambda p, q: sg.log(1 + sg.exp(p)) - q,
+                                        lambda p, q: p ** 2 + 0 * q, lambda p, q: (p * 1 + q).sum(axis=-1, keepdims=True)]))
+        pool.append(fn(data.draw(st.sampled_from(pool)), data.draw(st.sampled_from(pool))))
+    outputs = pool[-2:]
+    fast = sg.function([a, b], outputs, backend="numpy", on_unused_input="ignore")
+    slow = sg.function([a, b], outputs, backend="numpy", optimize=False, on_unused_input="ignore")
+    for u, v in zip(fast(av, bv), slow(av, bv)):
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-10)
