@@ -14,7 +14,6 @@ import itertools
 import contextlib
 
 import numpy as np
-import networkx as nx
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _ids = itertools.count()
@@ -356,18 +355,38 @@ def graph_inputs(outputs, blockers=()):
 
 
 def toposort(outputs, blockers=()):
-    """Apply nodes between the graph inputs and `outputs`, each after the nodes it reads."""
-    dag = nx.DiGraph()
+    """Apply nodes between the graph inputs and `outputs`, each after the nodes it reads.
+
+    An iterative depth-first walk: deterministic (inputs in order) and cheap enough for the
+    rewriter to call once per pass (a networkx DiGraph cost ~3 ms per call on 150 nodes)."""
     blockers = set(blockers)
-    for v in ancestors(outputs, blockers):
-        if v.owner is None or v in blockers:
+    order, done, active = [], set(), set()
+    for out in outputs:
+        if out.owner is None or out in blockers or out.owner in done:
             continue
-        dag.add_node(v.owner)
-        for inp in v.owner.inputs:
-            if inp.owner is not None and inp not in blockers:
-                dag.add_edge(inp.owner, v.owner)
-    # Stable order: among ready nodes, the one created first (readable debugprint).
-    return list(nx.lexicographical_topological_sort(dag, key=lambda n: n.outputs[0].id))
+        stack = [(out.owner, 0)]
+        while stack:
+            node, i = stack.pop()
+            if i == 0:
+                if node in done:
+                    continue
+                active.add(node)
+            inputs = node.inputs
+            while i < len(inputs):
+                v = inputs[i]
+                i += 1
+                parent = v.owner
+                if parent is not None and v not in blockers and parent not in done:
+                    if parent in active:
+                        raise ValueError("the graph has a cycle")
+                    stack.append((node, i))
+                    stack.append((parent, 0))
+                    break
+            else:
+                active.discard(node)
+                done.add(node)
+                order.append(node)
+    return order
 
 
 def clone_replace(outputs, replace=None):

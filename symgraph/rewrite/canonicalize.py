@@ -44,8 +44,7 @@ def merge(fgraph, log):
                 inputs.append(v)
             for i, (old, new) in enumerate(zip(node.inputs, inputs)):
                 if old is not new:
-                    node.inputs[i] = new
-                    fgraph.changed()
+                    fgraph.set_input(node, i, new)
             key = (node.op, tuple(id(v) for v in node.inputs))
             other = seen.setdefault(key, node)
             if other is not node:
@@ -54,7 +53,8 @@ def merge(fgraph, log):
         if not pairs:
             return
         for old, new in pairs:
-            fgraph.replace(old, new, "merge")
+            if old.owner is not None and fgraph.contains(old.owner):
+                fgraph.replace(old, new, "merge")
 
 
 def _identity(out, x):

@@ -60,7 +60,7 @@ def run_stage(fgraph, stage, log, max_passes=50):
 
 
 def _alive(fgraph, node):
-    return any(o in fgraph.clients for o in node.outputs)
+    return fgraph.contains(node)
 
 
 class RewriteLog(list):

@@ -20,6 +20,7 @@ class FunctionGraph:
         self.update_outputs = []
         self._order = None
         self._clients = None
+        self._nodes = set()
 
     # ---- structure -------------------------------------------------------------------
     @property
@@ -31,16 +32,18 @@ class FunctionGraph:
 
     @property
     def clients(self):
-        """variable -> list of (node, input position) reading it; 'output' marks a graph output."""
+        """variable -> list of (node, input position) reading it; ("output", k) marks output k."""
         if self._clients is None:
-            clients = {}
+            self._clients, self._nodes = {}, set()
             for node in self.apply_nodes:
-                for i, v in enumerate(node.inputs):
-                    clients.setdefault(v, []).append((node, i))
-            for i, v in enumerate(self.outputs + self.update_outputs):
-                clients.setdefault(v, []).append(("output", i))
-            self._clients = clients
+                self._add_node(node)
+            for k, v in enumerate(self.outputs + self.update_outputs):
+                self._clients.setdefault(v, []).append(("output", k))
         return self._clients
+
+    def contains(self, node):
+        self.clients
+        return node in self._nodes
 
     def variables(self):
         """Every variable the graph reads or makes, inputs first."""
@@ -53,14 +56,18 @@ class FunctionGraph:
 
     # ---- change ----------------------------------------------------------------------
     def replace(self, old, new, reason=None):
-        """Make every reader of `old` read `new` instead (types must agree)."""
+        """Make every reader of `old` read `new` instead (types must agree); nodes left
+        without readers are dropped."""
         if old is new:
             return
         if old.dtype != new.dtype or old.ndim != new.ndim or not all(
                 a is None or b is None or a == b for a, b in zip(old.type.shape, new.type.shape)):
             raise TypeError(f"rewrite {reason or ''} would change the type of {old!r} from "
                             f"{old.type} to {new.type}")
-        for client, i in self.clients.get(old, []):
+        clients = self.clients
+        self._import(new)
+        readers = clients.pop(old, [])
+        for client, i in readers:
             if client == "output":
                 n = len(self.outputs)
                 if i < n:
@@ -69,17 +76,65 @@ class FunctionGraph:
                     self.update_outputs[i - n] = new
             else:
                 client.inputs[i] = new
+        clients.setdefault(new, []).extend(readers)
         if new.name is None and old.name is not None:
             new.name = old.name
-        self.changed()
+        self._order = None
+        self._prune(old.owner)
 
     def replace_all(self, pairs, reason=None):
         for old, new in pairs:
             self.replace(old, new, reason)
 
+    def set_input(self, node, i, new):
+        """Point one input of one node at `new` (merging equal constants)."""
+        old = node.inputs[i]
+        self.clients[old].remove((node, i))
+        if not self._clients[old]:
+            del self._clients[old]
+        self._import(new)
+        node.inputs[i] = new
+        self._clients.setdefault(new, []).append((node, i))
+        self._order = None
+
     def changed(self):
+        """Forget everything derived (after outputs were set by hand)."""
         self._order = None
         self._clients = None
+
+    def _add_node(self, node):
+        self._nodes.add(node)
+        for i, v in enumerate(node.inputs):
+            self._clients.setdefault(v, []).append((node, i))
+
+    def _import(self, var):
+        """Register the nodes a replacement brought in (those not in the graph yet)."""
+        stack = [var]
+        blockers = set(self.inputs)
+        while stack:
+            v = stack.pop()
+            node = v.owner
+            if node is None or v in blockers or node in self._nodes:
+                continue
+            self._add_node(node)
+            stack.extend(node.inputs)
+
+    def _prune(self, node):
+        stack = [node]
+        while stack:
+            node = stack.pop()
+            if node is None or node not in self._nodes:
+                continue
+            if any(self._clients.get(o) for o in node.outputs):
+                continue
+            self._nodes.discard(node)
+            for i, v in enumerate(node.inputs):
+                readers = self._clients.get(v, [])
+                if (node, i) in readers:
+                    readers.remove((node, i))
+                if not readers:
+                    self._clients.pop(v, None)
+                    stack.append(v.owner)
 
     def __repr__(self):
         return (f"FunctionGraph({len(self.inputs)} inputs, {len(self.apply_nodes)} nodes, "
