@@ -12,8 +12,7 @@ _BACKENDS = ("numba", "numpy", "cuda")
 class Config:
     def __init__(self):
         self.floatX = os.environ.get("SYMGRAPH_FLOATX", "float32")
-        # The contract's default is "numba"; until that backend exists the reference runs.
-        self.backend = os.environ.get("SYMGRAPH_BACKEND", "numpy")
+        self.backend = os.environ.get("SYMGRAPH_BACKEND", "numba")
         self.cache_dir = os.environ.get(
             "SYMGRAPH_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "symgraph"))
 

@@ -23,9 +23,12 @@ def _backend_module(name):
     if name == "numpy":
         from .backends import numpy_backend
         return numpy_backend
-    if name in ("numba", "cuda"):
-        raise NotImplementedError(f"the {name!r} backend is not built yet (see the project's open "
-                                  f"issues); use backend='numpy'")
+    if name == "numba":
+        from .backends import numba_cpu
+        return numba_cpu
+    if name == "cuda":
+        raise NotImplementedError("the 'cuda' backend is not built yet (see the project's open "
+                                  "issues); use backend='numba' or 'numpy'")
     raise ValueError(f"unknown backend {name!r}: use 'numba', 'numpy' or 'cuda'")
 
 

@@ -58,76 +58,76 @@ _row("mul", 2, np.multiply, "({0} * {1})", lambda i, z, g: [g * i[1], g * i[0]],
 _row("true_div", 2, np.true_divide, "({0} / {1})",
      lambda i, z, g: [g / i[1], -g * z / i[1]], symbol="/")
 _row("int_div", 2, np.floor_divide, "({0} // {1})", None, symbol="//")
-_row("mod", 2, np.mod, "np.mod({0}, {1})",
+_row("mod", 2, np.mod, "({0} % {1})",
      lambda i, z, g: [g, -g * floor(i[0] / i[1])], symbol="%")
-_row("pow", 2, np.power, "({0} ** {1})",
+_row("pow", 2, np.power, "np.power({0}, {1})",
      lambda i, z, g: [g * i[1] * i[0] ** (i[1] - 1),
                       g * where(gt(i[0], 0), z * log(where(gt(i[0], 0), i[0], 1)), 0)], symbol="**")
 _row("neg", 1, np.negative, "(-{0})", lambda i, z, g: [-g])
-_row("abs", 1, np.abs, "abs({0})", lambda i, z, g: [g * sign(i[0])])
+_row("abs", 1, np.abs, "np.abs({0})", lambda i, z, g: [g * sign(i[0])])
 _row("sign", 1, np.sign, "np.sign({0})")
-_row("exp", 1, np.exp, "math.exp({0})", lambda i, z, g: [g * z])
-_row("exp2", 1, np.exp2, "(2.0 ** {0})", lambda i, z, g: [g * z * LN2])
-_row("expm1", 1, np.expm1, "math.expm1({0})", lambda i, z, g: [g * (z + 1)])
-_row("log", 1, np.log, "math.log({0})", lambda i, z, g: [g / i[0]])
-_row("log2", 1, np.log2, "math.log2({0})", lambda i, z, g: [g / (i[0] * LN2)])
-_row("log10", 1, np.log10, "math.log10({0})", lambda i, z, g: [g / (i[0] * LN10)])
-_row("log1p", 1, np.log1p, "math.log1p({0})", lambda i, z, g: [g / (i[0] + 1)])
-_row("sqrt", 1, np.sqrt, "math.sqrt({0})", lambda i, z, g: [g * 0.5 / z])
+_row("exp", 1, np.exp, "np.exp({0})", lambda i, z, g: [g * z])
+_row("exp2", 1, np.exp2, "np.exp2({0})", lambda i, z, g: [g * z * LN2])
+_row("expm1", 1, np.expm1, "np.expm1({0})", lambda i, z, g: [g * (z + 1)])
+_row("log", 1, np.log, "np.log({0})", lambda i, z, g: [g / i[0]])
+_row("log2", 1, np.log2, "np.log2({0})", lambda i, z, g: [g / (i[0] * LN2)])
+_row("log10", 1, np.log10, "np.log10({0})", lambda i, z, g: [g / (i[0] * LN10)])
+_row("log1p", 1, np.log1p, "np.log1p({0})", lambda i, z, g: [g / (i[0] + 1)])
+_row("sqrt", 1, np.sqrt, "np.sqrt({0})", lambda i, z, g: [g * 0.5 / z])
 _row("square", 1, np.square, "({0} * {0})", lambda i, z, g: [g * 2 * i[0]])
 _row("reciprocal", 1, np.reciprocal, "(1.0 / {0})", lambda i, z, g: [-g * z * z])
-_row("sin", 1, np.sin, "math.sin({0})", lambda i, z, g: [g * cos(i[0])])
-_row("cos", 1, np.cos, "math.cos({0})", lambda i, z, g: [-g * sin(i[0])])
-_row("tan", 1, np.tan, "math.tan({0})", lambda i, z, g: [g * (1 + z * z)])
-_row("arcsin", 1, np.arcsin, "math.asin({0})", lambda i, z, g: [g / sqrt(1 - i[0] * i[0])])
-_row("arccos", 1, np.arccos, "math.acos({0})", lambda i, z, g: [-g / sqrt(1 - i[0] * i[0])])
-_row("arctan", 1, np.arctan, "math.atan({0})", lambda i, z, g: [g / (1 + i[0] * i[0])])
-_row("tanh", 1, np.tanh, "math.tanh({0})", lambda i, z, g: [g * (1 - z * z)])
-_row("sinh", 1, np.sinh, "math.sinh({0})", lambda i, z, g: [g * cosh(i[0])])
-_row("cosh", 1, np.cosh, "math.cosh({0})", lambda i, z, g: [g * sinh(i[0])])
-_row("arctanh", 1, np.arctanh, "math.atanh({0})", lambda i, z, g: [g / (1 - i[0] * i[0])])
+_row("sin", 1, np.sin, "np.sin({0})", lambda i, z, g: [g * cos(i[0])])
+_row("cos", 1, np.cos, "np.cos({0})", lambda i, z, g: [-g * sin(i[0])])
+_row("tan", 1, np.tan, "np.tan({0})", lambda i, z, g: [g * (1 + z * z)])
+_row("arcsin", 1, np.arcsin, "np.arcsin({0})", lambda i, z, g: [g / sqrt(1 - i[0] * i[0])])
+_row("arccos", 1, np.arccos, "np.arccos({0})", lambda i, z, g: [-g / sqrt(1 - i[0] * i[0])])
+_row("arctan", 1, np.arctan, "np.arctan({0})", lambda i, z, g: [g / (1 + i[0] * i[0])])
+_row("tanh", 1, np.tanh, "np.tanh({0})", lambda i, z, g: [g * (1 - z * z)])
+_row("sinh", 1, np.sinh, "np.sinh({0})", lambda i, z, g: [g * cosh(i[0])])
+_row("cosh", 1, np.cosh, "np.cosh({0})", lambda i, z, g: [g * sinh(i[0])])
+_row("arctanh", 1, np.arctanh, "np.arctanh({0})", lambda i, z, g: [g / (1 - i[0] * i[0])])
 _row("erf", 1, scipy.special.erf, "math.erf({0})",
      lambda i, z, g: [g * (2 / math.sqrt(math.pi)) * exp(-i[0] * i[0])])
-_row("floor", 1, np.floor, "math.floor({0})")
-_row("ceil", 1, np.ceil, "math.ceil({0})")
-_row("round_half_to_even", 1, np.round, "np.round({0})")
-_row("maximum", 2, np.maximum, "max({0}, {1})",
+_row("floor", 1, np.floor, "np.floor({0})")
+_row("ceil", 1, np.ceil, "np.ceil({0})")
+_row("round_half_to_even", 1, np.round, "np.rint({0})")
+_row("maximum", 2, np.maximum, "np.maximum({0}, {1})",
      lambda i, z, g: [g * ge(i[0], i[1]), g * lt(i[0], i[1])])
-_row("minimum", 2, np.minimum, "min({0}, {1})",
+_row("minimum", 2, np.minimum, "np.minimum({0}, {1})",
      lambda i, z, g: [g * le(i[0], i[1]), g * gt(i[0], i[1])])
 _row("where", 3, np.where, "({1} if {0} else {2})",
      lambda i, z, g: [None, where(i[0], g, 0), where(i[0], 0, g)], bool_args=(0,))
-_row("clip", 3, np.clip, "min(max({0}, {1}), {2})",
+_row("clip", 3, np.clip, "np.minimum(np.maximum({0}, {1}), {2})",
      lambda i, z, g: [g * logical_and(ge(i[0], i[1]), le(i[0], i[2])),
                       g * lt(i[0], i[1]), g * gt(i[0], i[2])])
 for _name, _np, _sym in [("eq", np.equal, "=="), ("neq", np.not_equal, "!="), ("lt", np.less, "<"),
                          ("le", np.less_equal, "<="), ("gt", np.greater, ">"),
                          ("ge", np.greater_equal, ">=")]:
     _row(_name, 2, _np, "({0} %s {1})" % _sym, symbol=_sym)
-_row("logical_and", 2, np.logical_and, "({0} and {1})")
-_row("logical_or", 2, np.logical_or, "({0} or {1})")
+_row("logical_and", 2, np.logical_and, "(bool({0}) and bool({1}))")
+_row("logical_or", 2, np.logical_or, "(bool({0}) or bool({1}))")
 _row("logical_not", 1, np.logical_not, "(not {0})")
 _row("bitwise_and", 2, np.bitwise_and, "({0} & {1})", symbol="&")
 _row("bitwise_or", 2, np.bitwise_or, "({0} | {1})", symbol="|")
 _row("bitwise_xor", 2, np.bitwise_xor, "({0} ^ {1})", symbol="^")
 _row("invert", 1, np.invert, "(~{0})")
-_row("isnan", 1, np.isnan, "math.isnan({0})")
-_row("isinf", 1, np.isinf, "math.isinf({0})")
+_row("isnan", 1, np.isnan, "np.isnan({0})")
+_row("isinf", 1, np.isinf, "np.isinf({0})")
 # Neural-network activations are elementwise rows too, so fusion sees through them.
-_row("sigmoid", 1, scipy.special.expit, "(1.0 / (1.0 + math.exp(-{0})))",
+_row("sigmoid", 1, scipy.special.expit, "(1.0 / (1.0 + np.exp(-{0})))",
      lambda i, z, g: [g * z * (1 - z)])
 _row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
-     "(max({0}, 0.0) + math.log1p(math.exp(-abs({0}))))", lambda i, z, g: [g * sigmoid(i[0])])
+     "(np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0}))))", lambda i, z, g: [g * sigmoid(i[0])])
 _row("hard_sigmoid", 1, lambda x: np.clip(x * np.asarray(0.2, x.dtype) + np.asarray(0.5, x.dtype), 0, 1),
-     "min(max({0} * 0.2 + 0.5, 0.0), 1.0)",
+     "np.minimum(np.maximum({0} * 0.2 + 0.5, 0.0), 1.0)",
      lambda i, z, g: [g * 0.2 * logical_and(gt(i[0], -2.5), lt(i[0], 2.5))])
-_row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else math.expm1({0}))",
+_row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else np.expm1({0}))",
      lambda i, z, g: [g * where(gt(i[0], 0), 1, z + 1)])
 _row("gelu", 1, lambda x: (0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))).astype(x.dtype, copy=False),
      "(0.5 * {0} * (1.0 + math.erf({0} * 0.7071067811865476)))",
      lambda i, z, g: [g * (0.5 * (1 + erf(i[0] * 0.7071067811865476))
                           + i[0] * exp(-0.5 * i[0] * i[0]) * 0.3989422804014327)])
-_row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), "max({0}, 0)",
+_row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), "np.maximum({0}, 0)",
      lambda i, z, g: [g * gt(i[0], 0)])
 
 

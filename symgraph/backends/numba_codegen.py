@@ -1,0 +1,216 @@
+"""Generate and compile Numba kernels for fused elementwise loops and fused reductions.
+
+Source comes from the scalar-op table (`ScalarOp.src`), so a new scalar function needs no
+change here. Kernels are cached by a structural key in memory and, through modules written
+to `sg.config.cache_dir` and `numba.njit(cache=True)`, on disk across processes.
+
+Three shapes of kernel:
+- flat: every input is either as large as the output and C-contiguous, or a single value;
+  one loop over memory (prange above a size threshold).
+- strided: inputs broadcast (stride-0 views) to the output shape; nested loops.
+- reduce: a fused loop whose result is folded into an accumulator per output element.
+"""
+import hashlib
+import pickle
+import importlib.util
+import os
+import sys
+import threading
+import types
+
+import numpy as np
+
+from ..config import config
+
+PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
+_memory_cache = {}
+_lock = threading.Lock()
+_HEADER = "import math\nimport numpy as np\nfrom numba import njit, prange\n\n"
+
+
+def _literal(value, dtype):
+    if dtype == "bool":
+        return "True" if value else "False"
+    if np.dtype(dtype).kind == "f":
+        return f"np.{dtype}({float(value)!r})"
+    return f"np.{dtype}({int(value)})"
+
+
+def step_source(sop, args, in_dtypes, out_dtype):
+    """One program step as an expression, cast to its dtype so types match NumPy's."""
+    if sop.name == "invert" and in_dtypes[0] == "bool":
+        expr = f"(not {args[0]})"
+    elif sop.name.startswith("cast_"):
+        expr = args[0]
+    else:
+        expr = sop.src.format(*args)
+    caster = "bool" if out_dtype == "bool" else f"np.{out_dtype}"
+    return f"{caster}({expr})"
+
+
+def program_lines(composite, loads, indent):
+    """Statements computing every step of a Composite; loads[k] names input k's value."""
+    lines, dtypes = [], []
+    for j, (sop, refs, dtype) in enumerate(composite.program):
+        args, arg_dtypes = [], []
+        for ref in refs:
+            if ref[0] == "in":
+                args.append(loads[ref[1]][0])
+                arg_dtypes.append(loads[ref[1]][1])
+            elif ref[0] == "tmp":
+                args.append(f"t{ref[1]}")
+                arg_dtypes.append(dtypes[ref[1]])
+            else:
+                args.append(_literal(ref[1], ref[2]))
+                arg_dtypes.append(ref[2])
+        lines.append(f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype)}")
+        dtypes.append(dtype)
+    return lines
+
+
+def _flat_source(composite, in_dtypes, scalar_mask, parallel):
+    n_in, outs = len(in_dtypes), composite.outputs
+    params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
+    loop = "prange" if parallel else "range"
+    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)",
+             f"def kernel({params}):"]
+    for i in range(n_in):
+        if scalar_mask[i]:
+            lines.append(f"    x{i} = a{i}[0]")
+    lines.append(f"    for i in {loop}(out0.shape[0]):")
+    for i in range(n_in):
+        if not scalar_mask[i]:
+            lines.append(f"        x{i} = a{i}[i]")
+    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], "        ")
+    lines += [f"        out{k}[i] = t{o}" for k, o in enumerate(outs)]
+    return "\n".join(lines) + "\n"
+
+
+def _strided_source(composite, in_dtypes, ndim, parallel):
+    n_in, outs = len(in_dtypes), composite.outputs
+    params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
+    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)",
+             f"def kernel({params}):"]
+    idx = ", ".join(f"i{d}" for d in range(ndim))
+    indent = "    "
+    for d in range(ndim):
+        loop = "prange" if parallel and d == 0 else "range"
+        lines.append(f"{indent}for i{d} in {loop}(out0.shape[{d}]):")
+        indent += "    "
+    lines += [f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in)]
+    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent)
+    lines += [f"{indent}out{k}[{idx}] = t{o}" for k, o in enumerate(outs)]
+    return "\n".join(lines) + "\n"
+
+
+_INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
+
+
+def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel):
+    n_in = len(in_dtypes)
+    params = ", ".join(["out"] + [f"a{i}" for i in range(n_in)])
+    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)",
+             f"def kernel({params}):"]
+    indent = "    "
+    for d in range(n_kept):
+        loop = "prange" if parallel and d == 0 else "range"
+        lines.append(f"{indent}for k{d} in {loop}(out.shape[{d}]):")
+        indent += "    "
+    init = _INIT[kind]
+    if kind in ("max", "min") and np.dtype(acc_dtype).kind in "iub":
+        info = np.iinfo(acc_dtype) if acc_dtype != "bool" else None
+        init = str(info.min if kind == "max" else info.max) if info else ("False" if kind == "max" else "True")
+    lines.append(f"{indent}acc = np.{acc_dtype}({init})" if acc_dtype != "bool" else f"{indent}acc = {init}")
+    for d in range(n_reduced):
+        lines.append(f"{indent}for r{d} in range(a0.shape[{n_kept + d}]):")
+        indent += "    "
+    idx = ", ".join([f"k{d}" for d in range(n_kept)] + [f"r{d}" for d in range(n_reduced)])
+    lines += [f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in)]
+    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent)
+    value = f"t{composite.outputs[0]}"
+    if kind == "sum":
+        lines.append(f"{indent}acc += {value}")
+    elif kind == "prod":
+        lines.append(f"{indent}acc *= {value}")
+    else:
+        better = ">" if kind == "max" else "<"
+        lines.append(f"{indent}if {value} {better} acc or {value} != {value}:")
+        lines.append(f"{indent}    acc = {value}")
+    kept_idx = ", ".join(f"k{d}" for d in range(n_kept)) if n_kept else "0"
+    lines.append(f"{indent[:4 * (n_kept + 1)]}out[{kept_idx}] = acc")
+    return "\n".join(lines) + "\n"
+
+
+def _compile(source):
+    """Compile kernel source once per process; write it to the cache dir for numba's disk cache."""
+    key = hashlib.sha1(source.encode()).hexdigest()[:20]
+    with _lock:
+        fn = _memory_cache.get(key)
+        if fn is not None:
+            return fn
+        fn = _CacheTolerant(_load_module(key, _HEADER + source).kernel)
+        _memory_cache[key] = fn
+        return fn
+
+
+class _CacheTolerant:
+    """Calls a kernel; if numba's disk cache entry for it is damaged (truncated, written by
+    another version, unpicklable), drops the disk cache for it and compiles afresh."""
+
+    _CACHE_ERRORS = (EOFError, ImportError, pickle.UnpicklingError, OSError, AttributeError, ValueError)
+
+    def __init__(self, dispatcher):
+        self.dispatcher = dispatcher
+
+    def __call__(self, *args):
+        try:
+            return self.dispatcher(*args)
+        except self._CACHE_ERRORS:
+            from numba.core.caching import NullCache
+            self.dispatcher._cache = NullCache()
+            return self.dispatcher(*args)
+
+
+def _load_module(key, text):
+    folder = os.path.join(config.cache_dir, "kernels")
+    name = f"symgraph_kernel_{key}"
+    try:
+        os.makedirs(folder, exist_ok=True)
+        path = os.path.join(folder, name + ".py")
+        if not _file_holds(path, text):
+            tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+            with open(tmp, "w") as fh:
+                fh.write(text)
+            os.replace(tmp, path)  # atomic: another process never reads half a file
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # numba's disk cache looks the module up by name
+        spec.loader.exec_module(module)
+        return module
+    except (OSError, SyntaxError, ImportError, EOFError, ValueError):
+        sys.modules.pop(name, None)
+        # An unwritable or damaged cache: compile in memory instead (no disk reuse).
+        module = types.ModuleType(name)
+        exec(compile(text.replace("cache=True", "cache=False"), f"<symgraph kernel {key}>", "exec"),
+             module.__dict__)
+        return module
+
+
+def _file_holds(path, text):
+    try:
+        with open(path) as fh:
+            return fh.read() == text
+    except OSError:
+        return False
+
+
+def flat_kernel(composite, in_dtypes, scalar_mask, parallel):
+    return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel))
+
+
+def strided_kernel(composite, in_dtypes, ndim, parallel):
+    return _compile(_strided_source(composite, in_dtypes, ndim, parallel))
+
+
+def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel):
+    return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel))

@@ -1,0 +1,198 @@
+"""The Numba CPU backend (the default): fused elementwise loops and fused reductions run as
+generated Numba kernels; matrix products call BLAS; shape ops are NumPy views.
+
+Lowerings are registered per op class with functools.singledispatch. `lower(op, node)`
+returns a thunk `callable(list of input arrays) -> list of outputs`. An op without a
+lowering runs its NumPy `perform`, with a one-time warning; NATIVE lists the op classes
+lowered on purpose (a test checks it covers every op of the public API).
+
+fastmath is off: NaN and Inf behave as in NumPy. Opt in with SYMGRAPH_FASTMATH=1 (kernels
+may then reorder floating-point sums and assume no NaN/Inf).
+"""
+import functools
+import warnings
+
+import numpy as np
+
+from .executor import compile_program
+from . import numba_codegen as codegen
+from ..ops.elemwise import Elemwise
+from ..ops.composite import Composite, CompositeReduce
+from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop
+from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
+                         Eye, Repeat, Tile, StopGradient)
+
+_warned = set()
+
+
+@functools.singledispatch
+def lower(op, node):
+    """No native lowering: run the op's NumPy reference (warned once per op class)."""
+    name = type(op).__name__
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(f"numba backend: no kernel for {name}; running its NumPy reference", stacklevel=2)
+    return functools.partial(op.perform, node)
+
+
+def _reference(op, node):
+    return functools.partial(op.perform, node)
+
+
+# Ops whose NumPy implementation is already the right kernel: BLAS products, views for shape
+# ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based random streams
+# (plain uint64 arithmetic, so both backends give the same numbers).
+BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.CumSum, R.LogSumExp,
+            R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
+            ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor,
+            N.Softmax, N.LogSoftmax, N.CategoricalCrossentropy, N.CrossentropySoftmax,
+            RND.RandomDraw, loop.Map)
+for _cls in BY_NUMPY:
+    lower.register(_cls)(_reference)
+
+
+class ElementwiseThunk:
+    """Runs a Composite as one generated loop, choosing the flat or strided kernel per call."""
+
+    def __init__(self, composite, node):
+        self.composite, self.node = composite, node
+        self.in_dtypes = tuple(v.dtype for v in node.inputs)
+        self.out_dtypes = [v.dtype for v in node.outputs]
+        self.ndim = node.outputs[0].ndim
+        self.inplace = composite.inplace
+        self.kernels = {}
+
+    def __call__(self, inputs):
+        first = inputs[0].shape
+        shape = first if all(a.shape == first for a in inputs) else np.broadcast_shapes(*[a.shape for a in inputs])
+        outs = [np.empty(shape, d) for d in self.out_dtypes]
+        if self.inplace is not None:
+            target = inputs[self.inplace]
+            if target.shape == shape and target.flags.c_contiguous and target.flags.writeable:
+                outs[0] = target
+        size = int(np.prod(shape))
+        parallel = size >= codegen.PARALLEL_THRESHOLD
+        mask = tuple(a.size == 1 for a in inputs)
+        if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
+            key = ("flat", mask, parallel)
+            kernel = self.kernels.get(key)
+            if kernel is None:
+                kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel)
+            kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+        else:
+            key = ("strided", parallel)
+            kernel = self.kernels.get(key)
+            if kernel is None:
+                kernel = self.kernels[key] = codegen.strided_kernel(self.composite, self.in_dtypes, self.ndim, parallel)
+            kernel(*outs, *[np.broadcast_to(a, shape) for a in inputs])
+        return outs
+
+
+@lower.register(Composite)
+def _lower_composite(op, node):
+    return ElementwiseThunk(op, node)
+
+
+@lower.register(Elemwise)
+def _lower_elemwise(op, node):
+    single = Composite([(op.scalar_op, tuple(("in", i) for i in range(len(node.inputs))),
+                         node.outputs[0].dtype)], [0], len(node.inputs), inplace=op.inplace)
+    return ElementwiseThunk(single, node)
+
+
+class ReduceThunk:
+    """A fused loop folded along the reduced axes without storing it."""
+
+    def __init__(self, op, node):
+        self.op, self.node = op, node
+        self.in_dtypes = tuple(v.dtype for v in node.inputs)
+        self.out_dtype = node.outputs[0].dtype
+        # Accumulate float32 sums in float64: more accurate than NumPy's, same result type.
+        self.acc_dtype = "float64" if op.kind in ("sum", "prod") and self.out_dtype in ("float16", "float32") \
+            else self.out_dtype
+        self.kernels = {}
+
+    def __call__(self, inputs):
+        op = self.op
+        shape = np.broadcast_shapes(*[a.shape for a in inputs])
+        kept = [d for d in range(len(shape)) if d not in op.axis]
+        order = kept + list(op.axis)
+        views = [np.transpose(np.broadcast_to(a, shape), order) for a in inputs]
+        out_shape = tuple(shape[d] for d in kept)
+        if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
+            raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
+        out = np.empty(out_shape if kept else (1,), self.acc_dtype)
+        parallel = bool(kept) and int(np.prod(shape)) >= codegen.PARALLEL_THRESHOLD
+        key = (len(kept), parallel)
+        kernel = self.kernels.get(key)
+        if kernel is None:
+            kernel = self.kernels[key] = codegen.reduce_kernel(
+                op.composite, self.in_dtypes, len(kept), len(op.axis), op.kind, self.acc_dtype, parallel)
+        kernel(out, *views)
+        result = out.reshape(out_shape).astype(self.out_dtype, copy=False)
+        if op.keepdims:
+            result = np.expand_dims(result, op.axis)
+        return [result]
+
+
+@lower.register(CompositeReduce)
+def _lower_composite_reduce(op, node):
+    return ReduceThunk(op, node)
+
+
+class IncSubtensorThunk:
+    """set/inc_subtensor; integer-array increments (scatter-add) run a compiled loop instead
+    of NumPy's slow ufunc.at, after checking every index is in range."""
+
+    def __init__(self, op, node):
+        self.op, self.node = op, node
+
+    def __call__(self, inputs):
+        op = self.op
+        if op.set_instead_of_inc or op.spec != ("array",) or inputs[2].dtype == bool:
+            return op.perform(self.node, inputs)
+        x, y, idx = inputs
+        if idx.ndim != 1:
+            return op.perform(self.node, inputs)
+        n = x.shape[0]
+        if idx.size and (idx.max() >= n or idx.min() < -n):
+            bad = idx[(idx >= n) | (idx < -n)][0]
+            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        out = x.copy()
+        rows = np.broadcast_to(y, (idx.shape[0],) + x.shape[1:])
+        _scatter_add(out.reshape(n, -1), np.where(idx < 0, idx + n, idx).astype(np.int64),
+                     np.ascontiguousarray(rows).reshape(idx.shape[0], -1))
+        return [out]
+
+
+@functools.lru_cache(maxsize=None)
+def _scatter_add_kernel():
+    from numba import njit
+
+    @njit(cache=True, nogil=True)
+    def scatter_add(out, idx, rows):
+        for r in range(idx.shape[0]):
+            target = idx[r]
+            for c in range(rows.shape[1]):
+                out[target, c] += rows[r, c]
+    return scatter_add
+
+
+def _scatter_add(out, idx, rows):
+    _scatter_add_kernel()(out, idx, rows.astype(out.dtype, copy=False))
+
+
+@lower.register(I.IncSubtensor)
+def _lower_inc_subtensor(op, node):
+    return IncSubtensorThunk(op, node)
+
+
+NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor)
+
+
+def make_thunk(node):
+    return lower(node.op, node)
+
+
+def compile_graph(fgraph, input_vars, output_vars):
+    return compile_program(fgraph, input_vars, output_vars, make_thunk)

@@ -1,0 +1,198 @@
+"""The Numba backend against the NumPy reference: every scalar op, dtypes, broadcasting,
+non-contiguous and zero-size inputs, fused reductions, scatter-add, and the lowering list."""
+import warnings
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import numba_cpu
+from symgraph.ops.elemwise import TABLE
+
+DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3), "sqrt": (0.1, 3),
+          "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9), "arctanh": (-0.9, 0.9), "reciprocal": (0.5, 2),
+          "true_div": (0.5, 2), "int_div": (0.5, 3), "mod": (0.5, 3), "pow": (0.5, 2)}
+FLOAT_OPS = sorted(n for n in TABLE if n not in ("bitwise_and", "bitwise_or", "bitwise_xor", "invert"))
+
+
+def both(inputs, outputs, *values, **kw):
+    got = sg.function(inputs, outputs, backend="numba", **kw)(*values)
+    want = sg.function(inputs, outputs, backend="numpy", **kw)(*values)
+    return got, want
+
+
+def check(got, want, rtol, atol=None):
+    got, want = (got, want) if isinstance(got, list) else ([got], [want])
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=rtol * 1e-2 if atol is None else atol, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", FLOAT_OPS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_scalar_op_matches_the_reference(name, dtype, rng):
+    lo, hi = DOMAIN.get(name, (-2, 2))
+    nin = TABLE[name].nin
+    values = [rng.uniform(lo, hi, size=(5, 7)).astype(dtype) for _ in range(nin)]
+    if name == "where":
+        values[0] = values[0] > 0
+    xs = [sg.tensor(f"x{i}", v.dtype, (None, None)) for i, v in enumerate(values)]
+    got, want = both(xs, getattr(sg, name)(*xs), *values)
+    check(got, want, 2e-6 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "bool"])
+def test_integer_and_bool_ops(dtype, rng):
+    a, b = sg.tensor("a", dtype, (None,)), sg.tensor("b", dtype, (None,))
+    av = rng.integers(0, 5, 9).astype(dtype)
+    bv = (rng.integers(1, 5, 9)).astype(dtype)
+    exprs = [a & b, a | b, a ^ b, ~a, sg.eq(a, b), a < b, sg.maximum(a, b)]
+    if dtype != "bool":
+        exprs += [a + b, a * b, a // b, a % b, a - b, abs(a), a / b, sg.cast(a, "float32") * 0.5]
+    got, want = both([a, b], exprs, av, bv, on_unused_input="ignore")
+    check(got, want, 1e-12)
+
+
+def test_nan_and_inf_behave_as_in_numpy():
+    x = sg.dvector("x")
+    v = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0])
+    got, want = both([x], [sg.exp(x), sg.log(x), x / 0, sg.maximum(x, 0), sg.isnan(x), x.max(), x.sum(),
+                           sg.clip(x, -1, 1), sg.sigmoid(x), sg.softplus(x)], v)
+    check(got, want, 1e-12)
+
+
+@pytest.mark.parametrize("sa,sb", [((4, 5), (4, 5)), ((4, 5), (5,)), ((4, 1), (1, 5)), ((), (3,)),
+                                   ((2, 1, 3), (4, 1)), ((0, 3), (3,)), ((6,), ())])
+def test_broadcasting(sa, sb, rng):
+    a = sg.tensor("a", "float32", (None,) * len(sa))
+    b = sg.tensor("b", "float32", (None,) * len(sb))
+    av, bv = rng.normal(size=sa).astype("float32"), rng.normal(size=sb).astype("float32")
+    got, want = both([a, b], [sg.tanh(a) * b + sg.exp(-b * b), (a * b).sum(), a * 2], av, bv)
+    check(got, want, 2e-6)
+
+
+def test_non_contiguous_negative_stride_and_read_only_inputs(rng):
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    base = rng.normal(size=(6, 8))
+    transposed, reversed_, strided = base.T, base[::-1, ::-1], base[::2, 1::3]
+    read_only = base.copy()
+    read_only.setflags(write=False)
+    for xv in (transposed, reversed_, strided, read_only):
+        yv = np.ones_like(xv)
+        got, want = both([x, y], [sg.sin(x) * y + 1, (x * y).sum(axis=0), sg.exp(x).max(axis=1)], xv, yv)
+        check(got, want, 1e-12)
+    np.testing.assert_array_equal(read_only, base)
+
+
+@pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "mean"])
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 2), -1])
+def test_fused_reductions(kind, axis, rng):
+    x = sg.dtensor3("x")
+    xv = rng.uniform(0.5, 1.5, (3, 4, 5))
+    expr = getattr(sg.exp(x) * 0.5, kind)(axis=axis, keepdims=axis == 1)
+    f = sg.function([x], expr, backend="numba")
+    if kind != "mean":
+        assert any("CompositeReduce" == type(n.op).__name__ for n in f.fgraph.apply_nodes)
+    got, want = both([x], expr, xv)
+    check(got, want, 1e-12)
+
+
+def test_float32_sums_are_at_least_as_accurate_as_numpy(rng):
+    x = sg.fvector("x")
+    xv = rng.uniform(0, 1, 1_000_000).astype("float32")
+    got = sg.function([x], (x * 1.0001).sum(), backend="numba")(xv)
+    exact = (xv.astype(np.float64) * np.float32(1.0001)).sum()
+    assert abs(got - exact) <= abs(np.float32((xv * np.float32(1.0001)).sum()) - exact) + 1e-2
+
+
+def test_large_inputs_take_the_parallel_kernels(rng):
+    x = sg.fvector("x")
+    xv = rng.normal(size=numba_cpu.codegen.PARALLEL_THRESHOLD * 2).astype("float32")
+    got, want = both([x], [sg.tanh(x) * sg.sigmoid(x) + sg.exp(-x ** 2), (x * x).sum()], xv)
+    check(got, want, 2e-6, atol=1e-6)  # float32 cancellation near zero
+    m = sg.fmatrix("m")
+    mv = rng.normal(size=(1024, 300)).astype("float32")
+    got, want = both([m], [(m * 2).sum(axis=1), sg.tanh(m.T) + 1], mv)
+    check(got, want, 2e-5, atol=1e-5)
+
+
+def test_scatter_add_with_repeated_and_negative_indices(rng):
+    x = sg.dmatrix("x")
+    idx = sg.lvector("idx")
+    y = sg.dmatrix("y")
+    xv, yv = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))
+    iv = np.array([0, 4, 4, -1, 2, 0])
+    got, want = both([x, idx, y], sg.inc_subtensor(x[idx], y), xv, iv, yv)
+    check(got, want, 1e-12)
+    f = sg.function([x, idx, y], sg.inc_subtensor(x[idx], y), backend="numba")
+    with pytest.raises(IndexError, match="out of bounds"):
+        f(xv, np.array([0, 5, 1, 1, 1, 1]), yv)
+
+
+def test_training_step_matches_the_reference(rng):
+    def build(backend):
+        x, y = sg.fmatrix("x"), sg.ivector("y")
+        W = sg.shared(np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3), "W")
+        b = sg.shared(np.zeros(3, "float32"), "b")
+        loss = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, W) + b), y).mean()
+        gW, gb = sg.grad(loss, [W, b])
+        return sg.function([x, y], loss, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb)], backend=backend), W
+    xv, yv = rng.normal(size=(16, 4)).astype("float32"), rng.integers(0, 3, 16).astype("int32")
+    (fa, Wa), (fb, Wb) = build("numba"), build("numpy")
+    for _ in range(5):
+        np.testing.assert_allclose(fa(xv, yv), fb(xv, yv), rtol=1e-5)
+    np.testing.assert_allclose(Wa.get_value(), Wb.get_value(), rtol=1e-5, atol=1e-6)
+
+
+def test_random_streams_give_the_same_numbers_on_both_backends():
+    draws = []
+    for backend in ("numba", "numpy"):
+        rng = sg.random.RandomStream(99)
+        f = sg.function([], [rng.uniform((5,)), rng.normal((2, 3)), rng.binomial((4,), p=0.3)], backend=backend)
+        draws.append([f(), f()])
+    for (a, b) in zip(draws[0], draws[1]):
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
+
+
+API_OPS = ["add", "sub", "mul", "true_div", "int_div", "mod", "pow", "neg", "abs", "sign", "exp", "exp2",
+           "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "reciprocal", "sin", "cos", "tan",
+           "arcsin", "arccos", "arctan", "tanh", "sinh", "cosh", "arctanh", "erf", "floor", "ceil",
+           "round_half_to_even", "maximum", "minimum", "where", "eq", "neq", "lt", "le", "gt", "ge",
+           "logical_and", "logical_or", "logical_not", "isnan", "isinf"]
+
+
+def test_every_api_op_is_lowered_natively():
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    i = sg.lvector("i")
+    rng = sg.random.RandomStream(1)
+    graphs = [getattr(sg, name)(*([x, y, x][:TABLE[name].nin])) for name in API_OPS] + [
+        sg.clip(x, 0, 1), sg.cast(x, "int32"), x.sum(), x.mean(axis=0), x.max(), x.min(), x.prod(), x.argmax(),
+        x.argmin(axis=1), x.var(), x.std(), x.all(), x.any(), sg.logsumexp(x), sg.cumsum(x), sg.dot(x, y),
+        sg.matmul(x, y), sg.tensordot(x, y, 1), sg.outer(x[0], y[0]), sg.batched_dot(x, y),
+        x.reshape((-1,)), x.flatten(), x.T, x.dimshuffle(1, "x", 0), sg.expand_dims(x, 0), sg.squeeze(x[None]),
+        sg.concatenate([x, y]), sg.stack([x, y]), sg.broadcast_to(x[0], (3, 2)), sg.zeros((2, 2)), sg.ones_like(x),
+        sg.full_like(x, 3), sg.arange(5), sg.eye(3), sg.shape_padleft(x), sg.repeat(x, 2), sg.tile(x, (2, 1)),
+        x[1:, ::2], x[i], x[x > 0], sg.set_subtensor(x[0], 1.0), sg.inc_subtensor(x[i], 1.0),
+        rng.uniform((2,)), rng.normal((2,)), rng.binomial((2,)), sg.nn.softmax(x), sg.nn.log_softmax(x),
+        sg.nn.categorical_crossentropy(sg.nn.softmax(x), i), sg.nn.relu(x), sg.grad(x.sum(), x)]
+    for optimize in (True, False):
+        f = sg.function([x, y, i], graphs, backend="numba", optimize=optimize, on_unused_input="ignore")
+        missing = {type(n.op).__name__ for n in f.fgraph.apply_nodes if not isinstance(n.op, numba_cpu.NATIVE)}
+        assert not missing, missing
+
+
+def test_an_op_without_a_lowering_warns_once_and_still_runs():
+    class Twice(sg.ops.Op):
+        def make_node(self, x):
+            return sg.Apply(self, [x], [sg.Variable(x.type)])
+
+        def perform(self, node, inputs):
+            return [inputs[0] * 2]
+    x = sg.dvector("x")
+    with pytest.warns(UserWarning, match="no kernel for Twice"):
+        f = sg.function([x], Twice()(x), backend="numba")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = sg.function([x], Twice()(x) + 1, backend="numba")
+    assert g(np.ones(2)).tolist() == [3, 3] and f(np.ones(2)).tolist() == [2, 2]
