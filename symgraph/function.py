@@ -13,6 +13,7 @@ from .config import config
 from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
 from .ops.base import as_variable
 from .rewrite import FunctionGraph, optimize_graph
+from .rewrite.memory import FRESH
 
 
 class UnusedInputError(ValueError):
@@ -107,6 +108,9 @@ class Function:
         self._run = _backend_module(self.backend).compile_graph(
             self.fgraph, inputs + self.shared, all_outputs)
         self._update_slots = list(range(len(outputs), len(all_outputs)))
+        # Outputs made by ops that always return new memory need no defensive copy.
+        self._fresh = [v.owner is not None and isinstance(v.owner.op, FRESH) for v in all_outputs]
+        self._may_alias = not all(self._fresh)
         self._types = [(v.type, f"input {i} ({v.describe()})") for i, v in enumerate(inputs)]
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
 
@@ -148,17 +152,18 @@ class Function:
             raise TypeError(f"{self._label()} takes {len(self._types)} arguments "
                             f"({', '.join(repr(v) for v in self.inputs)}), got {len(args)}")
         values = [t.filter(a, what) for (t, what), a in zip(self._types, args)]
-        values += [s.container[0] for s in self.shared]
+        if self.shared:
+            values += [s.container[0] for s in self.shared]
         results = self._run(values)
-        outputs = [self._own(r, values) for r in results[:self.n_outputs]]
+        if self._may_alias:
+            results = [r if fresh else self._own(r, values) for r, fresh in zip(results, self._fresh)]
         if self.updated:
             # All values were computed from the old state above; now swap them in at once.
-            new_values = [self._own(results[i], values) for i in self._update_slots]
-            for shared, value in zip(self.updated, new_values):
-                shared.container[0] = value
+            for shared, i in zip(self.updated, self._update_slots):
+                shared.container[0] = results[i]
         if self.unpack_single:
-            return outputs[0]
-        return outputs
+            return results[0]
+        return results[:self.n_outputs] if self.updated else results
 
     @staticmethod
     def _own(value, inputs):

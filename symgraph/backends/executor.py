@@ -10,55 +10,63 @@ import numpy as np
 from ..graph import Constant
 
 
-class RuntimeGraphError(Exception):
-    """Mixed into the original exception type so callers can still catch ValueError etc."""
+def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
+    """A callable taking one value per `input_vars` and returning the values of `output_vars`.
 
-
-def compile_program(fgraph, input_vars, output_vars, make_thunk):
-    """A callable taking one value per `input_vars` and returning the values of `output_vars`."""
-    slot = {v: i for i, v in enumerate(input_vars)}
-    template = [None] * len(input_vars)
+    The program is generated as straight-line Python (one line per node, intermediates
+    deleted after their last use), so a call costs little more than the thunks it runs.
+    quiet: silence NumPy's floating-point warnings (NaN and Inf still come out as in NumPy)."""
+    names, env = {}, {"raise_in_node": raise_in_node, "np": np}
+    for i, v in enumerate(input_vars):
+        names[v] = f"v{i}"
     for var in fgraph.variables():
-        if var not in slot and isinstance(var, Constant):
-            slot[var] = len(template)
-            template.append(var.data)
-    for node in fgraph.apply_nodes:
+        if var not in names and isinstance(var, Constant):
+            names[var] = f"c{len(names)}"
+            env[names[var]] = var.data
+    nodes = fgraph.apply_nodes
+    for node in nodes:
         for out in node.outputs:
-            slot[out] = len(template)
-            template.append(None)
-    missing = [v for node in fgraph.apply_nodes for v in node.inputs if v not in slot]
+            names[out] = f"v{len(names)}"
+    missing = [v for node in nodes for v in node.inputs if v not in names]
     if missing:
         raise ValueError(f"the graph needs {missing[0].describe()}, which is not an input")
-    keep = {slot[v] for v in output_vars} | set(range(len(input_vars)))
+    keep = set(output_vars) | set(input_vars)
     last_use = {}
-    for step, node in enumerate(fgraph.apply_nodes):
+    for step, node in enumerate(nodes):
         for v in node.inputs:
-            last_use[slot[v]] = step
-    program = []
-    for step, node in enumerate(fgraph.apply_nodes):
-        ins = [slot[v] for v in node.inputs]
-        frees = [i for i in set(ins) if last_use[i] == step and i not in keep
-                 and not isinstance(template[i], np.ndarray)]
-        program.append((make_thunk(node), node, ins, [slot[v] for v in node.outputs], frees))
-    out_slots = [slot[v] for v in output_vars]
-    n_in = len(input_vars)
-
-    def run(values):
-        storage = template.copy()
-        storage[:n_in] = values
-        with np.errstate(all="ignore"):
-            for thunk, node, ins, outs, frees in program:
-                try:
-                    results = thunk([storage[i] for i in ins])
-                except Exception as exc:
-                    raise_in_node(exc, node, [storage[i] for i in ins])
-                for i, r in zip(outs, results):
-                    storage[i] = r
-                for i in frees:
-                    storage[i] = None
-        return [storage[i] for i in out_slots]
-
-    return run
+            last_use[v] = step
+    body = []
+    for step, node in enumerate(nodes):
+        env[f"t{step}"] = make_thunk(node)
+        outs = ", ".join(names[o] for o in node.outputs) + ","
+        args = ", ".join(names[v] for v in node.inputs)
+        body.append(f"step = {step}")
+        body.append(f"{outs} = t{step}([{args}])")
+        dead = sorted({names[v] for v in node.inputs if last_use[v] == step and v not in keep
+                       and not isinstance(v, Constant)})
+        if dead:
+            body.append(f"del {', '.join(dead)}")
+    lines = ["def run(values):"]
+    if input_vars:
+        lines.append(f"    {', '.join(names[v] for v in input_vars)}, = values")
+    if body:
+        lines.append("    step = -1")
+        lines.append("    try:")
+        if not quiet:
+            lines += ["        " + b for b in body]
+        else:
+            lines.append("        with np.errstate(all='ignore'):")
+            lines += ["            " + b for b in body]
+        lines.append("    except Exception as exc:")
+        lines.append("        raise_in_node(exc, nodes[step], [locals().get(n) for n in arg_names[step]])")
+    lines.append(f"    return [{', '.join(names[v] for v in output_vars)}]")
+    env["nodes"] = nodes
+    env["arg_names"] = [[names[v] for v in node.inputs] for node in nodes]
+    for v in output_vars:  # outputs that are inputs or constants need no node
+        if isinstance(v, Constant):
+            env[names[v]] = v.data
+    exec(compile("\n".join(lines), "<symgraph program>", "exec"), env)
+    return env["run"]
 
 
 def raise_in_node(exc, node, values):

@@ -10,6 +10,7 @@ fastmath is off: NaN and Inf behave as in NumPy. Opt in with SYMGRAPH_FASTMATH=1
 may then reorder floating-point sums and assume no NaN/Inf).
 """
 import functools
+import math
 import warnings
 
 import numpy as np
@@ -57,21 +58,38 @@ class ElementwiseThunk:
     def __init__(self, composite, node):
         self.composite, self.node = composite, node
         self.in_dtypes = tuple(v.dtype for v in node.inputs)
-        self.out_dtypes = [v.dtype for v in node.outputs]
+        self.out_dtypes = [np.dtype(v.dtype) for v in node.outputs]
         self.ndim = node.outputs[0].ndim
         self.inplace = composite.inplace
         self.kernels = {}
 
     def __call__(self, inputs):
-        first = inputs[0].shape
-        shape = first if all(a.shape == first for a in inputs) else np.broadcast_shapes(*[a.shape for a in inputs])
+        first = inputs[0]
+        shape, size = first.shape, first.size
+        same = True
+        for a in inputs:
+            # A 1-d array of any stride is fine for the flat loop (numba indexes it).
+            if a.shape != shape or (self.ndim > 1 and not a.flags.c_contiguous):
+                same = False
+                break
+        if not same:
+            shape = np.broadcast_shapes(*[a.shape for a in inputs])
+            size = math.prod(shape)
         outs = [np.empty(shape, d) for d in self.out_dtypes]
         if self.inplace is not None:
             target = inputs[self.inplace]
             if target.shape == shape and target.flags.c_contiguous and target.flags.writeable:
                 outs[0] = target
-        size = int(np.prod(shape))
         parallel = size >= codegen.PARALLEL_THRESHOLD
+        if same and self.ndim <= 1:  # the common case: no reshaping, no broadcasting
+            key = ("flat", parallel)
+            kernel = self.kernels.get(key)
+            if kernel is None:
+                kernel = self.kernels[key] = codegen.flat_kernel(
+                    self.composite, self.in_dtypes, (False,) * len(inputs), parallel)
+            kernel(*outs, *inputs) if self.ndim == 1 else kernel(*[o.reshape(1) for o in outs],
+                                                                 *[a.reshape(1) for a in inputs])
+            return outs
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             key = ("flat", mask, parallel)
@@ -195,4 +213,6 @@ def make_thunk(node):
 
 
 def compile_graph(fgraph, input_vars, output_vars):
-    return compile_program(fgraph, input_vars, output_vars, make_thunk)
+    # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
+    quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) for node in fgraph.apply_nodes)
+    return compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=quiet)

@@ -10,4 +10,4 @@ def make_thunk(node):
 
 
 def compile_graph(fgraph, input_vars, output_vars):
-    return compile_program(fgraph, input_vars, output_vars, make_thunk)
+    return compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True)
