@@ -62,6 +62,7 @@ class ElementwiseThunk:
         self.ndim = node.outputs[0].ndim
         self.inplace = composite.inplace
         self.kernels = {}
+        self.threshold = codegen.PARALLEL_THRESHOLD
 
     def __call__(self, inputs):
         first = inputs[0]
@@ -80,7 +81,7 @@ class ElementwiseThunk:
             target = inputs[self.inplace]
             if target.shape == shape and target.flags.c_contiguous and target.flags.writeable:
                 outs[0] = target
-        parallel = size >= codegen.PARALLEL_THRESHOLD
+        parallel = size >= self.threshold
         if same and self.ndim <= 1:  # the common case: no reshaping, no broadcasting
             key = ("flat", parallel)
             kernel = self.kernels.get(key)
@@ -129,6 +130,7 @@ class ReduceThunk:
         self.acc_dtype = "float64" if op.kind in ("sum", "prod") and self.out_dtype in ("float16", "float32") \
             else self.out_dtype
         self.kernels = {}
+        self.threshold = codegen.PARALLEL_THRESHOLD
 
     def __call__(self, inputs):
         op = self.op
@@ -140,7 +142,7 @@ class ReduceThunk:
         if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
         out = np.empty(out_shape if kept else (1,), self.acc_dtype)
-        parallel = bool(kept) and int(np.prod(shape)) >= codegen.PARALLEL_THRESHOLD
+        parallel = bool(kept) and math.prod(shape) >= self.threshold
         key = (len(kept), parallel)
         kernel = self.kernels.get(key)
         if kernel is None:
@@ -212,7 +214,21 @@ def make_thunk(node):
     return lower(node.op, node)
 
 
+BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul)
+
+
 def compile_graph(fgraph, input_vars, output_vars):
+    nodes = fgraph.apply_nodes
+    # OpenBLAS keeps its threads spinning after a product; parallel loops launched next to
+    # them fight for the same cores (a training step ran 6x slower). Graphs that call BLAS
+    # therefore use serial loops and leave the cores to BLAS.
+    uses_blas = any(isinstance(node.op, BLAS_OPS) for node in nodes)
+
+    def thunk_for(node):
+        thunk = make_thunk(node)
+        if uses_blas and hasattr(thunk, "threshold"):
+            thunk.threshold = float("inf")
+        return thunk
     # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
-    quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) for node in fgraph.apply_nodes)
-    return compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=quiet)
+    quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) for node in nodes)
+    return compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet)
