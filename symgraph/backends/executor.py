@@ -16,7 +16,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
     The program is generated as straight-line Python (one line per node, intermediates
     deleted after their last use), so a call costs little more than the thunks it runs.
     quiet: silence NumPy's floating-point warnings (NaN and Inf still come out as in NumPy)."""
-    names, env = {}, {"raise_in_node": raise_in_node, "np": np}
+    names, env = {}, {"raise_in_node": raise_in_node, "np": np, "values_of": _values_of}
     for i, v in enumerate(input_vars):
         names[v] = f"v{i}"
     for var in fgraph.variables():
@@ -58,7 +58,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
             lines.append("        with np.errstate(all='ignore'):")
             lines += ["            " + b for b in body]
         lines.append("    except Exception as exc:")
-        lines.append("        raise_in_node(exc, nodes[step], [locals().get(n) for n in arg_names[step]])")
+        lines.append("        raise_in_node(exc, nodes[step], values_of(locals(), arg_names[step]))")
     lines.append(f"    return [{', '.join(names[v] for v in output_vars)}]")
     env["nodes"] = nodes
     env["arg_names"] = [[names[v] for v in node.inputs] for node in nodes]
@@ -67,6 +67,10 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
             env[names[v]] = v.data
     exec(compile("\n".join(lines), "<symgraph program>", "exec"), env)
     return env["run"]
+
+
+def _values_of(frame, names):
+    return [frame.get(n) for n in names]
 
 
 def raise_in_node(exc, node, values):

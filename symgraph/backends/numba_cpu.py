@@ -19,7 +19,7 @@ from .executor import compile_program
 from . import numba_codegen as codegen
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
-from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop
+from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
 
@@ -40,14 +40,16 @@ def _reference(op, node):
     return functools.partial(op.perform, node)
 
 
-# Ops whose NumPy implementation is already the right kernel: BLAS products, views for shape
+# Ops whose NumPy implementation is already the right kernel: BLAS products (convolutions are
+# im2col + BLAS GEMM), views for shape
 # ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based random streams
 # (plain uint64 arithmetic, so both backends give the same numbers).
 BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.CumSum, R.LogSumExp,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor,
             N.Softmax, N.LogSoftmax, N.CategoricalCrossentropy, N.CrossentropySoftmax,
-            RND.RandomDraw, loop.Map)
+            RND.RandomDraw, loop.Map, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters,
+            conv.MaxPool2D, conv.MaxPool2DGrad)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
@@ -107,13 +109,20 @@ class ElementwiseThunk:
         return outs
 
 
+def _has_float16(node):
+    # Numba has no float16 arithmetic: half-precision loops run NumPy's (float32 inside).
+    return any(v.dtype == "float16" for v in node.inputs + node.outputs)
+
+
 @lower.register(Composite)
 def _lower_composite(op, node):
-    return ElementwiseThunk(op, node)
+    return _reference(op, node) if _has_float16(node) else ElementwiseThunk(op, node)
 
 
 @lower.register(Elemwise)
 def _lower_elemwise(op, node):
+    if _has_float16(node):
+        return _reference(op, node)
     single = Composite([(op.scalar_op, tuple(("in", i) for i in range(len(node.inputs))),
                          node.outputs[0].dtype)], [0], len(node.inputs), inplace=op.inplace)
     return ElementwiseThunk(single, node)
@@ -157,7 +166,7 @@ class ReduceThunk:
 
 @lower.register(CompositeReduce)
 def _lower_composite_reduce(op, node):
-    return ReduceThunk(op, node)
+    return _reference(op, node) if _has_float16(node) else ReduceThunk(op, node)
 
 
 class IncSubtensorThunk:

@@ -200,6 +200,15 @@ class Elemwise(Op):
         out = self.scalar_op.impl(*inputs)
         return [out if type(out) is np.ndarray and out.dtype == dtype else np.asarray(out, dtype=dtype)]
 
+    def fold_static(self, node):
+        """The value, when every input is known at build time and small (shape arithmetic)."""
+        from .base import constant_value
+        values = [constant_value(v) for v in node.inputs]
+        if any(v is None or np.size(v) > 64 for v in values):
+            return None
+        with np.errstate(all="ignore"):
+            return np.asarray(self.scalar_op.impl(*values), dtype=node.outputs[0].dtype)
+
     def grad(self, inputs, outputs, output_grads):
         fn = self.scalar_op.grad_fn
         if fn is None:

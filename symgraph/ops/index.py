@@ -155,6 +155,11 @@ class Subtensor(Op):
     def fold_static(self, node):
         if "array" in self.spec:
             return None
+        source = node.inputs[0].owner
+        if self.spec == ("int",) and source is not None and type(source.op).__name__ == "Shape":
+            k = constant_value(node.inputs[1])  # x.shape[k] is known when axis k is
+            dim = None if k is None else source.inputs[0].type.shape[int(k)]
+            return None if dim is None else np.asarray(dim, dtype=np.int64)
         values = [constant_value(v) for v in node.inputs]
         return None if any(v is None for v in values) else np.asarray(values[0][build_index(self.spec, values[1:])])
 

@@ -183,3 +183,41 @@ def elu(x, alpha=1.0):
         return E.elu(x)
     x = as_variable(x)
     return E.where(E.gt(x, 0), x, alpha * E.expm1(E.minimum(x, 0)))
+
+
+def _channel_param(p, x, axis):
+    """A per-channel vector shaped to broadcast against x along `axis`."""
+    from .shape import dimshuffle
+    p = as_variable(p)
+    if p.ndim == 1 and x.ndim > 1:
+        return dimshuffle(p, ["x" if d != axis else 0 for d in range(x.ndim)])
+    return p
+
+
+def batch_norm(x, gamma, beta, mean, var, eps=1e-5, axis=1):
+    """(x - mean) / sqrt(var + eps) * gamma + beta; 1-d parameters apply along `axis`
+    (the channels of NCHW images, the features of a matrix)."""
+    x = as_variable(x)
+    gamma, beta, mean, var = (_channel_param(p, x, axis) for p in (gamma, beta, mean, var))
+    return (x - mean) * (gamma / E.sqrt(var + eps)) + beta
+
+
+_default_stream = None
+
+
+def dropout(x, p, rng=None):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout,
+    so inference needs no change). rng: a sg.random.RandomStream (a shared default if None)."""
+    global _default_stream
+    from .random import RandomStream
+    from .shape import shape
+    x = as_variable(x)
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout probability must be in [0, 1), got {p}")
+    if p == 0:
+        return x
+    if rng is None:
+        _default_stream = _default_stream or RandomStream(1234)
+        rng = _default_stream
+    keep = rng.binomial(shape(x), n=1, p=1.0 - p, dtype=x.dtype)
+    return x * keep * np.asarray(1.0 / (1.0 - p), dtype=x.dtype)

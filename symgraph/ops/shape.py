@@ -81,6 +81,36 @@ class MakeVector(Op):
         return None if any(v is None for v in values) else np.array(values, dtype=self.dtype).reshape(len(values))
 
 
+def _infer_minus_one(x, new_shape, dims):
+    """Fill in -1 when the unknown lengths are x's own (reshape(x, (x.shape[0], -1)))."""
+    node = new_shape.owner
+    if node is None or not isinstance(node.op, MakeVector):
+        return dims
+    remaining = list(x.type.shape)
+    dims = list(dims)
+    for i, entry in enumerate(node.inputs):
+        if dims[i] is not None:
+            continue
+        src = entry.owner
+        if src is None or type(src.op).__name__ != "Subtensor" or src.op.spec != ("int",):
+            return dims
+        shape_node = src.inputs[0].owner
+        k = constant_value(src.inputs[1])
+        if shape_node is None or not isinstance(shape_node.op, Shape) or shape_node.inputs[0] is not x \
+                or k is None or remaining[int(k)] == "used":
+            return dims
+        remaining[int(k)] = "used"
+        dims[i] = "same"
+    rest = [d for d in remaining if d != "used"]
+    known = [d for d in dims if d not in ("same", -1)]
+    if None in rest or None in known:
+        return [None if d == "same" else d for d in dims]
+    total, other = int(np.prod(rest)), int(np.prod(known))
+    if other and total % other == 0:
+        dims[dims.index(-1)] = total // other
+    return [None if d == "same" else d for d in dims]
+
+
 class Reshape(Op):
     __props__ = ("ndim",)
 
@@ -106,6 +136,8 @@ class Reshape(Op):
                 dims[dims.index(-1)] = size // rest
             elif int(np.prod(dims)) != size:
                 raise ValueError(f"reshape: cannot reshape {x.describe()} (size {size}) into {tuple(dims)}")
+        elif -1 in dims:
+            dims = _infer_minus_one(x, new_shape, dims)
         dims = [None if d == -1 else d for d in dims]
         return Apply(self, [x, new_shape], [Variable(TensorType(x.dtype, dims))])
 

@@ -12,9 +12,11 @@ from ..ops.reduce import Reduce, CumSum, LogSumExp
 from ..ops.index import IncSubtensor
 from ..ops.shape import Alloc, Concatenate
 from ..ops.nn import Softmax, LogSoftmax
+from ..ops.conv import Conv2D, Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad
 
 FRESH = (Elemwise, Composite, CompositeReduce, Dot, Gemm, Matmul, Reduce, CumSum, LogSumExp,
-         IncSubtensor, Alloc, Concatenate, Softmax, LogSoftmax)
+         IncSubtensor, Alloc, Concatenate, Softmax, LogSoftmax, Conv2D, Conv2DGradInput,
+         Conv2DGradFilters, MaxPool2D, MaxPool2DGrad)
 
 
 def plan_inplace(fgraph, log):

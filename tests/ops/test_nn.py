@@ -1,0 +1,214 @@
+"""sg.nn ops against references computed here with plain loops, on both backends, and their
+gradients against finite differences."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from tests.conftest import run
+
+
+def reference_conv2d(x, w, stride, pad, dilation, groups):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    (pt, pb), (pl, pr) = pad
+    xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    sh, sw = stride
+    dh, dw = dilation
+    oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + pl + pr - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, o, oh, ow))
+    per = o // groups
+    for b in range(n):
+        for f in range(o):
+            g = f // per
+            for y in range(oh):
+                for z in range(ow):
+                    acc = 0.0
+                    for ci in range(cg):
+                        for i in range(kh):
+                            for j in range(kw):
+                                acc += xp[b, g * cg + ci, y * sh + i * dh, z * sw + j * dw] * w[f, ci, i, j]
+                    out[b, f, y, z] = acc
+    return out
+
+
+CONFIGS = [  # (channels, filters, groups, kernel, stride, padding, dilation, size)
+    (1, 2, 1, (3, 3), 1, 0, 1, (6, 7)),
+    (2, 4, 1, (3, 3), 1, 1, 1, (5, 5)),
+    (2, 3, 1, (2, 3), (2, 1), ((1, 0), (2, 1)), 1, (7, 6)),
+    (4, 4, 2, (3, 3), 2, 1, 1, (8, 8)),
+    (3, 6, 3, (3, 3), 1, 2, 2, (7, 7)),
+    (2, 2, 1, (1, 1), 1, 0, 1, (4, 4)),
+]
+
+
+def _padding_pairs(padding, kernel, size, stride, dilation):
+    params = sg.ops.conv.ConvParams(stride, padding, dilation, 1)
+    return params.pads(size, kernel)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_conv2d_matches_a_direct_loop(config, backend, rng):
+    c, o, g, k, stride, padding, dilation, size = config
+    xv = rng.normal(size=(2, c) + size)
+    wv = rng.normal(size=(o, c // g) + k)
+    x, w = sg.dtensor4("x"), sg.dtensor4("w")
+    out = run([x, w], sg.nn.conv2d(x, w, stride, padding, dilation, g), xv, wv, backend=backend)
+    pads = _padding_pairs(padding, k, size, stride, dilation)
+    ref = reference_conv2d(xv, wv, sg.ops.conv._pair(stride, ""), pads, sg.ops.conv._pair(dilation, ""), g)
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
+
+
+def test_same_padding_keeps_the_size_and_static_shapes():
+    x = sg.tensor("x", "float32", (None, 3, 9, 9))
+    w = sg.tensor("w", "float32", (8, 3, 3, 3))
+    assert sg.nn.conv2d(x, w, padding="same").type.shape == (None, 8, 9, 9)
+    assert sg.nn.conv2d(x, w, stride=2, padding="same").type.shape == (None, 8, 5, 5)
+    assert sg.nn.conv2d(x, w).type.shape == (None, 8, 7, 7)
+    with pytest.raises(ValueError, match="channels"):
+        sg.nn.conv2d(x, sg.tensor("v", "float32", (8, 4, 3, 3)))
+    with pytest.raises(ValueError, match="groups"):
+        sg.nn.conv2d(x, sg.tensor("u", "float32", (8, 1, 3, 3)), groups=2)
+
+
+@pytest.mark.parametrize("config", CONFIGS[:5])
+def test_conv2d_gradients(config, rng):
+    c, o, g, k, stride, padding, dilation, size = config
+    xv = rng.normal(size=(1, c) + size)
+    wv = rng.normal(size=(o, c // g) + k)
+    sg.verify_grad(lambda x, w: sg.nn.conv2d(x, w, stride, padding, dilation, g), [xv, wv], rng=rng, n_tests=1)
+
+
+def test_conv2d_second_derivative(rng):
+    xv, wv = rng.normal(size=(1, 1, 4, 4)), rng.normal(size=(1, 1, 2, 2))
+    sg.verify_grad(lambda x, w: sg.grad((sg.nn.conv2d(x, w) ** 2).sum(), w), [xv, wv], rng=rng, n_tests=1)
+
+
+def test_conv2d_transpose_is_the_adjoint_of_conv2d(rng):
+    xv, wv = rng.normal(size=(2, 3, 7, 7)), rng.normal(size=(4, 3, 3, 3))
+    gv = rng.normal(size=(2, 4, 4, 4))
+    x, w, g = sg.dtensor4("x"), sg.dtensor4("w"), sg.dtensor4("g")
+    y = run([x, w], sg.nn.conv2d(x, w, stride=2, padding=1), xv, wv)
+    t = run([g, w], sg.nn.conv2d_transpose(g, w, stride=2, padding=1), gv, wv)
+    assert t.shape == (2, 3, 7, 7)
+    np.testing.assert_allclose((y * gv).sum(), (xv * t).sum(), rtol=1e-10)  # <conv x, g> = <x, conv^T g>
+    sg.verify_grad(lambda a, b: sg.nn.conv2d_transpose(a, b, stride=2, padding=1, output_padding=1),
+                   [gv[:1], wv], rng=rng, n_tests=1)
+
+
+def reference_pool(x, k, s, pad, how):
+    n, c, h, w = x.shape
+    fill = -np.inf if how == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)), constant_values=fill)
+    oh, ow = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
+    out = np.zeros((n, c, oh, ow))
+    for y in range(oh):
+        for z in range(ow):
+            win = xp[:, :, y * s:y * s + k, z * s:z * s + k]
+            out[:, :, y, z] = win.max(axis=(2, 3)) if how == "max" else win.mean(axis=(2, 3))
+    return out
+
+
+@pytest.mark.parametrize("k,s,pad", [(2, None, 0), (3, 2, 1), (3, 1, 0), (2, 1, 1)])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_pooling_matches_loops(k, s, pad, backend, rng):
+    xv = rng.normal(size=(2, 3, 7, 8))
+    x = sg.dtensor4("x")
+    mx, av = run([x], [sg.nn.max_pool2d(x, k, s, pad), sg.nn.avg_pool2d(x, k, s, pad)], xv, backend=backend)
+    np.testing.assert_allclose(mx, reference_pool(xv, k, s or k, pad, "max"))
+    np.testing.assert_allclose(av, reference_pool(xv, k, s or k, pad, "avg"), rtol=1e-12)
+
+
+def test_pooling_gradients_route_to_the_maximum(rng):
+    xv = rng.permutation(np.arange(2 * 2 * 6 * 6, dtype=float)).reshape(2, 2, 6, 6) / 10  # no ties
+    sg.verify_grad(lambda a: sg.nn.max_pool2d(a, 2), [xv], rng=rng, n_tests=1)
+    sg.verify_grad(lambda a: sg.nn.max_pool2d(a, 3, 2, 1), [xv], rng=rng, n_tests=1)
+    sg.verify_grad(lambda a: sg.nn.avg_pool2d(a, 3, 2, 1), [xv], rng=rng, n_tests=1)
+    x = sg.dtensor4("x")
+    g = run([x], sg.grad(sg.nn.max_pool2d(x, 2).sum(), x), xv)
+    assert g.sum() == 2 * 2 * 3 * 3 and set(np.unique(g)) == {0.0, 1.0}
+
+
+def test_softmax_family(rng):
+    xv = rng.normal(size=(3, 5)) * 10
+    x = sg.dmatrix("x")
+    sm, lsm = run([x], [sg.nn.softmax(x), sg.nn.log_softmax(x, axis=0)], xv)
+    e = np.exp(xv - xv.max(1, keepdims=True))
+    np.testing.assert_allclose(sm, e / e.sum(1, keepdims=True), rtol=1e-12)
+    l0 = xv - xv.max(0) - np.log(np.exp(xv - xv.max(0)).sum(0))
+    np.testing.assert_allclose(lsm, l0, rtol=1e-12)
+    sg.verify_grad(lambda a: sg.nn.softmax(a), [xv / 10], rng=rng)
+    sg.verify_grad(lambda a: sg.nn.log_softmax(a, axis=0), [xv / 10], rng=rng)
+
+
+def test_crossentropies(rng):
+    logits = rng.normal(size=(4, 3))
+    labels = np.array([0, 2, 1, 2], "int32")
+    onehot = np.eye(3)[labels]
+    probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    p, y, t = sg.dmatrix("p"), sg.ivector("y"), sg.dmatrix("t")
+    a, b, c = run([p, y, t], [sg.nn.categorical_crossentropy(p, y), sg.nn.categorical_crossentropy(p, t),
+                              sg.nn.categorical_crossentropy(p, y, from_logits=True)], probs, labels, onehot)
+    np.testing.assert_allclose(a, -np.log(probs[np.arange(4), labels]), rtol=1e-12)
+    np.testing.assert_allclose(b, a, rtol=1e-12)
+    np.testing.assert_allclose(run([p, y], sg.nn.categorical_crossentropy(p, y, from_logits=True), logits, labels),
+                               -np.log(probs[np.arange(4), labels]), rtol=1e-12)
+    sg.verify_grad(lambda q, r: sg.nn.categorical_crossentropy(sg.nn.softmax(q), r), [logits, onehot], rng=rng)
+    sg.verify_grad(lambda q: sg.nn.categorical_crossentropy(q, labels), [probs], rng=rng)
+    o, tt = rng.uniform(0.1, 0.9, (3, 2)), rng.uniform(0, 1, (3, 2))
+    bce = run([p, t], sg.nn.binary_crossentropy(p, t), o, tt)
+    np.testing.assert_allclose(bce, -(tt * np.log(o) + (1 - tt) * np.log(1 - o)), rtol=1e-12)
+    bl = run([p, t], sg.nn.binary_crossentropy(p, t, from_logits=True), logits[:3, :2], tt)
+    s = 1 / (1 + np.exp(-logits[:3, :2]))
+    np.testing.assert_allclose(bl, -(tt * np.log(s) + (1 - tt) * np.log(1 - s)), rtol=1e-10)
+    np.testing.assert_array_equal(run([y], sg.nn.one_hot(y, 3), labels), np.eye(3)[labels])
+
+
+@pytest.mark.parametrize("name,ref", [("relu", lambda v: np.maximum(v, 0)), ("elu", lambda v: np.where(v > 0, v, np.expm1(v))),
+                                      ("hard_sigmoid", lambda v: np.clip(0.2 * v + 0.5, 0, 1)),
+                                      ("gelu", lambda v: 0.5 * v * (1 + __import__("scipy").special.erf(v / 2 ** 0.5))),
+                                      ("softplus", lambda v: np.logaddexp(0, v)), ("sigmoid", lambda v: 1 / (1 + np.exp(-v)))])
+def test_activations(name, ref, rng):
+    xv = rng.normal(size=(4, 5)) * 3
+    xv = np.where(np.abs(xv) < 1e-3, 0.5, xv)
+    x = sg.dmatrix("x")
+    np.testing.assert_allclose(run([x], getattr(sg.nn, name)(x), xv, backend="numba"), ref(xv), rtol=1e-12, atol=1e-15)
+    sg.verify_grad(getattr(sg.nn, name), [np.where(np.abs(np.abs(xv) - 2.5) < 0.05, 1.0, xv)], rng=rng)
+    np.testing.assert_allclose(run([x], sg.nn.elu(x, alpha=0.5), xv), np.where(xv > 0, xv, 0.5 * np.expm1(xv)))
+
+
+def test_batch_norm(rng):
+    xv = rng.normal(size=(2, 3, 4, 4))
+    gamma, beta, mean, var = (rng.uniform(0.5, 1.5, 3) for _ in range(4))
+    x = sg.dtensor4("x")
+    out = run([x], sg.nn.batch_norm(x, gamma, beta, mean, var, 1e-3), xv)
+    shape = (1, 3, 1, 1)
+    ref = (xv - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + 1e-3) * gamma.reshape(shape) + beta.reshape(shape)
+    np.testing.assert_allclose(out, ref, rtol=1e-12)
+    sg.verify_grad(lambda a, g, b, m, v: sg.nn.batch_norm(a, g, b, m, v), [xv[:1], gamma, beta, mean, var], rng=rng)
+    m = sg.dmatrix("m")
+    out2 = run([m], sg.nn.batch_norm(m, gamma, beta, mean, var), xv[:, :, 0, 0])
+    np.testing.assert_allclose(out2, (xv[:, :, 0, 0] - mean) / np.sqrt(var + 1e-5) * gamma + beta, rtol=1e-12)
+
+
+def test_dropout_is_inverted_and_fresh_each_call():
+    rng = sg.random.RandomStream(0)
+    x = sg.matrix("x")
+    f = sg.function([x], sg.nn.dropout(x, 0.25, rng))
+    ones = np.ones((200, 100), "float32")
+    a, b = f(ones), f(ones)
+    assert set(np.unique(a)) == {0.0, np.float32(1 / 0.75)}
+    assert abs(a.mean() - 1.0) < 0.02 and abs((a == 0).mean() - 0.25) < 0.02
+    assert not np.array_equal(a, b)
+    assert sg.nn.dropout(x, 0.0, rng) is x
+
+
+def test_float16_storage_with_float32_accumulation(rng):
+    xv = rng.normal(size=(2, 3, 6, 6)).astype("float16")
+    wv = rng.normal(size=(4, 3, 3, 3)).astype("float16")
+    x, w = sg.htensor4("x"), sg.htensor4("w")
+    out = run([x, w], sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, w, padding=1)), 2), xv, wv, backend="numba")
+    assert out.dtype == np.float16
+    ref = reference_pool(np.maximum(reference_conv2d(xv.astype(float), wv.astype(float), (1, 1), ((1, 1), (1, 1)), (1, 1), 1), 0), 2, 2, 0, "max")
+    np.testing.assert_allclose(out, ref, rtol=1e-2, atol=1e-2)
