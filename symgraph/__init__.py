@@ -14,7 +14,7 @@ from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError,
 from .printing import debugprint
 from .drawing import to_dot, render, GraphvizNotInstalled
 from .graph import name_scope
-from . import random, datasets, nn
+from . import random, datasets, nn, activations, optimizers, losses, metrics, callbacks, layers
 
 globals().update(_CONSTRUCTORS)
 

@@ -195,8 +195,12 @@ def _collapsed_scopes(nodes, collapse):
 
 def render(obj, path, format=None, **to_dot_options):
     """Write a picture of the graph to `path`; the format comes from the suffix (png, svg, pdf, dot)."""
+    return _write(to_dot(obj, **to_dot_options), path, format)
+
+
+def _write(dot, path, format=None):
+    """Render a graphviz graph to `path` in the format its suffix names."""
     fmt = (format or os.path.splitext(str(path))[1].lstrip(".") or "png").lower()
-    dot = to_dot(obj, **to_dot_options)
     folder = os.path.dirname(os.path.abspath(str(path)))
     os.makedirs(folder, exist_ok=True)
     if fmt in ("dot", "gv"):

@@ -1,0 +1,18 @@
+"""Keras-like layers and models (NCHW images).
+
+    model = sg.layers.Sequential([sg.layers.Conv2D(16, 3, padding="same", activation="relu"),
+                                  sg.layers.MaxPool2D(2), sg.layers.Flatten(),
+                                  sg.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=5, batch_size=32)
+"""
+from .base import Layer, Input, set_seed
+from .core import Dense, Flatten, Reshape, Activation, Dropout
+from .conv import Conv2D, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D
+from .normalization import BatchNormalization
+from .model import Model, Sequential
+from .plot import plot_model, model_to_dot
+
+__all__ = ["Layer", "Input", "Dense", "Flatten", "Reshape", "Activation", "Dropout", "Conv2D",
+           "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D", "BatchNormalization",
+           "Model", "Sequential", "plot_model", "model_to_dot", "set_seed"]

@@ -1,0 +1,141 @@
+"""Layer: parameters (shared variables) plus a function from symbolic inputs to outputs.
+
+Calling a layer on a symbolic variable builds its parameters from the variable's static
+shape (once), makes the output inside a name scope named after the layer (so pictures draw
+the layer as a cluster), and records the call so a Model can trace it again in training or
+inference mode.
+"""
+import itertools
+import math
+from collections import defaultdict
+
+import numpy as np
+
+from ..config import config
+from ..graph import name_scope, Variable, TensorType
+from ..variables import shared
+
+_name_counts = defaultdict(itertools.count)
+_init_rng = [np.random.default_rng(0)]
+
+
+def set_seed(seed):
+    """Make weight initialisation reproducible (it already is: the default seed is 0)."""
+    _init_rng[0] = np.random.default_rng(seed)
+
+
+def _snake(name):
+    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
+    return out.replace("2_d", "2d")
+
+
+def glorot_uniform(shape, fan_in, fan_out):
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return _init_rng[0].uniform(-limit, limit, size=shape)
+
+
+def he_normal(shape, fan_in, fan_out):
+    return _init_rng[0].normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
+
+
+INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_normal": he_normal,
+                "zeros": lambda shape, fi, fo: np.zeros(shape), "ones": lambda shape, fi, fo: np.ones(shape)}
+
+
+class TraceContext:
+    """Collects what layers add while a model is traced: state updates (batch statistics)."""
+
+    def __init__(self, training):
+        self.training = training
+        self.updates = []
+
+
+class Layer:
+    def __init__(self, name=None, trainable=True, input_shape=None, dtype=None):
+        self.name = name or f"{_snake(type(self).__name__)}_{next(_name_counts[type(self).__name__]) + 1}"
+        self.trainable = trainable
+        self.input_shape_hint = None if input_shape is None else tuple(input_shape)
+        self.dtype = dtype or config.floatX
+        self.weights = []          # shared variables, in creation order
+        self.trainable_flags = []  # parallel to weights: False for statistics (BN running stats)
+        self.built = False
+        self.input_shape = self.output_shape = None
+
+    # ---- parameters -------------------------------------------------------------------
+    def add_weight(self, name, shape, initializer="zeros", trainable=True, fan=(1, 1)):
+        init = INITIALIZERS[initializer] if isinstance(initializer, str) else initializer
+        value = np.asarray(init(tuple(shape), *fan), dtype=self.dtype)
+        var = shared(value, name=f"{self.name}/{name}")
+        self.weights.append(var)
+        self.trainable_flags.append(trainable)
+        return var
+
+    @property
+    def trainable_weights(self):
+        if not self.trainable:
+            return []
+        return [w for w, t in zip(self.weights, self.trainable_flags) if t]
+
+    @property
+    def non_trainable_weights(self):
+        trainable = set(self.trainable_weights)
+        return [w for w in self.weights if w not in trainable]
+
+    def count_params(self):
+        return int(sum(w.get_value(borrow=True).size for w in self.weights))
+
+    def get_weights(self):
+        return [w.get_value() for w in self.weights]
+
+    def set_weights(self, values):
+        if len(values) != len(self.weights):
+            raise ValueError(f"layer {self.name} has {len(self.weights)} weights, got {len(values)} arrays")
+        for w, v in zip(self.weights, values):
+            w.set_value(np.asarray(v))
+
+    # ---- building and calling ---------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights for inputs of `input_shape` (batch axis first, None)."""
+
+    def call(self, x, context):
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        probe = Variable(TensorType(self.dtype, input_shape), name="probe")
+        return self.trace(probe, TraceContext(training=False)).type.shape
+
+    def ensure_built(self, input_shape):
+        if not self.built:
+            with name_scope(self.name):
+                self.build(tuple(input_shape))
+            self.built = True
+            self.input_shape = tuple(input_shape)
+            self.output_shape = tuple(self.compute_output_shape(self.input_shape))
+
+    def trace(self, x, context):
+        """The layer's output for symbolic input x, made inside the layer's name scope."""
+        self.ensure_built(x.type.shape)
+        with name_scope(self.name):
+            return self.call(x, context)
+
+    def __call__(self, x):
+        """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
+        if not isinstance(x, Variable):
+            raise TypeError(f"layer {self.name} must be called on a symbolic variable (from "
+                            f"sg.layers.Input or another layer), got {type(x).__name__}")
+        out = self.trace(x, TraceContext(training=False))
+        out.layer_history = (self, x)
+        return out
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name}>"
+
+
+def Input(shape, name=None, dtype=None):
+    """A symbolic batch of inputs of `shape` (without the batch axis): Input((1, 28, 28))."""
+    var = Variable(TensorType(dtype or config.floatX, (None,) + tuple(shape)), name=name or "input")
+    var.layer_history = None
+    return var

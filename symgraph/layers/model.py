@@ -1,0 +1,225 @@
+"""Model (functional) and Sequential: layers traced into one symbolic graph.
+
+    inputs = sg.layers.Input((1, 8, 8))
+    h = sg.layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    outputs = sg.layers.Dense(10, activation="softmax")(sg.layers.Flatten()(h))
+    model = sg.layers.Model(inputs, outputs)
+
+A model keeps the recorded layer calls, not a fixed graph: `trace(x, training)` replays
+them on new symbolic inputs, so training (dropout on, batch statistics) and inference use
+the same layers and weights.
+"""
+import os
+
+import numpy as np
+
+from ..graph import Variable
+from .base import Layer, TraceContext, Input
+from . import training
+
+
+class Model:
+    def __init__(self, inputs, outputs, name=None):
+        if isinstance(inputs, (list, tuple)) or isinstance(outputs, (list, tuple)):
+            raise NotImplementedError("models with several inputs or outputs are not supported yet")
+        self.name = name or "model"
+        self.input, self.output = inputs, outputs
+        self.calls = _recorded_calls(inputs, outputs)
+        self.layers = list(dict.fromkeys(layer for layer, _, _ in self.calls))
+        self.input_shape = tuple(inputs.type.shape)
+        self.compiled = None
+        self.stop_training = False
+
+    # ---- structure ----------------------------------------------------------------------
+    def trace(self, x, training_mode=False):
+        """Replay the layers on symbolic input x; returns (output, TraceContext with updates)."""
+        context = TraceContext(training_mode)
+        values = {id(self.input): x}
+        out = x
+        for layer, source, result in self.calls:
+            out = layer.trace(values[id(source)], context)
+            values[id(result)] = out
+        return out, context
+
+    def __call__(self, x):
+        """Use the model as a layer inside another graph (inference mode)."""
+        return self.trace(x, False)[0]
+
+    @property
+    def output_shape(self):
+        return tuple(self.output.type.shape)
+
+    @property
+    def weights(self):
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self):
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self):
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
+    def get_layer(self, name):
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"no layer named {name!r} in {self.name} (layers: {[l.name for l in self.layers]})")
+
+    def count_params(self):
+        return sum(layer.count_params() for layer in self.layers)
+
+    # ---- weights ------------------------------------------------------------------------
+    def get_weights(self):
+        return [w.get_value() for w in self.weights]
+
+    def set_weights(self, values):
+        weights = self.weights
+        if len(values) != len(weights):
+            raise ValueError(f"{self.name} has {len(weights)} weights, got {len(values)} arrays")
+        for w, v in zip(weights, values):
+            w.set_value(np.asarray(v))
+
+    def save_weights(self, path):
+        """Write every weight to an .npz file, keyed 'layer/weight' (no pickle)."""
+        path = str(path)
+        arrays = {w.name: w.get_value() for w in self.weights}
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)  # atomic: a crash never leaves half a file under `path`
+        return path
+
+    def load_weights(self, path):
+        """Read weights saved by save_weights; refuses files with missing or mis-shaped arrays
+        (listing them) and never unpickles."""
+        with np.load(str(path), allow_pickle=False) as data:
+            stored = {k: data[k] for k in data.files}
+        problems = []
+        for w in self.weights:
+            if w.name not in stored:
+                problems.append(f"missing {w.name}")
+            elif stored[w.name].shape != w.get_value(borrow=True).shape:
+                problems.append(f"{w.name}: file has shape {stored[w.name].shape}, "
+                                f"the model needs {w.get_value(borrow=True).shape}")
+        if problems:
+            raise ValueError(f"cannot load {path} into {self.name}: " + "; ".join(problems))
+        for w in self.weights:
+            w.set_value(stored[w.name].astype(w.dtype, copy=False))
+
+    # ---- text and pictures --------------------------------------------------------------
+    def summary(self, print_fn=print):
+        """A table of layers with output shapes and parameter counts."""
+        rows = [(f"{layer.name} ({type(layer).__name__})", str(_shape_text(layer.output_shape)),
+                 f"{layer.count_params():,}") for layer in self.layers]
+        header = ("Layer (type)", "Output Shape", "Param #")
+        widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(3)]
+        line = "".join(h.ljust(w) for h, w in zip(header, widths))
+        rule = "=" * len(line)
+        text = [f'Model: "{self.name}"', rule, line, rule]
+        text += ["".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
+        trainable = sum(w.get_value(borrow=True).size for w in self.trainable_weights)
+        total = self.count_params()
+        text += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+                 f"Non-trainable params: {total - trainable:,}"]
+        out = "\n".join(text)
+        if print_fn is not None:
+            print_fn(out)
+        return out
+
+    def plot(self, path, show_shapes=True):
+        from .plot import plot_model
+        return plot_model(self, path, show_shapes=show_shapes)
+
+    # ---- training (see training.py) -----------------------------------------------------
+    def compile(self, optimizer="adam", loss="categorical_crossentropy", metrics=None, backend=None):
+        training.compile_model(self, optimizer, loss, metrics, backend)
+
+    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
+            shuffle=True, seed=0, validation_split=0.0, initial_epoch=0):
+        return training.fit(self, x, y, epochs, batch_size, validation_data, callbacks, verbose,
+                            shuffle, seed, validation_split, initial_epoch)
+
+    def evaluate(self, x, y, batch_size=256, verbose=0):
+        return training.evaluate(self, x, y, batch_size)
+
+    def predict(self, x, batch_size=256, verbose=0):
+        return training.predict(self, x, batch_size)
+
+    def predict_function(self):
+        return training.predict_function(self)
+
+
+class Sequential(Model):
+    """A stack of layers, each fed by the one before: Sequential([Conv2D(...), Flatten(), Dense(10)])."""
+
+    def __init__(self, layers=None, name=None):
+        self.name = name or "sequential"
+        self.pending = []
+        self.compiled = None
+        self.stop_training = False
+        self.input = None
+        self.calls, self.layers = [], []
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        if isinstance(layer, Variable):  # sg.layers.Input((...)) as the first entry
+            if self.pending or self.calls:
+                raise ValueError("an Input can only start a Sequential model")
+            self.input = layer
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential takes layers, got {type(layer).__name__}")
+        self.pending.append(layer)
+        hint = self.pending[0].input_shape_hint
+        if self.input is None and hint is not None:
+            self.input = Input(hint)
+        if self.input is not None:
+            self._connect()
+
+    def _connect(self):
+        x = self.output if self.calls else self.input
+        for layer in self.pending:
+            out = layer(x)
+            self.calls.append((layer, x, out))
+            x = out
+        self.pending = []
+        self.output = x
+        self.layers = [layer for layer, _, _ in self.calls]
+        self.input_shape = tuple(self.input.type.shape)
+
+    def build(self, input_shape):
+        """Build for examples of `input_shape` (without the batch axis), if no Input was given."""
+        if self.input is None:
+            self.input = Input(tuple(input_shape))
+        if self.pending:
+            self._connect()
+
+    def ensure_built(self, x):
+        if self.input is None or self.pending:
+            self.build(np.shape(x)[1:])
+
+    @property
+    def output_shape(self):
+        return tuple(self.output.type.shape)
+
+
+def _recorded_calls(inputs, outputs):
+    """The (layer, input, output) calls between inputs and outputs, in call order."""
+    calls, var = [], outputs
+    while var is not inputs:
+        history = getattr(var, "layer_history", None)
+        if history is None:
+            raise ValueError("the outputs are not made by layers called on the given inputs "
+                             "(use sg.layers.Input and call layers on it)")
+        layer, source = history
+        calls.append((layer, source, var))
+        var = source
+    return calls[::-1]
+
+
+def _shape_text(shape):
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")" if shape else "?"

@@ -1,0 +1,35 @@
+"""plot_model: a Keras-style picture of a model's layers (one box per layer, shapes on it)."""
+import graphviz
+
+from ..drawing import _write
+
+
+def _shape_text(shape):
+    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+
+
+def model_to_dot(model, show_shapes=True, rankdir="TB"):
+    dot = graphviz.Digraph(model.name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+                           node_attr={"shape": "record", "fontname": "Helvetica", "fontsize": "10",
+                                      "style": "filled", "fillcolor": "#f2f2f2"})
+    source = "input"
+    label = f"input | {_shape_text(model.input.type.shape)}" if show_shapes else "input"
+    dot.node(source, label="{" + label + "}", fillcolor="#a9d18e")
+    for k, (layer, _, out) in enumerate(model.calls):
+        name = f"layer{k}"
+        title = f"{layer.name}: {type(layer).__name__}"
+        params = layer.count_params()
+        detail = f" | params {params:,}" if params else ""
+        if not layer.trainable:
+            detail += " | frozen"
+        label = f"{title}{detail}" + (f" | {{in {_shape_text(layer.input_shape)} | out {_shape_text(out.type.shape)}}}"
+                                      if show_shapes else "")
+        dot.node(name, label="{" + label + "}", fillcolor="#fff2b3" if params else "#f2f2f2")
+        dot.edge(source, name)
+        source = name
+    return dot
+
+
+def plot_model(model, path, show_shapes=True, rankdir="TB"):
+    """Write a picture of the model's layers to `path` (PNG, SVG, PDF or DOT by suffix)."""
+    return _write(model_to_dot(model, show_shapes, rankdir), path)

@@ -1,0 +1,183 @@
+"""compile / fit / evaluate / predict for Model: one compiled training function reused for
+every batch, a tqdm progress bar, validation each epoch, callbacks and History."""
+import time
+
+import numpy as np
+
+from .. import losses as L, metrics as M, optimizers as O
+from ..config import config
+from ..function import function
+from ..graph import Variable, TensorType
+from ..callbacks import History
+
+
+class Compiled:
+    def __init__(self, optimizer, loss, metrics, backend):
+        self.optimizer, self.loss = optimizer, loss
+        self.metrics = list(metrics)
+        self.metric_names = [M.name_of(m) for m in metrics]
+        self.metric_fns = [M.get(m) for m in metrics]
+        self.backend = backend
+        self.train_fns, self.eval_fns, self.predict_fn = {}, {}, None
+
+
+def compile_model(model, optimizer, loss, metrics, backend):
+    model.optimizer = O.get(optimizer)
+    model.compiled = Compiled(model.optimizer, L.get(loss), metrics or [], backend)
+
+
+def _require_compiled(model):
+    if model.compiled is None:
+        raise RuntimeError(f"compile {model.name} first: model.compile(optimizer=..., loss=...)")
+
+
+def _as_batch_input(model, x):
+    if hasattr(model, "ensure_built"):
+        model.ensure_built(x)
+    x = np.asarray(x)
+    if x.dtype != np.dtype(model.input.dtype):
+        if x.dtype.kind == "f" or np.can_cast(x.dtype, model.input.dtype, "safe") or x.dtype.kind in "iu":
+            x = x.astype(model.input.dtype)
+    return x
+
+
+def _target_variable(y):
+    y = np.asarray(y)
+    dtype = y.dtype.name if y.dtype.kind in "iub" else config.floatX
+    return Variable(TensorType(dtype, (None,) * y.ndim), name="y_true"), dtype
+
+
+def _graph(model, training, y_var):
+    x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
+    out, context = model.trace(x, training)
+    comp = model.compiled
+    loss = comp.loss(y_var, out).mean() if y_var is not None else None
+    metrics = [fn(y_var, out).mean() for fn in comp.metric_fns] if y_var is not None else []
+    return x, out, loss, metrics, context
+
+
+def train_function(model, y):
+    comp = model.compiled
+    y_var, dtype = _target_variable(y)
+    key = (dtype, y_var.ndim)
+    if key not in comp.train_fns:
+        x, out, loss, metrics, context = _graph(model, True, y_var)
+        params = model.trainable_weights
+        if not params:
+            raise ValueError(f"{model.name} has no trainable weights (all layers frozen?)")
+        updates = comp.optimizer.updates(loss, params) + context.updates
+        comp.train_fns[key] = function([x, y_var], [loss] + metrics, updates=updates,
+                                       backend=comp.backend, name=f"{model.name}_train")
+    return comp.train_fns[key]
+
+
+def eval_function(model, y):
+    comp = model.compiled
+    y_var, dtype = _target_variable(y)
+    key = (dtype, y_var.ndim)
+    if key not in comp.eval_fns:
+        x, out, loss, metrics, _ = _graph(model, False, y_var)
+        comp.eval_fns[key] = function([x, y_var], [loss] + metrics, backend=comp.backend,
+                                      name=f"{model.name}_evaluate")
+    return comp.eval_fns[key]
+
+
+def predict_function(model):
+    backend = model.compiled.backend if model.compiled else None
+    cache = getattr(model, "_predict_fn", None)
+    if cache is None or cache[0] != backend:
+        x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
+        out, _ = model.trace(x, False)
+        model._predict_fn = (backend, function([x], out, backend=backend, name=f"{model.name}_predict"))
+    return model._predict_fn[1]
+
+
+def _batches(n, batch_size, order=None):
+    order = np.arange(n) if order is None else order
+    for start in range(0, n, batch_size):
+        yield order[start:start + batch_size]
+
+
+def evaluate(model, x, y, batch_size=256):
+    _require_compiled(model)
+    x = _as_batch_input(model, x)
+    y = np.asarray(y)
+    f = eval_function(model, y)
+    totals, count = None, 0
+    for idx in _batches(len(x), batch_size):
+        values = np.array([float(v) for v in f(x[idx], y[idx])])
+        totals = values * len(idx) if totals is None else totals + values * len(idx)
+        count += len(idx)
+    result = (totals / max(count, 1)).tolist()
+    return result[0] if len(result) == 1 else result
+
+
+def predict(model, x, batch_size=256):
+    x = _as_batch_input(model, x)
+    f = predict_function(model)
+    outs = [f(x[idx]) for idx in _batches(len(x), batch_size)]
+    return np.concatenate(outs) if outs else np.zeros((0,) + model.output_shape[1:], model.output.dtype)
+
+
+def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
+        validation_split, initial_epoch):
+    _require_compiled(model)
+    x = _as_batch_input(model, x)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"fit: {len(x)} inputs but {len(y)} targets")
+    if validation_split and validation_data is None:
+        cut = int(len(x) * (1 - validation_split))
+        x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+    history = History()
+    callbacks = [history] + list(callbacks or [])
+    for cb in callbacks:
+        cb.set_model(model)
+    train = train_function(model, y)
+    names = ["loss"] + model.compiled.metric_names
+    rng = np.random.default_rng(seed)
+    model.stop_training = False
+    for cb in callbacks:
+        cb.on_train_begin()
+    for epoch in range(initial_epoch, epochs):
+        for cb in callbacks:
+            cb.on_epoch_begin(epoch)
+        order = rng.permutation(len(x)) if shuffle else None
+        logs = _run_epoch(train, x, y, batch_size, order, names, callbacks,
+                          f"Epoch {epoch + 1}/{epochs}", verbose)
+        if validation_data is not None:
+            values = evaluate(model, validation_data[0], validation_data[1], batch_size=max(batch_size, 256))
+            values = values if isinstance(values, list) else [values]
+            logs.update({f"val_{n}": v for n, v in zip(names, values)})
+        if verbose == 2 or (verbose and validation_data is not None):
+            print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
+                                                                 if k != "seconds"))
+        for cb in callbacks:
+            cb.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    for cb in callbacks:
+        cb.on_train_end()
+    return history
+
+
+def _run_epoch(train, x, y, batch_size, order, names, callbacks, title, verbose):
+    from tqdm import tqdm
+    batches = list(_batches(len(x), batch_size, order))
+    bar = tqdm(total=len(batches), desc=title, unit="batch", leave=False, disable=verbose != 1,
+               dynamic_ncols=True)
+    sums, count = np.zeros(len(names)), 0
+    start = time.perf_counter()
+    for b, idx in enumerate(batches):
+        values = train(x[idx], y[idx])
+        sums += np.array([float(v) for v in values]) * len(idx)
+        count += len(idx)
+        logs = dict(zip(names, sums / count))
+        for cb in callbacks:
+            cb.on_batch_end(b, logs)
+        bar.update(1)
+        bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+    bar.close()
+    logs = dict(zip(names, (sums / max(count, 1)).tolist()))
+    logs["seconds"] = time.perf_counter() - start
+    return logs

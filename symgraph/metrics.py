@@ -1,0 +1,53 @@
+"""Metrics, per example, in Keras's argument order metric(y_true, y_pred)."""
+from .ops import elemwise as E
+from .ops.reduce import argmax
+from .ops.shape import arange, shape, expand_dims
+from .ops.base import as_variable
+from .losses import mse, mae
+
+
+def _labels(y_true, y_pred):
+    """Class indices from integer labels or one-hot rows."""
+    y_true = as_variable(y_true)
+    if y_true.dtype[0] in "iu" and y_true.ndim == y_pred.ndim - 1:
+        return y_true
+    return argmax(y_true, axis=-1)
+
+
+def accuracy(y_true, y_pred):
+    """Fraction right: argmax for class scores, a 0.5 threshold for a single sigmoid unit."""
+    y_true = as_variable(y_true)
+    if y_pred.ndim == 1 or y_pred.type.shape[-1] == 1:
+        if y_true.ndim == y_pred.ndim - 1:
+            y_true = expand_dims(y_true, -1)
+        hit = E.cast(E.eq(E.gt(y_pred, 0.5), E.gt(y_true, 0.5)), y_pred.dtype)
+        return hit.mean(axis=-1) if hit.ndim > 1 else hit
+    return E.cast(E.eq(argmax(y_pred, axis=-1), _labels(y_true, y_pred)), y_pred.dtype)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1 where the true class is among the k highest scores."""
+    labels = _labels(y_true, y_pred)
+    true_score = y_pred[arange(shape(y_pred)[0]), labels]
+    higher = E.cast(E.gt(y_pred, true_score.dimshuffle(0, "x")), "int64").sum(axis=-1)
+    return E.cast(E.lt(higher, k), y_pred.dtype)
+
+
+sparse_top_k_categorical_accuracy = top_k_categorical_accuracy
+categorical_accuracy = sparse_categorical_accuracy = accuracy
+_BY_NAME = {"accuracy": accuracy, "acc": accuracy, "categorical_accuracy": accuracy,
+            "sparse_categorical_accuracy": accuracy, "top_k_categorical_accuracy": top_k_categorical_accuracy,
+            "mse": mse, "mae": mae}
+
+
+def get(metric):
+    if callable(metric):
+        return metric
+    try:
+        return _BY_NAME[metric]
+    except KeyError:
+        raise ValueError(f"unknown metric {metric!r}; choose from {sorted(_BY_NAME)} or pass a function") from None
+
+
+def name_of(metric):
+    return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")

@@ -1,0 +1,131 @@
+"""Optimizers: each turns (cost, params) into update pairs for sg.function.
+
+    opt = sg.optimizers.Adam(lr=1e-3)
+    train = sg.function([x, y], cost, updates=opt.updates(cost, params))
+
+The learning rate is a shared variable, so schedules change it without recompiling.
+weight_decay adds weight_decay * p to each gradient (L2 regularization).
+"""
+import numpy as np
+
+from .config import config
+from .grad import grad
+from .ops import elemwise as E
+from .variables import shared
+
+
+class Optimizer:
+    def __init__(self, lr, weight_decay=0.0, clipnorm=None):
+        self.lr = shared(np.asarray(lr, dtype=config.floatX), name="lr")
+        self.weight_decay, self.clipnorm = float(weight_decay), clipnorm
+        self.iterations = shared(np.asarray(0, dtype="int64"), name="iterations")
+
+    @property
+    def learning_rate(self):
+        return float(self.lr.get_value())
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.lr.set_value(np.asarray(value, dtype=self.lr.dtype))
+
+    def gradients(self, cost, params):
+        grads = grad(cost, params)
+        if self.weight_decay:
+            grads = [g + self.weight_decay * p for g, p in zip(grads, params)]
+        if self.clipnorm:
+            norm = E.sqrt(sum((g * g).sum() for g in grads))
+            scale = E.minimum(1.0, self.clipnorm / (norm + 1e-12))
+            grads = [g * E.cast(scale, g.dtype) for g in grads]
+        return grads
+
+    def updates(self, cost, params):
+        """[(shared, new value)] for one step of this optimizer on `params`."""
+        params = list(params)
+        steps = self.step(params, self.gradients(cost, params))
+        return steps + [(self.iterations, self.iterations + 1)]
+
+    get_updates = updates
+
+    def slot(self, p, name, fill=0.0):
+        return shared(np.full(p.get_value(borrow=True).shape, fill, dtype=p.dtype), name=f"{p.name}/{name}")
+
+    def lr_as(self, p):
+        return E.cast(self.lr, p.dtype)
+
+
+class SGD(Optimizer):
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, **kw):
+        super().__init__(lr, **kw)
+        self.momentum, self.nesterov = float(momentum), nesterov
+
+    def step(self, params, grads):
+        out = []
+        for p, g in zip(params, grads):
+            lr = self.lr_as(p)
+            if not self.momentum:
+                out.append((p, p - lr * g))
+                continue
+            v = self.slot(p, "velocity")
+            v_new = self.momentum * v - lr * g
+            p_new = p + self.momentum * v_new - lr * g if self.nesterov else p + v_new
+            out += [(v, v_new), (p, p_new)]
+        return out
+
+
+class Adam(Optimizer):
+    def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kw):
+        super().__init__(lr, **kw)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def step(self, params, grads):
+        t = E.cast(self.iterations + 1, config.floatX)
+        correction = E.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        out = []
+        for p, g in zip(params, grads):
+            m, v = self.slot(p, "m"), self.slot(p, "v")
+            m_new = self.beta_1 * m + (1 - self.beta_1) * g
+            v_new = self.beta_2 * v + (1 - self.beta_2) * g * g
+            step = self.lr_as(p) * E.cast(correction, p.dtype)
+            out += [(m, m_new), (v, v_new), (p, p - step * m_new / (E.sqrt(v_new) + self.epsilon))]
+        return out
+
+
+class RMSprop(Optimizer):
+    def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7, **kw):
+        super().__init__(lr, **kw)
+        self.rho, self.epsilon = rho, epsilon
+
+    def step(self, params, grads):
+        out = []
+        for p, g in zip(params, grads):
+            a = self.slot(p, "mean_square")
+            a_new = self.rho * a + (1 - self.rho) * g * g
+            out += [(a, a_new), (p, p - self.lr_as(p) * g / (E.sqrt(a_new) + self.epsilon))]
+        return out
+
+
+class Adagrad(Optimizer):
+    def __init__(self, lr=0.01, epsilon=1e-7, initial_accumulator_value=0.1, **kw):
+        super().__init__(lr, **kw)
+        self.epsilon, self.initial = epsilon, initial_accumulator_value
+
+    def step(self, params, grads):
+        out = []
+        for p, g in zip(params, grads):
+            a = self.slot(p, "accumulator", self.initial)
+            a_new = a + g * g
+            out += [(a, a_new), (p, p - self.lr_as(p) * g / (E.sqrt(a_new) + self.epsilon))]
+        return out
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+
+
+def get(optimizer):
+    """An optimizer from a name ('adam', 'sgd', ...) or the optimizer itself."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    try:
+        return _BY_NAME[str(optimizer).lower()]()
+    except KeyError:
+        raise ValueError(f"unknown optimizer {optimizer!r}; choose from {sorted(_BY_NAME)}") from None
