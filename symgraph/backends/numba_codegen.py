@@ -141,6 +141,11 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     return "\n".join(lines) + "\n"
 
 
+def compile_source(source):
+    """Compile the source of a function named `kernel` (in-memory and disk cached)."""
+    return _compile(source)
+
+
 def _compile(source):
     """Compile kernel source once per process; write it to the cache dir for numba's disk cache."""
     key = hashlib.sha1(source.encode()).hexdigest()[:20]

@@ -17,6 +17,7 @@ import numpy as np
 
 from .executor import compile_program
 from . import numba_codegen as codegen
+from . import numba_kernels as kernels
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
@@ -48,51 +49,55 @@ BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.Cum
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor,
             N.Softmax, N.LogSoftmax, N.CategoricalCrossentropy, N.CrossentropySoftmax,
-            RND.RandomDraw, loop.Map, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters,
-            conv.MaxPool2D, conv.MaxPool2DGrad)
+            RND.RandomDraw, loop.Map, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
 
 class ElementwiseThunk:
-    """Runs a Composite as one generated loop, choosing the flat or strided kernel per call."""
+    """Runs a Composite as one generated loop: the flat kernel when every input has the
+    output's shape (and C order), else the strided kernel over broadcast views."""
 
     def __init__(self, composite, node):
         self.composite, self.node = composite, node
         self.in_dtypes = tuple(v.dtype for v in node.inputs)
         self.out_dtypes = [np.dtype(v.dtype) for v in node.outputs]
+        self.single = len(node.outputs) == 1
         self.ndim = node.outputs[0].ndim
         self.inplace = composite.inplace
-        self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
+        self.flat = [None, None]  # serial, parallel kernels for same-shape inputs
+        self.kernels = {}
 
-    def __call__(self, inputs):
-        first = inputs[0]
-        shape, size = first.shape, first.size
-        same = True
-        for a in inputs:
-            # A 1-d array of any stride is fine for the flat loop (numba indexes it).
-            if a.shape != shape or (self.ndim > 1 and not a.flags.c_contiguous):
-                same = False
-                break
-        if not same:
-            shape = np.broadcast_shapes(*[a.shape for a in inputs])
-            size = math.prod(shape)
+    def _outputs(self, inputs, shape):
         outs = [np.empty(shape, d) for d in self.out_dtypes]
         if self.inplace is not None:
             target = inputs[self.inplace]
             if target.shape == shape and target.flags.c_contiguous and target.flags.writeable:
                 outs[0] = target
-        parallel = size >= self.threshold
-        if same and self.ndim <= 1:  # the common case: no reshaping, no broadcasting
-            key = ("flat", parallel)
-            kernel = self.kernels.get(key)
-            if kernel is None:
-                kernel = self.kernels[key] = codegen.flat_kernel(
-                    self.composite, self.in_dtypes, (False,) * len(inputs), parallel)
-            kernel(*outs, *inputs) if self.ndim == 1 else kernel(*[o.reshape(1) for o in outs],
-                                                                 *[a.reshape(1) for a in inputs])
-            return outs
+        return outs
+
+    def __call__(self, inputs):
+        shape = inputs[0].shape
+        for a in inputs:
+            if a.shape != shape or (self.ndim > 1 and not a.flags.c_contiguous):
+                return self._general(inputs)
+        parallel = inputs[0].size >= self.threshold
+        kernel = self.flat[parallel]
+        if kernel is None:
+            kernel = self.flat[parallel] = codegen.flat_kernel(
+                self.composite, self.in_dtypes, (False,) * len(inputs), parallel)
+        outs = self._outputs(inputs, shape)
+        if self.ndim == 1:  # any stride is fine for a 1-d loop
+            kernel(*outs, *inputs)
+        else:
+            kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+        return outs
+
+    def _general(self, inputs):
+        shape = np.broadcast_shapes(*[a.shape for a in inputs])
+        outs = self._outputs(inputs, shape)
+        parallel = math.prod(shape) >= self.threshold
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             key = ("flat", mask, parallel)
@@ -194,21 +199,8 @@ class IncSubtensorThunk:
         return [out]
 
 
-@functools.lru_cache(maxsize=None)
-def _scatter_add_kernel():
-    from numba import njit
-
-    @njit(cache=True, nogil=True)
-    def scatter_add(out, idx, rows):
-        for r in range(idx.shape[0]):
-            target = idx[r]
-            for c in range(rows.shape[1]):
-                out[target, c] += rows[r, c]
-    return scatter_add
-
-
 def _scatter_add(out, idx, rows):
-    _scatter_add_kernel()(out, idx, rows.astype(out.dtype, copy=False))
+    kernels.scatter_add_rows(out, idx, rows.astype(out.dtype, copy=False))
 
 
 @lower.register(I.IncSubtensor)
@@ -216,7 +208,47 @@ def _lower_inc_subtensor(op, node):
     return IncSubtensorThunk(op, node)
 
 
-NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor)
+class MaxPoolThunk:
+    """max_pool2d and its gradient as single loops over the windows (no window copies)."""
+
+    def __init__(self, pool, node, grad):
+        self.pool, self.node, self.grad = pool, node, grad
+        self.kernel = self.kernel_key = None
+
+    def __call__(self, inputs):
+        x = inputs[0]
+        if x.dtype == np.float16 or x.dtype.kind not in "fiu":
+            return self.node.op.perform(self.node, inputs)
+        pool = self.pool
+        (pt, pb), (pl, pr) = pool.params.pads(x.shape[2:], pool.kernel)
+        kh, kw = pool.kernel
+        sh, sw = pool.stride
+        lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        lowest = x.dtype.type(lowest)
+        key = (kh, kw, sh, sw, pt, pb, pl, pr)
+        if self.kernel_key != key:  # the padding of 'same' depends on the image size
+            self.kernel, self.kernel_key = kernels.max_pool_kernel(*key, grad=self.grad), key
+        if not self.grad:
+            oh, ow = pool.params.out_size(x.shape[2:], pool.kernel)
+            out = np.empty(x.shape[:2] + (oh, ow), x.dtype)
+            self.kernel(x, lowest, out)
+            return [out]
+        dx = np.zeros_like(x)
+        self.kernel(x, inputs[1].astype(x.dtype, copy=False), lowest, dx)
+        return [dx]
+
+
+@lower.register(conv.MaxPool2D)
+def _lower_max_pool(op, node):
+    return MaxPoolThunk(op, node, grad=False)
+
+
+@lower.register(conv.MaxPool2DGrad)
+def _lower_max_pool_grad(op, node):
+    return MaxPoolThunk(op.pool, node, grad=True)
+
+
+NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, conv.MaxPool2D, conv.MaxPool2DGrad)
 
 
 def make_thunk(node):

@@ -120,6 +120,18 @@ def test_pooling_matches_loops(k, s, pad, backend, rng):
     np.testing.assert_allclose(av, reference_pool(xv, k, s or k, pad, "avg"), rtol=1e-12)
 
 
+@pytest.mark.parametrize("size", [(7, 7), (8, 5)])
+def test_same_padded_pooling_on_odd_sizes(size, rng):
+    xv = rng.normal(size=(2, 2) + size)
+    x = sg.dtensor4("x")
+    for k, s in [(2, 2), (2, 1), (3, 2)]:
+        expr = [sg.nn.max_pool2d(x, k, s, "same"), sg.grad(sg.nn.max_pool2d(x, k, s, "same").sum(), x)]
+        got = run([x], expr, xv, backend="numba")
+        want = run([x], expr, xv, backend="numpy")
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+
+
 def test_pooling_gradients_route_to_the_maximum(rng):
     xv = rng.permutation(np.arange(2 * 2 * 6 * 6, dtype=float)).reshape(2, 2, 6, 6) / 10  # no ties
     sg.verify_grad(lambda a: sg.nn.max_pool2d(a, 2), [xv], rng=rng, n_tests=1)
