@@ -57,7 +57,7 @@ def to_dot(obj, optimized=True, max_depth=None, collapse_scopes=False, show_type
     kept = set(nodes)
     collapsed = _collapsed_scopes(nodes, collapse_scopes)
 
-    dot = graphviz.Digraph("symgraph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
+    dot = graphviz.Digraph("symgraph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "newrank": "true",
                                                    "fontsize": "11", "compound": "true"},
                            node_attr={"fontname": "Helvetica", "fontsize": "10"},
                            edge_attr={"fontname": "Helvetica", "fontsize": "8", "color": "#555555"})
@@ -94,6 +94,8 @@ def to_dot(obj, optimized=True, max_depth=None, collapse_scopes=False, show_type
             if key not in ids:
                 place(key, "", label="…", shape="plaintext")
             return node_id(key)
+        if isinstance(var, SharedVariable) and collapsed_root(getattr(var, "scope", "")):
+            return node_id(("scope", collapsed_root(var.scope)))  # drawn inside its collapsed box
         if var not in ids:
             _leaf(var, place, collapsed_root)
         return node_id(var)
@@ -115,6 +117,8 @@ def to_dot(obj, optimized=True, max_depth=None, collapse_scopes=False, show_type
         target_c = collapsed_root(scope_of(node))
         target = node_id(("scope", target_c)) if target_c else node_id(node)
         for k, var in enumerate(node.inputs):
+            if target_c and isinstance(var, Constant):
+                continue  # a collapsed box stands for its constants too
             src = source_of(var)
             if src == target or (src, target, k) in edges:
                 continue
@@ -129,11 +133,14 @@ def to_dot(obj, optimized=True, max_depth=None, collapse_scopes=False, show_type
         dot.node(name, label=f"{title}\n{_type_label(out)}", shape="doubleoctagon", style="filled",
                  fillcolor="#f8cbad")
         dot.edge(source_of(out), name)
+    drawn_updates = set()
     for shared, new in updates:
-        if shared not in ids:
-            _leaf(shared, place, collapsed_root)
-        dot.edge(source_of(new), node_id(shared), style="dashed", color="#2f5597",
-                 fontcolor="#2f5597", label="update", constraint="false")
+        src, dst = source_of(new), source_of(shared)
+        if src == dst or (src, dst) in drawn_updates:
+            continue  # an update inside one collapsed box, or one already drawn
+        drawn_updates.add((src, dst))
+        dot.edge(src, dst, style="dashed", color="#2f5597", fontcolor="#2f5597", label="update",
+                 constraint="false")
     _emit_clusters(dot, clusters)
     return dot
 

@@ -10,15 +10,17 @@ import numpy as np
 
 from .config import config
 from .grad import grad
+from .graph import name_scope
 from .ops import elemwise as E
 from .variables import shared
 
 
 class Optimizer:
     def __init__(self, lr, weight_decay=0.0, clipnorm=None):
-        self.lr = shared(np.asarray(lr, dtype=config.floatX), name="lr")
+        with name_scope(type(self).__name__.lower()):
+            self.lr = shared(np.asarray(lr, dtype=config.floatX), name="lr")
+            self.iterations = shared(np.asarray(0, dtype="int64"), name="iterations")
         self.weight_decay, self.clipnorm = float(weight_decay), clipnorm
-        self.iterations = shared(np.asarray(0, dtype="int64"), name="iterations")
 
     @property
     def learning_rate(self):
@@ -41,13 +43,19 @@ class Optimizer:
     def updates(self, cost, params):
         """[(shared, new value)] for one step of this optimizer on `params`."""
         params = list(params)
-        steps = self.step(params, self.gradients(cost, params))
-        return steps + [(self.iterations, self.iterations + 1)]
+        grads = self.gradients(cost, params)
+        with name_scope(type(self).__name__.lower()):  # one cluster in pictures
+            steps = self.step(params, grads)
+            return steps + [(self.iterations, self.iterations + 1)]
 
     get_updates = updates
 
     def slot(self, p, name, fill=0.0):
-        return shared(np.full(p.get_value(borrow=True).shape, fill, dtype=p.dtype), name=f"{p.name}/{name}")
+        with name_scope(type(self).__name__.lower()):
+            return shared(np.full(p.get_value(borrow=True).shape, fill, dtype=p.dtype), name=f"{p.name}/{name}")
+
+    def __repr__(self):
+        return f"{type(self).__name__}(lr={self.learning_rate:g})"
 
     def lr_as(self, p):
         return E.cast(self.lr, p.dtype)

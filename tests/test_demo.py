@@ -3,11 +3,12 @@ import os
 import symgraph.demo
 
 
-def test_demo_trains_and_writes_both_pictures(tmp_path, capsys):
-    accuracy = symgraph.demo.main(["--epochs", "8", "--out", str(tmp_path)])
+def test_demo_trains_the_convnet_and_writes_the_pictures(tmp_path, capsys):
+    accuracy = symgraph.demo.main(["--epochs", "6", "--out", str(tmp_path), "--verbose", "0"])
     assert accuracy > 0.9
     out = capsys.readouterr().out
-    assert "test accuracy" in out and "per epoch" in out
-    for name in ("graph.png", "training.png"):
+    assert "test accuracy" in out and "per epoch" in out and "faster with numba" in out
+    for name in ("graph.png", "training.png", "model.png"):
         data = open(os.path.join(tmp_path, name), "rb").read()
-        assert data[:4] == b"\x89PNG" and len(data) > 5000
+        assert data[:4] == b"\x89PNG" and len(data) > 5000, name
+    assert open(os.path.join(tmp_path, "graph-full.svg")).read().count("Conv2D") >= 2

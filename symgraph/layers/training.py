@@ -7,7 +7,7 @@ import numpy as np
 from .. import losses as L, metrics as M, optimizers as O
 from ..config import config
 from ..function import function
-from ..graph import Variable, TensorType
+from ..graph import Variable, TensorType, name_scope
 from ..callbacks import History
 
 
@@ -51,8 +51,10 @@ def _graph(model, training, y_var):
     x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
     out, context = model.trace(x, training)
     comp = model.compiled
-    loss = comp.loss(y_var, out).mean() if y_var is not None else None
-    metrics = [fn(y_var, out).mean() for fn in comp.metric_fns] if y_var is not None else []
+    with name_scope("loss"):
+        loss = comp.loss(y_var, out).mean() if y_var is not None else None
+    with name_scope("metrics"):
+        metrics = [fn(y_var, out).mean() for fn in comp.metric_fns] if y_var is not None else []
     return x, out, loss, metrics, context
 
 
