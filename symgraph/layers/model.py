@@ -85,6 +85,7 @@ class Model:
         """Write every weight to an .npz file, keyed 'layer/weight' (no pickle)."""
         path = str(path)
         arrays = {w.name: w.get_value() for w in self.weights}
+        arrays["__order__"] = np.array([w.name for w in self.weights])  # for loading by position
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
         tmp = path + ".tmp.npz"
@@ -93,21 +94,27 @@ class Model:
         return path
 
     def load_weights(self, path):
-        """Read weights saved by save_weights; refuses files with missing or mis-shaped arrays
-        (listing them) and never unpickles."""
+        """Read weights saved by save_weights: by weight name, or (as Keras does for a model
+        built the same way under other names) by position when every shape agrees. Refuses
+        files with missing or mis-shaped arrays, listing them, and never unpickles."""
         with np.load(str(path), allow_pickle=False) as data:
             stored = {k: data[k] for k in data.files}
-        problems = []
-        for w in self.weights:
-            if w.name not in stored:
-                problems.append(f"missing {w.name}")
-            elif stored[w.name].shape != w.get_value(borrow=True).shape:
-                problems.append(f"{w.name}: file has shape {stored[w.name].shape}, "
-                                f"the model needs {w.get_value(borrow=True).shape}")
+        order = [str(n) for n in stored.pop("__order__", np.array([]))]
+        weights = self.weights
+        if all(w.name in stored for w in weights):
+            values = [stored[w.name] for w in weights]
+        elif len(order) == len(weights) and all(n in stored for n in order):
+            values = [stored[n] for n in order]
+        else:
+            missing = [w.name for w in weights if w.name not in stored]
+            raise ValueError(f"cannot load {path} into {self.name}: missing {', '.join(missing)} "
+                             f"(the file holds {len(stored)} arrays for {len(weights)} weights)")
+        problems = [f"{w.name}: file has shape {v.shape}, the model needs {w.get_value(borrow=True).shape}"
+                    for w, v in zip(weights, values) if v.shape != w.get_value(borrow=True).shape]
         if problems:
             raise ValueError(f"cannot load {path} into {self.name}: " + "; ".join(problems))
-        for w in self.weights:
-            w.set_value(stored[w.name].astype(w.dtype, copy=False))
+        for w, v in zip(weights, values):
+            w.set_value(v.astype(w.dtype, copy=False))
 
     # ---- text and pictures --------------------------------------------------------------
     def summary(self, print_fn=print):

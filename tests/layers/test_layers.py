@@ -1,0 +1,218 @@
+"""Keras-style models end to end: building, training to accuracy targets, inference modes,
+freezing, saving/loading, callbacks, and Theano-style programs with the optimizers."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+L = sg.layers
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return sg.datasets.load_digits()
+
+
+def small_convnet():
+    L.set_seed(0)
+    return L.Sequential([L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(1, 8, 8)),
+                         L.MaxPool2D(2), L.Flatten(), L.Dense(32, activation="relu"),
+                         L.Dense(10, activation="softmax")])
+
+
+def test_dense_layer_computes_the_affine_map():
+    layer = L.Dense(3, activation="relu", name="d")
+    x = L.Input((4,))
+    out = layer(x)
+    assert out.type.shape == (None, 3) and layer.kernel.get_value().shape == (4, 3)
+    xv = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
+    got = sg.function([x], out)(xv)
+    np.testing.assert_allclose(got, np.maximum(xv @ layer.kernel.get_value() + layer.bias.get_value(), 0), rtol=1e-6)
+
+
+def test_sequential_summary_shapes_and_counts():
+    model = small_convnet()
+    text = model.summary(print_fn=None)
+    assert "(None, 8, 8, 8)" in text and "(None, 8, 4, 4)" in text and "(None, 128)" in text
+    assert model.count_params() == (8 * 9 + 8) + (128 * 32 + 32) + (32 * 10 + 10)
+    assert f"Total params: {model.count_params():,}" in text
+
+
+def test_keras_style_convnet_reaches_97_percent(digits):
+    (xtr, ytr), (xte, yte) = digits
+    from symgraph.demo import build_model
+    model = build_model()
+    model.compile(optimizer=sg.optimizers.Adam(lr=2e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(xtr, ytr, epochs=20, batch_size=16, validation_data=(xte, yte), verbose=0,
+                        callbacks=[sg.callbacks.StepDecay(2e-3, gamma=0.5, step_size=8)])
+    loss, acc = model.evaluate(xte, yte)
+    assert acc >= 0.97, history.history["val_accuracy"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert set(history.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    probs = model.predict(xte[:7])
+    assert probs.shape == (7, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_functional_model_with_one_hot_targets_and_sgd(digits):
+    (xtr, ytr), (xte, yte) = digits
+    L.set_seed(1)
+    inputs = L.Input((1, 8, 8))
+    h = L.Flatten()(inputs)
+    h = L.Dense(64, activation="tanh")(h)
+    outputs = L.Dense(10, activation="softmax")(h)
+    model = L.Model(inputs, outputs, name="mlp")
+    model.compile(optimizer=sg.optimizers.SGD(lr=0.1, momentum=0.9, nesterov=True),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(xtr, np.eye(10, dtype="float32")[ytr], epochs=8, batch_size=32, verbose=0)
+    assert model.evaluate(xte, np.eye(10, dtype="float32")[yte])[1] > 0.95
+
+
+def test_dropout_and_batchnorm_differ_between_training_and_inference(digits):
+    (xtr, ytr), _ = digits
+    L.set_seed(2)
+    model = L.Sequential([L.Input((1, 8, 8)), L.Conv2D(4, 3, padding="same"), L.BatchNormalization(),
+                          L.Activation("relu"), L.Flatten(), L.Dropout(0.5), L.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    bn = model.layers[1]
+    before = bn.moving_mean.get_value().copy()
+    model.fit(xtr[:256], ytr[:256], epochs=1, batch_size=64, verbose=0)
+    assert not np.allclose(bn.moving_mean.get_value(), before)  # running statistics were updated
+    a, b = model.predict(xtr[:20]), model.predict(xtr[:20])
+    np.testing.assert_array_equal(a, b)  # inference is deterministic: no dropout
+    x = L.Input((1, 8, 8))
+    train_out, context = model.trace(x, True)
+    f = sg.function([x], train_out)
+    assert not np.array_equal(f(xtr[:20]), f(xtr[:20]))  # training mode draws fresh masks
+    assert len(context.updates) == 2
+
+
+def test_freezing_saving_loading_and_feature_extraction(digits, tmp_path):
+    (xtr, ytr), (xte, yte) = digits
+    model = small_convnet()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(xtr, ytr, epochs=2, batch_size=32, verbose=0)
+    path = model.save_weights(tmp_path / "w.npz")
+    twin = small_convnet()
+    twin.load_weights(path)
+    np.testing.assert_array_equal(twin.predict(xte[:5]), model.predict(xte[:5]))
+    conv = model.layers[0]
+    conv.trainable = False
+    frozen = conv.kernel.get_value().copy()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(xtr[:64], ytr[:64], epochs=1, verbose=0)
+    np.testing.assert_array_equal(conv.kernel.get_value(), frozen)
+    features = L.Model(model.input, model.calls[2][2])  # up to Flatten
+    assert features.predict(xte[:3]).shape == (3, 128)
+
+
+def test_load_weights_refuses_bad_files(tmp_path):
+    model = small_convnet()
+    np.savez(tmp_path / "bad.npz", **{"conv2d_x/kernel": np.zeros(3)})
+    with pytest.raises(ValueError, match="missing"):
+        model.load_weights(tmp_path / "bad.npz")
+    good = {w.name: w.get_value() for w in model.weights}
+    good[model.weights[0].name] = np.zeros((1, 1))
+    np.savez(tmp_path / "shape.npz", **good)
+    with pytest.raises(ValueError, match="shape"):
+        model.load_weights(tmp_path / "shape.npz")
+    np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "pickled.npz", "w") as z:
+        z.write(tmp_path / "obj.npy", model.weights[0].name + ".npy")
+    with pytest.raises(ValueError):
+        model.load_weights(tmp_path / "pickled.npz")
+
+
+def test_callbacks_early_stopping_checkpoint_and_step_decay(digits, tmp_path):
+    (xtr, ytr), (xte, yte) = digits
+    model = small_convnet()
+    opt = sg.optimizers.SGD(lr=0.5)
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+    seen = []
+
+    class Spy(sg.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append(round(opt.learning_rate, 6))
+    stopper = sg.callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0)
+    history = model.fit(xtr[:200], ytr[:200], epochs=10, batch_size=50, verbose=0,
+                        validation_data=(xte[:50], yte[:50]),
+                        callbacks=[sg.callbacks.StepDecay(0.5, gamma=0.1, step_size=1), Spy(), stopper,
+                                   sg.callbacks.ModelCheckpoint(tmp_path / "ck-{epoch}.npz")])
+    assert seen == [0.5, 0.05]  # decayed each epoch, then stopped: no improvement of 10
+    assert len(history.epoch) == 2 and stopper.stopped_epoch == 1
+    assert (tmp_path / "ck-1.npz").exists() and (tmp_path / "ck-2.npz").exists()
+
+
+def test_theano_style_program_with_givens_and_optimizer_updates(digits):
+    (xtr, ytr), (xte, yte) = digits
+    data_x = sg.shared(xtr.reshape(len(xtr), -1), "data_x")
+    data_y = sg.shared(ytr, "data_y")
+    index, batch = sg.lscalar("index"), 50
+    x, y = sg.matrix("x"), sg.ivector("y")
+    W = sg.shared(np.zeros((64, 10), "float32"), "W")
+    b = sg.shared(np.zeros(10, "float32"), "b")
+    p_y = sg.nn.softmax(sg.dot(x, W) + b)
+    cost = -sg.mean(sg.log(p_y)[sg.arange(y.shape[0]), y])
+    opt = sg.optimizers.RMSprop(lr=0.01)
+    train = sg.function([index], cost, updates=opt.updates(cost, [W, b]),
+                        givens={x: data_x[index * batch:(index + 1) * batch],
+                                y: data_y[index * batch:(index + 1) * batch]})
+    for epoch in range(10):
+        for i in range(len(xtr) // batch):
+            train(i)
+    predict = sg.function([x], sg.argmax(p_y, axis=1))
+    assert (predict(xte.reshape(len(xte), -1)) == yte).mean() > 0.93
+
+
+@pytest.mark.parametrize("name,lr", [("sgd", 0.1), ("adam", 0.1), ("rmsprop", 0.05), ("adagrad", 1.0)])
+def test_each_optimizer_minimizes_a_quadratic(name, lr):
+    w = sg.shared(np.array([3.0, -2.0], "float32"), "w")
+    opt = sg.optimizers.get(name)
+    opt.learning_rate = lr
+    cost = ((w - 1.0) ** 2).sum()
+    step = sg.function([], cost, updates=opt.updates(cost, [w]))
+    first = float(step())
+    for _ in range(300):
+        last = float(step())
+    assert last < first * 0.01
+    assert int(opt.iterations.get_value()) == 301
+
+
+def test_weight_decay_and_momentum_math():
+    w = sg.shared(np.array([1.0], "float64"), "w")
+    opt = sg.optimizers.SGD(lr=0.1, momentum=0.5, weight_decay=0.2)
+    step = sg.function([], [], updates=opt.updates((w * 3).sum(), [w]))
+    step()
+    # g = 3 + 0.2*1 = 3.2; v = -0.32; w = 0.68
+    np.testing.assert_allclose(w.get_value(), [0.68], rtol=1e-6)
+    step()
+    # g = 3 + 0.136 = 3.136; v = 0.5*-0.32 - 0.3136 = -0.4736; w = 0.2064
+    np.testing.assert_allclose(w.get_value(), [0.2064], rtol=1e-5)
+
+
+def test_losses_and_metrics_by_name():
+    y_true = sg.ivector("t")
+    y_pred = sg.matrix("p")
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]], "float32")
+    labels = np.array([0, 1], "int32")
+    f = sg.function([y_true, y_pred], [sg.losses.get("sparse_categorical_crossentropy")(y_true, y_pred),
+                                       sg.metrics.get("accuracy")(y_true, y_pred),
+                                       sg.metrics.top_k_categorical_accuracy(y_true, y_pred, k=2)])
+    loss, acc, top2 = f(labels, probs)
+    np.testing.assert_allclose(loss, -np.log([0.7, 0.3]), rtol=1e-6)
+    assert acc.tolist() == [1, 0] and top2.tolist() == [1, 1]
+    a, b = sg.matrix("a"), sg.matrix("b")
+    av, bv = np.ones((2, 3), "float32"), np.zeros((2, 3), "float32")
+    mse, mae = sg.function([a, b], [sg.losses.mse(a, b), sg.losses.mae(a, b)])(av, bv)
+    assert mse.tolist() == [1, 1] and mae.tolist() == [1, 1]
+    with pytest.raises(ValueError, match="unknown loss"):
+        sg.losses.get("nope")
+
+
+def test_plot_model(tmp_path):
+    model = small_convnet()
+    path = model.plot(tmp_path / "model.svg")
+    text = open(path).read()
+    assert "Conv2D" in text and "(None, 10)" in text and "params" in text
+    sg.layers.plot_model(model, tmp_path / "m.png")
+    assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
