@@ -1,0 +1,1 @@
+"""Runnable tutorials; each has a main(fast=False) the test suite runs in fast mode."""
