@@ -26,7 +26,7 @@ def test_t4_denoising_autoencoder(tmp_path):
 
 def test_t5_transfer_learning():
     transfer, scratch = importlib.import_module("tutorials.t5_transfer_learning").main(fast=True)
-    assert transfer > 0.5 and 0 <= scratch <= 1
+    assert transfer > 0.4 and 0 <= scratch <= 1
 
 
 def test_t6_half_precision():

@@ -1,0 +1,31 @@
+"""Shared helpers for the side-by-side benchmarks: best-of timing and a ratio table."""
+import time
+
+
+def best_seconds(fn, repeat=5, number=1, warmup=1):
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def print_table(title, rows, reference, unit="ms", scale=1e3):
+    """rows: [(label, seconds)]; ratios are reference_time / time (higher is faster)."""
+    ref = dict(rows)[reference]
+    print(f"\n{title}")
+    print(f"{'':34s} {unit:>9s}  {'speed vs ' + reference:>22s}")
+    for label, seconds in rows:
+        print(f"{label:34s} {seconds * scale:9.2f}  {ref / seconds:21.2f}x")
+
+
+def try_import(name):
+    try:
+        return __import__(name)
+    except ImportError:
+        print(f"({name} is not installed: `make bench` installs the peers)")
+        return None

@@ -1,0 +1,104 @@
+"""One SGD step of a 784-512-512-10 ReLU MLP with softmax cross-entropy, batch 128, side by
+side: symgraph (numba and numpy backends), PyTorch CPU eager, JAX jit, PyTensor C.
+Run: .venv/bin/python benchmarks/mlp_step.py"""
+import numpy as np
+
+import symgraph as sg
+from common import best_seconds, print_table, try_import
+
+SIZES, BATCH, LR = (784, 512, 512, 10), 128, 0.01
+
+
+def init(seed=0):
+    rng = np.random.default_rng(seed)
+    return [a for n_in, n_out in zip(SIZES[:-1], SIZES[1:])
+            for a in ((rng.normal(size=(n_in, n_out)) * np.sqrt(2 / n_in)).astype(np.float32),
+                      np.zeros(n_out, np.float32))]
+
+
+def symgraph_step(backend):
+    params = [sg.shared(p, f"p{i}") for i, p in enumerate(init())]
+    x, y = sg.fmatrix("x"), sg.ivector("y")
+    h = x
+    for k in range(0, len(params), 2):
+        h = sg.dot(h, params[k]) + params[k + 1]
+        h = sg.nn.relu(h) if k < len(params) - 2 else h
+    cost = sg.nn.categorical_crossentropy(sg.nn.softmax(h), y).mean()
+    grads = sg.grad(cost, params)
+    return sg.function([x, y], cost, updates=[(p, p - LR * g) for p, g in zip(params, grads)], backend=backend)
+
+
+def main():
+    rng = np.random.default_rng(1)
+    x = rng.random((BATCH, 784), dtype=np.float32)
+    y = rng.integers(0, 10, BATCH).astype(np.int32)
+    rows, losses = [], {}
+    for backend in ("numba", "numpy"):
+        step = symgraph_step(backend)
+        losses[backend] = float(step(x, y))
+        rows.append((f"symgraph ({backend} backend)", best_seconds(lambda: step(x, y), repeat=5, number=20)))
+    torch = try_import("torch")
+    if torch:
+        params = [torch.tensor(p, requires_grad=True) for p in init()]
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+        def torch_step():
+            h = tx
+            for k in range(0, len(params), 2):
+                h = h @ params[k] + params[k + 1]
+                h = torch.relu(h) if k < len(params) - 2 else h
+            loss = torch.nn.functional.cross_entropy(h, ty)
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p -= LR * g
+            return loss
+        losses["torch"] = float(torch_step())
+        rows.append(("PyTorch eager (CPU)", best_seconds(torch_step, repeat=5, number=20)))
+    jax = try_import("jax")
+    if jax:
+        import jax.numpy as jnp
+
+        def loss_fn(params, x, y):
+            h = x
+            for k in range(0, len(params), 2):
+                h = h @ params[k] + params[k + 1]
+                h = jax.nn.relu(h) if k < len(params) - 2 else h
+            return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(BATCH), y])
+
+        @jax.jit
+        def jax_step(params, x, y):
+            loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+            return [p - LR * g for p, g in zip(params, grads)], loss
+        state = {"p": [jax.device_put(p) for p in init()]}
+        jx, jy = jax.device_put(x), jax.device_put(y)
+
+        def run_jax():
+            state["p"], loss = jax_step(state["p"], jx, jy)
+            return loss.block_until_ready()
+        losses["jax"] = float(jax_step([jax.device_put(p) for p in init()], jx, jy)[1])
+        rows.append(("JAX jit (CPU)", best_seconds(run_jax, repeat=5, number=20)))
+    pytensor = try_import("pytensor")
+    if pytensor:
+        import pytensor.tensor as pt
+        shared = [pytensor.shared(p) for p in init()]
+        px, py = pt.fmatrix("x"), pt.ivector("y")
+        h = px
+        for k in range(0, len(shared), 2):
+            h = pt.dot(h, shared[k]) + shared[k + 1]
+            h = pt.maximum(h, 0) if k < len(shared) - 2 else h
+        cost = -pt.mean(pt.log(pt.special.softmax(h, axis=-1))[pt.arange(BATCH), py])
+        grads = pytensor.grad(cost, shared)
+        pstep = pytensor.function([px, py], cost, updates=[(p, p - LR * g) for p, g in zip(shared, grads)])
+        losses["pytensor"] = float(pstep(x, y))
+        rows.append(("PyTensor C", best_seconds(lambda: pstep(x, y), repeat=5, number=20)))
+    first = list(losses.values())[0]
+    assert all(abs(v - first) < 1e-3 for v in losses.values()), losses  # same first-step loss
+    print_table(f"MLP 784-512-512-10 SGD step, batch {BATCH} (first loss {first:.4f} everywhere)",
+                rows, "symgraph (numba backend)")
+    for label, seconds in rows:
+        print(f"  {label:32s} {1 / seconds:7.1f} steps/s")
+
+
+if __name__ == "__main__":
+    main()
