@@ -53,7 +53,7 @@ def main():
                 for p, g in zip(params, grads):
                     p -= LR * g
             return loss
-        losses["torch"] = float(torch_step())
+        losses["torch"] = float(torch_step().detach())
         rows.append(("PyTorch eager (CPU)", best_seconds(torch_step, repeat=5, number=20)))
     jax = try_import("jax")
     if jax:
@@ -89,7 +89,7 @@ def main():
             h = pt.maximum(h, 0) if k < len(shared) - 2 else h
         cost = -pt.mean(pt.log(pt.special.softmax(h, axis=-1))[pt.arange(BATCH), py])
         grads = pytensor.grad(cost, shared)
-        pstep = pytensor.function([px, py], cost, updates=[(p, p - LR * g) for p, g in zip(shared, grads)])
+        pstep = pytensor.function([px, py], cost, updates=[(p, p - np.float32(LR) * g) for p, g in zip(shared, grads)])
         losses["pytensor"] = float(pstep(x, y))
         rows.append(("PyTensor C", best_seconds(lambda: pstep(x, y), repeat=5, number=20)))
     first = list(losses.values())[0]

@@ -21,11 +21,13 @@ import types
 import numpy as np
 
 from ..config import config
+from .numba_vecmath import VECTOR_FORMS
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 _memory_cache = {}
 _lock = threading.Lock()
-_HEADER = "import math\nimport numpy as np\nfrom numba import njit, prange\n\n"
+_HEADER = ("import math\nimport numpy as np\nfrom numba import njit, prange\n"
+           "from symgraph.backends.numba_vecmath import exp32, tanh32, sigmoid32\n\n")
 
 
 def _literal(value, dtype):
@@ -40,6 +42,8 @@ def step_source(sop, args, in_dtypes, out_dtype):
     """One program step as an expression, cast to its dtype so types match NumPy's."""
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
+    elif sop.name in VECTOR_FORMS and out_dtype == "float32" and in_dtypes[0] == "float32":
+        expr = VECTOR_FORMS[sop.name].format(*args)  # SIMD-friendly float32 transcendentals
     elif sop.name.startswith("cast_"):
         expr = args[0]
     else:
