@@ -62,5 +62,29 @@ def main():
     print(f"  loss, optimized vs as written: {loss[0]:.6f} vs {loss[1]:.6f}")
 
 
+def fresh_process_compile(cache_dir):
+    """Seconds to build and compile (numba) the training step, then run it once, in a new process."""
+    import os
+    import subprocess
+    import sys
+    code = ("import time, sys; sys.path.insert(0, 'benchmarks'); t = time.perf_counter(); "
+            "import numpy as np, symgraph as sg; from compile_time import mlp_training_graph; "
+            "i, c, u = mlp_training_graph(); f = sg.function(i, c, updates=u, backend='numba'); "
+            "f(np.zeros((128, 784), 'float32'), np.zeros(128, 'int32')); print(time.perf_counter() - t)")
+    env = dict(os.environ, SYMGRAPH_CACHE_DIR=cache_dir)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def fresh_process_table():
+    import tempfile
+    with tempfile.TemporaryDirectory() as cache:
+        cold = fresh_process_compile(cache)
+        warm = fresh_process_compile(cache)
+    print(f"  fresh process, import + build + compile + first call (numba): cold cache {cold:.2f} s, "
+          f"warm cache {warm:.2f} s")
+
+
 if __name__ == "__main__":
     main()
+    fresh_process_table()

@@ -46,6 +46,15 @@ def test_reduction_gradients(kind, axis, keepdims, rng):
     sg.verify_grad(lambda a: getattr(a, kind)(axis=axis, keepdims=keepdims), [x], rng=rng)
 
 
+def test_prod_gradient_is_exact_with_zeros():
+    x = sg.dvector("x")
+    g = sg.function([x], sg.grad(x.prod(), x), backend="numpy")
+    np.testing.assert_allclose(g(np.array([2.0, 0.0, 3.0])), [0.0, 6.0, 0.0])
+    np.testing.assert_allclose(g(np.array([0.0, 0.0, 3.0])), [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(g(np.array([2.0, 4.0, 3.0])), [12.0, 6.0, 8.0])
+    sg.verify_grad(lambda a: a.prod(axis=1), [np.array([[1.0, 0.0, 2.0], [1.5, -2.0, 0.5]])])
+
+
 def test_max_gradient_shares_ties():
     x = sg.dvector("x")
     g = run([x], sg.grad(x.max(), x), np.array([1.0, 3.0, 3.0]))

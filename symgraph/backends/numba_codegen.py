@@ -24,6 +24,8 @@ from ..config import config
 from .numba_vecmath import VECTOR_FORMS
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
+# fastmath is off unless asked for: with it, NaN/Inf handling and summation order may change.
+FASTMATH = os.environ.get("SYMGRAPH_FASTMATH", "0").lower() in ("1", "true", "yes")
 _memory_cache = {}
 _lock = threading.Lock()
 _HEADER = ("import math\nimport numpy as np\nfrom numba import njit, prange\n"
@@ -76,7 +78,7 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel):
     n_in, outs = len(in_dtypes), composite.outputs
     params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
     loop = "prange" if parallel else "range"
-    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)",
+    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     for i in range(n_in):
         if scalar_mask[i]:
@@ -93,7 +95,7 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel):
 def _strided_source(composite, in_dtypes, ndim, parallel):
     n_in, outs = len(in_dtypes), composite.outputs
     params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
-    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)",
+    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     idx = ", ".join(f"i{d}" for d in range(ndim))
     indent = "    "
@@ -113,7 +115,7 @@ _INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
 def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel):
     n_in = len(in_dtypes)
     params = ", ".join(["out"] + [f"a{i}" for i in range(n_in)])
-    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)",
+    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     indent = "    "
     for d in range(n_kept):

@@ -59,7 +59,14 @@ class Reduce(Op):
             n = E.cast(shape(x)[list(self.axis)].prod() if self.axis else 1, x.dtype)
             gx = broadcast_to(g / n, shape(x))
         elif self.kind == "prod":
-            gx = g * _expand_back(z, x, self.axis, self.keepdims) / x
+            # d prod / d x_i = product of the others, exact with zeros: with no zero it is
+            # prod / x_i; with one zero only that position gets the product of the rest.
+            zero = E.eq(x, 0)
+            nonzero = E.where(zero, 1, x)
+            rest = Reduce("prod", self.axis, True)(nonzero)
+            zeros = E.cast(zero, "int64").sum(axis=self.axis, keepdims=True)
+            gx = g * E.where(E.eq(zeros, 0), rest / nonzero,
+                             E.where(E.logical_and(E.eq(zeros, 1), zero), rest, 0))
         else:  # max/min: tied maxima share the gradient equally
             hit = E.cast(E.eq(x, _expand_back(z, x, self.axis, self.keepdims)), x.dtype)
             gx = g * hit / hit.sum(axis=self.axis, keepdims=True)
