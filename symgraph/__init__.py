@@ -10,6 +10,7 @@ from .variables import tensor, shared, constant, CONSTRUCTORS as _CONSTRUCTORS
 from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
 from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
 from .function import function, Function, UnusedInputError
+from .backends.executor import NonFiniteError
 from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
 from .printing import debugprint
 from .drawing import to_dot, render, GraphvizNotInstalled

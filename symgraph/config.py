@@ -13,6 +13,8 @@ class Config:
     def __init__(self):
         self.floatX = os.environ.get("SYMGRAPH_FLOATX", "float32")
         self.backend = os.environ.get("SYMGRAPH_BACKEND", "numba")
+        # Stop at the first node that makes a NaN or Inf, naming it (slower; for debugging).
+        self.nan_guard = os.environ.get("SYMGRAPH_NAN_GUARD", "0").lower() in ("1", "true", "yes")
         self.cache_dir = os.environ.get(
             "SYMGRAPH_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "symgraph"))
 

@@ -64,7 +64,8 @@ def _normalize_updates(updates):
 class Function:
     """A compiled graph. Call it with one value per input."""
 
-    def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input):
+    def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input,
+                 nan_guard=None):
         self.name = name
         self.backend = backend or config.backend
         inputs = list(inputs)
@@ -106,7 +107,8 @@ class Function:
         self.n_outputs = len(outputs)
         all_outputs = self.fgraph.outputs + self.fgraph.update_outputs
         self._run = _backend_module(self.backend).compile_graph(
-            self.fgraph, inputs + self.shared, all_outputs)
+            self.fgraph, inputs + self.shared, all_outputs,
+            nan_guard=config.nan_guard if nan_guard is None else nan_guard)
         self._update_slots = list(range(len(outputs), len(all_outputs)))
         # Outputs made by ops that always return new memory need no defensive copy.
         self._fresh = [v.owner is not None and isinstance(v.owner.op, FRESH) for v in all_outputs]
@@ -197,8 +199,11 @@ def _check_given(old, new):
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, optimize=True,
-             name=None, on_unused_input="raise"):
-    """Compile a graph: `f = sg.function([x, y], x * y + 1); f(a, b)`."""
+             name=None, on_unused_input="raise", nan_guard=None):
+    """Compile a graph: `f = sg.function([x, y], x * y + 1); f(a, b)`.
+
+    nan_guard=True (or SYMGRAPH_NAN_GUARD=1) stops at the first node that makes a NaN or Inf
+    and names it with the source line that created it; the call then changes no state."""
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
-    return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input)
+    return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard)

@@ -10,13 +10,15 @@ import numpy as np
 from ..graph import Constant
 
 
-def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
+def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=False):
     """A callable taking one value per `input_vars` and returning the values of `output_vars`.
 
     The program is generated as straight-line Python (one line per node, intermediates
     deleted after their last use), so a call costs little more than the thunks it runs.
-    quiet: silence NumPy's floating-point warnings (NaN and Inf still come out as in NumPy)."""
-    names, env = {}, {"raise_in_node": raise_in_node, "np": np, "values_of": _values_of}
+    quiet: silence NumPy's floating-point warnings (NaN and Inf still come out as in NumPy).
+    nan_guard: stop at the first node whose float output holds NaN or Inf, naming it."""
+    names, env = {}, {"raise_in_node": raise_in_node, "np": np, "values_of": _values_of,
+                      "check_finite": check_finite}
     for i, v in enumerate(input_vars):
         names[v] = f"v{i}"
     for var in fgraph.variables():
@@ -42,6 +44,8 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
         args = ", ".join(names[v] for v in node.inputs)
         body.append(f"step = {step}")
         body.append(f"{outs} = t{step}([{args}])")
+        if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
+            body.append(f"check_finite(nodes[{step}], ({outs}), [{args}])")
         dead = sorted({names[v] for v in node.inputs if last_use[v] == step and v not in keep
                        and not isinstance(v, Constant)})
         if dead:
@@ -69,6 +73,26 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True):
     return env["run"]
 
 
+class NonFiniteError(FloatingPointError):
+    """Raised by nan_guard mode at the first node that makes a NaN or an Inf."""
+
+
+def check_finite(node, outputs, inputs):
+    for k, value in enumerate(outputs):
+        if isinstance(value, np.ndarray) and value.dtype.kind in "fc" and not np.isfinite(value).all():
+            kind = "NaN" if np.isnan(value).any() else "Inf"
+            where = np.argwhere(~np.isfinite(value))
+            first = tuple(int(i) for i in where[0]) if len(where) else ()
+            lines = [f"nan_guard: {node.op} produced {kind} (first at index {first}, "
+                     f"{int((~np.isfinite(value)).sum())} of {value.size} elements)",
+                     f"the output was created at {node.outputs[k].trace}", "its inputs:"]
+            for var, val in zip(node.inputs, inputs):
+                finite = "finite" if not isinstance(val, np.ndarray) or val.dtype.kind not in "fc" \
+                    or np.isfinite(val).all() else "already non-finite"
+                lines.append(f"  {var.describe()} ({finite})")
+            raise NonFiniteError("\n".join(lines))
+
+
 def _values_of(frame, names):
     return [frame.get(n) for n in names]
 
@@ -85,4 +109,6 @@ def raise_in_node(exc, node, values):
         new = type(exc)(message)
     except Exception:
         new = ValueError(message)
+    if isinstance(exc, NonFiniteError):
+        raise exc
     raise new from exc

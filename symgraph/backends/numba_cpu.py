@@ -258,7 +258,7 @@ def make_thunk(node):
 BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul)
 
 
-def compile_graph(fgraph, input_vars, output_vars):
+def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
     nodes = fgraph.apply_nodes
     # OpenBLAS keeps its threads spinning after a product; parallel loops launched next to
     # them fight for the same cores (a training step ran 6x slower). Graphs that call BLAS
@@ -272,4 +272,4 @@ def compile_graph(fgraph, input_vars, output_vars):
         return thunk
     # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
     quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) for node in nodes)
-    return compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet)
+    return compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)

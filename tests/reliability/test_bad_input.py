@@ -1,0 +1,71 @@
+"""Bad input at call time, on every backend: a clear exception or a correct result, never a
+crash or garbage."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+BACKENDS = ["numba", "numpy"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+def test_arity_dtype_ndim_and_static_shape(backend):
+    x = sg.tensor("x", "float32", (None, 3))
+    i = sg.ivector("i")
+    f = sg.function([x, i], x.sum() + i.sum(), backend=backend)
+    ok_x, ok_i = np.ones((2, 3), "float32"), np.ones(2, "int32")
+    cases = [((ok_x,), TypeError, "takes 2 arguments"),
+             ((ok_x, ok_i, ok_i), TypeError, "takes 2 arguments"),
+             ((np.ones((2, 3)), ok_i), TypeError, "float64"),                 # unsafe downcast
+             ((ok_x, np.ones(2, "float32")), TypeError, "'i'"),                 # float into int
+             ((ok_x, np.ones(2, "int64")), TypeError, "int64"),
+             ((np.ones(3, "float32"), ok_i), ValueError, "2 dimensions"),
+             ((np.ones((2, 4), "float32"), ok_i), ValueError, "length 3"),
+             ((ok_x, [1.5, 2.0]), TypeError, "integers"),
+             (("hello", ok_i), TypeError, "'x'"),
+             ((ok_x, [2 ** 40]), TypeError, "does not fit")]
+    for args, exc, text in cases:
+        with pytest.raises(exc, match=text):
+            f(*args)
+    assert f(ok_x, ok_i) == 8.0
+
+
+def test_mismatched_dynamic_shapes_inside_kernels(backend):
+    a, b = sg.matrix("a"), sg.matrix("b")
+    f = sg.function([a, b], sg.tanh(a) * b + 1, backend=backend)
+    with pytest.raises(ValueError) as err:
+        f(np.ones((2, 3), "float32"), np.ones((3, 2), "float32"))
+    assert "'a'" in str(err.value) and "(3, 2)" in str(err.value)
+    g = sg.function([a, b], sg.dot(a, b), backend=backend)
+    with pytest.raises(ValueError, match="Dot|Gemm|shapes"):
+        g(np.ones((2, 3), "float32"), np.ones((4, 2), "float32"))
+
+
+def test_strided_negative_stride_read_only_zero_size_and_scalars(backend):
+    x = sg.matrix("x")
+    s = sg.scalar("s")
+    f = sg.function([x, s], [sg.exp(x) * s, (x * s).sum(axis=0)], backend=backend)
+    base = np.arange(24, dtype="float32").reshape(4, 6) / 10
+    ro = base.copy()
+    ro.setflags(write=False)
+    for value in (base[::2, ::3], base[::-1], base.T, ro, np.zeros((0, 6), "float32")):
+        got = f(value, 2.0)
+        np.testing.assert_allclose(got[0], np.exp(value) * 2, rtol=1e-6)
+        np.testing.assert_allclose(got[1], (value * 2).sum(axis=0), rtol=1e-5)
+    for scalar in (2, 2.0, np.float32(2), np.array(2.0, "float32")):
+        np.testing.assert_allclose(f(base, scalar)[0], np.exp(base) * 2, rtol=1e-6)
+    assert f(base, 2.0)[0].flags.writeable
+
+
+def test_nan_and_inf_values_come_out_as_in_numpy(backend):
+    x = sg.dvector("x")
+    v = np.array([np.nan, np.inf, -np.inf, 0.0, 1.0])
+    got = sg.function([x], [sg.log(x), x / 0, sg.maximum(x, 0), x.max(), sg.exp(x) - 1], backend=backend)(v)
+    with np.errstate(all="ignore"):
+        want = [np.log(v), v / 0, np.maximum(v, 0), v.max(), np.expm1(v)]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

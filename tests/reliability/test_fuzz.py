@@ -1,0 +1,68 @@
+"""A differential fuzzer: hypothesis builds random graphs (ops, shapes, dtypes, broadcasting,
+indexing) and the Numba backend must agree with the NumPy reference, NaN positions included.
+
+CI runs a bounded number of examples; a long run by hand:
+    SYMGRAPH_FUZZ_EXAMPLES=3000 .venv/bin/python -m pytest tests/reliability/test_fuzz.py
+"""
+import os
+
+import numpy as np
+from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis.extra import numpy as hnp
+
+import symgraph as sg
+
+EXAMPLES = int(os.environ.get("SYMGRAPH_FUZZ_EXAMPLES", "60"))
+UNARY = ["exp", "log", "sqrt", "tanh", "sin", "abs", "neg", "sigmoid", "softplus", "relu", "floor",
+         "log1p", "expm1", "square", "arctan", "sign", "erf"]
+BINARY = ["add", "sub", "mul", "true_div", "maximum", "minimum", "pow", "mod"]
+values = st.one_of(st.floats(-4, 4, width=32), st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0]))
+
+
+def build(draw, leaves):
+    pool = list(leaves)
+    for _ in range(draw(st.integers(1, 7))):
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "index", "where"]))
+        a = draw(st.sampled_from(pool))
+        if kind == "unary":
+            pool.append(getattr(sg, draw(st.sampled_from(UNARY)))(a))
+        elif kind == "binary":
+            b = draw(st.sampled_from(pool))
+            pool.append(getattr(sg, draw(st.sampled_from(BINARY)))(a, b))
+        elif kind == "reduce" and a.ndim >= 1:
+            fn = draw(st.sampled_from(["sum", "max", "min", "mean", "prod"]))
+            pool.append(getattr(a, fn)(axis=draw(st.integers(0, a.ndim - 1)), keepdims=True))
+        elif kind == "index" and a.ndim >= 1:
+            pool.append(a[::-1] if draw(st.booleans()) else a[..., :1])
+        elif kind == "where":
+            b = draw(st.sampled_from(pool))
+            pool.append(sg.where(a > b, a, b * 0.5))
+    return pool[-1]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_numba_agrees_with_numpy_on_random_graphs(data):
+    draw = data.draw
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
+    other = tuple(1 if draw(st.booleans()) else s for s in shape)[draw(st.integers(0, len(shape))):]
+    a = sg.tensor("a", dtype, (None,) * len(shape))
+    b = sg.tensor("b", dtype, (None,) * len(other))
+    out = build(draw, [a, b])
+    av = draw(hnp.arrays(dtype, shape, elements=values))
+    bv = draw(hnp.arrays(dtype, other, elements=values))
+    results = []
+    for backend in ("numba", "numpy"):
+        f = sg.function([a, b], out, backend=backend, on_unused_input="ignore")
+        try:
+            results.append(("ok", f(av, bv)))
+        except (ValueError, FloatingPointError) as exc:
+            results.append(("error", type(exc)))
+    (ka, va), (kb, vb) = results
+    assert ka == kb, results
+    if ka == "ok":
+        assert va.shape == vb.shape and va.dtype == vb.dtype
+        np.testing.assert_array_equal(np.isnan(va), np.isnan(vb))
+        tol = 2e-4 if dtype == "float32" else 1e-9
+        np.testing.assert_allclose(va, vb, rtol=tol, atol=tol, equal_nan=True)
