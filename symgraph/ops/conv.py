@@ -105,7 +105,8 @@ def conv2d_numpy(x, w, params):
     cols = win.reshape(n, g, cg, oh, ow, kh, kw).transpose(1, 0, 3, 4, 2, 5, 6).reshape(g, n * oh * ow, cg * kh * kw)
     filt = w.reshape(g, o // g, cg * kh * kw).transpose(0, 2, 1)
     out = np.matmul(cols.astype(acc, copy=False), filt.astype(acc, copy=False))  # (g, n*oh*ow, o/g)
-    return out.reshape(g, n, oh, ow, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, oh, ow).astype(x.dtype)
+    out = out.reshape(g, n, oh, ow, o // g).transpose(1, 0, 4, 2, 3).reshape(n, o, oh, ow)  # copies
+    return out.astype(x.dtype, copy=False)
 
 
 def conv2d_grad_input_numpy(gy, w, in_shape, params):
