@@ -1,4 +1,5 @@
 """Activations by name, for layers: sg.activations.get("relu")."""
+from .naming import lookup
 from .ops import elemwise as E
 from .ops import nn as N
 
@@ -14,13 +15,7 @@ _BY_NAME = {"relu": E.relu, "sigmoid": E.sigmoid, "tanh": E.tanh, "softmax": N.s
 
 def get(activation):
     """A callable for an activation name (or the callable itself)."""
-    if callable(activation):
-        return activation
-    try:
-        return _BY_NAME[activation]
-    except KeyError:
-        raise ValueError(f"unknown activation {activation!r}; choose from "
-                         f"{sorted(k for k in _BY_NAME if k)} or pass a function") from None
+    return lookup(_BY_NAME, activation, "activation")
 
 
 def name_of(activation):

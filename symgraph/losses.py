@@ -1,4 +1,5 @@
 """Losses in Keras's argument order, loss(y_true, y_pred), each per example (mean it for a cost)."""
+from .naming import lookup
 from .ops import elemwise as E
 from .ops import nn as N
 from .ops.base import as_variable
@@ -41,9 +42,5 @@ _BY_NAME = {"categorical_crossentropy": categorical_crossentropy,
 
 
 def get(loss):
-    if callable(loss):
-        return loss
-    try:
-        return _BY_NAME[loss]
-    except KeyError:
-        raise ValueError(f"unknown loss {loss!r}; choose from {sorted(_BY_NAME)} or pass a function") from None
+    """A callable for a loss name (or the callable itself)."""
+    return lookup(_BY_NAME, loss, "loss")

@@ -1,4 +1,5 @@
 """Metrics, per example, in Keras's argument order metric(y_true, y_pred)."""
+from .naming import lookup
 from .ops import elemwise as E
 from .ops.reduce import argmax
 from .ops.shape import arange, shape, expand_dims
@@ -41,12 +42,8 @@ _BY_NAME = {"accuracy": accuracy, "acc": accuracy, "categorical_accuracy": accur
 
 
 def get(metric):
-    if callable(metric):
-        return metric
-    try:
-        return _BY_NAME[metric]
-    except KeyError:
-        raise ValueError(f"unknown metric {metric!r}; choose from {sorted(_BY_NAME)} or pass a function") from None
+    """A callable for a metric name (or the callable itself)."""
+    return lookup(_BY_NAME, metric, "metric")
 
 
 def name_of(metric):

@@ -17,6 +17,8 @@ def tensor(name=None, dtype=None, shape=None, ndim=None):
     """A symbolic input: `sg.tensor('x', 'float32', (None, 784))`; shape entries int or None.
 
     Without a shape it has `ndim` unknown lengths (a scalar when ndim is not given either)."""
+    if dtype == "floatX":
+        dtype = config.floatX
     if shape is None:
         shape = (None,) * (ndim or 0)
     elif ndim is not None and ndim != len(shape):
