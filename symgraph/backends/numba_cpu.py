@@ -49,7 +49,7 @@ BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.Cum
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor,
             N.Softmax, N.LogSoftmax, N.CategoricalCrossentropy, N.CrossentropySoftmax,
-            RND.RandomDraw, loop.Map, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
+            RND.RandomDraw, loop.Map)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
@@ -98,6 +98,8 @@ class ElementwiseThunk:
         shape = np.broadcast_shapes(*[a.shape for a in inputs])
         outs = self._outputs(inputs, shape)
         parallel = math.prod(shape) >= self.threshold
+        # A value broadcast to a whole array (all strides 0) is one number for the loop.
+        inputs = [_one_value(a) for a in inputs]
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             key = ("flat", mask, parallel)
@@ -112,6 +114,12 @@ class ElementwiseThunk:
                 kernel = self.kernels[key] = codegen.strided_kernel(self.composite, self.in_dtypes, self.ndim, parallel)
             kernel(*outs, *[np.broadcast_to(a, shape) for a in inputs])
         return outs
+
+
+def _one_value(a):
+    if a.size > 1 and not any(a.strides):
+        return np.asarray(a[(0,) * a.ndim]).reshape(1)
+    return a
 
 
 def _has_float16(node):
@@ -149,6 +157,14 @@ class ReduceThunk:
     def __call__(self, inputs):
         op = self.op
         shape = np.broadcast_shapes(*[a.shape for a in inputs])
+        if len(op.axis) == len(shape) > 1 and all(a.shape == shape and a.flags.c_contiguous for a in inputs):
+            # A full reduction of same-shape C-ordered inputs: one flat loop over memory.
+            inputs = [a.reshape(-1) for a in inputs]
+            op = CompositeReduce(op.composite, op.kind, (0,), False)
+            return self._reduce(op, inputs, (math.prod(shape),), keepdims_axes=self.op.axis)
+        return self._reduce(op, inputs, shape)
+
+    def _reduce(self, op, inputs, shape, keepdims_axes=None):
         kept = [d for d in range(len(shape)) if d not in op.axis]
         order = kept + list(op.axis)
         views = [np.transpose(np.broadcast_to(a, shape), order) for a in inputs]
@@ -164,8 +180,8 @@ class ReduceThunk:
                 op.composite, self.in_dtypes, len(kept), len(op.axis), op.kind, self.acc_dtype, parallel)
         kernel(out, *views)
         result = out.reshape(out_shape).astype(self.out_dtype, copy=False)
-        if op.keepdims:
-            result = np.expand_dims(result, op.axis)
+        if self.op.keepdims:
+            result = np.expand_dims(result, keepdims_axes if keepdims_axes is not None else op.axis)
         return [result]
 
 
@@ -248,7 +264,92 @@ def _lower_max_pool_grad(op, node):
     return MaxPoolThunk(op.pool, node, grad=True)
 
 
-NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, conv.MaxPool2D, conv.MaxPool2DGrad)
+class ConvThunk:
+    """Convolutions as im2col (a compiled gather into one contiguous matrix) + one BLAS GEMM
+    per group; the input gradient scatters back with the compiled col2im."""
+
+    def __init__(self, op, node, kind):
+        self.op, self.node, self.kind, self.params = op, node, kind, op.params
+
+    def __call__(self, inputs):
+        if any(np.asarray(v).dtype == np.float16 for v in inputs[:2]):
+            return self.op.perform(self.node, inputs)  # numba has no half precision
+        return [getattr(self, self.kind)(*inputs)]
+
+    def _geometry(self, image_shape, kernel):
+        (pt, _), (pl, _) = self.params.pads(image_shape, kernel)
+        oh, ow = self.params.out_size(image_shape, kernel)
+        return (*kernel, *self.params.stride, *self.params.dilation, pt, pl, oh, ow)
+
+    def _columns(self, x, k, cg, kernel, geometry):
+        """The (cg*kh*kw, n*oh*ow) window matrix of group k."""
+        n = x.shape[0]
+        oh, ow = geometry[-2:]
+        cols = np.empty((cg * kernel[0] * kernel[1], n * oh * ow), x.dtype)
+        kernels.im2col(np.ascontiguousarray(x[:, k * cg:(k + 1) * cg]), *geometry, cols)
+        return cols
+
+    def forward(self, x, w):
+        o, cg, kh, kw = w.shape
+        g, n = self.params.groups, x.shape[0]
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
+        og = o // g
+        out = np.empty((n, o, oh, ow), x.dtype)
+        for k in range(g):
+            cols = self._columns(x, k, cg, (kh, kw), geometry)
+            part = np.dot(w[k * og:(k + 1) * og].reshape(og, -1), cols)          # (og, n*oh*ow)
+            out[:, k * og:(k + 1) * og] = part.reshape(og, n, oh, ow).transpose(1, 0, 2, 3)
+        return out
+
+    def grad_input(self, gy, w, in_shape):
+        n, c, h, wd = (int(v) for v in in_shape)
+        o, cg, kh, kw = w.shape
+        g = self.params.groups
+        og = o // g
+        geometry = self._geometry((h, wd), (kh, kw))
+        oh, ow = geometry[-2:]
+        dx = np.zeros((n, c, h, wd), gy.dtype)
+        for k in range(g):
+            gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
+            cols = np.dot(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)           # (cg*kh*kw, n*oh*ow)
+            part = np.zeros((n, cg, h, wd), gy.dtype) if g > 1 else dx
+            kernels.col2im(cols, *geometry, part)
+            if g > 1:
+                dx[:, k * cg:(k + 1) * cg] = part
+        return dx
+
+    def grad_filters(self, x, gy, w_shape):
+        o, cg, kh, kw = (int(v) for v in w_shape)
+        g, n = self.params.groups, x.shape[0]
+        og = o // g
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
+        dw = np.empty((o, cg, kh, kw), x.dtype)
+        for k in range(g):
+            cols = self._columns(x, k, cg, (kh, kw), geometry)
+            gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
+            dw[k * og:(k + 1) * og] = np.dot(gk, cols.T).reshape(og, cg, kh, kw)
+        return dw
+
+
+@lower.register(conv.Conv2D)
+def _lower_conv(op, node):
+    return ConvThunk(op, node, "forward")
+
+
+@lower.register(conv.Conv2DGradInput)
+def _lower_conv_grad_input(op, node):
+    return ConvThunk(op, node, "grad_input")
+
+
+@lower.register(conv.Conv2DGradFilters)
+def _lower_conv_grad_filters(op, node):
+    return ConvThunk(op, node, "grad_filters")
+
+
+NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, conv.MaxPool2D, conv.MaxPool2DGrad,
+                     conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 
 
 def make_thunk(node):

@@ -55,3 +55,46 @@ def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
     else:
         lines += ["                    out[n, c, i, j] = best"]
     return compile_source("\n".join(lines) + "\n")
+
+
+@njit(cache=True, nogil=True)
+def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
+    """cols[(c*kh + i)*kw + j, (n*oh + y)*ow + z] = x[n, c, y*sh + i*dh - pt, z*sw + j*dw - pl],
+    zero where the window hangs over the padding. Laid out so the innermost loop walks both
+    arrays along a row; cols.T @ filters is then one GEMM (BLAS reads the transpose)."""
+    n_, c_, h, w = x.shape
+    for c in range(c_):
+        for i in range(kh):
+            for j in range(kw):
+                col = (c * kh + i) * kw + j
+                for n in range(n_):
+                    for y in range(oh):
+                        yy = y * sh + i * dh - pt
+                        base = (n * oh + y) * ow
+                        if yy < 0 or yy >= h:
+                            for z in range(ow):
+                                cols[col, base + z] = 0
+                            continue
+                        for z in range(ow):
+                            zz = z * sw + j * dw - pl
+                            cols[col, base + z] = x[n, c, yy, zz] if zz >= 0 and zz < w else 0
+
+
+@njit(cache=True, nogil=True)
+def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx):
+    """The transpose of im2col: every window entry is added back where it came from."""
+    n_, c_, h, w = dx.shape
+    for c in range(c_):
+        for i in range(kh):
+            for j in range(kw):
+                col = (c * kh + i) * kw + j
+                for n in range(n_):
+                    for y in range(oh):
+                        yy = y * sh + i * dh - pt
+                        if yy < 0 or yy >= h:
+                            continue
+                        base = (n * oh + y) * ow
+                        for z in range(ow):
+                            zz = z * sw + j * dw - pl
+                            if zz >= 0 and zz < w:
+                                dx[n, c, yy, zz] += cols[col, base + z]

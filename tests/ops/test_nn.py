@@ -224,3 +224,22 @@ def test_float16_storage_with_float32_accumulation(rng):
     assert out.dtype == np.float16
     ref = reference_pool(np.maximum(reference_conv2d(xv.astype(float), wv.astype(float), (1, 1), ((1, 1), (1, 1)), (1, 1), 1), 0), 2, 2, 0, "max")
     np.testing.assert_allclose(out, ref, rtol=1e-2, atol=1e-2)
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+def test_numba_convolution_gradients_match_the_reference(config, rng):
+    c, o, g, k, stride, padding, dilation, size = config
+    xv = rng.normal(size=(2, c) + size).astype("float32")
+    wv = rng.normal(size=(o, c // g) + k).astype("float32")
+    x, w = sg.ftensor4("x"), sg.ftensor4("w")
+    y = sg.nn.conv2d(x, w, stride, padding, dilation, g)
+    expr = [y] + sg.grad((y * y).sum(), [x, w])
+    got = run([x, w], expr, xv, wv, backend="numba")
+    want = run([x, w], expr, xv, wv, backend="numpy")
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+    t = sg.nn.conv2d_transpose(y, w, stride, 0 if padding == "same" else padding, dilation=dilation, groups=g) \
+        if padding != "same" and not isinstance(padding, tuple) else y
+    np.testing.assert_allclose(run([x, w], t, xv, wv, backend="numba"), run([x, w], t, xv, wv, backend="numpy"),
+                               rtol=2e-4, atol=2e-4)
