@@ -8,7 +8,6 @@ import math
 import functools
 
 import numpy as np
-import scipy.special
 
 from .base import Op, Apply, TensorType, as_variable, Constant
 from ..graph import Variable
@@ -43,6 +42,17 @@ class ScalarOp:
 
 
 TABLE = {}
+
+
+def _erf(x):
+    """scipy's erf, imported on first use (scipy.special costs 0.2 s to import)."""
+    from scipy.special import erf
+    return erf(x)
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):  # exp(-x) overflows to inf for x < -88: 1/inf = 0, right
+        return 1 / (1 + np.exp(-x))
 
 
 def _row(name, nin, impl, src, grad=None, **kw):
@@ -86,7 +96,7 @@ _row("tanh", 1, np.tanh, "np.tanh({0})", lambda i, z, g: [g * (1 - z * z)])
 _row("sinh", 1, np.sinh, "np.sinh({0})", lambda i, z, g: [g * cosh(i[0])])
 _row("cosh", 1, np.cosh, "np.cosh({0})", lambda i, z, g: [g * sinh(i[0])])
 _row("arctanh", 1, np.arctanh, "np.arctanh({0})", lambda i, z, g: [g / (1 - i[0] * i[0])])
-_row("erf", 1, scipy.special.erf, "math.erf({0})",
+_row("erf", 1, _erf, "math.erf({0})",
      lambda i, z, g: [g * (2 / math.sqrt(math.pi)) * exp(-i[0] * i[0])])
 _row("floor", 1, np.floor, "np.floor({0})")
 _row("ceil", 1, np.ceil, "np.ceil({0})")
@@ -114,7 +124,7 @@ _row("invert", 1, np.invert, "(~{0})")
 _row("isnan", 1, np.isnan, "np.isnan({0})")
 _row("isinf", 1, np.isinf, "np.isinf({0})")
 # Neural-network activations are elementwise rows too, so fusion sees through them.
-_row("sigmoid", 1, scipy.special.expit, "(1.0 / (1.0 + np.exp(-{0})))",
+_row("sigmoid", 1, _sigmoid, "(1.0 / (1.0 + np.exp(-{0})))",
      lambda i, z, g: [g * z * (1 - z)])
 _row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
      "(np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0}))))", lambda i, z, g: [g * sigmoid(i[0])])
@@ -123,7 +133,7 @@ _row("hard_sigmoid", 1, lambda x: np.clip(x * np.asarray(0.2, x.dtype) + np.asar
      lambda i, z, g: [g * 0.2 * logical_and(gt(i[0], -2.5), lt(i[0], 2.5))])
 _row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else np.expm1({0}))",
      lambda i, z, g: [g * where(gt(i[0], 0), 1, z + 1)])
-_row("gelu", 1, lambda x: (0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))).astype(x.dtype, copy=False),
+_row("gelu", 1, lambda x: (0.5 * x * (1 + _erf(x / np.sqrt(2)))).astype(x.dtype, copy=False),
      "(0.5 * {0} * (1.0 + math.erf({0} * 0.7071067811865476)))",
      lambda i, z, g: [g * (0.5 * (1 + erf(i[0] * 0.7071067811865476))
                           + i[0] * exp(-0.5 * i[0] * i[0]) * 0.3989422804014327)])

@@ -7,8 +7,6 @@ makes no cycle (no path leaves the group and comes back). A member read outside 
 becomes an extra output of the Composite, so nothing is computed twice; it may only do so
 when it reads every input of the group, so that all outputs share one loop shape.
 """
-import networkx as nx
-
 from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
@@ -154,6 +152,7 @@ def _reachable_from(root, members):
 def _break_cycles(order, groups):
     """Two groups can still depend on each other both ways; split one until the
     contracted graph is acyclic."""
+    import networkx as nx  # only here: importing it costs 0.15 s at startup
     while True:
         owner = {}
         for gi, (_, group) in enumerate(groups):
