@@ -160,13 +160,6 @@ class Variable:
             return f"{self.owner.op}.{self.index}" if len(self.owner.outputs) > 1 else f"{self.owner.op}.out"
         return f"<{type(self).__name__} {self.type}>"
 
-    def clone(self):
-        """A fresh input variable of the same type and name (no owner)."""
-        v = type(self).__new__(type(self))
-        v.__dict__.update(self.__dict__)
-        v.owner, v.index, v.id = None, None, next(_ids)
-        return v
-
     def eval(self, inputs_to_values=None):
         """Compute the value with the numpy backend: `(x + 1).eval({x: np.ones(3)})`."""
         from .function import function

@@ -114,10 +114,6 @@ def _cast(v, dtype):
     return cast(v, dtype)
 
 
-def describe_inputs(inputs):
-    return "; ".join(v.describe() for v in inputs)
-
-
 def normalize_axis(axis, ndim, what="axis"):
     """Tuple of non-negative axes (None means all), validated against ndim."""
     if axis is None:
@@ -135,4 +131,4 @@ def normalize_axis(axis, ndim, what="axis"):
 
 
 __all__ = ["Op", "Apply", "TensorType", "Variable", "Constant", "as_variable", "as_int_scalar",
-           "as_int_vector", "constant_value", "describe_inputs", "normalize_axis"]
+           "as_int_vector", "constant_value", "normalize_axis"]

@@ -7,6 +7,8 @@ makes no cycle (no path leaves the group and comes back). A member read outside 
 becomes an extra output of the Composite, so nothing is computed twice; it may only do so
 when it reads every input of the group, so that all outputs share one loop shape.
 """
+from collections import defaultdict
+
 from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
@@ -150,29 +152,31 @@ def _reachable_from(root, members):
 
 
 def _break_cycles(order, groups):
-    """Two groups can still depend on each other both ways; split one until the
-    contracted graph is acyclic."""
-    import networkx as nx  # only here: importing it costs 0.15 s at startup
+    """Two groups can still depend on each other both ways; drop the largest group caught in
+    a cycle until the contracted graph is acyclic (Kahn's algorithm: plain Python, because
+    importing networkx for this cost 0.15 s at the first compile)."""
     while True:
-        owner = {}
-        for gi, (_, group) in enumerate(groups):
-            for node in group:
-                owner[node] = gi
-        dag = nx.DiGraph()
+        owner = {node: gi for gi, (_, group) in enumerate(groups) for node in group}
+        successors, indegree = defaultdict(set), defaultdict(int)
         for node in order:
             a = owner.get(node, node)
-            dag.add_node(a)
+            indegree.setdefault(a, 0)
             for v in node.inputs:
                 if v.owner is not None:
                     b = owner.get(v.owner, v.owner)
-                    if a != b:
-                        dag.add_edge(b, a)
-        try:
-            cycle = nx.find_cycle(dag)
-        except nx.NetworkXNoCycle:
+                    if a != b and a not in successors[b]:
+                        successors[b].add(a)
+                        indegree[a] += 1
+        ready = [n for n, d in indegree.items() if d == 0]
+        while ready:
+            for m in successors[ready.pop()]:
+                indegree[m] -= 1
+                if indegree[m] == 0:
+                    ready.append(m)
+        stuck = [n for n, d in indegree.items() if d > 0 and isinstance(n, int)]
+        if not stuck:
             return groups
-        victims = {x for edge in cycle for x in edge[:2] if isinstance(x, int)}
-        drop = max(victims, key=lambda gi: len(groups[gi][1]))
+        drop = max(stuck, key=lambda gi: len(groups[gi][1]))
         groups = groups[:drop] + groups[drop + 1:]
 
 

@@ -283,3 +283,17 @@ def test_optimized_equals_unoptimized_on_random_elementwise_graphs(data):
     slow = sg.function([a, b], outputs, backend="numpy", optimize=False, on_unused_input="ignore")
     for u, v in zip(fast(av, bv), slow(av, bv)):
         np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-10)
+
+
+def test_groups_that_depend_on_each_other_both_ways_are_split():
+    from symgraph.rewrite.fgraph import FunctionGraph
+    from symgraph.rewrite.fusion import _break_cycles
+    x = sg.dvector("x")
+    a, b = sg.exp(x), sg.sin(x)
+    c, d = a * b, a + b
+    fg = FunctionGraph([x], [c, d])
+    node = {str(n.op): n for n in fg.apply_nodes}
+    ea, sb, mc, ad = node["Elemwise{exp}"], node["Elemwise{sin}"], node["Elemwise{mul}"], node["Elemwise{add}"]
+    groups = [(ad, {ea, ad}), (mc, {sb, mc})]  # exp->mul and sin->add: a cycle between the groups
+    assert len(_break_cycles(fg.apply_nodes, groups)) == 1
+    assert len(_break_cycles(fg.apply_nodes, [(ad, {ea, ad})])) == 1
