@@ -356,7 +356,7 @@ def make_thunk(node):
     return lower(node.op, node)
 
 
-BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul)
+BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 
 
 def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
