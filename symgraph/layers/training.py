@@ -58,30 +58,30 @@ def _graph(model, training, y_var):
     return x, out, loss, metrics, context
 
 
-def train_function(model, y):
+def _compiled(model, y, training):
+    """The training or evaluation function for targets like y (cached per dtype and ndim)."""
     comp = model.compiled
     y_var, dtype = _target_variable(y)
-    key = (dtype, y_var.ndim)
-    if key not in comp.train_fns:
-        x, out, loss, metrics, context = _graph(model, True, y_var)
-        params = model.trainable_weights
-        if not params:
-            raise ValueError(f"{model.name} has no trainable weights (all layers frozen?)")
-        updates = comp.optimizer.updates(loss, params) + context.updates
-        comp.train_fns[key] = function([x, y_var], [loss] + metrics, updates=updates,
-                                       backend=comp.backend, name=f"{model.name}_train")
-    return comp.train_fns[key]
+    store, key = (comp.train_fns if training else comp.eval_fns), (dtype, y_var.ndim)
+    if key not in store:
+        x, out, loss, metrics, context = _graph(model, training, y_var)
+        updates = []
+        if training:
+            params = model.trainable_weights
+            if not params:
+                raise ValueError(f"{model.name} has no trainable weights (all layers frozen?)")
+            updates = comp.optimizer.updates(loss, params) + context.updates
+        store[key] = function([x, y_var], [loss] + metrics, updates=updates, backend=comp.backend,
+                              name=f"{model.name}_{'train' if training else 'evaluate'}")
+    return store[key]
+
+
+def train_function(model, y):
+    return _compiled(model, y, training=True)
 
 
 def eval_function(model, y):
-    comp = model.compiled
-    y_var, dtype = _target_variable(y)
-    key = (dtype, y_var.ndim)
-    if key not in comp.eval_fns:
-        x, out, loss, metrics, _ = _graph(model, False, y_var)
-        comp.eval_fns[key] = function([x, y_var], [loss] + metrics, backend=comp.backend,
-                                      name=f"{model.name}_evaluate")
-    return comp.eval_fns[key]
+    return _compiled(model, y, training=False)
 
 
 def predict_function(model):
