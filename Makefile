@@ -28,7 +28,7 @@ test: install
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
-	$(PY) benchmarks/overhead.py
+	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time; do ../$(PY) $$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis
