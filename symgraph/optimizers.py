@@ -16,7 +16,8 @@ from .variables import shared
 
 
 class Optimizer:
-    def __init__(self, lr, weight_decay=0.0, clipnorm=None):
+    def __init__(self, lr, weight_decay=0.0, clipnorm=None, learning_rate=None):
+        lr = lr if learning_rate is None else learning_rate  # Keras 2's name for it
         with name_scope(type(self).__name__.lower()):
             self.lr = shared(np.asarray(lr, dtype=config.floatX), name="lr")
             self.iterations = shared(np.asarray(0, dtype="int64"), name="iterations")

@@ -31,7 +31,7 @@ def main(fast=False, labels_per_class=3):
     # Freeze it and use everything up to Flatten as a feature extractor.
     for layer in base.layers:
         layer.trainable = False
-    features = sg.layers.Model(base.input, base.calls[-2][2], name="features")
+    features = sg.layers.Model(base.input, base.get_layer("features").output, name="features")
 
     # A few labelled examples of digits 5-9.
     rng = np.random.default_rng(0)

@@ -60,6 +60,7 @@ class Layer:
         self.trainable_flags = []  # parallel to weights: False for statistics (BN running stats)
         self.built = False
         self.input_shape = self.output_shape = None
+        self.input = self.output = None
 
     # ---- parameters -------------------------------------------------------------------
     def add_weight(self, name, shape, initializer="zeros", trainable=True, fan=(1, 1)):
@@ -125,6 +126,7 @@ class Layer:
                             f"sg.layers.Input or another layer), got {type(x).__name__}")
         out = self.trace(x, TraceContext(training=False))
         out.layer_history = (self, x)
+        self.input, self.output = x, out  # Keras's layer.input / layer.output (last call)
         return out
 
     def get_config(self):

@@ -101,7 +101,7 @@ def test_freezing_saving_loading_and_feature_extraction(digits, tmp_path):
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(xtr[:64], ytr[:64], epochs=1, verbose=0)
     np.testing.assert_array_equal(conv.kernel.get_value(), frozen)
-    features = L.Model(model.input, model.calls[2][2])  # up to Flatten
+    features = L.Model(model.input, model.layers[2].output)  # up to Flatten, Keras's idiom
     assert features.predict(xte[:3]).shape == (3, 128)
 
 
@@ -216,3 +216,9 @@ def test_plot_model(tmp_path):
     assert "Conv2D" in text and "(None, 10)" in text and "params" in text
     sg.layers.plot_model(model, tmp_path / "m.png")
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_optimizers_take_keras_learning_rate_keyword():
+    for cls in (sg.optimizers.SGD, sg.optimizers.Adam, sg.optimizers.RMSprop, sg.optimizers.Adagrad):
+        assert abs(cls(learning_rate=0.25).learning_rate - 0.25) < 1e-7
+    assert abs(sg.optimizers.Adam(lr=0.5).learning_rate - 0.5) < 1e-7
