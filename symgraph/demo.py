@@ -68,11 +68,15 @@ def main(argv=None):
     loss, accuracy = model.evaluate(x_test, y_test)
 
     os.makedirs(args.out, exist_ok=True)
-    train_fn = sg.layers.training.train_function(model, y_train)
-    graph_path = sg.render(train_fn, os.path.join(args.out, "graph.png"), collapse_scopes=True)
-    sg.render(train_fn, os.path.join(args.out, "graph-full.svg"))
-    model.plot(os.path.join(args.out, "model.png"))
     curve_path = _plot_curves(history.history, os.path.join(args.out, "training.png"))
+    train_fn = sg.layers.training.train_function(model, y_train)
+    try:
+        graph_path = sg.render(train_fn, os.path.join(args.out, "graph.png"), collapse_scopes=True)
+        sg.render(train_fn, os.path.join(args.out, "graph-full.svg"))
+        model.plot(os.path.join(args.out, "model.png"))
+    except sg.GraphvizNotInstalled as exc:  # still report the training; say how to get pictures
+        graph_path = sg.render(train_fn, os.path.join(args.out, "graph.dot"))
+        print(f"note: {exc}")
     per_epoch = np.mean(history.history["seconds"])
     print(f"test accuracy: {accuracy:.4f} ({len(x_test)} digits), test loss {loss:.4f}")
     print(f"time: {total:.1f} s for {len(history.epoch)} epochs, {per_epoch:.2f} s per epoch")
