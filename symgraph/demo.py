@@ -82,7 +82,9 @@ def main(argv=None):
     print(f"time: {total:.1f} s for {len(history.epoch)} epochs, {per_epoch:.2f} s per epoch")
     print(f"training step: numba {speed['numba'] * 1e3:.2f} ms, numpy reference "
           f"{speed['numpy'] * 1e3:.2f} ms: {speed['numpy'] / speed['numba']:.1f}x faster with numba")
-    print(f"wrote {graph_path}, {curve_path} and {args.out}/model.png, {args.out}/graph-full.svg")
+    written = [graph_path, curve_path] + [os.path.join(args.out, n) for n in ("model.png", "graph-full.svg")
+                                          if os.path.exists(os.path.join(args.out, n))]
+    print("wrote " + ", ".join(written))
     return accuracy
 
 
