@@ -114,6 +114,9 @@ class Function:
         self._fresh = [v.owner is not None and isinstance(v.owner.op, FRESH) for v in all_outputs]
         self._may_alias = not all(self._fresh)
         self._types = [(v.type, f"input {i} ({v.describe()})") for i, v in enumerate(inputs)]
+        # dtype None where a static length must be checked: those always take filter().
+        self._checks = [(t, what, None if any(s is not None for s in t.shape) else np.dtype(t.dtype), t.ndim)
+                        for t, what in self._types]
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
 
     @staticmethod
@@ -153,7 +156,10 @@ class Function:
         if len(args) != len(self._types):
             raise TypeError(f"{self._label()} takes {len(self._types)} arguments "
                             f"({', '.join(repr(v) for v in self.inputs)}), got {len(args)}")
-        values = [t.filter(a, what) for (t, what), a in zip(self._types, args)]
+        # The common case (an ndarray of the right dtype and ndim, no static lengths to check)
+        # is decided inline; anything else goes through TensorType.filter's full checks.
+        values = [a if type(a) is np.ndarray and a.dtype is dtype and a.ndim == ndim else t.filter(a, what)
+                  for (t, what, dtype, ndim), a in zip(self._checks, args)]
         if self.shared:
             values += [s.container[0] for s in self.shared]
         results = self._run(values)

@@ -85,10 +85,18 @@ class ElementwiseThunk:
         parallel = inputs[0].size >= self.threshold
         kernel = self.flat[parallel]
         if kernel is None:
-            kernel = self.flat[parallel] = codegen.flat_kernel(
-                self.composite, self.in_dtypes, (False,) * len(inputs), parallel)
+            kernel = codegen.flat_kernel(self.composite, self.in_dtypes, (False,) * len(inputs), parallel)
+            outs = self._outputs(inputs, shape)
+            kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+            # Once a call went through (any damaged disk-cache entry replaced), call numba directly.
+            self.flat[parallel] = kernel.dispatcher
+            return outs
+        if self.ndim == 1 and self.single and self.inplace is None:  # the most common call
+            out = np.empty(shape, self.out_dtypes[0])
+            kernel(out, *inputs)  # any stride is fine for a 1-d loop
+            return [out]
         outs = self._outputs(inputs, shape)
-        if self.ndim == 1:  # any stride is fine for a 1-d loop
+        if self.ndim == 1:
             kernel(*outs, *inputs)
         else:
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
