@@ -6,6 +6,8 @@
 """
 import os
 
+import numpy as np
+
 _BACKENDS = ("numba", "numpy", "cuda")
 
 
@@ -30,3 +32,8 @@ class Config:
 
 
 config = Config()
+
+
+def dtype_or_floatx(dtype=None):
+    """A dtype name, where None and "floatX" mean config.floatX (the one place that decides)."""
+    return config.floatX if dtype is None or dtype == "floatX" else np.dtype(dtype).name

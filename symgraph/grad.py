@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .config import dtype_or_floatx
 from .graph import Variable, Constant, toposort, clone_replace, in_scope
 from .ops.base import as_variable
 from .ops.shape import zeros_like, reshape, stack, concatenate, shape as shape_of
@@ -89,7 +90,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             if return_disconnected == "None":
                 results.append(None)
                 continue
-            g = zeros_like(v, dtype=v.dtype if _is_float(v) else _floatx())
+            g = zeros_like(v, dtype=v.dtype if _is_float(v) else dtype_or_floatx())
         results.append(g)
     return results[0] if single else results
 
@@ -110,11 +111,6 @@ def _disconnected(v, policy):
         raise DisconnectedInputError(message)
     if policy == "warn":
         warnings.warn(message, stacklevel=3)
-
-
-def _floatx():
-    from .config import config
-    return config.floatX
 
 
 def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):

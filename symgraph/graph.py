@@ -15,6 +15,8 @@ import contextlib
 
 import numpy as np
 
+from .config import dtype_or_floatx
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _ids = itertools.count()
 _scopes = []
@@ -284,7 +286,7 @@ class SharedVariable(Variable):
         if arr.dtype == object:
             raise TypeError(f"shared variable {name!r}: cannot hold a value of {type(value).__name__}")
         if arr.dtype.kind == "f" and not isinstance(value, (np.ndarray, np.generic)):
-            arr = arr.astype(_floatx())  # Python floats become floatX, as in Theano
+            arr = arr.astype(dtype_or_floatx())  # Python floats become floatX, as in Theano
         shape = static_shape if static_shape is not None else (None,) * arr.ndim
         super().__init__(TensorType(arr.dtype, shape), name=name)
         self.container = [arr]
@@ -301,11 +303,6 @@ class SharedVariable(Variable):
         self.container[0] = arr
 
     value = property(get_value, set_value)
-
-
-def _floatx():
-    from .config import config
-    return config.floatX
 
 
 class Apply:

@@ -5,7 +5,7 @@ h float16; no prefix means floatX.
 """
 import numpy as np
 
-from .config import config
+from .config import config, dtype_or_floatx
 from .graph import Variable, Constant, SharedVariable, TensorType
 
 _PREFIXES = {"b": "int8", "w": "int16", "i": "int32", "l": "int64", "f": "float32",
@@ -17,18 +17,16 @@ def tensor(name=None, dtype=None, shape=None, ndim=None):
     """A symbolic input: `sg.tensor('x', 'float32', (None, 784))`; shape entries int or None.
 
     Without a shape it has `ndim` unknown lengths (a scalar when ndim is not given either)."""
-    if dtype == "floatX":
-        dtype = config.floatX
     if shape is None:
         shape = (None,) * (ndim or 0)
     elif ndim is not None and ndim != len(shape):
         raise ValueError(f"sg.tensor: ndim={ndim} but shape {shape} has {len(shape)} entries")
-    return Variable(TensorType(dtype or config.floatX, shape), name=name)
+    return Variable(TensorType(dtype_or_floatx(dtype), shape), name=name)
 
 
 def _constructor(dtype, ndim, fn_name):
     def make(name=None, shape=None):
-        return tensor(name, dtype or config.floatX, shape if shape is not None else (None,) * ndim)
+        return tensor(name, dtype, shape if shape is not None else (None,) * ndim)
     make.__name__ = make.__qualname__ = fn_name
     make.__doc__ = f"A symbolic {ndim}-d input of {dtype or 'floatX'}: `{fn_name}('x')`."
     return make

@@ -131,19 +131,17 @@ def _one_value(a):
 
 
 def _has_float16(node):
-    # Numba has no float16 arithmetic: half-precision loops run NumPy's (float32 inside).
+    # Numba has no float16 arithmetic: half-precision nodes run NumPy's (float32 inside).
     return any(v.dtype == "float16" for v in node.inputs + node.outputs)
 
 
 @lower.register(Composite)
 def _lower_composite(op, node):
-    return _reference(op, node) if _has_float16(node) else ElementwiseThunk(op, node)
+    return ElementwiseThunk(op, node)
 
 
 @lower.register(Elemwise)
 def _lower_elemwise(op, node):
-    if _has_float16(node):
-        return _reference(op, node)
     single = Composite([(op.scalar_op, tuple(("in", i) for i in range(len(node.inputs))),
                          node.outputs[0].dtype)], [0], len(node.inputs), inplace=op.inplace)
     return ElementwiseThunk(single, node)
@@ -161,15 +159,15 @@ class ReduceThunk:
             else self.out_dtype
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
+        # A full reduction of same-shape C-ordered inputs runs as this 1-d reduction.
+        self.flat_op = CompositeReduce(op.composite, op.kind, (0,), False)
 
     def __call__(self, inputs):
         op = self.op
         shape = np.broadcast_shapes(*[a.shape for a in inputs])
         if len(op.axis) == len(shape) > 1 and all(a.shape == shape and a.flags.c_contiguous for a in inputs):
-            # A full reduction of same-shape C-ordered inputs: one flat loop over memory.
-            inputs = [a.reshape(-1) for a in inputs]
-            op = CompositeReduce(op.composite, op.kind, (0,), False)
-            return self._reduce(op, inputs, (math.prod(shape),), keepdims_axes=self.op.axis)
+            inputs = [a.reshape(-1) for a in inputs]  # one flat loop over memory
+            return self._reduce(self.flat_op, inputs, (math.prod(shape),), keepdims_axes=op.axis)
         return self._reduce(op, inputs, shape)
 
     def _reduce(self, op, inputs, shape, keepdims_axes=None):
@@ -181,7 +179,7 @@ class ReduceThunk:
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
         out = np.empty(out_shape if kept else (1,), self.acc_dtype)
         parallel = bool(kept) and math.prod(shape) >= self.threshold
-        key = (len(kept), parallel)
+        key = (len(kept), len(op.axis), parallel)  # the flat and the n-d full reduction differ
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.reduce_kernel(
@@ -195,7 +193,7 @@ class ReduceThunk:
 
 @lower.register(CompositeReduce)
 def _lower_composite_reduce(op, node):
-    return _reference(op, node) if _has_float16(node) else ReduceThunk(op, node)
+    return ReduceThunk(op, node)
 
 
 class IncSubtensorThunk:
@@ -241,8 +239,6 @@ class MaxPoolThunk:
 
     def __call__(self, inputs):
         x = inputs[0]
-        if x.dtype == np.float16 or x.dtype.kind not in "fiu":
-            return self.node.op.perform(self.node, inputs)
         pool = self.pool
         (pt, pb), (pl, pr) = pool.params.pads(x.shape[2:], pool.kernel)
         kh, kw = pool.kernel
@@ -264,11 +260,15 @@ class MaxPoolThunk:
 
 @lower.register(conv.MaxPool2D)
 def _lower_max_pool(op, node):
+    if node.inputs[0].dtype[0] not in "fiu":
+        return _reference(op, node)
     return MaxPoolThunk(op, node, grad=False)
 
 
 @lower.register(conv.MaxPool2DGrad)
 def _lower_max_pool_grad(op, node):
+    if node.inputs[0].dtype[0] not in "fiu":
+        return _reference(op, node)
     return MaxPoolThunk(op.pool, node, grad=True)
 
 
@@ -277,12 +277,11 @@ class ConvThunk:
     per group; the input gradient scatters back with the compiled col2im."""
 
     def __init__(self, op, node, kind):
-        self.op, self.node, self.kind, self.params = op, node, kind, op.params
+        self.op, self.node, self.params = op, node, op.params
+        self.compute = getattr(self, kind)  # chosen once, not per call
 
     def __call__(self, inputs):
-        if any(np.asarray(v).dtype == np.float16 for v in inputs[:2]):
-            return self.op.perform(self.node, inputs)  # numba has no half precision
-        return [getattr(self, self.kind)(*inputs)]
+        return [self.compute(*inputs)]
 
     def _geometry(self, image_shape, kernel):
         (pt, _), (pl, _) = self.params.pads(image_shape, kernel)
@@ -361,6 +360,8 @@ NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, conv.
 
 
 def make_thunk(node):
+    if _has_float16(node):
+        return _reference(node.op, node)  # decided here once, for every op: see _has_float16
     return lower(node.op, node)
 
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from ..config import config
+from ..config import dtype_or_floatx
 from ..graph import name_scope, Variable, TensorType
 from ..variables import shared
 
@@ -55,7 +55,7 @@ class Layer:
         self.name = name or f"{_snake(type(self).__name__)}_{next(_name_counts[type(self).__name__]) + 1}"
         self.trainable = trainable
         self.input_shape_hint = None if input_shape is None else tuple(input_shape)
-        self.dtype = dtype or config.floatX
+        self.dtype = dtype_or_floatx(dtype)
         self.weights = []          # shared variables, in creation order
         self.trainable_flags = []  # parallel to weights: False for statistics (BN running stats)
         self.built = False
@@ -136,8 +136,13 @@ class Layer:
         return f"<{type(self).__name__} {self.name}>"
 
 
+def shape_text(shape):
+    """Keras's way of writing a shape: (None, 16, 8, 8); '?' when it is not known yet."""
+    return "?" if shape is None else "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+
+
 def Input(shape, name=None, dtype=None):
     """A symbolic batch of inputs of `shape` (without the batch axis): Input((1, 28, 28))."""
-    var = Variable(TensorType(dtype or config.floatX, (None,) + tuple(shape)), name=name or "input")
+    var = Variable(TensorType(dtype_or_floatx(dtype), (None,) + tuple(shape)), name=name or "input")
     var.layer_history = None
     return var

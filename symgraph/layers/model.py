@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from ..graph import Variable
-from .base import Layer, TraceContext, Input
+from .base import Layer, TraceContext, Input, shape_text
 from . import training
 
 
@@ -119,7 +119,7 @@ class Model:
     # ---- text and pictures --------------------------------------------------------------
     def summary(self, print_fn=print):
         """A table of layers with output shapes and parameter counts."""
-        rows = [(f"{layer.name} ({type(layer).__name__})", str(_shape_text(layer.output_shape)),
+        rows = [(f"{layer.name} ({type(layer).__name__})", shape_text(layer.output_shape),
                  f"{layer.count_params():,}") for layer in self.layers]
         header = ("Layer (type)", "Output Shape", "Param #")
         widths = [max(len(r[i]) for r in rows + [header]) + 2 for i in range(3)]
@@ -226,7 +226,3 @@ def _recorded_calls(inputs, outputs):
         calls.append((layer, source, var))
         var = source
     return calls[::-1]
-
-
-def _shape_text(shape):
-    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")" if shape else "?"

@@ -2,10 +2,7 @@
 import graphviz
 
 from ..drawing import _write
-
-
-def _shape_text(shape):
-    return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+from .base import shape_text
 
 
 def model_to_dot(model, show_shapes=True, rankdir="TB"):
@@ -13,7 +10,7 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
                            node_attr={"shape": "record", "fontname": "Helvetica", "fontsize": "10",
                                       "style": "filled", "fillcolor": "#f2f2f2"})
     source = "input"
-    label = f"input | {_shape_text(model.input.type.shape)}" if show_shapes else "input"
+    label = f"input | {shape_text(model.input.type.shape)}" if show_shapes else "input"
     dot.node(source, label="{" + label + "}", fillcolor="#a9d18e")
     for k, (layer, _, out) in enumerate(model.calls):
         name = f"layer{k}"
@@ -22,7 +19,7 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
         detail = f" | params {params:,}" if params else ""
         if not layer.trainable:
             detail += " | frozen"
-        label = f"{title}{detail}" + (f" | {{in {_shape_text(layer.input_shape)} | out {_shape_text(out.type.shape)}}}"
+        label = f"{title}{detail}" + (f" | {{in {shape_text(layer.input_shape)} | out {shape_text(out.type.shape)}}}"
                                       if show_shapes else "")
         dot.node(name, label="{" + label + "}", fillcolor="#fff2b3" if params else "#f2f2f2")
         dot.edge(source, name)

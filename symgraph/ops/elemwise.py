@@ -11,6 +11,7 @@ import numpy as np
 
 from .base import Op, Apply, TensorType, as_variable, Constant
 from ..graph import Variable
+from ..config import dtype_or_floatx
 
 
 class ScalarOp:
@@ -284,10 +285,7 @@ bitwise_not = invert
 def cast(x, dtype):
     """Convert to `dtype`: `sg.cast(ivec, 'float32')`."""
     x = as_variable(x)
-    if dtype == "floatX":
-        from ..config import config
-        dtype = config.floatX
-    dtype = np.dtype(dtype).name
+    dtype = dtype_or_floatx(dtype)
     return x if x.dtype == dtype else Elemwise(cast_scalar_op(dtype))(x)
 
 

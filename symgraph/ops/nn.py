@@ -17,7 +17,9 @@ def _log_softmax_np(x, axis):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-class Softmax(Op):
+class _AlongAxis(Op):
+    """softmax and log_softmax: a float array in, one of the same type out, along one axis."""
+
     __props__ = ("axis",)
 
     def __init__(self, axis):
@@ -25,12 +27,14 @@ class Softmax(Op):
 
     def make_node(self, x):
         x = as_variable(x)
-        _require_float(x, "softmax")
+        _require_float(x, type(self).__name__)
         return Apply(self, [x], [Variable(x.type)])
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]
 
+
+class Softmax(_AlongAxis):
     def perform(self, node, inputs):
         return [_softmax_np(inputs[0], self.axis)]
 
@@ -39,20 +43,7 @@ class Softmax(Op):
         return [(g - (g * z).sum(axis=self.axis, keepdims=True)) * z]
 
 
-class LogSoftmax(Op):
-    __props__ = ("axis",)
-
-    def __init__(self, axis):
-        self.axis = axis
-
-    def make_node(self, x):
-        x = as_variable(x)
-        _require_float(x, "log_softmax")
-        return Apply(self, [x], [Variable(x.type)])
-
-    def infer_shape(self, node, shapes):
-        return [shapes[0]]
-
+class LogSoftmax(_AlongAxis):
     def perform(self, node, inputs):
         return [_log_softmax_np(inputs[0], self.axis)]
 
@@ -170,11 +161,11 @@ def binary_crossentropy(output, target, from_logits=False):
 def one_hot(indices, depth, dtype=None):
     """Rows of zeros with a one at each index: one_hot([2, 0], 3) -> [[0,0,1],[1,0,0]]."""
     from .shape import arange
-    from ..config import config
+    from ..config import dtype_or_floatx
     indices = as_variable(indices)
     if indices.dtype[0] not in "iu":
         raise TypeError(f"one_hot needs integer indices, got {indices.describe()}")
-    return E.cast(E.eq(expand_dims(indices, -1), arange(depth)), dtype or config.floatX)
+    return E.cast(E.eq(expand_dims(indices, -1), arange(depth)), dtype_or_floatx(dtype))
 
 
 def elu(x, alpha=1.0):

@@ -14,6 +14,7 @@ import numpy as np
 from .base import Op, Apply, TensorType, Variable, as_variable, as_int_vector
 from .shape import static_entries
 from ..graph import SharedVariable
+from ..config import dtype_or_floatx
 
 _M1, _M2, _GOLDEN = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(0x9E3779B97F4A7C15)
 
@@ -115,15 +116,10 @@ class RandomStream:
         return sample
 
     def uniform(self, size, low=0.0, high=1.0, dtype=None):
-        return self._draw("uniform", size, [low, high], _floatx(dtype))
+        return self._draw("uniform", size, [low, high], dtype_or_floatx(dtype))
 
     def normal(self, size, avg=0.0, std=1.0, dtype=None):
-        return self._draw("normal", size, [avg, std], _floatx(dtype))
+        return self._draw("normal", size, [avg, std], dtype_or_floatx(dtype))
 
     def binomial(self, size, n=1, p=0.5, dtype="int64"):
         return self._draw("binomial", size, [n, p], dtype)
-
-
-def _floatx(dtype):
-    from ..config import config
-    return config.floatX if dtype is None else dtype

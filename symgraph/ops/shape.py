@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 
+from ..config import dtype_or_floatx
 from .base import (Op, Apply, TensorType, Variable, Constant, as_variable, as_int_scalar,
                    as_int_vector, constant_value, normalize_axis)
 
@@ -397,15 +398,10 @@ class Alloc(Op):
         return [output_grads[0].sum().astype(inputs[0].dtype), None]
 
 
-def _dtype(dtype):
-    from ..config import config
-    return config.floatX if dtype in (None, "floatX") else np.dtype(dtype).name
-
-
 def full(shape, fill_value, dtype=None):
     """An array of `shape` filled with `fill_value` (dtype as NumPy's full, unless given)."""
     fill = as_variable(fill_value)
-    dtype = fill.dtype if dtype is None else _dtype(dtype)
+    dtype = fill.dtype if dtype is None else dtype_or_floatx(dtype)
     if isinstance(fill, Constant):
         fill = Constant(np.asarray(fill.data, dtype))
     else:
@@ -415,11 +411,11 @@ def full(shape, fill_value, dtype=None):
 
 
 def zeros(shape, dtype=None):
-    return Alloc()(Constant(np.zeros((), _dtype(dtype))), shape)
+    return Alloc()(Constant(np.zeros((), dtype_or_floatx(dtype))), shape)
 
 
 def ones(shape, dtype=None):
-    return Alloc()(Constant(np.ones((), _dtype(dtype))), shape)
+    return Alloc()(Constant(np.ones((), dtype_or_floatx(dtype))), shape)
 
 
 def full_like(x, fill_value, dtype=None):
@@ -486,7 +482,7 @@ class Eye(Op):
 
 
 def eye(n, m=None, k=0, dtype=None):
-    return Eye(_dtype(dtype))(n, n if m is None else m, k)
+    return Eye(dtype_or_floatx(dtype))(n, n if m is None else m, k)
 
 
 class Repeat(Op):

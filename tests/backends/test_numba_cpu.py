@@ -97,6 +97,14 @@ def test_fused_reductions(kind, axis, rng):
     check(got, want, 1e-12)
 
 
+def test_full_reductions_of_contiguous_and_strided_inputs_share_a_function(rng):
+    x = sg.dmatrix("x")
+    f = sg.function([x], (sg.exp(x) * 2).sum(), backend="numba")
+    base = rng.normal(size=(6, 8))
+    for value in (base, base.T, base[::2], base):  # flat 1-d loop, then 2-d loops, then flat again
+        np.testing.assert_allclose(f(value), (np.exp(value) * 2).sum(), rtol=1e-12)
+
+
 def test_float32_sums_are_at_least_as_accurate_as_numpy(rng):
     x = sg.fvector("x")
     xv = rng.uniform(0, 1, 1_000_000).astype("float32")
@@ -110,6 +118,10 @@ def test_large_inputs_take_the_parallel_kernels(rng):
     xv = rng.normal(size=numba_cpu.codegen.PARALLEL_THRESHOLD * 2).astype("float32")
     got, want = both([x], [sg.tanh(x) * sg.sigmoid(x) + sg.exp(-x ** 2), (x * x).sum()], xv)
     check(got, want, 2e-6, atol=1e-6)  # float32 cancellation near zero
+    f = sg.function([x], sg.tanh(x) * 2, backend="numba")
+    f(xv)
+    thunk = f._run.__globals__["t0"]
+    assert thunk.flat[True] is not None and thunk.flat[False] is None  # the prange kernel ran
     m = sg.fmatrix("m")
     mv = rng.normal(size=(1024, 300)).astype("float32")
     got, want = both([m], [(m * 2).sum(axis=1), sg.tanh(m.T) + 1], mv)

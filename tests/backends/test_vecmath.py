@@ -49,7 +49,12 @@ def test_within_two_ulp_everywhere(kernel, reference):
 
 
 def test_fused_float32_loops_use_them_and_match_numpy(rng):
+    from symgraph.backends import numba_codegen
     x = sg.fvector("x")
     f = sg.function([x], sg.tanh(x) * sg.nn.sigmoid(x) + sg.exp(-x * x))
+    node = f.fgraph.apply_nodes[0]
+    source = numba_codegen._flat_source(node.op, ("float32",), (False,), False)
+    assert "tanh32(" in source and "sigmoid32(" in source and "exp32(" in source
+    assert "np.exp(" not in source and "np.tanh(" not in source
     xv = rng.standard_normal(1000).astype("float32") * 10
     np.testing.assert_allclose(f(xv), np.tanh(xv) * (1 / (1 + np.exp(-xv))) + np.exp(-xv * xv), rtol=2e-6, atol=1e-7)
