@@ -28,8 +28,8 @@ def _backend_module(name):
         from .backends import numba_cpu
         return numba_cpu
     if name == "cuda":
-        raise NotImplementedError("the 'cuda' backend is not built yet (see the project's open "
-                                  "issues); use backend='numba' or 'numpy'")
+        from .backends import numba_cuda
+        return numba_cuda
     raise ValueError(f"unknown backend {name!r}: use 'numba', 'numpy' or 'cuda'")
 
 
@@ -112,7 +112,9 @@ class Function:
         self._update_slots = list(range(len(outputs), len(all_outputs)))
         # Outputs made by ops that always return new memory need no defensive copy.
         self._fresh = [v.owner is not None and isinstance(v.owner.op, FRESH) for v in all_outputs]
-        self._may_alias = not all(self._fresh)
+        self._may_alias = not all(self._fresh) and not getattr(self._run, "fresh_results", False)
+        # Where shared values live between calls: the CUDA backend keeps them on the device.
+        self._stage_shared = getattr(self._run, "stage_shared", _host_values)
         self._types = [(v.type, f"input {i} ({v.describe()})") for i, v in enumerate(inputs)]
         # dtype None where a static length must be checked: those always take filter().
         self._checks = [(t, what, None if any(s is not None for s in t.shape) else np.dtype(t.dtype), t.ndim)
@@ -161,7 +163,7 @@ class Function:
         values = [a if type(a) is np.ndarray and a.dtype is dtype and a.ndim == ndim else t.filter(a, what)
                   for (t, what, dtype, ndim), a in zip(self._checks, args)]
         if self.shared:
-            values += [s.container[0] for s in self.shared]
+            values += self._stage_shared(self.shared)
         results = self._run(values)
         if self._may_alias:
             results = [r if fresh else self._own(r, values) for r, fresh in zip(results, self._fresh)]
@@ -195,6 +197,14 @@ class Function:
 
     def __repr__(self):
         return f"<symgraph.Function {self.name or ''} {self.fgraph}>"
+
+
+def _host_values(shared):
+    """Shared values as NumPy arrays (a CUDA function may have left one on the device)."""
+    values = [s.container[0] for s in shared]
+    if all(type(v) is np.ndarray for v in values):
+        return values
+    return [s.get_value(borrow=True) if type(v) is not np.ndarray else v for s, v in zip(shared, values)]
 
 
 def _check_given(old, new):

@@ -294,6 +294,9 @@ class SharedVariable(Variable):
 
     def get_value(self, borrow=False):
         value = self.container[0]
+        if not isinstance(value, np.ndarray):  # kept in GPU memory by a backend='cuda' function
+            value = self.container[0] = value.copy_to_host()
+            return value if borrow else value.copy()
         return value if borrow else value.copy()
 
     def set_value(self, value, borrow=False):

@@ -10,13 +10,17 @@ import numpy as np
 from ..graph import Constant
 
 
-def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=False):
+def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=False,
+                    constant_value=None):
     """A callable taking one value per `input_vars` and returning the values of `output_vars`.
 
     The program is generated as straight-line Python (one line per node, intermediates
     deleted after their last use), so a call costs little more than the thunks it runs.
     quiet: silence NumPy's floating-point warnings (NaN and Inf still come out as in NumPy).
-    nan_guard: stop at the first node whose float output holds NaN or Inf, naming it."""
+    nan_guard: stop at the first node whose float output holds NaN or Inf, naming it.
+    constant_value(var): what the program holds for a constant (the CUDA backend keeps
+    device copies); the constant's data by default."""
+    constant_value = constant_value or (lambda var: var.data)
     names, env = {}, {"raise_in_node": raise_in_node, "np": np, "values_of": _values_of,
                       "check_finite": check_finite}
     for i, v in enumerate(input_vars):
@@ -24,7 +28,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     for var in fgraph.variables():
         if var not in names and isinstance(var, Constant):
             names[var] = f"c{len(names)}"
-            env[names[var]] = var.data
+            env[names[var]] = constant_value(var)
     nodes = fgraph.apply_nodes
     for node in nodes:
         for out in node.outputs:
@@ -68,7 +72,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     env["arg_names"] = [[names[v] for v in node.inputs] for node in nodes]
     for v in output_vars:  # outputs that are inputs or constants need no node
         if isinstance(v, Constant):
-            env[names[v]] = v.data
+            env[names[v]] = constant_value(v)
     exec(compile("\n".join(lines), "<symgraph program>", "exec"), env)
     return env["run"]
 

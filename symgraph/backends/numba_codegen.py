@@ -36,7 +36,10 @@ def _literal(value, dtype):
     if dtype == "bool":
         return "True" if value else "False"
     if np.dtype(dtype).kind == "f":
-        return f"np.{dtype}({float(value)!r})"
+        value = float(value)
+        text = repr(value) if np.isfinite(value) else \
+            ("math.nan" if value != value else ("math.inf" if value > 0 else "-math.inf"))
+        return f"np.{dtype}({text})"
     return f"np.{dtype}({int(value)})"
 
 
@@ -54,8 +57,9 @@ def step_source(sop, args, in_dtypes, out_dtype):
     return f"{caster}({expr})"
 
 
-def program_lines(composite, loads, indent):
-    """Statements computing every step of a Composite; loads[k] names input k's value."""
+def program_lines(composite, loads, indent, step_source=step_source):
+    """Statements computing every step of a Composite; loads[k] names input k's value.
+    step_source spells one step (the CUDA backend passes its own: math.* instead of np.*)."""
     lines, dtypes = [], []
     for j, (sop, refs, dtype) in enumerate(composite.program):
         args, arg_dtypes = [], []

@@ -20,8 +20,20 @@ _init_rng = [np.random.default_rng(0)]
 
 
 def set_seed(seed):
-    """Make weight initialisation reproducible (it already is: the default seed is 0)."""
+    """Make weight initialisation and dropout masks reproducible (both already are in a
+    fresh process: the default seed is 0)."""
     _init_rng[0] = np.random.default_rng(seed)
+    _stream_count[0] = 0
+
+
+_stream_count = [0]
+
+
+def next_stream_seed():
+    """The seed of the next layer-owned random stream (Dropout): 1001, 1002, ... since
+    the last set_seed, so two models built after set_seed draw the same masks."""
+    _stream_count[0] += 1
+    return 1000 + _stream_count[0]
 
 
 def _snake(name):

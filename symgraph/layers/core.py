@@ -5,7 +5,7 @@ from ..ops import linalg
 from ..ops.shape import reshape, shape
 from ..ops.nn import dropout
 from ..ops.random import RandomStream
-from .base import Layer
+from .base import Layer, next_stream_seed
 
 
 class Dense(Layer):
@@ -66,13 +66,10 @@ class Activation(Layer):
 class Dropout(Layer):
     """Zero a fraction `rate` of the inputs while training (scaled so inference is unchanged)."""
 
-    _streams = 0
-
     def __init__(self, rate, seed=None, **kw):
         super().__init__(**kw)
         self.rate = float(rate)
-        Dropout._streams += 1
-        self.stream = RandomStream(seed if seed is not None else 1000 + Dropout._streams)
+        self.stream = RandomStream(seed if seed is not None else next_stream_seed())
 
     def call(self, x, context):
         if context.training and self.rate > 0:

@@ -1,0 +1,116 @@
+"""Device memory and launch geometry for the CUDA backend.
+
+Every device value the backend makes is C-contiguous, so any view (transpose, slice,
+broadcast) is described by (flat array, offset, strides in elements) and read by a kernel;
+`layout` finds those numbers by applying NumPy's own view function to a *phantom* array
+(a strided view over one element that is never read).
+
+Under NUMBA_ENABLE_CUDASIM=1 numba runs kernels in Python threads: launches use a few
+threads, and tiles are small, so the simulator stays quick; the kernels are the same.
+"""
+import numpy as np
+
+
+class CudaUnavailableError(RuntimeError):
+    """backend='cuda' was asked for and neither a GPU nor numba's simulator is available."""
+
+
+_cuda = None
+
+
+def cuda():
+    """numba.cuda, imported on first use (and checked once)."""
+    global _cuda
+    if _cuda is None:
+        from numba import cuda as numba_cuda
+        if not numba_cuda.is_available():
+            raise CudaUnavailableError(
+                "backend='cuda' needs an NVIDIA GPU with a working driver, and numba found none. "
+                "Use backend='numba' (CPU), or set NUMBA_ENABLE_CUDASIM=1 before importing "
+                "symgraph to run the CUDA kernels in numba's simulator (slow; for tests).")
+        _cuda = numba_cuda
+    return _cuda
+
+
+def simulated():
+    from numba import config as numba_config
+    return bool(numba_config.ENABLE_CUDASIM)
+
+
+class Geometry:
+    """Launch sizes: full-size on a GPU, tiny in the simulator (each thread is a Python thread)."""
+
+    def __init__(self, simulator):
+        self.threads = 4 if simulator else 256          # elementwise block size
+        self.max_blocks = 1 if simulator else 1 << 16   # grid-stride loops cover the rest
+        self.reduce_threads = 4 if simulator else 256    # block tree reductions (power of 2)
+        self.tile = 4 if simulator else 16               # GEMM tiles are tile x tile threads
+
+    def blocks(self, n):
+        return max(1, min(self.max_blocks, -(-n // self.threads)))
+
+
+_geometry = None
+
+
+def geometry():
+    global _geometry
+    if _geometry is None:
+        _geometry = Geometry(simulated())
+    return _geometry
+
+
+def is_device(value):
+    return hasattr(value, "copy_to_host")
+
+
+def to_device(value):
+    """A C-contiguous device array holding `value` (device arrays pass through)."""
+    if is_device(value):
+        return value
+    value = np.asarray(value)
+    if not value.flags.c_contiguous:
+        value = value.copy()  # (not ascontiguousarray: it turns 0-d arrays into 1-d ones)
+    return cuda().to_device(value)
+
+
+def to_host(value):
+    if is_device(value):
+        return value.copy_to_host()
+    return np.asarray(value)
+
+
+def empty(shape, dtype):
+    return cuda().device_array(tuple(int(s) for s in shape), np.dtype(dtype))
+
+
+def flat(array):
+    """The 1-d view of a C-contiguous device array (0-d arrays become length 1)."""
+    return array.reshape(max(1, array.size) if array.ndim == 0 else array.size)
+
+
+def phantom(shape, dtype):
+    """A NumPy array of `shape` with C strides over a single element: NumPy's view functions
+    (transpose, slicing, broadcast_to) work on it without reading memory."""
+    dtype = np.dtype(dtype)
+    strides, step = [], dtype.itemsize
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(int(n), 1)
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), tuple(shape), tuple(reversed(strides)),
+                                           writeable=False)
+
+
+def layout(view, base):
+    """(offset, strides) in elements of a view made from the phantom `base`."""
+    item = base.itemsize
+    offset = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // item
+    return offset, tuple(s // item for s in view.strides)
+
+
+def contiguous_strides(shape):
+    strides, step = [], 1
+    for n in reversed(shape):
+        strides.append(step)
+        step *= max(int(n), 1)
+    return tuple(reversed(strides))

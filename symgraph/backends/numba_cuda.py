@@ -1,0 +1,664 @@
+"""The CUDA backend (`backend="cuda"`): the same graphs on an NVIDIA GPU through numba.cuda.
+
+Shared variables live in device memory between calls (their containers hold the device
+array; `get_value` copies it back). Inputs are copied in per call, outputs come back as
+NumPy arrays. Shape arithmetic (Shape, small integer vectors) and random-stream states stay
+on the host. Fused Composites become generated grid-stride kernels from the scalar-op table;
+reductions fold per output or in shared-memory trees; products are a tiled shared-memory
+GEMM, convolutions im2col + that GEMM; indexing gathers and scatter-adds with atomics.
+
+Lowerings are registered per op class (functools.singledispatch). An op without one runs its
+NumPy `perform` on host copies, with a one-time warning; NATIVE lists the lowered ops.
+Tests run under numba's simulator (NUMBA_ENABLE_CUDASIM=1), where no GPU exists.
+"""
+import functools
+import math
+import warnings
+
+import numpy as np
+
+from . import cuda_device as D
+from . import cuda_kernels as K
+from .cuda_thunks import (Elementwise, Reducer, view, materialize, strided_write, identity, program, cast,
+                          fill, check_flag, launch_1d)
+from .executor import compile_program
+from ..graph import Constant
+from ..ops.composite import Composite, CompositeReduce
+from ..ops.elemwise import Elemwise, cast_scalar_op
+from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv
+from ..ops.shape import Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient
+
+_warned = set()
+
+
+@functools.singledispatch
+def lower(op, node):
+    """No CUDA lowering: run the NumPy reference on host copies (warned once per op class)."""
+    name = type(op).__name__
+    if name not in _warned:
+        _warned.add(name)
+        warnings.warn(f"cuda backend: no kernel for {name}; running its NumPy reference on the host "
+                      f"(the data crosses to the host and back)", stacklevel=2)
+    return host_thunk(node, upload=True)
+
+
+def host_thunk(node, upload):
+    def thunk(inputs):
+        outs = node.op.perform(node, [D.to_host(a) for a in inputs])
+        return [D.to_device(o) for o in outs] if upload else [np.asarray(o) for o in outs]
+    return thunk
+
+
+def _device_dtypes(node):
+    # numba.cuda has no float16 or complex arithmetic: such nodes run on the host.
+    return all(v.dtype != "float16" and v.dtype[0] != "c" for v in node.inputs + node.outputs)
+
+
+@lower.register(Composite)
+def _composite(op, node):
+    return Elementwise(op, [v.dtype for v in node.inputs], [v.dtype for v in node.outputs])
+
+
+@lower.register(Elemwise)
+def _elemwise(op, node):
+    single = Composite([(op.scalar_op, tuple(("in", i) for i in range(len(node.inputs))),
+                         node.outputs[0].dtype)], [0], len(node.inputs))
+    return _composite(single, node)
+
+
+# --- reductions ---------------------------------------------------------------------------
+
+def _accumulator(kind, out_dtype):
+    # float32 sums and products accumulate in float64, as on the CPU backend.
+    if kind in ("sum", "prod", "mean") and out_dtype in ("float16", "float32"):
+        return "float64"
+    return "uint8" if kind in ("all", "any") else out_dtype
+
+
+def _reduce_thunk(composite, node, kind, axes, keepdims):
+    out_dtype = node.outputs[0].dtype
+    acc_dtype = _accumulator(kind, out_dtype)
+    if kind in ("all", "any"):  # fold truth values as bytes: min is all, max is any
+        steps = list(composite.program) + [(cast_scalar_op("bool"), (("tmp", composite.outputs[0]),), "bool"),
+                                           (cast_scalar_op("uint8"), (("tmp", len(composite.program)),), "uint8")]
+        composite = Composite(steps, [len(steps) - 1], composite.n_inputs)
+        kind = "min" if kind == "all" else "max"
+    reducer = Reducer(composite, [v.dtype for v in node.inputs], kind, acc_dtype, out_dtype)
+    return lambda inputs: [reducer(inputs, axes, keepdims)]
+
+
+@lower.register(R.Reduce)
+def _reduce(op, node):
+    return _reduce_thunk(identity(node.inputs[0].dtype), node, op.kind, op.axis, op.keepdims)
+
+
+@lower.register(CompositeReduce)
+def _composite_reduce(op, node):
+    return _reduce_thunk(op.composite, node, op.kind, op.axis, op.keepdims)
+
+
+@lower.register(R.SumToShape)
+def _sum_to_shape(op, node):
+    reducer = Reducer(identity(node.inputs[0].dtype), [node.inputs[0].dtype], "sum",
+                      _accumulator("sum", node.outputs[0].dtype), node.outputs[0].dtype)
+
+    def thunk(inputs):
+        g, target = inputs[0], tuple(int(n) for n in D.to_host(inputs[1]))
+        lead = g.ndim - len(target)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(target) if n == 1 and g.shape[lead + i] != 1)
+        return [reducer([g], axes, True).reshape(target) if axes else D.to_device(g)]
+    return thunk
+
+
+@lower.register(R.ArgReduce)
+def _arg_reduce(op, node):
+    def thunk(inputs):
+        x = D.to_device(inputs[0])
+        kept = [d for d in range(x.ndim) if d not in op.axis]
+        kshape, rshape = tuple(x.shape[d] for d in kept), tuple(x.shape[d] for d in op.axis)
+        m, k = math.prod(kshape), math.prod(rshape)
+        if k == 0:
+            raise ValueError(f"attempt to get {op.kind} of an empty sequence")
+        base = D.phantom(x.shape, x.dtype)
+        off, strides = D.layout(base, base)
+        out = D.empty((m,), "int64")
+        launch_1d(K.arg_reduce(len(kshape), len(rshape), op.kind), m, m, k, kshape, rshape, D.flat(x), off,
+                  tuple(strides[d] for d in kept), tuple(strides[d] for d in op.axis), out)
+        shape = tuple(1 if d in op.axis else n for d, n in enumerate(x.shape)) if op.keepdims else kshape
+        return [out.reshape(shape)]
+    return thunk
+
+
+# --- views and copies -----------------------------------------------------------------------
+
+@lower.register(DimShuffle)
+def _dimshuffle(op, node):
+    return view(lambda base, args: op.apply_numpy(base))
+
+
+@lower.register(Reshape)
+def _reshape(op, node):
+    return view(lambda base, args: np.reshape(base, tuple(int(n) for n in args[0])))
+
+
+@lower.register(BroadcastTo)
+def _broadcast_to(op, node):
+    return view(lambda base, args: np.broadcast_to(base, tuple(int(n) for n in args[0])))
+
+
+@lower.register(StopGradient)
+def _stop_gradient(op, node):
+    return lambda inputs: [D.to_device(inputs[0])]
+
+
+@lower.register(Alloc)
+def _alloc(op, node):
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        value, shape = D.to_device(np.asarray(D.to_host(inputs[0]), dtype) if not D.is_device(inputs[0])
+                                   else inputs[0]), tuple(int(n) for n in D.to_host(inputs[1]))
+        out, base = D.empty(shape, dtype), D.phantom(shape, dtype)
+        strided_write(value, base, base, out)
+        return [out]
+    return thunk
+
+
+@lower.register(Concatenate)
+def _concatenate(op, node):
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        arrays = [D.to_device(a) for a in inputs]
+        shape = list(arrays[0].shape)
+        shape[op.axis] = sum(a.shape[op.axis] for a in arrays)
+        out, base = D.empty(shape, dtype), D.phantom(shape, dtype)
+        start = 0
+        for a in arrays:
+            region = base[(slice(None),) * op.axis + (slice(start, start + a.shape[op.axis]),)]
+            strided_write(a, region, base, out)
+            start += a.shape[op.axis]
+        return [out]
+    return thunk
+
+
+# --- indexing -------------------------------------------------------------------------------
+
+def _rows_index(spec, node, index_position):
+    """The integer-vector index on axis 0 (x[idx]), which the row kernels handle."""
+    idx = node.inputs[index_position]
+    return spec == ("array",) and idx.ndim == 1 and idx.dtype[0] in "iu" and node.inputs[0].ndim >= 1
+
+
+@lower.register(I.Subtensor)
+def _subtensor(op, node):
+    if "array" not in op.spec:
+        return view(lambda base, args: base[I.build_index(op.spec, args)])
+    if not _rows_index(op.spec, node, 1):
+        return lower.dispatch(object)(op, node)
+
+    def thunk(inputs):
+        x, idx = D.to_device(inputs[0]), D.to_device(inputs[1])
+        row = math.prod(x.shape[1:])
+        out, flag = D.empty((idx.shape[0],) + x.shape[1:], x.dtype), D.to_device(np.zeros(1, np.int64))
+        launch_1d(K.gather_rows(), idx.shape[0] * row, idx.shape[0], row, x.shape[0], D.flat(x), idx, flag, D.flat(out))
+        check_flag(flag, lambda q: f"index {D.to_host(idx)[q]} is out of bounds for axis 0 with size {x.shape[0]}")
+        return [out]
+    return thunk
+
+
+def _device_copy(x):
+    out = D.empty(x.shape, x.dtype)
+    out.copy_to_device(x)
+    return out
+
+
+@lower.register(I.IncSubtensor)
+def _inc_subtensor(op, node):
+    mode = "set" if op.set_instead_of_inc else "add"
+    if "array" not in op.spec:
+        def thunk(inputs):
+            x = D.to_device(inputs[0])
+            out, base = _device_copy(x), D.phantom(x.shape, x.dtype)
+            region = base[I.build_index(op.spec, [D.to_host(a) for a in inputs[2:]])]
+            strided_write(D.to_device(np.asarray(inputs[1], x.dtype)) if not D.is_device(inputs[1]) else inputs[1],
+                          region, base, out, mode)
+            return [out]
+        return thunk
+    if op.set_instead_of_inc or not _rows_index(op.spec, node, 2) or node.inputs[0].dtype[0] != "f":
+        return lower.dispatch(object)(op, node)  # repeated indices in a set race on a GPU
+
+    def scatter_add(inputs):
+        x, idx = D.to_device(inputs[0]), D.to_device(inputs[2])
+        y = D.to_device(np.asarray(inputs[1], x.dtype) if not D.is_device(inputs[1]) else inputs[1])
+        rows_shape = (idx.shape[0],) + x.shape[1:]
+        row = math.prod(x.shape[1:])
+        y_base = D.phantom(y.shape, y.dtype)
+        y = materialize(y, np.broadcast_to(y_base, rows_shape), y_base)
+        out, flag = _device_copy(x), D.to_device(np.zeros(1, np.int64))
+        launch_1d(K.scatter_add_rows(), idx.shape[0] * row, idx.shape[0], row, x.shape[0], idx, D.flat(y), 0,
+                  (row, 1), flag, D.flat(out))
+        check_flag(flag, lambda q: f"index {D.to_host(idx)[q]} is out of bounds for axis 0 with size {x.shape[0]}")
+        return [out]
+    return scatter_add
+
+
+# --- products and convolutions -------------------------------------------------------------
+
+def _operand(a, batch_shape):
+    """(flat, offset, (batch, row, col) strides) of a 2-d-or-more operand, its batch axes
+    broadcast to batch_shape and flattened to one (copied when they cannot be)."""
+    base = D.phantom(a.shape, a.dtype)
+    v = np.broadcast_to(base, tuple(batch_shape) + a.shape[-2:])
+    off, strides = D.layout(v, base)
+    batch = strides[:-2]
+    if len(batch) > 1 and any(batch[d] != batch[d + 1] * batch_shape[d + 1] for d in range(len(batch) - 1)):
+        a = materialize(a, v, base)
+        return _operand(a, batch_shape)
+    return D.flat(a), off, ((batch[-1] if batch else 0), strides[-2], strides[-1])
+
+
+def gemm(a, b, out_dtype, c=None, alpha=1.0, beta=1.0):
+    """alpha * a @ b (+ beta * c) for operands of 2 or more dimensions (batch axes broadcast)."""
+    batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    (m, k), (k_b, n) = tuple(a.shape)[-2:], tuple(b.shape)[-2:]  # (the simulator's shapes refuse [-1])
+    if k != k_b:
+        raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: {k} (dim {a.ndim - 1}) "
+                         f"!= {k_b} (dim {b.ndim - 2})")
+    shape = tuple(batch_shape) + (m, n)
+    out = D.empty(shape, out_dtype)
+    if out.size == 0:
+        return out
+    batch = math.prod(batch_shape)
+    if c is not None:
+        cb = D.phantom(c.shape, c.dtype)
+        c_off, c_str = D.layout(np.broadcast_to(cb, (m, n)), cb)
+        c_args = (D.flat(c), c_off, (0,) + c_str)
+    else:
+        c_args = (D.flat(out), 0, (0, 0, 0))
+    tile = D.geometry().tile
+    kernel = K.gemm(tile, np.dtype(out_dtype).name)
+    kernel[(-(-n // tile), -(-m // tile), batch), (tile, tile)](
+        m, n, k, *_operand(a, batch_shape), *_operand(b, batch_shape), *c_args, c is not None,
+        alpha, beta, 0, (m * n, n, 1), D.flat(out))
+    return out
+
+
+def _float_product(node):
+    return node.outputs[0].dtype in ("float32", "float64")
+
+
+@lower.register(linalg.Dot)
+def _dot(op, node):
+    if not _float_product(node):
+        return lower.dispatch(object)(op, node)
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        a, b = D.to_device(inputs[0]), D.to_device(inputs[1])
+        a2 = a.reshape((1, a.shape[0])) if a.ndim == 1 else a
+        b2 = b.reshape((b.shape[0], 1)) if b.ndim == 1 else b
+        out = gemm(a2, b2, dtype)
+        return [out.reshape(a.shape[:-1] + b.shape[1:])]
+    return thunk
+
+
+@lower.register(linalg.Matmul)
+def _matmul(op, node):
+    if not _float_product(node):
+        return lower.dispatch(object)(op, node)
+    return lambda inputs: [gemm(D.to_device(inputs[0]), D.to_device(inputs[1]), node.outputs[0].dtype)]
+
+
+@lower.register(linalg.Gemm)
+def _gemm(op, node):
+    if not _float_product(node):
+        return lower.dispatch(object)(op, node)
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        c, a, b = (D.to_device(v) for v in inputs)
+        if np.broadcast_shapes(c.shape, (a.shape[0], b.shape[1])) != (a.shape[0], b.shape[1]):
+            return host([c, a, b])  # a bias larger than the product: rare, done by NumPy
+        return [gemm(a, b, dtype, c, op.alpha, op.beta)]
+    host = host_thunk(node, upload=True)
+    return thunk
+
+
+class Convolution:
+    """conv2d and its two gradients as im2col/col2im kernels around the tiled GEMM, one
+    GEMM per group; the GEMM's strided operands and output read and write the image
+    layouts in place, so only the filter gradient copies its operand."""
+
+    def __init__(self, op, node, kind):
+        self.params, self.dtype = op.params, node.outputs[0].dtype
+        self.compute = getattr(self, kind)
+
+    def __call__(self, inputs):
+        return [self.compute(*inputs)]
+
+    def _geometry(self, image_shape, kernel):
+        (pt, _), (pl, _) = self.params.pads(image_shape, kernel)
+        oh, ow = self.params.out_size(image_shape, kernel)
+        return (*kernel, *self.params.stride, *self.params.dilation, pt, pl, oh, ow)
+
+    def _columns(self, x, k, cg, geometry):
+        n, c, h, w = x.shape
+        kh, kw, oh, ow = geometry[0], geometry[1], geometry[-2], geometry[-1]
+        cols = D.empty((cg * kh * kw, n * oh * ow), x.dtype)
+        launch_1d(K.im2col(), cols.size, D.flat(x), n, c, h, w, k * cg, cg, *geometry, D.flat(cols))
+        return cols
+
+    def forward(self, x, w):
+        x, w = D.to_device(x), D.to_device(w)
+        n, o, (_, cg, kh, kw), g = x.shape[0], w.shape[0], w.shape, self.params.groups
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
+        og, ckk, hw = o // g, cg * kh * kw, oh * ow
+        out = D.empty((n, o, oh, ow), self.dtype)
+        if out.size == 0:
+            return out
+        tile = D.geometry().tile
+        for k in range(g):
+            cols = self._columns(x, k, cg, geometry)
+            # batch = image: out[n, k*og + r, p] = sum_q w[k*og + r, q] cols[q, n*hw + p]
+            K.gemm(tile, self.dtype)[(-(-hw // tile), -(-og // tile), n), (tile, tile)](
+                og, hw, ckk, D.flat(w), k * og * ckk, (0, ckk, 1), D.flat(cols), 0, (hw, n * hw, 1),
+                D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, k * og * hw, (o * hw, hw, 1), D.flat(out))
+        return out
+
+    def grad_input(self, gy, w, in_shape):
+        gy, w = D.to_device(gy), D.to_device(w)
+        n, c, h, wd = (int(v) for v in D.to_host(in_shape))
+        o, cg, kh, kw = w.shape
+        g = self.params.groups
+        geometry = self._geometry((h, wd), (kh, kw))
+        oh, ow = geometry[-2:]
+        og, ckk, hw = o // g, cg * kh * kw, oh * ow
+        dx = D.empty((n, c, h, wd), self.dtype)
+        if dx.size == 0:
+            return dx
+        tile = D.geometry().tile
+        for k in range(g):
+            # cols[q, n*hw + p] = sum_r w[k*og + r, q] gy[n, k*og + r, p]
+            cols = D.empty((ckk, n * hw), self.dtype)
+            if cols.size:
+                K.gemm(tile, self.dtype)[(-(-hw // tile), -(-ckk // tile), n), (tile, tile)](
+                    ckk, hw, og, D.flat(w), k * og * ckk, (0, 1, ckk), D.flat(gy), k * og * hw, (o * hw, hw, 1),
+                    D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, 0, (hw, n * hw, 1), D.flat(cols))
+            else:
+                cols = fill((ckk, max(n * hw, 1)), 0, self.dtype)
+            launch_1d(K.col2im(), n * cg * h * wd, D.flat(cols), n, c, h, wd, k * cg, cg, *geometry, D.flat(dx))
+        return dx
+
+    def grad_filters(self, x, gy, w_shape):
+        x, gy = D.to_device(x), D.to_device(gy)
+        o, cg, kh, kw = (int(v) for v in D.to_host(w_shape))
+        g, n = self.params.groups, x.shape[0]
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
+        og, ckk, hw = o // g, cg * kh * kw, oh * ow
+        if n * hw == 0:
+            return fill((o, cg, kh, kw), 0, self.dtype)
+        dw = D.empty((o, cg, kh, kw), self.dtype)
+        gy_base = D.phantom(gy.shape, gy.dtype)
+        tile = D.geometry().tile
+        for k in range(g):
+            cols = self._columns(x, k, cg, geometry)
+            part = gy_base[:, k * og:(k + 1) * og].reshape(n, og, hw).transpose(1, 0, 2)
+            gk = materialize(gy, part, gy_base)                       # (og, n, hw) contiguous
+            K.gemm(tile, self.dtype)[(-(-ckk // tile), -(-og // tile), 1), (tile, tile)](
+                og, ckk, n * hw, D.flat(gk), 0, (0, n * hw, 1), D.flat(cols), 0, (0, 1, n * hw),
+                D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, k * og * ckk, (0, ckk, 1), D.flat(dw))
+        return dw
+
+
+def _float_node(node):
+    return all(v.dtype in ("float32", "float64") for v in node.outputs)
+
+
+for _cls, _kind in ((conv.Conv2D, "forward"), (conv.Conv2DGradInput, "grad_input"),
+                    (conv.Conv2DGradFilters, "grad_filters")):
+    lower.register(_cls)(lambda op, node, kind=_kind: Convolution(op, node, kind) if _float_node(node)
+                         else lower.dispatch(object)(op, node))
+
+
+def _pool_geometry(pool, x):
+    (pt, _), (pl, _) = pool.params.pads(x.shape[2:], pool.kernel)
+    oh, ow = pool.params.out_size(x.shape[2:], pool.kernel)
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    return oh, ow, (*pool.kernel, *pool.stride, pt, pl, x.dtype.type(lowest))
+
+
+@lower.register(conv.MaxPool2D)
+def _max_pool(op, node):
+    def thunk(inputs):
+        x = D.to_device(inputs[0])
+        oh, ow, window = _pool_geometry(op, x)
+        out = D.empty(x.shape[:2] + (oh, ow), x.dtype)
+        planes = x.shape[0] * x.shape[1]
+        launch_1d(K.max_pool(False), out.size, D.flat(x), planes, *x.shape[2:], oh, ow, *window, D.flat(out))
+        return [out]
+    return thunk
+
+
+@lower.register(conv.MaxPool2DGrad)
+def _max_pool_grad(op, node):
+    if node.inputs[0].dtype not in ("float32", "float64"):
+        return lower.dispatch(object)(op, node)
+
+    def thunk(inputs):
+        x, g = D.to_device(inputs[0]), D.to_device(inputs[1])
+        oh, ow, window = _pool_geometry(op.pool, x)
+        g = cast(g, x.dtype) if g.dtype != x.dtype else g
+        dx = fill(x.shape, 0, x.dtype)
+        planes = x.shape[0] * x.shape[1]
+        launch_1d(K.max_pool(True), g.size, D.flat(x), D.flat(g), planes, *x.shape[2:], oh, ow, *window, D.flat(dx))
+        return [dx]
+    return thunk
+
+
+# --- softmax and crossentropies ------------------------------------------------------------
+
+def _along_axis(log, node, axis):
+    """softmax / log_softmax as three launches: the maximum, the sum of exp(x - max) (never
+    stored), and the result from both."""
+    dtype = node.outputs[0].dtype
+    top = Reducer(identity(dtype), [dtype], "max", dtype, dtype)
+    total = Reducer(program([("sub", (("in", 0), ("in", 1)), dtype), ("exp", (("tmp", 0),), dtype)], 2),
+                    [dtype, dtype], "sum", _accumulator("sum", dtype), dtype)
+    if log:  # x - m - log(s)
+        steps = [("sub", (("in", 0), ("in", 1)), dtype), ("log", (("in", 2),), dtype),
+                 ("sub", (("tmp", 0), ("tmp", 1)), dtype)]
+    else:    # exp(x - m) / s
+        steps = [("sub", (("in", 0), ("in", 1)), dtype), ("exp", (("tmp", 0),), dtype),
+                 ("true_div", (("tmp", 1), ("in", 2)), dtype)]
+    finish = Elementwise(program(steps, 3), [dtype] * 3, [dtype])
+
+    def thunk(inputs):
+        x = D.to_device(inputs[0])
+        m = top([x], (axis,), True)
+        return finish([x, m, total([x, m], (axis,), True)])
+    return thunk
+
+
+@lower.register(N.Softmax)
+def _softmax(op, node):
+    return _along_axis(False, node, op.axis)
+
+
+@lower.register(N.LogSoftmax)
+def _log_softmax(op, node):
+    return _along_axis(True, node, op.axis)
+
+
+@lower.register(R.LogSumExp)
+def _logsumexp(op, node):
+    """log(sum(exp(x - m))) + m with m the maximum where it is finite, else 0 (as NumPy's)."""
+    dtype, axes = node.outputs[0].dtype, op.axis
+    top = Reducer(identity(dtype), [dtype], "max", dtype, dtype)
+    finite = Elementwise(program([("isnan", (("in", 0),), "bool"), ("isinf", (("in", 0),), "bool"),
+                                  ("logical_or", (("tmp", 0), ("tmp", 1)), "bool"),
+                                  ("where", (("tmp", 2), ("const", 0.0, dtype), ("in", 0)), dtype)], 1),
+                         [dtype], [dtype])
+    total = Reducer(program([("sub", (("in", 0), ("in", 1)), dtype), ("exp", (("tmp", 0),), dtype)], 2),
+                    [dtype, dtype], "sum", _accumulator("sum", dtype), dtype)
+    finish = Elementwise(program([("log", (("in", 0),), dtype), ("add", (("tmp", 0), ("in", 1)), dtype)], 2),
+                         [dtype, dtype], [dtype])
+
+    def thunk(inputs):
+        x = D.to_device(inputs[0])
+        kept = tuple(1 if d in axes else n for d, n in enumerate(x.shape))
+        m = finite([top([x], axes, True)])[0] if x.size else fill(kept, 0, dtype)
+        out = finish([total([x, m], axes, True), m])[0]
+        return [out if op.keepdims else out.reshape(tuple(n for d, n in enumerate(x.shape) if d not in axes))]
+    return thunk
+
+
+def _crossentropy(node, from_logits):
+    if not _float_node(node):
+        return lower.dispatch(object)(node.op, node)
+    int_targets = node.inputs[1].dtype[0] in "iu"
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        x, t = D.to_device(inputs[0]), D.to_device(inputs[1])
+        if not int_targets and t.shape != x.shape:
+            t = materialize(t, np.broadcast_to(D.phantom(t.shape, t.dtype), x.shape), D.phantom(t.shape, t.dtype))
+        classes = tuple(x.shape)[-1]
+        rows = x.size // classes if classes else math.prod(x.shape[:-1])
+        out, flag = D.empty(x.shape[:-1], dtype), D.to_device(np.zeros(1, np.int64))
+        launch_1d(K.row_crossentropy(from_logits, int_targets), rows, rows, classes,
+                  D.flat(x), D.flat(t), flag, D.flat(out))
+        if int_targets:
+            check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
+                                       f"for {classes} classes")
+        return [out]
+    return thunk
+
+
+@lower.register(N.CrossentropySoftmax)
+def _crossentropy_softmax(op, node):
+    return _crossentropy(node, True)
+
+
+@lower.register(N.CategoricalCrossentropy)
+def _categorical_crossentropy(op, node):
+    return _crossentropy(node, False)
+
+
+# --- random streams ------------------------------------------------------------------------
+
+@lower.register(RND.RandomDraw)
+def _random_draw(op, node):
+    """Samples drawn on the device from the host-side state [key, counter]."""
+    if any(p.ndim for p in node.inputs[2:]) or op.dtype == "float16":
+        return host_draw(node)  # array-valued parameters: drawn by NumPy, then uploaded
+    kernel = K.random_draw(op.dist)
+
+    def thunk(inputs):
+        state, size = D.to_host(inputs[0]), tuple(int(s) for s in D.to_host(inputs[1]))
+        if any(s < 0 for s in size):
+            raise ValueError(f"negative size {size} for a random draw")
+        p0, p1 = (float(D.to_host(p)) for p in inputs[2:])
+        out = D.empty(size, op.dtype)
+        launch_1d(kernel, out.size, out.size, state[0], state[1], p0, p1, D.flat(out))
+        return [np.array([state[0], state[1] + np.uint64(1)], dtype=np.uint64), out]
+    return thunk
+
+
+def host_draw(node):
+    def thunk(inputs):
+        state, sample = node.op.perform(node, [D.to_host(a) for a in inputs])
+        return [state, D.to_device(sample)]
+    return thunk
+
+
+NATIVE = (Composite, Elemwise, CompositeReduce, R.Reduce, R.SumToShape, R.ArgReduce, DimShuffle, Reshape,
+          BroadcastTo, StopGradient, Alloc, Concatenate, I.Subtensor, I.IncSubtensor, linalg.Dot, linalg.Matmul,
+          linalg.Gemm, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, conv.MaxPool2D,
+          conv.MaxPool2DGrad, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax, N.CategoricalCrossentropy,
+          RND.RandomDraw)
+# Shape arithmetic runs on the host by design (its values size the kernels' launches).
+ON_HOST = (Shape, MakeVector)
+
+
+# --- placement and the program --------------------------------------------------------------
+
+def _host_input(var):
+    """Inputs kept on the host: integer scalars (indices, sizes) and random-stream states."""
+    return (var.dtype[0] in "iub" and var.ndim == 0) or var.dtype == "uint64"
+
+
+def placements(fgraph, input_vars):
+    """The variables whose values stay on the host; every other value lives on the device."""
+    host = {v for v in input_vars if _host_input(v)}
+    host |= {v for v in fgraph.variables() if isinstance(v, Constant)}
+    for node in fgraph.apply_nodes:
+        small_ints = all(o.dtype[0] in "iub" and o.ndim <= 1 for o in node.outputs)
+        if isinstance(node.op, ON_HOST) or (small_ints and all(v in host for v in node.inputs)):
+            host.update(node.outputs)
+        elif isinstance(node.op, RND.RandomDraw):
+            host.add(node.outputs[0])
+    return host
+
+
+def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
+    D.cuda()  # a clear error now if there is neither a GPU nor the simulator
+    host = placements(fgraph, input_vars)
+    device_users = {v for node in fgraph.apply_nodes if not node.outputs[0] in host for v in node.inputs}
+    host_users = {v for node in fgraph.apply_nodes if node.outputs[0] in host for v in node.inputs}
+
+    def make_thunk(node):
+        if node.outputs[0] in host and not isinstance(node.op, RND.RandomDraw):
+            return host_thunk(node, upload=False)
+        if not _device_dtypes(node):
+            return host_thunk(node, upload=True)
+        return lower(node.op, node)
+
+    def constant_value(var):
+        # Constants that only kernels read are uploaded once, here.
+        if var in device_users and var not in host_users and np.ndim(var.data) > 0:
+            return D.to_device(var.data)
+        return var.data
+    run = compile_program(fgraph, input_vars, output_vars, make_thunk, nan_guard=False,
+                          constant_value=constant_value)
+    on_device = [v not in host for v in input_vars]
+    n_outputs = len(fgraph.outputs)
+    n_user_inputs = len(fgraph.inputs)
+    simulated = D.simulated()
+
+    def run_on_device(values):
+        values = [D.to_device(v) if dev and not D.is_device(v) else (D.to_host(v) if not dev else v)
+                  for v, dev in zip(values, on_device)]
+        if simulated:  # kernels run in threads there, outside the program's np.errstate
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                results = run(values)
+        else:
+            results = run(values)
+        if nan_guard:
+            _check_finite(results, output_vars)
+        return [D.to_host(r) for r in results[:n_outputs]] + results[n_outputs:]
+
+    def stage_shared(shared):
+        """Values of the shared variables, moved once to where this program reads them."""
+        values = []
+        for s, dev in zip(shared, on_device[n_user_inputs:]):
+            value = s.container[0]
+            if dev != D.is_device(value):
+                value = s.container[0] = D.to_device(value) if dev else D.to_host(value)
+            values.append(value)
+        return values
+    run_on_device.stage_shared = stage_shared
+    run_on_device.fresh_results = True  # every result is a new array, never an input's memory
+    return run_on_device
+
+
+def _check_finite(results, output_vars):
+    from .executor import NonFiniteError
+    for value, var in zip(results, output_vars):
+        host = D.to_host(value)
+        if host.dtype.kind == "f" and not np.isfinite(host).all():
+            raise NonFiniteError(f"nan_guard: {var.describe()} holds NaN or Inf (the cuda backend checks "
+                                 f"outputs and updates; run on backend='numba' to find the first node)")

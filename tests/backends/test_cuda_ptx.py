@@ -1,0 +1,135 @@
+"""Every kernel the CUDA backend launches also compiles for a real GPU.
+
+The simulator runs kernels as Python, so it cannot catch code that numba's CUDA compiler
+refuses (np.* scalar functions, mixed-type variables, unsupported constructs). This test
+records every launch the backend makes on a set of graphs covering all lowered ops (kernel
+source and argument types), then compiles each one to PTX with numba's real CUDA target and
+NVIDIA's NVVM in a separate process. It needs no GPU, only libnvvm (the CUDA toolkit);
+without it the test is skipped.
+"""
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import cuda_codegen, cuda_kernels, cuda_thunks
+from symgraph.ops.elemwise import TABLE
+
+pytestmark = pytest.mark.usefixtures("fast_simulator")
+
+from .test_numba_cpu import FLOAT_OPS
+
+COMPILE = textwrap.dedent("""
+    import pickle, sys, types
+    import numpy as np
+    from numba import cuda, typeof
+    from symgraph.backends.cuda_codegen import HEADER
+    try:
+        cuda.compile_ptx(lambda a: None, (typeof(np.zeros(1)),), cc=(8, 0))
+    except Exception as exc:
+        print("NO-NVVM", exc)
+        sys.exit(0)
+    failures = []
+    for source, args in pickle.load(open(sys.argv[1], "rb")):
+        module = types.ModuleType("k")
+        exec(compile(HEADER + source.replace("cache=True", "cache=False"), "<kernel>", "exec"), module.__dict__)
+        values = [np.zeros(1, a[1]) if isinstance(a, tuple) and a[:1] == ("array",) else a for a in args]
+        try:
+            cuda.compile_ptx(module.kernel.py_func, tuple(typeof(v) for v in values), cc=(8, 0))
+        except Exception as exc:
+            failures.append(source + "\\n" + str(exc).splitlines()[0][:300])
+    print("COMPILED", len(failures))
+    for f in failures[:5]:
+        print(f)
+""")
+
+
+class Recorder:
+    """Wraps compiled kernels so each launch records (source, argument kinds)."""
+
+    def __init__(self):
+        self.launches = {}
+
+    def wrap(self, compile_kernel):
+        def recording(source):
+            return _Recorded(compile_kernel(source), source, self.launches)
+        return recording
+
+
+class _Recorded:
+    def __init__(self, kernel, source, launches):
+        self.kernel, self.source, self.launches = kernel, source, launches
+
+    def __getitem__(self, config):
+        launch = self.kernel[config]
+
+        def run(*args):
+            kinds = tuple(_kind(a) for a in args)
+            self.launches.setdefault((self.source, repr(kinds)), (self.source, kinds))
+            return launch(*args)
+        return run
+
+
+def _kind(value):
+    if hasattr(value, "copy_to_host"):
+        return ("array", value.dtype.str)
+    if isinstance(value, tuple):
+        return tuple(int(v) for v in value)
+    return value
+
+
+def _graphs():
+    x, y, z = sg.fmatrix("x"), sg.fmatrix("y"), sg.fmatrix("z")
+    d = sg.dmatrix("d")
+    i, t = sg.lvector("i"), sg.ivector("t")
+    a4, w4 = sg.ftensor4("a4"), sg.ftensor4("w4")
+    rng = sg.random.RandomStream(0)
+    floats = [getattr(sg, name)(*[x, y, z][:TABLE[name].nin]) for name in FLOAT_OPS if name != "where"]
+    floats += [sg.where(x > 0, y, z), sg.where(d > 0, d, 1.0)]
+    doubles = [getattr(sg, name)(*[d, d, d][:TABLE[name].nin]) for name in FLOAT_OPS if name != "where"]
+    ints = [t + t, t * 2, t // 3, t % 3, abs(t), t / 2, sg.maximum(t, 1), t & 3, t | 1, t ^ 2, ~t, sg.eq(t, 1),
+            sg.cast(t, "float32"), sg.sign(t), t ** 2, sg.floor(t), sg.isnan(t), ~(t > 1), t.sum(), t.max()]
+    reductions = [getattr(x, k)(axis=ax) for k in ("sum", "prod", "max", "min", "mean", "all", "any")
+                  for ax in (None, 0, 1)] + [sg.exp(x).sum(axis=1), x.argmax(axis=1), x.argmin(), sg.logsumexp(x, 1)]
+    views = [x.T + 1, x[::-1, 1::2] * 2, sg.concatenate([x, y], 1), sg.zeros((2, 3)), sg.broadcast_to(x[0], (4, 3)),
+             x[i], sg.inc_subtensor(x[i], y[:2]), sg.set_subtensor(x[1:, :2], 0.0), sg.inc_subtensor(x[:, 0], 1.0)]
+    products = [sg.dot(x, y.T), sg.dot(d, d.T) + d[0], sg.dot(x[0], y.T), sg.matmul(a4[0], a4[0]),
+                sg.dot(x, y.T) * 2 + 1]
+    conv = sg.nn.conv2d(a4, w4, stride=1, padding=1, groups=1)
+    pooled = sg.nn.max_pool2d(sg.nn.relu(conv), 2)
+    nn = [conv, pooled, sg.nn.softmax(x), sg.nn.log_softmax(x, 0),
+          sg.nn.categorical_crossentropy(sg.nn.softmax(x), t), sg.nn.categorical_crossentropy(sg.nn.softmax(x), y),
+          sg.nn.categorical_crossentropy(sg.nn.sigmoid(x), t), sg.nn.categorical_crossentropy(sg.nn.sigmoid(x), y),
+          rng.uniform((3,)), rng.normal((3,)), rng.binomial((3,), p=0.5)]
+    nn += sg.grad((pooled * pooled).sum(), [a4, w4])
+    values = dict(x=np.ones((3, 3), "float32"), y=np.ones((3, 3), "float32"), z=np.ones((3, 3), "float32"),
+                  d=np.ones((3, 3)), i=np.array([0, 2]), t=np.array([0, 1, 2], "int32"),
+                  a4=np.ones((2, 3, 4, 4), "float32"), w4=np.ones((3, 3, 3, 3), "float32"))
+    inputs = [x, y, z, d, i, t, a4, w4]
+    return inputs, [values[v.name] for v in inputs], [floats, doubles, ints, reductions, views, products, nn]
+
+
+def test_every_launched_kernel_compiles_for_a_real_gpu(tmp_path, monkeypatch):
+    recorder = Recorder()
+    monkeypatch.setattr(cuda_codegen, "compile_kernel", recorder.wrap(cuda_codegen.compile_kernel))
+    monkeypatch.setattr(cuda_kernels, "compile_kernel", cuda_codegen.compile_kernel)
+    monkeypatch.setattr(cuda_thunks, "_copy_kernels", {})
+    monkeypatch.setattr(cuda_thunks, "_casts", {})
+    inputs, values, groups = _graphs()
+    for outputs in groups:
+        sg.function(inputs, outputs, backend="cuda", on_unused_input="ignore")(*values)
+    launches = list(recorder.launches.values())
+    assert len(launches) > 100
+    path = tmp_path / "launches.pkl"
+    path.write_bytes(pickle.dumps(launches))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
+    result = subprocess.run([sys.executable, "-c", COMPILE, str(path)], capture_output=True, text=True,
+                            env=env, timeout=900)
+    if "NO-NVVM" in result.stdout:
+        pytest.skip("no libnvvm (CUDA toolkit) on this machine: " + result.stdout.strip()[:200])
+    assert "COMPILED 0" in result.stdout, result.stdout[-4000:] + result.stderr[-2000:]

@@ -1,0 +1,323 @@
+"""The CUDA backend against the NumPy reference: every scalar op, dtypes, broadcasting, views,
+reductions (per-output and tree), products, convolutions, pooling, softmax, crossentropies,
+indexing, random streams, device-resident shared variables and a training step.
+
+Runs in numba's CUDA simulator (tests/conftest.py sets NUMBA_ENABLE_CUDASIM=1) at small
+sizes; on a GPU machine run it with NUMBA_ENABLE_CUDASIM=0 for the real kernels."""
+import warnings
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import numba_cuda, cuda_device
+from symgraph.ops.elemwise import TABLE
+
+pytestmark = pytest.mark.usefixtures("fast_simulator")
+
+from .test_numba_cpu import DOMAIN, FLOAT_OPS, API_OPS, check
+
+
+def both(inputs, outputs, *values, **kw):
+    got = sg.function(inputs, outputs, backend="cuda", **kw)(*values)
+    want = sg.function(inputs, outputs, backend="numpy", **kw)(*values)
+    return got, want
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_scalar_op_matches_the_reference(dtype, rng):
+    xs = [sg.tensor(f"x{i}", dtype, (None, None)) for i in range(3)]
+    values, exprs = [], []
+    for name in FLOAT_OPS:
+        lo, hi = DOMAIN.get(name, (-2, 2))
+        args = [rng.uniform(lo, hi, size=(2, 3)).astype(dtype) for _ in range(TABLE[name].nin)]
+        if name == "where":
+            args[0] = args[0] > 0
+        values += args
+    inputs = [sg.tensor(f"v{i}", v.dtype, (None, None)) for i, v in enumerate(values)]
+    at = 0
+    for name in FLOAT_OPS:
+        exprs.append(getattr(sg, name)(*inputs[at:at + TABLE[name].nin]))
+        at += TABLE[name].nin
+    del xs
+    got, want = both(inputs, exprs, *values, optimize=False)
+    for name, g, w in zip(FLOAT_OPS, got, want):
+        assert g.dtype == w.dtype, name
+        np.testing.assert_allclose(g, w, rtol=2e-6 if dtype == "float32" else 1e-12, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "bool"])
+def test_integer_and_bool_ops(dtype, rng):
+    a, b = sg.tensor("a", dtype, (None,)), sg.tensor("b", dtype, (None,))
+    av = rng.integers(0, 5, 6).astype(dtype)
+    bv = (rng.integers(1, 5, 6)).astype(dtype)
+    exprs = [a & b, a | b, a ^ b, ~a, sg.eq(a, b), a < b, sg.maximum(a, b)]
+    if dtype != "bool":
+        exprs += [a + b, a * b, a // b, a % b, a - b, abs(a), a / b, sg.cast(a, "float32") * 0.5, a.sum(), a.max()]
+    got, want = both([a, b], exprs, av, bv, on_unused_input="ignore")
+    check(got, want, 1e-12)
+
+
+def test_nan_and_inf_behave_as_in_numpy():
+    x = sg.dvector("x")
+    v = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0])
+    got, want = both([x], [sg.exp(x), sg.log(x), x / 0, sg.maximum(x, 0), sg.isnan(x), x.max(), x.sum(),
+                           sg.clip(x, -1, 1), sg.sigmoid(x), sg.softplus(x), x.argmax()], v)
+    check(got, want, 1e-12)
+
+
+@pytest.mark.parametrize("sa,sb", [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (3,)),
+                                   ((2, 1, 3), (2, 1)), ((0, 3), (3,))])
+def test_broadcasting(sa, sb, rng):
+    a = sg.tensor("a", "float32", (None,) * len(sa))
+    b = sg.tensor("b", "float32", (None,) * len(sb))
+    av, bv = rng.normal(size=sa).astype("float32"), rng.normal(size=sb).astype("float32")
+    got, want = both([a, b], [sg.tanh(a) * b + sg.exp(-b * b), (a * b).sum(), a * 2], av, bv)
+    check(got, want, 2e-6)
+
+
+def test_non_contiguous_inputs_and_views(rng):
+    x = sg.dmatrix("x")
+    base = rng.normal(size=(4, 6))
+    exprs = [x.T * 2, x[::-1, 1::2] + 1, x[1:3], x[:, 2], x[1], x.dimshuffle(1, "x", 0), x.reshape((3, 8)),
+             x.T.reshape((-1,)), sg.broadcast_to(x[0], (3, 6)), sg.concatenate([x, x[:1]], axis=0),
+             sg.concatenate([x.T, x.T], axis=1), sg.zeros((2, 3)), sg.full_like(x, 3.0), sg.stack([x, x]),
+             sg.expand_dims(x, 0), sg.squeeze(x[None])]
+    for value in (base, base.T.copy().T, base[::-1], base.copy()[:, ::1]):
+        got, want = both([x], exprs, value)
+        check(got, want, 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "mean", "all", "any"])
+@pytest.mark.parametrize("axis", [None, 0, (0, 2), -1])
+def test_reductions(kind, axis, rng):
+    x = sg.dtensor3("x")
+    xv = rng.uniform(0.5, 1.5, (2, 3, 4))
+    if kind in ("all", "any"):
+        xv = (xv > 1.2).astype("float64")
+    expr = getattr(sg.exp(x) * 0.5 if kind not in ("all", "any") else x, kind)(axis=axis, keepdims=axis == 0)
+    got, want = both([x], expr, xv)
+    check(got, want, 1e-12)
+
+
+def test_long_reductions_take_the_tree_kernel(rng):
+    x = sg.fmatrix("x")
+    xv = rng.normal(size=(2, 300)).astype("float32")
+    got, want = both([x], [(x * 2).sum(axis=1), x.max(axis=1), (x * x).mean(), x.argmax(axis=1)], xv)
+    check(got, want, 1e-5, atol=1e-5)
+    from symgraph.backends.cuda_thunks import Reducer, identity
+    reducer = Reducer(identity("float32"), ["float32"], "sum", "float64", "float32")
+    np.testing.assert_allclose(reducer([xv], (1,), False).copy_to_host(), xv.sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(reducer([xv[:, :5]], (1,), False).copy_to_host(), xv[:, :5].sum(axis=1), rtol=1e-5)
+    assert sorted(key[2] for key in reducer.kernels) == [False, True]  # tree for 300, per-output for 5
+
+
+def test_arg_reductions(rng):
+    x = sg.dtensor3("x")
+    xv = rng.normal(size=(2, 3, 4))
+    xv[1, 2, 0] = np.nan
+    got, want = both([x], [x.argmax(), x.argmin(axis=1), x.argmax(axis=(0, 2), keepdims=True)], xv)
+    check(got, want, 0)
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((4,), (4, 5)), ((3, 4), (4,)), ((4,), (4,)),
+                                   ((0, 4), (4, 2)), ((3, 0), (0, 2))])
+def test_dot(sa, sb, rng):
+    a = sg.tensor("a", "float64", (None,) * len(sa))
+    b = sg.tensor("b", "float64", (None,) * len(sb))
+    av, bv = rng.normal(size=sa), rng.normal(size=sb)
+    got, want = both([a, b], sg.dot(a, b), av, bv)
+    check(got, want, 1e-12, atol=1e-12)
+
+
+def test_matmul_batched_gemm_and_transposes(rng):
+    a, b, c = sg.ftensor3("a"), sg.ftensor3("b"), sg.fmatrix("c")
+    av, bv = rng.normal(size=(2, 5, 3)).astype("float32"), rng.normal(size=(1, 3, 4)).astype("float32")
+    cv = rng.normal(size=(5, 3)).astype("float32")
+    w = sg.fmatrix("w")
+    wv = rng.normal(size=(3, 4)).astype("float32")
+    exprs = [sg.matmul(a, b), sg.batched_dot(a, a.dimshuffle(0, 2, 1)), sg.dot(c, w) * 2 + 1,
+             sg.dot(c.T, c), sg.dot(c, c.T) + sg.dot(c, c.T), sg.dot(c, w) + w[0]]
+    got, want = both([a, b, c, w], exprs, av, bv, cv, wv)
+    check(got, want, 1e-5, atol=1e-5)
+    f = sg.function([c, w], sg.dot(c, w) * 2 + w[0], backend="cuda")
+    assert any(type(n.op).__name__ == "Gemm" for n in f.fgraph.apply_nodes)
+
+
+def test_larger_gemm_crosses_several_tiles(rng):
+    a, b = sg.dmatrix("a"), sg.dmatrix("b")
+    av, bv = rng.normal(size=(7, 9)), rng.normal(size=(9, 5))
+    got, want = both([a, b], sg.dot(a, b), av, bv)
+    check(got, want, 1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(padding="same", dilation=2),
+                                dict(groups=2), dict(padding=(1, 0), stride=(1, 2))])
+def test_conv2d_and_its_gradients(kw, rng):
+    x, w = sg.dtensor4("x"), sg.dtensor4("w")
+    xv = rng.normal(size=(2, 2, 5, 5))
+    wv = rng.normal(size=(2, 2 // kw.get("groups", 1), 3, 3))
+    y = sg.nn.conv2d(x, w, **kw)
+    loss = (y * y).sum()
+    got, want = both([x, w], [y] + sg.grad(loss, [x, w]), xv, wv)
+    check(got, want, 1e-10, atol=1e-10)
+
+
+def test_conv2d_transpose_and_pooling(rng):
+    x, w = sg.dtensor4("x"), sg.dtensor4("w")
+    xv, wv = rng.normal(size=(1, 2, 4, 4)), rng.normal(size=(2, 3, 2, 2))
+    exprs = [sg.nn.conv2d_transpose(x, w, stride=2), sg.nn.max_pool2d(x, 2), sg.nn.avg_pool2d(x, 2),
+             sg.nn.max_pool2d(x, 3, stride=1, padding="same")]
+    exprs += sg.grad(sum((e * e).sum() for e in exprs), [x, w])
+    got, want = both([x, w], exprs, xv, wv)
+    check(got, want, 1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_and_log_softmax(axis, rng):
+    x = sg.fmatrix("x")
+    xv = (rng.normal(size=(3, 5)) * 30).astype("float32")  # large values: the max shift matters
+    got, want = both([x], [sg.nn.softmax(x, axis), sg.nn.log_softmax(x, axis)], xv)
+    check(got, want, 1e-5, atol=1e-6)
+
+
+def test_crossentropies_with_integer_and_dense_targets(rng):
+    x, t, d = sg.fmatrix("x"), sg.ivector("t"), sg.fmatrix("d")
+    xv = rng.normal(size=(4, 3)).astype("float32")
+    tv = np.array([0, 2, 1, -1], "int32")
+    dv = np.eye(3, dtype="float32")[[0, 2, 1, 2]]
+    exprs = [sg.nn.categorical_crossentropy(sg.nn.softmax(x), t), sg.nn.categorical_crossentropy(sg.nn.softmax(x), d),
+             sg.nn.categorical_crossentropy(sg.nn.sigmoid(x), t)]
+    exprs += sg.grad(exprs[0].sum() + exprs[1].sum(), [x])
+    got, want = both([x, t, d], exprs, xv, tv, dv)
+    check(got, want, 1e-5, atol=1e-6)
+    f = sg.function([x, t], exprs[0], backend="cuda")
+    with pytest.raises(IndexError, match="out of range"):
+        f(xv, np.array([0, 3, 1, 1], "int32"))
+
+
+def test_gather_and_scatter_add_rows(rng):
+    x, y, idx = sg.dmatrix("x"), sg.dmatrix("y"), sg.lvector("idx")
+    xv, yv = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))
+    iv = np.array([0, 4, 4, -1, 2, 0])
+    exprs = [x[idx], sg.inc_subtensor(x[idx], y), sg.inc_subtensor(x[idx], 1.0), sg.set_subtensor(x[1:3], 0.0),
+             sg.inc_subtensor(x[:, ::2], y[:5, :2]), sg.set_subtensor(x[idx[:2]], y[:2]), x[x > 0]]
+    got, want = both([x, idx, y], exprs, xv, iv, yv)
+    check(got, want, 1e-12)
+    f = sg.function([x, idx, y], [x[idx], sg.inc_subtensor(x[idx], y)], backend="cuda")
+    with pytest.raises(IndexError, match="out of bounds"):
+        f(xv, np.array([0, 5, 1, 1, 1, 1]), yv)
+
+
+def test_random_streams_give_the_same_numbers_as_the_cpu_backends():
+    draws = []
+    for backend in ("cuda", "numpy"):
+        rng = sg.random.RandomStream(99)
+        f = sg.function([], [rng.uniform((5,)), rng.normal((2, 3)), rng.binomial((4,), p=0.3),
+                             rng.uniform((3,), low=-2.0, high=1.0)], backend=backend)
+        draws.append([f(), f()])
+    for a, b in zip(draws[0], draws[1]):
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(u, v, rtol=1e-12, atol=0)
+
+
+def test_shared_variables_stay_on_the_device_between_calls(rng):
+    x = sg.fvector("x")
+    w = sg.shared(np.ones(3, "float32"), "w")
+    frozen = sg.shared(np.full(3, 2.0, "float32"), "frozen")
+    f = sg.function([x], (x * w * frozen).sum(), updates=[(w, w + x)], backend="cuda")
+    f(np.ones(3, "float32"))
+    resident = frozen.container[0]
+    assert cuda_device.is_device(w.container[0]) and cuda_device.is_device(resident)
+    f(np.ones(3, "float32"))
+    assert frozen.container[0] is resident  # not uploaded again
+    np.testing.assert_array_equal(w.get_value(), [3, 3, 3])
+    assert isinstance(w.get_value(), np.ndarray)
+    g = sg.function([x], x * w, backend="numba")  # another backend reads the same state
+    np.testing.assert_array_equal(g(np.ones(3, "float32")), [3, 3, 3])
+    w.set_value(np.zeros(3, "float32"))
+    assert f(np.ones(3, "float32")) == 0
+
+
+def test_a_failed_call_changes_no_shared_variable():
+    x = sg.fmatrix("x")
+    w = sg.shared(np.ones((3, 2), "float32"), "w")
+    f = sg.function([x], sg.dot(x, w).sum(), updates=[(w, w * 2)], backend="cuda")
+    f(np.ones((1, 3), "float32"))
+    before = w.get_value()
+    with pytest.raises(ValueError):
+        f(np.ones((2, 4), "float32"))
+    np.testing.assert_array_equal(w.get_value(), before)
+
+
+def test_training_step_matches_the_reference(rng):
+    def build(backend):
+        x, y = sg.fmatrix("x"), sg.ivector("y")
+        W = sg.shared(np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3), "W")
+        b = sg.shared(np.zeros(3, "float32"), "b")
+        loss = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.nn.relu(sg.dot(x, W) + b)), y).mean()
+        gW, gb = sg.grad(loss, [W, b])
+        return sg.function([x, y], loss, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb)], backend=backend), W
+    xv, yv = rng.normal(size=(6, 4)).astype("float32"), rng.integers(0, 3, 6).astype("int32")
+    (fa, Wa), (fb, Wb) = build("cuda"), build("numpy")
+    for _ in range(3):
+        np.testing.assert_allclose(fa(xv, yv), fb(xv, yv), rtol=1e-5)
+    np.testing.assert_allclose(Wa.get_value(), Wb.get_value(), rtol=1e-5, atol=1e-6)
+
+
+def test_keras_convnet_trains_end_to_end_on_the_device(rng):
+    from symgraph import layers as L
+    x = rng.normal(size=(8, 1, 6, 6)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3)) > 0).astype("int32")
+    losses = {}
+    for backend in ("cuda", "numpy"):
+        L.set_seed(3)
+        model = L.Sequential([L.Input((1, 6, 6)), L.Conv2D(2, 3, activation="relu"), L.MaxPool2D(2),
+                              L.Flatten(), L.Dropout(0.25), L.Dense(2, activation="softmax")])
+        model.compile(optimizer=sg.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", backend=backend)
+        history = model.fit(x, y, epochs=2, batch_size=4, verbose=0, shuffle=False)
+        losses[backend] = (history.history["loss"], model.predict(x))
+        if backend == "cuda":
+            assert any(cuda_device.is_device(w.container[0]) for w in model.trainable_weights)
+    np.testing.assert_allclose(losses["cuda"][0], losses["numpy"][0], rtol=1e-4)
+    np.testing.assert_allclose(losses["cuda"][1], losses["numpy"][1], rtol=1e-4, atol=1e-6)
+
+
+def test_every_api_op_runs_and_the_host_fallbacks_are_the_listed_ones():
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    i = sg.lvector("i")
+    rng = sg.random.RandomStream(1)
+    graphs = [getattr(sg, name)(*([x, y, x][:TABLE[name].nin])) for name in API_OPS] + [
+        sg.clip(x, 0, 1), sg.cast(x, "int32"), x.sum(), x.mean(axis=0), x.max(), x.min(), x.prod(), x.argmax(),
+        x.argmin(axis=1), x.var(), x.std(), x.all(), x.any(), sg.logsumexp(x), sg.dot(x, y),
+        sg.matmul(x, y), sg.tensordot(x, y, 1), sg.outer(x[0], y[0]), sg.batched_dot(x, y),
+        x.reshape((-1,)), x.flatten(), x.T, x.dimshuffle(1, "x", 0), sg.expand_dims(x, 0), sg.squeeze(x[None]),
+        sg.concatenate([x, y]), sg.stack([x, y]), sg.broadcast_to(x[0], (3, 2)), sg.zeros((2, 2)), sg.ones_like(x),
+        sg.full_like(x, 3), sg.shape_padleft(x), x[1:, ::2], x[i], sg.set_subtensor(x[0], 1.0),
+        sg.inc_subtensor(x[i], 1.0), rng.uniform((2,)), rng.normal((2,)), rng.binomial((2,)), sg.nn.softmax(x),
+        sg.nn.log_softmax(x), sg.nn.categorical_crossentropy(sg.nn.softmax(x), i), sg.nn.relu(x),
+        sg.grad(x.sum(), x)]
+    host_made = [sg.cumsum(x), sg.arange(5), sg.eye(3), sg.repeat(x, 2), sg.tile(x, (2, 1)), x[x > 0]]
+    for optimize in (True, False):
+        f = sg.function([x, y, i], graphs, backend="cuda", optimize=optimize, on_unused_input="ignore")
+        missing = {type(n.op).__name__ for n in f.fgraph.apply_nodes
+                   if not isinstance(n.op, numba_cuda.NATIVE + numba_cuda.ON_HOST)}
+        assert not missing, missing
+        f = sg.function([x, y, i], host_made, backend="cuda", optimize=optimize, on_unused_input="ignore")
+        fallback = {type(n.op).__name__ for n in f.fgraph.apply_nodes
+                    if not isinstance(n.op, numba_cuda.NATIVE + numba_cuda.ON_HOST)}
+        assert fallback <= {"CumSum", "ARange", "Eye", "Repeat", "Tile", "Subtensor"}, fallback
+    values = [np.arange(6.0).reshape(3, 2) - 2, np.ones((3, 2)), np.array([0, 2])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got, want = both([x, y, i], host_made, *values, on_unused_input="ignore")
+    check(got, want, 1e-12)
+
+
+def test_a_clear_error_without_a_gpu_or_the_simulator(monkeypatch):
+    from numba import cuda
+    monkeypatch.setattr(cuda_device, "_cuda", None)
+    monkeypatch.setattr(cuda, "is_available", lambda: False)
+    x = sg.fvector("x")
+    with pytest.raises(cuda_device.CudaUnavailableError, match="NUMBA_ENABLE_CUDASIM=1"):
+        sg.function([x], x + 1, backend="cuda")
