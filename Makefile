@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-cuda clean
 
 install: $(STAMP)
 
@@ -29,6 +29,10 @@ test: install
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time; do ../$(PY) $$b.py || exit 1; done
+
+# On a machine with an NVIDIA GPU: the CUDA backend against PyTorch CUDA and CuPy (if installed).
+bench-cuda: install
+	cd benchmarks && ../$(PY) cuda.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

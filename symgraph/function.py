@@ -5,7 +5,6 @@
     >>> step(np.ones(3, "float32"))
 """
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 
@@ -65,7 +64,7 @@ class Function:
     """A compiled graph. Call it with one value per input."""
 
     def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input,
-                 nan_guard=None):
+                 nan_guard=None, device_outputs=False):
         self.name = name
         self.backend = backend or config.backend
         inputs = list(inputs)
@@ -106,9 +105,14 @@ class Function:
         self.updated = [shared for shared, _ in updates]
         self.n_outputs = len(outputs)
         all_outputs = self.fgraph.outputs + self.fgraph.update_outputs
+        options = {"nan_guard": config.nan_guard if nan_guard is None else nan_guard}
+        if device_outputs:
+            if self.backend != "cuda":
+                raise ValueError("device_outputs=True needs backend='cuda'")
+            options["device_outputs"] = True
         self._run = _backend_module(self.backend).compile_graph(
-            self.fgraph, inputs + self.shared, all_outputs,
-            nan_guard=config.nan_guard if nan_guard is None else nan_guard)
+            self.fgraph, inputs + self.shared, all_outputs, **options)
+        self._keep_device = self.backend == "cuda"  # GPU arrays given as inputs stay there
         self._update_slots = list(range(len(outputs), len(all_outputs)))
         # Outputs made by ops that always return new memory need no defensive copy.
         self._fresh = [v.owner is not None and isinstance(v.owner.op, FRESH) for v in all_outputs]
@@ -160,7 +164,8 @@ class Function:
                             f"({', '.join(repr(v) for v in self.inputs)}), got {len(args)}")
         # The common case (an ndarray of the right dtype and ndim, no static lengths to check)
         # is decided inline; anything else goes through TensorType.filter's full checks.
-        values = [a if type(a) is np.ndarray and a.dtype is dtype and a.ndim == ndim else t.filter(a, what)
+        values = [a if type(a) is np.ndarray and a.dtype is dtype and a.ndim == ndim
+                  else t.filter(a, what, keep_device=self._keep_device)
                   for (t, what, dtype, ndim), a in zip(self._checks, args)]
         if self.shared:
             values += self._stage_shared(self.shared)
@@ -215,11 +220,14 @@ def _check_given(old, new):
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, optimize=True,
-             name=None, on_unused_input="raise", nan_guard=None):
+             name=None, on_unused_input="raise", nan_guard=None, device_outputs=False):
     """Compile a graph: `f = sg.function([x, y], x * y + 1); f(a, b)`.
 
     nan_guard=True (or SYMGRAPH_NAN_GUARD=1) stops at the first node that makes a NaN or Inf
-    and names it with the source line that created it; the call then changes no state."""
+    and names it with the source line that created it; the call then changes no state.
+    device_outputs=True (backend='cuda'): return GPU arrays (numba.cuda device arrays)
+    instead of copying outputs back; GPU arrays passed as inputs are never copied."""
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
-    return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard)
+    return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard,
+                    device_outputs)

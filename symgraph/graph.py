@@ -88,12 +88,21 @@ class TensorType:
         return (self.dtype == other.dtype and self.ndim == other.ndim and all(
             a is None or b is None or a == b for a, b in zip(self.shape, other.shape)))
 
-    def filter(self, value, what, strict=False):
-        """Convert `value` to an ndarray of this type or raise TypeError/ValueError naming `what`."""
+    def filter(self, value, what, strict=False, keep_device=False):
+        """Convert `value` to an ndarray of this type or raise TypeError/ValueError naming `what`.
+        A GPU array (numba.cuda) is checked and kept where it is when keep_device (the CUDA
+        backend), else copied to the host."""
         dtype = self._np_dtype
         if (type(value) is np.ndarray and value.dtype == dtype and value.ndim == len(self.shape)
                 and not self._any_static):
             return value  # the common case, checked in a few hundred nanoseconds
+        if hasattr(value, "copy_to_host") and hasattr(value, "dtype"):
+            if not keep_device:
+                value = value.copy_to_host()
+            elif value.dtype != dtype:  # no casts on the device: they would copy anyway
+                raise TypeError(f"{what} expects dtype {self.dtype}, got a GPU array of dtype {value.dtype}")
+            else:
+                return self._check_shape(value, what)
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
             arr = np.asarray(value)
             if arr.dtype != dtype:
@@ -119,12 +128,16 @@ class TensorType:
                 arr = raw.astype(dtype)
             if dtype.kind in "iub" and raw.size and not np.array_equal(arr, raw):
                 raise TypeError(f"{what} expects {self.dtype}, and {value!r} does not fit")
-        if arr.ndim != self.ndim:
+        return self._check_shape(arr, what)
+
+    def _check_shape(self, arr, what):
+        shape = tuple(arr.shape)
+        if len(shape) != self.ndim:
             raise ValueError(f"{what} expects {self.ndim} dimensions ({self}), got an array "
-                             f"with {arr.ndim} (shape {arr.shape})")
-        for axis, (want, got) in enumerate(zip(self.shape, arr.shape)):
+                             f"with {len(shape)} (shape {shape})")
+        for axis, (want, got) in enumerate(zip(self.shape, shape)):
             if want is not None and want != got:
-                raise ValueError(f"{what} expects shape {self} but got {arr.shape}: "
+                raise ValueError(f"{what} expects shape {self} but got {shape}: "
                                  f"axis {axis} must have length {want}")
         return arr
 

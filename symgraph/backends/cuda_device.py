@@ -67,7 +67,9 @@ def is_device(value):
 def to_device(value):
     """A C-contiguous device array holding `value` (device arrays pass through)."""
     if is_device(value):
-        return value
+        if value.is_c_contiguous():
+            return value
+        value = value.copy_to_host()  # a strided GPU array from the user: made contiguous once
     value = np.asarray(value)
     if not value.flags.c_contiguous:
         value = value.copy()  # (not ascontiguousarray: it turns 0-d arrays into 1-d ones)

@@ -257,7 +257,7 @@ def random_draw(dist):
                  "        out[i] = p0 + p1 * z"]
     else:  # binomial: trials p0, probability p1
         body += [loop, "        count = 0", "        for t in range(np.int64(p0)):"]
-        body += [f"            base = (key ^ (np.uint64(3 + t) * GOLDEN)) ^ mixed_counter"] + _mix("base", "            ")
+        body += ["            base = (key ^ (np.uint64(3 + t) * GOLDEN)) ^ mixed_counter"] + _mix("base", "            ")
         body += _uniform("u", "base", "            ")
         body += ["            if u < p1:", "                count += 1", "        out[i] = count"]
     return compile_kernel(_CONSTANTS + "@cuda.jit(cache=True)\ndef kernel(n, key, counter, p0, p1, out):\n"

@@ -46,7 +46,7 @@ def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
             lines += [f"                    if {cond}:",
                       f"                        v = x[n, c, {y}, {z}]",
                       "                        if by < 0 or v > best or (v != v and best == best):",
-                      f"                            best = v",
+                      "                            best = v",
                       f"                            by = {y}",
                       f"                            bz = {z}"]
     if grad:

@@ -239,6 +239,26 @@ def test_shared_variables_stay_on_the_device_between_calls(rng):
     assert f(np.ones(3, "float32")) == 0
 
 
+def test_gpu_arrays_in_and_out_without_copies(rng):
+    from numba import cuda
+    x = sg.fmatrix("x")
+    f = sg.function([x], [x * 2, x.sum(axis=0)], backend="cuda", device_outputs=True)
+    xv = rng.normal(size=(3, 4)).astype("float32")
+    doubled, sums = f(cuda.to_device(xv))
+    assert cuda_device.is_device(doubled) and cuda_device.is_device(sums)
+    np.testing.assert_allclose(doubled.copy_to_host(), xv * 2)
+    np.testing.assert_allclose(sums.copy_to_host(), xv.sum(axis=0), rtol=1e-6)
+    g = sg.function([x], x * 2, backend="cuda")
+    np.testing.assert_allclose(g(cuda.to_device(xv)), xv * 2)       # a GPU input, a NumPy output
+    with pytest.raises(TypeError, match="GPU array of dtype float64"):
+        g(cuda.to_device(xv.astype("float64")))
+    with pytest.raises(ValueError, match="expects 2 dimensions"):
+        g(cuda.to_device(xv[0]))
+    np.testing.assert_allclose(sg.function([x], x + 1, backend="numba")(cuda.to_device(xv)), xv + 1)
+    with pytest.raises(ValueError, match="needs backend='cuda'"):
+        sg.function([x], x, backend="numba", device_outputs=True)
+
+
 def test_a_failed_call_changes_no_shared_variable():
     x = sg.fmatrix("x")
     w = sg.shared(np.ones((3, 2), "float32"), "w")

@@ -1,0 +1,137 @@
+"""Products and convolutions on the device: the tiled GEMM kernel with strided operands,
+and conv2d with its gradients as im2col/col2im around it."""
+import math
+
+import numpy as np
+
+from . import cuda_device as D
+from . import cuda_kernels as K
+from .cuda_thunks import materialize, fill, launch_1d
+
+
+def _operand(a, batch_shape):
+    """(flat, offset, (batch, row, col) strides) of a 2-d-or-more operand, its batch axes
+    broadcast to batch_shape and flattened to one (copied when they cannot be)."""
+    base = D.phantom(a.shape, a.dtype)
+    v = np.broadcast_to(base, tuple(batch_shape) + a.shape[-2:])
+    off, strides = D.layout(v, base)
+    batch = strides[:-2]
+    if len(batch) > 1 and any(batch[d] != batch[d + 1] * batch_shape[d + 1] for d in range(len(batch) - 1)):
+        a = materialize(a, v, base)
+        return _operand(a, batch_shape)
+    return D.flat(a), off, ((batch[-1] if batch else 0), strides[-2], strides[-1])
+
+
+def gemm(a, b, out_dtype, c=None, alpha=1.0, beta=1.0):
+    """alpha * a @ b (+ beta * c) for operands of 2 or more dimensions (batch axes broadcast)."""
+    batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    (m, k), (k_b, n) = tuple(a.shape)[-2:], tuple(b.shape)[-2:]  # (the simulator's shapes refuse [-1])
+    if k != k_b:
+        raise ValueError(f"shapes {tuple(a.shape)} and {tuple(b.shape)} not aligned: {k} (dim {a.ndim - 1}) "
+                         f"!= {k_b} (dim {b.ndim - 2})")
+    shape = tuple(batch_shape) + (m, n)
+    out = D.empty(shape, out_dtype)
+    if out.size == 0:
+        return out
+    batch = math.prod(batch_shape)
+    if c is not None:
+        cb = D.phantom(c.shape, c.dtype)
+        c_off, c_str = D.layout(np.broadcast_to(cb, (m, n)), cb)
+        c_args = (D.flat(c), c_off, (0,) + c_str)
+    else:
+        c_args = (D.flat(out), 0, (0, 0, 0))
+    tile = D.geometry().tile
+    kernel = K.gemm(tile, np.dtype(out_dtype).name)
+    kernel[(-(-n // tile), -(-m // tile), batch), (tile, tile)](
+        m, n, k, *_operand(a, batch_shape), *_operand(b, batch_shape), *c_args, c is not None,
+        alpha, beta, 0, (m * n, n, 1), D.flat(out))
+    return out
+
+
+
+class Convolution:
+    """conv2d and its two gradients as im2col/col2im kernels around the tiled GEMM, one
+    GEMM per group; the GEMM's strided operands and output read and write the image
+    layouts in place, so only the filter gradient copies its operand."""
+
+    def __init__(self, op, node, kind):
+        self.params, self.dtype = op.params, node.outputs[0].dtype
+        self.compute = getattr(self, kind)
+
+    def __call__(self, inputs):
+        return [self.compute(*inputs)]
+
+    def _geometry(self, image_shape, kernel):
+        (pt, _), (pl, _) = self.params.pads(image_shape, kernel)
+        oh, ow = self.params.out_size(image_shape, kernel)
+        return (*kernel, *self.params.stride, *self.params.dilation, pt, pl, oh, ow)
+
+    def _columns(self, x, k, cg, geometry):
+        n, c, h, w = x.shape
+        kh, kw, oh, ow = geometry[0], geometry[1], geometry[-2], geometry[-1]
+        cols = D.empty((cg * kh * kw, n * oh * ow), x.dtype)
+        launch_1d(K.im2col(), cols.size, D.flat(x), n, c, h, w, k * cg, cg, *geometry, D.flat(cols))
+        return cols
+
+    def forward(self, x, w):
+        x, w = D.to_device(x), D.to_device(w)
+        n, o, (_, cg, kh, kw), g = x.shape[0], w.shape[0], w.shape, self.params.groups
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
+        og, ckk, hw = o // g, cg * kh * kw, oh * ow
+        out = D.empty((n, o, oh, ow), self.dtype)
+        if out.size == 0:
+            return out
+        tile = D.geometry().tile
+        for k in range(g):
+            cols = self._columns(x, k, cg, geometry)
+            # batch = image: out[n, k*og + r, p] = sum_q w[k*og + r, q] cols[q, n*hw + p]
+            K.gemm(tile, self.dtype)[(-(-hw // tile), -(-og // tile), n), (tile, tile)](
+                og, hw, ckk, D.flat(w), k * og * ckk, (0, ckk, 1), D.flat(cols), 0, (hw, n * hw, 1),
+                D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, k * og * hw, (o * hw, hw, 1), D.flat(out))
+        return out
+
+    def grad_input(self, gy, w, in_shape):
+        gy, w = D.to_device(gy), D.to_device(w)
+        n, c, h, wd = (int(v) for v in D.to_host(in_shape))
+        o, cg, kh, kw = w.shape
+        g = self.params.groups
+        geometry = self._geometry((h, wd), (kh, kw))
+        oh, ow = geometry[-2:]
+        og, ckk, hw = o // g, cg * kh * kw, oh * ow
+        dx = D.empty((n, c, h, wd), self.dtype)
+        if dx.size == 0:
+            return dx
+        tile = D.geometry().tile
+        for k in range(g):
+            # cols[q, n*hw + p] = sum_r w[k*og + r, q] gy[n, k*og + r, p]
+            cols = D.empty((ckk, n * hw), self.dtype)
+            if cols.size:
+                K.gemm(tile, self.dtype)[(-(-hw // tile), -(-ckk // tile), n), (tile, tile)](
+                    ckk, hw, og, D.flat(w), k * og * ckk, (0, 1, ckk), D.flat(gy), k * og * hw, (o * hw, hw, 1),
+                    D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, 0, (hw, n * hw, 1), D.flat(cols))
+            else:
+                cols = fill((ckk, max(n * hw, 1)), 0, self.dtype)
+            launch_1d(K.col2im(), n * cg * h * wd, D.flat(cols), n, c, h, wd, k * cg, cg, *geometry, D.flat(dx))
+        return dx
+
+    def grad_filters(self, x, gy, w_shape):
+        x, gy = D.to_device(x), D.to_device(gy)
+        o, cg, kh, kw = (int(v) for v in D.to_host(w_shape))
+        g, n = self.params.groups, x.shape[0]
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
+        og, ckk, hw = o // g, cg * kh * kw, oh * ow
+        if n * hw == 0:
+            return fill((o, cg, kh, kw), 0, self.dtype)
+        dw = D.empty((o, cg, kh, kw), self.dtype)
+        gy_base = D.phantom(gy.shape, gy.dtype)
+        tile = D.geometry().tile
+        for k in range(g):
+            cols = self._columns(x, k, cg, geometry)
+            part = gy_base[:, k * og:(k + 1) * og].reshape(n, og, hw).transpose(1, 0, 2)
+            gk = materialize(gy, part, gy_base)                       # (og, n, hw) contiguous
+            K.gemm(tile, self.dtype)[(-(-ckk // tile), -(-og // tile), 1), (tile, tile)](
+                og, ckk, n * hw, D.flat(gk), 0, (0, n * hw, 1), D.flat(cols), 0, (0, 1, n * hw),
+                D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, k * og * ckk, (0, ckk, 1), D.flat(dw))
+        return dw
