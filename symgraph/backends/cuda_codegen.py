@@ -42,7 +42,7 @@ _LIBDEVICE = {"floor": "floor", "ceil": "ceil", "round_half_to_even": "rint", "e
 _INLINE = {
     "np.maximum": lambda a, b: f"({a} if ({a} > {b} or {a} != {a}) else {b})",   # NaN wins
     "np.minimum": lambda a, b: f"({a} if ({a} < {b} or {a} != {a}) else {b})",
-    "np.sign": lambda x: f"({x} - {x} + 1 if {x} > 0 else ({x} - {x} - 1 if {x} < 0 else {x} - {x} + {x}))",
+    "np.sign": lambda x: f"(1 if {x} > 0 else (-1 if {x} < 0 else {x}))",  # 0, -0 and NaN stay
     "np.power": lambda a, b: f"({a} ** {b})",
 }
 

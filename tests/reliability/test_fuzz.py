@@ -1,5 +1,5 @@
 """A differential fuzzer: hypothesis builds random graphs (ops, shapes, dtypes, broadcasting,
-indexing) and the Numba backend must agree with the NumPy reference, NaN positions included.
+indexing) and the Numba CPU and CUDA backends must agree with the NumPy reference, NaN positions included.
 
 CI runs a bounded number of examples; a long run by hand:
     SYMGRAPH_FUZZ_EXAMPLES=3000 .venv/bin/python -m pytest tests/reliability/test_fuzz.py
@@ -7,6 +7,7 @@ CI runs a bounded number of examples; a long run by hand:
 import os
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 from hypothesis.extra import numpy as hnp
 
@@ -43,7 +44,17 @@ def build(draw, leaves):
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_numba_agrees_with_numpy_on_random_graphs(data):
-    draw = data.draw
+    agree_on_a_random_graph(data.draw, "numba")
+
+
+@pytest.mark.usefixtures("fast_simulator")
+@settings(max_examples=max(EXAMPLES // 3, 1), deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_cuda_agrees_with_numpy_on_random_graphs(data):
+    agree_on_a_random_graph(data.draw, "cuda")  # in numba's simulator unless run on a GPU
+
+
+def agree_on_a_random_graph(draw, backend_under_test):
     dtype = draw(st.sampled_from(["float32", "float64"]))
     shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4))
     other = tuple(1 if draw(st.booleans()) else s for s in shape)[draw(st.integers(0, len(shape))):]
@@ -53,7 +64,7 @@ def test_numba_agrees_with_numpy_on_random_graphs(data):
     av = draw(hnp.arrays(dtype, shape, elements=values))
     bv = draw(hnp.arrays(dtype, other, elements=values))
     results = []
-    for backend in ("numba", "numpy"):
+    for backend in (backend_under_test, "numpy"):
         f = sg.function([a, b], out, backend=backend, on_unused_input="ignore")
         try:
             results.append(("ok", f(av, bv)))
