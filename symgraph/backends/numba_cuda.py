@@ -191,10 +191,15 @@ def _rows_index(spec, node, index_position):
     return spec == ("array",) and idx.ndim == 1 and idx.dtype[0] in "iu" and node.inputs[0].ndim >= 1
 
 
+def _basic_index(spec, args):
+    # A trailing Ellipsis keeps an all-integer index a 0-d view instead of a NumPy scalar.
+    return I.build_index(spec, args) + (Ellipsis,)
+
+
 @lower.register(I.Subtensor)
 def _subtensor(op, node):
     if "array" not in op.spec:
-        return view(lambda base, args: base[I.build_index(op.spec, args)])
+        return view(lambda base, args: base[_basic_index(op.spec, args)])
     if not _rows_index(op.spec, node, 1):
         return lower.dispatch(object)(op, node)
 
@@ -221,7 +226,7 @@ def _inc_subtensor(op, node):
         def thunk(inputs):
             x = D.to_device(inputs[0])
             out, base = _device_copy(x), D.phantom(x.shape, x.dtype)
-            region = base[I.build_index(op.spec, [D.to_host(a) for a in inputs[2:]])]
+            region = base[_basic_index(op.spec, [D.to_host(a) for a in inputs[2:]])]
             strided_write(D.to_device(np.asarray(inputs[1], x.dtype)) if not D.is_device(inputs[1]) else inputs[1],
                           region, base, out, mode)
             return [out]

@@ -341,3 +341,19 @@ def test_a_clear_error_without_a_gpu_or_the_simulator(monkeypatch):
     x = sg.fvector("x")
     with pytest.raises(cuda_device.CudaUnavailableError, match="NUMBA_ENABLE_CUDASIM=1"):
         sg.function([x], x + 1, backend="cuda")
+
+
+def test_nan_guard_and_bad_indices_fail_cleanly():
+    x = sg.fvector("x")
+    w = sg.shared(np.ones(3, "float32"), "w")
+    f = sg.function([x], sg.log(x).sum(), updates=[(w, w * sg.log(x))], backend="cuda", nan_guard=True)
+    f(np.ones(3, "float32"))
+    before = w.get_value()
+    with pytest.raises(sg.NonFiniteError):
+        f(np.array([1, 0, 1], "float32"))
+    np.testing.assert_array_equal(w.get_value(), before)
+    i = sg.lscalar("i")
+    g = sg.function([x, i], x[i] * 2, backend="cuda")
+    assert g(np.arange(3, dtype="float32"), -1) == 4
+    with pytest.raises(IndexError):
+        g(np.arange(3, dtype="float32"), 3)
