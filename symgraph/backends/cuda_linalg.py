@@ -61,11 +61,6 @@ class Convolution:
     def __call__(self, inputs):
         return [self.compute(*inputs)]
 
-    def _geometry(self, image_shape, kernel):
-        (pt, _), (pl, _) = self.params.pads(image_shape, kernel)
-        oh, ow = self.params.out_size(image_shape, kernel)
-        return (*kernel, *self.params.stride, *self.params.dilation, pt, pl, oh, ow)
-
     def _columns(self, x, k, cg, geometry):
         n, c, h, w = x.shape
         kh, kw, oh, ow = geometry[0], geometry[1], geometry[-2], geometry[-1]
@@ -76,7 +71,7 @@ class Convolution:
     def forward(self, x, w):
         x, w = D.to_device(x), D.to_device(w)
         n, o, (_, cg, kh, kw), g = x.shape[0], w.shape[0], w.shape, self.params.groups
-        geometry = self._geometry(x.shape[2:], (kh, kw))
+        geometry = self.params.window_geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
         og, ckk, hw = o // g, cg * kh * kw, oh * ow
         out = D.empty((n, o, oh, ow), self.dtype)
@@ -96,7 +91,7 @@ class Convolution:
         n, c, h, wd = (int(v) for v in D.to_host(in_shape))
         o, cg, kh, kw = w.shape
         g = self.params.groups
-        geometry = self._geometry((h, wd), (kh, kw))
+        geometry = self.params.window_geometry((h, wd), (kh, kw))
         oh, ow = geometry[-2:]
         og, ckk, hw = o // g, cg * kh * kw, oh * ow
         dx = D.empty((n, c, h, wd), self.dtype)
@@ -119,7 +114,7 @@ class Convolution:
         x, gy = D.to_device(x), D.to_device(gy)
         o, cg, kh, kw = (int(v) for v in D.to_host(w_shape))
         g, n = self.params.groups, x.shape[0]
-        geometry = self._geometry(x.shape[2:], (kh, kw))
+        geometry = self.params.window_geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
         og, ckk, hw = o // g, cg * kh * kw, oh * ow
         if n * hw == 0:

@@ -5,6 +5,8 @@ program (thunk, input slots, output slots), and when each intermediate can be fr
 A call only fills the input slots and walks the program. A backend supplies
 `make_thunk(node) -> callable(list of input arrays) -> list of output arrays`.
 """
+import warnings
+
 import numpy as np
 
 from ..graph import Constant
@@ -75,6 +77,17 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
             env[names[v]] = constant_value(v)
     exec(compile("\n".join(lines), "<symgraph program>", "exec"), env)
     return env["run"]
+
+
+_warned = set()
+
+
+def warn_no_kernel(backend, op, consequence="running its NumPy reference"):
+    """The one-time warning of a backend that runs an op's NumPy `perform` for want of a kernel."""
+    name = type(op).__name__
+    if (backend, name) not in _warned:
+        _warned.add((backend, name))
+        warnings.warn(f"{backend} backend: no kernel for {name}; {consequence}", stacklevel=3)
 
 
 class NonFiniteError(FloatingPointError):

@@ -11,11 +11,10 @@ may then reorder floating-point sums and assume no NaN/Inf).
 """
 import functools
 import math
-import warnings
 
 import numpy as np
 
-from .executor import compile_program
+from .executor import compile_program, warn_no_kernel
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from ..ops.elemwise import Elemwise
@@ -24,16 +23,10 @@ from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop,
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
 
-_warned = set()
-
-
 @functools.singledispatch
 def lower(op, node):
     """No native lowering: run the op's NumPy reference (warned once per op class)."""
-    name = type(op).__name__
-    if name not in _warned:
-        _warned.add(name)
-        warnings.warn(f"numba backend: no kernel for {name}; running its NumPy reference", stacklevel=2)
+    warn_no_kernel("numba", op)
     return functools.partial(op.perform, node)
 
 
@@ -283,11 +276,6 @@ class ConvThunk:
     def __call__(self, inputs):
         return [self.compute(*inputs)]
 
-    def _geometry(self, image_shape, kernel):
-        (pt, _), (pl, _) = self.params.pads(image_shape, kernel)
-        oh, ow = self.params.out_size(image_shape, kernel)
-        return (*kernel, *self.params.stride, *self.params.dilation, pt, pl, oh, ow)
-
     def _columns(self, x, k, cg, kernel, geometry):
         """The (cg*kh*kw, n*oh*ow) window matrix of group k."""
         n = x.shape[0]
@@ -299,7 +287,7 @@ class ConvThunk:
     def forward(self, x, w):
         o, cg, kh, kw = w.shape
         g, n = self.params.groups, x.shape[0]
-        geometry = self._geometry(x.shape[2:], (kh, kw))
+        geometry = self.params.window_geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
         og = o // g
         out = np.empty((n, o, oh, ow), x.dtype)
@@ -314,7 +302,7 @@ class ConvThunk:
         o, cg, kh, kw = w.shape
         g = self.params.groups
         og = o // g
-        geometry = self._geometry((h, wd), (kh, kw))
+        geometry = self.params.window_geometry((h, wd), (kh, kw))
         oh, ow = geometry[-2:]
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
@@ -330,7 +318,7 @@ class ConvThunk:
         o, cg, kh, kw = (int(v) for v in w_shape)
         g, n = self.params.groups, x.shape[0]
         og = o // g
-        geometry = self._geometry(x.shape[2:], (kh, kw))
+        geometry = self.params.window_geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
         dw = np.empty((o, cg, kh, kw), x.dtype)
         for k in range(g):

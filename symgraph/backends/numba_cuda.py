@@ -22,24 +22,18 @@ from . import cuda_kernels as K
 from .cuda_thunks import (Elementwise, Reducer, view, materialize, strided_write, identity, program, cast,
                           fill, check_flag, launch_1d)
 from .cuda_linalg import gemm, Convolution
-from .executor import compile_program
+from .executor import compile_program, warn_no_kernel
 from ..graph import Constant
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv
 from ..ops.shape import Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient
 
-_warned = set()
-
-
 @functools.singledispatch
 def lower(op, node):
     """No CUDA lowering: run the NumPy reference on host copies (warned once per op class)."""
-    name = type(op).__name__
-    if name not in _warned:
-        _warned.add(name)
-        warnings.warn(f"cuda backend: no kernel for {name}; running its NumPy reference on the host "
-                      f"(the data crosses to the host and back)", stacklevel=2)
+    warn_no_kernel("cuda", op, "running its NumPy reference on the host (the data crosses to the "
+                               "host and back)")
     return host_thunk(node, upload=True)
 
 

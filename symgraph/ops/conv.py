@@ -70,6 +70,11 @@ class ConvParams:
         return tuple((n + p[0] + p[1] - d * (k - 1) - 1) // s + 1
                      for n, k, p, s, d in zip(size, kernel, pads, self.stride, self.dilation))
 
+    def window_geometry(self, size, kernel):
+        """(kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow): what an im2col loop needs."""
+        (pt, _), (pl, _) = self.pads(size, kernel)
+        return (*kernel, *self.stride, *self.dilation, pt, pl, *self.out_size(size, kernel))
+
     def static_out(self, size, kernel):
         if None in size or None in kernel or (self.padding == "same" and None in size):
             return (None, None)

@@ -1,6 +1,8 @@
-"""The CUDA backend against the NumPy reference: every scalar op, dtypes, broadcasting, views,
-reductions (per-output and tree), products, convolutions, pooling, softmax, crossentropies,
-indexing, random streams, device-resident shared variables and a training step.
+"""The CUDA backend against the NumPy reference: every scalar op, views, reductions
+(per-output and tree), products, convolutions, pooling, softmax, crossentropies, indexing,
+device-resident shared variables, GPU arrays in and out, a Keras model trained end to end.
+Integer ops, NaN/Inf, broadcasting, random streams and a training step are the tests of
+test_numba_cpu.py that take `backend`.
 
 Runs in numba's CUDA simulator (tests/conftest.py sets NUMBA_ENABLE_CUDASIM=1) at small
 sizes; on a GPU machine run it with NUMBA_ENABLE_CUDASIM=0 for the real kernels."""
@@ -44,36 +46,6 @@ def test_every_scalar_op_matches_the_reference(dtype, rng):
     for name, g, w in zip(FLOAT_OPS, got, want):
         assert g.dtype == w.dtype, name
         np.testing.assert_allclose(g, w, rtol=2e-6 if dtype == "float32" else 1e-12, atol=1e-7, err_msg=name)
-
-
-@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint8", "bool"])
-def test_integer_and_bool_ops(dtype, rng):
-    a, b = sg.tensor("a", dtype, (None,)), sg.tensor("b", dtype, (None,))
-    av = rng.integers(0, 5, 6).astype(dtype)
-    bv = (rng.integers(1, 5, 6)).astype(dtype)
-    exprs = [a & b, a | b, a ^ b, ~a, sg.eq(a, b), a < b, sg.maximum(a, b)]
-    if dtype != "bool":
-        exprs += [a + b, a * b, a // b, a % b, a - b, abs(a), a / b, sg.cast(a, "float32") * 0.5, a.sum(), a.max()]
-    got, want = both([a, b], exprs, av, bv, on_unused_input="ignore")
-    check(got, want, 1e-12)
-
-
-def test_nan_and_inf_behave_as_in_numpy():
-    x = sg.dvector("x")
-    v = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0])
-    got, want = both([x], [sg.exp(x), sg.log(x), x / 0, sg.maximum(x, 0), sg.isnan(x), x.max(), x.sum(),
-                           sg.clip(x, -1, 1), sg.sigmoid(x), sg.softplus(x), x.argmax(), sg.sign(x)], v)
-    check(got, want, 1e-12)
-
-
-@pytest.mark.parametrize("sa,sb", [((2, 3), (2, 3)), ((2, 3), (3,)), ((2, 1), (1, 3)), ((), (3,)),
-                                   ((2, 1, 3), (2, 1)), ((0, 3), (3,))])
-def test_broadcasting(sa, sb, rng):
-    a = sg.tensor("a", "float32", (None,) * len(sa))
-    b = sg.tensor("b", "float32", (None,) * len(sb))
-    av, bv = rng.normal(size=sa).astype("float32"), rng.normal(size=sb).astype("float32")
-    got, want = both([a, b], [sg.tanh(a) * b + sg.exp(-b * b), (a * b).sum(), a * 2], av, bv)
-    check(got, want, 2e-6)
 
 
 def test_non_contiguous_inputs_and_views(rng):
@@ -209,18 +181,6 @@ def test_gather_and_scatter_add_rows(rng):
         f(xv, np.array([0, 5, 1, 1, 1, 1]), yv)
 
 
-def test_random_streams_give_the_same_numbers_as_the_cpu_backends():
-    draws = []
-    for backend in ("cuda", "numpy"):
-        rng = sg.random.RandomStream(99)
-        f = sg.function([], [rng.uniform((5,)), rng.normal((2, 3)), rng.binomial((4,), p=0.3),
-                             rng.uniform((3,), low=-2.0, high=1.0)], backend=backend)
-        draws.append([f(), f()])
-    for a, b in zip(draws[0], draws[1]):
-        for u, v in zip(a, b):
-            np.testing.assert_allclose(u, v, rtol=1e-12, atol=0)
-
-
 def test_shared_variables_stay_on_the_device_between_calls(rng):
     x = sg.fvector("x")
     w = sg.shared(np.ones(3, "float32"), "w")
@@ -268,21 +228,6 @@ def test_a_failed_call_changes_no_shared_variable():
     with pytest.raises(ValueError):
         f(np.ones((2, 4), "float32"))
     np.testing.assert_array_equal(w.get_value(), before)
-
-
-def test_training_step_matches_the_reference(rng):
-    def build(backend):
-        x, y = sg.fmatrix("x"), sg.ivector("y")
-        W = sg.shared(np.linspace(-1, 1, 12, dtype="float32").reshape(4, 3), "W")
-        b = sg.shared(np.zeros(3, "float32"), "b")
-        loss = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.nn.relu(sg.dot(x, W) + b)), y).mean()
-        gW, gb = sg.grad(loss, [W, b])
-        return sg.function([x, y], loss, updates=[(W, W - 0.5 * gW), (b, b - 0.5 * gb)], backend=backend), W
-    xv, yv = rng.normal(size=(6, 4)).astype("float32"), rng.integers(0, 3, 6).astype("int32")
-    (fa, Wa), (fb, Wb) = build("cuda"), build("numpy")
-    for _ in range(3):
-        np.testing.assert_allclose(fa(xv, yv), fb(xv, yv), rtol=1e-5)
-    np.testing.assert_allclose(Wa.get_value(), Wb.get_value(), rtol=1e-5, atol=1e-6)
 
 
 def test_keras_convnet_trains_end_to_end_on_the_device(rng):
