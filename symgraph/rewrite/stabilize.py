@@ -3,6 +3,8 @@
 log(1+exp(x)) -> softplus(x); log(1+x) -> log1p(x); exp(x)-1 -> expm1(x);
 exp(x)/sum(exp(x)) -> softmax(x); log(softmax(x)) -> log_softmax(x);
 crossentropy(softmax(x), t) -> one fused op (gradient softmax - t);
+the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t) (no division by
+softmax, which is 0 where it underflows);
 log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x);
 log(sum(exp(x))) -> max-shifted logsumexp.
 """
@@ -87,4 +89,50 @@ def crossentropy_of_softmax(fgraph, node):
     if probs.owner is not None and isinstance(probs.owner.op, Softmax) \
             and probs.owner.op.axis == probs.ndim - 1:
         return CrossentropySoftmax()(probs.owner.inputs[0], targets)
+    return None
+
+
+def _pair(var, name):
+    """The two arguments of var = name(a, b), or None."""
+    return tuple(args(var)) if scalar_name(var) == name else None
+
+
+def _other(pair, known):
+    """The argument of a commutative pair that is not `known` (None if known is absent)."""
+    if pair is None:
+        return None
+    a, b = pair
+    return b if a is known else (a if b is known else None)
+
+
+@stabilize.register(Elemwise)
+def crossentropy_gradient_through_softmax(fgraph, node):
+    """(G - sum(G * z)) * z with z = softmax(x) and G = -t / z * g (g constant along the
+    softmax axis), which is what grad builds for crossentropy(softmax(x), t), becomes
+    g * (z * sum(t) - t)."""
+    if node.op.scalar_op.name != "mul":
+        return None
+    for z in node.inputs:
+        if z.owner is None or not isinstance(z.owner.op, Softmax):
+            continue
+        axis = z.owner.op.axis
+        diff = _pair(_other(tuple(node.inputs), z), "sub")
+        if diff is None:
+            continue
+        grad_p, total = diff
+        reduce = total.owner
+        if reduce is None or not isinstance(reduce.op, Reduce) or reduce.op.kind != "sum" \
+                or reduce.op.axis != (axis,) or not reduce.op.keepdims \
+                or _other(_pair(reduce.inputs[0], "mul"), z) is not grad_p:
+            continue
+        for quotient in _pair(grad_p, "mul") or ():
+            g = _other(_pair(grad_p, "mul"), quotient)
+            ratio = _pair(quotient, "true_div")
+            if ratio is None or ratio[1] is not z or scalar_name(ratio[0]) != "neg" or g is None:
+                continue
+            if g.ndim != z.ndim or g.type.shape[axis] != 1:
+                continue  # g must be the same along the softmax axis
+            t = args(ratio[0])[0]
+            result = g * (z * t.sum(axis=axis, keepdims=True) - t)
+            return _checked(E.cast(result, z.dtype) if result.dtype != z.dtype else result, node.outputs[0])
     return None

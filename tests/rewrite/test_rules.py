@@ -155,6 +155,28 @@ def test_crossentropy_of_softmax_becomes_one_op_with_stable_gradient():
     np.testing.assert_allclose(lv, np.mean([400.0, -np.log(sm[1, 2])]), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dense", [False, True])
+def test_crossentropy_gradient_through_softmax_needs_no_division(dense):
+    x = sg.fmatrix("x")
+    t = sg.fmatrix("t") if dense else sg.ivector("t")
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), t).mean()
+    g = sg.grad(loss, x)
+    fast = sg.function([x, t], g, backend="numpy")
+    assert fired(fast, "crossentropy_gradient_through_softmax")
+    assert "Softmax" in ops_of(fast) and not any("true_div(neg" in str(n.op) for n in fast.fgraph.apply_nodes)
+    # float32 softmax underflows to exactly 0 at -400 below the maximum: -t / z was -inf there
+    xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]], "float32")
+    tv = np.array([[1.0, 0, 0], [0, 0.5, 0.5]], "float32") if dense else np.array([0, 2], "int32")
+    sm = np.exp(xv - xv.max(1, keepdims=True)); sm /= sm.sum(1, keepdims=True)
+    target = tv if dense else np.eye(3, dtype="float32")[tv]
+    want = (sm * target.sum(1, keepdims=True) - target) / 2
+    np.testing.assert_allclose(fast(xv, tv), want, atol=1e-6)
+    slow = sg.function([x, t], g, optimize=False, backend="numpy")
+    assert not np.isfinite(slow(xv, tv)).all()  # the formula as written divides by 0
+    ok = np.array([[0.1, -0.3, 0.2], [1.0, 2.0, 3.0]], "float32")
+    np.testing.assert_allclose(fast(ok, tv), slow(ok, tv), rtol=1e-5, atol=1e-7)
+
+
 def test_special_powers():
     x = sg.dvector("x")
     fast, slow = compile_both([x], x ** 2 + x ** 0.5 + x ** -1)
