@@ -96,6 +96,17 @@ class ElementwiseThunk:
         return outs
 
     def _general(self, inputs):
+        whole = self._whole_and_single_values(inputs)
+        if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
+            shape, mask = whole
+            parallel = math.prod(shape) >= self.threshold
+            key = ("flat", mask, parallel)
+            kernel = self.kernels.get(key)
+            if kernel is None:
+                kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel)
+            outs = self._outputs(inputs, shape)
+            kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+            return outs
         shape = np.broadcast_shapes(*[a.shape for a in inputs])
         outs = self._outputs(inputs, shape)
         parallel = math.prod(shape) >= self.threshold
@@ -115,6 +126,23 @@ class ElementwiseThunk:
                 kernel = self.kernels[key] = codegen.strided_kernel(self.composite, self.in_dtypes, self.ndim, parallel)
             kernel(*outs, *[np.broadcast_to(a, shape) for a in inputs])
         return outs
+
+
+    def _whole_and_single_values(self, inputs):
+        """(shape, single-value mask) when every input is either a C-ordered array of one
+        shape (that of the output) or a single value of no more dimensions; else None."""
+        shape = None
+        for a in inputs:
+            if a.size != 1:
+                if shape is None:
+                    shape = a.shape
+                elif a.shape != shape:
+                    return None
+                if not a.flags.c_contiguous:
+                    return None
+        if shape is None or len(shape) != self.ndim or any(a.ndim > self.ndim for a in inputs):
+            return None
+        return shape, tuple(a.size == 1 for a in inputs)
 
 
 def _one_value(a):

@@ -221,3 +221,16 @@ def test_an_op_without_a_lowering_warns_once_and_still_runs():
         warnings.simplefilter("error")
         g = sg.function([x], Twice()(x) + 1, backend="numba")
     assert g(np.ones(2)).tolist() == [3, 3] and f(np.ones(2)).tolist() == [2, 2]
+
+
+def test_arrays_with_single_values_take_the_flat_kernel(rng):
+    s, a, b = sg.fscalar("s"), sg.fmatrix("a"), sg.fmatrix("b")
+    f = sg.function([s, a, b], b - s * a / (sg.sqrt(a) + 1e-7), backend="numba")  # Adam's shape
+    av, bv = rng.uniform(0.1, 1, (4, 5)).astype("float32"), rng.normal(size=(4, 5)).astype("float32")
+    sv = np.asarray(0.5, "float32")
+    want = sg.function([s, a, b], b - s * a / (sg.sqrt(a) + 1e-7), backend="numpy")(sv, av, bv)
+    np.testing.assert_allclose(f(sv, av, bv), want, rtol=1e-6)
+    thunk = f._run.__globals__["t0"]
+    assert list(thunk.kernels) == [("flat", (True, False, False), False)]
+    np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: strided path
+    assert ("strided", False) in thunk.kernels
