@@ -47,8 +47,7 @@ def run_stage(fgraph, stage, log, max_passes=50):
                 if not pairs:
                     continue
                 for old, replacement in pairs:  # new nodes stay in the cluster they replace
-                    if replacement.owner is not None and not replacement.scope:
-                        replacement.scope = old.scope
+                    _adopt_scope(fgraph, replacement, old.scope)
                 fgraph.replace_all(pairs, reason=rule.__name__)
                 log.append((stage.name, rule.__name__, str(node.op)))
                 fired += 1
@@ -57,6 +56,19 @@ def run_stage(fgraph, stage, log, max_passes=50):
         if not changed:
             break
     return fired
+
+
+def _adopt_scope(fgraph, replacement, scope):
+    """Give `scope` to every variable the rule made (those not yet in the graph) that has none."""
+    stack, seen = [replacement], set()
+    while stack:
+        var = stack.pop()
+        if var in seen or var.owner is None or fgraph.contains(var.owner):
+            continue
+        seen.add(var)
+        if not var.scope:
+            var.scope = scope
+        stack.extend(var.owner.inputs)
 
 
 def _alive(fgraph, node):

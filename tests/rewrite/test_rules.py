@@ -319,3 +319,13 @@ def test_groups_that_depend_on_each_other_both_ways_are_split():
     groups = [(ad, {ea, ad}), (mc, {sb, mc})]  # exp->mul and sin->add: a cycle between the groups
     assert len(_break_cycles(fg.apply_nodes, groups)) == 1
     assert len(_break_cycles(fg.apply_nodes, [(ad, {ea, ad})])) == 1
+
+
+def test_nodes_a_rule_makes_stay_in_the_scope_of_what_they_replace():
+    x, t = sg.fmatrix("x"), sg.ivector("t")
+    with sg.name_scope("head"):
+        loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), t).mean()
+    f = sg.function([x, t], sg.grad(loss, x), backend="numpy")
+    assert fired(f, "crossentropy_gradient_through_softmax")
+    sums = [n for n in f.fgraph.apply_nodes if str(n.op).startswith("Sum")]  # made by the rule
+    assert sums and all(n.outputs[0].scope.startswith("head") for n in sums)
