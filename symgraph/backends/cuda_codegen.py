@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from .numba_codegen import program_lines, _literal, _load_module
+from .numba_codegen import program_lines, _load_module
 
 _TYPES = ("import numpy as np\nfrom numba import cuda, boolean, uint8, int8, int16, int32, int64, uint16, "
           "uint32, uint64, float32, float64\n"
@@ -225,7 +225,3 @@ def compile_kernel(source):
         if kernel is None:
             kernel = _cache[key] = _load_module(key, text).kernel
         return kernel
-
-
-def literal(value, dtype):
-    return _literal(value, dtype)

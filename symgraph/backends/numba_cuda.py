@@ -490,8 +490,10 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outpu
         return lower(node.op, node)
 
     def constant_value(var):
-        # Constants that only kernels read are uploaded once, here.
-        if var in device_users and var not in host_users and np.ndim(var.data) > 0:
+        # Constants that only kernels read as data are uploaded once, here; small integer
+        # constants are shapes, axes and indices, which thunks read on the host.
+        as_data = var.dtype[0] in "fb" or var.ndim >= 2
+        if as_data and var in device_users and var not in host_users:
             return D.to_device(var.data)
         return var.data
     run = compile_program(fgraph, input_vars, output_vars, make_thunk, nan_guard=False,

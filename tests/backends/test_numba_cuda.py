@@ -302,3 +302,16 @@ def test_nan_guard_and_bad_indices_fail_cleanly():
     assert g(np.arange(3, dtype="float32"), -1) == 4
     with pytest.raises(IndexError):
         g(np.arange(3, dtype="float32"), 3)
+
+
+def test_float_constants_are_uploaded_once_and_shapes_stay_on_the_host(rng):
+    x = sg.fmatrix("x")
+    scale = np.linspace(1, 2, 4, dtype="float32")  # an array constant is a kernel input
+    f = sg.function([x], (sg.exp(x) * scale).reshape((2, 6)), backend="cuda")
+    program = next(c.cell_contents for c in f._run.__closure__
+                   if getattr(c.cell_contents, "__name__", "") == "run")
+    constants = [v for k, v in program.__globals__.items() if k[0] == "c" and k[1:].isdigit()]
+    assert any(cuda_device.is_device(v) for v in constants)                            # scale
+    assert any(isinstance(v, np.ndarray) and v.dtype.kind == "i" for v in constants)   # (2, 6)
+    xv = rng.normal(size=(3, 4)).astype("float32")
+    np.testing.assert_allclose(f(xv), (np.exp(xv) * scale).reshape(2, 6), rtol=1e-6)
