@@ -262,3 +262,32 @@ def random_draw(dist):
         body += ["            if u < p1:", "                count += 1", "        out[i] = count"]
     return compile_kernel(_CONSTANTS + "@cuda.jit(cache=True)\ndef kernel(n, key, counter, p0, p1, out):\n"
                           + "\n".join(body) + "\n")
+
+
+def scan(n_kept):
+    """Running sums along one axis: one thread per line, which it walks in order (forwards
+    or backwards). Input and output are (flat, offset, strides) for the other axes and a step."""
+    lines = ["@cuda.jit(cache=True)",
+             "def kernel(m, k, kshape, a, off, ks, step, out, oks, ostep, zero, reverse):",
+             "    for i in range(cuda.grid(1), m, cuda.gridsize(1)):"]
+    lines += _unravel("i", "kshape", n_kept, "j", "        ")
+    lines += [f"        base = off + {_dot('j', 'ks', n_kept)}", f"        obase = {_dot('j', 'oks', n_kept)}",
+              "        acc = zero", "        for q in range(k):", "            p = k - 1 - q if reverse else q",
+              "            acc += a[base + p * step]", "            out[obase + p * ostep] = acc"]
+    return compile_kernel("\n".join(lines) + "\n")
+
+
+def arange(dtype):
+    return compile_kernel(f"""@cuda.jit(cache=True)
+def kernel(n, start, step, out):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        out[i] = np.{dtype}(start + i * step)
+""")
+
+
+def eye(dtype):
+    return compile_kernel(f"""@cuda.jit(cache=True)
+def kernel(rows, cols, k, out):
+    for e in range(cuda.grid(1), rows * cols, cuda.gridsize(1)):
+        out[e] = np.{dtype}(1) if e % cols - e // cols == k else np.{dtype}(0)
+""")

@@ -27,7 +27,8 @@ from ..graph import Constant
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv
-from ..ops.shape import Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient
+from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient,
+                         Tile, Repeat, ARange, Eye)
 
 @functools.singledispatch
 def lower(op, node):
@@ -173,6 +174,74 @@ def _concatenate(op, node):
             region = base[(slice(None),) * op.axis + (slice(start, start + a.shape[op.axis]),)]
             strided_write(a, region, base, out)
             start += a.shape[op.axis]
+        return [out]
+    return thunk
+
+
+@lower.register(Tile)
+def _tile(op, node):
+    """np.tile as a broadcast view (a new length-r axis before each axis) copied once."""
+    def thunk(inputs):
+        x = D.to_device(inputs[0])
+        base = D.phantom(x.shape, x.dtype)
+        spread = base.reshape([n for d in x.shape for n in (1, d)])
+        wide = np.broadcast_to(spread, [n for r, d in zip(op.reps, x.shape) for n in (r, d)])
+        return [materialize(x, wide, base).reshape(tuple(r * d for r, d in zip(op.reps, x.shape)))]
+    return thunk
+
+
+@lower.register(Repeat)
+def _repeat(op, node):
+    """np.repeat with one count: a broadcast view (a length-r axis after `axis`) copied once."""
+    if node.inputs[1].ndim != 0:
+        return lower.dispatch(object)(op, node)  # a count per element: NumPy's
+
+    def thunk(inputs):
+        x, r, axis = D.to_device(inputs[0]), int(D.to_host(inputs[1])), op.axis
+        base = D.phantom(x.shape, x.dtype)
+        shape = tuple(x.shape)
+        spread = np.broadcast_to(base.reshape(shape[:axis + 1] + (1,) + shape[axis + 1:]),
+                                 shape[:axis + 1] + (r,) + shape[axis + 1:])
+        return [materialize(x, spread, base).reshape(shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])]
+    return thunk
+
+
+@lower.register(R.CumSum)
+def _cumsum(op, node):
+    dtype = np.dtype(node.outputs[0].dtype)
+
+    def thunk(inputs):
+        x = D.to_device(inputs[0])
+        out = D.empty(x.shape, dtype)
+        kept = [d for d in range(x.ndim) if d != op.axis]
+        kshape, k = tuple(x.shape[d] for d in kept), x.shape[op.axis]
+        m = math.prod(kshape)
+        if out.size:
+            strides, ostrides = D.contiguous_strides(x.shape), D.contiguous_strides(x.shape)
+            launch_1d(K.scan(len(kept)), m, m, k, kshape, D.flat(x), 0, tuple(strides[d] for d in kept),
+                      strides[op.axis], D.flat(out), tuple(ostrides[d] for d in kept), ostrides[op.axis],
+                      dtype.type(0), op.reverse)
+        return [out]
+    return thunk
+
+
+@lower.register(ARange)
+def _arange(op, node):
+    def thunk(inputs):
+        start, stop, step = (D.to_host(v)[()] for v in inputs)
+        n = max(0, math.ceil((stop - start) / step))  # NumPy's length rule
+        out = D.empty((n,), op.dtype)
+        launch_1d(K.arange(np.dtype(op.dtype).name), n, n, start, step, out)
+        return [out]
+    return thunk
+
+
+@lower.register(Eye)
+def _eye(op, node):
+    def thunk(inputs):
+        rows, cols, k = (int(D.to_host(v)) for v in inputs)
+        out = D.empty((rows, cols), op.dtype)
+        launch_1d(K.eye(np.dtype(op.dtype).name), out.size, rows, cols, k, D.flat(out))
         return [out]
     return thunk
 
@@ -451,7 +520,7 @@ NATIVE = (Composite, Elemwise, CompositeReduce, R.Reduce, R.SumToShape, R.ArgRed
           BroadcastTo, StopGradient, Alloc, Concatenate, I.Subtensor, I.IncSubtensor, linalg.Dot, linalg.Matmul,
           linalg.Gemm, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, conv.MaxPool2D,
           conv.MaxPool2DGrad, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax, N.CategoricalCrossentropy,
-          RND.RandomDraw)
+          RND.RandomDraw, Tile, Repeat, R.CumSum, ARange, Eye)
 # Shape arithmetic runs on the host by design (its values size the kernels' launches).
 ON_HOST = (Shape, MakeVector)
 

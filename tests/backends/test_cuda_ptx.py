@@ -96,7 +96,9 @@ def _graphs():
             sg.cast(t, "float32"), sg.sign(t), t ** 2, sg.floor(t), sg.isnan(t), ~(t > 1), t.sum(), t.max()]
     reductions = [getattr(x, k)(axis=ax) for k in ("sum", "prod", "max", "min", "mean", "all", "any")
                   for ax in (None, 0, 1)] + [sg.exp(x).sum(axis=1), x.argmax(axis=1), x.argmin(), sg.logsumexp(x, 1)]
-    views = [x.T + 1, x[::-1, 1::2] * 2, sg.concatenate([x, y], 1), sg.zeros((2, 3)), sg.broadcast_to(x[0], (4, 3)),
+    n = x.shape[0]
+    views = [sg.cumsum(x, axis=0), sg.cumsum(t), sg.arange(n), sg.arange(0.5, n, 0.25), sg.eye(n, 4, 1),
+             sg.repeat(x, 2, axis=1), sg.tile(x, (2, 1)), x.T + 1, x[::-1, 1::2] * 2, sg.concatenate([x, y], 1), sg.zeros((2, 3)), sg.broadcast_to(x[0], (4, 3)),
              x[i], sg.inc_subtensor(x[i], y[:2]), sg.set_subtensor(x[1:, :2], 0.0), sg.inc_subtensor(x[:, 0], 1.0)]
     products = [sg.dot(x, y.T), sg.dot(d, d.T) + d[0], sg.dot(x[0], y.T), sg.matmul(a4[0], a4[0]),
                 sg.dot(x, y.T) * 2 + 1]
