@@ -22,6 +22,7 @@ from . import cuda_kernels as K
 from .cuda_thunks import (Elementwise, Reducer, view, materialize, strided_write, identity, program, cast,
                           fill, check_flag, launch_1d)
 from .cuda_linalg import gemm, Convolution
+from .cuda_shape import tile_thunk, repeat_thunk, cumsum_thunk, arange_thunk, eye_thunk
 from .executor import compile_program, warn_no_kernel
 from ..graph import Constant
 from ..ops.composite import Composite, CompositeReduce
@@ -178,72 +179,17 @@ def _concatenate(op, node):
     return thunk
 
 
-@lower.register(Tile)
-def _tile(op, node):
-    """np.tile as a broadcast view (a new length-r axis before each axis) copied once."""
-    def thunk(inputs):
-        x = D.to_device(inputs[0])
-        base = D.phantom(x.shape, x.dtype)
-        spread = base.reshape([n for d in x.shape for n in (1, d)])
-        wide = np.broadcast_to(spread, [n for r, d in zip(op.reps, x.shape) for n in (r, d)])
-        return [materialize(x, wide, base).reshape(tuple(r * d for r, d in zip(op.reps, x.shape)))]
-    return thunk
-
-
 @lower.register(Repeat)
 def _repeat(op, node):
-    """np.repeat with one count: a broadcast view (a length-r axis after `axis`) copied once."""
     if node.inputs[1].ndim != 0:
         return lower.dispatch(object)(op, node)  # a count per element: NumPy's
-
-    def thunk(inputs):
-        x, r, axis = D.to_device(inputs[0]), int(D.to_host(inputs[1])), op.axis
-        base = D.phantom(x.shape, x.dtype)
-        shape = tuple(x.shape)
-        spread = np.broadcast_to(base.reshape(shape[:axis + 1] + (1,) + shape[axis + 1:]),
-                                 shape[:axis + 1] + (r,) + shape[axis + 1:])
-        return [materialize(x, spread, base).reshape(shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])]
-    return thunk
+    return repeat_thunk(op)
 
 
-@lower.register(R.CumSum)
-def _cumsum(op, node):
-    dtype = np.dtype(node.outputs[0].dtype)
-
-    def thunk(inputs):
-        x = D.to_device(inputs[0])
-        out = D.empty(x.shape, dtype)
-        kept = [d for d in range(x.ndim) if d != op.axis]
-        kshape, k = tuple(x.shape[d] for d in kept), x.shape[op.axis]
-        m = math.prod(kshape)
-        if out.size:
-            strides, ostrides = D.contiguous_strides(x.shape), D.contiguous_strides(x.shape)
-            launch_1d(K.scan(len(kept)), m, m, k, kshape, D.flat(x), 0, tuple(strides[d] for d in kept),
-                      strides[op.axis], D.flat(out), tuple(ostrides[d] for d in kept), ostrides[op.axis],
-                      dtype.type(0), op.reverse)
-        return [out]
-    return thunk
-
-
-@lower.register(ARange)
-def _arange(op, node):
-    def thunk(inputs):
-        start, stop, step = (D.to_host(v)[()] for v in inputs)
-        n = max(0, math.ceil((stop - start) / step))  # NumPy's length rule
-        out = D.empty((n,), op.dtype)
-        launch_1d(K.arange(np.dtype(op.dtype).name), n, n, start, step, out)
-        return [out]
-    return thunk
-
-
-@lower.register(Eye)
-def _eye(op, node):
-    def thunk(inputs):
-        rows, cols, k = (int(D.to_host(v)) for v in inputs)
-        out = D.empty((rows, cols), op.dtype)
-        launch_1d(K.eye(np.dtype(op.dtype).name), out.size, rows, cols, k, D.flat(out))
-        return [out]
-    return thunk
+lower.register(Tile)(lambda op, node: tile_thunk(op))
+lower.register(R.CumSum)(lambda op, node: cumsum_thunk(op, node.outputs[0].dtype))
+lower.register(ARange)(lambda op, node: arange_thunk(op))
+lower.register(Eye)(lambda op, node: eye_thunk(op))
 
 
 # --- indexing -------------------------------------------------------------------------------
