@@ -321,3 +321,24 @@ def test_float_constants_are_uploaded_once_and_shapes_stay_on_the_host(rng):
     assert any(isinstance(v, np.ndarray) and v.dtype.kind == "i" for v in constants)   # (2, 6)
     xv = rng.normal(size=(3, 4)).astype("float32")
     np.testing.assert_allclose(f(xv), (np.exp(xv) * scale).reshape(2, 6), rtol=1e-6)
+
+
+def test_a_shared_dataset_sliced_by_index_stays_on_the_device(rng):
+    """Theano's idiom: the whole dataset in GPU memory, each call slices a minibatch by index."""
+    data = sg.shared(rng.normal(size=(12, 3)).astype("float32"), "data")
+    labels = sg.shared(rng.integers(0, 2, 12).astype("int32"), "labels")
+    w = sg.shared(np.zeros((3, 2), "float32"), "w")
+    i, x, y = sg.lscalar("i"), sg.fmatrix("x"), sg.ivector("y")
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, w)), y).mean()
+    givens = {x: data[i * 4:(i + 1) * 4], y: labels[i * 4:(i + 1) * 4]}
+    steps = [sg.function([i], loss, updates=[(w, w - 0.5 * sg.grad(loss, w))], givens=givens, backend=b)
+             for b in ("cuda", "numpy")]
+    w_start = w.get_value()
+    results = {}
+    for step, name in zip(steps, ("cuda", "numpy")):
+        w.set_value(w_start)
+        results[name] = [float(step(k)) for k in (0, 1, 2, 0)] + [w.get_value()]
+        if name == "cuda":
+            assert cuda_device.is_device(data.container[0]) and cuda_device.is_device(labels.container[0])
+    np.testing.assert_allclose(results["cuda"][:4], results["numpy"][:4], rtol=1e-5)
+    np.testing.assert_allclose(results["cuda"][4], results["numpy"][4], rtol=1e-5, atol=1e-7)
