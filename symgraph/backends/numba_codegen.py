@@ -28,7 +28,19 @@ PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs mor
 FASTMATH = os.environ.get("SYMGRAPH_FASTMATH", "0").lower() in ("1", "true", "yes")
 _memory_cache = {}
 _lock = threading.Lock()
-_HEADER = ("import math\nimport numpy as np\nfrom numba import njit, prange\n"
+
+
+def _helpers_digest():
+    """A digest of the helper module kernels inline. Numba's disk cache checks only a kernel's
+    own file, so a kernel compiled against an older numba_vecmath would be reused after an
+    upgrade; naming the digest in every kernel's source changes its cache key instead."""
+    from . import numba_vecmath
+    with open(numba_vecmath.__file__, "rb") as fh:
+        return hashlib.sha1(fh.read()).hexdigest()[:12]
+
+
+_HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
+           "import math\nimport numpy as np\nfrom numba import njit, prange\n"
            "from symgraph.backends.numba_vecmath import exp32, tanh32, sigmoid32\n\n")
 
 

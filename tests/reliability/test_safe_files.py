@@ -50,6 +50,25 @@ def test_corrupted_and_truncated_cache_entries_are_recompiled(tmp_path):
     assert second.returncode == 0 and out.strip() == "ok", err[-2000:]
 
 
+def test_kernels_compiled_against_other_vector_math_are_not_reused(tmp_path):
+    """Numba's disk cache looks only at a kernel's own file; each generated module names the
+    digest of numba_vecmath (whose functions it inlines), so a kernel cached by another
+    symgraph version has a different text, is rewritten and recompiled."""
+    from symgraph.backends import numba_codegen
+    first = _run(tmp_path)
+    assert first.communicate(timeout=240)[0].strip() == "ok"
+    modules = glob.glob(str(tmp_path / "kernels" / "symgraph_kernel_*.py"))
+    digest = numba_codegen._helpers_digest()
+    assert modules and all(f"# numba_vecmath {digest}" in open(m).read() for m in modules)
+    for path in modules:  # as an older version would have left them
+        text = open(path).read().replace(digest, "0" * len(digest))
+        open(path, "w").write(text)
+    second = _run(tmp_path)
+    out, err = second.communicate(timeout=240)
+    assert second.returncode == 0 and out.strip() == "ok", err[-2000:]
+    assert all(f"# numba_vecmath {digest}" in open(m).read() for m in modules)
+
+
 def test_weights_files_never_unpickle(tmp_path):
     L = sg.layers
     model = L.Sequential([L.Input((3,)), L.Dense(2, name="d")])
