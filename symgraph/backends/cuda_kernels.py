@@ -7,13 +7,21 @@ formatted into the source.
 Index checks a kernel cannot raise are reported through a one-element `flag` array
 (0 = fine, else 1 + the offending position), which the caller reads and turns into an error.
 """
+import functools
+
 from .cuda_codegen import compile_kernel, _unravel, _dot
 
+# Every factory below is memoized: thunks call them on each launch, and building the source
+# and hashing it per call cost more than the launch itself.
+factory = functools.lru_cache(maxsize=None)
 
+
+@factory
 def gemm(tile, acc_dtype):
     """out[b, m, n] = alpha * sum_k A[b, m, k] B[b, k, n] (+ beta * C[b, m, n]).
     A, B, C and the output are (flat array, offset, (batch, row, col) strides): transposes,
-    broadcast bias rows and writes into image layouts cost nothing. Launch: grid (ceil(N/tile), ceil(M/tile), batch), block (tile, tile)."""
+    broadcast bias rows and writes into image layouts cost nothing. Launched by
+    cuda_linalg.launch_gemm."""
     return compile_kernel(f"""@cuda.jit(cache=True)
 def kernel(M, N, K, a, a_off, a_s, b, b_off, b_s, c, c_off, c_s, has_c, alpha, beta, o_off, o_s, out):
     sa = cuda.shared.array(({tile}, {tile}), {acc_dtype})
@@ -41,6 +49,7 @@ def kernel(M, N, K, a, a_off, a_s, b, b_off, b_s, c, c_off, c_s, has_c, alpha, b
 """)
 
 
+@factory
 def im2col():
     """cols[(c*kh + i)*kw + j, (n*oh + y)*ow + z] = x[n, c0 + c, y*sh + i*dh - pt, z*sw + j*dw - pl]
     (0 over the padding): the CPU backend's layout, one thread per column entry."""
@@ -66,6 +75,7 @@ def kernel(x, n_img, channels, h, w, c0, cg, kh, kw, sh, sw, dh, dw, pt, pl, oh,
 """)
 
 
+@factory
 def col2im():
     """The adjoint of im2col for channels c0..c0+cg of dx: every image element sums the
     column entries that read it (a gather, so no atomics)."""
@@ -93,6 +103,7 @@ def kernel(cols, n_img, channels, h, w, c0, cg, kh, kw, sh, sw, dh, dw, pt, pl, 
 """)
 
 
+@factory
 def max_pool(grad):
     """Forward: out = max over each window (padding never wins; the first maximum, NaN wins).
     Gradient: dx[position of that maximum] += g, with atomics (windows may overlap)."""
@@ -126,6 +137,7 @@ def max_pool(grad):
 {tail}""")
 
 
+@factory
 def row_crossentropy(from_logits, int_targets):
     """One thread per row of a C-contiguous (rows, classes) array: the crossentropy of
     softmax(x) (from_logits, computed stably) or of probabilities p, against integer targets
@@ -157,6 +169,7 @@ def row_crossentropy(from_logits, int_targets):
     return compile_kernel("\n".join(lines) + "\n")
 
 
+@factory
 def arg_reduce(n_kept, n_red, kind):
     """out[i] = position (C order over the reduced axes) of the first max/min; NaN wins."""
     better = ">" if kind == "argmax" else "<"
@@ -172,6 +185,7 @@ def arg_reduce(n_kept, n_red, kind):
     return compile_kernel("\n".join(lines) + "\n")
 
 
+@factory
 def gather_rows():
     """out[q, :] = x[idx[q], :] over rows of length `row` (negative indices from the end)."""
     return compile_kernel("""@cuda.jit(cache=True)
@@ -187,6 +201,7 @@ def kernel(n_out, row, n_rows, x, idx, flag, out):
 """)
 
 
+@factory
 def scatter_add_rows():
     """out[idx[q], :] += y[q, :] with atomics (repeated indices accumulate). y is
     (flat, offset, strides (row, element)) so a broadcast y costs nothing."""
@@ -204,6 +219,7 @@ def kernel(n_idx, row, n_rows, idx, y, y_off, y_s, flag, out):
 """)
 
 
+@factory
 def fill(dtype):
     return compile_kernel(f"""@cuda.jit(cache=True)
 def kernel(n, value, out):
@@ -243,6 +259,7 @@ def _uniform(var, base, indent):
             + [f"{indent}{var} = np.float64(bits >> np.uint64(11)) * U53"])
 
 
+@factory
 def random_draw(dist):
     """One sample per element, for scalar parameters (the common case)."""
     body = ["    mixed_counter = counter"] + _mix("mixed_counter", "    ")
@@ -264,6 +281,7 @@ def random_draw(dist):
                           + "\n".join(body) + "\n")
 
 
+@factory
 def scan(n_kept):
     """Running sums along one axis: one thread per line, which it walks in order (forwards
     or backwards). Input and output are (flat, offset, strides) for the other axes and a step."""
@@ -277,6 +295,7 @@ def scan(n_kept):
     return compile_kernel("\n".join(lines) + "\n")
 
 
+@factory
 def arange(dtype):
     return compile_kernel(f"""@cuda.jit(cache=True)
 def kernel(n, start, step, out):
@@ -285,6 +304,7 @@ def kernel(n, start, step, out):
 """)
 
 
+@factory
 def eye(dtype):
     return compile_kernel(f"""@cuda.jit(cache=True)
 def kernel(rows, cols, k, out):

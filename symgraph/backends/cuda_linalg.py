@@ -22,6 +22,17 @@ def _operand(a, batch_shape):
     return D.flat(a), off, ((batch[-1] if batch else 0), strides[-2], strides[-1])
 
 
+def launch_gemm(dtype, m, n, k, batch, a, b, out, c=None, alpha=1.0, beta=0.0):
+    """out = alpha * a @ b (+ beta * c) over `batch` matrices; a, b, c and out are
+    (flat array, offset, (batch, row, col) strides), so transposed operands and outputs
+    written into another layout need no copy."""
+    tile = D.geometry().tile
+    has_c = c is not None
+    c = c if has_c else (out[0], 0, (0, 0, 0))
+    K.gemm(tile, np.dtype(dtype).name)[(-(-n // tile), -(-m // tile), batch), (tile, tile)](
+        m, n, k, *a, *b, *c, has_c, alpha, beta, out[1], out[2], out[0])
+
+
 def gemm(a, b, out_dtype, c=None, alpha=1.0, beta=1.0):
     """alpha * a @ b (+ beta * c) for operands of 2 or more dimensions (batch axes broadcast)."""
     batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -33,20 +44,14 @@ def gemm(a, b, out_dtype, c=None, alpha=1.0, beta=1.0):
     out = D.empty(shape, out_dtype)
     if out.size == 0:
         return out
-    batch = math.prod(batch_shape)
+    bias = None
     if c is not None:
         cb = D.phantom(c.shape, c.dtype)
         c_off, c_str = D.layout(np.broadcast_to(cb, (m, n)), cb)
-        c_args = (D.flat(c), c_off, (0,) + c_str)
-    else:
-        c_args = (D.flat(out), 0, (0, 0, 0))
-    tile = D.geometry().tile
-    kernel = K.gemm(tile, np.dtype(out_dtype).name)
-    kernel[(-(-n // tile), -(-m // tile), batch), (tile, tile)](
-        m, n, k, *_operand(a, batch_shape), *_operand(b, batch_shape), *c_args, c is not None,
-        alpha, beta, 0, (m * n, n, 1), D.flat(out))
+        bias = (D.flat(c), c_off, (0,) + c_str)
+    launch_gemm(out_dtype, m, n, k, math.prod(batch_shape), _operand(a, batch_shape), _operand(b, batch_shape),
+                (D.flat(out), 0, (m * n, n, 1)), bias, alpha, beta)
     return out
-
 
 
 class Convolution:
@@ -77,13 +82,11 @@ class Convolution:
         out = D.empty((n, o, oh, ow), self.dtype)
         if out.size == 0:
             return out
-        tile = D.geometry().tile
         for k in range(g):
             cols = self._columns(x, k, cg, geometry)
             # batch = image: out[n, k*og + r, p] = sum_q w[k*og + r, q] cols[q, n*hw + p]
-            K.gemm(tile, self.dtype)[(-(-hw // tile), -(-og // tile), n), (tile, tile)](
-                og, hw, ckk, D.flat(w), k * og * ckk, (0, ckk, 1), D.flat(cols), 0, (hw, n * hw, 1),
-                D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, k * og * hw, (o * hw, hw, 1), D.flat(out))
+            launch_gemm(self.dtype, og, hw, ckk, n, (D.flat(w), k * og * ckk, (0, ckk, 1)),
+                        (D.flat(cols), 0, (hw, n * hw, 1)), (D.flat(out), k * og * hw, (o * hw, hw, 1)))
         return out
 
     def grad_input(self, gy, w, in_shape):
@@ -97,14 +100,12 @@ class Convolution:
         dx = D.empty((n, c, h, wd), self.dtype)
         if dx.size == 0:
             return dx
-        tile = D.geometry().tile
         for k in range(g):
             # cols[q, n*hw + p] = sum_r w[k*og + r, q] gy[n, k*og + r, p]
             cols = D.empty((ckk, n * hw), self.dtype)
             if cols.size:
-                K.gemm(tile, self.dtype)[(-(-hw // tile), -(-ckk // tile), n), (tile, tile)](
-                    ckk, hw, og, D.flat(w), k * og * ckk, (0, 1, ckk), D.flat(gy), k * og * hw, (o * hw, hw, 1),
-                    D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, 0, (hw, n * hw, 1), D.flat(cols))
+                launch_gemm(self.dtype, ckk, hw, og, n, (D.flat(w), k * og * ckk, (0, 1, ckk)),
+                            (D.flat(gy), k * og * hw, (o * hw, hw, 1)), (D.flat(cols), 0, (hw, n * hw, 1)))
             else:
                 cols = fill((ckk, max(n * hw, 1)), 0, self.dtype)
             launch_1d(K.col2im(), n * cg * h * wd, D.flat(cols), n, c, h, wd, k * cg, cg, *geometry, D.flat(dx))
@@ -121,12 +122,10 @@ class Convolution:
             return fill((o, cg, kh, kw), 0, self.dtype)
         dw = D.empty((o, cg, kh, kw), self.dtype)
         gy_base = D.phantom(gy.shape, gy.dtype)
-        tile = D.geometry().tile
         for k in range(g):
             cols = self._columns(x, k, cg, geometry)
             part = gy_base[:, k * og:(k + 1) * og].reshape(n, og, hw).transpose(1, 0, 2)
             gk = materialize(gy, part, gy_base)                       # (og, n, hw) contiguous
-            K.gemm(tile, self.dtype)[(-(-ckk // tile), -(-og // tile), 1), (tile, tile)](
-                og, ckk, n * hw, D.flat(gk), 0, (0, n * hw, 1), D.flat(cols), 0, (0, 1, n * hw),
-                D.flat(cols), 0, (0, 0, 0), False, 1.0, 0.0, k * og * ckk, (0, ckk, 1), D.flat(dw))
+            launch_gemm(self.dtype, og, ckk, n * hw, 1, (D.flat(gk), 0, (0, n * hw, 1)),
+                        (D.flat(cols), 0, (0, 1, n * hw)), (D.flat(dw), k * og * ckk, (0, ckk, 1)))
         return dw

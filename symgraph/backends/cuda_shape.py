@@ -43,10 +43,10 @@ def cumsum_thunk(op, dtype):
         kshape, k = tuple(x.shape[d] for d in kept), x.shape[op.axis]
         m = math.prod(kshape)
         if out.size:
-            strides, ostrides = D.contiguous_strides(x.shape), D.contiguous_strides(x.shape)
-            launch_1d(K.scan(len(kept)), m, m, k, kshape, D.flat(x), 0, tuple(strides[d] for d in kept),
-                      strides[op.axis], D.flat(out), tuple(ostrides[d] for d in kept), ostrides[op.axis],
-                      dtype.type(0), op.reverse)
+            strides = D.contiguous_strides(x.shape)  # input and output share the layout
+            line_starts = tuple(strides[d] for d in kept)
+            launch_1d(K.scan(len(kept)), m, m, k, kshape, D.flat(x), 0, line_starts, strides[op.axis],
+                      D.flat(out), line_starts, strides[op.axis], dtype.type(0), op.reverse)
         return [out]
     return thunk
 

@@ -5,6 +5,7 @@ numbers and constants, which it uploads when a kernel needs them) and returns de
 arrays. Every array a thunk makes is C-contiguous; a view is read through its
 (flat, offset, strides) layout from cuda_device.layout.
 """
+import functools
 import math
 
 import numpy as np
@@ -82,15 +83,14 @@ def strided_write(source, view, view_base, target, mode="set"):
     base = D.phantom(source.shape, source.dtype)
     off, strides = D.layout(np.broadcast_to(base, shape), base)
     o_off, o_str = D.layout(view, view_base)
-    key = ("write", len(shape), source.dtype.name, target.dtype.name, mode)
-    kernel = _copy_kernels.get(key)
-    if kernel is None:
-        kernel = _copy_kernels[key] = G.compile_kernel(G.elementwise_source(
-            None, (source.dtype.name,), len(shape), 1, True, (False,), mode))
-    launch_1d(kernel, n, n, tuple(shape), D.flat(target), o_off, o_str, D.flat(source), off, strides)
+    launch_1d(copy_kernel(len(shape), source.dtype.name, mode), n, n, tuple(shape), D.flat(target), o_off, o_str,
+              D.flat(source), off, strides)
 
 
-_copy_kernels = {}
+@functools.lru_cache(maxsize=None)
+def copy_kernel(ndim, dtype, mode):
+    """out[out layout] (mode)= a[a layout] over an ndim-d shape (assignment casts to out's dtype)."""
+    return G.compile_kernel(G.elementwise_source(None, (dtype,), ndim, 1, True, (False,), mode))
 
 
 def materialize(array, view, base):
@@ -104,20 +104,11 @@ def materialize(array, view, base):
         if off == 0 and size == array.size:
             return array.reshape(view.shape) if array.shape != view.shape else array
         return D.flat(array)[off:off + size].reshape(view.shape)
-    out = D.empty(view.shape, array.dtype)
-    out_base = D.phantom(view.shape, array.dtype)
-    _gather(array, off, strides, view.shape, out, out_base)
+    shape = view.shape
+    out = D.empty(shape, array.dtype)
+    launch_1d(copy_kernel(len(shape), array.dtype.name, "set"), size, size, tuple(shape), D.flat(out), 0,
+              D.contiguous_strides(shape), D.flat(array), off, strides)
     return out
-
-
-def _gather(array, off, strides, shape, out, out_base):
-    n = math.prod(shape)
-    key = ("gather", len(shape), array.dtype.name)
-    kernel = _copy_kernels.get(key)
-    if kernel is None:
-        kernel = _copy_kernels[key] = G.compile_kernel(G.elementwise_source(
-            None, (array.dtype.name,), len(shape), 1, True, (False,), "set"))
-    launch_1d(kernel, n, n, tuple(shape), D.flat(out), 0, D.contiguous_strides(shape), D.flat(array), off, strides)
 
 
 def view(fn):
@@ -171,15 +162,13 @@ class Reducer:
         return out.reshape(out_shape)
 
 
-_casts = {}
-
-
 def cast(array, dtype):
-    dtype = np.dtype(dtype)
-    key = (array.dtype.name, dtype.name)
-    if key not in _casts:
-        _casts[key] = Elementwise(identity(dtype), [array.dtype.name], [dtype])
-    return _casts[key]([array])[0]
+    return _caster(array.dtype.name, np.dtype(dtype).name)([array])[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _caster(source, target):
+    return Elementwise(identity(target), [source], [target])
 
 
 def fill(shape, value, dtype):

@@ -31,12 +31,14 @@ from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient,
                          Tile, Repeat, ARange, Eye)
 
-@functools.singledispatch
-def lower(op, node):
+def fallback(op, node):
     """No CUDA lowering: run the NumPy reference on host copies (warned once per op class)."""
     warn_no_kernel("cuda", op, "running its NumPy reference on the host (the data crosses to the "
                                "host and back)")
     return host_thunk(node, upload=True)
+
+
+lower = functools.singledispatch(fallback)
 
 
 def host_thunk(node, upload):
@@ -182,7 +184,7 @@ def _concatenate(op, node):
 @lower.register(Repeat)
 def _repeat(op, node):
     if node.inputs[1].ndim != 0:
-        return lower.dispatch(object)(op, node)  # a count per element: NumPy's
+        return fallback(op, node)  # a count per element: NumPy's
     return repeat_thunk(op)
 
 
@@ -210,7 +212,7 @@ def _subtensor(op, node):
     if "array" not in op.spec:
         return view(lambda base, args: base[_basic_index(op.spec, args)])
     if not _rows_index(op.spec, node, 1):
-        return lower.dispatch(object)(op, node)
+        return fallback(op, node)
 
     def thunk(inputs):
         x, idx = D.to_device(inputs[0]), D.to_device(inputs[1])
@@ -241,7 +243,7 @@ def _inc_subtensor(op, node):
             return [out]
         return thunk
     if op.set_instead_of_inc or not _rows_index(op.spec, node, 2) or node.inputs[0].dtype[0] != "f":
-        return lower.dispatch(object)(op, node)  # repeated indices in a set race on a GPU
+        return fallback(op, node)  # repeated indices in a set race on a GPU
 
     def scatter_add(inputs):
         x, idx = D.to_device(inputs[0]), D.to_device(inputs[2])
@@ -260,14 +262,14 @@ def _inc_subtensor(op, node):
 
 # --- products and convolutions -------------------------------------------------------------
 
-def _float_product(node):
-    return node.outputs[0].dtype in ("float32", "float64")
+def _float_node(node):
+    return all(v.dtype in ("float32", "float64") for v in node.outputs)
 
 
 @lower.register(linalg.Dot)
 def _dot(op, node):
-    if not _float_product(node):
-        return lower.dispatch(object)(op, node)
+    if not _float_node(node):
+        return fallback(op, node)
     dtype = node.outputs[0].dtype
 
     def thunk(inputs):
@@ -281,15 +283,15 @@ def _dot(op, node):
 
 @lower.register(linalg.Matmul)
 def _matmul(op, node):
-    if not _float_product(node):
-        return lower.dispatch(object)(op, node)
+    if not _float_node(node):
+        return fallback(op, node)
     return lambda inputs: [gemm(D.to_device(inputs[0]), D.to_device(inputs[1]), node.outputs[0].dtype)]
 
 
 @lower.register(linalg.Gemm)
 def _gemm(op, node):
-    if not _float_product(node):
-        return lower.dispatch(object)(op, node)
+    if not _float_node(node):
+        return fallback(op, node)
     dtype = node.outputs[0].dtype
 
     def thunk(inputs):
@@ -301,14 +303,10 @@ def _gemm(op, node):
     return thunk
 
 
-def _float_node(node):
-    return all(v.dtype in ("float32", "float64") for v in node.outputs)
-
-
 for _cls, _kind in ((conv.Conv2D, "forward"), (conv.Conv2DGradInput, "grad_input"),
                     (conv.Conv2DGradFilters, "grad_filters")):
     lower.register(_cls)(lambda op, node, kind=_kind: Convolution(op, node, kind) if _float_node(node)
-                         else lower.dispatch(object)(op, node))
+                         else fallback(op, node))
 
 
 def _pool_geometry(pool, x):
@@ -333,7 +331,7 @@ def _max_pool(op, node):
 @lower.register(conv.MaxPool2DGrad)
 def _max_pool_grad(op, node):
     if node.inputs[0].dtype not in ("float32", "float64"):
-        return lower.dispatch(object)(op, node)
+        return fallback(op, node)
 
     def thunk(inputs):
         x, g = D.to_device(inputs[0]), D.to_device(inputs[1])
@@ -405,7 +403,7 @@ def _logsumexp(op, node):
 
 def _crossentropy(node, from_logits):
     if not _float_node(node):
-        return lower.dispatch(object)(node.op, node)
+        return fallback(node.op, node)
     int_targets = node.inputs[1].dtype[0] in "iu"
     dtype = node.outputs[0].dtype
 
