@@ -41,7 +41,8 @@ def _helpers_digest():
 
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
-           "from symgraph.backends.numba_vecmath import exp32, tanh32, sigmoid32\n\n")
+           "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, "
+           "fold_add, fold_mul, fold_max, fold_min\n\n")
 
 
 def _literal(value, dtype):
@@ -126,39 +127,84 @@ def _strided_source(composite, in_dtypes, ndim, parallel):
 
 
 _INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
+_FLOAT_FOLDS = {"sum": "fold_add", "prod": "fold_mul", "max": "fold_max", "min": "fold_min"}
+_OUTER_BLOCK = 2048  # kept elements per parallel task when one kept axis is split
 
 
-def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel):
+def _init_literal(kind, acc_dtype):
+    if kind in ("max", "min") and np.dtype(acc_dtype).kind in "iub":
+        if acc_dtype == "bool":
+            return "False" if kind == "max" else "True"
+        info = np.iinfo(acc_dtype)
+        return f"np.{acc_dtype}({info.min if kind == 'max' else info.max})"
+    return f"np.{acc_dtype}({_INIT[kind]})"
+
+
+def _fold_lines(kind, acc, value, acc_dtype):
+    """acc <- acc (kind) value. Float folds are intrinsics that let the loop vectorize."""
+    if np.dtype(acc_dtype).kind == "f" and acc_dtype != "float16":
+        return [f"{acc} = {_FLOAT_FOLDS[kind]}({acc}, np.{acc_dtype}({value}))"]
+    if kind == "sum":
+        return [f"{acc} += {value}"]
+    if kind == "prod":
+        return [f"{acc} *= {value}"]
+    better = ">" if kind == "max" else "<"
+    return [f"if {value} {better} {acc} or {value} != {value}:", f"    {acc} = {value}"]
+
+
+def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False):
+    """Inputs are views with the kept axes first. inner: one accumulator per output element,
+    folded along the reduced axes innermost (for reductions over the axis contiguous in
+    memory). outer: the reduced axes outside, the kept axes inside, folding into `out`
+    element by element (for reductions over leading axes: memory is walked in order and the
+    inner loop vectorizes across outputs, as in NumPy's sum(axis=0))."""
     n_in = len(in_dtypes)
     params = ", ".join(["out"] + [f"a{i}" for i in range(n_in)])
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
+    kept, reduced = [f"k{d}" for d in range(n_kept)], [f"r{d}" for d in range(n_reduced)]
+    idx = ", ".join(kept + reduced)
+    init, value = _init_literal(kind, acc_dtype), f"t{composite.outputs[0]}"
     indent = "    "
+
+    def loop(var, bound, kind_="range"):
+        nonlocal indent
+        lines.append(f"{indent}for {var} in {kind_}({bound}):")
+        indent += "    "
+
+    def body(acc):
+        lines.extend(f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in))
+        lines.extend(program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent))
+        lines.extend(indent + line for line in _fold_lines(kind, acc, value, acc_dtype))
+
+    kept_idx = ", ".join(kept) if n_kept else "0"
+    if outer:
+        split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it
+        if split:
+            lines.append(f"{indent}n0 = out.shape[0]")
+            loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
+            lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
+            lines.append(f"{indent}out[lo:hi] = {init}")
+        elif parallel:
+            loop("k0", "out.shape[0]", "prange")
+            lines.append(f"{indent}out[k0] = {init}")
+        else:
+            lines.append(f"{indent}out[...] = {init}")
+        for d in range(n_reduced):
+            loop(f"r{d}", f"a0.shape[{n_kept + d}]")
+        for d in range(n_kept):
+            if split:
+                loop("k0", "lo, hi")
+            elif not (parallel and d == 0):
+                loop(f"k{d}", f"out.shape[{d}]")
+        body(f"out[{kept_idx}]")
+        return "\n".join(lines) + "\n"
     for d in range(n_kept):
-        loop = "prange" if parallel and d == 0 else "range"
-        lines.append(f"{indent}for k{d} in {loop}(out.shape[{d}]):")
-        indent += "    "
-    init = _INIT[kind]
-    if kind in ("max", "min") and np.dtype(acc_dtype).kind in "iub":
-        info = np.iinfo(acc_dtype) if acc_dtype != "bool" else None
-        init = str(info.min if kind == "max" else info.max) if info else ("False" if kind == "max" else "True")
-    lines.append(f"{indent}acc = np.{acc_dtype}({init})" if acc_dtype != "bool" else f"{indent}acc = {init}")
+        loop(f"k{d}", f"out.shape[{d}]", "prange" if parallel and d == 0 else "range")
+    lines.append(f"{indent}acc = {init}")
     for d in range(n_reduced):
-        lines.append(f"{indent}for r{d} in range(a0.shape[{n_kept + d}]):")
-        indent += "    "
-    idx = ", ".join([f"k{d}" for d in range(n_kept)] + [f"r{d}" for d in range(n_reduced)])
-    lines += [f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in)]
-    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent)
-    value = f"t{composite.outputs[0]}"
-    if kind == "sum":
-        lines.append(f"{indent}acc += {value}")
-    elif kind == "prod":
-        lines.append(f"{indent}acc *= {value}")
-    else:
-        better = ">" if kind == "max" else "<"
-        lines.append(f"{indent}if {value} {better} acc or {value} != {value}:")
-        lines.append(f"{indent}    acc = {value}")
-    kept_idx = ", ".join(f"k{d}" for d in range(n_kept)) if n_kept else "0"
+        loop(f"r{d}", f"a0.shape[{n_kept + d}]")
+    body("acc")
     lines.append(f"{indent[:4 * (n_kept + 1)]}out[{kept_idx}] = acc")
     return "\n".join(lines) + "\n"
 
@@ -239,5 +285,5 @@ def strided_kernel(composite, in_dtypes, ndim, parallel):
     return _compile(_strided_source(composite, in_dtypes, ndim, parallel))
 
 
-def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel):
-    return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel))
+def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False):
+    return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer))

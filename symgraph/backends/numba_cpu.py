@@ -17,6 +17,7 @@ import numpy as np
 from .executor import compile_program, warn_no_kernel
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
+from .numba_rows import row_kernel
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
@@ -38,10 +39,9 @@ def _reference(op, node):
 # im2col + BLAS GEMM), views for shape
 # ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based random streams
 # (plain uint64 arithmetic, so both backends give the same numbers).
-BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.CumSum, R.LogSumExp,
+BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.CumSum,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
-            ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor,
-            N.Softmax, N.LogSoftmax, N.CategoricalCrossentropy, N.CrossentropySoftmax,
+            ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy,
             RND.RandomDraw, loop.Map)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
@@ -200,11 +200,13 @@ class ReduceThunk:
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
         out = np.empty(out_shape if kept else (1,), self.acc_dtype)
         parallel = bool(kept) and math.prod(shape) >= self.threshold
-        key = (len(kept), len(op.axis), parallel)  # the flat and the n-d full reduction differ
+        # The last axis kept: fold along the leading axes outside, walking memory in order.
+        outer = bool(kept) and kept[-1] == len(shape) - 1
+        key = (len(kept), len(op.axis), parallel, outer)  # the flat and the n-d full reduction differ
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.reduce_kernel(
-                op.composite, self.in_dtypes, len(kept), len(op.axis), op.kind, self.acc_dtype, parallel)
+                op.composite, self.in_dtypes, len(kept), len(op.axis), op.kind, self.acc_dtype, parallel, outer)
         kernel(out, *views)
         result = out.reshape(out_shape).astype(self.out_dtype, copy=False)
         if self.op.keepdims:
@@ -215,6 +217,103 @@ class ReduceThunk:
 @lower.register(CompositeReduce)
 def _lower_composite_reduce(op, node):
     return ReduceThunk(op, node)
+
+
+class RowThunk:
+    """softmax, log_softmax, logsumexp and softmax crossentropy along the last axis of a
+    float32/float64 array, a row at a time (numba_rows); along another axis, NumPy's reference."""
+
+    def __init__(self, kind, node):
+        self.kind, self.node = kind, node
+        self.reference = _reference(node.op, node)
+        self.dtype = node.inputs[0].dtype
+        self.kernels = {}
+        self.threshold = codegen.PARALLEL_THRESHOLD
+
+    def _kernel(self, parallel):
+        kernel = self.kernels.get(parallel)
+        if kernel is None:
+            kernel = self.kernels[parallel] = row_kernel(self.kind, self.dtype, parallel)
+        return kernel
+
+    def _rows(self, x):
+        return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
+class AlongLastAxisThunk(RowThunk):
+    """Softmax and LogSoftmax: out has the input's shape."""
+
+    def __call__(self, inputs):
+        x = inputs[0]
+        if self.node.op.axis % x.ndim != x.ndim - 1 or x.size == 0:
+            return self.reference(inputs)
+        rows = self._rows(x)
+        out = np.empty_like(rows)
+        self._kernel(x.size >= self.threshold)(rows, out)
+        return [out.reshape(x.shape)]
+
+
+class LogSumExpThunk(RowThunk):
+    def __call__(self, inputs):
+        x, axis = inputs[0], self.node.op.axis
+        if x.size == 0 or not x.ndim:
+            return self.reference(inputs)
+        if axis == tuple(range(x.ndim)):
+            rows, shape = x.reshape(1, -1), ()
+        elif axis == (x.ndim - 1,):
+            rows, shape = self._rows(x), x.shape[:-1]
+        else:
+            return self.reference(inputs)
+        out = np.empty(rows.shape[0], x.dtype)
+        self._kernel(x.size >= self.threshold)(np.ascontiguousarray(rows), out)
+        out = out.reshape(shape)
+        return [np.expand_dims(out, axis) if self.node.op.keepdims else out]
+
+
+class CrossentropySoftmaxThunk(RowThunk):
+    def __init__(self, node):
+        dense = node.inputs[1].dtype[0] not in "iu"
+        super().__init__("crossentropy_dense" if dense else "crossentropy_int", node)
+        self.dense = dense
+
+    def __call__(self, inputs):
+        x, t = inputs
+        if x.size == 0:
+            return self.reference(inputs)
+        rows, n = self._rows(x), x.shape[-1]
+        if self.dense:
+            targets = self._rows(np.broadcast_to(t, x.shape).astype(x.dtype, copy=False))
+        else:
+            targets = t.reshape(-1)
+            low, high = targets.min(), targets.max()
+            if high >= n or low < -n:
+                bad = high if high >= n else low
+                raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
+            if low < 0:  # NumPy's indexing counts negative targets from the end
+                targets = np.where(targets < 0, targets + n, targets)
+        out = np.empty(rows.shape[0], x.dtype)
+        self._kernel(x.size >= self.threshold)(rows, targets, out)
+        return [out.reshape(x.shape[:-1])]
+
+
+@lower.register(N.Softmax)
+def _lower_softmax(op, node):
+    return AlongLastAxisThunk("softmax", node)
+
+
+@lower.register(N.LogSoftmax)
+def _lower_log_softmax(op, node):
+    return AlongLastAxisThunk("log_softmax", node)
+
+
+@lower.register(R.LogSumExp)
+def _lower_logsumexp(op, node):
+    return LogSumExpThunk("logsumexp", node)
+
+
+@lower.register(N.CrossentropySoftmax)
+def _lower_crossentropy_softmax(op, node):
+    return CrossentropySoftmaxThunk(node)
 
 
 class IncSubtensorThunk:
@@ -371,7 +470,8 @@ def _lower_conv_grad_filters(op, node):
     return ConvThunk(op, node, "grad_filters")
 
 
-NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, conv.MaxPool2D, conv.MaxPool2DGrad,
+NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, N.Softmax, N.LogSoftmax,
+                     R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 
 

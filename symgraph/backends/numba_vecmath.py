@@ -1,10 +1,18 @@
-"""float32 exp, tanh and sigmoid written so LLVM can vectorize them.
+"""Scalar functions written so LLVM can vectorize the loops that call them: float32 exp, log,
+log1p, tanh and sigmoid, and the folds of reductions.
 
 Numba calls scalar libm for np.exp/np.tanh, which does not vectorize: a fused loop of
 transcendentals ran slower than NumPy (whose float32 math is SIMD). These are branch-free
-(Cody-Waite reduction, Cephes polynomials, the exponent built by an integer bitcast), accurate
+(Cody-Waite reduction, Cephes polynomials, the exponent built or read by an integer bitcast), accurate
 to about 2 ulp over the whole float32 range, with NumPy's results for 0, +-inf and NaN.
 They are not "fast math": no IEEE rule is relaxed.
+
+A float sum in a loop does not vectorize either: IEEE addition is not associative, so LLVM
+must add one element after another. `fold_add`/`fold_mul` mark only the accumulating
+operation as reassociable (LLVM's per-instruction `reassoc` flag), which lets the vectorizer
+keep several partial sums, the way NumPy's pairwise sum does; the values being summed are
+computed exactly as written. `fold_max`/`fold_min` are LLVM's NaN-propagating
+maximum/minimum, which vectorize where a compare-and-branch does not.
 """
 import numpy as np
 from llvmlite import ir
@@ -28,6 +36,17 @@ def _bits_to_float32(typingctx, bits):
     return types.float32(bits), codegen
 
 
+@intrinsic
+def _float32_to_bits(typingctx, value):
+    """The 32 bits of a float32 as an int32 (a bitcast)."""
+    if value != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(32))
+    return types.int32(value), codegen
+
+
 _LOG2E = np.float32(1.44269504088896341)
 _LN2_HI, _LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)
 # Cephes expf and tanhf coefficients (tuples: numba folds them as constants).
@@ -35,6 +54,12 @@ _P = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.333451907
                                    4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
 _T = tuple(np.float32(c) for c in (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
                                    1.33314422036e-1, -3.33332819422e-1))
+# Cephes logf: log(1 + m) for m in [sqrt(1/2) - 1, sqrt(2) - 1].
+_L = tuple(np.float32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1,
+                                   -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
+                                   2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1))
+_SQRT_HALF = np.float32(0.707106781186547524)
+_TINY, _TWO23, _TWO_M24 = np.float32(1.17549435e-38), np.float32(8388608.0), np.float32(5.9604645e-08)
 _LO, _HI = np.float32(-104.0), np.float32(89.0)
 _ONE, _TWO, _HALF = np.float32(1.0), np.float32(2.0), np.float32(0.5)
 
@@ -61,6 +86,47 @@ def exp32(x):
 
 
 @njit(inline="always", cache=True)
+def log32(x):
+    x = np.float32(x)
+    sub = x < _TINY
+    scaled = x * _TWO23 if sub else x             # subnormals scaled into the normal range
+    bits = _float32_to_bits(scaled)
+    e = ((bits >> np.int32(23)) & np.int32(255)) - np.int32(126)
+    e = e - np.int32(23) if sub else e
+    m = _bits_to_float32((bits & np.int32(0x007FFFFF)) | np.int32(0x3F000000))  # in [0.5, 1)
+    low = m < _SQRT_HALF
+    e = e - np.int32(1) if low else e
+    m = (m + m - _ONE) if low else (m - _ONE)
+    z = m * m
+    p = _L[0]
+    p = p * m + _L[1]
+    p = p * m + _L[2]
+    p = p * m + _L[3]
+    p = p * m + _L[4]
+    p = p * m + _L[5]
+    p = p * m + _L[6]
+    p = p * m + _L[7]
+    p = p * m + _L[8]
+    f = np.float32(e)
+    y = p * m * z + f * _LN2_LO - _HALF * z
+    r = m + y + f * _LN2_HI                       # log(2^e (1 + m)), ln 2 in two parts
+    r = r if x < np.float32(np.inf) else x        # inf and NaN are their own logs
+    r = np.float32(-np.inf) if x == 0 else r
+    return np.float32(np.nan) if x < 0 else r
+
+
+@njit(inline="always", cache=True)
+def log1p32(x):
+    x = np.float32(x)
+    wide = np.float64(_ONE) + np.float64(x)      # exact for every |x| >= 2^-29
+    u = np.float32(wide)
+    correction = (wide - np.float64(u)) / wide    # log(wide) - log(u), to first order
+    r = np.float32(np.float64(log32(u)) + correction)
+    r = x if (abs(x) < _TWO_M24 or x == np.float32(np.inf)) else r   # tiny x (and -0.0): x; inf: inf
+    return np.float32(-np.inf) if x == -_ONE else r
+
+
+@njit(inline="always", cache=True)
 def tanh32(x):
     x = np.float32(x)
     a = abs(x)
@@ -83,4 +149,29 @@ def sigmoid32(x):
     return _ONE / (_ONE + exp32(-x))
 
 
-VECTOR_FORMS = {"exp": "exp32({0})", "tanh": "tanh32({0})", "sigmoid": "sigmoid32({0})"}
+def _float_fold(name, build):
+    """An intrinsic (acc, value) -> acc for two floats of one type, emitted by build."""
+    def fold(typingctx, acc, value):
+        if not (isinstance(acc, types.Float) and acc == value):
+            return None
+
+        def codegen(context, builder, signature, args):
+            return build(builder, *args)
+        return acc(acc, value), codegen
+    fold.__name__ = fold.__qualname__ = name  # numba names (and caches) an intrinsic by it
+    return intrinsic(fold)
+
+
+def _llvm_binary(name):
+    def build(builder, a, b):
+        fn = builder.module.declare_intrinsic(name, [a.type], ir.FunctionType(a.type, [a.type, a.type]))
+        return builder.call(fn, [a, b])
+    return build
+
+
+fold_add = _float_fold("fold_add", lambda builder, a, b: builder.fadd(a, b, flags=("reassoc",)))
+fold_mul = _float_fold("fold_mul", lambda builder, a, b: builder.fmul(a, b, flags=("reassoc",)))
+fold_max = _float_fold("fold_max", _llvm_binary("llvm.maximum"))  # NaN wins, as in NumPy
+fold_min = _float_fold("fold_min", _llvm_binary("llvm.minimum"))
+
+VECTOR_FORMS = {"exp": "exp32({0})", "log": "log32({0})", "log1p": "log1p32({0})", "tanh": "tanh32({0})", "sigmoid": "sigmoid32({0})"}

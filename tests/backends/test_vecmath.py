@@ -1,10 +1,11 @@
-"""The vectorizable float32 exp/tanh/sigmoid against NumPy in float64: at most 2 ulp over the
-whole float32 range, with NumPy's answers at 0, -0, +-inf, NaN and the overflow edges."""
+"""The vectorizable float32 exp/log/tanh/sigmoid against NumPy in float64: at most 2 ulp over
+the whole float32 range, with NumPy's answers at 0, -0, +-inf, NaN and the overflow edges; and
+the reduction folds, which must give NumPy's NaN/inf results."""
 import numpy as np
 import pytest
 from numba import njit
 
-from symgraph.backends.numba_vecmath import exp32, tanh32, sigmoid32
+from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, fold_add, fold_max, fold_min
 
 import symgraph as sg
 
@@ -25,6 +26,18 @@ def _apply_tanh(a, out):
 def _apply_sigmoid(a, out):
     for i in range(a.shape[0]):
         out[i] = sigmoid32(a[i])
+
+
+@njit
+def _apply_log(a, out):
+    for i in range(a.shape[0]):
+        out[i] = log32(a[i])
+
+
+@njit(error_model="numpy")  # as in the generated kernels: x = -1 divides 0 by 0 on the way
+def _apply_log1p(a, out):
+    for i in range(a.shape[0]):
+        out[i] = log1p32(a[i])
 
 
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, 88.72, 88.73, -87.3,
@@ -58,3 +71,62 @@ def test_fused_float32_loops_use_them_and_match_numpy(rng):
     assert "np.exp(" not in source and "np.tanh(" not in source
     xv = rng.standard_normal(1000).astype("float32") * 10
     np.testing.assert_allclose(f(xv), np.tanh(xv) * (1 / (1 + np.exp(-xv))) + np.exp(-xv * xv), rtol=2e-6, atol=1e-7)
+
+
+def test_log_within_one_ulp_over_every_positive_float_and_numpy_at_the_edges():
+    rng = np.random.default_rng(0)
+    bits = rng.integers(0, 0x7F800000, 2_000_000, dtype=np.uint32)  # subnormals to the largest float
+    x = np.concatenate([bits.view(np.float32), np.geomspace(0.5, 2, 100_001, dtype=np.float32),
+                        np.float32([1.0, 1.4e-45, 1.17549435e-38, 3.4028235e38, 0.70710677, 0.7071068])])
+    out = np.empty_like(x)
+    _apply_log(x, out)
+    want = np.log(x.astype(np.float64))
+    nonzero = want != 0
+    ulp = np.abs(out[nonzero] - want[nonzero]) / np.spacing(np.abs(want[nonzero]).astype(np.float32))
+    assert ulp.max() <= 1.0 and not out[x == 1].any()
+    specials = np.float32([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -1e-45])
+    got = np.empty_like(specials)
+    _apply_log(specials, got)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(got, np.log(specials))
+
+
+def test_log1p_within_two_ulp_from_minus_one_to_the_largest_float():
+    rng = np.random.default_rng(1)
+    positive = rng.integers(0, 0x7F800000, 1_000_000, dtype=np.uint32).view(np.float32)
+    x = np.concatenate([positive, -positive[positive < 1], -rng.random(500_000).astype(np.float32),
+                        np.linspace(-0.999, 3, 200_001, dtype=np.float32)])
+    out = np.empty_like(x)
+    _apply_log1p(x, out)
+    want = np.log1p(x.astype(np.float64))
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    ulp = np.abs(out[normal] - want[normal]) / np.spacing(np.abs(want[normal]).astype(np.float32))
+    assert ulp.max() <= 2.0
+    np.testing.assert_array_equal(out[~normal], want[~normal].astype(np.float32))  # log1p(x) = x there
+    specials = np.float32([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -2.0])
+    got = np.empty_like(specials)
+    _apply_log1p(specials, got)
+    with np.errstate(all="ignore"):
+        want = np.log1p(specials)
+    np.testing.assert_array_equal(got, want)
+    assert np.signbit(got[1])
+
+
+@njit
+def _folds(a):
+    s, hi, lo = np.float64(0), np.float32(-np.inf), np.float32(np.inf)
+    for i in range(a.shape[0]):
+        s = fold_add(s, np.float64(a[i]))
+        hi = fold_max(hi, a[i])
+        lo = fold_min(lo, a[i])
+    return s, hi, lo
+
+
+@pytest.mark.parametrize("special", [np.nan, np.inf, -np.inf, None])
+def test_reduction_folds_match_numpy(special, rng):
+    a = rng.normal(size=1001).astype(np.float32)
+    if special is not None:
+        a[500] = special
+    s, hi, lo = _folds(a)
+    np.testing.assert_allclose(s, a.astype(np.float64).sum(), rtol=1e-12)
+    np.testing.assert_array_equal([hi, lo], [a.max(), a.min()])

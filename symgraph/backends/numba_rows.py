@@ -1,0 +1,61 @@
+"""Softmax, log-softmax, logsumexp and softmax crossentropy along the last axis, as Numba
+loops over rows.
+
+NumPy makes four passes over the whole array (max, subtract-exp, sum, divide), each writing a
+temporary; here a row is read while it sits in cache, the exponentials are the vectorized
+float32 ones for float32 rows (numba_vecmath), and the row's max and sum are folds that
+vectorize. Every kernel computes exactly what the op's NumPy reference does (shift by the row
+maximum; NaN and inf propagate the same way); sums accumulate in float64.
+"""
+from .numba_codegen import compile_source
+
+_HEAD = """@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)
+def kernel(x, {extra}out):
+    n = x.shape[1]
+    for r in {loop}(x.shape[0]):
+        m = np.{dtype}(-np.inf)
+        for j in range(n):
+            m = fold_max(m, x[r, j])
+"""
+_SUM_EXP = """        s = np.float64(0)
+        for j in range(n):
+            s = fold_add(s, np.float64({exp}(x[r, j] - m)))
+"""
+_BODIES = {
+    "softmax": """        s = np.float64(0)
+        for j in range(n):
+            e = {exp}(x[r, j] - m)
+            out[r, j] = e
+            s = fold_add(s, np.float64(e))
+        total = np.{dtype}(s)
+        for j in range(n):
+            out[r, j] = out[r, j] / total
+""",
+    "log_softmax": _SUM_EXP + """        log_total = np.{dtype}(np.log(s))
+        for j in range(n):
+            out[r, j] = (x[r, j] - m) - log_total
+""",
+    # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead.
+    "logsumexp": """        if not (m > -np.inf and m < np.inf):
+            m = np.{dtype}(0)
+""" + _SUM_EXP + """        out[r] = np.{dtype}(np.log(s)) + m
+""",
+    "crossentropy_int": _SUM_EXP + """        out[r] = -((x[r, t[r]] - m) - np.{dtype}(np.log(s)))
+""",
+    "crossentropy_dense": _SUM_EXP + """        log_total = np.{dtype}(np.log(s))
+        acc = np.float64(0)
+        for j in range(n):
+            acc = fold_add(acc, np.float64(t[r, j] * ((x[r, j] - m) - log_total)))
+        out[r] = -np.{dtype}(acc)
+""",
+}
+
+
+def row_kernel(kind, dtype, parallel):
+    """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
+    kernel(x, t, out) for the crossentropies (t: row targets, in range, or dense rows)."""
+    exp = "exp32" if dtype == "float32" else "np.exp"
+    extra = "t, " if kind.startswith("crossentropy") else ""
+    source = (_HEAD + _BODIES[kind]).format(
+        parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, exp=exp, extra=extra)
+    return compile_source(source)

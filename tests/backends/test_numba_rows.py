@@ -1,0 +1,134 @@
+"""The Numba backend's row kernels (softmax, log_softmax, logsumexp, softmax crossentropy) and
+its vectorized reductions, against the NumPy reference: NaN/inf rows, negative and bad targets,
+other axes, zero-size inputs, the parallel kernels."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import numba_cpu
+
+
+def run_both(inputs, output, *values):
+    got = sg.function(inputs, output, backend="numba")
+    want = sg.function(inputs, output, backend="numpy")(*values)
+    return got, got(*values), want
+
+
+def row_thunks(f):
+    return [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.RowThunk)]
+
+
+def awkward_rows(rng, dtype, shape=(6, 3, 7)):
+    v = (rng.normal(size=shape) * 4).astype(dtype)
+    v[0, 0, 2] = np.nan
+    v[0, 1, 3] = np.inf
+    v[1, 0, :] = -np.inf
+    v[1, 1, :] = np.inf
+    v[2, 0, :] = 80  # exp overflows without the shift by the maximum
+    return v
+
+
+ROW_OPS = {
+    "softmax": lambda x: sg.nn.softmax(x),
+    "log_softmax": lambda x: sg.nn.log_softmax(x),
+    "logsumexp_last": lambda x: sg.logsumexp(x, axis=-1),
+    "logsumexp_all": lambda x: sg.logsumexp(x),
+    "logsumexp_keepdims": lambda x: sg.logsumexp(x, axis=2, keepdims=True),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(ROW_OPS))
+def test_row_ops_match_the_reference_with_nan_and_inf(name, dtype, rng):
+    x = sg.tensor("x", dtype=dtype, ndim=3)
+    value = awkward_rows(rng, dtype)
+    f, got, want = run_both([x], ROW_OPS[name](x), value)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    tol = 2e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+    thunks = row_thunks(f)
+    assert thunks and all(t.kernels for t in thunks)  # the compiled loop ran, not NumPy
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_crossentropy_with_integer_and_dense_targets(dtype, rng):
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    xv = (rng.normal(size=(40, 9)) * 3).astype(dtype)
+    t = sg.ivector("t")
+    tv = rng.integers(-9, 9, 40).astype("int32")  # negative targets count from the end, as in NumPy
+    f, got, want = run_both([x, t], sg.nn.categorical_crossentropy(x, t, from_logits=True), xv, tv)
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12)
+    assert all(th.kernels for th in row_thunks(f))
+    dense = sg.tensor("d", dtype=dtype, ndim=2)
+    dv = rng.dirichlet(np.ones(9), 40).astype(dtype)
+    f, got, want = run_both([x, dense], sg.nn.categorical_crossentropy(x, dense, from_logits=True), xv, dv)
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12)
+    assert all(th.kernels for th in row_thunks(f))
+
+
+def test_crossentropy_target_out_of_range_raises_like_numpy(rng):
+    x, t = sg.fmatrix("x"), sg.ivector("t")
+    f = sg.function([x, t], sg.nn.categorical_crossentropy(x, t, from_logits=True), backend="numba")
+    xv = rng.normal(size=(3, 4)).astype("float32")
+    for bad in (4, -5):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 1 with size 4"):
+            f(xv, np.array([0, bad, 1], "int32"))
+
+
+def test_other_axes_and_empty_inputs_use_the_reference(rng):
+    x = sg.dtensor3("x")
+    value = rng.normal(size=(4, 5, 6))
+    for expr in (sg.nn.softmax(x, axis=1), sg.nn.log_softmax(x, axis=0), sg.logsumexp(x, axis=(0, 2))):
+        _, got, want = run_both([x], expr, value)
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+    for expr in (sg.nn.softmax(x), sg.logsumexp(x, axis=-1), sg.logsumexp(x)):
+        _, got, want = run_both([x], expr, np.zeros((2, 0, 3)))
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+
+
+def test_large_rows_take_the_parallel_kernel(rng):
+    x = sg.fmatrix("x")
+    value = rng.normal(size=(numba_cpu.codegen.PARALLEL_THRESHOLD // 100, 200)).astype("float32")
+    f, got, want = run_both([x], sg.nn.softmax(x), value)
+    np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-9)
+    assert True in row_thunks(f)[0].kernels
+
+
+@pytest.mark.parametrize("kind", ["sum", "prod", "max", "min"])
+@pytest.mark.parametrize("axis", [0, (0, 1), 1, None])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reductions_propagate_nan_and_inf_in_either_loop_order(kind, axis, dtype, rng):
+    # axis 0 and (0, 1) keep the last axis (the kept axes run inside); 1 and None reduce it
+    x = sg.tensor("x", dtype=dtype, ndim=3)
+    value = rng.uniform(0.5, 1.5, (5, 4, 6)).astype(dtype)
+    value[1, 2, 3] = np.nan
+    value[2, 1, 0] = np.inf
+    value[3, 0, 5] = -np.inf
+    _, got, want = run_both([x], getattr(x * 1, kind)(axis=axis), value)
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-13, equal_nan=True)
+
+
+@pytest.mark.parametrize("shape,axis", [((3000, 130), 0), ((40, 50, 100), 1), ((40, 50, 100), (0, 1))])
+def test_large_reductions_over_leading_axes_in_parallel(shape, axis, rng):
+    x = sg.tensor("x", dtype="float32", ndim=len(shape))
+    value = rng.normal(size=shape).astype("float32")
+    for expr in ((x * 2).sum(axis=axis), sg.exp(x).max(axis=axis), (x * x).mean(axis=axis)):
+        _, got, want = run_both([x], expr, value)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)  # NumPy sums float32 in float32
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
+def test_integer_reductions_over_leading_axes(dtype, rng):
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    value = rng.integers(-50, 50, (7, 5)).astype(dtype)
+    for kind in ("sum", "max", "min"):
+        _, got, want = run_both([x], getattr(x, kind)(axis=0), value)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_reducing_an_empty_axis_gives_the_identity():
+    x = sg.dmatrix("x")
+    _, got, want = run_both([x], [(x * 2).sum(axis=0), (x * 2).prod(axis=0)], np.zeros((0, 4)))
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
