@@ -99,14 +99,15 @@ class ElementwiseThunk:
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
-            parallel = math.prod(shape) >= self.threshold
-            key = ("flat", mask, parallel)
-            kernel = self.kernels.get(key)
-            if kernel is None:
-                kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel)
             outs = self._outputs(inputs, shape)
-            kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
             return outs
+        whole = self._whole_and_single_values([a.T for a in inputs])
+        if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does
+            shape, mask = whole
+            outs = [np.empty(shape, d) for d in self.out_dtypes]
+            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.T.reshape(-1) for a in inputs])
+            return [o.T for o in outs]
         shape = np.broadcast_shapes(*[a.shape for a in inputs])
         outs = self._outputs(inputs, shape)
         parallel = math.prod(shape) >= self.threshold
@@ -114,11 +115,7 @@ class ElementwiseThunk:
         inputs = [_one_value(a) for a in inputs]
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
-            key = ("flat", mask, parallel)
-            kernel = self.kernels.get(key)
-            if kernel is None:
-                kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel)
-            kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         else:
             key = ("strided", parallel)
             kernel = self.kernels.get(key)
@@ -127,6 +124,13 @@ class ElementwiseThunk:
             kernel(*outs, *[np.broadcast_to(a, shape) for a in inputs])
         return outs
 
+    def _flat_kernel(self, mask, shape):
+        parallel = math.prod(shape) >= self.threshold
+        key = ("flat", mask, parallel)
+        kernel = self.kernels.get(key)
+        if kernel is None:
+            kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel)
+        return kernel
 
     def _whole_and_single_values(self, inputs):
         """(shape, single-value mask) when every input is either a C-ordered array of one

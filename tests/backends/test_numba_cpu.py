@@ -93,6 +93,20 @@ def test_non_contiguous_negative_stride_and_read_only_inputs(rng):
     np.testing.assert_array_equal(read_only, base)
 
 
+def test_transposed_inputs_run_the_flat_loop_in_memory_order(rng):
+    x, y, s = sg.fmatrix("x"), sg.fmatrix("y"), sg.fscalar("s")
+    f = sg.function([x, y, s], sg.exp(x) * y + s, backend="numba")
+    xv, yv = rng.normal(size=(300, 200)).astype("float32"), rng.normal(size=(300, 200)).astype("float32")
+    sv = np.float32(0.5)
+    got = f(xv.T, yv.T, sv)
+    np.testing.assert_allclose(got, np.exp(xv.T) * yv.T + sv, rtol=2e-6, atol=1e-6)
+    assert got.flags.f_contiguous  # the inputs' layout, as NumPy gives
+    thunk = f._run.__globals__["t0"]
+    assert any(key[0] == "flat" for key in thunk.kernels) and not any(key[0] == "strided" for key in thunk.kernels)
+    mixed = f(xv.T, np.ascontiguousarray(yv.T), sv)  # one C and one F input: the strided loop
+    np.testing.assert_allclose(mixed, got, rtol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "mean"])
 @pytest.mark.parametrize("axis", [None, 0, 1, (0, 2), -1])
 def test_fused_reductions(kind, axis, rng):
