@@ -1,0 +1,110 @@
+"""A survey of everyday expressions (elementwise math, reductions, softmax, broadcasting,
+transposed inputs, tiny arrays), float32 and float64, symgraph's numba backend side by side
+with NumPy and JAX jit in one process. Each result is checked against NumPy's first.
+
+PyTensor is left out here: compiling 60 functions through its C backend takes minutes; it is
+in the other scripts. Run: .venv/bin/python benchmarks/expressions.py [substring-filter]
+"""
+import sys
+
+import numpy as np
+
+import symgraph as sg
+from common import best_seconds, try_import
+
+N = 4_000_000
+M = (2000, 2000)
+
+
+def _softmax(np_, x):
+    e = np_.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _normalize(np_, x):
+    return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-5)
+
+
+# name, input shapes, expression over a NumPy-like module (np, jax.numpy) or symgraph
+CASES = [
+    ("x*y+z", [N, N, N], lambda m, x, y, z: x * y + z),
+    ("exp", [N], lambda m, x: m.exp(x)),
+    ("log(abs(x))", [N], lambda m, x: m.log(abs(x))),
+    ("log(abs(x)+1)", [N], lambda m, x: m.log(abs(x) + 1)),
+    ("tanh", [N], lambda m, x: m.tanh(x)),
+    ("sigmoid", [N], lambda m, x: 1 / (1 + m.exp(-x))),
+    ("sin", [N], lambda m, x: m.sin(x)),
+    ("cos", [N], lambda m, x: m.cos(x)),
+    ("sqrt(abs(x))", [N], lambda m, x: m.sqrt(abs(x))),
+    ("x**2", [N], lambda m, x: x ** 2),
+    ("x**3", [N], lambda m, x: x ** 3),
+    ("abs(x)**0.7", [N], lambda m, x: abs(x) ** 0.7),
+    ("relu", [N], lambda m, x: m.maximum(x, 0)),
+    ("leaky relu (where)", [N], lambda m, x: m.where(x > 0, x, 0.01 * x)),
+    ("clip", [N], lambda m, x: m.clip(x, -0.5, 0.5)),
+    ("sum", [N], lambda m, x: x.sum()),
+    ("sum axis 0", [M], lambda m, x: x.sum(axis=0)),
+    ("sum axis 1", [M], lambda m, x: x.sum(axis=1)),
+    ("max axis 1", [M], lambda m, x: x.max(axis=1)),
+    ("mean((x-y)**2)", [N, N], lambda m, x, y: ((x - y) ** 2).mean()),
+    ("sum(exp(x))", [N], lambda m, x: m.exp(x).sum()),
+    ("softmax rows", [M], _softmax),
+    ("log(sum(exp)) rows", [M], lambda m, x: m.log(m.exp(x).sum(axis=1))),
+    ("x + row vector", [M, (M[1],)], lambda m, x, b: x + b),
+    ("x + column", [M, (M[0], 1)], lambda m, x, c: x + c),
+    ("x * y.T", [M, M], lambda m, x, y: x * y.T),
+    ("exp(x.T)", [M], lambda m, x: m.exp(x.T)),
+    ("argmax axis 1", [M], lambda m, x: x.argmax(axis=1)),
+    ("cumsum", [N], lambda m, x: m.cumsum(x)),
+    ("var axis 0", [M], lambda m, x: x.var(axis=0)),
+    ("normalize rows", [M], _normalize),
+    ("x*y+1, 100 elements", [100, 100], lambda m, x, y: x * y + 1),
+]
+
+
+class _SymgraphMath:
+    """The NumPy names the cases use, spelled in symgraph."""
+    exp, log, tanh, sin, cos, sqrt, maximum, where, clip, cumsum = (
+        sg.exp, sg.log, sg.tanh, sg.sin, sg.cos, sg.sqrt, sg.maximum, sg.where, sg.clip, sg.cumsum)
+
+
+def main(pattern=None):
+    jax = try_import("jax")
+    if jax:
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+    rng = np.random.default_rng(0)
+    print(f"{'expression':22s} {'dtype':8s} {'NumPy ms':>9s} {'symgraph':>9s} {'JAX jit':>9s}"
+          f" {'vs NumPy':>9s} {'vs JAX':>7s}")
+    ratios = {"NumPy": [], "JAX": []}
+    for dtype in ("float32", "float64"):
+        for name, shapes, expr in CASES:
+            if pattern and pattern not in name:
+                continue
+            values = [rng.standard_normal(s if isinstance(s, tuple) else (s,)).astype(dtype) for s in shapes]
+            symbols = [sg.tensor(f"a{i}", dtype=dtype, ndim=v.ndim) for i, v in enumerate(values)]
+            f = sg.function(symbols, expr(_SymgraphMath, *symbols))
+            want = expr(np, *values)
+            tol = 1e-4 if dtype == "float32" else 1e-10
+            np.testing.assert_allclose(f(*values), want, rtol=tol, atol=tol)
+            t_np = best_seconds(lambda: expr(np, *values))
+            t_sg = best_seconds(lambda: f(*values))
+            t_jax = float("nan")
+            if jax:
+                jf = jax.jit(lambda *a: expr(jnp, *a))
+                jvalues = [jax.device_put(v) for v in values]
+                np.testing.assert_allclose(np.asarray(jf(*jvalues)), want, rtol=tol * 10, atol=tol * 10)
+                t_jax = best_seconds(lambda: jf(*jvalues).block_until_ready())
+            ratios["NumPy"].append(t_np / t_sg)
+            ratios["JAX"].append(t_jax / t_sg)
+            print(f"{name:22s} {dtype:8s} {t_np * 1e3:9.3f} {t_sg * 1e3:9.3f} {t_jax * 1e3:9.3f}"
+                  f" {t_np / t_sg:8.2f}x {t_jax / t_sg:6.2f}x", flush=True)
+    for peer, values in ratios.items():
+        values = np.array([v for v in values if v == v])
+        if len(values):
+            print(f"symgraph vs {peer}: geometric mean {np.exp(np.log(values).mean()):.2f}x, "
+                  f"slowest {values.min():.2f}x, {np.sum(values < 1)} of {len(values)} below 1.0x")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else None)
