@@ -93,7 +93,8 @@ def main(pattern=None):
             if jax:
                 jf = jax.jit(lambda *a: expr(jnp, *a))
                 jvalues = [jax.device_put(v) for v in values]
-                np.testing.assert_allclose(np.asarray(jf(*jvalues)), want, rtol=tol * 10, atol=tol * 10)
+                scale = max(1.0, float(np.abs(want).max()))  # JAX's float32 cumsum rounds differently
+                np.testing.assert_allclose(np.asarray(jf(*jvalues)), want, rtol=tol * 10, atol=tol * 10 * scale)
                 t_jax = best_seconds(lambda: jf(*jvalues).block_until_ready())
             ratios["NumPy"].append(t_np / t_sg)
             ratios["JAX"].append(t_jax / t_sg)

@@ -24,6 +24,7 @@ from ..config import config
 from .numba_vecmath import VECTOR_FORMS
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
+PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
 # fastmath is off unless asked for: with it, NaN/Inf handling and summation order may change.
 FASTMATH = os.environ.get("SYMGRAPH_FASTMATH", "0").lower() in ("1", "true", "yes")
 _memory_cache = {}
@@ -91,21 +92,41 @@ def program_lines(composite, loads, indent, step_source=step_source):
     return lines
 
 
+def _urange(lo, hi):
+    """A loop range with unsigned indices. Numba wraps negative indices around; in a loop not
+    known to start at 0 (a chunk, a block) that check per element stops LLVM from vectorizing
+    it (a chunked sum ran 4-5x slower)."""
+    return f"range(np.uint64({lo}), np.uint64({hi}))"
+
+
+def _loop_lines(var, bound, parallel, indent):
+    """Lines opening a loop of var over range(bound) and the indent of its body. Parallel:
+    prange over chunks, not numba's own split of a prange (its per-thread loops start at a
+    variable, so they carry the wrap-around check and do not vectorize)."""
+    if not parallel:
+        return [f"{indent}for {var} in range({bound}):"], indent + "    "
+    chunk = PARALLEL_CHUNK
+    return [f"{indent}n_{var} = {bound}",
+            f"{indent}for c_{var} in prange((n_{var} + {chunk - 1}) // {chunk}):",
+            f"{indent}    for {var} in {_urange(f'c_{var} * {chunk}', f'min(n_{var}, (c_{var} + 1) * {chunk})')}:"], \
+        indent + "        "
+
+
 def _flat_source(composite, in_dtypes, scalar_mask, parallel):
     n_in, outs = len(in_dtypes), composite.outputs
     params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
-    loop = "prange" if parallel else "range"
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     for i in range(n_in):
         if scalar_mask[i]:
             lines.append(f"    x{i} = a{i}[0]")
-    lines.append(f"    for i in {loop}(out0.shape[0]):")
+    opening, indent = _loop_lines("i", "out0.shape[0]", parallel, "    ")
+    lines += opening
     for i in range(n_in):
         if not scalar_mask[i]:
-            lines.append(f"        x{i} = a{i}[i]")
-    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], "        ")
-    lines += [f"        out{k}[i] = t{o}" for k, o in enumerate(outs)]
+            lines.append(f"{indent}x{i} = a{i}[i]")
+    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent)
+    lines += [f"{indent}out{k}[i] = t{o}" for k, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +138,11 @@ def _strided_source(composite, in_dtypes, ndim, parallel):
     idx = ", ".join(f"i{d}" for d in range(ndim))
     indent = "    "
     for d in range(ndim):
-        loop = "prange" if parallel and d == 0 else "range"
+        if parallel and d == 0 and ndim == 1:
+            opening, indent = _loop_lines("i0", "out0.shape[0]", True, indent)
+            lines += opening
+            continue
+        loop = "prange" if parallel and d == 0 else "range"  # rows: the inner loops start at 0
         lines.append(f"{indent}for i{d} in {loop}(out0.shape[{d}]):")
         indent += "    "
     lines += [f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in)]
@@ -128,7 +153,9 @@ def _strided_source(composite, in_dtypes, ndim, parallel):
 
 _INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
 _FLOAT_FOLDS = {"sum": "fold_add", "prod": "fold_mul", "max": "fold_max", "min": "fold_min"}
-_OUTER_BLOCK = 2048  # kept elements per parallel task when one kept axis is split
+_OUTER_BLOCK = 512  # kept elements per parallel task when one kept axis is split
+_FULL_CHUNKS = 64  # parallel tasks of a full reduction (numba spreads them over its threads)
+_SUM_BLOCK = 1024  # float32 values added in float32 before the float64 total
 
 
 def _init_literal(kind, acc_dtype):
@@ -172,10 +199,40 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         lines.append(f"{indent}for {var} in {kind_}({bound}):")
         indent += "    "
 
-    def body(acc):
+    def body(acc, dtype=acc_dtype):
         lines.extend(f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in))
         lines.extend(program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent))
-        lines.extend(indent + line for line in _fold_lines(kind, acc, value, acc_dtype))
+        lines.extend(indent + line for line in _fold_lines(kind, acc, value, dtype))
+
+    # float32 values summed in float64 would make the loop 4 lanes wide instead of 8 (half
+    # speed): add blocks in float32 (the vectorizer keeps 32 partial sums of 32 values each),
+    # then the blocks in float64. As accurate as NumPy's pairwise sum.
+    blocked = kind == "sum" and acc_dtype == "float64" and composite.program[composite.outputs[0]][2] == "float32"
+
+    def fold_reduced_axes(acc, first=None):
+        """Loops over the reduced axes folding each value into acc; first: (lo, hi) of axis 0."""
+        nonlocal indent
+        outer_indent = indent
+        for d in range(n_reduced):
+            lo, hi = first if (d == 0 and first) else ("0", f"a0.shape[{n_kept + d}]")
+            if not (blocked and d == n_reduced - 1):
+                if lo == "0":
+                    loop(f"r{d}", hi)
+                else:
+                    lines.append(f"{indent}for r{d} in {_urange(lo, hi)}:")
+                    indent += "    "
+                continue
+            loop(f"b{d}", f"{lo}, {hi}, {_SUM_BLOCK}")
+            lines.append(f"{indent}block = np.float32(0)")
+            lines.append(f"{indent}for r{d} in {_urange(f'b{d}', f'min(b{d} + {_SUM_BLOCK}, {hi})')}:")
+            indent += "    "
+            body("block", "float32")
+            indent = indent[:-4]
+            lines.append(f"{indent}{acc} = fold_add({acc}, np.float64(block))")
+            indent = outer_indent
+            return
+        body(acc)
+        indent = outer_indent
 
     kept_idx = ", ".join(kept) if n_kept else "0"
     if outer:
@@ -194,18 +251,30 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             loop(f"r{d}", f"a0.shape[{n_kept + d}]")
         for d in range(n_kept):
             if split:
-                loop("k0", "lo, hi")
+                lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
+                indent += "    "
             elif not (parallel and d == 0):
                 loop(f"k{d}", f"out.shape[{d}]")
         body(f"out[{kept_idx}]")
         return "\n".join(lines) + "\n"
+    if parallel and not n_kept:  # a full reduction: partial folds over chunks of the first axis
+        lines.append(f"{indent}n0 = a0.shape[0]")
+        lines.append(f"{indent}chunks = min(n0, {_FULL_CHUNKS})")
+        lines.append(f"{indent}partial = np.empty(chunks, np.{acc_dtype})")
+        loop("c", "chunks", "prange")
+        lines.append(f"{indent}acc = {init}")
+        fold_reduced_axes("acc", first=("c * n0 // chunks", "(c + 1) * n0 // chunks"))
+        lines.append(f"{indent}partial[c] = acc")
+        lines.append(f"    acc = {init}")
+        lines.append("    for c in range(chunks):")
+        lines.extend("        " + line for line in _fold_lines(kind, "acc", "partial[c]", acc_dtype))
+        lines.append("    out[0] = acc")
+        return "\n".join(lines) + "\n"
     for d in range(n_kept):
         loop(f"k{d}", f"out.shape[{d}]", "prange" if parallel and d == 0 else "range")
     lines.append(f"{indent}acc = {init}")
-    for d in range(n_reduced):
-        loop(f"r{d}", f"a0.shape[{n_kept + d}]")
-    body("acc")
-    lines.append(f"{indent[:4 * (n_kept + 1)]}out[{kept_idx}] = acc")
+    fold_reduced_axes("acc")
+    lines.append(f"{indent}out[{kept_idx}] = acc")
     return "\n".join(lines) + "\n"
 
 

@@ -18,7 +18,7 @@ from .executor import compile_program, warn_no_kernel
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from .numba_rows import row_kernel
-from ..ops.elemwise import Elemwise
+from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
@@ -39,7 +39,7 @@ def _reference(op, node):
 # im2col + BLAS GEMM), views for shape
 # ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based random streams
 # (plain uint64 arithmetic, so both backends give the same numbers).
-BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.Reduce, R.ArgReduce, R.CumSum,
+BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.ArgReduce, R.CumSum,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy,
             RND.RandomDraw, loop.Map)
@@ -180,8 +180,9 @@ class ReduceThunk:
         self.in_dtypes = tuple(v.dtype for v in node.inputs)
         self.out_dtype = node.outputs[0].dtype
         # Accumulate float32 sums in float64: more accurate than NumPy's, same result type.
-        self.acc_dtype = "float64" if op.kind in ("sum", "prod") and self.out_dtype in ("float16", "float32") \
+        self.acc_dtype = "float64" if op.kind in ("sum", "prod", "mean") and self.out_dtype in ("float16", "float32") \
             else self.out_dtype
+        self.fold = "sum" if op.kind == "mean" else op.kind  # a mean is a sum, divided at the end
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         # A full reduction of same-shape C-ordered inputs runs as this 1-d reduction.
@@ -203,15 +204,18 @@ class ReduceThunk:
         if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
         out = np.empty(out_shape if kept else (1,), self.acc_dtype)
-        parallel = bool(kept) and math.prod(shape) >= self.threshold
+        parallel = math.prod(shape) >= self.threshold
         # The last axis kept: fold along the leading axes outside, walking memory in order.
         outer = bool(kept) and kept[-1] == len(shape) - 1
         key = (len(kept), len(op.axis), parallel, outer)  # the flat and the n-d full reduction differ
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.reduce_kernel(
-                op.composite, self.in_dtypes, len(kept), len(op.axis), op.kind, self.acc_dtype, parallel, outer)
+                op.composite, self.in_dtypes, len(kept), len(op.axis), self.fold, self.acc_dtype, parallel, outer)
         kernel(out, *views)
+        if op.kind == "mean":
+            with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as NumPy's (which warns)
+                out /= math.prod(shape[d] for d in op.axis)
         result = out.reshape(out_shape).astype(self.out_dtype, copy=False)
         if self.op.keepdims:
             result = np.expand_dims(result, keepdims_axes if keepdims_axes is not None else op.axis)
@@ -221,6 +225,18 @@ class ReduceThunk:
 @lower.register(CompositeReduce)
 def _lower_composite_reduce(op, node):
     return ReduceThunk(op, node)
+
+
+@lower.register(R.Reduce)
+def _lower_reduce(op, node):
+    """A float sum/prod/max/min/mean of a stored array: the same loops (vectorized, and parallel on
+    large inputs where NumPy's reductions use one core), reading the array as it is."""
+    dtype = node.inputs[0].dtype
+    if op.kind not in ("sum", "prod", "max", "min", "mean") or dtype not in ("float32", "float64") \
+            or node.outputs[0].dtype != dtype:
+        return _reference(op, node)
+    read = Composite([(cast_scalar_op(dtype), (("in", 0),), dtype)], [0], 1)
+    return ReduceThunk(CompositeReduce(read, op.kind, op.axis, op.keepdims), node)
 
 
 class RowThunk:
@@ -474,7 +490,7 @@ def _lower_conv_grad_filters(op, node):
     return ConvThunk(op, node, "grad_filters")
 
 
-NATIVE = BY_NUMPY + (Composite, Elemwise, CompositeReduce, I.IncSubtensor, N.Softmax, N.LogSoftmax,
+NATIVE = BY_NUMPY + (R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor, N.Softmax, N.LogSoftmax,
                      R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 

@@ -14,7 +14,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.reduce import Reduce
 
-_REDUCIBLE = ("sum", "prod", "max", "min")
+_REDUCIBLE = ("sum", "prod", "max", "min", "mean")
 
 
 def fuse(fgraph, log):
@@ -212,7 +212,7 @@ def _replace_group(fgraph, root, group, position, log):
 
 
 def _fuse_reductions(fgraph, log):
-    """sum/prod/max/min of a fused loop read by nothing else -> one CompositeReduce."""
+    """sum/prod/max/min/mean of a fused loop read by nothing else -> one CompositeReduce."""
     for node in list(fgraph.apply_nodes):
         if not isinstance(node.op, Reduce) or node.op.kind not in _REDUCIBLE:
             continue
