@@ -47,6 +47,12 @@ for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
 
+# Below this many elements, ops whose NumPy reference is already one vectorized call (a
+# reduction of a stored array, softmax rows) run NumPy's: the difference is microseconds, and
+# compiling their loop in a fresh process costs 0.2-0.4 s (a training step's compile time).
+SMALL_BY_NUMPY = 1 << 14
+
+
 class ElementwiseThunk:
     """Runs a Composite as one generated loop: the flat kernel when every input has the
     output's shape (and C order), else the strided kernel over broadcast views."""
@@ -162,11 +168,22 @@ def _has_float16(node):
 
 @lower.register(Composite)
 def _lower_composite(op, node):
+    if _one_value_out(node):
+        return _reference(op, node)
     return ElementwiseThunk(op, node)
+
+
+def _one_value_out(node):
+    """True for elementwise nodes known to compute one number (shape arithmetic, a step size):
+    NumPy does that in a microsecond, and compiling a loop for it costs 0.2 s in a fresh process."""
+    return isinstance(node.op, (Composite, Elemwise)) and all(
+        None not in v.type.shape and math.prod(v.type.shape) <= 1 for v in node.outputs)
 
 
 @lower.register(Elemwise)
 def _lower_elemwise(op, node):
+    if _one_value_out(node):
+        return _reference(op, node)
     single = Composite([(op.scalar_op, tuple(("in", i) for i in range(len(node.inputs))),
                          node.outputs[0].dtype)], [0], len(node.inputs), inplace=op.inplace)
     return ElementwiseThunk(single, node)
@@ -236,7 +253,18 @@ def _lower_reduce(op, node):
             or node.outputs[0].dtype != dtype:
         return _reference(op, node)
     read = Composite([(cast_scalar_op(dtype), (("in", 0),), dtype)], [0], 1)
-    return ReduceThunk(CompositeReduce(read, op.kind, op.axis, op.keepdims), node)
+    return StoredReduceThunk(CompositeReduce(read, op.kind, op.axis, op.keepdims), node)
+
+
+class StoredReduceThunk(ReduceThunk):
+    def __init__(self, op, node):
+        super().__init__(op, node)
+        self.reference = _reference(node.op, node)
+
+    def __call__(self, inputs):
+        if inputs[0].size < SMALL_BY_NUMPY:
+            return self.reference(inputs)
+        return super().__call__(inputs)
 
 
 class RowThunk:
@@ -265,7 +293,7 @@ class AlongLastAxisThunk(RowThunk):
 
     def __call__(self, inputs):
         x = inputs[0]
-        if self.node.op.axis % x.ndim != x.ndim - 1 or x.size == 0:
+        if self.node.op.axis % x.ndim != x.ndim - 1 or x.size < max(SMALL_BY_NUMPY, 1):
             return self.reference(inputs)
         rows = self._rows(x)
         out = np.empty_like(rows)
@@ -276,7 +304,7 @@ class AlongLastAxisThunk(RowThunk):
 class LogSumExpThunk(RowThunk):
     def __call__(self, inputs):
         x, axis = inputs[0], self.node.op.axis
-        if x.size == 0 or not x.ndim:
+        if x.size < max(SMALL_BY_NUMPY, 1) or not x.ndim:
             return self.reference(inputs)
         if axis == tuple(range(x.ndim)):
             rows, shape = x.reshape(1, -1), ()
@@ -298,7 +326,7 @@ class CrossentropySoftmaxThunk(RowThunk):
 
     def __call__(self, inputs):
         x, t = inputs
-        if x.size == 0:
+        if x.size < max(SMALL_BY_NUMPY, 1):
             return self.reference(inputs)
         rows, n = self._rows(x), x.shape[-1]
         if self.dense:
@@ -517,5 +545,6 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
             thunk.threshold = float("inf")
         return thunk
     # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
-    quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) for node in nodes)
+    quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) or _one_value_out(node)
+                for node in nodes)
     return compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)

@@ -248,3 +248,15 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     assert list(thunk.kernels) == [("flat", (True, False, False), False)]
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: strided path
     assert ("strided", False) in thunk.kernels
+
+
+def test_one_number_computations_run_numpy_and_compile_nothing():
+    s, t = sg.fscalar("s"), sg.fscalar("t")
+    f = sg.function([s, t], [s / t, sg.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)], backend="numba")
+    assert not [g for g in f._run.__globals__.values() if isinstance(g, numba_cpu.ElementwiseThunk)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's divide-by-zero warning stays quiet, as in a loop
+        quotient, step = f(np.float32(1), np.float32(0))
+    assert quotient == np.inf and quotient.dtype == np.float32 and np.isnan(step)
+    want = sg.function([s, t], [s / t, sg.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)], backend="numpy")(np.float32(3), np.float32(2))
+    np.testing.assert_allclose(f(np.float32(3), np.float32(2)), want, rtol=1e-6)

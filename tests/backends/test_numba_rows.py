@@ -8,6 +8,13 @@ import symgraph as sg
 from symgraph.backends import numba_cpu
 
 
+@pytest.fixture(autouse=True)
+def compiled_even_when_small(monkeypatch):
+    """Small inputs of these ops run NumPy's reference (see numba_cpu.SMALL_BY_NUMPY); the tests
+    use small arrays, so they lower that bound to test the compiled loops."""
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 0)
+
+
 def run_both(inputs, output, *values):
     got = sg.function(inputs, output, backend="numba")
     want = sg.function(inputs, output, backend="numpy")(*values)
@@ -132,3 +139,17 @@ def test_reducing_an_empty_axis_gives_the_identity():
     _, got, want = run_both([x], [(x * 2).sum(axis=0), (x * 2).prod(axis=0)], np.zeros((0, 4)))
     np.testing.assert_array_equal(got[0], want[0])
     np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_small_inputs_run_numpy_and_compile_nothing(monkeypatch, rng):
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    x = sg.fmatrix("x")
+    f = sg.function([x], [sg.nn.softmax(x), x.sum(axis=0)], backend="numba")
+    small = rng.normal(size=(128, 10)).astype("float32")
+    f(small)
+    thunks = [t for t in f._run.__globals__.values() if isinstance(t, (numba_cpu.RowThunk, numba_cpu.ReduceThunk))]
+    assert len(thunks) == 2 and not any(t.kernels for t in thunks)
+    large = rng.normal(size=(2048, 10)).astype("float32")
+    got = f(large)
+    assert all(t.kernels for t in thunks)
+    np.testing.assert_allclose(got[0], sg.function([x], sg.nn.softmax(x), backend="numpy")(large), rtol=2e-6)
