@@ -21,7 +21,7 @@ import types
 import numpy as np
 
 from ..config import config
-from .numba_vecmath import VECTOR_FORMS
+from .numba_vecmath import VECTOR_FORMS, TRIG32_FORMS, TRIG32_LIMIT
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
@@ -42,7 +42,7 @@ def _helpers_digest():
 
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
-           "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, "
+           "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, "
            "fold_add, fold_mul, fold_max, fold_min\n\n")
 
 
@@ -57,12 +57,14 @@ def _literal(value, dtype):
     return f"np.{dtype}({int(value)})"
 
 
-def step_source(sop, args, in_dtypes, out_dtype):
-    """One program step as an expression, cast to its dtype so types match NumPy's."""
+def step_source(sop, args, in_dtypes, out_dtype, trig=False):
+    """One program step as an expression, cast to its dtype so types match NumPy's.
+    trig: float32 sin/cos as sin32/cos32 (the caller checks their arguments' range)."""
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
-    elif sop.name in VECTOR_FORMS and out_dtype == "float32" and in_dtypes[0] == "float32":
-        expr = VECTOR_FORMS[sop.name].format(*args)  # SIMD-friendly float32 transcendentals
+    elif _float32_step(sop, in_dtypes, out_dtype) and (sop.name in VECTOR_FORMS or trig and sop.name in TRIG32_FORMS):
+        # SIMD-friendly float32 transcendentals
+        expr = {**VECTOR_FORMS, **TRIG32_FORMS}[sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
     else:
@@ -71,10 +73,13 @@ def step_source(sop, args, in_dtypes, out_dtype):
     return f"{caster}({expr})"
 
 
-def program_lines(composite, loads, indent, step_source=step_source):
-    """Statements computing every step of a Composite; loads[k] names input k's value.
-    step_source spells one step (the CUDA backend passes its own: math.* instead of np.*)."""
-    lines, dtypes = [], []
+def _float32_step(sop, in_dtypes, out_dtype):
+    return out_dtype == "float32" and in_dtypes[0] == "float32"
+
+
+def _steps(composite, loads):
+    """(index, scalar op, argument expressions, argument dtypes, dtype) of each program step."""
+    dtypes = []
     for j, (sop, refs, dtype) in enumerate(composite.program):
         args, arg_dtypes = [], []
         for ref in refs:
@@ -87,9 +92,22 @@ def program_lines(composite, loads, indent, step_source=step_source):
             else:
                 args.append(_literal(ref[1], ref[2]))
                 arg_dtypes.append(ref[2])
-        lines.append(f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype)}")
         dtypes.append(dtype)
-    return lines
+        yield j, sop, args, arg_dtypes, dtype
+
+
+def program_lines(composite, loads, indent, step_source=step_source):
+    """Statements computing every step of a Composite; loads[k] names input k's value.
+    step_source spells one step (the CUDA backend passes its own: math.* instead of np.*)."""
+    return [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype)}"
+            for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
+
+
+def uses_trig32(composite, in_dtypes):
+    """Whether a flat kernel of this Composite uses sin32/cos32 (and so checks their range)."""
+    loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
+    return any(sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)
+               for _, sop, _, arg_dtypes, dtype in _steps(composite, loads))
 
 
 def _urange(lo, hi):
@@ -112,7 +130,9 @@ def _loop_lines(var, bound, parallel, indent):
         indent + "        "
 
 
-def _flat_source(composite, in_dtypes, scalar_mask, parallel):
+def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False):
+    """trig: float32 sin/cos as sin32/cos32; the kernel returns whether any argument of theirs
+    was beyond TRIG32_LIMIT (the caller then runs the kernel without them)."""
     n_in, outs = len(in_dtypes), composite.outputs
     params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
@@ -120,13 +140,30 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel):
     for i in range(n_in):
         if scalar_mask[i]:
             lines.append(f"    x{i} = a{i}[0]")
-    opening, indent = _loop_lines("i", "out0.shape[0]", parallel, "    ")
-    lines += opening
+    loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
+    checks = [args[0] for _, sop, args, arg_dtypes, dtype in _steps(composite, loads)
+              if trig and sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)]
+    if parallel:
+        chunk = PARALLEL_CHUNK
+        lines += ["    n_i = out0.shape[0]", f"    n_chunks = (n_i + {chunk - 1}) // {chunk}"]
+        lines += ["    flags = np.zeros(n_chunks, np.bool_)"] if checks else []
+        lines.append("    for c_i in prange(n_chunks):")
+        lines += ["        big = False"] if checks else []
+        lines.append(f"        for i in {_urange(f'c_i * {chunk}', f'min(n_i, (c_i + 1) * {chunk})')}:")
+        indent = "            "
+    else:
+        lines += ["    big = False"] if checks else []
+        lines.append("    for i in range(out0.shape[0]):")
+        indent = "        "
     for i in range(n_in):
         if not scalar_mask[i]:
             lines.append(f"{indent}x{i} = a{i}[i]")
-    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent)
+    lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}"
+              for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
+    lines += [f"{indent}big |= abs({arg}) > np.float32({TRIG32_LIMIT})" for arg in checks]
     lines += [f"{indent}out{k}[i] = t{o}" for k, o in enumerate(outs)]
+    if checks:
+        lines += ["        flags[c_i] = big", "    return flags.any()"] if parallel else ["    return big"]
     return "\n".join(lines) + "\n"
 
 
@@ -347,7 +384,29 @@ def _file_holds(path, text):
 
 
 def flat_kernel(composite, in_dtypes, scalar_mask, parallel):
+    if uses_trig32(composite, in_dtypes):
+        return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True)),
+                            _flat_source(composite, in_dtypes, scalar_mask, parallel))
     return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel))
+
+
+class _TrigChecked:
+    """A flat kernel with the vectorized float32 sin/cos; when it reports an argument beyond
+    their range, the kernel with libm's sin/cos (compiled then) redoes the whole loop. Its
+    outputs never alias its inputs (ElementwiseThunk does not run these in place)."""
+
+    def __init__(self, fast, exact_source):
+        self.fast, self.exact_source, self.exact = fast, exact_source, None
+
+    @property
+    def dispatcher(self):
+        return self
+
+    def __call__(self, *args):
+        if self.fast(*args):
+            if self.exact is None:
+                self.exact = _compile(self.exact_source)
+            self.exact(*args)
 
 
 def strided_kernel(composite, in_dtypes, ndim, parallel):

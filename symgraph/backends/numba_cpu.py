@@ -63,7 +63,8 @@ class ElementwiseThunk:
         self.out_dtypes = [np.dtype(v.dtype) for v in node.outputs]
         self.single = len(node.outputs) == 1
         self.ndim = node.outputs[0].ndim
-        self.inplace = composite.inplace
+        # A kernel with the float32 sin/cos may run twice (see numba_codegen._TrigChecked).
+        self.inplace = None if codegen.uses_trig32(composite, self.in_dtypes) else composite.inplace
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.flat = [None, None]  # serial, parallel kernels for same-shape inputs
         self.kernels = {}

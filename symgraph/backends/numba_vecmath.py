@@ -1,5 +1,5 @@
 """Scalar functions written so LLVM can vectorize the loops that call them: float32 exp, log,
-log1p, tanh and sigmoid, and the folds of reductions.
+log1p, tanh, sigmoid, sin and cos, and the folds of reductions.
 
 Numba calls scalar libm for np.exp/np.tanh, which does not vectorize: a fused loop of
 transcendentals ran slower than NumPy (whose float32 math is SIMD). These are branch-free
@@ -161,6 +161,58 @@ def sigmoid32(x):
     return _ONE / (_ONE + exp32(-x))
 
 
+# sin and cos of float32, reduced and evaluated in float64 (libm's sinf is scalar: 0.4x
+# NumPy's SIMD one): x = n pi/2 + r, |r| <= pi/4, by Cody-Waite with pi/2 in three parts
+# (fdlibm's: 33 + 33 + 53 bits, so n * part is exact while n < 2^20). That holds for
+# |x| <= TRIG32_LIMIT; a loop using sin32/cos32 must check its arguments against it and redo
+# the work with libm's sin/cos when one is larger (numba_codegen does; full-range reduction
+# needs a table lookup, which keeps LLVM from vectorizing). Within 0.53 ulp.
+TRIG32_LIMIT = 524288.0
+_PIO2_1, _PIO2_2, _PIO2_2T = 1.57079632673412561417e+00, 6.07710050630396597660e-11, 2.02226624879595063154e-21
+_INV_PIO2 = 6.36619772367581382433e-01
+_SIN = (-1.6666666666666666e-01, 8.3333333333333332e-03, -1.9841269841269841e-04, 2.7557319223985893e-06)
+_COS = (-0.5, 4.1666666666666664e-02, -1.3888888888888889e-03, 2.4801587301587302e-05, -2.7557319223985888e-07)
+
+
+@njit(inline="always", cache=True)
+def _reduce_pio2(x):
+    """(quadrant n mod 4, r in float64) with x = n pi/2 + r, for |x| <= TRIG32_LIMIT."""
+    d = np.float64(x)
+    n = np.floor(_muladd(d, _INV_PIO2, 0.5))
+    r = ((d - n * _PIO2_1) - n * _PIO2_2) - n * _PIO2_2T   # inf and NaN: NaN
+    n = n if abs(d) <= TRIG32_LIMIT else 0.0               # (no int conversion of inf or NaN)
+    return np.int32(n) & np.int32(3), r
+
+
+@njit(inline="always", cache=True)
+def _sin_cos_poly(r):
+    z = r * r
+    s = _muladd(_muladd(_muladd(_SIN[3], z, _SIN[2]), z, _SIN[1]), z, _SIN[0])
+    s = _muladd(r * z, s, r)
+    c = _muladd(_muladd(_muladd(_muladd(_COS[4], z, _COS[3]), z, _COS[2]), z, _COS[1]), z, _COS[0])
+    c = _muladd(z, c, 1.0)
+    return s, c
+
+
+@njit(inline="always", cache=True)
+def sin32(x):
+    x = np.float32(x)
+    q, r = _reduce_pio2(x)
+    s, c = _sin_cos_poly(r)
+    v = c if q & np.int32(1) else s
+    v = -v if q & np.int32(2) else v
+    return x if x == 0 else np.float32(v)                 # keeps the sign of -0.0
+
+
+@njit(inline="always", cache=True)
+def cos32(x):
+    x = np.float32(x)
+    q, r = _reduce_pio2(x)
+    s, c = _sin_cos_poly(r)
+    v = s if q & np.int32(1) else c
+    return np.float32(-v if (q + np.int32(1)) & np.int32(2) else v)
+
+
 def _float_fold(name, build):
     """An intrinsic (acc, value) -> acc for two floats of one type, emitted by build."""
     def fold(typingctx, acc, value):
@@ -186,4 +238,6 @@ fold_mul = _float_fold("fold_mul", lambda builder, a, b: builder.fmul(a, b, flag
 fold_max = _float_fold("fold_max", _llvm_binary("llvm.maximum"))  # NaN wins, as in NumPy
 fold_min = _float_fold("fold_min", _llvm_binary("llvm.minimum"))
 
+# Exact only for |x| <= TRIG32_LIMIT: numba_codegen checks the arguments of these.
+TRIG32_FORMS = {"sin": "sin32({0})", "cos": "cos32({0})"}
 VECTOR_FORMS = {"exp": "exp32({0})", "log": "log32({0})", "log1p": "log1p32({0})", "tanh": "tanh32({0})", "sigmoid": "sigmoid32({0})"}

@@ -260,3 +260,23 @@ def test_one_number_computations_run_numpy_and_compile_nothing():
     assert quotient == np.inf and quotient.dtype == np.float32 and np.isnan(step)
     want = sg.function([s, t], [s / t, sg.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)], backend="numpy")(np.float32(3), np.float32(2))
     np.testing.assert_allclose(f(np.float32(3), np.float32(2)), want, rtol=1e-6)
+
+
+def test_float32_sin_and_cos_redo_the_loop_with_libm_beyond_their_range(rng, monkeypatch):
+    x = sg.fvector("x")
+    expr = sg.sin(x) * 2 + sg.cos(x * 3)
+    f = sg.function([x], expr, backend="numba")
+    thunk = f._run.__globals__["t0"]
+    assert thunk.inplace is None  # the loop may run twice, so it never overwrites its input
+    ordinary = rng.normal(size=1000).astype("float32") * 100
+    np.testing.assert_allclose(f(ordinary), np.sin(ordinary) * 2 + np.cos(ordinary * 3), rtol=1e-5, atol=1e-5)
+    assert thunk.flat[False].exact is None  # no argument beyond the limit: libm's loop never compiled
+    large = ordinary.copy()
+    large[[3, 500]] = [1e30, -3e6]  # reduced wrongly by the fast path: caught and redone
+    np.testing.assert_allclose(f(large), np.sin(large) * 2 + np.cos(large * 3), rtol=1e-5, atol=1e-5)
+    assert thunk.flat[False].exact is not None
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1)  # the chunked parallel kernel too
+    g = sg.function([x], expr, backend="numba")
+    big = rng.normal(size=200_000).astype("float32")
+    big[-1] = 7e8
+    np.testing.assert_allclose(g(big), np.sin(big) * 2 + np.cos(big * 3), rtol=1e-5, atol=1e-5)

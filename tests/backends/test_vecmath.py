@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, fold_add, fold_max, fold_min
+from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, TRIG32_LIMIT, fold_add, fold_max, fold_min
 
 import symgraph as sg
 
@@ -38,6 +38,18 @@ def _apply_log(a, out):
 def _apply_log1p(a, out):
     for i in range(a.shape[0]):
         out[i] = log1p32(a[i])
+
+
+@njit
+def _apply_sin(a, out):
+    for i in range(a.shape[0]):
+        out[i] = sin32(a[i])
+
+
+@njit
+def _apply_cos(a, out):
+    for i in range(a.shape[0]):
+        out[i] = cos32(a[i])
 
 
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, 88.72, 88.73, -87.3,
@@ -110,6 +122,27 @@ def test_log1p_within_two_ulp_from_minus_one_to_the_largest_float():
         want = np.log1p(specials)
     np.testing.assert_array_equal(got, want)
     assert np.signbit(got[1])
+
+
+@pytest.mark.parametrize("kernel,reference", [(_apply_sin, np.sin), (_apply_cos, np.cos)])
+def test_sin_cos_within_one_ulp_up_to_their_limit(kernel, reference):
+    rng = np.random.default_rng(2)
+    limit_bits = np.float32(TRIG32_LIMIT).view(np.uint32)
+    magnitudes = rng.integers(0, limit_bits + 1, 1_500_000, dtype=np.uint32).view(np.float32)
+    x = np.concatenate([magnitudes, -magnitudes[:500_000], np.linspace(-10, 10, 100_001, dtype=np.float32),
+                        np.float32([np.pi, np.pi / 2, 1.5707964, 3.1415927, 2 ** 19 - 0.03125, TRIG32_LIMIT])])
+    out = np.empty_like(x)
+    kernel(x, out)
+    want = reference(x.astype(np.float64))
+    normal = np.abs(want) >= np.finfo(np.float32).tiny
+    ulp = np.abs(out[normal] - want[normal]) / np.spacing(np.abs(want[normal]).astype(np.float32))
+    assert ulp.max() <= 1.0
+    specials = np.float32([0.0, -0.0, np.inf, -np.inf, np.nan])
+    got = np.empty_like(specials)
+    kernel(specials, got)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(got, reference(specials))
+    assert np.array_equal(np.signbit(got[:2]), np.signbit(reference(specials[:2])))
 
 
 @njit
