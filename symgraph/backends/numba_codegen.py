@@ -6,9 +6,17 @@ to `sg.config.cache_dir` and `numba.njit(cache=True)`, on disk across processes.
 
 Three shapes of kernel:
 - flat: every input is either as large as the output and C-contiguous, or a single value;
-  one loop over memory (prange above a size threshold).
+  one loop over memory (parallel chunks above a size threshold).
 - strided: inputs broadcast (stride-0 views) to the output shape; nested loops.
-- reduce: a fused loop whose result is folded into an accumulator per output element.
+- reduce: a fused loop whose result is folded into an accumulator per output element, with
+  the reduced axes inside (inner) or, when the last axis is kept, outside (outer).
+
+What makes them fast (each measured, see benchmarks/README.md): every loop must vectorize.
+float32 transcendentals are numba_vecmath's (libm's do not vectorize); folds carry LLVM's
+reassoc flag on the accumulating operation only; loops that do not start at 0 (parallel
+chunks, blocks) index with unsigned integers, because Numba's wrap-around check for negative
+indices stops LLVM from vectorizing them; parallel loops are explicit chunks rather than
+Numba's own split of a prange, whose per-thread loops carry that check.
 """
 import hashlib
 import pickle
