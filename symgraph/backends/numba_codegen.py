@@ -280,6 +280,25 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         indent = outer_indent
 
     kept_idx = ", ".join(kept) if n_kept else "0"
+    if outer and blocked and n_kept == 1 and n_reduced == 1:  # e.g. a float32 matrix's column sums
+        lines.append(f"{indent}n0 = out.shape[0]")
+        if parallel:
+            loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
+            lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
+        else:
+            lines.append(f"{indent}lo, hi = 0, n0")
+        lines += [f"{indent}out[lo:hi] = 0", f"{indent}part = np.empty(hi - lo, np.float32)"]
+        loop("rb", f"0, a0.shape[1], {_SUM_BLOCK}")
+        lines.append(f"{indent}part[:] = 0")
+        loop("r0", f"rb, min(rb + {_SUM_BLOCK}, a0.shape[1])")
+        lines.append(f"{indent}for k in {_urange('0', 'hi - lo')}:")
+        indent += "    "
+        lines.append(f"{indent}k0 = np.uint64(lo) + k")
+        body("part[k]", "float32")
+        indent = indent[:-8]
+        lines.append(f"{indent}for k in {_urange('0', 'hi - lo')}:")
+        lines.append(f"{indent}    out[np.uint64(lo) + k] += part[k]")
+        return "\n".join(lines) + "\n"
     if outer:
         split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it
         if split:
