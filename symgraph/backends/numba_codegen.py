@@ -200,7 +200,7 @@ _INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
 _FLOAT_FOLDS = {"sum": "fold_add", "prod": "fold_mul", "max": "fold_max", "min": "fold_min"}
 _OUTER_BLOCK = 512  # kept elements per parallel task when one kept axis is split
 _FULL_CHUNKS = 64  # parallel tasks of a full reduction (numba spreads them over its threads)
-_SUM_BLOCK = 1024  # float32 values added in float32 before the float64 total
+_SUM_BLOCK = 128  # float32 values added in float32 before the float64 total (as NumPy's pairwise leaves)
 
 
 def _init_literal(kind, acc_dtype):

@@ -197,7 +197,8 @@ class ReduceThunk:
         self.op, self.node = op, node
         self.in_dtypes = tuple(v.dtype for v in node.inputs)
         self.out_dtype = node.outputs[0].dtype
-        # Accumulate float32 sums in float64: more accurate than NumPy's, same result type.
+        # float32 sums: partial sums of 128 values in float32 (8 lanes), their total in float64
+        # (numba_codegen); as accurate as NumPy's pairwise sum, same result type.
         self.acc_dtype = "float64" if op.kind in ("sum", "prod", "mean") and self.out_dtype in ("float16", "float32") \
             else self.out_dtype
         self.fold = "sum" if op.kind == "mean" else op.kind  # a mean is a sum, divided at the end

@@ -148,7 +148,10 @@ def test_large_inputs_take_the_parallel_kernels(rng):
     m = sg.fmatrix("m")
     mv = rng.normal(size=(1024, 300)).astype("float32")
     got, want = both([m], [(m * 2).sum(axis=1), sg.tanh(m.T) + 1], mv)
-    check(got, want, 2e-5, atol=1e-5)
+    check(got[1], want[1], 2e-5, atol=1e-5)
+    # float32 sums round like NumPy's pairwise ones, not identically: bound the error instead
+    exact, scale = (mv.astype(np.float64) * 2).sum(axis=1), (np.abs(mv.astype(np.float64)) * 2).sum(axis=1)
+    assert np.all(np.abs(got[0] - exact) <= 4 * np.finfo(np.float32).eps * scale)
 
 
 def test_scatter_add_with_repeated_and_negative_indices(rng):
