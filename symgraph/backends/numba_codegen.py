@@ -51,6 +51,7 @@ def _helpers_digest():
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
            "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, "
+           "exp64, tanh64, sigmoid64, "
            "fold_add, fold_mul, fold_max, fold_min\n\n")
 
 
@@ -70,9 +71,10 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False):
     trig: float32 sin/cos as sin32/cos32 (the caller checks their arguments' range)."""
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
-    elif _float32_step(sop, in_dtypes, out_dtype) and (sop.name in VECTOR_FORMS or trig and sop.name in TRIG32_FORMS):
-        # SIMD-friendly float32 transcendentals
-        expr = {**VECTOR_FORMS, **TRIG32_FORMS}[sop.name].format(*args)
+    elif in_dtypes[0] == out_dtype and sop.name in VECTOR_FORMS.get(out_dtype, ()):
+        expr = VECTOR_FORMS[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
+    elif trig and _float32_step(sop, in_dtypes, out_dtype) and sop.name in TRIG32_FORMS:
+        expr = TRIG32_FORMS[sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
     else:

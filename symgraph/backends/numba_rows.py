@@ -3,7 +3,7 @@ loops over rows.
 
 NumPy makes four passes over the whole array (max, subtract-exp, sum, divide), each writing a
 temporary; here a row is read while it sits in cache, the exponentials are the vectorized
-float32 ones for float32 rows (numba_vecmath), and the row's max and sum are folds that
+ones of numba_vecmath, and the row's max and sum are folds that
 vectorize. Every kernel computes exactly what the op's NumPy reference does (shift by the row
 maximum; NaN and inf propagate the same way); sums accumulate in float64.
 """
@@ -54,7 +54,7 @@ _BODIES = {
 def row_kernel(kind, dtype, parallel):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: row targets, in range, or dense rows)."""
-    exp = "exp32" if dtype == "float32" else "np.exp"
+    exp = {"float32": "exp32", "float64": "exp64"}[dtype]
     extra = "t, " if kind.startswith("crossentropy") else ""
     source = (_HEAD + _BODIES[kind]).format(
         parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, exp=exp, extra=extra)

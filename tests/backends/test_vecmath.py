@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from numba import njit
 
-from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, TRIG32_LIMIT, fold_add, fold_max, fold_min
+from symgraph.backends.numba_vecmath import (exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32,
+                                             TRIG32_LIMIT, exp64, tanh64, sigmoid64, fold_add, fold_max, fold_min)
 
 import symgraph as sg
 
@@ -50,6 +51,17 @@ def _apply_sin(a, out):
 def _apply_cos(a, out):
     for i in range(a.shape[0]):
         out[i] = cos32(a[i])
+
+
+@njit(error_model="numpy")
+def _apply_64(kind, a, out):
+    for i in range(a.shape[0]):
+        if kind == 0:
+            out[i] = exp64(a[i])
+        elif kind == 1:
+            out[i] = tanh64(a[i])
+        else:
+            out[i] = sigmoid64(a[i])
 
 
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, 88.72, 88.73, -87.3,
@@ -145,6 +157,26 @@ def test_sin_cos_within_one_ulp_up_to_their_limit(kernel, reference):
     assert np.array_equal(np.signbit(got[:2]), np.signbit(reference(specials[:2])))
 
 
+@pytest.mark.parametrize("kind,reference,bound", [(0, np.exp, 2.0), (1, np.tanh, 2.0),
+                                                  (2, lambda v: 1 / (1 + np.exp(-v)), 2.5)])
+def test_float64_exp_tanh_sigmoid_within_two_ulp(kind, reference, bound):
+    # (sigmoid adds the rounding of its add and divide to exp's: 2.3 ulp at x = -1.1)
+    rng = np.random.default_rng(3)
+    x = np.concatenate([np.linspace(-760, 720, 400_001), rng.normal(size=200_000) * 3,
+                        np.geomspace(1e-300, 1, 20_001), -np.geomspace(1e-300, 1, 20_001),
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.79, -745.1, -745.2, 0.625, -0.625]])
+    out = np.empty_like(x)
+    _apply_64(kind, x, out)
+    with np.errstate(all="ignore"):
+        exact = reference(x.astype(np.longdouble))  # 80-bit on x86-64 Linux
+        want = exact.astype(np.float64)
+    normal = np.isfinite(want) & (np.abs(want) >= np.finfo(np.float64).tiny)
+    ulp = np.abs(out[normal].astype(np.longdouble) - exact[normal]) / np.spacing(np.abs(want[normal]))
+    assert ulp.max() <= bound
+    np.testing.assert_allclose(out[~normal], want[~normal], atol=np.finfo(np.float64).tiny * 4)
+    assert np.array_equal(np.signbit(out[x == 0]), np.signbit(want[x == 0])) or kind == 2
+
+
 @njit
 def _folds(a):
     s, hi, lo = np.float64(0), np.float32(-np.inf), np.float32(np.inf)
@@ -163,3 +195,14 @@ def test_reduction_folds_match_numpy(special, rng):
     s, hi, lo = _folds(a)
     np.testing.assert_allclose(s, a.astype(np.float64).sum(), rtol=1e-12)
     np.testing.assert_array_equal([hi, lo], [a.max(), a.min()])
+
+
+def test_fused_float64_loops_use_the_float64_forms(rng):
+    from symgraph.backends import numba_codegen
+    x = sg.dvector("x")
+    f = sg.function([x], sg.tanh(x) * sg.nn.sigmoid(x) + sg.exp(-x * x))
+    node = f.fgraph.apply_nodes[0]
+    source = numba_codegen._flat_source(node.op, ("float64",), (False,), False)
+    assert "tanh64(" in source and "sigmoid64(" in source and "exp64(" in source and "np.exp(" not in source
+    xv = rng.standard_normal(1000) * 10
+    np.testing.assert_allclose(f(xv), np.tanh(xv) * (1 / (1 + np.exp(-xv))) + np.exp(-xv * xv), rtol=1e-14, atol=1e-300)
