@@ -51,7 +51,7 @@ def _helpers_digest():
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
            "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, "
-           "exp64, tanh64, sigmoid64, "
+           "exp64, log64, log1p64, tanh64, sigmoid64, "
            "fold_add, fold_mul, fold_max, fold_min\n\n")
 
 

@@ -1,5 +1,6 @@
 """Scalar functions written so LLVM can vectorize the loops that call them: float32 exp, log,
-log1p, tanh, sigmoid, sin and cos, float64 exp, tanh and sigmoid, and the folds of reductions.
+log1p, tanh, sigmoid, sin and cos, float64 exp, log, log1p, tanh and sigmoid, and the folds of
+reductions.
 
 Numba calls scalar libm for np.exp/np.tanh, which does not vectorize: a fused loop of
 transcendentals ran slower than NumPy (whose float32 math is SIMD). These are branch-free
@@ -45,6 +46,17 @@ def _bits_to_float64(typingctx, bits):
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
     return types.float64(bits), codegen
+
+
+@intrinsic
+def _float64_to_bits(typingctx, value):
+    """The 64 bits of a float64 as an int64 (a bitcast)."""
+    if value != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(value), codegen
 
 
 @intrinsic
@@ -181,6 +193,44 @@ _EQ = (3.00198505138664455042e-6, 2.52448340349684104192e-3, 2.27265548208155028
 _TP = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
 _TQ = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)
 
+# Cephes log: log(1 + m) = m - m^2/2 + m^3 P(m)/Q(m) for m in [sqrt(1/2) - 1, sqrt(2) - 1].
+_LP = (1.01875663804580931796e-4, 4.97494994976747001425e-1, 4.70579119878881725854e0,
+       1.44989225341610930846e1, 1.79368678507819816313e1, 7.70838733755885391666e0)
+_LQ = (1.12873587189167450590e1, 4.52279145837532221105e1, 8.29875266912776603211e1,
+       7.11544750618563894466e1, 2.31251620126765340583e1)
+
+
+@njit(inline="always", cache=True)
+def log64(x):
+    x = np.float64(x)
+    sub = x < 2.2250738585072014e-308
+    scaled = x * 18014398509481984.0 if sub else x   # subnormals times 2^54
+    bits = _float64_to_bits(scaled)
+    e = np.int32((bits >> np.int64(52)) & np.int64(0x7FF)) - np.int32(1022)
+    e = e - np.int32(54) if sub else e
+    m = _bits_to_float64((bits & np.int64(0x000FFFFFFFFFFFFF)) | np.int64(0x3FE0000000000000))  # [0.5, 1)
+    low = m < 0.70710678118654752440
+    e = e - np.int32(1) if low else e
+    m = (m + m - 1.0) if low else (m - 1.0)
+    z = m * m
+    p = _muladd(_muladd(_muladd(_muladd(_muladd(_LP[0], m, _LP[1]), m, _LP[2]), m, _LP[3]), m, _LP[4]), m, _LP[5])
+    q = _muladd(_muladd(_muladd(_muladd(m + _LQ[0], m, _LQ[1]), m, _LQ[2]), m, _LQ[3]), m, _LQ[4])
+    f = np.float64(e)
+    y = _muladd(m * z, p / q, f * -2.121944400546905827679e-4) - 0.5 * z
+    r = _muladd(f, 0.693359375, m + y)            # log(2^e (1 + m)), ln 2 in two parts
+    r = r if x < np.inf else x                    # inf and NaN are their own logs
+    r = -np.inf if x == 0 else r
+    return np.nan if x < 0 else r
+
+
+@njit(inline="always", cache=True)
+def log1p64(x):
+    x = np.float64(x)
+    u = 1.0 + x
+    r = log64(u) * (x / (u - 1.0))                # the rounding of 1 + x cancels out (Goldberg)
+    r = x if u == 1.0 else r                      # tiny x (and -0.0): log1p(x) = x
+    return x if x == np.inf else r
+
 
 @njit(inline="always", cache=True)
 def exp64(x):
@@ -302,4 +352,5 @@ fold_min = _float_fold("fold_min", _llvm_binary("llvm.minimum"))
 TRIG32_FORMS = {"sin": "sin32({0})", "cos": "cos32({0})"}
 VECTOR_FORMS = {"float32": {"exp": "exp32({0})", "log": "log32({0})", "log1p": "log1p32({0})",
                              "tanh": "tanh32({0})", "sigmoid": "sigmoid32({0})"},
-                "float64": {"exp": "exp64({0})", "tanh": "tanh64({0})", "sigmoid": "sigmoid64({0})"}}
+                "float64": {"exp": "exp64({0})", "log": "log64({0})", "log1p": "log1p64({0})",
+                            "tanh": "tanh64({0})", "sigmoid": "sigmoid64({0})"}}
