@@ -22,52 +22,31 @@ from numba.core import types
 from numba.extending import intrinsic
 
 
-@intrinsic
-def _bits_to_float32(typingctx, bits):
-    """Reinterpret the low 32 bits of an integer as a float32 (LLVM trunc + bitcast, which
-    vectorize; numba widens int32 arithmetic to int64, hence the trunc)."""
-    if not isinstance(bits, types.Integer):
-        return None
+def _reinterpret(name, source, target):
+    """An intrinsic that reinterprets the bits of a `source` value as a `target` (an LLVM
+    bitcast, which vectorizes). An integer source wider than the target is truncated first:
+    numba widens int32 arithmetic to int64."""
+    width = target.bitwidth
 
-    def codegen(context, builder, signature, args):
-        value = args[0]
-        if bits.bitwidth > 32:
-            value = builder.trunc(value, ir.IntType(32))
-        return builder.bitcast(value, ir.FloatType())
-    return types.float32(bits), codegen
+    def impl(typingctx, value):
+        integer = source is types.Integer
+        if not (isinstance(value, types.Integer) and value.bitwidth >= width if integer else value == source):
+            return None
 
-
-@intrinsic
-def _bits_to_float64(typingctx, bits):
-    """Reinterpret a 64-bit integer as a float64 (a bitcast)."""
-    if not isinstance(bits, types.Integer) or bits.bitwidth != 64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(bits), codegen
+        def codegen(context, builder, signature, args):
+            v = args[0]
+            if source is types.Integer and value.bitwidth > width:
+                v = builder.trunc(v, ir.IntType(width))
+            return builder.bitcast(v, context.get_value_type(target))
+        return target(value), codegen
+    impl.__name__ = impl.__qualname__ = name  # numba names (and caches) an intrinsic by it
+    return intrinsic(impl)
 
 
-@intrinsic
-def _float64_to_bits(typingctx, value):
-    """The 64 bits of a float64 as an int64 (a bitcast)."""
-    if value != types.float64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-    return types.int64(value), codegen
-
-
-@intrinsic
-def _float32_to_bits(typingctx, value):
-    """The 32 bits of a float32 as an int32 (a bitcast)."""
-    if value != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(32))
-    return types.int32(value), codegen
+_bits_to_float32 = _reinterpret("_bits_to_float32", types.Integer, types.float32)
+_bits_to_float64 = _reinterpret("_bits_to_float64", types.Integer, types.float64)
+_float32_to_bits = _reinterpret("_float32_to_bits", types.float32, types.int32)
+_float64_to_bits = _reinterpret("_float64_to_bits", types.float64, types.int64)
 
 
 @intrinsic
