@@ -198,7 +198,7 @@ class ReduceThunk:
         self.in_dtypes = tuple(v.dtype for v in node.inputs)
         self.out_dtype = node.outputs[0].dtype
         # float32 sums: partial sums of 128 values in float32 (8 lanes), their total in float64
-        # (numba_codegen); as accurate as NumPy's pairwise sum, same result type.
+        # (numba_codegen): they round like NumPy's pairwise sums; same result type.
         self.acc_dtype = "float64" if op.kind in ("sum", "prod", "mean") and self.out_dtype in ("float16", "float32") \
             else self.out_dtype
         self.fold = "sum" if op.kind == "mean" else op.kind  # a mean is a sum, divided at the end

@@ -17,38 +17,48 @@ def kernel(x, {extra}out):
         for j in range(n):
             m = fold_max(m, x[r, j])
 """
-_SUM_EXP = """        s = np.float64(0)
-        for j in range(n):
-            s = fold_add(s, np.float64({exp}(x[r, j] - m)))
-"""
-_BODIES = {
-    "softmax": """        s = np.float64(0)
-        for j in range(n):
-            e = {exp}(x[r, j] - m)
-            out[r, j] = e
-            s = fold_add(s, np.float64(e))
-        total = np.{dtype}(s)
+
+
+def _sum_over_row(lines, value, dtype):
+    """Loop lines summing `value` (computed by `lines`, per j) over the row into float64 s.
+    float32 values are added in blocks of 128 in float32 (8 lanes; converting each to float64
+    would halve the vector width), the blocks in float64."""
+    def body(pad):
+        return "".join(pad + line + "\n" for line in lines)
+    if dtype != "float32":
+        return ("        s = np.float64(0)\n        for j in range(n):\n" + body(" " * 12)
+                + f"            s = fold_add(s, np.float64({value}))\n")
+    return ("        s = np.float64(0)\n        for b in range(0, n, 128):\n"
+            "            part = np.float32(0)\n"
+            "            for j in range(np.uint64(b), np.uint64(min(b + 128, n))):\n" + body(" " * 16)
+            + f"                part = fold_add(part, {value})\n            s += np.float64(part)\n")
+
+
+def _bodies(dtype):
+    sum_exp = _sum_over_row([], "{exp}(x[r, j] - m)", dtype)
+    return {
+        "softmax": _sum_over_row(["e = {exp}(x[r, j] - m)", "out[r, j] = e"], "e", dtype) + """        total = np.{dtype}(s)
         for j in range(n):
             out[r, j] = out[r, j] / total
 """,
-    "log_softmax": _SUM_EXP + """        log_total = np.{dtype}(np.log(s))
+        "log_softmax": sum_exp + """        log_total = np.{dtype}(np.log(s))
         for j in range(n):
             out[r, j] = (x[r, j] - m) - log_total
 """,
-    # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead.
-    "logsumexp": """        if not (m > -np.inf and m < np.inf):
+        # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead.
+        "logsumexp": """        if not (m > -np.inf and m < np.inf):
             m = np.{dtype}(0)
-""" + _SUM_EXP + """        out[r] = np.{dtype}(np.log(s)) + m
+""" + sum_exp + """        out[r] = np.{dtype}(np.log(s)) + m
 """,
-    "crossentropy_int": _SUM_EXP + """        out[r] = -((x[r, t[r]] - m) - np.{dtype}(np.log(s)))
+        "crossentropy_int": sum_exp + """        out[r] = -((x[r, t[r]] - m) - np.{dtype}(np.log(s)))
 """,
-    "crossentropy_dense": _SUM_EXP + """        log_total = np.{dtype}(np.log(s))
+        "crossentropy_dense": sum_exp + """        log_total = np.{dtype}(np.log(s))
         acc = np.float64(0)
         for j in range(n):
             acc = fold_add(acc, np.float64(t[r, j] * ((x[r, j] - m) - log_total)))
         out[r] = -np.{dtype}(acc)
 """,
-}
+    }
 
 
 def row_kernel(kind, dtype, parallel):
@@ -56,6 +66,6 @@ def row_kernel(kind, dtype, parallel):
     kernel(x, t, out) for the crossentropies (t: row targets, in range, or dense rows)."""
     exp = {"float32": "exp32", "float64": "exp64"}[dtype]
     extra = "t, " if kind.startswith("crossentropy") else ""
-    source = (_HEAD + _BODIES[kind]).format(
+    source = (_HEAD + _bodies(dtype)[kind]).format(
         parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, exp=exp, extra=extra)
     return compile_source(source)
