@@ -284,22 +284,25 @@ def _sin_cos_poly(r):
 
 
 @njit(inline="always", cache=True)
+def _sin_of_quadrant(q, r):
+    """sin(q pi/2 + r) for |r| <= pi/4."""
+    s, c = _sin_cos_poly(r)
+    v = c if q & np.int32(1) else s
+    return -v if q & np.int32(2) else v
+
+
+@njit(inline="always", cache=True)
 def sin32(x):
     x = np.float32(x)
     q, r = _reduce_pio2(x)
-    s, c = _sin_cos_poly(r)
-    v = c if q & np.int32(1) else s
-    v = -v if q & np.int32(2) else v
-    return x if x == 0 else np.float32(v)                 # keeps the sign of -0.0
+    return x if x == 0 else np.float32(_sin_of_quadrant(q, r))   # keeps the sign of -0.0
 
 
 @njit(inline="always", cache=True)
 def cos32(x):
     x = np.float32(x)
     q, r = _reduce_pio2(x)
-    s, c = _sin_cos_poly(r)
-    v = s if q & np.int32(1) else c
-    return np.float32(-v if (q + np.int32(1)) & np.int32(2) else v)
+    return np.float32(_sin_of_quadrant(q + np.int32(1), r))       # cos(x) = sin(x + pi/2)
 
 
 def _float_fold(name, build):
