@@ -20,6 +20,40 @@ def run(inputs, outputs, *values, **kw):
     return sg.function(inputs, outputs, backend=kw.pop("backend", "numpy"), **kw)(*values)
 
 
+def _lock_simulated_shared_arrays():
+    """numba's CUDA simulator (0.65) hands out a block's shared array with an unlocked
+    check-then-set (kernelapi.FakeCUDAShared.array): two threads of one block can each create
+    their own array, and a GEMM tile or a reduction tree then mixes them. It showed as rare,
+    unreproducible failures of the GEMM and reduction tests (more with fast_simulator's short
+    switch interval). This is the same allocation under a lock. It must not wrap the original:
+    the simulator keys allocations by the calling line, two frames up."""
+    import sys
+    import threading
+    import traceback
+    from numba.core import types
+    from numba.np import numpy_support
+    from numba.cuda.simulator import kernelapi
+    unlocked = kernelapi.FakeCUDAShared.array
+    lock = threading.Lock()
+
+    def array(self, shape, dtype):
+        if shape == 0:  # dynamic shared memory: one buffer, no race
+            return unlocked(self, shape, dtype)
+        if isinstance(dtype, types.Type):
+            dtype = numpy_support.as_dtype(dtype)
+        caller = traceback.extract_stack(sys._getframe())[-2][0:2]
+        with lock:
+            res = self._allocations.get(caller)
+            if res is None:
+                res = self._allocations[caller] = np.empty(shape, dtype)
+        return res
+    kernelapi.FakeCUDAShared.array = array
+
+
+if os.environ["NUMBA_ENABLE_CUDASIM"] == "1":
+    _lock_simulated_shared_arrays()
+
+
 @pytest.fixture(scope="module")
 def fast_simulator():
     """numba's CUDA simulator runs each GPU thread as a Python thread and waits at every

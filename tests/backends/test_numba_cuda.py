@@ -342,3 +342,31 @@ def test_a_shared_dataset_sliced_by_index_stays_on_the_device(rng):
             assert cuda_device.is_device(data.container[0]) and cuda_device.is_device(labels.container[0])
     np.testing.assert_allclose(results["cuda"][:4], results["numpy"][:4], rtol=1e-5)
     np.testing.assert_allclose(results["cuda"][4], results["numpy"][4], rtol=1e-5, atol=1e-7)
+
+
+def test_the_simulators_shared_arrays_are_one_per_line_and_block():
+    """conftest replaces the simulator's shared-array allocation by a locked one (its own had a
+    check-then-set race: 1 launch in 1000 lost a thread's writes); each line must still get its
+    own array, shared by the block's threads."""
+    if not cuda_device.simulated():
+        pytest.skip("a check of the simulator")
+    from numba import float64
+    cuda = cuda_device.cuda()
+    namespace = {"cuda": cuda, "float64": float64}
+    exec("""def kernel(out):
+    a = cuda.shared.array(32, float64)
+    b = cuda.shared.array(32, float64)
+    t = cuda.threadIdx.x
+    a[t] = t
+    b[t] = -2 * t
+    cuda.syncthreads()
+    if t == 0:
+        sa, sb = 0.0, 0.0
+        for i in range(32):
+            sa += a[i]
+            sb += b[i]
+        out[0], out[1] = sa, sb
+""", namespace)
+    out = np.zeros(2)
+    cuda.jit(namespace["kernel"])[1, 32](out)
+    assert out.tolist() == [496.0, -992.0]
