@@ -127,17 +127,22 @@ def _urange(lo, hi):
     return f"range(np.uint64({lo}), np.uint64({hi}))"
 
 
-def _loop_lines(var, bound, parallel, indent):
-    """Lines opening a loop of var over range(bound) and the indent of its body. Parallel:
-    prange over chunks, not numba's own split of a prange (its per-thread loops start at a
-    variable, so they carry the wrap-around check and do not vectorize)."""
+def _loop_lines(var, bound, parallel, indent, flag=None):
+    """(opening lines, body indent, closing lines) of a loop of var over range(bound).
+    Parallel: prange over chunks, not numba's own split of a prange (its per-thread loops start
+    at a variable, so they carry the wrap-around check and do not vectorize). flag: a boolean
+    the body ORs into; the closing lines return whether any iteration set it."""
     if not parallel:
-        return [f"{indent}for {var} in range({bound}):"], indent + "    "
+        opening = ([f"{indent}{flag} = False"] if flag else []) + [f"{indent}for {var} in range({bound}):"]
+        return opening, indent + "    ", [f"{indent}return {flag}"] if flag else []
     chunk = PARALLEL_CHUNK
-    return [f"{indent}n_{var} = {bound}",
-            f"{indent}for c_{var} in prange((n_{var} + {chunk - 1}) // {chunk}):",
-            f"{indent}    for {var} in {_urange(f'c_{var} * {chunk}', f'min(n_{var}, (c_{var} + 1) * {chunk})')}:"], \
-        indent + "        "
+    opening = [f"{indent}n_{var} = {bound}", f"{indent}chunks_{var} = (n_{var} + {chunk - 1}) // {chunk}"]
+    opening += [f"{indent}flags = np.zeros(chunks_{var}, np.bool_)"] if flag else []
+    opening.append(f"{indent}for c_{var} in prange(chunks_{var}):")
+    opening += [f"{indent}    {flag} = False"] if flag else []
+    opening.append(f"{indent}    for {var} in {_urange(f'c_{var} * {chunk}', f'min(n_{var}, (c_{var} + 1) * {chunk})')}:")
+    closing = [f"{indent}    flags[c_{var}] = {flag}", f"{indent}return flags.any()"] if flag else []
+    return opening, indent + "        ", closing
 
 
 def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False):
@@ -153,18 +158,8 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False):
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
     checks = [args[0] for _, sop, args, arg_dtypes, dtype in _steps(composite, loads)
               if trig and sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)]
-    if parallel:
-        chunk = PARALLEL_CHUNK
-        lines += ["    n_i = out0.shape[0]", f"    n_chunks = (n_i + {chunk - 1}) // {chunk}"]
-        lines += ["    flags = np.zeros(n_chunks, np.bool_)"] if checks else []
-        lines.append("    for c_i in prange(n_chunks):")
-        lines += ["        big = False"] if checks else []
-        lines.append(f"        for i in {_urange(f'c_i * {chunk}', f'min(n_i, (c_i + 1) * {chunk})')}:")
-        indent = "            "
-    else:
-        lines += ["    big = False"] if checks else []
-        lines.append("    for i in range(out0.shape[0]):")
-        indent = "        "
+    opening, indent, closing = _loop_lines("i", "out0.shape[0]", parallel, "    ", "big" if checks else None)
+    lines += opening
     for i in range(n_in):
         if not scalar_mask[i]:
             lines.append(f"{indent}x{i} = a{i}[i]")
@@ -172,9 +167,7 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False):
               for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
     lines += [f"{indent}big |= abs({arg}) > np.float32({TRIG32_LIMIT})" for arg in checks]
     lines += [f"{indent}out{k}[i] = t{o}" for k, o in enumerate(outs)]
-    if checks:
-        lines += ["        flags[c_i] = big", "    return flags.any()"] if parallel else ["    return big"]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + closing) + "\n"
 
 
 def _strided_source(composite, in_dtypes, ndim, parallel):
@@ -186,7 +179,7 @@ def _strided_source(composite, in_dtypes, ndim, parallel):
     indent = "    "
     for d in range(ndim):
         if parallel and d == 0 and ndim == 1:
-            opening, indent = _loop_lines("i0", "out0.shape[0]", True, indent)
+            opening, indent, _ = _loop_lines("i0", "out0.shape[0]", True, indent)
             lines += opening
             continue
         loop = "prange" if parallel and d == 0 else "range"  # rows: the inner loops start at 0

@@ -122,8 +122,23 @@ def test_large_reductions_over_leading_axes_in_parallel(shape, axis, rng):
     x = sg.tensor("x", dtype="float32", ndim=len(shape))
     value = rng.normal(size=shape).astype("float32")
     for expr in ((x * 2).sum(axis=axis), sg.exp(x).max(axis=axis), (x * x).mean(axis=axis)):
-        _, got, want = run_both([x], expr, value)
+        f, got, want = run_both([x], expr, value)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)  # NumPy sums float32 in float32
+        reducers = [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.ReduceThunk)]
+        # (kept axes, reduced axes, parallel, outer): the parallel loop with the kept axes inside ran
+        assert [list(t.kernels) for t in reducers] == [[(len(shape) - len(np.atleast_1d(axis)),
+                                                         len(np.atleast_1d(axis)), True, True)]]
+
+
+def test_large_full_reductions_run_in_parallel_chunks(rng):
+    x = sg.fvector("x")
+    value = rng.normal(size=numba_cpu.codegen.PARALLEL_THRESHOLD * 3).astype("float32")
+    f, got, want = run_both([x], [(x * 2).sum(), x.max(), x.sum()], value)
+    exact = value.astype(np.float64).sum() * 2
+    assert abs(got[0] - exact) <= 4 * np.finfo(np.float32).eps * 2 * np.abs(value).sum()
+    assert got[1] == want[1] and abs(got[2] * 2 - got[0]) <= 1e-3 * abs(got[0]) + 1e-2
+    reducers = [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert len(reducers) == 3 and all(list(t.kernels) == [(0, 1, True, False)] for t in reducers)
 
 
 @pytest.mark.parametrize("dtype", ["int32", "int64", "bool"])
