@@ -1,5 +1,6 @@
 """Hand-written Numba kernels for ops that are loops by nature: pooling and scatter-add.
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
+from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 from numba import njit
 
 
