@@ -29,7 +29,12 @@ import types
 import numpy as np
 
 from ..config import config
-from .numba_vecmath import VECTOR_FORMS, TRIG32_FORMS, TRIG32_LIMIT
+from . import numba_special, numba_vecmath
+from .numba_vecmath import TRIG32_FORMS, TRIG32_LIMIT
+
+# Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype).
+VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]}
+                for dtype in ("float32", "float64")}
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
@@ -40,19 +45,22 @@ _lock = threading.Lock()
 
 
 def _helpers_digest():
-    """A digest of the helper module kernels inline. Numba's disk cache checks only a kernel's
+    """A digest of the helper modules kernels inline. Numba's disk cache checks only a kernel's
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
-    from . import numba_vecmath
-    with open(numba_vecmath.__file__, "rb") as fh:
-        return hashlib.sha1(fh.read()).hexdigest()[:12]
+    digest = hashlib.sha1()
+    for module in (numba_vecmath, numba_special):
+        with open(module.__file__, "rb") as fh:
+            digest.update(fh.read())
+    return digest.hexdigest()[:12]
 
 
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
            "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, "
            "exp64, log64, log1p64, tanh64, sigmoid64, "
-           "fold_add, fold_mul, fold_max, fold_min\n\n")
+           "fold_add, fold_mul, fold_max, fold_min\n"
+           f"from symgraph.backends.numba_special import {', '.join(numba_special.NAMES)}\n\n")
 
 
 def _literal(value, dtype):
@@ -71,7 +79,7 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False):
     trig: float32 sin/cos as sin32/cos32 (the caller checks their arguments' range)."""
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
-    elif in_dtypes[0] == out_dtype and sop.name in VECTOR_FORMS.get(out_dtype, ()):
+    elif sop.name in VECTOR_FORMS.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
         expr = VECTOR_FORMS[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
     elif trig and _float32_step(sop, in_dtypes, out_dtype) and sop.name in TRIG32_FORMS:
         expr = TRIG32_FORMS[sop.name].format(*args)

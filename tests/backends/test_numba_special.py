@@ -1,0 +1,115 @@
+"""numba_special's vectorizable expm1, sinh, cosh, arctan, softplus, elu, exp2, log2, log10 and
+float32 pow against NumPy one precision up (float32 against float64, float64 against long
+double): ulp bounds over the whole range and NumPy's exact answers at 0, -0, +-inf, NaN and
+the overflow edges; and the generated loops use them."""
+import numpy as np
+import pytest
+from numba import njit
+
+import symgraph as sg
+from symgraph.backends import numba_codegen, numba_special as special
+
+
+def _applier(fn, arity=1):
+    if arity == 1:
+        @njit(error_model="numpy")
+        def apply(a, out):
+            for i in range(a.shape[0]):
+                out[i] = fn(a[i])
+    else:
+        @njit(error_model="numpy")
+        def apply(a, b, out):
+            for i in range(a.shape[0]):
+                out[i] = fn(a[i], b[i])
+    return apply
+
+
+_EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, -1e-8, 1.0, -1.0, 88.0, 88.72,
+          88.73, 89.4, 89.5, -87.3, -103.9, -104.5, 1e30, -1e30, 709.0, 709.7, 709.8, 710.4, 710.5,
+          -745.0, -746.0]
+_REFERENCE = {"expm1": np.expm1, "sinh": np.sinh, "cosh": np.cosh, "arctan": np.arctan,
+              "softplus": lambda v: np.logaddexp(np.zeros((), v.dtype), v),
+              "elu": lambda v: np.where(v > 0, v, np.expm1(v)), "exp2": np.exp2,
+              "log2": np.log2, "log10": np.log10}
+_BOUND = {"expm1": 2.0, "sinh": 2.5, "cosh": 2.5, "arctan": 1.0, "softplus": 2.0, "elu": 2.0,
+          "exp2": 1.0, "log2": 2.0, "log10": 2.0}
+CASES = [(dtype, name) for dtype in ("float32", "float64") for name in special.FORMS[dtype]
+         if name != "pow"]
+
+
+def _inputs(dtype, name):
+    rng = np.random.default_rng(0)
+    wide = np.linspace(-800, 800, 100_001) if dtype == "float64" else np.linspace(-120, 120, 300_001)
+    x = np.concatenate([wide, np.geomspace(1e-12, 1, 20_001), -np.geomspace(1e-12, 1, 20_001),
+                        rng.standard_normal(50_000) * 3, _EDGES]).astype(dtype)
+    return np.abs(x) if name in ("log2", "log10") else x
+
+
+def _ulp(got, want, dtype):
+    """Error in units of the last place of the rounded reference, where that is a normal number;
+    and the mask of the other (zero, subnormal, infinite, NaN) references."""
+    with np.errstate(over="ignore"):
+        rounded = want.astype(dtype)
+    normal = np.isfinite(rounded) & (np.abs(rounded) >= np.finfo(dtype).tiny)
+    error = np.abs(got[normal].astype(np.longdouble) - want[normal])
+    return error / np.spacing(np.abs(rounded[normal])).astype(np.longdouble), ~normal
+
+
+@pytest.mark.parametrize("dtype,name", CASES)
+def test_within_their_ulp_bound_and_numpy_at_the_edges(dtype, name):
+    x = _inputs(dtype, name)
+    out = np.empty_like(x)
+    _applier(getattr(special, special.FORMS[dtype][name].split("(")[0]))(x, out)
+    with np.errstate(all="ignore"):
+        want = _REFERENCE[name](x.astype(np.longdouble if dtype == "float64" else np.float64))
+        numpy_answer = _REFERENCE[name](x)
+    ulp, other = _ulp(out, want, dtype)
+    assert ulp.max() <= _BOUND[name]
+    tiny = np.finfo(dtype).tiny * 4   # subnormal results: a few units of the smallest normal
+    np.testing.assert_allclose(out[other], numpy_answer[other], rtol=0, atol=tiny)
+    zeros = numpy_answer == 0
+    assert np.array_equal(np.signbit(out[zeros]), np.signbit(numpy_answer[zeros]))
+
+
+def test_float32_pow_matches_numpy_in_every_special_case_and_within_one_ulp():
+    rng = np.random.default_rng(1)
+    n = 100_000
+    x = np.concatenate([rng.standard_normal(n) * 10, np.abs(rng.standard_normal(n)) * 100,
+                        np.geomspace(1e-30, 1e30, n)]).astype(np.float32)
+    y = np.concatenate([rng.standard_normal(n) * 3, np.round(rng.standard_normal(n) * 5),
+                        rng.standard_normal(n) * 2]).astype(np.float32)
+    edge_x = np.float32([0, -0.0, np.inf, -np.inf, np.nan, 1, -1, 2, -2, 0.5, -0.5, 1e-45])
+    edge_y = np.float32([0, -0.0, np.inf, -np.inf, np.nan, 1, -1, 2, 3, -3, 0.5, -0.5, 2.5, 1e30])
+    grid_x, grid_y = (a.ravel() for a in np.meshgrid(edge_x, edge_y))
+    out = np.empty(grid_x.size, np.float32)
+    _applier(special.pow32, 2)(grid_x, grid_y, out)
+    with np.errstate(all="ignore"):
+        want = np.power(grid_x, grid_y)
+    assert np.array_equal(out, want, equal_nan=True)
+    assert np.array_equal(np.signbit(out[want == 0]), np.signbit(want[want == 0]))
+    out = np.empty_like(x)
+    _applier(special.pow32, 2)(x, y, out)
+    with np.errstate(all="ignore"):
+        ulp, other = _ulp(out, np.power(x.astype(np.float64), y.astype(np.float64)), np.float32)
+        assert ulp.max() <= 1.0
+        np.testing.assert_allclose(out[other], np.power(x, y)[other], rtol=0, atol=1e-37)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_loops_use_the_vector_forms_and_match_numpy(dtype, rng):
+    x = sg.tensor("x", dtype=dtype, ndim=1)
+    y = sg.expm1(x) + sg.sinh(x) * sg.cosh(x) + sg.arctan(x) + sg.nn.elu(x) + sg.nn.softplus(x) \
+        + sg.log2(abs(x) + 1) + sg.log10(abs(x) + 1) + abs(x) ** 0.7
+    f = sg.function([x], y)
+    (node,) = f.fgraph.apply_nodes
+    source = numba_codegen._flat_source(node.op, (dtype,), (False,), False)
+    suffix = "_32(" if dtype == "float32" else "_64("
+    assert "expm1" + suffix in source and "np.expm1(" not in source and "np.arctan(" not in source
+    assert ("pow32(" in source) == (dtype == "float32")
+    xv = (rng.standard_normal(10_000) * 4).astype(dtype)
+    with np.errstate(all="ignore"):
+        want = (np.expm1(xv) + np.sinh(xv) * np.cosh(xv) + np.arctan(xv)
+                + np.where(xv > 0, xv, np.expm1(xv)) + np.logaddexp(0, xv)
+                + np.log2(abs(xv) + 1) + np.log10(abs(xv) + 1) + abs(xv) ** 0.7)
+    tol = 2e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(f(xv), want, rtol=tol, atol=tol)
