@@ -66,16 +66,18 @@ class ElementwiseThunk:
         # A kernel with the float32 sin/cos may run twice (see numba_codegen._TrigChecked).
         self.inplace = None if codegen.uses_trig32(composite, self.in_dtypes) else composite.inplace
         self.threshold = codegen.PARALLEL_THRESHOLD
-        self.flat = [None, None]  # serial, parallel kernels for same-shape inputs
+        self.flat = {}  # (parallel, aliased input) -> kernel for same-shape inputs
         self.kernels = {}
 
     def _outputs(self, inputs, shape):
+        """The output arrays, and the input the first one overwrites (None if none)."""
         outs = [np.empty(shape, d) for d in self.out_dtypes]
         if self.inplace is not None:
             target = inputs[self.inplace]
             if target.shape == shape and target.flags.c_contiguous and target.flags.writeable:
                 outs[0] = target
-        return outs
+                return outs, self.inplace
+        return outs, None
 
     def __call__(self, inputs):
         shape = inputs[0].shape
@@ -83,20 +85,20 @@ class ElementwiseThunk:
             if a.shape != shape or (self.ndim > 1 and not a.flags.c_contiguous):
                 return self._general(inputs)
         parallel = inputs[0].size >= self.threshold
-        kernel = self.flat[parallel]
+        if self.ndim == 1 and self.single and self.inplace is None:  # the most common call
+            kernel = self.flat.get((parallel, None))
+            if kernel is not None:
+                out = np.empty(shape, self.out_dtypes[0])
+                kernel(out, *inputs)  # any stride is fine for a 1-d loop
+                return [out]
+        outs, alias = self._outputs(inputs, shape)
+        kernel = self.flat.get((parallel, alias))
         if kernel is None:
-            kernel = codegen.flat_kernel(self.composite, self.in_dtypes, (False,) * len(inputs), parallel)
-            outs = self._outputs(inputs, shape)
+            kernel = codegen.flat_kernel(self.composite, self.in_dtypes, (False,) * len(inputs), parallel, alias)
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
             # Once a call went through (any damaged disk-cache entry replaced), call numba directly.
-            self.flat[parallel] = kernel.dispatcher
-            return outs
-        if self.ndim == 1 and self.single and self.inplace is None:  # the most common call
-            out = np.empty(shape, self.out_dtypes[0])
-            kernel(out, *inputs)  # any stride is fine for a 1-d loop
-            return [out]
-        outs = self._outputs(inputs, shape)
-        if self.ndim == 1:
+            self.flat[parallel, alias] = kernel.dispatcher
+        elif self.ndim == 1:
             kernel(*outs, *inputs)
         else:
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
@@ -106,8 +108,8 @@ class ElementwiseThunk:
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
-            outs = self._outputs(inputs, shape)
-            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+            outs, alias = self._outputs(inputs, shape)
+            self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
             return outs
         whole = self._whole_and_single_values([a.T for a in inputs])
         if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does
@@ -116,13 +118,13 @@ class ElementwiseThunk:
             self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.T.reshape(-1) for a in inputs])
             return [o.T for o in outs]
         shape = np.broadcast_shapes(*[a.shape for a in inputs])
-        outs = self._outputs(inputs, shape)
+        outs, alias = self._outputs(inputs, shape)
         parallel = math.prod(shape) >= self.threshold
         # A value broadcast to a whole array (all strides 0) is one number for the loop.
         inputs = [_one_value(a) for a in inputs]
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
-            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+            self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         else:
             key = ("strided", parallel)
             kernel = self.kernels.get(key)
@@ -131,12 +133,13 @@ class ElementwiseThunk:
             kernel(*outs, *[np.broadcast_to(a, shape) for a in inputs])
         return outs
 
-    def _flat_kernel(self, mask, shape):
+    def _flat_kernel(self, mask, shape, alias=None):
         parallel = math.prod(shape) >= self.threshold
-        key = ("flat", mask, parallel)
+        alias = None if alias is None or mask[alias] else alias
+        key = ("flat", mask, parallel, alias)
         kernel = self.kernels.get(key)
         if kernel is None:
-            kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel)
+            kernel = self.kernels[key] = codegen.flat_kernel(self.composite, self.in_dtypes, mask, parallel, alias)
         return kernel
 
     def _whole_and_single_values(self, inputs):

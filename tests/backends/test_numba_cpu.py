@@ -144,7 +144,7 @@ def test_large_inputs_take_the_parallel_kernels(rng):
     f = sg.function([x], sg.tanh(x) * 2, backend="numba")
     f(xv)
     thunk = f._run.__globals__["t0"]
-    assert thunk.flat[True] is not None and thunk.flat[False] is None  # the prange kernel ran
+    assert list(thunk.flat) == [(True, None)]  # only the prange kernel ran
     m = sg.fmatrix("m")
     mv = rng.normal(size=(1024, 300)).astype("float32")
     got, want = both([m], [(m * 2).sum(axis=1), sg.tanh(m.T) + 1], mv)
@@ -248,7 +248,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     want = sg.function([s, a, b], b - s * a / (sg.sqrt(a) + 1e-7), backend="numpy")(sv, av, bv)
     np.testing.assert_allclose(f(sv, av, bv), want, rtol=1e-6)
     thunk = f._run.__globals__["t0"]
-    assert list(thunk.kernels) == [("flat", (True, False, False), False)]
+    assert list(thunk.kernels) == [("flat", (True, False, False), False, None)]
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: strided path
     assert ("strided", False) in thunk.kernels
 
@@ -273,13 +273,30 @@ def test_float32_sin_and_cos_redo_the_loop_with_libm_beyond_their_range(rng, mon
     assert thunk.inplace is None  # the loop may run twice, so it never overwrites its input
     ordinary = rng.normal(size=1000).astype("float32") * 100
     np.testing.assert_allclose(f(ordinary), np.sin(ordinary) * 2 + np.cos(ordinary * 3), rtol=1e-5, atol=1e-5)
-    assert thunk.flat[False].exact is None  # no argument beyond the limit: libm's loop never compiled
+    assert thunk.flat[False, None].exact is None  # no argument beyond the limit: libm's loop never compiled
     large = ordinary.copy()
     large[[3, 500]] = [1e30, -3e6]  # reduced wrongly by the fast path: caught and redone
     np.testing.assert_allclose(f(large), np.sin(large) * 2 + np.cos(large * 3), rtol=1e-5, atol=1e-5)
-    assert thunk.flat[False].exact is not None
+    assert thunk.flat[False, None].exact is not None
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1)  # the chunked parallel kernel too
     g = sg.function([x], expr, backend="numba")
     big = rng.normal(size=200_000).astype("float32")
     big[-1] = 7e8
     np.testing.assert_allclose(g(big), np.sin(big) * 2 + np.cos(big * 3), rtol=1e-5, atol=1e-5)
+
+
+def test_in_place_loops_read_the_buffer_they_overwrite_through_the_output(rng):
+    # Given the overwritten input as a second array, LLVM's overlap check sent the loop down
+    # its scalar path; the in-place kernel reads that input through out0 instead.
+    x, w, b = sg.fmatrix("x"), sg.fmatrix("w"), sg.fmatrix("b")
+    f = sg.function([x, w, b], sg.tanh(sg.dot(x, w)) * b, backend="numba")
+    xv, wv, bv = (rng.standard_normal((64, 64)).astype("float32") for _ in range(3))
+    np.testing.assert_allclose(f(xv, wv, bv), np.tanh(xv @ wv) * bv, rtol=2e-6, atol=1e-6)
+    thunk = f._run.__globals__["t1"]
+    assert list(thunk.flat) == [(False, 0)]
+    source = numba_cpu.codegen._flat_source(thunk.composite, thunk.in_dtypes, (False, False), False, alias=0)
+    assert "x0 = out0[i]" in source and "a0[i]" not in source
+    frozen = (xv @ wv).astype("float32")
+    frozen.flags.writeable = False  # not overwritable: a fresh output and the plain kernel
+    np.testing.assert_allclose(thunk([frozen, bv])[0], np.tanh(frozen) * bv, rtol=2e-6, atol=1e-6)
+    assert (False, None) in thunk.flat
