@@ -419,15 +419,28 @@ class MaxPoolThunk:
         lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         lowest = x.dtype.type(lowest)
         key = (kh, kw, sh, sw, pt, pb, pl, pr)
+        tiled = self.grad and kernels.tiles(*key)
         if self.kernel_key != key:  # the padding of 'same' depends on the image size
-            self.kernel, self.kernel_key = kernels.max_pool_kernel(*key, grad=self.grad), key
+            self.kernel = (kernels.max_pool_tiled_grad_kernel(kh, kw) if tiled
+                           else kernels.max_pool_kernel(*key, grad=self.grad))
+            self.kernel_key = key
         if not self.grad:
             oh, ow = pool.params.out_size(x.shape[2:], pool.kernel)
             out = np.empty(x.shape[:2] + (oh, ow), x.dtype)
             self.kernel(x, lowest, out)
             return [out]
-        dx = np.zeros_like(x)
-        self.kernel(x, inputs[1].astype(x.dtype, copy=False), lowest, dx)
+        g = inputs[1].astype(x.dtype, copy=False)
+        if not tiled:
+            dx = np.zeros_like(x)
+            self.kernel(x, g, lowest, dx)
+            return [dx]
+        dx = np.empty_like(x)
+        covered_h, covered_w = g.shape[2] * kh, g.shape[3] * kw
+        dx[:, :, covered_h:] = 0  # what no window covers (an odd last row or column)
+        dx[:, :, :covered_h, covered_w:] = 0
+        planes = x.shape[0] * x.shape[1]
+        self.kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1), x.dtype.type(0),
+                    dx.reshape(-1), planes, x.shape[2], x.shape[3])
         return [dx]
 
 

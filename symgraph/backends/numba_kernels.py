@@ -58,6 +58,59 @@ def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
     return compile_source("\n".join(lines) + "\n")
 
 
+def tiles(kh, kw, sh, sw, pt, pb, pl, pr):
+    """Whether pooling windows tile the image: stride = window, no padding (the common 2x2)."""
+    return (sh, sw) == (kh, kw) and not (pt or pb or pl or pr)
+
+
+def max_pool_tiled_grad_kernel(kh, kw):
+    """The gradient of max pooling with windows that tile the image: each window's first
+    maximum gets g and its other entries 0. For each row of windows, one pass finds every
+    window's winner, then one pass writes the image rows left to right, each entry once.
+    (The general kernel's zero fill and scattered += took 10 ns a 2x2 window; writing each
+    window's entries as it went, 12 ns; this 4.2 ns.) NaN's rule (the first NaN wins) doubled
+    the winner pass, so a row of windows is compared by it again only when it holds a NaN.
+
+    kernel(x, g, zero, dx, planes, h, w): x and dx flat (planes, h, w), g flat (planes, oh,
+    ow); rows and columns no window covers are the caller's to zero."""
+    from .numba_codegen import compile_source
+
+    def winner_pass(take, indent, note_nan):
+        out = [f"{indent}for j in range(ow):",
+               f"{indent}    p = top + j * {kw}",
+               f"{indent}    best = x[p]",
+               f"{indent}    at = 0"]
+        for k in range(1, kh * kw):
+            a, b = divmod(k, kw)
+            out += [f"{indent}    v = x[p + {a} * w + {b}]",
+                    f"{indent}    take = {take}",
+                    f"{indent}    best = v if take else best",
+                    f"{indent}    at = {k} if take else at"]
+            out += [f"{indent}    nan |= v != v"] if note_nan else []
+        out += [f"{indent}    nan |= best != best"] if note_nan else []
+        return out + [f"{indent}    winner[j] = at"]
+
+    lines = ["@njit(cache=True, nogil=True)",
+             "def kernel(x, g, zero, dx, planes, h, w):",
+             f"    oh, ow = h // {kh}, w // {kw}",
+             "    winner = np.empty(ow, np.int32)",
+             "    for plane in range(planes):",
+             "        for i in range(oh):",
+             f"            top = (plane * h + i * {kh}) * w",
+             "            row = (plane * oh + i) * ow",
+             "            nan = False"]
+    lines += winner_pass("v > best", " " * 12, note_nan=True)
+    lines += ["            if nan:  # again, by NaN's rule"]
+    lines += winner_pass("(v > best) | ((v != v) & (best == best))", " " * 16, note_nan=False)
+    lines += [f"            for z in range(ow * {kw}):",
+              f"                j = z // {kw}",
+              f"                b = z - j * {kw}",
+              "                gv = g[row + j]",
+              "                at = winner[j]"]
+    lines += [f"                dx[top + {a} * w + z] = gv if at == {a * kw} + b else zero" for a in range(kh)]
+    return compile_source("\n".join(lines) + "\n")
+
+
 @njit(cache=True, nogil=True)
 def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
     """cols[(c*kh + i)*kw + j, (n*oh + y)*ow + z] = x[n, c, y*sh + i*dh - pt, z*sw + j*dw - pl],

@@ -243,3 +243,21 @@ def test_numba_convolution_gradients_match_the_reference(config, rng):
         if padding != "same" and not isinstance(padding, tuple) else y
     np.testing.assert_allclose(run([x, w], t, xv, wv, backend="numba"), run([x, w], t, xv, wv, backend="numpy"),
                                rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("size", [(6, 8), (7, 9)])
+@pytest.mark.parametrize("k", [2, 3])
+def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges(size, k, rng, monkeypatch):
+    # Windows that tile the image take the numba backend's write-once gradient kernel; rows
+    # and columns left over by an odd size get no gradient.
+    from symgraph.backends import numba_kernels
+    built = []
+    tiled = numba_kernels.max_pool_tiled_grad_kernel
+    monkeypatch.setattr(numba_kernels, "max_pool_tiled_grad_kernel", lambda *a: built.append(a) or tiled(*a))
+    xv = np.round(rng.normal(size=(2, 3) + size), 1)  # ties: the first maximum gets it
+    xv[0, 0, 0, 1] = xv[1, 2, 3, 3] = np.nan
+    x = sg.dtensor4("x")
+    expr = [sg.nn.max_pool2d(x, k), sg.grad((sg.nn.max_pool2d(x, k) * sg.arange(1.0, 3.0 + 1)[:, None, None]).sum(), x)]
+    for got, want in zip(run([x], expr, xv, backend="numba"), run([x], expr, xv, backend="numpy")):
+        np.testing.assert_array_equal(got, want)
+    assert built == [(k, k)]
