@@ -55,7 +55,7 @@ SMALL_BY_NUMPY = 1 << 14
 
 class ElementwiseThunk:
     """Runs a Composite as one generated loop: the flat kernel when every input has the
-    output's shape (and C order), else the strided kernel over broadcast views."""
+    output's shape (and C order), else the broadcast kernel for the inputs' shapes."""
 
     def __init__(self, composite, node):
         self.composite, self.node = composite, node
@@ -126,11 +126,13 @@ class ElementwiseThunk:
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         else:
-            key = ("strided", parallel)
+            patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
+            key = ("broadcast", patterns, parallel, alias)
             kernel = self.kernels.get(key)
             if kernel is None:
-                kernel = self.kernels[key] = codegen.strided_kernel(self.composite, self.in_dtypes, self.ndim, parallel)
-            kernel(*outs, *[np.broadcast_to(a, shape) for a in inputs])
+                kernel = self.kernels[key] = codegen.broadcast_kernel(
+                    self.composite, self.in_dtypes, self.ndim, patterns, parallel, alias)
+            kernel(*outs, *inputs)
         return outs
 
     def _flat_kernel(self, mask, shape, alias=None):

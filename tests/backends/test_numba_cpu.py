@@ -249,8 +249,8 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     np.testing.assert_allclose(f(sv, av, bv), want, rtol=1e-6)
     thunk = f._run.__globals__["t0"]
     assert list(thunk.kernels) == [("flat", (True, False, False), False, None)]
-    np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: strided path
-    assert ("strided", False) in thunk.kernels
+    np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: nested loops
+    assert ("broadcast", ((), (False, False), (False, False)), False, None) in thunk.kernels
 
 
 def test_one_number_computations_run_numpy_and_compile_nothing():
@@ -300,3 +300,23 @@ def test_in_place_loops_read_the_buffer_they_overwrite_through_the_output(rng):
     frozen.flags.writeable = False  # not overwritable: a fresh output and the plain kernel
     np.testing.assert_allclose(thunk([frozen, bv])[0], np.tanh(frozen) * bv, rtol=2e-6, atol=1e-6)
     assert (False, None) in thunk.flat
+
+
+def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
+    # A conv bias (1, C, 1, 1), a row, a 0-d value and a transposed array in one loop, and an
+    # in-place one (the Dot's buffer, read through out0 as in the flat loops).
+    x, b, r, s, t = sg.ftensor4("x"), sg.ftensor4("b"), sg.fvector("r"), sg.fscalar("s"), sg.fmatrix("t")
+    f = sg.function([x, b, r, s, t], sg.nn.relu(x + b) * r + s * t.T, backend="numba")
+    xv = rng.standard_normal((2, 3, 4, 5)).astype("float32")
+    bv, rv = rng.standard_normal((1, 3, 1, 1)).astype("float32"), rng.standard_normal(5).astype("float32")
+    sv, tv = np.float32(0.5), rng.standard_normal((5, 4)).astype("float32")
+    np.testing.assert_allclose(f(xv, bv, rv, sv, tv), np.maximum(xv + bv, 0) * rv + sv * tv.T, rtol=1e-6)
+    (thunk,) = [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.ElementwiseThunk)
+                and len(t.in_dtypes) == 4]
+    assert list(thunk.kernels) == [("broadcast", ((False,) * 4, (True, False, True, True), (False,), (False, False)),
+                                    False, None)]
+    a, w, row = sg.fmatrix("a"), sg.fmatrix("w"), sg.fvector("row")
+    g = sg.function([a, w, row], sg.tanh(sg.dot(a, w)) + row, backend="numba")
+    av, wv, rowv = (rng.standard_normal(shape).astype("float32") for shape in [(6, 7), (7, 8), (8,)])
+    np.testing.assert_allclose(g(av, wv, rowv), np.tanh(av @ wv) + rowv, rtol=2e-6, atol=1e-6)
+    assert list(g._run.__globals__["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, 0)]
