@@ -467,16 +467,24 @@ class ConvThunk:
     def __init__(self, op, node, kind):
         self.op, self.node, self.params = op, node, op.params
         self.compute = getattr(self, kind)  # chosen once, not per call
+        self.loops = {}  # (im2col or col2im, window geometry) -> kernel
 
     def __call__(self, inputs):
         return [self.compute(*inputs)]
+
+    def _loop(self, make, geometry):
+        key = (make, geometry[:8])  # 'same' padding depends on the image size
+        kernel = self.loops.get(key)
+        if kernel is None:
+            kernel = self.loops[key] = make(*geometry[:8])
+        return kernel
 
     def _columns(self, x, k, cg, kernel, geometry):
         """The (cg*kh*kw, n*oh*ow) window matrix of group k."""
         n = x.shape[0]
         oh, ow = geometry[-2:]
         cols = np.empty((cg * kernel[0] * kernel[1], n * oh * ow), x.dtype)
-        kernels.im2col(np.ascontiguousarray(x[:, k * cg:(k + 1) * cg]), *geometry, cols)
+        self._loop(kernels.im2col_kernel, geometry)(np.ascontiguousarray(x[:, k * cg:(k + 1) * cg]), oh, ow, cols)
         return cols
 
     def forward(self, x, w):
@@ -504,7 +512,7 @@ class ConvThunk:
             gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
             cols = np.dot(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)           # (cg*kh*kw, n*oh*ow)
             part = np.zeros((n, cg, h, wd), gy.dtype) if g > 1 else dx
-            kernels.col2im(cols, *geometry, part)
+            self._loop(kernels.col2im_kernel, geometry)(cols, oh, ow, part)
             if g > 1:
                 dx[:, k * cg:(k + 1) * cg] = part
         return dx

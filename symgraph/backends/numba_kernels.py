@@ -1,4 +1,5 @@
-"""Hand-written Numba kernels for ops that are loops by nature: pooling and scatter-add.
+"""Hand-written Numba kernels for ops that are loops by nature: pooling, im2col/col2im and
+scatter-add.
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 from numba import njit
@@ -111,44 +112,50 @@ def max_pool_tiled_grad_kernel(kh, kw):
     return compile_source("\n".join(lines) + "\n")
 
 
-@njit(cache=True, nogil=True)
-def im2col(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, cols):
-    """cols[(c*kh + i)*kw + j, (n*oh + y)*ow + z] = x[n, c, y*sh + i*dh - pt, z*sw + j*dw - pl],
-    zero where the window hangs over the padding. Laid out so the innermost loop walks both
-    arrays along a row; cols.T @ filters is then one GEMM (BLAS reads the transpose)."""
+def im2col_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
+    """kernel(x, oh, ow, cols): cols[(c*kh + i)*kw + j, (n*oh + y)*ow + z] =
+    x[n, c, y*sh + i*dh - pt, z*sw + j*dw - pl], zero where the window hangs over the padding.
+    cols.T @ filters is then one GEMM (BLAS reads the transpose). Specialised to the window
+    geometry (LLVM unrolls the window and folds its edge tests) and walking each input row
+    once for all the window's taps: 1.2-1.6x faster than one generic loop per tap."""
+    from .numba_codegen import compile_source
+    return compile_source(f"""@njit(cache=True, nogil=True)
+def kernel(x, oh, ow, cols):
     n_, c_, h, w = x.shape
     for c in range(c_):
-        for i in range(kh):
-            for j in range(kw):
-                col = (c * kh + i) * kw + j
-                for n in range(n_):
-                    for y in range(oh):
-                        yy = y * sh + i * dh - pt
-                        base = (n * oh + y) * ow
-                        if yy < 0 or yy >= h:
-                            for z in range(ow):
-                                cols[col, base + z] = 0
-                            continue
+        for n in range(n_):
+            for y in range(oh):
+                base = (n * oh + y) * ow
+                for i in range({kh}):
+                    yy = y * {sh} + i * {dh} - {pt}
+                    inside = yy >= 0 and yy < h
+                    for j in range({kw}):
+                        col = (c * {kh} + i) * {kw} + j
                         for z in range(ow):
-                            zz = z * sw + j * dw - pl
-                            cols[col, base + z] = x[n, c, yy, zz] if zz >= 0 and zz < w else 0
+                            zz = z * {sw} + j * {dw} - {pl}
+                            cols[col, base + z] = x[n, c, yy, zz] if inside and zz >= 0 and zz < w else 0
+""")
 
 
-@njit(cache=True, nogil=True)
-def col2im(cols, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, dx):
-    """The transpose of im2col: every window entry is added back where it came from."""
+def col2im_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
+    """kernel(cols, oh, ow, dx): the transpose of im2col, every window entry added back where
+    it came from (dx must start at zero)."""
+    from .numba_codegen import compile_source
+    return compile_source(f"""@njit(cache=True, nogil=True)
+def kernel(cols, oh, ow, dx):
     n_, c_, h, w = dx.shape
     for c in range(c_):
-        for i in range(kh):
-            for j in range(kw):
-                col = (c * kh + i) * kw + j
-                for n in range(n_):
-                    for y in range(oh):
-                        yy = y * sh + i * dh - pt
-                        if yy < 0 or yy >= h:
-                            continue
-                        base = (n * oh + y) * ow
+        for n in range(n_):
+            for y in range(oh):
+                base = (n * oh + y) * ow
+                for i in range({kh}):
+                    yy = y * {sh} + i * {dh} - {pt}
+                    if yy < 0 or yy >= h:
+                        continue
+                    for j in range({kw}):
+                        col = (c * {kh} + i) * {kw} + j
                         for z in range(ow):
-                            zz = z * sw + j * dw - pl
+                            zz = z * {sw} + j * {dw} - {pl}
                             if zz >= 0 and zz < w:
                                 dx[n, c, yy, zz] += cols[col, base + z]
+""")
