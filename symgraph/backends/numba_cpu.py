@@ -65,7 +65,7 @@ class ElementwiseThunk:
         self.ndim = node.outputs[0].ndim
         # A kernel with the float32 sin/cos may run twice (see numba_codegen._TrigChecked).
         self.inplace = None if codegen.uses_trig32(composite, self.in_dtypes) else composite.inplace
-        self.threshold = codegen.PARALLEL_THRESHOLD
+        self.threshold = codegen.parallel_threshold(composite)
         self.flat = {}  # (parallel, aliased input) -> kernel for same-shape inputs
         self.kernels = {}
 
@@ -117,7 +117,7 @@ class ElementwiseThunk:
             outs = [np.empty(shape, d) for d in self.out_dtypes]
             self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.T.reshape(-1) for a in inputs])
             return [o.T for o in outs]
-        shape = np.broadcast_shapes(*[a.shape for a in inputs])
+        shape = _common_shape(inputs)
         outs, alias = self._outputs(inputs, shape)
         parallel = math.prod(shape) >= self.threshold
         # A value broadcast to a whole array (all strides 0) is one number for the loop.
@@ -161,8 +161,19 @@ class ElementwiseThunk:
         return shape, tuple(a.size == 1 for a in inputs)
 
 
+def _common_shape(arrays):
+    """The shape arrays broadcast to (np.broadcast_shapes costs 1.4 us; most calls have one shape)."""
+    shape = arrays[0].shape
+    for a in arrays:
+        if a.shape != shape:
+            return np.broadcast_shapes(*[a.shape for a in arrays])
+    return shape
+
+
 def _one_value(a):
-    if a.size > 1 and not any(a.strides):
+    """A value broadcast to a whole array (all strides 0), or a 0-d one, as one number of shape
+    (1,) (numba's parallel loops cannot index a 0-d array)."""
+    if a.ndim == 0 or (a.size > 1 and not any(a.strides)):
         return np.asarray(a[(0,) * a.ndim]).reshape(1)
     return a
 
@@ -214,7 +225,7 @@ class ReduceThunk:
 
     def __call__(self, inputs):
         op = self.op
-        shape = np.broadcast_shapes(*[a.shape for a in inputs])
+        shape = _common_shape(inputs)
         if len(op.axis) == len(shape) > 1 and all(a.shape == shape and a.flags.c_contiguous for a in inputs):
             inputs = [a.reshape(-1) for a in inputs]  # one flat loop over memory
             return self._reduce(self.flat_op, inputs, (math.prod(shape),), keepdims_axes=op.axis)
@@ -223,7 +234,10 @@ class ReduceThunk:
     def _reduce(self, op, inputs, shape, keepdims_axes=None):
         kept = [d for d in range(len(shape)) if d not in op.axis]
         order = kept + list(op.axis)
-        views = [np.transpose(np.broadcast_to(a, shape), order) for a in inputs]
+        # (np.broadcast_to and np.transpose cost microseconds a call: only where needed.)
+        views = [a if a.shape == shape else np.broadcast_to(a, shape) for a in inputs]
+        if order != sorted(order):
+            views = [np.transpose(a, order) for a in views]
         out_shape = tuple(shape[d] for d in kept)
         if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
@@ -238,8 +252,11 @@ class ReduceThunk:
                 op.composite, self.in_dtypes, len(kept), len(op.axis), self.fold, self.acc_dtype, parallel, outer)
         kernel(out, *views)
         if op.kind == "mean":
-            with np.errstate(invalid="ignore"):  # the mean of nothing is NaN, as NumPy's (which warns)
-                out /= math.prod(shape[d] for d in op.axis)
+            count = math.prod(shape[d] for d in op.axis)
+            if count:
+                out /= count
+            else:
+                out.fill(np.nan)  # the mean of nothing, as NumPy's (which warns)
         result = out.reshape(out_shape).astype(self.out_dtype, copy=False)
         if self.op.keepdims:
             result = np.expand_dims(result, keepdims_axes if keepdims_axes is not None else op.axis)

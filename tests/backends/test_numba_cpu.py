@@ -250,7 +250,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     thunk = f._run.__globals__["t0"]
     assert list(thunk.kernels) == [("flat", (True, False, False), False, None)]
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: nested loops
-    assert ("broadcast", ((), (False, False), (False, False)), False, None) in thunk.kernels
+    assert ("broadcast", ((True,), (False, False), (False, False)), False, None) in thunk.kernels
 
 
 def test_one_number_computations_run_numpy_and_compile_nothing():
@@ -320,3 +320,18 @@ def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
     av, wv, rowv = (rng.standard_normal(shape).astype("float32") for shape in [(6, 7), (7, 8), (8,)])
     np.testing.assert_allclose(g(av, wv, rowv), np.tanh(av @ wv) + rowv, rtol=2e-6, atol=1e-6)
     assert list(g._run.__globals__["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, 0)]
+
+
+def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
+    x, s = sg.fvector("x"), sg.fscalar("s")
+    xv = rng.normal(size=numba_cpu.codegen.COSTLY_THRESHOLD * 2).astype("float32")
+    costly = sg.function([x, s], sg.tanh(x) * s, backend="numba")
+    cheap = sg.function([x, s], x * s + 1, backend="numba")
+    np.testing.assert_allclose(costly(xv, np.float32(2)), np.tanh(xv) * 2, rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(cheap(xv, np.float32(2)), xv * 2 + 1)
+    (costly_kernel,) = costly._run.__globals__["t0"].kernels
+    (cheap_kernel,) = cheap._run.__globals__["t0"].kernels
+    assert costly_kernel[2] and not cheap_kernel[2]  # (kind, mask, parallel, alias)
+    source = numba_cpu.codegen._flat_source(costly._run.__globals__["t0"].composite, ("float32", "float32"),
+                                            (False, True), True)
+    assert f"// {numba_cpu.codegen.COSTLY_CHUNK}" in source
