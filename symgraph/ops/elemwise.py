@@ -139,7 +139,7 @@ _row("gelu", 1, lambda x: (0.5 * x * (1 + _erf(x / np.sqrt(2)))).astype(x.dtype,
      lambda i, z, g: [g * (0.5 * (1 + erf(i[0] * 0.7071067811865476))
                           + i[0] * exp(-0.5 * i[0] * i[0]) * 0.3989422804014327)])
 _row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), "np.maximum({0}, 0)",
-     lambda i, z, g: [g * gt(i[0], 0)])
+     lambda i, z, g: [g * gt(z, 0)])  # z > 0 exactly where x > 0; x may then be overwritten
 
 
 @functools.lru_cache(maxsize=None)
