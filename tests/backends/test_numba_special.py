@@ -106,6 +106,9 @@ def test_fused_loops_use_the_vector_forms_and_match_numpy(dtype, rng):
     suffix = "_32(" if dtype == "float32" else "_64("
     assert "expm1" + suffix in source and "np.expm1(" not in source and "np.arctan(" not in source
     assert ("pow32(" in source) == (dtype == "float32")
+    if dtype == "float32":  # parallel loops name a helper's literal arguments before the loop
+        parallel = numba_codegen._flat_source(node.op, (dtype,), (False,), True)
+        assert "k0 = np.float32(0.699999988079071)" in parallel and ", k0))" in parallel
     xv = (rng.standard_normal(10_000) * 4).astype(dtype)
     with np.errstate(all="ignore"):
         want = (np.expm1(xv) + np.sinh(xv) * np.cosh(xv) + np.arctan(xv)
