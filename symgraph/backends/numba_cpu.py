@@ -68,6 +68,7 @@ class ElementwiseThunk:
         self.threshold = codegen.parallel_threshold(composite)
         self.flat = {}  # (parallel, aliased input) -> kernel for same-shape inputs
         self.kernels = {}
+        self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
 
     def _outputs(self, inputs, shape):
         """The output arrays, and the input the first one overwrites (None if none)."""
@@ -105,34 +106,56 @@ class ElementwiseThunk:
         return outs
 
     def _general(self, inputs):
+        """Inputs of different shapes or layouts. The way to loop over them is worked out once
+        per (shapes, strides) and kept: working it out took 9 of a small call's 10 us."""
+        layout = tuple((a.shape, a.strides) for a in inputs)
+        plan = self.plans.get(layout)
+        if plan is None:
+            if len(self.plans) >= 64:  # shapes that change every call (a growing sequence)
+                self.plans.clear()
+            plan = self.plans[layout] = self._plan(inputs)
+        return plan(inputs)
+
+    def _plan(self, inputs):
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
-            outs, alias = self._outputs(inputs, shape)
-            self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
-            return outs
+            return functools.partial(self._run_flat, shape, mask, False, ())
         whole = self._whole_and_single_values([a.T for a in inputs])
         if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does
             shape, mask = whole
-            outs = [np.empty(shape, d) for d in self.out_dtypes]
-            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.T.reshape(-1) for a in inputs])
-            return [o.T for o in outs]
+            return functools.partial(self._run_flat, shape, mask, True, ())
         shape = _common_shape(inputs)
-        outs, alias = self._outputs(inputs, shape)
-        parallel = math.prod(shape) >= self.threshold
-        # A value broadcast to a whole array (all strides 0) is one number for the loop.
+        # A value broadcast to a whole array (all strides 0), or a 0-d one, is one number.
+        singles = [i for i, a in enumerate(inputs) if a.ndim == 0 or (a.size > 1 and not any(a.strides))]
         inputs = [_one_value(a) for a in inputs]
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
-            self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
-        else:
-            patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
-            key = ("broadcast", patterns, parallel, alias)
-            kernel = self.kernels.get(key)
-            if kernel is None:
-                kernel = self.kernels[key] = codegen.broadcast_kernel(
-                    self.composite, self.in_dtypes, self.ndim, patterns, parallel, alias)
-            kernel(*outs, *inputs)
+            return functools.partial(self._run_flat, shape, mask, False, singles)
+        patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
+        return functools.partial(self._run_broadcast, shape, patterns, singles)
+
+    def _run_flat(self, shape, mask, transposed, singles, inputs):
+        if transposed:
+            outs = [np.empty(shape, d) for d in self.out_dtypes]
+            self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.T.reshape(-1) for a in inputs])
+            return [o.T for o in outs]
+        outs, alias = self._outputs(inputs, shape)
+        if singles:
+            inputs = [_one_value(a) if i in singles else a for i, a in enumerate(inputs)]
+        self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
+        return outs
+
+    def _run_broadcast(self, shape, patterns, singles, inputs):
+        outs, alias = self._outputs(inputs, shape)
+        if singles:
+            inputs = [_one_value(a) if i in singles else a for i, a in enumerate(inputs)]
+        key = ("broadcast", patterns, math.prod(shape) >= self.threshold, alias)
+        kernel = self.kernels.get(key)
+        if kernel is None:
+            kernel = self.kernels[key] = codegen.broadcast_kernel(
+                self.composite, self.in_dtypes, self.ndim, patterns, key[2], alias)
+        kernel(*outs, *inputs)
         return outs
 
     def _flat_kernel(self, mask, shape, alias=None):

@@ -335,3 +335,20 @@ def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     source = numba_cpu.codegen._flat_source(costly._run.__globals__["t0"].composite, ("float32", "float32"),
                                             (False, True), True)
     assert f"// {numba_cpu.codegen.COSTLY_CHUNK}" in source
+
+
+def test_the_loop_plan_is_kept_per_layout_and_right_for_each(rng):
+    # Broadcast rows, a value broadcast to a whole array (strides 0), a transposed input:
+    # each (shapes, strides) gets its own plan, reused on the next call with that layout.
+    a, b = sg.fmatrix("a"), sg.fmatrix("b")
+    f = sg.function([a, b], a * (b - 1), backend="numba")
+    av = rng.standard_normal((6, 5)).astype("float32")
+    layouts = [rng.standard_normal((1, 5)).astype("float32"),
+               np.broadcast_to(np.float32(3), (6, 5)),
+               rng.standard_normal((5, 6)).astype("float32").T]
+    for _ in range(2):
+        for bv in layouts:
+            np.testing.assert_allclose(f(av, bv), av * (bv - 1), rtol=1e-6)
+            np.testing.assert_allclose(f(av.T.copy().T, bv), av * (bv - 1), rtol=1e-6)
+    thunk = f._run.__globals__["t0"]
+    assert len(thunk.plans) == 6
