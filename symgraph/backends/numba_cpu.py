@@ -476,7 +476,7 @@ class MaxPoolThunk:
             dx = np.zeros_like(x)
             self.kernel(x, g, lowest, dx)
             return [dx]
-        dx = np.empty_like(x)
+        dx = np.empty(x.shape, x.dtype)  # C order (empty_like keeps x's, and reshape would copy)
         covered_h, covered_w = g.shape[2] * kh, g.shape[3] * kw
         dx[:, :, covered_h:] = 0  # what no window covers (an odd last row or column)
         dx[:, :, :covered_h, covered_w:] = 0
