@@ -56,7 +56,11 @@ class Reduce(Op):
         if self.kind == "sum":
             gx = broadcast_to(g, shape(x))
         elif self.kind == "mean":
-            n = E.cast(shape(x)[list(self.axis)].prod() if self.axis else 1, x.dtype)
+            if len(self.axis) > 1:
+                count = shape(x)[list(self.axis)].prod()
+            else:  # one axis (a mean over the batch): its length, not the product of a slice
+                count = shape(x)[self.axis[0]] if self.axis else 1
+            n = E.cast(count, x.dtype)
             gx = broadcast_to(g / n, shape(x))
         elif self.kind == "prod":
             # d prod / d x_i = product of the others, exact with zeros: with no zero it is
