@@ -40,7 +40,7 @@ VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FOR
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
 # A loop calling exp, tanh, sin... spends 5-15x longer an element: its parallel chunks pay from
-# 2^15 elements (tanh over 65536 float32: 30.8 us serial, 19 in four chunks; NumPy's SIMD 17.7).
+# 2^15 elements (tanh over 65536 float32: 30.8 us serial, 21 in four chunks; NumPy's SIMD 18.4).
 COSTLY_THRESHOLD, COSTLY_CHUNK = 1 << 15, 1 << 14
 _CHEAP = {"add", "sub", "mul", "neg", "abs", "sign", "square", "maximum", "minimum", "where", "clip",
           "relu", "floor", "ceil", "round_half_to_even", "eq", "neq", "lt", "le", "gt", "ge",
@@ -183,19 +183,10 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
     for i in range(n_in):
         if scalar_mask[i]:
             lines.append(f"    x{i} = a{i}[0]")
-    loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
-    checks = [args[0] for _, sop, args, arg_dtypes, dtype in _steps(composite, loads)
+    steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
+    checks = [args[0] for _, sop, args, arg_dtypes, dtype in steps
               if trig and sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)]
-    steps = list(_steps(composite, loads))
-    if parallel:
-        # In numba's parallel loops a helper given a literal argument ran 2x slower than given
-        # the same value named before the loop (pow32(x, 0.7): 10.0 against 5.4 ms over 4M;
-        # the serial loops do not differ).
-        named = {}
-        for _, sop, args, _, dtype in steps:
-            if sop.name in VECTOR_FORMS.get(dtype, ()):
-                args[:] = [named.setdefault(a, f"k{len(named)}") if a.startswith("np.") else a for a in args]
-        lines += [f"    {name} = {literal}" for literal, name in named.items()]
+    lines += _named_literals(steps) if parallel else []
     chunk = COSTLY_CHUNK if costly(composite) else PARALLEL_CHUNK
     opening, indent, closing = _loop_lines("i", "out0.shape[0]", parallel, "    ", "big" if checks else None, chunk)
     lines += opening
@@ -209,6 +200,18 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
     return "\n".join(lines + closing) + "\n"
 
 
+def _named_literals(steps):
+    """Name the literal arguments of the vector-form helpers in `steps` (rewritten in place)
+    and return the lines defining them, to go before a parallel loop. In numba's parallel
+    loops a helper given a literal argument ran 2x slower than given the same value named
+    outside the loop (pow32(x, 0.7): 10.0 against 5.4 ms over 4M; serial loops do not differ)."""
+    named = {}
+    for _, sop, args, _, dtype in steps:
+        if sop.name in VECTOR_FORMS.get(dtype, ()):
+            args[:] = [named.setdefault(a, f"k{len(named)}") if a.startswith("np.") else a for a in args]
+    return [f"    {name} = {literal}" for literal, name in named.items()]
+
+
 def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None):
     """Nested loops over the output; input k is indexed by the output's last len(patterns[k])
     indices, with 0 on its axes of length 1 (patterns[k][j] True). Inputs keep their own
@@ -219,6 +222,8 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
+    steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
+    lines += _named_literals(steps) if parallel else []
     indent = "    "
     for d in range(ndim):
         if parallel and d == 0 and ndim == 1:
@@ -236,7 +241,7 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
         lines.append(f"{indent}x{i} = a{i}[{index}]")
-    lines += program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent)
+    lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype)}" for j, sop, args, arg_dtypes, dtype in steps]
     lines += [f"{indent}out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
     return "\n".join(lines) + "\n"
 

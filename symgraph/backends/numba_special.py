@@ -1,24 +1,26 @@
-"""More scalar functions that vectorize, built on numba_vecmath's exp and log: expm1, sinh,
-cosh, arctan, softplus and elu (float32 and float64), exp2, log2, log10 and pow (float32).
+"""More scalar functions that vectorize, built on numba_vecmath's reductions, polynomials and
+logs: expm1, sinh, cosh, arctan, softplus, elu, log2 and log10 (float32 and float64), exp2 and
+pow (float32).
 
 Through libm these were scalar calls: on a CPU with AVX-512, where NumPy's own loops are SIMD
 (Intel's SVML), expm1, sinh and arctan ran at 0.04-0.3x NumPy's speed. Each is branch-free
-(both sides computed and one selected), within about 2 ulp, with NumPy's results for 0, -0,
-+-inf and NaN; tests/backends/test_vecmath.py checks them against NumPy at the extremes.
+(both sides computed and one selected), within 2.5 ulp, with NumPy's results for 0, -0, +-inf
+and NaN; tests/backends/test_numba_special.py checks them against NumPy at the extremes.
 
-float32 functions that need a wide range or a cancellation-free form (sinh, cosh, pow, exp2,
-log2, log10) are evaluated in float64, whose rounding error is far below float32's.
-float64 pow, exp2 and tan stay with libm: exp(y log x) in float64 loses up to y log x ulp
-without an extended-precision log.
+float32 arctan and pow are evaluated in float64 (Cephes' float32 arctan is 2.6 ulp off; pow's
+y log x needs the range). float64 pow and exp2 stay with libm: exp(y log x) in float64 loses
+up to y log x ulp without an extended-precision log.
 """
 import numpy as np
 
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 from numba import njit
 
-from .numba_vecmath import (_LN2_HI, _LN2_LO, _LOG2E, _ONE, _expm1_reduced32, _expm1_reduced64, _float32_to_bits, _muladd,
+from numba.core.registry import CPUDispatcher
+
+from .numba_vecmath import (_ONE, _expm1_reduced32, _expm1_reduced64, _float32_to_bits, _muladd,
                             _pow2_factors32, _pow2_factors64, _reduce_ln2_32, _reduce_ln2_64,
-                            exp32, exp64, log32, log64)
+                            _split_ln2_32, exp32, exp64, log32, log64)
 
 
 @njit(inline="always", cache=True)
@@ -82,14 +84,12 @@ def _exp_parts32(a):
     """For 0 <= a <= 90 (or NaN): (em, half) with em = expm1(a) where that is finite (a < 88)
     and half = exp(a) / 2, finite up to float32's largest sinh and cosh (89.4): one reduction
     and polynomial serve both (two exponentials had made sinh 0.7x NumPy's SVML)."""
-    c = np.float32(90.0) if a > np.float32(90.0) else a
-    n = np.floor(_muladd(c, _LOG2E, np.float32(0.5)))
-    r = _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c))
+    n, r = _split_ln2_32(np.float32(90.0) if a > np.float32(90.0) else a)
     em_r = _expm1_reduced32(r)
-    k, e1, e2 = _pow2_factors32(n)
+    _, e1, e2 = _pow2_factors32(n)
     t = e1 * e2
     em = _muladd(t, em_r, t - _ONE)
-    k1, h1, h2 = _pow2_factors32(n - np.float32(1.0))
+    _, h1, h2 = _pow2_factors32(n - _ONE)
     return em, (em_r + _ONE) * h1 * h2
 
 
@@ -183,8 +183,7 @@ def elu64(x):
     return x if x > 0 else expm1_64(x)
 
 
-_LOG2E_D2, _LOG10E_D = 1.4426950408889634, 0.4342944819032518
-_LN2F, _LOG2EF, _LOG10EF = np.float32(0.6931471805599453), np.float32(_LOG2E_D2), np.float32(_LOG10E_D)
+_LN2F = np.float32(0.6931471805599453)
 
 
 @njit(inline="always", cache=True)
@@ -197,26 +196,6 @@ def exp2_32(x):
     y = _expm1_reduced32((c - n) * _LN2F) + _ONE
     k, e1, e2 = _pow2_factors32(n)
     return y * e1 * e2 if c == c else x
-
-
-@njit(inline="always", cache=True)
-def log2_32(x):
-    return log32(x) * _LOG2EF
-
-
-@njit(inline="always", cache=True)
-def log10_32(x):
-    return log32(x) * _LOG10EF
-
-
-@njit(inline="always", cache=True)
-def log2_64(x):
-    return log64(x) * _LOG2E_D2
-
-
-@njit(inline="always", cache=True)
-def log10_64(x):
-    return log64(x) * _LOG10E_D
 
 
 @njit(inline="always", cache=True)
@@ -236,11 +215,16 @@ def pow32(x, y):
     return np.float32(r)
 
 
+# log2 and log10 are log times a constant, spelled in the forms (float32: log32's 1 ulp and
+# one rounding of the product, within 2 ulp).
+_LOG2E, _LOG10E = 1.4426950408889634, 0.4342944819032518
 FORMS = {"float32": {"expm1": "expm1_32({0})", "sinh": "sinh32({0})", "cosh": "cosh32({0})",
                      "arctan": "atan32({0})", "softplus": "softplus32({0})", "elu": "elu32({0})",
-                     "exp2": "exp2_32({0})", "log2": "log2_32({0})", "log10": "log10_32({0})",
-                     "pow": "pow32({0}, {1})"},
+                     "exp2": "exp2_32({0})", "log2": f"(log32({{0}}) * np.float32({_LOG2E!r}))",
+                     "log10": f"(log32({{0}}) * np.float32({_LOG10E!r}))", "pow": "pow32({0}, {1})"},
          "float64": {"expm1": "expm1_64({0})", "sinh": "sinh64({0})", "cosh": "cosh64({0})",
                      "arctan": "atan64({0})", "softplus": "softplus64({0})", "elu": "elu64({0})",
-                     "log2": "log2_64({0})", "log10": "log10_64({0})"}}
-NAMES = sorted({form.split("(")[0] for forms in FORMS.values() for form in forms.values()})
+                     "log2": f"(log64({{0}}) * {_LOG2E!r})", "log10": f"(log64({{0}}) * {_LOG10E!r})"}}
+# What generated kernels import from here: the functions defined in this module.
+NAMES = sorted(name for name, value in list(globals().items()) if not name.startswith("_")
+               and isinstance(value, CPUDispatcher) and value.py_func.__module__ == __name__)

@@ -85,14 +85,20 @@ _ONE, _TWO, _HALF = np.float32(1.0), np.float32(2.0), np.float32(0.5)
 
 
 @njit(inline="always", cache=True)
+def _split_ln2_32(c):
+    """(n, r) with c = n ln2 + r and |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so n * the
+    first part is exact)."""
+    n = np.floor(_muladd(c, _LOG2E, _HALF))
+    return n, _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c))
+
+
+@njit(inline="always", cache=True)
 def _reduce_ln2_32(x):
-    """(x clamped to where exp is finite and not zero, n, r) with the clamped x = n ln2 + r and
-    |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so n * the first part is exact)."""
+    """(x clamped to where exp is finite and not zero, n, r): _split_ln2_32 of the clamped x."""
     c = _LO if x < _LO else x
     c = _HI if c > _HI else c                    # NaN stays NaN (comparisons are false)
-    n = np.floor(_muladd(c, _LOG2E, _HALF))
-    r = _muladd(n, -_LN2_HI, c)
-    return c, n, _muladd(n, -_LN2_LO, r)
+    n, r = _split_ln2_32(c)
+    return c, n, r
 
 
 @njit(inline="always", cache=True)
@@ -181,9 +187,7 @@ def tanh32(x):
     p = _muladd(p, z, _T[4])
     small = _muladd(x * z, p, x)                  # |x| < 0.625: no cancellation
     c = np.float32(9.0) if a > np.float32(9.0) else a     # NaN stays NaN
-    c = c + c
-    n = np.floor(_muladd(c, _LOG2E, _HALF))
-    r = _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c))
+    n, r = _split_ln2_32(c + c)
     t = _bits_to_float32((np.int32(n) + np.int32(127)) << np.int32(23))
     em = _muladd(t, _expm1_reduced32(r), t - _ONE)
     large = em / (em + _TWO)
