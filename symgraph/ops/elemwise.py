@@ -206,7 +206,8 @@ class Elemwise(Op):
         dtype = node.outputs[0].dtype
         if self.inplace is not None and isinstance(self.scalar_op.impl, np.ufunc):
             target = inputs[self.inplace]
-            if target.shape == np.broadcast_shapes(*[np.shape(v) for v in inputs]):
+            shapes = [np.shape(v) for v in inputs]
+            if all(s == target.shape for s in shapes) or target.shape == np.broadcast_shapes(*shapes):
                 return [self.scalar_op.impl(*inputs, out=target)]
         out = self.scalar_op.impl(*inputs)
         return [out if type(out) is np.ndarray and out.dtype == dtype else np.asarray(out, dtype=dtype)]
@@ -227,13 +228,22 @@ class Elemwise(Op):
         from .reduce import unbroadcast
         grads = fn(inputs, outputs[0], output_grads[0])
         result = []
-        for inp, g in zip(inputs, grads):
+        for k, (inp, g) in enumerate(zip(inputs, grads)):
             if g is None or inp.dtype[0] not in "fc":
                 result.append(None)
                 continue
-            g = unbroadcast(g, inp)
+            if not _shape_set_by(inp, inputs[:k] + inputs[k + 1:]):
+                g = unbroadcast(g, inp)
             result.append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
         return result
+
+
+def _shape_set_by(inp, others):
+    """True when the output of an elementwise op has inp's shape at run time: the other
+    inputs have no more dimensions and are statically 1 along each (a unary op, x * 2).
+    Its gradient then needs no SumToShape, which costs a node a step and hides the
+    patterns the stabilizer looks for (softmax's gradient through log)."""
+    return all(o.ndim <= inp.ndim and all(d == 1 for d in o.type.shape) for o in others)
 
 
 def _promote_weak(inputs, sop):

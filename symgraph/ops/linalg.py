@@ -186,7 +186,8 @@ class Gemm(Op):
         if self.alpha != 1.0:
             out *= out.dtype.type(self.alpha)
         bias = c if self.beta == 1.0 else c * c.dtype.type(self.beta)
-        if np.broadcast_shapes(bias.shape, out.shape) == out.shape:
+        if bias.shape == out.shape or bias.shape == out.shape[1:] \
+                or np.broadcast_shapes(bias.shape, out.shape) == out.shape:
             out += bias
         else:
             out = out + bias

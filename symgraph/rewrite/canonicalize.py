@@ -9,9 +9,11 @@ from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector
 from ..ops.shape_infer import dims_of
 from ..ops.index import Subtensor
 from ..ops.random import RandomDraw
+from ..ops.reduce import SumToShape
 from ..ops.loop import Map
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
+from .lengths import length, entry, same
 
 canonicalize = Stage("canonicalize")
 FOLD_LIMIT = 100_000  # elements; bigger results stay as the op that makes them
@@ -174,3 +176,20 @@ def index_into_make_vector(fgraph, node):
         return None
     entry = vec.owner.inputs[int(k)]
     return entry if can_stand_for(entry, node.outputs[0]) else None
+
+
+@canonicalize.register(SumToShape)
+def sum_to_own_shape(fgraph, node):
+    """SumToShape(g, shape) where g provably has that shape already (a gradient through x + b
+    to x, whose shape the graph knows but the static type does not): g itself. It sums only
+    along axes where the target is 1 and g is not."""
+    g, target = node.inputs
+    if g.ndim != node.outputs[0].ndim:
+        return None
+    for k in range(g.ndim):
+        want = entry(target, k)
+        if (isinstance(want, int) and want != 1) or g.type.shape[k] == 1:
+            continue
+        if not same(length(g, k), want):
+            return None
+    return _identity(node.outputs[0], g)

@@ -4,13 +4,16 @@ x**2 -> square(x), x**3 -> square(x) * x, x**4 -> square(square(x)), x**0.5 -> s
 x**-1 -> reciprocal(x), x**-2 -> reciprocal(square(x)) (a multiply is ~20x cheaper than pow,
 which does not vectorize; each form rounds at most twice more, about 1 ulp);
 alpha * dot(a, b) + c -> Gemm (one BLAS call with the bias folded in);
-sum(x * y) over two equal-length vectors -> dot(x, y).
+sum(x * y) over two equal-length vectors -> dot(x, y);
+softmax(x) next to log_softmax(x) -> exp(log_softmax(x)) (an elementwise exp that fuses into
+its reader instead of a second pass over the rows: the training step of a classifier).
 """
 from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
+from ..ops.nn import Softmax, LogSoftmax
 from .engine import Stage
 from .patterns import scalar_name, args, constant_scalar, is_scalar_like, can_stand_for, sole_client
 
@@ -74,3 +77,12 @@ def sum_of_product_is_dot(fgraph, node):
         return None
     result = Dot()(a, b)
     return result if can_stand_for(result, node.outputs[0]) else None
+
+
+@specialize.register(Softmax)
+def softmax_from_log_softmax(fgraph, node):
+    x, axis = node.inputs[0], node.op.axis
+    for client, _ in fgraph.clients.get(x, []):
+        if client != "output" and isinstance(client.op, LogSoftmax) and client.op.axis == axis:
+            return E.exp(client.outputs[0])
+    return None

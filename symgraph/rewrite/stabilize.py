@@ -3,8 +3,9 @@
 log(1+exp(x)) -> softplus(x); log(1+x) -> log1p(x); exp(x)-1 -> expm1(x);
 exp(x)/sum(exp(x)) -> softmax(x); log(softmax(x)) -> log_softmax(x);
 crossentropy(softmax(x), t) -> one fused op (gradient softmax - t);
-the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t) (no division by
-softmax, which is 0 where it underflows);
+the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t), and more generally
+the gradient through log(softmax) -> a - softmax * sum(a) (no division by softmax, which is 0
+where it underflows);
 log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x);
 log(sum(exp(x))) -> max-shifted logsumexp.
 """
@@ -14,6 +15,7 @@ from ..ops.reduce import Reduce, LogSumExp
 from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
+from .lengths import same_length
 
 stabilize = Stage("stabilize")
 
@@ -135,4 +137,35 @@ def crossentropy_gradient_through_softmax(fgraph, node):
             t = args(ratio[0])[0]
             result = g * (z * t.sum(axis=axis, keepdims=True) - t)
             return _checked(E.cast(result, z.dtype) if result.dtype != z.dtype else result, node.outputs[0])
+    return None
+
+
+@stabilize.register(Elemwise)
+def softmax_gradient_of_quotient(fgraph, node):
+    """(G - sum(G * z)) * z with z = softmax(x) and G = a / z, which is what grad builds for
+    log(softmax(x)) written out (Theano's `-log(p)[arange(n), y]`), becomes
+    a - z * sum(a): the gradient log_softmax has, without the division by z (0 where it
+    underflows, giving NaN) and two passes fewer. `a` must not be broadcast along the
+    softmax axis (it is summed there), which the graph must show (lengths.py)."""
+    if node.op.scalar_op.name != "mul":
+        return None
+    for z in node.inputs:
+        if z.owner is None or not isinstance(z.owner.op, Softmax):
+            continue
+        axis = z.owner.op.axis
+        diff = _pair(_other(tuple(node.inputs), z), "sub")
+        if diff is None:
+            continue
+        grad_p, total = diff
+        ratio = _pair(grad_p, "true_div")
+        reduce = total.owner
+        if ratio is None or ratio[1] is not z or reduce is None or not isinstance(reduce.op, Reduce) \
+                or reduce.op.kind != "sum" or reduce.op.axis != (axis,) or not reduce.op.keepdims \
+                or _other(_pair(reduce.inputs[0], "mul"), z) is not grad_p:
+            continue
+        a = ratio[0]
+        along = axis - z.ndim + a.ndim
+        if a.ndim > z.ndim or along < 0 or a.dtype != z.dtype or not same_length(a, along, z, axis):
+            continue
+        return _checked(a - z * a.sum(axis=along, keepdims=True), node.outputs[0])
     return None

@@ -169,3 +169,18 @@ def test_small_inputs_run_numpy_and_compile_nothing(monkeypatch, rng):
     got = f(large)
     assert all(t.kernels for t in thunks)
     np.testing.assert_allclose(got[0], sg.function([x], sg.nn.softmax(x), backend="numpy")(large), rtol=2e-6)
+
+
+def test_a_row_op_in_a_loop_compiles_its_loop_for_small_inputs(monkeypatch, rng):
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    x = sg.fmatrix("x")
+    f = sg.function([x], sg.nn.log_softmax(x), backend="numba")
+    small = rng.normal(size=(32, 10)).astype("float32")
+    (thunk,) = row_thunks(f)
+    for _ in range(numba_cpu.HOT_CALLS):
+        f(small)
+    assert not thunk.kernels  # a function called a few times compiles nothing
+    got = f(small)
+    assert thunk.kernels
+    np.testing.assert_allclose(got, sg.function([x], sg.nn.log_softmax(x), backend="numpy")(small), rtol=1e-6)
+    assert f(np.zeros((0, 10), "float32")).shape == (0, 10)

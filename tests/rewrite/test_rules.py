@@ -177,6 +177,65 @@ def test_crossentropy_gradient_through_softmax_needs_no_division(dense):
     np.testing.assert_allclose(fast(ok, tv), slow(ok, tv), rtol=1e-5, atol=1e-7)
 
 
+def test_theano_crossentropy_idiom_has_the_log_softmax_gradient():
+    """-log(softmax(x))[arange(n), y].mean(), Theano's way: the gradient grad builds divides by
+    the softmax (NaN where it underflows) and runs softmax beside log_softmax."""
+    x, y = sg.fmatrix("x"), sg.ivector("y")
+    cost = -sg.log(sg.nn.softmax(x))[sg.arange(y.shape[0]), y].mean()
+    g = sg.grad(cost, x)
+    fast = sg.function([x, y], [cost, g], backend="numpy")
+    assert fired(fast, "softmax_gradient_of_quotient") and fired(fast, "softmax_from_log_softmax")
+    assert "Softmax" not in ops_of(fast) and ops_of(fast).count("LogSoftmax") == 1
+    assert not any("true_div" in str(n.op) and n.outputs[0].ndim == 2 for n in fast.fgraph.apply_nodes)
+    xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]], "float32")  # softmax underflows to 0
+    yv = np.array([2, 0], "int32")
+    sm = np.exp(xv - xv.max(1, keepdims=True)); sm /= sm.sum(1, keepdims=True)
+    lv, gv = fast(xv, yv)
+    np.testing.assert_allclose(gv, (sm - np.eye(3, dtype="float32")[yv]) / 2, atol=1e-6)
+    np.testing.assert_allclose(lv, -np.log(sm[[0, 1], yv]).mean(), rtol=1e-6)
+    slow = sg.function([x, y], g, optimize=False, backend="numpy")
+    assert not np.isfinite(slow(xv, yv)).all()  # 0 / 0 where the softmax underflowed
+    ok = np.array([[0.1, -0.3, 0.2], [1.0, 2.0, 3.0]], "float32")
+    np.testing.assert_allclose(fast(ok, yv)[1], slow(ok, yv), rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_gradient_of_a_quotient_needs_the_softmax_axis_unbroadcast():
+    x, a = sg.fmatrix("x"), sg.tensor("a", dtype="float32", shape=(None, 1))
+    z = sg.nn.softmax(x)
+    g = sg.grad((sg.log(z) * a).sum(), x)  # a is broadcast along the softmax axis
+    fast, slow = compile_both([x, a], g)
+    assert not fired(fast, "softmax_gradient_of_quotient")
+    xv = np.array([[0.1, -0.3, 0.2], [1.0, 2.0, 3.0]], "float32")
+    av = np.array([[2.0], [-1.0]], "float32")
+    np.testing.assert_allclose(fast(xv, av), slow(xv, av), rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_of_a_unary_op_is_not_summed_to_shape():
+    x, y = sg.fmatrix("x"), sg.fmatrix("y")
+    unary = sg.function([x], sg.grad((sg.log(x) * 2).sum(), x), backend="numpy", optimize=False)
+    assert "SumToShape" not in ops_of(unary)
+    binary = sg.function([x, y], sg.grad((x * y).sum(), y), backend="numpy")
+    assert "SumToShape" in ops_of(binary)  # y may be broadcast: its gradient is summed back
+    np.testing.assert_allclose(binary(np.ones((3, 2), "float32"), np.ones((1, 2), "float32")), [[3, 3]])
+
+
+def test_sum_to_shape_of_a_gradient_that_has_the_shape_already_is_dropped():
+    x = sg.dmatrix("x")
+    W = sg.shared(np.arange(6.0).reshape(3, 2), "W")
+    b = sg.shared(np.array([0.5, -1.0]), "b")
+    gx, gb = sg.grad(((sg.dot(x, W) + b) ** 2).sum(), [x, b])
+    fast, slow = compile_both([x], [gx, gb])
+    assert fired(fast, "sum_to_own_shape")
+    assert ops_of(fast).count("SumToShape") == 1  # b's gradient: a real sum over the rows
+    xv = np.array([[0.1, 0.2, -0.3], [1.0, 2.0, 3.0]])
+    for got, want in zip(fast(xv), slow(xv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    y = sg.dmatrix("y")  # x may be one row broadcast against y: its gradient must be summed
+    kept = sg.function([x, y], sg.grad((x * y).sum(), x), backend="numpy")
+    assert not fired(kept, "sum_to_own_shape")
+    np.testing.assert_allclose(kept(np.ones((1, 2)), np.ones((3, 2))), [[3.0, 3.0]])
+
+
 def test_special_powers():
     x = sg.dvector("x")
     fast, slow = compile_both([x], x ** 2 + x ** 0.5 + x ** -1)

@@ -1,0 +1,93 @@
+"""Whether two arrays provably have the same length along an axis, from the graph alone.
+
+A rule that drops a SumToShape, or sums a gradient instead of the quotient it came from,
+needs to know a length it cannot see in the static shape (the batch size, an unknown number
+of classes). `length(var, axis)` follows the ops that keep a shape (elementwise ops, softmax
+rows, increments into an array, Alloc and BroadcastTo of a shape vector, products) back to
+where the length comes from: a static int, or ("shape", v, k) for v.shape[k] of some v, or
+("value", s) for a scalar s computed in the graph. Equal descriptions mean equal lengths.
+"""
+from ..graph import Constant
+from ..ops.elemwise import Elemwise
+from ..ops.index import IncSubtensor, Subtensor
+from ..ops.linalg import Dot, Gemm
+from ..ops.nn import Softmax, LogSoftmax
+from ..ops.reduce import Reduce
+from ..ops.shape import Alloc, BroadcastTo, DimShuffle, MakeVector, Shape
+
+_SAME_SHAPE = (IncSubtensor, Softmax, LogSoftmax)  # output shaped like input 0
+
+
+def length(var, axis, depth=12):
+    """A description of var.shape[axis] (axis counted from 0; negative from the end)."""
+    axis %= var.ndim
+    static = var.type.shape[axis]
+    if static is not None:
+        return static
+    node = var.owner
+    if node is None or depth == 0:
+        return ("shape", var, axis)
+    op = node.op
+    if isinstance(op, _SAME_SHAPE):
+        return length(node.inputs[0], axis, depth - 1)
+    if isinstance(op, (Alloc, BroadcastTo)):
+        return entry(node.inputs[1], axis, depth - 1)
+    if isinstance(op, Reduce):
+        kept = [k for k in range(node.inputs[0].ndim) if op.keepdims or k not in op.axis]
+        if kept[axis] not in op.axis:
+            return length(node.inputs[0], kept[axis], depth - 1)
+    if isinstance(op, DimShuffle) and op.pattern[axis] != "x":
+        return length(node.inputs[0], op.pattern[axis], depth - 1)
+    if isinstance(op, (Dot, Gemm)) and var.ndim == 2:
+        a, b = node.inputs[-2:]
+        if a.ndim == 2 and b.ndim == 2:
+            return length(a, 0, depth - 1) if axis == 0 else length(b, 1, depth - 1)
+    if isinstance(op, Elemwise):
+        # The inputs that are not statically 1 along the axis decide it; if they all agree,
+        # that is the length (where one is 1 at run time the others must be too, or agree).
+        found = None
+        for v in node.inputs:
+            k = axis - var.ndim + v.ndim
+            if k < 0 or v.type.shape[k] == 1:
+                continue
+            this = length(v, k, depth - 1)
+            if found is not None and not same(found, this):
+                return ("shape", var, axis)
+            found = this
+        if found is not None:
+            return found
+    return ("shape", var, axis)
+
+
+def entry(vec, k, depth=12):
+    """A description of the k-th entry of an int shape vector."""
+    if isinstance(vec, Constant):
+        return int(vec.data[k])
+    node = vec.owner
+    if node is not None and isinstance(node.op, Shape):
+        return length(node.inputs[0], k, depth - 1)
+    if node is not None and isinstance(node.op, MakeVector):
+        return scalar(node.inputs[k], depth - 1)
+    return ("value", vec, k)
+
+
+def scalar(var, depth=12):
+    """A description of an int scalar: shape(v)[k] is v's length along k."""
+    if isinstance(var, Constant):
+        return int(var.data)
+    node = var.owner
+    if node is not None and isinstance(node.op, Subtensor) and node.op.spec == ("int",) \
+            and isinstance(node.inputs[1], Constant):
+        return entry(node.inputs[0], int(node.inputs[1].data), depth - 1)
+    return ("value", var)
+
+
+def same(a, b):
+    """Whether two descriptions are provably the same length."""
+    if isinstance(a, int) or isinstance(b, int):
+        return a == b
+    return len(a) == len(b) and all(x == y if isinstance(x, (int, str)) else x is y for x, y in zip(a, b))
+
+
+def same_length(a, axis_a, b, axis_b):
+    return same(length(a, axis_a), length(b, axis_b))
