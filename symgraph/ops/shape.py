@@ -355,10 +355,10 @@ def broadcast_view(x, shape):
         return np.broadcast_to(x, shape)  # its errors, and strided inputs
     strides = [0] * lead
     for d, t, s in zip(x.shape, shape[lead:], x.strides):
-        if d == t:
-            strides.append(s)
-        elif d == 1:
+        if d == 1:
             strides.append(0)
+        elif d == t:
+            strides.append(s)
         else:
             return np.broadcast_to(x, shape)
     view = np.ndarray(shape, x.dtype, x if x.size else None, 0, tuple(strides))

@@ -76,3 +76,27 @@ def test_zero_size_sum_and_empty_max_error():
     assert run([x], x.sum(axis=0), np.zeros((0, 3))).tolist() == [0, 0, 0]
     with pytest.raises(ValueError):
         run([x], x.max(axis=0), np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32", "bool"])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("shape,axis", [((4, 5), (0,)), ((4, 5), (1,)), ((2, 3, 4), (0, 2)), ((0, 3), (1,)), ((3,), (0,))])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reference_reduction_equals_numpys_function_exactly(dtype, name, shape, axis, keepdims, rng):
+    """Reduce.perform calls the ufunc's reduce directly (NumPy's np.sum/np.mean wrappers cost
+    microseconds); the values and dtypes must stay those of the NumPy function."""
+    from symgraph.ops.reduce import Reduce, _NUMPY
+    xv = (rng.normal(size=shape) * 3).astype(dtype)
+    x = sg.tensor("x", dtype=dtype, ndim=len(shape))
+    op = Reduce(name, axis, keepdims)
+    node = op.make_node(x)
+    with np.errstate(all="ignore"):
+        try:
+            want = np.asarray(_NUMPY[name](xv, axis=axis, keepdims=keepdims), dtype=node.outputs[0].dtype)
+        except ValueError as exc:  # max/min of an empty axis
+            with pytest.raises(ValueError, match="identity"):
+                op.perform(node, [xv])
+            return
+        (got,) = op.perform(node, [xv])
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)

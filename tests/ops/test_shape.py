@@ -98,3 +98,17 @@ def test_arange_eye_repeat_tile_broadcast(rng):
     np.testing.assert_array_equal(run([x], sg.tile(x, (2, 1, 2)), xv), np.tile(xv, (2, 1, 2)))
     v = sg.dvector("v")
     np.testing.assert_array_equal(run([v], sg.broadcast_to(v, (4, 3)), xv[0]), np.broadcast_to(xv[0], (4, 3)))
+
+
+@pytest.mark.parametrize("shape,target", [((1,), (5,)), ((3, 1), (2, 3, 4)), ((), (2, 2)), ((0,), (3, 0)),
+                                          ((2, 3), (2, 3)), ((1, 1), (4, 1)), ((2,), (3, 2))])
+def test_broadcast_view_is_numpys_broadcast_to(shape, target):
+    from symgraph.ops.shape import broadcast_view
+    x = np.arange(int(np.prod(shape)), dtype="float32").reshape(shape)
+    got, want = broadcast_view(x, target), np.broadcast_to(x, target)
+    assert got.shape == want.shape and got.strides == want.strides and not got.flags.writeable
+    np.testing.assert_array_equal(got, want)
+    strided = np.arange(12.0).reshape(3, 4)[:, ::2]  # not C-ordered: NumPy's own path
+    np.testing.assert_array_equal(broadcast_view(strided, (2, 3, 2)), np.broadcast_to(strided, (2, 3, 2)))
+    with pytest.raises(ValueError):
+        broadcast_view(np.ones(2), (3,))
