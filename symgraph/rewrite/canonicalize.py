@@ -5,9 +5,9 @@ import numpy as np
 from ..graph import Constant
 from ..ops.base import as_int_vector, constant_value
 from ..ops.elemwise import Elemwise, elemwise_op
-from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector
+from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector, BroadcastTo
 from ..ops.shape_infer import dims_of
-from ..ops.index import Subtensor
+from ..ops.index import Subtensor, IncSubtensor
 from ..ops.random import RandomDraw
 from ..ops.reduce import SumToShape
 from ..ops.loop import Map
@@ -179,17 +179,44 @@ def index_into_make_vector(fgraph, node):
 
 
 @canonicalize.register(SumToShape)
-def sum_to_own_shape(fgraph, node):
-    """SumToShape(g, shape) where g provably has that shape already (a gradient through x + b
-    to x, whose shape the graph knows but the static type does not): g itself. It sums only
-    along axes where the target is 1 and g is not."""
+def sum_to_shape_decided(fgraph, node):
+    """SumToShape(g, shape) decided from the graph: g itself where g provably has that shape
+    already (a gradient through x + b to x, whose shape the static type does not know), a
+    plain sum where the axes to sum are known (b's gradient: a sum over the batch). It sums
+    the leading axes g has beyond the target, and those where the target is 1 and g is not."""
     g, target = node.inputs
-    if g.ndim != node.outputs[0].ndim:
+    out = node.outputs[0]
+    lead = g.ndim - out.ndim
+    if lead < 0:
         return None
-    for k in range(g.ndim):
+    summed = list(range(lead))
+    for k in range(out.ndim):
         want = entry(target, k)
-        if (isinstance(want, int) and want != 1) or g.type.shape[k] == 1:
+        if (isinstance(want, int) and want != 1) or g.type.shape[lead + k] == 1:
             continue
-        if not same(length(g, k), want):
-            return None
-    return _identity(node.outputs[0], g)
+        if want == 1:
+            summed.append(lead + k)
+        elif not same(length(g, lead + k), want):
+            return None  # the target may be 1 where g is not: decided at run time
+    if not summed:
+        return _identity(out, g)
+    if summed == list(range(lead)):
+        return _identity(out, g.sum(axis=tuple(summed)))  # a bias's gradient: a sum over the batch
+    kept = g.sum(axis=tuple(summed), keepdims=True)
+    return _identity(out, DimShuffle(g.ndim, tuple(range(lead, g.ndim)))(kept))
+
+
+@canonicalize.register(IncSubtensor)
+def increment_by_unbroadcast_value(fgraph, node):
+    """inc_subtensor(x[idx], broadcast_to(v, s)) -> inc_subtensor(x[idx], v): the increment
+    broadcasts v itself (the gradient of a mean picked out of rows)."""
+    y = node.inputs[1]
+    if y.owner is None or not isinstance(y.owner.op, BroadcastTo):
+        return None
+    v = y.owner.inputs[0]
+    if v.ndim > y.ndim or any(d not in (1, None) and d != e for d, e in zip(v.type.shape[::-1], y.type.shape[::-1])):
+        return None
+    try:
+        return _identity(node.outputs[0], node.op(node.inputs[0], v, *node.inputs[2:]))
+    except (ValueError, TypeError):
+        return None

@@ -219,21 +219,31 @@ def test_gradient_of_a_unary_op_is_not_summed_to_shape():
     np.testing.assert_allclose(binary(np.ones((3, 2), "float32"), np.ones((1, 2), "float32")), [[3, 3]])
 
 
-def test_sum_to_shape_of_a_gradient_that_has_the_shape_already_is_dropped():
+def test_sum_to_shape_decided_from_the_graph():
     x = sg.dmatrix("x")
     W = sg.shared(np.arange(6.0).reshape(3, 2), "W")
     b = sg.shared(np.array([0.5, -1.0]), "b")
     gx, gb = sg.grad(((sg.dot(x, W) + b) ** 2).sum(), [x, b])
     fast, slow = compile_both([x], [gx, gb])
-    assert fired(fast, "sum_to_own_shape")
-    assert ops_of(fast).count("SumToShape") == 1  # b's gradient: a real sum over the rows
+    assert fired(fast, "sum_to_shape_decided")
+    assert "SumToShape" not in ops_of(fast)  # b's gradient is a plain sum over the rows
     xv = np.array([[0.1, 0.2, -0.3], [1.0, 2.0, 3.0]])
     for got, want in zip(fast(xv), slow(xv)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
     y = sg.dmatrix("y")  # x may be one row broadcast against y: its gradient must be summed
     kept = sg.function([x, y], sg.grad((x * y).sum(), x), backend="numpy")
-    assert not fired(kept, "sum_to_own_shape")
+    assert not fired(kept, "sum_to_shape_decided")
     np.testing.assert_allclose(kept(np.ones((1, 2)), np.ones((3, 2))), [[3.0, 3.0]])
+
+
+def test_increment_by_a_broadcast_value_broadcasts_it_itself():
+    x, y = sg.dmatrix("x"), sg.ivector("y")
+    g = sg.grad(x[sg.arange(y.shape[0]), y].mean(), x)  # inc_subtensor of broadcast_to(1/n)
+    fast, slow = compile_both([x, y], g)
+    assert fired(fast, "increment_by_unbroadcast_value") and "BroadcastTo" not in ops_of(fast)
+    args = np.arange(6.0).reshape(3, 2), np.array([1, 0, 1], "int32")
+    assert_same(fast, slow, *args)
+    np.testing.assert_allclose(fast(*args), [[0, 1 / 3], [1 / 3, 0], [0, 1 / 3]])
 
 
 def test_special_powers():
