@@ -123,7 +123,7 @@ class ElementwiseThunk:
     def _general(self, inputs):
         """Inputs of different shapes or layouts. The way to loop over them is worked out once
         per (shapes, strides) and kept: working it out took 9 of a small call's 10 us."""
-        layout = tuple((a.shape, a.strides) for a in inputs)
+        layout = tuple([a.shape for a in inputs] + [a.strides for a in inputs])
         plan = self.plans.get(layout)
         if plan is None:
             if len(self.plans) >= 64:  # shapes that change every call (a growing sequence)
@@ -148,7 +148,7 @@ class ElementwiseThunk:
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             return functools.partial(self._run_flat, shape, mask, False, singles)
         patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
-        return functools.partial(self._run_broadcast, shape, patterns, singles)
+        return functools.partial(self._run_broadcast, shape, patterns, math.prod(shape) >= self.threshold, singles)
 
     def _run_flat(self, shape, mask, transposed, singles, inputs):
         if transposed:
@@ -161,15 +161,14 @@ class ElementwiseThunk:
         self._flat_kernel(mask, shape, alias)(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         return outs
 
-    def _run_broadcast(self, shape, patterns, singles, inputs):
+    def _run_broadcast(self, shape, patterns, parallel, singles, inputs):
         outs, alias = self._outputs(inputs, shape)
         if singles:
             inputs = [_one_value(a) if i in singles else a for i, a in enumerate(inputs)]
-        key = ("broadcast", patterns, math.prod(shape) >= self.threshold, alias)
-        kernel = self.kernels.get(key)
+        kernel = self.kernels.get(("broadcast", patterns, parallel, alias))
         if kernel is None:
-            kernel = self.kernels[key] = codegen.broadcast_kernel(
-                self.composite, self.in_dtypes, self.ndim, patterns, key[2], alias)
+            kernel = self.kernels["broadcast", patterns, parallel, alias] = codegen.broadcast_kernel(
+                self.composite, self.in_dtypes, self.ndim, patterns, parallel, alias)
         kernel(*outs, *inputs)
         return outs
 

@@ -220,3 +220,21 @@ def increment_by_unbroadcast_value(fgraph, node):
         return _identity(node.outputs[0], node.op(node.inputs[0], v, *node.inputs[2:]))
     except (ValueError, TypeError):
         return None
+
+
+@canonicalize.register(Subtensor)
+def length_from_the_graph(fgraph, node):
+    """v.shape[k] -> u.shape[j] where the graph shows the two are equal (the number of values
+    picked by x[arange(len(y)), y] is len(y)): one shape lookup serves both after merging."""
+    vec = node.inputs[0]
+    if node.op.spec != ("int",) or vec.owner is None or not isinstance(vec.owner.op, Shape):
+        return None
+    k = constant_value(node.inputs[1])
+    if k is None:
+        return None
+    v = vec.owner.inputs[0]
+    found = length(v, int(k))
+    if isinstance(found, tuple) and found[0] == "shape" and found[1] is not v:
+        return _identity(node.outputs[0], Shape()(found[1])[found[2]])
+    return None
+

@@ -13,7 +13,7 @@ from ..ops.index import IncSubtensor, Subtensor
 from ..ops.linalg import Dot, Gemm
 from ..ops.nn import Softmax, LogSoftmax
 from ..ops.reduce import Reduce
-from ..ops.shape import Alloc, BroadcastTo, DimShuffle, MakeVector, Shape
+from ..ops.shape import Alloc, ARange, BroadcastTo, DimShuffle, MakeVector, Shape
 
 _SAME_SHAPE = (IncSubtensor, Softmax, LogSoftmax)  # output shaped like input 0
 
@@ -42,6 +42,12 @@ def length(var, axis, depth=12):
         a, b = node.inputs[-2:]
         if a.ndim == 2 and b.ndim == 2:
             return length(a, 0, depth - 1) if axis == 0 else length(b, 1, depth - 1)
+    if isinstance(op, Subtensor) and all(e == "array" for e in op.spec) and var.ndim == 1:
+        return _gathered(node, var, depth)
+    if isinstance(op, ARange) and _is(node.inputs[0], 0) and _is(node.inputs[2], 1):
+        stop = scalar(node.inputs[1], depth - 1)  # arange(0, n): n long, n a length or int >= 0
+        if (isinstance(stop, int) and stop >= 0) or (isinstance(stop, tuple) and stop[0] == "shape"):
+            return stop
     if isinstance(op, Elemwise):
         # The inputs that are not statically 1 along the axis decide it; if they all agree,
         # that is the length (where one is 1 at run time the others must be too, or agree).
@@ -57,6 +63,23 @@ def length(var, axis, depth=12):
         if found is not None:
             return found
     return ("shape", var, axis)
+
+
+def _gathered(node, var, depth):
+    """x[i, j] with 1-d integer arrays i, j of one provable length: that length."""
+    found = None
+    for index in node.inputs[1:]:
+        if index.ndim != 1 or index.dtype == "bool":
+            return ("shape", var, 0)
+        this = length(index, 0, depth - 1)
+        if found is not None and not same(found, this):
+            return ("shape", var, 0)
+        found = this
+    return found if found is not None and node.inputs[0].ndim == len(node.op.spec) else ("shape", var, 0)
+
+
+def _is(var, value):
+    return isinstance(var, Constant) and var.data.size == 1 and var.data.item() == value
 
 
 def entry(vec, k, depth=12):

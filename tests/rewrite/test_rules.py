@@ -186,6 +186,8 @@ def test_theano_crossentropy_idiom_has_the_log_softmax_gradient():
     fast = sg.function([x, y], [cost, g], backend="numpy")
     assert fired(fast, "softmax_gradient_of_quotient") and fired(fast, "softmax_from_log_softmax")
     assert "Softmax" not in ops_of(fast) and ops_of(fast).count("LogSoftmax") == 1
+    # the mean's count is len(y), which the arange already read: one shape lookup of y
+    assert fired(fast, "length_from_the_graph") and ops_of(fast).count("Shape") == 2  # y and x
     assert not any("true_div" in str(n.op) and n.outputs[0].ndim == 2 for n in fast.fgraph.apply_nodes)
     xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]], "float32")  # softmax underflows to 0
     yv = np.array([2, 0], "int32")

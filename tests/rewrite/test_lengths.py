@@ -1,0 +1,27 @@
+"""rewrite/lengths.py: lengths the graph proves equal, and the ones it must not claim."""
+import numpy as np
+
+import symgraph as sg
+from symgraph.rewrite.lengths import length, same, same_length
+
+
+def test_lengths_follow_shape_keeping_ops_to_their_source():
+    x, y = sg.fmatrix("x"), sg.ivector("y")
+    W = sg.shared(np.ones((3, 4), "float32"))
+    z = sg.nn.log_softmax(sg.dot(x, W) + 1.0)
+    assert length(z, 1) == 4  # static
+    assert same_length(z, 0, x, 0)  # through log_softmax, the add and the product
+    zeros = sg.zeros_like(x)
+    assert same_length(sg.exp(zeros) * x, 0, x, 0)
+    picked = z[sg.arange(y.shape[0]), y]
+    assert same_length(picked, 0, y, 0)  # arange(len(y)) and y: len(y) values
+    assert same_length(z.sum(axis=1, keepdims=True), 0, x, 0) and same_length(x.T, 1, x, 0)
+
+
+def test_lengths_it_cannot_prove_stay_apart():
+    x, y, v = sg.fmatrix("x"), sg.fmatrix("y"), sg.ivector("v")
+    assert not same_length(x, 0, y, 0)
+    assert not same_length(x + y, 0, x, 0)  # x may be one row broadcast against y
+    assert not same(length(sg.arange(0, -3), 0), -3)  # arange(0, -3) is empty
+    assert length(sg.arange(0, -3), 0) == 0
+    assert not same_length(x[sg.arange(3), v], 0, v, 0)  # 3 and len(v) broadcast together
