@@ -356,6 +356,8 @@ class RowThunk:
         return kernel
 
     def _rows(self, x):
+        if x.ndim == 2 and x.flags.c_contiguous:
+            return x
         return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
 
 
@@ -404,14 +406,11 @@ class CrossentropySoftmaxThunk(RowThunk):
             targets = self._rows(np.broadcast_to(t, x.shape).astype(x.dtype, copy=False))
         else:
             targets = t.reshape(-1)
-            low, high = targets.min(), targets.max()
-            if high >= n or low < -n:
-                bad = high if high >= n else low
-                raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
-            if low < 0:  # NumPy's indexing counts negative targets from the end
-                targets = np.where(targets < 0, targets + n, targets)
         out = np.empty(rows.shape[0], x.dtype)
-        self._kernel(x.size >= self.threshold)(rows, targets, out)
+        if self._kernel(x.size >= self.threshold)(rows, targets, out) and not self.dense:
+            low, high = targets.min(), targets.max()
+            bad = high if high >= n else low
+            raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
         return [out.reshape(x.shape[:-1])]
 
 

@@ -12,6 +12,7 @@ from .numba_codegen import compile_source
 _HEAD = """@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)
 def kernel(x, {extra}out):
     n = x.shape[1]
+    bad = 0
     for r in {loop}(x.shape[0]):
         m = np.{dtype}(-np.inf)
         for j in range(n):
@@ -50,7 +51,15 @@ def _bodies(dtype):
             m = np.{dtype}(0)
 """ + sum_exp + """        out[r] = np.{dtype}(np.log(s)) + m
 """,
-        "crossentropy_int": sum_exp + """        out[r] = -((x[r, t[r]] - m) - np.{dtype}(np.log(s)))
+        # A negative target counts from the end (NumPy's indexing); one out of range is
+        # counted and the caller raises (checking here saves two passes over the targets).
+        "crossentropy_int": sum_exp + """        k = t[r]
+        if k < 0:
+            k += n
+        if k < 0 or k >= n:
+            bad += 1
+            k = 0
+        out[r] = -((x[r, k] - m) - np.{dtype}(np.log(s)))
 """,
         "crossentropy_dense": sum_exp + """        log_total = np.{dtype}(np.log(s))
         acc = np.float64(0)
@@ -63,9 +72,10 @@ def _bodies(dtype):
 
 def row_kernel(kind, dtype, parallel):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
-    kernel(x, t, out) for the crossentropies (t: row targets, in range, or dense rows)."""
+    kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows). Returns
+    how many integer targets were out of range (their rows are not meaningful)."""
     exp = {"float32": "exp32", "float64": "exp64"}[dtype]
     extra = "t, " if kind.startswith("crossentropy") else ""
-    source = (_HEAD + _bodies(dtype)[kind]).format(
+    source = (_HEAD + _bodies(dtype)[kind] + "    return bad\n").format(
         parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, exp=exp, extra=extra)
     return compile_source(source)

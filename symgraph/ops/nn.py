@@ -70,6 +70,16 @@ def _check_targets(values, targets, what):
     return "dense"
 
 
+def _target_rows(targets, values):
+    """One-hot rows of integer targets for values' last axis, a negative target counting from
+    the end as the forward pick does (one_hot itself gives a zero row for it)."""
+    from .shape import arange
+    n = values.shape[-1]
+    rows = expand_dims(targets, -1)  # wrapped after the expansion: one fused loop with the rest
+    wrapped = E.where(E.lt(rows, 0), rows + E.cast(n, targets.dtype), rows)
+    return E.cast(E.eq(wrapped, arange(n)), values.dtype)
+
+
 def _pick(values, targets):
     """values[..., targets] along the last axis, for integer targets."""
     rows = np.indices(targets.shape, sparse=True)
@@ -99,7 +109,7 @@ class CategoricalCrossentropy(Op):
     def grad(self, inputs, outputs, output_grads):
         p, t = inputs
         g = expand_dims(output_grads[0], -1)
-        dense = one_hot(t, p.shape[-1], p.dtype) if t.dtype[0] in "iu" else t
+        dense = _target_rows(t, p) if t.dtype[0] in "iu" else t
         gt = None if t.dtype[0] in "iu" else -E.log(p) * g
         return [-dense / p * g, gt]
 
@@ -127,7 +137,7 @@ class CrossentropySoftmax(Op):
         g = expand_dims(output_grads[0], -1)
         sm = Softmax(x.ndim - 1)(x)
         if t.dtype[0] in "iu":
-            return [(sm - one_hot(t, x.shape[-1], x.dtype)) * g, None]
+            return [(sm - _target_rows(t, x)) * g, None]
         return [(sm * t.sum(axis=-1, keepdims=True) - t) * g, -LogSoftmax(x.ndim - 1)(x) * g]
 
 

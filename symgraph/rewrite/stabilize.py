@@ -9,10 +9,14 @@ where it underflows);
 log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x);
 log(sum(exp(x))) -> max-shifted logsumexp.
 """
+import numpy as np
+
+from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
 from ..ops.reduce import Reduce, LogSumExp
 from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax
+from ..ops.shape import ARange
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
 from .lengths import same_length
@@ -107,11 +111,30 @@ def _other(pair, known):
     return b if a is known else (a if b is known else None)
 
 
+def _one_hot_rows(t, axis):
+    """Whether t is one_hot(y, k) along `axis` (the last): cast(eq(y[..., None], arange(k))),
+    whose rows sum to 1 for every target the forward pick accepts (it raises on the others)."""
+    if not (scalar_name(t) or "").startswith("cast") or scalar_name(args(t)[0]) != "eq" or axis != t.ndim - 1:
+        return False
+    for classes, y in (args(args(t)[0]), args(args(t)[0])[::-1]):
+        if y.dtype[0] in "iu" and y.type.shape[-1:] == (1,) and _counts_from_zero(classes):
+            return True
+    return False
+
+
+def _counts_from_zero(v):
+    """v is 0, 1, 2, ... (arange(k), folded to a constant when k is static)."""
+    if isinstance(v, Constant):
+        return v.data.ndim == 1 and np.array_equal(v.data, np.arange(v.data.size))
+    return v.owner is not None and isinstance(v.owner.op, ARange) \
+        and is_constant(v.owner.inputs[0], 0) and is_constant(v.owner.inputs[2], 1)
+
+
 @stabilize.register(Elemwise)
 def crossentropy_gradient_through_softmax(fgraph, node):
     """(G - sum(G * z)) * z with z = softmax(x) and G = -t / z * g (g constant along the
     softmax axis), which is what grad builds for crossentropy(softmax(x), t), becomes
-    g * (z * sum(t) - t)."""
+    g * (z * sum(t) - t), and g * (z - t) when t is the one-hot of integer targets."""
     if node.op.scalar_op.name != "mul":
         return None
     for z in node.inputs:
@@ -135,7 +158,7 @@ def crossentropy_gradient_through_softmax(fgraph, node):
             if g.ndim != z.ndim or g.type.shape[axis] != 1:
                 continue  # g must be the same along the softmax axis
             t = args(ratio[0])[0]
-            result = g * (z * t.sum(axis=axis, keepdims=True) - t)
+            result = g * (z - t) if _one_hot_rows(t, axis) else g * (z * t.sum(axis=axis, keepdims=True) - t)
             return _checked(E.cast(result, z.dtype) if result.dtype != z.dtype else result, node.outputs[0])
     return None
 

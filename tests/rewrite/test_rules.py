@@ -248,6 +248,26 @@ def test_increment_by_a_broadcast_value_broadcasts_it_itself():
     np.testing.assert_allclose(fast(*args), [[0, 1 / 3], [1 / 3, 0], [0, 1 / 3]])
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_crossentropy_gradient_of_integer_targets(from_logits, backend):
+    """No sum over the one-hot rows (it is 1), and a negative target counts from the end in
+    the gradient as in the loss (the gradient was 0 for it)."""
+    x, t = sg.dmatrix("x"), sg.ivector("t")
+    loss = (sg.nn.categorical_crossentropy(x, t, from_logits=True) if from_logits
+            else sg.nn.categorical_crossentropy(sg.nn.softmax(x), t)).mean()
+    f = sg.function([x, t], [loss, sg.grad(loss, x)], backend=backend)
+    if not from_logits:
+        assert fired(f, "crossentropy_gradient_through_softmax")
+    assert not any(str(n.op).startswith("Sum{axis=(1,), keepdims") for n in f.fgraph.apply_nodes)
+    xv = np.array([[0.5, -1.0, 2.0], [1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    sm = np.exp(xv - xv.max(1, keepdims=True)); sm /= sm.sum(1, keepdims=True)
+    for given, meant in (([2, 0, 1], [2, 0, 1]), ([-1, -3, 1], [2, 0, 1])):
+        lv, gv = f(xv, np.array(given, "int32"))
+        np.testing.assert_allclose(lv, -np.log(sm[[0, 1, 2], meant]).mean(), rtol=1e-12)
+        np.testing.assert_allclose(gv, (sm - np.eye(3)[meant]) / 3, atol=1e-12)
+
+
 def test_special_powers():
     x = sg.dvector("x")
     fast, slow = compile_both([x], x ** 2 + x ** 0.5 + x ** -1)
@@ -416,7 +436,7 @@ def test_groups_that_depend_on_each_other_both_ways_are_split():
 
 
 def test_nodes_a_rule_makes_stay_in_the_scope_of_what_they_replace():
-    x, t = sg.fmatrix("x"), sg.ivector("t")
+    x, t = sg.fmatrix("x"), sg.fmatrix("t")  # dense targets: the rule sums them
     with sg.name_scope("head"):
         loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), t).mean()
     f = sg.function([x, t], sg.grad(loss, x), backend="numpy")
