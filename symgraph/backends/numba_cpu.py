@@ -452,7 +452,7 @@ class IncSubtensorThunk:
         if idx.size and (idx.max() >= n or idx.min() < -n):
             bad = idx[(idx >= n) | (idx < -n)][0]
             raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
-        out = x.copy()
+        out = x if op.inplace and x.flags.writeable and x.flags.c_contiguous else x.copy()
         rows = np.broadcast_to(y, (idx.shape[0],) + x.shape[1:])
         _scatter_add(out.reshape(n, -1), np.where(idx < 0, idx + n, idx).astype(np.int64),
                      np.ascontiguousarray(rows).reshape(idx.shape[0], -1))

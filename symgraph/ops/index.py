@@ -182,16 +182,18 @@ def take_slice(x, axis, start, stop):
 
 
 class IncSubtensor(Op):
-    """A copy of x with x[index] set to, or incremented by, y (repeated indices accumulate)."""
+    """A copy of x with x[index] set to, or incremented by, y (repeated indices accumulate).
+    inplace: x's buffer dies here (plan_inplace decided), so it is written instead of copied
+    (the gradient of a gather: zeros the size of the whole array, then a scatter)."""
 
-    __props__ = ("spec", "set_instead_of_inc")
+    __props__ = ("spec", "set_instead_of_inc", "inplace")
 
-    def __init__(self, spec, set_instead_of_inc):
-        self.spec, self.set_instead_of_inc = spec, set_instead_of_inc
+    def __init__(self, spec, set_instead_of_inc, inplace=False):
+        self.spec, self.set_instead_of_inc, self.inplace = spec, set_instead_of_inc, inplace
 
     def __str__(self):
         name = "SetSubtensor" if self.set_instead_of_inc else "IncSubtensor"
-        return name + "{" + ", ".join(_spec_str(e) for e in self.spec) + "}"
+        return name + "{" + ", ".join(_spec_str(e) for e in self.spec) + (",inplace}" if self.inplace else "}")
 
     def make_node(self, x, y, *args):
         x, y = as_variable(x), as_variable(y)
@@ -212,7 +214,7 @@ class IncSubtensor(Op):
     def perform(self, node, inputs):
         x, y = inputs[0], inputs[1]
         index = build_index(self.spec, inputs[2:])
-        out = x.copy()
+        out = x if self.inplace and x.flags.writeable else x.copy()
         if self.set_instead_of_inc:
             out[index] = y
         elif "array" in self.spec:

@@ -1,4 +1,5 @@
-"""plan memory: let an elementwise loop write into an input whose buffer dies there.
+"""plan memory: let an elementwise loop, or an increment of a subtensor, write into an
+input whose buffer dies there.
 
 An input may be overwritten when this node is its only reader, it is not a graph output,
 it has the output's dtype and no broadcasting, and the op that made it returned fresh
@@ -23,6 +24,11 @@ def plan_inplace(fgraph, log):
     clients = fgraph.clients
     for node in fgraph.apply_nodes:
         op = node.op
+        if isinstance(op, IncSubtensor) and not op.inplace and _dies_here(node.inputs[0], node, clients) \
+                and all(v is not node.inputs[0] for v in node.inputs[1:]):
+            node.op = IncSubtensor(op.spec, op.set_instead_of_inc, inplace=True)
+            log.append(("memory", "inplace", str(node.op)))
+            continue
         if not isinstance(op, (Elemwise, Composite)) or len(node.outputs) != 1:
             continue
         if op.inplace is not None:

@@ -373,6 +373,23 @@ def test_inplace_only_where_the_buffer_dies():
     np.testing.assert_array_equal(w.get_value(), np.ones(3))  # shared values neither
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_increment_into_a_dying_buffer_writes_it_in_place(backend):
+    x, i = sg.dmatrix("x"), sg.ivector("i")
+    g = sg.grad((x[i] ** 2).sum(), x)  # zeros like x, then a scatter-add into them
+    f = sg.function([x, i], g, backend=backend)
+    (inc,) = [n for n in f.fgraph.apply_nodes if "IncSubtensor" in str(n.op)]
+    assert inc.op.inplace and str(inc.op).endswith(",inplace}")
+    xv = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_allclose(f(xv, np.array([2, 0, 2], "int32")), [[0, 2], [0, 0], [16, 20]])
+    kept = sg.function([x, i], [sg.inc_subtensor(x[i], 1.0), x * 2], backend=backend)  # x lives on
+    assert not any(getattr(n.op, "inplace", None) is True for n in kept.fgraph.apply_nodes
+                   if "IncSubtensor" in str(n.op))
+    out, twice = kept(xv, np.array([1], "int32"))
+    np.testing.assert_allclose(twice, xv * 2)
+    np.testing.assert_allclose(out, xv + [[0, 0], [1, 1], [0, 0]])
+
+
 def test_user_graph_is_not_mutated():
     x = sg.dmatrix("x")
     y = sg.log(1 + sg.exp(x * 1)) + sg.dot(x, x.T)
