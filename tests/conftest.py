@@ -63,3 +63,9 @@ def fast_simulator():
     sys.setswitchinterval(5e-5)
     yield
     sys.setswitchinterval(before)
+
+
+def executor_globals(f):
+    """The names of a compiled numba function's node-by-node program (its thunks t0, t1...),
+    whether or not the whole-program tier wraps it (backends/numba_program.py)."""
+    return getattr(f._run, "run", f._run).__globals__

@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from .executor import compile_program, warn_no_kernel
+from . import numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from .numba_rows import row_kernel
@@ -638,4 +639,8 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
     # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
     quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) or _one_value_out(node)
                 for node in nodes)
-    return compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)
+    run = compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)
+    # A small graph called in a loop is compiled whole for its hot input shapes (numba_program).
+    if nan_guard or numba_program.unsupported(fgraph) is not None:
+        return run
+    return numba_program.TieredRunner(fgraph, input_vars, output_vars, run)

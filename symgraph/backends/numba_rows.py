@@ -74,8 +74,13 @@ def row_kernel(kind, dtype, parallel):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows). Returns
     how many integer targets were out of range (their rows are not meaningful)."""
+    return compile_source(row_source(kind, dtype, parallel))
+
+
+def row_source(kind, dtype, parallel, name="kernel"):
+    """The source of row_kernel's function, named `name` (numba_program inlines it)."""
     exp = {"float32": "exp32", "float64": "exp64"}[dtype]
     extra = "t, " if kind.startswith("crossentropy") else ""
     source = (_HEAD + _bodies(dtype)[kind] + "    return bad\n").format(
         parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, exp=exp, extra=extra)
-    return compile_source(source)
+    return source.replace("def kernel(", f"def {name}(", 1)

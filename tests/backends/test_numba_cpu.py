@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from tests.conftest import executor_globals
 from symgraph.backends import numba_cpu
 from symgraph.ops.elemwise import TABLE
 
@@ -101,7 +102,7 @@ def test_transposed_inputs_run_the_flat_loop_in_memory_order(rng):
     got = f(xv.T, yv.T, sv)
     np.testing.assert_allclose(got, np.exp(xv.T) * yv.T + sv, rtol=2e-6, atol=1e-6)
     assert got.flags.f_contiguous  # the inputs' layout, as NumPy gives
-    thunk = f._run.__globals__["t0"]
+    thunk = executor_globals(f)["t0"]
     assert any(key[0] == "flat" for key in thunk.kernels) and not any(key[0] == "strided" for key in thunk.kernels)
     mixed = f(xv.T, np.ascontiguousarray(yv.T), sv)  # one C and one F input: the strided loop
     np.testing.assert_allclose(mixed, got, rtol=1e-6)
@@ -143,7 +144,7 @@ def test_large_inputs_take_the_parallel_kernels(rng):
     check(got, want, 2e-6, atol=1e-6)  # float32 cancellation near zero
     f = sg.function([x], sg.tanh(x) * 2, backend="numba")
     f(xv)
-    thunk = f._run.__globals__["t0"]
+    thunk = executor_globals(f)["t0"]
     assert list(thunk.flat) == [(True, None)]  # only the prange kernel ran
     m = sg.fmatrix("m")
     mv = rng.normal(size=(1024, 300)).astype("float32")
@@ -247,7 +248,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     sv = np.asarray(0.5, "float32")
     want = sg.function([s, a, b], b - s * a / (sg.sqrt(a) + 1e-7), backend="numpy")(sv, av, bv)
     np.testing.assert_allclose(f(sv, av, bv), want, rtol=1e-6)
-    thunk = f._run.__globals__["t0"]
+    thunk = executor_globals(f)["t0"]
     assert list(thunk.kernels) == [("flat", (True, False, False), False, None)]
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: nested loops
     assert ("broadcast", ((True,), (False, False), (False, False)), False, None) in thunk.kernels
@@ -256,7 +257,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
 def test_one_number_computations_run_numpy_and_compile_nothing():
     s, t = sg.fscalar("s"), sg.fscalar("t")
     f = sg.function([s, t], [s / t, sg.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)], backend="numba")
-    assert not [g for g in f._run.__globals__.values() if isinstance(g, numba_cpu.ElementwiseThunk)]
+    assert not [g for g in executor_globals(f).values() if isinstance(g, numba_cpu.ElementwiseThunk)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy's divide-by-zero warning stays quiet, as in a loop
         quotient, step = f(np.float32(1), np.float32(0))
@@ -269,7 +270,7 @@ def test_float32_sin_and_cos_redo_the_loop_with_libm_beyond_their_range(rng, mon
     x = sg.fvector("x")
     expr = sg.sin(x) * 2 + sg.cos(x * 3)
     f = sg.function([x], expr, backend="numba")
-    thunk = f._run.__globals__["t0"]
+    thunk = executor_globals(f)["t0"]
     assert thunk.inplace is None  # the loop may run twice, so it never overwrites its input
     ordinary = rng.normal(size=1000).astype("float32") * 100
     np.testing.assert_allclose(f(ordinary), np.sin(ordinary) * 2 + np.cos(ordinary * 3), rtol=1e-5, atol=1e-5)
@@ -292,7 +293,7 @@ def test_in_place_loops_read_the_buffer_they_overwrite_through_the_output(rng):
     f = sg.function([x, w, b], sg.tanh(sg.dot(x, w)) * b, backend="numba")
     xv, wv, bv = (rng.standard_normal((64, 64)).astype("float32") for _ in range(3))
     np.testing.assert_allclose(f(xv, wv, bv), np.tanh(xv @ wv) * bv, rtol=2e-6, atol=1e-6)
-    thunk = f._run.__globals__["t1"]
+    thunk = executor_globals(f)["t1"]
     assert list(thunk.flat) == [(False, 0)]
     source = numba_cpu.codegen._flat_source(thunk.composite, thunk.in_dtypes, (False, False), False, alias=0)
     assert "x0 = out0[i]" in source and "a0[i]" not in source
@@ -311,7 +312,7 @@ def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
     bv, rv = rng.standard_normal((1, 3, 1, 1)).astype("float32"), rng.standard_normal(5).astype("float32")
     sv, tv = np.float32(0.5), rng.standard_normal((5, 4)).astype("float32")
     np.testing.assert_allclose(f(xv, bv, rv, sv, tv), np.maximum(xv + bv, 0) * rv + sv * tv.T, rtol=1e-6)
-    (thunk,) = [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.ElementwiseThunk)
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)
                 and len(t.in_dtypes) == 4]
     assert list(thunk.kernels) == [("broadcast", ((False,) * 4, (True, False, True, True), (False,), (False, False)),
                                     False, None)]
@@ -319,7 +320,7 @@ def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
     g = sg.function([a, w, row], sg.tanh(sg.dot(a, w)) + row, backend="numba")
     av, wv, rowv = (rng.standard_normal(shape).astype("float32") for shape in [(6, 7), (7, 8), (8,)])
     np.testing.assert_allclose(g(av, wv, rowv), np.tanh(av @ wv) + rowv, rtol=2e-6, atol=1e-6)
-    assert list(g._run.__globals__["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, 0)]
+    assert list(executor_globals(g)["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, 0)]
 
 
 def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
@@ -329,10 +330,10 @@ def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     cheap = sg.function([x, s], x * s + 1, backend="numba")
     np.testing.assert_allclose(costly(xv, np.float32(2)), np.tanh(xv) * 2, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(cheap(xv, np.float32(2)), xv * 2 + 1)
-    (costly_kernel,) = costly._run.__globals__["t0"].kernels
-    (cheap_kernel,) = cheap._run.__globals__["t0"].kernels
+    (costly_kernel,) = executor_globals(costly)["t0"].kernels
+    (cheap_kernel,) = executor_globals(cheap)["t0"].kernels
     assert costly_kernel[2] and not cheap_kernel[2]  # (kind, mask, parallel, alias)
-    source = numba_cpu.codegen._flat_source(costly._run.__globals__["t0"].composite, ("float32", "float32"),
+    source = numba_cpu.codegen._flat_source(executor_globals(costly)["t0"].composite, ("float32", "float32"),
                                             (False, True), True)
     assert f"// {numba_cpu.codegen.COSTLY_CHUNK}" in source
 
@@ -350,5 +351,5 @@ def test_the_loop_plan_is_kept_per_layout_and_right_for_each(rng):
         for bv in layouts:
             np.testing.assert_allclose(f(av, bv), av * (bv - 1), rtol=1e-6)
             np.testing.assert_allclose(f(av.T.copy().T, bv), av * (bv - 1), rtol=1e-6)
-    thunk = f._run.__globals__["t0"]
+    thunk = executor_globals(f)["t0"]
     assert len(thunk.plans) == 6

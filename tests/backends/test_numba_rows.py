@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from tests.conftest import executor_globals
 from symgraph.backends import numba_cpu
 
 
@@ -22,7 +23,7 @@ def run_both(inputs, output, *values):
 
 
 def row_thunks(f):
-    return [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.RowThunk)]
+    return [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.RowThunk)]
 
 
 def awkward_rows(rng, dtype, shape=(6, 3, 7)):
@@ -124,7 +125,7 @@ def test_large_reductions_over_leading_axes_in_parallel(shape, axis, rng):
     for expr in ((x * 2).sum(axis=axis), sg.exp(x).max(axis=axis), (x * x).mean(axis=axis)):
         f, got, want = run_both([x], expr, value)
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)  # NumPy sums float32 in float32
-        reducers = [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.ReduceThunk)]
+        reducers = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
         # (kept axes, reduced axes, parallel, outer): the parallel loop with the kept axes inside ran
         assert [list(t.kernels) for t in reducers] == [[(len(shape) - len(np.atleast_1d(axis)),
                                                          len(np.atleast_1d(axis)), True, True)]]
@@ -137,7 +138,7 @@ def test_large_full_reductions_run_in_parallel_chunks(rng):
     exact = value.astype(np.float64).sum() * 2
     assert abs(got[0] - exact) <= 4 * np.finfo(np.float32).eps * 2 * np.abs(value).sum()
     assert got[1] == want[1] and abs(got[2] * 2 - got[0]) <= 1e-3 * abs(got[0]) + 1e-2
-    reducers = [t for t in f._run.__globals__.values() if isinstance(t, numba_cpu.ReduceThunk)]
+    reducers = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
     assert len(reducers) == 3 and all(list(t.kernels) == [(0, 1, True, False)] for t in reducers)
 
 
@@ -163,7 +164,7 @@ def test_small_inputs_run_numpy_and_compile_nothing(monkeypatch, rng):
     f = sg.function([x], [sg.nn.softmax(x), x.sum(axis=0)], backend="numba")
     small = rng.normal(size=(128, 10)).astype("float32")
     f(small)
-    thunks = [t for t in f._run.__globals__.values() if isinstance(t, (numba_cpu.RowThunk, numba_cpu.ReduceThunk))]
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, (numba_cpu.RowThunk, numba_cpu.ReduceThunk))]
     assert len(thunks) == 2 and not any(t.kernels for t in thunks)
     large = rng.normal(size=(2048, 10)).astype("float32")
     got = f(large)

@@ -4,6 +4,7 @@ import gc
 import numpy as np
 
 import symgraph as sg
+from symgraph.backends import numba_program
 
 
 def _rss_kib():
@@ -13,7 +14,8 @@ def _rss_kib():
     return pages * resource.getpagesize() // 1024
 
 
-def test_ten_thousand_training_steps_do_not_grow_memory():
+def test_ten_thousand_training_steps_do_not_grow_memory(monkeypatch):
+    monkeypatch.setattr(numba_program, "BACKGROUND", False)
     rng = np.random.default_rng(0)
     x, y = sg.fmatrix("x"), sg.ivector("y")
     W = sg.shared(rng.normal(size=(20, 5)).astype("float32") * 0.1, "W")
@@ -24,6 +26,12 @@ def test_ten_thousand_training_steps_do_not_grow_memory():
     xv, yv = rng.normal(size=(32, 20)).astype("float32"), rng.integers(0, 5, 32).astype("int32")
     for _ in range(500):  # warm up: kernels, caches, allocator pools
         step(xv, yv)
+    # ...and the whole-step program numba_program compiles for a hot loop (a one-time cost).
+    step._run.compile(numba_program.signature([xv, yv, *[s.get_value() for s in step.shared]]), [xv, yv] +
+                      [s.get_value() for s in step.shared])
+    for _ in range(500):
+        step(xv, yv)
+    assert any(p is not None for p in step._run.programs.values()), step._run.why_not
     gc.collect()
     before = _rss_kib()
     for _ in range(10_000):

@@ -1,0 +1,478 @@
+"""A small graph called in a loop, compiled whole: one @njit function per input signature.
+
+A training step on small arrays spends its time between nodes, not in them: each node is a
+Python call costing 2-3 us (a logistic regression step on a batch of 32: 22 nodes, 55 us,
+against 6 us for the same arithmetic as one compiled function). So once a function has been
+called HOT_CALLS times with the same input shapes, the numba backend traces one call (the NumPy
+reference, node by node: every shape, and the value of every shape computation) and writes one
+function for that signature. Shapes are literals in it, shape arithmetic is constants, and each
+node is a few lines: loops indexed by each input's own shape for elementwise ops, reductions
+and gathers, np.dot for products, numba_rows' loops for softmax rows.
+
+Calls with that signature then run it; other signatures keep the node-by-node executor. A
+graph with an op not spelled here, or with an array larger than MAX_ELEMENTS (where the
+per-node kernels, parallel and vectorized, are the faster way), is never compiled whole. The
+first result is checked against the executor's, and an error inside the function (a target
+out of range) reruns the executor, which raises naming the node; shared values are swapped
+only after a call returns, so a failed call changes nothing.
+"""
+import threading
+import time
+import warnings
+
+import numpy as np
+
+from ..graph import Constant
+from ..ops import index as I, linalg, nn as N, reduce as R
+from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Shape
+from ..ops.composite import Composite, CompositeReduce
+from ..ops.elemwise import Elemwise
+from ..ops.random import RandomDraw
+from .numba_codegen import compile_source, program_lines, uses_trig32, _init_literal, _fold_lines, _literal
+from .numba_rows import row_source
+
+# Compiling costs 1-5 s the first time (numba's disk cache makes it ~0.1 s in later processes)
+# and saves ~50 us a call: a signature is compiled, in a background thread while the executor
+# keeps running, once the executor has spent HOT_SECONDS on it (a training loop, not a one-off).
+HOT_SECONDS = 0.25
+BACKGROUND = True  # tests compile in the calling thread, to see the result at once
+MAX_ELEMENTS = 1 << 16  # per array; larger graphs are kernel-bound, not call-bound
+MAX_SIGNATURES = 4  # compiled per function (full batches, the last partial one, ...)
+SHAPE_ONLY_SIZE = 1 << 12  # a value computed from shapes alone, this small, is a constant
+
+
+class Unsupported(Exception):
+    """The graph has something the whole-program writer does not spell."""
+
+
+def signature(values):
+    return tuple([v.shape for v in values])
+
+
+class TieredRunner:
+    """The executor's `run`, replaced by a compiled whole program for hot signatures."""
+
+    def __init__(self, fgraph, input_vars, output_vars, run):
+        self.fgraph, self.input_vars, self.output_vars, self.run = fgraph, input_vars, output_vars, run
+        self.spent = {}  # signature -> executor seconds so far
+        self.programs = {}  # signature -> program in use, or None (none will be)
+        self.built = {}  # signature -> program compiled, not yet checked against the executor
+        self.why_not = {}  # signature -> why there is no program (for tests and debugging)
+
+    def __call__(self, values):
+        key = signature(values)
+        program = self.programs.get(key)
+        if program is not None:
+            try:
+                return program(values)
+            except Exception:  # noqa: BLE001 - the executor raises it again, naming the node
+                return self.run(values)
+        start = time.perf_counter()
+        results = self.run(values)
+        if key in self.programs:
+            return results
+        if key in self.built:
+            self.programs[key] = self._checked(key, self.built.pop(key), values, results)
+            return results
+        if key not in self.spent:  # a first call compiles or loads the node kernels: not counted
+            self.spent[key] = 0.0
+            return results
+        spent = self.spent[key] = self.spent[key] + time.perf_counter() - start
+        if spent >= HOT_SECONDS and spent != float("inf"):
+            self.spent[key] = float("inf")  # compiling, or decided
+            self.compile(key, [np.array(v) for v in values])
+        return results
+
+    def compile(self, key, values):
+        """Compile the program for these values' signature (in a background thread)."""
+        if sum(p is not None for p in self.programs.values()) >= MAX_SIGNATURES:
+            self.programs[key], self.why_not[key] = None, "too many signatures"
+            return
+        if BACKGROUND:
+            threading.Thread(target=self._compile, args=(key, values), daemon=True,
+                             name="symgraph whole-program compile").start()
+        else:
+            self._compile(key, values)
+
+    def _compile(self, key, values):
+        try:
+            self.built[key] = build(self.fgraph, self.input_vars, self.output_vars, values)
+        except Exception as exc:  # noqa: BLE001 - Unsupported, or a graph numba cannot type
+            self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
+            self.programs[key] = None
+
+    def _checked(self, key, program, values, results):
+        """The program, if it gives the executor's results for this call; else None."""
+        try:
+            got = program(values)
+        except Exception as exc:  # noqa: BLE001
+            self.why_not[key] = f"{type(exc).__name__}: {exc}"
+            return None
+        if len(got) == len(results) and all(_agree(a, b) for a, b in zip(got, results)):
+            return program
+        self.why_not[key] = "its results differ from the executor's"
+        warnings.warn("symgraph: the whole-step program disagreed with the node-by-node executor; "
+                      "this function keeps the executor (please report it)", stacklevel=4)
+        return None
+
+
+def _agree(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.dtype.kind not in "fc":
+        return np.array_equal(a, b)
+    tol = 1e-3 if a.dtype.itemsize <= 4 else 1e-9
+    finite = np.abs(b[np.isfinite(b)])
+    scale = max(1.0, float(finite.max())) if finite.size else 1.0
+    return np.array_equal(np.isnan(a), np.isnan(b)) and np.allclose(a, b, rtol=tol, atol=tol * scale, equal_nan=True)
+
+
+def trace(fgraph, input_vars, values):
+    """Every variable's value for these inputs, from the ops' NumPy references."""
+    known = dict(zip(input_vars, values))
+    with np.errstate(all="ignore"):
+        for node in fgraph.apply_nodes:
+            for v in node.inputs:
+                if isinstance(v, Constant):
+                    known[v] = v.data
+            ins = [known[v] for v in node.inputs]
+            for out, value in zip(node.outputs, node.op.perform(node, ins)):
+                known[out] = np.asarray(value)
+    return known
+
+
+def shape_only(fgraph):
+    """Variables computed from shapes and constants alone (a batch size, 1/n, arange(n))."""
+    found = set()
+    for node in fgraph.apply_nodes:
+        if isinstance(node.op, (RandomDraw, Alloc)):  # an Alloc is a buffer to write, not a constant
+            continue
+        if isinstance(node.op, Shape) or all(isinstance(v, Constant) or v in found for v in node.inputs):
+            found.update(node.outputs)
+    return found
+
+
+def unsupported(fgraph):
+    """The first op the program cannot spell (a convolution, a random draw), or None."""
+    constant = shape_only(fgraph)
+    for node in fgraph.apply_nodes:
+        if type(node.op) not in _EMITTERS and not all(o in constant for o in node.outputs):
+            return node.op
+    return None
+
+
+def build(fgraph, input_vars, output_vars, values):
+    """The compiled whole program for these input values' shapes: program(values) -> outputs."""
+    known = trace(fgraph, input_vars, values)
+    big = [v for v, value in known.items() if value.size > MAX_ELEMENTS]
+    if big:
+        raise Unsupported(f"{big[0].describe()} has {known[big[0]].size} elements")
+    return _Writer(fgraph, input_vars, output_vars, known).program()
+
+
+class _Writer:
+    def __init__(self, fgraph, input_vars, output_vars, known):
+        self.fgraph, self.input_vars, self.output_vars, self.known = fgraph, input_vars, output_vars, known
+        self.constant = {v for v in shape_only(fgraph) if known[v].size <= SHAPE_ONLY_SIZE} \
+            | {v for v in known if isinstance(v, Constant)}
+        self.names, self.params, self.extra = {}, [], []  # extra: values passed as arguments
+        self.helpers, self.lines = {}, []
+        for k, v in enumerate(input_vars):
+            self.names[v] = f"a{k}"
+            self.params.append(f"a{k}")
+
+    # --- values --------------------------------------------------------------------------
+    def shape(self, var):
+        return self.known[var].shape
+
+    def name(self, var):
+        """An array expression for var (a constant is passed in as an argument)."""
+        if var not in self.names:
+            if var not in self.constant:
+                raise Unsupported(f"{var.describe()} is read before it is computed")
+            self.names[var] = f"k{len(self.extra)}"
+            self.params.append(self.names[var])
+            self.extra.append(np.ascontiguousarray(self.known[var]))
+        return self.names[var]
+
+    def load(self, var, index):
+        """An element of var at `index` (a literal for a one-value constant)."""
+        if var in self.constant and self.known[var].size == 1:
+            return _literal(self.known[var].reshape(-1)[0], var.dtype)
+        return f"{self.name(var)}{index}"
+
+    def new(self, var):
+        self.names[var] = f"v{len(self.names)}"
+        return self.names[var]
+
+    # --- the program -----------------------------------------------------------------------
+    def program(self):
+        for node in self.fgraph.apply_nodes:
+            if all(o in self.constant for o in node.outputs):
+                continue
+            emit = _EMITTERS.get(type(node.op))
+            if emit is None:
+                raise Unsupported(f"no whole-program form for {node.op}")
+            emit(self, node)
+        returned = [v for v in self.output_vars if v not in self.input_vars and v not in self.constant]
+        outs = "".join(self.name(v) + ", " for v in returned)
+        source = "".join(self.helpers.values()) + (
+            "@njit(cache=True, error_model='numpy', nogil=True)\n"
+            f"def kernel({', '.join(self.params)}):\n" + "".join(f"    {line}\n" for line in self.lines)
+            + f"    return ({outs})\n")
+        kernel = compile_source(source).dispatcher
+        extra = tuple(self.extra)
+        n_in = len(self.input_vars)
+        where = []  # for each output: ("result", k), ("input", k) or ("constant", value)
+        for v in self.output_vars:
+            if v in self.input_vars:
+                where.append(("input", self.input_vars.index(v)))
+            elif v in self.constant:
+                where.append(("constant", self.known[v]))
+            else:
+                where.append(("result", returned.index(v)))
+        if all(kind == "result" for kind, _ in where) and len(where) == len(returned):
+            return lambda values: list(kernel(*values[:n_in], *extra))
+
+        def run(values):
+            got = kernel(*values[:n_in], *extra)
+            return [got[k] if kind == "result" else values[k] if kind == "input" else k.copy()
+                    for kind, k in where]
+        return run
+
+    def helper(self, kind, dtype):
+        name = f"row_{kind}_{dtype}"
+        if name not in self.helpers:
+            self.helpers[name] = row_source(kind, dtype, False, name) + "\n\n"
+        return name
+
+
+# --- one emitter per op: lines computing the node's outputs ---------------------------------
+
+def _np(dtype):
+    return "np.bool_" if dtype == "bool" else f"np.{dtype}"
+
+
+def _index(shape, out_shape):
+    """The index of an array of `shape` broadcast against loops i0.. over out_shape."""
+    if not shape:
+        return "[()]"
+    lead = len(out_shape) - len(shape)
+    return "[" + ", ".join("0" if n == 1 else f"i{lead + k}" for k, n in enumerate(shape)) + "]"
+
+
+def _loops(w, shape, depth=0):
+    """Open loops over shape; returns the indent of their body."""
+    pad = ""
+    for k, n in enumerate(shape):
+        w.lines.append(f"{pad}for i{depth + k} in range({n}):")
+        pad += "    "
+    return pad
+
+
+def _elementwise(w, node):
+    op = node.op
+    composite = op if isinstance(op, Composite) else Composite(
+        [(op.scalar_op, tuple(("in", k) for k in range(len(node.inputs))), node.outputs[0].dtype)], [0],
+        len(node.inputs))
+    in_dtypes = tuple(v.dtype for v in node.inputs)
+    if uses_trig32(composite, in_dtypes):
+        raise Unsupported("float32 sin/cos (their kernels check the argument range)")
+    out_shape = w.shape(node.outputs[0])
+    outs = [w.new(o) for o in node.outputs]
+    for name, o in zip(outs, node.outputs):
+        w.lines.append(f"{name} = np.empty({out_shape}, {_np(o.dtype)})")
+    pad = _loops(w, out_shape)
+    loads = [(w.load(v, _index(w.shape(v), out_shape)), v.dtype) for v in node.inputs]
+    w.lines += program_lines(composite, loads, pad)
+    at = _index(out_shape, out_shape)
+    w.lines += [f"{pad}{name}{at} = t{step}" for name, step in zip(outs, composite.outputs)]
+
+
+def _product(w, node):
+    c, (a, b) = (node.inputs[0] if isinstance(node.op, linalg.Gemm) else None), node.inputs[-2:]
+    out = node.outputs[0]
+    if a.ndim != 2 or b.ndim != 2 or not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64"):
+        raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
+    name = w.new(out)
+    w.lines.append(f"{name} = np.dot({w.name(a)}, {w.name(b)})")
+    if c is None:
+        return
+    alpha, beta = node.op.alpha, node.op.beta
+    shape = w.shape(out)
+    pad = _loops(w, shape)
+    scaled = name + _index(shape, shape) if alpha == 1 else f"{_np(out.dtype)}({alpha!r}) * {name}{_index(shape, shape)}"
+    bias = w.load(c, _index(w.shape(c), shape))
+    bias = bias if beta == 1 else f"{_np(out.dtype)}({beta!r}) * {bias}"
+    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {_np(out.dtype)}({scaled} + {bias})")
+
+
+def _dimshuffle(w, node):
+    op, x, out = node.op, node.inputs[0], node.outputs[0]
+    name = w.new(out)
+    if tuple(op.pattern) == (1, 0):
+        w.lines.append(f"{name} = {w.name(x)}.T")  # a view numba knows is F-ordered (BLAS reads it)
+        return
+    if not op.new_axes and not op.dropped:
+        w.lines.append(f"{name} = np.ascontiguousarray(np.transpose({w.name(x)}, {tuple(op.pattern)}))")
+        return
+    shape = w.shape(out)
+    position = {p: k for k, p in enumerate(op.pattern) if p != "x"}
+    at = "[()]" if not x.ndim else "[" + ", ".join("0" if d in op.dropped else f"i{position[d]}"
+                                                   for d in range(x.ndim)) + "]"
+    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
+    pad = _loops(w, shape)
+    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, at)}")
+
+
+def _reduction(w, node):
+    """Reduce, CompositeReduce and SumToShape: fold into an accumulator shaped like the output."""
+    op, out = node.op, node.outputs[0]
+    if isinstance(op, R.SumToShape):
+        g = node.inputs[0]
+        shape, target = w.shape(g), w.shape(out)
+        lead = len(shape) - len(target)
+        axes = tuple(range(lead)) + tuple(lead + k for k, n in enumerate(target) if n == 1 and shape[lead + k] != 1)
+        kind, keep = "sum", [lead + k for k in range(len(target))]
+    else:
+        kind, axes = op.kind, tuple(op.axis)
+        shape = np.broadcast_shapes(*[w.shape(v) for v in node.inputs])
+        keep = [k for k in range(len(shape)) if op.keepdims or k not in axes]
+    if kind not in ("sum", "mean", "prod", "max", "min"):
+        raise Unsupported(f"a {kind} reduction")
+    if kind in ("max", "min") and any(shape[a] == 0 for a in axes):
+        raise Unsupported("max/min of an empty axis (it raises)")
+    dtype = out.dtype
+    acc_dtype = "float64" if kind in ("sum", "prod", "mean") and dtype in ("float16", "float32") else dtype
+    out_shape = w.shape(out)
+    acc = f"acc{len(w.names)}"
+    name = w.new(out)
+    w.lines.append(f"{acc} = np.full({out_shape}, {_init_literal('sum' if kind == 'mean' else kind, acc_dtype)})")
+    pad = _loops(w, shape)
+    if isinstance(op, CompositeReduce):
+        loads = [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in node.inputs]
+        w.lines += program_lines(op.composite, loads, pad)
+        value = f"t{op.composite.outputs[0]}"
+    else:
+        value = w.load(node.inputs[0], _index(shape, shape))
+    at = "[" + ", ".join("0" if k in axes else f"i{k}" for k in keep) + "]" if keep else "[()]"
+    w.lines += [pad + line for line in _fold_lines("sum" if kind == "mean" else kind, f"{acc}{at}", value, acc_dtype)]
+    w.lines.append(f"{name} = np.empty({out_shape}, {_np(dtype)})")
+    count = int(np.prod([shape[a] for a in axes])) if kind == "mean" else 1
+    pad = _loops(w, out_shape)
+    at = _index(out_shape, out_shape)
+    result = f"{acc}{at} / {count}" if kind == "mean" else f"{acc}{at}"
+    w.lines.append(f"{pad}{name}{at} = {_np(dtype)}({result})")
+
+
+def _rows(w, node):
+    op, x = node.op, node.inputs[0]
+    if x.ndim != 2 or x.dtype not in ("float32", "float64") or (
+            isinstance(op, (N.Softmax, N.LogSoftmax)) and op.axis != 1):
+        raise Unsupported(f"{op} of {x.describe()}")
+    out = node.outputs[0]
+    name = w.new(out)
+    if isinstance(op, N.CrossentropySoftmax):
+        t = node.inputs[1]
+        dense = t.dtype[0] not in "iu"
+        if dense and w.shape(t) != w.shape(x):
+            raise Unsupported("broadcast crossentropy targets")
+        fn = w.helper("crossentropy_dense" if dense else "crossentropy_int", x.dtype)
+        w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
+        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {name}):")
+        w.lines.append("    raise IndexError('crossentropy target out of range')")
+        return
+    fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x.dtype)
+    w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
+    w.lines.append(f"{fn}({w.name(x)}, {name})")
+
+
+def _picks(w, node, x_shape):
+    """Loop lines over the picked positions of x[i, j, ...] (1-d integer index arrays) with
+    each index wrapped and checked as NumPy does; returns (pad, index into x, picked count)."""
+    spec, indices = node.op.spec, node.inputs[2:] if isinstance(node.op, I.IncSubtensor) else node.inputs[1:]
+    if any(e != "array" for e in spec) or any(v.ndim != 1 or v.dtype[0] not in "iu" for v in indices):
+        raise Unsupported(f"{node.op}: only 1-d integer-array indices")
+    lengths = {w.shape(v)[0] for v in indices}
+    if len(lengths) != 1:
+        raise Unsupported(f"{node.op}: index arrays of different lengths")
+    count = lengths.pop()
+    w.lines.append(f"for p in range({count}):")
+    at = []
+    for k, v in enumerate(indices):
+        n = x_shape[k]
+        w.lines += [f"    j{k} = {w.load(v, '[p]')}", f"    if j{k} < 0:", f"        j{k} += {n}",
+                    f"    if j{k} < 0 or j{k} >= {n}:", "        raise IndexError('index out of range')"]
+        at.append(f"j{k}")
+    rest = x_shape[len(spec):]
+    pad = "    "
+    for k, n in enumerate(rest):
+        w.lines.append(f"{pad}for r{k} in range({n}):")
+        pad += "    "
+    return pad, at + [f"r{k}" for k in range(len(rest))], count
+
+
+def _basic_index(w, node):
+    """x[2, ::-1, :1]: ints and slices known when the program is written, as a view."""
+    if any(v not in w.constant for v in node.inputs[1:]) or "newaxis" in node.op.spec:
+        raise Unsupported(f"{node.op} with computed bounds")
+    parts = []
+    for e in I.build_index(node.op.spec, [w.known[v] for v in node.inputs[1:]]):
+        parts.append(str(e) if isinstance(e, int) else ":".join("" if b is None else str(b)
+                                                               for b in (e.start, e.stop, e.step)))
+    x, out = node.inputs[0], node.outputs[0]
+    name = w.new(out)
+    view = f"{w.name(x)}[{', '.join(parts)}]"
+    if out.ndim:
+        w.lines.append(f"{name} = {view}")
+    else:  # a single element: a 0-d array like every other value
+        w.lines += [f"{name} = np.empty((), {_np(out.dtype)})", f"{name}[()] = {view}"]
+
+
+def _gather(w, node):
+    if "array" not in node.op.spec:
+        return _basic_index(w, node)
+    x, out = node.inputs[0], node.outputs[0]
+    name = w.new(out)
+    w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
+    pad, at, _ = _picks(w, node, w.shape(x))
+    rest = at[len(node.op.spec):]
+    w.lines.append(f"{pad}{name}[{', '.join(['p'] + rest)}] = {w.load(x, '[' + ', '.join(at) + ']')}")
+
+
+def _scatter(w, node):
+    op, x, y, out = node.op, node.inputs[0], node.inputs[1], node.outputs[0]
+    name = w.new(out)
+    copy = "" if op.inplace and x not in w.constant else ".copy()"  # constants are shared by calls
+    w.lines.append(f"{name} = {w.name(x)}{copy}")
+    pad, at, count = _picks(w, node, w.shape(x))
+    region = (count,) + w.shape(x)[len(op.spec):]
+    y_shape = w.shape(y)
+    lead = len(region) - len(y_shape)
+    loop_vars = ["p"] + at[len(op.spec):]
+    y_at = "[()]" if not y_shape else "[" + ", ".join(
+        "0" if n == 1 else loop_vars[lead + k] for k, n in enumerate(y_shape)) + "]"
+    sign = "=" if op.set_instead_of_inc else "+="
+    w.lines.append(f"{pad}{name}[{', '.join(at)}] {sign} {w.load(y, y_at)}")
+
+
+def _alloc(w, node):
+    out = node.outputs[0]
+    name = w.new(out)
+    fill = w.load(node.inputs[0], "[()]")
+    w.lines.append(f"{name} = np.full({w.shape(out)}, {_np(out.dtype)}({fill}))")
+
+
+def _broadcast_to(w, node):
+    x, out = node.inputs[0], node.outputs[0]
+    name, shape = w.new(out), w.shape(out)
+    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
+    pad = _loops(w, shape)
+    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, _index(w.shape(x), shape))}")
+
+
+_EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _product, linalg.Gemm: _product,
+             DimShuffle: _dimshuffle, R.Reduce: _reduction, CompositeReduce: _reduction,
+             R.SumToShape: _reduction, N.Softmax: _rows, N.LogSoftmax: _rows, N.CrossentropySoftmax: _rows,
+             I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to}

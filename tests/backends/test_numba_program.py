@@ -1,0 +1,144 @@
+"""The whole-program tier of the numba backend (numba_program): a hot signature compiled into
+one function must give the executor's results, fall back where it cannot, and leave errors
+and shared state as the executor does."""
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis.extra import numpy as hnp
+
+import symgraph as sg
+from symgraph.backends import numba_program
+from tests.reliability.test_fuzz import build as random_graph, values as fuzz_values
+
+
+@pytest.fixture(autouse=True)
+def compile_at_once(monkeypatch):
+    """Compile a signature on its second call, in this thread (see numba_program.HOT_SECONDS)."""
+    monkeypatch.setattr(numba_program, "HOT_SECONDS", 0.0)
+    monkeypatch.setattr(numba_program, "BACKGROUND", False)
+
+
+def program_of(f, *args):
+    """Call f until its signature runs the whole program; returns the program's results."""
+    for _ in range(3):  # first call; compile; check against the executor
+        f(*args)
+    key = numba_program.signature([np.asarray(a) for a in args] + [s.get_value() for s in f.shared])
+    assert f._run.programs.get(key) is not None, f._run.why_not
+    return f(*args)
+
+
+def assert_close(got, want, dtype="float32"):
+    tol = 2e-5 if dtype == "float32" else 1e-11
+    for g, w in zip(got if isinstance(got, list) else [got], want if isinstance(want, list) else [want]):
+        assert np.shape(g) == np.shape(w) and np.asarray(g).dtype == np.asarray(w).dtype
+        np.testing.assert_allclose(g, w, rtol=tol, atol=tol, equal_nan=True)
+
+
+def classifier(dtype, idiom, hidden=8):
+    rng = np.random.default_rng(0)
+    x, y = sg.tensor("x", dtype, (None, None)), sg.ivector("y")
+    W1 = sg.shared(rng.normal(size=(5, hidden)).astype(dtype), "W1")
+    b1 = sg.shared(np.zeros(hidden, dtype), "b1")
+    W2 = sg.shared(rng.normal(size=(hidden, 3)).astype(dtype), "W2")
+    logits = sg.dot(sg.nn.relu(sg.dot(x, W1) + b1), W2)
+    if idiom == "theano":
+        cost = -sg.log(sg.nn.softmax(logits))[sg.arange(y.shape[0]), y].mean()
+    else:
+        cost = sg.nn.categorical_crossentropy(sg.nn.softmax(logits), y).mean()
+    params = [W1, b1, W2]
+    grads = sg.grad(cost, params)
+    return x, y, cost, params, [(p, p - 0.5 * g) for p, g in zip(params, grads)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("idiom", ["theano", "keras"])
+def test_a_training_loop_runs_the_whole_program_and_trains_as_the_executor(dtype, idiom, rng):
+    x, y, cost, params, updates = classifier(dtype, idiom)
+    xv = rng.normal(size=(6, 5)).astype(dtype)
+    yv = np.array([0, 2, 1, -1, 2, 0], "int32")  # -1: the last class, as NumPy indexes
+    fast = sg.function([x, y], cost, updates=updates, backend="numba")
+    start = [p.get_value() for p in params]
+    slow = sg.function([x, y], cost, updates=updates, backend="numpy")
+    program_of(fast, xv, yv)
+    losses = [float(fast(xv, yv)) for _ in range(20)]
+    assert losses[-1] < losses[0]
+    trained = [p.get_value() for p in params]
+    for p, v in zip(params, start):
+        p.set_value(v)
+    want = [float(slow(xv, yv)) for _ in range(24)][4:]  # program_of made four steps
+    np.testing.assert_allclose(losses, want, rtol=1e-4 if dtype == "float32" else 1e-10)
+    for p, v in zip(params, trained):
+        np.testing.assert_allclose(p.get_value(), v, rtol=1e-3 if dtype == "float32" else 1e-9, atol=1e-5)
+
+
+def test_an_error_inside_the_program_is_raised_by_the_executor_and_changes_nothing(rng):
+    x, y, cost, params, updates = classifier("float32", "keras")
+    f = sg.function([x, y], cost, updates=updates, backend="numba")
+    xv = rng.normal(size=(4, 5)).astype("float32")
+    program_of(f, xv, np.array([0, 1, 2, 0], "int32"))
+    before = [p.get_value() for p in params]
+    with pytest.raises(IndexError, match="out of bounds") as info:
+        f(xv, np.array([0, 1, 3, 0], "int32"))
+    assert "CrossentropySoftmax" in str(info.value)  # the executor's message names the node
+    for p, v in zip(params, before):
+        np.testing.assert_array_equal(p.get_value(), v)
+
+
+def test_other_shapes_keep_the_executor_until_they_are_hot_too(rng):
+    x = sg.fmatrix("x")
+    f = sg.function([x], sg.nn.softmax(x * 2).sum(axis=0), backend="numba")
+    a, b = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(5, 4)).astype("float32")
+    program_of(f, a)
+    assert len([p for p in f._run.programs.values() if p is not None]) == 1
+    assert_close(f(b), sg.function([x], sg.nn.softmax(x * 2).sum(axis=0), backend="numpy")(b))
+    program_of(f, b)
+    assert len([p for p in f._run.programs.values() if p is not None]) == 2
+
+
+def test_graphs_it_does_not_spell_or_too_large_stay_with_the_executor(monkeypatch, rng):
+    x = sg.ftensor4("x")
+    w = sg.shared(rng.normal(size=(2, 1, 3, 3)).astype("float32"))
+    f = sg.function([x], sg.nn.conv2d(x, w).sum(), backend="numba")
+    xv = rng.normal(size=(1, 1, 5, 5)).astype("float32")
+    assert type(numba_program.unsupported(f.fgraph)).__name__ == "Conv2D"
+    assert not isinstance(f._run, numba_program.TieredRunner)  # the executor, as it was
+    monkeypatch.setattr(numba_program, "MAX_ELEMENTS", 8)
+    v = sg.fvector("v")
+    g = sg.function([v], sg.exp(v) + 1, backend="numba")
+    for _ in range(4):
+        g(np.ones(10, "float32"))
+    assert "elements" in str(g._run.why_not)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reductions_indexing_and_shapes_in_the_program(dtype, rng):
+    a, b = sg.tensor("a", dtype, (None, None)), sg.tensor("b", dtype, (None,))
+    i = sg.ivector("i")
+    outs = [a.sum(axis=0), a.max(axis=1, keepdims=True), a.min(), (a * b).mean(axis=1), a.prod(axis=0),
+            a[i], a[i, i], sg.inc_subtensor(a[i], b), sg.set_subtensor(a[i, i], 0.0), a[::-1, :1], a[1, 2],
+            a.T * 2, sg.exp(b).dimshuffle("x", 0) + a, sg.zeros_like(a) + b, sg.broadcast_to(b, a.shape),
+            sg.nn.log_softmax(a), sg.nn.categorical_crossentropy(sg.nn.softmax(a), sg.nn.softmax(a)), a, a.shape[0] * 2]
+    args = (rng.normal(size=(3, 3)).astype(dtype), rng.normal(size=3).astype(dtype), np.array([2, -1, 0, 2], "int32"))
+    got = program_of(sg.function([a, b, i], outs, backend="numba"), *args)
+    assert_close(got, sg.function([a, b, i], outs, backend="numpy")(*args), dtype)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_whole_program_agrees_with_numpy_on_random_graphs(data):
+    draw = data.draw
+    dtype = draw(st.sampled_from(["float32", "float64"]))
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    a = sg.tensor("a", dtype, (None,) * len(shape))
+    b = sg.tensor("b", dtype, (None,) * len(shape))
+    out = random_graph(draw, [a, b])
+    av = draw(hnp.arrays(dtype, shape, elements=fuzz_values))
+    bv = draw(hnp.arrays(dtype, shape, elements=fuzz_values))
+    f = sg.function([a, b], out, backend="numba", on_unused_input="ignore")
+    for _ in range(3):
+        f(av, bv)
+    got = f(av, bv)
+    want = sg.function([a, b], out, backend="numpy", on_unused_input="ignore")(av, bv)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    tol = 2e-4 if dtype == "float32" else 1e-9
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
