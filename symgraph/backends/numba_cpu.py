@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..config import config
 from .executor import compile_program, warn_no_kernel
 from . import numba_program
 from . import numba_codegen as codegen
@@ -641,6 +642,6 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
                 for node in nodes)
     run = compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)
     # A small graph called in a loop is compiled whole for its hot input shapes (numba_program).
-    if nan_guard or numba_program.unsupported(fgraph) is not None:
+    if nan_guard or not config.whole_programs or numba_program.unsupported(fgraph) is not None:
         return run
     return numba_program.TieredRunner(fgraph, input_vars, output_vars, run)

@@ -98,7 +98,9 @@ class TieredRunner:
 
     def _compile(self, key, values):
         try:
-            self.built[key] = build(self.fgraph, self.input_vars, self.output_vars, values)
+            program = build(self.fgraph, self.input_vars, self.output_vars, values)
+            program.compile(values)
+            self.built[key] = program
         except Exception as exc:  # noqa: BLE001 - Unsupported, or a graph numba cannot type
             self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
             self.programs[key] = None
@@ -175,6 +177,27 @@ def build(fgraph, input_vars, output_vars, values):
     return _Writer(fgraph, input_vars, output_vars, known).program()
 
 
+class Program:
+    """program(values) -> the outputs, from one call of the compiled function."""
+
+    def __init__(self, kernel, n_inputs, extra, where):
+        self.kernel, self.n_inputs, self.extra, self.where = kernel, n_inputs, extra, where
+        self.plain = all(kind == "result" and k == i for i, (kind, k) in enumerate(where))
+
+    def __call__(self, values):
+        got = self.kernel(*values[:self.n_inputs], *self.extra)
+        if self.plain:
+            return list(got)
+        return [got[k] if kind == "result" else values[k] if kind == "input" else k.copy()
+                for kind, k in self.where]
+
+    def compile(self, values):
+        """Compile for these values' types, then no other (a call with another layout raises
+        and the executor runs it, rather than numba compiling for seconds in the loop)."""
+        self(values)
+        self.kernel.disable_compile()
+
+
 class _Writer:
     def __init__(self, fgraph, input_vars, output_vars, known):
         self.fgraph, self.input_vars, self.output_vars, self.known = fgraph, input_vars, output_vars, known
@@ -225,9 +248,6 @@ class _Writer:
             "@njit(cache=True, error_model='numpy', nogil=True)\n"
             f"def kernel({', '.join(self.params)}):\n" + "".join(f"    {line}\n" for line in self.lines)
             + f"    return ({outs})\n")
-        kernel = compile_source(source).dispatcher
-        extra = tuple(self.extra)
-        n_in = len(self.input_vars)
         where = []  # for each output: ("result", k), ("input", k) or ("constant", value)
         for v in self.output_vars:
             if v in self.input_vars:
@@ -236,14 +256,7 @@ class _Writer:
                 where.append(("constant", self.known[v]))
             else:
                 where.append(("result", returned.index(v)))
-        if all(kind == "result" for kind, _ in where) and len(where) == len(returned):
-            return lambda values: list(kernel(*values[:n_in], *extra))
-
-        def run(values):
-            got = kernel(*values[:n_in], *extra)
-            return [got[k] if kind == "result" else values[k] if kind == "input" else k.copy()
-                    for kind, k in where]
-        return run
+        return Program(compile_source(source).dispatcher, len(self.input_vars), tuple(self.extra), where)
 
     def helper(self, kind, dtype):
         name = f"row_{kind}_{dtype}"

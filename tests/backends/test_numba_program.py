@@ -145,3 +145,22 @@ def test_whole_program_agrees_with_numpy_on_random_graphs(data):
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     tol = 2e-4 if dtype == "float32" else 1e-9
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+
+
+def test_a_new_memory_layout_runs_the_executor_instead_of_compiling_again(rng):
+    a = sg.fmatrix("a")
+    out = [sg.exp(a).sum(axis=1), (a * 2).max(axis=0), sg.nn.softmax(a), a.min(axis=1)]
+    f = sg.function([a], out, backend="numba")
+    c = rng.normal(size=(3, 4)).astype("float32")
+    program_of(f, c)
+    (program,) = [p for p in f._run.programs.values() if p is not None]
+    fortran = np.asfortranarray(c)
+    assert_close(f(fortran), sg.function([a], out, backend="numpy")(fortran))
+    assert len(program.kernel.signatures) == 1  # nothing compiled for the F-ordered input
+
+
+def test_config_whole_programs_off_keeps_the_executor(monkeypatch):
+    monkeypatch.setattr(sg.config, "whole_programs", False)
+    a = sg.fmatrix("a")
+    f = sg.function([a], [sg.exp(a).sum(axis=1), a.max(axis=0), sg.nn.softmax(a), a.min(axis=1)], backend="numba")
+    assert not isinstance(f._run, numba_program.TieredRunner)
