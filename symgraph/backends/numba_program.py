@@ -193,9 +193,13 @@ class Program:
 
     def compile(self, values):
         """Compile for these values' types, then no other (a call with another layout raises
-        and the executor runs it, rather than numba compiling for seconds in the loop)."""
-        self(values)
-        self.kernel.disable_compile()
+        and the executor runs it, rather than numba compiling for seconds in the loop). Two
+        functions with the same program share the dispatcher: each adds its own types."""
+        self.kernel.disable_compile(False)
+        try:
+            self(values)
+        finally:
+            self.kernel.disable_compile(True)
 
 
 class _Writer:
@@ -205,6 +209,7 @@ class _Writer:
             | {v for v in known if isinstance(v, Constant)}
         self.names, self.params, self.extra = {}, [], []  # extra: values passed as arguments
         self.helpers, self.lines = {}, []
+        self.strided = set()  # names of strided views (x[::-1]): np.dot wants them copied
         for k, v in enumerate(input_vars):
             self.names[v] = f"a{k}"
             self.params.append(f"a{k}")
@@ -313,7 +318,8 @@ def _product(w, node):
     if a.ndim != 2 or b.ndim != 2 or not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64"):
         raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
     name = w.new(out)
-    w.lines.append(f"{name} = np.dot({w.name(a)}, {w.name(b)})")
+    a, b = [f"np.ascontiguousarray({w.name(v)})" if w.name(v) in w.strided else w.name(v) for v in (a, b)]
+    w.lines.append(f"{name} = np.dot({a}, {b})")
     if c is None:
         return
     alpha, beta = node.op.alpha, node.op.beta
@@ -443,6 +449,7 @@ def _basic_index(w, node):
     view = f"{w.name(x)}[{', '.join(parts)}]"
     if out.ndim:
         w.lines.append(f"{name} = {view}")
+        w.strided.add(name)
     else:  # a single element: a 0-d array like every other value
         w.lines += [f"{name} = np.empty((), {_np(out.dtype)})", f"{name}[()] = {view}"]
 
