@@ -2,10 +2,10 @@
 
 A training step on small arrays spends its time between nodes, not in them: each node is a
 Python call costing 2-3 us (a logistic regression step on a batch of 32: 22 nodes, 55 us,
-against 6 us for the same arithmetic as one compiled function). So once a function has been
-called HOT_CALLS times with the same input shapes, the numba backend traces one call (the NumPy
+against 6 us for the same arithmetic as one compiled function). So once the executor has spent
+HOT_SECONDS on calls with one set of input shapes, the numba backend traces one call (the NumPy
 reference, node by node: every shape, and the value of every shape computation) and writes one
-function for that signature. Shapes are literals in it, shape arithmetic is constants, and each
+function for that signature, compiled in a background thread while the calls go on. Shapes are literals in it, shape arithmetic is constants, and each
 node is a few lines: loops indexed by each input's own shape for elementwise ops, reductions
 and gathers, np.dot for products, numba_rows' loops for softmax rows.
 
