@@ -24,7 +24,7 @@ import numpy as np
 
 from ..graph import Constant
 from ..ops import index as I, linalg, nn as N, reduce as R
-from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Shape
+from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Reshape, Shape
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
@@ -389,6 +389,35 @@ def _reduction(w, node):
     w.lines.append(f"{pad}{name}{at} = {_np(dtype)}({result})")
 
 
+def _arg_reduction(w, node):
+    """argmax/argmin along one axis: the first extreme, or the first NaN, as NumPy's."""
+    op, x, out = node.op, node.inputs[0], node.outputs[0]
+    shape = w.shape(x)
+    if len(op.axis) != 1 or shape[op.axis[0]] == 0:
+        raise Unsupported(f"{op} (several axes, or an empty one)")
+    axis = op.axis[0]
+    kind = "max" if op.kind == "argmax" else "min"
+    better = ">" if kind == "max" else "<"
+    keep = [k for k in range(len(shape)) if op.keepdims or k != axis]
+    at = "[" + ", ".join("0" if k == axis else f"i{k}" for k in keep) + "]" if keep else "[()]"
+    out_shape = w.shape(out)
+    best, name = f"best{len(w.names)}", w.new(out)
+    w.lines += [f"{best} = np.full({out_shape}, {_init_literal(kind, x.dtype)})",
+                f"{name} = np.zeros({out_shape}, np.int64)"]
+    pad = _loops(w, shape)
+    v = w.load(x, _index(shape, shape))
+    w.lines += [f"{pad}v = {v}",
+                f"{pad}if v {better} {best}{at} or (v != v and {best}{at} == {best}{at}):",
+                f"{pad}    {best}{at} = v", f"{pad}    {name}{at} = i{axis}"]
+
+
+def _reshape(w, node):
+    x, out = node.inputs[0], node.outputs[0]
+    if not x.ndim or not out.ndim:
+        raise Unsupported("a reshape to or from 0 dimensions")
+    w.lines.append(f"{w.new(out)} = np.ascontiguousarray({w.name(x)}).reshape({w.shape(out)})")
+
+
 def _rows(w, node):
     op, x = node.op, node.inputs[0]
     if x.ndim != 2 or x.dtype not in ("float32", "float64") or (
@@ -499,4 +528,5 @@ def _broadcast_to(w, node):
 _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _product, linalg.Gemm: _product,
              DimShuffle: _dimshuffle, R.Reduce: _reduction, CompositeReduce: _reduction,
              R.SumToShape: _reduction, N.Softmax: _rows, N.LogSoftmax: _rows, N.CrossentropySoftmax: _rows,
-             I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to}
+             I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
+             R.ArgReduce: _arg_reduction, Reshape: _reshape}
