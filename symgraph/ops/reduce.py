@@ -51,13 +51,15 @@ class Reduce(Op):
         # handling costs 2-3 us a call, several times the work on a batch of 32.
         if self.kind in _UFUNC and x.dtype.kind == "f":
             out = _UFUNC[self.kind].reduce(x, axis=self.axis, keepdims=self.keepdims)
-        elif self.kind == "mean" and x.dtype.kind == "f" and x.dtype.itemsize >= 4 and x.size:
+        elif self.kind == "mean" and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
             count = 1
             for a in self.axis:
                 count *= x.shape[a]
             # np.mean divides the float32 sum by an integer in float64; a float32 division
-            # rounds the same (both are correctly rounded; counts are below 2**24).
-            out = np.add.reduce(x, axis=self.axis, keepdims=self.keepdims) / count
+            # rounds the same (both are correctly rounded; counts are below 2**24). The mean
+            # of nothing is 0 / 0 = NaN, as NumPy's (which also warns).
+            with np.errstate(invalid="ignore"):
+                out = np.add.reduce(x, axis=self.axis, keepdims=self.keepdims) / count
         else:
             out = _NUMPY[self.kind](x, axis=self.axis, keepdims=self.keepdims)
         return [np.asarray(out, dtype=node.outputs[0].dtype)]

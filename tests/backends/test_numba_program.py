@@ -172,7 +172,6 @@ def test_config_whole_programs_off_keeps_the_executor(monkeypatch):
     assert not isinstance(f._run, numba_program.TieredRunner)
 
 
-@pytest.mark.filterwarnings("ignore:Mean of empty slice")  # NumPy's, for the empty batch
 def test_empty_batches_and_scalar_inputs(rng):
     x, lr = sg.fmatrix("x"), sg.fscalar("lr")
     W = sg.shared(rng.normal(size=(3, 2)).astype("float32"), "W")
