@@ -16,6 +16,7 @@ first result is checked against the executor's, and an error inside the function
 out of range) reruns the executor, which raises naming the node; shared values are swapped
 only after a call returns, so a failed call changes nothing.
 """
+import re
 import threading
 import time
 import warnings
@@ -240,13 +241,16 @@ class _Writer:
 
     # --- the program -----------------------------------------------------------------------
     def program(self):
-        for node in self.fgraph.apply_nodes:
+        for step, node in enumerate(self.fgraph.apply_nodes):
             if all(o in self.constant for o in node.outputs):
                 continue
             emit = _EMITTERS.get(type(node.op))
             if emit is None:
                 raise Unsupported(f"no whole-program form for {node.op}")
+            first = len(self.lines)
             emit(self, node)
+            # A node's scratch names are its own: numba types each name once per function.
+            self.lines[first:] = [_SCRATCH.sub(rf"\1_{step}", line) for line in self.lines[first:]]
         returned = [v for v in self.output_vars if v not in self.input_vars and v not in self.constant]
         outs = "".join(self.name(v) + ", " for v in returned)
         source = "".join(self.helpers.values()) + (
@@ -271,6 +275,9 @@ class _Writer:
 
 
 # --- one emitter per op: lines computing the node's outputs ---------------------------------
+
+_SCRATCH = re.compile(r"\b(t\d*|v|flat|e|u1|u2|count|p|j\d+|r\d+)\b")
+
 
 def _np(dtype):
     return "np.bool_" if dtype == "bool" else f"np.{dtype}"
@@ -411,6 +418,58 @@ def _arg_reduction(w, node):
                 f"{pad}    {best}{at} = v", f"{pad}    {name}{at} = i{axis}"]
 
 
+_SPLITMIX = """@njit(cache=True, error_model='numpy', nogil=True)
+def splitmix64(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, error_model='numpy', nogil=True)
+def uniform01(key, counter, salt, i):
+    \"\"\"ops/random.py's uniform01(random_bits(key, counter, n, salt))[i], one number.\"\"\"
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    base = splitmix64((key ^ (np.uint64(salt) * golden)) ^ splitmix64(counter))
+    bits = splitmix64(base + np.uint64(i + 1) * golden)
+    return np.float64(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+"""
+
+
+def _random_draw(w, node):
+    """ops/random.py's counter-based draws, number for number (SplitMix64 is integer
+    arithmetic; a normal draw's log and cos may differ from NumPy's in the last bit)."""
+    op = node.op
+    state, params = node.inputs[0], node.inputs[2:]
+    if any(w.known[p].size != 1 for p in params) or (op.dist == "binomial" and params[0] not in w.constant):
+        raise Unsupported(f"{op} with array parameters")
+    new_state, sample = node.outputs
+    shape = w.shape(sample)
+    if not shape:
+        raise Unsupported("a 0-d random draw")
+    w.helpers["splitmix64"] = _SPLITMIX
+    s, out = w.new(new_state), w.new(sample)
+    key, counter = f"{w.name(state)}[0]", f"{w.name(state)}[1]"
+    p = [w.load(v, "[()]" if not v.ndim else "[" + ", ".join("0" * v.ndim) + "]") for v in params]
+    w.lines += [f"{s} = np.empty(2, np.uint64)", f"{s}[0] = {key}", f"{s}[1] = {counter} + np.uint64(1)",
+                f"{out} = np.empty({shape}, {_np(op.dtype)})", f"flat = {out}.reshape(-1)"]
+    w.lines.append(f"for e in range({int(np.prod(shape))}):")
+    if op.dist == "uniform":
+        value = f"np.float64({p[0]}) + (np.float64({p[1]}) - np.float64({p[0]})) * uniform01({key}, {counter}, 0, e)"
+    elif op.dist == "normal":
+        w.lines += [f"    u1 = 1.0 - uniform01({key}, {counter}, 1, e)", f"    u2 = uniform01({key}, {counter}, 2, e)"]
+        value = f"np.float64({p[0]}) + np.float64({p[1]}) * (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2))"
+    elif op.dist == "binomial":
+        trials = int(w.known[params[0]].reshape(-1)[0])
+        w.lines += ["    count = 0", f"    for t in range({trials}):",
+                    f"        if uniform01({key}, {counter}, 3 + t, e) < {p[1]}:", "            count += 1"]
+        value = "count"
+    else:
+        raise Unsupported(f"a {op.dist} draw")
+    w.lines.append(f"    flat[e] = {_np(op.dtype)}({value})")
+
+
 def _reshape(w, node):
     x, out = node.inputs[0], node.outputs[0]
     if not x.ndim or not out.ndim:
@@ -529,4 +588,4 @@ _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _produ
              DimShuffle: _dimshuffle, R.Reduce: _reduction, CompositeReduce: _reduction,
              R.SumToShape: _reduction, N.Softmax: _rows, N.LogSoftmax: _rows, N.CrossentropySoftmax: _rows,
              I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
-             R.ArgReduce: _arg_reduction, Reshape: _reshape}
+             R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw}

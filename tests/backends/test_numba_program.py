@@ -182,3 +182,22 @@ def test_empty_batches_and_scalar_inputs(rng):
             got = program_of(sg.function([x, lr], out, backend="numba"), *args)
             want = sg.function([x, lr], out, backend="numpy")(*args)
         assert_close(got, want)
+
+
+def test_random_draws_give_the_executors_numbers_call_after_call(rng):
+    """Dropout's mask and uniform/normal noise: the counter-based stream, number for number."""
+    x = sg.fmatrix("x")
+    stream = sg.random.RandomStream(7)
+    out = [sg.nn.dropout(x, 0.3, stream) * 2, x + stream.uniform((3, 4), -1.0, 2.0),
+           x * stream.normal((3, 4), 1.0, 0.5), stream.binomial((3, 4), n=3, p=0.4)]
+    xv = rng.normal(size=(3, 4)).astype("float32")
+    fast = sg.function([x], out, backend="numba")
+    got = [program_of(fast, xv)] + [fast(xv) for _ in range(3)]
+    stream.seed(7)
+    slow = sg.function([x], out, backend="numpy")
+    want = [slow(xv) for _ in range(7)][3:]  # program_of made four calls
+    for g, w_ in zip(got, want):
+        np.testing.assert_array_equal(g[0], w_[0])
+        np.testing.assert_array_equal(g[1], w_[1])
+        np.testing.assert_allclose(g[2], w_[2], rtol=1e-6)  # log and cos: libm's, not NumPy's
+        np.testing.assert_array_equal(g[3], w_[3])
