@@ -397,6 +397,19 @@ def compile_source(source):
     return _compile(source)
 
 
+def is_cached(source):
+    """Whether numba's disk cache holds compiled code for this source (from any process)."""
+    key = hashlib.sha1(source.encode()).hexdigest()[:20]
+    if key in _memory_cache:
+        return True
+    folder = os.path.join(config.cache_dir, "kernels", "__pycache__")
+    try:
+        return any(name.startswith(f"symgraph_kernel_{key}.kernel-") and name.endswith(".nbi")
+                   for name in os.listdir(folder))
+    except OSError:
+        return False
+
+
 def _compile(source):
     """Compile kernel source once per process; write it to the cache dir for numba's disk cache."""
     key = hashlib.sha1(source.encode()).hexdigest()[:20]

@@ -29,13 +29,17 @@ from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Reshape, Shape
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
-from .numba_codegen import compile_source, program_lines, uses_trig32, _init_literal, _fold_lines, _literal
+from .numba_codegen import compile_source, is_cached, program_lines, uses_trig32, _init_literal, _fold_lines, _literal
 from .numba_rows import row_source
 
-# Compiling costs 1-5 s the first time (numba's disk cache makes it ~0.1 s in later processes)
-# and saves ~50 us a call: a signature is compiled, in a background thread while the executor
-# keeps running, once the executor has spent HOT_SECONDS on it (a training loop, not a one-off).
+# A program saves 5-50 us a call and costs ~0.12 s a node to compile the first time (a
+# 50-node Adam step: 6.5 s), 0.03 s once numba's disk cache holds it. So after HOT_SECONDS of
+# calls with one signature the program is written (one traced call); if the disk cache has
+# it, it is loaded at once, else compiled once the calls have cost as much as compiling will
+# (COLD_SECONDS_PER_NODE a node: never more than twice the best choice, as in renting skis).
+# Compiling runs in a background thread; the calls go on, slowed by sharing the interpreter.
 HOT_SECONDS = 0.25
+COLD_SECONDS_PER_NODE = 0.12
 BACKGROUND = True  # tests compile in the calling thread, to see the result at once
 MAX_ELEMENTS = 1 << 16  # per array; larger graphs are kernel-bound, not call-bound
 MAX_SIGNATURES = 4  # compiled per function (full batches, the last partial one, ...)
@@ -58,6 +62,7 @@ class TieredRunner:
     def __init__(self, fgraph, input_vars, output_vars, run):
         self.fgraph, self.input_vars, self.output_vars, self.run = fgraph, input_vars, output_vars, run
         self.spent = {}  # signature -> executor seconds so far
+        self.plans = {}  # signature -> (written program, executor seconds before compiling it)
         self.programs = {}  # signature -> program in use, or None (none will be)
         self.built = {}  # signature -> program compiled, not yet checked against the executor
         self.why_not = {}  # signature -> why there is no program (for tests and debugging)
@@ -81,27 +86,42 @@ class TieredRunner:
             self.spent[key] = 0.0
             return results
         spent = self.spent[key] = self.spent[key] + time.perf_counter() - start
-        if spent >= HOT_SECONDS and spent != float("inf"):
-            self.spent[key] = float("inf")  # compiling, or decided
-            self.compile(key, [np.array(v) for v in values])
+        if spent >= HOT_SECONDS and key not in self.plans:
+            self._plan(key, values)
+        if key in self.plans and spent >= self.plans[key][1]:
+            self.compile(key, values)
         return results
 
-    def compile(self, key, values):
-        """Compile the program for these values' signature (in a background thread)."""
+    def _plan(self, key, values):
+        """Write the program for this signature, and decide when compiling it pays."""
         if sum(p is not None for p in self.programs.values()) >= MAX_SIGNATURES:
             self.programs[key], self.why_not[key] = None, "too many signatures"
             return
+        try:
+            plan = build(self.fgraph, self.input_vars, self.output_vars, values)
+        except Exception as exc:  # noqa: BLE001 - Unsupported, or a reference that raised
+            self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
+            self.programs[key] = None
+            return
+        self.plans[key] = (plan, HOT_SECONDS if is_cached(plan.source) else COLD_SECONDS_PER_NODE * plan.nodes)
+
+    def compile(self, key, values):
+        """Compile the program for these values' signature (in a background thread)."""
+        if key not in self.plans:
+            self._plan(key, values)
+            if key not in self.plans:
+                return
+        plan, _ = self.plans[key]
+        self.plans[key] = (plan, float("inf"))  # started
         if BACKGROUND:
-            threading.Thread(target=self._compile, args=(key, values), daemon=True,
+            threading.Thread(target=self._compile, args=(key, plan, values), daemon=True,
                              name="symgraph whole-program compile").start()
         else:
-            self._compile(key, values)
+            self._compile(key, plan, values)
 
-    def _compile(self, key, values):
+    def _compile(self, key, plan, values):
         try:
-            program = build(self.fgraph, self.input_vars, self.output_vars, values)
-            program.compile(values)
-            self.built[key] = program
+            self.built[key] = plan.compile(values)
         except Exception as exc:  # noqa: BLE001 - Unsupported, or a graph numba cannot type
             self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
             self.programs[key] = None
@@ -170,12 +190,25 @@ def unsupported(fgraph):
 
 
 def build(fgraph, input_vars, output_vars, values):
-    """The compiled whole program for these input values' shapes: program(values) -> outputs."""
+    """The program for these input values' shapes, written (not compiled): a Plan."""
     known = trace(fgraph, input_vars, values)
     big = [v for v, value in known.items() if value.size > MAX_ELEMENTS]
     if big:
         raise Unsupported(f"{big[0].describe()} has {known[big[0]].size} elements")
     return _Writer(fgraph, input_vars, output_vars, known).program()
+
+
+class Plan:
+    """A written program: its source, and how to call it."""
+
+    def __init__(self, source, n_inputs, extra, where, nodes):
+        self.source, self.n_inputs, self.extra, self.where, self.nodes = source, n_inputs, extra, where, nodes
+
+    def compile(self, values):
+        """The Program, compiled for these values' types."""
+        program = Program(compile_source(self.source).dispatcher, self.n_inputs, self.extra, self.where)
+        program.compile(values)
+        return program
 
 
 class Program:
@@ -265,7 +298,8 @@ class _Writer:
                 where.append(("constant", self.known[v]))
             else:
                 where.append(("result", returned.index(v)))
-        return Program(compile_source(source).dispatcher, len(self.input_vars), tuple(self.extra), where)
+        nodes = sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
+        return Plan(source, len(self.input_vars), tuple(self.extra), where, nodes)
 
     def helper(self, kind, dtype):
         name = f"row_{kind}_{dtype}"

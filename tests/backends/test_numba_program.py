@@ -15,6 +15,7 @@ from tests.reliability.test_fuzz import build as random_graph, values as fuzz_va
 def compile_at_once(monkeypatch):
     """Compile a signature on its second call, in this thread (see numba_program.HOT_SECONDS)."""
     monkeypatch.setattr(numba_program, "HOT_SECONDS", 0.0)
+    monkeypatch.setattr(numba_program, "COLD_SECONDS_PER_NODE", 0.0)
     monkeypatch.setattr(numba_program, "BACKGROUND", False)
     monkeypatch.setattr(numba_program, "MIN_NODES", numba_program.MIN_NODES)
 
