@@ -29,3 +29,24 @@ def try_import(name):
     except ImportError:
         print(f"({name} is not installed: `make bench` installs the peers)")
         return None
+
+
+def torch_mlp_step(torch, weights, x, y, lr):
+    """One SGD step of a ReLU MLP with softmax cross-entropy in PyTorch eager, from `weights`
+    ([W0, b0, W1, b1, ...] as NumPy arrays); returns step() -> the loss before the update."""
+    import numpy as np
+    params = [torch.tensor(p, requires_grad=True) for p in weights]
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+    def step():
+        h = tx
+        for k in range(0, len(params), 2):
+            h = h @ params[k] + params[k + 1]
+            h = torch.relu(h) if k < len(params) - 2 else h
+        loss = torch.nn.functional.cross_entropy(h, ty)
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for p, g in zip(params, grads):
+                p -= lr * g
+        return loss
+    return step

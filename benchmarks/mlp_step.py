@@ -4,7 +4,7 @@ Run: .venv/bin/python benchmarks/mlp_step.py"""
 import numpy as np
 
 import symgraph as sg
-from common import best_seconds, print_table, try_import
+from common import best_seconds, print_table, torch_mlp_step, try_import
 
 SIZES, BATCH, LR = (784, 512, 512, 10), 128, 0.01
 
@@ -39,20 +39,7 @@ def main():
         rows.append((f"symgraph ({backend} backend)", best_seconds(lambda: step(x, y), repeat=5, number=20)))
     torch = try_import("torch")
     if torch:
-        params = [torch.tensor(p, requires_grad=True) for p in init()]
-        tx, ty = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-
-        def torch_step():
-            h = tx
-            for k in range(0, len(params), 2):
-                h = h @ params[k] + params[k + 1]
-                h = torch.relu(h) if k < len(params) - 2 else h
-            loss = torch.nn.functional.cross_entropy(h, ty)
-            grads = torch.autograd.grad(loss, params)
-            with torch.no_grad():
-                for p, g in zip(params, grads):
-                    p -= LR * g
-            return loss
+        torch_step = torch_mlp_step(torch, init(), x, y, LR)
         losses["torch"] = float(torch_step().detach())
         rows.append(("PyTorch eager (CPU)", best_seconds(torch_step, repeat=5, number=20)))
     jax = try_import("jax")

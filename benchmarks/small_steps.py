@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 import symgraph as sg
-from common import best_seconds, print_table, try_import
+from common import best_seconds, print_table, torch_mlp_step, try_import
 
 LR = 0.1
 CASES = [  # (name, layer sizes, batch, how the cost is written in symgraph)
@@ -85,24 +85,6 @@ def numpy_step(sizes):
     return step
 
 
-def torch_step(torch, sizes, x, y):
-    params = [torch.tensor(p, requires_grad=True) for p in init(sizes)]
-    tx, ty = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
-
-    def step():
-        h = tx
-        for k in range(0, len(params), 2):
-            h = h @ params[k] + params[k + 1]
-            h = torch.relu(h) if k < len(params) - 2 else h
-        loss = torch.nn.functional.cross_entropy(h, ty)
-        grads = torch.autograd.grad(loss, params)
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                p -= LR * g
-        return loss
-    return step
-
-
 def jax_step(jax, sizes, x, y):
     import jax.numpy as jnp
 
@@ -156,7 +138,7 @@ def run_case(name, sizes, batch, idiom, peers):
     by_hand = numpy_step(sizes)
     steps["NumPy by hand"] = lambda: by_hand(x, y)
     if peers["torch"]:
-        steps["PyTorch eager (CPU)"] = torch_step(peers["torch"], sizes, x, y)
+        steps["PyTorch eager (CPU)"] = torch_mlp_step(peers["torch"], init(sizes), x, y, LR)
     if peers["jax"]:
         steps["JAX jit (CPU)"] = jax_step(peers["jax"], sizes, x, y)
     if peers["pytensor"]:

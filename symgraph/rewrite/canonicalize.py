@@ -165,16 +165,22 @@ def whole_shape_vector(fgraph, node):
     return None
 
 
+def _constant_entry(node, maker):
+    """(the node that made vec, k) for node = vec[k], k a constant, vec made by a `maker` op."""
+    vec = node.inputs[0]
+    if node.op.spec != ("int",) or vec.owner is None or not isinstance(vec.owner.op, maker):
+        return None
+    k = constant_value(node.inputs[1])
+    return None if k is None else (vec.owner, int(k))
+
+
 @canonicalize.register(Subtensor)
 def index_into_make_vector(fgraph, node):
     """[a, b, c][1] -> b (shape bookkeeping reads single entries of built vectors)."""
-    vec = node.inputs[0]
-    if node.op.spec != ("int",) or vec.owner is None or not isinstance(vec.owner.op, MakeVector):
+    found = _constant_entry(node, MakeVector)
+    if found is None:
         return None
-    k = constant_value(node.inputs[1])
-    if k is None:
-        return None
-    entry = vec.owner.inputs[int(k)]
+    entry = found[0].inputs[found[1]]
     return entry if can_stand_for(entry, node.outputs[0]) else None
 
 
@@ -226,14 +232,11 @@ def increment_by_unbroadcast_value(fgraph, node):
 def length_from_the_graph(fgraph, node):
     """v.shape[k] -> u.shape[j] where the graph shows the two are equal (the number of values
     picked by x[arange(len(y)), y] is len(y)): one shape lookup serves both after merging."""
-    vec = node.inputs[0]
-    if node.op.spec != ("int",) or vec.owner is None or not isinstance(vec.owner.op, Shape):
+    entry = _constant_entry(node, Shape)
+    if entry is None:
         return None
-    k = constant_value(node.inputs[1])
-    if k is None:
-        return None
-    v = vec.owner.inputs[0]
-    found = length(v, int(k))
+    v = entry[0].inputs[0]
+    found = length(v, entry[1])
     if isinstance(found, tuple) and found[0] == "shape" and found[1] is not v:
         return _identity(node.outputs[0], Shape()(found[1])[found[2]])
     return None

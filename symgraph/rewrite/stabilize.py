@@ -130,13 +130,11 @@ def _counts_from_zero(v):
         and is_constant(v.owner.inputs[0], 0) and is_constant(v.owner.inputs[2], 1)
 
 
-@stabilize.register(Elemwise)
-def crossentropy_gradient_through_softmax(fgraph, node):
-    """(G - sum(G * z)) * z with z = softmax(x) and G = -t / z * g (g constant along the
-    softmax axis), which is what grad builds for crossentropy(softmax(x), t), becomes
-    g * (z * sum(t) - t), and g * (z - t) when t is the one-hot of integer targets."""
+def _through_softmax(node):
+    """(z, axis, G) for node = (G - sum(G * z, axis, keepdims)) * z with z = softmax(x) along
+    axis: what grad builds through a softmax, G being the gradient that reached z."""
     if node.op.scalar_op.name != "mul":
-        return None
+        return
     for z in node.inputs:
         if z.owner is None or not isinstance(z.owner.op, Softmax):
             continue
@@ -144,14 +142,23 @@ def crossentropy_gradient_through_softmax(fgraph, node):
         diff = _pair(_other(tuple(node.inputs), z), "sub")
         if diff is None:
             continue
-        grad_p, total = diff
+        grad_z, total = diff
         reduce = total.owner
         if reduce is None or not isinstance(reduce.op, Reduce) or reduce.op.kind != "sum" \
                 or reduce.op.axis != (axis,) or not reduce.op.keepdims \
-                or _other(_pair(reduce.inputs[0], "mul"), z) is not grad_p:
+                or _other(_pair(reduce.inputs[0], "mul"), z) is not grad_z:
             continue
-        for quotient in _pair(grad_p, "mul") or ():
-            g = _other(_pair(grad_p, "mul"), quotient)
+        yield z, axis, grad_z
+
+
+@stabilize.register(Elemwise)
+def crossentropy_gradient_through_softmax(fgraph, node):
+    """The gradient through z = softmax(x) of G = -t / z * g (g constant along the softmax
+    axis), which is what grad builds for crossentropy(softmax(x), t), becomes
+    g * (z * sum(t) - t), and g * (z - t) when t is the one-hot of integer targets."""
+    for z, axis, grad_z in _through_softmax(node):
+        for quotient in _pair(grad_z, "mul") or ():
+            g = _other(_pair(grad_z, "mul"), quotient)
             ratio = _pair(quotient, "true_div")
             if ratio is None or ratio[1] is not z or scalar_name(ratio[0]) != "neg" or g is None:
                 continue
@@ -165,13 +172,21 @@ def crossentropy_gradient_through_softmax(fgraph, node):
 
 @stabilize.register(Elemwise)
 def softmax_gradient_of_quotient(fgraph, node):
-    """(G - sum(G * z)) * z with z = softmax(x) and G = a / z, which is what grad builds for
-    log(softmax(x)) written out (Theano's `-log(p)[arange(n), y]`), becomes
-    a - z * sum(a): the gradient log_softmax has, without the division by z (0 where it
-    underflows, giving NaN) and two passes fewer. `a` must not be broadcast along the
-    softmax axis (it is summed there), which the graph must show (lengths.py)."""
-    if node.op.scalar_op.name != "mul":
-        return None
+    """The gradient through z = softmax(x) of G = a / z, which is what grad builds for
+    log(softmax(x)) written out (Theano's `-log(p)[arange(n), y]`), becomes a - z * sum(a):
+    the gradient log_softmax has, without the division by z (0 where it underflows, giving
+    NaN) and two passes fewer. `a` must not be broadcast along the softmax axis (it is
+    summed there), which the graph must show (lengths.py)."""
+    for z, axis, grad_z in _through_softmax(node):
+        ratio = _pair(grad_z, "true_div")
+        if ratio is None or ratio[1] is not z:
+            continue
+        a = ratio[0]
+        along = axis - z.ndim + a.ndim
+        if a.ndim > z.ndim or along < 0 or a.dtype != z.dtype or not same_length(a, along, z, axis):
+            continue
+        return _checked(a - z * a.sum(axis=along, keepdims=True), node.outputs[0])
+    return None
     for z in node.inputs:
         if z.owner is None or not isinstance(z.owner.op, Softmax):
             continue
