@@ -521,7 +521,7 @@ def _rows(w, node):
     if isinstance(op, N.CrossentropySoftmax):
         t = node.inputs[1]
         dense = t.dtype[0] not in "iu"
-        if dense and w.shape(t) != w.shape(x):
+        if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]):  # the kernels read t by row
             raise Unsupported("broadcast crossentropy targets")
         fn = w.helper("crossentropy_dense" if dense else "crossentropy_int", x.dtype)
         w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
