@@ -397,9 +397,18 @@ def compile_source(source):
     return _compile(source)
 
 
+def _key(source):
+    return hashlib.sha1(source.encode()).hexdigest()[:20]
+
+
+def module_name(source):
+    """The module compile_source(source) loads its kernel from (importable once it has)."""
+    return f"symgraph_kernel_{_key(source)}"
+
+
 def is_cached(source):
     """Whether numba's disk cache holds compiled code for this source (from any process)."""
-    key = hashlib.sha1(source.encode()).hexdigest()[:20]
+    key = _key(source)
     if key in _memory_cache:
         return True
     folder = os.path.join(config.cache_dir, "kernels", "__pycache__")
@@ -412,7 +421,7 @@ def is_cached(source):
 
 def _compile(source):
     """Compile kernel source once per process; write it to the cache dir for numba's disk cache."""
-    key = hashlib.sha1(source.encode()).hexdigest()[:20]
+    key = _key(source)
     with _lock:
         fn = _memory_cache.get(key)
         if fn is not None:

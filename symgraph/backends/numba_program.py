@@ -29,8 +29,9 @@ from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Reshape, Shape
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
-from .numba_codegen import compile_source, is_cached, program_lines, uses_trig32, _init_literal, _fold_lines, _literal
-from .numba_rows import row_source
+from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_trig32, _init_literal,
+                            _fold_lines, _literal)
+from .numba_rows import row_kernel, row_source
 
 # A program saves 5-50 us a call and costs ~0.12 s a node to compile the first time (a
 # 50-node Adam step: 6.5 s), 0.03 s once numba's disk cache holds it. So after HOT_SECONDS of
@@ -201,11 +202,14 @@ def build(fgraph, input_vars, output_vars, values):
 class Plan:
     """A written program: its source, and how to call it."""
 
-    def __init__(self, source, n_inputs, extra, where, nodes):
+    def __init__(self, source, n_inputs, extra, where, nodes, rows):
         self.source, self.n_inputs, self.extra, self.where, self.nodes = source, n_inputs, extra, where, nodes
+        self.rows = rows  # (kind, dtype) of the row kernels it imports
 
     def compile(self, values):
         """The Program, compiled for these values' types."""
+        for kind, dtype in self.rows:  # loaded first: the program's module imports them
+            row_kernel(kind, dtype, False)
         program = Program(compile_source(self.source).dispatcher, self.n_inputs, self.extra, self.where)
         program.compile(values)
         return program
@@ -244,6 +248,7 @@ class _Writer:
         self.names, self.params, self.extra = {}, [], []  # extra: values passed as arguments
         self.helpers, self.lines = {}, []
         self.strided = set()  # names of strided views (x[::-1]): np.dot wants them copied
+        self.rows = []  # row kernels imported (see helper)
         for k, v in enumerate(input_vars):
             self.names[v] = f"a{k}"
             self.params.append(f"a{k}")
@@ -299,12 +304,16 @@ class _Writer:
             else:
                 where.append(("result", returned.index(v)))
         nodes = sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
-        return Plan(source, len(self.input_vars), tuple(self.extra), where, nodes)
+        return Plan(source, len(self.input_vars), tuple(self.extra), where, nodes, tuple(self.rows))
 
     def helper(self, kind, dtype):
+        """The name of numba_rows' compiled loop for `kind` rows, imported from its module
+        (compiled once for every program, not again in each)."""
         name = f"row_{kind}_{dtype}"
         if name not in self.helpers:
-            self.helpers[name] = row_source(kind, dtype, False, name) + "\n\n"
+            module = module_name(row_source(kind, dtype, False))
+            self.helpers[name] = f"from {module} import kernel as {name}\n"
+            self.rows.append((kind, dtype))
         return name
 
 
@@ -360,7 +369,8 @@ def _product(w, node):
         raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
     name = w.new(out)
     a, b = [f"np.ascontiguousarray({w.name(v)})" if w.name(v) in w.strided else w.name(v) for v in (a, b)]
-    w.lines.append(f"{name} = np.dot({a}, {b})")
+    w.helpers["dot2"] = "from symgraph.backends.numba_blas import dot2\n"
+    w.lines.append(f"{name} = dot2({a}, {b})")
     if c is None:
         return
     alpha, beta = node.op.alpha, node.op.beta
