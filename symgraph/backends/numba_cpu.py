@@ -77,14 +77,16 @@ class ElementwiseThunk:
 
     def _outputs(self, inputs, shape):
         """The output arrays, and the input the first one overwrites (None if none)."""
-        outs = [np.empty(shape, d) for d in self.out_dtypes[1:]]
         alias = self.inplace
         if alias is not None:
             target = inputs[alias]
             if not (target.shape == shape and target.flags.c_contiguous and target.flags.writeable):
                 alias = None
-        outs.insert(0, np.empty(shape, self.out_dtypes[0]) if alias is None else inputs[alias])
-        return outs, alias
+        return self._new_outputs(inputs, shape, alias), alias
+
+    def _new_outputs(self, inputs, shape, alias):
+        first = np.empty(shape, self.out_dtypes[0]) if alias is None else inputs[alias]
+        return [first] + [np.empty(shape, d) for d in self.out_dtypes[1:]]
 
     def __call__(self, inputs):
         # Most calls: inputs of the output's shape, C-ordered (any stride is fine for a 1-d
@@ -110,8 +112,7 @@ class ElementwiseThunk:
         return [out]
 
     def _flat_call(self, inputs, shape, parallel, alias):
-        outs = [np.empty(shape, d) for d in self.out_dtypes[1:]]
-        outs.insert(0, np.empty(shape, self.out_dtypes[0]) if alias is None else inputs[alias])
+        outs = self._new_outputs(inputs, shape, alias)
         kernel = self.flat.get((parallel, alias))
         if kernel is None:
             kernel = codegen.flat_kernel(self.composite, self.in_dtypes, (False,) * len(inputs), parallel, alias)
