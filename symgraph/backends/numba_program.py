@@ -49,6 +49,9 @@ SHAPE_ONLY_SIZE = 1 << 12  # a value computed from shapes alone, this small, is 
 MIN_NODES = 4
 
 
+_COMPILE_LOCK = threading.Lock()
+
+
 class Unsupported(Exception):
     """The graph has something the whole-program writer does not spell."""
 
@@ -67,6 +70,7 @@ class TieredRunner:
         self.programs = {}  # signature -> program in use, or None (none will be)
         self.built = {}  # signature -> program compiled, not yet checked against the executor
         self.why_not = {}  # signature -> why there is no program (for tests and debugging)
+        self.lock = threading.Lock()
 
     def __call__(self, values):
         key = signature(values)
@@ -80,17 +84,20 @@ class TieredRunner:
         results = self.run(values)
         if key in self.programs:
             return results
-        if key in self.built:
-            self.programs[key] = self._checked(key, self.built.pop(key), values, results)
+        built = self.built.pop(key, None)  # (pop: two threads may both see it)
+        if built is not None:
+            self.programs[key] = self._checked(key, built, values, results)
             return results
         if key not in self.spent:  # a first call compiles or loads the node kernels: not counted
             self.spent[key] = 0.0
             return results
         spent = self.spent[key] = self.spent[key] + time.perf_counter() - start
-        if spent >= HOT_SECONDS and key not in self.plans:
-            self._plan(key, values)
-        if key in self.plans and spent >= self.plans[key][1]:
-            self.compile(key, values)
+        if spent >= HOT_SECONDS and (key not in self.plans or spent >= self.plans[key][1]):
+            with self.lock:  # threads calling this function decide once
+                if key not in self.plans and key not in self.programs:
+                    self._plan(key, values)
+                if key in self.plans and spent >= self.plans[key][1]:
+                    self.compile(key, values)
         return results
 
     def _plan(self, key, values):
@@ -232,12 +239,14 @@ class Program:
     def compile(self, values):
         """Compile for these values' types, then no other (a call with another layout raises
         and the executor runs it, rather than numba compiling for seconds in the loop). Two
-        functions with the same program share the dispatcher: each adds its own types."""
-        self.kernel.disable_compile(False)
-        try:
-            self(values)
-        finally:
-            self.kernel.disable_compile(True)
+        functions with the same program share the dispatcher: each adds its own types, one
+        at a time (threads calling one function may compile it at once)."""
+        with _COMPILE_LOCK:
+            self.kernel.disable_compile(False)
+            try:
+                self(values)
+            finally:
+                self.kernel.disable_compile(True)
 
 
 class _Writer:

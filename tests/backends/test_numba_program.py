@@ -202,3 +202,28 @@ def test_random_draws_give_the_executors_numbers_call_after_call(rng):
         np.testing.assert_array_equal(g[1], w_[1])
         np.testing.assert_allclose(g[2], w_[2], rtol=1e-6)  # log and cos: libm's, not NumPy's
         np.testing.assert_array_equal(g[3], w_[3])
+
+
+def test_threads_calling_one_function_compile_it_once_and_agree(rng):
+    import threading
+    a = sg.fmatrix("a")
+    out = [sg.exp(a).sum(axis=1), a.max(axis=0), sg.nn.softmax(a), a.min(axis=1)]
+    f = sg.function([a], out, backend="numba")
+    want_of = sg.function([a], out, backend="numpy")
+    inputs = [rng.normal(size=(5, 3)).astype("float32") for _ in range(4)]
+    wants = [want_of(v) for v in inputs]
+    errors = []
+
+    def work(v, want):
+        try:
+            for _ in range(50):
+                assert_close(f(v), want)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=pair) for pair in zip(inputs, wants)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert [p for p in f._run.programs.values() if p is not None] and not f._run.why_not, f._run.why_not
