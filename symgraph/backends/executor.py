@@ -43,11 +43,16 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     for step, node in enumerate(nodes):
         for v in node.inputs:
             last_use[v] = step
-    body = []
+    # Shape arithmetic (a batch size, 1/n, arange(n)) is worked out once per input shapes.
+    by_shape, shapes_read = ([], []) if nan_guard else shape_arithmetic(nodes, input_vars, output_vars)
+    body, shape_body = [], []
     for step, node in enumerate(nodes):
         env[f"t{step}"] = make_thunk(node)
         outs = ", ".join(names[o] for o in node.outputs) + ","
         args = ", ".join(names[v] for v in node.inputs)
+        if node in by_shape:
+            shape_body += [f"step = {step}", f"{outs} = t{step}([{args}])"]
+            continue
         body.append(f"step = {step}")
         body.append(f"{outs} = t{step}([{args}])")
         if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
@@ -59,6 +64,24 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     lines = ["def run(values):"]
     if input_vars:
         lines.append(f"    {', '.join(names[v] for v in input_vars)}, = values")
+    if by_shape:
+        made = "".join(names[o] + ", " for node in by_shape for o in node.outputs)
+        read = "".join(names[v] + ", " for v in shapes_read)
+        key = "".join(names[v] + ".shape, " for v in shapes_read)
+        lines += [f"    known = by_shape.get(({key}))",
+                  "    if known is None:",
+                  f"        known = shape_values({read})",
+                  "        if len(by_shape) >= 64:  # shapes that change every call",
+                  "            by_shape.clear()",
+                  f"        by_shape[({key})] = known",
+                  f"    {made}= known"]
+        helper = [f"def shape_values({read}):", "    step = -1", "    try:"]
+        helper += ["        " + b for b in shape_body]
+        helper += ["    except Exception as exc:",
+                   "        raise_in_node(exc, nodes[step], values_of(locals(), arg_names[step]))",
+                   f"    return ({made})"]
+        lines = helper + lines
+        env["by_shape"] = {}
     if body:
         lines.append("    step = -1")
         lines.append("    try:")
@@ -108,6 +131,38 @@ def check_finite(node, outputs, inputs):
                     or np.isfinite(val).all() else "already non-finite"
                 lines.append(f"  {var.describe()} ({finite})")
             raise NonFiniteError("\n".join(lines))
+
+
+def shape_arithmetic(nodes, input_vars, output_vars):
+    """The nodes whose values follow from the inputs' shapes and constants alone (the batch
+    size, 1/n, arange(n)), and the inputs whose shapes they read. Left out: fewer than two
+    such nodes (nothing to gain), buffers to write (Alloc, random draws), values a later node
+    overwrites in place or the caller receives (a cached value must stay as it was)."""
+    from ..ops.shape import Shape, Alloc
+    from ..ops.random import RandomDraw
+    inputs, outputs = set(input_vars), set(output_vars)
+    written = {node.inputs[k] for node in nodes for k in _overwritten(node)}
+    found, picked, read = set(), [], []
+    for node in nodes:
+        if isinstance(node.op, (Alloc, RandomDraw)) or any(o in written or o in outputs for o in node.outputs):
+            continue
+        if isinstance(node.op, Shape) and node.inputs[0] in inputs:
+            if node.inputs[0] not in read:
+                read.append(node.inputs[0])
+        elif not node.inputs or not all(isinstance(v, Constant) or v in found for v in node.inputs) \
+                or all(isinstance(v, Constant) for v in node.inputs):
+            continue
+        found.update(node.outputs)
+        picked.append(node)
+    return (picked, read) if len(picked) >= 2 else ([], [])
+
+
+def _overwritten(node):
+    """Indices of the inputs a node writes into (its in-place target)."""
+    inplace = getattr(node.op, "inplace", None)
+    if inplace is True:  # IncSubtensor: its x
+        return [0]
+    return [inplace] if isinstance(inplace, int) and not isinstance(inplace, bool) else []
 
 
 def _values_of(frame, names):
