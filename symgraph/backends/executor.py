@@ -45,12 +45,13 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
             last_use[v] = step
     # Shape arithmetic (a batch size, 1/n, arange(n)) is worked out once per input shapes.
     by_shape, shapes_read = ([], []) if nan_guard else shape_arithmetic(nodes, input_vars, output_vars)
+    cached = set(by_shape)
     body, shape_body = [], []
     for step, node in enumerate(nodes):
         env[f"t{step}"] = make_thunk(node)
         outs = ", ".join(names[o] for o in node.outputs) + ","
         args = ", ".join(names[v] for v in node.inputs)
-        if node in by_shape:
+        if node in cached:
             shape_body += [f"step = {step}", f"{outs} = t{step}([{args}])"]
             continue
         body.append(f"step = {step}")
@@ -147,7 +148,7 @@ def shape_arithmetic(nodes, input_vars, output_vars):
         if isinstance(node.op, (Alloc, RandomDraw)) or any(o in written or o in outputs for o in node.outputs):
             continue
         if isinstance(node.op, Shape) and node.inputs[0] in inputs:
-            if node.inputs[0] not in read:
+            if all(v is not node.inputs[0] for v in read):
                 read.append(node.inputs[0])
         elif not node.inputs or not all(isinstance(v, Constant) or v in found for v in node.inputs) \
                 or all(isinstance(v, Constant) for v in node.inputs):
