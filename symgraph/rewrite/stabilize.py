@@ -187,23 +187,3 @@ def softmax_gradient_of_quotient(fgraph, node):
             continue
         return _checked(a - z * a.sum(axis=along, keepdims=True), node.outputs[0])
     return None
-    for z in node.inputs:
-        if z.owner is None or not isinstance(z.owner.op, Softmax):
-            continue
-        axis = z.owner.op.axis
-        diff = _pair(_other(tuple(node.inputs), z), "sub")
-        if diff is None:
-            continue
-        grad_p, total = diff
-        ratio = _pair(grad_p, "true_div")
-        reduce = total.owner
-        if ratio is None or ratio[1] is not z or reduce is None or not isinstance(reduce.op, Reduce) \
-                or reduce.op.kind != "sum" or reduce.op.axis != (axis,) or not reduce.op.keepdims \
-                or _other(_pair(reduce.inputs[0], "mul"), z) is not grad_p:
-            continue
-        a = ratio[0]
-        along = axis - z.ndim + a.ndim
-        if a.ndim > z.ndim or along < 0 or a.dtype != z.dtype or not same_length(a, along, z, axis):
-            continue
-        return _checked(a - z * a.sum(axis=along, keepdims=True), node.outputs[0])
-    return None
