@@ -134,27 +134,40 @@ def check_finite(node, outputs, inputs):
             raise NonFiniteError("\n".join(lines))
 
 
-def shape_arithmetic(nodes, input_vars, output_vars):
-    """The nodes whose values follow from the inputs' shapes and constants alone (the batch
-    size, 1/n, arange(n)), and the inputs whose shapes they read. Left out: fewer than two
-    such nodes (nothing to gain), buffers to write (Alloc, random draws), values a later node
-    overwrites in place or the caller receives (a cached value must stay as it was)."""
+def from_shapes(nodes, sources=None, allowed=lambda node: True):
+    """The nodes whose values follow from shapes (of `sources`, or of any variable) and
+    constants alone: the batch size, 1/n, arange(n). Alloc and random draws make buffers,
+    not values; `allowed(node)` leaves out more (and what depends on it)."""
     from ..ops.shape import Shape, Alloc
     from ..ops.random import RandomDraw
-    inputs, outputs = set(input_vars), set(output_vars)
-    written = {node.inputs[k] for node in nodes for k in _overwritten(node)}
-    found, picked, read = set(), [], []
+    found, picked = set(), []
     for node in nodes:
-        if isinstance(node.op, (Alloc, RandomDraw)) or any(o in written or o in outputs for o in node.outputs):
+        if isinstance(node.op, (Alloc, RandomDraw)) or not allowed(node):
             continue
-        if isinstance(node.op, Shape) and node.inputs[0] in inputs:
-            if all(v is not node.inputs[0] for v in read):
-                read.append(node.inputs[0])
-        elif not node.inputs or not all(isinstance(v, Constant) or v in found for v in node.inputs) \
-                or all(isinstance(v, Constant) for v in node.inputs):
+        if isinstance(node.op, Shape):
+            if sources is not None and node.inputs[0] not in sources:
+                continue
+        elif not all(isinstance(v, Constant) or v in found for v in node.inputs):
             continue
         found.update(node.outputs)
         picked.append(node)
+    return picked
+
+
+def shape_arithmetic(nodes, input_vars, output_vars):
+    """The nodes computed from the inputs' shapes and constants alone, and the inputs whose
+    shapes they read: the executor runs them once per input shapes. Left out: values a later
+    node overwrites in place or the caller receives (a kept value must stay as it was), and
+    all of them when there are fewer than two (nothing to gain)."""
+    from ..ops.shape import Shape
+    outputs = set(output_vars)
+    written = {node.inputs[k] for node in nodes for k in _overwritten(node)}
+    picked = from_shapes(nodes, set(input_vars),
+                         lambda node: not any(o in written or o in outputs for o in node.outputs))
+    read = []
+    for node in picked:
+        if isinstance(node.op, Shape) and all(v is not node.inputs[0] for v in read):
+            read.append(node.inputs[0])
     return (picked, read) if len(picked) >= 2 else ([], [])
 
 

@@ -411,7 +411,7 @@ def is_cached(source):
     key = _key(source)
     if key in _memory_cache:
         return True
-    folder = os.path.join(config.cache_dir, "kernels", "__pycache__")
+    folder = os.path.join(_kernel_folder(), "__pycache__")  # where numba's index files go
     try:
         return any(name.startswith(f"symgraph_kernel_{key}.kernel-") and name.endswith(".nbi")
                    for name in os.listdir(folder))
@@ -449,8 +449,12 @@ class _CacheTolerant:
             return self.dispatcher(*args)
 
 
+def _kernel_folder():
+    return os.path.join(config.cache_dir, "kernels")
+
+
 def _load_module(key, text):
-    folder = os.path.join(config.cache_dir, "kernels")
+    folder = _kernel_folder()
     name = f"symgraph_kernel_{key}"
     try:
         os.makedirs(folder, exist_ok=True)

@@ -25,13 +25,14 @@ import numpy as np
 
 from ..graph import Constant
 from ..ops import index as I, linalg, nn as N, reduce as R
-from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Reshape, Shape
+from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Reshape
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_trig32, _init_literal,
                             _fold_lines, _literal)
 from .numba_rows import row_kernel, row_source
+from .executor import from_shapes
 
 # A program saves 5-50 us a call and costs ~0.12 s a node to compile the first time (a
 # 50-node Adam step: 6.5 s), 0.03 s once numba's disk cache holds it. So after HOT_SECONDS of
@@ -176,19 +177,14 @@ def trace(fgraph, input_vars, values):
 
 
 def shape_only(fgraph):
-    """Variables computed from shapes and constants alone (a batch size, 1/n, arange(n))."""
-    found = set()
-    for node in fgraph.apply_nodes:
-        if isinstance(node.op, (RandomDraw, Alloc)):  # an Alloc is a buffer to write, not a constant
-            continue
-        if isinstance(node.op, Shape) or all(isinstance(v, Constant) or v in found for v in node.inputs):
-            found.update(node.outputs)
-    return found
+    """Variables computed from shapes (of any variable: the trace knows them all) and
+    constants alone: constants of the program."""
+    return {o for node in from_shapes(fgraph.apply_nodes) for o in node.outputs}
 
 
 def unsupported(fgraph):
-    """Why the graph is not worth a program: the first op it cannot spell (a convolution, a
-    random draw), or too few nodes to gain anything; None when it is."""
+    """Why the graph is not worth a program: the first op it cannot spell (a convolution,
+    pooling), or too few nodes to gain anything; None when it is."""
     constant = shape_only(fgraph)
     computed = [node for node in fgraph.apply_nodes if not all(o in constant for o in node.outputs)]
     for node in computed:
@@ -199,11 +195,16 @@ def unsupported(fgraph):
 
 def build(fgraph, input_vars, output_vars, values):
     """The program for these input values' shapes, written (not compiled): a Plan."""
+    _small_enough(dict(zip(input_vars, values)))  # a large weight shows without tracing a step
     known = trace(fgraph, input_vars, values)
+    _small_enough(known)
+    return _Writer(fgraph, input_vars, output_vars, known).program()
+
+
+def _small_enough(known):
     big = [v for v, value in known.items() if value.size > MAX_ELEMENTS]
     if big:
         raise Unsupported(f"{big[0].describe()} has {known[big[0]].size} elements")
-    return _Writer(fgraph, input_vars, output_vars, known).program()
 
 
 class Plan:

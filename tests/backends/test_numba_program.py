@@ -143,10 +143,14 @@ def test_whole_program_agrees_with_numpy_on_random_graphs(data):
     av = draw(hnp.arrays(dtype, shape, elements=fuzz_values))
     bv = draw(hnp.arrays(dtype, shape, elements=fuzz_values))
     f = sg.function([a, b], out, backend="numba", on_unused_input="ignore")
+    wrapped = isinstance(f._run, numba_program.TieredRunner)
+    # (a graph the rewriter reduced to an input, -(-a), has no node to compile)
+    assert wrapped or numba_program.unsupported(f.fgraph) == "only 0 node(s)", numba_program.unsupported(f.fgraph)
     for _ in range(3):
         f(av, bv)
-    programs = [p for p in f._run.programs.values() if p is not None]
-    assert programs or "sin/cos" in str(f._run.why_not), f._run.why_not
+    if wrapped:
+        programs = [p for p in f._run.programs.values() if p is not None]
+        assert programs or "sin/cos" in str(f._run.why_not), f._run.why_not
     got = f(av, bv)
     want = sg.function([a, b], out, backend="numpy", on_unused_input="ignore")(av, bv)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
