@@ -1,4 +1,5 @@
 import os
+import pathlib
 
 import symgraph.demo
 
@@ -9,6 +10,6 @@ def test_demo_trains_the_convnet_and_writes_the_pictures(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "test accuracy" in out and "per epoch" in out and "faster with numba" in out
     for name in ("graph.png", "training.png", "model.png"):
-        data = open(os.path.join(tmp_path, name), "rb").read()
+        data = pathlib.Path(os.path.join(tmp_path, name)).read_bytes()
         assert data[:4] == b"\x89PNG" and len(data) > 5000, name
-    assert open(os.path.join(tmp_path, "graph-full.svg")).read().count("Conv2D") >= 2
+    assert pathlib.Path(os.path.join(tmp_path, "graph-full.svg")).read_text().count("Conv2D") >= 2

@@ -1,5 +1,6 @@
 """debugprint text, and pictures rendered through graphviz's real `dot`."""
 import io
+import pathlib
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -72,7 +73,7 @@ def test_to_dot_marks_inputs_shared_outputs_updates_and_clusters():
 def test_render_png_svg_pdf_and_dot(tmp_path):
     f, cost = _training_function()
     png = sg.render(f, tmp_path / "train.png")
-    data = open(png, "rb").read()
+    data = pathlib.Path(png).read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     svg = sg.render(f, tmp_path / "train.svg")
     root = ET.parse(svg).getroot()
@@ -82,8 +83,8 @@ def test_render_png_svg_pdf_and_dot(tmp_path):
     plain = ET.parse(sg.render(f, tmp_path / "plain.svg", optimized=False)).getroot()
     plain_texts = " ".join(t.text or "" for t in plain.iter("{http://www.w3.org/2000/svg}text"))
     assert "Elemwise{tanh}" in plain_texts and "Dot" in plain_texts and "Composite" not in plain_texts
-    assert open(sg.render(cost, tmp_path / "cost.pdf"), "rb").read(5) == b"%PDF-"
-    dot_text = open(sg.render(cost, tmp_path / "cost.dot")).read()
+    assert pathlib.Path(sg.render(cost, tmp_path / "cost.pdf")).read_bytes()[:5] == b"%PDF-"
+    dot_text = pathlib.Path(sg.render(cost, tmp_path / "cost.dot")).read_text()
     assert dot_text.startswith("digraph") and "Elemwise{neg}" in dot_text
 
 

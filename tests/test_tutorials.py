@@ -1,5 +1,6 @@
 """Every tutorial runs end to end in its fast mode and produces sensible numbers."""
 import importlib
+import pathlib
 
 import pytest
 
@@ -21,7 +22,7 @@ def test_t3_vgg_convnet():
 def test_t4_denoising_autoencoder(tmp_path):
     loss1, loss2, path = importlib.import_module("tutorials.t4_denoising_autoencoder").main(fast=True, out=str(tmp_path))
     assert 0 < loss1 < 1 and 0 < loss2 < 1
-    assert open(path, "rb").read()[:4] == b"\x89PNG"
+    assert pathlib.Path(path).read_bytes()[:4] == b"\x89PNG"
 
 
 def test_t5_transfer_learning():

@@ -1,5 +1,7 @@
 """Keras-style models end to end: building, training to accuracy targets, inference modes,
 freezing, saving/loading, callbacks, and Theano-style programs with the optimizers."""
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -212,7 +214,7 @@ def test_losses_and_metrics_by_name():
 def test_plot_model(tmp_path):
     model = small_convnet()
     path = model.plot(tmp_path / "model.svg")
-    text = open(path).read()
+    text = pathlib.Path(path).read_text()
     assert "Conv2D" in text and "(None, 10)" in text and "params" in text
     sg.layers.plot_model(model, tmp_path / "m.png")
     assert (tmp_path / "m.png").read_bytes()[:4] == b"\x89PNG"

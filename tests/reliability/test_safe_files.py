@@ -2,6 +2,7 @@
 cache survives corrupted or truncated entries and two processes compiling at once."""
 import glob
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -39,11 +40,12 @@ def test_corrupted_and_truncated_cache_entries_are_recompiled(tmp_path):
     damaged = 0
     for path in glob.glob(str(tmp_path / "kernels" / "**" / "*"), recursive=True):
         if os.path.isfile(path) and (path.endswith(".nbi") or path.endswith(".nbc")):
-            data = open(path, "rb").read()
-            open(path, "wb").write(data[: len(data) // 2] if damaged % 2 else b"garbage" + data[:10])
+            data = pathlib.Path(path).read_bytes()
+            pathlib.Path(path).write_bytes(data[: len(data) // 2] if damaged % 2 else b"garbage" + data[:10])
             damaged += 1
     for path in glob.glob(str(tmp_path / "kernels" / "*.py")):
-        open(path, "a").write("\n# truncated(")  # a damaged generated module is rewritten
+        with open(path, "a") as fh:  # a damaged generated module is rewritten
+            fh.write("\n# truncated(")
     assert damaged > 0
     second = _run(tmp_path)
     out, err = second.communicate(timeout=240)
@@ -59,14 +61,14 @@ def test_kernels_compiled_against_other_vector_math_are_not_reused(tmp_path):
     assert first.communicate(timeout=240)[0].strip() == "ok"
     modules = glob.glob(str(tmp_path / "kernels" / "symgraph_kernel_*.py"))
     digest = numba_codegen._helpers_digest()
-    assert modules and all(f"# numba_vecmath {digest}" in open(m).read() for m in modules)
+    assert modules and all(f"# numba_vecmath {digest}" in pathlib.Path(m).read_text() for m in modules)
     for path in modules:  # as an older version would have left them
-        text = open(path).read().replace(digest, "0" * len(digest))
-        open(path, "w").write(text)
+        text = pathlib.Path(path).read_text().replace(digest, "0" * len(digest))
+        pathlib.Path(path).write_text(text)
     second = _run(tmp_path)
     out, err = second.communicate(timeout=240)
     assert second.returncode == 0 and out.strip() == "ok", err[-2000:]
-    assert all(f"# numba_vecmath {digest}" in open(m).read() for m in modules)
+    assert all(f"# numba_vecmath {digest}" in pathlib.Path(m).read_text() for m in modules)
 
 
 def test_weights_files_never_unpickle(tmp_path):
