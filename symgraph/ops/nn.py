@@ -73,11 +73,15 @@ def _check_targets(values, targets, what):
 def _target_rows(targets, values):
     """One-hot rows of integer targets for values' last axis, a negative target counting from
     the end as the forward pick does (one_hot itself gives a zero row for it)."""
-    from .shape import arange
     n = values.shape[-1]
     rows = expand_dims(targets, -1)  # wrapped after the expansion: one fused loop with the rest
-    wrapped = E.where(E.lt(rows, 0), rows + E.cast(n, targets.dtype), rows)
-    return E.cast(E.eq(wrapped, arange(n)), values.dtype)
+    return _hot(E.where(E.lt(rows, 0), rows + E.cast(n, targets.dtype), rows), n, values.dtype)
+
+
+def _hot(rows, depth, dtype):
+    """rows (indices with a last axis of 1) == arange(depth), as `dtype`: one_hot's body."""
+    from .shape import arange
+    return E.cast(E.eq(rows, arange(depth)), dtype)
 
 
 def _pick(values, targets):
@@ -170,12 +174,11 @@ def binary_crossentropy(output, target, from_logits=False):
 
 def one_hot(indices, depth, dtype=None):
     """Rows of zeros with a one at each index: one_hot([2, 0], 3) -> [[0,0,1],[1,0,0]]."""
-    from .shape import arange
     from ..config import dtype_or_floatx
     indices = as_variable(indices)
     if indices.dtype[0] not in "iu":
         raise TypeError(f"one_hot needs integer indices, got {indices.describe()}")
-    return E.cast(E.eq(expand_dims(indices, -1), arange(depth)), dtype_or_floatx(dtype))
+    return _hot(expand_dims(indices, -1), depth, dtype_or_floatx(dtype))
 
 
 def elu(x, alpha=1.0):

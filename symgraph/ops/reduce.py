@@ -1,5 +1,7 @@
 """Reductions (sum, mean, prod, max, min, all, any), arg-reductions, cumulative sums,
 and the statistics built from them (var, std, logsumexp)."""
+import math
+
 import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
@@ -52,9 +54,7 @@ class Reduce(Op):
         if self.kind in _UFUNC and x.dtype.kind == "f":
             out = _UFUNC[self.kind].reduce(x, axis=self.axis, keepdims=self.keepdims)
         elif self.kind == "mean" and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
-            count = 1
-            for a in self.axis:
-                count *= x.shape[a]
+            count = math.prod(x.shape[a] for a in self.axis)
             # np.mean divides the float32 sum by an integer in float64; a float32 division
             # rounds the same (both are correctly rounded; counts are below 2**24). The mean
             # of nothing is 0 / 0 = NaN, as NumPy's (which also warns).

@@ -113,6 +113,7 @@ def _other(pair, known):
 
 def _one_hot_rows(t, axis):
     """Whether t is one_hot(y, k) along `axis` (the last): cast(eq(y[..., None], arange(k))),
+    the form nn._hot builds for one_hot and for the crossentropy gradients' integer targets,
     whose rows sum to 1 for every target the forward pick accepts (it raises on the others)."""
     if not (scalar_name(t) or "").startswith("cast") or scalar_name(args(t)[0]) != "eq" or axis != t.ndim - 1:
         return False

@@ -380,6 +380,12 @@ def test_increment_into_a_dying_buffer_writes_it_in_place(backend):
     f = sg.function([x, i], g, backend=backend)
     (inc,) = [n for n in f.fgraph.apply_nodes if "IncSubtensor" in str(n.op)]
     assert inc.op.inplace and str(inc.op).endswith(",inplace}")
+    from symgraph.backends import numba_cpu
+    run = inc.op.perform if backend == "numpy" else (lambda node, ins: numba_cpu.make_thunk(node)(ins))
+    zeros = np.zeros((3, 2))
+    (written,) = run(inc, [zeros, np.ones((3, 2)), np.array([2, 0, 2], "int32")])
+    assert written is zeros  # no copy of the buffer it was given
+    np.testing.assert_array_equal(written, [[1, 1], [0, 0], [2, 2]])
     xv = np.arange(6.0).reshape(3, 2)
     np.testing.assert_allclose(f(xv, np.array([2, 0, 2], "int32")), [[0, 2], [0, 0], [16, 20]])
     kept = sg.function([x, i], [sg.inc_subtensor(x[i], 1.0), x * 2], backend=backend)  # x lives on
