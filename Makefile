@@ -11,7 +11,7 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,mkl]'
 	@command -v dot >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) >/dev/null; \
@@ -32,7 +32,7 @@ bench: install
 
 # On a machine with an NVIDIA GPU: the CUDA backend against PyTorch CUDA and CuPy (if installed).
 bench-cuda: install
-	cd benchmarks && ../$(PY) cuda.py
+	cd benchmarks && ../$(PY) gpu_cuda.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

@@ -9,6 +9,7 @@ import os
 import numpy as np
 
 _BACKENDS = ("numba", "numpy", "cuda")
+_BLAS = ("auto", "numpy", "mkl")
 
 
 class Config:
@@ -20,6 +21,9 @@ class Config:
         # The numba backend compiles a small graph called in a loop into one function
         # (backends/numba_program.py); off: always node by node.
         self.whole_programs = os.environ.get("SYMGRAPH_WHOLE_PROGRAMS", "1").lower() not in ("0", "false", "no")
+        # Matrix products: "auto" (MKL where the mkl package is installed, else np.dot),
+        # "numpy" (always np.dot) or "mkl" (backends/blas.py).
+        self.blas = os.environ.get("SYMGRAPH_BLAS", "auto")
         self.cache_dir = os.environ.get(
             "SYMGRAPH_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "symgraph"))
 
@@ -28,6 +32,8 @@ class Config:
             raise ValueError(f"config.floatX must be float16, float32 or float64, not {value!r}")
         if key == "backend" and value not in _BACKENDS:
             raise ValueError(f"config.backend must be one of {_BACKENDS}, not {value!r}")
+        if key == "blas" and value not in _BLAS:
+            raise ValueError(f"config.blas must be one of {_BLAS}, not {value!r}")
         object.__setattr__(self, key, value)
 
     def __repr__(self):

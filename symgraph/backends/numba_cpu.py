@@ -1,5 +1,6 @@
 """The Numba CPU backend (the default): fused elementwise loops and fused reductions run as
-generated Numba kernels; matrix products call BLAS; shape ops are NumPy views.
+generated Numba kernels; matrix products call BLAS (MKL's where installed: blas.py); shape
+ops are NumPy views.
 
 Lowerings are registered per op class with functools.singledispatch. `lower(op, node)`
 returns a thunk `callable(list of input arrays) -> list of outputs`. An op without a
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..config import config
 from .executor import compile_program, warn_no_kernel
-from . import numba_program
+from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from .numba_rows import row_kernel
@@ -41,12 +42,37 @@ def _reference(op, node):
 # im2col + BLAS GEMM), views for shape
 # ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based random streams
 # (plain uint64 arithmetic, so both backends give the same numbers).
-BY_NUMPY = (linalg.Dot, linalg.Gemm, linalg.Matmul, R.ArgReduce, R.CumSum,
+BY_NUMPY = (linalg.Matmul, R.ArgReduce, R.CumSum,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy,
             RND.RandomDraw, loop.Map)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
+
+
+@lower.register(linalg.Dot)
+def _lower_dot(op, node):
+    reference = _reference(op, node)
+    if node.inputs[0].ndim != 2 or node.inputs[1].ndim != 2:
+        return reference  # vector products: np.dot's BLAS call as it is
+    dtype = np.dtype(node.outputs[0].dtype)
+
+    def dot(inputs):
+        a, b = inputs
+        return [blas.product(a, b)] if a.dtype == dtype == b.dtype else reference(inputs)
+    return dot
+
+
+@lower.register(linalg.Gemm)
+def _lower_gemm(op, node):
+    reference = _reference(op, node)
+    dtype = node.outputs[0].dtype
+
+    def gemm(inputs):
+        c, a, b = inputs
+        out = blas.gemm(op.alpha, a, b, op.beta, c, dtype)
+        return [out] if out is not None else reference(inputs)
+    return gemm
 
 
 # Below this many elements, ops whose NumPy reference is already one vectorized call (a
@@ -562,7 +588,7 @@ class ConvThunk:
         out = np.empty((n, o, oh, ow), x.dtype)
         for k in range(g):
             cols = self._columns(x, k, cg, (kh, kw), geometry)
-            part = np.dot(w[k * og:(k + 1) * og].reshape(og, -1), cols)          # (og, n*oh*ow)
+            part = blas.product(w[k * og:(k + 1) * og].reshape(og, -1), cols)          # (og, n*oh*ow)
             out[:, k * og:(k + 1) * og] = part.reshape(og, n, oh, ow).transpose(1, 0, 2, 3)
         return out
 
@@ -576,7 +602,7 @@ class ConvThunk:
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
             gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
-            cols = np.dot(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)           # (cg*kh*kw, n*oh*ow)
+            cols = blas.product(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)           # (cg*kh*kw, n*oh*ow)
             part = np.zeros((n, cg, h, wd), gy.dtype) if g > 1 else dx
             self._loop(kernels.col2im_kernel, geometry)(cols, oh, ow, part)
             if g > 1:
@@ -593,7 +619,7 @@ class ConvThunk:
         for k in range(g):
             cols = self._columns(x, k, cg, (kh, kw), geometry)
             gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
-            dw[k * og:(k + 1) * og] = np.dot(gk, cols.T).reshape(og, cg, kh, kw)
+            dw[k * og:(k + 1) * og] = blas.product(gk, cols.T).reshape(og, cg, kh, kw)
         return dw
 
 
@@ -612,7 +638,7 @@ def _lower_conv_grad_filters(op, node):
     return ConvThunk(op, node, "grad_filters")
 
 
-NATIVE = BY_NUMPY + (R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor, N.Softmax, N.LogSoftmax,
+NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor, N.Softmax, N.LogSoftmax,
                      R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 

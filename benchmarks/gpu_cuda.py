@@ -6,8 +6,8 @@
 Data and weights stay on the GPU (device inputs, device_outputs=True, shared variables);
 every timing ends with a device synchronize.
 
-Run on a machine with a GPU: .venv/bin/python benchmarks/cuda.py [n]
-(`NUMBA_ENABLE_CUDASIM=1 ... cuda.py --tiny` checks the script itself in the simulator.)"""
+Run on a machine with a GPU: .venv/bin/python benchmarks/gpu_cuda.py [n]
+(`NUMBA_ENABLE_CUDASIM=1 ... gpu_cuda.py --tiny` checks the script itself in the simulator.)"""
 import sys
 import time
 

@@ -1,0 +1,131 @@
+"""Matrix products through MKL (backends/blas.py) against np.dot, in every layout a graph
+hands them, and the numba backend's Dot, Gemm and convolutions with and without MKL."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import blas
+
+HAVE_MKL = bool(blas._load_mkl())
+needs_mkl = pytest.mark.skipif(not HAVE_MKL, reason="the mkl package is not installed")
+
+
+@pytest.fixture
+def blas_mode():
+    """Set config.blas for one test, and put it back."""
+    before = sg.config.blas
+    yield lambda mode: setattr(sg.config, "blas", mode)
+    sg.config.blas = before
+
+
+def _layouts(rng, rows, cols, dtype):
+    """The same matrix as C order, a transposed view, a block of a larger array, a strided
+    slice, a reversed view and a broadcast row."""
+    x = rng.standard_normal((rows, cols)).astype(dtype)
+    big = rng.standard_normal((rows + 3, 2 * cols + 5)).astype(dtype)
+    big[1:rows + 1, 2:cols + 2] = x
+    wide = np.zeros((rows, 2 * cols), dtype)
+    wide[:, ::2] = x
+    return {"C": x, "transposed": np.ascontiguousarray(x.T).T, "block": big[1:rows + 1, 2:cols + 2],
+            "strided": wide[:, ::2], "reversed": x[::-1].copy()[::-1],
+            "Fortran": np.asfortranarray(x)}
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_mkl_product_matches_np_dot_in_every_layout(dtype):
+    rng = np.random.default_rng(0)
+    m, k, n = 96, 70, 80  # above MNK_THRESHOLD
+    assert m * k * n > blas.MNK_THRESHOLD
+    tol = dict(rtol=2e-5, atol=1e-4) if dtype == "float32" else dict(rtol=1e-12, atol=1e-11)
+    for name_a, a in _layouts(rng, m, k, dtype).items():
+        for name_b, b in _layouts(rng, k, n, dtype).items():
+            got = blas.product(a, b)
+            assert got.dtype == np.dtype(dtype) and got.flags.c_contiguous, (name_a, name_b)
+            np.testing.assert_allclose(got, np.dot(a, b), **tol, err_msg=f"{name_a} x {name_b}")
+
+
+@needs_mkl
+def test_mkl_takes_only_products_above_the_threshold(monkeypatch):
+    calls = []
+    real = blas._call
+    monkeypatch.setattr(blas, "_call", lambda *args: (calls.append(args[2].shape), real(*args))[1])
+    rng = np.random.default_rng(1)
+    small = rng.random((32, 64), dtype=np.float32), rng.random((64, 10), dtype=np.float32)
+    large = rng.random((128, 256), dtype=np.float32), rng.random((256, 64), dtype=np.float32)
+    np.testing.assert_allclose(blas.product(*small), np.dot(*small), rtol=1e-5)
+    assert calls == []
+    np.testing.assert_allclose(blas.product(*large), np.dot(*large), rtol=1e-5)
+    assert calls == [(128, 256)]
+    mixed = blas.product(large[0].astype(np.float64), large[1])  # mixed dtypes: np.dot's promotion
+    assert mixed.dtype == np.float64 and len(calls) == 1
+
+
+@needs_mkl
+@pytest.mark.parametrize("bias_shape", [(), (1,), (48,), (1, 48), (64, 1), (64, 48)])
+@pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (-0.01, 1.0), (2.0, -0.5)])
+def test_mkl_gemm_matches_the_reference(bias_shape, alpha, beta):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((64, 100)), rng.standard_normal((100, 48))
+    c = rng.standard_normal(bias_shape)
+    got = blas.gemm(alpha, a, b.T.copy().T, beta, c, "float64")
+    np.testing.assert_allclose(got, alpha * np.dot(a, b) + beta * c, rtol=1e-12, atol=1e-12)
+
+
+def test_gemm_leaves_to_the_reference_what_blas_would_do_differently():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((64, 100)), rng.standard_normal((100, 48))
+    assert blas.gemm(1.0, a, b, 0.0, np.full(48, np.nan), "float64") is None  # 0 * NaN is NaN
+    assert blas.gemm(1.0, a, b, 1.0, np.ones((3, 48)), "float64") is None     # does not broadcast
+    assert blas.gemm(1.0, a.astype(np.float32), b, 1.0, np.ones(48), "float64") is None
+
+
+def test_config_blas_numpy_keeps_products_on_np_dot(blas_mode, monkeypatch):
+    blas_mode("numpy")
+    monkeypatch.setattr(blas, "_call", lambda *args: pytest.fail("MKL was called"))
+    a = np.random.default_rng(4).random((200, 300))
+    np.testing.assert_array_equal(blas.product(a, a.T), np.dot(a, a.T))
+    assert blas.gemm(1.0, a, a.T, 1.0, np.ones(200), "float64") is None
+
+
+def test_config_blas_mkl_without_mkl_says_how_to_install_it(blas_mode, monkeypatch):
+    monkeypatch.setattr(blas, "_gemm", {})  # as on a machine without the mkl package
+    blas_mode("mkl")
+    a = np.ones((200, 300))
+    with pytest.raises(RuntimeError, match=r"symgraph\[mkl\]"):
+        blas.product(a, a.T)
+    with pytest.raises(ValueError, match="config.blas"):
+        sg.config.blas = "openblas"
+
+
+@pytest.mark.parametrize("mode", ["auto", "numpy"])
+def test_numba_products_and_convolutions_match_the_numpy_backend(blas_mode, mode, monkeypatch):
+    """A layer's forward and gradient with products above MKL's threshold, through the numba
+    backend (MKL where installed, or forced onto np.dot) and the numpy backend."""
+    blas_mode(mode)
+    shapes = []
+    real = blas._call
+    monkeypatch.setattr(blas, "_call", lambda *args: (shapes.append(args[2].shape), real(*args))[1])
+    rng = np.random.default_rng(5)
+    x, y = sg.dmatrix("x"), sg.ivector("y")
+    w = sg.shared(rng.standard_normal((300, 120)) * 0.1, "w")
+    b = sg.shared(np.zeros(120), "b")
+    images = sg.dtensor4("images")
+    filters = sg.shared(rng.standard_normal((16, 3, 3, 3)) * 0.1, "filters")
+    features = sg.nn.relu(sg.nn.conv2d(images, filters, padding="same"))
+    cost = (sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, w) + b), y).mean()
+            + (features ** 2).mean())
+    grads = sg.grad(cost, [w, b, filters])
+    args = (rng.standard_normal((200, 300)), rng.integers(0, 120, 200).astype(np.int32),
+            rng.standard_normal((8, 3, 16, 16)))
+    inputs = [x, y, images]
+    fast = sg.function(inputs, [cost] + grads, backend="numba")(*args)
+    reference = sg.function(inputs, [cost] + grads, backend="numpy")(*args)
+    for got, want in zip(fast, reference):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    # MKL took the dense layer's three products and the convolution's (forward, and the
+    # gradient's im2col product) exactly when it is there and asked for.
+    if mode == "auto" and HAVE_MKL:
+        assert {(200, 300), (16, 27)} <= set(shapes) and len(shapes) >= 4, shapes
+    else:
+        assert shapes == []
