@@ -7,8 +7,8 @@ Through libm these were scalar calls: on a CPU with AVX-512, where NumPy's own l
 (both sides computed and one selected), within 2.5 ulp, with NumPy's results for 0, -0, +-inf
 and NaN; tests/backends/test_numba_special.py checks them against NumPy at the extremes.
 
-float32 arctan and pow are evaluated in float64 (Cephes' float32 arctan is 2.6 ulp off; pow's
-y log x needs the range). float64 pow and exp2 stay with libm: exp(y log x) in float64 loses
+float32 pow is evaluated in float64 (y log x needs the range); float32 arctan in float32 with
+a polynomial of its own (1.5 ulp; twice as fast as in float64). float64 pow and exp2 stay with libm: exp(y log x) in float64 loses
 up to y log x ulp without an extended-precision log.
 """
 import numpy as np
@@ -152,9 +152,38 @@ def atan64(x):
     return x if x == 0 else r                     # 0, -0.0; NaN flows through t
 
 
+# float32 arctan: arctan(d) = d + d z P(z), z = d^2, for d = min(|x|, 1/|x|) in [0, 1]
+# (P of degree 8, fitted by weighted least squares to 0.05 ulp), and pi/2 - arctan(1/|x|)
+# above 1, pi/2 in two parts: within 1.5 ulp. (Evaluated in float64 with Cephes' two ranges
+# and two divisions it was 0.5 ulp and 0.63x NumPy's SIMD arctan; Cephes' own float32 atanf
+# is 2.6 ulp off.)
+_AT32 = tuple(np.float32(c) for c in (
+    -0.0017935929354280233, 0.010914476588368416, -0.03117760643362999, 0.057957351207733154,
+    -0.08403436094522476, 0.10952180624008179, -0.14264240860939026, 0.19998548924922943,
+    -0.33333298563957214))
+_PIO2_HI32 = np.float32(_PIO2)
+_PIO2_LO32 = np.float32(_PIO2 - float(_PIO2_HI32))
+
+
 @njit(inline="always", cache=True)
 def atan32(x):
-    return np.float32(atan64(np.float64(np.float32(x))))   # Cephes' atanf is 2.6 ulp off
+    x = np.float32(x)
+    a = abs(x)
+    above = a > _ONE
+    d = _ONE / a if above else a                  # inf: 0; NaN stays NaN
+    z = d * d
+    p = _muladd(_AT32[0], z, _AT32[1])
+    p = _muladd(p, z, _AT32[2])
+    p = _muladd(p, z, _AT32[3])
+    p = _muladd(p, z, _AT32[4])
+    p = _muladd(p, z, _AT32[5])
+    p = _muladd(p, z, _AT32[6])
+    p = _muladd(p, z, _AT32[7])
+    p = _muladd(p, z, _AT32[8])
+    r = _muladd(d * z, p, d)
+    r = _PIO2_HI32 - (r - _PIO2_LO32) if above else r
+    r = r if x > 0 else -r
+    return x if x == 0 else r                     # 0 and -0.0
 
 
 @njit(inline="always", cache=True)
