@@ -8,8 +8,8 @@ Through libm these were scalar calls: on a CPU with AVX-512, where NumPy's own l
 and NaN; tests/backends/test_numba_special.py checks them against NumPy at the extremes.
 
 float32 pow is evaluated in float64 (y log x needs the range); float32 arctan in float32 with
-a polynomial of its own (1.5 ulp; twice as fast as in float64). float64 pow and exp2 stay with libm: exp(y log x) in float64 loses
-up to y log x ulp without an extended-precision log.
+a polynomial of its own (1.5 ulp; twice as fast as in float64). float64 pow and exp2 stay
+with libm: exp(y log x) in float64 loses up to y log x ulp without an extended-precision log.
 """
 import numpy as np
 
