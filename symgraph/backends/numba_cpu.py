@@ -12,6 +12,7 @@ may then reorder floating-point sums and assume no NaN/Inf).
 """
 import functools
 import math
+import sys
 
 import numpy as np
 
@@ -84,6 +85,11 @@ SMALL_BY_NUMPY = 1 << 14
 HOT_CALLS = 64
 
 
+# Outputs from this size on are reused by the next call once nobody holds them (the
+# allocator hands large arrays back to the OS when they are freed, and maps fresh pages).
+RECYCLE_BYTES = 1 << 20
+
+
 class ElementwiseThunk:
     """Runs a Composite as one generated loop: the flat kernel when every input has the
     output's shape (and C order), else the broadcast kernel for the inputs' shapes."""
@@ -100,6 +106,20 @@ class ElementwiseThunk:
         self.flat = {}  # (parallel, aliased input) -> kernel for same-shape inputs
         self.kernels = {}
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
+        self.spare = None  # the last large first output made here (see _first_output)
+
+    def _first_output(self, shape):
+        """A new first output; for a large one, the last call's when nothing holds it any more
+        (the caller dropped it: its reference count is this attribute's, the local's and
+        getrefcount's). A new large array is new pages, which the OS maps and zeroes at the
+        first write: 3.1 of the fused chain's 11.2 ms over 10^7 float32."""
+        spare = self.spare
+        if spare is not None and sys.getrefcount(spare) == 3 and spare.shape == shape:
+            return spare
+        out = np.empty(shape, self.out_dtypes[0])
+        if out.nbytes >= RECYCLE_BYTES:
+            self.spare = out
+        return out
 
     def _outputs(self, inputs, shape):
         """The output arrays, and the input the first one overwrites (None if none)."""
@@ -111,7 +131,7 @@ class ElementwiseThunk:
         return self._new_outputs(inputs, shape, alias), alias
 
     def _new_outputs(self, inputs, shape, alias):
-        first = np.empty(shape, self.out_dtypes[0]) if alias is None else inputs[alias]
+        first = self._first_output(shape) if alias is None else inputs[alias]
         return [first] + [np.empty(shape, d) for d in self.out_dtypes[1:]]
 
     def __call__(self, inputs):
@@ -130,7 +150,7 @@ class ElementwiseThunk:
         kernel = self.flat.get((parallel, alias))
         if kernel is None or not self.single:
             return self._flat_call(inputs, shape, parallel, alias)
-        out = np.empty(shape, self.out_dtypes[0]) if alias is None else inputs[alias]
+        out = self._first_output(shape) if alias is None else inputs[alias]
         if flat:
             kernel(out, *inputs)
         else:

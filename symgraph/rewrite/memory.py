@@ -4,7 +4,9 @@ input whose buffer dies there.
 An input may be overwritten when this node is its only reader, it is not a graph output,
 it has the output's dtype and no broadcasting, and the op that made it returned fresh
 memory (not a view of something still alive, not a graph input, shared value or constant).
-Outputs handed to the user are always fresh arrays: nothing is reused across calls.
+Outputs handed to the user are never written again: the numba backend reuses a large
+elementwise output's buffer in the next call only once nothing holds it any more
+(numba_cpu.ElementwiseThunk._first_output).
 """
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
