@@ -67,6 +67,20 @@ def _muladd(typingctx, a, b, c):
     return a(a, b, c), codegen
 
 
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c rounded once, always (LLVM's fma): the exact-error products of double-double
+    arithmetic need it (a CPU without FMA gets libm's fma: correct, slow)."""
+    if not (isinstance(a, types.Float) and a == b == c):
+        return None
+
+    def codegen(context, builder, signature, args):
+        t = args[0].type
+        fn = builder.module.declare_intrinsic("llvm.fma", [t], ir.FunctionType(t, [t, t, t]))
+        return builder.call(fn, args)
+    return a(a, b, c), codegen
+
+
 _LOG2E = np.float32(1.44269504088896341)
 _LN2_HI, _LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)
 # Cephes expf and tanhf coefficients (tuples: numba folds them as constants).
