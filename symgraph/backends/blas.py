@@ -3,7 +3,7 @@
 
 Why: a training step of a 784-512-512-10 MLP spends ~80% of its time in eight products, and
 on the machine measured (Intel Sapphire Rapids, 2 cores) MKL computes them 1.3-3x faster
-than NumPy's OpenBLAS (2.05 -> 1.29 ms; the step 2.5 -> 1.95 ms; benchmarks/README.md).
+than NumPy's OpenBLAS (2.05 -> 1.29 ms; the step 2.6 -> 1.8-2.0 ms; benchmarks/README.md).
 
 Which library takes a product is decided by its size, m * n * k. Up to MNK_THRESHOLD,
 np.dot: OpenBLAS runs such products on one thread, faster than a call into MKL (1 us against
