@@ -22,9 +22,9 @@ from numba import njit
 from numba.core.registry import CPUDispatcher
 
 from .numba_vecmath import (_C1_D, _C2_D, _LOG2E_D, _ONE, _bits_to_float64, _expm1_reduced32,
-                            _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _muladd, _pow2_factors32, _pow2_factors64,
-                            _reduce_ln2_32, _reduce_ln2_64, _split_ln2_32, exp32, exp64, log32,
-                            log64)
+                            _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner,
+                            _muladd, _pow2_factors32, _pow2_factors64, _reduce_ln2_32,
+                            _reduce_ln2_64, _split_ln2_32, exp32, exp64, log32, log64)
 
 
 @njit(inline="always", cache=True)
@@ -175,15 +175,7 @@ def atan32(x):
     above = a > _ONE
     d = _ONE / a if above else a                  # inf: 0; NaN stays NaN
     z = d * d
-    p = _muladd(_AT32[0], z, _AT32[1])
-    p = _muladd(p, z, _AT32[2])
-    p = _muladd(p, z, _AT32[3])
-    p = _muladd(p, z, _AT32[4])
-    p = _muladd(p, z, _AT32[5])
-    p = _muladd(p, z, _AT32[6])
-    p = _muladd(p, z, _AT32[7])
-    p = _muladd(p, z, _AT32[8])
-    r = _muladd(d * z, p, d)
+    r = _muladd(d * z, _horner(_AT32, z), d)
     r = _PIO2_HI32 - (r - _PIO2_LO32) if above else r
     r = r if x > 0 else -r
     return x if x == 0 else r                     # 0 and -0.0
@@ -256,10 +248,7 @@ def _log_for32(d):
     m = _bits_to_float64(_float64_to_bits(d) - (e << np.int64(52)))   # d / 2^e, in [0.75, 1.5)
     s = (m - 1.0) / (m + 1.0)
     z = s * s
-    p = _ATANH32[0]
-    for coefficient in _ATANH32[1:]:
-        p = _muladd(p, z, coefficient)
-    return _muladd(np.float64(e), 0.6931471805599453, _muladd(s * z, p, s + s))
+    return _muladd(np.float64(e), 0.6931471805599453, _muladd(s * z, _horner(_ATANH32, z), s + s))
 
 
 @njit(inline="always", cache=True)
@@ -270,9 +259,7 @@ def _exp_for32(t):
     c = 200.0 if c > 200.0 else c
     n = np.floor(_muladd(c, _LOG2E_D, 0.5))
     r = _muladd(n, -_C2_D, _muladd(n, -_C1_D, c))
-    p = _EXP32[0]
-    for coefficient in _EXP32[1:]:
-        p = _muladd(p, r, coefficient)
+    p = _horner(_EXP32, r)
     scale = _bits_to_float64((np.int64(n) + np.int64(1023)) << np.int64(52))
     return _muladd(p * r, r, r + 1.0) * scale if c == c else t
 
@@ -334,11 +321,8 @@ def _log_dd(a):
     s3l = _fma(s2h, sh, -s3h) + (s2l * sh + s2h * sl)
     c3h = _TWO_THIRDS_HI * s3h                                       # 2s^3/3, in two parts
     c3l = _fma(_TWO_THIRDS_HI, s3h, -c3h) + (_TWO_THIRDS_HI * s3l + _TWO_THIRDS_LO * s3h)
-    p = _ATANH[0]
-    for coefficient in _ATANH[1:]:
-        p = _muladd(p, s2h, coefficient)
     h, l = _two_sum(sh + sh, c3h)
-    l = l + (sl + sl) + c3l + s3h * s2h * p
+    l = l + (sl + sl) + c3l + s3h * s2h * _horner(_ATANH, s2h)
     big, l2 = _two_sum(f * _LN2_HI_D, h)                             # f * hi is exact
     return big, l2 + l + f * _LN2_LO_D
 

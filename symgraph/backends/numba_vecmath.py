@@ -53,32 +53,36 @@ _float32_to_bits = _reinterpret("_float32_to_bits", types.float32, types.int32)
 _float64_to_bits = _reinterpret("_float64_to_bits", types.float64, types.int64)
 
 
-@intrinsic
-def _muladd(typingctx, a, b, c):
-    """a * b + c as LLVM's fmuladd: one fused instruction where the CPU has FMA (faster and
-    rounded once), a multiply and an add where it has not."""
-    if not (isinstance(a, types.Float) and a == b == c):
-        return None
+def _three_float_intrinsic(name, llvm_name):
+    """An intrinsic calling the LLVM intrinsic `llvm_name` on three floats of one type."""
+    def impl(typingctx, a, b, c):
+        if not (isinstance(a, types.Float) and a == b == c):
+            return None
 
-    def codegen(context, builder, signature, args):
-        t = args[0].type
-        fn = builder.module.declare_intrinsic("llvm.fmuladd", [t], ir.FunctionType(t, [t, t, t]))
-        return builder.call(fn, args)
-    return a(a, b, c), codegen
+        def codegen(context, builder, signature, args):
+            t = args[0].type
+            fn = builder.module.declare_intrinsic(llvm_name, [t], ir.FunctionType(t, [t, t, t]))
+            return builder.call(fn, args)
+        return a(a, b, c), codegen
+    impl.__name__ = impl.__qualname__ = name  # numba names (and caches) an intrinsic by it
+    return intrinsic(impl)
 
 
-@intrinsic
-def _fma(typingctx, a, b, c):
-    """a * b + c rounded once, always (LLVM's fma): the exact-error products of double-double
-    arithmetic need it (a CPU without FMA gets libm's fma: correct, slow)."""
-    if not (isinstance(a, types.Float) and a == b == c):
-        return None
+# a * b + c as LLVM's fmuladd: one fused instruction where the CPU has FMA (faster and
+# rounded once), a multiply and an add where it has not.
+_muladd = _three_float_intrinsic("_muladd", "llvm.fmuladd")
+# a * b + c rounded once, always (LLVM's fma): the exact-error products of double-double
+# arithmetic need it (a CPU without FMA gets libm's fma: correct, slow).
+_fma = _three_float_intrinsic("_fma", "llvm.fma")
 
-    def codegen(context, builder, signature, args):
-        t = args[0].type
-        fn = builder.module.declare_intrinsic("llvm.fma", [t], ir.FunctionType(t, [t, t, t]))
-        return builder.call(fn, args)
-    return a(a, b, c), codegen
+
+@njit(inline="always", cache=True)
+def _horner(coefficients, x):
+    """coefficients[0] x^n + ... + coefficients[n] (highest power first), one _muladd a step."""
+    p = coefficients[0]
+    for c in coefficients[1:]:
+        p = _muladd(p, x, c)
+    return p
 
 
 _LOG2E = np.float32(1.44269504088896341)
@@ -118,12 +122,7 @@ def _reduce_ln2_32(x):
 @njit(inline="always", cache=True)
 def _expm1_reduced32(r):
     """exp(r) - 1 for |r| <= ln2 / 2 (Cephes expf's polynomial without its 1)."""
-    p = _muladd(_P[0], r, _P[1])
-    p = _muladd(p, r, _P[2])
-    p = _muladd(p, r, _P[3])
-    p = _muladd(p, r, _P[4])
-    p = _muladd(p, r, _P[5])
-    return _muladd(p * r, r, r)
+    return _muladd(_horner(_P, r) * r, r, r)
 
 
 @njit(inline="always", cache=True)
@@ -160,14 +159,7 @@ def log32(x):
     e = e - np.int32(1) if low else e
     m = (m + m - _ONE) if low else (m - _ONE)
     z = m * m
-    p = _muladd(_L[0], m, _L[1])
-    p = _muladd(p, m, _L[2])
-    p = _muladd(p, m, _L[3])
-    p = _muladd(p, m, _L[4])
-    p = _muladd(p, m, _L[5])
-    p = _muladd(p, m, _L[6])
-    p = _muladd(p, m, _L[7])
-    p = _muladd(p, m, _L[8])
+    p = _horner(_L, m)
     f = np.float32(e)
     y = _muladd(p * m, z, f * _LN2_LO) - _HALF * z
     r = _muladd(f, _LN2_HI, m + y)                # log(2^e (1 + m)), ln 2 in two parts
@@ -195,11 +187,7 @@ def tanh32(x):
     x = np.float32(x)
     a = abs(x)
     z = x * x
-    p = _muladd(_T[0], z, _T[1])
-    p = _muladd(p, z, _T[2])
-    p = _muladd(p, z, _T[3])
-    p = _muladd(p, z, _T[4])
-    small = _muladd(x * z, p, x)                  # |x| < 0.625: no cancellation
+    small = _muladd(x * z, _horner(_T, z), x)    # |x| < 0.625: no cancellation
     c = np.float32(9.0) if a > np.float32(9.0) else a     # NaN stays NaN
     n, r = _split_ln2_32(c + c)
     t = _bits_to_float32((np.int32(n) + np.int32(127)) << np.int32(23))
@@ -277,10 +265,7 @@ def _reduce_ln2_64(x):
 
 @njit(inline="always", cache=True)
 def _expm1_reduced64(r):
-    p = _EM[0]
-    for coefficient in _EM[1:]:
-        p = _muladd(p, r, coefficient)
-    return _muladd(p * r, r, r)
+    return _muladd(_horner(_EM, r) * r, r, r)
 
 
 @njit(inline="always", cache=True)
