@@ -129,3 +129,26 @@ def test_numba_products_and_convolutions_match_the_numpy_backend(blas_mode, mode
         assert {(200, 300), (16, 27)} <= set(shapes) and len(shapes) >= 4, shapes
     else:
         assert shapes == []
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups", [(1, "same", 1, 2), (2, 1, 1, 1), (1, 2, 2, 1),
+                                                            (2, "valid", 1, 4)])
+def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
+        stride, padding, dilation, groups, monkeypatch):
+    """Strided, dilated, padded and grouped convolutions, forward and both gradients, large
+    enough that their im2col products go to MKL where it is installed."""
+    shapes = []
+    real = blas._call
+    monkeypatch.setattr(blas, "_call", lambda *args: (shapes.append(args[2].shape), real(*args))[1])
+    rng = np.random.default_rng(6)
+    images = sg.dtensor4("images")
+    filters = sg.shared(rng.standard_normal((32, 16 // groups, 3, 3)) * 0.1, "filters")
+    out = sg.nn.conv2d(images, filters, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    cost = (out ** 2).sum()
+    outputs = [out] + sg.grad(cost, [images, filters])
+    x = rng.standard_normal((16, 16, 20, 20))
+    fast = sg.function([images], outputs, backend="numba")(x)
+    reference = sg.function([images], outputs, backend="numpy")(x)
+    for got, want in zip(fast, reference):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    assert bool(shapes) == (HAVE_MKL and sg.config.blas != "numpy")
