@@ -1,11 +1,11 @@
 """plot_model: a Keras-style picture of a model's layers (one box per layer, shapes on it)."""
-import graphviz
 
 from ..drawing import _write
 from .base import shape_text
 
 
 def model_to_dot(model, show_shapes=True, rankdir="TB"):
+    import graphviz  # here, not at import (see drawing.to_dot)
     dot = graphviz.Digraph(model.name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
                            node_attr={"shape": "record", "fontname": "Helvetica", "fontsize": "10",
                                       "style": "filled", "fillcolor": "#f2f2f2"})
