@@ -39,10 +39,10 @@ def _reference(op, node):
     return functools.partial(op.perform, node)
 
 
-# Ops whose NumPy implementation is already the right kernel: BLAS products (convolutions are
-# im2col + BLAS GEMM), views for shape
-# ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based random streams
-# (plain uint64 arithmetic, so both backends give the same numbers).
+# Ops whose NumPy implementation is already the right kernel: batched products (np.matmul),
+# views for shape ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based
+# random streams (plain uint64 arithmetic, so both backends give the same numbers). Dot and
+# Gemm go through blas.py (MKL's gemm where installed), as do the convolutions' products.
 BY_NUMPY = (linalg.Matmul, R.ArgReduce, R.CumSum,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy,
@@ -608,7 +608,7 @@ class ConvThunk:
         out = np.empty((n, o, oh, ow), x.dtype)
         for k in range(g):
             cols = self._columns(x, k, cg, (kh, kw), geometry)
-            part = blas.product(w[k * og:(k + 1) * og].reshape(og, -1), cols)          # (og, n*oh*ow)
+            part = blas.product(w[k * og:(k + 1) * og].reshape(og, -1), cols)      # (og, n*oh*ow)
             out[:, k * og:(k + 1) * og] = part.reshape(og, n, oh, ow).transpose(1, 0, 2, 3)
         return out
 
@@ -622,7 +622,7 @@ class ConvThunk:
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
             gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
-            cols = blas.product(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)           # (cg*kh*kw, n*oh*ow)
+            cols = blas.product(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)    # (cg*kh*kw, n*oh*ow)
             part = np.zeros((n, cg, h, wd), gy.dtype) if g > 1 else dx
             self._loop(kernels.col2im_kernel, geometry)(cols, oh, ow, part)
             if g > 1:
@@ -658,8 +658,8 @@ def _lower_conv_grad_filters(op, node):
     return ConvThunk(op, node, "grad_filters")
 
 
-NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor, N.Softmax, N.LogSoftmax,
-                     R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
+NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
+                     N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 
 
@@ -674,9 +674,9 @@ BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul, conv.Conv2D, conv.Conv2DGrad
 
 def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
     nodes = fgraph.apply_nodes
-    # OpenBLAS keeps its threads spinning after a product; parallel loops launched next to
-    # them fight for the same cores (a training step ran 6x slower). Graphs that call BLAS
-    # therefore use serial loops and leave the cores to BLAS.
+    # BLAS (OpenBLAS, MKL) keeps its threads spinning after a product; parallel loops launched
+    # next to them fight for the same cores (a training step ran 6x slower). Graphs that call
+    # BLAS therefore use serial loops and leave the cores to BLAS.
     uses_blas = any(isinstance(node.op, BLAS_OPS) for node in nodes)
 
     def thunk_for(node):
