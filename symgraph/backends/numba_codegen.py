@@ -74,7 +74,7 @@ def _helpers_digest():
 
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
-           "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, "
+           "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, tan32, "
            "exp64, log64, log1p64, tanh64, sigmoid64, "
            "fold_add, fold_mul, fold_max, fold_min\n"
            f"from symgraph.backends.numba_special import {', '.join(numba_special.NAMES)}\n\n")
@@ -93,7 +93,7 @@ def _literal(value, dtype):
 
 def step_source(sop, args, in_dtypes, out_dtype, trig=False):
     """One program step as an expression, cast to its dtype so types match NumPy's.
-    trig: float32 sin/cos as sin32/cos32 (the caller checks their arguments' range)."""
+    trig: float32 sin/cos/tan as sin32/cos32/tan32 (the caller checks their arguments' range)."""
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
     elif sop.name in VECTOR_FORMS.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
@@ -139,7 +139,7 @@ def program_lines(composite, loads, indent, step_source=step_source):
 
 
 def uses_trig32(composite, in_dtypes):
-    """Whether a flat kernel of this Composite uses sin32/cos32 (and so checks their range)."""
+    """Whether a flat kernel of this Composite uses sin32/cos32/tan32 (and so checks their range)."""
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
     return any(sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)
                for _, sop, _, arg_dtypes, dtype in _steps(composite, loads))
@@ -170,8 +170,8 @@ def _loop_lines(var, bound, parallel, indent, flag=None, chunk=PARALLEL_CHUNK):
 
 
 def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=None):
-    """trig: float32 sin/cos as sin32/cos32; the kernel returns whether any argument of theirs
-    was beyond TRIG32_LIMIT (the caller then runs the kernel without them).
+    """trig: float32 sin/cos/tan as sin32/cos32/tan32; the kernel returns whether any of their
+    arguments was beyond TRIG32_LIMIT (the caller then runs the kernel without them).
     alias: the input whose buffer out0 is (an in-place update); the loop reads it from out0.
     Given two arrays that overlap, LLVM's runtime overlap check sends the loop down its scalar
     path (an in-place relu gradient ran 2.7x slower); one array read and written at the same
@@ -495,8 +495,8 @@ def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None):
 
 
 class _TrigChecked:
-    """A flat kernel with the vectorized float32 sin/cos; when it reports an argument beyond
-    their range, the kernel with libm's sin/cos (compiled then) redoes the whole loop. Its
+    """A flat kernel with the vectorized float32 sin/cos/tan; when it reports an argument beyond
+    their range, the kernel with libm's (compiled then) redoes the whole loop. Its
     outputs never alias its inputs (ElementwiseThunk does not run these in place)."""
 
     def __init__(self, fast, exact_source):

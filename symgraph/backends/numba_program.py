@@ -360,7 +360,7 @@ def _elementwise(w, node):
         len(node.inputs))
     in_dtypes = tuple(v.dtype for v in node.inputs)
     if uses_trig32(composite, in_dtypes):
-        raise Unsupported("float32 sin/cos (their kernels check the argument range)")
+        raise Unsupported("float32 sin/cos/tan (their kernels check the argument range)")
     out_shape = w.shape(node.outputs[0])
     outs = [w.new(o) for o in node.outputs]
     for name, o in zip(outs, node.outputs):

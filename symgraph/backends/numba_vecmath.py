@@ -361,6 +361,17 @@ def cos32(x):
     return np.float32(_sin_of_quadrant(q + np.int32(1), r))       # cos(x) = sin(x + pi/2)
 
 
+@njit(inline="always", cache=True)
+def tan32(x):
+    """sin/cos of the reduced argument in float64: tan(q pi/2 + r) is tan(r), or -cot(r) for
+    odd q (cos(r) >= cos(pi/4) and sin(r) keeps its relative accuracy: within 1 ulp)."""
+    x = np.float32(x)
+    q, r = _reduce_pio2(x)
+    s, c = _sin_cos_poly(r)
+    t = -c / s if q & np.int32(1) else s / c
+    return x if x == 0 else np.float32(t)                           # keeps the sign of -0.0
+
+
 def _float_fold(name, build):
     """An intrinsic (acc, value) -> acc for two floats of one type, emitted by build."""
     def fold(typingctx, acc, value):
@@ -387,7 +398,7 @@ fold_max = _float_fold("fold_max", _llvm_binary("llvm.maximum"))  # NaN wins, as
 fold_min = _float_fold("fold_min", _llvm_binary("llvm.minimum"))
 
 # Exact only for |x| <= TRIG32_LIMIT: numba_codegen checks the arguments of these.
-TRIG32_FORMS = {"sin": "sin32({0})", "cos": "cos32({0})"}
+TRIG32_FORMS = {"sin": "sin32({0})", "cos": "cos32({0})", "tan": "tan32({0})"}
 VECTOR_FORMS = {"float32": {"exp": "exp32({0})", "log": "log32({0})", "log1p": "log1p32({0})",
                              "tanh": "tanh32({0})", "sigmoid": "sigmoid32({0})"},
                 "float64": {"exp": "exp64({0})", "log": "log64({0})", "log1p": "log1p64({0})",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from symgraph.backends.numba_vecmath import (exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32,
+from symgraph.backends.numba_vecmath import (exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, tan32,
                                              TRIG32_LIMIT, exp64, log64, log1p64, tanh64, sigmoid64, fold_add,
                                              fold_max, fold_min)
 
@@ -23,8 +23,8 @@ def _applier(fn):
     return apply
 
 
-_apply_exp, _apply_tanh, _apply_sigmoid, _apply_log, _apply_log1p, _apply_sin, _apply_cos = (
-    _applier(fn) for fn in (exp32, tanh32, sigmoid32, log32, log1p32, sin32, cos32))
+_apply_exp, _apply_tanh, _apply_sigmoid, _apply_log, _apply_log1p, _apply_sin, _apply_cos, _apply_tan = (
+    _applier(fn) for fn in (exp32, tanh32, sigmoid32, log32, log1p32, sin32, cos32, tan32))
 _APPLY_64 = [_applier(fn) for fn in (exp64, tanh64, sigmoid64, log64, log1p64)]
 
 
@@ -104,8 +104,8 @@ def test_log1p_within_two_ulp_from_minus_one_to_the_largest_float():
     assert np.signbit(got[1])
 
 
-@pytest.mark.parametrize("kernel,reference", [(_apply_sin, np.sin), (_apply_cos, np.cos)])
-def test_sin_cos_within_one_ulp_up_to_their_limit(kernel, reference):
+@pytest.mark.parametrize("kernel,reference", [(_apply_sin, np.sin), (_apply_cos, np.cos), (_apply_tan, np.tan)])
+def test_sin_cos_tan_within_one_ulp_up_to_their_limit(kernel, reference):
     rng = np.random.default_rng(2)
     limit_bits = np.float32(TRIG32_LIMIT).view(np.uint32)
     magnitudes = rng.integers(0, limit_bits + 1, 1_500_000, dtype=np.uint32).view(np.float32)
