@@ -44,6 +44,11 @@ CASES = [
     ("sigmoid", [N], lambda m, x: 1 / (1 + m.exp(-x))),
     ("sin", [N], lambda m, x: m.sin(x)),
     ("cos", [N], lambda m, x: m.cos(x)),
+    ("tan", [N], lambda m, x: m.tan(x)),
+    ("arcsin(x/4)", [N], lambda m, x: m.arcsin(x / 4)),
+    ("arccos(x/4)", [N], lambda m, x: m.arccos(x / 4)),
+    ("arctanh(x/4)", [N], lambda m, x: m.arctanh(x / 4)),
+    ("exp2", [N], lambda m, x: m.exp2(x)),
     ("sqrt(abs(x))", [N], lambda m, x: m.sqrt(abs(x))),
     ("x**2", [N], lambda m, x: x ** 2),
     ("x**3", [N], lambda m, x: x ** 3),
@@ -76,6 +81,7 @@ class _SymgraphMath:
     exp, log, tanh, sin, cos, sqrt, maximum, where, clip, cumsum = (
         sg.exp, sg.log, sg.tanh, sg.sin, sg.cos, sg.sqrt, sg.maximum, sg.where, sg.clip, sg.cumsum)
     expm1, arctan, sinh, log2, minimum = sg.expm1, sg.arctan, sg.sinh, sg.log2, sg.minimum
+    tan, arcsin, arccos, arctanh, exp2 = sg.tan, sg.arcsin, sg.arccos, sg.arctanh, sg.exp2
 
     @staticmethod
     def logaddexp(zero, x):
