@@ -21,10 +21,11 @@ from numba import njit
 
 from numba.core.registry import CPUDispatcher
 
-from .numba_vecmath import (_C1_D, _C2_D, _LOG2E_D, _ONE, _bits_to_float64, _expm1_reduced32,
-                            _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner,
+from .numba_vecmath import (_ONE, _bits_to_float64, _exponent_and_mantissa64, _expm1_reduced32,
+                            _expm1_reduced64, _float64_to_bits, _fma, _horner,
                             _muladd, _pow2_factors32, _pow2_factors64, _reduce_ln2_32,
-                            _reduce_ln2_64, _split_ln2_32, exp32, exp64, log1p64, log32, log64)
+                            _reduce_ln2_64, _split_ln2_32, _split_ln2_64, exp32, exp64, log1p64,
+                            log32, log64)
 
 
 @njit(inline="always", cache=True)
@@ -63,8 +64,7 @@ def _exp_parts64(a):
     half = exp(a) / 2, finite up to float64's largest sinh and cosh (710.47): one reduction
     and one polynomial serve both (two exponentials had made sinh 0.75x NumPy's)."""
     c = 711.0 if a > 711.0 else a                 # beyond, half overflows as it should
-    n = np.floor(_muladd(c, _LOG2E_D, 0.5))
-    r = _muladd(n, -_C2_D, _muladd(n, -_C1_D, c))
+    n, r = _split_ln2_64(c)
     em_r = _expm1_reduced64(r)
     _, e1, e2 = _pow2_factors64(n)
     t = e1 * e2
@@ -330,6 +330,20 @@ def exp2_32(x):
     return y * e1 * e2 if c == c else x
 
 
+@njit(inline="always", cache=True)
+def _pow_signs_and_edges(x, y, r):
+    """pow(x, y) from r = exp(y log|x|) (float64 x, y, r; float32 values held exactly): C99's
+    rules, pow(x, 0) = pow(1, y) = 1 even for NaN, a negative base only to an integer power,
+    signed zeros and infinities."""
+    integer = np.floor(y) == y                                       # (inf counts as an even integer)
+    odd = integer and np.floor(y * 0.5) * 2.0 != y
+    negative = _float64_to_bits(x) < np.int64(0)                     # the sign bit: -0.0 counts
+    r = -r if (negative and odd) else r
+    r = np.nan if (x < 0 and not integer and abs(x) < np.inf) else r
+    r = 1.0 if (x == -1.0 and abs(y) == np.inf) else r
+    return 1.0 if (y == 0 or x == 1.0) else r
+
+
 # float32 pow: exp(y log|x|) in float64, where 2^-40 relative is plenty for a float32 result
 # (|y log|x|| < 104 unless the result overflows or underflows): log as e ln2 + 2 atanh(s),
 # s = (m - 1) / (m + 1), by 8 terms of its series; exp by Cody-Waite and 9 Taylor terms.
@@ -342,8 +356,7 @@ _EXP32 = tuple(1.0 / math.factorial(k) for k in range(9, 1, -1))  # 1/9! ... 1/2
 def _log_for32(d):
     """log(d) to about 2^-45 relative, for d > 0 a float32 value held in a float64 (no
     float64 subnormals); 0, inf and NaN are the caller's."""
-    e = ((_float64_to_bits(d * (4.0 / 3.0)) >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)
-    m = _bits_to_float64(_float64_to_bits(d) - (e << np.int64(52)))   # d / 2^e, in [0.75, 1.5)
+    e, m = _exponent_and_mantissa64(d)
     s = (m - 1.0) / (m + 1.0)
     z = s * s
     return _muladd(np.float64(e), 0.6931471805599453, _muladd(s * z, _horner(_ATANH32, z), s + s))
@@ -355,8 +368,7 @@ def _exp_for32(t):
     beyond: inf, 0; NaN stays NaN)."""
     c = -200.0 if t < -200.0 else t
     c = 200.0 if c > 200.0 else c
-    n = np.floor(_muladd(c, _LOG2E_D, 0.5))
-    r = _muladd(n, -_C2_D, _muladd(n, -_C1_D, c))
+    n, r = _split_ln2_64(c)
     p = _horner(_EXP32, r)
     scale = _bits_to_float64((np.int64(n) + np.int64(1023)) << np.int64(52))
     return _muladd(p * r, r, r + 1.0) * scale if c == c else t
@@ -364,23 +376,15 @@ def _exp_for32(t):
 
 @njit(inline="always", cache=True)
 def pow32(x, y):
-    """x ** y as exp(y log|x|) in float64, with C99's special cases (pow(x, 0) = pow(1, y) = 1
-    even for NaN, a negative base only to an integer power, signed zeros and infinities)."""
+    """x ** y as exp(y log|x|) in float64 (the log and exp above), C99's special cases by
+    _pow_signs_and_edges."""
     x, y = np.float32(x), np.float32(y)
     dx, dy = np.float64(x), np.float64(y)
     a = abs(dx)
     log_a = _log_for32(a)
     log_a = log_a if a < np.inf else a
     log_a = -np.inf if a == 0 else log_a
-    r = _exp_for32(dy * log_a)
-    integer = np.floor(dy) == dy                  # (inf counts as an even integer)
-    odd = integer and np.floor(dy * 0.5) * 2.0 != dy
-    negative = _float32_to_bits(x) < np.int32(0)  # the sign bit: -0.0 counts as negative
-    r = -r if (negative and odd) else r
-    r = np.nan if (dx < 0 and not integer and a < np.inf) else r
-    r = 1.0 if (dx == -1.0 and abs(dy) == np.inf) else r
-    r = 1.0 if (dy == 0 or dx == 1.0) else r
-    return np.float32(r)
+    return np.float32(_pow_signs_and_edges(dx, dy, _exp_for32(dy * log_a)))
 
 
 # float64 pow: exp(y log|x|) needs log|x| to about 2^-64 relative (an error d in y log|x|
@@ -405,8 +409,7 @@ def _log_dd(a):
     """log(a) as (hi, lo) for a finite a > 0, to about 2^-64 relative."""
     sub = a < 2.2250738585072014e-308
     a = a * 18014398509481984.0 if sub else a                      # subnormals times 2^54
-    e = ((_float64_to_bits(a * (4.0 / 3.0)) >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)
-    m = _bits_to_float64(_float64_to_bits(a) - (e << np.int64(52)))  # a / 2^e, in [0.75, 1.5)
+    e, m = _exponent_and_mantissa64(a)
     f = np.float64(e - np.int64(54) if sub else e)
     num = m - 1.0                                                    # exact
     dh, dl = _two_sum(m, 1.0)
@@ -427,8 +430,8 @@ def _log_dd(a):
 
 @njit(inline="always", cache=True)
 def pow64(x, y):
-    """x ** y as exp(y log|x|) with log|x| in two parts (above), within 2 ulp, and C99's
-    special cases as pow32. libm's pow is scalar: 0.58x NumPy's SIMD one before this."""
+    """x ** y as exp(y log|x|) with log|x| in two parts (above), within 2 ulp, C99's special
+    cases by _pow_signs_and_edges (libm's pow is scalar: it ran at 0.58x NumPy's SIMD one)."""
     x, y = np.float64(x), np.float64(y)
     a = abs(x)
     lh, ll = _log_dd(a)
@@ -440,18 +443,11 @@ def pow64(x, y):
     tl = tl if abs(th) <= 746.0 else 0.0                             # beyond, th alone decides (0 or inf)
     c = -746.0 if th < -746.0 else th
     c = 710.0 if c > 710.0 else c                                    # NaN stays NaN
-    n = np.floor(_muladd(c, _LOG2E_D, 0.5))
-    r = _muladd(n, -_C2_D, _muladd(n, -_C1_D, c)) + tl
+    n, r = _split_ln2_64(c)
+    r = r + tl
     _, e1, e2 = _pow2_factors64(n)
     v = (_expm1_reduced64(r) + 1.0) * e1 * e2
-    v = v if c == c else th
-    integer = np.floor(y) == y                                       # (inf counts as an even integer)
-    odd = integer and np.floor(y * 0.5) * 2.0 != y
-    negative = _float64_to_bits(x) < np.int64(0)                     # -0.0 counts as negative
-    v = -v if (negative and odd) else v
-    v = np.nan if (x < 0 and not integer and a < np.inf) else v
-    v = 1.0 if (x == -1.0 and abs(y) == np.inf) else v
-    return 1.0 if (y == 0 or x == 1.0) else v
+    return _pow_signs_and_edges(x, y, v if c == c else th)
 
 
 # log2 and log10 are log times a constant, spelled in the forms (float32: log32's 1 ulp and

@@ -254,13 +254,27 @@ def log1p64(x):
 
 
 @njit(inline="always", cache=True)
+def _split_ln2_64(c):
+    """As _split_ln2_32, for float64."""
+    n = np.floor(_muladd(c, _LOG2E_D, 0.5))
+    return n, _muladd(n, -_C2_D, _muladd(n, -_C1_D, c))
+
+
+@njit(inline="always", cache=True)
 def _reduce_ln2_64(x):
     """As _reduce_ln2_32, for float64."""
     c = -746.0 if x < -746.0 else x
     c = 710.0 if c > 710.0 else c
-    n = np.floor(_muladd(c, _LOG2E_D, 0.5))
-    r = _muladd(n, -_C1_D, c)
-    return c, n, _muladd(n, -_C2_D, r)
+    n, r = _split_ln2_64(c)
+    return c, n, r
+
+
+@njit(inline="always", cache=True)
+def _exponent_and_mantissa64(a):
+    """(e, m) with a = 2^e m, m in [0.75, 1.5), for a normal float64 a > 0 (as int64 and
+    float64; a * 4/3 overflowing to inf still gives the right e)."""
+    e = ((_float64_to_bits(a * (4.0 / 3.0)) >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023)
+    return e, _bits_to_float64(_float64_to_bits(a) - (e << np.int64(52)))
 
 
 @njit(inline="always", cache=True)
