@@ -13,7 +13,9 @@ Skylake-SP family (whose clock does drop on 512-bit work), SYMGRAPH_VECTOR_WIDTH
 and a process where numba has compiled before symgraph was imported (its CPU target already
 exists; the next process gets the wide vectors).
 """
+import importlib.util
 import os
+import sys
 
 # Skylake-SP and its refreshes lower their clock for 512-bit vector work; keep LLVM's choice.
 _THROTTLING_CPUS = {"skylake-avx512", "cascadelake", "cooperlake"}
@@ -38,4 +40,26 @@ def prefer_wide_vectors():
         numba_config.CPU_FEATURES = features
 
 
+def defer_scipy_import():
+    """Let numba start without importing SciPy, which it imports only to learn it is there.
+
+    numba.np.arraymath runs `ensure_blas()` (import scipy.linalg.cython_blas) when numba's CPU
+    target loads it: 80 ms of the 0.45 s a fresh process takes to build and run a cached
+    training step, for products symgraph hands to NumPy or MKL. Here arraymath is imported
+    with that check answered by whether SciPy is installed; numba's own BLAS typing (np.dot
+    in a whole-step program) still calls the real `ensure_blas`, which imports SciPy then."""
+    if "numba.np.arraymath" in sys.modules or importlib.util.find_spec("scipy") is None:
+        return
+    from numba.np import linalg
+    real = getattr(linalg, "ensure_blas", None)
+    if real is None:  # another numba: leave it alone
+        return
+    linalg.ensure_blas = lambda: None  # arraymath binds the name when it is imported
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        linalg.ensure_blas = real
+
+
 prefer_wide_vectors()
+defer_scipy_import()

@@ -1,5 +1,6 @@
 """numba_target: 512-bit vectors preferred on AVX-512 CPUs that do not throttle for them, and
-nothing changed where the user chose numba's CPU settings or opted out."""
+nothing changed where the user chose numba's CPU settings or opted out; numba started without
+importing SciPy's linear algebra, which np.dot inside compiled code still finds."""
 import os
 import subprocess
 import sys
@@ -34,3 +35,19 @@ def test_the_backend_sets_numbas_features_before_compiling_and_respects_opt_outs
         assert _features_numba_uses().endswith("-prefer-256-bit")
     assert "prefer-256-bit" not in _features_numba_uses(SYMGRAPH_VECTOR_WIDTH="256")
     assert _features_numba_uses(NUMBA_CPU_FEATURES=HOST_FEATURES) == HOST_FEATURES
+
+
+def test_numba_starts_without_scipy_linalg_and_np_dot_still_compiles(tmp_path):
+    code = ("import sys, numpy as np, symgraph as sg\n"
+            "x = sg.matrix('x')\n"
+            "f = sg.function([x], sg.exp(x).sum(), backend='numba')\n"
+            "f(np.ones((3, 4), 'float32'))\n"
+            "print('scipy.linalg' in sys.modules)\n"
+            "from numba import njit\n"
+            "dot = njit(lambda a, b: np.dot(a, b))\n"
+            "a = np.arange(6.0).reshape(2, 3)\n"
+            "print(np.array_equal(dot(a, a.T), a @ a.T), 'scipy.linalg' in sys.modules)")
+    environment = dict(os.environ, SYMGRAPH_CACHE_DIR=str(tmp_path))
+    lines = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
+                           check=True).stdout.split()
+    assert lines == ["False", "True", "True"]
