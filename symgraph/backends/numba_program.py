@@ -34,14 +34,15 @@ from .numba_codegen import (compile_source, is_cached, module_name, program_line
 from .numba_rows import row_kernel, row_source
 from .executor import from_shapes
 
-# A program saves 5-50 us a call and costs ~0.12 s a node to compile the first time (a
-# 50-node Adam step: 6.5 s), 0.03 s once numba's disk cache holds it. So after HOT_SECONDS of
-# calls with one signature the program is written (one traced call); if the disk cache has
-# it, it is loaded at once, else compiled once the calls have cost as much as compiling will
-# (COLD_SECONDS_PER_NODE a node: never more than twice the best choice, as in renting skis).
+# A program saves 5-50 us a call and costs 0.04-0.08 s a node to compile the first time
+# (benchmarks/small_steps.py's steps: 14-23 nodes in 0.75-1.2 s; a 32-node Adam step 2.6 s),
+# 0.03 s once numba's disk cache holds it. So after HOT_SECONDS of calls with one signature
+# the program is written (one traced call); if the disk cache has it, it is loaded at once,
+# else compiled once the calls have cost as much as compiling will (COLD_SECONDS_PER_NODE a
+# node: never more than twice the best choice, as in renting skis).
 # Compiling runs in a background thread; the calls go on, slowed by sharing the interpreter.
 HOT_SECONDS = 0.25
-COLD_SECONDS_PER_NODE = 0.12
+COLD_SECONDS_PER_NODE = 0.06
 BACKGROUND = True  # tests compile in the calling thread, to see the result at once
 MAX_ELEMENTS = 1 << 16  # per array; larger graphs are kernel-bound, not call-bound
 MAX_SIGNATURES = 4  # compiled per function (full batches, the last partial one, ...)
@@ -287,6 +288,14 @@ class _Writer:
         self.names[var] = f"v{len(self.names)}"
         return self.names[var]
 
+    def full(self, name, shape, dtype, value):
+        """name = np.full(shape, value), spelled as np.empty and a loop: numba compiles each
+        NumPy constructor afresh in every process for every (ndim, dtype) it is called with
+        (np.full 65 ms, np.zeros as much, np.empty 25-65), and np.empty is needed anyway."""
+        self.lines.append(f"{name} = np.empty({shape}, {_np(dtype)})")
+        pad = _loops(self, shape)
+        self.lines.append(f"{pad}{name}{_index(shape, shape)} = {value}")
+
     # --- the program -----------------------------------------------------------------------
     def program(self):
         for step, node in enumerate(self.fgraph.apply_nodes):
@@ -344,9 +353,8 @@ def _index(shape, out_shape):
     return "[" + ", ".join("0" if n == 1 else f"i{lead + k}" for k, n in enumerate(shape)) + "]"
 
 
-def _loops(w, shape, depth=0):
-    """Open loops over shape; returns the indent of their body."""
-    pad = ""
+def _loops(w, shape, depth=0, pad=""):
+    """Open loops over shape (inside `pad`); returns the indent of their body."""
     for k, n in enumerate(shape):
         w.lines.append(f"{pad}for i{depth + k} in range({n}):")
         pad += "    "
@@ -432,18 +440,36 @@ def _reduction(w, node):
     out_shape = w.shape(out)
     acc = f"acc{len(w.names)}"
     name = w.new(out)
-    w.lines.append(f"{acc} = np.full({out_shape}, {_init_literal('sum' if kind == 'mean' else kind, acc_dtype)})")
-    pad = _loops(w, shape)
-    if isinstance(op, CompositeReduce):
-        loads = [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in node.inputs]
-        w.lines += program_lines(op.composite, loads, pad)
-        value = f"t{op.composite.outputs[0]}"
-    else:
-        value = w.load(node.inputs[0], _index(shape, shape))
-    at = "[" + ", ".join("0" if k in axes else f"i{k}" for k in keep) + "]" if keep else "[()]"
-    w.lines += [pad + line for line in _fold_lines("sum" if kind == "mean" else kind, f"{acc}{at}", value, acc_dtype)]
     w.lines.append(f"{name} = np.empty({out_shape}, {_np(dtype)})")
-    count = int(np.prod([shape[a] for a in axes])) if kind == "mean" else 1
+    at = "[" + ", ".join("0" if k in axes else f"i{k}" for k in keep) + "]" if keep else "[()]"
+    count = int(np.prod([shape[a] for a in axes]))
+    fold = "sum" if kind == "mean" else kind
+
+    def value(pad):
+        if isinstance(op, CompositeReduce):
+            loads = [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in node.inputs]
+            w.lines.extend(program_lines(op.composite, loads, pad))
+            return f"t{op.composite.outputs[0]}"
+        return w.load(node.inputs[0], _index(shape, shape))
+
+    if count == 1:  # nothing to fold (a SumToShape to the gradient's own shape): a copy
+        pad = _loops(w, shape)
+        w.lines.append(f"{pad}{name}{at} = {_np(dtype)}({value(pad)})")
+        return
+    # Reduced axes innermost (a row sum, or all of them): one scalar accumulator per output
+    # element, no accumulator array to allocate, fill and copy out (less for numba to compile).
+    inner = all(a >= len(shape) - len(axes) for a in axes)
+    if inner and np.dtype(acc_dtype).kind == "f" and acc_dtype != "float16":
+        pad = _loops(w, [n for k, n in enumerate(shape) if k not in axes])
+        w.lines.append(f"{pad}{acc} = {_init_literal(fold, acc_dtype)}")
+        pad = _loops(w, [shape[a] for a in axes], len(shape) - len(axes), pad)
+        w.lines += [pad + line for line in _fold_lines(fold, acc, value(pad), acc_dtype)]
+        result = f"{acc} / {count}" if kind == "mean" else acc
+        w.lines.append(f"{pad[:-4]}{name}{at} = {_np(dtype)}({result})")
+        return
+    w.full(acc, out_shape, acc_dtype, _init_literal(fold, acc_dtype))
+    pad = _loops(w, shape)
+    w.lines += [pad + line for line in _fold_lines(fold, f"{acc}{at}", value(pad), acc_dtype)]
     pad = _loops(w, out_shape)
     at = _index(out_shape, out_shape)
     result = f"{acc}{at} / {count}" if kind == "mean" else f"{acc}{at}"
@@ -463,8 +489,8 @@ def _arg_reduction(w, node):
     at = "[" + ", ".join("0" if k == axis else f"i{k}" for k in keep) + "]" if keep else "[()]"
     out_shape = w.shape(out)
     best, name = f"best{len(w.names)}", w.new(out)
-    w.lines += [f"{best} = np.full({out_shape}, {_init_literal(kind, x.dtype)})",
-                f"{name} = np.zeros({out_shape}, np.int64)"]
+    w.full(best, out_shape, x.dtype, _init_literal(kind, x.dtype))
+    w.full(name, out_shape, "int64", "0")
     pad = _loops(w, shape)
     v = w.load(x, _index(shape, shape))
     w.lines += [f"{pad}v = {v}",
@@ -627,7 +653,7 @@ def _alloc(w, node):
     out = node.outputs[0]
     name = w.new(out)
     fill = w.load(node.inputs[0], "[()]")
-    w.lines.append(f"{name} = np.full({w.shape(out)}, {_np(out.dtype)}({fill}))")
+    w.full(name, w.shape(out), out.dtype, f"{_np(out.dtype)}({fill})")
 
 
 def _broadcast_to(w, node):
