@@ -75,6 +75,34 @@ def test_softmax_crossentropy_with_integer_and_dense_targets(dtype, rng):
     assert all(th.kernels for th in row_thunks(f))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 10, 31, 32, 40])
+def test_short_rows_in_blocks_of_rows_and_the_rows_left_over(n, dtype, rng):
+    """Rows shorter than numba_rows.SHORT go numba_rows.BLOCK at a time through a transposed
+    block; 37 rows are two blocks and 5 rows left to the per-row loop, with NaN, inf and
+    -inf rows inside a block. The parallel kernels give the serial ones' numbers."""
+    x, t, d = sg.tensor("x", dtype=dtype, ndim=2), sg.ivector("t"), sg.tensor("d", dtype=dtype, ndim=2)
+    xv = (rng.normal(size=(37, n)) * 4).astype(dtype)
+    xv[3, 0], xv[5, -1], xv[7, :], xv[20, :] = np.nan, np.inf, -np.inf, 80
+    tv = rng.integers(-n, n, 37).astype("int32")
+    dv = rng.dirichlet(np.ones(n), 37).astype(dtype)
+    cases = [([x], [sg.nn.softmax(x), sg.nn.log_softmax(x), sg.logsumexp(x, axis=1)], (xv,)),
+             ([x, t], [sg.nn.categorical_crossentropy(x, t, from_logits=True)], (xv, tv)),
+             ([x, d], [sg.nn.categorical_crossentropy(x, d, from_logits=True)], (xv, dv))]
+    tol = 2e-6 if dtype == "float32" else 1e-13
+    for inputs, outputs, values in cases:
+        f, got, want = run_both(inputs, outputs, *values)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol, equal_nan=True)
+        for thunk in row_thunks(f):
+            rows = [values[0]] + ([values[1]] if thunk.kind.startswith("crossentropy") else [])
+            shape = xv.shape if thunk.kind in ("softmax", "log_softmax") else xv.shape[:1]
+            serial, parallel = np.empty(shape, dtype), np.empty(shape, dtype)
+            thunk._kernel(False)(*rows, serial)
+            thunk._kernel(True)(*rows, parallel)
+            np.testing.assert_array_equal(serial, parallel)
+
+
 def test_crossentropy_target_out_of_range_raises_like_numpy(rng):
     x, t = sg.fmatrix("x"), sg.ivector("t")
     f = sg.function([x, t], sg.nn.categorical_crossentropy(x, t, from_logits=True), backend="numba")
