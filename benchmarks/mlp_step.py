@@ -1,10 +1,17 @@
 """One SGD step of a 784-512-512-10 ReLU MLP with softmax cross-entropy, batch 128, side by
-side: symgraph (numba and numpy backends), PyTorch CPU eager, JAX jit, PyTensor C.
+side: symgraph (numba and numpy backends; the numba one with NumPy's BLAS, the default, and
+with MKL), NumPy by hand, PyTorch CPU eager, JAX jit, PyTensor C. Then each symgraph step
+timed right after a NumPy step, as a user's loop or a side-by-side check runs them: with MKL,
+NumPy's OpenBLAS threads and MKL's spin on the same cores (backends/blas.py).
 Run: .venv/bin/python benchmarks/mlp_step.py"""
+import time
+
 import numpy as np
 
 import symgraph as sg
 from common import best_seconds, print_table, torch_mlp_step, try_import
+from small_steps import numpy_step
+from symgraph.backends import blas
 
 SIZES, BATCH, LR = (784, 512, 512, 10), 128, 0.01
 
@@ -32,11 +39,19 @@ def main():
     rng = np.random.default_rng(1)
     x = rng.random((BATCH, 784), dtype=np.float32)
     y = rng.integers(0, 10, BATCH).astype(np.int32)
-    rows, losses = [], {}
-    for backend in ("numba", "numpy"):
-        step = symgraph_step(backend)
-        losses[backend] = float(step(x, y))
-        rows.append((f"symgraph ({backend} backend)", best_seconds(lambda: step(x, y), repeat=5, number=20)))
+    rows, losses, steps = [], {}, {}
+    modes = [("numba", "numpy", "symgraph (numba backend)"), ("numpy", "numpy", "symgraph (numpy backend)")]
+    if blas._load_mkl():
+        modes.insert(1, ("numba", "mkl", "symgraph (numba, SYMGRAPH_BLAS=mkl)"))
+    for backend, products, label in modes:
+        sg.config.blas = products
+        step = steps[label] = symgraph_step(backend)
+        losses[label] = float(step(x, y))
+        rows.append((label, best_seconds(lambda: step(x, y), repeat=5, number=20)))
+    sg.config.blas = "numpy"
+    by_hand = numpy_step(SIZES, LR)
+    losses["numpy"] = float(by_hand(x, y))
+    rows.append(("NumPy by hand", best_seconds(lambda: by_hand(x, y), repeat=5, number=20)))
     torch = try_import("torch")
     if torch:
         torch_step = torch_mlp_step(torch, init(), x, y, LR)
@@ -84,7 +99,19 @@ def main():
     print_table(f"MLP 784-512-512-10 SGD step, batch {BATCH} (first loss {first:.4f} everywhere)",
                 rows, "symgraph (numba backend)")
     for label, seconds in rows:
-        print(f"  {label:32s} {1 / seconds:7.1f} steps/s")
+        print(f"  {label:36s} {1 / seconds:7.1f} steps/s")
+    print("each symgraph step right after a NumPy step (ms; median, mean of 60):")
+    for label, step in steps.items():
+        products = "mkl" if "mkl" in label else "numpy"
+        sg.config.blas = products
+        times = []
+        for _ in range(60):
+            by_hand(x, y)
+            start = time.perf_counter()
+            step(x, y)
+            times.append(time.perf_counter() - start)
+        print(f"  {label:36s} {np.median(times) * 1e3:6.2f} {np.mean(times) * 1e3:6.2f}")
+    sg.config.blas = "numpy"
 
 
 if __name__ == "__main__":

@@ -57,7 +57,7 @@ def until_whole(f, x, y, limit=60.0):
     return calls, time.perf_counter() - start
 
 
-def numpy_step(sizes):
+def numpy_step(sizes, lr=LR):
     """The step as one would write it by hand: forward, softmax cross-entropy, backward."""
     params = init(sizes)
 
@@ -79,8 +79,8 @@ def numpy_step(sizes):
             gw, gb = h.T @ g, g.sum(axis=0)
             if k:
                 g = (g @ params[k].T) * (h > 0)
-            params[k] -= LR * gw
-            params[k + 1] -= LR * gb
+            params[k] -= lr * gw
+            params[k + 1] -= lr * gb
         return loss
     return step
 

@@ -21,9 +21,11 @@ class Config:
         # The numba backend compiles a small graph called in a loop into one function
         # (backends/numba_program.py); off: always node by node.
         self.whole_programs = os.environ.get("SYMGRAPH_WHOLE_PROGRAMS", "1").lower() not in ("0", "false", "no")
-        # Matrix products: "auto" (MKL where the mkl package is installed, else np.dot),
-        # "numpy" (always np.dot) or "mkl" (backends/blas.py).
-        self.blas = os.environ.get("SYMGRAPH_BLAS", "auto")
+        # Matrix products: "numpy" (np.dot: NumPy's BLAS, shared with the user's own
+        # products), "auto" (Intel MKL where the mkl package is installed, else np.dot) or
+        # "mkl" (MKL or an error). MKL is faster alone but its threads and NumPy's contend when
+        # both run in one process (backends/blas.py), so it is asked for, not the default.
+        self.blas = os.environ.get("SYMGRAPH_BLAS", "numpy")
         self.cache_dir = os.environ.get(
             "SYMGRAPH_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "symgraph"))
 

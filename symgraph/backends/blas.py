@@ -1,22 +1,27 @@
-"""Matrix products of the numba backend: Intel MKL's gemm when the `mkl` package is installed
-(`pip install symgraph[mkl]`, x86-64), NumPy's np.dot (OpenBLAS in NumPy's wheels) otherwise.
+"""Matrix products of the numba backend: NumPy's np.dot (OpenBLAS in NumPy's wheels) by
+default; Intel MKL's gemm when asked for (config.blas "auto" or "mkl", SYMGRAPH_BLAS) and the
+`mkl` package is installed (`pip install symgraph[mkl]`, x86-64).
 
-Why: a training step of a 784-512-512-10 MLP spends ~80% of its time in eight products, and
-on the machine measured (Intel Sapphire Rapids, 2 cores) MKL computes them 1.3-3x faster
-than NumPy's OpenBLAS (2.05 -> 1.29 ms; the step 2.6 -> 1.8-2.0 ms; benchmarks/README.md).
+Why MKL is there: a training step of a 784-512-512-10 MLP spends ~75% of its time in eight
+products, and on the machine measured (Intel Sapphire Rapids, 2 cores) MKL computes them 1.3x
+faster than NumPy's OpenBLAS (the step 2.2 -> 1.8 ms, as fast as PyTorch; benchmarks/README.md).
+Why it is not the default: two BLAS libraries in one process each keep their threads spinning
+after a threaded product (OpenBLAS ~0.1 s, MKL up to its 0.2 s KMP_BLOCKTIME), so whichever
+runs next waits for the cores. Measured: an MKL product right after a NumPy one took 4 ms
+instead of 0.1 for the next 0.1 s, and NumPy's took 8 ms after MKL's; that MLP step, timed right
+after a NumPy step (a user's own np.dot, or a side-by-side comparison), 3.3 ms median and
+10.6 mean with MKL, 2.2 and 2.8 with NumPy's BLAS. So MKL is for processes whose products all
+go through symgraph. KMP_BLOCKTIME=0 or MKL's sequential layer cost more than they save.
 
-Which library takes a product is decided by its size, m * n * k. Up to MNK_THRESHOLD,
-np.dot: OpenBLAS runs such products on one thread, faster than a call into MKL (1 us against
-5 for 32x64x10). Above it, MKL. The line is OpenBLAS's own: both libraries keep their idle
-threads spinning after a threaded product, and a step that woke both pools ran 13 ms
-instead of 2 (MKL above 2^21, OpenBLAS's threads below). A process whose own code calls
-np.dot on large matrices between symgraph's products can still meet that contention.
+Which library takes a product, with MKL asked for, is decided by its size m * n * k. Up to
+MNK_THRESHOLD, np.dot: OpenBLAS runs such products on one thread, faster than a call into MKL
+(1 us against 5 for 32x64x10). Above it, MKL, so that symgraph itself never wakes both pools.
 
 MKL is called through ctypes (the call releases the GIL) with its row-major CBLAS interface,
 reading a transposed view as a transposed operand instead of copying it. Its results differ
 from OpenBLAS's in the last bits (another order of the sums), as any two BLAS libraries' do.
-`config.blas` (SYMGRAPH_BLAS): "auto" (the default) uses MKL where it is installed, "numpy"
-keeps every product on np.dot, "mkl" insists on MKL (an error without it).
+`config.blas` (SYMGRAPH_BLAS): "numpy" (the default) keeps every product on np.dot, "auto" uses
+MKL where it is installed, "mkl" insists on MKL (an error without it).
 """
 import ctypes
 import os
@@ -79,7 +84,7 @@ def _load_mkl():
 
 def mkl_gemm():
     """MKL's gemm functions by dtype, loaded on first use; {} without MKL or when config.blas
-    is "numpy"."""
+    is "numpy" (the default)."""
     global _gemm
     if config.blas == "numpy":
         return {}

@@ -1,6 +1,6 @@
 """The Numba CPU backend (the default): fused elementwise loops and fused reductions run as
-generated Numba kernels; matrix products call BLAS (MKL's where installed: blas.py); shape
-ops are NumPy views.
+generated Numba kernels; matrix products call BLAS (NumPy's, or MKL's when asked for:
+blas.py); shape ops are NumPy views.
 
 Lowerings are registered per op class with functools.singledispatch. `lower(op, node)`
 returns a thunk `callable(list of input arrays) -> list of outputs`. An op without a
@@ -42,7 +42,8 @@ def _reference(op, node):
 # Ops whose NumPy implementation is already the right kernel: batched products (np.matmul),
 # views for shape ops, NumPy's vectorized reductions, index bookkeeping, and the counter-based
 # random streams (plain uint64 arithmetic, so both backends give the same numbers). Dot and
-# Gemm go through blas.py (MKL's gemm where installed), as do the convolutions' products.
+# Gemm go through blas.py (np.dot, or MKL's gemm when asked for), as do the convolutions'
+# products.
 BY_NUMPY = (linalg.Matmul, R.ArgReduce, R.CumSum,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy,

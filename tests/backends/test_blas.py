@@ -1,5 +1,6 @@
-"""Matrix products through MKL (backends/blas.py) against np.dot, in every layout a graph
-hands them, and the numba backend's Dot, Gemm and convolutions with and without MKL."""
+"""Matrix products through MKL (backends/blas.py, asked for with config.blas = "auto" or
+"mkl") against np.dot, in every layout a graph hands them, and the numba backend's Dot, Gemm
+and convolutions with and without MKL; NumPy's BLAS by default."""
 import numpy as np
 import pytest
 
@@ -18,6 +19,20 @@ def blas_mode():
     sg.config.blas = before
 
 
+@pytest.fixture
+def mkl_on(blas_mode):
+    blas_mode("auto")
+
+
+def test_products_use_numpys_blas_unless_mkl_is_asked_for(monkeypatch):
+    """MKL's threads and NumPy's OpenBLAS threads slow each other down when both run in one
+    process (blas.py), so MKL is opt-in."""
+    monkeypatch.delenv("SYMGRAPH_BLAS", raising=False)
+    assert sg.config.__class__().blas == "numpy"
+    monkeypatch.setenv("SYMGRAPH_BLAS", "auto")
+    assert sg.config.__class__().blas == "auto"
+
+
 def _layouts(rng, rows, cols, dtype):
     """The same matrix as C order, a transposed view, a block of a larger array, a strided
     slice, a reversed view and a broadcast row."""
@@ -33,7 +48,7 @@ def _layouts(rng, rows, cols, dtype):
 
 @needs_mkl
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_mkl_product_matches_np_dot_in_every_layout(dtype):
+def test_mkl_product_matches_np_dot_in_every_layout(dtype, mkl_on):
     rng = np.random.default_rng(0)
     m, k, n = 96, 70, 80  # above MNK_THRESHOLD
     assert m * k * n > blas.MNK_THRESHOLD
@@ -46,7 +61,7 @@ def test_mkl_product_matches_np_dot_in_every_layout(dtype):
 
 
 @needs_mkl
-def test_mkl_takes_only_products_above_the_threshold(monkeypatch):
+def test_mkl_takes_only_products_above_the_threshold(monkeypatch, mkl_on):
     calls = []
     real = blas._call
     monkeypatch.setattr(blas, "_call", lambda *args: (calls.append(args[2].shape), real(*args))[1])
@@ -64,7 +79,7 @@ def test_mkl_takes_only_products_above_the_threshold(monkeypatch):
 @needs_mkl
 @pytest.mark.parametrize("bias_shape", [(), (1,), (48,), (1, 48), (64, 1), (64, 48)])
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (-0.01, 1.0), (2.0, -0.5)])
-def test_mkl_gemm_matches_the_reference(bias_shape, alpha, beta):
+def test_mkl_gemm_matches_the_reference(bias_shape, alpha, beta, mkl_on):
     rng = np.random.default_rng(2)
     a, b = rng.standard_normal((64, 100)), rng.standard_normal((100, 48))
     c = rng.standard_normal(bias_shape)
@@ -72,7 +87,7 @@ def test_mkl_gemm_matches_the_reference(bias_shape, alpha, beta):
     np.testing.assert_allclose(got, alpha * np.dot(a, b) + beta * c, rtol=1e-12, atol=1e-12)
 
 
-def test_gemm_leaves_to_the_reference_what_blas_would_do_differently():
+def test_gemm_leaves_to_the_reference_what_blas_would_do_differently(mkl_on):
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal((64, 100)), rng.standard_normal((100, 48))
     assert blas.gemm(1.0, a, b, 0.0, np.full(48, np.nan), "float64") is None  # 0 * NaN is NaN
@@ -134,7 +149,7 @@ def test_numba_products_and_convolutions_match_the_numpy_backend(blas_mode, mode
 @pytest.mark.parametrize("stride,padding,dilation,groups", [(1, "same", 1, 2), (2, 1, 1, 1), (1, 2, 2, 1),
                                                             (2, "valid", 1, 4)])
 def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
-        stride, padding, dilation, groups, monkeypatch):
+        stride, padding, dilation, groups, monkeypatch, mkl_on):
     """Strided, dilated, padded and grouped convolutions, forward and both gradients, large
     enough that their im2col products go to MKL where it is installed."""
     shapes = []
@@ -151,4 +166,4 @@ def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
     reference = sg.function([images], outputs, backend="numpy")(x)
     for got, want in zip(fast, reference):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
-    assert bool(shapes) == (HAVE_MKL and sg.config.blas != "numpy")
+    assert bool(shapes) == HAVE_MKL
