@@ -31,7 +31,7 @@ import numpy as np
 
 from ..config import config
 from . import numba_special, numba_vecmath
-from .numba_vecmath import TRIG32_FORMS, TRIG32_LIMIT
+from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 
 # Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype).
 VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]}
@@ -75,7 +75,7 @@ def _helpers_digest():
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
            "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, tan32, "
-           "exp64, log64, log1p64, tanh64, sigmoid64, "
+           "exp64, log64, log1p64, tanh64, sigmoid64, sin64, cos64, tan64, "
            "fold_add, fold_mul, fold_max, fold_min\n"
            f"from symgraph.backends.numba_special import {', '.join(numba_special.NAMES)}\n\n")
 
@@ -93,13 +93,13 @@ def _literal(value, dtype):
 
 def step_source(sop, args, in_dtypes, out_dtype, trig=False):
     """One program step as an expression, cast to its dtype so types match NumPy's.
-    trig: float32 sin/cos/tan as sin32/cos32/tan32 (the caller checks their arguments' range)."""
+    trig: sin/cos/tan as sin32/.../tan64 (the caller checks their arguments' range)."""
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
     elif sop.name in VECTOR_FORMS.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
         expr = VECTOR_FORMS[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
-    elif trig and _float32_step(sop, in_dtypes, out_dtype) and sop.name in TRIG32_FORMS:
-        expr = TRIG32_FORMS[sop.name].format(*args)
+    elif trig and _checked_trig(sop, in_dtypes, out_dtype):
+        expr = TRIG_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
     else:
@@ -108,8 +108,9 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False):
     return f"{caster}({expr})"
 
 
-def _float32_step(sop, in_dtypes, out_dtype):
-    return out_dtype == "float32" and in_dtypes[0] == "float32"
+def _checked_trig(sop, in_dtypes, out_dtype):
+    """Whether a step is a sin/cos/tan with a vectorized, range-checked form (numba_vecmath)."""
+    return out_dtype == in_dtypes[0] and sop.name in TRIG_FORMS.get(out_dtype, ())
 
 
 def _steps(composite, loads):
@@ -138,10 +139,11 @@ def program_lines(composite, loads, indent, step_source=step_source):
             for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
 
 
-def uses_trig32(composite, in_dtypes):
-    """Whether a flat kernel of this Composite uses sin32/cos32/tan32 (and so checks their range)."""
+def uses_checked_trig(composite, in_dtypes, dtypes=tuple(TRIG_FORMS)):
+    """Whether a flat kernel of this Composite uses the vectorized sin/cos/tan of one of
+    `dtypes` (and so checks their arguments' range)."""
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
-    return any(sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)
+    return any(_checked_trig(sop, arg_dtypes, dtype) and dtype in dtypes
                for _, sop, _, arg_dtypes, dtype in _steps(composite, loads))
 
 
@@ -170,8 +172,8 @@ def _loop_lines(var, bound, parallel, indent, flag=None, chunk=PARALLEL_CHUNK):
 
 
 def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=None):
-    """trig: float32 sin/cos/tan as sin32/cos32/tan32; the kernel returns whether any of their
-    arguments was beyond TRIG32_LIMIT (the caller then runs the kernel without them).
+    """trig: sin/cos/tan as sin32/.../tan64; the kernel returns whether any of their arguments
+    was beyond its dtype's TRIG_LIMITS (the caller then runs the kernel without them).
     alias: the input whose buffer out0 is (an in-place update); the loop reads it from out0.
     Given two arrays that overlap, LLVM's runtime overlap check sends the loop down its scalar
     path (an in-place relu gradient ran 2.7x slower); one array read and written at the same
@@ -184,8 +186,8 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
         if scalar_mask[i]:
             lines.append(f"    x{i} = a{i}[0]")
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
-    checks = [args[0] for _, sop, args, arg_dtypes, dtype in steps
-              if trig and sop.name in TRIG32_FORMS and _float32_step(sop, arg_dtypes, dtype)]
+    checks = [(args[0], dtype) for _, sop, args, arg_dtypes, dtype in steps
+              if trig and _checked_trig(sop, arg_dtypes, dtype)]
     lines += _named_literals(steps) if parallel else []
     chunk = COSTLY_CHUNK if costly(composite) else PARALLEL_CHUNK
     opening, indent, closing = _loop_lines("i", "out0.shape[0]", parallel, "    ", "big" if checks else None, chunk)
@@ -195,7 +197,7 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
             lines.append(f"{indent}x{i} = {'out0' if i == alias else f'a{i}'}[i]")
     lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}"
               for j, sop, args, arg_dtypes, dtype in steps]
-    lines += [f"{indent}big |= abs({arg}) > np.float32({TRIG32_LIMIT})" for arg in checks]
+    lines += [f"{indent}big |= abs({arg}) > np.{dtype}({TRIG_LIMITS[dtype]})" for arg, dtype in checks]
     lines += [f"{indent}out{k}[i] = t{o}" for k, o in enumerate(outs)]
     return "\n".join(lines + closing) + "\n"
 
@@ -488,15 +490,15 @@ def _file_holds(path, text):
 
 def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None):
     """alias: the input out0 overwrites, if any (see _flat_source)."""
-    if uses_trig32(composite, in_dtypes):  # (never in place: the kernel may run twice)
+    if uses_checked_trig(composite, in_dtypes):  # (never in place: the kernel may run twice)
         return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True)),
                             _flat_source(composite, in_dtypes, scalar_mask, parallel))
     return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, alias=alias))
 
 
 class _TrigChecked:
-    """A flat kernel with the vectorized float32 sin/cos/tan; when it reports an argument beyond
-    their range, the kernel with libm's (compiled then) redoes the whole loop. Its
+    """A flat kernel with the vectorized sin/cos/tan; when it reports an argument beyond their
+    range, the kernel with libm's (compiled then) redoes the whole loop. Its
     outputs never alias its inputs (ElementwiseThunk does not run these in place)."""
 
     def __init__(self, fast, exact_source):

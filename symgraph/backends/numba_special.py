@@ -24,8 +24,8 @@ from numba.core.registry import CPUDispatcher
 from .numba_vecmath import (_ONE, _bits_to_float64, _exponent_and_mantissa64, _expm1_reduced32,
                             _expm1_reduced64, _float64_to_bits, _fma, _horner,
                             _muladd, _pow2_factors32, _pow2_factors64, _reduce_ln2_32,
-                            _reduce_ln2_64, _split_ln2_32, _split_ln2_64, exp32, exp64, log1p64,
-                            log32, log64)
+                            _reduce_ln2_64, _split_ln2_32, _split_ln2_64, _two_sum, exp32, exp64,
+                            log1p64, log32, log64)
 
 
 @njit(inline="always", cache=True)
@@ -395,13 +395,6 @@ def pow32(x, y):
 _TWO_THIRDS_HI, _TWO_THIRDS_LO = 2.0 / 3.0, 3.700743415417188e-17   # 2/3 = hi + lo
 _LN2_HI_D, _LN2_LO_D = 0.6931471805598903, 5.497923018708371e-14   # hi: 42 bits, so e * hi is exact
 _ATANH = tuple(2.0 / (2 * k + 1) for k in range(13, 1, -1))        # 2/27 ... 2/5
-
-
-@njit(inline="always", cache=True)
-def _two_sum(a, b):
-    s = a + b
-    v = s - a
-    return s, (a - (s - v)) + (b - v)
 
 
 @njit(inline="always", cache=True)

@@ -266,27 +266,29 @@ def test_one_number_computations_run_numpy_and_compile_nothing():
     np.testing.assert_allclose(f(np.float32(3), np.float32(2)), want, rtol=1e-6)
 
 
-def test_float32_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(rng, monkeypatch):
-    x = sg.fvector("x")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(dtype, rng, monkeypatch):
+    x = sg.tensor("x", dtype, (None,))
     expr = sg.sin(x) * 2 + sg.cos(x * 3) + sg.tan(x * 0.5)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-13, atol=1e-13)
 
     def want(v):
-        return np.sin(v) * 2 + np.cos(v * 3) + np.tan(v * np.float32(0.5))
+        return np.sin(v) * 2 + np.cos(v * 3) + np.tan(v * v.dtype.type(0.5))
     f = sg.function([x], expr, backend="numba")
     thunk = executor_globals(f)["t0"]
     assert thunk.inplace is None  # the loop may run twice, so it never overwrites its input
-    ordinary = rng.normal(size=1000).astype("float32") * 100
-    np.testing.assert_allclose(f(ordinary), want(ordinary), rtol=1e-5, atol=1e-5)
+    ordinary = rng.normal(size=1000).astype(dtype) * 100
+    np.testing.assert_allclose(f(ordinary), want(ordinary), **tol)
     assert thunk.flat[False, None].exact is None  # no argument beyond the limit: libm's loop never compiled
     large = ordinary.copy()
     large[[3, 500]] = [1e30, -3e6]  # reduced wrongly by the fast path: caught and redone
-    np.testing.assert_allclose(f(large), want(large), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(f(large), want(large), **tol)
     assert thunk.flat[False, None].exact is not None
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1)  # the chunked parallel kernel too
     g = sg.function([x], expr, backend="numba")
-    big = rng.normal(size=200_000).astype("float32")
+    big = rng.normal(size=200_000).astype(dtype)
     big[-1] = 7e8
-    np.testing.assert_allclose(g(big), want(big), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(g(big), want(big), **tol)
 
 
 def test_in_place_loops_read_the_buffer_they_overwrite_through_the_output(rng):

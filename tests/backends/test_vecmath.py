@@ -1,5 +1,5 @@
 """The vectorizable math against NumPy one precision up: float32 exp/log/log1p/tanh/sigmoid/sin/
-cos against float64, float64 exp/log/log1p/tanh/sigmoid against long double; ulp bounds over
+cos/tan against float64, float64 exp/log/log1p/tanh/sigmoid/sin/cos/tan against long double; ulp bounds over
 the whole range, NumPy's answers at 0, -0, +-inf, NaN and the overflow edges; and the reduction
 folds, which must give NumPy's NaN/inf results."""
 import numpy as np
@@ -7,8 +7,8 @@ import pytest
 from numba import njit
 
 from symgraph.backends.numba_vecmath import (exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, tan32,
-                                             TRIG32_LIMIT, exp64, log64, log1p64, tanh64, sigmoid64, fold_add,
-                                             fold_max, fold_min)
+                                             TRIG32_LIMIT, TRIG64_LIMIT, exp64, log64, log1p64, tanh64, sigmoid64,
+                                             sin64, cos64, tan64, fold_add, fold_max, fold_min)
 
 import symgraph as sg
 
@@ -26,6 +26,7 @@ def _applier(fn):
 _apply_exp, _apply_tanh, _apply_sigmoid, _apply_log, _apply_log1p, _apply_sin, _apply_cos, _apply_tan = (
     _applier(fn) for fn in (exp32, tanh32, sigmoid32, log32, log1p32, sin32, cos32, tan32))
 _APPLY_64 = [_applier(fn) for fn in (exp64, tanh64, sigmoid64, log64, log1p64)]
+_TRIG_64 = {"sin": _applier(sin64), "cos": _applier(cos64), "tan": _applier(tan64)}
 
 
 def _apply_64(kind, a, out):
@@ -125,6 +126,28 @@ def test_sin_cos_tan_within_one_ulp_up_to_their_limit(kernel, reference):
     assert np.array_equal(np.signbit(got[:2]), np.signbit(reference(specials[:2])))
 
 
+@pytest.mark.parametrize("name,bound", [("sin", 1.0), ("cos", 1.0), ("tan", 2.5)])
+def test_float64_sin_cos_tan_up_to_their_limit(name, bound):
+    """Against long double: uniform arguments, the multiples of pi/2 and their neighbours (where
+    the reduction cancels most), tiny and subnormal ones; NumPy's answers at the specials."""
+    rng = np.random.default_rng(3)
+    k = np.arange(-300_000, 300_000)
+    x = np.concatenate([rng.uniform(-10, 10, 600_000), rng.uniform(-TRIG64_LIMIT, TRIG64_LIMIT, 600_000),
+                        k * (np.pi / 2), k * (np.pi / 2) + rng.uniform(-1e-6, 1e-6, k.size),
+                        np.geomspace(1e-300, 1e-3, 10_000), [5e-324, -1e-310, TRIG64_LIMIT, -TRIG64_LIMIT]])
+    out = np.empty_like(x)
+    _TRIG_64[name](x, out)
+    want = getattr(np, name)(x.astype(np.longdouble))
+    ulp = np.abs((out.astype(np.longdouble) - want) / np.spacing(np.abs(want.astype(np.float64))))
+    assert ulp.max() <= bound
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan])
+    got = np.empty_like(specials)
+    _TRIG_64[name](specials, got)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(got, getattr(np, name)(specials))
+    assert np.array_equal(np.signbit(got[:2]), np.signbit(getattr(np, name)(specials[:2])))
+
+
 @pytest.mark.parametrize("kind,reference,bound", [(0, np.exp, 2.0), (1, np.tanh, 2.0),
                                                   (2, lambda v: 1 / (1 + np.exp(-v)), 2.5)])
 def test_float64_exp_tanh_sigmoid_within_two_ulp(kind, reference, bound):
@@ -196,5 +219,8 @@ def test_fused_float64_loops_use_the_float64_forms(rng):
     node = f.fgraph.apply_nodes[0]
     source = numba_codegen._flat_source(node.op, ("float64",), (False,), False)
     assert "tanh64(" in source and "sigmoid64(" in source and "exp64(" in source and "np.exp(" not in source
+    trig = sg.function([x], sg.sin(x) + sg.cos(x) * sg.tan(x)).fgraph.apply_nodes[0].op
+    source = numba_codegen._flat_source(trig, ("float64",), (False,), False, trig=True)
+    assert "sin64(" in source and "cos64(" in source and "tan64(" in source and "np.sin(" not in source
     xv = rng.standard_normal(1000) * 10
     np.testing.assert_allclose(f(xv), np.tanh(xv) * (1 / (1 + np.exp(-xv))) + np.exp(-xv * xv), rtol=1e-14, atol=1e-300)
