@@ -374,15 +374,24 @@ def cos32(x):
     return np.float32(_sin_of_quadrant(q + np.int32(1), r))       # cos(x) = sin(x + pi/2)
 
 
+# tan(z) = z + z^3 P(z^2) on |z| <= pi/4: fitted for float32 (weighted least squares toward
+# the largest relative error; 5e-9 in exact arithmetic, Cephes' tanf polynomial has 7e-8).
+_TAN32 = tuple(np.float32(c) for c in (4.1287122294306755e-3, 5.846655694767833e-4, 1.0453129187226295e-2,
+                                       2.1425046026706696e-2, 5.403381958603859e-2, 1.3332867622375488e-1,
+                                       3.3333346247673035e-1))
+
+
 @njit(inline="always", cache=True)
 def tan32(x):
-    """sin/cos of the reduced argument in float64: tan(q pi/2 + r) is tan(r), or -cot(r) for
-    odd q (cos(r) >= cos(pi/4) and sin(r) keeps its relative accuracy: within 1 ulp)."""
+    """The float64 reduction, then tan(r), or -1/tan(r) for odd q, in float32 (16 lanes; both
+    sin and cos of r in float64 and a float64 division ran at 0.69x NumPy's SIMD tan). Within
+    2.31 ulp."""
     x = np.float32(x)
     q, r = _reduce_pio2(x)
-    s, c = _sin_cos_poly(r)
-    t = -c / s if q & np.int32(1) else s / c
-    return x if x == 0 else np.float32(t)                           # keeps the sign of -0.0
+    z = np.float32(r)
+    t = _muladd(_horner(_TAN32, z * z) * (z * z), z, z)
+    t = -_ONE / t if q & np.int32(1) else t
+    return x if x == 0 else t                                       # keeps the sign of -0.0
 
 
 # sin, cos and tan of float64 (libm's are scalar: NumPy's SIMD tan ran 5x faster). fdlibm's
