@@ -78,12 +78,16 @@ def _lower_gemm(op, node):
 
 
 # Below this many elements, ops whose NumPy reference is already one vectorized call (a
-# reduction of a stored array, softmax rows) run NumPy's: the difference is microseconds, and
-# compiling their loop in a fresh process costs 0.2-0.4 s (a training step's compile time).
+# reduction of a stored array) run NumPy's: 1.2 us for a 128x10 sum against the loop's 3.4
+# (its Python around the kernel). Softmax rows run NumPy's on their first HOT_CALLS calls
+# only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
+# (an evaluation, a training step's first call: the compile-time target) need not pay; from
+# the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). The
+# first call's results may differ from later calls' in the last bits (NumPy's exp against
+# numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
+# over a few calls after a warm-up ran at 0.5x NumPy by hand.
 SMALL_BY_NUMPY = 1 << 14
-# Softmax rows take NumPy 5 passes and ~10 us on a batch of 32, the compiled loop ~2 us: a
-# row op called this often (a training loop) compiles its loop for small inputs too.
-HOT_CALLS = 64
+HOT_CALLS = 1
 
 
 # Outputs from this size on are reused by the next call once nobody holds them (the
@@ -391,7 +395,7 @@ class RowThunk:
         self.calls = 0
 
     def _by_numpy(self, x):
-        """Whether x is small enough for NumPy's reference, and the loop not yet worth compiling."""
+        """Whether x is empty, or small and this one of the first HOT_CALLS calls."""
         if not x.size:
             return True
         if x.size >= SMALL_BY_NUMPY:
