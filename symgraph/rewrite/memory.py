@@ -13,13 +13,13 @@ from ..ops.composite import Composite, CompositeReduce
 from ..ops.linalg import Dot, Gemm, Matmul
 from ..ops.reduce import Reduce, CumSum, LogSumExp
 from ..ops.index import IncSubtensor
-from ..ops.shape import Alloc, Concatenate
+from ..ops.shape import Alloc, Concatenate, Repeat, Tile
 from ..ops.nn import Softmax, LogSoftmax
 from ..ops.conv import Conv2D, Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad
 
 FRESH = (Elemwise, Composite, CompositeReduce, Dot, Gemm, Matmul, Reduce, CumSum, LogSumExp,
-         IncSubtensor, Alloc, Concatenate, Softmax, LogSoftmax, Conv2D, Conv2DGradInput,
-         Conv2DGradFilters, MaxPool2D, MaxPool2DGrad)
+         IncSubtensor, Alloc, Concatenate, Repeat, Tile, Softmax, LogSoftmax, Conv2D,
+         Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad)
 
 
 def plan_inplace(fgraph, log):
