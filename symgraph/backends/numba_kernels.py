@@ -1,8 +1,8 @@
-"""Hand-written Numba kernels for ops that are loops by nature: pooling, im2col/col2im and
-scatter-add.
+"""Hand-written Numba kernels for ops that are loops by nature: pooling, im2col/col2im,
+scatter-add and cumsum.
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True, nogil=True)
@@ -159,3 +159,29 @@ def kernel(cols, oh, ow, dx):
                             if zz >= 0 and zz < w:
                                 dx[n, c, yy, zz] += cols[col, base + z]
 """)
+
+
+def _cumsum(x, out):
+    """out[o, j, i] = x[o, 0, i] + ... + x[o, j, i] for (outer, n, inner) arrays, added in
+    order along j as NumPy's cumsum is (the same bits); rows along the last axis (inner 1)
+    are independent chains, split over threads."""
+    outer, n, inner = x.shape
+    if n == 0:
+        return
+    for o in prange(outer):
+        if inner == 1:
+            out[o, 0, 0] = x[o, 0, 0]
+            acc = out[o, 0, 0]
+            for j in range(1, n):
+                acc = acc + x[o, j, 0]
+                out[o, j, 0] = acc
+        else:
+            for i in range(inner):
+                out[o, 0, i] = x[o, 0, i]
+            for j in range(1, n):
+                for i in range(inner):
+                    out[o, j, i] = out[o, j - 1, i] + x[o, j, i]
+
+
+cumsum_serial = njit(cache=True, nogil=True)(_cumsum)
+cumsum_parallel = njit(cache=True, nogil=True, parallel=True)(_cumsum)

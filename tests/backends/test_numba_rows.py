@@ -7,6 +7,7 @@ import pytest
 import symgraph as sg
 from tests.conftest import executor_globals
 from symgraph.backends import numba_cpu
+from symgraph.ops import reduce as R
 
 
 @pytest.fixture(autouse=True)
@@ -177,6 +178,35 @@ def test_integer_reductions_over_leading_axes(dtype, rng):
     for kind in ("sum", "max", "min"):
         _, got, want = run_both([x], getattr(x, kind)(axis=0), value)
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool"])
+def test_cumsum_loops_give_numpys_bits_along_every_axis(dtype, rng, monkeypatch):
+    """cumsum adds in NumPy's order, so its loop (numba_kernels._cumsum) gives the same bits:
+    along each axis of a 3-d array, reversed (the gradient), from a strided view, serial and
+    parallel; an empty axis gives an empty result."""
+    x = sg.tensor("x", dtype, (None, None, None))
+    value = (rng.normal(size=(20, 30, 40)) * 10).astype(dtype) if dtype != "bool" else rng.random((20, 30, 40)) > 0.5
+    for threshold in (numba_cpu.codegen.PARALLEL_THRESHOLD, 1):
+        monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", threshold)
+        for axis in (0, 1, 2):
+            for expr in (sg.cumsum(x, axis=axis), R.CumSum(axis, reverse=True)(x)):
+                f, got, want = run_both([x], expr, value)
+                assert got.dtype == want.dtype
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(f(value[:, ::2]), sg.function([x], expr, backend="numpy")(value[:, ::2]))
+        assert executor_globals(f)["t0"].threshold == threshold
+    f = sg.function([x], sg.cumsum(x, axis=1), backend="numba")
+    assert f(np.zeros((1000, 0, 20), dtype)).shape == (1000, 0, 20)
+
+
+def test_cumsum_gradient_on_the_compiled_loop(rng):
+    x = sg.dmatrix("x")
+    cost = (sg.cumsum(x, axis=1) ** 2).sum()
+    value = rng.normal(size=(200, 100))
+    got = sg.function([x], sg.grad(cost, x), backend="numba")(value)
+    want = sg.function([x], sg.grad(cost, x), backend="numpy")(value)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_reducing_an_empty_axis_gives_the_identity():
