@@ -44,7 +44,7 @@ def _reference(op, node):
 # random streams (plain uint64 arithmetic, so both backends give the same numbers). Dot and
 # Gemm go through blas.py (np.dot, or MKL's gemm when asked for), as do the convolutions'
 # products.
-BY_NUMPY = (linalg.Matmul, R.ArgReduce,
+BY_NUMPY = (linalg.Matmul,
             R.SumToShape, Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy,
             RND.RandomDraw, loop.Map)
@@ -414,6 +414,42 @@ def _lower_cumsum(op, node):
     return CumSumThunk(op, node)
 
 
+class ArgReduceThunk:
+    """argmax/argmin along a leading axis as one compiled loop (numba_kernels.arg_extreme_kernel)
+    that walks memory in order, where the reference copies the array transposed first
+    (2000x1000 float32 along axis 0: 2.6 -> 0.35 ms). Along the last axis NumPy's own argmax
+    (one SIMD pass, no copy) is the faster loop; all axes at once, small arrays, float16,
+    complex and bool run NumPy's too."""
+
+    def __init__(self, op, node):
+        self.op, self.node = op, node
+        self.reference = _reference(op, node)
+        self.kernels = {}
+        self.threshold = codegen.PARALLEL_THRESHOLD
+
+    def __call__(self, inputs):
+        x, op = inputs[0], self.op
+        if (len(op.axis) != 1 or op.axis[0] == x.ndim - 1 or x.size < SMALL_BY_NUMPY
+                or x.dtype.kind not in "iuf" or x.dtype == np.float16 or x.shape[op.axis[0]] == 0):
+            return self.reference(inputs)
+        axis = op.axis[0]
+        outer, inner = math.prod(x.shape[:axis]), math.prod(x.shape[axis + 1:])
+        x3 = np.ascontiguousarray(x).reshape(outer, x.shape[axis], inner)
+        out = np.empty((outer, inner), np.int64)
+        parallel = x.size >= self.threshold and outer > 1
+        kernel = self.kernels.get(parallel)
+        if kernel is None:
+            kernel = self.kernels[parallel] = kernels.arg_extreme_kernel(op.kind, parallel)
+        kernel(x3, out)
+        out = out.reshape(x.shape[:axis] + x.shape[axis + 1:])
+        return [np.expand_dims(out, axis) if op.keepdims else out]
+
+
+@lower.register(R.ArgReduce)
+def _lower_arg_reduce(op, node):
+    return ArgReduceThunk(op, node)
+
+
 class RowThunk:
     """softmax, log_softmax, logsumexp and softmax crossentropy along the last axis of a
     float32/float64 array, a row at a time (numba_rows); along another axis, NumPy's reference."""
@@ -697,7 +733,7 @@ def _lower_conv_grad_filters(op, node):
 
 NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
                      N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
-                     conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum)
+                     conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, R.ArgReduce)
 
 
 def make_thunk(node):

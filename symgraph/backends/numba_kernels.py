@@ -185,3 +185,28 @@ def _cumsum(x, out):
 
 cumsum_serial = njit(cache=True, nogil=True)(_cumsum)
 cumsum_parallel = njit(cache=True, nogil=True, parallel=True)(_cumsum)
+
+
+def arg_extreme_kernel(kind, parallel):
+    """kernel(x, out): out[o, i] = the index along j of the first maximum (argmax) or minimum
+    (argmin) of x[o, :, i], or of its first NaN, as NumPy's; x is (outer, n, inner), n >= 1.
+    Each step along j compares whole vectors of i and keeps the winners by selects (no
+    branch), walking memory in order, where NumPy's argmax over a leading axis copies the
+    array transposed first."""
+    from .numba_codegen import compile_source
+    better = ">" if kind == "argmax" else "<"
+    return compile_source(f"""@njit(cache=True, nogil=True, parallel={parallel})
+def kernel(x, out):
+    outer, n, inner = x.shape
+    for o in prange(outer):
+        best = x[o, 0].copy()
+        for i in range(inner):
+            out[o, i] = 0
+        for j in range(1, n):
+            for i in range(inner):
+                v = x[o, j, i]
+                b = best[i]
+                take = v {better} b or (v != v and b == b)
+                best[i] = v if take else b
+                out[o, i] = j if take else out[o, i]
+""")

@@ -200,6 +200,38 @@ def test_cumsum_loops_give_numpys_bits_along_every_axis(dtype, rng, monkeypatch)
     assert f(np.zeros((1000, 0, 20), dtype)).shape == (1000, 0, 20)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "uint32"])
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
+def test_argmax_argmin_over_leading_axes_give_numpys_first_index(kind, dtype, rng, monkeypatch):
+    """The compiled loop over a leading axis (numba_kernels.arg_extreme_kernel) against NumPy:
+    ties (the first index wins), NaN (the first NaN wins), -inf/inf, keepdims, a strided view,
+    serial and parallel; the last axis and all axes stay NumPy's."""
+    x = sg.tensor("x", dtype, (None, None, None))
+    value = (rng.normal(size=(6, 50, 40)) * 3).astype(dtype)
+    value[:, 10] = value[:, 3]  # ties
+    if dtype.startswith("float"):
+        value[1, 20, 5], value[1, 30, 5], value[2, 7, :] = np.nan, np.nan, np.inf
+        value[3, :, 2] = -np.inf
+    fn = sg.argmax if kind == "argmax" else sg.argmin
+    ref = np.argmax if kind == "argmax" else np.argmin
+    for threshold in (numba_cpu.codegen.PARALLEL_THRESHOLD, 1):
+        monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", threshold)
+        for axis in (0, 1, 2, None):
+            f = sg.function([x], [fn(x, axis=axis), fn(x, axis=axis, keepdims=True)] if axis is not None
+                            else fn(x, axis=axis), backend="numba")
+            got = f(value)
+            want = [ref(value, axis=axis), ref(value, axis=axis, keepdims=True)] if axis is not None \
+                else ref(value, axis=axis)
+            for g, w in zip(got if axis is not None else [got], want if axis is not None else [want]):
+                assert g.dtype == np.int64
+                np.testing.assert_array_equal(g, w)
+            if axis is not None:
+                np.testing.assert_array_equal(f(value[:, ::2])[0], ref(value[:, ::2], axis=axis))
+    thunk = executor_globals(sg.function([x], fn(x, axis=1), backend="numba"))["t0"]
+    thunk([value])
+    assert isinstance(thunk, numba_cpu.ArgReduceThunk) and thunk.kernels  # the compiled loop ran
+
+
 def test_cumsum_gradient_on_the_compiled_loop(rng):
     x = sg.dmatrix("x")
     cost = (sg.cumsum(x, axis=1) ** 2).sum()
