@@ -104,13 +104,17 @@ def test_short_rows_in_blocks_of_rows_and_the_rows_left_over(n, dtype, rng):
             np.testing.assert_array_equal(serial, parallel)
 
 
-def test_crossentropy_target_out_of_range_raises_like_numpy(rng):
+@pytest.mark.parametrize("rows", [3, 40])  # 40: in a block of 16 rows (numba_rows.BLOCK), and left over
+def test_crossentropy_target_out_of_range_raises_like_numpy(rows, rng):
     x, t = sg.fmatrix("x"), sg.ivector("t")
     f = sg.function([x, t], sg.nn.categorical_crossentropy(x, t, from_logits=True), backend="numba")
-    xv = rng.normal(size=(3, 4)).astype("float32")
+    xv = rng.normal(size=(rows, 4)).astype("float32")
     for bad in (4, -5):
-        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 1 with size 4"):
-            f(xv, np.array([0, bad, 1], "int32"))
+        for row in sorted({1, rows - 1}):
+            targets = np.zeros(rows, "int32")
+            targets[row] = bad
+            with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 1 with size 4"):
+                f(xv, targets)
 
 
 def test_other_axes_and_empty_inputs_use_the_reference(rng):
