@@ -105,7 +105,7 @@ class ElementwiseThunk:
         self.out_dtypes = [np.dtype(v.dtype) for v in node.outputs]
         self.single = len(node.outputs) == 1
         self.ndim = node.outputs[0].ndim
-        # A kernel with the float32 sin/cos/tan may run twice (see numba_codegen._TrigChecked).
+        # A kernel with the vectorized sin/cos/tan may run twice (see numba_codegen._TrigChecked).
         self.inplace = None if codegen.uses_checked_trig(composite, self.in_dtypes) else composite.inplace
         self.threshold = codegen.parallel_threshold(composite)
         self.flat = {}  # (parallel, aliased input) -> kernel for same-shape inputs
