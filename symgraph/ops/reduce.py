@@ -57,9 +57,14 @@ class Reduce(Op):
             count = math.prod(x.shape[a] for a in self.axis)
             # np.mean divides the float32 sum by an integer in float64; a float32 division
             # rounds the same (both are correctly rounded; counts are below 2**24). The mean
-            # of nothing is 0 / 0 = NaN, as NumPy's (which also warns).
-            with np.errstate(invalid="ignore"):
-                out = np.add.reduce(x, axis=self.axis, keepdims=self.keepdims) / count
+            # of nothing is 0 / 0 = NaN, as NumPy's (which also warns); only that division
+            # can warn, so only it pays for np.errstate (1 us, a third of a small mean).
+            out = np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)
+            if count:
+                out = out / count
+            else:
+                with np.errstate(invalid="ignore"):
+                    out = out / count
         else:
             out = _NUMPY[self.kind](x, axis=self.axis, keepdims=self.keepdims)
         return [np.asarray(out, dtype=node.outputs[0].dtype)]

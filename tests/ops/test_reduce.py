@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -76,6 +78,9 @@ def test_zero_size_sum_and_empty_max_error():
     assert run([x], x.sum(axis=0), np.zeros((0, 3))).tolist() == [0, 0, 0]
     with pytest.raises(ValueError):
         run([x], x.max(axis=0), np.zeros((0, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the mean of nothing is NaN, without a warning
+        assert np.isnan(run([x], x.mean(axis=0), np.zeros((0, 3)))).all()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32", "bool"])
