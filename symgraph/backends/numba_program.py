@@ -498,25 +498,6 @@ def _arg_reduction(w, node):
                 f"{pad}    {best}{at} = v", f"{pad}    {name}{at} = i{axis}"]
 
 
-_SPLITMIX = """@njit(cache=True, error_model='numpy', nogil=True)
-def splitmix64(z):
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, error_model='numpy', nogil=True)
-def uniform01(key, counter, salt, i):
-    \"\"\"ops/random.py's uniform01(random_bits(key, counter, n, salt))[i], one number.\"\"\"
-    golden = np.uint64(0x9E3779B97F4A7C15)
-    base = splitmix64((key ^ (np.uint64(salt) * golden)) ^ splitmix64(counter))
-    bits = splitmix64(base + np.uint64(i + 1) * golden)
-    return np.float64(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-"""
-
-
 def _random_draw(w, node):
     """ops/random.py's counter-based draws, number for number (SplitMix64 is integer
     arithmetic; a normal draw's log and cos may differ from NumPy's in the last bit)."""
@@ -528,7 +509,7 @@ def _random_draw(w, node):
     shape = w.shape(sample)
     if not shape:
         raise Unsupported("a 0-d random draw")
-    w.helpers["splitmix64"] = _SPLITMIX
+    w.helpers["uniform01"] = "from symgraph.backends.numba_random import uniform01\n"
     s, out = w.new(new_state), w.new(sample)
     key, counter = f"{w.name(state)}[0]", f"{w.name(state)}[1]"
     p = [w.load(v, "[()]" if not v.ndim else "[" + ", ".join("0" * v.ndim) + "]") for v in params]

@@ -198,6 +198,32 @@ def test_random_streams_give_the_same_numbers_on_every_backend(backend):
             np.testing.assert_allclose(u, v, rtol=1e-6 if backend == "cuda" else 0, atol=0)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_large_uniform_and_binomial_draws_run_compiled_with_the_references_bits(parallel, monkeypatch):
+    """numba_random's loops against ops/random.py's NumPy arithmetic, call after call: float32
+    bounds whose difference rounds in float32 (the reference subtracts in their dtype), a
+    dropout mask, a three-trial binomial, integer and float dtypes."""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1 if parallel else 1 << 40)
+    draws = []
+    for backend in ("numba", "numpy"):
+        rng = sg.random.RandomStream(2024)
+        x = sg.ftensor3("x")
+        outputs = [rng.uniform((40, 30, 20), low=np.float32(0.1), high=np.float32(0.7)),
+                   rng.uniform((50000,), low=-3.0, high=5.0, dtype="float64"),
+                   sg.nn.dropout(x, 0.3, rng), rng.binomial((30000,), n=3, p=0.45),
+                   rng.binomial((200, 100), n=1, p=0.2, dtype="float32")]
+        f = sg.function([x], outputs, backend=backend)
+        draws.append([f(np.ones((40, 30, 20), "float32")) for _ in range(2)])
+        if backend == "numba":
+            thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.RandomDrawThunk)]
+            assert len(thunks) == 5
+    for call_numba, call_numpy in zip(*draws):
+        for got, want in zip(call_numba, call_numpy):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(draws[0][0][0], draws[0][1][0])  # the counter advanced
+
+
 API_OPS = ["add", "sub", "mul", "true_div", "int_div", "mod", "pow", "neg", "abs", "sign", "exp", "exp2",
            "expm1", "log", "log2", "log10", "log1p", "sqrt", "square", "reciprocal", "sin", "cos", "tan",
            "arcsin", "arccos", "arctan", "tanh", "sinh", "cosh", "arctanh", "erf", "floor", "ceil",
