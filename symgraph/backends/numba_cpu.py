@@ -200,11 +200,18 @@ class ElementwiseThunk:
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             return functools.partial(self._run_flat, shape, mask, False, singles)
+        if all(m or (a.T.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
+            # e.g. a transposed view times a broadcast gradient seed: memory order, as above
+            # (a C-ordered output read the view across its rows, and reshaping it later copied:
+            # 18 ms for 4096x512 where NumPy takes 0.6)
+            return functools.partial(self._run_flat, shape[::-1], mask, True, singles)
         patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
         return functools.partial(self._run_broadcast, shape, patterns, math.prod(shape) >= self.threshold, singles)
 
     def _run_flat(self, shape, mask, transposed, singles, inputs):
-        if transposed:
+        if transposed:  # shape: the transposed one
+            if singles:
+                inputs = [_one_value(a) if i in singles else a for i, a in enumerate(inputs)]
             outs = [np.empty(shape, d) for d in self.out_dtypes]
             self._flat_kernel(mask, shape)(*[o.reshape(-1) for o in outs], *[a.T.reshape(-1) for a in inputs])
             return [o.T for o in outs]

@@ -106,6 +106,13 @@ def test_transposed_inputs_run_the_flat_loop_in_memory_order(rng):
     assert any(key[0] == "flat" for key in thunk.kernels) and not any(key[0] == "strided" for key in thunk.kernels)
     mixed = f(xv.T, np.ascontiguousarray(yv.T), sv)  # one C and one F input: the strided loop
     np.testing.assert_allclose(mixed, got, rtol=1e-6)
+    # A transposed view with a value broadcast to the whole shape (strides 0: a gradient's
+    # seed): memory order too, so the reshape of its transpose is a view, not a slow copy.
+    g = sg.function([x, s], (x * sg.broadcast_to(s, x.shape)).T.reshape((-1,)), backend="numba")
+    flat = g(xv.T, sv)
+    np.testing.assert_allclose(flat, (xv.T * sv).T.reshape(-1), rtol=1e-6)
+    (composite,) = [t for t in executor_globals(g).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+    assert not any(key[0] == "broadcast" for key in composite.kernels)
 
 
 @pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "mean"])
