@@ -155,6 +155,15 @@ class Model:
     def predict(self, x, batch_size=256, verbose=0):
         return training.predict(self, x, batch_size)
 
+    def train_on_batch(self, x, y):
+        return training.train_on_batch(self, x, y)
+
+    def test_on_batch(self, x, y):
+        return training.test_on_batch(self, x, y)
+
+    def predict_on_batch(self, x):
+        return training.predict_function(self)(training._as_batch_input(self, x))
+
     def predict_function(self):
         return training.predict_function(self)
 

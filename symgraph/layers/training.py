@@ -121,6 +121,29 @@ def predict(model, x, batch_size=256):
     return np.concatenate(outs) if outs else np.zeros((0,) + model.output_shape[1:], model.output.dtype)
 
 
+def _values(values):
+    """Keras's return value: the loss alone, or [loss, metric, ...]."""
+    values = [float(v) for v in values]
+    return values[0] if len(values) == 1 else values
+
+
+def train_on_batch(model, x, y):
+    """One training step on this batch (the compiled function fit runs); the loss and metrics
+    before the update, as Keras's train_on_batch."""
+    _require_compiled(model)
+    x, y = _as_batch_input(model, x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"train_on_batch: {len(x)} inputs but {len(y)} targets")
+    return _values(train_function(model, y)(x, y))
+
+
+def test_on_batch(model, x, y):
+    """The loss and metrics on this batch, no update (inference mode: no dropout)."""
+    _require_compiled(model)
+    x, y = _as_batch_input(model, x), np.asarray(y)
+    return _values(eval_function(model, y)(x, y))
+
+
 def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
         validation_split, initial_epoch):
     _require_compiled(model)

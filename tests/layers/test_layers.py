@@ -225,3 +225,29 @@ def test_optimizers_take_keras_learning_rate_keyword():
     for cls in (sg.optimizers.SGD, sg.optimizers.Adam, sg.optimizers.RMSprop, sg.optimizers.Adagrad):
         assert abs(cls(learning_rate=0.25).learning_rate - 0.25) < 1e-7
     assert abs(sg.optimizers.Adam(lr=0.5).learning_rate - 0.5) < 1e-7
+
+
+def test_train_test_and_predict_on_batch_as_in_keras(digits):
+    """Keras's per-batch idioms: train_on_batch takes one step with fit's function and returns
+    the loss (and metrics) before it; test_on_batch and predict_on_batch change nothing."""
+    (xtr, ytr), _ = digits
+    model = small_convnet()
+    model.compile(optimizer=sg.optimizers.Adam(lr=0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    x, y = xtr[:64], ytr[:64]
+    before = [w.copy() for w in model.get_weights()]
+    loss, acc = model.test_on_batch(x, y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    first = model.train_on_batch(x, y)
+    assert isinstance(first, list) and first[0] == pytest.approx(loss, rel=1e-5) and 0 <= first[1] <= 1
+    assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    losses = [model.train_on_batch(x, y)[0] for _ in range(30)]
+    assert losses[-1] < 0.5 * first[0]
+    probs = model.predict_on_batch(x)
+    np.testing.assert_allclose(probs, model.predict(x), rtol=1e-5, atol=1e-7)  # (a first call's softmax: NumPy's)
+    assert probs.shape == (64, 10)
+    plain = small_convnet()
+    plain.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    assert isinstance(plain.train_on_batch(x, y), float)  # no metrics: the loss alone
+    with pytest.raises(ValueError, match="63 targets"):
+        plain.train_on_batch(x, y[:63])
