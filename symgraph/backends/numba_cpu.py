@@ -22,7 +22,7 @@ from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
-from .numba_rows import row_kernel
+from .numba_rows import row_kernel, row_source
 from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
@@ -81,7 +81,8 @@ def _lower_gemm(op, node):
 # (its Python around the kernel). Softmax rows run NumPy's on their first HOT_CALLS calls
 # only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
 # (an evaluation, a training step's first call: the compile-time target) need not pay; from
-# the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). The
+# the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A
+# loop already in numba's disk cache is loaded and used from the first call. Otherwise the
 # first call's results may differ from later calls' in the last bits (NumPy's exp against
 # numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
 # over a few calls after a warm-up ran at 0.5x NumPy by hand.
@@ -505,11 +506,14 @@ class RowThunk:
         self.calls = 0
 
     def _by_numpy(self, x):
-        """Whether x is empty, or small and this one of the first HOT_CALLS calls."""
+        """Whether x is empty, or small while its loop is neither loaded nor in numba's disk
+        cache and this is one of the first HOT_CALLS calls (see HOT_CALLS)."""
         if not x.size:
             return True
-        if x.size >= SMALL_BY_NUMPY:
+        if x.size >= SMALL_BY_NUMPY or False in self.kernels:  # (small inputs: the serial loop)
             return False
+        if codegen.is_cached(row_source(self.kind, self.dtype, False)):
+            return False  # loading it costs milliseconds: the same loop from the first call
         self.calls += 1
         return self.calls <= HOT_CALLS
 

@@ -254,6 +254,7 @@ def test_reducing_an_empty_axis_gives_the_identity():
 
 def test_small_inputs_run_numpy_and_compile_nothing(monkeypatch, rng):
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    monkeypatch.setattr(numba_cpu.codegen, "is_cached", lambda source: False)  # as in a fresh cache
     x = sg.fmatrix("x")
     f = sg.function([x], [sg.nn.softmax(x), x.sum(axis=0)], backend="numba")
     small = rng.normal(size=(128, 10)).astype("float32")
@@ -268,6 +269,7 @@ def test_small_inputs_run_numpy_and_compile_nothing(monkeypatch, rng):
 
 def test_a_row_op_called_again_compiles_its_loop_for_small_inputs(monkeypatch, rng):
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    monkeypatch.setattr(numba_cpu.codegen, "is_cached", lambda source: False)  # as in a fresh cache
     x = sg.fmatrix("x")
     f = sg.function([x], sg.nn.log_softmax(x), backend="numba")
     small = rng.normal(size=(32, 10)).astype("float32")
@@ -281,3 +283,22 @@ def test_a_row_op_called_again_compiles_its_loop_for_small_inputs(monkeypatch, r
     np.testing.assert_allclose(first[0], got, rtol=1e-6)  # NumPy's first: the same to the last bits or so
     np.testing.assert_array_equal(f(small), got)  # from then on, the same bits every call
     assert f(np.zeros((0, 10), "float32")).shape == (0, 10)
+
+
+def test_a_row_op_whose_loop_is_in_the_disk_cache_uses_it_from_the_first_call(monkeypatch, rng):
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    x = sg.fmatrix("x")
+    small = rng.normal(size=(32, 10)).astype("float32")
+    warm = sg.function([x], sg.nn.log_softmax(x), backend="numba")
+    for _ in range(numba_cpu.HOT_CALLS + 1):
+        warm(small)  # (compiles the loop, so it is in the cache now)
+    asked = []
+    real = numba_cpu.codegen.is_cached
+    monkeypatch.setattr(numba_cpu.codegen, "is_cached", lambda source: asked.append(source) or real(source))
+    f = sg.function([x], sg.nn.log_softmax(x), backend="numba")
+    (thunk,) = row_thunks(f)
+    first = f(small)
+    assert thunk.kernels and len(asked) == 1  # loaded at once; asked once, not every call
+    f(small)
+    assert len(asked) == 1
+    np.testing.assert_array_equal(first, f(small))  # the same bits from the first call
