@@ -45,7 +45,8 @@ def main():
         modes.insert(1, ("numba", "mkl", "symgraph (numba, SYMGRAPH_BLAS=mkl)"))
     for backend, products, label in modes:
         sg.config.blas = products
-        step = steps[label] = symgraph_step(backend)
+        step = symgraph_step(backend)
+        steps[label] = (step, products)
         losses[label] = float(step(x, y))
         rows.append((label, best_seconds(lambda: step(x, y), repeat=5, number=20)))
     sg.config.blas = "numpy"
@@ -101,8 +102,7 @@ def main():
     for label, seconds in rows:
         print(f"  {label:36s} {1 / seconds:7.1f} steps/s")
     print("each symgraph step right after a NumPy step (ms; median, mean of 60):")
-    for label, step in steps.items():
-        products = "mkl" if "mkl" in label else "numpy"
+    for label, (step, products) in steps.items():
         sg.config.blas = products
         times = []
         for _ in range(60):

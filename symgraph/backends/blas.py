@@ -9,8 +9,8 @@ Why it is not the default: two BLAS libraries in one process each keep their thr
 after a threaded product (OpenBLAS ~0.1 s, MKL up to its 0.2 s KMP_BLOCKTIME), so whichever
 runs next waits for the cores. Measured: an MKL product right after a NumPy one took 4 ms
 instead of 0.1 for the next 0.1 s, and NumPy's took 8 ms after MKL's; that MLP step, timed right
-after a NumPy step (a user's own np.dot, or a side-by-side comparison), 3.3 ms median and
-10.6 mean with MKL, 2.2 and 2.8 with NumPy's BLAS. So MKL is for processes whose products all
+after a NumPy step (a user's own np.dot, or a side-by-side comparison), 3.2-3.3 ms median and
+5.9-10.6 mean with MKL, 2.2-2.3 and 2.4-3.0 with NumPy's BLAS. So MKL is for processes whose products all
 go through symgraph. KMP_BLOCKTIME=0 or MKL's sequential layer cost more than they save.
 
 Which library takes a product, with MKL asked for, is decided by its size m * n * k. Up to

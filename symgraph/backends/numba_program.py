@@ -338,7 +338,7 @@ class _Writer:
 
 # --- one emitter per op: lines computing the node's outputs ---------------------------------
 
-_SCRATCH = re.compile(r"\b(t\d*|v|flat|e|u1|u2|count|p|j\d+|r\d+)\b")
+_SCRATCH = re.compile(r"\b(t\d*|v|flat|e|u1|u2|count|p|bases|j\d+|r\d+)\b")
 
 
 def _np(dtype):
@@ -509,25 +509,30 @@ def _random_draw(w, node):
     shape = w.shape(sample)
     if not shape:
         raise Unsupported("a 0-d random draw")
-    w.helpers["uniform01"] = "from symgraph.backends.numba_random import uniform01\n"
+    w.helpers["random"] = "from symgraph.backends.numba_random import stream_base, uniform_at\n"
     s, out = w.new(new_state), w.new(sample)
     key, counter = f"{w.name(state)}[0]", f"{w.name(state)}[1]"
     p = [w.load(v, "[()]" if not v.ndim else "[" + ", ".join("0" * v.ndim) + "]") for v in params]
     w.lines += [f"{s} = np.empty(2, np.uint64)", f"{s}[0] = {key}", f"{s}[1] = {counter} + np.uint64(1)",
                 f"{out} = np.empty({shape}, {_np(op.dtype)})", f"flat = {out}.reshape(-1)"]
-    w.lines.append(f"for e in range({int(np.prod(shape))}):")
-    if op.dist == "uniform":
-        value = f"np.float64({p[0]}) + (np.float64({p[1]}) - np.float64({p[0]})) * uniform01({key}, {counter}, 0, e)"
-    elif op.dist == "normal":
-        w.lines += [f"    u1 = 1.0 - uniform01({key}, {counter}, 1, e)", f"    u2 = uniform01({key}, {counter}, 2, e)"]
-        value = f"np.float64({p[0]}) + np.float64({p[1]}) * (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2))"
-    elif op.dist == "binomial":
-        trials = int(w.known[params[0]].reshape(-1)[0])
-        w.lines += ["    count = 0", f"    for t in range({trials}):",
-                    f"        if uniform01({key}, {counter}, 3 + t, e) < {p[1]}:", "            count += 1"]
-        value = "count"
-    else:
+    salts = {"uniform": [0], "normal": [1, 2]}.get(op.dist)
+    if op.dist == "binomial":
+        salts = [3 + t for t in range(int(w.known[params[0]].reshape(-1)[0]))]
+    if salts is None:
         raise Unsupported(f"a {op.dist} draw")
+    # Each stream's base hashed once, before the loop (numba_random's kernels do the same).
+    w.lines.append(f"bases = np.empty({len(salts)}, np.uint64)")
+    w.lines += [f"bases[{k}] = stream_base({key}, {counter}, {salt})" for k, salt in enumerate(salts)]
+    w.lines.append(f"for e in range({int(np.prod(shape))}):")
+    if op.dist == "uniform":  # high - low in the parameters' dtype, as the reference
+        value = f"np.float64({p[0]}) + np.float64({p[1]} - {p[0]}) * uniform_at(bases[0], e)"
+    elif op.dist == "normal":
+        w.lines += ["    u1 = 1.0 - uniform_at(bases[0], e)", "    u2 = uniform_at(bases[1], e)"]
+        value = f"np.float64({p[0]}) + np.float64({p[1]}) * (np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2))"
+    else:
+        w.lines += ["    count = 0", f"    for t in range({len(salts)}):",
+                    f"        if uniform_at(bases[t], e) < {p[1]}:", "            count += 1"]
+        value = "count"
     w.lines.append(f"    flat[e] = {_np(op.dtype)}({value})")
 
 

@@ -98,6 +98,13 @@ _FINISH = {
 }
 
 
+# As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead (per row; per lane of a block).
+_ROW_SHIFT = "        if not (m > -np.inf and m < np.inf):\n            m = np.{dtype}(0)\n"
+_BLOCK_SHIFT = ("        for l in range({block}):\n"
+                "            if not (mb[l] > -np.inf and mb[l] < np.inf):\n"
+                "                mb[l] = np.{dtype}(0)\n")
+
+
 def row_kernel(kind, dtype, parallel):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows). Returns
@@ -107,21 +114,20 @@ def row_kernel(kind, dtype, parallel):
 
 def row_source(kind, dtype, parallel, name="kernel"):
     """The source of row_kernel's function, named `name` (numba_program inlines it)."""
-    exp = {"float32": "exp32", "float64": "exp64"}[dtype]
-    softmax = kind == "softmax"
-    # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead.
-    shift = ("        if not (m > -np.inf and m < np.inf):\n            m = np.{dtype}(0)\n"
-             if kind == "logsumexp" else "")
-    block_shift = ("        for l in range({block}):\n"
-                   "            if not (mb[l] > -np.inf and mb[l] < np.inf):\n"
-                   "                mb[l] = np.{dtype}(0)\n" if shift else "")
-    finish = _FINISH[kind]
+    fields = dict(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, block=BLOCK,
+                  short=SHORT, exp={"float32": "exp32", "float64": "exp64"}[dtype],
+                  extra="t, " if kind.startswith("crossentropy") else "")
+
+    def fill(text, **more):
+        return text.format(**fields, **more)
+    softmax, finish = kind == "softmax", _FINISH[kind]
     row_sum = (_sum_over_row(["e = {exp}(x[r, j] - m)", "out[r, j] = e"], "e", dtype) if softmax
                else _sum_over_row([], "{exp}(x[r, j] - m)", dtype))
-    source = _HEAD.replace("{block_shift}", block_shift).replace(
-        "{block_keep}", "                buf[j, l] = e\n" if softmax else "").replace(
-        "{block_finish}", "".join("    " + line + "\n" for line in finish.replace("{e}", "buf[j, l]").splitlines())).replace(
-        "{row_shift}", shift).replace("{row_sum}", row_sum).replace("{row_finish}", finish.replace("{e}", "out[r, j]"))
-    source = source.format(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, exp=exp,
-                           extra="t, " if kind.startswith("crossentropy") else "", block=BLOCK, short=SHORT)
+    source = _HEAD.format(
+        **fields,
+        block_shift=fill(_BLOCK_SHIFT) if kind == "logsumexp" else "",
+        block_keep="                buf[j, l] = e\n" if softmax else "",
+        block_finish="".join("    " + line + "\n" for line in fill(finish, e="buf[j, l]").splitlines()),
+        row_shift=fill(_ROW_SHIFT) if kind == "logsumexp" else "",
+        row_sum=fill(row_sum), row_finish=fill(finish, e="out[r, j]"))
     return source.replace("def kernel(", f"def {name}(", 1)

@@ -24,11 +24,18 @@ def mkl_on(blas_mode):
     blas_mode("auto")
 
 
-def test_products_use_numpys_blas_unless_mkl_is_asked_for(monkeypatch):
+def test_products_use_numpys_blas_unless_mkl_is_asked_for(monkeypatch, blas_mode):
     """MKL's threads and NumPy's OpenBLAS threads slow each other down when both run in one
-    process (blas.py), so MKL is opt-in."""
+    process (blas.py), so MKL is opt-in: the default configuration never calls it."""
     monkeypatch.delenv("SYMGRAPH_BLAS", raising=False)
-    assert sg.config.__class__().blas == "numpy"
+    default = sg.config.__class__().blas
+    assert default == "numpy"
+    blas_mode(default)
+    monkeypatch.setattr(blas, "_call", lambda *args: pytest.fail("MKL was called"))
+    a = np.random.default_rng(7).random((300, 400), dtype=np.float32)
+    assert a.shape[0] * a.shape[1] * a.shape[0] > blas.MNK_THRESHOLD
+    np.testing.assert_array_equal(blas.product(a, a.T), np.dot(a, a.T))
+    assert blas.gemm(1.0, a, a.T, 1.0, np.ones(300, np.float32), "float32") is None
     monkeypatch.setenv("SYMGRAPH_BLAS", "auto")
     assert sg.config.__class__().blas == "auto"
 
