@@ -136,6 +136,40 @@ def test_full_reductions_of_contiguous_and_strided_inputs_share_a_function(rng):
         np.testing.assert_allclose(f(value), (np.exp(value) * 2).sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("kind", ["sum", "max", "mean"])
+@pytest.mark.parametrize("axis", [1, (0, 2, 3), (2, 3), (0, 1), (1, 3), None])
+@pytest.mark.parametrize("layout", ["C", "sliced", "transposed", "broadcast"])
+def test_reductions_of_4d_values_merge_neighbouring_axes(kind, axis, layout, rng):
+    """NCHW reductions (a channel max, batch-norm statistics): neighbouring kept or reduced axes
+    are merged into one loop where every input's strides allow, never where they do not."""
+    x, b = sg.ftensor4("x"), sg.ftensor4("b")
+    base = rng.normal(size=(4, 6, 5, 8)).astype("float32")
+    xv = {"C": base, "sliced": rng.normal(size=(4, 6, 5, 16)).astype("float32")[..., ::2],
+          "transposed": np.ascontiguousarray(base.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),
+          "broadcast": base}[layout]
+    bv = rng.normal(size=(1, 6, 1, 1) if layout == "broadcast" else (4, 6, 5, 8)).astype("float32")
+    expr = getattr(sg.exp(x * 0.5) + b, kind)(axis=axis)
+    got, want = both([x, b], expr, xv, bv)
+    check(got, want, 1e-5, atol=1e-5)
+
+
+def test_a_reduction_over_a_middle_axis_reads_its_input_as_stored(rng):
+    """The kernel indexes a C-ordered input in its own axis order (typed C, so the unit-stride
+    loop vectorizes) instead of through a transposed view (typed A: scalar loads, 0.4x NumPy
+    for exp(x).sum(axis=1)); axes that merge are merged: (64, 8, 7, 7) -> (64, 8, 49)."""
+    x = sg.ftensor4("x")
+    f = sg.function([x], (sg.exp(x) * 2).max(axis=1), backend="numba")
+    xv = rng.normal(size=(64, 8, 7, 7)).astype("float32")
+    np.testing.assert_allclose(f(xv), (np.exp(xv) * 2).max(axis=1), rtol=1e-6)
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    ((order, _, outer), kernel), = thunk.kernels.items()
+    assert order == (0, 2, 1) and outer
+    assert [str(sig[1]) for sig in kernel.dispatcher.signatures] == ["array(float32, 3d, C)"]
+    every_other_row = rng.normal(size=(64, 8, 14, 7)).astype("float32")[:, :, ::2]  # H, W cannot merge
+    np.testing.assert_allclose(f(every_other_row), (np.exp(every_other_row) * 2).max(axis=1), rtol=1e-6)
+    assert (0, 2, 3, 1) in [order for order, _, _ in thunk.kernels]
+
+
 def test_float32_sums_are_at_least_as_accurate_as_numpy(rng):
     x = sg.fvector("x")
     xv = rng.uniform(0, 1, 1_000_000).astype("float32")
@@ -421,3 +455,43 @@ def test_a_large_output_is_reused_only_once_nobody_holds_it(rng):
     values = [step() for _ in range(4)]
     np.testing.assert_allclose(values, [n * v for v in (1.0, 0.75, 0.625, 0.5625)])
     np.testing.assert_allclose(w.get_value(), np.full(n, 0.53125))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng):
+    """c_ordered: 2-d transposes (ragged tiles), batched ones (NCHW <-> NHWC, with axes of length
+    1), and arrays that are no transpose (reversed, strided, broadcast) all give NumPy's copy."""
+    def value(shape):
+        return (rng.normal(size=shape) * 100).astype(dtype)
+    nchw = value((3, 5, 37, 41))
+    cases = {"2-d": value((300, 170)).T, "nhwc": nchw.transpose(0, 2, 3, 1), "nchw": nchw.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2),
+             "length 1": value((1, 300, 1, 170)).transpose(0, 3, 2, 1), "reversed": value((300, 170)).T[::-1],
+             "strided": value((300, 340)).T[::2], "broadcast": np.broadcast_to(value((170, 1)), (170, 300)),
+             "axes swapped outside": value((40, 30, 50)).transpose(1, 0, 2),
+             "2-d after merging": value((40, 30, 50)).transpose(1, 2, 0)}
+    threshold = 0 if parallel else float("inf")
+    for name, x in cases.items():
+        got = numba_cpu.c_ordered(x, threshold)
+        assert got.flags.c_contiguous and got.dtype == x.dtype, name
+        np.testing.assert_array_equal(got, x, err_msg=name)
+    tiled = {"2-d", "nhwc", "nchw", "length 1", "2-d after merging"}
+    assert {name for name, x in cases.items() if numba_cpu._batched_transpose_source(x) is not None} == tiled
+
+
+def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng):
+    x = sg.ftensor4("x")
+    flat = x.dimshuffle(0, 2, 3, 1).reshape((x.shape[0], -1))  # NHWC features of NCHW maps
+    f = sg.function([x], [flat, (x[:, 0].T * 2).reshape((-1,))], backend="numba")
+    xv = rng.normal(size=(16, 8, 30, 30)).astype("float32")
+    got = f(xv)
+    np.testing.assert_array_equal(got[0], xv.transpose(0, 2, 3, 1).reshape(16, -1))
+    np.testing.assert_array_equal(got[1], (xv[:, 0].T * 2).reshape(-1))
+    assert sum(isinstance(t, numba_cpu.ReshapeThunk) for t in executor_globals(f).values()) == 2
+    sliced = sg.function([x], [x[:, :, :, 1:].reshape((16, 8, -1)), x[:, :4].reshape((16, -1))], backend="numba")
+    cropped, leading = sliced(xv)  # NumPy's copy; a view (then the function's own copy)
+    np.testing.assert_array_equal(cropped, xv[:, :, :, 1:].reshape(16, 8, -1))
+    np.testing.assert_array_equal(leading, xv[:, :4].reshape(16, -1))
+    bad = sg.function([x], x.dimshuffle(0, 2, 3, 1).reshape((7, -1)), backend="numba")
+    with pytest.raises(ValueError, match="reshape"):
+        bad(xv)  # 115200 values in 7 rows
