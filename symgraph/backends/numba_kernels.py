@@ -1,5 +1,5 @@
 """Hand-written Numba kernels for ops that are loops by nature: pooling, im2col/col2im,
-scatter-add, cumsum, argmax and transposed copies.
+gathers, scatter-add, cumsum, argmax and transposed copies.
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 from numba import njit, prange
@@ -12,6 +12,26 @@ def scatter_add_rows(out, idx, rows):
         target = idx[r]
         for c in range(rows.shape[1]):
             out[target, c] += rows[r, c]
+
+
+def _gather_rows(x, idx, out):
+    """out[r] = x[idx[r]] for rows of C-ordered (n, k) x, negative indices counted from the
+    end; returns how many indices are out of range (their rows are left unwritten)."""
+    n = x.shape[0]
+    bad = 0
+    for r in prange(idx.shape[0]):
+        i = idx[r]
+        i = i + n if i < 0 else i
+        if i < 0 or i >= n:
+            bad += 1
+        else:
+            for c in range(x.shape[1]):
+                out[r, c] = x[i, c]
+    return bad
+
+
+gather_rows_serial = njit(cache=True, nogil=True)(_gather_rows)
+gather_rows_parallel = njit(cache=True, nogil=True, parallel=True)(_gather_rows)
 
 
 def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):

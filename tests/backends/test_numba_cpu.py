@@ -495,3 +495,31 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng):
     bad = sg.function([x], x.dimshuffle(0, 2, 3, 1).reshape((7, -1)), backend="numba")
     with pytest.raises(ValueError, match="reshape"):
         bad(xv)  # 115200 values in 7 rows
+
+
+@pytest.mark.parametrize("x_shape,idx_shape", [((50000,), (30000,)), ((3000, 40), (2000,)), ((500, 6, 7), (40, 50))])
+@pytest.mark.parametrize("idx_dtype", ["int64", "int32", "uint16"])
+@pytest.mark.parametrize("serial", [False, True])
+def test_rows_picked_by_an_integer_array_match_numpy(x_shape, idx_shape, idx_dtype, serial, rng, monkeypatch):
+    """x[idx] as a compiled row copy: any rank of x and idx, negative indices, serial and
+    parallel; an index out of range raises NumPy's IndexError; masks and strided x take NumPy's."""
+    x = sg.tensor("x", dtype="float32", ndim=len(x_shape))
+    i = sg.tensor("i", dtype=idx_dtype, ndim=len(idx_shape))
+    f = sg.function([x, i], x[i], backend="numba")
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.SubtensorThunk)]
+    if serial:
+        monkeypatch.setattr(thunk, "threshold", float("inf"))
+    xv = rng.normal(size=x_shape).astype("float32")
+    iv = rng.integers(0, x_shape[0], idx_shape)
+    if idx_dtype != "uint16":
+        iv[::3] -= x_shape[0]  # counted from the end
+    iv = iv.astype(idx_dtype)
+    np.testing.assert_array_equal(f(xv, iv), xv[iv])
+    np.testing.assert_array_equal(f(xv[::-1], iv), xv[::-1][iv])  # not C-ordered: NumPy's
+    bad = iv.copy()
+    bad.flat[-1] = x_shape[0]
+    with pytest.raises(IndexError, match=f"index {x_shape[0]} is out of bounds for axis 0 with size {x_shape[0]}"):
+        f(xv, bad)
+    m = sg.tensor("m", dtype="bool", ndim=1)
+    mask = rng.random(x_shape[0]) > 0.5
+    np.testing.assert_array_equal(sg.function([x, m], x[m], backend="numba")(xv, mask), xv[mask])
