@@ -10,7 +10,7 @@ from tests.conftest import run
 
 DOMAIN = {"log": (0.2, 2), "log2": (0.2, 2), "log10": (0.2, 2), "log1p": (-0.5, 2), "sqrt": (0.2, 2),
           "arcsin": (-0.8, 0.8), "arccos": (-0.8, 0.8), "arctanh": (-0.8, 0.8), "reciprocal": (0.5, 2),
-          "true_div": (0.5, 2), "pow": (0.5, 2), "mod": (0.3, 3), "abs": (0.2, 2)}
+          "true_div": (0.5, 2), "pow": (0.5, 2), "mod": (0.3, 3), "abs": (0.2, 2), "arccosh": (1.2, 2)}
 DIFFERENTIABLE = sorted(n for n, op in TABLE.items() if op.grad_fn is not None and n not in ("where", "clip"))
 
 

@@ -31,10 +31,12 @@ _cache, _lock = {}, threading.Lock()
 
 # np.* scalar functions in the table's source, and their CUDA spellings.
 _MATH = {"exp", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan", "tanh", "sinh",
-         "cosh", "isnan", "isinf"}
+         "cosh", "isnan", "isinf", "isfinite", "hypot"}
 _RENAMED = {"arcsin": "math.asin", "arccos": "math.acos", "arctan": "math.atan", "arctanh": "math.atanh",
+            "arcsinh": "math.asinh", "arccosh": "math.acosh", "arctan2": "math.atan2",
             "abs": "abs"}
-_LIBDEVICE = {"floor": "floor", "ceil": "ceil", "round_half_to_even": "rint", "exp2": "exp2"}
+_LIBDEVICE = {"floor": "floor", "ceil": "ceil", "round_half_to_even": "rint", "exp2": "exp2", "trunc": "trunc",
+              "cbrt": "cbrt"}
 
 
 # NumPy semantics written out inline (numba cannot compile calls to device functions ahead
@@ -44,6 +46,10 @@ _INLINE = {
     "np.minimum": lambda a, b: f"({a} if ({a} < {b} or {a} != {a}) else {b})",
     "np.sign": lambda x: f"(1 if {x} > 0 else (-1 if {x} < 0 else {x}))",  # 0, -0 and NaN stay
     "np.power": lambda a, b: f"({a} ** {b})",
+    # NumPy's: the larger plus log1p(exp(-|difference|)); equal arguments (infinities too) give a + log 2.
+    "np.logaddexp": lambda a, b: (f"({a} + 0.6931471805599453 if {a} == {b} else "
+                                  f"(max({a}, {b}) + math.log1p(math.exp(-abs({a} - {b}))) if {a} - {b} == {a} - {b} "
+                                  f"else {a} - {b}))"),
 }
 
 
@@ -101,8 +107,8 @@ def cuda_step_source(sop, args, in_dtypes, out_dtype):
         suffix = "f" if in_dtypes[0] == "float32" else ""
         arg = args[0] if in_dtypes[0] in ("float32", "float64") else f"np.float64({args[0]})"
         return f"{caster}(libdevice.{_LIBDEVICE[sop.name]}{suffix}({arg}))"
-    if sop.name in ("isnan", "isinf") and in_dtypes[0][0] != "f":
-        return "False"
+    if sop.name in ("isnan", "isinf", "isfinite") and in_dtypes[0][0] != "f":
+        return "True" if sop.name == "isfinite" else "False"
     return f"{caster}({cuda_spelling(sop.src.format(*args))})"
 
 

@@ -45,7 +45,7 @@ COSTLY_THRESHOLD, COSTLY_CHUNK = 1 << 15, 1 << 14
 _CHEAP = {"add", "sub", "mul", "neg", "abs", "sign", "square", "maximum", "minimum", "where", "clip",
           "relu", "floor", "ceil", "round_half_to_even", "eq", "neq", "lt", "le", "gt", "ge",
           "logical_and", "logical_or", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-          "invert", "isnan", "isinf", "hard_sigmoid", "true_div", "reciprocal", "int_div", "mod"}
+          "invert", "isnan", "isinf", "isfinite", "trunc", "hard_sigmoid", "true_div", "reciprocal", "int_div", "mod"}
 
 
 def costly(composite):

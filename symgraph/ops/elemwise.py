@@ -97,11 +97,20 @@ _row("tanh", 1, np.tanh, "np.tanh({0})", lambda i, z, g: [g * (1 - z * z)])
 _row("sinh", 1, np.sinh, "np.sinh({0})", lambda i, z, g: [g * cosh(i[0])])
 _row("cosh", 1, np.cosh, "np.cosh({0})", lambda i, z, g: [g * sinh(i[0])])
 _row("arctanh", 1, np.arctanh, "np.arctanh({0})", lambda i, z, g: [g / (1 - i[0] * i[0])])
+_row("arcsinh", 1, np.arcsinh, "np.arcsinh({0})", lambda i, z, g: [g / sqrt(i[0] * i[0] + 1)])
+_row("arccosh", 1, np.arccosh, "np.arccosh({0})", lambda i, z, g: [g / sqrt(i[0] * i[0] - 1)])
+_row("arctan2", 2, np.arctan2, "np.arctan2({0}, {1})",
+     lambda i, z, g: [g * i[1] / (i[0] * i[0] + i[1] * i[1]), -g * i[0] / (i[0] * i[0] + i[1] * i[1])])
+_row("hypot", 2, np.hypot, "np.hypot({0}, {1})", lambda i, z, g: [g * i[0] / z, g * i[1] / z])
+_row("logaddexp", 2, np.logaddexp, "np.logaddexp({0}, {1})",
+     lambda i, z, g: [g * exp(i[0] - z), g * exp(i[1] - z)])
+_row("cbrt", 1, np.cbrt, "np.cbrt({0})", lambda i, z, g: [g / (3 * z * z)])
 _row("erf", 1, _erf, "math.erf({0})",
      lambda i, z, g: [g * (2 / math.sqrt(math.pi)) * exp(-i[0] * i[0])])
 _row("floor", 1, np.floor, "np.floor({0})")
 _row("ceil", 1, np.ceil, "np.ceil({0})")
 _row("round_half_to_even", 1, np.round, "np.rint({0})")
+_row("trunc", 1, np.trunc, "np.trunc({0})")
 _row("maximum", 2, np.maximum, "np.maximum({0}, {1})",
      lambda i, z, g: [g * ge(i[0], i[1]), g * lt(i[0], i[1])])
 _row("minimum", 2, np.minimum, "np.minimum({0}, {1})",
@@ -124,6 +133,7 @@ _row("bitwise_xor", 2, np.bitwise_xor, "({0} ^ {1})", symbol="^")
 _row("invert", 1, np.invert, "(~{0})")
 _row("isnan", 1, np.isnan, "np.isnan({0})")
 _row("isinf", 1, np.isinf, "np.isinf({0})")
+_row("isfinite", 1, np.isfinite, "np.isfinite({0})")
 # Neural-network activations are elementwise rows too, so fusion sees through them.
 _row("sigmoid", 1, _sigmoid, "(1.0 / (1.0 + np.exp(-{0})))",
      lambda i, z, g: [g * z * (1 - z)])
@@ -289,7 +299,22 @@ for _name in TABLE:
 
 switch = where
 true_divide, floor_divide, power, negative, absolute = true_div, int_div, pow, neg, abs
+divide, multiply, subtract, remainder = true_div, mul, sub, mod
+round = rint = round_half_to_even  # NumPy's round (0 decimals) and rint: halves to even
 bitwise_not = invert
+
+
+def logical_xor(a, b):
+    """True where exactly one of a, b is true (nonzero), as NumPy's logical_xor."""
+    return neq(logical_not(a), logical_not(b))
+
+
+def deg2rad(x):
+    return x * (math.pi / 180)
+
+
+def rad2deg(x):
+    return x * (180 / math.pi)
 
 
 def cast(x, dtype):
@@ -300,4 +325,5 @@ def cast(x, dtype):
 
 
 __all__ = list(TABLE) + ["cast", "switch", "true_divide", "floor_divide", "power", "negative",
-                         "absolute", "bitwise_not", "Elemwise", "ScalarOp", "TABLE"]
+                         "absolute", "bitwise_not", "divide", "multiply", "subtract", "remainder", "round",
+                         "rint", "logical_xor", "deg2rad", "rad2deg", "Elemwise", "ScalarOp", "TABLE"]
