@@ -388,13 +388,17 @@ def _lower_composite_reduce(op, node):
 
 @lower.register(R.Reduce)
 def _lower_reduce(op, node):
-    """A float sum/prod/max/min/mean of a stored array: the same loops (vectorized, and parallel on
-    large inputs where NumPy's reductions use one core), reading the array as it is."""
-    dtype = node.inputs[0].dtype
-    if op.kind not in ("sum", "prod", "max", "min", "mean") or dtype not in ("float32", "float64") \
-            or node.outputs[0].dtype != dtype:
+    """A sum/prod/max/min/mean of a stored float, integer or bool array: the same loops
+    (vectorized, and parallel on large inputs where NumPy's reductions use one core), reading
+    the array as it is and converting each value to the result's dtype (int32 sums in int64,
+    integer means in float64, as NumPy's)."""
+    dtype, out_dtype = node.inputs[0].dtype, node.outputs[0].dtype
+    floats = ("float32", "float64")
+    if op.kind not in ("sum", "prod", "max", "min", "mean") or not (
+            (dtype in floats and out_dtype == dtype) or (np.dtype(dtype).kind in "iub" and (
+                out_dtype == dtype or np.dtype(out_dtype).kind in "iu" or out_dtype == "float64"))):
         return _reference(op, node)
-    read = Composite([(cast_scalar_op(dtype), (("in", 0),), dtype)], [0], 1)
+    read = Composite([(cast_scalar_op(out_dtype), (("in", 0),), out_dtype)], [0], 1)
     return StoredReduceThunk(CompositeReduce(read, op.kind, op.axis, op.keepdims), node)
 
 

@@ -523,3 +523,23 @@ def test_rows_picked_by_an_integer_array_match_numpy(x_shape, idx_shape, idx_dty
     m = sg.tensor("m", dtype="bool", ndim=1)
     mask = rng.random(x_shape[0]) > 0.5
     np.testing.assert_array_equal(sg.function([x, m], x[m], backend="numba")(xv, mask), xv[mask])
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "int8", "bool"])
+@pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "mean"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_integer_and_bool_reductions_of_stored_arrays_run_compiled_and_match_numpy(dtype, kind, axis, rng):
+    """NumPy's result dtypes (int32 sums in int64, uint8 in uint64, means in float64) and its
+    values: exact for integers (wrapping on overflow as NumPy's), parallel and serial."""
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    f = sg.function([x], getattr(x, kind)(axis=axis), backend="numba")
+    assert any(isinstance(t, numba_cpu.StoredReduceThunk) for t in executor_globals(f).values())
+    for shape in ((300, 200), (1200, 500)):  # below and above the parallel threshold
+        value = (rng.integers(0, 2, shape) if dtype == "bool" else rng.integers(-100, 100, shape) if dtype[0] == "i"
+                 else rng.integers(0, 255, shape)).astype(dtype)
+        got, want = f(value), getattr(value, kind)(axis=axis)
+        assert got.dtype == want.dtype
+        if kind == "mean":
+            np.testing.assert_allclose(got, want, rtol=1e-13)
+        else:
+            np.testing.assert_array_equal(got, want)
