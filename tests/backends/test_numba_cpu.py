@@ -543,3 +543,29 @@ def test_integer_and_bool_reductions_of_stored_arrays_run_compiled_and_match_num
             np.testing.assert_allclose(got, want, rtol=1e-13)
         else:
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+def test_one_value_nodes_give_numpys_bits_and_dtypes(dtype):
+    """Every scalar op on 0-d values (the step sizes and counters of optimizers) through
+    OneValueThunk's NumPy-scalar program: the reference's value and dtype exactly, including
+    Python-number constants and a chain like Adam's bias correction."""
+    x, y, z = (sg.tensor(n, dtype=dtype, ndim=0) for n in "xyz")
+    names = [n for n in FLOAT_OPS if dtype[0] == "f" or n in ("add", "sub", "mul", "true_div", "int_div", "mod",
+                                                              "maximum", "minimum", "eq", "lt", "abs", "neg",
+                                                              "sign", "square", "where", "clip", "pow")]
+    exprs = [getattr(sg, n)(*[x, y, z][:TABLE[n].nin]) for n in names]
+    t = sg.tensor("t", dtype="int64", ndim=0)
+    exprs.append(0.01 * sg.sqrt(1 - 0.999 ** sg.cast(t + 1, "float32")) / (1 - 0.9 ** sg.cast(t + 1, "float32")))
+    f = sg.function([x, y, z, t], exprs, backend="numba", on_unused_input="ignore")
+    assert sum(isinstance(k, numba_cpu.OneValueThunk) for k in executor_globals(f).values()) >= len(names)
+    g = sg.function([x, y, z, t], exprs, backend="numpy", on_unused_input="ignore")
+    for values in ([0.75, 1.5, 2.0], [-2.5, 0.5, 0.0], [3.0, -7.0, 1.0]):
+        args = [np.asarray(v, dtype=dtype) for v in values] + [np.asarray(9, dtype="int64")]
+        if dtype[0] == "i" and args[1] == 0 or dtype[0] == "i" and args[1] < 0:
+            args[1] = np.asarray(2, dtype=dtype)  # no integer powers < 0 nor division by 0
+        with np.errstate(all="ignore"):
+            got, want = f(*args), g(*args)
+        for name, a, b in zip(names + ["adam step"], got, want):
+            assert a.dtype == b.dtype and a.shape == b.shape == (), name
+            assert np.array_equal(a, b, equal_nan=True), (name, values, a, b)
