@@ -889,6 +889,7 @@ class ConvThunk:
         self.op, self.node, self.params = op, node, op.params
         self.compute = getattr(self, kind)  # chosen once, not per call
         self.loops = {}  # (im2col or col2im, window geometry) -> kernel
+        self.geometries = {}  # (image size, kernel) -> window geometry (2.6 us to work out)
 
     def __call__(self, inputs):
         return [self.compute(*inputs)]
@@ -900,18 +901,26 @@ class ConvThunk:
             kernel = self.loops[key] = make(*geometry[:8])
         return kernel
 
+    def _geometry(self, size, kernel):
+        key = (size, kernel)
+        geometry = self.geometries.get(key)
+        if geometry is None:
+            geometry = self.geometries[key] = self.params.window_geometry(size, kernel)
+        return geometry
+
     def _columns(self, x, k, cg, kernel, geometry):
         """The (cg*kh*kw, n*oh*ow) window matrix of group k."""
         n = x.shape[0]
         oh, ow = geometry[-2:]
         cols = np.empty((cg * kernel[0] * kernel[1], n * oh * ow), x.dtype)
-        self._loop(kernels.im2col_kernel, geometry)(np.ascontiguousarray(x[:, k * cg:(k + 1) * cg]), oh, ow, cols)
+        group = x if cg == x.shape[1] else x[:, k * cg:(k + 1) * cg]
+        self._loop(kernels.im2col_kernel, geometry)(np.ascontiguousarray(group), oh, ow, cols)
         return cols
 
     def forward(self, x, w):
         o, cg, kh, kw = w.shape
         g, n = self.params.groups, x.shape[0]
-        geometry = self.params.window_geometry(x.shape[2:], (kh, kw))
+        geometry = self._geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
         og = o // g
         out = np.empty((n, o, oh, ow), x.dtype)
@@ -926,7 +935,7 @@ class ConvThunk:
         o, cg, kh, kw = w.shape
         g = self.params.groups
         og = o // g
-        geometry = self.params.window_geometry((h, wd), (kh, kw))
+        geometry = self._geometry((h, wd), (kh, kw))
         oh, ow = geometry[-2:]
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
@@ -942,9 +951,9 @@ class ConvThunk:
         o, cg, kh, kw = (int(v) for v in w_shape)
         g, n = self.params.groups, x.shape[0]
         og = o // g
-        geometry = self.params.window_geometry(x.shape[2:], (kh, kw))
-        oh, ow = geometry[-2:]
         dw = np.empty((o, cg, kh, kw), x.dtype)
+        geometry = self._geometry(x.shape[2:], (kh, kw))
+        oh, ow = geometry[-2:]
         for k in range(g):
             cols = self._columns(x, k, cg, (kh, kw), geometry)
             gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
