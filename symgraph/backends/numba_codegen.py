@@ -276,26 +276,35 @@ def _fold_lines(kind, acc, value, acc_dtype):
     return [f"if {value} {better} {acc} or {value} != {value}:", f"    {acc} = {value}"]
 
 
-def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None):
-    """The loops run over the kept axes, then the reduced ones; order[p] is the inputs' own
+def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
+                   broadcast=None):
+    """kernel(out, ext, a0, a1, ...): ext holds the loops' lengths, in the inputs' axis order.
+    The loops run over the kept axes, then the reduced ones; order[p] is the inputs' own
     axis that loop p walks (the inputs are not transposed: a C-ordered input stays typed C,
     and its unit-stride loop vectorizes; a transposed view, typed A, left exp(x).sum(axis=1)
-    of a 3-d float32 array scalar, at 0.4x NumPy). inner: one accumulator per output element,
+    of a 3-d float32 array scalar, at 0.4x NumPy). broadcast[i]: the axes input i has length 1
+    along and is read at 0 (it is not expanded by np.broadcast_to: a read-only, stride-0 view
+    kept (m - b).max(axis=0) at 0.85x NumPy); an input broadcast along every axis is read
+    once, before the loops. inner: one accumulator per output element,
     folded along the reduced axes innermost (for reductions over the axis contiguous in
     memory). outer: the reduced axes outside, the kept axes inside, folding into `out`
     element by element (for reductions over leading axes: memory is walked in order and the
     inner loop vectorizes across outputs, as in NumPy's sum(axis=0))."""
     n_in = len(in_dtypes)
-    params = ", ".join(["out"] + [f"a{i}" for i in range(n_in)])
+    params = ", ".join(["out", "ext"] + [f"a{i}" for i in range(n_in)])
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     kept, reduced = [f"k{d}" for d in range(n_kept)], [f"r{d}" for d in range(n_reduced)]
     order = tuple(order) if order is not None else tuple(range(n_kept + n_reduced))
     by_axis = {axis: name for axis, name in zip(order, kept + reduced)}
-    idx = ", ".join(by_axis[axis] for axis in range(len(order)))
+    broadcast = broadcast or ((),) * n_in
+    idx = [", ".join("0" if axis in broadcast[i] else by_axis[axis] for axis in range(len(order))) or "0"
+           for i in range(n_in)]
+    single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
+    lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
 
     def extent(p):  # the length of loop p
-        return f"a0.shape[{order[p]}]"
+        return f"ext[{order[p]}]"
     init, value = _init_literal(kind, acc_dtype), f"t{composite.outputs[0]}"
     indent = "    "
 
@@ -305,7 +314,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         indent += "    "
 
     def body(acc, dtype=acc_dtype):
-        lines.extend(f"{indent}x{i} = a{i}[{idx}]" for i in range(n_in))
+        lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
         lines.extend(program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent))
         lines.extend(indent + line for line in _fold_lines(kind, acc, value, dtype))
 
@@ -527,5 +536,7 @@ def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None)
     return _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias))
 
 
-def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None):
-    return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order))
+def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
+                  broadcast=None):
+    return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order,
+                                   broadcast))

@@ -378,13 +378,10 @@ class ReduceThunk:
             if len(self.plans) >= 64:  # shapes that change every call
                 self.plans.clear()
             plan = self.plans[key] = self._plan(inputs)
-        shape, merged, kernel, out_shape, result_shape, count = plan
-        # (np.broadcast_to costs microseconds a call: only where needed.)
-        views = [a if a.shape == shape else np.broadcast_to(a, shape) for a in inputs]
-        if merged is not None:
-            views = [v.reshape(merged) for v in views]
+        compact, extents, kernel, out_shape, result_shape, count = plan
+        views = [a if shape is None else a.reshape(shape) for a, shape in zip(inputs, compact)]
         out = np.empty(out_shape, self.acc_dtype)
-        kernel(out, *views)
+        kernel(out, extents, *views)
         if count is not None:  # a mean
             if count:
                 out /= count
@@ -393,39 +390,48 @@ class ReduceThunk:
         return [out.reshape(result_shape).astype(self.out_dtype, copy=False)]
 
     def _plan(self, inputs):
-        """(broadcast shape, merged shape or None, kernel, its output's shape, the result's
-        shape, the count a mean divides by or None), worked out once per input layout: a
-        small reduction's call was 13 us of Python around a 1.6 us loop."""
+        """Worked out once per input layout (a small reduction's call was 13 us of Python
+        around a 1.6 us loop): neighbouring axes merged (_axis_groups), each input's shape in
+        those merged axes (None: as it is; length 1 where it is broadcast), the loops'
+        lengths, the kernel, its output's shape, the result's shape, and the count a mean
+        divides by (None for other kinds)."""
         op = self.op
         shape = _common_shape(inputs)
+        ndim = len(shape)
         if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
-        views = [a if a.shape == shape else np.broadcast_to(a, shape) for a in inputs]
-        axis, merged = op.axis, None
-        if len(shape) >= 2:  # a full reduction of C-ordered inputs becomes one flat loop
-            views, axis = _merged_axes(views, axis)
-            merged = views[0].shape if views[0].ndim < len(shape) else None
-        ndim = views[0].ndim
-        kept = [d for d in range(ndim) if d not in axis]
+        padded = [a.reshape((1,) * (ndim - a.ndim) + a.shape) if a.ndim < ndim else a for a in inputs]
+        groups = _axis_groups([a if a.shape == shape else np.broadcast_to(a, shape) for a in padded], op.axis)
+        extents = tuple(math.prod(shape[lo:hi]) for lo, hi in groups)
+        axis = tuple(g for g, (lo, hi) in enumerate(groups) if lo in op.axis)
+        compact, broadcast = [], []
+        for a, p in zip(inputs, padded):
+            merged = tuple(math.prod(p.shape[lo:hi]) for lo, hi in groups)
+            compact.append(None if merged == a.shape else merged)
+            broadcast.append(tuple(g for g, n in enumerate(merged) if n == 1 and extents[g] != 1))
+        kept = [g for g in range(len(groups)) if g not in axis]
         order = tuple(kept + list(axis))  # the kernel loops over the kept axes first
         parallel = math.prod(shape) >= self.threshold
         # The last axis kept: fold along the leading axes outside, walking memory in order.
-        outer = bool(kept) and kept[-1] == ndim - 1
-        key = (order, parallel, outer)
+        outer = bool(kept) and kept[-1] == len(groups) - 1
+        key = (order, parallel, outer, tuple(broadcast))
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.reduce_kernel(
-                op.composite, self.in_dtypes, len(kept), len(axis), self.fold, self.acc_dtype, parallel, outer, order)
+                op.composite, self.in_dtypes, len(kept), len(axis), self.fold, self.acc_dtype, parallel, outer, order,
+                tuple(broadcast))
         result_shape = tuple(1 if d in op.axis else n for d, n in enumerate(shape) if op.keepdims or d not in op.axis)
         count = math.prod(shape[d] for d in op.axis) if op.kind == "mean" else None
-        return shape, merged, kernel, tuple(views[0].shape[d] for d in kept) if kept else (1,), result_shape, count
+        out_shape = tuple(extents[g] for g in kept) if kept else (1,)
+        return compact, extents, kernel, out_shape, result_shape, count
 
 
-def _merged_axes(views, axis):
-    """The views with neighbouring axes merged where both are kept or both reduced and every
-    view steps over the pair as over one axis (strides[d-1] == strides[d] * shape[d]): a
-    channel max of NCHW images loops over H*W = 784 values innermost instead of W = 28 (the
-    short loop ran at 0.7x NumPy). Returns (views, reduced axes)."""
+def _axis_groups(views, axis):
+    """(lo, hi) ranges of neighbouring axes that merge: both kept or both reduced, and every
+    view (inputs broadcast to the full shape) steps over the pair as over one axis
+    (strides[d-1] == strides[d] * shape[d]; a broadcast pair has strides 0): a channel max of
+    NCHW images loops over H*W = 784 values innermost instead of W = 28 (the short loop ran
+    at 0.7x NumPy), and a full reduction of C-ordered inputs is one flat loop."""
     shape, ndim = views[0].shape, views[0].ndim
     groups, start = [], 0
     for d in range(1, ndim + 1):
@@ -433,10 +439,7 @@ def _merged_axes(views, axis):
                 or any(v.strides[d - 1] != v.strides[d] * shape[d] for v in views):
             groups.append((start, d))
             start = d
-    if len(groups) == ndim:
-        return views, axis
-    merged = tuple(math.prod(shape[lo:hi]) for lo, hi in groups)
-    return [v.reshape(merged) for v in views], tuple(g for g, (lo, hi) in enumerate(groups) if lo in axis)
+    return groups
 
 
 @lower.register(CompositeReduce)
@@ -516,7 +519,9 @@ def _batched_transpose_source(x):
     nb, n, m = shape
     if strides != [n * m * item, item, n * item]:
         return None
-    return np.lib.stride_tricks.as_strided(x, (nb, m, n), (n * m * item, n * item, item), writeable=False)
+    # A view of x itself, not as_strided's read-only one: numba compiles read-only arrays
+    # separately, and that loop ran 2.6x slower.
+    return x.reshape(nb, n, m).transpose(0, 2, 1)
 
 
 class ReshapeThunk:

@@ -162,12 +162,12 @@ def test_a_reduction_over_a_middle_axis_reads_its_input_as_stored(rng):
     xv = rng.normal(size=(64, 8, 7, 7)).astype("float32")
     np.testing.assert_allclose(f(xv), (np.exp(xv) * 2).max(axis=1), rtol=1e-6)
     (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
-    ((order, _, outer), kernel), = thunk.kernels.items()
+    ((order, _, outer, _), kernel), = thunk.kernels.items()
     assert order == (0, 2, 1) and outer
-    assert [str(sig[1]) for sig in kernel.dispatcher.signatures] == ["array(float32, 3d, C)"]
+    assert [str(sig[2]) for sig in kernel.dispatcher.signatures] == ["array(float32, 3d, C)"]  # (out, ext, x)
     every_other_row = rng.normal(size=(64, 8, 14, 7)).astype("float32")[:, :, ::2]  # H, W cannot merge
     np.testing.assert_allclose(f(every_other_row), (np.exp(every_other_row) * 2).max(axis=1), rtol=1e-6)
-    assert (0, 2, 3, 1) in [order for order, _, _ in thunk.kernels]
+    assert (0, 2, 3, 1) in [order for order, _, _, _ in thunk.kernels]
 
 
 def test_float32_sums_are_at_least_as_accurate_as_numpy(rng):
@@ -476,7 +476,10 @@ def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng):
         assert got.flags.c_contiguous and got.dtype == x.dtype, name
         np.testing.assert_array_equal(got, x, err_msg=name)
     tiled = {"2-d", "nhwc", "nchw", "length 1", "2-d after merging"}
-    assert {name for name, x in cases.items() if numba_cpu._batched_transpose_source(x) is not None} == tiled
+    sources = {name: numba_cpu._batched_transpose_source(x) for name, x in cases.items()}
+    assert {name for name, source in sources.items() if source is not None} == tiled
+    for name in tiled:  # views of x, writeable (numba compiles read-only arrays into a slower loop)
+        assert np.shares_memory(sources[name], cases[name]) and sources[name].flags.writeable, name
 
 
 def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng):
@@ -569,3 +572,22 @@ def test_one_value_nodes_give_numpys_bits_and_dtypes(dtype):
         for name, a, b in zip(names + ["adam step"], got, want):
             assert a.dtype == b.dtype and a.shape == b.shape == (), name
             assert np.array_equal(a, b, equal_nan=True), (name, values, a, b)
+
+
+@pytest.mark.parametrize("kind", ["sum", "max", "mean"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_reductions_read_broadcast_inputs_at_index_0_not_through_broadcast_views(kind, axis, rng):
+    """A row (1, n), a column (m, 1), a vector (n,) and a scalar reach the kernel as they are
+    (C-ordered, writeable) and are read at index 0 along their broadcast axes; np.broadcast_to's
+    read-only stride-0 views made numba compile a slower scalar loop."""
+    x, row, col, vec, s = sg.fmatrix("x"), sg.fmatrix("row"), sg.fmatrix("col"), sg.fvector("vec"), sg.fscalar("s")
+    expr = getattr(x * row + col - vec * s, kind)(axis=axis)
+    f = sg.function([x, row, col, vec, s], expr, backend="numba")
+    values = [rng.normal(size=shape).astype("float32") for shape in ((1200, 500), (1, 500), (1200, 1), (500,), ())]
+    want = getattr(values[0] * values[1] + values[2] - values[3] * values[4], kind)(axis=axis)
+    np.testing.assert_allclose(f(*values), want, rtol=1e-4, atol=1e-2)
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    ((_, _, _, broadcast), kernel), = thunk.kernels.items()
+    assert {(), (0,), (1,)} <= set(broadcast)  # x; the row and vec * s (a separate 1-d node); the column
+    (signature,) = kernel.dispatcher.signatures
+    assert all("readonly" not in str(t) for t in signature) and str(signature[2]) == "array(float32, 2d, C)"
