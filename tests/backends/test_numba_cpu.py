@@ -591,3 +591,22 @@ def test_reductions_read_broadcast_inputs_at_index_0_not_through_broadcast_views
     assert {(), (0,), (1,)} <= set(broadcast)  # x; the row and vec * s (a separate 1-d node); the column
     (signature,) = kernel.dispatcher.signatures
     assert all("readonly" not in str(t) for t in signature) and str(signature[2]) == "array(float32, 2d, C)"
+
+
+def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
+    """exp(x[::2]) ran a scalar loop (numba types a strided view A: no vector loads): the
+    view is copied, then the contiguous loop runs. Cheap loops and small inputs read it as is."""
+    x, m = sg.fvector("x"), sg.fmatrix("m")
+    f = sg.function([x], sg.exp(x) * 2, backend="numba")
+    g = sg.function([m], sg.tanh(m) + m, backend="numba")
+    cheap = sg.function([x], x * 2 + 1, backend="numba")
+    xv = rng.normal(size=40_000).astype("float32")
+    mv = rng.normal(size=(300, 400)).astype("float32")
+    np.testing.assert_allclose(f(xv[::2]), np.exp(xv[::2]) * 2, rtol=1e-6)
+    np.testing.assert_allclose(g(mv[:, ::2]), np.tanh(mv[:, ::2]) + mv[:, ::2], rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(cheap(xv[::2]), xv[::2] * 2 + 1)
+    for fn in (f, g):
+        (thunk,) = [t for t in executor_globals(fn).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+        assert thunk.kernels and all(key[0] == "flat" for key in thunk.kernels)
+    (thunk,) = [t for t in executor_globals(cheap).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+    assert not thunk.plans  # the strided 1-d view went straight to the flat loop
