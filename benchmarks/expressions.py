@@ -73,6 +73,15 @@ CASES = [
     ("var axis 0", [M], lambda m, x: x.var(axis=0)),
     ("normalize rows", [M], _normalize),
     ("x*y+1, 100 elements", [100, 100], lambda m, x, y: x * y + 1),
+    ("arcsinh", [N], lambda m, x: m.arcsinh(x)),
+    ("cbrt", [N], lambda m, x: m.cbrt(x)),
+    ("arctan2", [N, N], lambda m, x, y: m.arctan2(x, y)),
+    ("logaddexp", [N, N], lambda m, x, y: m.logaddexp(x, y)),
+    ("exp(x).sum(axis 1), 3-d", [(200, 100, 200)], lambda m, x: m.exp(x).sum(axis=1)),
+    ("channel max, NCHW", [(64, 32, 28, 28)], lambda m, x: x.max(axis=1)),
+    ("(x - row).max(axis 0)", [M, (1, M[1])], lambda m, x, b: (x - b).max(axis=0)),
+    ("reshape(x.T * 2)", [M], lambda m, x: (x.T * 2).reshape(-1)),
+    ("exp(x[::2])", [2 * N], lambda m, x: m.exp(x[::2])),
 ]
 
 
@@ -82,10 +91,12 @@ class _SymgraphMath:
         sg.exp, sg.log, sg.tanh, sg.sin, sg.cos, sg.sqrt, sg.maximum, sg.where, sg.clip, sg.cumsum)
     expm1, arctan, sinh, log2, minimum = sg.expm1, sg.arctan, sg.sinh, sg.log2, sg.minimum
     tan, arcsin, arccos, arctanh, exp2 = sg.tan, sg.arcsin, sg.arccos, sg.arctanh, sg.exp2
+    arcsinh, cbrt, arctan2 = sg.arcsinh, sg.cbrt, sg.arctan2
 
     @staticmethod
-    def logaddexp(zero, x):
-        return sg.nn.softplus(x)
+    def logaddexp(a, b):  # softplus spelled as NumPy does it, else NumPy's logaddexp
+        return sg.nn.softplus(b) if isinstance(a, (int, float)) and a == 0 else sg.logaddexp(a, b)
+
 
 
 def _seconds(fn):

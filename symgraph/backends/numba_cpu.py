@@ -194,9 +194,11 @@ class ElementwiseThunk:
         if strided:
             # A strided view (x[::2], m[:, ::2]) is typed A by numba: no vector loads, and a
             # loop calling exp or tanh ran scalar, 9 ms for 4M float32 (NumPy's 6.4). Copied
-            # first (1.8 ms) the loop vectorizes.
+            # first (0.9 ms on both cores) the loop vectorizes.
             run = self._plan([np.ascontiguousarray(a) if i in strided else a for i, a in enumerate(inputs)])
-            return lambda inputs: run([np.ascontiguousarray(a) if i in strided else a for i, a in enumerate(inputs)])
+            threshold = self.threshold
+            return lambda inputs: run([_contiguous_copy(a, threshold) if i in strided else a
+                                       for i, a in enumerate(inputs)])
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
@@ -268,6 +270,16 @@ class ElementwiseThunk:
         if shape is None or len(shape) != self.ndim or any(a.ndim > self.ndim for a in inputs):
             return None
         return shape, tuple(a.size == 1 for a in inputs)
+
+
+def _contiguous_copy(a, threshold):
+    """A C-ordered copy of a strided 1-d or 2-d view, on both cores when large (and allowed:
+    threshold is infinite in graphs that call BLAS); NumPy's copy otherwise."""
+    if a.ndim > 2 or a.size < threshold or a.dtype.kind not in "biuf":
+        return np.ascontiguousarray(a)
+    out = np.empty(a.shape, a.dtype)
+    kernels.copy_strided_parallel(a, out)
+    return out
 
 
 def _common_shape(arrays):
