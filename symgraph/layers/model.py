@@ -162,7 +162,8 @@ class Model:
         return training.test_on_batch(self, x, y)
 
     def predict_on_batch(self, x):
-        return training.predict_function(self)(training._as_batch_input(self, x))
+        x = training._as_batch_input(self, x)  # first: it builds a Sequential model on first use
+        return training.predict_function(self)(x)
 
     def predict_function(self):
         return training.predict_function(self)

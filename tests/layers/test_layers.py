@@ -251,3 +251,9 @@ def test_train_test_and_predict_on_batch_as_in_keras(digits):
     assert isinstance(plain.train_on_batch(x, y), float)  # no metrics: the loss alone
     with pytest.raises(ValueError, match="63 targets"):
         plain.train_on_batch(x, y[:63])
+    for first_call in ("predict_on_batch", "train_on_batch", "test_on_batch"):  # models built on first use
+        unbuilt = sg.layers.Sequential([sg.layers.Flatten(), sg.layers.Dense(10, activation="softmax")])
+        unbuilt.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+        args = (x,) if first_call == "predict_on_batch" else (x, y)
+        out = getattr(unbuilt, first_call)(*args)
+        assert np.shape(out) == ((64, 10) if first_call == "predict_on_batch" else ())
