@@ -257,3 +257,23 @@ def test_train_test_and_predict_on_batch_as_in_keras(digits):
         args = (x,) if first_call == "predict_on_batch" else (x, y)
         out = getattr(unbuilt, first_call)(*args)
         assert np.shape(out) == ((64, 10) if first_call == "predict_on_batch" else ())
+
+
+def test_a_callback_sees_every_batch_with_the_running_means(digits):
+    """Keras's on_batch_end(batch, logs): called once a batch, logs holding the means so far,
+    the last of an epoch equal to the epoch's logs (History). Callbacks that do not override it
+    cost nothing per batch."""
+    (xtr, ytr), _ = digits
+    seen = []
+
+    class Record(sg.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append((batch, dict(logs)))
+    model = sg.layers.Sequential([sg.layers.Flatten(), sg.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(xtr[:100], ytr[:100], epochs=2, batch_size=32, verbose=0, callbacks=[Record()])
+    assert [b for b, _ in seen] == [0, 1, 2, 3] * 2
+    assert set(seen[0][1]) == {"loss", "accuracy"}
+    for epoch, (_, last) in enumerate([seen[3], seen[7]]):
+        assert last["loss"] == pytest.approx(history.history["loss"][epoch], rel=1e-12)
+        assert last["accuracy"] == pytest.approx(history.history["accuracy"][epoch], rel=1e-12)
