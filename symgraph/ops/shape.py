@@ -130,7 +130,7 @@ class Reshape(Op):
         size = None if None in x.type.shape else int(np.prod(x.type.shape))
         known = [d for d in dims if d is not None and d != -1]
         if size is not None and None not in dims:
-            if -1 in dims:
+            if -1 in dims and all(isinstance(d, int) or is_length(d) for d in dims):
                 rest = int(np.prod(known))
                 if rest == 0 or size % rest:
                     raise ValueError(f"reshape: cannot reshape {x.describe()} (size {size}) into {tuple(dims)}")
@@ -143,10 +143,10 @@ class Reshape(Op):
         return Apply(self, [x, new_shape], [Variable(TensorType(x.dtype, dims))])
 
     def infer_shape(self, node, shapes):
-        from .shape_infer import vector_entries, product
+        from .shape_infer import vector_entries, product, is_length
         from .elemwise import int_div
         dims = vector_entries(node.inputs[1], self.ndim)
-        if -1 in dims:
+        if -1 in dims and all(isinstance(d, int) or is_length(d) for d in dims):
             i = dims.index(-1)
             dims[i] = int_div(product(shapes[0]), product(dims[:i] + dims[i + 1:]))
         elif any(not isinstance(d, int) for d in dims):

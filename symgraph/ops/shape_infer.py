@@ -40,11 +40,29 @@ def broadcast_dims(shapes, ndim):
 
 
 def vector_entries(vec, n):
-    """The n entries of an int vector variable, as ints where constant."""
+    """The n entries of an int vector variable, as ints where constant; a vector built of
+    scalars (MakeVector: reshape((x.shape[0], -1))) gives those scalars themselves."""
     value = constant_value(vec)
     if value is not None:
         return [int(v) for v in value]
+    from .shape import MakeVector
+    if vec.owner is not None and isinstance(vec.owner.op, MakeVector) and len(vec.owner.inputs) == n:
+        entries = []
+        for v in vec.owner.inputs:
+            known = constant_value(v)
+            entries.append(int(known) if known is not None and getattr(known, "ndim", 0) == 0 else v)
+        return entries
     return [vec[i] for i in range(n)]
+
+
+def is_length(var):
+    """Whether var is one of an array's lengths (shape(x)[k]): never negative, so never the
+    -1 of a reshape."""
+    from .shape import Shape
+    from .index import Subtensor
+    node = var.owner
+    return node is not None and isinstance(node.op, Subtensor) and node.op.spec == ("int",) \
+        and node.inputs[0].owner is not None and isinstance(node.inputs[0].owner.op, Shape)
 
 
 def product(dims):

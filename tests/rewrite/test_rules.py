@@ -466,3 +466,19 @@ def test_nodes_a_rule_makes_stay_in_the_scope_of_what_they_replace():
     assert fired(f, "crossentropy_gradient_through_softmax")
     sums = [n for n in f.fgraph.apply_nodes if str(n.op).startswith("Sum")]  # made by the rule
     assert sums and all(n.outputs[0].scope.startswith("head") for n in sums)
+
+
+def test_the_shape_of_a_flattening_reshape_comes_from_its_input():
+    """reshape((x.shape[0], -1)) (Keras's Flatten): its shape is (x.shape[0], size / x.shape[0])
+    without reshaping, so a training step's shape arithmetic runs once per input shape. An
+    entry that is not a length might be the -1 itself at run time: then only the reshape knows."""
+    from symgraph.ops.shape import Reshape
+    x = sg.ftensor4("x")
+    flat = x.reshape((x.shape[0], -1))
+    f = sg.function([x], flat.shape, backend="numpy")
+    assert not any(isinstance(n.op, Reshape) for n in f.fgraph.apply_nodes)
+    np.testing.assert_array_equal(f(np.zeros((5, 3, 4, 2), "float32")), [5, 24])
+    n = sg.lscalar("n")
+    g = sg.function([x, n], x.reshape((n, -1)).shape, backend="numpy")
+    assert any(isinstance(node.op, Reshape) for node in g.fgraph.apply_nodes)
+    np.testing.assert_array_equal(g(np.zeros((5, 3, 4, 2), "float32"), 10), [10, 12])
