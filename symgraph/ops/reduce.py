@@ -149,9 +149,12 @@ class ArgReduce(Op):
 
     def perform(self, node, inputs):
         x = inputs[0]
+        fn = np.argmax if self.kind == "argmax" else np.argmin
+        if len(self.axis) == 1 and self.axis[0] == x.ndim - 1:  # (a classifier's predictions) no
+            out = fn(x, axis=-1)                                 # transpose and reshape: 3 -> 1.3 us
+            return [np.asarray(out[..., None] if self.keepdims else out, dtype=np.int64)]
         kept = [i for i in range(x.ndim) if i not in self.axis]
         moved = np.transpose(x, kept + list(self.axis)).reshape([x.shape[i] for i in kept] + [-1])
-        fn = np.argmax if self.kind == "argmax" else np.argmin
         out = fn(moved, axis=-1)
         if self.keepdims:
             out = np.expand_dims(out, self.axis)

@@ -31,6 +31,11 @@ def test_arg_reductions(name, axis, rng):
     out = run([x], getattr(x, name)(axis=axis), xv)
     np.testing.assert_array_equal(out, getattr(np, name)(xv, axis=axis))
     assert out.dtype == np.int64
+    kept = run([x], getattr(x, name)(axis=axis, keepdims=True), xv)
+    np.testing.assert_array_equal(kept, getattr(np, name)(xv, axis=axis, keepdims=True))
+    v = sg.fvector("v")  # a vector's only axis is its last
+    np.testing.assert_array_equal(run([v], getattr(v, name)(axis=0, keepdims=True), xv[0]),
+                                  getattr(np, name)(xv[0], axis=0, keepdims=True))
 
 
 def test_argmax_over_several_axes_searches_them_as_one(rng):
