@@ -294,7 +294,9 @@ def _common_shape(arrays):
 def _one_value(a):
     """A value broadcast to a whole array (all strides 0), or a 0-d one, as one number of shape
     (1,) (numba's parallel loops cannot index a 0-d array)."""
-    if a.ndim == 0 or (a.size > 1 and not any(a.strides)):
+    if a.ndim == 0:
+        return a.reshape(1)  # a view (a learning rate held in a shared variable: every step)
+    if a.size > 1 and not any(a.strides):
         return np.asarray(a[(0,) * a.ndim]).reshape(1)
     return a
 
