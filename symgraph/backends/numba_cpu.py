@@ -197,7 +197,7 @@ class ElementwiseThunk:
             # first (0.9 ms on both cores) the loop vectorizes.
             run = self._plan([np.ascontiguousarray(a) if i in strided else a for i, a in enumerate(inputs)])
             threshold = self.threshold
-            return lambda inputs: run([_contiguous_copy(a, threshold) if i in strided else a
+            return lambda inputs: run([c_ordered(a, threshold) if i in strided else a
                                        for i, a in enumerate(inputs)])
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
@@ -270,16 +270,6 @@ class ElementwiseThunk:
         if shape is None or len(shape) != self.ndim or any(a.ndim > self.ndim for a in inputs):
             return None
         return shape, tuple(a.size == 1 for a in inputs)
-
-
-def _contiguous_copy(a, threshold):
-    """A C-ordered copy of a strided 1-d or 2-d view, on both cores when large (and allowed:
-    threshold is infinite in graphs that call BLAS); NumPy's copy otherwise."""
-    if a.ndim > 2 or a.size < threshold or a.dtype.kind not in "biuf":
-        return np.ascontiguousarray(a)
-    out = np.empty(a.shape, a.dtype)
-    kernels.copy_strided_parallel(a, out)
-    return out
 
 
 def _common_shape(arrays):
@@ -507,8 +497,10 @@ TRANSPOSED_COPY_MIN = 1 << 15
 def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD):
     """x as a C-ordered array: itself if it is one; a transposed (or batch-transposed) array,
     such as x.T or an NCHW <-> NHWC dimshuffle, copied tile by tile (numba_kernels._transpose,
-    8-15x NumPy's copy at 2000x2000); anything else by NumPy. threshold: the size from which
-    the copy runs on all cores (infinite in graphs that call BLAS)."""
+    8-15x NumPy's copy at 2000x2000); a strided 1-d or 2-d view (x[::2], m[:, ::2]) copied on
+    all cores when large (NumPy's copy is one core's: 5 ms for 4M strided float64, this 2);
+    anything else by NumPy. threshold: the size from which a copy runs on all cores (infinite
+    in graphs that call BLAS)."""
     if x.flags.c_contiguous:
         return x
     if x.size >= TRANSPOSED_COPY_MIN and x.dtype.kind in "biuf":
@@ -518,6 +510,10 @@ def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD):
             nb, m, n = source.shape
             (kernels.transpose_parallel if x.size >= threshold else kernels.transpose_serial)(
                 source, out.reshape(nb, n, m))
+            return out
+        if x.ndim <= 2 and x.size >= threshold:
+            out = np.empty(x.shape, x.dtype)
+            kernels.copy_strided_parallel(x, out)
             return out
     return np.ascontiguousarray(x)
 

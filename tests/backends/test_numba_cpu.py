@@ -613,5 +613,5 @@ def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
     base = rng.normal(size=(60, 50, 40))
     for view in (base.reshape(-1)[::3], base[0, ::-2], base[:, 0, ::2], base[::2, ::3, 1], base[:, ::2]):
         for threshold in (0, float("inf")):  # the parallel copy (1-d and 2-d) and NumPy's
-            copy = numba_cpu._contiguous_copy(view, threshold)
+            copy = numba_cpu.c_ordered(view, threshold)
             assert copy.flags.c_contiguous and np.array_equal(copy, view)
