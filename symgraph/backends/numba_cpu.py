@@ -609,17 +609,22 @@ class ArgReduceThunk:
     """argmax/argmin along a leading axis as one compiled loop (numba_kernels.arg_extreme_kernel)
     that walks memory in order, where the reference copies the array transposed first
     (2000x1000 float32 along axis 0: 2.6 -> 0.35 ms). Along the last axis NumPy's own argmax
-    (one SIMD pass, no copy) is the faster loop; all axes at once, small arrays, float16,
-    complex and bool run NumPy's too."""
+    (one SIMD pass, no copy) is the faster loop: a large array's rows are split between it
+    and a helper thread (NumPy's loop releases the GIL: 2000x2000 float32 0.67 -> 0.48 ms);
+    all axes at once, small arrays, float16, complex and bool run NumPy's too."""
 
     def __init__(self, op, node):
         self.op, self.node = op, node
         self.reference = _reference(op, node)
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
+        self.fn = np.argmax if op.kind == "argmax" else np.argmin
 
     def __call__(self, inputs):
         x, op = inputs[0], self.op
+        if (len(op.axis) == 1 and op.axis[0] == x.ndim - 1 and x.ndim > 1 and x.size >= ROWS_SPLIT_MIN
+                and x.size >= self.threshold and x.flags.c_contiguous and x.dtype.kind in "iuf"):
+            return [self._rows_in_two(x)]
         if (len(op.axis) != 1 or op.axis[0] == x.ndim - 1 or x.size < SMALL_BY_NUMPY
                 or x.dtype.kind not in "iuf" or x.dtype == np.float16 or x.shape[op.axis[0]] == 0):
             return self.reference(inputs)
@@ -634,6 +639,29 @@ class ArgReduceThunk:
         kernel(x3, out)
         out = out.reshape(x.shape[:axis] + x.shape[axis + 1:])
         return [np.expand_dims(out, axis) if op.keepdims else out]
+
+    def _rows_in_two(self, x):
+        rows = x.reshape(-1, x.shape[-1])
+        out = np.empty(rows.shape[0], np.int64)
+        half = rows.shape[0] // 2
+        done = _helper().submit(self.fn, rows[half:], 1, out[half:])
+        self.fn(rows[:half], 1, out[:half])
+        done.result()
+        return out.reshape(x.shape[:-1] + ((1,) if self.op.keepdims else ()))
+
+
+# Arrays from this size on are split between the calling thread and a helper for a NumPy loop
+# that releases the GIL (a handing-over costs ~30 us).
+ROWS_SPLIT_MIN = 1 << 20
+_HELPER = []
+
+
+def _helper():
+    """One worker thread, made on first use, for the half of a NumPy loop the caller does not run."""
+    if not _HELPER:
+        from concurrent.futures import ThreadPoolExecutor
+        _HELPER.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix="symgraph helper"))
+    return _HELPER[0]
 
 
 @lower.register(R.ArgReduce)

@@ -210,7 +210,12 @@ def test_cumsum_loops_give_numpys_bits_along_every_axis(dtype, rng, monkeypatch)
 def test_argmax_argmin_over_leading_axes_give_numpys_first_index(kind, dtype, rng, monkeypatch):
     """The compiled loop over a leading axis (numba_kernels.arg_extreme_kernel) against NumPy:
     ties (the first index wins), NaN (the first NaN wins), -inf/inf, keepdims, a strided view,
-    serial and parallel; the last axis and all axes stay NumPy's."""
+    serial and parallel; the last axis (its rows split with a helper thread when large and
+    parallel) and all axes stay NumPy's."""
+    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_MIN", 1)
+    split = []
+    monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_rows_in_two",
+                        lambda self, v, real=numba_cpu.ArgReduceThunk._rows_in_two: split.append(v.shape) or real(self, v))
     x = sg.tensor("x", dtype, (None, None, None))
     value = (rng.normal(size=(6, 50, 40)) * 3).astype(dtype)
     value[:, 10] = value[:, 3]  # ties
@@ -232,6 +237,7 @@ def test_argmax_argmin_over_leading_axes_give_numpys_first_index(kind, dtype, rn
                 np.testing.assert_array_equal(g, w)
             if axis is not None:
                 np.testing.assert_array_equal(f(value[:, ::2])[0], ref(value[:, ::2], axis=axis))
+    assert split and all(shape == value.shape for shape in split)  # the parallel runs' last axis
     thunk = executor_globals(sg.function([x], fn(x, axis=1), backend="numba"))["t0"]
     thunk([value])
     assert isinstance(thunk, numba_cpu.ArgReduceThunk) and thunk.kernels  # the compiled loop ran
