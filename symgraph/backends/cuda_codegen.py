@@ -47,9 +47,10 @@ _INLINE = {
     "np.sign": lambda x: f"(1 if {x} > 0 else (-1 if {x} < 0 else {x}))",  # 0, -0 and NaN stay
     "np.power": lambda a, b: f"({a} ** {b})",
     # NumPy's: the larger plus log1p(exp(-|difference|)); equal arguments (infinities too) give a + log 2.
+    # (a conditional, not max(): compiling a call of the max builtin initializes the CUDA driver)
     "np.logaddexp": lambda a, b: (f"({a} + 0.6931471805599453 if {a} == {b} else "
-                                  f"(max({a}, {b}) + math.log1p(math.exp(-abs({a} - {b}))) if {a} - {b} == {a} - {b} "
-                                  f"else {a} - {b}))"),
+                                  f"(({a} if {a} > {b} else {b}) + math.log1p(math.exp(-abs({a} - {b}))) "
+                                  f"if {a} - {b} == {a} - {b} else {a} - {b}))"),
 }
 
 
