@@ -147,9 +147,10 @@ class ElementwiseThunk:
         # loop). This path is a training step's overhead per node: kept to a few checks (the
         # numba call itself is 0.5 us; this method took 2.5 before it was trimmed).
         shape = inputs[0].shape
-        flat = self.ndim == 1 and not self.costly  # (a strided input of a costly loop: see _plan)
+        flat = self.ndim == 1
+        any_stride = flat and not self.costly  # (a strided input of a costly loop: see _plan)
         for a in inputs:
-            if a.shape != shape or not (flat or a.flags.c_contiguous):
+            if a.shape != shape or not (any_stride or a.flags.c_contiguous):
                 return self._general(inputs)
         alias = self.inplace
         if alias is not None and not (inputs[alias].flags.writeable and inputs[alias].flags.c_contiguous):
