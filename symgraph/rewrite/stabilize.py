@@ -89,6 +89,22 @@ def naive_softmax(fgraph, node):
     return _checked(Softmax(red.axis[0])(args(num)[0]), node.outputs[0])
 
 
+@stabilize.register(Softmax, LogSoftmax)
+def softmax_of_max_shifted(fgraph, node):
+    """softmax(x - max(x, axis, keepdims=True), axis) -> softmax(x, axis): the op shifts by the
+    row maximum itself, and the shifted values round the same, so the result is bit for bit
+    the same without the extra max and subtraction (the hand-written stable softmax)."""
+    shifted = node.inputs[0]
+    if scalar_name(shifted) != "sub":
+        return None
+    x, peak = args(shifted)
+    red = peak.owner.op if peak.owner is not None else None
+    if not (isinstance(red, Reduce) and red.kind == "max" and red.keepdims and red.axis == (node.op.axis,)
+            and peak.owner.inputs[0] is x and x.ndim == shifted.ndim):
+        return None
+    return _checked(type(node.op)(node.op.axis)(x), node.outputs[0])
+
+
 @stabilize.register(CategoricalCrossentropy)
 def crossentropy_of_softmax(fgraph, node):
     probs, targets = node.inputs

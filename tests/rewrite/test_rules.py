@@ -482,3 +482,22 @@ def test_the_shape_of_a_flattening_reshape_comes_from_its_input():
     g = sg.function([x, n], x.reshape((n, -1)).shape, backend="numpy")
     assert any(isinstance(node.op, Reshape) for node in g.fgraph.apply_nodes)
     np.testing.assert_array_equal(g(np.zeros((5, 3, 4, 2), "float32"), 10), [10, 12])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_softmax_of_max_shifted_values_drops_the_shift(backend):
+    """softmax(x - max(x, axis, keepdims=True)) -> softmax(x): the op shifts by the maximum
+    itself, so the result is the same bits (rows with inf, -inf and NaN too) without the extra
+    max and subtraction. A maximum over another axis, or of another value, stays."""
+    x, y = sg.fmatrix("x"), sg.fmatrix("y")
+    value = (np.random.default_rng(1).standard_normal((300, 100)) * 20).astype("float32")
+    value[1, 2], value[3], value[4, 0] = np.inf, -np.inf, np.nan
+    for op in (sg.nn.softmax, sg.nn.log_softmax):
+        shifted = op(x - x.max(axis=1, keepdims=True))
+        f = sg.function([x], shifted, backend=backend)
+        assert [type(n.op) for n in f.fgraph.apply_nodes] == [type(op(x).owner.op)]
+        reference = sg.function([x], shifted, backend=backend, optimize=False)
+        np.testing.assert_array_equal(f(value), reference(value))
+        for kept in (op(x - x.max(axis=0, keepdims=True)), op(x - y.max(axis=1, keepdims=True))):
+            g = sg.function([x, y], kept, backend=backend, on_unused_input="ignore")
+            assert any(isinstance(n.op, sg.ops.reduce.Reduce) for n in g.fgraph.apply_nodes)
