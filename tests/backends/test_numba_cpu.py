@@ -482,7 +482,7 @@ def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng):
         assert np.shares_memory(sources[name], cases[name]) and sources[name].flags.writeable, name
 
 
-def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng):
+def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, monkeypatch):
     x = sg.ftensor4("x")
     flat = x.dimshuffle(0, 2, 3, 1).reshape((x.shape[0], -1))  # NHWC features of NCHW maps
     f = sg.function([x], [flat, (x[:, 0].T * 2).reshape((-1,))], backend="numba")
@@ -491,6 +491,12 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng):
     np.testing.assert_array_equal(got[0], xv.transpose(0, 2, 3, 1).reshape(16, -1))
     np.testing.assert_array_equal(got[1], (xv[:, 0].T * 2).reshape(-1))
     assert sum(isinstance(t, numba_cpu.ReshapeThunk) for t in executor_globals(f).values()) == 2
+    copied = []  # the flattening copies through c_ordered's tiled loop, not NumPy's reshape copy
+    # (the second value, 14400 floats, is below TRANSPOSED_COPY_MIN: NumPy's copy)
+    monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, real=numba_cpu.c_ordered:
+                        copied.append(numba_cpu._batched_transpose_source(v) is not None) or real(v, threshold))
+    f(xv)
+    assert copied == [True]
     sliced = sg.function([x], [x[:, :, :, 1:].reshape((16, 8, -1)), x[:, :4].reshape((16, -1))], backend="numba")
     cropped, leading = sliced(xv)  # NumPy's copy; a view (then the function's own copy)
     np.testing.assert_array_equal(cropped, xv[:, :, :, 1:].reshape(16, 8, -1))
