@@ -523,16 +523,10 @@ def _batched_transpose_source(x):
     """The C-ordered (nb, m, n) array whose batch-transpose (nb, n, m), read in C order, is x
     in C order; None if x is no such view. Axes of length 1 are dropped and neighbouring axes
     that step as one are merged first: NCHW -> NHWC is (N, C, HW) -> (N, HW, C)."""
-    shape, strides = [], []
-    for size, stride in zip(x.shape, x.strides):
-        if size == 1:
-            continue
-        if shape and strides[-1] == stride * size:
-            shape[-1] *= size
-            strides[-1] = stride
-        else:
-            shape.append(size)
-            strides.append(stride)
+    y = x.reshape(tuple(n for n in x.shape if n != 1))  # (always a view)
+    groups = _axis_groups([y], ())  # the reductions' merge rule, with nothing reduced
+    shape = [math.prod(y.shape[lo:hi]) for lo, hi in groups]
+    strides = [y.strides[hi - 1] for lo, hi in groups]
     item = x.itemsize
     if len(shape) == 2:
         shape, strides = [1] + shape, [shape[0] * shape[1] * item] + strides
