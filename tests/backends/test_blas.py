@@ -34,10 +34,38 @@ def test_products_use_numpys_blas_unless_mkl_is_asked_for(monkeypatch, blas_mode
     monkeypatch.setattr(blas, "_call", lambda *args: pytest.fail("MKL was called"))
     a = np.random.default_rng(7).random((300, 400), dtype=np.float32)
     assert a.shape[0] * a.shape[1] * a.shape[0] > blas.MNK_THRESHOLD
-    np.testing.assert_array_equal(blas.product(a, a.T), np.dot(a, a.T))
-    assert blas.gemm(1.0, a, a.T, 1.0, np.ones(300, np.float32), "float32") is None
+    np.testing.assert_array_equal(blas.product(a, a.T), np.matmul(a, a.T))
+    bias = np.ones(300, np.float32)
+    np.testing.assert_array_equal(blas.gemm(1.0, a, a.T, 1.0, bias, np.dtype("float32")), np.matmul(a, a.T) + bias)
     monkeypatch.setenv("SYMGRAPH_BLAS", "auto")
     assert sg.config.__class__().blas == "auto"
+
+
+def test_large_products_go_through_matmul_small_ones_through_dot(monkeypatch, blas_mode):
+    """np.dot makes one more pass over a large output than np.matmul's same BLAS call (blas.py,
+    MATMUL_MIN): products from that size go through np.matmul, smaller ones through np.dot,
+    whose call costs less. Both in every layout and dtype give np.dot's values."""
+    blas_mode("numpy")
+    calls = []
+    real_dot, real_matmul = np.dot, np.matmul
+    monkeypatch.setattr(np, "dot", lambda a, b: (calls.append("dot"), real_dot(a, b))[1])
+    monkeypatch.setattr(np, "matmul", lambda a, b: (calls.append("matmul"), real_matmul(a, b))[1])
+    rng = np.random.default_rng(3)
+    for (m, k, n), way in (((784, 32, 512), "matmul"), ((32, 64, 10), "dot")):
+        assert (m * k * n >= blas.MATMUL_MIN) == (way == "matmul")
+        for dtype in ("float32", "float64"):
+            tol = dict(rtol=2e-5, atol=1e-4) if dtype == "float32" else dict(rtol=1e-12, atol=1e-11)
+            for name_a, a in _layouts(rng, m, k, dtype).items():
+                for name_b, b in _layouts(rng, k, n, dtype).items():
+                    calls.clear()
+                    got = blas.product(a, b)
+                    assert calls == [way], (m, name_a, name_b)
+                    np.testing.assert_allclose(got, real_dot(a, b), **tol, err_msg=f"{name_a} x {name_b}")
+            bias = rng.random(n).astype(dtype)
+            calls.clear()
+            got = blas.gemm(-0.5, a, b, 2.0, bias, np.dtype(dtype))
+            assert calls == [way]
+            np.testing.assert_allclose(got, -0.5 * real_dot(a, b) + 2 * bias, **tol)
 
 
 def _layouts(rng, rows, cols, dtype):
@@ -102,12 +130,12 @@ def test_gemm_leaves_to_the_reference_what_blas_would_do_differently(mkl_on):
     assert blas.gemm(1.0, a.astype(np.float32), b, 1.0, np.ones(48), "float64") is None
 
 
-def test_config_blas_numpy_keeps_products_on_np_dot(blas_mode, monkeypatch):
+def test_config_blas_numpy_keeps_products_on_numpys_blas(blas_mode, monkeypatch):
     blas_mode("numpy")
     monkeypatch.setattr(blas, "_call", lambda *args: pytest.fail("MKL was called"))
     a = np.random.default_rng(4).random((200, 300))
-    np.testing.assert_array_equal(blas.product(a, a.T), np.dot(a, a.T))
-    assert blas.gemm(1.0, a, a.T, 1.0, np.ones(200), "float64") is None
+    np.testing.assert_array_equal(blas.product(a, a.T), np.matmul(a, a.T))
+    np.testing.assert_array_equal(blas.gemm(1.0, a, a.T, 1.0, np.ones(200), "float64"), np.matmul(a, a.T) + 1)
 
 
 def test_config_blas_mkl_without_mkl_says_how_to_install_it(blas_mode, monkeypatch):
