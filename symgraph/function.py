@@ -98,6 +98,7 @@ class Function:
         fgraph = FunctionGraph(inputs + self.shared, exprs)
         fgraph.inputs = inputs
         fgraph.update_outputs = fgraph.outputs[len(outputs):]
+        fgraph.updated_inputs = [shared for shared, _ in updates]
         fgraph.outputs = fgraph.outputs[:len(outputs)]
         fgraph.changed()
         self.rewrite_log = optimize_graph(fgraph, optimize)

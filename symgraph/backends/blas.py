@@ -42,6 +42,7 @@ MATMUL_MIN = 1 << 18
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lock = threading.Lock()
 _gemm = None  # {dtype: (cblas function, ctypes scalar type)} once looked up; {} where there is no MKL
+_openblas = None  # the same for NumPy's OpenBLAS (used to accumulate into an array)
 
 
 def _mkl_library_path():
@@ -101,6 +102,50 @@ def mkl_gemm():
         raise RuntimeError("config.blas is 'mkl' but MKL could not be loaded: install it with "
                            "pip install 'symgraph[mkl]' (x86-64), or set config.blas = 'auto'")
     return _gemm
+
+
+def _numpy_openblas():
+    """The cblas gemm functions of the OpenBLAS NumPy already loaded (NumPy's wheels bundle
+    one), keyed by dtype; {} where there is none (another BLAS, another platform). Only a
+    library already mapped into the process is taken: loading a second copy would start a
+    second pool of threads (see the top). NumPy has no call that accumulates into an array
+    (its gemm's beta), which an in-place update needs."""
+    global _openblas
+    if _openblas is None:
+        with _lock:
+            if _openblas is None:
+                _openblas = _load_numpy_openblas()
+    return _openblas
+
+
+def _load_numpy_openblas():
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line}
+    except OSError:
+        return {}
+    folder = os.path.realpath(os.path.join(os.path.dirname(np.__file__), os.pardir))
+    paths = sorted(p for p in paths if os.path.realpath(p).startswith(folder) and ".so" in p)
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix, integer in (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64),
+                                        ("scipy_", "", ctypes.c_int), ("", "", ctypes.c_int)):
+            functions = {}
+            for dtype, name, scalar in ((np.dtype(np.float32), "cblas_sgemm", ctypes.c_float),
+                                        (np.dtype(np.float64), "cblas_dgemm", ctypes.c_double)):
+                fn = getattr(lib, f"{prefix}{name}{suffix}", None)
+                if fn is None:
+                    break
+                i, p = integer, ctypes.c_void_p
+                fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, scalar, p, i, p, i, scalar, p, i]
+                fn.restype = None
+                functions[dtype] = (fn, scalar)
+            if len(functions) == 2:
+                return functions
+    return {}
 
 
 def _operand(x):
@@ -176,3 +221,29 @@ def gemm(alpha, a, b, beta, c, dtype):
         return None        # c does not broadcast to the product (the reference says why)
     _call(found, alpha, a, b, beta, out)
     return out
+
+
+def accumulate(alpha, a, b, c):
+    """c += alpha * dot(a, b), in c's buffer (an in-place Gemm: a weight's update), and True;
+    False, changing nothing, where c cannot take it (not a C-ordered writeable array of the
+    product's shape and the operands' float dtype, or sharing memory with an operand).
+    From MATMUL_MIN on, one gemm call with beta = 1 (MKL's where asked for, else NumPy's
+    OpenBLAS); below it, or without either, NumPy's product added in place."""
+    dtype = c.dtype
+    if not (a.ndim == 2 and b.ndim == 2 and a.dtype == dtype and b.dtype == dtype and c.ndim == 2
+            and c.shape == (a.shape[0], b.shape[1]) and a.shape[1] == b.shape[0]
+            and c.flags.c_contiguous and c.flags.writeable and dtype.kind == "f" and dtype.itemsize in (4, 8)):
+        return False
+    if np.may_share_memory(c, a) or np.may_share_memory(c, b):
+        return False
+    found = _mkl_for(a, b)
+    if found is None and a.shape[0] * a.shape[1] * b.shape[1] >= MATMUL_MIN:
+        found = _numpy_openblas().get(dtype)
+    if found is not None and c.size:
+        _call(found, alpha, a, b, 1.0, c)
+        return True
+    product = numpy_product(a, b)
+    if alpha != 1.0:
+        product *= dtype.type(alpha)
+    c += product
+    return True

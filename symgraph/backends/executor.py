@@ -31,7 +31,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
         if var not in names and isinstance(var, Constant):
             names[var] = f"c{len(names)}"
             env[names[var]] = constant_value(var)
-    nodes = fgraph.apply_nodes
+    nodes = inputs_written_last(fgraph.apply_nodes, input_vars)
     for node in nodes:
         for out in node.outputs:
             names[out] = f"v{len(names)}"
@@ -49,11 +49,18 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     body, shape_body = [], []
     for step, node in enumerate(nodes):
         env[f"t{step}"] = make_thunk(node)
+    writers = _input_writers(nodes, input_vars)
+    for step, node in enumerate(nodes):
         outs = ", ".join(names[o] for o in node.outputs) + ","
         args = ", ".join(names[v] for v in node.inputs)
         if node in cached:
             shape_body += [f"step = {step}", f"{outs} = t{step}([{args}])"]
             continue
+        if writers and node is writers[0]:
+            # Before the first write into an input, every such node checks it will not fail.
+            for k, writer in enumerate(nodes[step:], step):
+                if hasattr(env[f"t{k}"], "check"):
+                    body += [f"step = {k}", f"t{k}.check([{', '.join(names[v] for v in writer.inputs)}])"]
         body.append(f"step = {step}")
         body.append(f"{outs} = t{step}([{args}])")
         if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
@@ -161,7 +168,7 @@ def shape_arithmetic(nodes, input_vars, output_vars):
     all of them when there are fewer than two (nothing to gain)."""
     from ..ops.shape import Shape
     outputs = set(output_vars)
-    written = {node.inputs[k] for node in nodes for k in _overwritten(node)}
+    written = {node.inputs[k] for node in nodes for k in overwritten(node)}
     picked = from_shapes(nodes, set(input_vars),
                          lambda node: not any(o in written or o in outputs for o in node.outputs))
     read = []
@@ -171,10 +178,28 @@ def shape_arithmetic(nodes, input_vars, output_vars):
     return (picked, read) if len(picked) >= 2 else ([], [])
 
 
-def _overwritten(node):
+def inputs_written_last(nodes, input_vars):
+    """The nodes in an order that runs the ones writing into an input (a shared weight's
+    in-place update, see rewrite/memory.py) after all the others: every other reader then
+    sees the input as it was, and a call that fails has written nothing. Such a node's output
+    is an update that no node reads, so moving it last keeps the order valid. The thunks of
+    such nodes may have a `check(inputs)` that raises what the node would: the program calls
+    every one before the first of them runs."""
+    last = _input_writers(nodes, input_vars)
+    if not last:
+        return nodes
+    return [node for node in nodes if node not in last] + last
+
+
+def _input_writers(nodes, input_vars):
+    inputs = set(input_vars)
+    return [node for node in nodes if any(node.inputs[k] in inputs for k in overwritten(node))]
+
+
+def overwritten(node):
     """Indices of the inputs a node writes into (its in-place target)."""
     inplace = getattr(node.op, "inplace", None)
-    if inplace is True:  # IncSubtensor: its x
+    if inplace is True:  # IncSubtensor and Gemm: input 0
         return [0]
     return [inplace] if isinstance(inplace, int) and not isinstance(inplace, bool) else []
 

@@ -83,7 +83,21 @@ def _lower_gemm(op, node):
             return [out]
         out = blas.gemm(op.alpha, a, b, op.beta, c, dtype)
         return [out] if out is not None else reference(inputs)
-    return gemm
+
+    def gemm_into_c(inputs):
+        c, a, b = inputs
+        return [c] if blas.accumulate(op.alpha, a, b, c) else gemm(inputs)
+
+    def check(inputs):
+        """Raise what the product and the sum would (the executor asks before the first write
+        into a weight: see executor.inputs_written_last)."""
+        c, a, b = inputs
+        if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+            raise ValueError(f"shapes {a.shape} and {b.shape} not aligned for a matrix product")
+        if c.shape != (a.shape[0], b.shape[1]):
+            np.broadcast_shapes(c.shape, (a.shape[0], b.shape[1]))
+    gemm_into_c.check = check
+    return gemm_into_c if op.inplace else gemm
 
 
 # Below this many elements, ops whose NumPy reference is already one vectorized call (a

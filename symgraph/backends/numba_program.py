@@ -32,7 +32,7 @@ from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
                             _init_literal, _fold_lines, _literal)
 from .numba_rows import row_kernel, row_source
-from .executor import from_shapes
+from .executor import from_shapes, overwritten
 
 # A program saves 5-50 us a call and costs 0.04-0.08 s a node to compile the first time
 # (benchmarks/small_steps.py's steps: 14-23 nodes in 0.75-1.2 s; a 32-node Adam step 2.6 s),
@@ -73,6 +73,10 @@ class TieredRunner:
         self.built = {}  # signature -> program compiled, not yet checked against the executor
         self.why_not = {}  # signature -> why there is no program (for tests and debugging)
         self.lock = threading.Lock()
+        # Inputs the executor writes into (a weight's in-place update): the program, which
+        # returns new arrays instead, is checked against copies of them as they were.
+        self.written = [k for k, v in enumerate(input_vars)
+                        if any(node.inputs[i] is v for node in fgraph.apply_nodes for i in overwritten(node))]
 
     def __call__(self, values):
         key = signature(values)
@@ -82,13 +86,15 @@ class TieredRunner:
                 return program(values)
             except Exception:  # noqa: BLE001 - the executor raises it again, naming the node
                 return self.run(values)
+        built = self.built.pop(key, None)  # (pop: two threads may both see it)
+        if built is not None:
+            before = [v.copy() if k in self.written else v for k, v in enumerate(values)]
+            results = self.run(values)
+            self.programs[key] = self._checked(key, built, before, results)
+            return results
         start = time.perf_counter()
         results = self.run(values)
         if key in self.programs:
-            return results
-        built = self.built.pop(key, None)  # (pop: two threads may both see it)
-        if built is not None:
-            self.programs[key] = self._checked(key, built, values, results)
             return results
         if key not in self.spent:  # a first call compiles or loads the node kernels: not counted
             self.spent[key] = 0.0

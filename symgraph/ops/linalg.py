@@ -156,15 +156,20 @@ def batched_dot(a, b):
 
 class Gemm(Op):
     """alpha * dot(a, b) + beta * c for 2-d a, b (c broadcasts): BLAS's gemm, made by the
-    rewriter from a matrix product followed by a bias add and a scale."""
+    rewriter from a matrix product followed by a bias add and a scale, or from a weight's
+    update w - lr * dot(a, b).
 
-    __props__ = ("alpha", "beta")
+    inplace: the memory planner's permission to write the result into c's buffer (a shared
+    weight the call updates; rewrite/memory.py says when). A backend may ignore it and
+    return a new array: the value is the same."""
 
-    def __init__(self, alpha=1.0, beta=1.0):
-        self.alpha, self.beta = float(alpha), float(beta)
+    __props__ = ("alpha", "beta", "inplace")
+
+    def __init__(self, alpha=1.0, beta=1.0, inplace=False):
+        self.alpha, self.beta, self.inplace = float(alpha), float(beta), bool(inplace)
 
     def __str__(self):
-        return f"Gemm{{alpha={self.alpha:g}, beta={self.beta:g}}}"
+        return f"Gemm{{alpha={self.alpha:g}, beta={self.beta:g}{',inplace' if self.inplace else ''}}}"
 
     def make_node(self, c, a, b):
         c, a, b = as_variable(c), as_variable(a), as_variable(b)

@@ -18,6 +18,7 @@ class FunctionGraph:
             memo.update(zip(node.outputs, new_outputs))
         self.outputs = [memo.get(v, v) for v in outputs]
         self.update_outputs = []
+        self.updated_inputs = []  # the shared variable each update output replaces (Function sets both)
         self._order = None
         self._clients = None
         self._nodes = set()

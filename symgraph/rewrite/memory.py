@@ -7,7 +7,16 @@ memory (not a view of something still alive, not a graph input, shared value or 
 Outputs handed to the user are never written again: the numba backend reuses a large
 elementwise output's buffer in the next call only once nothing holds it any more
 (numba_cpu.ElementwiseThunk._first_output).
+
+One input is written in place: a shared weight w whose update is a Gemm accumulating into it
+(w - lr * dot(a, b), see specialize.update_as_gemm), as Theano's gemm_inplace and NumPy's
+`w -= lr * gw` do. The executor runs such nodes after every other node (executor.py), so every
+other reader of w has read the old value and a call that fails earlier leaves w as it was. So
+w may not reach, through ops that may return views, a function output, another update, or an
+operand of another such gemm. The executor checks all such nodes' shapes before the first
+writes (a backend's thunk for them has a `check`), so none fails after another has written.
 """
+from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.linalg import Dot, Gemm, Matmul
@@ -29,6 +38,10 @@ def plan_inplace(fgraph, log):
         if isinstance(op, IncSubtensor) and not op.inplace and _dies_here(node.inputs[0], node, clients) \
                 and all(v is not node.inputs[0] for v in node.inputs[1:]):
             node.op = IncSubtensor(op.spec, op.set_instead_of_inc, inplace=True)
+            log.append(("memory", "inplace", str(node.op)))
+            continue
+        if isinstance(op, Gemm) and not op.inplace and _may_accumulate_into_weight(fgraph, node):
+            node.op = Gemm(op.alpha, op.beta, inplace=True)
             log.append(("memory", "inplace", str(node.op)))
             continue
         if not isinstance(op, (Elemwise, Composite)) or len(node.outputs) != 1:
@@ -60,3 +73,41 @@ def _inplace_version(op, k):
     if isinstance(op, Elemwise):
         return Elemwise(op.scalar_op, inplace=k)
     return Composite(op.program, op.outputs, op.n_inputs, inplace=k)
+
+
+def _may_accumulate_into_weight(fgraph, node):
+    """Whether this Gemm may write into its c, a shared weight it updates (see the top)."""
+    c, a, b = node.inputs
+    out = node.outputs[0]
+    if node.op.beta != 1.0 or c.owner is not None or isinstance(c, Constant) \
+            or c.dtype != out.dtype or None in c.type.shape or c.type.shape != out.type.shape:
+        return False
+    if not is_update_of(fgraph, out, c):
+        return False
+    others = [v for v in fgraph.outputs + fgraph.update_outputs if v is not out] + [a, b]
+    others += [v for other in fgraph.apply_nodes if other is not node and isinstance(other.op, Gemm)
+               and is_update_of(fgraph, other.outputs[0], other.inputs[0])
+               for v in other.inputs[1:]]  # (the operands of gemms that may accumulate too)
+    return not any(c in _memory_of(v) for v in others)
+
+
+def is_update_of(fgraph, var, shared):
+    """var is the new value of `shared` in the function's updates, and read by nothing else."""
+    clients = fgraph.clients.get(var, [])
+    if len(clients) != 1 or clients[0][0] != "output":
+        return False
+    k = clients[0][1] - len(fgraph.outputs)
+    return 0 <= k < len(fgraph.updated_inputs) and fgraph.updated_inputs[k] is shared
+
+
+def _memory_of(var):
+    """The graph inputs whose memory var may share: var itself, or those that ops which do
+    not always make new memory (views, reshapes, anything not in FRESH) were given."""
+    found, todo = set(), [var]
+    while todo:
+        v = todo.pop()
+        if v.owner is None:
+            found.add(v)
+        elif not isinstance(v.owner.op, FRESH):
+            todo += v.owner.inputs
+    return found

@@ -202,3 +202,54 @@ def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
     for got, want in zip(fast, reference):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
     assert bool(shapes) == HAVE_MKL
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode", ["numpy", "auto"])
+def test_accumulate_adds_the_scaled_product_into_c_in_every_layout(dtype, mode, blas_mode):
+    """c += alpha * a @ b in c's buffer: one gemm call from MATMUL_MIN on (MKL's in "auto" where
+    it is installed, else NumPy's OpenBLAS), NumPy's product and add below it."""
+    blas_mode(mode)
+    rng = np.random.default_rng(5)
+    tol = dict(rtol=2e-5, atol=1e-4) if dtype == "float32" else dict(rtol=1e-12, atol=1e-11)
+    for m, k, n in ((96, 40, 80), (5, 3, 4)):
+        for name_a, a in _layouts(rng, m, k, dtype).items():
+            for name_b, b in _layouts(rng, k, n, dtype).items():
+                c = rng.standard_normal((m, n)).astype(dtype)
+                want = c + np.asarray(-0.3, dtype) * np.dot(a, b)
+                buffer = c
+                assert blas.accumulate(-0.3, a, b, c) is True
+                assert c is buffer
+                np.testing.assert_allclose(c, want, **tol, err_msg=f"{name_a} x {name_b}")
+
+
+def test_accumulate_refuses_what_it_cannot_write_and_changes_nothing():
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal((70, 60)), rng.standard_normal((60, 50))
+    c = rng.standard_normal((70, 50))
+    read_only = c.copy()
+    read_only.flags.writeable = False
+    strided = np.zeros((70, 100))[:, ::2]
+    for target in (read_only, strided, c.astype(np.float32), c[:, :49], np.asfortranarray(c)):
+        before = target.copy()
+        assert blas.accumulate(1.0, a, b, target) is False
+        np.testing.assert_array_equal(target, before)
+    square = rng.standard_normal((70, 70))
+    before = square.copy()
+    assert blas.accumulate(1.0, square.T, rng.standard_normal((70, 70)), square) is False  # reads c
+    np.testing.assert_array_equal(square, before)
+    assert blas.accumulate(1.0, a, b.astype(np.float32), c) is False
+
+
+@needs_mkl
+def test_accumulate_goes_through_mkl_when_asked_for(monkeypatch, mkl_on):
+    calls = []
+    real = blas._call
+    monkeypatch.setattr(blas, "_call", lambda *args: (calls.append(args[0]), real(*args))[1])
+    rng = np.random.default_rng(8)
+    a, b, c = (rng.random((128, 256), dtype=np.float32), rng.random((256, 64), dtype=np.float32),
+               rng.random((128, 64), dtype=np.float32))
+    want = c + a @ b
+    assert blas.accumulate(1.0, a, b, c)
+    np.testing.assert_allclose(c, want, rtol=1e-5)
+    assert calls == [blas.mkl_gemm()[np.dtype(np.float32)]]
