@@ -101,8 +101,10 @@ def _lower_gemm(op, node):
 
 
 # Below this many elements, ops whose NumPy reference is already one vectorized call (a
-# reduction of a stored array) run NumPy's: 1.2 us for a 128x10 sum against the loop's 3.4
-# (its Python around the kernel). Softmax rows run NumPy's on their first HOT_CALLS calls
+# reduction of a whole stored array) run NumPy's: 1.4 us for a 128x10 sum against the loop's
+# 2.2 (its Python around the kernel). A reduction along some axes only runs NumPy's below
+# PARTIAL_REDUCE_BY_NUMPY: NumPy's float32 loop along or across short rows is slow (a 256x10
+# sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9). Softmax rows run NumPy's on their first HOT_CALLS calls
 # only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
 # (an evaluation, a training step's first call: the compile-time target) need not pay; from
 # the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A
@@ -111,6 +113,7 @@ def _lower_gemm(op, node):
 # numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
 # over a few calls after a warm-up ran at 0.5x NumPy by hand.
 SMALL_BY_NUMPY = 1 << 14
+PARTIAL_REDUCE_BY_NUMPY = 1 << 10
 HOT_CALLS = 1
 
 
@@ -509,7 +512,8 @@ class StoredReduceThunk(ReduceThunk):
         self.reference = _reference(node.op, node)
 
     def __call__(self, inputs):
-        if inputs[0].size < SMALL_BY_NUMPY:
+        x = inputs[0]
+        if x.size < (SMALL_BY_NUMPY if len(self.op.axis) == x.ndim else PARTIAL_REDUCE_BY_NUMPY):
             return self.reference(inputs)
         return super().__call__(inputs)
 

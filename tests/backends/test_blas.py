@@ -206,20 +206,31 @@ def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("mode", ["numpy", "auto"])
-def test_accumulate_adds_the_scaled_product_into_c_in_every_layout(dtype, mode, blas_mode):
-    """c += alpha * a @ b in c's buffer: one gemm call from MATMUL_MIN on (MKL's in "auto" where
-    it is installed, else NumPy's OpenBLAS), NumPy's product and add below it."""
+def test_accumulate_adds_the_scaled_product_into_c_in_every_layout(dtype, mode, blas_mode, monkeypatch):
+    """c += alpha * a @ b in c's buffer: one gemm call from MATMUL_MIN on for a c of
+    ACCUMULATE_MIN elements (MKL's in "auto" where it is installed, else NumPy's OpenBLAS),
+    NumPy's product and add otherwise."""
     blas_mode(mode)
+    calls = []
+    real = blas._call
+    monkeypatch.setattr(blas, "_call", lambda *args: (calls.append(args[-1].shape), real(*args))[1])
+    one_call = bool(blas._numpy_openblas() or blas.mkl_gemm())
     rng = np.random.default_rng(5)
     tol = dict(rtol=2e-5, atol=1e-4) if dtype == "float32" else dict(rtol=1e-12, atol=1e-11)
-    for m, k, n in ((96, 40, 80), (5, 3, 4)):
+    for m, k, n in ((160, 40, 120), (96, 40, 80), (5, 3, 4)):
+        if blas.mkl_gemm():  # MKL takes every product above its threshold (see blas.py)
+            large = m * k * n > blas.MNK_THRESHOLD
+        else:
+            large = m * k * n >= blas.MATMUL_MIN and m * n >= blas.ACCUMULATE_MIN
         for name_a, a in _layouts(rng, m, k, dtype).items():
             for name_b, b in _layouts(rng, k, n, dtype).items():
                 c = rng.standard_normal((m, n)).astype(dtype)
                 want = c + np.asarray(-0.3, dtype) * np.dot(a, b)
                 buffer = c
+                calls.clear()
                 assert blas.accumulate(-0.3, a, b, c) is True
                 assert c is buffer
+                assert calls == ([(m, n)] if large and one_call else []), (m, name_a, name_b)
                 np.testing.assert_allclose(c, want, **tol, err_msg=f"{name_a} x {name_b}")
 
 

@@ -15,6 +15,7 @@ def compiled_even_when_small(monkeypatch):
     """Small inputs of these ops run NumPy's reference (see numba_cpu.SMALL_BY_NUMPY); the tests
     use small arrays, so they lower that bound to test the compiled loops."""
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 0)
+    monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 0)
 
 
 def run_both(inputs, output, *values):
@@ -259,12 +260,32 @@ def test_reducing_an_empty_axis_gives_the_identity():
     np.testing.assert_array_equal(got[1], want[1])
 
 
+def test_reductions_along_axes_take_their_loop_from_a_thousand_elements_whole_ones_later(monkeypatch, rng):
+    """NumPy's float32 loop along or across short rows is slower than the kernel's call from
+    PARTIAL_REDUCE_BY_NUMPY elements (numba_cpu); a whole array's sum stays NumPy's until
+    SMALL_BY_NUMPY (its contiguous loop is fast)."""
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 1 << 10)
+    x = sg.fmatrix("x")
+    f = sg.function([x], [x.sum(axis=0), x.max(axis=1), x.sum()], backend="numba")
+    value = rng.normal(size=(128, 10)).astype("float32")
+    assert numba_cpu.PARTIAL_REDUCE_BY_NUMPY <= value.size < numba_cpu.SMALL_BY_NUMPY
+    got = f(value)
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert [bool(t.kernels) for t in thunks] == [True, True, False]
+    np.testing.assert_allclose(got[0], value.sum(axis=0), rtol=1e-5)
+    np.testing.assert_array_equal(got[1], value.max(axis=1))
+    np.testing.assert_allclose(got[2], value.sum(), rtol=1e-5)
+
+
 def test_small_inputs_run_numpy_and_compile_nothing(monkeypatch, rng):
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 1 << 10)
     monkeypatch.setattr(numba_cpu.codegen, "is_cached", lambda source: False)  # as in a fresh cache
     x = sg.fmatrix("x")
     f = sg.function([x], [sg.nn.softmax(x), x.sum(axis=0)], backend="numba")
-    small = rng.normal(size=(128, 10)).astype("float32")
+    small = rng.normal(size=(64, 10)).astype("float32")
+    assert small.size < numba_cpu.PARTIAL_REDUCE_BY_NUMPY
     f(small)
     thunks = [t for t in executor_globals(f).values() if isinstance(t, (numba_cpu.RowThunk, numba_cpu.ReduceThunk))]
     assert len(thunks) == 2 and not any(t.kernels for t in thunks)
