@@ -878,6 +878,8 @@ class IncSubtensorThunk:
 
     def __call__(self, inputs):
         op = self.op
+        if op.spec == ("array", "array") and not op.set_instead_of_inc:
+            return self._pairs(inputs)
         if op.set_instead_of_inc or op.spec != ("array",) or inputs[2].dtype == bool:
             return op.perform(self.node, inputs)
         x, y, idx = inputs
@@ -891,6 +893,24 @@ class IncSubtensorThunk:
         rows = np.broadcast_to(y, (idx.shape[0],) + x.shape[1:])
         _scatter_add(out.reshape(n, -1), np.where(idx < 0, idx + n, idx).astype(np.int64),
                      np.ascontiguousarray(rows).reshape(idx.shape[0], -1))
+        return [out]
+
+
+    def _pairs(self, inputs):
+        """x[rows, cols] += y for a 2-d x and two integer vectors of one length (a gradient of
+        picked entries, Theano's -log(p)[arange(n), y]): one compiled loop where np.add.at
+        took 4-6 us for 256 pairs."""
+        x, y, rows, cols = inputs
+        if not (x.ndim == 2 and rows.ndim == 1 and cols.ndim == 1 and rows.shape == cols.shape
+                and rows.dtype.kind in "iu" and cols.dtype.kind in "iu" and x.dtype.kind in "fiu"
+                and y.ndim <= 1 and y.size in (1, rows.shape[0]) and y.dtype == x.dtype):
+            return self.op.perform(self.node, inputs)
+        out = x if self.op.inplace and x.flags.writeable and x.flags.c_contiguous else x.copy()
+        values = np.ascontiguousarray(y).reshape(-1)
+        bad, axis = kernels.scatter_add_pairs(out, rows, cols, values)
+        if bad >= 0:
+            index = (rows, cols)[axis][bad]
+            raise IndexError(f"index {index} is out of bounds for axis {axis} with size {x.shape[axis]}")
         return [out]
 
 

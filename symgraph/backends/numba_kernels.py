@@ -14,6 +14,26 @@ def scatter_add_rows(out, idx, rows):
             out[target, c] += rows[r, c]
 
 
+@njit(cache=True, nogil=True)
+def scatter_add_pairs(out, rows, cols, values):
+    """out[rows[p], cols[p]] += values[p] for every pair p of 2-d out (values of length one
+    broadcast; repeated pairs accumulate; negative indices count from the end), after checking
+    every index: returns (-1, 0) having written, or (p, axis) for the first pair out of range
+    on that axis, having written nothing."""
+    n, k = out.shape
+    for p in range(rows.shape[0]):
+        i, j = rows[p], cols[p]
+        if i < -n or i >= n:
+            return p, 0
+        if j < -k or j >= k:
+            return p, 1
+    one = values.shape[0] == 1
+    for p in range(rows.shape[0]):
+        i, j = rows[p], cols[p]
+        out[i + n if i < 0 else i, j + k if j < 0 else j] += values[0 if one else p]
+    return -1, 0
+
+
 def _gather_rows(x, idx, out):
     """out[r] = x[idx[r]] for rows of C-ordered (n, k) x, negative indices counted from the
     end; returns how many indices are out of range (their rows are left unwritten)."""

@@ -623,3 +623,35 @@ def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
         for threshold in (0, float("inf")):  # the parallel copy (1-d and 2-d) and NumPy's
             copy = numba_cpu.c_ordered(view, threshold)
             assert copy.flags.c_contiguous and np.array_equal(copy, view)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_increments_at_index_pairs_run_the_compiled_loop_as_numpy(dtype, rng):
+    """x[rows, cols] += v (the gradient of picked entries) matches np.add.at: repeated pairs
+    accumulate, negative indices count from the end, v one value or one per pair; an index
+    out of range raises NumPy's IndexError."""
+    x = sg.tensor("x", dtype, (None, None))
+    v = sg.tensor("v", dtype, (None,))
+    rows, cols = sg.lvector("rows"), sg.ivector("cols")
+    for value in (v, v[0]):
+        f = sg.function([x, v, rows, cols], sg.inc_subtensor(x[rows, cols], value), backend="numba",
+                        on_unused_input="ignore")
+        thunk = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.IncSubtensorThunk)][0]
+        calls = []
+        real = numba_cpu.kernels.scatter_add_pairs
+        numba_cpu.kernels.scatter_add_pairs = lambda *args: (calls.append(1), real(*args))[1]
+        try:
+            xv = (rng.normal(size=(6, 4)) * 10).astype(dtype)
+            vv = (rng.normal(size=5) * 10).astype(dtype)
+            rv = np.array([0, 5, -1, 2, 0], np.int64)
+            cv = np.array([1, 3, 0, -4, 1], np.int32)
+            want = xv.copy()
+            np.add.at(want, (rv, cv), vv if value is v else vv[0])
+            np.testing.assert_array_equal(f(xv, vv, rv, cv), want)
+            assert calls and thunk is not None
+            for bad_rows, bad_cols, message in ((np.array([0, 6, 1, 1, 1]), cv, "index 6 is out of bounds for axis 0 with size 6"),
+                                                (rv, np.array([0, 0, -5, 0, 0], np.int32), "index -5 is out of bounds for axis 1 with size 4")):
+                with pytest.raises(IndexError, match=message):
+                    f(xv, vv, bad_rows, bad_cols)
+        finally:
+            numba_cpu.kernels.scatter_add_pairs = real
