@@ -805,6 +805,8 @@ class CrossentropySoftmaxThunk(RowThunk):
         if self._by_numpy(x):
             return self.reference(inputs)
         rows, n = self._rows(x), x.shape[-1]
+        if not self.dense:
+            N.check_target_rows(x.shape, t.shape)  # (the loop reads one target per row)
         if self.dense:
             targets = self._rows(np.broadcast_to(t, x.shape).astype(x.dtype, copy=False))
         else:

@@ -409,6 +409,8 @@ def _crossentropy(node, from_logits):
 
     def thunk(inputs):
         x, t = D.to_device(inputs[0]), D.to_device(inputs[1])
+        if int_targets:
+            N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
         if not int_targets and t.shape != x.shape:
             t = materialize(t, np.broadcast_to(D.phantom(t.shape, t.dtype), x.shape), D.phantom(t.shape, t.dtype))
         classes = tuple(x.shape)[-1]

@@ -62,6 +62,9 @@ def _check_targets(values, targets, what):
         if targets.ndim != values.ndim - 1:
             raise ValueError(f"{what}: integer targets need {values.ndim - 1} dimensions "
                              f"(one class index per row), got {targets.describe()}")
+        if any(a is not None and b is not None and a != b for a, b in zip(targets.type.shape, values.type.shape)):
+            raise ValueError(f"{what}: integer targets {targets.describe()} need one class index per row "
+                             f"of the predictions {values.describe()}")
         return "index"
     if targets.ndim != values.ndim:
         raise ValueError(f"{what}: one-hot/probability targets need the shape of the predictions "
@@ -86,8 +89,17 @@ def _hot(rows, depth, dtype):
 
 def _pick(values, targets):
     """values[..., targets] along the last axis, for integer targets."""
+    check_target_rows(values.shape, targets.shape)
     rows = np.indices(targets.shape, sparse=True)
     return values[tuple(rows) + (targets,)]
+
+
+def check_target_rows(values_shape, targets_shape):
+    """Integer targets must be one class index per row of the predictions: a ValueError
+    naming both shapes otherwise (NumPy's pick would take the first rows, or fail on an index)."""
+    if tuple(targets_shape) != tuple(values_shape[:-1]):
+        raise ValueError(f"integer targets of shape {tuple(targets_shape)} for predictions of shape "
+                         f"{tuple(values_shape)}: there must be one class index per row")
 
 
 class CategoricalCrossentropy(Op):

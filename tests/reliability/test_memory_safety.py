@@ -33,3 +33,23 @@ def test_out_of_range_indices_raise(backend):
         out = f(xv, *[good[v.name] for v in extra])
         assert np.all(np.isfinite(out))
     np.testing.assert_array_equal(xv, np.arange(12.0).reshape(4, 3))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy", "cuda"])
+@pytest.mark.parametrize("loss", ["from logits", "from probabilities"])
+def test_integer_targets_of_another_length_than_the_batch_raise(backend, loss):
+    """One class index per row: fewer targets than rows made the numba loop read past the
+    targets (and NumPy's pick take the first rows); more, an index error. Both backends raise
+    a ValueError naming the shapes; lengths known when the graph is built are checked then."""
+    h, y = sg.fmatrix("h"), sg.ivector("y")
+    probs = sg.nn.softmax(h) if loss == "from logits" else sg.nn.sigmoid(h)  # (sigmoid: not fused)
+    f = sg.function([h, y], sg.nn.categorical_crossentropy(probs, y), backend=backend)
+    fused = [n for n in f.fgraph.apply_nodes if type(n.op).__name__ == "CrossentropySoftmax"]
+    assert bool(fused) == (loss == "from logits")
+    hv = np.random.default_rng(0).random((4, 3)).astype("float32")
+    for targets in ([0, 1], [0, 1, 2, 0, 1, 2]):
+        with pytest.raises(ValueError, match=r"integer targets of shape \(\d,\) for predictions of shape \(4, 3\)"):
+            f(hv, np.array(targets, "int32"))
+    assert f(hv, np.array([0, 1, 2, 0], "int32")).shape == (4,)
+    with pytest.raises(ValueError, match="one class index per row"):
+        sg.nn.categorical_crossentropy(sg.tensor("p", "float32", (4, 3)), sg.tensor("t", "int32", (5,)))
