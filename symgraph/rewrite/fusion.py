@@ -6,7 +6,8 @@ producer joins when it is elementwise with the root's number of dimensions and j
 makes no cycle (no path leaves the group and comes back); a lone node that reads a constant
 number is a group too (see _reads_a_number). A member read outside the group
 becomes an extra output of the Composite, so nothing is computed twice; it may only do so
-when it reads every input of the group, so that all outputs share one loop shape.
+when it has the root's shape (it reads every input of the group, or the graph shows its
+lengths are the root's), so that all outputs share one loop shape.
 """
 from collections import defaultdict
 
@@ -14,6 +15,7 @@ from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.reduce import Reduce
+from .lengths import same_length
 
 _REDUCIBLE = ("sum", "prod", "max", "min", "mean")
 
@@ -116,14 +118,21 @@ def _grow(root, clients, ancestors, position, taken):
 
 
 def _drop_partial_outputs(root, group, clients):
-    """Members read outside the group must read all the group's inputs (one loop shape)."""
+    """Members read outside the group must have the root's shape, all outputs being computed
+    over one loop: known when they read all the group's inputs, or from the graph (lengths.py:
+    Adam's new moments and weight, each an update, all of the weight's shape)."""
     while True:
         inputs_of = _input_sets(root, group)
         full = inputs_of[root]
-        bad = {m for m in group if m is not root and _read_outside(m, group, clients) and inputs_of[m] != full}
+        bad = {m for m in group if m is not root and _read_outside(m, group, clients) and inputs_of[m] != full
+               and not _same_shape(m.outputs[0], root.outputs[0])}
         if not bad:
             return group
         group = _reachable_from(root, group - bad)
+
+
+def _same_shape(a, b):
+    return a.ndim == b.ndim and all(same_length(a, k, b, k) for k in range(a.ndim))
 
 
 def _read_outside(member, group, clients):

@@ -513,3 +513,31 @@ def test_a_softmax_of_max_shifted_values_drops_the_shift(backend):
         for kept in (op(x - x.max(axis=0, keepdims=True)), op(x - y.max(axis=1, keepdims=True))):
             g = sg.function([x, y], kept, backend=backend, on_unused_input="ignore")
             assert any(isinstance(n.op, sg.ops.reduce.Reduce) for n in g.fgraph.apply_nodes)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_adams_three_updates_are_one_loop_with_three_outputs(backend, rng):
+    """m, v and the weight's new values are each an update (read outside the group) and read
+    different inputs; the graph shows they all have the weight's shape (lengths.py), so they
+    are one Composite with three outputs (one pass where three were), with the same values."""
+    m, v, p = (sg.shared(np.abs(rng.normal(size=(6, 5))), name) for name in "mvp")
+    g = sg.dmatrix("g")
+    m_new = 0.9 * m + 0.1 * g
+    v_new = 0.999 * v + 0.001 * g * g
+    updates = [(m, m_new), (v, v_new), (p, p - 0.01 * m_new / (sg.sqrt(v_new) + 1e-7))]
+    f = sg.function([g], [], updates=updates, backend=backend)
+    composites = [n for n in f.fgraph.apply_nodes if isinstance(n.op, Composite)]
+    assert len(f.fgraph.apply_nodes) == 1 and len(composites[0].outputs) == 3, names_of(f)
+    gv = np.abs(rng.normal(size=(6, 5)))
+    want_m, want_v = 0.9 * m.get_value() + 0.1 * gv, 0.999 * v.get_value() + 0.001 * gv * gv
+    want_p = p.get_value() - 0.01 * want_m / (np.sqrt(want_v) + 1e-7)
+    f(gv)
+    for var, want in ((m, want_m), (v, want_v), (p, want_p)):
+        np.testing.assert_allclose(var.get_value(), want, rtol=1e-13)
+    a = sg.dmatrix("a")  # a member that may be smaller (a row broadcast) stays out: its own loop
+    h = sg.function([a, g], [sg.exp(a), sg.exp(a) + g], backend=backend)
+    assert len(h.fgraph.apply_nodes) == 2
+    av = rng.normal(size=(1, 5))
+    got = h(av, gv)
+    assert got[0].shape == (1, 5)
+    np.testing.assert_allclose(got[1], np.exp(av) + gv)
