@@ -94,12 +94,13 @@ def update_as_gemm(fgraph, node):
             continue
         sign = -1.0 if name == "sub" else 1.0
         if isinstance(scale, float):
-            return Gemm(sign * scale, 1.0)(w, a, b)
-        if (a.type.shape[0] or w.type.shape[0]) < (b.type.shape[1] or w.type.shape[1]):
-            a = a * scale
+            result = Gemm(sign * scale, 1.0)(w, a, b)
         else:
-            b = b * scale
-        result = Gemm(sign, 1.0)(w, a, b)
+            if (a.type.shape[0] or w.type.shape[0]) < (b.type.shape[1] or w.type.shape[1]):
+                a = a * scale
+            else:
+                b = b * scale
+            result = Gemm(sign, 1.0)(w, a, b)
         return result if can_stand_for(result, out) else None
     return None
 
