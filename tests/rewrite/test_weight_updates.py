@@ -167,3 +167,27 @@ def test_an_input_aliasing_the_weight_is_not_written_while_read(rng):
     bv = rng.normal(size=(70, 70))
     f(buffer, bv)
     np.testing.assert_allclose(w.get_value(), old - 0.5 * old.T @ bv, rtol=1e-12)
+
+
+def test_arrays_given_without_borrow_are_never_written(rng):
+    """The weight's own buffer is written; an array handed to shared() or set_value() was
+    copied into it (borrow=False, the default), and get_value() returns a copy. With
+    borrow=True the caller shares the buffer and sees the update, as in Theano."""
+    given = np.ones((70, 70))
+    w = sg.shared(given, "w")
+    a, b = sg.dmatrix("a"), sg.dmatrix("b")
+    f = sg.function([a, b], [], updates=[(w, w - 0.5 * sg.dot(a.T, b))], backend="numba")
+    assert accumulating(f)
+    ones = np.ones((70, 70))
+    taken = w.get_value()
+    f(ones, ones)
+    np.testing.assert_array_equal(given, 1.0)
+    np.testing.assert_array_equal(taken, 1.0)
+    again = np.ones((70, 70))
+    w.set_value(again)
+    f(ones, ones)
+    np.testing.assert_array_equal(again, 1.0)
+    shared_buffer = np.ones((70, 70))
+    w.set_value(shared_buffer, borrow=True)
+    f(ones, ones)
+    np.testing.assert_array_equal(shared_buffer, 1.0 - 0.5 * 70)
