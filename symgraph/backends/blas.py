@@ -81,12 +81,20 @@ def _load_mkl():
     except OSError as exc:
         warnings.warn(f"symgraph could not load MKL from {path} ({exc}); products use np.dot")
         return {}
+    return _gemm_table(lib, "", "", ctypes.c_int) or {}
+
+
+def _gemm_table(lib, prefix, suffix, integer):
+    """{dtype: (cblas gemm function, ctypes scalar type)} for float32 and float64 from lib,
+    named prefix + cblas_sgemm/dgemm + suffix, with `integer` sizes; None if one is missing."""
     functions = {}
     for dtype, name, scalar in ((np.dtype(np.float32), "cblas_sgemm", ctypes.c_float),
                                 (np.dtype(np.float64), "cblas_dgemm", ctypes.c_double)):
-        fn = getattr(lib, name)
-        i, p = ctypes.c_int, ctypes.c_void_p
-        fn.argtypes = [i, i, i, i, i, i, scalar, p, i, p, i, scalar, p, i]
+        fn = getattr(lib, f"{prefix}{name}{suffix}", None)
+        if fn is None:
+            return None
+        i, p, flag = integer, ctypes.c_void_p, ctypes.c_int
+        fn.argtypes = [flag, flag, flag, i, i, i, scalar, p, i, p, i, scalar, p, i]
         fn.restype = None
         functions[dtype] = (fn, scalar)
     return functions
@@ -128,8 +136,9 @@ def _load_numpy_openblas():
             paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line}
     except OSError:
         return {}
-    folder = os.path.realpath(os.path.join(os.path.dirname(np.__file__), os.pardir))
-    paths = sorted(p for p in paths if os.path.realpath(p).startswith(folder) and ".so" in p)
+    # NumPy's own copy (numpy.libs/ in its wheels, numpy/.dylibs/ on macOS), not SciPy's.
+    package = os.path.realpath(os.path.dirname(np.__file__))
+    paths = sorted(p for p in paths if ".so" in p and os.path.realpath(p).startswith((package + os.sep, package + ".libs")))
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
@@ -137,17 +146,8 @@ def _load_numpy_openblas():
             continue
         for prefix, suffix, integer in (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64),
                                         ("scipy_", "", ctypes.c_int), ("", "", ctypes.c_int)):
-            functions = {}
-            for dtype, name, scalar in ((np.dtype(np.float32), "cblas_sgemm", ctypes.c_float),
-                                        (np.dtype(np.float64), "cblas_dgemm", ctypes.c_double)):
-                fn = getattr(lib, f"{prefix}{name}{suffix}", None)
-                if fn is None:
-                    break
-                i, p = integer, ctypes.c_void_p
-                fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, scalar, p, i, p, i, scalar, p, i]
-                fn.restype = None
-                functions[dtype] = (fn, scalar)
-            if len(functions) == 2:
+            functions = _gemm_table(lib, prefix, suffix, integer)
+            if functions:
                 return functions
     return {}
 
