@@ -31,7 +31,8 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
         if var not in names and isinstance(var, Constant):
             names[var] = f"c{len(names)}"
             env[names[var]] = constant_value(var)
-    nodes = inputs_written_last(fgraph.apply_nodes, input_vars)
+    writers = input_writers(fgraph.apply_nodes, input_vars)
+    nodes = [node for node in fgraph.apply_nodes if node not in writers] + writers  # (see input_writers)
     for node in nodes:
         for out in node.outputs:
             names[out] = f"v{len(names)}"
@@ -49,7 +50,6 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     body, shape_body = [], []
     for step, node in enumerate(nodes):
         env[f"t{step}"] = make_thunk(node)
-    writers = _input_writers(nodes, input_vars)
     for step, node in enumerate(nodes):
         outs = ", ".join(names[o] for o in node.outputs) + ","
         args = ", ".join(names[v] for v in node.inputs)
@@ -178,20 +178,13 @@ def shape_arithmetic(nodes, input_vars, output_vars):
     return (picked, read) if len(picked) >= 2 else ([], [])
 
 
-def inputs_written_last(nodes, input_vars):
-    """The nodes in an order that runs the ones writing into an input (a shared weight's
-    in-place update, see rewrite/memory.py) after all the others: every other reader then
+def input_writers(nodes, input_vars):
+    """The nodes that write into an input (a shared weight's in-place update, see
+    rewrite/memory.py). The program runs them after all the others: every other reader then
     sees the input as it was, and a call that fails has written nothing. Such a node's output
-    is an update that no node reads, so moving it last keeps the order valid. The thunks of
-    such nodes may have a `check(inputs)` that raises what the node would: the program calls
-    every one before the first of them runs."""
-    last = _input_writers(nodes, input_vars)
-    if not last:
-        return nodes
-    return [node for node in nodes if node not in last] + last
-
-
-def _input_writers(nodes, input_vars):
+    is an update that no node reads, so moving it last keeps the order valid. Their thunks may
+    have a `check(inputs)` that raises what the node would: the program calls every one before
+    the first of them runs."""
     inputs = set(input_vars)
     return [node for node in nodes if any(node.inputs[k] in inputs for k in overwritten(node))]
 

@@ -90,7 +90,7 @@ def _lower_gemm(op, node):
 
     def check(inputs):
         """Raise what the product and the sum would (the executor asks before the first write
-        into a weight: see executor.inputs_written_last)."""
+        into a weight: see executor.input_writers)."""
         c, a, b = inputs
         if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
             raise ValueError(f"shapes {a.shape} and {b.shape} not aligned for a matrix product")

@@ -32,7 +32,7 @@ from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
                             _init_literal, _fold_lines, _literal)
 from .numba_rows import row_kernel, row_source
-from .executor import from_shapes, overwritten
+from .executor import from_shapes, input_writers, overwritten
 
 # A program saves 5-50 us a call and costs 0.04-0.08 s a node to compile the first time
 # (benchmarks/small_steps.py's steps: 14-23 nodes in 0.75-1.2 s; a 32-node Adam step 2.6 s),
@@ -75,8 +75,8 @@ class TieredRunner:
         self.lock = threading.Lock()
         # Inputs the executor writes into (a weight's in-place update): the program, which
         # returns new arrays instead, is checked against copies of them as they were.
-        self.written = [k for k, v in enumerate(input_vars)
-                        if any(node.inputs[i] is v for node in fgraph.apply_nodes for i in overwritten(node))]
+        written = {node.inputs[i] for node in input_writers(fgraph.apply_nodes, input_vars) for i in overwritten(node)}
+        self.written = [k for k, v in enumerate(input_vars) if v in written]
 
     def __call__(self, values):
         key = signature(values)

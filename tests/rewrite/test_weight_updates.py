@@ -1,5 +1,5 @@
 """A weight's update w - lr * dot(a, b) as one gemm accumulating into w's buffer
-(specialize.update_as_gemm, memory.plan_inplace, executor.inputs_written_last): the values of
+(specialize.update_as_gemm, memory.plan_inplace, executor.input_writers): the values of
 the out-of-place graph, the weights written only when nothing else still reads them, and a
 failed call leaving them as they were."""
 import numpy as np
