@@ -227,13 +227,15 @@ def gemm(alpha, a, b, beta, c, dtype):
     return out
 
 
-def accumulate(alpha, a, b, c):
-    """c += alpha * dot(a, b), in c's buffer (an in-place Gemm: a weight's update), and True;
+def accumulate(alpha, a, b, c, beta=1.0):
+    """c = alpha * dot(a, b) + beta * c, in c's buffer (an in-place Gemm: a weight's update), and True;
     False, changing nothing, where c cannot take it (not a C-ordered writeable array of the
     product's shape and the operands' float dtype, or sharing memory with an operand).
     From MATMUL_MIN on, one gemm call with beta = 1 (MKL's where asked for, else NumPy's
     OpenBLAS, for a c of ACCUMULATE_MIN elements or more); else NumPy's product added in place."""
     dtype = c.dtype
+    if beta == 0.0:
+        return False  # (BLAS would ignore c, where 0 * NaN is NaN in NumPy)
     if not (a.ndim == 2 and b.ndim == 2 and a.dtype == dtype and b.dtype == dtype and c.ndim == 2
             and c.shape == (a.shape[0], b.shape[1]) and a.shape[1] == b.shape[0]
             and c.flags.c_contiguous and c.flags.writeable and dtype.kind == "f" and dtype.itemsize in (4, 8)):
@@ -244,10 +246,12 @@ def accumulate(alpha, a, b, c):
     if found is None and a.shape[0] * a.shape[1] * b.shape[1] >= MATMUL_MIN and c.size >= ACCUMULATE_MIN:
         found = _numpy_openblas().get(dtype)
     if found is not None and c.size:
-        _call(found, alpha, a, b, 1.0, c)
+        _call(found, alpha, a, b, beta, c)
         return True
     product = numpy_product(a, b)
     if alpha != 1.0:
         product *= dtype.type(alpha)
+    if beta != 1.0:
+        c *= dtype.type(beta)  # (as the reference: alpha * dot and beta * c rounded, then added)
     c += product
     return True

@@ -32,7 +32,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
             names[var] = f"c{len(names)}"
             env[names[var]] = constant_value(var)
     writers = input_writers(fgraph.apply_nodes, input_vars)
-    nodes = [node for node in fgraph.apply_nodes if node not in writers] + writers  # (see input_writers)
+    nodes = writers_last(fgraph.apply_nodes, writers)
     for node in nodes:
         for out in node.outputs:
             names[out] = f"v{len(names)}"
@@ -180,13 +180,28 @@ def shape_arithmetic(nodes, input_vars, output_vars):
 
 def input_writers(nodes, input_vars):
     """The nodes that write into an input (a shared weight's in-place update, see
-    rewrite/memory.py). The program runs them after all the others: every other reader then
-    sees the input as it was, and a call that fails has written nothing. Such a node's output
-    is an update that no node reads, so moving it last keeps the order valid. Their thunks may
-    have a `check(inputs)` that raises what the node would: the program calls every one before
-    the first of them runs."""
+    rewrite/memory.py). The program runs them after all the others (writers_last): every other
+    reader then sees the input as it was, and a call that fails has written nothing. Their
+    thunks may have a `check(inputs)` that raises what the node would: the program calls every
+    one before the first of them runs."""
     inputs = set(input_vars)
     return [node for node in nodes if any(node.inputs[k] in inputs for k in overwritten(node))]
+
+
+def writers_last(nodes, writers):
+    """`nodes` (in execution order) with the writers and what reads their results (the
+    memory planner allows only loops that cannot fail there: momentum's w + v) moved to the
+    end, each group in its own order."""
+    if not writers:
+        return nodes
+    after = set(writers)
+    for node in nodes:
+        if any(v.owner in after for v in node.inputs):
+            after.add(node)
+    if any(v.owner in after for w in writers for v in w.inputs):
+        return nodes  # (a writer reading another's result: the planner never makes one)
+    return ([node for node in nodes if node not in after] + writers
+            + [node for node in nodes if node in after and node not in writers])
 
 
 def overwritten(node):

@@ -86,7 +86,7 @@ def _lower_gemm(op, node):
 
     def gemm_into_c(inputs):
         c, a, b = inputs
-        return [c] if blas.accumulate(op.alpha, a, b, c) else gemm(inputs)
+        return [c] if blas.accumulate(op.alpha, a, b, c, op.beta) else gemm(inputs)
 
     def check(inputs):
         """Raise what the product and the sum would (the executor asks before the first write

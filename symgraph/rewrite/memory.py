@@ -9,12 +9,14 @@ elementwise output's buffer in the next call only once nothing holds it any more
 (numba_cpu.ElementwiseThunk._first_output).
 
 One input is written in place: a shared weight w whose update is a Gemm accumulating into it
-(w - lr * dot(a, b), see specialize.update_as_gemm), as Theano's gemm_inplace and NumPy's
-`w -= lr * gw` do. The executor runs such nodes after every other node (executor.py), so every
-other reader of w has read the old value and a call that fails earlier leaves w as it was. So
-w may not reach, through ops that may return views, a function output, another update, or an
-operand of another such gemm. The executor checks all such nodes' shapes before the first
-writes (a backend's thunk for them has a `check`), so none fails after another has written.
+(w - lr * dot(a, b), or momentum's v = mu * v - lr * dot(a, b); see specialize.update_as_gemm),
+as Theano's gemm_inplace and NumPy's `w -= lr * gw` do. The executor runs such nodes after
+every other node (executor.py), so every other reader of w has read the old value and a call
+that fails earlier leaves w as it was; only elementwise loops that cannot fail (static shapes,
+updates themselves: momentum's w + v) may read the result, after it. So w may not reach,
+through ops that may return views, a function output, another update, or an operand of
+another such gemm. The executor checks all such gemms' shapes before the first writes (a
+backend's thunk for them has a `check`), so none fails after another has written.
 """
 from ..graph import Constant
 from ..ops.elemwise import Elemwise
@@ -79,25 +81,47 @@ def _may_accumulate_into_weight(fgraph, node):
     """Whether this Gemm may write into its c, a shared weight it updates (see the top)."""
     c, a, b = node.inputs
     out = node.outputs[0]
-    if node.op.beta != 1.0 or c.owner is not None or isinstance(c, Constant) \
+    if c.owner is not None or isinstance(c, Constant) \
             or c.dtype != out.dtype or None in c.type.shape or c.type.shape != out.type.shape:
         return False
-    if not is_update_of(fgraph, out, c):
+    if not is_update_of(fgraph, out, c, readers=True):
         return False
-    others = [v for v in fgraph.outputs + fgraph.update_outputs if v is not out] + [a, b]
+    readers = [r for r, _ in fgraph.clients[out] if r != "output"]
+    if not all(_cannot_fail_after(fgraph, r, out, c) for r in readers):
+        return False
+    others = [v for v in fgraph.outputs + fgraph.update_outputs
+              if v is not out and not any(v in r.outputs for r in readers)] + [a, b]
     others += [v for other in fgraph.apply_nodes if other is not node and isinstance(other.op, Gemm)
-               and is_update_of(fgraph, other.outputs[0], other.inputs[0])
+               and is_update_of(fgraph, other.outputs[0], other.inputs[0], readers=True)
                for v in other.inputs[1:]]  # (the operands of gemms that may accumulate too)
     return not any(c in _memory_of(v) for v in others)
 
 
-def is_update_of(fgraph, var, shared):
-    """var is the new value of `shared` in the function's updates, and read by nothing else."""
+def _cannot_fail_after(fgraph, reader, out, c):
+    """A node reading the gemm's result runs after the write (momentum's w + v_new): allowed when
+    it is an elementwise loop over static shapes that all agree (nothing to fail at run time)
+    whose result is an update no node reads, and that reads nothing else of c's memory."""
+    result = reader.outputs[0]
+    return (isinstance(reader.op, (Elemwise, Composite)) and len(reader.outputs) == 1
+            and update_of(fgraph, result) is not None
+            and all(None not in v.type.shape and v.type.shape == result.type.shape for v in reader.inputs)
+            and not any(c in _memory_of(v) for v in reader.inputs if v is not out))
+
+
+def is_update_of(fgraph, var, shared, readers=False):
+    """var is the new value of `shared` in the function's updates, and read by nothing else
+    (readers=True: nodes may read it too)."""
+    return update_of(fgraph, var, readers) is shared
+
+
+def update_of(fgraph, var, readers=False):
+    """The shared variable whose new value var is (read by no node unless `readers`), or None."""
     clients = fgraph.clients.get(var, [])
-    if len(clients) != 1 or clients[0][0] != "output":
-        return False
-    k = clients[0][1] - len(fgraph.outputs)
-    return 0 <= k < len(fgraph.updated_inputs) and fgraph.updated_inputs[k] is shared
+    outputs = [k for c, k in clients if c == "output"]
+    if len(outputs) != 1 or (not readers and len(clients) != 1):
+        return None
+    k = outputs[0] - len(fgraph.outputs)
+    return fgraph.updated_inputs[k] if 0 <= k < len(fgraph.updated_inputs) else None
 
 
 def _memory_of(var):

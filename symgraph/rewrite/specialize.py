@@ -4,8 +4,8 @@ x**2 -> square(x), x**3 -> square(x) * x, x**4 -> square(square(x)), x**0.5 -> s
 x**-1 -> reciprocal(x), x**-2 -> reciprocal(square(x)) (a multiply is ~20x cheaper than pow,
 which does not vectorize; each form rounds at most twice more, about 1 ulp);
 alpha * dot(a, b) + c -> Gemm (one BLAS call with the bias folded in);
-a shared weight's update w - lr * dot(a, b) -> Gemm(-lr, 1)(w, a, b), which the memory planner
-lets accumulate into w (see update_as_gemm);
+a shared weight's update w - lr * dot(a, b) -> Gemm(-lr, 1)(w, a, b) (momentum's
+mu * v - lr * dot(a, b) -> Gemm(-lr, mu)), which the memory planner lets accumulate into w;
 sum(x * y) over two equal-length vectors -> dot(x, y);
 softmax(x) next to log_softmax(x) -> exp(log_softmax(x)) (an elementwise exp that fuses into
 its reader instead of a second pass over the rows: the training step of a classifier).
@@ -71,19 +71,21 @@ def gemm_from_dot_plus_bias(fgraph, node):
 
 @specialize.register(Elemwise)
 def update_as_gemm(fgraph, node):
-    """w - s * dot(a, b) (or w + s * dot(a, b)) as the update of the shared weight w becomes
-    Gemm(-s, 1)(w, a, b): rewrite/memory.py then lets the gemm accumulate into w's buffer,
-    where the product and the update were two passes over the weight's size (an SGD step of a
-    784-512 layer: the 0.33 ms product, then 0.12 ms for the update). A constant s folds into
-    alpha; a 0-d variable s (Keras's learning rate, a shared value) scales the operand with
-    fewer elements, which the gradient's elementwise loop computes anyway."""
+    """w - s * dot(a, b) (or w + s * dot(a, b), or beta * w - s * dot(a, b): momentum's
+    velocity) as the update of the shared weight w becomes Gemm(-s, beta)(w, a, b):
+    rewrite/memory.py then lets the gemm accumulate into w's buffer, where the product and the
+    update were two passes over the weight's size (an SGD step of a 784-512 layer: the 0.33 ms
+    product, then 0.12 ms for the update). A constant s folds into alpha; a 0-d variable s
+    (Keras's learning rate, a shared value) scales the operand with fewer elements, which the
+    gradient's elementwise loop computes anyway."""
     name = node.op.scalar_op.name
     if name not in ("sub", "add"):
         return None
     out = node.outputs[0]
-    for w, term in ((node.inputs[0], node.inputs[1]),) if name == "sub" else (node.inputs, node.inputs[::-1]):
-        if not is_update_of(fgraph, out, w) or w.dtype != out.dtype or w.type.shape != out.type.shape \
-                or None in w.type.shape or w.ndim != 2:
+    for kept, term in ((node.inputs[0], node.inputs[1]),) if name == "sub" else (node.inputs, node.inputs[::-1]):
+        w, beta = _scaled_weight(fgraph, kept)
+        if not is_update_of(fgraph, out, w, readers=True) or w.dtype != out.dtype \
+                or w.type.shape != out.type.shape or None in w.type.shape or w.ndim != 2:
             continue
         found = _scaled_dot_term(fgraph, term)
         if found is None:
@@ -94,15 +96,24 @@ def update_as_gemm(fgraph, node):
             continue
         sign = -1.0 if name == "sub" else 1.0
         if isinstance(scale, float):
-            result = Gemm(sign * scale, 1.0)(w, a, b)
+            result = Gemm(sign * scale, beta)(w, a, b)
         else:
             if (a.type.shape[0] or w.type.shape[0]) < (b.type.shape[1] or w.type.shape[1]):
                 a = a * scale
             else:
                 b = b * scale
-            result = Gemm(sign, 1.0)(w, a, b)
+            result = Gemm(sign, beta)(w, a, b)
         return result if can_stand_for(result, out) else None
     return None
+
+
+def _scaled_weight(fgraph, var):
+    """(w, beta) for var = beta * w with a constant beta read only here, else (var, 1.0)."""
+    if scalar_name(var) == "mul" and sole_client(fgraph, var):
+        for c, w in (args(var), args(var)[::-1]):
+            if is_scalar_like(c) and c.ndim == 0 and w.owner is None and not isinstance(w, Constant):
+                return w, float(constant_scalar(c))
+    return var, 1.0
 
 
 def _fits(length, static):

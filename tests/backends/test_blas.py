@@ -225,10 +225,11 @@ def test_accumulate_adds_the_scaled_product_into_c_in_every_layout(dtype, mode, 
         for name_a, a in _layouts(rng, m, k, dtype).items():
             for name_b, b in _layouts(rng, k, n, dtype).items():
                 c = rng.standard_normal((m, n)).astype(dtype)
-                want = c + np.asarray(-0.3, dtype) * np.dot(a, b)
+                beta = 0.9 if name_b == "C" else 1.0  # (momentum's velocity)
+                want = np.asarray(beta, dtype) * c + np.asarray(-0.3, dtype) * np.dot(a, b)
                 buffer = c
                 calls.clear()
-                assert blas.accumulate(-0.3, a, b, c) is True
+                assert blas.accumulate(-0.3, a, b, c, beta) is True
                 assert c is buffer
                 assert calls == ([(m, n)] if large and one_call else []), (m, name_a, name_b)
                 np.testing.assert_allclose(c, want, **tol, err_msg=f"{name_a} x {name_b}")
@@ -250,6 +251,8 @@ def test_accumulate_refuses_what_it_cannot_write_and_changes_nothing():
     assert blas.accumulate(1.0, square.T, rng.standard_normal((70, 70)), square) is False  # reads c
     np.testing.assert_array_equal(square, before)
     assert blas.accumulate(1.0, a, b.astype(np.float32), c) is False
+    nan = np.full((70, 50), np.nan)
+    assert blas.accumulate(1.0, a, b, nan, 0.0) is False  # beta = 0: BLAS would drop the NaN
 
 
 @needs_mkl

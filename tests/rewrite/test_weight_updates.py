@@ -191,3 +191,44 @@ def test_arrays_given_without_borrow_are_never_written(rng):
     w.set_value(shared_buffer, borrow=True)
     f(ones, ones)
     np.testing.assert_array_equal(shared_buffer, 1.0 - 0.5 * 70)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("shared_lr", [False, True])
+def test_momentums_velocity_accumulates_and_the_weight_reads_it_after(backend, shared_lr, rng):
+    """v = 0.9 * v - lr * dot(a, b); w = w + v (Keras's and Caffe's momentum): the velocity's
+    gemm accumulates into v with beta = 0.9, and w's update, which reads the new v, runs after
+    it; as by hand over four steps."""
+    lr = sg.shared(np.float64(0.3), "lr") if shared_lr else 0.3
+    w = sg.shared(rng.normal(size=(4, 3)), "w")
+    v = sg.shared(np.zeros((4, 3)), "v")
+    a, b = sg.dmatrix("a"), sg.dmatrix("b")
+    v_new = 0.9 * v - lr * sg.dot(a.T, b)
+    f = sg.function([a, b], [], updates=[(v, v_new), (w, w + v_new)], backend=backend)
+    assert [(op.beta, op.inplace) for op in gemms(f)] == [(0.9, True)]
+    wv, vv = w.get_value(), v.get_value()
+    for _ in range(4):
+        av, bv = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+        vv = 0.9 * vv - 0.3 * av.T @ bv
+        wv = wv + vv
+        f(av, bv)
+        np.testing.assert_allclose(v.get_value(), vv, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(w.get_value(), wv, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_reader_of_the_old_velocity_after_the_gemm_keeps_it_out_of_place(backend, rng):
+    """w's update reads both the new and the old v: after an in-place write the old one would be
+    gone, so v's gemm computes a new array."""
+    w = sg.shared(rng.normal(size=(4, 3)), "w")
+    v = sg.shared(rng.normal(size=(4, 3)), "v")
+    a, b = sg.dmatrix("a"), sg.dmatrix("b")
+    v_new = 0.9 * v - 0.3 * sg.dot(a.T, b)
+    f = sg.function([a, b], [], updates=[(v, v_new), (w, w + v_new - v)], backend=backend)
+    assert not [op for op in gemms(f) if op.inplace]
+    av, bv = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    old_w, old_v = w.get_value(), v.get_value()
+    want_v = 0.9 * old_v - 0.3 * av.T @ bv
+    f(av, bv)
+    np.testing.assert_allclose(v.get_value(), want_v, rtol=1e-12)
+    np.testing.assert_allclose(w.get_value(), old_w + want_v - old_v, rtol=1e-12, atol=1e-14)
