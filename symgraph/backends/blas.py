@@ -1,6 +1,8 @@
-"""Matrix products of the numba backend: NumPy's (OpenBLAS in NumPy's wheels; np.dot for small
-products, np.matmul for larger ones, see MATMUL_MIN) by default; Intel MKL's gemm when asked for (config.blas "auto" or "mkl", SYMGRAPH_BLAS) and the
-`mkl` package is installed (`pip install symgraph[mkl]`, x86-64).
+"""Matrix products of the numba backend: NumPy's by default (OpenBLAS in NumPy's wheels; np.dot
+for small products, np.matmul for larger ones, see MATMUL_MIN); Intel MKL's gemm when asked for
+(config.blas "auto" or "mkl", SYMGRAPH_BLAS) and the `mkl` package is installed
+(`pip install symgraph[mkl]`, x86-64). A weight's in-place update accumulates with one gemm
+call into the weight (accumulate): MKL's, or NumPy's own OpenBLAS through ctypes.
 
 Why MKL is there: a training step of a 784-512-512-10 MLP spends ~75% of its time in eight
 products, and on the machine measured (Intel Sapphire Rapids, 2 cores) MKL computes them 1.3x
@@ -39,8 +41,8 @@ MNK_THRESHOLD = 1 << 18  # m * n * k: OpenBLAS runs products up to this size on 
 # 784x128 @ 128x512 float32: 418 us against 331; 512x32 @ 32x512 1.2-1.5x; products with
 # a small output do not differ). Below it np.dot's call is the cheaper (0.8 us against 1.0).
 MATMUL_MIN = 1 << 18
-# A weight's in-place update (accumulate) takes one gemm call with beta = 1 from this many
-# elements of the weight: it saves a pass over them (784x128 @ 128x512: 311 us against the
+# A weight's in-place update (accumulate) takes one gemm call (its beta scaling the weight) from
+# this many elements of the weight: it saves a pass over them (784x128 @ 128x512: 311 us against the
 # product's 336 and the update's ~100), where a ctypes call costs ~4 us more than NumPy's.
 ACCUMULATE_MIN = 1 << 14
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -138,7 +140,8 @@ def _load_numpy_openblas():
         return {}
     # NumPy's own copy (numpy.libs/ in its wheels, numpy/.dylibs/ on macOS), not SciPy's.
     package = os.path.realpath(os.path.dirname(np.__file__))
-    paths = sorted(p for p in paths if ".so" in p and os.path.realpath(p).startswith((package + os.sep, package + ".libs")))
+    ours = (package + os.sep, package + ".libs")
+    paths = sorted(p for p in paths if ".so" in p and os.path.realpath(p).startswith(ours))
     for path in paths:
         try:
             lib = ctypes.CDLL(path)
@@ -189,6 +192,8 @@ def _call(found, alpha, a, b, beta, out):
 def product(a, b):
     """np.dot(a, b) of two matrices: through MKL where that is asked for and faster, else
     NumPy's np.dot or, for larger products, np.matmul (see MATMUL_MIN)."""
+    if config.blas == "numpy":  # (the default: decided before _mkl_for's checks)
+        return numpy_product(a, b)
     found = _mkl_for(a, b)
     if found is None:
         return numpy_product(a, b)
@@ -228,11 +233,12 @@ def gemm(alpha, a, b, beta, c, dtype):
 
 
 def accumulate(alpha, a, b, c, beta=1.0):
-    """c = alpha * dot(a, b) + beta * c, in c's buffer (an in-place Gemm: a weight's update), and True;
-    False, changing nothing, where c cannot take it (not a C-ordered writeable array of the
-    product's shape and the operands' float dtype, or sharing memory with an operand).
-    From MATMUL_MIN on, one gemm call with beta = 1 (MKL's where asked for, else NumPy's
-    OpenBLAS, for a c of ACCUMULATE_MIN elements or more); else NumPy's product added in place."""
+    """c = alpha * dot(a, b) + beta * c in c's buffer (an in-place Gemm: a weight's update, or
+    momentum's velocity), and True; False, changing nothing, where c cannot take it (not a
+    C-ordered writeable array of the product's shape and the operands' float dtype, sharing
+    memory with an operand, or beta = 0). One gemm call where MKL is asked for and takes the
+    product, or from MATMUL_MIN multiply-adds with a c of ACCUMULATE_MIN elements (NumPy's own
+    OpenBLAS); else NumPy's product, c scaled by beta, and the sum, in place."""
     dtype = c.dtype
     if beta == 0.0:
         return False  # (BLAS would ignore c, where 0 * NaN is NaN in NumPy)

@@ -62,7 +62,7 @@ def _lower_dot(op, node):
         a, b = inputs
         if a.dtype is not dtype or b.dtype is not dtype:
             return reference(inputs)
-        return [blas.numpy_product(a, b) if config.blas == "numpy" else blas.product(a, b)]
+        return [blas.product(a, b)]
     return dot
 
 
@@ -104,8 +104,8 @@ def _lower_gemm(op, node):
 # reduction of a whole stored array) run NumPy's: 1.4 us for a 128x10 sum against the loop's
 # 2.2 (its Python around the kernel). A reduction along some axes only runs NumPy's below
 # PARTIAL_REDUCE_BY_NUMPY: NumPy's float32 loop along or across short rows is slow (a 256x10
-# sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9). Softmax rows run NumPy's on their first HOT_CALLS calls
-# only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
+# sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9).
+# Softmax rows run NumPy's on their first HOT_CALLS calls only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
 # (an evaluation, a training step's first call: the compile-time target) need not pay; from
 # the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A
 # loop already in numba's disk cache is loaded and used from the first call. Otherwise the

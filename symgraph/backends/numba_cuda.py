@@ -522,7 +522,8 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outpu
         # float overflow to inf) are ignored for the kernels' modules only. A filter
         # by module, set once: catch_warnings around each call is not thread-safe, and some
         # leaked from the threads (26 in one CI run).
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"symgraph_kernel_cuda_|symgraph\.backends\.cuda_")
+        kernel_modules = r"symgraph_kernel_cuda_|symgraph\.backends\.cuda_"
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=kernel_modules)
 
     def run_on_device(values):
         values = [D.to_device(v) if dev and not D.is_device(v) else (D.to_host(v) if not dev else v)

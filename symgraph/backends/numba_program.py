@@ -75,7 +75,8 @@ class TieredRunner:
         self.lock = threading.Lock()
         # Inputs the executor writes into (a weight's in-place update): the program, which
         # returns new arrays instead, is checked against copies of them as they were.
-        written = {node.inputs[i] for node in input_writers(fgraph.apply_nodes, input_vars) for i in overwritten(node)}
+        writers = input_writers(fgraph.apply_nodes, input_vars)
+        written = {node.inputs[i] for node in writers for i in overwritten(node)}
         self.written = [k for k, v in enumerate(input_vars) if v in written]
 
     def __call__(self, values):

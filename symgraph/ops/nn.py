@@ -62,7 +62,8 @@ def _check_targets(values, targets, what):
         if targets.ndim != values.ndim - 1:
             raise ValueError(f"{what}: integer targets need {values.ndim - 1} dimensions "
                              f"(one class index per row), got {targets.describe()}")
-        if any(a is not None and b is not None and a != b for a, b in zip(targets.type.shape, values.type.shape)):
+        lengths = zip(targets.type.shape, values.type.shape)
+        if any(a is not None and b is not None and a != b for a, b in lengths):
             raise ValueError(f"{what}: integer targets {targets.describe()} need one class index per row "
                              f"of the predictions {values.describe()}")
         return "index"

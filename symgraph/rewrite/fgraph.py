@@ -42,6 +42,16 @@ class FunctionGraph:
                 self._clients.setdefault(v, []).append(("output", k))
         return self._clients
 
+    def update_target(self, var, readers=False):
+        """The shared variable whose new value `var` is in the function's updates, or None;
+        with readers=False also None when a node reads var (the update is its only use)."""
+        clients = self.clients.get(var, [])
+        outputs = [k for c, k in clients if c == "output"]
+        if len(outputs) != 1 or (not readers and len(clients) != 1):
+            return None
+        k = outputs[0] - len(self.outputs)
+        return self.updated_inputs[k] if 0 <= k < len(self.updated_inputs) else None
+
     def contains(self, node):
         self.clients
         return node in self._nodes

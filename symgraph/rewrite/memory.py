@@ -84,7 +84,7 @@ def _may_accumulate_into_weight(fgraph, node):
     if c.owner is not None or isinstance(c, Constant) \
             or c.dtype != out.dtype or None in c.type.shape or c.type.shape != out.type.shape:
         return False
-    if not is_update_of(fgraph, out, c, readers=True):
+    if fgraph.update_target(out, readers=True) is not c:
         return False
     readers = [r for r, _ in fgraph.clients[out] if r != "output"]
     if not all(_cannot_fail_after(fgraph, r, out, c) for r in readers):
@@ -92,7 +92,7 @@ def _may_accumulate_into_weight(fgraph, node):
     others = [v for v in fgraph.outputs + fgraph.update_outputs
               if v is not out and not any(v in r.outputs for r in readers)] + [a, b]
     others += [v for other in fgraph.apply_nodes if other is not node and isinstance(other.op, Gemm)
-               and is_update_of(fgraph, other.outputs[0], other.inputs[0], readers=True)
+               and fgraph.update_target(other.outputs[0], readers=True) is other.inputs[0]
                for v in other.inputs[1:]]  # (the operands of gemms that may accumulate too)
     return not any(c in _memory_of(v) for v in others)
 
@@ -103,25 +103,9 @@ def _cannot_fail_after(fgraph, reader, out, c):
     whose result is an update no node reads, and that reads nothing else of c's memory."""
     result = reader.outputs[0]
     return (isinstance(reader.op, (Elemwise, Composite)) and len(reader.outputs) == 1
-            and update_of(fgraph, result) is not None
+            and fgraph.update_target(result) is not None
             and all(None not in v.type.shape and v.type.shape == result.type.shape for v in reader.inputs)
             and not any(c in _memory_of(v) for v in reader.inputs if v is not out))
-
-
-def is_update_of(fgraph, var, shared, readers=False):
-    """var is the new value of `shared` in the function's updates, and read by nothing else
-    (readers=True: nodes may read it too)."""
-    return update_of(fgraph, var, readers) is shared
-
-
-def update_of(fgraph, var, readers=False):
-    """The shared variable whose new value var is (read by no node unless `readers`), or None."""
-    clients = fgraph.clients.get(var, [])
-    outputs = [k for c, k in clients if c == "output"]
-    if len(outputs) != 1 or (not readers and len(clients) != 1):
-        return None
-    k = outputs[0] - len(fgraph.outputs)
-    return fgraph.updated_inputs[k] if 0 <= k < len(fgraph.updated_inputs) else None
 
 
 def _memory_of(var):

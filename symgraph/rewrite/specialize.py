@@ -17,7 +17,6 @@ from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
 from ..ops.nn import Softmax, LogSoftmax
 from .engine import Stage
-from .memory import is_update_of
 from .patterns import scalar_name, args, constant_scalar, is_scalar_like, can_stand_for, sole_client
 
 specialize = Stage("specialize")
@@ -82,9 +81,10 @@ def update_as_gemm(fgraph, node):
     if name not in ("sub", "add"):
         return None
     out = node.outputs[0]
-    for kept, term in ((node.inputs[0], node.inputs[1]),) if name == "sub" else (node.inputs, node.inputs[::-1]):
+    pairs = ((node.inputs[0], node.inputs[1]),) if name == "sub" else (node.inputs, node.inputs[::-1])
+    for kept, term in pairs:
         w, beta = _scaled_weight(fgraph, kept)
-        if not is_update_of(fgraph, out, w, readers=True) or w.dtype != out.dtype \
+        if fgraph.update_target(out, readers=True) is not w or w.dtype != out.dtype \
                 or w.type.shape != out.type.shape or None in w.type.shape or w.ndim != 2:
             continue
         found = _scaled_dot_term(fgraph, term)

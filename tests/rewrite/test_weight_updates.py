@@ -64,16 +64,16 @@ def test_sgd_updates_accumulate_into_the_weights_and_train_as_by_hand(backend, s
 
 
 def test_large_weights_take_one_gemm_call_into_their_buffer(rng, monkeypatch):
-    """From blas.MATMUL_MIN multiply-adds the update is one gemm with beta = 1 (NumPy's OpenBLAS,
-    where it has one) writing into the weight's own buffer: no new array for it."""
+    """From blas.MATMUL_MIN multiply-adds and a weight of blas.ACCUMULATE_MIN elements the update
+    is one gemm (NumPy's OpenBLAS, where it has one) writing into the weight's own buffer: no
+    new array for it."""
     from symgraph.backends import blas
-    step, params = mlp_step(0.01, "numba", "float32")
     big = sg.shared(rng.normal(size=(300, 200)).astype(np.float32), "big")
     a, b = sg.fmatrix("a"), sg.fmatrix("b")
     update = sg.function([a, b], [], updates=[(big, big - 0.01 * sg.dot(a.T, b))], backend="numba")
     assert accumulating(update)
     av, bv = rng.random((64, 300), dtype=np.float32), rng.random((64, 200), dtype=np.float32)
-    assert 300 * 64 * 200 >= blas.MATMUL_MIN
+    assert 300 * 64 * 200 >= blas.MATMUL_MIN and 300 * 200 >= blas.ACCUMULATE_MIN
     buffer = big.get_value(borrow=True)
     want = buffer - np.float32(0.01) * (av.T @ bv)
     calls = []
