@@ -35,3 +35,29 @@ def test_shape_arithmetic_errors_name_the_node_and_outputs_are_the_callers(backe
     first, _ = g(np.ones((2, 3)))
     first[...] = 99  # the caller's to change: the next call is not affected
     np.testing.assert_array_equal(g(np.ones((2, 3)))[0], 5)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("silencer", ["default", "np.errstate"])
+def test_floating_point_warnings_are_silenced_for_the_call_only(backend, silencer, monkeypatch):
+    """A program silences NumPy's floating-point warnings while it runs (NaN and Inf come out
+    as in NumPy) and leaves the caller's settings as they were, after a call that fails too."""
+    import warnings
+    from symgraph.backends import executor
+    if silencer == "np.errstate":  # what NumPy 1.x gets
+        monkeypatch.setattr(executor, "quiet_on", executor.errstate_quiet_on)
+        monkeypatch.setattr(executor, "quiet_off", executor.errstate_quiet_off)
+    x, i = sg.dvector("x"), sg.lvector("i")
+    f = sg.function([x, i], [sg.log(x) / x.sum(), x[i]], backend=backend)
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logs, picked = f(np.array([-1.0, 0.0, 2.0]), np.array([2]))
+        assert np.isnan(logs[0]) and logs[1] == -np.inf and logs[2] == np.log(2) and picked.tolist() == [2.0]
+        with pytest.raises(IndexError):
+            f(np.array([1.0, 2.0]), np.array([5]))
+    assert np.geterr() == before
+    with np.errstate(divide="raise"):  # the caller's own setting is back after the call
+        f(np.array([1.0, 2.0]), np.array([0]))
+        with pytest.raises(FloatingPointError):
+            np.float64(1.0) / np.float64(0.0)
