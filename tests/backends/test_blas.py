@@ -246,10 +246,16 @@ def test_accumulate_refuses_what_it_cannot_write_and_changes_nothing():
         before = target.copy()
         assert blas.accumulate(1.0, a, b, target) is False
         np.testing.assert_array_equal(target, before)
-    square = rng.standard_normal((70, 70))
+    # c read by the product: refused where one gemm call would write c while reading it...
+    square = rng.standard_normal((130, 130))
     before = square.copy()
-    assert blas.accumulate(1.0, square.T, rng.standard_normal((70, 70)), square) is False  # reads c
+    assert blas.accumulate(1.0, square.T, rng.standard_normal((130, 130)), square) is False
     np.testing.assert_array_equal(square, before)
+    # ...and right where NumPy's product is made first (c below ACCUMULATE_MIN elements)
+    small = rng.standard_normal((70, 70))
+    want = small + small.T @ small
+    assert blas.accumulate(1.0, small.T, small, small) is True
+    np.testing.assert_allclose(small, want, rtol=1e-12)
     assert blas.accumulate(1.0, a, b.astype(np.float32), c) is False
     nan = np.full((70, 50), np.nan)
     assert blas.accumulate(1.0, a, b, nan, 0.0) is False  # beta = 0: BLAS would drop the NaN
