@@ -62,7 +62,11 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
                 if hasattr(env[f"t{k}"], "check"):
                     body += [f"step = {k}", f"t{k}.check([{', '.join(names[v] for v in writer.inputs)}])"]
         body.append(f"step = {step}")
-        body.append(f"{outs} = t{step}([{args}])")
+        expression = getattr(env[f"t{step}"], "expression", None)
+        if expression is not None and not nan_guard:  # a view (x.T): no call of a thunk
+            body.append(f"{names[node.outputs[0]]} = {expression(*[names[v] for v in node.inputs])}")
+        else:
+            body.append(f"{outs} = t{step}([{args}])")
         if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
             body.append(f"check_finite(nodes[{step}], ({outs}), [{args}])")
         dead = sorted({names[v] for v in node.inputs if last_use[v] == step and v not in keep

@@ -45,10 +45,20 @@ def _reference(op, node):
 # gemm when asked for), as do the convolutions' products; random draws, cumsum and argmax
 # have loops of their own below.
 BY_NUMPY = (linalg.Matmul,
-            R.SumToShape, Shape, MakeVector, DimShuffle, Concatenate, BroadcastTo, Alloc,
+            R.SumToShape, Shape, MakeVector, Concatenate, BroadcastTo, Alloc,
             ARange, Eye, Repeat, Tile, StopGradient, N.CategoricalCrossentropy, loop.Map)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
+
+
+@lower.register(DimShuffle)
+def _lower_dimshuffle(op, node):
+    """A view, written into the program as NumPy's expression for it (x.T, x[:, None]): a
+    thunk's call cost 0.7 us, a training step has several (the transposes of its products'
+    operands, the expansions of its row sums)."""
+    thunk = _reference(op, node)
+    thunk.expression = op.expression
+    return thunk
 
 
 @lower.register(linalg.Dot)
@@ -819,6 +829,32 @@ class CrossentropySoftmaxThunk(RowThunk):
         return [out.reshape(x.shape[:-1])]
 
 
+class CrossentropySoftmaxGradThunk(RowThunk):
+    """(softmax(x) - one_hot(t)) * g[..., None] in one pass over each row."""
+
+    def __init__(self, node):
+        super().__init__("crossentropy_int_grad", node)
+
+    def __call__(self, inputs):
+        x, t, g = inputs
+        if self._by_numpy(x):
+            return self.reference(inputs)
+        N.check_target_rows(x.shape, t.shape)  # (the loop reads one target and one g per row)
+        rows, n = self._rows(x), x.shape[-1]
+        per_row = g.reshape(-1) if g.shape == t.shape else np.broadcast_to(g, t.shape).reshape(-1)
+        out = np.empty_like(rows)
+        if self._kernel(x.size >= self.threshold)(rows, t.reshape(-1), per_row, out):
+            low, high = t.min(), t.max()
+            bad = high if high >= n else low
+            raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
+        return [out.reshape(x.shape)]
+
+
+@lower.register(N.CrossentropySoftmaxGrad)
+def _lower_crossentropy_softmax_grad(op, node):
+    return CrossentropySoftmaxGradThunk(node)
+
+
 @lower.register(N.Softmax)
 def _lower_softmax(op, node):
     return AlongLastAxisThunk("softmax", node)
@@ -1080,9 +1116,10 @@ def _lower_conv_grad_filters(op, node):
 
 
 NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
-                     N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, conv.MaxPool2D, conv.MaxPool2DGrad,
+                     N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, N.CrossentropySoftmaxGrad,
+                     conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, R.ArgReduce,
-                     RND.RandomDraw, Reshape, I.Subtensor)
+                     RND.RandomDraw, Reshape, I.Subtensor, DimShuffle)
 
 
 def make_thunk(node):

@@ -435,6 +435,27 @@ def _categorical_crossentropy(op, node):
     return _crossentropy(node, False)
 
 
+@lower.register(N.CrossentropySoftmaxGrad)
+def _crossentropy_softmax_grad(op, node):
+    if not _float_node(node):
+        return fallback(node.op, node)
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        x, t, g = (D.to_device(a) for a in inputs)
+        N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
+        if tuple(g.shape) != tuple(t.shape):
+            g = materialize(g, np.broadcast_to(D.phantom(g.shape, g.dtype), t.shape), D.phantom(g.shape, g.dtype))
+        classes = tuple(x.shape)[-1]
+        rows = x.size // classes if classes else math.prod(x.shape[:-1])
+        out, flag = D.empty(x.shape, dtype), D.to_device(np.zeros(1, np.int64))
+        launch_1d(K.row_crossentropy_grad(), rows, rows, classes, D.flat(x), D.flat(t), D.flat(g), flag, D.flat(out))
+        check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
+                                   f"for {classes} classes")
+        return [out]
+    return thunk
+
+
 # --- random streams ------------------------------------------------------------------------
 
 @lower.register(RND.RandomDraw)
@@ -465,7 +486,8 @@ def host_draw(node):
 NATIVE = (Composite, Elemwise, CompositeReduce, R.Reduce, R.SumToShape, R.ArgReduce, DimShuffle, Reshape,
           BroadcastTo, StopGradient, Alloc, Concatenate, I.Subtensor, I.IncSubtensor, linalg.Dot, linalg.Matmul,
           linalg.Gemm, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, conv.MaxPool2D,
-          conv.MaxPool2DGrad, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax, N.CategoricalCrossentropy,
+          conv.MaxPool2DGrad, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax, N.CrossentropySoftmaxGrad,
+          N.CategoricalCrossentropy,
           RND.RandomDraw, Tile, Repeat, R.CumSum, ARange, Eye)
 # Shape arithmetic runs on the host by design (its values size the kernels' launches).
 ON_HOST = (Shape, MakeVector)

@@ -567,6 +567,15 @@ def _rows(w, node):
         w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {name}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
+    if isinstance(op, N.CrossentropySoftmaxGrad):
+        t, g = node.inputs[1:]
+        if w.shape(t) != w.shape(x)[:1] or w.shape(g) != w.shape(t):
+            raise Unsupported("crossentropy gradient targets or g not one per row")
+        fn = w.helper("crossentropy_int_grad", x.dtype)
+        w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
+        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {w.name(g)}, {name}):")
+        w.lines.append("    raise IndexError('crossentropy target out of range')")
+        return
     fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x.dtype)
     w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
     w.lines.append(f"{fn}({w.name(x)}, {name})")
@@ -660,5 +669,6 @@ def _broadcast_to(w, node):
 _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _product, linalg.Gemm: _product,
              DimShuffle: _dimshuffle, R.Reduce: _reduction, CompositeReduce: _reduction,
              R.SumToShape: _reduction, N.Softmax: _rows, N.LogSoftmax: _rows, N.CrossentropySoftmax: _rows,
+             N.CrossentropySoftmaxGrad: _rows,
              I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
              R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw}

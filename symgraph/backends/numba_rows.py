@@ -89,6 +89,18 @@ _FINISH = {
             k = 0
         out[r] = -((x[r, k] - m) - np.{dtype}(np.log(s)))
 """,
+    # The gradient of crossentropy_int: (softmax - one_hot(target)) * g, a row at a time.
+    "crossentropy_int_grad": """        k = t[r]
+        if k < 0:
+            k += n
+        if k < 0 or k >= n:
+            bad += 1
+            k = 0
+        total = np.{dtype}(s)
+        gr = g[r]
+        for j in range(n):
+            out[r, j] = ({e} / total - (np.{dtype}(1) if j == k else np.{dtype}(0))) * gr
+""",
     "crossentropy_dense": """        log_total = np.{dtype}(np.log(s))
         acc = np.float64(0)
         for j in range(n):
@@ -107,7 +119,8 @@ _BLOCK_SHIFT = ("        for l in range({block}):\n"
 
 def row_kernel(kind, dtype, parallel):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
-    kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows). Returns
+    kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows);
+    kernel(x, t, g, out) for crossentropy_int_grad (g: one value per row, out like x). Returns
     how many integer targets were out of range (their rows are not meaningful)."""
     return compile_source(row_source(kind, dtype, parallel))
 
@@ -116,11 +129,11 @@ def row_source(kind, dtype, parallel, name="kernel"):
     """The source of row_kernel's function, named `name` (numba_program inlines it)."""
     fields = dict(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, block=BLOCK,
                   short=SHORT, exp={"float32": "exp32", "float64": "exp64"}[dtype],
-                  extra="t, " if kind.startswith("crossentropy") else "")
+                  extra="t, g, " if kind.endswith("_grad") else "t, " if kind.startswith("crossentropy") else "")
 
     def fill(text, **more):
         return text.format(**fields, **more)
-    softmax, finish = kind == "softmax", _FINISH[kind]
+    softmax, finish = kind in ("softmax", "crossentropy_int_grad"), _FINISH[kind]  # (keep each exponential)
     row_sum = (_sum_over_row(["e = {exp}(x[r, j] - m)", "out[r, j] = e"], "e", dtype) if softmax
                else _sum_over_row([], "{exp}(x[r, j] - m)", dtype))
     source = _HEAD.format(

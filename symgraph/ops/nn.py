@@ -151,11 +151,51 @@ class CrossentropySoftmax(Op):
 
     def grad(self, inputs, outputs, output_grads):
         x, t = inputs
+        if t.dtype[0] in "iu":
+            return [CrossentropySoftmaxGrad()(x, t, output_grads[0]), None]
         g = expand_dims(output_grads[0], -1)
         sm = Softmax(x.ndim - 1)(x)
-        if t.dtype[0] in "iu":
-            return [(sm - _target_rows(t, x)) * g, None]
         return [(sm * t.sum(axis=-1, keepdims=True) - t) * g, -LogSoftmax(x.ndim - 1)(x) * g]
+
+
+class CrossentropySoftmaxGrad(Op):
+    """(softmax(logits) - one_hot(targets)) * g[..., None]: the gradient of
+    CrossentropySoftmax with integer targets, in one pass over each row (a Keras classifier's
+    step ran a softmax, then a broadcast loop over its one-hot rows and g: two nodes, two passes)."""
+
+    def make_node(self, logits, targets, g):
+        logits, targets, g = as_variable(logits), as_variable(targets), as_variable(g)
+        _require_float(logits, "softmax crossentropy gradient")
+        if _check_targets(logits, targets, "softmax crossentropy gradient") != "index":
+            raise TypeError(f"softmax crossentropy gradient: integer targets, got {targets.describe()}")
+        if g.ndim != targets.ndim or g.dtype != logits.dtype:
+            raise TypeError(f"softmax crossentropy gradient: g must be {logits.dtype} with "
+                            f"{targets.ndim} dimensions, got {g.describe()}")
+        return Apply(self, [logits, targets, g], [Variable(logits.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs):
+        x, t, g = inputs
+        check_target_rows(x.shape, t.shape)
+        n = x.shape[-1]
+        wrapped = np.where(t < 0, t + n, t)
+        if wrapped.size and (wrapped.min() < 0 or wrapped.max() >= n):
+            bad = t.reshape(-1)[(wrapped.reshape(-1) < 0) | (wrapped.reshape(-1) >= n)][0]
+            raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
+        hot = (wrapped[..., None] == np.arange(n)).astype(x.dtype)
+        with np.errstate(all="ignore"):
+            out = (_softmax_np(x, -1) - hot) * np.broadcast_to(g, t.shape)[..., None]
+        return [np.asarray(out, dtype=x.dtype)]
+
+    def grad(self, inputs, outputs, output_grads):
+        x, t, g = inputs
+        sm = Softmax(x.ndim - 1)(x)
+        u = output_grads[0] * expand_dims(g, -1)  # d/dsm of (sm - hot) * g, seen through the softmax
+        gx = (u - (u * sm).sum(axis=-1, keepdims=True)) * sm
+        gg = ((sm - _target_rows(t, x)) * output_grads[0]).sum(axis=-1)
+        return [gx, None, gg]
 
 
 def softmax(x, axis=-1):

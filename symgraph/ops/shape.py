@@ -220,6 +220,16 @@ class DimShuffle(Op):
     def perform(self, node, inputs):
         return [self.apply_numpy(inputs[0])]
 
+    def expression(self, x):
+        """apply_numpy as a Python expression over the name x (executors write it inline)."""
+        if self.dropped:
+            x = f"np.squeeze({x}, axis={self.dropped})"
+        if self.permutes:
+            x = f"{x}.transpose({self.perm})"
+        if self.new_axes:
+            x += "[" + ", ".join("None" if p == "x" else ":" for p in self.pattern) + "]"
+        return x
+
     def apply_numpy(self, x):
         if self.dropped:
             x = np.squeeze(x, axis=self.dropped)

@@ -15,11 +15,11 @@ from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
 from ..ops.reduce import Reduce, LogSumExp
-from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax
-from ..ops.shape import ARange
+from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad
+from ..ops.shape import ARange, DimShuffle
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
-from .lengths import same_length
+from .lengths import length, same, same_length, scalar
 
 stabilize = Stage("stabilize")
 
@@ -127,16 +127,28 @@ def _other(pair, known):
     return b if a is known else (a if b is known else None)
 
 
-def _one_hot_rows(t, axis):
-    """Whether t is one_hot(y, k) along `axis` (the last): cast(eq(y[..., None], arange(k))),
-    the form nn._hot builds for one_hot and for the crossentropy gradients' integer targets,
-    whose rows sum to 1 for every target the forward pick accepts (it raises on the others)."""
+def _target_rows(t, z, axis):
+    """The integer targets y[..., None] where t is the one-hot rows the crossentropies'
+    gradients build for them along z's last axis (nn._target_rows: cast(eq(w, arange(k))) with
+    w = where(y < 0, y + k, y)); else None. Those rows sum to 1 for every target the forward
+    pick accepts (it raises on the others). A user's one_hot(y, k) is not that form: a target
+    out of range gives a zero row there, which the rules below must not assume away."""
     if not (scalar_name(t) or "").startswith("cast") or scalar_name(args(t)[0]) != "eq" or axis != t.ndim - 1:
-        return False
-    for classes, y in (args(args(t)[0]), args(args(t)[0])[::-1]):
-        if y.dtype[0] in "iu" and y.type.shape[-1:] == (1,) and _counts_from_zero(classes):
-            return True
-    return False
+        return None
+    for classes, rows in (args(args(t)[0]), args(args(t)[0])[::-1]):
+        if not (rows.dtype[0] in "iu" and rows.type.shape[-1:] == (1,) and _counts_from_zero(classes)
+                and scalar_name(rows) == "where"):
+            continue
+        negative, wrapped, kept = args(rows)
+        added = _other(_pair(wrapped, "add"), kept)
+        if scalar_name(negative) != "lt" or args(negative)[0] is not kept or not is_constant(args(negative)[1], 0) \
+                or added is None:
+            continue
+        if (scalar_name(added) or "").startswith("cast"):
+            added = args(added)[0]
+        if same(scalar(added), length(z, axis)):
+            return kept
+    return None
 
 
 def _counts_from_zero(v):
@@ -182,9 +194,30 @@ def crossentropy_gradient_through_softmax(fgraph, node):
             if g.ndim != z.ndim or g.type.shape[axis] != 1:
                 continue  # g must be the same along the softmax axis
             t = args(ratio[0])[0]
-            result = g * (z - t) if _one_hot_rows(t, axis) else g * (z * t.sum(axis=axis, keepdims=True) - t)
+            fused = _crossentropy_softmax_grad(z, t, g)
+            if fused is not None:
+                return _checked(fused, node.outputs[0])
+            result = g * (z - t) if _target_rows(t, z, axis) is not None \
+                else g * (z * t.sum(axis=axis, keepdims=True) - t)
             return _checked(E.cast(result, z.dtype) if result.dtype != z.dtype else result, node.outputs[0])
     return None
+
+
+def _crossentropy_softmax_grad(z, hot, g):
+    """CrossentropySoftmaxGrad(x, y, g) for g * (softmax(x) - one_hot) along the last axis,
+    where one_hot holds integer targets y as the crossentropies' gradients build it
+    (_target_rows): one pass over each row instead of a softmax and a broadcast loop. A target
+    out of range then raises IndexError, as the forward pick does."""
+    axis = z.owner.op.axis
+    kept = _target_rows(hot, z, axis) if axis == z.ndim - 1 and g.dtype == z.dtype else None
+    if kept is None:
+        return None
+    targets = DimShuffle(kept.ndim, tuple(range(kept.ndim - 1)))(kept)
+    g_rows = DimShuffle(g.ndim, tuple(range(g.ndim - 1)))(g)
+    try:
+        return CrossentropySoftmaxGrad()(z.owner.inputs[0], targets, g_rows)
+    except (TypeError, ValueError):
+        return None
 
 
 @stabilize.register(Elemwise)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.ops.shape import DimShuffle
 from tests.conftest import executor_globals
 
 
@@ -61,3 +62,24 @@ def test_floating_point_warnings_are_silenced_for_the_call_only(backend, silence
         f(np.array([1.0, 2.0]), np.array([0]))
         with pytest.raises(FloatingPointError):
             np.float64(1.0) / np.float64(0.0)
+
+
+def test_views_are_written_into_the_program_without_a_call(rng):
+    """The numba backend writes a DimShuffle (x.T, x[:, None], a dropped axis) into the
+    program as NumPy's expression for it: same values as the reference, no thunk call, and a
+    bad drop still names the node."""
+    x, y = sg.ftensor3("x"), sg.tensor("y", "float32", (None, None, None))
+    views = [x.dimshuffle(2, "x", 0, 1), x.T, x.dimshuffle(0, 2, 1), x.dimshuffle("x", 0, 1, 2),
+             y.dimshuffle(0, 2)]
+    outs = [v * 2 for v in views]
+    f = sg.function([x, y], outs, backend="numba")
+    want = sg.function([x, y], outs, backend="numpy")
+    xv, yv = rng.random((2, 3, 4), dtype=np.float32), rng.random((5, 1, 6), dtype=np.float32)
+    for got, expected in zip(f(xv, yv), want(xv, yv)):
+        np.testing.assert_array_equal(got, expected)
+    program = executor_globals(f)
+    calls = {name for name in program["run"].__code__.co_names if name.startswith("t")}
+    shuffles = {f"t{k}" for k, node in enumerate(program["nodes"]) if isinstance(node.op, DimShuffle)}
+    assert len(shuffles) == 5 and not calls & shuffles and calls
+    with pytest.raises(ValueError, match="DimShuffle"):
+        f(xv, rng.random((5, 2, 6), dtype=np.float32))  # axis 1 is not of length 1

@@ -168,6 +168,19 @@ def test_crossentropies_with_integer_and_dense_targets(rng):
         f(xv, np.array([0, 3, 1, 1], "int32"))
 
 
+def test_crossentropy_gradient_with_integer_targets_is_one_kernel(rng):
+    x, t, g = sg.ftensor3("x"), sg.imatrix("t"), sg.fmatrix("g")
+    op = sg.ops.nn.CrossentropySoftmaxGrad()
+    xv = (rng.normal(size=(2, 3, 5)) * 4).astype("float32")
+    tv = np.array([[0, 4, -1], [-5, 2, 3]], "int32")
+    gv = rng.normal(size=(2, 3)).astype("float32")
+    got, want = both([x, t, g], [op(x, t, g), op(x, t, sg.broadcast_to(g[:, :1], t.shape))], xv, tv, gv)
+    check(got, want, 1e-5, atol=1e-6)
+    f = sg.function([x, t, g], op(x, t, g), backend="cuda")
+    with pytest.raises(IndexError, match="out of range"):
+        f(xv, np.array([[0, 5, 1], [1, 1, 1]], "int32"), gv)
+
+
 def test_gather_and_scatter_add_rows(rng):
     x, y, idx = sg.dmatrix("x"), sg.dmatrix("y"), sg.lvector("idx")
     xv, yv = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))

@@ -330,3 +330,38 @@ def test_a_row_op_whose_loop_is_in_the_disk_cache_uses_it_from_the_first_call(mo
     f(small)
     assert len(asked) == 1
     np.testing.assert_array_equal(first, f(small))  # the same bits from the first call
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7)])  # 40x4: blocks of 16 rows and the rest
+def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, rng):
+    """The gradient of softmax crossentropy with integer targets is one row loop
+    (CrossentropySoftmaxGrad): NaN/inf rows, negative targets, a g broadcast along the rows,
+    bad targets raise as the forward pick does; the parallel loop gives the serial's bits."""
+    x = sg.tensor("x", dtype, (None,) * len(shape))
+    t = sg.tensor("t", "int32", (None,) * (len(shape) - 1))
+    g = sg.tensor("g", dtype, (None,) * (len(shape) - 1))
+    op = sg.ops.nn.CrossentropySoftmaxGrad()
+    xv = awkward_rows(rng, dtype, shape) if len(shape) == 3 else (rng.normal(size=shape) * 4).astype(dtype)
+    tv = rng.integers(-shape[-1], shape[-1], shape[:-1]).astype("int32")
+    gv = rng.normal(size=shape[:-1]).astype(dtype)
+    f, got, want = run_both([x, t, g], op(x, t, g), xv, tv, gv)
+    np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-7, equal_nan=True)
+    [thunk] = row_thunks(f)
+    assert thunk.kind == "crossentropy_int_grad"
+    _, got, want = run_both([x, t, g], op(x, t, sg.broadcast_to(g[..., :1], t.shape)), xv, tv, gv)
+    np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-7, equal_nan=True)
+    rows, flat_t = xv.reshape(-1, shape[-1]), tv.reshape(-1)
+    serial, parallel = np.empty_like(rows), np.empty_like(rows)
+    thunk._kernel(False)(rows, flat_t, gv.reshape(-1), serial)
+    thunk._kernel(True)(rows, flat_t, gv.reshape(-1), parallel)
+    np.testing.assert_array_equal(serial, parallel)
+    for bad in (shape[-1], -shape[-1] - 1):
+        wrong = tv.copy()
+        wrong.reshape(-1)[-1] = bad
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
+            f(xv, wrong, gv)
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
+            sg.function([x, t, g], op(x, t, g), backend="numpy")(xv, wrong, gv)
+    with pytest.raises(ValueError, match="one class index per row"):
+        f(xv, tv[:1], gv[:1])

@@ -263,3 +263,38 @@ def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges
         for got, expected in zip(run([x], expr, value, backend="numba"), want):
             np.testing.assert_array_equal(got, expected)
     assert built and set(built) == {(k, k)}
+
+
+def test_crossentropy_softmax_gradient_op(rng):
+    """CrossentropySoftmaxGrad: (softmax(x) - one_hot(t)) * g[..., None] for integer targets,
+    which the gradient of a softmax crossentropy becomes; its own gradient (second order)
+    against finite differences."""
+    xv, tv, gv = rng.normal(size=(4, 3)) * 3, np.array([0, 2, -1, 1], "int32"), rng.normal(size=4)
+    x, t, g = sg.dmatrix("x"), sg.ivector("t"), sg.dvector("g")
+    op = sg.ops.nn.CrossentropySoftmaxGrad()
+    e = np.exp(xv - xv.max(1, keepdims=True))
+    want = (e / e.sum(1, keepdims=True) - np.eye(3)[tv]) * gv[:, None]
+    np.testing.assert_allclose(run([x, t, g], op(x, t, g), xv, tv, gv), want, rtol=1e-12, atol=1e-15)
+    sg.verify_grad(lambda a, b: op(a, sg.constant(tv), b), [xv, gv], rng=rng)
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), t).mean()
+    sg.verify_grad(lambda a: sg.grad(sg.nn.categorical_crossentropy(sg.nn.softmax(a), tv).sum(), a), [xv], rng=rng)
+    assert "CrossentropySoftmaxGrad" in [type(n.op).__name__ for n in
+                                         sg.function([x, t], sg.grad(loss, x), backend="numpy").fgraph.apply_nodes]
+    with pytest.raises(TypeError, match="integer targets"):
+        op(x, sg.dmatrix("dense"), g)
+    with pytest.raises(TypeError, match="g must be"):
+        op(x, t, sg.dmatrix("g2"))
+
+
+def test_a_users_one_hot_targets_keep_their_zero_rows(rng):
+    """categorical_crossentropy with one_hot(y) as dense targets: a target out of range is a
+    zero row there (no loss, no gradient), not an error: that gradient keeps its own form."""
+    x, y = sg.dmatrix("x"), sg.ivector("y")
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), sg.nn.one_hot(y, 3)).sum()
+    f = sg.function([x, y], sg.grad(loss, x), backend="numpy")
+    assert "CrossentropySoftmaxGrad" not in [type(n.op).__name__ for n in f.fgraph.apply_nodes]
+    xv = rng.normal(size=(2, 3))
+    e = np.exp(xv - xv.max(1, keepdims=True))
+    sm = e / e.sum(1, keepdims=True)
+    np.testing.assert_allclose(f(xv, np.array([1, 7], "int32")), np.vstack([sm[0] - np.eye(3)[1], 0 * sm[1]]),
+                               atol=1e-12)
