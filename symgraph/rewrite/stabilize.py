@@ -16,7 +16,8 @@ from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
 from ..ops.reduce import Reduce, LogSumExp
 from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad
-from ..ops.shape import ARange, DimShuffle
+from ..ops.index import IncSubtensor, Subtensor
+from ..ops.shape import ARange, Alloc, DimShuffle, broadcast_to, shape
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
 from .lengths import length, same, same_length, scalar
@@ -220,6 +221,46 @@ def _crossentropy_softmax_grad(z, hot, g):
         return None
 
 
+def _one_per_row(rows, cols):
+    """Whether x[rows, cols] picks one value from each of the first len(cols) rows in order:
+    rows is arange(len(cols)) (Theano's x[arange(y.shape[0]), y]) and cols integer targets."""
+    if rows.ndim != 1 or cols.ndim != 1 or cols.dtype[0] not in "iu" or rows.owner is None \
+            or not isinstance(rows.owner.op, ARange):
+        return False
+    start, _, step = rows.owner.inputs
+    return is_constant(start, 0) and is_constant(step, 1) and same(length(rows, 0), length(cols, 0))
+
+
+@stabilize.register(Subtensor)
+def crossentropy_of_picked_log_softmax(fgraph, node):
+    """log_softmax(x)[arange(len(y)), y] -> -CrossentropySoftmax(x, y): Theano's negative log
+    likelihood (`-log(p)[arange(y.shape[0]), y]`) as one row loop. As in Theano, y must then
+    hold one target per row of x: a ValueError where it is shorter (the pick would have read
+    the first rows only) instead of an IndexError where it is longer."""
+    if node.op.spec != ("array", "array"):
+        return None
+    lsm, rows, cols = node.inputs
+    if lsm.owner is None or not isinstance(lsm.owner.op, LogSoftmax) or lsm.ndim != 2 or lsm.owner.op.axis != 1 \
+            or not _one_per_row(rows, cols):
+        return None
+    return _checked(E.neg(CrossentropySoftmax()(lsm.owner.inputs[0], cols)), node.outputs[0])
+
+
+def _picked_gradient(a, z):
+    """(targets, value) where a = inc_subtensor(zeros_like(z)[arange(len(y)), y], value): the
+    gradient that reaches log_softmax(x) from the pick above (value: what reached the pick)."""
+    node = a.owner
+    if node is None or not isinstance(node.op, IncSubtensor) or node.op.spec != ("array", "array") \
+            or node.op.set_instead_of_inc:
+        return None
+    zeros, value, rows, cols = node.inputs
+    if zeros.owner is None or not isinstance(zeros.owner.op, Alloc) or not is_constant(zeros.owner.inputs[0], 0) \
+            or zeros.ndim != 2 or not (same_length(zeros, 0, z, 0) and same_length(zeros, 1, z, 1)) \
+            or not _one_per_row(rows, cols) or value.ndim > 1:
+        return None
+    return cols, value
+
+
 @stabilize.register(Elemwise)
 def softmax_gradient_of_quotient(fgraph, node):
     """The gradient through z = softmax(x) of G = a / z, which is what grad builds for
@@ -235,5 +276,10 @@ def softmax_gradient_of_quotient(fgraph, node):
         along = axis - z.ndim + a.ndim
         if a.ndim > z.ndim or along < 0 or a.dtype != z.dtype or not same_length(a, along, z, axis):
             continue
+        picked = _picked_gradient(a, z) if z.ndim == 2 and axis == 1 else None
+        if picked is not None:  # one value per row: a's row sums are those values
+            targets, value = picked
+            g = broadcast_to(E.neg(E.cast(value, z.dtype)), shape(targets))
+            return _checked(CrossentropySoftmaxGrad()(z.owner.inputs[0], targets, g), node.outputs[0])
         return _checked(a - z * a.sum(axis=along, keepdims=True), node.outputs[0])
     return None

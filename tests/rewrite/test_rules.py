@@ -192,17 +192,19 @@ def test_crossentropy_gradient_through_softmax_needs_no_division(dense):
     np.testing.assert_allclose(fast(ok, tv), slow(ok, tv), rtol=1e-5, atol=1e-7)
 
 
-def test_theano_crossentropy_idiom_has_the_log_softmax_gradient():
+def test_theano_crossentropy_idiom_becomes_the_crossentropy_ops():
     """-log(softmax(x))[arange(n), y].mean(), Theano's way: the gradient grad builds divides by
-    the softmax (NaN where it underflows) and runs softmax beside log_softmax."""
+    the softmax (NaN where it underflows) and runs softmax beside log_softmax. As in Theano, the
+    pick becomes the softmax crossentropy and its gradient one row loop (CrossentropySoftmaxGrad)."""
     x, y = sg.fmatrix("x"), sg.ivector("y")
     cost = -sg.log(sg.nn.softmax(x))[sg.arange(y.shape[0]), y].mean()
     g = sg.grad(cost, x)
     fast = sg.function([x, y], [cost, g], backend="numpy")
-    assert fired(fast, "softmax_gradient_of_quotient") and fired(fast, "softmax_from_log_softmax")
-    assert "Softmax" not in ops_of(fast) and ops_of(fast).count("LogSoftmax") == 1
-    # the mean's count is len(y), which the arange already read: one shape lookup of y
-    assert fired(fast, "length_from_the_graph") and ops_of(fast).count("Shape") == 2  # y and x
+    assert fired(fast, "crossentropy_of_picked_log_softmax") and fired(fast, "softmax_gradient_of_quotient")
+    assert {"CrossentropySoftmax", "CrossentropySoftmaxGrad"} <= set(ops_of(fast))
+    assert not {"Softmax", "LogSoftmax", "IncSubtensor", "Alloc"} & set(ops_of(fast))
+    # the mean's count is len(y), which the arange already read: one shape lookup, of y
+    assert fired(fast, "length_from_the_graph") and ops_of(fast).count("Shape") == 1
     assert not any("true_div" in str(n.op) and n.outputs[0].ndim == 2 for n in fast.fgraph.apply_nodes)
     xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]], "float32")  # softmax underflows to 0
     yv = np.array([2, 0], "int32")
@@ -214,6 +216,22 @@ def test_theano_crossentropy_idiom_has_the_log_softmax_gradient():
     assert not np.isfinite(slow(xv, yv)).all()  # 0 / 0 where the softmax underflowed
     ok = np.array([[0.1, -0.3, 0.2], [1.0, 2.0, 3.0]], "float32")
     np.testing.assert_allclose(fast(ok, yv)[1], slow(ok, yv), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="one class index per row"):  # Theano's rule too
+        fast(ok, yv[:1])
+
+
+def test_picks_that_are_not_one_per_row_keep_the_log_softmax():
+    """x[rows, y] with rows other than arange(len(y)) (repeated rows, a row of another length)
+    is not a crossentropy: the log_softmax form stays, with the reference's values."""
+    x, y, rows = sg.dmatrix("x"), sg.ivector("y"), sg.ivector("rows")
+    cost = -sg.log(sg.nn.softmax(x))[rows, y].sum() - sg.log(sg.nn.softmax(x))[sg.arange(1, y.shape[0]), y[1:]].sum()
+    g = sg.grad(cost, x)
+    fast, slow = compile_both([x, y, rows], [cost, g])
+    assert not fired(fast, "crossentropy_of_picked_log_softmax") and "CrossentropySoftmaxGrad" not in ops_of(fast)
+    xv, yv, rv = np.array([[0.1, -0.3, 0.2], [1.0, 2.0, 3.0], [0.5, 0.0, -1.0]]), np.array([0, 2, 1], "int32"), \
+        np.array([1, 1, 0], "int32")
+    for got, want in zip(fast(xv, yv, rv), slow(xv, yv, rv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
 
 
 def test_softmax_gradient_of_a_quotient_needs_the_softmax_axis_unbroadcast():
