@@ -9,7 +9,7 @@ from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector, BroadcastTo
 from ..ops.shape_infer import dims_of
 from ..ops.index import Subtensor, IncSubtensor
 from ..ops.random import RandomDraw
-from ..ops.reduce import SumToShape
+from ..ops.reduce import Reduce, SumToShape
 from ..ops.loop import Map
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
@@ -81,6 +81,17 @@ def algebraic_identities(fgraph, node):
     if name == "where" and ins[1] is ins[2]:
         return _identity(out, ins[1])
     return None
+
+
+@canonicalize.register(Reduce)
+def negation_out_of_a_sum(fgraph, node):
+    """sum(-x) -> -sum(x), mean likewise (bit for bit: negation is exact and the sum's order
+    is unchanged), so that Theano's -(-crossentropy).mean() meets --y = y: one reduction of a
+    stored array, not a fused negation loop and a negation of its result."""
+    x = node.inputs[0]
+    if node.op.kind not in ("sum", "mean") or scalar_name(x) != "neg" or x.dtype[0] != "f":
+        return None
+    return _identity(node.outputs[0], elemwise_op("neg")(node.op(args(x)[0])))
 
 
 @canonicalize.register(Elemwise)

@@ -562,3 +562,20 @@ def test_adams_three_updates_are_one_loop_with_three_outputs(backend, rng):
     got = h(av, gv)
     assert got[0].shape == (1, 5)
     np.testing.assert_allclose(got[1], np.exp(av) + gv)
+
+
+def test_negation_comes_out_of_sums_and_means(rng):
+    """sum(-x) -> -sum(x) and mean likewise, bit for bit; Theano's -(-crossentropy).mean() is
+    then one mean of the crossentropy, with no negation left."""
+    x = sg.fmatrix("x")
+    outs = [(-x).sum(), (-x).mean(axis=0), -((-x).mean(axis=1))]
+    fast, slow = compile_both([x], outs)
+    assert fired(fast, "negation_out_of_a_sum")
+    xv = rng.normal(size=(5, 7)).astype("float32")
+    for got, want in zip(fast(xv), slow(xv)):
+        np.testing.assert_array_equal(got, want)
+    assert not any(str(n.op) == "Elemwise{neg}" for n in fast.fgraph.apply_nodes if n.outputs[0].ndim == 1)
+    y = sg.ivector("y")
+    cost = -sg.log(sg.nn.softmax(x))[sg.arange(y.shape[0]), y].mean()
+    f = sg.function([x, y], cost, backend="numpy")
+    assert [str(n.op) for n in f.fgraph.apply_nodes] == ["CrossentropySoftmax", "Mean{axis=(0,)}"]
