@@ -11,11 +11,11 @@ from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.index import IncSubtensor, Subtensor
 from ..ops.linalg import Dot, Gemm
-from ..ops.nn import Softmax, LogSoftmax
+from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmaxGrad
 from ..ops.reduce import Reduce
 from ..ops.shape import Alloc, ARange, BroadcastTo, DimShuffle, MakeVector, Shape
 
-_SAME_SHAPE = (IncSubtensor, Softmax, LogSoftmax)  # output shaped like input 0
+_SAME_SHAPE = (IncSubtensor, Softmax, LogSoftmax, CrossentropySoftmaxGrad)  # output shaped like input 0
 
 
 def length(var, axis, depth=12):

@@ -579,3 +579,17 @@ def test_negation_comes_out_of_sums_and_means(rng):
     cost = -sg.log(sg.nn.softmax(x))[sg.arange(y.shape[0]), y].mean()
     f = sg.function([x, y], cost, backend="numpy")
     assert [str(n.op) for n in f.fgraph.apply_nodes] == ["CrossentropySoftmax", "Mean{axis=(0,)}"]
+
+
+def test_a_keras_classifier_step_sums_no_gradient_back_to_its_own_shape(rng):
+    """The softmax crossentropy's one-pass gradient has its logits' shape (lengths.py knows
+    it), so the gradient of x @ w + b reaches the product without a SumToShape."""
+    x, y = sg.fmatrix("x"), sg.ivector("y")
+    w, b = sg.shared(rng.normal(size=(4, 3)).astype("float32")), sg.shared(np.zeros(3, "float32"))
+    cost = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, w) + b), y).mean()
+    fast = sg.function([x, y], sg.grad(cost, [w, b]), backend="numpy")
+    slow = sg.function([x, y], sg.grad(cost, [w, b]), backend="numpy", optimize=False)
+    assert "CrossentropySoftmaxGrad" in ops_of(fast) and "SumToShape" not in ops_of(fast)
+    xv, yv = rng.normal(size=(5, 4)).astype("float32"), np.array([0, 2, 1, 1, 0], "int32")
+    for got, want in zip(fast(xv, yv), slow(xv, yv)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
