@@ -28,7 +28,7 @@ test: install
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
-	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time small_steps expressions keras_steps; do ../$(PY) $$b.py || exit 1; done
+	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time small_steps expressions keras_steps training_steps; do ../$(PY) $$b.py || exit 1; done
 
 # On a machine with an NVIDIA GPU: the CUDA backend against PyTorch CUDA and CuPy (if installed).
 bench-cuda: install
