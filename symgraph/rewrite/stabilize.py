@@ -235,8 +235,8 @@ def _one_per_row(rows, cols):
 def crossentropy_of_picked_log_softmax(fgraph, node):
     """log_softmax(x)[arange(len(y)), y] -> -CrossentropySoftmax(x, y): Theano's negative log
     likelihood (`-log(p)[arange(y.shape[0]), y]`) as one row loop. As in Theano, y must then
-    hold one target per row of x: a ValueError where it is shorter (the pick would have read
-    the first rows only) instead of an IndexError where it is longer."""
+    hold one target per row of x, or a ValueError says so (written out, a shorter y picks from
+    the first rows only, and a longer one raises IndexError)."""
     if node.op.spec != ("array", "array"):
         return None
     lsm, rows, cols = node.inputs
