@@ -841,7 +841,9 @@ class CrossentropySoftmaxGradThunk(RowThunk):
             return self.reference(inputs)
         N.check_target_rows(x.shape, t.shape)  # (the loop reads one target and one g per row)
         rows, n = self._rows(x), x.shape[-1]
-        per_row = g.reshape(-1) if g.shape == t.shape else np.broadcast_to(g, t.shape).reshape(-1)
+        # g is often 1/n broadcast to the batch (a mean's gradient): one contiguous array, so
+        # numba compiles the loop once for it rather than a second time for the strided view
+        per_row = (g if g.shape == t.shape and g.flags.c_contiguous else np.broadcast_to(g, t.shape).copy()).reshape(-1)
         out = np.empty_like(rows)
         if self._kernel(x.size >= self.threshold)(rows, t.reshape(-1), per_row, out):
             low, high = t.min(), t.max()
