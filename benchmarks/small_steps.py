@@ -32,13 +32,18 @@ def init(sizes, seed=0):
                       np.zeros(n_out, np.float32))]
 
 
-def symgraph_step(sizes, idiom, backend):
+# Hidden-layer activations: symgraph's, NumPy's, and NumPy's gradient (g, the output h).
+ACTIVATIONS = {"relu": (sg.nn.relu, lambda z: np.maximum(z, 0), lambda g, h: g * (h > 0)),
+               "tanh": (sg.tanh, np.tanh, lambda g, h: g * (1 - h * h))}
+
+
+def symgraph_step(sizes, idiom, backend, activation="relu"):
     params = [sg.shared(p, f"p{i}") for i, p in enumerate(init(sizes))]
     x, y = sg.fmatrix("x"), sg.ivector("y")
     h = x
     for k in range(0, len(params), 2):
         h = sg.dot(h, params[k]) + params[k + 1]
-        h = sg.nn.relu(h) if k < len(params) - 2 else h
+        h = ACTIVATIONS[activation][0](h) if k < len(params) - 2 else h
     if idiom == "theano":
         cost = -sg.log(sg.nn.softmax(h))[sg.arange(y.shape[0]), y].mean()
     else:
@@ -61,15 +66,16 @@ def until_whole(f, x, y, limit=60.0):
     return calls, time.perf_counter() - start
 
 
-def numpy_step(sizes, lr=LR):
+def numpy_step(sizes, lr=LR, activation="relu"):
     """The step as one would write it by hand: forward, softmax cross-entropy, backward."""
     params = init(sizes)
+    forward, backward = ACTIVATIONS[activation][1:]
 
     def step(x, y):
         hs = [x]
         for k in range(0, len(params), 2):
             z = hs[-1] @ params[k] + params[k + 1]
-            hs.append(np.maximum(z, 0) if k < len(params) - 2 else z)
+            hs.append(forward(z) if k < len(params) - 2 else z)
         z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
         e = np.exp(z)
         s = e.sum(axis=1, keepdims=True)
@@ -82,7 +88,7 @@ def numpy_step(sizes, lr=LR):
             h = hs[k // 2]
             gw, gb = h.T @ g, g.sum(axis=0)
             if k:
-                g = (g @ params[k].T) * (h > 0)
+                g = backward(g @ params[k].T, h)
             params[k] -= lr * gw
             params[k + 1] -= lr * gb
         return loss

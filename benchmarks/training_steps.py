@@ -12,65 +12,16 @@ import time
 
 import numpy as np
 
-import symgraph as sg
+from small_steps import ACTIVATIONS, numpy_step, symgraph_step
 
-LR = 0.1
 SIZES = [(64, 10), (64, 32, 10), (784, 10), (784, 128, 10), (784, 100, 100, 10), (256, 256, 256, 10),
          (784, 512, 10)]
 BATCHES = (32, 128)
-ACTIVATIONS = {"relu": (sg.nn.relu, lambda z: np.maximum(z, 0), lambda g, h: g * (h > 0)),
-               "tanh": (sg.tanh, np.tanh, lambda g, h: g * (1 - h * h))}
 
 
-def init(sizes, seed=0):
-    rng = np.random.default_rng(seed)
-    return [a for n_in, n_out in zip(sizes[:-1], sizes[1:])
-            for a in ((rng.normal(size=(n_in, n_out)) * np.sqrt(2 / n_in)).astype(np.float32),
-                      np.zeros(n_out, np.float32))]
-
-
-def symgraph_step(sizes, activation, idiom):
-    params = [sg.shared(p, f"p{i}") for i, p in enumerate(init(sizes))]
-    x, y = sg.fmatrix("x"), sg.ivector("y")
-    h = x
-    for k in range(0, len(params), 2):
-        h = sg.dot(h, params[k]) + params[k + 1]
-        h = ACTIVATIONS[activation][0](h) if k < len(params) - 2 else h
-    if idiom == "theano":
-        cost = -sg.log(sg.nn.softmax(h))[sg.arange(y.shape[0]), y].mean()
-    else:
-        cost = sg.nn.categorical_crossentropy(sg.nn.softmax(h), y).mean()
-    grads = sg.grad(cost, params)
-    step = sg.function([x, y], cost, updates=[(p, p - LR * g) for p, g in zip(params, grads)])
-    step._run = getattr(step._run, "run", step._run)  # node by node: without the whole-program tier
-    return step
-
-
-def numpy_step(sizes, activation):
-    params = init(sizes)
-    forward, backward = ACTIVATIONS[activation][1:]
-
-    def step(x, y):
-        hs = [x]
-        for k in range(0, len(params), 2):
-            z = hs[-1] @ params[k] + params[k + 1]
-            hs.append(forward(z) if k < len(params) - 2 else z)
-        z = hs[-1] - hs[-1].max(axis=1, keepdims=True)
-        e = np.exp(z)
-        s = e.sum(axis=1, keepdims=True)
-        rows = np.arange(len(y))
-        loss = -(z[rows, y] - np.log(s[:, 0])).mean()
-        g = e / s
-        g[rows, y] -= 1
-        g /= len(y)
-        for k in range(len(params) - 2, -1, -2):
-            h = hs[k // 2]
-            gw, gb = h.T @ g, g.sum(axis=0)
-            if k:
-                g = backward(g @ params[k].T, h)
-            params[k] -= LR * gw
-            params[k + 1] -= LR * gb
-        return loss
+def node_by_node_step(sizes, activation, idiom):
+    step = symgraph_step(sizes, idiom, "numba", activation)
+    step._run = getattr(step._run, "run", step._run)  # without the whole-program tier
     return step
 
 
@@ -101,7 +52,8 @@ def main():
             number = int(np.clip(4e7 / (work + 2e5), 20, 2000))
             for activation in ACTIVATIONS if len(sizes) > 2 else ["relu"]:
                 for idiom in ("theano", "keras"):
-                    step, by_hand = symgraph_step(sizes, activation, idiom), numpy_step(sizes, activation)
+                    step = node_by_node_step(sizes, activation, idiom)
+                    by_hand = numpy_step(sizes, activation=activation)
                     first, want = float(step(x, y)), float(by_hand(x, y))
                     assert abs(first - want) < 1e-4, (sizes, first, want)
                     ours, numpy = alternating(lambda: step(x, y), lambda: by_hand(x, y), number)

@@ -66,6 +66,16 @@ def _sum_over_row(lines, value, dtype):
             + f"                part = fold_add(part, {value})\n            s += np.float64(part)\n")
 
 
+# A row's integer target k: a negative one counts from the end (NumPy's indexing); one out of
+# range is counted and the caller raises (checking here saves two passes over the targets).
+_TARGET = """        k = t[r]
+        if k < 0:
+            k += n
+        if k < 0 or k >= n:
+            bad += 1
+            k = 0
+"""
+
 # What each kind does with a row's maximum m and its sum of exponentials s (float64), as
 # lines inside the loop over rows; {e} is the row's exponential at j, where softmax keeps it.
 _FINISH = {
@@ -79,24 +89,10 @@ _FINISH = {
 """,
     "logsumexp": """        out[r] = np.{dtype}(np.log(s)) + m
 """,
-    # A negative target counts from the end (NumPy's indexing); one out of range is
-    # counted and the caller raises (checking here saves two passes over the targets).
-    "crossentropy_int": """        k = t[r]
-        if k < 0:
-            k += n
-        if k < 0 or k >= n:
-            bad += 1
-            k = 0
-        out[r] = -((x[r, k] - m) - np.{dtype}(np.log(s)))
+    "crossentropy_int": _TARGET + """        out[r] = -((x[r, k] - m) - np.{dtype}(np.log(s)))
 """,
     # The gradient of crossentropy_int: (softmax - one_hot(target)) * g, a row at a time.
-    "crossentropy_int_grad": """        k = t[r]
-        if k < 0:
-            k += n
-        if k < 0 or k >= n:
-            bad += 1
-            k = 0
-        total = np.{dtype}(s)
+    "crossentropy_int_grad": _TARGET + """        total = np.{dtype}(s)
         gr = g[r]
         for j in range(n):
             out[r, j] = ({e} / total - (np.{dtype}(1) if j == k else np.{dtype}(0))) * gr
