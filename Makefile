@@ -24,7 +24,7 @@ demo: install
 	$(PY) -m symgraph.demo
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto  # one worker per core: the suite is bound by numba's compiles
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
