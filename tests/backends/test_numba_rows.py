@@ -75,6 +75,10 @@ def test_softmax_crossentropy_with_integer_and_dense_targets(dtype, rng):
     f, got, want = run_both([x, dense], sg.nn.categorical_crossentropy(x, dense, from_logits=True), xv, dv)
     np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6 if dtype == "float32" else 0)
     assert all(th.kernels for th in row_thunks(f))
+    one_row = sg.tensor("r", dtype, (1, 9))  # one distribution for every row, broadcast
+    f, got, want = run_both([x, one_row], sg.nn.categorical_crossentropy(x, one_row, from_logits=True), xv, dv[:1])
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-6 if dtype == "float32" else 0)
+    assert all(th.kernels for th in row_thunks(f))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
