@@ -11,6 +11,8 @@ from . import numba_target  # noqa: F401  (sets numba's vector width before any 
 import numpy as np
 from numba import njit, prange
 
+from .numba_kernels import serial_and_parallel
+
 
 @njit(cache=True, nogil=True)
 def splitmix64(z):
@@ -56,7 +58,5 @@ def _binomial(out, key, counter, trials, p):
         out[e] = count
 
 
-uniform_serial = njit(cache=True, nogil=True)(_uniform)
-uniform_parallel = njit(cache=True, nogil=True, parallel=True)(_uniform)
-binomial_serial = njit(cache=True, nogil=True)(_binomial)
-binomial_parallel = njit(cache=True, nogil=True, parallel=True)(_binomial)
+uniform_serial, uniform_parallel = serial_and_parallel(_uniform)
+binomial_serial, binomial_parallel = serial_and_parallel(_binomial)

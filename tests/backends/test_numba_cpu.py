@@ -1,6 +1,7 @@
 """The Numba backend against the NumPy reference: every scalar op, dtypes, broadcasting,
 non-contiguous and zero-size inputs, fused reductions, scatter-add, and the lowering list.
 The tests taking `backend` also run the CUDA backend (in numba's simulator here)."""
+import os
 import warnings
 
 import numpy as np
@@ -655,3 +656,31 @@ def test_increments_at_index_pairs_run_the_compiled_loop_as_numpy(dtype, rng):
                     f(xv, vv, bad_rows, bad_cols)
         finally:
             numba_cpu.kernels.scatter_add_pairs = real
+
+
+def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
+    """numba's disk cache keys a function by name and bytecode, not by njit's flags: the
+    parallel transpose once loaded the serial one's machine code and ran on one core."""
+    import subprocess
+    import sys
+    from symgraph.backends import numba_kernels, numba_random
+    pairs = [(numba_kernels.transpose_serial, numba_kernels.transpose_parallel),
+             (numba_kernels.gather_rows_serial, numba_kernels.gather_rows_parallel),
+             (numba_kernels.cumsum_serial, numba_kernels.cumsum_parallel),
+             (numba_random.uniform_serial, numba_random.uniform_parallel),
+             (numba_random.binomial_serial, numba_random.binomial_parallel)]
+    for serial, parallel in pairs:
+        assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+        assert serial.targetoptions.get("parallel") is None and parallel.targetoptions["parallel"] is True
+    # Across processes: the serial loop compiled and cached first, the parallel one is compiled, not loaded.
+    script = ("import numpy as np\n"
+              "from symgraph.backends import numba_kernels as K\n"
+              "x, out = np.ones((1, 40, 30), 'float32'), np.empty((1, 30, 40), 'float32')\n"
+              "loop = K.transpose_{}\n"
+              "loop(x, out)\n"
+              "assert (out == x.transpose(0, 2, 1)).all()\n"
+              "print(sum(loop.stats.cache_hits.values()))\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    hits = [subprocess.run([sys.executable, "-c", script.format(kind)], env=env, capture_output=True,
+                           text=True, check=True).stdout.split()[-1] for kind in ("serial", "parallel", "parallel")]
+    assert hits == ["0", "0", "1"]  # the parallel loop's own entry is loaded the second time
