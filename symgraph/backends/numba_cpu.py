@@ -114,7 +114,8 @@ def _lower_gemm(op, node):
 # reduction of a whole stored array) run NumPy's: 1.4 us for a 128x10 sum against the loop's
 # 2.2 (its Python around the kernel). A reduction along some axes only runs NumPy's below
 # PARTIAL_REDUCE_BY_NUMPY: NumPy's float32 loop along or across short rows is slow (a 256x10
-# sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9).
+# sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9; a
+# 32x10 or 32x32 sum the same 2.7 us each way, 8x4 2.1 against 2.6).
 # Softmax rows run NumPy's on their first HOT_CALLS calls only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
 # (an evaluation, a training step's first call: the compile-time target) need not pay; from
 # the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A
@@ -123,7 +124,7 @@ def _lower_gemm(op, node):
 # numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
 # over a few calls after a warm-up ran at 0.5x NumPy by hand.
 SMALL_BY_NUMPY = 1 << 14
-PARTIAL_REDUCE_BY_NUMPY = 1 << 10
+PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 HOT_CALLS = 1
 
 
