@@ -94,9 +94,11 @@ def _lower_gemm(op, node):
         out = blas.gemm(op.alpha, a, b, op.beta, c, dtype)
         return [out] if out is not None else reference(inputs)
 
+    alpha = dtype.type(op.alpha)  # (converted once, not per call)
+
     def gemm_into_c(inputs):
         c, a, b = inputs
-        return [c] if blas.accumulate(op.alpha, a, b, c, op.beta) else gemm(inputs)
+        return [c] if blas.accumulate(alpha, a, b, c, op.beta) else gemm(inputs)
 
     def check(inputs):
         """Raise what the product and the sum would (the executor asks before the first write

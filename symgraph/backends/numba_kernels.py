@@ -291,6 +291,15 @@ def _transpose(src, dst):
 transpose_serial, transpose_parallel = serial_and_parallel(_transpose)
 
 
+@njit(cache=True, nogil=True)
+def add_scaled(c, p, alpha):
+    """c += alpha * p for C-ordered matrices, alpha of their dtype: the product rounded, then
+    the sum, as NumPy's `p *= alpha; c += p` (one pass and one call instead of two)."""
+    for i in range(c.shape[0]):
+        for j in range(c.shape[1]):
+            c[i, j] = c[i, j] + alpha * p[i, j]
+
+
 def _copy_strided(src, dst):
     """dst[...] = src[...] for a strided 1-d or 2-d view (x[::2], m[:, ::2]), rows in parallel."""
     if src.ndim == 1:

@@ -233,6 +233,13 @@ def test_accumulate_adds_the_scaled_product_into_c_in_every_layout(dtype, mode, 
                 assert c is buffer
                 assert calls == ([(m, n)] if large and one_call else []), (m, name_a, name_b)
                 np.testing.assert_allclose(c, want, **tol, err_msg=f"{name_a} x {name_b}")
+                if not calls and beta == 1.0:  # NumPy's product, scaled and added: bit for bit
+                    c = rng.standard_normal((m, n)).astype(dtype)
+                    product = np.dot(a, b)
+                    product *= np.asarray(-0.3, dtype)
+                    want = c + product
+                    assert blas.accumulate(-0.3, a, b, c) is True
+                    np.testing.assert_array_equal(c, want)
 
 
 def test_accumulate_refuses_what_it_cannot_write_and_changes_nothing():
