@@ -534,15 +534,29 @@ def _lower_reduce(op, node):
 
 
 class StoredReduceThunk(ReduceThunk):
+    """Small arrays go to NumPy's reduction: for a float array, its ufunc's reduce called
+    directly (a mean of 32 values 6.3 -> 3.6 us, the op's perform with its general checks
+    4.6); else, and for empty arrays (NumPy's errors and warnings), the op's perform."""
+
+    _UFUNCS = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum, "mean": np.add}
+
     def __init__(self, op, node):
         super().__init__(op, node)
         self.reference = _reference(node.op, node)
+        self.small = SMALL_BY_NUMPY if len(op.axis) == node.inputs[0].ndim else PARTIAL_REDUCE_BY_NUMPY
+        floats = node.inputs[0].dtype in ("float32", "float64") and self.out_dtype == node.inputs[0].dtype
+        self.ufunc = self._UFUNCS[op.kind] if floats else None
 
     def __call__(self, inputs):
         x = inputs[0]
-        if x.size < (SMALL_BY_NUMPY if len(self.op.axis) == x.ndim else PARTIAL_REDUCE_BY_NUMPY):
+        if x.size >= self.small:
+            return super().__call__(inputs)
+        if self.ufunc is None or not x.size:
             return self.reference(inputs)
-        return super().__call__(inputs)
+        out = self.ufunc.reduce(x, axis=self.op.axis, keepdims=self.op.keepdims)
+        if self.fold != self.op.kind:  # a mean: the sum divided by the count, as perform does
+            out = out / (x.size // (out.size or 1))
+        return [np.asarray(out, self.out_dtype)]
 
 
 # Arrays smaller than this copy as fast through NumPy (they fit in cache, and the kernel's
