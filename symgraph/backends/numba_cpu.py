@@ -769,6 +769,19 @@ def _lower_random_draw(op, node):
     return RandomDrawThunk(op, node)
 
 
+class _FirstCallChecked:
+    """A kernel (numba_codegen._CacheTolerant) that, once a call went through (any damaged
+    disk-cache entry replaced), puts numba's dispatcher itself in its place in `table`."""
+
+    def __init__(self, kernel, table, key):
+        self.kernel, self.table, self.key = kernel, table, key
+
+    def __call__(self, *args):
+        result = self.kernel(*args)
+        self.table[self.key] = self.kernel.dispatcher
+        return result
+
+
 class RowThunk:
     """softmax, log_softmax, logsumexp and softmax crossentropy along the last axis of a
     float32/float64 array, a row at a time (numba_rows); along another axis, NumPy's reference."""
@@ -796,7 +809,8 @@ class RowThunk:
     def _kernel(self, parallel):
         kernel = self.kernels.get(parallel)
         if kernel is None:
-            kernel = self.kernels[parallel] = row_kernel(self.kind, self.dtype, parallel)
+            kernel = self.kernels[parallel] = _FirstCallChecked(row_kernel(self.kind, self.dtype, parallel),
+                                                                self.kernels, parallel)
         return kernel
 
     def _rows(self, x):
@@ -846,19 +860,18 @@ class CrossentropySoftmaxThunk(RowThunk):
         if self._by_numpy(x):
             return self.reference(inputs)
         rows, n = self._rows(x), x.shape[-1]
-        if not self.dense:
-            N.check_target_rows(x.shape, t.shape)  # (the loop reads one target per row)
         if self.dense:
             targets = t if t.shape == x.shape else np.broadcast_to(t, x.shape)  # (broadcast_to: 5 us)
             targets = self._rows(targets.astype(x.dtype, copy=False))
         else:
-            targets = t.reshape(-1)
+            N.check_target_rows(x.shape, t.shape)  # (the loop reads one target per row)
+            targets = t if t.ndim == 1 else t.reshape(-1)
         out = np.empty(rows.shape[0], x.dtype)
         if self._kernel(x.size >= self.threshold)(rows, targets, out) and not self.dense:
             low, high = targets.min(), targets.max()
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
-        return [out.reshape(x.shape[:-1])]
+        return [out if x.ndim == 2 else out.reshape(x.shape[:-1])]
 
 
 class CrossentropySoftmaxGradThunk(RowThunk):
@@ -880,13 +893,14 @@ class CrossentropySoftmaxGradThunk(RowThunk):
         if g.shape != t.shape or not g.flags.c_contiguous:
             per_row = np.empty(t.shape, g.dtype)
             per_row[...] = g
-        per_row = per_row.reshape(-1)
-        out = np.empty_like(rows)
-        if self._kernel(x.size >= self.threshold)(rows, t.reshape(-1), per_row, out):
+        if t.ndim != 1:
+            t, per_row = t.reshape(-1), per_row.reshape(-1)
+        out = np.empty(rows.shape, rows.dtype)
+        if self._kernel(x.size >= self.threshold)(rows, t, per_row, out):
             low, high = t.min(), t.max()
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
-        return [out.reshape(x.shape)]
+        return [out if x.ndim == 2 else out.reshape(x.shape)]
 
 
 @lower.register(N.CrossentropySoftmaxGrad)
