@@ -124,6 +124,7 @@ class Function:
         # dtype None where a static length must be checked: those always take filter().
         self._checks = [(t, what, None if any(s is not None for s in t.shape) else np.dtype(t.dtype), t.ndim)
                         for t, what in self._types]
+        self._read_arguments = _argument_reader(self._checks, self.shared, self._stage_shared, self._keep_device)
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
 
     @staticmethod
@@ -163,13 +164,7 @@ class Function:
         if len(args) != len(self._types):
             raise TypeError(f"{self._label()} takes {len(self._types)} arguments "
                             f"({', '.join(repr(v) for v in self.inputs)}), got {len(args)}")
-        # The common case (an ndarray of the right dtype and ndim, no static lengths to check)
-        # is decided inline; anything else goes through TensorType.filter's full checks.
-        values = [a if type(a) is np.ndarray and a.dtype is dtype and a.ndim == ndim
-                  else t.filter(a, what, keep_device=self._keep_device)
-                  for (t, what, dtype, ndim), a in zip(self._checks, args)]
-        if self.shared:
-            values += self._stage_shared(self.shared)
+        values = self._read_arguments(args)
         results = self._run(values)
         if self._may_alias:
             results = [r if fresh else self._own(r, values) for r, fresh in zip(results, self._fresh)]
@@ -205,6 +200,39 @@ class Function:
 
     def __repr__(self):
         return f"<symgraph.Function {self.name or ''} {self.fgraph}>"
+
+
+def _argument_reader(checks, shared, stage_shared, keep_device):
+    """read(args) -> the values a call runs on: each argument checked, then the shared values.
+    Written out per function, one line per argument and shared variable: the common case (an
+    ndarray of the right dtype and ndim, no static lengths to check) is decided inline, anything
+    else goes through TensorType.filter's full checks; shared values are read from their
+    containers unless one is not a host array (stage_shared then decides, as the CUDA backend
+    keeps them on the device). A loop over the arguments took 0.9 us of two-input calls."""
+    env = {"ndarray": np.ndarray, "stage_shared": stage_shared, "shared": shared}
+    names = [f"a{i}" for i in range(len(checks))]
+    lines = ["def read(args):"]
+    if names:
+        lines.append(f"    {', '.join(names)}, = args")
+    for i, (t, what, dtype, ndim) in enumerate(checks):
+        env[f"filter{i}"] = t.filter
+        env[f"what{i}"] = what
+        filtered = f"        a{i} = filter{i}(a{i}, what{i}, keep_device={keep_device})"
+        if dtype is None:  # static lengths: always the full checks
+            lines.append("    " + filtered.strip())
+        else:
+            env[f"dtype{i}"] = dtype
+            lines += [f"    if not (type(a{i}) is ndarray and a{i}.dtype is dtype{i} and a{i}.ndim == {ndim}):", filtered]
+    if shared and stage_shared is _host_values:
+        held = [f"s{k}" for k in range(len(shared))]
+        for k, var in enumerate(shared):
+            env[f"container{k}"] = var.container
+            lines.append(f"    s{k} = container{k}[0]")
+        lines += [f"    if {' and '.join(f'type({h}) is ndarray' for h in held)}:",
+                  f"        return [{''.join(n + ', ' for n in names + held)}]"]
+    lines.append(f"    return [{''.join(n + ', ' for n in names)}]" + (" + stage_shared(shared)" if shared else ""))
+    exec(compile("\n".join(lines), "<symgraph argument reader>", "exec"), env)
+    return env["read"]
 
 
 def _host_values(shared):

@@ -24,6 +24,7 @@ def test_arity_dtype_ndim_and_static_shape(backend):
              ((ok_x, np.ones(2, "float32")), TypeError, "'i'"),                 # float into int
              ((ok_x, np.ones(2, "int64")), TypeError, "int64"),
              ((np.ones(3, "float32"), ok_i), ValueError, "2 dimensions"),
+             ((ok_x, np.ones((2, 1), "int32")), ValueError, "1 dimension"),      # right dtype, no static shape
              ((np.ones((2, 4), "float32"), ok_i), ValueError, "length 3"),
              ((ok_x, [1.5, 2.0]), TypeError, "integers"),
              (("hello", ok_i), TypeError, "'x'"),
