@@ -5,8 +5,9 @@ Python call costing 2-3 us (a logistic regression step on a batch of 32: 22 node
 against 6 us for the same arithmetic as one compiled function). So once the executor has spent
 HOT_SECONDS on calls with one set of input shapes, the numba backend traces one call (the NumPy
 reference, node by node: every shape, and the value of every shape computation) and writes one
-function for that signature, compiled in a background thread while the calls go on. Shapes are literals in it, shape arithmetic is constants, and each
-node is a few lines: loops indexed by each input's own shape for elementwise ops, reductions
+function for that signature, compiled while the calls go on (by a child process, numba_elsewhere,
+unless numba's disk cache holds it; loaded in a background thread). Shapes are literals in it,
+shape arithmetic is constants, and each node is a few lines: loops indexed by each input's own shape for elementwise ops, reductions
 and gathers, np.dot for products, numba_rows' loops for softmax rows.
 
 Calls with that signature then run it; other signatures keep the node-by-node executor. A
@@ -16,6 +17,7 @@ first result is checked against the executor's, and an error inside the function
 out of range) reruns the executor, which raises naming the node; shared values are swapped
 only after a call returns, so a failed call changes nothing.
 """
+import os
 import re
 import threading
 import time
@@ -33,6 +35,7 @@ from .numba_codegen import (compile_source, is_cached, module_name, program_line
                             _init_literal, _fold_lines, _literal)
 from .numba_rows import row_kernel, row_source
 from .executor import from_shapes, input_writers, overwritten
+from .numba_elsewhere import compile_in_child
 
 # A program saves 5-50 us a call and costs 0.04-0.08 s a node to compile the first time
 # (benchmarks/small_steps.py's steps: 14-23 nodes in 0.75-1.2 s; a 32-node Adam step 2.6 s),
@@ -40,10 +43,15 @@ from .executor import from_shapes, input_writers, overwritten
 # the program is written (one traced call); if the disk cache has it, it is loaded at once,
 # else compiled once the calls have cost as much as compiling will (COLD_SECONDS_PER_NODE a
 # node: never more than twice the best choice, as in renting skis).
-# Compiling runs in a background thread; the calls go on, slowed by sharing the interpreter.
+# Compiling runs in a background thread; the calls go on. A program not in the disk cache is
+# compiled by a child process (numba_elsewhere), then loaded here: in a thread of this process
+# numba held the interpreter, and a 120 us step took 0.3-4 ms a call for the 4 s it compiled;
+# with the child, 77-148 us (NumPy by hand: 102). Where another core runs the child, the
+# calls lose nothing while it compiles, so there is no wait for it to pay.
 HOT_SECONDS = 0.25
 COLD_SECONDS_PER_NODE = 0.06
 BACKGROUND = True  # tests compile in the calling thread, to see the result at once
+IN_CHILD = None  # compile in a child: None where compiling in the background, True always, False never
 MAX_ELEMENTS = 1 << 16  # per array; larger graphs are kernel-bound, not call-bound
 MAX_SIGNATURES = 4  # compiled per function (full batches, the last partial one, ...)
 SHAPE_ONLY_SIZE = 1 << 12  # a value computed from shapes alone, this small, is a constant
@@ -52,6 +60,10 @@ MIN_NODES = 4
 
 
 _COMPILE_LOCK = threading.Lock()
+
+
+def _in_child():
+    return BACKGROUND if IN_CHILD is None else IN_CHILD
 
 
 class Unsupported(Exception):
@@ -120,7 +132,8 @@ class TieredRunner:
             self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
             self.programs[key] = None
             return
-        self.plans[key] = (plan, HOT_SECONDS if is_cached(plan.source) else COLD_SECONDS_PER_NODE * plan.nodes)
+        free = is_cached(plan.source) or (_in_child() and (os.cpu_count() or 1) > 1)
+        self.plans[key] = (plan, HOT_SECONDS if free else COLD_SECONDS_PER_NODE * plan.nodes)
 
     def compile(self, key, values):
         """Compile the program for these values' signature (in a background thread)."""
@@ -138,6 +151,8 @@ class TieredRunner:
 
     def _compile(self, key, plan, values):
         try:
+            if _in_child() and not is_cached(plan.source):
+                compile_in_child(plan.source, plan.rows, plan.arguments(values))  # (else: here)
             self.built[key] = plan.compile(values)
         except Exception as exc:  # noqa: BLE001 - Unsupported, or a graph numba cannot type
             self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
@@ -221,6 +236,10 @@ class Plan:
     def __init__(self, source, n_inputs, extra, where, nodes, rows):
         self.source, self.n_inputs, self.extra, self.where, self.nodes = source, n_inputs, extra, where, nodes
         self.rows = rows  # (kind, dtype) of the row kernels it imports
+
+    def arguments(self, values):
+        """What the compiled function is called with (Program.__call__)."""
+        return list(values[:self.n_inputs]) + list(self.extra)
 
     def compile(self, values):
         """The Program, compiled for these values' types."""

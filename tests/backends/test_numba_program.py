@@ -233,3 +233,35 @@ def test_threads_calling_one_function_compile_it_once_and_agree(rng):
         t.join()
     assert not errors, errors
     assert [p for p in f._run.programs.values() if p is not None] and not f._run.why_not, f._run.why_not
+
+
+def test_a_program_not_in_the_disk_cache_is_compiled_by_a_child_process(monkeypatch, tmp_path, rng):
+    """(numba_elsewhere) The child compiles into numba's disk cache; this process loads the
+    machine code from it, compiling nothing itself, and the program trains as the executor."""
+    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))  # nothing compiled there yet
+    monkeypatch.setattr(numba_program, "IN_CHILD", True)
+    children = []
+    real = numba_program.compile_in_child
+    monkeypatch.setattr(numba_program, "compile_in_child", lambda *args: children.append(real(*args)))
+    results = {}
+    xv, yv = rng.normal(size=(6, 5)).astype("float32"), np.array([0, 2, 1, 1, 2, 0], "int32")
+    for backend in ("numba", "numpy"):
+        x, y, cost, params, updates = classifier("float32", "keras", hidden=7)  # (a program no other test has)
+        f = sg.function([x, y], cost, updates=updates, backend=backend)
+        results[backend] = [program_of(f, xv, yv) if backend == "numba" else [f(xv, yv) for _ in range(4)][-1]]
+        results[backend] += [f(xv, yv) for _ in range(3)] + [p.get_value() for p in params]
+        if backend == "numba":
+            key = numba_program.signature([xv, yv] + [s.get_value() for s in f.shared])
+            stats = f._run.programs[key].kernel.stats
+    assert children == [True]
+    assert sum(stats.cache_hits.values()) == 1 and not stats.cache_misses  # loaded, not compiled here
+    assert_close(results["numba"], results["numpy"])
+
+
+def test_what_a_child_cannot_rebuild_or_compile_is_left_to_this_process():
+    from symgraph.backends import numba_elsewhere
+    x = np.zeros((3, 4), "float32")
+    assert [d[2] for d in numba_elsewhere.describe([x, x.T, x[:, ::2]])] == [(16, 4), (4, 16), (16, 8)]
+    assert numba_elsewhere.describe([x[::-1]]) is None  # (a negative stride)
+    assert numba_elsewhere.describe([np.zeros(3, complex)]) is None
+    assert numba_elsewhere.compile_in_child("not a kernel", [], [x]) is False

@@ -1,0 +1,77 @@
+"""Compile a generated kernel in a child Python process, so that numba's disk cache holds it
+and this process only loads it (numba_program's whole-step programs).
+
+Numba's compiler is Python: compiling in a background thread holds the interpreter most of
+the time, and the thread still calling the function waits for it at every kernel or BLAS call
+(they let go of it). Measured: a 120 us training step took 0.5-4 ms a call for the 4 s its
+program compiled in a thread. A child process compiles on another core while the calls go on
+at full speed; this process then loads the machine code from the disk cache.
+
+The child sees what numba keys its cache by: the same CPU name and features (numba's codegen
+"magic tuple"), the same kernel folder (config.cache_dir), the same source file, and
+arguments of the same numba types (dtype, dimensions, layout, read-only), rebuilt as zeros
+with the same strides. Anything it cannot rebuild, or a child that fails or takes longer
+than TIMEOUT_SECONDS, leaves the compiling to this process, as before.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+from ..config import config
+
+TIMEOUT_SECONDS = 300
+
+_CHILD = """
+import json, sys
+import numpy as np
+spec = json.loads(sys.stdin.read())
+sys.path[:0] = spec["path"]
+import numba
+from symgraph.backends.numba_codegen import compile_source
+from symgraph.backends.numba_rows import row_kernel
+for kind, dtype in spec["rows"]:
+    row_kernel(kind, dtype, False)
+args = []
+for dtype, shape, strides, writeable in spec["args"]:
+    dtype = np.dtype(dtype)
+    extent = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else dtype.itemsize
+    base = np.zeros(extent // dtype.itemsize + 1, dtype)
+    array = np.lib.stride_tricks.as_strided(base, shape, strides, writeable=writeable)
+    args.append(numba.typeof(array))
+compile_source(spec["source"]).dispatcher.compile(tuple(args))
+"""
+
+
+def describe(values):
+    """What the child needs to rebuild each value's numba type, or None if it cannot."""
+    described = []
+    for v in values:
+        if type(v) is not np.ndarray or v.dtype.kind not in "biuf" or any(s < 0 for s in v.strides) \
+                or any(s % v.itemsize for s in v.strides) or not v.flags.aligned:
+            return None
+        described.append((v.dtype.str, v.shape, v.strides, bool(v.flags.writeable)))
+    return described
+
+
+def compile_in_child(source, rows, values):
+    """Compile `source`'s kernel for these values' types in a child process (its row kernels
+    `rows`, (kind, dtype) pairs, loaded first), leaving it in numba's disk cache. True if the
+    child succeeded."""
+    args = describe(values)
+    if args is None:
+        return False
+    from numba.core.registry import cpu_target
+    _, cpu_name, features = cpu_target.target_context.codegen().magic_tuple()
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu_name, NUMBA_CPU_FEATURES=features,
+               SYMGRAPH_CACHE_DIR=config.cache_dir, PYTHONDONTWRITEBYTECODE="")
+    spec = {"source": source, "rows": [list(r) for r in rows], "args": args,
+            "path": [p for p in sys.path if isinstance(p, str)]}
+    try:
+        done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(spec), env=env, text=True,
+                              capture_output=True, timeout=TIMEOUT_SECONDS)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
