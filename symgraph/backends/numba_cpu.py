@@ -19,6 +19,7 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, warn_no_kernel
 from . import blas, numba_program
+from . import numba_elsewhere as elsewhere
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -793,18 +794,43 @@ class RowThunk:
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.calls = 0
+        self.job = None  # a child compiling the serial loop (numba_elsewhere.Job)
 
     def _by_numpy(self, x):
         """Whether x is empty, or small while its loop is neither loaded nor in numba's disk
-        cache and this is one of the first HOT_CALLS calls (see HOT_CALLS)."""
+        cache and either a child process compiles it (numba_elsewhere.compiling) or this is
+        one of the first HOT_CALLS calls (see HOT_CALLS)."""
         if not x.size:
             return True
         if x.size >= SMALL_BY_NUMPY or False in self.kernels:  # (small inputs: the serial loop)
             return False
-        if codegen.is_cached(row_source(self.kind, self.dtype, False)):
+        job = self.job
+        if job is not None and not job.done:
+            return True  # NumPy's while the child compiles (then loaded from the disk cache)
+        source = row_source(self.kind, self.dtype, False)
+        if codegen.is_cached(source):
             return False  # loading it costs milliseconds: the same loop from the first call
-        self.calls += 1
+        if job is None:
+            self.job = elsewhere.compiling(source, self._example())
+            if self.job is not None:
+                return True
+        self.calls += 1  # (no child, or it failed: compiled here from the call after HOT_CALLS)
         return self.calls <= HOT_CALLS
+
+    def _example(self):
+        """Arguments of the serial loop's types (numba_rows.row_kernel), for a child to
+        compile it: rows, targets (crossentropies), g (its gradient), out."""
+        inputs = [np.zeros((1,) * v.ndim, v.dtype) for v in self.node.inputs]
+        rows = np.zeros((1, 1), self.dtype)
+        per_row = np.zeros(1, self.dtype)
+        if self.kind in ("softmax", "log_softmax"):
+            return [rows, rows.copy()]
+        if self.kind == "logsumexp":
+            return [rows, per_row]
+        targets = rows.copy() if self.kind == "crossentropy_dense" else inputs[1].reshape(-1)
+        if self.kind == "crossentropy_int_grad":
+            return [rows, targets, inputs[2].reshape(-1), rows.copy()]
+        return [rows, targets, per_row]
 
     def _kernel(self, parallel):
         kernel = self.kernels.get(parallel)

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -69,9 +70,60 @@ def compile_in_child(source, rows, values):
                SYMGRAPH_CACHE_DIR=config.cache_dir, PYTHONDONTWRITEBYTECODE="")
     spec = {"source": source, "rows": [list(r) for r in rows], "args": args,
             "path": [p for p in sys.path if isinstance(p, str)]}
+    for kind, dtype in rows:  # a row loop a child compiles now is loaded, not compiled again
+        from .numba_rows import row_source
+        job = _jobs.get(row_source(kind, dtype, False))
+        if job is not None:
+            job.finished.wait(TIMEOUT_SECONDS)
     try:
-        done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(spec), env=env, text=True,
-                              capture_output=True, timeout=TIMEOUT_SECONDS)
+        with _ONE_CHILD:
+            done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(spec), env=env, text=True,
+                                  capture_output=True, timeout=TIMEOUT_SECONDS)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
+
+
+# One child at a time: on two cores, two children and the calls they run beside slowed the
+# calls 3-5x; one child leaves a core to them.
+_ONE_CHILD = threading.Lock()
+
+
+# Thunks with a NumPy reference (numba_cpu.RowThunk) may run it while a child compiles their
+# kernel, instead of stopping the calls for the compile (two softmax-crossentropy loops: 4 s
+# at a training step's second call). Off in tests that need the kernel from the second call.
+IN_BACKGROUND = True
+
+
+class Job:
+    """A child compiling one kernel, waited for by a background thread: `done` once it has
+    finished (`ok`: it succeeded, and numba's disk cache holds the kernel)."""
+
+    def __init__(self, source, values):
+        self.done = self.ok = False
+        self.finished = threading.Event()
+        threading.Thread(target=self._run, args=(source, values), daemon=True,
+                         name="symgraph kernel compile").start()
+
+    def _run(self, source, values):
+        try:
+            self.ok = compile_in_child(source, [], values)
+        finally:
+            self.done = True
+            self.finished.set()
+
+
+_jobs = {}  # source -> Job: one child per kernel, whichever thunks wait for it
+_jobs_lock = threading.Lock()
+
+
+def compiling(source, values):
+    """The Job compiling `source`'s kernel for these values' types in a child (started by
+    the first caller), or None where kernels are not compiled in the background."""
+    if not IN_BACKGROUND:
+        return None
+    with _jobs_lock:
+        job = _jobs.get(source)
+        if job is None:
+            job = _jobs[source] = Job(source, values)
+        return job

@@ -256,12 +256,3 @@ def test_a_program_not_in_the_disk_cache_is_compiled_by_a_child_process(monkeypa
     assert children == [True]
     assert sum(stats.cache_hits.values()) == 1 and not stats.cache_misses  # loaded, not compiled here
     assert_close(results["numba"], results["numpy"])
-
-
-def test_what_a_child_cannot_rebuild_or_compile_is_left_to_this_process():
-    from symgraph.backends import numba_elsewhere
-    x = np.zeros((3, 4), "float32")
-    assert [d[2] for d in numba_elsewhere.describe([x, x.T, x[:, ::2]])] == [(16, 4), (4, 16), (16, 8)]
-    assert numba_elsewhere.describe([x[::-1]]) is None  # (a negative stride)
-    assert numba_elsewhere.describe([np.zeros(3, complex)]) is None
-    assert numba_elsewhere.compile_in_child("not a kernel", [], [x]) is False
