@@ -119,13 +119,15 @@ def _lower_gemm(op, node):
 # PARTIAL_REDUCE_BY_NUMPY: NumPy's float32 loop along or across short rows is slow (a 256x10
 # sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9; a
 # 32x10 or 32x32 sum the same 2.7 us each way, 8x4 2.1 against 2.6).
-# Softmax rows run NumPy's on their first HOT_CALLS calls only: compiling their loop costs 0.3-0.9 s in a fresh process, which a function called once
-# (an evaluation, a training step's first call: the compile-time target) need not pay; from
-# the next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A
-# loop already in numba's disk cache is loaded and used from the first call. Otherwise the
-# first call's results may differ from later calls' in the last bits (NumPy's exp against
-# numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
-# over a few calls after a warm-up ran at 0.5x NumPy by hand.
+# Softmax rows whose loop is not in numba's disk cache run NumPy's reference (five passes:
+# 512x10 46 us, the loop 10) while a child process compiles the loop (numba_elsewhere), then
+# load it: 3-4 s after the first call on this 2-core machine, during which a small training
+# step ran at 1.5-2x its later time. Where no child can (or in tests), the first HOT_CALLS calls
+# run NumPy's and the next compiles the loop here: 0.3-0.9 s (2 s on a slow machine), which a
+# function called once (an evaluation, the compile-time target) need not pay. With 64 NumPy
+# calls first, as before, a logistic regression step timed over a few calls after a warm-up
+# ran at 0.5x NumPy by hand. NumPy's first results may differ from the loop's in the last bits
+# (NumPy's exp against numba_vecmath's).
 SMALL_BY_NUMPY = 1 << 14
 PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 HOT_CALLS = 1
@@ -433,7 +435,7 @@ class ReduceThunk:
         plan = self.plans.get(key)
         if plan is None:
             return self._first_call(key, inputs)
-        # (each step below is skipped where it would do nothing: 4.5 -> 3.3 us for a small sum)
+        # (each step below is skipped where it would do nothing: a 32x32 sum 4.1 -> 2.9 us)
         compact, extents, kernel, out_shape, result_shape, count = plan
         out = np.empty(out_shape, self.acc_dtype)
         kernel(out, extents, *(inputs if compact is None else self._views(inputs, compact)))
@@ -536,8 +538,8 @@ def _lower_reduce(op, node):
 
 class StoredReduceThunk(ReduceThunk):
     """Small arrays go to NumPy's reduction: for a float array, its ufunc's reduce called
-    directly (a mean of 32 values 6.3 -> 3.6 us, the op's perform with its general checks
-    4.6); else, and for empty arrays (NumPy's errors and warnings), the op's perform."""
+    directly (a mean of 32 values 2.0-3.3 us, the op's perform with its general checks 2.9-5.2
+    in the same runs); else, and for empty arrays (NumPy's errors and warnings), the perform."""
 
     _UFUNCS = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum, "mean": np.add}
 

@@ -1,11 +1,15 @@
-"""Compile a generated kernel in a child Python process, so that numba's disk cache holds it
-and this process only loads it (numba_program's whole-step programs).
+"""Compile generated kernels in a child Python process, so that numba's disk cache holds them
+and this process only loads them: numba_program's whole-step programs (compile_in_child) and
+the row loops of numba_cpu.RowThunk, whose calls run NumPy's reference meanwhile (compiling).
 
 Numba's compiler is Python: compiling in a background thread holds the interpreter most of
 the time, and the thread still calling the function waits for it at every kernel or BLAS call
-(they let go of it). Measured: a 120 us training step took 0.5-4 ms a call for the 4 s its
-program compiled in a thread. A child process compiles on another core while the calls go on
-at full speed; this process then loads the machine code from the disk cache.
+(they let go of it). Measured: a 120 us training step took 0.3-4 ms a call for the 4 s its
+program compiled in a thread; and compiling in the calling thread stops the calls (a step's
+two softmax-crossentropy loops: 2-4 s at its second call). A child process compiles on
+another core while the calls go on (77-148 us a call, NumPy by hand 102); this process then
+loads the machine code from the disk cache. A child still compiling when this process exits
+finishes, and its kernels are in the cache for the next run.
 
 The child sees what numba keys its cache by: the same CPU name and features (numba's codegen
 "magic tuple"), the same kernel folder (config.cache_dir), the same source file, and

@@ -7,8 +7,9 @@ HOT_SECONDS on calls with one set of input shapes, the numba backend traces one 
 reference, node by node: every shape, and the value of every shape computation) and writes one
 function for that signature, compiled while the calls go on (by a child process, numba_elsewhere,
 unless numba's disk cache holds it; loaded in a background thread). Shapes are literals in it,
-shape arithmetic is constants, and each node is a few lines: loops indexed by each input's own shape for elementwise ops, reductions
-and gathers, np.dot for products, numba_rows' loops for softmax rows.
+shape arithmetic is constants, and each node is a few lines: loops indexed by each input's own
+shape for elementwise ops, reductions and gathers, np.dot for products, numba_rows' loops for
+softmax rows.
 
 Calls with that signature then run it; other signatures keep the node-by-node executor. A
 graph with an op not spelled here, or with an array larger than MAX_ELEMENTS (where the
