@@ -16,13 +16,11 @@ def rng():
 
 
 @pytest.fixture(autouse=True)
-def kernels_compile_in_this_process(monkeypatch):
-    """Row loops compile here at their second call, not in a child while NumPy's reference
-    runs (numba_elsewhere.IN_BACKGROUND): tests see the loop from then on. Whole-step programs
-    compile in a thread of this process (numba_program.IN_CHILD), as they did before children:
-    the suite's workers already use every core. Tests of the children turn them on."""
-    from symgraph.backends import numba_elsewhere, numba_program
-    monkeypatch.setattr(numba_elsewhere, "IN_BACKGROUND", False)
+def programs_compile_in_this_process(monkeypatch):
+    """Whole-step programs compile in a thread of this process (numba_program.IN_CHILD), not
+    in a child process: the suite's workers already use every core. Tests of the child turn
+    it on."""
+    from symgraph.backends import numba_program
     monkeypatch.setattr(numba_program, "IN_CHILD", False)
 
 

@@ -19,7 +19,6 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, warn_no_kernel
 from . import blas, numba_program
-from . import numba_elsewhere as elsewhere
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -119,15 +118,17 @@ def _lower_gemm(op, node):
 # PARTIAL_REDUCE_BY_NUMPY: NumPy's float32 loop along or across short rows is slow (a 256x10
 # sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9; a
 # 32x10 or 32x32 sum the same 2.7 us each way, 8x4 2.1 against 2.6).
-# Softmax rows whose loop is not in numba's disk cache run NumPy's reference (five passes:
-# 512x10 46 us, the loop 10) while a child process compiles the loop (numba_elsewhere), then
-# load it: 3-4 s after the first call on this 2-core machine, during which a small training
-# step ran at 1.5-2x its later time. Where no child can (or in tests), the first HOT_CALLS calls
-# run NumPy's and the next compiles the loop here: 0.3-0.9 s (2 s on a slow machine), which a
-# function called once (an evaluation, the compile-time target) need not pay. With 64 NumPy
-# calls first, as before, a logistic regression step timed over a few calls after a warm-up
-# ran at 0.5x NumPy by hand. NumPy's first results may differ from the loop's in the last bits
-# (NumPy's exp against numba_vecmath's).
+# Softmax rows run NumPy's on their first HOT_CALLS calls only: compiling their loop costs
+# 0.3-0.9 s in a fresh process (2 s on a slow machine), which a function called once (an
+# evaluation, a training step's first call: the compile-time target) need not pay; from the
+# next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A loop
+# already in numba's disk cache is loaded and used from the first call. Otherwise the first
+# call's results may differ from later calls' in the last bits (NumPy's exp against
+# numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
+# over a few calls after a warm-up ran at 0.5x NumPy by hand. Tried and dropped: compiling the
+# loop in a child process (numba_elsewhere) while NumPy's ran: the demo's convnet step, timed
+# after two warm-up calls, took 7.9 ms instead of 1.1 (the reference, and the child on the
+# core its kernels use).
 SMALL_BY_NUMPY = 1 << 14
 PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 HOT_CALLS = 1
@@ -796,43 +797,18 @@ class RowThunk:
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.calls = 0
-        self.job = None  # a child compiling the serial loop (numba_elsewhere.Job)
 
     def _by_numpy(self, x):
         """Whether x is empty, or small while its loop is neither loaded nor in numba's disk
-        cache and either a child process compiles it (numba_elsewhere.compiling) or this is
-        one of the first HOT_CALLS calls (see HOT_CALLS)."""
+        cache and this is one of the first HOT_CALLS calls (see HOT_CALLS)."""
         if not x.size:
             return True
         if x.size >= SMALL_BY_NUMPY or False in self.kernels:  # (small inputs: the serial loop)
             return False
-        job = self.job
-        if job is not None and not job.done:
-            return True  # NumPy's while the child compiles (then loaded from the disk cache)
-        source = row_source(self.kind, self.dtype, False)
-        if codegen.is_cached(source):
+        if codegen.is_cached(row_source(self.kind, self.dtype, False)):
             return False  # loading it costs milliseconds: the same loop from the first call
-        if job is None:
-            self.job = elsewhere.compiling(source, self._example())
-            if self.job is not None:
-                return True
-        self.calls += 1  # (no child, or it failed: compiled here from the call after HOT_CALLS)
+        self.calls += 1
         return self.calls <= HOT_CALLS
-
-    def _example(self):
-        """Arguments of the serial loop's types (numba_rows.row_kernel), for a child to
-        compile it: rows, targets (crossentropies), g (its gradient), out."""
-        inputs = [np.zeros((1,) * v.ndim, v.dtype) for v in self.node.inputs]
-        rows = np.zeros((1, 1), self.dtype)
-        per_row = np.zeros(1, self.dtype)
-        if self.kind in ("softmax", "log_softmax"):
-            return [rows, rows.copy()]
-        if self.kind == "logsumexp":
-            return [rows, per_row]
-        targets = rows.copy() if self.kind == "crossentropy_dense" else inputs[1].reshape(-1)
-        if self.kind == "crossentropy_int_grad":
-            return [rows, targets, inputs[2].reshape(-1), rows.copy()]
-        return [rows, targets, per_row]
 
     def _kernel(self, parallel):
         kernel = self.kernels.get(parallel)
