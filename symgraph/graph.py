@@ -70,6 +70,11 @@ class TensorType:
     def ndim(self):
         return len(self.shape)
 
+    @property
+    def np_dtype(self):
+        """The dtype as a NumPy dtype (cheaper to pass to NumPy than its name)."""
+        return self._np_dtype
+
     def __eq__(self, other):
         return isinstance(other, TensorType) and (self.dtype, self.shape) == (other.dtype, other.shape)
 

@@ -8,7 +8,8 @@ from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
 from . import elemwise as E
 from .shape import shape, broadcast_to, dimshuffle, stop_gradient, reshape, static_entries
 
-_UFUNC = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum}
+# A float32/float64 reduction's own ufunc (a mean is a sum, divided by the count).
+_FLOAT_UFUNC = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum, "mean": np.add}
 _NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
           "all": np.all, "any": np.any, "mean": np.mean}
 
@@ -50,24 +51,24 @@ class Reduce(Op):
     def perform(self, node, inputs):
         x = inputs[0]
         # The ufunc's own reduce where it is what np.sum/np.max/np.mean run: their argument
-        # handling costs 2-3 us a call, several times the work on a batch of 32.
-        if self.kind in _UFUNC and x.dtype.kind == "f":
-            out = _UFUNC[self.kind].reduce(x, axis=self.axis, keepdims=self.keepdims)
-        elif self.kind == "mean" and x.dtype.kind == "f" and x.dtype.itemsize >= 4:
-            count = math.prod(x.shape[a] for a in self.axis)
-            # np.mean divides the float32 sum by an integer in float64; a float32 division
-            # rounds the same (both are correctly rounded; counts are below 2**24). The mean
-            # of nothing is 0 / 0 = NaN, as NumPy's (which also warns); only that division
-            # can warn, so only it pays for np.errstate (1 us, a third of a small mean).
-            out = np.add.reduce(x, axis=self.axis, keepdims=self.keepdims)
-            if count:
-                out = out / count
-            else:
-                with np.errstate(invalid="ignore"):
-                    out = out / count
-        else:
+        # handling costs 2-3 us a call, several times the work on a batch of 32 (a small
+        # reduction is often a training step's node: each step here is kept short).
+        ufunc = _FLOAT_UFUNC.get(self.kind) if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else None
+        if ufunc is None:
             out = _NUMPY[self.kind](x, axis=self.axis, keepdims=self.keepdims)
-        return [np.asarray(out, dtype=node.outputs[0].dtype)]
+        else:
+            out = ufunc.reduce(x, axis=self.axis, keepdims=self.keepdims)
+            if self.kind == "mean":
+                # np.mean divides the float32 sum by an integer in float64; a float32 division
+                # rounds the same (both are correctly rounded; counts are below 2**24). The mean
+                # of nothing is 0 / 0 = NaN, as NumPy's (which also warns); only that division
+                # can warn, so only it pays for np.errstate (1 us, a third of a small mean).
+                if x.size:
+                    out = out / (x.size // out.size)
+                else:
+                    with np.errstate(invalid="ignore"):
+                        out = out / 0
+        return [np.asarray(out, dtype=node.outputs[0].type.np_dtype)]
 
     def grad(self, inputs, outputs, output_grads):
         x, z, g = inputs[0], outputs[0], output_grads[0]
