@@ -203,9 +203,11 @@ def product(a, b):
     return out
 
 
-def numpy_product(a, b):
-    """np.dot(a, b) of two matrices, by NumPy's BLAS."""
-    return np.matmul(a, b) if a.shape[0] * a.shape[1] * b.shape[1] >= MATMUL_MIN else np.dot(a, b)
+def numpy_product(a, b, work=None):
+    """np.dot(a, b) of two matrices, by NumPy's BLAS (work: m * k * n, where known)."""
+    if work is None:
+        work = a.shape[0] * a.shape[1] * b.shape[1]
+    return np.matmul(a, b) if work >= MATMUL_MIN else np.dot(a, b)
 
 
 def gemm(alpha, a, b, beta, c, dtype):
@@ -262,7 +264,7 @@ def accumulate(alpha, a, b, c, beta=1.0):
         return True
     # The product is a new array before c changes: c may share memory with a or b here (the
     # checks cost 1.3 us, a quarter of a small weight's update).
-    product = np.matmul(a, b) if work >= MATMUL_MIN else np.dot(a, b)  # (numpy_product)
+    product = numpy_product(a, b, work)
     scale = alpha if type(alpha) is dtype.type else dtype.type(alpha)  # (the conversion: 0.6 us)
     if beta == 1.0:  # a weight's update: one loop for NumPy's two calls (2.4 -> 0.6 us small)
         kernels.add_scaled(c, product, scale)

@@ -256,3 +256,25 @@ def test_a_program_not_in_the_disk_cache_is_compiled_by_a_child_process(monkeypa
     assert children == [True]
     assert sum(stats.cache_hits.values()) == 1 and not stats.cache_misses  # loaded, not compiled here
     assert_close(results["numba"], results["numpy"])
+
+
+def test_a_program_a_child_compiles_starts_after_hot_seconds_where_another_core_runs_it(monkeypatch, rng):
+    """Compiling in a child on a second core costs the calls nothing, so there is no ski-rental
+    wait; with one core, or compiling in this process, the calls first pay for the compile."""
+    monkeypatch.setattr(numba_program, "HOT_SECONDS", 0.25)
+    monkeypatch.setattr(numba_program, "COLD_SECONDS_PER_NODE", 0.06)
+    monkeypatch.setattr(numba_program, "is_cached", lambda source: False)
+    x, y, cost, params, updates = classifier("float32", "keras")
+    f = sg.function([x, y], cost, updates=updates, backend="numba")
+    values = [rng.normal(size=(6, 5)).astype("float32"), np.array([0, 2, 1, 1, 2, 0], "int32")]
+    values += [s.get_value() for s in f.shared]
+    key = numba_program.signature(values)
+    waits = {}
+    for in_child, cores in ((True, 2), (True, 1), (False, 2)):
+        monkeypatch.setattr(numba_program, "IN_CHILD", in_child)
+        monkeypatch.setattr(numba_program.os, "cpu_count", lambda: cores)
+        f._run.plans.pop(key, None)
+        f._run._plan(key, values)
+        plan, waits[in_child, cores] = f._run.plans[key]
+    cold = 0.06 * plan.nodes
+    assert waits == {(True, 2): 0.25, (True, 1): cold, (False, 2): cold} and cold > 0.25
