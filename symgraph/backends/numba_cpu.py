@@ -12,17 +12,18 @@ may then reorder floating-point sums and assume no NaN/Inf).
 """
 import functools
 import math
+import os
 import sys
 
 import numpy as np
 
 from ..config import config
 from .executor import compile_program, warn_no_kernel
-from . import blas, numba_program
+from . import blas, numba_elsewhere, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
-from .numba_rows import row_kernel, row_source
+from .numba_rows import blocked, row_kernel, row_source
 from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
@@ -125,10 +126,17 @@ def _lower_gemm(op, node):
 # already in numba's disk cache is loaded and used from the first call. Otherwise the first
 # call's results may differ from later calls' in the last bits (NumPy's exp against
 # numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
-# over a few calls after a warm-up ran at 0.5x NumPy by hand. Tried and dropped: compiling the
-# loop in a child process (numba_elsewhere) while NumPy's ran: the demo's convnet step, timed
-# after two warm-up calls, took 7.9 ms instead of 1.1 (the reference, and the child on the
-# core its kernels use).
+# over a few calls after a warm-up ran at 0.5x NumPy by hand.
+# So that the second call need not stop long for them, the row loops a new function will call
+# (rows of a length known when it is made) are compiled by a child process from then on
+# (numba_elsewhere.start_in_child), on another core while the first call compiles the
+# elementwise loops; the second call waits for what is left and loads them. A 64-32-10 step
+# (batch 32, cold cache): second call 3.6 s -> 1.1-1.2 s (1.8 with the split kernels alone,
+# numba_rows); the demo's two compiles 9.2-11.2 s -> 5.8-5.9 s. Tried and dropped before it:
+# running NumPy's reference until the child was done (the demo's convnet step, timed after two
+# warm-up calls, took 7.9 ms instead of 1.1: the reference, and the child on the core its
+# kernels use).
+PREFETCH_ROWS = True
 SMALL_BY_NUMPY = 1 << 14
 PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 HOT_CALLS = 1
@@ -787,24 +795,41 @@ class RowThunk:
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.calls = 0
 
-    def _by_numpy(self, x):
-        """Whether x is empty, or small while its loop is neither loaded nor in numba's disk
-        cache and this is one of the first HOT_CALLS calls (see HOT_CALLS)."""
+    def _loop(self, x, n):
+        """The loop for x's rows of length n; None where NumPy's reference runs: x is empty,
+        or small while its loop is neither loaded nor in numba's disk cache and this is one of
+        the first HOT_CALLS calls (see HOT_CALLS)."""
         if not x.size:
-            return True
-        if x.size >= SMALL_BY_NUMPY or False in self.kernels:  # (small inputs: the serial loop)
-            return False
-        if codegen.is_cached(row_source(self.kind, self.dtype, False)):
-            return False  # loading it costs milliseconds: the same loop from the first call
-        self.calls += 1
-        return self.calls <= HOT_CALLS
+            return None
+        kernel = self.kernels.get((x.size >= self.threshold, blocked(n)))
+        if kernel is not None:
+            return kernel
+        if x.size < SMALL_BY_NUMPY and not codegen.is_cached(row_source(self.kind, self.dtype, False, blocked(n))):
+            self.calls += 1  # (a loop in the cache costs milliseconds to load: used from the first call)
+            if self.calls <= HOT_CALLS:
+                return None
+        return self._kernel(x.size >= self.threshold, n)
 
-    def _kernel(self, parallel):
-        kernel = self.kernels.get(parallel)
+    def _kernel(self, parallel, n):
+        """The serial or parallel loop for rows of length n."""
+        key = parallel, blocked(n)
+        kernel = self.kernels.get(key)
         if kernel is None:
-            kernel = self.kernels[parallel] = _FirstCallChecked(row_kernel(self.kind, self.dtype, parallel),
-                                                                self.kernels, parallel)
+            kernel = self.kernels[key] = _FirstCallChecked(row_kernel(self.kind, self.dtype, *key), self.kernels, key)
         return kernel
+
+    def prefetch_job(self):
+        """(source, arguments like the ones it will get) of the serial loop this node calls for
+        its input's rows, if their length is known; else None (numba_elsewhere.start_in_child)."""
+        x = self.node.inputs[0]
+        n = x.type.shape[-1] if x.ndim else None
+        if n is None or self.dtype not in ("float32", "float64") or not self._rows_along_last_axis():
+            return None
+        rows = np.zeros((2, n), self.dtype)  # (a C-ordered 2-d array, as _rows passes)
+        return row_source(self.kind, self.dtype, False, blocked(n)), [rows] + self._example_extra(rows)
+
+    def _rows_along_last_axis(self):
+        return True
 
     def _rows(self, x):
         if x.ndim == 2 and x.flags.c_contiguous:
@@ -817,29 +842,41 @@ class AlongLastAxisThunk(RowThunk):
 
     def __call__(self, inputs):
         x = inputs[0]
-        if self.node.op.axis % x.ndim != x.ndim - 1 or self._by_numpy(x):
+        loop = self._loop(x, x.shape[-1]) if self.node.op.axis % x.ndim == x.ndim - 1 else None
+        if loop is None:
             return self.reference(inputs)
         rows = self._rows(x)
         out = np.empty_like(rows)
-        self._kernel(x.size >= self.threshold)(rows, out)
+        loop(rows, out)
         return [out.reshape(x.shape)]
+
+    def _rows_along_last_axis(self):
+        return self.node.op.axis % self.node.inputs[0].ndim == self.node.inputs[0].ndim - 1
+
+    def _example_extra(self, rows):
+        return [np.empty_like(rows)]
 
 
 class LogSumExpThunk(RowThunk):
     def __call__(self, inputs):
         x, axis = inputs[0], self.node.op.axis
-        if not x.ndim or self._by_numpy(x):
+        if not x.ndim or axis not in (tuple(range(x.ndim)), (x.ndim - 1,)):
             return self.reference(inputs)
-        if axis == tuple(range(x.ndim)):
-            rows, shape = x.reshape(1, -1), ()
-        elif axis == (x.ndim - 1,):
-            rows, shape = self._rows(x), x.shape[:-1]
-        else:
+        whole = axis == tuple(range(x.ndim))
+        loop = self._loop(x, x.size if whole else x.shape[-1])
+        if loop is None:
             return self.reference(inputs)
+        rows, shape = (x.reshape(1, -1), ()) if whole else (self._rows(x), x.shape[:-1])
         out = np.empty(rows.shape[0], x.dtype)
-        self._kernel(x.size >= self.threshold)(np.ascontiguousarray(rows), out)
+        loop(np.ascontiguousarray(rows), out)
         out = out.reshape(shape)
         return [np.expand_dims(out, axis) if self.node.op.keepdims else out]
+
+    def _rows_along_last_axis(self):
+        return self.node.op.axis == (self.node.inputs[0].ndim - 1,)
+
+    def _example_extra(self, rows):
+        return [np.empty(len(rows), rows.dtype)]
 
 
 class CrossentropySoftmaxThunk(RowThunk):
@@ -850,9 +887,11 @@ class CrossentropySoftmaxThunk(RowThunk):
 
     def __call__(self, inputs):
         x, t = inputs
-        if self._by_numpy(x):
+        n = x.shape[-1]
+        loop = self._loop(x, n)
+        if loop is None:
             return self.reference(inputs)
-        rows, n = self._rows(x), x.shape[-1]
+        rows = self._rows(x)
         if self.dense:
             targets = t if t.shape == x.shape else np.broadcast_to(t, x.shape)  # (broadcast_to: 5 us)
             targets = self._rows(targets.astype(x.dtype, copy=False))
@@ -860,11 +899,15 @@ class CrossentropySoftmaxThunk(RowThunk):
             N.check_target_rows(x.shape, t.shape)  # (the loop reads one target per row)
             targets = t if t.ndim == 1 else t.reshape(-1)
         out = np.empty(rows.shape[0], x.dtype)
-        if self._kernel(x.size >= self.threshold)(rows, targets, out) and not self.dense:
+        if loop(rows, targets, out) and not self.dense:
             low, high = targets.min(), targets.max()
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
         return [out if x.ndim == 2 else out.reshape(x.shape[:-1])]
+
+    def _example_extra(self, rows):
+        targets = np.zeros_like(rows) if self.dense else np.zeros(len(rows), self.node.inputs[1].dtype)
+        return [targets, np.empty(len(rows), rows.dtype)]
 
 
 class CrossentropySoftmaxGradThunk(RowThunk):
@@ -875,10 +918,12 @@ class CrossentropySoftmaxGradThunk(RowThunk):
 
     def __call__(self, inputs):
         x, t, g = inputs
-        if self._by_numpy(x):
+        n = x.shape[-1]
+        loop = self._loop(x, n)
+        if loop is None:
             return self.reference(inputs)
         N.check_target_rows(x.shape, t.shape)  # (the loop reads one target and one g per row)
-        rows, n = self._rows(x), x.shape[-1]
+        rows = self._rows(x)
         # g is often 1/n broadcast to the batch (a mean's gradient): one contiguous array, so
         # numba compiles the loop once for it rather than a second time for the strided view
         # (filled by assignment: np.broadcast_to(g, shape).copy() took 8 us of a 18 us call)
@@ -889,11 +934,15 @@ class CrossentropySoftmaxGradThunk(RowThunk):
         if t.ndim != 1:
             t, per_row = t.reshape(-1), per_row.reshape(-1)
         out = np.empty(rows.shape, rows.dtype)
-        if self._kernel(x.size >= self.threshold)(rows, t, per_row, out):
+        if loop(rows, t, per_row, out):
             low, high = t.min(), t.max()
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
         return [out if x.ndim == 2 else out.reshape(x.shape)]
+
+    def _example_extra(self, rows):
+        t, g = self.node.inputs[1:]
+        return [np.zeros(len(rows), t.dtype), np.zeros(len(rows), g.dtype), np.empty_like(rows)]
 
 
 @lower.register(N.CrossentropySoftmaxGrad)
@@ -1183,6 +1232,7 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
     # next to them fight for the same cores (a training step ran 6x slower). Graphs that call
     # BLAS therefore use serial loops and leave the cores to BLAS.
     uses_blas = any(isinstance(node.op, BLAS_OPS) for node in nodes)
+    row_thunks = []
 
     def thunk_for(node):
         if nan_guard and isinstance(node.op, linalg.Gemm) and node.op.inplace:
@@ -1192,11 +1242,16 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
         thunk = make_thunk(node)
         if uses_blas and hasattr(thunk, "threshold"):
             thunk.threshold = float("inf")
+        if isinstance(thunk, RowThunk):
+            row_thunks.append(thunk)
         return thunk
     # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
     quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) or _one_value_out(node)
                 for node in nodes)
     run = compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)
+    if PREFETCH_ROWS and (os.cpu_count() or 1) > 1:
+        numba_elsewhere.start_in_child([job for job in (t.prefetch_job() for t in row_thunks)
+                                        if job is not None and not codegen.is_cached(job[0])])
     # A small graph called in a loop is compiled whole for its hot input shapes (numba_program).
     if nan_guard or not config.whole_programs or numba_program.unsupported(fgraph) is not None:
         return run

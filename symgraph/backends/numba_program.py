@@ -34,7 +34,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
                             _init_literal, _fold_lines, _literal)
-from .numba_rows import row_kernel, row_source
+from .numba_rows import blocked, row_kernel, row_source
 from .executor import from_shapes, input_writers, overwritten
 from .numba_elsewhere import compile_in_child
 
@@ -236,7 +236,7 @@ class Plan:
 
     def __init__(self, source, n_inputs, extra, where, nodes, rows):
         self.source, self.n_inputs, self.extra, self.where, self.nodes = source, n_inputs, extra, where, nodes
-        self.rows = rows  # (kind, dtype) of the row kernels it imports
+        self.rows = rows  # (kind, dtype, short) of the row kernels it imports
 
     def arguments(self, values):
         """What the compiled function is called with (Program.__call__)."""
@@ -244,8 +244,8 @@ class Plan:
 
     def compile(self, values):
         """The Program, compiled for these values' types."""
-        for kind, dtype in self.rows:  # loaded first: the program's module imports them
-            row_kernel(kind, dtype, False)
+        for kind, dtype, short in self.rows:  # loaded first: the program's module imports them
+            row_kernel(kind, dtype, False, short)
         program = Program(compile_source(self.source).dispatcher, self.n_inputs, self.extra, self.where)
         program.compile(values)
         return program
@@ -352,14 +352,15 @@ class _Writer:
         nodes = sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
         return Plan(source, len(self.input_vars), tuple(self.extra), where, nodes, tuple(self.rows))
 
-    def helper(self, kind, dtype):
-        """The name of numba_rows' compiled loop for `kind` rows, imported from its module
+    def helper(self, kind, x):
+        """The name of numba_rows' compiled loop for `kind` rows of x, imported from its module
         (compiled once for every program, not again in each)."""
-        name = f"row_{kind}_{dtype}"
+        short = blocked(self.shape(x)[1])
+        name = f"row_{kind}_{x.dtype}_{'short' if short else 'long'}"
         if name not in self.helpers:
-            module = module_name(row_source(kind, dtype, False))
+            module = module_name(row_source(kind, x.dtype, False, short))
             self.helpers[name] = f"from {module} import kernel as {name}\n"
-            self.rows.append((kind, dtype))
+            self.rows.append((kind, x.dtype, short))
         return name
 
 
@@ -582,7 +583,7 @@ def _rows(w, node):
         dense = t.dtype[0] not in "iu"
         if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]):  # the kernels read t by row
             raise Unsupported("broadcast crossentropy targets")
-        fn = w.helper("crossentropy_dense" if dense else "crossentropy_int", x.dtype)
+        fn = w.helper("crossentropy_dense" if dense else "crossentropy_int", x)
         w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
         w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {name}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
@@ -591,12 +592,12 @@ def _rows(w, node):
         t, g = node.inputs[1:]
         if w.shape(t) != w.shape(x)[:1] or w.shape(g) != w.shape(t):
             raise Unsupported("crossentropy gradient targets or g not one per row")
-        fn = w.helper("crossentropy_int_grad", x.dtype)
+        fn = w.helper("crossentropy_int_grad", x)
         w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
         w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {w.name(g)}, {name}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
-    fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x.dtype)
+    fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x)
     w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
     w.lines.append(f"{fn}({w.name(x)}, {name})")
 

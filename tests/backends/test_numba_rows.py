@@ -6,7 +6,7 @@ import pytest
 
 import symgraph as sg
 from tests.conftest import executor_globals
-from symgraph.backends import numba_cpu
+from symgraph.backends import numba_cpu, numba_elsewhere, numba_rows
 from symgraph.ops import reduce as R
 
 
@@ -85,11 +85,12 @@ def test_softmax_crossentropy_with_integer_and_dense_targets(dtype, rng):
 @pytest.mark.parametrize("n", [1, 10, 31, 32, 40])
 def test_short_rows_in_blocks_of_rows_and_the_rows_left_over(n, dtype, rng):
     """Rows shorter than numba_rows.SHORT go numba_rows.BLOCK at a time through a transposed
-    block; 37 rows are two blocks and 5 rows left to the per-row loop, with NaN, inf and
-    -inf rows inside a block. The parallel kernels give the serial ones' numbers."""
+    block; 37 rows are two blocks and a third of 5 rows padded with the last (here -inf: its
+    padding lanes are NaN, not written), with NaN, inf and -inf rows inside the blocks. Only
+    the kernel for the row length is compiled; the parallel one gives the serial one's numbers."""
     x, t, d = sg.tensor("x", dtype=dtype, ndim=2), sg.ivector("t"), sg.tensor("d", dtype=dtype, ndim=2)
     xv = (rng.normal(size=(37, n)) * 4).astype(dtype)
-    xv[3, 0], xv[5, -1], xv[7, :], xv[20, :] = np.nan, np.inf, -np.inf, 80
+    xv[3, 0], xv[5, -1], xv[7, :], xv[20, :], xv[34, -1], xv[36, :] = np.nan, np.inf, -np.inf, 80, np.nan, -np.inf
     tv = rng.integers(-n, n, 37).astype("int32")
     dv = rng.dirichlet(np.ones(n), 37).astype(dtype)
     cases = [([x], [sg.nn.softmax(x), sg.nn.log_softmax(x), sg.logsumexp(x, axis=1)], (xv,)),
@@ -101,11 +102,12 @@ def test_short_rows_in_blocks_of_rows_and_the_rows_left_over(n, dtype, rng):
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=tol, atol=tol, equal_nan=True)
         for thunk in row_thunks(f):
+            assert {short for _, short in thunk.kernels} == {n < numba_rows.SHORT}
             rows = [values[0]] + ([values[1]] if thunk.kind.startswith("crossentropy") else [])
             shape = xv.shape if thunk.kind in ("softmax", "log_softmax") else xv.shape[:1]
             serial, parallel = np.empty(shape, dtype), np.empty(shape, dtype)
-            thunk._kernel(False)(*rows, serial)
-            thunk._kernel(True)(*rows, parallel)
+            thunk._kernel(False, n)(*rows, serial)
+            thunk._kernel(True, n)(*rows, parallel)
             np.testing.assert_array_equal(serial, parallel)
 
 
@@ -139,7 +141,7 @@ def test_large_rows_take_the_parallel_kernel(rng):
     value = rng.normal(size=(numba_cpu.codegen.PARALLEL_THRESHOLD // 100, 200)).astype("float32")
     f, got, want = run_both([x], sg.nn.softmax(x), value)
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-9)
-    assert True in row_thunks(f)[0].kernels
+    assert (True, False) in row_thunks(f)[0].kernels
 
 
 @pytest.mark.parametrize("kind", ["sum", "prod", "max", "min"])
@@ -356,12 +358,12 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
     _, got, want = run_both([x, t, g], op(x, t, sg.broadcast_to(g[..., :1], t.shape)), xv, tv, gv)
     np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-7, equal_nan=True)
     # the broadcast g (a mean's 1/n) is passed contiguous: one compiled loop serves both calls
-    kernel = thunk._kernel(xv.size >= thunk.threshold)  # (numba's dispatcher, after a first call)
+    kernel = thunk._kernel(xv.size >= thunk.threshold, shape[-1])  # (numba's dispatcher, after a first call)
     assert len(getattr(kernel, "dispatcher", kernel).signatures) == 1
     rows, flat_t = xv.reshape(-1, shape[-1]), tv.reshape(-1)
     serial, parallel = np.empty_like(rows), np.empty_like(rows)
-    thunk._kernel(False)(rows, flat_t, gv.reshape(-1), serial)
-    thunk._kernel(True)(rows, flat_t, gv.reshape(-1), parallel)
+    thunk._kernel(False, shape[-1])(rows, flat_t, gv.reshape(-1), serial)
+    thunk._kernel(True, shape[-1])(rows, flat_t, gv.reshape(-1), parallel)
     np.testing.assert_array_equal(serial, parallel)
     for bad in (shape[-1], -shape[-1] - 1):
         wrong = tv.copy()
@@ -372,3 +374,33 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
             sg.function([x, t, g], op(x, t, g), backend="numpy")(xv, wrong, gv)
     with pytest.raises(ValueError, match="one class index per row"):
         f(xv, tv[:1], gv[:1])
+
+
+def test_a_new_functions_row_loops_are_compiled_by_a_child_and_loaded_from_the_cache(monkeypatch, tmp_path, rng):
+    """(numba_cpu.PREFETCH_ROWS) Rows of a length known when the function is made: a child
+    process compiles their loops from then on, for the types the thunks will pass; the
+    function's own calls load them from numba's disk cache, compiling nothing here."""
+    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))  # nothing compiled there yet
+    monkeypatch.setattr(numba_cpu.codegen, "_memory_cache", {})  # (nor loaded by other tests)
+    monkeypatch.setattr(numba_cpu, "PREFETCH_ROWS", True)
+    monkeypatch.setattr(numba_cpu.os, "cpu_count", lambda: 2)
+    started = []
+    real = numba_elsewhere.start_in_child
+    monkeypatch.setattr(numba_elsewhere, "start_in_child", lambda jobs: started.append(real(jobs) or jobs))
+    x, t = sg.tensor("x", "float32", (None, 7)), sg.ivector("t")
+    cost = sg.mean(sg.nn.categorical_crossentropy(x, t, from_logits=True))
+    outputs = [cost, sg.grad(cost, x), sg.nn.softmax(x * 2)]
+    f = sg.function([x, t], outputs, backend="numba")
+    assert [sorted(source.split("def kernel(")[1].split(")")[0] for source, _ in jobs) for jobs in started] == [
+        ["x, out", "x, t, g, out", "x, t, out"]]
+    xv, tv = rng.normal(size=(21, 7)).astype("float32"), rng.integers(0, 7, 21).astype("int32")
+    got = [f(xv, tv) for _ in range(3)][-1]
+    want = sg.function([x, t], outputs, backend="numpy")(xv, tv)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-6, atol=1e-7)
+    thunks = row_thunks(f)
+    assert len(thunks) == 3
+    for thunk in thunks:
+        [kernel] = thunk.kernels.values()
+        stats = getattr(kernel, "dispatcher", kernel).stats
+        assert sum(stats.cache_hits.values()) == 1 and not stats.cache_misses, thunk.kind
