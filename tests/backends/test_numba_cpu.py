@@ -599,7 +599,9 @@ def test_reductions_read_broadcast_inputs_at_index_0_not_through_broadcast_views
     ((_, _, _, broadcast), kernel), = thunk.kernels.items()
     assert {(), (0,), (1,)} <= set(broadcast)  # x; the row and vec * s (a separate 1-d node); the column
     (signature,) = kernel.dispatcher.signatures
-    assert all("readonly" not in str(t) for t in signature) and str(signature[2]) == "array(float32, 2d, C)"
+    (plan,) = thunk.plans.values()
+    x_at = 3 if plan[-1] else 2  # (after out, the lengths, and a column sum's scratch)
+    assert all("readonly" not in str(t) for t in signature) and str(signature[x_at]) == "array(float32, 2d, C)"
 
 
 def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
@@ -684,3 +686,19 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     hits = [subprocess.run([sys.executable, "-c", script.format(kind)], env=env, capture_output=True,
                            text=True, check=True).stdout.split()[-1] for kind in ("serial", "parallel", "parallel")]
     assert hits == ["0", "0", "1"]  # the parallel loop's own entry is loaded the second time
+
+
+@pytest.mark.parametrize("shape", [(300, 37), (300, 1100)])  # serial; parallel, 3 tasks of columns (the last partial)
+def test_float32_column_sums_add_blocks_of_rows_in_a_scratch_array(shape, rng):
+    """(numba_codegen.reduce_scratch) A float32 matrix's column sums run over blocks of 128 rows
+    (3 here, the last partial) in float32, into a scratch array the thunk passes (no np.empty
+    in the kernel), then in float64: as accurate as NumPy's pairwise sum."""
+    x = sg.fmatrix("x")
+    f = sg.function([x], [x.sum(axis=0), (x * 2).sum(axis=0)], backend="numba")
+    xv = (rng.normal(size=shape) + 3).astype("float32")
+    exact = xv.astype("float64").sum(axis=0)
+    for got, scale in zip(f(xv), (1, 2)):
+        np.testing.assert_allclose(got, scale * exact, rtol=1e-6)
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert len(thunks) == 2 and all(plan[-1] == (xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD) for t in thunks for plan in t.plans.values())
+    assert all(parallel == (xv.size >= numba_cpu.codegen.PARALLEL_THRESHOLD) for t in thunks for (_, parallel, _, _) in t.kernels)
