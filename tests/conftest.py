@@ -20,9 +20,8 @@ def programs_compile_in_this_process(monkeypatch):
     """Whole-step programs compile in a thread of this process (numba_program.IN_CHILD), not
     in a child process: the suite's workers already use every core. Tests of the child turn
     it on."""
-    from symgraph.backends import numba_cpu, numba_program
+    from symgraph.backends import numba_program
     monkeypatch.setattr(numba_program, "IN_CHILD", False)
-    monkeypatch.setattr(numba_cpu, "PREFETCH_ROWS", False)  # (nor a new function's row loops)
 
 
 def run(inputs, outputs, *values, **kw):

@@ -32,7 +32,6 @@ import numpy as np
 from ..config import config
 from . import numba_special, numba_vecmath
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
-from .numba_elsewhere import wait_for
 
 # Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype).
 VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]}
@@ -430,9 +429,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
 
 def compile_source(source):
-    """Compile the source of a function named `kernel` (in-memory and disk cached). If a child
-    process is compiling it (numba_elsewhere.start_in_child), wait, then load what it wrote."""
-    wait_for(source)
+    """Compile the source of a function named `kernel` (in-memory and disk cached)."""
     return _compile(source)
 
 

@@ -12,14 +12,13 @@ may then reorder floating-point sums and assume no NaN/Inf).
 """
 import functools
 import math
-import os
 import sys
 
 import numpy as np
 
 from ..config import config
 from .executor import compile_program, warn_no_kernel
-from . import blas, numba_elsewhere, numba_program
+from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -127,16 +126,13 @@ def _lower_gemm(op, node):
 # call's results may differ from later calls' in the last bits (NumPy's exp against
 # numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
 # over a few calls after a warm-up ran at 0.5x NumPy by hand.
-# So that the second call need not stop long for them, the row loops a new function will call
-# (rows of a length known when it is made) are compiled by a child process from then on
-# (numba_elsewhere.start_in_child), on another core while the first call compiles the
-# elementwise loops; the second call waits for what is left and loads them. A 64-32-10 step
-# (batch 32, cold cache): second call 3.6 s -> 1.1-1.2 s (1.8 with the split kernels alone,
-# numba_rows); the demo's two compiles 9.2-11.2 s -> 5.8-5.9 s. Tried and dropped before it:
-# running NumPy's reference until the child was done (the demo's convnet step, timed after two
-# warm-up calls, took 7.9 ms instead of 1.1: the reference, and the child on the core its
-# kernels use).
-PREFETCH_ROWS = True
+# Tried and dropped: compiling the loop in a child process (numba_elsewhere) while NumPy's ran:
+# the demo's convnet step, timed after two warm-up calls, took 7.9 ms instead of 1.1 (the
+# reference, and the child on the core its kernels use). And compiling a new function's row
+# loops in a child from its creation, waited for at the second call: a 64-32-10 step's second
+# call (cold cache) 1.8 -> 1.1 s, but the MLP's first call 1.5 -> 1.9 s (the child on the other
+# core slowed numba here; a spinning child did not) and its second 2.7 -> 2.1-2.8 (the child
+# alone takes 3.7-4.5 s: 0.8-0.95 s to start, numba's first compile, then the loops).
 SMALL_BY_NUMPY = 1 << 14
 PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 HOT_CALLS = 1
@@ -824,19 +820,6 @@ class RowThunk:
             kernel = self.kernels[key] = _FirstCallChecked(row_kernel(self.kind, self.dtype, *key), self.kernels, key)
         return kernel
 
-    def prefetch_job(self):
-        """(source, arguments like the ones it will get) of the serial loop this node calls for
-        its input's rows, if their length is known; else None (numba_elsewhere.start_in_child)."""
-        x = self.node.inputs[0]
-        n = x.type.shape[-1] if x.ndim else None
-        if n is None or self.dtype not in ("float32", "float64") or not self._rows_along_last_axis():
-            return None
-        rows = np.zeros((2, n), self.dtype)  # (a C-ordered 2-d array, as _rows passes)
-        return row_source(self.kind, self.dtype, False, blocked(n)), [rows] + self._example_extra(rows)
-
-    def _rows_along_last_axis(self):
-        return True
-
     def _rows(self, x):
         if x.ndim == 2 and x.flags.c_contiguous:
             return x
@@ -856,12 +839,6 @@ class AlongLastAxisThunk(RowThunk):
         loop(rows, out)
         return [out.reshape(x.shape)]
 
-    def _rows_along_last_axis(self):
-        return self.node.op.axis % self.node.inputs[0].ndim == self.node.inputs[0].ndim - 1
-
-    def _example_extra(self, rows):
-        return [np.empty_like(rows)]
-
 
 class LogSumExpThunk(RowThunk):
     def __call__(self, inputs):
@@ -877,12 +854,6 @@ class LogSumExpThunk(RowThunk):
         loop(np.ascontiguousarray(rows), out)
         out = out.reshape(shape)
         return [np.expand_dims(out, axis) if self.node.op.keepdims else out]
-
-    def _rows_along_last_axis(self):
-        return self.node.op.axis == (self.node.inputs[0].ndim - 1,)
-
-    def _example_extra(self, rows):
-        return [np.empty(len(rows), rows.dtype)]
 
 
 class CrossentropySoftmaxThunk(RowThunk):
@@ -910,10 +881,6 @@ class CrossentropySoftmaxThunk(RowThunk):
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
         return [out if x.ndim == 2 else out.reshape(x.shape[:-1])]
-
-    def _example_extra(self, rows):
-        targets = np.zeros_like(rows) if self.dense else np.zeros(len(rows), self.node.inputs[1].dtype)
-        return [targets, np.empty(len(rows), rows.dtype)]
 
 
 class CrossentropySoftmaxGradThunk(RowThunk):
@@ -945,10 +912,6 @@ class CrossentropySoftmaxGradThunk(RowThunk):
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
         return [out if x.ndim == 2 else out.reshape(x.shape)]
-
-    def _example_extra(self, rows):
-        t, g = self.node.inputs[1:]
-        return [np.zeros(len(rows), t.dtype), np.zeros(len(rows), g.dtype), np.empty_like(rows)]
 
 
 @lower.register(N.CrossentropySoftmaxGrad)
@@ -1238,7 +1201,6 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
     # next to them fight for the same cores (a training step ran 6x slower). Graphs that call
     # BLAS therefore use serial loops and leave the cores to BLAS.
     uses_blas = any(isinstance(node.op, BLAS_OPS) for node in nodes)
-    row_thunks = []
 
     def thunk_for(node):
         if nan_guard and isinstance(node.op, linalg.Gemm) and node.op.inplace:
@@ -1248,16 +1210,11 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
         thunk = make_thunk(node)
         if uses_blas and hasattr(thunk, "threshold"):
             thunk.threshold = float("inf")
-        if isinstance(thunk, RowThunk):
-            row_thunks.append(thunk)
         return thunk
     # Only NumPy-run nodes can raise floating-point warnings; compiled loops never do.
     quiet = any(not isinstance(node.op, (Composite, Elemwise, CompositeReduce)) or _one_value_out(node)
                 for node in nodes)
     run = compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)
-    if PREFETCH_ROWS and (os.cpu_count() or 1) > 1:
-        numba_elsewhere.start_in_child([job for job in (t.prefetch_job() for t in row_thunks)
-                                        if job is not None and not codegen.is_cached(job[0])])
     # A small graph called in a loop is compiled whole for its hot input shapes (numba_program).
     if nan_guard or not config.whole_programs or numba_program.unsupported(fgraph) is not None:
         return run

@@ -1,6 +1,5 @@
-"""Compile generated kernels in a child Python process, so that numba's disk cache holds them
-and this process only loads them: numba_program's whole-step programs, and the row loops a new
-function will call at its second call (numba_cpu.RowThunk), compiled during its first.
+"""Compile a generated kernel in a child Python process, so that numba's disk cache holds it
+and this process only loads it (numba_program's whole-step programs).
 
 Numba's compiler is Python: compiling in a background thread holds the interpreter most of
 the time, and the thread still calling the function waits for it at every kernel or BLAS call
@@ -38,14 +37,13 @@ from symgraph.backends.numba_codegen import compile_source
 from symgraph.backends.numba_rows import row_kernel
 for kind, dtype, short in spec["rows"]:
     row_kernel(kind, dtype, False, short)
-for source, described in spec["jobs"]:
-    args = []
-    for dtype, shape, strides, writeable in described:
-        dtype = np.dtype(dtype)
-        extent = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else dtype.itemsize
-        base = np.zeros(extent // dtype.itemsize + 1, dtype)
-        args.append(numba.typeof(np.lib.stride_tricks.as_strided(base, shape, strides, writeable=writeable)))
-    compile_source(source).dispatcher.compile(tuple(args))
+args = []
+for dtype, shape, strides, writeable in spec["args"]:
+    dtype = np.dtype(dtype)
+    extent = sum((n - 1) * s for n, s in zip(shape, strides)) + dtype.itemsize if all(shape) else dtype.itemsize
+    base = np.zeros(extent // dtype.itemsize + 1, dtype)
+    args.append(numba.typeof(np.lib.stride_tricks.as_strided(base, shape, strides, writeable=writeable)))
+compile_source(spec["source"]).dispatcher.compile(tuple(args))
 """
 
 
@@ -68,62 +66,16 @@ def compile_in_child(source, rows, values):
     if described is None:
         return False
     with _ONE_CHILD:
-        return _run_child([(source, described)], rows, config.cache_dir)
+        return _run_child(source, described, rows)
 
 
-class _Batch:
-    """Kernels one child compiles (start_in_child): (source, described) jobs, whether the
-    child has started, and an Event set once it is done."""
-
-    def __init__(self, jobs, folder):
-        self.jobs, self.folder, self.started, self.done = jobs, folder, False, threading.Event()
-
-    def run(self):
-        try:
-            with _ONE_CHILD:
-                with _STATE:
-                    self.started = True
-                if self.jobs:
-                    _run_child(self.jobs, [], self.folder)
-        finally:
-            self.done.set()
-
-
-def start_in_child(jobs):
-    """Compile each (source, values) of `jobs` for those values' types in one child process,
-    started now in the background: a function's row loops, compiled while its first call runs
-    (numba_cpu.PREFETCH_ROWS). compile_source waits for the child before loading such a source."""
-    folder = config.cache_dir
-    described = [(source, describe(values)) for source, values in jobs if (folder, source) not in _pending]
-    batch = _Batch([(source, d) for source, d in described if d is not None], folder)
-    if not batch.jobs:
-        return
-    for source, _ in batch.jobs:
-        _pending[folder, source] = batch
-    threading.Thread(target=batch.run, name="symgraph compile child", daemon=True).start()
-
-
-def wait_for(source):
-    """Return once no child started by start_in_child is compiling `source` (it wrote it to the
-    disk cache, failed, or ran past TIMEOUT_SECONDS). One still waiting for another child (a
-    whole-step program's, seconds long) is not waited for: it leaves `source` to this process."""
-    batch = _pending.get((config.cache_dir, source))
-    if batch is None:
-        return
-    with _STATE:
-        if not batch.started:
-            batch.jobs = [job for job in batch.jobs if job[0] != source]
-            del _pending[config.cache_dir, source]
-            return
-    batch.done.wait(TIMEOUT_SECONDS)
-
-
-def _run_child(jobs, rows, folder):
+def _run_child(source, described, rows):
     from numba.core.registry import cpu_target
     _, cpu_name, features = cpu_target.target_context.codegen().magic_tuple()
     env = dict(os.environ, NUMBA_CPU_NAME=cpu_name, NUMBA_CPU_FEATURES=features,
-               SYMGRAPH_CACHE_DIR=folder, PYTHONDONTWRITEBYTECODE="")
-    spec = {"jobs": jobs, "rows": [list(r) for r in rows], "path": [p for p in sys.path if isinstance(p, str)]}
+               SYMGRAPH_CACHE_DIR=config.cache_dir, PYTHONDONTWRITEBYTECODE="")
+    spec = {"source": source, "args": described, "rows": [list(r) for r in rows],
+            "path": [p for p in sys.path if isinstance(p, str)]}
     try:
         child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=env, text=True)
@@ -142,17 +94,15 @@ def _run_child(jobs, rows, folder):
 
 @atexit.register
 def _stop_children():
-    """A child still compiling when this process exits is stopped: left running, it took a core
-    from whatever ran next (the warm half of compile_time.py measured 0.94-1.10 s instead of
-    0.69-0.83). Numba writes a cache entry by renaming a finished file: none is left half
-    written."""
+    """A child still compiling when this process exits is stopped: left running, it takes a core
+    from whatever runs next (a child compiling row loops, tried, slowed the next process's
+    warm start in compile_time.py from 0.69-0.83 s to 0.94-1.10). Numba writes a cache entry by
+    renaming a finished file: none is left half written."""
     for child in list(_running):
         child.kill()
 
 
-_pending = {}  # (cache folder, kernel source) -> the _Batch compiling it
 _running = set()  # child processes (Popen) now compiling
-_STATE = threading.Lock()  # (a batch's start, against wait_for taking a source back)
 # One child at a time (two functions' programs): on two cores, two children and the calls
 # they run beside slowed the calls 3-5x; one child leaves a core to them.
 _ONE_CHILD = threading.Lock()

@@ -6,10 +6,7 @@ import time
 
 import numpy as np
 
-import symgraph as sg
-from symgraph.backends import numba_codegen, numba_elsewhere
-from symgraph.backends.numba_codegen import is_cached
-from symgraph.backends.numba_rows import row_source
+from symgraph.backends import numba_elsewhere
 
 
 def test_what_a_child_cannot_rebuild_or_compile_is_left_to_this_process():
@@ -20,38 +17,18 @@ def test_what_a_child_cannot_rebuild_or_compile_is_left_to_this_process():
     assert numba_elsewhere.compile_in_child("not a kernel", [], [x]) is False
 
 
-
-def test_a_kernel_still_queued_behind_another_child_is_taken_back_not_waited_for(monkeypatch, tmp_path):
-    """start_in_child's child waits its turn (one child at a time); wait_for does not wait for
-    a child that has not started (a whole-step program's can take seconds): the source is
-    left to this process and taken out of the child's list."""
-    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))
-    monkeypatch.setattr(numba_codegen, "_memory_cache", {})  # (as a fresh process: nothing loaded)
-    x = np.zeros((2, 3), "float32")
-    sources = [row_source("softmax", "float32", False, True), row_source("log_softmax", "float32", False, True)]
-    with numba_elsewhere._ONE_CHILD:  # (another child running)
-        numba_elsewhere.start_in_child([(source, [x, x]) for source in sources])
-        batch = numba_elsewhere._pending[str(tmp_path), sources[0]]
-        start = time.perf_counter()
-        numba_elsewhere.wait_for(sources[0])
-        assert time.perf_counter() - start < 0.5
-        assert [source for source, _ in batch.jobs] == sources[1:] and not batch.started
-    while not batch.started and time.perf_counter() - start < 10:  # (its thread takes the lock)
-        time.sleep(0.01)
-    numba_elsewhere.wait_for(sources[1])  # started: waited for, and in the cache after
-    assert batch.done.is_set() and is_cached(sources[1]) and not is_cached(sources[0])
-
-
 def test_a_child_still_compiling_when_this_process_exits_is_stopped(tmp_path):
+    """(numba_elsewhere._stop_children) Not left to take a core from whatever runs next."""
     script = (
-        "import sys, time\n"
+        "import sys, threading, time\n"
         "import numpy as np\n"
         "import symgraph as sg\n"
         "from symgraph.backends import numba_elsewhere\n"
         "from symgraph.backends.numba_rows import row_source\n"
         "sg.config.cache_dir = sys.argv[1]\n"
         "x = np.zeros((2, 3), 'float32')\n"
-        "numba_elsewhere.start_in_child([(row_source('softmax', 'float32', False, True), [x, x])])\n"
+        "source = row_source('softmax', 'float32', False, True)\n"
+        "threading.Thread(target=numba_elsewhere.compile_in_child, args=(source, [], [x, x]), daemon=True).start()\n"
         "while not numba_elsewhere._running:\n"
         "    time.sleep(0.01)\n"
         "print(next(iter(numba_elsewhere._running)).pid)\n")

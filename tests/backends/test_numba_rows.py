@@ -6,7 +6,7 @@ import pytest
 
 import symgraph as sg
 from tests.conftest import executor_globals
-from symgraph.backends import numba_cpu, numba_elsewhere, numba_rows
+from symgraph.backends import numba_cpu, numba_rows
 from symgraph.ops import reduce as R
 
 
@@ -375,32 +375,3 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
     with pytest.raises(ValueError, match="one class index per row"):
         f(xv, tv[:1], gv[:1])
 
-
-def test_a_new_functions_row_loops_are_compiled_by_a_child_and_loaded_from_the_cache(monkeypatch, tmp_path, rng):
-    """(numba_cpu.PREFETCH_ROWS) Rows of a length known when the function is made: a child
-    process compiles their loops from then on, for the types the thunks will pass; the
-    function's own calls load them from numba's disk cache, compiling nothing here."""
-    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))  # nothing compiled there yet
-    monkeypatch.setattr(numba_cpu.codegen, "_memory_cache", {})  # (nor loaded by other tests)
-    monkeypatch.setattr(numba_cpu, "PREFETCH_ROWS", True)
-    monkeypatch.setattr(numba_cpu.os, "cpu_count", lambda: 2)
-    started = []
-    real = numba_elsewhere.start_in_child
-    monkeypatch.setattr(numba_elsewhere, "start_in_child", lambda jobs: started.append(real(jobs) or jobs))
-    x, t = sg.tensor("x", "float32", (None, 7)), sg.ivector("t")
-    cost = sg.mean(sg.nn.categorical_crossentropy(x, t, from_logits=True))
-    outputs = [cost, sg.grad(cost, x), sg.nn.softmax(x * 2)]
-    f = sg.function([x, t], outputs, backend="numba")
-    assert [sorted(source.split("def kernel(")[1].split(")")[0] for source, _ in jobs) for jobs in started] == [
-        ["x, out", "x, t, g, out", "x, t, out"]]
-    xv, tv = rng.normal(size=(21, 7)).astype("float32"), rng.integers(0, 7, 21).astype("int32")
-    got = [f(xv, tv) for _ in range(3)][-1]
-    want = sg.function([x, t], outputs, backend="numpy")(xv, tv)
-    for g, w in zip(got, want):
-        np.testing.assert_allclose(g, w, rtol=2e-6, atol=1e-7)
-    thunks = row_thunks(f)
-    assert len(thunks) == 3
-    for thunk in thunks:
-        [kernel] = thunk.kernels.values()
-        stats = getattr(kernel, "dispatcher", kernel).stats
-        assert sum(stats.cache_hits.values()) == 1 and not stats.cache_misses, thunk.kind
