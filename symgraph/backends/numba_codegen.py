@@ -276,19 +276,21 @@ def _fold_lines(kind, acc, value, acc_dtype):
     return [f"if {value} {better} {acc} or {value} != {value}:", f"    {acc} = {value}"]
 
 
-def reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer):
-    """Whether the reduction kernel takes a float32 scratch array `part` as long as its output:
-    a float32 matrix's column sums, added a block of rows at a time in float32, on one core.
-    The caller allocates it: np.empty in a kernel costs every fresh process 0.2-0.3 s compiling
-    numba's own np.empty (0.26 s of an MLP step's 2.2 s first call), and a call only 0.1 us
-    less. (The parallel loop keeps a block's own: with one scratch passed in, 2000x1000 took
-    450-710 us instead of 300-325.)"""
-    return (not parallel and outer and n_kept == 1 and n_reduced == 1 and kind == "sum"
-            and acc_dtype == "float64" and composite.program[composite.outputs[0]][2] == "float32")
+def reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype):
+    """Whether the reduction kernel is kernel(out, ext, total, a0, ...): a float32 matrix's
+    column sums into float32 `out`, on one core. Blocks of rows are added in float32 in `out`
+    itself, their totals in `total`, a float64 array as long as out, which the caller
+    allocates; the last pass rounds them into `out`. Against a float64 out converted after
+    (astype: 1.2 of a 32x512 sum's 9 us) and a scratch made by np.empty in the kernel (every
+    fresh process compiled numba's own np.empty for it: 0.26 s of an MLP step's 2.2 s first
+    call). The parallel loop keeps a block's own scratch (one passed in, shared by the blocks,
+    took 450-710 us for 2000x1000 instead of 300-325)."""
+    return (not parallel and outer and n_kept == 1 and n_reduced == 1 and kind == "sum" and acc_dtype == "float64"
+            and out_dtype == "float32" and composite.program[composite.outputs[0]][2] == "float32")
 
 
 def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
-                   broadcast=None):
+                   broadcast=None, out_dtype=None):
     """kernel(out, ext, a0, a1, ...): ext holds the loops' lengths, in the inputs' axis order.
     The loops run over the kept axes, then the reduced ones; order[p] is the inputs' own
     axis that loop p walks (the inputs are not transposed: a C-ordered input stays typed C,
@@ -300,12 +302,12 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     folded along the reduced axes innermost (for reductions over the axis contiguous in
     memory). outer: the reduced axes outside, the kept axes inside, folding into `out`
     element by element (for reductions over leading axes: memory is walked in order and the
-    inner loop vectorizes across outputs, as in NumPy's sum(axis=0)). A float32 matrix's
-    column sums take kernel(out, ext, part, a0, ...): part, float32 like out, holds the
-    columns' sums of a block of rows (see reduce_scratch)."""
+    inner loop vectorizes across outputs, as in NumPy's sum(axis=0)). out holds acc_dtype
+    values, except for a float32 matrix's column sums on one core: kernel(out, ext, total,
+    a0, ...), out of out_dtype (see reduce_scratch)."""
     n_in = len(in_dtypes)
-    scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer)
-    params = ", ".join(["out", "ext"] + ["part"] * scratch + [f"a{i}" for i in range(n_in)])
+    scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
+    params = ", ".join(["out", "ext"] + ["total"] * scratch + [f"a{i}" for i in range(n_in)])
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     kept, reduced = [f"k{d}" for d in range(n_kept)], [f"r{d}" for d in range(n_reduced)]
@@ -364,26 +366,34 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
     kept_idx = ", ".join(kept) if n_kept else "0"
     if outer and blocked and n_kept == 1 and n_reduced == 1:  # a float32 matrix's column sums
+        # Each block of rows summed in float32 into part, the blocks into total in float64.
         lines.append(f"{indent}n0 = out.shape[0]")
-        if parallel:  # (each block of columns its own part)
-            loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
-            lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
-            lines.append(f"{indent}part = np.empty(hi - lo, np.float32)")
-        else:
+        if scratch:  # (part: out itself, rounded from total at the end)
             lines.append(f"{indent}lo, hi = 0, n0")
-        slot = "k0 - np.uint64(lo)" if parallel else "k0"
+            part, total, slot = "out", "total", "k0"
+        else:  # (parallel: each block of columns its own part)
+            if parallel:
+                loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
+                lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
+            else:
+                lines.append(f"{indent}lo, hi = 0, n0")
+            lines.append(f"{indent}part = np.empty(hi - lo, np.float32)")
+            part, total, slot = "part", "out", "k0 - np.uint64(lo)"
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    out[k0] = 0")
+        lines.append(f"{indent}    {total}[k0] = 0")
         loop("rb", f"0, {extent(1)}, {_SUM_BLOCK}")
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    part[{slot}] = 0")
+        lines.append(f"{indent}    {part}[{slot}] = 0")
         loop("r0", f"rb, min(rb + {_SUM_BLOCK}, {extent(1)})")
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
         indent += "    "
-        body(f"part[{slot}]", "float32")
+        body(f"{part}[{slot}]", "float32")
         indent = indent[:-8]
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    out[k0] += part[{slot}]")
+        lines.append(f"{indent}    {total}[k0] += {part}[{slot}]")
+        if scratch:
+            lines.append("    for k0 in range(n0):")
+            lines.append("        out[k0] = np.float32(total[k0])")
         return "\n".join(lines) + "\n"
     if outer:
         split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it
@@ -554,6 +564,6 @@ def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None)
 
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
-                  broadcast=None):
+                  broadcast=None, out_dtype=None):
     return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order,
-                                   broadcast))
+                                   broadcast, out_dtype))

@@ -689,16 +689,19 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
 
 
 @pytest.mark.parametrize("shape", [(300, 37), (300, 1100)])  # serial; parallel, 3 tasks of columns (the last partial)
-def test_float32_column_sums_add_blocks_of_rows_in_a_scratch_array(shape, rng):
+def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float64(shape, rng):
     """(numba_codegen.reduce_scratch) A float32 matrix's column sums run over blocks of 128 rows
-    (3 here, the last partial) in float32, into a scratch array the thunk passes (no np.empty
-    in the kernel), then in float64: as accurate as NumPy's pairwise sum."""
+    (3 here, the last partial) in float32, the blocks' totals in float64: as accurate as
+    NumPy's pairwise sum. On one core the kernel writes the float32 result itself, its totals
+    in a float64 array the thunk passes (no np.empty in the kernel, no conversion after)."""
     x = sg.fmatrix("x")
-    f = sg.function([x], [x.sum(axis=0), (x * 2).sum(axis=0)], backend="numba")
+    f = sg.function([x], [x.sum(axis=0), (x * 2).sum(axis=0), x.mean(axis=0)], backend="numba")
     xv = (rng.normal(size=shape) + 3).astype("float32")
     exact = xv.astype("float64").sum(axis=0)
-    for got, scale in zip(f(xv), (1, 2)):
-        np.testing.assert_allclose(got, scale * exact, rtol=1e-6)
+    for got, want in zip(f(xv), (exact, 2 * exact, exact / shape[0])):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6)
     thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
-    assert len(thunks) == 2 and all(plan[-1] == (xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD) for t in thunks for plan in t.plans.values())
-    assert all(parallel == (xv.size >= numba_cpu.codegen.PARALLEL_THRESHOLD) for t in thunks for (_, parallel, _, _) in t.kernels)
+    serial = xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD
+    assert len(thunks) == 3 and all(plan[-1] == serial for t in thunks for plan in t.plans.values())
+    assert all(parallel != serial for t in thunks for (_, parallel, _, _) in t.kernels)
