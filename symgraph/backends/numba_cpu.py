@@ -454,7 +454,7 @@ class ReduceThunk:
         else:
             out = np.empty(out_shape, self.acc_dtype)
             kernel(out, extents, *args)
-        if count is not None:  # a mean
+        if count is not None:  # a mean (of float32 columns: their float32 sums divided in float32, as NumPy's)
             if count:
                 out /= count
             else:
