@@ -243,6 +243,8 @@ def test_train_test_and_predict_on_batch_as_in_keras(digits):
     assert not all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     losses = [model.train_on_batch(x, y)[0] for _ in range(30)]
     assert losses[-1] < 0.5 * first[0]
+    # one training and one evaluation function for these targets, reused by every call
+    assert list(model.compiled.train_fns) == [(np.dtype(y.dtype), 1)] and len(model.compiled.eval_fns) == 1
     probs = model.predict_on_batch(x)
     np.testing.assert_allclose(probs, model.predict(x), rtol=1e-5, atol=1e-7)  # (a first call's softmax: NumPy's)
     assert probs.shape == (64, 10)
@@ -277,3 +279,18 @@ def test_a_callback_sees_every_batch_with_the_running_means(digits):
     for epoch, (_, last) in enumerate([seen[3], seen[7]]):
         assert last["loss"] == pytest.approx(history.history["loss"][epoch], rel=1e-12)
         assert last["accuracy"] == pytest.approx(history.history["accuracy"][epoch], rel=1e-12)
+
+
+def test_float_targets_are_cast_to_floatx_as_in_keras(rng):
+    """NumPy's float64 regression targets train a float32 model (Keras casts them; they had
+    raised a TypeError), through fit, train_on_batch, test_on_batch and evaluate; float targets
+    of any precision share one compiled function (keyed by the targets' dtype and ndim)."""
+    model = sg.layers.Sequential([sg.layers.Input((4,)), sg.layers.Dense(3)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = rng.normal(size=(8, 4)).astype("float32"), rng.normal(size=(8, 3))
+    history = model.fit(x, y, epochs=2, batch_size=4, verbose=0, validation_data=(x, y))
+    assert set(history.history) >= {"loss", "val_loss"}
+    losses = [model.train_on_batch(x, y.astype(dtype)) for dtype in ("float64", "float32", "float64")]
+    assert all(isinstance(v, float) for v in losses) and losses[2] < losses[0]
+    assert model.test_on_batch(x, y) == pytest.approx(model.evaluate(x, y), rel=1e-6)
+    assert list(model.compiled.train_fns) == [(np.dtype(sg.config.floatX), 2)]
