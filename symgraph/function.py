@@ -122,7 +122,7 @@ class Function:
         self._stage_shared = getattr(self._run, "stage_shared", _host_values)
         self._types = [(v.type, f"input {i} ({v.describe()})") for i, v in enumerate(inputs)]
         # dtype None where a static length must be checked: those always take filter().
-        self._checks = [(t, what, None if any(s is not None for s in t.shape) else np.dtype(t.dtype), t.ndim)
+        self._checks = [(t, what, None if any(s is not None for s in t.shape) else t.np_dtype, t.ndim)
                         for t, what in self._types]
         self._read_arguments = _argument_reader(self._checks, self.shared, self._stage_shared, self._keep_device)
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}

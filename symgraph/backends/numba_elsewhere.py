@@ -65,30 +65,26 @@ def compile_in_child(source, rows, values):
     described = describe(values)
     if described is None:
         return False
-    with _ONE_CHILD:
-        return _run_child(source, described, rows)
-
-
-def _run_child(source, described, rows):
     from numba.core.registry import cpu_target
     _, cpu_name, features = cpu_target.target_context.codegen().magic_tuple()
     env = dict(os.environ, NUMBA_CPU_NAME=cpu_name, NUMBA_CPU_FEATURES=features,
                SYMGRAPH_CACHE_DIR=config.cache_dir, PYTHONDONTWRITEBYTECODE="")
     spec = {"source": source, "args": described, "rows": [list(r) for r in rows],
             "path": [p for p in sys.path if isinstance(p, str)]}
-    try:
-        child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=env, text=True)
-    except OSError:
-        return False
-    _running.add(child)
-    try:
-        child.communicate(json.dumps(spec), timeout=TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-    finally:
-        _running.discard(child)
+    with _ONE_CHILD:
+        try:
+            child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env, text=True)
+        except OSError:
+            return False
+        _running.add(child)
+        try:
+            child.communicate(json.dumps(spec), timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+        finally:
+            _running.discard(child)
     return child.returncode == 0
 
 

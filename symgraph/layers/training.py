@@ -41,22 +41,20 @@ def _as_batch_input(model, x):
     return x
 
 
+def _target_dtype(dtype):
+    """The targets' dtype in the compiled functions: class indices (integer or bool) keep theirs,
+    anything else is floatX."""
+    return dtype if dtype.kind in "iub" else np.dtype(config.floatX)
+
+
 def _as_targets(y):
-    """y as the compiled functions take it: class indices (integer or bool) as they are, float
-    targets in floatX, as Keras casts them (NumPy's float64 regression targets had raised a
-    TypeError). Anything else goes to the function's own checks, which name what they expect."""
+    """y as the compiled functions take it: float targets cast to floatX, as Keras casts them
+    (NumPy's float64 regression targets had raised a TypeError). Other kinds are left to the
+    function's own checks, which name what they expect."""
     y = np.asarray(y)
-    if y.dtype.kind == "f" and y.dtype != np.dtype(config.floatX):
-        y = y.astype(config.floatX)
+    if y.dtype.kind == "f" and y.dtype != _target_dtype(y.dtype):
+        y = y.astype(_target_dtype(y.dtype))
     return y
-
-
-def _target_type(y):
-    """(dtype, ndim) of the targets variable for the array y: integer and bool targets (class
-    indices) keep their dtype, others take floatX. Read per train_on_batch call, so from the
-    dtype object itself: making the Variable (it notes the user's line) and dtype.name took
-    19 us a call, 11-16% of a small logistic regression's step."""
-    return (y.dtype if y.dtype.kind in "iub" else np.dtype(config.floatX)), y.ndim
 
 
 def _graph(model, training, y_var):
@@ -73,7 +71,10 @@ def _graph(model, training, y_var):
 def _compiled(model, y, training):
     """The training or evaluation function for targets like y (cached per dtype and ndim)."""
     comp = model.compiled
-    key = _target_type(np.asarray(y))
+    y = np.asarray(y)
+    # (keyed by dtype objects, read per train_on_batch call: making a Variable there, which
+    # notes the user's line, and reading dtype.name took 19 us a call, 11-16% of a small step)
+    key = _target_dtype(y.dtype), y.ndim
     store = comp.train_fns if training else comp.eval_fns
     if key not in store:
         y_var = Variable(TensorType(key[0], (None,) * key[1]), name="y_true")

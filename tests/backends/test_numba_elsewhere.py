@@ -31,9 +31,12 @@ def test_a_child_still_compiling_when_this_process_exits_is_stopped(tmp_path):
         "threading.Thread(target=numba_elsewhere.compile_in_child, args=(source, [], [x, x]), daemon=True).start()\n"
         "while not numba_elsewhere._running:\n"
         "    time.sleep(0.01)\n"
-        "print(next(iter(numba_elsewhere._running)).pid)\n")
+        "child = next(iter(numba_elsewhere._running))\n"
+        "print(child.pid, child.poll() is None)\n")  # (still compiling as this process exits)
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
-    pid = int(done.stdout.split()[-1])
+    pid, running = done.stdout.split()[-2:]
+    assert running == "True"
+    pid = int(pid)
     time.sleep(0.2)
     try:  # gone, or a zombie nobody reaped (a container's first process may not)
         with open(f"/proc/{pid}/stat") as fh:
