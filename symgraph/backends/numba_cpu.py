@@ -890,10 +890,12 @@ class CrossentropySoftmaxThunk(RowThunk):
 
 
 class CrossentropySoftmaxGradThunk(RowThunk):
-    """(softmax(x) - one_hot(t)) * g[..., None] in one pass over each row."""
+    """(softmax(x) - one_hot(t)) * g[..., None] in one pass over each row; with_loss
+    (CrossentropySoftmaxWithGrad) each row's crossentropy too, in the same pass."""
 
-    def __init__(self, node):
-        super().__init__("crossentropy_int_grad", node)
+    def __init__(self, node, with_loss=False):
+        super().__init__("crossentropy_int_with_grad" if with_loss else "crossentropy_int_grad", node)
+        self.with_loss = with_loss
 
     def __call__(self, inputs):
         x, t, g = inputs
@@ -913,16 +915,23 @@ class CrossentropySoftmaxGradThunk(RowThunk):
         if t.ndim != 1:
             t, per_row = t.reshape(-1), per_row.reshape(-1)
         out = np.empty(rows.shape, rows.dtype)
-        if loop(rows, t, per_row, out):
+        loss = np.empty(rows.shape[0], rows.dtype) if self.with_loss else None
+        if loop(rows, t, per_row, loss, out) if self.with_loss else loop(rows, t, per_row, out):
             low, high = t.min(), t.max()
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
-        return [out if x.ndim == 2 else out.reshape(x.shape)]
+        grad = out if x.ndim == 2 else out.reshape(x.shape)
+        return [loss if x.ndim == 2 else loss.reshape(x.shape[:-1]), grad] if self.with_loss else [grad]
 
 
 @lower.register(N.CrossentropySoftmaxGrad)
 def _lower_crossentropy_softmax_grad(op, node):
     return CrossentropySoftmaxGradThunk(node)
+
+
+@lower.register(N.CrossentropySoftmaxWithGrad)
+def _lower_crossentropy_softmax_with_grad(op, node):
+    return CrossentropySoftmaxGradThunk(node, with_loss=True)
 
 
 @lower.register(N.Softmax)
@@ -1187,6 +1196,7 @@ def _lower_conv_grad_filters(op, node):
 
 NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
                      N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, N.CrossentropySoftmaxGrad,
+                     N.CrossentropySoftmaxWithGrad,
                      conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, R.ArgReduce,
                      RND.RandomDraw, Reshape, I.Subtensor, DimShuffle)

@@ -436,10 +436,14 @@ def _categorical_crossentropy(op, node):
 
 
 @lower.register(N.CrossentropySoftmaxGrad)
+@lower.register(N.CrossentropySoftmaxWithGrad)
 def _crossentropy_softmax_grad(op, node):
+    """The gradient (softmax(x) - one_hot(t)) * g, with each row's loss first where the op has
+    it (CrossentropySoftmaxWithGrad): one kernel either way."""
     if not _float_node(node):
         return fallback(node.op, node)
     dtype = node.outputs[0].dtype
+    with_loss = len(node.outputs) == 2
 
     def thunk(inputs):
         x, t, g = (D.to_device(a) for a in inputs)
@@ -448,11 +452,13 @@ def _crossentropy_softmax_grad(op, node):
             g = materialize(g, np.broadcast_to(D.phantom(g.shape, g.dtype), t.shape), D.phantom(g.shape, g.dtype))
         classes = tuple(x.shape)[-1]
         rows = x.size // classes if classes else math.prod(x.shape[:-1])
-        out, flag = D.empty(x.shape, dtype), D.to_device(np.zeros(1, np.int64))
-        launch_1d(K.row_crossentropy_grad(), rows, rows, classes, D.flat(x), D.flat(t), D.flat(g), flag, D.flat(out))
+        outs = ([D.empty(x.shape[:-1], dtype)] if with_loss else []) + [D.empty(x.shape, dtype)]
+        flag = D.to_device(np.zeros(1, np.int64))
+        launch_1d(K.row_crossentropy_grad(with_loss), rows, rows, classes, D.flat(x), D.flat(t), D.flat(g), flag,
+                  *(D.flat(o) for o in outs))
         check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
                                    f"for {classes} classes")
-        return [out]
+        return outs
     return thunk
 
 
@@ -487,6 +493,7 @@ NATIVE = (Composite, Elemwise, CompositeReduce, R.Reduce, R.SumToShape, R.ArgRed
           BroadcastTo, StopGradient, Alloc, Concatenate, I.Subtensor, I.IncSubtensor, linalg.Dot, linalg.Matmul,
           linalg.Gemm, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, conv.MaxPool2D,
           conv.MaxPool2DGrad, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax, N.CrossentropySoftmaxGrad,
+          N.CrossentropySoftmaxWithGrad,
           N.CategoricalCrossentropy,
           RND.RandomDraw, Tile, Repeat, R.CumSum, ARange, Eye)
 # Shape arithmetic runs on the host by design (its values size the kernels' launches).

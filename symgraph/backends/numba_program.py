@@ -576,30 +576,28 @@ def _rows(w, node):
     if x.ndim != 2 or x.dtype not in ("float32", "float64") or (
             isinstance(op, (N.Softmax, N.LogSoftmax)) and op.axis != 1):
         raise Unsupported(f"{op} of {x.describe()}")
-    out = node.outputs[0]
-    name = w.new(out)
+    names = [w.new(out) for out in node.outputs]  # (the loss before the gradient: the kernel's order)
+    w.lines += [f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})" for name, out in zip(names, node.outputs)]
     if isinstance(op, N.CrossentropySoftmax):
         t = node.inputs[1]
         dense = t.dtype[0] not in "iu"
         if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]):  # the kernels read t by row
             raise Unsupported("broadcast crossentropy targets")
         fn = w.helper("crossentropy_dense" if dense else "crossentropy_int", x)
-        w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
-        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {name}):")
+        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {names[0]}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
-    if isinstance(op, N.CrossentropySoftmaxGrad):
+    if isinstance(op, (N.CrossentropySoftmaxGrad, N.CrossentropySoftmaxWithGrad)):
         t, g = node.inputs[1:]
         if w.shape(t) != w.shape(x)[:1] or w.shape(g) != w.shape(t):
             raise Unsupported("crossentropy gradient targets or g not one per row")
-        fn = w.helper("crossentropy_int_grad", x)
-        w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
-        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {w.name(g)}, {name}):")
+        kind = "crossentropy_int_grad" if isinstance(op, N.CrossentropySoftmaxGrad) else "crossentropy_int_with_grad"
+        fn = w.helper(kind, x)
+        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {w.name(g)}, {', '.join(names)}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
     fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x)
-    w.lines.append(f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})")
-    w.lines.append(f"{fn}({w.name(x)}, {name})")
+    w.lines.append(f"{fn}({w.name(x)}, {names[0]})")
 
 
 def _picks(w, node, x_shape):
@@ -690,6 +688,6 @@ def _broadcast_to(w, node):
 _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _product, linalg.Gemm: _product,
              DimShuffle: _dimshuffle, R.Reduce: _reduction, CompositeReduce: _reduction,
              R.SumToShape: _reduction, N.Softmax: _rows, N.LogSoftmax: _rows, N.CrossentropySoftmax: _rows,
-             N.CrossentropySoftmaxGrad: _rows,
+             N.CrossentropySoftmaxGrad: _rows, N.CrossentropySoftmaxWithGrad: _rows,
              I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
              R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw}

@@ -89,6 +89,14 @@ _TARGET = """        k = t[r]
 
 # What each kind does with a row's maximum m and its sum of exponentials s (float64), as
 # lines inside the loop over rows; {e} is the row's exponential at j, where softmax keeps it.
+_LOSS = """        out[r] = -((x[r, k] - m) - np.{dtype}(np.log(s)))
+"""
+# The gradient of crossentropy_int: (softmax - one_hot(target)) * g, a row at a time.
+_GRADIENT = """        total = np.{dtype}(s)
+        gr = g[r]
+        for j in range(n):
+            out[r, j] = ({e} / total - (np.{dtype}(1) if j == k else np.{dtype}(0))) * gr
+"""
 _FINISH = {
     "softmax": """        total = np.{dtype}(s)
         for j in range(n):
@@ -100,14 +108,10 @@ _FINISH = {
 """,
     "logsumexp": """        out[r] = np.{dtype}(np.log(s)) + m
 """,
-    "crossentropy_int": _TARGET + """        out[r] = -((x[r, k] - m) - np.{dtype}(np.log(s)))
-""",
-    # The gradient of crossentropy_int: (softmax - one_hot(target)) * g, a row at a time.
-    "crossentropy_int_grad": _TARGET + """        total = np.{dtype}(s)
-        gr = g[r]
-        for j in range(n):
-            out[r, j] = ({e} / total - (np.{dtype}(1) if j == k else np.{dtype}(0))) * gr
-""",
+    "crossentropy_int": _TARGET + _LOSS,
+    "crossentropy_int_grad": _TARGET + _GRADIENT,
+    # Both at once (CrossentropySoftmaxWithGrad): the loss into `loss`, the gradient into out.
+    "crossentropy_int_with_grad": _TARGET + _LOSS.replace("out[r]", "loss[r]") + _GRADIENT,
     "crossentropy_dense": """        log_total = np.{dtype}(np.log(s))
         acc = np.float64(0)
         for j in range(n):
@@ -115,6 +119,10 @@ _FINISH = {
         out[r] = -np.{dtype}(acc)
 """,
 }
+# The arguments between x and out, and the kinds whose rows keep each exponential (in out).
+_ARGUMENTS = {"crossentropy_int": "t, ", "crossentropy_dense": "t, ", "crossentropy_int_grad": "t, g, ",
+              "crossentropy_int_with_grad": "t, g, loss, "}
+_KEEP_EXPONENTIALS = ("softmax", "crossentropy_int_grad", "crossentropy_int_with_grad")
 
 
 # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead (per row; per lane of a block).
@@ -132,7 +140,8 @@ def blocked(n):
 def row_kernel(kind, dtype, parallel, short):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows);
-    kernel(x, t, g, out) for crossentropy_int_grad (g: one value per row, out like x), for rows
+    kernel(x, t, g, out) for crossentropy_int_grad (g: one value per row, out like x) and
+    kernel(x, t, g, loss, out) for crossentropy_int_with_grad (loss: one per row), for rows
     shorter than SHORT (`short`, see blocked) or not. Returns how many integer targets were out
     of range (their rows are not meaningful)."""
     return compile_source(row_source(kind, dtype, parallel, short))
@@ -142,11 +151,11 @@ def row_source(kind, dtype, parallel, short):
     """The source of row_kernel's function."""
     fields = dict(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, block=BLOCK,
                   exp={"float32": "exp32", "float64": "exp64"}[dtype],
-                  extra="t, g, " if kind.endswith("_grad") else "t, " if kind.startswith("crossentropy") else "")
+                  extra=_ARGUMENTS.get(kind, ""))
 
     def fill(text, **more):
         return text.format(**fields, **more)
-    softmax, finish = kind in ("softmax", "crossentropy_int_grad"), _FINISH[kind]  # (keep each exponential)
+    softmax, finish = kind in _KEEP_EXPONENTIALS, _FINISH[kind]
     if short:
         return _BLOCKED.format(
             **fields,

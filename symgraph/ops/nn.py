@@ -202,6 +202,34 @@ class CrossentropySoftmaxGrad(Op):
         return [gx, None, gg]
 
 
+class CrossentropySoftmaxWithGrad(Op):
+    """(CrossentropySoftmax(x, t), CrossentropySoftmaxGrad(x, t, g)) for integer targets, in one
+    pass over each row: a classifier's training step computes both from the same logits (the
+    loss, and its gradient scaled by the mean's g), as TensorFlow's
+    SparseSoftmaxCrossEntropyWithLogits returns the loss and its backprop together. Made by a
+    rewrite (specialize.crossentropy_beside_its_gradient) where g does not depend on the loss."""
+
+    def make_node(self, logits, targets, g):
+        grad = CrossentropySoftmaxGrad().make_node(logits, targets, g)  # (its checks)
+        logits, targets, g = grad.inputs
+        loss = Variable(TensorType(logits.dtype, logits.type.shape[:-1]))
+        return Apply(self, [logits, targets, g], [loss, Variable(logits.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0][:-1], shapes[0]]
+
+    def perform(self, node, inputs):
+        x, t, g = inputs
+        return CrossentropySoftmax().perform(node, [x, t]) + CrossentropySoftmaxGrad().perform(node, [x, t, g])
+
+    def grad(self, inputs, outputs, output_grads):
+        x, t, g = inputs
+        g_loss, g_grad = output_grads
+        through_loss = CrossentropySoftmax().grad([x, t], outputs[:1], [g_loss])
+        through_grad = CrossentropySoftmaxGrad().grad(inputs, outputs[1:], [g_grad])
+        return [through_loss[0] + through_grad[0], None, through_grad[2]]
+
+
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
     x = as_variable(x)

@@ -2,7 +2,8 @@
 each stage run over the graph until nothing fires (a fixed point).
 
 A rule is `rule(fgraph, node) -> None | Variable | list of Variables` (the replacement of the
-node's outputs). `@rule(OpClass, ...)` registers it for nodes of those op classes only, so a
+node's outputs), or a dict {old variable: replacement} where it also replaces another node's
+outputs (two nodes merged into one). `@rule(OpClass, ...)` registers it for nodes of those op classes only, so a
 pass over the graph tries only the rules that can match (tinygrad's rules-as-data habit).
 """
 import time
@@ -42,8 +43,11 @@ def run_stage(fgraph, stage, log, max_passes=50):
                 result = rule(fgraph, node)
                 if result is None:
                     continue
-                new = [result] if isinstance(result, Variable) else list(result)
-                pairs = [(o, n) for o, n in zip(node.outputs, new) if n is not None and n is not o]
+                if isinstance(result, dict):
+                    pairs = [(o, n) for o, n in result.items() if n is not o]
+                else:
+                    new = [result] if isinstance(result, Variable) else list(result)
+                    pairs = [(o, n) for o, n in zip(node.outputs, new) if n is not None and n is not o]
                 if not pairs:
                     continue
                 for old, replacement in pairs:  # new nodes stay in the cluster they replace

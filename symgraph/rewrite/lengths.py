@@ -11,11 +11,13 @@ from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.index import IncSubtensor, Subtensor
 from ..ops.linalg import Dot, Gemm
-from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmaxGrad
+from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from ..ops.reduce import Reduce
 from ..ops.shape import Alloc, ARange, BroadcastTo, DimShuffle, MakeVector, Shape
 
-_SAME_SHAPE = (IncSubtensor, Softmax, LogSoftmax, CrossentropySoftmaxGrad)  # output shaped like input 0
+# Outputs shaped like input 0, or like its leading axes (a loss per row): axis k is input 0's k.
+_LEADING_AXES = (IncSubtensor, Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad,
+                 CrossentropySoftmaxWithGrad)
 
 
 def length(var, axis, depth=12):
@@ -28,7 +30,7 @@ def length(var, axis, depth=12):
     if node is None or depth == 0:
         return ("shape", var, axis)
     op = node.op
-    if isinstance(op, _SAME_SHAPE):
+    if isinstance(op, _LEADING_AXES):
         return length(node.inputs[0], axis, depth - 1)
     if isinstance(op, (Alloc, BroadcastTo)):
         return entry(node.inputs[1], axis, depth - 1)

@@ -8,14 +8,16 @@ a shared weight's update w - lr * dot(a, b) -> Gemm(-lr, 1)(w, a, b) (momentum's
 mu * v - lr * dot(a, b) -> Gemm(-lr, mu)), which the memory planner lets accumulate into w;
 sum(x * y) over two equal-length vectors -> dot(x, y);
 softmax(x) next to log_softmax(x) -> exp(log_softmax(x)) (an elementwise exp that fuses into
-its reader instead of a second pass over the rows: the training step of a classifier).
+its reader instead of a second pass over the rows: the training step of a classifier);
+CrossentropySoftmax(x, y) beside CrossentropySoftmaxGrad(x, y, g) -> one
+CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one row loop).
 """
 from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
-from ..ops.nn import Softmax, LogSoftmax
+from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from .engine import Stage
 from .patterns import scalar_name, args, constant_scalar, is_scalar_like, can_stand_for, sole_client
 
@@ -161,3 +163,37 @@ def softmax_from_log_softmax(fgraph, node):
         if client != "output" and isinstance(client.op, LogSoftmax) and client.op.axis == axis:
             return E.exp(client.outputs[0])
     return None
+
+
+@specialize.register(CrossentropySoftmaxGrad)
+def crossentropy_beside_its_gradient(fgraph, node):
+    """CrossentropySoftmax(x, y) and CrossentropySoftmaxGrad(x, y, g) of the same logits and
+    targets (a classifier's training step: the loss as an output, its gradient for the
+    updates) become the two outputs of one CrossentropySoftmaxWithGrad(x, y, g): each row's
+    maximum and sum of exponentials found once, one node to run and one row loop to compile
+    instead of two. Only where g does not depend on the loss (a mean's 1/n, not a gradient
+    through log(loss)), else the fused node would read its own output."""
+    x, y, g = node.inputs
+    for client, _ in fgraph.clients.get(x, []):
+        if client == "output" or type(client.op) is not CrossentropySoftmax or client.inputs[1] is not y:
+            continue
+        loss = client.outputs[0]
+        if _depends_on(g, loss, fgraph):
+            return None
+        fused_loss, fused_grad = CrossentropySoftmaxWithGrad()(x, y, g)
+        return {loss: fused_loss, node.outputs[0]: fused_grad}
+    return None
+
+
+def _depends_on(var, other, fgraph):
+    """Whether computing var reads other (walking var's ancestors up to the graph's inputs)."""
+    stack, seen, inputs = [var], set(), set(fgraph.inputs)
+    while stack:
+        v = stack.pop()
+        if v is other:
+            return True
+        if v in seen or v.owner is None or v in inputs:
+            continue
+        seen.add(v)
+        stack.extend(v.owner.inputs)
+    return False

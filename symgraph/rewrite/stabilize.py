@@ -213,12 +213,21 @@ def _crossentropy_softmax_grad(z, hot, g):
     kept = _target_rows(hot, z, axis) if axis == z.ndim - 1 and g.dtype == z.dtype else None
     if kept is None:
         return None
-    targets = DimShuffle(kept.ndim, tuple(range(kept.ndim - 1)))(kept)
-    g_rows = DimShuffle(g.ndim, tuple(range(g.ndim - 1)))(g)
+    targets, g_rows = _without_last_axis(kept), _without_last_axis(g)
     try:
         return CrossentropySoftmaxGrad()(z.owner.inputs[0], targets, g_rows)
     except (TypeError, ValueError):
         return None
+
+
+def _without_last_axis(v):
+    """v with its last axis (of length 1) dropped: the variable v was expanded from, where v is
+    that (the targets the forward crossentropy reads: specialize pairs it with its gradient by
+    reading the same variable), else a DimShuffle."""
+    node = v.owner
+    if node is not None and isinstance(node.op, DimShuffle) and node.op.pattern == tuple(range(v.ndim - 1)) + ("x",):
+        return node.inputs[0]
+    return DimShuffle(v.ndim, tuple(range(v.ndim - 1)))(v)
 
 
 def _one_per_row(rows, cols):

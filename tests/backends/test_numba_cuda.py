@@ -179,6 +179,12 @@ def test_crossentropy_gradient_with_integer_targets_is_one_kernel(rng):
     f = sg.function([x, t, g], op(x, t, g), backend="cuda")
     with pytest.raises(IndexError, match="out of range"):
         f(xv, np.array([[0, 5, 1], [1, 1, 1]], "int32"), gv)
+    # with each row's loss too (CrossentropySoftmaxWithGrad, a training step's): the same kernel
+    both_outputs = sg.ops.nn.CrossentropySoftmaxWithGrad()(x, t, g)
+    got, want = both([x, t, g], both_outputs, xv, tv, gv)
+    check(got, want, 1e-5, atol=1e-6)
+    with pytest.raises(IndexError, match="out of range"):
+        sg.function([x, t, g], both_outputs, backend="cuda")(xv, np.array([[0, 5, 1], [1, 1, 1]], "int32"), gv)
 
 
 def test_gather_and_scatter_add_rows(rng, monkeypatch):

@@ -61,6 +61,8 @@ def test_a_training_loop_runs_the_whole_program_and_trains_as_the_executor(dtype
     fast = sg.function([x, y], cost, updates=updates, backend="numba")
     start = [p.get_value() for p in params]
     slow = sg.function([x, y], cost, updates=updates, backend="numpy")
+    # the loss and its gradient are one node (CrossentropySoftmaxWithGrad), spelled in the program
+    assert "CrossentropySoftmaxWithGrad" in [type(n.op).__name__ for n in fast.fgraph.apply_nodes]
     program_of(fast, xv, yv)
     losses = [float(fast(xv, yv)) for _ in range(20)]
     assert losses[-1] < losses[0]

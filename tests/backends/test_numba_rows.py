@@ -375,3 +375,42 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
     with pytest.raises(ValueError, match="one class index per row"):
         f(xv, tv[:1], gv[:1])
 
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7), (5, 40)])  # 5x40: rows one at a time
+def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtype, shape, rng, monkeypatch):
+    """CrossentropySoftmaxWithGrad (a training step's loss beside its gradient, rewritten into
+    one node): one row loop whose loss and gradient are bit for bit those of the two ops' own
+    loops, serial or parallel; a bad target raises as they do."""
+    monkeypatch.setattr(numba_cpu, "HOT_CALLS", 0)  # the loop from the first call
+    x = sg.tensor("x", dtype, (None,) * len(shape))
+    t = sg.tensor("t", "int32", (None,) * (len(shape) - 1))
+    g = sg.tensor("g", dtype, (None,) * (len(shape) - 1))
+    xv = awkward_rows(rng, dtype, shape) if len(shape) == 3 else (rng.normal(size=shape) * 4).astype(dtype)
+    tv = rng.integers(-shape[-1], shape[-1], shape[:-1]).astype("int32")
+    gv = rng.normal(size=shape[:-1]).astype(dtype)
+    f, got, want = run_both([x, t, g], sg.ops.nn.CrossentropySoftmaxWithGrad()(x, t, g), xv, tv, gv)
+    [thunk] = row_thunks(f)
+    assert thunk.kind == "crossentropy_int_with_grad" and thunk.kernels
+    for value, expected in zip(got, want):
+        assert value.shape == expected.shape and value.dtype == dtype
+        np.testing.assert_allclose(value, expected, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-6,
+                                   equal_nan=True)
+    apart = sg.function([x, t, g], [sg.ops.nn.CrossentropySoftmax()(x, t), sg.ops.nn.CrossentropySoftmaxGrad()(x, t, g)],
+                        backend="numba", optimize=False)  # (not rewritten into one node)
+    assert sorted(t.kind for t in row_thunks(apart)) == ["crossentropy_int", "crossentropy_int_grad"]
+    for value, alone in zip(got, apart(xv, tv, gv)):
+        np.testing.assert_array_equal(value, alone)
+    rows, flat_t, flat_g = xv.reshape(-1, shape[-1]), tv.reshape(-1), gv.reshape(-1)
+    serial = [np.empty(len(rows), dtype), np.empty_like(rows)]
+    parallel = [np.empty(len(rows), dtype), np.empty_like(rows)]
+    thunk._kernel(False, shape[-1])(rows, flat_t, flat_g, *serial)
+    thunk._kernel(True, shape[-1])(rows, flat_t, flat_g, *parallel)
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+    for bad in (shape[-1], -shape[-1] - 1):
+        wrong = tv.copy()
+        wrong.reshape(-1)[-1] = bad
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
+            f(xv, wrong, gv)

@@ -286,6 +286,31 @@ def test_crossentropy_softmax_gradient_op(rng):
         op(x, t, sg.dmatrix("g2"))
 
 
+def test_crossentropy_softmax_with_grad_op(rng):
+    """CrossentropySoftmaxWithGrad: the crossentropy of each row and the gradient op's value,
+    as two outputs; checked as the gradient op is (integer targets, g like the targets); its
+    own gradient, through either output, against finite differences."""
+    xv, tv, gv = rng.normal(size=(4, 3)) * 3, np.array([0, 2, -1, 1], "int32"), rng.normal(size=4)
+    x, t, g = sg.dmatrix("x"), sg.ivector("t"), sg.dvector("g")
+    op = sg.ops.nn.CrossentropySoftmaxWithGrad()
+    loss, grad = op(x, t, g)
+    assert loss.type.shape == (None,) and grad.type == x.type
+    e = np.exp(xv - xv.max(1, keepdims=True))
+    sm = e / e.sum(1, keepdims=True)
+    got = run([x, t, g], [loss, grad], xv, tv, gv)
+    np.testing.assert_allclose(got[0], -np.log(sm[np.arange(4), tv]), rtol=1e-12)
+    np.testing.assert_allclose(got[1], (sm - np.eye(3)[tv]) * gv[:, None], rtol=1e-12, atol=1e-15)
+    wv = rng.normal(size=(4, 3))
+    sg.verify_grad(lambda a, b: op(a, sg.constant(tv), b)[0] * 2 + (op(a, sg.constant(tv), b)[1] * wv).sum(-1),
+                   [xv, gv], rng=rng)
+    with pytest.raises(TypeError, match="integer targets"):
+        op(x, sg.dmatrix("dense"), g)
+    with pytest.raises(TypeError, match="g must be"):
+        op(x, t, sg.fvector("g32"))
+    with pytest.raises(IndexError, match="out of bounds"):
+        run([x, t, g], [loss, grad], xv, np.array([0, 3, 1, 1], "int32"), gv)
+
+
 def test_a_users_one_hot_targets_keep_their_zero_rows(rng):
     """categorical_crossentropy with one_hot(y) as dense targets: a target out of range is a
     zero row there (no loss, no gradient), not an error: that gradient keeps its own form."""

@@ -156,7 +156,9 @@ def test_crossentropy_of_softmax_becomes_one_op_with_stable_gradient():
     loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), y).mean()
     g = sg.grad(loss, x)
     fast = sg.function([x, y], [loss, g], backend="numpy")
-    assert "CrossentropySoftmax" in ops_of(fast)
+    assert "CrossentropySoftmax" in ops_of(sg.function([x, y], loss, backend="numpy"))
+    assert ops_of(fast).count("CrossentropySoftmaxWithGrad") == 1  # the loss and its gradient: one node
+    assert "Softmax" not in ops_of(fast) and "CrossentropySoftmax" not in ops_of(fast)
     xv = np.array([[-200.0, 0.0, 200.0], [1.0, 2.0, 3.0]])
     yv = np.array([0, 2], "int32")
     lv, gv = fast(xv, yv)
@@ -195,14 +197,15 @@ def test_crossentropy_gradient_through_softmax_needs_no_division(dense):
 def test_theano_crossentropy_idiom_becomes_the_crossentropy_ops():
     """-log(softmax(x))[arange(n), y].mean(), Theano's way: the gradient grad builds divides by
     the softmax (NaN where it underflows) and runs softmax beside log_softmax. As in Theano, the
-    pick becomes the softmax crossentropy and its gradient one row loop (CrossentropySoftmaxGrad)."""
+    pick becomes the softmax crossentropy and its gradient one row loop: both together, as
+    CrossentropySoftmaxWithGrad."""
     x, y = sg.fmatrix("x"), sg.ivector("y")
     cost = -sg.log(sg.nn.softmax(x))[sg.arange(y.shape[0]), y].mean()
     g = sg.grad(cost, x)
     fast = sg.function([x, y], [cost, g], backend="numpy")
     assert fired(fast, "crossentropy_of_picked_log_softmax") and fired(fast, "softmax_gradient_of_quotient")
-    assert {"CrossentropySoftmax", "CrossentropySoftmaxGrad"} <= set(ops_of(fast))
-    assert not {"Softmax", "LogSoftmax", "IncSubtensor", "Alloc"} & set(ops_of(fast))
+    assert "CrossentropySoftmaxWithGrad" in ops_of(fast) and fired(fast, "crossentropy_beside_its_gradient")
+    assert not {"Softmax", "LogSoftmax", "IncSubtensor", "Alloc", "CrossentropySoftmax"} & set(ops_of(fast))
     # the mean's count is len(y), which the arange already read: one shape lookup, of y
     assert fired(fast, "length_from_the_graph") and ops_of(fast).count("Shape") == 1
     assert not any("true_div" in str(n.op) and n.outputs[0].ndim == 2 for n in fast.fgraph.apply_nodes)
@@ -218,6 +221,41 @@ def test_theano_crossentropy_idiom_becomes_the_crossentropy_ops():
     np.testing.assert_allclose(fast(ok, yv)[1], slow(ok, yv), rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="one class index per row"):  # Theano's rule too
         fast(ok, yv[:1])
+
+
+def test_a_training_steps_loss_and_its_gradient_become_one_node(rng):
+    """A classifier step outputs its loss and updates with its gradient: both from the same
+    logits and targets, so one CrossentropySoftmaxWithGrad computes them. Not where the
+    gradient reads the loss (log of the mean loss: g holds 1 / loss), nor for other targets."""
+    x, y, y2 = sg.dmatrix("x"), sg.ivector("y"), sg.ivector("y2")
+    w0 = rng.normal(size=(4, 3))
+    w = sg.shared(w0.copy(), "w")
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, w)), y).mean()
+    step = sg.function([x, y], loss, updates=[(w, w - 0.5 * sg.grad(loss, w))], backend="numpy")
+    assert fired(step, "crossentropy_beside_its_gradient")
+    assert ops_of(step).count("CrossentropySoftmaxWithGrad") == 1
+    assert not {"CrossentropySoftmax", "CrossentropySoftmaxGrad", "SumToShape"} & set(ops_of(step))
+    xv, yv = rng.normal(size=(5, 4)), np.array([0, 2, 1, -1, 0], "int32")
+    got = [(step(xv, yv), w.get_value().copy()) for _ in range(3)]
+    w.set_value(w0.copy())
+    slow = sg.function([x, y], loss, updates=[(w, w - 0.5 * sg.grad(loss, w))], backend="numpy", optimize=False)
+    for (cost, weights), _ in zip(got, range(3)):
+        np.testing.assert_allclose(cost, slow(xv, yv), rtol=1e-12)
+        np.testing.assert_allclose(weights, w.get_value(), rtol=1e-12, atol=1e-15)
+
+    # log(loss): its gradient reads the loss; other targets' loss beside y's gradient: not
+    # theirs; two losses: each beside its own gradient
+    other = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, w)), y2).mean()
+    for inputs, outputs, fused in (([x, y], [sg.log(loss), sg.grad(sg.log(loss), w)], 0),
+                                   ([x, y, y2], [other, sg.grad(loss, w)], 0),
+                                   ([x, y, y2], [loss + other, sg.grad(loss + other, w)], 2)):
+        fast, slow = compile_both(inputs, outputs)
+        assert ops_of(fast).count("CrossentropySoftmaxWithGrad") == fused
+        if not fused:
+            assert {"CrossentropySoftmax", "CrossentropySoftmaxGrad"} <= set(ops_of(fast))
+        values = (xv, yv, yv[::-1].copy())[:len(inputs)]
+        for value, want in zip(fast(*values), slow(*values)):
+            np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-15)
 
 
 def test_picks_that_are_not_one_per_row_keep_the_log_softmax():
