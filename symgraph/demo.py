@@ -35,8 +35,8 @@ def time_steps(model, x, y, batch_size, backend, steps=20):
                   metrics=["accuracy"], backend=backend)
     train = sg.layers.training.train_function(model, y)
     batches = [np.arange(i, i + batch_size) % len(x) for i in range(0, steps * batch_size, batch_size)]
-    for idx in batches[:2]:  # compile outside the timing: kernels at the first call, and a small
-        train(x[idx], y[idx])  # softmax's loop at the second unless cached (numba_cpu.HOT_CALLS)
+    for idx in batches[:2]:  # compile outside the timing (the kernels, at the first call)
+        train(x[idx], y[idx])
     start = time.perf_counter()
     for idx in batches:
         train(x[idx], y[idx])

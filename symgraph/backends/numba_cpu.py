@@ -22,7 +22,7 @@ from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
-from .numba_rows import blocked, row_kernel, row_source
+from .numba_rows import blocked, row_kernel
 from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
@@ -118,14 +118,13 @@ def _lower_gemm(op, node):
 # PARTIAL_REDUCE_BY_NUMPY: NumPy's float32 loop along or across short rows is slow (a 256x10
 # sum over either axis 4.5-5 us, the kernel 2.5-3; max along the rows 14 against 3.9; a
 # 32x10 or 32x32 sum the same 2.7 us each way, 8x4 2.1 against 2.6).
-# Softmax rows run NumPy's on their first HOT_CALLS calls only: compiling their loop costs
-# 0.3-0.9 s in a fresh process (2 s on a slow machine), which a function called once (an
-# evaluation, a training step's first call: the compile-time target) need not pay; from the
-# next call on, the loop (NumPy's softmax is five passes: 512x10 46 us, the loop 10). A loop
-# already in numba's disk cache is loaded and used from the first call. Otherwise the first
-# call's results may differ from later calls' in the last bits (NumPy's exp against
-# numba_vecmath's). With 64 NumPy calls first, as before, a logistic regression step timed
-# over a few calls after a warm-up ran at 0.5x NumPy by hand.
+# Softmax and crossentropy rows compile their loop at their first call, as the rest of a
+# function does (NumPy's softmax is five passes: 512x10 46 us, the loop 10). Until the
+# thirteenth session they ran NumPy's on the first call and compiled at the second, so that a
+# function called once skipped the compile (a training step's cold first call 0.6-0.8 s
+# shorter), but a step timed after one warm-up call then timed that compile (64-32-10 at batch
+# 32: 0.9-2.6 s at the second call, against 30-60 us a step). Cold, a 64-32-10 step's first
+# call is now 2.5-3.3 s and the MLP's 2.7-3.0 s; with numba's disk cache, milliseconds.
 # Tried and dropped: compiling the loop in a child process (numba_elsewhere) while NumPy's ran:
 # the demo's convnet step, timed after two warm-up calls, took 7.9 ms instead of 1.1 (the
 # reference, and the child on the core its kernels use). And compiling a new function's row
@@ -135,7 +134,6 @@ def _lower_gemm(op, node):
 # alone takes 3.7-4.5 s: 0.8-0.95 s to start, numba's first compile, then the loops).
 SMALL_BY_NUMPY = 1 << 14
 PARTIAL_REDUCE_BY_NUMPY = 1 << 8
-HOT_CALLS = 1
 
 
 # Outputs from this size on are reused by the next call once nobody holds them (the
@@ -801,22 +799,14 @@ class RowThunk:
         self.dtype = node.inputs[0].dtype
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
-        self.calls = 0
 
     def _loop(self, x, n):
-        """The loop for x's rows of length n; None where NumPy's reference runs: x is empty,
-        or small while its loop is neither loaded nor in numba's disk cache and this is one of
-        the first HOT_CALLS calls (see HOT_CALLS)."""
+        """The loop for x's rows of length n (compiled at its first use); None for an empty
+        x, where NumPy's reference runs."""
         if not x.size:
             return None
         kernel = self.kernels.get((x.size >= self.threshold, blocked(n)))
-        if kernel is not None:
-            return kernel
-        if x.size < SMALL_BY_NUMPY and not codegen.is_cached(row_source(self.kind, self.dtype, False, blocked(n))):
-            self.calls += 1  # (a loop in the cache costs milliseconds to load: used from the first call)
-            if self.calls <= HOT_CALLS:
-                return None
-        return self._kernel(x.size >= self.threshold, n)
+        return kernel if kernel is not None else self._kernel(x.size >= self.threshold, n)
 
     def _kernel(self, parallel, n):
         """The serial or parallel loop for rows of length n."""
