@@ -315,19 +315,34 @@ def test_a_row_op_compiles_its_loop_at_its_first_call_even_for_small_inputs(monk
     assert f(np.zeros((0, 10), "float32")).shape == (0, 10)
 
 
+def crossentropy_case(dtype, shape, rng):
+    """(x, t, g) and values: logits (NaN and inf rows in 3-d), integer targets from -classes
+    to classes - 1, one g a row."""
+    x = sg.tensor("x", dtype, (None,) * len(shape))
+    t = sg.tensor("t", "int32", (None,) * (len(shape) - 1))
+    g = sg.tensor("g", dtype, (None,) * (len(shape) - 1))
+    xv = awkward_rows(rng, dtype, shape) if len(shape) == 3 else (rng.normal(size=shape) * 4).astype(dtype)
+    tv = rng.integers(-shape[-1], shape[-1], shape[:-1]).astype("int32")
+    gv = rng.normal(size=shape[:-1]).astype(dtype)
+    return (x, t, g), (xv, tv, gv)
+
+
+def wrong_targets(tv, classes):
+    """(bad, tv with its last target replaced by bad) for a target past each end."""
+    for bad in (classes, -classes - 1):
+        wrong = tv.copy()
+        wrong.reshape(-1)[-1] = bad
+        yield bad, wrong
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7)])  # 40x4: blocks of 16 rows and the rest
 def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, rng):
     """The gradient of softmax crossentropy with integer targets is one row loop
     (CrossentropySoftmaxGrad): NaN/inf rows, negative targets, a g broadcast along the rows,
     bad targets raise as the forward pick does; the parallel loop gives the serial's bits."""
-    x = sg.tensor("x", dtype, (None,) * len(shape))
-    t = sg.tensor("t", "int32", (None,) * (len(shape) - 1))
-    g = sg.tensor("g", dtype, (None,) * (len(shape) - 1))
     op = sg.ops.nn.CrossentropySoftmaxGrad()
-    xv = awkward_rows(rng, dtype, shape) if len(shape) == 3 else (rng.normal(size=shape) * 4).astype(dtype)
-    tv = rng.integers(-shape[-1], shape[-1], shape[:-1]).astype("int32")
-    gv = rng.normal(size=shape[:-1]).astype(dtype)
+    (x, t, g), (xv, tv, gv) = crossentropy_case(dtype, shape, rng)
     f, got, want = run_both([x, t, g], op(x, t, g), xv, tv, gv)
     np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-7, equal_nan=True)
     [thunk] = row_thunks(f)
@@ -342,9 +357,7 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
     thunk._kernel(False, shape[-1])(rows, flat_t, gv.reshape(-1), serial)
     thunk._kernel(True, shape[-1])(rows, flat_t, gv.reshape(-1), parallel)
     np.testing.assert_array_equal(serial, parallel)
-    for bad in (shape[-1], -shape[-1] - 1):
-        wrong = tv.copy()
-        wrong.reshape(-1)[-1] = bad
+    for bad, wrong in wrong_targets(tv, shape[-1]):
         with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
             f(xv, wrong, gv)
         with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
@@ -360,12 +373,7 @@ def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtyp
     """CrossentropySoftmaxWithGrad (a training step's loss beside its gradient, rewritten into
     one node): one row loop whose loss and gradient are bit for bit those of the two ops' own
     loops, serial or parallel; a bad target raises as they do."""
-    x = sg.tensor("x", dtype, (None,) * len(shape))
-    t = sg.tensor("t", "int32", (None,) * (len(shape) - 1))
-    g = sg.tensor("g", dtype, (None,) * (len(shape) - 1))
-    xv = awkward_rows(rng, dtype, shape) if len(shape) == 3 else (rng.normal(size=shape) * 4).astype(dtype)
-    tv = rng.integers(-shape[-1], shape[-1], shape[:-1]).astype("int32")
-    gv = rng.normal(size=shape[:-1]).astype(dtype)
+    (x, t, g), (xv, tv, gv) = crossentropy_case(dtype, shape, rng)
     f, got, want = run_both([x, t, g], sg.ops.nn.CrossentropySoftmaxWithGrad()(x, t, g), xv, tv, gv)
     [thunk] = row_thunks(f)
     assert thunk.kind == "crossentropy_int_with_grad" and thunk.kernels
@@ -385,8 +393,6 @@ def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtyp
     thunk._kernel(True, shape[-1])(rows, flat_t, flat_g, *parallel)
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a, b)
-    for bad in (shape[-1], -shape[-1] - 1):
-        wrong = tv.copy()
-        wrong.reshape(-1)[-1] = bad
+    for bad, wrong in wrong_targets(tv, shape[-1]):
         with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
             f(xv, wrong, gv)
