@@ -904,14 +904,15 @@ class CrossentropySoftmaxGradThunk(RowThunk):
             per_row[...] = g
         if t.ndim != 1:
             t, per_row = t.reshape(-1), per_row.reshape(-1)
-        out = np.empty(rows.shape, rows.dtype)
-        loss = np.empty(rows.shape[0], rows.dtype) if self.with_loss else None
-        if loop(rows, t, per_row, loss, out) if self.with_loss else loop(rows, t, per_row, out):
+        outs = [np.empty(rows.shape[0], rows.dtype)] if self.with_loss else []  # (the loss first)
+        outs.append(np.empty(rows.shape, rows.dtype))
+        if loop(rows, t, per_row, *outs):
             low, high = t.min(), t.max()
             bad = high if high >= n else low
             raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
-        grad = out if x.ndim == 2 else out.reshape(x.shape)
-        return [loss if x.ndim == 2 else loss.reshape(x.shape[:-1]), grad] if self.with_loss else [grad]
+        if x.ndim != 2:  # (rows of a 3-d x: the loss has its leading axes, the gradient its shape)
+            outs = [o.reshape(x.shape if o.ndim == 2 else x.shape[:-1]) for o in outs]
+        return outs
 
 
 @lower.register(N.CrossentropySoftmaxGrad)
