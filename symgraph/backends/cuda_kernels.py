@@ -170,19 +170,29 @@ def row_crossentropy(from_logits, int_targets):
 
 
 @factory
-def row_crossentropy_grad(with_loss=False):
+def row_crossentropy_grad(with_loss=False, dense=False):
     """One thread per row of a C-contiguous (rows, classes) array: (softmax(x) - one_hot(t)) * g
-    for integer targets t and one g per row; with_loss also each row's crossentropy into loss
-    (CrossentropySoftmaxWithGrad). A target outside [-classes, classes) sets the flag."""
+    for integer targets t, (softmax(x) * sum(t) - t) * g for dense target rows, one g per row;
+    with_loss also each row's crossentropy into loss (CrossentropySoftmaxWithGrad). An integer
+    target outside [-classes, classes) sets the flag."""
     lines = ["@cuda.jit(cache=True)",
              f"def kernel(rows, classes, x, targets, g, flag, {'loss, ' if with_loss else ''}out):",
-             "    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):",
-             "        t = targets[r]", "        t = t + classes if t < 0 else t",
-             "        if t < 0 or t >= classes:", "            flag[0] = r + 1", "            continue",
-             "        base = r * classes", "        m = x[base]", "        for c in range(1, classes):",
-             "            v = x[base + c]", "            m = v if (v > m or v != v) else m",
-             "        s = x[base] * 0", "        for c in range(classes):",
-             "            s += math.exp(x[base + c] - m)"]
+             "    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):"]
+    if not dense:
+        lines += ["        t = targets[r]", "        t = t + classes if t < 0 else t",
+                  "        if t < 0 or t >= classes:", "            flag[0] = r + 1", "            continue"]
+    lines += ["        base = r * classes", "        m = x[base]", "        for c in range(1, classes):",
+              "            v = x[base + c]", "            m = v if (v > m or v != v) else m",
+              "        s = x[base] * 0", "        for c in range(classes):",
+              "            s += math.exp(x[base + c] - m)"]
+    if dense:
+        lines += ["        total = s * 0", "        for c in range(classes):", "            total += targets[base + c]"]
+        if with_loss:
+            lines += ["        lse = m + math.log(s)", "        acc = s * 0", "        for c in range(classes):",
+                      "            acc += targets[base + c] * (x[base + c] - lse)", "        loss[r] = -acc"]
+        lines += ["        for c in range(classes):",
+                  "            out[base + c] = (math.exp(x[base + c] - m) / s * total - targets[base + c]) * g[r]"]
+        return compile_kernel("\n".join(lines) + "\n")
     if with_loss:
         lines.append("        loss[r] = m + math.log(s) - x[base + t]")
     lines += ["        for c in range(classes):",

@@ -111,6 +111,15 @@ def materialize(array, view, base):
     return out
 
 
+def broadcast(array, shape):
+    """array broadcast to `shape` as one device array (a copy unless it is already that shape).
+    The view and its layout must come from one phantom: two phantoms are two allocations, and
+    the offset between them was read as the view's (the crossentropies' broadcast targets read
+    outside their array)."""
+    base = D.phantom(array.shape, array.dtype)
+    return materialize(array, np.broadcast_to(base, tuple(shape)), base)
+
+
 def view(fn):
     """A thunk for a view op: fn(phantom, host index values) -> NumPy view of the phantom."""
     def thunk(inputs):

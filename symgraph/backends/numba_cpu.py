@@ -854,62 +854,65 @@ class LogSumExpThunk(RowThunk):
 
 class CrossentropySoftmaxThunk(RowThunk):
     def __init__(self, node):
-        dense = node.inputs[1].dtype[0] not in "iu"
-        super().__init__("crossentropy_dense" if dense else "crossentropy_int", node)
-        self.dense = dense
+        self.dense = node.inputs[1].dtype[0] not in "iu"
+        super().__init__("crossentropy_dense" if self.dense else "crossentropy_int", node)
+
+    def _targets(self, x, t):
+        """The targets as the loops read them: dense rows like x's (broadcast, cast, C order),
+        or one integer a row (a ValueError if not)."""
+        if self.dense:
+            targets = t if t.shape == x.shape else np.broadcast_to(t, x.shape)  # (broadcast_to: 5 us)
+            return self._rows(targets.astype(x.dtype, copy=False))
+        N.check_target_rows(x.shape, t.shape)  # (the loop reads one target per row)
+        return t if t.ndim == 1 else t.reshape(-1)
+
+    def _raise_for_targets(self, targets, x):
+        n = x.shape[-1]
+        low, high = targets.min(), targets.max()
+        bad = high if high >= n else low
+        raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
 
     def __call__(self, inputs):
         x, t = inputs
-        n = x.shape[-1]
-        loop = self._loop(x, n)
+        loop = self._loop(x, x.shape[-1])
         if loop is None:
             return self.reference(inputs)
-        rows = self._rows(x)
-        if self.dense:
-            targets = t if t.shape == x.shape else np.broadcast_to(t, x.shape)  # (broadcast_to: 5 us)
-            targets = self._rows(targets.astype(x.dtype, copy=False))
-        else:
-            N.check_target_rows(x.shape, t.shape)  # (the loop reads one target per row)
-            targets = t if t.ndim == 1 else t.reshape(-1)
+        targets, rows = self._targets(x, t), self._rows(x)
         out = np.empty(rows.shape[0], x.dtype)
         if loop(rows, targets, out) and not self.dense:
-            low, high = targets.min(), targets.max()
-            bad = high if high >= n else low
-            raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
+            self._raise_for_targets(targets, x)
         return [out if x.ndim == 2 else out.reshape(x.shape[:-1])]
 
 
-class CrossentropySoftmaxGradThunk(RowThunk):
-    """(softmax(x) - one_hot(t)) * g[..., None] in one pass over each row; with_loss
-    (CrossentropySoftmaxWithGrad) each row's crossentropy too, in the same pass."""
+class CrossentropySoftmaxGradThunk(CrossentropySoftmaxThunk):
+    """(softmax(x) - one_hot(t)) * g[..., None], or (softmax(x) * sum(t) - t) * g[..., None]
+    for dense targets, in one pass over each row; with_loss (CrossentropySoftmaxWithGrad) each
+    row's crossentropy too, in the same pass."""
 
     def __init__(self, node, with_loss=False):
-        super().__init__("crossentropy_int_with_grad" if with_loss else "crossentropy_int_grad", node)
+        super().__init__(node)
+        self.kind += "_with_grad" if with_loss else "_grad"
         self.with_loss = with_loss
 
     def __call__(self, inputs):
         x, t, g = inputs
-        n = x.shape[-1]
-        loop = self._loop(x, n)
+        loop = self._loop(x, x.shape[-1])
         if loop is None:
             return self.reference(inputs)
-        N.check_target_rows(x.shape, t.shape)  # (the loop reads one target and one g per row)
-        rows = self._rows(x)
+        targets, rows = self._targets(x, t), self._rows(x)
         # g is often 1/n broadcast to the batch (a mean's gradient): one contiguous array, so
         # numba compiles the loop once for it rather than a second time for the strided view
         # (filled by assignment: np.broadcast_to(g, shape).copy() took 8 us of a 18 us call)
         per_row = g
-        if g.shape != t.shape or not g.flags.c_contiguous:
-            per_row = np.empty(t.shape, g.dtype)
+        if g.shape != x.shape[:-1] or not g.flags.c_contiguous:
+            per_row = np.empty(x.shape[:-1], g.dtype)
             per_row[...] = g
-        if t.ndim != 1:
-            t, per_row = t.reshape(-1), per_row.reshape(-1)
+        if per_row.ndim != 1:
+            per_row = per_row.reshape(-1)
         outs = [np.empty(rows.shape[0], rows.dtype)] if self.with_loss else []  # (the loss first)
         outs.append(np.empty(rows.shape, rows.dtype))
-        if loop(rows, t, per_row, *outs):
-            low, high = t.min(), t.max()
-            bad = high if high >= n else low
-            raise IndexError(f"index {bad} is out of bounds for axis {x.ndim - 1} with size {n}")
+        if loop(rows, targets, per_row, *outs) and not self.dense:
+            self._raise_for_targets(targets, x)
         if x.ndim != 2:  # (rows of a 3-d x: the loss has its leading axes, the gradient its shape)
             outs = [o.reshape(x.shape if o.ndim == 2 else x.shape[:-1]) for o in outs]
         return outs

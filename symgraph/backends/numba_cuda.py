@@ -19,7 +19,7 @@ import numpy as np
 
 from . import cuda_device as D
 from . import cuda_kernels as K
-from .cuda_thunks import (Elementwise, Reducer, view, materialize, strided_write, identity, program, cast,
+from .cuda_thunks import (Elementwise, Reducer, view, materialize, broadcast, strided_write, identity, program, cast,
                           fill, check_flag, launch_1d)
 from .cuda_linalg import gemm, Convolution
 from .cuda_shape import tile_thunk, repeat_thunk, cumsum_thunk, arange_thunk, eye_thunk
@@ -412,7 +412,7 @@ def _crossentropy(node, from_logits):
         if int_targets:
             N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
         if not int_targets and t.shape != x.shape:
-            t = materialize(t, np.broadcast_to(D.phantom(t.shape, t.dtype), x.shape), D.phantom(t.shape, t.dtype))
+            t = broadcast(t, x.shape)
         classes = tuple(x.shape)[-1]
         rows = x.size // classes if classes else math.prod(x.shape[:-1])
         out, flag = D.empty(x.shape[:-1], dtype), D.to_device(np.zeros(1, np.int64))
@@ -438,24 +438,27 @@ def _categorical_crossentropy(op, node):
 @lower.register(N.CrossentropySoftmaxGrad)
 @lower.register(N.CrossentropySoftmaxWithGrad)
 def _crossentropy_softmax_grad(op, node):
-    """The gradient (softmax(x) - one_hot(t)) * g, with each row's loss first where the op has
-    it (CrossentropySoftmaxWithGrad): one kernel either way."""
+    """The gradient (softmax(x) - one_hot(t)) * g (dense targets: (softmax(x) * sum(t) - t) * g),
+    with each row's loss first where the op has it (CrossentropySoftmaxWithGrad): one kernel."""
     if not _float_node(node):
         return fallback(node.op, node)
     dtype = node.outputs[0].dtype
-    with_loss = len(node.outputs) == 2
+    with_loss, dense = len(node.outputs) == 2, node.inputs[1].dtype[0] not in "iu"
 
     def thunk(inputs):
         x, t, g = (D.to_device(a) for a in inputs)
-        N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
-        if tuple(g.shape) != tuple(t.shape):
-            g = materialize(g, np.broadcast_to(D.phantom(g.shape, g.dtype), t.shape), D.phantom(g.shape, g.dtype))
+        if dense and tuple(t.shape) != tuple(x.shape):
+            t = broadcast(t, x.shape)
+        elif not dense:
+            N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
+        if tuple(g.shape) != tuple(x.shape[:-1]):
+            g = broadcast(g, x.shape[:-1])
         classes = tuple(x.shape)[-1]
         rows = x.size // classes if classes else math.prod(x.shape[:-1])
         outs = ([D.empty(x.shape[:-1], dtype)] if with_loss else []) + [D.empty(x.shape, dtype)]
         flag = D.to_device(np.zeros(1, np.int64))
-        launch_1d(K.row_crossentropy_grad(with_loss), rows, rows, classes, D.flat(x), D.flat(t), D.flat(g), flag,
-                  *(D.flat(o) for o in outs))
+        launch_1d(K.row_crossentropy_grad(with_loss, dense), rows, rows, classes, D.flat(x), D.flat(t), D.flat(g),
+                  flag, *(D.flat(o) for o in outs))
         check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
                                    f"for {classes} classes")
         return outs

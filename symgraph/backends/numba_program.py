@@ -589,10 +589,11 @@ def _rows(w, node):
         return
     if isinstance(op, (N.CrossentropySoftmaxGrad, N.CrossentropySoftmaxWithGrad)):
         t, g = node.inputs[1:]
-        if w.shape(t) != w.shape(x)[:1] or w.shape(g) != w.shape(t):
+        dense = t.dtype[0] not in "iu"
+        if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]) or w.shape(g) != w.shape(x)[:1]:
             raise Unsupported("crossentropy gradient targets or g not one per row")
-        kind = "crossentropy_int_grad" if isinstance(op, N.CrossentropySoftmaxGrad) else "crossentropy_int_with_grad"
-        fn = w.helper(kind, x)
+        kind = "_grad" if isinstance(op, N.CrossentropySoftmaxGrad) else "_with_grad"
+        fn = w.helper(("crossentropy_dense" if dense else "crossentropy_int") + kind, x)
         w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {w.name(g)}, {', '.join(names)}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return

@@ -98,6 +98,23 @@ _GRADIENT = """        total = np.{dtype}(s)
         for j in range(n):
             out[r, j] = ({e} / total - (np.{dtype}(1) if j == k else np.{dtype}(0))) * gr
 """
+_DENSE_LOSS = """        log_total = np.{dtype}(np.log(s))
+        acc = np.float64(0)
+        for j in range(n):
+            acc = fold_add(acc, np.float64(t[r, j] * ((x[r, j] - m) - log_total)))
+        out[r] = -np.{dtype}(acc)
+"""
+# The gradient of crossentropy_dense: (softmax * sum(t) - t) * g (a row's targets summed one
+# after another: a one-hot row's sum is exact; probabilities may differ from NumPy's pairwise
+# sum in the last bit).
+_DENSE_GRADIENT = """        total = np.{dtype}(s)
+        targets = np.{dtype}(0)
+        for j in range(n):
+            targets += t[r, j]
+        gr = g[r]
+        for j in range(n):
+            out[r, j] = ({e} / total * targets - t[r, j]) * gr
+"""
 _FINISH = {
     "softmax": """        total = np.{dtype}(s)
         for j in range(n):
@@ -113,17 +130,16 @@ _FINISH = {
     "crossentropy_int_grad": _TARGET + _GRADIENT,
     # Both at once (CrossentropySoftmaxWithGrad): the loss into `loss`, the gradient into out.
     "crossentropy_int_with_grad": _TARGET + _LOSS.replace("out[r]", "loss[r]") + _GRADIENT,
-    "crossentropy_dense": """        log_total = np.{dtype}(np.log(s))
-        acc = np.float64(0)
-        for j in range(n):
-            acc = fold_add(acc, np.float64(t[r, j] * ((x[r, j] - m) - log_total)))
-        out[r] = -np.{dtype}(acc)
-""",
+    "crossentropy_dense": _DENSE_LOSS,
+    "crossentropy_dense_grad": _DENSE_GRADIENT,
+    "crossentropy_dense_with_grad": _DENSE_LOSS.replace("out[r]", "loss[r]") + _DENSE_GRADIENT,
 }
 # The arguments between x and out, and the kinds whose rows keep each exponential (in out).
 _ARGUMENTS = {"crossentropy_int": "t, ", "crossentropy_dense": "t, ", "crossentropy_int_grad": "t, g, ",
-              "crossentropy_int_with_grad": "t, g, loss, "}
-_KEEP_EXPONENTIALS = ("softmax", "crossentropy_int_grad", "crossentropy_int_with_grad")
+              "crossentropy_dense_grad": "t, g, ", "crossentropy_int_with_grad": "t, g, loss, ",
+              "crossentropy_dense_with_grad": "t, g, loss, "}
+_KEEP_EXPONENTIALS = ("softmax", "crossentropy_int_grad", "crossentropy_int_with_grad", "crossentropy_dense_grad",
+                      "crossentropy_dense_with_grad")
 
 
 # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead (per row; per lane of a block).
@@ -141,8 +157,9 @@ def blocked(n):
 def row_kernel(kind, dtype, parallel, short):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows);
-    kernel(x, t, g, out) for crossentropy_int_grad (g: one value per row, out like x) and
-    kernel(x, t, g, loss, out) for crossentropy_int_with_grad (loss: one per row), for rows
+    kernel(x, t, g, out) for crossentropy_int_grad and crossentropy_dense_grad (g: one value
+    per row, out like x) and kernel(x, t, g, loss, out) for their _with_grad forms (loss: one
+    per row), for rows
     shorter than SHORT (`short`, see blocked) or not. Returns how many integer targets were out
     of range (their rows are not meaningful)."""
     return compile_source(row_source(kind, dtype, parallel, short))

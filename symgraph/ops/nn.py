@@ -159,18 +159,22 @@ class CrossentropySoftmax(Op):
 
 
 class CrossentropySoftmaxGrad(Op):
-    """(softmax(logits) - one_hot(targets)) * g[..., None]: the gradient of
-    CrossentropySoftmax with integer targets, in one pass over each row (a Keras classifier's
-    step ran a softmax, then a broadcast loop over its one-hot rows and g: two nodes, two passes)."""
+    """(softmax(logits) - one_hot(targets)) * g[..., None] for integer targets, and
+    (softmax(logits) * sum(targets) - targets) * g[..., None] for dense target rows (one-hot or
+    probabilities, of the logits' dtype): the gradient of CrossentropySoftmax, in one pass over
+    each row (a Keras classifier's step ran a softmax, then a broadcast loop over its one-hot
+    rows and g: two nodes, two passes; with dense targets also a sum of each target row)."""
 
     def make_node(self, logits, targets, g):
         logits, targets, g = as_variable(logits), as_variable(targets), as_variable(g)
         _require_float(logits, "softmax crossentropy gradient")
-        if _check_targets(logits, targets, "softmax crossentropy gradient") != "index":
-            raise TypeError(f"softmax crossentropy gradient: integer targets, got {targets.describe()}")
-        if g.ndim != targets.ndim or g.dtype != logits.dtype:
+        if _check_targets(logits, targets, "softmax crossentropy gradient") != "index" \
+                and targets.dtype != logits.dtype:
+            raise TypeError(f"softmax crossentropy gradient: integer targets or {logits.dtype} target rows, "
+                            f"got {targets.describe()}")
+        if g.ndim != logits.ndim - 1 or g.dtype != logits.dtype:
             raise TypeError(f"softmax crossentropy gradient: g must be {logits.dtype} with "
-                            f"{targets.ndim} dimensions, got {g.describe()}")
+                            f"{logits.ndim - 1} dimensions, got {g.describe()}")
         return Apply(self, [logits, targets, g], [Variable(logits.type)])
 
     def infer_shape(self, node, shapes):
@@ -178,6 +182,10 @@ class CrossentropySoftmaxGrad(Op):
 
     def perform(self, node, inputs):
         x, t, g = inputs
+        if t.dtype.kind not in "iu":
+            with np.errstate(all="ignore"):  # as the rewritten graph: g * (z * sum(t) - t)
+                out = _softmax_np(x, -1) * np.sum(t, axis=-1, keepdims=True) - t
+                return [np.asarray(out * np.asarray(g, dtype=x.dtype)[..., None], dtype=x.dtype)]
         check_target_rows(x.shape, t.shape)
         n = x.shape[-1]
         wrapped = np.where(t < 0, t + n, t)
@@ -196,15 +204,20 @@ class CrossentropySoftmaxGrad(Op):
     def grad(self, inputs, outputs, output_grads):
         x, t, g = inputs
         sm = Softmax(x.ndim - 1)(x)
-        u = output_grads[0] * expand_dims(g, -1)  # d/dsm of (sm - hot) * g, seen through the softmax
+        gr, up = expand_dims(g, -1), output_grads[0]
+        if t.dtype[0] in "iu":
+            u = up * gr  # d/dsm of (sm - hot) * g, seen through the softmax
+            gx = (u - (u * sm).sum(axis=-1, keepdims=True)) * sm
+            return [gx, None, ((sm - _target_rows(t, x)) * up).sum(axis=-1)]
+        total = t.sum(axis=-1, keepdims=True)  # d/dsm of (sm * total - t) * g: up * g * total
+        u = up * gr * total
         gx = (u - (u * sm).sum(axis=-1, keepdims=True)) * sm
-        gg = ((sm - _target_rows(t, x)) * output_grads[0]).sum(axis=-1)
-        return [gx, None, gg]
+        gt = ((up * sm).sum(axis=-1, keepdims=True) - up) * gr
+        return [gx, gt, ((sm * total - t) * up).sum(axis=-1)]
 
 
 class CrossentropySoftmaxWithGrad(Op):
-    """(CrossentropySoftmax(x, t), CrossentropySoftmaxGrad(x, t, g)) for integer targets, in one
-    pass over each row: a classifier's training step computes both from the same logits (the
+    """(CrossentropySoftmax(x, t), CrossentropySoftmaxGrad(x, t, g)), in one pass over each row: a classifier's training step computes both from the same logits (the
     loss, and its gradient scaled by the mean's g), as TensorFlow's
     SparseSoftmaxCrossEntropyWithLogits returns the loss and its backprop together. Made by a
     rewrite (specialize.crossentropy_beside_its_gradient) where g does not depend on the loss."""
@@ -225,9 +238,9 @@ class CrossentropySoftmaxWithGrad(Op):
     def grad(self, inputs, outputs, output_grads):
         x, t, g = inputs
         g_loss, g_grad = output_grads
-        through_loss = CrossentropySoftmax().grad([x, t], outputs[:1], [g_loss])
+        through_loss = CrossentropySoftmax().grad([x, t], outputs[:1], [g_loss]) + [None]
         through_grad = CrossentropySoftmaxGrad().grad(inputs, outputs[1:], [g_grad])
-        return [through_loss[0] + through_grad[0], None, through_grad[2]]
+        return [a if b is None else b if a is None else a + b for a, b in zip(through_loss, through_grad)]
 
 
 def softmax(x, axis=-1):

@@ -208,12 +208,16 @@ def _crossentropy_softmax_grad(z, hot, g):
     """CrossentropySoftmaxGrad(x, y, g) for g * (softmax(x) - one_hot) along the last axis,
     where one_hot holds integer targets y as the crossentropies' gradients build it
     (_target_rows): one pass over each row instead of a softmax and a broadcast loop. A target
-    out of range then raises IndexError, as the forward pick does."""
+    out of range then raises IndexError, as the forward pick does. Dense target rows t of z's
+    dtype (a user's one-hot, probabilities) give CrossentropySoftmaxGrad(x, t, g) for
+    g * (softmax(x) * sum(t) - t), the same formula in one pass (a zero row stays zero)."""
     axis = z.owner.op.axis
-    kept = _target_rows(hot, z, axis) if axis == z.ndim - 1 and g.dtype == z.dtype else None
-    if kept is None:
+    if axis != z.ndim - 1 or g.dtype != z.dtype:
         return None
-    targets, g_rows = _without_last_axis(kept), _without_last_axis(g)
+    kept = _target_rows(hot, z, axis)
+    if kept is None and (hot.dtype != z.dtype or hot.ndim != z.ndim):
+        return None
+    targets, g_rows = hot if kept is None else _without_last_axis(kept), _without_last_axis(g)
     try:
         return CrossentropySoftmaxGrad()(z.owner.inputs[0], targets, g_rows)
     except (TypeError, ValueError):

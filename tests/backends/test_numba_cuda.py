@@ -161,14 +161,15 @@ def test_crossentropies_with_integer_and_dense_targets(rng):
     exprs = [sg.nn.categorical_crossentropy(sg.nn.softmax(x), t), sg.nn.categorical_crossentropy(sg.nn.softmax(x), d),
              sg.nn.categorical_crossentropy(sg.nn.sigmoid(x), t)]
     exprs += sg.grad(exprs[0].sum() + exprs[1].sum(), [x])
-    got, want = both([x, t, d], exprs, xv, tv, dv)
-    check(got, want, 1e-5, atol=1e-6)
+    for targets in (dv, dv[1:2]):  # dense rows, and one row broadcast to every row
+        got, want = both([x, t, d], exprs, xv, tv, targets)
+        check(got, want, 1e-5, atol=1e-6)
     f = sg.function([x, t], exprs[0], backend="cuda")
     with pytest.raises(IndexError, match="out of range"):
         f(xv, np.array([0, 3, 1, 1], "int32"))
 
 
-def test_crossentropy_gradient_with_integer_targets_is_one_kernel(rng):
+def test_crossentropy_gradient_and_the_loss_with_it_are_one_kernel(rng):
     x, t, g = sg.ftensor3("x"), sg.imatrix("t"), sg.fmatrix("g")
     op = sg.ops.nn.CrossentropySoftmaxGrad()
     xv = (rng.normal(size=(2, 3, 5)) * 4).astype("float32")
@@ -185,6 +186,15 @@ def test_crossentropy_gradient_with_integer_targets_is_one_kernel(rng):
     check(got, want, 1e-5, atol=1e-6)
     with pytest.raises(IndexError, match="out of range"):
         sg.function([x, t, g], both_outputs, backend="cuda")(xv, np.array([[0, 5, 1], [1, 1, 1]], "int32"), gv)
+    # dense target rows (one-hot, probabilities, one row broadcast to all)
+    d = sg.ftensor3("d")
+    dv = np.abs(rng.normal(size=(2, 3, 5))).astype("float32")
+    dense = [op(x, d, g)] + sg.ops.nn.CrossentropySoftmaxWithGrad()(x, d, g)
+    for targets in (dv, dv[:1, :1]):
+        got, want = both([x, d, g], dense, xv, targets, gv)
+        check(got, want, 1e-5, atol=1e-6)
+        got, want = both([x, d], sg.nn.categorical_crossentropy(sg.nn.softmax(x), d), xv, targets)  # the loss alone
+        check(got, want, 1e-5, atol=1e-6)
 
 
 def test_gather_and_scatter_add_rows(rng, monkeypatch):

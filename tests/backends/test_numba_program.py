@@ -75,6 +75,28 @@ def test_a_training_loop_runs_the_whole_program_and_trains_as_the_executor(dtype
         np.testing.assert_allclose(p.get_value(), v, rtol=1e-3 if dtype == "float32" else 1e-9, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_step_with_one_hot_targets_runs_the_whole_program(dtype, rng):
+    """categorical_crossentropy against one-hot rows (Keras's to_categorical): the loss and
+    its gradient one node with dense targets, spelled in the program."""
+    x, y = sg.tensor("x", dtype, (None, None)), sg.tensor("y", dtype, (None, None))
+    w = sg.shared(rng.normal(size=(5, 3)).astype(dtype), "w")
+    cost = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(x, w)), y).mean()
+    updates = [(w, w - 0.5 * sg.grad(cost, w))]
+    fast = sg.function([x, y], cost, updates=updates, backend="numba")
+    assert "CrossentropySoftmaxWithGrad" in [type(n.op).__name__ for n in fast.fgraph.apply_nodes]
+    xv, yv = rng.normal(size=(6, 5)).astype(dtype), np.eye(3, dtype=dtype)[[0, 2, 1, 1, 2, 0]]
+    start = w.get_value()
+    program_of(fast, xv, yv)
+    losses = [float(fast(xv, yv)) for _ in range(5)]
+    trained = w.get_value()
+    w.set_value(start)
+    slow = sg.function([x, y], cost, updates=updates, backend="numpy")
+    want = [float(slow(xv, yv)) for _ in range(9)][4:]  # program_of made four steps
+    np.testing.assert_allclose(losses, want, rtol=1e-4 if dtype == "float32" else 1e-10)
+    np.testing.assert_allclose(w.get_value(), trained, rtol=1e-3 if dtype == "float32" else 1e-9, atol=1e-5)
+
+
 def test_an_error_inside_the_program_is_raised_by_the_executor_and_changes_nothing(rng):
     x, y, cost, params, updates = classifier("float32", "keras")
     f = sg.function([x, y], cost, updates=updates, backend="numba")

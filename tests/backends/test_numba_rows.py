@@ -396,3 +396,39 @@ def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtyp
     for bad, wrong in wrong_targets(tv, shape[-1]):
         with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
             f(xv, wrong, gv)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7), (5, 40)])
+def test_dense_targets_gradient_and_loss_with_it_are_row_loops_with_the_references_values(dtype, shape, rng):
+    """CrossentropySoftmaxGrad with dense target rows (a one-hot row, probabilities, a zero
+    row, a row of targets broadcast to every row) and CrossentropySoftmaxWithGrad with them:
+    row loops matching the references, the fused loop bit for bit the two apart, serial or
+    parallel."""
+    (x, _, g), (xv, _, gv) = crossentropy_case(dtype, shape, rng)
+    t = sg.tensor("t", dtype, (None,) * len(shape))
+    tv = np.abs(rng.normal(size=shape)).astype(dtype)
+    tv.reshape(-1, shape[-1])[0] = np.eye(shape[-1], dtype=dtype)[1]
+    tv.reshape(-1, shape[-1])[-1] = 0
+    grad = sg.ops.nn.CrossentropySoftmaxGrad()
+    fused = sg.ops.nn.CrossentropySoftmaxWithGrad()
+    tol = dict(rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-6, equal_nan=True)
+    for targets in (tv, tv.reshape(-1, shape[-1])[:1].reshape((1,) * (len(shape) - 1) + shape[-1:])):
+        f, got, want = run_both([x, t, g], [grad(x, t, g)] + fused(x, t, g), xv, targets, gv)
+        assert sorted(th.kind for th in row_thunks(f)) == ["crossentropy_dense_grad", "crossentropy_dense_with_grad"]
+        for value, expected in zip(got, want):
+            assert value.shape == expected.shape and value.dtype == dtype
+            np.testing.assert_allclose(value, expected, **tol)
+        apart = sg.function([x, t, g], [sg.ops.nn.CrossentropySoftmax()(x, t), grad(x, t, g)], backend="numba",
+                            optimize=False)
+        for value, alone in zip(got[1:], apart(xv, targets, gv)):
+            np.testing.assert_array_equal(value, alone)
+    thunk = [th for th in row_thunks(f) if th.kind == "crossentropy_dense_with_grad"][0]
+    rows, flat_t, flat_g = xv.reshape(-1, shape[-1]), tv.reshape(-1, shape[-1]), gv.reshape(-1)
+    serial = [np.empty(len(rows), dtype), np.empty_like(rows)]
+    parallel = [np.empty(len(rows), dtype), np.empty_like(rows)]
+    thunk._kernel(False, shape[-1])(rows, flat_t, flat_g, *serial)
+    thunk._kernel(True, shape[-1])(rows, flat_t, flat_g, *parallel)
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+    assert not serial[1][-1].any() and serial[0][-1] == 0  # a zero target row: no loss, no gradient

@@ -280,10 +280,17 @@ def test_crossentropy_softmax_gradient_op(rng):
     sg.verify_grad(lambda a: sg.grad(sg.nn.categorical_crossentropy(sg.nn.softmax(a), tv).sum(), a), [xv], rng=rng)
     assert "CrossentropySoftmaxGrad" in [type(n.op).__name__ for n in
                                          sg.function([x, t], sg.grad(loss, x), backend="numpy").fgraph.apply_nodes]
-    with pytest.raises(TypeError, match="integer targets"):
-        op(x, sg.dmatrix("dense"), g)
+    with pytest.raises(TypeError, match="integer targets or float64 target rows"):
+        op(x, sg.fmatrix("dense32"), g)
     with pytest.raises(TypeError, match="g must be"):
         op(x, t, sg.dmatrix("g2"))
+    # dense target rows (probabilities, and a zero row): (softmax(x) * sum(t) - t) * g
+    dv = np.abs(rng.normal(size=(4, 3)))
+    dv[2] = 0
+    dense = sg.dmatrix("dense")
+    want = (e / e.sum(1, keepdims=True) * dv.sum(1, keepdims=True) - dv) * gv[:, None]
+    np.testing.assert_allclose(run([x, dense, g], op(x, dense, g), xv, dv, gv), want, rtol=1e-12, atol=1e-15)
+    sg.verify_grad(lambda a, b, c: op(a, b, c), [xv, dv, gv], rng=rng)
 
 
 def test_crossentropy_softmax_with_grad_op(rng):
@@ -304,9 +311,13 @@ def test_crossentropy_softmax_with_grad_op(rng):
     sg.verify_grad(lambda a, b: op(a, sg.constant(tv), b)[0] * 2 + (op(a, sg.constant(tv), b)[1] * wv).sum(-1),
                    [xv, gv], rng=rng)
     with pytest.raises(TypeError, match="integer targets"):
-        op(x, sg.dmatrix("dense"), g)
+        op(x, sg.fmatrix("dense32"), g)
     with pytest.raises(TypeError, match="g must be"):
         op(x, t, sg.fvector("g32"))
+    dv, dense = np.abs(rng.normal(size=(4, 3))), sg.dmatrix("dense")  # dense target rows
+    np.testing.assert_allclose(run([x, dense, g], op(x, dense, g)[0], xv, dv, gv),
+                               -(dv * np.log(sm)).sum(1), rtol=1e-12)
+    sg.verify_grad(lambda a, b, c: op(a, b, c)[0] * 2 + (op(a, b, c)[1] * wv).sum(-1), [xv, dv, gv], rng=rng)
     with pytest.raises(IndexError, match="out of bounds"):
         run([x, t, g], [loss, grad], xv, np.array([0, 3, 1, 1], "int32"), gv)
 
