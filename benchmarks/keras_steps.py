@@ -43,6 +43,7 @@ CASES = [  # name, model, input shape (batch first), optimizer, loss
     ("MLP 784-256-10, batch 128, Adam", dense((784, 256, 10)), (128, 784), "adam", CLASSES),
     ("MLP 784-128-10, batch 32, SGD", dense((784, 128, 10)), (32, 784), "sgd", CLASSES),
     ("MLP 64-64-10, batch 64, Adam", dense((64, 64, 10)), (64, 64), "adam", CLASSES),
+    ("MLP 64-64-10, one-hot targets, batch 64, Adam", dense((64, 64, 10)), (64, 64), "adam", "categorical_crossentropy"),
     ("BatchNorm MLP 784-256-10, batch 128", dense((784, 256, 10), batch_norm=True), (128, 784), "adam", CLASSES),
     ("Dropout MLP 784-256-10, batch 128", dense((784, 256, 10), dropout=0.5), (128, 784), "adam", CLASSES),
     ("tanh MLP 784-256-256-10, RMSprop", dense((784, 256, 256, 10), "tanh"), (128, 784), "rmsprop", CLASSES),
@@ -82,6 +83,8 @@ def main(pattern=None):
             continue
         x = rng.random(shape, dtype=np.float32)
         y = x if loss == "mse" else rng.integers(0, 10, shape[0]).astype(np.int32)
+        if loss == "categorical_crossentropy":  # one-hot rows (Keras's to_categorical)
+            y = np.eye(10, dtype=np.float32)[y]
         reference, numpy_step = model_step(make, x, y, optimizer, loss, "numpy")
         _, numba_step = model_step(make, x, y, optimizer, loss, "numba", reference.get_weights())
         first = [np.asarray(step()).ravel()[0] for step in (numpy_step, numba_step)]  # dropout draws differ
