@@ -327,6 +327,19 @@ def crossentropy_case(dtype, shape, rng):
     return (x, t, g), (xv, tv, gv)
 
 
+def loss_and_gradient_serial_as_parallel(thunk, rows, targets, g):
+    """A _with_grad thunk's serial and parallel loops on the same rows: the same bits (the
+    serial loop's loss and gradient are returned)."""
+    found = []
+    for parallel in (False, True):
+        outs = [np.empty(len(rows), rows.dtype), np.empty_like(rows)]
+        thunk._kernel(parallel, rows.shape[-1])(rows, targets, g, *outs)
+        found.append(outs)
+    for serial, parallel in zip(*found):
+        np.testing.assert_array_equal(serial, parallel)
+    return found[0]
+
+
 def wrong_targets(tv, classes):
     """(bad, tv with its last target replaced by bad) for a target past each end."""
     for bad in (classes, -classes - 1):
@@ -386,13 +399,7 @@ def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtyp
     assert sorted(t.kind for t in row_thunks(apart)) == ["crossentropy_int", "crossentropy_int_grad"]
     for value, alone in zip(got, apart(xv, tv, gv)):
         np.testing.assert_array_equal(value, alone)
-    rows, flat_t, flat_g = xv.reshape(-1, shape[-1]), tv.reshape(-1), gv.reshape(-1)
-    serial = [np.empty(len(rows), dtype), np.empty_like(rows)]
-    parallel = [np.empty(len(rows), dtype), np.empty_like(rows)]
-    thunk._kernel(False, shape[-1])(rows, flat_t, flat_g, *serial)
-    thunk._kernel(True, shape[-1])(rows, flat_t, flat_g, *parallel)
-    for a, b in zip(serial, parallel):
-        np.testing.assert_array_equal(a, b)
+    loss_and_gradient_serial_as_parallel(thunk, xv.reshape(-1, shape[-1]), tv.reshape(-1), gv.reshape(-1))
     for bad, wrong in wrong_targets(tv, shape[-1]):
         with pytest.raises(IndexError, match=f"index {bad} is out of bounds"):
             f(xv, wrong, gv)
@@ -424,11 +431,6 @@ def test_dense_targets_gradient_and_loss_with_it_are_row_loops_with_the_referenc
         for value, alone in zip(got[1:], apart(xv, targets, gv)):
             np.testing.assert_array_equal(value, alone)
     thunk = [th for th in row_thunks(f) if th.kind == "crossentropy_dense_with_grad"][0]
-    rows, flat_t, flat_g = xv.reshape(-1, shape[-1]), tv.reshape(-1, shape[-1]), gv.reshape(-1)
-    serial = [np.empty(len(rows), dtype), np.empty_like(rows)]
-    parallel = [np.empty(len(rows), dtype), np.empty_like(rows)]
-    thunk._kernel(False, shape[-1])(rows, flat_t, flat_g, *serial)
-    thunk._kernel(True, shape[-1])(rows, flat_t, flat_g, *parallel)
-    for a, b in zip(serial, parallel):
-        np.testing.assert_array_equal(a, b)
-    assert not serial[1][-1].any() and serial[0][-1] == 0  # a zero target row: no loss, no gradient
+    loss, gradient = loss_and_gradient_serial_as_parallel(thunk, xv.reshape(-1, shape[-1]), tv.reshape(-1, shape[-1]),
+                                                          gv.reshape(-1))
+    assert not gradient[-1].any() and loss[-1] == 0  # a zero target row: no loss, no gradient
