@@ -217,10 +217,11 @@ class CrossentropySoftmaxGrad(Op):
 
 
 class CrossentropySoftmaxWithGrad(Op):
-    """(CrossentropySoftmax(x, t), CrossentropySoftmaxGrad(x, t, g)), in one pass over each row: a classifier's training step computes both from the same logits (the
-    loss, and its gradient scaled by the mean's g), as TensorFlow's
-    SparseSoftmaxCrossEntropyWithLogits returns the loss and its backprop together. Made by a
-    rewrite (specialize.crossentropy_beside_its_gradient) where g does not depend on the loss."""
+    """(CrossentropySoftmax(x, t), CrossentropySoftmaxGrad(x, t, g)), in one pass over each row:
+    a classifier's training step computes both from the same logits (the loss, and its gradient
+    scaled by the mean's g), as TensorFlow's SparseSoftmaxCrossEntropyWithLogits returns the
+    loss and its backprop together. Made by a rewrite (specialize.crossentropy_beside_its_gradient)
+    where g does not depend on the loss."""
 
     def make_node(self, logits, targets, g):
         grad = CrossentropySoftmaxGrad().make_node(logits, targets, g)  # (its checks)

@@ -185,7 +185,8 @@ def _through_softmax(node):
 def crossentropy_gradient_through_softmax(fgraph, node):
     """The gradient through z = softmax(x) of G = -t / z * g (g constant along the softmax
     axis), which is what grad builds for crossentropy(softmax(x), t), becomes
-    g * (z * sum(t) - t), and g * (z - t) when t is the one-hot of integer targets."""
+    g * (z * sum(t) - t), and g * (z - t) when t is the one-hot of integer targets: along the
+    last axis as one CrossentropySoftmaxGrad node (_crossentropy_softmax_grad)."""
     for z, axis, grad_z in _through_softmax(node):
         for quotient in _pair(grad_z, "mul") or ():
             g = _other(_pair(grad_z, "mul"), quotient)
