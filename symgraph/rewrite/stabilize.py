@@ -14,10 +14,10 @@ import numpy as np
 from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
-from ..ops.reduce import Reduce, LogSumExp
+from ..ops.reduce import Reduce, LogSumExp, SumToShape
 from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad
 from ..ops.index import IncSubtensor, Subtensor
-from ..ops.shape import ARange, Alloc, DimShuffle, broadcast_to, shape
+from ..ops.shape import ARange, Alloc, BroadcastTo, DimShuffle, broadcast_to, shape
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
 from .lengths import length, same, same_length, scalar
@@ -260,6 +260,58 @@ def crossentropy_of_picked_log_softmax(fgraph, node):
     return _checked(E.neg(CrossentropySoftmax()(lsm.owner.inputs[0], cols)), node.outputs[0])
 
 
+@stabilize.register(Reduce)
+def crossentropy_of_summed_log_softmax(fgraph, node):
+    """sum(t * log_softmax(x), last axis) -> -CrossentropySoftmax(x, t) for dense targets t of
+    x's dtype: TensorFlow 1's tutorial crossentropy `-reduce_sum(y * log(softmax(h)), 1)` as the
+    fused row op (its gradient: softmax_gradient_of_quotient; the two are then one node). The
+    targets must broadcast to the logits' shape (broadcast_to raises a ValueError otherwise;
+    written out, one row of logits could be broadcast against several rows of targets)."""
+    op, product = node.op, node.inputs[0]
+    if op.kind != "sum" or op.keepdims or not product.ndim or op.axis != (product.ndim - 1,) \
+            or scalar_name(product) != "mul":
+        return None
+    for lsm, t in (args(product), args(product)[::-1]):
+        if lsm.owner is None or not isinstance(lsm.owner.op, LogSoftmax) or lsm.owner.op.axis != lsm.ndim - 1:
+            continue
+        x = lsm.owner.inputs[0]
+        if t.ndim == x.ndim and t.dtype == x.dtype == node.outputs[0].dtype:
+            return _checked(E.neg(CrossentropySoftmax()(x, _as_rows_of(t, x))), node.outputs[0])
+    return None
+
+
+def _as_rows_of(t, x):
+    """t as target rows of x: itself where the graph shows their lengths equal, else broadcast
+    to x's shape (the same expression for the loss and its gradient, which specialize pairs)."""
+    if all(same_length(t, k, x, k) for k in range(x.ndim)):
+        return t
+    return broadcast_to(t, shape(x))
+
+
+def _target_rows_times_g(a, z):
+    """(targets, g) where a = t * g[..., None] (summed back to z's shape, as grad writes a
+    broadcast product): t dense rows of z's dtype, g one value per row. What reaches
+    log(softmax(x)) from sum(t * log(softmax(x)), last axis) with g the gradient of each sum."""
+    if a.owner is not None and isinstance(a.owner.op, SumToShape):
+        a = a.owner.inputs[0]
+    if scalar_name(a) != "mul" or len(args(a)) != 2:
+        return None
+    x = z.owner.inputs[0]
+    for t, spread in (args(a), args(a)[::-1]):
+        g = _per_row(spread)
+        if g is not None and t.ndim == z.ndim and t.dtype == g.dtype == z.dtype:
+            return _as_rows_of(t, x), g
+    return None
+
+
+def _per_row(v):
+    """g where v is g[..., None], broadcast along its last axis or not; else None."""
+    while v.owner is not None and isinstance(v.owner.op, BroadcastTo) and v.owner.inputs[0].ndim == v.ndim \
+            and v.owner.inputs[0].type.shape[-1:] == (1,):
+        v = v.owner.inputs[0]
+    return _without_last_axis(v) if v.ndim and v.type.shape[-1] == 1 else None
+
+
 def _picked_gradient(a, z):
     """(targets, value) where a = inc_subtensor(zeros_like(z)[arange(len(y)), y], value): the
     gradient that reaches log_softmax(x) from the pick above (value: what reached the pick)."""
@@ -295,5 +347,9 @@ def softmax_gradient_of_quotient(fgraph, node):
             targets, value = picked
             g = broadcast_to(E.neg(E.cast(value, z.dtype)), shape(targets))
             return _checked(CrossentropySoftmaxGrad()(z.owner.inputs[0], targets, g), node.outputs[0])
+        rows = _target_rows_times_g(a, z) if axis == z.ndim - 1 else None
+        if rows is not None:  # a = t * g[..., None]: a - z * sum(a) = (z * sum(t) - t) * -g
+            targets, g = rows
+            return _checked(CrossentropySoftmaxGrad()(z.owner.inputs[0], targets, E.neg(g)), node.outputs[0])
         return _checked(a - z * a.sum(axis=along, keepdims=True), node.outputs[0])
     return None

@@ -257,6 +257,41 @@ def test_a_training_steps_loss_and_its_gradient_become_one_node(rng):
             np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tensorflow_ones_summed_crossentropy_becomes_the_fused_op(dtype, rng):
+    """-(y * log(softmax(h))).sum(axis=1).mean(), TensorFlow 1's tutorial cost with one-hot or
+    probability rows y: the loss and its gradient become one CrossentropySoftmaxWithGrad (26 ->
+    fewer nodes, no LogSoftmax, no SumToShape), with the values of the graph as written for
+    targets of the logits' shape, a zero row, and one row of targets broadcast to every row.
+    Targets that would broadcast the logits instead (one row of logits, several of targets)
+    raise a ValueError, as the fused op reads one target row per logits row."""
+    x, y = sg.tensor("x", dtype, (None, None)), sg.tensor("y", dtype, (None, None))
+    w0 = rng.normal(size=(4, 3)).astype(dtype)
+    w = sg.shared(w0.copy(), "w")
+    cost = -(y * sg.log(sg.nn.softmax(sg.dot(x, w)))).sum(axis=1).mean()
+    fast = sg.function([x, y], [cost, sg.grad(cost, w)], backend="numpy")
+    slow = sg.function([x, y], [cost, sg.grad(cost, w)], backend="numpy", optimize=False)
+    assert fired(fast, "crossentropy_of_summed_log_softmax") and fired(fast, "crossentropy_beside_its_gradient")
+    assert ops_of(fast).count("CrossentropySoftmaxWithGrad") == 1
+    assert not {"LogSoftmax", "Softmax", "SumToShape", "CrossentropySoftmax"} & set(ops_of(fast))
+    xv = rng.normal(size=(5, 4)).astype(dtype)
+    probabilities = np.abs(rng.normal(size=(5, 3))).astype(dtype)
+    probabilities[3] = 0
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-14)
+    for yv in (np.eye(3, dtype=dtype)[[0, 2, 1, 1, 0]], probabilities, probabilities[:1]):
+        for got, want in zip(fast(xv, yv), slow(xv, yv)):
+            np.testing.assert_allclose(got, want, **tol)
+    for backend in ("numpy", "numba"):
+        step = sg.function([x, y], cost, updates=[(w, w - 0.5 * sg.grad(cost, w))], backend=backend)
+        w.set_value(w0.copy())
+        losses = [float(step(xv, probabilities)) for _ in range(3)]
+        w.set_value(w0.copy())
+        plain = sg.function([x, y], cost, updates=[(w, w - 0.5 * sg.grad(cost, w))], backend="numpy", optimize=False)
+        np.testing.assert_allclose(losses, [float(plain(xv, probabilities)) for _ in range(3)], **tol)
+    with pytest.raises(ValueError):
+        fast(xv[:1], probabilities)
+
+
 def test_picks_that_are_not_one_per_row_keep_the_log_softmax():
     """x[rows, y] with rows other than arange(len(y)) (repeated rows, a row of another length)
     is not a crossentropy: the log_softmax form stays, with the reference's values."""
