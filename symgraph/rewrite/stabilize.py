@@ -275,16 +275,20 @@ def crossentropy_of_summed_log_softmax(fgraph, node):
         if lsm.owner is None or not isinstance(lsm.owner.op, LogSoftmax) or lsm.owner.op.axis != lsm.ndim - 1:
             continue
         x = lsm.owner.inputs[0]
-        if t.ndim == x.ndim and t.dtype == x.dtype == node.outputs[0].dtype:
-            return _checked(E.neg(CrossentropySoftmax()(x, _as_rows_of(t, x))), node.outputs[0])
+        targets = _as_rows_of(t, x) if t.ndim == x.ndim and t.dtype == x.dtype == node.outputs[0].dtype else None
+        if targets is not None:
+            return _checked(E.neg(CrossentropySoftmax()(x, targets)), node.outputs[0])
     return None
 
 
 def _as_rows_of(t, x):
     """t as target rows of x: itself where the graph shows their lengths equal, else broadcast
-    to x's shape (the same expression for the loss and its gradient, which specialize pairs)."""
+    to x's shape (the same expression for the loss and its gradient, which specialize pairs);
+    None where x is known to be broadcast against t (a length 1 where t's may be longer)."""
     if all(same_length(t, k, x, k) for k in range(x.ndim)):
         return t
+    if any(n == 1 and m != 1 for n, m in zip(x.type.shape, t.type.shape)):
+        return None
     return broadcast_to(t, shape(x))
 
 
@@ -299,8 +303,9 @@ def _target_rows_times_g(a, z):
     x = z.owner.inputs[0]
     for t, spread in (args(a), args(a)[::-1]):
         g = _per_row(spread)
-        if g is not None and t.ndim == z.ndim and t.dtype == g.dtype == z.dtype:
-            return _as_rows_of(t, x), g
+        targets = _as_rows_of(t, x) if g is not None and t.ndim == z.ndim and t.dtype == g.dtype == z.dtype else None
+        if targets is not None:
+            return targets, g
     return None
 
 

@@ -290,6 +290,13 @@ def test_tensorflow_ones_summed_crossentropy_becomes_the_fused_op(dtype, rng):
         np.testing.assert_allclose(losses, [float(plain(xv, probabilities)) for _ in range(3)], **tol)
     with pytest.raises(ValueError):
         fast(xv[:1], probabilities)
+    # logits known to be one row (broadcast against the targets' rows): the graph as written
+    row = sg.tensor("row", dtype, (1, None))
+    cost = -(y * sg.log(sg.nn.softmax(sg.dot(row, w)))).sum(axis=1).mean()
+    fast, slow = compile_both([row, y], [cost, sg.grad(cost, w)])
+    assert not fired(fast, "crossentropy_of_summed_log_softmax") and "CrossentropySoftmaxGrad" not in ops_of(fast)
+    for got, want in zip(fast(xv[:1], probabilities), slow(xv[:1], probabilities)):
+        np.testing.assert_allclose(got, want, **tol)
 
 
 def test_picks_that_are_not_one_per_row_keep_the_log_softmax():
