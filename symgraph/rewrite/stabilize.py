@@ -2,7 +2,8 @@
 
 log(1+exp(x)) -> softplus(x); log(1+x) -> log1p(x); exp(x)-1 -> expm1(x);
 exp(x)/sum(exp(x)) -> softmax(x); log(softmax(x)) -> log_softmax(x);
-crossentropy(softmax(x), t) -> one fused op (gradient softmax - t);
+crossentropy(softmax(x), t) -> one fused op (gradient softmax - t), and so does TensorFlow 1's
+sum(t * log(softmax(x)), last axis) (negated);
 the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t), and more generally
 the gradient through log(softmax) -> a - softmax * sum(a) (no division by softmax, which is 0
 where it underflows);
@@ -266,7 +267,8 @@ def crossentropy_of_summed_log_softmax(fgraph, node):
     x's dtype: TensorFlow 1's tutorial crossentropy `-reduce_sum(y * log(softmax(h)), 1)` as the
     fused row op (its gradient: softmax_gradient_of_quotient; the two are then one node). The
     targets must broadcast to the logits' shape (broadcast_to raises a ValueError otherwise;
-    written out, one row of logits could be broadcast against several rows of targets)."""
+    written out, one row of logits could be broadcast against several rows of targets); logits
+    whose static shape says they are so broadcast keep the form as written."""
     op, product = node.op, node.inputs[0]
     if op.kind != "sum" or op.keepdims or not product.ndim or op.axis != (product.ndim - 1,) \
             or scalar_name(product) != "mul":
