@@ -137,36 +137,45 @@ def max_pool(grad):
 {tail}""")
 
 
+# The row kernels' shared lines, one thread a row: an integer target read and checked (out of
+# [-classes, classes) sets the flag and skips the row), then the row's max and sum of exponentials.
+_ROW_TARGET = ["        t = targets[r]", "        t = t + classes if t < 0 else t",
+               "        if t < 0 or t >= classes:", "            flag[0] = r + 1", "            continue"]
+_ROW_MAX_AND_SUM = ["        m = x[base]", "        for c in range(1, classes):",
+                    "            v = x[base + c]", "            m = v if (v > m or v != v) else m",
+                    "        s = x[base] * 0", "        for c in range(classes):",
+                    "            s += math.exp(x[base + c] - m)"]
+
+
+def _row_loss_from_logits(int_targets, into):
+    """Lines writing the row's crossentropy of softmax(x), after _ROW_MAX_AND_SUM, into `into`."""
+    lines = ["        lse = m + math.log(s)"]
+    if int_targets:
+        return lines + [f"        {into}[r] = lse - x[base + t]"]
+    return lines + ["        acc = s * 0", "        for c in range(classes):",
+                    "            acc += targets[base + c] * (x[base + c] - lse)", f"        {into}[r] = -acc"]
+
+
+def _row_kernel(arguments, int_targets, body):
+    return compile_kernel("\n".join(["@cuda.jit(cache=True)", f"def kernel(rows, classes, {arguments}):",
+                                      "    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):"]
+                                     + (_ROW_TARGET if int_targets else []) + ["        base = r * classes"]
+                                     + body) + "\n")
+
+
 @factory
 def row_crossentropy(from_logits, int_targets):
     """One thread per row of a C-contiguous (rows, classes) array: the crossentropy of
     softmax(x) (from_logits, computed stably) or of probabilities p, against integer targets
     or dense target rows. A target outside [-classes, classes) sets the flag."""
-    if int_targets:
-        load = ["        t = targets[r]", "        t = t + classes if t < 0 else t",
-                "        if t < 0 or t >= classes:", "            flag[0] = r + 1", "            continue"]
-    else:
-        load = []
-    lines = ["@cuda.jit(cache=True)", "def kernel(rows, classes, x, targets, flag, out):",
-             "    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):"] + load
-    lines.append("        base = r * classes")
     if from_logits:
-        lines += ["        m = x[base]", "        for c in range(1, classes):",
-                  "            v = x[base + c]", "            m = v if (v > m or v != v) else m",
-                  "        s = x[base] * 0", "        for c in range(classes):",
-                  "            s += math.exp(x[base + c] - m)",
-                  "        lse = m + math.log(s)"]
-        if int_targets:
-            lines.append("        out[r] = lse - x[base + t]")
-        else:
-            lines += ["        acc = s * 0", "        for c in range(classes):",
-                      "            acc += targets[base + c] * (x[base + c] - lse)", "        out[r] = -acc"]
+        body = _ROW_MAX_AND_SUM + _row_loss_from_logits(int_targets, "out")
     elif int_targets:
-        lines.append("        out[r] = -math.log(x[base + t])")
+        body = ["        out[r] = -math.log(x[base + t])"]
     else:
-        lines += ["        acc = x[base] * 0", "        for c in range(classes):",
-                  "            acc += targets[base + c] * math.log(x[base + c])", "        out[r] = -acc"]
-    return compile_kernel("\n".join(lines) + "\n")
+        body = ["        acc = x[base] * 0", "        for c in range(classes):",
+                "            acc += targets[base + c] * math.log(x[base + c])", "        out[r] = -acc"]
+    return _row_kernel("x, targets, flag, out", int_targets, body)
 
 
 @factory
@@ -175,30 +184,15 @@ def row_crossentropy_grad(with_loss=False, dense=False):
     for integer targets t, (softmax(x) * sum(t) - t) * g for dense target rows, one g per row;
     with_loss also each row's crossentropy into loss (CrossentropySoftmaxWithGrad). An integer
     target outside [-classes, classes) sets the flag."""
-    lines = ["@cuda.jit(cache=True)",
-             f"def kernel(rows, classes, x, targets, g, flag, {'loss, ' if with_loss else ''}out):",
-             "    for r in range(cuda.grid(1), rows, cuda.gridsize(1)):"]
-    if not dense:
-        lines += ["        t = targets[r]", "        t = t + classes if t < 0 else t",
-                  "        if t < 0 or t >= classes:", "            flag[0] = r + 1", "            continue"]
-    lines += ["        base = r * classes", "        m = x[base]", "        for c in range(1, classes):",
-              "            v = x[base + c]", "            m = v if (v > m or v != v) else m",
-              "        s = x[base] * 0", "        for c in range(classes):",
-              "            s += math.exp(x[base + c] - m)"]
+    body = _ROW_MAX_AND_SUM + (_row_loss_from_logits(not dense, "loss") if with_loss else [])
     if dense:
-        lines += ["        total = s * 0", "        for c in range(classes):", "            total += targets[base + c]"]
-        if with_loss:
-            lines += ["        lse = m + math.log(s)", "        acc = s * 0", "        for c in range(classes):",
-                      "            acc += targets[base + c] * (x[base + c] - lse)", "        loss[r] = -acc"]
-        lines += ["        for c in range(classes):",
-                  "            out[base + c] = (math.exp(x[base + c] - m) / s * total - targets[base + c]) * g[r]"]
-        return compile_kernel("\n".join(lines) + "\n")
-    if with_loss:
-        lines.append("        loss[r] = m + math.log(s) - x[base + t]")
-    lines += ["        for c in range(classes):",
-              "            hot = 1 if c == t else 0",
-              "            out[base + c] = (math.exp(x[base + c] - m) / s - hot) * g[r]"]
-    return compile_kernel("\n".join(lines) + "\n")
+        body += ["        total = s * 0", "        for c in range(classes):", "            total += targets[base + c]",
+                 "        for c in range(classes):",
+                 "            out[base + c] = (math.exp(x[base + c] - m) / s * total - targets[base + c]) * g[r]"]
+    else:
+        body += ["        for c in range(classes):", "            hot = 1 if c == t else 0",
+                 "            out[base + c] = (math.exp(x[base + c] - m) / s - hot) * g[r]"]
+    return _row_kernel(f"x, targets, g, flag, {'loss, ' if with_loss else ''}out", not dense, body)
 
 
 @factory

@@ -401,6 +401,22 @@ def _logsumexp(op, node):
     return thunk
 
 
+def _rows_of(x, t, int_targets):
+    """(classes, rows, targets as the row kernels read them): one integer a row (a ValueError
+    if not), or dense rows broadcast to x's shape."""
+    if int_targets:
+        N.check_target_rows(tuple(x.shape), tuple(t.shape))
+    elif tuple(t.shape) != tuple(x.shape):
+        t = broadcast(t, x.shape)
+    classes = tuple(x.shape)[-1]
+    return classes, (x.size // classes if classes else math.prod(x.shape[:-1])), t
+
+
+def _raise_for_targets(flag, t, classes):
+    check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
+                               f"for {classes} classes")
+
+
 def _crossentropy(node, from_logits):
     if not _float_node(node):
         return fallback(node.op, node)
@@ -408,19 +424,13 @@ def _crossentropy(node, from_logits):
     dtype = node.outputs[0].dtype
 
     def thunk(inputs):
-        x, t = D.to_device(inputs[0]), D.to_device(inputs[1])
-        if int_targets:
-            N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
-        if not int_targets and t.shape != x.shape:
-            t = broadcast(t, x.shape)
-        classes = tuple(x.shape)[-1]
-        rows = x.size // classes if classes else math.prod(x.shape[:-1])
+        x = D.to_device(inputs[0])
+        classes, rows, t = _rows_of(x, D.to_device(inputs[1]), int_targets)
         out, flag = D.empty(x.shape[:-1], dtype), D.to_device(np.zeros(1, np.int64))
         launch_1d(K.row_crossentropy(from_logits, int_targets), rows, rows, classes,
                   D.flat(x), D.flat(t), flag, D.flat(out))
         if int_targets:
-            check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
-                                       f"for {classes} classes")
+            _raise_for_targets(flag, t, classes)
         return [out]
     return thunk
 
@@ -447,20 +457,15 @@ def _crossentropy_softmax_grad(op, node):
 
     def thunk(inputs):
         x, t, g = (D.to_device(a) for a in inputs)
-        if dense and tuple(t.shape) != tuple(x.shape):
-            t = broadcast(t, x.shape)
-        elif not dense:
-            N.check_target_rows(tuple(x.shape), tuple(t.shape))  # (the kernel reads one per row)
+        classes, rows, t = _rows_of(x, t, not dense)
         if tuple(g.shape) != tuple(x.shape[:-1]):
             g = broadcast(g, x.shape[:-1])
-        classes = tuple(x.shape)[-1]
-        rows = x.size // classes if classes else math.prod(x.shape[:-1])
         outs = ([D.empty(x.shape[:-1], dtype)] if with_loss else []) + [D.empty(x.shape, dtype)]
         flag = D.to_device(np.zeros(1, np.int64))
         launch_1d(K.row_crossentropy_grad(with_loss, dense), rows, rows, classes, D.flat(x), D.flat(t), D.flat(g),
                   flag, *(D.flat(o) for o in outs))
-        check_flag(flag, lambda r: f"target {D.to_host(t).reshape(-1)[r]} of row {r} is out of range "
-                                   f"for {classes} classes")
+        if not dense:
+            _raise_for_targets(flag, t, classes)
         return outs
     return thunk
 

@@ -126,20 +126,29 @@ _FINISH = {
 """,
     "logsumexp": """        out[r] = np.{dtype}(np.log(s)) + m
 """,
-    "crossentropy_int": _TARGET + _LOSS,
-    "crossentropy_int_grad": _TARGET + _GRADIENT,
-    # Both at once (CrossentropySoftmaxWithGrad): the loss into `loss`, the gradient into out.
-    "crossentropy_int_with_grad": _TARGET + _LOSS.replace("out[r]", "loss[r]") + _GRADIENT,
-    "crossentropy_dense": _DENSE_LOSS,
-    "crossentropy_dense_grad": _DENSE_GRADIENT,
-    "crossentropy_dense_with_grad": _DENSE_LOSS.replace("out[r]", "loss[r]") + _DENSE_GRADIENT,
 }
-# The arguments between x and out, and the kinds whose rows keep each exponential (in out).
-_ARGUMENTS = {"crossentropy_int": "t, ", "crossentropy_dense": "t, ", "crossentropy_int_grad": "t, g, ",
-              "crossentropy_dense_grad": "t, g, ", "crossentropy_int_with_grad": "t, g, loss, ",
-              "crossentropy_dense_with_grad": "t, g, loss, "}
-_KEEP_EXPONENTIALS = ("softmax", "crossentropy_int_grad", "crossentropy_int_with_grad", "crossentropy_dense_grad",
-                      "crossentropy_dense_with_grad")
+
+
+def _crossentropies():
+    """Each crossentropy three ways: the loss (kernel(x, t, out)), its gradient (kernel(x, t, g,
+    out)) and both at once for CrossentropySoftmaxWithGrad (kernel(x, t, g, loss, out))."""
+    finishes = {}
+    for targets, (read, loss, gradient) in {"int": (_TARGET, _LOSS, _GRADIENT),
+                                            "dense": ("", _DENSE_LOSS, _DENSE_GRADIENT)}.items():
+        finishes[f"crossentropy_{targets}"] = read + loss
+        finishes[f"crossentropy_{targets}_grad"] = read + gradient
+        finishes[f"crossentropy_{targets}_with_grad"] = read + loss.replace("out[r]", "loss[r]") + gradient
+    return finishes
+
+
+_FINISH.update(_crossentropies())
+
+
+def _arguments(kind):
+    """The kernel's arguments between x and out."""
+    if kind.endswith("_with_grad"):
+        return "t, g, loss, "
+    return "t, g, " if kind.endswith("_grad") else "t, " if kind.startswith("crossentropy") else ""
 
 
 # As LogSumExp.perform: an infinite or NaN maximum shifts by 0 instead (per row; per lane of a block).
@@ -169,11 +178,11 @@ def row_source(kind, dtype, parallel, short):
     """The source of row_kernel's function."""
     fields = dict(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, block=BLOCK,
                   exp={"float32": "exp32", "float64": "exp64"}[dtype],
-                  extra=_ARGUMENTS.get(kind, ""))
+                  extra=_arguments(kind))
 
     def fill(text, **more):
         return text.format(**fields, **more)
-    softmax, finish = kind in _KEEP_EXPONENTIALS, _FINISH[kind]
+    softmax, finish = kind == "softmax" or kind.endswith("_grad"), _FINISH[kind]  # (keep each exponential)
     if short:
         scratch = f"buf = np.empty((n + 2, {BLOCK}), np.{dtype})\n"
         return _BLOCKED.format(

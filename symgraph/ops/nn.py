@@ -158,6 +158,20 @@ class CrossentropySoftmax(Op):
         return [(sm * t.sum(axis=-1, keepdims=True) - t) * g, -LogSoftmax(x.ndim - 1)(x) * g]
 
 
+def _gradient_inputs(logits, targets, g):
+    """The inputs of the crossentropy's gradient ops, checked: float logits, integer targets
+    (one a row) or target rows of the logits' dtype, and g one value a row of that dtype."""
+    logits, targets, g = as_variable(logits), as_variable(targets), as_variable(g)
+    _require_float(logits, "softmax crossentropy gradient")
+    if _check_targets(logits, targets, "softmax crossentropy gradient") != "index" and targets.dtype != logits.dtype:
+        raise TypeError(f"softmax crossentropy gradient: integer targets or {logits.dtype} target rows, "
+                        f"got {targets.describe()}")
+    if g.ndim != logits.ndim - 1 or g.dtype != logits.dtype:
+        raise TypeError(f"softmax crossentropy gradient: g must be {logits.dtype} with "
+                        f"{logits.ndim - 1} dimensions, got {g.describe()}")
+    return logits, targets, g
+
+
 class CrossentropySoftmaxGrad(Op):
     """(softmax(logits) - one_hot(targets)) * g[..., None] for integer targets, and
     (softmax(logits) * sum(targets) - targets) * g[..., None] for dense target rows (one-hot or
@@ -166,15 +180,7 @@ class CrossentropySoftmaxGrad(Op):
     rows and g: two nodes, two passes; with dense targets also a sum of each target row)."""
 
     def make_node(self, logits, targets, g):
-        logits, targets, g = as_variable(logits), as_variable(targets), as_variable(g)
-        _require_float(logits, "softmax crossentropy gradient")
-        if _check_targets(logits, targets, "softmax crossentropy gradient") != "index" \
-                and targets.dtype != logits.dtype:
-            raise TypeError(f"softmax crossentropy gradient: integer targets or {logits.dtype} target rows, "
-                            f"got {targets.describe()}")
-        if g.ndim != logits.ndim - 1 or g.dtype != logits.dtype:
-            raise TypeError(f"softmax crossentropy gradient: g must be {logits.dtype} with "
-                            f"{logits.ndim - 1} dimensions, got {g.describe()}")
+        logits, targets, g = _gradient_inputs(logits, targets, g)
         return Apply(self, [logits, targets, g], [Variable(logits.type)])
 
     def infer_shape(self, node, shapes):
@@ -224,8 +230,7 @@ class CrossentropySoftmaxWithGrad(Op):
     where g does not depend on the loss."""
 
     def make_node(self, logits, targets, g):
-        grad = CrossentropySoftmaxGrad().make_node(logits, targets, g)  # (its checks)
-        logits, targets, g = grad.inputs
+        logits, targets, g = _gradient_inputs(logits, targets, g)
         loss = Variable(TensorType(logits.dtype, logits.type.shape[:-1]))
         return Apply(self, [logits, targets, g], [loss, Variable(logits.type)])
 

@@ -312,7 +312,13 @@ def _target_rows_times_g(a, z):
 
 
 def _per_row(v):
-    """g where v is g[..., None], broadcast along its last axis or not; else None."""
+    """g where v is g[..., None], broadcast along its last axis or not (or a constant the same
+    along it: a mean's gradient folded where the batch size is static); else None."""
+    if isinstance(v, Constant):
+        data = v.data
+        if data.ndim and data.shape[-1] and (data == data[..., :1]).all():
+            return Constant(np.ascontiguousarray(data[..., 0]))
+        return None
     while v.owner is not None and isinstance(v.owner.op, BroadcastTo) and v.owner.inputs[0].ndim == v.ndim \
             and v.owner.inputs[0].type.shape[-1:] == (1,):
         v = v.owner.inputs[0]

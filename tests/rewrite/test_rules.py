@@ -290,6 +290,14 @@ def test_tensorflow_ones_summed_crossentropy_becomes_the_fused_op(dtype, rng):
         np.testing.assert_allclose(losses, [float(plain(xv, probabilities)) for _ in range(3)], **tol)
     with pytest.raises(ValueError):
         fast(xv[:1], probabilities)
+    # lengths the graph shows equal (static shapes): the fused node reads the targets as they are
+    xs, ys = sg.tensor("xs", dtype, (5, 4)), sg.tensor("ys", dtype, (5, 3))
+    cost = -(ys * sg.log(sg.nn.softmax(sg.dot(xs, w)))).sum(axis=1).mean()
+    fast, slow = compile_both([xs, ys], [cost, sg.grad(cost, w)])
+    [fused] = [n for n in fast.fgraph.apply_nodes if type(n.op).__name__ == "CrossentropySoftmaxWithGrad"]
+    assert fused.inputs[1] is ys
+    for got, want in zip(fast(xv, probabilities), slow(xv, probabilities)):
+        np.testing.assert_allclose(got, want, **tol)
     # logits known to be one row (broadcast against the targets' rows): the graph as written
     row = sg.tensor("row", dtype, (1, None))
     cost = -(y * sg.log(sg.nn.softmax(sg.dot(row, w)))).sum(axis=1).mean()
