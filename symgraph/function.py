@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from . import gc_pause
 from .config import config
 from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
 from .ops.base import as_variable
@@ -260,5 +261,6 @@ def function(inputs, outputs=None, updates=None, givens=None, backend=None, opti
     instead of copying outputs back; GPU arrays passed as inputs are never copied."""
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
-    return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard,
-                    device_outputs)
+    with gc_pause.held():  # building allocates much that lives: see gc_pause
+        return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard,
+                        device_outputs)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..config import config
 from . import numba_special, numba_vecmath
+from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 
 # Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype).
@@ -472,7 +473,7 @@ def _compile(source):
         fn = _memory_cache.get(key)
         if fn is not None:
             return fn
-        fn = _CacheTolerant(_load_module(key, _HEADER + source).kernel)
+        fn = _CacheTolerant(load_without_refresh(_load_module(key, _HEADER + source).kernel))
         _memory_cache[key] = fn
         return fn
 

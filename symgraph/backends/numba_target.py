@@ -1,5 +1,11 @@
-"""Let LLVM use 512-bit vectors on CPUs with AVX-512 (before Numba compiles anything).
+"""How symgraph sets numba up: wide vectors, a lean start, cache loads and compiles.
 
+- prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
+- defer_scipy_import: numba starts without importing SciPy.
+- load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
+- hold_collector_while_compiling: Python's cycle collector waits while numba compiles.
+
+Wide vectors, set before numba compiles anything.
 LLVM tunes recent Intel CPUs to prefer 256-bit vectors even where they have AVX-512 (the
 frequency drop of wide vectors on early AVX-512 chips); numba inherits that, so a loop of
 float32 exponentials used 8 lanes where the CPU has 16 and NumPy's own SIMD math uses 16.
@@ -16,6 +22,8 @@ exists; the next process gets the wide vectors).
 import importlib.util
 import os
 import sys
+
+from .. import gc_pause
 
 # Skylake-SP and its refreshes lower their clock for 512-bit vector work; keep LLVM's choice.
 _THROTTLING_CPUS = {"skylake-avx512", "cascadelake", "cooperlake"}
@@ -61,5 +69,48 @@ def defer_scipy_import():
         linalg.ensure_blas = real
 
 
+def load_without_refresh(dispatcher):
+    """Let `dispatcher` (a kernel with cache=True) load from numba's disk cache without numba's
+    registry refresh; returns it.
+
+    numba's Cache.load_overload refreshes the CPU target first: it imports some twenty numba
+    modules and installs their typing and lowering registries, which a cached function does
+    not use (its object code is linked as it is; only numba's runtime, NRT, must have started,
+    for kernels that allocate). That refresh was 0.12-0.14 s of the 0.63-0.78 s a fresh process
+    took to build and run a cached MLP training step. A compile still refreshes (numba's
+    compiler does it itself), so nothing a later compile needs is skipped. Left as numba has it
+    where its Cache lacks the methods used here (another numba version)."""
+    cache = getattr(dispatcher, "_cache", None)
+    load = getattr(cache, "_load_overload", None)
+    guard = getattr(cache, "_guard_against_spurious_io_errors", None)
+    if load is None or guard is None:
+        return dispatcher
+    from numba.core.runtime import rtsys
+
+    def load_overload(sig, target_context):
+        rtsys.initialize(target_context)  # what the refresh did that a cached kernel needs
+        with guard():
+            return load(sig, target_context)
+    cache.load_overload = load_overload
+    return dispatcher
+
+
+def hold_collector_while_compiling():
+    """Hold Python's cycle collector off during every numba compile (see symgraph.gc_pause):
+    numba's typing and lowering make objects that live, and the full collections they set off
+    were 0.34-0.5 s of the 2.9-3.2 s a fresh process took to compile and run the MLP training
+    step. numba announces each compile, nested ones included, as a "numba:compile" event."""
+    from numba.core import event
+
+    class CollectorHeld(event.Listener):
+        def on_start(self, _):
+            gc_pause.hold()
+
+        def on_end(self, _):
+            gc_pause.release()
+    event.register("numba:compile", CollectorHeld())
+
+
 prefer_wide_vectors()
 defer_scipy_import()
+hold_collector_while_compiling()

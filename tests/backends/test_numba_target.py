@@ -1,12 +1,18 @@
 """numba_target: 512-bit vectors preferred on AVX-512 CPUs that do not throttle for them, and
 nothing changed where the user chose numba's CPU settings or opted out; numba started without
-importing SciPy's linear algebra, which np.dot inside compiled code still finds."""
+importing SciPy's linear algebra, which np.dot inside compiled code still finds; kernels loaded
+from the disk cache without numba's registry refresh (which a later compile still does); the
+cycle collector held off while numba compiles."""
+import gc
 import os
 import subprocess
 import sys
 
 import llvmlite.binding as llvm
+import numpy as np
 import pytest
+from numba import njit
+from numba.core import event
 
 from symgraph.backends.numba_target import wide_vector_features
 
@@ -51,3 +57,53 @@ def test_numba_starts_without_scipy_linalg_and_np_dot_still_compiles(tmp_path):
     lines = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True,
                            check=True).stdout.split()
     assert lines == ["False", "True", "True"]
+
+
+_CACHED_RUN = """
+import numpy as np, symgraph as sg
+from numba.core import cpu
+refreshes = []
+real_refresh = cpu.CPUContext.refresh
+cpu.CPUContext.refresh = lambda self: (refreshes.append(1), real_refresh(self))[1]
+x = sg.matrix('x')
+f = sg.function([x], [sg.exp(x) * 2, sg.nn.softmax(x)], backend='numba')
+a = np.linspace(-3, 3, 50, dtype='float32').reshape(5, 10)
+e, s = f(a)
+print(np.allclose(e, np.exp(a) * 2, rtol=1e-6), np.allclose(s, np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-6))
+print(len(refreshes))
+from numba import njit
+print(njit(lambda v: np.empty(3)[:0].size + v.sum())(np.ones(4)), len(refreshes) > 0)
+"""
+
+
+def test_a_cached_kernel_loads_without_numbas_refresh_and_compiles_still_refresh(tmp_path):
+    environment = dict(os.environ, SYMGRAPH_CACHE_DIR=str(tmp_path))
+
+    def run():
+        return subprocess.run([sys.executable, "-c", _CACHED_RUN], env=environment, capture_output=True,
+                              text=True, check=True).stdout.split()
+    first = run()  # compiles (numba refreshes for that)
+    assert first[:2] == ["True", "True"] and int(first[2]) > 0
+    # Loaded from the cache: the results are right, the softmax's blocked loop allocated its
+    # scratch through numba's runtime, and no refresh ran until a new function compiled.
+    assert run() == ["True", "True", "0", "4.0", "True"]
+
+
+def test_the_collector_is_held_off_while_numba_compiles():
+    seen = []
+
+    class Watch(event.Listener):  # registered after symgraph's: its start runs first, its end last
+        def on_start(self, _):
+            seen.append(gc.isenabled())
+
+        def on_end(self, _):
+            pass
+    watch = Watch()
+    event.register("numba:compile", watch)
+    try:
+        assert gc.isenabled()
+        assert njit(lambda v: v * 3 + 1)(2.0) == 7.0
+    finally:
+        event.unregister("numba:compile", watch)
+    assert seen and not any(seen)
+    assert gc.isenabled()
