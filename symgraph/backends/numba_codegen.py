@@ -30,7 +30,7 @@ import types
 import numpy as np
 
 from ..config import config
-from . import numba_special, numba_vecmath
+from . import numba_calls, numba_special, numba_vecmath
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 
@@ -63,22 +63,23 @@ _lock = threading.Lock()
 
 
 def _helpers_digest():
-    """A digest of the helper modules kernels inline. Numba's disk cache checks only a kernel's
+    """A digest of the helper modules kernels call. Numba's disk cache checks only a kernel's
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special):
+    for module in (numba_vecmath, numba_special, numba_calls):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
 
 
+# Kernels call the math functions as numba_calls compiles them; `inlined.exp32` and the like
+# name the inline definitions, for loops that need them (numba_rows' blocks).
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import njit, prange\n"
-           "from symgraph.backends.numba_vecmath import exp32, log32, log1p32, tanh32, sigmoid32, sin32, cos32, tan32, "
-           "exp64, log64, log1p64, tanh64, sigmoid64, sin64, cos64, tan64, "
-           "fold_add, fold_mul, fold_max, fold_min\n"
-           f"from symgraph.backends.numba_special import {', '.join(numba_special.NAMES)}\n\n")
+           f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
+           "from symgraph.backends import numba_vecmath as inlined\n"
+           "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n\n")
 
 
 def _literal(value, dtype):

@@ -186,7 +186,7 @@ def row_source(kind, dtype, parallel, short):
     if short:
         scratch = f"buf = np.empty((n + 2, {BLOCK}), np.{dtype})\n"
         return _BLOCKED.format(
-            **fields, scratch_once="" if parallel else "    " + scratch,
+            **{**fields, "exp": "inlined." + fields["exp"]}, scratch_once="" if parallel else "    " + scratch,
             scratch_per_block="        " + scratch if parallel else "",
             block_shift=fill(_BLOCK_SHIFT) if kind == "logsumexp" else "",
             block_keep="                buf[j, l] = e\n" if softmax else "",

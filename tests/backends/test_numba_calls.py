@@ -1,0 +1,72 @@
+"""numba_calls: the math functions kernels call give the bits of their inline definitions
+(over each one's whole range, NaN, inf and signed zeros included), and generated kernels do
+call them rather than inline them."""
+import inspect
+
+import numpy as np
+import pytest
+from numba import njit
+
+from symgraph.backends import numba_calls, numba_codegen, numba_special, numba_vecmath
+
+
+def _definition(name):
+    return getattr(numba_vecmath, name, None) or getattr(numba_special, name)
+
+
+def _arity(name):
+    return len(inspect.signature(_definition(name).py_func).parameters)
+
+
+def _applier(fn, arity):
+    """out[i] = fn(a[i]) or fn(a[i], b[i]), with the generated kernels' error model."""
+    if arity == 1:
+        @njit(error_model="numpy")
+        def apply(a, b, out):
+            for i in range(a.shape[0]):
+                out[i] = fn(a[i])
+    else:
+        @njit(error_model="numpy")
+        def apply(a, b, out):
+            for i in range(a.shape[0]):
+                out[i] = fn(a[i], b[i])
+    return apply
+
+
+def _inputs(dtype, rng):
+    big = 88.0 if dtype == "float32" else 700.0
+    values = np.concatenate([np.linspace(-big, big, 20_001), rng.normal(0, 3, 20_000),
+                             np.geomspace(1e-30, 1, 2_000), -np.geomspace(1e-30, 1, 2_000),
+                             [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 1e30, -1e30]])
+    return values.astype(dtype)
+
+
+@pytest.mark.parametrize("name", numba_calls.NAMES)
+def test_called_gives_the_inline_definitions_bits(name, rng):
+    dtype = "float64" if name.endswith("64") else "float32"
+    arity = _arity(name)
+    a = _inputs(dtype, rng)
+    b = rng.permutation(a)
+    called, inlined = np.empty_like(a), np.empty_like(a)
+    _applier(getattr(numba_calls, name), arity)(a, b, called)
+    _applier(_definition(name), arity)(a, b, inlined)
+    assert np.array_equal(called.view(f"u{a.itemsize}"), inlined.view(f"u{a.itemsize}"))
+
+
+def test_a_generated_kernel_calls_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(numba_codegen.config, "cache_dir", str(tmp_path))
+    # A source no other test compiles (its comment), so this process compiles it here.
+    kernel = numba_codegen.compile_source(f"""# {tmp_path}
+@njit(cache=True, error_model='numpy')
+def kernel(x, out):
+    for i in range(x.shape[0]):
+        out[i] = tanh64(x[i]) + inlined.exp64(x[i])
+""")
+    x = np.linspace(-3, 3, 7)
+    out = np.empty_like(x)
+    kernel(x, out)
+    np.testing.assert_allclose(out, np.tanh(x) + np.exp(x), rtol=1e-15)
+    # A called function's code is linked into the kernel's library; an inlined one's is not.
+    compiled = next(iter(kernel.dispatcher.overloads.values()))
+    linked = {library.name for library in compiled.library._linking_libraries}
+    assert "tanh64" in linked and "exp64" not in linked
