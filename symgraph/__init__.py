@@ -4,18 +4,21 @@
     >>> x = sg.vector("x")
     >>> f = sg.function([x], sg.grad((x ** 2).sum(), x))
 """
-from .config import config
-from .graph import Variable, Constant, SharedVariable, Apply, TensorType
-from .variables import tensor, shared, constant, CONSTRUCTORS as _CONSTRUCTORS
-from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
-from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
-from .function import function, Function, UnusedInputError
-from .backends.executor import NonFiniteError
-from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
-from .printing import debugprint
-from .drawing import to_dot, render, GraphvizNotInstalled
-from .graph import name_scope
-from . import random, datasets, nn, activations, optimizers, losses, metrics, callbacks, layers
+from . import gc_pause as _gc_pause
+
+with _gc_pause.held():  # importing makes much that lives: see gc_pause
+    from .config import config
+    from .graph import Variable, Constant, SharedVariable, Apply, TensorType
+    from .variables import tensor, shared, constant, CONSTRUCTORS as _CONSTRUCTORS
+    from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
+    from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
+    from .function import function, Function, UnusedInputError
+    from .backends.executor import NonFiniteError
+    from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
+    from .printing import debugprint
+    from .drawing import to_dot, render, GraphvizNotInstalled
+    from .graph import name_scope
+    from . import random, datasets, nn, activations, optimizers, losses, metrics, callbacks, layers
 
 globals().update(_CONSTRUCTORS)
 

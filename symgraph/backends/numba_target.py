@@ -1,7 +1,7 @@
 """How symgraph sets numba up: wide vectors, a lean start, cache loads and compiles.
 
 - prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
-- defer_scipy_import: numba starts without importing SciPy.
+- defer_scipy_import: numba's first compile starts without importing SciPy.
 - load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
 - hold_collector_while_compiling: Python's cycle collector waits while numba compiles.
 
@@ -52,8 +52,8 @@ def defer_scipy_import():
     """Let numba start without importing SciPy, which it imports only to learn it is there.
 
     numba.np.arraymath runs `ensure_blas()` (import scipy.linalg.cython_blas) when numba's CPU
-    target loads it: 80 ms of the 0.45 s a fresh process takes to build and run a cached
-    training step, for products symgraph hands to NumPy or MKL. Here arraymath is imported
+    target loads it (its registry refresh, before a compile): 80 ms, for products symgraph
+    hands to NumPy or MKL. Here arraymath is imported
     with that check answered by whether SciPy is installed; numba's own BLAS typing (np.dot
     in a whole-step program) still calls the real `ensure_blas`, which imports SciPy then."""
     if "numba.np.arraymath" in sys.modules or importlib.util.find_spec("scipy") is None:
@@ -96,21 +96,24 @@ def load_without_refresh(dispatcher):
 
 
 def hold_collector_while_compiling():
-    """Hold Python's cycle collector off during every numba compile (see symgraph.gc_pause):
-    numba's typing and lowering make objects that live, and the full collections they set off
-    were 0.34-0.5 s of the 2.9-3.2 s a fresh process took to compile and run the MLP training
-    step. numba announces each compile, nested ones included, as a "numba:compile" event."""
+    """Before every numba compile: hold Python's cycle collector off (see symgraph.gc_pause),
+    and before the first, defer numba's SciPy import (defer_scipy_import). numba's typing and
+    lowering make objects that live, and the full collections they set off were 0.34-0.5 s of
+    the 2.9-3.2 s a fresh process took to compile and run the MLP training step. numba
+    announces each compile, nested ones included, as a "numba:compile" event; its registry
+    refresh, which imports arraymath, comes inside the first. A process that only loads cached
+    kernels (load_without_refresh) never imports arraymath at all (0.05-0.07 s)."""
     from numba.core import event
 
-    class CollectorHeld(event.Listener):
+    class BeforeCompiling(event.Listener):
         def on_start(self, _):
             gc_pause.hold()
+            defer_scipy_import()
 
         def on_end(self, _):
             gc_pause.release()
-    event.register("numba:compile", CollectorHeld())
+    event.register("numba:compile", BeforeCompiling())
 
 
 prefer_wide_vectors()
-defer_scipy_import()
 hold_collector_while_compiling()
