@@ -78,3 +78,21 @@ def executor_globals(f):
     """The names of a compiled numba function's node-by-node program (its thunks t0, t1...),
     whether or not the whole-program tier wraps it (backends/numba_program.py)."""
     return getattr(f._run, "run", f._run).__globals__
+
+
+def elementwise_loop(fn, arity=1):
+    """A compiled loop out[i] = fn(a[i]), called apply(a, out), or out[i] = fn(a[i], b[i]),
+    called apply(a, b, out), with the generated kernels' error model (a float division by zero
+    gives inf: log1p(-1) divides 0 by 0 on the way)."""
+    from numba import njit
+    if arity == 1:
+        @njit(error_model="numpy")
+        def apply(a, out):
+            for i in range(a.shape[0]):
+                out[i] = fn(a[i])
+    else:
+        @njit(error_model="numpy")
+        def apply(a, b, out):
+            for i in range(a.shape[0]):
+                out[i] = fn(a[i], b[i])
+    return apply

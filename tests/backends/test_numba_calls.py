@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 import pytest
-from numba import njit
 
 from symgraph.backends import numba_calls, numba_codegen, numba_special, numba_vecmath
+from tests.conftest import elementwise_loop
 
 
 def _definition(name):
@@ -21,21 +21,6 @@ CALLED = [name for name in numba_calls.NAMES if name not in numba_calls.KEPT_INL
 
 def _arity(name):
     return len(inspect.signature(_definition(name).py_func).parameters)
-
-
-def _applier(fn, arity):
-    """out[i] = fn(a[i]) or fn(a[i], b[i]), with the generated kernels' error model."""
-    if arity == 1:
-        @njit(error_model="numpy")
-        def apply(a, b, out):
-            for i in range(a.shape[0]):
-                out[i] = fn(a[i])
-    else:
-        @njit(error_model="numpy")
-        def apply(a, b, out):
-            for i in range(a.shape[0]):
-                out[i] = fn(a[i], b[i])
-    return apply
 
 
 def _inputs(dtype, rng):
@@ -53,17 +38,19 @@ def test_called_gives_the_inline_definitions_bits(name, rng):
     a = _inputs(dtype, rng)
     b = rng.permutation(a)
     called, inlined = np.empty_like(a), np.empty_like(a)
-    _applier(getattr(numba_calls, name), arity)(a, b, called)
-    _applier(_definition(name), arity)(a, b, inlined)
+    arguments = (a,) if arity == 1 else (a, b)
+    elementwise_loop(getattr(numba_calls, name), arity)(*arguments, called)
+    elementwise_loop(_definition(name), arity)(*arguments, inlined)
     assert np.array_equal(called.view(f"u{a.itemsize}"), inlined.view(f"u{a.itemsize}"))
 
 
 @pytest.mark.parametrize("name", CALLED)
 def test_llvm_inlines_each_called_function_into_a_loop_which_then_vectorizes(name):
     dtype = "float64" if name.endswith("64") else "float32"
-    apply = _applier(getattr(numba_calls, name), _arity(name))
+    arity = _arity(name)
+    apply = elementwise_loop(getattr(numba_calls, name), arity)
     a = np.ones(64, dtype)
-    apply(a, a, np.empty_like(a))
+    apply(*[a] * arity, np.empty_like(a))
     module = next(iter(apply.inspect_llvm().values()))
     loop = module[module.index("define"):]
     loop = loop[:loop.index("\n}\n")]  # the loop's own function, the first one defined

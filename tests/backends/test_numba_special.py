@@ -7,6 +7,7 @@ import pytest
 from numba import njit
 
 import symgraph as sg
+from tests.conftest import elementwise_loop
 from symgraph.backends import numba_codegen, numba_special as special
 
 
@@ -17,20 +18,6 @@ def _form_applier(form, binary=False):
     exec(f"def apply(a, {'b, ' if binary else ''}out):\n    for i in range(a.shape[0]):\n        out[i] = "
          + form.replace("{0}", "a[i]"), namespace)
     return njit(error_model="numpy")(namespace["apply"])
-
-
-def _applier(fn, arity=1):
-    if arity == 1:
-        @njit(error_model="numpy")
-        def apply(a, out):
-            for i in range(a.shape[0]):
-                out[i] = fn(a[i])
-    else:
-        @njit(error_model="numpy")
-        def apply(a, b, out):
-            for i in range(a.shape[0]):
-                out[i] = fn(a[i], b[i])
-    return apply
 
 
 _EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, -1e-8, 1.0, -1.0, 88.0, 88.72,
@@ -112,13 +99,13 @@ def test_float32_pow_matches_numpy_in_every_special_case_and_within_one_ulp():
     edge_y = np.float32([0, -0.0, np.inf, -np.inf, np.nan, 1, -1, 2, 3, -3, 0.5, -0.5, 2.5, 1e30])
     grid_x, grid_y = (a.ravel() for a in np.meshgrid(edge_x, edge_y))
     out = np.empty(grid_x.size, np.float32)
-    _applier(special.pow32, 2)(grid_x, grid_y, out)
+    elementwise_loop(special.pow32, 2)(grid_x, grid_y, out)
     with np.errstate(all="ignore"):
         want = np.power(grid_x, grid_y)
     assert np.array_equal(out, want, equal_nan=True)
     assert np.array_equal(np.signbit(out[want == 0]), np.signbit(want[want == 0]))
     out = np.empty_like(x)
-    _applier(special.pow32, 2)(x, y, out)
+    elementwise_loop(special.pow32, 2)(x, y, out)
     with np.errstate(all="ignore"):
         ulp, other = _ulp(out, np.power(x.astype(np.float64), y.astype(np.float64)), np.float32)
         assert ulp.max() <= 1.0
@@ -139,7 +126,7 @@ def test_float64_pow_matches_numpy_in_every_special_case_and_within_its_ulp_boun
     x[:n // 2] = np.round(x[:n // 2])  # integer powers of negative bases
     y[:n // 4] = np.round(y[:n // 4])
     out = np.empty_like(x)
-    _applier(special.pow64, 2)(x, y, out)
+    elementwise_loop(special.pow64, 2)(x, y, out)
     with np.errstate(all="ignore"):
         ulp, other = _ulp(out, np.power(x.astype(np.longdouble), y.astype(np.longdouble)), np.float64)
         numpy_answer = np.power(x, y)
@@ -151,7 +138,7 @@ def test_float64_pow_matches_numpy_in_every_special_case_and_within_its_ulp_boun
     special_case = ~(np.isfinite(grid_x) & np.isfinite(grid_y)) | (grid_x == 0) | (grid_y == 0) \
         | (np.abs(grid_x) == 1) | (np.abs(grid_y) >= 1e30) | (np.abs(grid_y) == 1075)
     out = np.empty(grid_x.size)
-    _applier(special.pow64, 2)(grid_x, grid_y, out)
+    elementwise_loop(special.pow64, 2)(grid_x, grid_y, out)
     with np.errstate(all="ignore"):
         want = np.power(grid_x, grid_y)
     assert np.array_equal(out[special_case], want[special_case], equal_nan=True)

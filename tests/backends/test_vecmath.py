@@ -11,22 +11,13 @@ from symgraph.backends.numba_vecmath import (exp32, log32, log1p32, tanh32, sigm
                                              sin64, cos64, tan64, fold_add, fold_max, fold_min)
 
 import symgraph as sg
-
-
-def _applier(fn):
-    """A compiled loop out[i] = fn(a[i]), with the generated kernels' error model (log1p(-1)
-    divides 0 by 0 on the way)."""
-    @njit(error_model="numpy")
-    def apply(a, out):
-        for i in range(a.shape[0]):
-            out[i] = fn(a[i])
-    return apply
+from tests.conftest import elementwise_loop
 
 
 _apply_exp, _apply_tanh, _apply_sigmoid, _apply_log, _apply_log1p, _apply_sin, _apply_cos, _apply_tan = (
-    _applier(fn) for fn in (exp32, tanh32, sigmoid32, log32, log1p32, sin32, cos32, tan32))
-_APPLY_64 = [_applier(fn) for fn in (exp64, tanh64, sigmoid64, log64, log1p64)]
-_TRIG_64 = {"sin": _applier(sin64), "cos": _applier(cos64), "tan": _applier(tan64)}
+    elementwise_loop(fn) for fn in (exp32, tanh32, sigmoid32, log32, log1p32, sin32, cos32, tan32))
+_APPLY_64 = [elementwise_loop(fn) for fn in (exp64, tanh64, sigmoid64, log64, log1p64)]
+_TRIG_64 = {"sin": elementwise_loop(sin64), "cos": elementwise_loop(cos64), "tan": elementwise_loop(tan64)}
 
 
 def _apply_64(kind, a, out):
