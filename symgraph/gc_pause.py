@@ -1,4 +1,4 @@
-"""Python's cycle collector held off while symgraph builds a function and numba compiles.
+"""Python's cycle collector held off while symgraph imports, builds a function and numba compiles.
 
 Building a function and compiling its kernels allocates hundreds of thousands of objects that
 stay alive (graphs, numba's typed IR and LLVM modules), and every so many allocations Python

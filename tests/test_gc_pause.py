@@ -1,4 +1,4 @@
-"""gc_pause: the cycle collector held off while symgraph builds a function, holds nested as
+"""gc_pause: the cycle collector held off while symgraph imports and builds a function, holds nested as
 one, and a collector the user turned off left off."""
 import gc
 import sys
@@ -55,3 +55,30 @@ def test_building_a_function_runs_no_collection():
     assert collections and not any(collections)
     value, gradient = f(np.ones((2, 3), "float32"))
     assert gradient.shape == (2, 3)
+
+
+_IMPORT = """
+import gc, sys
+import numpy, numba
+inside = []
+
+def record(phase, info):
+    frame = sys._getframe()
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name.startswith("symgraph.") and name != "symgraph.gc_pause":
+            inside.append(name)
+            return
+        frame = frame.f_back
+gc.set_threshold(1, 1, 1)
+gc.callbacks.append(record)
+import symgraph
+gc.callbacks.remove(record)
+print(len(inside), gc.isenabled())
+"""
+
+
+def test_importing_symgraph_runs_no_collection():
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", _IMPORT], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "True"]

@@ -5,8 +5,8 @@ calling loop and vectorizes there.
 Their definitions are numba inline functions (inline="always"): numba copies a function's IR
 into every call site and types and lowers it again there, nested helpers included. A fused
 loop of tanh, sigmoid and exp (the fused chain of benchmarks/fused_chain.py, whose kernel has
-a serial and a parallel loop) took 3.3-3.9 s to build and compile in a fresh process; calling
-these, 2.3-2.6 s, running as fast and giving the same bits. The exception is a loop with a
+a serial and a parallel loop) took 2.92-4.65 s to import, build, compile and run once in a
+fresh process; calling these, 2.09-2.96 s, running as fast and giving the same bits. The exception is a loop with a
 constant trip count (numba_rows' blocks of 16 rows): LLVM unrolls it before it inlines the
 call, and 16 unrolled calls stay scalar (softmax of 512x10 float32 26 -> 72 us), so those
 loops keep the inline definitions; so do the functions in KEPT_INLINE, too large for LLVM
@@ -16,6 +16,7 @@ A function numba compiles for a caller takes the caller's error model and fastma
 inlined it did; every kernel has error_model="numpy" (a float division by zero gives inf) and
 the process's one fastmath setting. (error_model="numpy" is given here too, for calls from
 Python: the tests'.)
+
 Not cached on disk: numba's cache keys a function by its code, not its options, so these
 would share entries with the inline definitions; a cached kernel holds their code anyway.
 """

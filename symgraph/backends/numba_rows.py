@@ -185,6 +185,8 @@ def row_source(kind, dtype, parallel, short):
     softmax, finish = kind == "softmax" or kind.endswith("_grad"), _FINISH[kind]  # (keep each exponential)
     if short:
         scratch = f"buf = np.empty((n + 2, {BLOCK}), np.{dtype})\n"
+        # A block's exp stays inline (numba_calls: LLVM unrolls the 16-lane loop before it
+        # inlines a call, and 16 calls stay scalar).
         return _BLOCKED.format(
             **{**fields, "exp": "inlined." + fields["exp"]}, scratch_once="" if parallel else "    " + scratch,
             scratch_per_block="        " + scratch if parallel else "",

@@ -3,9 +3,10 @@
 - prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
 - defer_scipy_import: numba's first compile starts without importing SciPy.
 - load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
-- hold_collector_while_compiling: Python's cycle collector waits while numba compiles.
+- before_each_compile: Python's cycle collector waits while numba compiles, and the first
+  compile defers SciPy.
 
-Wide vectors, set before numba compiles anything.
+Wide vectors, set before numba compiles anything:
 LLVM tunes recent Intel CPUs to prefer 256-bit vectors even where they have AVX-512 (the
 frequency drop of wide vectors on early AVX-512 chips); numba inherits that, so a loop of
 float32 exponentials used 8 lanes where the CPU has 16 and NumPy's own SIMD math uses 16.
@@ -53,9 +54,9 @@ def defer_scipy_import():
 
     numba.np.arraymath runs `ensure_blas()` (import scipy.linalg.cython_blas) when numba's CPU
     target loads it (its registry refresh, before a compile): 80 ms, for products symgraph
-    hands to NumPy or MKL. Here arraymath is imported
-    with that check answered by whether SciPy is installed; numba's own BLAS typing (np.dot
-    in a whole-step program) still calls the real `ensure_blas`, which imports SciPy then."""
+    hands to NumPy or MKL. Here arraymath is imported with that check answered by whether
+    SciPy is installed; numba's own BLAS typing (np.dot in a whole-step program) still calls
+    the real `ensure_blas`, which imports SciPy then."""
     if "numba.np.arraymath" in sys.modules or importlib.util.find_spec("scipy") is None:
         return
     from numba.np import linalg
@@ -95,7 +96,7 @@ def load_without_refresh(dispatcher):
     return dispatcher
 
 
-def hold_collector_while_compiling():
+def before_each_compile():
     """Before every numba compile: hold Python's cycle collector off (see symgraph.gc_pause),
     and before the first, defer numba's SciPy import (defer_scipy_import). numba's typing and
     lowering make objects that live, and the full collections they set off were 0.34-0.5 s of
@@ -116,4 +117,4 @@ def hold_collector_while_compiling():
 
 
 prefer_wide_vectors()
-hold_collector_while_compiling()
+before_each_compile()
