@@ -124,8 +124,8 @@ def _lower_gemm(op, node):
 # function called once skipped the compile (a training step's cold first call 0.6-0.8 s
 # shorter), but a step timed after one warm-up call then timed that compile (64-32-10 at batch
 # 32: 0.9-2.6 s at the second call, against 30-60 us a step). Cold, a 64-32-10 step's first
-# call is now 2.5-3.3 s and compile_time.py's cold figure 2.6-3.6 s (2.2-2.4 after the
-# fourteenth session's start-up changes: gc_pause, numba_calls); with numba's disk cache, ms.
+# call is now 2.5-3.3 s and compile_time.py's cold figure 2.6-3.6 s (2.2-4.3 in the fourteenth
+# session, a median 0.4 s lower alternating: gc_pause, numba_calls); with numba's disk cache, ms.
 # Tried and dropped: compiling the loop in a child process (numba_elsewhere) while NumPy's ran:
 # the demo's convnet step, timed after two warm-up calls, took 7.9 ms instead of 1.1 (the
 # reference, and the child on the core its kernels use). And compiling a new function's row
