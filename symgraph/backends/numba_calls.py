@@ -6,11 +6,14 @@ Their definitions are numba inline functions (inline="always"): numba copies a f
 into every call site and types and lowers it again there, nested helpers included. A fused
 loop of tanh, sigmoid and exp (the fused chain of benchmarks/fused_chain.py, whose kernel has
 a serial and a parallel loop) took 2.92-4.65 s to import, build, compile and run once in a
-fresh process; calling these, 2.09-2.96 s, running as fast and giving the same bits. The exception is a loop with a
-constant trip count (numba_rows' blocks of 16 rows): LLVM unrolls it before it inlines the
-call, and 16 unrolled calls stay scalar (softmax of 512x10 float32 26 -> 72 us), so those
-loops keep the inline definitions; so do the functions in KEPT_INLINE, too large for LLVM
-to inline.
+fresh process; calling these, 2.09-2.96 s, running as fast and giving the same bits.
+
+Each is marked forceinline (LLVM's alwaysinline): left to its cost model, LLVM kept the call
+to the larger ones (pow, asinh, acosh, sin64, logaddexp64) and their loops ran scalar
+(abs(x)**y of float32 0.10x NumPy). The exception is a loop with a constant trip count
+(numba_rows' blocks of 16 rows): LLVM unrolls it before the call's body is linked in, and 16
+unrolled calls stay scalar (softmax of 512x10 float32 26 -> 72 us), so those loops keep the
+inline definitions (`inlined.exp32` in a kernel's source).
 
 A function numba compiles for a caller takes the caller's error model and fastmath setting, as
 inlined it did; every kernel has error_model="numpy" (a float division by zero gives inf) and
@@ -27,19 +30,11 @@ from . import numba_special, numba_vecmath
 VECMATH_NAMES = ["exp32", "log32", "log1p32", "tanh32", "sigmoid32", "sin32", "cos32", "tan32",
                  "exp64", "log64", "log1p64", "tanh64", "sigmoid64", "sin64", "cos64", "tan64"]
 NAMES = VECMATH_NAMES + list(numba_special.NAMES)
-# Bodies LLVM's inliner finds too large to copy into a loop: called, the call stays and the loop
-# runs scalar (abs(x)**y of float32 10x slower, 0.10x NumPy), so these stay inline functions
-# (tests/backends/test_numba_calls.py checks that LLVM inlines every other one).
-KEPT_INLINE = {"sin64", "asinh32", "asinh64", "acosh32", "acosh64", "logaddexp64", "pow32", "pow64"}
-
-
-def _definition(name):
-    return getattr(numba_vecmath, name) if name in VECMATH_NAMES else getattr(numba_special, name)
 
 
 def _called(inline_definition):
-    return njit(error_model="numpy", nogil=True)(inline_definition.py_func)
+    return njit(error_model="numpy", nogil=True, forceinline=True)(inline_definition.py_func)
 
 
-globals().update({name: _definition(name) if name in KEPT_INLINE else _called(_definition(name))
-                  for name in NAMES})
+globals().update({name: _called(getattr(numba_vecmath, name)) for name in VECMATH_NAMES})
+globals().update({name: _called(getattr(numba_special, name)) for name in numba_special.NAMES})

@@ -1,7 +1,6 @@
 """numba_calls: the math functions kernels call give the bits of their inline definitions
 (over each one's whole range, NaN, inf and signed zeros included), LLVM inlines each into a
-loop (else the loop would not vectorize: those stay inline functions), and generated kernels
-call them rather than inline them."""
+loop, which then vectorizes, and generated kernels call them rather than inline them."""
 import inspect
 import re
 
@@ -16,9 +15,6 @@ def _definition(name):
     return getattr(numba_vecmath, name, None) or getattr(numba_special, name)
 
 
-CALLED = [name for name in numba_calls.NAMES if name not in numba_calls.KEPT_INLINE]
-
-
 def _arity(name):
     return len(inspect.signature(_definition(name).py_func).parameters)
 
@@ -31,7 +27,7 @@ def _inputs(dtype, rng):
     return values.astype(dtype)
 
 
-@pytest.mark.parametrize("name", CALLED)
+@pytest.mark.parametrize("name", numba_calls.NAMES)
 def test_called_gives_the_inline_definitions_bits(name, rng):
     dtype = "float64" if name.endswith("64") else "float32"
     arity = _arity(name)
@@ -44,7 +40,7 @@ def test_called_gives_the_inline_definitions_bits(name, rng):
     assert np.array_equal(called.view(f"u{a.itemsize}"), inlined.view(f"u{a.itemsize}"))
 
 
-@pytest.mark.parametrize("name", CALLED)
+@pytest.mark.parametrize("name", numba_calls.NAMES)
 def test_llvm_inlines_each_called_function_into_a_loop_which_then_vectorizes(name):
     dtype = "float64" if name.endswith("64") else "float32"
     arity = _arity(name)
@@ -56,11 +52,6 @@ def test_llvm_inlines_each_called_function_into_a_loop_which_then_vectorizes(nam
     loop = loop[:loop.index("\n}\n")]  # the loop's own function, the first one defined
     assert not [callee for callee in re.findall(r"call [^@]*@\"?([\w.$]+)", loop) if name in callee]
     assert re.search(r"<(4|8|16) x (float|double)>", loop)
-
-
-def test_those_too_large_to_inline_stay_inline_definitions():
-    for name in numba_calls.KEPT_INLINE:
-        assert getattr(numba_calls, name) is _definition(name)
 
 
 def test_a_generated_kernel_calls_them(tmp_path, monkeypatch):
