@@ -17,8 +17,11 @@ LEVELS = {
     False: [],
     None: [],
     "fast_compile": [merge, canonicalize, merge],
-    True: [merge, canonicalize, stabilize, specialize, merge, canonicalize, merge, fuse, plan_inplace],
-    "fast_run": [merge, canonicalize, stabilize, specialize, merge, canonicalize, merge, fuse, plan_inplace],
+    # merge after stabilize too: its rules build the same subgraphs (a crossentropy's targets
+    # broadcast to the logits' shape by the loss's rule and by its gradient's), which
+    # specialize then finds as one variable.
+    True: [merge, canonicalize, stabilize, merge, specialize, merge, canonicalize, merge, fuse, plan_inplace],
+    "fast_run": [merge, canonicalize, stabilize, merge, specialize, merge, canonicalize, merge, fuse, plan_inplace],
 }
 
 

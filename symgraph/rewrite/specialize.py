@@ -12,7 +12,7 @@ its reader instead of a second pass over the rows: the training step of a classi
 CrossentropySoftmax(x, y) beside CrossentropySoftmaxGrad(x, y, g) -> one
 CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one row loop).
 """
-from ..graph import Constant
+from ..graph import Constant, ancestors
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
 from ..ops.linalg import Dot, Gemm
@@ -175,36 +175,11 @@ def crossentropy_beside_its_gradient(fgraph, node):
     through log(loss)), else the fused node would read its own output."""
     x, y, g = node.inputs
     for client, _ in fgraph.clients.get(x, []):
-        if client == "output" or type(client.op) is not CrossentropySoftmax or not _same_value(client.inputs[1], y):
-            continue
+        if client == "output" or type(client.op) is not CrossentropySoftmax or client.inputs[1] is not y:
+            continue  # (targets both halves broadcast alike are one variable: merge ran after stabilize)
         loss = client.outputs[0]
-        if _depends_on(g, loss, fgraph):
+        if any(v is loss for v in ancestors([g], blockers=fgraph.inputs)):
             return None
         fused_loss, fused_grad = CrossentropySoftmaxWithGrad()(x, y, g)
         return {loss: fused_loss, node.outputs[0]: fused_grad}
     return None
-
-
-def _same_value(a, b, depth=3):
-    """Whether a and b are the same variable, or made by equal ops from the same values (the
-    targets broadcast to the logits' shape by the loss's rule and by its gradient's)."""
-    if a is b:
-        return True
-    if depth == 0 or a.owner is None or b.owner is None or a.owner.op != b.owner.op \
-            or len(a.owner.inputs) != len(b.owner.inputs) or a.owner.outputs.index(a) != b.owner.outputs.index(b):
-        return False
-    return all(_same_value(u, v, depth - 1) for u, v in zip(a.owner.inputs, b.owner.inputs))
-
-
-def _depends_on(var, other, fgraph):
-    """Whether computing var reads other (walking var's ancestors up to the graph's inputs)."""
-    stack, seen, inputs = [var], set(), set(fgraph.inputs)
-    while stack:
-        v = stack.pop()
-        if v is other:
-            return True
-        if v in seen or v.owner is None or v in inputs:
-            continue
-        seen.add(v)
-        stack.extend(v.owner.inputs)
-    return False
