@@ -22,7 +22,7 @@ from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
-from .numba_rows import blocked, row_kernel
+from .numba_rows import blocked, crossentropy_kind, row_kernel
 from ..ops.elemwise import Elemwise, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
@@ -855,8 +855,8 @@ class LogSumExpThunk(RowThunk):
 
 class CrossentropySoftmaxThunk(RowThunk):
     def __init__(self, node):
-        self.dense = node.inputs[1].dtype[0] not in "iu"
-        super().__init__("crossentropy_dense" if self.dense else "crossentropy_int", node)
+        super().__init__(crossentropy_kind(node), node)
+        self.dense = "_dense" in self.kind
 
     def _targets(self, x, t):
         """The targets as the loops read them: dense rows like x's (broadcast, cast, C order),
@@ -890,10 +890,9 @@ class CrossentropySoftmaxGradThunk(CrossentropySoftmaxThunk):
     for dense targets, in one pass over each row; with_loss (CrossentropySoftmaxWithGrad) each
     row's crossentropy too, in the same pass."""
 
-    def __init__(self, node, with_loss=False):
+    def __init__(self, node):
         super().__init__(node)
-        self.kind += "_with_grad" if with_loss else "_grad"
-        self.with_loss = with_loss
+        self.with_loss = self.kind.endswith("_with_grad")
 
     def __call__(self, inputs):
         x, t, g = inputs
@@ -926,7 +925,7 @@ def _lower_crossentropy_softmax_grad(op, node):
 
 @lower.register(N.CrossentropySoftmaxWithGrad)
 def _lower_crossentropy_softmax_with_grad(op, node):
-    return CrossentropySoftmaxGradThunk(node, with_loss=True)
+    return CrossentropySoftmaxGradThunk(node)
 
 
 @lower.register(N.Softmax)

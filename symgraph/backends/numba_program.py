@@ -34,7 +34,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
                             _init_literal, _fold_lines, _literal)
-from .numba_rows import blocked, row_kernel, row_source
+from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source
 from .executor import from_shapes, input_writers, overwritten
 from .numba_elsewhere import compile_in_child
 
@@ -578,23 +578,13 @@ def _rows(w, node):
         raise Unsupported(f"{op} of {x.describe()}")
     names = [w.new(out) for out in node.outputs]  # (the loss before the gradient: the kernel's order)
     w.lines += [f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})" for name, out in zip(names, node.outputs)]
-    if isinstance(op, N.CrossentropySoftmax):
-        t = node.inputs[1]
+    if isinstance(op, (N.CrossentropySoftmax, N.CrossentropySoftmaxGrad, N.CrossentropySoftmaxWithGrad)):
+        t, per_row = node.inputs[1], node.inputs[2:]  # (g, one value a row, for the gradients)
         dense = t.dtype[0] not in "iu"
-        if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]):  # the kernels read t by row
-            raise Unsupported("broadcast crossentropy targets")
-        fn = w.helper("crossentropy_dense" if dense else "crossentropy_int", x)
-        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {names[0]}):")
-        w.lines.append("    raise IndexError('crossentropy target out of range')")
-        return
-    if isinstance(op, (N.CrossentropySoftmaxGrad, N.CrossentropySoftmaxWithGrad)):
-        t, g = node.inputs[1:]
-        dense = t.dtype[0] not in "iu"
-        if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]) or w.shape(g) != w.shape(x)[:1]:
-            raise Unsupported("crossentropy gradient targets or g not one per row")
-        kind = "_grad" if isinstance(op, N.CrossentropySoftmaxGrad) else "_with_grad"
-        fn = w.helper(("crossentropy_dense" if dense else "crossentropy_int") + kind, x)
-        w.lines.append(f"if {fn}({w.name(x)}, {w.name(t)}, {w.name(g)}, {', '.join(names)}):")
+        if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]) or any(w.shape(g) != w.shape(x)[:1] for g in per_row):
+            raise Unsupported("crossentropy targets or g not one per row")  # the kernels read them by row
+        fn = w.helper(crossentropy_kind(node), x)
+        w.lines.append(f"if {fn}({', '.join(w.name(v) for v in node.inputs)}, {', '.join(names)}):")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
     fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x)

@@ -144,6 +144,15 @@ def _crossentropies():
 _FINISH.update(_crossentropies())
 
 
+def crossentropy_kind(node):
+    """The row kernel kind of a CrossentropySoftmax, CrossentropySoftmaxGrad or
+    CrossentropySoftmaxWithGrad node: integer or dense targets, loss, gradient or both."""
+    targets = "int" if node.inputs[1].dtype[0] in "iu" else "dense"
+    if len(node.inputs) == 2:  # (x, t): the loss
+        return f"crossentropy_{targets}"
+    return f"crossentropy_{targets}" + ("_grad" if len(node.outputs) == 1 else "_with_grad")
+
+
 def _arguments(kind):
     """The kernel's arguments between x and out."""
     if kind.endswith("_with_grad"):
