@@ -19,7 +19,7 @@ import numpy as np
 
 from . import cuda_device as D
 from . import cuda_kernels as K
-from .cuda_thunks import (Elementwise, Reducer, view, materialize, broadcast, strided_write, identity, program, cast,
+from .cuda_thunks import (Elementwise, Reducer, view, broadcast, strided_write, identity, program, cast,
                           fill, check_flag, launch_1d)
 from .cuda_linalg import gemm, Convolution
 from .cuda_shape import tile_thunk, repeat_thunk, cumsum_thunk, arange_thunk, eye_thunk
@@ -250,8 +250,7 @@ def _inc_subtensor(op, node):
         y = D.to_device(np.asarray(inputs[1], x.dtype) if not D.is_device(inputs[1]) else inputs[1])
         rows_shape = (idx.shape[0],) + x.shape[1:]
         row = math.prod(x.shape[1:])
-        y_base = D.phantom(y.shape, y.dtype)
-        y = materialize(y, np.broadcast_to(y_base, rows_shape), y_base)
+        y = broadcast(y, rows_shape)
         out, flag = _device_copy(x), D.to_device(np.zeros(1, np.int64))
         launch_1d(K.scatter_add_rows(), idx.shape[0] * row, idx.shape[0], row, x.shape[0], idx, D.flat(y), 0,
                   (row, 1), flag, D.flat(out))
