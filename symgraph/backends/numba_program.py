@@ -34,7 +34,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
                             _init_literal, _fold_lines, _literal)
-from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source
+from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source, scratch_source
 from .executor import from_shapes, input_writers, overwritten
 from .numba_elsewhere import compile_in_child
 
@@ -352,16 +352,18 @@ class _Writer:
         nodes = sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
         return Plan(source, len(self.input_vars), tuple(self.extra), where, nodes, tuple(self.rows))
 
-    def helper(self, kind, x):
-        """The name of numba_rows' compiled loop for `kind` rows of x, imported from its module
-        (compiled once for every program, not again in each)."""
-        short = blocked(self.shape(x)[1])
+    def row_call(self, kind, x, arguments):
+        """A call of numba_rows' compiled loop for `kind` rows of x, imported from its module
+        (compiled once for every program, not again in each), with the scratch block a
+        serial blocked loop takes."""
+        n = self.shape(x)[1]
+        short = blocked(n)
         name = f"row_{kind}_{x.dtype}_{'short' if short else 'long'}"
         if name not in self.helpers:
             module = module_name(row_source(kind, x.dtype, False, short))
             self.helpers[name] = f"from {module} import kernel as {name}\n"
             self.rows.append((kind, x.dtype, short))
-        return name
+        return f"{name}({', '.join(arguments + ([scratch_source(n, x.dtype)] if short else []))})"
 
 
 # --- one emitter per op: lines computing the node's outputs ---------------------------------
@@ -583,12 +585,11 @@ def _rows(w, node):
         dense = t.dtype[0] not in "iu"
         if w.shape(t) != (w.shape(x) if dense else w.shape(x)[:1]) or any(w.shape(g) != w.shape(x)[:1] for g in per_row):
             raise Unsupported("crossentropy targets or g not one per row")  # the kernels read them by row
-        fn = w.helper(crossentropy_kind(node), x)
-        w.lines.append(f"if {fn}({', '.join(w.name(v) for v in node.inputs)}, {', '.join(names)}):")
+        call = w.row_call(crossentropy_kind(node), x, [w.name(v) for v in node.inputs] + names)
+        w.lines.append(f"if {call}:")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
-    fn = w.helper("softmax" if isinstance(op, N.Softmax) else "log_softmax", x)
-    w.lines.append(f"{fn}({w.name(x)}, {names[0]})")
+    w.lines.append(w.row_call("softmax" if isinstance(op, N.Softmax) else "log_softmax", x, [w.name(x), names[0]]))
 
 
 def _picks(w, node, x_shape):

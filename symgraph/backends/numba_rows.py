@@ -8,6 +8,8 @@ ones of numba_vecmath, and the row's max and sum are folds that vectorize. Short
 NumPy reference does (shift by the row maximum; NaN and inf propagate the same way); sums
 accumulate in float64 (float32 rows: in float32 within 128 elements, then in float64).
 """
+import numpy as np
+
 from .numba_codegen import compile_source
 
 # Rows shorter than a vector (a 10-class output) give the per-row loops little to vectorize:
@@ -21,14 +23,14 @@ SHORT = 32  # rows shorter than this are blocked (measured: per-row loops win fr
 # for the gradient's loop with both, 1.4 and 0.9 s apart): rows shorter than SHORT in blocks,
 # the last block padded with the last row (its lanes computed and not written), and longer
 # rows one at a time. A block's scratch (its rows transposed, then the maximum and the sum of
-# each lane) is one array, made once by the serial loop and once a block by the parallel one
-# (three a block before: 32x10 float32 4.6-4.8 us -> 3.6-3.8, 512x10 48 -> 29-42).
+# each lane) is one array: the serial loop's passed in (_WithScratch), the parallel loop's made
+# once a block (three a block before: 32x10 float32 4.6-4.8 us -> 3.6-3.8, 512x10 48 -> 29-42).
 _BLOCKED = """@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)
-def kernel(x, {extra}out):
+def kernel(x, {extra}out{scratch_argument}):
     n = x.shape[1]
     last = x.shape[0] - 1
     bad = 0
-{scratch_once}    for blk in {loop}((x.shape[0] + {block} - 1) // {block}):
+    for blk in {loop}((x.shape[0] + {block} - 1) // {block}):
         r0 = blk * {block}
 {scratch_per_block}        mb = buf[n]
         pb = buf[n + 1]
@@ -172,6 +174,29 @@ def blocked(n):
     return n < SHORT
 
 
+class _WithScratch:
+    """The serial blocked kernel, called as the others are (x, ..., out): its scratch block is
+    made here and passed last. Made by np.empty inside the kernel, it had every fresh process
+    compile numba's own np.empty for it: 0.19 s of the MLP training step's first call (the
+    column sums' scratch: numba_codegen.reduce_scratch)."""
+
+    def __init__(self, kernel, dtype):
+        self.kernel, self.dtype = kernel, np.dtype(dtype)
+
+    def __call__(self, x, *rest):
+        return self.kernel(x, *rest, np.empty((x.shape[1] + 2, BLOCK), self.dtype))
+
+    @property
+    def dispatcher(self):
+        """This, calling numba's dispatcher directly (numba_codegen._CacheTolerant's)."""
+        return _WithScratch(self.kernel.dispatcher, self.dtype)
+
+
+def scratch_source(n, dtype):
+    """The scratch argument a compiled caller passes the serial blocked kernel for rows of n."""
+    return f"np.empty(({n} + 2, {BLOCK}), np.{dtype})"
+
+
 def row_kernel(kind, dtype, parallel, short):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows);
@@ -180,11 +205,13 @@ def row_kernel(kind, dtype, parallel, short):
     per row), for rows
     shorter than SHORT (`short`, see blocked) or not. Returns how many integer targets were out
     of range (their rows are not meaningful)."""
-    return compile_source(row_source(kind, dtype, parallel, short))
+    kernel = compile_source(row_source(kind, dtype, parallel, short))
+    return _WithScratch(kernel, dtype) if short and not parallel else kernel
 
 
 def row_source(kind, dtype, parallel, short):
-    """The source of row_kernel's function."""
+    """The source of row_kernel's function; the serial blocked one takes its scratch block
+    last (scratch_source)."""
     fields = dict(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, block=BLOCK,
                   exp={"float32": "exp32", "float64": "exp64"}[dtype],
                   extra=_arguments(kind))
@@ -197,7 +224,7 @@ def row_source(kind, dtype, parallel, short):
         # A block's exp stays inline (numba_calls: LLVM unrolls the 16-lane loop before it
         # inlines a call, and 16 calls stay scalar).
         return _BLOCKED.format(
-            **{**fields, "exp": "inlined." + fields["exp"]}, scratch_once="" if parallel else "    " + scratch,
+            **{**fields, "exp": "inlined." + fields["exp"]}, scratch_argument="" if parallel else ", buf",
             scratch_per_block="        " + scratch if parallel else "",
             block_shift=fill(_BLOCK_SHIFT) if kind == "logsumexp" else "",
             block_keep="                buf[j, l] = e\n" if softmax else "",

@@ -1,6 +1,9 @@
 """The Numba backend's row kernels (softmax, log_softmax, logsumexp, softmax crossentropy) and
 its vectorized reductions, against the NumPy reference: NaN/inf rows, negative and bad targets,
 other axes, zero-size inputs, the parallel kernels."""
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -364,7 +367,8 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
     np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-7, equal_nan=True)
     # the broadcast g (a mean's 1/n) is passed contiguous: one compiled loop serves both calls
     kernel = thunk._kernel(xv.size >= thunk.threshold, shape[-1])  # (numba's dispatcher, after a first call)
-    assert len(getattr(kernel, "dispatcher", kernel).signatures) == 1
+    kernel = getattr(kernel, "dispatcher", kernel)
+    assert len(getattr(kernel, "kernel", kernel).signatures) == 1  # (short rows: inside numba_rows._WithScratch)
     rows, flat_t = xv.reshape(-1, shape[-1]), tv.reshape(-1)
     serial, parallel = np.empty_like(rows), np.empty_like(rows)
     thunk._kernel(False, shape[-1])(rows, flat_t, gv.reshape(-1), serial)
@@ -434,3 +438,39 @@ def test_dense_targets_gradient_and_loss_with_it_are_row_loops_with_the_referenc
     loss, gradient = loss_and_gradient_serial_as_parallel(thunk, xv.reshape(-1, shape[-1]), tv.reshape(-1, shape[-1]),
                                                           gv.reshape(-1))
     assert not gradient[-1].any() and loss[-1] == 0  # a zero target row: no loss, no gradient
+
+
+def test_the_serial_blocked_loop_compiles_without_numbas_own_np_empty(tmp_path):
+    """Its scratch block comes from the caller (numba_rows._WithScratch; a compiled program
+    passes its own): made by np.empty in the kernel, every fresh process compiled numba's
+    np.empty for it first, 0.19 s of the MLP step's first call. A fresh process, compiling
+    the loss-and-gradient loop for 16-row blocks, compiles nothing of numba's array module."""
+    script = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import symgraph as sg\n"
+        "from numba.core import event\n"
+        "from symgraph.backends.numba_rows import row_kernel\n"
+        "sg.config.cache_dir = sys.argv[1]\n"
+        "compiled = []\n"
+        "class Watch(event.Listener):\n"
+        "    def on_start(self, ev):\n"
+        "        compiled.append(ev.data['dispatcher'].py_func.__module__)\n"
+        "    def on_end(self, ev):\n"
+        "        pass\n"
+        "event.register('numba:compile', Watch())\n"
+        "kernel = row_kernel('crossentropy_int_with_grad', 'float32', False, True)\n"
+        "x = np.arange(40, dtype='float32').reshape(4, 10)\n"
+        "loss, grad = np.empty(4, 'float32'), np.empty((4, 10), 'float32')\n"
+        "kernel(x, np.arange(4, dtype='int32'), np.ones(4, 'float32'), loss, grad)\n"
+        "print(' '.join(compiled))\n"
+        "print(float(loss.sum()), float(grad.sum()))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    compiled, sums = done.stdout.split("\n")[-3:-1]
+    assert compiled.split()[0].startswith("symgraph_kernel_")  # (compiled, not loaded: a fresh cache)
+    assert not [m for m in compiled.split() if m.startswith("numba.np")], compiled
+    x = np.arange(40, dtype="float64").reshape(4, 10)
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    want_loss = -log_p[np.arange(4), np.arange(4)].sum()
+    np.testing.assert_allclose([float(v) for v in sums.split()], [want_loss, 0.0], rtol=1e-5, atol=1e-5)
