@@ -977,7 +977,16 @@ class SubtensorThunk:
 
 @lower.register(I.Subtensor)
 def _lower_subtensor(op, node):
-    return SubtensorThunk(op, node)
+    """x[::-1], x[:, 2:5], x[0] with constant bounds: a view, written into the program as
+    NumPy's expression (as DimShuffle's). The thunk built the index from its inputs each call:
+    x[::-1] * 2 on 1000 floats 5.9-6.7 -> 4.1-4.4 us, m[:, 1:] * 2 on 32x33 9.1-10.1 -> 6.9-7.3.
+    A 0-d result (x[2] of a vector) stays with the thunk, whose result is an array."""
+    index = I.constant_index_text(op.spec, node.inputs[1:]) if node.outputs[0].ndim else None
+    if index is None:
+        return SubtensorThunk(op, node)
+    thunk = _reference(op, node)
+    thunk.expression = lambda x, *constants: f"{x}[{index}]"
+    return thunk
 
 
 class IncSubtensorThunk:

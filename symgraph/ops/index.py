@@ -76,6 +76,22 @@ def build_index(spec, args):
     return tuple(out)
 
 
+def constant_index_text(spec, args):
+    """The index as Python source (`::-1, 2, None`) when it is basic (slices, integers, newaxis)
+    with constant bounds, so an executor can write x[...] inline as a view; None otherwise."""
+    if "array" in spec or not all(isinstance(a, Constant) and np.ndim(a.data) == 0 for a in args):
+        return None
+    values, parts = iter(int(a.data) for a in args), []
+    for e in spec:
+        if e == "newaxis":
+            parts.append("None")
+        elif e == "int":
+            parts.append(str(next(values)))
+        else:
+            parts.append(":".join(str(next(values)) if has else "" for has in e[1:]))
+    return ", ".join(parts) + ("," if len(parts) == 1 else "")
+
+
 def _static_slice_length(entry, args, length):
     values = [constant_value(a) if has else None for has, a in zip(entry[1:], args)]
     if length is None:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.ops import index as I
 from symgraph.ops.shape import DimShuffle
 from tests.conftest import executor_globals
 
@@ -83,3 +84,27 @@ def test_views_are_written_into_the_program_without_a_call(rng):
     assert len(shuffles) == 5 and not calls & shuffles and calls
     with pytest.raises(ValueError, match="DimShuffle"):
         f(xv, rng.random((5, 2, 6), dtype=np.float32))  # axis 1 is not of length 1
+
+
+def test_constant_basic_indexing_is_a_view_written_into_the_program(rng):
+    """x[::-1], x[1:, None, ::2], x[-1, :-1], x[2]: the numba backend writes a Subtensor with
+    constant slices and integers as NumPy's expression, a view, with no thunk call; an index
+    of arrays, a symbolic bound or a 0-d result keeps its thunk. Values as the reference's, and
+    an integer out of range still raises naming the node."""
+    x, k = sg.fmatrix("x"), sg.iscalar("k")
+    views = [x[::-1], x[1:, None, ::2], x[-1, :-1], x[2], x[:, 1]]
+    kept = [x[k:], x[[0, 2]], x[1, 2]]
+    outs = [v * 2 for v in views] + kept
+    f = sg.function([x, k], outs, backend="numba")
+    want = sg.function([x, k], outs, backend="numpy")
+    xv = rng.random((4, 5), dtype=np.float32)
+    for got, expected in zip(f(xv, 1), want(xv, 1)):
+        np.testing.assert_array_equal(got, expected)
+    program = executor_globals(f)
+    calls = {name for name in program["run"].__code__.co_names if name.startswith("t")}
+    indexing = {f"t{k}" for k, node in enumerate(program["nodes"]) if isinstance(node.op, I.Subtensor)}
+    assert len(indexing) == len(views) + len(kept)
+    assert len(indexing - calls) == len(views)
+    g = sg.function([x], x[3] * 2, backend="numba")
+    with pytest.raises(IndexError, match="Subtensor"):
+        g(xv[:2])
