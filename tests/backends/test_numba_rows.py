@@ -19,6 +19,7 @@ def compiled_even_when_small(monkeypatch):
     use small arrays, so they lower that bound to test the compiled loops."""
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 0)
     monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 0)
+    monkeypatch.setattr(numba_cpu, "MINMAX_BY_NUMPY_BYTES", 0)
 
 
 def run_both(inputs, output, *values):
@@ -285,6 +286,28 @@ def test_reductions_along_axes_take_their_loop_from_a_thousand_elements_whole_on
     np.testing.assert_allclose(got[0], value.sum(axis=0), rtol=1e-5)
     np.testing.assert_array_equal(got[1], value.max(axis=1))
     np.testing.assert_allclose(got[2], value.sum(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_a_whole_arrays_max_in_cache_runs_numpy_and_a_larger_one_the_loop(kind, dtype, monkeypatch, rng):
+    """numba_cpu.MINMAX_BY_NUMPY_BYTES: NumPy's max of data in cache is twice the loop's speed;
+    from there on the loop (on both cores) wins. Either way the reference's values: NaN wins,
+    -inf and inf arrays, one NaN at the end."""
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    monkeypatch.setattr(numba_cpu, "MINMAX_BY_NUMPY_BYTES", 5 << 18)
+    x = sg.tensor("x", dtype, (None,))
+    f = sg.function([x], getattr(x, kind)(), backend="numba")
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    below = (5 << 18) // np.dtype(dtype).itemsize - 1
+    for n in (below, 2 * below):
+        for v in (rng.normal(size=n).astype(dtype), np.full(n, -np.inf, dtype), np.full(n, np.inf, dtype)):
+            for nan_at in (None, n - 1):
+                if nan_at is not None:
+                    v = v.copy()
+                    v[nan_at] = np.nan
+                np.testing.assert_array_equal(f(v), getattr(np, kind)(v))
+        assert bool(thunk.kernels) == (n > below)
 
 
 def test_small_reductions_run_numpy_and_compile_nothing(monkeypatch, rng):
