@@ -96,3 +96,29 @@ def elementwise_loop(fn, arity=1):
             for i in range(a.shape[0]):
                 out[i] = fn(a[i], b[i])
     return apply
+
+
+def compiled_in_a_fresh_process(cache_dir, code):
+    """Run `code` in a new Python process with an empty kernel cache at `cache_dir`; returns
+    the modules of the functions numba compiled, in order, and what `code` printed last.
+    (A kernel that allocates with np.empty has every fresh process compile numba's own
+    np.empty first: these show as numba.np.arrayobj.)"""
+    import subprocess
+    import sys
+    script = ("import sys\n"
+              "import numpy as np\n"
+              "import symgraph as sg\n"
+              "from numba.core import event\n"
+              "sg.config.cache_dir = sys.argv[1]\n"
+              "compiled = []\n"
+              "class Watch(event.Listener):\n"
+              "    def on_start(self, ev):\n"
+              "        compiled.append(ev.data['dispatcher'].py_func.__module__)\n"
+              "    def on_end(self, ev):\n"
+              "        pass\n"
+              "event.register('numba:compile', Watch())\n"
+              + code +
+              "\nprint(' '.join(compiled))\n")
+    done = subprocess.run([sys.executable, "-c", script, str(cache_dir)], capture_output=True, text=True, check=True)
+    *printed, compiled = done.stdout.strip().split("\n")
+    return compiled.split(), printed[-1] if printed else ""

@@ -1092,7 +1092,7 @@ class MaxPoolThunk:
         dx[:, :, :covered_h, covered_w:] = 0
         planes = x.shape[0] * x.shape[1]
         self.kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1), x.dtype.type(0),
-                    dx.reshape(-1), planes, x.shape[2], x.shape[3])
+                    dx.reshape(-1), planes, x.shape[2], x.shape[3], np.empty(x.shape[3] // kw, np.int32))
         return [dx]
 
 

@@ -128,8 +128,10 @@ def max_pool_tiled_grad_kernel(kh, kw):
     window's entries as it went, 12 ns; this 4.2 ns.) NaN's rule (the first NaN wins) doubled
     the winner pass, so a row of windows is compared by it again only when it holds a NaN.
 
-    kernel(x, g, zero, dx, planes, h, w): x and dx flat (planes, h, w), g flat (planes, oh,
-    ow); rows and columns no window covers are the caller's to zero."""
+    kernel(x, g, zero, dx, planes, h, w, winner): x and dx flat (planes, h, w), g flat (planes,
+    oh, ow); rows and columns no window covers are the caller's to zero. winner: int32 scratch,
+    one per window of a row (w // kw), passed in: made by np.empty here, it had every fresh
+    process compile numba's own np.empty first (0.15 s of the demo's first step)."""
     from .numba_codegen import compile_source
 
     def winner_pass(take, indent, note_nan):
@@ -148,9 +150,8 @@ def max_pool_tiled_grad_kernel(kh, kw):
         return out + [f"{indent}    winner[j] = at"]
 
     lines = ["@njit(cache=True, nogil=True)",
-             "def kernel(x, g, zero, dx, planes, h, w):",
+             "def kernel(x, g, zero, dx, planes, h, w, winner):",
              f"    oh, ow = h // {kh}, w // {kw}",
-             "    winner = np.empty(ow, np.int32)",
              "    for plane in range(planes):",
              "        for i in range(oh):",
              f"            top = (plane * h + i * {kh}) * w",

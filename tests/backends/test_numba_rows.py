@@ -1,14 +1,11 @@
 """The Numba backend's row kernels (softmax, log_softmax, logsumexp, softmax crossentropy) and
 its vectorized reductions, against the NumPy reference: NaN/inf rows, negative and bad targets,
 other axes, zero-size inputs, the parallel kernels."""
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
 import symgraph as sg
-from tests.conftest import executor_globals
+from tests.conftest import compiled_in_a_fresh_process, executor_globals
 from symgraph.backends import numba_cpu, numba_rows
 from symgraph.ops import reduce as R
 
@@ -468,30 +465,15 @@ def test_the_serial_blocked_loop_compiles_without_numbas_own_np_empty(tmp_path):
     passes its own): made by np.empty in the kernel, every fresh process compiled numba's
     np.empty for it first, 0.19 s of the MLP step's first call. A fresh process, compiling
     the loss-and-gradient loop for 16-row blocks, compiles nothing of numba's array module."""
-    script = (
-        "import sys\n"
-        "import numpy as np\n"
-        "import symgraph as sg\n"
-        "from numba.core import event\n"
+    compiled, sums = compiled_in_a_fresh_process(tmp_path, (
         "from symgraph.backends.numba_rows import row_kernel\n"
-        "sg.config.cache_dir = sys.argv[1]\n"
-        "compiled = []\n"
-        "class Watch(event.Listener):\n"
-        "    def on_start(self, ev):\n"
-        "        compiled.append(ev.data['dispatcher'].py_func.__module__)\n"
-        "    def on_end(self, ev):\n"
-        "        pass\n"
-        "event.register('numba:compile', Watch())\n"
         "kernel = row_kernel('crossentropy_int_with_grad', 'float32', False, True)\n"
         "x = np.arange(40, dtype='float32').reshape(4, 10)\n"
         "loss, grad = np.empty(4, 'float32'), np.empty((4, 10), 'float32')\n"
         "kernel(x, np.arange(4, dtype='int32'), np.ones(4, 'float32'), loss, grad)\n"
-        "print(' '.join(compiled))\n"
-        "print(float(loss.sum()), float(grad.sum()))\n")
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
-    compiled, sums = done.stdout.split("\n")[-3:-1]
-    assert compiled.split()[0].startswith("symgraph_kernel_")  # (compiled, not loaded: a fresh cache)
-    assert not [m for m in compiled.split() if m.startswith("numba.np")], compiled
+        "print(float(loss.sum()), float(grad.sum()))"))
+    assert compiled[0].startswith("symgraph_kernel_")  # (compiled, not loaded: a fresh cache)
+    assert not [m for m in compiled if m.startswith("numba.np")], compiled
     x = np.arange(40, dtype="float64").reshape(4, 10)
     shifted = x - x.max(axis=1, keepdims=True)
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
