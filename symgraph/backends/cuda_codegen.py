@@ -42,9 +42,6 @@ _LIBDEVICE = {"floor": "floor", "ceil": "ceil", "round_half_to_even": "rint", "e
 # NumPy semantics written out inline (numba cannot compile calls to device functions ahead
 # of time without a GPU, and the expressions are small; LLVM merges the repeats).
 _INLINE = {
-    "np.maximum": lambda a, b: f"({a} if ({a} > {b} or {a} != {a}) else {b})",   # NaN wins
-    "np.minimum": lambda a, b: f"({a} if ({a} < {b} or {a} != {a}) else {b})",
-    "np.sign": lambda x: f"(1 if {x} > 0 else (-1 if {x} < 0 else {x}))",  # 0, -0 and NaN stay
     "np.power": lambda a, b: f"({a} ** {b})",
     # NumPy's: the larger plus log1p(exp(-|difference|)); equal arguments (infinities too) give a + log 2.
     # (a conditional, not max(): compiling a call of the max builtin initializes the CUDA driver)

@@ -45,6 +45,29 @@ class ScalarOp:
 TABLE = {}
 
 
+# NumPy's maximum, minimum and sign written out, for the code generators: numba's np.maximum
+# gives the first argument on a tie (maximum(0.0, -0.0) is 0.0, NumPy's -0.0) and its np.sign
+# keeps -0.0 (NumPy's is 0.0). The conditionals are also what vectorizes best (maximum of two
+# float32 arrays in cache: 4.9 -> 2.6 us for 2^14). Arguments are names or literals.
+def _larger(a, b):
+    """a if a > b or a is NaN, else b (so b on a tie, and NaN from either side)."""
+    return f"({a} if ({a} > {b} or {a} != {a}) else {b})"
+
+
+def _smaller(a, b):
+    return f"({a} if ({a} < {b} or {a} != {a}) else {b})"
+
+
+def _clipped(x, low, high):
+    """_smaller(_larger(x, low), high), NumPy's clip, with each argument written a few times
+    instead of the inner conditional four times."""
+    return (f"({x} if {x} != {x} else (({x} if {x} < {high} else {high}) if {x} > {low} "
+            f"else {_smaller(low, high)}))")
+
+
+_SIGN = "(1 if {0} > 0 else (-1 if {0} < 0 else {0} * 0 + 0))"  # NaN stays, -0.0 becomes 0.0
+
+
 def _erf(x):
     """scipy's erf, imported on first use (scipy.special costs 0.2 s to import)."""
     from scipy.special import erf
@@ -76,7 +99,7 @@ _row("pow", 2, np.power, "np.power({0}, {1})",
                       g * where(gt(i[0], 0), z * log(where(gt(i[0], 0), i[0], 1)), 0)], symbol="**")
 _row("neg", 1, np.negative, "(-{0})", lambda i, z, g: [-g])
 _row("abs", 1, np.abs, "np.abs({0})", lambda i, z, g: [g * sign(i[0])])
-_row("sign", 1, np.sign, "np.sign({0})")
+_row("sign", 1, np.sign, _SIGN)
 _row("exp", 1, np.exp, "np.exp({0})", lambda i, z, g: [g * z])
 _row("exp2", 1, np.exp2, "np.exp2({0})", lambda i, z, g: [g * z * LN2])
 _row("expm1", 1, np.expm1, "np.expm1({0})", lambda i, z, g: [g * (z + 1)])
@@ -111,13 +134,13 @@ _row("floor", 1, np.floor, "np.floor({0})")
 _row("ceil", 1, np.ceil, "np.ceil({0})")
 _row("round_half_to_even", 1, np.round, "np.rint({0})")
 _row("trunc", 1, np.trunc, "np.trunc({0})")
-_row("maximum", 2, np.maximum, "np.maximum({0}, {1})",
+_row("maximum", 2, np.maximum, _larger("{0}", "{1}"),
      lambda i, z, g: [g * ge(i[0], i[1]), g * lt(i[0], i[1])])
-_row("minimum", 2, np.minimum, "np.minimum({0}, {1})",
+_row("minimum", 2, np.minimum, _smaller("{0}", "{1}"),
      lambda i, z, g: [g * le(i[0], i[1]), g * gt(i[0], i[1])])
 _row("where", 3, np.where, "({1} if {0} else {2})",
      lambda i, z, g: [None, where(i[0], g, 0), where(i[0], 0, g)], bool_args=(0,))
-_row("clip", 3, np.clip, "np.minimum(np.maximum({0}, {1}), {2})",
+_row("clip", 3, np.clip, _clipped("{0}", "{1}", "{2}"),
      lambda i, z, g: [g * logical_and(ge(i[0], i[1]), le(i[0], i[2])),
                       g * lt(i[0], i[1]), g * gt(i[0], i[2])])
 for _name, _np, _sym in [("eq", np.equal, "=="), ("neq", np.not_equal, "!="), ("lt", np.less, "<"),
@@ -138,9 +161,9 @@ _row("isfinite", 1, np.isfinite, "np.isfinite({0})")
 _row("sigmoid", 1, _sigmoid, "(1.0 / (1.0 + np.exp(-{0})))",
      lambda i, z, g: [g * z * (1 - z)])
 _row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
-     "(np.maximum({0}, 0.0) + np.log1p(np.exp(-np.abs({0}))))", lambda i, z, g: [g * sigmoid(i[0])])
+     f"({_larger('{0}', '0.0')} + np.log1p(np.exp(-np.abs({{0}}))))", lambda i, z, g: [g * sigmoid(i[0])])
 _row("hard_sigmoid", 1, lambda x: np.clip(x * np.asarray(0.2, x.dtype) + np.asarray(0.5, x.dtype), 0, 1),
-     "np.minimum(np.maximum({0} * 0.2 + 0.5, 0.0), 1.0)",
+     _clipped("({0} * 0.2 + 0.5)", "0.0", "1.0"),
      lambda i, z, g: [g * 0.2 * logical_and(gt(i[0], -2.5), lt(i[0], 2.5))])
 _row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else np.expm1({0}))",
      lambda i, z, g: [g * where(gt(i[0], 0), 1, z + 1)])
@@ -148,7 +171,7 @@ _row("gelu", 1, lambda x: (0.5 * x * (1 + _erf(x / np.sqrt(2)))).astype(x.dtype,
      "(0.5 * {0} * (1.0 + math.erf({0} * 0.7071067811865476)))",
      lambda i, z, g: [g * (0.5 * (1 + erf(i[0] * 0.7071067811865476))
                           + i[0] * exp(-0.5 * i[0] * i[0]) * 0.3989422804014327)])
-_row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), "np.maximum({0}, 0)",
+_row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), _larger("{0}", "0"),
      lambda i, z, g: [g * gt(z, 0)])  # z > 0 exactly where x > 0; x may then be overwritten
 
 
