@@ -306,13 +306,13 @@ def softplus64(x):
 @njit(inline="always", cache=True)
 def elu32(x):
     x = np.float32(x)
-    return x if x > 0 else expm1_32(x)
+    return x if x > 0 else expm1_32(x) + np.float32(0)  # (elu(-0.0) is 0.0, as the reference's)
 
 
 @njit(inline="always", cache=True)
 def elu64(x):
     x = np.float64(x)
-    return x if x > 0 else expm1_64(x)
+    return x if x > 0 else expm1_64(x) + np.float64(0)
 
 
 _LN2F = np.float32(0.6931471805599453)

@@ -165,7 +165,7 @@ _row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
 _row("hard_sigmoid", 1, lambda x: np.clip(x * np.asarray(0.2, x.dtype) + np.asarray(0.5, x.dtype), 0, 1),
      _clipped("({0} * 0.2 + 0.5)", "0.0", "1.0"),
      lambda i, z, g: [g * 0.2 * logical_and(gt(i[0], -2.5), lt(i[0], 2.5))])
-_row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else np.expm1({0}))",
+_row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else np.expm1({0}) + 0)",
      lambda i, z, g: [g * where(gt(i[0], 0), 1, z + 1)])
 _row("gelu", 1, lambda x: (0.5 * x * (1 + _erf(x / np.sqrt(2)))).astype(x.dtype, copy=False),
      "(0.5 * {0} * (1.0 + math.erf({0} * 0.7071067811865476)))",

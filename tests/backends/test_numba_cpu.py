@@ -77,11 +77,11 @@ def test_signed_zeros_ties_and_nans_bit_for_bit_as_in_numpy(dtype, backend):
     """maximum/minimum/clip/relu give NumPy's operand on a tie (maximum(0.0, -0.0) is -0.0:
     the second) and NaN from either side; sign(-0.0) is 0.0. Every pair of special values, the
     values and their sign bits (numba's own np.maximum and np.sign differ on both; a fuzz test
-    found them)."""
+    found them); elu(-0.0) is 0.0, as the reference's expm1(minimum(x, 0))."""
     special = np.array([0.0, -0.0, 1.5, -1.5, np.nan, np.inf, -np.inf], dtype)
     a, b, c = [v.ravel() for v in np.meshgrid(special, special, special, indexing="ij")]
     x, y, z = (sg.tensor(n, dtype, (None,)) for n in "xyz")
-    outs = [sg.maximum(x, y), sg.minimum(x, y), sg.clip(x, y, z), sg.sign(x), sg.nn.relu(x), 1 / sg.sign(x)]
+    outs = [sg.maximum(x, y), sg.minimum(x, y), sg.clip(x, y, z), sg.sign(x), sg.nn.relu(x), 1 / sg.sign(x), sg.nn.elu(x)]
     got, want = both([x, y, z], outs, a, b, c, backend=backend)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
