@@ -99,9 +99,10 @@ def elementwise_loop(fn, arity=1):
 
 
 def compiled_in_a_fresh_process(cache_dir, code):
-    """Run `code` in a new Python process with an empty kernel cache at `cache_dir`; returns
-    the modules of the functions numba compiled, in order, and what `code` printed last.
-    (A kernel that allocates with np.empty has every fresh process compile numba's own
+    """Run `code` in a new Python process with empty caches under `cache_dir` (symgraph's
+    kernels, and numba's for symgraph's own @njit(cache=True) functions: NUMBA_CACHE_DIR);
+    returns the modules of the functions numba compiled, in order, and what `code` printed
+    last. (A kernel that allocates with np.empty has every fresh process compile numba's own
     np.empty first: these show as numba.np.arrayobj.)"""
     import subprocess
     import sys
@@ -119,6 +120,8 @@ def compiled_in_a_fresh_process(cache_dir, code):
               "event.register('numba:compile', Watch())\n"
               + code +
               "\nprint(' '.join(compiled))\n")
-    done = subprocess.run([sys.executable, "-c", script, str(cache_dir)], capture_output=True, text=True, check=True)
+    env = dict(os.environ, NUMBA_CACHE_DIR=os.path.join(str(cache_dir), "numba"))
+    done = subprocess.run([sys.executable, "-c", script, str(cache_dir)], capture_output=True, text=True, check=True,
+                          env=env)
     *printed, compiled = done.stdout.strip().split("\n")
     return compiled.split(), printed[-1] if printed else ""

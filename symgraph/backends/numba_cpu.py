@@ -780,7 +780,7 @@ class RandomDrawThunk:
         else:
             trials, p = params
             (draws.binomial_parallel if parallel else draws.binomial_serial)(
-                out.reshape(-1), key, counter, int(trials), float(p))
+                out.reshape(-1), key, counter, float(p), np.empty(int(trials), np.uint64))
         return [np.array([key, counter + np.uint64(1)], dtype=np.uint64), out]
 
 

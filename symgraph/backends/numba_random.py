@@ -46,8 +46,10 @@ def _uniform(out, key, counter, low, scale):
         out[e] = low + scale * uniform_at(base, e)
 
 
-def _binomial(out, key, counter, trials, p):
-    bases = np.empty(trials, np.uint64)
+def _binomial(out, key, counter, p, bases):
+    """out (flat) = the count of len(bases) trials under p; bases: uint64 scratch, one a trial,
+    from the caller (np.empty here had every fresh process compile numba's own first)."""
+    trials = bases.shape[0]
     for t in range(trials):
         bases[t] = stream_base(key, counter, 3 + t)
     for e in prange(out.shape[0]):
