@@ -98,12 +98,13 @@ def elementwise_loop(fn, arity=1):
     return apply
 
 
-def compiled_in_a_fresh_process(cache_dir, code):
+def compiles_in_a_fresh_process_without_np_empty(cache_dir, code, expected):
     """Run `code` in a new Python process with empty caches under `cache_dir` (symgraph's
-    kernels, and numba's for symgraph's own @njit(cache=True) functions: NUMBA_CACHE_DIR);
-    returns the modules of the functions numba compiled, in order, and what `code` printed
-    last. (A kernel that allocates with np.empty has every fresh process compile numba's own
-    np.empty first: these show as numba.np.arrayobj.)"""
+    kernels, and numba's for symgraph's own @njit(cache=True) functions: NUMBA_CACHE_DIR),
+    watching what numba compiles: something from a module named like `expected` (compiled,
+    not loaded), and nothing of numba's array module. A loop that allocates with np.empty has
+    every fresh process compile numba's own np.empty first (numba.np.arrayobj, 0.15-0.2 s);
+    symgraph's loops take their scratch from the caller. Returns what `code` printed last."""
     import subprocess
     import sys
     script = ("import sys\n"
@@ -124,4 +125,7 @@ def compiled_in_a_fresh_process(cache_dir, code):
     done = subprocess.run([sys.executable, "-c", script, str(cache_dir)], capture_output=True, text=True, check=True,
                           env=env)
     *printed, compiled = done.stdout.strip().split("\n")
-    return compiled.split(), printed[-1] if printed else ""
+    compiled = compiled.split()
+    assert [m for m in compiled if expected in m], compiled
+    assert not [m for m in compiled if m.startswith("numba.np")], compiled
+    return printed[-1] if printed else ""
