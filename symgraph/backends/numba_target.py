@@ -76,11 +76,12 @@ def load_without_refresh(dispatcher):
 
     numba's Cache.load_overload refreshes the CPU target first: it imports some twenty numba
     modules and installs their typing and lowering registries, which a cached function does
-    not use (its object code is linked as it is; only numba's runtime, NRT, must have started,
-    for kernels that allocate). That refresh was 0.12-0.14 s of the 0.63-0.78 s a fresh process
-    took to build and run a cached MLP training step. A compile still refreshes (numba's
-    compiler does it itself), so nothing a later compile needs is skipped. Left as numba has it
-    where its Cache lacks the methods used here (another numba version)."""
+    not use (its object code is linked as it is; only numba's runtime, NRT, must have started:
+    every kernel counts references to its array arguments through it, and a cached elementwise
+    loop run without it crashed the process). That refresh was 0.12-0.14 s of the 0.63-0.78 s
+    a fresh process took to build and run a cached MLP training step. A compile still
+    refreshes (numba's compiler does it itself), so nothing a later compile needs is skipped.
+    Left as numba has it where its Cache lacks the methods used here (another numba version)."""
     cache = getattr(dispatcher, "_cache", None)
     load = getattr(cache, "_load_overload", None)
     guard = getattr(cache, "_guard_against_spurious_io_errors", None)

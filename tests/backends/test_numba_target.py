@@ -84,9 +84,9 @@ def test_a_cached_kernel_loads_without_numbas_refresh_and_compiles_still_refresh
                               text=True, check=True).stdout.split()
     first = run()  # compiles (numba refreshes for that)
     assert first[:2] == ["True", "True"] and int(first[2]) > 0 and first[3] == "True"
-    # Loaded from the cache: the results are right, the softmax's blocked loop allocated its
-    # scratch through numba's runtime, and no refresh ran (nor numba's NumPy support was
-    # imported) until a new function compiled.
+    # Loaded from the cache: the results are right (numba's runtime started: without it the
+    # kernels' reference counting crashed the process), and no refresh ran (nor numba's NumPy
+    # support was imported) until a new function compiled.
     assert run() == ["True", "True", "0", "False", "4.0", "True"]
 
 
