@@ -439,6 +439,21 @@ def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     assert f"// {numba_cpu.codegen.COSTLY_CHUNK}" in source
 
 
+def test_folds_of_transcendentals_go_parallel_at_smaller_sizes_except_along_columns(rng):
+    """exp(x).sum() along rows or whole goes parallel from COSTLY_THRESHOLD, as the elementwise
+    loop does; a column fold (the kept axis last) and a plain sum keep PARALLEL_THRESHOLD."""
+    assert numba_cpu.codegen.COSTLY_THRESHOLD * 2 < numba_cpu.codegen.PARALLEL_THRESHOLD
+    x = sg.fmatrix("x")
+    xv = rng.normal(size=(numba_cpu.codegen.COSTLY_THRESHOLD * 2 // 128, 128)).astype("float32")
+    cases = [(sg.exp(x).sum(axis=1), np.exp(xv).sum(axis=1), True), (sg.exp(x).sum(), np.exp(xv).sum(), True),
+             (sg.exp(x).sum(axis=0), np.exp(xv).sum(axis=0), False), ((x * 2).sum(axis=1), (xv * 2).sum(axis=1), False)]
+    for expr, want, parallel in cases:
+        f = sg.function([x], expr, backend="numba")
+        np.testing.assert_allclose(f(xv), want, rtol=1e-5)
+        (key,) = executor_globals(f)["t0"].kernels  # (order, parallel, outer, broadcast)
+        assert key[1] == parallel, expr
+
+
 def test_the_loop_plan_is_kept_per_layout_and_right_for_each(rng):
     # Broadcast rows, a value broadcast to a whole array (strides 0), a transposed input:
     # each (shapes, strides) gets its own plan, reused on the next call with that layout.

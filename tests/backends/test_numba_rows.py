@@ -145,6 +145,21 @@ def test_large_rows_take_the_parallel_kernel(rng):
     assert (True, False) in row_thunks(f)[0].kernels
 
 
+@pytest.mark.parametrize("n", [10, 64])
+def test_rows_go_parallel_from_the_costly_loops_threshold(n, rng):
+    """Every row kernel computes exponentials, so it splits its rows between cores from
+    COSTLY_THRESHOLD elements (as an elementwise exp loop does), not PARALLEL_THRESHOLD."""
+    assert numba_cpu.codegen.COSTLY_THRESHOLD * 2 < numba_cpu.codegen.PARALLEL_THRESHOLD
+    x = sg.fmatrix("x")
+    value = rng.normal(size=(numba_cpu.codegen.COSTLY_THRESHOLD * 2 // n, n)).astype("float32")
+    for expr in (sg.nn.softmax(x), sg.logsumexp(x, axis=1)):
+        f, got, want = run_both([x], expr, value)
+        np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
+        assert list(row_thunks(f)[0].kernels) == [(True, numba_rows.blocked(n))]
+    f, got, want = run_both([x], sg.nn.softmax(x), value[:100])  # below it: serial
+    assert list(row_thunks(f)[0].kernels) == [(False, numba_rows.blocked(n))]
+
+
 @pytest.mark.parametrize("kind", ["sum", "prod", "max", "min"])
 @pytest.mark.parametrize("axis", [0, (0, 1), 1, None])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
