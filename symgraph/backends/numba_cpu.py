@@ -584,29 +584,25 @@ class StoredReduceThunk(ReduceThunk):
         return super().__call__(inputs)
 
 
-# Arrays smaller than this copy as fast through NumPy (they fit in cache, and the kernel's
-# call costs ~1 us).
-TRANSPOSED_COPY_MIN = 1 << 15
-
-
 def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD):
-    """x as a C-ordered array: itself if it is one; a transposed (or batch-transposed) array,
-    such as x.T or an NCHW <-> NHWC dimshuffle, copied tile by tile (numba_kernels._transpose,
-    8-15x NumPy's copy at 2000x2000); a strided 1-d or 2-d view (x[::2], m[:, ::2]) copied on
-    all cores when large (NumPy's copy is one core's: 5 ms for 4M strided float64, this 2);
-    anything else by NumPy. threshold: the size from which a copy runs on all cores (infinite
-    in graphs that call BLAS)."""
+    """x as a C-ordered array: itself if it is one; from `threshold` elements (infinite in
+    graphs that call BLAS), a transposed (or batch-transposed) array, such as x.T or an NCHW
+    <-> NHWC dimshuffle, copied tile by tile on all cores (numba_kernels._transpose), and a
+    strided 1-d or 2-d view (x[::2], m[:, ::2]) copied on all cores (NumPy's copy is one
+    core's: 5 ms for 4M strided float64, this 2); anything else by NumPy. The tiled loop on
+    one core was no faster than NumPy's copy at any size measured (2-d 100^2 to 2000^2, NCHW
+    <-> NHWC of 25K to 1.6M values; 316x316 float32 87-195 us against 45-69), so smaller
+    arrays take NumPy's copy."""
     if x.flags.c_contiguous:
         return x
-    if x.size >= TRANSPOSED_COPY_MIN and x.dtype.kind in "biuf":
+    if x.size >= threshold and x.dtype.kind in "biuf":
         source = _batched_transpose_source(x)
         if source is not None:
             out = np.empty(x.shape, x.dtype)
             nb, m, n = source.shape
-            (kernels.transpose_parallel if x.size >= threshold else kernels.transpose_serial)(
-                source, out.reshape(nb, n, m))
+            kernels.transpose_parallel(source, out.reshape(nb, n, m))
             return out
-        if x.ndim <= 2 and x.size >= threshold:
+        if x.ndim <= 2:
             out = np.empty(x.shape, x.dtype)
             kernels.copy_strided_parallel(x, out)
             return out
@@ -635,8 +631,9 @@ def _batched_transpose_source(x):
 
 
 class ReshapeThunk:
-    """np.reshape, except that a reshape which must copy a transposed array (x.T.reshape(-1),
-    flattening NHWC features of NCHW maps) copies it through c_ordered's tiled loop."""
+    """np.reshape, except that a large reshape which must copy a transposed array
+    (x.T.reshape(-1), flattening NHWC features of NCHW maps) copies it through c_ordered's
+    parallel tiled loop."""
 
     def __init__(self, op, node):
         self.reference = _reference(op, node)
@@ -644,7 +641,7 @@ class ReshapeThunk:
 
     def __call__(self, inputs):
         x, shape = inputs
-        if x.flags.c_contiguous or x.size < TRANSPOSED_COPY_MIN:
+        if x.flags.c_contiguous or x.size < self.threshold:
             return self.reference(inputs)
         try:
             return [np.reshape(x, shape, copy=False)]  # a view where strides allow

@@ -503,7 +503,7 @@ def test_a_large_output_is_reused_only_once_nobody_holds_it(rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
 @pytest.mark.parametrize("parallel", [False, True])
-def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng):
+def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, monkeypatch):
     """c_ordered: 2-d transposes (ragged tiles), batched ones (NCHW <-> NHWC, with axes of length
     1), and arrays that are no transpose (reversed, strided, broadcast) all give NumPy's copy."""
     def value(shape):
@@ -515,6 +515,8 @@ def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng):
              "axes swapped outside": value((40, 30, 50)).transpose(1, 0, 2),
              "2-d after merging": value((40, 30, 50)).transpose(1, 2, 0)}
     threshold = 0 if parallel else float("inf")
+    if not parallel:  # below the threshold every copy is NumPy's (the tiled loop on one core was slower)
+        monkeypatch.setattr(numba_cpu, "kernels", None)
     for name, x in cases.items():
         got = numba_cpu.c_ordered(x, threshold)
         assert got.flags.c_contiguous and got.dtype == x.dtype, name
@@ -536,7 +538,9 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
     np.testing.assert_array_equal(got[1], (xv[:, 0].T * 2).reshape(-1))
     assert sum(isinstance(t, numba_cpu.ReshapeThunk) for t in executor_globals(f).values()) == 2
     copied = []  # the flattening copies through c_ordered's tiled loop, not NumPy's reshape copy
-    # (the second value, 14400 floats, is below TRANSPOSED_COPY_MIN: NumPy's copy)
+    # (the second value, 14400 floats, is below the thunk's threshold: NumPy's copy)
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 100_000)  # (the first, 115200 floats, above)
+    f = sg.function([x], [flat, (x[:, 0].T * 2).reshape((-1,))], backend="numba")
     monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, real=numba_cpu.c_ordered:
                         copied.append(numba_cpu._batched_transpose_source(v) is not None) or real(v, threshold))
     f(xv)
@@ -704,13 +708,13 @@ def test_increments_at_index_pairs_run_the_compiled_loop_as_numpy(dtype, rng):
 
 
 def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
-    """numba's disk cache keys a function by name and bytecode, not by njit's flags: the
-    parallel transpose once loaded the serial one's machine code and ran on one core."""
+    """numba's disk cache keys a function by name and bytecode, not by njit's flags: a
+    parallel loop (the transpose, when it had a serial twin) once loaded the serial one's
+    machine code and ran on one core."""
     import subprocess
     import sys
     from symgraph.backends import numba_kernels, numba_random
-    pairs = [(numba_kernels.transpose_serial, numba_kernels.transpose_parallel),
-             (numba_kernels.gather_rows_serial, numba_kernels.gather_rows_parallel),
+    pairs = [(numba_kernels.gather_rows_serial, numba_kernels.gather_rows_parallel),
              (numba_kernels.cumsum_serial, numba_kernels.cumsum_parallel),
              (numba_random.uniform_serial, numba_random.uniform_parallel),
              (numba_random.binomial_serial, numba_random.binomial_parallel)]
@@ -720,10 +724,10 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     # Across processes: the serial loop compiled and cached first, the parallel one is compiled, not loaded.
     script = ("import numpy as np\n"
               "from symgraph.backends import numba_kernels as K\n"
-              "x, out = np.ones((1, 40, 30), 'float32'), np.empty((1, 30, 40), 'float32')\n"
-              "loop = K.transpose_{}\n"
+              "x, out = np.ones((1, 40, 30), 'float32'), np.empty((1, 40, 30), 'float32')\n"
+              "loop = K.cumsum_{}\n"
               "loop(x, out)\n"
-              "assert (out == x.transpose(0, 2, 1)).all()\n"
+              "assert (out == x.cumsum(axis=1)).all()\n"
               "print(sum(loop.stats.cache_hits.values()))\n")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     hits = [subprocess.run([sys.executable, "-c", script.format(kind)], env=env, capture_output=True,
