@@ -13,7 +13,7 @@ from .config import config
 from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
 from .ops.base import as_variable
 from .rewrite import FunctionGraph, optimize_graph
-from .rewrite.memory import FRESH
+from .rewrite.memory import fresh_outputs
 
 
 class UnusedInputError(ValueError):
@@ -116,8 +116,8 @@ class Function:
             self.fgraph, inputs + self.shared, all_outputs, **options)
         self._keep_device = self.backend == "cuda"  # GPU arrays given as inputs stay there
         self._update_slots = list(range(len(outputs), len(all_outputs)))
-        # Outputs made by ops that always return new memory need no defensive copy.
-        self._fresh = [v.owner is not None and isinstance(v.owner.op, FRESH) for v in all_outputs]
+        # Outputs in new memory nobody else holds need no defensive copy.
+        self._fresh = fresh_outputs(self.fgraph, all_outputs)
         self._may_alias = not all(self._fresh) and not getattr(self._run, "fresh_results", False)
         # Where shared values live between calls: the CUDA backend keeps them on the device.
         self._stage_shared = getattr(self._run, "stage_shared", _host_values)

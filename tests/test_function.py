@@ -145,6 +145,32 @@ def test_an_output_view_is_copied_in_its_own_memory_order_and_fresh_outputs_are_
     assert f._fresh[1:] == [True, True]
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_view_of_a_private_result_is_handed_over_and_shared_memory_is_not(backend):
+    """A reshape or slice of a result nothing else holds comes back as it is (no second copy);
+    a view of an input, a constant, another output or a value made from shapes alone (which
+    the executor keeps between calls) is copied: changing what a call returned changes nothing
+    else."""
+    x = sg.dmatrix("x")
+    xv = np.arange(12.0).reshape(3, 4)
+    y = x * 2
+    const = sg.constant(np.arange(4.0))
+    f = sg.function([x], [(x * 3).reshape((-1,)), (x + 1)[1:, ::2], x.reshape((-1,)), y, y.T,
+                          const.reshape((2, 2)), sg.cast(x.shape, "float64").reshape((1, -1))], backend=backend)
+    assert f._fresh == [True, True, False, True, False, False, False]
+    for _ in range(2):
+        flat, sliced, own_view, doubled, doubled_t, const_view, counted = results = f(xv)
+        np.testing.assert_array_equal(flat, (xv * 3).reshape(-1))
+        np.testing.assert_array_equal(sliced, (xv + 1)[1:, ::2])
+        np.testing.assert_array_equal(counted, [[3.0, 4.0]])
+        np.testing.assert_array_equal(const_view, np.arange(4.0).reshape(2, 2))
+        doubled[...] = -7
+        np.testing.assert_array_equal(doubled_t, (xv * 2).T)
+        for r in results:
+            r[...] = -7  # (each the caller's own: the next call's values are as above)
+        np.testing.assert_array_equal(xv, np.arange(12.0).reshape(3, 4))
+
+
 def test_shared_set_value_checks():
     w = sg.shared(np.zeros((2, 3), "float32"), "w")
     w.set_value(np.ones((2, 3), "float32"))

@@ -24,7 +24,7 @@ from ..ops.composite import Composite, CompositeReduce
 from ..ops.linalg import Dot, Gemm, Matmul
 from ..ops.reduce import Reduce, CumSum, LogSumExp
 from ..ops.index import IncSubtensor
-from ..ops.shape import Alloc, Concatenate, Repeat, Tile
+from ..ops.shape import Alloc, Concatenate, Repeat, Shape, Tile
 from ..ops.nn import Softmax, LogSoftmax
 from ..ops.conv import Conv2D, Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad
 
@@ -106,6 +106,50 @@ def _cannot_fail_after(fgraph, reader, out, c):
             and fgraph.update_target(result) is not None
             and all(None not in v.type.shape and v.type.shape == result.type.shape for v in reader.inputs)
             and not any(c in _memory_of(v) for v in reader.inputs if v is not out))
+
+
+def fresh_outputs(fgraph, outputs):
+    """Per output, whether the caller may keep and change it as it is (no defensive copy,
+    Function._own): made by an op that always returns new memory (FRESH), or reached from such
+    results through views and reshapes alone, where no other output shares them and they do
+    not follow from shapes alone (the executor keeps those between calls). A reshape or slice
+    of a fresh result was copied once more: (x*2).reshape(-1) of 1000x1000 float32 798 -> 278
+    us, (x*2)[1:] of 316x316 43 -> 20."""
+    from_shapes = _from_shapes(fgraph)
+    roots = [_fresh_roots(v, from_shapes) for v in outputs]
+    fresh = []
+    for k, (v, own) in enumerate(zip(outputs, roots)):
+        if v.owner is not None and isinstance(v.owner.op, FRESH):
+            fresh.append(True)
+        else:
+            fresh.append(own is not None and not any(
+                other is not None and own & other for j, other in enumerate(roots) if j != k))
+    return fresh
+
+
+def _fresh_roots(var, from_shapes):
+    """The FRESH results whose memory var may share, or None where it may share a graph
+    input's, a constant's or a value computed from shapes. A view has its base's dtype, so
+    inputs of another dtype (a reshape's shape, a slice's bounds) are not followed."""
+    found, todo = set(), [var]
+    while todo:
+        v = todo.pop()
+        if v.owner is None or v in from_shapes:
+            return None
+        if isinstance(v.owner.op, FRESH):
+            found.add(v)
+        else:
+            todo += [u for u in v.owner.inputs if u.dtype == v.dtype]
+    return found
+
+
+def _from_shapes(fgraph):
+    """The variables computed from shapes and constants alone (more than the executor keeps)."""
+    found = set()
+    for node in fgraph.apply_nodes:
+        if isinstance(node.op, Shape) or all(isinstance(v, Constant) or v in found for v in node.inputs):
+            found.update(node.outputs)
+    return found
 
 
 def _memory_of(var):
