@@ -154,7 +154,9 @@ class Reshape(Op):
         return [dims]
 
     def perform(self, node, inputs):
-        return [np.reshape(inputs[0], inputs[1])]
+        # (the method, with a list of Python ints: np.reshape given the shape array took 3.3
+        # us of 32x32 floats, this 0.35)
+        return [np.asarray(inputs[0]).reshape(inputs[1].tolist())]
 
     def grad(self, inputs, outputs, output_grads):
         return [reshape(output_grads[0], shape(inputs[0])), None]
