@@ -701,16 +701,20 @@ class ArgReduceThunk:
 
     def __init__(self, op, node):
         self.op, self.node = op, node
-        self.reference = _reference(op, node)
+        self.reference, self.perform = _reference(op, node), op.perform
+        ndim = node.inputs[0].ndim
+        self.last_axis = (ndim - 1,) if ndim > 1 else None  # (1-d: NumPy's whole argmax)
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.fn = np.argmax if op.kind == "argmax" else np.argmin
 
     def __call__(self, inputs):
         x, op = inputs[0], self.op
-        if (len(op.axis) == 1 and op.axis[0] == x.ndim - 1 and x.ndim > 1 and x.size >= ROWS_SPLIT_MIN
-                and x.size >= self.threshold and x.flags.c_contiguous and x.dtype.kind in "iuf"):
-            return [self._rows_in_two(x)]
+        if op.axis == self.last_axis:  # (a classifier's predictions: each test here costs)
+            if (x.size >= ROWS_SPLIT_MIN and x.size >= self.threshold and x.flags.c_contiguous
+                    and x.dtype.kind in "iuf"):
+                return [self._rows_in_two(x)]
+            return self.perform(self.node, inputs)
         if (len(op.axis) != 1 or op.axis[0] == x.ndim - 1 or x.size < SMALL_BY_NUMPY
                 or x.dtype.kind not in "iuf" or x.dtype == np.float16 or x.shape[op.axis[0]] == 0):
             return self.reference(inputs)
