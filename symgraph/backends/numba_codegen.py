@@ -40,22 +40,52 @@ VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FOR
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
-# A loop calling exp, tanh, sin... spends 5-15x longer an element: its parallel chunks pay from
-# 2^15 elements (tanh over 65536 float32: 30.8 us serial, 21 in four chunks; NumPy's SIMD 18.4).
-COSTLY_THRESHOLD, COSTLY_CHUNK = 1 << 15, 1 << 14
+# A loop calling exp, tanh, sin... spends 2-20x longer an element than a + b, so its parallel
+# chunks pay from fewer elements, the fewer the costlier an element (tanh over 65536 float32:
+# 30.8 us serial, 21 in four chunks; NumPy's SIMD 18.4). An element's cost counts its
+# functions in units of a float32 exp (serial over 16384 elements: exp, tanh, sqrt 0.6-0.9 ns;
+# sin, log1p, cbrt 1.4-2.7; pow, erf 3.5-6), float64 twice: a cost of 1 splits from 2^15
+# elements, 2-3 from 2^14, 4 and more from 2^13, each into two or more chunks (a parallel
+# call's launch is ~4.5 us on two cores: exp(x) of 16384 float64 24 -> 18 us; sin(x) of 8192
+# float64 27 -> 20; the fused chain's float64 of 8192 58 -> 42).
+COSTLY_THRESHOLD = 1 << 15  # (a cost of 1)
 _CHEAP = {"add", "sub", "mul", "neg", "abs", "sign", "square", "maximum", "minimum", "where", "clip",
           "relu", "floor", "ceil", "round_half_to_even", "eq", "neq", "lt", "le", "gt", "ge",
           "logical_and", "logical_or", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
           "invert", "isnan", "isinf", "isfinite", "trunc", "hard_sigmoid", "true_div", "reciprocal", "int_div", "mod"}
+_COST_2 = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "arccosh", "arctanh", "log", "log1p",
+           "cbrt", "softplus", "logaddexp"}
+_COST_4 = {"pow", "erf", "gelu", "hypot", "arcsinh"}
+
+
+def element_cost(composite):
+    """What a Composite's transcendental functions cost an element (see COSTLY_THRESHOLD); 0
+    for arithmetic alone."""
+    cost = 0
+    for sop, _, dtype in composite.program:
+        if sop.name in _CHEAP or sop.name.startswith("cast_"):
+            continue
+        cost += (4 if sop.name in _COST_4 else 2 if sop.name in _COST_2 else 1) * (2 if dtype == "float64" else 1)
+    return cost
 
 
 def costly(composite):
     """Whether a Composite calls a transcendental function (see COSTLY_THRESHOLD)."""
-    return any(sop.name not in _CHEAP and not sop.name.startswith("cast_") for sop, _, _ in composite.program)
+    return element_cost(composite) > 0
 
 
 def parallel_threshold(composite):
-    return COSTLY_THRESHOLD if costly(composite) else PARALLEL_THRESHOLD
+    cost = element_cost(composite)
+    if not cost:
+        return PARALLEL_THRESHOLD
+    return COSTLY_THRESHOLD >> (0 if cost == 1 else 1 if cost < 4 else 2)
+
+
+def parallel_chunk(composite):
+    """Elements of a 1-d parallel loop per task: half its threshold, so it splits in two or more."""
+    return parallel_threshold(composite) // 2 if costly(composite) else PARALLEL_CHUNK
+
+
 # fastmath is off unless asked for: with it, NaN/Inf handling and summation order may change.
 FASTMATH = os.environ.get("SYMGRAPH_FASTMATH", "0").lower() in ("1", "true", "yes")
 _memory_cache = {}
@@ -191,7 +221,7 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
     checks = [(args[0], dtype) for _, sop, args, arg_dtypes, dtype in steps
               if trig and _checked_trig(sop, arg_dtypes, dtype)]
     lines += _named_literals(steps) if parallel else []
-    chunk = COSTLY_CHUNK if costly(composite) else PARALLEL_CHUNK
+    chunk = parallel_chunk(composite)
     opening, indent, closing = _loop_lines("i", "out0.shape[0]", parallel, "    ", "big" if checks else None, chunk)
     lines += opening
     for i in range(n_in):

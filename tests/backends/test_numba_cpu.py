@@ -455,7 +455,32 @@ def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     assert costly_kernel[2] and not cheap_kernel[2]  # (kind, mask, parallel, alias)
     source = numba_cpu.codegen._flat_source(executor_globals(costly)["t0"].composite, ("float32", "float32"),
                                             (False, True), True)
-    assert f"// {numba_cpu.codegen.COSTLY_CHUNK}" in source
+    assert f"// {numba_cpu.codegen.COSTLY_THRESHOLD // 2}" in source
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_costlier_elements_go_parallel_from_fewer_of_them(dtype, rng):
+    """An element's cost counts its functions (a float32 exp 1, sin 2, pow 4; float64 twice):
+    from 4, a loop splits from COSTLY_THRESHOLD / 4 elements, in chunks of half that."""
+    x, y = sg.tensor("x", dtype, (None,)), sg.tensor("y", dtype, (None,))
+    codegen = numba_cpu.codegen
+    costs = {"exp": (sg.exp(x), 1), "sin": (sg.sin(x), 2), "pow": (x ** y, 4),
+             "chain": (sg.tanh(x * y + 1) * sg.nn.sigmoid(x) + sg.exp(-x ** 2), 3), "add": (x + y, 0)}
+    wide = 2 if dtype == "float64" else 1
+    for name, (expr, cost) in costs.items():
+        f = sg.function([x, y], expr, backend="numba", on_unused_input="ignore")
+        thunk = executor_globals(f)["t0"]
+        assert codegen.element_cost(thunk.composite) == cost * wide, name
+        want = {0: codegen.PARALLEL_THRESHOLD, 1: codegen.COSTLY_THRESHOLD, 2: codegen.COSTLY_THRESHOLD // 2,
+                3: codegen.COSTLY_THRESHOLD // 2}.get(cost * wide, codegen.COSTLY_THRESHOLD // 4)
+        assert thunk.threshold == want, name
+    f = sg.function([x, y], x ** y, backend="numba")
+    xv, yv = rng.uniform(0.5, 2, codegen.COSTLY_THRESHOLD // 2).astype(dtype), rng.normal(size=codegen.COSTLY_THRESHOLD // 2).astype(dtype)
+    np.testing.assert_allclose(f(xv, yv), xv ** yv, rtol=1e-5 if dtype == "float32" else 1e-13)
+    thunk = executor_globals(f)["t0"]
+    assert list(thunk.flat) == [(True, None)]  # (parallel, alias)
+    source = codegen._flat_source(thunk.composite, (dtype, dtype), (False, False), True)
+    assert f"// {codegen.COSTLY_THRESHOLD // 8}" in source  # chunks: two or more
 
 
 def test_folds_of_transcendentals_go_parallel_at_smaller_sizes_except_along_columns(rng):
