@@ -246,18 +246,19 @@ def _named_literals(steps):
     return [f"    {name} = {literal}" for literal, name in named.items()]
 
 
-def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None):
+def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, trig=False):
     """Nested loops over the output; input k is indexed by the output's last len(patterns[k])
     indices, with 0 on its axes of length 1 (patterns[k][j] True). Inputs keep their own
     shapes: given broadcast views instead (any stride, even 0), numba could not vectorize the
     inner loop (a conv bias + relu over 16x16x8x8 took 15.8 us), and np.broadcast_to cost
-    2.6 us an input. alias: as in _flat_source."""
+    2.6 us an input. alias: as in _flat_source. trig: as in _trig_count_lines."""
     n_in, outs = len(in_dtypes), composite.outputs
     params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
              f"def kernel({params}):"]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
     lines += _named_literals(steps) if parallel else []
+    lines += ["    nbig = 0"] if trig else []
     indent = "    "
     for d in range(ndim):
         if parallel and d == 0 and ndim == 1:
@@ -275,9 +276,19 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
         lines.append(f"{indent}x{i} = a{i}[{index}]")
-    lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype)}" for j, sop, args, arg_dtypes, dtype in steps]
+    lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
+    lines += _trig_count_lines(steps, indent) if trig else []
     lines += [f"{indent}out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["    return nbig"] * trig) + "\n"
+
+
+def _trig_count_lines(steps, indent):
+    """Lines counting, into nbig, the arguments of the vectorized sin/cos/tan in `steps` beyond
+    their range (the broadcast and reduction loops' way of _flat_source's flag: an integer sum
+    is a reduction numba's prange keeps per thread); the kernel returns the count, and the
+    caller redoes the loop with libm's where it is not 0 (_TrigChecked)."""
+    return [f"{indent}nbig += np.int64(abs({args[0]}) > np.{dtype}({TRIG_LIMITS[dtype]}))"
+            for _, sop, args, arg_dtypes, dtype in steps if _checked_trig(sop, arg_dtypes, dtype)]
 
 
 _INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
@@ -322,7 +333,7 @@ def reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, oute
 
 
 def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
-                   broadcast=None, out_dtype=None):
+                   broadcast=None, out_dtype=None, trig=False):
     """kernel(out, ext, a0, a1, ...): ext holds the loops' lengths, in the inputs' axis order.
     The loops run over the kept axes, then the reduced ones; order[p] is the inputs' own
     axis that loop p walks (the inputs are not transposed: a C-ordered input stays typed C,
@@ -336,7 +347,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     element by element (for reductions over leading axes: memory is walked in order and the
     inner loop vectorizes across outputs, as in NumPy's sum(axis=0)). out holds acc_dtype
     values, except for a float32 matrix's column sums on one core: kernel(out, ext, total,
-    a0, ...), out of out_dtype (see reduce_scratch)."""
+    a0, ...), out of out_dtype (see reduce_scratch). trig: as in _trig_count_lines."""
     n_in = len(in_dtypes)
     scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
     params = ", ".join(["out", "ext"] + ["total"] * scratch + [f"a{i}" for i in range(n_in)])
@@ -350,6 +361,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
            for i in range(n_in)]
     single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
     lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
+    lines += ["    nbig = 0"] if trig else []
+    steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
 
     def extent(p):  # the length of loop p
         return f"ext[{order[p]}]"
@@ -363,8 +376,13 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
     def body(acc, dtype=acc_dtype):
         lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
-        lines.extend(program_lines(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)], indent))
+        lines.extend(f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dt, trig)}"
+                     for j, sop, args, arg_dtypes, dt in steps)
+        lines.extend(_trig_count_lines(steps, indent) if trig else [])
         lines.extend(indent + line for line in _fold_lines(kind, acc, value, dtype))
+
+    def source():
+        return "\n".join(lines + ["    return nbig"] * trig) + "\n"
 
     # float32 values summed in float64 would make the loop 4 lanes wide instead of 8 (half
     # speed): add blocks in float32 (the vectorizer keeps 32 partial sums of 32 values each),
@@ -426,7 +444,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         if scratch:
             lines.append("    for k0 in range(n0):")
             lines.append("        out[k0] = np.float32(total[k0])")
-        return "\n".join(lines) + "\n"
+        return source()
     if outer:
         split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it
         if split:
@@ -448,7 +466,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             elif not (parallel and d == 0):
                 loop(f"k{d}", f"out.shape[{d}]")
         body(f"out[{kept_idx}]")
-        return "\n".join(lines) + "\n"
+        return source()
     if parallel and not n_kept:  # a full reduction: partial folds over chunks of the first axis
         lines.append(f"{indent}n0 = {extent(0)}")
         lines.append(f"{indent}chunks = min(n0, {_FULL_CHUNKS})")
@@ -461,13 +479,13 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         lines.append("    for c in range(chunks):")
         lines.extend("        " + line for line in _fold_lines(kind, "acc", "partial[c]", acc_dtype))
         lines.append("    out[0] = acc")
-        return "\n".join(lines) + "\n"
+        return source()
     for d in range(n_kept):
         loop(f"k{d}", f"out.shape[{d}]", "prange" if parallel and d == 0 else "range")
     lines.append(f"{indent}acc = {init}")
     fold_reduced_axes("acc")
     lines.append(f"{indent}out[{kept_idx}] = acc")
-    return "\n".join(lines) + "\n"
+    return source()
 
 
 def compile_source(source):
@@ -592,10 +610,18 @@ class _TrigChecked:
 
 
 def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None):
+    if uses_checked_trig(composite, in_dtypes):  # (never in place, as flat_kernel's)
+        return _TrigChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, trig=True)),
+                            _broadcast_source(composite, in_dtypes, ndim, patterns, parallel))
     return _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias))
 
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
                   broadcast=None, out_dtype=None):
-    return _compile(_reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order,
-                                   broadcast, out_dtype))
+    """The reduction loop (_reduce_source); with sin/cos/tan in it, their vectorized forms, the
+    loop redone with libm's where an argument is beyond their range (sin(x).sum() of 1000x1000
+    float32 ran libm's scalar sin: 0.24x NumPy)."""
+    args = composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order, broadcast, out_dtype
+    if uses_checked_trig(composite, in_dtypes):  # (every path writes all of out: a rerun redoes it)
+        return _TrigChecked(_compile(_reduce_source(*args, trig=True)), _reduce_source(*args))
+    return _compile(_reduce_source(*args))
