@@ -1,7 +1,9 @@
 """numba_special's vectorizable expm1, sinh, cosh, arctan, arcsinh, arccosh, cbrt, softplus, elu,
-exp2, log2, log10, pow, arctan2 and logaddexp against NumPy one precision up (float32 against float64, float64 against long
+exp2, log2, log10, pow, arctan2, logaddexp and erf against NumPy (erf: libm's) one precision up (float32 against float64, float64 against long
 double): ulp bounds over the whole range and NumPy's exact answers at 0, -0, +-inf, NaN and
 the overflow edges; and the generated loops use them."""
+import math
+
 import numpy as np
 import pytest
 from numba import njit
@@ -29,16 +31,19 @@ _REFERENCE = {"expm1": np.expm1, "sinh": np.sinh, "cosh": np.cosh, "arctan": np.
               "arcsin": np.arcsin, "arccos": np.arccos, "arctanh": np.arctanh,
               "softplus": lambda v: np.logaddexp(np.zeros((), v.dtype), v),
               "elu": TABLE["elu"].impl, "exp2": np.exp2,  # (the op's: elu(-0.0) is 0.0)
-              "log2": np.log2, "log10": np.log10, "arcsinh": np.arcsinh, "arccosh": np.arccosh, "cbrt": np.cbrt}
+              "log2": np.log2, "log10": np.log10, "arcsinh": np.arcsinh, "arccosh": np.arccosh, "cbrt": np.cbrt,
+              "erf": np.vectorize(lambda v: math.erf(float(v)), otypes=[np.float64])}  # (libm's, within 1 ulp)
 # float32 arctan (arctan32): 1.43 ulp at most over every 7th float32, near |x| = 1.07
 _BOUND = {"expm1": 2.0, "sinh": 2.5, "cosh": 2.5, "arctan": 1.0, "arctan32": 1.5, "softplus": 2.0, "elu": 2.0,
           "exp2": 1.0, "log2": 2.0, "log10": 2.0, "arcsin": 2.5, "arccos": 2.5, "arctanh": 2.5,
           "exp264": 1.5,  # float64 exp2: 1.01 ulp measured
           # measured: arcsinh 1.76 / 2.43 ulp (float32 / float64), arccosh 2.29 / 2.60 (log1p64's
           # own error near 1), cbrt 0.73 / 1.14
-          "arcsinh": 2.0, "arcsinh64": 2.5, "arccosh": 2.5, "arccosh64": 3.0, "cbrt": 1.0, "cbrt64": 1.5}
+          "arcsinh": 2.0, "arcsinh64": 2.5, "arccosh": 2.5, "arccosh64": 3.0, "cbrt": 1.0, "cbrt64": 1.5,
+          # erf: float64's rounded once (0.5 ulp); float64 2.0 measured against libm's near |x| = 1
+          "erf": 1.0, "erf64": 3.0}
 CASES = [(dtype, name) for dtype in ("float32", "float64") for name in special.FORMS[dtype]
-         if name not in ("pow", "arctan2", "logaddexp")]
+         if name not in ("pow", "arctan2", "logaddexp", "gelu")]
 
 
 def _inputs(dtype, name):
@@ -227,3 +232,30 @@ def test_logaddexp_matches_numpy_in_every_special_case_and_to_its_conditioning(d
     finite = ~exact
     error = np.abs(out[finite].astype(hi) - reference[finite]) / np.spacing(scale[finite]).astype(hi)
     assert error.max() <= 2.0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gelu_matches_its_reference_and_erf_is_odd_and_saturates(dtype):
+    """gelu's vector form (0.5 x (1 + erf(x / sqrt 2)), in float64) against the op's NumPy
+    reference (scipy's erf), whose cancellation for large negative x it shares; erf(-x) is
+    -erf(x) bit for bit, erf(-0.0) is -0.0, and |x| from 6 gives exactly +-1."""
+    with np.errstate(over="ignore"):  # the float64 edges beyond float32's range become inf
+        x = np.concatenate([np.linspace(-12, 12, 200_001), _EDGES]).astype(dtype)
+    out = np.empty_like(x)
+    _form_applier(special.FORMS[dtype]["gelu"])(x, out)
+    with np.errstate(all="ignore"):
+        want = TABLE["gelu"].impl(x)
+    if dtype == "float32":
+        np.testing.assert_allclose(out, want, rtol=2e-7, atol=1e-37)
+    else:  # 1 + erf(x) for x < 0 cancels: an ulp of 1 (of erf) times x / 2 either way
+        finite = np.isfinite(x)
+        error = np.abs(out[finite] - want[finite])
+        assert (error <= 1e-15 * np.abs(want[finite]) + 2.3e-16 * np.abs(x[finite])).all()
+        np.testing.assert_array_equal(out[~finite], want[~finite])
+    erf = _form_applier(special.FORMS[dtype]["erf"])
+    pos, neg = np.empty_like(x), np.empty_like(x)
+    erf(np.abs(x), pos)
+    erf(-np.abs(x), neg)
+    assert np.array_equal(pos, -neg, equal_nan=True)
+    assert np.signbit(neg[np.abs(x) == 0]).all()
+    assert (pos[np.abs(x) >= 6] == 1).all()
