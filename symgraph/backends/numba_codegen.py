@@ -19,6 +19,7 @@ chunks, blocks) index with unsigned integers, because Numba's wrap-around check 
 indices stops LLVM from vectorizing them; parallel loops are explicit chunks rather than
 Numba's own split of a prange, whose per-thread loops carry that check.
 """
+import functools
 import hashlib
 import pickle
 import importlib.util
@@ -362,7 +363,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
     lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
     lines += ["    nbig = 0"] if trig else []
-    steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
+    loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
+    steps = list(_steps(composite, loads))
 
     def extent(p):  # the length of loop p
         return f"ext[{order[p]}]"
@@ -376,8 +378,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
     def body(acc, dtype=acc_dtype):
         lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
-        lines.extend(f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dt, trig)}"
-                     for j, sop, args, arg_dtypes, dt in steps)
+        lines.extend(program_lines(composite, loads, indent, functools.partial(step_source, trig=trig)))
         lines.extend(_trig_count_lines(steps, indent) if trig else [])
         lines.extend(indent + line for line in _fold_lines(kind, acc, value, dtype))
 

@@ -444,8 +444,8 @@ class ReduceThunk:
         self.fold = "sum" if op.kind == "mean" else op.kind  # a mean is a sum, divided at the end
         self.kernels = {}
         self.plans = {}  # (shapes, strides) of the inputs -> what a call with them does
-        # A fold of exp or tanh goes parallel from the elementwise loops' COSTLY_THRESHOLD
-        # (exp(x).sum(axis=1) of 316x316 float32: 78 -> 48 us), except along columns (_plan).
+        # A fold of exp, sin... goes parallel from the elementwise loops' threshold for its
+        # cost (exp(x).sum(axis=1) of 316x316 float32: 78 -> 48 us), except along columns (_plan).
         self.threshold = codegen.parallel_threshold(op.composite)
 
     def __call__(self, inputs):
