@@ -17,6 +17,7 @@ def compiled_even_when_small(monkeypatch):
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 0)
     monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 0)
     monkeypatch.setattr(numba_cpu, "MINMAX_BY_NUMPY_BYTES", 0)
+    monkeypatch.setattr(numba_cpu, "VECTOR_SUM_BY_NUMPY", 0)
 
 
 def run_both(inputs, output, *values):
@@ -320,6 +321,28 @@ def test_a_whole_arrays_max_in_cache_runs_numpy_and_a_larger_one_the_loop(kind, 
                     v[nan_at] = np.nan
                 np.testing.assert_array_equal(f(v), getattr(np, kind)(v))
         assert bool(thunk.kernels) == (n > below)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_vectors_sum_and_product_take_the_loop_from_fewer_elements_than_other_reductions(dtype, monkeypatch, rng):
+    """numba_cpu.VECTOR_SUM_BY_NUMPY: a 1-d float array's sum and product run the loop from
+    2^11 elements (NumPy's product does not vectorize); its mean and a 2-d array's sum keep
+    SMALL_BY_NUMPY. Either way NumPy's values (the product of values near 1)."""
+    monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
+    monkeypatch.setattr(numba_cpu, "VECTOR_SUM_BY_NUMPY", 1 << 11)
+    x, m = sg.tensor("x", dtype, (None,)), sg.tensor("m", dtype, (None, None))
+    n = 1 << 12
+    value = rng.uniform(0.99, 1.01, n).astype(dtype)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    cases = [(x, x.sum(), np.sum, True), (x, x.prod(), np.prod, True), (x, x.mean(), np.mean, False),
+             (m, m.sum(), np.sum, False)]
+    for var, expr, ref, loop in cases:
+        f = sg.function([var], expr, backend="numba")
+        v = value if var is x else value.reshape(64, -1)
+        np.testing.assert_allclose(f(v), ref(v), rtol=tol)
+        (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+        assert bool(thunk.kernels) == loop, expr
+        np.testing.assert_allclose(f(v[: (1 << 11) - 1 if var is x else 64]), ref(v[: (1 << 11) - 1 if var is x else 64]), rtol=tol)
 
 
 def test_small_reductions_run_numpy_and_compile_nothing(monkeypatch, rng):
