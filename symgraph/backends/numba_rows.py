@@ -220,7 +220,7 @@ def row_source(kind, dtype, parallel, short):
         return text.format(**fields, **more)
     softmax, finish = kind == "softmax" or kind.endswith("_grad"), _FINISH[kind]  # (keep each exponential)
     if short:
-        scratch = f"buf = np.empty((n + 2, {BLOCK}), np.{dtype})\n"
+        scratch = f"buf = {scratch_source('n', dtype)}\n"
         # A block's exp stays inline (numba_calls: LLVM unrolls the 16-lane loop before it
         # inlines a call, and 16 calls stay scalar).
         return _BLOCKED.format(
