@@ -53,8 +53,11 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     for step, node in enumerate(nodes):
         outs = ", ".join(names[o] for o in node.outputs) + ","
         args = ", ".join(names[v] for v in node.inputs)
+        # A thunk may offer `call`, a function it replaces by a faster one once it knows its
+        # common case (numba_fast_calls); the program looks it up every call.
+        call = f"t{step}.call" if hasattr(env[f"t{step}"], "call") else f"t{step}"
         if node in cached:
-            shape_body += [f"step = {step}", f"{outs} = t{step}([{args}])"]
+            shape_body += [f"step = {step}", f"{outs} = {call}([{args}])"]
             continue
         if writers and node is writers[0]:
             # Before the first write into an input, every such node checks it will not fail.
@@ -66,7 +69,7 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
         if expression is not None and not nan_guard:  # a view (x.T): no call of a thunk
             body.append(f"{names[node.outputs[0]]} = {expression(*[names[v] for v in node.inputs])}")
         else:
-            body.append(f"{outs} = t{step}([{args}])")
+            body.append(f"{outs} = {call}([{args}])")
         if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
             body.append(f"check_finite(nodes[{step}], ({outs}), [{args}])")
         dead = sorted({names[v] for v in node.inputs if last_use[v] == step and v not in keep

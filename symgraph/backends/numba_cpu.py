@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import config
 from .executor import compile_program, warn_no_kernel
+from .numba_fast_calls import fast_call
 from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
@@ -179,6 +180,16 @@ class ElementwiseThunk:
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
         self.spare = None  # the last large first output made here (see _first_output)
         self.recycled_from = RECYCLE_BYTES // self.out_dtypes[0].itemsize  # (elements)
+        self.call = self.__call__  # what the executor's program calls: see _write_fast_call
+
+    def _write_fast_call(self):
+        """Once a serial flat kernel exists, self.call becomes a function written for the
+        common call (numba_fast_calls), with this method's checks for everything else."""
+        if not self.single or not self.in_dtypes:
+            return
+        self.call = fast_call(self.__call__, self.flat.get((False, None)), self.flat.get((False, self.inplace)),
+                              len(self.in_dtypes), self.ndim, not self.any_stride, self.inplace,
+                              np.empty, self.out_dtypes[0], min(self.threshold, self.recycled_from))
 
     def _first_output(self, shape):
         """A new first output; for a large one, the last call's when nothing holds it any more
@@ -246,6 +257,8 @@ class ElementwiseThunk:
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
             # Once a call went through (any damaged disk-cache entry replaced), call numba directly.
             self.flat[parallel, alias] = kernel.dispatcher
+            if not parallel:
+                self._write_fast_call()
         else:
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         return outs

@@ -1,0 +1,58 @@
+"""The common call of an elementwise node, written out per node once its serial kernels exist.
+
+ElementwiseThunk.__call__ decides each call which kernel to run: shapes, layouts, the parallel
+threshold, an input it may overwrite. Most calls of a small loop find the same answer, so
+the thunk writes a function of its arity and dimensions that checks only that answer and
+calls the kernel, and hands everything else back to __call__. The executor's program calls
+`thunk.call`, which the thunk replaces by that function.
+
+Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 us around a
+0.47 us kernel call and a 0.28 us np.empty; the written function ~0.3.
+"""
+_written = {}  # (arity, ndim, contiguity checked, aliased input) -> factory
+
+
+def fast_call(general, plain, aliased, arity, ndim, check_contiguous, alias, empty, dtype, limit):
+    """call(inputs) -> [output] for inputs of one shape: when every input has the first one's
+    shape (and is C-ordered, if check_contiguous) and fewer than `limit` elements, the kernel
+    `aliased` writes into input `alias` if that one is writeable and C-ordered, else `plain`
+    into empty(shape, dtype); kernels that are None and every other case go to general(inputs).
+    Kernels of ndim != 1 take their arrays raveled (C-ordered: views)."""
+    key = (arity, ndim, check_contiguous, alias)
+    factory = _written.get(key)
+    if factory is None:
+        factory = _written[key] = _write(*key)
+    return factory(general, plain, aliased, empty, dtype, limit)
+
+
+def _write(arity, ndim, check_contiguous, alias):
+    names = [f"a{i}" for i in range(arity)]
+    flat = [n if ndim == 1 else f"{n}.ravel()" for n in names]
+    different = [f"{n}.shape != shape" for n in names[1:]]
+    if check_contiguous:
+        different += [f"not {n}.flags.c_contiguous" for n in names]
+    lines = ["def factory(general, plain, aliased, empty, dtype, limit):",
+             "    def call(inputs):",
+             f"        {', '.join(names)}, = inputs",
+             f"        shape = {names[0]}.shape"]
+    if different:
+        lines += [f"        if {' or '.join(different)}:", "            return general(inputs)"]
+    lines += [f"        if {'shape[0]' if ndim == 1 else names[0] + '.size'} >= limit:",
+              "            return general(inputs)"]
+    if alias is not None:
+        target = names[alias]
+        lines += [f"        flags = {target}.flags",
+                  "        if flags.writeable and flags.c_contiguous:",
+                  "            if aliased is None:",
+                  "                return general(inputs)",
+                  f"            aliased({', '.join([flat[alias]] + flat)})",
+                  f"            return [{target}]"]
+    lines += ["        if plain is None:",
+              "            return general(inputs)",
+              "        out = empty(shape, dtype)",
+              f"        plain({', '.join(['out' if ndim == 1 else 'out.ravel()'] + flat)})",
+              "        return [out]",
+              "    return call"]
+    env = {}
+    exec(compile("\n".join(lines), f"<symgraph fast call {arity} {ndim}>", "exec"), env)
+    return env["factory"]

@@ -1,0 +1,86 @@
+"""An elementwise node's common call, written out once its serial kernel exists
+(backends/numba_fast_calls.py): it must take only the calls it can decide and hand every
+other one (other shapes, layouts, sizes, an input it may overwrite) to the thunk's checks."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from tests.conftest import executor_globals
+
+
+def _written(thunk):
+    return thunk.call.__code__.co_filename.startswith("<symgraph fast call")
+
+
+def test_the_program_calls_the_function_the_thunk_wrote(rng):
+    x, y = sg.fvector("x"), sg.fvector("y")
+    f = sg.function([x, y], x * y + 1)
+    t0 = executor_globals(f)["t0"]
+    a, b = rng.normal(size=5).astype("float32"), rng.normal(size=5).astype("float32")
+    assert not _written(t0)
+    np.testing.assert_allclose(f(a, b), a * b + 1)
+    assert _written(t0)
+    seen = []
+    written = t0.call
+    t0.call = lambda inputs: seen.append(len(inputs)) or written(inputs)
+    np.testing.assert_allclose(f(b, a), b * a + 1)
+    assert seen == [2]
+
+
+@pytest.mark.parametrize("case", ["same shape", "strided", "other length", "empty", "parallel"])
+def test_vectors_after_the_common_call_is_written(case, rng):
+    x, y = sg.fvector("x"), sg.fvector("y")
+    f = sg.function([x, y], sg.maximum(x, 0) * y - 1)
+    want = lambda a, b: np.maximum(a, 0) * b - 1  # noqa: E731
+    a, b = rng.normal(size=(2, 7)).astype("float32")
+    np.testing.assert_allclose(f(a, b), want(a, b))
+    assert _written(executor_globals(f)["t0"])
+    n = {"same shape": 7, "strided": 14, "other length": 3, "empty": 0, "parallel": 1 << 18}[case]
+    a, b = rng.normal(size=(2, n)).astype("float32")
+    if case == "strided":
+        a, b = a[::2], b[1::2]
+    out = f(a, b)
+    np.testing.assert_allclose(out, want(a, b), rtol=1e-6)
+    assert out.shape == a.shape and out.dtype == np.float32
+
+
+@pytest.mark.parametrize("case", ["same shape", "transposed", "broadcast row", "costly strided"])
+def test_matrices_after_the_common_call_is_written(case, rng):
+    x, y = sg.matrix("x"), sg.matrix("y")
+    f = sg.function([x, y], sg.tanh(x) * y)
+    a, b = rng.normal(size=(2, 6, 6)).astype("float32")
+    np.testing.assert_allclose(f(a, b), np.tanh(a) * b, rtol=1e-6)
+    assert _written(executor_globals(f)["t0"])
+    if case == "transposed":  # raveled without a check, a transposed input is read in the wrong order
+        a = a.T
+    elif case == "broadcast row":
+        b = b[:1]
+    elif case == "costly strided":
+        a, b = rng.normal(size=(2, 6, 12)).astype("float32")[:, :, ::2]
+    np.testing.assert_allclose(f(a, b), np.tanh(a) * b, rtol=1e-6)
+
+
+def test_a_node_writing_into_its_input_keeps_to_that_input(rng):
+    """tanh(x @ w) + 1 writes into the product's array (rewrite/memory); the written call does
+    too, and stays correct call after call (each call's product is new memory)."""
+    x, w = sg.matrix("x"), sg.matrix("w")
+    f = sg.function([x, w], sg.tanh(sg.dot(x, w)) + 1)
+    thunks = [t for k, t in executor_globals(f).items() if k.startswith("t") and k[1:].isdigit()]
+    (elementwise,) = [t for t in thunks if hasattr(t, "inplace")]
+    assert elementwise.inplace == 0
+    for _ in range(3):
+        a, b = rng.normal(size=(2, 8, 8)).astype("float32")
+        np.testing.assert_allclose(f(a, b), np.tanh(a @ b) + 1, rtol=1e-5, atol=1e-5)
+    assert _written(elementwise)
+    results = [f(a, b) for _ in range(2)]
+    assert results[0] is not results[1] and not np.shares_memory(results[0], results[1])
+
+
+def test_a_new_dtype_of_input_is_not_given_to_the_written_kernel():
+    """A node's inputs have its dtypes: an argument of another is converted before the call."""
+    x = sg.fvector("x")
+    f = sg.function([x], x * 2)
+    f(np.ones(3, "float32"))
+    assert _written(executor_globals(f)["t0"])
+    np.testing.assert_array_equal(f(np.arange(3, dtype="int16")), [0, 2, 4])
+    assert f(np.arange(3, dtype="int16")).dtype == np.float32
