@@ -84,3 +84,15 @@ def test_a_new_dtype_of_input_is_not_given_to_the_written_kernel():
     assert _written(executor_globals(f)["t0"])
     np.testing.assert_array_equal(f(np.arange(3, dtype="int16")), [0, 2, 4])
     assert f(np.arange(3, dtype="int16")).dtype == np.float32
+
+
+def test_a_function_calls_the_program_it_holds_now(rng):
+    """Benchmarks swap in the node-by-node program (f._run = f._run.run): calls must use it."""
+    x = sg.fvector("x")
+    f = sg.function([x], sg.exp(x) + 1)
+    seen = []
+    program = f._run
+    f._run = lambda values: seen.append(1) or program(values)
+    a = rng.normal(size=4).astype("float32")
+    np.testing.assert_allclose(f(a), np.exp(a) + 1, rtol=1e-6)
+    assert seen == [1]
