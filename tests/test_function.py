@@ -27,6 +27,17 @@ def test_shared_updates_and_dict_updates():
     assert w.get_value() == 5.0 and count.get_value() == 2
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_updates_of_some_shared_values_in_another_order_than_they_are_read(backend):
+    """A call reads every shared value and writes the updated ones: the two lists differ."""
+    a, b, c = (sg.shared(np.full(3, v), n) for v, n in ((1.0, "a"), (2.0, "b"), (3.0, "c")))
+    x = sg.dvector("x")
+    f = sg.function([x], a * b + c * x, updates=[(c, c + a), (b, b * 2)], backend=backend)
+    np.testing.assert_allclose(f(np.ones(3)), [5.0] * 3)
+    np.testing.assert_allclose(f(np.ones(3)), [1 * 4 + 4.0] * 3)
+    assert [v.get_value()[0] for v in (a, b, c)] == [1.0, 8.0, 5.0]
+
+
 def test_updates_are_computed_from_the_old_state():
     a, b = sg.shared(np.float64(1.0), "a"), sg.shared(np.float64(2.0), "b")
     f = sg.function([], [a, b], updates=[(a, b), (b, a)], backend="numpy")
