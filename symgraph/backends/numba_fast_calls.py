@@ -12,17 +12,18 @@ Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 
 _written = {}  # (arity, ndim, contiguity checked, aliased input) -> factory
 
 
-def fast_call(general, plain, aliased, arity, ndim, check_contiguous, alias, empty, dtype, limit):
+def fast_call(general, plain, aliased, arity, ndim, check_contiguous, alias, empty, dtype, limit, plans, other):
     """call(inputs) -> [output] for inputs of one shape: when every input has the first one's
     shape (and is C-ordered, if check_contiguous) and fewer than `limit` elements, the kernel
     `aliased` writes into input `alias` if that one is writeable and C-ordered, else `plain`
-    into empty(shape, dtype); kernels that are None and every other case go to general(inputs).
-    Kernels of ndim != 1 take their arrays raveled (C-ordered: views)."""
+    into empty(shape, dtype); kernels that are None and other sizes go to general(inputs).
+    Kernels of ndim != 1 take their arrays raveled (C-ordered: views). Inputs of other shapes
+    or layouts run plans[(shapes..., strides...)] when there is one, else other(inputs)."""
     key = (arity, ndim, check_contiguous, alias)
     factory = _written.get(key)
     if factory is None:
         factory = _written[key] = _write(*key)
-    return factory(general, plain, aliased, empty, dtype, limit)
+    return factory(general, plain, aliased, empty, dtype, limit, plans, other)
 
 
 def _write(arity, ndim, check_contiguous, alias):
@@ -31,12 +32,15 @@ def _write(arity, ndim, check_contiguous, alias):
     different = [f"{n}.shape != shape" for n in names[1:]]
     if check_contiguous:
         different += [f"not {n}.flags.c_contiguous" for n in names]
-    lines = ["def factory(general, plain, aliased, empty, dtype, limit):",
+    lines = ["def factory(general, plain, aliased, empty, dtype, limit, plans, other):",
              "    def call(inputs):",
              f"        {', '.join(names)}, = inputs",
              f"        shape = {names[0]}.shape"]
     if different:
-        lines += [f"        if {' or '.join(different)}:", "            return general(inputs)"]
+        layout = ", ".join([f"{n}.shape" for n in names] + [f"{n}.strides" for n in names])
+        lines += [f"        if {' or '.join(different)}:",
+                  f"            plan = plans.get(({layout},))",
+                  "            return other(inputs) if plan is None else plan(inputs)"]
     lines += [f"        if {'shape[0]' if ndim == 1 else names[0] + '.size'} >= limit:",
               "            return general(inputs)"]
     if alias is not None:
