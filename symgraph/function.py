@@ -134,22 +134,16 @@ class Function:
         outputs that may share memory made the caller's own, shared values swapped in; written
         out for this function, the argument checks inline (__call__'s attribute lookups and
         tests, and the reader's call, took ~0.4 us of a 2 us call)."""
-        env = {"own": self._own, "arity_error": self._arity_error, "merge_kwargs": self._merge_kwargs}
+        env = {"run": self._run, "own": self._own, "arity_error": self._arity_error}
         read = _argument_lines(self._checks, self.shared, self._stage_shared, self._keep_device, env)
+        env["merge_kwargs"] = self._merge_kwargs
         lines = ["def call(*args, **kwargs):",
                  "    if kwargs:",
                  "        args = merge_kwargs(args, kwargs)",
                  f"    if len(args) != {len(self._types)}:",
                  "        raise arity_error(args)"]
         lines += ["    " + line for line in read]
-        # The executor's program written in (backends/executor.Inline), else called.
-        inline = getattr(self._run, "inline", None)
-        if inline is not None and not {k for k in inline.env if not k.startswith("__")} & set(env):
-            env.update((k, v) for k, v in inline.env.items() if not k.startswith("__"))
-            lines += inline.lines
-        else:
-            env["run"] = self._run
-            lines.append("    results = run(values)")
+        lines.append("    results = run(values)")
         if self._may_alias:
             lines.append(f"    results = [{', '.join(f'results[{i}]' if fresh else f'own(results[{i}], values)' for i, fresh in enumerate(self._fresh))}]")
         for k, (shared, i) in enumerate(zip(self.updated, self._update_slots)):

@@ -122,17 +122,3 @@ def test_other_layouts_run_their_plans_kernel_call_after_call(case, rng):
     elementwise = [t for k, t in executor_globals(f).items() if k[:1] == "t" and hasattr(t, "plans")][0]
     (plan,) = elementwise.plans.values()
     assert plan.__name__ == "resolved"
-
-
-def test_the_program_is_written_into_the_functions_call_and_still_names_a_failing_node(rng):
-    """sg.function writes the executor's program into its own call (executor.Inline): no
-    second function in between, and an error still names the node and its inputs."""
-    x, i = sg.fvector("x"), sg.lvector("i")
-    f = sg.function([x, i], sg.exp(x)[i] * 2)
-    assert "run" not in f._call.__code__.co_names and "t0" in f._call.__code__.co_names
-    a = rng.normal(size=5).astype("float32")
-    np.testing.assert_allclose(f(a, np.array([4, 0])), np.exp(a)[[4, 0]] * 2, rtol=1e-6)
-    with pytest.raises(IndexError) as failure:
-        f(a, np.array([7]))
-    message = str(failure.value)
-    assert "Subtensor" in message and "'i' <int64[?]>" in message and "runtime shape (1,)" in message, message
