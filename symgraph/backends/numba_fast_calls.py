@@ -1,10 +1,12 @@
-"""The common call of an elementwise node, written out per node once its serial kernels exist.
+"""The common call of an elementwise node, written out per node: at its first call, and again
+once its serial kernels exist.
 
 ElementwiseThunk.__call__ decides each call which kernel to run: shapes, layouts, the parallel
 threshold, an input it may overwrite. Most calls of a small loop find the same answer, so
 the thunk writes a function of its arity and dimensions that checks only that answer and
-calls the kernel, and hands everything else back to __call__. The executor's program calls
-`thunk.call`, which the thunk replaces by that function.
+calls the kernel, runs the plan kept for another layout (ElementwiseThunk._plan) directly,
+and hands everything else back to __call__. The executor's program calls `thunk.call`, which
+the thunk replaces by that function.
 
 Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 us around a
 0.47 us kernel call and a 0.28 us np.empty; the written function ~0.3.
