@@ -225,10 +225,9 @@ class ElementwiseThunk:
         return [first] + [np.empty(shape, d) for d in self.out_dtypes[1:]]
 
     def __call__(self, inputs):
-        # Most calls: inputs of the output's shape, C-ordered (any stride is fine for a 1-d
-        # loop). This path is a training step's overhead per node: kept to a few checks (the
-        # numba call itself is 0.5 us; this method took 2.5 before it was trimmed; ravel and
-        # one flags object for the aliased input took 0.25-0.5 us more off 32x32 inputs).
+        """Every call the written one (self.call, numba_fast_calls) hands back: a first call,
+        outputs from the parallel threshold or the recycling size on, nodes with several
+        outputs; inputs of other shapes or layouts without a plan yet go to _general."""
         shape = inputs[0].shape
         any_stride = self.any_stride
         for a in inputs:
@@ -239,22 +238,7 @@ class ElementwiseThunk:
             flags = inputs[alias].flags
             if not (flags.writeable and flags.c_contiguous):
                 alias = None
-        size = inputs[0].size
-        parallel = size >= self.threshold
-        kernel = self.flat.get((parallel, alias))
-        if kernel is None or not self.single:
-            return self._flat_call(inputs, shape, parallel, alias)
-        if alias is not None:
-            out = inputs[alias]
-        elif size < self.recycled_from:  # (no spare to look at: 0.1 us of a small call)
-            out = np.empty(shape, self.out_dtypes[0])
-        else:
-            out = self._first_output(shape)
-        if self.ndim == 1:
-            kernel(out, *inputs)
-        else:  # (all C-ordered: ravel is a view, 80 ns where reshape(-1) took 230)
-            kernel(out.ravel(), *[a.ravel() for a in inputs])
-        return [out]
+        return self._flat_call(inputs, shape, inputs[0].size >= self.threshold, alias)
 
     def _flat_call(self, inputs, shape, parallel, alias):
         outs = self._new_outputs(inputs, shape, alias)
