@@ -130,13 +130,14 @@ class Function:
         self._call = self._write_call()
 
     def _write_call(self):
-        """call(args) -> what the function returns: arguments counted and read, the program run,
-        outputs that may share memory made the caller's own, shared values swapped in; written
-        out for this function, the argument checks inline (__call__'s attribute lookups and
-        tests, and the reader's call, took ~0.4 us of a 2 us call)."""
-        env = {"run": self._run, "own": self._own, "arity_error": self._arity_error}
+        """call(*args, **kwargs) -> what the function returns (f(...) runs it: see __call__):
+        arguments counted and read, the program run, outputs that may share memory made the
+        caller's own, shared values swapped in; written out for this function, the argument
+        checks inline (a method's attribute lookups and tests, and the reader's call, took
+        ~0.4 us of a 2 us call)."""
+        env = {"run": self._run, "own": self._own, "arity_error": self._arity_error,
+               "merge_kwargs": self._merge_kwargs}
         read = _argument_lines(self._checks, self.shared, self._stage_shared, self._keep_device, env)
-        env["merge_kwargs"] = self._merge_kwargs
         lines = ["def call(*args, **kwargs):",
                  "    if kwargs:",
                  "        args = merge_kwargs(args, kwargs)",
@@ -145,7 +146,8 @@ class Function:
         lines += ["    " + line for line in read]
         lines.append("    results = run(values)")
         if self._may_alias:
-            lines.append(f"    results = [{', '.join(f'results[{i}]' if fresh else f'own(results[{i}], values)' for i, fresh in enumerate(self._fresh))}]")
+            owned = [f"results[{i}]" if fresh else f"own(results[{i}], values)" for i, fresh in enumerate(self._fresh)]
+            lines.append(f"    results = [{', '.join(owned)}]")
         for k, (shared, i) in enumerate(zip(self.updated, self._update_slots)):
             # All values were computed from the old state above; now they are swapped in at once.
             env[f"updated{k}"] = shared.container

@@ -188,15 +188,15 @@ class ElementwiseThunk:
 
     def _write_fast_call(self):
         """self.call becomes a function written for the common call (numba_fast_calls), with
-        the serial flat kernels as they are now (a first call compiles them, then writes it
-        again), this method's checks for everything else."""
+        the flat kernels as they are now (a call that compiles one writes it again), this
+        method's checks for everything else."""
         if not self.single or not self.in_dtypes:
             self.call = self.__call__
             return
-        self.call = fast_call(self.__call__, self.flat.get((False, None)), self.flat.get((False, self.inplace)),
-                              len(self.in_dtypes), self.ndim, not self.any_stride, self.inplace,
-                              np.empty, self.out_dtypes[0], min(self.threshold, self.recycled_from),
-                              self.plans, self._general)
+        self.call = fast_call(self.__call__, self.flat.get((False, None)), self.flat.get((True, None)),
+                              self.flat.get((False, self.inplace)), len(self.in_dtypes), self.ndim,
+                              not self.any_stride, self.inplace, np.empty, self.out_dtypes[0], self.threshold,
+                              self.recycled_from, self.plans, self._general)
 
     def _first_output(self, shape):
         """A new first output; for a large one, the last call's when nothing holds it any more
@@ -226,8 +226,9 @@ class ElementwiseThunk:
 
     def __call__(self, inputs):
         """Every call the written one (self.call, numba_fast_calls) hands back: a first call,
-        outputs from the parallel threshold or the recycling size on, nodes with several
-        outputs; inputs of other shapes or layouts without a plan yet go to _general."""
+        outputs from the recycling size on, parallel sizes of a node that may write into an
+        input, nodes with several outputs; inputs of other shapes or layouts without a plan
+        yet go to _general."""
         shape = inputs[0].shape
         any_stride = self.any_stride
         for a in inputs:
@@ -248,8 +249,7 @@ class ElementwiseThunk:
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
             # Once a call went through (any damaged disk-cache entry replaced), call numba directly.
             self.flat[parallel, alias] = kernel.dispatcher
-            if not parallel:
-                self._write_fast_call()
+            self._write_fast_call()
         else:
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         return outs

@@ -14,27 +14,31 @@ Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 
 _written = {}  # (arity, ndim, contiguity checked, aliased input) -> factory
 
 
-def fast_call(general, plain, aliased, arity, ndim, check_contiguous, alias, empty, dtype, limit, plans, other):
+def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, alias, empty, dtype, threshold, limit,
+              plans, other):
     """call(inputs) -> [output] for inputs of one shape: when every input has the first one's
     shape (and is C-ordered, if check_contiguous) and fewer than `limit` elements, the kernel
     `aliased` writes into input `alias` if that one is writeable and C-ordered, else `plain`
-    into empty(shape, dtype); kernels that are None and other sizes go to general(inputs).
-    Kernels of ndim != 1 take their arrays raveled (C-ordered: views). Inputs of other shapes
-    or layouts run plans[(shapes..., strides...)] when there is one, else other(inputs)."""
+    into empty(shape, dtype); from `threshold` elements the parallel kernel `wide` into
+    empty(shape, dtype) (a node that may write into an input goes to general there); kernels
+    that are None and other sizes go to general(inputs). Kernels of ndim != 1 take their
+    arrays raveled (C-ordered: views). Inputs of other shapes or layouts run
+    plans[(shapes..., strides...)] when there is one, else other(inputs)."""
     key = (arity, ndim, check_contiguous, alias)
     factory = _written.get(key)
     if factory is None:
         factory = _written[key] = _write(*key)
-    return factory(general, plain, aliased, empty, dtype, limit, plans, other)
+    return factory(general, plain, wide, aliased, empty, dtype, threshold, limit, plans, other)
 
 
 def _write(arity, ndim, check_contiguous, alias):
     names = [f"a{i}" for i in range(arity)]
     flat = [n if ndim == 1 else f"{n}.ravel()" for n in names]
+    out = "out" if ndim == 1 else "out.ravel()"
     different = [f"{n}.shape != shape" for n in names[1:]]
     if check_contiguous:
         different += [f"not {n}.flags.c_contiguous" for n in names]
-    lines = ["def factory(general, plain, aliased, empty, dtype, limit, plans, other):",
+    lines = ["def factory(general, plain, wide, aliased, empty, dtype, threshold, limit, plans, other):",
              "    def call(inputs):",
              f"        {', '.join(names)}, = inputs",
              f"        shape = {names[0]}.shape"]
@@ -43,11 +47,20 @@ def _write(arity, ndim, check_contiguous, alias):
         lines += [f"        if {' or '.join(different)}:",
                   f"            plan = plans.get(({layout},))",
                   "            return other(inputs) if plan is None else plan(inputs)"]
-    lines += [f"        if {'shape[0]' if ndim == 1 else names[0] + '.size'} >= limit:",
-              "            return general(inputs)"]
-    if alias is not None:
+    lines += [f"        size = {'shape[0]' if ndim == 1 else names[0] + '.size'}",
+              "        if size >= limit:",
+              "            return general(inputs)",
+              "        if size >= threshold:"]
+    if alias is None:
+        lines += ["            if wide is None:",
+                  "                return general(inputs)",
+                  "            out = empty(shape, dtype)",
+                  f"            wide({', '.join([out] + flat)})",
+                  "            return [out]"]
+    else:  # (in place from the threshold on: __call__'s)
         target = names[alias]
-        lines += [f"        flags = {target}.flags",
+        lines += ["            return general(inputs)",
+                  f"        flags = {target}.flags",
                   "        if flags.writeable and flags.c_contiguous:",
                   "            if aliased is None:",
                   "                return general(inputs)",
@@ -56,7 +69,7 @@ def _write(arity, ndim, check_contiguous, alias):
     lines += ["        if plain is None:",
               "            return general(inputs)",
               "        out = empty(shape, dtype)",
-              f"        plain({', '.join(['out' if ndim == 1 else 'out.ravel()'] + flat)})",
+              f"        plain({', '.join([out] + flat)})",
               "        return [out]",
               "    return call"]
     env = {}

@@ -27,7 +27,7 @@ def test_the_program_calls_the_function_the_thunk_wrote(rng):
     assert seen == [2]
 
 
-@pytest.mark.parametrize("case", ["same shape", "strided", "other length", "empty", "parallel"])
+@pytest.mark.parametrize("case", ["same shape", "strided", "other length", "empty", "parallel", "parallel, new memory"])
 def test_vectors_after_the_common_call_is_written(case, rng):
     x, y = sg.fvector("x"), sg.fvector("y")
     f = sg.function([x, y], sg.maximum(x, 0) * y - 1)
@@ -35,13 +35,22 @@ def test_vectors_after_the_common_call_is_written(case, rng):
     a, b = rng.normal(size=(2, 7)).astype("float32")
     np.testing.assert_allclose(f(a, b), want(a, b))
     assert _written(executor_globals(f)["t0"])
-    n = {"same shape": 7, "strided": 14, "other length": 3, "empty": 0, "parallel": 1 << 18}[case]
+    # ("parallel": from the recycling size, __call__'s; "parallel, new memory": from the
+    # threshold to it, the written call's parallel kernel)
+    n = {"same shape": 7, "strided": 14, "other length": 3, "empty": 0, "parallel": 1 << 18,
+         "parallel, new memory": (1 << 17) + 9}[case]
     a, b = rng.normal(size=(2, n)).astype("float32")
     if case == "strided":
         a, b = a[::2], b[1::2]
     out = f(a, b)
     np.testing.assert_allclose(out, want(a, b), rtol=1e-6)
     assert out.shape == a.shape and out.dtype == np.float32
+    if case.startswith("parallel"):
+        t0 = executor_globals(f)["t0"]
+        assert (True, None) in t0.flat and n >= t0.threshold
+        results = [f(a, b) for _ in range(2)]
+        assert not np.shares_memory(results[0], results[1])
+        np.testing.assert_allclose(results[1], want(a, b), rtol=1e-6)
 
 
 @pytest.mark.parametrize("case", ["same shape", "transposed", "broadcast row", "costly strided"])
@@ -98,7 +107,8 @@ def test_a_function_calls_the_program_it_holds_now(rng):
     assert seen == [1]
 
 
-@pytest.mark.parametrize("case", ["broadcast row", "broadcast column", "transposed", "trig transposed"])
+@pytest.mark.parametrize("case", ["broadcast row", "broadcast column", "transposed", "trig transposed",
+                                  "transposed and one value"])
 def test_other_layouts_run_their_plans_kernel_call_after_call(case, rng):
     """A layout's plan looks its kernel up once, after its first call: later calls must
     still give new, right outputs."""
@@ -108,6 +118,10 @@ def test_other_layouts_run_their_plans_kernel_call_after_call(case, rng):
         b = rng.normal(size=(1, 5) if case.endswith("row") else (6, 1)).astype("float32")
         f, want = sg.function([x, y], x * y + 1), lambda: a * b + 1
         args = lambda: (a, b)  # noqa: E731
+    elif case == "transposed and one value":  # (the kernel takes the 0-d value as one of shape (1,))
+        s = sg.scalar("s")
+        f, want = sg.function([x, s], sg.exp(x.T) * s), lambda: np.exp(a.T) * np.float32(1.5)
+        args = lambda: (a, np.float32(1.5))  # noqa: E731
     else:
         op, ref = (sg.sin, np.sin) if case.startswith("trig") else (sg.exp, np.exp)
         f, want = sg.function([x], op(x.T) * 2), lambda: ref(a.T) * 2
