@@ -195,8 +195,8 @@ class ElementwiseThunk:
             return
         self.call = fast_call(self.__call__, self.flat.get((False, None)), self.flat.get((True, None)),
                               self.flat.get((False, self.inplace)), len(self.in_dtypes), self.ndim,
-                              not self.any_stride, self.inplace, np.empty, self.out_dtypes[0], self.threshold,
-                              self.recycled_from, self.plans, self._general)
+                              not self.any_stride, self.inplace, np.empty, self.out_dtypes[0],
+                              min(self.threshold, self.recycled_from), self.recycled_from, self.plans, self._general)
 
     def _first_output(self, shape):
         """A new first output; for a large one, the last call's when nothing holds it any more

@@ -19,10 +19,10 @@ def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, alia
     """call(inputs) -> [output] for inputs of one shape: when every input has the first one's
     shape (and is C-ordered, if check_contiguous) and fewer than `limit` elements, the kernel
     `aliased` writes into input `alias` if that one is writeable and C-ordered, else `plain`
-    into empty(shape, dtype); from `threshold` elements the parallel kernel `wide` into
-    empty(shape, dtype) (a node that may write into an input goes to general there); kernels
-    that are None and other sizes go to general(inputs). Kernels of ndim != 1 take their
-    arrays raveled (C-ordered: views). Inputs of other shapes or layouts run
+    into empty(shape, dtype); from `threshold` (at most `limit`) elements the parallel kernel
+    `wide` into empty(shape, dtype) (a node that may write into an input goes to general
+    there); kernels that are None and other sizes go to general(inputs). Kernels of ndim != 1
+    take their arrays raveled (C-ordered: views). Inputs of other shapes or layouts run
     plans[(shapes..., strides...)] when there is one, else other(inputs)."""
     key = (arity, ndim, check_contiguous, alias)
     factory = _written.get(key)
@@ -47,10 +47,11 @@ def _write(arity, ndim, check_contiguous, alias):
         lines += [f"        if {' or '.join(different)}:",
                   f"            plan = plans.get(({layout},))",
                   "            return other(inputs) if plan is None else plan(inputs)"]
+    # (one test for a small call: `threshold` is at most `limit`)
     lines += [f"        size = {'shape[0]' if ndim == 1 else names[0] + '.size'}",
-              "        if size >= limit:",
-              "            return general(inputs)",
-              "        if size >= threshold:"]
+              "        if size >= threshold:",
+              "            if size >= limit:",
+              "                return general(inputs)"]
     if alias is None:
         lines += ["            if wide is None:",
                   "                return general(inputs)",
