@@ -8,7 +8,7 @@ the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t), and 
 the gradient through log(softmax) -> a - softmax * sum(a) (no division by softmax, which is 0
 where it underflows);
 log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x);
-log(sum(exp(x))) -> max-shifted logsumexp.
+log(sum(exp(x))) -> max-shifted logsumexp; x - logsumexp(x) -> log_softmax(x).
 """
 import numpy as np
 
@@ -89,6 +89,24 @@ def naive_softmax(fgraph, node):
     if red.kind != "sum" or not red.keepdims or len(red.axis) != 1 or den.owner.inputs[0] is not num:
         return None
     return _checked(Softmax(red.axis[0])(args(num)[0]), node.outputs[0])
+
+
+@stabilize.register(Elemwise)
+def log_softmax_of_logsumexp(fgraph, node):
+    """x - logsumexp(x, axis, keepdims=True) -> log_softmax(x, axis): TensorFlow 1's
+    `x - reduce_logsumexp(x, axis, keepdims=True)`, and with softmax_of_max_shifted and
+    log(sum(exp)) -> logsumexp the hand-written stable form y - log(sum(exp(y))) of
+    y = x - max(x): one row loop where there were four passes (100x100 float32 0.7x NumPy's
+    speed)."""
+    if node.op.scalar_op.name != "sub":
+        return None
+    x, lse = node.inputs
+    if lse.owner is None or not isinstance(lse.owner.op, LogSumExp) or lse.owner.inputs[0] is not x:
+        return None
+    op = lse.owner.op
+    if not op.keepdims or len(op.axis) != 1 or x.ndim != lse.ndim:
+        return None
+    return _checked(LogSoftmax(op.axis[0])(x), node.outputs[0])
 
 
 @stabilize.register(Softmax, LogSoftmax)

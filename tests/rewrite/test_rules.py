@@ -623,6 +623,32 @@ def test_a_softmax_of_max_shifted_values_drops_the_shift(backend):
             assert any(isinstance(n.op, sg.ops.reduce.Reduce) for n in g.fgraph.apply_nodes)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_hand_written_log_softmax_is_one_op(backend):
+    """The stable log-softmax written out (y = x - max(x); y - log(sum(exp(y)))) and TF1's
+    x - reduce_logsumexp(x, keepdims=True) become one LogSoftmax node with its values (rows
+    with inf, -inf and NaN too) and, on finite ones, those as written, along either axis; a logsumexp of another value or
+    without keepdims stays."""
+    x, y = sg.fmatrix("x"), sg.fmatrix("y")
+    value = (np.random.default_rng(2).standard_normal((300, 100)) * 20).astype("float32")
+    value[1, 2], value[3], value[4, 0] = np.inf, -np.inf, np.nan
+    shifted = x - x.max(axis=1, keepdims=True)
+    lse = sg.log(sg.exp(x).sum(axis=1, keepdims=True))
+    by_columns = x - sg.log(sg.exp(x).sum(axis=0, keepdims=True))
+    for written, axis in ((shifted - sg.log(sg.exp(shifted).sum(axis=1, keepdims=True)), 1), (x - lse, 1),
+                          (by_columns, 0)):
+        f = sg.function([x], written, backend=backend)
+        assert [(type(n.op), n.op.axis) for n in f.fgraph.apply_nodes] == [(LogSoftmax, axis)]
+        as_written = sg.function([x], written, backend="numpy", optimize=False)
+        op = sg.function([x], sg.nn.log_softmax(x, axis), backend="numpy")
+        np.testing.assert_allclose(f(value), op(value), rtol=1e-5, atol=1e-5)
+        finite = value[5:]  # (the unshifted form as written overflows to inf - inf where x is inf)
+        np.testing.assert_allclose(f(finite), as_written(finite), rtol=1e-5, atol=1e-5)
+    for kept in (x - sg.log(sg.exp(y).sum(axis=1, keepdims=True)), x.sum(axis=1) - sg.log(sg.exp(x).sum(axis=1))):
+        g = sg.function([x, y], kept, backend=backend, on_unused_input="ignore")
+        assert LogSoftmax not in [type(n.op) for n in g.fgraph.apply_nodes]
+
+
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_adams_three_updates_are_one_loop_with_three_outputs(backend, rng):
     """m, v and the weight's new values are each an update (read outside the group) and read
