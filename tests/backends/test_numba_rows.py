@@ -6,7 +6,7 @@ import pytest
 
 import symgraph as sg
 from tests.conftest import compiles_in_a_fresh_process_without_np_empty, executor_globals
-from symgraph.backends import numba_cpu, numba_rows
+from symgraph.backends import numba_codegen, numba_cpu, numba_rows
 from symgraph.ops import reduce as R
 
 
@@ -173,6 +173,34 @@ def test_reductions_propagate_nan_and_inf_in_either_loop_order(kind, axis, dtype
     value[3, 0, 5] = -np.inf
     _, got, want = run_both([x], getattr(x * 1, kind)(axis=axis), value)
     np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-13, equal_nan=True)
+
+
+@pytest.mark.parametrize("kind", ["max", "min"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_and_min_along_rows_fold_their_rest_as_one_more_full_step(kind, dtype, rng):
+    """Rows not a multiple of the vector loop's step fold their rest as a full step ending at
+    the row's end (numba_codegen._WINDOW): every length around the step and a quarter of it,
+    with each row's extreme, a NaN or an inf put just before, in and after
+    the values folded twice; fused (abs) and plain, along the last axis of 2-d and 3-d."""
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    step = numba_codegen._WINDOW // np.dtype(dtype).itemsize
+    big = np.inf if kind == "max" else -np.inf
+    for n in sorted({1, step // 4, step // 4 + 1, step - 1, step, step + 1, step + step // 4,
+                     step + step // 4 + 1, 2 * step - 1, 100, 1000}):
+        value = rng.uniform(-1, 1, (8, n)).astype(dtype)
+        for row, where in enumerate([0, n - 1, max(n - step, 0), max(n - step - 1, 0), n - n % step - 1,
+                                     n - n % step]):
+            value[row, min(max(where, 0), n - 1)] = 5 if kind == "max" else -5
+        value[6, n // 2], value[7, n - 1] = np.nan, big
+        for expr in (getattr(x, kind)(axis=1), getattr(abs(x) * sg.sign(x), kind)(axis=1)):
+            _, got, want = run_both([x], expr, value)
+            np.testing.assert_array_equal(got, want)
+    y = sg.tensor("y", dtype=dtype, ndim=3)
+    value = rng.uniform(-1, 1, (3, 4, 100)).astype(dtype)
+    value[1, 2, 97] = np.nan
+    for axis in (2, (1, 2)):
+        _, got, want = run_both([y], getattr(y, kind)(axis=axis), value)
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("shape,axis,order", [((3000, 130), 0, (1, 0)), ((40, 50, 100), 1, (0, 2, 1)),
