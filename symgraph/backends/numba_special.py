@@ -23,8 +23,8 @@ from numba.core.registry import CPUDispatcher
 
 from .numba_vecmath import (_ONE, _bits_to_float32, _bits_to_float64, _exponent_and_mantissa64,
                             _expm1_reduced32, _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner,
-                            _muladd, _pow2_factors32, _pow2_factors64, _reduce_ln2_32,
-                            _reduce_ln2_64, _split_ln2_32, _split_ln2_64, _two_sum, exp32, exp64,
+                            _muladd, _reduce_ln2_32,
+                            _reduce_ln2_64, _split_ln2_32, _split_ln2_64, _two_sum, exp32, exp64, times_pow2_32, times_pow2_64,
                             log1p64, log32, log64)
 
 
@@ -35,11 +35,10 @@ def expm1_32(x):
     x = np.float32(x)
     c, n, r = _reduce_ln2_32(x)
     em = _expm1_reduced32(r)
-    k, e1, e2 = _pow2_factors32(n)
-    t = e1 * e2
-    near = _muladd(t, em, t - _ONE)               # t - 1 is exact for k <= 24
-    far = (em + _ONE) * e1 * e2                   # 2^k exp(r): the -1 is below rounding
-    y = near if k <= np.int32(24) else far
+    t = times_pow2_32(_ONE, n)
+    near = _muladd(t, em, t - _ONE)               # t - 1 is exact for n <= 24
+    far = times_pow2_32(em + _ONE, n)             # 2^n exp(r): the -1 is below rounding
+    y = near if n <= np.float32(24) else far
     y = x if x == 0 else y                        # keeps the sign of -0.0
     return y if c == c else x
 
@@ -49,11 +48,10 @@ def expm1_64(x):
     x = np.float64(x)
     c, n, r = _reduce_ln2_64(x)
     em = _expm1_reduced64(r)
-    k, e1, e2 = _pow2_factors64(n)
-    t = e1 * e2
-    near = _muladd(t, em, t - 1.0)                # t - 1 is exact for k <= 53
-    far = (em + 1.0) * e1 * e2
-    y = near if k <= np.int32(53) else far
+    t = times_pow2_64(1.0, n)
+    near = _muladd(t, em, t - 1.0)                # t - 1 is exact for n <= 53
+    far = times_pow2_64(em + 1.0, n)
+    y = near if n <= 53.0 else far
     y = x if x == 0 else y
     return y if c == c else x
 
@@ -66,11 +64,9 @@ def _exp_parts64(a):
     c = 711.0 if a > 711.0 else a                 # beyond, half overflows as it should
     n, r = _split_ln2_64(c)
     em_r = _expm1_reduced64(r)
-    _, e1, e2 = _pow2_factors64(n)
-    t = e1 * e2
+    t = times_pow2_64(1.0, n)
     em = _muladd(t, em_r, t - 1.0)                # t - 1 is exact for n <= 53
-    _, h1, h2 = _pow2_factors64(n - 1.0)
-    return em, (em_r + 1.0) * h1 * h2
+    return em, times_pow2_64(em_r + 1.0, n - 1.0)
 
 
 @njit(inline="always", cache=True)
@@ -99,11 +95,9 @@ def _exp_parts32(a):
     and polynomial serve both (two exponentials had made sinh 0.7x NumPy's SVML)."""
     n, r = _split_ln2_32(np.float32(90.0) if a > np.float32(90.0) else a)
     em_r = _expm1_reduced32(r)
-    _, e1, e2 = _pow2_factors32(n)
-    t = e1 * e2
+    t = times_pow2_32(_ONE, n)
     em = _muladd(t, em_r, t - _ONE)
-    _, h1, h2 = _pow2_factors32(n - _ONE)
-    return em, (em_r + _ONE) * h1 * h2
+    return em, times_pow2_32(em_r + _ONE, n - _ONE)
 
 
 @njit(inline="always", cache=True)
@@ -275,8 +269,7 @@ def exp2_64(x):
     c = 1030.0 if c > 1030.0 else c
     n = np.floor(c + 0.5)
     y = _expm1_reduced64((c - n) * 0.6931471805599453) + 1.0
-    _, e1, e2 = _pow2_factors64(n)
-    return y * e1 * e2 if c == c else x
+    return times_pow2_64(y, n) if c == c else x
 
 
 @njit(inline="always", cache=True)
@@ -326,8 +319,7 @@ def exp2_32(x):
     c = np.float32(129.0) if c > np.float32(129.0) else c
     n = np.floor(c + np.float32(0.5))
     y = _expm1_reduced32((c - n) * _LN2F) + _ONE
-    k, e1, e2 = _pow2_factors32(n)
-    return y * e1 * e2 if c == c else x
+    return times_pow2_32(y, n) if c == c else x
 
 
 @njit(inline="always", cache=True)
@@ -370,8 +362,7 @@ def _exp_for32(t):
     c = 200.0 if c > 200.0 else c
     n, r = _split_ln2_64(c)
     p = _horner(_EXP32, r)
-    scale = _bits_to_float64((np.int64(n) + np.int64(1023)) << np.int64(52))
-    return _muladd(p * r, r, r + 1.0) * scale if c == c else t
+    return times_pow2_64(_muladd(p * r, r, r + 1.0), n) if c == c else t
 
 
 @njit(inline="always", cache=True)
@@ -438,8 +429,7 @@ def pow64(x, y):
     c = 710.0 if c > 710.0 else c                                    # NaN stays NaN
     n, r = _split_ln2_64(c)
     r = r + tl
-    _, e1, e2 = _pow2_factors64(n)
-    v = (_expm1_reduced64(r) + 1.0) * e1 * e2
+    v = times_pow2_64(_expm1_reduced64(r) + 1.0, n)
     return _pow_signs_and_edges(x, y, v if c == c else th)
 
 

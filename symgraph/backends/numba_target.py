@@ -1,6 +1,8 @@
 """How symgraph sets numba up: wide vectors, a lean start, cache loads and compiles.
 
 - prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
+- compiles_for_avx512: whether the CPU numba compiles for has AVX-512 (numba_vecmath scales
+  by powers of two with its vscalef there).
 - defer_scipy_import: numba's first compile starts without importing SciPy.
 - load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
 - before_each_compile: Python's cycle collector waits while numba compiles, and the first
@@ -47,6 +49,17 @@ def prefer_wide_vectors():
     features = wide_vector_features(llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten())
     if features is not None:
         numba_config.CPU_FEATURES = features
+
+
+def compiles_for_avx512():
+    """Whether numba compiles for a CPU with AVX-512 (the host's, or NUMBA_CPU_NAME's with
+    NUMBA_CPU_FEATURES: a named CPU without features gets none)."""
+    from numba.core import config as numba_config
+    features = numba_config.CPU_FEATURES
+    if features is None and numba_config.CPU_NAME is None:
+        import llvmlite.binding as llvm
+        features = llvm.get_host_cpu_features().flatten()
+    return "+avx512f" in (features or "").split(",")
 
 
 def defer_scipy_import():

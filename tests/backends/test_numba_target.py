@@ -43,6 +43,20 @@ def test_the_backend_sets_numbas_features_before_compiling_and_respects_opt_outs
     assert _features_numba_uses(NUMBA_CPU_FEATURES=HOST_FEATURES) == HOST_FEATURES
 
 
+def test_powers_of_two_scale_by_vscalef_only_where_numba_compiles_for_avx512():
+    code = ("from symgraph.backends import numba_vecmath as vm\n"
+            "print(vm.times_pow2_32.py_func.__name__, vm.times_pow2_64.py_func.__name__)")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("NUMBA_CPU", "SYMGRAPH_VECTOR"))}
+
+    def chosen(**env):
+        return subprocess.run([sys.executable, "-c", code], env=dict(environment, **env), capture_output=True,
+                              text=True, check=True).stdout.split()
+    host = "ldexp" if "+avx512f" in HOST_FEATURES.split(",") else "factors"
+    assert chosen() == [f"_scaled_by_{host}32", f"_scaled_by_{host}64"]
+    assert chosen(NUMBA_CPU_NAME="generic") == ["_scaled_by_factors32", "_scaled_by_factors64"]
+    assert chosen(NUMBA_CPU_NAME="x86-64-v4", NUMBA_CPU_FEATURES="+avx2,+fma,+avx512f")[0] == "_scaled_by_ldexp32"
+
+
 def test_numba_starts_without_scipy_linalg_and_np_dot_still_compiles(tmp_path):
     code = ("import sys, numpy as np, symgraph as sg\n"
             "x = sg.matrix('x')\n"

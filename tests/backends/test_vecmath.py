@@ -218,3 +218,25 @@ def test_fused_float64_loops_use_the_float64_forms(rng):
     assert "sin64(" in source and "cos64(" in source and "tan64(" in source and "np.sin(" not in source
     xv = rng.standard_normal(1000) * 10
     np.testing.assert_allclose(f(xv), np.tanh(xv) * (1 / (1 + np.exp(-xv))) + np.exp(-xv * xv), rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_both_ways_to_scale_by_a_power_of_two_match_ldexp(dtype):
+    """y * 2^n: one ldexp (vscalef, on AVX-512) or two factors (elsewhere) give np.ldexp's
+    values into the subnormals, to zero and to infinity; the CPU numba compiles for picks."""
+    from symgraph.backends import numba_vecmath as vm
+    from symgraph.backends.numba_target import compiles_for_avx512
+    bits = 32 if dtype == "float32" else 64
+    forms = [getattr(vm, f"_scaled_by_factors{bits}"), getattr(vm, f"_scaled_by_ldexp{bits}")]
+    emax = 130 if dtype == "float32" else 1030
+    n = np.arange(-emax - 30, emax, dtype=dtype)
+    y = np.random.default_rng(0).uniform(0.7, 1.45, n.size).astype(dtype)
+    y[::7] = 1
+    with np.errstate(over="ignore"):
+        want = np.ldexp(y, n.astype(np.int32))
+    for form in forms:
+        got = np.empty_like(y)
+        elementwise_loop(form, arity=2)(y, n, got)
+        np.testing.assert_array_equal(got, want)
+    chosen = getattr(vm, f"times_pow2_{bits}")
+    assert chosen is forms[1 if compiles_for_avx512() else 0]
