@@ -1,5 +1,5 @@
 """A survey of everyday expressions (elementwise math, reductions, softmax, broadcasting,
-transposed inputs, tiny arrays), float32 and float64, symgraph's numba backend side by side
+transposed inputs, tiny and mid-size arrays), float32 and float64, symgraph's numba backend side by side
 with NumPy and JAX jit in one process. Each result is checked against NumPy's first.
 
 PyTensor is left out here: compiling 60 functions through its C backend takes minutes; it is
@@ -15,11 +15,17 @@ from common import best_seconds, try_import
 
 N = 4_000_000
 M = (2000, 2000)
+MID = (1000, 100)
 
 
 def _softmax(np_, x):
     e = np_.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
+
+
+def _log_softmax_written(np_, x):
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np_.log(np_.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def _normalize(np_, x):
@@ -82,6 +88,12 @@ CASES = [
     ("(x - row).max(axis 0)", [M, (1, M[1])], lambda m, x, b: (x - b).max(axis=0)),
     ("reshape(x.T * 2)", [M], lambda m, x: (x.T * 2).reshape(-1)),
     ("exp(x[::2])", [2 * N], lambda m, x: m.exp(x[::2])),
+    # Mid-size arrays (one core's work, a call's overhead showing), added in the eighteenth session
+    ("log_softmax as written, 1000x100", [MID], _log_softmax_written),
+    ("softmax rows, 1000x100", [MID], _softmax),
+    ("max axis 1, 1000x100", [MID], lambda m, x: x.max(axis=1)),
+    ("exp, 100x100", [(100, 100)], lambda m, x: m.exp(x)),
+    ("tanh, 1000x1000", [(1000, 1000)], lambda m, x: m.tanh(x)),
 ]
 
 
