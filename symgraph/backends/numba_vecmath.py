@@ -165,7 +165,7 @@ def _scaled_by_factors32(y, n):
 
 
 @njit(inline="always", cache=True)
-def _scaled_by_ldexp32(y, n):
+def _scaled_by_ldexp(y, n):
     return _ldexp(y, np.int32(n))
 
 
@@ -173,7 +173,7 @@ def _scaled_by_ldexp32(y, n):
 # vscalef on a CPU with AVX-512 (LLVM lowers ldexp's vector form to it), two factors of
 # _pow2_factors32 elsewhere (whose LLVM would call libm's ldexp for each value). The same
 # values; a float32 exp loop 0.65 -> 0.55 ns a value, float64 1.95 -> 1.77.
-times_pow2_32 = _scaled_by_ldexp32 if compiles_for_avx512() else _scaled_by_factors32
+times_pow2_32 = _scaled_by_ldexp if compiles_for_avx512() else _scaled_by_factors32
 
 
 @njit(inline="always", cache=True)
@@ -339,12 +339,7 @@ def _scaled_by_factors64(y, n):
     return y * e1 * e2
 
 
-@njit(inline="always", cache=True)
-def _scaled_by_ldexp64(y, n):
-    return _ldexp(y, np.int32(n))
-
-
-times_pow2_64 = _scaled_by_ldexp64 if compiles_for_avx512() else _scaled_by_factors64  # (as times_pow2_32)
+times_pow2_64 = _scaled_by_ldexp if compiles_for_avx512() else _scaled_by_factors64  # (as times_pow2_32)
 
 
 @njit(inline="always", cache=True)
