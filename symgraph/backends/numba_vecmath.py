@@ -208,11 +208,13 @@ def log32(x):
 
 @njit(inline="always", cache=True)
 def log1p32(x):
+    """log(u) + (x - (u - 1)) / u with u = 1 + x rounded: x - (u - 1) is what the rounding
+    lost (exactly, where u - 1 is exact: u in [0.5, 2]), log(u + lost) - log(u) to first order.
+    In float32 throughout: the correction in float64 (two float64 divisions each 16 values)
+    made it 0.54x NumPy's SVML on one core."""
     x = np.float32(x)
-    wide = np.float64(_ONE) + np.float64(x)      # exact for every |x| >= 2^-29
-    u = np.float32(wide)
-    correction = (wide - np.float64(u)) / wide    # log(wide) - log(u), to first order
-    r = np.float32(np.float64(log32(u)) + correction)
+    u = _ONE + x
+    r = log32(u) + (x - (u - _ONE)) / u
     r = x if (abs(x) < _TWO_M24 or x == np.float32(np.inf)) else r   # tiny x (and -0.0): x; inf: inf
     return np.float32(-np.inf) if x == -_ONE else r
 
