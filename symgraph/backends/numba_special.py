@@ -23,9 +23,8 @@ from numba.core.registry import CPUDispatcher
 
 from .numba_vecmath import (_ONE, _bits_to_float32, _bits_to_float64, _exponent_and_mantissa64,
                             _expm1_reduced32, _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner,
-                            _muladd, _reduce_ln2_32,
-                            _reduce_ln2_64, _split_ln2_32, _split_ln2_64, _two_sum, exp32, exp64, times_pow2_32, times_pow2_64,
-                            log1p64, log32, log64)
+                            _muladd, _reduce_ln2_32, _reduce_ln2_64, _split_ln2_32, _split_ln2_64, _two_sum,
+                            exp32, exp64, log1p64, log32, log64, times_pow2_32, times_pow2_64)
 
 
 @njit(inline="always", cache=True)

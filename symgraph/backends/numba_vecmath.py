@@ -147,20 +147,14 @@ def _expm1_reduced32(r):
 
 
 @njit(inline="always", cache=True)
-def _pow2_factors32(n):
-    """(k, e1, e2) with e1 * e2 = 2^k for the integer k = n: two factors reach subnormals and
-    infinity, which one float's exponent field cannot. (For NaN n, k is a poison value the
-    callers never select.)"""
+def _scaled_by_factors32(y, n):
+    """y * e1 * e2 with e1 * e2 = 2^n, each built in a float's exponent field from half of n:
+    two factors reach subnormals and infinity, which one exponent field cannot. (For NaN n the
+    factors are poison values the callers never select.)"""
     k = np.int32(n)
     half = k >> 1
     e1 = _bits_to_float32((half + np.int32(127)) << np.int32(23))
     e2 = _bits_to_float32((k - half + np.int32(127)) << np.int32(23))
-    return k, e1, e2
-
-
-@njit(inline="always", cache=True)
-def _scaled_by_factors32(y, n):
-    _, e1, e2 = _pow2_factors32(n)
     return y * e1 * e2
 
 
@@ -170,10 +164,11 @@ def _scaled_by_ldexp(y, n):
 
 
 # y * 2^n for an integer-valued float n, where the result may be subnormal or infinite: one
-# vscalef on a CPU with AVX-512 (LLVM lowers ldexp's vector form to it), two factors of
-# _pow2_factors32 elsewhere (whose LLVM would call libm's ldexp for each value). The same
-# values; a float32 exp loop 0.65 -> 0.55 ns a value, float64 1.95 -> 1.77.
-times_pow2_32 = _scaled_by_ldexp if compiles_for_avx512() else _scaled_by_factors32
+# vscalef on a CPU with AVX-512 (LLVM lowers ldexp's vector form to it); elsewhere, where
+# LLVM would call libm's ldexp for each value, two factors. The same values; a float32 exp
+# loop 0.65 -> 0.55 ns a value, float64 1.95 -> 1.77.
+_SCALEF = compiles_for_avx512()
+times_pow2_32 = _scaled_by_ldexp if _SCALEF else _scaled_by_factors32
 
 
 @njit(inline="always", cache=True)
@@ -327,21 +322,15 @@ def _expm1_reduced64(r):
 
 
 @njit(inline="always", cache=True)
-def _pow2_factors64(n):
+def _scaled_by_factors64(y, n):  # (as _scaled_by_factors32)
     k = np.int32(n)
     half = k >> np.int32(1)
     e1 = _bits_to_float64((np.int64(half) + np.int64(1023)) << np.int64(52))
     e2 = _bits_to_float64((np.int64(k - half) + np.int64(1023)) << np.int64(52))
-    return k, e1, e2
-
-
-@njit(inline="always", cache=True)
-def _scaled_by_factors64(y, n):
-    _, e1, e2 = _pow2_factors64(n)
     return y * e1 * e2
 
 
-times_pow2_64 = _scaled_by_ldexp if compiles_for_avx512() else _scaled_by_factors64  # (as times_pow2_32)
+times_pow2_64 = _scaled_by_ldexp if _SCALEF else _scaled_by_factors64  # (as times_pow2_32)
 
 
 @njit(inline="always", cache=True)

@@ -104,7 +104,7 @@ def log_softmax_of_logsumexp(fgraph, node):
     if lse.owner is None or not isinstance(lse.owner.op, LogSumExp) or lse.owner.inputs[0] is not x:
         return None
     op = lse.owner.op
-    if not op.keepdims or len(op.axis) != 1 or x.ndim != lse.ndim:
+    if not op.keepdims or len(op.axis) != 1:
         return None
     return _checked(LogSoftmax(op.axis[0])(x), node.outputs[0])
 
