@@ -24,7 +24,7 @@ from numba.core.registry import CPUDispatcher
 from .numba_vecmath import (_ONE, _bits_to_float32, _bits_to_float64, _exponent_and_mantissa64,
                             _expm1_reduced32, _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner,
                             _muladd, _reduce_ln2_32, _reduce_ln2_64, _split_ln2_32, _split_ln2_64, _two_sum,
-                            exp32, exp64, log1p64, log32, log64, times_pow2_32, times_pow2_64)
+                            exp32, exp64, log1p64, log1p_by_log32, log32, log64, times_pow2_32, times_pow2_64)
 
 
 @njit(inline="always", cache=True)
@@ -273,16 +273,13 @@ def exp2_64(x):
 
 @njit(inline="always", cache=True)
 def softplus32(x):
-    """max(x, 0) + log1p(d), d = exp(-|x|) in (0, 1]. With u = 1 + d rounded, d - (u - 1) is
-    exactly what the rounding lost, so log1p(d) = log(u) + (d - (u - 1)) / u, all in float32
-    (log1p32's form, without its checks for tiny and infinite x; a float64 correction made
-    this loop 1.7x slower; for float64 log1p64's form was 2.5 ulp off)."""
+    """max(x, 0) + log1p(d), d = exp(-|x|) in (0, 1], by numba_vecmath.log1p_by_log32 (log1p32
+    without its checks for tiny and infinite x; a float64 correction made this loop 1.7x
+    slower; for float64 log1p64's form was 2.5 ulp off)."""
     x = np.float32(x)
     m = x if x > 0 else np.float32(0.0)
     m = x if x != x else m                        # NaN stays NaN
-    d = exp32(-abs(x))
-    u = _ONE + d
-    return m + (log32(u) + (d - (u - _ONE)) / u)
+    return m + log1p_by_log32(exp32(-abs(x)))
 
 
 @njit(inline="always", cache=True)
@@ -470,22 +467,16 @@ def acosh64(x):
 
 
 @njit(inline="always", cache=True)
-def _log1p_nonneg32(u):
-    """log1p(u) for u >= 0 in float32: w = 1 + u rounded, and u - (w - 1) is exactly what
-    the rounding lost, so log1p(u) = log(w) + (u - (w - 1)) / w to first order."""
-    w = _ONE + u
-    return log32(w) + (u - (w - _ONE)) / w
-
-
-@njit(inline="always", cache=True)
 def asinh32(x):
     """As asinh64's, in float32 (huge from 2^12, where 1 / (2 a^2) is below float32's ulp)."""
     x = np.float32(x)
     a = abs(x)
     s = np.sqrt(_muladd(a, a, _ONE))
     huge = a > np.float32(4096.0)
-    u = (a - _ONE) if huge else ((a + a - _ONE) + _ONE / (s + a) if a > np.float32(2.0) else a + a * a / (_ONE + s))
-    r = _log1p_nonneg32(u) + (_LN2F if huge else np.float32(0.0))
+    big = a > np.float32(2.0)                     # (one division: the two forms' parts selected first)
+    u = (a + a - _ONE if big else a) + (_ONE if big else a * a) / (s + a if big else _ONE + s)
+    u = (a - _ONE) if huge else u
+    r = log1p_by_log32(u) + (_LN2F if huge else np.float32(0.0))
     r = r if x > 0 else -r
     return x if (x == 0 or a == np.float32(np.inf)) else r
 
@@ -497,7 +488,7 @@ def acosh32(x):
     q = np.sqrt(_muladd(t, t, t + t))
     huge = x > np.float32(4096.0)
     u = t if huge else ((x + t) - _ONE / (x + q) if x > np.float32(2.0) else t + q)
-    r = _log1p_nonneg32(u) + (_LN2F if huge else np.float32(0.0))
+    r = log1p_by_log32(u) + (_LN2F if huge else np.float32(0.0))
     r = x if x == np.float32(np.inf) else r
     return r if x >= _ONE else np.float32(np.nan)
 
