@@ -378,13 +378,25 @@ _INV_PIO2 = 6.36619772367581382433e-01
 
 
 @njit(inline="always", cache=True)
+def _minus_multiple_of_pio2(d, m):
+    """d - m pi/2 for an integer m < 2^20 (each part of pi/2 has 33 bits: m times it is exact);
+    inf and NaN give NaN."""
+    return ((d - m * _PIO2_1) - m * _PIO2_2) - m * _PIO2_2T
+
+
+@njit(inline="always", cache=True)
+def _multiple_as_int(m, d):
+    """The multiple m of a reduction of d as an int32; 0 beyond TRIG32_LIMIT, where the
+    caller redoes the work with libm's (no int conversion of inf or NaN)."""
+    return np.int32(m if abs(d) <= TRIG32_LIMIT else 0.0)
+
+
+@njit(inline="always", cache=True)
 def _reduce_pio2(x):
     """(quadrant n mod 4, r in float64) with x = n pi/2 + r, for |x| <= TRIG32_LIMIT."""
     d = np.float64(x)
     n = np.floor(_muladd(d, _INV_PIO2, 0.5))
-    r = ((d - n * _PIO2_1) - n * _PIO2_2) - n * _PIO2_2T   # inf and NaN: NaN
-    n = n if abs(d) <= TRIG32_LIMIT else 0.0               # (no int conversion of inf or NaN)
-    return np.int32(n) & np.int32(3), r
+    return _multiple_as_int(n, d) & np.int32(3), _minus_multiple_of_pio2(d, n)
 
 
 # sin and cos of float32 reduce by multiples of pi, not pi/2, so one polynomial serves every
@@ -402,20 +414,13 @@ def _sin_poly(r):
 
 
 @njit(inline="always", cache=True)
-def _minus_multiple_of_pio2(d, m):
-    """d - m pi/2 for an integer m < 2^20 (each part of pi/2 has 33 bits: m times it is exact)."""
-    return ((d - m * _PIO2_1) - m * _PIO2_2) - m * _PIO2_2T
-
-
-@njit(inline="always", cache=True)
 def sin32(x):
     """sin(x) = (-1)^n sin(x - n pi), n = round(x / pi)."""
     x = np.float32(x)
     d = np.float64(x)
     n = np.floor(_muladd(d, _INV_PI, 0.5))
-    s = _sin_poly(_minus_multiple_of_pio2(d, n + n))              # inf and NaN: NaN
-    odd = np.int32(n if abs(d) <= TRIG32_LIMIT else 0.0) & np.int32(1)   # (no int of inf or NaN)
-    s = -s if odd else s
+    s = _sin_poly(_minus_multiple_of_pio2(d, n + n))
+    s = -s if _multiple_as_int(n, d) & np.int32(1) else s
     return x if x == 0 else np.float32(s)                         # keeps the sign of -0.0
 
 
@@ -428,8 +433,7 @@ def cos32(x):
     d = np.float64(x)
     q = np.floor(d * _INV_PI)
     s = _sin_poly(_minus_multiple_of_pio2(d, q + q + 1.0))
-    odd = np.int32(q if abs(d) <= TRIG32_LIMIT else 0.0) & np.int32(1)
-    return np.float32(s if odd else -s)
+    return np.float32(s if _multiple_as_int(q, d) & np.int32(1) else -s)
 
 
 # tan(z) = z + z^3 P(z^2) on |z| <= pi/4: fitted for float32 (weighted least squares toward
