@@ -464,10 +464,16 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     if outer:
         split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it
         if split:
+            # Each block folds into a scratch row of its own, copied to out at the end. Folded
+            # into out itself, the loop ran no faster on two cores than on one: the column max
+            # or min of 1000x1000 took 245-615 us (0.73-1.14x NumPy), float64 column sums 444;
+            # through the scratch row 195-340 (1.33-1.49x).
             lines.append(f"{indent}n0 = out.shape[0]")
             loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
+            block_indent = indent
             lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
-            lines.append(f"{indent}out[lo:hi] = {init}")
+            lines.append(f"{indent}part = np.empty(hi - lo, np.{acc_dtype})")
+            lines.append(f"{indent}part[:] = {init}")
         elif parallel:
             loop("k0", "out.shape[0]", "prange")
             lines.append(f"{indent}out[k0] = {init}")
@@ -481,7 +487,9 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
                 indent += "    "
             elif not (parallel and d == 0):
                 loop(f"k{d}", f"out.shape[{d}]")
-        body(f"out[{kept_idx}]")
+        body("part[k0 - np.uint64(lo)]" if split else f"out[{kept_idx}]")
+        if split:
+            lines.append(f"{block_indent}out[lo:hi] = part")
         return source()
     if parallel and not n_kept:  # a full reduction: partial folds over chunks of the first axis
         lines.append(f"{indent}n0 = {extent(0)}")

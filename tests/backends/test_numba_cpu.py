@@ -831,3 +831,27 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
     serial = xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD
     assert len(thunks) == 3 and all(plan[-1] == serial for t in thunks for plan in t.plans.values())
     assert all(parallel != serial for t in thunks for (_, parallel, _, _) in t.kernels)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtype, rng, monkeypatch):
+    """On all cores a fold over the leading axis splits the kept one into blocks of
+    _OUTER_BLOCK columns, each folded into a scratch row of its own and copied to the output
+    at the end (numba_codegen). Two full blocks and a partial one, a NaN and an inf in each:
+    NumPy's values, max and min exactly."""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1)
+    block = numba_cpu.codegen._OUTER_BLOCK
+    x = sg.tensor("x", dtype, (None, None))
+    xv = rng.uniform(0.5, 1.5, (37, 2 * block + 77)).astype(dtype)
+    for column in (3, block + 1, 2 * block + 76):
+        xv[5, column], xv[9, column + 1 if column + 1 < xv.shape[1] else 0] = np.nan, np.inf
+    for kind in ("max", "min", "sum", "prod", "mean"):
+        f = sg.function([x], getattr(x, kind)(axis=0), backend="numba")
+        got, want = f(xv), getattr(xv, kind)(axis=0)
+        ((_, parallel, outer, _),) = next(t for t in executor_globals(f).values()
+                                          if isinstance(t, numba_cpu.ReduceThunk)).kernels
+        assert parallel and outer and got.dtype == want.dtype
+        if kind in ("max", "min"):
+            np.testing.assert_array_equal(got, want)
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-13)
