@@ -23,9 +23,8 @@ Python: the tests'.)
 Not cached on disk: numba's cache keys a function by its code, not its options, so these
 would share entries with the inline definitions; a cached kernel holds their code anyway.
 """
-from numba import njit
-
 from . import numba_special, numba_vecmath
+from .numba_target import kernel_jit
 
 VECMATH_NAMES = ["exp32", "log32", "log1p32", "tanh32", "sigmoid32", "sin32", "cos32", "tan32",
                  "exp64", "log64", "log1p64", "tanh64", "sigmoid64", "sin64", "cos64", "tan64"]
@@ -33,7 +32,7 @@ NAMES = VECMATH_NAMES + list(numba_special.NAMES)
 
 
 def _called(inline_definition):
-    return njit(error_model="numpy", nogil=True, forceinline=True)(inline_definition.py_func)
+    return kernel_jit(error_model="numpy", nogil=True, forceinline=True)(inline_definition.py_func)
 
 
 globals().update({name: _called(getattr(numba_vecmath, name)) for name in VECMATH_NAMES})

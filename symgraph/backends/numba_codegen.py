@@ -105,9 +105,11 @@ def _helpers_digest():
 
 
 # Kernels call the math functions as numba_calls compiles them; `inlined.exp32` and the like
-# name the inline definitions, for loops that need them (numba_rows' blocks).
+# name the inline definitions, for loops that need them (numba_rows' blocks). A kernel's
+# `@njit(...)` is numba_target.kernel_jit's.
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
-           "import math\nimport numpy as np\nfrom numba import njit, prange\n"
+           "import math\nimport numpy as np\nfrom numba import prange\n"
+           "from symgraph.backends.numba_target import kernel_jit as njit\n"
            f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
            "from symgraph.backends import numba_vecmath as inlined\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n\n")

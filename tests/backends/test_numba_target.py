@@ -14,6 +14,7 @@ import pytest
 from numba import njit
 from numba.core import event
 
+import symgraph as sg
 from symgraph.backends.numba_target import wide_vector_features
 
 HOST_FEATURES = llvm.get_host_cpu_features().flatten()
@@ -122,3 +123,24 @@ def test_the_collector_is_held_off_while_numba_compiles():
         event.unregister("numba:compile", watch)
     assert seen and not any(seen)
     assert gc.isenabled()
+
+
+def test_kernels_and_the_math_they_call_compile_without_a_c_wrapper(monkeypatch, tmp_path):
+    """kernel_jit: numba builds no C-callable wrapper ("cfunc." and the function's name) for a
+    generated kernel nor for the math function it calls, and the kernel still runs."""
+    from symgraph.backends import numba_calls, numba_codegen
+
+    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))
+    kernel = numba_codegen.compile_source(
+        "@njit(cache=True, error_model='numpy', nogil=True)\n"
+        "def kernel(out, a):\n"
+        "    for i in range(out.shape[0]):\n"
+        "        out[i] = cbrt64(a[i]) + 1\n").dispatcher
+    out = np.empty(3)
+    kernel(out, np.array([8.0, -27.0, 0.0]))
+    assert out.tolist() == [3.0, -2.0, 1.0]
+    for dispatcher in (kernel, numba_calls.cbrt64):
+        (overload,) = dispatcher.overloads.values()
+        names = [f.name for f in llvm.parse_assembly(overload.library.get_llvm_str()).functions]
+        assert any(name.startswith("_ZN7cpython") for name in names)  # (called from Python all the same)
+        assert not any(name.startswith("cfunc.") for name in names), names
