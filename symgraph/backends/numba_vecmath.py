@@ -223,19 +223,19 @@ def log1p32(x):
 def tanh32(x):
     """An odd polynomial below |x| < 0.625; above, em / (em + 2) with em = expm1(2|x|), which
     for |x| <= 9 (tanh(9) rounds to 1) needs one power of two, not exp32's two factors
-    (15-20% faster than 1 - 2 / (exp(2|x|) + 1); 1.47 ulp)."""
+    (15-20% faster than 1 - 2 / (exp(2|x|) + 1); 1.47 ulp). Both on |x|, x's sign copied
+    onto the result last (-0.0 and NaN included): one bitwise instruction where three
+    selects had given the sign."""
     x = np.float32(x)
     a = abs(x)
-    z = x * x
-    small = _muladd(x * z, _horner(_T, z), x)    # |x| < 0.625: no cancellation
+    z = a * a
+    small = _muladd(a * z, _horner(_T, z), a)    # |x| < 0.625: no cancellation
     c = np.float32(9.0) if a > np.float32(9.0) else a     # NaN stays NaN
     n, r = _split_ln2_32(c + c)
     t = _bits_to_float32((np.int32(n) + np.int32(127)) << np.int32(23))
     em = _muladd(t, _expm1_reduced32(r), t - _ONE)
     large = em / (em + _TWO)
-    large = large if x > 0 else -large
-    y = small if a < np.float32(0.625) else large
-    return x if x == 0 else y                     # keeps the sign of -0.0
+    return math.copysign(small if a < np.float32(0.625) else large, x)
 
 
 @njit(inline="always", cache=True)
@@ -349,15 +349,13 @@ def exp64(x):
 @njit(inline="always", cache=True)
 def tanh64(x):
     x = np.float64(x)
-    a = abs(x)
-    z = x * x
+    a = abs(x)                                    # (on |x|, x's sign copied on last: see tanh32)
+    z = a * a
     p = _muladd(_muladd(_TP[0], z, _TP[1]), z, _TP[2])
     q = _muladd(_muladd(z + _TQ[0], z, _TQ[1]), z, _TQ[2])
-    small = _muladd(x * z, p / q, x)              # |x| < 0.625
-    small = x if a == 0 else small                # keep the sign of -0.0
-    t = 1.0 - 2.0 / (exp64(a + a) + 1.0)
-    large = t if x > 0 else -t
-    return small if a < 0.625 else large
+    small = _muladd(a * z, p / q, a)              # |x| < 0.625
+    large = 1.0 - 2.0 / (exp64(a + a) + 1.0)
+    return math.copysign(small if a < 0.625 else large, x)
 
 
 @njit(inline="always", cache=True)
