@@ -66,6 +66,7 @@ CASES = [
     ("sum axis 0", [M], lambda m, x: x.sum(axis=0)),
     ("sum axis 1", [M], lambda m, x: x.sum(axis=1)),
     ("max axis 1", [M], lambda m, x: x.max(axis=1)),
+    ("min axis 0", [M], lambda m, x: x.min(axis=0)),
     ("mean((x-y)**2)", [N, N], lambda m, x, y: ((x - y) ** 2).mean()),
     ("sum(exp(x))", [N], lambda m, x: m.exp(x).sum()),
     ("softmax rows", [M], _softmax),
