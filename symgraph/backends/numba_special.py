@@ -5,7 +5,9 @@ softplus, logaddexp, elu, exp2, log2, log10, pow, erf and gelu (float32 and floa
 Through libm these were scalar calls: on a CPU with AVX-512, where NumPy's own loops are SIMD
 (Intel's SVML), expm1, sinh and arctan ran at 0.04-0.3x NumPy's speed. Each is branch-free
 (both sides computed and one selected), within 2.5 ulp, with NumPy's results for 0, -0, +-inf
-and NaN; tests/backends/test_numba_special.py checks them against NumPy at the extremes.
+and NaN; tests/backends/test_numba_special.py checks them against NumPy at the extremes. The
+odd ones (sinh, arctan, arcsin, arctanh, arcsinh, cbrt, erf) work on |x| and copy x's sign
+onto the result with math.copysign, one bitwise vector instruction that gives -0.0 its sign.
 
 float32 pow is evaluated in float64 (y log x needs the range); float64 pow with a
 double-double log (exp(y log x) in plain float64 loses up to y log x ulp); float32 arctan,
