@@ -858,7 +858,9 @@ class _FirstCallChecked:
 
 class RowThunk:
     """softmax, log_softmax, logsumexp and softmax crossentropy along the last axis of a
-    float32/float64 array, a row at a time (numba_rows); along another axis, NumPy's reference."""
+    float32/float64 array, a row at a time (numba_rows); along another axis, NumPy's reference
+    (an optimized graph has no softmax or log_softmax there: see
+    rewrite/specialize.softmax_along_a_leading_axis)."""
 
     def __init__(self, kind, node):
         self.kind, self.node = kind, node

@@ -10,10 +10,13 @@ sum(x * y) over two equal-length vectors -> dot(x, y);
 softmax(x) next to log_softmax(x) -> exp(log_softmax(x)) (an elementwise exp that fuses into
 its reader instead of a second pass over the rows: the training step of a classifier);
 CrossentropySoftmax(x, y) beside CrossentropySoftmaxGrad(x, y, g) -> one
-CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one row loop).
+CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one row loop);
+softmax and log_softmax along an axis other than the last -> their written forms (folds
+along that axis and one fused elementwise loop, where the CPU's row loops cannot go).
 """
 from ..graph import Constant, ancestors
 from ..ops import elemwise as E
+from ..ops import reduce as R
 from ..ops.elemwise import Elemwise
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
@@ -163,6 +166,30 @@ def softmax_from_log_softmax(fgraph, node):
         if client != "output" and isinstance(client.op, LogSoftmax) and client.op.axis == axis:
             return E.exp(client.outputs[0])
     return None
+
+
+@specialize.register(Softmax, LogSoftmax)
+def softmax_along_a_leading_axis(fgraph, node):
+    """softmax(x, axis) -> e / sum(e, axis) with e = exp(x - max(x, axis)), log_softmax alike,
+    for an axis other than the last (a channel softmax of NCHW scores, a softmax over a batch
+    column): the numba backend's row loops take the last axis only, and for the others the op
+    ran its NumPy reference, five passes on one core. Written out, the max and the sum are
+    folds along the axis and the rest elementwise loops, parallel on large arrays, computing
+    what the reference does in its order: softmax over axis 0 of 1000x1000 and over the
+    channels of 32x21x64x64 0.97-1.01x -> 1.2-3.6x NumPy's, log_softmax 0.92-1.00x ->
+    0.94-2.15x (its shifted values stored for the last step). The CUDA backend had its own
+    three kernels for any axis; the written form is four there."""
+    x = node.inputs[0]
+    if x.ndim < 2 or node.op.axis % x.ndim == x.ndim - 1:
+        return None
+    axis = node.op.axis % x.ndim
+    shifted = x - R.max(x, axis=axis, keepdims=True)
+    if isinstance(node.op, LogSoftmax):
+        result = shifted - E.log(R.sum(E.exp(shifted), axis=axis, keepdims=True))
+    else:
+        e = E.exp(shifted)
+        result = e / R.sum(e, axis=axis, keepdims=True)
+    return result if can_stand_for(result, node.outputs[0]) else None
 
 
 @specialize.register(CrossentropySoftmaxGrad)

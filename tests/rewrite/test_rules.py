@@ -638,7 +638,10 @@ def test_a_hand_written_log_softmax_is_one_op(backend):
     for written, axis in ((shifted - sg.log(sg.exp(shifted).sum(axis=1, keepdims=True)), 1), (x - lse, 1),
                           (by_columns, 0)):
         f = sg.function([x], written, backend=backend)
-        assert [(type(n.op), n.op.axis) for n in f.fgraph.apply_nodes] == [(LogSoftmax, axis)]
+        if axis == 1:
+            assert [(type(n.op), n.op.axis) for n in f.fgraph.apply_nodes] == [(LogSoftmax, axis)]
+        else:  # the LogSoftmax a column's became is written out again, shifted by the maximum
+            assert fired(f, "log_softmax_of_logsumexp") and fired(f, "softmax_along_a_leading_axis")
         as_written = sg.function([x], written, backend="numpy", optimize=False)
         op = sg.function([x], sg.nn.log_softmax(x, axis), backend="numpy")
         np.testing.assert_allclose(f(value), op(value), rtol=1e-5, atol=1e-5)
@@ -706,3 +709,30 @@ def test_a_keras_classifier_step_sums_no_gradient_back_to_its_own_shape(rng):
     xv, yv = rng.normal(size=(5, 4)).astype("float32"), np.array([0, 2, 1, 1, 0], "int32")
     for got, want in zip(fast(xv, yv), slow(xv, yv)):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_softmax_along_a_leading_axis_is_written_out_as_folds_and_one_loop(backend, rng):
+    """softmax and log_softmax along an axis other than the last (a batch column, NCHW
+    channels) become max and sum folds along it and elementwise steps, with the op's values,
+    rows of inf, -inf and NaN included, and its gradient; along the last axis the op stays
+    (its row loop)."""
+    x, t = sg.fmatrix("x"), sg.ftensor4("t")
+    value = (rng.standard_normal((300, 40)) * 20).astype("float32")
+    value[1, 2], value[:, 3], value[4, 0] = np.inf, -np.inf, np.nan
+    images = rng.standard_normal((4, 5, 6, 7)).astype("float32")
+    for op in (sg.nn.softmax, sg.nn.log_softmax):
+        for var, v, axis in ((x, value, 0), (t, images, 1), (t, images, -3)):
+            f = sg.function([var], op(var, axis), backend=backend)
+            ops = [type(n.op) for n in f.fgraph.apply_nodes]
+            assert Softmax not in ops and LogSoftmax not in ops
+            want = sg.function([var], op(var, axis), backend="numpy", optimize=False)(v)
+            np.testing.assert_allclose(f(v), want, rtol=2e-6, atol=1e-6)
+            assert np.array_equal(np.isnan(f(v)), np.isnan(want))
+        kept = sg.function([x], op(x, 1), backend=backend)
+        assert type(op(x, 1).owner.op) in [type(n.op) for n in kept.fgraph.apply_nodes]
+    w = sg.fmatrix("w")
+    cost = (sg.nn.softmax(x, axis=0) * w).sum()
+    grads = [sg.function([x, w], sg.grad(cost, x), backend=backend, optimize=level) for level in (True, False)]
+    weights = rng.standard_normal(value[5:].shape).astype("float32")
+    np.testing.assert_allclose(grads[0](value[5:], weights), grads[1](value[5:], weights), rtol=1e-4, atol=1e-6)
