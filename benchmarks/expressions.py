@@ -28,6 +28,15 @@ def _log_softmax_written(np_, x):
     return shifted - np_.log(np_.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def _channel_softmax(np_, x):
+    """softmax over the channels of NCHW scores: symgraph's op (sg.nn.softmax(x, axis=1)),
+    NumPy's and JAX's written out as NumPy's reference is."""
+    if np_ is _SymgraphMath:
+        return sg.nn.softmax(x, axis=1)
+    e = np_.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _normalize(np_, x):
     return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-5)
 
@@ -86,6 +95,7 @@ CASES = [
     ("logaddexp", [N, N], lambda m, x, y: m.logaddexp(x, y)),
     ("exp(x).sum(axis 1), 3-d", [(200, 100, 200)], lambda m, x: m.exp(x).sum(axis=1)),
     ("channel max, NCHW", [(64, 32, 28, 28)], lambda m, x: x.max(axis=1)),
+    ("channel softmax, NCHW", [(16, 21, 64, 64)], _channel_softmax),
     ("(x - row).max(axis 0)", [M, (1, M[1])], lambda m, x, b: (x - b).max(axis=0)),
     ("reshape(x.T * 2)", [M], lambda m, x: (x.T * 2).reshape(-1)),
     ("exp(x[::2])", [2 * N], lambda m, x: m.exp(x[::2])),
