@@ -11,8 +11,8 @@ softmax(x) next to log_softmax(x) -> exp(log_softmax(x)) (an elementwise exp tha
 its reader instead of a second pass over the rows: the training step of a classifier);
 CrossentropySoftmax(x, y) beside CrossentropySoftmaxGrad(x, y, g) -> one
 CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one row loop);
-softmax and log_softmax along an axis other than the last -> their written forms (folds
-along that axis and one fused elementwise loop, where the CPU's row loops cannot go).
+softmax and log_softmax along an axis other than the last -> their written forms (max and
+sum folds along that axis and elementwise loops, where the CPU's row loops cannot go).
 """
 from ..graph import Constant, ancestors
 from ..ops import elemwise as E
@@ -180,9 +180,9 @@ def softmax_along_a_leading_axis(fgraph, node):
     0.94-2.15x (its shifted values stored for the last step). The CUDA backend had its own
     three kernels for any axis; the written form is four there."""
     x = node.inputs[0]
-    if x.ndim < 2 or node.op.axis % x.ndim == x.ndim - 1:
+    axis = node.op.axis % x.ndim if x.ndim else None
+    if x.ndim < 2 or axis == x.ndim - 1:
         return None
-    axis = node.op.axis % x.ndim
     shifted = x - R.max(x, axis=axis, keepdims=True)
     if isinstance(node.op, LogSoftmax):
         result = shifted - E.log(R.sum(E.exp(shifted), axis=axis, keepdims=True))
