@@ -620,10 +620,19 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
     # (the second value, 14400 floats, is below the thunk's threshold: NumPy's copy)
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 100_000)  # (the first, 115200 floats, above)
     f = sg.function([x], [flat, (x[:, 0].T * 2).reshape((-1,))], backend="numba")
-    monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, real=numba_cpu.c_ordered:
-                        copied.append(numba_cpu._batched_transpose_source(v) is not None) or real(v, threshold))
+    monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, out=None, real=numba_cpu.c_ordered:
+                        copied.append(numba_cpu._batched_transpose_source(v) is not None) or real(v, threshold, out))
     f(xv)
     assert copied == [True]
+    # Either copy is a new array of the new shape, not a view of a hidden C-ordered one (which
+    # the function then copied again as its result)
+    thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReshapeThunk))
+    for nchw in (xv, xv[:2]):  # 115200 values (the tiled loop), 14400 (NumPy's copy)
+        got, = thunk([nchw.transpose(0, 2, 3, 1), np.array([len(nchw), -1])])
+        assert got.base is None and got.flags.c_contiguous and got.shape == (len(nchw), 7200)
+        np.testing.assert_array_equal(got, nchw.transpose(0, 2, 3, 1).reshape(len(nchw), -1))
+        view, = thunk([nchw[:, :4], np.array([len(nchw), -1])])  # (leading channels: strides allow a view)
+        assert np.shares_memory(view, nchw)
     sliced = sg.function([x], [x[:, :, :, 1:].reshape((16, 8, -1)), x[:, :4].reshape((16, -1))], backend="numba")
     cropped, leading = sliced(xv)  # NumPy's copy; a view (then the function's own copy)
     np.testing.assert_array_equal(cropped, xv[:, :, :, 1:].reshape(16, 8, -1))
