@@ -8,6 +8,7 @@
 - before_each_compile: Python's cycle collector waits while numba compiles, and the first
   compile defers SciPy.
 - kernel_jit: numba.njit for the functions symgraph generates, without a C wrapper each.
+- typeof_without_numpy_ma: numba types a plain ndarray without importing numpy.ma.
 
 Wide vectors, set before numba compiles anything:
 LLVM tunes recent Intel CPUs to prefer 256-bit vectors even where they have AVX-512 (the
@@ -122,6 +123,34 @@ def kernel_jit(**options):
     return njit(no_cfunc_wrapper=True, **options)
 
 
+def typeof_without_numpy_ma():
+    """Let numba type a plain ndarray without importing numpy.ma.
+
+    numba's typeof for an ndarray first tests isinstance(val, np.ma.MaskedArray), and NumPy 2
+    imports numpy.ma on that attribute's first use: 50 ms of the 0.45-0.6 s a fresh process
+    took to build and run a cached MLP training step (each kernel's first call types its
+    arguments in Python). An array whose type is exactly ndarray is no MaskedArray, so it is
+    typed here as numba does after that test; subclasses, MaskedArray included, still go
+    through numba's own function. Left alone where numba's is not the function expected."""
+    import numpy as np
+    from numba.core import errors, types
+    from numba.core.typing import typeof as numba_typeof
+    from numba.np import numpy_support
+    numbas = numba_typeof.typeof_impl.dispatch(np.ndarray)
+    if getattr(numbas, "__name__", None) != "_typeof_ndarray":
+        return
+
+    def typeof_ndarray(val, c):
+        if type(val) is not np.ndarray:
+            return numbas(val, c)
+        try:
+            dtype = numpy_support.from_dtype(val.dtype)
+        except errors.NumbaNotImplementedError:
+            return numbas(val, c)  # (raising numba's error for an unsupported dtype)
+        return types.Array(dtype, val.ndim, numpy_support.map_layout(val), readonly=not val.flags.writeable)
+    numba_typeof.typeof_impl.register(np.ndarray)(typeof_ndarray)
+
+
 def before_each_compile():
     """Before every numba compile: hold Python's cycle collector off (see symgraph.gc_pause),
     and before the first, defer numba's SciPy import (defer_scipy_import). numba's typing and
@@ -144,3 +173,4 @@ def before_each_compile():
 
 prefer_wide_vectors()
 before_each_compile()
+typeof_without_numpy_ma()

@@ -85,7 +85,7 @@ f = sg.function([x], [sg.exp(x) * 2, sg.nn.softmax(x)], backend='numba')
 a = np.linspace(-3, 3, 50, dtype='float32').reshape(5, 10)
 e, s = f(a)
 print(np.allclose(e, np.exp(a) * 2, rtol=1e-6), np.allclose(s, np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-6))
-print(len(refreshes), 'numba.np.arraymath' in sys.modules)
+print(len(refreshes), 'numba.np.arraymath' in sys.modules, 'numpy.ma' in sys.modules)
 from numba import njit
 print(njit(lambda v: np.empty(3)[:0].size + v.sum())(np.ones(4)), len(refreshes) > 0)
 """
@@ -101,8 +101,31 @@ def test_a_cached_kernel_loads_without_numbas_refresh_and_compiles_still_refresh
     assert first[:2] == ["True", "True"] and int(first[2]) > 0 and first[3] == "True"
     # Loaded from the cache: the results are right (numba's runtime started: without it the
     # kernels' reference counting crashed the process), and no refresh ran (nor numba's NumPy
-    # support was imported) until a new function compiled.
-    assert run() == ["True", "True", "0", "False", "4.0", "True"]
+    # support was imported, nor numpy.ma by numba's typeof) until a new function compiled.
+    assert run() == ["True", "True", "0", "False", "False", "4.0", "True"]
+
+
+def test_numba_types_arrays_as_before_without_importing_numpy_ma():
+    from numba import typeof, types
+    from numba.core.errors import NumbaTypeError, NumbaValueError
+    from symgraph.backends import numba_target
+    numba_target.typeof_without_numpy_ma()  # (again: as numba_target's import did)
+    plain = np.zeros((2, 3), "float32")
+    readonly = np.arange(4.0)
+    readonly.flags.writeable = False
+    assert typeof(plain) == types.Array(types.float32, 2, "C")
+    assert typeof(plain.T) == types.Array(types.float32, 2, "F")
+    assert typeof(np.zeros(6, "int16")[::2]) == types.Array(types.int16, 1, "A")
+    assert typeof(readonly) == types.Array(types.float64, 1, "C", readonly=True)
+    assert typeof(np.zeros((), "bool")) == types.Array(types.boolean, 0, "C")
+
+    class Tagged(np.ndarray):
+        pass
+    assert typeof(plain.view(Tagged)) == types.Array(types.float32, 2, "C")  # (numba's own function)
+    with pytest.raises(NumbaTypeError, match="MaskedArray"):
+        typeof(np.ma.masked_array([1.0, 2.0]))
+    with pytest.raises(NumbaValueError, match="dtype"):
+        typeof(np.zeros(2, dtype=[("a", "O")]))
 
 
 def test_the_collector_is_held_off_while_numba_compiles():
