@@ -5,6 +5,7 @@
   by powers of two with its vscalef there).
 - defer_scipy_import: numba's first compile starts without importing SciPy.
 - load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
+- start_runtime: numba's runtime starts from machine code an earlier process left on disk.
 - before_each_compile: Python's cycle collector waits while numba compiles, and the first
   compile defers SciPy.
 - kernel_jit: numba.njit for the functions symgraph generates, without a C wrapper each.
@@ -24,11 +25,14 @@ Skylake-SP family (whose clock does drop on 512-bit work), SYMGRAPH_VECTOR_WIDTH
 and a process where numba has compiled before symgraph was imported (its CPU target already
 exists; the next process gets the wide vectors).
 """
+import hashlib
 import importlib.util
 import os
+import pickle
 import sys
 
 from .. import gc_pause
+from ..config import config
 
 # Skylake-SP and its refreshes lower their clock for 512-bit vector work; keep LLVM's choice.
 _THROTTLING_CPUS = {"skylake-avx512", "cascadelake", "cooperlake"}
@@ -102,14 +106,82 @@ def load_without_refresh(dispatcher):
     guard = getattr(cache, "_guard_against_spurious_io_errors", None)
     if load is None or guard is None:
         return dispatcher
-    from numba.core.runtime import rtsys
 
     def load_overload(sig, target_context):
-        rtsys.initialize(target_context)  # what the refresh did that a cached kernel needs
+        start_runtime(target_context)  # what the refresh did that a cached kernel needs
         with guard():
             return load(sig, target_context)
     cache.load_overload = load_overload
     return dispatcher
+
+
+def start_runtime(target_context):
+    """Start numba's runtime (NRT) as rtsys.initialize(target_context) does, the machine code of
+    its functions read from the symgraph cache where an earlier process left it.
+
+    Every kernel counts references to its array arguments through NRT, whose few functions
+    (atomic increments, incref, decref) numba compiles from LLVM IR in every process: 40 ms of
+    a fresh process that builds and runs a cached MLP training step; loading their machine
+    code, as numba loads a cached function's, takes 4-6 ms. The file is keyed by numba's and
+    llvmlite's versions and numba's codegen "magic tuple" (target triple, CPU name and
+    features), as numba keys its own cache. Where the file cannot be read or written, or this
+    numba lacks what is used here, NRT starts as numba starts it."""
+    from numba.core.compiler_lock import global_compiler_lock
+    from numba.core.runtime import rtsys
+    try:
+        from llvmlite import binding as llvm
+        from numba.core import config as numba_config
+        from numba.core.runtime import _nrt_python, nrtdynmod
+        helpers, create_module, started = _nrt_python.c_helpers, nrtdynmod.create_nrt_module, rtsys._init
+    except (ImportError, AttributeError):
+        return rtsys.initialize(target_context)
+    if started:
+        return
+    with global_compiler_lock:
+        if rtsys._init:
+            return
+        for name, address in helpers.items():  # (rtsys.initialize's registration, as it does it)
+            llvm.add_symbol(name if name.startswith("_") else "NRT_" + name, address)
+        if numba_config.NRT_STATS:
+            _nrt_python.memsys_enable_stats()
+        codegen = target_context.codegen()
+        path = _runtime_file(codegen)
+        library = _load_library(codegen, path)
+        if library is None:
+            ir_module, library = create_module(target_context)
+            library.enable_object_caching()
+            library.add_ir_module(ir_module)
+            library.finalize()
+            _save_library(library, path)
+        rtsys._library = library
+        rtsys._init = True
+
+
+def _runtime_file(codegen):
+    import llvmlite
+    import numba
+    key = repr((numba.__version__, llvmlite.__version__, codegen.magic_tuple()))
+    return os.path.join(config.cache_dir, "numba_runtime", hashlib.sha1(key.encode()).hexdigest()[:16] + ".pkl")
+
+
+def _load_library(codegen, path):
+    try:
+        with open(path, "rb") as fh:
+            state = pickle.load(fh)
+        return codegen.unserialize_library(state)
+    except Exception:  # (missing, or damaged: NRT is then compiled as numba does)
+        return None
+
+
+def _save_library(library, path):
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(library.serialize_using_object_code(), fh)
+        os.replace(tmp, path)  # atomic: another process never reads half a file
+    except OSError:
+        pass
 
 
 def kernel_jit(**options):

@@ -77,15 +77,18 @@ def test_numba_starts_without_scipy_linalg_and_np_dot_still_compiles(tmp_path):
 _CACHED_RUN = """
 import sys, numpy as np, symgraph as sg
 from numba.core import cpu
-refreshes = []
+from numba.core.runtime import nrtdynmod
+refreshes, runtimes = [], []
 real_refresh = cpu.CPUContext.refresh
 cpu.CPUContext.refresh = lambda self: (refreshes.append(1), real_refresh(self))[1]
+real_runtime = nrtdynmod.create_nrt_module
+nrtdynmod.create_nrt_module = lambda ctx: (runtimes.append(1), real_runtime(ctx))[1]
 x = sg.matrix('x')
 f = sg.function([x], [sg.exp(x) * 2, sg.nn.softmax(x)], backend='numba')
 a = np.linspace(-3, 3, 50, dtype='float32').reshape(5, 10)
 e, s = f(a)
 print(np.allclose(e, np.exp(a) * 2, rtol=1e-6), np.allclose(s, np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-6))
-print(len(refreshes), 'numba.np.arraymath' in sys.modules, 'numpy.ma' in sys.modules)
+print(len(refreshes), 'numba.np.arraymath' in sys.modules, 'numpy.ma' in sys.modules, len(runtimes))
 from numba import njit
 print(njit(lambda v: np.empty(3)[:0].size + v.sum())(np.ones(4)), len(refreshes) > 0)
 """
@@ -98,11 +101,16 @@ def test_a_cached_kernel_loads_without_numbas_refresh_and_compiles_still_refresh
         return subprocess.run([sys.executable, "-c", _CACHED_RUN], env=environment, capture_output=True,
                               text=True, check=True).stdout.split()
     first = run()  # compiles (numba refreshes for that)
-    assert first[:2] == ["True", "True"] and int(first[2]) > 0 and first[3] == "True"
+    assert first[:2] == ["True", "True"] and int(first[2]) > 0 and first[3] == "True" and first[5] == "1"
     # Loaded from the cache: the results are right (numba's runtime started: without it the
     # kernels' reference counting crashed the process), and no refresh ran (nor numba's NumPy
-    # support was imported, nor numpy.ma by numba's typeof) until a new function compiled.
-    assert run() == ["True", "True", "0", "False", "False", "4.0", "True"]
+    # support was imported, nor numpy.ma by numba's typeof) until a new function compiled;
+    # the runtime's functions were not compiled but loaded, and link into that new function.
+    assert run() == ["True", "True", "0", "False", "False", "0", "4.0", "True"]
+    for damaged in (tmp_path / "numba_runtime").iterdir():
+        damaged.write_bytes(b"not a pickle")
+    assert run()[:6] == ["True", "True", "0", "False", "False", "1"]  # (compiled again)
+    assert run()[5] == "0"  # (and saved again)
 
 
 def test_numba_types_arrays_as_before_without_importing_numpy_ma():
