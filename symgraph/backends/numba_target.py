@@ -100,18 +100,27 @@ def load_without_refresh(dispatcher):
     loop run without it crashed the process). That refresh was 0.12-0.14 s of the 0.63-0.78 s
     a fresh process took to build and run a cached MLP training step. A compile still
     refreshes (numba's compiler does it itself), so nothing a later compile needs is skipped.
+
+    Likewise numba's extensions (the "numba_extensions" entry points of installed packages)
+    start only when the kernel is to be compiled, not before every first call: a load needs
+    none, and finding them read every installed package's metadata (10-24 ms).
     Left as numba has it where its Cache lacks the methods used here (another numba version)."""
     cache = getattr(dispatcher, "_cache", None)
     load = getattr(cache, "_load_overload", None)
     guard = getattr(cache, "_guard_against_spurious_io_errors", None)
-    if load is None or guard is None:
+    if load is None or guard is None or not hasattr(dispatcher, "_compilation_chain_init_hook"):
         return dispatcher
+    from numba.core import entrypoints
 
     def load_overload(sig, target_context):
         start_runtime(target_context)  # what the refresh did that a cached kernel needs
         with guard():
-            return load(sig, target_context)
+            loaded = load(sig, target_context)
+        if loaded is None:
+            entrypoints.init_all()  # a compile follows: what numba's hook would have done first
+        return loaded
     cache.load_overload = load_overload
+    dispatcher._compilation_chain_init_hook = lambda: None
     return dispatcher
 
 
