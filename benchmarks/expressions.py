@@ -98,6 +98,7 @@ CASES = [
     ("channel softmax, NCHW", [(16, 21, 64, 64)], _channel_softmax),
     ("(x - row).max(axis 0)", [M, (1, M[1])], lambda m, x, b: (x - b).max(axis=0)),
     ("reshape(x.T * 2)", [M], lambda m, x: (x.T * 2).reshape(-1)),
+    ("x.T.flatten()", [M], lambda m, x: x.T.flatten()),
     ("exp(x[::2])", [2 * N], lambda m, x: m.exp(x[::2])),
     # Mid-size arrays (one core's work, a call's overhead showing), added in the eighteenth session
     ("log_softmax as written, 1000x100", [MID], _log_softmax_written),
