@@ -705,10 +705,11 @@ class ReshapeThunk:
                 return [y]  # a view of x
             copy.resize(y.shape, refcheck=False)  # NumPy's hidden copy takes the new shape in place
             return [copy]
+        dims = shape.tolist()
         try:
-            return [np.reshape(x, shape.tolist(), copy=False)]  # a view where strides allow
+            return [np.reshape(x, dims, copy=False)]  # a view where strides allow
         except ValueError:
-            new_shape = _filled_shape(shape.tolist(), x.size)
+            new_shape = _filled_shape(dims, x.size)
             if new_shape is None:
                 return self.reference(inputs)  # (raising its error for a shape that does not fit)
             out = np.empty(new_shape, x.dtype)
