@@ -632,9 +632,8 @@ class StoredReduceThunk(ReduceThunk):
         return super().__call__(inputs)
 
 
-def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD, out=None):
-    """x as a C-ordered array: itself if it is one (or copied into `out`, a C-ordered array of
-    x's shape, when given); from `threshold` elements (infinite in
+def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD):
+    """x as a C-ordered array: itself if it is one; from `threshold` elements (infinite in
     graphs that call BLAS), a transposed (or batch-transposed) array, such as x.T or an NCHW
     <-> NHWC dimshuffle, copied tile by tile on all cores (numba_kernels._transpose), and a
     strided 1-d or 2-d view (x[::2], m[:, ::2]) copied on all cores (NumPy's copy is one
@@ -642,23 +641,20 @@ def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD, out=None):
     one core was no faster than NumPy's copy at any size measured (2-d 100^2 to 2000^2, NCHW
     <-> NHWC of 25K to 1.6M values; 316x316 float32 87-195 us against 45-69), so smaller
     arrays take NumPy's copy."""
-    if x.flags.c_contiguous and out is None:
+    if x.flags.c_contiguous:
         return x
     if x.size >= threshold and x.dtype.kind in "biuf":
         source = _batched_transpose_source(x)
         if source is not None:
-            out = np.empty(x.shape, x.dtype) if out is None else out
+            out = np.empty(x.shape, x.dtype)
             nb, m, n = source.shape
             kernels.transpose_parallel(source, out.reshape(nb, n, m))
             return out
         if x.ndim <= 2:
-            out = np.empty(x.shape, x.dtype) if out is None else out
+            out = np.empty(x.shape, x.dtype)
             kernels.copy_strided_parallel(x, out)
             return out
-    if out is None:
-        return np.ascontiguousarray(x)
-    np.copyto(out, x)
-    return out
+    return np.ascontiguousarray(x)
 
 
 def _batched_transpose_source(x):
@@ -683,12 +679,11 @@ def _batched_transpose_source(x):
 
 
 class ReshapeThunk:
-    """np.reshape, except that a large array's reshape which must copy (x.T.reshape(-1),
-    flattening NHWC features of NCHW maps) goes through c_ordered's parallel tiled loop
-    straight into a new array of the new shape. (NumPy's copy, and c_ordered's reshaped, is
-    a view of a hidden C-ordered array, which the function then copied again as its result:
-    x.T.flatten() of 1000x1000 float64 took 2-2.5x NumPy's time, of 250x250 1.7x.) A small
-    array's copy is NumPy's, its hidden array returned with the new shape."""
+    """np.reshape, except where it must copy (x.T.reshape(-1), flattening NHWC features of
+    NCHW maps): a large array is copied through c_ordered's parallel tiled loop, and either
+    copy, a new C-ordered array, is given the new shape in place. (A reshaped copy is a view
+    of it, which the function then copied again as its result: x.T.flatten() of 1000x1000
+    float64 took 2-2.5x NumPy's time, of 250x250 1.7x.)"""
 
     def __init__(self, op, node):
         self.reference = _reference(op, node)
@@ -703,28 +698,19 @@ class ReshapeThunk:
             copy = y.base
             if type(copy) is not np.ndarray or copy is x or copy is x.base:
                 return [y]  # a view of x
-            copy.resize(y.shape, refcheck=False)  # NumPy's hidden copy takes the new shape in place
-            return [copy]
+            return [_reshaped_in_place(copy, y.shape)]  # NumPy's hidden copy
         dims = shape.tolist()
         try:
             return [np.reshape(x, dims, copy=False)]  # a view where strides allow
         except ValueError:
-            new_shape = _filled_shape(dims, x.size)
-            if new_shape is None:
-                return self.reference(inputs)  # (raising its error for a shape that does not fit)
-            out = np.empty(new_shape, x.dtype)
-            c_ordered(x, self.threshold, out.reshape(x.shape))
-            return [out]
+            copy = c_ordered(x, self.threshold)
+            return [_reshaped_in_place(copy, copy.reshape(dims).shape)]  # (NumPy's error for a shape that does not fit)
 
 
-def _filled_shape(dims, size):
-    """reshape's `dims` with a -1 filled in; None where they do not hold `size` values."""
-    if dims.count(-1) == 1:
-        known = math.prod(d for d in dims if d != -1)
-        if known <= 0 or size % known:
-            return None
-        dims[dims.index(-1)] = size // known
-    return tuple(dims) if all(d >= 0 for d in dims) and math.prod(dims) == size else None
+def _reshaped_in_place(copy, shape):
+    """`copy`, a new C-ordered array no one else holds, given `shape` (of as many values)."""
+    copy.resize(shape, refcheck=False)  # (no reallocation: the size is the same)
+    return copy
 
 
 @lower.register(Reshape)

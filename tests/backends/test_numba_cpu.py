@@ -620,8 +620,8 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
     # (the second value, 14400 floats, is below the thunk's threshold: NumPy's copy)
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 100_000)  # (the first, 115200 floats, above)
     f = sg.function([x], [flat, (x[:, 0].T * 2).reshape((-1,))], backend="numba")
-    monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, out=None, real=numba_cpu.c_ordered:
-                        copied.append(numba_cpu._batched_transpose_source(v) is not None) or real(v, threshold, out))
+    monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, real=numba_cpu.c_ordered:
+                        copied.append(numba_cpu._batched_transpose_source(v) is not None) or real(v, threshold))
     f(xv)
     assert copied == [True]
     # Either copy is a new array of the new shape, not a view of a hidden C-ordered one (which
