@@ -28,6 +28,14 @@ def _log_softmax_written(np_, x):
     return shifted - np_.log(np_.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def _logsumexp_columns(np_, x):
+    """logsumexp over axis 0: symgraph's op, NumPy's and JAX's written out as its reference is."""
+    if np_ is _SymgraphMath:
+        return sg.logsumexp(x, axis=0)
+    m = x.max(axis=0)
+    return np_.log(np_.exp(x - m).sum(axis=0)) + m
+
+
 def _channel_softmax(np_, x):
     """softmax over the channels of NCHW scores: symgraph's op (sg.nn.softmax(x, axis=1)),
     NumPy's and JAX's written out as NumPy's reference is."""
@@ -96,6 +104,7 @@ CASES = [
     ("exp(x).sum(axis 1), 3-d", [(200, 100, 200)], lambda m, x: m.exp(x).sum(axis=1)),
     ("channel max, NCHW", [(64, 32, 28, 28)], lambda m, x: x.max(axis=1)),
     ("channel softmax, NCHW", [(16, 21, 64, 64)], _channel_softmax),
+    ("logsumexp axis 0", [M], _logsumexp_columns),
     ("(x - row).max(axis 0)", [M, (1, M[1])], lambda m, x, b: (x - b).max(axis=0)),
     ("reshape(x.T * 2)", [M], lambda m, x: (x.T * 2).reshape(-1)),
     ("x.T.flatten()", [M], lambda m, x: x.T.flatten()),

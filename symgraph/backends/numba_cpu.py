@@ -874,9 +874,9 @@ class _FirstCallChecked:
 
 class RowThunk:
     """softmax, log_softmax, logsumexp and softmax crossentropy along the last axis of a
-    float32/float64 array, a row at a time (numba_rows); along another axis, NumPy's reference
-    (an optimized graph has no softmax or log_softmax there: see
-    rewrite/specialize.softmax_along_a_leading_axis)."""
+    float32/float64 array, a row at a time (numba_rows); logsumexp over other axes moves them
+    last; softmax and log_softmax along another axis run NumPy's reference (an optimized graph
+    has none there: see rewrite/specialize.softmax_along_a_leading_axis)."""
 
     def __init__(self, kind, node):
         self.kind, self.node = kind, node
@@ -924,19 +924,26 @@ class AlongLastAxisThunk(RowThunk):
 
 
 class LogSumExpThunk(RowThunk):
+    """logsumexp over any axes: those axes moved last and x copied into C order where that
+    makes a copy (c_ordered: a transposed array's tiled loop on both cores when large), then
+    the row loop over rows of their length. Along axis 0 of 1000x1000 the reference's five
+    NumPy passes on one core ran 1.10-1.18x NumPy's written form."""
+
     def __call__(self, inputs):
-        x, axis = inputs[0], self.node.op.axis
-        if not x.ndim or axis not in (tuple(range(x.ndim)), (x.ndim - 1,)):
+        x, axes = inputs[0], self.node.op.axis
+        if not x.ndim:
             return self.reference(inputs)
-        whole = axis == tuple(range(x.ndim))
-        loop = self._loop(x, x.size if whole else x.shape[-1])
-        if loop is None:
+        kept = [a for a in range(x.ndim) if a not in axes]
+        n = math.prod(x.shape[a] for a in axes)
+        loop = self._loop(x, n)
+        if loop is None:  # (an empty x)
             return self.reference(inputs)
-        rows, shape = (x.reshape(1, -1), ()) if whole else (self._rows(x), x.shape[:-1])
+        moved = x.transpose(kept + list(axes))  # (a view, C-ordered when the axes are already last)
+        rows = c_ordered(moved, max(self.threshold, codegen.PARALLEL_THRESHOLD)).reshape(-1, n)
         out = np.empty(rows.shape[0], x.dtype)
-        loop(np.ascontiguousarray(rows), out)
-        out = out.reshape(shape)
-        return [np.expand_dims(out, axis) if self.node.op.keepdims else out]
+        loop(rows, out)
+        out = out.reshape([x.shape[a] for a in kept])
+        return [np.expand_dims(out, axes) if self.node.op.keepdims else out]
 
 
 class CrossentropySoftmaxThunk(RowThunk):

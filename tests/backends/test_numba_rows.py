@@ -46,6 +46,10 @@ ROW_OPS = {
     "logsumexp_last": lambda x: sg.logsumexp(x, axis=-1),
     "logsumexp_all": lambda x: sg.logsumexp(x),
     "logsumexp_keepdims": lambda x: sg.logsumexp(x, axis=2, keepdims=True),
+    # other axes, moved last (a transposed copy, then rows of their length)
+    "logsumexp_first": lambda x: sg.logsumexp(x, axis=0),
+    "logsumexp_outer_two": lambda x: sg.logsumexp(x, axis=(0, 2)),
+    "logsumexp_middle_keepdims": lambda x: sg.logsumexp(x, axis=1, keepdims=True),
 }
 
 
@@ -129,10 +133,11 @@ def test_crossentropy_target_out_of_range_raises_like_numpy(rows, rng):
 def test_other_axes_and_empty_inputs_use_the_reference(rng):
     x = sg.dtensor3("x")
     value = rng.normal(size=(4, 5, 6))
-    for expr in (sg.nn.softmax(x, axis=1), sg.nn.log_softmax(x, axis=0), sg.logsumexp(x, axis=(0, 2))):
+    for expr in (sg.nn.softmax(x, axis=1), sg.nn.log_softmax(x, axis=0), sg.logsumexp(x, axis=(0, 2))):  # (logsumexp: rows)
         _, got, want = run_both([x], expr, value)
         np.testing.assert_allclose(got, want, rtol=1e-13)
-    for expr in (sg.nn.softmax(x), sg.logsumexp(x, axis=-1), sg.logsumexp(x)):
+    for expr in (sg.nn.softmax(x), sg.logsumexp(x, axis=-1), sg.logsumexp(x), sg.logsumexp(x, axis=1),
+                 sg.logsumexp(x, axis=0)):
         _, got, want = run_both([x], expr, np.zeros((2, 0, 3)))
         assert got.shape == want.shape
         np.testing.assert_array_equal(got, want)
@@ -143,6 +148,9 @@ def test_large_rows_take_the_parallel_kernel(rng):
     value = rng.normal(size=(numba_cpu.codegen.PARALLEL_THRESHOLD // 100, 200)).astype("float32")
     f, got, want = run_both([x], sg.nn.softmax(x), value)
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-9)
+    assert (True, False) in row_thunks(f)[0].kernels
+    f, got, want = run_both([x], sg.logsumexp(x, axis=0), value)  # columns: the tiled transposed copy first
+    np.testing.assert_allclose(got, want, rtol=2e-6)
     assert (True, False) in row_thunks(f)[0].kernels
 
 
