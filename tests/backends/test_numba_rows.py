@@ -271,7 +271,7 @@ def test_argmax_argmin_over_leading_axes_give_numpys_first_index(kind, dtype, rn
     """The compiled loop over a leading axis (numba_kernels.arg_extreme_kernel) against NumPy:
     ties (the first index wins), NaN (the first NaN wins), -inf/inf, keepdims, a strided view,
     serial and parallel; the last axis (its rows split with a helper thread when large and
-    parallel) and all axes stay NumPy's."""
+    parallel) and all axes (halves split alike) stay NumPy's loops."""
     monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_MIN", 1)
     split = []
     monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_rows_in_two",
@@ -551,3 +551,34 @@ def test_the_serial_blocked_loop_compiles_without_numbas_own_np_empty(tmp_path):
     log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     want_loss = -log_p[np.arange(4), np.arange(4)].sum()
     np.testing.assert_allclose([float(v) for v in sums.split()], [want_loss, 0.0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
+def test_an_index_over_all_axes_from_two_halves_is_numpys(kind, rng, monkeypatch):
+    """A large array's index over all axes comes from its two halves, one on a helper thread,
+    and is NumPy's: the better value, the first on a tie across the halves, the first NaN
+    wherever it is; keepdims; integers."""
+    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_MIN", 1)
+    halves = []
+    monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_whole_in_two",
+                        lambda self, v, real=numba_cpu.ArgReduceThunk._whole_in_two: halves.append(v.size) or real(self, v))
+    fn, ref = (sg.argmax, np.argmax) if kind == "argmax" else (sg.argmin, np.argmin)
+    sign = 1 if kind == "argmax" else -1
+    for dtype in ("float32", "int32"):
+        x = sg.tensor("x", dtype, (None, None))
+        f = sg.function([x], [fn(x), fn(x, keepdims=True)], backend="numba")
+        base = (rng.normal(size=(10, 7)) * 3).astype(dtype)  # 70 values: halves of 35
+        best = base.max() + 5 if sign > 0 else base.min() - 5
+        cases = {"plain": {}, "tie across the halves": {10: best, 40: best}, "second half": {50: best},
+                 "tie inside the second half": {45: best, 60: best}}
+        if dtype == "float32":
+            cases.update({"NaN in the second half": {60: np.nan, 3: best},
+                          "NaN in both": {20: np.nan, 60: np.nan}, "NaN first": {0: np.nan}})
+        for name, changes in cases.items():
+            value = base.copy()
+            for i, v in changes.items():
+                value.flat[i] = v
+            got, kept = f(value)
+            assert got.dtype == np.int64 and got.shape == () and kept.shape == (1, 1), name
+            assert int(got) == ref(value) and int(kept[0, 0]) == ref(value), name
+    assert halves and set(halves) == {70}
