@@ -769,6 +769,7 @@ class ArgReduceThunk:
         self.reference, self.perform = _reference(op, node), op.perform
         ndim = node.inputs[0].ndim
         self.last_axis = (ndim - 1,) if ndim > 1 else None  # (1-d: NumPy's whole argmax)
+        self.all_axes = len(op.axis) == ndim
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.fn = np.argmax if op.kind == "argmax" else np.argmin
@@ -780,7 +781,7 @@ class ArgReduceThunk:
                     and x.dtype.kind in "iuf"):
                 return [self._rows_in_two(x)]
             return self.perform(self.node, inputs)
-        if (len(op.axis) == x.ndim and x.size >= ROWS_SPLIT_MIN and x.flags.c_contiguous
+        if (self.all_axes and x.size >= ROWS_SPLIT_MIN and x.flags.c_contiguous
                 and x.dtype.kind in "iuf"):
             return [self._whole_in_two(x)]
         if (len(op.axis) != 1 or op.axis[0] == x.ndim - 1 or x.size < SMALL_BY_NUMPY
@@ -946,20 +947,25 @@ class LogSumExpThunk(RowThunk):
     the row loop over rows of their length. Along axis 0 of 1000x1000 the reference's five
     NumPy passes on one core ran 1.10-1.18x NumPy's written form."""
 
+    def __init__(self, kind, node):
+        super().__init__(kind, node)
+        self.axes = node.op.axis
+        self.kept = [a for a in range(node.inputs[0].ndim) if a not in self.axes]
+        self.order = self.kept + list(self.axes)
+
     def __call__(self, inputs):
-        x, axes = inputs[0], self.node.op.axis
+        x, axes = inputs[0], self.axes
         if not x.ndim:
             return self.reference(inputs)
-        kept = [a for a in range(x.ndim) if a not in axes]
         n = math.prod(x.shape[a] for a in axes)
         loop = self._loop(x, n)
         if loop is None:  # (an empty x)
             return self.reference(inputs)
-        moved = x.transpose(kept + list(axes))  # (a view, C-ordered when the axes are already last)
+        moved = x.transpose(self.order)  # (a view, C-ordered when the axes are already last)
         rows = c_ordered(moved, max(self.threshold, codegen.PARALLEL_THRESHOLD)).reshape(-1, n)
         out = np.empty(rows.shape[0], x.dtype)
         loop(rows, out)
-        out = out.reshape([x.shape[a] for a in kept])
+        out = out.reshape([x.shape[a] for a in self.kept])
         return [np.expand_dims(out, axes) if self.node.op.keepdims else out]
 
 
