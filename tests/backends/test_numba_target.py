@@ -53,9 +53,11 @@ def test_powers_of_two_scale_by_vscalef_only_where_numba_compiles_for_avx512():
         return subprocess.run([sys.executable, "-c", code], env=dict(environment, **env), capture_output=True,
                               text=True, check=True).stdout.split()
     factors = ["_scaled_by_factors32", "_scaled_by_factors64"]
-    assert chosen() == (["_scaled_by_ldexp"] * 2 if "+avx512f" in HOST_FEATURES.split(",") else factors)
+    vectorizes_ldexp = llvm.llvm_version_info[0] >= 22  # (LLVM 20 left each ldexp a scalar call)
+    scalef = ["_scaled_by_ldexp"] * 2 if vectorizes_ldexp else factors
+    assert chosen() == (scalef if "+avx512f" in HOST_FEATURES.split(",") else factors)
     assert chosen(NUMBA_CPU_NAME="generic") == factors
-    assert chosen(NUMBA_CPU_NAME="x86-64-v4", NUMBA_CPU_FEATURES="+avx2,+fma,+avx512f")[0] == "_scaled_by_ldexp"
+    assert chosen(NUMBA_CPU_NAME="x86-64-v4", NUMBA_CPU_FEATURES="+avx2,+fma,+avx512f") == scalef
 
 
 def test_numba_starts_without_scipy_linalg_and_np_dot_still_compiles(tmp_path):
