@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench bench-cuda clean
+.PHONY: install demo test test-numba-floor bench bench-cuda clean
 
 install: $(STAMP)
 
@@ -26,6 +26,18 @@ demo: install
 test: install
 	$(PY) -m pytest -n auto  # one worker per core: the suite is bound by numba's compiles
 
+# CI also runs the tests that watch the kernels' code generation (each math function's loop
+# vectorizes, the folds compile, numba's start-up hooks) on the oldest numba setup.cfg allows:
+# its LLVM 20 (numba 0.62-0.65, the one PyTensor pins) treats some intrinsics differently from
+# the newest numba's LLVM 22 that `make test` gets (a loop calling ldexp stayed scalar there).
+FLOOR := .venv-numba-floor
+test-numba-floor:
+	test -x $(FLOOR)/bin/python || $(PYTHON) -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install --quiet 'numba==0.62.1' 'numpy<2.4' -e '.[dev]'
+	SYMGRAPH_CACHE_DIR=$(FLOOR)/symgraph-cache $(FLOOR)/bin/python -m pytest -n auto \
+	  tests/backends/test_numba_calls.py tests/backends/test_vecmath.py tests/backends/test_numba_rows.py \
+	  tests/backends/test_numba_target.py
+
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
 	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time small_steps expressions keras_steps training_steps; do ../$(PY) $$b.py || exit 1; done
@@ -35,4 +47,4 @@ bench-cuda: install
 	cd benchmarks && ../$(PY) gpu_cuda.py
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .hypothesis
+	rm -rf $(VENV) $(FLOOR) demo-out .pytest_cache .hypothesis
