@@ -3,8 +3,8 @@
 - unsupported_numba: why an installed numba cannot run the backend (importing this module
   raises ImportError then).
 - prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
-- compiles_for_avx512: whether the CPU numba compiles for has AVX-512 (numba_vecmath scales
-  by powers of two with its vscalef there).
+- compiles_for_avx512: whether the CPU numba compiles for has AVX-512.
+- scales_by_vscalef: whether numba_vecmath scales by powers of two with AVX-512's vscalef.
 - defer_scipy_import: numba's first compile starts without importing SciPy.
 - load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
 - start_runtime: numba's runtime starts from machine code an earlier process left on disk.
@@ -95,6 +95,16 @@ def compiles_for_avx512():
         import llvmlite.binding as llvm
         features = llvm.get_host_cpu_features().flatten()
     return "+avx512f" in (features or "").split(",")
+
+
+def scales_by_vscalef():
+    """Whether numba_vecmath scales by powers of two with LLVM's ldexp (one vscalef a vector):
+    on AVX-512, and only from LLVM 22 (llvmlite 0.48+, numba 0.66+). LLVM 20 (numba 0.62-0.65,
+    the one PyTensor pins) does not vectorize a loop calling ldexp at all: an exp loop ran 10x
+    slower than with two exponent factors (10^7 float32 values: 55 ms against 5). No numba
+    release has used LLVM 21."""
+    from llvmlite.binding import llvm_version_info
+    return compiles_for_avx512() and llvm_version_info[0] >= 22
 
 
 def defer_scipy_import():

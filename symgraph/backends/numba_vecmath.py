@@ -18,9 +18,8 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from llvmlite.binding import llvm_version_info
 
-from .numba_target import compiles_for_avx512  # (importing it sets numba's vector width before any @njit)
+from .numba_target import scales_by_vscalef  # (importing it sets numba's vector width before any @njit)
 from numba import njit
 from numba.core import types
 from numba.extending import intrinsic
@@ -167,11 +166,9 @@ def _scaled_by_ldexp(y, n):
 # y * 2^n for an integer-valued float n, where the result may be subnormal or infinite: one
 # vscalef on a CPU with AVX-512 (LLVM lowers ldexp's vector form to it); elsewhere, where
 # LLVM would call libm's ldexp for each value, two factors. The same values; a float32 exp
-# loop 0.65 -> 0.55 ns a value, float64 1.95 -> 1.77.
-# Only from LLVM 22 (llvmlite 0.48+, numba 0.66+): LLVM 20 (numba 0.65, which PyTensor pins)
-# does not vectorize a loop calling ldexp at all, and an exp loop ran 10x slower than with the
-# factors (a 10^7 float32 exp 55 ms against 5). No numba release has used LLVM 21.
-_SCALEF = compiles_for_avx512() and llvm_version_info[0] >= 22
+# loop 0.65 -> 0.55 ns a value, float64 1.95 -> 1.77. Only where LLVM vectorizes ldexp
+# (scales_by_vscalef: LLVM 22 does, LLVM 20 does not).
+_SCALEF = scales_by_vscalef()
 times_pow2_32 = _scaled_by_ldexp if _SCALEF else _scaled_by_factors32
 
 

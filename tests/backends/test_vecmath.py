@@ -226,8 +226,7 @@ def test_both_ways_to_scale_by_a_power_of_two_match_ldexp(dtype):
     values into the subnormals, to zero and to infinity; the CPU numba compiles for and LLVM's
     version pick (LLVM 20 did not vectorize ldexp)."""
     from symgraph.backends import numba_vecmath as vm
-    from symgraph.backends.numba_target import compiles_for_avx512
-    from llvmlite.binding import llvm_version_info
+    from symgraph.backends.numba_target import scales_by_vscalef
     bits = 32 if dtype == "float32" else 64
     forms = [getattr(vm, f"_scaled_by_factors{bits}"), vm._scaled_by_ldexp]
     emax = 130 if dtype == "float32" else 1030
@@ -241,4 +240,4 @@ def test_both_ways_to_scale_by_a_power_of_two_match_ldexp(dtype):
         elementwise_loop(form, arity=2)(y, n, got)
         np.testing.assert_array_equal(got, want)
     chosen = getattr(vm, f"times_pow2_{bits}")
-    assert chosen is forms[1 if compiles_for_avx512() and llvm_version_info[0] >= 22 else 0]
+    assert chosen is forms[1 if scales_by_vscalef() else 0]
