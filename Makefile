@@ -27,16 +27,17 @@ test: install
 	$(PY) -m pytest -n auto  # one worker per core: the suite is bound by numba's compiles
 
 # CI also runs the tests that watch the kernels' code generation (each math function's loop
-# vectorizes, the folds compile, numba's start-up hooks) on the oldest numba setup.cfg allows:
-# its LLVM 20 (numba 0.62-0.65, the one PyTensor pins) treats some intrinsics differently from
-# the newest numba's LLVM 22 that `make test` gets (a loop calling ldexp stayed scalar there).
+# vectorizes, the folds compile, numba's start-up hooks) and the requirement checks on the
+# oldest numba and NumPy setup.cfg allows: numba 0.62's LLVM 20 (as 0.65's, which PyTensor
+# pins) treats some intrinsics differently from the LLVM 22 of the newest numba that
+# `make test` gets (a loop calling ldexp stayed scalar there).
 FLOOR := .venv-numba-floor
 test-numba-floor:
 	test -x $(FLOOR)/bin/python || $(PYTHON) -m venv $(FLOOR)
-	$(FLOOR)/bin/python -m pip install --quiet 'numba==0.62.1' 'numpy<2.4' -e '.[dev]'
+	$(FLOOR)/bin/python -m pip install --quiet 'numba==0.62.1' 'numpy==2.1.3' -e '.[dev]'
 	SYMGRAPH_CACHE_DIR=$(FLOOR)/symgraph-cache $(FLOOR)/bin/python -m pytest -n auto \
 	  tests/backends/test_numba_calls.py tests/backends/test_vecmath.py tests/backends/test_numba_rows.py \
-	  tests/backends/test_numba_target.py
+	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -4,7 +4,11 @@
     >>> x = sg.vector("x")
     >>> f = sg.function([x], sg.grad((x ** 2).sum(), x))
 """
-from . import gc_pause as _gc_pause
+from .requirements import check_numpy as _check_numpy
+
+_check_numpy()
+
+from . import gc_pause as _gc_pause  # noqa: E402
 
 with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .config import config

@@ -138,7 +138,7 @@ try:  # NumPy 2: what np.errstate(all="ignore") does, without building its objec
         logistic regression step, its thunks aside, measured 5-10 us)."""
         return _extobj_contextvar.set(_make_extobj(all="ignore"))
     quiet_off = _extobj_contextvar.reset
-except ImportError:  # NumPy 1.x
+except ImportError:  # a NumPy without that private API
     quiet_on, quiet_off = errstate_quiet_on, errstate_quiet_off
 
 
