@@ -4,13 +4,11 @@
     >>> x = sg.vector("x")
     >>> f = sg.function([x], sg.grad((x ** 2).sum(), x))
 """
-from .requirements import check_numpy as _check_numpy
-
-_check_numpy()
-
-from . import gc_pause as _gc_pause  # noqa: E402
+from . import gc_pause as _gc_pause
 
 with _gc_pause.held():  # importing makes much that lives: see gc_pause
+    from .requirements import check_numpy as _check_numpy
+    _check_numpy()  # (a NumPy older than 2.1: an ImportError that says so)
     from .config import config
     from .graph import Variable, Constant, SharedVariable, Apply, TensorType
     from .variables import tensor, shared, constant, CONSTRUCTORS as _CONSTRUCTORS
