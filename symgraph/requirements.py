@@ -9,10 +9,14 @@ NumPy 2.1.3 and newer pass the suite.
 OLDEST_NUMPY = (2, 1)
 
 
+def release(version):
+    """(major, minor) of a version string: "2.1.3" and "2.1.0rc1" -> (2, 1)."""
+    return tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
+
+
 def unsupported_numpy(version):
     """Why NumPy `version` cannot run symgraph, or None."""
-    release = tuple(int(part) for part in version.split(".")[:2] if part.isdigit())
-    if release >= OLDEST_NUMPY:
+    if release(version) >= OLDEST_NUMPY:
         return None
     return (f"symgraph needs NumPy {'.'.join(map(str, OLDEST_NUMPY))} or newer; this is NumPy {version}, "
             f"whose dtype promotion differs (pip install -U numpy)")

@@ -35,6 +35,7 @@ import sys
 
 from .. import gc_pause
 from ..config import config
+from ..requirements import release
 
 OLDEST_NUMBA = (0, 62)
 
@@ -45,8 +46,7 @@ def unsupported_numba(numba_version, llvm_version):
     the NaN-propagating max/min of the reduction folds (numba_vecmath.fold_max) on x86: the
     process aborted ("LLVM ERROR: Cannot select ... fmaximum"), so the backend refuses to start
     instead. The suite passes on numba 0.62.1 (LLVM 20), 0.65.1 and 0.68.1 (LLVM 22)."""
-    release = tuple(int(part) for part in numba_version.split(".")[:2] if part.isdigit())
-    if release >= OLDEST_NUMBA and llvm_version[0] >= 20:
+    if release(numba_version) >= OLDEST_NUMBA and llvm_version[0] >= 20:
         return None
     return (f"symgraph's numba backend needs numba {'.'.join(map(str, OLDEST_NUMBA))} or newer (LLVM 20+); "
             f"this is numba {numba_version} with LLVM {'.'.join(map(str, llvm_version))}, whose compiler "
