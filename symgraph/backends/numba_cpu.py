@@ -777,11 +777,11 @@ class ArgReduceThunk:
     def __call__(self, inputs):
         x, op = inputs[0], self.op
         if op.axis == self.last_axis:  # (a classifier's predictions: each test here costs)
-            if (x.size >= ROWS_SPLIT_MIN and x.size >= self.threshold and x.flags.c_contiguous
+            if (x.nbytes >= ROWS_SPLIT_BYTES and x.size >= self.threshold and x.flags.c_contiguous
                     and x.dtype.kind in "iuf"):
                 return [self._rows_in_two(x)]
             return self.perform(self.node, inputs)
-        if (self.all_axes and x.size >= ROWS_SPLIT_MIN and x.flags.c_contiguous
+        if (self.all_axes and x.nbytes >= ROWS_SPLIT_BYTES and x.flags.c_contiguous
                 and x.dtype.kind in "iuf"):
             return [self._whole_in_two(x)]
         if (len(op.axis) != 1 or op.axis[0] == x.ndim - 1 or x.size < SMALL_BY_NUMPY
@@ -822,9 +822,13 @@ class ArgReduceThunk:
         return np.full((1,) * x.ndim if self.op.keepdims else (), index, np.int64)
 
 
-# Arrays from this size on are split between the calling thread and a helper for a NumPy loop
-# that releases the GIL (a handing-over costs ~30 us).
-ROWS_SPLIT_MIN = 1 << 20
+# Arrays from this many bytes on are split between the calling thread and a helper for a NumPy
+# loop that releases the GIL. The hand-over costs tens of microseconds: argmax along rows of
+# 1024x1024 float32 (4 MB) ran 0.71-0.74x NumPy split against 0.95-0.97x whole; at 8 MB
+# (2048x1024 float32, 1024x1024 float64) 0.91-1.18x against 0.96-0.98x, a wash; from 16 MB
+# 1.24-1.61x; over all axes alike (2^20 float32 0.71-0.73x split, 2^22 1.35-1.38x). It was
+# 2^20 elements, which split a 4 MB float32 array at a loss.
+ROWS_SPLIT_BYTES = 16 << 20
 _HELPER = []
 
 
@@ -962,7 +966,8 @@ class LogSumExpThunk(RowThunk):
         if loop is None:  # (an empty x)
             return self.reference(inputs)
         moved = x.transpose(self.order)  # (a view, C-ordered when the axes are already last)
-        rows = c_ordered(moved, max(self.threshold, codegen.PARALLEL_THRESHOLD)).reshape(-1, n)
+        rows = c_ordered(moved, max(self.threshold, codegen.PARALLEL_THRESHOLD)).reshape(-1, n)  # (per call: compile_graph
+        # sets self.threshold to infinity after lowering in a graph that calls BLAS)
         out = np.empty(rows.shape[0], x.dtype)
         loop(rows, out)
         out = out.reshape([x.shape[a] for a in self.kept])

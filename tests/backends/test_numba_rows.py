@@ -130,7 +130,7 @@ def test_crossentropy_target_out_of_range_raises_like_numpy(rows, rng):
                 f(xv, targets)
 
 
-def test_other_axes_and_empty_inputs_use_the_reference(rng):
+def test_other_axes_and_empty_inputs_match_the_reference(rng):
     x = sg.dtensor3("x")
     value = rng.normal(size=(4, 5, 6))
     for expr in (sg.nn.softmax(x, axis=1), sg.nn.log_softmax(x, axis=0), sg.logsumexp(x, axis=(0, 2))):  # (logsumexp: rows)
@@ -272,7 +272,7 @@ def test_argmax_argmin_over_leading_axes_give_numpys_first_index(kind, dtype, rn
     ties (the first index wins), NaN (the first NaN wins), -inf/inf, keepdims, a strided view,
     serial and parallel; the last axis (its rows split with a helper thread when large and
     parallel) and all axes (halves split alike) stay NumPy's loops."""
-    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_MIN", 1)
+    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_BYTES", 1)
     split = []
     monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_rows_in_two",
                         lambda self, v, real=numba_cpu.ArgReduceThunk._rows_in_two: split.append(v.shape) or real(self, v))
@@ -558,7 +558,7 @@ def test_an_index_over_all_axes_from_two_halves_is_numpys(kind, rng, monkeypatch
     """A large array's index over all axes comes from its two halves, one on a helper thread,
     and is NumPy's: the better value, the first on a tie across the halves, the first NaN
     wherever it is; keepdims; integers."""
-    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_MIN", 1)
+    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_BYTES", 1)
     halves = []
     monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_whole_in_two",
                         lambda self, v, real=numba_cpu.ArgReduceThunk._whole_in_two: halves.append(v.size) or real(self, v))
