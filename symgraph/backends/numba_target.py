@@ -1,7 +1,6 @@
 """How symgraph sets numba up: wide vectors, a lean start, cache loads and compiles.
 
-- unsupported_numba: why an installed numba cannot run the backend (importing this module
-  raises ImportError then).
+- (importing it checks numba's version: requirements.check_numba)
 - prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
 - compiles_for_avx512: whether the CPU numba compiles for has AVX-512.
 - scales_by_vscalef: whether numba_vecmath scales by powers of two with AVX-512's vscalef.
@@ -35,33 +34,9 @@ import sys
 
 from .. import gc_pause
 from ..config import config
-from ..requirements import release
+from ..requirements import check_numba
 
-OLDEST_NUMBA = (0, 62)
-
-
-def unsupported_numba(numba_version, llvm_version):
-    """Why numba `numba_version` (its llvmlite built on LLVM `llvm_version`) cannot run the
-    numba backend, or None. Numba 0.61 and older come with LLVM 14-15, which cannot compile
-    the NaN-propagating max/min of the reduction folds (numba_vecmath.fold_max) on x86: the
-    process aborted ("LLVM ERROR: Cannot select ... fmaximum"), so the backend refuses to start
-    instead. The suite passes on numba 0.62.1 (LLVM 20), 0.65.1 and 0.68.1 (LLVM 22)."""
-    if release(numba_version) >= OLDEST_NUMBA and llvm_version[0] >= 20:
-        return None
-    return (f"symgraph's numba backend needs numba {'.'.join(map(str, OLDEST_NUMBA))} or newer (LLVM 20+); "
-            f"this is numba {numba_version} with LLVM {'.'.join(map(str, llvm_version))}, whose compiler "
-            f"aborts on the kernels' max/min folds. Upgrade it (pip install -U numba) or use backend='numpy'.")
-
-
-def _check_numba():
-    import numba
-    from llvmlite.binding import llvm_version_info
-    problem = unsupported_numba(numba.__version__, llvm_version_info)
-    if problem is not None:
-        raise ImportError(problem)
-
-
-_check_numba()
+check_numba()  # (numba 0.61 or older: an ImportError that says so)
 
 # Skylake-SP and its refreshes lower their clock for 512-bit vector work; keep LLVM's choice.
 _THROTTLING_CPUS = {"skylake-avx512", "cascadelake", "cooperlake"}

@@ -9,24 +9,15 @@ import subprocess
 import sys
 
 import llvmlite.binding as llvm
-import numba
 import numpy as np
 import pytest
 from numba import njit
 from numba.core import event
 
 import symgraph as sg
-from symgraph.backends.numba_target import unsupported_numba, wide_vector_features
+from symgraph.backends.numba_target import wide_vector_features
 
 HOST_FEATURES = llvm.get_host_cpu_features().flatten()
-
-
-def test_numba_older_than_0_62_is_refused_with_a_clear_message():
-    assert unsupported_numba(numba.__version__, llvm.llvm_version_info) is None  # this one runs the suite
-    assert unsupported_numba("0.62.1", (20, 1, 8)) is None and unsupported_numba("0.68.1rc1", (22, 1, 0)) is None
-    message = unsupported_numba("0.61.2", (15, 0, 7))
-    assert "numba 0.62 or newer" in message and "0.61.2" in message and "backend='numpy'" in message
-    assert unsupported_numba("0.62.0", (15, 0, 7)) is not None  # (a numba built against an old LLVM)
 
 
 def test_wide_vectors_only_with_avx512_and_not_on_skylake_sp():
