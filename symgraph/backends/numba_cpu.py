@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import config
 from .executor import compile_program, warn_no_kernel
-from .numba_fast_calls import fast_call
+from .numba_fast_calls import fast_call, single_values_call
 from . import blas, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
@@ -279,7 +279,7 @@ class ElementwiseThunk:
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
-            return functools.partial(self._run_flat, shape, mask, False, ())
+            return self._with_single_values(functools.partial(self._run_flat, shape, mask, False, ()), shape, mask)
         whole = self._whole_and_single_values([a.T for a in inputs])
         if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does
             shape, mask = whole
@@ -303,6 +303,19 @@ class ElementwiseThunk:
         if singles:
             return run
         return self._resolved(run, shape, False, lambda: self.kernels["broadcast", patterns, parallel, None])
+
+    def _with_single_values(self, run, shape, mask):
+        """run(inputs) for C-ordered arrays of the output's shape beside single values (x / x.sum(),
+        a shared 0-d learning rate), or for a small output of a one-output node, a function
+        written for it (numba_fast_calls.single_values_call) calling the kernels directly."""
+        if not self.single or math.prod(shape) >= self.recycled_from:
+            return run
+        alias = None if self.inplace is None or mask[self.inplace] else self.inplace
+
+        def kernel_of(into):
+            return self._flat_kernel(mask, shape, alias if into else None).dispatcher
+        return single_values_call(run, kernel_of, len(mask), len(shape), mask, alias, np.empty, shape,
+                                  self.out_dtypes[0])
 
     def _resolved(self, run, shape, transposed, kernel_of):
         """run(inputs), or for a small output of a node that writes into no input, a function
@@ -625,10 +638,22 @@ class StoredReduceThunk(ReduceThunk):
             self.small = MINMAX_BY_NUMPY_BYTES // np.dtype(x.dtype).itemsize
         if x.ndim == 1 and op.kind in ("sum", "prod") and x.dtype in ("float32", "float64"):
             self.small = min(self.small, VECTOR_SUM_BY_NUMPY)
+        # A float sum, product, max or min below `small` is the ufunc's reduce, called here as
+        # the op's perform calls it (its lookups and the conversion of a 0-d result cost 0.4
+        # of a 1000-value sum's 1.1 us there); a whole reduction writes into a new 0-d array.
+        self.reduce = R.FLOAT_UFUNC[op.kind].reduce \
+            if op.kind != "mean" and x.dtype in ("float32", "float64") else None
+        self.reduce_axis, self.keepdims = op.axis, op.keepdims and x.ndim > 0  # (0-d kept is 0-d)
+        self.whole = len(op.axis) == x.ndim and not self.keepdims
 
     def __call__(self, inputs):
-        if inputs[0].size < self.small:
-            return self.perform(self.node, inputs)  # (not through functools.partial: 0.2 us)
+        x = inputs[0]
+        if x.size < self.small:
+            reduce = self.reduce
+            if reduce is None:
+                return self.perform(self.node, inputs)  # (not through functools.partial: 0.2 us)
+            out = np.empty((), self.out_dtype) if self.whole else None
+            return [reduce(x, self.reduce_axis, None, out, self.keepdims)]
         return super().__call__(inputs)
 
 

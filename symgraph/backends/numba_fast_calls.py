@@ -76,3 +76,52 @@ def _write(arity, ndim, check_contiguous, alias):
     env = {}
     exec(compile("\n".join(lines), f"<symgraph fast call {arity} {ndim}>", "exec"), env)
     return env["factory"]
+
+
+_written_single = {}  # (arity, ndim, single-value mask, aliased input) -> factory
+
+
+def single_values_call(run, kernel_of, arity, ndim, mask, alias, empty, shape, dtype):
+    """call(inputs) -> [output] for one plan of ElementwiseThunk: C-ordered arrays of the
+    output's `shape` beside single values (mask[i]: a 0-d or one-element input: a sum, a
+    step size), the output small enough to be made afresh. The kernel for each way the call
+    can go (into input `alias` where that one is writeable, else into a new array) is
+    kernel_of(into) once `run(inputs)` went that way; until then run does the call.
+    Measured on x / s over 1000 float32 with a 0-d s: the plan through the thunk's methods
+    2.5 us (a kernel call of 0.43), this function ~1."""
+    key = (arity, ndim, mask, alias)
+    factory = _written_single.get(key)
+    if factory is None:
+        factory = _written_single[key] = _write_single(*key)
+    return factory(run, kernel_of, empty, shape, dtype)
+
+
+def _write_single(arity, ndim, mask, alias):
+    names = [f"a{i}" for i in range(arity)]
+    flat = [f"{n}.reshape(-1)" if single or ndim != 1 else n for n, single in zip(names, mask)]
+    out = "out" if ndim == 1 else "out.reshape(-1)"
+    lines = ["def factory(run, kernel_of, empty, shape, dtype):",
+             "    kernels = [None, None]  # into a new array, into the input",
+             "    def call(inputs):",
+             f"        {', '.join(names)}, = inputs"]
+    if alias is not None:
+        lines += [f"        if {names[alias]}.flags.writeable:",
+                  "            kernel = kernels[1]",
+                  "            if kernel is None:",
+                  "                outs = run(inputs)",
+                  "                kernels[1] = kernel_of(True)",
+                  "                return outs",
+                  f"            kernel({', '.join([flat[alias]] + flat)})",
+                  f"            return [{names[alias]}]"]
+    lines += ["        kernel = kernels[0]",
+              "        if kernel is None:",
+              "            outs = run(inputs)",
+              "            kernels[0] = kernel_of(False)",
+              "            return outs",
+              "        out = empty(shape, dtype)",
+              f"        kernel({', '.join([out] + flat)})",
+              "        return [out]",
+              "    return call"]
+    env = {}
+    exec(compile("\n".join(lines), f"<symgraph single-values call {arity} {ndim}>", "exec"), env)
+    return env["factory"]

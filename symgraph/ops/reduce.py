@@ -9,7 +9,7 @@ from . import elemwise as E
 from .shape import shape, broadcast_to, dimshuffle, stop_gradient, reshape, static_entries
 
 # A float32/float64 reduction's own ufunc (a mean is a sum, divided by the count).
-_FLOAT_UFUNC = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum, "mean": np.add}
+FLOAT_UFUNC = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum, "mean": np.add}
 _NUMPY = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min,
           "all": np.all, "any": np.any, "mean": np.mean}
 
@@ -53,7 +53,7 @@ class Reduce(Op):
         # The ufunc's own reduce where it is what np.sum/np.max/np.mean run: their argument
         # handling costs 2-3 us a call, several times the work on a batch of 32 (a small
         # reduction is often a training step's node: each step here is kept short).
-        ufunc = _FLOAT_UFUNC.get(self.kind) if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else None
+        ufunc = FLOAT_UFUNC.get(self.kind) if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else None
         if ufunc is None:
             out = _NUMPY[self.kind](x, axis=self.axis, keepdims=self.keepdims)
         else:

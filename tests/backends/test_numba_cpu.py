@@ -692,6 +692,40 @@ def test_integer_and_bool_reductions_of_stored_arrays_run_compiled_and_match_num
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ndim", [0, 1, 2])
+def test_small_float_reductions_of_stored_arrays_are_numpys_arrays(dtype, ndim, rng):
+    """Below StoredReduceThunk's size for its loop, a float sum, product, max or min is the
+    ufunc's reduce called by the thunk (a whole one into a new 0-d array): NumPy's values,
+    dtypes and shapes as arrays (0-d for a whole reduction, a kept 0-d input included), its
+    error for the max of nothing, and NaN where the array holds one."""
+    x = sg.tensor("x", dtype=dtype, ndim=ndim)
+    for kind in ("sum", "prod", "max", "min", "mean"):
+        for axis, keepdims in ((None, False), (None, True), (0, False), (-1, True)):
+            if ndim == 0 and axis is not None:
+                continue
+            f = sg.function([x], getattr(x, kind)(axis=axis, keepdims=keepdims), backend="numba")
+            assert any(isinstance(t, numba_cpu.StoredReduceThunk) for t in executor_globals(f).values())
+            shapes = [()] if ndim == 0 else [(5,) * ndim, (3, 0)[:ndim]]
+            for shape in shapes:
+                value = rng.normal(size=shape).astype(dtype)
+                if value.size:
+                    value.flat[-1] = np.nan if kind == "max" else value.flat[-1]
+                with np.errstate(all="ignore"):
+                    try:
+                        want = np.asarray(getattr(np, kind)(value, axis=axis, keepdims=keepdims))
+                    except ValueError:
+                        with pytest.raises(ValueError, match="zero-size array"):
+                            f(value)
+                        continue
+                    got = f(value)
+                assert type(got) is np.ndarray and got.dtype == want.dtype and got.shape == want.shape, \
+                    (kind, axis, keepdims, shape)
+                np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+                if got.ndim == 0 and value.ndim:
+                    assert f(value) is not got  # a new array each call
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
 def test_one_value_nodes_give_numpys_bits_and_dtypes(dtype):
     """Every scalar op on 0-d values (the step sizes and counters of optimizers) through

@@ -136,3 +136,66 @@ def test_other_layouts_run_their_plans_kernel_call_after_call(case, rng):
     elementwise = [t for k, t in executor_globals(f).items() if k[:1] == "t" and hasattr(t, "plans")][0]
     (plan,) = elementwise.plans.values()
     assert plan.__name__ == "resolved"
+
+
+def _plan_written_for_single_values(f):
+    elementwise = [t for k, t in executor_globals(f).items() if k[:1] == "t" and hasattr(t, "plans")]
+    return [p for t in elementwise for p in t.plans.values()
+            if p.__code__.co_filename.startswith("<symgraph single-values call")]
+
+
+@pytest.mark.parametrize("case", ["x / x.sum()", "matrix times a shared 0-d rate", "one-element row",
+                                  "into the product's array"])
+def test_arrays_beside_single_values_call_after_call(case, rng):
+    """Arrays of the output's shape beside 0-d or one-element values run a call written for
+    that plan (numba_fast_calls.single_values_call): new and right outputs call after call,
+    the node's own input written into where it may be."""
+    a = rng.normal(size=(6, 5)).astype("float32")
+    if case == "x / x.sum()":
+        x = sg.fvector("x")
+        f, args, want = sg.function([x], x / x.sum()), lambda: (a[0],), lambda: a[0] / a[0].sum()
+    elif case == "matrix times a shared 0-d rate":
+        x, rate = sg.fmatrix("x"), sg.shared(np.float32(0.5), "rate")
+        f, args, want = sg.function([x], sg.exp(x) * rate), lambda: (a,), lambda: np.exp(a) * np.float32(0.5)
+    elif case == "one-element row":
+        x, y = sg.fmatrix("x"), sg.fmatrix("y")
+        f, args, want = sg.function([x, y], x - y), lambda: (a, a[:1, :1]), lambda: a - a[:1, :1]
+    else:
+        x, w, s = sg.fmatrix("x"), sg.fmatrix("w"), sg.fscalar("s")
+        b = rng.normal(size=(5, 5)).astype("float32")
+        f = sg.function([x, w, s], sg.tanh(sg.dot(x, w)) * s + 1)
+        args, want = lambda: (a, b, np.float32(2.0)), lambda: np.tanh(a @ b) * np.float32(2.0) + 1
+    results = []
+    for _ in range(4):
+        a[...] = rng.normal(size=a.shape)
+        results.append(f(*args()))
+        np.testing.assert_allclose(results[-1], want(), rtol=1e-5, atol=1e-6)
+    assert len({id(r) for r in results}) == 4 and not np.shares_memory(results[-1], results[-2])
+    assert len(_plan_written_for_single_values(f)) == 1
+
+
+def test_the_single_values_call_writes_into_its_input_only_where_it_may():
+    """The call goes into input `alias` while that one is writeable, else into a new array; a
+    way first taken runs the plan (which compiles its kernel), then its kernel directly."""
+    from symgraph.backends.numba_fast_calls import single_values_call
+    ran, kernels = [], {}
+
+    def run(inputs):
+        ran.append(inputs[0].flags.writeable)
+        return [inputs[0] if inputs[0].flags.writeable else inputs[0] + inputs[1]]
+
+    def kernel_of(into):
+        def kernel(out, x, s):
+            kernels.setdefault(into, []).append(out is x)
+            out[:] = x + s[0]
+        return kernel
+    call = single_values_call(run, kernel_of, 2, 1, (False, True), 0, np.empty, (3,), np.dtype("float32"))
+    x, s = np.zeros(3, "float32"), np.float32(1.0).reshape(())
+    frozen = np.zeros(3, "float32")
+    frozen.flags.writeable = False
+    assert call([x, s])[0] is x and ran == [True]
+    assert call([x, s])[0] is x and kernels == {True: [True]}
+    out = call([frozen, s])[0]
+    assert out is not frozen and ran == [True, False] and (out == 1).all()
+    out = call([frozen, s])[0]
+    assert out is not frozen and kernels[False] == [False] and (out == 1).all() and (frozen == 0).all()
