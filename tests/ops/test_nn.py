@@ -227,7 +227,12 @@ def test_float16_storage_with_float32_accumulation(rng):
 
 
 @pytest.mark.parametrize("config", CONFIGS)
-def test_numba_convolution_gradients_match_the_reference(config, rng):
+@pytest.mark.parametrize("per_image", [True, False])
+def test_numba_convolution_gradients_match_the_reference(config, per_image, rng, monkeypatch):
+    # (these windows are small: the numba backend takes their products image by image unless
+    # FEW_TAPS says otherwise; both ways must give the reference's values)
+    from symgraph.backends import numba_cpu
+    monkeypatch.setattr(numba_cpu, "FEW_TAPS", 32 if per_image else 0)
     c, o, g, k, stride, padding, dilation, size = config
     xv = rng.normal(size=(2, c) + size).astype("float32")
     wv = rng.normal(size=(o, c // g) + k).astype("float32")
@@ -347,3 +352,14 @@ def test_a_users_one_hot_targets_keep_their_zero_rows(rng):
     sm = e / e.sum(1, keepdims=True)
     np.testing.assert_allclose(f(xv, np.array([1, 7], "int32")), np.vstack([sm[0] - np.eye(3)[1], 0 * sm[1]]),
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("per_image", [True, False])
+def test_numba_convolution_of_an_empty_batch(per_image, monkeypatch):
+    from symgraph.backends import numba_cpu
+    monkeypatch.setattr(numba_cpu, "FEW_TAPS", 32 if per_image else 0)
+    x, w = sg.ftensor4("x"), sg.ftensor4("w")
+    y = sg.nn.conv2d(x, w, padding=1)
+    xv, wv = np.zeros((0, 1, 5, 5), "float32"), np.ones((2, 1, 3, 3), "float32")
+    out, dw = run([x, w], [y, sg.grad(y.sum(), w)], xv, wv, backend="numba")
+    assert out.shape == (0, 2, 5, 5) and dw.shape == (2, 1, 3, 3) and not dw.any()
