@@ -68,13 +68,22 @@ def _write(arity, ndim, check_contiguous, alias):
                   f"            aliased({', '.join([flat[alias]] + flat)})",
                   f"            return [{target}]"]
     lines += ["        if plain is None:",
-              "            return general(inputs)",
-              "        out = empty(shape, dtype)",
-              f"        plain({', '.join([out] + flat)})",
-              "        return [out]",
-              "    return call"]
+              "            return general(inputs)"] + _into_new_array("plain", out, flat)
+    return _factory(lines, f"<symgraph fast call {arity} {ndim}>")
+
+
+def _into_new_array(kernel, out, flat):
+    """The last lines of a written call: `kernel` into a new array, returned."""
+    return ["        out = empty(shape, dtype)",
+            f"        {kernel}({', '.join([out] + flat)})",
+            "        return [out]",
+            "    return call"]
+
+
+def _factory(lines, label):
+    """The function `factory` the lines define."""
     env = {}
-    exec(compile("\n".join(lines), f"<symgraph fast call {arity} {ndim}>", "exec"), env)
+    exec(compile("\n".join(lines), label, "exec"), env)
     return env["factory"]
 
 
@@ -117,11 +126,5 @@ def _write_single(arity, ndim, mask, alias):
               "        if kernel is None:",
               "            outs = run(inputs)",
               "            kernels[0] = kernel_of(False)",
-              "            return outs",
-              "        out = empty(shape, dtype)",
-              f"        kernel({', '.join([out] + flat)})",
-              "        return [out]",
-              "    return call"]
-    env = {}
-    exec(compile("\n".join(lines), f"<symgraph single-values call {arity} {ndim}>", "exec"), env)
-    return env["factory"]
+              "            return outs"] + _into_new_array("kernel", out, flat)
+    return _factory(lines, f"<symgraph single-values call {arity} {ndim}>")
