@@ -10,6 +10,9 @@ the thunk replaces by that function.
 
 Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 us around a
 0.47 us kernel call and a 0.28 us np.empty; the written function ~0.3.
+
+One plan is written out the same way (single_values_call): arrays of the output's shape beside
+0-d or one-element values (x / x.sum(), a learning rate in a shared 0-d variable).
 """
 _written = {}  # (arity, ndim, contiguity checked, aliased input) -> factory
 
