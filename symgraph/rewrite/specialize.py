@@ -7,6 +7,9 @@ alpha * dot(a, b) + c -> Gemm (one BLAS call with the bias folded in);
 a shared weight's update w - lr * dot(a, b) -> Gemm(-lr, 1)(w, a, b) (momentum's
 mu * v - lr * dot(a, b) -> Gemm(-lr, mu)), which the memory planner lets accumulate into w;
 sum(x * y) over two equal-length vectors -> dot(x, y);
+max_pool2d(relu(x)) -> relu(max_pool2d(x)), and relu's gradient after the pooling's ->
+the pooling's gradient of x (a convnet's conv-relu-pool block: relu and its gradient on a
+quarter of the values);
 softmax(x) next to log_softmax(x) -> exp(log_softmax(x)) (an elementwise exp that fuses into
 its reader instead of a second pass over the rows: the training step of a classifier);
 CrossentropySoftmax(x, y) beside CrossentropySoftmaxGrad(x, y, g) -> one
@@ -18,11 +21,12 @@ from ..graph import Constant, ancestors
 from ..ops import elemwise as E
 from ..ops import reduce as R
 from ..ops.elemwise import Elemwise
+from ..ops.conv import MaxPool2D, MaxPool2DGrad
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
 from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from .engine import Stage
-from .patterns import scalar_name, args, constant_scalar, is_scalar_like, can_stand_for, sole_client
+from .patterns import scalar_name, args, constant_scalar, is_constant, is_scalar_like, can_stand_for, sole_client
 
 specialize = Stage("specialize")
 _POWERS = {2: E.square, 3: lambda x: E.square(x) * x, 4: lambda x: E.square(E.square(x)),
@@ -209,4 +213,47 @@ def crossentropy_beside_its_gradient(fgraph, node):
             return None
         fused_loss, fused_grad = CrossentropySoftmaxWithGrad()(x, y, g)
         return {loss: fused_loss, node.outputs[0]: fused_grad}
+    return None
+
+
+def _relu_input(var):
+    """x where var is relu(x), else None."""
+    return args(var)[0] if scalar_name(var) == "relu" else None
+
+
+@specialize.register(MaxPool2D)
+def pool_before_relu(fgraph, node):
+    """max_pool2d(relu(x)) -> relu(max_pool2d(x)): relu keeps the order of the values it does
+    not zero, so each window's maximum goes through it alike (NaN included), and relu then
+    reads a quarter of the values (2x2 windows). Only the sign of a zero may differ."""
+    x = _relu_input(node.inputs[0])
+    if x is None:
+        return None
+    result = E.relu(node.op(x))
+    return result if can_stand_for(result, node.outputs[0]) else None
+
+
+@specialize.register(Elemwise)
+def pool_gradient_before_relu(fgraph, node):
+    """relu's gradient after a max pooling's, MaxPool2DGrad(relu(x), g) * (relu(x) > 0) ->
+    MaxPool2DGrad(x, g * (max_pool2d(x) > 0)), the form pool_before_relu's graph has. The same
+    values: a window whose maximum is positive has the same first maximum in x as in relu(x),
+    which gets g; a window of values <= 0 (or whose maximum is NaN: NaN > 0 is false) gets 0
+    either way. relu(x) then has no reader left: neither it nor the mask is computed over the
+    whole image (64x16x28x28 float32: 125 and 244 us of a conv block's step)."""
+    if node.op.scalar_op.name != "mul" or len(node.inputs) != 2:
+        return None
+    for pooled_grad, mask in (node.inputs, node.inputs[::-1]):
+        owner = pooled_grad.owner
+        if owner is None or type(owner.op) is not MaxPool2DGrad or scalar_name(mask) != "gt":
+            continue
+        r, g = owner.inputs
+        x = _relu_input(r)
+        m, zero = args(mask)
+        if x is None or not (m is r or m is x) or not is_constant(zero, 0) or not sole_client(fgraph, pooled_grad):
+            continue
+        pool = owner.op.pool
+        result = MaxPool2DGrad(pool)(x, g * E.gt(pool(x), 0))
+        if can_stand_for(result, node.outputs[0]) and mask.type.shape == r.type.shape:
+            return result
     return None

@@ -736,3 +736,44 @@ def test_softmax_along_a_leading_axis_is_written_out_as_folds_and_one_loop(backe
     grads = [sg.function([x, w], sg.grad(cost, x), backend=backend, optimize=level) for level in (True, False)]
     weights = rng.standard_normal(value[5:].shape).astype("float32")
     np.testing.assert_allclose(grads[0](value[5:], weights), grads[1](value[5:], weights), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("pool", [dict(), dict(stride=1), dict(padding="same", pool_size=3, stride=2)])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_conv_relu_pool_block_pools_before_relu_with_the_same_values_and_gradients(pool, backend, rng):
+    """max_pool2d(relu(x)) -> relu(max_pool2d(x)) and relu's gradient moved after the
+    pooling's: relu and its mask run on the pooled values only, and the block's loss and
+    gradients stay those of the graph as written, through ties (the first maximum takes the
+    gradient), windows of values <= 0, a NaN, overlapping and padded windows."""
+    x, W = sg.dtensor4("x"), sg.dtensor4("W")
+    size = pool.pop("pool_size", 2)
+    h = sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, W, padding=1)), size, **pool)
+    cost = ((h + h * h) * sg.arange(1.0, h.shape[-1] + 1)).sum()  # (a gradient where h is 0 too)
+    outputs = [h, *sg.grad(cost, [x, W])]
+    fast = sg.function([x, W], outputs, backend=backend)
+    slow = sg.function([x, W], outputs, backend="numpy", optimize=False)
+    assert fired(fast, "pool_before_relu") and fired(fast, "pool_gradient_before_relu")
+    relus = [n for n in fast.fgraph.apply_nodes if "relu" in str(n.op)]
+    assert relus and all(n.inputs[0].owner is not None and type(n.inputs[0].owner.op).__name__ == "MaxPool2D"
+                         for n in relus)  # (fused or not, relu reads the pooled values only)
+    xv = np.round(rng.normal(size=(2, 1, 7, 8)), 1)  # ties
+    xv[0, 0, :3, :3] = -1.0                           # windows of values <= 0 after the conv
+    xv[1, 0, 4, 5] = np.nan
+    wv = np.round(rng.normal(size=(3, 1, 3, 3)), 1)
+    wv[:, :, 1, 1] = 1.0
+    for got, want in zip(fast(xv, wv), slow(xv, wv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def test_pooling_a_relu_read_elsewhere_keeps_its_gradient_as_written():
+    """relu's output also read by another node: the forward still pools first (relu(x) stays
+    for that reader), and relu's gradient, which multiplies both paths' gradients summed, not
+    the pooling's alone, stays as written."""
+    x = sg.dtensor4("x")
+    r = sg.nn.relu(x)
+    h = sg.nn.max_pool2d(r, 2)
+    cost = (h * h).sum() + (r * r).sum()
+    fast, slow = compile_both([x], [cost, sg.grad(cost, x)])
+    xv = np.random.default_rng(3).normal(size=(1, 2, 4, 4))
+    for got, want in zip(fast(xv), slow(xv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
