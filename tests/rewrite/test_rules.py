@@ -777,3 +777,16 @@ def test_pooling_a_relu_read_elsewhere_keeps_its_gradient_as_written():
     xv = np.random.default_rng(3).normal(size=(1, 2, 4, 4))
     for got, want in zip(fast(xv), slow(xv)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_pooling_before_relu_in_a_prediction_only_where_relu_would_be_a_pass_of_its_own():
+    """Without a gradient, relu(conv(x) + b) fuses into the bias's loop for nothing: the
+    pooling stays after it. relu(conv(x)) alone is a pass over every value: pooled first."""
+    x, w, b = sg.dtensor4("x"), sg.dtensor4("w"), sg.dtensor4("b")
+    with_bias = sg.function([x, w, b], sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, w) + b), 2), backend="numpy")
+    without = sg.function([x, w], sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, w)), 2), backend="numpy")
+    assert not fired(with_bias, "pool_before_relu") and fired(without, "pool_before_relu")
+    rng = np.random.default_rng(4)
+    xv, wv, bv = rng.normal(size=(2, 1, 6, 6)), rng.normal(size=(3, 1, 3, 3)), rng.normal(size=(1, 3, 1, 1))
+    slow = sg.function([x, w], sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, w)), 2), backend="numpy", optimize=False)
+    np.testing.assert_allclose(without(xv, wv), slow(xv, wv), rtol=1e-12, atol=1e-12)
