@@ -858,11 +858,13 @@ class ArgReduceThunk:
 
 # Arrays from this many bytes on are split between the calling thread and a helper for a NumPy
 # loop that releases the GIL. The hand-over costs tens of microseconds: argmax along rows of
-# 1024x1024 float32 (4 MB) ran 0.71-0.74x NumPy split against 0.95-0.97x whole; at 8 MB
-# (2048x1024 float32, 1024x1024 float64) 0.91-1.18x against 0.96-0.98x, a wash; from 16 MB
-# 1.24-1.61x; over all axes alike (2^20 float32 0.71-0.73x split, 2^22 1.35-1.38x). It was
-# 2^20 elements, which split a 4 MB float32 array at a loss.
-ROWS_SPLIT_BYTES = 16 << 20
+# 1024x1024 float32 (4 MB) ran 0.71-0.74x NumPy split against 0.95-0.97x whole; 6 MB 0.98x
+# either way; at 8 MB (2048x1024 and 1448x1448 float32, 1024x1024 float64) 0.91-1.18x in one
+# session's runs, 1.03-1.18x in the next's, against 0.96-0.99x whole; 12-15 MB (1800^2,
+# 2000^2 float32) 1.21-1.40x against 0.97-1.00x; 16 MB and more 1.24-1.61x; over all axes
+# alike (2^20 float32 0.71-0.73x split, 2^22 1.35-1.38x). It was 2^20 elements, which split a
+# 4 MB float32 array at a loss, then 16 MB, which left 2000x2000 float32 at 0.99x.
+ROWS_SPLIT_BYTES = 8 << 20
 _HELPER = []
 
 
