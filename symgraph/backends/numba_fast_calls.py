@@ -100,7 +100,7 @@ def single_values_call(run, kernel_of, arity, ndim, mask, alias, empty, shape, d
     can go (into input `alias` where that one is writeable, else into a new array) is
     kernel_of(into) once `run(inputs)` went that way; until then run does the call.
     Measured on x / s over 1000 float32 with a 0-d s: the plan through the thunk's methods
-    2.5 us (a kernel call of 0.43), this function ~1."""
+    2.48 us (a kernel call of 0.43), this function 0.85 (the node's whole call 2.94 -> 1.26)."""
     key = (arity, ndim, mask, alias)
     factory = _written_single.get(key)
     if factory is None:

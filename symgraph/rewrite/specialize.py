@@ -262,6 +262,6 @@ def pool_gradient_before_relu(fgraph, node):
             continue
         pool = owner.op.pool
         result = MaxPool2DGrad(pool)(x, g * E.gt(pool(x), 0))
-        if can_stand_for(result, node.outputs[0]) and mask.type.shape == r.type.shape:
+        if can_stand_for(result, node.outputs[0]):
             return result
     return None

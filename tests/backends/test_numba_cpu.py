@@ -706,7 +706,10 @@ def test_small_float_reductions_of_stored_arrays_are_numpys_arrays(dtype, ndim, 
             if ndim == 0 and axis is not None:
                 continue
             f = sg.function([x], getattr(x, kind)(axis=axis, keepdims=keepdims), backend="numba")
-            assert any(isinstance(t, numba_cpu.StoredReduceThunk) for t in executor_globals(f).values())
+            (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.StoredReduceThunk)]
+            assert (thunk.reduce is None) == (kind == "mean")  # (a mean divides after: the op's perform)
+            performed = []
+            thunk.perform = lambda node, inputs, real=thunk.perform: performed.append(1) or real(node, inputs)
             shapes = [()] if ndim == 0 else [(5,) * ndim, (3, 0)[:ndim]]
             for shape in shapes:
                 value = rng.normal(size=shape).astype(dtype)
@@ -725,6 +728,7 @@ def test_small_float_reductions_of_stored_arrays_are_numpys_arrays(dtype, ndim, 
                 np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
                 if got.ndim == 0 and value.ndim:
                     assert f(value) is not got  # a new array each call
+            assert bool(performed) == (kind == "mean")  # (the others: the ufunc's reduce, called by the thunk)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])

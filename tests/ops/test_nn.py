@@ -233,6 +233,9 @@ def test_numba_convolution_gradients_match_the_reference(config, per_image, rng,
     # FEW_TAPS says otherwise; both ways must give the reference's values)
     from symgraph.backends import numba_cpu
     monkeypatch.setattr(numba_cpu, "FEW_TAPS", 32 if per_image else 0)
+    ways = []
+    decide = numba_cpu.ConvThunk._per_image
+    monkeypatch.setattr(numba_cpu.ConvThunk, "_per_image", staticmethod(lambda *a: ways.append(decide(*a)) or ways[-1]))
     c, o, g, k, stride, padding, dilation, size = config
     xv = rng.normal(size=(2, c) + size).astype("float32")
     wv = rng.normal(size=(o, c // g) + k).astype("float32")
@@ -244,6 +247,7 @@ def test_numba_convolution_gradients_match_the_reference(config, per_image, rng,
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
+    assert ways and set(ways) == {per_image}  # (the forward and the filters' gradient went that way)
     t = sg.nn.conv2d_transpose(y, w, stride, 0 if padding == "same" else padding, dilation=dilation, groups=g) \
         if padding != "same" and not isinstance(padding, tuple) else y
     np.testing.assert_allclose(run([x, w], t, xv, wv, backend="numba"), run([x, w], t, xv, wv, backend="numpy"),
