@@ -11,12 +11,17 @@ from symgraph.backends.numba_vecmath import (exp32, log32, log1p32, tanh32, sigm
                                              sin64, cos64, tan64, fold_add, fold_max, fold_min)
 
 import symgraph as sg
+from symgraph.backends import numba_vecmath as vm
 from tests.conftest import elementwise_loop
 
 
 _apply_exp, _apply_tanh, _apply_sigmoid, _apply_log, _apply_log1p, _apply_sin, _apply_cos, _apply_tan = (
     elementwise_loop(fn) for fn in (exp32, tanh32, sigmoid32, log32, log1p32, sin32, cos32, tan32))
 _APPLY_64 = [elementwise_loop(fn) for fn in (exp64, tanh64, sigmoid64, log64, log1p64)]
+# exp is exp32/exp64 as LLVM's version picks (numba_vecmath._SCALEF); both forms are tested here.
+_apply_exp_by_factors, _apply_exp_by_vscalef = (elementwise_loop(getattr(vm, f"_exp_by_{form}32"))
+                                                for form in ("factors", "vscalef"))
+_APPLY_64 += [elementwise_loop(getattr(vm, f"_exp_by_{form}64")) for form in ("factors", "vscalef")]
 _TRIG_64 = {"sin": elementwise_loop(sin64), "cos": elementwise_loop(cos64), "tan": elementwise_loop(tan64)}
 
 
@@ -24,9 +29,13 @@ def _apply_64(kind, a, out):
     _APPLY_64[kind](a, out)
 
 
+# (with where the forms switch: exp's factors at 0, sigmoid's clamp at -87 and its power of
+# two's overflow from 88.38, tanh's clamp at 9)
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, 88.72, 88.73, -87.3,
-                     -103.9, -104.5, 1e30, -1e30], np.float32)
-CASES = [(_apply_exp, np.exp), (_apply_tanh, np.tanh), (_apply_sigmoid, lambda v: 1 / (1 + np.exp(-v)))]
+                     -103.9, -104.5, 1e30, -1e30, 87.0, -87.0, 86.99, 88.38, -88.38, -88.5, 9.0, -9.0,
+                     9.01, 1e-3, -1e-3], np.float32)
+CASES = [(_apply_exp, np.exp), (_apply_exp_by_factors, np.exp), (_apply_exp_by_vscalef, np.exp),
+         (_apply_tanh, np.tanh), (_apply_sigmoid, lambda v: 1 / (1 + np.exp(-v)))]
 
 
 @pytest.mark.parametrize("kernel,reference", CASES)
@@ -142,14 +151,15 @@ def test_float64_sin_cos_tan_up_to_their_limit(name, bound):
     assert np.array_equal(np.signbit(got[:2]), np.signbit(getattr(np, name)(specials[:2])))
 
 
-@pytest.mark.parametrize("kind,reference,bound", [(0, np.exp, 2.0), (1, np.tanh, 2.0),
-                                                  (2, lambda v: 1 / (1 + np.exp(-v)), 2.5)])
+@pytest.mark.parametrize("kind,reference,bound", [(0, np.exp, 2.0), (5, np.exp, 2.0), (6, np.exp, 2.0),
+                                                  (1, np.tanh, 2.0), (2, lambda v: 1 / (1 + np.exp(-v)), 2.5)])
 def test_float64_exp_tanh_sigmoid_within_two_ulp(kind, reference, bound):
     # (sigmoid adds the rounding of its add and divide to exp's: 2.3 ulp at x = -1.1)
     rng = np.random.default_rng(3)
     x = np.concatenate([np.linspace(-760, 720, 400_001), rng.normal(size=200_000) * 3,
                         np.geomspace(1e-300, 1, 20_001), -np.geomspace(1e-300, 1, 20_001),
-                        [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.79, -745.1, -745.2, 0.625, -0.625]])
+                        [0.0, -0.0, np.inf, -np.inf, np.nan, 709.78, 709.79, -745.1, -745.2, 0.625, -0.625,
+                         700.0, -700.0, 699.9, -708.5, -709.9, 20.0, -20.0, 20.01, 1e-3, -1e-3]])
     out = np.empty_like(x)
     _apply_64(kind, x, out)
     with np.errstate(all="ignore"):
