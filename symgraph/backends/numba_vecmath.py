@@ -125,6 +125,13 @@ _ONE, _TWO, _HALF = np.float32(1.0), np.float32(2.0), np.float32(0.5)
 
 
 @njit(inline="always", cache=True)
+def _clamped(x, lo, hi):
+    """x within [lo, hi]; NaN stays NaN (both comparisons are false)."""
+    c = lo if x < lo else x
+    return hi if c > hi else c
+
+
+@njit(inline="always", cache=True)
 def _split_ln2_32(c):
     """(n, r) with c = n ln2 + r and |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so n * the
     first part is exact)."""
@@ -155,8 +162,7 @@ def _split_ln2_bits32(c, shift):
 @njit(inline="always", cache=True)
 def _reduce_ln2_32(x):
     """(x clamped to where exp is finite and not zero, n, r): _split_ln2_32 of the clamped x."""
-    c = _LO if x < _LO else x
-    c = _HI if c > _HI else c                    # NaN stays NaN (comparisons are false)
+    c = _clamped(x, _LO, _HI)
     n, r = _split_ln2_32(c)
     return c, n, r
 
@@ -199,9 +205,7 @@ def _exp_by_factors32(x):
     0 up, 2^(n+64) * 2^-64 below, the first built from _split_ln2_bits32's bits (over 16384
     float32 0.33 -> 0.28-0.30 ns a value: no conversion, shifts or select for NaN, which passes
     through exp(r))."""
-    x = np.float32(x)
-    c = _LO if x < _LO else x
-    c = _HI if c > _HI else c                    # NaN stays NaN
+    c = _clamped(np.float32(x), _LO, _HI)
     r, bits = _split_ln2_bits32(c, _SHIFT_126)
     below = c < 0
     first = _bits_to_float32((bits + (np.int32(65) if below else np.int32(0))) << np.int32(23))
@@ -286,11 +290,7 @@ def sigmoid32(x):
     normal float, or 0 at n = -126, where 1 + e rounds to 1 anyway, and the doubling overflows
     to inf where exp(-x) does. exp32's two factors and its select for NaN (which here passes
     through y) are not needed: a loop of it 37 -> 29 vector instructions."""
-    x = np.float32(x)
-    c = -x
-    c = _SIGMOID_LO if c < _SIGMOID_LO else c
-    c = _HI if c > _HI else c                    # NaN stays NaN
-    r, bits = _split_ln2_bits32(c, _SHIFT_126)
+    r, bits = _split_ln2_bits32(_clamped(-np.float32(x), _SIGMOID_LO, _HI), _SHIFT_126)
     return _ONE / (_ONE + (_expm1_reduced32(r) + _ONE) * _bits_to_float32(bits << np.int32(23)) * _TWO)
 
 
@@ -347,8 +347,9 @@ def log1p64(x):
     return x if x == np.inf else r
 
 
-# As _SHIFT, _SHIFT_126 and _SIGMOID_LO, for float64: 1.5 * 2^52 (+ 1022) and -700.
-_SHIFT_D, _SHIFT_1022_D, _SIGMOID_LO_D = 6755399441055744.0, 6755399441055744.0 + 1022.0, -700.0
+# As _SHIFT, _SHIFT_127 (here 1023), _SHIFT_126 and _SIGMOID_LO, for float64: 1.5 * 2^52 (+ b) and -700.
+_SHIFT_D, _SHIFT_1023_D, _SHIFT_1022_D = (6755399441055744.0 + b for b in (0.0, 1023.0, 1022.0))
+_SIGMOID_LO_D = -700.0
 
 
 @njit(inline="always", cache=True)
@@ -361,8 +362,7 @@ def _split_ln2_64(c):
 @njit(inline="always", cache=True)
 def _reduce_ln2_64(x):
     """As _reduce_ln2_32, for float64."""
-    c = -746.0 if x < -746.0 else x
-    c = 710.0 if c > 710.0 else c
+    c = _clamped(x, -746.0, 710.0)
     n, r = _split_ln2_64(c)
     return c, n, r
 
@@ -403,9 +403,7 @@ def _split_ln2_bits64(c, shift):
 @njit(inline="always", cache=True)
 def _exp_by_factors64(x):
     """As _exp_by_factors32: 2^(n-1) * 2 from 0 up, 2^(n+512) * 2^-512 below (0.81 -> 0.67 ns a value)."""
-    x = np.float64(x)
-    c = -746.0 if x < -746.0 else x
-    c = 710.0 if c > 710.0 else c                 # NaN stays NaN
+    c = _clamped(np.float64(x), -746.0, 710.0)
     r, bits = _split_ln2_bits64(c, _SHIFT_1022_D)
     below = c < 0
     first = _bits_to_float64((bits + (np.int64(513) if below else np.int64(0))) << np.int64(52))
@@ -432,7 +430,7 @@ def tanh64(x):
     q = _muladd(_muladd(z + _TQ[0], z, _TQ[1]), z, _TQ[2])
     small = _muladd(a * z, p / q, a)              # |x| < 0.625
     c = 20.0 if a > 20.0 else a                   # tanh(20) rounds to 1; NaN stays NaN
-    r, bits = _split_ln2_bits64(c + c, _SHIFT_1022_D + 1.0)
+    r, bits = _split_ln2_bits64(c + c, _SHIFT_1023_D)
     e = (_expm1_reduced64(r) + 1.0) * _bits_to_float64(bits << np.int64(52))   # exp(2c): one power of two
     large = 1.0 - 2.0 / (e + 1.0)
     return math.copysign(small if a < 0.625 else large, x)
@@ -441,11 +439,7 @@ def tanh64(x):
 @njit(inline="always", cache=True)
 def sigmoid64(x):
     """As sigmoid32: exp(-x) as exp(r) 2^(n-1) 2 for -x in [-700, 710]."""
-    x = np.float64(x)
-    c = -x
-    c = _SIGMOID_LO_D if c < _SIGMOID_LO_D else c
-    c = 710.0 if c > 710.0 else c                 # NaN stays NaN
-    r, bits = _split_ln2_bits64(c, _SHIFT_1022_D)
+    r, bits = _split_ln2_bits64(_clamped(-np.float64(x), _SIGMOID_LO_D, 710.0), _SHIFT_1022_D)
     return 1.0 / (1.0 + (_expm1_reduced64(r) + 1.0) * _bits_to_float64(bits << np.int64(52)) * 2.0)
 
 

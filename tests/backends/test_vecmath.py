@@ -29,8 +29,8 @@ def _apply_64(kind, a, out):
     _APPLY_64[kind](a, out)
 
 
-# (with where the forms switch: exp's factors at 0, sigmoid's clamp at -87 and its power of
-# two's overflow from 88.38, tanh's clamp at 9)
+# (with the points where the forms switch: exp's factors at 0, sigmoid's clamp at -87 and its
+# power of two's overflow from 88.38, tanh's clamp at 9)
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, 88.72, 88.73, -87.3,
                      -103.9, -104.5, 1e30, -1e30, 87.0, -87.0, 86.99, 88.38, -88.38, -88.5, 9.0, -9.0,
                      9.01, 1e-3, -1e-3], np.float32)
