@@ -16,8 +16,9 @@ What makes them fast (each measured, see benchmarks/README.md): every loop must 
 float32 transcendentals are numba_vecmath's (libm's do not vectorize); folds carry LLVM's
 reassoc flag on the accumulating operation only; loops that do not start at 0 (parallel
 chunks, blocks) index with unsigned integers, because Numba's wrap-around check for negative
-indices stops LLVM from vectorizing them; parallel loops are explicit chunks rather than
-Numba's own split of a prange, whose per-thread loops carry that check.
+indices stops LLVM from vectorizing them; a parallel 1-d loop is a prange over chunks, each a
+call of a serial function over it, which keeps the loop's constants in registers
+(_kernel_lines).
 """
 import functools
 import hashlib
@@ -189,21 +190,45 @@ def _urange(lo, hi):
     return f"range(np.uint64({lo}), np.uint64({hi}))"
 
 
-def _loop_lines(var, bound, parallel, indent, flag=None, chunk=PARALLEL_CHUNK):
-    """(opening lines, body indent, closing lines) of a loop of var over range(bound).
-    Parallel: prange over chunks, not numba's own split of a prange (its per-thread loops start
-    at a variable, so they carry the wrap-around check and do not vectorize). flag: a boolean
-    the body ORs into; the closing lines return whether any iteration set it."""
-    if not parallel:
-        opening = ([f"{indent}{flag} = False"] if flag else []) + [f"{indent}for {var} in range({bound}):"]
-        return opening, indent + "    ", [f"{indent}return {flag}"] if flag else []
-    opening = [f"{indent}n_{var} = {bound}", f"{indent}chunks_{var} = (n_{var} + {chunk - 1}) // {chunk}"]
-    opening += [f"{indent}flags = np.zeros(chunks_{var}, np.bool_)"] if flag else []
-    opening.append(f"{indent}for c_{var} in prange(chunks_{var}):")
-    opening += [f"{indent}    {flag} = False"] if flag else []
-    opening.append(f"{indent}    for {var} in {_urange(f'c_{var} * {chunk}', f'min(n_{var}, (c_{var} + 1) * {chunk})')}:")
-    closing = [f"{indent}    flags[c_{var}] = {flag}", f"{indent}return flags.any()"] if flag else []
-    return opening, indent + "        ", closing
+def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None):
+    """The source lines of an elementwise kernel `kernel(arrays)`: `prelude`, then `body` in
+    nested loops, loops[d] = (variable, bound) from the outermost. found: a name the prelude
+    sets and the body ORs or adds to (range checks); the kernel returns it (in parallel, the
+    total over the tasks).
+
+    In parallel, a loop of more dimensions is a prange over its rows. A 1-d loop is split into
+    tasks of `chunk` values, each of which calls `part(arrays, lo, hi)`, a serial function
+    looping over range(lo, hi) (unsigned indices: see _urange). Written as one prange over
+    chunks with the serial loop inside, LLVM loaded 23 of the fused chain's constants again in
+    every iteration (130 vector instructions against the serial loop's 94); in a function of
+    its own the loop is the outermost and they stay in registers: the chain over 10^7 float32
+    6.2-6.7 -> 5.6-6.0 ms (old and new kernels alternating in one process). numba's own split
+    of a prange keeps them too but lost 24% on tanh of 10^7 float64."""
+    options = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"
+    params = ", ".join(arrays)
+
+    def loop_nest(first):
+        lines, indent = [], "    "
+        for d, (var, bound) in enumerate(loops):
+            lines.append(f"{indent}for {var} in {first if d == 0 else f'range({bound})'}:")
+            indent += "    "
+        return lines + [indent + line for line in body]
+
+    closing = [f"    return {found}"] if found else []
+    if not parallel or len(loops) > 1:  # (rows: their inner loops start at 0)
+        first = f"{'prange' if parallel else 'range'}({loops[0][1]})"
+        return [f"@njit(parallel={parallel}, {options})", f"def kernel({params}):"] + prelude + loop_nest(first) + closing
+    part = ([f"@njit(parallel=False, {options})", f"def part({params}, lo, hi):"] + prelude
+            + loop_nest(_urange("lo", "hi")) + closing)
+    call = f"part({params}, task * {chunk}, min(n, (task + 1) * {chunk}))"
+    kernel = [f"@njit(parallel=True, {options})", f"def kernel({params}):", f"    n = {loops[0][1]}",
+              f"    tasks = (n + {chunk - 1}) // {chunk}"]
+    if found:
+        kernel += ["    found = np.zeros(tasks, np.int64)", "    for task in prange(tasks):",
+                   f"        found[task] = {call}", "    return found.sum()"]
+    else:
+        kernel += ["    for task in prange(tasks):", f"        {call}"]
+    return part + ["", ""] + kernel
 
 
 def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=None):
@@ -214,34 +239,27 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
     path (an in-place relu gradient ran 2.7x slower); one array read and written at the same
     index needs no check."""
     n_in, outs = len(in_dtypes), composite.outputs
-    params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
-    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
-             f"def kernel({params}):"]
-    for i in range(n_in):
-        if scalar_mask[i]:
-            lines.append(f"    x{i} = a{i}[0]")
+    arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
+    prelude = [f"    x{i} = a{i}[0]" for i in range(n_in) if scalar_mask[i]]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
     checks = [(args[0], dtype) for _, sop, args, arg_dtypes, dtype in steps
               if trig and _checked_trig(sop, arg_dtypes, dtype)]
-    lines += _named_literals(steps) if parallel else []
-    chunk = parallel_chunk(composite)
-    opening, indent, closing = _loop_lines("i", "out0.shape[0]", parallel, "    ", "big" if checks else None, chunk)
-    lines += opening
-    for i in range(n_in):
-        if not scalar_mask[i]:
-            lines.append(f"{indent}x{i} = {'out0' if i == alias else f'a{i}'}[i]")
-    lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}"
-              for j, sop, args, arg_dtypes, dtype in steps]
-    lines += [f"{indent}big |= abs({arg}) > np.{dtype}({TRIG_LIMITS[dtype]})" for arg, dtype in checks]
-    lines += [f"{indent}out{k}[i] = t{o}" for k, o in enumerate(outs)]
-    return "\n".join(lines + closing) + "\n"
+    prelude += ["    big = False"] if checks else []
+    body = [f"x{i} = {'out0' if i == alias else f'a{i}'}[i]" for i in range(n_in) if not scalar_mask[i]]
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
+    body += [f"big |= abs({arg}) > np.{dtype}({TRIG_LIMITS[dtype]})" for arg, dtype in checks]
+    body += [f"out{k}[i] = t{o}" for k, o in enumerate(outs)]
+    lines = _kernel_lines(arrays, prelude, [("i", "out0.shape[0]")], body, parallel, parallel_chunk(composite),
+                          "big" if checks else None)
+    return "\n".join(lines) + "\n"
 
 
 def _named_literals(steps):
     """Name the literal arguments of the vector-form helpers in `steps` (rewritten in place)
-    and return the lines defining them, to go before a parallel loop. In numba's parallel
+    and return the lines defining them, to go before a prange over rows. In numba's parallel
     loops a helper given a literal argument ran 2x slower than given the same value named
-    outside the loop (pow32(x, 0.7): 10.0 against 5.4 ms over 4M; serial loops do not differ)."""
+    outside the loop (pow32(x, 0.7): 10.0 against 5.4 ms over 4M; serial loops, as a 1-d
+    kernel's part, do not differ)."""
     named = {}
     for _, sop, args, _, dtype in steps:
         if sop.name in VECTOR_FORMS.get(dtype, ()):
@@ -256,33 +274,25 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     inner loop (a conv bias + relu over 16x16x8x8 took 15.8 us), and np.broadcast_to cost
     2.6 us an input. alias: as in _flat_source. trig: as in _trig_count_lines."""
     n_in, outs = len(in_dtypes), composite.outputs
-    params = ", ".join([f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)])
-    lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
-             f"def kernel({params}):"]
+    arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
-    lines += _named_literals(steps) if parallel else []
-    lines += ["    nbig = 0"] if trig else []
-    indent = "    "
-    for d in range(ndim):
-        if parallel and d == 0 and ndim == 1:
-            opening, indent, _ = _loop_lines("i0", "out0.shape[0]", True, indent)
-            lines += opening
-            continue
-        loop = "prange" if parallel and d == 0 else "range"  # rows: the inner loops start at 0
-        lines.append(f"{indent}for i{d} in {loop}(out0.shape[{d}]):")
-        indent += "    "
+    prelude = _named_literals(steps) if parallel and ndim > 1 else []
+    prelude += ["    nbig = 0"] if trig else []
     out_index = ", ".join(f"i{d}" for d in range(ndim))
+    body = []
     for i, pattern in enumerate(patterns):
         if i == alias:
-            lines.append(f"{indent}x{i} = out0[{out_index}]")
+            body.append(f"x{i} = out0[{out_index}]")
             continue
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
-        lines.append(f"{indent}x{i} = a{i}[{index}]")
-    lines += [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
-    lines += _trig_count_lines(steps, indent) if trig else []
-    lines += [f"{indent}out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
-    return "\n".join(lines + ["    return nbig"] * trig) + "\n"
+        body.append(f"x{i} = a{i}[{index}]")
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
+    body += _trig_count_lines(steps, "") if trig else []
+    body += [f"out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
+    loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
+    lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if trig else None)
+    return "\n".join(lines) + "\n"
 
 
 def _trig_count_lines(steps, indent):
