@@ -131,14 +131,6 @@ def _clamped(x, lo, hi):
     return hi if c > hi else c
 
 
-@njit(inline="always", cache=True)
-def _split_ln2_32(c):
-    """(n, r) with c = n ln2 + r and |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so n * the
-    first part is exact)."""
-    n = _muladd(c, _LOG2E, _SHIFT) - _SHIFT       # rounded by the addition (see _SHIFT)
-    return n, _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c))
-
-
 # 1.5 * 2^23 (plus an exponent bias b): a float that size rounds what is added to it to an
 # integer n (|n| < 2^22), which then sits in its low mantissa bits as n + b (+ 0x4B400000).
 # Cheaper than floor(c / ln2 + 0.5) (exp over 16384 float32 0.34 -> 0.33 ns a value), and
@@ -149,14 +141,21 @@ _SIGMOID_LO = np.float32(-87.0)
 
 @njit(inline="always", cache=True)
 def _split_ln2_bits32(c, shift):
-    """(r, bits) with c = n ln2 + r, |r| <= ln2 / 2 (as _split_ln2_32) and bits those of the
-    float n + shift (see _SHIFT). Powers of two built from them need no float-to-integer
+    """(n, r, bits) with c = n ln2 + r, |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so n * the
+    first part is exact) and bits those of the float n + shift (see _SHIFT). Powers of two built from them need no float-to-integer
     conversion, whose result LLVM leaves undefined for NaN (a NaN c gives a NaN r here), and
     no select to set NaN apart (a loop of tanh32 39 -> 37 vector instructions, 0.47 -> 0.42 ns
     a value; sigmoid32 37 -> 29, 0.39 -> 0.30)."""
     k = _muladd(c, _LOG2E, shift)
     n = k - shift
-    return _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c)), _float32_to_bits(k)
+    return n, _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c)), _float32_to_bits(k)
+
+
+@njit(inline="always", cache=True)
+def _split_ln2_32(c):
+    """(n, r) with c = n ln2 + r and |r| <= ln2 / 2 (_split_ln2_bits32's)."""
+    n, r, _ = _split_ln2_bits32(c, _SHIFT)
+    return n, r
 
 
 @njit(inline="always", cache=True)
@@ -206,7 +205,7 @@ def _exp_by_factors32(x):
     float32 0.33 -> 0.28-0.30 ns a value: no conversion, shifts or select for NaN, which passes
     through exp(r))."""
     c = _clamped(np.float32(x), _LO, _HI)
-    r, bits = _split_ln2_bits32(c, _SHIFT_126)
+    _, r, bits = _split_ln2_bits32(c, _SHIFT_126)
     below = c < 0
     first = _bits_to_float32((bits + (np.int32(65) if below else np.int32(0))) << np.int32(23))
     return (_expm1_reduced32(r) + _ONE) * first * (_TWO_M64 if below else _TWO)
@@ -277,7 +276,7 @@ def tanh32(x):
     z = a * a
     small = _muladd(a * z, _horner(_T, z), a)    # |x| < 0.625: no cancellation
     c = np.float32(9.0) if a > np.float32(9.0) else a     # NaN stays NaN
-    r, bits = _split_ln2_bits32(c + c, _SHIFT_127)
+    _, r, bits = _split_ln2_bits32(c + c, _SHIFT_127)
     t = _bits_to_float32(bits << np.int32(23))   # 2^n
     em = _muladd(t, _expm1_reduced32(r), t - _ONE)
     large = em / (em + _TWO)
@@ -290,7 +289,7 @@ def sigmoid32(x):
     normal float, or 0 at n = -126, where 1 + e rounds to 1 anyway, and the doubling overflows
     to inf where exp(-x) does. exp32's two factors and its select for NaN (which here passes
     through y) are not needed: a loop of it 37 -> 29 vector instructions."""
-    r, bits = _split_ln2_bits32(_clamped(-np.float32(x), _SIGMOID_LO, _HI), _SHIFT_126)
+    _, r, bits = _split_ln2_bits32(_clamped(-np.float32(x), _SIGMOID_LO, _HI), _SHIFT_126)
     return _ONE / (_ONE + (_expm1_reduced32(r) + _ONE) * _bits_to_float32(bits << np.int32(23)) * _TWO)
 
 
@@ -353,10 +352,18 @@ _SIGMOID_LO_D = -700.0
 
 
 @njit(inline="always", cache=True)
+def _split_ln2_bits64(c, shift):
+    """As _split_ln2_bits32, for float64 (the bits shifted left by 52 are 2^(n + b - 1023))."""
+    k = _muladd(c, _LOG2E_D, shift)
+    n = k - shift
+    return n, _muladd(n, -_C2_D, _muladd(n, -_C1_D, c)), _float64_to_bits(k)
+
+
+@njit(inline="always", cache=True)
 def _split_ln2_64(c):
     """As _split_ln2_32, for float64."""
-    n = _muladd(c, _LOG2E_D, _SHIFT_D) - _SHIFT_D
-    return n, _muladd(n, -_C2_D, _muladd(n, -_C1_D, c))
+    n, r, _ = _split_ln2_bits64(c, _SHIFT_D)
+    return n, r
 
 
 @njit(inline="always", cache=True)
@@ -393,18 +400,10 @@ times_pow2_64 = _scaled_by_ldexp if _SCALEF else _scaled_by_factors64  # (as tim
 
 
 @njit(inline="always", cache=True)
-def _split_ln2_bits64(c, shift):
-    """As _split_ln2_bits32, for float64 (the bits shifted left by 52 are 2^(n + b - 1023))."""
-    k = _muladd(c, _LOG2E_D, shift)
-    n = k - shift
-    return _muladd(n, -_C2_D, _muladd(n, -_C1_D, c)), _float64_to_bits(k)
-
-
-@njit(inline="always", cache=True)
 def _exp_by_factors64(x):
     """As _exp_by_factors32: 2^(n-1) * 2 from 0 up, 2^(n+512) * 2^-512 below (0.81 -> 0.67 ns a value)."""
     c = _clamped(np.float64(x), -746.0, 710.0)
-    r, bits = _split_ln2_bits64(c, _SHIFT_1022_D)
+    _, r, bits = _split_ln2_bits64(c, _SHIFT_1022_D)
     below = c < 0
     first = _bits_to_float64((bits + (np.int64(513) if below else np.int64(0))) << np.int64(52))
     return (_expm1_reduced64(r) + 1.0) * first * (2.0 ** -512 if below else 2.0)
@@ -430,7 +429,7 @@ def tanh64(x):
     q = _muladd(_muladd(z + _TQ[0], z, _TQ[1]), z, _TQ[2])
     small = _muladd(a * z, p / q, a)              # |x| < 0.625
     c = 20.0 if a > 20.0 else a                   # tanh(20) rounds to 1; NaN stays NaN
-    r, bits = _split_ln2_bits64(c + c, _SHIFT_1023_D)
+    _, r, bits = _split_ln2_bits64(c + c, _SHIFT_1023_D)
     e = (_expm1_reduced64(r) + 1.0) * _bits_to_float64(bits << np.int64(52))   # exp(2c): one power of two
     large = 1.0 - 2.0 / (e + 1.0)
     return math.copysign(small if a < 0.625 else large, x)
@@ -439,7 +438,7 @@ def tanh64(x):
 @njit(inline="always", cache=True)
 def sigmoid64(x):
     """As sigmoid32: exp(-x) as exp(r) 2^(n-1) 2 for -x in [-700, 710]."""
-    r, bits = _split_ln2_bits64(_clamped(-np.float64(x), _SIGMOID_LO_D, 710.0), _SHIFT_1022_D)
+    _, r, bits = _split_ln2_bits64(_clamped(-np.float64(x), _SIGMOID_LO_D, 710.0), _SHIFT_1022_D)
     return 1.0 / (1.0 + (_expm1_reduced64(r) + 1.0) * _bits_to_float64(bits << np.int64(52)) * 2.0)
 
 
