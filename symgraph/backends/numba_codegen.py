@@ -33,6 +33,8 @@ import numpy as np
 
 from ..config import config
 from . import numba_calls, numba_special, numba_vecmath
+from . import numba_stream
+from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 
@@ -99,7 +101,7 @@ def _helpers_digest():
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special, numba_calls):
+    for module in (numba_vecmath, numba_special, numba_calls, numba_stream):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -113,7 +115,8 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "from symgraph.backends.numba_target import kernel_jit as njit\n"
            f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
            "from symgraph.backends import numba_vecmath as inlined\n"
-           "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n\n")
+           "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
+           "from symgraph.backends.numba_stream import stream_store\n\n")
 
 
 def _literal(value, dtype):
@@ -190,11 +193,14 @@ def _urange(lo, hi):
     return f"range(np.uint64({lo}), np.uint64({hi}))"
 
 
-def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None):
+def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, streamed=None):
     """The source lines of an elementwise kernel `kernel(arrays)`: `prelude`, then `body` in
     nested loops, loops[d] = (variable, bound) from the outermost. found: a name the prelude
     sets and the body ORs or adds to (range checks); the kernel returns it (in parallel, the
-    total over the tasks).
+    total over the tasks). streamed: for a parallel 1-d loop, `body` with its one store a
+    stream_store (numba_stream): each task runs it as `streamed(arrays, lo, hi)` from its first
+    element on a 64-byte boundary of arrays[0] for whole STREAM_BLOCKs, and `part` over the
+    rest; chunk must be a multiple of STREAM_BLOCK.
 
     In parallel, a loop of more dimensions is a prange over its rows. A 1-d loop is split into
     tasks of `chunk` values, each of which calls `part(arrays, lo, hi)`, a serial function
@@ -207,7 +213,7 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None):
     options = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"
     params = ", ".join(arrays)
 
-    def loop_nest(first):
+    def loop_nest(first, body=body):
         lines, indent = [], "    "
         for d, (var, bound) in enumerate(loops):
             lines.append(f"{indent}for {var} in {first if d == 0 else f'range({bound})'}:")
@@ -220,24 +226,41 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None):
         return [f"@njit(parallel={parallel}, {options})", f"def kernel({params}):"] + prelude + loop_nest(first) + closing
     part = ([f"@njit(parallel=False, {options})", f"def part({params}, lo, hi):"] + prelude
             + loop_nest(_urange("lo", "hi")) + closing)
-    call = f"part({params}, task * {chunk}, min(n, (task + 1) * {chunk}))"
-    kernel = [f"@njit(parallel=True, {options})", f"def kernel({params}):", f"    n = {loops[0][1]}",
-              f"    tasks = (n + {chunk - 1}) // {chunk}"]
-    if found:
-        kernel += ["    found = np.zeros(tasks, np.int64)", "    for task in prange(tasks):",
-                   f"        found[task] = {call}", "    return found.sum()"]
+    kernel = [f"@njit(parallel=True, {options})", f"def kernel({params}):", f"    n = {loops[0][1]}"]
+    if streamed is None:
+        kernel.append(f"    tasks = (n + {chunk - 1}) // {chunk}")
+        head, bounds, calls = [], [], [f"part({params}, task * {chunk}, min(n, (task + 1) * {chunk}))"]
     else:
-        kernel += ["    for task in prange(tasks):", f"        {call}"]
+        assert chunk % STREAM_BLOCK == 0
+        part += (["", "", f"@njit(parallel=False, {options})", f"def streamed({params}, lo, hi):"] + prelude
+                 + loop_nest(_urange("lo", "hi"), streamed) + closing)
+        out = arrays[0]  # (its elements are aligned to their size, as NumPy's arrays are)
+        kernel += [f"    start = min(n, ({STREAM_ALIGN} - {out}.ctypes.data % {STREAM_ALIGN}) % {STREAM_ALIGN}"
+                   f" // {out}.itemsize)",
+                   f"    tasks = (n - start + {chunk - 1}) // {chunk}"]
+        head = [f"part({params}, 0, start)"]
+        bounds = [f"lo = start + task * {chunk}", f"hi = min(n, lo + {chunk})",
+                  f"mid = lo + (hi - lo) // {STREAM_BLOCK} * {STREAM_BLOCK}"]
+        calls = [f"streamed({params}, lo, mid)", f"part({params}, mid, hi)"]
+    if found:
+        kernel += [f"    first = {head[0] if head else 0}", "    found = np.zeros(tasks, np.int64)",
+                   "    for task in prange(tasks):"]
+        kernel += [f"        {line}" for line in bounds + [f"found[task] = {' + '.join(calls)}"]]
+        kernel.append("    return found.sum() + first")
+    else:
+        kernel += [f"    {line}" for line in head] + ["    for task in prange(tasks):"]
+        kernel += [f"        {line}" for line in bounds + calls]
     return part + ["", ""] + kernel
 
 
-def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=None):
+def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=None, stream=False):
     """trig: sin/cos/tan as sin32/.../tan64; the kernel returns whether any of their arguments
     was beyond its dtype's TRIG_LIMITS (the caller then runs the kernel without them).
     alias: the input whose buffer out0 is (an in-place update); the loop reads it from out0.
     Given two arrays that overlap, LLVM's runtime overlap check sends the loop down its scalar
     path (an in-place relu gradient ran 2.7x slower); one array read and written at the same
-    index needs no check."""
+    index needs no check. stream: a parallel loop of one output into a new array writes it
+    with non-temporal stores (numba_stream; for outputs larger than the caches)."""
     n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
     prelude = [f"    x{i} = a{i}[0]" for i in range(n_in) if scalar_mask[i]]
@@ -248,9 +271,13 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
     body = [f"x{i} = {'out0' if i == alias else f'a{i}'}[i]" for i in range(n_in) if not scalar_mask[i]]
     body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
     body += [f"big |= abs({arg}) > np.{dtype}({TRIG_LIMITS[dtype]})" for arg, dtype in checks]
+    streamed = None
+    if stream:
+        assert parallel and alias is None and len(outs) == 1
+        streamed = body + [f"stream_store(out0, i, t{outs[0]})"]
     body += [f"out{k}[i] = t{o}" for k, o in enumerate(outs)]
     lines = _kernel_lines(arrays, prelude, [("i", "out0.shape[0]")], body, parallel, parallel_chunk(composite),
-                          "big" if checks else None)
+                          "big" if checks else None, streamed)
     return "\n".join(lines) + "\n"
 
 
@@ -627,12 +654,12 @@ def _file_holds(path, text):
         return False
 
 
-def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None):
-    """alias: the input out0 overwrites, if any (see _flat_source)."""
+def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None, stream=False):
+    """alias: the input out0 overwrites, if any; stream: non-temporal stores (see _flat_source)."""
     if uses_checked_trig(composite, in_dtypes):  # (never in place: the kernel may run twice)
-        return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True)),
-                            _flat_source(composite, in_dtypes, scalar_mask, parallel))
-    return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, alias=alias))
+        return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True, stream=stream)),
+                            _flat_source(composite, in_dtypes, scalar_mask, parallel, stream=stream))
+    return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, alias=alias, stream=stream))
 
 
 class _TrigChecked:

@@ -349,7 +349,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     want = sg.function([s, a, b], b - s * a / (sg.sqrt(a) + 1e-7), backend="numpy")(sv, av, bv)
     np.testing.assert_allclose(f(sv, av, bv), want, rtol=1e-6)
     thunk = executor_globals(f)["t0"]
-    assert list(thunk.kernels) == [("flat", (True, False, False), False, None)]
+    assert list(thunk.kernels) == [("flat", (True, False, False), False, None, False)]  # (no streamed stores)
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: nested loops
     assert ("broadcast", ((True,), (False, False), (False, False)), False, None) in thunk.kernels
 
