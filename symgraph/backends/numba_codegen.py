@@ -197,10 +197,10 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
     """The source lines of an elementwise kernel `kernel(arrays)`: `prelude`, then `body` in
     nested loops, loops[d] = (variable, bound) from the outermost. found: a name the prelude
     sets and the body ORs or adds to (range checks); the kernel returns it (in parallel, the
-    total over the tasks). streamed: for a parallel 1-d loop, `body` with its one store a
-    stream_store (numba_stream): each task runs it as `streamed(arrays, lo, hi)` from its first
-    element on a 64-byte boundary of arrays[0] for whole STREAM_BLOCKs, and `part` over the
-    rest; chunk must be a multiple of STREAM_BLOCK.
+    total over the tasks). streamed: for a parallel 1-d loop without `found`, `body` with its
+    one store a stream_store (numba_stream): each task runs it as `streamed(arrays, lo, hi)`
+    from its first element on a 64-byte boundary of arrays[0] for whole STREAM_BLOCKs, and
+    `part` over the rest; chunk must be a multiple of STREAM_BLOCK.
 
     In parallel, a loop of more dimensions is a prange over its rows. A 1-d loop is split into
     tasks of `chunk` values, each of which calls `part(arrays, lo, hi)`, a serial function
@@ -231,7 +231,7 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
         kernel.append(f"    tasks = (n + {chunk - 1}) // {chunk}")
         head, bounds, calls = [], [], [f"part({params}, task * {chunk}, min(n, (task + 1) * {chunk}))"]
     else:
-        assert chunk % STREAM_BLOCK == 0
+        assert chunk % STREAM_BLOCK == 0 and not found
         part += (["", "", f"@njit(parallel=False, {options})", f"def streamed({params}, lo, hi):"] + prelude
                  + loop_nest(_urange("lo", "hi"), streamed) + closing)
         out = arrays[0]  # (its elements are aligned to their size, as NumPy's arrays are)
@@ -243,10 +243,8 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
                   f"mid = lo + (hi - lo) // {STREAM_BLOCK} * {STREAM_BLOCK}"]
         calls = [f"streamed({params}, lo, mid)", f"part({params}, mid, hi)"]
     if found:
-        kernel += [f"    first = {head[0] if head else 0}", "    found = np.zeros(tasks, np.int64)",
-                   "    for task in prange(tasks):"]
-        kernel += [f"        {line}" for line in bounds + [f"found[task] = {' + '.join(calls)}"]]
-        kernel.append("    return found.sum() + first")
+        kernel += ["    found = np.zeros(tasks, np.int64)", "    for task in prange(tasks):",
+                   f"        found[task] = {calls[0]}", "    return found.sum()"]
     else:
         kernel += [f"    {line}" for line in head] + ["    for task in prange(tasks):"]
         kernel += [f"        {line}" for line in bounds + calls]
@@ -656,9 +654,9 @@ def _file_holds(path, text):
 
 def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None, stream=False):
     """alias: the input out0 overwrites, if any; stream: non-temporal stores (see _flat_source)."""
-    if uses_checked_trig(composite, in_dtypes):  # (never in place: the kernel may run twice)
-        return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True, stream=stream)),
-                            _flat_source(composite, in_dtypes, scalar_mask, parallel, stream=stream))
+    if uses_checked_trig(composite, in_dtypes):  # (never in place, nor streamed: the kernel may run twice)
+        return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True)),
+                            _flat_source(composite, in_dtypes, scalar_mask, parallel))
     return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, alias=alias, stream=stream))
 
 

@@ -171,8 +171,14 @@ RECYCLE_BYTES = 1 << 20
 # streamed against not (alternating in one process, 2 cores): 4M 1.02x, 6M 1.14x, 10M 1.40x;
 # float64 4M 1.42x; the fused chain at 10M 1.04-1.05x, exp 1.18x. Smaller outputs lose where
 # the next node reads them back from memory instead of the cache: cumsum(x * w + b) at 1M
-# float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x.
+# float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x. Only loops that spend
+# little on each element gain (codegen.element_cost, in float32 exps, up to STREAM_MAX_COST):
+# at 10M float32 exp, sqrt, sigmoid 1.17-1.20x, log, log1p 1.05-1.09x; float64 exp 1.17x,
+# tanh 1.06-1.13x. Costlier ones lost, their stores no longer the limit: float64 cbrt
+# (cost 4) 0.73-0.92x, arcsinh (8) 0.88-0.93x, the chain (6) 0.53-1.07x; so did float32 sin
+# and cos (2), whose range-checked loops (numba_codegen._TrigChecked) 0.90-0.96x.
 STREAM_MIN_BYTES = 16 << 20
+STREAM_MAX_COST = 3
 # A costly loop's strided inputs (x[::2]) from this size are copied first (ElementwiseThunk._plan).
 STRIDED_COPY_MIN = 1 << 12
 
@@ -197,6 +203,8 @@ class ElementwiseThunk:
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
         self.spare = None  # the last large first output made here (see _first_output)
         self.recycled_from = RECYCLE_BYTES // self.out_dtypes[0].itemsize  # (elements)
+        self.streams = (STREAMS and self.single and codegen.element_cost(composite) <= STREAM_MAX_COST
+                        and not codegen.uses_checked_trig(composite, self.in_dtypes))
         self.call = self._first_call  # what the executor's program calls: see _write_fast_call
 
     def _first_call(self, inputs):
@@ -275,7 +283,7 @@ class ElementwiseThunk:
 
     def _streams(self, out, parallel, alias):
         """Whether a flat loop writes `out` with non-temporal stores (see STREAM_MIN_BYTES)."""
-        return STREAMS and parallel and alias is None and self.single and out.nbytes >= STREAM_MIN_BYTES
+        return self.streams and parallel and alias is None and out.nbytes >= STREAM_MIN_BYTES
 
     def _general(self, inputs):
         """Inputs of different shapes or layouts. The way to loop over them is worked out once

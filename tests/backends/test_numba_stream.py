@@ -41,17 +41,6 @@ def test_streamed_kernels_write_every_element_from_any_alignment(dtype, rng):
             np.testing.assert_array_equal(out, a * b + a)
 
 
-def test_streamed_kernels_keep_the_range_check_of_the_vectorized_sine(rng):
-    x = sg.fvector("x")
-    composite = _composite([x], sg.sin(x) * 2)
-    kernel = numba_codegen.flat_kernel(composite, ("float32",), (False,), True, stream=True)
-    for scale in (1.0, 1e7):  # (beyond the vector form's range: libm's loop redoes it)
-        (out, a) = _misaligned_views(100_003, "float32", 5, 2, rng)
-        a *= np.float32(scale)
-        kernel(out, a)
-        np.testing.assert_allclose(out, np.sin(a) * 2, rtol=2e-6, atol=1e-6)
-
-
 def test_a_function_streams_large_outputs_only(monkeypatch, rng):
     x, w, b = sg.fvector("x"), sg.fvector("w"), sg.fvector("b")
     f = sg.function([x, w, b], sg.tanh(x * w + b) * sg.nn.sigmoid(x), backend="numba")
@@ -65,6 +54,19 @@ def test_a_function_streams_large_outputs_only(monkeypatch, rng):
         want = np.tanh(values[0] * values[1] + values[2]) / (1 + np.exp(-values[0]))
         np.testing.assert_allclose(f(*values), want, rtol=3e-6, atol=1e-6)
     assert ("stream" in thunk.flat) == numba_stream.STREAMS
+
+
+@pytest.mark.parametrize("expression", [lambda x: sg.sin(x) * 2, lambda x: sg.cbrt(x) + 1])
+def test_costly_loops_do_not_stream(expression, monkeypatch, rng):
+    """Streaming stores slowed loops whose arithmetic, not their stores, is the limit (cbrt)
+    and the range-checked sin/cos."""
+    x = sg.dvector("x")
+    f = sg.function([x], expression(x), backend="numba")
+    monkeypatch.setattr(numba_cpu, "STREAM_MIN_BYTES", 1 << 16)
+    xv = rng.normal(size=1 << 18)
+    np.testing.assert_allclose(f(xv), sg.function([x], expression(x), backend="numpy")(xv), rtol=1e-13, atol=1e-14)
+    thunk = executor_globals(f)["t0"]
+    assert list(thunk.flat) == [(True, None)]
 
 
 def test_a_scaled_update_streams_too(monkeypatch, rng):
