@@ -81,6 +81,25 @@ def _layouts(rng, rows, cols, dtype):
             "Fortran": np.asfortranarray(x)}
 
 
+def test_a_small_transposed_right_operand_is_copied_for_openblas_small_kernels(monkeypatch, blas_mode):
+    """g @ W.T with W 512x10 (an output layer's backward pass): np.matmul gets W.T in C order
+    (blas.py, COPY_TRANSPOSED_SIZE); a larger or float64 operand, or a product OpenBLAS
+    threads, keeps the view."""
+    blas_mode("numpy")
+    seen = []
+    real_matmul = np.matmul
+    monkeypatch.setattr(np, "matmul", lambda a, b: (seen.append(b.flags.c_contiguous), real_matmul(a, b))[1])
+    rng = np.random.default_rng(4)
+    for (m, k, n), dtype, copied in (((128, 10, 512), "float32", True), ((128, 10, 512), "float64", False),
+                                     ((128, 64, 512), "float32", False), ((256, 10, 512), "float32", False)):
+        g = rng.standard_normal((m, k)).astype(dtype)
+        w = rng.standard_normal((n, k)).astype(dtype)
+        seen.clear()
+        got = blas.product(g, w.T)
+        assert seen == [copied], (m, k, n, dtype)
+        np.testing.assert_allclose(got, np.dot(g, w.T), rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-4)
+
+
 @needs_mkl
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_mkl_product_matches_np_dot_in_every_layout(dtype, mkl_on):
