@@ -1,5 +1,6 @@
 """Matrix products of the numba backend: NumPy's by default (OpenBLAS in NumPy's wheels; np.dot
-for small products, np.matmul for larger ones, see MATMUL_MIN); Intel MKL's gemm when asked for
+for small products, np.matmul for larger ones, see MATMUL_MIN; float32 operands shaped for
+OpenBLAS's AVX-512 small-matrix kernels, see SMALL_KERNEL_MNK); Intel MKL's gemm when asked for
 (config.blas "auto" or "mkl", SYMGRAPH_BLAS) and the `mkl` package is installed
 (`pip install symgraph[mkl]`, x86-64). A weight's in-place update accumulates with one gemm
 call into the weight (accumulate): MKL's, or NumPy's own OpenBLAS through ctypes.
@@ -46,22 +47,31 @@ MATMUL_MIN = 1 << 18
 # this many elements of the weight: it saves a pass over them (784x128 @ 128x512: 311 us against the
 # product's 336 and the update's ~100), where a ctypes call costs ~4 us more than NumPy's.
 ACCUMULATE_MIN = 1 << 14
-# A float32 product's right operand, a transposed view (the output layer's W.T in a backward
-# pass, g @ W.T), is copied to C order first when it has at most COPY_TRANSPOSED_SIZE elements
-# and the product's m * k * n is in [MATMUL_MIN, COPY_TRANSPOSED_TO]: NumPy's OpenBLAS
-# (AVX-512 build) runs such products in its single-thread small-matrix kernels, whose
-# transposed-operand form was up to 1.8x slower. Measured (us, np.matmul of the view against
-# the copy and np.matmul): 128x10 @ 10x512 21.8 -> 13.4; 128x8 @ 8x784 31.5 -> 17.2; 64x10 @
-# 10x512 12.1 -> 8.8. Above ~10^6 OpenBLAS threads the product, and the copy gained nothing
-# (128x16 @ 16x512 0.91x, 256x10 @ 10x512 0.92x); float64's gains were below MATMUL_MIN, where
-# products are a few us. The 784-512-512-10 MLP step at batch 128, alternating in one process:
-# 2.02-2.08 -> 2.00-2.01 ms (its g @ W3.T); batches 32 and 64 unchanged.
-COPY_TRANSPOSED_TO, COPY_TRANSPOSED_SIZE = 10 ** 6, 1 << 13
+# Float32 products between MATMUL_MIN and THIN_MAX_MNK multiply-adds, where NumPy's OpenBLAS
+# has its AVX-512 small-matrix kernels (openblas_small_kernels: single-thread, up to
+# SMALL_KERNEL_MNK = M N K, the kernels' own limit), on a 2-core Sapphire Rapids:
+# - A right operand that is a transposed view of at most COPY_TRANSPOSED_SIZE elements (the
+#   output layer's W.T in a backward pass, g @ W.T) is copied to C order first: those kernels'
+#   transposed form was up to 1.8x slower (np.matmul, us: 128x10 @ 10x512 21.8 -> 13.4,
+#   128x8 @ 8x784 31.5 -> 17.2, 64x10 @ 10x512 12.1 -> 8.8). Where OpenBLAS threads the
+#   product the copy gained nothing (128x16 @ 16x512 0.91x). The 784-512-512-10 MLP step at
+#   batch 128, alternating in one process: 2.02-2.13 -> 2.01-2.11 ms.
+# - A thin product (inner dimension at most THIN_K, at least THIN_MIN_N columns) past the
+#   kernels' limit runs as row blocks within it: OpenBLAS's threaded path took 256x10 @ 10x512
+#   in 198 us, the two blocks 25 (200 rows 155 -> 20, 300 rows 217 -> 29, 400 rows 101 -> 38;
+#   256x16 @ 16x512 67 -> 32, 256x8 @ 8x784 77 -> 28, 128x10 @ 10x1024 54 -> 29). With fewer
+#   columns the threaded path was the faster (1024x10 @ 10x128 0.88x, 512x10 @ 10x256 0.86x),
+#   and with more work (768x10 @ 10x512: 3.9M, 0.74x). In the MLP step at batch 256 its
+#   g @ W3.T took 74 us (less than alone: OpenBLAS's threads were awake), the blocks 56; the
+#   step, alternating in one process, 3.59-3.75 -> 3.55-3.68 ms.
+SMALL_KERNEL_MNK, THIN_MAX_MNK, THIN_K, THIN_MIN_N = 10 ** 6, 1 << 21, 16, 512
+COPY_TRANSPOSED_SIZE = 1 << 13
 _FLOAT32 = np.dtype(np.float32)
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lock = threading.Lock()
 _gemm = None  # {dtype: (cblas function, ctypes scalar type)} once looked up; {} where there is no MKL
 _openblas = None  # the same for NumPy's OpenBLAS (used to accumulate into an array)
+_small_kernels = None  # whether NumPy's OpenBLAS has its small-matrix kernels (openblas_small_kernels)
 
 
 def _mkl_library_path():
@@ -146,11 +156,18 @@ def _numpy_openblas():
 
 
 def _load_numpy_openblas():
+    found = _numpy_openblas_library()
+    return _gemm_table(*found) if found else {}
+
+
+def _numpy_openblas_library():
+    """(library, prefix, suffix, integer type) of the OpenBLAS NumPy loaded (its functions are
+    prefix + name + suffix), or None."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line}
     except OSError:
-        return {}
+        return None
     # NumPy's own copy (numpy.libs/ in its wheels, numpy/.dylibs/ on macOS), not SciPy's.
     package = os.path.realpath(os.path.dirname(np.__file__))
     ours = (package + os.sep, package + ".libs")
@@ -162,10 +179,25 @@ def _load_numpy_openblas():
             continue
         for prefix, suffix, integer in (("scipy_", "64_", ctypes.c_int64), ("", "64_", ctypes.c_int64),
                                         ("scipy_", "", ctypes.c_int), ("", "", ctypes.c_int)):
-            functions = _gemm_table(lib, prefix, suffix, integer)
-            if functions:
-                return functions
-    return {}
+            if _gemm_table(lib, prefix, suffix, integer):
+                return lib, prefix, suffix, integer
+    return None
+
+
+def openblas_small_kernels():
+    """Whether NumPy's OpenBLAS runs products of up to SMALL_KERNEL_MNK multiply-adds in its
+    AVX-512 small-matrix kernels (its core SkylakeX, Cooperlake or SapphireRapids)."""
+    global _small_kernels
+    if _small_kernels is None:
+        found, core = _numpy_openblas_library(), b""
+        if found:
+            lib, prefix, suffix, _ = found
+            name = getattr(lib, f"{prefix}openblas_get_corename{suffix}", None)
+            if name is not None:
+                name.restype = ctypes.c_char_p
+                core = name() or b""
+        _small_kernels = core.decode(errors="replace").lower() in ("skylakex", "cooperlake", "sapphirerapids")
+    return _small_kernels
 
 
 def _operand(x):
@@ -221,11 +253,23 @@ def numpy_product(a, b, work=None):
         work = a.shape[0] * a.shape[1] * b.shape[1]
     if work < MATMUL_MIN:
         return np.dot(a, b)
-    if work <= COPY_TRANSPOSED_TO and b.size <= COPY_TRANSPOSED_SIZE and b.dtype is _FLOAT32:
+    if work > THIN_MAX_MNK or a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32 or not openblas_small_kernels():
+        return np.matmul(a, b)
+    k, n = b.shape
+    thin = work > SMALL_KERNEL_MNK
+    if thin and (k > THIN_K or n < THIN_MIN_N):
+        return np.matmul(a, b)
+    if b.size <= COPY_TRANSPOSED_SIZE:
         flags = b.flags
         if flags.f_contiguous and not flags.c_contiguous:
             b = np.ascontiguousarray(b)
-    return np.matmul(a, b)
+    if not thin:
+        return np.matmul(a, b)
+    out = np.empty((a.shape[0], n), _FLOAT32)
+    rows = max(1, SMALL_KERNEL_MNK // (k * n))
+    for start in range(0, a.shape[0], rows):
+        np.matmul(a[start:start + rows], b, out=out[start:start + rows])
+    return out
 
 
 def gemm(alpha, a, b, beta, c, dtype):

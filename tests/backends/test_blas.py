@@ -49,7 +49,7 @@ def test_large_products_go_through_matmul_small_ones_through_dot(monkeypatch, bl
     calls = []
     real_dot, real_matmul = np.dot, np.matmul
     monkeypatch.setattr(np, "dot", lambda a, b: (calls.append("dot"), real_dot(a, b))[1])
-    monkeypatch.setattr(np, "matmul", lambda a, b: (calls.append("matmul"), real_matmul(a, b))[1])
+    monkeypatch.setattr(np, "matmul", lambda a, b, **kw: (calls.append("matmul"), real_matmul(a, b, **kw))[1])
     rng = np.random.default_rng(3)
     for (m, k, n), way in (((784, 32, 512), "matmul"), ((32, 64, 10), "dot")):
         assert (m * k * n >= blas.MATMUL_MIN) == (way == "matmul")
@@ -81,22 +81,31 @@ def _layouts(rng, rows, cols, dtype):
             "Fortran": np.asfortranarray(x)}
 
 
-def test_a_small_transposed_right_operand_is_copied_for_openblas_small_kernels(monkeypatch, blas_mode):
-    """g @ W.T with W 512x10 (an output layer's backward pass): np.matmul gets W.T in C order
-    (blas.py, COPY_TRANSPOSED_SIZE); a larger or float64 operand, or a product OpenBLAS
-    threads, keeps the view."""
+@pytest.mark.parametrize("small_kernels", [True, False])
+def test_float32_products_shaped_for_openblas_small_kernels(small_kernels, monkeypatch, blas_mode):
+    """Where NumPy's OpenBLAS has its small-matrix kernels (blas.py, openblas_small_kernels): a
+    small transposed right operand (g @ W.T, W 512x10) goes to np.matmul in C order, and a thin
+    product past the kernels' limit goes as row blocks within it; larger, float64 or wider
+    products, and every product without those kernels, are one np.matmul of the operands."""
     blas_mode("numpy")
-    seen = []
+    monkeypatch.setattr(blas, "_small_kernels", small_kernels)
+    calls = []
     real_matmul = np.matmul
-    monkeypatch.setattr(np, "matmul", lambda a, b: (seen.append(b.flags.c_contiguous), real_matmul(a, b))[1])
+    monkeypatch.setattr(np, "matmul", lambda a, b, **kw: (calls.append((a.shape[0], b.flags.c_contiguous)),
+                                                         real_matmul(a, b, **kw))[1])
     rng = np.random.default_rng(4)
-    for (m, k, n), dtype, copied in (((128, 10, 512), "float32", True), ((128, 10, 512), "float64", False),
-                                     ((128, 64, 512), "float32", False), ((256, 10, 512), "float32", False)):
+    rows = blas.SMALL_KERNEL_MNK // (10 * 512)
+    for (m, k, n), dtype, expected in (((128, 10, 512), "float32", [(128, True)]),
+                                       ((256, 10, 512), "float32", [(rows, True), (256 - rows, True)]),
+                                       ((128, 10, 512), "float64", [(128, False)]),
+                                       ((128, 64, 512), "float32", [(128, False)]),
+                                       ((1024, 10, 128), "float32", [(1024, False)])):
         g = rng.standard_normal((m, k)).astype(dtype)
         w = rng.standard_normal((n, k)).astype(dtype)
-        seen.clear()
+        calls.clear()
         got = blas.product(g, w.T)
-        assert seen == [copied], (m, k, n, dtype)
+        assert calls == (expected if small_kernels else [(m, False)]), (m, k, n, dtype)
+        assert got.dtype == dtype and got.flags.c_contiguous
         np.testing.assert_allclose(got, np.dot(g, w.T), rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-4)
 
 
