@@ -203,7 +203,7 @@ class ElementwiseThunk:
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
         self.spare = None  # the last large first output made here (see _first_output)
         self.recycled_from = RECYCLE_BYTES // self.out_dtypes[0].itemsize  # (elements)
-        self.streams = (STREAMS and self.single and codegen.element_cost(composite) <= STREAM_MAX_COST
+        self.may_stream = (STREAMS and self.single and codegen.element_cost(composite) <= STREAM_MAX_COST
                         and not codegen.uses_checked_trig(composite, self.in_dtypes))
         self.call = self._first_call  # what the executor's program calls: see _write_fast_call
 
@@ -283,7 +283,7 @@ class ElementwiseThunk:
 
     def _streams(self, out, parallel, alias):
         """Whether a flat loop writes `out` with non-temporal stores (see STREAM_MIN_BYTES)."""
-        return self.streams and parallel and alias is None and out.nbytes >= STREAM_MIN_BYTES
+        return self.may_stream and parallel and alias is None and out.nbytes >= STREAM_MIN_BYTES
 
     def _general(self, inputs):
         """Inputs of different shapes or layouts. The way to loop over them is worked out once
