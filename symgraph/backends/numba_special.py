@@ -140,7 +140,7 @@ def atan64(x):
 def _atan_of_ratio64(a, s):
     """arctan(a / s) for a, s >= 0, Cephes' three ranges chosen on a / s without forming it:
     -s / a, (a - s) / (a + s) or a / s, one division. arcsin's a / sqrt(1 - a^2) divided
-    first made three a value (3.1 -> 2.4 ns on one core)."""
+    first made three a value (arcsin 2.45 -> 1.87 ns a value on one core)."""
     big = a > _T3P8 * s
     mid = a > 0.66 * s
     num = -s if big else (a - s if mid else a)

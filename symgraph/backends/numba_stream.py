@@ -13,7 +13,8 @@ The claim must hold for every vector store the loop makes, so a loop calling it 
 at an element on a 64-byte boundary (STREAM_ALIGN) and run a multiple of STREAM_BLOCK
 elements: then its vector loop does all the work and its scalar remainder (where the claim
 is false) never runs. A vector streaming store to an address off its width's boundary
-faults (SIGSEGV), so stream_start is the only way the kernels find where to begin.
+faults (SIGSEGV): the kernels (numba_codegen._kernel_lines) find where to begin from the
+output's address, and only outputs symgraph made (aligned to their element size) stream.
 
 Only on x86-64 (STREAMS): elsewhere LLVM may not vectorize the loop, and its scalar form
 is slow.
