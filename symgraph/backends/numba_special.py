@@ -76,8 +76,7 @@ def _exp_parts64(a):
     """For a >= 0 (or NaN): (em, half) with em = expm1(a) where that is finite (a < 709) and
     half = exp(a) / 2, finite up to float64's largest sinh and cosh (710.47): one reduction
     and one polynomial serve both (two exponentials had made sinh 0.75x NumPy's). Both powers
-    of two come from one p = 2^(n-3) built in the exponent field (no conversion; as
-    _exp_parts32's): em's 2^n = 8p matters below a = 20 only, half = exp(r) p 4."""
+    of two from one p = 2^(n-3) (see _SHIFT_124); em's 2^n = 8p matters below a = 20 only."""
     c = 711.0 if a > 711.0 else a                 # beyond, half overflows as it should
     _, r, bits = _split_ln2_bits64(c, _SHIFT_1020_D)
     em_r = _expm1_reduced64(r)
@@ -110,9 +109,8 @@ def _exp_parts32(a):
     """For 0 <= a <= 90 (or NaN): (em, half) with em = expm1(a) where that is finite (a < 88)
     and half = exp(a) / 2, finite up to float32's largest sinh and cosh (89.4): one reduction
     and polynomial serve both (two exponentials had made sinh 0.7x NumPy's SVML). Both powers
-    of two from one p = 2^(n-3) in the exponent field, as tanh32's: sinh32 0.45 -> 0.32 ns a
-    value on LLVM 20 (two factors each before), 0.36 -> 0.33 on LLVM 22 (vscalef); the same
-    results. em's 2^n = 8p matters below a = 10 only (sinh32, cosh32 select beyond it)."""
+    of two from one p = 2^(n-3) (see _SHIFT_124); em's 2^n = 8p matters below a = 10 only
+    (sinh32 and cosh32 select half beyond it)."""
     _, r, bits = _split_ln2_bits32(np.float32(90.0) if a > np.float32(90.0) else a, _SHIFT_124)
     em_r = _expm1_reduced32(r)
     p = _bits_to_float32(bits << np.int32(23))
