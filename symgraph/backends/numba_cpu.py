@@ -272,7 +272,8 @@ class ElementwiseThunk:
         key = "stream" if stream else (parallel, alias)
         kernel = self.flat.get(key)
         if kernel is None:
-            kernel = codegen.flat_kernel(self.composite, self.in_dtypes, (False,) * len(inputs), parallel, alias, stream)
+            kernel = codegen.flat_kernel(self.composite, self.in_dtypes, (False,) * len(inputs), parallel, alias,
+                                         stream)
             kernel(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
             # Once a call went through (any damaged disk-cache entry replaced), call numba directly.
             self.flat[key] = kernel.dispatcher
