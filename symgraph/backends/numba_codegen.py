@@ -655,6 +655,7 @@ def _file_holds(path, text):
 def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None, stream=False):
     """alias: the input out0 overwrites, if any; stream: non-temporal stores (see _flat_source)."""
     if uses_checked_trig(composite, in_dtypes):  # (never in place, nor streamed: the kernel may run twice)
+        assert not stream, "a range-checked kernel is not streamed (ElementwiseThunk.may_stream)"
         return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True)),
                             _flat_source(composite, in_dtypes, scalar_mask, parallel))
     return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, alias=alias, stream=stream))

@@ -23,11 +23,12 @@ from numba import njit
 
 from numba.core.registry import CPUDispatcher
 
-from .numba_vecmath import (_HI, _ONE, _SHIFT_126, _SHIFT_1022_D, _SHIFT_1023_D, _TWO, _TWO_M64, _bits_to_float32,
-                            _bits_to_float64, _clamped, _exponent_and_mantissa64, _expm1_reduced32, _expm1_reduced64,
-                            _float32_to_bits, _float64_to_bits, _fma, _horner, _muladd, _split_ln2_64,
-                            _split_ln2_bits32, _split_ln2_bits64, _two_sum, exp32, exp64, log1p64, log1p_by_log32,
-                            log32, log64, times_pow2_64)
+from .numba_vecmath import (_HI, _ONE, _SHIFT_124, _SHIFT_126, _SHIFT_1020_D, _SHIFT_1022_D, _SHIFT_1023_D,
+                            _bits_to_float32, _bits_to_float64, _clamped, _exponent_and_mantissa64, _expm1_reduced32,
+                            _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner, _muladd,
+                            _split_ln2_64, _split_ln2_bits32, _split_ln2_bits64, _times_pow2_of_bits32,
+                            _times_pow2_of_bits64, _two_sum, exp32, exp64, log1p64, log1p_by_log32, log32, log64,
+                            times_pow2_64)
 
 
 # expm1, sinh and cosh build their powers of two as one p = 2^(n-3) in the exponent field
@@ -35,9 +36,7 @@ from .numba_vecmath import (_HI, _ONE, _SHIFT_126, _SHIFT_1022_D, _SHIFT_1023_D,
 # argument is clamped, where two factors had taken ldexp's place (numba_vecmath.times_pow2_32):
 # float32 sinh 0.45 -> 0.32 ns a value on LLVM 20 (0.36 -> 0.33 on LLVM 22, which has vscalef),
 # expm1 0.34 -> 0.29, float64 expm1 0.94 -> 0.78, sinh 1.19-1.35 -> 0.94-0.97, cosh 0.83-0.86 ->
-# 0.64-0.69; the same results.
-_SHIFT_124 = np.float32(12582912.0 + 124.0)
-_SHIFT_1020_D = 6755399441055744.0 + 1020.0
+# 0.64-0.69; the same results (the biases _SHIFT_124 and _SHIFT_1020_D are numba_vecmath's).
 
 
 @njit(inline="always", cache=True)
@@ -294,9 +293,7 @@ def exp2_64(x):
     k = c + _SHIFT_1022_D                         # n = c rounded (ties to even), in k's low bits
     n = k - _SHIFT_1022_D
     y = _expm1_reduced64((c - n) * 0.6931471805599453) + 1.0
-    below = c < 0                                 # 2^n as exp64's two factors (numba_vecmath._exp_by_factors64)
-    first = _bits_to_float64((_float64_to_bits(k) + (np.int64(513) if below else np.int64(0))) << np.int64(52))
-    return y * first * (2.0 ** -512 if below else 2.0) if c == c else x
+    return _times_pow2_of_bits64(y, _float64_to_bits(k), c < 0) if c == c else x
 
 
 @njit(inline="always", cache=True)
@@ -345,9 +342,7 @@ def exp2_32(x):
     k = c + _SHIFT_126                            # n = c rounded (ties to even), in k's low bits
     n = k - _SHIFT_126
     y = _expm1_reduced32((c - n) * _LN2F) + _ONE
-    below = c < 0                                 # 2^n as exp32's two factors (numba_vecmath._exp_by_factors32)
-    first = _bits_to_float32((_float32_to_bits(k) + (np.int32(65) if below else np.int32(0))) << np.int32(23))
-    return y * first * (_TWO_M64 if below else _TWO) if c == c else x
+    return _times_pow2_of_bits32(y, _float32_to_bits(k), c < 0) if c == c else x
 
 
 @njit(inline="always", cache=True)

@@ -135,17 +135,17 @@ def _clamped(x, lo, hi):
 # integer n (|n| < 2^22), which then sits in its low mantissa bits as n + b (+ 0x4B400000).
 # Cheaper than floor(c / ln2 + 0.5) (exp over 16384 float32 0.34 -> 0.33 ns a value), and
 # shifted left by 23 those bits are the float 2^(n + b - 127) where n + b is in [0, 254].
-_SHIFT, _SHIFT_127, _SHIFT_126 = (np.float32(12582912.0 + b) for b in (0.0, 127.0, 126.0))
+_SHIFT, _SHIFT_127, _SHIFT_126, _SHIFT_124 = (np.float32(12582912.0 + b) for b in (0.0, 127.0, 126.0, 124.0))
 _SIGMOID_LO = np.float32(-87.0)
 
 
 @njit(inline="always", cache=True)
 def _split_ln2_bits32(c, shift):
     """(n, r, bits) with c = n ln2 + r, |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, so n * the
-    first part is exact) and bits those of the float n + shift (see _SHIFT). Powers of two built from them need no float-to-integer
-    conversion, whose result LLVM leaves undefined for NaN (a NaN c gives a NaN r here), and
-    no select to set NaN apart (a loop of tanh32 39 -> 37 vector instructions, 0.47 -> 0.42 ns
-    a value; sigmoid32 37 -> 29, 0.39 -> 0.30)."""
+    first part is exact) and bits those of the float n + shift (see _SHIFT). Powers of two
+    built from them need no float-to-integer conversion, whose result LLVM leaves undefined
+    for NaN (a NaN c gives a NaN r here), and no select to set NaN apart (a loop of tanh32
+    39 -> 37 vector instructions, 0.47 -> 0.42 ns a value; sigmoid32 37 -> 29, 0.39 -> 0.30)."""
     k = _muladd(c, _LOG2E, shift)
     n = k - shift
     return n, _muladd(n, -_LN2_LO, _muladd(n, -_LN2_HI, c)), _float32_to_bits(k)
@@ -206,9 +206,16 @@ def _exp_by_factors32(x):
     through exp(r))."""
     c = _clamped(np.float32(x), _LO, _HI)
     _, r, bits = _split_ln2_bits32(c, _SHIFT_126)
-    below = c < 0
+    return _times_pow2_of_bits32(_expm1_reduced32(r) + _ONE, bits, c < 0)
+
+
+@njit(inline="always", cache=True)
+def _times_pow2_of_bits32(y, bits, below):
+    """y 2^n, bits those of n + _SHIFT_126 (n in [-150, 128]): 2^(n-1) * 2 from 0 up, 2^(n+64) *
+    2^-64 below, the first factor a normal float built in the exponent field, the second a
+    constant (subnormal and infinite results come out of the last multiply)."""
     first = _bits_to_float32((bits + (np.int32(65) if below else np.int32(0))) << np.int32(23))
-    return (_expm1_reduced32(r) + _ONE) * first * (_TWO_M64 if below else _TWO)
+    return y * first * (_TWO_M64 if below else _TWO)
 
 
 @njit(inline="always", cache=True)
@@ -347,7 +354,7 @@ def log1p64(x):
 
 
 # As _SHIFT, _SHIFT_127 (here 1023), _SHIFT_126 and _SIGMOID_LO, for float64: 1.5 * 2^52 (+ b) and -700.
-_SHIFT_D, _SHIFT_1023_D, _SHIFT_1022_D = (6755399441055744.0 + b for b in (0.0, 1023.0, 1022.0))
+_SHIFT_D, _SHIFT_1023_D, _SHIFT_1022_D, _SHIFT_1020_D = (6755399441055744.0 + b for b in (0.0, 1023.0, 1022.0, 1020.0))
 _SIGMOID_LO_D = -700.0
 
 
@@ -404,9 +411,15 @@ def _exp_by_factors64(x):
     """As _exp_by_factors32: 2^(n-1) * 2 from 0 up, 2^(n+512) * 2^-512 below (0.81 -> 0.67 ns a value)."""
     c = _clamped(np.float64(x), -746.0, 710.0)
     _, r, bits = _split_ln2_bits64(c, _SHIFT_1022_D)
-    below = c < 0
+    return _times_pow2_of_bits64(_expm1_reduced64(r) + 1.0, bits, c < 0)
+
+
+@njit(inline="always", cache=True)
+def _times_pow2_of_bits64(y, bits, below):
+    """As _times_pow2_of_bits32, for float64: bits of n + _SHIFT_1022_D (n in [-1080, 1025]),
+    2^(n-1) * 2 from 0 up, 2^(n+512) * 2^-512 below."""
     first = _bits_to_float64((bits + (np.int64(513) if below else np.int64(0))) << np.int64(52))
-    return (_expm1_reduced64(r) + 1.0) * first * (2.0 ** -512 if below else 2.0)
+    return y * first * (2.0 ** -512 if below else 2.0)
 
 
 @njit(inline="always", cache=True)
