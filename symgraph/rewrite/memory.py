@@ -23,7 +23,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.linalg import Dot, Gemm, Matmul
 from ..ops.reduce import Reduce, CumSum, LogSumExp
-from ..ops.index import IncSubtensor
+from ..ops.index import IncSubtensor, Subtensor
 from ..ops.shape import Alloc, Concatenate, Repeat, Tile
 from ..ops.nn import Softmax, LogSoftmax
 from ..ops.conv import Conv2D, Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad
@@ -31,6 +31,14 @@ from ..ops.conv import Conv2D, Conv2DGradInput, Conv2DGradFilters, MaxPool2D, Ma
 FRESH = (Elemwise, Composite, CompositeReduce, Dot, Gemm, Matmul, Reduce, CumSum, LogSumExp,
          IncSubtensor, Alloc, Concatenate, Repeat, Tile, Softmax, LogSoftmax, Conv2D,
          Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad)
+
+
+def makes_new_memory(op):
+    """Whether op's results are always new arrays: a FRESH op, or indexing by an integer
+    array or a mask (NumPy's advanced indexing copies; a basic slice is a view). x[idx]
+    returned to the caller was checked for sharing an input's memory each call: 0.38 of a
+    1.6 us call over 16 values."""
+    return isinstance(op, FRESH) or (isinstance(op, Subtensor) and "array" in op.spec)
 
 
 def plan_inplace(fgraph, log):
@@ -61,7 +69,7 @@ def plan_inplace(fgraph, log):
 
 def _dies_here(v, node, clients):
     readers = clients.get(v, [])
-    return (v.owner is not None and isinstance(v.owner.op, FRESH)
+    return (v.owner is not None and makes_new_memory(v.owner.op)
             and all(c is node for c, _ in readers) and len(readers) >= 1)
 
 
@@ -110,7 +118,7 @@ def _cannot_fail_after(fgraph, reader, out, c):
 
 def fresh_outputs(fgraph, outputs):
     """Per output, whether the caller may keep and change it as it is (no defensive copy,
-    Function._own): made by an op that always returns new memory (FRESH), or reached from such
+    Function._own): made by an op that always returns new memory (makes_new_memory), or reached from such
     results through views and reshapes alone, where no other output shares them and they do
     not follow from shapes alone (the executor keeps those between calls). A reshape or slice
     of a fresh result was copied once more: (x*2).reshape(-1) of 1000x1000 float32 635-798 ->
@@ -120,7 +128,7 @@ def fresh_outputs(fgraph, outputs):
     roots = [_fresh_roots(v, shape_values) for v in outputs]
     fresh = []
     for k, (v, own) in enumerate(zip(outputs, roots)):
-        if v.owner is not None and isinstance(v.owner.op, FRESH):
+        if v.owner is not None and makes_new_memory(v.owner.op):
             fresh.append(True)
         else:
             fresh.append(own is not None and not any(
@@ -129,7 +137,7 @@ def fresh_outputs(fgraph, outputs):
 
 
 def _fresh_roots(var, shape_values):
-    """The FRESH results whose memory var may share, or None where it may share a graph
+    """The new-memory results (makes_new_memory) var may share, or None where it may share a graph
     input's, a constant's or a value computed from shapes. A view has its base's dtype, so
     inputs of another dtype (a reshape's shape, a slice's bounds) are not followed."""
     found, todo = set(), [var]
@@ -137,7 +145,7 @@ def _fresh_roots(var, shape_values):
         v = todo.pop()
         if v.owner is None or v in shape_values:
             return None
-        if isinstance(v.owner.op, FRESH):
+        if makes_new_memory(v.owner.op):
             found.add(v)
         else:
             todo += [u for u in v.owner.inputs if u.dtype == v.dtype]
@@ -146,12 +154,12 @@ def _fresh_roots(var, shape_values):
 
 def _memory_of(var):
     """The graph inputs whose memory var may share: var itself, or those that ops which do
-    not always make new memory (views, reshapes, anything not in FRESH) were given."""
+    not always make new memory (views, reshapes: not makes_new_memory) were given."""
     found, todo = set(), [var]
     while todo:
         v = todo.pop()
         if v.owner is None:
             found.add(v)
-        elif not isinstance(v.owner.op, FRESH):
+        elif not makes_new_memory(v.owner.op):
             todo += v.owner.inputs
     return found

@@ -2,6 +2,7 @@
 non-contiguous and zero-size inputs, fused reductions, scatter-add, and the lowering list.
 The tests taking `backend` also run the CUDA backend (in numba's simulator here)."""
 import inspect
+import math
 import os
 import warnings
 
@@ -674,6 +675,29 @@ def test_rows_picked_by_an_integer_array_match_numpy(x_shape, idx_shape, idx_dty
     np.testing.assert_array_equal(sg.function([x, m], x[m], backend="numba")(xv, mask), xv[mask])
 
 
+@pytest.mark.parametrize("x_shape,idx_shape", [((50000,), (3000,)), ((50000,), (40, 600)), ((4000, 1), (30000,))])
+def test_values_picked_from_a_vector_run_the_one_value_loop_and_are_returned_uncopied(x_shape, idx_shape, rng,
+                                                                                      monkeypatch):
+    """x[idx] with rows of one value (a vector, or an (n, 1) column) runs gather_values (the
+    row loop's inner loop of one step was slower than NumPy's), serial or on both cores by
+    the number of picks; the result is new memory, handed back without a defensive copy."""
+    calls = []
+    for kind in ("serial", "parallel"):
+        real = getattr(numba_cpu.kernels, f"gather_values_{kind}")
+        monkeypatch.setattr(numba_cpu.kernels, f"gather_values_{kind}",
+                            lambda *args, real=real, kind=kind: calls.append(kind) or real(*args))
+    x = sg.tensor("x", dtype="float64", ndim=len(x_shape))
+    i = sg.tensor("i", dtype="int32", ndim=len(idx_shape))
+    f = sg.function([x, i], x[i], backend="numba")
+    assert f._fresh == [True] and not f._may_alias
+    xv = rng.normal(size=x_shape)
+    iv = rng.integers(-x_shape[0], x_shape[0], idx_shape).astype("int32")
+    got = f(xv, iv)
+    np.testing.assert_array_equal(got, xv[iv])
+    assert not np.shares_memory(got, xv)
+    assert calls == ["serial" if math.prod(idx_shape) < 8192 else "parallel"]
+
+
 @pytest.mark.parametrize("dtype,kind", [("int32", "sum"), ("int64", "prod"), ("uint8", "sum"), ("int8", "max"),
                                         ("bool", "min"), ("bool", "sum"), ("int32", "mean"), ("uint8", "min")])
 @pytest.mark.parametrize("axis", [None, 0, 1])
@@ -846,6 +870,7 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     import sys
     from symgraph.backends import numba_kernels, numba_random
     pairs = [(numba_kernels.gather_rows_serial, numba_kernels.gather_rows_parallel),
+             (numba_kernels.gather_values_serial, numba_kernels.gather_values_parallel),
              (numba_kernels.cumsum_serial, numba_kernels.cumsum_parallel),
              (numba_random.uniform_serial, numba_random.uniform_parallel),
              (numba_random.binomial_serial, numba_random.binomial_parallel)]
