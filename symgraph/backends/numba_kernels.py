@@ -89,6 +89,34 @@ def _gather_values(x, idx, out):
 gather_values_serial, gather_values_parallel = serial_and_parallel(_gather_values)
 
 
+COPY_CHUNK = 1 << 15  # values of an input per parallel task of copy_into_columns
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def copy_into_columns(src, rows, dst, width, offset):
+    """dst, C-ordered (rows, width) as a flat array, gets src, C-ordered (rows, k) as a flat
+    array, in its columns offset..offset+k: one input of a concatenation, on all cores in
+    chunks of COPY_CHUNK values, each chunk a row's run at a time. (Each run is copied
+    through slices: indexing dst at r * width + c directly kept numba's negative-index
+    check in the loop, which then did not vectorize: 7x slower.)"""
+    n = src.shape[0]
+    k = n // rows
+    for task in prange((n + COPY_CHUNK - 1) // COPY_CHUNK):
+        i = task * COPY_CHUNK
+        stop = min(n, i + COPY_CHUNK)
+        r = i // k
+        c = i - r * k
+        while i < stop:
+            run = min(k - c, stop - i)
+            to = dst[r * width + offset + c:r * width + offset + c + run]
+            part = src[i:i + run]
+            for j in range(run):
+                to[j] = part[j]
+            i += run
+            r += 1
+            c = 0
+
+
 def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
     """A pooling loop specialised to one window geometry: with the window size, stride and
     padding as literals LLVM unrolls the window (a generic loop ran 13x slower).

@@ -585,6 +585,42 @@ def test_a_large_output_is_reused_only_once_nobody_holds_it(rng):
     np.testing.assert_allclose(w.get_value(), np.full(n, 0.53125))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("shapes,axis", [([(400, 500), (300, 500)], 0), ([(500, 300), (500, 1), (500, 0), (500, 333)], 1),
+                                         ([(170000,), (3,), (165536,)], 0), ([(4, 9, 2000), (4, 30, 2000)], 1),
+                                         ([(3, 5, 20000), (3, 5, 17)], 2)])
+def test_large_concatenations_copy_each_input_into_its_columns_on_all_cores(dtype, shapes, axis, rng, monkeypatch):
+    """A concatenation into RECYCLE_BYTES or more from C-ordered inputs of its dtype runs
+    copy_into_columns once per non-empty input (chunks that end mid-row, empty inputs, rows
+    of one value); other inputs (mixed dtypes, transposed) and smaller outputs NumPy's; a
+    held result is never written by the next call."""
+    calls = []
+    real = numba_cpu.kernels.copy_into_columns
+    monkeypatch.setattr(numba_cpu.kernels, "copy_into_columns", lambda *args: calls.append(args[3]) or real(*args))
+    xs = [(rng.standard_normal(s) * 50).astype(dtype) for s in shapes]
+    symbols = [sg.tensor(f"x{i}", dtype=dtype, ndim=len(s)) for i, s in enumerate(shapes)]
+    f = sg.function(symbols, sg.concatenate(symbols, axis=axis), backend="numba")
+    first = f(*xs)
+    np.testing.assert_array_equal(first, np.concatenate(xs, axis))
+    assert first.nbytes >= numba_cpu.RECYCLE_BYTES and len(calls) == sum(x.size > 0 for x in xs)
+    again = f(*[x[::-1].copy() for x in xs])
+    np.testing.assert_array_equal(first, np.concatenate(xs, axis))  # still held: not written
+    np.testing.assert_array_equal(again, np.concatenate([x[::-1] for x in xs], axis))
+    calls.clear()
+    if dtype != "float64":  # promoted to float64: NumPy's
+        d = sg.dvector("d")
+        mixed = sg.function([symbols[0], d], sg.concatenate([symbols[0].flatten(), d]), backend="numba")
+        dv = rng.standard_normal(5)
+        np.testing.assert_array_equal(mixed(xs[0], dv), np.concatenate([xs[0].ravel(), dv]))
+    if len(shapes) == 2 and len(shapes[0]) == 2:  # strided inputs: NumPy's
+        t = sg.function(symbols, sg.concatenate([v.T for v in symbols], axis=1 - axis), backend="numba")
+        np.testing.assert_array_equal(t(*xs), np.concatenate([x.T for x in xs], 1 - axis))
+    assert calls == []
+    other = 1 if axis == 0 else 0
+    with pytest.raises(ValueError):  # lengths differ off the axis: NumPy's error
+        f(*[np.delete(x, 0, axis=other) if k == 0 else x for k, x in enumerate(xs)])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
 @pytest.mark.parametrize("parallel", [False, True])
 def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, monkeypatch):
