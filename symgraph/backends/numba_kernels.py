@@ -117,6 +117,67 @@ def copy_into_columns(src, rows, dst, width, offset):
             c = 0
 
 
+@njit(inline="always", cache=True)
+def _repeat_row(row, times, to):
+    k = row.shape[0]
+    for j in range(times):
+        part = to[j * k:(j + 1) * k]
+        for c in range(k):
+            part[c] = row[c]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def repeat_rows_parallel(x, times, out):
+    """out, C-ordered (m, times * k), gets each row of x, C-ordered (m, k), `times` times over:
+    np.repeat along an axis whose following axes hold k > 1 values (rows of one value:
+    _repeat_values), on all cores in tasks of whole rows of about COPY_CHUNK values."""
+    m, k = x.shape
+    if m == 0 or k == 0:
+        return
+    rows = max(1, COPY_CHUNK // (times * k))
+    for task in prange((m + rows - 1) // rows):
+        for i in range(task * rows, min(m, (task + 1) * rows)):
+            _repeat_row(x[i], times, out[i])
+
+
+def _repeat_values(x, times, out):
+    """out = np.repeat(x, times) for 1-d x, in tasks of COPY_CHUNK / 2 values of x. Counts of
+    2, 3 and 4 (an upsampling's) are written out, so that LLVM vectorizes the interleaved
+    stores: 10^5 float32 twice 15.8 us on one core, where the loop over the count took 89
+    (NumPy's repeat 89)."""
+    n = x.shape[0]
+    chunk = COPY_CHUNK // 2
+    for task in prange((n + chunk - 1) // chunk):
+        lo = task * chunk
+        hi = min(n, lo + chunk)
+        src = x[lo:hi]
+        to = out[lo * times:hi * times]
+        if times == 2:
+            for i in range(hi - lo):
+                to[2 * i] = to[2 * i + 1] = src[i]
+        elif times == 3:
+            for i in range(hi - lo):
+                to[3 * i] = to[3 * i + 1] = to[3 * i + 2] = src[i]
+        elif times == 4:
+            for i in range(hi - lo):
+                to[4 * i] = to[4 * i + 1] = to[4 * i + 2] = to[4 * i + 3] = src[i]
+        else:
+            for i in range(hi - lo):
+                value = src[i]
+                for j in range(times):
+                    to[i * times + j] = value
+
+
+repeat_values_serial, repeat_values_parallel = serial_and_parallel(_repeat_values)
+
+
+@njit(cache=True, nogil=True)
+def repeat_rows_serial(x, times, out):
+    """repeat_rows_parallel on one core, a row at a time."""
+    for i in range(x.shape[0]):
+        _repeat_row(x[i], times, out[i])
+
+
 def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
     """A pooling loop specialised to one window geometry: with the window size, stride and
     padding as literals LLVM unrolls the window (a generic loop ran 13x slower).

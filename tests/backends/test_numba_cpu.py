@@ -621,6 +621,46 @@ def test_large_concatenations_copy_each_input_into_its_columns_on_all_cores(dtyp
         f(*[np.delete(x, 0, axis=other) if k == 0 else x for k, x in enumerate(xs)])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "bool"])
+@pytest.mark.parametrize("shape,axis", [((3001,), 0), ((7, 3, 50, 41), 3), ((7, 3, 50, 41), 2), ((3000, 1), 0),
+                                        ((40000,), 0), ((9, 2000, 5), 1)])
+def test_repeat_by_one_count_runs_the_compiled_copy(dtype, shape, axis, rng, monkeypatch):
+    """np.repeat by one count (0-d or a one-element array) along any axis: rows of one value
+    (counts 2, 3 and 4 written out, 5 and 1 through the general loop) and longer rows,
+    serial and parallel by the output's size; a count per element, a zero or negative count,
+    strided arrays and small ones take NumPy's; a held large result is never written again."""
+    calls = []
+    for name in ("repeat_values_serial", "repeat_values_parallel", "repeat_rows_serial", "repeat_rows_parallel"):
+        real = getattr(numba_cpu.kernels, name)
+        monkeypatch.setattr(numba_cpu.kernels, name, lambda *args, real=real, name=name: calls.append(name) or real(*args))
+    xv = (rng.standard_normal(shape) * 50).astype(dtype)
+    x, count = sg.tensor("x", dtype=dtype, ndim=len(shape)), sg.lscalar("count")
+    f = sg.function([x, count], sg.repeat(x, count, axis=axis), backend="numba")
+    one_value = math.prod(shape[:axis + 1]) == xv.size
+    for times in (2, 3, 4, 5, 1):
+        calls.clear()
+        first = f(xv, times)
+        np.testing.assert_array_equal(first, np.repeat(xv, times, axis))
+        parallel = xv.size * times >= numba_cpu.REPEAT_PARALLEL_THRESHOLD
+        assert calls == [f"repeat_{'values' if one_value else 'rows'}_{'parallel' if parallel else 'serial'}"]
+        again = f(xv[::-1].copy(), times)
+        np.testing.assert_array_equal(first, np.repeat(xv, times, axis))  # still held
+        np.testing.assert_array_equal(again, np.repeat(xv[::-1], times, axis))
+    calls.clear()
+    np.testing.assert_array_equal(f(xv, 0), np.repeat(xv, 0, axis))
+    with pytest.raises(ValueError):
+        f(xv, -1)
+    strided = np.repeat(xv, 2, axis=axis)[(slice(None),) * axis + (slice(None, None, 2),)]
+    np.testing.assert_array_equal(f(strided, 3), np.repeat(strided, 3, axis))
+    counts = sg.lvector("counts")
+    per_element = sg.function([x, counts], sg.repeat(x, counts, axis=axis), backend="numba")
+    cv = rng.integers(0, 3, shape[axis])
+    np.testing.assert_array_equal(per_element(xv, cv), np.repeat(xv, cv, axis))
+    small = xv.reshape(-1)[:6].reshape((1,) * (len(shape) - 1) + (6,))
+    np.testing.assert_array_equal(f(small, 2), np.repeat(small, 2, axis))
+    assert calls == []
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
 @pytest.mark.parametrize("parallel", [False, True])
 def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, monkeypatch):
