@@ -7,7 +7,7 @@ import types
 from numba import njit, prange
 
 
-def serial_and_parallel(loop):
+def serial_and_parallel(loop, **flags):
     """Two dispatchers of one prange loop: serial, and parallel on all cores. Each compiles a
     copy of `loop` under its own name, because numba's disk cache keys a function by its
     module, name, line and bytecode, not by njit's flags: two dispatchers of one function
@@ -18,8 +18,8 @@ def serial_and_parallel(loop):
                                   loop.__defaults__, loop.__closure__)
         copy.__qualname__, copy.__doc__ = loop.__qualname__ + suffix, loop.__doc__
         return copy
-    return (njit(cache=True, nogil=True)(named("_serial")),
-            njit(cache=True, nogil=True, parallel=True)(named("_parallel")))
+    return (njit(cache=True, nogil=True, **flags)(named("_serial")),
+            njit(cache=True, nogil=True, parallel=True, **flags)(named("_parallel")))
 
 
 @njit(cache=True, nogil=True)

@@ -262,6 +262,34 @@ def test_random_streams_give_the_same_numbers_on_every_backend(backend):
             np.testing.assert_allclose(u, v, rtol=1e-6 if backend == "cuda" else 0, atol=0)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_large_normal_draws_run_compiled_within_float64_ulps_of_the_reference(parallel, monkeypatch):
+    """numba_random's normal loop (vectorized log and cos) against ops/random.py's NumPy
+    arithmetic: float32 draws round to the same numbers, float64 ones agree to a few ulps."""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1 if parallel else 1 << 40)
+    calls = []
+    for name in ("normal_serial", "normal_parallel"):
+        real = getattr(numba_cpu.draws, name)
+        monkeypatch.setattr(numba_cpu.draws, name, lambda *args, real=real, name=name: calls.append(name) or real(*args))
+    draws = []
+    for backend in ("numba", "numpy"):
+        rng = sg.random.RandomStream(7)
+        f = sg.function([], [rng.normal((300, 200)), rng.normal((70000,), avg=1.0, std=3.0, dtype="float64"),
+                             rng.normal((5, 7))], backend=backend)
+        draws.append([f() for _ in range(2)])
+    assert calls == [f"normal_{'parallel' if parallel else 'serial'}"] * 4  # (the 5x7 draw: the reference's)
+    for call_numba, call_numpy in zip(*draws):
+        for got, want in zip(call_numba, call_numpy):
+            assert got.dtype == want.dtype
+            if got.dtype == np.float32:
+                np.testing.assert_array_equal(got, want)
+            else:
+                np.testing.assert_allclose(got, want, rtol=4e-16 * 8, atol=4e-15)
+    big = draws[0][0][1]
+    assert abs(big.mean() - 1.0) < 0.05 and abs(big.std() - 3.0) < 0.05
+    assert not np.array_equal(draws[0][0][0], draws[0][1][0])  # the counter advanced
+
+
 def test_a_dropout_mask_draws_without_numbas_own_np_empty(tmp_path):
     """The binomial draw's per-trial stream bases are scratch the caller passes (numba_random's
     _binomial): made by np.empty in the loop, every fresh process drawing a dropout mask
@@ -949,6 +977,7 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
              (numba_kernels.gather_values_serial, numba_kernels.gather_values_parallel),
              (numba_kernels.cumsum_serial, numba_kernels.cumsum_parallel),
              (numba_random.uniform_serial, numba_random.uniform_parallel),
+             (numba_random.normal_serial, numba_random.normal_parallel),
              (numba_random.binomial_serial, numba_random.binomial_parallel)]
     for serial, parallel in pairs:
         assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
