@@ -48,7 +48,7 @@ def _reference(op, node):
 # have loops of their own below.
 BY_NUMPY = (linalg.Matmul,
             R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
-            ARange, Eye, Tile, StopGradient, N.CategoricalCrossentropy, loop.Map)
+            ARange, Eye, StopGradient, N.CategoricalCrossentropy, loop.Map)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
@@ -1222,14 +1222,45 @@ class RepeatThunk:
         axis = self.axis
         out = self.outputs.new(x.shape[:axis] + (x.shape[axis] * times,) + x.shape[axis + 1:])
         parallel = out.size >= self.threshold
-        rows = math.prod(x.shape[:axis + 1])
-        if rows == x.size:
-            repeat = kernels.repeat_values_parallel if parallel else kernels.repeat_values_serial
-            repeat(x.reshape(-1), times, out.reshape(-1))
-        else:
-            repeat = kernels.repeat_rows_parallel if parallel else kernels.repeat_rows_serial
-            repeat(x.reshape(rows, -1), times, out.reshape(rows, -1))
+        _repeat_blocks(x, x.size // math.prod(x.shape[:axis + 1]), times, out, parallel)
         return [out]
+
+
+class TileThunk:
+    """np.tile along one axis d of a C-ordered array: each block of its axes d.. copied
+    `reps[d]` times over in a row, as RepeatThunk's rows (NumPy's tile copies through
+    repeat); tiles along several axes, small and other arrays: NumPy's."""
+
+    def __init__(self, op, node):
+        tiled = [d for d, r in enumerate(op.reps) if r != 1]
+        self.axis = tiled[0] if len(tiled) == 1 and op.reps[tiled[0]] > 0 else None
+        self.times = op.reps[self.axis] if self.axis is not None else None
+        self.perform = functools.partial(op.perform, node)
+        self.outputs = SpareOutput(node.outputs[0].dtype)
+        self.threshold = REPEAT_PARALLEL_THRESHOLD
+
+    def __call__(self, inputs):
+        x, axis = inputs[0], self.axis
+        if axis is None or x.size < REPEAT_BY_NUMPY or not x.flags.c_contiguous or x.dtype.kind not in "biuf":
+            return self.perform(inputs)
+        out = self.outputs.new(x.shape[:axis] + (x.shape[axis] * self.times,) + x.shape[axis + 1:])
+        _repeat_blocks(x, x.size // math.prod(x.shape[:axis]), self.times, out, out.size >= self.threshold)
+        return [out]
+
+
+@lower.register(Tile)
+def _lower_tile(op, node):
+    return TileThunk(op, node)
+
+
+def _repeat_blocks(x, k, times, out, parallel):
+    """out (C-ordered) = each block of k values of C-ordered x, `times` times over in a row."""
+    if k == 1:
+        repeat = kernels.repeat_values_parallel if parallel else kernels.repeat_values_serial
+        repeat(x.reshape(-1), times, out.reshape(-1))
+    else:
+        repeat = kernels.repeat_rows_parallel if parallel else kernels.repeat_rows_serial
+        repeat(x.reshape(-1), k, times, out.reshape(-1))
 
 
 @lower.register(Repeat)
@@ -1518,7 +1549,7 @@ NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, Com
                      N.CrossentropySoftmaxWithGrad,
                      conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, R.ArgReduce,
-                     RND.RandomDraw, Reshape, I.Subtensor, DimShuffle, Concatenate, Repeat)
+                     RND.RandomDraw, Reshape, I.Subtensor, DimShuffle, Concatenate, Repeat, Tile)
 
 
 def make_thunk(node):

@@ -689,6 +689,30 @@ def test_repeat_by_one_count_runs_the_compiled_copy(dtype, shape, axis, rng, mon
     assert calls == []
 
 
+@pytest.mark.parametrize("dtype", ["float32", "int16"])
+def test_tile_along_one_axis_runs_the_repeat_copy(dtype, rng, monkeypatch):
+    """np.tile along one axis copies each block of the axes from it on (RepeatThunk's rows:
+    one row of a vector tiled into a matrix, rows of one value, rows of 3x32x32 images),
+    serial or parallel by size; tiles along several axes and small arrays are NumPy's."""
+    calls = []
+    for name in ("repeat_values_serial", "repeat_values_parallel", "repeat_rows_serial", "repeat_rows_parallel"):
+        real = getattr(numba_cpu.kernels, name)
+        monkeypatch.setattr(numba_cpu.kernels, name, lambda *args, real=real, name=name: calls.append(name) or real(*args))
+    cases = [((3000,), (300, 1), "repeat_rows_parallel"), ((3000, 1), (1, 7), "repeat_values_serial"),
+             ((1200, 1), (1, 70), "repeat_values_parallel"), ((8, 3, 32, 32), (1, 2, 1, 1), "repeat_rows_serial"),
+             ((40, 3, 32, 32), (1, 1, 1, 2), "repeat_rows_parallel"), ((100, 100), (2, 2), None), ((7, 5), (3, 1), None),
+             ((2000,), (1,), None)]
+    for shape, reps, kernel in cases:
+        calls.clear()
+        xv = (rng.standard_normal(shape) * 50).astype(dtype)
+        x = sg.tensor("x", dtype=dtype, ndim=len(shape))
+        f = sg.function([x], sg.tile(x, reps), backend="numba")
+        got = f(xv)
+        np.testing.assert_array_equal(got, np.tile(xv, reps))
+        assert not np.shares_memory(got, xv)
+        assert calls == ([kernel] if kernel else []), (shape, reps)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bool"])
 @pytest.mark.parametrize("parallel", [False, True])
 def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, monkeypatch):
