@@ -241,9 +241,11 @@ def _fuse_reductions(fgraph, log):
         if isinstance(producer.op, Composite) and len(producer.outputs) == 1:
             composite, inputs = producer.op, producer.inputs
         elif _fusable(producer):
-            composite = Composite([(producer.op.scalar_op, tuple(("in", i) for i in range(len(producer.inputs))),
-                                    x.dtype)], [0], len(producer.inputs))
-            inputs = producer.inputs
+            # One loop input per distinct variable: (x * x).mean() reads x once, a one-input
+            # reduction (the numba backend's common call: ReduceThunk._write_whole_call).
+            inputs = list(dict.fromkeys(producer.inputs))
+            composite = Composite([(producer.op.scalar_op, tuple(("in", inputs.index(v)) for v in producer.inputs),
+                                    x.dtype)], [0], len(inputs))
         else:
             continue
         op = CompositeReduce(composite, node.op.kind, node.op.axis, node.op.keepdims)

@@ -173,6 +173,33 @@ def test_reductions_of_4d_values_merge_neighbouring_axes(kind, axis, layout, rng
     check(got, want, 1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("kind", ["sum", "mean", "prod"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_whole_reductions_of_one_input_take_the_written_call(dtype, kind, keepdims, rng):
+    """After a first call, a reduction over all axes of one C-ordered input runs the call
+    ReduceThunk._write_whole_call wrote (its loop on the array flat, the total made the result):
+    the reference's value, dtype and shape at any number of dimensions, (x * x) fused with
+    x read once; strided and large inputs go back to the general call."""
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    source = x * x if kind == "sum" else x
+    f = sg.function([x], getattr(source, kind)(keepdims=keepdims), backend="numba")
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert len(f.fgraph.apply_nodes[0].inputs) == 1
+    values = (rng.uniform(0.9, 1.1, (60, 50)) if dtype[0] == "f" else rng.integers(-3, 4, (60, 50))).astype(dtype)
+    if kind == "prod" and dtype == "int32":
+        values = np.where(values == 0, 1, np.sign(values)).astype(dtype)
+    reference = sg.function([x], getattr(source, kind)(keepdims=keepdims), backend="numpy")
+    general = thunk.call
+    for value in (values, values[:7], values.T, values[::2], values):  # written, written, general, general, written
+        got, want = f(value), reference(value)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=(1e-4 if kind == "prod" else 1e-6) if dtype == "float32" else 1e-12)
+    assert (thunk.call != general) == (kind != "prod" or dtype != "int32")  # (a small integer product: NumPy's)
+    big = np.ones((1000, 1000), dtype)
+    np.testing.assert_allclose(f(big), reference(big), rtol=1e-6)
+
+
 def test_a_reduction_over_a_middle_axis_reads_its_input_as_stored(rng):
     """The kernel indexes a C-ordered input in its own axis order (typed C, so the unit-stride
     loop vectorizes) instead of through a transposed view (typed A: scalar loads, 0.4x NumPy
@@ -853,7 +880,8 @@ def test_integer_and_bool_reductions_of_stored_arrays_run_compiled_and_match_num
 @pytest.mark.parametrize("ndim", [0, 1, 2])
 def test_small_float_reductions_of_stored_arrays_are_numpys_arrays(dtype, ndim, rng):
     """Below StoredReduceThunk's size for its loop, a float sum, product, max or min is the
-    ufunc's reduce called by the thunk (a whole one into a new 0-d array): NumPy's values,
+    ufunc's reduce called by the thunk (a whole one into a new 0-d array), a mean along an
+    axis the op's perform, a whole mean the loop (ReduceThunk._write_whole_call): NumPy's values,
     dtypes and shapes as arrays (0-d for a whole reduction, a kept 0-d input included), its
     error for the max of nothing, and NaN where the array holds one."""
     x = sg.tensor("x", dtype=dtype, ndim=ndim)
@@ -884,7 +912,10 @@ def test_small_float_reductions_of_stored_arrays_are_numpys_arrays(dtype, ndim, 
                 np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
                 if got.ndim == 0 and value.ndim:
                     assert f(value) is not got  # a new array each call
-            assert bool(performed) == (kind == "mean")  # (the others: the ufunc's reduce, called by the thunk)
+            if kind == "mean":  # a whole mean takes the loop at any size (NumPy's: Python around a sum)
+                assert bool(thunk.kernels) == (ndim > 0 and (axis is None or ndim == 1))
+            else:
+                assert not performed  # (the ufunc's reduce, called by the thunk)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])

@@ -322,9 +322,10 @@ def test_reducing_an_empty_axis_gives_the_identity():
 def test_reductions_along_axes_take_their_loop_from_a_thousand_elements_whole_ones_later(monkeypatch, rng):
     """NumPy's float32 loop along or across short rows is slower than the kernel's call from
     PARTIAL_REDUCE_BY_NUMPY elements (numba_cpu); a whole array's sum stays NumPy's until
-    SMALL_BY_NUMPY (its contiguous loop is fast)."""
+    VECTOR_SUM_BY_NUMPY (its contiguous loop is fast)."""
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
     monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 1 << 10)
+    monkeypatch.setattr(numba_cpu, "VECTOR_SUM_BY_NUMPY", 1 << 11)
     x = sg.fmatrix("x")
     f = sg.function([x], [x.sum(axis=0), x.max(axis=1), x.sum()], backend="numba")
     value = rng.normal(size=(128, 10)).astype("float32")
@@ -360,18 +361,19 @@ def test_a_whole_arrays_max_in_cache_runs_numpy_and_a_larger_one_the_loop(kind, 
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_vectors_sum_and_product_take_the_loop_from_fewer_elements_than_other_reductions(dtype, monkeypatch, rng):
-    """numba_cpu.VECTOR_SUM_BY_NUMPY: a 1-d float array's sum and product run the loop from
-    2^11 elements (NumPy's product does not vectorize); its mean and a 2-d array's sum keep
-    SMALL_BY_NUMPY. Either way NumPy's values (the product of values near 1)."""
+def test_whole_sums_products_and_means_take_the_loop_from_fewer_elements_than_other_reductions(dtype, monkeypatch,
+                                                                                               rng):
+    """numba_cpu.VECTOR_SUM_BY_NUMPY: a whole float array's sum and product run the loop from
+    2^11 elements (NumPy's product does not vectorize), at any number of dimensions; a whole
+    mean at any size. Either way NumPy's values (the product of values near 1)."""
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
     monkeypatch.setattr(numba_cpu, "VECTOR_SUM_BY_NUMPY", 1 << 11)
     x, m = sg.tensor("x", dtype, (None,)), sg.tensor("m", dtype, (None, None))
     n = 1 << 12
     value = rng.uniform(0.99, 1.01, n).astype(dtype)
     tol = 1e-5 if dtype == "float32" else 1e-12
-    cases = [(x, x.sum(), np.sum, True), (x, x.prod(), np.prod, True), (x, x.mean(), np.mean, False),
-             (m, m.sum(), np.sum, False)]
+    cases = [(x, x.sum(), np.sum, True), (x, x.prod(), np.prod, True), (x, x.mean(), np.mean, True),
+             (m, m.sum(), np.sum, True)]
     for var, expr, ref, loop in cases:
         f = sg.function([var], expr, backend="numba")
         v = value if var is x else value.reshape(64, -1)
