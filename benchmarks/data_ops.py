@@ -1,0 +1,120 @@
+"""Data movement and small reductions side by side: gathers, concatenation, repeat and tile
+(nearest-neighbour upsampling), random draws, and whole reductions of a few thousand values,
+symgraph's numba backend against NumPy and JAX jit in one process, float32 and float64.
+Each result is checked against NumPy's first (random draws: against ops/random.py's reference
+and by their moments; the peers draw other numbers).
+
+Run: .venv/bin/python benchmarks/data_ops.py [substring-filter]
+"""
+import sys
+
+import numpy as np
+
+import symgraph as sg
+from common import try_import
+from expressions import _seconds
+
+RNG = np.random.default_rng(0)
+
+
+def _picks(n, m, dtype):
+    return [RNG.standard_normal(n).astype(dtype), RNG.integers(0, n, m)]
+
+
+def _pairs(shape, dtype, count=2):
+    return [RNG.standard_normal(shape).astype(dtype) for _ in range(count)]
+
+
+def _upsample(m, x):
+    return m.repeat(m.repeat(x, 2, axis=-1), 2, axis=-2)
+
+
+# (name, values(dtype), symgraph expression of the inputs, the same in NumPy / jax.numpy)
+CASES = [
+    ("x[idx], 10^5 of 10^6", lambda d: _picks(10 ** 6, 10 ** 5, d), lambda m, x, i: x[i]),
+    ("x[idx], 5000 rows of 100", lambda d: [RNG.standard_normal((10000, 100)).astype(d),
+                                             RNG.integers(0, 10000, 5000)], lambda m, x, i: x[i]),
+    ("concatenate axis 0", lambda d: _pairs((1000, 1000), d), lambda m, x, y: m.concatenate([x, y], axis=0)),
+    ("concatenate axis 1", lambda d: _pairs((1000, 1000), d), lambda m, x, y: m.concatenate([x, y], axis=1)),
+    ("concatenate NCHW channels", lambda d: _pairs((64, 32, 32, 32), d), lambda m, x, y: m.concatenate([x, y], axis=1)),
+    ("stack 2 x 10^6", lambda d: _pairs((10 ** 6,), d), lambda m, x, y: m.stack([x, y])),
+    ("repeat 10^5 twice", lambda d: _pairs((10 ** 5,), d, 1), lambda m, x: m.repeat(x, 2)),
+    ("repeat rows twice", lambda d: _pairs((1000, 1000), d, 1), lambda m, x: m.repeat(x, 2, axis=0)),
+    ("upsample 2x (64,32,28,28)", lambda d: _pairs((64, 32, 28, 28), d, 1), _upsample),
+    ("tile (1000,1000) (1,2)", lambda d: _pairs((1000, 1000), d, 1), lambda m, x: m.tile(x, (1, 2))),
+    ("mean of 100", lambda d: _pairs((100,), d, 1), lambda m, x: x.mean()),
+    ("mean of 100x100", lambda d: _pairs((100, 100), d, 1), lambda m, x: x.mean()),
+    ("sum of 4000", lambda d: _pairs((4000,), d, 1), lambda m, x: x.sum()),
+    ("sum of 16000", lambda d: _pairs((16000,), d, 1), lambda m, x: x.sum()),
+    ("mean(x*x) 32x10", lambda d: _pairs((32, 10), d, 1), lambda m, x: (x * x).mean()),
+    ("var of 100x100", lambda d: _pairs((100, 100), d, 1), lambda m, x: x.var()),
+]
+
+
+class _SymgraphMath:
+    concatenate, stack, repeat, tile = sg.concatenate, sg.stack, sg.repeat, sg.tile
+
+
+def _draws(jax, dtype, pattern):
+    """rng.normal / rng.uniform of 2^20 values: symgraph against NumPy's Generator and jax.random."""
+    n = 1 << 20
+    for name in ("normal", "uniform"):
+        label = f"{name} draws, 2^20"
+        if pattern and pattern not in label:
+            continue
+        stream = sg.random.RandomStream(0)
+        f = sg.function([], getattr(stream, name)((n,), dtype=dtype))
+        values = f()
+        mean, std = (0.0, 1.0) if name == "normal" else (0.5, 12 ** -0.5)
+        assert abs(values.mean() - mean) < 0.01 and abs(values.std() - std) < 0.01
+        generator = np.random.default_rng(0)
+        numpy_draw = (lambda: generator.standard_normal(n, dtype=dtype)) if name == "normal" else \
+            (lambda: generator.random(n, dtype=dtype))
+        t_np, t_sg, t_jax = _seconds(numpy_draw), _seconds(f), float("nan")
+        if jax:
+            draw = jax.jit(lambda key: getattr(jax.random, name)(key, (n,), dtype=dtype))
+            key = jax.random.PRNGKey(0)
+            t_jax = _seconds(lambda: draw(key).block_until_ready())
+        yield label, t_np, t_sg, t_jax
+
+
+def _cases(jax, jnp, dtype, pattern):
+    for name, make, expr in CASES:
+        if pattern and pattern not in name:
+            continue
+        values = make(dtype)
+        symbols = [sg.tensor(f"a{i}", dtype=v.dtype, ndim=v.ndim) for i, v in enumerate(values)]
+        f = sg.function(symbols, expr(_SymgraphMath, *symbols))
+        want = expr(np, *values)
+        tol = 1e-4 if dtype == "float32" else 1e-10
+        np.testing.assert_allclose(f(*values), want, rtol=tol, atol=tol)
+        t_np, t_sg, t_jax = _seconds(lambda: expr(np, *values)), _seconds(lambda: f(*values)), float("nan")
+        if jax:
+            jf = jax.jit(lambda *a: expr(jnp, *a))
+            jvalues = [jax.device_put(v) for v in values]
+            np.testing.assert_allclose(np.asarray(jf(*jvalues)), want, rtol=tol * 10, atol=tol * 10)
+            t_jax = _seconds(lambda: jf(*jvalues).block_until_ready())
+        yield name, t_np, t_sg, t_jax
+
+
+def main(pattern=None):
+    jax = try_import("jax")
+    jnp = None
+    if jax:
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy as jnp
+    print(f"{'case':28s} {'dtype':8s} {'NumPy ms':>9s} {'symgraph':>9s} {'JAX jit':>9s} {'vs NumPy':>9s} {'vs JAX':>7s}")
+    ratios = []
+    for dtype in ("float32", "float64"):
+        for name, t_np, t_sg, t_jax in [*_cases(jax, jnp, dtype, pattern), *_draws(jax, dtype, pattern)]:
+            ratios.append(t_np / t_sg)
+            print(f"{name:28s} {dtype:8s} {t_np * 1e3:9.4f} {t_sg * 1e3:9.4f} {t_jax * 1e3:9.4f}"
+                  f" {t_np / t_sg:8.2f}x {t_jax / t_sg:6.2f}x", flush=True)
+    ratios = np.array(ratios)
+    if len(ratios):
+        print(f"symgraph vs NumPy: geometric mean {np.exp(np.log(ratios).mean()):.2f}x, "
+              f"slowest {ratios.min():.2f}x, {np.sum(ratios < 1)} of {len(ratios)} below 1.0x")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else None)
