@@ -73,7 +73,8 @@ gather_rows_serial, gather_rows_parallel = serial_and_parallel(_gather_rows)
 def _gather_values(x, idx, out):
     """out[r] = x[idx[r]] for 1-d x (_gather_rows for rows of one value: its inner loop of
     one step made 10^5 picks from 10^6 float32 1.4x slower than NumPy's x[idx], this loop
-    1.4x faster on one core); returns how many indices are out of range."""
+    1.4x faster on one core); returns how many indices are out of range. (The index check is
+    _gather_rows' written out again: through a shared inlined helper, 1.4-3.5x slower.)"""
     n = x.shape[0]
     bad = 0
     for r in prange(idx.shape[0]):
