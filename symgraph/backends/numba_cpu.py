@@ -543,6 +543,8 @@ def _lower_elemwise(op, node):
 class ReduceThunk:
     """A fused loop folded along the reduced axes without storing it."""
 
+    small = 0  # arrays below this many values run NumPy's reduce (StoredReduceThunk sets it)
+
     def __init__(self, op, node):
         self.op, self.node = op, node
         self.in_dtypes = tuple(v.dtype for v in node.inputs)
@@ -603,7 +605,7 @@ class ReduceThunk:
         anything else goes to __call__. The plan's lookups, views and conversions took 1.4 of
         a 4000-value float32 sum's 1.85 us, the loop 0.44; this call 1.0."""
         general, empty, acc, dtype = self.__call__, np.empty, self.acc_dtype, self.out_dtype
-        lo, hi = max(1, getattr(self, "small", 0)), self.threshold  # (below lo: NumPy's reduce)
+        lo, hi = max(1, self.small), self.threshold
         mean = self.op.kind == "mean"
         shape = (1,) * ndim if self.op.keepdims else None
 
@@ -1233,9 +1235,8 @@ def _lower_concatenate(op, node):
 
 class RepeatThunk:
     """np.repeat by one count along an axis of a C-ordered array, as a compiled copy
-    (numba_kernels: repeat_values for rows of one value, repeat_rows for longer ones), on both
-    cores from REPEAT_PARALLEL_THRESHOLD values of output; NumPy's repeat copies value by
-    value. A count per element, small and other arrays: NumPy's."""
+    (_repeated), on both cores from REPEAT_PARALLEL_THRESHOLD values of output; NumPy's
+    repeat copies value by value. A count per element, small and other arrays: NumPy's."""
 
     def __init__(self, op, node):
         self.axis = op.axis
@@ -1245,21 +1246,23 @@ class RepeatThunk:
 
     def __call__(self, inputs):
         x, repeats = inputs
-        if repeats.size != 1 or x.size < REPEAT_BY_NUMPY or not x.flags.c_contiguous or x.dtype.kind not in "biuf":
+        if repeats.size != 1 or not _copied_by_blocks(x):
             return self.perform(inputs)
         times = int(repeats.reshape(-1)[0])
         if times <= 0:
             return self.perform(inputs)  # (an empty result, or NumPy's error)
-        axis = self.axis
-        out = self.outputs.new(x.shape[:axis] + (x.shape[axis] * times,) + x.shape[axis + 1:])
-        parallel = out.size >= self.threshold
-        _repeat_blocks(x, x.size // math.prod(x.shape[:axis + 1]), times, out, parallel)
-        return [out]
+        block = x.size // math.prod(x.shape[:self.axis + 1])  # (the values after one along the axis)
+        return [_repeated(x, self.axis, times, block, self.outputs, self.threshold)]
+
+
+@lower.register(Repeat)
+def _lower_repeat(op, node):
+    return RepeatThunk(op, node)
 
 
 class TileThunk:
     """np.tile along one axis d of a C-ordered array: each block of its axes d.. copied
-    `reps[d]` times over in a row, as RepeatThunk's rows (NumPy's tile copies through
+    `reps[d]` times over in a row (_repeated, as RepeatThunk's; NumPy's tile copies through
     repeat); tiles along several axes, small and other arrays: NumPy's."""
 
     def __init__(self, op, node):
@@ -1272,11 +1275,10 @@ class TileThunk:
 
     def __call__(self, inputs):
         x, axis = inputs[0], self.axis
-        if axis is None or x.size < REPEAT_BY_NUMPY or not x.flags.c_contiguous or x.dtype.kind not in "biuf":
+        if axis is None or not _copied_by_blocks(x):
             return self.perform(inputs)
-        out = self.outputs.new(x.shape[:axis] + (x.shape[axis] * self.times,) + x.shape[axis + 1:])
-        _repeat_blocks(x, x.size // math.prod(x.shape[:axis]), self.times, out, out.size >= self.threshold)
-        return [out]
+        block = x.size // math.prod(x.shape[:axis])  # (the axis and all after it)
+        return [_repeated(x, axis, self.times, block, self.outputs, self.threshold)]
 
 
 @lower.register(Tile)
@@ -1284,19 +1286,24 @@ def _lower_tile(op, node):
     return TileThunk(op, node)
 
 
-def _repeat_blocks(x, k, times, out, parallel):
-    """out (C-ordered) = each block of k values of C-ordered x, `times` times over in a row."""
-    if k == 1:
+def _copied_by_blocks(x):
+    """Whether _repeated takes x: C-ordered numbers or bools, REPEAT_BY_NUMPY values or more."""
+    return x.size >= REPEAT_BY_NUMPY and x.flags.c_contiguous and x.dtype.kind in "biuf"
+
+
+def _repeated(x, axis, times, block, outputs, threshold):
+    """A new array (outputs.new) of x's shape, its axis `axis` `times` as long, holding each
+    block of `block` values of x `times` times over in a row (numba_kernels: repeat_values
+    for blocks of one value, repeat_rows for longer ones), on all cores from `threshold`."""
+    out = outputs.new(x.shape[:axis] + (x.shape[axis] * times,) + x.shape[axis + 1:])
+    parallel = out.size >= threshold
+    if block == 1:
         repeat = kernels.repeat_values_parallel if parallel else kernels.repeat_values_serial
         repeat(x.reshape(-1), times, out.reshape(-1))
     else:
         repeat = kernels.repeat_rows_parallel if parallel else kernels.repeat_rows_serial
-        repeat(x.reshape(-1), k, times, out.reshape(-1))
-
-
-@lower.register(Repeat)
-def _lower_repeat(op, node):
-    return RepeatThunk(op, node)
+        repeat(x.reshape(-1), block, times, out.reshape(-1))
+    return out
 
 
 class SubtensorThunk:
