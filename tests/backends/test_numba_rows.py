@@ -555,6 +555,42 @@ def test_the_serial_blocked_loop_compiles_without_numbas_own_np_empty(tmp_path):
     np.testing.assert_allclose([float(v) for v in sums.split()], [want_loss, 0.0], rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16"])
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
+def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monkeypatch):
+    """Along last-axis rows of at most SHORT_ARG_ROW values (a classifier's scores) the index
+    comes from numba_kernels.arg_extreme_rows_kernel, serial or parallel: NumPy's first index
+    on ties, the first NaN, -inf/inf, rows of one value, keepdims, leading axes; longer rows
+    and strided arrays stay NumPy's."""
+    monkeypatch.setattr(numba_cpu, "SHORT_ARG_ROWS_BY_NUMPY", 0)
+    short = []
+    monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_short_rows",
+                        lambda self, v, real=numba_cpu.ArgReduceThunk._short_rows: short.append(v.shape) or real(self, v))
+    fn, ref = (sg.argmax, np.argmax) if kind == "argmax" else (sg.argmin, np.argmin)
+    for shape in ((300, 10), (7, 50, 3), (40, 1), (20, 32), (20, 33)):
+        value = (rng.normal(size=shape) * 3).astype(dtype)
+        value[..., 0] = value[..., -1]  # ties
+        if dtype.startswith("float") and shape[-1] > 2:
+            value.reshape(-1, shape[-1])[5, [1, 2]] = np.nan
+            value.reshape(-1, shape[-1])[6] = np.inf
+            value.reshape(-1, shape[-1])[7, 1] = -np.inf
+        x = sg.tensor("x", dtype, (None,) * len(shape))
+        f = sg.function([x], [fn(x, axis=-1), fn(x, axis=-1, keepdims=True)], backend="numba")
+        for parallel in (False, True):
+            monkeypatch.setattr(numba_cpu, "SHORT_ARG_ROWS_PARALLEL", 1 if parallel else 1 << 40)
+            short.clear()
+            got, kept = f(value)
+            assert got.dtype == np.int64 and kept.shape == shape[:-1] + (1,)
+            np.testing.assert_array_equal(got, ref(value, axis=-1))
+            np.testing.assert_array_equal(kept, ref(value, axis=-1, keepdims=True))
+            assert short == ([value.shape] * 2 if shape[-1] <= numba_cpu.SHORT_ARG_ROW else [])
+        if shape[-1] > 1:
+            strided = value[..., ::-1]
+            short.clear()
+            np.testing.assert_array_equal(f(strided)[0], ref(strided, axis=-1))
+            assert short == []
+
+
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
 def test_an_index_over_all_axes_from_two_halves_is_numpys(kind, rng, monkeypatch):
     """A large array's index over all axes comes from its two halves, one on a helper thread,
