@@ -1,6 +1,7 @@
 """Data movement and small reductions side by side: gathers, concatenation, repeat and tile
-(nearest-neighbour upsampling), random draws, and whole reductions of a few thousand values,
-symgraph's numba backend against NumPy and JAX jit in one process, float32 and float64.
+(nearest-neighbour upsampling), random draws, whole reductions of a few thousand values and
+a classifier's argmax along rows, symgraph's numba backend against NumPy and JAX jit in one
+process, float32 and float64.
 Each result is checked against NumPy's first (random draws: against ops/random.py's reference
 and by their moments; the peers draw other numbers).
 
@@ -48,6 +49,7 @@ CASES = [
     ("sum of 16000", lambda d: _pairs((16000,), d, 1), lambda m, x: x.sum()),
     ("mean(x*x) 32x10", lambda d: _pairs((32, 10), d, 1), lambda m, x: (x * x).mean()),
     ("var of 100x100", lambda d: _pairs((100, 100), d, 1), lambda m, x: x.var()),
+    ("argmax of 10000x10 rows", lambda d: _pairs((10000, 10), d, 1), lambda m, x: x.argmax(axis=1)),
 ]
 
 
