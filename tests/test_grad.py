@@ -97,6 +97,25 @@ def test_shape_op_gradients(rng):
     sg.verify_grad(lambda a: sg.full((2, 2), a.sum()), [x], rng=rng)
 
 
+def test_repeat_by_one_count_differentiates_as_a_sum_over_its_copies(rng):
+    """One count (a constant or a symbolic int): the gradient sums each value's copies through
+    a reshape, no scatter-add (an upsampling's backward); per-element counts keep the scatter."""
+    from symgraph.ops.index import IncSubtensor
+    x = rng.normal(size=(2, 3, 4))
+    for axis in (0, 1, 2, -1, None):
+        sg.verify_grad(lambda a, axis=axis: sg.repeat(a, 3, axis=axis), [x], rng=rng)
+    a, k = sg.dtensor3("a"), sg.lscalar("k")
+    f = sg.function([a, k], sg.grad((sg.repeat(a, k, axis=2) ** 2).sum(), a))
+    np.testing.assert_allclose(f(x, 3), 3 * 2 * x, rtol=1e-12)
+    np.testing.assert_allclose(f(x, 1), 2 * x, rtol=1e-12)
+    np.testing.assert_array_equal(f(x, 0), np.zeros_like(x))
+    np.testing.assert_allclose(sg.function([a, k], sg.grad((sg.repeat(a, k, axis=2) ** 2).sum(), a), backend="numpy")(x, 3),
+                               3 * 2 * x, rtol=1e-12)
+    assert not any(isinstance(n.op, IncSubtensor) for n in f.fgraph.apply_nodes)
+    counts = sg.function([a], sg.grad((sg.repeat(a, np.array([2, 0, 1]), axis=1) ** 2).sum(), a))
+    assert any(isinstance(n.op, IncSubtensor) for n in counts.fgraph.apply_nodes)
+
+
 def test_indexing_gradients(rng):
     x = rng.normal(size=(4, 5))
     sg.verify_grad(lambda a: a[1:, ::2], [x], rng=rng)
