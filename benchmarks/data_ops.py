@@ -80,6 +80,26 @@ def _draws(jax, dtype, pattern):
         yield label, t_np, t_sg, t_jax
 
 
+def _upsample_backward(jax, dtype, pattern):
+    """The gradient of a 2x upsampling (its backward in a decoder): symgraph's sg.grad against
+    the sum over each value's four copies written by hand in NumPy and JAX."""
+    label = "upsample 2x backward"
+    if pattern and pattern not in label:
+        return
+    x, g = sg.tensor("x", dtype=dtype, ndim=4), sg.tensor("g", dtype=dtype, ndim=4)
+    f = sg.function([x, g], sg.grad((_upsample(_SymgraphMath, x) * g).sum(), x))
+    xv, gv = _pairs((64, 32, 14, 14), dtype, 1)[0], _pairs((64, 32, 28, 28), dtype, 1)[0]
+
+    def by_hand(m, grad):
+        return grad.reshape(64, 32, 14, 2, 14, 2).sum(axis=(3, 5))
+    np.testing.assert_allclose(f(xv, gv), by_hand(np, gv), rtol=1e-4, atol=1e-4)
+    t_np, t_sg, t_jax = _seconds(lambda: by_hand(np, gv)), _seconds(lambda: f(xv, gv)), float("nan")
+    if jax:
+        jf, jg = jax.jit(lambda grad: by_hand(None, grad)), jax.device_put(gv)
+        t_jax = _seconds(lambda: jf(jg).block_until_ready())
+    yield label, t_np, t_sg, t_jax
+
+
 def _cases(jax, jnp, dtype, pattern):
     for name, make, expr in CASES:
         if pattern and pattern not in name:
@@ -108,7 +128,8 @@ def main(pattern=None):
     print(f"{'case':28s} {'dtype':8s} {'NumPy ms':>9s} {'symgraph':>9s} {'JAX jit':>9s} {'vs NumPy':>9s} {'vs JAX':>7s}")
     ratios = []
     for dtype in ("float32", "float64"):
-        for name, t_np, t_sg, t_jax in [*_cases(jax, jnp, dtype, pattern), *_draws(jax, dtype, pattern)]:
+        for name, t_np, t_sg, t_jax in [*_cases(jax, jnp, dtype, pattern), *_upsample_backward(jax, dtype, pattern),
+                                        *_draws(jax, dtype, pattern)]:
             ratios.append(t_np / t_sg)
             print(f"{name:28s} {dtype:8s} {t_np * 1e3:9.4f} {t_sg * 1e3:9.4f} {t_jax * 1e3:9.4f}"
                   f" {t_np / t_sg:8.2f}x {t_jax / t_sg:6.2f}x", flush=True)
