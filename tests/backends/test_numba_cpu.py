@@ -853,6 +853,37 @@ def test_values_picked_from_a_vector_run_the_one_value_loop_and_are_returned_unc
     assert calls == ["serial" if math.prod(idx_shape) < 8192 else "parallel"]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "bool"])
+def test_boolean_masks_run_the_compress_loops(dtype, rng, monkeypatch):
+    """x[mask] over x's leading axes: single values through compress_values (branch-free, one
+    spare slot past the last value kept), longer rows through compress_rows; none kept, all
+    kept; strided, small and mismatched inputs are NumPy's (its IndexError)."""
+    calls = []
+    for name in ("compress_values", "compress_rows"):
+        real = getattr(numba_cpu.kernels, name)
+        monkeypatch.setattr(numba_cpu.kernels, name, lambda *args, real=real, name=name: calls.append(name) or real(*args))
+    cases = [((5000,), 1, "compress_values"), ((300, 40), 2, "compress_values"), ((300, 40), 1, "compress_rows"),
+             ((50, 30, 7), 2, "compress_rows"), ((3000, 1), 1, "compress_values"), ((20, 5), 1, None)]
+    for shape, mask_ndim, kernel in cases:
+        xv = (rng.standard_normal(shape) * 3).astype(dtype)
+        x = sg.tensor("x", dtype=dtype, ndim=len(shape))
+        m = sg.tensor("m", dtype="bool", ndim=mask_ndim)
+        f = sg.function([x, m], x[m], backend="numba")
+        for p in (0.3, 0.0, 1.0):
+            calls.clear()
+            mv = rng.random(shape[:mask_ndim]) < p
+            got = f(xv, mv)
+            assert got.dtype == xv.dtype and got.shape == xv[mv].shape
+            np.testing.assert_array_equal(got, xv[mv])
+            assert calls == ([kernel] if kernel else []), (shape, mask_ndim)
+        calls.clear()
+        strided = np.repeat(xv, 2, axis=0)[::2]
+        np.testing.assert_array_equal(f(strided, mv), strided[mv])
+        assert calls == []
+        with pytest.raises(IndexError):
+            f(xv, np.ones((shape[0] + 1,) + shape[1:mask_ndim], bool))
+
+
 @pytest.mark.parametrize("dtype,kind", [("int32", "sum"), ("int64", "prod"), ("uint8", "sum"), ("int8", "max"),
                                         ("bool", "min"), ("bool", "sum"), ("int32", "mean"), ("uint8", "min")])
 @pytest.mark.parametrize("axis", [None, 0, 1])
