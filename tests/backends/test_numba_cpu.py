@@ -853,6 +853,33 @@ def test_values_picked_from_a_vector_run_the_one_value_loop_and_are_returned_unc
     assert calls == ["serial" if math.prod(idx_shape) < 8192 else "parallel"]
 
 
+def test_large_float32_vector_dots_run_the_fused_multiply_sum(rng, monkeypatch):
+    """dot of two float32 vectors from PARALLEL_THRESHOLD values: the fused multiply-sum on all
+    cores (float64 totals: closer to the exact value than sdot's), np.dot below and in graphs
+    with matrix products (whose loops stay serial); a lone vector dot does not make its graph
+    a BLAS graph."""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1 << 12)
+    x, y, m = sg.fvector("x"), sg.fvector("y"), sg.fmatrix("m")
+    f = sg.function([x, y], sg.dot(x * 2, y), backend="numba")
+    thunks = executor_globals(f).values()
+    (dot,) = [t for t in thunks if isinstance(t, numba_cpu.VectorDotThunk)]
+    assert dot.threshold == 1 << 12 and all(t.threshold != float("inf") for t in thunks if hasattr(t, "threshold"))
+    folded = []
+    monkeypatch.setattr(dot.fold, "call", lambda inputs, real=dot.fold.call: folded.append(1) or real(inputs))
+    for n in (100, 5000, 300_000):
+        xv, yv = rng.standard_normal(n).astype("float32"), rng.standard_normal(n).astype("float32")
+        got = f(xv, yv)
+        exact = (2 * xv.astype(np.float64)) @ yv.astype(np.float64)
+        assert got.dtype == np.float32 and got.shape == ()
+        np.testing.assert_allclose(got, exact, rtol=1e-5, atol=1e-4 * np.sqrt(n))
+    assert len(folded) == 2
+    g = sg.function([x, y, m], [sg.dot(x, y), sg.dot(m, m)], backend="numba")
+    (dot,) = [t for t in executor_globals(g).values() if isinstance(t, numba_cpu.VectorDotThunk)]
+    assert dot.threshold == float("inf")
+    xv, yv = rng.standard_normal(300_000).astype("float32"), rng.standard_normal(300_000).astype("float32")
+    np.testing.assert_allclose(g(xv, yv, np.eye(3, dtype="float32"))[0], np.dot(xv, yv), rtol=1e-4)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "bool"])
 def test_boolean_masks_run_the_compress_loops(dtype, rng, monkeypatch):
     """x[mask] over x's leading axes: single values through compress_values (branch-free, one
