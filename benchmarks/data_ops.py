@@ -36,6 +36,7 @@ CASES = [
     ("x[idx], 5000 rows of 100", lambda d: [RNG.standard_normal((10000, 100)).astype(d),
                                              RNG.integers(0, 10000, 5000)], lambda m, x, i: x[i]),
     ("x[x > 1], 10^6", lambda d: _pairs((10 ** 6,), d, 1), lambda m, x: x[x > 1]),
+    ("dot of two 2^20 vectors", lambda d: _pairs((1 << 20,), d), lambda m, x, y: m.dot(x, y)),
     ("concatenate axis 0", lambda d: _pairs((1000, 1000), d), lambda m, x, y: m.concatenate([x, y], axis=0)),
     ("concatenate axis 1", lambda d: _pairs((1000, 1000), d), lambda m, x, y: m.concatenate([x, y], axis=1)),
     ("concatenate NCHW channels", lambda d: _pairs((64, 32, 32, 32), d), lambda m, x, y: m.concatenate([x, y], axis=1)),
@@ -55,7 +56,7 @@ CASES = [
 
 
 class _SymgraphMath:
-    concatenate, stack, repeat, tile = sg.concatenate, sg.stack, sg.repeat, sg.tile
+    concatenate, stack, repeat, tile, dot = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot
 
 
 def _draws(jax, dtype, pattern):
@@ -110,12 +111,17 @@ def _cases(jax, jnp, dtype, pattern):
         f = sg.function(symbols, expr(_SymgraphMath, *symbols))
         want = expr(np, *values)
         tol = 1e-4 if dtype == "float32" else 1e-10
-        np.testing.assert_allclose(f(*values), want, rtol=tol, atol=tol)
+        if name.startswith("dot"):  # a sum of 2^20 products: against the exact value, to its rounding
+            exact = expr(np, *[v.astype(np.float64) for v in values])
+            np.testing.assert_allclose(f(*values), exact, atol=tol * 1e-2 * np.abs(values[0] * values[1]).sum())
+        else:
+            np.testing.assert_allclose(f(*values), want, rtol=tol, atol=tol)
         t_np, t_sg, t_jax = _seconds(lambda: expr(np, *values)), _seconds(lambda: f(*values)), float("nan")
         if jax and "x > 1" not in name:  # (jit has no data-dependent shapes: no boolean masks)
             jf = jax.jit(lambda *a: expr(jnp, *a))
             jvalues = [jax.device_put(v) for v in values]
-            np.testing.assert_allclose(np.asarray(jf(*jvalues)), want, rtol=tol * 10, atol=tol * 10)
+            np.testing.assert_allclose(np.asarray(jf(*jvalues)), want, rtol=tol * 10,
+                                       atol=tol * 10 * (np.abs(want).max() if name.startswith("dot") else 1))
             t_jax = _seconds(lambda: jf(*jvalues).block_until_ready())
         yield name, t_np, t_sg, t_jax
 
