@@ -163,20 +163,14 @@ def _lower_gemm(op, node):
 # core slowed numba here; a spinning child did not) and its second 2.7 -> 2.1-2.8 (the child
 # alone takes 3.7-4.5 s: 0.8-0.95 s to start, numba's first compile, then the loops).
 SMALL_BY_NUMPY = 1 << 14
-# np.repeat of arrays this large runs the compiled copy (NumPy's call costs more below), on
-# both cores from REPEAT_PARALLEL_THRESHOLD values of output. Float32, us, NumPy's / one core
-# / two: 16384 values twice 15.1 / 2.9 / 4.1, 32768 29.5 / 5.4 / 4.5, 65536 58 / 10.4 / 7.0;
-# rows of 128 (256, 128) twice along axis 0 6.2 / 5.6 / 4.6; (1000, 1000) 413 / 410 / 211.
-REPEAT_BY_NUMPY = 1 << 10
-REPEAT_PARALLEL_THRESHOLD = 1 << 16
 PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 # A whole float array's sum or product takes the loop from this many elements (NumPy's
 # product does not vectorize). The thunk alone, alternating in one process: float64 sum 2048
 # 5.7 -> 4.6 us, 8192 8.4 -> 5.6; float32 sum 8192 8.9 -> 6.5; float64 product 8192 19 -> 5.8.
 # Arrays of more dimensions and means joined once the common call was written for them
 # (ReduceThunk._write_whole_call): a whole mean takes the loop at any size, NumPy's mean
-# being Python around a sum (float32 of 100 values 2.7 us, a function's call of the loop 1.3;
-# 100x100: 4.7, 2.1), a 100x100 float32 sum 3.2 -> 2.2 us (NumPy's call 2.3).
+# being Python around a sum (float32 of 100 values 2.6 us, a function's call of the loop 1.7;
+# 100x100: 4.7, 2.3), a 100x100 float32 sum 3.2 -> 2.3 us (NumPy's call 2.3).
 VECTOR_SUM_BY_NUMPY = 1 << 11
 # A whole float array's max or min runs NumPy's below this many bytes. The loop's fold is
 # LLVM's NaN-propagating maximum, several instructions a vector on x86 (it also orders -0.0
@@ -630,7 +624,8 @@ class ReduceThunk:
         one input (x.sum(), a loss's mean): a C-ordered array of `ndim` dimensions and a
         serial loop's size, the loop run on it flat, the total made the result directly;
         anything else goes to __call__. The plan's lookups, views and conversions took 1.4 of
-        a 4000-value float32 sum's 1.85 us, the loop 0.44; this call 1.0."""
+        a 4000-value float32 sum's 1.85 us, the loop 0.44; this call 1.1 (a function's x.sum()
+        2.46 -> 1.78 us)."""
         general, empty, acc, dtype = self.__call__, np.empty, self.acc_dtype, self.out_dtype
         lo, hi = max(1, self.small), self.threshold
         mean = self.op.kind == "mean"
@@ -1242,6 +1237,18 @@ GATHER_PARALLEL_THRESHOLD = 1 << 15
 # float32, through the op's perform against the loop: 1000 picks 1.90 against 1.99 us, 2048
 # 2.59 against 2.43, 4000 3.78 against 3.20).
 VALUES_BY_NUMPY = 1 << 11
+# np.repeat and np.tile of arrays this large run the compiled copy (NumPy's call costs more
+# below), on both cores from REPEAT_PARALLEL_THRESHOLD values of output. Float32 twice, us,
+# NumPy's / one core / two: values (rows of one) into 32768 outputs 15.3 / 2.9 / 4.1, 65536
+# 30.1 / 5.4 / 4.6; rows of 128, (256, 128) along axis 0 6.6 / 5.1 / 5.0; (1000, 1000) 407 /
+# 405 / 210. NumPy copies short rows in fixed-size pieces, faster than the loop's: rows under
+# REPEAT_SHORT_ROW values stay NumPy's (8192 rows of 2: 8.0 against 43 on one core), and rows
+# under REPEAT_SERIAL_ROW take the loop only on both cores (rows of 16: 4096 16.5 / 26.4 /
+# 17.0, 32768 216 / 221 / 132; of 32: 32768 473 / 445 / 225; of 48: 4096 55 / 52 / 27).
+REPEAT_BY_NUMPY = 1 << 10
+REPEAT_PARALLEL_THRESHOLD = 1 << 16
+REPEAT_SHORT_ROW = 16
+REPEAT_SERIAL_ROW = 48
 # x[mask] of this many values or more runs a compiled loop (NumPy's x[mask] over 10^4 float32
 # values 10.2 us, the loop 3.7).
 MASK_BY_NUMPY = 1 << 10
@@ -1293,18 +1300,18 @@ class RepeatThunk:
 
     def __init__(self, op, node):
         self.axis = op.axis
-        self.perform = functools.partial(op.perform, node)
+        self.perform = _reference(op, node)
         self.outputs = SpareOutput(node.outputs[0].dtype)
         self.threshold = REPEAT_PARALLEL_THRESHOLD
 
     def __call__(self, inputs):
         x, repeats = inputs
-        if repeats.size != 1 or not _copied_by_blocks(x):
+        if repeats.size != 1 or x.size < REPEAT_BY_NUMPY:
             return self.perform(inputs)
         times = int(repeats.reshape(-1)[0])
-        if times <= 0:
-            return self.perform(inputs)  # (an empty result, or NumPy's error)
         block = x.size // math.prod(x.shape[:self.axis + 1])  # (the values after one along the axis)
+        if times <= 0 or not _copied_by_blocks(x, block, times, self.threshold):
+            return self.perform(inputs)  # (a zero or negative count: an empty result, or NumPy's error)
         return [_repeated(x, self.axis, times, block, self.outputs, self.threshold)]
 
 
@@ -1322,15 +1329,17 @@ class TileThunk:
         tiled = [d for d, r in enumerate(op.reps) if r != 1]
         self.axis = tiled[0] if len(tiled) == 1 and op.reps[tiled[0]] > 0 else None
         self.times = op.reps[self.axis] if self.axis is not None else None
-        self.perform = functools.partial(op.perform, node)
+        self.perform = _reference(op, node)
         self.outputs = SpareOutput(node.outputs[0].dtype)
         self.threshold = REPEAT_PARALLEL_THRESHOLD
 
     def __call__(self, inputs):
         x, axis = inputs[0], self.axis
-        if axis is None or not _copied_by_blocks(x):
+        if axis is None or x.size < REPEAT_BY_NUMPY:
             return self.perform(inputs)
         block = x.size // math.prod(x.shape[:axis])  # (the axis and all after it)
+        if not _copied_by_blocks(x, block, self.times, self.threshold):
+            return self.perform(inputs)
         return [_repeated(x, axis, self.times, block, self.outputs, self.threshold)]
 
 
@@ -1339,9 +1348,12 @@ def _lower_tile(op, node):
     return TileThunk(op, node)
 
 
-def _copied_by_blocks(x):
-    """Whether _repeated takes x: C-ordered numbers or bools, REPEAT_BY_NUMPY values or more."""
-    return x.size >= REPEAT_BY_NUMPY and x.flags.c_contiguous and x.dtype.kind in "biuf"
+def _copied_by_blocks(x, block, times, threshold):
+    """Whether _repeated is faster than NumPy on x (C-ordered numbers or bools): blocks of one
+    value, or of REPEAT_SERIAL_ROW or more, and on both cores from REPEAT_SHORT_ROW."""
+    if not (x.flags.c_contiguous and x.dtype.kind in "biuf"):
+        return False
+    return block == 1 or block >= REPEAT_SERIAL_ROW or (block >= REPEAT_SHORT_ROW and x.size * times >= threshold)
 
 
 def _repeated(x, axis, times, block, outputs, threshold):

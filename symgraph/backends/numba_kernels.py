@@ -154,8 +154,9 @@ def repeat_rows_parallel(x, k, times, out):
     """out = each row of k > 1 values of flat C-ordered x, `times` times over in a row, into
     flat out: np.repeat along an axis whose following axes hold k values, and np.tile along
     one axis (x one row then). On all cores, in tasks of about COPY_CHUNK values: whole rows
-    where there are rows enough, else copies of a row (a task a row left a tile's single row
-    to one core; a task of copies costs more a copy: (8192, 16) twice 20 -> 37 us)."""
+    where there are 64 or more (a task of copies costs more a copy), else copies of a row (a
+    task a row left a tile's single row to one core). Short rows are NumPy's faster: see
+    numba_cpu.REPEAT_SHORT_ROW."""
     m = x.shape[0] // k
     if m >= 64:
         rows = max(1, COPY_CHUNK // (times * k))

@@ -546,8 +546,8 @@ class Repeat(Op):
         x, repeats = inputs
         if repeats.ndim == 0:
             # One count: each input value's copies lie side by side, so its gradient is the
-            # sum over a new axis of that length (an upsampling's backward: a scatter-add of
-            # (64, 32, 28, 28) took 18.5 ms, this sum 1 ms).
+            # sum over a new axis of that length (an upsampling's backward over (64, 32, 28,
+            # 28) float32: a scatter-add 18.5-19.3 ms, this sum 1.95-2.0 on the numba backend).
             sh = shape(x)
             split = [sh[d] for d in range(self.axis + 1)] + [repeats] + [sh[d] for d in range(self.axis + 1, x.ndim)]
             return [reshape(output_grads[0], split).sum(axis=self.axis + 1), None]

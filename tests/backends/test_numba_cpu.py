@@ -677,13 +677,16 @@ def test_large_concatenations_copy_each_input_into_its_columns_on_all_cores(dtyp
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "bool"])
-@pytest.mark.parametrize("shape,axis", [((3001,), 0), ((7, 3, 50, 41), 3), ((7, 3, 50, 41), 2), ((3000, 1), 0),
-                                        ((40000,), 0), ((9, 2000, 5), 1)])
-def test_repeat_by_one_count_runs_the_compiled_copy(dtype, shape, axis, rng, monkeypatch):
+@pytest.mark.parametrize("shape,axis,route", [((3001,), 0, "values"), ((7, 3, 50, 41), 3, "values"),
+                                              ((7, 3, 50, 41), 2, "rows on both cores"), ((3000, 1), 0, "values"),
+                                              ((40000,), 0, "values"), ((10, 40, 60), 1, "rows"),
+                                              ((9, 2000, 5), 1, "NumPy's")])
+def test_repeat_by_one_count_runs_the_compiled_copy(dtype, shape, axis, route, rng, monkeypatch):
     """np.repeat by one count (0-d or a one-element array) along any axis: rows of one value
     (counts 2, 3 and 4 written out, 5 and 1 through the general loop) and longer rows,
-    serial and parallel by the output's size; a count per element, a zero or negative count,
-    strided arrays and small ones take NumPy's; a held large result is never written again."""
+    serial and parallel by the output's size; rows of 16-47 values only on both cores, and
+    shorter ones, a count per element, a zero or negative count, strided arrays and small ones
+    NumPy's (numba_cpu.REPEAT_SHORT_ROW); a held large result is never written again."""
     calls = []
     for name in ("repeat_values_serial", "repeat_values_parallel", "repeat_rows_serial", "repeat_rows_parallel"):
         real = getattr(numba_cpu.kernels, name)
@@ -691,13 +694,14 @@ def test_repeat_by_one_count_runs_the_compiled_copy(dtype, shape, axis, rng, mon
     xv = (rng.standard_normal(shape) * 50).astype(dtype)
     x, count = sg.tensor("x", dtype=dtype, ndim=len(shape)), sg.lscalar("count")
     f = sg.function([x, count], sg.repeat(x, count, axis=axis), backend="numba")
-    one_value = math.prod(shape[:axis + 1]) == xv.size
     for times in (2, 3, 4, 5, 1):
         calls.clear()
         first = f(xv, times)
         np.testing.assert_array_equal(first, np.repeat(xv, times, axis))
         parallel = xv.size * times >= numba_cpu.REPEAT_PARALLEL_THRESHOLD
-        assert calls == [f"repeat_{'values' if one_value else 'rows'}_{'parallel' if parallel else 'serial'}"]
+        kernel = f"repeat_{'values' if route == 'values' else 'rows'}_{'parallel' if parallel else 'serial'}"
+        taken = route in ("values", "rows") or (route == "rows on both cores" and parallel)
+        assert calls == ([kernel] if taken else []), (times, route)
         again = f(xv[::-1].copy(), times)
         np.testing.assert_array_equal(first, np.repeat(xv, times, axis))  # still held
         np.testing.assert_array_equal(again, np.repeat(xv[::-1], times, axis))
