@@ -19,7 +19,7 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, warn_no_kernel
 from .numba_fast_calls import fast_call, single_values_call
-from . import blas, numba_program
+from . import blas, heap, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -30,6 +30,9 @@ from ..ops.composite import Composite, CompositeReduce
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
+
+heap.tune()  # large arrays reused from the heap, not mapped afresh per call (heap.py)
+
 
 @functools.singledispatch
 def lower(op, node):
