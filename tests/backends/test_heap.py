@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc",
                                 reason="glibc's malloc only")
 
-# Arrays of 1 MB, then steps of four 3 MB arrays allocated, written and freed: glibc's own
+# An array of 2 MB, then steps of four 3 MB arrays allocated, written and freed: glibc's own
 # adjustment raises its mmap threshold to 3 MB and its trim threshold to 6 MB, so the 12 MB
 # freed at the heap's top go back to the kernel after every step.
 STEPS = """
