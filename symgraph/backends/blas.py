@@ -30,6 +30,7 @@ import ctypes
 import os
 import sys
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -72,6 +73,13 @@ _lock = threading.Lock()
 _gemm = None  # {dtype: (cblas function, ctypes scalar type)} once looked up; {} where there is no MKL
 _openblas = None  # the same for NumPy's OpenBLAS (used to accumulate into an array)
 _small_kernels = None  # whether NumPy's OpenBLAS has its small-matrix kernels (openblas_small_kernels)
+# After a threaded product OpenBLAS's threads spin for ~0.1 s (2^28 cycles), MKL's for its 0.2 s
+# KMP_BLOCKTIME; numba's threads started meanwhile share the cores with them (a convolution split
+# over both cores ran 4x slower right after a threaded 1024^3 product). Products symgraph may hand
+# to BLAS's threads note it (_note_product); work that would start numba's asks threads_idle().
+THREADS_SPIN_SECONDS = 0.2
+_threads_busy_until = 0.0
+_numba_threads_until = 0.0
 
 
 def _mkl_library_path():
@@ -163,13 +171,18 @@ def _load_numpy_openblas():
 def _numpy_openblas_library():
     """(library, prefix, suffix, integer type) of the OpenBLAS NumPy loaded (its functions are
     prefix + name + suffix), or None."""
+    return openblas_library(np.__file__)
+
+
+def openblas_library(package_file):
+    """The same for the OpenBLAS a package bundles (package_file: its __init__.py; NumPy's in
+    numpy.libs/ or numpy/.dylibs/, SciPy's in scipy.libs/), if the process has loaded it."""
     try:
         with open("/proc/self/maps") as maps:
             paths = {line.split(None, 5)[-1].strip() for line in maps if "openblas" in line}
     except OSError:
         return None
-    # NumPy's own copy (numpy.libs/ in its wheels, numpy/.dylibs/ on macOS), not SciPy's.
-    package = os.path.realpath(os.path.dirname(np.__file__))
+    package = os.path.realpath(os.path.dirname(package_file))
     ours = (package + os.sep, package + ".libs")
     paths = sorted(p for p in paths if ".so" in p and os.path.realpath(p).startswith(ours))
     for path in paths:
@@ -189,15 +202,20 @@ def openblas_small_kernels():
     AVX-512 small-matrix kernels (its core SkylakeX, Cooperlake or SapphireRapids)."""
     global _small_kernels
     if _small_kernels is None:
-        found, core = _numpy_openblas_library(), b""
-        if found:
-            lib, prefix, suffix, _ = found
-            name = getattr(lib, f"{prefix}openblas_get_corename{suffix}", None)
-            if name is not None:
-                name.restype = ctypes.c_char_p
-                core = name() or b""
-        _small_kernels = core.decode(errors="replace").lower() in ("skylakex", "cooperlake", "sapphirerapids")
+        _small_kernels = has_small_kernels(_numpy_openblas_library())
     return _small_kernels
+
+
+def has_small_kernels(found):
+    """Whether the OpenBLAS `found` (openblas_library's answer) has those kernels."""
+    core = b""
+    if found:
+        lib, prefix, suffix, _ = found
+        name = getattr(lib, f"{prefix}openblas_get_corename{suffix}", None)
+        if name is not None:
+            name.restype = ctypes.c_char_p
+            core = name() or b""
+    return core.decode(errors="replace").lower() in ("skylakex", "cooperlake", "sapphirerapids")
 
 
 def _operand(x):
@@ -230,6 +248,7 @@ def _call(found, alpha, a, b, beta, out):
     b, trans_b, ldb = _operand(b)
     m, k = a.shape
     n = b.shape[1]
+    _note_product(a, b, m * n * k, openblas=found in (_openblas or {}).values())
     fn(_ROW_MAJOR, trans_a, trans_b, m, n, k, scalar(alpha), a.ctypes.data, lda, b.ctypes.data, ldb,
        scalar(beta), out.ctypes.data, max(n, 1))
 
@@ -253,23 +272,78 @@ def numpy_product(a, b, work=None):
         work = a.shape[0] * a.shape[1] * b.shape[1]
     if work < MATMUL_MIN:
         return np.dot(a, b)
+    if work <= THIN_MAX_MNK and _numba_threads_recent() and openblas_small_kernels():
+        out = _in_single_thread_blocks(a, b)
+        if out is not None:
+            return out
     if work > THIN_MAX_MNK or a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32 or not openblas_small_kernels():
+        _note_product(a, b, work)
         return np.matmul(a, b)
     k, n = b.shape
     thin = work > SMALL_KERNEL_MNK
     if thin and (k > THIN_K or n < THIN_MIN_N):
+        _note_product(a, b, work)
         return np.matmul(a, b)
     if b.size <= COPY_TRANSPOSED_SIZE:
         flags = b.flags
         if flags.f_contiguous and not flags.c_contiguous:
             b = np.ascontiguousarray(b)
     if not thin:
+        _note_product(a, b, work)
         return np.matmul(a, b)
     out = np.empty((a.shape[0], n), _FLOAT32)
     rows = max(1, SMALL_KERNEL_MNK // (k * n))
+    _note_product(a, b, rows * k * n)
     for start in range(0, a.shape[0], rows):
         np.matmul(a[start:start + rows], b, out=out[start:start + rows])
     return out
+
+
+def _in_single_thread_blocks(a, b):
+    """a @ b as row blocks OpenBLAS's single-thread small-matrix kernels take (each up to
+    SMALL_KERNEL_MNK multiply-adds, both operands C-ordered), or None where they cannot."""
+    (m, k), n = a.shape, b.shape[1]
+    rows = SMALL_KERNEL_MNK // max(k * n, 1)
+    if rows < 1 or a.dtype != b.dtype or a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
+        return None
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    out = np.empty((m, n), a.dtype)
+    for start in range(0, m, rows):
+        np.matmul(a[start:start + rows], b, out=out[start:start + rows])
+    return out
+
+
+def note_numba_threads():
+    """Note that numba's threads are at work (a convolution split over the cores): for the next
+    THREADS_SPIN_SECONDS, products up to THIN_MAX_MNK run in single-thread blocks rather than
+    waking BLAS's threads, which would meet numba's spinning ones and turn the next convolution
+    back to the batched path (numba_conv)."""
+    global _numba_threads_until
+    _numba_threads_until = time.perf_counter() + THREADS_SPIN_SECONDS
+
+
+def _numba_threads_recent():
+    return time.perf_counter() < _numba_threads_until
+
+
+def threads_idle():
+    """Whether no product symgraph handed to BLAS's threads is recent enough for them to spin.
+    (Products NumPy runs for the user, or for ops symgraph runs by NumPy, np.matmul of stacks
+    and matrix-vector products, are not seen.)"""
+    return time.perf_counter() >= _threads_busy_until
+
+
+def _note_product(a, b, work, openblas=True):
+    """Note a product NumPy's OpenBLAS (or, openblas False, MKL) may run on its threads: above
+    MNK_THRESHOLD multiply-adds, unless OpenBLAS's single-thread small-matrix kernels take it
+    (up to SMALL_KERNEL_MNK, both operands C-ordered: its transposed forms are not always)."""
+    global _threads_busy_until
+    if work <= MNK_THRESHOLD:
+        return
+    if (openblas and work <= SMALL_KERNEL_MNK and a.flags.c_contiguous and b.flags.c_contiguous
+            and openblas_small_kernels()):
+        return
+    _threads_busy_until = max(_threads_busy_until, time.perf_counter() + THREADS_SPIN_SECONDS)
 
 
 def gemm(alpha, a, b, beta, c, dtype):

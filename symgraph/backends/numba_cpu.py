@@ -19,7 +19,7 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, warn_no_kernel
 from .numba_fast_calls import fast_call, single_values_call
-from . import blas, heap, numba_program
+from . import blas, heap, numba_conv, numba_program
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -1562,7 +1562,8 @@ def _lower_max_pool_grad(op, node):
 
 class ConvThunk:
     """Convolutions as im2col (a compiled gather into one contiguous matrix) + one BLAS GEMM
-    per group; the input gradient scatters back with the compiled col2im."""
+    per group; the input gradient scatters back with the compiled col2im. Where it pays, and
+    BLAS's threads are not spinning, image by image on numba's threads instead (numba_conv)."""
 
     def __init__(self, op, node, kind):
         self.op, self.node, self.params = op, node, op.params
@@ -1596,12 +1597,24 @@ class ConvThunk:
         self._loop(kernels.im2col_kernel, geometry)(np.ascontiguousarray(group), oh, ow, cols)
         return cols
 
+    def _by_images(self, x, other, w_shape, geometry):
+        """Whether this call goes image by image on numba's threads (numba_conv.takes; other:
+        the filters or the output's gradient, of x's dtype for that)."""
+        o, cg, kh, kw = w_shape
+        oh, ow = geometry[-2:]
+        if self.params.groups == 1 and numba_conv.takes(x, other, o * cg * kh * kw * oh * ow):
+            blas.note_numba_threads()
+            return True
+        return False
+
     def forward(self, x, w):
         o, cg, kh, kw = w.shape
         g, n = self.params.groups, x.shape[0]
         geometry = self._geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
         og = o // g
+        if self._by_images(x, w, w.shape, geometry):
+            return numba_conv.forward(self._loop(numba_conv.forward_kernel, geometry), x, w, oh, ow)
         out = np.empty((n, o, oh, ow), x.dtype)
         for k in range(g):
             cols = self._columns(x, k, cg, (kh, kw), geometry)
@@ -1626,6 +1639,8 @@ class ConvThunk:
         og = o // g
         geometry = self._geometry((h, wd), (kh, kw))
         oh, ow = geometry[-2:]
+        if gy.shape[0] == n and self._by_images(gy, w, w.shape, geometry):
+            return numba_conv.grad_input(self._loop(numba_conv.grad_input_kernel, geometry), gy, w, (n, c, h, wd))
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
             gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
@@ -1640,9 +1655,11 @@ class ConvThunk:
         o, cg, kh, kw = (int(v) for v in w_shape)
         g, n = self.params.groups, x.shape[0]
         og = o // g
-        dw = np.empty((o, cg, kh, kw), x.dtype)
         geometry = self._geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
+        if self._by_images(x, gy, (o, cg, kh, kw), geometry):
+            return numba_conv.grad_filters(self._loop(numba_conv.grad_filters_kernel, geometry), x, gy, (o, cg, kh, kw))
+        dw = np.empty((o, cg, kh, kw), x.dtype)
         for k in range(g):
             cols = self._columns(x, k, cg, (kh, kw), geometry)
             if self._per_image(cols, gy):  # the images' products summed: no transposed copy of gy

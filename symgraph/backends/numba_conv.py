@@ -1,0 +1,211 @@
+"""Convolutions image by image on all cores (ConvThunk's path where it pays, see `takes`).
+
+The batched path builds one window matrix for the whole batch (im2col: 7.2 MB for 64 images of
+16 channels at 14x14 under a 3x3 kernel), written by one thread, then one threaded BLAS product
+and a transposed copy into NCHW. Here numba's threads split the images: each builds its image's
+window matrix in a buffer of its own, which stays in its core's cache, and multiplies it there
+with one small product (numba's np.dot, SciPy's OpenBLAS), written straight into the image's
+place in the output. Measured on 2 cores (Sapphire Rapids), float32, 3x3 kernels, pad 1, us:
+
+| images x channels x size -> filters | forward | input gradient | filter gradient |
+|---|---|---|---|
+| 64 x 16 x 14x14 -> 32 | 1504 -> 796 | 1329 -> 692 | 1580 -> 818 |
+| 64 x 1 x 28x28 -> 16 | 311 -> 136 | 606 -> 107 | 358 -> 150 |
+| 64 x 32 x 7x7 -> 32 | 950 -> 633 | 862 -> 561 | 1002 -> 575 |
+
+Each image's product must run on the thread that calls it: OpenBLAS threads a product above
+2^18 multiply-adds, or above 10^6 where its AVX-512 small-matrix kernels take the product
+(single_thread_work), and two threads each handing a product to its pool wait for each other
+(a filter gradient whose products were threaded took 14.8 ms instead of 0.9). And numba's
+threads must not meet BLAS's: after a threaded product OpenBLAS's threads spin for ~0.1 s, and
+a convolution split over both cores then ran 4x slower (blas.threads_idle). So while numba's
+threads work the images, products up to 2^21 run in OpenBLAS's single-thread kernels as row
+blocks (blas.note_numba_threads): a dense layer after two poolings, 64x1568 @ 1568x10, is just
+over their 10^6. benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 ->
+0.98 ms, the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms (PyTorch 5.5-5.8).
+"""
+import numpy as np
+
+from . import blas
+
+# Below this many multiply-adds a batch stays on the batched path (a parallel launch costs ~10 us).
+MIN_WORK = 1 << 20
+# OpenBLAS's small-matrix kernels take a product with its left operand transposed (in its
+# column-major terms) only while the output has at most this many values (its SkylakeX permit).
+FEW_OUTPUTS = 1200
+
+_single_thread_work = None
+
+
+def single_thread_work():
+    """The largest m * n * k that numba's np.dot (SciPy's OpenBLAS) runs on the calling thread,
+    with its operands C-ordered: 10^6 where OpenBLAS has its small-matrix kernels, 2^18 for
+    another OpenBLAS (its threading threshold); 0 where SciPy's BLAS is not an OpenBLAS found in
+    the process (another library's threading is not known)."""
+    global _single_thread_work
+    if _single_thread_work is None:
+        try:
+            import scipy
+            import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS: numba's np.dot calls it)
+        except ImportError:
+            _single_thread_work = 0
+            return 0
+        found = blas.openblas_library(scipy.__file__)
+        if found is None:
+            _single_thread_work = 0
+        else:
+            _single_thread_work = blas.SMALL_KERNEL_MNK if blas.has_small_kernels(found) else blas.MNK_THRESHOLD
+    return _single_thread_work
+
+
+def takes(x, other, image_work):
+    """Whether a convolution (of groups of one) of x (NCHW) goes image by image: two or more
+    images, x and other (the filters, or the output's gradient) of one float dtype, enough
+    work, each image's product on one thread, more than one numba thread, and BLAS's threads
+    not spinning."""
+    return (x.shape[0] > 1 and x.dtype == other.dtype and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8)
+            and image_work * x.shape[0] >= MIN_WORK and thread_slots() > 1
+            and image_work <= single_thread_work() and blas.threads_idle())
+
+
+def forward(kernel, x, w, oh, ow):
+    """The convolution of x by w (OIHW) into a new (n, o, oh, ow) array; kernel: forward_kernel's."""
+    o = w.shape[0]
+    out = np.empty((x.shape[0], o, oh, ow), x.dtype)
+    kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow, out,
+           _buffers(w[0].size, oh * ow, x.dtype))
+    return out
+
+
+def grad_input(kernel, gy, w, in_shape):
+    """The gradient of the convolution's input (of in_shape) from its output's, gy; kernel:
+    grad_input_kernel's."""
+    o = w.shape[0]
+    dx = np.empty(in_shape, gy.dtype)
+    kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), dx,
+           _buffers(w[0].size, gy.shape[2] * gy.shape[3], gy.dtype))
+    return dx
+
+
+def grad_filters(kernel, x, gy, w_shape):
+    """The gradient of the filters (of w_shape) from x and the output's gradient gy; kernel:
+    grad_filters_kernel's."""
+    o, taps, pixels, slots = w_shape[0], int(np.prod(w_shape[1:])), gy.shape[2] * gy.shape[3], thread_slots()
+    few = o * taps <= FEW_OUTPUTS
+    shape = (slots, o, taps) if few else (slots, taps, o)
+    acc = np.zeros(shape, x.dtype)
+    kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), _buffers(taps, pixels, x.dtype),
+           np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
+    total = acc.sum(axis=0)
+    return np.ascontiguousarray(total if few else total.T).reshape(w_shape)
+
+
+def _buffers(taps, pixels, dtype):
+    """One window matrix (taps, pixels) per numba thread."""
+    return np.empty((thread_slots(), taps, pixels), dtype)
+
+
+def _image_windows(kh, kw, sh, sw, dh, dw, pt, pl, indent):
+    """Source lines writing image n's window matrix into cols (taps, oh*ow), as im2col does."""
+    body = f"""for c in range(c_):
+    for y in range(oh):
+        for i in range({kh}):
+            yy = y * {sh} + i * {dh} - {pt}
+            inside = yy >= 0 and yy < h
+            for j in range({kw}):
+                col = (c * {kh} + i) * {kw} + j
+                for z in range(ow):
+                    zz = z * {sw} + j * {dw} - {pl}
+                    cols[col, y * ow + z] = x[n, c, yy, zz] if inside and zz >= 0 and zz < w else 0"""
+    return "\n".join(indent + line for line in body.splitlines())
+
+
+def forward_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
+    """kernel(x, w2d, oh, ow, out, scratch): out[n] (o, oh*ow) = w2d (o, taps) @ windows of x[n]."""
+    from .numba_codegen import compile_source
+    return compile_source(f"""from numba import get_thread_id
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def kernel(x, w2d, oh, ow, out, scratch):
+    n_, c_, h, w = x.shape
+    planes = out.reshape(n_, w2d.shape[0], oh * ow)
+    for n in prange(n_):
+        cols = scratch[get_thread_id()]
+{_image_windows(kh, kw, sh, sw, dh, dw, pt, pl, " " * 8)}
+        np.dot(w2d, cols, planes[n])
+""")
+
+
+def grad_input_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
+    """kernel(gy, w2dT, dx, scratch): the windows of dx[n] = w2dT (taps, o) @ gy[n] (o, oh*ow),
+    each added back where it came from (col2im); dx is written whole."""
+    from .numba_codegen import compile_source
+    return compile_source(f"""from numba import get_thread_id
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def kernel(gy, w2dT, dx, scratch):
+    n_, o, oh, ow = gy.shape
+    c_, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    planes = gy.reshape(n_, o, oh * ow)
+    for n in prange(n_):
+        cols = scratch[get_thread_id()]
+        np.dot(w2dT, planes[n], cols)
+        for c in range(c_):
+            for y in range(h):
+                for z in range(w):
+                    dx[n, c, y, z] = 0
+        for c in range(c_):
+            for y in range(oh):
+                for i in range({kh}):
+                    yy = y * {sh} + i * {dh} - {pt}
+                    if yy < 0 or yy >= h:
+                        continue
+                    for j in range({kw}):
+                        col = (c * {kh} + i) * {kw} + j
+                        for z in range(ow):
+                            zz = z * {sw} + j * {dw} - {pl}
+                            if zz >= 0 and zz < w:
+                                dx[n, c, yy, zz] += cols[col, y * ow + z]
+""")
+
+
+def grad_filters_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
+    """kernel(x, gy, scratch, gT, part, acc, few): acc[t] += the filter gradient of the images n
+    thread t takes (acc starts at zero; the caller sums over t). few: gy[n] (o, oh*ow) @ the
+    windows of x[n] transposed, into acc (threads, o, taps): OpenBLAS's small kernels take that
+    transposed form while o * taps <= FEW_OUTPUTS. Else the windows @ gy[n].T into acc
+    (threads, taps, o), gy[n] copied transposed into gT[t] first so that both operands are
+    C-ordered (the transposed form threads there)."""
+    from .numba_codegen import compile_source
+    return compile_source(f"""from numba import get_thread_id
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def kernel(x, gy, scratch, gT, part, acc, few):
+    n_, c_, h, w = x.shape
+    o, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
+    planes = gy.reshape(n_, o, oh * ow)
+    for n in prange(n_):
+        t = get_thread_id()
+        cols = scratch[t]
+{_image_windows(kh, kw, sh, sw, dh, dw, pt, pl, " " * 8)}
+        if few:
+            np.dot(planes[n], cols.T, part[t])
+        else:
+            g = gT[t]
+            for k in range(o):
+                for p in range(oh * ow):
+                    g[p, k] = planes[n, k, p]
+            np.dot(cols, g, part[t])
+        for r in range(acc.shape[1]):
+            for k in range(acc.shape[2]):
+                acc[t, r, k] += part[t, r, k]
+""")
+
+
+def thread_slots():
+    """Rows for per-thread buffers: numba's get_thread_id is below NUMBA_NUM_THREADS."""
+    from numba import config as numba_config
+    return max(1, int(numba_config.NUMBA_NUM_THREADS))

@@ -1,0 +1,86 @@
+"""Convolutions image by image on numba's threads (backends/numba_conv.py): the same values as
+the numpy backend for strided, dilated and padded windows in both float dtypes, the batched
+path while BLAS's threads may be spinning, and products kept off BLAS's threads meanwhile."""
+import time
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import blas, numba_conv
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """numba_conv.takes' answers, in call order."""
+    answers = []
+    real = numba_conv.takes
+    monkeypatch.setattr(numba_conv, "takes", lambda *args: answers.append(real(*args)) or answers[-1])
+    return answers
+
+
+def _conv_and_gradients(dtype, stride, padding, dilation, n=64, channels=8):
+    rng = np.random.default_rng(3)
+    images = sg.tensor("images", dtype, (None, channels, None, None))
+    filters = sg.shared(rng.standard_normal((16, channels, 3, 3)).astype(dtype) * 0.2, "filters")
+    out = sg.nn.conv2d(images, filters, stride=stride, padding=padding, dilation=dilation)
+    outputs = [out] + sg.grad((out ** 2).sum(), [images, filters])
+    x = rng.standard_normal((n, channels, 12, 12)).astype(dtype)
+    return [images], outputs, x
+
+
+def _agree(inputs, outputs, x, dtype):
+    fast = sg.function(inputs, outputs, backend="numba")(x)
+    reference = sg.function(inputs, outputs, backend="numpy")(x)
+    tol = dict(rtol=2e-4, atol=2e-3) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for got, want in zip(fast, reference):
+        np.testing.assert_allclose(got, want, **tol)
+
+
+needs_single_thread_blas = pytest.mark.skipif(numba_conv.single_thread_work() == 0,
+                                              reason="SciPy's BLAS is not an OpenBLAS found in the process")
+
+
+@needs_single_thread_blas
+@pytest.mark.parametrize("dtype,stride,padding,dilation,channels", [
+    ("float32", 1, 1, 1, 16), ("float64", 1, 1, 1, 16), ("float32", 2, "same", 1, 8), ("float64", 1, 2, 2, 8),
+    ("float32", 2, "valid", 1, 16)])
+def test_image_by_image_matches_the_numpy_backend(dtype, stride, padding, dilation, channels, spied, monkeypatch):
+    """8 channels: the filter gradient's 16 x 72 outputs take OpenBLAS's transposed small kernel
+    (numba_conv.FEW_OUTPUTS); 16 channels, 16 x 144: the C-ordered form."""
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    _agree(*_conv_and_gradients(dtype, stride, padding, dilation, channels=channels), dtype)
+    assert spied == [True, True, True]  # forward, input gradient, filter gradient
+
+
+@needs_single_thread_blas
+def test_a_transposed_input_and_a_single_image_batch(spied, monkeypatch):
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    inputs, outputs, x = _conv_and_gradients("float64", 1, 1, 1)
+    _agree(inputs, outputs, np.ascontiguousarray(x.transpose(0, 1, 3, 2)).transpose(0, 1, 3, 2), "float64")
+    assert spied == [True, True, True]
+    spied.clear()
+    _agree(*_conv_and_gradients("float64", 1, 1, 1, n=1), "float64")  # one image: nothing to split
+    assert spied == [False, False, False]
+
+
+def test_the_batched_path_while_blas_threads_may_spin(spied, monkeypatch):
+    monkeypatch.setattr(blas, "_threads_busy_until", time.perf_counter() + 3600)
+    _agree(*_conv_and_gradients("float32", 1, 1, 1), "float32")
+    assert spied == [False, False, False]
+
+
+def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch):
+    """After a convolution went image by image, a product of just over 10^6 multiply-adds (a
+    dense layer after two poolings: 64x1568 @ 1568x10) runs in single-thread blocks, transposed
+    operands copied, and notes no threaded product; without that, it is threaded and noted."""
+    rng = np.random.default_rng(4)
+    h, w, g = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 10)), rng.standard_normal((64, 10))
+    for a, b in ((h, w), (g, w.T), (h.T, g)):
+        monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+        monkeypatch.setattr(blas, "_numba_threads_until", time.perf_counter() + 3600)
+        np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        assert blas.threads_idle()
+        monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
+        np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        assert not blas.threads_idle()
