@@ -1506,11 +1506,24 @@ def _lower_inc_subtensor(op, node):
 
 
 class MaxPoolThunk:
-    """max_pool2d and its gradient as single loops over the windows (no window copies)."""
+    """max_pool2d and its gradient as single loops over the windows (no window copies); the
+    planes split over numba's threads from PARALLEL_POOL values where BLAS's threads are not
+    spinning (blas.threads_idle: beside them a split loop runs slower than a serial one)."""
+
+    PARALLEL_POOL = 1 << 16
 
     def __init__(self, pool, node, grad):
         self.pool, self.node, self.grad = pool, node, grad
-        self.kernel = self.kernel_key = None
+        self.kernels = {}  # (window geometry, parallel) -> kernel
+
+    def _kernel(self, key, tiled, parallel):
+        kernel = self.kernels.get((key, parallel))
+        if kernel is None:
+            kh, kw = key[:2]
+            kernel = self.kernels[key, parallel] = (
+                kernels.max_pool_tiled_grad_kernel(kh, kw, parallel) if tiled
+                else kernels.max_pool_kernel(*key, grad=self.grad, parallel=parallel))
+        return kernel
 
     def __call__(self, inputs):
         x = inputs[0]
@@ -1520,29 +1533,31 @@ class MaxPoolThunk:
         sh, sw = pool.stride
         lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         lowest = x.dtype.type(lowest)
-        key = (kh, kw, sh, sw, pt, pb, pl, pr)
+        key = (kh, kw, sh, sw, pt, pb, pl, pr)  # (the padding of 'same' depends on the image size)
         tiled = self.grad and kernels.tiles(*key)
-        if self.kernel_key != key:  # the padding of 'same' depends on the image size
-            self.kernel = (kernels.max_pool_tiled_grad_kernel(kh, kw) if tiled
-                           else kernels.max_pool_kernel(*key, grad=self.grad))
-            self.kernel_key = key
+        parallel = x.size >= self.PARALLEL_POOL and x.shape[0] * x.shape[1] > 1 and numba_conv.thread_slots() > 1 \
+            and blas.threads_idle()
+        if parallel:
+            blas.note_numba_threads()
+        kernel = self._kernel(key, tiled, parallel)
         if not self.grad:
             oh, ow = pool.params.out_size(x.shape[2:], pool.kernel)
             out = np.empty(x.shape[:2] + (oh, ow), x.dtype)
-            self.kernel(x, lowest, out)
+            kernel(x, lowest, out)
             return [out]
         g = inputs[1].astype(x.dtype, copy=False)
         if not tiled:
             dx = np.zeros_like(x)
-            self.kernel(x, g, lowest, dx)
+            kernel(x, g, lowest, dx)
             return [dx]
         dx = np.empty(x.shape, x.dtype)  # C order (empty_like keeps x's, and reshape would copy)
         covered_h, covered_w = g.shape[2] * kh, g.shape[3] * kw
         dx[:, :, covered_h:] = 0  # what no window covers (an odd last row or column)
         dx[:, :, :covered_h, covered_w:] = 0
         planes = x.shape[0] * x.shape[1]
-        self.kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1), x.dtype.type(0),
-                    dx.reshape(-1), planes, x.shape[2], x.shape[3], np.empty(x.shape[3] // kw, np.int32))
+        rows = np.empty((numba_conv.thread_slots(), x.shape[3] // kw) if parallel else x.shape[3] // kw, np.int32)
+        kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1), x.dtype.type(0),
+               dx.reshape(-1), planes, x.shape[2], x.shape[3], rows)
         return [dx]
 
 

@@ -213,20 +213,26 @@ def compress_rows(x, mask, out):
             kept += 1
 
 
-def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
+def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad, parallel=False):
     """A pooling loop specialised to one window geometry: with the window size, stride and
     padding as literals LLVM unrolls the window (a generic loop ran 13x slower).
 
     forward: kernel(x, lowest, out) -> out[n, c, i, j] = max of window (padding never wins);
-    grad:    kernel(x, g, lowest, dx) -> dx[first argmax of each window] += g."""
+    grad:    kernel(x, g, lowest, dx) -> dx[first argmax of each window] += g.
+    parallel: the planes (n, c) split over numba's threads (each writes its own plane)."""
     from .numba_codegen import compile_source
-    lines = ["@njit(cache=True, nogil=True)",
-             "def kernel(x, g, lowest, dx):" if grad else "def kernel(x, lowest, out):",
-             "    h, w = x.shape[2], x.shape[3]",
-             "    oh, ow = (g.shape[2], g.shape[3])" if grad else "    oh, ow = out.shape[2], out.shape[3]",
-             "    for n in range(x.shape[0]):",
-             "        for c in range(x.shape[1]):",
-             "            for i in range(oh):",
+    header = ["@njit(cache=True, nogil=True, parallel=True)" if parallel else "@njit(cache=True, nogil=True)",
+              "def kernel(x, g, lowest, dx):" if grad else "def kernel(x, lowest, out):",
+              "    h, w = x.shape[2], x.shape[3]",
+              "    oh, ow = (g.shape[2], g.shape[3])" if grad else "    oh, ow = out.shape[2], out.shape[3]"]
+    if parallel:
+        header += ["    for plane in prange(x.shape[0] * x.shape[1]):",
+                   "        n = plane // x.shape[1]",
+                   "        c = plane - n * x.shape[1]"]
+    else:
+        header += ["    for n in range(x.shape[0]):",
+                   "        for c in range(x.shape[1]):"]
+    lines = ["            for i in range(oh):",
              "                for j in range(ow):",
              "                    best = lowest",
              "                    by = -1",
@@ -255,7 +261,9 @@ def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad):
                   "                        dx[n, c, by, bz] += g[n, c, i, j]"]
     else:
         lines += ["                    out[n, c, i, j] = best"]
-    return compile_source("\n".join(lines) + "\n")
+    if parallel:  # (the window loops sit one level out, under the plane loop)
+        lines = [line[4:] for line in lines]
+    return compile_source("\n".join(header + lines) + "\n")
 
 
 def tiles(kh, kw, sh, sw, pt, pb, pl, pr):
@@ -263,7 +271,7 @@ def tiles(kh, kw, sh, sw, pt, pb, pl, pr):
     return (sh, sw) == (kh, kw) and not (pt or pb or pl or pr)
 
 
-def max_pool_tiled_grad_kernel(kh, kw):
+def max_pool_tiled_grad_kernel(kh, kw, parallel=False):
     """The gradient of max pooling with windows that tile the image: each window's first
     maximum gets g and its other entries 0. For each row of windows, one pass finds every
     window's winner, then one pass writes the image rows left to right, each entry once.
@@ -271,10 +279,11 @@ def max_pool_tiled_grad_kernel(kh, kw):
     window's entries as it went, 12 ns; this 4.2 ns.) NaN's rule (the first NaN wins) doubled
     the winner pass, so a row of windows is compared by it again only when it holds a NaN.
 
-    kernel(x, g, zero, dx, planes, h, w, winner): x and dx flat (planes, h, w), g flat (planes,
-    oh, ow); rows and columns no window covers are the caller's to zero. winner: int32 scratch,
-    one per window of a row (w // kw), passed in: made by np.empty here, it had every fresh
-    process compile numba's own np.empty first (0.15 s of the demo's first step)."""
+    kernel(x, g, zero, dx, planes, h, w, rows): x and dx flat (planes, h, w), g flat (planes,
+    oh, ow); rows and columns no window covers are the caller's to zero. rows: int32 scratch
+    for each window's winner in a row of windows (w // kw), passed in: made by np.empty here,
+    it had every fresh process compile numba's own np.empty first (0.15 s of the demo's first
+    step). parallel: the planes split over numba's threads, rows one such row per thread (2-d)."""
     from .numba_codegen import compile_source
 
     def winner_pass(take, indent, note_nan):
@@ -292,10 +301,12 @@ def max_pool_tiled_grad_kernel(kh, kw):
         out += [f"{indent}    nan |= best != best"] if note_nan else []
         return out + [f"{indent}    winner[j] = at"]
 
-    lines = ["@njit(cache=True, nogil=True)",
-             "def kernel(x, g, zero, dx, planes, h, w, winner):",
+    lines = ["from numba import get_thread_id", "", "",
+             "@njit(cache=True, nogil=True, parallel=True)" if parallel else "@njit(cache=True, nogil=True)",
+             "def kernel(x, g, zero, dx, planes, h, w, rows):",
              f"    oh, ow = h // {kh}, w // {kw}",
-             "    for plane in range(planes):",
+             "    for plane in prange(planes):" if parallel else "    for plane in range(planes):",
+             "        winner = rows[get_thread_id()]" if parallel else "        winner = rows",
              "        for i in range(oh):",
              f"            top = (plane * h + i * {kh}) * w",
              "            row = (plane * oh + i) * ow",

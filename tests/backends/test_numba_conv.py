@@ -84,3 +84,35 @@ def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch
         monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
         np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
         assert not blas.threads_idle()
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1)])
+def test_max_pooling_split_over_the_planes_matches_the_numpy_backend(kernel, stride, padding, monkeypatch):
+    """From MaxPoolThunk.PARALLEL_POOL values, with BLAS's threads not spinning, the pooling
+    loops (forward, and the gradient: the tiling windows' kernel and the general one) split the
+    planes over numba's threads; ties, NaNs and odd edges as the reference has them."""
+    from symgraph.backends import numba_kernels
+    built = []
+    for name in ("max_pool_kernel", "max_pool_tiled_grad_kernel"):
+        real = getattr(numba_kernels, name)
+        monkeypatch.setattr(numba_kernels, name, lambda *a, real=real, **k: built.append(k.get("parallel", a[-1]))
+                            or real(*a, **k))
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    rng = np.random.default_rng(7)
+    x = rng.integers(-3, 4, (16, 12, 21, 21)).astype("float32")  # ties in most windows; odd edges
+    x[0, 0, 0, :5] = np.nan
+    x[3, 2, 7, 7] = np.nan
+    images = sg.ftensor4("images")
+    out = sg.nn.max_pool2d(images, kernel, stride=stride, padding=padding)
+    outputs = [out, sg.grad((out * sg.constant(np.float32(1.5))).sum(), images)]
+    fast = sg.function([images], outputs, backend="numba")(x)
+    reference = sg.function([images], outputs, backend="numpy")(x)
+    for got, want in zip(fast, reference):
+        np.testing.assert_array_equal(got, want)
+    assert built == [True, True]
+    built.clear()
+    monkeypatch.setattr(blas, "_threads_busy_until", time.perf_counter() + 3600)
+    fast = sg.function([images], outputs, backend="numba")(x)
+    for got, want in zip(fast, reference):
+        np.testing.assert_array_equal(got, want)
+    assert built == [False, False]

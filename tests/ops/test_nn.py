@@ -271,7 +271,7 @@ def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges
     for value in (xv, np.asfortranarray(xv)):  # any memory order
         for got, expected in zip(run([x], expr, value, backend="numba"), want):
             np.testing.assert_array_equal(got, expected)
-    assert built and set(built) == {(k, k)}
+    assert built and {args[:2] for args in built} == {(k, k)}
 
 
 def test_the_tiling_max_pool_gradient_compiles_without_numbas_own_np_empty(tmp_path):
