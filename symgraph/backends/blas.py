@@ -391,7 +391,10 @@ def accumulate(alpha, a, b, c, beta=1.0):
         return False
     work = m * k * n
     found = _mkl_for(a, b) if work > MNK_THRESHOLD else None
-    if found is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN:
+    # (While numba's threads work, a product OpenBLAS would thread goes through numpy_product's
+    # single-thread blocks instead: note_numba_threads.)
+    if found is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN and not (
+            work <= THIN_MAX_MNK and _numba_threads_recent()):
         found = _numpy_openblas().get(dtype)
     if found is not None and m * n:
         if np.may_share_memory(c, a) or np.may_share_memory(c, b):

@@ -84,6 +84,17 @@ def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch
         monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
         np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
         assert not blas.threads_idle()
+    # A dense weight's in-place SGD update (3136x10, x.T @ g at batch 32): one gemm call into it
+    # otherwise (blas.accumulate), threaded.
+    x, g = rng.standard_normal((32, 3136)), rng.standard_normal((32, 10))
+    for numba_works in (True, False):
+        c = rng.standard_normal((3136, 10))
+        want = c - 0.1 * x.T @ g
+        monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+        monkeypatch.setattr(blas, "_numba_threads_until", time.perf_counter() + 3600 if numba_works else 0.0)
+        assert blas.accumulate(-0.1, x.T, g, c)
+        np.testing.assert_allclose(c, want, rtol=1e-12, atol=1e-12)
+        assert blas.threads_idle() == numba_works
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1)])
