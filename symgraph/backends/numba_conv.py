@@ -24,7 +24,9 @@ blocks (blas.note_numba_threads): a dense layer after two poolings, 64x1568 @ 15
 over their 10^6. benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 ->
 0.98 ms, the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms (PyTorch 5.5-5.8).
 """
+from . import numba_target  # noqa: F401  (sets numba's vector width before numba is configured)
 import numpy as np
+from numba import config as numba_config
 
 from . import blas
 
@@ -207,5 +209,4 @@ def kernel(x, gy, scratch, gT, part, acc, few):
 
 def thread_slots():
     """Rows for per-thread buffers: numba's get_thread_id is below NUMBA_NUM_THREADS."""
-    from numba import config as numba_config
     return max(1, int(numba_config.NUMBA_NUM_THREADS))
