@@ -29,6 +29,7 @@ import numpy as np
 from numba import config as numba_config
 
 from . import blas
+from .numba_kernels import window_loops
 
 # Below this many multiply-adds a batch stays on the batched path (a parallel launch costs ~10 us).
 MIN_WORK = 1 << 20
@@ -107,21 +108,6 @@ def _buffers(taps, pixels, dtype):
     return np.empty((thread_slots(), taps, pixels), dtype)
 
 
-def _image_windows(kh, kw, sh, sw, dh, dw, pt, pl, indent):
-    """Source lines writing image n's window matrix into cols (taps, oh*ow), as im2col does."""
-    body = f"""for c in range(c_):
-    for y in range(oh):
-        for i in range({kh}):
-            yy = y * {sh} + i * {dh} - {pt}
-            inside = yy >= 0 and yy < h
-            for j in range({kw}):
-                col = (c * {kh} + i) * {kw} + j
-                for z in range(ow):
-                    zz = z * {sw} + j * {dw} - {pl}
-                    cols[col, y * ow + z] = x[n, c, yy, zz] if inside and zz >= 0 and zz < w else 0"""
-    return "\n".join(indent + line for line in body.splitlines())
-
-
 def forward_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
     """kernel(x, w2d, oh, ow, out, scratch): out[n] (o, oh*ow) = w2d (o, taps) @ windows of x[n]."""
     from .numba_codegen import compile_source
@@ -134,7 +120,8 @@ def kernel(x, w2d, oh, ow, out, scratch):
     planes = out.reshape(n_, w2d.shape[0], oh * ow)
     for n in prange(n_):
         cols = scratch[get_thread_id()]
-{_image_windows(kh, kw, sh, sw, dh, dw, pt, pl, " " * 8)}
+        for c in range(c_):
+{window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "y * ow + z", False, " " * 12)}
         np.dot(w2d, cols, planes[n])
 """)
 
@@ -159,17 +146,7 @@ def kernel(gy, w2dT, dx, scratch):
                 for z in range(w):
                     dx[n, c, y, z] = 0
         for c in range(c_):
-            for y in range(oh):
-                for i in range({kh}):
-                    yy = y * {sh} + i * {dh} - {pt}
-                    if yy < 0 or yy >= h:
-                        continue
-                    for j in range({kw}):
-                        col = (c * {kh} + i) * {kw} + j
-                        for z in range(ow):
-                            zz = z * {sw} + j * {dw} - {pl}
-                            if zz >= 0 and zz < w:
-                                dx[n, c, yy, zz] += cols[col, y * ow + z]
+{window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "y * ow + z", True, " " * 12)}
 """)
 
 
@@ -192,7 +169,8 @@ def kernel(x, gy, scratch, gT, part, acc, few):
     for n in prange(n_):
         t = get_thread_id()
         cols = scratch[t]
-{_image_windows(kh, kw, sh, sw, dh, dw, pt, pl, " " * 8)}
+        for c in range(c_):
+{window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "y * ow + z", False, " " * 12)}
         if few:
             np.dot(planes[n], cols.T, part[t])
         else:

@@ -323,6 +323,37 @@ def max_pool_tiled_grad_kernel(kh, kw, parallel=False):
     return compile_source("\n".join(lines) + "\n")
 
 
+def window_loops(kh, kw, sh, sw, dh, dw, pt, pl, column, scatter, indent):
+    """Source lines of the loops over the windows of channel c of image n (names the kernel
+    defines: x or dx, cols, n, c, h, w, oh, ow), indented by `indent`: im2col's gather,
+    cols[col, column] = x[n, c, ...] (zero where the window hangs over the padding), or
+    (scatter) col2im's, dx[n, c, ...] += cols[col, column]. column: a source expression of y
+    and z (the output pixel) for the window matrix's column."""
+    if scatter:
+        body = f"""for y in range(oh):
+    for i in range({kh}):
+        yy = y * {sh} + i * {dh} - {pt}
+        if yy < 0 or yy >= h:
+            continue
+        for j in range({kw}):
+            col = (c * {kh} + i) * {kw} + j
+            for z in range(ow):
+                zz = z * {sw} + j * {dw} - {pl}
+                if zz >= 0 and zz < w:
+                    dx[n, c, yy, zz] += cols[col, {column}]"""
+    else:
+        body = f"""for y in range(oh):
+    for i in range({kh}):
+        yy = y * {sh} + i * {dh} - {pt}
+        inside = yy >= 0 and yy < h
+        for j in range({kw}):
+            col = (c * {kh} + i) * {kw} + j
+            for z in range(ow):
+                zz = z * {sw} + j * {dw} - {pl}
+                cols[col, {column}] = x[n, c, yy, zz] if inside and zz >= 0 and zz < w else 0"""
+    return "\n".join(indent + line for line in body.splitlines())
+
+
 def im2col_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
     """kernel(x, oh, ow, cols): cols[(c*kh + i)*kw + j, (n*oh + y)*ow + z] =
     x[n, c, y*sh + i*dh - pt, z*sw + j*dw - pl], zero where the window hangs over the padding.
@@ -335,16 +366,7 @@ def kernel(x, oh, ow, cols):
     n_, c_, h, w = x.shape
     for c in range(c_):
         for n in range(n_):
-            for y in range(oh):
-                base = (n * oh + y) * ow
-                for i in range({kh}):
-                    yy = y * {sh} + i * {dh} - {pt}
-                    inside = yy >= 0 and yy < h
-                    for j in range({kw}):
-                        col = (c * {kh} + i) * {kw} + j
-                        for z in range(ow):
-                            zz = z * {sw} + j * {dw} - {pl}
-                            cols[col, base + z] = x[n, c, yy, zz] if inside and zz >= 0 and zz < w else 0
+{window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "(n * oh + y) * ow + z", False, " " * 12)}
 """)
 
 
@@ -357,18 +379,7 @@ def kernel(cols, oh, ow, dx):
     n_, c_, h, w = dx.shape
     for c in range(c_):
         for n in range(n_):
-            for y in range(oh):
-                base = (n * oh + y) * ow
-                for i in range({kh}):
-                    yy = y * {sh} + i * {dh} - {pt}
-                    if yy < 0 or yy >= h:
-                        continue
-                    for j in range({kw}):
-                        col = (c * {kh} + i) * {kw} + j
-                        for z in range(ow):
-                            zz = z * {sw} + j * {dw} - {pl}
-                            if zz >= 0 and zz < w:
-                                dx[n, c, yy, zz] += cols[col, base + z]
+{window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "(n * oh + y) * ow + z", True, " " * 12)}
 """)
 
 
