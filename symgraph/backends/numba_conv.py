@@ -22,7 +22,8 @@ a convolution split over both cores then ran 4x slower (blas.threads_idle). So w
 threads work the images, products up to 2^21 run in OpenBLAS's single-thread kernels as row
 blocks (blas.note_numba_threads): a dense layer after two poolings, 64x1568 @ 1568x10, is just
 over their 10^6. benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 ->
-0.98 ms, the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms (PyTorch 5.5-5.8).
+0.98 ms, the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms, 4.8-5.0 with its pooling split over
+the planes too (MaxPoolThunk; PyTorch 5.5-5.8).
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before numba is configured)
 import numpy as np
@@ -31,7 +32,8 @@ from numba import config as numba_config
 from . import blas
 from .numba_kernels import window_loops
 
-# Below this many multiply-adds a batch stays on the batched path (a parallel launch costs ~10 us).
+# Below this many multiply-adds a batch stays on the batched path, where a parallel launch's
+# microseconds would show (a round figure, not tuned: the demo's 8x8 digits stay below it).
 MIN_WORK = 1 << 20
 # OpenBLAS's small-matrix kernels take a product with its left operand transposed (in its
 # column-major terms) only while the output has at most this many values (its SkylakeX permit).
