@@ -32,9 +32,11 @@ from numba import config as numba_config
 from . import blas
 from .numba_kernels import window_loops
 
-# Below this many multiply-adds a batch stays on the batched path, where a parallel launch's
-# microseconds would show (a round figure, not tuned: the demo's 8x8 digits stay below it).
-MIN_WORK = 1 << 20
+# Below this many multiply-adds a batch stays on the batched path. A layer's forward and both
+# gradients, batched -> by images (us): 8 images 1x8x8 -> 8 filters (37K) 45 -> 52, 16 x 1x8x8
+# -> 16 (147K) 64 -> 63, 16 x 4x8x8 -> 8 (295K) 116 -> 88, 32 x 1x8x8 -> 16 (295K) 95 -> 82,
+# 64 x 16x4x4 -> 32 (4.7M) 584 -> 371, 32 x 16x14x14 -> 32 (29M) 2285 -> 1242.
+MIN_WORK = 1 << 18
 # OpenBLAS's small-matrix kernels take a product with its left operand transposed (in its
 # column-major terms) only while the output has at most this many values (its SkylakeX permit).
 FEW_OUTPUTS = 1200
