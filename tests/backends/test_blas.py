@@ -184,6 +184,9 @@ def test_numba_products_and_convolutions_match_the_numpy_backend(blas_mode, mode
     shapes = []
     real = blas._call
     monkeypatch.setattr(blas, "_call", lambda *args: (shapes.append(args[2].shape), real(*args))[1])
+    # The convolution on its batched path, whose products are blas.py's (image by image, as it
+    # goes where BLAS's threads are idle, it multiplies through numba: test_numba_conv.py).
+    monkeypatch.setattr(blas, "_threads_busy_until", float("inf"))
     rng = np.random.default_rng(5)
     x, y = sg.dmatrix("x"), sg.ivector("y")
     w = sg.shared(rng.standard_normal((300, 120)) * 0.1, "w")
@@ -218,6 +221,7 @@ def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
     shapes = []
     real = blas._call
     monkeypatch.setattr(blas, "_call", lambda *args: (shapes.append(args[2].shape), real(*args))[1])
+    monkeypatch.setattr(blas, "_threads_busy_until", float("inf"))  # the batched path (see above)
     rng = np.random.default_rng(6)
     images = sg.dtensor4("images")
     filters = sg.shared(rng.standard_normal((32, 16 // groups, 3, 3)) * 0.1, "filters")
