@@ -65,46 +65,55 @@ def single_thread_work():
     return _single_thread_work
 
 
-def takes(x, other, image_work):
+def takes(x, other, image_work, row_work):
     """Whether a convolution (of groups of one) of x (NCHW) goes image by image: two or more
     images, x and other (the filters, or the output's gradient) of one float dtype, enough
-    work, each image's product on one thread, more than one numba thread, and BLAS's threads
-    not spinning."""
+    work, a product of one row of each image's left operand (row_work multiply-adds: a
+    filter's or a tap's) within one thread's (an image's product goes in blocks of such rows,
+    rows_within), more than one numba thread, and BLAS's threads not spinning."""
     return (x.shape[0] > 1 and x.dtype == other.dtype and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8)
             and image_work * x.shape[0] >= MIN_WORK and thread_slots() > 1
-            and image_work <= single_thread_work() and blas.threads_idle())
+            and row_work <= single_thread_work() and blas.threads_idle())
 
 
 def forward(kernel, x, w, oh, ow):
     """The convolution of x by w (OIHW) into a new (n, o, oh, ow) array; kernel: forward_kernel's."""
-    o = w.shape[0]
+    o, taps = w.shape[0], w[0].size
     out = np.empty((x.shape[0], o, oh, ow), x.dtype)
-    kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow, out,
-           _buffers(w[0].size, oh * ow, x.dtype))
+    kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow,
+           rows_within(taps * oh * ow), out, _buffers(taps, oh * ow, x.dtype))
     return out
 
 
 def grad_input(kernel, gy, w, in_shape):
     """The gradient of the convolution's input (of in_shape) from its output's, gy; kernel:
     grad_input_kernel's."""
-    o = w.shape[0]
+    o, taps = w.shape[0], w[0].size
+    pixels = gy.shape[2] * gy.shape[3]
     dx = np.empty(in_shape, gy.dtype)
-    kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), dx,
-           _buffers(w[0].size, gy.shape[2] * gy.shape[3], gy.dtype))
+    kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), rows_within(o * pixels), dx,
+           _buffers(taps, pixels, gy.dtype))
     return dx
 
 
 def grad_filters(kernel, x, gy, w_shape):
     """The gradient of the filters (of w_shape) from x and the output's gradient gy; kernel:
     grad_filters_kernel's."""
-    o, taps, pixels, slots = w_shape[0], int(np.prod(w_shape[1:])), gy.shape[2] * gy.shape[3], thread_slots()
+    o, taps, slots = w_shape[0], int(np.prod(w_shape[1:])), thread_slots()
+    pixels = gy.shape[2] * gy.shape[3]
     few = o * taps <= FEW_OUTPUTS
     shape = (slots, o, taps) if few else (slots, taps, o)
     acc = np.zeros(shape, x.dtype)
-    kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), _buffers(taps, pixels, x.dtype),
+    kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows_within(taps * pixels), _buffers(taps, pixels, x.dtype),
            np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
     total = acc.sum(axis=0)
     return np.ascontiguousarray(total if few else total.T).reshape(w_shape)
+
+
+def rows_within(row_work):
+    """How many rows of a product's left operand one call takes, each row costing row_work
+    multiply-adds, so that every call stays within single_thread_work (at least one)."""
+    return max(1, single_thread_work() // max(row_work, 1))
 
 
 def _buffers(taps, pixels, dtype):
@@ -113,38 +122,45 @@ def _buffers(taps, pixels, dtype):
 
 
 def forward_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
-    """kernel(x, w2d, oh, ow, out, scratch): out[n] (o, oh*ow) = w2d (o, taps) @ windows of x[n]."""
+    """kernel(x, w2d, oh, ow, rows, out, scratch): out[n] (o, oh*ow) = w2d (o, taps) @ the
+    windows of x[n], `rows` filters a call."""
     from .numba_codegen import compile_source
     return compile_source(f"""from numba import get_thread_id
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def kernel(x, w2d, oh, ow, out, scratch):
+def kernel(x, w2d, oh, ow, rows, out, scratch):
     n_, c_, h, w = x.shape
-    planes = out.reshape(n_, w2d.shape[0], oh * ow)
+    o = w2d.shape[0]
+    planes = out.reshape(n_, o, oh * ow)
     for n in prange(n_):
         cols = scratch[get_thread_id()]
         for c in range(c_):
 {window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "y * ow + z", False, " " * 12)}
-        np.dot(w2d, cols, planes[n])
+        plane = planes[n]
+        for r in range(0, o, rows):
+            np.dot(w2d[r:r + rows], cols, plane[r:r + rows])
 """)
 
 
 def grad_input_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
-    """kernel(gy, w2dT, dx, scratch): the windows of dx[n] = w2dT (taps, o) @ gy[n] (o, oh*ow),
-    each added back where it came from (col2im); dx is written whole."""
+    """kernel(gy, w2dT, rows, dx, scratch): the windows of dx[n] = w2dT (taps, o) @ gy[n]
+    (o, oh*ow), `rows` taps a call, each added back where it came from (col2im); dx is
+    written whole."""
     from .numba_codegen import compile_source
     return compile_source(f"""from numba import get_thread_id
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def kernel(gy, w2dT, dx, scratch):
+def kernel(gy, w2dT, rows, dx, scratch):
     n_, o, oh, ow = gy.shape
     c_, h, w = dx.shape[1], dx.shape[2], dx.shape[3]
+    taps = w2dT.shape[0]
     planes = gy.reshape(n_, o, oh * ow)
     for n in prange(n_):
         cols = scratch[get_thread_id()]
-        np.dot(w2dT, planes[n], cols)
+        for r in range(0, taps, rows):
+            np.dot(w2dT[r:r + rows], planes[n], cols[r:r + rows])
         for c in range(c_):
             for y in range(h):
                 for z in range(w):
@@ -155,18 +171,18 @@ def kernel(gy, w2dT, dx, scratch):
 
 
 def grad_filters_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
-    """kernel(x, gy, scratch, gT, part, acc, few): acc[t] += the filter gradient of the images n
-    thread t takes (acc starts at zero; the caller sums over t). few: gy[n] (o, oh*ow) @ the
-    windows of x[n] transposed, into acc (threads, o, taps): OpenBLAS's small kernels take that
-    transposed form while o * taps <= FEW_OUTPUTS. Else the windows @ gy[n].T into acc
+    """kernel(x, gy, rows, scratch, gT, part, acc, few): acc[t] += the filter gradient of the
+    images n thread t takes (acc starts at zero; the caller sums over t). few: gy[n] (o, oh*ow)
+    @ the windows of x[n] transposed, into acc (threads, o, taps): OpenBLAS's small kernels take
+    that transposed form while o * taps <= FEW_OUTPUTS. Else the windows @ gy[n].T into acc
     (threads, taps, o), gy[n] copied transposed into gT[t] first so that both operands are
-    C-ordered (the transposed form threads there)."""
+    C-ordered (the transposed form threads there). `rows` of the left operand a call."""
     from .numba_codegen import compile_source
     return compile_source(f"""from numba import get_thread_id
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def kernel(x, gy, scratch, gT, part, acc, few):
+def kernel(x, gy, rows, scratch, gT, part, acc, few):
     n_, c_, h, w = x.shape
     o, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
     planes = gy.reshape(n_, o, oh * ow)
@@ -175,17 +191,20 @@ def kernel(x, gy, scratch, gT, part, acc, few):
         cols = scratch[t]
         for c in range(c_):
 {window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "y * ow + z", False, " " * 12)}
+        into = part[t]
         if few:
-            np.dot(planes[n], cols.T, part[t])
+            for r in range(0, o, rows):
+                np.dot(planes[n][r:r + rows], cols.T, into[r:r + rows])
         else:
             g = gT[t]
             for k in range(o):
                 for p in range(oh * ow):
                     g[p, k] = planes[n, k, p]
-            np.dot(cols, g, part[t])
+            for r in range(0, cols.shape[0], rows):
+                np.dot(cols[r:r + rows], g, into[r:r + rows])
         for r in range(acc.shape[1]):
             for k in range(acc.shape[2]):
-                acc[t, r, k] += part[t, r, k]
+                acc[t, r, k] += into[r, k]
 """)
 
 

@@ -1620,7 +1620,8 @@ class ConvThunk:
         the filters or the output's gradient, of x's dtype for that)."""
         o, cg, kh, kw = w_shape
         oh, ow = geometry[-2:]
-        if self.params.groups == 1 and numba_conv.takes(x, other, o * cg * kh * kw * oh * ow):
+        taps = cg * kh * kw
+        if self.params.groups == 1 and numba_conv.takes(x, other, o * taps * oh * ow, max(o, taps) * oh * ow):
             blas.note_numba_threads()
             return True
         return False

@@ -127,3 +127,19 @@ def test_max_pooling_split_over_the_planes_matches_the_numpy_backend(kernel, str
     for got, want in zip(fast, reference):
         np.testing.assert_array_equal(got, want)
     assert built == [False, False]
+
+
+@needs_single_thread_blas
+@pytest.mark.parametrize("dtype,stride,padding,channels,out_size", [
+    ("float32", 1, 1, 8, 12), ("float64", 1, "valid", 16, 10), ("float32", 2, "same", 16, 6)])
+def test_an_images_product_in_blocks_of_rows(dtype, stride, padding, channels, out_size, spied, monkeypatch):
+    """An image whose product passes single_thread_work goes in calls of a few rows of its left
+    operand each (rows_within), from a limit made small here: the forward's 16 filters 5 a call
+    (the last call one), the input gradient's taps a third a call, the filter gradient's 16
+    filters (8 channels) or 144 taps (16 channels) 5 a call."""
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    pixels = out_size * out_size
+    monkeypatch.setattr(numba_conv, "_single_thread_work", 16 * channels * 9 * pixels // 3)
+    assert numba_conv.rows_within(channels * 9 * pixels) == 5
+    _agree(*_conv_and_gradients(dtype, stride, padding, 1, channels=channels), dtype)
+    assert spied == [True, True, True]
