@@ -106,7 +106,8 @@ def grad_filters(kernel, x, gy, w_shape):
     few = o * taps <= FEW_OUTPUTS
     shape = (slots, o, taps) if few else (slots, taps, o)
     acc = np.zeros(shape, x.dtype)
-    kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows_within(taps * pixels), _buffers(taps, pixels, x.dtype),
+    rows = rows_within((taps if few else o) * pixels)  # (the left operand: gy's filters, or the taps)
+    kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows, _buffers(taps, pixels, x.dtype),
            np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
     total = acc.sum(axis=0)
     return np.ascontiguousarray(total if few else total.T).reshape(w_shape)

@@ -143,3 +143,27 @@ def test_an_images_product_in_blocks_of_rows(dtype, stride, padding, channels, o
     assert numba_conv.rows_within(channels * 9 * pixels) == 5
     _agree(*_conv_and_gradients(dtype, stride, padding, 1, channels=channels), dtype)
     assert spied == [True, True, True]
+
+
+@pytest.mark.parametrize("filters,channels", [(16, 8), (256, 1), (8, 64)])
+def test_every_call_of_an_images_product_stays_within_one_thread(filters, channels, monkeypatch):
+    """The rows each kernel's product calls take (rows_within) times what one row of that
+    product's left operand costs is within single_thread_work: forward (filters, taps * pixels
+    a row), input gradient (taps, filters * pixels), filter gradient (its filters with few
+    outputs, else its taps, filters * pixels a row: 256 filters over 9 taps must not take
+    rows sized by the taps)."""
+    limit = 50_000
+    monkeypatch.setattr(numba_conv, "_single_thread_work", limit)
+    calls = []
+    x = np.zeros((2, channels, 10, 10), np.float32)
+    gy = np.zeros((2, filters, 10, 10), np.float32)
+    w = np.zeros((filters, channels, 3, 3), np.float32)
+    taps, pixels = channels * 9, 100
+    numba_conv.forward(lambda *args: calls.append(("forward", args[4])), x, w, 10, 10)
+    numba_conv.grad_input(lambda *args: calls.append(("input", args[2])), gy, w, x.shape)
+    numba_conv.grad_filters(lambda *args: calls.append(("filters", args[2], args[-1])), x, gy, w.shape)
+    (_, forward_rows), (_, input_rows), (_, filter_rows, few) = calls
+    assert forward_rows * taps * pixels <= limit or forward_rows == 1
+    assert input_rows * filters * pixels <= limit or input_rows == 1
+    assert filter_rows * (taps if few else filters) * pixels <= limit or filter_rows == 1
+    assert few == (filters * taps <= numba_conv.FEW_OUTPUTS)
