@@ -80,6 +80,7 @@ _small_kernels = None  # whether NumPy's OpenBLAS has its small-matrix kernels (
 THREADS_SPIN_SECONDS = 0.2
 _threads_busy_until = 0.0
 _numba_threads_until = 0.0
+_numba_work = 0  # the most multiply-adds (or loop iterations) of one call on numba's threads lately
 
 
 def _mkl_library_path():
@@ -272,7 +273,7 @@ def numpy_product(a, b, work=None):
         work = a.shape[0] * a.shape[1] * b.shape[1]
     if work < MATMUL_MIN:
         return np.dot(a, b)
-    if work <= THIN_MAX_MNK and _numba_threads_recent() and openblas_small_kernels():
+    if _numba_threads_recent() and work <= max(THIN_MAX_MNK, _numba_work) and openblas_small_kernels():
         out = _in_single_thread_blocks(a, b)
         if out is not None:
             return out
@@ -313,13 +314,18 @@ def _in_single_thread_blocks(a, b):
     return out
 
 
-def note_numba_threads():
-    """Note that numba's threads are at work (a convolution split over the cores): for the next
-    THREADS_SPIN_SECONDS, products up to THIN_MAX_MNK run in single-thread blocks rather than
-    waking BLAS's threads, which would meet numba's spinning ones and turn the next convolution
-    back to the batched path (numba_conv)."""
-    global _numba_threads_until
-    _numba_threads_until = time.perf_counter() + THREADS_SPIN_SECONDS
+def note_numba_threads(work):
+    """Note that numba's threads are at work on `work` multiply-adds (a convolution split over
+    the cores): for the next THREADS_SPIN_SECONDS, products up to THIN_MAX_MNK, or up to the most
+    work so noted, run in single-thread blocks rather than waking BLAS's threads, which would
+    meet numba's spinning ones and turn the next convolution back to the batched path
+    (numba_conv). One core's product costs up to ~4x two cores' (64x3136 @ 3136x128 and its
+    two gradient products 0.6 -> 2.4 ms), so it is taken only for as much work as it keeps on
+    both cores: a small convnet's dense layers, not a large dense layer after a small convolution."""
+    global _numba_threads_until, _numba_work
+    now = time.perf_counter()
+    _numba_work = max(work, _numba_work) if now < _numba_threads_until else work
+    _numba_threads_until = now + THREADS_SPIN_SECONDS
 
 
 def _numba_threads_recent():
@@ -394,7 +400,7 @@ def accumulate(alpha, a, b, c, beta=1.0):
     # (While numba's threads work, a product OpenBLAS would thread goes through numpy_product's
     # single-thread blocks instead: note_numba_threads.)
     if found is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN and not (
-            work <= THIN_MAX_MNK and _numba_threads_recent()):
+            _numba_threads_recent() and work <= max(THIN_MAX_MNK, _numba_work)):
         found = _numpy_openblas().get(dtype)
     if found is not None and m * n:
         if np.may_share_memory(c, a) or np.may_share_memory(c, b):

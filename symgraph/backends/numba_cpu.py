@@ -1538,7 +1538,7 @@ class MaxPoolThunk:
         parallel = x.size >= self.PARALLEL_POOL and x.shape[0] * x.shape[1] > 1 and numba_conv.thread_slots() > 1 \
             and blas.threads_idle()
         if parallel:
-            blas.note_numba_threads()
+            blas.note_numba_threads(x.size)
         kernel = self._kernel(key, tiled, parallel)
         if not self.grad:
             oh, ow = pool.params.out_size(x.shape[2:], pool.kernel)
@@ -1622,7 +1622,7 @@ class ConvThunk:
         oh, ow = geometry[-2:]
         taps = cg * kh * kw
         if self.params.groups == 1 and numba_conv.takes(x, other, o * taps * oh * ow, max(o, taps) * oh * ow):
-            blas.note_numba_threads()
+            blas.note_numba_threads(x.shape[0] * o * taps * oh * ow)
             return True
         return False
 

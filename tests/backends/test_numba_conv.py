@@ -167,3 +167,17 @@ def test_every_call_of_an_images_product_stays_within_one_thread(filters, channe
     assert input_rows * filters * pixels <= limit or input_rows == 1
     assert filter_rows * (taps if few else filters) * pixels <= limit or filter_rows == 1
     assert few == (filters * taps <= numba_conv.FEW_OUTPUTS)
+
+
+def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(monkeypatch):
+    """While numba's threads have just run a convolution of W multiply-adds, products up to
+    max(THIN_MAX_MNK, W) take the single-thread blocks; a larger one (a big dense layer after a
+    small convolution) is OpenBLAS's threaded product, noted as such."""
+    rng = np.random.default_rng(8)
+    a, b = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 64))  # 6.4M multiply-adds
+    for numba_work, blocks in ((10 ** 6, False), (50 * 10 ** 6, True)):
+        monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+        monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
+        blas.note_numba_threads(numba_work)
+        np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
+        assert blas.threads_idle() == blocks
