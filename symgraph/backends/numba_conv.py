@@ -21,9 +21,9 @@ product goes in calls of a few rows of its left operand (rows_within): 64 images
 channels at 28x28 -> 64 filters, forward and both gradients, 51.9 ms batched -> 27.4. And numba's
 threads must not meet BLAS's: after a threaded product OpenBLAS's threads spin for ~0.1 s, and
 a convolution split over both cores then ran 4x slower (blas.threads_idle). So while numba's
-threads work the images, products up to 2^21 run in OpenBLAS's single-thread kernels as row
-blocks (blas.note_numba_threads): a dense layer after two poolings, 64x1568 @ 1568x10, is just
-over their 10^6. benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 ->
+threads work the images, products up to 2^21 multiply-adds, or up to as many as numba's threads
+just ran, go through OpenBLAS's single-thread kernels as row blocks (blas.note_numba_threads):
+a dense layer after two poolings, 64x1568 @ 1568x10, is just over their 10^6. benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 ->
 0.98 ms, the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms, 4.8-5.0 with its pooling split over
 the planes too (MaxPoolThunk; PyTorch 5.5-5.8).
 """
