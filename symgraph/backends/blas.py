@@ -319,6 +319,13 @@ def _in_single_thread_blocks(a, b):
 
 def _blocks(a, b, rows):
     out = np.empty((a.shape[0], b.shape[1]), a.dtype)
+    # Two calls or more go on numba's threads (at work anyway while these blocks are taken),
+    # through numba's np.dot: SciPy's OpenBLAS, whose single-thread limit is numba_conv's.
+    from .numba_conv import single_thread_work
+    if a.shape[0] > rows and rows * a.shape[1] * b.shape[1] <= single_thread_work():
+        from .numba_blas import row_blocks
+        row_blocks(a, b, out, rows)
+        return out
     for start in range(0, a.shape[0], rows):
         np.matmul(a[start:start + rows], b, out=out[start:start + rows])
     return out
