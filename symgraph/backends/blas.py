@@ -273,40 +273,54 @@ def numpy_product(a, b, work=None):
         work = a.shape[0] * a.shape[1] * b.shape[1]
     if work < MATMUL_MIN:
         return np.dot(a, b)
-    if _numba_threads_recent() and work <= max(THIN_MAX_MNK, _numba_work) and openblas_small_kernels():
+    if _keep_single_thread(work):
         out = _in_single_thread_blocks(a, b)
         if out is not None:
             return out
     if work > THIN_MAX_MNK or a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32 or not openblas_small_kernels():
-        _note_product(a, b, work)
-        return np.matmul(a, b)
+        return _matmul_noted(a, b, work)
     k, n = b.shape
     thin = work > SMALL_KERNEL_MNK
     if thin and (k > THIN_K or n < THIN_MIN_N):
-        _note_product(a, b, work)
-        return np.matmul(a, b)
+        return _matmul_noted(a, b, work)
     if b.size <= COPY_TRANSPOSED_SIZE:
         flags = b.flags
         if flags.f_contiguous and not flags.c_contiguous:
             b = np.ascontiguousarray(b)
     if not thin:
-        _note_product(a, b, work)
-        return np.matmul(a, b)
-    out = np.empty((a.shape[0], n), _FLOAT32)
+        return _matmul_noted(a, b, work)
     rows = max(1, SMALL_KERNEL_MNK // (k * n))
     _note_product(a, b, rows * k * n)
+    return _serial_blocks(a, b, rows, np.empty((a.shape[0], n), _FLOAT32))
+
+
+def _matmul_noted(a, b, work):
+    """np.matmul(a, b), noted where OpenBLAS may run it on its threads (_note_product)."""
+    _note_product(a, b, work)
+    return np.matmul(a, b)
+
+
+def _serial_blocks(a, b, rows, out):
+    """out = a @ b in calls of `rows` rows of a, one after another on this thread."""
     for start in range(0, a.shape[0], rows):
         np.matmul(a[start:start + rows], b, out=out[start:start + rows])
     return out
 
 
+def _keep_single_thread(work):
+    """Whether a product of `work` multiply-adds stays off BLAS's threads (in single-thread
+    blocks, _in_single_thread_blocks): while numba's threads work a convnet's images and the
+    product is no larger than that work, or than THIN_MAX_MNK (note_numba_threads)."""
+    return _numba_threads_recent() and work <= max(THIN_MAX_MNK, _numba_work) and openblas_small_kernels()
+
+
 def _in_single_thread_blocks(a, b):
-    """a @ b as row blocks OpenBLAS's single-thread small-matrix kernels take (each up to
-    SMALL_KERNEL_MNK multiply-adds, both operands C-ordered), or None where they cannot. A
-    transposed weight's product, g @ W.T with g the smaller, goes the other way round,
-    (W @ g.T).T, where more rows fit a call and W needs no copy: 64x128 @ 128x3136 took 2 rows a
-    call and 1420 us, turned 122 rows and 497 us (turning a C-ordered b, copied, was slower:
-    64x3136 @ 3136x128 599 -> 959 us)."""
+    """a @ b in calls OpenBLAS's single-thread small-matrix kernels take (each call up to
+    SMALL_KERNEL_MNK multiply-adds, rows of a C-ordered left operand), split over numba's
+    threads (_blocks), or None where they cannot. A transposed weight's product, g @ W.T with g
+    the smaller, goes the other way round, (W @ g.T).T, where more rows fit a call and W needs
+    no copy: 64x128 @ 128x3136 took 2 rows a call and 1420 us, turned 122 rows and 497 us (on one
+    thread; turning a C-ordered b, copied, was slower: 64x3136 @ 3136x128 599 -> 959 us)."""
     (m, k), n = a.shape, b.shape[1]
     if a.dtype != b.dtype or a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
         return None
@@ -318,17 +332,16 @@ def _in_single_thread_blocks(a, b):
 
 
 def _blocks(a, b, rows):
+    """a @ b in calls of `rows` rows of a: two calls or more on numba's threads (at work anyway
+    while these blocks are taken), through numba's np.dot, SciPy's OpenBLAS, where its own
+    single-thread limit (numba_conv.single_thread_work) takes such a call."""
+    from .numba_conv import single_thread_work  # (numba_conv imports this module)
     out = np.empty((a.shape[0], b.shape[1]), a.dtype)
-    # Two calls or more go on numba's threads (at work anyway while these blocks are taken),
-    # through numba's np.dot: SciPy's OpenBLAS, whose single-thread limit is numba_conv's.
-    from .numba_conv import single_thread_work
     if a.shape[0] > rows and rows * a.shape[1] * b.shape[1] <= single_thread_work():
         from .numba_blas import row_blocks
         row_blocks(a, b, out, rows)
         return out
-    for start in range(0, a.shape[0], rows):
-        np.matmul(a[start:start + rows], b, out=out[start:start + rows])
-    return out
+    return _serial_blocks(a, b, rows, out)
 
 
 def note_numba_threads(work):
@@ -336,9 +349,10 @@ def note_numba_threads(work):
     the cores): for the next THREADS_SPIN_SECONDS, products up to THIN_MAX_MNK, or up to the most
     work so noted, run in single-thread blocks rather than waking BLAS's threads, which would
     meet numba's spinning ones and turn the next convolution back to the batched path
-    (numba_conv). One core's product costs up to ~4x two cores' (64x3136 @ 3136x128 and its
-    two gradient products 0.6 -> 2.4 ms), so it is taken only for as much work as it keeps on
-    both cores: a small convnet's dense layers, not a large dense layer after a small convolution."""
+    (numba_conv). The blocks cost more than OpenBLAS's threaded product (64x3136 @ 3136x128 and
+    its two gradient products: threaded 0.60 ms, blocks one after another 2.4, on numba's two
+    threads 0.83-1.03), so they are taken only for as much work as they keep on both cores: a
+    small convnet's dense layers, not a large dense layer after a small convolution."""
     global _numba_threads_until, _numba_work
     now = time.perf_counter()
     _numba_work = max(work, _numba_work) if now < _numba_threads_until else work
@@ -415,9 +429,8 @@ def accumulate(alpha, a, b, c, beta=1.0):
     work = m * k * n
     found = _mkl_for(a, b) if work > MNK_THRESHOLD else None
     # (While numba's threads work, a product OpenBLAS would thread goes through numpy_product's
-    # single-thread blocks instead: note_numba_threads.)
-    if found is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN and not (
-            _numba_threads_recent() and work <= max(THIN_MAX_MNK, _numba_work)):
+    # single-thread blocks instead: _keep_single_thread.)
+    if found is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN and not _keep_single_thread(work):
         found = _numpy_openblas().get(dtype)
     if found is not None and m * n:
         if np.may_share_memory(c, a) or np.may_share_memory(c, b):

@@ -23,9 +23,11 @@ threads must not meet BLAS's: after a threaded product OpenBLAS's threads spin f
 a convolution split over both cores then ran 4x slower (blas.threads_idle). So while numba's
 threads work the images, products up to 2^21 multiply-adds, or up to as many as numba's threads
 just ran, go through OpenBLAS's single-thread kernels as row blocks (blas.note_numba_threads):
-a dense layer after two poolings, 64x1568 @ 1568x10, is just over their 10^6. benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 ->
-0.98 ms, the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms, 4.8-5.0 with its pooling split over
-the planes too (MaxPoolThunk; PyTorch 5.5-5.8).
+a dense layer after two poolings, 64x1568 @ 1568x10, is just over their 10^6.
+benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 -> 0.92-0.98 ms,
+the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms, 4.3-4.4 with its pooling split over the
+planes too (MaxPoolThunk) and its dense layer's blocks on numba's threads (blas; PyTorch
+5.5-5.8).
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before numba is configured)
 import numpy as np
@@ -67,15 +69,16 @@ def single_thread_work():
     return _single_thread_work
 
 
-def takes(x, other, image_work, row_work):
-    """Whether a convolution (of groups of one) of x (NCHW) goes image by image: two or more
-    images, x and other (the filters, or the output's gradient) of one float dtype, enough
-    work, a product of one row of each image's left operand (row_work multiply-adds: a
-    filter's or a tap's) within one thread's (an image's product goes in blocks of such rows,
-    rows_within), more than one numba thread, and BLAS's threads not spinning."""
+def takes(x, other, w_shape, pixels):
+    """Whether a convolution (of groups of one) of x (NCHW) by filters of w_shape, with `pixels`
+    output pixels an image, goes image by image: two or more images, x and other (the filters,
+    or the output's gradient) of one float dtype, enough work, one row of each kernel's left
+    operand (a filter's or a tap's, rows_within) within one thread's product, more than one
+    numba thread, and BLAS's threads not spinning."""
+    o, taps = w_shape[0], w_shape[1] * w_shape[2] * w_shape[3]
     return (x.shape[0] > 1 and x.dtype == other.dtype and x.dtype.kind == "f" and x.dtype.itemsize in (4, 8)
-            and image_work * x.shape[0] >= MIN_WORK and thread_slots() > 1
-            and row_work <= single_thread_work() and blas.threads_idle())
+            and o * taps * pixels * x.shape[0] >= MIN_WORK and thread_slots() > 1
+            and max(o, taps) * pixels <= single_thread_work() and blas.threads_idle())
 
 
 def forward(kernel, x, w, oh, ow):

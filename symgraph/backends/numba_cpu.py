@@ -1618,11 +1618,9 @@ class ConvThunk:
     def _by_images(self, x, other, w_shape, geometry):
         """Whether this call goes image by image on numba's threads (numba_conv.takes; other:
         the filters or the output's gradient, of x's dtype for that)."""
-        o, cg, kh, kw = w_shape
-        oh, ow = geometry[-2:]
-        taps = cg * kh * kw
-        if self.params.groups == 1 and numba_conv.takes(x, other, o * taps * oh * ow, max(o, taps) * oh * ow):
-            blas.note_numba_threads(x.shape[0] * o * taps * oh * ow)
+        pixels = geometry[-2] * geometry[-1]
+        if self.params.groups == 1 and numba_conv.takes(x, other, w_shape, pixels):
+            blas.note_numba_threads(x.shape[0] * math.prod(w_shape) * pixels)
             return True
         return False
 

@@ -73,9 +73,13 @@ def test_the_batched_path_while_blas_threads_may_spin(spied, monkeypatch):
 def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch):
     """After a convolution went image by image, a product of just over 10^6 multiply-adds (a
     dense layer after two poolings: 64x1568 @ 1568x10) runs in single-thread blocks, transposed
-    operands copied, and notes no threaded product; without that, it is threaded and noted."""
+    operands copied or, a transposed weight's, turned round, and notes no threaded product;
+    without that, it is threaded and noted."""
     rng = np.random.default_rng(4)
     h, w, g = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 10)), rng.standard_normal((64, 10))
+    blocks = []
+    real = blas._blocks
+    monkeypatch.setattr(blas, "_blocks", lambda a, b, rows: blocks.append(a.shape) or real(a, b, rows))
     for a, b in ((h, w), (g, w.T), (h.T, g)):
         monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
         monkeypatch.setattr(blas, "_numba_threads_until", time.perf_counter() + 3600)
@@ -84,6 +88,8 @@ def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch
         monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
         np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
         assert not blas.threads_idle()
+    # g @ W.T went the other way round, W @ g.T: the blocks' left operand was W (1568 rows).
+    assert blocks == [(64, 1568), (1568, 10), (1568, 64)]
     # A dense weight's in-place SGD update (3136x10, x.T @ g at batch 32): one gemm call into it
     # otherwise (blas.accumulate), threaded.
     x, g = rng.standard_normal((32, 3136)), rng.standard_normal((32, 10))
@@ -173,11 +179,19 @@ def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(monkey
     """While numba's threads have just run a convolution of W multiply-adds, products up to
     max(THIN_MAX_MNK, W) take the single-thread blocks; a larger one (a big dense layer after a
     small convolution) is OpenBLAS's threaded product, noted as such."""
+    from symgraph.backends import numba_blas
     rng = np.random.default_rng(8)
     a, b = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 64))  # 6.4M multiply-adds
+    on_threads = []
+    real = numba_blas.row_blocks
+    monkeypatch.setattr(numba_blas, "row_blocks", lambda *args: on_threads.append(args[3]) or real(*args))
+    monkeypatch.setattr(blas, "_numba_work", 0)
     for numba_work, blocks in ((10 ** 6, False), (50 * 10 ** 6, True)):
         monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
         monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
         blas.note_numba_threads(numba_work)
         np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
         assert blas.threads_idle() == blocks
+    # The blocks, 9 rows a call (eight calls), went to numba's threads where SciPy's OpenBLAS
+    # takes such a call on one thread.
+    assert on_threads == ([9] if numba_conv.single_thread_work() >= 9 * 1568 * 64 else [])
