@@ -195,6 +195,13 @@ MINMAX_BY_NUMPY_BYTES = 5 << 18
 # us, filters' gradient 776 -> 251; 27 values (RGB 3x3) 1.4x and 1.8x; 48 even; 75 and 144
 # (16 channels) lost 0.65-0.96x as stacks.
 FEW_TAPS = 32
+# The batched path builds the window matrix for this many bytes of images at a time (at least
+# one image). Built for the whole batch it grew with it and left the caches: Keras's mnist_cnn
+# (conv32-conv64-pool-dense128, whose dense product keeps BLAS's threads awake, so its
+# convolutions stay batched) trained at batch 128 in 133 ms, 84 in slices; predict() at batch
+# 256 took 344 us an image, 206 in slices (181 at batch 32), and its peak memory 1.4 -> 0.6 GB.
+# Slices of 2 MiB lost (94 ms), 4-16 MiB ran alike.
+WINDOW_MATRIX_BYTES = 8 << 20
 # Outputs from this size on are reused by the next call once nobody holds them (the
 # allocator hands large arrays back to the OS when they are freed, and maps fresh pages).
 RECYCLE_BYTES = 1 << 20
@@ -1579,8 +1586,9 @@ def _lower_max_pool_grad(op, node):
 
 
 class ConvThunk:
-    """Convolutions as im2col (a compiled gather into one contiguous matrix) + one BLAS GEMM
-    per group; the input gradient scatters back with the compiled col2im. Where it pays, and
+    """Convolutions as im2col (a compiled gather into one contiguous matrix, a slice of the batch
+    at a time: WINDOW_MATRIX_BYTES) + a BLAS GEMM per group and slice; the input gradient
+    scatters back with the compiled col2im. Where it pays, and
     BLAS's threads are not spinning, image by image on numba's threads instead (numba_conv)."""
 
     def __init__(self, op, node, kind):
@@ -1634,14 +1642,17 @@ class ConvThunk:
             return numba_conv.forward(self._loop(numba_conv.forward_kernel, geometry), x, w, oh, ow)
         out = np.empty((n, o, oh, ow), x.dtype)
         for k in range(g):
-            cols = self._columns(x, k, cg, (kh, kw), geometry)
             filters = w[k * og:(k + 1) * og].reshape(og, -1)
-            if self._per_image(cols, filters):  # each image's product written in its place (NCHW)
-                np.matmul(filters, cols.reshape(cols.shape[0], n, oh * ow).transpose(1, 0, 2),
-                          out=out[:, k * og:(k + 1) * og].reshape(n, og, oh * ow))
-                continue
-            part = blas.product(filters, cols)                                      # (og, n*oh*ow)
-            out[:, k * og:(k + 1) * og] = part.reshape(og, n, oh, ow).transpose(1, 0, 2, 3)
+            for images in _image_chunks(n, cg * kh * kw * oh * ow * x.itemsize):
+                cols = self._columns(x[images], k, cg, (kh, kw), geometry)
+                m = cols.shape[1] // max(oh * ow, 1)
+                target = out[images, k * og:(k + 1) * og]
+                if self._per_image(cols, filters):  # each image's product written in its place (NCHW)
+                    np.matmul(filters, cols.reshape(cols.shape[0], m, oh * ow).transpose(1, 0, 2),
+                              out=target.reshape(m, og, oh * ow))
+                    continue
+                part = blas.product(filters, cols)                                  # (og, m*oh*ow)
+                target[...] = part.reshape(og, m, oh, ow).transpose(1, 0, 2, 3)
         return out
 
     @staticmethod
@@ -1660,12 +1671,15 @@ class ConvThunk:
             return numba_conv.grad_input(self._loop(numba_conv.grad_input_kernel, geometry), gy, w, (n, c, h, wd))
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
-            gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
-            cols = blas.product(w[k * og:(k + 1) * og].reshape(og, -1).T, gk)    # (cg*kh*kw, n*oh*ow)
-            part = np.zeros((n, cg, h, wd), gy.dtype) if g > 1 else dx
-            self._loop(kernels.col2im_kernel, geometry)(cols, oh, ow, part)
-            if g > 1:
-                dx[:, k * cg:(k + 1) * cg] = part
+            taps = w[k * og:(k + 1) * og].reshape(og, -1).T
+            for images in _image_chunks(n, cg * kh * kw * oh * ow * gy.itemsize):
+                gk = gy[images, k * og:(k + 1) * og]
+                m = gk.shape[0]
+                cols = blas.product(taps, gk.transpose(1, 0, 2, 3).reshape(og, m * oh * ow))  # (cg*kh*kw, m*oh*ow)
+                part = np.zeros((m, cg, h, wd), gy.dtype) if g > 1 else dx[images]
+                self._loop(kernels.col2im_kernel, geometry)(cols, oh, ow, part)
+                if g > 1:
+                    dx[images, k * cg:(k + 1) * cg] = part
         return dx
 
     def grad_filters(self, x, gy, w_shape):
@@ -1678,19 +1692,30 @@ class ConvThunk:
             return numba_conv.grad_filters(self._loop(numba_conv.grad_filters_kernel, geometry), x, gy, (o, cg, kh, kw))
         dw = np.empty((o, cg, kh, kw), x.dtype)
         for k in range(g):
-            cols = self._columns(x, k, cg, (kh, kw), geometry)
-            if self._per_image(cols, gy):  # the images' products summed: no transposed copy of gy
-                per_image = np.matmul(gy[:, k * og:(k + 1) * og].reshape(n, og, oh * ow),
-                                      cols.reshape(cols.shape[0], n, oh * ow).transpose(1, 2, 0))  # (n, og, cg*kh*kw)
-                dw[k * og:(k + 1) * og] = per_image.sum(axis=0).reshape(og, cg, kh, kw)
-                continue
-            gk = gy[:, k * og:(k + 1) * og].transpose(1, 0, 2, 3).reshape(og, n * oh * ow)
-            # A product of two short sides and a long one (the n*oh*ow windows): OpenBLAS took
-            # it 1.2-1.5x faster with the longer short side as its rows (32x12544 @ 12544x144
-            # 1.06 ms, the transposed product 0.73; 64x12544 @ 12544x288 2.54 -> 2.01).
-            part = blas.product(cols, gk.T).T if cols.shape[0] > og else blas.product(gk, cols.T)
-            dw[k * og:(k + 1) * og] = part.reshape(og, cg, kh, kw)
+            total = np.zeros((og, cg * kh * kw), x.dtype)
+            for images in _image_chunks(n, cg * kh * kw * oh * ow * x.itemsize):
+                cols = self._columns(x[images], k, cg, (kh, kw), geometry)
+                gk = gy[images, k * og:(k + 1) * og]
+                m = gk.shape[0]
+                if self._per_image(cols, gy):  # the images' products summed: no transposed copy of gy
+                    per_image = np.matmul(gk.reshape(m, og, oh * ow),
+                                          cols.reshape(cols.shape[0], m, oh * ow).transpose(1, 2, 0))  # (m, og, cg*kh*kw)
+                    total += per_image.sum(axis=0)
+                    continue
+                gk = gk.transpose(1, 0, 2, 3).reshape(og, m * oh * ow)
+                # A product of two short sides and a long one (the m*oh*ow windows): OpenBLAS took
+                # it 1.2-1.5x faster with the longer short side as its rows (32x12544 @ 12544x144
+                # 1.06 ms, the transposed product 0.73; 64x12544 @ 12544x288 2.54 -> 2.01).
+                total += blas.product(cols, gk.T).T if cols.shape[0] > og else blas.product(gk, cols.T)
+            dw[k * og:(k + 1) * og] = total.reshape(og, cg, kh, kw)
         return dw
+
+
+def _image_chunks(n, window_bytes):
+    """Slices of a batch of n images, each image's window matrix `window_bytes`, whose window
+    matrices take at most WINDOW_MATRIX_BYTES (one slice for no images)."""
+    step = max(1, WINDOW_MATRIX_BYTES // max(window_bytes, 1))
+    return [slice(start, min(start + step, n)) for start in range(0, max(n, 1), step)]
 
 
 @lower.register(conv.Conv2D)

@@ -70,6 +70,30 @@ def test_the_batched_path_while_blas_threads_may_spin(spied, monkeypatch):
     assert spied == [False, False, False]
 
 
+@pytest.mark.parametrize("channels,groups", [(2, 1), (8, 1), (8, 2)])
+def test_the_batched_path_builds_its_window_matrices_a_few_images_at_a_time(channels, groups, spied, monkeypatch):
+    """2 channels (18 taps): the products image by image (numba_cpu.FEW_TAPS); 8: one product a
+    slice of the batch, for each group. Every window matrix (the forward's and the filter
+    gradient's im2col, the input gradient's product before col2im) holds at most three of the
+    ten images, and the last slice is a partial one."""
+    from symgraph.backends import numba_cpu
+    monkeypatch.setattr(blas, "_threads_busy_until", time.perf_counter() + 3600)
+    monkeypatch.setattr(numba_cpu, "WINDOW_MATRIX_BYTES", 3 * (channels // groups) * 9 * 10 * 10 * 4)
+    widths = []
+    columns, product = numba_cpu.ConvThunk._columns, blas.product
+    monkeypatch.setattr(numba_cpu.ConvThunk, "_columns",
+                        lambda *args: (lambda cols: widths.append(cols.shape[1]) or cols)(columns(*args)))
+    monkeypatch.setattr(blas, "product", lambda a, b: (lambda out: widths.append(out.shape[1]) or out)(product(a, b)))
+    rng = np.random.default_rng(5)
+    images = sg.ftensor4("images")
+    filters = sg.shared(rng.standard_normal((4, channels // groups, 3, 3)).astype("float32"), "filters")
+    out = sg.nn.conv2d(images, filters, groups=groups)  # 12x12 -> 10x10
+    outputs = [out] + sg.grad((out ** 2).sum(), [images, filters])
+    _agree([images], outputs, rng.standard_normal((10, channels, 12, 12)).astype("float32"), "float32")
+    assert spied == ([False, False, False] if groups == 1 else [])  # (groups never go image by image)
+    assert max(widths) == 3 * 10 * 10 and 10 * 10 in widths  # (three images a slice; the tenth alone)
+
+
 def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch):
     """After a convolution went image by image, a product of just over 10^6 multiply-adds (a
     dense layer after two poolings: 64x1568 @ 1568x10) runs in single-thread blocks, transposed
