@@ -24,6 +24,16 @@ def programs_compile_in_this_process(monkeypatch):
     monkeypatch.setattr(numba_program, "IN_CHILD", False)
 
 
+@pytest.fixture(autouse=True)
+def blas_notes_forgotten(monkeypatch):
+    """Each test starts with no product noted on BLAS's threads and no work on numba's (as a
+    fresh process does): backends/blas.py keeps those notes for 0.2 s, longer than many tests."""
+    from symgraph.backends import blas
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
+    monkeypatch.setattr(blas, "_numba_work", 0)
+
+
 def run(inputs, outputs, *values, **kw):
     """Compile on the reference backend and call."""
     return sg.function(inputs, outputs, backend=kw.pop("backend", "numpy"), **kw)(*values)

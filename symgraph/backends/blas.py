@@ -33,6 +33,7 @@ import threading
 import time
 import warnings
 
+import numba
 import numpy as np
 
 from ..config import config
@@ -80,6 +81,7 @@ _small_kernels = None  # whether NumPy's OpenBLAS has its small-matrix kernels (
 THREADS_SPIN_SECONDS = 0.2
 _threads_busy_until = 0.0
 _numba_threads_until = 0.0
+_split_context = None  # (_split_on_numba_threads)
 _numba_work = 0  # the most multiply-adds (or loop iterations) of one call on numba's threads lately
 
 
@@ -309,24 +311,60 @@ def _serial_blocks(a, b, rows, out):
 
 def _keep_single_thread(work):
     """Whether a product of `work` multiply-adds stays off BLAS's threads (in single-thread
-    blocks, _in_single_thread_blocks): while numba's threads work a convnet's images and the
-    product is no larger than that work, or than THIN_MAX_MNK (note_numba_threads)."""
-    return _numba_threads_recent() and work <= max(THIN_MAX_MNK, _numba_work) and openblas_small_kernels()
+    blocks, _in_single_thread_blocks): while numba's threads work a convnet's images, any
+    product where it can be split over them, else one no larger than that work, or than
+    THIN_MAX_MNK (note_numba_threads)."""
+    if not _numba_threads_recent():
+        return False
+    if _split_on_numba_threads() is not None:  # (as fast as BLAS's threads: numba_blas.split_product)
+        return True
+    return work <= max(THIN_MAX_MNK, _numba_work) and openblas_small_kernels()
+
+
+def splits_products():
+    """Whether NumPy's BLAS runs the products (config.blas) and those of any size can run split
+    over numba's threads instead, each part on its own thread."""
+    return config.blas == "numpy" and _split_on_numba_threads() is not None
+
+
+def _split_on_numba_threads():
+    """numba_blas.one_thread()'s context where products can be split over numba's threads at
+    any size (SciPy's OpenBLAS told to run each call on its thread, two threads or more), else
+    None."""
+    global _split_context
+    if _split_context is None:
+        from . import numba_blas  # (numba_blas imports this module)
+        _split_context = (numba.config.NUMBA_NUM_THREADS > 1 and numba_blas.one_thread()) or False
+    return _split_context or None
 
 
 def _in_single_thread_blocks(a, b):
-    """a @ b in calls OpenBLAS's single-thread small-matrix kernels take (each call up to
-    SMALL_KERNEL_MNK multiply-adds, rows of a C-ordered left operand), split over numba's
-    threads (_blocks), or None where they cannot. A transposed weight's product, g @ W.T with g
-    the smaller, goes the other way round, (W @ g.T).T, where more rows fit a call and W needs
-    no copy: 64x128 @ 128x3136 took 2 rows a call and 1420 us, turned 122 rows and 497 us (on one
-    thread; turning a C-ordered b, copied, was slower: 64x3136 @ 3136x128 599 -> 959 us)."""
+    """a @ b as products that each run on one thread: split over numba's threads where SciPy's
+    OpenBLAS can be told to (numba_blas.split_product: the dense layers of a convnet whose
+    convolutions numba's threads run, 32x9216 @ 9216x128 among them), else in calls
+    OpenBLAS's single-thread small-matrix kernels take (each up to SMALL_KERNEL_MNK multiply-adds,
+    rows of a C-ordered left operand, _blocks), or None where they cannot. A transposed weight's
+    product, g @ W.T with g the smaller, goes the other way round, (W @ g.T).T, where W needs no
+    copy (and in the small kernels more rows fit a call): 64x128 @ 128x3136 took 2 rows a call
+    and 1420 us, turned 122 rows and 497 us (on one thread; turning a C-ordered b, copied, was
+    slower: 64x3136 @ 3136x128 599 -> 959 us)."""
     (m, k), n = a.shape, b.shape[1]
     if a.dtype != b.dtype or a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8):
         return None
-    rows, rows_turned = SMALL_KERNEL_MNK // max(k * n, 1), SMALL_KERNEL_MNK // max(k * m, 1)
     flags = b.flags
-    if rows_turned > rows and flags.f_contiguous and not flags.c_contiguous and a.size * 4 <= b.size:
+    turn = flags.f_contiguous and not flags.c_contiguous and a.size * 4 <= b.size
+    each_on_its_thread = _split_on_numba_threads()
+    # (A product the small kernels take stays one call on this thread: 16x512 @ 512x64 6.0 us,
+    # split 10.4.)
+    if each_on_its_thread is not None and (m * k * n > SMALL_KERNEL_MNK or not openblas_small_kernels()):
+        from .numba_blas import split_product
+        threads = numba.get_num_threads()
+        with each_on_its_thread:
+            if turn:
+                return np.ascontiguousarray(split_product(np.ascontiguousarray(b.T), np.ascontiguousarray(a.T), threads).T)
+            return split_product(np.ascontiguousarray(a), np.ascontiguousarray(b), threads)
+    rows, rows_turned = SMALL_KERNEL_MNK // max(k * n, 1), SMALL_KERNEL_MNK // max(k * m, 1)
+    if turn and rows_turned > rows:
         return np.ascontiguousarray(_blocks(np.ascontiguousarray(b.T), np.ascontiguousarray(a.T), rows_turned).T)
     return _blocks(np.ascontiguousarray(a), np.ascontiguousarray(b), rows) if rows else None
 
@@ -346,13 +384,15 @@ def _blocks(a, b, rows):
 
 def note_numba_threads(work):
     """Note that numba's threads are at work on `work` multiply-adds (a convolution split over
-    the cores): for the next THREADS_SPIN_SECONDS, products up to THIN_MAX_MNK, or up to the most
-    work so noted, run in single-thread blocks rather than waking BLAS's threads, which would
-    meet numba's spinning ones and turn the next convolution back to the batched path
-    (numba_conv). The blocks cost more than OpenBLAS's threaded product (64x3136 @ 3136x128 and
-    its two gradient products: threaded 0.60 ms, blocks one after another 2.4, on numba's two
-    threads 0.83-1.03), so they are taken only for as much work as they keep on both cores: a
-    small convnet's dense layers, not a large dense layer after a small convolution."""
+    the cores): for the next THREADS_SPIN_SECONDS products run split over numba's threads, each
+    part one single-threaded call (numba_blas.split_product, about as fast as OpenBLAS's
+    threads), rather than waking BLAS's threads, which would meet numba's spinning ones and turn
+    the next convolution back to the batched path (numba_conv). Where SciPy's OpenBLAS cannot be
+    set to one thread, only products up to THIN_MAX_MNK, or up to the most work so noted, go in
+    single-thread blocks: those cost more than OpenBLAS's threaded product (64x3136 @ 3136x128
+    and its two gradient products: threaded 0.60 ms, blocks one after another 2.4, on numba's
+    two threads 0.83-1.03), so they are taken only for as much work as they keep on both cores:
+    a small convnet's dense layers, not a large dense layer after a small convolution."""
     global _numba_threads_until, _numba_work
     now = time.perf_counter()
     _numba_work = max(work, _numba_work) if now < _numba_threads_until else work

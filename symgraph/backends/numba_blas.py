@@ -1,10 +1,21 @@
-"""Matrix products for the whole-step programs (numba_program), compiled once and cached.
+"""Matrix products numba's code makes (its np.dot calls SciPy's OpenBLAS): the whole-step
+programs' (numba_program), and products split over numba's threads.
 
 Typing np.dot inside a function builds numba's BLAS bindings for it: 0.45 s for each
 product of a program compiled afresh. Called through this one cached function, a program's
 products cost that once per process and machine (0.25 s to load, 0.1 s to link).
+
+Products on numba's threads must each run on the thread that calls them: two threads each
+handing a product to OpenBLAS's pool wait for each other (a convolution's filter gradient took
+14.8 ms instead of 0.9). `one_thread()` sets SciPy's OpenBLAS to one thread while numba's
+threads call it, so a call of any size stays on its thread; where SciPy's OpenBLAS cannot be
+told (no SciPy, another BLAS), calls must stay within OpenBLAS's own single-thread limit
+(numba_conv.single_thread_work). NumPy's OpenBLAS, a library of its own, is not touched.
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
+import ctypes
+import threading
+
 import numpy as np
 from numba import njit, prange
 
@@ -17,9 +28,92 @@ def dot2(a, b):
 
 @njit(cache=True, nogil=True, parallel=True)
 def row_blocks(a, b, out, rows):
-    """out = a @ b in calls of `rows` rows of a, split over numba's threads (each call within
-    OpenBLAS's single-thread small-matrix kernels: blas._in_single_thread_blocks)."""
+    """out = a @ b in calls of `rows` rows of a, split over numba's threads (each call on its
+    thread: within one_thread() or OpenBLAS's single-thread limit)."""
     calls = (a.shape[0] + rows - 1) // rows
     for call in prange(calls):
         start = call * rows
         np.dot(a[start:start + rows], b, out[start:start + rows])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def inner_blocks(a, b, parts, step):
+    """parts[i] = a[:, i*step:(i+1)*step] @ b[i*step:(i+1)*step], split over numba's threads:
+    a product of few rows and a long inner dimension in slices of that dimension (parts sum
+    to a @ b). Each thread reads its slice of b only, where row blocks all read all of b."""
+    for call in prange(parts.shape[0]):
+        start = call * step
+        np.dot(np.ascontiguousarray(a[:, start:start + step]), b[start:start + step], parts[call])
+
+
+def split_product(a, b, threads):
+    """a @ b (C-ordered float matrices of one dtype) split over `threads` of numba's threads,
+    each part one call of SciPy's OpenBLAS on its thread: by slices of the inner dimension where
+    it is at least as long as a's rows (32x9216 @ 9216x128: 512 us, OpenBLAS's own two threads
+    566, row blocks 645; 128x784 @ 784x512: 382, 358, 445), else by rows. Call within
+    one_thread()."""
+    (m, k), n = a.shape, b.shape[1]
+    if k >= m and k >= 2 * threads:
+        step = -(-k // threads)
+        parts = np.empty((-(-k // step), m, n), a.dtype)
+        inner_blocks(a, b, parts, step)
+        return parts.sum(axis=0)
+    out = np.empty((m, n), a.dtype)
+    row_blocks(a, b, out, max(1, -(-m // threads)))
+    return out
+
+
+class _OneThread:
+    """SciPy's OpenBLAS at one thread from the first entry to the last exit (threads of this
+    process may overlap), then back to what it was."""
+
+    def __init__(self, set_threads, get_threads):
+        self.set, self.get = set_threads, get_threads
+        self.lock, self.users, self.saved = threading.Lock(), 0, 1
+
+    def __enter__(self):
+        with self.lock:
+            if not self.users:
+                self.saved = self.get()
+                if self.saved != 1:
+                    self.set(1)
+            self.users += 1
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.users -= 1
+            if not self.users and self.saved != 1:
+                self.set(self.saved)
+
+
+_one_thread = None
+
+
+def one_thread():
+    """A context in which SciPy's OpenBLAS runs each call on its caller's thread, or None where
+    it cannot be set (then numba_conv.single_thread_work bounds each call)."""
+    global _one_thread
+    if _one_thread is None:
+        _one_thread = _find_one_thread() or False
+    return _one_thread or None
+
+
+def _find_one_thread():
+    try:
+        import scipy
+        import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS: numba's np.dot calls it)
+    except ImportError:
+        return None
+    from . import blas
+    found = blas.openblas_library(scipy.__file__)
+    if found is None:
+        return None
+    lib, prefix, suffix, _ = found
+    try:
+        set_threads = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+        get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+    except AttributeError:
+        return None
+    set_threads.argtypes, set_threads.restype = [ctypes.c_int], None  # (an int in every build)
+    get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+    return _OneThread(set_threads, get_threads)

@@ -14,26 +14,29 @@ place in the output. Measured on 2 cores (Sapphire Rapids), float32, 3x3 kernels
 | 64 x 32 x 7x7 -> 32 | 950 -> 633 | 862 -> 561 | 1002 -> 575 |
 
 Each image's product must run on the thread that calls it: OpenBLAS threads a product above
-2^18 multiply-adds, or above 10^6 where its AVX-512 small-matrix kernels take the product
-(single_thread_work), and two threads each handing a product to its pool wait for each other
-(a filter gradient whose products were threaded took 14.8 ms instead of 0.9). A larger image's
-product goes in calls of a few rows of its left operand (rows_within): 64 images of 32
-channels at 28x28 -> 64 filters, forward and both gradients, 51.9 ms batched -> 27.4. And numba's
-threads must not meet BLAS's: after a threaded product OpenBLAS's threads spin for ~0.1 s, and
-a convolution split over both cores then ran 4x slower (blas.threads_idle). So while numba's
-threads work the images, products up to 2^21 multiply-adds, or up to as many as numba's threads
-just ran, go through OpenBLAS's single-thread kernels as row blocks (blas.note_numba_threads):
-a dense layer after two poolings, 64x1568 @ 1568x10, is just over their 10^6.
+2^18 multiply-adds, or above 10^6 where its AVX-512 small-matrix kernels take the product, and
+two threads each handing a product to its pool wait for each other (a filter gradient whose
+products were threaded took 14.8 ms instead of 0.9). So while the kernels run, SciPy's OpenBLAS
+(numba's np.dot) is set to one thread (numba_blas.one_thread) and an image's product is one
+call; where it cannot be set, a larger image's product goes in calls of a few rows of its left
+operand within that limit (single_thread_work, rows_within). 64 images of 32 channels at 28x28
+-> 64 filters, forward and both gradients: 51.9 ms batched, 27.4 in calls of rows, 26.1 in
+one call an image (32 x 32x26x26 -> 64: 14.0 -> 11.4). And numba's threads must not meet
+BLAS's: after a threaded product OpenBLAS's threads spin for ~0.1 s, and a convolution split
+over both cores then ran 4x slower (blas.threads_idle). So while numba's threads work the
+images, products split over them too (blas.note_numba_threads, numba_blas.split_product).
 benchmarks/conv.py, before -> after: one layer's forward and gradients 1.66 -> 0.92-0.98 ms,
 the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms, 4.3-4.4 with its pooling split over the
 planes too (MaxPoolThunk) and its dense layer's blocks on numba's threads (blas; PyTorch
 5.5-5.8).
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before numba is configured)
+import contextlib
+
 import numpy as np
 from numba import config as numba_config
 
-from . import blas
+from . import blas, numba_blas
 from .numba_kernels import window_loops
 
 # Below this many multiply-adds a batch stays on the batched path. A layer's forward and both
@@ -45,28 +48,41 @@ MIN_WORK = 1 << 18
 # column-major terms) only while the output has at most this many values (its SkylakeX permit).
 FEW_OUTPUTS = 1200
 
-_single_thread_work = None
+ANY_WORK = 1 << 62
+_single_thread_work = _own_limit = None
 
 
 def single_thread_work():
     """The largest m * n * k that numba's np.dot (SciPy's OpenBLAS) runs on the calling thread,
-    with its operands C-ordered: 10^6 where OpenBLAS has its small-matrix kernels, 2^18 for
-    another OpenBLAS (its threading threshold); 0 where SciPy's BLAS is not an OpenBLAS found in
-    the process (another library's threading is not known)."""
+    with its operands C-ordered: any, where numba_blas.one_thread() can say so; else 10^6 where
+    OpenBLAS has its small-matrix kernels, 2^18 for another OpenBLAS (its threading threshold);
+    0 where SciPy's BLAS is not an OpenBLAS found in the process (another library's threading
+    is not known)."""
     global _single_thread_work
     if _single_thread_work is None:
-        try:
-            import scipy
-            import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS: numba's np.dot calls it)
-        except ImportError:
-            _single_thread_work = 0
-            return 0
-        found = blas.openblas_library(scipy.__file__)
-        if found is None:
-            _single_thread_work = 0
-        else:
-            _single_thread_work = blas.SMALL_KERNEL_MNK if blas.has_small_kernels(found) else blas.MNK_THRESHOLD
+        _single_thread_work = ANY_WORK if numba_blas.one_thread() else _openblas_own_limit()
     return _single_thread_work
+
+
+def _openblas_own_limit():
+    """The largest call SciPy's OpenBLAS runs on its caller's thread by itself (see
+    single_thread_work)."""
+    global _own_limit
+    if _own_limit is None:
+        _own_limit = _find_own_limit()
+    return _own_limit
+
+
+def _find_own_limit():
+    try:
+        import scipy
+        import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS: numba's np.dot calls it)
+    except ImportError:
+        return 0
+    found = blas.openblas_library(scipy.__file__)
+    if found is None:
+        return 0
+    return blas.SMALL_KERNEL_MNK if blas.has_small_kernels(found) else blas.MNK_THRESHOLD
 
 
 def takes(x, other, w_shape, pixels):
@@ -85,8 +101,9 @@ def forward(kernel, x, w, oh, ow):
     """The convolution of x by w (OIHW) into a new (n, o, oh, ow) array; kernel: forward_kernel's."""
     o, taps = w.shape[0], w[0].size
     out = np.empty((x.shape[0], o, oh, ow), x.dtype)
-    kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow,
-           rows_within(taps * oh * ow), out, _buffers(taps, oh * ow, x.dtype))
+    with _each_call_on_its_thread(o * taps * oh * ow):
+        kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow,
+               rows_within(taps * oh * ow), out, _buffers(taps, oh * ow, x.dtype))
     return out
 
 
@@ -96,8 +113,9 @@ def grad_input(kernel, gy, w, in_shape):
     o, taps = w.shape[0], w[0].size
     pixels = gy.shape[2] * gy.shape[3]
     dx = np.empty(in_shape, gy.dtype)
-    kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), rows_within(o * pixels), dx,
-           _buffers(taps, pixels, gy.dtype))
+    with _each_call_on_its_thread(o * taps * pixels):
+        kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), rows_within(o * pixels), dx,
+               _buffers(taps, pixels, gy.dtype))
     return dx
 
 
@@ -110,10 +128,20 @@ def grad_filters(kernel, x, gy, w_shape):
     shape = (slots, o, taps) if few else (slots, taps, o)
     acc = np.zeros(shape, x.dtype)
     rows = rows_within((taps if few else o) * pixels)  # (the left operand: gy's filters, or the taps)
-    kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows, _buffers(taps, pixels, x.dtype),
-           np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
+    with _each_call_on_its_thread(o * taps * pixels):
+        kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows, _buffers(taps, pixels, x.dtype),
+               np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
     total = acc.sum(axis=0)
     return np.ascontiguousarray(total if few else total.T).reshape(w_shape)
+
+
+def _each_call_on_its_thread(image_work):
+    """The context a kernel calling numba's np.dot on numba's threads runs in: SciPy's OpenBLAS
+    at one thread (numba_blas.one_thread) where an image's product, `image_work` multiply-adds,
+    passes the size OpenBLAS keeps on one thread by itself (setting it costs ~1 us)."""
+    if image_work <= _openblas_own_limit():
+        return contextlib.nullcontext()
+    return numba_blas.one_thread() or contextlib.nullcontext()
 
 
 def rows_within(row_work):

@@ -3,6 +3,7 @@ the numpy backend for strided, dilated and padded windows in both float dtypes, 
 path while BLAS's threads may be spinning, and products kept off BLAS's threads meanwhile."""
 import time
 
+import numba
 import numpy as np
 import pytest
 
@@ -94,16 +95,37 @@ def test_the_batched_path_builds_its_window_matrices_a_few_images_at_a_time(chan
     assert max(widths) == 3 * 10 * 10 and 10 * 10 in widths  # (three images a slice; the tenth alone)
 
 
-def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch):
-    """After a convolution went image by image, a product of just over 10^6 multiply-adds (a
-    dense layer after two poolings: 64x1568 @ 1568x10) runs in single-thread blocks, transposed
-    operands copied or, a transposed weight's, turned round, and notes no threaded product;
-    without that, it is threaded and noted."""
+@pytest.fixture(params=["split", "blocks"])
+def products_off_blas_threads(request, monkeypatch):
+    """The two ways a product keeps off BLAS's threads: split over numba's threads, SciPy's
+    OpenBLAS told to run each call on its caller's thread (numba_blas.one_thread); where it
+    cannot be told, in calls within OpenBLAS's own single-thread limit."""
+    from symgraph.backends import numba_blas
+    if request.param == "split":
+        if not blas.splits_products():
+            pytest.skip("SciPy's OpenBLAS cannot be set to one thread here, or numba has one thread")
+    else:
+        monkeypatch.setattr(numba_blas, "_one_thread", False)
+        monkeypatch.setattr(blas, "_split_context", False)
+        monkeypatch.setattr(numba_conv, "_single_thread_work", numba_conv._openblas_own_limit())
+    return request.param
+
+
+def test_products_stay_off_blas_threads_while_numba_works_the_images(products_off_blas_threads, monkeypatch):
+    """After a convolution went image by image, a product (a dense layer after two poolings:
+    64x1568 @ 1568x10, just over OpenBLAS's 10^6 single-thread limit) runs split over numba's
+    threads or in single-thread blocks, transposed operands copied or, a transposed weight's,
+    turned round, and notes no threaded product; without that, it is threaded and noted."""
+    from symgraph.backends import numba_blas
     rng = np.random.default_rng(4)
     h, w, g = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 10)), rng.standard_normal((64, 10))
-    blocks = []
-    real = blas._blocks
-    monkeypatch.setattr(blas, "_blocks", lambda a, b, rows: blocks.append(a.shape) or real(a, b, rows))
+    left = []
+    if products_off_blas_threads == "split":
+        real_split = numba_blas.split_product
+        monkeypatch.setattr(numba_blas, "split_product", lambda a, b, threads: left.append(a.shape) or real_split(a, b, threads))
+    else:
+        real_blocks = blas._blocks
+        monkeypatch.setattr(blas, "_blocks", lambda a, b, rows: left.append(a.shape) or real_blocks(a, b, rows))
     for a, b in ((h, w), (g, w.T), (h.T, g)):
         monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
         monkeypatch.setattr(blas, "_numba_threads_until", time.perf_counter() + 3600)
@@ -112,8 +134,8 @@ def test_products_stay_off_blas_threads_while_numba_works_the_images(monkeypatch
         monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
         np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
         assert not blas.threads_idle()
-    # g @ W.T went the other way round, W @ g.T: the blocks' left operand was W (1568 rows).
-    assert blocks == [(64, 1568), (1568, 10), (1568, 64)]
+    # g @ W.T went the other way round, W @ g.T: the left operand was W (1568 rows).
+    assert left == [(64, 1568), (1568, 10), (1568, 64)]
     # A dense weight's in-place SGD update (3136x10, x.T @ g at batch 32): one gemm call into it
     # otherwise (blas.accumulate), threaded.
     x, g = rng.standard_normal((32, 3136)), rng.standard_normal((32, 10))
@@ -199,23 +221,30 @@ def test_every_call_of_an_images_product_stays_within_one_thread(filters, channe
     assert few == (filters * taps <= numba_conv.FEW_OUTPUTS)
 
 
-def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(monkeypatch):
-    """While numba's threads have just run a convolution of W multiply-adds, products up to
-    max(THIN_MAX_MNK, W) take the single-thread blocks; a larger one (a big dense layer after a
-    small convolution) is OpenBLAS's threaded product, noted as such."""
+def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(products_off_blas_threads, monkeypatch):
+    """While numba's threads have just run a convolution of W multiply-adds, a product of any
+    size is split over them (as fast as OpenBLAS's threads, numba_blas.split_product); where it
+    cannot be, products up to max(THIN_MAX_MNK, W) take the single-thread blocks and a larger
+    one (a big dense layer after a small convolution) is OpenBLAS's threaded product, noted as
+    such."""
     from symgraph.backends import numba_blas
     rng = np.random.default_rng(8)
     a, b = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 64))  # 6.4M multiply-adds
     on_threads = []
     real = numba_blas.row_blocks
     monkeypatch.setattr(numba_blas, "row_blocks", lambda *args: on_threads.append(args[3]) or real(*args))
-    monkeypatch.setattr(blas, "_numba_work", 0)
-    for numba_work, blocks in ((10 ** 6, False), (50 * 10 ** 6, True)):
+    real_inner = numba_blas.inner_blocks
+    monkeypatch.setattr(numba_blas, "inner_blocks", lambda *args: on_threads.append(("inner", args[3])) or real_inner(*args))
+    split = products_off_blas_threads == "split"
+    for numba_work, off_blas in ((10 ** 6, split), (50 * 10 ** 6, True)):
         monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
         monkeypatch.setattr(blas, "_numba_threads_until", 0.0)
+        monkeypatch.setattr(blas, "_numba_work", 0)
         blas.note_numba_threads(numba_work)
         np.testing.assert_allclose(blas.numpy_product(a, b), a @ b, rtol=1e-12, atol=1e-12)
-        assert blas.threads_idle() == blocks
-    # The blocks, 9 rows a call (eight calls), went to numba's threads where SciPy's OpenBLAS
-    # takes such a call on one thread.
-    assert on_threads == ([9] if numba_conv.single_thread_work() >= 9 * 1568 * 64 else [])
+        assert blas.threads_idle() == off_blas
+    if split:  # (1568 >= 64: by slices of the inner dimension, one a thread)
+        step = -(-1568 // numba.get_num_threads())
+        assert on_threads == [("inner", step)] * 2
+    else:  # the blocks, 9 rows a call (eight calls), on numba's threads where SciPy's OpenBLAS takes such a call on one thread
+        assert on_threads == ([9] if numba_conv.single_thread_work() >= 9 * 1568 * 64 else [])
