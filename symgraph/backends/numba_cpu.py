@@ -1596,9 +1596,10 @@ class ConvThunk:
         self.compute = getattr(self, kind)  # chosen once, not per call
         self.loops = {}  # (im2col or col2im, window geometry) -> kernel
         self.geometries = {}  # (image size, kernel) -> window geometry (2.6 us to work out)
+        self.noted = 0  # the work a call noted for numba's threads (_by_images)
 
     def __call__(self, inputs):
-        self.noted = 0  # (the work noted for numba's threads, _by_images)
+        self.noted = 0
         out = self.compute(*inputs)
         if self.noted:  # again at the end: a long convolution (0.26 s) outlasts the note
             blas.note_numba_threads(self.noted)
@@ -1625,6 +1626,8 @@ class ConvThunk:
         cols = np.empty((cg * kernel[0] * kernel[1], n * oh * ow), x.dtype)
         group = x if cg == x.shape[1] else x[:, k * cg:(k + 1) * cg]
         self._loop(kernels.im2col_kernel, geometry)(np.ascontiguousarray(group), oh, ow, cols)
+        if self.noted:  # (again: compiling the loop at a first call can outlast the note)
+            blas.note_numba_threads(self.noted)
         return cols
 
     def _by_images(self, x, other, w_shape, geometry):
