@@ -1670,9 +1670,9 @@ class ConvThunk:
         for k in range(g):
             filters = w[k * og:(k + 1) * og].reshape(og, -1)
             for images in self._slices(n, cg * kh * kw * oh * ow * x.itemsize):
-                cols = self._columns(x[images], k, cg, (kh, kw), geometry)
-                m = cols.shape[1] // max(oh * ow, 1)
                 target = out[images, k * og:(k + 1) * og]
+                m = target.shape[0]
+                cols = self._columns(x[images], k, cg, (kh, kw), geometry)
                 if self._per_image(cols, filters):  # each image's product written in its place (NCHW)
                     np.matmul(filters, cols.reshape(cols.shape[0], m, oh * ow).transpose(1, 0, 2),
                               out=target.reshape(m, og, oh * ow))

@@ -73,14 +73,19 @@ class ConvParams:
     def window_geometry(self, size, kernel):
         """(kh, kw, sh, sw, dh, dw, pad_top, pad_left, oh, ow): what an im2col loop needs."""
         (pt, _), (pl, _) = self.pads(size, kernel)
-        return (*kernel, *self.stride, *self.dilation, pt, pl, *self.out_size(size, kernel))
+        return (*kernel, *self.stride, *self.dilation, pt, pl, *self.nonempty_out_size(size, kernel))
 
     def static_out(self, size, kernel):
         if None in size or None in kernel or (self.padding == "same" and None in size):
             return (None, None)
+        return self.nonempty_out_size(size, kernel)
+
+    def nonempty_out_size(self, size, kernel):
+        """out_size, or the error of a window larger than the (padded) input: at build time
+        where the sizes are static, else at the call, on every backend."""
         out = self.out_size(size, kernel)
         if min(out) < 1:
-            raise ValueError(f"convolution output would be empty: input {size}, kernel {kernel}, "
+            raise ValueError(f"convolution output would be empty: input {tuple(size)}, kernel {tuple(kernel)}, "
                              f"padding {self.padding}, stride {self.stride}, dilation {self.dilation}")
         return out
 
@@ -88,6 +93,7 @@ class ConvParams:
 def _windows(x, kernel, params):
     """Sliding windows of the padded input: (N, C, OH, OW, kh, kw), a strided view."""
     kh, kw = kernel
+    params.nonempty_out_size(x.shape[2:], kernel)
     (pt, pb), (pl, pr) = params.pads(x.shape[2:], kernel)
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr))) if pt or pb or pl or pr else x
     dh, dw = params.dilation

@@ -70,3 +70,18 @@ def test_nan_and_inf_values_come_out_as_in_numpy(backend):
         want = [np.log(v), v / 0, np.maximum(v, 0), v.max(), np.expm1(v)]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_a_convolution_window_larger_than_its_image(backend):
+    """Caught when the graph is built where the sizes are static; else at the call, with the
+    same message on every backend (the numba backend returned an empty image, NumPy's windows
+    raised their own error)."""
+    w = sg.shared(np.ones((4, 3, 5, 5), "float32"), "w")
+    with pytest.raises(ValueError, match="convolution output would be empty"):
+        sg.nn.conv2d(sg.tensor("x", "float32", (None, 3, 4, 4)), w)
+    x = sg.ftensor4("x")
+    out = sg.nn.conv2d(x, w)
+    f = sg.function([x], [out] + sg.grad(out.sum(), [x, w]), backend=backend)
+    with pytest.raises(ValueError, match=r"convolution output would be empty: input \(4, 4\), kernel \(5, 5\)"):
+        f(np.ones((3, 3, 4, 4), "float32"))
+    assert [a.shape for a in f(np.ones((3, 3, 5, 5), "float32"))] == [(3, 4, 1, 1), (3, 3, 5, 5), (4, 3, 5, 5)]
