@@ -47,13 +47,13 @@ def inner_blocks(a, b, parts, step):
 
 
 def split_product(a, b, threads):
-    """a @ b (C-ordered float matrices of one dtype) split over `threads` of numba's threads,
-    each part one call of SciPy's OpenBLAS on its thread: by slices of the inner dimension where
-    it is at least as long as a's rows (32x9216 @ 9216x128: 512 us, OpenBLAS's own two threads
-    566, row blocks 645; 128x784 @ 784x512: 382, 358, 445), else by rows. Call within
-    one_thread()."""
+    """a @ b (float matrices of one dtype, a C-ordered, b C- or F-ordered) split over `threads`
+    of numba's threads, each part one call of SciPy's OpenBLAS on its thread: by slices of the
+    inner dimension where it is at least as long as a's rows and b is C-ordered (32x9216 @
+    9216x128: 512 us, OpenBLAS's own two threads 566, row blocks 645; 128x784 @ 784x512: 382,
+    358, 445), else by rows. Call within one_thread()."""
     (m, k), n = a.shape, b.shape[1]
-    if k >= m and k >= 2 * threads:
+    if k >= m and k >= 2 * threads and b.flags.c_contiguous:
         step = -(-k // threads)
         parts = np.empty((-(-k // step), m, n), a.dtype)
         inner_blocks(a, b, parts, step)

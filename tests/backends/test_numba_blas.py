@@ -89,9 +89,9 @@ def test_a_convnets_products_and_loops_stay_on_numba_threads(monkeypatch):
     want = sg.function([images], [out] + sg.grad((out ** 2).sum(), [filters, dense]), backend="numpy")(x)
     for g, w in zip(got, want):  # (float32 sums in another order: errors relative to the largest value)
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-5 * np.abs(w).max())
-    # the forward's window product, the dense layer, its gradient W @ g.T (turned), the dense weight's
-    # h.T @ g (in either order), the filter gradient's window product
-    assert sorted(split) == [(8, 36), (36, 6400), (64, 800), (800, 64), (800, 64)]
+    # the forward's window product, the dense layer, its gradient g @ W.T (64 rows: as it is), the
+    # dense weight's h.T @ g, the filter gradient's window product
+    assert sorted(split) == [(8, 36), (36, 6400), (64, 64), (64, 800), (800, 64)]
     assert [w for w in threaded if w > blas.MNK_THRESHOLD] == []
     thunks = [t for name, t in executor_globals(step).items() if name[:1] == "t" and name[1:].isdigit()]
     assert any(getattr(t, "threshold", float("inf")) < float("inf") for t in thunks)
@@ -101,3 +101,22 @@ def test_a_convnets_products_and_loops_stay_on_numba_threads(monkeypatch):
     thunks = [t for name, t in executor_globals(mlp).items() if name[:1] == "t" and name[1:].isdigit()]
     assert [t for t in thunks if hasattr(t, "threshold")] and all(
         t.threshold == float("inf") for t in thunks if hasattr(t, "threshold"))
+
+
+@needs_split
+@pytest.mark.parametrize("rows,turned", [(16, True), (128, False)])
+def test_a_transposed_weights_product_turned_only_with_few_rows(rows, turned, monkeypatch):
+    """g @ W.T while numba's threads work: with few rows of g it goes turned, (W @ g.T).T with
+    W's rows split; with more, as it is, W.T BLAS's transposed operand (no copy of W)."""
+    rng = np.random.default_rng(11)
+    g, w = rng.standard_normal((rows, 64)), rng.standard_normal((3000, 64))
+    left = []
+    real = numba_blas.split_product
+    monkeypatch.setattr(numba_blas, "split_product", lambda a, b, threads: left.append((a.shape, b.flags.f_contiguous))
+                        or real(a, b, threads))
+    blas.note_numba_threads(10 ** 9)
+    got = blas.numpy_product(g, w.T)
+    assert got.flags.c_contiguous
+    np.testing.assert_allclose(got, g @ w.T, rtol=1e-12, atol=1e-12)
+    assert left == ([((3000, 64), False)] if turned else [((rows, 64), True)])
+    assert blas.threads_idle()
