@@ -1790,7 +1790,8 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
     # (blas.splits_products): then nothing in it wakes BLAS's threads, and its loops over whole
     # activations split as well. Keras's mnist_cnn at batch 32 17.4 -> 15.4 ms, batch 128 72.9
     # -> 65.0; its predict() at batch 1024 307 -> 139 us an image.
-    if uses_blas and blas.splits_products() and any(isinstance(node.op, CONV_OPS) for node in nodes):
+    # (splits_products last: its first call imports SciPy, 0.1 s of a warm start)
+    if uses_blas and any(isinstance(node.op, CONV_OPS) for node in nodes) and blas.splits_products():
         uses_blas = False
 
     def thunk_for(node):
