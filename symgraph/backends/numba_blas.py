@@ -19,6 +19,8 @@ import threading
 import numpy as np
 from numba import njit, prange
 
+from . import blas
+
 
 @njit(cache=True, nogil=True)
 def dot2(a, b):
@@ -98,14 +100,29 @@ def one_thread():
     return _one_thread or None
 
 
-def _find_one_thread():
+_scipy_openblas = None
+
+
+def scipy_openblas():
+    """blas.openblas_library's answer for the OpenBLAS SciPy bundles (the BLAS numba's np.dot
+    calls), loading it; None without SciPy or where its BLAS is no OpenBLAS found here."""
+    global _scipy_openblas
+    if _scipy_openblas is None:
+        _scipy_openblas = _find_scipy_openblas() or False
+    return _scipy_openblas or None
+
+
+def _find_scipy_openblas():
     try:
         import scipy
         import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS: numba's np.dot calls it)
     except ImportError:
         return None
-    from . import blas
-    found = blas.openblas_library(scipy.__file__)
+    return blas.openblas_library(scipy.__file__)
+
+
+def _find_one_thread():
+    found = scipy_openblas()
     if found is None:
         return None
     lib, prefix, suffix, _ = found

@@ -74,12 +74,7 @@ def _openblas_own_limit():
 
 
 def _find_own_limit():
-    try:
-        import scipy
-        import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS: numba's np.dot calls it)
-    except ImportError:
-        return 0
-    found = blas.openblas_library(scipy.__file__)
+    found = numba_blas.scipy_openblas()
     if found is None:
         return 0
     return blas.SMALL_KERNEL_MNK if blas.has_small_kernels(found) else blas.MNK_THRESHOLD
