@@ -250,3 +250,27 @@ def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(produc
         assert on_threads == [("inner", step)] * 2
     else:  # the blocks, 9 rows a call (eight calls), on numba's threads where SciPy's OpenBLAS takes such a call on one thread
         assert on_threads == ([9] if numba_conv.single_thread_work() >= 9 * 1568 * 64 else [])
+
+
+def test_an_images_product_is_one_call_with_scipys_openblas_at_one_thread(products_off_blas_threads):
+    """Where SciPy's OpenBLAS can be set to one thread, each kernel runs with it so and takes an
+    image's product (64 filters x 576 taps x 100 pixels, past OpenBLAS's own 10^6) in one call;
+    after, the setting is what it was. Where it cannot, calls of a few rows within the limit."""
+    from symgraph.backends import numba_blas
+    context = numba_blas.one_thread()
+    seen = []
+
+    def kernel_at(position):
+        return lambda *args: seen.append((args[position], context.get() if context else None))
+    before = context.get() if context else None
+    x, gy = np.zeros((2, 64, 10, 10), np.float32), np.zeros((2, 64, 10, 10), np.float32)
+    w = np.zeros((64, 64, 3, 3), np.float32)
+    numba_conv.forward(kernel_at(4), x, w, 10, 10)
+    numba_conv.grad_input(kernel_at(2), gy, w, x.shape)
+    numba_conv.grad_filters(kernel_at(2), x, gy, w.shape)
+    rows = [r for r, _ in seen]
+    if products_off_blas_threads == "split":
+        assert rows[0] >= 64 and rows[1] >= 576 and rows[2] >= 576  # (the left operands' rows: whole)
+        assert [threads for _, threads in seen] == [1, 1, 1] and context.get() == before
+    else:  # (a row of each left operand: taps x pixels, filters x pixels, filters x pixels)
+        assert all(r * work <= numba_conv.single_thread_work() for r, work in zip(rows, (576 * 100, 64 * 100, 64 * 100)))
