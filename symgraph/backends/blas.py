@@ -81,7 +81,6 @@ _small_kernels = None  # whether NumPy's OpenBLAS has its small-matrix kernels (
 THREADS_SPIN_SECONDS = 0.2
 _threads_busy_until = 0.0
 _numba_threads_until = 0.0
-_split_context = None  # (_split_on_numba_threads)
 _numba_work = 0  # the most multiply-adds (or loop iterations) of one call on numba's threads lately
 
 
@@ -331,11 +330,8 @@ def _split_on_numba_threads():
     """numba_blas.one_thread()'s context where products can be split over numba's threads at
     any size (SciPy's OpenBLAS told to run each call on its thread, two threads or more), else
     None."""
-    global _split_context
-    if _split_context is None:
-        from . import numba_blas  # (numba_blas imports this module)
-        _split_context = (numba.config.NUMBA_NUM_THREADS > 1 and numba_blas.one_thread()) or False
-    return _split_context or None
+    from . import numba_blas  # (numba_blas imports this module)
+    return numba_blas.one_thread() if numba.config.NUMBA_NUM_THREADS > 1 else None
 
 
 def _in_single_thread_blocks(a, b):

@@ -14,6 +14,7 @@ told (no SciPy, another BLAS), calls must stay within OpenBLAS's own single-thre
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 import ctypes
+import functools
 import threading
 
 import numpy as np
@@ -88,28 +89,18 @@ class _OneThread:
                 self.set(self.saved)
 
 
-_one_thread = None
-
-
+@functools.cache
 def one_thread():
     """A context in which SciPy's OpenBLAS runs each call on its caller's thread, or None where
     it cannot be set (then numba_conv.single_thread_work bounds each call)."""
-    global _one_thread
-    if _one_thread is None:
-        _one_thread = _find_one_thread() or False
-    return _one_thread or None
+    return _find_one_thread()
 
 
-_scipy_openblas = None
-
-
+@functools.cache
 def scipy_openblas():
     """blas.openblas_library's answer for the OpenBLAS SciPy bundles (the BLAS numba's np.dot
     calls), loading it; None without SciPy or where its BLAS is no OpenBLAS found here."""
-    global _scipy_openblas
-    if _scipy_openblas is None:
-        _scipy_openblas = _find_scipy_openblas() or False
-    return _scipy_openblas or None
+    return _find_scipy_openblas()
 
 
 def _find_scipy_openblas():

@@ -32,6 +32,7 @@ planes too (MaxPoolThunk) and its dense layer's blocks on numba's threads (blas;
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before numba is configured)
 import contextlib
+import functools
 
 import numpy as np
 from numba import config as numba_config
@@ -49,7 +50,7 @@ MIN_WORK = 1 << 18
 FEW_OUTPUTS = 1200
 
 ANY_WORK = 1 << 62
-_single_thread_work = _own_limit = None
+_single_thread_work = None
 
 
 def single_thread_work():
@@ -64,16 +65,10 @@ def single_thread_work():
     return _single_thread_work
 
 
+@functools.cache
 def _openblas_own_limit():
     """The largest call SciPy's OpenBLAS runs on its caller's thread by itself (see
     single_thread_work)."""
-    global _own_limit
-    if _own_limit is None:
-        _own_limit = _find_own_limit()
-    return _own_limit
-
-
-def _find_own_limit():
     found = numba_blas.scipy_openblas()
     if found is None:
         return 0

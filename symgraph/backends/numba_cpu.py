@@ -1626,8 +1626,6 @@ class ConvThunk:
         cols = np.empty((cg * kernel[0] * kernel[1], n * oh * ow), x.dtype)
         group = x if cg == x.shape[1] else x[:, k * cg:(k + 1) * cg]
         self._loop(kernels.im2col_kernel, geometry)(np.ascontiguousarray(group), oh, ow, cols)
-        if self.noted:  # (again: compiling the loop at a first call can outlast the note)
-            blas.note_numba_threads(self.noted)
         return cols
 
     def _by_images(self, x, other, w_shape, geometry):
@@ -1647,16 +1645,13 @@ class ConvThunk:
             self.noted = work
         return False
 
-    def _slices(self, n, window_bytes):
-        """_image_chunks(n, window_bytes); where work is noted, noted again before each (a
-        batched product then keeps to numba's threads however long the convolution has run)."""
-        slices = _image_chunks(n, window_bytes)
-        return self._noting(slices) if self.noted else slices
-
-    def _noting(self, slices):
-        for images in slices:
+    def _product(self, a, b):
+        """blas.product(a, b) for the batched path, the call's work noted again first where it
+        was noted: so the product keeps to numba's threads however long the convolution has
+        run (0.26 s at batch 1024) or a first call spent compiling its loops."""
+        if self.noted:
             blas.note_numba_threads(self.noted)
-            yield images
+        return blas.product(a, b)
 
     def forward(self, x, w):
         o, cg, kh, kw = w.shape
@@ -1669,7 +1664,7 @@ class ConvThunk:
         out = np.empty((n, o, oh, ow), x.dtype)
         for k in range(g):
             filters = w[k * og:(k + 1) * og].reshape(og, -1)
-            for images in self._slices(n, cg * kh * kw * oh * ow * x.itemsize):
+            for images in _image_chunks(n, cg * kh * kw * oh * ow * x.itemsize):
                 target = out[images, k * og:(k + 1) * og]
                 m = target.shape[0]
                 cols = self._columns(x[images], k, cg, (kh, kw), geometry)
@@ -1677,7 +1672,7 @@ class ConvThunk:
                     np.matmul(filters, cols.reshape(cols.shape[0], m, oh * ow).transpose(1, 0, 2),
                               out=target.reshape(m, og, oh * ow))
                     continue
-                part = blas.product(filters, cols)                                  # (og, m*oh*ow)
+                part = self._product(filters, cols)                                  # (og, m*oh*ow)
                 target[...] = part.reshape(og, m, oh, ow).transpose(1, 0, 2, 3)
         return out
 
@@ -1698,10 +1693,10 @@ class ConvThunk:
         dx = np.zeros((n, c, h, wd), gy.dtype)
         for k in range(g):
             taps = w[k * og:(k + 1) * og].reshape(og, -1).T
-            for images in self._slices(n, cg * kh * kw * oh * ow * gy.itemsize):
+            for images in _image_chunks(n, cg * kh * kw * oh * ow * gy.itemsize):
                 gk = gy[images, k * og:(k + 1) * og]
                 m = gk.shape[0]
-                cols = blas.product(taps, gk.transpose(1, 0, 2, 3).reshape(og, m * oh * ow))  # (cg*kh*kw, m*oh*ow)
+                cols = self._product(taps, gk.transpose(1, 0, 2, 3).reshape(og, m * oh * ow))  # (cg*kh*kw, m*oh*ow)
                 part = np.zeros((m, cg, h, wd), gy.dtype) if g > 1 else dx[images]
                 self._loop(kernels.col2im_kernel, geometry)(cols, oh, ow, part)
                 if g > 1:
@@ -1719,7 +1714,7 @@ class ConvThunk:
         dw = np.empty((o, cg, kh, kw), x.dtype)
         for k in range(g):
             total = np.zeros((og, cg * kh * kw), x.dtype)
-            for images in self._slices(n, cg * kh * kw * oh * ow * x.itemsize):
+            for images in _image_chunks(n, cg * kh * kw * oh * ow * x.itemsize):
                 cols = self._columns(x[images], k, cg, (kh, kw), geometry)
                 gk = gy[images, k * og:(k + 1) * og]
                 m = gk.shape[0]
@@ -1732,7 +1727,7 @@ class ConvThunk:
                 # A product of two short sides and a long one (the m*oh*ow windows): OpenBLAS took
                 # it 1.2-1.5x faster with the longer short side as its rows (32x12544 @ 12544x144
                 # 1.06 ms, the transposed product 0.73; 64x12544 @ 12544x288 2.54 -> 2.01).
-                total += blas.product(cols, gk.T).T if cols.shape[0] > og else blas.product(gk, cols.T)
+                total += self._product(cols, gk.T).T if cols.shape[0] > og else self._product(gk, cols.T)
             dw[k * og:(k + 1) * og] = total.reshape(og, cg, kh, kw)
         return dw
 

@@ -105,8 +105,7 @@ def products_off_blas_threads(request, monkeypatch):
         if not blas.splits_products():
             pytest.skip("SciPy's OpenBLAS cannot be set to one thread here, or numba has one thread")
     else:
-        monkeypatch.setattr(numba_blas, "_one_thread", False)
-        monkeypatch.setattr(blas, "_split_context", False)
+        monkeypatch.setattr(numba_blas, "one_thread", lambda: None)
         monkeypatch.setattr(numba_conv, "_single_thread_work", numba_conv._openblas_own_limit())
     return request.param
 
