@@ -211,6 +211,62 @@ def test_max_and_min_along_rows_fold_their_rest_as_one_more_full_step(kind, dtyp
         np.testing.assert_array_equal(got, want)
 
 
+ROW_STEP = numba_codegen._WINDOW // 4  # float32 values a step of the vector loop folds
+ROW_LENGTHS = sorted({1, 16, 17, 40, ROW_STEP - 1, ROW_STEP, ROW_STEP + 16, ROW_STEP + 17, 100, 2 * ROW_STEP - 1,
+                      2 * ROW_STEP + 40, 1000})
+
+
+def rows_with_values_in_the_overlap(rng, n, rows=8):
+    """float32 rows of n values with a large one at each place the last step starts, ends or
+    overlaps the ones before (a value added twice, or not at all, moves the sum by ~8)."""
+    value = rng.uniform(0.5, 1.5, (rows, n)).astype("float32")
+    main = n - n % ROW_STEP
+    for row, where in enumerate([0, n - 1, n - ROW_STEP, main - 1, main, n - ROW_STEP - 1]):
+        value[row, min(max(where, 0), n - 1)] = 8
+    return value
+
+
+def test_float32_sums_along_rows_add_their_rest_as_one_masked_step(rng):
+    """Rows of float32 whose rest past the vector loop's last full step is a quarter step or
+    more are summed with one more full step ending at the row's end, the values already added
+    counted as 0 (numba_codegen._WINDOW): plain, fused and mean sums, 2-d and 3-d, against
+    float64 sums of the same values."""
+    x = sg.tensor("x", dtype="float32", ndim=2)
+    for n in ROW_LENGTHS:
+        value = rows_with_values_in_the_overlap(rng, n)
+        exact = value.astype(np.float64)
+        for expr, want in ((x.sum(axis=1), exact.sum(axis=1)), (sg.exp(x).sum(axis=1), np.exp(exact).sum(axis=1)),
+                           ((x * x).mean(axis=1), (exact * exact).mean(axis=1))):
+            _, got, _ = run_both([x], expr, value)
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+    y = sg.tensor("y", dtype="float32", ndim=3)
+    value = rng.uniform(0.5, 1.5, (3, 4, 100)).astype("float32")
+    value[1, 2, 40] = np.inf
+    for axis in (2, (1, 2)):
+        _, got, want = run_both([y], (y * 2).sum(axis=axis), value)
+        np.testing.assert_allclose(got, (value.astype(np.float64) * 2).sum(axis=axis), rtol=1e-6)
+
+
+def test_row_ops_on_float32_rows_add_their_rest_as_one_masked_step(rng):
+    """softmax, log_softmax, logsumexp and the crossentropy with its gradient on float32 rows of
+    every length around the vector loop's step (numba_rows._BY_ROW), a row's maximum placed
+    where the last step starts, ends or overlaps; against the float64 reference."""
+    x, t = sg.tensor("x", dtype="float32", ndim=2), sg.ivector("t")
+    loss = sg.nn.categorical_crossentropy(sg.nn.softmax(x), t).sum()
+    outputs = [sg.nn.softmax(x), sg.nn.log_softmax(x), sg.logsumexp(x, axis=1), loss, sg.grad(loss, x)]
+    x64, t64 = sg.tensor("x64", dtype="float64", ndim=2), sg.ivector("t64")
+    loss64 = sg.nn.categorical_crossentropy(sg.nn.softmax(x64), t64).sum()
+    reference = sg.function([x64, t64], [sg.nn.softmax(x64), sg.nn.log_softmax(x64), sg.logsumexp(x64, axis=1),
+                                         loss64, sg.grad(loss64, x64)], backend="numpy")
+    for n in ROW_LENGTHS:
+        value = rows_with_values_in_the_overlap(rng, n) * 3
+        targets = rng.integers(0, n, len(value)).astype("int32")
+        f = sg.function([x, t], outputs, backend="numba")
+        for got, want in zip(f(value, targets), reference(value.astype(np.float64), targets)):
+            np.testing.assert_allclose(got, want, rtol=2e-6, atol=2e-7)
+        assert row_thunks(f)
+
+
 @pytest.mark.parametrize("shape,axis,order", [((3000, 130), 0, (1, 0)), ((40, 50, 100), 1, (0, 2, 1)),
                                                ((40, 50, 100), (0, 1), (1, 0))])  # (0, 1) merged into one axis
 def test_large_reductions_over_leading_axes_in_parallel(shape, axis, order, rng):
