@@ -531,6 +531,26 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             lines.append("    for k0 in range(n0):")
             lines.append("        out[k0] = np.float32(total[k0])")
         return source()
+    if outer and blocked and parallel and n_kept == 2 and n_reduced == 1:  # e.g. x.sum(axis=1) of 3-d x
+        # As the column sums above, per slice k0: blocks of rows summed in float32 into a row
+        # of its own, each block's row added into out's float64 one (added into out value by
+        # value, the loop ran 8 float64 lanes: exp(x).sum(axis=1) of 200x100x200 1.30 ms, NumPy 2.3).
+        loop("k0", "out.shape[0]", "prange")
+        lines.append(f"{indent}n1 = out.shape[1]")
+        lines.append(f"{indent}part = np.empty(n1, np.float32)")
+        lines.append(f"{indent}for k1 in range(n1):")
+        lines.append(f"{indent}    out[k0, k1] = 0")
+        loop("rb", f"0, {extent(2)}, {_SUM_BLOCK}")
+        lines.append(f"{indent}for k1 in range(n1):")
+        lines.append(f"{indent}    part[k1] = 0")
+        lines.append(f"{indent}for r0 in {_urange('rb', f'min(rb + {_SUM_BLOCK}, {extent(2)})')}:")
+        lines.append(f"{indent}    for k1 in range(n1):")
+        indent += "        "
+        body("part[k1]", "float32")
+        indent = indent[:-8]
+        lines.append(f"{indent}for k1 in range(n1):")
+        lines.append(f"{indent}    out[k0, k1] += part[k1]")
+        return source()
     if outer:
         split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it
         if split:
