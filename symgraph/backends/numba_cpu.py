@@ -376,10 +376,14 @@ class ElementwiseThunk:
             return functools.partial(self._run_flat, shape[::-1], mask, True, singles)
         patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
         parallel = math.prod(shape) >= self.threshold
-        run = functools.partial(self._run_broadcast, shape, patterns, parallel, singles)
+        # A transposed matrix beside C-ordered ones (x * y.T, a + a.T): the loops walk tiles.
+        tiled = parallel and len(shape) == 2 and any(a.ndim == 2 and a.shape == shape and not a.flags.c_contiguous
+                                                     and a.T.flags.c_contiguous for a in inputs)
+        run = functools.partial(self._run_broadcast, shape, patterns, parallel, singles, tiled)
         if singles:
             return run
-        return self._resolved(run, shape, False, lambda: self.kernels["broadcast", patterns, parallel, None])
+        key = ("tiled", patterns) if tiled else ("broadcast", patterns, parallel)
+        return self._resolved(run, shape, False, lambda: self.kernels[(*key, None)])
 
     def _with_single_values(self, run, shape, mask):
         """run(inputs) for C-ordered arrays of the output's shape beside single values (x / x.sum(),
@@ -432,14 +436,15 @@ class ElementwiseThunk:
         self._flat_kernel(mask, shape, alias, outs[0])(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         return outs
 
-    def _run_broadcast(self, shape, patterns, parallel, singles, inputs):
+    def _run_broadcast(self, shape, patterns, parallel, singles, tiled, inputs):
         outs, alias = self._outputs(inputs, shape)
         if singles:
             inputs = [_one_value(a) if i in singles else a for i, a in enumerate(inputs)]
-        kernel = self.kernels.get(("broadcast", patterns, parallel, alias))
+        key = ("tiled", patterns, alias) if tiled else ("broadcast", patterns, parallel, alias)
+        kernel = self.kernels.get(key)
         if kernel is None:
-            kernel = self.kernels["broadcast", patterns, parallel, alias] = codegen.broadcast_kernel(
-                self.composite, self.in_dtypes, self.ndim, patterns, parallel, alias)
+            kernel = self.kernels[key] = codegen.broadcast_kernel(self.composite, self.in_dtypes, self.ndim, patterns,
+                                                                  parallel, alias, tiled)
         kernel(*outs, *inputs)
         return outs
 

@@ -464,8 +464,9 @@ def _transpose(src, dst):
     """dst[b, i, j] = src[b, j, i] for C-ordered src (nb, m, n) and dst (nb, n, m), tile by
     tile, so that each tile's rows of both arrays are read and written while in cache, tiles
     split between cores. NumPy's copy of a transposed array walks one of them a whole row's
-    stride per element: 2000x2000 float32 6-12 ms, 4.5-5.7 here on two cores (1000x1000 1-1.4
-    ms, 0.7-0.8). On one core this loop was no faster than NumPy's copy (numba_cpu.c_ordered)."""
+    stride per element: 2000x2000 float32 6-12 ms, 1.2-1.3 here on two cores (1000x1000 0.57
+    ms, 0.25-0.32; 2026-12-03). On one core this loop was no faster than NumPy's copy
+    (numba_cpu.c_ordered)."""
     nb, n, m = dst.shape
     tiles = (n + _TILE - 1) // _TILE
     for t in prange(nb * tiles):

@@ -410,6 +410,29 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     assert ("broadcast", ((True,), (False, False), (False, False)), False, None) in thunk.kernels
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_large_transposed_matrix_beside_c_ordered_ones_takes_the_tiled_loop(dtype, rng, monkeypatch):
+    """x * y.T, a + a.T and the like from the parallel threshold: the loops walk 32x32 tiles
+    (numba_codegen._tiled_lines). Shapes not a multiple of the tile, a broadcast column and a
+    single value beside them, the range-checked sin and NaN/inf: as the numpy backend."""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1000)
+    monkeypatch.setattr(numba_cpu.codegen, "COSTLY_THRESHOLD", 1000)
+    x, y, c, s = (sg.tensor(n, dtype=dtype, ndim=d) for n, d in (("x", 2), ("y", 2), ("c", 2), ("s", 0)))
+    square = [(x + x.T) * s]
+    other = [x * y.T, sg.exp(x - c) + y.T * s, sg.sin(x * 1e6) + y.T]  # (1e6: beyond sin's fast range)
+    for shape in [(70, 70), (33, 97), (100, 31)]:
+        values = [rng.normal(size=shape).astype(dtype), rng.normal(size=shape[::-1]).astype(dtype),
+                  rng.normal(size=(shape[0], 1)).astype(dtype), np.asarray(1.5, dtype)]
+        values[0][3, 5], values[0][-1, 20], values[1][1, 2] = np.nan, np.inf, -np.inf
+        for expr in other + (square if shape[0] == shape[1] else []):
+            f = sg.function([x, y, c, s], expr, backend="numba", on_unused_input="ignore")
+            want = sg.function([x, y, c, s], expr, backend="numpy", on_unused_input="ignore")(*values)
+            np.testing.assert_allclose(f(*values), want, rtol=1e-6 if dtype == "float32" else 1e-13, atol=1e-6,
+                                       equal_nan=True)
+            thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+            assert [key[0] for t in thunks for key in t.kernels] == ["tiled"]
+
+
 def test_one_number_computations_run_numpy_and_compile_nothing():
     s, t = sg.fscalar("s"), sg.fscalar("t")
     f = sg.function([s, t], [s / t, sg.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)], backend="numba")
