@@ -297,6 +297,36 @@ def test_float32_sums_over_a_middle_axis_add_blocks_in_float32_and_the_blocks_in
         assert [[key[:3] for key in t.kernels] for t in reducers] == [[((0, 2, 1), True, True)]]
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int32"])
+def test_reductions_over_leading_axes_fold_chunks_of_rows_on_the_cores(dtype, rng, monkeypatch):
+    """Reductions over leading axes with 128 rows a chunk or more fold up to 8 chunks of rows
+    into scratch rows, then those into the result (numba_codegen.row_chunks_lines): rows not a
+    multiple of the chunks, extremes, NaN and inf at every chunk's first and last row, 2-d and a
+    3-d sum over two leading axes; fewer rows take the blocks of columns. As the numpy backend."""
+    monkeypatch.setattr(numba_codegen, "PARALLEL_THRESHOLD", 1000)
+    monkeypatch.setattr(numba_codegen, "COSTLY_THRESHOLD", 1000)
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    floats = dtype != "int32"
+    for rows, columns in [(1000, 37), (300, 70), (1031, 600), (200, 9)]:
+        value = (rng.uniform(0.5, 1.5, (rows, columns)) * (1 if floats else 100)).astype(dtype)
+        chunks = min(numba_codegen._OUTER_CHUNKS, rows // numba_codegen._CHUNK_ROWS)
+        for c in range(max(chunks, 1)):
+            first, last = c * rows // max(chunks, 1), (c + 1) * rows // max(chunks, 1) - 1
+            value[first, c % columns], value[last, (c + 1) % columns] = 7 if floats else 700, -7 if floats else -700
+        if floats:
+            value[0, 3], value[rows - 1, 4], value[rows // 2, 5] = np.nan, np.inf, -np.inf
+        exprs = [x.max(axis=0), x.min(axis=0), (x * 2).sum(axis=0)] + ([sg.exp(x * 0.01).prod(axis=0)] if floats else [])
+        for expr in exprs:
+            _, got, want = run_both([x], expr, value)
+            # (float32 products of 1000 factors in another order: within 1000 roundings)
+            np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 6e-5, equal_nan=True)
+    y = sg.tensor("y", dtype=dtype, ndim=3)
+    value = (rng.uniform(0.5, 1.5, (20, 50, 40)) * (1 if floats else 100)).astype(dtype)
+    for expr in (y.max(axis=(0, 1)), (y[:, ::2, :] * 3).sum(axis=(0, 1))):  # (strided: the two axes stay two)
+        _, got, want = run_both([y], expr, value)
+        np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 2e-6)
+
+
 def test_large_full_reductions_run_in_parallel_chunks(rng):
     x = sg.fvector("x")
     value = rng.normal(size=numba_cpu.codegen.PARALLEL_THRESHOLD * 3).astype("float32")
