@@ -538,6 +538,17 @@ class Repeat(Op):
         shp[self.axis] = None if r is None or n is None else int(np.sum(np.broadcast_to(r, (n,))))
         return Apply(self, [x, repeats], [Variable(TensorType(x.dtype, shp))])
 
+    def infer_shape(self, node, shapes):
+        # (an upsampling's gradient asks for its output's shape: without this the forward
+        # repeats ran again in the backward pass just to give it)
+        x, repeats = node.inputs
+        if repeats.ndim != 0:
+            return None  # (a count per value: their sum, only known by running it)
+        out = list(shapes[0])
+        r = constant_value(repeats)
+        out[self.axis] = out[self.axis] * (int(r) if r is not None else repeats)
+        return [out]
+
     def perform(self, node, inputs):
         return [np.repeat(inputs[0], inputs[1], axis=self.axis)]
 
@@ -576,6 +587,9 @@ class Tile(Op):
             raise ValueError("Tile expects one repetition per axis")
         shp = [None if s is None else s * r for s, r in zip(x.type.shape, self.reps)]
         return Apply(self, [x], [Variable(TensorType(x.dtype, shp))])
+
+    def infer_shape(self, node, shapes):
+        return [[d * r for d, r in zip(shapes[0], self.reps)]]
 
     def perform(self, node, inputs):
         return [np.tile(inputs[0], self.reps)]

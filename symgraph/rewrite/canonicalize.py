@@ -6,7 +6,7 @@ from ..graph import Constant
 from ..ops.base import as_int_vector, constant_value
 from ..ops.elemwise import Elemwise, elemwise_op
 from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector, BroadcastTo
-from ..ops.shape_infer import dims_of
+from ..ops.shape_infer import broadcast_dims, dims_of, vector_entries
 from ..ops.index import Subtensor, IncSubtensor
 from ..ops.random import RandomDraw
 from ..ops.reduce import Reduce, SumToShape
@@ -80,6 +80,26 @@ def algebraic_identities(fgraph, node):
         return _identity(out, args(ins[0])[0])
     if name == "where" and ins[1] is ins[2]:
         return _identity(out, ins[1])
+    return None
+
+
+@canonicalize.register(Elemwise)
+def product_with_broadcast_ones(fgraph, node):
+    """broadcast_to(1, s) * x -> broadcast_to(x, the product's shape): a view, not a pass over
+    memory. sg.grad of sum(y) seeds y's gradient with broadcast_to(1, y.shape), so the gradient
+    of sum(u * g) with respect to u was a loop multiplying g by 1 (an upsampling's backward:
+    a copy of its 25 MB gradient, before summing it)."""
+    if node.op.scalar_op.name != "mul" or len(node.inputs) != 2:
+        return None
+    out = node.outputs[0]
+    for ones, x in (node.inputs, node.inputs[::-1]):
+        if ones.owner is None or not isinstance(ones.owner.op, BroadcastTo) or ones.ndim != out.ndim:
+            continue
+        value, target = ones.owner.inputs
+        if not (is_constant(value, 1) and is_scalar_like(value)) or x.dtype != out.dtype:
+            continue
+        dims = broadcast_dims([vector_entries(target, ones.ndim), dims_of(x)], out.ndim)
+        return _identity(out, BroadcastTo()(x, as_int_vector(dims, "shape")))
     return None
 
 

@@ -358,6 +358,45 @@ def test_sum_to_shape_decided_from_the_graph():
     np.testing.assert_allclose(kept(np.ones((1, 2)), np.ones((3, 2))), [[3.0, 3.0]])
 
 
+def test_the_shape_of_a_repeat_or_tile_comes_from_its_input():
+    """Repeat and Tile infer their shapes (the gradient of an upsampling asks for its output's
+    shape: without it the forward repeats ran again in the backward pass)."""
+    x, r = sg.tensor("x", "float64", ndim=4), sg.iscalar("r")
+    up = sg.repeat(sg.repeat(x, 2, axis=-1), 2, axis=-2)
+    for expr, want in ((up.shape, [2, 3, 8, 10]), (sg.repeat(x, r, axis=1).shape, [2, 9, 4, 5]),
+                       (sg.tile(x, (1, 2, 1, 3)).shape, [2, 6, 4, 15])):
+        fast = sg.function([x, r], expr, backend="numpy", on_unused_input="ignore")
+        assert not {"Repeat", "Tile"} & set(ops_of(fast))
+        assert fast(np.ones((2, 3, 4, 5)), np.int32(3)).tolist() == want
+    counts = sg.ivector("counts")  # a count per value: the shape needs the repeat
+    f = sg.function([x, counts], sg.repeat(x, counts, axis=1).shape, backend="numpy")
+    assert "Repeat" in ops_of(f) and f(np.ones((2, 3, 4, 5)), np.array([1, 0, 2], "int32")).tolist() == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_product_with_broadcast_ones_is_a_broadcast_view(backend):
+    """broadcast_to(1, s) * g -> broadcast_to(g, ...): sg.grad of sum(u * g) with respect to u
+    multiplied g by ones (an upsampling's backward copied its whole gradient); g smaller than
+    u is still broadcast, and ones of another dtype are left alone."""
+    x, g = sg.tensor("x", "float32", ndim=4), sg.tensor("g", "float32", ndim=4)
+    up = sg.repeat(sg.repeat(x, 2, axis=-1), 2, axis=-2)
+    f = sg.function([x, g], sg.grad((up * g).sum(), x), backend=backend)
+    assert fired(f, "product_with_broadcast_ones")
+    assert not [n for n in f.fgraph.apply_nodes  # (no loop over the arrays: scalar shape arithmetic only)
+                if type(n.op).__name__ in ("Elemwise", "Composite", "Repeat") and n.outputs[0].ndim]
+    rng = np.random.default_rng(0)
+    xv, gv = rng.normal(size=(2, 3, 4, 5)).astype("float32"), rng.normal(size=(2, 3, 8, 10)).astype("float32")
+    np.testing.assert_allclose(f(xv, gv), gv.reshape(2, 3, 4, 2, 5, 2).sum(axis=(3, 5)), rtol=1e-6, atol=1e-6)
+    u, row = sg.dmatrix("u"), sg.dvector("row")
+    fast, slow = compile_both([u, row], sg.grad((u * row).sum(), u))  # g a row: broadcast to u's shape
+    assert fired(fast, "product_with_broadcast_ones")
+    assert_same(fast, slow, np.ones((3, 2)), np.array([2.0, -1.0]))
+    np.testing.assert_allclose(fast(np.ones((3, 2)), np.array([2.0, -1.0])), [[2.0, -1.0]] * 3)
+    v = sg.fmatrix("v")
+    mixed = sg.function([v], sg.broadcast_to(np.float64(1), v.shape) * v, backend="numpy")
+    assert not fired(mixed, "product_with_broadcast_ones") and mixed(np.ones((2, 2), "float32")).dtype == np.float64
+
+
 def test_increment_by_a_broadcast_value_broadcasts_it_itself():
     x, y = sg.dmatrix("x"), sg.ivector("y")
     g = sg.grad(x[sg.arange(y.shape[0]), y].mean(), x)  # inc_subtensor of broadcast_to(1/n)
