@@ -618,9 +618,14 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         # As the column sums above, per slice k0: blocks of rows summed in float32 into a row
         # of its own, each block's row added into out's float64 one (added into out value by
         # value, the loop ran 8 float64 lanes: exp(x).sum(axis=1) of 200x100x200 1.30 ms, NumPy 2.3).
-        loop("k0", "out.shape[0]", "prange")
-        lines.append(f"{indent}n1 = out.shape[1]")
+        # (tasks of several slices, one part a task: a part made per slice of an upsampling's
+        # backward, 28672 slices of 2x28, took 1.6 ms where float64 sums took 0.6)
+        lines.append(f"{indent}n0, n1 = out.shape[0], out.shape[1]")
+        lines.append(f"{indent}per_task = max(1, n0 // {_FULL_CHUNKS})")
+        loop("task", "(n0 + per_task - 1) // per_task", "prange")
         lines.append(f"{indent}part = np.empty(n1, np.float32)")
+        lines.append(f"{indent}for k0 in {_urange('task * per_task', 'min(n0, (task + 1) * per_task)')}:")
+        indent += "    "
         lines.append(f"{indent}for k1 in range(n1):")
         lines.append(f"{indent}    out[k0, k1] = 0")
         loop("rb", f"0, {extent(2)}, {_SUM_BLOCK}")
