@@ -8,11 +8,11 @@
 """
 from .base import Layer, Input, set_seed
 from .core import Dense, Flatten, Reshape, Activation, Dropout
-from .conv import Conv2D, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D
+from .conv import Conv2D, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D, UpSampling2D
 from .normalization import BatchNormalization
 from .model import Model, Sequential
 from .plot import plot_model, model_to_dot
 
 __all__ = ["Layer", "Input", "Dense", "Flatten", "Reshape", "Activation", "Dropout", "Conv2D",
-           "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D", "BatchNormalization",
+           "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "BatchNormalization",
            "Model", "Sequential", "plot_model", "model_to_dot", "set_seed"]

@@ -1,6 +1,7 @@
-"""Conv2D, MaxPool2D, AvgPool2D over NCHW images."""
+"""Conv2D, MaxPool2D, AvgPool2D, UpSampling2D over NCHW images."""
 from .. import activations
 from ..ops import conv as C
+from ..ops.shape import repeat
 from .base import Layer
 
 
@@ -51,6 +52,25 @@ class MaxPool2D(Layer):
 class AvgPool2D(MaxPool2D):
     def call(self, x, context):
         return C.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+
+
+class UpSampling2D(Layer):
+    """UpSampling2D(size=2): each pixel repeated size times along the rows and the columns (Keras's
+    nearest-neighbour upsampling; a convolutional autoencoder's decoder). Its gradient sums each
+    pixel's copies (Repeat.grad), without repeating anything in the backward pass."""
+
+    def __init__(self, size=2, interpolation="nearest", **kw):
+        super().__init__(**kw)
+        if interpolation != "nearest":
+            raise ValueError(f"UpSampling2D: only interpolation='nearest' is supported, got {interpolation!r}")
+        self.size = C._pair(size, "size")
+
+    def call(self, x, context):
+        rows, columns = self.size
+        return repeat(repeat(x, columns, axis=3), rows, axis=2)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D

@@ -294,3 +294,28 @@ def test_float_targets_are_cast_to_floatx_as_in_keras(rng):
     assert all(isinstance(v, float) for v in losses) and losses[2] < losses[0]
     assert model.test_on_batch(x, y) == pytest.approx(model.evaluate(x, y), rel=1e-6)
     assert list(model.compiled.train_fns) == [(np.dtype(sg.config.floatX), 2)]
+
+
+def test_a_convolutional_autoencoder_with_upsampling_learns_to_reconstruct_digits(digits):
+    """UpSampling2D repeats each pixel along rows and columns (np.repeat twice, sizes per axis),
+    and a Conv2D-MaxPool2D-Conv2D-UpSampling2D-Conv2D autoencoder trained with MSE on the
+    digits cuts its reconstruction error five times over."""
+    x = sg.tensor("x", "float32", ndim=4)
+    up = L.UpSampling2D((2, 3))
+    values = np.arange(2 * 3 * 4 * 5, dtype="float32").reshape(2, 3, 4, 5)
+    np.testing.assert_array_equal(sg.function([x], up.trace(x, L.base.TraceContext(False)))(values),
+                                  np.repeat(np.repeat(values, 2, axis=2), 3, axis=3))
+    assert up.compute_output_shape((None, 3, 4, 5)) == (None, 3, 8, 15)
+    with pytest.raises(ValueError, match="nearest"):
+        L.UpSampling2D(2, interpolation="bilinear")
+    (x_train, _), (x_test, _) = digits
+    L.set_seed(0)
+    model = L.Sequential([L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(1, 8, 8)),
+                          L.MaxPool2D(2), L.Conv2D(8, 3, padding="same", activation="relu"),
+                          L.UpSampling2D(2), L.Conv2D(1, 3, padding="same", activation="sigmoid")])
+    model.compile(optimizer=sg.optimizers.Adam(lr=3e-3), loss="mse")
+    assert model.output_shape == (None, 1, 8, 8)
+    before = model.evaluate(x_test, x_test, verbose=0)
+    model.fit(x_train, x_train, epochs=8, batch_size=32, verbose=0)
+    after = model.evaluate(x_test, x_test, verbose=0)
+    assert after < 0.2 * before, (before, after)  # (0.176 -> 0.014 measured)
