@@ -535,6 +535,24 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
     kept_idx = ", ".join(kept) if n_kept else "0"
 
+    def float32_row_blocks(lo, hi, k, k_range, part, total):
+        """Lines folding rows lo..hi of the values, a loop over k (k_range) inside each row,
+        in blocks of _SUM_BLOCK rows: each block summed in float32 into `part`, then added into
+        `total` (both indexed by k). The vectorizer keeps 16 float32 lanes where float64
+        totals would halve them; the blocks keep it as accurate as NumPy's pairwise sum."""
+        nonlocal indent
+        loop("rb", f"{lo}, {hi}, {_SUM_BLOCK}")
+        lines.append(f"{indent}for {k} in {k_range}:")
+        lines.append(f"{indent}    {part} = 0")
+        lines.append(f"{indent}for r0 in {_urange('rb', f'min(rb + {_SUM_BLOCK}, {hi})')}:")
+        lines.append(f"{indent}    for {k} in {k_range}:")
+        indent += "        "
+        body(part, "float32")
+        indent = indent[:-8]
+        lines.append(f"{indent}for {k} in {k_range}:")
+        lines.append(f"{indent}    {total} += {part}")
+        indent = indent[:-4]
+
     def row_chunks_lines():
         """`if` lines folding the first reduced axis in up to _OUTER_CHUNKS chunks of rows, each
         on a core into a scratch row of its own, the rows folded into out after, where there
@@ -556,16 +574,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         if blocked:  # (float32 values: blocks of rows summed in float32 first, as the column sums below)
             lines.append(f"{indent}part = np.empty(n0, np.float32)")
             lines.append(f"{indent}hi_r = (c + 1) * rows // chunks")
-            loop("rb", f"c * rows // chunks, hi_r, {_SUM_BLOCK}")
-            lines.append(f"{indent}for k0 in range(n0):")
-            lines.append(f"{indent}    part[k0] = 0")
-            lines.append(f"{indent}for r0 in {_urange('rb', f'min(rb + {_SUM_BLOCK}, hi_r)')}:")
-            lines.append(f"{indent}    for k0 in range(n0):")
-            indent += "        "
-            body("part[k0]", "float32")
-            indent = indent[:-8]
-            lines.append(f"{indent}for k0 in range(n0):")
-            lines.append(f"{indent}    partial[c, k0] += part[k0]")
+            float32_row_blocks("c * rows // chunks", "hi_r", "k0", "range(n0)", "part[k0]", "partial[c, k0]")
         else:
             lines.append(f"{indent}for r0 in {_urange('c * rows // chunks', '(c + 1) * rows // chunks')}:")
             indent += "    "
@@ -600,16 +609,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             part, total, slot = "part", "out", "k0 - np.uint64(lo)"
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
         lines.append(f"{indent}    {total}[k0] = 0")
-        loop("rb", f"0, {extent(1)}, {_SUM_BLOCK}")
-        lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    {part}[{slot}] = 0")
-        loop("r0", f"rb, min(rb + {_SUM_BLOCK}, {extent(1)})")
-        lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        indent += "    "
-        body(f"{part}[{slot}]", "float32")
-        indent = indent[:-8]
-        lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    {total}[k0] += {part}[{slot}]")
+        float32_row_blocks("0", extent(1), "k0", _urange('lo', 'hi'), f"{part}[{slot}]", f"{total}[k0]")
         if scratch:
             lines.append("    for k0 in range(n0):")
             lines.append("        out[k0] = np.float32(total[k0])")
@@ -628,16 +628,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         indent += "    "
         lines.append(f"{indent}for k1 in range(n1):")
         lines.append(f"{indent}    out[k0, k1] = 0")
-        loop("rb", f"0, {extent(2)}, {_SUM_BLOCK}")
-        lines.append(f"{indent}for k1 in range(n1):")
-        lines.append(f"{indent}    part[k1] = 0")
-        lines.append(f"{indent}for r0 in {_urange('rb', f'min(rb + {_SUM_BLOCK}, {extent(2)})')}:")
-        lines.append(f"{indent}    for k1 in range(n1):")
-        indent += "        "
-        body("part[k1]", "float32")
-        indent = indent[:-8]
-        lines.append(f"{indent}for k1 in range(n1):")
-        lines.append(f"{indent}    out[k0, k1] += part[k1]")
+        float32_row_blocks("0", extent(2), "k1", "range(n1)", "part[k1]", "out[k0, k1]")
         return source()
     if outer:
         split = parallel and n_kept == 1  # one kept axis: parallel over blocks of it

@@ -10,7 +10,7 @@ accumulate in float64 (float32 rows: in float32 within 128 elements, then in flo
 """
 import numpy as np
 
-from .numba_codegen import compile_source
+from .numba_codegen import _WINDOW, compile_source
 
 # Rows shorter than a vector (a 10-class output) give the per-row loops little to vectorize:
 # 10 exponentials a row, one at a time, were 26 us of 512x10 float32. Such rows go BLOCK at a
@@ -66,8 +66,9 @@ def kernel(x, {extra}out):
         m = np.{dtype}(-np.inf)
 {row_max}{row_shift}{row_sum}{row_finish}    return bad
 """
-_STEPS = """    main = n - n % 64
-    tail = n - 64 if main and n % 64 > 16 else main
+_STEP = _WINDOW // 4  # float32 values a step of the vector loop folds
+_STEPS = f"""    main = n - n % {_STEP}
+    tail = n - {_STEP} if main and n % {_STEP} > {_STEP // 4} else main
     end = main if tail < main else n
 """
 _MAX = """        for j in range(n):
