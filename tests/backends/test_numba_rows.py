@@ -1,8 +1,11 @@
 """The Numba backend's row kernels (softmax, log_softmax, logsumexp, softmax crossentropy) and
 its vectorized reductions, against the NumPy reference: NaN/inf rows, negative and bad targets,
 other axes, zero-size inputs, the parallel kernels."""
+import itertools
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import symgraph as sg
 from tests.conftest import compiles_in_a_fresh_process_without_np_empty, executor_globals
@@ -325,6 +328,39 @@ def test_reductions_over_leading_axes_fold_chunks_of_rows_on_the_cores(dtype, rn
     for expr in (y.max(axis=(0, 1)), (y[:, ::2, :] * 3).sum(axis=(0, 1))):  # (strided: the two axes stay two)
         _, got, want = run_both([y], expr, value)
         np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 2e-6)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_reductions_of_every_loop_shape_agree_with_numpy(data):
+    """Random reductions of 2-d and 3-d arrays large enough for every loop this module's
+    tests name one by one (rows with a rest, short rows, chunks of leading rows, middle axes,
+    parallel and not: the parallel threshold lowered), plain and fused, with NaN and inf."""
+    dtype = data.draw(st.sampled_from(["float32", "float64"]))
+    ndim = data.draw(st.integers(2, 3))
+    sides = st.sampled_from([1, 2, 7, 30, 64, 81, 100, 300]) if ndim == 3 else st.sampled_from([1, 3, 40, 81, 300, 700])
+    shape = tuple(data.draw(sides) for _ in range(ndim))
+    axis = data.draw(st.sampled_from([a for r in range(1, ndim + 1) for a in itertools.combinations(range(ndim), r)]))
+    kind = data.draw(st.sampled_from(["sum", "max", "min", "mean"]))
+    fused = data.draw(st.booleans())
+    rng = np.random.default_rng(data.draw(st.integers(0, 2 ** 16)))
+    value = rng.uniform(-2, 2, shape).astype(dtype)
+    for special in data.draw(st.lists(st.sampled_from([np.nan, np.inf, -np.inf]), max_size=2)):
+        value[tuple(rng.integers(0, n) for n in shape)] = special
+    x = sg.tensor("x", dtype=dtype, ndim=ndim)
+    expr = getattr(sg.exp(x * 0.5) if fused else x, kind)(axis=axis)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(numba_codegen, "PARALLEL_THRESHOLD", 2000)
+        patch.setattr(numba_codegen, "COSTLY_THRESHOLD", 2000)
+        _, got, want = run_both([x], expr, value)
+    # Against float64 values: within 64 roundings of the sum of magnitudes (the exps' own ulp and
+    # the order of the additions; a value added twice or left out is ~1 / size of it off).
+    values64 = np.exp(value.astype(np.float64) * 0.5) if fused else value.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact, scale = getattr(values64, kind)(axis=axis), np.abs(values64).sum(axis=axis) + 1
+        close = np.abs(got - exact) <= 64 * np.finfo(dtype).eps * scale
+    same_special = (np.isnan(got) & np.isnan(want)) | (np.isinf(got) & (got == want))
+    assert (close | same_special).all(), (shape, axis, kind, fused, dtype)
 
 
 def test_large_full_reductions_run_in_parallel_chunks(rng):
