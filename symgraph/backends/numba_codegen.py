@@ -193,6 +193,9 @@ def _urange(lo, hi):
     return f"range(np.uint64({lo}), np.uint64({hi}))"
 
 
+_OPTIONS = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"  # (every generated elementwise loop's)
+
+
 def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, streamed=None):
     """The source lines of an elementwise kernel `kernel(arrays)`: `prelude`, then `body` in
     nested loops, loops[d] = (variable, bound) from the outermost. found: a name the prelude
@@ -210,8 +213,7 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
     its own the loop is the outermost and they stay in registers: the chain over 10^7 float32
     6.2-6.7 -> 5.6-6.0 ms (old and new kernels alternating in one process). numba's own split
     of a prange keeps them too but lost 24% on tanh of 10^7 float64."""
-    options = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"
-    params = ", ".join(arrays)
+    options, params = _OPTIONS, ", ".join(arrays)
 
     def loop_nest(first, body=body):
         lines, indent = [], "    "
@@ -334,8 +336,7 @@ def _tiled_lines(arrays, prelude, body, found=None):
     transposed one (x * y.T) walked row by row read the transposed one a column's stride per
     value, the lines of each column out of cache by the next row (2000x2000 float32 5.5 ms,
     NumPy 13.6); a tile keeps them (numba_kernels._transpose's loop). found: as in _kernel_lines."""
-    options = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"
-    lines = [f"@njit(parallel=True, {options})", f"def kernel({', '.join(arrays)}):"] + prelude
+    lines = [f"@njit(parallel=True, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
     lines += ["    n0, n1 = out0.shape[0], out0.shape[1]",
               f"    for tile in prange((n0 + {_TILE - 1}) // {_TILE}):",
               f"        lo0 = tile * {_TILE}",
@@ -471,7 +472,6 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     blocked = kind == "sum" and acc_dtype == "float64" and composite.program[composite.outputs[0]][2] == "float32"
 
     window = False  # (set below, for the fold along rows)
-    masked = False  # (set below, for a sum along rows: its rest as a masked step, see _WINDOW)
 
     def masked_tail(acc, d, dtype, total=None):
         """Where tail_w < main_w, the values past main_w summed into acc as one masked full step
@@ -488,9 +488,12 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         lines.extend([f"{indent}{total} = fold_add({total}, np.float64({acc}))"] if total else [])
         indent = indent[:-4]
 
-    def fold_reduced_axes(acc, first=None):
-        """Loops over the reduced axes folding each value into acc; first: (lo, hi) of axis 0."""
+    def fold_reduced_axes(acc, first=None, in_blocks=None, rest_masked=False):
+        """Loops over the reduced axes folding each value into acc; first: (lo, hi) of axis 0;
+        in_blocks: the last axis in float32 blocks (default: `blocked`); rest_masked: the
+        row's rest as one masked step (masked_tail)."""
         nonlocal indent
+        in_blocks = blocked if in_blocks is None else in_blocks
         outer_indent = indent
         for d in range(n_reduced):
             lo, hi = first if (d == 0 and first) else ("0", extent(n_kept + d))
@@ -502,15 +505,15 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
                 indent += "    "
                 continue
             # (a 1-d full reduction's chunks split its one axis: no row tail there)
-            masked_here = masked and d == n_reduced - 1 and not (d == 0 and first)
-            if masked_here and not blocked:
+            masked_here = rest_masked and d == n_reduced - 1 and not (d == 0 and first)
+            if masked_here and not in_blocks:
                 loop(f"r{d}", "end_w")
                 body(acc)
                 indent = indent[:-4]
                 masked_tail(acc, d, acc_dtype)
                 indent = outer_indent
                 return
-            if not (blocked and d == n_reduced - 1):
+            if not (in_blocks and d == n_reduced - 1):
                 if lo == "0":
                     loop(f"r{d}", hi)
                 else:
@@ -591,16 +594,17 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         indent = "    "
     if outer and blocked and n_kept == 1 and n_reduced == 1:  # a float32 matrix's column sums
         # Each block of rows summed in float32 into part, the blocks into total in float64.
-        lines.append(f"{indent}n0 = out.shape[0]")
+        if parallel and not scratch:  # (chunks of rows where there are enough, else blocks of columns)
+            row_chunks_lines()
+            lines.append("    else:")
+            indent = "        "
+        else:
+            lines.append(f"{indent}n0 = out.shape[0]")
         if scratch:  # (part: out itself, rounded from total at the end)
             lines.append(f"{indent}lo, hi = 0, n0")
             part, total, slot = "out", "total", "k0"
         else:  # (parallel: each block of columns its own part)
             if parallel:
-                lines.pop()  # (n0: set by row_chunks_lines)
-                row_chunks_lines()
-                lines.append("    else:")
-                indent = "        "
                 loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
                 lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
             else:
@@ -688,13 +692,14 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         lines.append(f"{indent}tail_w = n_w - {step} if main_w and n_w % {step} > {step // 4} else main_w")
         if masked:  # (as numba_rows._sum_over_row: a loop to main_w and one to n_w made short rows slower)
             lines.append(f"{indent}end_w = main_w if tail_w < main_w else n_w")
-    def loops_and_fold():
+
+    def loops_and_fold(in_blocks, rest_masked):
         nonlocal indent
         start = indent
         for d in range(n_kept):
             loop(f"k{d}", f"out.shape[{d}]", "prange" if parallel and d == 0 else "range")
         lines.append(f"{indent}acc = {init}")
-        fold_reduced_axes("acc")
+        fold_reduced_axes("acc", in_blocks=in_blocks, rest_masked=rest_masked)
         lines.append(f"{indent}out[{kept_idx}] = acc")
         indent = start
 
@@ -707,13 +712,11 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         short = 8 if costly(composite) else 32
         lines.append(f"{indent}if n_w < {short}:")
         indent += "    "
-        blocked = masked = False
-        loops_and_fold()
-        blocked = masked = True
+        loops_and_fold(in_blocks=False, rest_masked=False)
         indent = indent[:-4]
         lines.append(f"{indent}else:")
         indent += "    "
-    loops_and_fold()
+    loops_and_fold(blocked, masked)
     return source()
 
 

@@ -541,7 +541,7 @@ class Repeat(Op):
     def infer_shape(self, node, shapes):
         # (an upsampling's gradient asks for its output's shape: without this the forward
         # repeats ran again in the backward pass just to give it)
-        x, repeats = node.inputs
+        repeats = node.inputs[1]
         if repeats.ndim != 0:
             return None  # (a count per value: their sum, only known by running it)
         out = list(shapes[0])

@@ -330,6 +330,45 @@ def test_reductions_over_leading_axes_fold_chunks_of_rows_on_the_cores(dtype, rn
         np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 2e-6)
 
 
+def test_a_column_sum_takes_the_chunks_of_rows_where_there_are_enough(monkeypatch):
+    """The chunks of rows (numba_codegen.row_chunks_lines) give their own float64 bits: each
+    column summed row by row within a chunk, the chunks' sums added in order. A fold of all the
+    rows in a row (the blocks of columns) rounds differently: checked, so that this test fails
+    if the reduction stopped taking the chunks."""
+    monkeypatch.setattr(numba_codegen, "PARALLEL_THRESHOLD", 1000)
+    x = sg.tensor("x", dtype="float64", ndim=2)
+    value = np.random.default_rng(3).normal(size=(1031, 37)) * 10 ** np.random.default_rng(4).uniform(-3, 3, (1031, 1))
+    rows, chunks = len(value), min(numba_codegen._OUTER_CHUNKS, len(value) // numba_codegen._CHUNK_ROWS)
+
+    def in_order(block):
+        total = np.zeros(block.shape[1])
+        for row in block:
+            total = total + row
+        return total
+    by_chunks = sum(in_order(value[c * rows // chunks:(c + 1) * rows // chunks]) for c in range(chunks))
+    _, got, _ = run_both([x], (x * 1).sum(axis=0), value)
+    np.testing.assert_array_equal(got, by_chunks)
+    assert not np.array_equal(by_chunks, in_order(value))
+
+
+def test_short_float32_rows_are_summed_straight_in_float64():
+    """Rows under 32 float32 values (under 8 where the values are costly) add each value into the
+    float64 total. Values in [1, 2) make that total exact (a multiple of 2^-23 under 2^29), so
+    the result is the exact sum rounded once; float32 blocks round on the way, checked to differ."""
+    x = sg.tensor("x", dtype="float32", ndim=2)
+    value = np.random.default_rng(5).uniform(1, 2, (4096, 20)).astype("float32")
+    exact = value.astype(np.float64).sum(axis=1)
+    f = sg.function([x], (x * 1).sum(axis=1), backend="numba")
+    np.testing.assert_array_equal(f(value), exact.astype("float32"))
+    in_float32 = np.zeros(len(value), "float32")
+    for column in value.T:
+        in_float32 = in_float32 + column
+    assert not np.array_equal(in_float32, exact.astype("float32"))
+    short = sg.function([x], sg.exp(x).sum(axis=1), backend="numba")  # (costly: straight below 8 values)
+    few = np.random.default_rng(6).uniform(-1, 1, (4096, 5)).astype("float32")
+    np.testing.assert_allclose(short(few), np.exp(few.astype(np.float64)).sum(axis=1), rtol=3e-7)
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_reductions_of_every_loop_shape_agree_with_numpy(data):
