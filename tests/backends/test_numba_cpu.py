@@ -1046,7 +1046,7 @@ def test_reductions_read_broadcast_inputs_at_index_0_not_through_broadcast_views
     assert {(), (0,), (1,)} <= set(broadcast)  # x; the row and vec * s (a separate 1-d node); the column
     (signature,) = kernel.dispatcher.signatures
     (plan,) = thunk.plans.values()
-    x_at = 3 if plan[-1] else 2  # (after out, the lengths, and a column sum's scratch)
+    x_at = 3 if plan.scratch else 2  # (after out, the lengths, and a column sum's scratch)
     assert all("readonly" not in str(t) for t in signature) and str(signature[x_at]) == "array(float32, 2d, C)"
 
 
@@ -1151,7 +1151,7 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
         np.testing.assert_allclose(got, want, rtol=1e-6)
     thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
     serial = xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD
-    assert len(thunks) == 3 and all(plan[-1] == serial for t in thunks for plan in t.plans.values())
+    assert len(thunks) == 3 and all(plan.scratch == serial for t in thunks for plan in t.plans.values())
     assert all(parallel != serial for t in thunks for (_, parallel, _, _) in t.kernels)
 
 
