@@ -17,6 +17,11 @@ CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one r
 softmax and log_softmax along an axis other than the last -> their written forms (max and
 sum folds along that axis and elementwise loops, where the CPU's row loops cannot go).
 """
+import itertools
+import math
+
+import numpy as np
+
 from ..graph import Constant, ancestors
 from ..ops import elemwise as E
 from ..ops import reduce as R
@@ -24,6 +29,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.conv import MaxPool2D, MaxPool2DGrad
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
+from ..ops.shape import expand_dims
 from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from .engine import Stage
 from .patterns import scalar_name, args, constant_scalar, is_constant, is_scalar_like, can_stand_for, sole_client
@@ -161,6 +167,46 @@ def sum_of_product_is_dot(fgraph, node):
         return None
     result = Dot()(a, b)
     return result if can_stand_for(result, node.outputs[0]) else None
+
+
+# Reductions over axes this short, all of known length, become a fold of that many slices.
+MAX_SLICES = 4
+_SLICE_FOLDS = {"sum": E.add, "mean": E.add, "prod": E.mul, "max": E.maximum, "min": E.minimum}
+
+
+@specialize.register(Reduce)
+def short_axes_folded_as_slices(fgraph, node):
+    """x.sum(axis=a) over axes of known lengths that multiply to at most MAX_SLICES ->
+    x[.., 0, ..] + x[.., 1, ..] + ...: one elementwise loop over strided views of x, where
+    the reduction's loops stepped a short fold per output value. An upsampling's gradient
+    (two such sums over a repeat's copies) and a 2x2 mean pooling written as
+    x.reshape(n, c, h, 2, w, 2).mean(axis=(3, 5)) are these: float32 (64, 16, 28, 28) to
+    (64, 16, 14, 14), the gradient 0.61 -> 0.21 ms, the mean 0.39 -> 0.13, the max 0.44-0.55 ->
+    0.16; rows of 2 summed 150-190 -> 46 us for 200000. Float inputs only (a sum of integers
+    changes dtype); whole reductions keep their loops. NumPy's own reduce adds so few values
+    one after another in their dtype, as this does."""
+    op, x = node.op, node.inputs[0]
+    out = node.outputs[0]
+    if op.kind not in _SLICE_FOLDS or x.dtype not in ("float32", "float64") or out.dtype != x.dtype \
+            or len(op.axis) == x.ndim:
+        return None
+    lengths = [x.type.shape[a] for a in op.axis]
+    if None in lengths or not 2 <= math.prod(lengths) <= MAX_SLICES:
+        return None
+    if x.dtype == "float64" and op.kind in ("sum", "mean") and op.axis == tuple(range(x.ndim - len(op.axis), x.ndim)):
+        return None  # (the CPU's loop along float64 rows of 2 is faster: 200000x2 62 us, the slices 103-123)
+    result = None
+    for picks in itertools.product(*[range(n) for n in lengths]):
+        index = [slice(None)] * x.ndim
+        for a, k in zip(op.axis, picks):
+            index[a] = k
+        term = x[tuple(index)]
+        result = term if result is None else _SLICE_FOLDS[op.kind](result, term)
+    if op.kind == "mean":
+        result = E.true_div(result, Constant(np.asarray(math.prod(lengths), x.dtype)))
+    if op.keepdims:
+        result = expand_dims(result, op.axis)
+    return result if can_stand_for(result, out) else None
 
 
 @specialize.register(Softmax)

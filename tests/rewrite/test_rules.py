@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 from hypothesis.extra import numpy as hnp
 
 import symgraph as sg
+from symgraph.graph import Constant, graph_inputs
 from symgraph.ops.composite import Composite, CompositeReduce
 from symgraph.ops.linalg import Dot, Gemm
 from symgraph.ops.nn import CrossentropySoftmax, LogSoftmax, Softmax
@@ -382,8 +383,9 @@ def test_a_product_with_broadcast_ones_is_a_broadcast_view(backend):
     up = sg.repeat(sg.repeat(x, 2, axis=-1), 2, axis=-2)
     f = sg.function([x, g], sg.grad((up * g).sum(), x), backend=backend)
     assert fired(f, "product_with_broadcast_ones")
-    assert not [n for n in f.fgraph.apply_nodes  # (no loop over the arrays: scalar shape arithmetic only)
-                if type(n.op).__name__ in ("Elemwise", "Composite", "Repeat") and n.outputs[0].ndim]
+    loops = [n for n in f.fgraph.apply_nodes if type(n.op).__name__ in ("Elemwise", "Composite", "Repeat")
+             and n.outputs[0].ndim]  # (no product, no repeat: the copies' sums only, as adds of slices)
+    assert loops and all(str(n.op) == "Elemwise{add}" for n in loops)
     rng = np.random.default_rng(0)
     xv, gv = rng.normal(size=(2, 3, 4, 5)).astype("float32"), rng.normal(size=(2, 3, 8, 10)).astype("float32")
     np.testing.assert_allclose(f(xv, gv), gv.reshape(2, 3, 4, 2, 5, 2).sum(axis=(3, 5)), rtol=1e-6, atol=1e-6)
@@ -829,3 +831,33 @@ def test_pooling_before_relu_in_a_prediction_only_where_relu_would_be_a_pass_of_
     xv, wv, bv = rng.normal(size=(2, 1, 6, 6)), rng.normal(size=(3, 1, 3, 3)), rng.normal(size=(1, 3, 1, 1))
     slow = sg.function([x, w], sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, w)), 2), backend="numpy", optimize=False)
     np.testing.assert_allclose(without(xv, wv), slow(xv, wv), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_reductions_over_short_known_axes_are_folds_of_slices(backend, dtype):
+    """x.reshape(n, c, h, 2, w, 2).mean(axis=(3, 5)) (a 2x2 pooling written by hand) -> the
+    mean of four strided slices, one elementwise loop; every kind, keepdims, NaN as NumPy's.
+    Longer or unknown axes, integers and whole reductions keep the reduction, and so does a
+    float64 sum along rows (the CPU's row loop is faster there)."""
+    rng = np.random.default_rng(0)
+    value = rng.normal(size=(3, 4, 6, 8)).astype(dtype)
+    value[1, 2, 3, 4] = np.nan
+    y = sg.tensor("y", dtype, shape=(None, 4, 6, 8))
+    split = y.reshape((-1, 4, 3, 2, 4, 2))
+    cases = [split.sum(axis=(3, 5)), split.mean(axis=(3, 5)), split.max(axis=(3, 5), keepdims=True),
+             split.min(axis=3), split.prod(axis=5, keepdims=True), y.reshape((-1, 4, 6, 4, 2)).max(axis=-1)]
+    f = sg.function([y], cases, backend=backend)
+    assert fired(f, "short_axes_folded_as_slices") and "Reduce" not in ops_of(f)
+    split_value = value.reshape(-1, 4, 3, 2, 4, 2)
+    wants = [split_value.sum(axis=(3, 5)), split_value.mean(axis=(3, 5)), split_value.max(axis=(3, 5), keepdims=True),
+             split_value.min(axis=3), split_value.prod(axis=5, keepdims=True), value.reshape(-1, 4, 6, 4, 2).max(axis=-1)]
+    for got, want in zip(f(value), wants):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-14)
+    rows = sg.tensor("r", dtype, shape=(None, 2))
+    kept = [y.sum(axis=2), y.sum(axis=(2, 3)), sg.tensor("a", dtype, shape=(2, 2)).sum(),
+            sg.tensor("i", "int32", shape=(None, 2)).sum(axis=1), rows.sum(axis=1)]
+    for expr in kept:
+        g = sg.function([v for v in graph_inputs([expr]) if not isinstance(v, Constant)], expr, backend=backend)
+        assert fired(g, "short_axes_folded_as_slices") == (dtype == "float32" and expr is kept[-1])
