@@ -861,3 +861,40 @@ def test_reductions_over_short_known_axes_are_folds_of_slices(backend, dtype):
     for expr in kept:
         g = sg.function([v for v in graph_inputs([expr]) if not isinstance(v, Constant)], expr, backend=backend)
         assert fired(g, "short_axes_folded_as_slices") == (dtype == "float32" and expr is kept[-1])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_upsamplings_two_sums_are_one_fold_of_four_slices(backend):
+    """sg.grad of a 2x upsampling (two repeats) sums each repeat's copies: two sums of reshapes,
+    merged into one sum of a finer reshape where the lengths are known (a layer's), which
+    specialize writes as one elementwise loop over four strided slices."""
+    x, g = sg.tensor("x", "float32", shape=(None, 3, 4, 5)), sg.tensor("g", "float32", shape=(None, 3, 8, 10))
+    up = sg.repeat(sg.repeat(x, 2, axis=-1), 2, axis=-2)
+    f = sg.function([x, g], sg.grad((up * g).sum(), x), backend=backend)
+    assert fired(f, "split_folds_merged") and "Reduce" not in ops_of(f)
+    assert [str(n.op) for n in f.fgraph.apply_nodes if type(n.op).__name__ in ("Elemwise", "Composite")
+            and n.outputs[0].ndim] == ["Composite{add(add(add(i0, i1), i2), i3)}"]  # (and shape arithmetic)
+    gv = np.random.default_rng(0).normal(size=(2, 3, 8, 10)).astype("float32")
+    np.testing.assert_allclose(f(np.zeros((2, 3, 4, 5), "float32"), gv), gv.reshape(2, 3, 4, 2, 5, 2).sum(axis=(3, 5)),
+                               rtol=1e-6, atol=1e-6)
+    # max of max merges too; a sum read twice, or a reshape that does not only split, stays
+    y = sg.tensor("y", "float64", shape=(None, 6, 8))
+    inner = y.reshape((-1, 3, 2, 8)).max(axis=2)
+    both = sg.function([y], inner.reshape((-1, 3, 4, 2)).max(axis=3), backend=backend)
+    assert fired(both, "split_folds_merged")
+    yv = np.random.default_rng(1).normal(size=(5, 6, 8))
+    np.testing.assert_array_equal(both(yv), yv.reshape(5, 3, 2, 4, 2).max(axis=(2, 4)))
+    read_twice = sg.function([y], [inner.reshape((-1, 3, 4, 2)).max(axis=3), inner], backend=backend)
+    regrouped = sg.function([y], inner.reshape((-1, 4, 6)).max(axis=2), backend=backend)
+    assert not fired(read_twice, "split_folds_merged") and not fired(regrouped, "split_folds_merged")
+    np.testing.assert_array_equal(regrouped(yv), yv.reshape(5, 3, 2, 8).max(axis=2).reshape(5, 4, 6).max(axis=2))
+
+
+def test_the_axes_a_reshape_splits_into():
+    from symgraph.rewrite.canonicalize import _splits
+    assert _splits((None, 8, 14, 28), (None, 8, 14, 14, 2)) == [[0], [1], [2], [3, 4]]
+    assert _splits((6, 1, 4), (2, 3, 1, 2, 2)) == [[0, 1], [2], [3, 4]]
+    assert _splits((None, 8), (None, 2, 4)) == [[0], [1, 2]]
+    for before, after in [((6, 4), (4, 6)), ((None, 8), (2, None, 4)), ((None, None), (None, None)), ((4,), (4, 1)),
+                          ((8,), (3, 3))]:
+        assert _splits(before, after) is None, (before, after)
