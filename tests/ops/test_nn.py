@@ -256,22 +256,31 @@ def test_numba_convolution_gradients_match_the_reference(config, per_image, rng,
 
 @pytest.mark.parametrize("size", [(6, 8), (7, 9)])
 @pytest.mark.parametrize("k", [2, 3])
-def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges(size, k, rng, monkeypatch):
-    # Windows that tile the image take the numba backend's write-once gradient kernel; rows
-    # and columns left over by an odd size get no gradient.
-    from symgraph.backends import numba_kernels
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges(size, k, parallel, dtype, rng,
+                                                                                  monkeypatch):
+    # Windows that tile the image take the numba backend's write-once gradient kernel (its
+    # serial and parallel forms differ); rows and columns left over by an odd size get no gradient.
+    from symgraph.backends import blas, numba_cpu, numba_kernels
     built = []
     tiled = numba_kernels.max_pool_tiled_grad_kernel
     monkeypatch.setattr(numba_kernels, "max_pool_tiled_grad_kernel", lambda *a: built.append(a) or tiled(*a))
-    xv = np.round(rng.normal(size=(2, 3) + size), 1)  # ties: the first maximum gets it
+    if parallel:
+        monkeypatch.setattr(numba_cpu.MaxPoolThunk, "PARALLEL_POOL", 1)
+        monkeypatch.setattr(blas, "threads_idle", lambda: True)
+    xv = np.round(rng.normal(size=(2, 3) + size), 1).astype(dtype)  # ties: the first maximum gets it
     xv[0, 0, 0, 1] = xv[1, 2, 3, 3] = np.nan
-    x = sg.dtensor4("x")
+    xv[0, 1, :k, :k] = -np.inf  # a window of -inf; inf beside -inf; zeros of both signs
+    xv[1, 0, 0, 0], xv[1, 0, 0, 1] = np.inf, -np.inf
+    xv[1, 1, 0, 0], xv[1, 1, 0, 1], xv[1, 1, 1, :] = -0.0, 0.0, -1
+    x = sg.tensor("x", dtype, ndim=4)
     expr = [sg.nn.max_pool2d(x, k), sg.grad((sg.nn.max_pool2d(x, k) * sg.arange(1.0, 3.0 + 1)[:, None, None]).sum(), x)]
     want = run([x], expr, xv, backend="numpy")
     for value in (xv, np.asfortranarray(xv)):  # any memory order
         for got, expected in zip(run([x], expr, value, backend="numba"), want):
             np.testing.assert_array_equal(got, expected)
-    assert built and {args[:2] for args in built} == {(k, k)}
+    assert built and {args[:2] for args in built} == {(k, k)} and {args[2] for args in built} == {parallel}
 
 
 def test_the_tiling_max_pool_gradient_compiles_without_numbas_own_np_empty(tmp_path):
