@@ -49,6 +49,15 @@ def inner_blocks(a, b, parts, step):
         np.dot(np.ascontiguousarray(a[:, start:start + step]), b[start:start + step], parts[call])
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def batch_products(a, b, out):
+    """out[i] = a[i] @ b[i] for C-ordered stacks of float matrices of one dtype, the batch split
+    over numba's threads (each product on its thread: within one_thread() or OpenBLAS's
+    single-thread limit)."""
+    for i in prange(a.shape[0]):
+        np.dot(a[i], b[i], out[i])
+
+
 def split_product(a, b, threads):
     """a @ b (float matrices of one dtype, a C-ordered, b C- or F-ordered) split over `threads`
     of numba's threads, each part one call of SciPy's OpenBLAS on its thread: by slices of the

@@ -87,11 +87,20 @@ def takes(x, other, w_shape, pixels):
             and max(o, taps) * pixels <= single_thread_work() and blas.threads_idle())
 
 
+def batch_takes(a, b):
+    """Whether a stack of products a[i] @ b[i] (float, one dtype) goes over numba's threads: enough
+    work, each product within one thread's, more than one numba thread, BLAS's threads not
+    spinning."""
+    one = a.shape[1] * a.shape[2] * b.shape[2]
+    return (a.dtype == b.dtype and a.dtype.itemsize in (4, 8) and one * a.shape[0] >= MIN_WORK
+            and one <= single_thread_work() and thread_slots() > 1 and blas.threads_idle())
+
+
 def forward(kernel, x, w, oh, ow):
     """The convolution of x by w (OIHW) into a new (n, o, oh, ow) array; kernel: forward_kernel's."""
     o, taps = w.shape[0], w[0].size
     out = np.empty((x.shape[0], o, oh, ow), x.dtype)
-    with _each_call_on_its_thread(o * taps * oh * ow):
+    with each_call_on_its_thread(o * taps * oh * ow):
         kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow,
                rows_within(taps * oh * ow), out, _buffers(taps, oh * ow, x.dtype))
     return out
@@ -103,7 +112,7 @@ def grad_input(kernel, gy, w, in_shape):
     o, taps = w.shape[0], w[0].size
     pixels = gy.shape[2] * gy.shape[3]
     dx = np.empty(in_shape, gy.dtype)
-    with _each_call_on_its_thread(o * taps * pixels):
+    with each_call_on_its_thread(o * taps * pixels):
         kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), rows_within(o * pixels), dx,
                _buffers(taps, pixels, gy.dtype))
     return dx
@@ -118,14 +127,14 @@ def grad_filters(kernel, x, gy, w_shape):
     shape = (slots, o, taps) if few else (slots, taps, o)
     acc = np.zeros(shape, x.dtype)
     rows = rows_within((taps if few else o) * pixels)  # (the left operand: gy's filters, or the taps)
-    with _each_call_on_its_thread(o * taps * pixels):
+    with each_call_on_its_thread(o * taps * pixels):
         kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows, _buffers(taps, pixels, x.dtype),
                np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
     total = acc.sum(axis=0)
     return np.ascontiguousarray(total if few else total.T).reshape(w_shape)
 
 
-def _each_call_on_its_thread(image_work):
+def each_call_on_its_thread(image_work):
     """The context a kernel calling numba's np.dot on numba's threads runs in: SciPy's OpenBLAS
     at one thread (numba_blas.one_thread) where an image's product, `image_work` multiply-adds,
     passes the size OpenBLAS keeps on one thread by itself (setting it costs ~1 us)."""

@@ -314,3 +314,36 @@ def test_accumulate_goes_through_mkl_when_asked_for(monkeypatch, mkl_on):
     assert blas.accumulate(1.0, a, b, c)
     np.testing.assert_allclose(c, want, rtol=1e-5)
     assert calls == [blas.mkl_gemm()[np.dtype(np.float32)]]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_stacked_products_one_blas_call_or_split_over_numbas_threads(dtype, monkeypatch):
+    """sg.matmul of a stack by a matrix is one product of the stack's rows; of two stacks of one
+    batch, products of BATCH_PRODUCT_WORK or more split over numba's threads while they are free
+    (numba_blas.batch_products); anything else np.matmul. All against NumPy, gradients too."""
+    from symgraph.backends import numba_blas, numba_cpu
+    monkeypatch.setattr(blas, "threads_idle", lambda: True)
+    batched = []
+    real = numba_blas.batch_products
+    monkeypatch.setattr(numba_blas, "batch_products", lambda a, b, out: batched.append(a.shape) or real(a, b, out))
+    rng = np.random.default_rng(3)
+    tol = 1e-4 if dtype == "float32" else 1e-12
+    cases = [((6, 40, 50), (6, 50, 30), True), ((6, 40, 50), (50, 30), False), ((1, 40, 50), (6, 50, 30), False),
+             ((6, 8, 8), (6, 8, 8), False), ((2, 3, 40, 50), (2, 3, 50, 30), False)]
+    for sa, sb, split in cases:
+        a, b = rng.normal(size=sa).astype(dtype), rng.normal(size=sb).astype(dtype)
+        x, y = sg.tensor("x", dtype, ndim=len(sa)), sg.tensor("y", dtype, ndim=len(sb))
+        out = sg.matmul(x, y)
+        f = sg.function([x, y], [out] + sg.grad((out * out).sum(), [x, y]), backend="numba")
+        want = sg.function([x, y], [out] + sg.grad((out * out).sum(), [x, y]), backend="numpy")(a, b)
+        for g, w in zip(f(a, b), want):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=tol, atol=tol * 100)
+        del batched[:]
+        sg.function([x, y], out, backend="numba")(a, b)
+        assert bool(batched) == split, (sa, sb)  # (the forward product's way)
+        transposed = np.swapaxes(np.swapaxes(a, -1, -2).copy(), -1, -2)  # (the same values, another layout)
+        np.testing.assert_allclose(f(transposed, b)[0], want[0], rtol=tol, atol=tol)
+    assert 40 * 50 * 30 >= numba_cpu.BATCH_PRODUCT_WORK > 8 * 8 * 8
+    mixed = sg.function([x, y], sg.matmul(x, sg.cast(y, "int32")), backend="numba")  # (an int stack: np.matmul)
+    np.testing.assert_allclose(mixed(a, b), np.matmul(a, b.astype("int32")), rtol=tol)
