@@ -293,6 +293,9 @@ class ElementwiseThunk:
         self.may_stream = (STREAMS and self.single and codegen.element_cost(composite) <= STREAM_MAX_COST
                         and not codegen.uses_checked_trig(composite, self.in_dtypes))
         self.call = self._first_call  # what the executor's program calls: see _write_fast_call
+        # Whether the outputs may come in another layout than C order: where their readers take
+        # any (compile_graph decides; a convolution's would copy them back).
+        self.any_layout = False
 
     def _first_call(self, inputs):
         self._write_fast_call()  # (not in __init__: a graph calling BLAS sets the threshold after)
@@ -391,6 +394,12 @@ class ElementwiseThunk:
             shape, mask = whole
             return self._resolved(functools.partial(self._run_flat, shape, mask, True, ()), shape, True,
                                   lambda: self._flat_kernel(mask, shape))
+        order = _shared_memory_order(inputs) if self.ndim > 2 and self.any_layout else None
+        if order is not None:  # e.g. x.transpose(2, 0, 1) * 2, NHWC seen as NCHW: as x.T above
+            whole = self._whole_and_single_values([_permuted(a, order) for a in inputs])
+            if whole is not None:
+                shape, mask = whole
+                return functools.partial(self._run_permuted, shape, mask, order, tuple(np.argsort(order)))
         shape = _common_shape(inputs)
         # A value broadcast to a whole array (all strides 0), or a 0-d one, is one number.
         singles = [i for i, a in enumerate(inputs) if a.ndim == 0 or (a.size > 1 and not any(a.strides))]
@@ -465,6 +474,15 @@ class ElementwiseThunk:
         self._flat_kernel(mask, shape, alias, outs[0])(*[o.reshape(-1) for o in outs], *[a.reshape(-1) for a in inputs])
         return outs
 
+    def _run_permuted(self, shape, mask, order, inverse, inputs):
+        """The flat loop over the inputs' axes put in `order` (each then C-ordered, of `shape`), the
+        outputs in that order and returned in theirs: NumPy's layout for them (x.transpose(2, 0, 1)
+        * 2 of 100x200x50 float32: 0.66 ms written C-ordered, 0.24 NumPy's)."""
+        outs = [np.empty(shape, d) for d in self.out_dtypes]
+        self._flat_kernel(mask, shape, None, outs[0])(*[o.reshape(-1) for o in outs],
+                                                      *[_permuted(a, order).reshape(-1) for a in inputs])
+        return [o.transpose(inverse) for o in outs]
+
     def _run_broadcast(self, shape, patterns, parallel, singles, tiled, inputs):
         outs, alias = self._outputs(inputs, shape)
         if singles:
@@ -505,6 +523,19 @@ class ElementwiseThunk:
         if shape is None or len(shape) != self.ndim or any(a.ndim > self.ndim for a in inputs):
             return None
         return shape, tuple(a.size == 1 for a in inputs)
+
+
+def _shared_memory_order(arrays):
+    """The order of axes (not their own) in which the arrays of more than one value, all of one
+    shape, lay out their memory (_memory_order); None otherwise."""
+    full = [a for a in arrays if a.size != 1]
+    if not full or any(a.shape != full[0].shape for a in full):
+        return None
+    return _memory_order(full, full[0].shape)
+
+
+def _permuted(a, order):
+    return a if a.size == 1 else a.transpose(order)
 
 
 def _common_shape(arrays):
@@ -1900,6 +1931,9 @@ def make_thunk(node):
 # Run by NumPy with no float arithmetic: views, shapes, indexing, argmax.
 NO_FLOAT_ARITHMETIC = (Shape, Reshape, DimShuffle, BroadcastTo, StopGradient, I.Subtensor, R.ArgReduce)
 
+# Readers whose loops take arrays of any layout in memory order (ElementwiseThunk, ReduceThunk).
+ANY_LAYOUT = (Composite, Elemwise, CompositeReduce, R.Reduce)
+
 CONV_OPS = (conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul) + CONV_OPS
 
@@ -1926,6 +1960,13 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
         thunk = make_thunk(node)
         if uses_blas and hasattr(thunk, "threshold"):
             thunk.threshold = float("inf")
+        if isinstance(thunk, ElementwiseThunk):
+            # An elementwise loop over permuted arrays writes its outputs in their memory order
+            # where every reader takes any layout; a convolution or a product reading them would
+            # copy them to C order first (NHWC images scaled and seen as NCHW, then convolved:
+            # 0.34 -> 0.43 ms for 64 images of 28x28x3).
+            thunk.any_layout = all(client == "output" or isinstance(client.op, ANY_LAYOUT)
+                                   for out in node.outputs for client, _ in fgraph.clients.get(out, []))
         return thunk
     # Only NumPy-run nodes doing float arithmetic can raise floating-point warnings; compiled
     # loops never do. (Silencing them costs ~1 us a call: (x*2).reshape(-1) of 32x32 5.9 -> 4.7.)
