@@ -1541,23 +1541,31 @@ def _repeated(x, axis, times, block, outputs, threshold):
     return out
 
 
+_WHOLE_AXIS = ("slice", False, False, False)  # `:` in a Subtensor's spec
+
+
 class SubtensorThunk:
-    """Indexing by NumPy, except x[idx] (rows picked by an integer array: embeddings, batches
-    drawn by index, values picked from a vector), which is one compiled loop copying whole
-    rows, on both cores when large: NumPy's fancy indexing took 1.2 ms for 50000 rows of 32
-    float32 values, this 0.33; 10^5 values picked from 10^6 float32 0.21 ms, this 0.07; and
-    x[mask] (_masked)."""
+    """Indexing by NumPy, except x[idx] or x[idx, :] (rows picked by an integer array:
+    embeddings, batches drawn by index, values picked from a vector), which is one compiled
+    loop copying whole rows, on both cores when large: NumPy's fancy indexing took 1.2 ms for
+    50000 rows of 32 float32 values, this 0.33; 10^5 values picked from 10^6 float32 0.21 ms,
+    this 0.07; x[:, idx] of a matrix (columns picked: _columns); and x[mask] (_masked)."""
 
     def __init__(self, op, node):
         self.op, self.node = op, node
         self.reference = _reference(op, node)
         self.threshold = GATHER_PARALLEL_THRESHOLD
-        self.rows = op.spec == ("array",) and node.inputs[1].dtype[0] in "iu"
+        spec, ints = op.spec, node.inputs[-1].dtype[0] in "iu"
+        # (x[idx, :] picks the rows x[idx] does: NumPy's indexing took them one at a time)
+        self.rows = ints and spec[0] == "array" and all(s == _WHOLE_AXIS for s in spec[1:])
+        self.columns = ints and spec == (_WHOLE_AXIS, "array") and node.inputs[0].ndim == 2
         self.masked = op.spec == ("array",) and node.inputs[1].dtype == "bool"
 
     def __call__(self, inputs):
         if self.masked:
             return self._masked(inputs)
+        if self.columns:
+            return self._columns(inputs)
         if not self.rows:
             return self.reference(inputs)
         x, idx = inputs
@@ -1581,6 +1589,21 @@ class SubtensorThunk:
             n = x.shape[0]
             bad = idx[(idx >= n) | (idx < -n)].flat[0]
             raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        return [out]
+
+    def _columns(self, inputs):
+        """x[:, idx] of a C-ordered matrix by numba_kernels.gather_columns (a row at a time);
+        small, strided and other inputs are NumPy's."""
+        x, idx = inputs
+        size = x.shape[0] * idx.size
+        if size < SMALL_BY_NUMPY or not x.flags.c_contiguous or x.dtype.kind not in "biuf":
+            return self.reference(inputs)
+        out = np.empty((x.shape[0],) + idx.shape, x.dtype)
+        gather = kernels.gather_columns_parallel if size >= self.threshold else kernels.gather_columns_serial
+        if gather(x, idx.reshape(-1), out.reshape(x.shape[0], -1)):
+            k = x.shape[1]
+            bad = idx[(idx >= k) | (idx < -k)].flat[0]
+            raise IndexError(f"index {bad} is out of bounds for axis 1 with size {k}")
         return [out]
 
     def _masked(self, inputs):

