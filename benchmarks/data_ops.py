@@ -52,11 +52,14 @@ CASES = [
     ("mean(x*x) 32x10", lambda d: _pairs((32, 10), d, 1), lambda m, x: (x * x).mean()),
     ("var of 100x100", lambda d: _pairs((100, 100), d, 1), lambda m, x: x.var()),
     ("argmax of 10000x10 rows", lambda d: _pairs((10000, 10), d, 1), lambda m, x: x.argmax(axis=1)),
+    ("x[:, idx], 500 of 1000 columns", lambda d: [RNG.standard_normal((1000, 1000)).astype(d),
+                                                  RNG.integers(0, 1000, 500)], lambda m, x, i: x[:, i]),
+    ("matmul of 32 64x64 pairs", lambda d: _pairs((32, 64, 64), d), lambda m, x, y: m.matmul(x, y)),
 ]
 
 
 class _SymgraphMath:
-    concatenate, stack, repeat, tile, dot = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot
+    concatenate, stack, repeat, tile, dot, matmul = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot, sg.matmul
 
 
 def _draws(jax, dtype, pattern):

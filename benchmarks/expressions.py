@@ -115,6 +115,10 @@ CASES = [
     ("max axis 1, 1000x100", [MID], lambda m, x: x.max(axis=1)),
     ("exp, 100x100", [(100, 100)], lambda m, x: m.exp(x)),
     ("tanh, 1000x1000", [(1000, 1000)], lambda m, x: m.tanh(x)),
+    # Layouts and short axes, added in the twenty-ninth session
+    ("x.T.max(axis 1)", [M], lambda m, x: x.T.max(axis=1)),
+    ("x.transpose(2,0,1) * 2", [(100, 200, 50)], lambda m, x: x.transpose(2, 0, 1) * 2),
+    ("2x2 mean pool by reshape", [(64, 16, 28, 28)], lambda m, x: x.reshape((64, 16, 14, 2, 14, 2)).mean(axis=(3, 5))),
 ]
 
 
