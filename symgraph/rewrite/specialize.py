@@ -287,6 +287,62 @@ def pool_before_relu(fgraph, node):
     return result if can_stand_for(result, node.outputs[0]) else None
 
 
+def _image_and_bias(var):
+    """(y, b) where var is y + b, y 4-d NCHW and b one value per image and channel (a
+    convolution's bias: static length 1 along H and W, and along N and C 1 or y's known length,
+    so that y + b has y's shape); else None."""
+    if scalar_name(var) != "add" or len(args(var)) != 2:
+        return None
+    for y, b in (args(var), args(var)[::-1]):
+        if y.ndim != 4 or b.ndim > 4:
+            continue
+        lengths = (1,) * (4 - b.ndim) + b.type.shape
+        if lengths[2:] == (1, 1) and all(n == 1 or (n is not None and n == y.type.shape[d])
+                                         for d, n in enumerate(lengths[:2])):
+            return y, b
+    return None
+
+
+@specialize.register(MaxPool2D)
+def bias_after_pool(fgraph, node):
+    """max_pool2d(y + b) -> max_pool2d(y) + b for b one value per image and channel (a conv
+    layer's bias): each window's maximum moves by b (rounding is monotone: the same values),
+    and the add reads a quarter of the values (2x2 windows), fused into what follows (relu:
+    see pool_before_relu). Where b is +inf and a window holds -inf, the result is +inf, not
+    NaN. Keras's mnist_cnn at batch 128: the add over 128x64x24x24 float32 took 0.85 ms."""
+    found = _image_and_bias(node.inputs[0])
+    if found is None:
+        return None
+    y, b = found
+    result = E.add(node.op(y), b)
+    return result if can_stand_for(result, node.outputs[0]) else None
+
+
+@specialize.register(MaxPool2DGrad)
+def pool_gradient_without_bias(fgraph, node):
+    """MaxPool2DGrad(y + b, g) -> MaxPool2DGrad(y, g), b as in bias_after_pool: each window's
+    maximum is at the same place (but where y's values differ by less than b's rounding, whose
+    sums tie: then the first of y's maxima), so y + b need not be computed for the backward pass."""
+    found = _image_and_bias(node.inputs[0])
+    if found is None:
+        return None
+    result = MaxPool2DGrad(node.op.pool)(found[0], node.inputs[1])
+    return result if can_stand_for(result, node.outputs[0]) else None
+
+
+@specialize.register(Reduce)
+def sum_of_a_pool_gradient(fgraph, node):
+    """sum(MaxPool2DGrad(x, g), axes covering H and W) -> sum(g, the same axes): each window's
+    gradient goes to one of its entries, so both sum the same values (in another order). A
+    conv layer's bias gradient summed the whole image's gradient (128x64x24x24 float32: 0.37 ms),
+    mostly zeros."""
+    op, dx = node.op, node.inputs[0]
+    if op.kind != "sum" or dx.owner is None or type(dx.owner.op) is not MaxPool2DGrad or not {2, 3} <= set(op.axis):
+        return None
+    result = Reduce("sum", op.axis, op.keepdims)(dx.owner.inputs[1])
+    return result if can_stand_for(result, node.outputs[0]) else None
+
+
 @specialize.register(Elemwise)
 def pool_gradient_before_relu(fgraph, node):
     """relu's gradient after a max pooling's, MaxPool2DGrad(relu(x), g) * (relu(x) > 0) ->

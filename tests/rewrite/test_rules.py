@@ -806,6 +806,45 @@ def test_a_conv_relu_pool_block_pools_before_relu_with_the_same_values_and_gradi
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
 
 
+@pytest.mark.parametrize("pool", [dict(), dict(stride=1), dict(padding="same", pool_size=3, stride=2)])
+@pytest.mark.parametrize("bias", ["vector", "4-d"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_conv_layers_bias_is_added_after_its_pooling_with_the_same_values_and_gradients(pool, bias, backend, rng):
+    """max_pool2d(relu(conv(x) + b)) -> relu(max_pool2d(conv(x)) + b), the pooling's gradient
+    taken of conv(x), and the bias's gradient summed over the pooled gradient: the add and the
+    sum read the pooled values only; the loss and gradients are the graph's as written (ties,
+    a NaN, overlapping and padded windows)."""
+    x, W = sg.dtensor4("x"), sg.tensor("W", "float64", shape=(3, 1, 3, 3))  # (a layer's: its channels known)
+    b = sg.tensor("b", "float64", shape=(3,) if bias == "vector" else (1, 3, 1, 1))
+    b4 = b.dimshuffle("x", 0, "x", "x") if bias == "vector" else b
+    size = pool.pop("pool_size", 2)
+    h = sg.nn.max_pool2d(sg.nn.relu(sg.nn.conv2d(x, W, padding=1) + b4), size, **pool)
+    cost = ((h + h * h) * sg.arange(1.0, h.shape[-1] + 1)).sum()
+    outputs = [h, *sg.grad(cost, [x, W, b])]
+    fast = sg.function([x, W, b], outputs, backend=backend)
+    slow = sg.function([x, W, b], outputs, backend="numpy", optimize=False)
+    for rule in ("bias_after_pool", "pool_gradient_without_bias", "sum_of_a_pool_gradient"):
+        assert fired(fast, rule), rule
+    pooled = [n for n in fast.fgraph.apply_nodes if type(n.op).__name__ in ("MaxPool2D", "MaxPool2DGrad")]
+    assert pooled and all(n.inputs[0].owner is not None and type(n.inputs[0].owner.op).__name__ == "Conv2D"
+                          for n in pooled)  # (no y + b over the whole image)
+    xv = np.round(rng.normal(size=(2, 1, 7, 8)), 1)
+    xv[1, 0, 4, 5] = np.nan
+    wv = np.round(rng.normal(size=(3, 1, 3, 3)), 1)
+    bv = rng.normal(size=(3,) if bias == "vector" else (1, 3, 1, 1))
+    for got, want in zip(fast(xv, wv, bv), slow(xv, wv, bv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def test_a_bias_that_varies_within_the_windows_stays_before_the_pooling():
+    x, b = sg.dtensor4("x"), sg.tensor("b", "float64", shape=(1, 1, 4, 1))
+    unknown = sg.tensor("c", "float64", shape=(1, None, 1, 1))  # (its channels might be x's, or x's 1)
+    for bias in (b, unknown):
+        h = sg.nn.max_pool2d(x + bias, 2)
+        f = sg.function([x, bias], [h, sg.grad(h.sum(), x)], backend="numpy")
+        assert not fired(f, "bias_after_pool") and not fired(f, "pool_gradient_without_bias")
+
+
 def test_pooling_a_relu_read_elsewhere_keeps_its_gradient_as_written():
     """relu's output also read by another node: the forward still pools first (relu(x) stays
     for that reader), and relu's gradient, which multiplies both paths' gradients summed, not
