@@ -46,9 +46,9 @@ def _reference(op, node):
     return functools.partial(op.perform, node)
 
 
-# Ops whose NumPy implementation is already the right kernel: views for shape ops, index bookkeeping. Dot and Gemm go through blas.py (np.dot, or MKL's
-# gemm when asked for), as do the convolutions' products; random draws, cumsum and argmax
-# have loops of their own below.
+# Ops whose NumPy implementation is already the right kernel: views for shape ops, index
+# bookkeeping. Dot, Gemm and Matmul go through blas.py (np.dot, or MKL's gemm when asked for),
+# as do the convolutions' products; random draws, cumsum and argmax have loops of their own below.
 BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             ARange, Eye, StopGradient, N.CategoricalCrossentropy, loop.Map)
 for _cls in BY_NUMPY:
@@ -719,7 +719,6 @@ class ReduceThunk:
             return general(inputs)
         self.call = call
 
-
     def _plan(self, inputs):
         """Worked out once per input layout (a small reduction's call was 13 us of Python
         around a 1.6 us loop): the axes put in memory order (_memory_order) and neighbouring
@@ -819,7 +818,8 @@ def _arranger(inputs, padded, perm, merged_shapes):
             return [a if shape is None else a.reshape(shape) for a, shape in zip(arrays, compact)]
         return arrange
     # (each input padded in its own axes' order, before they were put in memory order)
-    steps = [(tuple(p.shape[perm.index(d)] for d in range(len(perm))), merged) for p, merged in zip(padded, merged_shapes)]
+    steps = [(tuple(p.shape[perm.index(d)] for d in range(len(perm))), merged)
+             for p, merged in zip(padded, merged_shapes)]
 
     def arrange(arrays):
         return [a.reshape(pad).transpose(perm).reshape(merged) for a, (pad, merged) in zip(arrays, steps)]
@@ -1068,8 +1068,9 @@ class ArgReduceThunk:
         x, op = inputs[0], self.op
         if op.axis == self.last_axis and x.flags.c_contiguous:  # (a classifier's predictions: each test here costs)
             out = self._along_rows(x)
-            return [out.reshape(x.shape[:-1] + (1,)) if op.keepdims else out] if out is not None else \
-                self.perform(self.node, inputs)
+            if out is None:
+                return self.perform(self.node, inputs)
+            return [out.reshape(x.shape[:-1] + (1,)) if op.keepdims else out]
         if (self.all_axes and x.nbytes >= ROWS_SPLIT_BYTES and x.flags.c_contiguous
                 and x.dtype.kind in "iuf"):
             return [self._whole_in_two(x)]

@@ -903,7 +903,8 @@ def test_columns_picked_by_an_integer_array_and_rows_written_with_a_colon_match_
     ways = []
     for name in ("gather_columns_serial", "gather_columns_parallel", "gather_rows_serial", "gather_rows_parallel"):
         real = getattr(numba_cpu.kernels, name)
-        monkeypatch.setattr(numba_cpu.kernels, name, lambda *args, real=real, name=name: ways.append(name) or real(*args))
+        monkeypatch.setattr(numba_cpu.kernels, name,
+                            lambda *args, real=real, name=name: ways.append(name) or real(*args))
     x, i = sg.tensor("x", dtype=dtype, ndim=2), sg.tensor("i", dtype="int32", ndim=len(idx_shape))
     f = sg.function([x, i], [x[:, i], x[i, :]], backend="numba")
     (thunk, rows) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.SubtensorThunk)]

@@ -890,7 +890,8 @@ def test_reductions_over_short_known_axes_are_folds_of_slices(backend, dtype):
     assert fired(f, "short_axes_folded_as_slices") and "Reduce" not in ops_of(f)
     split_value = value.reshape(-1, 4, 3, 2, 4, 2)
     wants = [split_value.sum(axis=(3, 5)), split_value.mean(axis=(3, 5)), split_value.max(axis=(3, 5), keepdims=True),
-             split_value.min(axis=3), split_value.prod(axis=5, keepdims=True), value.reshape(-1, 4, 6, 4, 2).max(axis=-1)]
+             split_value.min(axis=3), split_value.prod(axis=5, keepdims=True),
+             value.reshape(-1, 4, 6, 4, 2).max(axis=-1)]
     for got, want in zip(f(value), wants):
         assert got.shape == want.shape and got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-14)
