@@ -189,6 +189,10 @@ class Function:
         message = ("these inputs are not used to compute the outputs: "
                    + "; ".join(v.describe() for v in unused)
                    + " (pass on_unused_input='warn' or 'ignore' to allow it)")
+        if any(not [v for v in graph_inputs([e]) if not isinstance(v, Constant)] for e in exprs):
+            # (x == y on symbolic variables is Python's identity test, as in Theano: a constant)
+            message += ("; an output is a constant: if it compares variables with == or !=, those test whether"
+                        " they are the same variable; sg.eq(x, y) and sg.neq(x, y) compare their values")
         if policy == "warn":
             warnings.warn(message, stacklevel=4)
         else:

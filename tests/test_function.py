@@ -103,6 +103,19 @@ def test_unused_inputs():
     sg.function([x, y], x * 2, on_unused_input="ignore", backend="numpy")
 
 
+def test_an_output_made_constant_by_comparing_variables_with_equals_says_so():
+    """x == y on symbolic variables is Python's identity test (as in Theano; Variables are dict
+    keys): an accuracy written with it is a constant, and the error names sg.eq."""
+    x, y = sg.matrix("x"), sg.lvector("y")
+    with pytest.raises(sg.UnusedInputError, match=r"compares variables with == .* sg\.eq\(x, y\)"):
+        sg.function([x, y], sg.cast(x.argmax(axis=1) == y, "float32").mean(), backend="numpy")
+    with pytest.raises(sg.UnusedInputError) as plain:
+        sg.function([x, y], x * 2, backend="numpy")
+    assert "==" not in str(plain.value)
+    f = sg.function([x, y], sg.cast(sg.eq(x.argmax(axis=1), y), "float32").mean(), backend="numpy")
+    assert f(np.eye(3, dtype=x.dtype), np.array([0, 1, 0])) == np.float32(2 / 3)
+
+
 def test_missing_input_and_bad_inputs():
     x, y = sg.vector("x"), sg.vector("y")
     with pytest.raises(ValueError, match="'y'"):
