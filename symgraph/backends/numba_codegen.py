@@ -574,7 +574,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         loop("c", "chunks", "prange")
         lines.append(f"{indent}for k0 in range(n0):")
         lines.append(f"{indent}    partial[c, k0] = {init}")
-        if blocked:  # (float32 values: blocks of rows summed in float32 first, as the column sums below)
+        if blocked and n_reduced == 1:  # (float32 values: blocks of rows summed in float32 first, as the
+            # column sums below; with more reduced axes than one, not merged, each value into float64)
             lines.append(f"{indent}part = np.empty(n0, np.float32)")
             lines.append(f"{indent}hi_r = (c + 1) * rows // chunks")
             float32_row_blocks("c * rows // chunks", "hi_r", "k0", "range(n0)", "part[k0]", "partial[c, k0]")

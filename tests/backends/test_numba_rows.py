@@ -330,6 +330,23 @@ def test_reductions_over_leading_axes_fold_chunks_of_rows_on_the_cores(dtype, rn
         np.testing.assert_allclose(got, want, rtol=1e-13 if dtype == "float64" else 2e-6)
 
 
+def test_leading_axes_that_do_not_merge_fold_in_chunks_of_rows_too():
+    """x[::2].sum(axis=(0, 1)) of a 3-d float32 array: two reduced axes that do not merge (the
+    stride between them) under one kept axis. The chunks' float32 blocks folded the first axis
+    only and named the second's loop variable without its loop: the kernel did not compile
+    (found by the property test's reversed layouts). Each value goes into float64 there."""
+    x = sg.tensor("x", "float32", ndim=3)
+    exprs = [x.sum(axis=(0, 1)), (x * 2).sum(axis=(0, 1)), x.max(axis=(0, 1)), x.mean(axis=(0, 1))]
+    value = np.random.default_rng(5).uniform(-2, 2, (800, 60, 81)).astype("float32")[::2]
+    f, got, _ = run_both([x], exprs, value)
+    exact = value.astype(np.float64).sum(axis=(0, 1))
+    scale = 4 * np.finfo(np.float32).eps * np.abs(value).sum(axis=(0, 1))  # (NumPy's float32 sums: 10x that off)
+    for g, w in zip(got, [exact, 2 * exact, value.max(axis=(0, 1)), exact / 24000]):
+        assert g.dtype == np.float32 and (np.abs(g - w) <= scale).all()
+    reducers = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert reducers and all(order == (2, 0, 1) and parallel for t in reducers for (order, parallel, _, _) in t.kernels)
+
+
 def test_a_column_sum_takes_the_chunks_of_rows_where_there_are_enough(monkeypatch):
     """The chunks of rows (numba_codegen.row_chunks_lines) give their own float64 bits: each
     column summed row by row within a chunk, the chunks' sums added in order. A fold of all the
