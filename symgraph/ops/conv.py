@@ -170,6 +170,14 @@ def _check_images(x, w, params, what):
         raise ValueError(f"{what}: {o} filters do not split into {g} groups ({w.describe()})")
 
 
+def _batch_and_channels(node, batch, channels):
+    """A convolution's or pooling's output shape: the images' count and the channels given, the
+    output's static height and width (None where they are not static: the shape is then read
+    from the output). Without it, a gradient asking for the output's shape (the batch, for a
+    broadcast) computed the forward convolution again."""
+    return [batch, channels, *node.outputs[0].type.shape[2:]]
+
+
 class Conv2D(Op):
     __props__ = ("params_key",)
 
@@ -185,6 +193,9 @@ class Conv2D(Op):
         _check_images(x, w, self.params, "conv2d")
         oh, ow = self.params.static_out(x.type.shape[2:], w.type.shape[2:])
         return Apply(self, [x, w], [Variable(TensorType(x.dtype, (x.type.shape[0], w.type.shape[0], oh, ow)))])
+
+    def infer_shape(self, node, shapes):
+        return [_batch_and_channels(node, shapes[0][0], shapes[1][0])]
 
     def perform(self, node, inputs):
         return [conv2d_numpy(inputs[0], inputs[1], self.params)]
@@ -213,6 +224,10 @@ class Conv2DGradInput(Op):
         dims = static_entries(in_shape, 4)
         return Apply(self, [g, w, in_shape], [Variable(TensorType(g.dtype, dims))])
 
+    def infer_shape(self, node, shapes):
+        from .shape_infer import vector_entries
+        return [vector_entries(node.inputs[2], 4)]
+
     def perform(self, node, inputs):
         return [conv2d_grad_input_numpy(inputs[0], inputs[1], tuple(int(v) for v in inputs[2]), self.params)]
 
@@ -236,6 +251,10 @@ class Conv2DGradFilters(Op):
         x, g = as_variable(x), as_variable(g)
         w_shape = as_int_vector(w_shape, "filter shape")
         return Apply(self, [x, g, w_shape], [Variable(TensorType(x.dtype, static_entries(w_shape, 4)))])
+
+    def infer_shape(self, node, shapes):
+        from .shape_infer import vector_entries
+        return [vector_entries(node.inputs[2], 4)]
 
     def perform(self, node, inputs):
         return [conv2d_grad_filters_numpy(inputs[0], inputs[1], tuple(int(v) for v in inputs[2]), self.params)]
@@ -288,6 +307,9 @@ class MaxPool2D(Op):
         oh, ow = self.params.static_out(x.type.shape[2:], self.kernel)
         return Apply(self, [x], [Variable(TensorType(x.dtype, x.type.shape[:2] + (oh, ow)))])
 
+    def infer_shape(self, node, shapes):
+        return [_batch_and_channels(node, shapes[0][0], shapes[0][1])]
+
     def perform(self, node, inputs):
         return [self.windows(inputs[0]).max(axis=(4, 5))]
 
@@ -312,6 +334,9 @@ class MaxPool2DGrad(Op):
 
     def make_node(self, x, g):
         return Apply(self, [x, g], [Variable(x.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
 
     def perform(self, node, inputs):
         x, g = inputs

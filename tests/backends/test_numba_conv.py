@@ -87,7 +87,9 @@ def test_the_batched_path_builds_its_window_matrices_a_few_images_at_a_time(chan
     monkeypatch.setattr(blas, "product", lambda a, b: (lambda out: widths.append(out.shape[1]) or out)(product(a, b)))
     rng = np.random.default_rng(5)
     images = sg.ftensor4("images")
-    filters = sg.shared(rng.standard_normal((4, channels // groups, 3, 3)).astype("float32"), "filters")
+    # (8 filters, no fewer than the channels: with fewer, the input gradient is a convolution of
+    # the output's gradient, its window matrix of other rows: see ConvThunk.grad_input)
+    filters = sg.shared(rng.standard_normal((8, channels // groups, 3, 3)).astype("float32"), "filters")
     out = sg.nn.conv2d(images, filters, groups=groups)  # 12x12 -> 10x10
     outputs = [out] + sg.grad((out ** 2).sum(), [images, filters])
     _agree([images], outputs, rng.standard_normal((10, channels, 12, 12)).astype("float32"), "float32")

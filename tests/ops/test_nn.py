@@ -254,6 +254,47 @@ def test_numba_convolution_gradients_match_the_reference(config, per_image, rng,
                                rtol=2e-4, atol=2e-4)
 
 
+@pytest.mark.parametrize("kernel,padding", [((3, 3), 1), ((3, 3), "same"), ((2, 2), "same"), ((3, 3), 0),
+                                            ((2, 3), ((1, 0), (2, 1))), ((1, 1), 0)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_input_gradient_with_fewer_filters_than_channels_is_a_convolution_of_the_gradient(kernel, padding, dtype,
+                                                                                             rng, monkeypatch):
+    """With unit strides, conv2d's input gradient is gy convolved with the filters flipped and
+    their channels swapped, over full windows: where o < c the numba backend takes that way
+    (a window matrix of o*kh*kw rows, not c*kh*kw scattered back). Against the reference, for
+    'same' (asymmetric for an even kernel), explicit, asymmetric and no padding, and through
+    conv2d_transpose; o >= c and strides keep col2im."""
+    from symgraph.backends import numba_cpu
+    geometries = []
+    real = numba_cpu.ConvThunk._forward
+    monkeypatch.setattr(numba_cpu.ConvThunk, "_forward", lambda self, x, w, geometry: geometries.append(geometry)
+                        or real(self, x, w, geometry))
+    c, o = 5, 2
+    x, w = sg.tensor("x", dtype, shape=(None, c, 7, 8)), sg.tensor("w", dtype, shape=(o, c) + kernel)
+    g = sg.tensor("g", dtype, ndim=4)
+    y = sg.nn.conv2d(x, w, padding=padding)
+    xv, wv = rng.normal(size=(3, c, 7, 8)).astype(dtype), rng.normal(size=(o, c) + kernel).astype(dtype)
+    gv = rng.normal(size=sg.function([x, w], y, backend="numpy")(xv, wv).shape).astype(dtype)
+    expr = sg.grad((y * g).sum(), x)
+    got = run([x, w, g], expr, xv, wv, gv, backend="numba")
+    want = run([x, w, g], expr, xv, wv, gv, backend="numpy")
+    tol = 2e-4 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    assert len(geometries) == 1 and geometries[0][-2:] == (7, 8)  # (the gradient's: no forward in this graph)
+    if not isinstance(padding, str):  # conv2d_transpose of 2 channels into 5 is the same op
+        t = sg.nn.conv2d_transpose(g, w, padding=padding)
+        np.testing.assert_allclose(run([w, g], t, wv, gv, backend="numba"), want, rtol=tol, atol=tol)
+    del geometries[:]
+    wide = sg.tensor("v", dtype, shape=(c, o) + kernel)  # o >= c, and strides: col2im
+    wide_value = rng.normal(size=(c, o) + kernel).astype(dtype)
+    for inputs, expr, values in (
+            ([x, wide], sg.grad((sg.nn.conv2d(x[:, :o], wide, padding=padding) ** 2).sum(), x), [xv, wide_value]),
+            ([x, w], sg.grad((sg.nn.conv2d(x, w, stride=2) ** 2).sum(), x), [xv, wv])):
+        np.testing.assert_allclose(run(inputs, expr, *values, backend="numba"),
+                                   run(inputs, expr, *values, backend="numpy"), rtol=tol, atol=tol)
+    assert len(geometries) == 2  # (each graph's forward convolution; its gradient by col2im)
+
+
 @pytest.mark.parametrize("size", [(6, 8), (7, 9)])
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("parallel", [False, True])

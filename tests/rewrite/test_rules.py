@@ -374,6 +374,29 @@ def test_the_shape_of_a_repeat_or_tile_comes_from_its_input():
     assert "Repeat" in ops_of(f) and f(np.ones((2, 3, 4, 5)), np.array([1, 0, 2], "int32")).tolist() == [2, 3, 4, 5]
 
 
+def test_the_shape_of_a_convolution_or_pooling_comes_from_its_inputs():
+    """Conv2D, MaxPool2D and their gradients infer their shapes: the gradient of sum(conv(x, w) *
+    g) with respect to x needs no forward convolution (it asked for its output's batch length,
+    and ran it for that), nor does a pooling's."""
+    x, w = sg.tensor("x", "float32", shape=(None, 4, 6, 6)), sg.tensor("w", "float32", shape=(2, 4, 3, 3))
+    g, h = sg.tensor("g", "float32", shape=(None, 2, 6, 6)), sg.tensor("h", "float32", shape=(None, 4, 3, 3))
+    conv = sg.function([x, w, g], sg.grad((sg.nn.conv2d(x, w, padding="same") * g).sum(), [x, w]), backend="numpy")
+    pool = sg.function([x, h], sg.grad((sg.nn.max_pool2d(x, 2) * h).sum(), x), backend="numpy")
+    assert "Conv2D" not in ops_of(conv) and "MaxPool2D" not in ops_of(pool)
+    rng = np.random.default_rng(0)
+    xv, wv = rng.normal(size=(3, 4, 6, 6)).astype("float32"), rng.normal(size=(2, 4, 3, 3)).astype("float32")
+    gv, hv = rng.normal(size=(3, 2, 6, 6)).astype("float32"), rng.normal(size=(3, 4, 3, 3)).astype("float32")
+    written = sg.function([x, w, g], sg.grad((sg.nn.conv2d(x, w, padding="same") * g).sum(), [x, w]),
+                          backend="numpy", optimize=False)
+    for got, want in zip(conv(xv, wv, gv), written(xv, wv, gv)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert pool(xv, hv).shape == xv.shape
+    shapes = sg.function([x, w], [sg.nn.conv2d(x, w[:, :, :2], padding=1).shape, sg.nn.max_pool2d(x, 2).shape],
+                         backend="numpy", on_unused_input="ignore")
+    assert not {"Conv2D", "MaxPool2D"} & set(ops_of(shapes))
+    assert [list(s) for s in shapes(xv, wv)] == [[3, 2, 7, 6], [3, 4, 3, 3]]
+
+
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_a_product_with_broadcast_ones_is_a_broadcast_view(backend):
     """broadcast_to(1, s) * g -> broadcast_to(g, ...): sg.grad of sum(u * g) with respect to u
