@@ -20,7 +20,7 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
 from .numba_fast_calls import fast_call, single_values_call
-from . import blas, heap, numba_blas, numba_conv, numba_program
+from . import blas, heap, numba_blas, numba_conv, numba_program, numba_taps
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -1857,6 +1857,11 @@ class ConvThunk:
         o, cg, kh, kw = w.shape
         g, n = self.params.groups, x.shape[0]
         oh, ow = geometry[-2:]
+        if numba_taps.takes(x, w, o, geometry, g):
+            out = np.empty((n, o, oh, ow), x.dtype)
+            self._taps(numba_taps.forward_serial, numba_taps.forward_parallel, x, w.shape, geometry)(
+                np.ascontiguousarray(x), np.ascontiguousarray(w), geometry[6], geometry[7], out)
+            return out
         og = o // g
         if self._by_images(x, w, w.shape, geometry):
             return numba_conv.forward(self._loop(numba_conv.forward_kernel, geometry), x, w, oh, ow)
@@ -1874,6 +1879,16 @@ class ConvThunk:
                 part = self._product(filters, cols)                                  # (og, m*oh*ow)
                 target[...] = part.reshape(og, m, oh, ow).transpose(1, 0, 2, 3)
         return out
+
+    def _taps(self, serial, parallel, x, w_shape, geometry):
+        """numba_taps' loop for this call: on numba's threads, one image a task, where BLAS's are
+        not spinning and there is work for them (noted, as _by_images does)."""
+        work = x.shape[0] * math.prod(w_shape) * geometry[-2] * geometry[-1]
+        if x.shape[0] > 1 and work >= numba_conv.MIN_WORK and numba_conv.thread_slots() > 1 and blas.threads_idle():
+            self.noted = work
+            blas.note_numba_threads(work)
+            return parallel
+        return serial
 
     @staticmethod
     def _per_image(cols, filters):
@@ -1919,6 +1934,11 @@ class ConvThunk:
         og = o // g
         geometry = self._geometry(x.shape[2:], (kh, kw))
         oh, ow = geometry[-2:]
+        if numba_taps.takes(x, gy, o, geometry, g):
+            partial = np.empty((n, o, cg, kh, kw))
+            self._taps(numba_taps.filter_gradient_serial, numba_taps.filter_gradient_parallel, x, w_shape, geometry)(
+                np.ascontiguousarray(x), np.ascontiguousarray(gy), geometry[6], geometry[7], x.dtype.type(0), partial)
+            return partial.sum(axis=0).astype(x.dtype)
         if self._by_images(x, gy, (o, cg, kh, kw), geometry):
             return numba_conv.grad_filters(self._loop(numba_conv.grad_filters_kernel, geometry), x, gy, (o, cg, kh, kw))
         dw = np.empty((o, cg, kh, kw), x.dtype)

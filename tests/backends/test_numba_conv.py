@@ -275,3 +275,51 @@ def test_an_images_product_is_one_call_with_scipys_openblas_at_one_thread(produc
         assert [threads for _, threads in seen] == [1, 1, 1] and context.get() == before
     else:  # (a row of each left operand: taps x pixels, filters x pixels, filters x pixels)
         assert all(r * work <= numba_conv.single_thread_work() for r, work in zip(rows, (576 * 100, 64 * 100, 64 * 100)))
+
+
+@pytest.mark.parametrize("filters", [1, 2, 3])
+@pytest.mark.parametrize("kernel,padding", [((3, 3), 1), ((2, 2), "same"), ((3, 3), 0), ((2, 3), ((1, 0), (2, 1)))])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_few_filters_run_tap_by_tap_with_the_numpy_backends_values(filters, kernel, padding, dtype, parallel,
+                                                                   monkeypatch):
+    """A convolution with at most numba_taps.MAX_FILTERS filters (a decoder's last layer) runs
+    its forward and filter gradient over padded planes a tap at a time: the reference's values
+    for 'same' (asymmetric for an even kernel), none, explicit and asymmetric padding, serial and
+    on numba's threads, with an inf at a row's first column (the values past each padded row's
+    end are read there: they must count as 0, not 0 * inf) and a NaN. Four filters, strides and
+    groups keep im2col."""
+    from symgraph.backends import numba_taps
+    ways = []
+    for name in ("forward_serial", "forward_parallel", "filter_gradient_serial", "filter_gradient_parallel"):
+        real = getattr(numba_taps, name)
+        monkeypatch.setattr(numba_taps, name, lambda *args, real=real, name=name: ways.append(name) or real(*args))
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0 if parallel else time.perf_counter() + 3600)
+    monkeypatch.setattr(numba_conv, "MIN_WORK", 0)  # (these images are few and small)
+    rng = np.random.default_rng(7)
+    x = sg.tensor("x", dtype, ndim=4)
+    w = sg.shared(rng.standard_normal((filters, 5) + kernel).astype(dtype), "w")
+    y = sg.nn.conv2d(x, w, padding=padding)
+    outputs = [y, *sg.grad((y * y).sum(), [x, w])]
+    xv = rng.standard_normal((40, 5, 11, 12)).astype(dtype)
+    xv[3, 2, 4, 0], xv[5, 1, 6, 7] = np.inf, np.nan
+    got = sg.function([x], outputs, backend="numba")(xv)
+    want = sg.function([x], outputs, backend="numpy")(xv)
+    tol = dict(rtol=2e-4, atol=2e-3) if dtype == "float32" else dict(rtol=1e-10, atol=1e-10)
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(g, r, equal_nan=True, **tol)
+    kind = "parallel" if parallel else "serial"
+    assert ways == [f"forward_{kind}", f"filter_gradient_{kind}"]
+    # a finite output gradient beside x's inf: the taps whose windows never cover it stay finite
+    weights = sg.shared(rng.standard_normal(want[0].shape[1:]).astype(dtype), "weights")
+    finite = sg.grad((y * weights).sum(), w)
+    got, want = (sg.function([x], finite, backend=b)(xv) for b in ("numba", "numpy"))
+    np.testing.assert_allclose(got, want, equal_nan=True, **tol)
+    assert np.isfinite(want).any() and not np.isfinite(want).all()
+    del ways[:]
+    for other in (sg.nn.conv2d(x, sg.shared(np.ones((4, 5) + kernel, dtype)), padding=padding),
+                  sg.nn.conv2d(x, w, stride=2), sg.nn.conv2d(x, sg.shared(np.ones((5, 1) + kernel, dtype)), groups=5)):
+        out = [other, sg.grad((other * other).sum(), x)]
+        for g, r in zip(sg.function([x], out, backend="numba")(xv), sg.function([x], out, backend="numpy")(xv)):
+            np.testing.assert_allclose(g, r, equal_nan=True, **tol)
+    assert ways == []

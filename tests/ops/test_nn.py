@@ -247,7 +247,11 @@ def test_numba_convolution_gradients_match_the_reference(config, per_image, rng,
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and a.shape == b.shape
         np.testing.assert_allclose(a, b, rtol=2e-4, atol=2e-4)
-    assert ways and set(ways) == {per_image}  # (the forward and the filters' gradient went that way)
+    from symgraph.backends import numba_taps
+    if o <= numba_taps.MAX_FILTERS and g == 1 and stride == 1 and dilation == 1:
+        assert ways == []  # (two filters: tap by tap, see numba_taps)
+    else:
+        assert ways and set(ways) == {per_image}  # (the forward and the filters' gradient went that way)
     t = sg.nn.conv2d_transpose(y, w, stride, 0 if padding == "same" else padding, dilation=dilation, groups=g) \
         if padding != "same" and not isinstance(padding, tuple) else y
     np.testing.assert_allclose(run([x, w], t, xv, wv, backend="numba"), run([x, w], t, xv, wv, backend="numpy"),
