@@ -32,8 +32,8 @@ def takes(x, other, o, geometry, groups):
 
 @njit(cache=True, nogil=True, inline="always")
 def _padded(src, pt, pl, w2, plane):
-    """plane (flat, zeros where no value lands) gets src (h, w) at rows pt.., columns pl..; the
-    padded plane is plane.shape[0] // w2 rows of w2."""
+    """plane (flat, zeros where no value lands) gets src (h, w) at rows pt.., columns pl..: the
+    padded plane's (plane.shape[0] - 1) // w2 rows of w2 values (then a tail of kw zeros)."""
     h2 = (plane.shape[0] - 1) // w2
     for i in range(src.shape[0]):
         r = i + pt
