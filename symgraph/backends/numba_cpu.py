@@ -1554,13 +1554,10 @@ def _repeated(x, axis, times, block, outputs, threshold):
     return out
 
 
-_WHOLE_AXIS = ("slice", False, False, False)  # `:` in a Subtensor's spec
-
-
 class SubtensorThunk:
-    """Indexing by NumPy, except x[idx] or x[idx, :] (rows picked by an integer array:
-    embeddings, batches drawn by index, values picked from a vector), which is one compiled
-    loop copying whole rows, on both cores when large: NumPy's fancy indexing took 1.2 ms for
+    """Indexing by NumPy, except x[idx] (rows picked by an integer array: embeddings, batches
+    drawn by index, values picked from a vector; x[idx, :] is x[idx] after canonicalize's
+    trailing_whole_axes_dropped), which is one compiled loop copying whole rows, on both cores when large: NumPy's fancy indexing took 1.2 ms for
     50000 rows of 32 float32 values, this 0.33; 10^5 values picked from 10^6 float32 0.21 ms,
     this 0.07; x[:, idx] of a matrix (columns picked: _columns); and x[mask] (_masked)."""
 
@@ -1568,10 +1565,9 @@ class SubtensorThunk:
         self.op, self.node = op, node
         self.reference = _reference(op, node)
         self.threshold = GATHER_PARALLEL_THRESHOLD
-        spec, ints = op.spec, node.inputs[-1].dtype[0] in "iu"
-        # (x[idx, :] picks the rows x[idx] does: NumPy's indexing took them one at a time)
-        self.rows = ints and spec[0] == "array" and all(s == _WHOLE_AXIS for s in spec[1:])
-        self.columns = ints and spec == (_WHOLE_AXIS, "array") and node.inputs[0].ndim == 2
+        ints = node.inputs[-1].dtype[0] in "iu"
+        self.rows = ints and op.spec == ("array",)
+        self.columns = ints and op.spec == (I.WHOLE_AXIS, "array") and node.inputs[0].ndim == 2
         self.masked = op.spec == ("array",) and node.inputs[1].dtype == "bool"
 
     def __call__(self, inputs):

@@ -42,15 +42,22 @@ def _padded(src, pt, pl, w2, plane):
                 plane[r * w2 + j + pl] = src[i, j]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _plane_sizes(oh, ow, kh, kw):
+    """(w2, span, size): a padded plane's row length, the values one tap's loop covers (oh rows
+    of w2), and the plane's length (its rows, then kw past the end: the last row's tail)."""
+    w2 = ow + kw - 1
+    return w2, oh * w2, (oh + kh - 1) * w2 + kw
+
+
 def _forward(x, w, pt, pl, out):
     """out = conv2d(x, w) for unit strides: one image a task."""
     n, c = x.shape[0], x.shape[1]
     o, kh, kw = w.shape[0], w.shape[2], w.shape[3]
     oh, ow = out.shape[2], out.shape[3]
-    w2 = ow + kw - 1
-    span = oh * w2
+    w2, span, size = _plane_sizes(oh, ow, kh, kw)
     for img in prange(n):
-        plane = np.zeros((oh + kh - 1) * w2 + kw, x.dtype)  # (kw past the end: the last row's tail)
+        plane = np.zeros(size, x.dtype)
         acc = np.zeros((o, span), x.dtype)
         for ic in range(c):
             _padded(x[img, ic], pt, pl, w2, plane)
@@ -77,14 +84,13 @@ def _filter_gradient(x, gy, pt, pl, zero, partial):
     n, c = x.shape[0], x.shape[1]
     o, oh, ow = gy.shape[1], gy.shape[2], gy.shape[3]
     kh, kw = partial.shape[3], partial.shape[4]
-    w2 = ow + kw - 1
-    span = oh * w2
+    w2, span, size = _plane_sizes(oh, ow, kh, kw)
+    inside = np.empty(span, np.bool_)  # (the values a row holds, not those past its end)
+    for p in range(span):
+        inside[p] = p % w2 < ow
     for img in prange(n):
-        plane = np.zeros((oh + kh - 1) * w2 + kw, x.dtype)
+        plane = np.zeros(size, x.dtype)
         g = np.zeros((o, span), x.dtype)
-        inside = np.zeros(span, np.bool_)
-        for p in range(span):
-            inside[p] = p % w2 < ow
         for oc in range(o):
             for i in range(oh):
                 for j in range(ow):

