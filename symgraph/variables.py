@@ -25,11 +25,28 @@ def tensor(name=None, dtype=None, shape=None, ndim=None):
 
 
 def _constructor(dtype, ndim, fn_name):
-    def make(name=None, shape=None):
-        return tensor(name, dtype, shape if shape is not None else (None,) * ndim)
+    if dtype is None:  # untyped families take a dtype, as Theano's T.matrix('x', 'float64') does
+        def make(name=None, dtype=None, shape=None):
+            return tensor(name, dtype, _shape(shape, ndim, fn_name))
+        make.__doc__ = (f"A symbolic {ndim}-d input, floatX unless `dtype` says: `{fn_name}('x')`, "
+                        f"`{fn_name}('x', 'int64')`.")
+    else:
+        def make(name=None, shape=None):
+            return tensor(name, dtype, _shape(shape, ndim, fn_name))
+        make.__doc__ = f"A symbolic {ndim}-d input of {dtype}: `{fn_name}('x')`."
     make.__name__ = make.__qualname__ = fn_name
-    make.__doc__ = f"A symbolic {ndim}-d input of {dtype or 'floatX'}: `{fn_name}('x')`."
     return make
+
+
+def _shape(shape, ndim, fn_name):
+    if shape is None:
+        return (None,) * ndim
+    if isinstance(shape, str):  # sg.fmatrix('x', 'float64'): the typed families fix their dtype
+        raise TypeError(f"sg.{fn_name} takes (name, shape), not a dtype {shape!r}; "
+                        f"sg.tensor(name, dtype, shape) or the untyped family's (name, dtype) takes one")
+    if len(shape) != ndim:
+        raise ValueError(f"sg.{fn_name}: shape {shape!r} does not have {ndim} entries")
+    return shape
 
 
 CONSTRUCTORS = {prefix + kind: _constructor(dtype, ndim, prefix + kind)

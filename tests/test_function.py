@@ -257,6 +257,14 @@ def test_variable_constructors_and_attributes():
         for kind, ndim in [("scalar", 0), ("vector", 1), ("matrix", 2), ("tensor3", 3), ("tensor4", 4)]:
             v = getattr(sg, prefix + kind)("v")
             assert (v.dtype, v.ndim, v.name) == (dtype, ndim, "v")
+    # Theano's untyped constructors take a dtype second: T.scalar('index', 'int64')
+    assert sg.scalar("index", "int64").type == sg.lscalar().type
+    assert sg.matrix("x", dtype="float64").type.shape == (None, None) and sg.matrix("x", "float64").dtype == "float64"
+    assert sg.tensor3(shape=(None, 3, 4)).type.shape == (None, 3, 4) and sg.fvector(shape=(5,)).type.shape == (5,)
+    with pytest.raises(TypeError, match="sg.fmatrix takes \\(name, shape\\), not a dtype 'float64'"):
+        sg.fmatrix("x", "float64")
+    with pytest.raises(ValueError, match="sg.vector: shape \\(3, 4\\) does not have 1 entries"):
+        sg.vector("v", shape=(3, 4))
     m = sg.matrix("m")
     assert m.owner is None and (m * 2).owner.op is not None and m.type.shape == (None, None)
     c = sg.constant(np.arange(3), name="c")
