@@ -68,6 +68,11 @@ def test_nnet_names_and_leaky_relu(rng):
     for g, w in zip(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-12)
     sg.verify_grad(lambda v: sg.nnet.relu(v, 0.25), [xv + np.sign(xv)], rng=rng)  # (away from the kink)
+    a, b = sg.ivector("a"), sg.ivector("b")
+    av, bv = np.array([1, 2, -3, 0], "int32"), np.array([3, 3, 3, -2], "int32")
+    got = run([a, b], [sg.and_(a, b), sg.or_(a, b), sg.xor(a, b), sg.sgn(a)], av, bv, backend="numba")
+    for g, w in zip(got, [av & bv, av | bv, av ^ bv, np.sign(av)]):
+        np.testing.assert_array_equal(g, w)
 
 
 def theano_pool(x, ws, ignore_border, stride, pad, mode):

@@ -323,7 +323,8 @@ for _name in TABLE:
 switch = where
 true_divide, floor_divide, power, negative, absolute = true_div, int_div, pow, neg, abs
 divide, multiply, subtract, remainder = true_div, mul, sub, mod
-sqr, abs_ = square, abs  # (Theano's T.sqr and T.abs_)
+# Theano's T.sqr, T.abs_, T.sgn, T.and_, T.or_, T.xor
+sqr, abs_, sgn, and_, or_, xor = square, abs, sign, bitwise_and, bitwise_or, bitwise_xor
 round = rint = round_half_to_even  # NumPy's round (0 decimals) and rint: halves to even
 bitwise_not = invert
 
@@ -349,5 +350,5 @@ def cast(x, dtype):
 
 
 __all__ = list(TABLE) + ["cast", "switch", "true_divide", "floor_divide", "power", "negative",
-                         "absolute", "sqr", "abs_", "bitwise_not", "divide", "multiply", "subtract", "remainder", "round",
+                         "absolute", "sqr", "abs_", "sgn", "and_", "or_", "xor", "bitwise_not", "divide", "multiply", "subtract", "remainder", "round",
                          "rint", "logical_xor", "deg2rad", "rad2deg", "Elemwise", "ScalarOp", "TABLE"]
