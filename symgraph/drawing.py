@@ -214,14 +214,19 @@ def _write(dot, path, format=None):
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(dot.source)
         return str(path)
+    data = image(dot, fmt)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return str(path)
+
+
+def image(dot, fmt):
+    """The bytes of a graphviz graph rendered in format `fmt` by graphviz's `dot`."""
     import graphviz
     try:
-        data = dot.pipe(format=fmt)
+        return dot.pipe(format=fmt)
     except graphviz.ExecutableNotFound as exc:
         raise GraphvizNotInstalled(
             "rendering needs graphviz's 'dot' program, which is not installed: install it with "
             "'apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS) or "
             "'conda install graphviz', or write the .dot text with sg.render(obj, 'graph.dot')") from exc
-    with open(path, "wb") as fh:
-        fh.write(data)
-    return str(path)

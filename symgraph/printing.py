@@ -1,7 +1,8 @@
-"""Looking at graphs: debugprint (text).
+"""Looking at graphs: debugprint (text), and Theano's pydotprint (a picture, by sg.render).
 
     >>> sg.debugprint(f)              # prints
     >>> text = sg.debugprint(y, file="str")
+    >>> sg.printing.pydotprint(f, outfile="f.png")
 """
 import io
 import sys
@@ -64,3 +65,17 @@ def _print_var(var, out, indent, prefix, ids, done, print_type):
     done.add(key)
     for inp in var.owner.inputs:
         _print_var(inp, out, indent + " |", "", ids, done, print_type)
+
+
+def pydotprint(fct, outfile=None, format=None, print_output_file=True, return_image=False, **styling):
+    """Theano's theano.printing.pydotprint: a picture of a function's or a variable's graph
+    (sg.render's), written to `outfile` (default symgraph.pydotprint.<format> here) or, with
+    return_image, returned as bytes; the format is `format`, else outfile's suffix, else png. Theano's styling options (compact, with_ids,
+    high_contrast, colorCodes, max_label_size, ...) are accepted and left to sg.to_dot's style."""
+    from .drawing import image, render, to_dot
+    if return_image:
+        return image(to_dot(fct), format or "png")
+    path = render(fct, outfile or f"symgraph.pydotprint.{format or 'png'}", format=format)
+    if print_output_file:
+        print("The output file is available at", path)
+    return path

@@ -89,8 +89,22 @@ def test_render_png_svg_pdf_and_dot(tmp_path):
     assert dot_text.startswith("digraph") and "Elemwise{neg}" in dot_text
 
 
+@needs_dot
+def test_theanos_pydotprint_writes_or_returns_the_picture(tmp_path, monkeypatch, capsys):
+    f, _ = _training_function()
+    monkeypatch.chdir(tmp_path)
+    path = sg.printing.pydotprint(f, compact=True, with_ids=False)  # (Theano's styling options accepted)
+    assert path == "symgraph.pydotprint.png" and (tmp_path / path).read_bytes()[:4] == b"\x89PNG"
+    assert "The output file is available at symgraph.pydotprint.png" in capsys.readouterr().out
+    svg = sg.printing.pydotprint(f, outfile=str(tmp_path / "f.svg"), print_output_file=False)
+    assert "Gemm" in pathlib.Path(svg).read_text() and capsys.readouterr().out == ""
+    assert sg.printing.pydotprint(f, format="pdf", return_image=True)[:5] == b"%PDF-"
+
+
 def test_missing_dot_gives_install_instructions(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     x = sg.vector("x")
     with pytest.raises(sg.GraphvizNotInstalled, match="apt-get install graphviz"):
         sg.render(x * 2, tmp_path / "g.png")
+    with pytest.raises(sg.GraphvizNotInstalled, match="apt-get install graphviz"):
+        sg.printing.pydotprint(x * 2, return_image=True)
