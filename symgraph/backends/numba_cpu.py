@@ -682,7 +682,16 @@ class ReduceThunk:
             out = np.ascontiguousarray(out.reshape(reorder[0]).transpose(reorder[1]))
         if result_shape is not None:
             out = out.reshape(result_shape)
-        return [out if scratch or self.acc_dtype is self.out_dtype else out.astype(self.out_dtype)]
+        if scratch or self.acc_dtype is self.out_dtype:
+            return [out]
+        # A float64 product or sum cast back to float32 may overflow to inf, as NumPy's reduce
+        # does, without its warning: graphs of compiled loops run outside the program's
+        # silencing (compile_graph's `quiet`), so the cast is silenced here.
+        token = quiet_on()
+        try:
+            return [out.astype(self.out_dtype)]
+        finally:
+            quiet_off(token)
 
     def _first_call(self, key, inputs):
         if len(self.plans) >= 64:  # shapes that change every call

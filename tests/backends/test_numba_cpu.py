@@ -497,6 +497,14 @@ def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
     np.testing.assert_array_equal(best, [0, 0, 0])
     assert np.isinf(total).all() and np.isinf(doubled)
     assert np.seterr()["over"] == "warn"  # (the thunk's silencing ended with its call)
+    # A float32 product past the NumPy sizes, its float64 result cast back: quiet too.
+    products = sg.function([x], [x.prod(axis=0), x.prod(axis=1)], backend="numba")
+    assert "quiet_on" not in executor_globals(products)["run"].__code__.co_names
+    large = np.full((1000, 1000), 1.5, "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        columns, rows = products(large)
+    assert np.isinf(columns).all() and np.isinf(rows).all()
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
