@@ -7,12 +7,16 @@
     model.fit(x_train, y_train, epochs=5, batch_size=32)
 """
 from .base import Layer, Input, set_seed
-from .core import Dense, Flatten, Reshape, Activation, Dropout
-from .conv import Conv2D, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D, UpSampling2D
+from .core import Dense, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise
+from .conv import (Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D,
+                   GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D, UpSampling2D,
+                   ZeroPadding2D)
 from .normalization import BatchNormalization
 from .model import Model, Sequential
 from .plot import plot_model, model_to_dot
 
-__all__ = ["Layer", "Input", "Dense", "Flatten", "Reshape", "Activation", "Dropout", "Conv2D",
-           "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D", "UpSampling2D", "BatchNormalization",
+__all__ = ["Layer", "Input", "Dense", "Flatten", "Reshape", "Activation", "LeakyReLU", "Dropout", "GaussianNoise",
+           "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
+           "ZeroPadding2D", "BatchNormalization",
            "Model", "Sequential", "plot_model", "model_to_dot", "set_seed"]

@@ -1,7 +1,9 @@
-"""Conv2D, MaxPool2D, AvgPool2D, UpSampling2D over NCHW images."""
+"""Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, global poolings, UpSampling2D, ZeroPadding2D
+over NCHW images."""
 from .. import activations
 from ..ops import conv as C
-from ..ops.shape import repeat
+from ..ops.index import set_subtensor
+from ..ops.shape import repeat, shape, zeros
 from .base import Layer
 
 
@@ -40,6 +42,57 @@ class Conv2D(Layer):
                 "activation": activations.name_of(self.activation)}
 
 
+class Conv2DTranspose(Conv2D):
+    """Conv2DTranspose(filters, kernel_size, strides=1, padding="valid"|"same", output_padding=None,
+    activation=None): the transpose of a convolution (a decoder's upsampling step). "valid"
+    gives (H - 1) * strides + kernel_size rows, "same" H * strides (as Keras); the kernel is
+    (in_channels, filters, kh, kw), sg.nn.conv2d_transpose's (PyTorch's) layout."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kw):
+        if isinstance(padding, str) and padding.lower() not in ("valid", "same"):
+            raise ValueError(f"Conv2DTranspose: padding must be 'valid' or 'same', got {padding!r}")
+        super().__init__(filters, kernel_size, strides, padding, **kw)
+        self.strides = C._pair(strides, "strides")
+        self.output_padding = None if output_padding is None else C._pair(output_padding, "output_padding")
+
+    def build(self, input_shape):
+        channels = input_shape[1]
+        if channels is None:
+            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        kh, kw = self.kernel_size
+        receptive = kh * kw
+        self.kernel = self.add_weight("kernel", (channels, self.filters // self.groups, kh, kw),
+                                      self.kernel_initializer,
+                                      fan=(self.filters // self.groups * receptive, channels * receptive))
+        self.bias = self.add_weight("bias", (self.filters,)) if self.use_bias else None
+
+    def _crop_and_extra(self):
+        """(padding, output_padding) for conv2d_transpose: what is cropped from the full
+        transposed output on each side, and what is added at the end."""
+        extra = self.output_padding or (0, 0)
+        if not isinstance(self.padding, str) or self.padding.lower() == "valid":
+            return (0 if isinstance(self.padding, str) else self.padding), extra
+        # "same": H * s rows out of (H - 1) * s + k, cropped as a forward "same" convolution pads
+        # (the smaller half first); a kernel shorter than its stride is made up at the end.
+        crops = []
+        for k, s, axis in zip(self.kernel_size, self.strides, (0, 1)):
+            total = max(k - s, 0)
+            crops.append((total // 2, total - total // 2))
+            if self.output_padding is None:
+                extra = extra[:axis] + (max(s - k, 0),) + extra[axis + 1:]
+        return tuple(crops), extra
+
+    def call(self, x, context):
+        crop, extra = self._crop_and_extra()
+        out = C.conv2d_transpose(x, self.kernel, self.strides, crop, extra, self.dilation_rate, self.groups)
+        if self.bias is not None:
+            out = out + self.bias.dimshuffle("x", 0, "x", "x")
+        return self.activation(out)
+
+    def get_config(self):
+        return {**super().get_config(), "output_padding": self.output_padding}
+
+
 class MaxPool2D(Layer):
     def __init__(self, pool_size=2, strides=None, padding=0, **kw):
         super().__init__(**kw)
@@ -73,4 +126,44 @@ class UpSampling2D(Layer):
         return {**super().get_config(), "size": self.size}
 
 
+class GlobalAveragePooling2D(Layer):
+    """The mean of each channel over the rows and columns: (N, C, H, W) -> (N, C), or
+    (N, C, 1, 1) with keepdims (a classifier's head on convolutional features)."""
+
+    def __init__(self, keepdims=False, **kw):
+        super().__init__(**kw)
+        self.keepdims = bool(keepdims)
+
+    def call(self, x, context):
+        return x.mean(axis=(2, 3), keepdims=self.keepdims)
+
+
+class GlobalMaxPooling2D(GlobalAveragePooling2D):
+    """The maximum of each channel over the rows and columns: (N, C, H, W) -> (N, C)."""
+
+    def call(self, x, context):
+        return x.max(axis=(2, 3), keepdims=self.keepdims)
+
+
+class ZeroPadding2D(Layer):
+    """Zeros around the images: padding an int, (rows, cols), or ((top, bottom), (left, right))."""
+
+    def __init__(self, padding=1, **kw):
+        super().__init__(**kw)
+        pads = C.normalize_padding(padding)
+        if isinstance(pads, str) or min(min(p) for p in pads) < 0:
+            raise ValueError(f"ZeroPadding2D: padding takes non-negative ints or pairs, got {padding!r}")
+        self.padding = pads
+
+    def call(self, x, context):
+        (top, bottom), (left, right) = self.padding
+        n, c, h, w = (shape(x)[a] for a in range(4))
+        padded = zeros([n, c, h + top + bottom, w + left + right], dtype=x.dtype)
+        return set_subtensor(padded[:, :, top:top + h, left:left + w], x)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding}
+
+
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D
+GlobalAvgPool2D, GlobalMaxPool2D = GlobalAveragePooling2D, GlobalMaxPooling2D

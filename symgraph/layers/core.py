@@ -1,7 +1,8 @@
-"""Dense, Flatten, Reshape, Activation, Dropout."""
+"""Dense, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise."""
 
 from .. import activations
 from ..ops import linalg
+from ..ops.elemwise import where
 from ..ops.shape import reshape, shape
 from ..ops.nn import dropout
 from ..ops.random import RandomStream
@@ -63,6 +64,20 @@ class Activation(Layer):
         return self.activation(x)
 
 
+class LeakyReLU(Layer):
+    """x where x > 0, else alpha * x (Keras's default alpha 0.3; negative_slope is Keras 3's name)."""
+
+    def __init__(self, alpha=0.3, negative_slope=None, **kw):
+        super().__init__(**kw)
+        self.alpha = float(alpha if negative_slope is None else negative_slope)
+
+    def call(self, x, context):
+        return where(x > 0, x, x * self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
 class Dropout(Layer):
     """Zero a fraction `rate` of the inputs while training (scaled so inference is unchanged)."""
 
@@ -80,3 +95,21 @@ class Dropout(Layer):
         return {**super().get_config(), "rate": self.rate}
 
 
+
+
+class GaussianNoise(Layer):
+    """Add zero-mean normal noise of standard deviation `stddev` while training (a denoising
+    autoencoder's corruption); inference passes the inputs through."""
+
+    def __init__(self, stddev, seed=None, **kw):
+        super().__init__(**kw)
+        self.stddev = float(stddev)
+        self.stream = RandomStream(seed if seed is not None else next_stream_seed())
+
+    def call(self, x, context):
+        if context.training and self.stddev > 0:
+            return x + self.stream.normal(shape(x), 0.0, self.stddev, dtype=x.dtype)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev}
