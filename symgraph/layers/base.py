@@ -137,6 +137,11 @@ class Layer:
             raise TypeError(f"layer {self.name} must be called on a symbolic variable (from "
                             f"sg.layers.Input or another layer), got {type(x).__name__}")
         out = self.trace(x, TraceContext(training=False))
+        if out is x:
+            # An identity in inference mode (Dropout, GaussianNoise, a linear Activation) still
+            # needs an output of its own to record this call on (else x's own record, the call
+            # that made it, is overwritten and a Model walks in a circle); the rewriter drops it.
+            out = x.dimshuffle(*range(x.ndim))
         out.layer_history = (self, x)
         self.input, self.output = x, out  # Keras's layer.input / layer.output (last call)
         return out

@@ -37,7 +37,8 @@ class Model:
         values = {id(self.input): x}
         out = x
         for layer, source, result in self.calls:
-            out = layer.trace(values[id(source)], context)
+            given = [values[id(s)] for s in source] if isinstance(source, list) else values[id(source)]
+            out = layer.trace(given, context)
             values[id(result)] = out
         return out, context
 
@@ -225,14 +226,24 @@ class Sequential(Model):
 
 
 def _recorded_calls(inputs, outputs):
-    """The (layer, input, output) calls between inputs and outputs, in call order."""
-    calls, var = [], outputs
-    while var is not inputs:
+    """The (layer, input or list of inputs, output) calls between inputs and outputs, each
+    after the calls that make its inputs (a merge layer's branches: a graph, not a chain)."""
+    calls, done = [], {id(inputs)}
+    stack = [(outputs, False)]
+    while stack:
+        var, ready = stack.pop()
+        if id(var) in done:
+            continue
         history = getattr(var, "layer_history", None)
         if history is None:
             raise ValueError("the outputs are not made by layers called on the given inputs "
                              "(use sg.layers.Input and call layers on it)")
         layer, source = history
-        calls.append((layer, source, var))
-        var = source
-    return calls[::-1]
+        sources = source if isinstance(source, list) else [source]
+        if ready:
+            done.add(id(var))
+            calls.append((layer, source, var))
+            continue
+        stack.append((var, True))
+        stack.extend((s, False) for s in reversed(sources) if id(s) not in done)
+    return calls

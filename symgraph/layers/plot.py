@@ -9,21 +9,24 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
     dot = graphviz.Digraph(model.name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
                            node_attr={"shape": "record", "fontname": "Helvetica", "fontsize": "10",
                                       "style": "filled", "fillcolor": "#f2f2f2"})
-    source = "input"
     label = f"input | {shape_text(model.input.type.shape)}" if show_shapes else "input"
-    dot.node(source, label="{" + label + "}", fillcolor="#a9d18e")
-    for k, (layer, _, out) in enumerate(model.calls):
+    dot.node("input", label="{" + label + "}", fillcolor="#a9d18e")
+    made_by = {id(model.input): "input"}  # variable -> the box that made it
+    for k, (layer, source, out) in enumerate(model.calls):
         name = f"layer{k}"
         title = f"{layer.name}: {type(layer).__name__}"
         params = layer.count_params()
         detail = f" | params {params:,}" if params else ""
         if not layer.trainable:
             detail += " | frozen"
-        label = f"{title}{detail}" + (f" | {{in {shape_text(layer.input_shape)} | out {shape_text(out.type.shape)}}}"
+        sources = source if isinstance(source, list) else [source]
+        shown_in = " , ".join(shape_text(s.type.shape) for s in sources)
+        label = f"{title}{detail}" + (f" | {{in {shown_in} | out {shape_text(out.type.shape)}}}"
                                       if show_shapes else "")
         dot.node(name, label="{" + label + "}", fillcolor="#fff2b3" if params else "#f2f2f2")
-        dot.edge(source, name)
-        source = name
+        for s in sources:
+            dot.edge(made_by[id(s)], name)
+        made_by[id(out)] = name
     return dot
 
 

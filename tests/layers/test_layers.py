@@ -410,3 +410,57 @@ def test_a_denoising_autoencoder_with_transposed_convolutions_and_a_pooled_class
                        metrics=["accuracy"])
     classifier.fit(x_train, y_train, epochs=10, batch_size=32, verbose=0)
     assert classifier.evaluate(x_test, y_test)[1] > 0.75  # (0.87-0.91 over three seeds)
+
+
+def test_merge_layers_compute_keras_merges(rng):
+    a, b, c = L.Input((3, 4), dtype="float64"), L.Input((3, 4), dtype="float64"), L.Input((2, 4), dtype="float64")
+    av, bv, cv = rng.normal(size=(5, 3, 4)), rng.normal(size=(5, 3, 4)), rng.normal(size=(5, 2, 4))
+    outs = [L.Add()([a, b, a]), L.Subtract()([a, b]), L.Multiply()([a, b]), L.Average()([a, b]),
+            L.Maximum()([a, b]), L.Minimum()([a, b]), L.Concatenate(axis=1)([a, c]), L.concatenate([a, b]),
+            L.add([a, b])]
+    want = [2 * av + bv, av - bv, av * bv, (av + bv) / 2, np.maximum(av, bv), np.minimum(av, bv),
+            np.concatenate([av, cv], axis=1), np.concatenate([av, bv], axis=-1), av + bv]
+    for got, w in zip(sg.function([a, b, c], outs)(av, bv, cv), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+    with pytest.raises(ValueError, match="differ along axis 1"):
+        L.Add()([a, c])
+    with pytest.raises(TypeError, match="list of symbolic variables"):
+        L.Add()(a)
+    with pytest.raises(ValueError, match="at least 2"):
+        L.Add()([a])
+    with pytest.raises(ValueError, match="exactly two"):
+        L.Subtract()([a, b, a])
+
+
+def test_a_functional_model_with_skip_connections_trains_and_replays(digits, tmp_path):
+    """Merge layers make the recorded calls a graph: each call is replayed after the calls that
+    feed it (in training and inference modes), the picture draws each branch's edge, and a
+    residual convnet with a concatenated skip learns the digits."""
+    (xtr, ytr), (xte, yte) = digits
+    inputs = L.Input((1, 8, 8))
+    dense = L.Dense(3)
+    h = dense(L.Flatten()(inputs))
+    dropped = L.Dropout(0.5)(h)  # an identity when not training: still a call of its own
+    assert dropped is not h and h.layer_history[0] is dense
+    assert [type(layer).__name__ for layer, _, _ in L.Model(inputs, dropped).calls] == ["Flatten", "Dense", "Dropout"]
+    L.set_seed(4)
+    stem = L.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    branch = L.Conv2D(8, 3, padding="same")(L.Dropout(0.1)(stem))
+    joined = L.Activation("relu")(L.Add()([stem, branch]))
+    both = L.Concatenate(axis=1)([joined, L.Conv2D(4, 1)(inputs)])
+    outputs = L.Dense(10, activation="softmax")(L.Flatten()(both))
+    model = L.Model(inputs, outputs)
+    kinds = [type(layer).__name__ for layer, _, _ in model.calls]
+    assert len(kinds) == 9 and kinds.index("Add") > kinds.index("Dropout") and kinds[-1] == "Dense"
+    assert kinds.index("Concatenate") > max(i for i, k in enumerate(kinds) if k == "Conv2D")
+    model.compile(optimizer=sg.optimizers.Adam(lr=1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(xtr, ytr, epochs=8, batch_size=32, verbose=0)
+    assert model.evaluate(xte, yte)[1] > 0.93  # (0.97-0.98 over three seeds)
+    x = L.Input((1, 8, 8))
+    replayed = sg.function([x], model.trace(x, False)[0])(xte[:4])
+    np.testing.assert_allclose(replayed, model.predict(xte[:4]), rtol=1e-5)
+    dot = L.model_to_dot(model).source
+    assert dot.count("->") == 11  # one edge per input of each of the 9 calls (two into each merge)
+    assert "Param" in model.summary(print_fn=None)
+    with pytest.raises(TypeError, match="list of symbolic variables"):
+        L.Sequential([L.Input((4,)), L.Dense(4), L.Add()])

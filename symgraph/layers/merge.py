@@ -1,0 +1,117 @@
+"""Layers of several inputs (a functional model's skip connections): Add, Subtract, Multiply,
+Average, Maximum, Minimum, Concatenate, and Keras's lowercase functions of them.
+
+    h = sg.layers.Conv2D(8, 3, padding="same")(inputs)
+    out = sg.layers.Add()([inputs8, h])              # or sg.layers.add([inputs8, h])
+"""
+import functools
+
+from ..graph import Variable, name_scope
+from ..ops import elemwise as E
+from ..ops.shape import concatenate as join
+from .base import Layer, TraceContext
+
+
+class Merge(Layer):
+    """A layer called on a list of variables of one shape (its call: `combine`)."""
+
+    minimum_inputs = 2
+
+    def __call__(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or not all(isinstance(x, Variable) for x in inputs):
+            raise TypeError(f"layer {self.name} must be called on a list of symbolic variables, got {inputs!r}")
+        if len(inputs) < self.minimum_inputs:
+            raise ValueError(f"layer {self.name} merges at least {self.minimum_inputs} inputs, got {len(inputs)}")
+        inputs = list(inputs)
+        out = self.trace(inputs, TraceContext(training=False))
+        out.layer_history = (self, inputs)
+        self.input, self.output = inputs, out
+        return out
+
+    def trace(self, inputs, context):
+        shapes = [tuple(x.type.shape) for x in inputs]
+        self._check(shapes)
+        if not self.built:
+            self.built = True
+            self.input_shape = shapes
+        with name_scope(self.name):
+            out = self.call(inputs, context)
+        if self.output_shape is None:
+            self.output_shape = tuple(out.type.shape)
+        return out
+
+    def _check(self, shapes):
+        ndims = {len(s) for s in shapes}
+        if len(ndims) > 1:
+            raise ValueError(f"{self.name}: its inputs have different numbers of axes: {shapes}")
+        for axis in range(1, ndims.pop()):
+            if axis in self._free_axes(len(shapes[0])):
+                continue
+            known = {s[axis] for s in shapes if s[axis] is not None}
+            if len(known) > 1:
+                raise ValueError(f"{self.name}: its inputs' shapes {shapes} differ along axis {axis}")
+
+    def _free_axes(self, ndim):
+        return ()
+
+    def call(self, inputs, context):
+        return functools.reduce(self.combine, inputs)
+
+
+class Add(Merge):
+    combine = staticmethod(E.add)
+
+
+class Subtract(Merge):
+    """inputs[0] - inputs[1]."""
+
+    def call(self, inputs, context):
+        if len(inputs) != 2:
+            raise ValueError(f"{self.name} subtracts exactly two inputs, got {len(inputs)}")
+        return inputs[0] - inputs[1]
+
+
+class Multiply(Merge):
+    combine = staticmethod(E.mul)
+
+
+class Maximum(Merge):
+    combine = staticmethod(E.maximum)
+
+
+class Minimum(Merge):
+    combine = staticmethod(E.minimum)
+
+
+class Average(Merge):
+    def call(self, inputs, context):
+        return functools.reduce(E.add, inputs) * (1.0 / len(inputs))
+
+
+class Concatenate(Merge):
+    """Joined along `axis` (Keras's default -1; NCHW feature maps join channels with axis=1)."""
+
+    def __init__(self, axis=-1, **kw):
+        super().__init__(**kw)
+        self.axis = int(axis)
+
+    def _free_axes(self, ndim):
+        return (self.axis % ndim,)
+
+    def call(self, inputs, context):
+        return join(inputs, axis=self.axis % inputs[0].ndim)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+def _functional(cls):
+    def merge(inputs, **kw):
+        return cls(**kw)(inputs)
+    merge.__name__ = merge.__qualname__ = cls.__name__.lower()
+    merge.__doc__ = f"Keras's {cls.__name__.lower()}(inputs): {cls.__name__}()(inputs)."
+    return merge
+
+
+add, subtract, multiply, average, maximum, minimum, concatenate = (
+    _functional(c) for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate))
