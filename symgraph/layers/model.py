@@ -34,17 +34,37 @@ class Model:
     def trace(self, x, training_mode=False):
         """Replay the layers on symbolic input x; returns (output, TraceContext with updates)."""
         context = TraceContext(training_mode)
+        return self.replay(x, context), context
+
+    def replay(self, x, context):
+        """The layers' output for symbolic input x, in `context` (its mode; its updates list
+        receives theirs)."""
         values = {id(self.input): x}
         out = x
         for layer, source, result in self.calls:
             given = [values[id(s)] for s in source] if isinstance(source, list) else values[id(source)]
             out = layer.trace(given, context)
             values[id(result)] = out
-        return out, context
+        return out
 
-    def __call__(self, x):
-        """Use the model as a layer inside another graph (inference mode)."""
-        return self.trace(x, False)[0]
+    def __call__(self, x, training=None):
+        """The model as a layer of another functional model (transfer learning: a trained
+        base, frozen by base.trainable = False, under a new head), or on any symbolic
+        variable (inference mode). training=False keeps it in inference mode while the outer
+        model trains (Keras's idiom for a frozen base with batch normalization)."""
+        return NestedModel(self, training)(x)
+
+    @property
+    def trainable(self):
+        return getattr(self, "_trainable", True)
+
+    @trainable.setter
+    def trainable(self, value):
+        """model.trainable = False freezes every layer of the model (Keras's way); True thaws
+        them all."""
+        self._trainable = bool(value)
+        for layer in list(self.layers) + list(getattr(self, "pending", [])):
+            layer.trainable = self._trainable
 
     @property
     def output_shape(self):
@@ -247,3 +267,38 @@ def _recorded_calls(inputs, outputs):
         stack.append((var, True))
         stack.extend((s, False) for s in reversed(sources) if id(s) not in done)
     return calls
+
+
+class NestedModel(Layer):
+    """A model called as a layer (Model.__call__): its weights, its layers' trainable flags
+    and its `trainable` are the model's own; its calls are replayed in the outer trace's mode
+    (or in inference mode with training=False, where its batch statistics stay as they are)."""
+
+    def __init__(self, model, training=None):
+        if model.input is None:
+            raise ValueError(f"{model.name} is not built: give its first layer input_shape=..., or call it on data first")
+        super().__init__(name=model.name, trainable=model.trainable)
+        self.model, self.training = model, training
+        self.weights = model.weights
+
+    @property
+    def trainable(self):
+        return self.model.trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        if hasattr(self, "model"):  # (Layer.__init__ sets it before the model is known)
+            self.model.trainable = value
+
+    @property
+    def trainable_weights(self):
+        return self.model.trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        return self.model.non_trainable_weights
+
+    def call(self, x, context):
+        if self.training is None or bool(self.training) == context.training:
+            return self.model.replay(x, context)
+        return self.model.replay(x, TraceContext(bool(self.training)))

@@ -464,3 +464,43 @@ def test_a_functional_model_with_skip_connections_trains_and_replays(digits, tmp
     assert "Param" in model.summary(print_fn=None)
     with pytest.raises(TypeError, match="list of symbolic variables"):
         L.Sequential([L.Input((4,)), L.Dense(4), L.Add()])
+
+
+def test_transfer_learning_with_a_frozen_base_model_as_a_layer(digits):
+    """Keras's transfer-learning idiom: a trained base called as a layer under a new head,
+    frozen by base.trainable = False (its weights stay; its batch statistics too when called
+    with training=False), then thawed for fine-tuning (they move)."""
+    (xtr, ytr), (xte, yte) = digits
+    L.set_seed(5)
+    base = L.Sequential([L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(1, 8, 8)),
+                         L.BatchNormalization(), L.MaxPool2D(2), L.Flatten(), L.Dense(32, activation="relu")])
+    pretrain = L.Model(base.input, L.Dense(10, activation="softmax")(base.output))
+    pretrain.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    pretrain.fit(xtr[ytr < 5], ytr[ytr < 5], epochs=3, batch_size=32, verbose=0)  # (on half the classes)
+    base.trainable = False
+    assert all(not layer.trainable for layer in base.layers) and base.trainable_weights == []
+    inputs = L.Input((1, 8, 8))
+    features = base(inputs, training=False)
+    model = L.Model(inputs, L.Dense(10, activation="softmax")(features))
+    assert [type(layer).__name__ for layer in model.layers] == ["NestedModel", "Dense"]
+    assert len(model.trainable_weights) == 2 and len(model.weights) == 2 + len(base.weights)
+    model.compile(optimizer=sg.optimizers.Adam(lr=1e-2), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    frozen = [w.get_value().copy() for w in base.weights]
+    model.fit(xtr, ytr, epochs=4, batch_size=32, verbose=0)
+    for w, before in zip(base.weights, frozen):
+        np.testing.assert_array_equal(w.get_value(), before)  # kernels and moving statistics alike
+    assert model.evaluate(xte, yte)[1] > 0.65  # (0.76-0.82 over three seeds: features learnt on half the classes)
+    head = model.layers[1]
+    logits = base.predict(xte[:3]) @ head.kernel.get_value() + head.bias.get_value()
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(model.predict(xte[:3]), e / e.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+    base.trainable = True  # fine-tuning: the base moves, its batch statistics still not (training=False)
+    model.compile(optimizer=sg.optimizers.Adam(lr=1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(xtr[:64], ytr[:64], epochs=1, batch_size=32, verbose=0)
+    kernel, moving_mean = base.layers[0].kernel.get_value(), base.layers[1].moving_mean.get_value()
+    assert not np.array_equal(kernel, frozen[0]) and np.array_equal(moving_mean, frozen[4])
+    inner = L.Input((1, 8, 8))
+    model_bn = L.Model(inner, L.Dense(10, activation="softmax")(base(inner)))  # training=None: the outer mode's
+    model_bn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model_bn.fit(xtr[:64], ytr[:64], epochs=1, batch_size=32, verbose=0)
+    assert not np.array_equal(base.layers[1].moving_mean.get_value(), frozen[4])
