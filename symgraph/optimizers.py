@@ -127,7 +127,49 @@ class Adagrad(Optimizer):
         return out
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
+class Adadelta(Optimizer):
+    """Zeiler's Adadelta (Keras's classic mnist_cnn's optimizer): steps scaled by the running
+    root mean squares of past steps and of gradients; lr=1.0 is the method as published (and
+    Keras 2's default; tf.keras later took 0.001)."""
+
+    def __init__(self, lr=1.0, rho=0.95, epsilon=1e-7, **kw):
+        super().__init__(lr, **kw)
+        self.rho, self.epsilon = rho, epsilon
+
+    def step(self, params, grads):
+        out = []
+        for p, g in zip(params, grads):
+            a, d = self.slot(p, "mean_square"), self.slot(p, "mean_square_step")
+            a_new = self.rho * a + (1 - self.rho) * g * g
+            delta = g * E.sqrt(d + self.epsilon) / E.sqrt(a_new + self.epsilon)
+            d_new = self.rho * d + (1 - self.rho) * delta * delta
+            out += [(a, a_new), (d, d_new), (p, p - self.lr_as(p) * delta)]
+        return out
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm: steps of lr / (1 - beta_1^t) * m / (u + epsilon), u the
+    decayed maximum of |g|."""
+
+    def __init__(self, lr=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kw):
+        super().__init__(lr, **kw)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def step(self, params, grads):
+        t = E.cast(self.iterations + 1, config.floatX)
+        correction = 1 / (1 - self.beta_1 ** t)
+        out = []
+        for p, g in zip(params, grads):
+            m, u = self.slot(p, "m"), self.slot(p, "u")
+            m_new = self.beta_1 * m + (1 - self.beta_1) * g
+            u_new = E.maximum(self.beta_2 * u, abs(g))
+            step = self.lr_as(p) * E.cast(correction, p.dtype)
+            out += [(m, m_new), (u, u_new), (p, p - step * m_new / (u_new + self.epsilon))]
+        return out
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta,
+            "adamax": Adamax}
 
 
 def get(optimizer):

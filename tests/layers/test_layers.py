@@ -167,18 +167,42 @@ def test_theano_style_program_with_givens_and_optimizer_updates(digits):
     assert (predict(xte.reshape(len(xte), -1)) == yte).mean() > 0.93
 
 
-@pytest.mark.parametrize("name,lr", [("sgd", 0.1), ("adam", 0.1), ("rmsprop", 0.05), ("adagrad", 1.0)])
-def test_each_optimizer_minimizes_a_quadratic(name, lr):
+@pytest.mark.parametrize("name,lr,steps", [("sgd", 0.1, 300), ("adam", 0.1, 300), ("rmsprop", 0.05, 300),
+                                           ("adagrad", 1.0, 300), ("adamax", 0.1, 300),
+                                           ("adadelta", 1.0, 3000)])  # (its steps start at sqrt(epsilon))
+def test_each_optimizer_minimizes_a_quadratic(name, lr, steps):
     w = sg.shared(np.array([3.0, -2.0], "float32"), "w")
     opt = sg.optimizers.get(name)
     opt.learning_rate = lr
     cost = ((w - 1.0) ** 2).sum()
     step = sg.function([], cost, updates=opt.updates(cost, [w]))
     first = float(step())
-    for _ in range(300):
+    for _ in range(steps):
         last = float(step())
     assert last < first * 0.01
-    assert int(opt.iterations.get_value()) == 301
+    assert int(opt.iterations.get_value()) == steps + 1
+
+
+def test_adadelta_and_adamax_steps_follow_their_formulas():
+    gv = np.array([0.5, -2.0])
+    w = sg.shared(np.array([1.0, 2.0]), "w")
+    g = sg.constant(gv)
+    cost = (w * g).sum()  # gradient gv every step
+    for opt in (sg.optimizers.Adadelta(), sg.optimizers.Adamax(lr=0.01)):
+        w.set_value(np.array([1.0, 2.0]))
+        step = sg.function([], cost, updates=opt.updates(cost, [w]))
+        want, a, d, m, u = np.array([1.0, 2.0]), 0.0, 0.0, 0.0, 0.0
+        for t in range(1, 4):
+            step()
+            if isinstance(opt, sg.optimizers.Adadelta):
+                a = 0.95 * a + 0.05 * gv * gv
+                delta = gv * np.sqrt(d + 1e-7) / np.sqrt(a + 1e-7)
+                d = 0.95 * d + 0.05 * delta * delta
+                want = want - 1.0 * delta
+            else:
+                m, u = 0.9 * m + 0.1 * gv, np.maximum(0.999 * u, np.abs(gv))
+                want = want - 0.01 / (1 - 0.9 ** t) * m / (u + 1e-7)
+            np.testing.assert_allclose(w.get_value(), want, rtol=1e-6)
 
 
 def test_weight_decay_and_momentum_math():
