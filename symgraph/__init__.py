@@ -20,7 +20,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .printing import debugprint
     from .drawing import to_dot, render, GraphvizNotInstalled
     from .graph import name_scope
-    from . import random, datasets, nn, nnet, signal, activations, optimizers, losses, metrics, callbacks, layers
+    from . import random, datasets, nn, nnet, signal, utils, activations, optimizers, losses, metrics, callbacks, layers
 
 globals().update(_CONSTRUCTORS)
 

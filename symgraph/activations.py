@@ -8,9 +8,33 @@ def linear(x):
     return x
 
 
+def swish(x):
+    """x * sigmoid(x) (also called silu)."""
+    return x * E.sigmoid(x)
+
+
+def selu(x):
+    """Klambauer et al.'s self-normalizing scale * elu(x, alpha), the constants Keras uses."""
+    return 1.0507009873554805 * N.elu(x, 1.6732632423543772)
+
+
+def softsign(x):
+    return x / (abs(x) + 1)
+
+
+def relu6(x):
+    return E.clip(x, 0, 6)
+
+
+def leaky_relu(x, alpha=0.2):
+    """x where x > 0, else alpha * x (tf.nn.leaky_relu's default alpha)."""
+    return E.where(x > 0, x, x * alpha)
+
+
 _BY_NAME = {"relu": E.relu, "sigmoid": E.sigmoid, "tanh": E.tanh, "softmax": N.softmax,
             "log_softmax": N.log_softmax, "softplus": E.softplus, "elu": E.elu, "gelu": E.gelu,
-            "hard_sigmoid": E.hard_sigmoid, "linear": linear, None: linear}
+            "hard_sigmoid": E.hard_sigmoid, "swish": swish, "silu": swish, "selu": selu, "softsign": softsign,
+            "relu6": relu6, "leaky_relu": leaky_relu, "exponential": E.exp, "linear": linear, None: linear}
 
 
 def get(activation):

@@ -528,3 +528,31 @@ def test_transfer_learning_with_a_frozen_base_model_as_a_layer(digits):
     model_bn.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model_bn.fit(xtr[:64], ytr[:64], epochs=1, batch_size=32, verbose=0)
     assert not np.array_equal(base.layers[1].moving_mean.get_value(), frozen[4])
+
+
+def test_activations_by_keras_names(rng):
+    x = sg.dvector("x")
+    xv = np.concatenate([rng.normal(size=20) * 4, [0.0, -1e-3, 7.0]])
+    e = np.where(xv > 0, xv, np.expm1(np.minimum(xv, 0)) * 1.6732632423543772) * 1.0507009873554805
+    want = {"swish": xv / (1 + np.exp(-xv)), "silu": xv / (1 + np.exp(-xv)), "selu": e,
+            "softsign": xv / (np.abs(xv) + 1), "relu6": np.clip(xv, 0, 6), "leaky_relu": np.where(xv > 0, xv, 0.2 * xv),
+            "exponential": np.exp(xv)}
+    got = sg.function([x], [sg.activations.get(name)(x) for name in want])(xv)
+    for (name, w), g in zip(want.items(), got):
+        np.testing.assert_allclose(g, w, rtol=1e-12, err_msg=name)
+    layer = L.Dense(3, activation="swish")
+    assert L.base.shape_text(layer(L.Input((4,))).type.shape) == "(None, 3)"
+    assert layer.get_config()["activation"] == "swish"
+
+
+def test_to_categorical_as_keras_utils():
+    np.testing.assert_array_equal(sg.utils.to_categorical([0, 2, 1]), np.eye(3, dtype=sg.config.floatX)[[0, 2, 1]])
+    hot = sg.utils.to_categorical(np.array([[1], [3]]), num_classes=5, dtype="int32")
+    assert hot.shape == (2, 5) and hot.dtype == np.int32 and hot[1, 3] == 1 and hot.sum() == 2
+    assert sg.utils.to_categorical(np.array([1.0, 0.0])).tolist() == [[0, 1], [1, 0]]
+    with pytest.raises(ValueError, match="out of range for 3 classes"):
+        sg.utils.to_categorical([0, 3], 3)
+    with pytest.raises(ValueError, match="whole numbers"):
+        sg.utils.to_categorical([0.5])
+    with pytest.raises(ValueError, match="negative"):
+        sg.utils.to_categorical([-1, 2])
