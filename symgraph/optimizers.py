@@ -9,13 +9,14 @@ weight_decay adds weight_decay * p to each gradient (L2 regularization).
 import numpy as np
 
 from .config import config
+from .construction import Recorded
 from .grad import grad
 from .graph import name_scope
 from .ops import elemwise as E
 from .variables import shared
 
 
-class Optimizer:
+class Optimizer(Recorded):
     def __init__(self, lr, weight_decay=0.0, clipnorm=None, learning_rate=None):
         lr = lr if learning_rate is None else learning_rate  # Keras 2's name for it
         with name_scope(type(self).__name__.lower()):

@@ -16,10 +16,11 @@ from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concaten
                     average, maximum, minimum, concatenate)
 from .model import Model, Sequential
 from .plot import plot_model, model_to_dot
+from .saving import load_model
 
 __all__ = ["Layer", "Input", "Dense", "Flatten", "Reshape", "Activation", "LeakyReLU", "Dropout", "GaussianNoise",
            "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
            "ZeroPadding2D", "BatchNormalization", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-           "Model", "Sequential", "plot_model", "model_to_dot", "set_seed"]
+           "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model"]

@@ -12,6 +12,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..config import dtype_or_floatx
+from ..construction import Recorded
 from ..graph import name_scope, Variable, TensorType
 from ..variables import shared
 
@@ -62,7 +63,7 @@ class TraceContext:
         self.updates = []
 
 
-class Layer:
+class Layer(Recorded):
     def __init__(self, name=None, trainable=True, input_shape=None, dtype=None):
         self.name = name or f"{_snake(type(self).__name__)}_{next(_name_counts[type(self).__name__]) + 1}"
         self.trainable = trainable

@@ -102,6 +102,12 @@ class Model:
         for w, v in zip(weights, values):
             w.set_value(np.asarray(v))
 
+    def save(self, path):
+        """Write the whole model (layers, wiring, weights, compile settings) to one file:
+        sg.layers.load_model(path) builds it again (see saving.py)."""
+        from .saving import save_model
+        return save_model(self, path)
+
     def save_weights(self, path):
         """Write every weight to an .npz file, keyed 'layer/weight' (no pickle)."""
         path = str(path)
@@ -209,6 +215,8 @@ class Sequential(Model):
                 raise ValueError("an Input can only start a Sequential model")
             self.input = layer
             return
+        if isinstance(layer, Model):  # a built model stacked as one layer (Keras allows it)
+            layer = NestedModel(layer)
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential takes layers, got {type(layer).__name__}")
         self.pending.append(layer)

@@ -12,8 +12,9 @@ from ..callbacks import Callback, History
 
 
 class Compiled:
-    def __init__(self, optimizer, loss, metrics, backend):
+    def __init__(self, optimizer, loss, metrics, backend, spec=None):
         self.optimizer, self.loss = optimizer, loss
+        self.spec = spec  # the loss and metrics as given (names, for saving.save_model), the backend
         self.metrics = list(metrics)
         self.metric_names = [M.name_of(m) for m in metrics]
         self.metric_fns = [M.get(m) for m in metrics]
@@ -23,7 +24,8 @@ class Compiled:
 
 def compile_model(model, optimizer, loss, metrics, backend):
     model.optimizer = O.get(optimizer)
-    model.compiled = Compiled(model.optimizer, L.get(loss), metrics or [], backend)
+    model.compiled = Compiled(model.optimizer, L.get(loss), metrics or [], backend,
+                              {"loss": loss, "metrics": list(metrics or []), "backend": backend})
 
 
 def _require_compiled(model):

@@ -556,3 +556,52 @@ def test_to_categorical_as_keras_utils():
         sg.utils.to_categorical([0.5])
     with pytest.raises(ValueError, match="negative"):
         sg.utils.to_categorical([-1, 2])
+
+
+def test_a_whole_model_saved_and_loaded_predicts_and_trains_on(digits, tmp_path):
+    """model.save / sg.layers.load_model: a Sequential convnet and a functional model with a
+    skip connection and a frozen model inside come back with their layers, wiring, names,
+    trainable flags, weights and compile settings, predicting the same and training on."""
+    (xtr, ytr), (xte, yte) = digits
+    L.set_seed(6)
+    convnet = L.Sequential([L.Conv2D(8, (3, 3), padding="same", activation="relu", input_shape=(1, 8, 8)),
+                            L.BatchNormalization(), L.MaxPool2D(2), L.Dropout(0.25), L.Flatten(),
+                            L.Dense(16, activation=sg.activations.get("swish")), L.Dense(10, activation="softmax")])
+    convnet.compile(optimizer=sg.optimizers.SGD(lr=0.05, momentum=0.9), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+    convnet.fit(xtr, ytr, epochs=2, batch_size=32, verbose=0)
+    convnet.optimizer.learning_rate = 0.02  # (a schedule's change: saved as it is now)
+    twin = L.load_model(convnet.save(tmp_path / "convnet.keras"))
+    assert [layer.name for layer in twin.layers] == [layer.name for layer in convnet.layers]
+    np.testing.assert_array_equal(twin.predict(xte[:50]), convnet.predict(xte[:50]))
+    assert type(twin.optimizer).__name__ == "SGD" and twin.optimizer.momentum == 0.9
+    assert abs(twin.optimizer.learning_rate - 0.02) < 1e-9
+    np.testing.assert_allclose(twin.evaluate(xte, yte), convnet.evaluate(xte, yte), rtol=1e-5)
+    twin.fit(xtr[:64], ytr[:64], epochs=1, batch_size=32, verbose=0)  # compiled: trains on
+
+    convnet.trainable = False
+    inputs = L.Input((1, 8, 8))
+    features = convnet(inputs, training=False)
+    side = L.Dense(10)(L.LeakyReLU(0.1)(L.Flatten()(L.Conv2DTranspose(2, 2, strides=2, padding="same")(inputs))))
+    outputs = L.Activation("softmax")(L.Add()([features, side]))
+    model = L.Model(inputs, outputs, name="skipper")
+    path = model.save(tmp_path / "skipper.npz")
+    loaded = L.load_model(path, compile=False)
+    assert loaded.name == "skipper" and loaded.compiled is None
+    assert [(type(layer).__name__, layer.name) for layer in loaded.layers] == \
+        [(type(layer).__name__, layer.name) for layer in model.layers]
+    assert len(loaded.trainable_weights) == len(model.trainable_weights)  # the inner model still frozen
+    np.testing.assert_allclose(loaded.predict(xte[:20]), model.predict(xte[:20]), rtol=1e-6)
+    assert loaded.layers[0].training is False and not loaded.layers[0].model.trainable
+
+    def custom_loss(y, p):
+        return sg.losses.sparse_categorical_crossentropy(y, p)
+    convnet.compile(optimizer="adam", loss=custom_loss)
+    with pytest.warns(UserWarning, match="without its compile settings"):
+        assert L.load_model(convnet.save(tmp_path / "custom.npz")).compiled is None
+    odd = L.Sequential([L.Dense(2, activation=lambda v: v * 2, input_shape=(3,))])
+    with pytest.raises(ValueError, match="cannot save layer dense_.*named activation"):
+        odd.save(tmp_path / "odd.npz")
+    convnet.save_weights(tmp_path / "weights.npz")
+    with pytest.raises(ValueError, match="holds no saved model"):
+        L.load_model(tmp_path / "weights.npz")

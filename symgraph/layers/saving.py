@@ -1,0 +1,204 @@
+"""A whole model in one file, and back: model.save(path) and sg.layers.load_model(path), as
+Keras's pair. The file is an .npz archive (no pickle): the weights by position and, as JSON,
+how to build the model again: each layer's class and constructor arguments as given
+(construction.Recorded), its name and trainable flag, the wiring of a functional model's
+calls (skip connections, models used as layers) and, where they are given by name, the
+compile settings (the optimizer's class and arguments and its learning rate now; not its
+moment estimates, which start afresh)."""
+import json
+import os
+import warnings
+
+import numpy as np
+
+from .. import activations, losses, metrics
+from .base import Input, Layer
+
+FORMAT, VERSION = "symgraph-model", 1
+
+
+def save_model(model, path):
+    """Write `model` to `path` (any suffix; the content is an .npz archive)."""
+    config = {"format": FORMAT, "version": VERSION, "model": _model_config(model), "compile": _compile_config(model)}
+    arrays = {f"w{k}": w.get_value() for k, w in enumerate(model.weights)}
+    arrays["__config__"] = np.array(json.dumps(config))
+    path = str(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = path + ".tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)  # atomic: a crash never leaves half a file under `path`
+    return path
+
+
+def load_model(path, custom_objects=None, compile=True):
+    """The model saved at `path`, its weights set and, with compile and settings saved by name,
+    compiled. custom_objects: {class name: class} for layers defined outside symgraph (any
+    Layer subclass imported when loading is found without it)."""
+    with np.load(str(path), allow_pickle=False) as data:
+        if "__config__" not in data.files:
+            raise ValueError(f"{path} holds no saved model (weights alone? load them with model.load_weights)")
+        config = json.loads(str(data["__config__"]))
+        weights = [data[f"w{k}"] for k in range(len(data.files) - 1)]
+    if config.get("format") != FORMAT or config.get("version") != VERSION:
+        raise ValueError(f"{path} is not a symgraph model file of version {VERSION}")
+    classes = {cls.__name__: cls for cls in _subclasses(Layer)}
+    classes.update(custom_objects or {})
+    model = _build_model(config["model"], classes)
+    mine = model.weights
+    if len(mine) != len(weights):
+        raise ValueError(f"{path}: the rebuilt model has {len(mine)} weights, the file {len(weights)}")
+    for w, value in zip(mine, weights):
+        if value.shape != w.get_value(borrow=True).shape:
+            raise ValueError(f"{path}: {w.name} is {value.shape} in the file, the rebuilt model's is "
+                             f"{w.get_value(borrow=True).shape}")
+        w.set_value(value)
+    if compile and config["compile"] is not None:
+        _compile(model, config["compile"])
+    return model
+
+
+# ---- writing ----------------------------------------------------------------------------
+def _model_config(model):
+    from .model import NestedModel, Sequential
+    if isinstance(model, Sequential):
+        layers = [layer for layer, _, _ in model.calls] + list(model.pending)
+        return {"class": "Sequential", "name": model.name, "trainable": model.trainable,
+                "input": None if model.input is None else _input_config(model.input),
+                "layers": [_layer_config(layer, NestedModel) for layer in layers]}
+    made_by = {id(model.input): -1}
+    calls = []
+    for k, (layer, source, out) in enumerate(model.calls):
+        sources = source if isinstance(source, list) else [source]
+        calls.append([model.layers.index(layer), [made_by[id(s)] for s in sources], isinstance(source, list)])
+        made_by[id(out)] = k
+    return {"class": "Model", "name": model.name, "trainable": model.trainable, "input": _input_config(model.input),
+            "layers": [_layer_config(layer, NestedModel) for layer in model.layers], "calls": calls,
+            "output": made_by[id(model.output)]}
+
+
+def _input_config(var):
+    return {"shape": list(var.type.shape[1:]), "dtype": var.dtype, "name": var.name}
+
+
+def _layer_config(layer, nested_class):
+    if isinstance(layer, nested_class):
+        return {"class": "NestedModel", "model": _model_config(layer.model), "training": layer.training}
+    args, kwargs = layer.constructed_with()
+    kwargs["name"] = layer.name  # (generated names too: the weights are named after it)
+    kwargs.pop("trainable", None)
+    what = f"layer {layer.name}"
+    return {"class": type(layer).__name__, "args": [_encode(a, what) for a in args],
+            "kwargs": {k: _encode(v, what) for k, v in kwargs.items()}, "trainable": layer.trainable}
+
+
+def _compile_config(model):
+    compiled = getattr(model, "compiled", None)
+    if compiled is None:
+        return None
+    spec = compiled.spec
+    loss = _named(spec["loss"], losses._BY_NAME)
+    named_metrics = [_named(m, metrics._BY_NAME) for m in spec["metrics"]]
+    optimizer = compiled.optimizer
+    try:
+        args, kwargs = optimizer.constructed_with()
+        optimizer_config = {"class": type(optimizer).__name__, "args": [_encode(a, "the optimizer") for a in args],
+                            "kwargs": {k: _encode(v, "the optimizer") for k, v in kwargs.items()},
+                            "learning_rate": optimizer.learning_rate}
+    except ValueError:
+        optimizer_config = None
+    if loss is None or None in named_metrics or optimizer_config is None:
+        warnings.warn(f"{model.name} is saved without its compile settings: its loss, a metric or the optimizer's "
+                      f"arguments are not given by name; compile it again after loading", stacklevel=3)
+        return None
+    return {"optimizer": optimizer_config, "loss": loss, "metrics": named_metrics, "backend": spec["backend"]}
+
+
+def _named(value, table):
+    if isinstance(value, str):
+        return value
+    return next((name for name, fn in table.items() if fn is value), None)
+
+
+def _encode(value, what):
+    """JSON for a constructor argument: plain data, tuples kept as tuples, activations by name."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, tuple):
+        return {"tuple": [_encode(v, what) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, what) for v in value]
+    if callable(value):
+        name = activations.name_of(value)
+        try:
+            if activations.get(name) is value:
+                return {"activation": name}
+        except ValueError:  # (a function of the user's: no activation by its name)
+            pass
+    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data or a named activation "
+                     f"(save the weights with model.save_weights, and build the model in code)")
+
+
+# ---- reading ----------------------------------------------------------------------------
+def _decode(value):
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if "tuple" in value:
+            return tuple(_decode(v) for v in value["tuple"])
+        return activations.get(value["activation"])
+    return value
+
+
+def _build_model(config, classes):
+    from .model import Model, Sequential
+    if config["class"] == "Sequential":
+        model = Sequential(name=config["name"])
+        if config["input"] is not None:
+            model.add(_input(config["input"]))
+        for layer_config in config["layers"]:
+            model.add(_build_layer(layer_config, classes))
+    else:
+        inputs = _input(config["input"])
+        layers = [_build_layer(c, classes) for c in config["layers"]]
+        made = {-1: inputs}
+        for k, (index, sources, as_list) in enumerate(config["calls"]):
+            given = [made[s] for s in sources]
+            made[k] = layers[index](given if as_list else given[0])
+        model = Model(inputs, made[config["output"]], name=config["name"])
+    model._trainable = config["trainable"]  # (its layers' own flags are restored one by one)
+    return model
+
+
+def _input(config):
+    return Input(tuple(config["shape"]), name=config["name"], dtype=config["dtype"])
+
+
+def _build_layer(config, classes):
+    from .model import NestedModel
+    if config["class"] == "NestedModel":
+        return NestedModel(_build_model(config["model"], classes), config["training"])
+    cls = classes.get(config["class"])
+    if cls is None:
+        raise ValueError(f"unknown layer class {config['class']!r}: pass it as custom_objects={{'{config['class']}': "
+                         f"TheClass}} to load_model")
+    layer = cls(*_decode(config["args"]), **{k: _decode(v) for k, v in config["kwargs"].items()})
+    layer.trainable = config["trainable"]
+    return layer
+
+
+def _compile(model, config):
+    from .. import optimizers
+    spec = config["optimizer"]
+    cls = getattr(optimizers, spec["class"])
+    optimizer = cls(*_decode(spec["args"]), **{k: _decode(v) for k, v in spec["kwargs"].items()})
+    optimizer.learning_rate = spec["learning_rate"]
+    model.compile(optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], backend=config["backend"])
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
