@@ -15,6 +15,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
     from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
     from .function import function, Function, UnusedInputError
+    from .ops.scan import scan
     from .backends.executor import NonFiniteError
     from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
     from .printing import debugprint

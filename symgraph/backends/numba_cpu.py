@@ -25,10 +25,11 @@ from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
 from .numba_rows import blocked, crossentropy_kind, row_kernel
+from .numba_scan import ScanThunk
 from .numba_stream import STREAMS
 from ..ops.elemwise import Elemwise, TABLE, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce
-from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv
+from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
 
@@ -1989,7 +1990,12 @@ def _lower_conv_grad_filters(op, node):
     return ConvThunk(op, node, "grad_filters")
 
 
-NATIVE = BY_NUMPY + (linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
+@lower.register(scan_ops.Scan)
+def _lower_scan(op, node):
+    return ScanThunk(op, node, compile_graph)
+
+
+NATIVE = BY_NUMPY + (scan_ops.Scan, linalg.Dot, linalg.Gemm, R.Reduce, Composite, Elemwise, CompositeReduce, I.IncSubtensor,
                      N.Softmax, N.LogSoftmax, R.LogSumExp, N.CrossentropySoftmax, N.CrossentropySoftmaxGrad,
                      N.CrossentropySoftmaxWithGrad,
                      conv.MaxPool2D, conv.MaxPool2DGrad,

@@ -404,7 +404,8 @@ def test_every_api_op_is_lowered_natively():
         sg.full_like(x, 3), sg.arange(5), sg.eye(3), sg.shape_padleft(x), sg.repeat(x, 2), sg.tile(x, (2, 1)),
         x[1:, ::2], x[i], x[x > 0], sg.set_subtensor(x[0], 1.0), sg.inc_subtensor(x[i], 1.0),
         rng.uniform((2,)), rng.normal((2,)), rng.binomial((2,)), sg.nn.softmax(x), sg.nn.log_softmax(x),
-        sg.nn.categorical_crossentropy(sg.nn.softmax(x), i), sg.nn.relu(x), sg.grad(x.sum(), x)]
+        sg.nn.categorical_crossentropy(sg.nn.softmax(x), i), sg.nn.relu(x), sg.grad(x.sum(), x),
+        sg.scan(lambda row, total: total + row, sequences=x, outputs_info=y[0])[0]]
     for optimize in (True, False):
         f = sg.function([x, y, i], graphs, backend="numba", optimize=optimize, on_unused_input="ignore")
         missing = {type(n.op).__name__ for n in f.fgraph.apply_nodes if not isinstance(n.op, numba_cpu.NATIVE)}

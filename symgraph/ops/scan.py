@@ -1,0 +1,284 @@
+"""scan: Theano's loop, a function applied along sequences with state carried between steps.
+
+    h0 = sg.zeros((n_hidden,))
+    hs, _ = sg.scan(lambda x_t, h, W, U: sg.tanh(sg.dot(x_t, W) + sg.dot(h, U)),
+                    sequences=xs, outputs_info=h0, non_sequences=[W, U])
+
+fn's arguments are one slice of each sequence, the previous value of each output with an
+initial value in outputs_info (None there: an output not fed back), then the non-sequences;
+variables fn reads from outside (shared weights) are found and passed along too. Each output
+comes back stacked over the steps (the states after each step, not the initial one), with an
+empty updates dictionary, as Theano's (outputs, updates).
+
+The loop is one Scan node holding the step as an inner graph. Its NumPy reference runs the
+inner graph node by node; the numba backend compiles the step as a function of its own
+(numba_cpu.ScanThunk). The gradient is another Scan, backwards over the steps: it carries the
+gradient of each state, adds up those of the non-sequences, and stacks those of the sequences
+(Theano's scan gradient, for taps of one step back). Limits, said when met: sequences read at
+the current step only, outputs fed back from the step before only, no random draws or
+updates inside the step, no `until` condition, no truncated gradient.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from .base import Op, Apply, TensorType, Variable, as_int_scalar, as_variable
+from ..graph import Constant, clone_replace
+
+
+class Scan(Op):
+    """outputs = states (n_states, each (n,) + its shape) then per-step outputs (maps), from
+    inner_outputs = the states' new values then the maps, computed from inner_inputs = a
+    slice of each sequence (n_seqs), the states' previous values (n_states), the constants."""
+
+    def __init__(self, inner_inputs, inner_outputs, n_seqs, n_states, go_backwards=False, name=None):
+        self.inner_inputs, self.inner_outputs = list(inner_inputs), list(inner_outputs)
+        self.n_seqs, self.n_states, self.go_backwards = n_seqs, n_states, bool(go_backwards)
+        self.n_maps = len(inner_outputs) - n_states
+        self.name = name
+        self._reference = None
+
+    # Inner graphs are compared by identity: two Scans are equal only if they are the same Scan.
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+    def __str__(self):
+        backwards = ", backwards" if self.go_backwards else ""
+        return f"Scan{{{self.name or 'step'}, {self.n_states} states, {self.n_maps} outputs{backwards}}}"
+
+    def make_node(self, n_steps, *outer):
+        outer = [as_variable(v) for v in outer]
+        if len(outer) != len(self.inner_inputs):
+            raise ValueError(f"{self}: {len(self.inner_inputs)} inputs expected, got {len(outer)}")
+        outs = [Variable(TensorType(o.dtype, (None,) + o.type.shape)) for o in self.inner_outputs]
+        return Apply(self, [as_int_scalar(n_steps, "scan's number of steps"), *outer], outs)
+
+    def perform(self, node, inputs):
+        if self._reference is None:
+            from ..backends.numpy_backend import compile_graph
+            from ..rewrite.fgraph import FunctionGraph
+            fgraph = FunctionGraph(self.inner_inputs, self.inner_outputs)
+            self._reference = compile_graph(fgraph, self.inner_inputs, fgraph.outputs)
+        return run_steps(self, self._reference, inputs)
+
+    def grad(self, inputs, outputs, output_grads):
+        return _scan_grad(self, inputs, outputs, output_grads)
+
+
+def run_steps(op, step, inputs):
+    """Scan's loop: `step(values)` -> the inner outputs for one step's inner inputs."""
+    n = int(inputs[0])
+    seqs = inputs[1:1 + op.n_seqs]
+    states = list(inputs[1 + op.n_seqs:1 + op.n_seqs + op.n_states])
+    constants = list(inputs[1 + op.n_seqs + op.n_states:])
+    if n < 0:
+        raise ValueError(f"scan: the number of steps is {n}")
+    for k, seq in enumerate(seqs):
+        if len(seq) < n:
+            raise ValueError(f"scan: sequence {k} has {len(seq)} entries, fewer than the {n} steps")
+    if op.go_backwards:  # (the last n entries, last first: Theano's seq[::-1][:n])
+        seqs = [seq[::-1] for seq in seqs]
+    rows = [[] for _ in op.inner_outputs]
+    for t in range(n):
+        outs = step([seq[t] for seq in seqs] + states + constants)
+        for row, value in zip(rows, outs):
+            row.append(value)
+        states = [np.asarray(v) for v in outs[:op.n_states]]
+    results = []
+    for k, (row, var) in enumerate(zip(rows, op.inner_outputs)):
+        if n:
+            results.append(np.stack([np.asarray(v, dtype=var.dtype) for v in row]))
+        else:  # no steps: an empty stack, shaped as the state (or as much as is known of the output)
+            shape = np.shape(inputs[1 + op.n_seqs + k]) if k < op.n_states else tuple(s or 0 for s in var.type.shape)
+            results.append(np.zeros((0,) + tuple(shape), var.dtype))
+    return results
+
+
+def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None, go_backwards=False,
+         truncate_gradient=-1, name=None, **theano_options):
+    """Theano's scan (see the module's text): returns (outputs, updates), outputs a variable or
+    a list as fn returns one or several."""
+    if truncate_gradient != -1:
+        raise NotImplementedError("scan: truncate_gradient is not supported (the gradient runs over every step)")
+    unknown = set(theano_options) - {"mode", "profile", "strict", "allow_gc", "return_list"}
+    if unknown:
+        raise TypeError(f"scan() got unexpected keyword arguments {sorted(unknown)}")
+    seqs = [_sequence(s) for s in _as_list(sequences)]
+    infos = _as_list(outputs_info)
+    constants = [as_variable(v) for v in _as_list(non_sequences)]
+    if not seqs and n_steps is None:
+        raise ValueError("scan needs sequences or n_steps to know how many steps to take")
+    # Placeholders standing for fn's arguments in the step's graph; every variable made from
+    # here on (numbered after `start`) belongs to the step.
+    start = Variable(TensorType("int8", ())).id
+    seq_slots = [Variable(TensorType(s.dtype, s.type.shape[1:]), name=f"{s.name or 'sequence'}[t]") for s in seqs]
+    initial = [(k, _initial(info)) for k, info in enumerate(infos) if info is not None]
+    initial = [(k, init) for k, init in initial if init is not None]
+    state_slots = [Variable(TensorType(init.dtype, init.type.shape), name=f"{init.name or 'output'}[t-1]")
+                   for _, init in initial]
+    const_slots = [Variable(c.type, name=c.name) for c in constants]
+    outs, single = _step_outputs(fn(*seq_slots, *state_slots, *const_slots))
+    if infos and len(infos) != len(outs):
+        raise ValueError(f"scan: outputs_info has {len(infos)} entries but fn returned {len(outs)} outputs")
+    fed_back = {k for k, _ in initial}
+    for k, init in initial:
+        lengths = zip(outs[k].type.shape, init.type.shape)
+        if (outs[k].dtype != init.dtype or outs[k].ndim != init.ndim
+                or any(a is not None and b is not None and a != b for a, b in lengths)):
+            raise TypeError(f"scan: fn's output {k} is {outs[k].type}, but its initial value in outputs_info is "
+                            f"{init.type}: the two must agree (cast one of them)")
+    # What the step reads from outside (weights, shared variables, values computed before the
+    # scan): passed in as constants too.
+    free = _outer_reads(outs, start)
+    free_slots = [Variable(v.type, name=v.name) for v in free]
+    inner_outs, _ = clone_replace([outs[k] for k in sorted(fed_back)] + [o for k, o in enumerate(outs)
+                                                                        if k not in fed_back],
+                                  dict(zip(free, free_slots)))
+    inner_inputs = seq_slots + state_slots + const_slots + free_slots
+    op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots), go_backwards,
+              name or getattr(fn, "__name__", None))
+    if n_steps is None:
+        n = seqs[0].shape[0]
+        for s in seqs[1:]:
+            n = _smaller(n, s.shape[0])
+    else:
+        n = n_steps
+    results = op(n, *seqs, *[init for _, init in initial], *constants, *free)
+    results = results if isinstance(results, list) else [results]
+    # Back in fn's order: the states come first from the node.
+    states, maps = iter(results[:len(state_slots)]), iter(results[len(state_slots):])
+    ordered = [next(states) if k in fed_back else next(maps) for k in range(len(outs))]
+    single = single and not theano_options.get("return_list")
+    return (ordered[0] if single else ordered), OrderedDict()
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _sequence(value):
+    if isinstance(value, dict):
+        if list(value.get("taps", [0])) != [0]:
+            raise NotImplementedError("scan: sequences are read at the current step only (taps=[0])")
+        value = value["input"]
+    seq = as_variable(value)
+    if seq.ndim == 0:
+        raise ValueError(f"scan: a sequence must have a first axis to step along, got {seq.describe()}")
+    return seq
+
+
+def _initial(info):
+    if isinstance(info, dict):
+        if list(info.get("taps", [-1])) != [-1]:
+            raise NotImplementedError("scan: outputs are fed back from the step before only (taps=[-1])")
+        info = info.get("initial")
+        if info is None:
+            return None
+    return as_variable(info)
+
+
+def _step_outputs(returned):
+    """(fn's outputs as variables, whether it returned one alone) from what fn returned: an
+    output, a list of them, or Theano's (outputs, updates) with no updates."""
+    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
+        returned, updates = returned
+        if updates:
+            raise NotImplementedError("scan: updates from the step are not supported")
+    if isinstance(returned, dict):
+        raise NotImplementedError("scan: updates from the step are not supported")
+    single = not isinstance(returned, (list, tuple))
+    outs = [as_variable(v) for v in ([returned] if single else returned)]
+    if not outs:
+        raise ValueError("scan: fn returned no outputs")
+    return outs, single
+
+
+def _outer_reads(outs, start):
+    """The variables made before the step (numbered before `start`) that the step's graph
+    reads, constants aside; a random draw made by the step is refused (it would need the
+    stream's update inside the loop)."""
+    from .random import RandomDraw
+    found, seen, stack = [], set(), list(outs)
+    while stack:
+        var = stack.pop()
+        if var in seen:
+            continue
+        seen.add(var)
+        if var.id < start:
+            if not isinstance(var, Constant):
+                found.append(var)
+        elif var.owner is not None:
+            if isinstance(var.owner.op, RandomDraw):
+                raise NotImplementedError("scan: random draws inside the step are not supported; draw the "
+                                          "numbers before the scan and pass them as a sequence")
+            stack.extend(reversed(var.owner.inputs))
+    return sorted(found, key=lambda v: v.id)
+
+
+def _smaller(a, b):
+    from .elemwise import minimum
+    return minimum(a, b)
+
+
+def _scan_grad(op, inputs, outputs, output_grads):
+    """The gradient of a Scan: one more Scan, backwards over the same steps (see the module).
+    Its sequences, in the forward steps' order, are the forward sequences' slices, the states
+    before each step and the outputs' gradients; its states are the gradient carried to the
+    step before (one per forward state) and the running sums of the constants' gradients; its
+    per-step outputs are the sequences' gradients."""
+    from ..grad import grad
+    from .index import set_subtensor
+    from .shape import concatenate, shape_padleft, zeros_like
+    n = inputs[0]
+    seqs = inputs[1:1 + op.n_seqs]
+    inits = inputs[1 + op.n_seqs:1 + op.n_seqs + op.n_states]
+    constants = inputs[1 + op.n_seqs + op.n_states:]
+    seq_slots = op.inner_inputs[:op.n_seqs]
+    state_slots = op.inner_inputs[op.n_seqs:op.n_seqs + op.n_states]
+    const_slots = op.inner_inputs[op.n_seqs + op.n_states:]
+    grads = [g if g is not None else zeros_like(o) for g, o in zip(output_grads, outputs)]
+    given = [Variable(TensorType(o.dtype, o.type.shape[1:]), name="d output[t]") for o in outputs]
+    carried = [Variable(s.type, name=f"d {s.name}") for s in state_slots]
+    cost = None
+    for k, out in enumerate(op.inner_outputs):
+        if out.dtype[0] == "f":
+            term = (out * (given[k] + carried[k] if k < op.n_states else given[k])).sum()
+            cost = term if cost is None else cost + term
+    wrt = [v for v in op.inner_inputs if v.dtype[0] == "f"]
+    if cost is None or not wrt:
+        return [None] * len(inputs)
+    found = dict(zip(wrt, grad(cost, wrt, disconnected_inputs="ignore")))
+
+    def of(v):
+        return found[v] if v in found else zeros_like(v)
+    float_slots = [c for c in const_slots if c.dtype[0] == "f"]
+    totals = [Variable(c.type, name=f"sum d {c.name}") for c in float_slots]
+    back = Scan(list(seq_slots) + list(state_slots) + given + carried + totals + list(const_slots),
+                [of(s) for s in state_slots] + [t + of(c) for t, c in zip(totals, float_slots)]
+                + [of(s) for s in seq_slots if s.dtype[0] == "f"],
+                op.n_seqs + op.n_states + len(given), len(carried) + len(totals), go_backwards=True,
+                name=f"gradient of {op.name or 'step'}")
+    per_step = [s[::-1][:n] if op.go_backwards else s[:n] for s in seqs]
+    before = [concatenate([shape_padleft(i), states[:-1]]) for i, states in zip(inits, outputs[:op.n_states])]
+    starts = [zeros_like(i) for i in inits] + [zeros_like(c) for c in constants if c.dtype[0] == "f"]
+    results = back(n, *per_step, *before, *grads, *starts, *constants)
+    results = results if isinstance(results, list) else [results]
+    # The carried values after the last backward step (the start's where there were no steps).
+    finals = [concatenate([shape_padleft(start), r])[-1] for start, r in zip(starts, results)]
+    d_inits, d_consts = finals[:op.n_states], iter(finals[op.n_states:])
+    d_steps = iter(results[len(starts):])  # each stacked last step first
+    out = [None]
+    for s in seqs:
+        if s.dtype[0] != "f":
+            out.append(None)
+            continue
+        d, whole = next(d_steps), zeros_like(s)
+        out.append(set_subtensor(whole[s.shape[0] - n:], d) if op.go_backwards else set_subtensor(whole[:n], d[::-1]))
+    out += [d if i.dtype[0] == "f" else None for d, i in zip(d_inits, inits)]
+    out += [next(d_consts) if c.dtype[0] == "f" else None for c in constants]
+    return out

@@ -1,0 +1,150 @@
+"""sg.scan against loops written here in NumPy, on both backends, and its gradients (a Scan
+running backwards) against finite differences."""
+import warnings
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+BACKENDS = ["numpy", "numba"]
+
+
+def rnn(xv, hv, W, U):
+    h, states = hv, []
+    for x_t in xv:
+        h = np.tanh(x_t @ W + h @ U)
+        states.append(h)
+    return np.array(states)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_rnn_matches_its_loop_and_its_gradients_match_finite_differences(backend, rng):
+    Wv, Uv = rng.normal(size=(3, 4)), rng.normal(size=(4, 4)) * 0.5
+    W, U = sg.shared(Wv, "W"), sg.shared(Uv, "U")
+    x, h0 = sg.dmatrix("x"), sg.dvector("h0")
+
+    def step(x_t, h, W):  # U is read from outside: passed along as Theano's scan does
+        return sg.tanh(sg.dot(x_t, W) + sg.dot(h, U))
+    hs, updates = sg.scan(step, sequences=x, outputs_info=h0, non_sequences=W)
+    assert updates == {} and hs.type.shape == (None, 4)
+    xv, hv = rng.normal(size=(6, 3)), rng.normal(size=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no op of it falls back to NumPy with a warning)
+        f = sg.function([x, h0], hs, backend=backend)
+        got = f(xv, hv)
+    np.testing.assert_allclose(got, rnn(xv, hv, Wv, Uv), rtol=1e-12)
+    cost = (hs ** 2).sum() + hs[-1].sum()
+    grads = sg.function([x, h0], sg.grad(cost, [x, h0, W, U]), backend=backend)(xv, hv)
+    reference = sg.function([x, h0], sg.grad(cost, [x, h0, W, U]), backend="numpy")(xv, hv)
+    for g, r in zip(grads, reference):
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+
+    def loss(xx, hh, ww, uu):
+        def inner(x_t, h, w, u):
+            return sg.tanh(sg.dot(x_t, w) + sg.dot(h, u))
+        states, _ = sg.scan(inner, sequences=xx, outputs_info=hh, non_sequences=[ww, uu])
+        return (states ** 2).sum() + states[-1].sum()
+    sg.verify_grad(loss, [xv, hv, Wv, Uv], rng=rng)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_several_states_per_step_outputs_two_sequences_and_backwards(backend, rng):
+    """outputs_info None marks an output not fed back; go_backwards walks the sequences last
+    entry first (and returns the outputs in the order computed), as Theano's."""
+    a, b, s0, c0 = sg.dmatrix("a"), sg.dmatrix("b"), sg.dvector("s0"), sg.lscalar("c0")
+
+    def step(a_t, b_t, s, c):
+        s_new = s * 0.5 + a_t * b_t
+        return [s_new, c + 1, (s_new ** 2).sum()]
+    for backwards in (False, True):
+        (ss, cs, ys), _ = sg.scan(step, sequences=[a, b], outputs_info=[s0, c0, None], go_backwards=backwards)
+        assert ss.dtype == "float64" and cs.dtype == "int64" and ys.ndim == 1
+        av, bv, sv = rng.normal(size=(5, 2)), rng.normal(size=(7, 2)), rng.normal(size=2)  # (b longer: 5 steps)
+        got = sg.function([a, b, s0, c0], [ss, cs, ys], backend=backend)(av, bv, sv, 10)
+        order = range(4, -1, -1) if backwards else range(5)
+        bw = bv[::-1] if backwards else bv  # (backwards: each sequence's last entries, last first)
+        s, want = sv, []
+        for k, t in enumerate(order):
+            s = s * 0.5 + av[t] * bw[k]
+            want.append(s)
+        np.testing.assert_allclose(got[0], want, rtol=1e-12)
+        np.testing.assert_array_equal(got[1], np.arange(11, 16))
+        np.testing.assert_allclose(got[2], (np.array(want) ** 2).sum(axis=1), rtol=1e-12)
+
+        def loss(aa, bb, ss0, backwards=backwards):
+            (states, _, outs), _ = sg.scan(step, sequences=[aa, bb], outputs_info=[ss0, sg.constant(0), None],
+                                           go_backwards=backwards)
+            return states.sum() + (outs * sg.arange(5)).sum()
+        sg.verify_grad(loss, [av, bv, sv], rng=rng)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_n_steps_without_sequences_and_theanos_dict_forms(backend, rng):
+    A, v0 = sg.dmatrix("A"), sg.dvector("v0")
+    Av, vv = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3)
+    powers, _ = sg.scan(lambda v, A: sg.dot(A, v), outputs_info={"initial": v0, "taps": [-1]},
+                        non_sequences=A, n_steps=4)
+    got = sg.function([A, v0], powers, backend=backend)(Av, vv)
+    np.testing.assert_allclose(got, [np.linalg.matrix_power(Av, k) @ vv for k in range(1, 5)], rtol=1e-12)
+    sg.verify_grad(lambda AA, vv0: sg.scan(lambda v, M: sg.dot(M, v), outputs_info=vv0, non_sequences=AA,
+                                           n_steps=4)[0][-1].sum(), [Av, vv], rng=rng)
+    x = sg.dvector("x")
+    doubled, _ = sg.scan(lambda x_t: x_t * 2, sequences={"input": x, "taps": [0]}, n_steps=3)
+    np.testing.assert_allclose(sg.function([x], doubled, backend=backend)(np.arange(5.0)), [0, 2, 4])
+    none, _ = sg.scan(lambda v: v + 1, outputs_info=v0, n_steps=0)
+    assert sg.function([v0], none, backend=backend)(vv).shape == (0, 3)
+
+
+def test_scan_trains_an_rnn_with_sgd(rng):
+    """An RNN learns to output the running mean of its inputs (sg.function with updates)."""
+    xs = rng.normal(size=(64, 10, 1))
+    targets = np.cumsum(xs, axis=1) / np.arange(1, 11)[None, :, None]
+    W = sg.shared(rng.normal(size=(1, 8)) * 0.3, "W")
+    U = sg.shared(rng.normal(size=(8, 8)) * 0.1, "U")
+    V = sg.shared(rng.normal(size=(8, 1)) * 0.3, "V")
+    x, y = sg.dtensor3("x"), sg.dtensor3("y")  # (batch, time, 1)
+
+    def step(x_t, h):
+        return sg.tanh(sg.dot(x_t, W) + sg.dot(h, U))
+    hs, _ = sg.scan(step, sequences=x.dimshuffle(1, 0, 2), outputs_info=sg.zeros((x.shape[0], 8), dtype="float64"))
+    predictions = sg.dot(hs, V).dimshuffle(1, 0, 2)
+    cost = ((predictions - y) ** 2).mean()
+    params = [W, U, V]
+    train = sg.function([x, y], cost, updates=sg.optimizers.Adam(lr=0.02).updates(cost, params))
+    first = float(train(xs, targets))
+    for _ in range(300):
+        last = float(train(xs, targets))
+    assert last < 0.15 * first, (first, last)  # (0.043-0.071 of it over three seeds)
+
+
+def test_scan_says_what_it_cannot_do():
+    x, h0 = sg.dmatrix("x"), sg.fvector("h0")
+    with pytest.raises(TypeError, match="output 0 is float64.*initial value in outputs_info is float32"):
+        sg.scan(lambda x_t, h: x_t + h, sequences=x, outputs_info=h0)
+    with pytest.raises(TypeError, match="output 0 is float64\\[3\\].*initial value in outputs_info is float64\\[2\\]"):
+        sg.scan(lambda h: sg.concatenate([h, h[:1]]), outputs_info=sg.zeros((2,), dtype="float64"), n_steps=2)
+    total, _ = sg.scan(lambda x_t, h: (h + x_t, {}), sequences=x, outputs_info=x[0])  # (Theano's (outputs, updates))
+    assert total.ndim == 2
+    with pytest.raises(ValueError, match="sequences or n_steps"):
+        sg.scan(lambda h: h, outputs_info=h0)
+    with pytest.raises(NotImplementedError, match="taps"):
+        sg.scan(lambda a, b: a + b, sequences={"input": x, "taps": [-1, 0]})
+    with pytest.raises(NotImplementedError, match="random draws"):
+        stream = sg.random.RandomStream(1)
+        sg.scan(lambda x_t: x_t + stream.normal((2,), dtype="float64"), sequences=x)
+    with pytest.raises(NotImplementedError, match="truncate_gradient"):
+        sg.scan(lambda x_t: x_t, sequences=x, truncate_gradient=3)
+    n = sg.lscalar("n")
+    steps, _ = sg.scan(lambda x_t: x_t * 2, sequences=x, n_steps=n)
+    for backend in BACKENDS:
+        with pytest.raises(ValueError, match="sequence 0 has 2 entries, fewer than the 5 steps"):
+            sg.function([x, n], steps, backend=backend)(np.ones((2, 3)), 5)
+
+
+def test_a_scan_is_drawn_and_printed_as_one_node():
+    x = sg.dmatrix("x")
+    total, _ = sg.scan(lambda x_t, s: s + x_t, sequences=x, outputs_info=sg.zeros((3,), dtype="float64"))
+    text = sg.debugprint(total, file="str")
+    assert "Scan{<lambda>, 1 states, 0 outputs}" in text
+    assert "Scan{<lambda>" in sg.to_dot(total).source
