@@ -228,7 +228,7 @@ def _smaller(a, b):
 def _scan_grad(op, inputs, outputs, output_grads):
     """The gradient of a Scan: one more Scan, backwards over the same steps (see the module).
     Its sequences, in the forward steps' order, are the forward sequences' slices, the states
-    before each step and the outputs' gradients; its states are the gradient carried to the
+    before each step, the outputs' gradients and the outputs themselves; its states are the gradient carried to the
     step before (one per forward state) and the running sums of the constants' gradients; its
     per-step outputs are the sequences' gradients."""
     from ..grad import grad
@@ -244,29 +244,37 @@ def _scan_grad(op, inputs, outputs, output_grads):
     grads = [g if g is not None else zeros_like(o) for g, o in zip(output_grads, outputs)]
     given = [Variable(TensorType(o.dtype, o.type.shape[1:]), name="d output[t]") for o in outputs]
     carried = [Variable(s.type, name=f"d {s.name}") for s in state_slots]
-    cost = None
+    seeds = {}  # each float output's gradient in one step: given, plus what the step after carries
     for k, out in enumerate(op.inner_outputs):
         if out.dtype[0] == "f":
-            term = (out * (given[k] + carried[k] if k < op.n_states else given[k])).sum()
-            cost = term if cost is None else cost + term
+            seed = given[k] + carried[k] if k < op.n_states else given[k]
+            seeds[out] = seeds[out] + seed if out in seeds else seed
     wrt = [v for v in op.inner_inputs if v.dtype[0] == "f"]
-    if cost is None or not wrt:
+    if not seeds or not wrt:
         return [None] * len(inputs)
-    found = dict(zip(wrt, grad(cost, wrt, disconnected_inputs="ignore")))
+    # The step's outputs, which these gradients read (tanh's is its own output's), are the
+    # forward pass's: read back from it rather than computed again (an RNN's backward step
+    # loses its two products and its tanh).
+    recomputed = [o for o in op.inner_outputs if o.owner is not None]
+    stored = [Variable(o.type, name=f"{o.name or 'output'} (stored)") for o in recomputed]
+    found_grads, _ = clone_replace(grad(None, wrt, disconnected_inputs="ignore", known_grads=seeds),
+                                   dict(zip(recomputed, stored)))
+    found = dict(zip(wrt, found_grads))
 
     def of(v):
         return found[v] if v in found else zeros_like(v)
     float_slots = [c for c in const_slots if c.dtype[0] == "f"]
     totals = [Variable(c.type, name=f"sum d {c.name}") for c in float_slots]
-    back = Scan(list(seq_slots) + list(state_slots) + given + carried + totals + list(const_slots),
+    back = Scan(list(seq_slots) + list(state_slots) + given + stored + carried + totals + list(const_slots),
                 [of(s) for s in state_slots] + [t + of(c) for t, c in zip(totals, float_slots)]
                 + [of(s) for s in seq_slots if s.dtype[0] == "f"],
-                op.n_seqs + op.n_states + len(given), len(carried) + len(totals), go_backwards=True,
+                op.n_seqs + op.n_states + len(given) + len(stored), len(carried) + len(totals), go_backwards=True,
                 name=f"gradient of {op.name or 'step'}")
     per_step = [s[::-1][:n] if op.go_backwards else s[:n] for s in seqs]
     before = [concatenate([shape_padleft(i), states[:-1]]) for i, states in zip(inits, outputs[:op.n_states])]
     starts = [zeros_like(i) for i in inits] + [zeros_like(c) for c in constants if c.dtype[0] == "f"]
-    results = back(n, *per_step, *before, *grads, *starts, *constants)
+    forward = [out for out, inner in zip(outputs, op.inner_outputs) if inner.owner is not None]
+    results = back(n, *per_step, *before, *grads, *forward, *starts, *constants)
     results = results if isinstance(results, list) else [results]
     # The carried values after the last backward step (the start's where there were no steps).
     finals = [concatenate([shape_padleft(start), r])[-1] for start, r in zip(starts, results)]
