@@ -12,7 +12,7 @@ empty updates dictionary, as Theano's (outputs, updates).
 
 The loop is one Scan node holding the step as an inner graph. Its NumPy reference runs the
 inner graph node by node; the numba backend compiles the step as a function of its own
-(numba_cpu.ScanThunk). The gradient is another Scan, backwards over the steps: it carries the
+(backends/numba_scan.py). The gradient is another Scan, backwards over the steps: it carries the
 gradient of each state, adds up those of the non-sequences, and stacks those of the sequences
 (Theano's scan gradient, for taps of one step back). Limits, said when met: sequences read at
 the current step only, outputs fed back from the step before only, no random draws or
