@@ -9,7 +9,6 @@ A model keeps the recorded layer calls, not a fixed graph: `trace(x, training)` 
 them on new symbolic inputs, so training (dropout on, batch statistics) and inference use
 the same layers and weights.
 """
-import os
 
 import numpy as np
 
@@ -110,15 +109,10 @@ class Model:
 
     def save_weights(self, path):
         """Write every weight to an .npz file, keyed 'layer/weight' (no pickle)."""
-        path = str(path)
+        from .saving import write_npz
         arrays = {w.name: w.get_value() for w in self.weights}
         arrays["__order__"] = np.array([w.name for w in self.weights])  # for loading by position
-        folder = os.path.dirname(os.path.abspath(path))
-        os.makedirs(folder, exist_ok=True)
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)  # atomic: a crash never leaves half a file under `path`
-        return path
+        return write_npz(path, arrays)
 
     def load_weights(self, path):
         """Read weights saved by save_weights: by weight name, or (as Keras does for a model

@@ -22,12 +22,18 @@ def save_model(model, path):
     config = {"format": FORMAT, "version": VERSION, "model": _model_config(model), "compile": _compile_config(model)}
     arrays = {f"w{k}": w.get_value() for k, w in enumerate(model.weights)}
     arrays["__config__"] = np.array(json.dumps(config))
+    return write_npz(path, arrays)
+
+
+def write_npz(path, arrays):
+    """Write `arrays` ({name: array}) to an .npz archive at `path`, atomically: a crash never
+    leaves half a file there."""
     path = str(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = path + ".tmp.npz"
     np.savez(tmp, **arrays)
-    os.replace(tmp, path)  # atomic: a crash never leaves half a file under `path`
+    os.replace(tmp, path)
     return path
 
 
