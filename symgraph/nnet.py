@@ -8,9 +8,10 @@ They are sg.nn's functions, with Theano's signatures and meanings where those di
 - ultra_fast_sigmoid and hard_sigmoid are Theano's approximations' names: ultra_fast_sigmoid
   is the exact sigmoid here (Theano's was a speed trick for its C code; ours is vectorized).
 """
+from .activations import leaky_relu
 from .ops.base import as_variable
-from .ops.conv import conv2d as _correlate
-from .ops.elemwise import hard_sigmoid, relu as _relu, sigmoid, softplus, where
+from .ops.conv import _pair, conv2d as _correlate
+from .ops.elemwise import hard_sigmoid, relu as _relu, sigmoid, softplus
 from .ops.nn import binary_crossentropy, categorical_crossentropy, elu, log_softmax, softmax
 
 ultra_fast_sigmoid = sigmoid
@@ -24,8 +25,7 @@ def relu(x, alpha=0):
     """max(x, 0), or with a leak `alpha` (a number or a variable) x where x > 0, else alpha * x."""
     if not hasattr(alpha, "owner") and alpha == 0:
         return _relu(x)
-    x = as_variable(x)
-    return where(x > 0, x, alpha * x)
+    return leaky_relu(as_variable(x), alpha)
 
 
 def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="valid", subsample=(1, 1),
@@ -42,7 +42,7 @@ def conv2d(input, filters, input_shape=None, filter_shape=None, border_mode="val
     if filter_flip:
         w = w[:, :, ::-1, ::-1]
     size = _filter_size(w, filter_shape)
-    padding = _padding(border_mode, size, _pair(filter_dilation, "filter_dilation"))
+    padding = _padding(border_mode, size, _pair(filter_dilation, "conv2d: filter_dilation"))
     return _correlate(x, w, stride=subsample, padding=padding, dilation=filter_dilation, groups=num_groups)
 
 
@@ -63,13 +63,6 @@ def _filter_size(w, filter_shape):
     if filter_shape is not None:
         size = tuple(k if k is not None else h for k, h in zip(size, tuple(filter_shape)[2:]))
     return size
-
-
-def _pair(value, what):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2:
-        raise ValueError(f"conv2d: {what} takes an int or a pair, got {value!r}")
-    return pair
 
 
 def _padding(border_mode, size, dilation):

@@ -2,7 +2,6 @@
 
 from .. import activations
 from ..ops import linalg
-from ..ops.elemwise import where
 from ..ops.shape import reshape, shape
 from ..ops.nn import dropout
 from ..ops.random import RandomStream
@@ -72,7 +71,7 @@ class LeakyReLU(Layer):
         self.alpha = float(alpha if negative_slope is None else negative_slope)
 
     def call(self, x, context):
-        return where(x > 0, x, x * self.alpha)
+        return activations.leaky_relu(x, self.alpha)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}

@@ -23,6 +23,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_int_scalar, as_variable
+from .elemwise import minimum
 from ..graph import Constant, clone_replace
 
 
@@ -143,7 +144,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     if n_steps is None:
         n = seqs[0].shape[0]
         for s in seqs[1:]:
-            n = _smaller(n, s.shape[0])
+            n = minimum(n, s.shape[0])
     else:
         n = n_steps
     results = op(n, *seqs, *[init for _, init in initial], *constants, *free)
@@ -218,11 +219,6 @@ def _outer_reads(outs, start):
                                           "numbers before the scan and pass them as a sequence")
             stack.extend(reversed(var.owner.inputs))
     return sorted(found, key=lambda v: v.id)
-
-
-def _smaller(a, b):
-    from .elemwise import minimum
-    return minimum(a, b)
 
 
 def _scan_grad(op, inputs, outputs, output_grads):

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ..ops.base import as_variable
-from ..ops.conv import avg_pool2d, max_pool2d
+from ..ops.conv import _pair, avg_pool2d, max_pool2d
 from ..ops.elemwise import maximum
 from ..ops.shape import concatenate, full, ones_like, shape
 
@@ -34,8 +34,8 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     x = images = as_variable(input)
     if x.ndim != 4:
         raise ValueError(f"pool_2d needs NCHW images (4 axes), got {x.describe()}")
-    ws, pad = _pair(ws, "ws"), _pair(pad, "pad")
-    stride = ws if stride is None else _pair(stride, "stride")
+    ws, pad = _pair(ws, "pool_2d: ws"), _pair(pad, "pool_2d: pad")
+    stride = ws if stride is None else _pair(stride, "pool_2d: stride")
     if ignore_border is None:
         warnings.warn("pool_2d: ignore_border not given; as in Theano 1.0 it is False (partial windows at the "
                       "border kept). Pass ignore_border=True for the usual pooling.", stacklevel=2)
@@ -83,13 +83,6 @@ def _given(new, old, name, old_name):
             raise TypeError(f"pool_2d: give {name} or its old name {old_name}, not both")
         return old
     return new
-
-
-def _pair(value, what):
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2:
-        raise ValueError(f"pool_2d: {what} takes two entries (rows, cols), got {value!r}")
-    return tuple(int(v) for v in pair)
 
 
 def _missing(length, w, s):
