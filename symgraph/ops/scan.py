@@ -14,7 +14,10 @@ The loop is one Scan node holding the step as an inner graph. Its NumPy referenc
 inner graph node by node; the numba backend compiles the step as a function of its own
 (backends/numba_scan.py). The gradient is another Scan, backwards over the steps: it carries the
 gradient of each state, adds up those of the non-sequences, and stacks those of the sequences
-(Theano's scan gradient, for taps of one step back). Limits, said when met: sequences read at
+(Theano's scan gradient, for taps of one step back). A product of a sequence's slice by a
+matrix from outside (an RNN's x_t @ W) is taken out of the loop, one product of the whole
+sequence (Theano's push-out), so W's gradient is one product after the backward loop too.
+Limits, said when met: sequences read at
 the current step only, outputs fed back from the step before only, no random draws or
 updates inside the step, no `until` condition, no truncated gradient.
 """
@@ -131,6 +134,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                 or any(a is not None and b is not None and a != b for a, b in lengths)):
             raise TypeError(f"scan: fn's output {k} is {outs[k].type}, but its initial value in outputs_info is "
                             f"{init.type}: the two must agree (cast one of them)")
+    seqs, seq_slots, outs = _products_before_the_loop(seqs, seq_slots, outs, dict(zip(const_slots, constants)), start)
     # What the step reads from outside (weights, shared variables, values computed before the
     # scan): passed in as constants too.
     free = _outer_reads(outs, start)
@@ -197,6 +201,58 @@ def _step_outputs(returned):
     if not outs:
         raise ValueError("scan: fn returned no outputs")
     return outs, single
+
+
+def _products_before_the_loop(seqs, seq_slots, outs, constant_of, start):
+    """(sequences, their slots, outputs) with each product of a sequence's slice by a matrix
+    from outside the step (an RNN's x_t @ W) taken out of the loop: one product of the whole
+    sequence before it, read a slice a step (Theano's push-out of scan). Its gradient then
+    needs no sum over the steps either: W's is one product after the backward loop. A sequence
+    the step no longer reads is dropped."""
+    from .linalg import Dot, tensordot
+
+    def outside(v):  # v's value for the whole loop, or None if the step makes it
+        if v in constant_of:
+            return constant_of[v]
+        return v if v.owner is None and (v.id < start or isinstance(v, Constant)) and v not in seq_slots else None
+    replace, seen, stack = {}, set(), list(outs)
+    while stack:
+        var = stack.pop()
+        if var in seen or var.id < start or var.owner is None:
+            continue
+        seen.add(var)
+        node = var.owner
+        if isinstance(node.op, Dot) and node.inputs[0] in seq_slots and node.inputs[0].ndim in (1, 2):
+            matrix = outside(node.inputs[1])
+            if matrix is not None and matrix.ndim == 2:
+                seq = seqs[seq_slots.index(node.inputs[0])]
+                seqs = seqs + [tensordot(seq, matrix, [[seq.ndim - 1], [0]])]
+                slot = Variable(TensorType(var.dtype, var.type.shape), name=f"{seq.name or 'sequence'}[t] @ {matrix.name or 'W'}")
+                seq_slots = seq_slots + [slot]
+                replace[var] = slot
+                continue
+        stack.extend(node.inputs)
+    if not replace:
+        return seqs, seq_slots, outs
+    outs, _ = clone_replace(outs, replace)
+    read = _slots_read(outs, set(seq_slots), start)
+    kept = [k for k, slot in enumerate(seq_slots) if slot in read]
+    return [seqs[k] for k in kept], [seq_slots[k] for k in kept], outs
+
+
+def _slots_read(outs, slots, start):
+    """The slots among `slots` that the step's outputs read."""
+    found, seen, stack = set(), set(), list(outs)
+    while stack:
+        var = stack.pop()
+        if var in seen or (var.id < start and var not in slots):
+            continue
+        seen.add(var)
+        if var in slots:
+            found.add(var)
+        elif var.owner is not None:
+            stack.extend(var.owner.inputs)
+    return found
 
 
 def _outer_reads(outs, start):

@@ -28,6 +28,12 @@ def test_an_rnn_matches_its_loop_and_its_gradients_match_finite_differences(back
         return sg.tanh(sg.dot(x_t, W) + sg.dot(h, U))
     hs, updates = sg.scan(step, sequences=x, outputs_info=h0, non_sequences=W)
     assert updates == {} and hs.type.shape == (None, 4)
+    # x_t @ W is taken out of the loop (one product of x before it), h @ U stays in the step.
+    op = hs.owner.op
+    steps_products = [node.inputs for node in sg.graph.toposort(op.inner_outputs, blockers=op.inner_inputs)
+                      if isinstance(node.op, sg.ops.linalg.Dot)]
+    assert len(steps_products) == 1 and steps_products[0][0].name == "h0[t-1]"
+    assert op.inner_inputs[0].name == "x[t] @ W" and op.n_seqs == 1
     xv, hv = rng.normal(size=(6, 3)), rng.normal(size=4)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (no op of it falls back to NumPy with a warning)
@@ -148,3 +154,27 @@ def test_a_scan_is_drawn_and_printed_as_one_node():
     text = sg.debugprint(total, file="str")
     assert "Scan{<lambda>, 1 states, 0 outputs}" in text
     assert "Scan{<lambda>" in sg.to_dot(total).source
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_products_taken_out_of_the_loop_keep_backwards_order_and_gradients(backend, rng):
+    """x_t @ W hoisted before the loop must be read in the order go_backwards walks, with its
+    gradient (W's one product after the backward loop); a matrix made by the step stays in it."""
+    Wv, Uv, xv, hv = rng.normal(size=(3, 4)), rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(6, 3)), rng.normal(size=4)
+    x, h0, W = sg.dmatrix("x"), sg.dvector("h0"), sg.dmatrix("W")
+    U = sg.constant(Uv)
+    hs, _ = sg.scan(lambda x_t, h, w: sg.tanh(sg.dot(x_t, w) + sg.dot(h, U)), sequences=x, outputs_info=h0,
+                    non_sequences=W, go_backwards=True)
+    assert hs.owner.op.inner_inputs[0].name == "x[t] @ W"
+    got = sg.function([x, h0, W], hs, backend=backend)(xv, hv, Wv)
+    np.testing.assert_allclose(got, rnn(xv[::-1], hv, Wv, Uv), rtol=1e-12)
+    doubled, _ = sg.scan(lambda x_t, w: sg.dot(x_t, w * 2), sequences=x, non_sequences=W)
+    assert any(isinstance(node.op, sg.ops.linalg.Dot) for node in
+               sg.graph.toposort(doubled.owner.op.inner_outputs, blockers=doubled.owner.op.inner_inputs))
+    np.testing.assert_allclose(sg.function([x, W], doubled, backend=backend)(xv, Wv), xv @ (2 * Wv), rtol=1e-12)
+
+    def loss(xx, hh, ww):
+        states, _ = sg.scan(lambda x_t, h, w: sg.tanh(sg.dot(x_t, w) + sg.dot(h, U)), sequences=xx,
+                            outputs_info=hh, non_sequences=ww, go_backwards=True)
+        return (states ** 2).sum()
+    sg.verify_grad(loss, [xv, hv, Wv], rng=rng)
