@@ -7,6 +7,7 @@ inference mode.
 """
 import itertools
 import math
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -38,8 +39,9 @@ def next_stream_seed():
 
 
 def _snake(name):
-    out = "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
-    return out.replace("2_d", "2d")
+    """Keras's layer names: Conv2D -> conv2d, SimpleRNN -> simple_rnn, LSTM -> lstm."""
+    words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower().replace("2_d", "2d")
 
 
 def glorot_uniform(shape, fan_in, fan_out):
@@ -51,7 +53,15 @@ def he_normal(shape, fan_in, fan_out):
     return _init_rng[0].normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
 
 
-INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_normal": he_normal,
+def orthogonal(shape, fan_in, fan_out):
+    """A random matrix with orthonormal rows or columns (Saxe et al.; Keras's recurrent kernels)."""
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    q, r = np.linalg.qr(_init_rng[0].normal(size=(max(rows, cols), min(rows, cols))))
+    q *= np.sign(np.diag(r))  # (a uniform draw over orthogonal matrices)
+    return (q if rows >= cols else q.T).reshape(shape)
+
+
+INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_normal": he_normal, "orthogonal": orthogonal,
                 "zeros": lambda shape, fi, fo: np.zeros(shape), "ones": lambda shape, fi, fo: np.ones(shape)}
 
 

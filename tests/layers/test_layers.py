@@ -605,3 +605,54 @@ def test_a_whole_model_saved_and_loaded_predicts_and_trains_on(digits, tmp_path)
     convnet.save_weights(tmp_path / "weights.npz")
     with pytest.raises(ValueError, match="holds no saved model"):
         L.load_model(tmp_path / "weights.npz")
+
+
+def keras_lstm(x, kernel, recurrent, bias, units):
+    """Keras's LSTM step by step in NumPy (gates i, f, c, o; sigmoid gates, tanh)."""
+    h = c = np.zeros((x.shape[0], units))
+    hs = []
+    for t in range(x.shape[1]):
+        z = x[:, t] @ kernel + h @ recurrent + bias
+        i, f, o = (1 / (1 + np.exp(-z[:, k * units:(k + 1) * units])) for k in (0, 1, 3))
+        c = f * c + i * np.tanh(z[:, 2 * units:3 * units])
+        h = o * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+def test_simple_rnn_and_lstm_layers_compute_keras_recurrences(rng):
+    x = L.Input((5, 3), dtype="float64")
+    xv = rng.normal(size=(4, 5, 3))
+    rnn, lstm = L.SimpleRNN(6, return_sequences=True, dtype="float64"), L.LSTM(2, dtype="float64")
+    backwards = L.LSTM(2, go_backwards=True, return_sequences=True, dtype="float64")
+    assert (rnn.name.startswith("simple_rnn_"), lstm.name.startswith("lstm_")) == (True, True)
+    got_rnn, got_lstm, got_back = sg.function([x], [rnn(x), lstm(x), backwards(x)])(xv)
+    kernel, recurrent, bias = rnn.get_weights()
+    np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(6), atol=1e-12)  # (orthogonal)
+    h, want = np.zeros((4, 6)), []
+    for t in range(5):
+        h = np.tanh(xv[:, t] @ kernel + h @ recurrent + bias)
+        want.append(h)
+    np.testing.assert_allclose(got_rnn, np.stack(want, axis=1), rtol=1e-12)
+    k, r, b = lstm.get_weights()
+    assert b.tolist() == [0, 0, 1, 1, 0, 0, 0, 0]  # (unit_forget_bias)
+    np.testing.assert_allclose(got_lstm, keras_lstm(xv, k, r, b, 2)[:, -1], rtol=1e-12)
+    np.testing.assert_allclose(got_back, keras_lstm(xv[:, ::-1], *backwards.get_weights(), 2), rtol=1e-12)
+    sg.verify_grad(lambda v: (lstm.trace(v, L.base.TraceContext(False)) ** 2).sum(), [xv], rng=rng)
+    with pytest.raises(ValueError, match=r"takes \(batch, time, features\)"):
+        L.LSTM(2)(L.Input((5,)))
+
+
+def test_an_lstm_classifier_learns_and_is_saved_whole(tmp_path):
+    """Which of two signs dominates a noisy sequence, learnt by LSTM -> Dense, then saved and
+    loaded as one file."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 512)
+    x = (rng.normal(size=(512, 12, 2)) + (labels * 2 - 1)[:, None, None] * 0.5).astype("float32")
+    L.set_seed(7)
+    model = L.Sequential([L.LSTM(8, input_shape=(12, 2)), L.Dense(2, activation="softmax")])
+    model.compile(optimizer=sg.optimizers.Adam(lr=0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:384], labels[:384], epochs=6, batch_size=32, verbose=0)
+    assert model.evaluate(x[384:], labels[384:])[1] > 0.9  # (0.99 over three seeds)
+    twin = L.load_model(model.save(tmp_path / "lstm.npz"))
+    np.testing.assert_allclose(twin.predict(x[384:400]), model.predict(x[384:400]), rtol=1e-6)

@@ -1,0 +1,90 @@
+"""SimpleRNN and LSTM over (batch, time, features) inputs, as Keras's, on sg.scan.
+
+Each layer's step is a scan over the time axis; the input's product by the kernel is taken
+out of the loop by scan (one product of the whole sequence), so the step computes only the
+recurrent product and the gates. return_sequences gives every step's output (batch, time,
+units), else the last one (batch, units); go_backwards reads the sequence last step first.
+"""
+from .. import activations
+from ..ops.elemwise import sigmoid, tanh
+from ..ops.linalg import dot
+from ..ops.scan import scan
+from ..ops.shape import shape, zeros
+from .base import Layer
+
+
+class _Recurrent(Layer):
+    gates = 1  # blocks of `units` columns in the kernels
+
+    def __init__(self, units, activation="tanh", return_sequences=False, go_backwards=False, use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", **kw):
+        super().__init__(**kw)
+        self.units, self.return_sequences, self.go_backwards = int(units), bool(return_sequences), bool(go_backwards)
+        self.activation, self.use_bias = activations.get(activation), use_bias
+        self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
+
+    def build(self, input_shape):
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise ValueError(f"{self.name} takes (batch, time, features) with the features known, got {input_shape}")
+        features, width = input_shape[-1], self.gates * self.units
+        self.kernel = self.add_weight("kernel", (features, width), self.kernel_initializer, fan=(features, width))
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
+                                                fan=(self.units, width))
+        self.bias = self.add_weight("bias", (width,), self._bias_initializer()) if self.use_bias else None
+
+    def _bias_initializer(self):
+        return "zeros"
+
+    def _affine(self, x_t, h):
+        z = dot(x_t, self.kernel) + dot(h, self.recurrent_kernel)
+        return z if self.bias is None else z + self.bias
+
+    def call(self, x, context):
+        batch = shape(x)[0]
+        states = [zeros([batch, self.units], dtype=x.dtype) for _ in range(self.n_states)]
+        outs, _ = scan(self._step, sequences=x.dimshuffle(1, 0, 2), outputs_info=states,
+                       go_backwards=self.go_backwards, name=self.name)
+        h = outs[0] if isinstance(outs, list) else outs
+        return h.dimshuffle(1, 0, 2) if self.return_sequences else h[-1]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences}
+
+
+class SimpleRNN(_Recurrent):
+    """h_t = activation(x_t W + h_{t-1} U + b)."""
+    n_states = 1
+
+    def _step(self, x_t, h):
+        return self.activation(self._affine(x_t, h))
+
+
+class LSTM(_Recurrent):
+    """Keras's LSTM: gates i, f, c, o in that order along the kernels' columns, sigmoid gates
+    (recurrent_activation), the forget gate's bias starting at 1 (unit_forget_bias);
+    c_t = f c_{t-1} + i activation(.), h_t = o activation(c_t)."""
+    gates, n_states = 4, 2
+
+    def __init__(self, units, recurrent_activation="sigmoid", unit_forget_bias=True, **kw):
+        super().__init__(units, **kw)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return "zeros"
+        u = self.units
+
+        def forget_ones(shape, fan_in, fan_out):
+            import numpy as np
+            bias = np.zeros(shape)
+            bias[u:2 * u] = 1.0
+            return bias
+        return forget_ones
+
+    def _step(self, x_t, h, c):
+        z, u = self._affine(x_t, h), self.units
+        i, f = self.recurrent_activation(z[:, :u]), self.recurrent_activation(z[:, u:2 * u])
+        o = self.recurrent_activation(z[:, 3 * u:])
+        c_new = f * c + i * self.activation(z[:, 2 * u:3 * u])
+        return [o * self.activation(c_new), c_new]
