@@ -5,8 +5,9 @@ out of the loop by scan (one product of the whole sequence), so the step compute
 recurrent product and the gates. return_sequences gives every step's output (batch, time,
 units), else the last one (batch, units); go_backwards reads the sequence last step first.
 """
+import numpy as np
+
 from .. import activations
-from ..ops.elemwise import sigmoid, tanh
 from ..ops.linalg import dot
 from ..ops.scan import scan
 from ..ops.shape import shape, zeros
@@ -76,7 +77,6 @@ class LSTM(_Recurrent):
         u = self.units
 
         def forget_ones(shape, fan_in, fan_out):
-            import numpy as np
             bias = np.zeros(shape)
             bias[u:2 * u] = 1.0
             return bias
