@@ -4,9 +4,10 @@ without each class listing its own arguments.
 
 A class deriving from Recorded has its constructor's arguments kept as given, by the
 outermost constructor call (subclasses calling super().__init__ do not overwrite them):
-`obj.constructed_with()` -> (positional, keyword) arguments.
+`obj.named_arguments()` -> {parameter name: value} (a layer's get_config, a saved model).
 """
 import functools
+import inspect
 
 
 class Recorded:
@@ -19,12 +20,23 @@ class Recorded:
         @functools.wraps(init)
         def recording(self, *args, **kwargs):
             if "_construction" not in self.__dict__:
-                self._construction = (args, dict(kwargs))
+                self._construction = (init, args, dict(kwargs))
             init(self, *args, **kwargs)
         recording.records = True
         cls.__init__ = recording
 
-    def constructed_with(self):
-        """(positional args, keyword args) of the constructor call that made this object."""
-        args, kwargs = self.__dict__.get("_construction", ((), {}))
-        return list(args), dict(kwargs)
+    def named_arguments(self):
+        """{parameter name: value} of the constructor call that made this object (the
+        keyword arguments a **kw parameter took, by their own names)."""
+        init, args, kwargs = self.__dict__.get("_construction", (None, (), {}))
+        if init is None:
+            return {}
+        named = {}
+        signature = inspect.signature(init)
+        for name, value in signature.bind(self, *args, **kwargs).arguments.items():
+            kind = signature.parameters[name].kind
+            if kind is inspect.Parameter.VAR_KEYWORD:
+                named.update(value)
+            elif name != "self":
+                named[name] = value
+        return named

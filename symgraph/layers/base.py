@@ -12,6 +12,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .. import activations
 from ..config import dtype_or_floatx
 from ..construction import Recorded
 from ..graph import name_scope, Variable, TensorType
@@ -144,9 +145,7 @@ class Layer(Recorded):
 
     def __call__(self, x):
         """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
-        if not isinstance(x, Variable):
-            raise TypeError(f"layer {self.name} must be called on a symbolic variable (from "
-                            f"sg.layers.Input or another layer), got {type(x).__name__}")
+        x = self.called_on(x)
         out = self.trace(x, TraceContext(training=False))
         if out is x:
             # An identity in inference mode (Dropout, GaussianNoise, a linear Activation) still
@@ -157,8 +156,18 @@ class Layer(Recorded):
         self.input, self.output = x, out  # Keras's layer.input / layer.output (last call)
         return out
 
+    def called_on(self, x):
+        """What a functional call takes (a symbolic variable here; a list for merge layers)."""
+        if not isinstance(x, Variable):
+            raise TypeError(f"layer {self.name} must be called on a symbolic variable (from "
+                            f"sg.layers.Input or another layer), got {type(x).__name__}")
+        return x
+
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+        """Keras's layer config: the constructor's arguments as given (activations by name),
+        the layer's name and trainable flag now."""
+        config = {k: activations.name_of(v) if callable(v) else v for k, v in self.named_arguments().items()}
+        return {**config, "name": self.name, "trainable": self.trainable}
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"

@@ -36,11 +36,6 @@ class Conv2D(Layer):
             out = out + self.bias.dimshuffle("x", 0, "x", "x")
         return self.activation(out)
 
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding,
-                "activation": activations.name_of(self.activation)}
-
 
 class Conv2DTranspose(Conv2D):
     """Conv2DTranspose(filters, kernel_size, strides=1, padding="valid"|"same", output_padding=None,
@@ -89,9 +84,6 @@ class Conv2DTranspose(Conv2D):
             out = out + self.bias.dimshuffle("x", 0, "x", "x")
         return self.activation(out)
 
-    def get_config(self):
-        return {**super().get_config(), "output_padding": self.output_padding}
-
 
 class MaxPool2D(Layer):
     def __init__(self, pool_size=2, strides=None, padding=0, **kw):
@@ -121,9 +113,6 @@ class UpSampling2D(Layer):
     def call(self, x, context):
         rows, columns = self.size
         return repeat(repeat(x, columns, axis=3), rows, axis=2)
-
-    def get_config(self):
-        return {**super().get_config(), "size": self.size}
 
 
 class GlobalAveragePooling2D(Layer):
@@ -160,9 +149,6 @@ class ZeroPadding2D(Layer):
         n, c, h, w = (shape(x)[a] for a in range(4))
         padded = zeros([n, c, h + top + bottom, w + left + right], dtype=x.dtype)
         return set_subtensor(padded[:, :, top:top + h, left:left + w], x)
-
-    def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D

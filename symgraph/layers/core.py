@@ -32,9 +32,6 @@ class Dense(Layer):
             out = out + self.bias
         return self.activation(out)
 
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activations.name_of(self.activation)}
-
 
 class Flatten(Layer):
     """(batch, ...) -> (batch, product of the rest)."""
@@ -73,9 +70,6 @@ class LeakyReLU(Layer):
     def call(self, x, context):
         return activations.leaky_relu(x, self.alpha)
 
-    def get_config(self):
-        return {**super().get_config(), "alpha": self.alpha}
-
 
 class Dropout(Layer):
     """Zero a fraction `rate` of the inputs while training (scaled so inference is unchanged)."""
@@ -89,11 +83,6 @@ class Dropout(Layer):
         if context.training and self.rate > 0:
             return dropout(x, self.rate, self.stream)
         return x
-
-    def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
-
-
 
 
 class GaussianNoise(Layer):
@@ -110,5 +99,3 @@ class GaussianNoise(Layer):
             return x + self.stream.normal(shape(x), 0.0, self.stddev, dtype=x.dtype)
         return x
 
-    def get_config(self):
-        return {**super().get_config(), "stddev": self.stddev}

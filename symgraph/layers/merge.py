@@ -9,7 +9,7 @@ import functools
 from ..graph import Variable, name_scope
 from ..ops import elemwise as E
 from ..ops.shape import concatenate as join
-from .base import Layer, TraceContext
+from .base import Layer
 
 
 class Merge(Layer):
@@ -17,16 +17,12 @@ class Merge(Layer):
 
     minimum_inputs = 2
 
-    def __call__(self, inputs):
+    def called_on(self, inputs):
         if not isinstance(inputs, (list, tuple)) or not all(isinstance(x, Variable) for x in inputs):
             raise TypeError(f"layer {self.name} must be called on a list of symbolic variables, got {inputs!r}")
         if len(inputs) < self.minimum_inputs:
             raise ValueError(f"layer {self.name} merges at least {self.minimum_inputs} inputs, got {len(inputs)}")
-        inputs = list(inputs)
-        out = self.trace(inputs, TraceContext(training=False))
-        out.layer_history = (self, inputs)
-        self.input, self.output = inputs, out
-        return out
+        return list(inputs)
 
     def trace(self, inputs, context):
         shapes = [tuple(x.type.shape) for x in inputs]
@@ -100,9 +96,6 @@ class Concatenate(Merge):
 
     def call(self, inputs, context):
         return join(inputs, axis=self.axis % inputs[0].ndim)
-
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
 
 
 def _functional(cls):

@@ -48,9 +48,6 @@ class _Recurrent(Layer):
         h = outs[0] if isinstance(outs, list) else outs
         return h.dimshuffle(1, 0, 2) if self.return_sequences else h[-1]
 
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "return_sequences": self.return_sequences}
-
 
 class SimpleRNN(_Recurrent):
     """h_t = activation(x_t W + h_{t-1} U + b)."""

@@ -1,6 +1,6 @@
 """A whole model in one file, and back: model.save(path) and sg.layers.load_model(path), as
 Keras's pair. The file is an .npz archive (no pickle): the weights by position and, as JSON,
-how to build the model again: each layer's class and constructor arguments as given
+how to build the model again: each layer's class and constructor arguments by name
 (construction.Recorded), its name and trainable flag, the wiring of a functional model's
 calls (skip connections, models used as layers) and, where they are given by name, the
 compile settings (the optimizer's class and arguments and its learning rate now; not its
@@ -90,12 +90,12 @@ def _input_config(var):
 def _layer_config(layer, nested_class):
     if isinstance(layer, nested_class):
         return {"class": "NestedModel", "model": _model_config(layer.model), "training": layer.training}
-    args, kwargs = layer.constructed_with()
+    kwargs = layer.named_arguments()
     kwargs["name"] = layer.name  # (generated names too: the weights are named after it)
     kwargs.pop("trainable", None)
     what = f"layer {layer.name}"
-    return {"class": type(layer).__name__, "args": [_encode(a, what) for a in args],
-            "kwargs": {k: _encode(v, what) for k, v in kwargs.items()}, "trainable": layer.trainable}
+    return {"class": type(layer).__name__, "kwargs": {k: _encode(v, what) for k, v in kwargs.items()},
+            "trainable": layer.trainable}
 
 
 def _compile_config(model):
@@ -107,9 +107,8 @@ def _compile_config(model):
     named_metrics = [_named(m, metrics._BY_NAME) for m in spec["metrics"]]
     optimizer = compiled.optimizer
     try:
-        args, kwargs = optimizer.constructed_with()
-        optimizer_config = {"class": type(optimizer).__name__, "args": [_encode(a, "the optimizer") for a in args],
-                            "kwargs": {k: _encode(v, "the optimizer") for k, v in kwargs.items()},
+        optimizer_config = {"class": type(optimizer).__name__,
+                            "kwargs": {k: _encode(v, "the optimizer") for k, v in optimizer.named_arguments().items()},
                             "learning_rate": optimizer.learning_rate}
     except ValueError:
         optimizer_config = None
@@ -190,7 +189,7 @@ def _build_layer(config, classes):
     if cls is None:
         raise ValueError(f"unknown layer class {config['class']!r}: pass it as custom_objects={{'{config['class']}': "
                          f"TheClass}} to load_model")
-    layer = cls(*_decode(config["args"]), **{k: _decode(v) for k, v in config["kwargs"].items()})
+    layer = cls(**{k: _decode(v) for k, v in config["kwargs"].items()})
     layer.trainable = config["trainable"]
     return layer
 
@@ -199,7 +198,7 @@ def _compile(model, config):
     from .. import optimizers
     spec = config["optimizer"]
     cls = getattr(optimizers, spec["class"])
-    optimizer = cls(*_decode(spec["args"]), **{k: _decode(v) for k, v in spec["kwargs"].items()})
+    optimizer = cls(**{k: _decode(v) for k, v in spec["kwargs"].items()})
     optimizer.learning_rate = spec["learning_rate"]
     model.compile(optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], backend=config["backend"])
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..ops.base import as_variable
 from ..ops.conv import _pair, avg_pool2d, max_pool2d
 from ..ops.elemwise import maximum
-from ..ops.shape import concatenate, full, ones_like, shape
+from ..ops.shape import concatenate, full, ones, shape
 
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
 
@@ -56,11 +56,14 @@ def pool_2d(input, ws=None, ignore_border=None, stride=None, pad=(0, 0), mode="m
     if mode == "average_inc_pad" and ignore_border:
         return total / area
     # Divided by the values present in each window (Theano's inc_pad counts padding, and
-    # without padding a partial window's own values: both are the entries not added here).
-    ones = ones_like(images[:, :1])
+    # without padding a partial window's own values: both are the entries not added here),
+    # counted on one image of one channel: a constant the rewriter folds where the image's
+    # size is known, else one small pooling a call, not one per image and channel.
+    rows, cols = (n if n is not None else shape(images)[2 + k] for k, n in enumerate(images.type.shape[2:]))
+    mask = ones([1, 1, rows, cols], dtype=images.dtype)
     if not ignore_border:
-        ones, _ = _last_windows_completed(ones, ws, stride, 0)
-    present = avg_pool2d(ones, ws, stride, padding) * area
+        mask, _ = _last_windows_completed(mask, ws, stride, 0)
+    present = avg_pool2d(mask, ws, stride, padding) * area
     return total / present
 
 

@@ -543,6 +543,11 @@ def test_activations_by_keras_names(rng):
     layer = L.Dense(3, activation="swish")
     assert L.base.shape_text(layer(L.Input((4,))).type.shape) == "(None, 3)"
     assert layer.get_config()["activation"] == "swish"
+    # get_config is the constructor's arguments by name (positional ones too), as Keras's
+    conv = L.Conv2D(4, (3, 3), 2, padding="same", activation="relu", name="c", trainable=False)
+    assert conv.get_config() == {"filters": 4, "kernel_size": (3, 3), "strides": 2, "padding": "same",
+                                 "activation": "relu", "name": "c", "trainable": False}
+    assert L.LeakyReLU(negative_slope=0.1).get_config()["negative_slope"] == 0.1
 
 
 def test_to_categorical_as_keras_utils():
