@@ -7,7 +7,7 @@ import numpy as np
 from ..graph import Constant
 from ..ops.base import as_int_vector, constant_value
 from ..ops.elemwise import Elemwise, elemwise_op
-from ..ops.shape import Shape, DimShuffle, Reshape, MakeVector, BroadcastTo, reshape
+from ..ops.shape import Alloc, Shape, DimShuffle, Reshape, MakeVector, BroadcastTo, broadcast_to, reshape
 from ..ops.shape_infer import broadcast_dims, dims_of, vector_entries
 from ..ops.index import Subtensor, IncSubtensor, WHOLE_AXIS
 from ..ops.random import RandomDraw
@@ -15,7 +15,7 @@ from ..ops.reduce import Reduce, SumToShape
 from ..ops.loop import Map
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for, sole_client
-from .lengths import length, entry, same
+from .lengths import length, entry, same, scalar
 
 canonicalize = Stage("canonicalize")
 FOLD_LIMIT = 100_000  # elements; bigger results stay as the op that makes them
@@ -331,6 +331,47 @@ def trailing_whole_axes_dropped(fgraph, node):
     if kept == len(spec):
         return None
     return _identity(node.outputs[0], Subtensor(spec[:kept])(*node.inputs))
+
+
+def _whole(x, spec, args):
+    """Whether x[spec with args] is all of x: slices from 0 to the axis's length or beyond, step 1."""
+    if not spec or any(not isinstance(e, tuple) for e in spec):
+        return False
+    args = list(args)
+    for axis, (_, has_start, has_stop, has_step) in enumerate(spec):
+        start = args.pop(0) if has_start else None
+        stop = args.pop(0) if has_stop else None
+        step = args.pop(0) if has_step else None
+        if (start is not None and constant_value(start) != 0) or (step is not None and constant_value(step) != 1):
+            return False
+        if stop is None:
+            continue
+        want, limit = length(x, axis), constant_value(stop)
+        if not (same(scalar(stop), want) or (isinstance(want, int) and limit is not None and limit >= want)):
+            return False
+    return True
+
+
+@canonicalize.register(Subtensor)
+def whole_slices_dropped(fgraph, node):
+    """x[:x.shape[0]] -> x (Theano's local_useless_slice). A scan slices each sequence to its
+    number of steps, most often the sequence's own length."""
+    return _identity(node.outputs[0], node.inputs[0]) if _whole(node.inputs[0], node.op.spec, node.inputs[1:]) else None
+
+
+@canonicalize.register(IncSubtensor)
+def whole_region_written(fgraph, node):
+    """set_subtensor(x[:x.shape[0]], y) -> y broadcast to x's shape (y itself where its shape
+    is x's), inc_subtensor of zeros the same, of another x: x + that. The gradient of a scan's slice of a
+    sequence was a zero-filled copy of the sequence with the steps' gradients set into it (an
+    RNN's step: 40 us of 1.1 ms)."""
+    x, y = node.inputs[:2]
+    if y.dtype != x.dtype or not _whole(x, node.op.spec, node.inputs[2:]):
+        return None
+    shaped = y.ndim == x.ndim and all(same(length(y, k), length(x, k)) for k in range(x.ndim))
+    zeros = x.owner is not None and isinstance(x.owner.op, Alloc) and is_constant(x.owner.inputs[0], 0)
+    region = y if shaped else broadcast_to(y, Shape()(x))
+    return _identity(node.outputs[0], region if node.op.set_instead_of_inc or zeros else x + region)
 
 
 @canonicalize.register(Subtensor)

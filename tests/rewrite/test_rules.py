@@ -965,12 +965,52 @@ def test_the_axes_a_reshape_splits_into():
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_trailing_whole_axes_of_an_index_are_dropped(backend):
-    """x[idx, :] -> x[idx] and x[1:, :, :] -> x[1:] (the same values and views); x[:, :] keeps one `:`."""
+    """x[idx, :] -> x[idx] and x[1:, :, :] -> x[1:] (the same values and views); x[:, :] is x
+    (whole_slices_dropped, below)."""
     x, i = sg.dtensor3("x"), sg.lvector("i")
     f = sg.function([x, i], [x[i, :], x[1:, :, :], x[:, :], x[:, i, :]], backend=backend)
     assert fired(f, "trailing_whole_axes_dropped")
     specs = sorted(str(n.op) for n in f.fgraph.apply_nodes if type(n.op).__name__ == "Subtensor")
-    assert specs == ["Subtensor{::, array}", "Subtensor{::}", "Subtensor{?::}", "Subtensor{array}"]  # (?: 1, an input)
+    assert specs == ["Subtensor{::, array}", "Subtensor{?::}", "Subtensor{array}"]  # (?: 1, an input)
     xv, iv = np.arange(60.0).reshape(3, 4, 5), np.array([2, 0, -1])
     for got, want in zip(f(xv, iv), [xv[iv, :], xv[1:, :, :], xv[:, :], xv[:, iv, :]]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_slices_that_pick_a_whole_axis_are_dropped(backend):
+    """x[:len(x)], x[0:len(x):1], m[:, :9] of a static 4 columns: x itself (Theano's
+    local_useless_slice); a stop of another array's length, or one less, is kept."""
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    m = sg.tensor("m", "float64", (None, 4))
+    dropped = [x[:x.shape[0]], x[0:x.shape[0]:1, :x.shape[1]], m[:, :9]]
+    kept = [x[:y.shape[0]], x[:x.shape[0] - 1], x[1:x.shape[0]], x[:x.shape[0]:2]]
+    f = sg.function([x, y, m], dropped + kept, backend=backend)
+    assert fired(f, "whole_slices_dropped")
+    slices = [n for n in f.fgraph.apply_nodes if type(n.op).__name__ == "Subtensor" and n.op.spec != ("int",)]
+    assert len(slices) == len(kept)  # (the others: shape entries, x.shape[0])
+    xv, yv, mv = np.arange(12.0).reshape(4, 3), np.zeros((2, 3)), np.ones((5, 4))
+    for got, want in zip(f(xv, yv, mv), [xv, xv, mv, xv[:2], xv[:3], xv[1:], xv[::2]]):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_scan_over_a_whole_sequence_has_no_zero_filled_gradient_copy():
+    """The gradient of the scan's slice of each sequence to its number of steps (its own
+    length here) was a zero-filled sequence with the steps' gradients set into it."""
+    x, h0, W = sg.dtensor3("x"), sg.dmatrix("h0"), sg.dmatrix("W")
+    hs, _ = sg.scan(lambda x_t, h: sg.tanh(x_t + sg.dot(h, W)), sequences=x, outputs_info=h0)
+    grads = sg.grad((hs ** 2).sum(), [x, W])
+    f = sg.function([x, h0, W], grads)
+    assert fired(f, "whole_region_written") and "IncSubtensor" not in ops_of(f)
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(5, 2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 3)) * 0.5
+    for got, want in zip(f(*values), sg.function([x, h0, W], grads, optimize=False, backend="numpy")(*values)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    y = sg.dtensor3("y")  # (an increment of another array: x + y; set: y broadcast)
+    f = sg.function([x, y], [sg.inc_subtensor(x[:x.shape[0]], y), sg.set_subtensor(x[:, :], y[:1])])
+    assert "IncSubtensor" not in ops_of(f)
+    xv, yv = rng.normal(size=(3, 2, 2)), rng.normal(size=(3, 2, 2))
+    np.testing.assert_allclose(f(xv, yv)[0], xv + yv)
+    np.testing.assert_allclose(f(xv, yv)[1], np.broadcast_to(yv[:1], xv.shape))
+    with pytest.raises(ValueError):
+        f(xv, yv[:, :1, :1].repeat(3, axis=1))
