@@ -199,6 +199,56 @@ def openblas_library(package_file):
     return None
 
 
+class OneThread:
+    """An OpenBLAS at one thread from the first entry to the last exit (threads of this process
+    may overlap), then back to what it was."""
+
+    def __init__(self, set_threads, get_threads):
+        self.set, self.get = set_threads, get_threads
+        self.lock, self.users, self.saved = threading.Lock(), 0, 1
+
+    @classmethod
+    def of(cls, found):
+        """The context for the OpenBLAS `found` (openblas_library's answer), or None where it
+        cannot be set."""
+        if found is None:
+            return None
+        lib, prefix, suffix, _ = found
+        try:
+            set_threads = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+            get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+        except AttributeError:
+            return None
+        set_threads.argtypes, set_threads.restype = [ctypes.c_int], None  # (an int in every build)
+        get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+        return cls(set_threads, get_threads)
+
+    def __enter__(self):
+        with self.lock:
+            if not self.users:
+                self.saved = self.get()
+                if self.saved != 1:
+                    self.set(1)
+            self.users += 1
+
+    def __exit__(self, *exc):
+        with self.lock:
+            self.users -= 1
+            if not self.users and self.saved != 1:
+                self.set(self.saved)
+
+
+_numpy_one_thread = None
+
+
+def numpy_one_thread():
+    """OneThread for NumPy's OpenBLAS, or None where it cannot be set."""
+    global _numpy_one_thread
+    if _numpy_one_thread is None:
+        _numpy_one_thread = OneThread.of(_numpy_openblas_library()) or False
+    return _numpy_one_thread or None
+
+
 def openblas_small_kernels():
     """Whether NumPy's OpenBLAS runs products of up to SMALL_KERNEL_MNK multiply-adds in its
     AVX-512 small-matrix kernels (its core SkylakeX, Cooperlake or SapphireRapids)."""

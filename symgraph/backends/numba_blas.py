@@ -13,9 +13,7 @@ told (no SciPy, another BLAS), calls must stay within OpenBLAS's own single-thre
 (numba_conv.single_thread_work). NumPy's OpenBLAS, a library of its own, is not touched.
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
-import ctypes
 import functools
-import threading
 
 import numpy as np
 from numba import njit, prange
@@ -75,29 +73,6 @@ def split_product(a, b, threads):
     return out
 
 
-class _OneThread:
-    """SciPy's OpenBLAS at one thread from the first entry to the last exit (threads of this
-    process may overlap), then back to what it was."""
-
-    def __init__(self, set_threads, get_threads):
-        self.set, self.get = set_threads, get_threads
-        self.lock, self.users, self.saved = threading.Lock(), 0, 1
-
-    def __enter__(self):
-        with self.lock:
-            if not self.users:
-                self.saved = self.get()
-                if self.saved != 1:
-                    self.set(1)
-            self.users += 1
-
-    def __exit__(self, *exc):
-        with self.lock:
-            self.users -= 1
-            if not self.users and self.saved != 1:
-                self.set(self.saved)
-
-
 @functools.cache
 def one_thread():
     """A context in which SciPy's OpenBLAS runs each call on its caller's thread, or None where
@@ -122,15 +97,4 @@ def _find_scipy_openblas():
 
 
 def _find_one_thread():
-    found = scipy_openblas()
-    if found is None:
-        return None
-    lib, prefix, suffix, _ = found
-    try:
-        set_threads = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
-        get_threads = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
-    except AttributeError:
-        return None
-    set_threads.argtypes, set_threads.restype = [ctypes.c_int], None  # (an int in every build)
-    get_threads.argtypes, get_threads.restype = [], ctypes.c_int
-    return _OneThread(set_threads, get_threads)
+    return blas.OneThread.of(scipy_openblas())

@@ -38,7 +38,7 @@ def test_one_thread_holds_from_the_first_entry_to_the_last_exit():
     def set_threads(n):
         calls.append(n)
         threads[0] = n
-    context = numba_blas._OneThread(set_threads, lambda: threads[0])
+    context = blas.OneThread(set_threads, lambda: threads[0])
     with context:
         assert threads == [1]
         with context:

@@ -5,8 +5,9 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
-from symgraph.backends import numba_elsewhere
+from symgraph.backends import blas, numba_elsewhere
 
 
 def test_what_a_child_cannot_rebuild_or_compile_is_left_to_this_process():
@@ -43,3 +44,24 @@ def test_a_child_still_compiling_when_this_process_exits_is_stopped(tmp_path):
             assert fh.read().split(")")[-1].split()[0] == "Z"
     except FileNotFoundError:
         pass
+
+
+def test_numpys_openblas_runs_one_thread_while_a_child_compiles(monkeypatch):
+    """Its threads spinning beside the child on two cores slowed the calls going on 2-4x."""
+    context = blas.numpy_one_thread()
+    if context is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS whose threads can be set")
+    seen = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        seen.append(context.get())
+        return real_popen(*args, **kwargs)
+    monkeypatch.setattr(numba_elsewhere.subprocess, "Popen", popen)
+    before = context.get()
+    context.set(2)
+    try:
+        assert numba_elsewhere.compile_in_child("not a kernel", [], [np.zeros(3)]) is False
+        assert seen == [1] and context.get() == 2
+    finally:
+        context.set(before)
