@@ -93,7 +93,7 @@ class TieredRunner:
         self.written = [k for k, v in enumerate(input_vars) if v in written]
 
     def __call__(self, values):
-        key = signature(values)
+        key = self.signature(values)
         program = self.programs.get(key)
         if program is not None:
             try:
@@ -122,13 +122,19 @@ class TieredRunner:
                     self.compile(key, values)
         return results
 
+    signature = staticmethod(signature)  # (a Scan's loop keys by its steps' shapes: numba_scan)
+
+    def build(self, values):
+        """The Plan for these values' signature (raises Unsupported)."""
+        return build(self.fgraph, self.input_vars, self.output_vars, values)
+
     def _plan(self, key, values):
         """Write the program for this signature, and decide when compiling it pays."""
         if sum(p is not None for p in self.programs.values()) >= MAX_SIGNATURES:
             self.programs[key], self.why_not[key] = None, "too many signatures"
             return
         try:
-            plan = build(self.fgraph, self.input_vars, self.output_vars, values)
+            plan = self.build(values)
         except Exception as exc:  # noqa: BLE001 - Unsupported, or a reference that raised
             self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
             self.programs[key] = None
@@ -151,6 +157,7 @@ class TieredRunner:
             self._compile(key, plan, values)
 
     def _compile(self, key, plan, values):
+        values = _writeable(values) or values  # (the types Program.compile compiles for)
         try:
             if _in_child() and not is_cached(plan.source):
                 compile_in_child(plan.source, plan.rows, plan.arguments(values))  # (else: here)
@@ -206,7 +213,7 @@ def shape_only(fgraph):
     return {o for node in from_shapes(fgraph.apply_nodes) for o in node.outputs}
 
 
-def unsupported(fgraph):
+def unsupported(fgraph, min_nodes=None):
     """Why the graph is not worth a program: the first op it cannot spell (a convolution,
     pooling), or too few nodes to gain anything; None when it is."""
     constant = shape_only(fgraph)
@@ -214,7 +221,7 @@ def unsupported(fgraph):
     for node in computed:
         if type(node.op) not in _EMITTERS:
             return f"no whole-program form for {node.op}"
-    return f"only {len(computed)} node(s)" if len(computed) < MIN_NODES else None
+    return f"only {len(computed)} node(s)" if len(computed) < (MIN_NODES if min_nodes is None else min_nodes) else None
 
 
 def build(fgraph, input_vars, output_vars, values):
@@ -259,7 +266,15 @@ class Program:
         self.plain = all(kind == "result" and k == i for i, (kind, k) in enumerate(where))
 
     def __call__(self, values):
-        got = self.kernel(*values[:self.n_inputs], *self.extra)
+        try:
+            got = self.kernel(*values[:self.n_inputs], *self.extra)
+        except TypeError:  # (numba's "no matching definition")
+            # It is compiled for writeable arrays; a read-only one (a constant, a scan's
+            # initial state folded from zeros) is typed apart, so it goes in as a copy.
+            copies = _writeable(values[:self.n_inputs])
+            if copies is None:
+                raise
+            got = self.kernel(*copies, *self.extra)
         if self.plain:
             return list(got)
         return [got[k] if kind == "result" else values[k] if kind == "input" else k.copy()
@@ -273,9 +288,18 @@ class Program:
         with _COMPILE_LOCK:
             self.kernel.disable_compile(False)
             try:
-                self(values)
+                self(_writeable(values) or values)
             finally:
                 self.kernel.disable_compile(True)
+
+
+def _writeable(values):
+    """values with each read-only array copied, or None if none is read-only."""
+    def read_only(v):
+        return isinstance(v, np.ndarray) and not v.flags.writeable
+    if not any(read_only(v) for v in values):
+        return None
+    return [v.copy() if read_only(v) else v for v in values]
 
 
 class _Writer:
@@ -324,7 +348,8 @@ class _Writer:
         self.lines.append(f"{pad}{name}{_index(shape, shape)} = {value}")
 
     # --- the program -----------------------------------------------------------------------
-    def program(self):
+    def body(self):
+        """Each node's lines, in order (constants' nodes left out: their values are known)."""
         for step, node in enumerate(self.fgraph.apply_nodes):
             if all(o in self.constant for o in node.outputs):
                 continue
@@ -335,6 +360,13 @@ class _Writer:
             emit(self, node)
             # A node's scratch names are its own: numba types each name once per function.
             self.lines[first:] = [_SCRATCH.sub(rf"\1_{step}", line) for line in self.lines[first:]]
+
+    def nodes(self):
+        """How many nodes the program computes (not counting constants')."""
+        return sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
+
+    def program(self):
+        self.body()
         returned = [v for v in self.output_vars if v not in self.input_vars and v not in self.constant]
         outs = "".join(self.name(v) + ", " for v in returned)
         source = "".join(self.helpers.values()) + (
@@ -349,8 +381,7 @@ class _Writer:
                 where.append(("constant", self.known[v]))
             else:
                 where.append(("result", returned.index(v)))
-        nodes = sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
-        return Plan(source, len(self.input_vars), tuple(self.extra), where, nodes, tuple(self.rows))
+        return Plan(source, len(self.input_vars), tuple(self.extra), where, self.nodes(), tuple(self.rows))
 
     def row_call(self, kind, x, arguments):
         """A call of numba_rows' compiled loop for `kind` rows of x, imported from its module

@@ -1,19 +1,137 @@
-"""Scan on the numba backend: the step, rewritten and lowered as any graph (its loops fused,
-its small steps compiled whole once hot: numba_program), called once a step by ops.scan's loop.
+"""Scan on the numba backend: the step, rewritten and lowered as any graph, called once a step
+by ops.scan's loop; once hot, the whole loop compiled as one function.
+
+A step of a small RNN is a few microseconds of arithmetic and as many of Python around it (the
+loop, the step's call, its nodes' calls). So, as numba_program does for a small graph called in
+a loop, after HOT_SECONDS of scans with one set of step shapes the step is written as a
+program's body (shapes as literals) inside a compiled loop over the steps: each step's slices
+of the sequences are views, its outputs are copied into the stacked results, and the new
+states are the next step's inputs. Until then, and where the step has something the program
+writer does not spell (or a step value without dimensions), ops.scan's Python loop runs it.
 """
-from ..ops.scan import run_steps
+import contextlib
+
+import numpy as np
+
+from ..ops.scan import run_steps, split_inputs
 from ..rewrite import optimize_graph
 from ..rewrite.fgraph import FunctionGraph
+from . import numba_blas, numba_program as P
+from ..config import config
 
 
 class ScanThunk:
     def __init__(self, op, node, compile_graph):
         self.op, self.node, self.compile_graph = op, node, compile_graph
-        self.step = None
+        self.run = None
 
     def __call__(self, inputs):
-        if self.step is None:  # (compiled at the first call, as the node kernels are)
-            fgraph = FunctionGraph(self.op.inner_inputs, self.op.inner_outputs)
+        if self.run is None:  # (compiled at the first call, as the node kernels are)
+            op = self.op
+            fgraph = FunctionGraph(op.inner_inputs, op.inner_outputs)
             optimize_graph(fgraph, True)
-            self.step = self.compile_graph(fgraph, self.op.inner_inputs, fgraph.outputs)
-        return run_steps(self.op, self.step, inputs)
+            loop = config.whole_programs and _loop_unsupported(op, fgraph) is None
+            # (with the loop compiled whole, the step alone is not worth a program of its own)
+            step = self.compile_graph(fgraph, op.inner_inputs, fgraph.outputs, whole_program=not loop)
+            self.run = LoopRunner(op, fgraph, step) if loop else lambda values: run_steps(op, step, values)
+        return self.run(inputs)
+
+
+def _loop_unsupported(op, fgraph):
+    """Why the loop cannot be compiled whole (None when it can)."""
+    for var in op.inner_inputs[:op.n_seqs + op.n_states] + list(fgraph.outputs):
+        if var.ndim == 0:  # (a slice of a vector is a number in numba, not an array)
+            return f"{var.describe()} has no dimensions"
+    return P.unsupported(fgraph, min_nodes=1)
+
+
+class LoopRunner(P.TieredRunner):
+    """The Python loop over steps, replaced by a compiled loop for hot step shapes."""
+
+    def __init__(self, op, fgraph, step):
+        super().__init__(fgraph, op.inner_inputs, fgraph.outputs, lambda values: run_steps(op, step, values))
+        self.op = op
+        self.written = []  # (a step writes into none of its inputs)
+
+    def signature(self, values):
+        op = self.op
+        return tuple([v.shape[1:] for v in values[1:1 + op.n_seqs]] + [v.shape for v in values[1 + op.n_seqs:]])
+
+    def __call__(self, values):
+        if int(values[0]) < 1:  # (nothing to trace a step from)
+            return self.run(values)
+        return super().__call__(values)
+
+    def build(self, values):
+        op = self.op
+        _, seqs, states, constants = split_inputs(op, values)
+        first = [seq[-1] if op.go_backwards else seq[0] for seq in seqs] + states + constants
+        P._small_enough(dict(zip(self.input_vars, first)))
+        known = P.trace(self.fgraph, self.input_vars, first)
+        P._small_enough(known)
+        for k, var in enumerate(self.output_vars[:op.n_states]):
+            if known[var].shape != np.shape(states[k]):
+                raise P.Unsupported(f"state {k} changes shape in the step")
+        return _LoopWriter(self.fgraph, self.input_vars, self.output_vars, known).loop(op)
+
+
+class _LoopWriter(P._Writer):
+    def loop(self, op):
+        """kernel(sequences, states, constants, extra, outputs): the step's body in a loop."""
+        self.body()
+        values = [self.name(v) for v in self.output_vars]  # (before the parameters: constants join them)
+        seqs = [f"s{k}" for k in range(op.n_seqs)]
+        outs = [f"o{k}" for k in range(len(values))]
+        params = seqs + self.params[op.n_seqs:] + outs
+        lines = [f"for step in range({outs[0]}.shape[0]):"]
+        for k, seq in enumerate(seqs):
+            at = f"{seq}.shape[0] - 1 - step" if op.go_backwards else "step"
+            lines.append(f"    a{k} = {seq}[{at}]")
+        lines += [f"    {line}" for line in self.lines]
+        lines += [f"    {out}[step] = {value}{'[()]' if not var.ndim else ''}"
+                  for out, value, var in zip(outs, values, self.output_vars)]
+        # The new states: the step's own arrays, the next step's inputs (its outputs were copied).
+        lines += [f"    a{op.n_seqs + k} = np.ascontiguousarray({value})" for k, value in enumerate(values[:op.n_states])]
+        source = "".join(self.helpers.values()) + (
+            "@njit(cache=True, error_model='numpy', nogil=True)\n"
+            f"def kernel({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return 0\n")
+        shapes = [(self.known[v].shape, v.dtype) for v in self.output_vars]
+        return LoopPlan(source, tuple(self.extra), shapes, self.nodes(), tuple(self.rows), op)
+
+
+class LoopPlan(P.Plan):
+    def __init__(self, source, extra, shapes, nodes, rows, op):
+        super().__init__(source, None, extra, None, nodes, rows)
+        self.shapes, self.op = shapes, op
+
+    def arguments(self, values):
+        n, seqs, states, constants = split_inputs(self.op, values)
+        outs = [np.empty((n,) + shape, dtype) for shape, dtype in self.shapes]
+        return [_plain(v) for v in seqs + states + constants] + list(self.extra) + outs
+
+    def compile(self, values):
+        for kind, dtype, short in self.rows:
+            P.row_kernel(kind, dtype, False, short)
+        program = LoopProgram(P.compile_source(self.source).dispatcher, self)
+        program.compile(values)
+        return program
+
+
+class LoopProgram(P.Program):
+    """program(scan's inputs) -> its outputs, from one call of the compiled loop."""
+
+    def __init__(self, kernel, plan):
+        self.kernel, self.plan = kernel, plan
+
+    def __call__(self, values):
+        arguments = self.plan.arguments(values)
+        with numba_blas.one_thread() or contextlib.nullcontext():
+            self.kernel(*arguments)
+        return arguments[-len(self.plan.shapes):]
+
+
+def _plain(value):
+    """The array as the loop is compiled for: C-ordered and writeable (a copy if not)."""
+    value = np.asarray(value)
+    flags = value.flags
+    return value if flags.c_contiguous and flags.writeable else np.array(value, order="C")

@@ -72,10 +72,10 @@ class Scan(Op):
         return _scan_grad(self, inputs, outputs, output_grads)
 
 
-def run_steps(op, step, inputs):
-    """Scan's loop: `step(values)` -> the inner outputs for one step's inner inputs."""
+def split_inputs(op, inputs):
+    """A Scan node's input values as (steps, sequences, initial states, constants), checked."""
     n = int(inputs[0])
-    seqs = inputs[1:1 + op.n_seqs]
+    seqs = list(inputs[1:1 + op.n_seqs])
     states = list(inputs[1 + op.n_seqs:1 + op.n_seqs + op.n_states])
     constants = list(inputs[1 + op.n_seqs + op.n_states:])
     if n < 0:
@@ -83,6 +83,12 @@ def run_steps(op, step, inputs):
     for k, seq in enumerate(seqs):
         if len(seq) < n:
             raise ValueError(f"scan: sequence {k} has {len(seq)} entries, fewer than the {n} steps")
+    return n, seqs, states, constants
+
+
+def run_steps(op, step, inputs):
+    """Scan's loop: `step(values)` -> the inner outputs for one step's inner inputs."""
+    n, seqs, states, constants = split_inputs(op, inputs)
     if op.go_backwards:  # (the last n entries, last first: Theano's seq[::-1][:n])
         seqs = [seq[::-1] for seq in seqs]
     rows = [[] for _ in op.inner_outputs]

@@ -1,0 +1,123 @@
+"""A scan's loop compiled whole on the numba backend (numba_scan.LoopRunner): once hot, it must
+give ops.scan's Python loop's results (forwards, backwards, several states and sequences,
+per-step outputs, gradients), and fall back where the program writer cannot spell the step."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import numba_program, numba_scan
+
+
+@pytest.fixture(autouse=True)
+def runners(monkeypatch):
+    """Compile a signature on its second call, in this thread; collects the loop runners made."""
+    monkeypatch.setattr(numba_program, "HOT_SECONDS", 0.0)
+    monkeypatch.setattr(numba_program, "COLD_SECONDS_PER_NODE", 0.0)
+    monkeypatch.setattr(numba_program, "BACKGROUND", False)
+    made = []
+    original = numba_scan.LoopRunner.__init__
+
+    def init(self, *args):
+        original(self, *args)
+        made.append(self)
+    monkeypatch.setattr(numba_scan.LoopRunner, "__init__", init)
+    return made
+
+
+def compiled(runners, f, *args):
+    """f's results once every scan in it runs its compiled loop (checked against the Python
+    loop on the way: the third call)."""
+    for _ in range(3):
+        f(*args)
+    assert runners
+    for runner in runners:
+        assert any(p is not None for p in runner.programs.values()), runner.why_not
+        assert not runner.why_not
+    return f(*args)
+
+
+def batched_rnn(go_backwards=False):
+    rng = np.random.default_rng(0)
+    W = sg.shared(rng.normal(size=(3, 5)).astype("float32"), "W")
+    U = sg.shared((rng.normal(size=(5, 5)) * 0.5).astype("float32"), "U")
+    x = sg.tensor3("x")  # (steps, batch, inputs)
+    h0 = sg.zeros((x.shape[1], 5), "float32")  # (a constant of zeros once the batch is known: read-only)
+    hs, _ = sg.scan(lambda x_t, h: sg.tanh(sg.dot(x_t, W) + sg.dot(h, U)), sequences=x, outputs_info=h0,
+                    go_backwards=go_backwards)
+    return x, hs, W, U
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_an_rnn_and_its_gradient_run_as_compiled_loops_with_the_python_loops_results(runners, rng, go_backwards):
+    x, hs, W, U = batched_rnn(go_backwards)
+    cost = (hs ** 2).mean() + hs[-1].sum()
+    outputs = [hs] + sg.grad(cost, [x, W, U])
+    xv = rng.normal(size=(7, 4, 3)).astype("float32")
+    want = sg.function([x], outputs, backend="numpy")(xv)
+    got = compiled(runners, sg.function([x], outputs, backend="numba"), xv)
+    assert len(runners) == 2  # the forward loop and the backward one
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-6)
+    h, states = np.zeros((4, 5), "float32"), []
+    for x_t in (xv[::-1] if go_backwards else xv):
+        h = np.tanh(x_t @ W.get_value() + h @ U.get_value())
+        states.append(h)
+    np.testing.assert_allclose(got[0], states, rtol=2e-5, atol=2e-6)
+
+
+def test_two_sequences_states_outputs_constants_and_a_sequence_longer_than_the_steps(runners, rng):
+    a, b, s0, m0, C = sg.tensor3("a", "float64"), sg.dmatrix("b"), sg.dmatrix("s0"), sg.dmatrix("m0"), sg.dmatrix("C")
+
+    def step(a_t, b_t, s, m, C):
+        s_new = s * 0.5 + a_t * b_t
+        return [s_new, sg.maximum(m, s_new), sg.dot(s_new, C) + 1]
+    (ss, ms, ys), _ = sg.scan(step, sequences=[a, b], outputs_info=[s0, m0, None], non_sequences=C, n_steps=5)
+    av, bv = rng.normal(size=(6, 2, 3)), rng.normal(size=(8, 3))
+    sv, mv, Cv = rng.normal(size=(2, 3)), np.full((2, 3), -np.inf), rng.normal(size=(3, 4))
+    got = compiled(runners, sg.function([a, b, s0, m0, C], [ss, ms, ys]), av, bv, sv, mv, Cv)
+    s, m, want = sv, mv, []
+    for t in range(5):
+        s = s * 0.5 + av[t] * bv[t]
+        m = np.maximum(m, s)
+        want.append((s, m, s @ Cv + 1))
+    for k in range(3):
+        np.testing.assert_allclose(got[k], [w[k] for w in want], rtol=1e-12)
+
+
+def test_a_sequence_in_another_layout_and_other_shapes_later(runners, rng):
+    """Batch-major data turned time-major (a strided view) is read as the Python loop reads it;
+    another batch size is another signature, compiled as well."""
+    x, hs, W, U = batched_rnn()
+    batch_major = sg.tensor3("batch_major")
+    f = sg.function([batch_major], hs, givens={x: batch_major.dimshuffle(1, 0, 2)})
+    reference = sg.function([batch_major], hs, givens={x: batch_major.dimshuffle(1, 0, 2)}, backend="numpy")
+    for batch in (4, 2):
+        xv = rng.normal(size=(batch, 6, 3)).astype("float32")
+        np.testing.assert_allclose(compiled(runners, f, xv), reference(xv), rtol=2e-5, atol=2e-6)
+    assert len(runners[0].programs) == 2
+
+
+def test_bad_input_and_no_steps_after_the_loop_is_compiled(runners, rng):
+    x, h0 = sg.dmatrix("x"), sg.dmatrix("h0")
+    n = sg.lscalar("n")
+    hs, _ = sg.scan(lambda x_t, h: sg.tanh(h + x_t.sum()), sequences=x, outputs_info=h0, n_steps=n)
+    f = sg.function([x, h0, n], hs)
+    xv, hv = rng.normal(size=(5, 2)), rng.normal(size=(3, 2))
+    compiled(runners, f, xv, hv, 5)
+    with pytest.raises(ValueError, match="sequence 0 has 5 entries, fewer than the 6 steps"):
+        f(xv, hv, 6)
+    assert f(xv, hv, 0).shape == (0, 3, 2)
+    np.testing.assert_allclose(f(xv, hv, 2)[-1], np.tanh(np.tanh(hv + xv[0].sum()) + xv[1].sum()), rtol=1e-12)
+
+
+def test_a_step_the_program_cannot_spell_keeps_the_python_loop(runners, rng):
+    """A counter (a state without dimensions) is a number inside numba's loop, not an array:
+    no loop runner is made, and the results are the Python loop's."""
+    v0 = sg.dvector("v0")
+    (vs, cs), _ = sg.scan(lambda v, c: [v * 2, c + 1], outputs_info=[v0, sg.constant(0)], n_steps=4)
+    f = sg.function([v0], [vs, cs])
+    for _ in range(3):
+        got = f(np.ones(2))
+    assert not runners
+    np.testing.assert_allclose(got[0], [[2, 2], [4, 4], [8, 8], [16, 16]])
+    np.testing.assert_array_equal(got[1], [1, 2, 3, 4])
