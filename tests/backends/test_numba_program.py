@@ -196,6 +196,27 @@ def test_a_new_memory_layout_runs_the_executor_instead_of_compiling_again(rng):
     assert len(program.kernel.signatures) == 1  # nothing compiled for the F-ordered input
 
 
+def test_a_read_only_input_runs_the_program_compiled_for_writeable_ones(rng):
+    """A read-only array (a constant's, a broadcast view) is a type of its own to numba: the
+    program is compiled for writeable arrays, first call read-only or not, and takes a copy."""
+    a, b = sg.fmatrix("a"), sg.fmatrix("b")
+    out = [sg.exp(a).sum(axis=1) + b.sum(axis=1), (a * b).max(axis=0), sg.nn.softmax(a - b), a.min(axis=1)]
+    f = sg.function([a, b], out, backend="numba")
+    reference = sg.function([a, b], out, backend="numpy")
+    av, bv = rng.normal(size=(3, 4)).astype("float32"), rng.normal(size=(3, 4)).astype("float32")
+    read_only = bv.copy()
+    read_only.setflags(write=False)
+    program_of(f, av, read_only)  # (compiled where the hot call had a read-only input)
+    (program,) = [p for p in f._run.programs.values() if p is not None]
+
+    def executor(values):
+        raise AssertionError("the executor ran: the program refused the arguments")
+    f._run.run = executor
+    for args in ((av, bv), (av, read_only)):
+        assert_close(f(*args), reference(*args))
+    assert len(program.kernel.signatures) == 1
+
+
 def test_config_whole_programs_off_keeps_the_executor(monkeypatch):
     monkeypatch.setattr(sg.config, "whole_programs", False)
     a = sg.fmatrix("a")
