@@ -679,6 +679,8 @@ def _gather(w, node):
 
 def _scatter(w, node):
     op, x, y, out = node.op, node.inputs[0], node.inputs[1], node.outputs[0]
+    if "array" not in op.spec:
+        return _basic_scatter(w, node)
     name = w.new(out)
     copy = "" if op.inplace and x not in w.constant else ".copy()"  # constants are shared by calls
     w.lines.append(f"{name} = {w.name(x)}{copy}")
@@ -689,6 +691,37 @@ def _scatter(w, node):
     loop_vars = ["p"] + at[len(op.spec):]
     y_at = "[()]" if not y_shape else "[" + ", ".join(
         "0" if n == 1 else loop_vars[lead + k] for k, n in enumerate(y_shape)) + "]"
+    sign = "=" if op.set_instead_of_inc else "+="
+    w.lines.append(f"{pad}{name}[{', '.join(at)}] {sign} {w.load(y, y_at)}")
+
+
+def _basic_scatter(w, node):
+    """x[2, 1:5] = y or += y, the bounds known when the program is written (an LSTM's gates'
+    gradients set into the gradient of their joined product): a loop over the region."""
+    op, x, y, out = node.op, node.inputs[0], node.inputs[1], node.outputs[0]
+    if any(v not in w.constant for v in node.inputs[2:]) or "newaxis" in op.spec:
+        raise Unsupported(f"{op} with computed bounds")
+    x_shape = w.shape(x)
+    at, region = [], []  # x's index, from the loops over the region's axes
+    for k, e in enumerate(I.build_index(op.spec, [w.known[v] for v in node.inputs[2:]])
+                          + (slice(None),) * (len(x_shape) - len(op.spec))):
+        if isinstance(e, int):
+            at.append(str(e % x_shape[k]))
+            continue
+        start, _, step = e.indices(x_shape[k])
+        at.append(f"{start} + {step} * r{len(region)}")
+        region.append(len(range(*e.indices(x_shape[k]))))
+    name = w.new(out)
+    copy = "" if op.inplace and x not in w.constant else ".copy()"  # constants are shared by calls
+    w.lines.append(f"{name} = {w.name(x)}{copy}")
+    pad = ""
+    for k, n in enumerate(region):
+        w.lines.append(f"{pad}for r{k} in range({n}):")
+        pad += "    "
+    y_shape = w.shape(y)
+    lead = len(region) - len(y_shape)
+    y_at = "[()]" if not y_shape else "[" + ", ".join(
+        "0" if n == 1 else f"r{lead + k}" for k, n in enumerate(y_shape)) + "]"
     sign = "=" if op.set_instead_of_inc else "+="
     w.lines.append(f"{pad}{name}[{', '.join(at)}] {sign} {w.load(y, y_at)}")
 

@@ -184,6 +184,18 @@ def test_whole_program_agrees_with_numpy_on_random_graphs(data):
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_slices_set_and_incremented_in_the_program(dtype, rng):
+    """An LSTM's gate gradients set into their joined product's gradient: set/inc_subtensor
+    over slices and integers known when the program is written, broadcasting the value."""
+    a, b = sg.tensor("a", dtype, (None, None)), sg.tensor("b", dtype, (None, None))
+    outs = [sg.set_subtensor(a[:, 1:3], b[:, :2] * 2), sg.inc_subtensor(a[::-2, -1], b[0, 0]),
+            sg.inc_subtensor(a[1, :], sg.exp(b[1])), sg.set_subtensor(a[2:0:-1, ::2], b[:1, :2]) + 1]
+    args = (rng.normal(size=(4, 4)).astype(dtype), rng.normal(size=(4, 4)).astype(dtype))
+    got = program_of(sg.function([a, b], outs, backend="numba"), *args)
+    assert_close(got, sg.function([a, b], outs, backend="numpy")(*args), dtype)
+
+
 def test_a_new_memory_layout_runs_the_executor_instead_of_compiling_again(rng):
     a = sg.fmatrix("a")
     out = [sg.exp(a).sum(axis=1), (a * 2).max(axis=0), sg.nn.softmax(a), a.min(axis=1)]
