@@ -83,19 +83,21 @@ class _LoopWriter(P._Writer):
         seqs = [f"s{k}" for k in range(op.n_seqs)]
         outs = [f"o{k}" for k in range(len(values))]
         params = seqs + self.params[op.n_seqs:] + outs
-        lines = [f"for step in range({outs[0]}.shape[0]):"]
+        finals = op.n_states if op.final_states else 0  # (outputs: each state's last value only)
+        lines = ["for step in range(steps[()]):"]
         for k, seq in enumerate(seqs):
             at = f"{seq}.shape[0] - 1 - step" if op.go_backwards else "step"
             lines.append(f"    a{k} = {seq}[{at}]")
         lines += [f"    {line}" for line in self.lines]
         lines += [f"    {out}[step] = {value}{'[()]' if not var.ndim else ''}"
-                  for out, value, var in zip(outs, values, self.output_vars)]
+                  for out, value, var in list(zip(outs, values, self.output_vars))[finals:]]
         # The new states: the step's own arrays, the next step's inputs (its outputs were copied).
         lines += [f"    a{op.n_seqs + k} = np.ascontiguousarray({value})" for k, value in enumerate(values[:op.n_states])]
+        lines += [f"{outs[k]}[:] = a{op.n_seqs + k}" for k in range(finals)]
         source = "".join(self.helpers.values()) + (
             "@njit(cache=True, error_model='numpy', nogil=True)\n"
-            f"def kernel({', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return 0\n")
-        shapes = [(self.known[v].shape, v.dtype) for v in self.output_vars]
+            f"def kernel(steps, {', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return 0\n")
+        shapes = [(self.known[v].shape, v.dtype, k >= finals) for k, v in enumerate(self.output_vars)]
         return LoopPlan(source, tuple(self.extra), shapes, self.nodes(), tuple(self.rows), op)
 
 
@@ -106,8 +108,8 @@ class LoopPlan(P.Plan):
 
     def arguments(self, values):
         n, seqs, states, constants = split_inputs(self.op, values)
-        outs = [np.empty((n,) + shape, dtype) for shape, dtype in self.shapes]
-        return [_plain(v) for v in seqs + states + constants] + list(self.extra) + outs
+        outs = [np.empty((n,) + shape if stacked else shape, dtype) for shape, dtype, stacked in self.shapes]
+        return [np.array(n)] + [_plain(v) for v in seqs + states + constants] + list(self.extra) + outs
 
     def compile(self, values):
         for kind, dtype, short in self.rows:

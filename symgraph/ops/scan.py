@@ -33,13 +33,18 @@ from ..graph import Constant, clone_replace
 class Scan(Op):
     """outputs = states (n_states, each (n,) + its shape) then per-step outputs (maps), from
     inner_outputs = the states' new values then the maps, computed from inner_inputs = a
-    slice of each sequence (n_seqs), the states' previous values (n_states), the constants."""
+    slice of each sequence (n_seqs), the states' previous values (n_states), the constants.
+    final_states: each state's output is its value after the last step (the initial value
+    where there are none), not the stack of every step's (the gradient's running sums: Theano's
+    scan_save_mem; an RNN's U gradient was stacked over the steps only to read the last)."""
 
-    def __init__(self, inner_inputs, inner_outputs, n_seqs, n_states, go_backwards=False, name=None):
+    def __init__(self, inner_inputs, inner_outputs, n_seqs, n_states, go_backwards=False, name=None,
+                 final_states=False):
         self.inner_inputs, self.inner_outputs = list(inner_inputs), list(inner_outputs)
         self.n_seqs, self.n_states, self.go_backwards = n_seqs, n_states, bool(go_backwards)
         self.n_maps = len(inner_outputs) - n_states
         self.name = name
+        self.final_states = bool(final_states)
         self._reference = None
 
     # Inner graphs are compared by identity: two Scans are equal only if they are the same Scan.
@@ -51,13 +56,15 @@ class Scan(Op):
 
     def __str__(self):
         backwards = ", backwards" if self.go_backwards else ""
-        return f"Scan{{{self.name or 'step'}, {self.n_states} states, {self.n_maps} outputs{backwards}}}"
+        states = "final states" if self.final_states else "states"
+        return f"Scan{{{self.name or 'step'}, {self.n_states} {states}, {self.n_maps} outputs{backwards}}}"
 
     def make_node(self, n_steps, *outer):
         outer = [as_variable(v) for v in outer]
         if len(outer) != len(self.inner_inputs):
             raise ValueError(f"{self}: {len(self.inner_inputs)} inputs expected, got {len(outer)}")
-        outs = [Variable(TensorType(o.dtype, (None,) + o.type.shape)) for o in self.inner_outputs]
+        outs = [Variable(TensorType(o.dtype, o.type.shape if k < self.n_states and self.final_states
+                                    else (None,) + o.type.shape)) for k, o in enumerate(self.inner_outputs)]
         return Apply(self, [as_int_scalar(n_steps, "scan's number of steps"), *outer], outs)
 
     def perform(self, node, inputs):
@@ -92,14 +99,17 @@ def run_steps(op, step, inputs):
     if op.go_backwards:  # (the last n entries, last first: Theano's seq[::-1][:n])
         seqs = [seq[::-1] for seq in seqs]
     rows = [[] for _ in op.inner_outputs]
+    stacked = op.n_states if op.final_states else 0  # (the outputs whose every step is kept)
     for t in range(n):
         outs = step([seq[t] for seq in seqs] + states + constants)
-        for row, value in zip(rows, outs):
+        for row, value in zip(rows[stacked:], outs[stacked:]):
             row.append(value)
         states = [np.asarray(v) for v in outs[:op.n_states]]
     results = []
     for k, (row, var) in enumerate(zip(rows, op.inner_outputs)):
-        if n:
+        if k < op.n_states and op.final_states:
+            results.append(np.array(states[k], dtype=var.dtype))  # (a copy: the initial value where n is 0)
+        elif n:
             results.append(np.stack([np.asarray(v, dtype=var.dtype) for v in row]))
         else:  # no steps: an empty stack, shaped as the state (or as much as is known of the output)
             shape = np.shape(inputs[1 + op.n_seqs + k]) if k < op.n_states else tuple(s or 0 for s in var.type.shape)
@@ -291,6 +301,8 @@ def _scan_grad(op, inputs, outputs, output_grads):
     per-step outputs are the sequences' gradients."""
     from ..grad import grad
     from .index import set_subtensor
+    if op.final_states:
+        return _final_states_grad(op, inputs, outputs, output_grads)
     from .shape import concatenate, shape_padleft, zeros_like
     n = inputs[0]
     seqs = inputs[1:1 + op.n_seqs]
@@ -327,7 +339,7 @@ def _scan_grad(op, inputs, outputs, output_grads):
                 [of(s) for s in state_slots] + [t + of(c) for t, c in zip(totals, float_slots)]
                 + [of(s) for s in seq_slots if s.dtype[0] == "f"],
                 op.n_seqs + op.n_states + len(given) + len(stored), len(carried) + len(totals), go_backwards=True,
-                name=f"gradient of {op.name or 'step'}")
+                name=f"gradient of {op.name or 'step'}", final_states=True)
     per_step = [s[::-1][:n] if op.go_backwards else s[:n] for s in seqs]
     before = [concatenate([shape_padleft(i), states[:-1]]) for i, states in zip(inits, outputs[:op.n_states])]
     starts = [zeros_like(i) for i in inits] + [zeros_like(c) for c in constants if c.dtype[0] == "f"]
@@ -335,7 +347,7 @@ def _scan_grad(op, inputs, outputs, output_grads):
     results = back(n, *per_step, *before, *grads, *forward, *starts, *constants)
     results = results if isinstance(results, list) else [results]
     # The carried values after the last backward step (the start's where there were no steps).
-    finals = [concatenate([shape_padleft(start), r])[-1] for start, r in zip(starts, results)]
+    finals = results[:len(starts)]
     d_inits, d_consts = finals[:op.n_states], iter(finals[op.n_states:])
     d_steps = iter(results[len(starts):])  # each stacked last step first
     out = [None]
@@ -348,3 +360,24 @@ def _scan_grad(op, inputs, outputs, output_grads):
     out += [d if i.dtype[0] == "f" else None for d, i in zip(d_inits, inits)]
     out += [next(d_consts) if c.dtype[0] == "f" else None for c in constants]
     return out
+
+
+def _final_states_grad(op, inputs, outputs, output_grads):
+    """The gradient of a Scan keeping its states' last values (a gradient's: this is a second
+    derivative): that of the same loop keeping every step's, seeded at the last row of each (at
+    the initial value where there are no steps)."""
+    from .elemwise import eq, switch
+    from .index import set_subtensor
+    from .shape import zeros_like
+    stacked_op = Scan(op.inner_inputs, op.inner_outputs, op.n_seqs, op.n_states, op.go_backwards, op.name)
+    stacked = stacked_op(*inputs)
+    stacked = stacked if isinstance(stacked, list) else [stacked]
+    seeds = [None if g is None else set_subtensor(zeros_like(s)[-1:], g[None])
+             for g, s in zip(output_grads[:op.n_states], stacked)]
+    grads = _scan_grad(stacked_op, inputs, stacked, seeds + list(output_grads[op.n_states:]))
+    no_steps = eq(inputs[0], 0)
+    for k, g in enumerate(output_grads[:op.n_states]):  # (with no steps, the output is the initial value)
+        slot = 1 + op.n_seqs + k
+        if g is not None and grads[slot] is not None:
+            grads[slot] = grads[slot] + switch(no_steps, g, zeros_like(g))
+    return grads

@@ -178,3 +178,31 @@ def test_products_taken_out_of_the_loop_keep_backwards_order_and_gradients(backe
                             outputs_info=hh, non_sequences=ww, go_backwards=True)
         return (states ** 2).sum()
     sg.verify_grad(loss, [xv, hv, Wv], rng=rng)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_gradients_running_sums_keep_their_last_value_only(backend, rng):
+    """The backward Scan's states (the carried gradients, the non-sequences' running sums) are
+    output as their values after the last step (Theano's scan_save_mem), not stacked over the
+    steps to read the last: no (steps, 4, 4) stack of U's sums, and with no steps, the start."""
+    Uv, xv, hv = rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(6, 4)), rng.normal(size=4)
+    x, h0, U = sg.dmatrix("x"), sg.dvector("h0"), sg.dmatrix("U")
+    n = sg.lscalar("n")
+    hs, _ = sg.scan(lambda x_t, h, u: sg.tanh(x_t + sg.dot(h, u)), sequences=x, outputs_info=h0,
+                    non_sequences=U, n_steps=n)
+    grads = sg.grad((hs ** 2).sum(), [h0, U])
+    back = [v for v in sg.graph.ancestors(grads) if v.owner is not None and isinstance(v.owner.op, sg.ops.scan.Scan)
+            and v.owner.op.final_states]
+    assert back and all(v.ndim == 2 or v.ndim == 1 for v in back[0].owner.outputs[:2])
+    f = sg.function([x, h0, U, n], grads, backend=backend)
+    reference = sg.function([x, h0, U, n], grads, backend="numpy", optimize=False)
+    for steps in (6, 1, 0):
+        for got, want in zip(f(xv, hv, Uv, steps), reference(xv, hv, Uv, steps)):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(f(xv, hv, Uv, 0)[1], np.zeros((4, 4)))
+    # A second derivative goes through the loop with every step's states kept.
+    def squared_gradient(uu):
+        states, _ = sg.scan(lambda x_t, h, u: sg.tanh(x_t + sg.dot(h, u)), sequences=xv, outputs_info=hv,
+                            non_sequences=uu)
+        return (sg.grad((states ** 2).sum(), uu) ** 2).sum()
+    sg.verify_grad(squared_gradient, [Uv], rng=rng)
