@@ -23,7 +23,7 @@ from . import blas
 
 @njit(cache=True, nogil=True)
 def dot2(a, b):
-    """np.dot of two float matrices of one dtype (BLAS gemm)."""
+    """np.dot of two float matrices of one dtype (BLAS gemm), or of a vector and a matrix (gemv)."""
     return np.dot(a, b)
 
 

@@ -444,7 +444,9 @@ def _elementwise(w, node):
 def _product(w, node):
     c, (a, b) = (node.inputs[0] if isinstance(node.op, linalg.Gemm) else None), node.inputs[-2:]
     out = node.outputs[0]
-    if a.ndim != 2 or b.ndim != 2 or not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64"):
+    # (a vector's product by a matrix either way round too: an RNN over one sequence, unbatched)
+    shapes_ok = (a.ndim, b.ndim) == (2, 2) or (c is None and {a.ndim, b.ndim} == {1, 2})
+    if not shapes_ok or not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64"):
         raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
     name = w.new(out)
     a, b = [f"np.ascontiguousarray({w.name(v)})" if w.name(v) in w.strided else w.name(v) for v in (a, b)]

@@ -121,3 +121,16 @@ def test_a_step_the_program_cannot_spell_keeps_the_python_loop(runners, rng):
     assert not runners
     np.testing.assert_allclose(got[0], [[2, 2], [4, 4], [8, 8], [16, 16]])
     np.testing.assert_array_equal(got[1], [1, 2, 3, 4])
+
+
+def test_an_unbatched_rnn_of_vectors_runs_as_compiled_loops(runners, rng):
+    """One sequence, no batch (Theano's tutorials): the step multiplies a vector by a matrix,
+    and its gradient a matrix by a vector."""
+    W, U = sg.shared(rng.normal(size=(3, 6)) * 0.5, "W"), sg.shared(rng.normal(size=(6, 6)) * 0.3, "U")
+    x, h0 = sg.dmatrix("x"), sg.dvector("h0")
+    hs, _ = sg.scan(lambda x_t, h: sg.tanh(sg.dot(x_t, W) + sg.dot(h, U)), sequences=x, outputs_info=h0)
+    outputs = [hs] + sg.grad((hs ** 2).sum(), [x, h0, W, U])
+    xv, hv = rng.normal(size=(9, 3)), rng.normal(size=6)
+    got = compiled(runners, sg.function([x, h0], outputs), xv, hv)
+    for g, w in zip(got, sg.function([x, h0], outputs, backend="numpy")(xv, hv)):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
