@@ -309,8 +309,8 @@ class _Writer:
             | {v for v in known if isinstance(v, Constant)}
         self.names, self.params, self.extra = {}, [], []  # extra: values passed as arguments
         self.helpers, self.lines = {}, []
-        self.strided = set()  # names of strided views (x[::-1]): np.dot wants them copied
         self.rows = []  # row kernels imported (see helper)
+        self.aliases = set()  # names bound to another value's array (see _reduction)
         for k, v in enumerate(input_vars):
             self.names[v] = f"a{k}"
             self.params.append(f"a{k}")
@@ -449,7 +449,7 @@ def _product(w, node):
     if not shapes_ok or not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64"):
         raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
     name = w.new(out)
-    a, b = [f"np.ascontiguousarray({w.name(v)})" if w.name(v) in w.strided else w.name(v) for v in (a, b)]
+    a, b = w.name(a), w.name(b)
     w.helpers["dot2"] = "from symgraph.backends.numba_blas import dot2\n"
     w.lines.append(f"{name} = dot2({a}, {b})")
     if c is None:
@@ -501,11 +501,23 @@ def _reduction(w, node):
     dtype = out.dtype
     acc_dtype = "float64" if kind in ("sum", "prod", "mean") and dtype in ("float16", "float32") else dtype
     out_shape = w.shape(out)
+    count = int(np.prod([shape[a] for a in axes]))
+    x = node.inputs[0]
+    internal = not {x, out} & (set(w.input_vars) | set(w.output_vars) | w.constant)
+    if count == 1 and internal and not isinstance(op, CompositeReduce) and tuple(shape) == tuple(out_shape) \
+            and x.dtype == dtype:
+        # Nothing to fold (a SumToShape to the gradient's own shape, which the rewriter could
+        # not prove): the same array under another name (an LSTM's backward step had eight such
+        # copies a step). A scatter in place copies it first (see w.aliases); neither is an
+        # input or a result, which would then share memory with another.
+        source = w.name(x)
+        w.lines.append(f"{w.new(out)} = {source}")
+        w.aliases.add(w.names[out])
+        return
     acc = f"acc{len(w.names)}"
     name = w.new(out)
     w.lines.append(f"{name} = np.empty({out_shape}, {_np(dtype)})")
     at = "[" + ", ".join("0" if k in axes else f"i{k}" for k in keep) + "]" if keep else "[()]"
-    count = int(np.prod([shape[a] for a in axes]))
     fold = "sum" if kind == "mean" else kind
 
     def value(pad):
@@ -515,7 +527,7 @@ def _reduction(w, node):
             return f"t{op.composite.outputs[0]}"
         return w.load(node.inputs[0], _index(shape, shape))
 
-    if count == 1:  # nothing to fold (a SumToShape to the gradient's own shape): a copy
+    if count == 1:  # nothing to fold, and a cast or a fused expression: a copy
         pad = _loops(w, shape)
         w.lines.append(f"{pad}{name}{at} = {_np(dtype)}({value(pad)})")
         return
@@ -662,8 +674,10 @@ def _basic_index(w, node):
     name = w.new(out)
     view = f"{w.name(x)}[{', '.join(parts)}]"
     if out.ndim:
-        w.lines.append(f"{name} = {view}")
-        w.strided.add(name)
+        # Copied to C order: numba types a view as of any strides, and the loops reading it did
+        # not vectorize (an LSTM's gates, four column slices of one product: its step's loop
+        # 20 -> 7 us, the copies included).
+        w.lines.append(f"{name} = np.ascontiguousarray({view})")
     else:  # a single element: a 0-d array like every other value
         w.lines += [f"{name} = np.empty((), {_np(out.dtype)})", f"{name}[()] = {view}"]
 
@@ -684,7 +698,8 @@ def _scatter(w, node):
     if "array" not in op.spec:
         return _basic_scatter(w, node)
     name = w.new(out)
-    copy = "" if op.inplace and x not in w.constant else ".copy()"  # constants are shared by calls
+    # (constants are shared by calls; an alias's array is another value's too)
+    copy = "" if op.inplace and x not in w.constant and w.name(x) not in w.aliases else ".copy()"
     w.lines.append(f"{name} = {w.name(x)}{copy}")
     pad, at, count = _picks(w, node, w.shape(x))
     region = (count,) + w.shape(x)[len(op.spec):]
@@ -714,7 +729,8 @@ def _basic_scatter(w, node):
         at.append(f"{start} + {step} * r{len(region)}")
         region.append(len(range(*e.indices(x_shape[k]))))
     name = w.new(out)
-    copy = "" if op.inplace and x not in w.constant else ".copy()"  # constants are shared by calls
+    # (constants are shared by calls; an alias's array is another value's too)
+    copy = "" if op.inplace and x not in w.constant and w.name(x) not in w.aliases else ".copy()"
     w.lines.append(f"{name} = {w.name(x)}{copy}")
     pad = ""
     for k, n in enumerate(region):
