@@ -3,6 +3,10 @@ sg.scan beside the same step by hand in NumPy, PyTorch CPU eager (a Python loop,
 JAX jit (lax.scan) and PyTensor (pytensor.scan, C). h_t = tanh(x_t W + h_{t-1} U), the cost
 the mean squared error of every h_t V against targets. Every implementation starts from the
 same weights and must reach the same first loss.
+Then a Keras LSTM(32) classifier's train_on_batch (the LSTM layer is a scan) against PyTorch's
+fused nn.LSTM. The first symgraph rows are a fresh function's calls, the step run by a Python
+loop; the "loops compiled" row comes once the loops are compiled whole (numba_scan: after
+HOT_SECONDS of calls, by a child process the first time on a machine).
 Run: .venv/bin/python benchmarks/rnn_scan.py"""
 import time
 
@@ -154,11 +158,71 @@ def main():
             if time.perf_counter() - start_waiting > 60:
                 break
         waited = time.perf_counter() - start_waiting
-        rows.insert(2, (f"symgraph, loops compiled (after {waited:.1f} s)",
-                        best_seconds(lambda: f(x, y), repeat=7, number=10, warmup=20)))
+        rows.insert(2, ("symgraph, loops compiled", best_seconds(lambda: f(x, y), repeat=7, number=10, warmup=20)))
         print_table(f"RNN SGD step: {steps} steps, batch {batch}, {inputs} inputs, {hidden} hidden units",
                     rows, "NumPy by hand")
+        print(f"(symgraph's loops compiled {waited:.1f} s after those calls)")
+
+
+LSTM_CASE = (32, 20, 8, 32)  # (batch, steps, features, units): a sequence classifier
+
+
+def keras_lstm(backend):
+    """A Keras LSTM(32) -> Dense(2, softmax) classifier's train_on_batch with Adam."""
+    from symgraph import layers as L
+    batch, steps, features, units = LSTM_CASE
+    L.set_seed(0)
+    model = L.Sequential([L.LSTM(units, input_shape=(steps, features)), L.Dense(2, activation="softmax")])
+    model.compile(optimizer=sg.optimizers.Adam(lr=0.01), loss="sparse_categorical_crossentropy", backend=backend)
+    return model
+
+
+def torch_lstm(torch, x, labels):
+    batch, steps, features, units = LSTM_CASE
+    torch.manual_seed(0)
+    lstm, dense = torch.nn.LSTM(features, units, batch_first=True), torch.nn.Linear(units, 2)
+    opt = torch.optim.Adam(list(lstm.parameters()) + list(dense.parameters()), lr=0.01)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
+
+    def step():
+        opt.zero_grad()
+        out, _ = lstm(xt)
+        loss = torch.nn.functional.cross_entropy(dense(out[:, -1]), yt)
+        loss.backward()
+        opt.step()
+        return float(loss)
+    return step
+
+
+def lstm_main(torch):
+    """The Keras LSTM layer (scan inside) against PyTorch's fused nn.LSTM. The compiled loops
+    come once the calls have run HOT_SECONDS (in a child process the first time on a machine)."""
+    batch, steps, features, units = LSTM_CASE
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, batch)
+    x = (rng.normal(size=(batch, steps, features)) + (labels * 2 - 1)[:, None, None] * 0.5).astype(np.float32)
+    rows = []
+    for backend in ("numpy", "numba"):
+        model = keras_lstm(backend)
+        rows.append((f"symgraph ({backend} backend)", best_seconds(lambda: model.train_on_batch(x, labels),
+                                                                 repeat=7, number=10, warmup=5)))
+    start_waiting = time.perf_counter()
+    from symgraph.layers.training import train_function
+    fit = train_function(model, labels)
+    while not all(any(p is not None for p in r.programs.values()) for r in loop_runners(fit)):
+        model.train_on_batch(x, labels)
+        if time.perf_counter() - start_waiting > 60:
+            break
+    waited = time.perf_counter() - start_waiting
+    rows.append(("symgraph, loops compiled", best_seconds(lambda: model.train_on_batch(x, labels),
+                                                          repeat=7, number=10, warmup=5)))
+    if torch is not None:
+        rows.append(("PyTorch nn.LSTM (eager)", best_seconds(torch_lstm(torch, x, labels), repeat=7, number=10, warmup=5)))
+    print_table(f"Keras LSTM({units}) classifier, Adam step: batch {batch}, {steps} steps, {features} features",
+                rows, "symgraph (numpy backend)")
+    print(f"(symgraph's loops compiled {waited:.1f} s after those calls)")
 
 
 if __name__ == "__main__":
     main()
+    lstm_main(try_import("torch"))
