@@ -27,6 +27,7 @@ from OpenBLAS's in the last bits (another order of the sums), as any two BLAS li
 MKL where it is installed, "mkl" insists on MKL (an error without it).
 """
 import ctypes
+import functools
 import os
 import sys
 import threading
@@ -238,15 +239,10 @@ class OneThread:
                 self.set(self.saved)
 
 
-_numpy_one_thread = None
-
-
+@functools.cache
 def numpy_one_thread():
     """OneThread for NumPy's OpenBLAS, or None where it cannot be set."""
-    global _numpy_one_thread
-    if _numpy_one_thread is None:
-        _numpy_one_thread = OneThread.of(_numpy_openblas_library()) or False
-    return _numpy_one_thread or None
+    return OneThread.of(_numpy_openblas_library())
 
 
 def openblas_small_kernels():

@@ -221,7 +221,8 @@ def unsupported(fgraph, min_nodes=None):
     for node in computed:
         if type(node.op) not in _EMITTERS:
             return f"no whole-program form for {node.op}"
-    return f"only {len(computed)} node(s)" if len(computed) < (MIN_NODES if min_nodes is None else min_nodes) else None
+    fewest = MIN_NODES if min_nodes is None else min_nodes
+    return f"only {len(computed)} node(s)" if len(computed) < fewest else None
 
 
 def build(fgraph, input_vars, output_vars, values):
@@ -697,10 +698,7 @@ def _scatter(w, node):
     op, x, y, out = node.op, node.inputs[0], node.inputs[1], node.outputs[0]
     if "array" not in op.spec:
         return _basic_scatter(w, node)
-    name = w.new(out)
-    # (constants are shared by calls; an alias's array is another value's too)
-    copy = "" if op.inplace and x not in w.constant and w.name(x) not in w.aliases else ".copy()"
-    w.lines.append(f"{name} = {w.name(x)}{copy}")
+    name = _scatter_target(w, op, x, out)
     pad, at, count = _picks(w, node, w.shape(x))
     region = (count,) + w.shape(x)[len(op.spec):]
     y_shape = w.shape(y)
@@ -710,6 +708,15 @@ def _scatter(w, node):
         "0" if n == 1 else loop_vars[lead + k] for k, n in enumerate(y_shape)) + "]"
     sign = "=" if op.set_instead_of_inc else "+="
     w.lines.append(f"{pad}{name}[{', '.join(at)}] {sign} {w.load(y, y_at)}")
+
+
+def _scatter_target(w, op, x, out):
+    """The name of the array a scatter writes: x's own where the memory planner said so, else a
+    copy (constants are shared by calls; an alias's array is another value's too)."""
+    name = w.new(out)
+    copy = "" if op.inplace and x not in w.constant and w.name(x) not in w.aliases else ".copy()"
+    w.lines.append(f"{name} = {w.name(x)}{copy}")
+    return name
 
 
 def _basic_scatter(w, node):
@@ -728,10 +735,7 @@ def _basic_scatter(w, node):
         start, _, step = e.indices(x_shape[k])
         at.append(f"{start} + {step} * r{len(region)}")
         region.append(len(range(*e.indices(x_shape[k]))))
-    name = w.new(out)
-    # (constants are shared by calls; an alias's array is another value's too)
-    copy = "" if op.inplace and x not in w.constant and w.name(x) not in w.aliases else ".copy()"
-    w.lines.append(f"{name} = {w.name(x)}{copy}")
+    name = _scatter_target(w, op, x, out)
     pad = ""
     for k, n in enumerate(region):
         w.lines.append(f"{pad}for r{k} in range({n}):")

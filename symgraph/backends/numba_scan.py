@@ -24,13 +24,15 @@ class ScanThunk:
     def __init__(self, op, node, compile_graph):
         self.op, self.node, self.compile_graph = op, node, compile_graph
         self.run = None
+        self.why_not = None  # why the loop is never compiled whole (for tests and debugging)
 
     def __call__(self, inputs):
         if self.run is None:  # (compiled at the first call, as the node kernels are)
             op = self.op
             fgraph = FunctionGraph(op.inner_inputs, op.inner_outputs)
             optimize_graph(fgraph, True)
-            loop = config.whole_programs and _loop_unsupported(op, fgraph) is None
+            self.why_not = "config.whole_programs is off" if not config.whole_programs else _loop_unsupported(op, fgraph)
+            loop = self.why_not is None
             # (with the loop compiled whole, the step alone is not worth a program of its own)
             step = self.compile_graph(fgraph, op.inner_inputs, fgraph.outputs, whole_program=not loop)
             self.run = LoopRunner(op, fgraph, step) if loop else lambda values: run_steps(op, step, values)
@@ -120,7 +122,8 @@ class LoopPlan(P.Plan):
 
 
 class LoopProgram(P.Program):
-    """program(scan's inputs) -> its outputs, from one call of the compiled loop."""
+    """program(scan's inputs) -> its outputs, from one call of the compiled loop (compiled for
+    one signature as Program.compile does)."""
 
     def __init__(self, kernel, plan):
         self.kernel, self.plan = kernel, plan

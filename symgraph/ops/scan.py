@@ -299,10 +299,10 @@ def _scan_grad(op, inputs, outputs, output_grads):
     before each step, the outputs' gradients and the outputs themselves; its states are the gradient carried to the
     step before (one per forward state) and the running sums of the constants' gradients; its
     per-step outputs are the sequences' gradients."""
-    from ..grad import grad
-    from .index import set_subtensor
     if op.final_states:
         return _final_states_grad(op, inputs, outputs, output_grads)
+    from ..grad import grad
+    from .index import set_subtensor
     from .shape import concatenate, shape_padleft, zeros_like
     n = inputs[0]
     seqs = inputs[1:1 + op.n_seqs]
