@@ -1,4 +1,4 @@
-"""SimpleRNN and LSTM over (batch, time, features) inputs, as Keras's, on sg.scan.
+"""SimpleRNN, LSTM and GRU over (batch, time, features) inputs, as Keras's, on sg.scan.
 
 Each layer's step is a scan over the time axis; the input's product by the kernel is taken
 out of the loop by scan (one product of the whole sequence), so the step computes only the
@@ -31,7 +31,10 @@ class _Recurrent(Layer):
         self.kernel = self.add_weight("kernel", (features, width), self.kernel_initializer, fan=(features, width))
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
                                                 fan=(self.units, width))
-        self.bias = self.add_weight("bias", (width,), self._bias_initializer()) if self.use_bias else None
+        self.bias = self.add_weight("bias", self._bias_shape(width), self._bias_initializer()) if self.use_bias else None
+
+    def _bias_shape(self, width):
+        return (width,)
 
     def _bias_initializer(self):
         return "zeros"
@@ -85,3 +88,38 @@ class LSTM(_Recurrent):
         o = self.recurrent_activation(z[:, 3 * u:])
         c_new = f * c + i * self.activation(z[:, 2 * u:3 * u])
         return [o * self.activation(c_new), c_new]
+
+
+class GRU(_Recurrent):
+    """Keras's GRU: gates z (update), r (reset), h (candidate) in that order along the kernels'
+    columns, sigmoid gates (recurrent_activation); h_t = z h_{t-1} + (1 - z) activation(.).
+    reset_after (Keras 2's default): the reset gate scales the recurrent product, which has a
+    bias of its own (bias (2, 3 units): the input's row, then the recurrent product's); without
+    it (Keras 1's form), the reset gate scales h_{t-1} before its product by the candidate's
+    block of the recurrent kernel, and there is one bias (3 units)."""
+    gates, n_states = 3, 1
+
+    def __init__(self, units, recurrent_activation="sigmoid", reset_after=True, **kw):
+        super().__init__(units, **kw)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.reset_after = bool(reset_after)
+
+    def _bias_shape(self, width):
+        return (2, width) if self.reset_after else (width,)
+
+    def _step(self, x_t, h):
+        u, gate = self.units, self.recurrent_activation
+        x_part = dot(x_t, self.kernel)
+        if self.bias is not None:
+            x_part = x_part + (self.bias[0] if self.reset_after else self.bias)
+        if self.reset_after:
+            h_part = dot(h, self.recurrent_kernel)
+            if self.bias is not None:
+                h_part = h_part + self.bias[1]
+            z, r = gate(x_part[:, :u] + h_part[:, :u]), gate(x_part[:, u:2 * u] + h_part[:, u:2 * u])
+            candidate = self.activation(x_part[:, 2 * u:] + r * h_part[:, 2 * u:])
+        else:
+            h_part = dot(h, self.recurrent_kernel[:, :2 * u])
+            z, r = gate(x_part[:, :u] + h_part[:, :u]), gate(x_part[:, u:2 * u] + h_part[:, u:])
+            candidate = self.activation(x_part[:, 2 * u:] + dot(r * h, self.recurrent_kernel[:, 2 * u:]))
+        return z * h + (1 - z) * candidate

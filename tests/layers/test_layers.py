@@ -661,3 +661,56 @@ def test_an_lstm_classifier_learns_and_is_saved_whole(tmp_path):
     assert model.evaluate(x[384:], labels[384:])[1] > 0.9  # (0.99 over three seeds)
     twin = L.load_model(model.save(tmp_path / "lstm.npz"))
     np.testing.assert_allclose(twin.predict(x[384:400]), model.predict(x[384:400]), rtol=1e-6)
+
+
+def keras_gru(x, kernel, recurrent, bias, units, reset_after):
+    """Keras's GRU step by step in NumPy (gates z, r, h; sigmoid gates, tanh)."""
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+    h, hs = np.zeros((x.shape[0], units)), []
+    for t in range(x.shape[1]):
+        xz = x[:, t] @ kernel + (bias[0] if reset_after else bias)
+        if reset_after:
+            hz = h @ recurrent + bias[1]
+            z, r = sigmoid(xz[:, :units] + hz[:, :units]), sigmoid(xz[:, units:2 * units] + hz[:, units:2 * units])
+            candidate = np.tanh(xz[:, 2 * units:] + r * hz[:, 2 * units:])
+        else:
+            z = sigmoid(xz[:, :units] + h @ recurrent[:, :units])
+            r = sigmoid(xz[:, units:2 * units] + h @ recurrent[:, units:2 * units])
+            candidate = np.tanh(xz[:, 2 * units:] + (r * h) @ recurrent[:, 2 * units:])
+        h = z * h + (1 - z) * candidate
+        hs.append(h)
+    return np.stack(hs, axis=1)
+
+
+@pytest.mark.parametrize("reset_after", [True, False])
+def test_gru_computes_keras_recurrence_in_both_forms(reset_after, rng):
+    """reset_after (Keras 2's default): bias (2, 3 units), the reset gate scaling the recurrent
+    product; without it, one bias and the reset gate scaling h before its product."""
+    x = L.Input((5, 3), dtype="float64")
+    xv = rng.normal(size=(4, 5, 3))
+    gru = L.GRU(4, reset_after=reset_after, return_sequences=True, dtype="float64")
+    backwards = L.GRU(4, reset_after=reset_after, go_backwards=True, dtype="float64")
+    got, got_back = sg.function([x], [gru(x), backwards(x)])(xv)
+    assert gru.name.startswith("gru") and [w.shape for w in gru.get_weights()][2] == ((2, 12) if reset_after else (12,))
+    weights = gru.get_weights()
+    weights[2] = rng.normal(size=weights[2].shape)  # (zeros at first: a bias read in the wrong place would pass)
+    gru.set_weights(weights)
+    got = sg.function([x], gru(x))(xv)
+    np.testing.assert_allclose(got, keras_gru(xv, *weights, 4, reset_after), rtol=1e-12)
+    np.testing.assert_allclose(got_back, keras_gru(xv[:, ::-1], *backwards.get_weights(), 4, reset_after)[:, -1],
+                               rtol=1e-12)
+    sg.verify_grad(lambda v: (gru.trace(v, L.base.TraceContext(False)) ** 2).sum(), [xv], rng=rng)
+
+
+def test_a_gru_classifier_learns_and_is_saved_whole(tmp_path):
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, 512)
+    x = (rng.normal(size=(512, 12, 2)) + (labels * 2 - 1)[:, None, None] * 0.5).astype("float32")
+    L.set_seed(7)
+    model = L.Sequential([L.GRU(8, input_shape=(12, 2)), L.Dense(2, activation="softmax")])
+    model.compile(optimizer=sg.optimizers.Adam(lr=0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:384], labels[:384], epochs=6, batch_size=32, verbose=0)
+    assert model.evaluate(x[384:], labels[384:])[1] > 0.9
+    twin = L.load_model(model.save(tmp_path / "gru.npz"))
+    np.testing.assert_allclose(twin.predict(x[384:400]), model.predict(x[384:400]), rtol=1e-6)
