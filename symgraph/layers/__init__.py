@@ -7,7 +7,7 @@
     model.fit(x_train, y_train, epochs=5, batch_size=32)
 """
 from .base import Layer, Input, set_seed
-from .core import Dense, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise
+from .core import Dense, Embedding, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise
 from .conv import (Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D,
                    GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D, UpSampling2D,
                    ZeroPadding2D)
@@ -19,7 +19,7 @@ from .model import Model, Sequential
 from .plot import plot_model, model_to_dot
 from .saving import load_model
 
-__all__ = ["Layer", "Input", "Dense", "Flatten", "Reshape", "Activation", "LeakyReLU", "Dropout", "GaussianNoise",
+__all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Activation", "LeakyReLU", "Dropout", "GaussianNoise",
            "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
            "ZeroPadding2D", "BatchNormalization", "SimpleRNN", "LSTM", "GRU", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",

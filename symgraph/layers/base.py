@@ -62,7 +62,13 @@ def orthogonal(shape, fan_in, fan_out):
     return (q if rows >= cols else q.T).reshape(shape)
 
 
+def uniform(shape, fan_in, fan_out):
+    """Keras's RandomUniform(-0.05, 0.05) (its Embedding's default, "uniform")."""
+    return _init_rng[0].uniform(-0.05, 0.05, size=shape)
+
+
 INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_normal": he_normal, "orthogonal": orthogonal,
+                "uniform": uniform,
                 "zeros": lambda shape, fi, fo: np.zeros(shape), "ones": lambda shape, fi, fo: np.ones(shape)}
 
 
@@ -125,8 +131,10 @@ class Layer(Recorded):
     def call(self, x, context):
         raise NotImplementedError
 
+    input_dtype = None  # what a model built from this first layer takes (None: its floatX dtype)
+
     def compute_output_shape(self, input_shape):
-        probe = Variable(TensorType(self.dtype, input_shape), name="probe")
+        probe = Variable(TensorType(self.input_dtype or self.dtype, input_shape), name="probe")
         return self.trace(probe, TraceContext(training=False)).type.shape
 
     def ensure_built(self, input_shape):

@@ -1,4 +1,4 @@
-"""Dense, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise."""
+"""Dense, Embedding, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise."""
 
 from .. import activations
 from ..ops import linalg
@@ -31,6 +31,34 @@ class Dense(Layer):
         if self.bias is not None:
             out = out + self.bias
         return self.activation(out)
+
+
+class Embedding(Layer):
+    """Rows of a trained table for integer ids: (batch, ...) ids -> (batch, ..., output_dim), as
+    Keras's (embeddings initialized uniform in +-0.05; input_length gives a first layer its
+    input shape). Its gradient adds into the rows picked (repeated ids add up)."""
+    input_dtype = "int32"
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", input_length=None,
+                 mask_zero=False, **kw):
+        if mask_zero:
+            raise NotImplementedError("Embedding(mask_zero=True): masking is not supported; pad with an id "
+                                      "the model learns to ignore, or take the last real step yourself")
+        if input_length is not None and kw.get("input_shape") is None:
+            kw["input_shape"] = (input_length,)
+        super().__init__(**kw)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = embeddings_initializer
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer, fan=(self.input_dim, self.output_dim))
+
+    def call(self, x, context):
+        if x.dtype[0] not in "iu":
+            raise TypeError(f"{self.name} takes integer ids, got {x.describe()}")
+        rows = self.embeddings[x.flatten()]  # (one gather of rows, whatever the ids' shape)
+        return reshape(rows, [shape(x)[k] for k in range(x.ndim)] + [self.output_dim])
 
 
 class Flatten(Layer):

@@ -216,7 +216,7 @@ class Sequential(Model):
         self.pending.append(layer)
         hint = self.pending[0].input_shape_hint
         if self.input is None and hint is not None:
-            self.input = Input(hint)
+            self.input = Input(hint, dtype=self.pending[0].input_dtype)
         if self.input is not None:
             self._connect()
 
@@ -234,7 +234,7 @@ class Sequential(Model):
     def build(self, input_shape):
         """Build for examples of `input_shape` (without the batch axis), if no Input was given."""
         if self.input is None:
-            self.input = Input(tuple(input_shape))
+            self.input = Input(tuple(input_shape), dtype=self.pending[0].input_dtype if self.pending else None)
         if self.pending:
             self._connect()
 

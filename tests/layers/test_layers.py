@@ -714,3 +714,41 @@ def test_a_gru_classifier_learns_and_is_saved_whole(tmp_path):
     assert model.evaluate(x[384:], labels[384:])[1] > 0.9
     twin = L.load_model(model.save(tmp_path / "gru.npz"))
     np.testing.assert_allclose(twin.predict(x[384:400]), model.predict(x[384:400]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_embedding_picks_rows_and_its_gradient_adds_repeated_ids(backend, rng):
+    ids = sg.imatrix("ids")
+    layer = L.Embedding(7, 3, dtype="float64")
+    out = layer(ids)
+    assert out.type.shape == (None, None, 3) and layer.embeddings.get_value().shape == (7, 3)
+    assert np.abs(layer.embeddings.get_value()).max() <= 0.05  # (Keras's uniform in +-0.05)
+    g = sg.dtensor3("g")
+    grad = sg.grad((out * g).sum(), layer.embeddings)
+    iv, gv = np.array([[1, 3, 1], [6, 1, 0]], "int32"), rng.normal(size=(2, 3, 3))
+    got, got_grad = sg.function([ids, g], [out, grad], backend=backend)(iv, gv)
+    table = layer.embeddings.get_value()
+    np.testing.assert_array_equal(got, table[iv])
+    want = np.zeros_like(table)
+    np.add.at(want, iv.reshape(-1), gv.reshape(-1, 3))
+    np.testing.assert_allclose(got_grad, want, rtol=1e-12)
+    with pytest.raises(TypeError, match="integer ids"):
+        L.Embedding(7, 3)(sg.fmatrix("x"))
+    with pytest.raises(NotImplementedError, match="mask_zero"):
+        L.Embedding(7, 3, mask_zero=True)
+
+
+def test_a_text_classifier_starting_with_an_embedding_learns_and_is_saved_whole(tmp_path):
+    """Embedding -> LSTM -> Dense, Keras's text idiom: the model takes integer ids (its Input
+    made from the first layer's input_length and input dtype); does id 3 occur in the sequence?"""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 20, size=(256, 10))
+    y = (x == 3).any(axis=1).astype("int32")
+    L.set_seed(1)
+    model = L.Sequential([L.Embedding(20, 8, input_length=10), L.LSTM(16), L.Dense(2, activation="softmax")])
+    assert model.input.dtype == "int32" and model.output_shape == (None, 2)
+    model.compile(optimizer=sg.optimizers.Adam(lr=0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:192], y[:192], epochs=8, batch_size=32, verbose=0)
+    assert model.evaluate(x[192:], y[192:])[1] > 0.9
+    twin = L.load_model(model.save(tmp_path / "text.npz"))
+    np.testing.assert_allclose(twin.predict(x[192:]), model.predict(x[192:]), rtol=1e-6)
