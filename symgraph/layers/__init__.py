@@ -12,7 +12,7 @@ from .conv import (Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, MaxPooling2D, 
                    GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D, UpSampling2D,
                    ZeroPadding2D)
 from .normalization import BatchNormalization
-from .recurrent import SimpleRNN, LSTM, GRU
+from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract, multiply,
                     average, maximum, minimum, concatenate)
 from .model import Model, Sequential
@@ -22,6 +22,6 @@ from .saving import load_model
 __all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Activation", "LeakyReLU", "Dropout", "GaussianNoise",
            "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
-           "ZeroPadding2D", "BatchNormalization", "SimpleRNN", "LSTM", "GRU", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "ZeroPadding2D", "BatchNormalization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
            "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model"]

@@ -1,4 +1,5 @@
-"""SimpleRNN, LSTM and GRU over (batch, time, features) inputs, as Keras's, on sg.scan.
+"""SimpleRNN, LSTM and GRU over (batch, time, features) inputs, as Keras's, on sg.scan, and
+Bidirectional around any of them.
 
 Each layer's step is a scan over the time axis; the input's product by the kernel is taken
 out of the loop by scan (one product of the whole sequence), so the step computes only the
@@ -10,7 +11,7 @@ import numpy as np
 from .. import activations
 from ..ops.linalg import dot
 from ..ops.scan import scan
-from ..ops.shape import shape, zeros
+from ..ops.shape import concatenate, shape, zeros
 from .base import Layer
 
 
@@ -123,3 +124,44 @@ class GRU(_Recurrent):
             z, r = gate(x_part[:, :u] + h_part[:, :u]), gate(x_part[:, u:2 * u] + h_part[:, u:])
             candidate = self.activation(x_part[:, 2 * u:] + dot(r * h, self.recurrent_kernel[:, 2 * u:]))
         return z * h + (1 - z) * candidate
+
+
+class Bidirectional(Layer):
+    """Keras's Bidirectional: the recurrent layer over the sequence and a copy of it reading the
+    sequence backwards (go_backwards flipped; its own weights, made from the layer's constructor
+    arguments), their outputs merged: merge_mode "concat" (Keras's default, along the last axis),
+    "sum", "mul" or "ave". With return_sequences, the backward copy's outputs are put back in the
+    sequence's order first."""
+    MERGES = ("concat", "sum", "mul", "ave")
+
+    def __init__(self, layer, merge_mode="concat", **kw):
+        if not isinstance(layer, _Recurrent):
+            raise TypeError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got {type(layer).__name__}")
+        if merge_mode not in self.MERGES:
+            raise ValueError(f"Bidirectional's merge_mode is one of {self.MERGES}, not {merge_mode!r}")
+        kw.setdefault("dtype", layer.dtype)
+        super().__init__(**kw)
+        if self.input_shape_hint is None:  # (Keras takes input_shape on either)
+            self.input_shape_hint = layer.input_shape_hint
+        self.merge_mode, self.forward_layer = merge_mode, layer
+        arguments = {k: v for k, v in layer.named_arguments().items() if k not in ("name", "input_shape")}
+        self.backward_layer = type(layer)(**{**arguments, "go_backwards": not layer.go_backwards},
+                                          name=f"backward_{layer.name}")
+
+    def build(self, input_shape):
+        for layer in (self.forward_layer, self.backward_layer):
+            layer.ensure_built(input_shape)
+            self.weights += layer.weights
+            self.trainable_flags += layer.trainable_flags
+
+    def call(self, x, context):
+        forward, backward = self.forward_layer.trace(x, context), self.backward_layer.trace(x, context)
+        if self.forward_layer.return_sequences:
+            backward = backward[:, ::-1]
+        if self.merge_mode == "concat":
+            return concatenate([forward, backward], axis=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "mul":
+            return forward * backward
+        return (forward + backward) / 2

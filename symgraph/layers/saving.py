@@ -135,6 +135,9 @@ def _encode(value, what):
         return {"tuple": [_encode(v, what) for v in value]}
     if isinstance(value, list):
         return [_encode(v, what) for v in value]
+    if isinstance(value, Layer):  # (a wrapper's layer: Bidirectional(LSTM(8)))
+        from .model import NestedModel
+        return {"layer": _layer_config(value, NestedModel)}
     if callable(value):
         name = activations.name_of(value)
         try:
@@ -147,12 +150,14 @@ def _encode(value, what):
 
 
 # ---- reading ----------------------------------------------------------------------------
-def _decode(value):
+def _decode(value, classes=None):
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, classes) for v in value]
     if isinstance(value, dict):
         if "tuple" in value:
-            return tuple(_decode(v) for v in value["tuple"])
+            return tuple(_decode(v, classes) for v in value["tuple"])
+        if "layer" in value:
+            return _build_layer(value["layer"], classes)
         return activations.get(value["activation"])
     return value
 
@@ -189,7 +194,7 @@ def _build_layer(config, classes):
     if cls is None:
         raise ValueError(f"unknown layer class {config['class']!r}: pass it as custom_objects={{'{config['class']}': "
                          f"TheClass}} to load_model")
-    layer = cls(**{k: _decode(v) for k, v in config["kwargs"].items()})
+    layer = cls(**{k: _decode(v, classes) for k, v in config["kwargs"].items()})
     layer.trainable = config["trainable"]
     return layer
 

@@ -752,3 +752,45 @@ def test_a_text_classifier_starting_with_an_embedding_learns_and_is_saved_whole(
     assert model.evaluate(x[192:], y[192:])[1] > 0.9
     twin = L.load_model(model.save(tmp_path / "text.npz"))
     np.testing.assert_allclose(twin.predict(x[192:]), model.predict(x[192:]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+def test_bidirectional_merges_a_forward_and_a_backward_copy(merge_mode, rng):
+    """The backward copy reads the sequence last step first with weights of its own; with
+    return_sequences its outputs are put back in the sequence's order before the merge."""
+    x = L.Input((5, 3), dtype="float64")
+    xv = rng.normal(size=(2, 5, 3))
+    last = L.Bidirectional(L.LSTM(4, dtype="float64"), merge_mode=merge_mode)
+    every = L.Bidirectional(L.GRU(4, return_sequences=True, dtype="float64"), merge_mode=merge_mode)
+    got_last, got_every = sg.function([x], [last(x), every(x)])(xv)
+    assert len(last.weights) == 6 and last.backward_layer.go_backwards and not last.forward_layer.go_backwards
+    assert last.backward_layer.name == f"backward_{last.forward_layer.name}"
+    forward = keras_lstm(xv, *last.forward_layer.get_weights(), 4)[:, -1]
+    backward = keras_lstm(xv[:, ::-1], *last.backward_layer.get_weights(), 4)[:, -1]
+    gru_f = keras_gru(xv, *every.forward_layer.get_weights(), 4, True)
+    gru_b = keras_gru(xv[:, ::-1], *every.backward_layer.get_weights(), 4, True)[:, ::-1]
+
+    def merged(a, b):
+        return {"concat": np.concatenate([a, b], axis=-1), "sum": a + b, "mul": a * b, "ave": (a + b) / 2}[merge_mode]
+    np.testing.assert_allclose(got_last, merged(forward, backward), rtol=1e-12)
+    np.testing.assert_allclose(got_every, merged(gru_f, gru_b), rtol=1e-12)
+
+
+def test_a_bidirectional_text_classifier_learns_and_is_saved_whole(tmp_path):
+X
+    rng = np.random.default_rng(5)
+    x = rng.integers(5, 20, size=(384, 8))
+    where = rng.permutation(np.tile(np.arange(8), 48)[:384])
+    first = rng.integers(0, 2, 384)
+    x[np.arange(384), where] = 3 + first
+    L.set_seed(2)
+    model = L.Sequential([L.Embedding(20, 8, input_length=8), L.Bidirectional(L.LSTM(8)), L.Dense(2, activation="softmax")])
+    assert model.output_shape == (None, 2) and model.layers[1].output_shape == (None, 16)
+    model.compile(optimizer=sg.optimizers.Adam(lr=0.02), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:320], first[:320], epochs=6, batch_size=32, verbose=0)
+    assert model.evaluate(x[320:], first[320:])[1] > 0.9
+    twin = L.load_model(model.save(tmp_path / "bidirectional.npz"))
+    assert isinstance(twin.layers[1], L.Bidirectional) and twin.layers[1].backward_layer.go_backwards
+    np.testing.assert_allclose(twin.predict(x[320:]), model.predict(x[320:]), rtol=1e-6)
+    with pytest.raises(TypeError, match="wraps a recurrent layer"):
+        L.Bidirectional(L.Dense(3))
