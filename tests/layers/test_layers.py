@@ -777,7 +777,8 @@ def test_bidirectional_merges_a_forward_and_a_backward_copy(merge_mode, rng):
 
 
 def test_a_bidirectional_text_classifier_learns_and_is_saved_whole(tmp_path):
-X
+    """Embedding -> Bidirectional(LSTM) -> Dense, Keras's text idiom: which of ids 3 and 4 the
+    sequence holds, at a place that varies; saved with the wrapped layer as an argument."""
     rng = np.random.default_rng(5)
     x = rng.integers(5, 20, size=(384, 8))
     where = rng.permutation(np.tile(np.arange(8), 48)[:384])
