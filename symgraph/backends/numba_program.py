@@ -312,6 +312,7 @@ class _Writer:
         self.helpers, self.lines = {}, []
         self.rows = []  # row kernels imported (see helper)
         self.aliases = set()  # names bound to another value's array (see _reduction)
+        self.hidden_trips = False  # trip counts LLVM cannot see (numba_scan's loops: see trip)
         for k, v in enumerate(input_vars):
             self.names[v] = f"a{k}"
             self.params.append(f"a{k}")
@@ -366,6 +367,11 @@ class _Writer:
         """How many nodes the program computes (not counting constants')."""
         return sum(1 for node in self.fgraph.apply_nodes if not all(o in self.constant for o in node.outputs))
 
+    def trip(self, n):
+        """A loop's trip count n as written: the literal, or (hidden_trips) n plus a zero LLVM
+        cannot know, `opaque`, which the function defines first."""
+        return f"opaque + {n}" if self.hidden_trips else str(n)
+
     def program(self):
         self.body()
         returned = [v for v in self.output_vars if v not in self.input_vars and v not in self.constant]
@@ -418,7 +424,7 @@ def _index(shape, out_shape):
 def _loops(w, shape, depth=0, pad=""):
     """Open loops over shape (inside `pad`); returns the indent of their body."""
     for k, n in enumerate(shape):
-        w.lines.append(f"{pad}for i{depth + k} in range({n}):")
+        w.lines.append(f"{pad}for i{depth + k} in range({w.trip(n)}):")
         pad += "    "
     return pad
 
@@ -658,7 +664,7 @@ def _picks(w, node, x_shape):
     rest = x_shape[len(spec):]
     pad = "    "
     for k, n in enumerate(rest):
-        w.lines.append(f"{pad}for r{k} in range({n}):")
+        w.lines.append(f"{pad}for r{k} in range({w.trip(n)}):")
         pad += "    "
     return pad, at + [f"r{k}" for k in range(len(rest))], count
 
@@ -738,7 +744,7 @@ def _basic_scatter(w, node):
     name = _scatter_target(w, op, x, out)
     pad = ""
     for k, n in enumerate(region):
-        w.lines.append(f"{pad}for r{k} in range({n}):")
+        w.lines.append(f"{pad}for r{k} in range({w.trip(n)}):")
         pad += "    "
     y_shape = w.shape(y)
     lead = len(region) - len(y_shape)

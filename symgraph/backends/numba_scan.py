@@ -80,13 +80,16 @@ class LoopRunner(P.TieredRunner):
 class _LoopWriter(P._Writer):
     def loop(self, op):
         """kernel(sequences, states, constants, extra, outputs): the step's body in a loop."""
+        # Loops over a step's arrays with literal trip counts were unrolled whole and ran slower
+        # (an LSTM's backward loop 442 -> 392 us for 20 steps with the counts hidden).
+        self.hidden_trips = True
         self.body()
         values = [self.name(v) for v in self.output_vars]  # (before the parameters: constants join them)
         seqs = [f"s{k}" for k in range(op.n_seqs)]
         outs = [f"o{k}" for k in range(len(values))]
         params = seqs + self.params[op.n_seqs:] + outs
         finals = op.n_states if op.final_states else 0  # (outputs: each state's last value only)
-        lines = ["for step in range(steps[()]):"]
+        lines = ["opaque = steps[()] >> 62", "for step in range(steps[()]):"]
         for k, seq in enumerate(seqs):
             at = f"{seq}.shape[0] - 1 - step" if op.go_backwards else "step"
             lines.append(f"    a{k} = {seq}[{at}]")
