@@ -23,3 +23,25 @@ def to_categorical(y, num_classes=None, dtype=None):
     if y.size and y.max() >= num_classes:
         raise ValueError(f"to_categorical: index {int(y.max())} is out of range for {num_classes} classes")
     return np.eye(num_classes, dtype=dtype or config.floatX)[y]
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0):
+    """Lists of ids of different lengths -> one (count, maxlen) array, as Keras's: each shorter
+    sequence filled with `value` before it (padding "pre", Keras's default) or after ("post"),
+    each longer one cut at its start (truncating "pre") or end ("post"); maxlen defaults to the
+    longest. The recurrent layers read the filler as ids like any other (no mask)."""
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise ValueError(f"pad_sequences: padding and truncating are 'pre' or 'post', got {padding!r}, {truncating!r}")
+    sequences = [np.asarray(s) for s in sequences]
+    if any(s.ndim != 1 for s in sequences):
+        raise ValueError("pad_sequences takes sequences of single ids (1-d each)")
+    if maxlen is None:
+        maxlen = max((len(s) for s in sequences), default=0)
+    out = np.full((len(sequences), maxlen), value, dtype=dtype)
+    for row, s in zip(out, sequences):
+        kept = s[max(len(s) - maxlen, 0):] if truncating == "pre" else s[:maxlen]
+        if padding == "pre":
+            row[maxlen - len(kept):] = kept
+        else:
+            row[:len(kept)] = kept
+    return out

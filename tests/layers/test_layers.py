@@ -550,6 +550,19 @@ def test_activations_by_keras_names(rng):
     assert L.LeakyReLU(negative_slope=0.1).get_config()["negative_slope"] == 0.1
 
 
+def test_pad_sequences_as_keras_preprocessing():
+    seqs = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9]]
+    np.testing.assert_array_equal(sg.utils.pad_sequences(seqs),
+                                  [[0, 0, 1, 2, 3], [0, 0, 0, 0, 4], [0, 0, 0, 0, 0], [5, 6, 7, 8, 9]])
+    post = sg.utils.pad_sequences(seqs, maxlen=3, padding="post", truncating="post", value=-1)
+    np.testing.assert_array_equal(post, [[1, 2, 3], [4, -1, -1], [-1, -1, -1], [5, 6, 7]])
+    pre = sg.utils.pad_sequences(seqs, maxlen=2)
+    assert pre.dtype == np.int32 and pre.tolist() == [[2, 3], [0, 4], [0, 0], [8, 9]]
+    assert sg.utils.pad_sequences([[1.5]], dtype="float32").dtype == np.float32
+    with pytest.raises(ValueError, match="'pre' or 'post'"):
+        sg.utils.pad_sequences(seqs, padding="middle")
+
+
 def test_to_categorical_as_keras_utils():
     np.testing.assert_array_equal(sg.utils.to_categorical([0, 2, 1]), np.eye(3, dtype=sg.config.floatX)[[0, 2, 1]])
     hot = sg.utils.to_categorical(np.array([[1], [3]]), num_classes=5, dtype="int32")
