@@ -174,7 +174,11 @@ class Layer(Recorded):
     def get_config(self):
         """Keras's layer config: the constructor's arguments as given (activations by name),
         the layer's name and trainable flag now."""
-        config = {k: activations.name_of(v) if callable(v) else v for k, v in self.named_arguments().items()}
+        def plain(v):
+            if isinstance(v, Layer):  # (a wrapper's layer, as Keras gives it)
+                return {"class_name": type(v).__name__, "config": v.get_config()}
+            return activations.name_of(v) if callable(v) else v
+        config = {k: plain(v) for k, v in self.named_arguments().items()}
         return {**config, "name": self.name, "trainable": self.trainable}
 
     def __repr__(self):

@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .base import Op, Apply, TensorType, Variable, as_int_scalar, as_variable
+from .base import Op, Apply, TensorType, Variable, as_int_scalar, as_variable, constant_value
 from .elemwise import minimum
 from ..graph import Constant, clone_replace
 
@@ -63,9 +63,12 @@ class Scan(Op):
         outer = [as_variable(v) for v in outer]
         if len(outer) != len(self.inner_inputs):
             raise ValueError(f"{self}: {len(self.inner_inputs)} inputs expected, got {len(outer)}")
+        n_steps = as_int_scalar(n_steps, "scan's number of steps")
+        known = constant_value(n_steps)  # (a sequence's static length: Keras's (batch, 8, units))
+        steps = int(known) if known is not None and int(known) >= 0 else None
         outs = [Variable(TensorType(o.dtype, o.type.shape if k < self.n_states and self.final_states
-                                    else (None,) + o.type.shape)) for k, o in enumerate(self.inner_outputs)]
-        return Apply(self, [as_int_scalar(n_steps, "scan's number of steps"), *outer], outs)
+                                    else (steps,) + o.type.shape)) for k, o in enumerate(self.inner_outputs)]
+        return Apply(self, [n_steps, *outer], outs)
 
     def perform(self, node, inputs):
         if self._reference is None:

@@ -766,6 +766,9 @@ def test_bidirectional_merges_a_forward_and_a_backward_copy(merge_mode, rng):
     got_last, got_every = sg.function([x], [last(x), every(x)])(xv)
     assert len(last.weights) == 6 and last.backward_layer.go_backwards and not last.forward_layer.go_backwards
     assert last.backward_layer.name == f"backward_{last.forward_layer.name}"
+    config = last.get_config()
+    assert config["merge_mode"] == merge_mode and config["layer"]["class_name"] == "LSTM"
+    assert config["layer"]["config"]["units"] == 4 and config["layer"]["config"]["name"] == last.forward_layer.name
     forward = keras_lstm(xv, *last.forward_layer.get_weights(), 4)[:, -1]
     backward = keras_lstm(xv[:, ::-1], *last.backward_layer.get_weights(), 4)[:, -1]
     gru_f = keras_gru(xv, *every.forward_layer.get_weights(), 4, True)

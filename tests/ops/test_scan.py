@@ -206,3 +206,14 @@ def test_the_gradients_running_sums_keep_their_last_value_only(backend, rng):
                             non_sequences=uu)
         return (sg.grad((states ** 2).sum(), uu) ** 2).sum()
     sg.verify_grad(squared_gradient, [Uv], rng=rng)
+
+
+def test_a_known_number_of_steps_gives_the_outputs_a_static_length():
+    """(Keras's summary shows (None, 8, units) for a layer returning sequences.)"""
+    x = sg.tensor("x", "float64", (8, None))
+    hs, _ = sg.scan(lambda x_t, h: h + x_t, sequences=x, outputs_info=sg.zeros((3,), "float64"))
+    assert hs.type.shape == (8, 3)
+    n = sg.lscalar("n")
+    free, _ = sg.scan(lambda h: h * 2, outputs_info=sg.dvector("v"), n_steps=n)
+    assert free.type.shape == (None, None)
+    np.testing.assert_allclose(sg.function([x], hs)(np.ones((8, 3))), np.cumsum(np.ones((8, 3)), axis=0))
