@@ -34,3 +34,8 @@ def test_t6_half_precision():
     results = importlib.import_module("tutorials.t6_half_precision").main(fast=True)
     assert results["float16"][1] * 2 == results["float32"][1]
     assert results["float16"][0] > 0.8 and results["float32"][0] > 0.8
+
+
+def test_t7_sequences():
+    scan_acc, lstm_acc, text_acc = importlib.import_module("tutorials.t7_sequences").main(fast=True)
+    assert scan_acc > 0.6 and lstm_acc > 0.4 and text_acc > 0.6
