@@ -330,24 +330,36 @@ def _scan_grad(op, inputs, outputs, output_grads):
     # loses its two products and its tanh).
     recomputed = [o for o in op.inner_outputs if o.owner is not None]
     stored = [Variable(o.type, name=f"{o.name or 'output'} (stored)") for o in recomputed]
-    found_grads, _ = clone_replace(grad(None, wrt, disconnected_inputs="ignore", known_grads=seeds),
-                                   dict(zip(recomputed, stored)))
+    raw = grad(None, wrt, disconnected_inputs="ignore", known_grads=seeds)
+    # So are the step's products the gradients would compute again (an LSTM's gates' product):
+    # the forward loop keeps them too, a Scan with more per-step outputs that stands for the one
+    # given (canonicalize merges the two).
+    residuals = _residuals(op, raw, recomputed, list(given) + carried)
+    kept = [Variable(v.type, name=f"{v.name or 'value'} (stored)") for v in residuals]
+    found_grads, _ = clone_replace(raw, dict(zip(recomputed + residuals, stored + kept)))
     found = dict(zip(wrt, found_grads))
+    if residuals:
+        fuller = Scan(op.inner_inputs, op.inner_outputs + residuals, op.n_seqs, op.n_states, op.go_backwards, op.name)
+        fuller.extends = op
+        every = fuller(*inputs)
+        outputs, residual_rows = every[:len(outputs)], every[len(outputs):]
+    else:
+        residual_rows = []
 
     def of(v):
         return found[v] if v in found else zeros_like(v)
     float_slots = [c for c in const_slots if c.dtype[0] == "f"]
     totals = [Variable(c.type, name=f"sum d {c.name}") for c in float_slots]
-    back = Scan(list(seq_slots) + list(state_slots) + given + stored + carried + totals + list(const_slots),
+    back = Scan(list(seq_slots) + list(state_slots) + given + stored + kept + carried + totals + list(const_slots),
                 [of(s) for s in state_slots] + [t + of(c) for t, c in zip(totals, float_slots)]
                 + [of(s) for s in seq_slots if s.dtype[0] == "f"],
-                op.n_seqs + op.n_states + len(given) + len(stored), len(carried) + len(totals), go_backwards=True,
-                name=f"gradient of {op.name or 'step'}", final_states=True)
+                op.n_seqs + op.n_states + len(given) + len(stored) + len(kept), len(carried) + len(totals),
+                go_backwards=True, name=f"gradient of {op.name or 'step'}", final_states=True)
     per_step = [s[::-1][:n] if op.go_backwards else s[:n] for s in seqs]
     before = [concatenate([shape_padleft(i), states[:-1]]) for i, states in zip(inits, outputs[:op.n_states])]
     starts = [zeros_like(i) for i in inits] + [zeros_like(c) for c in constants if c.dtype[0] == "f"]
     forward = [out for out, inner in zip(outputs, op.inner_outputs) if inner.owner is not None]
-    results = back(n, *per_step, *before, *grads, *forward, *starts, *constants)
+    results = back(n, *per_step, *before, *grads, *forward, *residual_rows, *starts, *constants)
     results = results if isinstance(results, list) else [results]
     # The carried values after the last backward step (the start's where there were no steps).
     finals = results[:len(starts)]
@@ -363,6 +375,18 @@ def _scan_grad(op, inputs, outputs, output_grads):
     out += [d if i.dtype[0] == "f" else None for d, i in zip(d_inits, inits)]
     out += [next(d_consts) if c.dtype[0] == "f" else None for c in constants]
     return out
+
+
+def _residuals(op, gradients, recomputed, seeds):
+    """The products of the step that the gradients would compute again (those the step's
+    outputs, read back, do not spare): kept by the forward loop instead. Other values (a gate's
+    sigmoid) are computed again from them: cheaper than a copy a step of each (storing all ten
+    of an LSTM's made its forward loop slower by more than the backward one gained)."""
+    from ..graph import toposort
+    from .linalg import Dot, Gemm, Matmul
+    step = {o for node in toposort(op.inner_outputs, blockers=op.inner_inputs) for o in node.outputs}
+    again = toposort(gradients, blockers=list(op.inner_inputs) + list(seeds) + list(recomputed))
+    return [node.outputs[0] for node in again if node.outputs[0] in step and isinstance(node.op, (Dot, Gemm, Matmul))]
 
 
 def _final_states_grad(op, inputs, outputs, output_grads):

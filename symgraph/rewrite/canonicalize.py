@@ -13,6 +13,7 @@ from ..ops.index import Subtensor, IncSubtensor, WHOLE_AXIS
 from ..ops.random import RandomDraw
 from ..ops.reduce import Reduce, SumToShape
 from ..ops.loop import Map
+from ..ops.scan import Scan
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for, sole_client
 from .lengths import length, entry, same, scalar
@@ -387,3 +388,13 @@ def length_from_the_graph(fgraph, node):
         return _identity(node.outputs[0], Shape()(found[1])[found[2]])
     return None
 
+
+
+@canonicalize.register(Scan)
+def scan_with_more_outputs_stands_for_it(fgraph, node):
+    """A Scan made by a gradient to keep more of each step (ops.scan._scan_grad: `extends` the
+    user's Scan, on the same inputs) gives the user's Scan's outputs too: one forward loop."""
+    for client, _ in fgraph.clients.get(node.inputs[0], []):
+        if client != "output" and getattr(client.op, "extends", None) is node.op and client.inputs == node.inputs:
+            return client.outputs[:len(node.outputs)]
+    return None

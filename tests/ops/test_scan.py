@@ -217,3 +217,27 @@ def test_a_known_number_of_steps_gives_the_outputs_a_static_length():
     free, _ = sg.scan(lambda h: h * 2, outputs_info=sg.dvector("v"), n_steps=n)
     assert free.type.shape == (None, None)
     np.testing.assert_allclose(sg.function([x], hs)(np.ones((8, 3))), np.cumsum(np.ones((8, 3)), axis=0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_forward_loop_keeps_the_products_its_gradient_would_compute_again(backend, rng):
+    """h_t = tanh(h U) * sigmoid(h U): the gradient needs tanh and sigmoid of the product, not
+    the step's output, so the forward loop keeps each step's product (one Scan with one more
+    per-step output, which the rewriter makes stand for the given Scan) for the backward loop."""
+    Uv, hv = rng.normal(size=(3, 3)), rng.normal(size=(2, 3))
+    h0, U = sg.dmatrix("h0"), sg.dmatrix("U")
+
+    def step(h, u):
+        z = sg.dot(h, u)
+        return sg.tanh(z) * sg.nn.sigmoid(z)
+    hs, _ = sg.scan(step, outputs_info=h0, non_sequences=U, n_steps=5)
+    cost = (hs ** 2).sum()
+    f = sg.function([h0, U], [hs] + sg.grad(cost, [h0, U]), backend=backend)
+    scans = [n.op for n in f.fgraph.apply_nodes if isinstance(n.op, sg.ops.scan.Scan)]
+    forward = [op for op in scans if not op.go_backwards]
+    assert len(scans) == 2 and len(forward) == 1 and forward[0].n_maps == 1  # (one forward loop, keeping the product)
+    want = sg.function([h0, U], [hs] + sg.grad(cost, [h0, U]), backend="numpy", optimize=False)(hv, Uv)
+    for got, w in zip(f(hv, Uv), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)
+    sg.verify_grad(lambda hh, uu: (sg.scan(step, outputs_info=hh, non_sequences=uu, n_steps=5)[0] ** 2).sum(),
+                   [hv, Uv], rng=rng)
