@@ -99,13 +99,18 @@ class LeakyReLU(Layer):
         return activations.leaky_relu(x, self.alpha)
 
 
+def _own_stream(seed):
+    """A noise layer's random stream: its seed, or the next one since set_seed."""
+    return RandomStream(seed if seed is not None else next_stream_seed())
+
+
 class Dropout(Layer):
     """Zero a fraction `rate` of the inputs while training (scaled so inference is unchanged)."""
 
     def __init__(self, rate, seed=None, **kw):
         super().__init__(**kw)
         self.rate = float(rate)
-        self.stream = RandomStream(seed if seed is not None else next_stream_seed())
+        self.stream = _own_stream(seed)
 
     def call(self, x, context):
         if context.training and self.rate > 0:
@@ -120,7 +125,7 @@ class GaussianNoise(Layer):
     def __init__(self, stddev, seed=None, **kw):
         super().__init__(**kw)
         self.stddev = float(stddev)
-        self.stream = RandomStream(seed if seed is not None else next_stream_seed())
+        self.stream = _own_stream(seed)
 
     def call(self, x, context):
         if context.training and self.stddev > 0:

@@ -132,13 +132,14 @@ class Bidirectional(Layer):
     arguments), their outputs merged: merge_mode "concat" (Keras's default, along the last axis),
     "sum", "mul" or "ave". With return_sequences, the backward copy's outputs are put back in the
     sequence's order first."""
-    MERGES = ("concat", "sum", "mul", "ave")
+    MERGES = {"concat": lambda f, b: concatenate([f, b], axis=-1), "sum": lambda f, b: f + b,
+              "mul": lambda f, b: f * b, "ave": lambda f, b: (f + b) / 2}
 
     def __init__(self, layer, merge_mode="concat", **kw):
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got {type(layer).__name__}")
         if merge_mode not in self.MERGES:
-            raise ValueError(f"Bidirectional's merge_mode is one of {self.MERGES}, not {merge_mode!r}")
+            raise ValueError(f"Bidirectional's merge_mode is one of {tuple(self.MERGES)}, not {merge_mode!r}")
         kw.setdefault("dtype", layer.dtype)
         super().__init__(**kw)
         if self.input_shape_hint is None:  # (Keras takes input_shape on either)
@@ -158,10 +159,4 @@ class Bidirectional(Layer):
         forward, backward = self.forward_layer.trace(x, context), self.backward_layer.trace(x, context)
         if self.forward_layer.return_sequences:
             backward = backward[:, ::-1]
-        if self.merge_mode == "concat":
-            return concatenate([forward, backward], axis=-1)
-        if self.merge_mode == "sum":
-            return forward + backward
-        if self.merge_mode == "mul":
-            return forward * backward
-        return (forward + backward) / 2
+        return self.MERGES[self.merge_mode](forward, backward)

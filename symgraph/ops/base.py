@@ -49,6 +49,17 @@ class Op:
         return None
 
 
+class InnerGraphOp(Op):
+    """An op holding a graph of its own (Scan's step, Map's body): two are equal only if they
+    are the same op, as their inner graphs are not compared."""
+
+    def __eq__(self, other):
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+
 def as_variable(x, name=None):
     """Lift Python/NumPy values into Constants; Python scalars become *weak* constants."""
     if isinstance(x, Variable):

@@ -4,23 +4,16 @@ jacobian and hessian use it when the number of rows is not known at build time.
 """
 import numpy as np
 
-from .base import Op, Apply, TensorType, Variable, as_int_scalar
+from .base import InnerGraphOp, Apply, TensorType, Variable, as_int_scalar
 from ..graph import graph_inputs, Constant
 
 
-class Map(Op):
+class Map(InnerGraphOp):
     """outputs[k][i] = inner_outputs[k] evaluated with index = i and the free inputs."""
 
     def __init__(self, index, free_inputs, inner_outputs):
         self.index, self.free_inputs, self.inner_outputs = index, list(free_inputs), list(inner_outputs)
         self._run = None
-
-    # Inner graphs are compared by identity: two Maps are equal only if they are the same Map.
-    def __eq__(self, other):
-        return self is other
-
-    def __hash__(self):
-        return id(self)
 
     def __str__(self):
         return f"Map{{{len(self.inner_outputs)} outputs}}"

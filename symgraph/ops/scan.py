@@ -25,12 +25,12 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .base import Op, Apply, TensorType, Variable, as_int_scalar, as_variable, constant_value
+from .base import InnerGraphOp, Apply, TensorType, Variable, as_int_scalar, as_variable, constant_value
 from .elemwise import minimum
 from ..graph import Constant, clone_replace
 
 
-class Scan(Op):
+class Scan(InnerGraphOp):
     """outputs = states (n_states, each (n,) + its shape) then per-step outputs (maps), from
     inner_outputs = the states' new values then the maps, computed from inner_inputs = a
     slice of each sequence (n_seqs), the states' previous values (n_states), the constants.
@@ -46,13 +46,6 @@ class Scan(Op):
         self.name = name
         self.final_states = bool(final_states)
         self._reference = None
-
-    # Inner graphs are compared by identity: two Scans are equal only if they are the same Scan.
-    def __eq__(self, other):
-        return self is other
-
-    def __hash__(self):
-        return id(self)
 
     def __str__(self):
         backwards = ", backwards" if self.go_backwards else ""

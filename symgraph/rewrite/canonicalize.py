@@ -389,7 +389,6 @@ def length_from_the_graph(fgraph, node):
     return None
 
 
-
 @canonicalize.register(Scan)
 def scan_with_more_outputs_stands_for_it(fgraph, node):
     """A Scan made by a gradient to keep more of each step (ops.scan._scan_grad: `extends` the
