@@ -119,6 +119,9 @@ def test_a_step_the_program_cannot_spell_keeps_the_python_loop(runners, rng):
     for _ in range(3):
         got = f(np.ones(2))
     assert not runners
+    run = getattr(f._run, "run", f._run)
+    (thunk,) = [t for t in run.__globals__.values() if isinstance(t, numba_scan.ScanThunk)]
+    assert "has no dimensions" in thunk.why_not  # (said, where a user looks why the loop stays Python)
     np.testing.assert_allclose(got[0], [[2, 2], [4, 4], [8, 8], [16, 16]])
     np.testing.assert_array_equal(got[1], [1, 2, 3, 4])
 
