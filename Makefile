@@ -37,7 +37,8 @@ test-numba-floor:
 	$(FLOOR)/bin/python -m pip install --quiet 'numba==0.62.1' 'numpy==2.1.3' -e '.[dev]'
 	SYMGRAPH_CACHE_DIR=$(FLOOR)/symgraph-cache $(FLOOR)/bin/python -m pytest -n auto \
 	  tests/backends/test_numba_calls.py tests/backends/test_vecmath.py tests/backends/test_numba_rows.py \
-	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py
+	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py \
+	  tests/backends/test_numba_svml.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

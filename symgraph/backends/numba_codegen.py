@@ -32,14 +32,15 @@ import types
 import numpy as np
 
 from ..config import config
-from . import numba_calls, numba_special, numba_vecmath
+from . import numba_calls, numba_special, numba_svml, numba_vecmath
 from . import numba_stream
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 
-# Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype).
-VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]}
+# Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype):
+# NumPy's SVML functions where the CPU has them and they are faster (numba_svml), else ours.
+VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype], **numba_svml.FORMS[dtype]}
                 for dtype in ("float32", "float64")}
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
@@ -101,7 +102,7 @@ def _helpers_digest():
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special, numba_calls, numba_stream):
+    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_svml):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -115,6 +116,7 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "from symgraph.backends.numba_target import kernel_jit as njit\n"
            f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
            "from symgraph.backends import numba_vecmath as inlined\n"
+           f"from symgraph.backends.numba_svml import {', '.join(numba_svml.NAMES)}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
            "from symgraph.backends.numba_stream import stream_store\n\n")
 
@@ -148,8 +150,10 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False):
 
 
 def _checked_trig(sop, in_dtypes, out_dtype):
-    """Whether a step is a sin/cos/tan with a vectorized, range-checked form (numba_vecmath)."""
-    return out_dtype == in_dtypes[0] and sop.name in TRIG_FORMS.get(out_dtype, ())
+    """Whether a step is a sin/cos/tan with a vectorized, range-checked form (numba_vecmath),
+    not one exact over every argument (SVML's, in VECTOR_FORMS)."""
+    return (out_dtype == in_dtypes[0] and sop.name in TRIG_FORMS.get(out_dtype, ())
+            and sop.name not in VECTOR_FORMS[out_dtype])
 
 
 def _steps(composite, loads):

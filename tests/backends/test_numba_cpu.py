@@ -509,7 +509,7 @@ def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(dtype, rng, monkeypatch):
+def test_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(dtype, rng, monkeypatch, ours_only):
     x = sg.tensor("x", dtype, (None,))
     expr = sg.sin(x) * 2 + sg.cos(x * 3) + sg.tan(x * 0.5)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-13, atol=1e-13)
@@ -535,7 +535,7 @@ def test_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(dtype, rng, 
 
 @pytest.mark.parametrize("dtype,parallel", [("float32", True), ("float64", False)])
 def test_folds_and_broadcasts_of_sin_cos_tan_take_the_vector_forms_and_redo_beyond_their_range(
-        dtype, parallel, rng, monkeypatch):
+        dtype, parallel, rng, monkeypatch, ours_only):
     """The reduction and broadcast loops use the vectorized sin/cos/tan too (they called libm's
     scalar ones: sin(x).sum() of float32 ran at 0.24x NumPy); an argument beyond their range
     is counted, and the loop redone with libm's. Whole, row, column and 3-d folds; a row

@@ -219,7 +219,7 @@ def test_reduction_folds_match_numpy(special, rng):
     np.testing.assert_array_equal([hi, lo], [a.max(), a.min()])
 
 
-def test_fused_float64_loops_use_the_float64_forms(rng):
+def test_fused_float64_loops_use_the_float64_forms(rng, ours_only):
     from symgraph.backends import numba_codegen
     x = sg.dvector("x")
     f = sg.function([x], sg.tanh(x) * sg.nn.sigmoid(x) + sg.exp(-x * x))

@@ -1,0 +1,156 @@
+"""Math functions through NumPy's own SVML loops, where those run faster than numba_vecmath's.
+
+NumPy's x86-64 builds carry the AVX-512 half of Intel's SVML (opened by Intel for NumPy) in
+_multiarray_umath and export its functions: __svml_logf16 takes 16 float32 in one zmm register
+and returns their logs, __svml_sin8_ha 8 float64. Numba's own SVML route needed a patched LLVM,
+dropped in numba 0.62 (benchmarks/README.md, twenty-second session). Here a kernel's step is a
+scalar call of libm's function (logf) that carries LLVM's vector-function ABI attribute naming
+the SVML one, so LLVM's loop vectorizer calls that for 16 (float32) or 8 (float64) values at a
+time; a loop's scalar remainder calls libm's. The addresses are NumPy's, registered with LLVM by
+name (llvm.add_symbol) when this module is imported, before any kernel that calls them is
+compiled or loaded from numba's disk cache (whose object code names the symbol).
+
+Only on a CPU with AVX-512 that numba compiles for (the functions use it), where NumPy exports
+every function named below, and unless SYMGRAPH_SVML=0. float64 uses the `_ha` forms (within 1
+ulp; NumPy's float64 loops but sin and cos call the same ones: NumPy's bits); float32 has only
+the 16-lane forms of Intel's "LA" accuracy (the tests bound each against float64).
+
+Taken for the functions whose loop ran faster than ours: one core, 16384 values in cache, ns a
+value (ours -> SVML): float32 log 0.50 -> 0.24, log2 0.51 -> 0.24, log10 0.52 -> 0.27, log1p 0.59
+-> 0.41, sin 0.61 -> 0.30, tan 0.60 -> 0.38, arcsinh 0.98 -> 0.63, arccosh 1.13 -> 0.58, arctanh
+0.78 -> 0.51, cbrt 0.51 -> 0.36; float64 log1p 1.23 -> 1.09, sin 1.66 -> 1.10, cos 1.76 -> 1.05,
+tan 1.92 -> 1.40, arcsin 2.14 -> 1.21, arccos 2.15 -> 1.26, arcsinh 2.81 -> 1.90, arccosh 2.86 ->
+2.03, arctanh 1.95 -> 1.35, cbrt 1.42 -> 0.99. Through sg.function, both forms in one process
+(10^4 / 10^5 values): float32 log 1.82x / 2.15x faster, sin 2.05x / 2.73x, log2 1.73x / 2.45x,
+tan 1.48x / 1.82x, cbrt 1.36x / 1.48x, log1p 1.30x / 1.47x, x ** y 2.42x / 3.06x; float64 sin
+1.74x / 1.53x, cos 1.72x / 1.65x, cbrt 1.28x / 1.38x, log1p 1.10x / 1.13x, x ** y 1.82x / 2.00x,
+arctan2 1.09x / 1.14x (benchmarks/README.md, thirty-second session). Ours stay where they are
+as fast or faster: float32 exp, tanh, cos (SVML's 0.92 ns against 0.59), arctan, arcsin, arccos,
+expm1; float64 exp (0.91-1.02x through sg.function), tanh, expm1, sinh, cosh; and float32
+arctan2, 1.20-1.26x slower than SVML's but within 1.69 ulp where SVML's (NumPy's) is 3.1. A sin or tan through SVML needs no range check: it is exact over every
+argument (numba_codegen's _TrigChecked is for ours).
+"""
+import ctypes
+import os
+
+from llvmlite import binding as llvm
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+from .numba_target import compiles_for_avx512
+
+# op name -> (libm's scalar name, SVML's name, arguments), by dtype
+_FUNCTIONS = {
+    "float32": {"log": ("logf", "__svml_logf16", 1), "log2": ("log2f", "__svml_log2f16", 1),
+                "log10": ("log10f", "__svml_log10f16", 1), "log1p": ("log1pf", "__svml_log1pf16", 1),
+                "sin": ("sinf", "__svml_sinf16", 1), "tan": ("tanf", "__svml_tanf16", 1),
+                "arcsinh": ("asinhf", "__svml_asinhf16", 1), "arccosh": ("acoshf", "__svml_acoshf16", 1),
+                "arctanh": ("atanhf", "__svml_atanhf16", 1), "cbrt": ("cbrtf", "__svml_cbrtf16", 1),
+                "pow": ("powf", "__svml_powf16", 2)},
+    "float64": {"log1p": ("log1p", "__svml_log1p8_ha", 1),
+                "sin": ("sin", "__svml_sin8_ha", 1), "cos": ("cos", "__svml_cos8_ha", 1),
+                "tan": ("tan", "__svml_tan8_ha", 1), "arcsin": ("asin", "__svml_asin8_ha", 1),
+                "arccos": ("acos", "__svml_acos8_ha", 1), "arcsinh": ("asinh", "__svml_asinh8_ha", 1),
+                "arccosh": ("acosh", "__svml_acosh8_ha", 1), "arctanh": ("atanh", "__svml_atanh8_ha", 1),
+                "cbrt": ("cbrt", "__svml_cbrt8_ha", 1), "pow": ("pow", "__svml_pow8_ha", 2),
+                "arctan2": ("atan2", "__svml_atan28_ha", 2)},
+}
+_LANES = {"float32": 16, "float64": 8}
+_NUMBA_TYPES = {"float32": types.float32, "float64": types.float64}
+_SUFFIX = {"float32": "32", "float64": "64"}
+
+
+def _numpy_symbols():
+    """{SVML name: address} from NumPy's _multiarray_umath, or {} where it lacks one of them."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # NumPy 1
+        from numpy.core import _multiarray_umath as umath
+    try:
+        library = ctypes.CDLL(umath.__file__)
+        return {svml: ctypes.cast(getattr(library, svml), ctypes.c_void_p).value
+                for table in _FUNCTIONS.values() for _, svml, _ in table.values()}
+    except (OSError, AttributeError):
+        return {}
+
+
+def _wanted():
+    return os.environ.get("SYMGRAPH_SVML", "1").lower() not in ("0", "false", "no") and compiles_for_avx512()
+
+
+def _register():
+    symbols = _numpy_symbols() if _wanted() else {}
+    for name, address in symbols.items():
+        llvm.add_symbol(name, address)
+    return bool(symbols)
+
+
+AVAILABLE = _register()
+
+
+def _vector_call(name, dtype, scalar, svml, arity):
+    """An intrinsic `name(x, ...)`: libm's `scalar` on values of `dtype`, marked so that a
+    vectorized loop calls `svml` on _LANES[dtype] of them at once."""
+    numba_type, lanes = _NUMBA_TYPES[dtype], _LANES[dtype]
+
+    def typed(args):
+        if any(a != numba_type for a in args):
+            return None
+
+        def codegen(context, builder, signature, values):
+            module = builder.module
+            float_type = values[0].type
+            vector_type = ir.VectorType(float_type, lanes)
+            function = module.globals.get(scalar) or ir.Function(
+                module, ir.FunctionType(float_type, [float_type] * arity), scalar)
+            vector = module.globals.get(svml) or ir.Function(
+                module, ir.FunctionType(vector_type, [vector_type] * arity), svml)
+            _keep(module, vector)
+            call = builder.call(function, values, attrs=("nounwind", "readnone"))
+            # (a string attribute, which llvmlite's attribute sets do not list: added past their check)
+            set.add(call.attributes, f'"vector-function-abi-variant"='
+                                     f'"_ZGV_LLVM_N{lanes}{"v" * arity}_{scalar}({svml})"')
+            return call
+        return numba_type(*args), codegen
+
+    def impl(typingctx, x):  # (numba passes a *args intrinsic its arguments as one tuple)
+        return typed([x])
+
+    if arity == 2:
+        def impl(typingctx, x, y):
+            return typed([x, y])
+    impl.__name__ = impl.__qualname__ = name  # numba names (and caches) an intrinsic by it
+    return intrinsic(impl)
+
+
+def _keep(module, function):
+    """List `function` in the module's llvm.compiler.used: LLVM drops a declaration nothing
+    calls before the vectorizer would call it."""
+    kept = module.__dict__.setdefault("svml_kept", set())  # (the names this module lists already)
+    if function.name in kept:
+        return
+    kept.add(function.name)
+    pointer = ir.PointerType(ir.IntType(8))
+    used = module.globals.get("llvm.compiler.used")
+    values = [] if used is None else list(used.initializer.constant)
+    values.append(function.bitcast(pointer))
+    array = ir.ArrayType(pointer, len(values))
+    if used is None:
+        used = ir.GlobalVariable(module, array, "llvm.compiler.used")
+        used.linkage, used.section = "appending", "llvm.metadata"
+    used.value_type, used.type = array, array.as_pointer()  # (a longer list: llvmlite renders these)
+    used.initializer = ir.Constant(array, values)
+
+
+# The intrinsics generated kernels call (svml_log32, svml_sin64, ...), and the step spelled with
+# each, by dtype: empty where SVML is not available.
+FORMS = {dtype: {} for dtype in _FUNCTIONS}
+NAMES = []
+for _dtype, _table in _FUNCTIONS.items():
+    for _op, (_scalar, _svml, _arity) in _table.items():
+        _name = f"svml_{_op}{_SUFFIX[_dtype]}"
+        globals()[_name] = _vector_call(_name, _dtype, _scalar, _svml, _arity)
+        NAMES.append(_name)
+        if AVAILABLE:
+            FORMS[_dtype][_op] = f"{_name}({', '.join('{%d}' % k for k in range(_arity))})"
