@@ -13,7 +13,8 @@ Three shapes of kernel:
   the reduced axes inside (inner) or, when the last axis is kept, outside (outer).
 
 What makes them fast (each measured, see benchmarks/README.md): every loop must vectorize.
-float32 transcendentals are numba_vecmath's (libm's do not vectorize); folds carry LLVM's
+Transcendentals are numba_vecmath's and numba_special's, or NumPy's own SVML functions where the
+CPU has them and they are faster (numba_svml; libm's do not vectorize); folds carry LLVM's
 reassoc flag on the accumulating operation only; loops that do not start at 0 (parallel
 chunks, blocks) index with unsigned integers, because Numba's wrap-around check for negative
 indices stops LLVM from vectorizing them; a parallel 1-d loop is a prange over chunks, each a
