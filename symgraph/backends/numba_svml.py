@@ -6,7 +6,8 @@ and returns their logs, __svml_sin8_ha 8 float64. Numba's own SVML route needed 
 dropped in numba 0.62 (benchmarks/README.md, twenty-second session). Here a kernel's step is a
 scalar call of libm's function (logf) that carries LLVM's vector-function ABI attribute naming
 the SVML one, so LLVM's loop vectorizer calls that for 16 (float32) or 8 (float64) values at a
-time; a loop's scalar remainder calls libm's. The addresses are NumPy's, registered with LLVM by
+time (or half or a quarter as many through a form that fills the wider vector: LLVM's choice of
+width, 256-bit vectors on CPUs whose tuning prefers them); a loop's scalar remainder calls libm's. The addresses are NumPy's, registered with LLVM by
 name (llvm.add_symbol) when this module is imported, before any kernel that calls them is
 compiled or loaded from numba's disk cache (whose object code names the symbol).
 
@@ -91,7 +92,9 @@ AVAILABLE = _register()
 
 def _vector_call(name, dtype, scalar, svml, arity):
     """An intrinsic `name(x, ...)`: libm's `scalar` on values of `dtype`, marked so that a
-    vectorized loop calls `svml` on _LANES[dtype] of them at once."""
+    vectorized loop calls `svml` on _LANES[dtype] of them at once, or fewer through _narrower's
+    forms of it (LLVM's vector width for the loop is its own choice: 8 float32 lanes where the
+    CPU's tuning prefers 256-bit vectors, or beside float64 values)."""
     numba_type, lanes = _NUMBA_TYPES[dtype], _LANES[dtype]
 
     def typed(args):
@@ -107,10 +110,14 @@ def _vector_call(name, dtype, scalar, svml, arity):
             vector = module.globals.get(svml) or ir.Function(
                 module, ir.FunctionType(vector_type, [vector_type] * arity), svml)
             _keep(module, vector)
+            variants = [f"_ZGV_LLVM_N{lanes}{'v' * arity}_{scalar}({svml})"]
+            for fewer in (lanes // 2, lanes // 4):
+                narrow = _narrower(module, vector, fewer)
+                _keep(module, narrow)
+                variants.append(f"_ZGV_LLVM_N{fewer}{'v' * arity}_{scalar}({narrow.name})")
             call = builder.call(function, values, attrs=("nounwind", "readnone"))
             # (a string attribute, which llvmlite's attribute sets do not list: added past their check)
-            set.add(call.attributes, f'"vector-function-abi-variant"='
-                                     f'"_ZGV_LLVM_N{lanes}{"v" * arity}_{scalar}({svml})"')
+            set.add(call.attributes, f'"vector-function-abi-variant"="{",".join(variants)}"')
             return call
         return numba_type(*args), codegen
 
@@ -122,6 +129,30 @@ def _vector_call(name, dtype, scalar, svml, arity):
             return typed([x, y])
     impl.__name__ = impl.__qualname__ = name  # numba names (and caches) an intrinsic by it
     return intrinsic(impl)
+
+
+def _narrower(module, vector, lanes):
+    """A function of the module taking `lanes` values where `vector` takes twice or four times
+    as many: its arguments repeated to fill the wider vector (real values, so SVML's check for
+    special ones sees nothing new), the first `lanes` results kept. With 256-bit vectors
+    preferred (SYMGRAPH_VECTOR_WIDTH=256) a loop of float32 log called only the 16-lane form
+    and ran libm's scalar logf instead: 220 us over 10^5 values where ours took 50."""
+    name = f"{vector.name}_as{lanes}"
+    found = module.globals.get(name)
+    if found is not None:
+        return found
+    wide = vector.function_type.return_type
+    narrow = ir.VectorType(wide.element, lanes)
+    function = ir.Function(module, ir.FunctionType(narrow, [narrow] * len(vector.args)), name)
+    function.linkage = "internal"
+    builder = ir.IRBuilder(function.append_basic_block())
+    index = ir.IntType(32)
+    repeat = ir.Constant(ir.VectorType(index, wide.count), [k % lanes for k in range(wide.count)])
+    first = ir.Constant(ir.VectorType(index, lanes), list(range(lanes)))
+    widened = [builder.shuffle_vector(a, a, repeat) for a in function.args]
+    result = builder.call(vector, widened, attrs=("nounwind", "readnone"))
+    builder.ret(builder.shuffle_vector(result, result, first))
+    return function
 
 
 def _keep(module, function):
