@@ -11,8 +11,8 @@ width, 256-bit vectors on CPUs whose tuning prefers them); a loop's scalar remai
 name (llvm.add_symbol) when this module is imported, before any kernel that calls them is
 compiled or loaded from numba's disk cache (whose object code names the symbol).
 
-Only on a CPU with AVX-512 that numba compiles for (the functions use it), where NumPy exports
-every function named below, and unless SYMGRAPH_SVML=0. float64 uses the `_ha` forms (within 1
+Only on a CPU with AVX-512 that numba compiles for and NumPy finds able to run its SVML code,
+where NumPy exports every function named below, and unless SYMGRAPH_SVML=0. float64 uses the `_ha` forms (within 1
 ulp; NumPy's float64 loops but sin and cos call the same ones: NumPy's bits); float32 has only
 the 16-lane forms of Intel's "LA" accuracy (the tests bound each against float64).
 
@@ -62,12 +62,16 @@ _NUMBA_TYPES = {"float32": types.float32, "float64": types.float64}
 _SUFFIX = {"float32": "32", "float64": "64"}
 
 
-def _numpy_symbols():
-    """{SVML name: address} from NumPy's _multiarray_umath, or {} where it lacks one of them."""
+def _numpy_module():
     try:
-        from numpy._core import _multiarray_umath as umath
+        from numpy._core import _multiarray_umath
     except ImportError:  # NumPy 1
-        from numpy.core import _multiarray_umath as umath
+        from numpy.core import _multiarray_umath
+    return _multiarray_umath
+
+
+def _numpy_symbols(umath):
+    """{SVML name: address} from NumPy's _multiarray_umath, or {} where it lacks one of them."""
     try:
         library = ctypes.CDLL(umath.__file__)
         return {svml: ctypes.cast(getattr(library, svml), ctypes.c_void_p).value
@@ -76,12 +80,16 @@ def _numpy_symbols():
         return {}
 
 
-def _wanted():
-    return os.environ.get("SYMGRAPH_SVML", "1").lower() not in ("0", "false", "no") and compiles_for_avx512()
+def _wanted(umath):
+    """Unless SYMGRAPH_SVML=0: where numba compiles 512-bit code and NumPy finds the CPU runs
+    its SVML code (AVX-512 F, CD, BW, DQ and VL: its AVX512_SKX)."""
+    return (os.environ.get("SYMGRAPH_SVML", "1").lower() not in ("0", "false", "no") and compiles_for_avx512()
+            and bool(getattr(umath, "__cpu_features__", {}).get("AVX512_SKX")))
 
 
 def _register():
-    symbols = _numpy_symbols() if _wanted() else {}
+    umath = _numpy_module()
+    symbols = _numpy_symbols(umath) if _wanted(umath) else {}
     for name, address in symbols.items():
         llvm.add_symbol(name, address)
     return bool(symbols)

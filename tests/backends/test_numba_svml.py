@@ -222,3 +222,14 @@ def test_turned_off_by_the_environment():
                "print(numba_svml.AVAILABLE, numba_svml.FORMS, numba_codegen.VECTOR_FORMS['float32']['log'])",
                SYMGRAPH_SVML="0")
     assert out.split(maxsplit=1) == ["False", "{'float32': {}, 'float64': {}} log32({0})\n"]
+
+
+def test_taken_only_where_numpy_runs_its_svml_code_and_not_asked_off(monkeypatch):
+    """NumPy's own check of the CPU (its AVX512_SKX: AVX-512 F, CD, BW, DQ and VL) decides
+    with numba's target; SYMGRAPH_SVML=0 turns it off."""
+    assert not numba_svml._wanted(types.SimpleNamespace(__cpu_features__={"AVX512_SKX": False}))
+    assert not numba_svml._wanted(types.SimpleNamespace())  # (a NumPy that does not say)
+    skx = types.SimpleNamespace(__cpu_features__={"AVX512_SKX": True})
+    assert numba_svml._wanted(skx) == numba_svml.compiles_for_avx512()
+    monkeypatch.setenv("SYMGRAPH_SVML", "0")
+    assert not numba_svml._wanted(skx)
