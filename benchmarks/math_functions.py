@@ -13,7 +13,7 @@ import numpy as np
 import symgraph as sg
 from common import try_import
 from expressions import _seconds
-from symgraph.backends import numba_codegen, numba_special, numba_svml, numba_vecmath
+from symgraph.backends import numba_codegen, numba_svml
 
 # name -> (symgraph, NumPy / jax.numpy by name, argument range, second argument's range)
 FUNCTIONS = {
@@ -30,7 +30,6 @@ FUNCTIONS = {
     "arctan2": (sg.arctan2, "arctan2", (-10, 10), (-10, 10)),
 }
 SIZES = (10 ** 4, 10 ** 6)
-OURS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]} for dtype in ("float32", "float64")}
 
 
 def _built_with(forms, inputs, expr, values):
@@ -67,7 +66,7 @@ def main(pattern=None):
             values = [[rng.uniform(*r, n).astype(dtype) for r in [(lo, hi), second][:arity]] for n in SIZES]
             svml = numba_codegen.VECTOR_FORMS[dtype].get(name, "").startswith("svml_")
             f = _built_with(numba_codegen.VECTOR_FORMS, inputs, expr, values)
-            ours = _built_with(OURS, inputs, expr, values) if svml else None
+            ours = _built_with(numba_codegen.OWN_FORMS, inputs, expr, values) if svml else None
             numpy_fn = getattr(np, numpy_name)
             jax_fn = jax.jit(getattr(jnp, numpy_name)) if jax else None
             for v in values:

@@ -29,9 +29,8 @@ def ours_only(monkeypatch):
     """Kernels spell every function with numba_vecmath's and numba_special's forms, none with
     NumPy's SVML (numba_svml, taken where the CPU has AVX-512): for tests of those forms and of
     the range-checked sin/cos/tan, which SVML's make unnecessary where it has them."""
-    from symgraph.backends import numba_codegen, numba_special, numba_vecmath
-    ours = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]} for dtype in ("float32", "float64")}
-    monkeypatch.setattr(numba_codegen, "VECTOR_FORMS", ours)
+    from symgraph.backends import numba_codegen
+    monkeypatch.setattr(numba_codegen, "VECTOR_FORMS", numba_codegen.OWN_FORMS)
 
 
 @pytest.fixture(autouse=True)

@@ -41,8 +41,9 @@ from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 
 # Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype):
 # NumPy's SVML functions where the CPU has them and they are faster (numba_svml), else ours.
-VECTOR_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype], **numba_svml.FORMS[dtype]}
-                for dtype in ("float32", "float64")}
+OWN_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]}
+             for dtype in ("float32", "float64")}
+VECTOR_FORMS = {dtype: {**forms, **numba_svml.FORMS[dtype]} for dtype, forms in OWN_FORMS.items()}
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task

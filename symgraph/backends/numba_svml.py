@@ -6,15 +6,17 @@ and returns their logs, __svml_sin8_ha 8 float64. Numba's own SVML route needed 
 dropped in numba 0.62 (benchmarks/README.md, twenty-second session). Here a kernel's step is a
 scalar call of libm's function (logf) that carries LLVM's vector-function ABI attribute naming
 the SVML one, so LLVM's loop vectorizer calls that for 16 (float32) or 8 (float64) values at a
-time (or half or a quarter as many through a form that fills the wider vector: LLVM's choice of
-width, 256-bit vectors on CPUs whose tuning prefers them); a loop's scalar remainder calls libm's. The addresses are NumPy's, registered with LLVM by
-name (llvm.add_symbol) when this module is imported, before any kernel that calls them is
-compiled or loaded from numba's disk cache (whose object code names the symbol).
+time, or half or a quarter as many through a form that fills the wider vector (the width is
+LLVM's choice: 256-bit vectors on CPUs whose tuning prefers them); a loop's scalar remainder
+calls libm's. The addresses are NumPy's, registered with LLVM by name (llvm.add_symbol) when
+this module is imported, before any kernel that calls them is compiled or loaded from numba's
+disk cache (whose object code names the symbols).
 
 Only on a CPU with AVX-512 that numba compiles for and NumPy finds able to run its SVML code,
-where NumPy exports every function named below, and unless SYMGRAPH_SVML=0. float64 uses the `_ha` forms (within 1
-ulp; NumPy's float64 loops but sin and cos call the same ones: NumPy's bits); float32 has only
-the 16-lane forms of Intel's "LA" accuracy (the tests bound each against float64).
+where NumPy exports every function named below, and unless SYMGRAPH_SVML=0. float64 uses the
+`_ha` forms (within 1 ulp; NumPy's float64 loops but sin and cos call the same ones: NumPy's
+bits); float32 has only the 16-lane forms of Intel's "LA" accuracy (the tests bound each
+against float64).
 
 Taken for the functions whose loop ran faster than ours: one core, 16384 values in cache, ns a
 value (ours -> SVML): float32 log 0.50 -> 0.24, log2 0.51 -> 0.24, log10 0.52 -> 0.27, log1p 0.59
@@ -28,8 +30,9 @@ tan 1.48x / 1.82x, cbrt 1.36x / 1.48x, log1p 1.30x / 1.47x, x ** y 2.42x / 3.06x
 arctan2 1.09x / 1.14x (benchmarks/README.md, thirty-second session). Ours stay where they are
 as fast or faster: float32 exp, tanh, cos (SVML's 0.92 ns against 0.59), arctan, arcsin, arccos,
 expm1; float64 exp (0.91-1.02x through sg.function), tanh, expm1, sinh, cosh; and float32
-arctan2, 1.20-1.26x slower than SVML's but within 1.69 ulp where SVML's (NumPy's) is 3.1. A sin or tan through SVML needs no range check: it is exact over every
-argument (numba_codegen's _TrigChecked is for ours).
+arctan2, 1.20-1.26x slower than SVML's but within 1.69 ulp where SVML's (NumPy's) is 3.1. A sin
+or tan through SVML needs no range check: it is exact over every argument (numba_codegen's
+_TrigChecked is for ours).
 """
 import ctypes
 import os
