@@ -185,13 +185,13 @@ def _keep(module, function):
     used.initializer = ir.Constant(array, values)
 
 
-# The intrinsics generated kernels call (svml_log32, svml_sin64, ...), and the step spelled with
+# The intrinsics generated kernels call (svml_log32, svml_sin64, svml_log2_32...), and the step spelled with
 # each, by dtype: empty where SVML is not available.
 FORMS = {dtype: {} for dtype in _FUNCTIONS}
 NAMES = []
 for _dtype, _table in _FUNCTIONS.items():
     for _op, (_scalar, _svml, _arity) in _table.items():
-        _name = f"svml_{_op}{_SUFFIX[_dtype]}"
+        _name = f"svml_{_op}{'_' if _op[-1].isdigit() else ''}{_SUFFIX[_dtype]}"  # (svml_log2_32, as exp2_32)
         globals()[_name] = _vector_call(_name, _dtype, _scalar, _svml, _arity)
         NAMES.append(_name)
         if AVAILABLE:
