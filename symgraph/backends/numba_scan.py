@@ -7,7 +7,7 @@ a loop, after HOT_SECONDS of scans with one set of step shapes the step is writt
 program's body (shapes as literals) inside a compiled loop over the steps: each step's slices
 of the sequences are views, its outputs are copied into the stacked results, and the new
 states are the next step's inputs. Until then, and where the step has something the program
-writer does not spell (or a step value without dimensions), ops.scan's Python loop runs it.
+writer does not spell, ops.scan's Python loop runs it.
 """
 import contextlib
 
@@ -31,20 +31,14 @@ class ScanThunk:
             op = self.op
             fgraph = FunctionGraph(op.inner_inputs, op.inner_outputs)
             optimize_graph(fgraph, True)
-            self.why_not = "config.whole_programs is off" if not config.whole_programs else _loop_unsupported(op, fgraph)
+            # (why the loop is never compiled whole: the first op the program writer cannot spell)
+            self.why_not = ("config.whole_programs is off" if not config.whole_programs
+                            else P.unsupported(fgraph, min_nodes=1))
             loop = self.why_not is None
             # (with the loop compiled whole, the step alone is not worth a program of its own)
             step = self.compile_graph(fgraph, op.inner_inputs, fgraph.outputs, whole_program=not loop)
             self.run = LoopRunner(op, fgraph, step) if loop else lambda values: run_steps(op, step, values)
         return self.run(inputs)
-
-
-def _loop_unsupported(op, fgraph):
-    """Why the loop cannot be compiled whole (None when it can)."""
-    for var in op.inner_inputs[:op.n_seqs + op.n_states] + list(fgraph.outputs):
-        if var.ndim == 0:  # (a slice of a vector is a number in numba, not an array)
-            return f"{var.describe()} has no dimensions"
-    return P.unsupported(fgraph, min_nodes=1)
 
 
 class LoopRunner(P.TieredRunner):
@@ -93,13 +87,19 @@ class _LoopWriter(P._Writer):
         lines = ["opaque = steps[()] >> 62", "for step in range(steps[()]):"]
         for k, seq in enumerate(seqs):
             at = f"{seq}.shape[0] - 1 - step" if op.go_backwards else "step"
-            lines.append(f"    a{k} = {seq}[{at}]")
+            # (a vector's element is a number in numba: the step reads a 0-d view of it)
+            lines.append(f"    a{k} = {seq}[{at}:{at} + 1].reshape(())" if not self.input_vars[k].ndim
+                         else f"    a{k} = {seq}[{at}]")
         lines += [f"    {line}" for line in self.lines]
         lines += [f"    {out}[step] = {value}{'[()]' if not var.ndim else ''}"
                   for out, value, var in list(zip(outs, values, self.output_vars))[finals:]]
-        # The new states: the step's own arrays, the next step's inputs (its outputs were copied).
-        lines += [f"    a{op.n_seqs + k} = np.ascontiguousarray({value})" for k, value in enumerate(values[:op.n_states])]
-        lines += [f"{outs[k]}[:] = a{op.n_seqs + k}" for k in range(finals)]
+        # The new states: the step's own arrays, the next step's inputs (its outputs were copied);
+        # a 0-d one copied (np.ascontiguousarray gives at least one dimension, as NumPy's does).
+        states = list(zip(values, self.output_vars))[:op.n_states]
+        lines += [f"    a{op.n_seqs + k} = {value}.copy()" if not var.ndim else
+                  f"    a{op.n_seqs + k} = np.ascontiguousarray({value})" for k, (value, var) in enumerate(states)]
+        lines += [f"{outs[k]}[{'()' if not var.ndim else ':'}] = a{op.n_seqs + k}{'[()]' if not var.ndim else ''}"
+                  for k, (_, var) in enumerate(states[:finals])]
         source = "".join(self.helpers.values()) + (
             "@njit(cache=True, error_model='numpy', nogil=True)\n"
             f"def kernel(steps, {', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return 0\n")

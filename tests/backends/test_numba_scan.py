@@ -111,19 +111,49 @@ def test_bad_input_and_no_steps_after_the_loop_is_compiled(runners, rng):
 
 
 def test_a_step_the_program_cannot_spell_keeps_the_python_loop(runners, rng):
-    """A counter (a state without dimensions) is a number inside numba's loop, not an array:
-    no loop runner is made, and the results are the Python loop's."""
+    """A step with an op the program writer has no form for (a cumulative sum): no loop runner
+    is made, ScanThunk.why_not says why, and the results are the Python loop's."""
     v0 = sg.dvector("v0")
-    (vs, cs), _ = sg.scan(lambda v, c: [v * 2, c + 1], outputs_info=[v0, sg.constant(0)], n_steps=4)
-    f = sg.function([v0], [vs, cs])
+    vs, _ = sg.scan(lambda v: sg.cumsum(v) * 0.5, outputs_info=v0, n_steps=3)
+    f = sg.function([v0], vs)
     for _ in range(3):
         got = f(np.ones(2))
     assert not runners
     run = getattr(f._run, "run", f._run)
     (thunk,) = [t for t in run.__globals__.values() if isinstance(t, numba_scan.ScanThunk)]
-    assert "has no dimensions" in thunk.why_not  # (said, where a user looks why the loop stays Python)
+    assert "no whole-program form for CumSum" in thunk.why_not  # (said, where a user looks why the loop stays Python)
+    np.testing.assert_allclose(got, [[0.5, 1.0], [0.25, 0.75], [0.125, 0.5]])
+
+
+def test_steps_of_numbers_run_as_compiled_loops(runners, rng):
+    """States and sequences without dimensions (a counter, a running sum over a vector: the
+    scans of Theano's tutorials) run compiled too: a vector's element is a number inside numba,
+    so the loop reads a 0-d view of it, and a 0-d state is copied (np.ascontiguousarray would
+    give it a dimension). Forwards and backwards, and the gradient's loop, whose carried
+    gradient is a number too. (They ran the Python loop: 100 steps of a running sum 590 us a
+    call, compiled 25.)"""
+    v0 = sg.dvector("v0")
+    (vs, cs), _ = sg.scan(lambda v, c: [v * 2, c + 1], outputs_info=[v0, sg.constant(0)], n_steps=4)
+    got = compiled(runners, sg.function([v0], [vs, cs]), np.ones(2))
     np.testing.assert_allclose(got[0], [[2, 2], [4, 4], [8, 8], [16, 16]])
     np.testing.assert_array_equal(got[1], [1, 2, 3, 4])
+    for go_backwards in (False, True):
+        runners.clear()
+        x = sg.dvector("x")
+        sums, _ = sg.scan(lambda x_t, a: a * 0.9 + x_t, sequences=x, outputs_info=sg.constant(np.float64(0)),
+                          go_backwards=go_backwards)
+        f = sg.function([x], [sums, sg.grad(sums.sum(), x)])
+        xv = rng.normal(size=7)
+        got_sums, got_grad = compiled(runners, f, xv)
+        assert len(runners) == 2  # (the loop and its gradient's)
+        order = xv[::-1] if go_backwards else xv
+        want, total = [], 0.0
+        for value in order:
+            total = total * 0.9 + value
+            want.append(total)
+        np.testing.assert_allclose(got_sums, want, rtol=1e-12)
+        step_grads = (1 - 0.9 ** np.arange(7, 0, -1)) / 0.1  # the step s value reaches every later sum
+        np.testing.assert_allclose(got_grad, step_grads[::-1] if go_backwards else step_grads, rtol=1e-12)
 
 
 def test_an_unbatched_rnn_of_vectors_runs_as_compiled_loops(runners, rng):
