@@ -126,7 +126,7 @@ def _calls(kernel, symbol, code=None):
 
 
 @needs_svml
-def test_loops_call_the_vector_functions_even_beside_wider_values(rng):
+def test_loops_call_the_vector_functions_even_beside_wider_values(rng, monkeypatch, tmp_path):
     """A loop of float32 log beside float64 values still calls the 16-lane function (only that
     width is NumPy's: LLVM then fills two 8-lane float64 registers a step), as do a fold and a
     parallel loop; no loop calls libm's scalar logf for each value."""
@@ -149,10 +149,16 @@ def test_loops_call_the_vector_functions_even_beside_wider_values(rng):
             kernel = _compiled_fresh(numba_codegen._flat_source(single, (dtype,), (False,), parallel), result, values)
             np.testing.assert_allclose(result, getattr(np, op)(values), rtol=1e-6 if dtype == "float32" else 1e-15)
             assert _calls(kernel, symbol), (dtype, op, parallel)
+    # A fold: its kernel compiled here afresh (an empty kernel folder: numba's disk cache keeps
+    # no code to inspect), its loop read from the IR like the others.
+    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))
     m = sg.fmatrix("m")
     f = sg.function([m], sg.log(m).sum(axis=1))
     mv = rng.uniform(0.5, 2, (300, 40)).astype("float32")
     np.testing.assert_allclose(f(mv), np.log(mv).sum(axis=1), rtol=1e-5)
+    (kernel,) = [k for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)
+                 for k in t.kernels.values()]
+    assert _calls(getattr(kernel, "dispatcher", kernel), "__svml_logf16")
 
 
 @needs_svml
