@@ -107,6 +107,10 @@ def products_off_blas_threads(request, monkeypatch):
         if not blas.splits_products():
             pytest.skip("SciPy's OpenBLAS cannot be set to one thread here, or numba has one thread")
     else:
+        # (blas._keep_single_thread takes blocks only where OpenBLAS's small-matrix kernels run
+        # them: its AVX-512 cores; an AVX2 machine's OpenBLAS has none)
+        if not blas.openblas_small_kernels():
+            pytest.skip("NumPy's OpenBLAS has no small-matrix kernels on this CPU")
         monkeypatch.setattr(numba_blas, "one_thread", lambda: None)
         monkeypatch.setattr(numba_conv, "_single_thread_work", numba_conv._openblas_own_limit())
     return request.param

@@ -69,7 +69,10 @@ def test_nan_and_inf_values_come_out_as_in_numpy(backend):
     with np.errstate(all="ignore"):
         want = [np.log(v), v / 0, np.maximum(v, 0), v.max(), np.expm1(v)]
     for g, w in zip(got, want):
-        np.testing.assert_array_equal(g, w)
+        # (NaN, inf and their signs exactly; finite values within an ulp: expm1(1.0) is glibc's
+        # 1.718281828459045 where the correctly rounded ...0453 is ours and AVX-512 NumPy's)
+        np.testing.assert_array_equal(np.isfinite(g), np.isfinite(w))
+        np.testing.assert_allclose(g, w, rtol=4.5e-16, atol=0)
 
 
 def test_a_convolution_window_larger_than_its_image(backend):
