@@ -34,7 +34,7 @@ import numpy as np
 
 from ..config import config
 from . import numba_calls, numba_special, numba_svml, numba_vecmath
-from . import numba_stream
+from . import numba_noinline, numba_stream
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
@@ -104,7 +104,7 @@ def _helpers_digest():
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_svml):
+    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_svml, numba_noinline):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -120,7 +120,8 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "from symgraph.backends import numba_vecmath as inlined\n"
            f"from symgraph.backends.numba_svml import {', '.join(numba_svml.NAMES)}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
-           "from symgraph.backends.numba_stream import stream_store\n\n")
+           "from symgraph.backends.numba_stream import stream_store\n"
+           "from symgraph.backends.numba_noinline import not_inlined\n\n")
 
 
 def _literal(value, dtype):
@@ -211,14 +212,17 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
     from its first element on a 64-byte boundary of arrays[0] for whole STREAM_BLOCKs, and
     `part` over the rest; chunk must be a multiple of STREAM_BLOCK.
 
-    In parallel, a loop of more dimensions is a prange over its rows. A 1-d loop is split into
-    tasks of `chunk` values, each of which calls `part(arrays, lo, hi)`, a serial function
-    looping over range(lo, hi) (unsigned indices: see _urange). Written as one prange over
-    chunks with the serial loop inside, LLVM loaded 23 of the fused chain's constants again in
-    every iteration (130 vector instructions against the serial loop's 94); in a function of
-    its own the loop is the outermost and they stay in registers: the chain over 10^7 float32
-    6.2-6.7 -> 5.6-6.0 ms (old and new kernels alternating in one process). numba's own split
-    of a prange keeps them too but lost 24% on tanh of 10^7 float64."""
+    In parallel, a loop of more dimensions is a prange over its rows (tasks of whole rows, each
+    a part of its own as below, ran 0.81-1.17x as fast: tanh(m + r) and exp(m - r) of 1000x1000
+    and 100000x10, AMD EPYC). A 1-d loop is split into tasks of `chunk` values, each of which
+    calls `part(arrays, lo, hi)`, a serial function looping over range(lo, hi) (unsigned
+    indices: see _urange). Written as one prange over chunks with the serial loop inside, LLVM
+    loaded 23 of the fused chain's constants again in every iteration (130 vector instructions
+    against the serial loop's 94); in a function of its own the loop is the outermost and they
+    stay in registers: the chain over 10^7 float32 6.2-6.7 -> 5.6-6.0 ms (old and new kernels
+    alternating in one process). The call is not_inlined's (numba_noinline), which LLVM keeps
+    a call: a small part (exp alone) it had inlined back into the prange's loop. numba's own
+    split of a prange keeps the constants too but lost 24% on tanh of 10^7 float64."""
     options, params = _OPTIONS, ", ".join(arrays)
 
     def loop_nest(first, body=body):
@@ -237,7 +241,7 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
     kernel = [f"@njit(parallel=True, {options})", f"def kernel({params}):", f"    n = {loops[0][1]}"]
     if streamed is None:
         kernel.append(f"    tasks = (n + {chunk - 1}) // {chunk}")
-        head, bounds, calls = [], [], [f"part({params}, task * {chunk}, min(n, (task + 1) * {chunk}))"]
+        head, bounds, calls = [], [], [f"not_inlined(part, ({params}, task * {chunk}, min(n, (task + 1) * {chunk})))"]
     else:
         assert chunk % STREAM_BLOCK == 0 and not found
         part += (["", "", f"@njit(parallel=False, {options})", f"def streamed({params}, lo, hi):"] + prelude
@@ -249,7 +253,7 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
         head = [f"part({params}, 0, start)"]
         bounds = [f"lo = start + task * {chunk}", f"hi = min(n, lo + {chunk})",
                   f"mid = lo + (hi - lo) // {STREAM_BLOCK} * {STREAM_BLOCK}"]
-        calls = [f"streamed({params}, lo, mid)", f"part({params}, mid, hi)"]
+        calls = [f"not_inlined(streamed, ({params}, lo, mid))", f"not_inlined(part, ({params}, mid, hi))"]
     if found:
         kernel += ["    found = np.zeros(tasks, np.int64)", "    for task in prange(tasks):",
                    f"        found[task] = {calls[0]}", "    return found.sum()"]
