@@ -203,8 +203,12 @@ PARTIAL_REDUCE_BY_NUMPY = 1 << 8
 # Arrays of more dimensions and means joined once the common call was written for them
 # (ReduceThunk._write_whole_call): a whole mean takes the loop at any size, NumPy's mean
 # being Python around a sum (float32 of 100 values 2.6 us, a function's call of the loop 1.7;
-# 100x100: 4.7, 2.3), a 100x100 float32 sum 3.2 -> 2.3 us (NumPy's call 2.3).
-VECTOR_SUM_BY_NUMPY = 1 << 11
+# 100x100: 4.7, 2.3), a 100x100 float32 sum 3.2 -> 2.3 us (NumPy's call 2.3). From 1 element
+# since the thirty-third session: a function of a sum, NumPy's path against the loop, 1 to 2047
+# values (AMD EPYC): float32 sum 4.7-4.9 -> 3.8-4.0 us, float64 sum 3.0-3.8 -> 2.2-2.5, float32
+# product 3.0-5.2 -> 2.3-3.8, float64 2.9-5.2 -> 2.2-2.5 (NumPy's path also silences warnings
+# and makes the 0-d result). An empty array's stays NumPy's.
+VECTOR_SUM_BY_NUMPY = 1
 # A whole float array's max or min runs NumPy's below this many bytes. The loop's fold is
 # LLVM's NaN-propagating maximum, several instructions a vector on x86 (it also orders -0.0
 # below 0.0), where NumPy's SIMD loop checks for NaN apart: on data in cache NumPy's took half
@@ -902,8 +906,8 @@ class StoredReduceThunk(ReduceThunk):
         self.small = SMALL_BY_NUMPY if whole else PARTIAL_REDUCE_BY_NUMPY
         if whole and op.kind in ("max", "min") and x.dtype in ("float32", "float64"):
             self.small = MINMAX_BY_NUMPY_BYTES // np.dtype(x.dtype).itemsize
-        if whole and op.kind in ("sum", "prod") and x.dtype in ("float32", "float64"):
-            self.small = VECTOR_SUM_BY_NUMPY
+        if whole and op.kind in ("sum", "prod") and x.dtype in ("float32", "float64") and x.ndim:
+            self.small = VECTOR_SUM_BY_NUMPY  # (a 0-d value's is NumPy's, as its mean)
         if whole and op.kind == "mean" and x.ndim:
             self.small = 1  # (the mean of nothing: NumPy's, NaN and its warning)
         # A float sum, product, max or min below `small` is the ufunc's reduce, called here as
