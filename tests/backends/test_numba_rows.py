@@ -14,6 +14,10 @@ from symgraph.backends import numba_codegen, numba_cpu, numba_rows
 from symgraph.ops import reduce as R
 
 
+# (as numba_cpu sets it, before compiled_even_when_small lowers it)
+VECTOR_SUM_BY_NUMPY = numba_cpu.VECTOR_SUM_BY_NUMPY
+
+
 @pytest.fixture(autouse=True)
 def compiled_even_when_small(monkeypatch):
     """Small inputs of these ops run NumPy's reference (see numba_cpu.SMALL_BY_NUMPY); the tests
@@ -634,7 +638,7 @@ def test_whole_sums_products_and_means_take_the_loop_from_fewer_elements_than_ot
     call even for one value), at any number of dimensions, as a whole mean does. Either way
     NumPy's values (the product of values near 1; an empty array's 0, 1 and NaN)."""
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
-    monkeypatch.setattr(numba_cpu, "VECTOR_SUM_BY_NUMPY", 1)
+    monkeypatch.setattr(numba_cpu, "VECTOR_SUM_BY_NUMPY", VECTOR_SUM_BY_NUMPY)
     x, m = sg.tensor("x", dtype, (None,)), sg.tensor("m", dtype, (None, None))
     tol = 1e-5 if dtype == "float32" else 1e-12
     cases = [(x, x.sum(), np.sum), (x, x.prod(), np.prod), (x, x.mean(), np.mean), (m, m.sum(), np.sum)]
