@@ -25,7 +25,7 @@ from numba.core.registry import CPUDispatcher
 
 from .numba_vecmath import (_HI, _ONE, _SHIFT_124, _SHIFT_126, _SHIFT_1020_D, _SHIFT_1022_D, _SHIFT_1023_D,
                             _bits_to_float32, _bits_to_float64, _clamped, _exponent_and_mantissa64, _expm1_reduced32,
-                            _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner, _muladd,
+                            _expm1_reduced64, _float32_to_bits, _float64_to_bits, _fma, _horner, _muladd, _select,
                             _split_ln2_64, _split_ln2_bits32, _split_ln2_bits64, _times_pow2_of_bits32,
                             _times_pow2_of_bits64, _two_sum, exp32, exp64, log1p64, log1p_by_log32, log32, log64,
                             times_pow2_64)
@@ -162,8 +162,8 @@ def _atan_of_ratio64(a, s):
     first made three a value (arcsin 2.45 -> 1.87 ns a value on one core)."""
     big = a > _T3P8 * s
     mid = a > 0.66 * s
-    num = -s if big else (a - s if mid else a)
-    den = a if big else (a + s if mid else s)
+    num = _select(big, -s, _select(mid, a - s, a))  # (selects, not branches: see _select)
+    den = _select(big, a, _select(mid, a + s, s))
     t = num / den                                 # one division for the three ranges
     base = _PIO2 if big else (_PIO4 if mid else 0.0)
     more = _MOREBITS if big else (0.5 * _MOREBITS if mid else 0.0)

@@ -75,6 +75,21 @@ _muladd = _three_float_intrinsic("_muladd", "llvm.fmuladd")
 _fma = _three_float_intrinsic("_fma", "llvm.fma")
 
 
+def _select_impl(typingctx, condition, a, b):
+    """a if condition else b as LLVM's select, not numba's branches: LLVM 22 moved a division
+    of values chosen by branches into the branches, one division each (arctan64: 3 a value)."""
+    if not (isinstance(condition, types.Boolean) and a == b):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(*args)
+    return a(condition, a, b), codegen
+
+
+_select_impl.__name__ = _select_impl.__qualname__ = "_select"  # numba names (and caches) an intrinsic by it
+_select = intrinsic(_select_impl)
+
+
 @njit(inline="always", cache=True)
 def _horner(coefficients, x):
     """coefficients[0] x^n + ... + coefficients[n] (highest power first), one _muladd a step."""
