@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.backends.numba_cpu import ElementwiseThunk
 from tests.conftest import executor_globals
 
 
@@ -133,15 +134,19 @@ def test_other_layouts_run_their_plans_kernel_call_after_call(case, rng):
         results.append(f(*args()))
         np.testing.assert_allclose(results[-1], want(), rtol=1e-6)
     assert len({id(r) for r in results}) == 4 and not np.shares_memory(results[-1], results[-2])
-    elementwise = [t for k, t in executor_globals(f).items() if k[:1] == "t" and hasattr(t, "plans")][0]
+    elementwise = _elementwise_thunks(f)[0]
     (plan,) = elementwise.plans.values()
     assert plan.__name__ == "resolved"
 
 
+def _elementwise_thunks(f):
+    """The elementwise nodes' thunks (a reduction's thunk has plans too, ReducePlans)."""
+    return [t for k, t in executor_globals(f).items() if k[:1] == "t" and isinstance(t, ElementwiseThunk)]
+
+
 def _plan_written_for_single_values(f):
-    elementwise = [t for k, t in executor_globals(f).items() if k[:1] == "t" and hasattr(t, "plans")]
-    return [p for t in elementwise for p in t.plans.values()  # (a reduction's plans are ReducePlans)
-            if getattr(p, "__code__", None) and p.__code__.co_filename.startswith("<symgraph single-values call")]
+    return [p for t in _elementwise_thunks(f) for p in t.plans.values()
+            if p.__code__.co_filename.startswith("<symgraph single-values call")]
 
 
 @pytest.mark.parametrize("case", ["x / x.sum()", "matrix times a shared 0-d rate", "one-element row",
