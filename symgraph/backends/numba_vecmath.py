@@ -123,11 +123,9 @@ _ldexp = intrinsic(_ldexp_impl)
 
 _LOG2E = np.float32(1.44269504088896341)
 _LN2_HI, _LN2_LO = np.float32(0.693359375), np.float32(-2.12194440e-4)
-# Cephes expf and tanhf coefficients (tuples: numba folds them as constants).
+# Cephes expf coefficients (tuples: numba folds them as constants).
 _P = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
                                    4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
-_T = tuple(np.float32(c) for c in (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
-                                   1.33314422036e-1, -3.33332819422e-1))
 # Cephes logf: log(1 + m) for m in [sqrt(1/2) - 1, sqrt(2) - 1].
 _L = tuple(np.float32(c) for c in (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1,
                                    -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1,
@@ -288,21 +286,23 @@ def log1p32(x):
 
 @njit(inline="always", cache=True)
 def tanh32(x):
-    """An odd polynomial below |x| < 0.625; above, em / (em + 2) with em = expm1(2|x|), which
-    for |x| <= 9 (tanh(9) rounds to 1) needs one power of two, not exp32's two factors
-    (15-20% faster than 1 - 2 / (exp(2|x|) + 1); 1.47 ulp). Both on |x|, x's sign copied
-    onto the result last (-0.0 and NaN included): one bitwise instruction where three
-    selects had given the sign."""
+    """em / (em + 2) with em = expm1(2|x|), which for |x| <= 9 (tanh(9) rounds to 1) needs one
+    power of two, not exp32's two factors; x's sign copied onto the result last (-0.0 and NaN
+    included: one bitwise instruction where three selects had given the sign). Below |x| <
+    0.5 the quotient q, whose add and division round to 2.42 ulp there, is refined as h - h q
+    (h = em / 2; h / (1 + h) = h - h q), which scales q's error by h: within 1.91 ulp of the
+    exact tanh over every float32 (at 0.2242; 1.50 at 3.81). Cephes' odd polynomial below
+    0.625 (0.5 ulp there) cost a third of the function, as a vector loop computes both: its
+    loop 82 -> 58 instructions on AVX2, sg.tanh of float32 1.06-1.14x faster (AMD EPYC)."""
     x = np.float32(x)
     a = abs(x)
-    z = a * a
-    small = _muladd(a * z, _horner(_T, z), a)    # |x| < 0.625: no cancellation
     c = np.float32(9.0) if a > np.float32(9.0) else a     # NaN stays NaN
     _, r, bits = _split_ln2_bits32(c + c, _SHIFT_127)
     t = _bits_to_float32(bits << np.int32(23))   # 2^n
     em = _muladd(t, _expm1_reduced32(r), t - _ONE)
-    large = em / (em + _TWO)
-    return math.copysign(small if a < np.float32(0.625) else large, x)
+    q = em / (em + _TWO)
+    h = _HALF * em
+    return math.copysign(_muladd(-h, q, h) if a < _HALF else q, x)
 
 
 @njit(inline="always", cache=True)
