@@ -473,8 +473,9 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         masked_value = value if mask is None else f"{value} if {mask} else np.{dtype}(0)"
         lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype))
 
-    def source():
-        return "\n".join(lines + ["    return nbig"] * trig) + "\n"
+    def source():  # (a whole reduction's total comes back too: ReduceThunk's whole call reads it)
+        closing = ["    return nbig"] if trig else ["    return out[0]"] if n_kept == 0 and not scratch else []
+        return "\n".join(lines + closing) + "\n"
 
     # float32 values summed in float64 would make the loop 4 lanes wide instead of 8 (half
     # speed): add blocks in float32 (the vectorizer keeps 32 partial sums of 32 values each),

@@ -656,6 +656,38 @@ def test_whole_sums_products_and_means_take_the_loop_from_fewer_elements_than_ot
             np.testing.assert_array_equal(f(empty), ref(empty))
 
 
+def test_a_whole_sums_call_takes_the_total_the_kernel_returns_from_threads_at_once(rng):
+    """ReduceThunk._write_whole_call: the kernel returns its total and every call hands it the
+    thunk's one scratch output, so calls at once from several threads must each get their own
+    input's total (a total read back from the shared array would mix them)."""
+    import threading
+    x = sg.dvector("x")
+    f = sg.function([x], [x.sum(), x.mean()], backend="numba")
+    inputs = [rng.normal(size=n) for n in (100, 1000, 3000, 5000)]
+    f(inputs[0])
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert len(thunks) == 2 and all(t.call != t.__call__ for t in thunks)  # the whole call written
+    plan = next(iter(thunks[0].plans.values()))
+    out = np.empty(1)
+    assert plan.kernel(out, (5,), np.arange(5.0)) == out[0] == 10.0
+    errors = []
+
+    def work(v):
+        try:
+            for _ in range(300):
+                total, mean = f(v)
+                assert abs(total - np.sum(v)) <= 1e-12 * np.abs(v).sum()
+                assert abs(mean - np.mean(v)) <= 1e-12 * np.abs(v).mean()
+        except AssertionError as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(v,)) for v in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
 def test_small_reductions_run_numpy_and_compile_nothing(monkeypatch, rng):
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
     monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 1 << 10)
