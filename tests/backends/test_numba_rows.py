@@ -14,8 +14,9 @@ from symgraph.backends import numba_codegen, numba_cpu, numba_rows
 from symgraph.ops import reduce as R
 
 
-# (as numba_cpu sets it, before compiled_even_when_small lowers it)
-VECTOR_SUM_BY_NUMPY = numba_cpu.VECTOR_SUM_BY_NUMPY
+# (as numba_cpu sets them, before compiled_even_when_small lowers them)
+VECTOR_SUM_BY_NUMPY, MINMAX_BY_NUMPY_BYTES = numba_cpu.VECTOR_SUM_BY_NUMPY, numba_cpu.MINMAX_BY_NUMPY_BYTES
+PARTIAL_REDUCE_BY_NUMPY = numba_cpu.PARTIAL_REDUCE_BY_NUMPY
 
 
 @pytest.fixture(autouse=True)
@@ -701,6 +702,35 @@ def test_small_reductions_run_numpy_and_compile_nothing(monkeypatch, rng):
     large = rng.normal(size=(2048, 10)).astype("float32")
     np.testing.assert_allclose(f(large), large.sum(axis=0), rtol=1e-5)
     assert thunk.kernels
+
+
+def test_small_reductions_by_numpy_give_its_values_and_shapes_and_never_warn(monkeypatch, rng):
+    """StoredReduceThunk's NumPy path: a whole max or min (below MINMAX_BY_NUMPY_BYTES) is the
+    ufunc's reduce over axis=None into a 0-d array, outside the warnings' silencing (max and
+    min raise no flag); keepdims keeps shapes; beside them, a product that overflows (the loop)
+    and an integer sum stay quiet too."""
+    monkeypatch.setattr(numba_cpu, "MINMAX_BY_NUMPY_BYTES", MINMAX_BY_NUMPY_BYTES)
+    monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", PARTIAL_REDUCE_BY_NUMPY)
+    x = sg.fmatrix("x")
+    exprs = [x.max(), x.min(), x.max(axis=1), x.max(keepdims=True), x.min(axis=0, keepdims=True), x.prod(),
+             sg.cast(x, "int32").sum()]
+    f = sg.function([x], exprs, backend="numba")
+    cases = [rng.normal(size=(3, 5)).astype("float32"), np.full((3, 5), np.inf, "float32"),
+             np.full((3, 5), 3e30, "float32")]
+    cases[0][1, 2] = np.nan
+    for value in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = f(value)
+        with np.errstate(all="ignore"):
+            want = [value.max(), value.min(), value.max(axis=1), value.max(keepdims=True),
+                    value.min(axis=0, keepdims=True), value.prod(), value.astype("int32").sum()]
+        for g, w in zip(got, want):
+            assert isinstance(g, np.ndarray) and g.shape == np.shape(w) and g.dtype == np.asarray(w).dtype
+            np.testing.assert_array_equal(g, w)
+    whole = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.StoredReduceThunk) and t.whole]
+    assert [t.op.kind for t in whole] == ["max", "min", "prod"] and whole[0].small > 15 and whole[1].small > 15
+    assert not whole[0].kernels and not whole[1].kernels  # (NumPy's path)
 
 
 def test_a_row_op_compiles_its_loop_at_its_first_call_even_for_small_inputs(monkeypatch, rng):
