@@ -689,6 +689,20 @@ def test_a_whole_sums_call_takes_the_total_the_kernel_returns_from_threads_at_on
     assert not errors, errors
 
 
+def test_a_whole_sum_of_sin_takes_the_common_call_and_reads_its_out_where_the_kernel_redoes(rng):
+    """The whole call's other branch: a kernel checking sin's arguments returns their count, not
+    the total, so the call reads the total from that kernel's own out; an argument beyond the
+    vectorized sin's range makes it redo the loop with libm's."""
+    x = sg.dvector("x")
+    f = sg.function([x], sg.sin(x).sum(), backend="numba")
+    small = rng.normal(size=7)
+    np.testing.assert_allclose(f(small), np.sin(small).sum(), rtol=1e-12)
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert thunk.call != thunk.__call__  # the whole call written
+    for value in (small * 3, np.array([1e30, -3e6, 0.5, 2.0, 7e8])):
+        np.testing.assert_allclose(f(value), np.sin(value).sum(), rtol=1e-12)
+
+
 def test_small_reductions_run_numpy_and_compile_nothing(monkeypatch, rng):
     monkeypatch.setattr(numba_cpu, "SMALL_BY_NUMPY", 1 << 14)
     monkeypatch.setattr(numba_cpu, "PARTIAL_REDUCE_BY_NUMPY", 1 << 10)
