@@ -405,6 +405,8 @@ def _fold_lines(kind, acc, value, acc_dtype):
         return [f"{acc} += {value}"]
     if kind == "prod":
         return [f"{acc} *= {value}"]
+    if acc_dtype == "bool":  # (any and all: an or and an and, which vectorize, not a branch)
+        return [f"{acc} = {acc} {'|' if kind == 'max' else '&'} {value}"]
     better = ">" if kind == "max" else "<"
     return [f"if {value} {better} {acc} or {value} != {value}:", f"    {acc} = {value}"]
 

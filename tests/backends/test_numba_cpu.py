@@ -230,6 +230,71 @@ def test_whole_reductions_of_one_input_take_the_written_call(dtype, kind, keepdi
     np.testing.assert_allclose(f(big), reference(big), rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_whole_reductions_of_several_inputs_take_the_written_call(dtype, rng):
+    """A reduction over all axes of several inputs, each C-ordered of one shape or a single
+    value ((x * y).sum(), a squared error's mean, a value subtracted), runs the call
+    ReduceThunk._write_whole_call_of_several wrote after a first call of two or more values (a
+    kernel compiled for one value reads a single value as a whole array: written then, a
+    longer x read s past its end); other layouts and shapes go back to the general call."""
+    x, y, s = (sg.tensor(n, dtype=dtype, ndim=k) for n, k in (("x", 2), ("y", 2), ("s", 0)))
+    exprs = [(x * y).sum(), ((x - y) ** 2).mean(keepdims=True), ((x - s) * (x - s)).sum()]
+    f = sg.function([x, y, s], exprs, backend="numba")
+    reference = sg.function([x, y, s], exprs, backend="numpy")
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert len(thunks) == 3 and all(len(t.node.inputs) == 2 for t in thunks)
+    general = [t.call for t in thunks]
+
+    def value(shape):
+        v = rng.uniform(-2, 2, shape) if dtype[0] == "f" else rng.integers(-3, 4, shape)
+        return v.astype(dtype)
+    xv, yv, sv = value((60, 50)), value((60, 50)), value(())
+    one = [value((1, 1)), value((1, 1))]
+    calls = [one, one,  # one value: not written
+             (xv, yv), (xv[:7], yv[:7]),  # written, written
+             (xv.T, yv.T), (xv[::2], yv[::2]), (xv, yv[:1]), (xv, yv)]  # general, general, general, written
+    for k, (a, b) in enumerate(calls):
+        got, want = f(a, b, sv), reference(a, b, sv)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.shape == w.shape, k
+            np.testing.assert_allclose(g, w, rtol=1e-5 if dtype == "float32" else 1e-12)
+        if k == 1:
+            assert [t.call for t in thunks] == general
+    assert all(t.call != g for t, g in zip(thunks, general))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+def test_any_and_all_run_compiled_loops(dtype, rng):
+    """x.any()/x.all() and those of a fused comparison ((x > t).any(), isnan(x).any()) fold
+    truth values in the compiled loops (an or, an and): NumPy's values, dtypes and shapes over
+    every axis, kept or not, of nothing (False, True), with NaN (true), on both cores from
+    the parallel size."""
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    exprs = []
+    for i, (axis, keepdims) in enumerate(((None, False), (0, False), (1, True), ((0, 1), True))):
+        exprs += [x.any(axis=axis, keepdims=keepdims), x.all(axis=axis, keepdims=keepdims)]
+        # (each comparison its own: one read by two reductions is stored, not fused)
+        if dtype != "bool":
+            exprs += [(x > 1 - i).any(axis=axis, keepdims=keepdims), sg.ge(x, -1 - i).all(axis=axis, keepdims=keepdims)]
+        if dtype == "float32":
+            exprs += [sg.isnan(x * (i + 1)).any(axis=axis, keepdims=keepdims)]
+    f = sg.function([x], exprs, backend="numba")
+    reference = sg.function([x], exprs, backend="numpy")
+    fused = [n for n in f.fgraph.apply_nodes if "CompositeReduce" in type(n.op).__name__]
+    assert len(fused) == (0 if dtype == "bool" else 8 if dtype == "int64" else 12)
+    rows = numba_cpu.codegen.PARALLEL_THRESHOLD // 100
+    for shape in ((0, 5), (3, 0), (1, 1), (7, 13), (rows, 200)):
+        value = rng.integers(-1, 3, shape).astype(dtype) if dtype != "float32" else \
+            rng.uniform(-1.5, 1.5, shape).astype(dtype)
+        if dtype == "float32" and value.size:
+            value.flat[value.size // 2] = np.nan  # (any is true there, all not false)
+        for got, want in zip(f(value), reference(value)):
+            assert got.dtype == want.dtype == np.bool_ and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    loops = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    assert len(loops) == len(exprs) and all(t.kernels for t in loops)
+
+
 def test_a_reduction_over_a_middle_axis_reads_its_input_as_stored(rng):
     """The kernel indexes a C-ordered input in its own axis order (typed C, so the unit-stride
     loop vectorizes) instead of through a transposed view (typed A: scalar loads, 0.4x NumPy
