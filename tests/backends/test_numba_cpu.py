@@ -225,7 +225,7 @@ def test_whole_reductions_of_one_input_take_the_written_call(dtype, kind, keepdi
         got, want = f(value), reference(value)
         assert got.dtype == want.dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=(1e-4 if kind == "prod" else 1e-6) if dtype == "float32" else 1e-12)
-    assert (thunk.call != general) == (kind != "prod" or dtype != "int32")  # (a small integer product: NumPy's)
+    assert thunk.call != general
     big = np.ones((1000, 1000), dtype)
     np.testing.assert_allclose(f(big), reference(big), rtol=1e-6)
 
@@ -544,11 +544,12 @@ def test_one_number_computations_run_numpy_and_compile_nothing():
 
 def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
     """Silencing NumPy's floating-point warnings costs 0.2-1 us a call: a graph whose NumPy-run
-    nodes do no float arithmetic (reshapes, transposes, slices, argmax) skips it, and so does
+    nodes do no float arithmetic (reshapes, transposes, slices, argmax, concatenations) skips it, and so does
     one whose sums run NumPy's reduce on small arrays (StoredReduceThunk silences that call
     itself); their overflow stays quiet as in a loop. NumPy's scalar arithmetic keeps it."""
     x, s = sg.fmatrix("x"), sg.fscalar("s")
-    views = sg.function([x], [(x * 2).reshape((-1,)), (x.T * 2)[1:], x.argmax(axis=1)], backend="numba")
+    views = sg.function([x], [(x * 2).reshape((-1,)), (x.T * 2)[1:], x.argmax(axis=1),
+                              sg.concatenate([x * 2, sg.cast(x < 0, "int64")], axis=1)], backend="numba")
     summed = sg.function([x], (x * 1).sum(axis=1) + x.sum(axis=1) + x.max(), backend="numba")
     scalar = sg.function([s], s * 2, backend="numba")
     assert "quiet_on" not in executor_globals(views)["run"].__code__.co_names
@@ -557,11 +558,12 @@ def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
     xv = np.full((3, 4), 3e38, "float32")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        flat, sliced, best = views(xv)
+        flat, sliced, best, joined = views(xv)
         total = summed(xv)
         doubled = scalar(np.float32(3e38))
     np.testing.assert_array_equal(flat, np.full(12, np.inf, "float32"))
     np.testing.assert_array_equal(best, [0, 0, 0])
+    assert joined.dtype == np.float64 and np.isinf(joined[:, :4]).all() and not joined[:, 4:].any()
     assert np.isinf(total).all() and np.isinf(doubled)
     assert np.seterr()["over"] == "warn"  # (the thunk's silencing ended with its call)
     # A float32 product past the NumPy sizes, its float64 result cast back: quiet too.
@@ -1146,6 +1148,34 @@ def test_small_float_reductions_of_stored_arrays_are_numpys_arrays(dtype, ndim, 
                 assert bool(thunk.kernels) == (ndim > 0 and (axis is None or ndim == 1))
             else:
                 assert not performed  # (the ufunc's reduce, called by the thunk)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8", "bool"])
+def test_small_whole_reductions_of_integers_run_the_loop(dtype, rng):
+    """An integer or bool array's reduction over all its axes takes the loop's written call at
+    any size (np.sum's path cost three times as much): NumPy's values and dtypes (int32 and
+    bool summed in int64, uint8 in uint64; products wrapping as NumPy's), and NumPy's own
+    answer or error for an empty array."""
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    kinds = ["sum", "max", "min", "any", "all"] + (["prod"] if dtype != "bool" else [])
+    f = sg.function([x], [getattr(x, k)() for k in kinds[:-1]] + [getattr(x, kinds[-1])(keepdims=True)], backend="numba")
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.StoredReduceThunk)]
+    assert len(thunks) == len(kinds)
+    performed = []
+    for t in thunks:
+        t.perform = lambda node, inputs, real=t.perform: performed.append(1) or real(node, inputs)
+    for shape in ((1, 1), (3, 5), (40, 30), (0, 4)):
+        value = rng.integers(0, 2, shape) if dtype == "bool" else rng.integers(-3, 4, shape) if dtype != "uint8" \
+            else rng.integers(0, 255, shape)
+        value = value.astype(dtype)
+        if not value.size:  # (the sum of nothing, then the max of nothing: NumPy's, and its error)
+            with pytest.raises(ValueError, match="zero-size array"):
+                f(value)
+            continue
+        for k, got in zip(kinds, f(value)):
+            want = np.asarray(getattr(value, k)(keepdims=k == kinds[-1]))
+            assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want), (k, shape)
+    assert len(performed) == 2 and all(t.kernels for t in thunks)  # (only the empty array's)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
