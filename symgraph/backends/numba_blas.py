@@ -1,5 +1,6 @@
 """Matrix products numba's code makes (its np.dot calls SciPy's OpenBLAS): the whole-step
-programs' (numba_program), and products split over numba's threads.
+programs' (numba_program) where NumPy's own OpenBLAS is not found (numba_numpy_gemm), and
+products split over numba's threads.
 
 Typing np.dot inside a function builds numba's BLAS bindings for it: 0.45 s for each
 product of a program compiled afresh. Called through this one cached function, a program's

@@ -457,8 +457,13 @@ def _product(w, node):
         raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
     name = w.new(out)
     a, b = w.name(a), w.name(b)
-    w.helpers["dot2"] = "from symgraph.backends.numba_blas import dot2\n"
-    w.lines.append(f"{name} = dot2({a}, {b})")
+    from .numba_numpy_gemm import DOT  # (NumPy's OpenBLAS where found: one pool of threads)
+    if DOT is None:
+        w.helpers["dot2"] = "from symgraph.backends.numba_blas import dot2\n"
+        w.lines.append(f"{name} = dot2({a}, {b})")
+    else:
+        w.helpers[DOT] = f"from symgraph.backends.numba_numpy_gemm import {DOT}\n"
+        w.lines.append(f"{name} = {DOT}({a}, {b})")
     if c is None:
         return
     alpha, beta = node.op.alpha, node.op.beta

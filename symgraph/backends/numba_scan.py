@@ -131,10 +131,14 @@ class LoopProgram(P.Program):
 
     def __init__(self, kernel, plan):
         self.kernel, self.plan = kernel, plan
+        # SciPy's OpenBLAS at one thread where the loop's products call it (NumPy's OpenBLAS
+        # not found: numba_numpy_gemm), its threads beside NumPy's slowed the step 4x.
+        from .numba_numpy_gemm import DOT
+        self.one_thread = numba_blas.one_thread() if DOT is None else None
 
     def __call__(self, values):
         arguments = self.plan.arguments(values)
-        with numba_blas.one_thread() or contextlib.nullcontext():
+        with self.one_thread or contextlib.nullcontext():
             self.kernel(*arguments)
         return arguments[-len(self.plan.shapes):]
 

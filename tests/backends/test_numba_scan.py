@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.backends import numba_program, numba_scan
+from symgraph.backends import numba_blas, numba_program, numba_scan
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +63,24 @@ def test_an_rnn_and_its_gradient_run_as_compiled_loops_with_the_python_loops_res
         h = np.tanh(x_t @ W.get_value() + h @ U.get_value())
         states.append(h)
     np.testing.assert_allclose(got[0], states, rtol=2e-5, atol=2e-6)
+
+
+def test_the_loops_products_call_numpys_openblas(runners, rng):
+    """Where NumPy's OpenBLAS is found (numba_numpy_gemm), the compiled loops' products call it,
+    with its threads as NumPy's own products outside the loop; SciPy's (numba's np.dot) is left
+    at its threads, never called. Without it, SciPy's runs at one thread during the loop."""
+    from symgraph.backends import numba_numpy_gemm
+    x, hs, W, U = batched_rnn()
+    f = sg.function([x], [hs] + sg.grad((hs ** 2).mean(), [W, U]), backend="numba")
+    compiled(runners, f, rng.normal(size=(7, 4, 3)).astype("float32"))
+    programs = [p for runner in runners for p in runner.programs.values() if p is not None]
+    assert len(programs) == 2
+    for program in programs:
+        if numba_numpy_gemm.DOT is None:
+            assert "dot2(" in program.plan.source and program.one_thread is numba_blas.one_thread()
+        else:
+            assert "numpy_dot(" in program.plan.source and "dot2" not in program.plan.source
+            assert program.one_thread is None
 
 
 def test_two_sequences_states_outputs_constants_and_a_sequence_longer_than_the_steps(runners, rng):

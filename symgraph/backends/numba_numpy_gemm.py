@@ -1,0 +1,118 @@
+"""Matrix products in compiled loops through the OpenBLAS NumPy calls, not SciPy's.
+
+numba's np.dot calls SciPy's OpenBLAS: a second library with a pool of threads of its own. In
+a scan's compiled loop (numba_scan) between products NumPy ran outside it, NumPy's threads
+still spin after their last call while SciPy's start: on two cores an RNN step of batch 128 x
+128 hidden took 16.8 ms instead of 4 (so the loop ran SciPy's at one thread: 5.5 ms, NumPy by
+hand 4.7 with both threads). Here numba's code calls NumPy's cblas gemm itself: one pool for
+the whole step.
+
+The gemm is reached by a symbol registered with LLVM (llvmlite's add_symbol) when this module
+is imported, as numba reaches its own C helpers: compiled code names it, so numba's disk cache
+keeps working. Only an OpenBLAS with 64-bit integers (NumPy's wheels' scipy-openblas64) is
+taken, the one width the compiled call is written for; elsewhere (another BLAS, another
+platform, 32-bit integers) DOT is None, nothing is registered, and programs keep numba's np.dot.
+"""
+import ctypes
+
+import llvmlite.binding as llvm
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from . import blas
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_SYMBOLS = {"s": "symgraph_numpy_sgemm_i64", "d": "symgraph_numpy_dgemm_i64"}
+
+
+def _register():
+    """Whether NumPy's OpenBLAS (64-bit integers) was found and its gemm symbols registered."""
+    found = blas.openblas_library(np.__file__)
+    if found is None or found[3] is not ctypes.c_int64:
+        return False
+    lib, prefix, suffix, _ = found
+    for letter, symbol in _SYMBOLS.items():
+        llvm.add_symbol(symbol, ctypes.cast(getattr(lib, f"{prefix}cblas_{letter}gemm{suffix}"), ctypes.c_void_p).value)
+    return True
+
+
+def _gemm_call(letter):
+    """An intrinsic gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc): c = a @ b in row
+    major, alpha 1, beta 0. The arrays themselves are its arguments, not their addresses: an
+    array whose address alone was passed could be freed before the call (a copy made for it
+    was, reading freed memory), as numba releases a value after its last use."""
+
+    @intrinsic
+    def gemm(typingctx, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc):
+        size = types.int64
+        sig = types.none(types.int32, types.int32, size, size, size, a, size, b, size, c, size)
+
+        def codegen(context, builder, signature, args):
+            flag, integer, pointer = ir.IntType(32), ir.IntType(64), ir.IntType(8).as_pointer()
+            real = ir.FloatType() if letter == "s" else ir.DoubleType()
+            fnty = ir.FunctionType(ir.VoidType(), [flag, flag, flag, integer, integer, integer, real, pointer,
+                                                   integer, pointer, integer, real, pointer, integer])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, _SYMBOLS[letter])
+            ta, tb, m_, n_, k_, a_, lda_, b_, ldb_, c_, ldc_ = args
+
+            def data(ty, value):
+                return builder.bitcast(context.make_array(ty)(context, builder, value).data, pointer)
+            array_types = signature.args[5], signature.args[7], signature.args[9]
+            builder.call(fn, [flag(_ROW_MAJOR), ta, tb, m_, n_, k_, real(1.0), data(array_types[0], a_), lda_,
+                              data(array_types[1], b_), ldb_, real(0.0), data(array_types[2], c_), ldc_])
+            return context.get_dummy_value()
+        return sig, codegen
+    return gemm
+
+
+_sgemm, _dgemm = _gemm_call("s"), _gemm_call("d")
+
+
+@njit(cache=True, nogil=True)
+def _operand(x):
+    """(x or a C-ordered copy, its transpose flag, its leading dimension), as blas._operand."""
+    rows, cols = x.shape
+    item = x.itemsize
+    s0, s1 = x.strides
+    if (s1 == item or cols == 1) and s0 % item == 0 and s0 >= max(cols, 1) * item:
+        return x, np.int32(_NO_TRANS), s0 // item
+    if (s0 == item or rows == 1) and s1 % item == 0 and s1 >= max(rows, 1) * item:
+        return x, np.int32(_TRANS), s1 // item
+    return np.ascontiguousarray(x), np.int32(_NO_TRANS), max(cols, 1)
+
+
+@njit(cache=True, nogil=True)
+def _product(a, b):
+    """a @ b of two float matrices of one dtype, a new C-ordered array."""
+    m, k = a.shape
+    n = b.shape[1]
+    out = np.empty((m, n), a.dtype)
+    if m == 0 or n == 0:
+        return out
+    if k == 0:
+        out[:] = 0
+        return out
+    a, ta, lda = _operand(a)
+    b, tb, ldb = _operand(b)
+    if a.itemsize == 4:  # (float32; each call types for any dtype: it takes addresses)
+        _sgemm(ta, tb, m, n, k, a, lda, b, ldb, out, n)
+    else:
+        _dgemm(ta, tb, m, n, k, a, lda, b, ldb, out, n)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def numpy_dot(a, b):
+    """np.dot of two float matrices of one dtype, or of a vector and a matrix either way round."""
+    if a.ndim == 1 and b.ndim == 2:
+        return _product(np.ascontiguousarray(a).reshape((1, a.shape[0])), b).reshape(b.shape[1])
+    if a.ndim == 2 and b.ndim == 1:
+        return _product(a, np.ascontiguousarray(b).reshape((b.shape[0], 1))).reshape(a.shape[0])
+    return _product(a, b)
+
+
+# What generated code calls, where NumPy's OpenBLAS was registered; else None.
+DOT = "numpy_dot" if _register() else None

@@ -1,0 +1,38 @@
+"""numba_numpy_gemm: matrix products in compiled code through NumPy's own OpenBLAS (its cblas
+gemm reached by a registered symbol): np.dot's values, dtypes and shapes for every layout."""
+import numpy as np
+import pytest
+
+from symgraph.backends import numba_numpy_gemm
+
+pytestmark = pytest.mark.skipif(numba_numpy_gemm.DOT is None, reason="NumPy's BLAS is no OpenBLAS found here")
+
+
+def layouts(x):
+    """x as C-ordered, Fortran-ordered, strided both ways (copied before the call), and a
+    transposed view."""
+    strided = np.repeat(np.repeat(x, 2, axis=0), 2, axis=1)[::2, ::2]
+    return [x, np.asfortranarray(x), strided, np.ascontiguousarray(x.T).T]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m, k, n", [(3, 4, 5), (128, 128, 128), (1, 7, 3), (7, 1, 3), (0, 3, 4), (3, 0, 4), (4, 3, 0)])
+def test_products_give_np_dots_values_for_every_layout(dtype, m, k, n, rng):
+    a, b = rng.normal(size=(m, k)).astype(dtype), rng.normal(size=(k, n)).astype(dtype)
+    want = a @ b
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    for left in layouts(a):
+        for right in layouts(b):
+            got = numba_numpy_gemm.numpy_dot(left, right)
+            assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+            # (128x128x128 runs on OpenBLAS's threads: a copy released before the call read freed memory)
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 10)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_vector_and_a_matrix_either_way_round(dtype, rng):
+    v, m = rng.normal(size=6).astype(dtype), rng.normal(size=(6, 4)).astype(dtype)
+    for got, want in ((numba_numpy_gemm.numpy_dot(v, m), v @ m), (numba_numpy_gemm.numpy_dot(m.T, v), m.T @ v),
+                      (numba_numpy_gemm.numpy_dot(v[::2], m[::2]), v[::2] @ m[::2])):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5)
