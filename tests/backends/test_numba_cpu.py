@@ -673,6 +673,36 @@ def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
     assert list(executor_globals(g)["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, 0)]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_broadcast_loops_merge_neighbouring_axes(dtype, rng):
+    """From MERGE_AXES_FROM elements, C-ordered inputs broadcast along the same neighbouring axes
+    loop over them as one (_merged_axes): a batch norm's x - m of (N, C, H, W) and (1, C, 1, 1)
+    over (N, C, H*W), a per-pixel (N, 1, H, W) over (N, C, H*W) too; the outputs (two here, one
+    written into an input) in their shape, NumPy's values; small arrays and strided inputs as
+    before."""
+    x, m, p = (sg.tensor(n, dtype=dtype, ndim=4) for n in "xmp")
+    v = sg.tensor("v", dtype=dtype, ndim=1)
+    d = x - m
+    f = sg.function([x, m, p, v], [d * d, d, (x * 2 + p) * 3, x + v], backend="numba")
+
+    def value(shape):
+        return (rng.normal(size=shape) * 4).astype(dtype)
+    for shape in ((16, 8, 10, 12), (2, 3, 4, 5), (1, 24, 24, 24), (16, 8, 1, 80)):
+        xv, mv, pv, vv = value(shape), value((1, shape[1], 1, 1)), value(shape[:1] + (1,) + shape[2:]), value(shape[3:])
+        for xs in (xv, value((shape[0], shape[1], shape[2], shape[3] * 2))[..., ::2]):
+            got = f(xs, mv, pv, vv)
+            want = [(xs - mv) ** 2, xs - mv, (xs * 2 + pv) * 3, xs + vv]
+            for g, w in zip(got, want):
+                assert g.shape == w.shape and g.dtype == w.dtype
+                np.testing.assert_allclose(g, w, rtol=1e-6)
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+    patterns = {len(key[1]) and len(key[1][0]) for t in thunks for key in t.kernels if key[0] == "broadcast"}
+    assert 3 in patterns and 4 in patterns  # (merged to 3 axes; the small and strided calls: 4)
+    assert numba_cpu._merged_axes([np.ones((2, 3, 4, 5)), np.ones((1, 3, 1, 1))], (2, 3, 4, 5)) == \
+        [(2, 3, 20), (1, 3, 1)]
+    assert numba_cpu._merged_axes([np.ones((4, 5)), np.ones((4, 1))], (4, 5)) is None  # (the inner loop as it was)
+
+
 def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     x, s = sg.fvector("x"), sg.fscalar("s")
     xv = rng.normal(size=numba_cpu.codegen.COSTLY_THRESHOLD * 2).astype("float32")
