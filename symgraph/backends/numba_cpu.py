@@ -772,12 +772,7 @@ class ReduceThunk:
         the result is made from a Python number: np.empty(1) and out[0] cost 0.35 and 0.15 us,
         np.array of a NumPy scalar 0.6 against 0.4 of a float (AMD EPYC). A kernel checking
         sin's arguments returns their count instead: its own out is read."""
-        general, acc, dtype = self.__call__, self.acc_dtype, self.out_dtype
-        lo, hi = max(1, self.small), self.threshold
-        mean = self.op.kind == "mean"
-        shape = (1,) * ndim if self.op.keepdims else None
-        returns_total = not codegen.uses_checked_trig(self.op.composite, self.in_dtypes)
-        scratch = np.empty(1, acc)
+        general, acc, dtype, lo, hi, mean, shape, returns_total, scratch = self._whole_call_settings(ndim)
 
         def call(inputs):
             x = inputs[0]
@@ -792,17 +787,22 @@ class ReduceThunk:
             return general(inputs)
         self.call = call
 
+    def _whole_call_settings(self, ndim):
+        """What a written whole call keeps (_write_whole_call and _of_several): the general
+        call, the accumulator's and result's dtypes, the sizes it takes [lo, hi), whether it
+        is a mean, the kept shape (None: 0-d), whether the kernel returns its total, and the
+        scratch out for it."""
+        acc = self.acc_dtype
+        return (self.__call__, acc, self.out_dtype, max(1, self.small), self.threshold, self.op.kind == "mean",
+                (1,) * ndim if self.op.keepdims else None,
+                not codegen.uses_checked_trig(self.op.composite, self.in_dtypes), np.empty(1, acc))
+
     def _write_whole_call_of_several(self, kernel, full, ndim):
         """As _write_whole_call, for a reduction over all axes of several inputs ((x * y).sum(),
         a squared error's mean): each input C-ordered of the one shape (full[i]) or a single
         value (a mean subtracted); anything else goes to __call__. Through the plan, a float32
         (x * y).sum() of 1000 values took 7.7-8.2 us (NumPy 3.5-4.7)."""
-        general, acc, dtype = self.__call__, self.acc_dtype, self.out_dtype
-        lo, hi = max(1, self.small), self.threshold
-        mean = self.op.kind == "mean"
-        shape = (1,) * ndim if self.op.keepdims else None
-        returns_total = not codegen.uses_checked_trig(self.op.composite, self.in_dtypes)
-        scratch = np.empty(1, acc)
+        general, acc, dtype, lo, hi, mean, shape, returns_total, scratch = self._whole_call_settings(ndim)
         first = full.index(True)
         flat = ndim == 1
 

@@ -97,7 +97,7 @@ def _product(a, b):
         return out
     a, ta, lda = _operand(a)
     b, tb, ldb = _operand(b)
-    if a.itemsize == 4:  # (float32; each call types for any dtype: it takes addresses)
+    if a.itemsize == 4:  # (float32; both calls type for either dtype: the intrinsic takes any array)
         _sgemm(ta, tb, m, n, k, a, lda, b, ldb, out, n)
     else:
         _dgemm(ta, tb, m, n, k, a, lda, b, ldb, out, n)

@@ -1193,7 +1193,7 @@ def test_small_whole_reductions_of_integers_run_the_loop(dtype, rng):
     assert len(thunks) == len(kinds)
     performed = []
     for t in thunks:
-        t.perform = lambda node, inputs, real=t.perform: performed.append(1) or real(node, inputs)
+        t.perform = lambda node, inputs, real=t.perform: performed.append(inputs[0].size) or real(node, inputs)
     for shape in ((1, 1), (3, 5), (40, 30), (0, 4)):
         value = rng.integers(0, 2, shape) if dtype == "bool" else rng.integers(-3, 4, shape) if dtype != "uint8" \
             else rng.integers(0, 255, shape)
@@ -1205,7 +1205,7 @@ def test_small_whole_reductions_of_integers_run_the_loop(dtype, rng):
         for k, got in zip(kinds, f(value)):
             want = np.asarray(getattr(value, k)(keepdims=k == kinds[-1]))
             assert got.dtype == want.dtype and got.shape == want.shape and np.array_equal(got, want), (k, shape)
-    assert len(performed) == 2 and all(t.kernels for t in thunks)  # (only the empty array's)
+    assert performed and not any(performed) and all(t.kernels for t in thunks)  # (only the empty array's)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
