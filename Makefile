@@ -27,7 +27,8 @@ test: install
 	$(PY) -m pytest -n auto  # one worker per core: the suite is bound by numba's compiles
 
 # CI also runs the tests that watch the kernels' code generation (each math function's loop
-# vectorizes, the folds compile, numba's start-up hooks, the calls LLVM must keep) and the
+# vectorizes, the folds compile, numba's start-up hooks, the calls LLVM must keep, the gemm
+# intrinsic calling NumPy's OpenBLAS through a registered symbol) and the
 # requirement checks on the oldest numba and NumPy setup.cfg allows: numba 0.62's LLVM 20 (as
 # 0.65's, which PyTensor pins) treats some intrinsics differently from the LLVM 22 of the
 # newest numba that `make test` gets (a loop calling ldexp stayed scalar there).
@@ -38,7 +39,8 @@ test-numba-floor:
 	SYMGRAPH_CACHE_DIR=$(FLOOR)/symgraph-cache $(FLOOR)/bin/python -m pytest -n auto \
 	  tests/backends/test_numba_calls.py tests/backends/test_vecmath.py tests/backends/test_numba_rows.py \
 	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py \
-	  tests/backends/test_numba_svml.py tests/backends/test_numba_noinline.py
+	  tests/backends/test_numba_svml.py tests/backends/test_numba_noinline.py \
+	  tests/backends/test_numba_numpy_gemm.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
