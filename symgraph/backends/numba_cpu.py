@@ -1837,22 +1837,29 @@ def _lower_inc_subtensor(op, node):
 
 
 class MaxPoolThunk:
-    """max_pool2d and its gradient as single loops over the windows (no window copies); the
+    """max_pool2d and its gradient as single loops over the windows (no window copies; windows
+    that tile the image, the common 2x2, by kernels of their own); the
     planes split over numba's threads from PARALLEL_POOL values where BLAS's threads are not
     spinning (blas.threads_idle: beside them a split loop runs slower than a serial one)."""
 
     PARALLEL_POOL = 1 << 16
+    # The forward of windows that tile the image takes max_pool_tiled_kernel on one core where
+    # a row holds this many windows: 2x2 of 64x16x28x28 float32 1.30 -> 0.53 ms, 64x32x14x14
+    # 1.53 -> 0.33, 64x32x8x8 0.43 -> 0.14; rows of 3 or 2 windows lost (32x32x7x7 0.030 ->
+    # 0.052); split over the planes it gained nothing at 28x28 and lost at 8x8 (0.065 -> 0.165 ms).
+    TILED_FORWARD_ROW = 4
 
     def __init__(self, pool, node, grad):
         self.pool, self.node, self.grad = pool, node, grad
         self.kernels = {}  # (window geometry, parallel) -> kernel
 
     def _kernel(self, key, tiled, parallel):
-        kernel = self.kernels.get((key, parallel))
+        kernel = self.kernels.get((key, tiled, parallel))
         if kernel is None:
             kh, kw = key[:2]
-            kernel = self.kernels[key, parallel] = (
-                kernels.max_pool_tiled_grad_kernel(kh, kw, parallel) if tiled
+            tiled_kernel = kernels.max_pool_tiled_grad_kernel if self.grad else kernels.max_pool_tiled_kernel
+            kernel = self.kernels[key, tiled, parallel] = (
+                tiled_kernel(kh, kw, parallel) if tiled
                 else kernels.max_pool_kernel(*key, grad=self.grad, parallel=parallel))
         return kernel
 
@@ -1865,16 +1872,20 @@ class MaxPoolThunk:
         lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         lowest = x.dtype.type(lowest)
         key = (kh, kw, sh, sw, pt, pb, pl, pr)  # (the padding of 'same' depends on the image size)
-        tiled = self.grad and kernels.tiles(*key)
         parallel = x.size >= self.PARALLEL_POOL and x.shape[0] * x.shape[1] > 1 and numba_conv.thread_slots() > 1 \
             and blas.threads_idle()
+        tiled = kernels.tiles(*key) and (self.grad or (not parallel and x.shape[3] // kw >= self.TILED_FORWARD_ROW))
         if parallel:
             blas.note_numba_threads(x.size)
         kernel = self._kernel(key, tiled, parallel)
         if not self.grad:
             oh, ow = pool.params.out_size(x.shape[2:], pool.kernel)
             out = np.empty(x.shape[:2] + (oh, ow), x.dtype)
-            kernel(x, lowest, out)
+            if tiled:
+                kernel(np.ascontiguousarray(x).reshape(-1), out.reshape(-1), x.shape[0] * x.shape[1], x.shape[2],
+                       x.shape[3])
+            else:
+                kernel(x, lowest, out)
             return [out]
         g = inputs[1].astype(x.dtype, copy=False)
         if not tiled:

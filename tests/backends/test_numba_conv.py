@@ -163,7 +163,7 @@ def test_max_pooling_split_over_the_planes_matches_the_numpy_backend(kernel, str
     planes over numba's threads; ties, NaNs and odd edges as the reference has them."""
     from symgraph.backends import numba_kernels
     built = []
-    for name in ("max_pool_kernel", "max_pool_tiled_grad_kernel"):
+    for name in ("max_pool_kernel", "max_pool_tiled_grad_kernel", "max_pool_tiled_kernel"):
         real = getattr(numba_kernels, name)
         monkeypatch.setattr(numba_kernels, name, lambda *a, real=real, **k: built.append(k.get("parallel", a[-1]))
                             or real(*a, **k))

@@ -328,6 +328,35 @@ def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges
     assert built and {args[:2] for args in built} == {(k, k)} and {args[2] for args in built} == {parallel}
 
 
+@pytest.mark.parametrize("k", [2, 3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_tiling_max_pool_forward_matches_the_reference_with_ties_nans_and_edges(k, dtype, rng, monkeypatch):
+    # On one core, windows that tile rows of 4 or more take max_pool_tiled_kernel (plain
+    # comparisons, a row with a NaN or inf - inf compared again by NaN's rule); narrower rows the
+    # general kernel. NumPy's values, with ties, NaNs, infinities and zeros of both signs.
+    from symgraph.backends import blas, numba_kernels
+    built = []
+    tiled = numba_kernels.max_pool_tiled_kernel
+    monkeypatch.setattr(numba_kernels, "max_pool_tiled_kernel", lambda *a: built.append(a) or tiled(*a))
+    monkeypatch.setattr(blas, "threads_idle", lambda: False)  # (one core)
+    size = (4 * k + 1, 5 * k + 2)  # an odd edge no window covers
+    xv = np.round(rng.normal(size=(3, 2) + size) * 3)
+    if dtype != "int32":
+        xv[0, 0, 0, 1] = xv[1, 1, k, 2 * k] = xv[2, 0, 1, :] = np.nan
+        xv[1, 0, :k, :k] = -np.inf  # a window of -inf; inf beside -inf; zeros of both signs
+        xv[1, 0, 0, k], xv[1, 0, 0, k + 1] = np.inf, -np.inf
+        xv[2, 1, 0, 0], xv[2, 1, 0, 1], xv[2, 1, 1, :2] = -0.0, 0.0, -1
+    xv = xv.astype(dtype)
+    x = sg.tensor("x", dtype, ndim=4)
+    want = run([x], sg.nn.max_pool2d(x, k), xv, backend="numpy")
+    narrow = xv[..., :3 * k]  # rows of 3 windows: the general kernel
+    for value in (xv, np.asfortranarray(xv), narrow):
+        got = run([x], sg.nn.max_pool2d(x, k), value, backend="numba")
+        expected = want if value is not narrow else run([x], sg.nn.max_pool2d(x, k), narrow, backend="numpy")
+        np.testing.assert_array_equal(got, expected)  # (zeros' signs aside: NumPy's max gives either)
+    assert built and {args for args in built} == {(k, k, False)}
+
+
 def test_the_tiling_max_pool_gradient_compiles_without_numbas_own_np_empty(tmp_path):
     """Its row of window winners is scratch the caller passes (numba_kernels'
     max_pool_tiled_grad_kernel): made by np.empty in the kernel, every fresh process training a
