@@ -1851,16 +1851,18 @@ class MaxPoolThunk:
 
     def __init__(self, pool, node, grad):
         self.pool, self.node, self.grad = pool, node, grad
-        self.kernels = {}  # (window geometry, parallel) -> kernel
+        self.kernels = {}  # (window geometry, tiled, parallel) -> kernel
 
     def _kernel(self, key, tiled, parallel):
         kernel = self.kernels.get((key, tiled, parallel))
         if kernel is None:
             kh, kw = key[:2]
-            tiled_kernel = kernels.max_pool_tiled_grad_kernel if self.grad else kernels.max_pool_tiled_kernel
-            kernel = self.kernels[key, tiled, parallel] = (
-                tiled_kernel(kh, kw, parallel) if tiled
-                else kernels.max_pool_kernel(*key, grad=self.grad, parallel=parallel))
+            if not tiled:
+                kernel = kernels.max_pool_kernel(*key, grad=self.grad, parallel=parallel)
+            else:  # (the forward's tiled kernel runs on one core only: TILED_FORWARD_ROW)
+                kernel = kernels.max_pool_tiled_grad_kernel(kh, kw, parallel) if self.grad \
+                    else kernels.max_pool_tiled_kernel(kh, kw)
+            self.kernels[key, tiled, parallel] = kernel
         return kernel
 
     def __call__(self, inputs):

@@ -293,7 +293,7 @@ def tiles(kh, kw, sh, sw, pt, pb, pl, pr):
     return (sh, sw) == (kh, kw) and not (pt or pb or pl or pr)
 
 
-def max_pool_tiled_kernel(kh, kw, parallel=False):
+def max_pool_tiled_kernel(kh, kw):
     """max pooling with windows that tile the image (stride = window, no padding): each
     window's maximum by plain comparisons folded pairwise (`b if b > a else a`: the first of
     equal values, as max_pool_kernel's), which a vector loop does in one instruction each;
@@ -303,14 +303,14 @@ def max_pool_tiled_kernel(kh, kw, parallel=False):
     float32 took 1.29-1.32 ms on one core of the AMD EPYC, this 0.51-0.57 (MaxPoolThunk's
     TILED_FORWARD_ROW says where it is taken).
 
-    kernel(x, out, planes, h, w): x flat (planes, h, w), out flat (planes, h // kh, w // kw).
-    parallel: the planes split over numba's threads."""
+    kernel(x, out, planes, h, w): x flat (planes, h, w), out flat (planes, h // kh, w // kw), on
+    one core (split over the planes it ran no faster: MaxPoolThunk keeps max_pool_kernel there)."""
     from .numba_codegen import compile_source
     at = [f"p + {a} * w + {b}" for a, b in (divmod(k, kw) for k in range(kh * kw))]
 
     def largest(names, indent):
-        """Lines folding names pairwise into names[0]'s slot, each fold keeping its left value
-        unless the right is larger: the first of equal values wins, as in order."""
+        """(lines, the name of the result) folding names pairwise, each fold keeping its left
+        value unless the right is larger: the first of equal values wins, as in order."""
         out, k = [], len(names)
         while len(names) > 1:
             pairs = []
@@ -318,7 +318,7 @@ def max_pool_tiled_kernel(kh, kw, parallel=False):
                 out.append(f"{indent}m{k} = {right} if {right} > {left} else {left}")
                 pairs.append(f"m{k}")
                 k += 1
-            names = pairs + names[len(names) - len(names) % 2:] if len(names) % 2 else pairs
+            names = pairs + names[2 * len(pairs):]  # (an odd last one folds in a later round)
         return out, names[0]
 
     def window(indent, rule):
@@ -334,10 +334,10 @@ def max_pool_tiled_kernel(kh, kw, parallel=False):
         for where in at[1:]:
             out += [f"{indent}    v = x[{where}]", f"{indent}    if {rule}:", f"{indent}        best = v"]
         return out + [f"{indent}    out[row + j] = best"]
-    lines = ["@njit(cache=True, nogil=True, parallel=True)" if parallel else "@njit(cache=True, nogil=True)",
+    lines = ["@njit(cache=True, nogil=True)",
              "def kernel(x, out, planes, h, w):",
              f"    oh, ow = h // {kh}, w // {kw}",
-             "    for plane in prange(planes):" if parallel else "    for plane in range(planes):",
+             "    for plane in range(planes):",
              "        for i in range(oh):",
              f"            top = (plane * h + i * {kh}) * w",
              "            row = (plane * oh + i) * ow",

@@ -165,8 +165,9 @@ def test_max_pooling_split_over_the_planes_matches_the_numpy_backend(kernel, str
     built = []
     for name in ("max_pool_kernel", "max_pool_tiled_grad_kernel", "max_pool_tiled_kernel"):
         real = getattr(numba_kernels, name)
-        monkeypatch.setattr(numba_kernels, name, lambda *a, real=real, **k: built.append(k.get("parallel", a[-1]))
-                            or real(*a, **k))
+        # (the parallel flag: a keyword, the last argument, or none, the tiled forward's one core)
+        monkeypatch.setattr(numba_kernels, name, lambda *a, real=real, **k: built.append(
+            k.get("parallel", a[-1] if len(a) > 2 else False)) or real(*a, **k))
     monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
     rng = np.random.default_rng(7)
     x = rng.integers(-3, 4, (16, 12, 21, 21)).astype("float32")  # ties in most windows; odd edges

@@ -354,7 +354,7 @@ def test_tiling_max_pool_forward_matches_the_reference_with_ties_nans_and_edges(
         got = run([x], sg.nn.max_pool2d(x, k), value, backend="numba")
         expected = want if value is not narrow else run([x], sg.nn.max_pool2d(x, k), narrow, backend="numpy")
         np.testing.assert_array_equal(got, expected)  # (zeros' signs aside: NumPy's max gives either)
-    assert built and {args for args in built} == {(k, k, False)}
+    assert built and {args for args in built} == {(k, k)}
 
 
 def test_the_tiling_max_pool_gradient_compiles_without_numbas_own_np_empty(tmp_path):
