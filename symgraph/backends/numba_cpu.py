@@ -28,7 +28,7 @@ from .numba_rows import blocked, crossentropy_kind, row_kernel
 from .numba_scan import ScanThunk
 from .numba_stream import STREAMS
 from ..ops.elemwise import Elemwise, TABLE, cast_scalar_op
-from ..ops.composite import Composite, CompositeReduce
+from ..ops.composite import Composite, CompositeReduce, cast_output
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
@@ -417,9 +417,8 @@ class ElementwiseThunk:
             # (a C-ordered output read the view across its rows, and reshaping it later copied:
             # 18 ms for 4096x512 where NumPy takes 0.6)
             return functools.partial(self._run_flat, shape[::-1], mask, True, singles)
-        merged = None if singles or math.prod(shape) < MERGE_AXES_FROM else _merged_axes(inputs, shape)
-        if merged is not None:  # e.g. x - mean over (0, 2, 3) of NCHW x: (N, C, H*W) loops
-            merged_shapes = merged
+        merged_shapes = None if singles or math.prod(shape) < MERGE_AXES_FROM else _merged_axes(inputs, shape)
+        if merged_shapes is not None:  # e.g. x - mean over (0, 2, 3) of NCHW x: (N, C, H*W) loops
             run = self._plan([a.reshape(m) for a, m in zip(inputs, merged_shapes)])
 
             def unmerged(inputs):
@@ -584,7 +583,7 @@ def _merged_axes(inputs, shape):
         elif here is not None:
             spans = here
     groups.append((start, ndim))
-    if groups[-1][0] == ndim - 1 or math.prod(shape[groups[-1][0]:]) == shape[-1]:
+    if math.prod(shape[groups[-1][0]:]) == shape[-1]:
         return None  # (the inner loop as long as it was: little to gain for the reshapes' cost)
     return [tuple(math.prod(p[lo:hi]) for lo, hi in groups) for p in padded]
 
@@ -701,7 +700,9 @@ class ReduceThunk:
         self.plans = {}  # (shapes, strides) of the inputs -> what a call with them does
         # A fold of exp, sin... goes parallel from the elementwise loops' threshold for its
         # cost (exp(x).sum(axis=1) of 316x316 float32: 78 -> 48 us), except along columns (_plan).
-        self.threshold = codegen.parallel_threshold(op.composite)
+        # any/all fold truth values: a loop of numbers is read as bool (a fused (x * y).any())
+        self.composite = cast_output(op.composite, "bool") if op.kind in ("any", "all") else op.composite
+        self.threshold = codegen.parallel_threshold(self.composite)
         self.call = self.__call__  # what the executor's program calls: see _write_whole_call
 
     def __call__(self, inputs):
@@ -795,7 +796,7 @@ class ReduceThunk:
         acc = self.acc_dtype
         return (self.__call__, acc, self.out_dtype, max(1, self.small), self.threshold, self.op.kind == "mean",
                 (1,) * ndim if self.op.keepdims else None,
-                not codegen.uses_checked_trig(self.op.composite, self.in_dtypes), np.empty(1, acc))
+                not codegen.uses_checked_trig(self.composite, self.in_dtypes), np.empty(1, acc))
 
     def _write_whole_call_of_several(self, kernel, full, ndim):
         """As _write_whole_call, for a reduction over all axes of several inputs ((x * y).sum(),
@@ -871,12 +872,12 @@ class ReduceThunk:
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.reduce_kernel(
-                op.composite, self.in_dtypes, len(kept), len(axis), self.fold, self.acc_dtype, parallel, outer, order,
+                self.composite, self.in_dtypes, len(kept), len(axis), self.fold, self.acc_dtype, parallel, outer, order,
                 tuple(broadcast), self.out_dtype.name)
         result_shape = tuple(1 if d in op.axis else n for d, n in enumerate(logical) if op.keepdims or d not in op.axis)
         count = math.prod(logical[d] for d in op.axis) if op.kind == "mean" else None
         out_shape = tuple(extents[g] for g in kept) if kept else (1,)
-        scratch = codegen.reduce_scratch(op.composite, len(kept), len(axis), self.fold, self.acc_dtype, parallel,
+        scratch = codegen.reduce_scratch(self.composite, len(kept), len(axis), self.fold, self.acc_dtype, parallel,
                                          outer, self.out_dtype.name)
         return ReducePlan(_arranger(inputs, padded, perm, merged_shapes), extents, kernel, out_shape,
                           None if result_shape == out_shape else result_shape, count, scratch,

@@ -25,8 +25,8 @@ from .cuda_linalg import gemm, Convolution
 from .cuda_shape import tile_thunk, repeat_thunk, cumsum_thunk, arange_thunk, eye_thunk
 from .executor import compile_program, warn_no_kernel
 from ..graph import Constant
-from ..ops.composite import Composite, CompositeReduce
-from ..ops.elemwise import Elemwise, cast_scalar_op
+from ..ops.composite import Composite, CompositeReduce, cast_output
+from ..ops.elemwise import Elemwise
 from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient,
                          Tile, Repeat, ARange, Eye)
@@ -78,9 +78,7 @@ def _reduce_thunk(composite, node, kind, axes, keepdims):
     out_dtype = node.outputs[0].dtype
     acc_dtype = _accumulator(kind, out_dtype)
     if kind in ("all", "any"):  # fold truth values as bytes: min is all, max is any
-        steps = list(composite.program) + [(cast_scalar_op("bool"), (("tmp", composite.outputs[0]),), "bool"),
-                                           (cast_scalar_op("uint8"), (("tmp", len(composite.program)),), "uint8")]
-        composite = Composite(steps, [len(steps) - 1], composite.n_inputs)
+        composite = cast_output(cast_output(composite, "bool"), "uint8")
         kind = "min" if kind == "all" else "max"
     reducer = Reducer(composite, [v.dtype for v in node.inputs], kind, acc_dtype, out_dtype)
     return lambda inputs: [reducer(inputs, axes, keepdims)]

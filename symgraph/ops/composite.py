@@ -127,6 +127,17 @@ class Composite(Op):
         return [grads.get(v) for v in inputs]
 
 
+def cast_output(composite, dtype):
+    """The composite with its single output converted to `dtype` (itself if already of it): a
+    backend's fold of truth values (any, all) over a loop of numbers reads each as bool."""
+    (out,) = composite.outputs
+    if composite.program[out][2] == dtype:
+        return composite
+    from .elemwise import cast_scalar_op
+    steps = list(composite.program) + [(cast_scalar_op(dtype), (("tmp", out),), dtype)]
+    return Composite(steps, [len(steps) - 1], composite.n_inputs)
+
+
 class CompositeReduce(Op):
     """reduce(kind, axis)(composite(*inputs)) in one pass: the elementwise result is not stored."""
 

@@ -248,8 +248,6 @@ def _fuse_reductions(fgraph, log):
                                     x.dtype)], [0], len(inputs))
         else:
             continue
-        if node.op.kind in ("any", "all") and composite.program[composite.outputs[0]][2] != "bool":
-            continue  # (any/all fold truth values: a loop of numbers keeps its own node)
         op = CompositeReduce(composite, node.op.kind, node.op.axis, node.op.keepdims)
         new = op.make_node(*inputs).outputs[0]
         old = node.outputs[0]

@@ -265,8 +265,9 @@ def test_whole_reductions_of_several_inputs_take_the_written_call(dtype, rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
 def test_any_and_all_run_compiled_loops(dtype, rng):
-    """x.any()/x.all() and those of a fused comparison ((x > t).any(), isnan(x).any()) fold
-    truth values in the compiled loops (an or, an and): NumPy's values, dtypes and shapes over
+    """x.any()/x.all() and those of a fused comparison ((x > t).any(), isnan(x).any()) or loop
+    of numbers ((x - 1).all(): ops.composite.cast_output) fold truth values in the compiled
+    loops (an or, an and): NumPy's values, dtypes and shapes over
     every axis, kept or not, of nothing (False, True), with NaN (true), on both cores from
     the parallel size."""
     x = sg.tensor("x", dtype=dtype, ndim=2)
@@ -274,14 +275,15 @@ def test_any_and_all_run_compiled_loops(dtype, rng):
     for i, (axis, keepdims) in enumerate(((None, False), (0, False), (1, True), ((0, 1), True))):
         exprs += [x.any(axis=axis, keepdims=keepdims), x.all(axis=axis, keepdims=keepdims)]
         # (each comparison its own: one read by two reductions is stored, not fused)
-        if dtype != "bool":
-            exprs += [(x > 1 - i).any(axis=axis, keepdims=keepdims), sg.ge(x, -1 - i).all(axis=axis, keepdims=keepdims)]
+        if dtype != "bool":  # (and a loop of numbers, read as truth values: (x - 1).all())
+            exprs += [(x > 1 - i).any(axis=axis, keepdims=keepdims), sg.ge(x, -1 - i).all(axis=axis, keepdims=keepdims),
+                      (x - (1 + i)).all(axis=axis, keepdims=keepdims)]
         if dtype == "float32":
             exprs += [sg.isnan(x * (i + 1)).any(axis=axis, keepdims=keepdims)]
     f = sg.function([x], exprs, backend="numba")
     reference = sg.function([x], exprs, backend="numpy")
     fused = [n for n in f.fgraph.apply_nodes if "CompositeReduce" in type(n.op).__name__]
-    assert len(fused) == (0 if dtype == "bool" else 8 if dtype == "int64" else 12)
+    assert len(fused) == (0 if dtype == "bool" else 12 if dtype == "int64" else 16)
     rows = numba_cpu.codegen.PARALLEL_THRESHOLD // 100
     for shape in ((0, 5), (3, 0), (1, 1), (7, 13), (rows, 200)):
         value = rng.integers(-1, 3, shape).astype(dtype) if dtype != "float32" else \
