@@ -1860,9 +1860,10 @@ class MaxPoolThunk:
             kh, kw = key[:2]
             if not tiled:
                 kernel = kernels.max_pool_kernel(*key, grad=self.grad, parallel=parallel)
+            elif self.grad:
+                kernel = kernels.max_pool_tiled_grad_kernel(kh, kw, parallel)
             else:  # (the forward's tiled kernel runs on one core only: TILED_FORWARD_ROW)
-                kernel = kernels.max_pool_tiled_grad_kernel(kh, kw, parallel) if self.grad \
-                    else kernels.max_pool_tiled_kernel(kh, kw)
+                kernel = kernels.max_pool_tiled_kernel(kh, kw)
             self.kernels[key, tiled, parallel] = kernel
         return kernel
 
@@ -1899,13 +1900,9 @@ class MaxPoolThunk:
         covered_h, covered_w = g.shape[2] * kh, g.shape[3] * kw
         dx[:, :, covered_h:] = 0  # what no window covers (an odd last row or column)
         dx[:, :, :covered_h, covered_w:] = 0
-        planes = x.shape[0] * x.shape[1]
-        windows = x.shape[3] // kw
-        # (threads' rows 64 bytes apart at least: two in one cache line made the split loop no faster)
-        rows = np.empty((numba_conv.thread_slots(), (windows // 16 + 2) * 16), np.int32) if parallel \
-            else np.empty(windows, np.int32)
-        kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1), x.dtype.type(0),
-               dx.reshape(-1), planes, x.shape[2], x.shape[3], rows)
+        bits = np.dtype(f"u{x.dtype.itemsize}")  # (the kernel writes g's bits or zero's)
+        kernel(np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(g).reshape(-1).view(bits),
+               dx.reshape(-1).view(bits), x.shape[0] * x.shape[1], x.shape[2], x.shape[3])
         return [dx]
 
 

@@ -349,86 +349,48 @@ def max_pool_tiled_kernel(kh, kw):
 
 def max_pool_tiled_grad_kernel(kh, kw, parallel=False):
     """The gradient of max pooling with windows that tile the image: each window's first
-    maximum gets g and its other entries 0, each entry written once (the general kernel's zero
-    fill and scattered += took 10 ns a 2x2 window). Two forms, each the faster where it runs:
-    - serial: for each row of windows, one pass finds every window's winner by comparisons in
-      order, then one pass writes the image rows left to right (3.5 ns a 2x2 float32 window,
-      about one core's memory traffic; the parallel form on one core 4.0);
-    - parallel: one pass takes each window's maximum, then writes its entries, the first equal
-      to the maximum g and the others 0, branch-free (a flag updated in place, `seen |= t`,
-      kept it scalar: one name per entry). (128, 64, 24, 24) on two cores 2.5 ms; the serial
-      form split so scaled 1.1-1.2x (3.4-3.9 ms).
-    NaN's rule (the first NaN wins) is not the comparisons' nor the maximum's, so a row of
-    windows holding a NaN (noted by comparison, or by a sum that is NaN: also inf - inf,
-    which is only slower) is compared again by it.
+    maximum gets g and its other entries 0, each entry written once, in one pass over the
+    windows. A window's winner comes from comparisons in order (`v > best`: the first of equal
+    values wins), and its entries are written as bits, g's or zero's, chosen by a mask
+    (`g & -(at == k)`: g and dx are passed as unsigned integers of the values' width), so
+    nothing branches on the data. Chosen by value, the writes were branches LLVM kept on this
+    AMD EPYC: 12 ns a random 2x2 float32 window, 5-6 with the winners found first and written
+    by masks, 4 in one pass (64x16x28x28 2.4 -> 0.8 ms on one core; 3x3 and float64 alike).
+    NaN's rule (the first NaN wins) is not the comparisons', so a row of windows whose sum is
+    NaN (a NaN, or inf - inf, which is only slower) is done again by it. parallel: the planes
+    split over numba's threads (128x64x24x24 6.3 -> 3.1 ms on two; the last form, which found
+    maxima and then first matches, 11.8).
 
-    kernel(x, g, zero, dx, planes, h, w, rows): x and dx flat (planes, h, w), g flat (planes,
-    oh, ow); rows and columns no window covers are the caller's to zero. rows: int32 scratch
-    for each window's winner in a row of windows (w // kw), passed in: made by np.empty here,
-    it had every fresh process compile numba's own np.empty first (0.15 s of the demo's first
-    step). parallel: the planes split over numba's threads, rows one such row per thread (2-d)."""
+    kernel(x, g, dx, planes, h, w): x and dx flat (planes, h, w), g flat (planes, oh, ow), g and
+    dx as unsigned integers; rows and columns no window covers are the caller's to zero."""
     from .numba_codegen import compile_source
     n = kh * kw
     at = [f"p + {a} * w + {b}" for a, b in (divmod(k, kw) for k in range(n))]
 
-    def winner_pass(take, indent, note_nan):
+    def windows(indent, take, note_nan):
         out = [f"{indent}for j in range(ow):",
-               f"{indent}    p = top + j * {kw}",
-               f"{indent}    best = x[p]",
-               f"{indent}    at = 0"]
-        for k in range(1, n):
-            out += [f"{indent}    v = x[{at[k]}]",
-                    f"{indent}    take = {take}",
-                    f"{indent}    best = v if take else best",
-                    f"{indent}    at = {k} if take else at"]
-            out += [f"{indent}    nan |= v != v"] if note_nan else []
-        out += [f"{indent}    nan |= best != best"] if note_nan else []
-        return out + [f"{indent}    winner[j] = at"]
-
-    def write_pass(indent):
-        return [f"{indent}for z in range(ow * {kw}):",
-                f"{indent}    j = z // {kw}",
-                f"{indent}    b = z - j * {kw}",
-                f"{indent}    gv = g[row + j]",
-                f"{indent}    at = winner[j]"] + \
-               [f"{indent}    dx[top + {a} * w + z] = gv if at == {a * kw} + b else zero" for a in range(kh)]
-
-    def one_pass(indent):
-        def largest(names):  # a balanced tree of maxima
-            while len(names) > 1:
-                pairs = [f"max({names[i]}, {names[i + 1]})" for i in range(0, len(names) - 1, 2)]
-                names = pairs + names[len(names) - len(names) % 2:]
-            return names[0]
-        out = [f"{indent}for j in range(ow):", f"{indent}    p = top + j * {kw}"]
+               f"{indent}    p = top + j * {kw}"]
         out += [f"{indent}    v{k} = x[{where}]" for k, where in enumerate(at)]
-        out += [f"{indent}    m = {largest([f'v{k}' for k in range(n)])}",
-                f"{indent}    s = {' + '.join(f'v{k}' for k in range(n))}",
-                f"{indent}    nan |= s != s",
-                f"{indent}    gv = g[row + j]",
-                f"{indent}    w0 = v0 == m",
-                f"{indent}    e0 = w0"]  # (w_k: entry k is the first maximum; e_k: one of 0..k is)
-        for k in range(1, n - 1):
-            out += [f"{indent}    w{k} = (v{k} == m) & ~e{k - 1}", f"{indent}    e{k} = e{k - 1} | w{k}"]
-        out += [f"{indent}    w{n - 1} = ~e{n - 2}"]
-        return out + [f"{indent}    dx[{where}] = gv if w{k} else zero" for k, where in enumerate(at)]
+        out += [f"{indent}    best = v0", f"{indent}    at = 0"]
+        for k in range(1, n):
+            out += [f"{indent}    take = {take.format(v=f'v{k}')}",
+                    f"{indent}    best = v{k} if take else best",
+                    f"{indent}    at = {k} if take else at"]
+        if note_nan:
+            out += [f"{indent}    s = {' + '.join(f'v{k}' for k in range(n))}", f"{indent}    nan |= s != s"]
+        out += [f"{indent}    gv = g[row + j]"]
+        return out + [f"{indent}    dx[{where}] = gv & -type(gv)(at == {k})" for k, where in enumerate(at)]
 
-    nan_rule = "(v > best) | ((v != v) & (best == best))"
-    lines = ["from numba import get_thread_id", "", "",
-             "@njit(cache=True, nogil=True, parallel=True)" if parallel else "@njit(cache=True, nogil=True)",
-             "def kernel(x, g, zero, dx, planes, h, w, rows):",
+    lines = ["@njit(cache=True, nogil=True, parallel=True)" if parallel else "@njit(cache=True, nogil=True)",
+             "def kernel(x, g, dx, planes, h, w):",
              f"    oh, ow = h // {kh}, w // {kw}",
              "    for plane in prange(planes):" if parallel else "    for plane in range(planes):",
-             "        winner = rows[get_thread_id()]" if parallel else "        winner = rows",
              "        for i in range(oh):",
              f"            top = (plane * h + i * {kh}) * w",
              "            row = (plane * oh + i) * ow",
              "            nan = False"]
-    if parallel:
-        lines += one_pass(" " * 12) + ["            if nan:  # again, by NaN's rule"]
-        lines += winner_pass(nan_rule, " " * 16, note_nan=False) + write_pass(" " * 16)
-    else:
-        lines += winner_pass("v > best", " " * 12, note_nan=True) + ["            if nan:  # again, by NaN's rule"]
-        lines += winner_pass(nan_rule, " " * 16, note_nan=False) + write_pass(" " * 12)
+    lines += windows(" " * 12, "{v} > best", note_nan=True) + ["            if nan:  # again, by NaN's rule"]
+    lines += windows(" " * 16, "({v} > best) | (({v} != {v}) & (best == best))", note_nan=False)
     return compile_source("\n".join(lines) + "\n")
 
 

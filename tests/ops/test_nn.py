@@ -358,9 +358,9 @@ def test_tiling_max_pool_forward_matches_the_reference_with_ties_nans_and_edges(
 
 
 def test_the_tiling_max_pool_gradient_compiles_without_numbas_own_np_empty(tmp_path):
-    """Its row of window winners is scratch the caller passes (numba_kernels'
-    max_pool_tiled_grad_kernel): made by np.empty in the kernel, every fresh process training a
-    convnet compiled numba's np.empty for it first (0.15 s of the demo's first step)."""
+    """numba_kernels' max_pool_tiled_grad_kernel allocates nothing: an earlier form made a row
+    of window winners by np.empty in the kernel, and every fresh process training a convnet
+    compiled numba's np.empty for it first (0.15 s of the demo's first step)."""
     printed = compiles_in_a_fresh_process_without_np_empty(tmp_path, (
         "x = sg.ftensor4('x')\n"
         "f = sg.function([x], sg.grad(sg.nn.max_pool2d(x, 2).sum(), x), backend='numba')\n"
