@@ -20,7 +20,7 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
 from .numba_fast_calls import fast_call, single_values_call
-from . import blas, heap, numba_blas, numba_conv, numba_program, numba_taps
+from . import blas, heap, numba_blas, numba_conv, numba_program, numba_taps, numba_tiled_conv
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -1996,6 +1996,8 @@ class ConvThunk:
         o, cg, kh, kw = w.shape
         g, n = self.params.groups, x.shape[0]
         oh, ow = geometry[-2:]
+        if numba_tiled_conv.takes(x.shape, w.shape, geometry, g, x.dtype, w.dtype):
+            return numba_tiled_conv.forward(x, w, self._tiled_parallel(x))
         if numba_taps.takes(x, w, o, geometry, g):
             out = np.empty((n, o, oh, ow), x.dtype)
             self._taps(numba_taps.forward_serial, numba_taps.forward_parallel, x, w.shape, geometry)(
@@ -2029,6 +2031,16 @@ class ConvThunk:
             return parallel
         return serial
 
+    def _tiled_parallel(self, x):
+        """Whether numba_tiled_conv's loop splits x's images over numba's threads (as max
+        pooling's does: from MaxPoolThunk.PARALLEL_POOL values, BLAS's threads not spinning)."""
+        if x.size >= MaxPoolThunk.PARALLEL_POOL and x.shape[0] > 1 and numba_conv.thread_slots() > 1 \
+                and blas.threads_idle():
+            self.noted = x.size
+            blas.note_numba_threads(x.size)
+            return True
+        return False
+
     @staticmethod
     def _per_image(cols, filters):
         """Whether a layer's product goes image by image (see FEW_TAPS)."""
@@ -2042,6 +2054,8 @@ class ConvThunk:
         geometry = self._geometry((h, wd), (kh, kw))
         oh, ow = geometry[-2:]
         pt, pl = geometry[6:8]
+        if numba_tiled_conv.takes(in_shape, w.shape, geometry, g, gy.dtype, w.dtype) and gy.shape[0] == n:
+            return numba_tiled_conv.grad_input(gy, w, (n, c, h, wd), self._tiled_parallel(gy))
         if o < c and g == 1 and geometry[2:6] == (1, 1, 1, 1) and 0 <= pt < kh and 0 <= pl < kw \
                 and gy.dtype == w.dtype and gy.shape[0] == n:
             # With unit strides the input's gradient is the convolution of gy by the filters

@@ -328,3 +328,47 @@ def test_few_filters_run_tap_by_tap_with_the_numpy_backends_values(filters, kern
         for g, r in zip(sg.function([x], out, backend="numba")(xv), sg.function([x], out, backend="numpy")(xv)):
             np.testing.assert_allclose(g, r, equal_nan=True, **tol)
     assert ways == []
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 2)])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_one_channel_tiling_convolutions_run_window_by_window_with_the_numpy_backends_values(kernel, dtype,
+                                                                                          parallel, monkeypatch):
+    """avg_pool2d's convolution (each plane one image of one channel, a filter whose windows
+    tile it) and any such conv2d of one channel by one filter with stride = filter size take
+    numba_tiled_conv's loops, forward and the input's gradient, serial and on numba's
+    threads: the reference's values, odd edges (no window covers them: no gradient), an inf
+    and a NaN in the windows. The filter's gradient keeps im2col; padding, another stride and
+    two channels keep the layer paths."""
+    from symgraph.backends import numba_tiled_conv
+    ways = []
+    for name in ("forward", "grad_input"):
+        real = getattr(numba_tiled_conv, name)
+        monkeypatch.setattr(numba_tiled_conv, name, lambda *args, real=real, name=name: ways.append(
+            (name, args[-1])) or real(*args))
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0 if parallel else time.perf_counter() + 3600)
+    monkeypatch.setattr("symgraph.backends.numba_cpu.MaxPoolThunk.PARALLEL_POOL", 1)
+    rng = np.random.default_rng(5)
+    x = sg.tensor("x", dtype, ndim=4)
+    xv = rng.standard_normal((6, 3, 11, 9)).astype(dtype)  # (11, 9): rows and columns left over
+    xv[0, 1, 2, 3], xv[4, 2, 5, 0] = np.inf, np.nan
+    w = sg.shared(rng.standard_normal((1, 1) + kernel).astype(dtype), "w")
+    ones = sg.tensor("ones", dtype, ndim=4)
+    pooled = sg.nn.avg_pool2d(x, kernel)
+    strided = sg.nn.conv2d(ones, w, stride=kernel)
+    outputs = [pooled, sg.grad((pooled * pooled).sum(), x), strided, *sg.grad((strided * strided).sum(), [ones, w])]
+    values = [xv, rng.standard_normal((4, 1, 11, 9)).astype(dtype)]
+    got = sg.function([x, ones], outputs, backend="numba")(*values)
+    want = sg.function([x, ones], outputs, backend="numpy")(*values)
+    tol = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
+    for g, r in zip(got, want):
+        np.testing.assert_allclose(g, r, equal_nan=True, **tol)
+    assert sorted(ways) == [("forward", parallel)] * 2 + [("grad_input", parallel)] * 2
+    del ways[:]
+    for other in (sg.nn.avg_pool2d(x, kernel, padding=1), sg.nn.avg_pool2d(x, kernel, stride=1),
+                  sg.nn.conv2d(x, sg.shared(np.ones((1, 3) + kernel, dtype)), stride=kernel)):
+        out = [other, sg.grad((other * other).sum(), x)]
+        for g, r in zip(sg.function([x], out, backend="numba")(xv), sg.function([x], out, backend="numpy")(xv)):
+            np.testing.assert_allclose(g, r, equal_nan=True, **tol)
+    assert ways == []
