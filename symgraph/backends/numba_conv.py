@@ -5,7 +5,9 @@ The batched path builds one window matrix for the whole batch (im2col: 7.2 MB fo
 and a transposed copy into NCHW. Here numba's threads split the images: each builds its image's
 window matrix in a buffer of its own, which stays in its core's cache, and multiplies it there
 with one small product (numba's np.dot, SciPy's OpenBLAS), written straight into the image's
-place in the output. Measured on 2 cores (Sapphire Rapids), float32, 3x3 kernels, pad 1, us:
+place in the output (where numba_numpy_gemm registered NumPy's OpenBLAS, its products instead,
+set to one thread as below: numpy_gemm). Measured on 2 cores (Sapphire Rapids), float32, 3x3
+kernels, pad 1, us:
 
 | images x channels x size -> filters | forward | input gradient | filter gradient |
 |---|---|---|---|
@@ -100,7 +102,7 @@ def forward(kernel, x, w, oh, ow):
     """The convolution of x by w (OIHW) into a new (n, o, oh, ow) array; kernel: forward_kernel's."""
     o, taps = w.shape[0], w[0].size
     out = np.empty((x.shape[0], o, oh, ow), x.dtype)
-    with each_call_on_its_thread(o * taps * oh * ow):
+    with products_on_their_threads(o * taps * oh * ow):
         kernel(np.ascontiguousarray(x), np.ascontiguousarray(w.reshape(o, -1)), oh, ow,
                rows_within(taps * oh * ow), out, _buffers(taps, oh * ow, x.dtype))
     return out
@@ -112,7 +114,7 @@ def grad_input(kernel, gy, w, in_shape):
     o, taps = w.shape[0], w[0].size
     pixels = gy.shape[2] * gy.shape[3]
     dx = np.empty(in_shape, gy.dtype)
-    with each_call_on_its_thread(o * taps * pixels):
+    with products_on_their_threads(o * taps * pixels):
         kernel(np.ascontiguousarray(gy), np.ascontiguousarray(w.reshape(o, -1).T), rows_within(o * pixels), dx,
                _buffers(taps, pixels, gy.dtype))
     return dx
@@ -127,11 +129,35 @@ def grad_filters(kernel, x, gy, w_shape):
     shape = (slots, o, taps) if few else (slots, taps, o)
     acc = np.zeros(shape, x.dtype)
     rows = rows_within((taps if few else o) * pixels)  # (the left operand: gy's filters, or the taps)
-    with each_call_on_its_thread(o * taps * pixels):
+    with products_on_their_threads(o * taps * pixels):
         kernel(np.ascontiguousarray(x), np.ascontiguousarray(gy), rows, _buffers(taps, pixels, x.dtype),
                np.empty((1, 1, 1) if few else (slots, pixels, o), x.dtype), np.empty(shape, x.dtype), acc, few)
     total = acc.sum(axis=0)
     return np.ascontiguousarray(total if few else total.T).reshape(w_shape)
+
+
+@functools.cache
+def numpy_gemm():
+    """Whether the images' products call NumPy's OpenBLAS (numba_numpy_gemm's numpy_dot_into),
+    set to one thread while the kernels run, rather than SciPy's (numba's np.dot): on this
+    AMD EPYC NumPy's (0.3.31) took a 64x288 @ 288x576 float32 product at one thread in 250 us,
+    SciPy's (0.3.30) in 315-330; 64x576 @ 576x144 127 against 166."""
+    from .numba_numpy_gemm import DOT
+    return DOT is not None and blas.numpy_one_thread() is not None
+
+
+def _dot():
+    return "numpy_dot_into" if numpy_gemm() else "np.dot"
+
+
+def _dot_import():
+    return "from symgraph.backends.numba_numpy_gemm import numpy_dot_into\n" if numpy_gemm() else ""
+
+
+def products_on_their_threads(image_work):
+    """The context the kernels here run in: NumPy's OpenBLAS at one thread where they call it
+    (numpy_gemm), else each_call_on_its_thread's for SciPy's."""
+    return blas.numpy_one_thread() if numpy_gemm() else each_call_on_its_thread(image_work)
 
 
 def each_call_on_its_thread(image_work):
@@ -158,7 +184,7 @@ def forward_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
     """kernel(x, w2d, oh, ow, rows, out, scratch): out[n] (o, oh*ow) = w2d (o, taps) @ the
     windows of x[n], `rows` filters a call."""
     from .numba_codegen import compile_source
-    return compile_source(f"""from numba import get_thread_id
+    return compile_source(f"""{_dot_import()}from numba import get_thread_id
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -172,7 +198,7 @@ def kernel(x, w2d, oh, ow, rows, out, scratch):
 {window_loops(kh, kw, sh, sw, dh, dw, pt, pl, "y * ow + z", False, " " * 12)}
         plane = planes[n]
         for r in range(0, o, rows):
-            np.dot(w2d[r:r + rows], cols, plane[r:r + rows])
+            {_dot()}(w2d[r:r + rows], cols, plane[r:r + rows])
 """)
 
 
@@ -181,7 +207,7 @@ def grad_input_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
     (o, oh*ow), `rows` taps a call, each added back where it came from (col2im); dx is
     written whole."""
     from .numba_codegen import compile_source
-    return compile_source(f"""from numba import get_thread_id
+    return compile_source(f"""{_dot_import()}from numba import get_thread_id
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -193,7 +219,7 @@ def kernel(gy, w2dT, rows, dx, scratch):
     for n in prange(n_):
         cols = scratch[get_thread_id()]
         for r in range(0, taps, rows):
-            np.dot(w2dT[r:r + rows], planes[n], cols[r:r + rows])
+            {_dot()}(w2dT[r:r + rows], planes[n], cols[r:r + rows])
         for c in range(c_):
             for y in range(h):
                 for z in range(w):
@@ -211,7 +237,7 @@ def grad_filters_kernel(kh, kw, sh, sw, dh, dw, pt, pl):
     (threads, taps, o), gy[n] copied transposed into gT[t] first so that both operands are
     C-ordered (the transposed form threads there). `rows` of the left operand a call."""
     from .numba_codegen import compile_source
-    return compile_source(f"""from numba import get_thread_id
+    return compile_source(f"""{_dot_import()}from numba import get_thread_id
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -227,14 +253,14 @@ def kernel(x, gy, rows, scratch, gT, part, acc, few):
         into = part[t]
         if few:
             for r in range(0, o, rows):
-                np.dot(planes[n][r:r + rows], cols.T, into[r:r + rows])
+                {_dot()}(planes[n][r:r + rows], cols.T, into[r:r + rows])
         else:
             g = gT[t]
             for k in range(o):
                 for p in range(oh * ow):
                     g[p, k] = planes[n, k, p]
             for r in range(0, cols.shape[0], rows):
-                np.dot(cols[r:r + rows], g, into[r:r + rows])
+                {_dot()}(cols[r:r + rows], g, into[r:r + rows])
         for r in range(acc.shape[1]):
             for k in range(acc.shape[2]):
                 acc[t, r, k] += into[r, k]

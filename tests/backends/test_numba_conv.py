@@ -258,12 +258,24 @@ def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(produc
         assert on_threads == ([9] if numba_conv.single_thread_work() >= 9 * 1568 * 64 else [])
 
 
-def test_an_images_product_is_one_call_with_scipys_openblas_at_one_thread(products_off_blas_threads):
-    """Where SciPy's OpenBLAS can be set to one thread, each kernel runs with it so and takes an
-    image's product (64 filters x 576 taps x 100 pixels, past OpenBLAS's own 10^6) in one call;
-    after, the setting is what it was. Where it cannot, calls of a few rows within the limit."""
-    from symgraph.backends import numba_blas
-    context = numba_blas.one_thread()
+def test_an_images_product_is_one_call_with_its_openblas_at_one_thread(products_off_blas_threads, monkeypatch):
+    """Where the OpenBLAS the kernels call (NumPy's where numba_numpy_gemm registered it, its
+    products the faster; else SciPy's, numba's np.dot) can be set to one thread, each kernel
+    runs with it so and takes an image's product (64 filters x 576 taps x 100 pixels, past
+    OpenBLAS's own 10^6) in one call; after, the setting is what it was. Where SciPy's cannot,
+    calls of a few rows within the limit."""
+    from symgraph.backends import numba_blas, numba_codegen, numba_numpy_gemm
+    context = blas.numpy_one_thread() if numba_conv.numpy_gemm() else numba_blas.one_thread()
+    sources = []
+    real = numba_codegen.compile_source
+    monkeypatch.setattr(numba_codegen, "compile_source", lambda source: sources.append(source) or real(source))
+    for make in (numba_conv.forward_kernel, numba_conv.grad_input_kernel, numba_conv.grad_filters_kernel):
+        make(3, 3, 1, 1, 1, 1, 1, 1)
+    call = "numpy_dot_into(" if numba_conv.numpy_gemm() else "np.dot("
+    assert [source.count(call) for source in sources] == [1, 1, 2]  # (the filters' gradient: two forms)
+    assert numba_conv.numpy_gemm() == (numba_numpy_gemm.DOT is not None)  # (NumPy's wheels: registered)
+    if numba_conv.numpy_gemm():
+        assert not any("np.dot(" in source for source in sources)
     seen = []
 
     def kernel_at(position):

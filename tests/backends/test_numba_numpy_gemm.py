@@ -36,3 +36,28 @@ def test_a_vector_and_a_matrix_either_way_round(dtype, rng):
                       (numba_numpy_gemm.numpy_dot(v[::2], m[::2]), v[::2] @ m[::2])):
         assert got.dtype == want.dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_products_into_runs_of_rows_and_other_outputs(dtype, rng):
+    """numpy_dot_into(a, b, out), numba_conv's kernels' call: out a run of rows of a C-ordered
+    buffer (only those rows written), a column of one, a strided block (written from a new
+    array), and products with no inner dimension (zeros) or no rows; operands in every layout."""
+    a, b = rng.normal(size=(5, 4)).astype(dtype), rng.normal(size=(4, 3)).astype(dtype)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    for left in layouts(a):
+        for right in layouts(b):
+            buffer = np.full((9, 3), 7.0, dtype)
+            numba_numpy_gemm.numpy_dot_into(left, right, buffer[2:7])
+            np.testing.assert_allclose(buffer[2:7], a @ b, rtol=rtol, atol=rtol)
+            assert (buffer[:2] == 7).all() and (buffer[7:] == 7).all()
+    wide = np.full((5, 6), 7.0, dtype)
+    numba_numpy_gemm.numpy_dot_into(a, b[:, :1], wide[:, 4:5])  # a column: rows 6 apart
+    numba_numpy_gemm.numpy_dot_into(a, b, wide[:, ::2])  # every other column
+    np.testing.assert_allclose(wide[:, 4], (a @ b)[:, 2], rtol=rtol, atol=rtol)  # (overwritten by the second)
+    np.testing.assert_allclose(wide[:, ::2], a @ b, rtol=rtol, atol=rtol)
+    assert (wide[:, 1::2] == 7).all()
+    out = np.full((5, 3), 7.0, dtype)
+    numba_numpy_gemm.numpy_dot_into(a[:, :0], b[:0], out)
+    assert (out == 0).all()
+    numba_numpy_gemm.numpy_dot_into(a[:0], b, out[:0])
