@@ -305,8 +305,8 @@ def test_an_input_gradient_with_fewer_filters_than_channels_is_a_convolution_of_
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges(size, k, parallel, dtype, rng,
                                                                                   monkeypatch):
-    # Windows that tile the image take the numba backend's write-once gradient kernel (its
-    # serial and parallel forms differ); rows and columns left over by an odd size get no gradient.
+    # Windows that tile the image take the numba backend's write-once gradient kernel (serial, and
+    # split over the planes); rows and columns left over by an odd size get no gradient.
     from symgraph.backends import blas, numba_cpu, numba_kernels
     built = []
     tiled = numba_kernels.max_pool_tiled_grad_kernel
