@@ -399,6 +399,17 @@ class ElementwiseThunk:
             shape, mask = whole
             return self._resolved(functools.partial(self._run_flat, shape, mask, True, ()), shape, True,
                                   lambda: self._flat_kernel(mask, shape))
+        transposed = [i for i, a in enumerate(inputs) if self.costly and a.size >= STRIDED_COPY_MIN
+                      and not a.flags.c_contiguous and a.T.flags.c_contiguous]
+        if transposed:
+            # A transposed matrix beside other layouts (exp(y.T) + x, tanh(y.T + b)): the loops
+            # read it across its rows, as a strided view above, and exp ran scalar: 500x500
+            # float32 1.14 ms, NumPy 1.03, exp(y.T) alone 0.11. Copied to C order first (the
+            # tiled transpose, on both cores when large) the loop vectorizes.
+            run = self._plan([np.ascontiguousarray(a) if i in transposed else a for i, a in enumerate(inputs)])
+            threshold = self.threshold
+            return lambda inputs: run([c_ordered(a, threshold) if i in transposed else a
+                                       for i, a in enumerate(inputs)])
         order = _shared_memory_order(inputs) if self.ndim > 2 and self.any_layout else None
         if order is not None:  # e.g. x.transpose(2, 0, 1) * 2, NHWC seen as NCHW: as x.T above
             whole = self._whole_and_single_values([_permuted(a, order) for a in inputs])
