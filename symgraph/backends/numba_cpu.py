@@ -386,10 +386,7 @@ class ElementwiseThunk:
             # A strided view (x[::2], m[:, ::2]) is typed A by numba: no vector loads, and a
             # loop calling exp or tanh ran scalar, 9 ms for 4M float32 (NumPy's 6.4). Copied
             # first (0.9 ms on both cores) the loop vectorizes.
-            run = self._plan([np.ascontiguousarray(a) if i in strided else a for i, a in enumerate(inputs)])
-            threshold = self.threshold
-            return lambda inputs: run([c_ordered(a, threshold) if i in strided else a
-                                       for i, a in enumerate(inputs)])
+            return self._copying(inputs, strided)
         whole = self._whole_and_single_values(inputs)
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
@@ -406,10 +403,7 @@ class ElementwiseThunk:
             # read it across its rows, as a strided view above, and exp ran scalar: 500x500
             # float32 1.14 ms, NumPy 1.03, exp(y.T) alone 0.11. Copied to C order first (the
             # tiled transpose, on both cores when large) the loop vectorizes.
-            run = self._plan([np.ascontiguousarray(a) if i in transposed else a for i, a in enumerate(inputs)])
-            threshold = self.threshold
-            return lambda inputs: run([c_ordered(a, threshold) if i in transposed else a
-                                       for i, a in enumerate(inputs)])
+            return self._copying(inputs, transposed)
         order = _shared_memory_order(inputs) if self.ndim > 2 and self.any_layout else None
         if order is not None:  # e.g. x.transpose(2, 0, 1) * 2, NHWC seen as NCHW: as x.T above
             whole = self._whole_and_single_values([_permuted(a, order) for a in inputs])
@@ -445,6 +439,12 @@ class ElementwiseThunk:
             return run
         key = ("tiled", patterns) if tiled else ("broadcast", patterns, parallel)
         return self._resolved(run, shape, False, lambda: self.kernels[(*key, None)])
+
+    def _copying(self, inputs, copied):
+        """The plan for inputs whose `copied` ones are made C-ordered first (c_ordered)."""
+        run = self._plan([np.ascontiguousarray(a) if i in copied else a for i, a in enumerate(inputs)])
+        threshold = self.threshold
+        return lambda inputs: run([c_ordered(a, threshold) if i in copied else a for i, a in enumerate(inputs)])
 
     def _with_single_values(self, run, shape, mask):
         """run(inputs) for C-ordered arrays of the output's shape beside single values (x / x.sum(),
