@@ -97,16 +97,19 @@ def _product(a, b):
 @njit(cache=True, nogil=True)
 def numpy_dot_into(a, b, out):
     """out[...] = a @ b of float matrices of one dtype (np.dot's out=); out's rows contiguous
-    (a C-ordered array or a run of its rows, as numba_conv's buffers) or else written from a
-    new array."""
+    and in order (a C-ordered array or a run of its rows, as numba_conv's buffers: BLAS's
+    leading dimension) or else written from a new array (reversed or overlapping rows too:
+    a leading dimension made of those would write outside out)."""
     m, k = a.shape
     n = b.shape[1]
     if m == 0 or n == 0:
         return
+    item = out.itemsize
+    ldc = out.strides[0] // item if m > 1 else n
     if k == 0:
         out[:] = 0
-    elif out.strides[1] == out.itemsize or n == 1:
-        _gemm(a, b, out, max(out.strides[0] // out.itemsize, n))
+    elif (out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0):
+        _gemm(a, b, out, ldc)
     else:
         rows = np.empty((m, n), out.dtype)
         _gemm(a, b, rows, n)

@@ -41,8 +41,9 @@ def test_a_vector_and_a_matrix_either_way_round(dtype, rng):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_products_into_runs_of_rows_and_other_outputs(dtype, rng):
     """numpy_dot_into(a, b, out), numba_conv's kernels' call: out a run of rows of a C-ordered
-    buffer (only those rows written), a column of one, a strided block (written from a new
-    array), and products with no inner dimension (zeros) or no rows; operands in every layout."""
+    buffer (only those rows written), a column of one, a strided block and reversed rows
+    (written from a new array, nothing outside out), and products with no inner dimension
+    (zeros) or no rows; operands in every layout."""
     a, b = rng.normal(size=(5, 4)).astype(dtype), rng.normal(size=(4, 3)).astype(dtype)
     rtol = 1e-5 if dtype == "float32" else 1e-12
     for left in layouts(a):
@@ -57,6 +58,10 @@ def test_products_into_runs_of_rows_and_other_outputs(dtype, rng):
     np.testing.assert_allclose(wide[:, 4], (a @ b)[:, 2], rtol=rtol, atol=rtol)  # (overwritten by the second)
     np.testing.assert_allclose(wide[:, ::2], a @ b, rtol=rtol, atol=rtol)
     assert (wide[:, 1::2] == 7).all()
+    guarded = np.full((9, 3), 7.0, dtype)  # rows in reverse order: not BLAS's leading dimension
+    numba_numpy_gemm.numpy_dot_into(a, b, guarded[6:1:-1])
+    np.testing.assert_allclose(guarded[6:1:-1], a @ b, rtol=rtol, atol=rtol)
+    assert (guarded[:2] == 7).all() and (guarded[7:] == 7).all()
     out = np.full((5, 3), 7.0, dtype)
     numba_numpy_gemm.numpy_dot_into(a[:, :0], b[:0], out)
     assert (out == 0).all()
