@@ -26,6 +26,10 @@ class Config:
         # "mkl" (MKL or an error). MKL is faster alone but its threads and NumPy's contend when
         # both run in one process (backends/blas.py), so it is asked for, not the default.
         self.blas = os.environ.get("SYMGRAPH_BLAS", "numpy")
+        # A first call that compiles several kernels forks a helper process that compiles the
+        # later ones meanwhile (Linux, 2+ CPUs: backends/numba_compile_helper.py); off: one
+        # process compiles them all.
+        self.compile_helper = os.environ.get("SYMGRAPH_COMPILE_HELPER", "1").lower() not in ("0", "false", "no")
         self.cache_dir = os.environ.get(
             "SYMGRAPH_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "symgraph"))
 

@@ -11,6 +11,8 @@
   compile defers SciPy.
 - kernel_jit: numba.njit for the functions symgraph generates, without a C wrapper each.
 - typeof_without_numpy_ma: numba types a plain ndarray without importing numpy.ma.
+- lock_cache_saves: one process at a time adds to a function's numba disk cache.
+- (numba_compile_helper.install: a first call's compiles shared with a helper process)
 
 Wide vectors, set before numba compiles anything:
 LLVM tunes recent Intel CPUs to prefer 256-bit vectors even where they have AVX-512 (the
@@ -35,6 +37,7 @@ import sys
 from .. import gc_pause
 from ..config import config
 from ..requirements import check_numba
+from . import numba_compile_helper
 
 check_numba()  # (numba 0.61 or older: an ImportError that says so)
 
@@ -246,6 +249,41 @@ def typeof_without_numpy_ma():
     numba_typeof.typeof_impl.register(np.ndarray)(typeof_ndarray)
 
 
+def lock_cache_saves():
+    """Let one process at a time add an entry to a function's numba disk cache.
+
+    numba's cache keeps one index per function (its signatures' keys -> data file names); a
+    save reads the index, picks the first unused data file name, writes the index back whole,
+    then the data. Two processes saving different signatures of one function at once (two
+    test workers; this process and its compile helper, numba_compile_helper, where one compiles
+    a function the other calls) could both pick the same name: the index then maps one's
+    signature to the other's machine code. Here each save holds an exclusive lock (flock) on a
+    file beside the index; loads take none (a data file is replaced whole, and one named in the
+    index but not yet written reads as a miss). Without fcntl, or where the lock file cannot be
+    made, a save goes unlocked, as numba's."""
+    try:
+        import fcntl
+        from numba.core.caching import IndexDataCacheFile
+    except ImportError:
+        return
+    save = IndexDataCacheFile.save
+    if getattr(save, "symgraph_locked", False):
+        return
+
+    def locked_save(self, key, data):
+        try:
+            fd = os.open(self._index_path + ".lock", os.O_CREAT | os.O_RDWR, 0o666)
+        except (OSError, AttributeError):
+            return save(self, key, data)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            return save(self, key, data)
+        finally:
+            os.close(fd)  # (releases the lock)
+    locked_save.symgraph_locked = True
+    IndexDataCacheFile.save = locked_save
+
+
 def before_each_compile():
     """Before every numba compile: hold Python's cycle collector off (see symgraph.gc_pause),
     and before the first, defer numba's SciPy import (defer_scipy_import). numba's typing and
@@ -269,3 +307,5 @@ def before_each_compile():
 prefer_wide_vectors()
 before_each_compile()
 typeof_without_numpy_ma()
+lock_cache_saves()
+numba_compile_helper.install()

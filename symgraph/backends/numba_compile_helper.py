@@ -1,0 +1,376 @@
+"""A helper process compiles a call's later kernels while this process compiles the first ones.
+
+numba compiles one function at a time (one compiler lock, and most of a compile is Python), so
+a function's first call compiled its kernels one after another on one core: the MLP training
+step of benchmarks/compile_time.py, six kernels of 0.1-0.8 s each, 2.2-3.0 s of its 2.4-3.6 s
+cold start on this project's 2-core machine, its second core idle.
+
+When a run of a compiled program (the executor's `<symgraph program>`) meets a kernel of
+symgraph's to compile that numba's disk cache does not hold, with MIN_STEPS_LEFT nodes or more
+still to run, the process forks (`sg.config.compile_helper`; Linux, where a CPU of the process's
+runs nothing at that moment: two test workers compiling on two CPUs leave none):
+- The helper (the child) runs the rest of the program without running any numba function: each
+  call returns 0, so values are garbage and whatever fails ends the run early. It notes every
+  function it meets whose argument types have no machine code yet. When the program's run
+  returns or raises, it compiles the noted functions into numba's disk cache, the last first,
+  and exits (os._exit: it never returns into the caller's code). Its output goes to /dev/null.
+- This process compiles the kernel it met and goes on. A function the helper has taken it waits
+  for, then loads from the disk cache, as numba does for a function compiled by an earlier
+  process.
+Which of the two compiles a function is settled by a claim file created with O_EXCL in a folder
+both see: one process writes a function's disk cache entries, never both at once (numba's index
+of a function's entries is rewritten whole by each writer).
+
+The MLP step's first call: 2.3-3.4 s -> 1.6-2.2 (fresh processes alternating on this machine).
+
+Nothing here decides a result: what the helper compiled is what this process would have
+compiled (same source, same argument types, numba's cache keyed by both). If the helper dies
+(a parallel loop after fork, a library's lock held by a thread the fork did not copy) or hangs
+(its alarm's default action ends it), this process compiles what is left. Kernels whose disk
+cache is off (an unwritable cache_dir) are never handed over.
+"""
+import atexit
+import gc
+import os
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import warnings
+
+from ..config import config
+
+_PROGRAM_FILE = "<symgraph program>"  # the code name of executor.compile_program's run
+DRY_RUN_SECONDS = 60  # the helper's alarm while it runs the program, then for each compile
+COMPILE_SECONDS = 300
+WAIT_SECONDS = 300  # the longest this process waits for one function the helper took
+HELPER_SPARE_BYTES = 4 << 30  # the helper's memory beyond what the fork gave it
+MIN_STEPS_LEFT = 3  # fewer nodes left to run: no helper (the fork would cost more than it saves)
+
+_helper = None  # this process's running Helper
+_notes = None  # in the helper: what it has met
+_failed = False  # a helper died or hung in this process: no more are forked
+_fork_lock = threading.Lock()
+
+
+def _zero(*args, **kws):
+    return 0
+
+
+def can_fork():
+    """Whether a helper can be forked and would have a CPU to itself: Linux, and a CPU of this
+    process's not running anything now. (Two test processes compiling on two CPUs ran 18%
+    slower with helpers; the load average, a minute's, still counted a finished benchmark.)"""
+    if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) - _running_elsewhere() >= 2  # (one is this thread's)
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _running_elsewhere():
+    """Threads running or runnable now outside this process (BLAS threads spinning after a
+    product are this process's)."""
+    with open("/proc/loadavg") as fh:  # "0.52 0.61 0.70 3/412 12345": 3 runnable now, this one too
+        running = int(fh.read().split()[3].split("/")[0])
+    mine = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as fh:
+                mine += fh.read().rsplit(")", 1)[1].split()[0] == "R"
+        except OSError:  # (a thread that just ended)
+            pass
+    return max(running - mine, 0)
+
+
+def install():
+    """Route numba's compiles through `_before_compile` (a numba function compiles when it is
+    called with argument types it has no machine code for: Dispatcher._compile_for_args)."""
+    from numba.core.dispatcher import Dispatcher
+    original = Dispatcher._compile_for_args
+    if getattr(original, "symgraph_helper", False):
+        return
+
+    def _compile_for_args(self, *args, **kws):
+        if _notes is not None:  # in the helper: nothing runs, nothing compiles yet
+            return _notes.met(self, args)
+        if _helper is not None or config.compile_helper:
+            _before_compile(self, args)
+            if _notes is not None:  # the helper, just forked: this kernel is the parent's
+                return _zero
+        return original(self, *args, **kws)
+    _compile_for_args.symgraph_helper = True
+    Dispatcher._compile_for_args = _compile_for_args
+
+
+def _before_compile(dispatcher, args):
+    global _helper, _failed
+    helper = _helper
+    if helper is not None and helper.finished():
+        with _fork_lock:
+            if _helper is helper:
+                helper.close()
+                _helper = None
+                _failed = _failed or not helper.completed
+        helper = None
+    if helper is not None:
+        helper.before_compiling(dispatcher)
+    elif config.compile_helper and _worth_a_helper(dispatcher, args):
+        with _fork_lock:
+            if _helper is None:
+                _helper = _start(dispatcher)
+
+
+@atexit.register
+def _stop_helper():
+    """A helper still compiling when this process ends is stopped."""
+    if _helper is not None and _notes is None:
+        _helper.close()
+
+
+def _worth_a_helper(dispatcher, args):
+    """Whether a helper could take work off this compile's call: in a program's run, a
+    symgraph kernel to compile (not on disk), other kernels waiting."""
+    if not _disk_cached(dispatcher) or not dispatcher.py_func.__module__.startswith("symgraph"):
+        return False
+    frame = _program_frame()
+    if frame is None or _failed or _steps_left(frame) < MIN_STEPS_LEFT or not can_fork():
+        return False
+    try:
+        sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+        cache = dispatcher._cache
+        key = cache._index_key(sig, dispatcher.targetctx.codegen())
+        return key not in cache._cache_file._load_index()
+    except Exception:  # noqa: BLE001 - another numba's cache, an argument numba cannot type
+        return False
+
+
+def _steps_left(frame):
+    """How many of the program's nodes are still to run after the one running (a thunk makes
+    its kernels at its first call: which of them will compile is not known before)."""
+    step, nodes = frame.f_locals.get("step"), frame.f_globals.get("nodes")
+    return len(nodes) - step - 1 if isinstance(step, int) and isinstance(nodes, list) else 0
+
+
+def _disk_cached(dispatcher):
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+    cache = getattr(dispatcher, "_cache", None)
+    return isinstance(dispatcher, CPUDispatcher) and cache is not None and not isinstance(cache, NullCache)
+
+
+def _program_frame():
+    """The outermost frame of a program's run on this thread's stack, or None."""
+    found, frame = None, sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_filename == _PROGRAM_FILE:
+            found = frame
+        frame = frame.f_back
+    return found
+
+
+def _name(dispatcher):
+    """What both processes call a function (a kernel made after the fork is a different object
+    in each; its module, named by its source's hash, is the same)."""
+    return f"{dispatcher.py_func.__module__}.{dispatcher.py_func.__qualname__}"
+
+
+def _claim(folder, dispatcher):
+    """True for the first process to claim `dispatcher`, False for the other."""
+    try:
+        os.close(os.open(os.path.join(folder, _name(dispatcher)), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        return True
+    except FileExistsError:
+        return False
+
+
+def _prepare_numba():
+    """What numba does before its first compile in a process (0.2-0.3 s), done once before the
+    fork so that the helper does not do it again."""
+    from numba.core import entrypoints
+    from numba.core.registry import cpu_target
+    from .. import gc_pause
+    from .numba_target import defer_scipy_import
+    with gc_pause.held():
+        defer_scipy_import()
+        entrypoints.init_all()
+        cpu_target.target_context.refresh()
+        cpu_target.typing_context.refresh()
+
+
+def _start(dispatcher):
+    """Fork the helper; returns this process's Helper (None if the fork failed). In the
+    helper, returns None too, its notes begun: the caller's compile is skipped there."""
+    global _notes
+    from numba.core.compiler_lock import global_compiler_lock
+    frame = _program_frame()
+    _prepare_numba()
+    folder = tempfile.mkdtemp(prefix="symgraph-compile-")
+    _claim(folder, dispatcher)  # the kernel met: this process's
+    read_end, write_end = os.pipe()
+    try:
+        with global_compiler_lock, warnings.catch_warnings():  # no other thread is inside a compile
+            warnings.simplefilter("ignore", DeprecationWarning)  # (Python 3.12+: "multi-threaded")
+            pid = os.fork()
+    except OSError:
+        os.close(read_end), os.close(write_end)
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    if pid == 0:
+        try:
+            os.close(read_end)
+            _notes = _Notes(frame, folder, write_end)
+        except BaseException:  # (never into the caller's code)
+            os._exit(0)
+        return None
+    os.close(write_end)
+    return Helper(pid, read_end, folder, dispatcher)
+
+
+class Helper:
+    """This process's side: the helper's pid, the claims and what the helper has finished."""
+
+    def __init__(self, pid, read_end, folder, first):
+        self.pid, self.read_end, self.folder = pid, read_end, folder
+        self.mine = {_name(first)}  # functions this process claimed
+        self.done = set()  # functions the helper compiled
+        self.eof, self.exited, self.killed, self.unread = False, False, False, b""
+        self.completed = False  # the helper got to its end (an empty line)
+        self.lock = threading.Lock()  # (threads of this process may wait at once)
+        threading.Thread(target=self._reap, daemon=True).start()
+
+    def _reap(self):
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        self.exited = True
+
+    def finished(self):
+        return self.eof or self.exited or self.killed
+
+    def before_compiling(self, dispatcher):
+        """Claim `dispatcher`, or wait until the helper, which claimed it, has compiled it."""
+        key = _name(dispatcher)
+        if key in self.mine or key in self.done or self.finished():
+            return
+        try:
+            if _claim(self.folder, dispatcher):
+                self.mine.add(key)
+                return
+        except OSError:  # the folder is gone: no helper to wait for
+            return
+        with self.lock:
+            self._wait_for(key)
+
+    def _wait_for(self, key):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while key not in self.done and not self.finished() and self.read_end is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill()
+                return
+            if select.select([self.read_end], [], [], min(left, 1.0))[0]:
+                self._read()
+            elif self.exited:
+                self._read()  # (what it wrote before it exited, then EOF)
+
+    def _read(self):
+        data = os.read(self.read_end, 4096)
+        if not data:
+            self.eof = True
+            return
+        *lines, self.unread = (self.unread + data).split(b"\n")
+        self.done.update(line.decode() for line in lines if line)
+        self.completed = self.completed or b"" in lines
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.killed = True
+
+    def close(self):
+        with self.lock:  # (not while another thread reads)
+            if self.read_end is None:
+                return
+            if not self.exited:
+                self.kill()
+            while not self.eof:  # (what it finished, for the record: EOF comes as it exits)
+                self._read()
+            os.close(self.read_end)
+            self.read_end = None
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _limit_memory():
+    """Cap the helper's address space a few GiB above what it has: a shape computed from a
+    garbage value (an arange's length) fails there instead of taking the machine's memory."""
+    try:
+        import resource
+        with open("/proc/self/statm") as fh:
+            size = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        resource.setrlimit(resource.RLIMIT_AS, (size + HELPER_SPARE_BYTES, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (OSError, ValueError, ImportError):
+        pass
+
+
+class _Notes:
+    """The helper's side: it runs the program on, noting what would compile, then compiles."""
+
+    def __init__(self, frame, folder, write_end):
+        from numba.core.dispatcher import Dispatcher
+        self.frame, self.folder, self.write_end = frame, folder, write_end
+        self.noted = {}  # name -> (dispatcher, [argument types, ...]) in the order met
+        config.compile_helper = False  # (no helper of its own)
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM):
+            signal.signal(number, signal.SIG_DFL)  # (SIGALRM's default ends the process)
+        signal.alarm(DRY_RUN_SECONDS)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1), os.dup2(null, 2)
+        _limit_memory()
+        # Nothing compiled runs here either: a parallel loop's threads did not survive the fork.
+        for obj in gc.get_objects():
+            if isinstance(obj, Dispatcher):
+                obj._clear()  # (its dispatch table only: calls fall to _compile_for_args)
+        sys.setprofile(self._on_event)
+
+    def met(self, dispatcher, args):
+        """A numba function called: noted if its machine code for these types is to be compiled."""
+        try:
+            sig = tuple(dispatcher.typeof_pyval(a) for a in args)
+        except Exception:  # noqa: BLE001
+            return _zero
+        if sig not in dispatcher.overloads and _disk_cached(dispatcher):
+            sigs = self.noted.setdefault(_name(dispatcher), (dispatcher, []))[1]
+            if sig not in sigs:
+                sigs.append(sig)
+        return _zero
+
+    def _on_event(self, frame, event, arg):
+        if event == "return" and frame is self.frame:
+            sys.setprofile(None)
+            self.compile_and_exit()
+
+    def compile_and_exit(self):
+        global _notes
+        _notes = None  # compiles go through numba's own path again
+        try:
+            for key, (dispatcher, sigs) in reversed(list(self.noted.items())):
+                if not _claim(self.folder, dispatcher):
+                    continue
+                signal.alarm(COMPILE_SECONDS)
+                for sig in sigs:
+                    try:
+                        dispatcher.compile(sig)
+                    except Exception:  # noqa: BLE001 - this process will meet the error itself
+                        pass
+                os.write(self.write_end, key.encode() + b"\n")
+            os.write(self.write_end, b"\n")  # (the end: this helper did not fail)
+        finally:
+            os._exit(0)
