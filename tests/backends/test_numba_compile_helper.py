@@ -45,12 +45,12 @@ def fresh(monkeypatch, tmp_path):
 def _functions_with_new_kernels():
     """(numba's, numpy's) function of four loops no earlier test compiled (constants of their
     own), BLAS products between them."""
-    c = [float(v) for v in np.random.default_rng(int.from_bytes(os.urandom(4), "little")).uniform(0.1, 0.9, 5)]
+    c = [float(v) for v in np.random.default_rng(int.from_bytes(os.urandom(4), "little")).uniform(0.1, 0.9, 6)]
     x, w = sg.matrix("x"), sg.matrix("w")
     a = sg.tanh(x * c[0] + c[1])
     b = sg.nn.sigmoid(sg.dot(a, w) * c[2])
     d = sg.exp(-sg.dot(b, w) * c[3])
-    outputs = [(d * c[4]).sum(axis=0), a + b]
+    outputs = [(d * c[4]).sum(axis=0), a * c[5] + b]  # (every loop's source has a constant of its own)
     return sg.function([x, w], outputs), sg.function([x, w], outputs, backend="numpy")
 
 
