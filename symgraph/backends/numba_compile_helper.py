@@ -67,24 +67,29 @@ def can_fork():
     if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
         return False
     try:
-        return len(os.sched_getaffinity(0)) - _running_elsewhere() >= 2  # (one is this thread's)
+        # (the fewer of two looks: a shell's short command is not a busy machine; one CPU is
+        # this thread's)
+        return len(os.sched_getaffinity(0)) - min(_running_elsewhere(), _running_elsewhere()) >= 2
     except (OSError, ValueError, IndexError):
         return False
 
 
 def _running_elsewhere():
-    """Threads running or runnable now outside this process (BLAS threads spinning after a
-    product are this process's)."""
-    with open("/proc/loadavg") as fh:  # "0.52 0.61 0.70 3/412 12345": 3 runnable now, this one too
-        running = int(fh.read().split()[3].split("/")[0])
-    mine = 0
-    for task in os.listdir("/proc/self/task"):
+    """Other processes running now: those whose main thread is running or runnable, kernel
+    threads left out. (The kernel's count of runnable threads, /proc/loadavg's, did not do:
+    this process's BLAS threads, spinning then sleeping after a product, changed state
+    between its read and the read of this process's own.)"""
+    me, count = os.getpid(), 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == me:
+            continue
         try:
-            with open(f"/proc/self/task/{task}/stat") as fh:
-                mine += fh.read().rsplit(")", 1)[1].split()[0] == "R"
-        except OSError:  # (a thread that just ended)
-            pass
-    return max(running - mine, 0)
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                state, parent = fh.read().rsplit(b")", 1)[1].split()[:2]
+        except (OSError, ValueError):  # (a process that just ended)
+            continue
+        count += state == b"R" and parent != b"2" and name != "2"  # (kthreadd and its children)
+    return count
 
 
 def install():
