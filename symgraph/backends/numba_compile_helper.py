@@ -143,15 +143,16 @@ def _worth_a_helper(dispatcher, args):
     if not _disk_cached(dispatcher) or not dispatcher.py_func.__module__.startswith("symgraph"):
         return False
     frame = _program_frame()
-    if frame is None or _failed or _steps_left(frame) < MIN_STEPS_LEFT or not can_fork():
+    if frame is None or _failed or _steps_left(frame) < MIN_STEPS_LEFT:
         return False
-    try:
+    try:  # (before can_fork, which reads every process's state: a warm start loads every kernel)
         sig = tuple(dispatcher.typeof_pyval(a) for a in args)
         cache = dispatcher._cache
-        key = cache._index_key(sig, dispatcher.targetctx.codegen())
-        return key not in cache._cache_file._load_index()
+        if cache._index_key(sig, dispatcher.targetctx.codegen()) in cache._cache_file._load_index():
+            return False
     except Exception:  # noqa: BLE001 - another numba's cache, an argument numba cannot type
         return False
+    return can_fork()
 
 
 def _steps_left(frame):
