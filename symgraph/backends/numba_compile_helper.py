@@ -62,8 +62,9 @@ def _zero(*args, **kws):
 
 def can_fork():
     """Whether a helper can be forked and would have a CPU to itself: Linux, and a CPU of this
-    process's not running anything now. (Two test processes compiling on two CPUs ran 18%
-    slower with helpers; the load average, a minute's, still counted a finished benchmark.)"""
+    process's that no other process runs on now. (Two test workers compiling on two CPUs ran
+    18% slower with helpers forked whenever they could be; a load average, a minute's, still
+    counts the benchmark that just ended.)"""
     if not (sys.platform.startswith("linux") and hasattr(os, "fork") and hasattr(os, "sched_getaffinity")):
         return False
     try:
@@ -104,7 +105,10 @@ def install():
         if _notes is not None:  # in the helper: nothing runs, nothing compiles yet
             return _notes.met(self, args)
         if _helper is not None or config.compile_helper:
-            _before_compile(self, args)
+            try:
+                _before_compile(self, args)
+            except Exception:  # noqa: BLE001 - never in the way of the compile itself
+                pass
             if _notes is not None:  # the helper, just forked: this kernel is the parent's
                 return _zero
         return original(self, *args, **kws)
@@ -138,8 +142,9 @@ def _stop_helper():
 
 
 def _worth_a_helper(dispatcher, args):
-    """Whether a helper could take work off this compile's call: in a program's run, a
-    symgraph kernel to compile (not on disk), other kernels waiting."""
+    """Whether a helper could take work off this compile's call: a symgraph kernel to compile
+    (not in the disk cache) in a program's run with MIN_STEPS_LEFT nodes or more to go, and a
+    free CPU."""
     if not _disk_cached(dispatcher) or not dispatcher.py_func.__module__.startswith("symgraph"):
         return False
     frame = _program_frame()
