@@ -30,7 +30,6 @@ compiled (same source, same argument types, numba's cache keyed by both). If the
 cache is off (an unwritable cache_dir) are never handed over.
 """
 import atexit
-import gc
 import os
 import select
 import shutil
@@ -40,6 +39,7 @@ import tempfile
 import threading
 import time
 import warnings
+import weakref
 
 from ..config import config
 
@@ -54,6 +54,10 @@ _helper = None  # this process's running Helper
 _notes = None  # in the helper: what it has met
 _failed = False  # a helper died or hung in this process: no more are forked
 _fork_lock = threading.Lock()
+# Every numba function made since install(): the helper clears their dispatch tables. (Finding
+# them with gc.get_objects() took seconds in a test worker's heap: the helper began when this
+# process had compiled everything.)
+_dispatchers = weakref.WeakSet()
 
 
 def _zero(*args, **kws):
@@ -100,6 +104,12 @@ def install():
     original = Dispatcher._compile_for_args
     if getattr(original, "symgraph_helper", False):
         return
+    made = Dispatcher.__init__
+
+    def __init__(self, *args, **kws):
+        made(self, *args, **kws)
+        _dispatchers.add(self)
+    Dispatcher.__init__ = __init__
 
     def _compile_for_args(self, *args, **kws):
         if _notes is not None:  # in the helper: nothing runs, nothing compiles yet
@@ -335,7 +345,6 @@ class _Notes:
     """The helper's side: it runs the program on, noting what would compile, then compiles."""
 
     def __init__(self, frame, folder, write_end):
-        from numba.core.dispatcher import Dispatcher
         self.frame, self.folder, self.write_end = frame, folder, write_end
         self.noted = {}  # name -> (dispatcher, [argument types, ...]) in the order met
         config.compile_helper = False  # (no helper of its own)
@@ -346,9 +355,8 @@ class _Notes:
         os.dup2(null, 1), os.dup2(null, 2)
         _limit_memory()
         # Nothing compiled runs here either: a parallel loop's threads did not survive the fork.
-        for obj in gc.get_objects():
-            if isinstance(obj, Dispatcher):
-                obj._clear()  # (its dispatch table only: calls fall to _compile_for_args)
+        for dispatcher in list(_dispatchers):
+            dispatcher._clear()  # (its dispatch table only: calls fall to _compile_for_args)
         sys.setprofile(self._on_event)
 
     def met(self, dispatcher, args):
