@@ -138,10 +138,12 @@ def _before_compile(dispatcher, args):
         helper = None
     if helper is not None:
         helper.before_compiling(dispatcher)
-    elif config.compile_helper and _worth_a_helper(dispatcher, args):
-        with _fork_lock:
-            if _helper is None:
-                _helper = _start(dispatcher)
+    elif config.compile_helper:
+        frame = _run_worth_a_helper(dispatcher, args)
+        if frame is not None:
+            with _fork_lock:
+                if _helper is None:
+                    _helper = _start(dispatcher, frame)
 
 
 @atexit.register
@@ -151,23 +153,23 @@ def _stop_helper():
         _helper.close()
 
 
-def _worth_a_helper(dispatcher, args):
-    """Whether a helper could take work off this compile's call: a symgraph kernel to compile
-    (not in the disk cache) in a program's run with MIN_STEPS_LEFT nodes or more to go, and a
-    free CPU."""
-    if not _disk_cached(dispatcher) or not dispatcher.py_func.__module__.startswith("symgraph"):
-        return False
+def _run_worth_a_helper(dispatcher, args):
+    """The program run's frame if a helper could take work off this compile's call (a symgraph
+    kernel to compile, not in the disk cache, in a program's run with MIN_STEPS_LEFT nodes or
+    more to go, and a free CPU), else None."""
+    if _failed or not _disk_cached(dispatcher) or not dispatcher.py_func.__module__.startswith("symgraph"):
+        return None
     frame = _program_frame()
-    if frame is None or _failed or _steps_left(frame) < MIN_STEPS_LEFT:
-        return False
+    if frame is None or _steps_left(frame) < MIN_STEPS_LEFT:
+        return None
     try:  # (before can_fork, which reads every process's state: a warm start loads every kernel)
         sig = tuple(dispatcher.typeof_pyval(a) for a in args)
         cache = dispatcher._cache
         if cache._index_key(sig, dispatcher.targetctx.codegen()) in cache._cache_file._load_index():
-            return False
+            return None
     except Exception:  # noqa: BLE001 - another numba's cache, an argument numba cannot type
-        return False
-    return can_fork()
+        return None
+    return frame if can_fork() else None
 
 
 def _steps_left(frame):
@@ -223,12 +225,12 @@ def _prepare_numba():
         cpu_target.typing_context.refresh()
 
 
-def _start(dispatcher):
-    """Fork the helper; returns this process's Helper (None if the fork failed). In the
-    helper, returns None too, its notes begun: the caller's compile is skipped there."""
+def _start(dispatcher, frame):
+    """Fork the helper, to run on from the program run's `frame`; returns this process's
+    Helper (None if the fork failed). In the helper, returns None too, its notes begun: the
+    caller's compile is skipped there."""
     global _notes
     from numba.core.compiler_lock import global_compiler_lock
-    frame = _program_frame()
     _prepare_numba()
     folder = tempfile.mkdtemp(prefix="symgraph-compile-")
     _claim(folder, dispatcher)  # the kernel met: this process's

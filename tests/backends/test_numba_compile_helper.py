@@ -31,8 +31,8 @@ def fresh(monkeypatch, tmp_path):
     started = []
     start = helper_module._start
 
-    def recording_start(dispatcher):
-        helper = start(dispatcher)
+    def recording_start(dispatcher, frame):
+        helper = start(dispatcher, frame)
         started.append(helper)
         return helper
     monkeypatch.setattr(helper_module, "_start", recording_start)
@@ -162,7 +162,7 @@ def test_kernels_a_helper_compiled_load_in_a_later_process(tmp_path):
         "sg.config.cache_dir = sys.argv[1]\n"
         "h._running_elsewhere = lambda: 0\n"
         "started, start = [], h._start\n"
-        "h._start = lambda dispatcher: started.append(1) or start(dispatcher)\n"
+        "h._start = lambda dispatcher, frame: started.append(1) or start(dispatcher, frame)\n"
         "count = []\n"
         "class L(event.Listener):\n"
         "    def on_start(self, ev): count.append(1)\n"
@@ -189,6 +189,20 @@ def test_kernels_a_helper_compiled_load_in_a_later_process(tmp_path):
     assert ok == "True" and helpers == "1" and int(cold_compiles) > 0
     ok, helpers, warm_compiles = run("warm")
     assert ok == "True" and helpers == "0" and warm_compiles == "0"
+
+
+def test_a_process_busy_elsewhere_counts_and_leaves_no_cpu_on_two():
+    """can_fork's look at the machine: a process spinning on a CPU is counted (runnable counts:
+    on two CPUs beside a test worker it may wait its turn)."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert helper_module._running_elsewhere() >= 1
+        if len(os.sched_getaffinity(0)) == 2:
+            assert not helper_module.can_fork()
+    finally:
+        busy.kill()
+        busy.wait()
 
 
 def test_a_cache_save_waits_for_the_lock_another_holds(tmp_path):
