@@ -34,7 +34,7 @@ import numpy as np
 
 from ..config import config
 from . import numba_calls, numba_special, numba_svml, numba_vecmath
-from . import numba_noinline, numba_stream
+from . import numba_noinline, numba_stack, numba_stream
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
@@ -104,7 +104,7 @@ def _helpers_digest():
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_svml, numba_noinline):
+    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_stack, numba_svml, numba_noinline):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -114,13 +114,14 @@ def _helpers_digest():
 # name the inline definitions, for loops that need them (numba_rows' blocks). A kernel's
 # `@njit(...)` is numba_target.kernel_jit's.
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
-           "import math\nimport numpy as np\nfrom numba import prange\n"
+           "import math\nimport numpy as np\nfrom numba import carray, prange\n"
            "from symgraph.backends.numba_target import kernel_jit as njit\n"
            f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
            "from symgraph.backends import numba_vecmath as inlined\n"
            f"from symgraph.backends.numba_svml import {', '.join(numba_svml.NAMES)}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
            "from symgraph.backends.numba_stream import stream_store\n"
+           "from symgraph.backends.numba_stack import stack_buffer\n"
            "from symgraph.backends.numba_noinline import not_inlined\n\n")
 
 
@@ -304,17 +305,22 @@ def _named_literals(steps):
     return [f"    {name} = {literal}" for literal, name in named.items()]
 
 
-_TILE = 32  # rows and columns of a tiled loop's tile (32x32 float64 of each array: 8 KB)
+def _tile_size(dtypes):
+    """A tiled loop's tile: rows of 256 bytes (64 float32, 32 float64). 32x32 float32 tiles ran
+    x * y.T 1.2-1.5x slower than 64x64 at 1000x1000 and 2000x2000 (a row of a tile is then two
+    cache lines, too short a run for the prefetcher), and 64x64 float64 lost to 32x32 at
+    300x2000 and 1000x1000."""
+    return 64 if max(np.dtype(d).itemsize for d in dtypes) <= 4 else 32
 
 
-def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, trig=False, tiled=False):
+def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, trig=False, tiled=None):
     """Nested loops over the output; input k is indexed by the output's last len(patterns[k])
     indices, with 0 on its axes of length 1 (patterns[k][j] True). Inputs keep their own
     shapes: given broadcast views instead (any stride, even 0), numba could not vectorize the
     inner loop (a conv bias + relu over 16x16x8x8 took 15.8 us), and np.broadcast_to cost
     2.6 us an input. alias: as in _flat_source. trig: as in _trig_count_lines. tiled (2-d,
-    parallel): the loops walk _TILE x _TILE tiles, tiles of rows split between cores, so that
-    a transposed input's columns are read while in cache (_tiled_lines)."""
+    parallel; one flag an input: transposed or not): the loops walk tiles, tiles of rows split
+    between cores, each transposed input's tile copied to the stack first (_tiled_lines)."""
     n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
@@ -326,6 +332,9 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
         if i == alias:
             body.append(f"x{i} = out0[{out_index}]")
             continue
+        if tiled and tiled[i]:
+            body.append(f"x{i} = b{i}[i0 - lo0, i1 - lo1]")
+            continue
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
         body.append(f"x{i} = a{i}[{index}]")
@@ -335,25 +344,35 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
         assert ndim == 2 and parallel
-        lines = _tiled_lines(arrays, prelude, body, "nbig" if trig else None)
+        tile = _tile_size([*in_dtypes, *(steps[o][4] for o in outs)])
+        lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], tile, "nbig" if trig else None)
     else:
         lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if trig else None)
     return "\n".join(lines) + "\n"
 
 
-def _tiled_lines(arrays, prelude, body, found=None):
+def _tiled_lines(arrays, prelude, body, buffered, tile, found=None):
     """A 2-d elementwise kernel over (i0, i1) tile by tile: a C-ordered input beside a
     transposed one (x * y.T) walked row by row read the transposed one a column's stride per
     value, the lines of each column out of cache by the next row (2000x2000 float32 5.5 ms,
-    NumPy 13.6); a tile keeps them (numba_kernels._transpose's loop). found: as in _kernel_lines."""
+    NumPy 13.6); a tile keeps them (numba_kernels._transpose's loop). Each input in `buffered`
+    (its reads in `body` are b{i}[i0 - lo0, i1 - lo1]) is first copied, in its own memory
+    order, into a tile on the stack (numba_stack), from which the row loop reads it as the
+    others, in order, and vectorizes (read in place, each value was a strided load: 1000x1000
+    float32 0.47 -> 0.32-0.39 ms, 2000x2000 4.0-5.5 -> 2.6-3.8). found: as in _kernel_lines."""
     lines = [f"@njit(parallel=True, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
     lines += ["    n0, n1 = out0.shape[0], out0.shape[1]",
-              f"    for tile in prange((n0 + {_TILE - 1}) // {_TILE}):",
-              f"        lo0 = tile * {_TILE}",
-              f"        hi0 = min(n0, lo0 + {_TILE})",
-              f"        for lo1 in range(0, n1, {_TILE}):",
-              f"            hi1 = min(n1, lo1 + {_TILE})",
-              f"            for i0 in {_urange('lo0', 'hi0')}:",
+              f"    for tile in prange((n0 + {tile - 1}) // {tile}):"]
+    lines += [f"        b{i} = carray(stack_buffer({tile * tile}, a{i}), ({tile}, {tile}))" for i in buffered]
+    lines += [f"        lo0 = tile * {tile}",
+              f"        hi0 = min(n0, lo0 + {tile})",
+              f"        for lo1 in range(0, n1, {tile}):",
+              f"            hi1 = min(n1, lo1 + {tile})"]
+    for i in buffered:
+        lines += [f"            for j1 in {_urange('lo1', 'hi1')}:",
+                  f"                for j0 in {_urange('lo0', 'hi0')}:",
+                  f"                    b{i}[j0 - lo0, j1 - lo1] = a{i}[j0, j1]"]
+    lines += [f"            for i0 in {_urange('lo0', 'hi0')}:",
               f"                for i1 in {_urange('lo1', 'hi1')}:"]
     lines += ["                    " + line for line in body]
     return lines + ([f"    return {found}"] if found else [])
@@ -856,7 +875,7 @@ class _TrigChecked:
             self.exact(*args)
 
 
-def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None, tiled=False):
+def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None, tiled=None):
     if uses_checked_trig(composite, in_dtypes):  # (never in place, as flat_kernel's)
         return _TrigChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, trig=True,
                                                        tiled=tiled)),

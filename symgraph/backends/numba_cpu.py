@@ -431,13 +431,15 @@ class ElementwiseThunk:
             return unmerged
         patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
         parallel = math.prod(shape) >= self.threshold
-        # A transposed matrix beside C-ordered ones (x * y.T, a + a.T): the loops walk tiles.
-        tiled = parallel and len(shape) == 2 and any(a.ndim == 2 and a.shape == shape and not a.flags.c_contiguous
-                                                     and a.T.flags.c_contiguous for a in inputs)
+        # A transposed matrix beside C-ordered ones (x * y.T, a + a.T): the loops walk tiles,
+        # the transposed ones' copied to the stack tile by tile (codegen._tiled_lines).
+        transposed = tuple(a.ndim == 2 and a.shape == shape and not a.flags.c_contiguous and a.T.flags.c_contiguous
+                           for a in inputs)
+        tiled = transposed if parallel and len(shape) == 2 and any(transposed) else None
         run = functools.partial(self._run_broadcast, shape, patterns, parallel, singles, tiled)
         if singles:
             return run
-        key = ("tiled", patterns) if tiled else ("broadcast", patterns, parallel)
+        key = ("tiled", patterns, tiled) if tiled else ("broadcast", patterns, parallel)
         return self._resolved(run, shape, False, lambda: self.kernels[(*key, None)])
 
     def _copying(self, inputs, copied):
@@ -510,7 +512,7 @@ class ElementwiseThunk:
         outs, alias = self._outputs(inputs, shape)
         if singles:
             inputs = [_one_value(a) if i in singles else a for i, a in enumerate(inputs)]
-        key = ("tiled", patterns, alias) if tiled else ("broadcast", patterns, parallel, alias)
+        key = ("tiled", patterns, tiled, alias) if tiled else ("broadcast", patterns, parallel, alias)
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.broadcast_kernel(self.composite, self.in_dtypes, len(shape), patterns,

@@ -511,8 +511,8 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_large_transposed_matrix_beside_c_ordered_ones_takes_the_tiled_loop(dtype, rng, monkeypatch):
-    """x * y.T, a + a.T and the like from the parallel threshold: the loops walk 32x32 tiles
-    (numba_codegen._tiled_lines). Shapes not a multiple of the tile, a broadcast column and a
+    """x * y.T, a + a.T and the like from the parallel threshold: the loops walk tiles, the
+    transposed input's copied to the stack (numba_codegen._tiled_lines, test_numba_stack). Shapes not a multiple of the tile, a broadcast column and a
     single value beside them, the range-checked sin and NaN/inf: as the numpy backend. (A loop
     calling exp or sin copies a transposed input of STRIDED_COPY_MIN values or more to C order
     instead, 70x70 here: test_a_costly_loop_copies_a_transposed_input_beside_other_layouts.)"""

@@ -1,0 +1,80 @@
+"""Stack tiles (numba_stack): each task of a parallel loop gets a buffer of its own, and the
+tiled elementwise loop (numba_codegen._tiled_lines) reads a transposed input's tile from one,
+as vector loads."""
+import re
+
+import numpy as np
+import pytest
+from numba import carray, njit, prange
+
+import symgraph as sg
+from symgraph.backends import numba_codegen, numba_cpu
+from symgraph.backends.numba_stack import STACK_ALIGN, stack_buffer
+from tests.conftest import executor_globals
+
+
+@njit(parallel=True)
+def _task_sums(n_tasks, out, addresses):
+    """Each task fills its buffer with its own number, reads it back after the others ran."""
+    for task in prange(n_tasks):
+        b = carray(stack_buffer(256, out), (16, 16))
+        addresses[task] = b.ctypes.data
+        for i in range(16):
+            for j in range(16):
+                b[i, j] = task + i - j
+        total = 0.0
+        for k in range(1000):  # (time for the other thread's tasks to run meanwhile)
+            total += b[k % 16, (k * 7) % 16]
+        out[task] = total
+
+
+def test_each_task_has_its_own_aligned_buffer():
+    n = 64
+    out, addresses = np.zeros(n), np.zeros(n, np.int64)
+    _task_sums(n, out, addresses)
+    k = np.arange(1000)
+    want = [float(np.sum(task + k % 16 - (k * 7) % 16)) for task in range(n)]
+    np.testing.assert_array_equal(out, want)
+    assert np.all(addresses % STACK_ALIGN == 0)
+
+
+def test_a_size_that_is_not_a_literal_is_refused():
+    @njit
+    def sized(n, like):
+        return stack_buffer(n, like)
+    with pytest.raises(Exception, match="stack_buffer"):
+        sized(8, np.zeros(1))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int8"])
+def test_the_tiled_loop_reads_transposed_inputs_through_stack_tiles(dtype, rng, monkeypatch):
+    """Shapes across several tiles of 64 (32 for 8-byte values) with partial ones at both
+    edges, two transposed inputs, a broadcast row and C-ordered ones: as NumPy. (200x1: every
+    input C-ordered, the flat loop.)"""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1000)
+    x, y, z, r = (sg.tensor(n, dtype=dtype, ndim=2) for n in "xyzr")
+    f = sg.function([x, y, z, r], x * y.T - z.T + r, backend="numba")
+    for shape in [(130, 67), (31, 200), (64, 64), (200, 1)]:
+        values = [rng.integers(-9, 9, size=s).astype(dtype) for s in (shape, shape[::-1], shape[::-1], (1, shape[1]))]
+        got = f(*values)
+        np.testing.assert_array_equal(got, values[0] * values[1].T - values[2].T + values[3])
+    thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk))
+    assert ("tiled", (False, True, True, False)) in [key[:1] + key[2:3] for key in thunk.kernels]
+
+
+@pytest.mark.parametrize("dtype, lanes", [("float32", "float"), ("float64", "double")])
+def test_the_tiled_loop_is_vectorized(dtype, lanes, tmp_path, monkeypatch):
+    """Read in place, a transposed input was one strided load a value (LLVM's vector form of that
+    loop runs only where the stride is 1); the row loop reads its stack tile instead, and
+    vectorizes."""
+    monkeypatch.setattr(numba_codegen.config, "cache_dir", str(tmp_path))  # (compiled here: its IR kept)
+    x, y = sg.tensor("x", dtype=dtype, ndim=2), sg.tensor("y", dtype=dtype, ndim=2)
+    (node,) = sg.function([x, y], x * y + x, backend="numba").fgraph.apply_nodes
+    source = numba_codegen._broadcast_source(node.op, (dtype, dtype), 2, ((False, False), (False, False)), True,
+                                             tiled=(False, True))
+    assert "stack_buffer" in source and len(re.findall(r"\ba1\[", source)) == 1  # (read once: into the tile)
+    kernel = numba_codegen.compile_source(f"# {tmp_path}\n{source}")
+    a = np.ones((100, 100), dtype)
+    kernel(np.empty_like(a), a, a.T)
+    llvm = "".join(kernel.dispatcher.inspect_llvm().values())
+    assert re.search(rf"fmul <\d+ x {lanes}>", llvm)
