@@ -318,9 +318,9 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     indices, with 0 on its axes of length 1 (patterns[k][j] True). Inputs keep their own
     shapes: given broadcast views instead (any stride, even 0), numba could not vectorize the
     inner loop (a conv bias + relu over 16x16x8x8 took 15.8 us), and np.broadcast_to cost
-    2.6 us an input. alias: as in _flat_source. trig: as in _trig_count_lines. tiled (2-d,
-    parallel; one flag an input: transposed or not): the loops walk tiles, tiles of rows split
-    between cores, each transposed input's tile copied to the stack first (_tiled_lines)."""
+    2.6 us an input. alias: as in _flat_source. trig: as in _trig_count_lines. tiled (2-d;
+    one flag an input: transposed or not): the loops walk tiles (tiles of rows split between
+    cores where parallel), each transposed input's tile copied to the stack first (_tiled_lines)."""
     n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
@@ -343,15 +343,16 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     body += [f"out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
-        assert ndim == 2 and parallel
+        assert ndim == 2
         tile = _tile_size([*in_dtypes, *(steps[o][4] for o in outs)])
-        lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], tile, "nbig" if trig else None)
+        lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], tile, parallel,
+                             "nbig" if trig else None)
     else:
         lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if trig else None)
     return "\n".join(lines) + "\n"
 
 
-def _tiled_lines(arrays, prelude, body, buffered, tile, found=None):
+def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
     """A 2-d elementwise kernel over (i0, i1) tile by tile: a C-ordered input beside a
     transposed one (x * y.T) walked row by row read the transposed one a column's stride per
     value, the lines of each column out of cache by the next row (2000x2000 float32 5.5 ms,
@@ -360,9 +361,9 @@ def _tiled_lines(arrays, prelude, body, buffered, tile, found=None):
     order, into a tile on the stack (numba_stack), from which the row loop reads it as the
     others, in order, and vectorizes (read in place, each value was a strided load: 1000x1000
     float32 0.47 -> 0.32-0.39 ms, 2000x2000 4.0-5.5 -> 2.6-3.8). found: as in _kernel_lines."""
-    lines = [f"@njit(parallel=True, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
+    lines = [f"@njit(parallel={parallel}, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
     lines += ["    n0, n1 = out0.shape[0], out0.shape[1]",
-              f"    for tile in prange((n0 + {tile - 1}) // {tile}):"]
+              f"    for tile in {'prange' if parallel else 'range'}((n0 + {tile - 1}) // {tile}):"]
     lines += [f"        b{i} = carray(stack_buffer({tile * tile}, a{i}), ({tile}, {tile}))" for i in buffered]
     lines += [f"        lo0 = tile * {tile}",
               f"        hi0 = min(n0, lo0 + {tile})",

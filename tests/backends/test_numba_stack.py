@@ -62,6 +62,20 @@ def test_the_tiled_loop_reads_transposed_inputs_through_stack_tiles(dtype, rng, 
     assert ("tiled", (False, True, True, False)) in [key[:1] + key[2:3] for key in thunk.kernels]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_serial_loop_tiles_a_transposed_input_whose_rows_are_a_multiple_of_128_bytes_apart(dtype, rng):
+    """Below the parallel threshold: 128x256 (rows of y 512 or 1024 bytes apart) through stack
+    tiles; 200x200 (800 or 1600) and 64x64 (too small) read in place."""
+    x, y = sg.tensor("x", dtype=dtype, ndim=2), sg.tensor("y", dtype=dtype, ndim=2)
+    for shape, tiled in [((128, 256), True), ((200, 200), False), ((64, 64), False)]:
+        assert shape[0] * shape[1] < numba_codegen.PARALLEL_THRESHOLD
+        f = sg.function([x, y], x * y.T, backend="numba")
+        xv, yv = rng.normal(size=shape).astype(dtype), rng.normal(size=shape[::-1]).astype(dtype)
+        np.testing.assert_array_equal(f(xv, yv), xv * yv.T)
+        thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk))
+        assert [key[0] for key in thunk.kernels] == (["tiled"] if tiled else ["broadcast"])
+
+
 @pytest.mark.parametrize("dtype, lanes", [("float32", "float"), ("float64", "double")])
 def test_the_tiled_loop_is_vectorized(dtype, lanes, tmp_path, monkeypatch):
     """Read in place, a transposed input was one strided load a value (LLVM's vector form of that
