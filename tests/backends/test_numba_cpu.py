@@ -511,11 +511,10 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_large_transposed_matrix_beside_c_ordered_ones_takes_the_tiled_loop(dtype, rng, monkeypatch):
-    """x * y.T, a + a.T and the like from the parallel threshold: the loops walk tiles, the
-    transposed input's copied to the stack (numba_codegen._tiled_lines, test_numba_stack). Shapes not a multiple of the tile, a broadcast column and a
-    single value beside them, the range-checked sin and NaN/inf: as the numpy backend. (A loop
-    calling exp or sin copies a transposed input of STRIDED_COPY_MIN values or more to C order
-    instead, 70x70 here: test_a_costly_loop_copies_a_transposed_input_beside_other_layouts.)"""
+    """x * y.T, a + a.T, exp(x - c) + y.T and the like from the parallel threshold: the loops
+    walk tiles, the transposed input's copied to the stack (numba_codegen._tiled_lines,
+    test_numba_stack). Shapes not a multiple of the tile, a broadcast column and a single value
+    beside them, the range-checked sin and NaN/inf: as the numpy backend."""
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1000)
     monkeypatch.setattr(numba_cpu.codegen, "COSTLY_THRESHOLD", 1000)
     x, y, c, s = (sg.tensor(n, dtype=dtype, ndim=d) for n, d in (("x", 2), ("y", 2), ("c", 2), ("s", 0)))
@@ -531,12 +530,7 @@ def test_a_large_transposed_matrix_beside_c_ordered_ones_takes_the_tiled_loop(dt
             np.testing.assert_allclose(f(*values), want, rtol=1e-6 if dtype == "float32" else 1e-13, atol=1e-6,
                                        equal_nan=True)
             thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
-            kinds = [key[0] for t in thunks for key in t.kernels]
-            costly = expr is not other[0] and expr is not square[0]
-            if costly and shape[0] * shape[1] >= numba_cpu.STRIDED_COPY_MIN:
-                assert len(kinds) == 1 and kinds[0] != "tiled"
-            else:
-                assert kinds == ["tiled"]
+            assert [key[0] for t in thunks for key in t.kernels] == ["tiled"]
 
 
 def test_one_number_computations_run_numpy_and_compile_nothing():
@@ -1289,16 +1283,23 @@ def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_costly_loop_copies_a_transposed_input_beside_other_layouts(dtype, rng):
+@pytest.mark.parametrize("rows", [300, 30])
+def test_a_costly_loop_tiles_or_copies_a_transposed_input_beside_other_layouts(dtype, rows, rng):
     """exp(y.T) + x walked x's rows and read y across its own, and exp ran scalar (500x500
-    float32 1.14 ms, exp(y.T) alone 0.11): the transposed input is copied to C order first,
-    then the flat loop (or, beside a broadcast row, the C-ordered broadcast loop) vectorizes.
-    A transposed input alone keeps its memory order (no copy), and a cheap loop its tiles."""
+    float32 1.14 ms, exp(y.T) alone 0.11). A parallel loop (300x400) reads y.T through stack
+    tiles (the tiled loop); a serial one (30x400) whose y rows are not a multiple of
+    TILED_ROW_BYTES apart copies it to C order first, then the flat loop (or, beside a broadcast
+    row, the C-ordered broadcast loop) vectorizes. A transposed input alone keeps its memory
+    order (no copy, no tiles), and a cheap loop its tiles."""
     x, y, b = sg.matrix("x", dtype=dtype), sg.matrix("y", dtype=dtype), sg.vector("b", dtype=dtype)
-    xv, yv, bv = (rng.normal(size=s).astype(dtype) for s in ((300, 400), (400, 300), 400))
+    xv, yv, bv = (rng.normal(size=s).astype(dtype) for s in ((rows, 400), (400, rows), 400))
+    assert rows * yv.itemsize % numba_cpu.TILED_ROW_BYTES and rows * 400 >= numba_cpu.STRIDED_COPY_MIN
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
-    cases = [(sg.function([x, y], sg.exp(y.T) + x, backend="numba"), (xv, yv), np.exp(yv.T) + xv, "flat"),
-             (sg.function([y, b], sg.tanh(y.T + b), backend="numba"), (yv, bv), np.tanh(yv.T + bv), "broadcast"),
+    tiled = rows == 300
+    cases = [(sg.function([x, y], sg.exp(y.T) + x, backend="numba"), (xv, yv), np.exp(yv.T) + xv,
+              "tiled" if tiled else "flat"),
+             (sg.function([y, b], sg.tanh(y.T + b), backend="numba"), (yv, bv), np.tanh(yv.T + bv),
+              "tiled" if tiled else "broadcast"),
              (sg.function([y], sg.exp(y.T) * 2, backend="numba"), (yv,), np.exp(yv.T) * 2, "flat")]
     copies = []
     real = numba_cpu.c_ordered
@@ -1309,8 +1310,9 @@ def test_a_costly_loop_copies_a_transposed_input_beside_other_layouts(dtype, rng
             np.testing.assert_allclose(f(*values), want, **tol)
             np.testing.assert_allclose(f(*values), want, **tol)  # (the plan kept)
             (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+            assert (rows * 400 >= thunk.threshold) == tiled
             assert thunk.kernels and all(key[0] == kind for key in thunk.kernels)
-            assert copies == ([(300, 400)] * 2 if len(values) == 2 else [])
+            assert copies == ([(rows, 400)] * 2 if len(values) == 2 and not tiled else [])
     finally:
         numba_cpu.c_ordered = real
     cheap = sg.function([x, y], y.T * x, backend="numba")
