@@ -119,6 +119,9 @@ CASES = [
     ("x.T.max(axis 1)", [M], lambda m, x: x.T.max(axis=1)),
     ("x.transpose(2,0,1) * 2", [(100, 200, 50)], lambda m, x: x.transpose(2, 0, 1) * 2),
     ("2x2 mean pool by reshape", [(64, 16, 28, 28)], lambda m, x: x.reshape((64, 16, 14, 2, 14, 2)).mean(axis=(3, 5))),
+    # A transposed input beside a C-ordered one, added in the thirty-eighth session
+    ("x * y.T, 256x256", [(256, 256), (256, 256)], lambda m, x, y: x * y.T),
+    ("exp(y.T) + x, 500x500", [(500, 500), (500, 500)], lambda m, x, y: m.exp(y.T) + x),
 ]
 
 

@@ -123,7 +123,7 @@ def compiles_in_a_fresh_process_without_np_empty(cache_dir, code, expected):
     watching what numba compiles: something from a module named like `expected` (compiled,
     not loaded), and nothing of numba's array module. A loop that allocates with np.empty has
     every fresh process compile numba's own np.empty first (numba.np.arrayobj, 0.15-0.2 s);
-    symgraph's loops take their scratch from the caller. Returns what `code` printed last."""
+    symgraph's loops take their scratch from the caller or the stack. Returns what `code` printed last."""
     import subprocess
     import sys
     script = ("import sys\n"

@@ -114,14 +114,14 @@ def _helpers_digest():
 # name the inline definitions, for loops that need them (numba_rows' blocks). A kernel's
 # `@njit(...)` is numba_target.kernel_jit's.
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
-           "import math\nimport numpy as np\nfrom numba import carray, prange\n"
+           "import math\nimport numpy as np\nfrom numba import prange\n"
            "from symgraph.backends.numba_target import kernel_jit as njit\n"
            f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
            "from symgraph.backends import numba_vecmath as inlined\n"
            f"from symgraph.backends.numba_svml import {', '.join(numba_svml.NAMES)}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
            "from symgraph.backends.numba_stream import stream_store\n"
-           "from symgraph.backends.numba_stack import stack_buffer\n"
+           "from symgraph.backends.numba_stack import stack_array\n"
            "from symgraph.backends.numba_noinline import not_inlined\n\n")
 
 
@@ -364,7 +364,7 @@ def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
     lines = [f"@njit(parallel={parallel}, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
     lines += ["    n0, n1 = out0.shape[0], out0.shape[1]",
               f"    for tile in {'prange' if parallel else 'range'}((n0 + {tile - 1}) // {tile}):"]
-    lines += [f"        b{i} = carray(stack_buffer({tile * tile}, a{i}), ({tile}, {tile}))" for i in buffered]
+    lines += [f"        b{i} = stack_array({tile}, {tile}, a{i})" for i in buffered]
     lines += [f"        lo0 = tile * {tile}",
               f"        hi0 = min(n0, lo0 + {tile})",
               f"        for lo1 in range(0, n1, {tile}):",

@@ -34,7 +34,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
 from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
                             _init_literal, _fold_lines, _literal)
-from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source, scratch_source
+from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source
 from .executor import from_shapes, input_writers, overwritten
 from .numba_elsewhere import compile_in_child
 
@@ -392,16 +392,14 @@ class _Writer:
 
     def row_call(self, kind, x, arguments):
         """A call of numba_rows' compiled loop for `kind` rows of x, imported from its module
-        (compiled once for every program, not again in each), with the scratch block a
-        serial blocked loop takes."""
-        n = self.shape(x)[1]
-        short = blocked(n)
+        (compiled once for every program, not again in each)."""
+        short = blocked(self.shape(x)[1])
         name = f"row_{kind}_{x.dtype}_{'short' if short else 'long'}"
         if name not in self.helpers:
             module = module_name(row_source(kind, x.dtype, False, short))
             self.helpers[name] = f"from {module} import kernel as {name}\n"
             self.rows.append((kind, x.dtype, short))
-        return f"{name}({', '.join(arguments + ([scratch_source(n, x.dtype)] if short else []))})"
+        return f"{name}({', '.join(arguments)})"
 
 
 # --- one emitter per op: lines computing the node's outputs ---------------------------------

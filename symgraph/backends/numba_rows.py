@@ -8,7 +8,6 @@ ones of numba_vecmath, and the row's max and sum are folds that vectorize. Short
 NumPy reference does (shift by the row maximum; NaN and inf propagate the same way); sums
 accumulate in float64 (float32 rows: in float32 within 128 elements, then in float64).
 """
-import numpy as np
 
 from .numba_codegen import _WINDOW, compile_source
 
@@ -23,16 +22,20 @@ SHORT = 32  # rows shorter than this are blocked (measured: per-row loops win fr
 # for the gradient's loop with both, 1.4 and 0.9 s apart): rows shorter than SHORT in blocks,
 # the last block padded with the last row (its lanes computed and not written), and longer
 # rows one at a time. A block's scratch (its rows transposed, then the maximum and the sum of
-# each lane) is one array: the serial loop's passed in (_WithScratch), the parallel loop's made
-# once a block (three a block before: 32x10 float32 4.6-4.8 us -> 3.6-3.8, 512x10 48 -> 29-42).
+# each lane) is one array of SHORT + 1 rows on the stack (numba_stack: one per task of the
+# parallel loop). Passed in by the caller (LLVM must allow for it overlapping x or out) softmax
+# over 512x10 float32 took 21.3-21.9 us against 17.0-18.0, 128x20 12.5-12.9 against 9.7-10.3,
+# the loss and its gradient 5-10% longer; made by np.empty, every fresh process compiled
+# numba's np.empty for it first, 0.19 s of the MLP step's first call.
 _BLOCKED = """@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)
-def kernel(x, {extra}out{scratch_argument}):
+def kernel(x, {extra}out):
     n = x.shape[1]
     last = x.shape[0] - 1
     bad = 0
     for blk in {loop}((x.shape[0] + {block} - 1) // {block}):
         r0 = blk * {block}
-{scratch_per_block}        mb = buf[n]
+        buf = stack_array({scratch_rows}, {block}, x)
+        mb = buf[n]
         pb = buf[n + 1]
         for l in range({block}):
             mb[l] = -np.inf
@@ -196,29 +199,6 @@ def blocked(n):
     return n < SHORT
 
 
-class _WithScratch:
-    """The serial blocked kernel, called as the others are (x, ..., out): its scratch block is
-    made here and passed last. Made by np.empty inside the kernel, it had every fresh process
-    compile numba's own np.empty for it: 0.19 s of the MLP training step's first call (the
-    column sums' scratch: numba_codegen.reduce_scratch)."""
-
-    def __init__(self, kernel, dtype):
-        self.kernel, self.dtype = kernel, np.dtype(dtype)
-
-    def __call__(self, x, *rest):
-        return self.kernel(x, *rest, np.empty((x.shape[1] + 2, BLOCK), self.dtype))
-
-    @property
-    def dispatcher(self):
-        """This, calling numba's dispatcher directly (numba_codegen._CacheTolerant's)."""
-        return _WithScratch(self.kernel.dispatcher, self.dtype)
-
-
-def scratch_source(n, dtype):
-    """The scratch argument a compiled caller passes the serial blocked kernel for rows of n."""
-    return f"np.empty(({n} + 2, {BLOCK}), np.{dtype})"
-
-
 def row_kernel(kind, dtype, parallel, short):
     """kernel(x, out) for softmax/log_softmax (out like x) and logsumexp (out one per row);
     kernel(x, t, out) for the crossentropies (t: integer row targets, or dense rows);
@@ -227,13 +207,11 @@ def row_kernel(kind, dtype, parallel, short):
     per row), for rows
     shorter than SHORT (`short`, see blocked) or not. Returns how many integer targets were out
     of range (their rows are not meaningful)."""
-    kernel = compile_source(row_source(kind, dtype, parallel, short))
-    return _WithScratch(kernel, dtype) if short and not parallel else kernel
+    return compile_source(row_source(kind, dtype, parallel, short))
 
 
 def row_source(kind, dtype, parallel, short):
-    """The source of row_kernel's function; the serial blocked one takes its scratch block
-    last (scratch_source)."""
+    """The source of row_kernel's function."""
     fields = dict(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype, block=BLOCK,
                   exp={"float32": "exp32", "float64": "exp64"}[dtype],
                   extra=_arguments(kind))
@@ -242,12 +220,10 @@ def row_source(kind, dtype, parallel, short):
         return text.format(**fields, **more)
     softmax, finish = kind == "softmax" or kind.endswith("_grad"), _FINISH[kind]  # (keep each exponential)
     if short:
-        scratch = f"buf = {scratch_source('n', dtype)}\n"
         # A block's exp stays inline (numba_calls: LLVM unrolls the 16-lane loop before it
         # inlines a call, and 16 calls stay scalar).
         return _BLOCKED.format(
-            **{**fields, "exp": "inlined." + fields["exp"]}, scratch_argument="" if parallel else ", buf",
-            scratch_per_block="        " + scratch if parallel else "",
+            **{**fields, "exp": "inlined." + fields["exp"]}, scratch_rows=SHORT + 1,
             block_shift=fill(_BLOCK_SHIFT) if kind == "logsumexp" else "",
             block_keep="                buf[j, l] = e\n" if softmax else "",
             block_finish="".join("    " + line + "\n" for line in fill(finish, e="buf[j, l]").splitlines()))

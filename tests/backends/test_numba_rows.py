@@ -812,8 +812,7 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
     np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13, atol=1e-7, equal_nan=True)
     # the broadcast g (a mean's 1/n) is passed contiguous: one compiled loop serves both calls
     kernel = thunk._kernel(xv.size >= thunk.threshold, shape[-1])  # (numba's dispatcher, after a first call)
-    kernel = getattr(kernel, "dispatcher", kernel)
-    assert len(getattr(kernel, "kernel", kernel).signatures) == 1  # (short rows: inside numba_rows._WithScratch)
+    assert len(getattr(kernel, "dispatcher", kernel).signatures) == 1
     rows, flat_t = xv.reshape(-1, shape[-1]), tv.reshape(-1)
     serial, parallel = np.empty_like(rows), np.empty_like(rows)
     thunk._kernel(False, shape[-1])(rows, flat_t, gv.reshape(-1), serial)
@@ -886,10 +885,11 @@ def test_dense_targets_gradient_and_loss_with_it_are_row_loops_with_the_referenc
 
 
 def test_the_serial_blocked_loop_compiles_without_numbas_own_np_empty(tmp_path):
-    """Its scratch block comes from the caller (numba_rows._WithScratch; a compiled program
-    passes its own): made by np.empty in the kernel, every fresh process compiled numba's
-    np.empty for it first, 0.19 s of the MLP step's first call. A fresh process, compiling
-    the loss-and-gradient loop for 16-row blocks, compiles nothing of numba's array module."""
+    """Its scratch block is on the stack (numba_stack): made by np.empty in the kernel, every
+    fresh process compiled numba's np.empty for it first, 0.19 s of the MLP step's first call.
+    A fresh process, compiling the loss-and-gradient loop for 16-row blocks, compiles nothing
+    of numba's array module. (The parallel loop's count of bad targets is a prange reduction,
+    whose per-thread array numba makes with its np.empty.)"""
     sums = compiles_in_a_fresh_process_without_np_empty(tmp_path, (
         "from symgraph.backends.numba_rows import row_kernel\n"
         "kernel = row_kernel('crossentropy_int_with_grad', 'float32', False, True)\n"

@@ -5,19 +5,19 @@ import re
 
 import numpy as np
 import pytest
-from numba import carray, njit, prange
+from numba import njit, prange
 
 import symgraph as sg
 from symgraph.backends import numba_codegen, numba_cpu
-from symgraph.backends.numba_stack import STACK_ALIGN, stack_buffer
-from tests.conftest import executor_globals
+from symgraph.backends.numba_stack import STACK_ALIGN, stack_array
+from tests.conftest import compiles_in_a_fresh_process_without_np_empty, executor_globals
 
 
 @njit(parallel=True)
 def _task_sums(n_tasks, out, addresses):
     """Each task fills its buffer with its own number, reads it back after the others ran."""
     for task in prange(n_tasks):
-        b = carray(stack_buffer(256, out), (16, 16))
+        b = stack_array(16, 16, out)
         addresses[task] = b.ctypes.data
         for i in range(16):
             for j in range(16):
@@ -41,8 +41,8 @@ def test_each_task_has_its_own_aligned_buffer():
 def test_a_size_that_is_not_a_literal_is_refused():
     @njit
     def sized(n, like):
-        return stack_buffer(n, like)
-    with pytest.raises(Exception, match="stack_buffer"):
+        return stack_array(n, 4, like)
+    with pytest.raises(Exception, match="stack_array"):
         sized(8, np.zeros(1))
 
 
@@ -86,9 +86,22 @@ def test_the_tiled_loop_is_vectorized(dtype, lanes, tmp_path, monkeypatch):
     (node,) = sg.function([x, y], x * y + x, backend="numba").fgraph.apply_nodes
     source = numba_codegen._broadcast_source(node.op, (dtype, dtype), 2, ((False, False), (False, False)), True,
                                              tiled=(False, True))
-    assert "stack_buffer" in source and len(re.findall(r"\ba1\[", source)) == 1  # (read once: into the tile)
+    assert "stack_array" in source and len(re.findall(r"\ba1\[", source)) == 1  # (read once: into the tile)
     kernel = numba_codegen.compile_source(f"# {tmp_path}\n{source}")
     a = np.ones((100, 100), dtype)
     kernel(np.empty_like(a), a, a.T)
     llvm = "".join(kernel.dispatcher.inspect_llvm().values())
     assert re.search(rf"fmul <\d+ x {lanes}>", llvm)
+
+
+def test_stack_tiles_compile_nothing_of_numbas_array_module(tmp_path):
+    """A fresh process running x * y.T through the tiled loops (serial and parallel) compiles
+    the kernels and nothing of numba.np (numba's carray, or np.empty, would be compiled there
+    once a process)."""
+    printed = compiles_in_a_fresh_process_without_np_empty(tmp_path, (
+        "x, y = sg.fmatrix('x'), sg.fmatrix('y')\n"
+        "f = sg.function([x, y], x * y.T)\n"
+        "a = np.ones((128, 256), 'float32')\n"
+        "b = np.ones((1024, 512), 'float32')\n"
+        "print(float(f(a, a.T.copy()).sum()), float(f(b, b.T.copy()).sum()))"), expected="symgraph_kernel_")
+    assert printed.split() == ["32768.0", "524288.0"]
