@@ -12,8 +12,8 @@ Each is marked forceinline (LLVM's alwaysinline): left to its cost model, LLVM k
 to the larger ones (pow, asinh, acosh, sin64, logaddexp64) and their loops ran scalar
 (abs(x)**y of float32 0.10x NumPy). The exception is a loop with a constant trip count
 (numba_rows' blocks of 16 rows): LLVM unrolls it before the call's body is linked in, and 16
-unrolled calls stay scalar (softmax of 512x10 float32 26 -> 72 us), so those loops keep the
-inline definitions (`inlined.exp32` in a kernel's source).
+unrolled calls stay scalar (softmax of 512x10 float32 26 -> 72 us), so those loops have the
+function's statements written out in their source (numba_source_inline).
 
 A function numba compiles for a caller takes the caller's error model and fastmath setting, as
 inlined it did; every kernel has error_model="numpy" (a float division by zero gives inf) and

@@ -110,9 +110,9 @@ def _helpers_digest():
     return digest.hexdigest()[:12]
 
 
-# Kernels call the math functions as numba_calls compiles them; `inlined.exp32` and the like
-# name the inline definitions, for loops that need them (numba_rows' blocks). A kernel's
-# `@njit(...)` is numba_target.kernel_jit's.
+# Kernels call the math functions as numba_calls compiles them; `inlined` is numba_vecmath, whose
+# constants and intrinsics the functions written out in a loop's source read (numba_rows'
+# blocks: numba_source_inline). A kernel's `@njit(...)` is numba_target.kernel_jit's.
 _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import prange\n"
            "from symgraph.backends.numba_target import kernel_jit as njit\n"

@@ -9,7 +9,9 @@ NumPy reference does (shift by the row maximum; NaN and inf propagate the same w
 accumulate in float64 (float32 rows: in float32 within 128 elements, then in float64).
 """
 
+from . import numba_vecmath
 from .numba_codegen import _WINDOW, compile_source
+from .numba_source_inline import inline_source
 
 # Rows shorter than a vector (a 10-class output) give the per-row loops little to vectorize:
 # 10 exponentials a row, one at a time, were 26 us of 512x10 float32. Such rows go BLOCK at a
@@ -47,8 +49,7 @@ def kernel(x, {extra}out):
                 mb[l] = fold_max(mb[l], v)
 {block_shift}        for j in range(n):
             for l in range({block}):
-                e = {exp}(buf[j, l] - mb[l])
-{block_keep}                pb[l] = pb[l] + e
+{block_exp}{block_keep}                pb[l] = pb[l] + e
         for l in range(min({block}, x.shape[0] - r0)):
             r = r0 + l
             m = mb[l]
@@ -220,10 +221,11 @@ def row_source(kind, dtype, parallel, short):
         return text.format(**fields, **more)
     softmax, finish = kind == "softmax" or kind.endswith("_grad"), _FINISH[kind]  # (keep each exponential)
     if short:
-        # A block's exp stays inline (numba_calls: LLVM unrolls the 16-lane loop before it
-        # inlines a call, and 16 calls stay scalar).
+        # A block's exp is written out in the loop (numba_source_inline), not called: LLVM
+        # unrolls the 16-lane loop before it inlines a call, and 16 calls stay scalar (numba_calls).
+        lines, e = inline_source(getattr(numba_vecmath, fields["exp"]), ["buf[j, l] - mb[l]"], "exp")
         return _BLOCKED.format(
-            **{**fields, "exp": "inlined." + fields["exp"]}, scratch_rows=SHORT + 1,
+            **fields, scratch_rows=SHORT + 1, block_exp="".join(" " * 16 + line + "\n" for line in lines + [f"e = {e}"]),
             block_shift=fill(_BLOCK_SHIFT) if kind == "logsumexp" else "",
             block_keep="                buf[j, l] = e\n" if softmax else "",
             block_finish="".join("    " + line + "\n" for line in fill(finish, e="buf[j, l]").splitlines()))
