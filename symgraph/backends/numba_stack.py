@@ -19,7 +19,6 @@ vector) is known. Keep arrays small: worker threads' stacks are a few MB.
 from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
-from numba.np.arrayobj import populate_array
 
 STACK_ALIGN = 64
 
@@ -35,6 +34,9 @@ def stack_array(typingctx, rows, columns, like):
     array_type = types.Array(dtype, 2, "C")
 
     def codegen(context, builder, signature, args):
+        # (imported here: numba.np.arrayobj takes 50 ms to import, and a warm start, loading
+        # every kernel from the disk cache, never lowers this)
+        from numba.np.arrayobj import populate_array
         element = context.get_data_type(dtype)
         with builder.goto_entry_block():  # once per function call, not per loop iteration
             slot = builder.alloca(ir.ArrayType(element, shape[0] * shape[1]))

@@ -91,7 +91,8 @@ f = sg.function([x], [sg.exp(x) * 2, sg.nn.softmax(x)], backend='numba')
 a = np.linspace(-3, 3, 50, dtype='float32').reshape(5, 10)
 e, s = f(a)
 print(np.allclose(e, np.exp(a) * 2, rtol=1e-6), np.allclose(s, np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-6))
-print(len(refreshes), 'numba.np.arraymath' in sys.modules, 'numpy.ma' in sys.modules, len(runtimes),
+print(len(refreshes), 'numba.np.arraymath' in sys.modules or 'numba.np.arrayobj' in sys.modules,
+      'numpy.ma' in sys.modules, len(runtimes),
       entrypoints._already_initialized)
 from numba import njit
 print(njit(lambda v: np.empty(3)[:0].size + v.sum())(np.ones(4)), len(refreshes) > 0)
