@@ -238,6 +238,9 @@ def _start(dispatcher, frame):
     try:
         with global_compiler_lock, warnings.catch_warnings():  # no other thread is inside a compile
             warnings.simplefilter("ignore", DeprecationWarning)  # (Python 3.12+: "multi-threaded")
+            # (JAX's at-fork hook warns of a deadlock in a child using JAX; the helper runs no
+            # JAX, nor any numba function: it compiles)
+            warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
             pid = os.fork()
     except OSError:
         os.close(read_end), os.close(write_end)

@@ -226,3 +226,30 @@ def test_a_cache_save_waits_for_the_lock_another_holds(tmp_path):
     os.close(lock)
     thread.join(60)
     assert len(cache_file._load_index()) == 2
+
+
+def test_a_fork_warning_from_another_librarys_hook_is_not_shown(tmp_path):
+    """JAX registers an at-fork hook warning that a child using JAX may deadlock; the helper
+    uses none, and a user importing JAX beside symgraph saw that warning at every cold first
+    call (benchmarks/data_ops.py). The same hook here, in a fresh process with one helper."""
+    code = (
+        "import os, sys, warnings, numpy as np, symgraph as sg\n"
+        "from symgraph.backends import numba_compile_helper as h\n"
+        "sg.config.cache_dir = sys.argv[1]\n"
+        "h._running_elsewhere = lambda: 0\n"
+        "os.register_at_fork(before=lambda: warnings.warn('os.fork() was called. os.fork() is incompatible with "
+        "multithreaded code, and JAX is multithreaded, so this will likely lead to a deadlock.', RuntimeWarning))\n"
+        "started, start = [], h._start\n"
+        "h._start = lambda dispatcher, frame: started.append(1) or start(dispatcher, frame)\n"
+        "x, w = sg.matrix('x'), sg.matrix('w')\n"
+        "a = sg.tanh(x * 0.3 + 0.25)\n"
+        "b = sg.nn.sigmoid(sg.dot(a, w) * 0.7)\n"
+        "d = sg.exp(-sg.dot(b, w) * 0.2)\n"
+        "outs = [(d * 0.5).sum(axis=0), a + b]\n"
+        "xv, wv = np.linspace(-2, 2, 30, dtype='float32').reshape(6, 5), np.eye(5, dtype='float32')\n"
+        "got = sg.function([x, w], outs)(xv, wv)\n"
+        "print(len(started))\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
+                         env=env, timeout=300)
+    assert out.stdout.split() == ["1"] and "os.fork() was called" not in out.stderr, out.stderr
