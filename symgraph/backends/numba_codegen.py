@@ -34,7 +34,7 @@ import numpy as np
 
 from ..config import config
 from . import numba_calls, numba_special, numba_svml, numba_vecmath
-from . import numba_noinline, numba_stack, numba_stream
+from . import numba_noinline, numba_source_inline, numba_stack, numba_stream
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
@@ -117,7 +117,7 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "import math\nimport numpy as np\nfrom numba import prange\n"
            "from symgraph.backends.numba_target import kernel_jit as njit\n"
            f"from symgraph.backends.numba_calls import {', '.join(numba_calls.NAMES)}\n"
-           "from symgraph.backends import numba_vecmath as inlined\n"
+           f"from symgraph.backends import numba_vecmath as {numba_source_inline.MODULE}\n"
            f"from symgraph.backends.numba_svml import {', '.join(numba_svml.NAMES)}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
            "from symgraph.backends.numba_stream import stream_store\n"

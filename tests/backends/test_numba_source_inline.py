@@ -71,3 +71,18 @@ def test_a_functions_source_is_found_as_inspect_finds_it():
             assert ast.dump(ast.parse(numba_source_inline._function_source(definition))) == want, name
             found += 1
     assert found > 40
+
+
+def _looped(x):
+    p = x
+    for c in (1.0, 2.0):
+        p = _clamped(p, c, c)  # noqa: F821 - numba_vecmath's, as the writer reads names
+    return p
+
+
+def test_an_inline_call_inside_a_loop_is_refused():
+    """A call's statements go before the statement using it: inside a loop they would leave it
+    (computed once, from the loop variable's value before the loop)."""
+    parameters, statements, _ = numba_source_inline._definition(_looped)
+    with pytest.raises(ValueError, match="inside a loop"):
+        numba_source_inline._Writer("p")._statement(statements[1], {*parameters, "p", "c"}, "p0_")
