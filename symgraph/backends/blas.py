@@ -377,15 +377,15 @@ def splits_products():
 
 def _split_on_numba_threads():
     """numba_blas.one_thread()'s context where products can be split over numba's threads at
-    any size (SciPy's OpenBLAS told to run each call on its thread, two threads or more), else
-    None."""
+    any size (the OpenBLAS they call, NumPy's or SciPy's, told to run each call on its thread,
+    two threads or more), else None."""
     from . import numba_blas  # (numba_blas imports this module)
     return numba_blas.one_thread() if numba.config.NUMBA_NUM_THREADS > 1 else None
 
 
 def _in_single_thread_blocks(a, b):
-    """a @ b as products that each run on one thread: split over numba's threads where SciPy's
-    OpenBLAS can be told to (numba_blas.split_product: the dense layers of a convnet whose
+    """a @ b as products that each run on one thread: split over numba's threads where the
+    OpenBLAS they call can be told to (numba_blas.split_product: the dense layers of a convnet whose
     convolutions numba's threads run, 32x9216 @ 9216x128 among them), else in calls
     OpenBLAS's single-thread small-matrix kernels take (each up to SMALL_KERNEL_MNK multiply-adds,
     rows of a C-ordered left operand, _blocks), or None where they cannot. A transposed weight's
@@ -422,13 +422,13 @@ def _in_single_thread_blocks(a, b):
 
 def _blocks(a, b, rows):
     """a @ b in calls of `rows` rows of a: two calls or more on numba's threads (at work anyway
-    while these blocks are taken), through numba's np.dot, SciPy's OpenBLAS, where its own
-    single-thread limit (numba_conv.single_thread_work) takes such a call."""
+    while these blocks are taken), through numba_blas's kernels (blocks_of), where their
+    OpenBLAS's own single-thread limit (numba_conv.single_thread_work) takes such a call."""
     from .numba_conv import single_thread_work  # (numba_conv imports this module)
     out = np.empty((a.shape[0], b.shape[1]), a.dtype)
     if a.shape[0] > rows and rows * a.shape[1] * b.shape[1] <= single_thread_work():
-        from .numba_blas import row_blocks
-        row_blocks(a, b, out, rows)
+        from .numba_blas import blocks_of
+        blocks_of()[0](a, b, out, rows)
         return out
     return _serial_blocks(a, b, rows, out)
 

@@ -1,6 +1,5 @@
-"""Matrix products numba's code makes (its np.dot calls SciPy's OpenBLAS): the whole-step
-programs' (numba_program) where NumPy's own OpenBLAS is not found (numba_numpy_gemm), and
-products split over numba's threads.
+"""Matrix products numba's code makes: the whole-step programs' (numba_program) where NumPy's
+own OpenBLAS is not found (numba_numpy_gemm), and products split over numba's threads.
 
 Typing np.dot inside a function builds numba's BLAS bindings for it: 0.45 s for each
 product of a program compiled afresh. Called through this one cached function, a program's
@@ -8,10 +7,12 @@ products cost that once per process and machine (0.25 s to load, 0.1 s to link).
 
 Products on numba's threads must each run on the thread that calls them: two threads each
 handing a product to OpenBLAS's pool wait for each other (a convolution's filter gradient took
-14.8 ms instead of 0.9). `one_thread()` sets SciPy's OpenBLAS to one thread while numba's
-threads call it, so a call of any size stays on its thread; where SciPy's OpenBLAS cannot be
-told (no SciPy, another BLAS), calls must stay within OpenBLAS's own single-thread limit
-(numba_conv.single_thread_work). NumPy's OpenBLAS, a library of its own, is not touched.
+14.8 ms instead of 0.9). The split products call NumPy's OpenBLAS where numba_numpy_gemm
+registered its gemm and it can be set to one thread (`numpy_gemm`: its products 10-40% faster
+on the AMD EPYC than SciPy's, and SciPy's BLAS is not loaded), else numba's np.dot, SciPy's
+OpenBLAS. `one_thread()` sets the one they call to one thread while numba's threads call it, so
+a call of any size stays on its thread; where neither can be told (another BLAS), calls must
+stay within OpenBLAS's own single-thread limit (numba_conv.single_thread_work).
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 import functools
@@ -59,25 +60,56 @@ def batch_products(a, b, out):
 
 def split_product(a, b, threads):
     """a @ b (float matrices of one dtype, a C-ordered, b C- or F-ordered) split over `threads`
-    of numba's threads, each part one call of SciPy's OpenBLAS on its thread: by slices of the
+    of numba's threads, each part one call of BLAS on its thread (blocks_of: NumPy's OpenBLAS
+    where numpy_gemm, else SciPy's): by slices of the
     inner dimension where it is at least as long as a's rows and b is C-ordered (32x9216 @
     9216x128: 512 us, OpenBLAS's own two threads 566, row blocks 645; 128x784 @ 784x512: 382,
     358, 445), else by rows. Call within one_thread()."""
     (m, k), n = a.shape, b.shape[1]
+    rows, inner, _ = blocks_of()
     if k >= m and k >= 2 * threads and b.flags.c_contiguous:
         step = -(-k // threads)
         parts = np.empty((-(-k // step), m, n), a.dtype)
-        inner_blocks(a, b, parts, step)
+        inner(a, b, parts, step)
         return parts.sum(axis=0)
     out = np.empty((m, n), a.dtype)
-    row_blocks(a, b, out, max(1, -(-m // threads)))
+    rows(a, b, out, max(1, -(-m // threads)))
     return out
 
 
+def blocks_of():
+    """(row_blocks, inner_blocks, batch_products) calling the BLAS one_thread() sets: NumPy's
+    OpenBLAS's (numba_numpy_gemm) where numpy_gemm, else these, numba's np.dot. (Two sets of
+    kernels, not one calling a function chosen at import: numba's disk cache does not see a
+    global's value, and a kernel cached calling NumPy's gemm would not link where it is not
+    registered.)"""
+    if numpy_gemm():
+        from . import numba_numpy_gemm as kernels
+        return kernels.row_blocks, kernels.inner_blocks, kernels.batch_products
+    return row_blocks, inner_blocks, batch_products
+
+
 @functools.cache
+def numpy_gemm():
+    """Whether products on numba's threads call NumPy's OpenBLAS (numba_numpy_gemm's
+    numpy_dot_into), set to one thread while they run (blas.numpy_one_thread), rather than
+    SciPy's (numba's np.dot): on this AMD EPYC NumPy's (0.3.31) took a 64x288 @ 288x576 float32
+    product at one thread in 250 us, SciPy's (0.3.30) in 315-330; split over two threads,
+    32x9216 @ 9216x128 690 us against 1013, 3136x64 @ 64x128 326 against 546."""
+    from .numba_numpy_gemm import DOT
+    return DOT is not None and blas.numpy_one_thread() is not None
+
+
 def one_thread():
-    """A context in which SciPy's OpenBLAS runs each call on its caller's thread, or None where
-    it cannot be set (then numba_conv.single_thread_work bounds each call)."""
+    """A context in which the OpenBLAS the split products call (NumPy's where numpy_gemm, else
+    SciPy's) runs each call on its caller's thread, or None where it cannot be set (then
+    numba_conv.single_thread_work bounds each call)."""
+    return blas.numpy_one_thread() if numpy_gemm() else scipy_one_thread()
+
+
+@functools.cache
+def scipy_one_thread():
+    """That context for SciPy's OpenBLAS, numba's np.dot's (dot2 and the kernels here), or None."""
     return _find_one_thread()
 
 

@@ -6,8 +6,8 @@ and a transposed copy into NCHW. Here numba's threads split the images: each bui
 window matrix in a buffer of its own, which stays in its core's cache, and multiplies it there
 with one small product (numba's np.dot, SciPy's OpenBLAS), written straight into the image's
 place in the output (where numba_numpy_gemm registered NumPy's OpenBLAS, its products instead,
-set to one thread as below: numpy_gemm). Measured on 2 cores (Sapphire Rapids), float32, 3x3
-kernels, pad 1, us:
+set to one thread as below: numba_blas.numpy_gemm). Measured on 2 cores (Sapphire Rapids),
+float32, 3x3 kernels, pad 1, us:
 
 | images x channels x size -> filters | forward | input gradient | filter gradient |
 |---|---|---|---|
@@ -18,8 +18,8 @@ kernels, pad 1, us:
 Each image's product must run on the thread that calls it: OpenBLAS threads a product above
 2^18 multiply-adds, or above 10^6 where its AVX-512 small-matrix kernels take the product, and
 two threads each handing a product to its pool wait for each other (a filter gradient whose
-products were threaded took 14.8 ms instead of 0.9). So while the kernels run, SciPy's OpenBLAS
-(numba's np.dot) is set to one thread (numba_blas.one_thread) and an image's product is one
+products were threaded took 14.8 ms instead of 0.9). So while the kernels run, the OpenBLAS they
+call (NumPy's or SciPy's, numba's np.dot) is set to one thread and an image's product is one
 call; where it cannot be set, a larger image's product goes in calls of a few rows of its left
 operand within that limit (single_thread_work, rows_within). 64 images of 32 channels at 28x28
 -> 64 filters, forward and both gradients: 51.9 ms batched, 27.4 in calls of rows, 26.1 in
@@ -56,8 +56,8 @@ _single_thread_work = None
 
 
 def single_thread_work():
-    """The largest m * n * k that numba's np.dot (SciPy's OpenBLAS) runs on the calling thread,
-    with its operands C-ordered: any, where numba_blas.one_thread() can say so; else 10^6 where
+    """The largest m * n * k that numba_blas's kernels' BLAS runs on the calling thread, with its
+    operands C-ordered: any, where numba_blas.one_thread() can say so; else (SciPy's) 10^6 where
     OpenBLAS has its small-matrix kernels, 2^18 for another OpenBLAS (its threading threshold);
     0 where SciPy's BLAS is not an OpenBLAS found in the process (another library's threading
     is not known)."""
@@ -136,37 +136,28 @@ def grad_filters(kernel, x, gy, w_shape):
     return np.ascontiguousarray(total if few else total.T).reshape(w_shape)
 
 
-@functools.cache
-def numpy_gemm():
-    """Whether the images' products call NumPy's OpenBLAS (numba_numpy_gemm's numpy_dot_into),
-    set to one thread while the kernels run, rather than SciPy's (numba's np.dot): on this
-    AMD EPYC NumPy's (0.3.31) took a 64x288 @ 288x576 float32 product at one thread in 250 us,
-    SciPy's (0.3.30) in 315-330; 64x576 @ 576x144 127 against 166."""
-    from .numba_numpy_gemm import DOT
-    return DOT is not None and blas.numpy_one_thread() is not None
-
-
 def _dot():
-    return "numpy_dot_into" if numpy_gemm() else "np.dot"
+    return "numpy_dot_into" if numba_blas.numpy_gemm() else "np.dot"
 
 
 def _dot_import():
-    return "from symgraph.backends.numba_numpy_gemm import numpy_dot_into\n" if numpy_gemm() else ""
+    return "from symgraph.backends.numba_numpy_gemm import numpy_dot_into\n" if numba_blas.numpy_gemm() else ""
 
 
 def products_on_their_threads(image_work):
     """The context the kernels here run in: NumPy's OpenBLAS at one thread where they call it
-    (numpy_gemm), else each_call_on_its_thread's for SciPy's."""
-    return blas.numpy_one_thread() if numpy_gemm() else each_call_on_its_thread(image_work)
+    (numba_blas.numpy_gemm: NumPy's took a 64x576 @ 576x144 product at one thread in 127 us,
+    SciPy's in 166), else each_call_on_its_thread's for SciPy's."""
+    return blas.numpy_one_thread() if numba_blas.numpy_gemm() else each_call_on_its_thread(image_work)
 
 
 def each_call_on_its_thread(image_work):
     """The context a kernel calling numba's np.dot on numba's threads runs in: SciPy's OpenBLAS
-    at one thread (numba_blas.one_thread) where an image's product, `image_work` multiply-adds,
+    at one thread (numba_blas.scipy_one_thread) where an image's product, `image_work` multiply-adds,
     passes the size OpenBLAS keeps on one thread by itself (setting it costs ~1 us)."""
     if image_work <= _openblas_own_limit():
         return contextlib.nullcontext()
-    return numba_blas.one_thread() or contextlib.nullcontext()
+    return numba_blas.scipy_one_thread() or contextlib.nullcontext()
 
 
 def rows_within(row_work):

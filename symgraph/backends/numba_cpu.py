@@ -126,8 +126,8 @@ def _lower_matmul(op, node):
             if a.ndim == 3 and b.ndim == 3 and a.shape[1] * a.shape[2] * b.shape[2] >= BATCH_PRODUCT_WORK \
                     and a.shape[0] == b.shape[0] > 1 and numba_conv.batch_takes(a, b):
                 out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype)
-                with numba_conv.each_call_on_its_thread(a.shape[1] * a.shape[2] * b.shape[2]):
-                    numba_blas.batch_products(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+                with numba_conv.products_on_their_threads(a.shape[1] * a.shape[2] * b.shape[2]):
+                    numba_blas.blocks_of()[2](np.ascontiguousarray(a), np.ascontiguousarray(b), out)
                 blas.note_numba_threads(a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2])
                 return [out]
         out = np.matmul(a, b)

@@ -20,7 +20,7 @@ import ctypes
 import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -135,6 +135,29 @@ def numpy_dot(a, b):
     if a.ndim == 2 and b.ndim == 1:
         return _product(a, np.ascontiguousarray(b).reshape((b.shape[0], 1))).reshape(a.shape[0])
     return _product(a, b)
+
+
+# numba_blas's products split over numba's threads (its docstrings say how), each part through
+# NumPy's gemm on its thread (numba_blas.numpy_gemm: NumPy's OpenBLAS set to one thread).
+@njit(cache=True, nogil=True, parallel=True)
+def row_blocks(a, b, out, rows):
+    calls = (a.shape[0] + rows - 1) // rows
+    for call in prange(calls):
+        start = call * rows
+        numpy_dot_into(a[start:start + rows], b, out[start:start + rows])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def inner_blocks(a, b, parts, step):
+    for call in prange(parts.shape[0]):
+        start = call * step
+        numpy_dot_into(a[:, start:start + step], b[start:start + step], parts[call])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def batch_products(a, b, out):
+    for i in prange(a.shape[0]):
+        numpy_dot_into(a[i], b[i], out[i])
 
 
 # What generated code calls, where NumPy's OpenBLAS was registered; else None.

@@ -134,7 +134,7 @@ class LoopProgram(P.Program):
         # SciPy's OpenBLAS at one thread where the loop's products call it (NumPy's OpenBLAS
         # not found: numba_numpy_gemm), its threads beside NumPy's slowed the step 4x.
         from .numba_numpy_gemm import DOT
-        self.one_thread = numba_blas.one_thread() if DOT is None else None
+        self.one_thread = numba_blas.scipy_one_thread() if DOT is None else None
 
     def __call__(self, values):
         arguments = self.plan.arguments(values)

@@ -321,12 +321,13 @@ def test_accumulate_goes_through_mkl_when_asked_for(monkeypatch, mkl_on):
 def test_stacked_products_one_blas_call_or_split_over_numbas_threads(dtype, monkeypatch):
     """sg.matmul of a stack by a matrix is one product of the stack's rows; of two stacks of one
     batch, products of BATCH_PRODUCT_WORK or more split over numba's threads while they are free
-    (numba_blas.batch_products); anything else np.matmul. All against NumPy, gradients too."""
+    (numba_blas.blocks_of's batch_products); anything else np.matmul. All against NumPy, gradients too."""
     from symgraph.backends import numba_blas, numba_cpu
     monkeypatch.setattr(blas, "threads_idle", lambda: True)
     batched = []
-    real = numba_blas.batch_products
-    monkeypatch.setattr(numba_blas, "batch_products", lambda a, b, out: batched.append(a.shape) or real(a, b, out))
+    rows, inner, real = numba_blas.blocks_of()
+    monkeypatch.setattr(numba_blas, "blocks_of", lambda: (
+        rows, inner, lambda a, b, out: batched.append(a.shape) or real(a, b, out)))
     rng = np.random.default_rng(3)
     tol = 1e-4 if dtype == "float32" else 1e-12
     cases = [((6, 40, 50), (6, 50, 30), True), ((6, 40, 50), (50, 30), False), ((1, 40, 50), (6, 50, 30), False),

@@ -1,5 +1,6 @@
 """Products split over numba's threads (backends/numba_blas.py): split_product's values for
-both splits, SciPy's OpenBLAS at one thread while they run and back after, and a convnet's
+both splits and both BLAS libraries (NumPy's OpenBLAS where numba_numpy_gemm registered it,
+else SciPy's), the one called at one thread while they run and back after, and a convnet's
 graph keeping its products and loops on numba's threads."""
 import time
 
@@ -12,13 +13,26 @@ from symgraph.backends import blas, numba_blas
 from tests.conftest import executor_globals
 
 needs_split = pytest.mark.skipif(numba_blas.one_thread() is None or numba.get_num_threads() < 2,
-                                 reason="SciPy's OpenBLAS cannot be set to one thread here, or numba has one thread")
+                                 reason="no OpenBLAS can be set to one thread here, or numba has one thread")
+
+
+@pytest.fixture(params=["numpy", "scipy"])
+def split_blas(request, monkeypatch):
+    """The OpenBLAS the split products call: NumPy's (where numba_numpy_gemm registered it),
+    or SciPy's, numba's np.dot (as where NumPy's is not found)."""
+    if request.param == "numpy" and not numba_blas.numpy_gemm():
+        pytest.skip("NumPy's OpenBLAS is not registered here")
+    if request.param == "scipy":
+        if numba_blas.scipy_one_thread() is None:
+            pytest.skip("SciPy's OpenBLAS cannot be set to one thread here")
+        monkeypatch.setattr(numba_blas, "numpy_gemm", lambda: False)
+    return request.param
 
 
 @needs_split
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("m,k,n", [(32, 900, 40), (3, 901, 5), (200, 30, 40), (7, 3, 9), (1, 1, 1), (5, 0, 4)])
-def test_split_product_agrees_with_numpy(dtype, m, k, n):
+def test_split_product_agrees_with_numpy(dtype, m, k, n, split_blas):
     """By slices of the inner dimension where it is at least a's rows (the last slice shorter),
     else by rows; an empty inner dimension gives zeros."""
     rng = np.random.default_rng(9)
@@ -52,12 +66,28 @@ def test_one_thread_holds_from_the_first_entry_to_the_last_exit():
 
 
 @needs_split
-def test_scipy_openblas_runs_one_thread_inside_and_as_before_after():
+def test_the_split_products_openblas_runs_one_thread_inside_and_as_before_after(split_blas):
     context = numba_blas.one_thread()
+    assert context is (blas.numpy_one_thread() if split_blas == "numpy" else numba_blas.scipy_one_thread())
     before = context.get()
     with context:
         assert context.get() == 1
     assert context.get() == before
+
+
+def test_the_split_products_call_numpys_openblas_where_it_is_registered():
+    """NumPy's OpenBLAS where numba_numpy_gemm registered it and it can be set to one thread
+    (its products 10-40% faster than SciPy's here), then no kernel calls numba's np.dot; else
+    SciPy's, numba's np.dot."""
+    from symgraph.backends import numba_numpy_gemm
+    kernels = numba_blas.blocks_of()
+    if numba_numpy_gemm.DOT is not None and blas.numpy_one_thread() is not None:
+        assert numba_blas.numpy_gemm()
+        assert kernels == (numba_numpy_gemm.row_blocks, numba_numpy_gemm.inner_blocks, numba_numpy_gemm.batch_products)
+        assert all("dot" not in kernel.py_func.__code__.co_names and "numpy_dot_into" in kernel.py_func.__code__.co_names
+                   for kernel in kernels)
+    else:
+        assert kernels == (numba_blas.row_blocks, numba_blas.inner_blocks, numba_blas.batch_products)
 
 
 @needs_split

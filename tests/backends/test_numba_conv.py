@@ -99,8 +99,8 @@ def test_the_batched_path_builds_its_window_matrices_a_few_images_at_a_time(chan
 
 @pytest.fixture(params=["split", "blocks"])
 def products_off_blas_threads(request, monkeypatch):
-    """The two ways a product keeps off BLAS's threads: split over numba's threads, SciPy's
-    OpenBLAS told to run each call on its caller's thread (numba_blas.one_thread); where it
+    """The two ways a product keeps off BLAS's threads: split over numba's threads, the OpenBLAS
+    they call told to run each call on its caller's thread (numba_blas.one_thread); where it
     cannot be told, in calls within OpenBLAS's own single-thread limit."""
     from symgraph.backends import numba_blas
     if request.param == "split":
@@ -239,10 +239,10 @@ def test_a_product_stays_on_one_thread_only_for_as_much_work_as_numba_has(produc
     rng = np.random.default_rng(8)
     a, b = rng.standard_normal((64, 1568)), rng.standard_normal((1568, 64))  # 6.4M multiply-adds
     on_threads = []
-    real = numba_blas.row_blocks
-    monkeypatch.setattr(numba_blas, "row_blocks", lambda *args: on_threads.append(args[3]) or real(*args))
-    real_inner = numba_blas.inner_blocks
-    monkeypatch.setattr(numba_blas, "inner_blocks", lambda *args: on_threads.append(("inner", args[3])) or real_inner(*args))
+    real, real_inner, batch = numba_blas.blocks_of()
+    monkeypatch.setattr(numba_blas, "blocks_of", lambda: (
+        lambda *args: on_threads.append(args[3]) or real(*args),
+        lambda *args: on_threads.append(("inner", args[3])) or real_inner(*args), batch))
     split = products_off_blas_threads == "split"
     for numba_work, off_blas in ((10 ** 6, split), (50 * 10 ** 6, True)):
         monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
@@ -265,16 +265,16 @@ def test_an_images_product_is_one_call_with_its_openblas_at_one_thread(products_
     OpenBLAS's own 10^6) in one call; after, the setting is what it was. Where SciPy's cannot,
     calls of a few rows within the limit."""
     from symgraph.backends import numba_blas, numba_codegen, numba_numpy_gemm
-    context = blas.numpy_one_thread() if numba_conv.numpy_gemm() else numba_blas.one_thread()
+    context = numba_blas.one_thread()
     sources = []
     real = numba_codegen.compile_source
     monkeypatch.setattr(numba_codegen, "compile_source", lambda source: sources.append(source) or real(source))
     for make in (numba_conv.forward_kernel, numba_conv.grad_input_kernel, numba_conv.grad_filters_kernel):
         make(3, 3, 1, 1, 1, 1, 1, 1)
-    call = "numpy_dot_into(" if numba_conv.numpy_gemm() else "np.dot("
+    call = "numpy_dot_into(" if numba_blas.numpy_gemm() else "np.dot("
     assert [source.count(call) for source in sources] == [1, 1, 2]  # (the filters' gradient: two forms)
-    assert numba_conv.numpy_gemm() == (numba_numpy_gemm.DOT is not None)  # (NumPy's wheels: registered)
-    if numba_conv.numpy_gemm():
+    assert numba_blas.numpy_gemm() == (numba_numpy_gemm.DOT is not None)  # (NumPy's wheels: registered)
+    if numba_blas.numpy_gemm():
         assert not any("np.dot(" in source for source in sources)
     seen = []
 

@@ -77,7 +77,7 @@ def test_the_loops_products_call_numpys_openblas(runners, rng):
     assert len(programs) == 2
     for program in programs:
         if numba_numpy_gemm.DOT is None:
-            assert "dot2(" in program.plan.source and program.one_thread is numba_blas.one_thread()
+            assert "dot2(" in program.plan.source and program.one_thread is numba_blas.scipy_one_thread()
         else:
             assert "numpy_dot(" in program.plan.source and "dot2" not in program.plan.source
             assert program.one_thread is None
