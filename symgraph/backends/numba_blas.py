@@ -92,7 +92,7 @@ def blocks_of():
 @functools.cache
 def numpy_gemm():
     """Whether products on numba's threads call NumPy's OpenBLAS (numba_numpy_gemm's
-    numpy_dot_into), set to one thread while they run (blas.numpy_one_thread), rather than
+    gemm_into), set to one thread while they run (blas.numpy_one_thread), rather than
     SciPy's (numba's np.dot): on this AMD EPYC NumPy's (0.3.31) took a 64x288 @ 288x576 float32
     product at one thread in 250 us, SciPy's (0.3.30) in 315-330; split over two threads,
     32x9216 @ 9216x128 690 us against 1013, 3136x64 @ 64x128 326 against 546."""

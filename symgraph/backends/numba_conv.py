@@ -137,11 +137,11 @@ def grad_filters(kernel, x, gy, w_shape):
 
 
 def _dot():
-    return "numpy_dot_into" if numba_blas.numpy_gemm() else "np.dot"
+    return "gemm_into" if numba_blas.numpy_gemm() else "np.dot"
 
 
 def _dot_import():
-    return "from symgraph.backends.numba_numpy_gemm import numpy_dot_into\n" if numba_blas.numpy_gemm() else ""
+    return "from symgraph.backends.numba_numpy_gemm import gemm_into\n" if numba_blas.numpy_gemm() else ""
 
 
 def products_on_their_threads(image_work):

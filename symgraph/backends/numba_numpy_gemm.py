@@ -5,9 +5,9 @@ a scan's compiled loop (numba_scan) between products NumPy ran outside it, NumPy
 still spin after their last call while SciPy's start: on two cores an RNN step of batch 128 x
 128 hidden took 16.8 ms instead of 4 (so the loop ran SciPy's at one thread: 5.5 ms, NumPy by
 hand 4.7 with both threads). Here numba's code calls NumPy's cblas gemm itself: one pool for
-the whole step. numba_conv's image-by-image kernels call it too (numpy_dot_into, NumPy's
-OpenBLAS set to one thread meanwhile): NumPy's 0.3.31 ran their products 25-30% faster than
-SciPy's 0.3.30 on the AMD EPYC.
+the whole step. numba_conv's image-by-image kernels and numba_blas's split products call it
+too (gemm_into, NumPy's OpenBLAS set to one thread meanwhile): NumPy's 0.3.31 ran their
+products 25-30% faster than SciPy's 0.3.30 on the AMD EPYC.
 
 The gemm is reached by a symbol registered with LLVM (llvmlite's add_symbol) when this module
 is imported, as numba reaches its own C helpers: compiled code names it, so numba's disk cache
@@ -74,16 +74,26 @@ _sgemm, _dgemm = _gemm_call("s"), _gemm_call("d")
 
 
 @njit(cache=True, nogil=True)
-def _operand(x):
-    """(x or a C-ordered copy, its transpose flag, its leading dimension), as blas._operand."""
+def _layout(x):
+    """(x's transpose flag, its leading dimension) where its rows or its columns are contiguous
+    (as blas._operand), else (-1, 0)."""
     rows, cols = x.shape
     item = x.itemsize
     s0, s1 = x.strides
     if (s1 == item or cols == 1) and s0 % item == 0 and s0 >= max(cols, 1) * item:
-        return x, np.int32(_NO_TRANS), s0 // item
+        return np.int32(_NO_TRANS), s0 // item
     if (s0 == item or rows == 1) and s1 % item == 0 and s1 >= max(rows, 1) * item:
-        return x, np.int32(_TRANS), s1 // item
-    return np.ascontiguousarray(x), np.int32(_NO_TRANS), max(cols, 1)
+        return np.int32(_TRANS), s1 // item
+    return np.int32(-1), 0
+
+
+@njit(cache=True, nogil=True)
+def _operand(x):
+    """(x or a C-ordered copy, its transpose flag, its leading dimension), as blas._operand."""
+    flag, ld = _layout(x)
+    if flag >= 0:
+        return x, flag, ld
+    return np.ascontiguousarray(x), np.int32(_NO_TRANS), max(x.shape[1], 1)
 
 
 @njit(cache=True, nogil=True)
@@ -128,6 +138,33 @@ def _gemm(a, b, out, ldc):
 
 
 @njit(cache=True, nogil=True)
+def gemm_into(a, b, out):
+    """out[...] = a @ b of float matrices of one dtype, each operand's rows or columns
+    contiguous (a C-ordered array, a run of its rows, their transposes) and out's rows: the
+    products of numba_conv's kernels and of the split products below, whose operands always
+    are. No operand is copied, so none of numpy_dot_into's copying code (np.ascontiguousarray)
+    is compiled into them: a parallel convolution kernel (3x3, float32) compiled in 3.2 s, not
+    4.9 (one that multiplies nothing: 2.9)."""
+    m, k = a.shape
+    n = b.shape[1]
+    if m == 0 or n == 0:
+        return
+    if k == 0:
+        out[:] = 0
+        return
+    ta, lda = _layout(a)
+    tb, ldb = _layout(b)
+    item = out.itemsize
+    ldc = out.strides[0] // item if m > 1 else n
+    if ta < 0 or tb < 0 or not ((out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0)):
+        raise ValueError("gemm_into: an operand's rows or columns, or the output's rows, are not contiguous")
+    if a.itemsize == 4:
+        _sgemm(ta, tb, m, n, k, a, lda, b, ldb, out, ldc)
+    else:
+        _dgemm(ta, tb, m, n, k, a, lda, b, ldb, out, ldc)
+
+
+@njit(cache=True, nogil=True)
 def numpy_dot(a, b):
     """np.dot of two float matrices of one dtype, or of a vector and a matrix either way round."""
     if a.ndim == 1 and b.ndim == 2:
@@ -138,26 +175,26 @@ def numpy_dot(a, b):
 
 
 # numba_blas's products split over numba's threads (its docstrings say how), each part through
-# NumPy's gemm on its thread (numba_blas.numpy_gemm: NumPy's OpenBLAS set to one thread).
+# NumPy's gemm (gemm_into) on its thread (numba_blas.numpy_gemm: NumPy's OpenBLAS set to one thread).
 @njit(cache=True, nogil=True, parallel=True)
 def row_blocks(a, b, out, rows):
     calls = (a.shape[0] + rows - 1) // rows
     for call in prange(calls):
         start = call * rows
-        numpy_dot_into(a[start:start + rows], b, out[start:start + rows])
+        gemm_into(a[start:start + rows], b, out[start:start + rows])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def inner_blocks(a, b, parts, step):
     for call in prange(parts.shape[0]):
         start = call * step
-        numpy_dot_into(a[:, start:start + step], b[start:start + step], parts[call])
+        gemm_into(a[:, start:start + step], b[start:start + step], parts[call])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def batch_products(a, b, out):
     for i in prange(a.shape[0]):
-        numpy_dot_into(a[i], b[i], out[i])
+        gemm_into(a[i], b[i], out[i])
 
 
 # What generated code calls, where NumPy's OpenBLAS was registered; else None.

@@ -84,7 +84,7 @@ def test_the_split_products_call_numpys_openblas_where_it_is_registered():
     if numba_numpy_gemm.DOT is not None and blas.numpy_one_thread() is not None:
         assert numba_blas.numpy_gemm()
         assert kernels == (numba_numpy_gemm.row_blocks, numba_numpy_gemm.inner_blocks, numba_numpy_gemm.batch_products)
-        assert all("dot" not in kernel.py_func.__code__.co_names and "numpy_dot_into" in kernel.py_func.__code__.co_names
+        assert all("dot" not in kernel.py_func.__code__.co_names and "gemm_into" in kernel.py_func.__code__.co_names
                    for kernel in kernels)
     else:
         assert kernels == (numba_blas.row_blocks, numba_blas.inner_blocks, numba_blas.batch_products)

@@ -271,7 +271,7 @@ def test_an_images_product_is_one_call_with_its_openblas_at_one_thread(products_
     monkeypatch.setattr(numba_codegen, "compile_source", lambda source: sources.append(source) or real(source))
     for make in (numba_conv.forward_kernel, numba_conv.grad_input_kernel, numba_conv.grad_filters_kernel):
         make(3, 3, 1, 1, 1, 1, 1, 1)
-    call = "numpy_dot_into(" if numba_blas.numpy_gemm() else "np.dot("
+    call = "gemm_into(" if numba_blas.numpy_gemm() else "np.dot("
     assert [source.count(call) for source in sources] == [1, 1, 2]  # (the filters' gradient: two forms)
     assert numba_blas.numpy_gemm() == (numba_numpy_gemm.DOT is not None)  # (NumPy's wheels: registered)
     if numba_blas.numpy_gemm():

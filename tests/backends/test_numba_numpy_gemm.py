@@ -66,3 +66,34 @@ def test_products_into_runs_of_rows_and_other_outputs(dtype, rng):
     numba_numpy_gemm.numpy_dot_into(a[:, :0], b[:0], out)
     assert (out == 0).all()
     numba_numpy_gemm.numpy_dot_into(a[:0], b, out[:0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gemm_into_takes_rows_or_columns_in_place_and_refuses_other_layouts(dtype, rng):
+    """gemm_into(a, b, out), numba_conv's kernels' and the split products' call: operands C- or
+    Fortran-ordered, runs of rows, a slice of columns, their transposes (no copy), into a run
+    of rows of a buffer (only those rows written); no inner dimension gives zeros, no rows
+    nothing; an operand strided both ways, or an output whose rows are not contiguous, raises
+    (numpy_dot_into copies those) with the buffer untouched."""
+    a, b = rng.normal(size=(5, 4)).astype(dtype), rng.normal(size=(4, 3)).astype(dtype)
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    big_a, big_b = rng.normal(size=(8, 9)).astype(dtype), rng.normal(size=(9, 7)).astype(dtype)
+    lefts = [a, np.asfortranarray(a), big_a[1:6, 2:6], np.ascontiguousarray(big_a[2:6, 1:6].T)]
+    rights = [b, np.asfortranarray(b), big_b[3:7, 1:4], np.ascontiguousarray(big_b[1:4, 2:6].T)]
+    for left in lefts:
+        for right in rights:
+            buffer = np.full((9, 3), 7.0, dtype)
+            numba_numpy_gemm.gemm_into(left, right, buffer[2:7])
+            np.testing.assert_allclose(buffer[2:7], left @ right, rtol=rtol, atol=rtol)
+            assert (buffer[:2] == 7).all() and (buffer[7:] == 7).all()
+    out = np.full((5, 3), 7.0, dtype)
+    numba_numpy_gemm.gemm_into(a[:, :0], b[:0], out)
+    assert (out == 0).all()
+    numba_numpy_gemm.gemm_into(a[:0], b, out[:0])
+    strided = np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)[::2, ::2]
+    wide = np.full((5, 6), 7.0, dtype)
+    for left, right, into in ((strided, b, out), (a, b, wide[:, ::2]), (a, b, np.full((9, 3), 7.0, dtype)[6:1:-1])):
+        before = into.copy()
+        with pytest.raises(ValueError, match="not contiguous"):
+            numba_numpy_gemm.gemm_into(left, right, into)
+        np.testing.assert_array_equal(into, before)
