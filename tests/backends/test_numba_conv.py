@@ -44,8 +44,7 @@ needs_single_thread_blas = pytest.mark.skipif(numba_conv.single_thread_work() ==
 
 @needs_single_thread_blas
 @pytest.mark.parametrize("dtype,stride,padding,dilation,channels", [
-    ("float32", 1, 1, 1, 16), ("float64", 1, 1, 1, 16), ("float32", 2, "same", 1, 8), ("float64", 1, 2, 2, 8),
-    ("float32", 2, "valid", 1, 16)])
+    ("float32", 1, 1, 1, 16), ("float32", 2, "same", 1, 8), ("float64", 1, 2, 2, 8), ("float32", 2, "valid", 1, 16)])
 def test_image_by_image_matches_the_numpy_backend(dtype, stride, padding, dilation, channels, spied, monkeypatch):
     """8 channels: the filter gradient's 16 x 72 outputs take OpenBLAS's transposed small kernel
     (numba_conv.FEW_OUTPUTS); 16 channels, 16 x 144: the C-ordered form."""

@@ -15,18 +15,24 @@ def layouts(x):
     return [x, np.asfortranarray(x), strided, np.ascontiguousarray(x.T).T]
 
 
+# (left, right) indices into layouts(): BLAS's four transpose flags (C and F both ways, a
+# transposed view with each), and a copied operand on either side. numba compiles a product
+# for each pair of array types (C, F, A): these take six of the nine, 2.5 s each in a fresh
+# checkout.
+LAYOUT_PAIRS = [(0, 0), (0, 1), (1, 0), (1, 1), (3, 3), (3, 0), (2, 0), (0, 2)]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("m, k, n", [(3, 4, 5), (128, 128, 128), (1, 7, 3), (7, 1, 3), (0, 3, 4), (3, 0, 4), (4, 3, 0)])
-def test_products_give_np_dots_values_for_every_layout(dtype, m, k, n, rng):
+def test_products_give_np_dots_values_for_each_transpose_and_a_copied_operand(dtype, m, k, n, rng):
     a, b = rng.normal(size=(m, k)).astype(dtype), rng.normal(size=(k, n)).astype(dtype)
     want = a @ b
     rtol = 1e-5 if dtype == "float32" else 1e-12
-    for left in layouts(a):
-        for right in layouts(b):
-            got = numba_numpy_gemm.numpy_dot(left, right)
-            assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
-            # (128x128x128 runs on OpenBLAS's threads: a copy released before the call read freed memory)
-            np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 10)
+    for i, j in LAYOUT_PAIRS:
+        got = numba_numpy_gemm.numpy_dot(layouts(a)[i], layouts(b)[j])
+        assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+        # (128x128x128 runs on OpenBLAS's threads: a copy released before the call read freed memory)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 10)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
