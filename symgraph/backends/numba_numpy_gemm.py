@@ -156,7 +156,8 @@ def gemm_into(a, b, out):
     tb, ldb = _layout(b)
     item = out.itemsize
     ldc = out.strides[0] // item if m > 1 else n
-    if ta < 0 or tb < 0 or not ((out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0)):
+    rows_in_order = (out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0)
+    if ta < 0 or tb < 0 or not rows_in_order:
         raise ValueError("gemm_into: an operand's rows or columns, or the output's rows, are not contiguous")
     if a.itemsize == 4:
         _sgemm(ta, tb, m, n, k, a, lda, b, ldb, out, ldc)
