@@ -91,14 +91,16 @@ class _LoopWriter(P._Writer):
             lines.append(f"    a{k} = {seq}[{at}:{at} + 1].reshape(())" if not self.input_vars[k].ndim
                          else f"    a{k} = {seq}[{at}]")
         lines += [f"    {line}" for line in self.lines]
-        lines += [f"    {out}[step] = {value}{'[()]' if not var.ndim else ''}"
+        # (an array's written by copy_into: numba's slice assignment compiles 3.5 s of error message)
+        self.helpers["copy_into"] = "from symgraph.backends.numba_kernels import copy_into\n"
+        lines += [f"    copy_into({out}[step], {value})" if var.ndim else f"    {out}[step] = {value}[()]"
                   for out, value, var in list(zip(outs, values, self.output_vars))[finals:]]
         # The new states: the step's own arrays, the next step's inputs (its outputs were copied);
         # a 0-d one copied (np.ascontiguousarray gives at least one dimension, as NumPy's does).
         states = list(zip(values, self.output_vars))[:op.n_states]
         lines += [f"    a{op.n_seqs + k} = {value}.copy()" if not var.ndim else
                   f"    a{op.n_seqs + k} = np.ascontiguousarray({value})" for k, (value, var) in enumerate(states)]
-        lines += [f"{outs[k]}[{'()' if not var.ndim else ':'}] = a{op.n_seqs + k}{'[()]' if not var.ndim else ''}"
+        lines += [f"copy_into({outs[k]}, a{op.n_seqs + k})" if var.ndim else f"{outs[k]}[()] = a{op.n_seqs + k}[()]"
                   for k, (_, var) in enumerate(states[:finals])]
         source = "".join(self.helpers.values()) + (
             "@njit(cache=True, error_model='numpy', nogil=True)\n"

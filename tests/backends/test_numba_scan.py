@@ -1,6 +1,8 @@
 """A scan's loop compiled whole on the numba backend (numba_scan.LoopRunner): once hot, it must
 give ops.scan's Python loop's results (forwards, backwards, several states and sequences,
 per-step outputs, gradients), and fall back where the program writer cannot spell the step."""
+import re
+
 import numpy as np
 import pytest
 
@@ -185,3 +187,28 @@ def test_an_unbatched_rnn_of_vectors_runs_as_compiled_loops(runners, rng):
     got = compiled(runners, sg.function([x, h0], outputs), xv, hv)
     for g, w in zip(got, sg.function([x, h0], outputs, backend="numpy")(xv, hv)):
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_the_loops_write_their_arrays_without_numbas_slice_assignment(runners, rng):
+    """Each step's outputs and the final states are written by copy_into, not `out[step] = value`:
+    numba's slice assignment of an array compiles its shape-mismatch message (string formatting),
+    3.5 s of an RNN loop's first compile in a process. copy_into copies any layout, casts, and
+    refuses another shape."""
+    from symgraph.backends.numba_kernels import copy_into
+    x, hs, W, U = batched_rnn()
+    f = sg.function([x], [hs] + sg.grad((hs ** 2).mean(), [W, U]), backend="numba")
+    compiled(runners, f, rng.normal(size=(7, 4, 3)).astype("float32"))
+    programs = [p for runner in runners for p in runner.programs.values() if p is not None]
+    assert len(programs) == 2
+    for program in programs:
+        source = program.plan.source
+        assert "copy_into(o" in source and not re.search(r"o\d+\[(step|:)\] = ", source)
+    source = rng.normal(size=(3, 4))
+    for given in (source, np.asfortranarray(source), source[::-1]):
+        target = np.zeros((3, 4), "float32")
+        copy_into(target, given)
+        np.testing.assert_array_equal(target, given.astype("float32"))
+    target = np.zeros((4, 3))
+    with pytest.raises(ValueError, match="shape"):
+        copy_into(target, source)
+    assert not target.any()
