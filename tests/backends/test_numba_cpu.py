@@ -271,30 +271,38 @@ def test_any_and_all_run_compiled_loops(dtype, rng):
     every axis, kept or not, of nothing (False, True), with NaN (true), on both cores from
     the parallel size."""
     x = sg.tensor("x", dtype=dtype, ndim=2)
-    exprs = []
+    exprs, on_both_cores = [], []
     for i, (axis, keepdims) in enumerate(((None, False), (0, False), (1, True), ((0, 1), True))):
-        exprs += [x.any(axis=axis, keepdims=keepdims), x.all(axis=axis, keepdims=keepdims)]
+        forms = [x.any(axis=axis, keepdims=keepdims), x.all(axis=axis, keepdims=keepdims)]
         # (each comparison its own: one read by two reductions is stored, not fused)
         if dtype != "bool":  # (and a loop of numbers, read as truth values: (x - 1).all())
-            exprs += [(x > 1 - i).any(axis=axis, keepdims=keepdims), sg.ge(x, -1 - i).all(axis=axis, keepdims=keepdims),
+            forms += [(x > 1 - i).any(axis=axis, keepdims=keepdims), sg.ge(x, -1 - i).all(axis=axis, keepdims=keepdims),
                       (x - (1 + i)).all(axis=axis, keepdims=keepdims)]
         if dtype == "float32":
-            exprs += [sg.isnan(x * (i + 1)).any(axis=axis, keepdims=keepdims)]
-    f = sg.function([x], exprs, backend="numba")
-    reference = sg.function([x], exprs, backend="numpy")
-    fused = [n for n in f.fgraph.apply_nodes if "CompositeReduce" in type(n.op).__name__]
+            forms += [sg.isnan(x * (i + 1)).any(axis=axis, keepdims=keepdims)]
+        exprs += forms
+        # On both cores, each axis's fold of an or and of an and, the inputs' forms in turn
+        # (a parallel loop is ~1 s to compile; the forms differ only in the loop's body).
+        anys, alls = forms[0::2], forms[1::2]
+        on_both_cores += [anys[i % len(anys)], alls[i % len(alls)]]
+    fused = [n for n in sg.function([x], exprs, backend="numba").fgraph.apply_nodes
+             if "CompositeReduce" in type(n.op).__name__]
     assert len(fused) == (0 if dtype == "bool" else 12 if dtype == "int64" else 16)
     rows = numba_cpu.codegen.PARALLEL_THRESHOLD // 100
-    for shape in ((0, 5), (3, 0), (1, 1), (7, 13), (rows, 200)):
-        value = rng.integers(-1, 3, shape).astype(dtype) if dtype != "float32" else \
-            rng.uniform(-1.5, 1.5, shape).astype(dtype)
-        if dtype == "float32" and value.size:
-            value.flat[value.size // 2] = np.nan  # (any is true there, all not false)
-        for got, want in zip(f(value), reference(value)):
-            assert got.dtype == want.dtype == np.bool_ and got.shape == want.shape
-            np.testing.assert_array_equal(got, want)
-    loops = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
-    assert len(loops) == len(exprs) and all(t.kernels for t in loops)
+    for shapes, chosen in ((((0, 5), (3, 0), (1, 1), (7, 13)), exprs), (((rows, 200),), on_both_cores)):
+        f = sg.function([x], chosen, backend="numba")
+        reference = sg.function([x], chosen, backend="numpy")
+        for shape in shapes:
+            value = rng.integers(-1, 3, shape).astype(dtype) if dtype != "float32" else \
+                rng.uniform(-1.5, 1.5, shape).astype(dtype)
+            if dtype == "float32" and value.size:
+                value.flat[value.size // 2] = np.nan  # (any is true there, all not false)
+            for got, want in zip(f(value), reference(value)):
+                assert got.dtype == want.dtype == np.bool_ and got.shape == want.shape
+                np.testing.assert_array_equal(got, want)
+        loops = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+        assert len(loops) == len(chosen)
+    assert all(any(key[1] for key in t.kernels) for t in loops)  # (each with a parallel loop)
 
 
 def test_a_reduction_over_a_middle_axis_reads_its_input_as_stored(rng):
