@@ -334,7 +334,7 @@ def test_few_filters_run_tap_by_tap_with_the_numpy_backends_values(filters, kern
     for 'same' (asymmetric for an even kernel), none, explicit and asymmetric padding, serial and
     on numba's threads, with an inf at a row's first column (the values past each padded row's
     end are read there: they must count as 0, not 0 * inf) and a NaN. Four filters, strides and
-    groups keep im2col."""
+    groups keep im2col (checked in the cases of one filter)."""
     from symgraph.backends import numba_taps
     ways = []
     for name in ("forward_serial", "forward_parallel", "filter_gradient_serial", "filter_gradient_parallel"):
@@ -362,6 +362,8 @@ def test_few_filters_run_tap_by_tap_with_the_numpy_backends_values(filters, kern
     got, want = (sg.function([x], finite, backend=b)(xv) for b in ("numba", "numpy"))
     np.testing.assert_allclose(got, want, equal_nan=True, **tol)
     assert np.isfinite(want).any() and not np.isfinite(want).all()
+    if filters > 1:
+        return  # (what keeps im2col, once a padding, kernel and dtype: its compiles are most of a case)
     del ways[:]
     for other in (sg.nn.conv2d(x, sg.shared(np.ones((4, 5) + kernel, dtype)), padding=padding),
                   sg.nn.conv2d(x, w, stride=2), sg.nn.conv2d(x, sg.shared(np.ones((5, 1) + kernel, dtype)), groups=5)):
