@@ -131,7 +131,7 @@ def numpy_dot_into(a, b, out):
 def copy_rows(source, target):
     """target[:] = source, both 1-d of one length, value by value: numba's slice assignment of
     an array compiles its shape-mismatch message (string formatting: numpy_dot's first
-    compile in a process 5.5 s, 2.5 without)."""
+    compile in a process 5.5 s, 1.5 without)."""
     for j in range(source.shape[0]):
         target[j] = source[j]
 

@@ -91,7 +91,7 @@ class _LoopWriter(P._Writer):
             lines.append(f"    a{k} = {seq}[{at}:{at} + 1].reshape(())" if not self.input_vars[k].ndim
                          else f"    a{k} = {seq}[{at}]")
         lines += [f"    {line}" for line in self.lines]
-        # (an array's written by copy_into: numba's slice assignment compiles 3.5 s of error message)
+        # (arrays are written by copy_into: numba's slice assignment compiles 3.5 s of error message)
         self.helpers["copy_into"] = "from symgraph.backends.numba_kernels import copy_into\n"
         lines += [f"    copy_into({out}[step], {value})" if var.ndim else f"    {out}[step] = {value}[()]"
                   for out, value, var in list(zip(outs, values, self.output_vars))[finals:]]

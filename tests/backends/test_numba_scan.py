@@ -49,6 +49,16 @@ def batched_rnn(go_backwards=False):
     return x, hs, W, U
 
 
+def rnn_and_gradient_loops(runners, rng):
+    """The two compiled loops (forward, backward) of batched_rnn's states and its gradient."""
+    x, hs, W, U = batched_rnn()
+    f = sg.function([x], [hs] + sg.grad((hs ** 2).mean(), [W, U]), backend="numba")
+    compiled(runners, f, rng.normal(size=(7, 4, 3)).astype("float32"))
+    programs = [p for runner in runners for p in runner.programs.values() if p is not None]
+    assert len(programs) == 2
+    return programs
+
+
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_an_rnn_and_its_gradient_run_as_compiled_loops_with_the_python_loops_results(runners, rng, go_backwards):
     x, hs, W, U = batched_rnn(go_backwards)
@@ -72,12 +82,7 @@ def test_the_loops_products_call_numpys_openblas(runners, rng):
     with its threads as NumPy's own products outside the loop; SciPy's (numba's np.dot) is left
     at its threads, never called. Without it, SciPy's runs at one thread during the loop."""
     from symgraph.backends import numba_numpy_gemm
-    x, hs, W, U = batched_rnn()
-    f = sg.function([x], [hs] + sg.grad((hs ** 2).mean(), [W, U]), backend="numba")
-    compiled(runners, f, rng.normal(size=(7, 4, 3)).astype("float32"))
-    programs = [p for runner in runners for p in runner.programs.values() if p is not None]
-    assert len(programs) == 2
-    for program in programs:
+    for program in rnn_and_gradient_loops(runners, rng):
         if numba_numpy_gemm.DOT is None:
             assert "dot2(" in program.plan.source and program.one_thread is numba_blas.scipy_one_thread()
         else:
@@ -195,12 +200,7 @@ def test_the_loops_write_their_arrays_without_numbas_slice_assignment(runners, r
     3.5 s of an RNN loop's first compile in a process. copy_into copies any layout, casts, and
     refuses another shape."""
     from symgraph.backends.numba_kernels import copy_into
-    x, hs, W, U = batched_rnn()
-    f = sg.function([x], [hs] + sg.grad((hs ** 2).mean(), [W, U]), backend="numba")
-    compiled(runners, f, rng.normal(size=(7, 4, 3)).astype("float32"))
-    programs = [p for runner in runners for p in runner.programs.values() if p is not None]
-    assert len(programs) == 2
-    for program in programs:
+    for program in rnn_and_gradient_loops(runners, rng):
         source = program.plan.source
         assert "copy_into(o" in source and not re.search(r"o\d+\[(step|:)\] = ", source)
     source = rng.normal(size=(3, 4))
