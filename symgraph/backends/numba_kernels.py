@@ -327,26 +327,25 @@ def max_pool_kernel(kh, kw, sh, sw, pt, pb, pl, pr, grad, parallel=False):
     # A row's windows lo <= j < hi take `inner`, the others `tested`: all of them where the
     # row's windows reach over the padding, or, forward, where the row holds a NaN. The
     # gradient adds in the order of the windows (the reference's sums, to the last bit).
-    body = ["            for i in range(oh):",
-            f"                y0 = i * {sh} - {pt}",
-            f"                inside = y0 >= 0 and y0 + {kh} <= h",
-            "                nan = False"]
+    body = ["    for i in range(oh):",
+            f"        y0 = i * {sh} - {pt}",
+            f"        inside = y0 >= 0 and y0 + {kh} <= h",
+            "        nan = False"]
     if grad:  # (NaN's rule checked before anything is added)
-        body += ["                if inside:",
-                 f"                    for a in range({kh}):",
-                 "                        for z in range(w):",
-                 "                            v = x[n, c, y0 + a, z]",
-                 "                            nan |= v != v"]
-    body += ["                lo, hi = (j_lo, j_hi) if inside and not nan else (ow, ow)"]
-    left_edge = ["                for j in range(lo):"] + tested(" " * 20)
-    interior = ["                for j in range(lo, hi):"] + inner(" " * 20)
+        body += ["        if inside:",
+                 f"            for a in range({kh}):",
+                 "                for z in range(w):",
+                 "                    v = x[n, c, y0 + a, z]",
+                 "                    nan |= v != v"]
+    body += ["        lo, hi = (j_lo, j_hi) if inside and not nan else (ow, ow)"]
+    left_edge = ["        for j in range(lo):"] + tested(" " * 12)
+    interior = ["        for j in range(lo, hi):"] + inner(" " * 12)
     if grad:
         body += left_edge + interior
     else:
-        body += interior + ["                if nan:  # again, by NaN's rule",
-                            "                    lo = hi = ow"] + left_edge
-    body += ["                for j in range(hi, ow):"] + tested(" " * 20)
-    body = [line[8:] for line in body]  # (written as they sat under two loops)
+        body += interior + ["        if nan:  # again, by NaN's rule",
+                            "            lo = hi = ow"] + left_edge
+    body += ["        for j in range(hi, ow):"] + tested(" " * 12)
     return compile_source("\n".join(header + body + [""] + planes) + "\n")
 
 

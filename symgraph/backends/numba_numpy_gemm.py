@@ -114,17 +114,27 @@ def numpy_dot_into(a, b, out):
     n = b.shape[1]
     if m == 0 or n == 0:
         return
-    item = out.itemsize
-    ldc = out.strides[0] // item if m > 1 else n
+    ldc = _rows_ld(out)
     if k == 0:
         out[:] = 0
-    elif (out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0):
+    elif ldc > 0:
         _gemm(a, b, out, ldc)
     else:
         rows = np.empty((m, n), out.dtype)
         _gemm(a, b, rows, n)
         for i in range(m):  # (not out[:] = rows: see copy_rows)
             copy_rows(rows[i], out[i])
+
+
+@njit(cache=True, nogil=True)
+def _rows_ld(out):
+    """out's leading dimension (BLAS's ldc) where its rows are contiguous and in order, else 0
+    (reversed or overlapping rows: a leading dimension made of those would write outside out)."""
+    m, n = out.shape
+    item = out.itemsize
+    ldc = out.strides[0] // item if m > 1 else n
+    in_order = (out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0)
+    return ldc if in_order else 0
 
 
 @njit(cache=True, nogil=True)
@@ -140,6 +150,12 @@ def copy_rows(source, target):
 def _gemm(a, b, out, ldc):
     a, ta, lda = _operand(a)
     b, tb, ldb = _operand(b)
+    _call(ta, tb, a, lda, b, ldb, out, ldc)
+
+
+@njit(cache=True, nogil=True)
+def _call(ta, tb, a, lda, b, ldb, out, ldc):
+    """NumPy's sgemm or dgemm by a's dtype: out = a @ b, operands laid out as their flags say."""
     m, k, n = a.shape[0], a.shape[1], b.shape[1]
     if a.itemsize == 4:  # (float32; both calls type for either dtype: the intrinsic takes any array)
         _sgemm(ta, tb, m, n, k, a, lda, b, ldb, out, ldc)
@@ -164,15 +180,10 @@ def gemm_into(a, b, out):
         return
     ta, lda = _layout(a)
     tb, ldb = _layout(b)
-    item = out.itemsize
-    ldc = out.strides[0] // item if m > 1 else n
-    rows_in_order = (out.strides[1] == item or n == 1) and ldc >= n and (m == 1 or out.strides[0] % item == 0)
-    if ta < 0 or tb < 0 or not rows_in_order:
+    ldc = _rows_ld(out)
+    if ta < 0 or tb < 0 or ldc == 0:
         raise ValueError("gemm_into: an operand's rows or columns, or the output's rows, are not contiguous")
-    if a.itemsize == 4:
-        _sgemm(ta, tb, m, n, k, a, lda, b, ldb, out, ldc)
-    else:
-        _dgemm(ta, tb, m, n, k, a, lda, b, ldb, out, ldc)
+    _call(ta, tb, a, lda, b, ldb, out, ldc)
 
 
 @njit(cache=True, nogil=True)
