@@ -20,6 +20,10 @@ chunks, blocks) index with unsigned integers, because Numba's wrap-around check 
 indices stops LLVM from vectorizing them; a parallel 1-d loop is a prange over chunks, each a
 call of a serial function over it, which keeps the loop's constants in registers
 (_kernel_lines).
+
+The sources are written with prange loops; compile_source turns each into tasks of a serial
+function of its own that numba's threads run (numba_outline, numba_tasks), so no kernel goes
+through numba's parfor passes (~1.1 s of compiling a loop).
 """
 import functools
 import hashlib
@@ -34,7 +38,7 @@ import numpy as np
 
 from ..config import config
 from . import numba_calls, numba_special, numba_svml, numba_vecmath
-from . import numba_noinline, numba_source_inline, numba_stack, numba_stream
+from . import numba_noinline, numba_outline, numba_source_inline, numba_stack, numba_stream, numba_tasks
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
@@ -104,7 +108,8 @@ def _helpers_digest():
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_stack, numba_svml, numba_noinline):
+    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_stack, numba_svml, numba_noinline,
+                   numba_tasks):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -122,7 +127,8 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
            "from symgraph.backends.numba_stream import stream_store\n"
            "from symgraph.backends.numba_stack import stack_array\n"
-           "from symgraph.backends.numba_noinline import not_inlined\n\n")
+           "from symgraph.backends.numba_noinline import not_inlined\n"
+           "from symgraph.backends.numba_tasks import in_tasks\n\n")
 
 
 def _literal(value, dtype):
@@ -255,9 +261,8 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
         bounds = [f"lo = start + task * {chunk}", f"hi = min(n, lo + {chunk})",
                   f"mid = lo + (hi - lo) // {STREAM_BLOCK} * {STREAM_BLOCK}"]
         calls = [f"not_inlined(streamed, ({params}, lo, mid))", f"not_inlined(part, ({params}, mid, hi))"]
-    if found:
-        kernel += ["    found = np.zeros(tasks, np.int64)", "    for task in prange(tasks):",
-                   f"        found[task] = {calls[0]}", "    return found.sum()"]
+    if found:  # (a count over the tasks: numba_outline's one reduction)
+        kernel += ["    found = 0", "    for task in prange(tasks):", f"        found += {calls[0]}", "    return found"]
     else:
         kernel += [f"    {line}" for line in head] + ["    for task in prange(tasks):"]
         kernel += [f"        {line}" for line in bounds + calls]
@@ -699,7 +704,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
                 loop(f"k{d}", f"out.shape[{d}]")
         body("part[k0 - np.uint64(lo)]" if split else f"out[{kept_idx}]")
         if split:
-            lines.append(f"{block_indent}out[lo:hi] = part")
+            lines.append(f"{block_indent}for k0 in {_urange('lo', 'hi')}:")  # (a slice assignment compiles its error message: numba_kernels.copy_into)
+            lines.append(f"{block_indent}    out[k0] = part[k0 - np.uint64(lo)]")
         return source()
     if parallel and not n_kept:  # a full reduction: partial folds over chunks of the first axis
         lines.append(f"{indent}n0 = {extent(0)}")
@@ -756,7 +762,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
 
 def compile_source(source):
-    """Compile the source of a function named `kernel` (in-memory and disk cached)."""
+    """Compile the source of a function named `kernel` (in-memory and disk cached); a parallel
+    kernel's prange loops run as tasks of serial functions (numba_outline)."""
     return _compile(source)
 
 
@@ -789,6 +796,8 @@ def _compile(source):
         fn = _memory_cache.get(key)
         if fn is not None:
             return fn
+        if "prange(" in source:  # (numba's parfor passes took ~1.1 s a loop to compile)
+            source = numba_outline.outline_pranges(source)
         fn = _CacheTolerant(load_without_refresh(_load_module(key, _HEADER + source).kernel))
         _memory_cache[key] = fn
         return fn

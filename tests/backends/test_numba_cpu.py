@@ -340,9 +340,11 @@ def test_large_inputs_take_the_parallel_kernels(rng):
     thunk = executor_globals(f)["t0"]
     assert list(thunk.flat) == [(True, None)]  # only the prange kernel ran
     # each chunk is a call of a serial function, whose loop keeps its constants in registers
-    # (a call LLVM keeps: test_numba_noinline)
+    # (a call LLVM keeps: test_numba_noinline), from the tasks numba's threads run (numba_tasks)
     kernel = getattr(thunk.flat[True, None], "dispatcher", thunk.flat[True, None]).py_func
-    assert "not_inlined(part, (" in inspect.getsource(kernel) and kernel.__globals__["part"].targetoptions["parallel"] is False
+    assert "in_tasks(body0, (" in inspect.getsource(kernel)
+    assert "not_inlined(part, (" in inspect.getsource(kernel.__globals__["body0"].py_func)
+    assert kernel.__globals__["part"].targetoptions["parallel"] is False
     m = sg.fmatrix("m")
     mv = rng.normal(size=(1024, 300)).astype("float32")
     got, want = both([m], [(m * 2).sum(axis=1), sg.tanh(m.T) + 1], mv)

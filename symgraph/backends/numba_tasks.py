@@ -1,0 +1,109 @@
+"""in_tasks(body, args, n): body(*args, task) for each task in range(n) on numba's threads,
+called from a serial function; returns the sum of what body returns (an int64).
+
+numba lowers each prange loop through its parfor passes into a gufunc of its own: about 1.1 s
+of compiling a loop, however small its body (a column max's kernel with two prange loops, each
+body a call: 2.8 s; the same kernel with range loops 0.7; AMD EPYC). Here one parallel
+function, run_tasks, is compiled once (and kept in numba's disk cache); it takes the address
+of a task function and of its arguments. A kernel calling in_tasks is compiled serially: the
+intrinsic stores the arguments in the kernel's frame and writes a small LLVM function, the
+task function, that loads them and calls body with the task number. The kernel's parfor-free
+compile is then its own code's and body's.
+
+body returns an int64 count (the range checks' nbig; 0 where there is none). A body that
+fails (numba's error status: np.empty out of memory) makes in_tasks raise MemoryError after
+all tasks ran.
+"""
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.core.extending import intrinsic
+
+_INT64 = ir.IntType(64)
+_TASK = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), _INT64])
+_FAILED = -(1 << 40)  # a failed task's count (a count is never negative; 64 tasks' sum stays negative)
+
+
+@intrinsic
+def _call_task(typingctx, function, arguments, task):
+    def codegen(context, builder, signature, llargs):
+        function_pointer = builder.inttoptr(llargs[0], _TASK.as_pointer())
+        builder.call(function_pointer, [builder.inttoptr(llargs[1], ir.IntType(8).as_pointer()), llargs[2]])
+        return context.get_dummy_value()
+    return types.none(types.int64, types.int64, types.int64), codegen
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def run_tasks(function, arguments, n):
+    """The tasks on numba's threads (a prange splits range(n) into one run a thread). (No
+    reduction here: a parfor's reduction allocates through numba.np.arrayobj, whose module a
+    kernel loaded from the disk cache would then import, 80 ms; the tasks add their counts
+    into the arguments' slot instead.)"""
+    for task in prange(n):
+        _call_task(function, arguments, task)
+
+
+def start_threads():
+    """numba's threading layer, started (what numba runs when it loads a cached parfor)."""
+    from numba.np.ufunc.parallel import _launch_threads
+    _launch_threads()
+
+
+def _frame_type(context, args_type):
+    """What in_tasks stores in the kernel's frame: the arguments, then the tasks' count."""
+    return ir.LiteralStructType([context.get_value_type(args_type), _INT64])
+
+
+def _task_function(context, module, body_type, body_signature, args_type):
+    """The LLVM function (i8* frame, i64 task) calling body(*arguments, task) and adding what it
+    returns (or _FAILED) into the frame's count."""
+    compiled = body_type.dispatcher.overloads[body_signature.args]
+    name = f"symgraph_task.{compiled.fndesc.mangled_name}"
+    existing = module.globals.get(name)
+    if existing is not None:
+        return existing
+    function = ir.Function(module, _TASK, name=name)
+    function.linkage = "internal"
+    builder = ir.IRBuilder(function.append_basic_block())
+    frame = builder.bitcast(function.args[0], _frame_type(context, args_type).as_pointer())
+    packed = builder.load(cgutils.gep_inbounds(builder, frame, 0, 0))
+    values = [builder.extract_value(packed, k) for k in range(len(args_type))] + [function.args[1]]
+    callee = context.declare_function(module, compiled.fndesc)
+    status, result = context.call_conv.call_function(builder, callee, compiled.fndesc.restype,
+                                                     compiled.fndesc.argtypes, values)
+    context.add_linking_libs([compiled.library])
+    count = builder.select(status.is_error, ir.Constant(_INT64, _FAILED), result)
+    builder.atomic_rmw("add", cgutils.gep_inbounds(builder, frame, 0, 1), count, "monotonic")
+    builder.ret_void()
+    return function
+
+
+@intrinsic
+def in_tasks(typingctx, body, args, n):
+    if not (isinstance(body, types.Dispatcher) and isinstance(args, types.BaseTuple)
+            and isinstance(n, types.Integer)):
+        return None
+    body_signature = typingctx.resolve_function_type(body, tuple(args.types) + (types.int64,), {})
+    if body_signature is None or body_signature.return_type != types.int64:
+        return None
+    runner_type = typingctx.resolve_value_type(run_tasks)
+    runner_signature = typingctx.resolve_function_type(runner_type, (types.int64,) * 3, {})
+
+    def codegen(context, builder, signature, llargs):
+        # A kernel loaded from numba's disk cache holds run_tasks' code without its dispatcher,
+        # which would have started numba's threads: the kernel's library starts them (as a
+        # parfor's does) before its first run.
+        context.active_code_library._reload_init.add(start_threads)
+        function = _task_function(context, builder.module, body, body_signature, args)
+        frame = cgutils.alloca_once(builder, _frame_type(context, args))
+        builder.store(llargs[1], cgutils.gep_inbounds(builder, frame, 0, 0))
+        total = cgutils.gep_inbounds(builder, frame, 0, 1)
+        builder.store(ir.Constant(_INT64, 0), total)
+        context.get_function(runner_type, runner_signature)(
+            builder, [builder.ptrtoint(function, _INT64), builder.ptrtoint(frame, _INT64),
+                      context.cast(builder, llargs[2], n, types.int64)])
+        count = builder.load(total)
+        with cgutils.if_unlikely(builder, builder.icmp_signed("<", count, ir.Constant(_INT64, 0))):
+            context.call_conv.return_user_exc(builder, MemoryError, ("a parallel task of a symgraph kernel failed",))
+        return count
+    return types.int64(body, args, n), codegen
