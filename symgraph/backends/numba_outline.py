@@ -10,7 +10,7 @@ its own a body's vector loop is the outermost, its constants kept in registers, 
 elementwise loops' parts: numba_codegen._kernel_lines.)
 
 The body reads the kernel's arguments and the locals set before the loop; those it reads are
-passed to it. A name the body only assigns is its own (as a prange's private variables are);
+passed to it. A name the body assigns is its own (as a prange's private variables are);
 an integer counted with `name += ...` (the range checks' nbig) is the one reduction a body may
 make: the function counts from 0 and returns it, and in_tasks adds up the tasks' counts.
 """
@@ -33,18 +33,22 @@ def outline_pranges(source):
         return source
     serial = decorator.replace("parallel=True", "parallel=False")
     names, loops, counts = _walk(ast.parse("\n".join(lines[start:])).body[0])
-    bound_names = {name for _, name, stored in names if stored}  # (the kernel's parameters and locals)
+    bound_names = {name for _, name, role in names if role}  # (the kernel's parameters and locals)
     kernel, bodies, done = [serial] + lines[start:start + 1], [], start + 1
     for j, loop in enumerate(loops):  # (ast's line numbers count from the kernel's `def` line, 1)
         first, last = start + loop.lineno, start + loop.end_lineno  # the body: lines[first:last]
         kernel += lines[done:first - 1]
         indent = lines[first - 1][:len(lines[first - 1]) - len(lines[first - 1].lstrip())]
-        inside = [(name, stored) for line, name, stored in names if first < line + start <= last]
-        own = {name for name, stored in inside if stored is True}
-        counted = sorted({name for name, stored in inside if stored == "count"} - own)
-        assert all(counts[name] for name in counted), "a prange body's only reduction is a count (+=)"
-        bodies += _function(f"body{j}", loop.target.id, lines[first:last], inside, counted, bound_names, serial)
-        call = (f"in_tasks(body{j}, ({', '.join(_passed(inside, counted, bound_names, loop.target.id) + [f'n_t{j}', f'per_t{j}'])}),"
+        inside = [(name, role) for line, name, role in names if first < line + start <= last]
+        own = {name for name, role in inside if role is True}
+        counted = sorted({name for name, role in inside if role == "count"} - own)
+        assert len(counted) <= 1 and all(counts[name] for name in counted), \
+            "a prange body's only reduction is a count (+=)"
+        assert not set(_OWN) & ({name for name, _ in inside} | {loop.target.id}), "the task's own names are taken"
+        # (sorted: the module's text is the same every time, as numba's disk cache wants it)
+        passed = sorted(({name for name, _ in inside} & bound_names) - own - set(counted) - {loop.target.id})
+        bodies += _function(f"body{j}", loop.target.id, lines[first:last], passed, counted, serial)
+        call = (f"in_tasks(body{j}, ({', '.join(passed + [f'n_t{j}', f'per_t{j}'])}),"
                 f" (n_t{j} + per_t{j} - 1) // per_t{j})")
         kernel += [f"{indent}n_t{j} = {ast.unparse(loop.iter.args[0])}",
                    f"{indent}per_t{j} = (n_t{j} + {TASKS - 1}) // {TASKS}",
@@ -56,13 +60,13 @@ def outline_pranges(source):
 
 
 def _walk(tree):
-    """(line, name, True where bound there, "count" where the target of a `+=`-like statement,
-    else False) of every name and parameter; the prange loops; whether each such target was
-    added to (+=) every time."""
-    names, loops, counts, targets = [], [], {}, {}
+    """(line, name, role) of every name and parameter, role True where it is bound there,
+    "count" where it is the target of a `+=`-like statement, else False; the prange loops;
+    whether each such target was added to (+=) every time."""
+    names, loops, counts, targets = [], [], {}, set()
     for node in ast.walk(tree):
         if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            targets[id(node.target)] = node.target.id
+            targets.add(id(node.target))
             counts[node.target.id] = counts.get(node.target.id, True) and isinstance(node.op, ast.Add)
     for node in ast.walk(tree):
         if isinstance(node, ast.arg):
@@ -75,20 +79,9 @@ def _walk(tree):
     return names, sorted(loops, key=lambda node: node.lineno), counts
 
 
-def _passed(inside, counted, bound_names, var):
-    """The kernel's names a body reads (or counts into) and does not bind itself (sorted: the
-    source, and so the kernel's cache key, is the same every time)."""
-    own = {name for name, stored in inside if stored is True}
-    read = {name for name, stored in inside if stored is not True}
-    return sorted((read & bound_names) - own - set(counted) - {var})
-
-
-def _function(name, var, body_lines, inside, counted, bound_names, decorator):
+def _function(name, var, body_lines, passed, counted, decorator):
     """The lines of the serial function running body_lines for var in its task's share of
     range(task_n), returning the count (counted: none or one name) or 0."""
-    assert len(counted) <= 1, counted
-    assert not set(_OWN) & ({n for n, _ in inside} | {var}), "the outlined loop's own names are taken"
-    passed = _passed(inside, counted, bound_names, var)
     lines = [decorator, f"def {name}({', '.join(passed + _OWN)}):"]
     lines += [f"    {count} = 0" for count in counted]
     lines += [f"    for {var} in range(task_id * task_per, min(task_n, (task_id + 1) * task_per)):"]
