@@ -262,7 +262,8 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
                   f"mid = lo + (hi - lo) // {STREAM_BLOCK} * {STREAM_BLOCK}"]
         calls = [f"not_inlined(streamed, ({params}, lo, mid))", f"not_inlined(part, ({params}, mid, hi))"]
     if found:  # (a count over the tasks: numba_outline's one reduction)
-        kernel += ["    found = 0", "    for task in prange(tasks):", f"        found += {calls[0]}", "    return found"]
+        kernel += ["    found = 0", "    for task in prange(tasks):", f"        found += {calls[0]}",
+                   "    return found"]
     else:
         kernel += [f"    {line}" for line in head] + ["    for task in prange(tasks):"]
         kernel += [f"        {line}" for line in bounds + calls]
@@ -704,7 +705,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
                 loop(f"k{d}", f"out.shape[{d}]")
         body("part[k0 - np.uint64(lo)]" if split else f"out[{kept_idx}]")
         if split:
-            lines.append(f"{block_indent}for k0 in {_urange('lo', 'hi')}:")  # (a slice assignment compiles its error message: numba_kernels.copy_into)
+            # (not out[lo:hi] = part: a slice assignment compiles its error message, numba_kernels.copy_into)
+            lines.append(f"{block_indent}for k0 in {_urange('lo', 'hi')}:")
             lines.append(f"{block_indent}    out[k0] = part[k0 - np.uint64(lo)]")
         return source()
     if parallel and not n_kept:  # a full reduction: partial folds over chunks of the first axis

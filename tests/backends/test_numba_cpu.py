@@ -4,6 +4,8 @@ The tests taking `backend` also run the CUDA backend (in numba's simulator here)
 import inspect
 import math
 import os
+import re
+import sys
 import warnings
 
 import numpy as np
@@ -1428,9 +1430,15 @@ def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtyp
     for kind in ("max", "min", "sum", "prod", "mean"):
         f = sg.function([x], getattr(x, kind)(axis=0), backend="numba")
         got, want = f(xv), getattr(xv, kind)(axis=0)
-        ((_, parallel, outer, _),) = next(t for t in executor_globals(f).values()
-                                          if isinstance(t, numba_cpu.ReduceThunk)).kernels
+        thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk))
+        ((_, parallel, outer, _),) = thunk.kernels
         assert parallel and outer and got.dtype == want.dtype
+        # each block's row copied value by value: a slice assignment (out[lo:hi] = part) compiled
+        # numba's shape-mismatch message into the block's serial function (numba_outline's)
+        (kernel,) = thunk.kernels.values()
+        with open(sys.modules[kernel.dispatcher.py_func.__module__].__file__) as fh:
+            source = fh.read()
+        assert "in_tasks(" in source and not re.search(r"\[\w+:\w+\] = ", source)
         if kind in ("max", "min"):
             np.testing.assert_array_equal(got, want)
         else:
