@@ -800,6 +800,8 @@ def _compile(source):
             return fn
         if "prange(" in source:  # (numba's parfor passes took ~1.1 s a loop to compile)
             source = numba_outline.outline_pranges(source)
+            if "in_tasks(" in source:  # (a kernel loaded from the disk cache needs them: numba_tasks)
+                numba_tasks.start_threads()
         fn = _CacheTolerant(load_without_refresh(_load_module(key, _HEADER + source).kernel))
         _memory_cache[key] = fn
         return fn

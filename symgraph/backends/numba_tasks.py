@@ -44,9 +44,16 @@ def run_tasks(function, arguments, n):
 
 
 def start_threads():
-    """numba's threading layer, started (what numba runs when it loads a cached parfor)."""
-    from numba.np.ufunc.parallel import _launch_threads
-    _launch_threads()
+    """numba's threading layer, started (what numba runs when it loads a cached parfor); once
+    a process."""
+    global _started
+    if not _started:
+        from numba.np.ufunc.parallel import _launch_threads
+        _launch_threads()
+        _started = True
+
+
+_started = False
 
 
 def _frame_type(context, args_type):
@@ -90,10 +97,13 @@ def in_tasks(typingctx, body, args, n):
     runner_signature = typingctx.resolve_function_type(runner_type, (types.int64,) * 3, {})
 
     def codegen(context, builder, signature, llargs):
-        # A kernel loaded from numba's disk cache holds run_tasks' code without its dispatcher,
-        # which would have started numba's threads: the kernel's library starts them (as a
-        # parfor's does) before its first run.
-        context.active_code_library._reload_init.add(start_threads)
+        # A function loaded from numba's disk cache holds run_tasks' code without its
+        # dispatcher, which would have started numba's threads: its library starts them (as a
+        # parfor's does) before its first run, where numba has such hooks (0.63 on; before,
+        # numba_codegen starts them for the kernels it loads).
+        hooks = getattr(context.active_code_library, "_reload_init", None)
+        if hooks is not None:
+            hooks.add(start_threads)
         function = _task_function(context, builder.module, body, body_signature, args)
         frame = cgutils.alloca_once(builder, _frame_type(context, args))
         builder.store(llargs[1], cgutils.gep_inbounds(builder, frame, 0, 0))
