@@ -22,14 +22,39 @@ def cuda():
     """numba.cuda, imported on first use (and checked once)."""
     global _cuda
     if _cuda is None:
+        numpy_names_for_numba_cuda()
         from numba import cuda as numba_cuda
         if not numba_cuda.is_available():
             raise CudaUnavailableError(
                 "backend='cuda' needs an NVIDIA GPU with a working driver, and numba found none. "
                 "Use backend='numba' (CPU), or set NUMBA_ENABLE_CUDASIM=1 before importing "
                 "symgraph to run the CUDA kernels in numba's simulator (slow; for tests).")
+        _quiet_small_grids()
         _cuda = numba_cuda
     return _cuda
+
+
+def numpy_names_for_numba_cuda():
+    """numba-cuda 0.30 registers np.row_stack (an alias of vstack that NumPy 2.5 removed) when
+    its target first loads: without the alias every kernel's first compile raised
+    AttributeError (seen on a GPU machine with numba-cuda 0.30.4 and NumPy 2.5.2)."""
+    if not hasattr(np, "row_stack"):
+        np.row_stack = np.vstack
+
+
+def _quiet_small_grids():
+    """numba-cuda warns at every launch of under 128 blocks (NumbaPerformanceWarning, "Grid size 1
+    will likely result in GPU under-utilization"): advice for a hand-sized kernel, but the backend
+    sizes each grid from the data, so a small tensor's one block is right, and a user training on
+    small batches got the warning from inside their graph. Off, unless the user set numba's own
+    NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS (first seen on a real GPU: the simulator never warns)."""
+    import os
+    if "NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS" in os.environ or simulated():
+        return
+    from numba.cuda import dispatcher
+    config = getattr(dispatcher, "config", None)
+    if config is not None and hasattr(config, "CUDA_LOW_OCCUPANCY_WARNINGS"):
+        config.CUDA_LOW_OCCUPANCY_WARNINGS = 0
 
 
 def simulated():

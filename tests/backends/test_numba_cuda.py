@@ -330,6 +330,62 @@ def test_a_clear_error_without_a_gpu_or_the_simulator(monkeypatch):
         sg.function([x], x + 1, backend="cuda")
 
 
+def test_numba_cuda_loads_on_a_numpy_without_row_stack(monkeypatch):
+    """numba-cuda 0.30 registers np.row_stack when its target first loads; NumPy 2.5 removed
+    that alias, and on the GPU machine every kernel's first compile raised AttributeError."""
+    monkeypatch.delattr(np, "row_stack", raising=False)
+    monkeypatch.setattr(cuda_device, "_cuda", None)
+    cuda_device.cuda()
+    assert np.row_stack is np.vstack
+
+
+QUIET_SMALL_GRIDS = """
+import os
+os.environ["NUMBA_ENABLE_CUDASIM"] = "0"
+from numba.cuda import dispatcher
+from symgraph.backends import cuda_device
+cuda_device._quiet_small_grids()
+print(dispatcher.config.CUDA_LOW_OCCUPANCY_WARNINGS)
+"""
+
+
+@pytest.mark.parametrize("setting, expect", [(None, "0"), ("1", "1")])
+def test_small_grids_launch_without_numbas_occupancy_warning(setting, expect):
+    """numba-cuda warns at every launch of under 128 blocks; the backend's grids fit the data,
+    so its small launches are right (on the GPU machine the warning failed two tests and
+    reached users training on small batches). A user's own NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS
+    stands. (A process of its own: the real CUDA target, which needs no GPU to be imported.)"""
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS"}
+    if setting is not None:
+        env["NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS"] = setting
+    done = subprocess.run([sys.executable, "-c", QUIET_SMALL_GRIDS], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == expect
+
+
+def test_float32_steps_compute_in_float32():
+    """A float literal in a float32 step is typed float32, as NumPy's weak Python scalars are:
+    numba would type it float64 and compute the step in double (hard_sigmoid's 0.2, sigmoid's
+    1.0). float64 steps keep their literals."""
+    import re
+    from symgraph.backends.cuda_codegen import cuda_step_source
+    bare = re.compile(r"(?<!np\.float32\()(?<![\w.])\d+\.\d+")
+    for name in ("sigmoid", "hard_sigmoid", "gelu", "reciprocal", "softplus"):
+        op = TABLE[name]
+        args = [f"x{i}" for i in range(op.nin)]
+        f32 = cuda_step_source(op, args, ["float32"] * op.nin, "float32")
+        assert "np.float32(1.0)" in f32 or "np.float32(0." in f32, (name, f32)
+        assert not bare.search(f32), (name, f32)
+        assert bare.search(cuda_step_source(op, args, ["float64"] * op.nin, "float64")), name
+    x = sg.fvector("x")
+    xv = np.linspace(-4, 4, 101).astype("float32")
+    got, want = both([x], [sg.nn.hard_sigmoid(x), sg.nn.sigmoid(x)], xv)
+    check(got, want, 1e-6)
+
+
 def test_nan_guard_and_bad_indices_fail_cleanly():
     x = sg.fvector("x")
     w = sg.shared(np.ones(3, "float32"), "w")
