@@ -16,6 +16,9 @@ from numba import cuda
 
 import symgraph as sg
 from common import print_table, try_import
+from symgraph.backends import cuda_device
+
+cuda_device.cuda()  # before any kernel compiles: it makes numba-cuda 0.30 load on NumPy 2.5 (np.row_stack)
 
 TINY = "--tiny" in sys.argv
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -72,7 +75,9 @@ def fused_chain():
     cupy = try_import("cupy")
     if cupy:
         cx, cw, cb = (cupy.asarray(v) for v in host)
-        fused = cupy.fuse(lambda x, w, b: cupy.tanh(x * w + b) / (1 + cupy.exp(-x)) + cupy.exp(-x * x))
+        @cupy.fuse(kernel_name="fused_chain")  # a kernel needs a name: a lambda's fails to compile
+        def fused(x, w, b):
+            return cupy.tanh(x * w + b) / (1 + cupy.exp(-x)) + cupy.exp(-x * x)
         rows.append(("CuPy fuse", gpu_seconds(lambda: fused(cx, cw, cb), sync=cupy.cuda.Device().synchronize)))
     print_table(f"fused chain, n = {N:,} float32", rows, "numba.cuda triad a*b+c (bandwidth)")
     t = dict(rows)
@@ -85,7 +90,7 @@ def fused_chain():
 def mlp_step():
     sizes, batch = ((12, 8, 3), 4) if TINY else ((784, 512, 512, 10), 128)
     rng = np.random.default_rng(0)
-    weights = [(rng.standard_normal((m, n)).astype("float32") * np.sqrt(2 / m), np.zeros(n, "float32"))
+    weights = [((rng.standard_normal((m, n)) * np.sqrt(2 / m)).astype("float32"), np.zeros(n, "float32"))
                for m, n in zip(sizes[:-1], sizes[1:])]
     xv = rng.standard_normal((batch, sizes[0])).astype("float32")
     yv = rng.integers(0, sizes[-1], batch).astype("int32")
@@ -149,8 +154,29 @@ def conv_layer():
     print_table(f"conv2d {shape} * {filters} 'same', forward + both gradients", rows, "symgraph (cuda backend)")
 
 
+def call_overhead():
+    """f(x, y) = x * y + 1 on 4-element vectors already on the device: the cost of one call."""
+    calls = 20 if TINY else 2000
+    host = np.arange(4, dtype=np.float32)
+    x, y = sg.fvector("x"), sg.fvector("y")
+    f = sg.function([x, y], x * y + 1, backend="cuda", device_outputs=True)
+    dx, dy = cuda.to_device(host), cuda.to_device(host)
+    np.testing.assert_allclose(f(dx, dy).copy_to_host(), host * host + 1)
+
+    def many(fn):
+        return lambda: [fn() for _ in range(calls)]
+    rows = [("symgraph (cuda backend)", gpu_seconds(many(lambda: f(dx, dy))) / calls)]
+    torch = torch_cuda()
+    if torch:
+        tx = torch.tensor(host, device="cuda")
+        rows.append(("PyTorch CUDA eager", gpu_seconds(many(lambda: tx * tx + 1), sync=torch.cuda.synchronize) / calls))
+    print_table("call overhead: x * y + 1 on 4-element device vectors (time per call)", rows, "symgraph (cuda backend)",
+                unit="us", scale=1e6)
+
+
 if __name__ == "__main__":
     print(f"device: {cuda.get_current_device().name if hasattr(cuda, 'get_current_device') else 'numba simulator'}")
     fused_chain()
     mlp_step()
     conv_layer()
+    call_overhead()

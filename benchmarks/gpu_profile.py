@@ -1,0 +1,129 @@
+"""Where the CUDA backend's time goes, on a machine with an NVIDIA GPU:
+- the fused chain's generated kernel alone, its float literals typed float64 (numba's default,
+  as the backend spelled them before) and float32, against the numba.cuda triad: 50 launches
+  queued, then one synchronize (launch costs hide behind the kernels);
+- a symgraph call of that chain, one call then a synchronize, and 50 calls queued;
+- the pieces of one call of f(x, y) = x * y + 1 on 4-element device vectors: a device
+  allocation, a reshape of a device array, a bare launch of a 4-argument kernel, and a
+  cProfile of 2000 symgraph calls (the 25 functions with the most time of their own).
+
+Usage: python benchmarks/gpu_profile.py [n]   (NUMBA_ENABLE_CUDASIM=1 ... --tiny checks the script)"""
+import cProfile
+import io
+import pstats
+import sys
+import time
+
+import numpy as np
+from numba import cuda
+
+import symgraph as sg
+from symgraph.backends import cuda_codegen, cuda_device
+
+cuda_device.cuda()  # before any kernel compiles: it makes numba-cuda 0.30 load on NumPy 2.5 (np.row_stack)
+
+TINY = "--tiny" in sys.argv
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+N = int(ARGS[0]) if ARGS else (256 if TINY else 10 ** 8)
+QUEUED = 3 if TINY else 50
+THREADS, BLOCKS = (4, 1) if TINY else (256, 1 << 16)
+
+CHAIN = """@cuda.jit
+def kernel(n, out0, a0, a1, a2):
+    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
+        x0 = a0[i]
+        x1 = a1[i]
+        x2 = a2[i]
+        t2 = np.float32(math.tanh(np.float32(np.float32(x0 * x1) + x2)))
+        t3 = np.float32((ONE / (ONE + math.exp(-x0))))
+        out0[i] = np.float32(np.float32(t2 * t3) + np.float32(math.exp(np.float32(-np.float32(x0 * x0)))))
+"""
+
+
+@cuda.jit
+def triad(a, b, c, out):
+    for i in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
+        out[i] = a[i] * b[i] + c[i]
+
+
+@cuda.jit
+def four_arguments(n, a, b, out):
+    i = cuda.grid(1)
+    if i < n:
+        out[i] = a[i] * b[i] + 1
+
+
+def seconds(fn, repeat=5 if TINY else 15):
+    """Best time of `fn` then a synchronize."""
+    fn()
+    cuda.synchronize()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def queued(fn):
+    return seconds(lambda: [fn() for _ in range(QUEUED)]) / QUEUED
+
+
+def chain_kernel(one):
+    namespace = {}
+    exec(compile(cuda_codegen.HEADER.replace("from numba.cuda import libdevice\n", "")
+                 + CHAIN.replace("ONE", one), "<chain>", "exec"), namespace)
+    return namespace["kernel"]
+
+
+def kernels():
+    rng = np.random.default_rng(0)
+    x, w, b = (cuda.to_device(rng.standard_normal(N, dtype=np.float32)) for _ in range(3))
+    out = cuda.device_array_like(x)
+    rows = [("numba.cuda triad a*b+c", queued(lambda: triad[BLOCKS, THREADS](x, w, b, out)))]
+    for label, one in (("chain kernel, literals float64", "1.0"), ("chain kernel, literals float32", "np.float32(1.0)")):
+        kernel = chain_kernel(one)
+        rows.append((label, queued(lambda: kernel[BLOCKS, THREADS](N, out, x, w, b))))
+    xs, ws, bs = sg.fvector("x"), sg.fvector("w"), sg.fvector("b")
+    f = sg.function([xs, ws, bs], sg.tanh(xs * ws + bs) * sg.nn.sigmoid(xs) + sg.exp(-xs ** 2),
+                    backend="cuda", device_outputs=True)
+    rows += [("symgraph call, then synchronize", seconds(lambda: f(x, w, b))),
+             (f"symgraph, {QUEUED} calls queued", queued(lambda: f(x, w, b)))]
+    print(f"\nthe fused chain, n = {N:,} float32 (16 bytes an element)")
+    for label, t in rows:
+        print(f"{label:38s} {t * 1e3:8.3f} ms  {16 * N / t / 1e9:7.0f} GB/s")
+
+
+def one_call():
+    host = np.arange(4, dtype=np.float32)
+    dx, dy, dout = cuda.to_device(host), cuda.to_device(host), cuda.device_array(4, np.float32)
+    x, y = sg.fvector("x"), sg.fvector("y")
+    f = sg.function([x, y], x * y + 1, backend="cuda", device_outputs=True)
+    calls = 20 if TINY else 2000
+
+    def per_call(fn):
+        return seconds(lambda: [fn() for _ in range(calls)], repeat=3) / calls
+    rows = [("cuda.device_array(4)", per_call(lambda: cuda.device_array(4, np.float32))),
+            ("device array .reshape(4)", per_call(lambda: dx.reshape(4))),
+            ("bare launch, 4 arguments", per_call(lambda: four_arguments[1, 32](4, dx, dy, dout))),
+            ("symgraph f(x, y)", per_call(lambda: f(dx, dy)))]
+    print("\nf(x, y) = x * y + 1 on 4-element device vectors, time per call")
+    for label, t in rows:
+        print(f"{label:38s} {t * 1e6:8.1f} us")
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(calls):
+        f(dx, dy)
+    cuda.synchronize()
+    profile.disable()
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
+    print(f"\ncProfile of {calls} calls of f (sorted by own time)")
+    print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[-6000:])
+
+
+if __name__ == "__main__":
+    print(f"device: {cuda.get_current_device().name if hasattr(cuda, 'get_current_device') else 'numba simulator'}")
+    kernels()
+    one_call()
