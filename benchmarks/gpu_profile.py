@@ -12,15 +12,13 @@ import cProfile
 import io
 import pstats
 import sys
-import time
 
 import numpy as np
 from numba import cuda
 
 import symgraph as sg
-from symgraph.backends import cuda_codegen, cuda_device
-
-cuda_device.cuda()  # before any kernel compiles: it makes numba-cuda 0.30 load on NumPy 2.5 (np.row_stack)
+from gpu_cuda import gpu_seconds, triad  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
+from symgraph.backends import cuda_codegen
 
 TINY = "--tiny" in sys.argv
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -41,33 +39,14 @@ def kernel(n, out0, a0, a1, a2):
 
 
 @cuda.jit
-def triad(a, b, c, out):
-    for i in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
-        out[i] = a[i] * b[i] + c[i]
-
-
-@cuda.jit
 def four_arguments(n, a, b, out):
     i = cuda.grid(1)
     if i < n:
         out[i] = a[i] * b[i] + 1
 
 
-def seconds(fn, repeat=5 if TINY else 15):
-    """Best time of `fn` then a synchronize."""
-    fn()
-    cuda.synchronize()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def queued(fn):
-    return seconds(lambda: [fn() for _ in range(QUEUED)]) / QUEUED
+    return gpu_seconds(lambda: [fn() for _ in range(QUEUED)]) / QUEUED
 
 
 def chain_kernel(one):
@@ -88,7 +67,7 @@ def kernels():
     xs, ws, bs = sg.fvector("x"), sg.fvector("w"), sg.fvector("b")
     f = sg.function([xs, ws, bs], sg.tanh(xs * ws + bs) * sg.nn.sigmoid(xs) + sg.exp(-xs ** 2),
                     backend="cuda", device_outputs=True)
-    rows += [("symgraph call, then synchronize", seconds(lambda: f(x, w, b))),
+    rows += [("symgraph call, then synchronize", gpu_seconds(lambda: f(x, w, b))),
              (f"symgraph, {QUEUED} calls queued", queued(lambda: f(x, w, b)))]
     print(f"\nthe fused chain, n = {N:,} float32 (16 bytes an element)")
     for label, t in rows:
@@ -103,7 +82,7 @@ def one_call():
     calls = 20 if TINY else 2000
 
     def per_call(fn):
-        return seconds(lambda: [fn() for _ in range(calls)], repeat=3) / calls
+        return gpu_seconds(lambda: [fn() for _ in range(calls)], repeat=3, warmup=1) / calls
     rows = [("cuda.device_array(4)", per_call(lambda: cuda.device_array(4, np.float32))),
             ("device array .reshape(4)", per_call(lambda: dx.reshape(4))),
             ("bare launch, 4 arguments", per_call(lambda: four_arguments[1, 32](4, dx, dy, dout))),
