@@ -14,12 +14,11 @@ Kernel shapes (all grid-stride loops, so any launch size covers any array):
   shared memory (few outputs, long reductions).
 """
 import hashlib
-import re
 import threading
 
 import numpy as np
 
-from .numba_codegen import program_lines, _load_module
+from .numba_codegen import float32_literals, program_lines, _load_module
 
 _TYPES = ("import numpy as np\nfrom numba import cuda, boolean, uint8, int8, int16, int32, int64, uint16, "
           "uint32, uint64, float32, float64\n"
@@ -108,18 +107,10 @@ def cuda_step_source(sop, args, in_dtypes, out_dtype):
         return f"{caster}(libdevice.{_LIBDEVICE[sop.name]}{suffix}({arg}))"
     if sop.name in ("isnan", "isinf", "isfinite") and in_dtypes[0][0] != "f":
         return "True" if sop.name == "isfinite" else "False"
-    source = cuda_spelling(sop.src.format(*args))
-    if out_dtype == "float32" and all(d == "float32" for d in in_dtypes):
-        source = _FLOAT_LITERAL.sub(r"np.float32(\1)", source)
-    return f"{caster}({source})"
-
-
-# A float literal in a step's source (the 1.0 of sigmoid's 1.0 / (1.0 + exp(-x))), typed float32
-# in a float32 step. numba types a literal float64, so such a step computed in double, where
-# NumPy computes in float32 (a Python float is a weak scalar): hard_sigmoid's 0.2 was a double.
-# On an H200 (FP64 at half FP32's rate) the fused chain's kernel took the same time either way
-# (0.446 / 0.440 ms, benchmarks/gpu_profile.py); laptop GPUs run FP64 at 1/32-1/64 of FP32.
-_FLOAT_LITERAL = re.compile(r"(?<![\w.])(\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![\w.(])")
+    # (float32 steps compute in float32, as NumPy's: on an H200 the fused chain's kernel took
+    # the same time with sigmoid's 1.0 a double, 0.446 / 0.440 ms, benchmarks/gpu_profile.py;
+    # laptop GPUs run FP64 at 1/32-1/64 of FP32's rate)
+    return f"{caster}({float32_literals(cuda_spelling(sop.src.format(*args)), in_dtypes, out_dtype)})"
 
 
 def _program(composite, in_dtypes, indent):

@@ -30,6 +30,7 @@ import hashlib
 import pickle
 import importlib.util
 import os
+import re
 import sys
 import threading
 import types
@@ -154,9 +155,22 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False):
     elif sop.name.startswith("cast_"):
         expr = args[0]
     else:
-        expr = sop.src.format(*args)
+        expr = float32_literals(sop.src.format(*args), in_dtypes, out_dtype)
     caster = "bool" if out_dtype == "bool" else f"np.{out_dtype}"
     return f"{caster}({expr})"
+
+
+# A float literal of the scalar-op table's source (reciprocal's 1.0, hard_sigmoid's 0.2): numba
+# types it float64, so a float32 step computed in double, where NumPy computes in float32 (a
+# Python float is a weak scalar). One not already inside np.float32( is typed float32.
+_FLOAT_LITERAL = re.compile(r"(?<!np\.float32\()(?<![\w.])(\d+\.\d*(?:[eE][-+]?\d+)?|\d+[eE][-+]?\d+)(?![\w.])")
+
+
+def float32_literals(source, in_dtypes, out_dtype):
+    """`source` with its float literals typed float32 where the step's inputs and result are."""
+    if out_dtype == "float32" and all(d == "float32" for d in in_dtypes):
+        return _FLOAT_LITERAL.sub(r"np.float32(\1)", source)
+    return source
 
 
 def _checked_trig(sop, in_dtypes, out_dtype):
