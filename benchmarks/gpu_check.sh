@@ -13,7 +13,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
 $PY -c "import sys, numpy, numba; print(sys.version.split()[0], 'numpy', numpy.__version__, 'numba', numba.__version__)"
-$PY -m pip list 2>/dev/null | grep -i -E '^(numba|numba-cuda|llvmlite|torch|cupy|pytest|graphviz) '
+$PY -m pip list 2>/dev/null | grep -i -E '^(numba|numba-cuda|llvmlite|torch|cupy[-a-z0-9]*|pytest|graphviz) '
 $PY -c "from numba import cuda; d = cuda.get_current_device(); print(d.name, d.compute_capability)"
 
 # The benchmark first: its times are taken on an idle GPU.

@@ -38,6 +38,11 @@ def gpu_seconds(fn, repeat=5 if TINY else 20, warmup=1 if TINY else 3, sync=cuda
     return best
 
 
+def per_call(fn, calls, **kw):
+    """Seconds per call of `fn`, from `calls` calls queued one after another, then one synchronize."""
+    return gpu_seconds(lambda: [fn() for _ in range(calls)], **kw) / calls
+
+
 @cuda.jit
 def triad(a, b, c, out):
     for i in range(cuda.grid(1), out.shape[0], cuda.gridsize(1)):
@@ -162,14 +167,11 @@ def call_overhead():
     f = sg.function([x, y], x * y + 1, backend="cuda", device_outputs=True)
     dx, dy = cuda.to_device(host), cuda.to_device(host)
     np.testing.assert_allclose(f(dx, dy).copy_to_host(), host * host + 1)
-
-    def many(fn):
-        return lambda: [fn() for _ in range(calls)]
-    rows = [("symgraph (cuda backend)", gpu_seconds(many(lambda: f(dx, dy))) / calls)]
+    rows = [("symgraph (cuda backend)", per_call(lambda: f(dx, dy), calls))]
     torch = torch_cuda()
     if torch:
         tx = torch.tensor(host, device="cuda")
-        rows.append(("PyTorch CUDA eager", gpu_seconds(many(lambda: tx * tx + 1), sync=torch.cuda.synchronize) / calls))
+        rows.append(("PyTorch CUDA eager", per_call(lambda: tx * tx + 1, calls, sync=torch.cuda.synchronize)))
     print_table("call overhead: x * y + 1 on 4-element device vectors (time per call)", rows, "symgraph (cuda backend)",
                 unit="us", scale=1e6)
 

@@ -1,7 +1,7 @@
 """Where the CUDA backend's time goes, on a machine with an NVIDIA GPU:
-- the fused chain's generated kernel alone, its float literals typed float64 (numba's default,
-  as the backend spelled them before) and float32, against the numba.cuda triad: 50 launches
-  queued, then one synchronize (launch costs hide behind the kernels);
+- the fused chain's kernel as the backend generates it, alone, and the same with its float
+  literals left float64 (numba's default, as the backend spelled them before), against the
+  numba.cuda triad: 50 launches queued, then one synchronize (launch costs hide behind the kernels);
 - a symgraph call of that chain, one call then a synchronize, and 50 calls queued;
 - the pieces of one call of f(x, y) = x * y + 1 on 4-element device vectors: a device
   allocation, a reshape of a device array, a bare launch of a 4-argument kernel, and a
@@ -17,7 +17,7 @@ import numpy as np
 from numba import cuda
 
 import symgraph as sg
-from gpu_cuda import gpu_seconds, triad  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
+from gpu_cuda import gpu_seconds, per_call, triad  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
 from symgraph.backends import cuda_codegen
 
 TINY = "--tiny" in sys.argv
@@ -25,18 +25,6 @@ ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
 N = int(ARGS[0]) if ARGS else (256 if TINY else 10 ** 8)
 QUEUED = 3 if TINY else 50
 THREADS, BLOCKS = (4, 1) if TINY else (256, 1 << 16)
-
-CHAIN = """@cuda.jit
-def kernel(n, out0, a0, a1, a2):
-    for i in range(cuda.grid(1), n, cuda.gridsize(1)):
-        x0 = a0[i]
-        x1 = a1[i]
-        x2 = a2[i]
-        t2 = np.float32(math.tanh(np.float32(np.float32(x0 * x1) + x2)))
-        t3 = np.float32((ONE / (ONE + math.exp(-x0))))
-        out0[i] = np.float32(np.float32(t2 * t3) + np.float32(math.exp(np.float32(-np.float32(x0 * x0)))))
-"""
-
 
 @cuda.jit
 def four_arguments(n, a, b, out):
@@ -46,27 +34,39 @@ def four_arguments(n, a, b, out):
 
 
 def queued(fn):
-    return gpu_seconds(lambda: [fn() for _ in range(QUEUED)]) / QUEUED
+    return per_call(fn, QUEUED)
 
 
-def chain_kernel(one):
-    namespace = {}
-    exec(compile(cuda_codegen.HEADER.replace("from numba.cuda import libdevice\n", "")
-                 + CHAIN.replace("ONE", one), "<chain>", "exec"), namespace)
-    return namespace["kernel"]
+def generated_sources(build):
+    """The sources of the kernels the backend generates while `build()` runs."""
+    sources, compile_kernel = [], cuda_codegen.compile_kernel
+
+    def recording(source):
+        sources.append(source)
+        return compile_kernel(source)
+    cuda_codegen.compile_kernel = recording
+    try:
+        build()
+    finally:
+        cuda_codegen.compile_kernel = compile_kernel
+    return sources
 
 
 def kernels():
     rng = np.random.default_rng(0)
     x, w, b = (cuda.to_device(rng.standard_normal(N, dtype=np.float32)) for _ in range(3))
     out = cuda.device_array_like(x)
-    rows = [("numba.cuda triad a*b+c", queued(lambda: triad[BLOCKS, THREADS](x, w, b, out)))]
-    for label, one in (("chain kernel, literals float64", "1.0"), ("chain kernel, literals float32", "np.float32(1.0)")):
-        kernel = chain_kernel(one)
-        rows.append((label, queued(lambda: kernel[BLOCKS, THREADS](N, out, x, w, b))))
     xs, ws, bs = sg.fvector("x"), sg.fvector("w"), sg.fvector("b")
     f = sg.function([xs, ws, bs], sg.tanh(xs * ws + bs) * sg.nn.sigmoid(xs) + sg.exp(-xs ** 2),
                     backend="cuda", device_outputs=True)
+    [chain] = generated_sources(lambda: f(x, w, b))  # the chain's one fused kernel, kernel(n, out0, a0, a1, a2)
+    assert "np.float32(1.0)" in chain, chain  # (sigmoid's literal, which the float64 variant spells 1.0)
+    rows = [("numba.cuda triad a*b+c", queued(lambda: triad[BLOCKS, THREADS](x, w, b, out)))]
+    # (its literals as the backend spelled them before float32_literals: numba typed them float64)
+    for label, source in (("chain kernel, literals float64", chain.replace("np.float32(1.0)", "1.0")),
+                          ("chain kernel, literals float32", chain)):
+        kernel = cuda_codegen.compile_kernel(source)
+        rows.append((label, queued(lambda: kernel[BLOCKS, THREADS](N, out, x, w, b))))
     rows += [("symgraph call, then synchronize", gpu_seconds(lambda: f(x, w, b))),
              (f"symgraph, {QUEUED} calls queued", queued(lambda: f(x, w, b)))]
     print(f"\nthe fused chain, n = {N:,} float32 (16 bytes an element)")
@@ -80,13 +80,11 @@ def one_call():
     x, y = sg.fvector("x"), sg.fvector("y")
     f = sg.function([x, y], x * y + 1, backend="cuda", device_outputs=True)
     calls = 20 if TINY else 2000
-
-    def per_call(fn):
-        return gpu_seconds(lambda: [fn() for _ in range(calls)], repeat=3, warmup=1) / calls
-    rows = [("cuda.device_array(4)", per_call(lambda: cuda.device_array(4, np.float32))),
-            ("device array .reshape(4)", per_call(lambda: dx.reshape(4))),
-            ("bare launch, 4 arguments", per_call(lambda: four_arguments[1, 32](4, dx, dy, dout))),
-            ("symgraph f(x, y)", per_call(lambda: f(dx, dy)))]
+    each = dict(calls=calls, repeat=3, warmup=1)
+    rows = [("cuda.device_array(4)", per_call(lambda: cuda.device_array(4, np.float32), **each)),
+            ("device array .reshape(4)", per_call(lambda: dx.reshape(4), **each)),
+            ("bare launch, 4 arguments", per_call(lambda: four_arguments[1, 32](4, dx, dy, dout), **each)),
+            ("symgraph f(x, y)", per_call(lambda: f(dx, dy), **each))]
     print("\nf(x, y) = x * y + 1 on 4-element device vectors, time per call")
     for label, t in rows:
         print(f"{label:38s} {t * 1e6:8.1f} us")
