@@ -2,9 +2,11 @@
 - the fused chain's kernel as the backend generates it, alone, and the same with its float
   literals left float64 (numba's default, as the backend spelled them before), against the
   numba.cuda triad: 50 launches queued, then one synchronize (launch costs hide behind the kernels);
-- a symgraph call of that chain, one call then a synchronize, and 50 calls queued;
+- a symgraph call of that chain, one call then a synchronize, and 50 calls queued, with the
+  backend's cache of device blocks (cuda_memory) and without;
 - the pieces of one call of f(x, y) = x * y + 1 on 4-element device vectors: a device
-  allocation, a reshape of a device array, a bare launch of a 4-argument kernel, and a
+  allocation, a reshape of a device array, a bare launch of a 4-argument kernel, the call
+  with and without the block cache, and a
   cProfile of 2000 symgraph calls (the 25 functions with the most time of their own).
 
 Usage: python benchmarks/gpu_profile.py [n]   (NUMBA_ENABLE_CUDASIM=1 ... --tiny checks the script)"""
@@ -18,7 +20,7 @@ from numba import cuda
 
 import symgraph as sg
 from gpu_cuda import gpu_seconds, per_call, triad  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
-from symgraph.backends import cuda_codegen
+from symgraph.backends import cuda_codegen, cuda_memory
 
 TINY = "--tiny" in sys.argv
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
@@ -31,6 +33,15 @@ def four_arguments(n, a, b, out):
     i = cuda.grid(1)
     if i < n:
         out[i] = a[i] * b[i] + 1
+
+
+def uncached(measure):
+    """measure() with cuda_memory's block cache off (numba-cuda's own allocations)."""
+    cuda_memory.enabled = False
+    try:
+        return measure()
+    finally:
+        cuda_memory.enabled = True
 
 
 def queued(fn):
@@ -68,10 +79,12 @@ def kernels():
         kernel = cuda_codegen.compile_kernel(source)
         rows.append((label, queued(lambda: kernel[BLOCKS, THREADS](N, out, x, w, b))))
     rows += [("symgraph call, then synchronize", gpu_seconds(lambda: f(x, w, b))),
-             (f"symgraph, {QUEUED} calls queued", queued(lambda: f(x, w, b)))]
+             (f"symgraph, {QUEUED} calls queued", queued(lambda: f(x, w, b))),
+             ("symgraph call, block cache off", uncached(lambda: gpu_seconds(lambda: f(x, w, b)))),
+             (f"symgraph, {QUEUED} calls queued, block cache off", uncached(lambda: queued(lambda: f(x, w, b))))]
     print(f"\nthe fused chain, n = {N:,} float32 (16 bytes an element)")
     for label, t in rows:
-        print(f"{label:38s} {t * 1e3:8.3f} ms  {16 * N / t / 1e9:7.0f} GB/s")
+        print(f"{label:48s} {t * 1e3:8.3f} ms  {16 * N / t / 1e9:7.0f} GB/s")
 
 
 def one_call():
@@ -84,10 +97,11 @@ def one_call():
     rows = [("cuda.device_array(4)", per_call(lambda: cuda.device_array(4, np.float32), **each)),
             ("device array .reshape(4)", per_call(lambda: dx.reshape(4), **each)),
             ("bare launch, 4 arguments", per_call(lambda: four_arguments[1, 32](4, dx, dy, dout), **each)),
-            ("symgraph f(x, y)", per_call(lambda: f(dx, dy), **each))]
+            ("symgraph f(x, y)", per_call(lambda: f(dx, dy), **each)),
+            ("symgraph f(x, y), block cache off", uncached(lambda: per_call(lambda: f(dx, dy), **each)))]
     print("\nf(x, y) = x * y + 1 on 4-element device vectors, time per call")
     for label, t in rows:
-        print(f"{label:38s} {t * 1e6:8.1f} us")
+        print(f"{label:48s} {t * 1e6:8.1f} us")
     profile = cProfile.Profile()
     profile.enable()
     for _ in range(calls):

@@ -10,6 +10,8 @@ threads, and tiles are small, so the simulator stays quick; the kernels are the 
 """
 import numpy as np
 
+from . import cuda_memory
+
 
 class CudaUnavailableError(RuntimeError):
     """backend='cuda' was asked for and neither a GPU nor numba's simulator is available."""
@@ -98,7 +100,11 @@ def to_device(value):
     value = np.asarray(value)
     if not value.flags.c_contiguous:
         value = value.copy()  # (not ascontiguousarray: it turns 0-d arrays into 1-d ones)
-    return cuda().to_device(value)
+    if value.size == 0:
+        return cuda().to_device(value)
+    out = empty(value.shape, value.dtype)
+    out.copy_to_device(value)
+    return out
 
 
 def to_host(value):
@@ -108,12 +114,20 @@ def to_host(value):
 
 
 def empty(shape, dtype):
-    return cuda().device_array(tuple(int(s) for s in shape), np.dtype(dtype))
+    """An uninitialized C-contiguous device array (from cuda_memory's cache of freed blocks)."""
+    return cuda_memory.device_array(cuda(), tuple(int(s) for s in shape), dtype)
 
 
 def flat(array):
-    """The 1-d view of a C-contiguous device array (0-d arrays become length 1)."""
-    return array.reshape(max(1, array.size) if array.ndim == 0 else array.size)
+    """The 1-d view of a C-contiguous device array (0-d arrays become length 1), made once an
+    array: a new view costs numba-cuda a construction and, at its first launch, its typing."""
+    if array.ndim == 1:
+        return array
+    view = getattr(array, "_symgraph_flat", None)
+    if view is None:
+        view = array.reshape(max(1, array.size) if array.ndim == 0 else array.size)
+        array._symgraph_flat = view
+    return view
 
 
 def phantom(shape, dtype):
