@@ -92,7 +92,8 @@ def fused_chain():
           f"{t['numba.cuda triad a*b+c (bandwidth)'] / t['symgraph (cuda backend)']:.0%} of the triad")
 
 
-def mlp_step():
+def mlp_model():
+    """The MLP's SGD step on the device: (step, device (x, y), weights, host (x, y), sizes, batch)."""
     sizes, batch = ((12, 8, 3), 4) if TINY else ((784, 512, 512, 10), 128)
     rng = np.random.default_rng(0)
     weights = [((rng.standard_normal((m, n)) * np.sqrt(2 / m)).astype("float32"), np.zeros(n, "float32"))
@@ -110,7 +111,11 @@ def mlp_step():
     loss = sg.nn.categorical_crossentropy(sg.nn.softmax(h), y).mean()
     step = sg.function([x, y], loss, updates=[(p, p - 0.01 * g) for p, g in zip(params, sg.grad(loss, params))],
                        backend="cuda", device_outputs=True)
-    dx, dy = cuda.to_device(xv), cuda.to_device(yv)
+    return step, (cuda.to_device(xv), cuda.to_device(yv)), weights, (xv, yv), sizes, batch
+
+
+def mlp_step():
+    step, (dx, dy), weights, (xv, yv), sizes, batch = mlp_model()
     rows = [("symgraph (cuda backend)", gpu_seconds(lambda: step(dx, dy)))]
     torch = torch_cuda()
     if torch:

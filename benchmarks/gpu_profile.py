@@ -7,7 +7,8 @@
 - the pieces of one call of f(x, y) = x * y + 1 on 4-element device vectors: a device
   allocation, a reshape of a device array, a bare launch of a 4-argument kernel, the call
   with and without the block cache, and a
-  cProfile of 2000 symgraph calls (the 25 functions with the most time of their own).
+  cProfile of 2000 symgraph calls (the 25 functions with the most time of their own);
+- the MLP SGD step of gpu_cuda.py, and a cProfile of 50 steps.
 
 Usage: python benchmarks/gpu_profile.py [n]   (NUMBA_ENABLE_CUDASIM=1 ... --tiny checks the script)"""
 import cProfile
@@ -19,7 +20,7 @@ import numpy as np
 from numba import cuda
 
 import symgraph as sg
-from gpu_cuda import gpu_seconds, per_call, triad  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
+from gpu_cuda import gpu_seconds, mlp_model, per_call, triad  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
 from symgraph.backends import cuda_codegen, cuda_memory
 
 TINY = "--tiny" in sys.argv
@@ -102,19 +103,33 @@ def one_call():
     print("\nf(x, y) = x * y + 1 on 4-element device vectors, time per call")
     for label, t in rows:
         print(f"{label:48s} {t * 1e6:8.1f} us")
+    print_profile(f"{calls} calls of f", lambda: [f(dx, dy) for _ in range(calls)])
+
+
+def mlp_steps():
+    step, (dx, dy), *_ = mlp_model()
+    steps = 3 if TINY else 50
+    print(f"\nMLP SGD step: {gpu_seconds(lambda: step(dx, dy)) * 1e3:.3f} ms")
+    print_profile(f"{steps} MLP SGD steps", lambda: [step(dx, dy) for _ in range(steps)], 40)
+
+
+def print_profile(label, run, lines=25):
+    """cProfile of run() (then a synchronize): the functions with the most time of their own."""
+    run()
+    cuda.synchronize()
     profile = cProfile.Profile()
     profile.enable()
-    for _ in range(calls):
-        f(dx, dy)
+    run()
     cuda.synchronize()
     profile.disable()
     text = io.StringIO()
-    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(25)
-    print(f"\ncProfile of {calls} calls of f (sorted by own time)")
-    print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[-6000:])
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(lines)
+    print(f"\ncProfile of {label} (sorted by own time)")
+    print("\n".join(line for line in text.getvalue().splitlines() if line.strip())[-9000:])
 
 
 if __name__ == "__main__":
     print(f"device: {cuda.get_current_device().name if hasattr(cuda, 'get_current_device') else 'numba simulator'}")
     kernels()
     one_call()
+    mlp_steps()

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from . import cuda_device as D
+from . import cuda_memory
 from . import cuda_kernels as K
 from .cuda_thunks import (Elementwise, Reducer, view, broadcast, strided_write, identity, program, cast,
                           fill, check_flag, launch_1d)
@@ -560,9 +561,13 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outpu
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=kernel_modules)
 
     def run_on_device(values):
-        values = [D.to_device(v) if dev and not D.is_device(v) else (D.to_host(v) if not dev else v)
-                  for v, dev in zip(values, on_device)]
-        results = run(values)
+        previous = cuda_memory.begin_call(D.cuda())
+        try:
+            values = [D.to_device(v) if dev and not D.is_device(v) else (D.to_host(v) if not dev else v)
+                      for v, dev in zip(values, on_device)]
+            results = run(values)
+        finally:
+            cuda_memory.end_call(previous)
         if nan_guard:
             _check_finite(results, output_vars)
         if device_outputs:
