@@ -107,10 +107,21 @@ def cuda_step_source(sop, args, in_dtypes, out_dtype):
         return f"{caster}(libdevice.{_LIBDEVICE[sop.name]}{suffix}({arg}))"
     if sop.name in ("isnan", "isinf", "isfinite") and in_dtypes[0][0] != "f":
         return "True" if sop.name == "isfinite" else "False"
+    if sop.name == "mod" and out_dtype in ("float32", "float64"):
+        return f"{caster}({float32_literals(_float_remainder(*args), in_dtypes, out_dtype)})"
     # (float32 steps compute in float32, as NumPy's: on an H200 the fused chain's kernel took
     # the same time with sigmoid's 1.0 a double, 0.446 / 0.440 ms, benchmarks/gpu_profile.py;
     # laptop GPUs run FP64 at 1/32-1/64 of FP32's rate)
     return f"{caster}({float32_literals(cuda_spelling(sop.src.format(*args)), in_dtypes, out_dtype)})"
+
+
+def _float_remainder(a, b):
+    """NumPy's float remainder (its npy_divmod): fmod moved to the divisor's sign, a zero
+    signed as the divisor. numba-cuda's `%` gave NaN for 0 % inf on an H200 (NumPy: 0; the
+    simulator runs `%` on NumPy scalars, so only a GPU showed it). LLVM merges the fmods."""
+    a, b = _parenthesized(a), _parenthesized(b)
+    m = f"math.fmod({a}, {b})"
+    return f"(math.copysign(0.0, {b}) if {m} == 0 else ({m} + {b} if ({m} < 0) != ({b} < 0) else {m}))"
 
 
 def _program(composite, in_dtypes, indent):

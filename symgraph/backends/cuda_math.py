@@ -17,7 +17,7 @@ sim_math = types.SimpleNamespace(
     sin=np.sin, cos=np.cos, tan=np.tan, tanh=np.tanh, sinh=np.sinh, cosh=np.cosh, asin=np.arcsin,
     acos=np.arccos, atan=np.arctan, atanh=np.arctanh, isnan=np.isnan, isinf=np.isinf, erf=math.erf,
     asinh=np.arcsinh, acosh=np.arccosh, atan2=np.arctan2, hypot=np.hypot, isfinite=np.isfinite,
-    pi=math.pi, inf=math.inf, nan=math.nan)
+    fmod=np.fmod, copysign=np.copysign, pi=math.pi, inf=math.inf, nan=math.nan)
 sim_libdevice = types.SimpleNamespace(
     floor=np.floor, floorf=np.floor, ceil=np.ceil, ceilf=np.ceil, rint=np.rint, rintf=np.rint,
     exp2=np.exp2, exp2f=np.exp2, trunc=np.trunc, truncf=np.trunc, cbrt=np.cbrt, cbrtf=np.cbrt)

@@ -386,6 +386,21 @@ def test_float32_steps_compute_in_float32():
     check(got, want, 1e-6)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_remainder_at_infinities_and_zeros_is_numpys(dtype):
+    """np.mod's float rules (fmod moved to the divisor's sign): numba-cuda's `%` gave NaN for
+    0 % inf on a GPU (the fuzz test found it there; the simulator computes `%` with NumPy)."""
+    from symgraph.backends.cuda_codegen import cuda_step_source
+    assert "math.fmod(x0, x1)" in cuda_step_source(TABLE["mod"], ["x0", "x1"], [dtype] * 2, dtype)
+    inf, nan = np.inf, np.nan
+    a = np.array([0, -0.0, 5, -5, 5, -5, 5, inf, -inf, nan, 3, 7.5, -7.5, 0], dtype)
+    b = np.array([inf, inf, inf, inf, -inf, -inf, 0, 3, 3, 2, nan, 2, 2, -3], dtype)
+    x, y = sg.tensor("x", dtype, (None,)), sg.tensor("y", dtype, (None,))
+    got, want = both([x, y], sg.mod(x, y), a, b)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 def test_nan_guard_and_bad_indices_fail_cleanly():
     x = sg.fvector("x")
     w = sg.shared(np.ones(3, "float32"), "w")
