@@ -87,12 +87,38 @@ def geometry():
     return _geometry
 
 
+class StridedView:
+    """A view op's result left unmade: `array` read through `view`, a NumPy view of the phantom
+    `base` of it. The product kernels read their operands through strides, so a transpose that
+    only they read needs no copy (numba_cuda.lazy_views picks those nodes); anything else that
+    gets one makes the copy (to_device, to_host)."""
+    __slots__ = ("array", "view", "base")
+
+    def __init__(self, array, view, base):
+        self.array, self.view, self.base = array, view, base
+
+    shape = property(lambda self: self.view.shape)
+    ndim = property(lambda self: self.view.ndim)
+    dtype = property(lambda self: self.array.dtype)
+
+    def contiguous(self):
+        from .cuda_thunks import materialize
+        return materialize(self.array, self.view, self.base)
+
+
 def is_device(value):
     return hasattr(value, "copy_to_host")
 
 
+def operand(value):
+    """A product's operand: a StridedView as it is, else as to_device."""
+    return value if isinstance(value, StridedView) else to_device(value)
+
+
 def to_device(value):
     """A C-contiguous device array holding `value` (device arrays pass through)."""
+    if isinstance(value, StridedView):
+        return value.contiguous()
     if is_device(value):
         if value.is_c_contiguous():
             return value
@@ -108,6 +134,8 @@ def to_device(value):
 
 
 def to_host(value):
+    if isinstance(value, StridedView):
+        value = value.contiguous()
     if is_device(value):
         return value.copy_to_host()
     return np.asarray(value)

@@ -6,20 +6,22 @@ import numpy as np
 
 from . import cuda_device as D
 from . import cuda_kernels as K
+from . import cuda_thunks
 from .cuda_thunks import materialize, fill, launch_1d
 
 
 def _operand(a, batch_shape):
-    """(flat, offset, (batch, row, col) strides) of a 2-d-or-more operand, its batch axes
-    broadcast to batch_shape and flattened to one (copied when they cannot be)."""
-    base = D.phantom(a.shape, a.dtype)
-    v = np.broadcast_to(base, tuple(batch_shape) + a.shape[-2:])
+    """(flat, offset, (batch, row, col) strides) of a 2-d-or-more operand (an array or a
+    D.StridedView: a transpose is read in place), its batch axes broadcast to batch_shape and
+    flattened to one (copied when they cannot be)."""
+    array, seen, base = (a.array, a.view, a.base) if isinstance(a, D.StridedView) else \
+        (a, None, D.phantom(a.shape, a.dtype))
+    v = np.broadcast_to(base if seen is None else seen, tuple(batch_shape) + tuple(a.shape)[-2:])
     off, strides = D.layout(v, base)
     batch = strides[:-2]
     if len(batch) > 1 and any(batch[d] != batch[d + 1] * batch_shape[d + 1] for d in range(len(batch) - 1)):
-        a = materialize(a, v, base)
-        return _operand(a, batch_shape)
-    return D.flat(a), off, ((batch[-1] if batch else 0), strides[-2], strides[-1])
+        return _operand(materialize(array, v, base), batch_shape)
+    return D.flat(array), off, ((batch[-1] if batch else 0), strides[-2], strides[-1])
 
 
 def launch_gemm(dtype, m, n, k, batch, a, b, out, c=None, alpha=1.0, beta=0.0):
@@ -29,8 +31,8 @@ def launch_gemm(dtype, m, n, k, batch, a, b, out, c=None, alpha=1.0, beta=0.0):
     tile = D.geometry().tile
     has_c = c is not None
     c = c if has_c else (out[0], 0, (0, 0, 0))
-    K.gemm(tile, np.dtype(dtype).name)[(-(-n // tile), -(-m // tile), batch), (tile, tile)](
-        m, n, k, *a, *b, *c, has_c, alpha, beta, out[1], out[2], out[0])
+    cuda_thunks.launch(K.gemm(tile, np.dtype(dtype).name), (-(-n // tile), -(-m // tile), batch), (tile, tile),
+                       m, n, k, *a, *b, *c, has_c, alpha, beta, out[1], out[2], out[0])
 
 
 def gemm(a, b, out_dtype, c=None, alpha=1.0, beta=1.0):

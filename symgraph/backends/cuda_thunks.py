@@ -17,10 +17,16 @@ from ..ops.composite import Composite
 from ..ops.elemwise import TABLE, cast_scalar_op
 
 
+def launch(kernel, grid, block, *args):
+    """Every kernel the backend runs is launched here (one place to count or replace launches:
+    on a GPU each cost ~25-30 us of host time in numba-cuda, more with tuple arguments)."""
+    kernel[grid, block](*args)
+
+
 def launch_1d(kernel, n, *args):
     if n > 0:
         geo = D.geometry()
-        kernel[geo.blocks(n), geo.threads](*args)
+        launch(kernel, geo.blocks(n), geo.threads, *args)
 
 
 def identity(dtype):
@@ -120,12 +126,14 @@ def broadcast(array, shape):
     return materialize(array, np.broadcast_to(base, tuple(shape)), base)
 
 
-def view(fn):
-    """A thunk for a view op: fn(phantom, host index values) -> NumPy view of the phantom."""
+def view(fn, lazy=False):
+    """A thunk for a view op: fn(phantom, host index values) -> NumPy view of the phantom.
+    lazy: the result is a D.StridedView (for nodes only products read), else an array."""
     def thunk(inputs):
         array = D.to_device(inputs[0])
         base = D.phantom(array.shape, array.dtype)
-        return [materialize(array, fn(base, [D.to_host(a) for a in inputs[1:]]), base)]
+        seen = fn(base, [D.to_host(a) for a in inputs[1:]])
+        return [D.StridedView(array, seen, base) if lazy else materialize(array, seen, base)]
     return thunk
 
 
@@ -147,7 +155,9 @@ class Reducer:
         if self.kind in ("max", "min") and k == 0:
             raise ValueError(f"zero-size array to reduction operation {self.kind} which has no identity")
         out_shape = tuple(1 if d in axes else n for d, n in enumerate(shape)) if keepdims else kshape
-        out = D.empty((m,), self.acc_dtype)
+        # (the fold accumulates in acc_dtype and its last store casts to the output's dtype:
+        # a cast as a launch of its own cost a float32 sum ~160 us of host time on a GPU)
+        out = D.empty((m,), self.out_dtype)
         geo = D.geometry()
         tree = k >= 256 and m < 8192 or (m == 1 and k > 1)
         key = (len(kshape), len(rshape), tree)
@@ -163,11 +173,9 @@ class Reducer:
             args += [D.flat(a), off, tuple(strides[d] for d in kept), tuple(strides[d] for d in axes)]
         if m > 0:
             if tree:
-                kernel[min(m, geo.max_blocks * 64), geo.reduce_threads](m, k, kshape, rshape, out, *args)
+                launch(kernel, min(m, geo.max_blocks * 64), geo.reduce_threads, m, k, kshape, rshape, out, *args)
             else:
                 launch_1d(kernel, m, m, k, kshape, rshape, out, *args)
-        if np.dtype(self.acc_dtype) != self.out_dtype:
-            out = cast(out, self.out_dtype)
         return out.reshape(out_shape)
 
 

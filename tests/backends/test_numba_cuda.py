@@ -123,6 +123,42 @@ def test_larger_gemm_crosses_several_tiles(rng):
     check(got, want, 1e-12, atol=1e-12)
 
 
+def counted_launches(monkeypatch):
+    """The kernels launched through cuda_thunks.launch (every launch of the backend)."""
+    from symgraph.backends import cuda_thunks
+    launched, launch = [], cuda_thunks.launch
+
+    def counting(kernel, grid, block, *args):
+        launched.append(kernel)
+        return launch(kernel, grid, block, *args)
+    monkeypatch.setattr(cuda_thunks, "launch", counting)
+    return launched
+
+
+def test_transposes_only_products_read_are_read_in_place(rng, monkeypatch):
+    """A dense layer's backward pass: x.T @ g and g @ W.T read the transposes through strides
+    (no copy launches), and a float32 column sum is one launch (its fold stores float32; a cast
+    launch followed it). A transpose something else reads too is made, once."""
+    from symgraph.backends import cuda_thunks, numba_cuda
+    x, w, g = sg.fmatrix("x"), sg.fmatrix("w"), sg.fmatrix("g")
+    xv, wv, gv = (rng.normal(size=s).astype("float32") for s in [(6, 5), (5, 3), (6, 3)])
+    f = sg.function([x, w, g], [sg.dot(x.T, g), sg.dot(g, w.T), sg.dot(x, w) + g.sum(axis=0)], backend="cuda")
+    assert len(numba_cuda.lazy_views(f.fgraph, numba_cuda.placements(f.fgraph, f.fgraph.inputs))) == 2
+    launched = counted_launches(monkeypatch)
+    got = f(xv, wv, gv)
+    for a, b in zip(got, [xv.T @ gv, gv @ wv.T, xv @ wv + gv.sum(axis=0)]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert len(launched) == 4, launched  # two Dots, the Sum, the Gemm (before: 7)
+    copy = cuda_thunks.copy_kernel(2, "float32", "set")
+    assert not any(k is copy for k in launched)
+    shared = sg.function([x, g], [sg.dot(x.T, g), x.T * 2], backend="cuda")
+    assert not numba_cuda.lazy_views(shared.fgraph, numba_cuda.placements(shared.fgraph, shared.fgraph.inputs))
+    launched.clear()
+    for a, b in zip(shared(xv, gv), [xv.T @ gv, xv.T * 2]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert sum(k is copy for k in launched) == 1
+
+
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(padding="same", dilation=2),
                                 dict(groups=2), dict(padding=(1, 0), stride=(1, 2))])
 def test_conv2d_and_its_gradients(kw, rng):
