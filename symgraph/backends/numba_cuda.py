@@ -130,8 +130,8 @@ def _arg_reduce(op, node):
 # --- views and copies -----------------------------------------------------------------------
 
 @lower.register(DimShuffle)
-def _dimshuffle(op, node):
-    return view(lambda base, args: op.apply_numpy(base))
+def _dimshuffle(op, node, lazy=False):
+    return view(lambda base, args: op.apply_numpy(base), lazy)
 
 
 @lower.register(Reshape)
@@ -557,7 +557,6 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outpu
     host = placements(fgraph, input_vars)
     device_users = {v for node in fgraph.apply_nodes if not node.outputs[0] in host for v in node.inputs}
     host_users = {v for node in fgraph.apply_nodes if node.outputs[0] in host for v in node.inputs}
-
     lazy = lazy_views(fgraph, host)
 
     def make_thunk(node):
@@ -566,7 +565,7 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outpu
         if not _device_dtypes(node):
             return host_thunk(node, upload=True)
         if node in lazy:
-            return view(lambda base, args: node.op.apply_numpy(base), lazy=True)
+            return _dimshuffle(node.op, node, lazy=True)
         return lower(node.op, node)
 
     def constant_value(var):
