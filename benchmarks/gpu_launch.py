@@ -1,6 +1,7 @@
 """What one kernel launch and one device allocation cost the host through numba-cuda, piece
 by piece, on a machine with an NVIDIA GPU (the CUDA backend's calls are host-bound on small
-data: last measured 229 us a call of x * y + 1, of which a bare launch 55 and an allocation 48).
+data: on an H200's machine a call of x * y + 1 took 229 us before the block cache, 75-92 after,
+of which a bare numba-cuda launch ~27; benchmarks/README.md, CUDA section).
 
 Each row is a way to do the same launch or allocation; the numba-cuda internals it uses are
 named in the row, and a row whose internals this numba-cuda lacks prints its error instead.
@@ -15,17 +16,11 @@ import sys
 import numpy as np
 
 from gpu_cuda import per_call  # (gpu_cuda gives NumPy the name numba-cuda 0.30 needs first)
+from gpu_profile import four_arguments
 from numba import cuda, typeof
 from numba.cuda.cudadrv import devicearray, driver
 
 CALLS = dict(calls=2000, repeat=3, warmup=1)
-
-
-@cuda.jit
-def four_arguments(n, a, b, out):
-    i = cuda.grid(1)
-    if i < n:
-        out[i] = a[i] * b[i] + 1
 
 
 def row(label, fn, **kw):

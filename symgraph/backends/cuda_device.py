@@ -143,7 +143,8 @@ def to_host(value):
 
 def empty(shape, dtype):
     """An uninitialized C-contiguous device array (from cuda_memory's cache of freed blocks)."""
-    return cuda_memory.device_array(cuda(), tuple(int(s) for s in shape), dtype)
+    shape, dtype = tuple(int(s) for s in shape), np.dtype(dtype)
+    return cuda_memory.device_array(cuda(), shape, contiguous_strides(shape, dtype.itemsize), dtype)
 
 
 def flat(array):
@@ -162,11 +163,7 @@ def phantom(shape, dtype):
     """A NumPy array of `shape` with C strides over a single element: NumPy's view functions
     (transpose, slicing, broadcast_to) work on it without reading memory."""
     dtype = np.dtype(dtype)
-    strides, step = [], dtype.itemsize
-    for n in reversed(shape):
-        strides.append(step)
-        step *= max(int(n), 1)
-    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), tuple(shape), tuple(reversed(strides)),
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype), tuple(shape), contiguous_strides(shape, dtype.itemsize),
                                            writeable=False)
 
 
@@ -177,8 +174,9 @@ def layout(view, base):
     return offset, tuple(s // item for s in view.strides)
 
 
-def contiguous_strides(shape):
-    strides, step = [], 1
+def contiguous_strides(shape, itemsize=1):
+    """C-order strides of `shape`, in elements (in bytes with the itemsize)."""
+    strides, step = [], itemsize
     for n in reversed(shape):
         strides.append(step)
         step *= max(int(n), 1)

@@ -24,8 +24,6 @@ import math
 import os
 import threading
 
-import numpy as np
-
 enabled = os.environ.get("SYMGRAPH_CUDA_CACHING", "1") != "0"
 
 
@@ -162,17 +160,13 @@ def _numba_allows():
     return not config.ENABLE_CUDASIM and not getattr(config, "CUDA_PER_THREAD_DEFAULT_STREAM", 0)
 
 
-def device_array(cuda, shape, dtype):
-    """An uninitialized C-contiguous device array, from the cache when it is on."""
-    dtype = np.dtype(dtype)
+def device_array(cuda, shape, strides, dtype):
+    """An uninitialized device array of `shape` with C-order `strides` (bytes), from the cache
+    when it is on."""
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes == 0 or not usable():
         return cuda.device_array(shape, dtype)
-    strides, step = [], dtype.itemsize
-    for n in reversed(shape):
-        strides.append(step)
-        step *= n
-    return _pool(cuda).array(shape, tuple(reversed(strides)), dtype, nbytes)
+    return _pool(cuda).array(shape, strides, dtype, nbytes)
 
 
 def empty_cache():
