@@ -21,6 +21,9 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .printing import debugprint
     from .drawing import to_dot, render, GraphvizNotInstalled
     from .graph import name_scope
+    from .ops.base import as_tensor_variable
+    as_tensor = as_tensor_variable
+    disconnected_grad = stop_gradient  # noqa: F405  (Theano's theano.gradient.disconnected_grad)
     from . import random, datasets, nn, nnet, signal, utils, activations, optimizers, losses, metrics, callbacks, layers
 
 globals().update(_CONSTRUCTORS)

@@ -5,6 +5,7 @@
     >>> step(np.ones(3, "float32"))
 """
 import operator
+import types
 import warnings
 
 import numpy as np
@@ -66,7 +67,7 @@ class Function:
     """A compiled graph. Call it with one value per input."""
 
     def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input,
-                 nan_guard=None, device_outputs=False):
+                 nan_guard=None, device_outputs=False, allow_input_downcast=None):
         self.name = name
         self.backend = backend or config.backend
         inputs = list(inputs)
@@ -126,6 +127,7 @@ class Function:
         # dtype None where a static length must be checked: those always take filter().
         self._checks = [(t, what, None if any(s is not None for s in t.shape) else t.np_dtype, t.ndim)
                         for t, what in self._types]
+        self._downcast = allow_input_downcast
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
         self._call = self._write_call()
 
@@ -137,7 +139,7 @@ class Function:
         ~0.4 us of a 2 us call)."""
         env = {"run": self._run, "own": self._own, "arity_error": self._arity_error,
                "merge_kwargs": self._merge_kwargs}
-        read = _argument_lines(self._checks, self.shared, self._stage_shared, self._keep_device, env)
+        read = _argument_lines(self._checks, self.shared, self._stage_shared, self._keep_device, env, self._downcast)
         lines = ["def call(*args, **kwargs):",
                  "    if kwargs:",
                  "        args = merge_kwargs(args, kwargs)",
@@ -236,11 +238,16 @@ class Function:
     def _label(self):
         return f"function {self.name!r}" if self.name else "this function"
 
+    @property
+    def maker(self):
+        """Theano's f.maker: .fgraph (the graph that runs: f.maker.fgraph.toposort()), .inputs, .outputs."""
+        return types.SimpleNamespace(fgraph=self.fgraph, inputs=self.inputs, outputs=self.fgraph.outputs)
+
     def __repr__(self):
         return f"<symgraph.Function {self.name or ''} {self.fgraph}>"
 
 
-def _argument_lines(checks, shared, stage_shared, keep_device, env):
+def _argument_lines(checks, shared, stage_shared, keep_device, env, downcast=None):
     """Lines setting `values`, the values a call runs on, from `args`: each argument checked,
     then the shared values (the names they use go into env). One line per argument and shared
     variable: the common case (an ndarray of the right dtype and ndim, no static lengths to
@@ -254,7 +261,7 @@ def _argument_lines(checks, shared, stage_shared, keep_device, env):
     for i, (t, what, dtype, ndim) in enumerate(checks):
         env[f"filter{i}"] = t.filter
         env[f"what{i}"] = what
-        filtered = f"    a{i} = filter{i}(a{i}, what{i}, keep_device={keep_device})"
+        filtered = f"    a{i} = filter{i}(a{i}, what{i}, keep_device={keep_device}, downcast={downcast})"
         if dtype is None:  # static lengths: always the full checks
             lines.append(filtered.strip())
         else:
@@ -291,15 +298,40 @@ def _check_given(old, new):
 
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, optimize=True,
-             name=None, on_unused_input="raise", nan_guard=None, device_outputs=False):
+             name=None, on_unused_input="raise", nan_guard=None, device_outputs=False,
+             allow_input_downcast=None, mode=None):
     """Compile a graph: `f = sg.function([x, y], x * y + 1); f(a, b)`.
 
     nan_guard=True (or SYMGRAPH_NAN_GUARD=1) stops at the first node that makes a NaN or Inf
     and names it with the source line that created it; the call then changes no state.
     device_outputs=True (backend='cuda'): return GPU arrays (numba.cuda device arrays)
-    instead of copying outputs back; GPU arrays passed as inputs are never copied."""
+    instead of copying outputs back; GPU arrays passed as inputs are never copied.
+
+    As Theano's: allow_input_downcast=True casts every argument to its input's dtype, losing
+    precision if need be (a float64 array into a float32 input); False refuses any value that
+    does not convert exactly (Python's 0.1 into float32 too); None (the default) takes arrays
+    that cast safely and Python numbers and lists into float inputs. mode="FAST_RUN" is the
+    default, "FAST_COMPILE" merges and canonicalizes only and runs on the NumPy backend,
+    "NUMBA" picks the numba backend, "NanGuardMode" turns nan_guard on."""
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
+    if allow_input_downcast not in (None, True, False):
+        raise ValueError(f"allow_input_downcast must be None, True or False, not {allow_input_downcast!r}")
+    backend, optimize, nan_guard = _apply_mode(mode, backend, optimize, nan_guard)
     with gc_pause.held():  # building allocates much that lives: see gc_pause
         return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard,
-                        device_outputs)
+                        device_outputs, allow_input_downcast)
+
+
+def _apply_mode(mode, backend, optimize, nan_guard):
+    """(backend, optimize, nan_guard) for Theano's (and PyTensor's) mode names."""
+    if mode is None or mode == "FAST_RUN":
+        return backend, optimize, nan_guard
+    if mode == "FAST_COMPILE":
+        return backend or "numpy", "fast_compile" if optimize is True else optimize, nan_guard
+    if mode == "NUMBA":
+        return backend or "numba", optimize, nan_guard
+    if mode == "NanGuardMode":
+        return backend, optimize, True
+    raise ValueError(f"mode {mode!r} is not one of symgraph's: 'FAST_RUN', 'FAST_COMPILE' (few rewrites, the NumPy "
+                     f"backend), 'NUMBA', 'NanGuardMode' (nan_guard=True); pick the backend with backend=...")

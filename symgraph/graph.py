@@ -93,10 +93,12 @@ class TensorType:
         return (self.dtype == other.dtype and self.ndim == other.ndim and all(
             a is None or b is None or a == b for a, b in zip(self.shape, other.shape)))
 
-    def filter(self, value, what, strict=False, keep_device=False):
+    def filter(self, value, what, strict=False, keep_device=False, downcast=None):
         """Convert `value` to an ndarray of this type or raise TypeError/ValueError naming `what`.
         A GPU array (numba.cuda) is checked and kept where it is when keep_device (the CUDA
-        backend), else copied to the host."""
+        backend), else copied to the host. downcast (sg.function's allow_input_downcast): True
+        casts any numbers, False takes only values that convert exactly, None arrays that cast
+        safely and Python numbers that fit."""
         dtype = self._np_dtype
         if (type(value) is np.ndarray and value.dtype == dtype and value.ndim == len(self.shape)
                 and not self._any_static):
@@ -110,11 +112,15 @@ class TensorType:
                 return self._check_shape(value, what)
         if isinstance(value, np.ndarray) or isinstance(value, np.generic):
             arr = np.asarray(value)
-            if arr.dtype != dtype:
+            if arr.dtype != dtype and downcast and arr.dtype.kind in "biufc":
+                with np.errstate(all="ignore"):  # (asked for: what overflows becomes inf, as NumPy casts)
+                    arr = arr.astype(dtype)
+            elif arr.dtype != dtype:
                 if strict or not np.can_cast(arr.dtype, dtype, "safe"):
                     raise TypeError(f"{what} expects dtype {self.dtype}, got an array of dtype "
                                     f"{arr.dtype}, which does not cast safely; "
-                                    f"convert it with .astype('{self.dtype}')")
+                                    f"convert it with .astype('{self.dtype}')"
+                                    + ("" if strict else " (or compile with sg.function(..., allow_input_downcast=True))"))
                 arr = arr.astype(dtype)
         else:
             # Python scalars and lists: accept when the values survive the conversion.
@@ -125,14 +131,16 @@ class TensorType:
             if raw.dtype == object or raw.dtype.kind in "USV":
                 raise TypeError(f"{what} expects an array of {self.dtype}, got {type(value).__name__} "
                                 f"of {raw.dtype}")
-            if raw.dtype.kind == "f" and dtype.kind in "iub":
+            if raw.dtype.kind == "f" and dtype.kind in "iub" and not downcast:
                 raise TypeError(f"{what} expects integers ({self.dtype}), got floats")
-            if raw.dtype.kind == "c" and dtype.kind != "c":
+            if raw.dtype.kind == "c" and dtype.kind != "c" and not downcast:
                 raise TypeError(f"{what} expects {self.dtype}, got complex numbers")
             with np.errstate(all="ignore"):
                 arr = raw.astype(dtype)
-            if dtype.kind in "iub" and raw.size and not np.array_equal(arr, raw):
-                raise TypeError(f"{what} expects {self.dtype}, and {value!r} does not fit")
+            exact_only = downcast is False or (downcast is None and dtype.kind in "iub")
+            if exact_only and raw.size and not np.array_equal(arr, raw, equal_nan=raw.dtype.kind in "fc"):
+                raise TypeError(f"{what} expects {self.dtype}, and {value!r} does not fit (it does not convert "
+                                f"exactly; sg.function(..., allow_input_downcast=True) casts it)")
         return self._check_shape(arr, what)
 
     def _check_shape(self, arr, what):

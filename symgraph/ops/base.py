@@ -84,6 +84,15 @@ def as_variable(x, name=None):
     raise TypeError(f"cannot use a {type(x).__name__} ({x!r}) as a symbolic value")
 
 
+def as_tensor_variable(x, name=None, ndim=None):
+    """Theano's (and PyTensor's) name: x as a symbolic variable (values become constants); with
+    ndim, a clear error when it has another number of dimensions."""
+    var = as_variable(x, name=name)
+    if ndim is not None and var.ndim != ndim:
+        raise ValueError(f"as_tensor_variable: {var.describe()} has {var.ndim} dimensions, not {ndim}")
+    return var
+
+
 def as_int_scalar(x, what):
     """A symbolic int64 scalar (for sizes, indices, shapes)."""
     v = as_variable(x)

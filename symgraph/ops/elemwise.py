@@ -323,6 +323,8 @@ for _name in TABLE:
 switch = where
 true_divide, floor_divide, power, negative, absolute = true_div, int_div, pow, neg, abs
 divide, multiply, subtract, remainder = true_div, mul, sub, mod
+# NumPy's (and Keras's backend's) names for the comparisons
+equal, not_equal, greater, greater_equal, less, less_equal = eq, neq, gt, ge, lt, le
 # Theano's T.sqr, T.abs_, T.sgn, T.and_, T.or_, T.xor
 sqr, abs_, sgn, and_, or_, xor = square, abs, sign, bitwise_and, bitwise_or, bitwise_xor
 round = rint = round_half_to_even  # NumPy's round (0 decimals) and rint: halves to even
@@ -350,5 +352,6 @@ def cast(x, dtype):
 
 
 __all__ = list(TABLE) + ["cast", "switch", "true_divide", "floor_divide", "power", "negative",
-                         "absolute", "sqr", "abs_", "sgn", "and_", "or_", "xor", "bitwise_not", "divide", "multiply", "subtract", "remainder", "round",
+                         "absolute", "sqr", "abs_", "sgn", "and_", "or_", "xor", "bitwise_not", "divide", "multiply", "subtract", "remainder",
+                         "equal", "not_equal", "greater", "greater_equal", "less", "less_equal", "round",
                          "rint", "logical_xor", "deg2rad", "rad2deg", "Elemwise", "ScalarOp", "TABLE"]

@@ -31,6 +31,10 @@ class FunctionGraph:
             self._order = toposort(self.outputs + self.update_outputs, blockers=self.inputs)
         return self._order
 
+    def toposort(self):
+        """The nodes in execution order, as a list (Theano's f.maker.fgraph.toposort())."""
+        return list(self.apply_nodes)
+
     @property
     def clients(self):
         """variable -> list of (node, input position) reading it; ("output", k) marks output k."""

@@ -1,0 +1,100 @@
+"""theano.function's options that Theano programs pass (allow_input_downcast, mode), f.maker's
+graph, and Theano's and NumPy's spellings of a few names (as_tensor_variable,
+disconnected_grad, equal/greater/...)."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_allow_input_downcast_true_casts_every_argument(backend):
+    x, n = sg.fvector("x"), sg.ivector("n")
+    f = sg.function([x, n], [x * 2, n + 1], allow_input_downcast=True, backend=backend)
+    doubled, counted = f(np.array([1.5, 1e-40, 3e38 * 10]), np.array([1.9, -2.5]))
+    assert doubled.dtype == np.float32 and counted.dtype == np.int32
+    np.testing.assert_array_equal(doubled, np.array([1.5, 1e-40, np.inf], "float32") * 2)
+    np.testing.assert_array_equal(counted, [2, -1])  # (truncated, as NumPy's astype and Theano)
+    np.testing.assert_array_equal(f([0.1], [3.7])[1], [4])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_allow_input_downcast_false_takes_exact_values_only(backend):
+    x = sg.fvector("x")
+    f = sg.function([x], x * 2, allow_input_downcast=False, backend=backend)
+    np.testing.assert_array_equal(f([0.5, 2.0]), [1.0, 4.0])
+    np.testing.assert_array_equal(f(np.array([0.5], "float16")), [1.0])  # (a safe cast)
+    with pytest.raises(TypeError, match=r"\[0.1\] does not fit .*allow_input_downcast=True"):
+        f([0.1])  # 0.1 is not a float32
+    with pytest.raises(TypeError, match="float64, which does not cast safely.*allow_input_downcast=True"):
+        f(np.array([0.5]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_default_takes_python_numbers_and_safe_casts(backend):
+    x, n = sg.fvector("x"), sg.ivector("n")
+    f = sg.function([x, n], [x * 2, n], backend=backend)
+    np.testing.assert_allclose(f([0.1], [3])[0], [np.float32(0.1) * 2])
+    with pytest.raises(TypeError, match="does not cast safely.*allow_input_downcast=True"):
+        f(np.array([0.5]), [3])
+    with pytest.raises(TypeError, match="expects integers"):
+        f([0.5], [3.5])
+
+
+def test_allow_input_downcast_is_checked():
+    with pytest.raises(ValueError, match="allow_input_downcast must be None, True or False"):
+        sg.function([sg.vector("x")], sg.vector("y") * 0, allow_input_downcast="yes")
+
+
+def test_a_shared_variables_error_does_not_suggest_allow_input_downcast():
+    w = sg.shared(np.zeros(2, "float32"))
+    with pytest.raises(TypeError) as error:
+        w.set_value(np.zeros(2))
+    assert "allow_input_downcast" not in str(error.value)
+
+
+def test_modes_pick_rewrites_backend_and_nan_guard():
+    x = sg.fvector("x")
+    fast_compile = sg.function([x], sg.exp(x) * 2, mode="FAST_COMPILE")
+    assert fast_compile.backend == "numpy"
+    assert [str(node.op) for node in fast_compile.maker.fgraph.toposort()] == ["Elemwise{exp}", "Elemwise{mul}"]
+    fast_run = sg.function([x], sg.exp(x) * 2, mode="FAST_RUN", backend="numba")
+    assert [str(node.op) for node in fast_run.maker.fgraph.toposort()] == ["Composite{mul(exp(i0), 2.0)}"]
+    assert sg.function([x], x + 1, mode="NUMBA").backend == "numba"
+    guarded = sg.function([x], sg.log(x), mode="NanGuardMode")
+    with pytest.raises(sg.NonFiniteError, match="NaN"):
+        guarded([-1.0])
+    with pytest.raises(ValueError, match="mode 'DebugMode' is not one of symgraph's"):
+        sg.function([x], x, mode="DebugMode")
+
+
+def test_maker_exposes_the_graph_that_runs():
+    x = sg.dvector("x")
+    f = sg.function([x], [x.sum(), x * 2])
+    assert f.maker.fgraph is f.fgraph and f.maker.inputs == [x] and len(f.maker.outputs) == 2
+    assert f.maker.fgraph.toposort() == list(f.fgraph.apply_nodes)
+
+
+def test_as_tensor_variable():
+    v = sg.as_tensor_variable(np.ones((2, 3)), name="c")
+    assert isinstance(v, sg.Constant) and v.dtype == "float64" and v.ndim == 2 and v.name == "c"
+    x = sg.matrix("x")
+    assert sg.as_tensor_variable(x) is x and sg.as_tensor(x, ndim=2) is x
+    with pytest.raises(ValueError, match="has 2 dimensions, not 3"):
+        sg.as_tensor_variable(x, ndim=3)
+
+
+def test_disconnected_grad_stops_the_gradient_as_theanos():
+    x = sg.dvector("x")
+    target = sg.disconnected_grad(x * 3)
+    g = sg.grad(((x - target) ** 2).sum(), x)
+    np.testing.assert_allclose(g.eval({x: np.array([1.0, 2.0])}), 2 * (np.array([1.0, 2.0]) - [3.0, 6.0]))
+
+
+def test_numpys_comparison_names():
+    a, b = sg.dvector("a"), sg.dvector("b")
+    av, bv = np.array([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0])
+    f = sg.function([a, b], [sg.equal(a, b), sg.not_equal(a, b), sg.greater(a, b), sg.greater_equal(a, b),
+                             sg.less(a, b), sg.less_equal(a, b)])
+    for got, want in zip(f(av, bv), [av == bv, av != bv, av > bv, av >= bv, av < bv, av <= bv]):
+        np.testing.assert_array_equal(got, want)
