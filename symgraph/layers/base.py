@@ -5,6 +5,8 @@ shape (once), makes the output inside a name scope named after the layer (so pic
 the layer as a cluster), and records the call so a Model can trace it again in training or
 inference mode.
 """
+import functools
+import inspect
 import itertools
 import math
 import re
@@ -12,10 +14,13 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import activations
+from .. import activations, regularizers
 from ..config import dtype_or_floatx
 from ..construction import Recorded
 from ..graph import name_scope, Variable, TensorType
+from ..naming import lookup
+from ..ops import elemwise as E
+from ..ops.shape import shape as symbolic_shape
 from ..variables import shared
 
 _name_counts = defaultdict(itertools.count)
@@ -67,39 +72,106 @@ def uniform(shape, fan_in, fan_out):
     return _init_rng[0].uniform(-0.05, 0.05, size=shape)
 
 
+def _truncated_normal(shape, stddev):
+    """Keras's TruncatedNormal: normal draws beyond two standard deviations drawn again."""
+    values = _init_rng[0].normal(0.0, stddev, size=shape)
+    while True:
+        outside = np.abs(values) > 2 * stddev
+        if not outside.any():
+            return values
+        values[outside] = _init_rng[0].normal(0.0, stddev, size=int(outside.sum()))
+
+
+def _scaled(distribution, scale, fan):
+    """Keras's VarianceScaling: variance scale / fan, from a truncated normal (its stddev
+    corrected for the truncation, as Keras's) or a uniform."""
+    def init(shape, fan_in, fan_out):
+        n = {"in": fan_in, "out": fan_out, "avg": (fan_in + fan_out) / 2}[fan]
+        if distribution == "normal":
+            return _truncated_normal(shape, math.sqrt(scale / n) / 0.87962566103423978)
+        limit = math.sqrt(3.0 * scale / n)
+        return _init_rng[0].uniform(-limit, limit, size=shape)
+    return init
+
+
 INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_normal": he_normal, "orthogonal": orthogonal,
-                "uniform": uniform,
+                "uniform": uniform, "random_uniform": uniform,
+                "glorot_normal": _scaled("normal", 1.0, "avg"), "he_uniform": _scaled("uniform", 2.0, "in"),
+                "lecun_normal": _scaled("normal", 1.0, "in"), "lecun_uniform": _scaled("uniform", 1.0, "in"),
+                "random_normal": lambda shape, fi, fo: _init_rng[0].normal(0.0, 0.05, size=shape),
+                "normal": lambda shape, fi, fo: _init_rng[0].normal(0.0, 0.05, size=shape),
+                "truncated_normal": lambda shape, fi, fo: _truncated_normal(shape, 0.05),
                 "zeros": lambda shape, fi, fo: np.zeros(shape), "ones": lambda shape, fi, fo: np.ones(shape)}
 
 
+def fans(shape):
+    """Keras's fan-in and fan-out of a weight of `shape`: a matrix's rows and columns; a
+    kernel's (out, in, *window) (OIHW, symgraph's layout) in and out channels times the window."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
+
+
 class TraceContext:
-    """Collects what layers add while a model is traced: state updates (batch statistics)."""
+    """Collects what layers add while a model is traced: state updates (batch statistics)
+    and loss terms (activity regularizers' penalties on the outputs)."""
 
     def __init__(self, training):
         self.training = training
         self.updates = []
+        self.losses = []
 
 
 class Layer(Recorded):
-    def __init__(self, name=None, trainable=True, input_shape=None, dtype=None):
+    """A layer of the library or of the user's (Keras's way: subclass it, make the weights in
+    build(input_shape) with add_weight, compute in call(inputs), optionally call(inputs,
+    training=None) to act differently while training)."""
+
+    def __init__(self, name=None, trainable=True, input_shape=None, dtype=None, activity_regularizer=None):
         self.name = name or f"{_snake(type(self).__name__)}_{next(_name_counts[type(self).__name__]) + 1}"
         self.trainable = trainable
         self.input_shape_hint = None if input_shape is None else tuple(input_shape)
         self.dtype = dtype_or_floatx(dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.weights = []          # shared variables, in creation order
         self.trainable_flags = []  # parallel to weights: False for statistics (BN running stats)
+        self.weight_regularizers = []  # (weight, penalty function) pairs
         self.built = False
         self.input_shape = self.output_shape = None
         self.input = self.output = None
 
     # ---- parameters -------------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="zeros", trainable=True, fan=(1, 1)):
-        init = INITIALIZERS[initializer] if isinstance(initializer, str) else initializer
-        value = np.asarray(init(tuple(shape), *fan), dtype=self.dtype)
+    def add_weight(self, name=None, shape=None, initializer="glorot_uniform", trainable=True, fan=None,
+                   dtype=None, regularizer=None, constraint=None):
+        """A new weight (a shared variable named layer/name) drawn by `initializer` (a name, as
+        Keras's, or a function (shape, fan_in, fan_out) -> array); fan defaults to Keras's
+        reckoning from the shape (see fans). regularizer adds its penalty on the weight to the
+        training loss (sg.regularizers)."""
+        if shape is None:
+            raise TypeError(f"{self.name}.add_weight needs a shape")
+        if constraint is not None:
+            raise NotImplementedError(f"{self.name}.add_weight: weight constraints are not supported")
+        shape = tuple(int(n) for n in shape)
+        name = name or f"weight_{len(self.weights)}"
+        init = lookup(INITIALIZERS, initializer, "initializer")
+        value = np.asarray(init(shape, *(fan or fans(shape))), dtype=dtype_or_floatx(dtype or self.dtype))
         var = shared(value, name=f"{self.name}/{name}")
         self.weights.append(var)
         self.trainable_flags.append(trainable)
+        penalty = regularizers.get(regularizer)
+        if penalty is not None:
+            self.weight_regularizers.append((var, penalty))
         return var
+
+    @property
+    def losses(self):
+        """The weights' regularization penalties (symbolic scalars), which training adds to the loss."""
+        return [penalty(weight) for weight, penalty in self.weight_regularizers]
 
     @property
     def trainable_weights(self):
@@ -146,10 +218,15 @@ class Layer(Recorded):
             self.output_shape = tuple(self.compute_output_shape(self.input_shape))
 
     def trace(self, x, context):
-        """The layer's output for symbolic input x, made inside the layer's name scope."""
+        """The layer's output for symbolic input x, made inside the layer's name scope; an
+        activity regularizer's penalty on it goes into context.losses (per example: divided by
+        the batch size, as Keras's)."""
         self.ensure_built(x.type.shape)
         with name_scope(self.name):
-            return self.call(x, context)
+            out = _call_style(type(self))(self, x, context)
+            if self.activity_regularizer is not None:
+                context.losses.append(self.activity_regularizer(out) / E.cast(symbolic_shape(out)[0], out.dtype))
+        return out
 
     def __call__(self, x):
         """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
@@ -183,6 +260,19 @@ class Layer(Recorded):
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"
+
+
+@functools.lru_cache(maxsize=None)
+def _call_style(cls):
+    """How to call cls.call: symgraph's layers take (x, context); a Keras-style layer of the
+    user's takes (inputs) or (inputs, training=None), given the trace's mode."""
+    parameters = list(inspect.signature(cls.call).parameters.values())[1:]
+    if "training" in {p.name for p in parameters}:
+        return lambda layer, x, context: layer.call(x, training=context.training)
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) >= 2 and positional[1].default is inspect.Parameter.empty:
+        return lambda layer, x, context: layer.call(x, context)
+    return lambda layer, x, context: layer.call(x)
 
 
 def shape_text(shape):

@@ -11,24 +11,25 @@ class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=1, padding="valid"|"same", activation=None)."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, groups=1,
-                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", **kw):
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, **kw):
         super().__init__(**kw)
         self.filters, self.kernel_size = int(filters), C._pair(kernel_size, "kernel_size")
         self.strides, self.padding = strides, padding
         self.dilation_rate, self.groups, self.use_bias = dilation_rate, groups, use_bias
         self.activation = activations.get(activation)
-        self.kernel_initializer = kernel_initializer
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
 
     def build(self, input_shape):
         channels = input_shape[1]
         if channels is None:
             raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
         kh, kw = self.kernel_size
-        shape = (self.filters, channels // self.groups, kh, kw)
-        receptive = kh * kw
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
-                                      fan=(channels // self.groups * receptive, self.filters * receptive))
-        self.bias = self.add_weight("bias", (self.filters,)) if self.use_bias else None
+        shape = (self.filters, channels // self.groups, kh, kw)  # (fans: in channels, filters, times kh * kw)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def call(self, x, context):
         out = C.conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate, self.groups)
@@ -57,9 +58,10 @@ class Conv2DTranspose(Conv2D):
         kh, kw = self.kernel_size
         receptive = kh * kw
         self.kernel = self.add_weight("kernel", (channels, self.filters // self.groups, kh, kw),
-                                      self.kernel_initializer,
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       fan=(self.filters // self.groups * receptive, channels * receptive))
-        self.bias = self.add_weight("bias", (self.filters,)) if self.use_bias else None
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def _crop_and_extra(self):
         """(padding, output_padding) for conv2d_transpose: what is cropped from the full

@@ -81,6 +81,12 @@ class Model:
     def non_trainable_weights(self):
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
+    @property
+    def losses(self):
+        """Every layer's weight penalties (symbolic scalars: kernel_regularizer=...), which
+        fit and evaluate add to the loss, as Keras's model.losses."""
+        return [penalty for layer in self.layers for penalty in layer.losses]
+
     def get_layer(self, name):
         for layer in self.layers:
             if layer.name == name:
@@ -299,6 +305,10 @@ class NestedModel(Layer):
     @property
     def non_trainable_weights(self):
         return self.model.non_trainable_weights
+
+    @property
+    def losses(self):
+        return self.model.losses
 
     def call(self, x, context):
         if self.training is None or bool(self.training) == context.training:

@@ -19,8 +19,11 @@ class _Recurrent(Layer):
     gates = 1  # blocks of `units` columns in the kernels
 
     def __init__(self, units, activation="tanh", return_sequences=False, go_backwards=False, use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", **kw):
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, **kw):
         super().__init__(**kw)
+        self.kernel_regularizer, self.recurrent_regularizer = kernel_regularizer, recurrent_regularizer
+        self.bias_regularizer = bias_regularizer
         self.units, self.return_sequences, self.go_backwards = int(units), bool(return_sequences), bool(go_backwards)
         self.activation, self.use_bias = activations.get(activation), use_bias
         self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
@@ -29,10 +32,12 @@ class _Recurrent(Layer):
         if len(input_shape) != 3 or input_shape[-1] is None:
             raise ValueError(f"{self.name} takes (batch, time, features) with the features known, got {input_shape}")
         features, width = input_shape[-1], self.gates * self.units
-        self.kernel = self.add_weight("kernel", (features, width), self.kernel_initializer, fan=(features, width))
+        self.kernel = self.add_weight("kernel", (features, width), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
-                                                fan=(self.units, width))
-        self.bias = self.add_weight("bias", self._bias_shape(width), self._bias_initializer()) if self.use_bias else None
+                                                regularizer=self.recurrent_regularizer)
+        self.bias = self.add_weight("bias", self._bias_shape(width), self._bias_initializer(),
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
 
     def _bias_shape(self, width):
         return (width,)
@@ -154,6 +159,7 @@ class Bidirectional(Layer):
             layer.ensure_built(input_shape)
             self.weights += layer.weights
             self.trainable_flags += layer.trainable_flags
+            self.weight_regularizers += layer.weight_regularizers
 
     def call(self, x, context):
         forward, backward = self.forward_layer.trace(x, context), self.backward_layer.trace(x, context)

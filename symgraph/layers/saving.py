@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .. import activations, losses, metrics
+from .. import activations, losses, metrics, regularizers
 from .base import Input, Layer
 
 FORMAT, VERSION = "symgraph-model", 1
@@ -126,7 +126,8 @@ def _named(value, table):
 
 
 def _encode(value, what):
-    """JSON for a constructor argument: plain data, tuples kept as tuples, activations by name."""
+    """JSON for a constructor argument: plain data, tuples kept as tuples, activations by name,
+    regularizers by their factors."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -138,6 +139,8 @@ def _encode(value, what):
     if isinstance(value, Layer):  # (a wrapper's layer: Bidirectional(LSTM(8)))
         from .model import NestedModel
         return {"layer": _layer_config(value, NestedModel)}
+    if isinstance(value, regularizers.L1L2):
+        return {"regularizer": value.get_config()}
     if callable(value):
         name = activations.name_of(value)
         try:
@@ -145,8 +148,8 @@ def _encode(value, what):
                 return {"activation": name}
         except ValueError:  # (a function of the user's: no activation by its name)
             pass
-    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data or a named activation "
-                     f"(save the weights with model.save_weights, and build the model in code)")
+    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data, a named activation or "
+                     f"an sg.regularizers.L1L2 (save the weights with model.save_weights, and build the model in code)")
 
 
 # ---- reading ----------------------------------------------------------------------------
@@ -158,6 +161,8 @@ def _decode(value, classes=None):
             return tuple(_decode(v, classes) for v in value["tuple"])
         if "layer" in value:
             return _build_layer(value["layer"], classes)
+        if "regularizer" in value:
+            return regularizers.L1L2(**value["regularizer"])
         return activations.get(value["activation"])
     return value
 

@@ -65,6 +65,9 @@ def _graph(model, training, y_var):
     comp = model.compiled
     with name_scope("loss"):
         loss = comp.loss(y_var, out).mean() if y_var is not None else None
+        if loss is not None:  # regularizers' penalties, as Keras's fit and evaluate report them
+            for penalty in model.losses + context.losses:
+                loss = loss + penalty
     with name_scope("metrics"):
         metrics = [fn(y_var, out).mean() for fn in comp.metric_fns] if y_var is not None else []
     return x, out, loss, metrics, context
