@@ -4,7 +4,7 @@ from .ops import elemwise as E
 from .ops.reduce import argmax
 from .ops.shape import arange, shape, expand_dims
 from .ops.base import as_variable
-from .losses import mse, mae
+from . import losses
 
 
 def _labels(y_true, y_pred):
@@ -34,11 +34,21 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     return E.cast(E.lt(higher, k), y_pred.dtype)
 
 
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """The fraction of outputs on the right side of threshold (each unit a yes/no answer)."""
+    y_true = as_variable(y_true)
+    hit = E.cast(E.eq(E.gt(y_pred, threshold), E.gt(y_true, 0.5)), y_pred.dtype)
+    return hit.mean(axis=-1) if hit.ndim > 1 else hit
+
+
 sparse_top_k_categorical_accuracy = top_k_categorical_accuracy
 categorical_accuracy = sparse_categorical_accuracy = accuracy
 _BY_NAME = {"accuracy": accuracy, "acc": accuracy, "categorical_accuracy": accuracy,
             "sparse_categorical_accuracy": accuracy, "top_k_categorical_accuracy": top_k_categorical_accuracy,
-            "mse": mse, "mae": mae}
+            "binary_accuracy": binary_accuracy,
+            # (Keras takes the regression losses as metrics by their short names)
+            **{name: losses.get(name) for name in ("mse", "mae", "msle", "mape", "kld", "poisson", "hinge",
+                                                   "squared_hinge", "logcosh", "cosine_similarity", "cosine_proximity")}}
 
 
 def get(metric):
