@@ -7,11 +7,13 @@
     model.fit(x_train, y_train, epochs=5, batch_size=32)
 """
 from .base import Layer, Input, set_seed
-from .core import Dense, Embedding, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise
+from .core import (Dense, Embedding, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda, ActivityRegularization,
+                   Dropout, SpatialDropout2D, GaussianNoise, GaussianDropout)
+from .activation import ReLU, LeakyReLU, ELU, PReLU, Softmax
 from .conv import (Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D,
                    GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D, UpSampling2D,
-                   ZeroPadding2D)
-from .normalization import BatchNormalization
+                   ZeroPadding2D, Cropping2D)
+from .normalization import BatchNormalization, LayerNormalization
 from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract, multiply,
                     average, maximum, minimum, concatenate)
@@ -19,9 +21,11 @@ from .model import Model, Sequential
 from .plot import plot_model, model_to_dot
 from .saving import load_model
 
-__all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Activation", "LeakyReLU", "Dropout", "GaussianNoise",
+__all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Permute", "RepeatVector", "Activation",
+           "Lambda", "ActivityRegularization", "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+           "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
            "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
-           "ZeroPadding2D", "BatchNormalization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "ZeroPadding2D", "Cropping2D", "BatchNormalization", "LayerNormalization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
            "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model"]

@@ -1,5 +1,5 @@
-"""Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, global poolings, UpSampling2D, ZeroPadding2D
-over NCHW images."""
+"""Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, global poolings, UpSampling2D, ZeroPadding2D,
+Cropping2D over NCHW images."""
 from .. import activations
 from ..ops import conv as C
 from ..ops.index import set_subtensor
@@ -151,6 +151,26 @@ class ZeroPadding2D(Layer):
         n, c, h, w = (shape(x)[a] for a in range(4))
         padded = zeros([n, c, h + top + bottom, w + left + right], dtype=x.dtype)
         return set_subtensor(padded[:, :, top:top + h, left:left + w], x)
+
+
+class Cropping2D(Layer):
+    """Rows and columns cut from the images' edges: cropping an int, (rows, cols), or
+    ((top, bottom), (left, right)), as Keras's (ZeroPadding2D's inverse)."""
+
+    def __init__(self, cropping=((0, 0), (0, 0)), **kw):
+        super().__init__(**kw)
+        crops = C.normalize_padding(cropping)
+        if isinstance(crops, str) or min(min(c) for c in crops) < 0:
+            raise ValueError(f"Cropping2D: cropping takes non-negative ints or pairs, got {cropping!r}")
+        self.cropping = crops
+
+    def call(self, x, context):
+        (top, bottom), (left, right) = self.cropping
+        for axis, cut in ((2, top + bottom), (3, left + right)):
+            if x.type.shape[axis] is not None and cut >= x.type.shape[axis]:
+                raise ValueError(f"{self.name}: cropping {self.cropping} leaves nothing of axis {axis} "
+                                 f"(length {x.type.shape[axis]})")
+        return x[:, :, top:(-bottom or None), left:(-right or None)]
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D

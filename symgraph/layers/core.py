@@ -1,8 +1,9 @@
-"""Dense, Embedding, Flatten, Reshape, Activation, LeakyReLU, Dropout, GaussianNoise."""
+"""Dense, Embedding, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda, ActivityRegularization, and
+the noise layers: Dropout, SpatialDropout2D, GaussianNoise, GaussianDropout."""
 
-from .. import activations
+from .. import activations, regularizers
 from ..ops import linalg
-from ..ops.shape import reshape, shape
+from ..ops.shape import expand_dims, repeat, reshape, shape
 from ..ops.nn import dropout
 from ..ops.random import RandomStream
 from .base import Layer, next_stream_seed
@@ -82,6 +83,37 @@ class Reshape(Layer):
         return reshape(x, [shape(x)[0], *self.target_shape])
 
 
+class Permute(Layer):
+    """Reorder the axes of every example: dims counts from 1 (the batch axis stays first),
+    Permute((2, 1)) swaps a sequence's steps and features."""
+
+    def __init__(self, dims, **kw):
+        super().__init__(**kw)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise ValueError(f"Permute: dims must order the axes 1..{len(self.dims)}, got {dims}")
+
+    def call(self, x, context):
+        if x.ndim != len(self.dims) + 1:
+            raise ValueError(f"{self.name}: dims {self.dims} permute {len(self.dims)} axes, the input has {x.ndim - 1} "
+                             f"besides the batch's")
+        return x.dimshuffle(0, *self.dims)
+
+
+class RepeatVector(Layer):
+    """(batch, features) -> (batch, n, features): each example repeated n times (a sequence
+    decoder's input)."""
+
+    def __init__(self, n, **kw):
+        super().__init__(**kw)
+        self.n = int(n)
+
+    def call(self, x, context):
+        if x.ndim != 2:
+            raise ValueError(f"{self.name} takes (batch, features), got {x.type}")
+        return repeat(expand_dims(x, 1), self.n, axis=1)
+
+
 class Activation(Layer):
     def __init__(self, activation, **kw):
         super().__init__(**kw)
@@ -91,15 +123,29 @@ class Activation(Layer):
         return self.activation(x)
 
 
-class LeakyReLU(Layer):
-    """x where x > 0, else alpha * x (Keras's default alpha 0.3; negative_slope is Keras 3's name)."""
+class Lambda(Layer):
+    """Any function of the input as a layer: Lambda(lambda x: x[:, :, ::2]), with `arguments`
+    as keyword arguments of each call. It has no weights; a model holding one saves only its
+    weights (model.save refuses the function)."""
 
-    def __init__(self, alpha=0.3, negative_slope=None, **kw):
+    def __init__(self, function, output_shape=None, arguments=None, **kw):
         super().__init__(**kw)
-        self.alpha = float(alpha if negative_slope is None else negative_slope)
+        self.function, self.arguments = function, dict(arguments or {})
 
     def call(self, x, context):
-        return activations.leaky_relu(x, self.alpha)
+        return self.function(x, **self.arguments)
+
+
+class ActivityRegularization(Layer):
+    """Passes its input through and adds l1 * sum(|x|) + l2 * sum(x ** 2) (per example) to the
+    training loss."""
+
+    def __init__(self, l1=0.0, l2=0.0, **kw):
+        super().__init__(activity_regularizer=regularizers.L1L2(l1, l2), **kw)
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def call(self, x, context):
+        return x
 
 
 def _own_stream(seed):
@@ -118,6 +164,37 @@ class Dropout(Layer):
     def call(self, x, context):
         if context.training and self.rate > 0:
             return dropout(x, self.rate, self.stream)
+        return x
+
+
+class SpatialDropout2D(Dropout):
+    """Dropout of whole channels of (N, C, H, W) images while training (neighbouring pixels are
+    correlated, so dropping single ones regularizes little); scaled by 1 / (1 - rate)."""
+
+    def call(self, x, context):
+        if not (context.training and self.rate > 0):
+            return x
+        if x.ndim != 4:
+            raise ValueError(f"{self.name} takes (N, C, H, W) images, got {x.type}")
+        keep = self.stream.binomial([shape(x)[0], shape(x)[1], 1, 1], n=1, p=1.0 - self.rate, dtype=x.dtype)
+        return x * keep * (1.0 / (1.0 - self.rate))
+
+
+class GaussianDropout(Layer):
+    """Multiply by normal noise of mean 1 and variance rate / (1 - rate) while training
+    (Srivastava et al.'s Gaussian dropout); inference passes the inputs through."""
+
+    def __init__(self, rate, seed=None, **kw):
+        super().__init__(**kw)
+        self.rate = float(rate)
+        if not 0 <= self.rate < 1:
+            raise ValueError(f"GaussianDropout: rate must be in [0, 1), got {rate}")
+        self.stream = _own_stream(seed)
+
+    def call(self, x, context):
+        if context.training and self.rate > 0:
+            stddev = (self.rate / (1.0 - self.rate)) ** 0.5
+            return x * self.stream.normal(shape(x), 1.0, stddev, dtype=x.dtype)
         return x
 
 
