@@ -1,6 +1,9 @@
-"""Callbacks for Model.fit: EarlyStopping, ModelCheckpoint, and learning-rate schedules
-(StepDecay is Caffe's solver `lr_policy: "step"`: lr = base_lr * gamma ** floor(epoch / step_size))."""
+"""Callbacks for Model.fit, as Keras's: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
+learning-rate schedules (StepDecay is Caffe's solver `lr_policy: "step"`: lr = base_lr * gamma **
+floor(epoch / step_size)), CSVLogger, TerminateOnNaN and LambdaCallback."""
+import csv
 import math
+import os
 
 import numpy as np
 
@@ -16,6 +19,10 @@ class Callback:
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
     def on_batch_end(self, batch, logs=None): pass
+
+    def wants_batch_logs(self):
+        """Whether fit must make per-batch logs for this callback (they cost as much as a small step)."""
+        return type(self).on_batch_end is not Callback.on_batch_end
 
 
 def _better(mode, monitor):
@@ -91,6 +98,97 @@ class StepDecay(LearningRateScheduler):
     def __init__(self, base_lr, gamma=0.1, step_size=10):
         self.base_lr, self.gamma, self.step_size = base_lr, gamma, step_size
         super().__init__(lambda epoch, lr: base_lr * gamma ** math.floor(epoch / step_size))
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved by min_delta for
+    `patience` epochs, then wait `cooldown` epochs before counting again; never below min_lr."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0):
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be below 1, got {factor}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, float(factor), int(patience), verbose
+        self.min_delta, self.cooldown, self.min_lr = abs(min_delta), int(cooldown), float(min_lr)
+        self.better = _better(mode, monitor)
+        self.sign = 1 if self.better(1, 0) else -1
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_left, self.best = 0, 0, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise KeyError(f"ReduceLROnPlateau monitors {self.monitor!r}, which this fit does not log "
+                           f"(it logs {sorted(logs or {})})")
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self.best is None or self.better(value - self.sign * self.min_delta, self.best):
+            self.best, self.wait = value, 0
+        elif self.cooldown_left == 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                optimizer = self.model.optimizer
+                old = optimizer.learning_rate
+                if old > self.min_lr:
+                    optimizer.learning_rate = max(old * self.factor, self.min_lr)
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {optimizer.learning_rate:g}.")
+                self.cooldown_left, self.wait = self.cooldown, 0
+
+
+class CSVLogger(Callback):
+    """Write each epoch's logs (loss, metrics, validation values, seconds) as a CSV row."""
+
+    def __init__(self, filename, separator=",", append=False):
+        self.filename, self.separator, self.append = str(filename), separator, append
+
+    def on_train_begin(self, logs=None):
+        resume = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+        self.writer, self.keys, self.header_written = None, None, resume
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.writer is None:
+            self.keys = sorted(logs)
+            self.writer = csv.writer(self.file, delimiter=self.separator)
+            if not self.header_written:
+                self.writer.writerow(["epoch"] + self.keys)
+        self.writer.writerow([epoch] + [logs.get(k, "NA") for k in self.keys])
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first batch whose running loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: on_epoch_begin(epoch, logs), on_epoch_end(epoch, logs),
+    on_batch_end(batch, logs), on_train_begin(logs), on_train_end(logs); any may be left out."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_batch_end=None, on_train_begin=None,
+                 on_train_end=None):
+        nothing = lambda *args: None  # noqa: E731
+        self.on_epoch_begin = on_epoch_begin or nothing
+        self.on_epoch_end = on_epoch_end or nothing
+        self.on_batch_end = on_batch_end or nothing
+        self.on_train_begin = on_train_begin or nothing
+        self.on_train_end = on_train_end or nothing
+        self.batch_logs = on_batch_end is not None
+
+    def wants_batch_logs(self):
+        return self.batch_logs
 
 
 class History(Callback):

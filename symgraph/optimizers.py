@@ -4,7 +4,10 @@
     train = sg.function([x, y], cost, updates=opt.updates(cost, params))
 
 The learning rate is a shared variable, so schedules change it without recompiling.
-weight_decay adds weight_decay * p to each gradient (L2 regularization).
+As Keras's, every optimizer takes: weight_decay (adds weight_decay * p to each gradient: L2
+regularization; AdamW decouples it), clipnorm (scales all gradients together so their global
+norm is at most clipnorm), clipvalue (clips each gradient element to +-clipvalue) and decay
+(Keras 2's time-based decay: the step's rate is lr / (1 + decay * iterations)).
 """
 import numpy as np
 
@@ -17,12 +20,13 @@ from .variables import shared
 
 
 class Optimizer(Recorded):
-    def __init__(self, lr, weight_decay=0.0, clipnorm=None, learning_rate=None):
+    def __init__(self, lr, weight_decay=0.0, clipnorm=None, learning_rate=None, clipvalue=None, decay=0.0):
         lr = lr if learning_rate is None else learning_rate  # Keras 2's name for it
         with name_scope(type(self).__name__.lower()):
             self.lr = shared(np.asarray(lr, dtype=config.floatX), name="lr")
             self.iterations = shared(np.asarray(0, dtype="int64"), name="iterations")
-        self.weight_decay, self.clipnorm = float(weight_decay), clipnorm
+        self.weight_decay, self.clipnorm, self.clipvalue = float(weight_decay), clipnorm, clipvalue
+        self.decay = float(decay)
 
     @property
     def learning_rate(self):
@@ -40,6 +44,8 @@ class Optimizer(Recorded):
             norm = E.sqrt(sum((g * g).sum() for g in grads))
             scale = E.minimum(1.0, self.clipnorm / (norm + 1e-12))
             grads = [g * E.cast(scale, g.dtype) for g in grads]
+        if self.clipvalue:
+            grads = [E.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
         return grads
 
     def updates(self, cost, params):
@@ -60,7 +66,11 @@ class Optimizer(Recorded):
         return f"{type(self).__name__}(lr={self.learning_rate:g})"
 
     def lr_as(self, p):
-        return E.cast(self.lr, p.dtype)
+        """This step's learning rate in p's dtype (lr / (1 + decay * iterations) with a decay)."""
+        lr = self.lr
+        if self.decay:
+            lr = lr / (1 + self.decay * E.cast(self.iterations, self.lr.dtype))
+        return E.cast(lr, p.dtype)
 
 
 class SGD(Optimizer):
@@ -97,6 +107,49 @@ class Adam(Optimizer):
             v_new = self.beta_2 * v + (1 - self.beta_2) * g * g
             step = self.lr_as(p) * E.cast(correction, p.dtype)
             out += [(m, m_new), (v, v_new), (p, p - step * m_new / (E.sqrt(v_new) + self.epsilon))]
+        return out
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): each step also shrinks the
+    weights by lr * weight_decay * p, outside Adam's scaling (Adam's own weight_decay= adds it
+    to the gradient instead)."""
+
+    def __init__(self, lr=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kw):
+        super().__init__(lr, beta_1, beta_2, epsilon, **kw)
+        self.decoupled_decay = float(weight_decay)
+
+    def step(self, params, grads):
+        shrink = {p: self.lr_as(p) * self.decoupled_decay * p for p in params}
+        return [(target, value - shrink[target]) if target in shrink else (target, value)
+                for target, value in super().step(params, grads)]
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum (Dozat), as Keras's: the momentum schedule
+    beta_1 * (1 - 0.5 * 0.96 ** (t * schedule_decay)) and its running product."""
+
+    def __init__(self, lr=0.002, beta_1=0.9, beta_2=0.999, epsilon=1e-7, schedule_decay=0.004, **kw):
+        super().__init__(lr, **kw)
+        self.beta_1, self.beta_2, self.epsilon, self.schedule_decay = beta_1, beta_2, epsilon, schedule_decay
+        with name_scope("nadam"):
+            self.m_schedule = shared(np.asarray(1.0, dtype=config.floatX), name="m_schedule")
+
+    def step(self, params, grads):
+        t = E.cast(self.iterations + 1, config.floatX)
+        momentum = self.beta_1 * (1 - 0.5 * 0.96 ** (t * self.schedule_decay))
+        next_momentum = self.beta_1 * (1 - 0.5 * 0.96 ** ((t + 1) * self.schedule_decay))
+        schedule = self.m_schedule * momentum
+        next_schedule = schedule * next_momentum
+        out = [(self.m_schedule, schedule)]
+        for p, g in zip(params, grads):
+            m, v = self.slot(p, "m"), self.slot(p, "v")
+            m_new = self.beta_1 * m + (1 - self.beta_1) * g
+            v_new = self.beta_2 * v + (1 - self.beta_2) * g * g
+            cast = lambda value: E.cast(value, p.dtype)  # noqa: E731
+            m_bar = cast(1 - momentum) * g / cast(1 - schedule) + cast(next_momentum) * m_new / cast(1 - next_schedule)
+            v_hat = v_new / cast(1 - self.beta_2 ** t)
+            out += [(m, m_new), (v, v_new), (p, p - self.lr_as(p) * m_bar / (E.sqrt(v_hat) + self.epsilon))]
         return out
 
 
@@ -170,7 +223,7 @@ class Adamax(Optimizer):
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad, "adadelta": Adadelta,
-            "adamax": Adamax}
+            "adamax": Adamax, "nadam": Nadam, "adamw": AdamW}
 
 
 def get(optimizer):

@@ -172,18 +172,25 @@ class Model:
         training.compile_model(self, optimizer, loss, metrics, backend)
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
-            shuffle=True, seed=0, validation_split=0.0, initial_epoch=0):
+            shuffle=True, seed=0, validation_split=0.0, initial_epoch=0, class_weight=None, sample_weight=None):
+        """Train for `epochs` passes over (x, y) in shuffled batches; class_weight ({class:
+        weight}) and sample_weight (one per example) weight each example's loss, as Keras's."""
         return training.fit(self, x, y, epochs, batch_size, validation_data, callbacks, verbose,
-                            shuffle, seed, validation_split, initial_epoch)
+                            shuffle, seed, validation_split, initial_epoch, class_weight, sample_weight)
 
-    def evaluate(self, x, y, batch_size=256, verbose=0):
-        return training.evaluate(self, x, y, batch_size)
+    def evaluate(self, x, y, batch_size=256, verbose=0, return_dict=False):
+        """The loss and metrics over (x, y) in inference mode; return_dict=True names them."""
+        values = training.evaluate(self, x, y, batch_size)
+        if not return_dict:
+            return values
+        names = ["loss"] + self.compiled.metric_names
+        return dict(zip(names, values if isinstance(values, list) else [values]))
 
     def predict(self, x, batch_size=256, verbose=0):
         return training.predict(self, x, batch_size)
 
-    def train_on_batch(self, x, y):
-        return training.train_on_batch(self, x, y)
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
+        return training.train_on_batch(self, x, y, sample_weight, class_weight)
 
     def test_on_batch(self, x, y):
         return training.test_on_batch(self, x, y)

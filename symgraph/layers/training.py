@@ -5,10 +5,11 @@ import time
 import numpy as np
 
 from .. import losses as L, metrics as M, optimizers as O
+from ..ops import elemwise as E
 from ..config import config
 from ..function import function
 from ..graph import Variable, TensorType, name_scope
-from ..callbacks import Callback, History
+from ..callbacks import History
 
 
 class Compiled:
@@ -59,12 +60,12 @@ def _as_targets(y):
     return y
 
 
-def _graph(model, training, y_var):
+def _graph(model, training, y_var, weights=None):
     x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
     out, context = model.trace(x, training)
     comp = model.compiled
     with name_scope("loss"):
-        loss = comp.loss(y_var, out).mean() if y_var is not None else None
+        loss = None if y_var is None else _mean_loss(comp.loss(y_var, out), weights)
         if loss is not None:  # regularizers' penalties, as Keras's fit and evaluate report them
             for penalty in model.losses + context.losses:
                 loss = loss + penalty
@@ -73,30 +74,67 @@ def _graph(model, training, y_var):
     return x, out, loss, metrics, context
 
 
-def _compiled(model, y, training):
-    """The training or evaluation function for targets like y (cached per dtype and ndim)."""
+def _mean_loss(per_example, weights):
+    """The batch's loss: the mean of the per-example losses, each times its weight when the
+    function takes sample weights (Keras's sum of weighted losses over the batch size)."""
+    if weights is None:
+        return per_example.mean()
+    if per_example.ndim == 0:
+        raise ValueError("sample_weight and class_weight need a loss per example; this loss gives one value "
+                         "for the whole batch")
+    if per_example.ndim > 1:
+        per_example = per_example.mean(axis=tuple(range(1, per_example.ndim)))
+    return (per_example * E.cast(weights, per_example.dtype)).mean()
+
+
+def _compiled(model, y, training, weighted=False):
+    """The training or evaluation function for targets like y (cached per dtype and ndim),
+    taking (x, y) or, weighted, (x, y, sample weights)."""
     comp = model.compiled
     y = np.asarray(y)
     # (keyed by dtype objects, read per train_on_batch call: making a Variable there, which
     # notes the user's line, and reading dtype.name took 19 us a call, 11-16% of a small step)
-    key = _target_dtype(y.dtype), y.ndim
+    key = _target_dtype(y.dtype), y.ndim, weighted
     store = comp.train_fns if training else comp.eval_fns
     if key not in store:
         y_var = Variable(TensorType(key[0], (None,) * key[1]), name="y_true")
-        x, out, loss, metrics, context = _graph(model, training, y_var)
+        w_var = Variable(TensorType(config.floatX, (None,)), name="sample_weight") if weighted else None
+        x, out, loss, metrics, context = _graph(model, training, y_var, w_var)
         updates = []
         if training:
             params = model.trainable_weights
             if not params:
                 raise ValueError(f"{model.name} has no trainable weights (all layers frozen?)")
             updates = comp.optimizer.updates(loss, params) + context.updates
-        store[key] = function([x, y_var], [loss] + metrics, updates=updates, backend=comp.backend,
-                              name=f"{model.name}_{'train' if training else 'evaluate'}")
+        store[key] = function([x, y_var] + ([w_var] if weighted else []), [loss] + metrics, updates=updates,
+                              backend=comp.backend, name=f"{model.name}_{'train' if training else 'evaluate'}")
     return store[key]
 
 
-def train_function(model, y):
-    return _compiled(model, y, training=True)
+def example_weights(y, class_weight=None, sample_weight=None):
+    """One weight per example (floatX), or None for none given: sample_weight times the weight
+    class_weight ({class: weight}, absent classes 1) gives each example's class (an integer
+    label, a one-hot row's argmax, or a single 0/1 target)."""
+    if class_weight is None and sample_weight is None:
+        return None
+    weights = np.ones(len(y))
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (len(y),):
+            raise ValueError(f"sample_weight needs one weight per example ({len(y)}), got shape {sample_weight.shape}")
+        weights *= sample_weight
+    if class_weight is not None:
+        y = np.asarray(y)
+        if y.dtype.kind in "iub" or y.ndim == 1 or y.shape[-1] == 1:
+            labels = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
+        else:
+            labels = y.reshape(len(y), -1).argmax(axis=1)
+        weights *= np.array([float(class_weight.get(int(label), 1.0)) for label in labels])
+    return weights.astype(config.floatX)
+
+
+def train_function(model, y, weighted=False):
+    return _compiled(model, y, training=True, weighted=weighted)
 
 
 def eval_function(model, y):
@@ -146,14 +184,17 @@ def _values(values):
     return values[0] if len(values) == 1 else values
 
 
-def train_on_batch(model, x, y):
+def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     """One training step on this batch (the compiled function fit runs); the loss and metrics
     before the update, as Keras's train_on_batch."""
     _require_compiled(model)
     x, y = _as_batch_input(model, x), _as_targets(y)
     if len(x) != len(y):
         raise ValueError(f"train_on_batch: {len(x)} inputs but {len(y)} targets")
-    return _values(train_function(model, y)(x, y))
+    weights = example_weights(y, class_weight, sample_weight)
+    if weights is None:
+        return _values(train_function(model, y)(x, y))
+    return _values(train_function(model, y, weighted=True)(x, y, weights))
 
 
 def test_on_batch(model, x, y):
@@ -164,30 +205,32 @@ def test_on_batch(model, x, y):
 
 
 def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
-        validation_split, initial_epoch):
+        validation_split, initial_epoch, class_weight=None, sample_weight=None):
     _require_compiled(model)
     x = _as_batch_input(model, x)
     y = _as_targets(y)
     if len(x) != len(y):
         raise ValueError(f"fit: {len(x)} inputs but {len(y)} targets")
+    weights = example_weights(y, class_weight, sample_weight)
     if validation_split and validation_data is None:
         cut = int(len(x) * (1 - validation_split))
         x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+        weights = None if weights is None else weights[:cut]
     history = History()
     callbacks = [history] + list(callbacks or [])
     for cb in callbacks:
         cb.set_model(model)
-    train = train_function(model, y)
+    train = train_function(model, y, weighted=weights is not None)
     names = ["loss"] + model.compiled.metric_names
     rng = np.random.default_rng(seed)
     model.stop_training = False
     for cb in callbacks:
-        cb.on_train_begin()
+        cb.on_train_begin({})
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
-            cb.on_epoch_begin(epoch)
+            cb.on_epoch_begin(epoch, {})
         order = rng.permutation(len(x)) if shuffle else None
-        logs = _run_epoch(train, x, y, batch_size, order, names, callbacks,
+        logs = _run_epoch(model, train, x, y, weights, batch_size, order, names, callbacks,
                           f"Epoch {epoch + 1}/{epochs}", verbose)
         if validation_data is not None:
             values = evaluate(model, validation_data[0], validation_data[1], batch_size=max(batch_size, 256))
@@ -201,11 +244,11 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
         if model.stop_training:
             break
     for cb in callbacks:
-        cb.on_train_end()
+        cb.on_train_end({})
     return history
 
 
-def _run_epoch(train, x, y, batch_size, order, names, callbacks, title, verbose):
+def _run_epoch(model, train, x, y, weights, batch_size, order, names, callbacks, title, verbose):
     from tqdm import tqdm
     batches = list(_batches(len(x), batch_size, order))
     bar = tqdm(total=len(batches), desc=title, unit="batch", leave=False, disable=verbose != 1,
@@ -213,11 +256,11 @@ def _run_epoch(train, x, y, batch_size, order, names, callbacks, title, verbose)
     sums, count = [0.0] * len(names), 0
     # Per-batch logs only for callbacks that read them and for a visible bar: building and
     # formatting them took 20 us a batch, as long as a small model's whole step.
-    listeners = [cb for cb in callbacks if type(cb).on_batch_end is not Callback.on_batch_end]
+    listeners = [cb for cb in callbacks if cb.wants_batch_logs()]
     shown = not bar.disable
     start = time.perf_counter()
     for b, idx in enumerate(batches):
-        values = train(x[idx], y[idx])
+        values = train(x[idx], y[idx]) if weights is None else train(x[idx], y[idx], weights[idx])
         n = len(idx)
         for k, v in enumerate(values):
             sums[k] += float(v) * n
@@ -229,6 +272,8 @@ def _run_epoch(train, x, y, batch_size, order, names, callbacks, title, verbose)
             if shown:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            if model.stop_training:  # (a callback stopped it: TerminateOnNaN)
+                break
     bar.close()
     logs = {name: total / max(count, 1) for name, total in zip(names, sums)}
     logs["seconds"] = time.perf_counter() - start

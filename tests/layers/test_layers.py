@@ -268,7 +268,7 @@ def test_train_test_and_predict_on_batch_as_in_keras(digits):
     losses = [model.train_on_batch(x, y)[0] for _ in range(30)]
     assert losses[-1] < 0.5 * first[0]
     # one training and one evaluation function for these targets, reused by every call
-    assert list(model.compiled.train_fns) == [(np.dtype(y.dtype), 1)] and len(model.compiled.eval_fns) == 1
+    assert list(model.compiled.train_fns) == [(np.dtype(y.dtype), 1, False)] and len(model.compiled.eval_fns) == 1
     probs = model.predict_on_batch(x)
     np.testing.assert_allclose(probs, model.predict(x), rtol=1e-5, atol=1e-7)  # (a first call's softmax: NumPy's)
     assert probs.shape == (64, 10)
@@ -317,7 +317,7 @@ def test_float_targets_are_cast_to_floatx_as_in_keras(rng):
     losses = [model.train_on_batch(x, y.astype(dtype)) for dtype in ("float64", "float32", "float64")]
     assert all(isinstance(v, float) for v in losses) and losses[2] < losses[0]
     assert model.test_on_batch(x, y) == pytest.approx(model.evaluate(x, y), rel=1e-6)
-    assert list(model.compiled.train_fns) == [(np.dtype(sg.config.floatX), 2)]
+    assert list(model.compiled.train_fns) == [(np.dtype(sg.config.floatX), 2, False)]
 
 
 def test_a_convolutional_autoencoder_with_upsampling_learns_to_reconstruct_digits(digits):
