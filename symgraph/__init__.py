@@ -17,10 +17,14 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
     from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
     from .function import function, Function, UnusedInputError
-    from .ops.scan import scan
+    from .ops.scan import scan, map, reduce, foldl, foldr  # (Theano's theano.map, theano.reduce, ...)
+    from .ops.shape import (grad_clip, zero_grad, alloc, fill, second, shape_padaxis, join, horizontal_stack,
+                            vertical_stack, stacklists)
+    from .ops.linalg import diag, diagonal, trace, triu, tril
+    from .ops.reduce import max_and_argmax, largest, smallest, isclose, allclose
     from .backends.executor import NonFiniteError
     from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
-    from .printing import debugprint
+    from .printing import debugprint, pp
     from .drawing import to_dot, render, GraphvizNotInstalled
     from .graph import name_scope
     from .ops.base import as_tensor_variable

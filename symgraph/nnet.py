@@ -8,7 +8,7 @@ They are sg.nn's functions, with Theano's signatures and meanings where those di
 - ultra_fast_sigmoid and hard_sigmoid are Theano's approximations' names: ultra_fast_sigmoid
   is the exact sigmoid here (Theano's was a speed trick for its C code; ours is vectorized).
 """
-from .activations import leaky_relu
+from .activations import leaky_relu, selu, softsign
 from .ops.base import as_variable
 from .ops.conv import _pair, conv2d as _correlate
 from .ops.elemwise import hard_sigmoid, relu as _relu, sigmoid, softplus
@@ -17,7 +17,7 @@ from .ops.nn import binary_crossentropy, categorical_crossentropy, elu, log_soft
 ultra_fast_sigmoid = sigmoid
 logsoftmax = log_softmax  # (Theano's spelling)
 
-__all__ = ["sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "relu", "elu", "softmax",
+__all__ = ["sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "softsign", "selu", "relu", "elu", "softmax",
            "log_softmax", "logsoftmax", "categorical_crossentropy", "binary_crossentropy", "conv2d"]
 
 

@@ -1,7 +1,9 @@
-"""Looking at graphs: debugprint (text), and Theano's pydotprint (a picture, by sg.render).
+"""Looking at graphs: debugprint (text), Theano's pp (one expression) and pydotprint (a
+picture, by sg.render).
 
     >>> sg.debugprint(f)              # prints
     >>> text = sg.debugprint(y, file="str")
+    >>> sg.pp(sg.grad((x ** 2).sum(), x))
     >>> sg.printing.pydotprint(f, outfile="f.png")
 """
 import io
@@ -65,6 +67,44 @@ def _print_var(var, out, indent, prefix, ids, done, print_type):
     done.add(key)
     for inp in var.owner.inputs:
         _print_var(inp, out, indent + " |", "", ids, done, print_type)
+
+
+_INFIX = {"add": "+", "sub": "-", "mul": "*", "true_div": "/", "int_div": "//", "mod": "%", "pow": "**",
+          "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "eq": "==", "neq": "!=", "bitwise_and": "&",
+          "bitwise_or": "|", "bitwise_xor": "^"}
+
+
+def pp(obj):
+    """Theano's pp: a variable's graph written as one expression, ((x * 2.0) + exp((-x))),
+    inputs by name (or type), constants by value; a compiled function's outputs one a line."""
+    from .function import Function
+    if isinstance(obj, Function):
+        return "\n".join(pp(v) for v in obj.fgraph.outputs)
+    from .ops.base import as_variable
+    return _expression(as_variable(obj), {})
+
+
+def _expression(var, memo):
+    if var in memo:
+        return memo[var]
+    node = var.owner
+    if node is None:
+        if isinstance(var, Constant) and not var.name:
+            text = str(var.data.item()) if var.data.size == 1 else f"Constant{{shape={var.data.shape}}}"
+        else:
+            text = var.name or f"<{var.type}>"
+    else:
+        args = [_expression(v, memo) for v in node.inputs]
+        scalar = getattr(node.op, "scalar_op", None)
+        name = scalar.name if scalar is not None else str(node.op)
+        if name in _INFIX and len(args) == 2:
+            text = f"({args[0]} {_INFIX[name]} {args[1]})"
+        elif name == "neg" and len(args) == 1:
+            text = f"(-{args[0]})"
+        else:
+            text = f"{name}({', '.join(args)})" + (f"[{var.index}]" if len(node.outputs) > 1 else "")
+    memo[var] = text
+    return text
 
 
 def pydotprint(fct, outfile=None, format=None, print_output_file=True, return_image=False, **styling):

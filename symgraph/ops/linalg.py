@@ -204,3 +204,59 @@ class Gemm(Op):
         g = output_grads[0]
         return [_grad_as(unbroadcast(g * self.beta, c), c), _grad_as(dot(g, b.T) * self.alpha, a),
                 _grad_as(dot(a.T, g) * self.alpha, b)]
+
+
+def diagonal(x, offset=0):
+    """The diagonal of a matrix (above it for offset > 0, below for offset < 0), as NumPy's."""
+    from .index import getitem
+    from .shape import arange
+    x = as_variable(x)
+    if x.ndim != 2:
+        raise ValueError(f"diagonal takes a matrix, got {x.describe()}")
+    offset = int(offset)
+    rows, cols = shape(x)[0] - max(-offset, 0), shape(x)[1] - max(offset, 0)
+    n = E.maximum(E.minimum(rows, cols), 0)
+    k = arange(n)
+    return getitem(x, (k + max(-offset, 0), k + max(offset, 0)))
+
+
+def diag(v, k=0):
+    """NumPy's diag: a vector's square matrix with v on diagonal k, or a matrix's diagonal k."""
+    from .index import set_subtensor, getitem
+    from .shape import arange, zeros
+    v = as_variable(v)
+    if v.ndim == 2:
+        return diagonal(v, k)
+    if v.ndim != 1:
+        raise ValueError(f"diag takes a vector or a matrix, got {v.describe()}")
+    k = int(k)
+    n = shape(v)[0]
+    size = n + abs(k)
+    i = arange(n)
+    return set_subtensor(getitem(zeros([size, size], v.dtype), (i + max(-k, 0), i + max(k, 0))), v)
+
+
+def trace(x, offset=0):
+    """The sum of a matrix's diagonal."""
+    return diagonal(x, offset).sum()
+
+
+def _triangle(x, k, upper):
+    from .shape import arange
+    x = as_variable(x)
+    if x.ndim < 2:
+        raise ValueError(f"{'triu' if upper else 'tril'} takes a matrix (or a stack of them), got {x.describe()}")
+    rows = expand_dims(arange(shape(x)[x.ndim - 2]), 1)
+    cols = expand_dims(arange(shape(x)[x.ndim - 1]), 0)
+    keep = E.ge(cols - rows, k) if upper else E.le(cols - rows, k)
+    return E.where(keep, x, E.cast(0, x.dtype))
+
+
+def triu(x, k=0):
+    """x with the entries below diagonal k zeroed (NumPy's triu; on the last two axes)."""
+    return _triangle(x, int(k), upper=True)
+
+
+def tril(x, k=0):
+    """x with the entries above diagonal k zeroed (NumPy's tril)."""
+    return _triangle(x, int(k), upper=False)

@@ -296,3 +296,42 @@ def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) computed stably (shifted by the maximum)."""
     x = as_variable(x)
     return LogSumExp(normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+def max_and_argmax(x, axis=None, keepdims=False):
+    """Theano's [max(x, axis), argmax(x, axis)]."""
+    return [max(x, axis=axis, keepdims=keepdims), argmax(x, axis=axis, keepdims=keepdims)]
+
+
+def largest(*args):
+    """The elementwise maximum of any number of arrays (Theano's largest)."""
+    if not args:
+        raise ValueError("largest needs at least one array")
+    out = as_variable(args[0])
+    for a in args[1:]:
+        out = E.maximum(out, a)
+    return out
+
+
+def smallest(*args):
+    """The elementwise minimum of any number of arrays (Theano's smallest)."""
+    if not args:
+        raise ValueError("smallest needs at least one array")
+    out = as_variable(args[0])
+    for a in args[1:]:
+        out = E.minimum(out, a)
+    return out
+
+
+def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|a - b| <= atol + rtol * |b| elementwise, as NumPy's (equal infinities are close)."""
+    a, b = as_variable(a), as_variable(b)
+    close = E.logical_or(E.le(abs(a - b), atol + rtol * abs(b)), E.eq(a, b))
+    if equal_nan:
+        close = E.logical_or(close, E.logical_and(E.isnan(a), E.isnan(b)))
+    return close
+
+
+def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Whether every element of a is close to b's (a boolean scalar)."""
+    return all(isclose(a, b, rtol, atol, equal_nan))

@@ -172,6 +172,31 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     return (ordered[0] if single else ordered), OrderedDict()
 
 
+def map(fn, sequences, non_sequences=None, go_backwards=False, name=None, **theano_options):
+    """Theano's map: fn applied to each step of the sequences, no state: (outputs, updates)."""
+    return scan(fn, sequences=sequences, non_sequences=non_sequences, go_backwards=go_backwards, name=name,
+                **theano_options)
+
+
+def reduce(fn, sequences, outputs_info, non_sequences=None, go_backwards=False, name=None, **theano_options):
+    """Theano's reduce: scan's states after the last step only, (outputs, updates):
+    reduce(lambda v, total: total + v, sequences=xs, outputs_info=zero)."""
+    outputs, updates = scan(fn, sequences=sequences, outputs_info=outputs_info, non_sequences=non_sequences,
+                            go_backwards=go_backwards, name=name, **theano_options)
+    last = [o[-1] for o in outputs] if isinstance(outputs, list) else outputs[-1]
+    return last, updates
+
+
+def foldl(fn, sequences, outputs_info, non_sequences=None, name=None, **theano_options):
+    """reduce from the first step to the last."""
+    return reduce(fn, sequences, outputs_info, non_sequences, False, name, **theano_options)
+
+
+def foldr(fn, sequences, outputs_info, non_sequences=None, name=None, **theano_options):
+    """reduce from the last step to the first."""
+    return reduce(fn, sequences, outputs_info, non_sequences, True, name, **theano_options)
+
+
 def _as_list(value):
     if value is None:
         return []

@@ -632,3 +632,78 @@ class StopGradient(Op):
 
 def stop_gradient(x):
     return StopGradient()(x)
+
+
+class GradientClip(StopGradient):
+    """Identity whose gradient is clipped to [lower, upper] (Theano's theano.gradient.grad_clip)."""
+    __props__ = ("lower", "upper")
+
+    def __init__(self, lower, upper):
+        self.lower, self.upper = float(lower), float(upper)
+
+    def grad(self, inputs, outputs, output_grads):
+        from .elemwise import clip
+        return [clip(output_grads[0], self.lower, self.upper)]
+
+
+def grad_clip(x, lower_bound, upper_bound):
+    """x, whose gradient is clipped elementwise to [lower_bound, upper_bound] on its way back
+    (Theano's grad_clip: exploding gradients in recurrent nets)."""
+    if lower_bound > upper_bound:
+        raise ValueError(f"grad_clip: lower_bound {lower_bound} is above upper_bound {upper_bound}")
+    return GradientClip(lower_bound, upper_bound)(x)
+
+
+class ZeroGradient(StopGradient):
+    """Identity whose gradient is zero but connected (Theano's zero_grad; StopGradient's is
+    disconnected, so sg.grad refuses a cost that depends on x only through it)."""
+
+    def grad(self, inputs, outputs, output_grads):
+        return [zeros_like(inputs[0])]
+
+
+def zero_grad(x):
+    return ZeroGradient()(x)
+
+
+def alloc(value, *shape):
+    """Theano's alloc: `value` (a scalar) filling an array of the given lengths,
+    alloc(0.0, n, 10)."""
+    value = as_variable(value)
+    return full(list(shape), value, value.dtype)
+
+
+def fill(model, value):
+    """Theano's fill: `value` broadcast to `model`'s shape (model's values unused)."""
+    value = as_variable(value)
+    return broadcast_to(value, shape(model)) if value.ndim else full(shape(model), value, value.dtype)
+
+
+second = fill
+
+
+def shape_padaxis(x, axis):
+    """Theano's name for a new axis of length 1 at `axis`."""
+    return expand_dims(x, axis)
+
+
+def join(axis, *tensors):
+    """Theano's join: concatenate(tensors, axis), axis first."""
+    return concatenate(list(tensors), axis=axis)
+
+
+def horizontal_stack(*tensors):
+    """Matrices side by side (concatenated along axis 1)."""
+    return concatenate(list(tensors), axis=1)
+
+
+def vertical_stack(*tensors):
+    """Matrices one above the other (concatenated along axis 0)."""
+    return concatenate(list(tensors), axis=0)
+
+
+def stacklists(arg):
+    """Nested lists of scalars (or arrays) as one array: stacklists([[a, b], [c, d]]) is 2 x 2."""
+    if isinstance(arg, (list, tuple)):
+        return stack([stacklists(item) for item in arg])
+    return as_variable(arg)

@@ -1,0 +1,102 @@
+"""Theano's other tensor names that ported code calls: alloc, fill, join, the stacks, diag,
+trace, triu/tril, largest/smallest, max_and_argmax, isclose/allclose, grad_clip and zero_grad,
+map/reduce/foldl/foldr over scan, pp, and nnet's softsign and selu; each against NumPy on both
+CPU backends, gradients against finite differences."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+RNG = np.random.default_rng(40)
+M = RNG.normal(size=(3, 4))
+V = RNG.normal(size=3)
+
+CASES = [  # (name, function of the symbolic matrix m and vector v, NumPy's answer)
+    ("diag of a vector", lambda m, v: sg.diag(v), np.diag(V)),
+    ("diag above", lambda m, v: sg.diag(v, 2), np.diag(V, 2)),
+    ("diag below", lambda m, v: sg.diag(v, -1), np.diag(V, -1)),
+    ("diag of a matrix", lambda m, v: sg.diag(m), np.diag(M)),
+    ("diagonal offsets", lambda m, v: sg.concatenate([sg.diagonal(m, 1), sg.diagonal(m, -2), sg.diagonal(m, 5)]),
+     np.concatenate([np.diagonal(M, 1), np.diagonal(M, -2), np.diagonal(M, 5)])),
+    ("trace", lambda m, v: sg.trace(m) + sg.trace(m, 1), np.trace(M) + np.trace(M, 1)),
+    ("triu", lambda m, v: sg.triu(m, 1), np.triu(M, 1)),
+    ("tril", lambda m, v: sg.tril(m, -1) + sg.tril(m), np.tril(M, -1) + np.tril(M)),
+    ("triu of a stack", lambda m, v: sg.triu(sg.stack([m, -m])), np.triu(np.stack([M, -M]))),
+    ("alloc", lambda m, v: sg.alloc(np.float64(1.5), m.shape[0], 2), np.full((3, 2), 1.5)),
+    ("fill", lambda m, v: sg.fill(m, np.float64(2.0)) + sg.second(m, v.sum()), np.full((3, 4), 2.0 + V.sum())),
+    ("shape_padaxis", lambda m, v: sg.shape_padaxis(v, 1) * m[:, :1], V[:, None] * M[:, :1]),
+    ("join and the stacks", lambda m, v: sg.join(0, sg.horizontal_stack(m, m), sg.vertical_stack(m, m).reshape((3, 8))),
+     np.concatenate([np.hstack([M, M]), np.vstack([M, M]).reshape(3, 8)])),
+    ("stacklists", lambda m, v: sg.stacklists([[v[0], v[1]], [v[2], m[0, 0]]]), np.array([[V[0], V[1]], [V[2], M[0, 0]]])),
+    ("largest smallest", lambda m, v: sg.largest(m, 0.2, -m) - sg.smallest(m, m * 2),
+     np.maximum(np.maximum(M, 0.2), -M) - np.minimum(M, 2 * M)),
+    ("max_and_argmax", lambda m, v: sg.max_and_argmax(m, axis=1)[0] + sg.max_and_argmax(m, axis=1)[1],
+     M.max(1) + M.argmax(1)),
+    ("isclose", lambda m, v: sg.isclose(m, m + 1e-9) & ~sg.isclose(m, m + 1e-3),
+     np.isclose(M, M + 1e-9) & ~np.isclose(M, M + 1e-3)),
+    ("allclose", lambda m, v: sg.stack([sg.allclose(m, m * (1 + 1e-7)), sg.allclose(m, m + 1)]), np.array([True, False])),
+    ("softsign selu", lambda m, v: sg.nnet.softsign(m) + sg.nnet.selu(m),
+     M / (1 + np.abs(M)) + 1.0507009873554805 * np.where(M > 0, M, 1.6732632423543772 * np.expm1(M))),
+]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("name, build, want", CASES, ids=[c[0] for c in CASES])
+def test_theano_names_match_numpy(name, build, want, backend):
+    m, v = sg.dmatrix("m"), sg.dvector("v")
+    got = sg.function([m, v], build(m, v), backend=backend, on_unused_input="ignore")(M, V)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("fn, inputs", [
+    (lambda v: sg.diag(v, 1), [V]), (lambda m: sg.diagonal(m, -1), [M]), (lambda m: sg.trace(m), [M[:, :3]]),
+    (lambda m: sg.triu(m, 1), [M]), (lambda m: sg.tril(m), [M]), (lambda m: sg.largest(m, -m, 0.3), [M]),
+    (lambda v: sg.stacklists([[v[0], v[1]], [v[2], v[0]]]), [V]), (lambda m: sg.fill(m, m.sum()), [M]),
+])
+def test_gradients_match_finite_differences(fn, inputs):
+    sg.verify_grad(fn, inputs, rng=np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_grad_clip_and_zero_grad(backend):
+    v = sg.dvector("v")
+    clipped = sg.grad((sg.grad_clip(v * 3, -1, 1) ** 2).sum(), v)
+    zeroed = sg.grad((sg.zero_grad(v) * v).sum(), v)  # d/dv of v0 * v with v0 held: v0
+    f = sg.function([v], [sg.grad_clip(v, -1, 1), clipped, zeroed, sg.grad(sg.zero_grad(v).sum(), v)], backend=backend)
+    value, got_clipped, got_zeroed, only_through = f(np.array([0.1, 2.0]))
+    np.testing.assert_array_equal(value, [0.1, 2.0])  # the identity forward
+    np.testing.assert_allclose(got_clipped, 3 * np.clip(2 * 3 * np.array([0.1, 2.0]), -1, 1))
+    np.testing.assert_allclose(got_zeroed, [0.1, 2.0])
+    np.testing.assert_array_equal(only_through, [0.0, 0.0])  # connected, zero (stop_gradient's would raise)
+    with pytest.raises(ValueError, match="lower_bound"):
+        sg.grad_clip(v, 1, -1)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_map_reduce_and_folds_over_scan(backend):
+    v, m = sg.dvector("v"), sg.dmatrix("m")
+    zero = np.float64(0)
+    doubled, _ = sg.map(lambda x, k: x * k, sequences=v, non_sequences=np.float64(2))
+    total, _ = sg.reduce(lambda x, t: t + x, sequences=v, outputs_info=zero)
+    left, _ = sg.foldl(lambda x, t: t * 10 + x, sequences=v, outputs_info=zero)
+    right, _ = sg.foldr(lambda x, t: t * 10 + x, sequences=v, outputs_info=zero)
+    rows, _ = sg.reduce(lambda row, acc, best: [acc + row, sg.maximum(best, row)], sequences=m,
+                        outputs_info=[sg.zeros_like(m[0]), m[0]])
+    f = sg.function([v, m], [doubled, total, left, right] + rows, backend=backend)
+    got = f(np.array([1.0, 2.0, 3.0]), M)
+    want = [[2.0, 4.0, 6.0], 6.0, 123.0, 321.0, M.sum(0), M.max(0)]
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    sg.verify_grad(lambda x: sg.foldl(lambda a, t: t * a + a, sequences=x, outputs_info=np.float64(1))[0],
+                   [np.array([0.5, -1.0, 2.0])], rng=np.random.default_rng(2))
+
+
+def test_pp_writes_one_expression():
+    x = sg.dvector("x")
+    assert sg.pp((x * 2 + sg.exp(-x)).sum()) == "Sum{axis=(0,)}(((x * 2.0) + exp((-x))))"
+    assert sg.pp(sg.maximum(x, 0) < 1) == "(maximum(x, 0.0) < 1.0)"  # (weak numbers take x's dtype)
+    assert sg.pp(sg.dvector()) == "<float64[?]>"
+    f = sg.function([x], [x + 1, x.sum()], optimize=False)
+    assert sg.pp(f).splitlines() == ["(x + 1.0)", "Sum{axis=(0,)}(x)"]
+    assert sg.pp(sg.function([x], x * 2 + 1)) == "Composite{add(mul(i0, 2.0), 1.0)}(x)"  # (the graph that runs)
