@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import losses as L, metrics as M, optimizers as O
 from ..ops import elemwise as E
+from ..ops.shape import expand_dims
 from ..config import config
 from ..function import function
 from ..graph import Variable, TensorType, name_scope
@@ -64,6 +65,10 @@ def _graph(model, training, y_var, weights=None):
     x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
     out, context = model.trace(x, training)
     comp = model.compiled
+    if y_var is not None and y_var.ndim == out.ndim - 1 and out.type.shape[-1] == 1:
+        # (n,) targets for (n, 1) outputs (a sigmoid unit's 0/1 labels): compared row by row, as
+        # Keras does, not broadcast into an (n, n) table of every target against every output
+        y_var = expand_dims(y_var, -1)
     with name_scope("loss"):
         loss = None if y_var is None else _mean_loss(comp.loss(y_var, out), weights)
         if loss is not None:  # regularizers' penalties, as Keras's fit and evaluate report them

@@ -181,3 +181,20 @@ def test_evaluate_returns_a_dict_on_request():
     x, y = np.ones((4, 4), "float32"), np.zeros(4, "int32")
     loss, accuracy = model.evaluate(x, y)
     assert model.evaluate(x, y, return_dict=True) == {"loss": loss, "accuracy": accuracy}
+
+
+@pytest.mark.parametrize("loss", ["binary_crossentropy", "mse", "hinge"])
+def test_a_vector_of_targets_meets_a_single_output_row_by_row(loss):
+    """(n,) labels for a Dense(1) output, Keras's everyday binary classifier: each label against its
+    own row's output (they were broadcast into an (n, n) table, and the model learned the mean)."""
+    L.set_seed(8)
+    model = L.Sequential([L.Dense(1, activation="sigmoid", input_shape=(3,))])
+    model.compile(optimizer="sgd", loss=loss, metrics=["accuracy"])
+    rng = np.random.default_rng(9)
+    x, y = rng.random((8, 3)).astype("float32"), (rng.random(8) > 0.5).astype("float32")
+    p = model.predict(x)[:, 0].astype("float64")
+    per_example = {"binary_crossentropy": -(y * np.log(p) + (1 - y) * np.log(1 - p)), "mse": (p - y) ** 2,
+                   "hinge": np.maximum(1 - (2 * y - 1) * p, 0)}[loss]
+    flat, column = model.evaluate(x, y), model.evaluate(x, y[:, None])
+    assert flat[0] == pytest.approx(per_example.mean(), rel=1e-5) and flat == pytest.approx(column)
+    assert flat[1] == pytest.approx(((p > 0.5) == (y > 0.5)).mean())
