@@ -13,7 +13,10 @@ from .activation import ReLU, LeakyReLU, ELU, PReLU, Softmax
 from .conv import (Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D,
                    GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D, UpSampling2D,
                    ZeroPadding2D, Cropping2D)
+from .conv1d import (Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, MaxPool1D,
+                     AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D)
 from .normalization import BatchNormalization, LayerNormalization
+from .wrappers import TimeDistributed
 from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract, multiply,
                     average, maximum, minimum, concatenate)
@@ -26,6 +29,8 @@ __all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Permut
            "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
            "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
-           "ZeroPadding2D", "Cropping2D", "BatchNormalization", "LayerNormalization", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "ZeroPadding2D", "Cropping2D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
+           "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool1D",
+           "BatchNormalization", "LayerNormalization", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
            "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model"]

@@ -47,7 +47,7 @@ def next_stream_seed():
 def _snake(name):
     """Keras's layer names: Conv2D -> conv2d, SimpleRNN -> simple_rnn, LSTM -> lstm."""
     words = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower().replace("2_d", "2d")
+    return re.sub(r"(\d)_d(?![a-z])", r"\1d", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower())
 
 
 def glorot_uniform(shape, fan_in, fan_out):

@@ -1,0 +1,119 @@
+"""Conv1D and the 1-d poolings over sequences, as Keras's: (batch, steps, channels) by default
+(data_format="channels_last", what Embedding and the recurrent layers make), or (batch,
+channels, steps) with data_format="channels_first". They run as sg.nn's 2-d convolution and
+pooling over images one row high."""
+from .. import activations
+from ..ops import conv as C
+from .base import Layer
+
+
+def _check_format(data_format):
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+    return data_format
+
+
+def _single(value, what):
+    value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+    if not isinstance(value, int) or value < 1:
+        raise ValueError(f"{what} must be a positive int, got {value!r}")
+    return value
+
+
+class _Sequences(Layer):
+    """Moves between the layer's data format and the one-row NCHW images of sg.nn."""
+
+    def __init__(self, data_format="channels_last", **kw):
+        super().__init__(**kw)
+        self.data_format = _check_format(data_format)
+        self.channel_axis = 2 if data_format == "channels_last" else 1
+
+    def as_images(self, x):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name} takes (batch, steps, channels) sequences ({self.data_format}), got {x.type}")
+        return x.dimshuffle(0, 2, "x", 1) if self.data_format == "channels_last" else x.dimshuffle(0, 1, "x", 2)
+
+    def from_images(self, images):
+        return images[:, :, 0, :].dimshuffle(0, 2, 1) if self.data_format == "channels_last" else images[:, :, 0, :]
+
+
+class Conv1D(_Sequences):
+    """Conv1D(filters, kernel_size, strides=1, padding="valid"|"same"|"causal", dilation_rate=1,
+    activation=None): "causal" pads only the start, so step t sees steps <= t (WaveNet's). The
+    kernel is (filters, channels, kernel_size), sg.nn's OIHW layout without the row axis."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, data_format="channels_last", **kw):
+        super().__init__(data_format, **kw)
+        self.filters, self.kernel_size = int(filters), _single(kernel_size, "Conv1D kernel_size")
+        self.strides, self.dilation_rate = _single(strides, "Conv1D strides"), _single(dilation_rate, "Conv1D dilation_rate")
+        if padding not in ("valid", "same", "causal"):
+            raise ValueError(f"Conv1D: padding must be 'valid', 'same' or 'causal', got {padding!r}")
+        self.padding, self.use_bias = padding, use_bias
+        self.activation = activations.get(activation)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+
+    def build(self, input_shape):
+        channels = input_shape[self.channel_axis]
+        if channels is None:
+            raise ValueError(f"{self.name}: the channel axis ({self.channel_axis}) must be known, got {input_shape}")
+        self.kernel = self.add_weight("kernel", (self.filters, channels, self.kernel_size), self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                    regularizer=self.bias_regularizer) if self.use_bias else None
+
+    def call(self, x, context):
+        if self.padding == "causal":
+            padding = ((0, 0), ((self.kernel_size - 1) * self.dilation_rate, 0))
+        else:
+            padding = self.padding
+        out = C.conv2d(self.as_images(x), self.kernel.dimshuffle(0, 1, "x", 2), (1, self.strides), padding,
+                       (1, self.dilation_rate))
+        if self.bias is not None:
+            out = out + self.bias.dimshuffle("x", 0, "x", "x")
+        return self.activation(self.from_images(out))
+
+
+class MaxPooling1D(_Sequences):
+    """The maximum over windows of pool_size steps (strides defaults to pool_size); padding "valid"."""
+    pool = staticmethod(C.max_pool2d)
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kw):
+        super().__init__(data_format, **kw)
+        if padding != "valid":
+            raise ValueError(f"{type(self).__name__}: only padding='valid' is supported, got {padding!r}")
+        self.pool_size = _single(pool_size, "pool_size")
+        self.strides = self.pool_size if strides is None else _single(strides, "strides")
+        self.padding = padding
+
+    def call(self, x, context):
+        return self.from_images(type(self).pool(self.as_images(x), (1, self.pool_size), (1, self.strides)))
+
+
+class AveragePooling1D(MaxPooling1D):
+    """The mean over windows of pool_size steps."""
+    pool = staticmethod(C.avg_pool2d)
+
+
+class GlobalMaxPooling1D(_Sequences):
+    """The maximum over all steps: (batch, steps, channels) -> (batch, channels) (a text CNN's head)."""
+
+    def call(self, x, context):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name} takes (batch, steps, channels) sequences, got {x.type}")
+        return x.max(axis=3 - self.channel_axis)
+
+
+class GlobalAveragePooling1D(_Sequences):
+    """The mean over all steps: (batch, steps, channels) -> (batch, channels)."""
+
+    def call(self, x, context):
+        if x.ndim != 3:
+            raise ValueError(f"{self.name} takes (batch, steps, channels) sequences, got {x.type}")
+        return x.mean(axis=3 - self.channel_axis)
+
+
+MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
+GlobalMaxPool1D, GlobalAvgPool1D = GlobalMaxPooling1D, GlobalAveragePooling1D
