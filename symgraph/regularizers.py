@@ -15,6 +15,10 @@ class Regularizer(Recorded):
     def __call__(self, x):
         raise NotImplementedError
 
+    def get_config(self):
+        """The constructor's arguments (a saved model builds the regularizer again from them)."""
+        return self.named_arguments()
+
 
 class L1L2(Regularizer):
     """l1 * sum(|x|) + l2 * sum(x ** 2)."""
@@ -31,9 +35,6 @@ class L1L2(Regularizer):
         if not (self.l1 or self.l2):
             penalty = constant(np.zeros((), x.dtype))
         return penalty
-
-    def get_config(self):
-        return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self):
         return f"L1L2(l1={self.l1}, l2={self.l2})"

@@ -8,13 +8,12 @@ inference mode.
 import functools
 import inspect
 import itertools
-import math
 import re
 from collections import defaultdict
 
 import numpy as np
 
-from .. import activations, regularizers
+from .. import activations, initializers as init, regularizers
 from ..config import dtype_or_floatx
 from ..construction import Recorded
 from ..graph import name_scope, Variable, TensorType
@@ -24,13 +23,10 @@ from ..ops.shape import shape as symbolic_shape
 from ..variables import shared
 
 _name_counts = defaultdict(itertools.count)
-_init_rng = [np.random.default_rng(0)]
-
-
 def set_seed(seed):
     """Make weight initialisation and dropout masks reproducible (both already are in a
     fresh process: the default seed is 0)."""
-    _init_rng[0] = np.random.default_rng(seed)
+    init.default_generator[0] = np.random.default_rng(seed)
     _stream_count[0] = 0
 
 
@@ -50,58 +46,13 @@ def _snake(name):
     return re.sub(r"(\d)_d(?![a-z])", r"\1d", re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", words).lower())
 
 
-def glorot_uniform(shape, fan_in, fan_out):
-    limit = math.sqrt(6.0 / (fan_in + fan_out))
-    return _init_rng[0].uniform(-limit, limit, size=shape)
-
-
-def he_normal(shape, fan_in, fan_out):
-    return _init_rng[0].normal(0.0, math.sqrt(2.0 / fan_in), size=shape)
-
-
-def orthogonal(shape, fan_in, fan_out):
-    """A random matrix with orthonormal rows or columns (Saxe et al.; Keras's recurrent kernels)."""
-    rows, cols = shape[0], int(np.prod(shape[1:]))
-    q, r = np.linalg.qr(_init_rng[0].normal(size=(max(rows, cols), min(rows, cols))))
-    q *= np.sign(np.diag(r))  # (a uniform draw over orthogonal matrices)
-    return (q if rows >= cols else q.T).reshape(shape)
-
-
-def uniform(shape, fan_in, fan_out):
-    """Keras's RandomUniform(-0.05, 0.05) (its Embedding's default, "uniform")."""
-    return _init_rng[0].uniform(-0.05, 0.05, size=shape)
-
-
-def _truncated_normal(shape, stddev):
-    """Keras's TruncatedNormal: normal draws beyond two standard deviations drawn again."""
-    values = _init_rng[0].normal(0.0, stddev, size=shape)
-    while True:
-        outside = np.abs(values) > 2 * stddev
-        if not outside.any():
-            return values
-        values[outside] = _init_rng[0].normal(0.0, stddev, size=int(outside.sum()))
-
-
-def _scaled(distribution, scale, fan):
-    """Keras's VarianceScaling: variance scale / fan, from a truncated normal (its stddev
-    corrected for the truncation, as Keras's) or a uniform."""
-    def init(shape, fan_in, fan_out):
-        n = {"in": fan_in, "out": fan_out, "avg": (fan_in + fan_out) / 2}[fan]
-        if distribution == "normal":
-            return _truncated_normal(shape, math.sqrt(scale / n) / 0.87962566103423978)
-        limit = math.sqrt(3.0 * scale / n)
-        return _init_rng[0].uniform(-limit, limit, size=shape)
-    return init
-
-
-INITIALIZERS = {"glorot_uniform": glorot_uniform, "he_normal": he_normal, "orthogonal": orthogonal,
-                "uniform": uniform, "random_uniform": uniform,
-                "glorot_normal": _scaled("normal", 1.0, "avg"), "he_uniform": _scaled("uniform", 2.0, "in"),
-                "lecun_normal": _scaled("normal", 1.0, "in"), "lecun_uniform": _scaled("uniform", 1.0, "in"),
-                "random_normal": lambda shape, fi, fo: _init_rng[0].normal(0.0, 0.05, size=shape),
-                "normal": lambda shape, fi, fo: _init_rng[0].normal(0.0, 0.05, size=shape),
-                "truncated_normal": lambda shape, fi, fo: _truncated_normal(shape, 0.05),
-                "zeros": lambda shape, fi, fo: np.zeros(shape), "ones": lambda shape, fi, fo: np.ones(shape)}
+# Keras's names for its initializers, with Keras's settings (random_normal's stddev 0.05, ...)
+INITIALIZERS = {"glorot_uniform": init.GlorotUniform(), "glorot_normal": init.GlorotNormal(),
+                "he_normal": init.HeNormal(), "he_uniform": init.HeUniform(), "lecun_normal": init.LecunNormal(),
+                "lecun_uniform": init.LecunUniform(), "orthogonal": init.Orthogonal(), "identity": init.Identity(),
+                "uniform": init.RandomUniform(), "random_uniform": init.RandomUniform(), "normal": init.RandomNormal(),
+                "random_normal": init.RandomNormal(), "truncated_normal": init.TruncatedNormal(),
+                "zeros": init.Zeros(), "ones": init.Ones()}
 
 
 def fans(shape):
@@ -132,9 +83,12 @@ class Layer(Recorded):
     build(input_shape) with add_weight, compute in call(inputs), optionally call(inputs,
     training=None) to act differently while training)."""
 
-    def __init__(self, name=None, trainable=True, input_shape=None, dtype=None, activity_regularizer=None):
+    def __init__(self, name=None, trainable=True, input_shape=None, dtype=None, activity_regularizer=None,
+                 input_dim=None):
         self.name = name or f"{_snake(type(self).__name__)}_{next(_name_counts[type(self).__name__]) + 1}"
         self.trainable = trainable
+        if input_dim is not None and input_shape is None:  # (Keras 2's Dense(12, input_dim=8))
+            input_shape = (int(input_dim),)
         self.input_shape_hint = None if input_shape is None else tuple(input_shape)
         self.dtype = dtype_or_floatx(dtype)
         self.activity_regularizer = regularizers.get(activity_regularizer)

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .. import activations, losses, metrics, regularizers
+from .. import activations, initializers, losses, metrics, regularizers
 from .base import Input, Layer
 
 FORMAT, VERSION = "symgraph-model", 1
@@ -127,7 +127,7 @@ def _named(value, table):
 
 def _encode(value, what):
     """JSON for a constructor argument: plain data, tuples kept as tuples, activations by name,
-    regularizers by their factors."""
+    initializers and regularizers by their class and settings."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -139,8 +139,10 @@ def _encode(value, what):
     if isinstance(value, Layer):  # (a wrapper's layer: Bidirectional(LSTM(8)))
         from .model import NestedModel
         return {"layer": _layer_config(value, NestedModel)}
-    if isinstance(value, regularizers.L1L2):
-        return {"regularizer": value.get_config()}
+    for module, base in _SETTINGS_OBJECTS.items():
+        if isinstance(value, base) and getattr(module, type(value).__name__, None) is type(value):
+            return {"object": [module.__name__.rsplit(".", 1)[1], type(value).__name__,
+                               {k: _encode(v, what) for k, v in value.get_config().items()}]}
     if callable(value):
         name = activations.name_of(value)
         try:
@@ -148,8 +150,12 @@ def _encode(value, what):
                 return {"activation": name}
         except ValueError:  # (a function of the user's: no activation by its name)
             pass
-    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data, a named activation or "
-                     f"an sg.regularizers.L1L2 (save the weights with model.save_weights, and build the model in code)")
+    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data, a named activation, an "
+                     f"sg.initializers or an sg.regularizers object (save the weights with model.save_weights, and build the model in code)")
+
+
+_SETTINGS_OBJECTS = {initializers: initializers.Initializer, regularizers: regularizers.Regularizer}
+_MODULES = {"initializers": initializers, "regularizers": regularizers}
 
 
 # ---- reading ----------------------------------------------------------------------------
@@ -161,8 +167,9 @@ def _decode(value, classes=None):
             return tuple(_decode(v, classes) for v in value["tuple"])
         if "layer" in value:
             return _build_layer(value["layer"], classes)
-        if "regularizer" in value:
-            return regularizers.L1L2(**value["regularizer"])
+        if "object" in value:
+            module, name, kwargs = value["object"]
+            return getattr(_MODULES[module], name)(**{k: _decode(v, classes) for k, v in kwargs.items()})
         return activations.get(value["activation"])
     return value
 
