@@ -22,7 +22,7 @@ from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concaten
                     average, maximum, minimum, concatenate)
 from .model import Model, Sequential
 from .plot import plot_model, model_to_dot
-from .saving import load_model
+from .saving import load_model, model_from_json, model_from_config
 
 __all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Permute", "RepeatVector", "Activation",
            "Lambda", "ActivityRegularization", "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
@@ -33,4 +33,5 @@ __all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Permut
            "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool1D",
            "BatchNormalization", "LayerNormalization", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-           "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model"]
+           "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
+           "model_from_config"]

@@ -203,14 +203,33 @@ class Layer(Recorded):
         return x
 
     def get_config(self):
-        """Keras's layer config: the constructor's arguments as given (activations by name),
-        the layer's name and trainable flag now."""
+        """Keras's layer config: the constructor's arguments as given (activations by name; a
+        wrapped layer, an initializer or a regularizer object as {"class_name", "config"}), the
+        layer's name and trainable flag now."""
         def plain(v):
-            if isinstance(v, Layer):  # (a wrapper's layer, as Keras gives it)
+            if isinstance(v, (Layer, init.Initializer, regularizers.Regularizer)):
                 return {"class_name": type(v).__name__, "config": v.get_config()}
             return activations.name_of(v) if callable(v) else v
         config = {k: plain(v) for k, v in self.named_arguments().items()}
         return {**config, "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new layer (fresh weights) from get_config()'s dictionary."""
+        def built(v):
+            if not (isinstance(v, dict) and set(v) == {"class_name", "config"}):
+                return v
+            for module in (init, regularizers):
+                if isinstance(getattr(module, v["class_name"], None), type):
+                    return getattr(module, v["class_name"])(**v["config"])
+            from .saving import _subclasses
+            layer_class = next(c for c in _subclasses(Layer) if c.__name__ == v["class_name"])
+            return layer_class.from_config(v["config"])
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        layer = cls(**{k: built(v) for k, v in config.items()})
+        layer.trainable = trainable
+        return layer
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"

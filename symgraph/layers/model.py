@@ -107,6 +107,22 @@ class Model:
         for w, v in zip(weights, values):
             w.set_value(np.asarray(v))
 
+    def get_config(self):
+        """The architecture as plain data (layers, their arguments, the wiring; no weights):
+        Model.from_config(config) builds the same model afresh, as Keras's."""
+        from .saving import _model_config
+        return _model_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from .saving import model_from_config
+        return model_from_config(config, custom_objects)
+
+    def to_json(self):
+        """get_config() as a JSON string (sg.layers.model_from_json builds it again)."""
+        from .saving import model_to_json
+        return model_to_json(self)
+
     def save(self, path):
         """Write the whole model (layers, wiring, weights, compile settings) to one file:
         sg.layers.load_model(path) builds it again (see saving.py)."""

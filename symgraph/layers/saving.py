@@ -37,6 +37,26 @@ def write_npz(path, arrays):
     return path
 
 
+def model_to_json(model):
+    """The model's architecture (no weights, no compile settings) as a JSON string."""
+    return json.dumps({"format": FORMAT, "version": VERSION, "model": _model_config(model)})
+
+
+def model_from_json(json_string, custom_objects=None):
+    """A new model (fresh weights) built from model.to_json()'s string, as Keras's."""
+    config = json.loads(json_string)
+    if config.get("format") != FORMAT or config.get("version") != VERSION:
+        raise ValueError(f"this JSON is not a symgraph model of version {VERSION} (made by model.to_json())")
+    return model_from_config(config["model"], custom_objects)
+
+
+def model_from_config(config, custom_objects=None):
+    """A new model (fresh weights) built from model.get_config()'s dictionary."""
+    classes = {cls.__name__: cls for cls in _subclasses(Layer)}
+    classes.update(custom_objects or {})
+    return _build_model(config, classes)
+
+
 def load_model(path, custom_objects=None, compile=True):
     """The model saved at `path`, its weights set and, with compile and settings saved by name,
     compiled. custom_objects: {class name: class} for layers defined outside symgraph (any
