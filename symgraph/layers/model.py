@@ -18,33 +18,69 @@ from . import training
 
 
 class Model:
+    """Model(inputs, outputs): one Input or a list of them, one output or a list (Keras's
+    functional API: a two-input model takes x as [x_a, x_b], a two-output one is compiled with
+    a loss per output, a list or a dict by the output layers' names, and fit given [y_1, y_2])."""
+    _input_list = _output_list = None  # the lists given, for models of several inputs / outputs
+
     def __init__(self, inputs, outputs, name=None):
-        if isinstance(inputs, (list, tuple)) or isinstance(outputs, (list, tuple)):
-            raise NotImplementedError("models with several inputs or outputs are not supported yet")
         self.name = name or "model"
-        self.input, self.output = inputs, outputs
-        self.calls = _recorded_calls(inputs, outputs)
+        if isinstance(inputs, (list, tuple)):
+            self._input_list = list(inputs)
+        if isinstance(outputs, (list, tuple)):
+            self._output_list = list(outputs)
+        self.input = self._input_list if self._input_list is not None else inputs
+        self.output = self._output_list if self._output_list is not None else outputs
+        if len(set(map(id, self.inputs))) != len(self.inputs) or not self.inputs or not self.outputs:
+            raise ValueError("a model needs its inputs once each and at least one output")
+        self.calls = _recorded_calls(self.inputs, self.outputs)
         self.layers = list(dict.fromkeys(layer for layer, _, _ in self.calls))
-        self.input_shape = tuple(inputs.type.shape)
+        shapes = [tuple(v.type.shape) for v in self.inputs]
+        self.input_shape = shapes if self.several_inputs else shapes[0]
         self.compiled = None
         self.stop_training = False
 
     # ---- structure ----------------------------------------------------------------------
+    @property
+    def several_inputs(self):
+        return self._input_list is not None
+
+    @property
+    def several_outputs(self):
+        return self._output_list is not None
+
+    @property
+    def inputs(self):
+        """The symbolic inputs, as a list (Keras's model.inputs)."""
+        return list(self._input_list) if self._input_list is not None else [self.input]
+
+    @property
+    def outputs(self):
+        return list(self._output_list) if self._output_list is not None else [self.output]
+
+    @property
+    def output_names(self):
+        """The names of the layers that make the outputs (the keys of a loss or metrics dict)."""
+        return [_maker_name(v) for v in self.outputs]
+
     def trace(self, x, training_mode=False):
-        """Replay the layers on symbolic input x; returns (output, TraceContext with updates)."""
+        """Replay the layers on symbolic input x (a list for several inputs); returns (output or
+        list of outputs, TraceContext with updates)."""
         context = TraceContext(training_mode)
         return self.replay(x, context), context
 
     def replay(self, x, context):
         """The layers' output for symbolic input x, in `context` (its mode; its updates list
         receives theirs)."""
-        values = {id(self.input): x}
-        out = x
+        given_inputs = list(x) if self.several_inputs else [x]
+        if len(given_inputs) != len(self.inputs):
+            raise ValueError(f"{self.name} takes {len(self.inputs)} inputs, got {len(given_inputs)}")
+        values = {id(v): g for v, g in zip(self.inputs, given_inputs)}
         for layer, source, result in self.calls:
             given = [values[id(s)] for s in source] if isinstance(source, list) else values[id(source)]
-            out = layer.trace(given, context)
-            values[id(result)] = out
-        return out
+            values[id(result)] = layer.trace(given, context)
+        outs = [values[id(v)] for v in self.outputs]
+        return outs if self.several_outputs else outs[0]
 
     def __call__(self, x, training=None):
         """The model as a layer of another functional model (transfer learning: a trained
@@ -67,7 +103,8 @@ class Model:
 
     @property
     def output_shape(self):
-        return tuple(self.output.type.shape)
+        shapes = [tuple(v.type.shape) for v in self.outputs]
+        return shapes if self.several_outputs else shapes[0]
 
     @property
     def weights(self):
@@ -184,8 +221,11 @@ class Model:
         return plot_model(self, path, show_shapes=show_shapes)
 
     # ---- training (see training.py) -----------------------------------------------------
-    def compile(self, optimizer="adam", loss="categorical_crossentropy", metrics=None, backend=None):
-        training.compile_model(self, optimizer, loss, metrics, backend)
+    def compile(self, optimizer="adam", loss="categorical_crossentropy", metrics=None, backend=None,
+                loss_weights=None):
+        """loss, loss_weights and metrics: one for every output, or per output (a list in their
+        order or a dict by output name); the loss minimized is the weighted sum of the outputs'."""
+        training.compile_model(self, optimizer, loss, metrics, backend, loss_weights)
 
     def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
             shuffle=True, seed=0, validation_split=0.0, initial_epoch=0, class_weight=None, sample_weight=None):
@@ -212,8 +252,7 @@ class Model:
         return training.test_on_batch(self, x, y)
 
     def predict_on_batch(self, x):
-        x = training._as_batch_input(self, x)  # first: it builds a Sequential model on first use
-        return training.predict_function(self)(x)
+        return training.predict_on_batch(self, x)
 
     def predict_function(self):
         return training.predict_function(self)
@@ -275,12 +314,23 @@ class Sequential(Model):
     def output_shape(self):
         return tuple(self.output.type.shape)
 
+    @property
+    def output_names(self):
+        layers = self.layers + self.pending  # (compile may come before the first data builds it)
+        return [layers[-1].name if layers else "output"]
+
+
+def _maker_name(var):
+    history = getattr(var, "layer_history", None)
+    return history[0].name if history else (var.name or "output")
+
 
 def _recorded_calls(inputs, outputs):
-    """The (layer, input or list of inputs, output) calls between inputs and outputs, each
-    after the calls that make its inputs (a merge layer's branches: a graph, not a chain)."""
-    calls, done = [], {id(inputs)}
-    stack = [(outputs, False)]
+    """The (layer, input or list of inputs, output) calls between the inputs and the outputs
+    (lists), each after the calls that make its inputs (a merge layer's branches: a graph, not
+    a chain)."""
+    calls, done = [], {id(v) for v in inputs}
+    stack = [(v, False) for v in reversed(outputs)]
     while stack:
         var, ready = stack.pop()
         if id(var) in done:
@@ -308,6 +358,9 @@ class NestedModel(Layer):
     def __init__(self, model, training=None):
         if model.input is None:
             raise ValueError(f"{model.name} is not built: give its first layer input_shape=..., or call it on data first")
+        if model.several_inputs or model.several_outputs:
+            raise NotImplementedError(f"{model.name} has several inputs or outputs: only a model of one input and "
+                                      f"one output can be called as a layer")
         super().__init__(name=model.name, trainable=model.trainable)
         self.model, self.training = model, training
         self.weights = model.weights

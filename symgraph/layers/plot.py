@@ -9,9 +9,13 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
     dot = graphviz.Digraph(model.name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
                            node_attr={"shape": "record", "fontname": "Helvetica", "fontsize": "10",
                                       "style": "filled", "fillcolor": "#f2f2f2"})
-    label = f"input | {shape_text(model.input.type.shape)}" if show_shapes else "input"
-    dot.node("input", label="{" + label + "}", fillcolor="#a9d18e")
-    made_by = {id(model.input): "input"}  # variable -> the box that made it
+    made_by = {}  # variable -> the box that made it
+    for k, var in enumerate(model.inputs):
+        box = "input" if len(model.inputs) == 1 else f"input{k}"
+        title = "input" if len(model.inputs) == 1 else f"input {var.name}"
+        label = f"{title} | {shape_text(var.type.shape)}" if show_shapes else title
+        dot.node(box, label="{" + label + "}", fillcolor="#a9d18e")
+        made_by[id(var)] = box
     for k, (layer, source, out) in enumerate(model.calls):
         name = f"layer{k}"
         title = f"{layer.name}: {type(layer).__name__}"

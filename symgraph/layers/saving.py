@@ -92,15 +92,23 @@ def _model_config(model):
         return {"class": "Sequential", "name": model.name, "trainable": model.trainable,
                 "input": None if model.input is None else _input_config(model.input),
                 "layers": [_layer_config(layer, NestedModel) for layer in layers]}
-    made_by = {id(model.input): -1}
+    made_by = {id(v): -1 - k for k, v in enumerate(model.inputs)}  # (input k is -1 - k; call k is k)
     calls = []
     for k, (layer, source, out) in enumerate(model.calls):
         sources = source if isinstance(source, list) else [source]
         calls.append([model.layers.index(layer), [made_by[id(s)] for s in sources], isinstance(source, list)])
         made_by[id(out)] = k
-    return {"class": "Model", "name": model.name, "trainable": model.trainable, "input": _input_config(model.input),
-            "layers": [_layer_config(layer, NestedModel) for layer in model.layers], "calls": calls,
-            "output": made_by[id(model.output)]}
+    config = {"class": "Model", "name": model.name, "trainable": model.trainable,
+              "layers": [_layer_config(layer, NestedModel) for layer in model.layers], "calls": calls}
+    if model.several_inputs:
+        config["inputs"] = [_input_config(v) for v in model.inputs]
+    else:
+        config["input"] = _input_config(model.input)
+    if model.several_outputs:
+        config["outputs"] = [made_by[id(v)] for v in model.outputs]
+    else:
+        config["output"] = made_by[id(model.output)]
+    return config
 
 
 def _input_config(var):
@@ -124,7 +132,7 @@ def _compile_config(model):
         return None
     spec = compiled.spec
     loss = _named(spec["loss"], losses._BY_NAME)
-    named_metrics = [_named(m, metrics._BY_NAME) for m in spec["metrics"]]
+    named_metrics = _named(spec["metrics"], metrics._BY_NAME)
     optimizer = compiled.optimizer
     try:
         optimizer_config = {"class": type(optimizer).__name__,
@@ -132,17 +140,32 @@ def _compile_config(model):
                             "learning_rate": optimizer.learning_rate}
     except ValueError:
         optimizer_config = None
-    if loss is None or None in named_metrics or optimizer_config is None:
+    if not _all_named(loss) or not _all_named(named_metrics) or optimizer_config is None:
         warnings.warn(f"{model.name} is saved without its compile settings: its loss, a metric or the optimizer's "
                       f"arguments are not given by name; compile it again after loading", stacklevel=3)
         return None
-    return {"optimizer": optimizer_config, "loss": loss, "metrics": named_metrics, "backend": spec["backend"]}
+    return {"optimizer": optimizer_config, "loss": loss, "metrics": named_metrics, "backend": spec["backend"],
+            "loss_weights": spec.get("loss_weights")}
 
 
 def _named(value, table):
+    """A loss or metric (or a list, or a dict by output, of them) by name; None for a function
+    known by no name."""
+    if isinstance(value, (list, tuple)):
+        return [_named(v, table) for v in value]
+    if isinstance(value, dict):
+        return {k: _named(v, table) for k, v in value.items()}
     if isinstance(value, str):
         return value
     return next((name for name, fn in table.items() if fn is value), None)
+
+
+def _all_named(value):
+    if isinstance(value, list):
+        return all(_all_named(v) for v in value)
+    if isinstance(value, dict):
+        return all(_all_named(v) for v in value.values())
+    return value is not None
 
 
 def _encode(value, what):
@@ -203,13 +226,14 @@ def _build_model(config, classes):
         for layer_config in config["layers"]:
             model.add(_build_layer(layer_config, classes))
     else:
-        inputs = _input(config["input"])
+        inputs = [_input(c) for c in config["inputs"]] if "inputs" in config else [_input(config["input"])]
         layers = [_build_layer(c, classes) for c in config["layers"]]
-        made = {-1: inputs}
+        made = {-1 - k: v for k, v in enumerate(inputs)}
         for k, (index, sources, as_list) in enumerate(config["calls"]):
             given = [made[s] for s in sources]
             made[k] = layers[index](given if as_list else given[0])
-        model = Model(inputs, made[config["output"]], name=config["name"])
+        outputs = [made[k] for k in config["outputs"]] if "outputs" in config else made[config["output"]]
+        model = Model(inputs if "inputs" in config else inputs[0], outputs, name=config["name"])
     model._trainable = config["trainable"]  # (its layers' own flags are restored one by one)
     return model
 
@@ -237,7 +261,8 @@ def _compile(model, config):
     cls = getattr(optimizers, spec["class"])
     optimizer = cls(**{k: _decode(v) for k, v in spec["kwargs"].items()})
     optimizer.learning_rate = spec["learning_rate"]
-    model.compile(optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], backend=config["backend"])
+    model.compile(optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], backend=config["backend"],
+                  loss_weights=config.get("loss_weights"))
 
 
 def _subclasses(cls):

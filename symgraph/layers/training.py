@@ -14,20 +14,52 @@ from ..callbacks import History
 
 
 class Compiled:
-    def __init__(self, optimizer, loss, metrics, backend, spec=None):
-        self.optimizer, self.loss = optimizer, loss
+    """A model's compile settings: per output, its loss function, its weight in the total loss
+    and its metrics; the names fit logs them under (Keras's: "loss", then with several outputs
+    "<output>_loss" each, then the metrics, "<output>_<metric>" with several outputs)."""
+
+    def __init__(self, optimizer, losses, loss_weights, metrics, output_names, backend, spec=None):
+        self.optimizer = optimizer
+        self.losses, self.loss_weights = losses, loss_weights
+        self.metric_fns = [[M.get(m) for m in per_output] for per_output in metrics]
         self.spec = spec  # the loss and metrics as given (names, for saving.save_model), the backend
-        self.metrics = list(metrics)
-        self.metric_names = [M.name_of(m) for m in metrics]
-        self.metric_fns = [M.get(m) for m in metrics]
+        several = len(output_names) > 1
+        self.metric_names = [f"{name}_loss" for name in output_names] if several else []
+        for name, per_output in zip(output_names, metrics):
+            self.metric_names += [f"{name}_{M.name_of(m)}" if several else M.name_of(m) for m in per_output]
         self.backend = backend
         self.train_fns, self.eval_fns, self.predict_fn = {}, {}, None
 
 
-def compile_model(model, optimizer, loss, metrics, backend):
+def _per_output(value, names, what):
+    """`value` for each of the outputs `names`: one for all, a list in their order, or a dict by name."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"{what} names outputs {unknown}; the model's outputs are {names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(names):
+            raise ValueError(f"{what} has {len(value)} entries for the model's {len(names)} outputs {names}")
+        return list(value)
+    return [value] * len(names)
+
+
+def compile_model(model, optimizer, loss, metrics, backend, loss_weights=None):
+    names = model.output_names
+    losses = _per_output(loss, names, "loss")
+    if any(fn is None for fn in losses):
+        raise ValueError(f"every output needs a loss: the model's outputs are {names}")
+    weights = [1.0 if w is None else float(w) for w in _per_output(loss_weights, names, "loss_weights")]
+    if isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics and len(names) > 1
+                                     and all(isinstance(m, (list, tuple)) for m in metrics)):
+        per_output = [list(m or []) for m in _per_output(metrics, names, "metrics")]
+    else:  # (one list for every output, as Keras applies it)
+        per_output = [list(metrics or [])] * len(names)
     model.optimizer = O.get(optimizer)
-    model.compiled = Compiled(model.optimizer, L.get(loss), metrics or [], backend,
-                              {"loss": loss, "metrics": list(metrics or []), "backend": backend})
+    model.compiled = Compiled(model.optimizer, [L.get(fn) for fn in losses], weights, per_output, names, backend,
+                              {"loss": loss, "metrics": metrics if isinstance(metrics, dict) else list(metrics or []),
+                               "backend": backend, "loss_weights": loss_weights})
 
 
 def _require_compiled(model):
@@ -35,14 +67,37 @@ def _require_compiled(model):
         raise RuntimeError(f"compile {model.name} first: model.compile(optimizer=..., loss=...)")
 
 
-def _as_batch_input(model, x):
+def _as_list(model, values, names, what):
+    """A list of arrays, one per name: `values` as given for a single one, or a list (or a dict
+    by name) for several, as Keras takes them."""
+    if len(names) == 1 and not (isinstance(values, (list, tuple)) and len(values) == 1
+                                    and np.ndim(values[0]) > 0 and not np.isscalar(values[0][0])):
+        return [values]
+    if isinstance(values, dict):
+        missing = [n for n in names if n not in values]
+        if missing:
+            raise ValueError(f"{model.name}: no {what} given for {missing} (its {what}s are {names})")
+        return [values[n] for n in names]
+    if not isinstance(values, (list, tuple)) or len(values) != len(names):
+        raise ValueError(f"{model.name} has {len(names)} {what}s {names}: give a list (or a dict by name) "
+                         f"of {len(names)} arrays")
+    return list(values)
+
+
+def _as_inputs(model, x):
+    """x as the compiled functions take it: one array per input, each in its input's dtype."""
     if hasattr(model, "ensure_built"):
         model.ensure_built(x)
-    x = np.asarray(x)
-    if x.dtype != np.dtype(model.input.dtype):
-        if x.dtype.kind == "f" or np.can_cast(x.dtype, model.input.dtype, "safe") or x.dtype.kind in "iu":
-            x = x.astype(model.input.dtype)
-    return x
+    if type(x) is np.ndarray and not model.several_inputs and x.dtype == model.input.dtype:
+        return [x]  # (the common call, decided in a microsecond: train_on_batch's overhead counts)
+    arrays = []
+    for value, variable in zip(_as_list(model, x, [v.name for v in model.inputs], "input"), model.inputs):
+        value = np.asarray(value)
+        if value.dtype != np.dtype(variable.dtype):
+            if value.dtype.kind in "fiu" or np.can_cast(value.dtype, variable.dtype, "safe"):
+                value = value.astype(variable.dtype)
+        arrays.append(value)
+    return arrays
 
 
 def _target_dtype(dtype):
@@ -51,32 +106,53 @@ def _target_dtype(dtype):
     return dtype if dtype.kind in "iub" else np.dtype(config.floatX)
 
 
-def _as_targets(y):
-    """y as the compiled functions take it: float targets cast to floatX, as Keras casts them
-    (NumPy's float64 regression targets had raised a TypeError). Other kinds are left to the
-    function's own checks, which name what they expect."""
-    y = np.asarray(y)
-    if y.dtype.kind == "f" and y.dtype != _target_dtype(y.dtype):
-        y = y.astype(_target_dtype(y.dtype))
-    return y
+def _as_targets(model, y):
+    """y as the compiled functions take it, one array per output: float targets cast to floatX,
+    as Keras casts them (NumPy's float64 regression targets had raised a TypeError). Other kinds
+    are left to the function's own checks, which name what they expect."""
+    if type(y) is np.ndarray and not model.several_outputs and y.dtype.kind in "iub":
+        return [y]
+    arrays = []
+    for value in _as_list(model, y, model.output_names, "target"):
+        value = np.asarray(value)
+        if value.dtype.kind == "f" and value.dtype != _target_dtype(value.dtype):
+            value = value.astype(_target_dtype(value.dtype))
+        arrays.append(value)
+    return arrays
 
 
-def _graph(model, training, y_var, weights=None):
-    x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
-    out, context = model.trace(x, training)
+def _check_lengths(xs, ys, what):
+    lengths = {len(a) for a in xs + ys}
+    if len(lengths) > 1:
+        counts = lambda arrays: ", ".join(str(len(a)) for a in arrays)  # noqa: E731
+        raise ValueError(f"{what}: {counts(xs)} inputs but {counts(ys)} targets (different numbers of examples)")
+
+
+def _graph(model, training, y_vars, weights=None):
+    """Symbolic inputs, outputs, [total loss, each output's loss (several outputs), metrics...]
+    and the trace's context."""
+    xs = [Variable(TensorType(v.dtype, v.type.shape), name=v.name if len(model.inputs) > 1 else "x")
+          for v in model.inputs]
+    outs, context = model.trace(xs if model.several_inputs else xs[0], training)
+    outs = outs if model.several_outputs else [outs]
     comp = model.compiled
-    if y_var is not None and y_var.ndim == out.ndim - 1 and out.type.shape[-1] == 1:
-        # (n,) targets for (n, 1) outputs (a sigmoid unit's 0/1 labels): compared row by row, as
-        # Keras does, not broadcast into an (n, n) table of every target against every output
-        y_var = expand_dims(y_var, -1)
+    losses, metrics = [], []
+    for k, (out, y_var) in enumerate(zip(outs, y_vars)):
+        if y_var.ndim == out.ndim - 1 and out.type.shape[-1] == 1:
+            # (n,) targets for (n, 1) outputs (a sigmoid unit's 0/1 labels): compared row by row, as
+            # Keras does, not broadcast into an (n, n) table of every target against every output
+            y_var = expand_dims(y_var, -1)
+        with name_scope("loss"):
+            losses.append(_mean_loss(comp.losses[k](y_var, out), weights))
+        with name_scope("metrics"):
+            metrics += [fn(y_var, out).mean() for fn in comp.metric_fns[k]]
     with name_scope("loss"):
-        loss = None if y_var is None else _mean_loss(comp.loss(y_var, out), weights)
-        if loss is not None:  # regularizers' penalties, as Keras's fit and evaluate report them
-            for penalty in model.losses + context.losses:
-                loss = loss + penalty
-    with name_scope("metrics"):
-        metrics = [fn(y_var, out).mean() for fn in comp.metric_fns] if y_var is not None else []
-    return x, out, loss, metrics, context
+        total = losses[0] if len(losses) == 1 and comp.loss_weights[0] == 1 else \
+            sum(w * loss for w, loss in zip(comp.loss_weights, losses))
+        for penalty in model.losses + context.losses:  # (regularizers', as Keras's fit and evaluate report them)
+            total = total + penalty
+    values = [total] + (losses if len(losses) > 1 else []) + metrics
+    return xs, outs, values, context
 
 
 def _mean_loss(per_example, weights):
@@ -92,44 +168,50 @@ def _mean_loss(per_example, weights):
     return (per_example * E.cast(weights, per_example.dtype)).mean()
 
 
-def _compiled(model, y, training, weighted=False):
-    """The training or evaluation function for targets like y (cached per dtype and ndim),
-    taking (x, y) or, weighted, (x, y, sample weights)."""
+def _compiled(model, ys, training, weighted=False):
+    """The training or evaluation function for targets like ys (cached per dtype and ndim),
+    taking (inputs..., targets...) or, weighted, (inputs..., targets..., sample weights)."""
     comp = model.compiled
-    y = np.asarray(y)
     # (keyed by dtype objects, read per train_on_batch call: making a Variable there, which
     # notes the user's line, and reading dtype.name took 19 us a call, 11-16% of a small step)
-    key = _target_dtype(y.dtype), y.ndim, weighted
+    key = sum(((_target_dtype(y.dtype), y.ndim) for y in ys), ()) + (weighted,)
     store = comp.train_fns if training else comp.eval_fns
     if key not in store:
-        y_var = Variable(TensorType(key[0], (None,) * key[1]), name="y_true")
+        y_vars = [Variable(TensorType(dtype, (None,) * ndim), name="y_true" if len(ys) == 1 else f"y_true_{name}")
+                  for dtype, ndim, name in zip(key[0:-1:2], key[1:-1:2], model.output_names)]
         w_var = Variable(TensorType(config.floatX, (None,)), name="sample_weight") if weighted else None
-        x, out, loss, metrics, context = _graph(model, training, y_var, w_var)
+        xs, outs, values, context = _graph(model, training, y_vars, w_var)
         updates = []
         if training:
             params = model.trainable_weights
             if not params:
                 raise ValueError(f"{model.name} has no trainable weights (all layers frozen?)")
-            updates = comp.optimizer.updates(loss, params) + context.updates
-        store[key] = function([x, y_var] + ([w_var] if weighted else []), [loss] + metrics, updates=updates,
+            updates = comp.optimizer.updates(values[0], params) + context.updates
+        store[key] = function(xs + y_vars + ([w_var] if weighted else []), values, updates=updates,
                               backend=comp.backend, name=f"{model.name}_{'train' if training else 'evaluate'}")
     return store[key]
 
 
-def example_weights(y, class_weight=None, sample_weight=None):
+def example_weights(ys, class_weight=None, sample_weight=None):
     """One weight per example (floatX), or None for none given: sample_weight times the weight
     class_weight ({class: weight}, absent classes 1) gives each example's class (an integer
-    label, a one-hot row's argmax, or a single 0/1 target)."""
+    label, a one-hot row's argmax, or a single 0/1 target). ys: the targets, an array or a list
+    of one per output (class_weight needs a single output)."""
     if class_weight is None and sample_weight is None:
         return None
-    weights = np.ones(len(y))
+    ys = [ys] if isinstance(ys, np.ndarray) else list(ys)
+    weights = np.ones(len(ys[0]))
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-        if sample_weight.shape != (len(y),):
-            raise ValueError(f"sample_weight needs one weight per example ({len(y)}), got shape {sample_weight.shape}")
+        if sample_weight.shape != weights.shape:
+            raise ValueError(f"sample_weight needs one weight per example ({len(weights)}), got shape "
+                             f"{sample_weight.shape}")
         weights *= sample_weight
     if class_weight is not None:
-        y = np.asarray(y)
+        if len(ys) > 1:
+            raise ValueError("class_weight weighs the classes of a single output; with several outputs give "
+                             "sample_weight")
+        y = np.asarray(ys[0])
         if y.dtype.kind in "iub" or y.ndim == 1 or y.shape[-1] == 1:
             labels = np.rint(y.reshape(len(y), -1)[:, 0]).astype(np.int64)
         else:
@@ -139,20 +221,23 @@ def example_weights(y, class_weight=None, sample_weight=None):
 
 
 def train_function(model, y, weighted=False):
-    return _compiled(model, y, training=True, weighted=weighted)
+    """The compiled training step for targets like y (an array, or a list for several outputs)."""
+    return _compiled(model, [np.asarray(t) for t in _as_list(model, y, model.output_names, "target")],
+                     training=True, weighted=weighted)
 
 
-def eval_function(model, y):
-    return _compiled(model, y, training=False)
+def eval_function(model, ys):
+    return _compiled(model, ys, training=False)
 
 
 def predict_function(model):
     backend = model.compiled.backend if model.compiled else None
     cache = getattr(model, "_predict_fn", None)
     if cache is None or cache[0] != backend:
-        x = Variable(TensorType(model.input.dtype, model.input.type.shape), name="x")
-        out, _ = model.trace(x, False)
-        model._predict_fn = (backend, function([x], out, backend=backend, name=f"{model.name}_predict"))
+        xs = [Variable(TensorType(v.dtype, v.type.shape), name=v.name if len(model.inputs) > 1 else "x")
+              for v in model.inputs]
+        outs, _ = model.trace(xs if model.several_inputs else xs[0], False)
+        model._predict_fn = (backend, function(xs, outs, backend=backend, name=f"{model.name}_predict"))
     return model._predict_fn[1]
 
 
@@ -164,12 +249,13 @@ def _batches(n, batch_size, order=None):
 
 def evaluate(model, x, y, batch_size=256):
     _require_compiled(model)
-    x = _as_batch_input(model, x)
-    y = _as_targets(y)
-    f = eval_function(model, y)
+    xs, ys = _as_inputs(model, x), _as_targets(model, y)
+    _check_lengths(xs, ys, "evaluate")
+    f = eval_function(model, ys)
+    arrays = xs + ys
     totals, count = None, 0
-    for idx in _batches(len(x), batch_size):
-        values = np.array([float(v) for v in f(x[idx], y[idx])])
+    for idx in _batches(len(arrays[0]), batch_size):
+        values = np.array([float(v) for v in f(*[a[idx] for a in arrays])])
         totals = values * len(idx) if totals is None else totals + values * len(idx)
         count += len(idx)
     result = (totals / max(count, 1)).tolist()
@@ -177,10 +263,18 @@ def evaluate(model, x, y, batch_size=256):
 
 
 def predict(model, x, batch_size=256):
-    x = _as_batch_input(model, x)
+    xs = _as_inputs(model, x)
     f = predict_function(model)
-    outs = [f(x[idx]) for idx in _batches(len(x), batch_size)]
-    return np.concatenate(outs) if outs else np.zeros((0,) + model.output_shape[1:], model.output.dtype)
+    outs = [f(*[a[idx] for a in xs]) for idx in _batches(len(xs[0]), batch_size)]
+    if not model.several_outputs:
+        return np.concatenate(outs) if outs else np.zeros((0,) + model.output_shape[1:], model.output.dtype)
+    return [np.concatenate([batch[k] for batch in outs]) if outs else
+            np.zeros((0,) + tuple(v.type.shape[1:]), v.dtype) for k, v in enumerate(model.outputs)]
+
+
+def predict_on_batch(model, x):
+    xs = _as_inputs(model, x)  # (first: it builds a Sequential model on first use)
+    return predict_function(model)(*xs)
 
 
 def _values(values):
@@ -193,39 +287,47 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     """One training step on this batch (the compiled function fit runs); the loss and metrics
     before the update, as Keras's train_on_batch."""
     _require_compiled(model)
-    x, y = _as_batch_input(model, x), _as_targets(y)
-    if len(x) != len(y):
-        raise ValueError(f"train_on_batch: {len(x)} inputs but {len(y)} targets")
-    weights = example_weights(y, class_weight, sample_weight)
+    xs, ys = _as_inputs(model, x), _as_targets(model, y)
+    _check_lengths(xs, ys, "train_on_batch")
+    weights = example_weights(ys, class_weight, sample_weight)
     if weights is None:
-        return _values(train_function(model, y)(x, y))
-    return _values(train_function(model, y, weighted=True)(x, y, weights))
+        return _values(_compiled(model, ys, training=True)(*xs, *ys))
+    return _values(_compiled(model, ys, training=True, weighted=True)(*xs, *ys, weights))
 
 
 def test_on_batch(model, x, y):
     """The loss and metrics on this batch, no update (inference mode: no dropout)."""
     _require_compiled(model)
-    x, y = _as_batch_input(model, x), _as_targets(y)
-    return _values(eval_function(model, y)(x, y))
+    xs, ys = _as_inputs(model, x), _as_targets(model, y)
+    return _values(eval_function(model, ys)(*xs, *ys))
 
 
 def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
         validation_split, initial_epoch, class_weight=None, sample_weight=None):
     _require_compiled(model)
-    x = _as_batch_input(model, x)
-    y = _as_targets(y)
-    if len(x) != len(y):
-        raise ValueError(f"fit: {len(x)} inputs but {len(y)} targets")
-    weights = example_weights(y, class_weight, sample_weight)
+    xs, ys = _as_inputs(model, x), _as_targets(model, y)
+    _check_lengths(xs, ys, "fit")
+    weights = example_weights(ys, class_weight, sample_weight)
     if validation_split and validation_data is None:
-        cut = int(len(x) * (1 - validation_split))
-        x, y, validation_data = x[:cut], y[:cut], (x[cut:], y[cut:])
+        cut = int(len(xs[0]) * (1 - validation_split))
+        validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys])
+        xs, ys = [a[:cut] for a in xs], [a[:cut] for a in ys]
         weights = None if weights is None else weights[:cut]
+        if not model.several_inputs:
+            validation_data = (validation_data[0][0], validation_data[1])
+        if not model.several_outputs:
+            validation_data = (validation_data[0], validation_data[1][0])
     history = History()
     callbacks = [history] + list(callbacks or [])
     for cb in callbacks:
         cb.set_model(model)
-    train = train_function(model, y, weighted=weights is not None)
+    train = _compiled(model, ys, training=True, weighted=weights is not None)
+    arrays = xs + ys + ([] if weights is None else [weights])
+    if len(arrays) == 2:  # (one input, one target: the common case called without a list)
+        x0, y0 = arrays
+        step = lambda idx: train(x0[idx], y0[idx])  # noqa: E731
+    else:
+        step = lambda idx: train(*[a[idx] for a in arrays])  # noqa: E731
     names = ["loss"] + model.compiled.metric_names
     rng = np.random.default_rng(seed)
     model.stop_training = False
@@ -234,8 +336,8 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch, {})
-        order = rng.permutation(len(x)) if shuffle else None
-        logs = _run_epoch(model, train, x, y, weights, batch_size, order, names, callbacks,
+        order = rng.permutation(len(xs[0])) if shuffle else None
+        logs = _run_epoch(model, step, len(xs[0]), batch_size, order, names, callbacks,
                           f"Epoch {epoch + 1}/{epochs}", verbose)
         if validation_data is not None:
             values = evaluate(model, validation_data[0], validation_data[1], batch_size=max(batch_size, 256))
@@ -253,9 +355,9 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
     return history
 
 
-def _run_epoch(model, train, x, y, weights, batch_size, order, names, callbacks, title, verbose):
+def _run_epoch(model, step, n_examples, batch_size, order, names, callbacks, title, verbose):
     from tqdm import tqdm
-    batches = list(_batches(len(x), batch_size, order))
+    batches = list(_batches(n_examples, batch_size, order))
     bar = tqdm(total=len(batches), desc=title, unit="batch", leave=False, disable=verbose != 1,
                dynamic_ncols=True)
     sums, count = [0.0] * len(names), 0
@@ -265,7 +367,7 @@ def _run_epoch(model, train, x, y, weights, batch_size, order, names, callbacks,
     shown = not bar.disable
     start = time.perf_counter()
     for b, idx in enumerate(batches):
-        values = train(x[idx], y[idx]) if weights is None else train(x[idx], y[idx], weights[idx])
+        values = step(idx)
         n = len(idx)
         for k, v in enumerate(values):
             sums[k] += float(v) * n
