@@ -45,3 +45,19 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         else:
             row[:len(kept)] = kept
     return out
+
+
+class Sequence:
+    """Keras's keras.utils.Sequence: batches by index for Model.fit, evaluate and predict.
+    Subclass it with __len__ (batches in one pass) and __getitem__(index) -> (x, y) or
+    (x, y, sample_weight) (x alone for predict); on_epoch_end runs after each pass (reshuffle
+    there)."""
+
+    def __len__(self):
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        raise NotImplementedError
+
+    def on_epoch_end(self):
+        pass

@@ -227,23 +227,41 @@ class Model:
         order or a dict by output name); the loss minimized is the weighted sum of the outputs'."""
         training.compile_model(self, optimizer, loss, metrics, backend, loss_weights)
 
-    def fit(self, x, y, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
-            shuffle=True, seed=0, validation_split=0.0, initial_epoch=0, class_weight=None, sample_weight=None):
+    def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
+            shuffle=True, seed=0, validation_split=0.0, initial_epoch=0, class_weight=None, sample_weight=None,
+            steps_per_epoch=None, validation_steps=None):
         """Train for `epochs` passes over (x, y) in shuffled batches; class_weight ({class:
-        weight}) and sample_weight (one per example) weight each example's loss, as Keras's."""
+        weight}) and sample_weight (one per example) weight each example's loss, as Keras's.
+        x may instead give the batches itself (an sg.utils.Sequence, a generator, or
+        ImageDataGenerator.flow(...)): steps_per_epoch batches an epoch (a Sequence's len by default)."""
         return training.fit(self, x, y, epochs, batch_size, validation_data, callbacks, verbose,
-                            shuffle, seed, validation_split, initial_epoch, class_weight, sample_weight)
+                            shuffle, seed, validation_split, initial_epoch, class_weight, sample_weight,
+                            steps_per_epoch, validation_steps)
 
-    def evaluate(self, x, y, batch_size=256, verbose=0, return_dict=False):
-        """The loss and metrics over (x, y) in inference mode; return_dict=True names them."""
-        values = training.evaluate(self, x, y, batch_size)
+    def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                      validation_data=None, validation_steps=None, class_weight=None, initial_epoch=0, **ignored):
+        """Keras 2's fit_generator: fit on the batches a generator or Sequence gives."""
+        return self.fit(generator, epochs=epochs, verbose=verbose, callbacks=callbacks, validation_data=validation_data,
+                        validation_steps=validation_steps, class_weight=class_weight, initial_epoch=initial_epoch,
+                        steps_per_epoch=steps_per_epoch)
+
+    def evaluate_generator(self, generator, steps=None, **ignored):
+        return self.evaluate(generator, steps=steps)
+
+    def predict_generator(self, generator, steps=None, **ignored):
+        return self.predict(generator, steps=steps)
+
+    def evaluate(self, x, y=None, batch_size=256, verbose=0, return_dict=False, steps=None):
+        """The loss and metrics over (x, y) in inference mode (or over the batches x gives);
+        return_dict=True names them."""
+        values = training.evaluate(self, x, y, batch_size, steps)
         if not return_dict:
             return values
         names = ["loss"] + self.compiled.metric_names
         return dict(zip(names, values if isinstance(values, list) else [values]))
 
-    def predict(self, x, batch_size=256, verbose=0):
-        return training.predict(self, x, batch_size)
+    def predict(self, x, batch_size=256, verbose=0, steps=None):
+        return training.predict(self, x, batch_size, steps)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None):
         return training.train_on_batch(self, x, y, sample_weight, class_weight)

@@ -11,6 +11,7 @@ from ..config import config
 from ..function import function
 from ..graph import Variable, TensorType, name_scope
 from ..callbacks import History
+from ..utils import Sequence
 
 
 class Compiled:
@@ -247,29 +248,72 @@ def _batches(n, batch_size, order=None):
         yield order[start:start + batch_size]
 
 
-def evaluate(model, x, y, batch_size=256):
+def is_batch_source(x):
+    """Whether x gives batches itself (a Sequence, a generator, an iterator) rather than arrays."""
+    return isinstance(x, Sequence) or hasattr(x, "__next__")
+
+
+def _source_batches(model, source, steps, what):
+    """(xs, ys, weights or None) for each batch a Sequence or a generator gives: steps of them,
+    or one pass (len(source)) when steps is None."""
+    if steps is None:
+        if not hasattr(source, "__len__"):
+            raise ValueError(f"{what}: a generator gives no end of its pass; say how many batches with "
+                             f"{'steps_per_epoch' if what == 'fit' else 'steps'}=...")
+        steps = len(source)
+    for k in range(steps):
+        batch = source[k] if isinstance(source, Sequence) else next(source)
+        if not isinstance(batch, tuple) or len(batch) not in (2, 3):
+            raise ValueError(f"{what}: each batch must be (x, y) or (x, y, sample_weight), got {type(batch).__name__}")
+        xs, ys = _as_inputs(model, batch[0]), _as_targets(model, batch[1])
+        _check_lengths(xs, ys, what)
+        yield xs, ys, None if len(batch) == 2 else example_weights(ys, None, batch[2])
+    if isinstance(source, Sequence):
+        source.on_epoch_end()
+
+
+def evaluate(model, x, y=None, batch_size=256, steps=None):
     _require_compiled(model)
-    xs, ys = _as_inputs(model, x), _as_targets(model, y)
-    _check_lengths(xs, ys, "evaluate")
-    f = eval_function(model, ys)
-    arrays = xs + ys
+    if is_batch_source(x):
+        batches = ((eval_function(model, ys), xs + ys, slice(None)) for xs, ys, _ in
+                   _source_batches(model, x, steps, "evaluate"))
+    else:
+        xs, ys = _as_inputs(model, x), _as_targets(model, y)
+        _check_lengths(xs, ys, "evaluate")
+        f = eval_function(model, ys)
+        batches = ((f, xs + ys, idx) for idx in _batches(len(xs[0]), batch_size))
     totals, count = None, 0
-    for idx in _batches(len(arrays[0]), batch_size):
+    for f, arrays, idx in batches:
+        n = len(arrays[0][idx])
         values = np.array([float(v) for v in f(*[a[idx] for a in arrays])])
-        totals = values * len(idx) if totals is None else totals + values * len(idx)
-        count += len(idx)
+        totals = values * n if totals is None else totals + values * n
+        count += n
     result = (totals / max(count, 1)).tolist()
     return result[0] if len(result) == 1 else result
 
 
-def predict(model, x, batch_size=256):
-    xs = _as_inputs(model, x)
-    f = predict_function(model)
-    outs = [f(*[a[idx] for a in xs]) for idx in _batches(len(xs[0]), batch_size)]
+def predict(model, x, batch_size=256, steps=None):
+    if is_batch_source(x):  # (batches of x, or (x, y) whose y is left)
+        pulled = [x[k] if isinstance(x, Sequence) else next(x) for k in range(_steps(x, steps))]
+        batches = [_as_inputs(model, b[0] if isinstance(b, tuple) else b) for b in pulled]
+        f = predict_function(model)
+        outs = [f(*xs) for xs in batches]
+    else:
+        xs = _as_inputs(model, x)
+        f = predict_function(model)
+        outs = [f(*[a[idx] for a in xs]) for idx in _batches(len(xs[0]), batch_size)]
     if not model.several_outputs:
         return np.concatenate(outs) if outs else np.zeros((0,) + model.output_shape[1:], model.output.dtype)
     return [np.concatenate([batch[k] for batch in outs]) if outs else
             np.zeros((0,) + tuple(v.type.shape[1:]), v.dtype) for k, v in enumerate(model.outputs)]
+
+
+def _steps(source, steps):
+    if steps is not None:
+        return steps
+    if not hasattr(source, "__len__"):
+        raise ValueError("predict: a generator gives no end of its pass; say how many batches with steps=...")
+    return len(source)
 
 
 def predict_on_batch(model, x):
@@ -303,8 +347,16 @@ def test_on_batch(model, x, y):
 
 
 def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
-        validation_split, initial_epoch, class_weight=None, sample_weight=None):
+        validation_split, initial_epoch, class_weight=None, sample_weight=None, steps_per_epoch=None,
+        validation_steps=None):
     _require_compiled(model)
+    if is_batch_source(x):
+        if y is not None or sample_weight is not None or validation_split:
+            raise ValueError("fit: a generator or Sequence gives the targets (and weights) with each batch; give "
+                             "no y, sample_weight or validation_split with it")
+        total = steps_per_epoch if steps_per_epoch is not None else (len(x) if hasattr(x, "__len__") else None)
+        return _fit_loop(model, lambda epoch: (_source_steps(model, x, steps_per_epoch, class_weight), total),
+                         epochs, validation_data, validation_steps, 256, callbacks, verbose, initial_epoch)
     xs, ys = _as_inputs(model, x), _as_targets(model, y)
     _check_lengths(xs, ys, "fit")
     weights = example_weights(ys, class_weight, sample_weight)
@@ -317,10 +369,6 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
             validation_data = (validation_data[0][0], validation_data[1])
         if not model.several_outputs:
             validation_data = (validation_data[0], validation_data[1][0])
-    history = History()
-    callbacks = [history] + list(callbacks or [])
-    for cb in callbacks:
-        cb.set_model(model)
     train = _compiled(model, ys, training=True, weighted=weights is not None)
     arrays = xs + ys + ([] if weights is None else [weights])
     if len(arrays) == 2:  # (one input, one target: the common case called without a list)
@@ -328,19 +376,47 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
         step = lambda idx: train(x0[idx], y0[idx])  # noqa: E731
     else:
         step = lambda idx: train(*[a[idx] for a in arrays])  # noqa: E731
-    names = ["loss"] + model.compiled.metric_names
     rng = np.random.default_rng(seed)
+
+    def epoch_steps(epoch):
+        order = rng.permutation(len(xs[0])) if shuffle else None
+        return ((step(idx), len(idx)) for idx in _batches(len(xs[0]), batch_size, order)), -(-len(xs[0]) // batch_size)
+    return _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, max(batch_size, 256), callbacks,
+                     verbose, initial_epoch)
+
+
+def _source_steps(model, source, steps, class_weight):
+    """(values, examples) of each training step on the batches a Sequence or a generator gives."""
+    for xs, ys, weights in _source_batches(model, source, steps, "fit"):
+        if class_weight is not None:
+            weights = example_weights(ys, class_weight, weights)
+        train = _compiled(model, ys, training=True, weighted=weights is not None)
+        values = train(*xs, *ys) if weights is None else train(*xs, *ys, weights)
+        yield values, len(xs[0])
+
+
+def _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, validation_batch, callbacks, verbose,
+              initial_epoch):
+    """fit's epochs: epoch_steps(epoch) -> (that epoch's training steps, yielding (values, examples)
+    each, and how many there are, or None)."""
+    history = History()
+    callbacks = [history] + list(callbacks or [])
+    for cb in callbacks:
+        cb.set_model(model)
+    names = ["loss"] + model.compiled.metric_names
     model.stop_training = False
     for cb in callbacks:
         cb.on_train_begin({})
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch, {})
-        order = rng.permutation(len(xs[0])) if shuffle else None
-        logs = _run_epoch(model, step, len(xs[0]), batch_size, order, names, callbacks,
-                          f"Epoch {epoch + 1}/{epochs}", verbose)
+        steps, total = epoch_steps(epoch)
+        logs = _run_epoch(model, steps, total, names, callbacks, f"Epoch {epoch + 1}/{epochs}", verbose)
         if validation_data is not None:
-            values = evaluate(model, validation_data[0], validation_data[1], batch_size=max(batch_size, 256))
+            if is_batch_source(validation_data):
+                values = evaluate(model, validation_data, steps=validation_steps)
+            else:
+                values = evaluate(model, validation_data[0], validation_data[1], batch_size=validation_batch)
             values = values if isinstance(values, list) else [values]
             logs.update({f"val_{n}": v for n, v in zip(names, values)})
         if verbose == 2 or (verbose and validation_data is not None):
@@ -355,20 +431,17 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
     return history
 
 
-def _run_epoch(model, step, n_examples, batch_size, order, names, callbacks, title, verbose):
+def _run_epoch(model, steps, total, names, callbacks, title, verbose):
+    """Run an epoch's steps ((values, examples) each), keeping the running means as logs."""
     from tqdm import tqdm
-    batches = list(_batches(n_examples, batch_size, order))
-    bar = tqdm(total=len(batches), desc=title, unit="batch", leave=False, disable=verbose != 1,
-               dynamic_ncols=True)
+    bar = tqdm(total=total, desc=title, unit="batch", leave=False, disable=verbose != 1, dynamic_ncols=True)
     sums, count = [0.0] * len(names), 0
     # Per-batch logs only for callbacks that read them and for a visible bar: building and
     # formatting them took 20 us a batch, as long as a small model's whole step.
     listeners = [cb for cb in callbacks if cb.wants_batch_logs()]
     shown = not bar.disable
     start = time.perf_counter()
-    for b, idx in enumerate(batches):
-        values = step(idx)
-        n = len(idx)
+    for b, (values, n) in enumerate(steps):
         for k, v in enumerate(values):
             sums[k] += float(v) * n
         count += n

@@ -1,0 +1,145 @@
+"""Batches that come from elsewhere, as Keras's: sg.utils.Sequence, Python generators and
+ImageDataGenerator.flow into fit / fit_generator / evaluate / predict, and the generator's
+transforms against scipy's (shifts), invariants (rotations, zooms) and its flips."""
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import symgraph as sg
+from symgraph.preprocessing.image import ImageDataGenerator
+
+L = sg.layers
+RNG = np.random.default_rng(70)
+X = RNG.random((40, 1, 6, 6)).astype("float32")
+Y = (X.mean(axis=(1, 2, 3)) > 0.5).astype("int32")
+
+
+class Halves(sg.utils.Sequence):
+    """Two batches a pass, counting the passes."""
+
+    def __init__(self):
+        self.passes = 0
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        part = slice(index * 20, (index + 1) * 20)
+        return X[part], Y[part]
+
+    def on_epoch_end(self):
+        self.passes += 1
+
+
+def small_model():
+    L.set_seed(1)
+    model = L.Sequential([L.Flatten(input_shape=(1, 6, 6)), L.Dense(2, activation="softmax")])
+    model.compile(optimizer=sg.optimizers.SGD(lr=0.5), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_a_sequence_trains_as_its_arrays_do_and_is_told_of_each_pass():
+    by_sequence, by_arrays = small_model(), small_model()
+    source = Halves()
+    history = by_sequence.fit(source, epochs=3, verbose=0, validation_data=Halves())
+    by_arrays.fit(X, Y, epochs=3, batch_size=20, shuffle=False, verbose=0)
+    for a, b in zip(by_sequence.get_weights(), by_arrays.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert source.passes == 3 and len(history.history["val_loss"]) == 3
+    np.testing.assert_allclose(by_sequence.evaluate(Halves()), by_arrays.evaluate(X, Y), rtol=1e-6)
+    assert by_sequence.predict(Halves()).shape == (40, 2)
+
+
+def test_generators_need_their_steps():
+    model = small_model()
+
+    def endless():
+        while True:
+            yield X[:8], Y[:8], np.ones(8)
+    history = model.fit(endless(), steps_per_epoch=4, epochs=2, verbose=0, class_weight={0: 2.0})
+    assert len(history.history["loss"]) == 2
+    assert len(model.evaluate(endless(), steps=2)) == 2
+    assert model.fit_generator(endless(), steps_per_epoch=2, epochs=1, verbose=0).history["loss"]
+    assert model.predict_generator((x for x, _, _ in endless()), steps=3).shape == (24, 2)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(endless(), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="give no y"):
+        model.fit(endless(), Y, steps_per_epoch=1, verbose=0)
+    with pytest.raises(ValueError, match="each batch must be"):
+        model.fit(iter([X]), steps_per_epoch=1, verbose=0)
+
+
+def test_flow_batches_cycle_reshuffle_and_keep_targets_with_their_images():
+    flow = ImageDataGenerator().flow(X, np.arange(40), batch_size=16, seed=3)
+    assert len(flow) == 3
+    seen = [next(flow) for _ in range(6)]  # two passes
+    assert [len(y) for _, y in seen] == [16, 16, 8, 16, 16, 8]
+    for images, ids in seen:
+        np.testing.assert_array_equal(images, X[ids])  # (no transforms: the images themselves)
+    first, second = np.concatenate([y for _, y in seen[:3]]), np.concatenate([y for _, y in seen[3:]])
+    assert sorted(first) == sorted(second) == list(range(40)) and not np.array_equal(first, second)
+    with pytest.raises(IndexError):
+        flow[3]
+    plain = ImageDataGenerator(rescale=0.5).flow(X, batch_size=40, shuffle=False)[0]
+    np.testing.assert_allclose(plain, X * 0.5)
+
+
+def test_shifts_match_scipys_shift():
+    image = RNG.random((2, 9, 9))
+    generator = ImageDataGenerator(width_shift_range=0.3, height_shift_range=2, fill_mode="nearest")
+    got = generator.random_transform(image, np.random.default_rng(5))
+    draws = np.random.default_rng(5)
+    dy, dx = draws.uniform(-2, 2), draws.uniform(-0.3 * 9, 0.3 * 9)
+    want = np.stack([ndimage.shift(channel, (dy, dx), order=1, mode="nearest") for channel in image])
+    np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_rotations_keep_a_centred_disk_and_zooms_scale_about_the_centre():
+    rows, cols = np.mgrid[:41, :41]
+    disk = ((rows - 20) ** 2 + (cols - 20) ** 2 <= 100).astype(float)[None]
+    bar = np.zeros((1, 41, 41))
+    bar[0, 18:23, :] = 1.0  # a horizontal bar: a turn moves it
+    for seed in (0, 2, 3):  # (turns of 49, -86 and -149 degrees)
+        turned = ImageDataGenerator(rotation_range=180, fill_mode="constant").random_transform(disk,
+                                                                                           np.random.default_rng(seed))
+        assert np.abs(turned - disk).mean() < 0.025 and turned[0, 20, 20] == pytest.approx(1.0)  # (its edge resampled)
+        moved = ImageDataGenerator(rotation_range=180).random_transform(bar, np.random.default_rng(seed))
+        assert np.abs(moved - bar).mean() > 0.15
+    image = RNG.random((1, 9, 9))
+    zoomed = ImageDataGenerator(zoom_range=(2.0, 2.0)).random_transform(image, np.random.default_rng(0))
+    for k in range(-2, 3):  # output pixel 4 + k reads input pixel 4 + 2k: zoomed out twice
+        np.testing.assert_allclose(zoomed[0, 4 + k, 4 + k], image[0, 4 + 2 * k, 4 + 2 * k], atol=1e-12)
+
+
+def test_flips_happen_about_half_the_time():
+    image = RNG.random((1, 4, 5))
+    generator = ImageDataGenerator(horizontal_flip=True, vertical_flip=True)
+    rng = np.random.default_rng(2)
+    kinds = set()
+    for _ in range(40):
+        out = generator.random_transform(image, rng)
+        kinds.add(next(k for k, view in enumerate([image, image[:, :, ::-1], image[:, ::-1], image[:, ::-1, ::-1]])
+                       if np.array_equal(out, view)))
+    assert kinds == {0, 1, 2, 3}
+
+
+def test_augmented_training_learns_the_digits():
+    (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
+    L.set_seed(0)
+    model = L.Sequential([L.Conv2D(8, 3, padding="same", activation="relu", input_shape=(1, 8, 8)), L.MaxPool2D(2),
+                          L.Flatten(), L.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    augment = ImageDataGenerator(rotation_range=10, width_shift_range=0.1, height_shift_range=0.1)
+    model.fit(augment.flow(x_train, y_train, batch_size=32, seed=1), epochs=12, verbose=0)
+    assert model.evaluate(x_test, y_test)[1] > 0.85  # (8 x 8 digits shifted by a pixel: harder to fit)
+
+
+def test_the_generator_says_what_it_takes():
+    with pytest.raises(ValueError, match="channels_first"):
+        ImageDataGenerator(data_format="channels_last")
+    with pytest.raises(ValueError, match="fill_mode"):
+        ImageDataGenerator(fill_mode="mirror")
+    with pytest.raises(ValueError, match="\\(N, C, H, W\\)"):
+        ImageDataGenerator().flow(np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match="one \\(C, H, W\\) image"):
+        ImageDataGenerator().random_transform(np.zeros((4, 4)))
