@@ -136,15 +136,20 @@ class GlobalMaxPooling2D(GlobalAveragePooling2D):
         return x.max(axis=(2, 3), keepdims=self.keepdims)
 
 
+def _edges(value, what):
+    """((top, bottom), (left, right)) from an int, (rows, cols) or the pairs themselves."""
+    edges = C.normalize_padding(value)
+    if isinstance(edges, str) or min(min(e) for e in edges) < 0:
+        raise ValueError(f"{what} takes non-negative ints or pairs, got {value!r}")
+    return edges
+
+
 class ZeroPadding2D(Layer):
     """Zeros around the images: padding an int, (rows, cols), or ((top, bottom), (left, right))."""
 
     def __init__(self, padding=1, **kw):
         super().__init__(**kw)
-        pads = C.normalize_padding(padding)
-        if isinstance(pads, str) or min(min(p) for p in pads) < 0:
-            raise ValueError(f"ZeroPadding2D: padding takes non-negative ints or pairs, got {padding!r}")
-        self.padding = pads
+        self.padding = _edges(padding, "ZeroPadding2D: padding")
 
     def call(self, x, context):
         (top, bottom), (left, right) = self.padding
@@ -159,10 +164,7 @@ class Cropping2D(Layer):
 
     def __init__(self, cropping=((0, 0), (0, 0)), **kw):
         super().__init__(**kw)
-        crops = C.normalize_padding(cropping)
-        if isinstance(crops, str) or min(min(c) for c in crops) < 0:
-            raise ValueError(f"Cropping2D: cropping takes non-negative ints or pairs, got {cropping!r}")
-        self.cropping = crops
+        self.cropping = _edges(cropping, "Cropping2D: cropping")
 
     def call(self, x, context):
         (top, bottom), (left, right) = self.cropping

@@ -256,13 +256,7 @@ def is_batch_source(x):
 def _source_batches(model, source, steps, what):
     """(xs, ys, weights or None) for each batch a Sequence or a generator gives: steps of them,
     or one pass (len(source)) when steps is None."""
-    if steps is None:
-        if not hasattr(source, "__len__"):
-            raise ValueError(f"{what}: a generator gives no end of its pass; say how many batches with "
-                             f"{'steps_per_epoch' if what == 'fit' else 'steps'}=...")
-        steps = len(source)
-    for k in range(steps):
-        batch = source[k] if isinstance(source, Sequence) else next(source)
+    for batch in _pulled(source, steps, what):
         if not isinstance(batch, tuple) or len(batch) not in (2, 3):
             raise ValueError(f"{what}: each batch must be (x, y) or (x, y, sample_weight), got {type(batch).__name__}")
         xs, ys = _as_inputs(model, batch[0]), _as_targets(model, batch[1])
@@ -292,12 +286,23 @@ def evaluate(model, x, y=None, batch_size=256, steps=None):
     return result[0] if len(result) == 1 else result
 
 
+def _pulled(source, steps, what):
+    """The batches of one pass over a Sequence or of `steps` pulls from a generator."""
+    if steps is None:
+        if not hasattr(source, "__len__"):
+            raise ValueError(f"{what}: a generator gives no end of its pass; say how many batches with "
+                             f"{'steps_per_epoch' if what == 'fit' else 'steps'}=...")
+        steps = len(source)
+    for k in range(steps):
+        yield source[k] if isinstance(source, Sequence) else next(source)
+
+
 def predict(model, x, batch_size=256, steps=None):
     if is_batch_source(x):  # (batches of x, or (x, y) whose y is left)
-        pulled = [x[k] if isinstance(x, Sequence) else next(x) for k in range(_steps(x, steps))]
-        batches = [_as_inputs(model, b[0] if isinstance(b, tuple) else b) for b in pulled]
-        f = predict_function(model)
-        outs = [f(*xs) for xs in batches]
+        outs = []
+        for batch in _pulled(x, steps, "predict"):
+            xs = _as_inputs(model, batch[0] if isinstance(batch, tuple) else batch)
+            outs.append(predict_function(model)(*xs))
     else:
         xs = _as_inputs(model, x)
         f = predict_function(model)
@@ -306,14 +311,6 @@ def predict(model, x, batch_size=256, steps=None):
         return np.concatenate(outs) if outs else np.zeros((0,) + model.output_shape[1:], model.output.dtype)
     return [np.concatenate([batch[k] for batch in outs]) if outs else
             np.zeros((0,) + tuple(v.type.shape[1:]), v.dtype) for k, v in enumerate(model.outputs)]
-
-
-def _steps(source, steps):
-    if steps is not None:
-        return steps
-    if not hasattr(source, "__len__"):
-        raise ValueError("predict: a generator gives no end of its pass; say how many batches with steps=...")
-    return len(source)
 
 
 def predict_on_batch(model, x):
@@ -354,8 +351,8 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
         if y is not None or sample_weight is not None or validation_split:
             raise ValueError("fit: a generator or Sequence gives the targets (and weights) with each batch; give "
                              "no y, sample_weight or validation_split with it")
-        total = steps_per_epoch if steps_per_epoch is not None else (len(x) if hasattr(x, "__len__") else None)
-        return _fit_loop(model, lambda epoch: (_source_steps(model, x, steps_per_epoch, class_weight), total),
+        n_steps = steps_per_epoch if steps_per_epoch is not None else (len(x) if hasattr(x, "__len__") else None)
+        return _fit_loop(model, lambda epoch: (_source_steps(model, x, steps_per_epoch, class_weight), n_steps),
                          epochs, validation_data, validation_steps, 256, callbacks, verbose, initial_epoch)
     xs, ys = _as_inputs(model, x), _as_targets(model, y)
     _check_lengths(xs, ys, "fit")
@@ -410,8 +407,8 @@ def _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, val
     for epoch in range(initial_epoch, epochs):
         for cb in callbacks:
             cb.on_epoch_begin(epoch, {})
-        steps, total = epoch_steps(epoch)
-        logs = _run_epoch(model, steps, total, names, callbacks, f"Epoch {epoch + 1}/{epochs}", verbose)
+        steps, n_steps = epoch_steps(epoch)
+        logs = _run_epoch(model, steps, n_steps, names, callbacks, f"Epoch {epoch + 1}/{epochs}", verbose)
         if validation_data is not None:
             if is_batch_source(validation_data):
                 values = evaluate(model, validation_data, steps=validation_steps)
@@ -431,10 +428,11 @@ def _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, val
     return history
 
 
-def _run_epoch(model, steps, total, names, callbacks, title, verbose):
-    """Run an epoch's steps ((values, examples) each), keeping the running means as logs."""
+def _run_epoch(model, steps, n_steps, names, callbacks, title, verbose):
+    """Run an epoch's steps ((values, examples) each; n_steps of them, or None: not known),
+    keeping the running means as logs."""
     from tqdm import tqdm
-    bar = tqdm(total=total, desc=title, unit="batch", leave=False, disable=verbose != 1, dynamic_ncols=True)
+    bar = tqdm(total=n_steps, desc=title, unit="batch", leave=False, disable=verbose != 1, dynamic_ncols=True)
     sums, count = [0.0] * len(names), 0
     # Per-batch logs only for callbacks that read them and for a visible bar: building and
     # formatting them took 20 us a batch, as long as a small model's whole step.

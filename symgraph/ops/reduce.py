@@ -303,24 +303,23 @@ def max_and_argmax(x, axis=None, keepdims=False):
     return [max(x, axis=axis, keepdims=keepdims), argmax(x, axis=axis, keepdims=keepdims)]
 
 
-def largest(*args):
-    """The elementwise maximum of any number of arrays (Theano's largest)."""
+def _pairwise(combine, args, name):
     if not args:
-        raise ValueError("largest needs at least one array")
+        raise ValueError(f"{name} needs at least one array")
     out = as_variable(args[0])
     for a in args[1:]:
-        out = E.maximum(out, a)
+        out = combine(out, a)
     return out
+
+
+def largest(*args):
+    """The elementwise maximum of any number of arrays (Theano's largest)."""
+    return _pairwise(E.maximum, args, "largest")
 
 
 def smallest(*args):
     """The elementwise minimum of any number of arrays (Theano's smallest)."""
-    if not args:
-        raise ValueError("smallest needs at least one array")
-    out = as_variable(args[0])
-    for a in args[1:]:
-        out = E.minimum(out, a)
-    return out
+    return _pairwise(E.minimum, args, "smallest")
 
 
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
