@@ -39,3 +39,8 @@ def test_t6_half_precision():
 def test_t7_sequences():
     scan_acc, lstm_acc, text_acc = importlib.import_module("tutorials.t7_sequences").main(fast=True)
     assert scan_acc > 0.6 and lstm_acc > 0.4 and text_acc > 0.6
+
+
+def test_t8_keras_your_way():
+    digit, even, transfer = importlib.import_module("tutorials.t8_keras_your_way").main(fast=True)
+    assert digit > 0.5 and even > 0.6 and transfer > 0.7
