@@ -24,6 +24,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .ops.reduce import max_and_argmax, largest, smallest, isclose, allclose
     from .ops import nlinalg  # (Theano's T.nlinalg.matrix_inverse, det, and T.slinalg.solve)
     from .ops.nlinalg import matrix_inverse, det, solve
+    from .ops.sorting import sort, argsort
     slinalg = nlinalg
     from .backends.executor import NonFiniteError
     from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError

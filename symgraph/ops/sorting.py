@@ -1,0 +1,87 @@
+"""sort and argsort along an axis (NumPy's and Theano's), NumPy's stable sort as the kernel.
+sort's gradient sends each output's gradient back to the element that landed there."""
+import numpy as np
+
+from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
+
+
+def _axis(x, axis, what):
+    if x.ndim == 0:
+        raise ValueError(f"{what} needs an array of at least one dimension, got {x.describe()}")
+    return normalize_axis(axis, x.ndim, f"{what} axis")[0]
+
+
+class Sort(Op):
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, x):
+        return Apply(self, [x], [Variable(x.type)])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs):
+        return [np.sort(inputs[0], axis=self.axis, kind="stable")]
+
+    def grad(self, inputs, outputs, output_grads):
+        if inputs[0].dtype[0] not in "fc":
+            return [None]
+        return [SortGrad(self.axis)(inputs[0], output_grads[0])]
+
+
+class SortGrad(Op):
+    """The gradient of sort(x): g's entries put back where they came from in x."""
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, x, g):
+        return Apply(self, [x, g], [Variable(TensorType(x.dtype, x.type.shape))])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs):
+        x, g = inputs
+        out = np.empty(x.shape, node.outputs[0].dtype)
+        np.put_along_axis(out, np.argsort(x, axis=self.axis, kind="stable"), g, axis=self.axis)
+        return [out]
+
+
+class ArgSort(Op):
+    __props__ = ("axis",)
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def make_node(self, x):
+        return Apply(self, [x], [Variable(TensorType("int64", x.type.shape))])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs):
+        return [np.argsort(inputs[0], axis=self.axis, kind="stable").astype(np.int64, copy=False)]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None]
+
+
+def sort(x, axis=-1):
+    """x sorted along axis (the last by default; None sorts the flattened array)."""
+    x = as_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    return Sort(_axis(x, axis, "sort"))(x)
+
+
+def argsort(x, axis=-1):
+    """The indices that sort x along axis (stable: ties keep their order), int64."""
+    x = as_variable(x)
+    if axis is None:
+        x, axis = x.flatten(), 0
+    return ArgSort(_axis(x, axis, "argsort"))(x)
