@@ -12,7 +12,7 @@ import importlib
 
 import numpy as np
 
-from . import losses as _losses
+from . import activations as _activations, losses as _losses
 from .config import config, dtype_or_floatx
 from .function import function as _function
 from .grad import grad as _grad
@@ -256,8 +256,7 @@ def clip(x, min_value, max_value):
     return E.clip(x, -np.inf if min_value is None else min_value, np.inf if max_value is None else max_value)
 
 
-def softsign(x):
-    return x / (E.abs(x) + 1)
+softsign = _activations.softsign
 
 
 def relu(x, alpha=0.0, max_value=None, threshold=0.0):
@@ -279,9 +278,7 @@ def switch(condition, then_expression, else_expression):
     return E.where(condition, then_expression, else_expression)
 
 
-def l2_normalize(x, axis=None):
-    """x / sqrt(max(sum(x ** 2), 1e-12)) along axis (all of it when None)."""
-    return x / E.sqrt(E.maximum((x * x).sum(axis=axis, keepdims=True), 1e-12))
+l2_normalize = _losses.l2_normalize
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):

@@ -107,11 +107,15 @@ def kl_divergence(y_true, y_pred):
     return (y_true * E.log(y_true / y_pred)).sum(axis=-1)
 
 
+def l2_normalize(x, axis=None):
+    """x / sqrt(max(sum(x ** 2), 1e-12)) along axis (all of it when None): unit vectors."""
+    x = as_variable(x)
+    return x / E.sqrt(E.maximum((x * x).sum(axis=axis, keepdims=True), 1e-12))
+
+
 def cosine_similarity(y_true, y_pred, axis=-1):
     """-cos(y_true, y_pred) along axis (tf.keras's loss: minimizing it aligns the vectors)."""
-    def unit(v):
-        return v / E.sqrt(E.maximum((v * v).sum(axis=axis, keepdims=True), 1e-12))
-    return -(unit(as_variable(y_true)) * unit(y_pred)).sum(axis=axis)
+    return -(l2_normalize(y_true, axis) * l2_normalize(y_pred, axis)).sum(axis=axis)
 
 
 mse, mae, msle, mape = mean_squared_error, mean_absolute_error, mean_squared_logarithmic_error, \

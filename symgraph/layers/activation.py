@@ -1,6 +1,5 @@
 """Activation layers, as Keras's: ReLU, LeakyReLU, ELU, PReLU (its slopes learned), Softmax."""
 from .. import activations, keras_backend
-from ..ops import elemwise as E
 from ..ops import nn as N
 from .base import Layer
 
@@ -64,7 +63,7 @@ class PReLU(Layer):
 
     def call(self, x, context):
         pattern = [self.own_axes.index(a) if a in self.own_axes else "x" for a in range(x.ndim)]
-        return E.where(E.gt(x, 0), x, self.alpha.dimshuffle(*pattern) * x)
+        return activations.leaky_relu(x, self.alpha.dimshuffle(*pattern))
 
 
 class Softmax(Layer):
