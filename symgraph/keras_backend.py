@@ -2,7 +2,8 @@
 `from symgraph import backend as K` runs its custom losses, metrics and layers, and its
 `K.function([model.input], [model.layers[3].output])` feature extractors (a layer's
 recorded output is its inference-mode one: dropout off, batch statistics fixed, as
-Keras's learning phase 0).
+Keras's learning phase 0; with K.learning_phase() among the inputs, each call's 0 or 1 picks
+the mode).
 
 Each function is a thin spelling over symgraph's own ops, with Keras's argument order and
 defaults where they differ from NumPy's (argmax, concatenate and softmax along the last axis;
@@ -16,7 +17,7 @@ from . import activations as _activations, losses as _losses
 from .config import config, dtype_or_floatx
 from .function import function as _function
 from .grad import grad as _grad
-from .graph import Variable as _Variable, SharedVariable as _SharedVariable
+from .graph import Variable as _Variable, SharedVariable as _SharedVariable, clone_replace as _clone_replace
 from .ops import elemwise as E
 from .ops import nn as N
 from .ops import reduce as R
@@ -180,20 +181,110 @@ def update_sub(x, decrement):
     return (x, x - decrement)
 
 
+# ---- the learning phase -------------------------------------------------------------------
+_LEARNING_PHASE = _tensor("keras_learning_phase", "uint8")
+_phase_default = [0]  # set_learning_phase's value: the phase of a K.function not given it
+
+
+def learning_phase():
+    """Keras's learning phase: a symbolic scalar, 1 while training and 0 in inference. Given as
+    a K.function input (`K.function([model.input, K.learning_phase()], [layer.output])`), the
+    value passed with each call picks the mode: 1 runs the layers as in training (dropout on,
+    batch normalization on the batch's statistics, its moving averages left as they are), 0 as
+    in inference. It never reaches a compiled graph: each mode is compiled with it a constant."""
+    return _LEARNING_PHASE
+
+
+def set_learning_phase(value):
+    """The learning phase of the K.functions that do not take it as an input (0 unless set).
+    fit, evaluate and predict keep their own modes (training, inference, inference)."""
+    if value not in (0, 1):
+        raise ValueError(f"the learning phase is 0 (inference) or 1 (training), got {value!r}")
+    _phase_default[0] = int(value)
+
+
+def in_train_phase(x, alt, training=None):
+    """x while training, alt in inference (either may be a function of no arguments, called for
+    its value). training: a bool or 0/1; None takes the mode of the layer trace under way (a
+    layer's call that does not pass `training` on), else the learning phase, symbolically."""
+    from .layers.base import tracing_modes
+    if training is None and tracing_modes:
+        training = tracing_modes[-1]
+    if training is None or isinstance(training, _Variable):
+        x, alt = (v() if callable(v) else v for v in (x, alt))
+        return E.where(learning_phase() if training is None else training, x, alt)
+    picked = x if training else alt
+    return picked() if callable(picked) else picked
+
+
+def in_test_phase(x, alt, training=None):
+    """x in inference, alt while training (in_train_phase the other way round)."""
+    return in_train_phase(alt, x, training)
+
+
+def _training_mode(inputs, outputs):
+    """outputs with every layer call between the inputs and them replayed in training mode."""
+    from .layers.base import TraceContext
+    from .layers.model import Model
+    made, seen, stack = [], {id(v) for v in inputs}, list(outputs)
+    # (the outermost layer outputs: replaying them replays every layer below them)
+    while stack:
+        var = stack.pop()
+        if id(var) in seen:
+            continue
+        seen.add(id(var))
+        if getattr(var, "layer_history", None) is not None:
+            made.append(var)
+        elif var.owner is not None:
+            stack.extend(var.owner.inputs)
+    if not made:
+        return outputs
+    replayed = Model(list(inputs), made).replay(list(inputs), TraceContext(True))
+    return _clone_replace(outputs, dict(zip(made, replayed)))[0]
+
+
 # ---- functions and gradients --------------------------------------------------------------
 class Function:
     """K.function's result: call it with a list of arrays, one per input; it returns a list of
-    arrays (one value when `outputs` was a single variable) and applies `updates`."""
+    arrays (one value when `outputs` was a single variable) and applies `updates`. With
+    K.learning_phase() among the inputs, its value in each call (0 or 1) picks the mode; each
+    mode is compiled at its first call."""
 
     def __init__(self, inputs, outputs, updates=None, name=None):
         self.single = not isinstance(outputs, (list, tuple))
-        self.compiled = _function(list(inputs), outputs if self.single else list(outputs),
-                                  updates=updates, name=name)
+        self.outputs = [outputs] if self.single else list(outputs)
+        inputs = list(inputs)
+        self.phase_at = next((k for k, v in enumerate(inputs) if v is _LEARNING_PHASE), None)
+        self.inputs = [v for v in inputs if v is not _LEARNING_PHASE]
+        self.updates, self.name = updates, name
+        self.compiled = {}  # learning phase -> sg.function
+        if self.phase_at is None:  # (compiled now, as before: a graph's errors show at once)
+            self._compiled(_phase_default[0])
+
+    def _compiled(self, phase):
+        if phase not in self.compiled:
+            outputs = _training_mode(self.inputs, self.outputs) if phase else self.outputs
+            outputs = _clone_replace(outputs, {_LEARNING_PHASE: _constant(np.uint8(phase))})[0]
+            # (as Keras's Theano backend compiles them: float64 data into float32 inputs is cast,
+            # an input the outputs do not use is allowed)
+            self.compiled[phase] = _function(self.inputs, outputs[0] if self.single else outputs,
+                                             updates=self.updates, name=self.name,
+                                             allow_input_downcast=True, on_unused_input="ignore")
+        return self.compiled[phase]
 
     def __call__(self, inputs):
         if not isinstance(inputs, (list, tuple)):
             inputs = [inputs]
-        return self.compiled(*inputs)
+        if self.phase_at is None:
+            return self._compiled(_phase_default[0])(*inputs)
+        inputs = list(inputs)
+        if len(inputs) != len(self.inputs) + 1:
+            raise TypeError(f"this K.function takes {len(self.inputs) + 1} inputs (the learning phase among "
+                            f"them), got {len(inputs)}")
+        phase = inputs.pop(self.phase_at)
+        if np.ndim(phase) != 0 or phase not in (0, 1):
+            raise ValueError(f"the learning phase is 0 (inference) or 1 (training), got {phase!r}")
+        return self._compiled(int(phase))(*inputs)
 
 
 def function(inputs, outputs, updates=None, name=None, **kwargs):

@@ -99,6 +99,66 @@ def test_k_function_extracts_a_layers_features_in_inference_mode():
     np.testing.assert_allclose(single([x]), model.predict(x), rtol=1e-6)
 
 
+def test_learning_phase_input_picks_training_or_inference_mode():
+    # Keras's FAQ: K.function([model.layers[0].input, K.learning_phase()], [model.layers[3].output])
+    L.set_seed(0)
+    model = L.Sequential([L.Dense(64, activation="relu", input_shape=(6,)), L.BatchNormalization(),
+                          L.Dropout(0.5), L.Dense(3)])
+    x = np.random.default_rng(2).random((40, 6)) + 0.5  # (float64 data: K.function casts it, as Keras's)
+    dense = model.layers[0].get_weights()
+    hidden = np.maximum(x.astype("float32") @ dense[0] + dense[1], 0)
+    # batch normalization: the batch's own statistics while training, the moving ones (0, 1) not
+    moving_before = [w.copy() for w in model.layers[1].get_weights()]
+    normed = K.function([K.learning_phase(), model.input], model.layers[1].output)
+    np.testing.assert_allclose(normed([0, x]), hidden / np.sqrt(1 + 1e-3), rtol=1e-5, atol=1e-6)
+    on_batch = (hidden - hidden.mean(0)) / np.sqrt(hidden.var(0) + 1e-3)
+    np.testing.assert_allclose(normed([1, x]), on_batch, rtol=1e-4, atol=1e-5)
+    for before, after in zip(moving_before, model.layers[1].get_weights()):
+        np.testing.assert_array_equal(before, after)  # (a K.function without updates changes nothing)
+    dropped = K.function([model.layers[0].input, K.learning_phase()], [model.layers[2].output])
+    np.testing.assert_allclose(dropped([x, 0])[0], hidden / np.sqrt(1 + 1e-3), rtol=1e-5, atol=1e-6)
+    on = dropped([x, 1])[0]
+    kept = on != 0
+    assert 0.35 < 1 - kept.mean() < 0.65  # about half dropped, the rest scaled by 1 / (1 - 0.5)
+    np.testing.assert_allclose(on[kept], 2 * on_batch[kept], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="0 .inference. or 1"):
+        normed([2, x])
+    with pytest.raises(TypeError, match="takes 2 inputs"):
+        normed([x])
+
+
+def test_in_train_phase_follows_the_trace_the_phase_or_the_argument():
+    x = np.random.default_rng(3).random((4, 5)).astype("float32")
+
+    class Doubling(L.Layer):  # a Keras-written layer that does not pass `training` on
+        def call(self, inputs):
+            return K.in_train_phase(lambda: inputs * 2, inputs)
+
+    inp = L.Input((5,))
+    out = Doubling()(inp)
+    f = K.function([inp, K.learning_phase()], [out, K.in_test_phase(inp - 1, inp + 1)])
+    np.testing.assert_allclose(f([x, 0])[0], x)
+    np.testing.assert_allclose(f([x, 1])[0], 2 * x)
+    np.testing.assert_allclose(f([x, 0])[1], x - 1)
+    np.testing.assert_allclose(f([x, 1])[1], x + 1)
+    assert K.in_train_phase(1, 2, training=True) == 1 and K.in_train_phase(1, 2, training=0) == 2
+    # not fed, the phase is set_learning_phase's value (0 by default)
+    plain = K.function([inp], K.in_train_phase(inp * 3, inp))
+    np.testing.assert_allclose(plain([x]), x)
+    K.set_learning_phase(1)
+    try:
+        np.testing.assert_allclose(K.function([inp], [out])([x])[0], 2 * x)
+    finally:
+        K.set_learning_phase(0)
+    # fit traces in training mode, predict in inference mode
+    model = L.Model(inp, L.Dense(1, kernel_initializer="ones", use_bias=False)(out))
+    model.compile(sg.optimizers.SGD(0.0), "mse")
+    assert model.evaluate(x, np.zeros((4, 1)), verbose=0) == pytest.approx(float((x.sum(1) ** 2).mean()), rel=1e-5)
+    np.testing.assert_allclose(model.predict(x)[:, 0], x.sum(1), rtol=1e-5)
+    history = model.fit(x, np.zeros((4, 1)), epochs=1, batch_size=4, verbose=0)
+    assert history.history["loss"][0] == pytest.approx(float(((2 * x.sum(1)) ** 2).mean()), rel=1e-5)
+
+
 def test_k_function_applies_updates_and_gradients():
     w = K.variable(np.array([1.0, 2.0]), name="w")
     x = K.placeholder(shape=(None, 2), name="x")

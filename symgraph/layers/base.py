@@ -23,6 +23,9 @@ from ..ops.shape import shape as symbolic_shape
 from ..variables import shared
 
 _name_counts = defaultdict(itertools.count)
+# The modes (True: training) of the layer traces under way, innermost last: Keras's
+# K.in_train_phase(x, alt) in a layer's call that is not given `training` takes its trace's.
+tracing_modes = []
 def set_seed(seed):
     """Make weight initialisation and dropout masks reproducible (both already are in a
     fresh process: the default seed is 0)."""
@@ -177,7 +180,11 @@ class Layer(Recorded):
         the batch size, as Keras's)."""
         self.ensure_built(x.type.shape)
         with name_scope(self.name):
-            out = _call_style(type(self))(self, x, context)
+            tracing_modes.append(context.training)
+            try:
+                out = _call_style(type(self))(self, x, context)
+            finally:
+                tracing_modes.pop()
             if self.activity_regularizer is not None:
                 context.losses.append(self.activity_regularizer(out) / E.cast(symbolic_shape(out)[0], out.dtype))
         return out
