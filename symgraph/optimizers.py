@@ -11,6 +11,7 @@ norm is at most clipnorm), clipvalue (clips each gradient element to +-clipvalue
 """
 import numpy as np
 
+from . import constraints
 from .config import config
 from .construction import Recorded
 from .grad import grad
@@ -54,6 +55,8 @@ class Optimizer(Recorded):
         grads = self.gradients(cost, params)
         with name_scope(type(self).__name__.lower()):  # one cluster in pictures
             steps = self.step(params, grads)
+            # (a weight's constraint on the value its step computes, as Keras's optimizers apply it)
+            steps = [(v, constraints.apply(v, new) if any(v is p for p in params) else new) for v, new in steps]
             return steps + [(self.iterations, self.iterations + 1)]
 
     get_updates = updates

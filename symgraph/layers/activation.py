@@ -43,9 +43,11 @@ class PReLU(Layer):
     shared_axes (counted with the batch axis as 0, as Keras's) share one slope along them:
     PReLU(shared_axes=[2, 3]) after a convolution learns one slope per channel."""
 
-    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, shared_axes=None, **kw):
+    def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
+                 **kw):
         super().__init__(**kw)
         self.alpha_initializer, self.alpha_regularizer = alpha_initializer, alpha_regularizer
+        self.alpha_constraint = alpha_constraint
         self.shared_axes = [] if shared_axes is None else [int(a) for a in
                                                           (shared_axes if isinstance(shared_axes, (list, tuple))
                                                            else [shared_axes])]
@@ -59,7 +61,7 @@ class PReLU(Layer):
             raise ValueError(f"{self.name}: axes {self.own_axes} of {input_shape} need known lengths "
                              f"(or share them with shared_axes)")
         self.alpha = self.add_weight("alpha", [input_shape[a] for a in self.own_axes], self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer)
+                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
 
     def call(self, x, context):
         pattern = [self.own_axes.index(a) if a in self.own_axes else "x" for a in range(x.ndim)]

@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import activations, initializers as init, regularizers
+from .. import activations, constraints, initializers as init, regularizers
 from ..config import dtype_or_floatx
 from ..construction import Recorded
 from ..graph import name_scope, Variable, TensorType
@@ -104,20 +104,21 @@ class Layer(Recorded):
 
     # ---- parameters -------------------------------------------------------------------
     def add_weight(self, name=None, shape=None, initializer="glorot_uniform", trainable=True, fan=None,
-                   dtype=None, regularizer=None, constraint=None):
+                   dtype=None, regularizer=None, constraint=None, keras_axes=None):
         """A new weight (a shared variable named layer/name) drawn by `initializer` (a name, as
         Keras's, or a function (shape, fan_in, fan_out) -> array); fan defaults to Keras's
         reckoning from the shape (see fans). regularizer adds its penalty on the weight to the
-        training loss (sg.regularizers)."""
+        training loss (sg.regularizers); the optimizer puts each step's new value inside
+        `constraint` (sg.constraints), whose axes are Keras's: keras_axes gives the weight's axis
+        for each of the Keras layout's where they differ (a Conv2D kernel)."""
         if shape is None:
             raise TypeError(f"{self.name}.add_weight needs a shape")
-        if constraint is not None:
-            raise NotImplementedError(f"{self.name}.add_weight: weight constraints are not supported")
         shape = tuple(int(n) for n in shape)
         name = name or f"weight_{len(self.weights)}"
         init = lookup(INITIALIZERS, initializer, "initializer")
         value = np.asarray(init(shape, *(fan or fans(shape))), dtype=dtype_or_floatx(dtype or self.dtype))
         var = shared(value, name=f"{self.name}/{name}")
+        var.constraint, var.keras_axes = constraints.get(constraint), keras_axes
         self.weights.append(var)
         self.trainable_flags.append(trainable)
         penalty = regularizers.get(regularizer)
@@ -211,10 +212,10 @@ class Layer(Recorded):
 
     def get_config(self):
         """Keras's layer config: the constructor's arguments as given (activations by name; a
-        wrapped layer, an initializer or a regularizer object as {"class_name", "config"}), the
+        wrapped layer, an initializer, regularizer or constraint object as {"class_name", "config"}), the
         layer's name and trainable flag now."""
         def plain(v):
-            if isinstance(v, (Layer, init.Initializer, regularizers.Regularizer)):
+            if isinstance(v, (Layer, init.Initializer, regularizers.Regularizer, constraints.Constraint)):
                 return {"class_name": type(v).__name__, "config": v.get_config()}
             return activations.name_of(v) if callable(v) else v
         config = {k: plain(v) for k, v in self.named_arguments().items()}
@@ -226,7 +227,7 @@ class Layer(Recorded):
         def built(v):
             if not (isinstance(v, dict) and set(v) == {"class_name", "config"}):
                 return v
-            for module in (init, regularizers):
+            for module in (init, regularizers, constraints):
                 if isinstance(getattr(module, v["class_name"], None), type):
                     return getattr(module, v["class_name"])(**v["config"])
             from .saving import _subclasses

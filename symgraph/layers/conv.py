@@ -7,12 +7,17 @@ from ..ops.shape import repeat, shape, zeros
 from .base import Layer
 
 
+# Where each axis of Keras's kernel layout is in symgraph's (a constraint's `axis` counts Keras's):
+# Conv2D's (kh, kw, in, out) is (out, in, kh, kw) here, Conv2DTranspose's (kh, kw, out, in) is
+# (in, out, kh, kw): both (2, 3, 1, 0).
+KERAS_KERNEL_AXES = (2, 3, 1, 0)
+
 class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=1, padding="valid"|"same", activation=None)."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, groups=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, **kw):
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kw):
         super().__init__(**kw)
         self.filters, self.kernel_size = int(filters), C._pair(kernel_size, "kernel_size")
         self.strides, self.padding = strides, padding
@@ -20,6 +25,7 @@ class Conv2D(Layer):
         self.activation = activations.get(activation)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
 
     def build(self, input_shape):
         channels = input_shape[1]
@@ -27,9 +33,13 @@ class Conv2D(Layer):
             raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
         kh, kw = self.kernel_size
         shape = (self.filters, channels // self.groups, kh, kw)  # (fans: in channels, filters, times kh * kw)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint, keras_axes=KERAS_KERNEL_AXES)
+        self.bias = self._bias()
+
+    def _bias(self):
+        return self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
+                               constraint=self.bias_constraint) if self.use_bias else None
 
     def call(self, x, context):
         out = C.conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate, self.groups)
@@ -59,9 +69,9 @@ class Conv2DTranspose(Conv2D):
         receptive = kh * kw
         self.kernel = self.add_weight("kernel", (channels, self.filters // self.groups, kh, kw),
                                       self.kernel_initializer, regularizer=self.kernel_regularizer,
-                                      fan=(self.filters // self.groups * receptive, channels * receptive))
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                      fan=(self.filters // self.groups * receptive, channels * receptive),
+                                      constraint=self.kernel_constraint, keras_axes=KERAS_KERNEL_AXES)
+        self.bias = self._bias()
 
     def _crop_and_extra(self):
         """(padding, output_padding) for conv2d_transpose: what is cropped from the full

@@ -44,7 +44,7 @@ class Conv1D(_Sequences):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, data_format="channels_last", **kw):
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, data_format="channels_last", **kw):
         super().__init__(data_format, **kw)
         self.filters, self.kernel_size = int(filters), _single(kernel_size, "Conv1D kernel_size")
         self.strides, self.dilation_rate = _single(strides, "Conv1D strides"), _single(dilation_rate, "Conv1D dilation_rate")
@@ -54,15 +54,18 @@ class Conv1D(_Sequences):
         self.activation = activations.get(activation)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
 
     def build(self, input_shape):
         channels = input_shape[self.channel_axis]
         if channels is None:
             raise ValueError(f"{self.name}: the channel axis ({self.channel_axis}) must be known, got {input_shape}")
+        # (Keras's kernel is (kernel_size, in, out): its axes are 2, 1, 0 here, for a constraint's axis)
         self.kernel = self.add_weight("kernel", (self.filters, channels, self.kernel_size), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                      keras_axes=(2, 1, 0))
+        self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def call(self, x, context):
         if self.padding == "causal":

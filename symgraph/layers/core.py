@@ -13,12 +13,14 @@ class Dense(Layer):
     """activation(x @ W + b) on the last axis: Dense(64, activation="relu")."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kw):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kw):
         super().__init__(**kw)
         self.units, self.use_bias = int(units), use_bias
         self.activation = activations.get(activation)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
+        self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
 
     def build(self, input_shape):
         fan_in = input_shape[-1]
@@ -26,9 +28,9 @@ class Dense(Layer):
             raise ValueError(f"{self.name}: the last axis of the input must be known to build "
                              f"the weights, got shape {input_shape}")
         self.kernel = self.add_weight("kernel", (fan_in, self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
-        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def call(self, x, context):
         out = linalg.dot(x, self.kernel) if x.ndim <= 2 else linalg.tensordot(x, self.kernel, [[x.ndim - 1], [0]])
@@ -44,7 +46,7 @@ class Embedding(Layer):
     input_dtype = "int32"
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", input_length=None,
-                 mask_zero=False, embeddings_regularizer=None, **kw):
+                 mask_zero=False, embeddings_regularizer=None, embeddings_constraint=None, **kw):
         if mask_zero:
             raise NotImplementedError("Embedding(mask_zero=True): masking is not supported; pad with an id "
                                       "the model learns to ignore, or take the last real step yourself")
@@ -53,10 +55,12 @@ class Embedding(Layer):
         super().__init__(**kw)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer, self.embeddings_regularizer = embeddings_initializer, embeddings_regularizer
+        self.embeddings_constraint = embeddings_constraint
 
     def build(self, input_shape):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer, regularizer=self.embeddings_regularizer)
+                                          self.embeddings_initializer, regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
 
     def call(self, x, context):
         if x.dtype[0] not in "iu":

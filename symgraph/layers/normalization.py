@@ -13,16 +13,17 @@ class BatchNormalization(Layer):
     While training, the running mean/variance are updated through the training function's
     updates: running = momentum * running + (1 - momentum) * batch."""
 
-    def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, **kw):
+    def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, beta_constraint=None, gamma_constraint=None, **kw):
         super().__init__(**kw)
         self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
 
     def build(self, input_shape):
         n = input_shape[self.axis]
         if n is None:
             raise ValueError(f"{self.name}: axis {self.axis} must have a known length, got {input_shape}")
-        self.gamma = self.add_weight("gamma", (n,), "ones")
-        self.beta = self.add_weight("beta", (n,), "zeros")
+        self.gamma = self.add_weight("gamma", (n,), "ones", constraint=self.gamma_constraint)
+        self.beta = self.add_weight("beta", (n,), "zeros", constraint=self.beta_constraint)
         self.moving_mean = self.add_weight("moving_mean", (n,), "zeros", trainable=False)
         self.moving_variance = self.add_weight("moving_variance", (n,), "ones", trainable=False)
 
@@ -46,9 +47,11 @@ class LayerNormalization(Layer):
     own mean and variance, then scales by gamma and shifts by beta (learned, one per value along
     axis): the same in training and inference (Ba et al.; Keras's epsilon 1e-3)."""
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, **kw):
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_constraint=None, gamma_constraint=None,
+                 **kw):
         super().__init__(**kw)
         self.axis = axis
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
         self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
 
     def build(self, input_shape):
@@ -58,8 +61,8 @@ class LayerNormalization(Layer):
             raise ValueError(f"{self.name}: axis {self.axis} must be known axes other than the batch's, got "
                              f"inputs shaped {input_shape}")
         param_shape = [input_shape[a] for a in self.axes]
-        self.gamma = self.add_weight("gamma", param_shape, "ones") if self.scale else None
-        self.beta = self.add_weight("beta", param_shape, "zeros") if self.center else None
+        self.gamma = self.add_weight("gamma", param_shape, "ones", constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", param_shape, "zeros", constraint=self.beta_constraint) if self.center else None
 
     def call(self, x, context):
         centered = x - mean(x, self.axes, keepdims=True)

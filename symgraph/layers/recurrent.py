@@ -20,10 +20,13 @@ class _Recurrent(Layer):
 
     def __init__(self, units, activation="tanh", return_sequences=False, go_backwards=False, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, **kw):
+                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
+                 bias_constraint=None, **kw):
         super().__init__(**kw)
         self.kernel_regularizer, self.recurrent_regularizer = kernel_regularizer, recurrent_regularizer
         self.bias_regularizer = bias_regularizer
+        self.kernel_constraint, self.recurrent_constraint = kernel_constraint, recurrent_constraint
+        self.bias_constraint = bias_constraint
         self.units, self.return_sequences, self.go_backwards = int(units), bool(return_sequences), bool(go_backwards)
         self.activation, self.use_bias = activations.get(activation), use_bias
         self.kernel_initializer, self.recurrent_initializer = kernel_initializer, recurrent_initializer
@@ -33,11 +36,13 @@ class _Recurrent(Layer):
             raise ValueError(f"{self.name} takes (batch, time, features) with the features known, got {input_shape}")
         features, width = input_shape[-1], self.gates * self.units
         self.kernel = self.add_weight("kernel", (features, width), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), self.recurrent_initializer,
-                                                regularizer=self.recurrent_regularizer)
+                                                regularizer=self.recurrent_regularizer,
+                                                constraint=self.recurrent_constraint)
         self.bias = self.add_weight("bias", self._bias_shape(width), self._bias_initializer(),
-                                    regularizer=self.bias_regularizer) if self.use_bias else None
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def _bias_shape(self, width):
         return (width,)

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .. import activations, initializers, losses, metrics, regularizers
+from .. import activations, constraints, initializers, losses, metrics, regularizers
 from .base import Input, Layer
 
 FORMAT, VERSION = "symgraph-model", 1
@@ -170,7 +170,7 @@ def _all_named(value):
 
 def _encode(value, what):
     """JSON for a constructor argument: plain data, tuples kept as tuples, activations by name,
-    initializers and regularizers by their class and settings."""
+    initializers, regularizers and constraints by their class and settings."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -194,11 +194,12 @@ def _encode(value, what):
         except ValueError:  # (a function of the user's: no activation by its name)
             pass
     raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data, a named activation, an "
-                     f"sg.initializers or an sg.regularizers object (save the weights with model.save_weights, and build the model in code)")
+                     f"sg.initializers, sg.regularizers or sg.constraints object (save the weights with model.save_weights, and build the model in code)")
 
 
-_SETTINGS_OBJECTS = {initializers: initializers.Initializer, regularizers: regularizers.Regularizer}
-_MODULES = {"initializers": initializers, "regularizers": regularizers}
+_SETTINGS_OBJECTS = {initializers: initializers.Initializer, regularizers: regularizers.Regularizer,
+                     constraints: constraints.Constraint}
+_MODULES = {"initializers": initializers, "regularizers": regularizers, "constraints": constraints}
 
 
 # ---- reading ----------------------------------------------------------------------------

@@ -98,8 +98,8 @@ def test_add_weight_says_what_it_does_not_take():
     layer = L.Dense(2)
     with pytest.raises(ValueError, match="unknown initializer 'glorot'"):
         layer.add_weight("k", (2, 2), "glorot")
-    with pytest.raises(NotImplementedError, match="constraints"):
-        layer.add_weight("k", (2, 2), constraint=lambda w: w)
+    with pytest.raises(ValueError, match="unknown constraint 'maxnorm'"):
+        layer.add_weight("k", (2, 2), constraint="maxnorm")
     with pytest.raises(ValueError, match="unknown regularizer"):
         layer.add_weight("k", (2, 2), regularizer="l3")
 
