@@ -1,10 +1,14 @@
 """ImageDataGenerator: batches of randomly transformed NCHW images for Model.fit, as Keras's
 (data augmentation for a small convnet: datagen.flow(x, y, batch_size=32) into model.fit).
 
-Each image is moved by one affine map (rotation, shift and zoom about its centre, scipy's
-affine_transform with linear interpolation) and flipped; pixels from outside the image are
-filled as fill_mode says ("nearest", "constant" with cval, "reflect" or "wrap"). rescale
-multiplies every value first (1 / 255 for 8-bit images).
+Each image is moved by one affine map (rotation, shear, shift and zoom about its centre,
+scipy's affine_transform with linear interpolation) and flipped; pixels from outside the image
+are filled as fill_mode says ("nearest", "constant" with cval, "reflect" or "wrap"); its
+brightness is scaled and its values shifted by random amounts when asked. Then it is
+standardized as Keras's standardize does, in Keras's order: preprocessing_function, rescale
+(1 / 255 for 8-bit images), each image's own mean and spread (samplewise_*), the training set's
+per-channel mean and spread and ZCA whitening (featurewise_*, zca_whitening: learned by
+fit(x_train) first).
 """
 import math
 
@@ -15,21 +19,33 @@ from ..utils import Sequence
 
 
 class ImageDataGenerator:
-    def __init__(self, rotation_range=0.0, width_shift_range=0.0, height_shift_range=0.0, zoom_range=0.0,
-                 horizontal_flip=False, vertical_flip=False, fill_mode="nearest", cval=0.0, rescale=None,
-                 data_format="channels_first", dtype=None):
+    def __init__(self, featurewise_center=False, samplewise_center=False, featurewise_std_normalization=False,
+                 samplewise_std_normalization=False, zca_whitening=False, zca_epsilon=1e-6, rotation_range=0.0,
+                 width_shift_range=0.0, height_shift_range=0.0, brightness_range=None, shear_range=0.0,
+                 zoom_range=0.0, channel_shift_range=0.0, fill_mode="nearest", cval=0.0, horizontal_flip=False,
+                 vertical_flip=False, rescale=None, preprocessing_function=None, data_format="channels_first",
+                 dtype=None):
         if data_format != "channels_first":
             raise ValueError("symgraph's images are channels_first (N, C, H, W); transpose channels_last ones with "
                              "x.transpose(0, 3, 1, 2)")
         if fill_mode not in ("nearest", "constant", "reflect", "wrap"):
             raise ValueError(f"fill_mode must be 'nearest', 'constant', 'reflect' or 'wrap', got {fill_mode!r}")
-        self.rotation_range = float(rotation_range)
+        if brightness_range is not None and np.shape(brightness_range) != (2,):
+            raise ValueError(f"brightness_range is (lowest, highest) factors, got {brightness_range!r}")
+        self.featurewise_center, self.featurewise_std_normalization = featurewise_center, featurewise_std_normalization
+        self.samplewise_center, self.samplewise_std_normalization = samplewise_center, samplewise_std_normalization
+        self.zca_whitening, self.zca_epsilon = zca_whitening, float(zca_epsilon)
+        self.rotation_range, self.shear_range = float(rotation_range), float(shear_range)
         self.width_shift_range, self.height_shift_range = float(width_shift_range), float(height_shift_range)
         low, high = (1 - zoom_range, 1 + zoom_range) if np.isscalar(zoom_range) else zoom_range
         self.zoom_range = (float(low), float(high))
+        self.brightness_range = None if brightness_range is None else tuple(map(float, brightness_range))
+        self.channel_shift_range = float(channel_shift_range)
         self.horizontal_flip, self.vertical_flip = bool(horizontal_flip), bool(vertical_flip)
         self.fill_mode, self.cval, self.rescale = fill_mode, float(cval), rescale
+        self.preprocessing_function = preprocessing_function
         self.dtype = dtype or config.floatX
+        self.mean = self.std = self.principal_components = None  # (learned by fit)
 
     def random_transform(self, image, rng=None):
         """One (C, H, W) image, transformed by a random draw of this generator's settings."""
@@ -40,25 +56,79 @@ class ImageDataGenerator:
         theta = math.radians(rng.uniform(-self.rotation_range, self.rotation_range)) if self.rotation_range else 0.0
         ty = _shift(rng, self.height_shift_range, h)
         tx = _shift(rng, self.width_shift_range, w)
+        shear = math.radians(rng.uniform(-self.shear_range, self.shear_range)) if self.shear_range else 0.0
         zy, zx = (rng.uniform(*self.zoom_range, size=2) if self.zoom_range != (1.0, 1.0) else (1.0, 1.0))
         out = image
-        if theta or tx or ty or zx != 1 or zy != 1:
+        if theta or tx or ty or shear or zx != 1 or zy != 1:
             from scipy import ndimage  # (here: importing it costs a tenth of a second)
-            # output pixel p takes input pixel matrix @ (p - centre) + centre - shift (rows, columns)
-            cos, sin = math.cos(theta), math.sin(theta)
-            matrix = np.array([[cos * zy, -sin * zx], [sin * zy, cos * zx]])
+            # output pixel p takes input pixel matrix @ (p - centre) + centre - shift (rows,
+            # columns); matrix = rotation @ shear @ zoom, Keras's order
+            rotation = np.array([[math.cos(theta), -math.sin(theta)], [math.sin(theta), math.cos(theta)]])
+            sheared = np.array([[1.0, -math.sin(shear)], [0.0, math.cos(shear)]])
+            matrix = rotation @ sheared @ np.diag([zy, zx])
             centre = np.array([(h - 1) / 2, (w - 1) / 2])
             offset = centre - matrix @ centre - np.array([ty, tx])
             out = np.stack([ndimage.affine_transform(channel, matrix, offset, order=1, mode=_MODES[self.fill_mode],
                                                      cval=self.cval) for channel in image])
+        if self.channel_shift_range:
+            # (one shift for every channel, the result kept within the image's range: Keras's)
+            shifted = out + rng.uniform(-self.channel_shift_range, self.channel_shift_range)
+            out = np.clip(shifted, out.min(), out.max())
+        if self.brightness_range is not None:
+            # (the values times a factor: Keras goes through PIL's 8-bit images, which rescales
+            # them to 0-255 first and clips at 255)
+            out = out * rng.uniform(*self.brightness_range)
         if self.horizontal_flip and rng.random() < 0.5:
             out = out[:, :, ::-1]
         if self.vertical_flip and rng.random() < 0.5:
             out = out[:, ::-1, :]
         return out
 
-    def standardize(self, batch):
-        return batch * self.rescale if self.rescale else batch
+    def standardize(self, x):
+        """Keras's standardize of an image (C, H, W) or a batch of them, after its transform."""
+        if self.preprocessing_function is not None:
+            x = self.preprocessing_function(x)
+        if self.rescale:
+            x = x * self.rescale
+        image_axes = tuple(range(x.ndim - 3, x.ndim))
+        if self.samplewise_center:
+            x = x - x.mean(axis=image_axes, keepdims=True)
+        if self.samplewise_std_normalization:
+            x = x / (x.std(axis=image_axes, keepdims=True) + 1e-6)
+        if self.featurewise_center or self.featurewise_std_normalization or self.zca_whitening:
+            if self.mean is None and self.principal_components is None:
+                raise ValueError("this ImageDataGenerator normalizes by the training set's statistics "
+                                 "(featurewise_* or zca_whitening): call its fit(x_train) first")
+        if self.featurewise_center:
+            x = x - self.mean
+        if self.featurewise_std_normalization:
+            x = x / (self.std + 1e-6)
+        if self.zca_whitening:
+            x = (x.reshape(-1, self.principal_components.shape[0]) @ self.principal_components).reshape(x.shape)
+        return x
+
+    def fit(self, x, augment=False, rounds=1, seed=None):
+        """Learn the training set's per-channel mean and standard deviation and its ZCA whitening
+        matrix from images x (N, C, H, W), rescaled first; augment: from `rounds` random
+        transforms of each image instead."""
+        x = np.asarray(x, dtype=self.dtype)
+        if x.ndim != 4:
+            raise ValueError(f"fit takes (N, C, H, W) images, got shape {x.shape}")
+        if augment:
+            rng = np.random.default_rng(seed)
+            x = np.stack([self.random_transform(image, rng) for _ in range(rounds) for image in x])
+        x = x * self.rescale if self.rescale else x.copy()
+        if self.featurewise_center:
+            self.mean = x.mean(axis=(0, 2, 3), keepdims=True)[0]
+            x -= self.mean
+        if self.featurewise_std_normalization:
+            self.std = x.std(axis=(0, 2, 3), keepdims=True)[0]
+            x /= self.std + 1e-6
+        if self.zca_whitening:
+            flat = x.reshape(len(x), -1).astype(np.float64)
+            u, s, _ = np.linalg.svd(flat.T @ flat / len(flat))
+            self.principal_components = ((u / np.sqrt(s + self.zca_epsilon)) @ u.T).astype(self.dtype)
+        return self
 
     def flow(self, x, y=None, batch_size=32, shuffle=True, seed=None):
         """Endless batches (x, y), or x alone without y, freshly transformed each time; one pass
@@ -100,8 +170,9 @@ class ImageBatches(Sequence):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        images = self.generator.standardize(self.x[picked].astype(self.generator.dtype))
-        batch = np.stack([self.generator.random_transform(image, self.rng) for image in images])
+        images = self.x[picked].astype(self.generator.dtype)
+        batch = self.generator.standardize(np.stack([self.generator.random_transform(image, self.rng)
+                                                     for image in images]))
         batch = batch.astype(self.generator.dtype, copy=False)
         return batch if self.y is None else (batch, self.y[picked])
 

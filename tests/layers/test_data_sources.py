@@ -143,3 +143,60 @@ def test_the_generator_says_what_it_takes():
         ImageDataGenerator().flow(np.zeros((3, 4, 4)))
     with pytest.raises(ValueError, match="one \\(C, H, W\\) image"):
         ImageDataGenerator().random_transform(np.zeros((4, 4)))
+
+
+def test_featurewise_statistics_learned_by_fit_standardize_every_batch():
+    images = RNG.normal(3.0, 2.0, size=(60, 3, 5, 5)) * np.array([1.0, 4.0, 0.5])[:, None, None]
+    generator = ImageDataGenerator(featurewise_center=True, featurewise_std_normalization=True, rescale=0.5,
+                                   dtype="float64")
+    with pytest.raises(ValueError, match="fit\\(x_train\\) first"):
+        generator.flow(images, batch_size=60)[0]
+    generator.fit(images)
+    mean = (images * 0.5).mean(axis=(0, 2, 3))
+    std = (images * 0.5).std(axis=(0, 2, 3))
+    np.testing.assert_allclose(generator.mean.ravel(), mean, rtol=1e-12)
+    np.testing.assert_allclose(generator.std.ravel(), std, rtol=1e-12)
+    batch = generator.flow(images, batch_size=60, shuffle=False)[0]
+    np.testing.assert_allclose(batch, (images * 0.5 - mean[:, None, None]) / (std[:, None, None] + 1e-6), rtol=1e-10)
+    np.testing.assert_allclose(batch.mean(axis=(0, 2, 3)), 0, atol=1e-12)
+    np.testing.assert_allclose(batch.std(axis=(0, 2, 3)), 1, rtol=1e-5)
+
+
+def test_samplewise_normalization_and_the_preprocessing_function():
+    images = RNG.normal(2.0, 3.0, size=(5, 2, 4, 4))
+    generator = ImageDataGenerator(samplewise_center=True, samplewise_std_normalization=True,
+                                   preprocessing_function=lambda x: x ** 2, dtype="float64")
+    batch = generator.flow(images, batch_size=5, shuffle=False)[0]
+    squared = images ** 2
+    want = (squared - squared.mean(axis=(1, 2, 3), keepdims=True)) / (squared.std(axis=(1, 2, 3), keepdims=True) + 1e-6)
+    np.testing.assert_allclose(batch, want, rtol=1e-10)
+
+
+def test_zca_whitening_decorrelates_the_pixels():
+    mixing = RNG.normal(size=(12, 12))
+    images = (RNG.normal(size=(500, 12)) @ mixing).reshape(500, 3, 2, 2)  # correlated pixels
+    generator = ImageDataGenerator(featurewise_center=True, zca_whitening=True, zca_epsilon=1e-9, dtype="float64")
+    generator.fit(images)
+    white = generator.flow(images, batch_size=500, shuffle=False)[0].reshape(500, -1)
+    np.testing.assert_allclose(white.T @ white / 500, np.eye(12), atol=1e-6)
+    # ZCA's matrix is symmetric: the whitened images stay closest to the centred ones
+    np.testing.assert_allclose(generator.principal_components, generator.principal_components.T, atol=1e-8)
+
+
+def test_shear_keeps_the_centre_column_and_moves_the_rest():
+    image = RNG.random((1, 9, 9))
+    sheared = ImageDataGenerator(shear_range=40).random_transform(image, np.random.default_rng(3))  # (-33 degrees)
+    np.testing.assert_allclose(sheared[0, :, 4], image[0, :, 4], atol=1e-12)  # (output column c reads column c)
+    assert np.abs(sheared - image).mean() > 0.05
+
+
+def test_channel_shift_and_brightness_move_the_values():
+    image = RNG.random((3, 6, 6)) + 1.0
+    shifted = ImageDataGenerator(channel_shift_range=0.3).random_transform(image, np.random.default_rng(4))
+    amount = np.random.default_rng(4).uniform(-0.3, 0.3)
+    np.testing.assert_allclose(shifted, np.clip(image + amount, image.min(), image.max()))
+    brighter = ImageDataGenerator(brightness_range=(0.5, 1.5)).random_transform(image, np.random.default_rng(6))
+    factor = np.random.default_rng(6).uniform(0.5, 1.5)
+    np.testing.assert_allclose(brighter, image * factor)
+    with pytest.raises(ValueError, match="brightness_range"):
+        ImageDataGenerator(brightness_range=0.2)
