@@ -19,7 +19,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .function import function, Function, UnusedInputError
     from .ops.scan import scan, map, reduce, foldl, foldr  # (Theano's theano.map, theano.reduce, ...)
     from .ops.shape import (grad_clip, zero_grad, alloc, fill, second, shape_padaxis, join, horizontal_stack,
-                            vertical_stack, stacklists)
+                            vertical_stack, stacklists, roll, addbroadcast, unbroadcast, patternbroadcast)
     from .ops.linalg import diag, diagonal, trace, triu, tril
     from .ops.reduce import max_and_argmax, largest, smallest, isclose, allclose
     from .ops import nlinalg  # (Theano's T.nlinalg.matrix_inverse, det, and T.slinalg.solve)

@@ -1,5 +1,5 @@
 """Theano's other tensor names that ported code calls: alloc, fill, join, the stacks, diag,
-trace, triu/tril, largest/smallest, max_and_argmax, isclose/allclose, grad_clip and zero_grad,
+trace, triu/tril, roll, addbroadcast and its kin, largest/smallest, max_and_argmax, isclose/allclose, grad_clip and zero_grad,
 map/reduce/foldl/foldr over scan, pp, and nnet's softsign and selu; each against NumPy on both
 CPU backends, gradients against finite differences."""
 import numpy as np
@@ -35,6 +35,11 @@ CASES = [  # (name, function of the symbolic matrix m and vector v, NumPy's answ
     ("isclose", lambda m, v: sg.isclose(m, m + 1e-9) & ~sg.isclose(m, m + 1e-3),
      np.isclose(M, M + 1e-9) & ~np.isclose(M, M + 1e-3)),
     ("allclose", lambda m, v: sg.stack([sg.allclose(m, m * (1 + 1e-7)), sg.allclose(m, m + 1)]), np.array([True, False])),
+    ("roll", lambda m, v: sg.concatenate([sg.roll(m, 1, 1), sg.roll(m, -5, 0).T.reshape((3, 4)), sg.roll(m, 0, -1)]),
+     np.concatenate([np.roll(M, 1, 1), np.roll(M, -5, 0).T.reshape(3, 4), np.roll(M, 0, -1)])),
+    ("roll flattened", lambda m, v: sg.roll(m, 7) + sg.roll(m, -13), np.roll(M, 7) + np.roll(M, -13)),
+    ("addbroadcast", lambda m, v: sg.addbroadcast(m[:1], 0) * sg.patternbroadcast(v[:, None], (False, True))
+     + sg.unbroadcast(m, 1), M[:1] * V[:, None] + M),
     ("softsign selu", lambda m, v: sg.nnet.softsign(m) + sg.nnet.selu(m),
      M / (1 + np.abs(M)) + 1.0507009873554805 * np.where(M > 0, M, 1.6732632423543772 * np.expm1(M))),
 ]
@@ -53,6 +58,7 @@ def test_theano_names_match_numpy(name, build, want, backend):
     (lambda v: sg.diag(v, 1), [V]), (lambda m: sg.diagonal(m, -1), [M]), (lambda m: sg.trace(m), [M[:, :3]]),
     (lambda m: sg.triu(m, 1), [M]), (lambda m: sg.tril(m), [M]), (lambda m: sg.largest(m, -m, 0.3), [M]),
     (lambda v: sg.stacklists([[v[0], v[1]], [v[2], v[0]]]), [V]), (lambda m: sg.fill(m, m.sum()), [M]),
+    (lambda m: sg.roll(m, -1, 0) * np.arange(4.0) + sg.roll(m, 5), [M]),
 ])
 def test_gradients_match_finite_differences(fn, inputs):
     sg.verify_grad(fn, inputs, rng=np.random.default_rng(1))
@@ -100,3 +106,31 @@ def test_pp_writes_one_expression():
     f = sg.function([x], [x + 1, x.sum()], optimize=False)
     assert sg.pp(f).splitlines() == ["(x + 1.0)", "Sum{axis=(0,)}(x)"]
     assert sg.pp(sg.function([x], x * 2 + 1)) == "Composite{add(mul(i0, 2.0), 1.0)}(x)"  # (the graph that runs)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_roll_by_a_symbolic_shift_and_a_known_length(backend):
+    x, k = sg.tensor("x", "float64", (3, 5)), sg.iscalar("k")
+    f = sg.function([x, k], [sg.roll(x, k, 1), sg.roll(x, 2 * k)], backend=backend)
+    for shift in (-7, -1, 0, 3, 5, 12):
+        by_axis, flat = f(M[:, :4].repeat(2, 1)[:, :5], shift)
+        np.testing.assert_array_equal(by_axis, np.roll(M[:, :4].repeat(2, 1)[:, :5], shift, 1))
+        np.testing.assert_array_equal(flat, np.roll(M[:, :4].repeat(2, 1)[:, :5], 2 * shift))
+    assert sg.roll(x, 2, 0).type.shape == (3, 5)
+    sg.verify_grad(lambda a: sg.roll(a, 2, 1) * np.arange(4.0), [M], rng=np.random.default_rng(2))
+
+
+def test_addbroadcast_states_and_checks_a_length_of_one():
+    x = sg.dmatrix("x")
+    y = sg.addbroadcast(x, 0)
+    assert y.type.shape == (1, None)
+    f = sg.function([x], y * 2)
+    np.testing.assert_array_equal(f(M[:1]), 2 * M[:1])
+    with pytest.raises(Exception, match="reshape|size"):
+        f(M)  # (a length other than 1 is refused when it runs, as Theano's)
+    with pytest.raises(ValueError, match="axis 1 .* has length 4, not 1"):
+        sg.addbroadcast(sg.tensor("z", "float64", (1, 4)), 1)
+    with pytest.raises(ValueError, match="out of range"):
+        sg.unbroadcast(x, 2)
+    with pytest.raises(ValueError, match="2 flags"):
+        sg.patternbroadcast(sg.dvector("v"), (True, False))

@@ -707,3 +707,60 @@ def stacklists(arg):
     if isinstance(arg, (list, tuple)):
         return stack([stacklists(item) for item in arg])
     return as_variable(arg)
+
+
+def roll(x, shift, axis=None):
+    """NumPy's and Theano's roll: the elements moved `shift` places along `axis`, those pushed
+    off the end coming back at the start (axis=None: of the flattened array, reshaped back).
+    shift may be symbolic. Two slices joined: its gradient is the output's rolled back."""
+    x = as_variable(x)
+    if axis is None:
+        return reshape(roll(flatten(x), shift, 0), shape(x))
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"roll: axis {axis} is out of range for {x.describe()}")
+    axis %= x.ndim
+    length = x.type.shape[axis]
+    if isinstance(shift, (int, np.integer)) and length is not None:
+        cut = length - int(shift) % length if length else 0  # (known here: static slices)
+    else:
+        n = shape(x)[axis]
+        cut = n - as_variable(shift) % n
+    before = (slice(None),) * axis
+    return concatenate([x[before + (slice(cut, None),)], x[before + (slice(None, cut),)]], axis)
+
+
+def addbroadcast(x, *axes):
+    """Theano's addbroadcast: x, stated (and checked when it runs) to have length 1 along
+    `axes`. symgraph broadcasts by NumPy's rules when a function runs, so Theano's broadcastable
+    flags are needed nowhere; this keeps the check and the known length."""
+    x = as_variable(x)
+    axes = sorted({_axis(a, x, "addbroadcast") for a in axes})
+    wrong = [a for a in axes if x.type.shape[a] not in (None, 1)]
+    if wrong:
+        raise ValueError(f"addbroadcast: axis {wrong[0]} of {x.describe()} has length {x.type.shape[wrong[0]]}, not 1")
+    if all(x.type.shape[a] == 1 for a in axes):
+        return x
+    return reshape(x, [1 if a in axes else shape(x)[a] for a in range(x.ndim)])
+
+
+def unbroadcast(x, *axes):
+    """Theano's unbroadcast: x itself (symgraph has no broadcastable flags to clear: an axis of
+    length 1 broadcasts where NumPy's rules say, and nowhere else)."""
+    x = as_variable(x)
+    for a in axes:
+        _axis(a, x, "unbroadcast")
+    return x
+
+
+def patternbroadcast(x, broadcastable):
+    """Theano's patternbroadcast: addbroadcast along the axes flagged True."""
+    x = as_variable(x)
+    if len(broadcastable) != x.ndim:
+        raise ValueError(f"patternbroadcast: {len(broadcastable)} flags for {x.describe()} of {x.ndim} axes")
+    return addbroadcast(x, *[a for a, flag in enumerate(broadcastable) if flag])
+
+
+def _axis(axis, x, what):
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{what}: axis {axis} is out of range for {x.describe()}")
+    return axis % x.ndim
