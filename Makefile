@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-numba-floor bench bench-cuda clean
+.PHONY: install demo test test-slow test-numba-floor bench bench-cuda clean
 
 install: $(STAMP)
 
@@ -23,8 +23,14 @@ $(STAMP): setup.cfg pyproject.toml
 demo: install
 	$(PY) -m symgraph.demo
 
+# The quick tier: every test, but of each `exhaustive` test of a kernel's variants (dtypes,
+# sizes, layouts, each math function) only the first (tests/conftest.py): 12 minutes on a 2-core
+# machine with a cold kernel cache, 4 warm. test-slow runs the other variants; CI runs both.
 test: install
-	$(PY) -m pytest -n auto  # one worker per core: the suite is bound by numba's compiles
+	$(PY) -m pytest -n auto -m "not slow"  # one worker per core: the suite is bound by numba's compiles
+
+test-slow: install
+	$(PY) -m pytest -n auto -m slow
 
 # CI also runs the tests that watch the kernels' code generation (each math function's loop
 # vectorizes, the folds compile, numba's start-up hooks, the calls LLVM must keep, the gemm

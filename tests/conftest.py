@@ -11,6 +11,21 @@ import pytest
 import symgraph as sg
 
 
+@pytest.hookimpl(tryfirst=True)  # (before `-m "not slow"` deselects)
+def pytest_collection_modifyitems(items):
+    """An `exhaustive` test's parameter sets after its first are marked `slow`: `make test`
+    compiles one variant of each such kernel path, `make test-slow` (and CI) the others. Each
+    variant compiles kernels of its own, which is most of the suite's time on a cold cache."""
+    seen = set()
+    for item in items:
+        if item.get_closest_marker("exhaustive") is None:
+            continue
+        key = (item.module.__name__, getattr(item, "originalname", item.name))
+        if key in seen:
+            item.add_marker(pytest.mark.slow)
+        seen.add(key)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -215,6 +215,7 @@ def test_numba_products_and_convolutions_match_the_numpy_backend(blas_mode, mode
 
 @pytest.mark.parametrize("stride,padding,dilation,groups", [(1, "same", 1, 2), (2, 1, 1, 1), (1, 2, 2, 1),
                                                             (2, "valid", 1, 4)])
+@pytest.mark.exhaustive
 def test_convolutions_with_products_above_the_threshold_match_the_numpy_backend(
         stride, padding, dilation, groups, monkeypatch, mkl_on):
     """Strided, dilated, padded and grouped convolutions, forward and both gradients, large
@@ -318,6 +319,7 @@ def test_accumulate_goes_through_mkl_when_asked_for(monkeypatch, mkl_on):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_stacked_products_one_blas_call_or_split_over_numbas_threads(dtype, monkeypatch):
     """sg.matmul of a stack by a matrix is one product of the stack's rows; of two stacks of one
     batch, products of BATCH_PRODUCT_WORK or more split over numba's threads while they are free

@@ -128,6 +128,7 @@ def _clear_kernel_memos():
         memo.cache_clear()
 
 
+@pytest.mark.slow  # (fresh processes or a second compiler: CI runs it in make test-slow)
 def test_every_launched_kernel_compiles_for_a_real_gpu(tmp_path, monkeypatch):
     recorder = Recorder()
     monkeypatch.setattr(cuda_codegen, "compile_kernel", recorder.wrap(cuda_codegen.compile_kernel))

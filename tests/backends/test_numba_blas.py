@@ -32,6 +32,7 @@ def split_blas(request, monkeypatch):
 @needs_split
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("m,k,n", [(32, 900, 40), (3, 901, 5), (200, 30, 40), (7, 3, 9), (1, 1, 1), (5, 0, 4)])
+@pytest.mark.exhaustive
 def test_split_product_agrees_with_numpy(dtype, m, k, n, split_blas):
     """By slices of the inner dimension where it is at least a's rows (the last slice shorter),
     else by rows; an empty inner dimension gives zeros."""

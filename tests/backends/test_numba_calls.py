@@ -28,6 +28,7 @@ def _inputs(dtype, rng):
 
 
 @pytest.mark.parametrize("name", numba_calls.NAMES)
+@pytest.mark.exhaustive
 def test_called_gives_the_inline_definitions_bits(name, rng):
     dtype = "float64" if name.endswith("64") else "float32"
     arity = _arity(name)

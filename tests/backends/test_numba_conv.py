@@ -45,6 +45,7 @@ needs_single_thread_blas = pytest.mark.skipif(numba_conv.single_thread_work() ==
 @needs_single_thread_blas
 @pytest.mark.parametrize("dtype,stride,padding,dilation,channels", [
     ("float32", 1, 1, 1, 16), ("float32", 2, "same", 1, 8), ("float64", 1, 2, 2, 8), ("float32", 2, "valid", 1, 16)])
+@pytest.mark.exhaustive
 def test_image_by_image_matches_the_numpy_backend(dtype, stride, padding, dilation, channels, spied, monkeypatch):
     """8 channels: the filter gradient's 16 x 72 outputs take OpenBLAS's transposed small kernel
     (numba_conv.FEW_OUTPUTS); 16 channels, 16 x 144: the C-ordered form."""
@@ -156,6 +157,7 @@ def test_products_stay_off_blas_threads_while_numba_works_the_images(products_of
 
 
 @pytest.mark.parametrize("kernel,stride,padding", [(2, None, 0), (3, 2, 1)])
+@pytest.mark.exhaustive
 def test_max_pooling_split_over_the_planes_matches_the_numpy_backend(kernel, stride, padding, monkeypatch):
     """From MaxPoolThunk.PARALLEL_POOL values, with BLAS's threads not spinning, the pooling
     loops (forward, and the gradient: the tiling windows' kernel and the general one) split the
@@ -327,6 +329,7 @@ FEW_FILTERS_CASES = [(filters, kernel, padding, dtype, (i + j + filters) % 2 == 
 
 
 @pytest.mark.parametrize("filters,kernel,padding,dtype,parallel", FEW_FILTERS_CASES)
+@pytest.mark.exhaustive
 def test_few_filters_run_tap_by_tap_with_the_numpy_backends_values(filters, kernel, padding, dtype, parallel,
                                                                    monkeypatch):
     """A convolution with at most numba_taps.MAX_FILTERS filters (a decoder's last layer) runs
@@ -376,6 +379,7 @@ def test_few_filters_run_tap_by_tap_with_the_numpy_backends_values(filters, kern
 @pytest.mark.parametrize("kernel", [(2, 2), (3, 2)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.exhaustive
 def test_one_channel_tiling_convolutions_run_window_by_window_with_the_numpy_backends_values(kernel, dtype,
                                                                                           parallel, monkeypatch):
     """avg_pool2d's convolution (each plane one image of one channel, a filter whose windows

@@ -225,6 +225,7 @@ def test_reductions_of_4d_values_merge_neighbouring_axes(kind, axis, layout, rng
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
 @pytest.mark.parametrize("kind", ["sum", "mean", "prod"])
 @pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.exhaustive
 def test_whole_reductions_of_one_input_take_the_written_call(dtype, kind, keepdims, rng):
     """After a first call, a reduction over all axes of one C-ordered input runs the call
     ReduceThunk._write_whole_call wrote (its loop on the array flat, the total made the result):
@@ -250,6 +251,7 @@ def test_whole_reductions_of_one_input_take_the_written_call(dtype, kind, keepdi
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.exhaustive
 def test_whole_reductions_of_several_inputs_take_the_written_call(dtype, rng):
     """A reduction over all axes of several inputs, each C-ordered of one shape or a single
     value ((x * y).sum(), a squared error's mean, a value subtracted), runs the call
@@ -283,6 +285,7 @@ def test_whole_reductions_of_several_inputs_take_the_written_call(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
+@pytest.mark.exhaustive
 def test_any_and_all_run_compiled_loops(dtype, rng):
     """x.any()/x.all() and those of a fused comparison ((x > t).any(), isnan(x).any()) or loop
     of numbers ((x - 1).all(): ops.composite.cast_output) fold truth values in the compiled
@@ -539,6 +542,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_a_large_transposed_matrix_beside_c_ordered_ones_takes_the_tiled_loop(dtype, rng, monkeypatch):
     """x * y.T, a + a.T, exp(x - c) + y.T and the like from the parallel threshold: the loops
     walk tiles, the transposed input's copied to the stack (numba_codegen._tiled_lines,
@@ -609,6 +613,7 @@ def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(dtype, rng, monkeypatch, ours_only):
     x = sg.tensor("x", dtype, (None,))
     expr = sg.sin(x) * 2 + sg.cos(x * 3) + sg.tan(x * 0.5)
@@ -634,6 +639,7 @@ def test_sin_cos_and_tan_redo_the_loop_with_libm_beyond_their_range(dtype, rng, 
 
 
 @pytest.mark.parametrize("dtype,parallel", [("float32", True), ("float64", False)])
+@pytest.mark.exhaustive
 def test_folds_and_broadcasts_of_sin_cos_tan_take_the_vector_forms_and_redo_beyond_their_range(
         dtype, parallel, rng, monkeypatch, ours_only):
     """The reduction and broadcast loops use the vectorized sin/cos/tan too (they called libm's
@@ -706,6 +712,7 @@ def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.exhaustive
 def test_broadcast_loops_merge_neighbouring_axes(dtype, rng):
     """From MERGE_AXES_FROM elements, C-ordered inputs broadcast along the same neighbouring axes
     loop over them as one (_merged_axes): a batch norm's x - m of (N, C, H, W) and (1, C, 1, 1)
@@ -1150,6 +1157,7 @@ def test_boolean_masks_run_the_compress_loops(dtype, rng, monkeypatch):
 @pytest.mark.parametrize("dtype,kind", [("int32", "sum"), ("int64", "prod"), ("uint8", "sum"), ("int8", "max"),
                                         ("bool", "min"), ("bool", "sum"), ("int32", "mean"), ("uint8", "min")])
 @pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.exhaustive
 def test_integer_and_bool_reductions_of_stored_arrays_run_compiled_and_match_numpy(dtype, kind, axis, rng):
     """NumPy's result dtypes (int32 sums in int64, uint8 in uint64, means in float64) and its
     values: exact for integers (wrapping on overflow as NumPy's), parallel and serial. (Pairs
@@ -1268,6 +1276,7 @@ def test_one_value_nodes_give_numpys_bits_and_dtypes(dtype):
 
 @pytest.mark.parametrize("kind", ["sum", "max", "mean"])
 @pytest.mark.parametrize("axis", [None, 0, 1])
+@pytest.mark.exhaustive
 def test_reductions_read_broadcast_inputs_at_index_0_not_through_broadcast_views(kind, axis, rng):
     """A row (1, n), a column (m, 1), a vector (n,) and a scalar reach the kernel as they are
     (C-ordered, writeable) and are read at index 0 along their broadcast axes; np.broadcast_to's
@@ -1313,6 +1322,7 @@ def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("rows", [300, 30])
+@pytest.mark.exhaustive
 def test_a_costly_loop_tiles_or_copies_a_transposed_input_beside_other_layouts(dtype, rows, rng):
     """exp(y.T) + x walked x's rows and read y across its own, and exp ran scalar (500x500
     float32 1.14 ms, exp(y.T) alone 0.11). A parallel loop (300x400) reads y.T through stack
@@ -1433,6 +1443,7 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtype, rng, monkeypatch):
     """On all cores a fold over the leading axis splits the kept one into blocks of
     _OUTER_BLOCK columns, each folded into a scratch row of its own and copied to the output

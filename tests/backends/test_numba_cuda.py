@@ -161,6 +161,7 @@ def test_transposes_only_products_read_are_read_in_place(rng, monkeypatch):
 
 @pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(padding="same", dilation=2),
                                 dict(groups=2), dict(padding=(1, 0), stride=(1, 2))])
+@pytest.mark.exhaustive
 def test_conv2d_and_its_gradients(kw, rng):
     x, w = sg.dtensor4("x"), sg.dtensor4("w")
     xv = rng.normal(size=(2, 2, 5, 5))

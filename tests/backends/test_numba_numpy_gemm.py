@@ -25,6 +25,7 @@ LAYOUT_PAIRS = [(0, 0), (0, 1), (1, 0), (1, 1), (3, 3), (3, 0), (2, 0), (0, 2)]
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("m, k, n", [(3, 4, 5), (128, 128, 128), (1, 7, 3), (7, 1, 3), (0, 3, 4), (3, 0, 4), (4, 3, 0)])
+@pytest.mark.exhaustive
 def test_products_give_np_dots_values_for_each_transpose_and_a_copied_operand(dtype, m, k, n, rng):
     a, b = rng.normal(size=(m, k)).astype(dtype), rng.normal(size=(k, n)).astype(dtype)
     want = a @ b
@@ -37,6 +38,7 @@ def test_products_give_np_dots_values_for_each_transpose_and_a_copied_operand(dt
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_a_vector_and_a_matrix_either_way_round(dtype, rng):
     v, m = rng.normal(size=6).astype(dtype), rng.normal(size=(6, 4)).astype(dtype)
     for got, want in ((numba_numpy_gemm.numpy_dot(v, m), v @ m), (numba_numpy_gemm.numpy_dot(m.T, v), m.T @ v),
@@ -46,6 +48,7 @@ def test_a_vector_and_a_matrix_either_way_round(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_products_into_runs_of_rows_and_other_outputs(dtype, rng):
     """numpy_dot_into(a, b, out), numba_conv's kernels' call: out a run of rows of a C-ordered
     buffer (only those rows written), a column of one, a strided block and reversed rows
@@ -76,6 +79,7 @@ def test_products_into_runs_of_rows_and_other_outputs(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_gemm_into_takes_rows_or_columns_in_place_and_refuses_other_layouts(dtype, rng):
     """gemm_into(a, b, out), numba_conv's kernels' and the split products' call: operands C- or
     Fortran-ordered, runs of rows, a slice of columns, their transposes (no copy), into a run

@@ -54,6 +54,7 @@ def classifier(dtype, idiom, hidden=8):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("idiom", ["theano", "keras"])
+@pytest.mark.exhaustive
 def test_a_training_loop_runs_the_whole_program_and_trains_as_the_executor(dtype, idiom, rng):
     x, y, cost, params, updates = classifier(dtype, idiom)
     xv = rng.normal(size=(6, 5)).astype(dtype)
@@ -140,6 +141,7 @@ def test_graphs_it_does_not_spell_too_small_or_too_large_stay_with_the_executor(
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_reductions_indexing_and_shapes_in_the_program(dtype, rng):
     a, b = sg.tensor("a", dtype, (None, None)), sg.tensor("b", dtype, (None,))
     i = sg.ivector("i")
@@ -308,6 +310,7 @@ def test_threads_calling_one_function_compile_it_once_and_agree(rng):
     assert [p for p in f._run.programs.values() if p is not None] and not f._run.why_not, f._run.why_not
 
 
+@pytest.mark.slow  # (fresh processes or a second compiler: CI runs it in make test-slow)
 def test_a_program_not_in_the_disk_cache_is_compiled_by_a_child_process(monkeypatch, tmp_path, rng):
     """(numba_elsewhere) The child compiles into numba's disk cache; this process loads the
     machine code from it, compiling nothing itself, and the program trains as the executor."""

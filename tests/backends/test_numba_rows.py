@@ -98,6 +98,7 @@ def test_softmax_crossentropy_with_integer_and_dense_targets(dtype, rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("n", [1, 10, 31, 32, 40])
+@pytest.mark.exhaustive
 def test_short_rows_in_blocks_of_rows_and_the_rows_left_over(n, dtype, rng):
     """Rows shorter than numba_rows.SHORT go numba_rows.BLOCK at a time through a transposed
     block; 37 rows are two blocks and a third of 5 rows padded with the last (here -inf: its
@@ -194,6 +195,7 @@ def test_reductions_propagate_nan_and_inf_in_either_loop_order(kind, axis, dtype
 
 @pytest.mark.parametrize("kind", ["max", "min"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_max_and_min_along_rows_fold_their_rest_as_one_more_full_step(kind, dtype, rng):
     """Rows not a multiple of the vector loop's step fold their rest as a full step ending at
     the row's end (numba_codegen._WINDOW): every length around the step and a quarter of it,
@@ -278,6 +280,7 @@ def test_row_ops_on_float32_rows_add_their_rest_as_one_masked_step(rng):
 
 @pytest.mark.parametrize("shape,axis,order", [((3000, 130), 0, (1, 0)), ((40, 50, 100), 1, (0, 2, 1)),
                                                ((40, 50, 100), (0, 1), (1, 0))])  # (0, 1) merged into one axis
+@pytest.mark.exhaustive
 def test_large_reductions_over_leading_axes_in_parallel(shape, axis, order, rng):
     x = sg.tensor("x", dtype="float32", ndim=len(shape))
     value = rng.normal(size=shape).astype("float32")
@@ -307,6 +310,7 @@ def test_float32_sums_over_a_middle_axis_add_blocks_in_float32_and_the_blocks_in
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32", "int32"])
+@pytest.mark.exhaustive
 def test_reductions_over_leading_axes_fold_chunks_of_rows_on_the_cores(dtype, rng, monkeypatch):
     """Reductions over leading axes with 128 rows a chunk or more fold up to 8 chunks of rows
     into scratch rows, then those into the result (numba_codegen.row_chunks_lines): rows not a
@@ -493,6 +497,7 @@ def test_integer_reductions_over_leading_axes(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool"])
+@pytest.mark.exhaustive
 def test_cumsum_loops_give_numpys_bits_along_every_axis(dtype, rng, monkeypatch):
     """cumsum adds in NumPy's order, so its loop (numba_kernels._cumsum) gives the same bits:
     along each axis of a 3-d array, reversed (the gradient), from a strided view, serial and
@@ -798,6 +803,7 @@ def wrong_targets(tv, classes):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7)])  # 40x4: blocks of 16 rows and the rest
+@pytest.mark.exhaustive
 def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, rng):
     """The gradient of softmax crossentropy with integer targets is one row loop
     (CrossentropySoftmaxGrad): NaN/inf rows, negative targets, a g broadcast along the rows,
@@ -830,6 +836,7 @@ def test_crossentropy_gradient_in_one_pass_matches_the_reference(dtype, shape, r
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7), (5, 40)])  # 5x40: rows one at a time
+@pytest.mark.exhaustive
 def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtype, shape, rng):
     """CrossentropySoftmaxWithGrad (a training step's loss beside its gradient, rewritten into
     one node): one row loop whose loss and gradient are bit for bit those of the two ops' own
@@ -855,6 +862,7 @@ def test_a_crossentropy_with_its_gradient_is_one_loop_with_the_two_ops_bits(dtyp
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("shape", [(3, 7), (40, 4), (6, 3, 7), (5, 40)])
+@pytest.mark.exhaustive
 def test_dense_targets_gradient_and_loss_with_it_are_row_loops_with_the_references_values(dtype, shape, rng):
     """CrossentropySoftmaxGrad with dense target rows (a one-hot row, probabilities, a zero
     row, a row of targets broadcast to every row) and CrossentropySoftmaxWithGrad with them:

@@ -79,6 +79,7 @@ def _ulp(got, want, dtype):
 
 
 @pytest.mark.parametrize("dtype,name", CASES)
+@pytest.mark.exhaustive
 def test_within_their_ulp_bound_and_numpy_at_the_edges(dtype, name):
     x = _inputs(dtype, name)
     out = np.empty_like(x)
@@ -152,6 +153,7 @@ def test_float64_pow_matches_numpy_in_every_special_case_and_within_its_ulp_boun
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_fused_loops_use_the_vector_forms_and_match_numpy(dtype, rng):
     x = sg.tensor("x", dtype=dtype, ndim=1)
     y = sg.expm1(x) + sg.sinh(x) * sg.cosh(x) + sg.arctan(x) + sg.nn.elu(x) + sg.nn.softplus(x) \
@@ -211,6 +213,7 @@ def test_arctan2_matches_numpy_in_every_special_case_and_within_two_ulp(dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_logaddexp_matches_numpy_in_every_special_case_and_to_its_conditioning(dtype):
     """NumPy's results for equal arguments (infinities too), NaN and inf - inf exactly;
     elsewhere within 2 ulp of the larger argument's size (log(e^a + e^b) cancels where the
@@ -235,6 +238,7 @@ def test_logaddexp_matches_numpy_in_every_special_case_and_to_its_conditioning(d
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_gelu_matches_its_reference_and_erf_is_odd_and_saturates(dtype):
     """gelu's vector form (0.5 x (1 + erf(x / sqrt 2)), in float64) against the op's NumPy
     reference (scipy's erf), whose cancellation for large negative x it shares; erf(-x) is

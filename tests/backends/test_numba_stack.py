@@ -47,6 +47,7 @@ def test_a_size_that_is_not_a_literal_is_refused():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int8"])
+@pytest.mark.exhaustive
 def test_the_tiled_loop_reads_transposed_inputs_through_stack_tiles(dtype, rng, monkeypatch):
     """Shapes across several tiles of 64 (32 for 8-byte values) with partial ones at both
     edges, two transposed inputs, a broadcast row and C-ordered ones: as NumPy. (200x1: every
@@ -77,6 +78,7 @@ def test_a_serial_loop_tiles_a_transposed_input_whose_rows_are_a_multiple_of_128
 
 
 @pytest.mark.parametrize("dtype, lanes", [("float32", "float"), ("float64", "double")])
+@pytest.mark.exhaustive
 def test_the_tiled_loop_is_vectorized(dtype, lanes, tmp_path, monkeypatch):
     """Read in place, a transposed input was one strided load a value (LLVM's vector form of that
     loop runs only where the stride is 1); the row loop reads its stack tile instead, and

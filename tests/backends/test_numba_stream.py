@@ -29,6 +29,7 @@ def _misaligned_views(n, dtype, offset, count, rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.exhaustive
 def test_streamed_kernels_write_every_element_from_any_alignment(dtype, rng):
     x, y = sg.tensor("x", dtype=dtype, shape=(None,)), sg.tensor("y", dtype=dtype, shape=(None,))
     composite = _composite([x, y], x * y + x)
@@ -83,6 +84,7 @@ def test_a_scaled_update_streams_too(monkeypatch, rng):
 
 @pytest.mark.skipif(not numba_stream.STREAMS, reason="streaming stores are used on x86-64 only")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_the_streamed_loop_is_vectorized(dtype, tmp_path, monkeypatch):
     """LLVM must make vector non-temporal stores of it: a scalar loop would be several times
     slower than the normal one."""

@@ -99,6 +99,7 @@ print(njit(lambda v: np.empty(3)[:0].size + v.sum())(np.ones(4)), len(refreshes)
 """
 
 
+@pytest.mark.slow  # (fresh processes or a second compiler: CI runs it in make test-slow)
 def test_a_cached_kernel_loads_without_numbas_refresh_and_compiles_still_refresh(tmp_path):
     environment = dict(os.environ, SYMGRAPH_CACHE_DIR=str(tmp_path))
 

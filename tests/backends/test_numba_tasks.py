@@ -73,6 +73,7 @@ print(sum(sum(k.dispatcher.stats.cache_hits.values()) for k in kernels), len(ker
 """
 
 
+@pytest.mark.slow  # (fresh processes or a second compiler: CI runs it in make test-slow)
 def test_kernels_of_tasks_load_from_numbas_disk_cache_and_run(tmp_path):
     """A kernel loaded from the disk cache holds run_tasks' code without run_tasks' dispatcher,
     which would have started numba's threads: run before they were, the first such loaded

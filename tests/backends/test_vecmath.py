@@ -140,6 +140,7 @@ def test_sin_cos_tan_within_their_bounds_up_to_their_limit(kernel, reference, bo
 
 
 @pytest.mark.parametrize("name,bound", [("sin", 1.0), ("cos", 1.0), ("tan", 2.5)])
+@pytest.mark.exhaustive
 def test_float64_sin_cos_tan_up_to_their_limit(name, bound):
     """Against long double: uniform arguments, the multiples of pi/2 and their neighbours (where
     the reduction cancels most), tiny and subnormal ones; NumPy's answers at the specials."""

@@ -112,6 +112,7 @@ def reference_pool(x, k, s, pad, how):
 
 @pytest.mark.parametrize("k,s,pad", [(2, None, 0), (3, 2, 1), (3, 1, 0), (2, 1, 1)])
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.exhaustive
 def test_pooling_matches_loops(k, s, pad, backend, rng):
     xv = rng.normal(size=(2, 3, 7, 8))
     x = sg.dtensor4("x")
@@ -121,6 +122,7 @@ def test_pooling_matches_loops(k, s, pad, backend, rng):
 
 
 @pytest.mark.parametrize("size", [(7, 7), (8, 5)])
+@pytest.mark.exhaustive
 def test_same_padded_pooling_on_odd_sizes(size, rng):
     xv = rng.normal(size=(2, 2) + size)
     x = sg.dtensor4("x")
@@ -228,6 +230,7 @@ def test_float16_storage_with_float32_accumulation(rng):
 
 @pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("per_image", [True, False])
+@pytest.mark.exhaustive
 def test_numba_convolution_gradients_match_the_reference(config, per_image, rng, monkeypatch):
     # (these windows are small: the numba backend takes their products image by image unless
     # FEW_TAPS says otherwise; both ways must give the reference's values)
@@ -261,6 +264,7 @@ def test_numba_convolution_gradients_match_the_reference(config, per_image, rng,
 @pytest.mark.parametrize("kernel,padding", [((3, 3), 1), ((3, 3), "same"), ((2, 2), "same"), ((3, 3), 0),
                                             ((2, 3), ((1, 0), (2, 1))), ((1, 1), 0)])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_an_input_gradient_with_fewer_filters_than_channels_is_a_convolution_of_the_gradient(kernel, padding, dtype,
                                                                                              rng, monkeypatch):
     """With unit strides, conv2d's input gradient is gy convolved with the filters flipped and
@@ -303,6 +307,7 @@ def test_an_input_gradient_with_fewer_filters_than_channels_is_a_convolution_of_
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("parallel", [False, True])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.exhaustive
 def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges(size, k, parallel, dtype, rng,
                                                                                   monkeypatch):
     # Windows that tile the image take the numba backend's write-once gradient kernel (serial, and
@@ -330,6 +335,7 @@ def test_tiling_max_pool_gradient_matches_the_reference_with_ties_nans_and_edges
 
 @pytest.mark.parametrize("k", [2, 3])
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.exhaustive
 def test_tiling_max_pool_forward_matches_the_reference_with_ties_nans_and_edges(k, dtype, rng, monkeypatch):
     # On one core, windows that tile rows of 4 or more take max_pool_tiled_kernel (plain
     # comparisons, a row with a NaN or inf - inf compared again by NaN's rule); narrower rows the

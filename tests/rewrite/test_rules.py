@@ -259,6 +259,7 @@ def test_a_training_steps_loss_and_its_gradient_become_one_node(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_tensorflow_ones_summed_crossentropy_becomes_the_fused_op(dtype, rng):
     """-(y * log(softmax(h))).sum(axis=1).mean(), TensorFlow 1's tutorial cost with one-hot or
     probability rows y: the loss and its gradient become one CrossentropySoftmaxWithGrad (26 ->
@@ -827,6 +828,7 @@ def test_softmax_along_a_leading_axis_is_written_out_as_folds_and_one_loop(backe
 
 @pytest.mark.parametrize("pool", [dict(), dict(stride=1), dict(padding="same", pool_size=3, stride=2)])
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.exhaustive
 def test_a_conv_relu_pool_block_pools_before_relu_with_the_same_values_and_gradients(pool, backend, rng):
     """max_pool2d(relu(x)) -> relu(max_pool2d(x)) and relu's gradient moved after the
     pooling's: relu and its mask run on the pooled values only, and the block's loss and
@@ -920,6 +922,7 @@ def test_pooling_before_relu_in_a_prediction_only_where_relu_would_be_a_pass_of_
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_reductions_over_short_known_axes_are_folds_of_slices(backend, dtype):
     """x.reshape(n, c, h, 2, w, 2).mean(axis=(3, 5)) (a 2x2 pooling written by hand) -> the
     mean of four strided slices, one elementwise loop; every kind, keepdims, NaN as NumPy's.
