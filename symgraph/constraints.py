@@ -12,6 +12,7 @@ max_norm(3, axis=[0, 1, 2]) bounds each filter's norm on both (the layer says ho
 maps Keras's axes; Dense, Embedding and recurrent kernels have Keras's layout).
 """
 from .construction import Recorded
+from .naming import lookup
 from .ops import elemwise as E
 
 EPSILON = 1e-7  # (Keras's K.epsilon(), which its constraints add to the norms they divide by)
@@ -95,10 +96,7 @@ def get(identifier):
     "non_neg", "unit_norm", "min_max_norm") with Keras's defaults."""
     if identifier is None or callable(identifier):
         return identifier
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
-    raise ValueError(f"unknown constraint {identifier!r}; choose from {sorted(_BY_NAME)}, "
-                     f"an sg.constraints object or a function of the weight")
+    return lookup(_BY_NAME, identifier, "constraint")()
 
 
 def apply(weight, new_value):

@@ -6,6 +6,7 @@ Keras's default factor 0.01)."""
 import numpy as np
 
 from .construction import Recorded
+from .naming import lookup
 from .variables import constant
 
 
@@ -70,7 +71,4 @@ def get(identifier):
     default factors."""
     if identifier is None or callable(identifier):
         return identifier
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
-    raise ValueError(f"unknown regularizer {identifier!r}; choose from {sorted(_BY_NAME)}, "
-                     f"sg.regularizers.L1L2(l1=..., l2=...) or a function of the weight")
+    return lookup(_BY_NAME, identifier, "regularizer")()
