@@ -55,8 +55,9 @@ class Optimizer(Recorded):
         grads = self.gradients(cost, params)
         with name_scope(type(self).__name__.lower()):  # one cluster in pictures
             steps = self.step(params, grads)
-            # (a weight's constraint on the value its step computes, as Keras's optimizers apply it)
-            steps = [(v, constraints.apply(v, new) if any(v is p for p in params) else new) for v, new in steps]
+            # (a weight's constraint on the value its step computes, as Keras's optimizers apply it;
+            # the optimizer's own slots have none)
+            steps = [(v, constraints.apply(v, new)) for v, new in steps]
             return steps + [(self.iterations, self.iterations + 1)]
 
     get_updates = updates

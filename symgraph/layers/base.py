@@ -26,6 +26,8 @@ _name_counts = defaultdict(itertools.count)
 # The modes (True: training) of the layer traces under way, innermost last: Keras's
 # K.in_train_phase(x, alt) in a layer's call that is not given `training` takes its trace's.
 tracing_modes = []
+
+
 def set_seed(seed):
     """Make weight initialisation and dropout masks reproducible (both already are in a
     fresh process: the default seed is 0)."""

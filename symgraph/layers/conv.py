@@ -12,6 +12,7 @@ from .base import Layer
 # (in, out, kh, kw): both (2, 3, 1, 0).
 KERAS_KERNEL_AXES = (2, 3, 1, 0)
 
+
 class Conv2D(Layer):
     """Conv2D(filters, kernel_size, strides=1, padding="valid"|"same", activation=None)."""
 

@@ -716,9 +716,7 @@ def roll(x, shift, axis=None):
     x = as_variable(x)
     if axis is None:
         return reshape(roll(flatten(x), shift, 0), shape(x))
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"roll: axis {axis} is out of range for {x.describe()}")
-    axis %= x.ndim
+    axis = _axis(axis, x, "roll")
     length = x.type.shape[axis]
     if isinstance(shift, (int, np.integer)) and length is not None:
         cut = length - int(shift) % length if length else 0  # (known here: static slices)
