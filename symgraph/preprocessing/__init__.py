@@ -1,5 +1,6 @@
 """Keras's keras.preprocessing, for data fed to Model.fit: `from symgraph.preprocessing.image
-import ImageDataGenerator` (random shifts, rotations, zooms and flips of NCHW images)."""
+import ImageDataGenerator, load_img, img_to_array` (random shifts, rotations, zooms and flips of
+NCHW images; pictures on disk, one by one or a folder of class subfolders)."""
 from . import image
 from .image import ImageDataGenerator
 

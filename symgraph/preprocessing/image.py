@@ -10,12 +10,14 @@ standardized as Keras's standardize does, in Keras's order: preprocessing_functi
 per-channel mean and spread and ZCA whitening (featurewise_*, zca_whitening: learned by
 fit(x_train) first).
 """
+import functools
 import math
 
 import numpy as np
 
 from ..config import config
 from ..utils import Sequence
+from .image_files import array_to_img, img_to_array, list_directory, load_img, save_img  # noqa: F401 (Keras's names here)
 
 
 class ImageDataGenerator:
@@ -135,6 +137,17 @@ class ImageDataGenerator:
         over the data is len() batches (Model.fit's steps_per_epoch)."""
         return ImageBatches(self, x, y, batch_size, shuffle, seed)
 
+    def flow_from_directory(self, directory, target_size=(256, 256), color_mode="rgb", classes=None,
+                            class_mode="categorical", batch_size=32, shuffle=True, seed=None, interpolation="nearest"):
+        """Batches of the pictures in `directory`'s subfolders, one class each (Keras's layout:
+        train/cats/*.jpg, train/dogs/*.jpg), read as `color_mode` at target_size (height, width)
+        when needed, transformed and standardized as flow's. Their targets by class_mode:
+        "categorical" one-hot rows, "binary" 0/1, "sparse" class numbers, "input" the images
+        themselves, None none (for predict). The batches' class_indices, classes and filenames
+        say which is which."""
+        return DirectoryBatches(self, directory, target_size, color_mode, classes, class_mode, batch_size, shuffle,
+                                seed, interpolation)
+
 
 _MODES = {"nearest": "nearest", "constant": "constant", "reflect": "reflect", "wrap": "grid-wrap"}
 
@@ -151,34 +164,44 @@ class ImageBatches(Sequence):
     """The batches of ImageDataGenerator.flow: indexable (a Sequence: batch i of the current
     pass) and an endless iterator (pass after pass, reshuffled each time)."""
 
+    echo = False  # the images are their own targets
+
     def __init__(self, generator, x, y, batch_size, shuffle, seed):
-        self.generator, self.x = generator, np.asarray(x)
-        self.y = None if y is None else np.asarray(y)
+        self.x = np.asarray(x)
         if self.x.ndim != 4:
             raise ValueError(f"flow takes (N, C, H, W) images, got shape {self.x.shape}")
-        if self.y is not None and len(self.y) != len(self.x):
-            raise ValueError(f"flow: {len(self.x)} images but {len(self.y)} targets")
+        self._start(generator, len(self.x), None if y is None else np.asarray(y), batch_size, shuffle, seed)
+
+    def _start(self, generator, n, y, batch_size, shuffle, seed):
+        if y is not None and len(y) != n:
+            raise ValueError(f"flow: {n} images but {len(y)} targets")
+        self.generator, self.n, self.y = generator, n, y
         self.batch_size, self.shuffle = int(batch_size), bool(shuffle)
         self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(self.x)) if shuffle else np.arange(len(self.x))
+        self.order = self.rng.permutation(n) if shuffle else np.arange(n)
         self.position = 0
 
+    def _images(self, picked):
+        return self.x[picked]
+
     def __len__(self):
-        return -(-len(self.x) // self.batch_size)
+        return -(-self.n // self.batch_size)
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        images = self.x[picked].astype(self.generator.dtype)
+        images = self._images(picked).astype(self.generator.dtype)
         batch = self.generator.standardize(np.stack([self.generator.random_transform(image, self.rng)
                                                      for image in images]))
         batch = batch.astype(self.generator.dtype, copy=False)
+        if self.echo:  # (class_mode="input": an autoencoder's targets)
+            return batch, batch
         return batch if self.y is None else (batch, self.y[picked])
 
     def on_epoch_end(self):
         if self.shuffle:
-            self.order = self.rng.permutation(len(self.x))
+            self.order = self.rng.permutation(self.n)
 
     def __iter__(self):
         return self
@@ -190,3 +213,29 @@ class ImageBatches(Sequence):
         batch = self[self.position]
         self.position += 1
         return batch
+
+
+class DirectoryBatches(ImageBatches):
+    """The batches of ImageDataGenerator.flow_from_directory (Keras's DirectoryIterator): the
+    files are read as each batch needs them."""
+    MODES = ("categorical", "binary", "sparse", "input", None)
+
+    def __init__(self, generator, directory, target_size, color_mode, classes, class_mode, batch_size, shuffle, seed,
+                 interpolation):
+        if class_mode not in self.MODES:
+            raise ValueError(f"class_mode must be one of {self.MODES}, got {class_mode!r}")
+        self.filenames, self.classes, self.class_indices = list_directory(directory, classes)
+        if class_mode == "binary" and len(self.class_indices) != 2:
+            raise ValueError(f"class_mode='binary' needs two classes, {directory!r} has {sorted(self.class_indices)}")
+        self.directory, self.samples = directory, len(self.filenames)
+        self.load = functools.partial(load_img, color_mode=color_mode, target_size=tuple(target_size),
+                                      interpolation=interpolation)
+        targets = {"categorical": lambda: np.eye(len(self.class_indices), dtype=generator.dtype)[self.classes],
+                   "binary": lambda: self.classes.astype(generator.dtype), "sparse": lambda: self.classes,
+                   "input": lambda: None, None: lambda: None}[class_mode]()
+        self.echo = class_mode == "input"
+        print(f"Found {self.samples} images belonging to {len(self.class_indices)} classes.")  # (as Keras says)
+        self._start(generator, self.samples, targets, batch_size, shuffle, seed)
+
+    def _images(self, picked):
+        return np.stack([img_to_array(self.load(self.filenames[k]), dtype=self.generator.dtype) for k in picked])
