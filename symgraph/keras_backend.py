@@ -446,15 +446,25 @@ def one_hot(indices, num_classes):
 
 
 def batch_dot(x, y, axes=None):
-    """Products of matching examples: (b, n, k) by (b, k, m) -> (b, n, m); two (b, n)
-    matrices -> (b, 1), each row's dot product."""
+    """Products of matching examples, summed over axes (x's, y's; an int for both; by default
+    x's last and y's second to last, or the last of a matrix): two (b, n) matrices -> (b, 1),
+    each row's dot product; (b, n, k) by (b, k, m) -> (b, n, m); (b, n, k) by (b, k) -> (b, n);
+    any pair of axes 1 or 2 of 3-d inputs (the other axis transposed into place)."""
     x, y = _as_variable(x), _as_variable(y)
-    if x.ndim == 2 and y.ndim == 2 and axes in (None, 1, (1, 1), [1, 1]):
+    if axes is None:
+        axes = (x.ndim - 1, y.ndim - 1 if y.ndim == 2 else y.ndim - 2)
+    ax, ay = (axes, axes) if isinstance(axes, int) else tuple(axes)
+    ax, ay = ax % x.ndim, ay % y.ndim
+    if x.ndim == 2 and y.ndim == 2 and ax == ay == 1:
         return (x * y).sum(axis=1, keepdims=True)
-    if x.ndim == 3 and y.ndim == 3 and axes in (None, (2, 1), [2, 1]):
-        return batched_dot(x, y)
-    raise NotImplementedError(f"batch_dot of {x.ndim}-d and {y.ndim}-d inputs along axes {axes!r}: only (b, n, k) "
-                              f"by (b, k, m) and row-by-row dot products of matrices are supported")
+    if {x.ndim, y.ndim} <= {2, 3} and 3 in (x.ndim, y.ndim) and 0 not in (ax, ay):
+        left = x if x.ndim == 2 or ax == 2 else x.dimshuffle(0, 2, 1)  # (b, ..., k)
+        right = y if y.ndim == 2 or ay == 1 else y.dimshuffle(0, 2, 1)  # (b, k, ...)
+        product = batched_dot(left.dimshuffle(0, "x", 1) if x.ndim == 2 else left,
+                              right.dimshuffle(0, 1, "x") if y.ndim == 2 else right)
+        return product[:, :, 0] if y.ndim == 2 else (product[:, 0] if x.ndim == 2 else product)
+    raise NotImplementedError(f"batch_dot of {x.ndim}-d and {y.ndim}-d inputs along axes {axes!r}: matrices and "
+                              f"3-d tensors along axes other than the batch's are supported")
 
 
 # ---- random numbers -------------------------------------------------------------------------

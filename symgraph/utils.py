@@ -61,3 +61,18 @@ class Sequence:
 
     def on_epoch_end(self):
         pass
+
+
+def normalize(x, axis=-1, order=2):
+    """Keras's utils.normalize: x divided by its `order`-norms along axis (a zero norm leaves
+    its vector as it is)."""
+    x = np.asarray(x)
+    norms = np.atleast_1d(np.linalg.norm(x, order, axis))
+    norms[norms == 0] = 1
+    return x / np.expand_dims(norms, axis)
+
+
+def plot_model(model, to_file="model.png", **kw):
+    """Keras's utils.plot_model: sg.layers.plot_model (a picture of the layers)."""
+    from .layers import plot_model as draw
+    return draw(model, to_file, **kw)

@@ -7,31 +7,33 @@
     model.fit(x_train, y_train, epochs=5, batch_size=32)
 """
 from .base import Layer, Input, set_seed
-from .core import (Dense, Embedding, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda, ActivityRegularization,
-                   Dropout, SpatialDropout2D, GaussianNoise, GaussianDropout)
-from .activation import ReLU, LeakyReLU, ELU, PReLU, Softmax
-from .conv import (Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, MaxPooling2D, AveragePooling2D,
-                   GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D, UpSampling2D,
-                   ZeroPadding2D, Cropping2D)
+from .core import (Dense, Embedding, InputLayer, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda,
+                   ActivityRegularization, Dropout, SpatialDropout1D, SpatialDropout2D, AlphaDropout, GaussianNoise,
+                   GaussianDropout)
+from .activation import ReLU, LeakyReLU, ELU, ThresholdedReLU, PReLU, Softmax
+from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPool2D, AvgPool2D, MaxPooling2D,
+                   AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
+                   UpSampling2D, ZeroPadding2D, Cropping2D)
 from .conv1d import (Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, MaxPool1D,
-                     AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D)
+                     AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D, UpSampling1D, ZeroPadding1D, Cropping1D)
 from .normalization import BatchNormalization, LayerNormalization
 from .wrappers import TimeDistributed
 from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
-from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, add, subtract, multiply,
-                    average, maximum, minimum, concatenate)
-from .model import Model, Sequential
+from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, add, subtract, multiply,
+                    average, maximum, minimum, concatenate, dot)
+from .model import Model, Sequential, clone_model
 from .plot import plot_model, model_to_dot
 from .saving import load_model, model_from_json, model_from_config
 
-__all__ = ["Layer", "Input", "Dense", "Embedding", "Flatten", "Reshape", "Permute", "RepeatVector", "Activation",
-           "Lambda", "ActivityRegularization", "Dropout", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
-           "ReLU", "LeakyReLU", "ELU", "PReLU", "Softmax",
-           "Conv2D", "Conv2DTranspose", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
+__all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Flatten", "Reshape", "Permute", "RepeatVector",
+           "Activation", "Lambda", "ActivityRegularization", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
+           "AlphaDropout", "GaussianNoise", "GaussianDropout", "ReLU", "LeakyReLU", "ELU", "ThresholdedReLU", "PReLU",
+           "Softmax", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",
            "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D", "UpSampling2D",
            "ZeroPadding2D", "Cropping2D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
-           "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool1D",
+           "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool1D", "UpSampling1D",
+           "ZeroPadding1D", "Cropping1D",
            "BatchNormalization", "LayerNormalization", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate",
-           "Model", "Sequential", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
+           "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
            "model_from_config"]

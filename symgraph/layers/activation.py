@@ -1,5 +1,7 @@
-"""Activation layers, as Keras's: ReLU, LeakyReLU, ELU, PReLU (its slopes learned), Softmax."""
+"""Activation layers, as Keras's: ReLU, LeakyReLU, ELU, ThresholdedReLU, PReLU (its slopes
+learned), Softmax."""
 from .. import activations, keras_backend
+from ..ops import elemwise as E
 from ..ops import nn as N
 from .base import Layer
 
@@ -36,6 +38,17 @@ class ELU(Layer):
 
     def call(self, x, context):
         return N.elu(x, self.alpha)
+
+
+class ThresholdedReLU(Layer):
+    """x where x > theta, else 0."""
+
+    def __init__(self, theta=1.0, **kw):
+        super().__init__(**kw)
+        self.theta = float(theta)
+
+    def call(self, x, context):
+        return x * E.cast(x > self.theta, x.dtype)
 
 
 class PReLU(Layer):

@@ -3,7 +3,7 @@ Cropping2D over NCHW images."""
 from .. import activations
 from ..ops import conv as C
 from ..ops.index import set_subtensor
-from ..ops.shape import repeat, shape, zeros
+from ..ops.shape import ones, repeat, shape, zeros
 from .base import Layer
 
 
@@ -109,7 +109,17 @@ class MaxPool2D(Layer):
 
 class AvgPool2D(MaxPool2D):
     def call(self, x, context):
-        return C.avg_pool2d(x, self.pool_size, self.strides, self.padding)
+        return average_pool(x, self.pool_size, self.strides, self.padding)
+
+
+def average_pool(x, pool_size, strides, padding):
+    """Keras's average pooling of NCHW images: with padding="same", each window's mean over the
+    pixels it covers (sg.nn.avg_pool2d counts the padding as zeros: edge windows came out low)."""
+    pooled = C.avg_pool2d(x, pool_size, strides, padding)
+    if not (isinstance(padding, str) and padding.lower() == "same"):
+        return pooled
+    covered = C.avg_pool2d(ones([1, 1, shape(x)[2], shape(x)[3]], dtype=x.dtype), pool_size, strides, padding)
+    return pooled / covered
 
 
 class UpSampling2D(Layer):
@@ -184,6 +194,76 @@ class Cropping2D(Layer):
                 raise ValueError(f"{self.name}: cropping {self.cropping} leaves nothing of axis {axis} "
                                  f"(length {x.type.shape[axis]})")
         return x[:, :, top:(-bottom or None), left:(-right or None)]
+
+
+class DepthwiseConv2D(Conv2D):
+    """DepthwiseConv2D(kernel_size, depth_multiplier=1, ...): each input channel convolved with
+    depth_multiplier filters of its own (output channel c * depth_multiplier + m, Keras's
+    order); a grouped convolution with one group per channel. The kernel is (channels *
+    depth_multiplier, 1, kh, kw); a depthwise_constraint's axes count that layout."""
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, dilation_rate=1, activation=None,
+                 use_bias=True, depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None, bias_constraint=None,
+                 **kw):
+        super().__init__(1, kernel_size, strides, padding, dilation_rate, 1, activation, use_bias, depthwise_initializer,
+                         bias_initializer, depthwise_regularizer, bias_regularizer, depthwise_constraint,
+                         bias_constraint, **kw)
+        self.depth_multiplier = int(depth_multiplier)
+
+    def build(self, input_shape):
+        channels = input_shape[1]
+        if channels is None:
+            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        self.filters, self.groups = channels * self.depth_multiplier, channels
+        self.kernel = self._depthwise_kernel(channels, "depthwise_kernel")
+        self.bias = self._bias()
+
+    def _depthwise_kernel(self, channels, name):
+        kh, kw = self.kernel_size
+        # (fans as Keras reckons them from its (kh, kw, channels, depth_multiplier) kernel)
+        return self.add_weight(name, (channels * self.depth_multiplier, 1, kh, kw), self.kernel_initializer,
+                               regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                               fan=(channels * kh * kw, self.depth_multiplier * kh * kw))
+
+
+class SeparableConv2D(DepthwiseConv2D):
+    """SeparableConv2D(filters, kernel_size, depth_multiplier=1, ...): a depthwise convolution
+    then a 1 x 1 convolution mixing its channels into `filters` (Xception's, MobileNet's), with
+    far fewer weights than a full convolution. Keras's pointwise kernel (1, 1, in, filters) is
+    (filters, in, 1, 1) here."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", depth_multiplier=1, dilation_rate=1,
+                 activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kw):
+        super().__init__(kernel_size, strides, padding, depth_multiplier, dilation_rate, activation, use_bias,
+                         depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                         depthwise_constraint, bias_constraint, **kw)
+        self.pointwise_filters = int(filters)
+        self.pointwise_initializer, self.pointwise_regularizer = pointwise_initializer, pointwise_regularizer
+        self.pointwise_constraint = pointwise_constraint
+
+    def build(self, input_shape):
+        channels = input_shape[1]
+        if channels is None:
+            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        self.groups = channels
+        self.depthwise_kernel = self._depthwise_kernel(channels, "depthwise_kernel")
+        self.pointwise_kernel = self.add_weight("pointwise_kernel",
+                                                (self.pointwise_filters, channels * self.depth_multiplier, 1, 1),
+                                                self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+                                                constraint=self.pointwise_constraint, keras_axes=KERAS_KERNEL_AXES)
+        self.filters = self.pointwise_filters
+        self.bias = self._bias()
+
+    def call(self, x, context):
+        depthwise = C.conv2d(x, self.depthwise_kernel, self.strides, self.padding, self.dilation_rate, self.groups)
+        out = C.conv2d(depthwise, self.pointwise_kernel)
+        if self.bias is not None:
+            out = out + self.bias.dimshuffle("x", 0, "x", "x")
+        return self.activation(out)
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D

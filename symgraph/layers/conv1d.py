@@ -1,10 +1,14 @@
 """Conv1D and the 1-d poolings over sequences, as Keras's: (batch, steps, channels) by default
 (data_format="channels_last", what Embedding and the recurrent layers make), or (batch,
 channels, steps) with data_format="channels_first". They run as sg.nn's 2-d convolution and
-pooling over images one row high."""
+pooling over images one row high. UpSampling1D, ZeroPadding1D and Cropping1D act on the steps
+of (batch, steps, features) sequences, as Keras's."""
 from .. import activations
 from ..ops import conv as C
+from ..ops.index import set_subtensor
+from ..ops.shape import repeat, shape, zeros
 from .base import Layer
+from .conv import average_pool
 
 
 def _check_format(data_format):
@@ -80,24 +84,26 @@ class Conv1D(_Sequences):
 
 
 class MaxPooling1D(_Sequences):
-    """The maximum over windows of pool_size steps (strides defaults to pool_size); padding "valid"."""
+    """The maximum over windows of pool_size steps (strides defaults to pool_size); padding
+    "valid", or "same" (ceil(steps / strides) windows, the edge ones over the steps they cover)."""
     pool = staticmethod(C.max_pool2d)
 
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format="channels_last", **kw):
         super().__init__(data_format, **kw)
-        if padding != "valid":
-            raise ValueError(f"{type(self).__name__}: only padding='valid' is supported, got {padding!r}")
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got {padding!r}")
         self.pool_size = _single(pool_size, "pool_size")
         self.strides = self.pool_size if strides is None else _single(strides, "strides")
         self.padding = padding
 
     def call(self, x, context):
-        return self.from_images(type(self).pool(self.as_images(x), (1, self.pool_size), (1, self.strides)))
+        return self.from_images(type(self).pool(self.as_images(x), (1, self.pool_size), (1, self.strides),
+                                                self.padding))
 
 
 class AveragePooling1D(MaxPooling1D):
     """The mean over windows of pool_size steps."""
-    pool = staticmethod(C.avg_pool2d)
+    pool = staticmethod(average_pool)
 
 
 class GlobalMaxPooling1D(_Sequences):
@@ -116,6 +122,59 @@ class GlobalAveragePooling1D(_Sequences):
         if x.ndim != 3:
             raise ValueError(f"{self.name} takes (batch, steps, channels) sequences, got {x.type}")
         return x.mean(axis=3 - self.channel_axis)
+
+
+def _steps_of(layer, x):
+    if x.ndim != 3:
+        raise ValueError(f"{layer.name} takes (batch, steps, features) sequences, got {x.type}")
+
+
+def _pair_of_ints(value, what):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
+        raise ValueError(f"{what} takes a non-negative int or a pair of them, got {value!r}")
+    return pair
+
+
+class UpSampling1D(Layer):
+    """Each step repeated `size` times: (batch, steps, features) -> (batch, steps * size, features)."""
+
+    def __init__(self, size=2, **kw):
+        super().__init__(**kw)
+        self.size = _single(size, "UpSampling1D size")
+
+    def call(self, x, context):
+        _steps_of(self, x)
+        return repeat(x, self.size, axis=1)
+
+
+class ZeroPadding1D(Layer):
+    """Zero steps added at the start and the end: padding an int or (start, end)."""
+
+    def __init__(self, padding=1, **kw):
+        super().__init__(**kw)
+        self.padding = _pair_of_ints(padding, "ZeroPadding1D: padding")
+
+    def call(self, x, context):
+        _steps_of(self, x)
+        start, end = self.padding
+        n, steps, features = (shape(x)[a] for a in range(3))
+        return set_subtensor(zeros([n, steps + start + end, features], dtype=x.dtype)[:, start:start + steps], x)
+
+
+class Cropping1D(Layer):
+    """Steps cut from the start and the end: cropping an int or (start, end) (ZeroPadding1D's inverse)."""
+
+    def __init__(self, cropping=(1, 1), **kw):
+        super().__init__(**kw)
+        self.cropping = _pair_of_ints(cropping, "Cropping1D: cropping")
+
+    def call(self, x, context):
+        _steps_of(self, x)
+        start, end = self.cropping
+        if x.type.shape[1] is not None and start + end >= x.type.shape[1]:
+            raise ValueError(f"{self.name}: cropping {self.cropping} leaves no step of {x.type.shape[1]}")
+        return x[:, start:(-end or None)]
 
 
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D

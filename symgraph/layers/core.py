@@ -1,5 +1,6 @@
-"""Dense, Embedding, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda, ActivityRegularization, and
-the noise layers: Dropout, SpatialDropout2D, GaussianNoise, GaussianDropout."""
+"""Dense, Embedding, InputLayer, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda,
+ActivityRegularization, and the noise layers: Dropout, SpatialDropout1D / 2D, AlphaDropout, GaussianNoise,
+GaussianDropout."""
 
 from .. import activations, regularizers
 from ..ops import linalg
@@ -67,6 +68,20 @@ class Embedding(Layer):
             raise TypeError(f"{self.name} takes integer ids, got {x.describe()}")
         rows = self.embeddings[x.flatten()]  # (one gather of rows, whatever the ids' shape)
         return reshape(rows, [shape(x)[k] for k in range(x.ndim)] + [self.output_dim])
+
+
+class InputLayer(Layer):
+    """Keras's InputLayer(input_shape=...) at the start of a Sequential model: it gives the model
+    its input shape (and dtype) and passes the inputs through."""
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, shape=None, **kw):
+        if (input_shape if input_shape is not None else shape) is None:
+            raise ValueError("InputLayer needs input_shape (the shape of one example)")
+        super().__init__(input_shape=input_shape if input_shape is not None else shape, dtype=dtype, **kw)
+        self.input_dtype = dtype
+
+    def call(self, x, context):
+        return x
 
 
 class Flatten(Layer):
@@ -182,6 +197,34 @@ class SpatialDropout2D(Dropout):
             raise ValueError(f"{self.name} takes (N, C, H, W) images, got {x.type}")
         keep = self.stream.binomial([shape(x)[0], shape(x)[1], 1, 1], n=1, p=1.0 - self.rate, dtype=x.dtype)
         return x * keep * (1.0 / (1.0 - self.rate))
+
+
+class SpatialDropout1D(Dropout):
+    """Dropout of whole feature channels of (batch, steps, features) sequences while training
+    (the same features dropped at every step); scaled by 1 / (1 - rate)."""
+
+    def call(self, x, context):
+        if not (context.training and self.rate > 0):
+            return x
+        if x.ndim != 3:
+            raise ValueError(f"{self.name} takes (batch, steps, features) sequences, got {x.type}")
+        keep = self.stream.binomial([shape(x)[0], 1, shape(x)[2]], n=1, p=1.0 - self.rate, dtype=x.dtype)
+        return x * keep * (1.0 / (1.0 - self.rate))
+
+
+class AlphaDropout(Dropout):
+    """Dropout for self-normalizing networks (selu units, Klambauer et al.): dropped values are
+    set to selu's negative limit and the result scaled and shifted so the inputs' mean and
+    variance are kept, as Keras's; inference passes the inputs through."""
+    ALPHA_P = -1.7580993408473766  # -selu's scale * alpha
+
+    def call(self, x, context):
+        if not (context.training and 0 < self.rate < 1):
+            return x
+        keep = self.stream.binomial(shape(x), n=1, p=1.0 - self.rate, dtype=x.dtype)
+        a = ((1 - self.rate) * (1 + self.rate * self.ALPHA_P ** 2)) ** -0.5
+        b = -a * self.ALPHA_P * self.rate
+        return a * (x * keep + self.ALPHA_P * (1 - keep)) + b
 
 
 class GaussianDropout(Layer):

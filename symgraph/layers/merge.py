@@ -1,5 +1,5 @@
 """Layers of several inputs (a functional model's skip connections): Add, Subtract, Multiply,
-Average, Maximum, Minimum, Concatenate, and Keras's lowercase functions of them.
+Average, Maximum, Minimum, Concatenate, Dot, and Keras's lowercase functions of them.
 
     h = sg.layers.Conv2D(8, 3, padding="same")(inputs)
     out = sg.layers.Add()([inputs8, h])              # or sg.layers.add([inputs8, h])
@@ -98,6 +98,29 @@ class Concatenate(Merge):
         return join(inputs, axis=self.axis % inputs[0].ndim)
 
 
+class Dot(Merge):
+    """The dot products of two inputs' matching examples along `axes` (an int for both, or one
+    each; Keras's batch_dot): two (batch, n) inputs -> (batch, 1); normalize=True takes cosine
+    similarities (each input l2-normalized along its axis first), a siamese network's score."""
+    minimum_inputs = 2
+
+    def __init__(self, axes, normalize=False, **kw):
+        super().__init__(**kw)
+        self.axes, self.normalize = axes, bool(normalize)
+
+    def _check(self, shapes):
+        if len(shapes) != 2:
+            raise ValueError(f"{self.name} takes two inputs, got {len(shapes)}")
+
+    def call(self, inputs, context):
+        from .. import keras_backend as K
+        x, y = inputs
+        ax, ay = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
+        if self.normalize:
+            x, y = K.l2_normalize(x, ax), K.l2_normalize(y, ay)
+        return K.batch_dot(x, y, (ax, ay))
+
+
 def _functional(cls):
     def merge(inputs, **kw):
         return cls(**kw)(inputs)
@@ -108,3 +131,8 @@ def _functional(cls):
 
 add, subtract, multiply, average, maximum, minimum, concatenate = (
     _functional(c) for c in (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate))
+
+
+def dot(inputs, axes, normalize=False, **kw):
+    """Keras's dot(inputs, axes): Dot(axes)(inputs)."""
+    return Dot(axes, normalize, **kw)(inputs)

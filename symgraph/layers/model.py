@@ -343,6 +343,12 @@ def _maker_name(var):
     return history[0].name if history else (var.name or "output")
 
 
+def clone_model(model):
+    """Keras's clone_model: a new model of the same layers and wiring with fresh weights (drawn
+    by the layers' initializers), not compiled; model.get_weights() copies the trained ones."""
+    return type(model).from_config(model.get_config())
+
+
 def _recorded_calls(inputs, outputs):
     """The (layer, input or list of inputs, output) calls between the inputs and the outputs
     (lists), each after the calls that make its inputs (a merge layer's branches: a graph, not

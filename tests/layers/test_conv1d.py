@@ -120,7 +120,7 @@ def test_1d_layers_say_what_they_take():
         L.Conv1D(2, 0)
     with pytest.raises(ValueError, match="takes \\(batch, steps, channels\\)"):
         L.Conv1D(2, 3)(L.Input((1, 8, 8)))
-    with pytest.raises(ValueError, match="only padding='valid'"):
-        L.MaxPooling1D(2, padding="same")
+    with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
+        L.MaxPooling1D(2, padding="causal")
     with pytest.raises(TypeError, match="wraps a layer"):
         L.TimeDistributed("dense")
