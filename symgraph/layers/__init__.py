@@ -7,7 +7,7 @@
     model.fit(x_train, y_train, epochs=5, batch_size=32)
 """
 from .base import Layer, Input, set_seed
-from .core import (Dense, Embedding, InputLayer, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda,
+from .core import (Dense, Embedding, Masking, InputLayer, Flatten, Reshape, Permute, RepeatVector, Activation, Lambda,
                    ActivityRegularization, Dropout, SpatialDropout1D, SpatialDropout2D, AlphaDropout, GaussianNoise,
                    GaussianDropout)
 from .activation import ReLU, LeakyReLU, ELU, ThresholdedReLU, PReLU, Softmax
@@ -25,7 +25,7 @@ from .model import Model, Sequential, clone_model
 from .plot import plot_model, model_to_dot
 from .saving import load_model, model_from_json, model_from_config
 
-__all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Flatten", "Reshape", "Permute", "RepeatVector",
+__all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Flatten", "Reshape", "Permute", "RepeatVector",
            "Activation", "Lambda", "ActivityRegularization", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
            "AlphaDropout", "GaussianNoise", "GaussianDropout", "ReLU", "LeakyReLU", "ELU", "ThresholdedReLU", "PReLU",
            "Softmax", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "MaxPool2D", "AvgPool2D", "MaxPooling2D", "AveragePooling2D",

@@ -8,6 +8,7 @@ from .base import Layer
 
 class ReLU(Layer):
     """max(x, threshold), negative_slope * (x - threshold) below it, capped at max_value."""
+    supports_masking = True
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kw):
         super().__init__(**kw)
@@ -20,6 +21,7 @@ class ReLU(Layer):
 
 class LeakyReLU(Layer):
     """x where x > 0, else alpha * x (Keras's default alpha 0.3; negative_slope is Keras 3's name)."""
+    supports_masking = True
 
     def __init__(self, alpha=0.3, negative_slope=None, **kw):
         super().__init__(**kw)
@@ -31,6 +33,7 @@ class LeakyReLU(Layer):
 
 class ELU(Layer):
     """x where x > 0, else alpha * (exp(x) - 1)."""
+    supports_masking = True
 
     def __init__(self, alpha=1.0, **kw):
         super().__init__(**kw)
@@ -42,6 +45,7 @@ class ELU(Layer):
 
 class ThresholdedReLU(Layer):
     """x where x > theta, else 0."""
+    supports_masking = True
 
     def __init__(self, theta=1.0, **kw):
         super().__init__(**kw)
@@ -55,6 +59,7 @@ class PReLU(Layer):
     """x where x > 0, else alpha * x with alpha learned, one per input value (He et al.);
     shared_axes (counted with the batch axis as 0, as Keras's) share one slope along them:
     PReLU(shared_axes=[2, 3]) after a convolution learns one slope per channel."""
+    supports_masking = True
 
     def __init__(self, alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None, shared_axes=None,
                  **kw):
@@ -82,6 +87,8 @@ class PReLU(Layer):
 
 
 class Softmax(Layer):
+    supports_masking = True
+
     def __init__(self, axis=-1, **kw):
         super().__init__(**kw)
         self.axis = axis

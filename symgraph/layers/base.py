@@ -180,7 +180,7 @@ class Layer(Recorded):
     def trace(self, x, context):
         """The layer's output for symbolic input x, made inside the layer's name scope; an
         activity regularizer's penalty on it goes into context.losses (per example: divided by
-        the batch size, as Keras's)."""
+        the batch size, as Keras's). The output carries compute_mask's mask as `keras_mask`."""
         self.ensure_built(x.type.shape)
         with name_scope(self.name):
             tracing_modes.append(context.training)
@@ -190,7 +190,19 @@ class Layer(Recorded):
                 tracing_modes.pop()
             if self.activity_regularizer is not None:
                 context.losses.append(self.activity_regularizer(out) / E.cast(symbolic_shape(out)[0], out.dtype))
+            mask = self.compute_mask(x, getattr(x, "keras_mask", None))
+        if out is not x and (mask is not None or getattr(out, "keras_mask", None) is not None):
+            out.keras_mask = mask  # (an identity's output is its input, whose mask stays)
         return out
+
+    supports_masking = False  # (a layer that does passes its input's mask on unchanged)
+
+    def compute_mask(self, x, mask):
+        """The mask of the output's steps (Keras's: a boolean (batch, steps) variable, False at
+        padding), given the input's (or None). Layers that read the mask (the recurrent ones, a
+        masked average) take it from their input's keras_mask; those that neither read nor pass
+        it on drop it."""
+        return mask if self.supports_masking else None
 
     def __call__(self, x):
         """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
@@ -201,6 +213,8 @@ class Layer(Recorded):
             # needs an output of its own to record this call on (else x's own record, the call
             # that made it, is overwritten and a Model walks in a circle); the rewriter drops it.
             out = x.dimshuffle(*range(x.ndim))
+            if getattr(x, "keras_mask", None) is not None:
+                out.keras_mask = self.compute_mask(x, x.keras_mask)
         out.layer_history = (self, x)
         self.input, self.output = x, out  # Keras's layer.input / layer.output (last call)
         return out

@@ -5,6 +5,7 @@ pooling over images one row high. UpSampling1D, ZeroPadding1D and Cropping1D act
 of (batch, steps, features) sequences, as Keras's."""
 from .. import activations
 from ..ops import conv as C
+from ..ops import elemwise as E
 from ..ops.index import set_subtensor
 from ..ops.shape import repeat, shape, zeros
 from .base import Layer
@@ -116,12 +117,18 @@ class GlobalMaxPooling1D(_Sequences):
 
 
 class GlobalAveragePooling1D(_Sequences):
-    """The mean over all steps: (batch, steps, channels) -> (batch, channels)."""
+    """The mean over all steps: (batch, steps, channels) -> (batch, channels); given a mask
+    (Embedding(mask_zero=True)), over the real steps only."""
 
     def call(self, x, context):
         if x.ndim != 3:
             raise ValueError(f"{self.name} takes (batch, steps, channels) sequences, got {x.type}")
-        return x.mean(axis=3 - self.channel_axis)
+        mask = getattr(x, "keras_mask", None)
+        if mask is None:
+            return x.mean(axis=3 - self.channel_axis)
+        weights = E.cast(mask, x.dtype)
+        summed = (x * weights.dimshuffle(0, 1, "x") if self.channel_axis == 2 else x * weights.dimshuffle(0, "x", 1))
+        return summed.sum(axis=3 - self.channel_axis) / E.maximum(weights.sum(axis=1), 1).dimshuffle(0, "x")
 
 
 def _steps_of(layer, x):

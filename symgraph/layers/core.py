@@ -3,6 +3,7 @@ ActivityRegularization, and the noise layers: Dropout, SpatialDropout1D / 2D, Al
 GaussianDropout."""
 
 from .. import activations, regularizers
+from ..ops import elemwise as E
 from ..ops import linalg
 from ..ops.shape import expand_dims, repeat, reshape, shape
 from ..ops.nn import dropout
@@ -12,6 +13,7 @@ from .base import Layer, next_stream_seed
 
 class Dense(Layer):
     """activation(x @ W + b) on the last axis: Dense(64, activation="relu")."""
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
@@ -48,15 +50,13 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", input_length=None,
                  mask_zero=False, embeddings_regularizer=None, embeddings_constraint=None, **kw):
-        if mask_zero:
-            raise NotImplementedError("Embedding(mask_zero=True): masking is not supported; pad with an id "
-                                      "the model learns to ignore, or take the last real step yourself")
         if input_length is not None and kw.get("input_shape") is None:
             kw["input_shape"] = (input_length,)
         super().__init__(**kw)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         self.embeddings_initializer, self.embeddings_regularizer = embeddings_initializer, embeddings_regularizer
         self.embeddings_constraint = embeddings_constraint
+        self.mask_zero = bool(mask_zero)
 
     def build(self, input_shape):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
@@ -68,6 +68,26 @@ class Embedding(Layer):
             raise TypeError(f"{self.name} takes integer ids, got {x.describe()}")
         rows = self.embeddings[x.flatten()]  # (one gather of rows, whatever the ids' shape)
         return reshape(rows, [shape(x)[k] for k in range(x.ndim)] + [self.output_dim])
+
+    def compute_mask(self, x, mask):
+        """mask_zero=True: id 0 is padding (Keras's), masked in the layers after."""
+        return E.neq(x, 0) if self.mask_zero else None
+
+
+class Masking(Layer):
+    """Keras's Masking(mask_value=0.0): the steps of (batch, steps, features) sequences whose
+    features all equal mask_value are padding, zeroed and masked in the layers after (the
+    recurrent layers carry their state over them, a masked average skips them)."""
+
+    def __init__(self, mask_value=0.0, **kw):
+        super().__init__(**kw)
+        self.mask_value = float(mask_value)
+
+    def call(self, x, context):
+        return x * E.cast(self.compute_mask(x, None), x.dtype).dimshuffle(*range(x.ndim - 1), "x")
+
+    def compute_mask(self, x, mask):
+        return E.neq(x, self.mask_value).any(axis=-1)
 
 
 class InputLayer(Layer):
@@ -134,6 +154,8 @@ class RepeatVector(Layer):
 
 
 class Activation(Layer):
+    supports_masking = True
+
     def __init__(self, activation, **kw):
         super().__init__(**kw)
         self.activation = activations.get(activation)
@@ -174,6 +196,7 @@ def _own_stream(seed):
 
 class Dropout(Layer):
     """Zero a fraction `rate` of the inputs while training (scaled so inference is unchanged)."""
+    supports_masking = True
 
     def __init__(self, rate, seed=None, **kw):
         super().__init__(**kw)
@@ -230,6 +253,7 @@ class AlphaDropout(Dropout):
 class GaussianDropout(Layer):
     """Multiply by normal noise of mean 1 and variance rate / (1 - rate) while training
     (Srivastava et al.'s Gaussian dropout); inference passes the inputs through."""
+    supports_masking = True
 
     def __init__(self, rate, seed=None, **kw):
         super().__init__(**kw)
@@ -248,6 +272,7 @@ class GaussianDropout(Layer):
 class GaussianNoise(Layer):
     """Add zero-mean normal noise of standard deviation `stddev` while training (a denoising
     autoencoder's corruption); inference passes the inputs through."""
+    supports_masking = True
 
     def __init__(self, stddev, seed=None, **kw):
         super().__init__(**kw)

@@ -12,6 +12,7 @@ class BatchNormalization(Layer):
     """Normalizes along `axis` (1: the channels of NCHW images or the features of a matrix).
     While training, the running mean/variance are updated through the training function's
     updates: running = momentum * running + (1 - momentum) * batch."""
+    supports_masking = True
 
     def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, beta_constraint=None, gamma_constraint=None, **kw):
         super().__init__(**kw)
@@ -46,6 +47,7 @@ class LayerNormalization(Layer):
     """Normalizes each example over `axis` (an int or a tuple; the last by default) with its
     own mean and variance, then scales by gamma and shifts by beta (learned, one per value along
     axis): the same in training and inference (Ba et al.; Keras's epsilon 1e-3)."""
+    supports_masking = True
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_constraint=None, gamma_constraint=None,
                  **kw):

@@ -5,10 +5,13 @@ Each layer's step is a scan over the time axis; the input's product by the kerne
 out of the loop by scan (one product of the whole sequence), so the step computes only the
 recurrent product and the gates. return_sequences gives every step's output (batch, time,
 units), else the last one (batch, units); go_backwards reads the sequence last step first.
+Given a mask (Embedding(mask_zero=True), Masking), a padded step keeps the states it had, so
+padding changes nothing of the outputs of the real steps, as in Keras.
 """
 import numpy as np
 
 from .. import activations
+from ..ops.elemwise import where
 from ..ops.linalg import dot
 from ..ops.scan import scan
 from ..ops.shape import concatenate, shape, zeros
@@ -57,10 +60,26 @@ class _Recurrent(Layer):
     def call(self, x, context):
         batch = shape(x)[0]
         states = [zeros([batch, self.units], dtype=x.dtype) for _ in range(self.n_states)]
-        outs, _ = scan(self._step, sequences=x.dimshuffle(1, 0, 2), outputs_info=states,
-                       go_backwards=self.go_backwards, name=self.name)
+        mask = getattr(x, "keras_mask", None)
+        if mask is None:
+            outs, _ = scan(self._step, sequences=x.dimshuffle(1, 0, 2), outputs_info=states,
+                           go_backwards=self.go_backwards, name=self.name)
+        else:
+            outs, _ = scan(self._masked_step, sequences=[x.dimshuffle(1, 0, 2), mask.dimshuffle(1, 0)],
+                           outputs_info=states, go_backwards=self.go_backwards, name=self.name)
         h = outs[0] if isinstance(outs, list) else outs
         return h.dimshuffle(1, 0, 2) if self.return_sequences else h[-1]
+
+    def _masked_step(self, x_t, keep_t, *states):
+        """A step where the mask is False (padding) keeps the states (and so the output) it
+        had, as Keras's: the last output is the one after the last real step."""
+        new = self._step(x_t, *states)
+        new = new if isinstance(new, list) else [new]
+        keep = keep_t.dimshuffle(0, "x")
+        return [where(keep, n, s) for n, s in zip(new, states)]
+
+    def compute_mask(self, x, mask):
+        return mask if self.return_sequences else None
 
 
 class SimpleRNN(_Recurrent):
@@ -165,6 +184,9 @@ class Bidirectional(Layer):
             self.weights += layer.weights
             self.trainable_flags += layer.trainable_flags
             self.weight_regularizers += layer.weight_regularizers
+
+    def compute_mask(self, x, mask):
+        return mask if self.forward_layer.return_sequences else None
 
     def call(self, x, context):
         forward, backward = self.forward_layer.trace(x, context), self.backward_layer.trace(x, context)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import losses as L, metrics as M, optimizers as O
 from ..ops import elemwise as E
-from ..ops.shape import expand_dims
+from ..ops.shape import expand_dims, reshape, shape
 from ..config import config
 from ..function import function
 from ..graph import Variable, TensorType, name_scope
@@ -143,10 +143,11 @@ def _graph(model, training, y_vars, weights=None):
             # (n,) targets for (n, 1) outputs (a sigmoid unit's 0/1 labels): compared row by row, as
             # Keras does, not broadcast into an (n, n) table of every target against every output
             y_var = expand_dims(y_var, -1)
+        mask = getattr(out, "keras_mask", None)  # (a sequence output's padding: Embedding(mask_zero=True))
         with name_scope("loss"):
-            losses.append(_mean_loss(comp.losses[k](y_var, out), weights))
+            losses.append(_mean_loss(_masked(comp.losses[k], y_var, out, mask), weights))
         with name_scope("metrics"):
-            metrics += [fn(y_var, out).mean() for fn in comp.metric_fns[k]]
+            metrics += [_masked(fn, y_var, out, mask).mean() for fn in comp.metric_fns[k]]
     with name_scope("loss"):
         total = losses[0] if len(losses) == 1 and comp.loss_weights[0] == 1 else \
             sum(w * loss for w, loss in zip(comp.loss_weights, losses))
@@ -154,6 +155,21 @@ def _graph(model, training, y_vars, weights=None):
             total = total + penalty
     values = [total] + (losses if len(losses) > 1 else []) + metrics
     return xs, outs, values, context
+
+
+def _masked(fn, y, out, mask):
+    """fn(y, out) per example, or, for a sequence output with a (batch, steps) mask, per step
+    (the steps taken as examples) with the padded steps' zeroed and the rest scaled by 1 / the
+    mask's mean, so that their mean is the real steps' mean (Keras's masked objectives)."""
+    if mask is None or mask.ndim != 2 or out.ndim < 3 or y.ndim < 2:
+        return fn(y, out)
+    n, steps = shape(out)[0], shape(out)[1]
+
+    def steps_as_examples(v):
+        return reshape(v, [n * steps] + [shape(v)[a] for a in range(2, v.ndim)])
+    per_step = reshape(fn(steps_as_examples(y), steps_as_examples(out)), [n, steps])
+    keep = E.cast(mask, per_step.dtype)
+    return per_step * keep / keep.mean()
 
 
 def _mean_loss(per_example, weights):

@@ -6,6 +6,7 @@ from .base import Layer
 class TimeDistributed(Layer):
     """TimeDistributed(layer): (batch, steps, ...) -> (batch, steps, layer's output per step),
     the steps folded into the batch for one call of the layer (a Dense or a Conv2D per frame)."""
+    supports_masking = True
 
     def __init__(self, layer, **kw):
         if not isinstance(layer, Layer):

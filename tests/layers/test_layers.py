@@ -735,8 +735,7 @@ def test_embedding_picks_rows_and_its_gradient_adds_repeated_ids(backend, rng):
     np.testing.assert_allclose(got_grad, want, rtol=1e-12)
     with pytest.raises(TypeError, match="integer ids"):
         L.Embedding(7, 3)(sg.fmatrix("x"))
-    with pytest.raises(NotImplementedError, match="mask_zero"):
-        L.Embedding(7, 3, mask_zero=True)
+    assert L.Embedding(7, 3, mask_zero=True).mask_zero  # (masking: tests/layers/test_masking.py)
 
 
 def test_a_text_classifier_starting_with_an_embedding_learns_and_is_saved_whole(tmp_path):
