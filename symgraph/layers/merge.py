@@ -8,7 +8,7 @@ import functools
 
 from ..graph import Variable, name_scope
 from ..ops import elemwise as E
-from ..ops.shape import concatenate as join
+from ..ops.shape import concatenate as join, ones, shape
 from .base import Layer
 
 
@@ -32,9 +32,18 @@ class Merge(Layer):
             self.input_shape = shapes
         with name_scope(self.name):
             out = self.call(inputs, context)
+            masks = [getattr(x, "keras_mask", None) for x in inputs]
+            if any(m is not None for m in masks):
+                out.keras_mask = self.compute_mask(inputs, masks)
         if self.output_shape is None:
             self.output_shape = tuple(out.type.shape)
         return out
+
+    def compute_mask(self, inputs, masks):
+        """A step is real where it is in every input (Keras's: the masks ANDed; an input
+        without one counts as all real)."""
+        given = [m for m in masks if m is not None]
+        return functools.reduce(E.and_, given) if len(given) > 1 else given[0]
 
     def _check(self, shapes):
         ndims = {len(s) for s in shapes}
@@ -96,6 +105,14 @@ class Concatenate(Merge):
 
     def call(self, inputs, context):
         return join(inputs, axis=self.axis % inputs[0].ndim)
+
+    def compute_mask(self, inputs, masks):
+        """Sequences joined along their steps (axis 1) join their masks, an input without one
+        counting as all real; joined along another axis, the masks are ANDed."""
+        if self.axis % inputs[0].ndim != 1:
+            return super().compute_mask(inputs, masks)
+        return join([m if m is not None else ones([shape(x)[0], shape(x)[1]], dtype="bool")
+                     for x, m in zip(inputs, masks)], axis=1)
 
 
 class Dot(Merge):

@@ -78,3 +78,15 @@ def test_a_sequence_outputs_loss_and_metrics_count_the_real_steps_only():
     first = model.evaluate(IDS, targets, verbose=0)[0]
     model.fit(IDS, targets, epochs=30, batch_size=3, verbose=0)
     assert model.evaluate(IDS, targets, verbose=0)[0] < first
+
+
+def test_merge_layers_combine_their_inputs_masks():
+    a, b = L.Input((4,), dtype="int32"), L.Input((3,), dtype="int32")
+    masked, plain = L.Embedding(9, 2, mask_zero=True)(a), L.Embedding(9, 2)(b)
+    joined = L.Concatenate(axis=1)([masked, plain])  # along the steps: the masks joined
+    added = L.Add()([masked, L.Embedding(9, 2, mask_zero=True)(a[:, ::-1])])  # the masks ANDed
+    assert L.Dense(3)(plain).__dict__.get("keras_mask") is None
+    f = sg.function([a, b], [joined.keras_mask, added.keras_mask], backend="numpy")
+    joined_mask, added_mask = f(np.array([[0, 1, 2, 3]], "int32"), np.array([[0, 0, 5]], "int32"))
+    np.testing.assert_array_equal(joined_mask, [[False, True, True, True, True, True, True]])
+    np.testing.assert_array_equal(added_mask, [[False, True, True, False]])
