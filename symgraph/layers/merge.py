@@ -137,6 +137,9 @@ class Dot(Merge):
             x, y = K.l2_normalize(x, ax), K.l2_normalize(y, ay)
         return K.batch_dot(x, y, (ax, ay))
 
+    def compute_mask(self, inputs, masks):
+        return None  # (a product over the steps has none)
+
 
 def _functional(cls):
     def merge(inputs, **kw):

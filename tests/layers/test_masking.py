@@ -86,6 +86,7 @@ def test_merge_layers_combine_their_inputs_masks():
     joined = L.Concatenate(axis=1)([masked, plain])  # along the steps: the masks joined
     added = L.Add()([masked, L.Embedding(9, 2, mask_zero=True)(a[:, ::-1])])  # the masks ANDed
     assert L.Dense(3)(plain).__dict__.get("keras_mask") is None
+    assert L.Dot(axes=1)([masked, masked]).__dict__.get("keras_mask") is None  # (no steps left)
     f = sg.function([a, b], [joined.keras_mask, added.keras_mask], backend="numpy")
     joined_mask, added_mask = f(np.array([[0, 1, 2, 3]], "int32"), np.array([[0, 0, 5]], "int32"))
     np.testing.assert_array_equal(joined_mask, [[False, True, True, True, True, True, True]])
