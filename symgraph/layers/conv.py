@@ -1,9 +1,12 @@
 """Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, global poolings, UpSampling2D, ZeroPadding2D,
 Cropping2D over NCHW images."""
+import numpy as np
+
 from .. import activations
 from ..ops import conv as C
 from ..ops.index import set_subtensor
 from ..ops.shape import ones, repeat, shape, zeros
+from ..variables import constant
 from .base import Layer
 
 
@@ -29,14 +32,17 @@ class Conv2D(Layer):
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
 
     def build(self, input_shape):
-        channels = input_shape[1]
-        if channels is None:
-            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        channels = self._channels(input_shape)
         kh, kw = self.kernel_size
         shape = (self.filters, channels // self.groups, kh, kw)  # (fans: in channels, filters, times kh * kw)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint, keras_axes=KERAS_KERNEL_AXES)
         self.bias = self._bias()
+
+    def _channels(self, input_shape):
+        if input_shape[1] is None:
+            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        return input_shape[1]
 
     def _bias(self):
         return self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
@@ -63,9 +69,7 @@ class Conv2DTranspose(Conv2D):
         self.output_padding = None if output_padding is None else C._pair(output_padding, "output_padding")
 
     def build(self, input_shape):
-        channels = input_shape[1]
-        if channels is None:
-            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        channels = self._channels(input_shape)
         kh, kw = self.kernel_size
         receptive = kh * kw
         self.kernel = self.add_weight("kernel", (channels, self.filters // self.groups, kh, kw),
@@ -118,8 +122,22 @@ def average_pool(x, pool_size, strides, padding):
     pooled = C.avg_pool2d(x, pool_size, strides, padding)
     if not (isinstance(padding, str) and padding.lower() == "same"):
         return pooled
-    covered = C.avg_pool2d(ones([1, 1, shape(x)[2], shape(x)[3]], dtype=x.dtype), pool_size, strides, padding)
-    return pooled / covered
+    kernel = C._pair(pool_size, "pool_size")
+    size = x.type.shape[2:]
+    if None in size:  # (lengths known only when it runs: the covered share pooled from ones then)
+        covered = C.avg_pool2d(ones([1, 1, shape(x)[2], shape(x)[3]], dtype=x.dtype), kernel, strides, padding)
+        return pooled / covered
+    # (known lengths: each window's covered share is a constant, reckoned here, not at each call)
+    params = C.ConvParams(kernel if strides is None else strides, "same")
+    shares = [_covered_counts(n, k, s, pad[0], out) / k for n, k, s, pad, out in
+              zip(size, kernel, params.stride, params.pads(size, kernel), params.out_size(size, kernel))]
+    return pooled / constant(np.outer(*shares).astype(x.dtype))
+
+
+def _covered_counts(n, k, s, front, out):
+    """How many of each window's k positions lie inside a length-n axis padded by `front`."""
+    starts = np.arange(out) * s - front
+    return np.minimum(starts + k, n) - np.maximum(starts, 0)
 
 
 class UpSampling2D(Layer):
@@ -212,9 +230,7 @@ class DepthwiseConv2D(Conv2D):
         self.depth_multiplier = int(depth_multiplier)
 
     def build(self, input_shape):
-        channels = input_shape[1]
-        if channels is None:
-            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        channels = self._channels(input_shape)
         self.filters, self.groups = channels * self.depth_multiplier, channels
         self.kernel = self._depthwise_kernel(channels, "depthwise_kernel")
         self.bias = self._bias()
@@ -246,9 +262,7 @@ class SeparableConv2D(DepthwiseConv2D):
         self.pointwise_constraint = pointwise_constraint
 
     def build(self, input_shape):
-        channels = input_shape[1]
-        if channels is None:
-            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
+        channels = self._channels(input_shape)
         self.groups = channels
         self.depthwise_kernel = self._depthwise_kernel(channels, "depthwise_kernel")
         self.pointwise_kernel = self.add_weight("pointwise_kernel",
