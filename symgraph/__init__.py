@@ -22,10 +22,10 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
                             vertical_stack, stacklists, roll, addbroadcast, unbroadcast, patternbroadcast)
     from .ops.linalg import diag, diagonal, trace, triu, tril
     from .ops.reduce import max_and_argmax, largest, smallest, isclose, allclose
-    from .ops import nlinalg  # (Theano's T.nlinalg.matrix_inverse, det, and T.slinalg.solve)
+    from .ops import nlinalg  # (Theano's T.nlinalg and T.slinalg names, PyTensor's pytensor.tensor.linalg)
     from .ops.nlinalg import matrix_inverse, det, solve
     from .ops.sorting import sort, argsort
-    slinalg = nlinalg
+    slinalg = linalg = nlinalg
     from .backends.executor import NonFiniteError
     from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
     from .printing import debugprint, pp

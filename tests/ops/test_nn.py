@@ -122,16 +122,16 @@ def test_pooling_matches_loops(k, s, pad, backend, rng):
 
 
 @pytest.mark.parametrize("size", [(7, 7), (8, 5)])
-@pytest.mark.exhaustive
-def test_same_padded_pooling_on_odd_sizes(size, rng):
+@pytest.mark.parametrize("k, s", [(3, 2), (2, 2), (2, 1)])
+@pytest.mark.exhaustive  # (each window geometry compiles pooling loops of its own: seconds each)
+def test_same_padded_pooling_on_odd_sizes(k, s, size, rng):
     xv = rng.normal(size=(2, 2) + size)
     x = sg.dtensor4("x")
-    for k, s in [(2, 2), (2, 1), (3, 2)]:
-        expr = [sg.nn.max_pool2d(x, k, s, "same"), sg.grad(sg.nn.max_pool2d(x, k, s, "same").sum(), x)]
-        got = run([x], expr, xv, backend="numba")
-        want = run([x], expr, xv, backend="numpy")
-        for g, w in zip(got, want):
-            np.testing.assert_array_equal(g, w)
+    expr = [sg.nn.max_pool2d(x, k, s, "same"), sg.grad(sg.nn.max_pool2d(x, k, s, "same").sum(), x)]
+    got = run([x], expr, xv, backend="numba")
+    want = run([x], expr, xv, backend="numpy")
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
 
 
 def test_pooling_gradients_route_to_the_maximum(rng):
