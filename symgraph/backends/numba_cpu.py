@@ -29,7 +29,7 @@ from .numba_scan import ScanThunk
 from .numba_stream import STREAMS
 from ..ops.elemwise import Elemwise, TABLE, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce, cast_output
-from ..ops import linalg, nlinalg, decompositions, sorting, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
+from ..ops import linalg, nlinalg, decompositions, special, sorting, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
 
@@ -55,6 +55,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             nlinalg.MatrixInverse, nlinalg.Det, nlinalg.SLogDet, nlinalg.Solve, nlinalg.SolveTriangular,
             nlinalg.Pinv, nlinalg.Expm, decompositions.Cholesky, decompositions.Eigh, decompositions.SVD,
             decompositions.QR, decompositions.QRGrad,  # (LAPACK through NumPy and SciPy)
+            special.Special,  # (SciPy's C loops)
             sorting.Sort, sorting.SortGrad, sorting.ArgSort)  # (NumPy's stable sort)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
