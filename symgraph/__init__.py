@@ -22,6 +22,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
                             vertical_stack, stacklists, roll, addbroadcast, unbroadcast, patternbroadcast)
     from .ops.linalg import diag, diagonal, trace, triu, tril
     from .ops.reduce import max_and_argmax, largest, smallest, isclose, allclose
+    from .ops import extra_ops  # (Theano's T.extra_ops)
     from .ops import nlinalg  # (Theano's T.nlinalg and T.slinalg names, PyTensor's pytensor.tensor.linalg)
     from .ops.nlinalg import matrix_inverse, det, solve
     from .ops.sorting import sort, argsort

@@ -266,6 +266,10 @@ class Variable:
     def var(self, axis=None, keepdims=False, ddof=0): return _ops().var(self, axis, keepdims, ddof)
     def std(self, axis=None, keepdims=False, ddof=0): return _ops().std(self, axis, keepdims, ddof)
     def cumsum(self, axis=None): return _ops().cumsum(self, axis)
+    def cumprod(self, axis=None): return _ops().cumprod(self, axis)
+    def ptp(self, axis=None, keepdims=False): return _ops().ptp(self, axis, keepdims)
+    def nonzero(self, return_matrix=False): return _ops().nonzero(self, return_matrix)
+    def take(self, indices, axis=None): return _ops().take(self, indices, axis)
 
     def reshape(self, *shape, ndim=None):
         return _ops().reshape(self, shape[0] if len(shape) == 1 else shape, ndim=ndim)

@@ -331,6 +331,11 @@ def cumsum(x, axis=0):
     return R.cumsum(x, axis=axis)
 
 
+def cumprod(x, axis=0):
+    from .ops.extra_ops import cumprod as running_product
+    return running_product(x, axis=axis)
+
+
 square, abs, sqrt, exp, log, sign, sin, cos, tanh, sigmoid, hard_sigmoid, softplus = (
     E.square, E.abs, E.sqrt, E.exp, E.log, E.sign, E.sin, E.cos, E.tanh, E.sigmoid, E.hard_sigmoid, E.softplus)
 round = E.round_half_to_even

@@ -29,6 +29,7 @@ CASES = [
     ("argmin", lambda a, b: K.argmin(a, axis=0), A.argmin(0)),
     ("logsumexp", lambda a, b: K.logsumexp(a, axis=1), np.log(np.exp(A).sum(1))),
     ("cumsum", lambda a, b: K.cumsum(a, axis=1), A.cumsum(1)),
+    ("cumprod", lambda a, b: K.cumprod(a, axis=1), A.cumprod(1)),
     ("square sqrt abs", lambda a, b: K.sqrt(K.abs(a)) + K.square(b), np.sqrt(np.abs(A)) + B ** 2),
     ("exp log sign", lambda a, b: K.log(K.exp(a) + 1) * K.sign(b), np.log(np.exp(A) + 1) * np.sign(B)),
     ("pow round", lambda a, b: K.pow(K.abs(a), 1.5) + K.round(b * 3), np.abs(A) ** 1.5 + np.round(B * 3)),

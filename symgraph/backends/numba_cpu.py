@@ -29,7 +29,8 @@ from .numba_scan import ScanThunk
 from .numba_stream import STREAMS
 from ..ops.elemwise import Elemwise, TABLE, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce, cast_output
-from ..ops import linalg, nlinalg, decompositions, special, sorting, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
+from ..ops.einsum import Einsum
+from ..ops import linalg, nlinalg, decompositions, special, extra_ops, selection, sorting, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
 
@@ -56,6 +57,9 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             nlinalg.Pinv, nlinalg.Expm, decompositions.Cholesky, decompositions.Eigh, decompositions.SVD,
             decompositions.QR, decompositions.QRGrad,  # (LAPACK through NumPy and SciPy)
             special.Special,  # (SciPy's C loops)
+            extra_ops.CumProd, extra_ops.CumProdGrad, extra_ops.BinCount, extra_ops.SearchSorted,
+            extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,
+            selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
             sorting.Sort, sorting.SortGrad, sorting.ArgSort)  # (NumPy's stable sort)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
