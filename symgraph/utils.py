@@ -29,15 +29,18 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     """Lists of ids of different lengths -> one (count, maxlen) array, as Keras's: each shorter
     sequence filled with `value` before it (padding "pre", Keras's default) or after ("post"),
     each longer one cut at its start (truncating "pre") or end ("post"); maxlen defaults to the
-    longest. The recurrent layers read the filler as ids like any other (no mask)."""
+    longest. Sequences of vectors (steps, features...) give (count, maxlen, features...). With
+    value 0, Embedding(mask_zero=True) or a Masking layer keeps the filler out of the results."""
     if padding not in ("pre", "post") or truncating not in ("pre", "post"):
         raise ValueError(f"pad_sequences: padding and truncating are 'pre' or 'post', got {padding!r}, {truncating!r}")
     sequences = [np.asarray(s) for s in sequences]
-    if any(s.ndim != 1 for s in sequences):
-        raise ValueError("pad_sequences takes sequences of single ids (1-d each)")
+    sample_shapes = {s.shape[1:] for s in sequences if len(s)}
+    if any(s.ndim == 0 for s in sequences) or len(sample_shapes) > 1:
+        raise ValueError("pad_sequences takes sequences of ids, or of vectors of one shape, got shapes "
+                         f"{sorted({s.shape for s in sequences})}")
     if maxlen is None:
         maxlen = max((len(s) for s in sequences), default=0)
-    out = np.full((len(sequences), maxlen), value, dtype=dtype)
+    out = np.full((len(sequences), maxlen) + (sample_shapes.pop() if sample_shapes else ()), value, dtype=dtype)
     for row, s in zip(out, sequences):
         kept = s[max(len(s) - maxlen, 0):] if truncating == "pre" else s[:maxlen]
         if padding == "pre":
