@@ -391,8 +391,9 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 
 def binary_crossentropy(target, output, from_logits=False):
-    """Elementwise, as Keras's backend function (the loss of that name means it over the last axis)."""
-    return N.binary_crossentropy(output, target, from_logits=from_logits)
+    """Elementwise, as Keras's backend function (the loss of that name means it over the last
+    axis): a sigmoid's output by its logit, other outputs clipped to [epsilon, 1 - epsilon]."""
+    return N.binary_crossentropy(output, target, from_logits=from_logits, epsilon=epsilon())
 
 
 # ---- shapes ---------------------------------------------------------------------------------

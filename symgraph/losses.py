@@ -22,7 +22,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False):
-    per_unit = N.binary_crossentropy(y_pred, y_true, from_logits=from_logits)
+    """Keras's: a sigmoid's output taken by its logit, other probabilities clipped to
+    [epsilon, 1 - epsilon] (finite when the model is sure), the mean over the last axis."""
+    per_unit = N.binary_crossentropy(y_pred, y_true, from_logits=from_logits, epsilon=_epsilon())
     return per_unit.mean(axis=-1) if per_unit.ndim > 1 else per_unit
 
 

@@ -101,3 +101,30 @@ def test_binary_accuracy_threshold():
     got = sg.function([t, p], sg.metrics.binary_accuracy(t, p, threshold=0.8))(np.array([[1.0, 0.0]]),
                                                                              np.array([[0.7, 0.1]]))
     np.testing.assert_allclose(got, [0.5])
+
+
+@pytest.mark.parametrize("through", ["sigmoid", "dimshuffled sigmoid", "clipped probability"])
+def test_binary_crossentropy_stays_finite_when_the_model_is_sure(through):
+    """A sigmoid of a logit past 17 is 1.0 in float32: log(1 - 1.0) made the loss and every
+    gradient NaN, and one step of a confident model ruined its weights. A sigmoid's output is
+    taken by its logit (TensorFlow's Keras's way), any other probability clipped to
+    [epsilon, 1 - epsilon] (Keras's formula)."""
+    z, y = sg.fvector("z"), sg.fvector("y")
+    out = {"sigmoid": sg.sigmoid(z), "dimshuffled sigmoid": sg.sigmoid(z).dimshuffle(0, "x"),
+           "clipped probability": sg.clip(sg.sigmoid(z) * 1.0, 0, 1)}[through]
+    target = y if out.ndim == 1 else y.dimshuffle(0, "x")
+    cost = sg.losses.binary_crossentropy(target, out).mean()
+    f = sg.function([z, y], [cost, sg.grad(cost, z)])
+    logits = np.array([40, -37, 40, -37, 90, -100, 0.5], "float32")
+    labels = np.array([1, 0, 0, 1, 1, 0, 1], "float32")
+    loss, grad = f(logits, labels)
+    assert np.isfinite(loss) and np.all(np.isfinite(grad))
+    if through != "clipped probability":  # (the logit's form: softplus(z) - y z, NumPy's in float64)
+        want = np.mean(np.logaddexp(0, logits.astype(float)) - labels * logits)
+        np.testing.assert_allclose(loss, want, rtol=1e-6)
+        np.testing.assert_allclose(grad, (1 / (1 + np.exp(-logits.astype(float))) - labels) / 7, rtol=1e-5, atol=1e-12)
+    else:
+        eps = 1e-7
+        p = np.clip(1 / (1 + np.exp(-logits.astype(float))), eps, 1 - eps)
+        want = -np.mean(labels * np.log(p + eps) + (1 - labels) * np.log(1 - p + eps))
+        np.testing.assert_allclose(loss, want, rtol=1e-2)  # (float32's 1 - 1e-7 is 1 - 1.19e-7)

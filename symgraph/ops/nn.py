@@ -268,12 +268,36 @@ def categorical_crossentropy(predictions, targets, from_logits=False):
     return op(predictions, targets)
 
 
-def binary_crossentropy(output, target, from_logits=False):
-    """-(t log o + (1 - t) log(1 - o)) elementwise; with from_logits, stable in the logit."""
+def binary_crossentropy(output, target, from_logits=False, epsilon=None):
+    """-(t log o + (1 - t) log(1 - o)) elementwise; with from_logits, stable in the logit. A
+    sigmoid's output (seen through a DimShuffle) is taken by its logit too, as TensorFlow's
+    Keras does: the sigmoid of a logit past 17 is 1.0 in float32, whose log(1 - o) is -inf and
+    its gradient NaN, which ruined a confident model's weights in one step. epsilon (Keras's
+    losses) clips other outputs to [epsilon, 1 - epsilon] and adds it inside the logs, Keras's
+    formula."""
     output, target = as_variable(output), as_variable(target)
+    if not from_logits:
+        logits = _sigmoid_logit(output)
+        if logits is not None:
+            output, from_logits = logits, True
     if from_logits:
         return E.softplus(output) - target * output
-    return -(target * E.log(output) + (1 - target) * E.log(1 - output))
+    if epsilon is None:
+        return -(target * E.log(output) + (1 - target) * E.log(1 - output))
+    output = E.clip(output, epsilon, 1 - epsilon)
+    return -(target * E.log(output + epsilon) + (1 - target) * E.log(1 - output + epsilon))
+
+
+def _sigmoid_logit(output):
+    """The logit whose sigmoid output is (possibly dimshuffled), or None."""
+    from .shape import DimShuffle
+    owner = output.owner
+    if owner is not None and isinstance(owner.op, DimShuffle):
+        inner = _sigmoid_logit(owner.inputs[0])
+        return None if inner is None else owner.op(inner)
+    if owner is not None and isinstance(owner.op, E.Elemwise) and owner.op.scalar_op.name == "sigmoid":
+        return owner.inputs[0]
+    return None
 
 
 def one_hot(indices, depth, dtype=None):
