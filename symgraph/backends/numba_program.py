@@ -548,17 +548,30 @@ def _reduction(w, node):
         pad = _loops(w, [n for k, n in enumerate(shape) if k not in axes])
         w.lines.append(f"{pad}{acc} = {_init_literal(fold, acc_dtype)}")
         pad = _loops(w, [shape[a] for a in axes], len(shape) - len(axes), pad)
-        w.lines += [pad + line for line in _fold_lines(fold, acc, value(pad), acc_dtype)]
+        w.lines += [pad + line for line in _executors_fold_lines(op, fold, acc, value(pad), acc_dtype)]
         result = f"{acc} / {count}" if kind == "mean" else acc
         w.lines.append(f"{pad[:-4]}{name}{at} = {_np(dtype)}({result})")
         return
     w.full(acc, out_shape, acc_dtype, _init_literal(fold, acc_dtype))
     pad = _loops(w, shape)
-    w.lines += [pad + line for line in _fold_lines(fold, f"{acc}{at}", value(pad), acc_dtype)]
+    w.lines += [pad + line for line in _executors_fold_lines(op, fold, f"{acc}{at}", value(pad), acc_dtype)]
     pad = _loops(w, out_shape)
     at = _index(out_shape, out_shape)
     result = f"{acc}{at} / {count}" if kind == "mean" else f"{acc}{at}"
     w.lines.append(f"{pad}{name}{at} = {_np(dtype)}({result})")
+
+
+def _executors_fold_lines(op, kind, acc, value, acc_dtype):
+    """_fold_lines as the executor folds: its small plain reductions are NumPy's, which keeps the
+    later of equal values (min([-0.0, 0.0]) is 0.0 in NumPy, -0.0 by LLVM's minimum, which its
+    fused reductions' loops use), so a plain float max or min here does as NumPy's: x / min(...)
+    then has the executor's infinity. (A program's arrays are small; this compare does not
+    vectorize as LLVM's minimum does.)"""
+    if kind not in ("max", "min") or np.dtype(acc_dtype).kind != "f" or isinstance(op, CompositeReduce):
+        return _fold_lines(kind, acc, value, acc_dtype)
+    new = acc.split("[")[0] + "_v"
+    keeps = ">" if kind == "max" else "<"
+    return [f"{new} = np.{acc_dtype}({value})", f"{acc} = {acc} if ({acc} {keeps} {new} or {acc} != {acc}) else {new}"]
 
 
 def _arg_reduction(w, node):

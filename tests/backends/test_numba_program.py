@@ -354,3 +354,22 @@ def test_a_program_a_child_compiles_starts_after_hot_seconds_where_another_core_
         plan, waits[in_child, cores] = f._run.plans[key]
     cold = 0.06 * plan.nodes
     assert waits == {(True, 2): 0.25, (True, 1): cold, (False, 2): cold} and cold > 0.25
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_ties_of_signed_zeros_in_max_and_min_keep_numpys_later_value(dtype):
+    """min([-0.0, 0.0]) is 0.0 in NumPy (the later of equal values), -0.0 by LLVM's minimum: a
+    division by the min then gave -inf against the executor's inf, and the program was refused
+    (a random graph found it: a / where(a > b.min(1), a, b.min(1) * 0.5)[::-1]). A plain
+    reduction of a small array is NumPy's in the executor, and now in the program too."""
+    a, b = sg.tensor("a", dtype, (None, None)), sg.tensor("b", dtype, (None, None))
+    low, high = b.min(axis=1, keepdims=True), b.max(axis=0)
+    outs = [a / sg.where(a > low, a, low * 0.5)[::-1], 1 / high, 1 / b.min()]
+    av = np.zeros((3, 4), dtype)
+    av[2, 1] = 3.0
+    bv = np.zeros((3, 4), dtype)
+    bv[0, 0] = bv[2, 3] = bv[1, 2] = -0.0
+    got = program_of(sg.function([a, b], outs, backend="numba"), av, bv)
+    want = sg.function([a, b], outs, backend="numpy")(av, bv)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)  # (infinities of the same sign, NaN where NumPy's)
