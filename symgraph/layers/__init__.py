@@ -22,6 +22,8 @@ from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, add, subtract, multiply,
                     average, maximum, minimum, concatenate, dot)
 from .attention import Attention, AdditiveAttention, MultiHeadAttention
+from .preprocessing import (Rescaling, Normalization, CenterCrop, Resizing, RandomFlip, RandomRotation,
+                            RandomTranslation, RandomZoom, RandomContrast)
 from .model import Model, Sequential, clone_model
 from .plot import plot_model, model_to_dot
 from .saving import load_model, model_from_json, model_from_config
@@ -35,6 +37,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool1D", "UpSampling1D",
            "ZeroPadding1D", "Cropping1D",
            "BatchNormalization", "LayerNormalization", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "Dot", "Attention", "AdditiveAttention", "MultiHeadAttention", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "Concatenate", "Dot", "Attention", "AdditiveAttention", "MultiHeadAttention", "Rescaling", "Normalization",
+           "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
            "model_from_config"]
