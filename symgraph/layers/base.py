@@ -167,7 +167,8 @@ class Layer(Recorded):
 
     def compute_output_shape(self, input_shape):
         probe = Variable(TensorType(self.input_dtype or self.dtype, input_shape), name="probe")
-        return self.trace(probe, TraceContext(training=False)).type.shape
+        out = self.trace(probe, TraceContext(training=False))
+        return [o.type.shape for o in out] if isinstance(out, list) else out.type.shape
 
     def ensure_built(self, input_shape):
         if not self.built:
@@ -175,25 +176,30 @@ class Layer(Recorded):
                 self.build(tuple(input_shape))
             self.built = True
             self.input_shape = tuple(input_shape)
-            self.output_shape = tuple(self.compute_output_shape(self.input_shape))
+            shapes = self.compute_output_shape(self.input_shape)
+            self.output_shape = [tuple(s) for s in shapes] if isinstance(shapes, list) else tuple(shapes)
 
     def trace(self, x, context):
-        """The layer's output for symbolic input x, made inside the layer's name scope; an
-        activity regularizer's penalty on it goes into context.losses (per example: divided by
-        the batch size, as Keras's). The output carries compute_mask's mask as `keras_mask`."""
-        self.ensure_built(x.type.shape)
+        """The layer's output for symbolic input x (a list: the first is the data, the rest
+        extra inputs, as a recurrent layer's initial states), made inside the layer's name
+        scope; an activity regularizer's penalty on it goes into context.losses (per example:
+        divided by the batch size, as Keras's). The output (the first, for a layer of several:
+        a recurrent layer's with return_state) carries compute_mask's mask as `keras_mask`."""
+        data = x[0] if isinstance(x, list) else x
+        self.ensure_built(data.type.shape)
         with name_scope(self.name):
             tracing_modes.append(context.training)
             try:
-                out = _call_style(type(self))(self, x, context)
+                outs = _call_style(type(self))(self, x, context)
             finally:
                 tracing_modes.pop()
+            out = outs[0] if isinstance(outs, list) else outs
             if self.activity_regularizer is not None:
                 context.losses.append(self.activity_regularizer(out) / E.cast(symbolic_shape(out)[0], out.dtype))
-            mask = self.compute_mask(x, getattr(x, "keras_mask", None))
-        if out is not x and (mask is not None or getattr(out, "keras_mask", None) is not None):
+            mask = self.compute_mask(data, getattr(data, "keras_mask", None))
+        if out is not data and (mask is not None or getattr(out, "keras_mask", None) is not None):
             out.keras_mask = mask  # (an identity's output is its input, whose mask stays)
-        return out
+        return outs
 
     supports_masking = False  # (a layer that does passes its input's mask on unchanged)
 
@@ -208,6 +214,12 @@ class Layer(Recorded):
         """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
         x = self.called_on(x)
         out = self.trace(x, TraceContext(training=False))
+        if isinstance(out, list):  # (several outputs of one call: each knows its siblings)
+            siblings = tuple(out)
+            for k, o in enumerate(siblings):
+                o.layer_history, o.layer_output = (self, x), (siblings, k)
+            self.input, self.output = x, list(siblings)
+            return list(siblings)
         if out is x:
             # An identity in inference mode (Dropout, GaussianNoise, a linear Activation) still
             # needs an output of its own to record this call on (else x's own record, the call
@@ -273,7 +285,10 @@ def _call_style(cls):
 
 
 def shape_text(shape):
-    """Keras's way of writing a shape: (None, 16, 8, 8); '?' when it is not known yet."""
+    """Keras's way of writing a shape: (None, 16, 8, 8); '?' when it is not known yet; a list
+    of them for a layer of several outputs, as Keras's."""
+    if isinstance(shape, list):
+        return "[" + ", ".join(shape_text(s) for s in shape) + "]"
     return "?" if shape is None else "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 

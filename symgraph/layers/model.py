@@ -78,7 +78,9 @@ class Model:
         values = {id(v): g for v, g in zip(self.inputs, given_inputs)}
         for layer, source, result in self.calls:
             given = [values[id(s)] for s in source] if isinstance(source, list) else values[id(source)]
-            values[id(result)] = layer.trace(given, context)
+            made = layer.trace(given, context)
+            for r, m in zip(result, made) if isinstance(result, tuple) else [(result, made)]:
+                values[id(r)] = m
         outs = [values[id(v)] for v in self.outputs]
         return outs if self.several_outputs else outs[0]
 
@@ -310,6 +312,9 @@ class Sequential(Model):
         x = self.output if self.calls else self.input
         for layer in self.pending:
             out = layer(x)
+            if isinstance(out, list):
+                raise ValueError(f"{layer.name} gives {len(out)} outputs (return_state?): a Sequential model's "
+                                 f"layers give one each; use the functional Model")
             self.calls.append((layer, x, out))
             x = out
         self.pending = []
@@ -352,7 +357,8 @@ def clone_model(model):
 def _recorded_calls(inputs, outputs):
     """The (layer, input or list of inputs, output) calls between the inputs and the outputs
     (lists), each after the calls that make its inputs (a merge layer's branches: a graph, not
-    a chain)."""
+    a chain). A call of several outputs (a recurrent layer's with return_state) is one entry,
+    its output the tuple of them all."""
     calls, done = [], {id(v) for v in inputs}
     stack = [(v, False) for v in reversed(outputs)]
     while stack:
@@ -366,8 +372,10 @@ def _recorded_calls(inputs, outputs):
         layer, source = history
         sources = source if isinstance(source, list) else [source]
         if ready:
-            done.add(id(var))
-            calls.append((layer, source, var))
+            siblings = getattr(var, "layer_output", None)
+            result = var if siblings is None else siblings[0]
+            done.update(id(v) for v in (result if isinstance(result, tuple) else [result]))
+            calls.append((layer, source, result))
             continue
         stack.append((var, True))
         stack.extend((s, False) for s in reversed(sources) if id(s) not in done)
@@ -382,9 +390,6 @@ class NestedModel(Layer):
     def __init__(self, model, training=None):
         if model.input is None:
             raise ValueError(f"{model.name} is not built: give its first layer input_shape=..., or call it on data first")
-        if model.several_inputs or model.several_outputs:
-            raise NotImplementedError(f"{model.name} has several inputs or outputs: only a model of one input and "
-                                      f"one output can be called as a layer")
         super().__init__(name=model.name, trainable=model.trainable)
         self.model, self.training = model, training
         self.weights = model.weights
@@ -410,7 +415,22 @@ class NestedModel(Layer):
     def losses(self):
         return self.model.losses
 
+    def called_on(self, x):
+        """A variable, or a list of them for a model of several inputs."""
+        if self.model.several_inputs:
+            if not isinstance(x, (list, tuple)) or len(x) != len(self.model.inputs) \
+                    or not all(isinstance(v, Variable) for v in x):
+                raise ValueError(f"{self.name} takes a list of {len(self.model.inputs)} symbolic inputs, got {x!r}")
+            return list(x)
+        return super().called_on(x)
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(v.type.shape) for v in self.model.outputs]
+        return shapes if self.model.several_outputs else shapes[0]
+
     def call(self, x, context):
+        """The model's output (a list of them for a model of several outputs, each a layer
+        output of its own in the outer model)."""
         if self.training is None or bool(self.training) == context.training:
             return self.model.replay(x, context)
         return self.model.replay(x, TraceContext(bool(self.training)))

@@ -25,12 +25,13 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
             detail += " | frozen"
         sources = source if isinstance(source, list) else [source]
         shown_in = " , ".join(shape_text(s.type.shape) for s in sources)
-        label = f"{title}{detail}" + (f" | {{in {shown_in} | out {shape_text(out.type.shape)}}}"
-                                      if show_shapes else "")
+        outs = out if isinstance(out, tuple) else (out,)  # (a call of several outputs)
+        shown_out = " , ".join(shape_text(o.type.shape) for o in outs)
+        label = f"{title}{detail}" + (f" | {{in {shown_in} | out {shown_out}}}" if show_shapes else "")
         dot.node(name, label="{" + label + "}", fillcolor="#fff2b3" if params else "#f2f2f2")
         for s in sources:
             dot.edge(made_by[id(s)], name)
-        made_by[id(out)] = name
+        made_by.update({id(o): name for o in outs})
     return dot
 
 

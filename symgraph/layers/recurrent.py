@@ -15,6 +15,7 @@ from ..ops.elemwise import where
 from ..ops.linalg import dot
 from ..ops.scan import scan
 from ..ops.shape import concatenate, shape, zeros
+from ..graph import Variable
 from .base import Layer
 
 
@@ -24,8 +25,9 @@ class _Recurrent(Layer):
     def __init__(self, units, activation="tanh", return_sequences=False, go_backwards=False, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", kernel_regularizer=None,
                  recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, **kw):
+                 bias_constraint=None, return_state=False, **kw):
         super().__init__(**kw)
+        self.return_state = bool(return_state)
         self.kernel_regularizer, self.recurrent_regularizer = kernel_regularizer, recurrent_regularizer
         self.bias_regularizer = bias_regularizer
         self.kernel_constraint, self.recurrent_constraint = kernel_constraint, recurrent_constraint
@@ -57,9 +59,30 @@ class _Recurrent(Layer):
         z = dot(x_t, self.kernel) + dot(h, self.recurrent_kernel)
         return z if self.bias is None else z + self.bias
 
+    def __call__(self, x, initial_state=None):
+        """Keras's call: layer(x), or layer(x, initial_state=[h] / [h, c]) (an encoder's final
+        states starting a decoder), or layer([x, h, c])."""
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            x = [x] + states
+        return super().__call__(x)
+
+    def called_on(self, x):
+        if isinstance(x, (list, tuple)):
+            if len(x) != 1 + self.n_states or not all(isinstance(v, Variable) for v in x):
+                raise ValueError(f"{self.name} takes a sequence and {self.n_states} initial state(s) "
+                                 f"({'h, c' if self.n_states == 2 else 'h'}), got {len(x)} values")
+            return list(x)
+        return super().called_on(x)
+
     def call(self, x, context):
+        x, given = (x[0], x[1:]) if isinstance(x, list) else (x, [])
         batch = shape(x)[0]
         states = [zeros([batch, self.units], dtype=x.dtype) for _ in range(self.n_states)]
+        for k, state in enumerate(given):
+            if state.ndim != 2 or state.type.shape[1] not in (None, self.units):
+                raise ValueError(f"{self.name}: initial state {k} must be (batch, {self.units}), got {state.type}")
+            states[k] = state if state.dtype == x.dtype else state.astype(x.dtype)
         mask = getattr(x, "keras_mask", None)
         if mask is None:
             outs, _ = scan(self._step, sequences=x.dimshuffle(1, 0, 2), outputs_info=states,
@@ -67,8 +90,10 @@ class _Recurrent(Layer):
         else:
             outs, _ = scan(self._masked_step, sequences=[x.dimshuffle(1, 0, 2), mask.dimshuffle(1, 0)],
                            outputs_info=states, go_backwards=self.go_backwards, name=self.name)
-        h = outs[0] if isinstance(outs, list) else outs
-        return h.dimshuffle(1, 0, 2) if self.return_sequences else h[-1]
+        outs = outs if isinstance(outs, list) else [outs]
+        h = outs[0]
+        out = h.dimshuffle(1, 0, 2) if self.return_sequences else h[-1]
+        return [out] + [state[-1] for state in outs] if self.return_state else out  # (Keras's [output, h(, c)])
 
     def _masked_step(self, x_t, keep_t, *states):
         """A step where the mask is False (padding) keeps the states (and so the output) it
@@ -79,7 +104,7 @@ class _Recurrent(Layer):
         return [where(keep, n, s) for n, s in zip(new, states)]
 
     def compute_mask(self, x, mask):
-        return mask if self.return_sequences else None
+        return mask if self.return_sequences else None  # (the states' outputs carry none)
 
 
 class SimpleRNN(_Recurrent):
@@ -167,6 +192,9 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", **kw):
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got {type(layer).__name__}")
+        if layer.return_state:
+            raise NotImplementedError("Bidirectional of a layer with return_state is not supported; wrap one "
+                                      "without it, or run two layers (go_backwards=True) and merge them")
         if merge_mode not in self.MERGES:
             raise ValueError(f"Bidirectional's merge_mode is one of {tuple(self.MERGES)}, not {merge_mode!r}")
         kw.setdefault("dtype", layer.dtype)

@@ -97,7 +97,8 @@ def _model_config(model):
     for k, (layer, source, out) in enumerate(model.calls):
         sources = source if isinstance(source, list) else [source]
         calls.append([model.layers.index(layer), [made_by[id(s)] for s in sources], isinstance(source, list)])
-        made_by[id(out)] = k
+        made_by.update({id(o): [k, i] for i, o in enumerate(out)} if isinstance(out, tuple) else {id(out): k})
+        # (output i of a call of several is [k, i])
     config = {"class": "Model", "name": model.name, "trainable": model.trainable,
               "layers": [_layer_config(layer, NestedModel) for layer in model.layers], "calls": calls}
     if model.several_inputs:
@@ -230,10 +231,13 @@ def _build_model(config, classes):
         inputs = [_input(c) for c in config["inputs"]] if "inputs" in config else [_input(config["input"])]
         layers = [_build_layer(c, classes) for c in config["layers"]]
         made = {-1 - k: v for k, v in enumerate(inputs)}
+
+        def made_by(ref):
+            return made[ref[0]][ref[1]] if isinstance(ref, list) else made[ref]
         for k, (index, sources, as_list) in enumerate(config["calls"]):
-            given = [made[s] for s in sources]
+            given = [made_by(s) for s in sources]
             made[k] = layers[index](given if as_list else given[0])
-        outputs = [made[k] for k in config["outputs"]] if "outputs" in config else made[config["output"]]
+        outputs = [made_by(k) for k in config["outputs"]] if "outputs" in config else made_by(config["output"])
         model = Model(inputs if "inputs" in config else inputs[0], outputs, name=config["name"])
     model._trainable = config["trainable"]  # (its layers' own flags are restored one by one)
     return model

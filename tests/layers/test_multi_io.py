@@ -99,7 +99,7 @@ def test_bad_lists_say_what_the_model_takes():
         model.fit([XA, XB[:10]], [Y_CLASS, Y_VALUE], verbose=0)
     with pytest.raises(ValueError, match="class_weight weighs the classes of a single output"):
         model.fit([XA, XB], [Y_CLASS, Y_VALUE], class_weight={0: 2.0}, verbose=0)
-    with pytest.raises(NotImplementedError, match="only a model of one input and one output"):
+    with pytest.raises(ValueError, match="takes a list of 2 symbolic inputs"):  # (as a layer: a list of two)
         model(L.Input((4,)))
 
 
