@@ -11,7 +11,7 @@ no weight; padded query steps give zeros, and the output keeps the query's mask.
 """
 import numpy as np
 
-from ..graph import Variable, name_scope
+from ..graph import name_scope
 from ..ops import elemwise as E
 from ..ops.linalg import dot, matmul
 from ..ops.nn import softmax, dropout

@@ -8,6 +8,7 @@ counts zeros exactly, bincount's weights get theirs gathered back).
 import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis, constant_value
+from . import elemwise as E
 from .index import getitem, set_subtensor
 from .shape import reshape, arange, shape
 
@@ -131,7 +132,6 @@ def fill_diagonal(a, val, offset=0):
         raise ValueError(f"fill_diagonal takes a matrix, got {a.describe()}")
     offset = int(offset)
     rows, cols = shape(a)[0] - max(-offset, 0), shape(a)[1] - max(offset, 0)
-    from . import elemwise as E
     k = arange(E.maximum(E.minimum(rows, cols), 0))
     return set_subtensor(getitem(a, (k + max(-offset, 0), k + max(offset, 0))), val)
 
