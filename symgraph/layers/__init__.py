@@ -16,7 +16,8 @@ from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Ma
                    UpSampling2D, ZeroPadding2D, Cropping2D)
 from .conv1d import (Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, MaxPool1D,
                      AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D, UpSampling1D, ZeroPadding1D, Cropping1D)
-from .normalization import BatchNormalization, LayerNormalization
+from .normalization import (BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization,
+                            Identity)
 from .wrappers import TimeDistributed
 from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, add, subtract, multiply,
@@ -36,7 +37,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "ZeroPadding2D", "Cropping2D", "Conv1D", "MaxPooling1D", "AveragePooling1D", "GlobalMaxPooling1D",
            "GlobalAveragePooling1D", "MaxPool1D", "AvgPool1D", "GlobalMaxPool1D", "GlobalAvgPool1D", "UpSampling1D",
            "ZeroPadding1D", "Cropping1D",
-           "BatchNormalization", "LayerNormalization", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Identity", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "Attention", "AdditiveAttention", "MultiHeadAttention", "Rescaling", "Normalization",
            "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",

@@ -1,10 +1,12 @@
 """BatchNormalization: batch statistics while training, running averages at inference;
-LayerNormalization: each example's own statistics."""
+LayerNormalization and GroupNormalization: each example's own statistics (over groups of
+channels for the latter); UnitNormalization: unit vectors."""
 import numpy as np
 
 from ..ops.nn import batch_norm
 from ..ops.elemwise import sqrt
 from ..ops.reduce import mean
+from ..ops.shape import reshape, shape
 from .base import Layer
 
 
@@ -75,3 +77,70 @@ class LayerNormalization(Layer):
         if self.beta is not None:
             normalized = normalized + self.beta.dimshuffle(*pattern)
         return normalized
+
+
+class GroupNormalization(Layer):
+    """Normalizes each example over groups of its channels (along `axis`: 1, the channels of
+    NCHW images, as this module's BatchNormalization; -1 for (batch, steps, features)), each
+    group's values with their own mean and variance, then scales and shifts per channel (Wu and
+    He; Keras's GroupNormalization, epsilon 1e-3). groups=1 normalizes over all of an example,
+    groups equal to the channels over each channel alone (instance normalization)."""
+    supports_masking = True
+
+    def __init__(self, groups=32, axis=1, epsilon=1e-3, center=True, scale=True, beta_constraint=None,
+                 gamma_constraint=None, **kw):
+        super().__init__(**kw)
+        self.groups, self.axis, self.epsilon = int(groups), int(axis), float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
+
+    def build(self, input_shape):
+        axis = self.axis % len(input_shape)
+        channels = input_shape[axis]
+        if axis == 0 or channels is None:
+            raise ValueError(f"{self.name}: axis {self.axis} must be a known axis other than the batch's, got "
+                             f"inputs shaped {input_shape}")
+        if channels % self.groups:
+            raise ValueError(f"{self.name}: {channels} channels do not split into {self.groups} groups")
+        self.channels = channels
+        self.gamma = self.add_weight("gamma", (channels,), "ones", constraint=self.gamma_constraint) if self.scale else None
+        self.beta = self.add_weight("beta", (channels,), "zeros", constraint=self.beta_constraint) if self.center else None
+
+    def call(self, x, context):
+        axis = self.axis % x.ndim
+        rest = [a for a in range(1, x.ndim) if a != axis]
+        first = x.dimshuffle(0, axis, *rest)  # (batch, channels, the rest)
+        grouped = reshape(first, [shape(x)[0], self.groups, self.channels // self.groups] + [shape(first)[a] for a in range(2, x.ndim)])
+        axes = tuple(range(2, grouped.ndim))
+        centered = grouped - mean(grouped, axes, keepdims=True)
+        normalized = reshape(centered / sqrt(mean(centered * centered, axes, keepdims=True) + self.epsilon), shape(first))
+        per_channel = ["x", 0] + ["x"] * (x.ndim - 2)
+        if self.gamma is not None:
+            normalized = normalized * self.gamma.dimshuffle(*per_channel)
+        if self.beta is not None:
+            normalized = normalized + self.beta.dimshuffle(*per_channel)
+        back = [0] * x.ndim  # (the channels back at axis)
+        for k, a in enumerate([0, axis] + rest):
+            back[a] = k
+        return normalized.dimshuffle(*back)
+
+
+class UnitNormalization(Layer):
+    """Each example scaled to unit l2 norm along axis (Keras's; the last by default)."""
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kw):
+        super().__init__(**kw)
+        self.axis = axis
+
+    def call(self, x, context):
+        from ..losses import l2_normalize
+        return l2_normalize(x, self.axis)
+
+
+class Identity(Layer):
+    """Its input, unchanged (Keras's placeholder layer)."""
+    supports_masking = True
+
+    def call(self, x, context):
+        return x
