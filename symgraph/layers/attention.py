@@ -9,6 +9,8 @@ score against the key's (the value's own when no key is given). Padded value ste
 keras_mask, from Embedding(mask_zero=True) or Masking) and, with causal=True, later steps get
 no weight; padded query steps give zeros, and the output keeps the query's mask.
 """
+import functools
+
 import numpy as np
 
 from ..graph import name_scope
@@ -46,11 +48,9 @@ def _causal(query, value):
 
 
 def _and(*masks):
+    """The masks given (None: no mask) ANDed, or None."""
     given = [m for m in masks if m is not None]
-    out = given[0] if given else None
-    for m in given[1:]:
-        out = E.logical_and(out, m)
-    return out
+    return functools.reduce(E.logical_and, given) if given else None
 
 
 class _Attention(Merge):

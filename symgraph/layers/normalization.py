@@ -7,6 +7,7 @@ from ..ops.nn import batch_norm
 from ..ops.elemwise import sqrt
 from ..ops.reduce import mean
 from ..ops.shape import reshape, shape
+from ..losses import l2_normalize
 from .base import Layer
 
 
@@ -69,14 +70,19 @@ class LayerNormalization(Layer):
         self.beta = self.add_weight("beta", param_shape, "zeros", constraint=self.beta_constraint) if self.center else None
 
     def call(self, x, context):
-        centered = x - mean(x, self.axes, keepdims=True)
-        normalized = centered / sqrt(mean(centered * centered, self.axes, keepdims=True) + self.epsilon)
+        normalized = _standardized(x, self.axes, self.epsilon)
         pattern = [self.axes.index(a) if a in self.axes else "x" for a in range(x.ndim)]
         if self.gamma is not None:
             normalized = normalized * self.gamma.dimshuffle(*pattern)
         if self.beta is not None:
             normalized = normalized + self.beta.dimshuffle(*pattern)
         return normalized
+
+
+def _standardized(x, axes, epsilon):
+    """x less its mean over axes, over its standard deviation there (epsilon added to the variance)."""
+    centered = x - mean(x, axes, keepdims=True)
+    return centered / sqrt(mean(centered * centered, axes, keepdims=True) + epsilon)
 
 
 class GroupNormalization(Layer):
@@ -111,9 +117,7 @@ class GroupNormalization(Layer):
         rest = [a for a in range(1, x.ndim) if a != axis]
         first = x.dimshuffle(0, axis, *rest)  # (batch, channels, the rest)
         grouped = reshape(first, [shape(x)[0], self.groups, self.channels // self.groups] + [shape(first)[a] for a in range(2, x.ndim)])
-        axes = tuple(range(2, grouped.ndim))
-        centered = grouped - mean(grouped, axes, keepdims=True)
-        normalized = reshape(centered / sqrt(mean(centered * centered, axes, keepdims=True) + self.epsilon), shape(first))
+        normalized = reshape(_standardized(grouped, tuple(range(2, grouped.ndim)), self.epsilon), shape(first))
         per_channel = ["x", 0] + ["x"] * (x.ndim - 2)
         if self.gamma is not None:
             normalized = normalized * self.gamma.dimshuffle(*per_channel)
@@ -134,7 +138,6 @@ class UnitNormalization(Layer):
         self.axis = axis
 
     def call(self, x, context):
-        from ..losses import l2_normalize
         return l2_normalize(x, self.axis)
 
 

@@ -8,9 +8,8 @@ counts zeros exactly, bincount's weights get theirs gathered back).
 import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis, constant_value
-from . import elemwise as E
 from .index import getitem, set_subtensor
-from .shape import reshape, arange, shape
+from .shape import reshape
 
 
 class CumProd(Op):
@@ -127,13 +126,9 @@ def to_one_hot(y, nb_class, dtype=None):
 def fill_diagonal(a, val, offset=0):
     """A copy of matrix a with its diagonal (above it for offset > 0, below for < 0) set to val
     (Theano's fill_diagonal and fill_diagonal_offset); differentiable in both."""
+    from .linalg import diagonal_index
     a = as_variable(a)
-    if a.ndim != 2:
-        raise ValueError(f"fill_diagonal takes a matrix, got {a.describe()}")
-    offset = int(offset)
-    rows, cols = shape(a)[0] - max(-offset, 0), shape(a)[1] - max(offset, 0)
-    k = arange(E.maximum(E.minimum(rows, cols), 0))
-    return set_subtensor(getitem(a, (k + max(-offset, 0), k + max(offset, 0))), val)
+    return set_subtensor(getitem(a, diagonal_index(a, offset, "fill_diagonal")), val)
 
 
 def fill_diagonal_offset(a, val, offset):

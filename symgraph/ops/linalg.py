@@ -206,18 +206,23 @@ class Gemm(Op):
                 _grad_as(dot(a.T, g) * self.alpha, b)]
 
 
-def diagonal(x, offset=0):
-    """The diagonal of a matrix (above it for offset > 0, below for offset < 0), as NumPy's."""
-    from .index import getitem
+def diagonal_index(x, offset=0, what="diagonal"):
+    """The (rows, columns) index of matrix x's diagonal (above it for offset > 0, below for
+    offset < 0): x[diagonal_index(x)] is the diagonal, set_subtensor on it fills it."""
     from .shape import arange
     x = as_variable(x)
     if x.ndim != 2:
-        raise ValueError(f"diagonal takes a matrix, got {x.describe()}")
+        raise ValueError(f"{what} takes a matrix, got {x.describe()}")
     offset = int(offset)
     rows, cols = shape(x)[0] - max(-offset, 0), shape(x)[1] - max(offset, 0)
-    n = E.maximum(E.minimum(rows, cols), 0)
-    k = arange(n)
-    return getitem(x, (k + max(-offset, 0), k + max(offset, 0)))
+    k = arange(E.maximum(E.minimum(rows, cols), 0))
+    return k + max(-offset, 0), k + max(offset, 0)
+
+
+def diagonal(x, offset=0):
+    """The diagonal of a matrix (above it for offset > 0, below for offset < 0), as NumPy's."""
+    from .index import getitem
+    return getitem(x, diagonal_index(x, offset))
 
 
 def diag(v, k=0):

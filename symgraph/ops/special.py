@@ -6,6 +6,7 @@ They are ops of their own, not rows of elemwise's table: the code generators hav
 form for them (numba's math has lgamma and erfc, not the rest), so they are not fused into
 loops; on the numba backend each runs SciPy's C loop over its array.
 """
+import functools
 import math
 
 import numpy as np
@@ -14,8 +15,9 @@ from .base import Op, Apply, TensorType, Variable, as_variable
 from . import elemwise as E
 
 
+@functools.lru_cache(maxsize=None)
 def _scipy(name):
-    import scipy.special  # (imported on first use: 0.2 s)
+    import scipy.special  # (imported on first use: 0.2 s; looked up once, not at every call)
     return getattr(scipy.special, name)
 
 

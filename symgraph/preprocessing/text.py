@@ -86,31 +86,24 @@ class Tokenizer:
     def texts_to_sequences(self, texts):
         return list(self.texts_to_sequences_generator(texts))
 
+    def _kept(self, i):
+        """Whether id i is in the vocabulary the sequences use (num_words' most frequent)."""
+        return i in self.index_word and not (self.num_words and i >= self.num_words)
+
+    def _oov(self):
+        return self.word_index.get(self.oov_token) if self.oov_token is not None else None
+
     def texts_to_sequences_generator(self, texts):
-        oov = self.word_index.get(self.oov_token) if self.oov_token is not None else None
+        oov = self._oov()
         for text in texts:
-            seq = []
-            for w in self._words(text):
-                i = self.word_index.get(w)
-                if i is not None and not (self.num_words and i >= self.num_words):
-                    seq.append(i)
-                elif oov is not None:
-                    seq.append(oov)
-            yield seq
+            ids = [self.word_index.get(w) for w in self._words(text)]
+            yield [i if self._kept(i) else oov for i in ids if self._kept(i) or oov is not None]
 
     def sequences_to_texts(self, sequences):
         """Id sequences back to space-joined words (ids past num_words as the oov token, or left out)."""
-        oov = self.word_index.get(self.oov_token) if self.oov_token is not None else None
-        texts = []
-        for seq in sequences:
-            words = []
-            for i in seq:
-                if i in self.index_word and not (self.num_words and i >= self.num_words):
-                    words.append(self.index_word[i])
-                elif oov is not None:
-                    words.append(self.index_word[oov])
-            texts.append(" ".join(words))
-        return texts
+        oov = self._oov()
+        return [" ".join(self.index_word[i if self._kept(i) else oov] for i in seq if self._kept(i) or oov is not None)
+                for seq in sequences]
 
     def texts_to_matrix(self, texts, mode="binary"):
         return self.sequences_to_matrix(self.texts_to_sequences(texts), mode)
