@@ -6,8 +6,8 @@ from ..ops.elemwise import Elemwise
 
 
 def scalar_name(var):
-    """'exp' for exp(x); None when var is not made by an Elemwise."""
-    node = var.owner
+    """'exp' for exp(x); None when var is not made by an Elemwise (or is None: no match)."""
+    node = var.owner if var is not None else None
     if node is not None and isinstance(node.op, Elemwise):
         return node.op.scalar_op.name
     return None

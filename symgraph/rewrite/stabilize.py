@@ -7,7 +7,9 @@ sum(t * log(softmax(x)), last axis) (negated);
 the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t), and more generally
 the gradient through log(softmax) -> a - softmax * sum(a) (no division by softmax, which is 0
 where it underflows);
-log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x);
+1/(1+exp(-x)) -> sigmoid(x); log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x)
+(also of a transposed sigmoid); the gradient through sigmoid of log(sigmoid) and log(1-sigmoid)
+-> no division by the sigmoid;
 log(sum(exp(x))) -> max-shifted logsumexp; x - logsumexp(x) -> log_softmax(x).
 """
 import numpy as np
@@ -38,6 +40,29 @@ def _one_plus(var):
     return None
 
 
+def _one_minus(var):
+    """s where var is 1 - s (with a size-one constant 1), else None."""
+    if scalar_name(var) == "sub" and is_constant(args(var)[0], 1) and is_scalar_like(args(var)[0]):
+        return args(var)[1]
+    return None
+
+
+def _viewed_sigmoid(var):
+    """(view, x) where var is sigmoid(x) seen through at most one DimShuffle (p.T, p.dimshuffle(0)
+    of a column: view applies that DimShuffle, or nothing); else None. The log of a view is the
+    view of the log, so the rules below rewrite the sigmoid's log and view it."""
+    view = _unviewed
+    if var is not None and var.owner is not None and isinstance(var.owner.op, DimShuffle):
+        view, var = var.owner.op, var.owner.inputs[0]
+    if scalar_name(var) == "sigmoid":
+        return view, args(var)[0]
+    return None
+
+
+def _unviewed(var):
+    return var
+
+
 def _checked(result, out):
     return result if can_stand_for(result, out) else None
 
@@ -55,11 +80,14 @@ def stable_logs(fgraph, node):
         if scalar_name(inner) == "exp":
             return _checked(E.softplus(args(inner)[0]), out)
         return _checked(E.log1p(inner), out)
-    if scalar_name(x) == "sigmoid":
-        return _checked(-E.softplus(-args(x)[0]), out)
-    if scalar_name(x) == "sub" and is_constant(args(x)[0], 1) and is_scalar_like(args(x)[0]) \
-            and scalar_name(args(x)[1]) == "sigmoid":
-        return _checked(-E.softplus(args(args(x)[1])[0]), out)
+    seen = _viewed_sigmoid(x)
+    if seen is not None:
+        view, z = seen
+        return _checked(view(-E.softplus(-z)), out)
+    seen = _viewed_sigmoid(_one_minus(x))
+    if seen is not None:
+        view, z = seen
+        return _checked(view(-E.softplus(z)), out)
     if x.owner is not None and isinstance(x.owner.op, Softmax):
         return LogSoftmax(x.owner.op.axis)(x.owner.inputs[0])
     if x.owner is not None and isinstance(x.owner.op, Reduce) and x.owner.op.kind == "sum" \
@@ -67,6 +95,129 @@ def stable_logs(fgraph, node):
         reduce_op = x.owner.op
         return _checked(LogSumExp(reduce_op.axis, reduce_op.keepdims)(args(x.owner.inputs[0])[0]), out)
     return None
+
+
+@stabilize.register(Elemwise)
+def written_out_sigmoid(fgraph, node):
+    """1 / (1 + exp(-x)) -> sigmoid(x) and exp(x) / (1 + exp(x)) -> sigmoid(x) (Theano's
+    logistic-regression tutorial writes p_1 = 1 / (1 + T.exp(-T.dot(x, w) - b))), so that
+    log(p) and log(1 - p) become softplus, and one saturated exp (inf) does not make inf / inf."""
+    if node.op.scalar_op.name != "true_div":
+        return None
+    num, den = node.inputs
+    e = _one_plus(den)
+    if scalar_name(e) != "exp":
+        return None
+    power = args(e)[0]
+    if is_constant(num, 1) and is_scalar_like(num):
+        return _checked(E.sigmoid(args(power)[0] if scalar_name(power) == "neg" else -power), node.outputs[0])
+    if num is e:
+        return _checked(E.sigmoid(power), node.outputs[0])
+    return None
+
+
+@stabilize.register(Elemwise)
+def gradient_of_written_out_sigmoid(fgraph, node):
+    """Y * s / (1 + e) * e, with e = exp(-x) and s = 1 / (1 + e) = sigmoid(x) (written_out_sigmoid),
+    -> Y * s * (1 - s): what grad builds through the quotient 1 / (1 + exp(-x)), in the form
+    sigmoid_gradient_of_quotients reads. Past x = -88 in float32, e is inf and e / (1 + e) NaN."""
+    if node.op.scalar_op.name != "mul":
+        return None
+    for quotient, e in (node.inputs, node.inputs[::-1]):
+        ratio = _pair(quotient, "true_div")
+        if scalar_name(e) != "exp" or ratio is None or _one_plus(ratio[1]) is not e:
+            continue
+        power = args(e)[0]
+        for s in _pair(ratio[0], "mul") or ():
+            w = args(s)[0] if scalar_name(s) == "sigmoid" else None
+            if w is not None and (_negated(power) is w or _negated(w) is power):
+                y = _other(_pair(ratio[0], "mul"), s)
+                return _checked(y * s * (1 - s), node.outputs[0])
+    return None
+
+
+@stabilize.register(Elemwise)
+def sigmoid_gradient_of_quotients(fgraph, node):
+    """The gradient through s = sigmoid(x), G * s * (1 - s), where G adds up terms a / s and
+    a / (1 - s) (what grad builds for log(s) and log(1 - s): Theano's hand-written
+    -(t log(p) + (1 - t) log(1 - p))), becomes the sum of a * (1 - s) and a * s, and of
+    G's other terms times s * (1 - s). As written, a saturated sigmoid (exactly 1 in float32
+    past x = 17, 0 past -88) divided by zero and multiplied the inf by zero: a NaN gradient.
+    G may be a transpose or other DimShuffle of such a sum, read through the same view of s
+    (p = sigmoid(z).T)."""
+    if node.op.scalar_op.name != "mul":
+        return None
+    for outer, complement in (node.inputs, node.inputs[::-1]):
+        s = _one_minus(complement)
+        g = _other(_pair(outer, "mul"), s) if s is not None and scalar_name(s) == "sigmoid" else None
+        if g is None:
+            continue
+        terms = list(_signed_terms(g, lambda d: d is s))
+        if not any(kind for _, _, kind in terms):
+            continue
+        total = None
+        for sign, term, kind in terms:
+            product = term * complement if kind == "over s" else term * s if kind == "over 1 - s" \
+                else term * s * complement
+            if total is None:
+                total = product if sign > 0 else -product
+            else:
+                total = total + product if sign > 0 else total - product
+        out = node.outputs[0]
+        return _checked(E.cast(total, out.dtype) if total.dtype != out.dtype else total, out)
+    return None
+
+
+def _signed_terms(g, is_s, view=_unviewed):
+    """(sign, term, kind) for g = the sum of sign * view(term): kind says that term is a
+    quotient a / s ("over s", the term then view(a)) or a / (1 - s) ("over 1 - s"), or neither
+    (None); is_s(d) tells s. Sums, differences and negations of g's shape are opened, and one
+    DimShuffle of terms that divide by a view of s it undoes (grad's transpose of the gradient
+    that reached p = s.T): the DimShuffle then views each term."""
+    name = scalar_name(g)
+    if name in ("add", "sub", "neg") and all(v.ndim == g.ndim for v in args(g)):
+        for i, part in enumerate(args(g)):
+            flip = -1 if name == "neg" or (name == "sub" and i == 1) else 1
+            for sign, term, kind in _signed_terms(part, is_s, view):
+                yield flip * sign, term, kind
+        return
+    if view is _unviewed and g.owner is not None and isinstance(g.owner.op, DimShuffle):
+        shuffle = g.owner.op
+        inner = list(_signed_terms(g.owner.inputs[0], lambda d: is_s(_undone(shuffle, d)),
+                                   lambda v: _viewed(shuffle, v)))
+        if any(kind for _, _, kind in inner):
+            yield from inner
+            return
+    ratio = _pair(g, "true_div")
+    if ratio is not None and is_s(ratio[1]):
+        yield 1, view(ratio[0]), "over s"
+    elif ratio is not None and is_s(_one_minus(ratio[1])):
+        yield 1, view(ratio[0]), "over 1 - s"
+    else:
+        yield 1, view(g), None
+
+
+def _negated(var):
+    """x where var is -x, else None."""
+    return args(var)[0] if scalar_name(var) == "neg" else None
+
+
+def _viewed(shuffle, var):
+    """shuffle(var) for a var of fewer dimensions too (a broadcast numerator), as NumPy
+    broadcasting reads it: its leading axes of length one first."""
+    missing = shuffle.input_ndim - var.ndim
+    if missing:
+        var = DimShuffle(var.ndim, ("x",) * missing + tuple(range(var.ndim)))(var)
+    return shuffle(var)
+
+
+def _undone(shuffle, var):
+    """w where var = DimShuffle(w) and `shuffle` applied to var gives w back; else None."""
+    if var is None or var.owner is None or not isinstance(var.owner.op, DimShuffle):
+        return None
+    inner = var.owner.op.pattern
+    composed = tuple("x" if p == "x" else inner[p] for p in shuffle.pattern)
+    return var.owner.inputs[0] if composed == tuple(range(var.owner.op.input_ndim)) else None
 
 
 @stabilize.register(Elemwise)

@@ -115,6 +115,10 @@ EXTREMES = np.array([-200.0, -30.0, -1.0, 0.0, 1.0, 30.0, 200.0])
     ("softplus1p", lambda x: sg.log1p(sg.exp(x)), lambda v: np.logaddexp(0, v)),
     ("log_sigmoid", lambda x: sg.log(sg.sigmoid(x)), lambda v: -np.logaddexp(0, -v)),
     ("log_one_minus_sigmoid", lambda x: sg.log(1 - sg.sigmoid(x)), lambda v: -np.logaddexp(0, v)),
+    ("log_written_out_sigmoid", lambda x: sg.log(1 / (1 + sg.exp(-x))), lambda v: -np.logaddexp(0, -v)),
+    ("log_exp_ratio", lambda x: sg.log(sg.exp(x) / (1 + sg.exp(x))), lambda v: -np.logaddexp(0, -v)),
+    ("log_one_minus_transposed_sigmoid", lambda x: sg.log(1 - sg.sigmoid(x[None]).T)[:, 0],
+     lambda v: -np.logaddexp(0, v)),
 ])
 def test_stabilized_formulas_are_finite_and_right_at_extremes(dtype, name, build, reference):
     x = sg.tensor("x", dtype, (None,))
@@ -192,6 +196,98 @@ def test_crossentropy_gradient_through_softmax_needs_no_division(dense):
     assert not np.isfinite(slow(xv, tv)).all()  # the formula as written divides by 0
     ok = np.array([[0.1, -0.3, 0.2], [1.0, 2.0, 3.0]], "float32")
     np.testing.assert_allclose(fast(ok, tv), slow(ok, tv), rtol=1e-5, atol=1e-7)
+
+
+# Logits where a float32 and a float64 sigmoid are exactly 1 or 0 (past 17 / 37 it rounds to 1,
+# past -88 / -745 exp(-x) is inf) and ordinary ones; the targets the saturated ones get wrong.
+SATURATING_LOGITS = np.array([40.0, -40.0, 90.0, -100.0, 800.0, -800.0, 0.5, -3.0])
+TARGETS = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+PROBABILITIES = {
+    "sigmoid": lambda z: sg.sigmoid(z),
+    "tutorial": lambda z: 1 / (1 + sg.exp(-z)),  # Theano's logistic-regression tutorial
+}
+
+
+def _sigmoid(z):
+    return np.exp(-np.logaddexp(0, -z))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form", sorted(PROBABILITIES))
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_hand_written_binary_crossentropy_and_its_gradient_stay_finite(form, dtype, backend):
+    """-(t log p + (1 - t) log(1 - p)).mean() with p a sigmoid, written out or not: the loss is
+    softplus(z) - t z and its gradient (sigmoid(z) - t) / n even where p is exactly 0 or 1, where
+    the formula as written takes log(0) and its gradient divides by 0 (a NaN weight update)."""
+    z, t = sg.tensor("z", dtype, (None,)), sg.tensor("t", dtype, (None,))
+    p = PROBABILITIES[form](z)
+    loss = -(t * sg.log(p) + (1 - t) * sg.log(1 - p)).mean()
+    f = sg.function([z, t], [loss, sg.grad(loss, z)], backend=backend)
+    zv, tv = SATURATING_LOGITS.astype(dtype), TARGETS.astype(dtype)
+    lv, gv = f(zv, tv)
+    want_loss = np.mean(np.logaddexp(0, SATURATING_LOGITS) - TARGETS * SATURATING_LOGITS)
+    want_grad = (_sigmoid(SATURATING_LOGITS) - TARGETS) / len(TARGETS)
+    tol = dict(rtol=1e-5, atol=1e-7) if dtype == "float32" else dict(rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(lv, want_loss, **tol)
+    np.testing.assert_allclose(gv, want_grad, **tol)
+    assert fired(f, "sigmoid_gradient_of_quotients")
+    slow = sg.function([z, t], [loss, sg.grad(loss, z)], backend="numpy", optimize=False)
+    assert not np.isfinite(slow(zv, tv)[1]).all()  # as written: 0 * inf
+    ordinary = (np.linspace(-3, 3, 8)).astype(dtype)
+    for fast_value, slow_value in zip(f(ordinary, tv), slow(ordinary, tv)):
+        np.testing.assert_allclose(fast_value, slow_value, **tol)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_binary_crossentropy_of_a_transposed_sigmoid_and_a_mixed_gradient(backend, rng):
+    """p = sigmoid(Z).T: the logs and the gradient's quotients are read through the transpose;
+    and a gradient through the sigmoid that is not only quotients (p ** 2 beside the logs)
+    keeps its other terms."""
+    Z, T = sg.dmatrix("Z"), sg.dmatrix("T")
+    P = sg.sigmoid(Z).T
+    loss = -(T * sg.log(P) + (1 - T) * sg.log(1 - P)).mean() + (P ** 2).sum()
+    f = sg.function([Z, T], [loss, sg.grad(loss, Z)], backend=backend)
+    assert fired(f, "sigmoid_gradient_of_quotients")
+    zv = np.stack([SATURATING_LOGITS, -SATURATING_LOGITS[::-1]], axis=1)
+    tv = np.stack([TARGETS, TARGETS[::-1]])
+    s = _sigmoid(zv)
+    want_loss = np.mean(np.logaddexp(0, zv.T) - tv * zv.T) + (s ** 2).sum()
+    want_grad = (s - tv.T) / tv.size + 2 * s * s * (1 - s)
+    lv, gv = f(zv, tv)
+    np.testing.assert_allclose(lv, want_loss, rtol=1e-12)
+    np.testing.assert_allclose(gv, want_grad, rtol=1e-12, atol=1e-300)
+    slow = sg.function([Z, T], [loss, sg.grad(loss, Z)], backend="numpy", optimize=False)
+    ordinary, targets = rng.normal(size=(8, 2)), rng.uniform(size=(2, 8))
+    for fast_value, slow_value in zip(f(ordinary, targets), slow(ordinary, targets)):
+        np.testing.assert_allclose(fast_value, slow_value, rtol=1e-12)
+
+
+def test_theano_logistic_regression_tutorial_trains_through_saturation():
+    """The tutorial's model (p_1 = 1 / (1 + exp(-x.w - b)), its crossentropy and weight decay)
+    on widely spread separable data: logits pass 40, where p_1 is exactly 1 in float64. As
+    written, one such step makes every weight NaN; rewritten, training goes on."""
+    rng = np.random.default_rng(0)
+    features = 20 * rng.normal(size=(200, 5))
+    labels = (features @ np.arange(1.0, 6.0) > 0).astype("float64")
+
+    def train(optimize):
+        x, y = sg.dmatrix("x"), sg.dvector("y")
+        w, b = sg.shared(np.zeros(5), "w"), sg.shared(0.0, "b")
+        p_1 = 1 / (1 + sg.exp(-sg.dot(x, w) - b))
+        xent = -y * sg.log(p_1) - (1 - y) * sg.log(1 - p_1)
+        cost = xent.mean() + 0.001 * (w ** 2).sum()
+        gw, gb = sg.grad(cost, [w, b])
+        step = sg.function([x, y], sg.dot(x, w) + b, updates=[(w, w - gw), (b, b - gb)],
+                           optimize=optimize)
+        for _ in range(30):
+            logits = step(features, labels)
+        return logits, w.get_value()
+
+    logits, weights = train(True)
+    assert np.abs(logits).max() > 40 and np.isfinite(weights).all()
+    assert ((logits > 0) == labels).mean() > 0.97
+    _, naive_weights = train(False)
+    assert np.isnan(naive_weights).all()
 
 
 def test_theano_crossentropy_idiom_becomes_the_crossentropy_ops():
