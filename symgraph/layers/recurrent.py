@@ -19,7 +19,27 @@ from ..graph import Variable
 from .base import Layer
 
 
-class _Recurrent(Layer):
+class _TakesInitialStates:
+    """A recurrent layer's functional call, which takes its initial states too (n_states)."""
+
+    def __call__(self, x, initial_state=None):
+        """Keras's call: layer(x), or layer(x, initial_state=[h] / [h, c]) (an encoder's final
+        states starting a decoder), or layer([x, h, c])."""
+        if initial_state is not None:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+            x = [x] + states
+        return super().__call__(x)
+
+    def called_on(self, x):
+        if isinstance(x, (list, tuple)):
+            if len(x) != 1 + self.n_states or not all(isinstance(v, Variable) for v in x):
+                raise ValueError(f"{self.name} takes a sequence and {self.n_states} initial state(s) "
+                                 f"({', '.join(self.state_names)}), got {len(x)} values")
+            return list(x)
+        return super().called_on(x)
+
+
+class _Recurrent(_TakesInitialStates, Layer):
     gates = 1  # blocks of `units` columns in the kernels
 
     def __init__(self, units, activation="tanh", return_sequences=False, go_backwards=False, use_bias=True,
@@ -59,21 +79,9 @@ class _Recurrent(Layer):
         z = dot(x_t, self.kernel) + dot(h, self.recurrent_kernel)
         return z if self.bias is None else z + self.bias
 
-    def __call__(self, x, initial_state=None):
-        """Keras's call: layer(x), or layer(x, initial_state=[h] / [h, c]) (an encoder's final
-        states starting a decoder), or layer([x, h, c])."""
-        if initial_state is not None:
-            states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
-            x = [x] + states
-        return super().__call__(x)
-
-    def called_on(self, x):
-        if isinstance(x, (list, tuple)):
-            if len(x) != 1 + self.n_states or not all(isinstance(v, Variable) for v in x):
-                raise ValueError(f"{self.name} takes a sequence and {self.n_states} initial state(s) "
-                                 f"({'h, c' if self.n_states == 2 else 'h'}), got {len(x)} values")
-            return list(x)
-        return super().called_on(x)
+    @property
+    def state_names(self):
+        return ["h", "c"][:self.n_states]
 
     def call(self, x, context):
         x, given = (x[0], x[1:]) if isinstance(x, list) else (x, [])
@@ -180,21 +188,21 @@ class GRU(_Recurrent):
         return z * h + (1 - z) * candidate
 
 
-class Bidirectional(Layer):
+class Bidirectional(_TakesInitialStates, Layer):
     """Keras's Bidirectional: the recurrent layer over the sequence and a copy of it reading the
     sequence backwards (go_backwards flipped; its own weights, made from the layer's constructor
     arguments), their outputs merged: merge_mode "concat" (Keras's default, along the last axis),
     "sum", "mul" or "ave". With return_sequences, the backward copy's outputs are put back in the
-    sequence's order first."""
+    sequence's order first. With return_state (Keras's), the call returns [output, the forward
+    layer's states, the backward layer's states] (an LSTM's: output, forward_h, forward_c,
+    backward_h, backward_c); initial_state takes them in that order: the first half starts the
+    forward layer, the second half the backward one."""
     MERGES = {"concat": lambda f, b: concatenate([f, b], axis=-1), "sum": lambda f, b: f + b,
               "mul": lambda f, b: f * b, "ave": lambda f, b: (f + b) / 2}
 
     def __init__(self, layer, merge_mode="concat", **kw):
         if not isinstance(layer, _Recurrent):
             raise TypeError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got {type(layer).__name__}")
-        if layer.return_state:
-            raise NotImplementedError("Bidirectional of a layer with return_state is not supported; wrap one "
-                                      "without it, or run two layers (go_backwards=True) and merge them")
         if merge_mode not in self.MERGES:
             raise ValueError(f"Bidirectional's merge_mode is one of {tuple(self.MERGES)}, not {merge_mode!r}")
         kw.setdefault("dtype", layer.dtype)
@@ -205,6 +213,14 @@ class Bidirectional(Layer):
         arguments = {k: v for k, v in layer.named_arguments().items() if k not in ("name", "input_shape")}
         self.backward_layer = type(layer)(**{**arguments, "go_backwards": not layer.go_backwards},
                                           name=f"backward_{layer.name}")
+
+    @property
+    def n_states(self):
+        return 2 * self.forward_layer.n_states
+
+    @property
+    def state_names(self):
+        return [f"{way}_{name}" for way in ("forward", "backward") for name in self.forward_layer.state_names]
 
     def build(self, input_shape):
         for layer in (self.forward_layer, self.backward_layer):
@@ -217,7 +233,15 @@ class Bidirectional(Layer):
         return mask if self.forward_layer.return_sequences else None
 
     def call(self, x, context):
-        forward, backward = self.forward_layer.trace(x, context), self.backward_layer.trace(x, context)
+        data, given = (x[0], x[1:]) if isinstance(x, list) else (x, [])
+        half = len(given) // 2
+        forward, backward = (layer.trace([data] + states if states else data, context)
+                             for layer, states in ((self.forward_layer, given[:half]),
+                                                   (self.backward_layer, given[half:])))
+        forward_states, backward_states = [], []
+        if self.forward_layer.return_state:
+            (forward, *forward_states), (backward, *backward_states) = forward, backward
         if self.forward_layer.return_sequences:
             backward = backward[:, ::-1]
-        return self.MERGES[self.merge_mode](forward, backward)
+        merged = self.MERGES[self.merge_mode](forward, backward)
+        return [merged] + forward_states + backward_states if self.forward_layer.return_state else merged

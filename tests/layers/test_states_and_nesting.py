@@ -78,6 +78,61 @@ def test_kerass_sequence_to_sequence_idiom_trains_decodes_and_is_saved(tmp_path)
         sg.layers.plot_model(m, str(tmp_path / f"{m.name}.dot"))
 
 
+@pytest.mark.parametrize("cls", [L.GRU, L.LSTM])
+@pytest.mark.parametrize("sequences", [False, True])
+def test_bidirectional_states_are_its_two_layers_states(cls, sequences):
+    """Bidirectional(return_state=True) returns [merged output, the forward layer's states, the
+    backward layer's] (Keras's order), each what that layer alone gives; initial_state's first
+    half starts the forward layer, the second the backward one."""
+    x = RNG.normal(size=(3, 6, 4))
+    seq = L.Input((None, 4), dtype="float64")
+    both = L.Bidirectional(cls(5, return_state=True, return_sequences=sequences, dtype="float64"), merge_mode="sum")
+    outs = both(seq)
+    assert len(outs) == 1 + 2 * cls(1).n_states
+    got = L.Model(seq, outs).predict(x, verbose=0)
+    forward = L.Model(seq, both.forward_layer(seq)).predict(x, verbose=0)
+    backward = L.Model(seq, both.backward_layer(seq)).predict(x, verbose=0)
+    half = len(forward) - 1
+    for g, w in zip(got[1:], forward[1:] + backward[1:]):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    np.testing.assert_allclose(got[0], forward[0] + (backward[0][:, ::-1] if sequences else backward[0]), rtol=1e-12)
+    # (a go_backwards layer's outputs come in the order it reads: its state is the last of them)
+    np.testing.assert_allclose(backward[1], backward[0][:, -1] if sequences else backward[0], rtol=1e-12)
+
+    starts = [L.Input((5,), dtype="float64") for _ in range(2 * half)]
+    started = L.Model([seq] + starts, both(seq, initial_state=starts))
+    values = [RNG.normal(size=(3, 5)) for _ in starts]
+    got = started.predict([x] + values, verbose=0)
+    forward = L.Model([seq] + starts[:half], both.forward_layer(seq, initial_state=starts[:half]))
+    backward = L.Model([seq] + starts[half:], both.backward_layer(seq, initial_state=starts[half:]))
+    want = forward.predict([x] + values[:half], verbose=0)[1:] + backward.predict([x] + values[half:], verbose=0)[1:]
+    for g, w in zip(got[1:], want):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+
+
+def test_kerass_bidirectional_encoder_idiom_trains_and_is_saved(tmp_path):
+    """The encoder of Keras's sequence-to-sequence examples read both ways: its forward and
+    backward states concatenated start a decoder twice as wide."""
+    steps, tokens, latent = 5, 6, 16
+    enc_x, dec_x, target, _ = _reversal_data(600, steps, tokens)
+    encoder_inputs = L.Input((None, tokens))
+    _, forward_h, forward_c, backward_h, backward_c = L.Bidirectional(L.LSTM(latent, return_state=True))(encoder_inputs)
+    state_h = L.Concatenate()([forward_h, backward_h])
+    state_c = L.Concatenate()([forward_c, backward_c])
+    decoder_inputs = L.Input((None, tokens))
+    decoder_outputs, _, _ = L.LSTM(2 * latent, return_sequences=True, return_state=True)(
+        decoder_inputs, initial_state=[state_h, state_c])
+    model = L.Model([encoder_inputs, decoder_inputs], L.Dense(tokens, activation="softmax")(decoder_outputs))
+    model.compile(optimizer=sg.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    assert "[(None, 32), (None, 16), (None, 16), (None, 16), (None, 16)]" in model.summary(print_fn=lambda s: None)
+    model.fit([enc_x[:500], dec_x[:500]], target[:500], epochs=30, batch_size=50, verbose=0)
+    assert model.evaluate([enc_x[500:], dec_x[500:]], target[500:], verbose=0)[1] > 0.95
+    path = str(tmp_path / "bidirectional_seq2seq")
+    model.save(path)
+    np.testing.assert_allclose(L.load_model(path).predict([enc_x[500:], dec_x[500:]], verbose=0),
+                               model.predict([enc_x[500:], dec_x[500:]], verbose=0), rtol=1e-5, atol=1e-7)
+
+
 def test_a_model_of_several_inputs_and_outputs_is_a_layer(tmp_path):
     a, b = L.Input((4,)), L.Input((3,))
     hidden = L.Dense(5, activation="relu")(L.Concatenate()([a, b]))
@@ -113,5 +168,5 @@ def test_bad_uses_are_refused_clearly():
         L.GRU(3)(seq, initial_state=L.Input((4,)))
     with pytest.raises(ValueError, match="Sequential model's layers give one each"):
         L.Sequential([L.LSTM(3, return_state=True, input_shape=(5, 4))])
-    with pytest.raises(NotImplementedError, match="return_state"):
-        L.Bidirectional(L.LSTM(3, return_state=True))
+    with pytest.raises(ValueError, match=r"4 initial state\(s\) \(forward_h, forward_c, backward_h, backward_c\)"):
+        L.Bidirectional(L.LSTM(3))(seq, initial_state=[L.Input((3,)), L.Input((3,))])
