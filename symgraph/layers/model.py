@@ -393,6 +393,7 @@ class NestedModel(Layer):
         super().__init__(name=model.name, trainable=model.trainable)
         self.model, self.training = model, training
         self.weights = model.weights
+        self._replayed_mask = None
 
     @property
     def trainable(self):
@@ -431,6 +432,15 @@ class NestedModel(Layer):
     def call(self, x, context):
         """The model's output (a list of them for a model of several outputs, each a layer
         output of its own in the outer model)."""
-        if self.training is None or bool(self.training) == context.training:
-            return self.model.replay(x, context)
-        return self.model.replay(x, TraceContext(bool(self.training)))
+        if self.training is not None and bool(self.training) != context.training:
+            context = TraceContext(bool(self.training))
+        outs = self.model.replay(x, context)
+        first = outs[0] if isinstance(outs, list) else outs
+        self._replayed_mask = getattr(first, "keras_mask", None)
+        return outs
+
+    def compute_mask(self, x, mask):
+        """The mask the model's own layers gave its (first) output in the call just traced (an
+        Embedding(mask_zero=True) inside a text encoder, or the outer input's mask carried
+        through), which the outer model's recurrent layers then read."""
+        return self._replayed_mask

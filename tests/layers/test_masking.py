@@ -91,3 +91,23 @@ def test_merge_layers_combine_their_inputs_masks():
     joined_mask, added_mask = f(np.array([[0, 1, 2, 3]], "int32"), np.array([[0, 0, 5]], "int32"))
     np.testing.assert_array_equal(joined_mask, [[False, True, True, True, True, True, True]])
     np.testing.assert_array_equal(added_mask, [[False, True, True, False]])
+
+
+@pytest.mark.parametrize("nesting", ["encoder", "outer_mask"])
+def test_a_nested_model_passes_its_mask_on(nesting):
+    """A text encoder with Embedding(mask_zero=True) inside, used as a layer, gives its mask to
+    the outer model's LSTM (and a model given a masked input passes that mask on): the same
+    outputs as the layers called directly, and padding changes no output."""
+    L.set_seed(3)
+    ids = L.Input((5,), dtype="int32")
+    embed, lstm = L.Embedding(8, 4, mask_zero=True), L.LSTM(3)
+    if nesting == "encoder":
+        encoder = L.Model(ids, embed(ids), name="encoder")
+        nested, flat = L.Model(ids, lstm(encoder(ids))), L.Model(ids, lstm(embed(ids)))
+    else:
+        steps, dense = L.Input((5, 4)), L.Dense(4)
+        inner = L.Model(steps, dense(steps), name="inner")
+        nested, flat = L.Model(ids, lstm(inner(embed(ids)))), L.Model(ids, lstm(dense(embed(ids))))
+    np.testing.assert_allclose(nested.predict(IDS), flat.predict(IDS), rtol=1e-6)
+    behind = np.array([[3, 5, 2, 0, 0]], "int32")  # (IDS[0] with its padding behind)
+    np.testing.assert_allclose(nested.predict(behind), nested.predict(IDS[:1]), rtol=1e-5, atol=1e-6)
