@@ -17,9 +17,11 @@ gradient of each state, adds up those of the non-sequences, and stacks those of 
 (Theano's scan gradient, for taps of one step back). A product of a sequence's slice by a
 matrix from outside (an RNN's x_t @ W) is taken out of the loop, one product of the whole
 sequence (Theano's push-out), so W's gradient is one product after the backward loop too.
-Limits, said when met: sequences read at
-the current step only, outputs fed back from the step before only, no random draws or
-updates inside the step, no `until` condition, no truncated gradient.
+A random draw in the step (a Gibbs sampler's rng.binomial) advances its stream a step at a
+time: the stream's state is a state of the loop, and the updates returned advance it by the
+number of steps (also its default update: a function draws fresh numbers at each call).
+Limits, said when met: sequences read at the current step only, outputs fed back from the
+step before only, no other updates inside the step, no `until` condition, no truncated gradient.
 """
 from collections import OrderedDict
 
@@ -139,6 +141,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     outs, single = _step_outputs(fn(*seq_slots, *state_slots, *const_slots))
     if infos and len(infos) != len(outs):
         raise ValueError(f"scan: outputs_info has {len(infos)} entries but fn returned {len(outs)} outputs")
+    outs, streams, stream_slots, stream_steps = _draws_as_states(outs, start)
     fed_back = {k for k, _ in initial}
     for k, init in initial:
         lengths = zip(outs[k].type.shape, init.type.shape)
@@ -151,11 +154,11 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     # scan): passed in as constants too.
     free = _outer_reads(outs, start)
     free_slots = [Variable(v.type, name=v.name) for v in free]
-    inner_outs, _ = clone_replace([outs[k] for k in sorted(fed_back)] + [o for k, o in enumerate(outs)
-                                                                        if k not in fed_back],
+    inner_outs, _ = clone_replace([outs[k] for k in sorted(fed_back)] + stream_steps
+                                  + [o for k, o in enumerate(outs) if k not in fed_back],
                                   dict(zip(free, free_slots)))
-    inner_inputs = seq_slots + state_slots + const_slots + free_slots
-    op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots), go_backwards,
+    inner_inputs = seq_slots + state_slots + stream_slots + const_slots + free_slots
+    op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots) + len(stream_slots), go_backwards,
               name or getattr(fn, "__name__", None))
     if n_steps is None:
         n = seqs[0].shape[0]
@@ -163,13 +166,13 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             n = minimum(n, s.shape[0])
     else:
         n = n_steps
-    results = op(n, *seqs, *[init for _, init in initial], *constants, *free)
+    results = op(n, *seqs, *[init for _, init in initial], *streams, *constants, *free)
     results = results if isinstance(results, list) else [results]
-    # Back in fn's order: the states come first from the node.
-    states, maps = iter(results[:len(state_slots)]), iter(results[len(state_slots):])
+    # Back in fn's order: the states come first from the node, then the streams'.
+    states, maps = iter(results[:len(state_slots)]), iter(results[len(state_slots) + len(streams):])
     ordered = [next(states) if k in fed_back else next(maps) for k in range(len(outs))]
     single = single and not theano_options.get("return_list")
-    return (ordered[0] if single else ordered), OrderedDict()
+    return (ordered[0] if single else ordered), _stream_updates(streams, n)
 
 
 def map(fn, sequences, non_sequences=None, go_backwards=False, name=None, **theano_options):
@@ -294,9 +297,7 @@ def _slots_read(outs, slots, start):
 
 def _outer_reads(outs, start):
     """The variables made before the step (numbered before `start`) that the step's graph
-    reads, constants aside; a random draw made by the step is refused (it would need the
-    stream's update inside the loop)."""
-    from .random import RandomDraw
+    reads, constants aside."""
     found, seen, stack = [], set(), list(outs)
     while stack:
         var = stack.pop()
@@ -307,11 +308,45 @@ def _outer_reads(outs, start):
             if not isinstance(var, Constant):
                 found.append(var)
         elif var.owner is not None:
-            if isinstance(var.owner.op, RandomDraw):
-                raise NotImplementedError("scan: random draws inside the step are not supported; draw the "
-                                          "numbers before the scan and pass them as a sequence")
             stack.extend(reversed(var.owner.inputs))
     return sorted(found, key=lambda v: v.id)
+
+
+def _draws_as_states(outs, start):
+    """A random draw the step makes (Theano's Gibbs sampler: rng.binomial in the step) draws
+    from its stream's state, which must advance from step to step: each such state becomes a
+    state of the loop (its shared variable the initial value, the draw's next state fed back).
+    Returns (the step's outputs reading the slots, the streams' shared states, their slots,
+    their next states)."""
+    from .random import RandomDraw
+    draws, seen, stack = [], set(), list(outs)
+    while stack:
+        var = stack.pop()
+        if var in seen or var.id < start or var.owner is None:
+            continue
+        seen.add(var)
+        if isinstance(var.owner.op, RandomDraw) and var.owner not in draws:
+            draws.append(var.owner)
+        stack.extend(var.owner.inputs)
+    if not draws:
+        return outs, [], [], []
+    streams = [node.inputs[0] for node in draws]
+    slots = [Variable(v.type, name=f"{v.name}[t-1]") for v in streams]
+    stepped, _ = clone_replace(outs + [node.outputs[0] for node in draws], dict(zip(streams, slots)))
+    return stepped[:len(outs)], streams, slots, stepped[len(outs):]
+
+
+def _stream_updates(streams, n_steps):
+    """Theano's scan updates: each stream drawn from in the step advances by one draw a step
+    (its counter by the number of steps); also the stream's default update, so that a function
+    not given these updates draws fresh numbers at each call as well."""
+    from .elemwise import cast
+    from .shape import stack
+    updates = OrderedDict()
+    for state in streams:
+        updates[state] = state + cast(stack([0, n_steps]), state.dtype)
+        state.default_update = updates[state]
+    return updates
 
 
 def _scan_grad(op, inputs, outputs, output_grads):

@@ -136,9 +136,6 @@ def test_scan_says_what_it_cannot_do():
         sg.scan(lambda h: h, outputs_info=h0)
     with pytest.raises(NotImplementedError, match="taps"):
         sg.scan(lambda a, b: a + b, sequences={"input": x, "taps": [-1, 0]})
-    with pytest.raises(NotImplementedError, match="random draws"):
-        stream = sg.random.RandomStream(1)
-        sg.scan(lambda x_t: x_t + stream.normal((2,), dtype="float64"), sequences=x)
     with pytest.raises(NotImplementedError, match="truncate_gradient"):
         sg.scan(lambda x_t: x_t, sequences=x, truncate_gradient=3)
     n = sg.lscalar("n")
@@ -241,3 +238,126 @@ def test_the_forward_loop_keeps_the_products_its_gradient_would_compute_again(ba
         np.testing.assert_allclose(got, w, rtol=1e-12)
     sg.verify_grad(lambda hh, uu: (sg.scan(step, outputs_info=hh, non_sequences=uu, n_steps=5)[0] ** 2).sum(),
                    [hv, Uv], rng=rng)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_random_draws_in_the_step_advance_their_stream_a_step_at_a_time(backend):
+    """A draw in the step gives at step t what the same stream gives at its t-th draw outside a
+    loop; scan's updates advance the stream by the number of steps (and so does its default
+    update, for a function not given them): the next call draws the next numbers."""
+    x = sg.dmatrix("x")
+    noisy, updates = sg.scan(lambda x_t: x_t + sg.random.RandomStream(7).normal((3,), dtype="float64"),
+                             sequences=x)
+    assert len(updates) == 1
+    with_updates = sg.function([x], noisy, updates=updates, backend=backend)
+    plain = sg.random.RandomStream(7).normal((3,), dtype="float64")
+    one_draw = sg.function([], plain, backend=backend)
+    draws = [one_draw() for _ in range(8)]
+    zeros = np.zeros((4, 3))
+    np.testing.assert_array_equal(with_updates(zeros), draws[:4])
+    np.testing.assert_array_equal(with_updates(zeros), draws[4:])  # (the stream went on)
+
+    stream = sg.random.RandomStream(7)
+    noisy, _ = sg.scan(lambda x_t: x_t + stream.normal((3,), dtype="float64"), sequences=x)
+    ignoring_updates = sg.function([x], noisy, backend=backend)
+    np.testing.assert_array_equal(ignoring_updates(zeros), draws[:4])
+    np.testing.assert_array_equal(ignoring_updates(zeros[:2]), draws[4:6])
+    stream.seed(7)  # (reseeding restarts it)
+    np.testing.assert_array_equal(ignoring_updates(zeros[:1]), draws[:1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_gibbs_chain_and_dropout_in_a_step_with_their_gradients(backend, rng):
+    """Theano's Gibbs sampling (rng.binomial on a sigmoid, fed back) runs the same on both
+    backends, and a gradient through a step with a dropout mask drawn in it matches finite
+    differences (the stream restarted before each evaluation: the same masks)."""
+    W = sg.shared(rng.normal(size=(6, 4)), "W")
+    stream = sg.random.RandomStream(3)
+
+    def gibbs(v):
+        h = stream.binomial(size=(5, 4), p=sg.sigmoid(sg.dot(v, W)), dtype="float64")
+        return stream.binomial(size=(5, 6), p=sg.sigmoid(sg.dot(h, W.T)), dtype="float64")
+    v0 = sg.dmatrix("v0")
+    chain, updates = sg.scan(gibbs, outputs_info=v0, n_steps=6)
+    start = (rng.uniform(size=(5, 6)) > 0.5).astype("float64")
+    sample = sg.function([v0], chain[-1], updates=updates, backend=backend)
+    stream.seed(3)
+    reference = sg.function([v0], chain[-1], updates=updates, backend="numpy")
+    got = sample(start)
+    stream.seed(3)
+    np.testing.assert_array_equal(got, reference(start))
+    assert set(np.unique(got)) <= {0.0, 1.0} and not np.array_equal(sample(start), got)
+
+    x, h0 = sg.dmatrix("x"), sg.dvector("h0")
+    U = sg.shared(rng.normal(size=(4, 4)) * 0.5, "U")
+    dropout = sg.random.RandomStream(5)
+
+    def step(x_t, h):
+        keep = dropout.binomial(size=(4,), p=0.7, dtype="float64") / 0.7
+        return sg.tanh(sg.dot(x_t, W) + sg.dot(h * keep, U))
+    hs, _ = sg.scan(step, sequences=x, outputs_info=h0)
+    cost = (hs ** 2).sum()
+    grads = sg.function([x, h0], sg.grad(cost, [W, U, h0]), backend=backend, on_unused_input="ignore")
+    value = sg.function([x, h0], cost, backend=backend)
+    xv, hv = rng.normal(size=(5, 6)), rng.normal(size=4)
+    dropout.seed(5)
+    got = grads(xv, hv)
+    eps = 1e-6
+    for k, (weight, g) in enumerate(zip([W, U], got)):
+        base = weight.get_value()
+        for index in [(0, 0), (1, 2), (3, 3)]:
+            moved = []
+            for sign in (1, -1):
+                shifted = base.copy()
+                shifted[index] += sign * eps
+                weight.set_value(shifted)
+                dropout.seed(5)
+                moved.append(value(xv, hv))
+            weight.set_value(base)
+            np.testing.assert_allclose(g[index], (moved[0] - moved[1]) / (2 * eps), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.slow  # (numba compiles the training step and its two loops cold: ~25 s)
+def test_theanos_restricted_boltzmann_machine_tutorial_trains():
+    """The RBM of Theano's deep learning tutorials, as written there: a persistent Gibbs chain
+    in scan (rng.binomial in the step), the cost's gradient with consider_constant=[chain_end],
+    scan's updates plus the parameters' and the chain's, and the pseudo-likelihood
+    (log(sigmoid(...)) of flipped bits). Its pseudo-likelihood rises on the digits."""
+    from sklearn.datasets import load_digits
+    data = (load_digits().data[:400] / 16.0 > 0.5).astype("float32")
+    rng = np.random.RandomState(123)
+    theano_rng = sg.random.RandomStream(rng.randint(2 ** 30))
+    n_visible, n_hidden, batch = 64, 32, 20
+    bound = 4 * np.sqrt(6.0 / (n_hidden + n_visible))
+    W = sg.shared(rng.uniform(-bound, bound, (n_visible, n_hidden)).astype("float32"), "W")
+    hbias, vbias = sg.shared(np.zeros(n_hidden, "float32"), "hbias"), sg.shared(np.zeros(n_visible, "float32"), "vbias")
+    x = sg.fmatrix("x")
+
+    def free_energy(v):
+        return -sg.sum(sg.log(1 + sg.exp(sg.dot(v, W) + hbias)), axis=1) - sg.dot(v, vbias)
+
+    def sample_h_given_v(v):
+        mean = sg.nnet.sigmoid(sg.dot(v, W) + hbias)
+        return theano_rng.binomial(size=mean.shape, n=1, p=mean, dtype="float32")
+
+    def gibbs_hvh(h):
+        v_mean = sg.nnet.sigmoid(sg.dot(h, W.T) + vbias)
+        v = theano_rng.binomial(size=v_mean.shape, n=1, p=v_mean, dtype="float32")
+        return [v, sample_h_given_v(v)]
+    persistent = sg.shared(np.zeros((batch, n_hidden), "float32"))
+    (v_samples, h_samples), updates = sg.scan(gibbs_hvh, outputs_info=[None, persistent], n_steps=3)
+    chain_end = v_samples[-1]
+    cost = sg.mean(free_energy(x)) - sg.mean(free_energy(chain_end))
+    params = [W, hbias, vbias]
+    for param, g in zip(params, sg.grad(cost, params, consider_constant=[chain_end])):
+        updates[param] = param - g * np.float32(0.1)
+    updates[persistent] = h_samples[-1]
+    bit = sg.shared(0, "bit_i_idx")
+    xi = sg.round(x)
+    flipped = sg.set_subtensor(xi[:, bit], 1 - xi[:, bit])
+    pseudo_likelihood = sg.mean(n_visible * sg.log(sg.nnet.sigmoid(free_energy(flipped) - free_energy(xi))))
+    updates[bit] = (bit + 1) % n_visible
+    train = sg.function([x], pseudo_likelihood, updates=updates)
+    epochs = [np.mean([train(data[i:i + batch]) for i in range(0, len(data), batch)]) for _ in range(4)]
+    assert np.isfinite(epochs).all() and epochs[-1] > epochs[0] + 2, epochs
+    assert np.abs(persistent.get_value()).sum() > 0  # (the chain moved on)
