@@ -5,11 +5,23 @@ from .naming import lookup
 from .ops import elemwise as E
 from .ops import nn as N
 from .ops.base import as_variable
+from .ops.shape import arange, expand_dims, shape
 
 
-def categorical_crossentropy(y_true, y_pred, from_logits=False):
-    """One-hot (or probability) targets; integer targets are accepted too."""
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
+    """One-hot (or probability) targets; integer targets are accepted too. label_smoothing
+    (Keras's) moves that much of each target row evenly over the classes."""
+    if label_smoothing:
+        y_true = _one_hot_rows(as_variable(y_true), y_pred)
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / E.cast(shape(y_pred)[-1], y_true.dtype)
     return N.categorical_crossentropy(y_pred, y_true, from_logits=from_logits)
+
+
+def _one_hot_rows(y_true, y_pred):
+    """Targets as rows of y_pred's dtype: integer classes as one-hot rows."""
+    if y_true.dtype[0] in "iu" and y_true.ndim == y_pred.ndim - 1:
+        return E.cast(E.eq(expand_dims(y_true, -1), arange(shape(y_pred)[-1])), y_pred.dtype)
+    return E.cast(y_true, y_pred.dtype) if y_true.dtype != y_pred.dtype else y_true
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
@@ -21,9 +33,12 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     return N.categorical_crossentropy(y_pred, y_true, from_logits=from_logits)
 
 
-def binary_crossentropy(y_true, y_pred, from_logits=False):
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """Keras's: a sigmoid's output taken by its logit, other probabilities clipped to
-    [epsilon, 1 - epsilon] (finite when the model is sure), the mean over the last axis."""
+    [epsilon, 1 - epsilon] (finite when the model is sure), the mean over the last axis.
+    label_smoothing pulls the targets that much towards 1/2."""
+    if label_smoothing:
+        y_true = _one_hot_rows(as_variable(y_true), y_pred) * (1.0 - label_smoothing) + 0.5 * label_smoothing
     per_unit = N.binary_crossentropy(y_pred, y_true, from_logits=from_logits, epsilon=_epsilon())
     return per_unit.mean(axis=-1) if per_unit.ndim > 1 else per_unit
 
@@ -136,5 +151,14 @@ _BY_NAME = {"categorical_crossentropy": categorical_crossentropy,
 
 
 def get(loss):
-    """A callable for a loss name (or the callable itself)."""
+    """A callable giving per-example losses for a loss name, a loss object (its `call`) or a
+    function (itself)."""
+    if isinstance(loss, Loss):
+        return loss.call
     return lookup(_BY_NAME, loss, "loss")
+
+
+from .loss_objects import (Loss, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,  # noqa: E402
+                           MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+                           MeanSquaredLogarithmicError, Hinge, SquaredHinge, CategoricalHinge, Huber, LogCosh,
+                           Poisson, KLDivergence, CosineSimilarity)

@@ -52,9 +52,19 @@ _BY_NAME = {"accuracy": accuracy, "acc": accuracy, "categorical_accuracy": accur
 
 
 def get(metric):
-    """A callable for a metric name (or the callable itself)."""
+    """A callable giving per-example values for a metric name, a metric object (its
+    per_example) or a function (itself)."""
+    if isinstance(metric, MeanMetricWrapper):
+        return metric.per_example
     return lookup(_BY_NAME, metric, "metric")
 
 
 def name_of(metric):
     return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
+
+
+from .metric_objects import (MeanMetricWrapper, BinaryAccuracy, CategoricalAccuracy,  # noqa: E402
+                             SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
+                             MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
+                             MeanSquaredLogarithmicError, BinaryCrossentropy, CategoricalCrossentropy,
+                             SparseCategoricalCrossentropy)

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from .. import activations, constraints, initializers, losses, metrics, regularizers
+from .. import activations, constraints, initializers, losses, loss_objects, metric_objects, metrics, regularizers
 from .base import Input, Layer
 
 FORMAT, VERSION = "symgraph-model", 1
@@ -132,8 +132,8 @@ def _compile_config(model):
     if compiled is None:
         return None
     spec = compiled.spec
-    loss = _named(spec["loss"], losses._BY_NAME)
-    named_metrics = _named(spec["metrics"], metrics._BY_NAME)
+    loss = _named(spec["loss"], losses._BY_NAME, loss_objects.CLASSES)
+    named_metrics = _named(spec["metrics"], metrics._BY_NAME, metric_objects.CLASSES)
     optimizer = compiled.optimizer
     try:
         optimizer_config = {"class": type(optimizer).__name__,
@@ -149,24 +149,41 @@ def _compile_config(model):
             "loss_weights": spec.get("loss_weights")}
 
 
-def _named(value, table):
-    """A loss or metric (or a list, or a dict by output, of them) by name; None for a function
-    known by no name."""
+def _named(value, table, classes):
+    """A loss or metric (or a list, or a dict by output, of them) by name, or a loss or metric
+    object as {"class_name", "config"}; None for a function known by no name."""
     if isinstance(value, (list, tuple)):
-        return [_named(v, table) for v in value]
+        return [_named(v, table, classes) for v in value]
     if isinstance(value, dict):
-        return {k: _named(v, table) for k, v in value.items()}
+        return {k: _named(v, table, classes) for k, v in value.items()}
     if isinstance(value, str):
         return value
+    if classes.get(type(value).__name__) is type(value):
+        return {"class_name": type(value).__name__, "config": value.get_config()}
     return next((name for name, fn in table.items() if fn is value), None)
+
+
+def _is_object(value):
+    return isinstance(value, dict) and set(value) == {"class_name", "config"}
 
 
 def _all_named(value):
     if isinstance(value, list):
         return all(_all_named(v) for v in value)
-    if isinstance(value, dict):
+    if isinstance(value, dict) and not _is_object(value):
         return all(_all_named(v) for v in value.values())
     return value is not None
+
+
+def _rebuilt(value, classes):
+    """_named's value with its objects made again."""
+    if isinstance(value, list):
+        return [_rebuilt(v, classes) for v in value]
+    if _is_object(value):
+        return classes[value["class_name"]].from_config(value["config"])
+    if isinstance(value, dict):
+        return {k: _rebuilt(v, classes) for k, v in value.items()}
+    return value
 
 
 def _encode(value, what):
@@ -266,7 +283,8 @@ def _compile(model, config):
     cls = getattr(optimizers, spec["class"])
     optimizer = cls(**{k: _decode(v) for k, v in spec["kwargs"].items()})
     optimizer.learning_rate = spec["learning_rate"]
-    model.compile(optimizer=optimizer, loss=config["loss"], metrics=config["metrics"], backend=config["backend"],
+    model.compile(optimizer=optimizer, loss=_rebuilt(config["loss"], loss_objects.CLASSES),
+                  metrics=_rebuilt(config["metrics"], metric_objects.CLASSES), backend=config["backend"],
                   loss_weights=config.get("loss_weights"))
 
 
