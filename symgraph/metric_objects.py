@@ -99,7 +99,193 @@ SparseCategoricalCrossentropy = _metric_class("SparseCategoricalCrossentropy", L
                                               "sparse_categorical_crossentropy",
                                               "The crossentropy of integer targets, as a metric.", from_logits=False)
 
+class CountsMetric:
+    """A metric of counts over every example seen, not a mean of per-example values (Keras's
+    Precision, Recall, AUC): parts(y_true, y_pred) gives each example's counts, (batch, k)
+    arrays named part_names, and finish(means) the metric from their means over the examples
+    (fit's running means of the batches' means)."""
+    part_names = ()
+
+    def __init__(self, name, dtype=None):
+        self.name, self.dtype = name, dtype
+        self.__name__ = name
+        self._compiled = {}
+        self.reset_state()
+
+    def parts(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def finish(self, means):
+        raise NotImplementedError
+
+    def reset_state(self):
+        self.totals, self.count = None, 0.0
+
+    reset_states = reset_state
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        parts = [np.asarray(p, dtype="float64") for p in self._function(y_true, y_pred)(y_true, y_pred)]
+        weights = np.ones(len(y_pred)) if sample_weight is None else np.asarray(sample_weight, "float64").reshape(-1)
+        sums = [(p * weights[:, None]).sum(axis=0) for p in parts]
+        self.totals = sums if self.totals is None else [t + s for t, s in zip(self.totals, sums)]
+        self.count += float(weights.sum())
+
+    def _function(self, y_true, y_pred):
+        from .function import function
+        from .variables import tensor
+        key = (y_true.dtype.str, y_true.ndim, y_pred.dtype.str, y_pred.ndim)
+        if key not in self._compiled:
+            given = [tensor(name, a.dtype, (None,) * a.ndim) for name, a in (("y_true", y_true), ("y_pred", y_pred))]
+            self._compiled[key] = function(given, self.parts(*given), backend="numpy")
+        return self._compiled[key]
+
+    def result(self):
+        if not self.count:
+            return np.float32(0.0)
+        return np.float32(self.finish([t / self.count for t in self.totals]))
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self.update_state(y_true, y_pred, sample_weight)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _units(y_true, y_pred, class_id=None):
+    """(truth, prediction) as (batch, units) float rows: every output unit a yes/no question
+    (the truth: a nonzero target), or only column class_id."""
+    from .ops import elemwise as E
+    from .ops.base import as_variable
+    from .ops.shape import expand_dims
+    y_true, y_pred = as_variable(y_true), as_variable(y_pred)
+    if y_true.ndim == y_pred.ndim - 1:
+        y_true = expand_dims(y_true, -1)
+    if class_id is not None:
+        y_true, y_pred = y_true[..., class_id:class_id + 1], y_pred[..., class_id:class_id + 1]
+    rows = [v if v.ndim == 2 else v.flatten(2) if v.ndim > 2 else expand_dims(v, -1) for v in (y_true, y_pred)]
+    return E.cast(E.neq(rows[0], 0), y_pred.dtype), rows[1]
+
+
+def _safe_ratio(a, b):
+    """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
+    a, b = np.asarray(a, "float64"), np.asarray(b, "float64")
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
+
+
+class _ThresholdMetric(CountsMetric):
+    """Precision and Recall: counts of the units whose prediction passes `thresholds`."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        if top_k is not None or isinstance(thresholds, (list, tuple)):
+            raise NotImplementedError(f"{type(self).__name__} takes one threshold (no top_k, no list of thresholds)")
+        self.thresholds, self.top_k, self.class_id = 0.5 if thresholds is None else float(thresholds), None, class_id
+        super().__init__(name or self.default_name, dtype)
+
+    def _counts(self, y_true, y_pred):
+        from .ops import elemwise as E
+        truth, scores = _units(y_true, y_pred, self.class_id)
+        said = E.cast(E.gt(scores, self.thresholds), scores.dtype)
+        return truth, said, (said * truth).sum(axis=1, keepdims=True)
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.thresholds, "class_id": self.class_id}
+
+
+class Precision(_ThresholdMetric):
+    """Of the units predicted positive (score above thresholds), the fraction truly positive."""
+    default_name, part_names = "precision", ("true_positives", "predicted_positives")
+
+    def parts(self, y_true, y_pred):
+        _, said, hits = self._counts(y_true, y_pred)
+        return [hits, said.sum(axis=1, keepdims=True)]
+
+    def finish(self, means):
+        return float(_safe_ratio(means[0], means[1]).sum())
+
+
+class Recall(_ThresholdMetric):
+    """Of the truly positive units, the fraction predicted positive."""
+    default_name, part_names = "recall", ("true_positives", "positives")
+
+    def parts(self, y_true, y_pred):
+        truth, _, hits = self._counts(y_true, y_pred)
+        return [hits, truth.sum(axis=1, keepdims=True)]
+
+    def finish(self, means):
+        return float(_safe_ratio(means[0], means[1]).sum())
+
+
+class AUC(CountsMetric):
+    """Keras's AUC: the area under the ROC (or precision-recall, curve="PR") curve from the
+    confusion counts at num_thresholds thresholds spread over [0, 1], every output unit one
+    question (multi_label=False); summation_method "interpolation" (trapezoids for ROC, Davis and
+    Goadrich's interpolation for PR), "minoring" or "majoring"."""
+    part_names = ("true_positives", "false_positives", "positives", "negatives")
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
+                 thresholds=None, multi_label=False):
+        if multi_label:
+            raise NotImplementedError("AUC(multi_label=True) is not supported: every unit counts as one question")
+        if curve not in ("ROC", "PR") or summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"AUC's curve is 'ROC' or 'PR' and its summation_method 'interpolation', 'minoring' or "
+                             f"'majoring', got {curve!r}, {summation_method!r}")
+        if thresholds is not None:
+            inner = sorted(float(t) for t in thresholds)
+        else:
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.edges = np.array([-1e-7] + inner + [1 + 1e-7])
+        self.num_thresholds, self.curve, self.summation_method = len(self.edges), curve, summation_method
+        self.given_thresholds = thresholds
+        super().__init__(name or "auc", dtype)
+
+    def parts(self, y_true, y_pred):
+        from .ops import elemwise as E
+        from .ops.base import as_variable
+        truth, scores = _units(y_true, y_pred)
+        edges = as_variable(self.edges.astype(scores.dtype))
+        said = E.cast(E.gt(scores.dimshuffle(0, 1, "x"), edges), scores.dtype)  # (batch, units, thresholds)
+        truth3 = truth.dimshuffle(0, 1, "x")
+        positives = truth.sum(axis=1, keepdims=True)
+        return [(said * truth3).sum(axis=1), (said * (1 - truth3)).sum(axis=1), positives,
+                truth.shape[1] - positives]
+
+    def finish(self, means):
+        tp, fp, positives, negatives = (np.asarray(m, "float64") for m in means)
+        fn, tn = positives - tp, negatives - fp
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return float(_interpolated_pr_auc(tp, fp, fn))
+        recall = _safe_ratio(tp, tp + fn)
+        x, y = (_safe_ratio(fp, fp + tn), recall) if self.curve == "ROC" else (recall, _safe_ratio(tp, tp + fp))
+        heights = {"interpolation": (y[:-1] + y[1:]) / 2, "minoring": np.minimum(y[:-1], y[1:]),
+                   "majoring": np.maximum(y[:-1], y[1:])}[self.summation_method]
+        return float(((x[:-1] - x[1:]) * heights).sum())
+
+    def get_config(self):
+        return {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "thresholds": self.given_thresholds}
+
+
+def _interpolated_pr_auc(tp, fp, fn):
+    """Keras's interpolate_pr_auc (Davis and Goadrich, 2006): precision interpolated between
+    thresholds as the true positives grow linearly with the predicted positives."""
+    dtp = tp[:-1] - tp[1:]
+    p = tp + fp
+    dp = p[:-1] - p[1:]
+    slope = _safe_ratio(dtp, np.maximum(dp, 0))
+    intercept = tp[1:] - slope * p[1:]
+    both = (p[:-1] > 0) & (p[1:] > 0)
+    ratio = np.where(both, _safe_ratio(p[:-1], np.maximum(p[1:], 0)), 1.0)
+    return _safe_ratio(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0)).sum()
+
+
 CLASSES = {cls.__name__: cls for cls in (
     BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy)}
+    MeanSquaredLogarithmicError, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+    Precision, Recall, AUC)}

@@ -56,6 +56,8 @@ def get(metric):
     per_example) or a function (itself)."""
     if isinstance(metric, MeanMetricWrapper):
         return metric.per_example
+    if isinstance(metric, CountsMetric):
+        return metric.parts
     return lookup(_BY_NAME, metric, "metric")
 
 
@@ -67,4 +69,4 @@ from .metric_objects import (MeanMetricWrapper, BinaryAccuracy, CategoricalAccur
                              SparseCategoricalAccuracy, TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy,
                              MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
                              MeanSquaredLogarithmicError, BinaryCrossentropy, CategoricalCrossentropy,
-                             SparseCategoricalCrossentropy)
+                             SparseCategoricalCrossentropy, CountsMetric, Precision, Recall, AUC)

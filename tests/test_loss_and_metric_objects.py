@@ -104,3 +104,42 @@ def test_bad_settings_are_refused():
         sg.losses.CategoricalCrossentropy(from_logit=True)
     with pytest.raises(TypeError, match="threshold"):
         sg.metrics.BinaryAccuracy(treshold=0.2)
+
+
+def test_precision_recall_and_auc_count_over_every_example(tmp_path):
+    """Keras's metrics of counts against scikit-learn's: standalone over two batches (the
+    counts add up, not the batches' values), and from fit and evaluate of a binary classifier,
+    where evaluate's equal those of its predictions."""
+    from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
+    y = (RNG.uniform(size=500) < 0.3).astype("float32")
+    scores = np.clip(0.3 * y + RNG.uniform(size=500) * 0.7, 0, 1).astype("float32")
+    for metric, want, tol in [(sg.metrics.Precision(), precision_score(y, scores > 0.5), 1e-6),
+                              (sg.metrics.Recall(thresholds=0.6), recall_score(y, scores > 0.6), 1e-6),
+                              (sg.metrics.AUC(), roc_auc_score(y, scores), 1e-3),  # (200 thresholds)
+                              (sg.metrics.AUC(curve="PR"), average_precision_score(y, scores), 3e-3)]:
+        metric.update_state(y[:100], scores[:100, None])
+        metric.update_state(y[100:], scores[100:, None])
+        np.testing.assert_allclose(metric.result(), want, atol=tol)
+    per_class = sg.metrics.Recall(class_id=2)
+    np.testing.assert_allclose(per_class(ONE_HOT, _softmax(LOGITS)), recall_score(LABELS == 2, _softmax(LOGITS)[:, 2] > 0.5))
+
+    x = RNG.normal(size=(400, 5)).astype("float32")
+    labels = (x @ np.array([1.0, -2.0, 0.5, 0.0, 1.0]) + RNG.normal(size=400) > 0.8).astype("float32")
+    sg.layers.set_seed(1)
+    model = sg.layers.Sequential([sg.layers.Dense(8, activation="relu", input_shape=(5,)),
+                                  sg.layers.Dense(1, activation="sigmoid")])
+    model.compile("adam", sg.losses.BinaryCrossentropy(),
+                  metrics=["accuracy", sg.metrics.Precision(), sg.metrics.Recall(), sg.metrics.AUC()])
+    history = model.fit(x, labels, epochs=5, batch_size=32, verbose=0, validation_split=0.25)
+    assert {"precision", "recall", "auc", "val_auc"} <= set(history.history)
+    assert history.history["auc"][-1] > history.history["auc"][0]
+    loss, accuracy, precision, recall, auc = model.evaluate(x, labels, batch_size=64)
+    predicted = model.predict(x)[:, 0]
+    np.testing.assert_allclose([precision, recall], [precision_score(labels, predicted > 0.5),
+                                                     recall_score(labels, predicted > 0.5)], rtol=1e-6)
+    np.testing.assert_allclose(auc, roc_auc_score(labels, predicted), atol=2e-3)
+    path = str(tmp_path / "classifier")
+    model.save(path)
+    np.testing.assert_allclose(sg.layers.load_model(path).evaluate(x, labels, batch_size=64),
+                               [loss, accuracy, precision, recall, auc], rtol=1e-5)
+    assert model.train_on_batch(x[:64], labels[:64])[4] > 0.5  # (a batch's own counts)

@@ -30,6 +30,21 @@ class Compiled:
             self.metric_names += [f"{name}_{M.name_of(m)}" if several else M.name_of(m) for m in per_output]
         self.backend = backend
         self.train_fns, self.eval_fns, self.predict_fn = {}, {}, None
+        # A metric of counts (Precision, AUC) gives the compiled functions several values, the
+        # batch's mean counts, whose running means it turns into its value: `report` maps the
+        # functions' values to the reported ones (None where every metric is a mean).
+        self.counting = [m if isinstance(m, M.CountsMetric) else None for per_output in metrics for m in per_output]
+        self.report = self._report if any(self.counting) else None
+
+    def _report(self, raw):
+        """The reported values (loss(es), metrics) from the running means of the functions' values."""
+        sizes = [1 if m is None else len(m.part_names) for m in self.counting]
+        k = len(raw) - sum(sizes)
+        out = [float(v) for v in raw[:k]]
+        for metric, size in zip(self.counting, sizes):
+            out.append(float(raw[k]) if metric is None else metric.finish(raw[k:k + size]))
+            k += size
+        return out
 
 
 def _per_output(value, names, what):
@@ -147,7 +162,15 @@ def _graph(model, training, y_vars, weights=None):
         with name_scope("loss"):
             losses.append(_mean_loss(_masked(comp.losses[k], y_var, out, mask), weights))
         with name_scope("metrics"):
-            metrics += [_masked(fn, y_var, out, mask).mean() for fn in comp.metric_fns[k]]
+            for fn in comp.metric_fns[k]:
+                counting = getattr(fn, "__self__", None)
+                if not isinstance(counting, M.CountsMetric):
+                    metrics.append(_masked(fn, y_var, out, mask).mean())
+                elif mask is not None:
+                    raise NotImplementedError(f"{counting.name} counts over whole outputs; this output's steps "
+                                              f"are masked (padding)")
+                else:  # (the batch's mean counts; their running means make the metric)
+                    metrics += [part.mean(axis=0) for part in fn(y_var, out)]
     with name_scope("loss"):
         total = losses[0] if len(losses) == 1 and comp.loss_weights[0] == 1 else \
             sum(w * loss for w, loss in zip(comp.loss_weights, losses))
@@ -295,10 +318,11 @@ def evaluate(model, x, y=None, batch_size=256, steps=None):
     totals, count = None, 0
     for f, arrays, idx in batches:
         n = len(arrays[0][idx])
-        values = np.array([float(v) for v in f(*[a[idx] for a in arrays])])
-        totals = values * n if totals is None else totals + values * n
+        values = [np.asarray(v, dtype=np.float64) * n for v in f(*[a[idx] for a in arrays])]
+        totals = values if totals is None else [t + v for t, v in zip(totals, values)]
         count += n
-    result = (totals / max(count, 1)).tolist()
+    means = [t / max(count, 1) for t in totals]
+    result = [float(m) for m in means] if model.compiled.report is None else model.compiled.report(means)
     return result[0] if len(result) == 1 else result
 
 
@@ -334,9 +358,9 @@ def predict_on_batch(model, x):
     return predict_function(model)(*xs)
 
 
-def _values(values):
+def _values(values, comp):
     """Keras's return value: the loss alone, or [loss, metric, ...]."""
-    values = [float(v) for v in values]
+    values = [float(v) for v in values] if comp.report is None else comp.report(values)
     return values[0] if len(values) == 1 else values
 
 
@@ -348,15 +372,15 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None):
     _check_lengths(xs, ys, "train_on_batch")
     weights = example_weights(ys, class_weight, sample_weight)
     if weights is None:
-        return _values(_compiled(model, ys, training=True)(*xs, *ys))
-    return _values(_compiled(model, ys, training=True, weighted=True)(*xs, *ys, weights))
+        return _values(_compiled(model, ys, training=True)(*xs, *ys), model.compiled)
+    return _values(_compiled(model, ys, training=True, weighted=True)(*xs, *ys, weights), model.compiled)
 
 
 def test_on_batch(model, x, y):
     """The loss and metrics on this batch, no update (inference mode: no dropout)."""
     _require_compiled(model)
     xs, ys = _as_inputs(model, x), _as_targets(model, y)
-    return _values(eval_function(model, ys)(*xs, *ys))
+    return _values(eval_function(model, ys)(*xs, *ys), model.compiled)
 
 
 def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
@@ -449,18 +473,26 @@ def _run_epoch(model, steps, n_steps, names, callbacks, title, verbose):
     keeping the running means as logs."""
     from tqdm import tqdm
     bar = tqdm(total=n_steps, desc=title, unit="batch", leave=False, disable=verbose != 1, dynamic_ncols=True)
-    sums, count = [0.0] * len(names), 0
+    report = model.compiled.report
+    if report is not None:  # (a metric of counts: its values are arrays, reported through `report`)
+        steps = (([np.asarray(v, dtype=np.float64) for v in values], n) for values, n in steps)
+        sums = None
+    else:
+        sums = [0.0] * len(names)
+    count = 0
     # Per-batch logs only for callbacks that read them and for a visible bar: building and
     # formatting them took 20 us a batch, as long as a small model's whole step.
     listeners = [cb for cb in callbacks if cb.wants_batch_logs()]
     shown = not bar.disable
     start = time.perf_counter()
     for b, (values, n) in enumerate(steps):
+        if sums is None:
+            sums = [v * 0.0 for v in values]
         for k, v in enumerate(values):
-            sums[k] += float(v) * n
+            sums[k] += v * n if report is not None else float(v) * n
         count += n
         if listeners or shown:
-            logs = {name: total / count for name, total in zip(names, sums)}
+            logs = _logs(names, sums, count, report)
             for cb in listeners:
                 cb.on_batch_end(b, logs)
             if shown:
@@ -469,6 +501,11 @@ def _run_epoch(model, steps, n_steps, names, callbacks, title, verbose):
             if model.stop_training:  # (a callback stopped it: TerminateOnNaN)
                 break
     bar.close()
-    logs = {name: total / max(count, 1) for name, total in zip(names, sums)}
+    logs = _logs(names, sums, max(count, 1), report) if sums is not None else dict.fromkeys(names, 0.0)
     logs["seconds"] = time.perf_counter() - start
     return logs
+
+
+def _logs(names, sums, count, report):
+    means = [total / count for total in sums]
+    return dict(zip(names, means if report is None else report(means)))
