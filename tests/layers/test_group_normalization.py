@@ -62,6 +62,7 @@ def test_unit_normalization_and_identity():
     np.testing.assert_array_equal(_run(L.Identity(), x), x)
 
 
+@pytest.mark.slow  # (a convnet trained end to end, ~20 s; the layer's values and gradients are tested above)
 def test_a_convnet_with_group_normalization_learns_and_is_saved(tmp_path):
     (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
     model = L.Sequential([L.Conv2D(8, 3, padding="same", input_shape=(1, 8, 8)), L.GroupNormalization(4),

@@ -143,6 +143,7 @@ def test_models_of_the_new_layers_save_load_and_refuse_lambdas(tmp_path):
         L.Sequential([L.Lambda(lambda t: t * 2, input_shape=(3,))]).save(tmp_path / "l.sgm")
 
 
+@pytest.mark.slow  # (a convnet trained end to end, ~20 s; the layer's values and gradients are tested above)
 def test_a_convnet_of_the_new_layers_learns_the_digits():
     L.set_seed(7)
     (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()

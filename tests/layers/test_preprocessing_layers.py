@@ -174,6 +174,7 @@ def test_augmentations_are_identities_at_inference_and_exact_at_fixed_factors():
     assert np.all(flipped | kept) and 5 < flipped.sum() < 35
 
 
+@pytest.mark.slow  # (a convnet trained end to end, ~20 s; the layer's values and gradients are tested above)
 def test_a_convnet_learns_through_the_preprocessing_layers_and_is_saved(tmp_path):
     (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
     x_train, x_test = x_train * 16, x_test * 16  # (0-16 pixel values, as the raw digits')
