@@ -7,27 +7,47 @@ import string
 import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable
+from .reduce import unbroadcast
 from .shape import shape, broadcast_to, dimshuffle
 
 
 def _parse(subscripts, operands):
     """(input subscripts, output subscript) of explicit or implicit (NumPy's rule) subscripts."""
     spec = subscripts.replace(" ", "")
-    if "." in spec:
-        raise NotImplementedError(f"einsum: ellipses ('...') are not supported, got {subscripts!r}")
     inputs, arrow, output = spec.partition("->")
     inputs = inputs.split(",")
-    letters = set(string.ascii_letters)
-    if any(set(s) - letters for s in inputs + [output]):
-        raise ValueError(f"einsum: subscripts are letters, commas and '->', got {subscripts!r}")
     if len(inputs) != len(operands):
         raise ValueError(f"einsum: {subscripts!r} names {len(inputs)} operands, {len(operands)} given")
-    if not arrow:  # (the letters that occur once, in alphabetical order)
+    inputs, output, batch = _without_ellipses(subscripts, inputs, output if arrow else None, operands)
+    letters = set(string.ascii_letters)
+    if any(set(s) - letters for s in inputs + [output or ""]):
+        raise ValueError(f"einsum: subscripts are letters, commas, '...' and '->', got {subscripts!r}")
+    if not arrow:  # (the ellipsis's axes, then the letters that occur once, in alphabetical order)
         joined = "".join(inputs)
-        output = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+        output = batch + "".join(sorted(c for c in set(joined) - set(batch) if joined.count(c) == 1))
     if len(set(output)) != len(output) or set(output) - set("".join(inputs)):
         raise ValueError(f"einsum: the output {output!r} must name each input letter once at most")
     return tuple(inputs), output
+
+
+def _without_ellipses(subscripts, inputs, output, operands):
+    """The subscripts with each '...' written out in letters no subscript uses (the operands'
+    numbers of axes are known): NumPy's broadcasting of the ellipses' axes, aligned on the
+    right, as broadcasting of those letters. Returns (inputs, output, the ellipsis's letters)."""
+    if "." not in subscripts:
+        return inputs, output, ""
+    if any(s.count("...") > 1 or s.replace("...", "").count(".") for s in inputs + [output or ""]):
+        raise ValueError(f"einsum: '...' at most once in each subscript, got {subscripts!r}")
+    ranks = [as_variable(o).ndim - len(s.replace("...", "")) if "..." in s else 0 for s, o in zip(inputs, operands)]
+    if any(r < 0 for r in ranks):
+        raise ValueError(f"einsum: {subscripts!r} names more axes than the operands have: "
+                         + "; ".join(as_variable(o).describe() for o in operands))
+    used = set("".join(inputs + [output or ""]))
+    batch = "".join([c for c in string.ascii_letters if c not in used][:max(ranks)])
+    written = [s.replace("...", batch[len(batch) - r:] if r else "") for s, r in zip(inputs, ranks)]
+    if output is not None:
+        output = output.replace("...", batch)
+    return written, output, batch
 
 
 class Einsum(Op):
@@ -74,12 +94,13 @@ class Einsum(Op):
             g = Einsum((self.output,) + tuple(s for s, _ in others), kept)(output_grads[0], *[v for _, v in others])
             if kept != subs:
                 g = broadcast_to(dimshuffle(g, *[kept.index(c) if c in kept else "x" for c in subs]), shape(x))
-            grads.append(g)
+            grads.append(unbroadcast(g, x))  # (an axis of length 1 against others' n: summed back)
         return grads
 
 
 def einsum(subscripts, *operands):
-    """NumPy's einsum of explicit ("ij,jk->ik") or implicit ("ij,jk") subscripts, without
-    ellipses; differentiable (but for an operand with a repeated subscript, as "ii")."""
+    """NumPy's einsum of explicit ("ij,jk->ik") or implicit ("ij,jk") subscripts, with
+    ellipses ("...ij,...jk->...ik": batches, broadcast as NumPy's); differentiable (but for an
+    operand with a repeated subscript, as "ii")."""
     inputs, output = _parse(subscripts, operands)
     return Einsum(inputs, output)(*operands)

@@ -72,6 +72,8 @@ def _cases():
          lambda: np.einsum("ij,j,kj->ki", M_WITH_ZEROS, M_WITH_ZEROS[0], M_WITH_ZEROS)),
         ("einsum-trace", lambda x, y, w: sg.einsum("ii", x[:, :4]), lambda: np.trace(M_WITH_ZEROS[:, :4])),
         ("einsum-outer-int", lambda x, y, w: sg.einsum("i,j->ji", y, y), lambda: np.outer(V, V).T),
+        ("einsum-ellipsis", lambda x, y, w: sg.einsum("...j,kj->...k", x.reshape((2, -1, x.shape[1])), x),
+         lambda: np.einsum("...j,kj->...k", M_WITH_ZEROS.reshape(2, -1, M_WITH_ZEROS.shape[1]), M_WITH_ZEROS)),
     ]
 
 
@@ -127,10 +129,14 @@ def test_nan_aware_functions_match_numpy(backend):
     (lambda a, b: sg.einsum("ij,jk", a, b), [M, M.T]),
     (lambda a: sg.einsum("ijk->j", a), [RNG.normal(size=(2, 3, 4))]),  # (letters summed in a alone)
     (lambda a, b: sg.einsum("ij,ij->i", a, b), [M, M * 2]),
+    (lambda a, b: sg.einsum("...ij,...jk->...ik", a, b), [RNG.normal(size=(4, 1, 2, 3)), RNG.normal(size=(5, 3, 2))]),
+    (lambda a, b: sg.einsum("bi...,bi", a, b), [RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 3))]),
+    (lambda a, b: sg.einsum("ij,jk->ik", a, b), [RNG.normal(size=(2, 1)), RNG.normal(size=(3, 4))]),
     (lambda x: sg.specify_shape(x, (4, None)) * 2, [M]),
 ], ids=["cumprod-zeros", "cumprod-flat", "diff", "bincount", "fill_diagonal", "take-compress", "nonzero_values",
         "order-statistics", "quantiles", "ptp-nan", "einsum-matmul", "einsum-three", "einsum-implicit",
-        "einsum-summed-alone", "einsum-rowwise", "specify_shape"])
+        "einsum-summed-alone", "einsum-rowwise", "einsum-batched-ellipses", "einsum-implicit-ellipsis",
+        "einsum-broadcast-letter", "specify_shape"])
 def test_gradients_match_finite_differences(fn, points):
     sg.verify_grad(fn, points, rng=np.random.default_rng(6))
 
@@ -174,8 +180,10 @@ def test_bad_input_is_refused_clearly():
         sg.einsum("ij->i", sg.dvector("v"))
     with pytest.raises(ValueError, match="lengths 3 and 4"):
         sg.einsum("ij,jk->ik", sg.tensor("a", "float64", (2, 3)), sg.tensor("b", "float64", (4, 2)))
-    with pytest.raises(NotImplementedError, match="ellipses"):
-        sg.einsum("...i->i", sg.dmatrix("a"))
+    with pytest.raises(ValueError, match="more axes than the operands have"):
+        sg.einsum("...ijk->i", sg.dmatrix("a"))
+    with pytest.raises(ValueError, match="'...' at most once"):
+        sg.einsum("...i...->i", sg.dmatrix("a"))
     a = sg.dmatrix("a")
     with pytest.raises(NotImplementedError, match="repeated subscript"):
         sg.grad(sg.einsum("ii->", a), a)
