@@ -9,42 +9,29 @@ import numpy as np
 from . import losses as L, metrics as F
 
 
-class MeanMetricWrapper:
-    """The running mean of fn(y_true, y_pred, **settings) over the examples seen."""
+class _Metric:
+    """What Keras's metric objects share: a name fit logs them under, and standalone use:
+    update_state(y_true, y_pred) on arrays (evaluating `symbolic`, the metric's graph, by a
+    function compiled once per kind of input), result(), reset_state()."""
 
-    def __init__(self, fn, name=None, dtype=None, **settings):
-        self.fn, self.settings, self.dtype = fn, settings, dtype
-        self.name = name or fn.__name__
-        self.__name__ = self.name  # (what logs call it)
+    def __init__(self, name, dtype=None):
+        self.name, self.dtype = name, dtype
+        self.__name__ = name  # (what logs call it)
         self._compiled = {}
         self.reset_state()
 
-    def per_example(self, y_true, y_pred):
-        return self.fn(y_true, y_pred, **self.settings)
-
-    def reset_state(self):
-        self.total, self.count = 0.0, 0.0
-
-    reset_states = reset_state  # (Keras 2's name)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        values = np.asarray(self._function(np.asarray(y_true), np.asarray(y_pred))(y_true, y_pred), dtype="float64")
-        weights = np.ones_like(values) if sample_weight is None \
-            else np.broadcast_to(np.asarray(sample_weight, "float64"), values.shape)
-        self.total += float((values * weights).sum())
-        self.count += float(weights.sum())
-
-    def _function(self, y_true, y_pred):
+    def _evaluated(self, y_true, y_pred):
         from .function import function
         from .variables import tensor
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
         key = (y_true.dtype.str, y_true.ndim, y_pred.dtype.str, y_pred.ndim)
         if key not in self._compiled:
             given = [tensor(name, a.dtype, (None,) * a.ndim) for name, a in (("y_true", y_true), ("y_pred", y_pred))]
-            self._compiled[key] = function(given, self.per_example(*given), backend="numpy")
-        return self._compiled[key]
+            self._compiled[key] = function(given, self.symbolic(*given), backend="numpy")
+        return self._compiled[key](y_true, y_pred)
 
-    def result(self):
-        return np.float32(self.total / self.count) if self.count else np.float32(0.0)
+    def reset_states(self):  # (Keras 2's name)
+        self.reset_state()
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         """Keras's: update the state with this batch, return the result so far."""
@@ -52,7 +39,7 @@ class MeanMetricWrapper:
         return self.result()
 
     def get_config(self):
-        return {"name": self.name, "dtype": self.dtype, **self.settings}
+        return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config):
@@ -60,6 +47,35 @@ class MeanMetricWrapper:
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+class MeanMetricWrapper(_Metric):
+    """The running mean of fn(y_true, y_pred, **settings) over the examples seen."""
+
+    def __init__(self, fn, name=None, dtype=None, **settings):
+        self.fn, self.settings = fn, settings
+        super().__init__(name or fn.__name__, dtype)
+
+    def per_example(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.settings)
+
+    symbolic = per_example
+
+    def reset_state(self):
+        self.total, self.count = 0.0, 0.0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = np.asarray(self._evaluated(y_true, y_pred), dtype="float64")
+        weights = np.ones_like(values) if sample_weight is None \
+            else np.broadcast_to(np.asarray(sample_weight, "float64"), values.shape)
+        self.total += float((values * weights).sum())
+        self.count += float(weights.sum())
+
+    def result(self):
+        return np.float32(self.total / self.count) if self.count else np.float32(0.0)
+
+    def get_config(self):
+        return {**super().get_config(), **self.settings}
 
 
 def _metric_class(class_name, fn, default_name, doc, **defaults):
@@ -99,21 +115,18 @@ SparseCategoricalCrossentropy = _metric_class("SparseCategoricalCrossentropy", L
                                               "sparse_categorical_crossentropy",
                                               "The crossentropy of integer targets, as a metric.", from_logits=False)
 
-class CountsMetric:
+class CountsMetric(_Metric):
     """A metric of counts over every example seen, not a mean of per-example values (Keras's
     Precision, Recall, AUC): parts(y_true, y_pred) gives each example's counts, (batch, k)
     arrays named part_names, and finish(means) the metric from their means over the examples
     (fit's running means of the batches' means)."""
     part_names = ()
 
-    def __init__(self, name, dtype=None):
-        self.name, self.dtype = name, dtype
-        self.__name__ = name
-        self._compiled = {}
-        self.reset_state()
-
     def parts(self, y_true, y_pred):
         raise NotImplementedError
+
+    def symbolic(self, y_true, y_pred):
+        return self.parts(y_true, y_pred)
 
     def finish(self, means):
         raise NotImplementedError
@@ -121,40 +134,18 @@ class CountsMetric:
     def reset_state(self):
         self.totals, self.count = None, 0.0
 
-    reset_states = reset_state
-
     def update_state(self, y_true, y_pred, sample_weight=None):
-        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-        parts = [np.asarray(p, dtype="float64") for p in self._function(y_true, y_pred)(y_true, y_pred)]
-        weights = np.ones(len(y_pred)) if sample_weight is None else np.asarray(sample_weight, "float64").reshape(-1)
+        parts = [np.asarray(p, dtype="float64") for p in self._evaluated(y_true, y_pred)]
+        weights = np.ones(len(parts[0])) if sample_weight is None \
+            else np.asarray(sample_weight, "float64").reshape(-1)
         sums = [(p * weights[:, None]).sum(axis=0) for p in parts]
         self.totals = sums if self.totals is None else [t + s for t, s in zip(self.totals, sums)]
         self.count += float(weights.sum())
-
-    def _function(self, y_true, y_pred):
-        from .function import function
-        from .variables import tensor
-        key = (y_true.dtype.str, y_true.ndim, y_pred.dtype.str, y_pred.ndim)
-        if key not in self._compiled:
-            given = [tensor(name, a.dtype, (None,) * a.ndim) for name, a in (("y_true", y_true), ("y_pred", y_pred))]
-            self._compiled[key] = function(given, self.parts(*given), backend="numpy")
-        return self._compiled[key]
 
     def result(self):
         if not self.count:
             return np.float32(0.0)
         return np.float32(self.finish([t / self.count for t in self.totals]))
-
-    def __call__(self, y_true, y_pred, sample_weight=None):
-        self.update_state(y_true, y_pred, sample_weight)
-        return self.result()
-
-    def get_config(self):
-        return {"name": self.name, "dtype": self.dtype}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _units(y_true, y_pred, class_id=None):
@@ -179,7 +170,9 @@ def _safe_ratio(a, b):
 
 
 class _ThresholdMetric(CountsMetric):
-    """Precision and Recall: counts of the units whose prediction passes `thresholds`."""
+    """Precision and Recall: the true positives over a count of the units (`out_of`: those
+    predicted positive, whose score passes `thresholds`, or those truly positive)."""
+    out_of = None
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
         if top_k is not None or isinstance(thresholds, (list, tuple)):
@@ -187,11 +180,15 @@ class _ThresholdMetric(CountsMetric):
         self.thresholds, self.top_k, self.class_id = 0.5 if thresholds is None else float(thresholds), None, class_id
         super().__init__(name or self.default_name, dtype)
 
-    def _counts(self, y_true, y_pred):
+    def parts(self, y_true, y_pred):
         from .ops import elemwise as E
         truth, scores = _units(y_true, y_pred, self.class_id)
         said = E.cast(E.gt(scores, self.thresholds), scores.dtype)
-        return truth, said, (said * truth).sum(axis=1, keepdims=True)
+        whole = said if self.out_of == "predicted_positives" else truth
+        return [(said * truth).sum(axis=1, keepdims=True), whole.sum(axis=1, keepdims=True)]
+
+    def finish(self, means):
+        return float(_safe_ratio(means[0], means[1]).sum())
 
     def get_config(self):
         return {**super().get_config(), "thresholds": self.thresholds, "class_id": self.class_id}
@@ -199,26 +196,14 @@ class _ThresholdMetric(CountsMetric):
 
 class Precision(_ThresholdMetric):
     """Of the units predicted positive (score above thresholds), the fraction truly positive."""
-    default_name, part_names = "precision", ("true_positives", "predicted_positives")
-
-    def parts(self, y_true, y_pred):
-        _, said, hits = self._counts(y_true, y_pred)
-        return [hits, said.sum(axis=1, keepdims=True)]
-
-    def finish(self, means):
-        return float(_safe_ratio(means[0], means[1]).sum())
+    default_name, out_of = "precision", "predicted_positives"
+    part_names = ("true_positives", out_of)
 
 
 class Recall(_ThresholdMetric):
     """Of the truly positive units, the fraction predicted positive."""
-    default_name, part_names = "recall", ("true_positives", "positives")
-
-    def parts(self, y_true, y_pred):
-        truth, _, hits = self._counts(y_true, y_pred)
-        return [hits, truth.sum(axis=1, keepdims=True)]
-
-    def finish(self, means):
-        return float(_safe_ratio(means[0], means[1]).sum())
+    default_name, out_of = "recall", "positives"
+    part_names = ("true_positives", out_of)
 
 
 class AUC(CountsMetric):
