@@ -18,6 +18,8 @@ class Config:
         self.backend = os.environ.get("SYMGRAPH_BACKEND", "numba")
         # Stop at the first node that makes a NaN or Inf, naming it (slower; for debugging).
         self.nan_guard = os.environ.get("SYMGRAPH_NAN_GUARD", "0").lower() in ("1", "true", "yes")
+        # Time each node of every function (f.profile.summary(): profiling.py); slower.
+        self.profile = os.environ.get("SYMGRAPH_PROFILE", "0").lower() in ("1", "true", "yes")
         # The numba backend compiles a small graph called in a loop into one function
         # (backends/numba_program.py); off: always node by node.
         self.whole_programs = os.environ.get("SYMGRAPH_WHOLE_PROGRAMS", "1").lower() not in ("0", "false", "no")

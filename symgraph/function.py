@@ -5,6 +5,7 @@
     >>> step(np.ones(3, "float32"))
 """
 import operator
+import time
 import types
 import warnings
 
@@ -13,6 +14,7 @@ import numpy as np
 from . import gc_pause
 from .config import config
 from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
+from .profiling import ProfileStats
 from .ops.base import as_variable
 from .rewrite import FunctionGraph, optimize_graph
 from .rewrite.memory import fresh_outputs
@@ -67,7 +69,7 @@ class Function:
     """A compiled graph. Call it with one value per input."""
 
     def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input,
-                 nan_guard=None, device_outputs=False, allow_input_downcast=None):
+                 nan_guard=None, device_outputs=False, allow_input_downcast=None, profile=None):
         self.name = name
         self.backend = backend or config.backend
         inputs = list(inputs)
@@ -104,12 +106,19 @@ class Function:
         fgraph.updated_inputs = [shared for shared, _ in updates]
         fgraph.outputs = fgraph.outputs[:len(outputs)]
         fgraph.changed()
+        began = time.perf_counter()
         self.rewrite_log = optimize_graph(fgraph, optimize)
+        rewritten = time.perf_counter()
         self.fgraph = fgraph
         self.updated = [shared for shared, _ in updates]
         self.n_outputs = len(outputs)
         all_outputs = self.fgraph.outputs + self.fgraph.update_outputs
         options = {"nan_guard": config.nan_guard if nan_guard is None else nan_guard}
+        profile = config.profile if profile is None else profile
+        # Theano's f.profile: None unless profiled (profile=True, or a ProfileStats to fill)
+        self.profile = (profile if isinstance(profile, ProfileStats) else ProfileStats(name)) if profile else None
+        if self.profile is not None:
+            options["profile"] = self.profile
         if device_outputs:
             if self.backend != "cuda":
                 raise ValueError("device_outputs=True needs backend='cuda'")
@@ -130,6 +139,9 @@ class Function:
         self._downcast = allow_input_downcast
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
         self._call = self._write_call()
+        if self.profile is not None:
+            self.profile.rewrite_seconds = rewritten - began
+            self.profile.compile_seconds = time.perf_counter() - rewritten
 
     def _write_call(self):
         """call(*args, **kwargs) -> what the function returns (f(...) runs it: see __call__):
@@ -159,7 +171,7 @@ class Function:
         else:
             lines.append(f"    return results[:{self.n_outputs}]" if self.updated else "    return results")
         exec(compile("\n".join(lines), "<symgraph function call>", "exec"), env)
-        return env["call"]
+        return env["call"] if self.profile is None else self.profile.timed(env["call"])
 
     def _arity_error(self, args):
         return TypeError(f"{self._label()} takes {len(self._types)} arguments "
@@ -299,7 +311,7 @@ def _check_given(old, new):
 
 def function(inputs, outputs=None, updates=None, givens=None, backend=None, optimize=True,
              name=None, on_unused_input="raise", nan_guard=None, device_outputs=False,
-             allow_input_downcast=None, mode=None):
+             allow_input_downcast=None, mode=None, profile=None):
     """Compile a graph: `f = sg.function([x, y], x * y + 1); f(a, b)`.
 
     nan_guard=True (or SYMGRAPH_NAN_GUARD=1) stops at the first node that makes a NaN or Inf
@@ -312,7 +324,9 @@ def function(inputs, outputs=None, updates=None, givens=None, backend=None, opti
     does not convert exactly (Python's 0.1 into float32 too); None (the default) takes arrays
     that cast safely and Python numbers and lists into float inputs. mode="FAST_RUN" is the
     default, "FAST_COMPILE" merges and canonicalizes only and runs on the NumPy backend,
-    "NUMBA" picks the numba backend, "NanGuardMode" turns nan_guard on."""
+    "NUMBA" picks the numba backend, "NanGuardMode" turns nan_guard on. profile=True (or
+    sg.config.profile) times each node: f.profile.summary() prints where the time went
+    (profiling.py)."""
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError("on_unused_input must be 'raise', 'warn' or 'ignore'")
     if allow_input_downcast not in (None, True, False):
@@ -320,7 +334,7 @@ def function(inputs, outputs=None, updates=None, givens=None, backend=None, opti
     backend, optimize, nan_guard = _apply_mode(mode, backend, optimize, nan_guard)
     with gc_pause.held():  # building allocates much that lives: see gc_pause
         return Function(inputs, outputs, updates, givens, backend, optimize, name, on_unused_input, nan_guard,
-                        device_outputs, allow_input_downcast)
+                        device_outputs, allow_input_downcast, profile)
 
 
 def _apply_mode(mode, backend, optimize, nan_guard):

@@ -5,6 +5,7 @@ program (thunk, input slots, output slots), and when each intermediate can be fr
 A call only fills the input slots and walks the program. A backend supplies
 `make_thunk(node) -> callable(list of input arrays) -> list of output arrays`.
 """
+import time
 import warnings
 
 import numpy as np
@@ -13,7 +14,7 @@ from ..graph import Constant
 
 
 def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=False,
-                    constant_value=None):
+                    constant_value=None, profile=None):
     """A callable taking one value per `input_vars` and returning the values of `output_vars`.
 
     The program is generated as straight-line Python (one line per node, intermediates
@@ -21,7 +22,8 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     quiet: silence NumPy's floating-point warnings (NaN and Inf still come out as in NumPy).
     nan_guard: stop at the first node whose float output holds NaN or Inf, naming it.
     constant_value(var): what the program holds for a constant (the CUDA backend keeps
-    device copies); the constant's data by default."""
+    device copies); the constant's data by default.
+    profile: a ProfileStats (profiling.py) whose node_seconds add up each node's run."""
     constant_value = constant_value or (lambda var: var.data)
     names, env = {}, {"raise_in_node": raise_in_node, "np": np, "values_of": _values_of,
                       "check_finite": check_finite, "quiet_on": quiet_on, "quiet_off": quiet_off}
@@ -45,7 +47,10 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
         for v in node.inputs:
             last_use[v] = step
     # Shape arithmetic (a batch size, 1/n, arange(n)) is worked out once per input shapes.
-    by_shape, shapes_read = ([], []) if nan_guard else shape_arithmetic(nodes, input_vars, output_vars)
+    # (profiled: every node runs and is timed at each call, as in Theano)
+    by_shape, shapes_read = ([], []) if nan_guard or profile else shape_arithmetic(nodes, input_vars, output_vars)
+    if profile is not None:
+        env["node_seconds"], env["clock"] = profile.watch(nodes), time.perf_counter
     cached = set(by_shape)
     body, shape_body = [], []
     for step, node in enumerate(nodes):
@@ -70,6 +75,8 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
             body.append(f"{names[node.outputs[0]]} = {expression(*[names[v] for v in node.inputs])}")
         else:
             body.append(f"{outs} = {call}([{args}])")
+        if profile is not None:
+            body[-1:] = ["began = clock()", body[-1], f"node_seconds[{step}] += clock() - began"]
         if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
             body.append(f"check_finite(nodes[{step}], ({outs}), [{args}])")
         dead = sorted({names[v] for v in node.inputs if last_use[v] == step and v not in keep

@@ -2211,7 +2211,7 @@ CONV_OPS = (conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters)
 BLAS_OPS = (linalg.Dot, linalg.Gemm, linalg.Matmul) + CONV_OPS
 
 
-def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_program=True):
+def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_program=True, profile=None):
     nodes = fgraph.apply_nodes
     # BLAS (OpenBLAS, MKL) keeps its threads spinning after a product; parallel loops launched
     # next to them fight for the same cores (a training step ran 6x slower). Graphs that call
@@ -2248,8 +2248,10 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
     quiet = any(not (isinstance(node.op, (Composite, Elemwise, CompositeReduce) + NO_FLOAT_ARITHMETIC)
                      or (isinstance(node.op, R.Reduce) and _reduced_by_loops(node)))
                 or _one_value_out(node) for node in nodes)
-    run = compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard)
-    # A small graph called in a loop is compiled whole for its hot input shapes (numba_program).
-    if nan_guard or not (whole_program and config.whole_programs) or numba_program.unsupported(fgraph) is not None:
+    run = compile_program(fgraph, input_vars, output_vars, thunk_for, quiet=quiet, nan_guard=nan_guard,
+                          profile=profile)
+    # A small graph called in a loop is compiled whole for its hot input shapes (numba_program);
+    # not where each node is checked or timed.
+    if nan_guard or profile is not None or not (whole_program and config.whole_programs) or numba_program.unsupported(fgraph) is not None:
         return run
     return numba_program.TieredRunner(fgraph, input_vars, output_vars, run)

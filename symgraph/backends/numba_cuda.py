@@ -552,7 +552,7 @@ def lazy_views(fgraph, host):
     return lazy
 
 
-def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outputs=False):
+def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outputs=False, profile=None):
     D.cuda()  # a clear error now if there is neither a GPU nor the simulator
     host = placements(fgraph, input_vars)
     device_users = {v for node in fgraph.apply_nodes if not node.outputs[0] in host for v in node.inputs}
@@ -576,7 +576,7 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, device_outpu
             return D.to_device(var.data)
         return var.data
     run = compile_program(fgraph, input_vars, output_vars, make_thunk, nan_guard=False,
-                          constant_value=constant_value)
+                          constant_value=constant_value, profile=profile)
     on_device = [v not in host for v in input_vars]
     n_outputs = len(fgraph.outputs)
     n_user_inputs = len(fgraph.inputs)

@@ -9,5 +9,6 @@ def make_thunk(node):
     return functools.partial(node.op.perform, node)
 
 
-def compile_graph(fgraph, input_vars, output_vars, nan_guard=False):
-    return compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=nan_guard)
+def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, profile=None):
+    return compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=nan_guard,
+                           profile=profile)
