@@ -37,6 +37,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     as_tensor = as_tensor_variable
     disconnected_grad = stop_gradient  # noqa: F405  (Theano's theano.gradient.disconnected_grad)
     from . import random, datasets, nn, nnet, signal, utils, activations, optimizers, losses, metrics, callbacks, layers
+    from . import gradient, ifelse  # (Theano's theano.gradient and theano.ifelse modules)
     from . import constraints, initializers, regularizers, keras_backend as backend  # `from symgraph import backend as K`, as Keras's
     _sys.modules[__name__ + ".backend"] = backend  # (and `import symgraph.backend as K`)
 

@@ -8,6 +8,8 @@ They are sg.nn's functions, with Theano's signatures and meanings where those di
 - ultra_fast_sigmoid and hard_sigmoid are Theano's approximations' names: ultra_fast_sigmoid
   is the exact sigmoid here (Theano's was a speed trick for its C code; ours is vectorized).
 """
+import types
+
 from .activations import leaky_relu, selu, softsign
 from .ops.base import as_variable
 from .ops.conv import _pair, conv2d as _correlate
@@ -18,7 +20,15 @@ ultra_fast_sigmoid = sigmoid
 logsoftmax = log_softmax  # (Theano's spelling)
 
 __all__ = ["sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "softsign", "selu", "relu", "elu", "softmax",
-           "log_softmax", "logsoftmax", "categorical_crossentropy", "binary_crossentropy", "conv2d"]
+           "log_softmax", "logsoftmax", "categorical_crossentropy", "binary_crossentropy",
+           "sigmoid_binary_crossentropy", "conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights",
+           "abstract_conv"]
+
+
+def sigmoid_binary_crossentropy(output, target):
+    """binary_crossentropy(sigmoid(output), target) computed from the logits `output` (Theano's
+    and PyTensor's name): finite where the sigmoid saturates."""
+    return binary_crossentropy(output, target, from_logits=True)
 
 
 def relu(x, alpha=0):
@@ -78,3 +88,45 @@ def _padding(border_mode, size, dilation):
                          f"built: pass filter_shape=(out, in, rows, cols), or filters with a static shape")
     spans = [(k - 1) * d for k, d in zip(size, dilation)]
     return tuple(s if mode == "full" else (s + 1) // 2 for s in spans)
+
+
+def conv2d_grad_wrt_inputs(output_grad, filters, input_shape, filter_shape=None, border_mode="valid",
+                           subsample=(1, 1), filter_flip=True, filter_dilation=(1, 1), num_groups=1):
+    """Theano's abstract_conv.conv2d_grad_wrt_inputs: the transpose of conv2d(input, filters,
+    border_mode, subsample, ...) applied to output_grad, of shape input_shape (a "deconvolution",
+    Lasagne's TransposedConv2DLayer); filters in conv2d's (out, in, rows, cols) layout. An entry
+    None in input_shape is taken from output_grad's batch, the filters' channels, or the
+    smallest input the convolution maps to output_grad's size."""
+    from .ops.conv import Conv2DGradInput, ConvParams
+    from .ops.shape import shape
+    g, w = as_variable(output_grad), as_variable(filters)
+    if filter_flip:
+        w = w[:, :, ::-1, ::-1]
+    padding = _padding(border_mode, _filter_size(w, filter_shape), _pair(filter_dilation, "filter_dilation"))
+    params = ConvParams(subsample, padding, filter_dilation, num_groups)
+    (pt, pb), (pl, pr) = params.padding
+    given = list(input_shape) if input_shape is not None else [None] * 4
+    if len(given) != 4:
+        raise ValueError(f"conv2d_grad_wrt_inputs: input_shape has 4 entries (batch, channels, rows, cols), got "
+                         f"{input_shape}")
+    gs, ws = shape(g), shape(w)
+    fill = [gs[0], ws[1] * params.groups] + [(gs[2 + a] - 1) * params.stride[a] - pads + params.dilation[a]
+                                             * (ws[2 + a] - 1) + 1 for a, pads in ((0, pt + pb), (1, pl + pr))]
+    return Conv2DGradInput(params)(g, w, [f if n is None else n for n, f in zip(given, fill)])
+
+
+def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None, border_mode="valid",
+                            subsample=(1, 1), filter_flip=True, filter_dilation=(1, 1), num_groups=1):
+    """Theano's abstract_conv.conv2d_grad_wrt_weights: the gradient of conv2d(input, filters, ...)
+    with respect to filters of filter_shape, given output_grad (conv2d's flip undone)."""
+    from .ops.conv import Conv2DGradFilters, ConvParams
+    x, g = as_variable(input), as_variable(output_grad)
+    if filter_shape is None or None in tuple(filter_shape):
+        raise ValueError(f"conv2d_grad_wrt_weights needs the whole filter_shape, got {filter_shape}")
+    padding = _padding(border_mode, tuple(filter_shape)[2:], _pair(filter_dilation, "filter_dilation"))
+    w_grad = Conv2DGradFilters(ConvParams(subsample, padding, filter_dilation, num_groups))(x, g, list(filter_shape))
+    return w_grad[:, :, ::-1, ::-1] if filter_flip else w_grad
+
+
+abstract_conv = types.SimpleNamespace(conv2d=conv2d, conv2d_grad_wrt_inputs=conv2d_grad_wrt_inputs,
+                                      conv2d_grad_wrt_weights=conv2d_grad_wrt_weights)

@@ -134,3 +134,59 @@ def test_addbroadcast_states_and_checks_a_length_of_one():
         sg.unbroadcast(x, 2)
     with pytest.raises(ValueError, match="2 flags"):
         sg.patternbroadcast(sg.dvector("v"), (True, False))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_ifelse_picks_whole_values_of_any_shape_and_its_gradient_the_chosen_branch(backend):
+    from symgraph.ifelse import ifelse
+    c, a, b = sg.lscalar("c"), sg.dvector("a"), sg.dmatrix("b")
+    out = ifelse(sg.gt(c, 0), a.sum() * a, b.sum(axis=0))  # (lengths 3 and 4: switch could not)
+    both = ifelse(sg.lt(c, 0), [a, a * 2], [a * 3, a * 4])
+    f = sg.function([c, a, b], [out, sg.grad(out.sum(), a), sg.grad(out.sum(), b)] + both, backend=backend)
+    av, bv = np.array([1.0, 2.0, 3.0]), RNG.normal(size=(2, 4))
+    value, d_a, d_b, first, second = f(1, av, bv)
+    np.testing.assert_allclose(value, 6 * av)
+    np.testing.assert_allclose(d_a, np.full(3, 12.0))  # (sum(a) ** 2's gradient, 2 sum(a))
+    np.testing.assert_array_equal(d_b, np.zeros((2, 4)))
+    np.testing.assert_allclose([first, second], [3 * av, 4 * av])
+    value, d_a, d_b, first, _ = f(-1, av, bv)
+    np.testing.assert_allclose(value, bv.sum(axis=0))
+    np.testing.assert_array_equal(d_a, np.zeros(3))
+    np.testing.assert_array_equal(d_b, np.ones((2, 4)))
+    np.testing.assert_allclose(first, av)
+    with pytest.raises(TypeError, match="condition must be a scalar"):
+        ifelse(a, a, a)
+    with pytest.raises(ValueError, match="2 then-values but 1 else-values"):
+        ifelse(c, [a, a], [a])
+
+
+def test_theano_gradient_module_and_sigmoid_binary_crossentropy():
+    x = sg.dvector("x")
+    assert sg.gradient.disconnected_grad is sg.gradient.consider_constant
+    cost = (x * sg.gradient.consider_constant(x)).sum()  # (the second factor a constant)
+    np.testing.assert_allclose(sg.function([x], sg.gradient.grad(cost, x))(V), V)
+    logits, targets = np.array([40.0, -40.0, 0.3]), np.array([0.0, 1.0, 1.0])
+    loss = sg.nnet.sigmoid_binary_crossentropy(x, sg.constant(targets))
+    np.testing.assert_allclose(sg.function([x], loss)(logits), np.logaddexp(0, logits) - targets * logits)
+
+
+@pytest.mark.parametrize("border_mode,subsample", [("valid", (1, 1)), ("half", (2, 2)), ("full", (1, 1)),
+                                                   ((1, 2), (2, 1))])
+def test_abstract_conv_gradients_are_conv2ds_transposes(border_mode, subsample):
+    """conv2d_grad_wrt_inputs is the adjoint of Theano's conv2d (<conv(x), g> = <x, conv^T(g)>),
+    conv2d_grad_wrt_weights the gradient sg.grad finds for the filters."""
+    x, g = sg.tensor("x", "float64", (None,) * 4), sg.tensor("g", "float64", (None,) * 4)
+    w = sg.shared(RNG.normal(size=(3, 2, 3, 3)), "w")
+    y = sg.nnet.conv2d(x, w, border_mode=border_mode, subsample=subsample)
+    xv = RNG.normal(size=(2, 2, 7, 8))
+    yv = sg.function([x], y)(xv)
+    gv = RNG.normal(size=yv.shape)
+    back = sg.nnet.abstract_conv.conv2d_grad_wrt_inputs(g, w, xv.shape, border_mode=border_mode, subsample=subsample)
+    xt = sg.function([g], back)(gv)
+    np.testing.assert_allclose((yv * gv).sum(), (xv * xt).sum(), rtol=1e-10)
+    if subsample == (1, 1):  # (the input's rows and columns found from g's: one answer at stride 1)
+        unknown = sg.nnet.conv2d_grad_wrt_inputs(g, w, (None, None, None, None), border_mode=border_mode)
+        np.testing.assert_allclose(sg.function([g], unknown)(gv), xt)
+    weights = sg.nnet.conv2d_grad_wrt_weights(x, g, (3, 2, 3, 3), border_mode=border_mode, subsample=subsample)
+    np.testing.assert_allclose(sg.function([x, g], weights)(xv, gv),
+                               sg.function([x, g], sg.grad((y * g).sum(), w))(xv, gv), rtol=1e-10)

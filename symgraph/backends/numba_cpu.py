@@ -30,6 +30,7 @@ from .numba_stream import STREAMS
 from ..ops.elemwise import Elemwise, TABLE, cast_scalar_op
 from ..ops.composite import Composite, CompositeReduce, cast_output
 from ..ops.einsum import Einsum
+from ..ops.ifelse import IfElse
 from ..ops import linalg, nlinalg, decompositions, special, extra_ops, selection, sorting, reduce as R, index as I, nn as N, random as RND, loop, conv, scan as scan_ops
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, ARange,
                          Eye, Repeat, Tile, StopGradient)
@@ -60,7 +61,8 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             extra_ops.CumProd, extra_ops.CumProdGrad, extra_ops.BinCount, extra_ops.SearchSorted,
             extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,
             selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
-            sorting.Sort, sorting.SortGrad, sorting.ArgSort)  # (NumPy's stable sort)
+            sorting.Sort, sorting.SortGrad, sorting.ArgSort,  # (NumPy's stable sort)
+            IfElse)  # (a choice of one value: no arithmetic)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
 
