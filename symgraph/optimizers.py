@@ -7,7 +7,9 @@ The learning rate is a shared variable, so schedules change it without recompili
 As Keras's, every optimizer takes: weight_decay (adds weight_decay * p to each gradient: L2
 regularization; AdamW decouples it), clipnorm (scales all gradients together so their global
 norm is at most clipnorm), clipvalue (clips each gradient element to +-clipvalue) and decay
-(Keras 2's time-based decay: the step's rate is lr / (1 + decay * iterations)).
+(Keras 2's time-based decay: the step's rate is lr / (1 + decay * iterations)). The
+learning rate may be a schedule of sg.optimizers.schedules (ExponentialDecay, ...): each step
+takes the schedule's rate for the steps before it.
 """
 import numpy as np
 
@@ -18,23 +20,33 @@ from .grad import grad
 from .graph import name_scope
 from .ops import elemwise as E
 from .variables import shared
+from . import schedules
+from .schedules import LearningRateSchedule
 
 
 class Optimizer(Recorded):
     def __init__(self, lr, weight_decay=0.0, clipnorm=None, learning_rate=None, clipvalue=None, decay=0.0):
         lr = lr if learning_rate is None else learning_rate  # Keras 2's name for it
+        # A schedule (schedules.py) gives each step's rate from `iterations` in the step itself.
+        self.schedule = lr if isinstance(lr, LearningRateSchedule) else None
         with name_scope(type(self).__name__.lower()):
-            self.lr = shared(np.asarray(lr, dtype=config.floatX), name="lr")
+            self.lr = shared(np.asarray(lr(0) if self.schedule else lr, dtype=config.floatX), name="lr")
             self.iterations = shared(np.asarray(0, dtype="int64"), name="iterations")
         self.weight_decay, self.clipnorm, self.clipvalue = float(weight_decay), clipnorm, clipvalue
         self.decay = float(decay)
 
     @property
     def learning_rate(self):
+        """The rate (a schedule's for the next step)."""
+        if self.schedule is not None:
+            return self.schedule(int(self.iterations.get_value()))
         return float(self.lr.get_value())
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if self.schedule is not None:
+            raise TypeError(f"{type(self).__name__}'s learning rate is the schedule {self.schedule!r}: it cannot be "
+                            f"set (a callback that sets it, as ReduceLROnPlateau, needs a number)")
         self.lr.set_value(np.asarray(value, dtype=self.lr.dtype))
 
     def gradients(self, cost, params):
@@ -71,7 +83,7 @@ class Optimizer(Recorded):
 
     def lr_as(self, p):
         """This step's learning rate in p's dtype (lr / (1 + decay * iterations) with a decay)."""
-        lr = self.lr
+        lr = self.lr if self.schedule is None else E.cast(self.schedule(self.iterations), self.lr.dtype)
         if self.decay:
             lr = lr / (1 + self.decay * E.cast(self.iterations, self.lr.dtype))
         return E.cast(lr, p.dtype)

@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from .. import activations, constraints, initializers, losses, loss_objects, metric_objects, metrics, regularizers
+from .. import activations, constraints, initializers, losses, loss_objects, metric_objects, metrics, regularizers, \
+    schedules
 from .base import Input, Layer
 
 FORMAT, VERSION = "symgraph-model", 1
@@ -216,8 +217,9 @@ def _encode(value, what):
 
 
 _SETTINGS_OBJECTS = {initializers: initializers.Initializer, regularizers: regularizers.Regularizer,
-                     constraints: constraints.Constraint}
-_MODULES = {"initializers": initializers, "regularizers": regularizers, "constraints": constraints}
+                     constraints: constraints.Constraint, schedules: schedules.LearningRateSchedule}
+_MODULES = {"initializers": initializers, "regularizers": regularizers, "constraints": constraints,
+            "schedules": schedules}
 
 
 # ---- reading ----------------------------------------------------------------------------
@@ -282,7 +284,8 @@ def _compile(model, config):
     spec = config["optimizer"]
     cls = getattr(optimizers, spec["class"])
     optimizer = cls(**{k: _decode(v) for k, v in spec["kwargs"].items()})
-    optimizer.learning_rate = spec["learning_rate"]
+    if optimizer.schedule is None:  # (a schedule's rate follows the steps: not saved as a number)
+        optimizer.learning_rate = spec["learning_rate"]
     model.compile(optimizer=optimizer, loss=_rebuilt(config["loss"], loss_objects.CLASSES),
                   metrics=_rebuilt(config["metrics"], metric_objects.CLASSES), backend=config["backend"],
                   loss_weights=config.get("loss_weights"))
