@@ -25,7 +25,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .ops import extra_ops  # (Theano's T.extra_ops)
     from .ops import nlinalg  # (Theano's T.nlinalg and T.slinalg names, PyTensor's pytensor.tensor.linalg)
     from .ops.nlinalg import matrix_inverse, det, solve
-    from .ops.sorting import sort, argsort
+    from .ops.sorting import sort, argsort, topk, argtopk, topk_and_argtopk
     from .ops.special import gammaln, gamma, psi, digamma, polygamma, tri_gamma, erfc, erfcx, erfinv, erfcinv, i0, i1
     slinalg = linalg = nlinalg
     from .backends.executor import NonFiniteError

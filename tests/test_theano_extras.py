@@ -190,3 +190,20 @@ def test_abstract_conv_gradients_are_conv2ds_transposes(border_mode, subsample):
     weights = sg.nnet.conv2d_grad_wrt_weights(x, g, (3, 2, 3, 3), border_mode=border_mode, subsample=subsample)
     np.testing.assert_allclose(sg.function([x, g], weights)(xv, gv),
                                sg.function([x, g], sg.grad((y * g).sum(), w))(xv, gv), rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_topk_and_argtopk(backend):
+    x, k = sg.dmatrix("x"), sg.lscalar("k")
+    values, indices = sg.topk_and_argtopk(x, 2)
+    f = sg.function([x, k], [values, indices, sg.topk(x, -2, axis=0), sg.argtopk(x, -1, axis=0, idx_dtype="int32"),
+                             sg.topk(x, k)], backend=backend)
+    largest, where, smallest, lowest, by_k = f(M, 3)
+    np.testing.assert_array_equal(largest, -np.sort(-M, axis=1)[:, :2])
+    np.testing.assert_array_equal(where, np.argsort(-M, axis=1)[:, :2])
+    np.testing.assert_array_equal(smallest, np.sort(M, axis=0)[:2])
+    assert lowest.dtype == np.int32 and (lowest == np.argsort(M, axis=0)[:1]).all()
+    np.testing.assert_array_equal(by_k, -np.sort(-M, axis=1)[:, :3])
+    sg.verify_grad(lambda a: sg.topk(a, 2) * sg.topk(a, -1, axis=0).sum(), [M], rng=np.random.default_rng(3))
+    with pytest.raises(ValueError, match="kth must not be 0"):
+        sg.topk(x, 0)

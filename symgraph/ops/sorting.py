@@ -85,3 +85,41 @@ def argsort(x, axis=-1):
     if axis is None:
         x, axis = x.flatten(), 0
     return ArgSort(_axis(x, axis, "argsort"))(x)
+
+
+def _top(sorted_x, kth, axis):
+    """The kth largest entries of an ascending array along axis, largest first (kth > 0), or
+    the -kth smallest, smallest first (kth < 0); a symbolic kth counts as positive."""
+    from .index import getitem
+    if isinstance(kth, (int, np.integer)):
+        if kth == 0:
+            raise ValueError("topk: kth must not be 0 (positive: the largest, negative: the smallest)")
+        window = slice(-int(kth), None) if kth > 0 else slice(None, -int(kth))
+        order = slice(None, None, -1) if kth > 0 else slice(None)
+    else:
+        window, order = slice(-as_variable(kth), None), slice(None, None, -1)
+    lead = (slice(None),) * axis
+    return getitem(getitem(sorted_x, lead + (window,)), lead + (order,))
+
+
+def topk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
+    """Theano's topk: the kth largest values of x along axis, largest first (kth > 0), or the
+    -kth smallest, smallest first (kth < 0); differentiable (each value's gradient goes back to
+    where it was in x)."""
+    x = as_variable(x)
+    axis = _axis(x, axis, "topk")
+    return _top(sort(x, axis), kth, axis)
+
+
+def argtopk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
+    """The indices along axis of topk(x, kth, axis), in its order."""
+    from .elemwise import cast
+    x = as_variable(x)
+    axis = _axis(x, axis, "argtopk")
+    indices = _top(argsort(x, axis), kth, axis)
+    return indices if idx_dtype == "int64" else cast(indices, idx_dtype)
+
+
+def topk_and_argtopk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
+    """(topk, argtopk) of x, Theano's pair."""
+    return topk(x, kth, axis, sorted, idx_dtype), argtopk(x, kth, axis, sorted, idx_dtype)
