@@ -1,6 +1,8 @@
 """Linear algebra written as graphs of other ops (so their gradients come for free): NumPy's
-norm, kron and matrix_power, and Theano's matrix_dot."""
+norm, kron, matrix_power, tensorinv and tensorsolve, and Theano's matrix_dot."""
 import functools
+
+import numpy as np
 
 from .base import as_variable, normalize_axis
 from . import elemwise as E
@@ -114,3 +116,42 @@ def matrix_dot(*args):
     if not args:
         raise ValueError("matrix_dot takes at least one array")
     return functools.reduce(dot, args)
+
+
+def _entries(x, axes):
+    """The number of entries of x's axes `axes` (a symbolic int, or a number where known)."""
+    lengths = shape(x)
+    return functools.reduce(lambda p, k: p * lengths[k], axes, 1)
+
+
+def tensorinv(a, ind=2):
+    """NumPy's tensorinv: the inverse of a seen as a matrix of its first `ind` axes by the rest
+    (whose numbers of entries must agree: checked when the graph is built where the lengths are
+    known, else by the inverse's squareness), shaped a.shape[ind:] + a.shape[:ind]."""
+    from .nlinalg import matrix_inverse
+    a = as_variable(a)
+    rows, cols = a.type.shape[:ind], a.type.shape[ind:]
+    if None not in rows + cols and np.prod(rows, dtype=np.int64) != np.prod(cols, dtype=np.int64):
+        raise ValueError(f"tensorinv: a's first {ind} axes hold {np.prod(rows)} entries, the others "
+                         f"{np.prod(cols)}: {a.describe()}")
+    square = reshape(a, [_entries(a, range(ind)), _entries(a, range(ind, a.ndim))])
+    lengths = shape(a)
+    return reshape(matrix_inverse(square), [lengths[k] for k in list(range(ind, a.ndim)) + list(range(ind))])
+
+
+def tensorsolve(a, b, axes=None):
+    """NumPy's tensorsolve: x with tensordot(a, x, x.ndim) = b, for a whose last axes (after
+    moving `axes` there) make x's shape and whose first ones b's."""
+    from .nlinalg import solve
+    a, b = as_variable(a), as_variable(b)
+    if axes is not None:
+        moved = [k % a.ndim for k in axes]
+        a = a.dimshuffle(*[k for k in range(a.ndim) if k not in moved], *moved)
+    rows, cols = a.type.shape[:b.ndim], a.type.shape[b.ndim:]
+    if None not in rows + cols and np.prod(rows, dtype=np.int64) != np.prod(cols, dtype=np.int64):
+        raise ValueError(f"tensorsolve: a's axes for b and for x hold different numbers of entries: "
+                         f"{a.describe()}, {b.describe()}")
+    x_axes = range(b.ndim, a.ndim)
+    square = reshape(a, [_entries(a, range(b.ndim)), _entries(a, x_axes)])
+    lengths = shape(a)
+    return reshape(solve(square, reshape(b, [-1])), [lengths[k] for k in x_axes])

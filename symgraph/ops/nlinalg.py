@@ -184,6 +184,48 @@ class Expm(Op):
         return [Expm()(block)[:n, n:]]
 
 
+class Lstsq(Op):
+    """NumPy's lstsq(a, b, rcond): the least-squares solution x of a x = b (the one of least norm
+    where a's rank is low), the residuals' sums of squares (empty unless a has full column rank
+    and more rows than columns), a's rank and its singular values."""
+    __props__ = ("rcond",)
+
+    def __init__(self, rcond=None):
+        self.rcond = rcond
+
+    def make_node(self, a, b):
+        a, b = as_variable(a), as_variable(b)
+        if a.ndim != 2 or b.ndim not in (1, 2) or a.dtype[0] != "f":
+            raise ValueError(f"lstsq takes a float matrix and a vector or matrix, got {a.describe()} and "
+                             f"{b.describe()}")
+        dtype = np.result_type(a.dtype, b.dtype).name
+        x = Variable(TensorType(dtype, a.type.shape[1:] + b.type.shape[1:]))
+        return Apply(self, [a, b], [x, Variable(TensorType(dtype, (None,))), Variable(TensorType("int64", ())),
+                                    Variable(TensorType(dtype, (None,)))])
+
+    def perform(self, node, inputs):
+        x, residuals, rank, s = np.linalg.lstsq(inputs[0], inputs[1], rcond=self.rcond)
+        dtype = node.outputs[0].dtype
+        return [x.astype(dtype, copy=False), np.asarray(residuals, dtype).reshape(-1), np.asarray(rank, np.int64),
+                s.astype(dtype, copy=False)]
+
+    def grad(self, inputs, outputs, output_grads):
+        """x's gradient: that of pinv(a) b, which x is where a's rank does not change."""
+        from ..grad import grad
+        a, b = inputs
+        g = output_grads[0]
+        if g is None:
+            return [None, None]
+        same = dot(pinv(a), b)
+        return grad(None, [a, b], known_grads={same: g}, disconnected_inputs="ignore")
+
+
+def lstsq(a, b, rcond=None):
+    """[x, residuals, rank, singular values] of the least-squares problem a x = b (NumPy's
+    lstsq, Theano's nlinalg.lstsq); x differentiable where a's rank does not change."""
+    return Lstsq(rcond)(a, b)
+
+
 def matrix_inverse(a):
     """The inverse of a square matrix (NumPy's inv)."""
     return MatrixInverse()(a)
@@ -245,4 +287,4 @@ def expm(a):
 inv = matrix_inverse
 
 from .decompositions import cholesky, eigh, eigvalsh, svd, qr  # noqa: E402  (Theano's names, gathered)
-from .linalg_graphs import norm, kron, matrix_power, matrix_dot  # noqa: E402
+from .linalg_graphs import norm, kron, matrix_power, matrix_dot, tensorinv, tensorsolve  # noqa: E402

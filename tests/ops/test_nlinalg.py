@@ -44,3 +44,37 @@ def test_float32_stays_float32_and_bad_input_is_refused():
         sg.det(sg.ivector("i"))
     with pytest.raises(ValueError, match="vector or matrix b"):
         sg.solve(sg.dmatrix("m"), sg.fvector("f"))
+    with pytest.raises(ValueError, match="first 2 axes hold 24 entries, the others 6"):
+        sg.nlinalg.tensorinv(sg.tensor("t", "float64", (4, 6, 2, 3)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_lstsq_tensorinv_and_tensorsolve_match_numpy(backend):
+    a, b, v = sg.dmatrix("a"), sg.dmatrix("b"), sg.dvector("v")
+    tall, rhs = RNG.normal(size=(6, 3)), RNG.normal(size=(6, 2))
+    low_rank = np.outer(RNG.normal(size=6), RNG.normal(size=3))
+    f = sg.function([a, b, v], sg.nlinalg.lstsq(a, b) + sg.nlinalg.lstsq(a, v, rcond=1e-10), backend=backend)
+    for matrix in (tall, low_rank):  # (full rank: residuals; rank 1: none, and the least-norm x)
+        got = f(matrix, rhs, rhs[:, 0])
+        want = list(np.linalg.lstsq(matrix, rhs, rcond=None)) + list(np.linalg.lstsq(matrix, rhs[:, 0], rcond=1e-10))
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-9, atol=1e-12)
+    t = sg.tensor("t", "float64", (4, 6, 8, 3))
+    tv = RNG.normal(size=(4, 6, 8, 3))
+    moved = sg.tensor("m", "float64", (3, 6, 4, 8))
+    mv, bv = RNG.normal(size=(3, 6, 4, 8)), RNG.normal(size=(6, 4))
+    g = sg.function([t, moved, b], [sg.nlinalg.tensorinv(t), sg.nlinalg.tensorsolve(moved, b, axes=(0, 3))],
+                    backend=backend)
+    inverse, solution = g(tv, mv, bv)
+    np.testing.assert_allclose(inverse, np.linalg.tensorinv(tv), rtol=1e-9)
+    np.testing.assert_allclose(solution, np.linalg.tensorsolve(mv, bv, axes=(0, 3)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("fn, inputs", [
+    (lambda a, b: sg.nlinalg.lstsq(a, b)[0], [RNG.normal(size=(6, 3)), RNG.normal(size=(6, 2))]),
+    (lambda t: sg.nlinalg.tensorinv(t, ind=1), [RNG.normal(size=(6, 2, 3)) + np.eye(6).reshape(6, 2, 3) * 3]),
+    (lambda a, b: sg.nlinalg.tensorsolve(a, b), [RNG.normal(size=(2, 3, 6)) + np.eye(6).reshape(2, 3, 6) * 3,
+                                               RNG.normal(size=(2, 3))]),
+], ids=["lstsq", "tensorinv", "tensorsolve"])
+def test_least_squares_and_tensor_solves_differentiate(fn, inputs):
+    sg.verify_grad(fn, inputs, rng=np.random.default_rng(2))
