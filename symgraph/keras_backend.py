@@ -53,14 +53,21 @@ def set_epsilon(value):
     _epsilon[0] = float(value)
 
 
+_image_data_format = ["channels_first"]
+
+
 def image_data_format():
-    return "channels_first"
+    """The image layout of layers made without data_format: "channels_first" (NCHW,
+    symgraph's own) unless set_image_data_format changed it."""
+    return _image_data_format[0]
 
 
 def set_image_data_format(data_format):
-    if data_format != "channels_first":
-        raise ValueError("symgraph's images are channels_first (NCHW); transpose channels_last data with "
-                         "x.transpose(0, 3, 1, 2)")
+    """"channels_last" makes the image layers made from now on take NHWC images, as Keras with
+    TensorFlow (layers/image_format.py); "channels_first" (the default) NCHW."""
+    if data_format not in ("channels_first", "channels_last"):
+        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', got {data_format!r}")
+    _image_data_format[0] = data_format
 
 
 def clear_session():

@@ -1,5 +1,5 @@
 """Conv2D, Conv2DTranspose, MaxPool2D, AvgPool2D, global poolings, UpSampling2D, ZeroPadding2D,
-Cropping2D over NCHW images."""
+Cropping2D over NCHW images (or NHWC with data_format="channels_last": image_format.py)."""
 import numpy as np
 
 from .. import activations
@@ -8,6 +8,7 @@ from ..ops.index import set_subtensor
 from ..ops.shape import ones, repeat, shape, zeros
 from ..variables import constant
 from .base import Layer
+from .image_format import ImageLayer
 
 
 # Where each axis of Keras's kernel layout is in symgraph's (a constraint's `axis` counts Keras's):
@@ -16,7 +17,7 @@ from .base import Layer
 KERAS_KERNEL_AXES = (2, 3, 1, 0)
 
 
-class Conv2D(Layer):
+class Conv2D(ImageLayer, Layer):
     """Conv2D(filters, kernel_size, strides=1, padding="valid"|"same", activation=None)."""
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, groups=1,
@@ -39,16 +40,11 @@ class Conv2D(Layer):
                                       constraint=self.kernel_constraint, keras_axes=KERAS_KERNEL_AXES)
         self.bias = self._bias()
 
-    def _channels(self, input_shape):
-        if input_shape[1] is None:
-            raise ValueError(f"{self.name}: the channel axis (1) must be known, got {input_shape}")
-        return input_shape[1]
-
     def _bias(self):
         return self.add_weight("bias", (self.filters,), self.bias_initializer, regularizer=self.bias_regularizer,
                                constraint=self.bias_constraint) if self.use_bias else None
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         out = C.conv2d(x, self.kernel, self.strides, self.padding, self.dilation_rate, self.groups)
         if self.bias is not None:
             out = out + self.bias.dimshuffle("x", 0, "x", "x")
@@ -94,7 +90,7 @@ class Conv2DTranspose(Conv2D):
                 extra = extra[:axis] + (max(s - k, 0),) + extra[axis + 1:]
         return tuple(crops), extra
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         crop, extra = self._crop_and_extra()
         out = C.conv2d_transpose(x, self.kernel, self.strides, crop, extra, self.dilation_rate, self.groups)
         if self.bias is not None:
@@ -102,17 +98,17 @@ class Conv2DTranspose(Conv2D):
         return self.activation(out)
 
 
-class MaxPool2D(Layer):
+class MaxPool2D(ImageLayer, Layer):
     def __init__(self, pool_size=2, strides=None, padding=0, **kw):
         super().__init__(**kw)
         self.pool_size, self.strides, self.padding = pool_size, strides, padding
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         return C.max_pool2d(x, self.pool_size, self.strides, self.padding)
 
 
 class AvgPool2D(MaxPool2D):
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         return average_pool(x, self.pool_size, self.strides, self.padding)
 
 
@@ -140,7 +136,7 @@ def _covered_counts(n, k, s, front, out):
     return np.minimum(starts + k, n) - np.maximum(starts, 0)
 
 
-class UpSampling2D(Layer):
+class UpSampling2D(ImageLayer, Layer):
     """UpSampling2D(size=2): each pixel repeated size times along the rows and the columns (Keras's
     nearest-neighbour upsampling; a convolutional autoencoder's decoder). Its gradient sums each
     pixel's copies (Repeat.grad), without repeating anything in the backward pass."""
@@ -151,12 +147,12 @@ class UpSampling2D(Layer):
             raise ValueError(f"UpSampling2D: only interpolation='nearest' is supported, got {interpolation!r}")
         self.size = C._pair(size, "size")
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         rows, columns = self.size
         return repeat(repeat(x, columns, axis=3), rows, axis=2)
 
 
-class GlobalAveragePooling2D(Layer):
+class GlobalAveragePooling2D(ImageLayer, Layer):
     """The mean of each channel over the rows and columns: (N, C, H, W) -> (N, C), or
     (N, C, 1, 1) with keepdims (a classifier's head on convolutional features)."""
 
@@ -164,14 +160,14 @@ class GlobalAveragePooling2D(Layer):
         super().__init__(**kw)
         self.keepdims = bool(keepdims)
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         return x.mean(axis=(2, 3), keepdims=self.keepdims)
 
 
 class GlobalMaxPooling2D(GlobalAveragePooling2D):
     """The maximum of each channel over the rows and columns: (N, C, H, W) -> (N, C)."""
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         return x.max(axis=(2, 3), keepdims=self.keepdims)
 
 
@@ -183,21 +179,21 @@ def _edges(value, what):
     return edges
 
 
-class ZeroPadding2D(Layer):
+class ZeroPadding2D(ImageLayer, Layer):
     """Zeros around the images: padding an int, (rows, cols), or ((top, bottom), (left, right))."""
 
     def __init__(self, padding=1, **kw):
         super().__init__(**kw)
         self.padding = _edges(padding, "ZeroPadding2D: padding")
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         (top, bottom), (left, right) = self.padding
         n, c, h, w = (shape(x)[a] for a in range(4))
         padded = zeros([n, c, h + top + bottom, w + left + right], dtype=x.dtype)
         return set_subtensor(padded[:, :, top:top + h, left:left + w], x)
 
 
-class Cropping2D(Layer):
+class Cropping2D(ImageLayer, Layer):
     """Rows and columns cut from the images' edges: cropping an int, (rows, cols), or
     ((top, bottom), (left, right)), as Keras's (ZeroPadding2D's inverse)."""
 
@@ -205,7 +201,7 @@ class Cropping2D(Layer):
         super().__init__(**kw)
         self.cropping = _edges(cropping, "Cropping2D: cropping")
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         (top, bottom), (left, right) = self.cropping
         for axis, cut in ((2, top + bottom), (3, left + right)):
             if x.type.shape[axis] is not None and cut >= x.type.shape[axis]:
@@ -272,7 +268,7 @@ class SeparableConv2D(DepthwiseConv2D):
         self.filters = self.pointwise_filters
         self.bias = self._bias()
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         depthwise = C.conv2d(x, self.depthwise_kernel, self.strides, self.padding, self.dilation_rate, self.groups)
         out = C.conv2d(depthwise, self.pointwise_kernel)
         if self.bias is not None:

@@ -210,15 +210,26 @@ class Dropout(Layer):
 
 
 class SpatialDropout2D(Dropout):
-    """Dropout of whole channels of (N, C, H, W) images while training (neighbouring pixels are
-    correlated, so dropping single ones regularizes little); scaled by 1 / (1 - rate)."""
+    """Dropout of whole channels of (N, C, H, W) images (or (N, H, W, C) with
+    data_format="channels_last") while training (neighbouring pixels are correlated, so
+    dropping single ones regularizes little); scaled by 1 / (1 - rate)."""
+
+    def __init__(self, rate, data_format=None, **kw):
+        from .image_format import resolved
+        super().__init__(rate, **kw)
+        self.data_format = resolved(data_format)
+
+    def named_arguments(self):
+        return {**super().named_arguments(), "data_format": self.data_format}
 
     def call(self, x, context):
         if not (context.training and self.rate > 0):
             return x
         if x.ndim != 4:
             raise ValueError(f"{self.name} takes (N, C, H, W) images, got {x.type}")
-        keep = self.stream.binomial([shape(x)[0], shape(x)[1], 1, 1], n=1, p=1.0 - self.rate, dtype=x.dtype)
+        channel = 1 if self.data_format == "channels_first" else 3
+        kept = [shape(x)[0]] + [shape(x)[a] if a == channel else 1 for a in (1, 2, 3)]
+        keep = self.stream.binomial(kept, n=1, p=1.0 - self.rate, dtype=x.dtype)
         return x * keep * (1.0 / (1.0 - self.rate))
 
 

@@ -9,20 +9,28 @@ from ..ops.reduce import mean
 from ..ops.shape import reshape, shape
 from ..losses import l2_normalize
 from .base import Layer
+from .image_format import default_channel_axis, resolved
 
 
 class BatchNormalization(Layer):
-    """Normalizes along `axis` (1: the channels of NCHW images or the features of a matrix).
-    While training, the running mean/variance are updated through the training function's
-    updates: running = momentum * running + (1 - momentum) * batch."""
+    """Normalizes along `axis` (by default the channels: axis 1 of NCHW images, the last of
+    NHWC ones (K.set_image_data_format("channels_last")), of a matrix's or a sequence's
+    features). While training, the running mean/variance are updated through the training
+    function's updates: running = momentum * running + (1 - momentum) * batch."""
     supports_masking = True
 
-    def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, beta_constraint=None, gamma_constraint=None, **kw):
+    def __init__(self, axis=None, momentum=0.99, epsilon=1e-3, beta_constraint=None, gamma_constraint=None, **kw):
         super().__init__(**kw)
         self.axis, self.momentum, self.epsilon = axis, float(momentum), float(epsilon)
+        self.data_format = resolved(None)  # (the default axis's images: the backend's when made)
         self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
 
+    def named_arguments(self):  # (saved: the axis it normalizes, given or found when built)
+        return {**super().named_arguments(), **({"axis": self.axis} if self.axis is not None else {})}
+
     def build(self, input_shape):
+        if self.axis is None:
+            self.axis = default_channel_axis(len(input_shape), self.data_format)
         n = input_shape[self.axis]
         if n is None:
             raise ValueError(f"{self.name}: axis {self.axis} must have a known length, got {input_shape}")
@@ -86,21 +94,28 @@ def _standardized(x, axes, epsilon):
 
 
 class GroupNormalization(Layer):
-    """Normalizes each example over groups of its channels (along `axis`: 1, the channels of
-    NCHW images, as this module's BatchNormalization; -1 for (batch, steps, features)), each
+    """Normalizes each example over groups of its channels (along `axis`: by default the
+    channels, as this module's BatchNormalization: 1 of NCHW images, -1 of NHWC ones and of
+    (batch, steps, features)), each
     group's values with their own mean and variance, then scales and shifts per channel (Wu and
     He; Keras's GroupNormalization, epsilon 1e-3). groups=1 normalizes over all of an example,
     groups equal to the channels over each channel alone (instance normalization)."""
     supports_masking = True
 
-    def __init__(self, groups=32, axis=1, epsilon=1e-3, center=True, scale=True, beta_constraint=None,
+    def __init__(self, groups=32, axis=None, epsilon=1e-3, center=True, scale=True, beta_constraint=None,
                  gamma_constraint=None, **kw):
         super().__init__(**kw)
-        self.groups, self.axis, self.epsilon = int(groups), int(axis), float(epsilon)
+        self.groups, self.axis, self.epsilon = int(groups), None if axis is None else int(axis), float(epsilon)
+        self.data_format = resolved(None)
         self.center, self.scale = bool(center), bool(scale)
         self.beta_constraint, self.gamma_constraint = beta_constraint, gamma_constraint
 
+    def named_arguments(self):
+        return {**super().named_arguments(), **({"axis": self.axis} if self.axis is not None else {})}
+
     def build(self, input_shape):
+        if self.axis is None:
+            self.axis = default_channel_axis(len(input_shape), self.data_format)
         axis = self.axis % len(input_shape)
         channels = input_shape[axis]
         if axis == 0 or channels is None:

@@ -15,6 +15,7 @@ from ..ops.base import normalize_axis
 from ..ops.index import getitem
 from ..ops.shape import shape
 from .base import Layer
+from .image_format import ImageLayer
 from .core import _own_stream
 from . import image_transforms as T
 
@@ -95,14 +96,14 @@ def _image_size(layer, x):
     return x.type.shape[2], x.type.shape[3]
 
 
-class CenterCrop(Layer):
+class CenterCrop(ImageLayer, Layer):
     """The central height x width of each image."""
 
     def __init__(self, height, width, **kw):
         super().__init__(**kw)
         self.height, self.width = int(height), int(width)
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         rows, cols = _image_size(self, x)
         if rows is not None and cols is not None and (rows < self.height or cols < self.width):
             raise ValueError(f"{self.name}: images of {rows}x{cols} are smaller than the crop "
@@ -112,7 +113,7 @@ class CenterCrop(Layer):
         return getitem(x, (slice(None), slice(None), slice(top, top + self.height), slice(left, left + self.width)))
 
 
-class Resizing(Layer):
+class Resizing(ImageLayer, Layer):
     """Each image resized to height x width (TensorFlow's half-pixel centers, bilinear or
     nearest); crop_to_aspect_ratio first crops the largest central part of the target's shape."""
 
@@ -123,7 +124,7 @@ class Resizing(Layer):
         self.height, self.width = int(height), int(width)
         self.interpolation, self.crop_to_aspect_ratio = interpolation, bool(crop_to_aspect_ratio)
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         rows, cols = _image_size(self, x)
         x = x if x.dtype[0] == "f" else E.cast(x, self.dtype)
         if self.crop_to_aspect_ratio and rows and cols:
@@ -134,14 +135,14 @@ class Resizing(Layer):
         return T.resize(x, self.height, self.width, self.interpolation)
 
 
-class _RandomImageLayer(Layer):
+class _RandomImageLayer(ImageLayer, Layer):
     """An augmentation: identity at inference, a random change per image while training."""
 
     def __init__(self, seed=None, **kw):
         super().__init__(**kw)
         self.stream = _own_stream(seed)
 
-    def call(self, x, context):
+    def nchw_call(self, x, context):
         _image_size(self, x)
         if not context.training:
             return x

@@ -154,6 +154,38 @@ def compose_dimshuffles(fgraph, node):
     return DimShuffle(inner.op.input_ndim, composed)(inner.inputs[0])
 
 
+@canonicalize.register(DimShuffle)
+def transpose_into_elementwise(fgraph, node):
+    """A permutation of an elementwise result -> the elementwise op of its permuted inputs,
+    where down that chain (results read by it alone) it meets the permutation it undoes:
+    channels_last layers transpose NHWC images to NCHW and back around each computation, and
+    between two of them a batch normalization or an activation stood between the back and the
+    forth; moved past it, the two transposes cancel (compose_dimshuffles)."""
+    op, x = node.op, node.inputs[0]
+    if "x" in op.pattern or sorted(op.pattern) != list(range(op.input_ndim)) \
+            or not _undoes_below(fgraph, op.pattern, x, depth=8):
+        return None
+    permuted = [DimShuffle(v.ndim, op.pattern)(v) if v.ndim else v for v in x.owner.inputs]  # (scalars as they are)
+    return _identity(node.outputs[0], x.owner.op(*permuted))
+
+
+def _undoes_below(fgraph, pattern, var, depth):
+    """var is an elementwise result read only by the permutation `pattern`'s chain, and among
+    its inputs (or theirs, depth levels down) is a permutation that `pattern` undoes."""
+    node = var.owner
+    if depth == 0 or node is None or not isinstance(node.op, Elemwise) or len(node.outputs) != 1 \
+            or not sole_client(fgraph, var) or any(v.ndim not in (0, var.ndim) for v in node.inputs):
+        return False
+    for v in node.inputs:
+        inner = v.owner
+        if inner is not None and isinstance(inner.op, DimShuffle) and inner.op.input_ndim == len(pattern) \
+                and tuple(inner.op.pattern[p] for p in pattern) == tuple(range(len(pattern))):
+            return True
+        if _undoes_below(fgraph, pattern, v, depth - 1):
+            return True
+    return False
+
+
 @canonicalize.register(Reshape)
 def reshape_of_reshape(fgraph, node):
     x = node.inputs[0]

@@ -546,7 +546,8 @@ def test_activations_by_keras_names(rng):
     # get_config is the constructor's arguments by name (positional ones too), as Keras's
     conv = L.Conv2D(4, (3, 3), 2, padding="same", activation="relu", name="c", trainable=False)
     assert conv.get_config() == {"filters": 4, "kernel_size": (3, 3), "strides": 2, "padding": "same",
-                                 "activation": "relu", "name": "c", "trainable": False}
+                                 "activation": "relu", "data_format": "channels_first", "name": "c",
+                                 "trainable": False}
     assert L.LeakyReLU(negative_slope=0.1).get_config()["negative_slope"] == 0.1
 
 

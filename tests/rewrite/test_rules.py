@@ -1136,3 +1136,23 @@ def test_a_scan_over_a_whole_sequence_has_no_zero_filled_gradient_copy():
     np.testing.assert_allclose(f(xv, yv)[1], np.broadcast_to(yv[:1], xv.shape))
     with pytest.raises(ValueError):
         f(xv, yv[:, :1, :1].repeat(3, axis=1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_transpose_meets_the_one_it_undoes_through_elementwise_ops(backend, rng):
+    """NHWC -> NCHW -> elementwise -> NHWC (what channels_last layers make around a batch
+    normalization) is the elementwise op on NHWC: the transposes cancel; a permutation that
+    undoes nothing below stays."""
+    x = sg.tensor("x", "float64", (None,) * 4)
+    scale = sg.dvector("scale")
+    nchw = x.dimshuffle(0, 3, 1, 2)
+    back = sg.relu(nchw * scale.dimshuffle("x", 0, "x", "x") + 1.0).dimshuffle(0, 2, 3, 1)
+    f = sg.function([x, scale], back, backend=backend)
+    assert fired(f, "transpose_into_elementwise")
+    moved = [n for n in f.fgraph.apply_nodes if type(n.op).__name__ == "DimShuffle" and n.inputs[0] is x]
+    assert not moved  # (x is read as it is)
+    xv, sv = rng.normal(size=(2, 3, 4, 5)), rng.normal(size=5)
+    np.testing.assert_allclose(f(xv, sv), np.maximum(xv * sv + 1.0, 0))
+    other = sg.function([x], sg.exp(x.dimshuffle(0, 3, 1, 2)).dimshuffle(0, 3, 2, 1), backend=backend)
+    assert not fired(other, "transpose_into_elementwise")
+    np.testing.assert_allclose(other(xv), np.exp(xv.transpose(0, 3, 1, 2)).transpose(0, 3, 2, 1))
