@@ -38,36 +38,32 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config.items())})"
 
 
-def _floor(x, math_of):
-    return math_of.floor(x)
+class _DecayBySteps(LearningRateSchedule):
+    """The two decays of step / decay_steps (floored with staircase) at decay_rate."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        self.config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
+                           decay_rate=decay_rate, staircase=staircase, name=name)
+
+    def progress(self, step, m):
+        p = step / self.config["decay_steps"]
+        return m.floor(p) if self.config["staircase"] else p
 
 
-class ExponentialDecay(LearningRateSchedule):
+class ExponentialDecay(_DecayBySteps):
     """initial_learning_rate * decay_rate ** (step / decay_steps) (its floor with staircase)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-        self.config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
-                           decay_rate=decay_rate, staircase=staircase, name=name)
-
     def rate(self, step, m):
         c = self.config
-        p = step / c["decay_steps"]
-        p = _floor(p, m) if c["staircase"] else p
-        return c["initial_learning_rate"] * m.exp(p * math.log(c["decay_rate"]))
+        return c["initial_learning_rate"] * m.exp(self.progress(step, m) * math.log(c["decay_rate"]))
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayBySteps):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps) (its floor with staircase)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-        self.config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
-                           decay_rate=decay_rate, staircase=staircase, name=name)
-
     def rate(self, step, m):
         c = self.config
-        p = step / c["decay_steps"]
-        p = _floor(p, m) if c["staircase"] else p
-        return c["initial_learning_rate"] / (1 + c["decay_rate"] * p)
+        return c["initial_learning_rate"] / (1 + c["decay_rate"] * self.progress(step, m))
 
 
 class PolynomialDecay(LearningRateSchedule):
