@@ -141,7 +141,6 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
     outs, single = _step_outputs(fn(*seq_slots, *state_slots, *const_slots))
     if infos and len(infos) != len(outs):
         raise ValueError(f"scan: outputs_info has {len(infos)} entries but fn returned {len(outs)} outputs")
-    outs, streams, stream_slots, stream_steps = _draws_as_states(outs, start)
     fed_back = {k for k, _ in initial}
     for k, init in initial:
         lengths = zip(outs[k].type.shape, init.type.shape)
@@ -150,6 +149,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
             raise TypeError(f"scan: fn's output {k} is {outs[k].type}, but its initial value in outputs_info is "
                             f"{init.type}: the two must agree (cast one of them)")
     seqs, seq_slots, outs = _products_before_the_loop(seqs, seq_slots, outs, dict(zip(const_slots, constants)), start)
+    outs, streams, stream_slots, stream_steps = _draws_as_states(outs, start)
     # What the step reads from outside (weights, shared variables, values computed before the
     # scan): passed in as constants too.
     free = _outer_reads(outs, start)

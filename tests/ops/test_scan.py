@@ -293,8 +293,9 @@ def test_a_gibbs_chain_and_dropout_in_a_step_with_their_gradients(backend, rng):
     dropout = sg.random.RandomStream(5)
 
     def step(x_t, h):
-        keep = dropout.binomial(size=(4,), p=0.7, dtype="float64") / 0.7
-        return sg.tanh(sg.dot(x_t, W) + sg.dot(h * keep, U))
+        z = sg.dot(x_t, W)  # (taken out of the loop; the mask's size read from it)
+        keep = dropout.binomial(size=z.shape, p=0.7, dtype="float64") / 0.7
+        return sg.tanh(z * keep + sg.dot(h * keep, U))
     hs, _ = sg.scan(step, sequences=x, outputs_info=h0)
     cost = (hs ** 2).sum()
     grads = sg.function([x, h0], sg.grad(cost, [W, U, h0]), backend=backend, on_unused_input="ignore")
