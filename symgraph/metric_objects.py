@@ -208,15 +208,14 @@ class Recall(_ThresholdMetric):
 
 class AUC(CountsMetric):
     """Keras's AUC: the area under the ROC (or precision-recall, curve="PR") curve from the
-    confusion counts at num_thresholds thresholds spread over [0, 1], every output unit one
-    question (multi_label=False); summation_method "interpolation" (trapezoids for ROC, Davis and
-    Goadrich's interpolation for PR), "minoring" or "majoring"."""
+    confusion counts at num_thresholds thresholds spread over [0, 1]; every output unit one
+    question, or with multi_label each unit's own curve, their areas averaged; summation_method
+    "interpolation" (trapezoids for ROC, Davis and Goadrich's interpolation for PR), "minoring"
+    or "majoring"."""
     part_names = ("true_positives", "false_positives", "positives", "negatives")
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
                  thresholds=None, multi_label=False):
-        if multi_label:
-            raise NotImplementedError("AUC(multi_label=True) is not supported: every unit counts as one question")
         if curve not in ("ROC", "PR") or summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(f"AUC's curve is 'ROC' or 'PR' and its summation_method 'interpolation', 'minoring' or "
                              f"'majoring', got {curve!r}, {summation_method!r}")
@@ -226,47 +225,56 @@ class AUC(CountsMetric):
             inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
         self.edges = np.array([-1e-7] + inner + [1 + 1e-7])
         self.num_thresholds, self.curve, self.summation_method = len(self.edges), curve, summation_method
-        self.given_thresholds = thresholds
+        self.given_thresholds, self.multi_label = thresholds, bool(multi_label)
         super().__init__(name or "auc", dtype)
 
     def parts(self, y_true, y_pred):
+        """Each example's counts at each threshold, one row per unit (multi_label) or summed
+        over the units, flattened: (batch, curves * thresholds), and (batch, curves)."""
         from .ops import elemwise as E
         from .ops.base import as_variable
         truth, scores = _units(y_true, y_pred)
         edges = as_variable(self.edges.astype(scores.dtype))
         said = E.cast(E.gt(scores.dimshuffle(0, 1, "x"), edges), scores.dtype)  # (batch, units, thresholds)
         truth3 = truth.dimshuffle(0, 1, "x")
-        positives = truth.sum(axis=1, keepdims=True)
-        return [(said * truth3).sum(axis=1), (said * (1 - truth3)).sum(axis=1), positives,
-                truth.shape[1] - positives]
+        counts = [said * truth3, said * (1 - truth3)]
+        if self.multi_label:
+            return [c.flatten(2) for c in counts] + [truth, 1 - truth]
+        return [c.sum(axis=1) for c in counts] + [truth.sum(axis=1, keepdims=True),
+                                                  (1 - truth).sum(axis=1, keepdims=True)]
 
     def finish(self, means):
-        tp, fp, positives, negatives = (np.asarray(m, "float64") for m in means)
-        fn, tn = positives - tp, negatives - fp
+        positives, negatives = (np.asarray(m, "float64") for m in means[2:])
+        curves = len(positives)
+        tp, fp = (np.asarray(m, "float64").reshape(curves, -1) for m in means[:2])
+        fn, tn = positives[:, None] - tp, negatives[:, None] - fp
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return float(_interpolated_pr_auc(tp, fp, fn))
+            return float(_interpolated_pr_auc(tp, fp, fn).mean())
         recall = _safe_ratio(tp, tp + fn)
         x, y = (_safe_ratio(fp, fp + tn), recall) if self.curve == "ROC" else (recall, _safe_ratio(tp, tp + fp))
-        heights = {"interpolation": (y[:-1] + y[1:]) / 2, "minoring": np.minimum(y[:-1], y[1:]),
-                   "majoring": np.maximum(y[:-1], y[1:])}[self.summation_method]
-        return float(((x[:-1] - x[1:]) * heights).sum())
+        first, then = y[:, :-1], y[:, 1:]
+        heights = {"interpolation": (first + then) / 2, "minoring": np.minimum(first, then),
+                   "majoring": np.maximum(first, then)}[self.summation_method]
+        return float(((x[:, :-1] - x[:, 1:]) * heights).sum(axis=1).mean())
 
     def get_config(self):
         return {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
-                "summation_method": self.summation_method, "thresholds": self.given_thresholds}
+                "summation_method": self.summation_method, "thresholds": self.given_thresholds,
+                "multi_label": self.multi_label}
 
 
 def _interpolated_pr_auc(tp, fp, fn):
-    """Keras's interpolate_pr_auc (Davis and Goadrich, 2006): precision interpolated between
-    thresholds as the true positives grow linearly with the predicted positives."""
-    dtp = tp[:-1] - tp[1:]
+    """Keras's interpolate_pr_auc (Davis and Goadrich, 2006), of each row (a curve's counts
+    by threshold): precision interpolated between thresholds as the true positives grow
+    linearly with the predicted positives."""
+    dtp = tp[:, :-1] - tp[:, 1:]
     p = tp + fp
-    dp = p[:-1] - p[1:]
+    dp = p[:, :-1] - p[:, 1:]
     slope = _safe_ratio(dtp, np.maximum(dp, 0))
-    intercept = tp[1:] - slope * p[1:]
-    both = (p[:-1] > 0) & (p[1:] > 0)
-    ratio = np.where(both, _safe_ratio(p[:-1], np.maximum(p[1:], 0)), 1.0)
-    return _safe_ratio(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[1:] + fn[1:], 0)).sum()
+    intercept = tp[:, 1:] - slope * p[:, 1:]
+    both = (p[:, :-1] > 0) & (p[:, 1:] > 0)
+    ratio = np.where(both, _safe_ratio(p[:, :-1], np.maximum(p[:, 1:], 0)), 1.0)
+    return _safe_ratio(slope * (dtp + intercept * np.log(ratio)), np.maximum(tp[:, 1:] + fn[:, 1:], 0)).sum(axis=1)
 
 
 CLASSES = {cls.__name__: cls for cls in (
