@@ -25,6 +25,7 @@ from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concaten
 from .attention import Attention, AdditiveAttention, MultiHeadAttention
 from .preprocessing import (Rescaling, Normalization, CenterCrop, Resizing, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, RandomContrast)
+from .encoding import CategoryEncoding, Discretization, TextVectorization
 from .model import Model, Sequential, clone_model
 from .plot import plot_model, model_to_dot
 from .saving import load_model, model_from_json, model_from_config
@@ -39,6 +40,7 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "ZeroPadding1D", "Cropping1D",
            "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Identity", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "Attention", "AdditiveAttention", "MultiHeadAttention", "Rescaling", "Normalization",
-           "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "CategoryEncoding", "Discretization",
+           "TextVectorization", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
            "model_from_config"]
