@@ -134,6 +134,7 @@ def test_padding_changes_no_real_step():
     np.testing.assert_allclose(padded, np.concatenate([real, real]), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # (a model trained end to end, 15-50 s cold: the quick tier was over 10 minutes; its layers stay tested there)
 def test_a_self_attention_classifier_learns_and_is_saved(tmp_path):
     rng = np.random.default_rng(1)
     # the label: whether token 1 comes before token 2 in the sequence (order matters: attention

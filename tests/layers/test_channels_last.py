@@ -47,24 +47,32 @@ def test_channels_last_layers_equal_channels_first_ones_on_transposed_images(bac
     np.testing.assert_allclose(outputs["channels_last"][-1], outputs["channels_first"][-1], rtol=1e-4, atol=1e-6)
 
 
-def test_transposes_between_channels_last_layers_vanish_and_the_keras_idiom_trains(tmp_path):
-    from sklearn.datasets import load_digits
-    digits = load_digits()
-    x = (digits.data / 16).astype("float32").reshape(-1, 8, 8, 1)  # (Keras's NHWC)
+def _keras_convnet():
+    """Keras's digits convnet as written for TensorFlow: NHWC input_shape, BatchNormalization()."""
     previous = K.image_data_format()
     K.set_image_data_format("channels_last")
     try:
         L.set_seed(2)
-        model = L.Sequential([L.Conv2D(8, 3, activation="relu", input_shape=(8, 8, 1)), L.BatchNormalization(),
-                              L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
-                              L.Dense(10, activation="softmax")])
+        return L.Sequential([L.Conv2D(8, 3, activation="relu", input_shape=(8, 8, 1)), L.BatchNormalization(),
+                             L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(2), L.Flatten(),
+                             L.Dense(10, activation="softmax")])
     finally:
         K.set_image_data_format(previous)
+
+
+def _digits_nhwc():
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    return (digits.data / 16).astype("float32").reshape(-1, 8, 8, 1), digits.target
+
+
+def test_transposes_between_channels_last_layers_vanish_and_the_model_reloads(tmp_path):
+    x, _ = _digits_nhwc()
+    model = _keras_convnet()
+    assert K.image_data_format() == "channels_first"  # (set back)
     assert model.layers[0].data_format == "channels_last" and model.output_shape == (None, 10)
     assert model.layers[1].gamma.get_value().shape == (8,)  # (BatchNormalization's default axis: the channels)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[:1400], digits.target[:1400], epochs=10, batch_size=32, verbose=0)
-    assert model.evaluate(x[1400:], digits.target[1400:])[1] > 0.85
     # (the images' transposes: into the first convolution and out of the last pooling; the
     # batch normalization between the convolutions took the transposes around it inside)
     shuffles = [n for n in model.predict_function().fgraph.apply_nodes if type(n.op).__name__ == "DimShuffle"
@@ -73,6 +81,15 @@ def test_transposes_between_channels_last_layers_vanish_and_the_keras_idiom_trai
     path = str(tmp_path / "nhwc")
     model.save(path)
     np.testing.assert_allclose(L.load_model(path).predict(x[:50]), model.predict(x[:50]), rtol=1e-5)
+
+
+@pytest.mark.slow  # (a convnet trained: ~40 s cold)
+def test_kerass_channels_last_convnet_learns_the_digits():
+    x, y = _digits_nhwc()
+    model = _keras_convnet()
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:1400], y[:1400], epochs=10, batch_size=32, verbose=0)
+    assert model.evaluate(x[1400:], y[1400:])[1] > 0.85
 
 
 def test_normalizations_default_to_the_feature_axis_of_sequences():

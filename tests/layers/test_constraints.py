@@ -57,6 +57,7 @@ def test_one_sgd_step_puts_the_new_kernel_inside_the_constraint():
     np.testing.assert_allclose(np.linalg.norm(want, axis=0), 0.5, rtol=1e-5)
 
 
+@pytest.mark.slow  # (a model trained end to end, 15-50 s cold: the quick tier was over 10 minutes; its layers stay tested there)
 def test_fit_keeps_each_filter_and_the_batchnorm_scale_inside_their_constraints():
     L.set_seed(0)
     (x, y), _ = sg.datasets.load_digits()

@@ -92,6 +92,7 @@ def test_time_distributed_applies_one_layer_to_every_step(backend):
     assert frames.output_shape == (None, 4, 18)
 
 
+@pytest.mark.slow  # (a model trained end to end, 15-50 s cold: the quick tier was over 10 minutes; its layers stay tested there)
 def test_text_convnet_learns_and_saves(tmp_path):
     """Sequences of 12 ids; the label says whether id 7 is followed by id 3 somewhere."""
     L.set_seed(4)

@@ -320,6 +320,7 @@ def test_float_targets_are_cast_to_floatx_as_in_keras(rng):
     assert list(model.compiled.train_fns) == [(np.dtype(sg.config.floatX), 2, False)]
 
 
+@pytest.mark.slow  # (a model trained end to end, 15-50 s cold: the quick tier was over 10 minutes; its layers stay tested there)
 def test_a_convolutional_autoencoder_with_upsampling_learns_to_reconstruct_digits(digits):
     """UpSampling2D repeats each pixel along rows and columns (np.repeat twice, sizes per axis),
     and a Conv2D-MaxPool2D-Conv2D-UpSampling2D-Conv2D autoencoder trained with MSE on the
@@ -456,6 +457,7 @@ def test_merge_layers_compute_keras_merges(rng):
         L.Subtract()([a, b, a])
 
 
+@pytest.mark.slow  # (a model trained end to end, 15-50 s cold: the quick tier was over 10 minutes; its layers stay tested there)
 def test_a_functional_model_with_skip_connections_trains_and_replays(digits, tmp_path):
     """Merge layers make the recorded calls a graph: each call is replayed after the calls that
     feed it (in training and inference modes), the picture draws each branch's edge, and a

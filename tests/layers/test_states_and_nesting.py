@@ -42,6 +42,7 @@ def _reversal_data(n, steps, tokens):
     return onehot[seqs], onehot[teacher], target, onehot
 
 
+@pytest.mark.slow  # (a model trained end to end, 15-50 s cold: the quick tier was over 10 minutes; its layers stay tested there)
 def test_kerass_sequence_to_sequence_idiom_trains_decodes_and_is_saved(tmp_path):
     steps, tokens, latent = 5, 6, 32
     enc_x, dec_x, target, onehot = _reversal_data(600, steps, tokens)
