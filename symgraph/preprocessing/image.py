@@ -1,4 +1,5 @@
-"""ImageDataGenerator: batches of randomly transformed NCHW images for Model.fit, as Keras's
+"""ImageDataGenerator: batches of randomly transformed NCHW images (NHWC with
+data_format="channels_last", or that backend format) for Model.fit, as Keras's
 (data augmentation for a small convnet: datagen.flow(x, y, batch_size=32) into model.fit).
 
 Each image is moved by one affine map (rotation, shear, shift and zoom about its centre,
@@ -25,11 +26,12 @@ class ImageDataGenerator:
                  samplewise_std_normalization=False, zca_whitening=False, zca_epsilon=1e-6, rotation_range=0.0,
                  width_shift_range=0.0, height_shift_range=0.0, brightness_range=None, shear_range=0.0,
                  zoom_range=0.0, channel_shift_range=0.0, fill_mode="nearest", cval=0.0, horizontal_flip=False,
-                 vertical_flip=False, rescale=None, preprocessing_function=None, data_format="channels_first",
+                 vertical_flip=False, rescale=None, preprocessing_function=None, data_format=None,
                  dtype=None):
-        if data_format != "channels_first":
-            raise ValueError("symgraph's images are channels_first (N, C, H, W); transpose channels_last ones with "
-                             "x.transpose(0, 3, 1, 2)")
+        from ..layers.image_format import resolved
+        # (channels_last, or that backend format: NHWC images in and out, NCHW inside)
+        self.data_format = resolved(data_format)
+        self.channels_last = self.data_format == "channels_last"
         if fill_mode not in ("nearest", "constant", "reflect", "wrap"):
             raise ValueError(f"fill_mode must be 'nearest', 'constant', 'reflect' or 'wrap', got {fill_mode!r}")
         if brightness_range is not None and np.shape(brightness_range) != (2,):
@@ -49,11 +51,23 @@ class ImageDataGenerator:
         self.dtype = dtype or config.floatX
         self.mean = self.std = self.principal_components = None  # (learned by fit)
 
+    def _first(self, x):
+        """x (an image or a batch) with its channels first: as given, or moved from last."""
+        x = np.asarray(x)
+        return np.moveaxis(x, -1, -3) if self.channels_last and x.ndim >= 3 else x
+
+    def _back(self, x):
+        return np.moveaxis(x, -3, -1) if self.channels_last and x.ndim >= 3 else x
+
     def random_transform(self, image, rng=None):
-        """One (C, H, W) image, transformed by a random draw of this generator's settings."""
-        rng = rng if rng is not None else np.random.default_rng()
+        """One image ((C, H, W), or (H, W, C) channels_last), transformed by a random draw of this
+        generator's settings."""
         if image.ndim != 3:
-            raise ValueError(f"random_transform takes one (C, H, W) image, got shape {image.shape}")
+            raise ValueError(f"random_transform takes one image of 3 axes, got shape {image.shape}")
+        return self._back(self._random_transform(self._first(image), rng))
+
+    def _random_transform(self, image, rng=None):
+        rng = rng if rng is not None else np.random.default_rng()
         h, w = image.shape[1:]
         theta = math.radians(rng.uniform(-self.rotation_range, self.rotation_range)) if self.rotation_range else 0.0
         ty = _shift(rng, self.height_shift_range, h)
@@ -87,7 +101,11 @@ class ImageDataGenerator:
         return out
 
     def standardize(self, x):
-        """Keras's standardize of an image (C, H, W) or a batch of them, after its transform."""
+        """Keras's standardize of an image or a batch of them (in this generator's format), after
+        its transform."""
+        return self._back(self._standardize(self._first(x)))
+
+    def _standardize(self, x):
         if self.preprocessing_function is not None:
             x = self.preprocessing_function(x)
         if self.rescale:
@@ -115,10 +133,11 @@ class ImageDataGenerator:
         transforms of each image instead."""
         x = np.asarray(x, dtype=self.dtype)
         if x.ndim != 4:
-            raise ValueError(f"fit takes (N, C, H, W) images, got shape {x.shape}")
+            raise ValueError(f"fit takes (N, C, H, W) images (or (N, H, W, C) channels_last), got shape {x.shape}")
+        x = self._first(x)
         if augment:
             rng = np.random.default_rng(seed)
-            x = np.stack([self.random_transform(image, rng) for _ in range(rounds) for image in x])
+            x = np.stack([self._random_transform(image, rng) for _ in range(rounds) for image in x])
         x = x * self.rescale if self.rescale else x.copy()
         if self.featurewise_center:
             self.mean = x.mean(axis=(0, 2, 3), keepdims=True)[0]
@@ -169,7 +188,9 @@ class ImageBatches(Sequence):
     def __init__(self, generator, x, y, batch_size, shuffle, seed):
         self.x = np.asarray(x)
         if self.x.ndim != 4:
-            raise ValueError(f"flow takes (N, C, H, W) images, got shape {self.x.shape}")
+            raise ValueError(f"flow takes (N, C, H, W) images (or (N, H, W, C) channels_last), got shape "
+                             f"{self.x.shape}")
+        self.x = generator._first(self.x)  # (NCHW inside; batches go out in the generator's format)
         self._start(generator, len(self.x), None if y is None else np.asarray(y), batch_size, shuffle, seed)
 
     def _start(self, generator, n, y, batch_size, shuffle, seed):
@@ -192,9 +213,9 @@ class ImageBatches(Sequence):
             raise IndexError(f"batch {index} of {len(self)}")
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         images = self._images(picked).astype(self.generator.dtype)
-        batch = self.generator.standardize(np.stack([self.generator.random_transform(image, self.rng)
-                                                     for image in images]))
-        batch = batch.astype(self.generator.dtype, copy=False)
+        batch = self.generator._standardize(np.stack([self.generator._random_transform(image, self.rng)
+                                                      for image in images]))
+        batch = np.ascontiguousarray(self.generator._back(batch.astype(self.generator.dtype, copy=False)))
         if self.echo:  # (class_mode="input": an autoencoder's targets)
             return batch, batch
         return batch if self.y is None else (batch, self.y[picked])
@@ -238,4 +259,5 @@ class DirectoryBatches(ImageBatches):
         self._start(generator, self.samples, targets, batch_size, shuffle, seed)
 
     def _images(self, picked):
-        return np.stack([img_to_array(self.load(self.filenames[k]), dtype=self.generator.dtype) for k in picked])
+        return np.stack([img_to_array(self.load(self.filenames[k]), "channels_first", dtype=self.generator.dtype)
+                         for k in picked])

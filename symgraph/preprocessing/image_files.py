@@ -19,10 +19,10 @@ def _pil():
     return Image
 
 
-def _channels_first(data_format):
-    if data_format not in (None, "channels_first"):
-        raise ValueError("symgraph's images are channels_first (C, H, W); transpose channels_last ones with "
-                         "x.transpose(2, 0, 1)")
+def _channels_last(data_format):
+    """Whether an image is (H, W, C): data_format, else the backend's (K.image_data_format())."""
+    from ..layers.image_format import resolved
+    return resolved(data_format) == "channels_last"
 
 
 def load_img(path, grayscale=False, color_mode="rgb", target_size=None, interpolation="nearest"):
@@ -46,21 +46,23 @@ def load_img(path, grayscale=False, color_mode="rgb", target_size=None, interpol
 
 
 def img_to_array(img, data_format=None, dtype=None):
-    """A Pillow image as a (C, H, W) array of its 0-255 values (floatX unless dtype says)."""
-    _channels_first(data_format)
+    """A Pillow image as a (C, H, W) array of its 0-255 values (floatX unless dtype says), or
+    (H, W, C) with data_format="channels_last" (or that backend format)."""
     x = np.asarray(img, dtype=dtype or config.floatX)
     if x.ndim == 2:
-        return x[None]
+        x = x[:, :, None]
     if x.ndim != 3:
         raise ValueError(f"img_to_array: unsupported image shape {x.shape}")
-    return x.transpose(2, 0, 1)
+    return x if _channels_last(data_format) else x.transpose(2, 0, 1)
 
 
 def array_to_img(x, data_format=None, scale=True):
-    """A (C, H, W) array (1, 3 or 4 channels) as a Pillow image; scale stretches its values to
-    0-255 first (Keras's default), else they are taken as 0-255."""
-    _channels_first(data_format)
+    """A (C, H, W) array (1, 3 or 4 channels; (H, W, C) with data_format="channels_last") as a
+    Pillow image; scale stretches its values to 0-255 first (Keras's default), else they are
+    taken as 0-255."""
     x = np.asarray(x, dtype=np.float64)
+    if _channels_last(data_format) and x.ndim == 3:
+        x = x.transpose(2, 0, 1)
     if x.ndim != 3 or x.shape[0] not in (1, 3, 4):
         raise ValueError(f"array_to_img takes a (C, H, W) array of 1, 3 or 4 channels, got shape {x.shape}")
     if scale:

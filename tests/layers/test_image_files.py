@@ -35,8 +35,11 @@ def test_target_size_resizes_by_the_interpolation_asked(tmp_path):
     assert smooth.shape == (1, 8, 6) and not np.array_equal(smooth, bigger)
     with pytest.raises(ValueError, match="interpolation"):
         load_img(tmp_path / "s.png", target_size=(2, 2), interpolation="cubic spline")
-    with pytest.raises(ValueError, match="channels_first"):
-        img_to_array(load_img(tmp_path / "s.png"), data_format="channels_last")
+    last = img_to_array(load_img(tmp_path / "s.png", color_mode="grayscale"), data_format="channels_last")
+    np.testing.assert_array_equal(last, small.transpose(1, 2, 0))  # ((H, W, C): Keras's with TensorFlow)
+    np.testing.assert_array_equal(img_to_array(array_to_img(last, "channels_last", scale=False)), small)
+    with pytest.raises(ValueError, match="'channels_first' or 'channels_last'"):
+        img_to_array(load_img(tmp_path / "s.png"), data_format="NHWC")
 
 
 def _folders(root, counts, size=(6, 5)):
