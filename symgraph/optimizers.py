@@ -20,7 +20,7 @@ from .grad import grad
 from .graph import name_scope
 from .ops import elemwise as E
 from .variables import shared
-from . import schedules
+from . import schedules  # noqa: F401  (sg.optimizers.schedules: Keras's keras.optimizers.schedules)
 from .schedules import LearningRateSchedule
 
 

@@ -48,7 +48,6 @@ class ImageLayer:
         return out.dimshuffle(0, 2, 3, 1) if out.ndim == 4 else out
 
 
-
 def default_channel_axis(ndim, data_format):
     """A normalization's axis when none is given: the channels', as Keras's -1 is for its
     channels_last data: axis 1 of NCHW images where data_format is channels_first, else the
