@@ -65,9 +65,8 @@ def image_data_format():
 def set_image_data_format(data_format):
     """"channels_last" makes the image layers made from now on take NHWC images, as Keras with
     TensorFlow (layers/image_format.py); "channels_first" (the default) NCHW."""
-    if data_format not in ("channels_first", "channels_last"):
-        raise ValueError(f"data_format must be 'channels_first' or 'channels_last', got {data_format!r}")
-    _image_data_format[0] = data_format
+    from .layers.image_format import resolved  # (its check of the name)
+    _image_data_format[0] = resolved(data_format)
 
 
 def clear_session():

@@ -5,7 +5,7 @@ from .naming import lookup
 from .ops import elemwise as E
 from .ops import nn as N
 from .ops.base import as_variable
-from .ops.shape import arange, expand_dims, shape
+from .ops.shape import shape
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
@@ -20,7 +20,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 def _one_hot_rows(y_true, y_pred):
     """Targets as rows of y_pred's dtype: integer classes as one-hot rows."""
     if y_true.dtype[0] in "iu" and y_true.ndim == y_pred.ndim - 1:
-        return E.cast(E.eq(expand_dims(y_true, -1), arange(shape(y_pred)[-1])), y_pred.dtype)
+        return N.one_hot(y_true, shape(y_pred)[-1], y_pred.dtype)
     return E.cast(y_true, y_pred.dtype) if y_true.dtype != y_pred.dtype else y_true
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..ops import elemwise as E
 from ..ops.extra_ops import searchsorted
-from ..ops.shape import arange, expand_dims
+from ..ops.nn import one_hot
+from ..ops.shape import expand_dims
 from ..variables import constant
 from .base import Layer
 
@@ -36,7 +37,7 @@ class CategoryEncoding(Layer):
             x = E.cast(x, "int64")
         if self.output_mode == "one_hot" and x.ndim >= 1 and x.type.shape[-1] != 1:
             x = expand_dims(x, -1)  # (one category an example, as (batch,) or (batch, 1))
-        hits = E.cast(E.eq(expand_dims(x, -1), arange(self.num_tokens)), self.dtype)  # (..., tokens per example, num_tokens)
+        hits = one_hot(x, self.num_tokens, self.dtype)  # (..., tokens per example, num_tokens)
         counted = hits.sum(axis=-2) if x.ndim >= 1 else hits
         return counted if self.output_mode == "count" else E.minimum(counted, 1)
 

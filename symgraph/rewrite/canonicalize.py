@@ -169,9 +169,14 @@ def transpose_into_elementwise(fgraph, node):
     return _identity(node.outputs[0], x.owner.op(*permuted))
 
 
-def _undoes_below(fgraph, pattern, var, depth):
+def _undoes_below(fgraph, pattern, var, depth, seen=None):
     """var is an elementwise result read only by the permutation `pattern`'s chain, and among
-    its inputs (or theirs, depth levels down) is a permutation that `pattern` undoes."""
+    its inputs (or theirs, depth levels down) is a permutation that `pattern` undoes. (seen:
+    each variable looked at once, so a rule tried at every pass stays linear in the chain.)"""
+    seen = set() if seen is None else seen
+    if var in seen:
+        return False
+    seen.add(var)
     node = var.owner
     if depth == 0 or node is None or not isinstance(node.op, Elemwise) or len(node.outputs) != 1 \
             or not sole_client(fgraph, var) or any(v.ndim not in (0, var.ndim) for v in node.inputs):
@@ -181,7 +186,7 @@ def _undoes_below(fgraph, pattern, var, depth):
         if inner is not None and isinstance(inner.op, DimShuffle) and inner.op.input_ndim == len(pattern) \
                 and tuple(inner.op.pattern[p] for p in pattern) == tuple(range(len(pattern))):
             return True
-        if _undoes_below(fgraph, pattern, v, depth - 1):
+        if _undoes_below(fgraph, pattern, v, depth - 1, seen):
             return True
     return False
 
