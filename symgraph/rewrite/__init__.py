@@ -20,8 +20,8 @@ LEVELS = {
     # merge after stabilize too: its rules build the same subgraphs (a crossentropy's targets
     # broadcast to the logits' shape by the loss's rule and by its gradient's), which
     # specialize then finds as one variable.
-    True: [merge, canonicalize, stabilize, merge, specialize, merge, canonicalize, merge, fuse, plan_inplace],
-    "fast_run": [merge, canonicalize, stabilize, merge, specialize, merge, canonicalize, merge, fuse, plan_inplace],
+    True: [merge, canonicalize, merge, stabilize, merge, specialize, merge, canonicalize, merge, fuse, plan_inplace],
+    "fast_run": [merge, canonicalize, merge, stabilize, merge, specialize, merge, canonicalize, merge, fuse, plan_inplace],
 }
 
 

@@ -101,6 +101,8 @@ def product_with_broadcast_ones(fgraph, node):
         value, target = ones.owner.inputs
         if not (is_constant(value, 1) and is_scalar_like(value)) or x.dtype != out.dtype:
             continue
+        if x.ndim == out.ndim and all(same(length(x, k), entry(target, k)) for k in range(x.ndim)):
+            return _identity(out, x)  # x has the shape already: no view needed
         dims = broadcast_dims([vector_entries(target, ones.ndim), dims_of(x)], out.ndim)
         return _identity(out, BroadcastTo()(x, as_int_vector(dims, "shape")))
     return None

@@ -104,6 +104,16 @@ def scalar(var, depth=12):
     if node is not None and isinstance(node.op, Subtensor) and node.op.spec == ("int",) \
             and isinstance(node.inputs[1], Constant):
         return entry(node.inputs[0], int(node.inputs[1].data), depth - 1)
+    if node is not None and isinstance(node.op, Elemwise) and node.op.scalar_op.name == "where":
+        # where(a == 1, b, a): the length two broadcast operands of lengths a and b give
+        # (a gradient's shape through x / y); a itself where a and b are the same length.
+        cond, b, a = node.inputs
+        test = cond.owner
+        if test is not None and isinstance(test.op, Elemwise) and test.op.scalar_op.name == "eq" \
+                and test.inputs[0] is a and _is(test.inputs[1], 1):
+            found = scalar(a, depth - 1)
+            if same(found, scalar(b, depth - 1)):
+                return found
     return ("value", var)
 
 

@@ -7,7 +7,7 @@ sum(t * log(softmax(x)), last axis) (negated);
 the gradient of crossentropy through softmax -> g * (softmax * sum(t) - t), and more generally
 the gradient through log(softmax) -> a - softmax * sum(a) (no division by softmax, which is 0
 where it underflows);
-1/(1+exp(-x)) -> sigmoid(x); log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x)
+1/(1+exp(-x)) and exp(x)/(1+exp(x)) -> sigmoid(x), and their gradients -> sigmoid's; log(sigmoid(x)) -> -softplus(-x); log(1-sigmoid(x)) -> -softplus(x)
 (also of a transposed sigmoid); the gradient through sigmoid of log(sigmoid) and log(1-sigmoid)
 -> no division by the sigmoid;
 log(sum(exp(x))) -> max-shifted logsumexp; x - logsumexp(x) -> log_softmax(x).
@@ -23,7 +23,7 @@ from ..ops.index import IncSubtensor, Subtensor
 from ..ops.shape import ARange, Alloc, BroadcastTo, DimShuffle, broadcast_to, shape
 from .engine import Stage
 from .patterns import scalar_name, args, is_constant, is_scalar_like, can_stand_for
-from .lengths import length, same, same_length, scalar
+from .lengths import length, entry, same, same_length, scalar
 
 stabilize = Stage("stabilize")
 
@@ -118,22 +118,105 @@ def written_out_sigmoid(fgraph, node):
 
 @stabilize.register(Elemwise)
 def gradient_of_written_out_sigmoid(fgraph, node):
-    """Y * s / (1 + e) * e, with e = exp(-x) and s = 1 / (1 + e) = sigmoid(x) (written_out_sigmoid),
-    -> Y * s * (1 - s): what grad builds through the quotient 1 / (1 + exp(-x)), in the form
-    sigmoid_gradient_of_quotients reads. Past x = -88 in float32, e is inf and e / (1 + e) NaN."""
+    """G * e, with e = exp(w) and G a sum of terms a / (1 + e), -> the sum of the a times
+    sigmoid(w): what grad builds through the quotients 1 / (1 + exp(-x)) and exp(x) / (1 + exp(x))
+    (written_out_sigmoid). Past w = 88 in float32 (709 in float64), e is inf and e / (1 + e) NaN.
+    Where w = -x and a term is Y * s with s = sigmoid(x) (the first quotient's), sigmoid(w) is
+    written 1 - s: Y * s * (1 - s), the form sigmoid_gradient_of_quotients reads; the second
+    quotient's terms become Y * s - (Y * s) * s, which sigmoid_gradient_in_two_terms joins."""
     if node.op.scalar_op.name != "mul":
         return None
-    for quotient, e in (node.inputs, node.inputs[::-1]):
-        ratio = _pair(quotient, "true_div")
-        if scalar_name(e) != "exp" or ratio is None or _one_plus(ratio[1]) is not e:
+    for g, e in (node.inputs, node.inputs[::-1]):
+        if scalar_name(e) != "exp":
+            continue
+        terms = list(_signed_terms(g, lambda d: d is not None and _one_plus(d) is e))
+        if not any(kind == "over s" for _, _, kind in terms):
             continue
         power = args(e)[0]
-        for s in _pair(ratio[0], "mul") or ():
-            w = args(s)[0] if scalar_name(s) == "sigmoid" else None
-            if w is not None and (_negated(power) is w or _negated(w) is power):
-                y = _other(_pair(ratio[0], "mul"), s)
-                return _checked(y * s * (1 - s), node.outputs[0])
+        return _checked(_signed_sum(
+            (sign, term * _sigmoid_of(power, term) if kind == "over s" else term * e)
+            for sign, term, kind in terms), node.outputs[0])
     return None
+
+
+@stabilize.register(Elemwise)
+def sigmoid_gradient_in_two_terms(fgraph, node):
+    """Y * s - (Y * s) * s -> Y * s * (1 - s), with s = sigmoid(x): the gradient through
+    exp(x) / (1 + exp(x)) once gradient_of_written_out_sigmoid has taken out the exps, in the
+    form sigmoid_gradient_of_quotients reads (Y divides by s and 1 - s in a crossentropy).
+    Either product may be summed to s's shape (targets that might broadcast)."""
+    if node.op.scalar_op.name not in ("add", "sub"):
+        return None
+    terms = [(sign, term) for sign, term, _ in _signed_terms(node.outputs[0], lambda d: False)]
+    if len(terms) < 2:
+        return None
+    joined, used = [], set()
+    for i, (sign, first) in enumerate(terms):
+        for j, (other_sign, second) in enumerate(terms):
+            if used & {i, j} or i == j:
+                continue
+            pair = _pair(second, "mul")
+            for s in pair or ():
+                found = _sigmoid_factor(_other(pair, s), args(s)[0]) if scalar_name(s) == "sigmoid" else None
+                if found is None or found[0] * other_sign != -sign or found[2] is not s \
+                        and not _equal(found[2], s):
+                    continue
+                _, y, s, summed = found
+                if _equal(first, summed(y) * s) or _equal(first, s * summed(y)):
+                    joined.append((sign, summed(y * s * (1 - s))))  # s has the summed shape
+                    used |= {i, j}
+                    break
+    if not joined:
+        return None
+    rest = [term for k, term in enumerate(terms) if k not in used]
+    return _checked(_signed_sum(joined + rest), node.outputs[0])
+
+
+def _signed_sum(terms):
+    """The sum of sign * term over (sign, term) pairs."""
+    total = None
+    for sign, term in terms:
+        total = term if total is None and sign > 0 else -term if total is None \
+            else total + term if sign > 0 else total - term
+    return total
+
+
+def _sigmoid_factor(numerator, power):
+    """(sign, y, s, summed) where numerator is y * s or -y * s with s = sigmoid(power), or such a
+    product summed to s's shape (summed(v) then sums v to that shape, else it is v); else None."""
+    summed = _unviewed
+    if numerator.owner is not None and isinstance(numerator.owner.op, SumToShape):
+        numerator, target = numerator.owner.inputs
+        summed = lambda v: SumToShape()(v, target)  # noqa: E731
+    pair = _pair(numerator, "mul")
+    for s in pair or ():
+        if scalar_name(s) != "sigmoid" or args(s)[0] is not power:
+            continue
+        if summed is not _unviewed and not all(same(length(s, k), entry(target, k)) for k in range(s.ndim)):
+            return None
+        y = _other(pair, s)
+        sign, y = (-1, _negated(y)) if _negated(y) is not None else (1, y)
+        return sign, y, s, summed
+    return None
+
+
+def _equal(a, b, depth=4):
+    """a is b, or the same ops' outputs on the same inputs down to `depth` levels (a rule's
+    freshly built nodes, not yet merged with the graph's)."""
+    if a is b:
+        return True
+    if depth == 0 or a.owner is None or b.owner is None or a.owner.op != b.owner.op:
+        return False
+    return a.owner.outputs.index(a) == b.owner.outputs.index(b) \
+        and all(_equal(x, y, depth - 1) for x, y in zip(a.owner.inputs, b.owner.inputs))
+
+
+def _sigmoid_of(power, numerator):
+    """sigmoid(power), written 1 - s where power = -x and numerator has a factor s = sigmoid(x)."""
+    for s in _pair(numerator, "mul") or ():
+        if scalar_name(s) == "sigmoid" and (_negated(power) is args(s)[0] or _negated(args(s)[0]) is power):
+            return 1 - s
+    return E.sigmoid(power)
 
 
 @stabilize.register(Elemwise)
@@ -188,13 +271,27 @@ def _signed_terms(g, is_s, view=_unviewed):
         if any(kind for _, _, kind in inner):
             yield from inner
             return
-    ratio = _pair(g, "true_div")
+    ratio = _pair(g, "true_div") or _summed_quotient(g)
     if ratio is not None and is_s(ratio[1]):
         yield 1, view(ratio[0]), "over s"
     elif ratio is not None and is_s(_one_minus(ratio[1])):
         yield 1, view(ratio[0]), "over 1 - s"
     else:
         yield 1, view(g), None
+
+
+def _summed_quotient(var):
+    """(SumToShape(a, shape), d) for var = SumToShape(a / d, shape) where d has that shape: the
+    divisor is the same along the axes summed (the gradient of a loss whose targets might
+    broadcast, summed back to the logits' shape); else None."""
+    if var.owner is None or not isinstance(var.owner.op, SumToShape):
+        return None
+    inner, target = var.owner.inputs
+    ratio = _pair(inner, "true_div")
+    if ratio is None or ratio[1].ndim != var.ndim \
+            or not all(same(length(ratio[1], k), entry(target, k)) for k in range(var.ndim)):
+        return None
+    return SumToShape()(ratio[0], target), ratio[1]
 
 
 def _negated(var):

@@ -205,6 +205,7 @@ TARGETS = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
 PROBABILITIES = {
     "sigmoid": lambda z: sg.sigmoid(z),
     "tutorial": lambda z: 1 / (1 + sg.exp(-z)),  # Theano's logistic-regression tutorial
+    "exp_ratio": lambda z: sg.exp(z) / (1 + sg.exp(z)),
 }
 
 
@@ -236,6 +237,25 @@ def test_hand_written_binary_crossentropy_and_its_gradient_stay_finite(form, dty
     ordinary = (np.linspace(-3, 3, 8)).astype(dtype)
     for fast_value, slow_value in zip(f(ordinary, tv), slow(ordinary, tv)):
         np.testing.assert_allclose(fast_value, slow_value, **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form", sorted(PROBABILITIES))
+def test_gradient_of_a_written_out_sigmoid_is_the_sigmoids(form, dtype):
+    """d/dz of 1 / (1 + exp(-z)) and of exp(z) / (1 + exp(z)) as grad builds it divides by
+    1 + exp(+-z): inf / inf (NaN) where exp overflows. Rewritten: s (1 - s) everywhere."""
+    z = sg.tensor("z", dtype, (None,))
+    p = PROBABILITIES[form](z)
+    weights = sg.tensor("w", dtype, (None,))
+    f = sg.function([z, weights], sg.grad((weights * p).sum(), z), backend="numpy")
+    zv, wv = SATURATING_LOGITS.astype(dtype), np.linspace(0.5, 2, len(SATURATING_LOGITS)).astype(dtype)
+    s = _sigmoid(SATURATING_LOGITS)
+    tol = dict(rtol=1e-5, atol=1e-30) if dtype == "float32" else dict(rtol=1e-9, atol=1e-300)
+    np.testing.assert_allclose(f(zv, wv), wv * s * (1 - s), **tol)
+    if form != "sigmoid":
+        assert fired(f, "gradient_of_written_out_sigmoid")
+        slow = sg.function([z, weights], sg.grad((weights * p).sum(), z), backend="numpy", optimize=False)
+        assert not np.isfinite(slow(zv, wv)).all()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
