@@ -81,13 +81,19 @@ class TextVectorization:
     vocabulary, padded or cut to output_sequence_length at the end; "multi_hot", "count",
     "tf_idf": one vector of max_tokens an example, index 0 "[UNK]" (tf_idf: counts times
     log(1 + documents / (1 + documents with the token)); "[UNK]"'s weight the mean of the
-    others'). max_tokens counts the special tokens."""
+    others'). max_tokens counts the special tokens. ngrams=n (or a tuple of widths) makes the
+    tokens the 1- to n-grams (those widths), joined by spaces, as Keras's."""
 
     def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace",
                  ngrams=None, output_mode="int", output_sequence_length=None, vocabulary=None, name=None):
-        if ngrams is not None or split not in ("whitespace", None) and not callable(split):
-            raise NotImplementedError("TextVectorization: ngrams are not supported; split is 'whitespace', None "
-                                      "or a function")
+        if split not in ("whitespace", None) and not callable(split):
+            raise ValueError(f"TextVectorization: split is 'whitespace', None or a function, got {split!r}")
+        widths = () if ngrams is None else tuple(range(1, ngrams + 1)) if isinstance(ngrams, int) \
+            else tuple(int(n) for n in ngrams)
+        if ngrams is not None and (not widths or min(widths) < 1 or split is None):
+            raise ValueError(f"TextVectorization: ngrams is an int >= 1 or a tuple of them, with a split; got "
+                             f"ngrams={ngrams!r}, split={split!r}")
+        self.ngrams, self.ngram_widths = ngrams, widths
         if output_mode not in ("int", "multi_hot", "count", "tf_idf"):
             raise ValueError(f"TextVectorization: output_mode is 'int', 'multi_hot', 'count' or 'tf_idf', "
                              f"got {output_mode!r}")
@@ -106,9 +112,12 @@ class TextVectorization:
             text = text.lower()
         if self.standardize in ("lower_and_strip_punctuation", "strip_punctuation"):
             text = _PUNCTUATION.sub("", text)
-        if callable(self.split):
-            return list(self.split(text))
-        return text.split() if self.split == "whitespace" else [text]
+        tokens = list(self.split(text)) if callable(self.split) else \
+            text.split() if self.split == "whitespace" else [text]
+        if not self.ngram_widths:
+            return tokens
+        # Keras's order: every n-gram of the first width, then of the next (joined by spaces)
+        return [" ".join(tokens[i:i + n]) for n in self.ngram_widths for i in range(len(tokens) - n + 1)]
 
     @staticmethod
     def _texts(data):
@@ -169,5 +178,6 @@ class TextVectorization:
 
     def get_config(self):
         return {"max_tokens": self.max_tokens, "standardize": self.standardize, "split": self.split,
+                "ngrams": self.ngrams,
                 "output_mode": self.output_mode, "output_sequence_length": self.output_sequence_length,
                 "vocabulary": self.get_vocabulary(include_special_tokens=False), "name": self.name}

@@ -29,6 +29,20 @@ def test_text_vectorization_learns_a_vocabulary_and_maps_texts_as_keras():
         L.TextVectorization(output_mode="binary")
 
 
+def test_text_vectorization_ngrams_as_keras():
+    """ngrams=2: the words, then the pairs of neighbours, as tokens (Keras's order, joined by a
+    space); a tuple of widths gives only those."""
+    bigrams = L.TextVectorization(ngrams=2, output_mode="count")
+    bigrams.adapt(["the cat sat", "the cat ran"])
+    assert bigrams.get_vocabulary() == ["[UNK]", "the", "cat", "the cat", "sat", "cat sat", "ran", "cat ran"]
+    np.testing.assert_array_equal(bigrams(["The cat sat on"]), [[2, 1, 1, 1, 1, 1, 0, 0]])  # ("on", "sat on": unknown)
+    ids = L.TextVectorization(ngrams=(2,), vocabulary=["a b", "b c"])
+    np.testing.assert_array_equal(ids(["a b c", "c a b"]), [[2, 3], [1, 2]])
+    assert L.TextVectorization(**ids.get_config())(["b c"]).tolist() == [[3]]
+    with pytest.raises(ValueError, match="ngrams"):
+        L.TextVectorization(ngrams=0)
+
+
 def test_kerass_text_classification_idiom_with_text_vectorization():
     """Texts vectorized before the model (Keras's dataset.map(vectorize_layer)), then Embedding,
     a pooled average and a sigmoid: the label says whether "good" outnumbers "bad"."""
