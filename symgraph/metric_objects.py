@@ -211,11 +211,12 @@ class AUC(CountsMetric):
     confusion counts at num_thresholds thresholds spread over [0, 1]; every output unit one
     question, or with multi_label each unit's own curve, their areas averaged; summation_method
     "interpolation" (trapezoids for ROC, Davis and Goadrich's interpolation for PR), "minoring"
-    or "majoring"."""
+    or "majoring". label_weights (one per unit) weigh each unit's counts, or with multi_label
+    each unit's area in the average."""
     part_names = ("true_positives", "false_positives", "positives", "negatives")
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name=None, dtype=None,
-                 thresholds=None, multi_label=False):
+                 thresholds=None, multi_label=False, label_weights=None):
         if curve not in ("ROC", "PR") or summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(f"AUC's curve is 'ROC' or 'PR' and its summation_method 'interpolation', 'minoring' or "
                              f"'majoring', got {curve!r}, {summation_method!r}")
@@ -226,6 +227,9 @@ class AUC(CountsMetric):
         self.edges = np.array([-1e-7] + inner + [1 + 1e-7])
         self.num_thresholds, self.curve, self.summation_method = len(self.edges), curve, summation_method
         self.given_thresholds, self.multi_label = thresholds, bool(multi_label)
+        self.label_weights = None if label_weights is None else np.asarray(label_weights, "float64").reshape(-1)
+        if self.label_weights is not None and (self.label_weights < 0).any():
+            raise ValueError(f"AUC's label_weights must not be negative, got {label_weights}")
         super().__init__(name or "auc", dtype)
 
     def parts(self, y_true, y_pred):
@@ -240,8 +244,19 @@ class AUC(CountsMetric):
         counts = [said * truth3, said * (1 - truth3)]
         if self.multi_label:
             return [c.flatten(2) for c in counts] + [truth, 1 - truth]
+        falsehood = 1 - truth
+        if self.label_weights is not None:  # (each unit's counts weighed)
+            weights = as_variable(self.label_weights.astype(scores.dtype))
+            counts = [c * weights.dimshuffle("x", 0, "x") for c in counts]
+            truth, falsehood = truth * weights, falsehood * weights
         return [c.sum(axis=1) for c in counts] + [truth.sum(axis=1, keepdims=True),
-                                                  (1 - truth).sum(axis=1, keepdims=True)]
+                                                  falsehood.sum(axis=1, keepdims=True)]
+
+    def _averaged(self, areas):
+        """The curves' areas averaged (weighed by label_weights with multi_label)."""
+        if self.multi_label and self.label_weights is not None:
+            return float(_safe_ratio((areas * self.label_weights).sum(), self.label_weights.sum()))
+        return float(areas.mean())
 
     def finish(self, means):
         positives, negatives = (np.asarray(m, "float64") for m in means[2:])
@@ -249,18 +264,19 @@ class AUC(CountsMetric):
         tp, fp = (np.asarray(m, "float64").reshape(curves, -1) for m in means[:2])
         fn, tn = positives[:, None] - tp, negatives[:, None] - fp
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return float(_interpolated_pr_auc(tp, fp, fn).mean())
+            return self._averaged(_interpolated_pr_auc(tp, fp, fn))
         recall = _safe_ratio(tp, tp + fn)
         x, y = (_safe_ratio(fp, fp + tn), recall) if self.curve == "ROC" else (recall, _safe_ratio(tp, tp + fp))
         first, then = y[:, :-1], y[:, 1:]
         heights = {"interpolation": (first + then) / 2, "minoring": np.minimum(first, then),
                    "majoring": np.maximum(first, then)}[self.summation_method]
-        return float(((x[:, :-1] - x[:, 1:]) * heights).sum(axis=1).mean())
+        return self._averaged(((x[:, :-1] - x[:, 1:]) * heights).sum(axis=1))
 
     def get_config(self):
         return {**super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
                 "summation_method": self.summation_method, "thresholds": self.given_thresholds,
-                "multi_label": self.multi_label}
+                "multi_label": self.multi_label,
+                "label_weights": None if self.label_weights is None else self.label_weights.tolist()}
 
 
 def _interpolated_pr_auc(tp, fp, fn):

@@ -128,6 +128,13 @@ def test_precision_recall_and_auc_count_over_every_example(tmp_path):
     np.testing.assert_allclose(each.result(), roc_auc_score(labels, label_scores, average="macro"), atol=1e-3)
     pooled = sg.metrics.AUC()(labels, label_scores)  # (every unit one question: the micro average)
     np.testing.assert_allclose(pooled, roc_auc_score(labels, label_scores, average="micro"), atol=1e-3)
+    weights = np.array([1.0, 0.0, 3.0])
+    weighed = sg.metrics.AUC(multi_label=True, label_weights=weights)(labels, label_scores)
+    by_label = [roc_auc_score(labels[:, k], label_scores[:, k]) for k in range(3)]
+    np.testing.assert_allclose(weighed, np.average(by_label, weights=weights), atol=1e-3)
+    weighed_counts = sg.metrics.AUC(label_weights=weights)(labels, label_scores)
+    np.testing.assert_allclose(weighed_counts, roc_auc_score(labels.ravel(), label_scores.ravel(),
+                                                             sample_weight=np.tile(weights, len(labels))), atol=1e-3)
     per_class = sg.metrics.Recall(class_id=2)
     np.testing.assert_allclose(per_class(ONE_HOT, _softmax(LOGITS)), recall_score(LABELS == 2, _softmax(LOGITS)[:, 2] > 0.5))
 
