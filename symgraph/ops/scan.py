@@ -21,7 +21,10 @@ A random draw in the step (a Gibbs sampler's rng.binomial) advances its stream a
 time: the stream's state is a state of the loop, and the updates returned advance it by the
 number of steps (also its default update: a function draws fresh numbers at each call).
 Limits, said when met: sequences read at the current step only, outputs fed back from the
-step before only, no other updates inside the step, no `until` condition, no truncated gradient.
+step before only, no other updates inside the step, no `until` condition.
+truncate_gradient=k (Theano's truncated backpropagation through time): the gradient runs back
+over the last k steps only; the sequences' entries before them, and the initial states unless
+k covers every step, get none, and the non-sequences get the last k steps' share.
 """
 from collections import OrderedDict
 
@@ -38,15 +41,17 @@ class Scan(InnerGraphOp):
     slice of each sequence (n_seqs), the states' previous values (n_states), the constants.
     final_states: each state's output is its value after the last step (the initial value
     where there are none), not the stack of every step's (the gradient's running sums: Theano's
-    scan_save_mem; an RNN's U gradient was stacked over the steps only to read the last)."""
+    scan_save_mem; an RNN's U gradient was stacked over the steps only to read the last).
+    truncate_gradient: how many of the last steps the gradient runs back over (-1: all)."""
 
     def __init__(self, inner_inputs, inner_outputs, n_seqs, n_states, go_backwards=False, name=None,
-                 final_states=False):
+                 final_states=False, truncate_gradient=-1):
         self.inner_inputs, self.inner_outputs = list(inner_inputs), list(inner_outputs)
         self.n_seqs, self.n_states, self.go_backwards = n_seqs, n_states, bool(go_backwards)
         self.n_maps = len(inner_outputs) - n_states
         self.name = name
         self.final_states = bool(final_states)
+        self.truncate_gradient = int(truncate_gradient)
         self._reference = None
 
     def __str__(self):
@@ -119,8 +124,9 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
          truncate_gradient=-1, name=None, **theano_options):
     """Theano's scan (see the module's text): returns (outputs, updates), outputs a variable or
     a list as fn returns one or several."""
-    if truncate_gradient != -1:
-        raise NotImplementedError("scan: truncate_gradient is not supported (the gradient runs over every step)")
+    if int(truncate_gradient) != truncate_gradient or not (truncate_gradient == -1 or truncate_gradient >= 1):
+        raise ValueError(f"scan: truncate_gradient is -1 (every step) or a number of steps >= 1, "
+                         f"got {truncate_gradient!r}")
     unknown = set(theano_options) - {"mode", "profile", "strict", "allow_gc", "return_list"}
     if unknown:
         raise TypeError(f"scan() got unexpected keyword arguments {sorted(unknown)}")
@@ -159,7 +165,7 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                                   dict(zip(free, free_slots)))
     inner_inputs = seq_slots + state_slots + stream_slots + const_slots + free_slots
     op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots) + len(stream_slots), go_backwards,
-              name or getattr(fn, "__name__", None))
+              name or getattr(fn, "__name__", None), truncate_gradient=truncate_gradient)
     if n_steps is None:
         n = seqs[0].shape[0]
         for s in seqs[1:]:
@@ -358,6 +364,7 @@ def _scan_grad(op, inputs, outputs, output_grads):
     if op.final_states:
         return _final_states_grad(op, inputs, outputs, output_grads)
     from ..grad import grad
+    from .elemwise import eq, switch
     from .index import set_subtensor
     from .shape import concatenate, shape_padleft, zeros_like
     n = inputs[0]
@@ -392,7 +399,8 @@ def _scan_grad(op, inputs, outputs, output_grads):
     found_grads, _ = clone_replace(raw, dict(zip(recomputed + residuals, stored + kept)))
     found = dict(zip(wrt, found_grads))
     if residuals:
-        fuller = Scan(op.inner_inputs, op.inner_outputs + residuals, op.n_seqs, op.n_states, op.go_backwards, op.name)
+        fuller = Scan(op.inner_inputs, op.inner_outputs + residuals, op.n_seqs, op.n_states, op.go_backwards, op.name,
+                      truncate_gradient=op.truncate_gradient)
         fuller.extends = op
         every = fuller(*inputs)
         outputs, residual_rows = every[:len(outputs)], every[len(outputs):]
@@ -412,19 +420,26 @@ def _scan_grad(op, inputs, outputs, output_grads):
     before = [concatenate([shape_padleft(i), states[:-1]]) for i, states in zip(inits, outputs[:op.n_states])]
     starts = [zeros_like(i) for i in inits] + [zeros_like(c) for c in constants if c.dtype[0] == "f"]
     forward = [out for out, inner in zip(outputs, op.inner_outputs) if inner.owner is not None]
-    results = back(n, *per_step, *before, *grads, *forward, *residual_rows, *starts, *constants)
+    rows = [*per_step, *before, *grads, *forward, *residual_rows]  # (one a forward step)
+    m = n if op.truncate_gradient == -1 else minimum(n, op.truncate_gradient)
+    if op.truncate_gradient != -1:  # the last m steps only
+        rows = [r[n - m:n] for r in rows]
+    results = back(m, *rows, *starts, *constants)
     results = results if isinstance(results, list) else [results]
     # The carried values after the last backward step (the start's where there were no steps).
     finals = results[:len(starts)]
     d_inits, d_consts = finals[:op.n_states], iter(finals[op.n_states:])
+    if op.truncate_gradient != -1:  # (the initial states' only where the backward steps reach them)
+        d_inits = [switch(eq(m, n), d, zeros_like(d)) for d in d_inits]
     d_steps = iter(results[len(starts):])  # each stacked last step first
     out = [None]
     for s in seqs:
         if s.dtype[0] != "f":
             out.append(None)
             continue
-        d, whole = next(d_steps), zeros_like(s)
-        out.append(set_subtensor(whole[s.shape[0] - n:], d) if op.go_backwards else set_subtensor(whole[:n], d[::-1]))
+        d, whole, length = next(d_steps), zeros_like(s), s.shape[0]
+        out.append(set_subtensor(whole[length - n:length - n + m], d) if op.go_backwards
+                   else set_subtensor(whole[n - m:n], d[::-1]))
     out += [d if i.dtype[0] == "f" else None for d, i in zip(d_inits, inits)]
     out += [next(d_consts) if c.dtype[0] == "f" else None for c in constants]
     return out
@@ -449,7 +464,8 @@ def _final_states_grad(op, inputs, outputs, output_grads):
     from .elemwise import eq, switch
     from .index import set_subtensor
     from .shape import zeros_like
-    stacked_op = Scan(op.inner_inputs, op.inner_outputs, op.n_seqs, op.n_states, op.go_backwards, op.name)
+    stacked_op = Scan(op.inner_inputs, op.inner_outputs, op.n_seqs, op.n_states, op.go_backwards, op.name,
+                      truncate_gradient=op.truncate_gradient)
     stacked = stacked_op(*inputs)
     stacked = stacked if isinstance(stacked, list) else [stacked]
     seeds = [None if g is None else set_subtensor(zeros_like(s)[-1:], g[None])

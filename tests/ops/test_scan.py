@@ -124,6 +124,43 @@ def test_scan_trains_an_rnn_with_sgd(rng):
     assert last < 0.15 * first, (first, last)  # (0.043-0.071 of it over three seeds)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_truncated_gradient_runs_back_over_the_last_steps_only(backend, go_backwards, rng):
+    """Theano's truncate_gradient=k: the gradient of a loss on every step's state is that of the
+    last k steps alone, started from the state before them held constant (the earlier steps'
+    outputs, entries and the initial state get none); with k past the length, the whole."""
+    Wv, Uv = rng.normal(size=(3, 4)), rng.normal(size=(4, 4)) * 0.5
+    xv, hv, weights = rng.normal(size=(7, 3)), rng.normal(size=4), rng.normal(size=(7, 4))
+    x, h0, W, U = sg.dmatrix("x"), sg.dvector("h0"), sg.dmatrix("W"), sg.dmatrix("U")
+
+    def gradients(k, xs, start, out_weights):
+        hs, _ = sg.scan(lambda x_t, h, W, U: sg.tanh(sg.dot(x_t, W) + sg.dot(h, U)), sequences=x,
+                        outputs_info=h0, non_sequences=[W, U], truncate_gradient=k, go_backwards=go_backwards)
+        cost = (hs * out_weights).sum()
+        f = sg.function([x, h0, W, U], sg.grad(cost, [W, U, x, h0]), backend=backend)
+        return f(xs, start, Wv, Uv)
+
+    k, n = 3, len(xv)
+    truncated = gradients(k, xv, hv, weights)
+    # The reference: the last k steps from the state before them, and only their outputs' loss.
+    order = xv[::-1] if go_backwards else xv
+    before = rnn(order[:n - k], hv, Wv, Uv)[-1]
+    tail = order[n - k:][::-1] if go_backwards else order[n - k:]
+    want = gradients(-1, tail, before, weights[n - k:])
+    np.testing.assert_allclose(truncated[0], want[0], rtol=1e-10)
+    np.testing.assert_allclose(truncated[1], want[1], rtol=1e-10)
+    dx = np.zeros_like(xv)
+    if go_backwards:
+        dx[:k] = want[2]
+    else:
+        dx[n - k:] = want[2]
+    np.testing.assert_allclose(truncated[2], dx, rtol=1e-10, atol=1e-300)
+    np.testing.assert_array_equal(truncated[3], 0)
+    for whole, full in zip(gradients(50, xv, hv, weights), gradients(-1, xv, hv, weights)):
+        np.testing.assert_allclose(whole, full, rtol=1e-12)
+
+
 def test_scan_says_what_it_cannot_do():
     x, h0 = sg.dmatrix("x"), sg.fvector("h0")
     with pytest.raises(TypeError, match="output 0 is float64.*initial value in outputs_info is float32"):
@@ -136,8 +173,8 @@ def test_scan_says_what_it_cannot_do():
         sg.scan(lambda h: h, outputs_info=h0)
     with pytest.raises(NotImplementedError, match="taps"):
         sg.scan(lambda a, b: a + b, sequences={"input": x, "taps": [-1, 0]})
-    with pytest.raises(NotImplementedError, match="truncate_gradient"):
-        sg.scan(lambda x_t: x_t, sequences=x, truncate_gradient=3)
+    with pytest.raises(ValueError, match="truncate_gradient"):
+        sg.scan(lambda x_t: x_t, sequences=x, truncate_gradient=0)
     n = sg.lscalar("n")
     steps, _ = sg.scan(lambda x_t: x_t * 2, sequences=x, n_steps=n)
     for backend in BACKENDS:
