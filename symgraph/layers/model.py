@@ -308,6 +308,27 @@ class Sequential(Model):
         if self.input is not None:
             self._connect()
 
+    def pop(self):
+        """Remove the last layer (Keras's model.pop(): a trained base without its classifier,
+        to add another)."""
+        if self.pending:
+            self.pending.pop()
+        elif self.calls:
+            self.calls.pop()
+            self.layers = [layer for layer, _, _ in self.calls]
+            self.output = self.calls[-1][2] if self.calls else None
+        else:
+            raise TypeError("there are no layers in the model to pop")
+        self._forget_functions()
+
+    def _forget_functions(self):
+        """Drop the functions compiled for the model's old output (a layer added or popped
+        after predict or fit): the next call compiles the new one, with the optimizer kept."""
+        self._predict_fn = None
+        if self.compiled is not None:
+            self.compiled.train_fns.clear()
+            self.compiled.eval_fns.clear()
+
     def _connect(self):
         x = self.output if self.calls else self.input
         for layer in self.pending:
@@ -319,6 +340,7 @@ class Sequential(Model):
             x = out
         self.pending = []
         self.output = x
+        self._forget_functions()
         self.layers = [layer for layer, _, _ in self.calls]
         self.input_shape = tuple(self.input.type.shape)
 

@@ -198,3 +198,31 @@ def test_a_vector_of_targets_meets_a_single_output_row_by_row(loss):
     flat, column = model.evaluate(x, y), model.evaluate(x, y[:, None])
     assert flat[0] == pytest.approx(per_example.mean(), rel=1e-5) and flat == pytest.approx(column)
     assert flat[1] == pytest.approx(((p > 0.5) == (y > 0.5)).mean())
+
+
+def test_pop_and_add_after_training_gives_a_new_head_that_trains():
+    """Keras's transfer idiom on a Sequential: fit, pop the classifier, add another of more
+    classes; predict and fit use the new output (not the functions compiled for the old one),
+    and the kept layer's trained weights stay."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 6)).astype("float32")
+    two, three = (x[:, 0] > 0).astype("int64"), np.digitize(x[:, 1], [-0.5, 0.5])
+    L.set_seed(0)
+    model = L.Sequential([L.Dense(16, activation="relu", input_shape=(6,)), L.Dense(2, activation="softmax")])
+    model.compile(sg.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, two, epochs=2, verbose=0)
+    assert model.predict(x[:3]).shape == (3, 2)
+    base_weights = [w.copy() for w in model.layers[0].get_weights()]
+    model.pop()
+    assert len(model.layers) == 1 and model.output_shape == (None, 16)
+    model.layers[0].trainable = False
+    model.add(L.Dense(3, activation="softmax"))
+    assert model.predict(x[:3]).shape == (3, 3)
+    history = model.fit(x, three, epochs=30, verbose=0)
+    assert history.history["accuracy"][-1] > 0.6
+    for kept, before in zip(model.layers[0].get_weights(), base_weights):
+        np.testing.assert_array_equal(kept, before)
+    model.pop()
+    model.pop()
+    with pytest.raises(TypeError, match="no layers"):
+        model.pop()
