@@ -26,6 +26,9 @@ _name_counts = defaultdict(itertools.count)
 # The modes (True: training) of the layer traces under way, innermost last: Keras's
 # K.in_train_phase(x, alt) in a layer's call that is not given `training` takes its trace's.
 tracing_modes = []
+# The contexts of the subclassed models' traces under way, innermost last: a layer called in
+# a model's call() joins that trace (its mode, updates and losses), not an inference trace.
+calling_contexts = []
 
 
 def set_seed(seed):
@@ -213,7 +216,7 @@ class Layer(Recorded):
     def __call__(self, x):
         """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
         x = self.called_on(x)
-        out = self.trace(x, TraceContext(training=False))
+        out = self.trace(x, calling_contexts[-1] if calling_contexts else TraceContext(training=False))
         if isinstance(out, list):  # (several outputs of one call: each knows its siblings)
             siblings = tuple(out)
             for k, o in enumerate(siblings):

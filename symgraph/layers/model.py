@@ -7,14 +7,15 @@
 
 A model keeps the recorded layer calls, not a fixed graph: `trace(x, training)` replays
 them on new symbolic inputs, so training (dropout on, batch statistics) and inference use
-the same layers and weights.
+the same layers and weights. A subclass of Model that writes call() is Keras's subclassed
+model (subclassed.py).
 """
 
 import numpy as np
 
 from ..graph import Variable
 from .base import Layer, TraceContext, Input, shape_text
-from . import training
+from . import subclassed, training
 
 
 class Model:
@@ -22,8 +23,14 @@ class Model:
     functional API: a two-input model takes x as [x_a, x_b], a two-output one is compiled with
     a loss per output, a list or a dict by the output layers' names, and fit given [y_1, y_2])."""
     _input_list = _output_list = None  # the lists given, for models of several inputs / outputs
+    _subclassed = False  # (a subclass writing call(): see subclassed.py)
 
-    def __init__(self, inputs, outputs, name=None):
+    def __init__(self, inputs=None, outputs=None, name=None, **kwargs):
+        if inputs is None and outputs is None:
+            subclassed.start(self, name, **kwargs)
+            return
+        if kwargs:
+            raise TypeError(f"Model() got unexpected keyword arguments {sorted(kwargs)}")
         self.name = name or "model"
         if isinstance(inputs, (list, tuple)):
             self._input_list = list(inputs)
@@ -39,6 +46,11 @@ class Model:
         self.input_shape = shapes if self.several_inputs else shapes[0]
         self.compiled = None
         self.stop_training = False
+
+    def __setattr__(self, attribute, value):
+        if self._subclassed:  # (its layers are those it keeps as attributes, as Keras's)
+            subclassed.track(self, attribute, value)
+        object.__setattr__(self, attribute, value)
 
     # ---- structure ----------------------------------------------------------------------
     @property
@@ -61,6 +73,8 @@ class Model:
     @property
     def output_names(self):
         """The names of the layers that make the outputs (the keys of a loss or metrics dict)."""
+        if self._subclassed:
+            return subclassed.output_names(self)
         return [_maker_name(v) for v in self.outputs]
 
     def trace(self, x, training_mode=False):
@@ -72,6 +86,8 @@ class Model:
     def replay(self, x, context):
         """The layers' output for symbolic input x, in `context` (its mode; its updates list
         receives theirs)."""
+        if self._subclassed:
+            return subclassed.replay(self, x, context)
         given_inputs = list(x) if self.several_inputs else [x]
         if len(given_inputs) != len(self.inputs):
             raise ValueError(f"{self.name} takes {len(self.inputs)} inputs, got {len(given_inputs)}")
@@ -89,7 +105,24 @@ class Model:
         base, frozen by base.trainable = False, under a new head), or on any symbolic
         variable (inference mode). training=False keeps it in inference mode while the outer
         model trains (Keras's idiom for a frozen base with batch normalization)."""
+        if self.input is None and isinstance(x, (Variable, list, tuple)):  # (first called on symbolic input)
+            self.build_for(x)
         return NestedModel(self, training)(x)
+
+    def build_for(self, x):
+        """Build for symbolic input x (a model that waits for its input's shape)."""
+        if self._subclassed:
+            subclassed.build_from_variables(self, x)
+
+    def build(self, input_shape):
+        """Keras's build of a subclassed model: input_shape with the batch axis, (None, 784)."""
+        if not self._subclassed:
+            raise TypeError(f"{self.name} is built from its inputs already")
+        subclassed.build_from_shapes(self, input_shape)
+
+    def ensure_built(self, x):
+        if self._subclassed and self.input is None:
+            subclassed.build_from_data(self, x)
 
     @property
     def trainable(self):
@@ -201,6 +234,8 @@ class Model:
     # ---- text and pictures --------------------------------------------------------------
     def summary(self, print_fn=print):
         """A table of layers with output shapes and parameter counts."""
+        if self._subclassed and self.input is None:
+            raise subclassed.not_built_error(self, "summary")
         rows = [(f"{layer.name} ({type(layer).__name__})", shape_text(layer.output_shape),
                  f"{layer.count_params():,}") for layer in self.layers]
         header = ("Layer (type)", "Output Shape", "Param #")
@@ -227,6 +262,9 @@ class Model:
                 loss_weights=None):
         """loss, loss_weights and metrics: one for every output, or per output (a list in their
         order or a dict by output name); the loss minimized is the weighted sum of the outputs'."""
+        if self._subclassed and self.input is None:  # (its outputs are known once it is built)
+            self.deferred_compile = (optimizer, loss, metrics, backend, loss_weights)
+            return
         training.compile_model(self, optimizer, loss, metrics, backend, loss_weights)
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
@@ -354,6 +392,10 @@ class Sequential(Model):
     def ensure_built(self, x):
         if self.input is None or self.pending:
             self.build(np.shape(x)[1:])
+
+    def build_for(self, x):
+        if isinstance(x, Variable):  # (a block of layers in a subclassed model's call)
+            self.build(x.type.shape[1:])
 
     @property
     def output_shape(self):

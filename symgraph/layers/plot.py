@@ -6,6 +6,9 @@ from .base import shape_text
 
 def model_to_dot(model, show_shapes=True, rankdir="TB"):
     import graphviz  # here, not at import (see drawing.to_dot)
+    if model._subclassed and model.input is None:
+        from .subclassed import not_built_error
+        raise not_built_error(model, "picture")
     dot = graphviz.Digraph(model.name, graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
                            node_attr={"shape": "record", "fontname": "Helvetica", "fontsize": "10",
                                       "style": "filled", "fillcolor": "#f2f2f2"})
@@ -16,6 +19,15 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
         label = f"{title} | {shape_text(var.type.shape)}" if show_shapes else title
         dot.node(box, label="{" + label + "}", fillcolor="#a9d18e")
         made_by[id(var)] = box
+    if model._subclassed:  # (its calls are Python code: one box, as Keras draws it)
+        outs = model.outputs
+        label = f"{model.name}: {type(model).__name__} | params {model.count_params():,}"
+        if show_shapes:
+            label += f" | out {' , '.join(shape_text(o.type.shape) for o in outs)}"
+        dot.node("model", label="{" + label + "}", fillcolor="#fff2b3")
+        for box in made_by.values():
+            dot.edge(box, "model")
+        return dot
     for k, (layer, source, out) in enumerate(model.calls):
         name = f"layer{k}"
         title = f"{layer.name}: {type(layer).__name__}"

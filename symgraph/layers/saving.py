@@ -88,6 +88,9 @@ def load_model(path, custom_objects=None, compile=True):
 # ---- writing ----------------------------------------------------------------------------
 def _model_config(model):
     from .model import NestedModel, Sequential
+    if model._subclassed:
+        raise NotImplementedError(f"{model.name} is a subclassed model: its architecture is the Python code of "
+                                  f"{type(model).__name__}; keep its weights with save_weights / load_weights")
     if isinstance(model, Sequential):
         layers = [layer for layer, _, _ in model.calls] + list(model.pending)
         return {"class": "Sequential", "name": model.name, "trainable": model.trainable,

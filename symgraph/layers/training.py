@@ -79,7 +79,7 @@ def compile_model(model, optimizer, loss, metrics, backend, loss_weights=None):
 
 
 def _require_compiled(model):
-    if model.compiled is None:
+    if model.compiled is None and getattr(model, "deferred_compile", None) is None:
         raise RuntimeError(f"compile {model.name} first: model.compile(optimizer=..., loss=...)")
 
 
