@@ -13,7 +13,7 @@ import types
 from .activations import leaky_relu, selu, softsign
 from .ops.base import as_variable
 from .ops.conv import _pair, conv2d as _correlate
-from .ops.elemwise import hard_sigmoid, relu as _relu, sigmoid, softplus
+from .ops.elemwise import cast, hard_sigmoid, maximum, relu as _relu, sigmoid, softplus
 from .ops.nn import binary_crossentropy, categorical_crossentropy, elu, log_softmax, softmax
 
 ultra_fast_sigmoid = sigmoid
@@ -22,7 +22,7 @@ logsoftmax = log_softmax  # (Theano's spelling)
 __all__ = ["sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "softsign", "selu", "relu", "elu", "softmax",
            "log_softmax", "logsoftmax", "categorical_crossentropy", "binary_crossentropy",
            "sigmoid_binary_crossentropy", "conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights",
-           "abstract_conv"]
+           "abstract_conv", "bn", "batch_normalization"]
 
 
 def sigmoid_binary_crossentropy(output, target):
@@ -127,6 +127,63 @@ def conv2d_grad_wrt_weights(input, output_grad, filter_shape, input_shape=None, 
     w_grad = Conv2DGradFilters(ConvParams(subsample, padding, filter_dilation, num_groups))(x, g, list(filter_shape))
     return w_grad[:, :, ::-1, ::-1] if filter_flip else w_grad
 
+
+def batch_normalization(inputs, gamma, beta, mean, std, mode="low_mem"):
+    """Theano's nnet.batch_normalization (bn.batch_normalization): (inputs - mean) * (gamma / std)
+    + beta, all broadcast as given (mode, Theano's memory trade-off, changes nothing here)."""
+    if mode not in ("low_mem", "high_mem"):
+        raise ValueError(f"batch_normalization: mode is 'low_mem' or 'high_mem', got {mode!r}")
+    return (as_variable(inputs) - mean) * (gamma / std) + beta
+
+
+def _bn_axes(axes, ndim):
+    """Theano's axes: 'per-activation' (the batch), 'spatial' (the batch and every axis after the
+    channels'), or a tuple."""
+    if axes == "per-activation":
+        return (0,)
+    if axes == "spatial":
+        return (0,) + tuple(range(2, ndim))
+    if isinstance(axes, str) or not all(0 <= int(a) < ndim for a in axes):
+        raise ValueError(f"batch normalization: axes is 'per-activation', 'spatial' or a tuple of axes of the "
+                         f"{ndim}-d input, got {axes!r}")
+    return tuple(sorted(int(a) for a in axes))
+
+
+def batch_normalization_train(inputs, gamma, beta, axes="per-activation", epsilon=1e-4,
+                              running_average_factor=0.1, running_mean=None, running_var=None):
+    """Theano's bn.batch_normalization_train: the inputs normalized by their batch's mean and
+    variance over `axes`, scaled by gamma and shifted by beta (each of the inputs' number of
+    dimensions, 1 along axes); returns (out, mean, invstd), and with running_mean and running_var
+    also their new values: running * (1 - factor) + batch * factor, the batch's variance unbiased."""
+    x = as_variable(inputs)
+    axes = _bn_axes(axes, x.ndim)
+    mean = x.mean(axis=axes, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+    invstd = 1.0 / (var + epsilon) ** 0.5
+    out = (x - mean) * (gamma * invstd) + beta
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("batch_normalization_train takes running_mean and running_var together")
+    if running_mean is None:
+        return out, mean, invstd
+    count = 1
+    for a in axes:
+        count = count * x.shape[a]
+    count = cast(count, var.dtype)
+    unbiased = var * count / maximum(count - 1, 1)
+    factor = running_average_factor
+    return (out, mean, invstd, running_mean * (1 - factor) + mean * factor,
+            running_var * (1 - factor) + unbiased * factor)
+
+
+def batch_normalization_test(inputs, gamma, beta, mean, var, axes="per-activation", epsilon=1e-4):
+    """Theano's bn.batch_normalization_test: normalized by the given (running) mean and variance."""
+    x = as_variable(inputs)
+    _bn_axes(axes, x.ndim)  # (checked as Theano does; mean and var broadcast as given)
+    return (x - mean) * (gamma / (as_variable(var) + epsilon) ** 0.5) + beta
+
+
+bn = types.SimpleNamespace(batch_normalization=batch_normalization, batch_normalization_train=batch_normalization_train,
+                           batch_normalization_test=batch_normalization_test)
 
 abstract_conv = types.SimpleNamespace(conv2d=conv2d, conv2d_grad_wrt_inputs=conv2d_grad_wrt_inputs,
                                       conv2d_grad_wrt_weights=conv2d_grad_wrt_weights)

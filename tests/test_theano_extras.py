@@ -207,3 +207,39 @@ def test_topk_and_argtopk(backend):
     sg.verify_grad(lambda a: sg.topk(a, 2) * sg.topk(a, -1, axis=0).sum(), [M], rng=np.random.default_rng(3))
     with pytest.raises(ValueError, match="kth must not be 0"):
         sg.topk(x, 0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_theano_batch_normalization_train_and_test(backend, rng):
+    """nnet.bn as Theano's: 'spatial' statistics of NCHW images (broadcast gamma and beta),
+    the running averages with the unbiased variance, the test form from them, against NumPy;
+    the gradients against finite differences."""
+    xv = rng.normal(2.0, 3.0, size=(4, 3, 5, 5))
+    gv, bv = rng.uniform(0.5, 2, size=(1, 3, 1, 1)), rng.normal(size=(1, 3, 1, 1))
+    x, gamma, beta = sg.tensor4("x", dtype="float64"), sg.tensor4("gamma", dtype="float64"), sg.tensor4("beta", dtype="float64")
+    running_mean, running_var = sg.shared(np.zeros((1, 3, 1, 1))), sg.shared(np.ones((1, 3, 1, 1)))
+    out, mean, invstd, new_mean, new_var = sg.nnet.bn.batch_normalization_train(
+        x, gamma, beta, axes="spatial", running_average_factor=0.25, running_mean=running_mean, running_var=running_var)
+    f = sg.function([x, gamma, beta], [out, mean, invstd], backend=backend,
+                    updates=[(running_mean, new_mean), (running_var, new_var)])
+    got, got_mean, got_invstd = f(xv, gv, bv)
+    want_mean, want_var = xv.mean(axis=(0, 2, 3), keepdims=True), xv.var(axis=(0, 2, 3), keepdims=True)
+    np.testing.assert_allclose(got, (xv - want_mean) / np.sqrt(want_var + 1e-4) * gv + bv, rtol=1e-12)
+    np.testing.assert_allclose(got_mean, want_mean, rtol=1e-12)
+    np.testing.assert_allclose(got_invstd, 1 / np.sqrt(want_var + 1e-4), rtol=1e-12)
+    np.testing.assert_allclose(running_mean.get_value(), 0.25 * want_mean, rtol=1e-12)
+    unbiased = xv.var(axis=(0, 2, 3), keepdims=True, ddof=1)
+    np.testing.assert_allclose(running_var.get_value(), 0.75 + 0.25 * unbiased, rtol=1e-12)
+    test_out = sg.nnet.bn.batch_normalization_test(x, gamma, beta, running_mean, running_var, axes="spatial")
+    np.testing.assert_allclose(sg.function([x, gamma, beta], test_out, backend=backend)(xv, gv, bv),
+                               (xv - running_mean.get_value()) / np.sqrt(running_var.get_value() + 1e-4) * gv + bv,
+                               rtol=1e-12)
+    v = sg.dvector("v")
+    np.testing.assert_allclose(sg.function([v], sg.nnet.batch_normalization(v, 2.0, 1.0, v.mean(), v.std()),
+                                           backend=backend)(np.arange(4.0)),
+                               (np.arange(4.0) - 1.5) / np.arange(4.0).std() * 2 + 1, rtol=1e-12)
+    small = rng.normal(size=(3, 2, 2, 2))
+    sg.verify_grad(lambda a, g, b: (sg.nnet.bn.batch_normalization_train(a, g, b, axes="spatial")[0] ** 3).sum(),
+                   [small, gv[:, :2], bv[:, :2]], rng=np.random.default_rng(1))
+    with pytest.raises(ValueError, match="axes"):
+        sg.nnet.bn.batch_normalization_train(x, gamma, beta, axes="channels")
