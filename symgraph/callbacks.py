@@ -10,9 +10,13 @@ import numpy as np
 
 class Callback:
     model = None
+    params = {}  # (fit's: epochs, verbose, do_validation; Keras's callback.params)
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params):
+        self.params = params
 
     def on_train_begin(self, logs=None): pass
     def on_train_end(self, logs=None): pass
@@ -46,6 +50,8 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
+        if value is None and _missing_validation(self, logs or {}):
+            return
         if value is None:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which this fit does not log "
                            f"(it logs {sorted(logs or {})})")
@@ -63,22 +69,45 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the weights (.npz) after each epoch, or only when `monitor` improves.
-    filepath may contain {epoch} and any logged value, e.g. 'ckpt-{epoch:02d}-{val_loss:.3f}.npz'."""
+    """Save the model after each epoch, or only when `monitor` improves, as Keras's: the whole
+    model (model.save: sg.layers.load_model reads it, load_weights too), or with
+    save_weights_only its weights (save_weights). filepath may contain {epoch} and any logged
+    value, e.g. 'ckpt-{epoch:02d}-{val_loss:.3f}.keras'; period (Keras 2's) saves every that
+    many epochs."""
 
-    def __init__(self, filepath, monitor="val_loss", save_best_only=False, mode="auto"):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", period=1):
+        if save_freq != "epoch":
+            raise NotImplementedError("ModelCheckpoint saves after epochs (save_freq='epoch'; period=n for every n)")
         self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
+        self.verbose, self.save_weights_only, self.period = verbose, bool(save_weights_only), int(period)
         self.better = _better(mode, monitor)
         self.best = None
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
+        if (epoch + 1) % self.period:
+            return
+        path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None or (self.best is not None and not self.better(value, self.best)):
                 return
+            if self.verbose:
+                print(f"Epoch {epoch + 1:05d}: {self.monitor} improved from {self.best} to {value:.5f}, "
+                      f"saving model to {path}")
             self.best = value
-        self.model.save_weights(self.filepath.format(epoch=epoch + 1, **logs))
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+def _missing_validation(callback, logs):
+    """Whether the callback's monitor is a validation value in an epoch of a fit that validates,
+    but not this epoch (validation_freq): it waits for the next, as Keras's."""
+    return callback.params.get("do_validation", False) and callback.monitor.startswith("val_") \
+        and not any(k.startswith("val_") for k in logs)
 
 
 class LearningRateScheduler(Callback):
@@ -90,6 +119,10 @@ class LearningRateScheduler(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
         opt.learning_rate = float(self.schedule(epoch, opt.learning_rate))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = self.model.optimizer.learning_rate  # (Keras's log of the rate used)
 
 
 class StepDecay(LearningRateScheduler):
@@ -117,7 +150,11 @@ class ReduceLROnPlateau(Callback):
         self.wait, self.cooldown_left, self.best = 0, 0, None
 
     def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["lr"] = self.model.optimizer.learning_rate  # (Keras's log of the rate used)
         value = (logs or {}).get(self.monitor)
+        if value is None and _missing_validation(self, logs or {}):
+            return
         if value is None:
             raise KeyError(f"ReduceLROnPlateau monitors {self.monitor!r}, which this fit does not log "
                            f"(it logs {sorted(logs or {})})")
@@ -153,6 +190,8 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self.writer is None:
             self.keys = sorted(logs)
+            if not any(k.startswith("val_") for k in self.keys):  # (fit's validation_freq > 1: not yet)
+                self.keys += [f"val_{k}" for k in self.keys if k not in ("lr", "seconds")]
             self.writer = csv.writer(self.file, delimiter=self.separator)
             if not self.header_written:
                 self.writer.writerow(["epoch"] + self.keys)

@@ -131,10 +131,14 @@ def eval(x):
 
 
 def get_value(x):
-    return x.get_value()
+    """A shared variable's value (a number or array as given: optimizer.learning_rate)."""
+    return x.get_value() if hasattr(x, "get_value") else np.asarray(x)
 
 
 def set_value(x, value):
+    if not hasattr(x, "set_value"):
+        raise TypeError(f"set_value sets a shared variable, got {type(x).__name__} (an optimizer's rate is "
+                        f"model.optimizer.lr, or set model.optimizer.learning_rate = value)")
     x.set_value(np.asarray(value, dtype=x.dtype))
 
 

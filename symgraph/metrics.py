@@ -61,6 +61,14 @@ def get(metric):
     return lookup(_BY_NAME, metric, "metric")
 
 
+def resolved(metric):
+    """Keras's metrics=["AUC"] (or "precision", "recall"): a metric of counts named by a string
+    is its object, with its own counts and its name as Keras logs it ("auc")."""
+    if isinstance(metric, str) and metric.lower() in ("auc", "precision", "recall"):
+        return {"auc": AUC, "precision": Precision, "recall": Recall}[metric.lower()]()
+    return metric
+
+
 def name_of(metric):
     return metric if isinstance(metric, str) else getattr(metric, "__name__", "metric")
 

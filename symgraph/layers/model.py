@@ -209,13 +209,16 @@ class Model:
         return write_npz(path, arrays)
 
     def load_weights(self, path):
-        """Read weights saved by save_weights: by weight name, or (as Keras does for a model
-        built the same way under other names) by position when every shape agrees. Refuses
+        """Read weights saved by save_weights (or a whole model saved by save): by weight name, or
+        (as Keras does for a model built the same way under other names) by position when every
+        shape agrees. Refuses
         files with missing or mis-shaped arrays, listing them, and never unpickles."""
         with np.load(str(path), allow_pickle=False) as data:
             stored = {k: data[k] for k in data.files}
         order = [str(n) for n in stored.pop("__order__", np.array([]))]
         weights = self.weights
+        if "__config__" in stored:  # (a whole model's file, model.save's: its weights in order)
+            order = [f"w{k}" for k in range(len(stored) - 1)]
         if all(w.name in stored for w in weights):
             values = [stored[w.name] for w in weights]
         elif len(order) == len(weights) and all(n in stored for n in order):
@@ -269,14 +272,15 @@ class Model:
 
     def fit(self, x, y=None, epochs=1, batch_size=32, validation_data=None, callbacks=None, verbose=1,
             shuffle=True, seed=0, validation_split=0.0, initial_epoch=0, class_weight=None, sample_weight=None,
-            steps_per_epoch=None, validation_steps=None):
+            steps_per_epoch=None, validation_steps=None, validation_freq=1):
         """Train for `epochs` passes over (x, y) in shuffled batches; class_weight ({class:
         weight}) and sample_weight (one per example) weight each example's loss, as Keras's.
         x may instead give the batches itself (an sg.utils.Sequence, a generator, or
-        ImageDataGenerator.flow(...)): steps_per_epoch batches an epoch (a Sequence's len by default)."""
+        ImageDataGenerator.flow(...)): steps_per_epoch batches an epoch (a Sequence's len by default).
+        validation_freq=n validates every n epochs (or after those in a list), as Keras's."""
         return training.fit(self, x, y, epochs, batch_size, validation_data, callbacks, verbose,
                             shuffle, seed, validation_split, initial_epoch, class_weight, sample_weight,
-                            steps_per_epoch, validation_steps)
+                            steps_per_epoch, validation_steps, validation_freq)
 
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                       validation_data=None, validation_steps=None, class_weight=None, initial_epoch=0, **ignored):

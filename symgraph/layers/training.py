@@ -72,6 +72,7 @@ def compile_model(model, optimizer, loss, metrics, backend, loss_weights=None):
         per_output = [list(m or []) for m in _per_output(metrics, names, "metrics")]
     else:  # (one list for every output, as Keras applies it)
         per_output = [list(metrics or [])] * len(names)
+    per_output = [[M.resolved(m) for m in ms] for ms in per_output]
     model.optimizer = O.get(optimizer)
     model.compiled = Compiled(model.optimizer, [L.get(fn) for fn in losses], weights, per_output, names, backend,
                               {"loss": loss, "metrics": metrics if isinstance(metrics, dict) else list(metrics or []),
@@ -385,7 +386,7 @@ def test_on_batch(model, x, y):
 
 def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, shuffle, seed,
         validation_split, initial_epoch, class_weight=None, sample_weight=None, steps_per_epoch=None,
-        validation_steps=None):
+        validation_steps=None, validation_freq=1):
     _require_compiled(model)
     if is_batch_source(x):
         if y is not None or sample_weight is not None or validation_split:
@@ -393,7 +394,8 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
                              "no y, sample_weight or validation_split with it")
         n_steps = steps_per_epoch if steps_per_epoch is not None else (len(x) if hasattr(x, "__len__") else None)
         return _fit_loop(model, lambda epoch: (_source_steps(model, x, steps_per_epoch, class_weight), n_steps),
-                         epochs, validation_data, validation_steps, 256, callbacks, verbose, initial_epoch)
+                         epochs, validation_data, validation_steps, 256, callbacks, verbose, initial_epoch,
+                         validation_freq)
     xs, ys = _as_inputs(model, x), _as_targets(model, y)
     _check_lengths(xs, ys, "fit")
     weights = example_weights(ys, class_weight, sample_weight)
@@ -419,7 +421,7 @@ def fit(model, x, y, epochs, batch_size, validation_data, callbacks, verbose, sh
         order = rng.permutation(len(xs[0])) if shuffle else None
         return ((step(idx), len(idx)) for idx in _batches(len(xs[0]), batch_size, order)), -(-len(xs[0]) // batch_size)
     return _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, max(batch_size, 256), callbacks,
-                     verbose, initial_epoch)
+                     verbose, initial_epoch, validation_freq)
 
 
 def _source_steps(model, source, steps, class_weight):
@@ -433,13 +435,18 @@ def _source_steps(model, source, steps, class_weight):
 
 
 def _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, validation_batch, callbacks, verbose,
-              initial_epoch):
+              initial_epoch, validation_freq=1):
     """fit's epochs: epoch_steps(epoch) -> (that epoch's training steps, yielding (values, examples)
-    each, and how many there are, or None)."""
+    each, and how many there are, or None). validation_freq: validate every that many epochs,
+    or after the epochs (counted from 1) in a list, as Keras's."""
+    if isinstance(validation_freq, int) and validation_freq < 1:
+        raise ValueError(f"fit: validation_freq is an int >= 1 or a list of epochs, got {validation_freq}")
     history = History()
-    callbacks = [history] + list(callbacks or [])
+    callbacks = list(callbacks or []) + [history]  # (last, as Keras's: it records what the others log, "lr")
     for cb in callbacks:
         cb.set_model(model)
+        if hasattr(cb, "set_params"):
+            cb.set_params({"epochs": epochs, "verbose": verbose, "do_validation": validation_data is not None})
     names = ["loss"] + model.compiled.metric_names
     model.stop_training = False
     for cb in callbacks:
@@ -449,14 +456,16 @@ def _fit_loop(model, epoch_steps, epochs, validation_data, validation_steps, val
             cb.on_epoch_begin(epoch, {})
         steps, n_steps = epoch_steps(epoch)
         logs = _run_epoch(model, steps, n_steps, names, callbacks, f"Epoch {epoch + 1}/{epochs}", verbose)
-        if validation_data is not None:
+        due = (epoch + 1) % validation_freq == 0 if isinstance(validation_freq, int) \
+            else epoch + 1 in validation_freq
+        if validation_data is not None and due:
             if is_batch_source(validation_data):
                 values = evaluate(model, validation_data, steps=validation_steps)
             else:
                 values = evaluate(model, validation_data[0], validation_data[1], batch_size=validation_batch)
             values = values if isinstance(values, list) else [values]
             logs.update({f"val_{n}": v for n, v in zip(names, values)})
-        if verbose == 2 or (verbose and validation_data is not None):
+        if verbose:  # (the bar goes; its epoch's line stays, as Keras's)
             print(f"Epoch {epoch + 1}/{epochs} - " + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()
                                                                  if k != "seconds"))
         for cb in callbacks:

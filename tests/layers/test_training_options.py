@@ -226,3 +226,33 @@ def test_pop_and_add_after_training_gives_a_new_head_that_trains():
     model.pop()
     with pytest.raises(TypeError, match="no layers"):
         model.pop()
+
+
+def test_validation_freq_lr_logs_whole_model_checkpoints_and_metric_names(tmp_path):
+    """Keras's fit(validation_freq=2) validates every other epoch, and the callbacks watching a
+    validation value wait for it; the rate callbacks log "lr"; ModelCheckpoint saves the whole
+    model (load_model and load_weights read it); metrics=["AUC", "precision"] by name."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(120, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+    L.set_seed(0)
+    model = L.Sequential([L.Dense(8, activation="relu", input_shape=(4,)), L.Dense(1, activation="sigmoid")])
+    model.compile(sg.optimizers.Adam(0.01), "binary_crossentropy", metrics=["AUC", "precision"])
+    path = str(tmp_path / "best-{epoch}.keras")
+    history = model.fit(x, y, epochs=4, verbose=0, validation_data=(x[:40], y[:40]), validation_freq=2,
+                        callbacks=[sg.callbacks.ReduceLROnPlateau(patience=1, factor=0.5),
+                                   sg.callbacks.ModelCheckpoint(path, save_best_only=True),
+                                   sg.callbacks.CSVLogger(tmp_path / "log.csv")])
+    assert len(history.history["loss"]) == 4 and len(history.history["val_loss"]) == 2
+    assert {"auc", "precision", "val_auc", "lr"} <= set(history.history)
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [r["val_loss"] == "NA" for r in rows] == [True, False, True, False]
+    saved = L.load_model(str(tmp_path / "best-2.keras"))
+    np.testing.assert_allclose(saved.evaluate(x[:40], y[:40])[0], history.history["val_loss"][0], rtol=1e-5)
+    again = L.Sequential([L.Dense(8, activation="relu", input_shape=(4,)), L.Dense(1, activation="sigmoid")])
+    again.load_weights(str(tmp_path / "best-2.keras"))
+    np.testing.assert_allclose(again.predict(x[:5]), saved.predict(x[:5]), rtol=1e-6)
+    schedule = sg.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    assert model.fit(x, y, epochs=2, verbose=0, callbacks=[schedule]).history["lr"] == pytest.approx([0.1, 0.05])
+    with pytest.raises(ValueError, match="validation_freq"):
+        model.fit(x, y, epochs=1, verbose=0, validation_freq=0)
