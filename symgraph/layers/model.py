@@ -16,6 +16,7 @@ import numpy as np
 from ..graph import Variable
 from .base import Layer, TraceContext, Input, shape_text
 from . import subclassed, training
+from .expression import recorded_expression
 
 
 class Model:
@@ -434,6 +435,8 @@ def _recorded_calls(inputs, outputs):
         if id(var) in done:
             continue
         history = getattr(var, "layer_history", None)
+        if history is None:  # (an expression between layers, inputs / 255.0: a layer of its own)
+            history = recorded_expression(var, lambda v: id(v) in done or getattr(v, "layer_history", None))
         if history is None:
             raise ValueError("the outputs are not made by layers called on the given inputs "
                              "(use sg.layers.Input and call layers on it)")
