@@ -61,7 +61,8 @@ def model_from_config(config, custom_objects=None):
 def load_model(path, custom_objects=None, compile=True):
     """The model saved at `path`, its weights set and, with compile and settings saved by name,
     compiled. custom_objects: {class name: class} for layers defined outside symgraph (any
-    Layer subclass imported when loading is found without it)."""
+    Layer subclass imported when loading is found without it), {name: function} for the
+    functions a Lambda layer, a loss or a metric calls."""
     with np.load(str(path), allow_pickle=False) as data:
         if "__config__" not in data.files:
             raise ValueError(f"{path} holds no saved model (weights alone? load them with model.load_weights)")
@@ -215,8 +216,12 @@ def _encode(value, what):
                 return {"activation": name}
         except ValueError:  # (a function of the user's: no activation by its name)
             pass
-    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data, a named activation, an "
-                     f"sg.initializers, sg.regularizers or sg.constraints object (save the weights with model.save_weights, and build the model in code)")
+        if getattr(value, "__name__", "<lambda>") != "<lambda>":
+            return {"function": value.__name__}  # (by name: load_model's custom_objects give it back)
+    raise ValueError(f"cannot save {what}: its argument {value!r} is not plain data, a named activation or function, an "
+                     f"sg.initializers, sg.regularizers or sg.constraints object (a lambda: define it with def, and "
+                     f"load with custom_objects={{name: function}}; or save the weights with model.save_weights, "
+                     f"and build the model in code)")
 
 
 _SETTINGS_OBJECTS = {initializers: initializers.Initializer, regularizers: regularizers.Regularizer,
@@ -237,6 +242,12 @@ def _decode(value, classes=None):
         if "object" in value:
             module, name, kwargs = value["object"]
             return getattr(_MODULES[module], name)(**{k: _decode(v, classes) for k, v in kwargs.items()})
+        if "function" in value:
+            found = (classes or {}).get(value["function"])
+            if not callable(found) or isinstance(found, type):
+                raise ValueError(f"the model calls the function {value['function']!r}: pass it as "
+                                 f"custom_objects={{'{value['function']}': {value['function']}}} to load_model")
+            return found
         return activations.get(value["activation"])
     return value
 
