@@ -160,6 +160,31 @@ def test_ifelse_picks_whole_values_of_any_shape_and_its_gradient_the_chosen_bran
         ifelse(c, [a, a], [a])
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("mode", [None, "NanGuardMode"])
+def test_ifelse_is_lazy_the_branch_not_taken_does_not_run(backend, mode):
+    """As Theano's: what only the branch not taken needs is not computed. Here that branch
+    would fail (an index past the end; a log of a negative number under NanGuardMode), so it
+    raises when taken and not otherwise; nested ifelses and a value both branches read too."""
+    from symgraph.ifelse import ifelse
+    c, d, x = sg.lscalar("c"), sg.lscalar("d"), sg.dvector("x")
+    shared_part = x * 2  # (read by both sides: computed either way)
+    risky = sg.log(x - 10).sum() + x[5]  # (x has 3 entries)
+    inner = ifelse(sg.gt(d, 0), risky, shared_part.sum() + 1)
+    out = ifelse(sg.gt(c, 0), inner, shared_part.max())
+    f = sg.function([c, d, x], out, backend=backend, mode=mode) if mode else \
+        sg.function([c, d, x], out, backend=backend)
+    xv = np.array([1.0, 2.0, 3.0])
+    assert f(0, 1, xv) == 6.0 and f(0, 0, xv) == 6.0  # (inner not needed at all)
+    assert f(1, 0, xv) == 13.0  # (inner's else side)
+    with pytest.raises((IndexError, FloatingPointError)):
+        f(1, 1, xv)
+    safe = ifelse(sg.gt(c, 0), (x ** 2).sum(), shared_part.max())
+    grads = sg.function([c, x], sg.grad(safe, x), backend=backend)  # (its ifelses are lazy too)
+    np.testing.assert_allclose(grads(1, xv), 2 * xv)
+    np.testing.assert_allclose(grads(0, xv), [0.0, 0.0, 2.0])
+
+
 def test_theano_gradient_module_and_sigmoid_binary_crossentropy():
     x = sg.dvector("x")
     assert sg.gradient.disconnected_grad is sg.gradient.consider_constant

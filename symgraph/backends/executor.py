@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from ..graph import Constant
+from .lazy_branches import branch_guards, guard_text
 
 
 def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan_guard=False,
@@ -52,12 +53,18 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
     if profile is not None:
         env["node_seconds"], env["clock"] = profile.watch(nodes), time.perf_counter
     cached = set(by_shape)
+    # Nodes needed by one side of an ifelse only run when it is taken (lazy_branches.py).
+    guards = branch_guards(nodes, keep, eager=cached | set(writers))
     body, shape_body = [], []
     for step, node in enumerate(nodes):
         env[f"t{step}"] = make_thunk(node)
     for step, node in enumerate(nodes):
         outs = ", ".join(names[o] for o in node.outputs) + ","
         args = ", ".join(names[v] for v in node.inputs)
+        if hasattr(node.op, "branch_slots") and node not in cached:  # (the side not taken: None)
+            sides = [", ".join(names[v] if k == 0 or k in slots else "None" for k, v in enumerate(node.inputs))
+                     for slots in node.op.branch_slots()]
+            args = f"*([{sides[0]}] if {names[node.inputs[0]]} else [{sides[1]}])"
         # A thunk may offer `call`, a function it replaces by a faster one once it knows its
         # common case (numba_fast_calls); the program looks it up every call.
         call = f"t{step}.call" if hasattr(env[f"t{step}"], "call") else f"t{step}"
@@ -69,20 +76,30 @@ def compile_program(fgraph, input_vars, output_vars, make_thunk, quiet=True, nan
             for k, writer in enumerate(nodes[step:], step):
                 if hasattr(env[f"t{k}"], "check"):
                     body += [f"step = {k}", f"t{k}.check([{', '.join(names[v] for v in writer.inputs)}])"]
-        body.append(f"step = {step}")
+        lines = [f"step = {step}"]
         expression = getattr(env[f"t{step}"], "expression", None)
         if expression is not None and not nan_guard:  # a view (x.T): no call of a thunk
-            body.append(f"{names[node.outputs[0]]} = {expression(*[names[v] for v in node.inputs])}")
+            lines.append(f"{names[node.outputs[0]]} = {expression(*[names[v] for v in node.inputs])}")
         else:
-            body.append(f"{outs} = {call}([{args}])")
+            lines.append(f"{outs} = {call}([{args}])")
         if profile is not None:
-            body[-1:] = ["began = clock()", body[-1], f"node_seconds[{step}] += clock() - began"]
+            lines[-1:] = ["began = clock()", lines[-1], f"node_seconds[{step}] += clock() - began"]
         if nan_guard and any(o.dtype[0] in "fc" for o in node.outputs):
-            body.append(f"check_finite(nodes[{step}], ({outs}), [{args}])")
-        dead = sorted({names[v] for v in node.inputs if last_use[v] == step and v not in keep
-                       and not isinstance(v, Constant)})
-        if dead:
-            body.append(f"del {', '.join(dead)}")
+            lines.append(f"check_finite(nodes[{step}], ({outs}), [{args}])")
+        guard = guards.get(node, [])
+        dead = {}  # names freed here, by the guard under which they were made
+        for v in node.inputs:
+            if last_use[v] == step and v not in keep and not isinstance(v, Constant):
+                made_under = tuple(g for g in guards.get(v.owner, []) if g not in guard)
+                dead.setdefault(made_under, set()).add(names[v])
+        for made_under, freed in sorted(dead.items(), key=lambda item: -len(item[0])):  # (conditions freed last)
+            if made_under:  # (made only where a branch was taken)
+                lines.append(f"if {guard_text(made_under, names)}: del {', '.join(sorted(freed))}")
+            else:
+                lines.append(f"del {', '.join(sorted(freed))}")
+        if guard:
+            lines = [f"if {guard_text(guard, names)}:"] + ["    " + line for line in lines]
+        body += lines
     lines = ["def run(values):"]
     if input_vars:
         lines.append(f"    {', '.join(names[v] for v in input_vars)}, = values")

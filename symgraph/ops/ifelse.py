@@ -1,8 +1,9 @@
 """Theano's ifelse: ifelse(condition, then, else) is `then` where the scalar condition holds,
 else `else` (a list of each for several outputs). Unlike switch (where), which picks element
-by element from arrays of one shape, it picks whole values, which may differ in shape. As
-PyTensor's, but not lazy: both branches are computed (the executor runs every node), and only
-the chosen one's value is passed on. The gradient goes to the chosen branch."""
+by element from arrays of one shape, it picks whole values, which may differ in shape. Lazy, as
+Theano's: the nodes that only the branch not taken needs are not run (the executor guards them:
+backends/lazy_branches.py), so an expensive branch costs nothing when not chosen. The
+gradient goes to the chosen branch."""
 import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable
@@ -30,6 +31,10 @@ class IfElse(Op):
             shape = tuple(a if a == b else None for a, b in zip(then.type.shape, other.type.shape))
             outs.append(Variable(TensorType(dtype, shape)))
         return Apply(self, [condition, *branches], outs)
+
+    def branch_slots(self):
+        """The input slots of the then-values and of the else-values (input 0: the condition)."""
+        return range(1, 1 + self.n_outs), range(1 + self.n_outs, 1 + 2 * self.n_outs)
 
     def perform(self, node, inputs):
         chosen = inputs[1:1 + self.n_outs] if inputs[0] else inputs[1 + self.n_outs:]
