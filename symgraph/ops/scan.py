@@ -438,8 +438,11 @@ def _scan_grad(op, inputs, outputs, output_grads):
             out.append(None)
             continue
         d, whole, length = next(d_steps), zeros_like(s), s.shape[0]
-        out.append(set_subtensor(whole[length - n:length - n + m], d) if op.go_backwards
-                   else set_subtensor(whole[n - m:n], d[::-1]))
+        if op.truncate_gradient == -1:  # (whole_region_written reads these: a scan over all of s)
+            out.append(set_subtensor(whole[length - n:], d) if op.go_backwards else set_subtensor(whole[:n], d[::-1]))
+        else:  # (the last m steps' entries)
+            out.append(set_subtensor(whole[length - n:length - n + m], d) if op.go_backwards
+                       else set_subtensor(whole[n - m:n], d[::-1]))
     out += [d if i.dtype[0] == "f" else None for d, i in zip(d_inits, inits)]
     out += [next(d_consts) if c.dtype[0] == "f" else None for c in constants]
     return out
