@@ -159,15 +159,15 @@ class MultiHeadAttention(_Attention):
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
 
-    def __call__(self, query, value=None, key=None, attention_mask=None, use_causal_mask=False):
+    def __call__(self, query, value=None, key=None, attention_mask=None, use_causal_mask=False, training=None):
         if isinstance(query, (list, tuple)):  # (Keras 2's [query, value] call as well)
-            return super().__call__(query)
+            return super().__call__(query, training=training)
         if value is None:
             raise TypeError(f"{self.name} is called as layer(query, value[, key]), got no value")
         self.causal = bool(use_causal_mask)
         key = value if key is None else key
         inputs = [query, value, key] + ([attention_mask] if attention_mask is not None else [])
-        return super().__call__(inputs)
+        return super().__call__(inputs, training=training)
 
     def named_arguments(self):
         return {**super().named_arguments(), "use_causal_mask": self.causal}  # (given when called, saved)

@@ -213,14 +213,17 @@ class Layer(Recorded):
         it on drop it."""
         return mask if self.supports_masking else None
 
-    def __call__(self, x):
-        """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model."""
+    def __call__(self, x, training=None):
+        """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model.
+        training=True or False fixes this call's mode whatever the trace's (Keras's
+        layer(x, training=...): Monte Carlo dropout at prediction, a frozen batch normalization)."""
         x = self.called_on(x)
-        out = self.trace(x, calling_contexts[-1] if calling_contexts else TraceContext(training=False))
+        out = trace_in_mode(self, x, calling_contexts[-1] if calling_contexts else TraceContext(training=False),
+                            training)
         if isinstance(out, list):  # (several outputs of one call: each knows its siblings)
             siblings = tuple(out)
             for k, o in enumerate(siblings):
-                o.layer_history, o.layer_output = (self, x), (siblings, k)
+                o.layer_history, o.layer_output, o.call_training = (self, x), (siblings, k), training
             self.input, self.output = x, list(siblings)
             return list(siblings)
         if out is x:
@@ -230,7 +233,7 @@ class Layer(Recorded):
             out = x.dimshuffle(*range(x.ndim))
             if getattr(x, "keras_mask", None) is not None:
                 out.keras_mask = self.compute_mask(x, x.keras_mask)
-        out.layer_history = (self, x)
+        out.layer_history, out.call_training = (self, x), training
         self.input, self.output = x, out  # Keras's layer.input / layer.output (last call)
         return out
 
@@ -272,6 +275,19 @@ class Layer(Recorded):
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name}>"
+
+
+def trace_in_mode(layer, x, context, training=None):
+    """layer.trace(x, context) in the mode `training` fixes (None: the context's). A fixed mode
+    other than the trace's gets a context of its own: its updates (batch statistics) are not
+    the trace's (a frozen batch normalization during fit; dropout on at prediction); its
+    penalties are."""
+    if training is None or bool(training) == context.training:
+        return layer.trace(x, context)
+    own = TraceContext(bool(training))
+    out = layer.trace(x, own)
+    context.losses.extend(own.losses)
+    return out
 
 
 @functools.lru_cache(maxsize=None)

@@ -14,7 +14,7 @@ model (subclassed.py).
 import numpy as np
 
 from ..graph import Variable
-from .base import Layer, TraceContext, Input, shape_text
+from .base import Layer, TraceContext, Input, shape_text, trace_in_mode
 from . import subclassed, training
 from .expression import recorded_expression
 
@@ -95,7 +95,8 @@ class Model:
         values = {id(v): g for v, g in zip(self.inputs, given_inputs)}
         for layer, source, result in self.calls:
             given = [values[id(s)] for s in source] if isinstance(source, list) else values[id(source)]
-            made = layer.trace(given, context)
+            fixed = getattr(result[0] if isinstance(result, tuple) else result, "call_training", None)
+            made = trace_in_mode(layer, given, context, fixed)  # (layer(x, training=...): its mode)
             for r, m in zip(result, made) if isinstance(result, tuple) else [(result, made)]:
                 values[id(r)] = m
         outs = [values[id(v)] for v in self.outputs]

@@ -35,6 +35,9 @@ def model_to_dot(model, show_shapes=True, rankdir="TB"):
         detail = f" | params {params:,}" if params else ""
         if not layer.trainable:
             detail += " | frozen"
+        fixed = getattr(out[0] if isinstance(out, tuple) else out, "call_training", None)
+        if fixed is not None:  # (layer(x, training=...))
+            detail += f" | training={bool(fixed)}"
         sources = source if isinstance(source, list) else [source]
         shown_in = " , ".join(shape_text(s.type.shape) for s in sources)
         outs = out if isinstance(out, tuple) else (out,)  # (a call of several outputs)

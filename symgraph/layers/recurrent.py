@@ -22,13 +22,13 @@ from .base import Layer
 class _TakesInitialStates:
     """A recurrent layer's functional call, which takes its initial states too (n_states)."""
 
-    def __call__(self, x, initial_state=None):
+    def __call__(self, x, initial_state=None, training=None):
         """Keras's call: layer(x), or layer(x, initial_state=[h] / [h, c]) (an encoder's final
         states starting a decoder), or layer([x, h, c])."""
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
             x = [x] + states
-        return super().__call__(x)
+        return super().__call__(x, training=training)
 
     def called_on(self, x):
         if isinstance(x, (list, tuple)):
