@@ -213,8 +213,12 @@ class Model:
     def load_weights(self, path):
         """Read weights saved by save_weights (or a whole model saved by save): by weight name, or
         (as Keras does for a model built the same way under other names) by position when every
-        shape agrees. Refuses
-        files with missing or mis-shaped arrays, listing them, and never unpickles."""
+        shape agrees. Refuses files with missing or mis-shaped arrays, listing them, and never
+        unpickles. Keras's weight files (.weights.h5, .h5, .keras) are read by the layers' order,
+        as Keras's load_weights (keras_files.py)."""
+        from .keras_files import is_keras_file, load_keras_weights
+        if is_keras_file(str(path)):
+            return load_keras_weights(self, str(path))
         with np.load(str(path), allow_pickle=False) as data:
             stored = {k: data[k] for k in data.files}
         order = [str(n) for n in stored.pop("__order__", np.array([]))]

@@ -1,0 +1,360 @@
+"""Models and weights saved by Keras: load_model("model.keras" or "model.h5") builds the same
+model of symgraph layers with Keras's weights; model.load_weights("x.weights.h5" or "x.h5")
+reads Keras's weights into a model built the same way here.
+
+Read: Keras 3's .keras archive (config.json and model.weights.h5), the HDF5 file of
+model.save("x.h5") (Keras 3's legacy writer and tf.keras's: model_config and model_weights),
+and save_weights' files (.weights.h5: layers/<name>/vars/<k>; tf.keras's .h5: layer_names and
+weight_names). Keras computes on channels-last images, as the layers here do when given
+data_format="channels_last" (the config says it for each layer), so the model takes the same
+arrays and gives the same outputs. Each weight is moved to this library's layout where it has
+another (a Conv2D kernel's (kh, kw, in, out) is (out, in, kh, kw) here: the weight's
+keras_axes). Sequential and functional models (several inputs and outputs, a layer called
+twice) of the layers this library has under Keras's names; a configuration option with no
+counterpart here is refused by name, not dropped. Initializers are not read (the weights
+are), nor the training configuration: compile the model again. Not read: a model nested in a
+model as a layer, and Keras's operations between layers (their config names Keras's ops).
+"""
+import inspect
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from .. import constraints, regularizers
+from .base import _snake  # (Keras's naming: Conv2D -> conv2d)
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# Keras options that change nothing once the weights are read, or that name Keras's own
+# machinery (a GPU kernel's choice, a quantization, a serialization detail).
+_INERT = {"dtype", "build_config", "use_cudnn", "unroll",
+          "implementation", "zero_output_for_mask", "seed", "sparse", "ragged", "optional", "registered_name",
+          "shared_object_id", "batch_input_shape", "batch_shape", "synchronized",
+          "rms_scaling", "renorm", "renorm_clipping", "renorm_momentum", "unit_forget_bias", "trainable",
+          "time_major", "activity_regularizer", "kernel_quantizer", "module", "name", "keepdims_default"}
+_KERAS_NAMES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D", "MaxPool1D": "MaxPooling1D",
+                "AvgPool1D": "AveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
+                "GlobalMaxPool2D": "GlobalMaxPooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
+                "GlobalMaxPool1D": "GlobalMaxPooling1D", "Functional": "Model"}
+
+
+def is_keras_file(path):
+    """Whether path holds what Keras writes: HDF5, or a .keras archive."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == HDF5_SIGNATURE:
+        return True
+    if head[:4] != b"PK\x03\x04":
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return "config.json" in archive.namelist()
+
+
+def load_keras_model(path):
+    """The model in a Keras file, built of symgraph layers, with its weights (not compiled)."""
+    config, weights = _read(path)
+    if config is None:
+        raise ValueError(f"{path} holds Keras weights alone: build the model, then model.load_weights({path!r})")
+    model = build_model(config)
+    _assign_by_name(model, weights, path)
+    return model
+
+
+def load_keras_weights(model, path):
+    """Keras's weights into `model`, built as the Keras model was: by the layers' order (as
+    Keras's load_weights), each layer's weights checked against its shapes."""
+    _, weights = _read(path)
+    order = weights.pop("__order__", None)
+    mine = [layer for layer in model.layers if layer.weights]
+    if order is None:  # (save_weights' file of Keras 3: groups named by class and count)
+        seen, order = {}, []
+        for layer in mine:
+            key = _snake(_KERAS_NAMES.get(type(layer).__name__, type(layer).__name__))
+            count = seen.get(key, 0)
+            seen[key] = count + 1
+            order.append(key if count == 0 else f"{key}_{count}")
+        found = [weights.get(name) for name in order]
+    else:
+        found = [weights[name] for name in order if len(weights[name])]
+    held = len({id(arrays) for arrays in weights.values() if isinstance(arrays, list) and len(arrays)})
+    if held != len(mine) or any(f is None for f in found):
+        raise ValueError(f"{path}: the file holds weights for {held} layers, {model.name} has {len(mine)} "
+                         f"layers with weights (built as the Keras model was?)")
+    for layer, arrays in zip(mine, found):
+        _set(layer, arrays, path)
+
+
+# ---- reading ------------------------------------------------------------------------------
+def _read(path):
+    """(the model's config or None, {layer name: [arrays in Keras's order]}, with "__order__":
+    the layers' order where the file keeps it)."""
+    h5py = _h5py()
+    with open(path, "rb") as f:
+        is_hdf5 = f.read(8) == HDF5_SIGNATURE
+    if not is_hdf5:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read("config.json"))
+            with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
+                return config, _vars_by_name(f)
+    with h5py.File(path, "r") as f:
+        config = f.attrs.get("model_config")
+        config = json.loads(config if isinstance(config, str) else config.decode()) if config is not None else None
+        group = f["model_weights"] if "model_weights" in f else f
+        if "layer_names" in group.attrs:
+            return config, _weights_by_layer_names(group)
+        return config, _vars_by_name(f)
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError:  # pragma: no cover (a dependency: make install brings it)
+        raise ImportError("reading Keras's files needs h5py: pip install h5py") from None
+    return h5py
+
+
+def _text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _weights_by_layer_names(group):
+    """The HDF5 layout of model.save("x.h5") and tf.keras's save_weights: layer_names, and
+    each layer's weight_names (paths inside its group)."""
+    names = [_text(n) for n in group.attrs["layer_names"]]
+    found = {"__order__": names}
+    for name in names:
+        layer = group[name]
+        found[name] = [np.asarray(layer[_text(w)]) for w in layer.attrs.get("weight_names", [])]
+    return found
+
+
+def _vars_by_name(f):
+    """Keras 3's layout: layers/<group>/vars/<k>, the group's vars named after the layer, and
+    sublayers' groups inside (an LSTM's cell; Bidirectional's forward_layer, backward_layer)."""
+    found = {}
+    layers = f.get("layers")
+    for key in layers or []:
+        group = layers[key]
+        name = _text(group["vars"].attrs.get("name", key)) if "vars" in group else key
+        found[name] = _collect(group)
+        found.setdefault(key, found[name])  # (by its group's name too: save_weights' positional reading)
+    return found
+
+
+def _collect(group):
+    arrays = []
+    if "vars" in group:
+        arrays += [np.asarray(group["vars"][k]) for k in sorted(group["vars"], key=int)]
+    children = [k for k in group if k != "vars"]
+    for k in sorted(children, key=lambda k: ({"forward_layer": 0, "backward_layer": 1, "cell": 0}.get(k, 2), k)):
+        arrays += _collect(group[k])
+    return arrays
+
+
+# ---- building ------------------------------------------------------------------------------
+def build_model(config):
+    """A symgraph model from Keras's model config ({"class_name", "config"})."""
+    from .model import Model, Sequential
+    kind = _KERAS_NAMES.get(config["class_name"], config["class_name"])
+    body = config["config"]
+    if kind == "Sequential":
+        model = Sequential(name=body.get("name"))
+        layers = list(body["layers"])
+        shape, dtype = _input_of(layers, body)
+        if shape is not None:
+            from .base import Input
+            model.add(Input(shape, dtype=dtype))
+        for entry in layers:
+            if entry["class_name"] != "InputLayer":
+                model.add(build_layer(entry))
+        return model
+    if kind != "Model":
+        raise NotImplementedError(f"a Keras model of class {config['class_name']} (a subclassed model's file "
+                                  f"holds no architecture: build it here and load_weights)")
+    return _functional(body, Model)
+
+
+def _input_of(layers, body):
+    """(example shape, dtype) of a Sequential's first InputLayer, its build_input_shape, or a
+    first layer's batch_input_shape (tf.keras's)."""
+    for entry in layers[:1]:
+        c = entry["config"]
+        shape = c.get("batch_shape") or c.get("batch_input_shape")
+        if shape is not None:
+            return tuple(shape[1:]), _dtype(c.get("dtype"))
+    shape = body.get("build_input_shape")
+    return (tuple(shape[1:]), None) if shape else (None, None)
+
+
+def _dtype(value):
+    if isinstance(value, dict):  # (Keras 3's DTypePolicy)
+        value = value.get("config", {}).get("name")
+    return None if value in (None, "float32", "mixed_float16", "mixed_bfloat16") else value
+
+
+def _functional(body, Model):
+    from .base import Input
+    made, pending, layers = {}, [], {}
+    for entry in body["layers"]:
+        name = entry["config"]["name"]
+        if entry["class_name"] == "InputLayer":
+            c = entry["config"]
+            shape = c.get("batch_shape") or c.get("batch_input_shape")
+            made[(name, 0, 0)] = Input(tuple(shape[1:]), name=name, dtype=_dtype(c.get("dtype")))
+            continue
+        layers[name] = build_layer(entry)
+        pending += [(name, k, node) for k, node in enumerate(entry.get("inbound_nodes", []))]
+    while pending:  # (a layer called twice may wait for a layer listed after it)
+        ready = [p for p in pending if all(ref in made for ref in _sources(p[2])[0])]
+        if not ready:
+            raise ValueError(f"the Keras model's calls of {sorted({p[0] for p in pending})} read tensors no layer makes")
+        for name, k, node in ready:
+            refs, as_list, training = _sources(node)
+            given = [made[ref] for ref in refs]
+            out = layers[name](given if as_list else given[0], training=training)
+            for t, o in enumerate(out if isinstance(out, list) else [out]):
+                made[(name, k, t)] = o
+            pending.remove((name, k, node))
+    inputs = [made[tuple(ref)] for ref in body["input_layers"]]
+    outputs = [made[tuple(ref)] for ref in body["output_layers"]]
+    several_in = len(inputs) > 1 or isinstance(body["input_layers"][0], list) and len(body["input_layers"]) > 1
+    return Model(inputs if several_in else inputs[0], outputs if len(outputs) > 1 else outputs[0],
+                 name=body.get("name"))
+
+
+def _sources(node):
+    """([(layer, node, tensor)], whether the layer takes a list, the call's training) of an
+    inbound node: Keras 3's {"args", "kwargs"} or tf.keras's [[layer, node, tensor, kwargs], ...]."""
+    if isinstance(node, dict):
+        first = node["args"][0]
+        tensors = first if isinstance(first, list) else [first]
+        refs = [tuple(t["config"]["keras_history"]) for t in tensors]
+        kwargs = node.get("kwargs") or {}
+        return refs, isinstance(first, list), kwargs.get("training")
+    refs = [tuple(t[:3]) for t in node]
+    kwargs = node[0][3] if len(node[0]) > 3 else {}
+    return refs, len(node) > 1, (kwargs or {}).get("training")
+
+
+def build_layer(entry):
+    """The symgraph layer for one of Keras's layer configs ({"class_name", "config"})."""
+    from .. import layers as catalogue
+    from .base import Layer
+    name = _KERAS_NAMES.get(entry["class_name"], entry["class_name"])
+    cls = getattr(catalogue, name, None)
+    if name in ("Sequential", "Model"):
+        raise NotImplementedError("a Keras model holding another model as a layer is not read (its layers' "
+                                  "weights can be: build the model here, then load_weights)")
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise NotImplementedError(f"Keras's layer {entry['class_name']} has no counterpart in symgraph.layers")
+    config = dict(entry["config"])
+    if name == "Bidirectional":
+        inner = build_layer(config.pop("layer"))
+        config.pop("backward_layer", None)
+        return cls(inner, **_arguments(cls, config, entry["class_name"]))
+    return cls(**_arguments(cls, config, entry["class_name"]))
+
+
+def _arguments(cls, config, keras_name):
+    """The constructor's arguments from a Keras config: the options it takes (initializers
+    left out: the weights are read), the inert ones dropped, any other refused."""
+    accepted = _accepted(cls)
+    arguments = {"name": config["name"]} if "name" in config else {}
+    for key, value in config.items():
+        if key in _INERT and key not in ("activity_regularizer",):
+            continue
+        if key.endswith("_initializer"):
+            continue
+        if key.endswith("_regularizer") or key == "activity_regularizer":
+            value = _settings_object(value, regularizers, keras_name, key)
+        elif key.endswith("_constraint"):
+            value = _settings_object(value, constraints, keras_name, key)
+        elif key == "activation" or key == "recurrent_activation":
+            value = _activation(value)
+        elif isinstance(value, list) and key not in ("axis", "target_shape", "dims", "cropping", "padding"):
+            value = tuple(value)
+        if key in accepted:
+            arguments[key] = value
+        elif not _plain_default(key, value):
+            raise NotImplementedError(f"Keras's {keras_name} option {key}={value!r} has no counterpart here")
+    if "axis" in arguments and isinstance(arguments["axis"], list) and len(arguments["axis"]) == 1:
+        arguments["axis"] = arguments["axis"][0]
+    return arguments
+
+
+def _accepted(cls):
+    names = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        names.update(p.name for p in inspect.signature(init).parameters.values()
+                     if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+    return names - {"self"}
+
+
+def _plain_default(key, value):
+    """A value that asks for nothing a layer here does not do by default."""
+    if value in (None, False, 0, 0.0, "", [], {}, (), "auto"):
+        return True
+    return (key == "data_format" and value == "channels_last") or (key == "groups" and value == 1) \
+        or (key in ("center", "scale") and value is True) \
+        or (key in ("dilation_rate", "strides") and set(np.ravel(value)) == {1})
+
+
+def _activation(value):
+    if isinstance(value, dict):  # (Keras 3 may write {"class_name": "function", "config": "relu"})
+        value = value.get("config")
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _settings_object(value, module, keras_name, key):
+    """A regularizer or constraint from Keras's serialized form, by its class name here."""
+    if value is None:
+        return None
+    cls = getattr(module, value.get("class_name", ""), None) if isinstance(value, dict) else None
+    if cls is None:
+        raise NotImplementedError(f"Keras's {keras_name} {key}={value!r} has no counterpart here")
+    return cls(**value.get("config", {}))
+
+
+# ---- weights -------------------------------------------------------------------------------
+def _assign_by_name(model, weights, path):
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        arrays = weights.get(layer.name)
+        if arrays is None:
+            raise ValueError(f"{path} holds no weights for layer {layer.name}")
+        _set(layer, arrays, path)
+
+
+def _set(layer, arrays, path):
+    """Keras's arrays for one layer, moved to this library's layouts, into its weights."""
+    arrays = list(arrays)
+    from .conv import DepthwiseConv2D
+    from .normalization import BatchNormalization
+    if isinstance(layer, BatchNormalization) and len(arrays) == 2:  # (Keras's center and scale off)
+        arrays = [np.ones(arrays[0].shape), np.zeros(arrays[0].shape)] + arrays
+    elif isinstance(layer, BatchNormalization) and len(arrays) == 3:
+        raise NotImplementedError(f"{layer.name}: a Keras BatchNormalization with only one of center and scale")
+    if isinstance(layer, DepthwiseConv2D) and arrays and arrays[0].ndim == 4:
+        # Keras's depthwise kernel (kh, kw, channels, multiplier) is (channels * multiplier, 1, kh, kw)
+        # here, the output channels in Keras's order (each input channel's multiplier outputs in turn)
+        kh, kw, channels, multiplier = arrays[0].shape
+        arrays[0] = arrays[0].transpose(2, 3, 0, 1).reshape(channels * multiplier, 1, kh, kw)
+    if len(arrays) != len(layer.weights):
+        raise ValueError(f"{path}: layer {layer.name} has {len(layer.weights)} weights, the file {len(arrays)}")
+    values = []
+    for weight, array in zip(layer.weights, arrays):
+        axes = getattr(weight, "keras_axes", None)
+        if axes is not None:
+            array = np.transpose(array, np.argsort(axes))
+        mine = weight.get_value(borrow=True)
+        if array.shape != mine.shape:
+            raise ValueError(f"{path}: {weight.name} is {array.shape} in the file (in this library's layout), "
+                             f"{mine.shape} here")
+        values.append(array.astype(mine.dtype, copy=False))
+    for weight, value in zip(layer.weights, values):
+        weight.set_value(value)

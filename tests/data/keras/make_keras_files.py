@@ -1,0 +1,84 @@
+"""Writes the Keras model files the import tests read (tests/layers/test_keras_files.py), and
+what Keras itself computes from them. Run by hand with Keras 3 (any backend; these were made
+with keras 3.15.1 on JAX): `KERAS_BACKEND=jax python tests/data/keras/make_keras_files.py`.
+The tests need neither Keras nor JAX: only these files."""
+import os
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(0)
+
+
+def save(model, name, x):
+    """The model in Keras 3's format, the legacy HDF5 one and save_weights', and its outputs."""
+    model.save(os.path.join(HERE, f"{name}.keras"))
+    model.save(os.path.join(HERE, f"{name}.h5"))
+    model.save_weights(os.path.join(HERE, f"{name}.weights.h5"))
+    outputs = model.predict(x, verbose=0)
+    outputs = outputs if isinstance(outputs, list) else [outputs]
+    inputs = x if isinstance(x, list) else [x]
+    np.savez(os.path.join(HERE, f"{name}_expected.npz"), **{f"x{k}": v for k, v in enumerate(inputs)},
+             **{f"y{k}": y for k, y in enumerate(outputs)})
+
+
+def convnet():
+    """Channels-last digits-like convnet, trained a little (its batch statistics are not 1 and 0)."""
+    keras.utils.set_random_seed(1)
+    x = rng.normal(size=(64, 8, 8, 1)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3)) > 0).astype("int32")
+    model = keras.Sequential([
+        keras.Input((8, 8, 1)),
+        layers.Conv2D(4, 3, padding="same", activation="relu"),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(6, 3, strides=1, padding="valid", use_bias=False),
+        layers.Activation("tanh"),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(10, activation="relu"),
+        layers.Dense(2, activation="softmax"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, verbose=0)
+    save(model, "convnet", x[:5])
+
+
+def branches():
+    """A functional model: two inputs, a layer called twice, Add, Concatenate, pooling, two outputs."""
+    keras.utils.set_random_seed(2)
+    image, extra = keras.Input((6, 6, 3), name="image"), keras.Input((4,), name="extra")
+    a = layers.Conv2D(5, 3, padding="same", activation="relu")(image)
+    b = layers.Conv2D(5, 1)(image)
+    merged = layers.GlobalAveragePooling2D()(layers.Add()([a, b]))
+    shared = layers.Dense(7, activation="sigmoid")
+    joined = layers.Concatenate()([shared(merged), shared(layers.Dense(5)(extra)), merged])
+    first = layers.Dense(3, activation="softmax", name="kind")(joined)
+    second = layers.Dense(1, name="size")(layers.LayerNormalization()(joined))
+    model = keras.Model([image, extra], [first, second])
+    save(model, "branches", [rng.normal(size=(3, 6, 6, 3)).astype("float32"),
+                             rng.normal(size=(3, 4)).astype("float32")])
+
+
+def sequences():
+    """Embedding, LSTM and GRU (both directions), Conv1D: the recurrent kernels' gate layouts."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((7,), dtype="int32"),
+        layers.Embedding(20, 6),
+        layers.Conv1D(5, 3, padding="same", activation="relu"),
+        layers.LSTM(4, return_sequences=True),
+        layers.Bidirectional(layers.GRU(3)),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    save(model, "sequences", rng.integers(0, 20, size=(4, 7)).astype("int32"))
+
+
+if __name__ == "__main__":
+    convnet()
+    branches()
+    sequences()

@@ -1,0 +1,106 @@
+"""Models and weights Keras wrote (tests/data/keras, made by make_keras_files.py with Keras 3):
+load_model builds them of symgraph layers and gives Keras's outputs; load_weights reads
+Keras's weights into a model built here the same way; tf.keras's HDF5 layout too."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import symgraph as sg
+
+h5py = pytest.importorskip("h5py")
+L = sg.layers
+HERE = os.path.join(os.path.dirname(__file__), "..", "data", "keras")
+
+
+def _expected(name):
+    data = np.load(os.path.join(HERE, f"{name}_expected.npz"))
+    xs = [data[k] for k in sorted(data.files) if k.startswith("x")]
+    ys = [data[k] for k in sorted(data.files) if k.startswith("y")]
+    return (xs if len(xs) > 1 else xs[0]), ys
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+@pytest.mark.parametrize("name", ["convnet", "branches", "sequences"])
+def test_keras_models_load_and_give_kerass_outputs(name, suffix):
+    """A channels-last convnet with batch normalization (trained: its statistics are Keras's),
+    a functional model of two inputs and outputs with a layer called twice, and Embedding,
+    Conv1D, LSTM and a bidirectional GRU: the same outputs as Keras gave."""
+    model = L.load_model(os.path.join(HERE, name + suffix))
+    x, want = _expected(name)
+    got = model.predict(x)
+    got = got if isinstance(got, list) else [got]
+    assert len(got) == len(want)
+    for mine, theirs in zip(got, want):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_loaded_keras_model_trains_and_saves_here(tmp_path):
+    model = L.load_model(os.path.join(HERE, "convnet.keras"))
+    assert [type(l).__name__ for l in model.layers][:3] == ["Conv2D", "BatchNormalization", "MaxPool2D"]
+    x, want = _expected("convnet")
+    model.compile(sg.optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    before = model.evaluate(x, want[0].argmax(axis=1))
+    model.fit(x, want[0].argmax(axis=1), epochs=5, verbose=0)
+    assert model.evaluate(x, want[0].argmax(axis=1)) < before
+    model.save(str(tmp_path / "mine"))
+    np.testing.assert_allclose(L.load_model(str(tmp_path / "mine")).predict(x), model.predict(x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])
+def test_kerass_weights_load_into_the_same_model_built_here(suffix):
+    """Keras's load_weights: by the layers' order (this model's names differ from Keras's).
+    The batch normalization's axis is the channels' of NHWC images, as Keras's default."""
+    model = L.Sequential([
+        L.Conv2D(4, 3, padding="same", activation="relu", data_format="channels_last", input_shape=(8, 8, 1)),
+        L.BatchNormalization(axis=-1),
+        L.MaxPooling2D(2, data_format="channels_last"),
+        L.Conv2D(6, 3, use_bias=False, data_format="channels_last"),
+        L.Activation("tanh"),
+        L.Dropout(0.25),
+        L.Flatten(),
+        L.Dense(10, activation="relu"),
+        L.Dense(2, activation="softmax"),
+    ])
+    model.load_weights(os.path.join(HERE, "convnet" + suffix))
+    x, want = _expected("convnet")
+    np.testing.assert_allclose(model.predict(x), want[0], rtol=1e-5, atol=1e-6)
+    smaller = L.Sequential([L.Flatten(input_shape=(8, 8, 1)), L.Dense(2)])
+    with pytest.raises(ValueError, match="layers with weights"):
+        smaller.load_weights(os.path.join(HERE, "convnet" + suffix))
+
+
+def test_tf_kerass_hdf5_layout_and_refusals(tmp_path):
+    """A file in tf.keras 2's layout (nested inbound_nodes, batch_input_shape, weight names
+    'dense/kernel:0'), written here; options with no counterpart are refused by name."""
+    rng = np.random.default_rng(0)
+    w1, b1, w2, b2 = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 2)), rng.normal(size=2)
+    config = {"class_name": "Functional", "config": {"name": "model", "layers": [
+        {"class_name": "InputLayer", "name": "in", "config": {"batch_input_shape": [None, 3], "dtype": "float32",
+                                                              "name": "in"}, "inbound_nodes": []},
+        {"class_name": "Dense", "name": "d1", "config": {"name": "d1", "units": 4, "activation": "tanh",
+                                                         "use_bias": True, "trainable": True},
+         "inbound_nodes": [[["in", 0, 0, {}]]]},
+        {"class_name": "Dense", "name": "d2", "config": {"name": "d2", "units": 2, "activation": "linear",
+                                                         "use_bias": True},
+         "inbound_nodes": [[["d1", 0, 0, {}]]]}],
+        "input_layers": [["in", 0, 0]], "output_layers": [["d2", 0, 0]]}}
+    path = str(tmp_path / "tf_keras.h5")
+    with h5py.File(path, "w") as f:
+        f.attrs["model_config"] = json.dumps(config)
+        group = f.create_group("model_weights")
+        group.attrs["layer_names"] = [b"in", b"d1", b"d2"]
+        group.create_group("in").attrs["weight_names"] = []
+        for name, kernel, bias in (("d1", w1, b1), ("d2", w2, b2)):
+            layer = group.create_group(name)
+            layer.attrs["weight_names"] = [f"{name}/kernel:0".encode(), f"{name}/bias:0".encode()]
+            layer.create_dataset(f"{name}/kernel:0", data=kernel.astype("float32"))
+            layer.create_dataset(f"{name}/bias:0", data=bias.astype("float32"))
+    x = rng.normal(size=(5, 3)).astype("float32")
+    np.testing.assert_allclose(L.load_model(path).predict(x), np.tanh(x @ w1 + b1) @ w2 + b2, rtol=1e-5, atol=1e-6)
+    config["config"]["layers"][1]["config"]["lora_rank"] = 4
+    with h5py.File(path, "r+") as f:
+        f.attrs["model_config"] = json.dumps(config)
+    with pytest.raises(NotImplementedError, match="Dense option lora_rank=4"):
+        L.load_model(path)
