@@ -12,8 +12,10 @@ another (a Conv2D kernel's (kh, kw, in, out) is (out, in, kh, kw) here: the weig
 keras_axes). Sequential and functional models (several inputs and outputs, a layer called
 twice) of the layers this library has under Keras's names; a configuration option with no
 counterpart here is refused by name, not dropped. Initializers are not read (the weights
-are), nor the training configuration: compile the model again. Not read: a model nested in a
-model as a layer, and Keras's operations between layers (their config names Keras's ops).
+are), nor the training configuration: compile the model again. A model inside the model (a
+trained base under a new head, frozen or not, called with training=False) is read as a
+model called as a layer. Not read: Keras's operations between layers (their config names
+Keras's ops).
 """
 import inspect
 import io
@@ -131,13 +133,14 @@ def _weights_by_layer_names(group):
 
 def _vars_by_name(f):
     """Keras 3's layout: layers/<group>/vars/<k>, the group's vars named after the layer, and
-    sublayers' groups inside (an LSTM's cell; Bidirectional's forward_layer, backward_layer)."""
+    sublayers' groups inside (an LSTM's cell; Bidirectional's forward_layer, backward_layer);
+    a model inside the model has layers of its own (a dict of them here)."""
     found = {}
     layers = f.get("layers")
     for key in layers or []:
         group = layers[key]
         name = _text(group["vars"].attrs.get("name", key)) if "vars" in group else key
-        found[name] = _collect(group)
+        found[name] = _vars_by_name(group) if "layers" in group else _collect(group)
         found.setdefault(key, found[name])  # (by its group's name too: save_weights' positional reading)
     return found
 
@@ -146,7 +149,7 @@ def _collect(group):
     arrays = []
     if "vars" in group:
         arrays += [np.asarray(group["vars"][k]) for k in sorted(group["vars"], key=int)]
-    children = [k for k in group if k != "vars"]
+    children = [k for k in group if k not in ("vars", "optimizer")]
     for k in sorted(children, key=lambda k: ({"forward_layer": 0, "backward_layer": 1, "cell": 0}.get(k, 2), k)):
         arrays += _collect(group[k])
     return arrays
@@ -216,10 +219,10 @@ def _functional(body, Model):
             for t, o in enumerate(out if isinstance(out, list) else [out]):
                 made[(name, k, t)] = o
             pending.remove((name, k, node))
-    inputs = [made[tuple(ref)] for ref in body["input_layers"]]
-    outputs = [made[tuple(ref)] for ref in body["output_layers"]]
-    several_in = len(inputs) > 1 or isinstance(body["input_layers"][0], list) and len(body["input_layers"]) > 1
-    return Model(inputs if several_in else inputs[0], outputs if len(outputs) > 1 else outputs[0],
+    # (one input or output may be written as its reference alone: ["input_1", 0, 0])
+    ends = [[r] if isinstance(r[0], str) else r for r in (body["input_layers"], body["output_layers"])]
+    inputs, outputs = ([made[tuple(ref)] for ref in refs] for refs in ends)
+    return Model(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                  name=body.get("name"))
 
 
@@ -243,17 +246,21 @@ def build_layer(entry):
     from .base import Layer
     name = _KERAS_NAMES.get(entry["class_name"], entry["class_name"])
     cls = getattr(catalogue, name, None)
-    if name in ("Sequential", "Model"):
-        raise NotImplementedError("a Keras model holding another model as a layer is not read (its layers' "
-                                  "weights can be: build the model here, then load_weights)")
+    if name in ("Sequential", "Model"):  # (a model as a layer: a trained base under a new head)
+        model = build_model(entry)
+        model.trainable = entry["config"].get("trainable", True)
+        return model
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise NotImplementedError(f"Keras's layer {entry['class_name']} has no counterpart in symgraph.layers")
     config = dict(entry["config"])
     if name == "Bidirectional":
         inner = build_layer(config.pop("layer"))
         config.pop("backward_layer", None)
-        return cls(inner, **_arguments(cls, config, entry["class_name"]))
-    return cls(**_arguments(cls, config, entry["class_name"]))
+        layer = cls(inner, **_arguments(cls, config, entry["class_name"]))
+    else:
+        layer = cls(**_arguments(cls, config, entry["class_name"]))
+    layer.trainable = config.get("trainable", True)  # (a frozen layer stays frozen)
+    return layer
 
 
 def _arguments(cls, config, keras_name):
@@ -331,7 +338,17 @@ def _assign_by_name(model, weights, path):
 
 
 def _set(layer, arrays, path):
-    """Keras's arrays for one layer, moved to this library's layouts, into its weights."""
+    """Keras's arrays for one layer, moved to this library's layouts, into its weights: a
+    model inside the model by its layers' names (Keras 3's files) or in their order."""
+    from .model import NestedModel
+    if isinstance(layer, NestedModel):
+        if isinstance(arrays, dict):
+            return _assign_by_name(layer.model, arrays, path)
+        arrays = list(arrays)
+        for inner in [l for l in layer.model.layers if l.weights]:
+            _set(inner, arrays[:len(inner.weights)], path)
+            arrays = arrays[len(inner.weights):]
+        return None
     arrays = list(arrays)
     from .conv import DepthwiseConv2D
     from .normalization import BatchNormalization

@@ -22,11 +22,12 @@ def _expected(name):
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
-@pytest.mark.parametrize("name", ["convnet", "branches", "sequences"])
+@pytest.mark.parametrize("name", ["convnet", "branches", "sequences", "transfer"])
 def test_keras_models_load_and_give_kerass_outputs(name, suffix):
     """A channels-last convnet with batch normalization (trained: its statistics are Keras's),
-    a functional model of two inputs and outputs with a layer called twice, and Embedding,
-    Conv1D, LSTM and a bidirectional GRU: the same outputs as Keras gave."""
+    a functional model of two inputs and outputs with a layer called twice, Embedding, Conv1D,
+    LSTM and a bidirectional GRU, and a frozen trained base model called with training=False
+    under a new head: the same outputs as Keras gave."""
     model = L.load_model(os.path.join(HERE, name + suffix))
     x, want = _expected(name)
     got = model.predict(x)
@@ -46,6 +47,22 @@ def test_a_loaded_keras_model_trains_and_saves_here(tmp_path):
     assert model.evaluate(x, want[0].argmax(axis=1)) < before
     model.save(str(tmp_path / "mine"))
     np.testing.assert_allclose(L.load_model(str(tmp_path / "mine")).predict(x), model.predict(x), rtol=1e-6)
+
+
+def test_a_keras_base_model_stays_frozen_while_its_new_head_trains():
+    """Keras's transfer learning, continued here: the base's weights and batch statistics
+    stay as Keras left them while fit trains the head."""
+    model = L.load_model(os.path.join(HERE, "transfer.keras"))
+    base = model.layers[0]
+    assert not base.trainable and base.trainable_weights == []
+    before = [w.copy() for w in base.get_weights()]
+    x, want = _expected("transfer")
+    model.compile(sg.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    head = model.layers[-1].get_weights()[0].copy()
+    model.fit(x, 1 - want[0].argmax(axis=1), epochs=3, verbose=0)
+    for kept, was in zip(base.get_weights(), before):
+        np.testing.assert_array_equal(kept, was)
+    assert not np.allclose(model.layers[-1].get_weights()[0], head)
 
 
 @pytest.mark.parametrize("suffix", [".weights.h5", ".h5"])

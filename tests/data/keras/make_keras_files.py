@@ -78,7 +78,24 @@ def sequences():
     save(model, "sequences", rng.integers(0, 20, size=(4, 7)).astype("int32"))
 
 
+def transfer():
+    """Keras's transfer-learning shape: a trained base model (batch normalization, frozen) inside
+    a functional model, called with training=False, under a new head."""
+    keras.utils.set_random_seed(4)
+    x = rng.normal(size=(32, 6, 6, 2)).astype("float32")
+    base = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(3, 3, activation="relu"),
+                             layers.BatchNormalization(), layers.GlobalAveragePooling2D()], name="base")
+    base.compile("adam", "mse")
+    base.fit(x, rng.normal(size=(32, 3)).astype("float32"), epochs=2, verbose=0)
+    base.trainable = False
+    inputs = keras.Input((6, 6, 2))
+    features = base(inputs, training=False)
+    model = keras.Model(inputs, layers.Dense(2, activation="softmax")(layers.Dropout(0.2)(features)))
+    save(model, "transfer", x[:4])
+
+
 if __name__ == "__main__":
     convnet()
     branches()
     sequences()
+    transfer()
