@@ -253,9 +253,9 @@ def build_layer(entry):
     if not (isinstance(cls, type) and issubclass(cls, Layer)):
         raise NotImplementedError(f"Keras's layer {entry['class_name']} has no counterpart in symgraph.layers")
     config = dict(entry["config"])
-    if name == "Bidirectional":
+    if isinstance(config.get("layer"), dict):  # (a wrapper: Bidirectional, TimeDistributed)
         inner = build_layer(config.pop("layer"))
-        config.pop("backward_layer", None)
+        config.pop("backward_layer", None)  # (Bidirectional makes its own, as Keras's default)
         layer = cls(inner, **_arguments(cls, config, entry["class_name"]))
     else:
         layer = cls(**_arguments(cls, config, entry["class_name"]))
@@ -369,6 +369,8 @@ def _set(layer, arrays, path):
         if axes is not None:
             array = np.transpose(array, np.argsort(axes))
         mine = weight.get_value(borrow=True)
+        if array.shape != mine.shape and [d for d in array.shape if d != 1] == [d for d in mine.shape if d != 1]:
+            array = array.reshape(mine.shape)  # (Keras keeps shared axes' length 1: PReLU's (1, 1, c))
         if array.shape != mine.shape:
             raise ValueError(f"{path}: {weight.name} is {array.shape} in the file (in this library's layout), "
                              f"{mine.shape} here")

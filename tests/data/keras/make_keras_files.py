@@ -94,8 +94,28 @@ def transfer():
     save(model, "transfer", x[:4])
 
 
+def zoo():
+    """More layers, each with a layout of its own to move: depthwise and separable kernels, a
+    transposed convolution's, upsampling, padding and cropping, a PReLU's slopes, TimeDistributed."""
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((8, 8, 3))
+    h = layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(inputs)
+    h = layers.SeparableConv2D(4, 3, depth_multiplier=2, padding="same")(h)
+    h = layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(0.1, 0.5), shared_axes=[1, 2])(h)
+    h = layers.Conv2DTranspose(3, 3, strides=2, padding="same")(h)
+    h = layers.AveragePooling2D(2)(layers.ZeroPadding2D(1)(h))
+    h = layers.Cropping2D(((1, 0), (0, 1)))(layers.UpSampling2D(2)(h))
+    h = layers.LeakyReLU(negative_slope=0.2)(layers.GlobalMaxPooling2D()(h))
+    seq = layers.Reshape((3, 1))(h)
+    seq = layers.TimeDistributed(layers.Dense(2))(seq)
+    out = layers.Dense(2)(layers.Flatten()(layers.SimpleRNN(3, return_sequences=True)(seq)))
+    model = keras.Model(inputs, out)
+    save(model, "zoo", rng.normal(size=(2, 8, 8, 3)).astype("float32"))
+
+
 if __name__ == "__main__":
     convnet()
     branches()
     sequences()
     transfer()
+    zoo()
