@@ -273,17 +273,17 @@ def _signed_terms(g, is_s, view=_unviewed):
             return
     ratio = _pair(g, "true_div") or _summed_quotient(g)
     if ratio is not None and is_s(ratio[1]):
-        yield 1, view(ratio[0]), "over s"
+        yield 1, view(_numerator(ratio)), "over s"
     elif ratio is not None and is_s(_one_minus(ratio[1])):
-        yield 1, view(ratio[0]), "over 1 - s"
+        yield 1, view(_numerator(ratio)), "over 1 - s"
     else:
         yield 1, view(g), None
 
 
 def _summed_quotient(var):
-    """(SumToShape(a, shape), d) for var = SumToShape(a / d, shape) where d has that shape: the
-    divisor is the same along the axes summed (the gradient of a loss whose targets might
-    broadcast, summed back to the logits' shape); else None."""
+    """(a, d, shape) for var = SumToShape(a / d, shape) where d has that shape: the divisor is
+    the same along the axes summed (the gradient of a loss whose targets might broadcast,
+    summed back to the logits' shape), so var is SumToShape(a, shape) / d; else None."""
     if var.owner is None or not isinstance(var.owner.op, SumToShape):
         return None
     inner, target = var.owner.inputs
@@ -291,7 +291,13 @@ def _summed_quotient(var):
     if ratio is None or ratio[1].ndim != var.ndim \
             or not all(same(length(ratio[1], k), entry(target, k)) for k in range(var.ndim)):
         return None
-    return SumToShape()(ratio[0], target), ratio[1]
+    return ratio[0], ratio[1], target
+
+
+def _numerator(ratio):
+    """A quotient's numerator: a of (a, d), or SumToShape(a, shape) of _summed_quotient's (made
+    only for a quotient a rule rewrites)."""
+    return ratio[0] if len(ratio) == 2 else SumToShape()(ratio[0], ratio[2])
 
 
 def _negated(var):
