@@ -30,11 +30,9 @@ from .base import _snake  # (Keras's naming: Conv2D -> conv2d)
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 # Keras options that change nothing once the weights are read, or that name Keras's own
 # machinery (a GPU kernel's choice, a quantization, a serialization detail).
-_INERT = {"dtype", "build_config", "use_cudnn", "unroll",
-          "implementation", "zero_output_for_mask", "seed", "sparse", "ragged", "optional", "registered_name",
-          "shared_object_id", "batch_input_shape", "batch_shape", "synchronized",
-          "rms_scaling", "renorm", "renorm_clipping", "renorm_momentum", "unit_forget_bias", "trainable",
-          "time_major", "activity_regularizer", "kernel_quantizer", "module", "name", "keepdims_default"}
+_INERT = {"dtype", "build_config", "use_cudnn", "unroll", "implementation", "zero_output_for_mask", "seed",
+          "sparse", "ragged", "optional", "registered_name", "shared_object_id", "batch_input_shape",
+          "batch_shape", "synchronized", "unit_forget_bias", "trainable", "module", "name"}
 _KERAS_NAMES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D", "MaxPool1D": "MaxPooling1D",
                 "AvgPool1D": "AveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
                 "GlobalMaxPool2D": "GlobalMaxPooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
@@ -267,9 +265,11 @@ def _arguments(cls, config, keras_name):
     """The constructor's arguments from a Keras config: the options it takes (initializers
     left out: the weights are read), the inert ones dropped, any other refused."""
     accepted = _accepted(cls)
+    if not config.get("renorm"):  # (batch renormalization's settings, when it is off)
+        config = {k: v for k, v in config.items() if k not in ("renorm_clipping", "renorm_momentum")}
     arguments = {"name": config["name"]} if "name" in config else {}
     for key, value in config.items():
-        if key in _INERT and key not in ("activity_regularizer",):
+        if key in _INERT:
             continue
         if key.endswith("_initializer"):
             continue
