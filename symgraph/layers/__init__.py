@@ -26,6 +26,7 @@ from .attention import Attention, AdditiveAttention, MultiHeadAttention
 from .preprocessing import (Rescaling, Normalization, CenterCrop, Resizing, RandomFlip, RandomRotation,
                             RandomTranslation, RandomZoom, RandomContrast)
 from .encoding import CategoryEncoding, Discretization, TextVectorization
+from .lookup import StringLookup, IntegerLookup
 from .model import Model, Sequential, clone_model
 from .plot import plot_model, model_to_dot
 from .saving import load_model, model_from_json, model_from_config
@@ -41,6 +42,6 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization", "Identity", "TimeDistributed", "SimpleRNN", "LSTM", "GRU", "Bidirectional", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "Attention", "AdditiveAttention", "MultiHeadAttention", "Rescaling", "Normalization",
            "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "CategoryEncoding", "Discretization",
-           "TextVectorization", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
+           "TextVectorization", "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
            "model_from_config"]

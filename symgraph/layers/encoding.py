@@ -3,7 +3,7 @@ to one-hot, multi-hot or count vectors) and Discretization (numbers to bin indic
 the graph; TextVectorization (strings to token ids or bag-of-words vectors, a vocabulary
 learned by adapt) works on arrays of strings before the graph, as a model's inputs are numbers
 here (Keras's text tutorials map it over the data so; a model taking raw strings would need it
-inside)."""
+inside). StringLookup and IntegerLookup (lookup.py) work the same way."""
 import re
 from collections import Counter
 
@@ -15,6 +15,7 @@ from ..ops.nn import one_hot
 from ..ops.shape import expand_dims
 from ..variables import constant
 from .base import Layer
+from .lookup import ranked
 
 
 class CategoryEncoding(Layer):
@@ -127,11 +128,8 @@ class TextVectorization:
     def adapt(self, data, batch_size=None, steps=None):
         """Learn the vocabulary (and the tf_idf weights) from an array or list of strings."""
         documents = [self._tokens(t) for t in self._texts(data)]
-        counts = Counter(token for tokens in documents for token in tokens)
-        order = {token: k for k, token in enumerate(dict.fromkeys(t for tokens in documents for t in tokens))}
-        ranked = sorted(counts, key=lambda token: (-counts[token], order[token]))
         room = None if self.max_tokens is None else self.max_tokens - len(self.specials)
-        self._set(ranked[:room], documents)
+        self._set(ranked([token for tokens in documents for token in tokens])[:room], documents)
 
     def set_vocabulary(self, vocabulary, idf_weights=None):
         """A given vocabulary (without the special tokens), most frequent first."""

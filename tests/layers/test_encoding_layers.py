@@ -91,3 +91,52 @@ def test_category_encoding_and_discretization_in_a_model(backend):
     assert counts.tolist() == [250] * 4
     with pytest.raises(ValueError, match="bin_boundaries or num_bins"):
         L.Discretization()
+
+
+def test_string_and_integer_lookups_as_keras():
+    """Keras's index layout: [mask], the unknown values' index, then the vocabulary by count;
+    one-hot, multi-hot and count vectors; invert maps indices back."""
+    colors = L.StringLookup()
+    colors.adapt(np.array([["red", "blue"], ["red", "green"], ["blue", "red"]]))
+    assert colors.get_vocabulary() == ["[UNK]", "red", "blue", "green"]
+    np.testing.assert_array_equal(colors(np.array(["green", "pink", b"red"])), [3, 0, 1])
+    np.testing.assert_array_equal(colors(np.array([["red", "red"], ["blue", "cyan"]])), [[1, 1], [2, 0]])
+    counts = L.StringLookup(vocabulary=["a", "b"], output_mode="count")
+    np.testing.assert_array_equal(counts(np.array([["a", "a", "z"], ["b", "a", "b"]])), [[1, 2, 0], [0, 1, 2]])
+    hot = L.StringLookup(vocabulary=["a", "b"], output_mode="one_hot")
+    np.testing.assert_array_equal(hot(np.array(["b", "q"])), [[0, 0, 1], [1, 0, 0]])
+    back = L.StringLookup(vocabulary=["a", "b"], invert=True)
+    assert back(np.array([2, 0, 1])).tolist() == ["b", "[UNK]", "a"]
+    codes = L.IntegerLookup(mask_token=0)
+    codes.adapt([12, 7, 12, 0, 99, 7, 12])
+    assert codes.get_vocabulary() == [0, -1, 12, 7, 99] and codes.vocabulary_size() == 5
+    np.testing.assert_array_equal(codes([7, 0, 5, 99]), [3, 0, 1, 4])
+    strict = L.IntegerLookup(vocabulary=[3, 4], num_oov_indices=0)
+    np.testing.assert_array_equal(strict([4, 3]), [1, 0])
+    with pytest.raises(ValueError, match="5 is not in the vocabulary"):
+        strict([5])
+    again = L.IntegerLookup(**codes.get_config())
+    np.testing.assert_array_equal(again([7, 0, 5, 99]), [3, 0, 1, 4])
+    with pytest.raises(NotImplementedError, match="num_oov_indices"):
+        L.StringLookup(num_oov_indices=2)
+
+
+def test_kerass_structured_data_recipe_with_lookups():
+    """A categorical string column and an integer-coded one through the lookups, into
+    Embedding and CategoryEncoding inside a two-input model: the label depends on both."""
+    rng = np.random.default_rng(5)
+    cities = rng.choice(["paris", "lyon", "nice", "lille"], size=400)
+    zips = rng.choice([75001, 69002, 6000, 59000, 13001], size=400)
+    labels = ((cities == "nice") | (zips == 13001)).astype("float32")
+    city_lookup, zip_lookup = L.StringLookup(), L.IntegerLookup(output_mode="one_hot")
+    city_lookup.adapt(cities[:300])
+    zip_lookup.adapt(zips[:300])
+    city_ids, zip_hot = city_lookup(cities), zip_lookup(zips)
+    L.set_seed(0)
+    city_in, zip_in = L.Input((1,), dtype="int64"), L.Input((zip_lookup.vocabulary_size(),))
+    city = L.Flatten()(L.Embedding(city_lookup.vocabulary_size(), 4)(city_in))
+    out = L.Dense(1, activation="sigmoid")(L.Dense(8, activation="relu")(L.concatenate([city, zip_in])))
+    model = L.Model([city_in, zip_in], out)
+    model.compile(sg.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
+    model.fit([city_ids[:300, None], zip_hot[:300]], labels[:300], epochs=30, batch_size=32, verbose=0)
+    assert model.evaluate([city_ids[300:, None], zip_hot[300:]], labels[300:])[1] > 0.95
