@@ -53,3 +53,34 @@ def default_channel_axis(ndim, data_format):
     channels_last data: axis 1 of NCHW images where data_format is channels_first, else the
     last (the features of a matrix or of a sequence's steps)."""
     return 1 if ndim == 4 and data_format == "channels_first" else -1
+
+
+def format_of_images(x, hops=32):
+    """The data_format of the image layer that made x, a 4-d variable, through the layers after
+    it that keep its layout (activations, dropout, additions: followed by their first input);
+    None where no image layer made it (an Input, or a Permute or Reshape on the way)."""
+    from .core import Permute, Reshape
+    while x is not None and x.ndim == 4 and hops:
+        history = getattr(x, "layer_history", None)
+        if not history:
+            return None
+        layer, source = history
+        if isinstance(layer, ImageLayer):
+            return layer.data_format
+        if isinstance(layer, (Permute, Reshape)):
+            return None
+        x, hops = (source[0] if isinstance(source, list) else source), hops - 1
+    return None
+
+
+class ChannelsOfItsImages:
+    """A normalization whose default axis is the channels' of the images it is given: after a
+    layer given data_format="channels_last" (NHWC), the last, whatever the backend's format."""
+
+    def trace(self, x, context):
+        if not self.built and self.axis is None:
+            found = format_of_images(x[0] if isinstance(x, list) else x)
+            if found is not None:
+                self.data_format = found
+        return super().trace(x, context)
+

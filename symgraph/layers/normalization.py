@@ -9,13 +9,13 @@ from ..ops.reduce import mean
 from ..ops.shape import reshape, shape
 from ..losses import l2_normalize
 from .base import Layer
-from .image_format import default_channel_axis, resolved
+from .image_format import ChannelsOfItsImages, default_channel_axis, resolved
 
 
-class BatchNormalization(Layer):
+class BatchNormalization(ChannelsOfItsImages, Layer):
     """Normalizes along `axis` (by default the channels: axis 1 of NCHW images, the last of
-    NHWC ones (K.set_image_data_format("channels_last")), of a matrix's or a sequence's
-    features). While training, the running mean/variance are updated through the training
+    NHWC ones (K.set_image_data_format("channels_last"), or images from a layer given
+    data_format="channels_last"), of a matrix's or a sequence's features). While training, the running mean/variance are updated through the training
     function's updates: running = momentum * running + (1 - momentum) * batch."""
     supports_masking = True
 
@@ -93,7 +93,7 @@ def _standardized(x, axes, epsilon):
     return centered / sqrt(mean(centered * centered, axes, keepdims=True) + epsilon)
 
 
-class GroupNormalization(Layer):
+class GroupNormalization(ChannelsOfItsImages, Layer):
     """Normalizes each example over groups of its channels (along `axis`: by default the
     channels, as this module's BatchNormalization: 1 of NCHW images, -1 of NHWC ones and of
     (batch, steps, features)), each

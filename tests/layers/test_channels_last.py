@@ -101,3 +101,20 @@ def test_normalizations_default_to_the_feature_axis_of_sequences():
     assert norm.gamma.get_value().shape == (5,) and groups.gamma.get_value().shape == (5,)
     with pytest.raises(ValueError, match="'channels_first' or 'channels_last'"):
         L.Conv2D(3, 3, data_format="NHWC")
+
+
+def test_batch_normalization_after_channels_last_layers_normalizes_their_channels():
+    """A Keras model ported with data_format="channels_last" on its convolutions (the backend
+    left channels first): BatchNormalization's default axis is the channels' of the images it
+    gets, through an activation, as Keras's -1; after an Input alone, the backend's."""
+    inputs = sg.layers.Input((6, 6, 2))
+    h = sg.layers.Conv2D(5, 3, padding="same", data_format="channels_last")(inputs)
+    norm = sg.layers.BatchNormalization()
+    norm(sg.layers.Activation("relu")(h))
+    assert norm.axis == -1 and norm.gamma.get_value().shape == (5,)
+    group = sg.layers.GroupNormalization(groups=5)
+    group(h)
+    assert group.axis == -1
+    plain = sg.layers.BatchNormalization()
+    plain(sg.layers.Input((3, 6, 6)))
+    assert plain.axis == 1
