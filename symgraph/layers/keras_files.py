@@ -14,9 +14,11 @@ twice) of the layers this library has under Keras's names; a configuration optio
 counterpart here is refused by name, not dropped. Initializers are not read (the weights
 are), nor the training configuration: compile the model again. A model inside the model (a
 trained base under a new head, frozen or not, called with training=False) is read as a
-model called as a layer. Not read: Keras's operations between layers (their config names
-Keras's ops).
+model called as a layer. Keras's operations between layers (keras.ops: x / 255.0, x[:, :4],
+ops.concatenate, ops.mean, ...) become symgraph expressions between them (expression.py);
+one without a counterpart in the table here is refused by name.
 """
+import functools
 import inspect
 import io
 import json
@@ -196,7 +198,7 @@ def _dtype(value):
 
 def _functional(body, Model):
     from .base import Input
-    made, pending, layers = {}, [], {}
+    made, pending, layers, operations = {}, [], {}, {}
     for entry in body["layers"]:
         name = entry["config"]["name"]
         if entry["class_name"] == "InputLayer":
@@ -204,13 +206,24 @@ def _functional(body, Model):
             shape = c.get("batch_shape") or c.get("batch_input_shape")
             made[(name, 0, 0)] = Input(tuple(shape[1:]), name=name, dtype=_dtype(c.get("dtype")))
             continue
-        layers[name] = build_layer(entry)
+        if _is_operation(entry):  # (keras.ops between layers: x / 255.0, x[:, :4])
+            operations[name] = keras_operation(entry)
+        else:
+            layers[name] = build_layer(entry)
         pending += [(name, k, node) for k, node in enumerate(entry.get("inbound_nodes", []))]
+
+    def reads(name, node):
+        return _tensor_refs(node) if name in operations else _sources(node)[0]
     while pending:  # (a layer called twice may wait for a layer listed after it)
-        ready = [p for p in pending if all(ref in made for ref in _sources(p[2])[0])]
+        ready = [p for p in pending if all(ref in made for ref in reads(p[0], p[2]))]
         if not ready:
             raise ValueError(f"the Keras model's calls of {sorted({p[0] for p in pending})} read tensors no layer makes")
         for name, k, node in ready:
+            if name in operations:  # (an expression between layers here: Expression)
+                out = operations[name](*_with_tensors(node["args"], made), **_with_tensors(node["kwargs"], made))
+                made[(name, k, 0)] = out
+                pending.remove((name, k, node))
+                continue
             refs, as_list, training = _sources(node)
             given = [made[ref] for ref in refs]
             out = layers[name](given if as_list else given[0], training=training)
@@ -222,6 +235,81 @@ def _functional(body, Model):
     inputs, outputs = ([made[tuple(ref)] for ref in refs] for refs in ends)
     return Model(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                  name=body.get("name"))
+
+
+def _tensor_refs(value):
+    """Every (layer, node, tensor) a Keras 3 node's arguments read, however nested."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return [tuple(value["config"]["keras_history"])]
+        return [ref for v in value.values() for ref in _tensor_refs(v)]
+    if isinstance(value, list):
+        return [ref for v in value for ref in _tensor_refs(v)]
+    return []
+
+
+def _with_tensors(value, made):
+    """A node's arguments with its tensors the variables made for them, slices as slices."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            return made[tuple(value["config"]["keras_history"])]
+        if value.get("class_name") == "__slice__":
+            return slice(*(value["config"][k] for k in ("start", "stop", "step")))
+        return {k: _with_tensors(v, made) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_tensors(v, made) for v in value]
+    return value
+
+
+def _is_operation(entry):
+    """Whether a functional config's entry is one of keras.ops (its module says so; the legacy
+    HDF5 writer leaves the module out: an operation's config has no trainable, a layer's has)."""
+    module = entry.get("module")
+    if module is not None:
+        return ".ops." in module
+    return entry["class_name"] in _operations() and "trainable" not in entry["config"]
+
+
+def keras_operation(entry):
+    """symgraph's function for one of keras.ops in a functional model's config, its settings
+    (axis, keepdims, newshape, dtype...) bound."""
+    function = _operations().get(entry["class_name"])
+    if function is None:
+        raise NotImplementedError(f"Keras's operation {entry['class_name']} ({entry.get('module')}) between layers "
+                                  f"has no counterpart here")
+    settings = {k: v for k, v in entry["config"].items() if k != "name"}
+    return lambda *args, **kwargs: function(*args, **{**settings, **kwargs})
+
+
+@functools.lru_cache(maxsize=None)
+def _operations():
+    import symgraph as sg
+    from .. import nn
+
+    def axis_(value):  # (Keras writes a tuple of axes as a list)
+        return tuple(value) if isinstance(value, list) else value
+    return {
+        "Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b, "Multiply": lambda a, b: a * b,
+        "TrueDivide": lambda a, b: a / b, "Divide": lambda a, b: a / b, "Power": lambda a, b: a ** b,
+        "Maximum": sg.maximum, "Minimum": sg.minimum, "Negative": sg.neg, "Absolute": sg.abs, "Abs": sg.abs,
+        "Exp": sg.exp, "Log": sg.log, "Sqrt": sg.sqrt, "Square": sg.sqr, "Tanh": sg.tanh, "Sin": sg.sin,
+        "Cos": sg.cos, "Sign": sg.sign, "Floor": sg.floor, "Erf": sg.erf,
+        "Relu": nn.relu, "Sigmoid": nn.sigmoid, "Softplus": nn.softplus, "Elu": nn.elu,
+        "Softmax": lambda x, axis=-1: nn.softmax(x, axis=axis),
+        "LogSoftmax": lambda x, axis=-1: nn.log_softmax(x, axis=axis),
+        "Mean": lambda x, axis=None, keepdims=False: x.mean(axis=axis_(axis), keepdims=keepdims),
+        "Sum": lambda x, axis=None, keepdims=False: x.sum(axis=axis_(axis), keepdims=keepdims),
+        "Max": lambda x, axis=None, keepdims=False, initial=None: x.max(axis=axis_(axis), keepdims=keepdims),
+        "Min": lambda x, axis=None, keepdims=False, initial=None: x.min(axis=axis_(axis), keepdims=keepdims),
+        "Concatenate": lambda xs, axis=0: sg.concatenate(xs, axis=axis),
+        "Reshape": lambda x, newshape: sg.reshape(x, newshape),
+        "Transpose": lambda x, axes=None: sg.transpose(x, axes),
+        "ExpandDims": lambda x, axis: sg.expand_dims(x, axis),
+        "Squeeze": lambda x, axis=None: sg.squeeze(x, axis_(axis)),
+        "Matmul": sg.matmul, "Cast": lambda x, dtype: sg.cast(x, dtype),
+        "Clip": lambda x, x_min, x_max: sg.clip(x, x_min, x_max), "Where": sg.switch,
+        "GetItem": lambda x, key: x[tuple(key) if isinstance(key, list) else key],
+    }
 
 
 def _sources(node):

@@ -113,9 +113,26 @@ def zoo():
     save(model, "zoo", rng.normal(size=(2, 8, 8, 3)).astype("float32"))
 
 
+def operations():
+    """keras.ops between the layers of a functional model (Keras 3 writes each as a node)."""
+    keras.utils.set_random_seed(6)
+    from keras import ops
+    inputs = keras.Input((4, 3))
+    h = layers.Dense(3)(inputs / 2.0)
+    pooled = ops.mean(ops.relu(h), axis=1, keepdims=True)
+    joined = ops.concatenate([h, ops.tanh(h) * 2 + h[:, :, :1]], axis=-1)
+    flat = ops.reshape(joined, (-1, 24))
+    gram = ops.softmax(ops.matmul(ops.transpose(inputs, (0, 2, 1)), inputs), axis=-1)
+    parts = [layers.Flatten()(pooled), ops.sqrt(ops.abs(flat)), layers.Flatten()(ops.expand_dims(ops.sum(gram, axis=-1), 1)),
+             ops.maximum(ops.cast(flat, "float32"), 0.5)]
+    model = keras.Model(inputs, layers.Dense(2)(layers.Concatenate()(parts)))
+    save(model, "operations", rng.normal(size=(3, 4, 3)).astype("float32"))
+
+
 if __name__ == "__main__":
     convnet()
     branches()
     sequences()
     transfer()
     zoo()
+    operations()
