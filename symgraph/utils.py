@@ -79,3 +79,13 @@ def plot_model(model, to_file="model.png", **kw):
     """Keras's utils.plot_model: sg.layers.plot_model (a picture of the layers)."""
     from .layers import plot_model as draw
     return draw(model, to_file, **kw)
+
+
+def set_random_seed(seed):
+    """Keras's utils.set_random_seed: Python's, NumPy's and symgraph's generators (weights'
+    initial values, dropout masks) seeded at once, so that a script runs the same each time."""
+    import random
+    from .layers import set_seed
+    random.seed(seed)
+    np.random.seed(seed)
+    set_seed(seed)

@@ -178,3 +178,17 @@ def test_input_layer_clone_model_and_normalize(tmp_path):
     np.testing.assert_allclose(sg.utils.normalize(v, axis=0, order=1), v / np.abs(v).sum(0))
     with pytest.raises(ValueError, match="input_shape"):
         L.InputLayer()
+
+
+def test_set_random_seed_makes_a_script_repeat():
+    """keras.utils.set_random_seed: the same seed, the same initial weights and the same
+    NumPy draws; another seed, others."""
+    def run(seed):
+        sg.utils.set_random_seed(seed)
+        layer = sg.layers.Dense(3)
+        sg.layers.Sequential([layer]).build((4,))
+        return layer.get_weights()[0], np.random.rand(2)
+    (w1, r1), (w2, r2), (w3, _) = run(7), run(7), run(8)
+    np.testing.assert_array_equal(w1, w2)
+    np.testing.assert_array_equal(r1, r2)
+    assert not np.array_equal(w1, w3)
