@@ -145,7 +145,7 @@ class MultiHeadAttention(_Attention):
     by scaled dot products, then one projection of the heads joined back to the query's
     features (or output_shape). Called as layer(query, value) or layer(query, value, key),
     attention_mask (batch, Tq, Tv) True where a query step may attend, use_causal_mask for
-    a decoder's self-attention (the layer keeps the last call's, and saves it)."""
+    a decoder's self-attention (each call's own, replayed and saved with the call)."""
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True, output_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
@@ -159,18 +159,29 @@ class MultiHeadAttention(_Attention):
         self.kernel_regularizer, self.bias_regularizer = kernel_regularizer, bias_regularizer
         self.kernel_constraint, self.bias_constraint = kernel_constraint, bias_constraint
 
-    def __call__(self, query, value=None, key=None, attention_mask=None, use_causal_mask=False, training=None):
-        if isinstance(query, (list, tuple)):  # (Keras 2's [query, value] call as well)
-            return super().__call__(query, training=training)
-        if value is None:
+    def __call__(self, query, value=None, key=None, attention_mask=None, use_causal_mask=None, training=None):
+        if isinstance(query, (list, tuple)):  # (Keras 2's [query, value] call as well: the layer's setting)
+            inputs = list(query)
+        elif value is None:
             raise TypeError(f"{self.name} is called as layer(query, value[, key]), got no value")
-        self.causal = bool(use_causal_mask)
-        key = value if key is None else key
-        inputs = [query, value, key] + ([attention_mask] if attention_mask is not None else [])
-        return super().__call__(inputs, training=training)
+        else:
+            use_causal_mask = bool(use_causal_mask)  # (not given: False, as Keras's)
+            key = value if key is None else key
+            inputs = [query, value, key] + ([attention_mask] if attention_mask is not None else [])
+        if use_causal_mask is not None:
+            self.causal = bool(use_causal_mask)
+        out = super().__call__(inputs, training=training)
+        out.call_causal = self.causal  # (this call's: a model replays each call with its own)
+        return out
+
+    def call_options(self, out):
+        return {**super().call_options(out), "use_causal_mask": getattr(out, "call_causal", self.causal)}
+
+    def restore_call(self, out):
+        self.causal = getattr(out, "call_causal", self.causal)
 
     def named_arguments(self):
-        return {**super().named_arguments(), "use_causal_mask": self.causal}  # (given when called, saved)
+        return {**super().named_arguments(), "use_causal_mask": self.causal}  # (the last call's, saved)
 
     def _check(self, shapes):
         super()._check(shapes[:3])  # (a fourth input is the attention mask)

@@ -206,6 +206,16 @@ class Layer(Recorded):
 
     supports_masking = False  # (a layer that does passes its input's mask on unchanged)
 
+    def call_options(self, out):
+        """The options the functional call that made `out` was given and its replay needs
+        (Model replays and saves them with the call): its fixed mode, layer(x, training=...)."""
+        fixed = getattr(out, "call_training", None)
+        return {} if fixed is None else {"training": bool(fixed)}
+
+    def restore_call(self, out):
+        """Before a replay of the call that made `out`: set what that call set (per-call settings
+        kept on the layer: MultiHeadAttention's use_causal_mask)."""
+
     def compute_mask(self, x, mask):
         """The mask of the output's steps (Keras's: a boolean (batch, steps) variable, False at
         padding), given the input's (or None). Layers that read the mask (the recurrent ones, a

@@ -95,8 +95,9 @@ class Model:
         values = {id(v): g for v, g in zip(self.inputs, given_inputs)}
         for layer, source, result in self.calls:
             given = [values[id(s)] for s in source] if isinstance(source, list) else values[id(source)]
-            fixed = getattr(result[0] if isinstance(result, tuple) else result, "call_training", None)
-            made = trace_in_mode(layer, given, context, fixed)  # (layer(x, training=...): its mode)
+            first = result[0] if isinstance(result, tuple) else result
+            layer.restore_call(first)  # (that call's own settings)
+            made = trace_in_mode(layer, given, context, getattr(first, "call_training", None))
             for r, m in zip(result, made) if isinstance(result, tuple) else [(result, made)]:
                 values[id(r)] = m
         outs = [values[id(v)] for v in self.outputs]

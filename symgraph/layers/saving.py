@@ -106,9 +106,9 @@ def _model_config(model):
     calls = []
     for k, (layer, source, out) in enumerate(model.calls):
         sources = source if isinstance(source, list) else [source]
-        fixed = getattr(out[0] if isinstance(out, tuple) else out, "call_training", None)  # (layer(x, training=...))
+        options = layer.call_options(out[0] if isinstance(out, tuple) else out)  # (layer(x, training=...))
         calls.append([model.layers.index(layer), [made_by[id(s)] for s in sources], isinstance(source, list)]
-                     + ([bool(fixed)] if fixed is not None else []))
+                     + ([options] if options else []))
         made_by.update({id(o): [k, i] for i, o in enumerate(out)} if isinstance(out, tuple) else {id(out): k})
         # (output i of a call of several is [k, i])
     config = {"class": "Model", "name": model.name, "trainable": model.trainable,
@@ -274,9 +274,9 @@ def _build_model(config, classes):
 
         def made_by(ref):
             return made[ref[0]][ref[1]] if isinstance(ref, list) else made[ref]
-        for k, (index, sources, as_list, *fixed) in enumerate(config["calls"]):
+        for k, (index, sources, as_list, *options) in enumerate(config["calls"]):
             given = [made_by(s) for s in sources]
-            made[k] = layers[index](given if as_list else given[0], training=fixed[0] if fixed else None)
+            made[k] = layers[index](given if as_list else given[0], **(options[0] if options else {}))
         outputs = [made_by(k) for k in config["outputs"]] if "outputs" in config else made_by(config["output"])
         model = Model(inputs if "inputs" in config else inputs[0], outputs, name=config["name"])
     model._trainable = config["trainable"]  # (its layers' own flags are restored one by one)

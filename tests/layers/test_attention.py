@@ -172,3 +172,22 @@ def test_bad_input_is_refused_clearly():
         L.Attention(score_mode="general")
     with pytest.raises(TypeError, match="no value"):
         L.MultiHeadAttention(2, 4)(L.Input((4, 6)))
+
+
+def test_one_attention_layer_called_causally_and_not_keeps_each_calls_mask(tmp_path):
+    """A MultiHeadAttention shared by two calls, one with use_causal_mask=True: each call is
+    replayed (predict, fit's trace) and saved with its own setting, not the last call's."""
+    L.set_seed(0)
+    inputs = L.Input((5, 4))
+    attention = L.MultiHeadAttention(num_heads=2, key_dim=3)
+    causal = attention(inputs, inputs, use_causal_mask=True)
+    plain = attention(inputs, inputs)
+    model = L.Model(inputs, [causal, plain])
+    x = np.random.default_rng(0).normal(size=(2, 5, 4)).astype("float32")
+    changed = x.copy()
+    changed[:, -1] += 5.0  # (the last step: a causal first step cannot see it)
+    model.save(str(tmp_path / "m"))
+    for m in (model, L.load_model(str(tmp_path / "m"))):
+        (c1, p1), (c2, p2) = m.predict(x), m.predict(changed)
+        np.testing.assert_allclose(c1[:, :-1], c2[:, :-1], rtol=1e-5, atol=1e-6)
+        assert np.abs(p1[:, 0] - p2[:, 0]).max() > 1e-3

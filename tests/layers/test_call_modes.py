@@ -35,7 +35,7 @@ def test_monte_carlo_dropout_and_a_frozen_batch_normalization(tmp_path):
     assert np.stack([again.predict(x[:50]) for _ in range(3)]).std(axis=0).mean() > 1e-3
     assert "training=True" in L.model_to_dot(model).source
     config = model.get_config()
-    assert [call[3:] for call in config["calls"]] == [[], [False], [True], []]
+    assert [call[3:] for call in config["calls"]] == [[], [{"training": False}], [{"training": True}], []]
 
 
 def test_a_subclassed_models_call_fixes_a_layers_mode():
