@@ -12,7 +12,9 @@ another (a Conv2D kernel's (kh, kw, in, out) is (out, in, kh, kw) here: the weig
 keras_axes). Sequential and functional models (several inputs and outputs, a layer called
 twice) of the layers this library has under Keras's names; a configuration option with no
 counterpart here is refused by name, not dropped. Initializers are not read (the weights
-are), nor the training configuration: compile the model again. A model inside the model (a
+are). The model comes compiled as Keras had it (the optimizer of the same class and settings,
+the loss, the metrics), or, where a part has no counterpart here, uncompiled with a warning;
+the optimizer's state (Adam's moments) starts afresh. A model inside the model (a
 trained base under a new head, frozen or not, called with training=False) is read as a
 model called as a layer. Keras's operations between layers (keras.ops: x / 255.0, x[:, :4],
 ops.concatenate, ops.mean, ...) become symgraph expressions between them (expression.py);
@@ -22,6 +24,7 @@ import functools
 import inspect
 import io
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -35,6 +38,9 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _INERT = {"dtype", "build_config", "use_cudnn", "unroll", "implementation", "zero_output_for_mask", "seed",
           "sparse", "ragged", "optional", "registered_name", "shared_object_id", "batch_input_shape",
           "batch_shape", "synchronized", "unit_forget_bias", "trainable", "module", "name"}
+# Keras optimizer settings that ask for nothing here when off (use_ema, amsgrad: the defaults
+# pass as such) or that are Keras's own (its jit, its name).
+_OPTIMIZER_INERT = {"name", "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer"}
 _KERAS_NAMES = {"MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D", "MaxPool1D": "MaxPooling1D",
                 "AvgPool1D": "AveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
                 "GlobalMaxPool2D": "GlobalMaxPooling2D", "GlobalAvgPool1D": "GlobalAveragePooling1D",
@@ -53,14 +59,67 @@ def is_keras_file(path):
         return "config.json" in archive.namelist()
 
 
-def load_keras_model(path):
-    """The model in a Keras file, built of symgraph layers, with its weights (not compiled)."""
+def load_keras_model(path, compile=True):
+    """The model in a Keras file, built of symgraph layers, with its weights; with compile,
+    compiled as the file's training configuration says (as Keras's load_model)."""
     config, weights = _read(path)
     if config is None:
         raise ValueError(f"{path} holds Keras weights alone: build the model, then model.load_weights({path!r})")
     model = build_model(config)
     _assign_by_name(model, weights, path)
+    training = _training_config(path, config)
+    if compile and training:
+        _compile_as_keras(model, training, path)
     return model
+
+
+def _training_config(path, config):
+    """The optimizer, loss and metrics Keras compiled the model with: Keras 3's compile_config,
+    the legacy HDF5's training_config attribute; None where it was not compiled."""
+    if config.get("compile_config"):
+        return config["compile_config"]
+    with open(path, "rb") as f:
+        if f.read(8) != HDF5_SIGNATURE:
+            return None
+    with _h5py().File(path, "r") as f:
+        found = f.attrs.get("training_config")
+    return None if found is None else json.loads(found if isinstance(found, str) else found.decode())
+
+
+def _compile_as_keras(model, training, path):
+    """model.compile with Keras's optimizer (its class and settings), loss and metrics; where a
+    part has no counterpart here, a warning, and the model left for the user to compile."""
+    from .. import losses, metric_objects, optimizers
+    try:
+        spec = training.get("optimizer") or training.get("optimizer_config")
+        if isinstance(spec, dict):
+            settings = dict(spec.get("config", {}))
+            if spec["class_name"] != "AdamW" and settings.pop("weight_decay", None) is not None:
+                # (Keras 3's is decoupled, AdamW's; the base optimizer's here adds an L2 gradient)
+                raise NotImplementedError("Keras's decoupled weight_decay on " + spec["class_name"])
+            optimizer = _settings_object({"class_name": spec["class_name"], "config": {
+                k: v for k, v in settings.items() if k not in _OPTIMIZER_INERT and not _plain_default(k, v)}},
+                optimizers, "compile", "optimizer")
+        else:
+            optimizer = spec or "rmsprop"
+        model.compile(optimizer, _objectives(training.get("loss"), losses), _objectives(training.get("metrics"),
+                      metric_objects), loss_weights=training.get("loss_weights"))
+    except (NotImplementedError, TypeError, ValueError) as exc:
+        warnings.warn(f"{path}: not compiled as Keras had it ({exc}); compile the model before training",
+                      stacklevel=3)
+
+
+def _objectives(value, module):
+    """A loss or metrics as Keras wrote them: names as they are, objects by class name here."""
+    if isinstance(value, list):
+        return [_objectives(v, module) for v in value]
+    if isinstance(value, dict) and "class_name" in value:
+        settings = {k: v for k, v in value.get("config", {}).items() if k not in ("name", "dtype", "reduction")}
+        return _settings_object({"class_name": value["class_name"], "config": settings}, module, "compile",
+                                value["class_name"])
+    if isinstance(value, dict):  # (per output, by name)
+        return {k: _objectives(v, module) for k, v in value.items()}
+    return value
 
 
 def load_keras_weights(model, path):

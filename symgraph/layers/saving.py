@@ -63,11 +63,11 @@ def load_model(path, custom_objects=None, compile=True):
     compiled. custom_objects: {class name: class} for layers defined outside symgraph (any
     Layer subclass imported when loading is found without it), {name: function} for the
     functions a Lambda layer, a loss or a metric calls. A file Keras wrote (.keras, .h5) is
-    read too: the same model of symgraph layers with Keras's weights (keras_files.py), not
-    compiled."""
+    read too: the same model of symgraph layers with Keras's weights (keras_files.py), compiled
+    as Keras had it."""
     from .keras_files import is_keras_file, load_keras_model
     if is_keras_file(str(path)):
-        return load_keras_model(str(path))
+        return load_keras_model(str(path), compile)
     with np.load(str(path), allow_pickle=False) as data:
         if "__config__" not in data.files:
             raise ValueError(f"{path} holds no saved model (weights alone? load them with model.load_weights)")

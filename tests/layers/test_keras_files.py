@@ -40,6 +40,31 @@ def test_keras_models_load_and_give_kerass_outputs(name, suffix):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_keras_model_comes_compiled_as_keras_had_it(suffix, tmp_path):
+    """Keras's load_model compiles with the file's optimizer, loss and metrics: evaluate works
+    at once; a model Keras never compiled comes uncompiled; a setting with no counterpart here
+    leaves it uncompiled with a warning."""
+    model = L.load_model(os.path.join(HERE, "convnet" + suffix))
+    assert type(model.optimizer).__name__ == "Adam" and model.optimizer.learning_rate == pytest.approx(1e-3)
+    x, want = _expected("convnet")
+    labels = want[0].argmax(axis=1)
+    np.testing.assert_allclose(model.evaluate(x, labels), -np.log(want[0][np.arange(len(x)), labels]).mean(),
+                               rtol=1e-5)
+    assert L.load_model(os.path.join(HERE, "zoo" + suffix)).compiled is None
+    assert L.load_model(os.path.join(HERE, "convnet" + suffix), compile=False).compiled is None
+    with h5py.File(os.path.join(HERE, "convnet.h5"), "r") as f, h5py.File(str(tmp_path / "odd.h5"), "w") as g:
+        for key in f:
+            f.copy(f[key], g, key)
+        for key, value in f.attrs.items():
+            g.attrs[key] = value
+        training = json.loads(f.attrs["training_config"])
+        training["optimizer_config"]["config"]["use_ema"] = True
+        g.attrs["training_config"] = json.dumps(training)
+    with pytest.warns(UserWarning, match="not compiled as Keras had it"):
+        assert L.load_model(str(tmp_path / "odd.h5")).compiled is None
+
+
 def test_a_loaded_keras_model_trains_and_saves_here(tmp_path):
     model = L.load_model(os.path.join(HERE, "convnet.keras"))
     assert [type(l).__name__ for l in model.layers][:3] == ["Conv2D", "BatchNormalization", "MaxPool2D"]
