@@ -15,7 +15,7 @@ from ..ops.nn import one_hot
 from ..ops.shape import expand_dims
 from ..variables import constant
 from .base import Layer
-from .lookup import ranked
+from .lookup import bag, ranked
 
 
 class CategoryEncoding(Layer):
@@ -162,12 +162,7 @@ class TextVectorization:
             for k, ids in enumerate(rows):
                 out[k, :min(len(ids), length)] = ids[:length]
             return out
-        width = self.max_tokens or len(self.vocabulary)
-        out = np.zeros((len(rows), width), np.float32)
-        for k, ids in enumerate(rows):
-            np.add.at(out[k], ids, 1.0)
-        if self.output_mode == "multi_hot":
-            return np.minimum(out, 1)
+        out = bag(rows, self.max_tokens or len(self.vocabulary), self.output_mode)
         if self.output_mode == "tf_idf":
             if self.idf is None:
                 raise ValueError("TextVectorization(output_mode='tf_idf') needs adapt (or idf_weights) first")

@@ -19,6 +19,15 @@ def ranked(values):
     return sorted(counts, key=lambda v: (-counts[v], order[v]))
 
 
+def bag(rows, width, mode):
+    """Each row of ids as a (width,) float32 vector: its counts, or with mode "multi_hot" 0 or 1
+    (Keras's count and multi_hot outputs, TextVectorization's and the lookups')."""
+    out = np.zeros((len(rows), width), np.float32)
+    for k, ids in enumerate(rows):
+        np.add.at(out[k], ids, 1.0)
+    return np.minimum(out, 1) if mode == "multi_hot" else out
+
+
 class _Lookup:
     """The shared machinery; subclasses give the value type (key) and the defaults."""
     default_oov = None
@@ -90,10 +99,7 @@ class _Lookup:
         if self.output_mode == "one_hot":
             return np.eye(width, dtype=np.float32)[indices]
         rows = indices.reshape(len(indices), -1) if indices.ndim else indices.reshape(1, -1)
-        out = np.zeros((len(rows), width), np.float32)
-        for k, row in enumerate(rows):
-            np.add.at(out[k], row, 1.0)
-        return np.minimum(out, 1) if self.output_mode == "multi_hot" else out
+        return bag(rows, width, self.output_mode)
 
     def get_config(self):
         return {"max_tokens": self.max_tokens, "num_oov_indices": self.num_oov_indices,

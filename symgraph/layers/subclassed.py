@@ -56,10 +56,6 @@ def track(model, attribute, value):
             model.layers.append(item)
 
 
-def built(model):
-    return model.input is not None
-
-
 def build_from_data(model, x):
     """Build for arrays like x (an array, or a list for several inputs): float data in floatX,
     integer ids kept integers."""
