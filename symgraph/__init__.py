@@ -17,7 +17,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
     from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
     from .function import function, Function, UnusedInputError
-    from .ops.scan import scan, map, reduce, foldl, foldr  # (Theano's theano.map, theano.reduce, ...)
+    from .ops.scan import scan, until, map, reduce, foldl, foldr  # (Theano's theano.map, theano.reduce, ...)
     from .ops.shape import (grad_clip, zero_grad, alloc, fill, second, shape_padaxis, join, horizontal_stack,
                             vertical_stack, stacklists, roll, addbroadcast, unbroadcast, patternbroadcast)
     from .ops.linalg import diag, diagonal, trace, triu, tril
@@ -37,7 +37,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     as_tensor = as_tensor_variable
     disconnected_grad = stop_gradient  # noqa: F405  (Theano's theano.gradient.disconnected_grad)
     from . import random, datasets, nn, nnet, signal, utils, activations, optimizers, losses, metrics, callbacks, layers
-    from . import gradient, ifelse  # (Theano's theano.gradient and theano.ifelse modules)
+    from . import gradient, ifelse, scan_module  # (Theano's theano.gradient, theano.ifelse, theano.scan_module)
     from . import constraints, initializers, regularizers, keras_backend as backend  # `from symgraph import backend as K`, as Keras's
     _sys.modules[__name__ + ".backend"] = backend  # (and `import symgraph.backend as K`)
 

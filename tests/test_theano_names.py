@@ -73,6 +73,11 @@ def test_nnet_names_and_leaky_relu(rng):
     got = run([a, b], [sg.and_(a, b), sg.or_(a, b), sg.xor(a, b), sg.sgn(a)], av, bv, backend="numba")
     for g, w in zip(got, [av & bv, av | bv, av ^ bv, np.sign(av)]):
         np.testing.assert_array_equal(g, w)
+    # Theano's T.add and T.mul take any number of terms (a sum of three tapped slices, a product of gates).
+    c = sg.ivector("c")
+    got = run([a, b, c], [sg.add(a, b, c), sg.mul(a, b, c, 2), sg.add(a, b)], av, bv, bv)
+    for g, w in zip(got, [av + 2 * bv, av * bv * bv * 2, av + bv]):
+        np.testing.assert_array_equal(g, w)
 
 
 def theano_pool(x, ws, ignore_border, stride, pad, mode):

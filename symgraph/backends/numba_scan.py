@@ -95,6 +95,8 @@ class _LoopWriter(P._Writer):
         self.helpers["copy_into"] = "from symgraph.backends.numba_kernels import copy_into\n"
         lines += [f"    copy_into({out}[step], {value})" if var.ndim else f"    {out}[step] = {value}[()]"
                   for out, value, var in list(zip(outs, values, self.output_vars))[finals:]]
+        if op.condition is not None:  # (Theano's until: this step is the last; its outputs are kept)
+            lines += [f"    if {values[op.condition]}[()]:", "        return step + 1"]
         # The new states: the step's own arrays, the next step's inputs (its outputs were copied);
         # a 0-d one copied (np.ascontiguousarray gives at least one dimension, as NumPy's does).
         states = list(zip(values, self.output_vars))[:op.n_states]
@@ -104,7 +106,8 @@ class _LoopWriter(P._Writer):
                   for k, (_, var) in enumerate(states[:finals])]
         source = "".join(self.helpers.values()) + (
             "@njit(cache=True, error_model='numpy', nogil=True)\n"
-            f"def kernel(steps, {', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines) + "    return 0\n")
+            f"def kernel(steps, {', '.join(params)}):\n" + "".join(f"    {line}\n" for line in lines)
+            + "    return steps[()]\n")  # (the number of steps taken)
         shapes = [(self.known[v].shape, v.dtype, k >= finals) for k, v in enumerate(self.output_vars)]
         return LoopPlan(source, tuple(self.extra), shapes, self.nodes(), tuple(self.rows), op)
 
@@ -141,8 +144,10 @@ class LoopProgram(P.Program):
     def __call__(self, values):
         arguments = self.plan.arguments(values)
         with self.one_thread or contextlib.nullcontext():
-            self.kernel(*arguments)
-        return arguments[-len(self.plan.shapes):]
+            taken = self.kernel(*arguments)
+        outputs = arguments[-len(self.plan.shapes):]
+        # (a loop its condition stopped: the rows of the steps taken)
+        return outputs if self.plan.op.condition is None else [out[:taken] for out in outputs]
 
 
 def _plain(value):

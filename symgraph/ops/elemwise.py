@@ -310,12 +310,15 @@ def elemwise_op(name):
 
 def _public(name, doc):
     def fn(*args):
+        if name in _VARIADIC and len(args) > 2:  # (Theano's T.add(a, b, c): folded left)
+            return functools.reduce(elemwise_op(name), args)
         return elemwise_op(name)(*args)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     return fn
 
 
+_VARIADIC = {"add", "mul"}
 _DOCS = {"where": "where(cond, a, b): a where cond is true, else b (NumPy's where, Theano's switch)."}
 for _name in TABLE:
     globals()[_name] = _public(_name, _DOCS.get(_name, f"Elementwise {_name}, broadcasting like NumPy's."))

@@ -20,8 +20,13 @@ sequence (Theano's push-out), so W's gradient is one product after the backward 
 A random draw in the step (a Gibbs sampler's rng.binomial) advances its stream a step at a
 time: the stream's state is a state of the loop, and the updates returned advance it by the
 number of steps (also its default update: a function draws fresh numbers at each call).
-Limits, said when met: sequences read at the current step only, outputs fed back from the
-step before only, no other updates inside the step, no `until` condition.
+Theano's other forms: a sequence given as dict(input=x, taps=[-1, 0, 1]) gives fn x[t-1], x[t],
+x[t+1] (one sliced sequence a tap, over the steps where every tap is inside x); an output given
+as dict(initial=x0, taps=[-2, -1]) gives fn its values two steps and one step before (the state
+is a window of the last values, x0's first rows the steps before the first; the output is the
+new steps only); fn returning (outputs, {shared: new value}) updates a shared variable from step
+to step (a state of the loop; scan's updates give its last value); fn returning until(condition)
+beside its outputs stops the loop after the step that makes it true (Scan's `condition`).
 truncate_gradient=k (Theano's truncated backpropagation through time): the gradient runs back
 over the last k steps only; the sequences' entries before them, and the initial states unless
 k covers every step, get none, and the non-sequences get the last k steps' share.
@@ -32,7 +37,7 @@ import numpy as np
 
 from .base import InnerGraphOp, Apply, TensorType, Variable, as_int_scalar, as_variable, constant_value
 from .elemwise import minimum
-from ..graph import Constant, clone_replace
+from ..graph import Constant, SharedVariable, clone_replace
 
 
 class Scan(InnerGraphOp):
@@ -42,22 +47,27 @@ class Scan(InnerGraphOp):
     final_states: each state's output is its value after the last step (the initial value
     where there are none), not the stack of every step's (the gradient's running sums: Theano's
     scan_save_mem; an RNN's U gradient was stacked over the steps only to read the last).
-    truncate_gradient: how many of the last steps the gradient runs back over (-1: all)."""
+    truncate_gradient: how many of the last steps the gradient runs back over (-1: all).
+    condition: the index of the per-step output (a boolean scalar) that stops the loop after the
+    step that makes it true (Theano's until), or None; the outputs then have as many rows as
+    steps were taken."""
 
     def __init__(self, inner_inputs, inner_outputs, n_seqs, n_states, go_backwards=False, name=None,
-                 final_states=False, truncate_gradient=-1):
+                 final_states=False, truncate_gradient=-1, condition=None):
         self.inner_inputs, self.inner_outputs = list(inner_inputs), list(inner_outputs)
         self.n_seqs, self.n_states, self.go_backwards = n_seqs, n_states, bool(go_backwards)
         self.n_maps = len(inner_outputs) - n_states
         self.name = name
         self.final_states = bool(final_states)
         self.truncate_gradient = int(truncate_gradient)
+        self.condition = condition
         self._reference = None
 
     def __str__(self):
         backwards = ", backwards" if self.go_backwards else ""
+        until = ", until" if self.condition is not None else ""
         states = "final states" if self.final_states else "states"
-        return f"Scan{{{self.name or 'step'}, {self.n_states} {states}, {self.n_maps} outputs{backwards}}}"
+        return f"Scan{{{self.name or 'step'}, {self.n_states} {states}, {self.n_maps} outputs{backwards}{until}}}"
 
     def make_node(self, n_steps, *outer):
         outer = [as_variable(v) for v in outer]
@@ -65,7 +75,7 @@ class Scan(InnerGraphOp):
             raise ValueError(f"{self}: {len(self.inner_inputs)} inputs expected, got {len(outer)}")
         n_steps = as_int_scalar(n_steps, "scan's number of steps")
         known = constant_value(n_steps)  # (a sequence's static length: Keras's (batch, 8, units))
-        steps = int(known) if known is not None and int(known) >= 0 else None
+        steps = int(known) if known is not None and int(known) >= 0 and self.condition is None else None
         outs = [Variable(TensorType(o.dtype, o.type.shape if k < self.n_states and self.final_states
                                     else (steps,) + o.type.shape)) for k, o in enumerate(self.inner_outputs)]
         return Apply(self, [n_steps, *outer], outs)
@@ -93,6 +103,11 @@ def split_inputs(op, inputs):
     for k, seq in enumerate(seqs):
         if len(seq) < n:
             raise ValueError(f"scan: sequence {k} has {len(seq)} entries, fewer than the {n} steps")
+    for value, slot in zip(states, op.inner_inputs[op.n_seqs:]):
+        shape = np.shape(value)
+        if len(shape) != slot.ndim or any(s is not None and s != d for s, d in zip(slot.type.shape, shape)):
+            raise ValueError(f"scan: the state {slot.name} starts with shape {shape}, where the step reads "
+                             f"{slot.type.shape}")
     return n, seqs, states, constants
 
 
@@ -108,6 +123,9 @@ def run_steps(op, step, inputs):
         for row, value in zip(rows[stacked:], outs[stacked:]):
             row.append(value)
         states = [np.asarray(v) for v in outs[:op.n_states]]
+        if op.condition is not None and outs[op.condition]:
+            n = t + 1  # (Theano's until: the step that makes it true is the last)
+            break
     results = []
     for k, (row, var) in enumerate(zip(rows, op.inner_outputs)):
         if k < op.n_states and op.final_states:
@@ -123,62 +141,99 @@ def run_steps(op, step, inputs):
 def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None, go_backwards=False,
          truncate_gradient=-1, name=None, **theano_options):
     """Theano's scan (see the module's text): returns (outputs, updates), outputs a variable or
-    a list as fn returns one or several."""
+    a list as fn returns one or several (None if it returns updates only)."""
     if int(truncate_gradient) != truncate_gradient or not (truncate_gradient == -1 or truncate_gradient >= 1):
         raise ValueError(f"scan: truncate_gradient is -1 (every step) or a number of steps >= 1, "
                          f"got {truncate_gradient!r}")
     unknown = set(theano_options) - {"mode", "profile", "strict", "allow_gc", "return_list"}
     if unknown:
         raise TypeError(f"scan() got unexpected keyword arguments {sorted(unknown)}")
-    seqs = [_sequence(s) for s in _as_list(sequences)]
+    seqs, seq_names = _tapped_sequences([_sequence(s) for s in _as_list(sequences)])
     infos = _as_list(outputs_info)
+    fed = [(k, *_initial(info)) for k, info in enumerate(infos) if info is not None]
+    fed = [(k, init, taps) for k, init, taps in fed if init is not None]
+    inits = [init if taps == [-1] else _window_start(init, taps, k) for k, init, taps in fed]
     constants = [as_variable(v) for v in _as_list(non_sequences)]
     if not seqs and n_steps is None:
         raise ValueError("scan needs sequences or n_steps to know how many steps to take")
     # Placeholders standing for fn's arguments in the step's graph; every variable made from
     # here on (numbered after `start`) belongs to the step.
     start = Variable(TensorType("int8", ())).id
-    seq_slots = [Variable(TensorType(s.dtype, s.type.shape[1:]), name=f"{s.name or 'sequence'}[t]") for s in seqs]
-    initial = [(k, _initial(info)) for k, info in enumerate(infos) if info is not None]
-    initial = [(k, init) for k, init in initial if init is not None]
-    state_slots = [Variable(TensorType(init.dtype, init.type.shape), name=f"{init.name or 'output'}[t-1]")
-                   for _, init in initial]
+    seq_slots = [Variable(TensorType(s.dtype, s.type.shape[1:]), name=n) for s, n in zip(seqs, seq_names)]
+    state_slots = [Variable(TensorType(v.dtype, v.type.shape if taps == [-1] else (-min(taps),) + v.type.shape[1:]),
+                            name=_state_name(init, taps)) for (_, init, taps), v in zip(fed, inits)]
     const_slots = [Variable(c.type, name=c.name) for c in constants]
-    outs, single = _step_outputs(fn(*seq_slots, *state_slots, *const_slots))
+    state_args = [arg for (_, init, taps), slot in zip(fed, state_slots) for arg in _tap_arguments(slot, init, taps)]
+    outs, single, step_updates, condition = _step_results(fn(*seq_slots, *state_args, *const_slots))
     if infos and len(infos) != len(outs):
         raise ValueError(f"scan: outputs_info has {len(infos)} entries but fn returned {len(outs)} outputs")
-    fed_back = {k for k, _ in initial}
-    for k, init in initial:
-        lengths = zip(outs[k].type.shape, init.type.shape)
-        if (outs[k].dtype != init.dtype or outs[k].ndim != init.ndim
-                or any(a is not None and b is not None and a != b for a, b in lengths)):
-            raise TypeError(f"scan: fn's output {k} is {outs[k].type}, but its initial value in outputs_info is "
-                            f"{init.type}: the two must agree (cast one of them)")
-    seqs, seq_slots, outs = _products_before_the_loop(seqs, seq_slots, outs, dict(zip(const_slots, constants)), start)
-    outs, streams, stream_slots, stream_steps = _draws_as_states(outs, start)
+    fed_back = {k for k, _, _ in fed}
+    new_states = []
+    for (k, init, taps), slot in zip(fed, state_slots):
+        _check_fed_back(k, outs[k], init, taps)
+        # (taps further back than one step: the state is a window of the last values, each
+        # step's new one joining at its end)
+        new_states.append(outs[k] if taps == [-1] else _joined(slot[1:], outs[k]))
+    # A shared variable the step updates (Theano's updates from fn) is a state too: the step
+    # reads its value after the step before, and the updates returned give its last.
+    # (fn updating a shared variable it was given as a non-sequence: Theano passes it as itself)
+    given = {slot: c for slot, c in zip(const_slots, constants) if isinstance(c, SharedVariable)}
+    step_updates = OrderedDict((given.get(var, var), value) for var, value in step_updates.items())
+    shared, shared_slots, shared_steps = _updates_as_states(step_updates)
+    maps = [o for k, o in enumerate(outs) if k not in fed_back]
+    values = new_states + shared_steps + maps + ([condition] if condition is not None else [])
+    # (a shared variable also passed as a non-sequence: that argument is its value a step before too)
+    read_as = {slot: shared_slots[shared.index(c)] for slot, c in zip(const_slots, constants) if c in shared}
+    values, _ = clone_replace(values, {**dict(zip(shared, shared_slots)), **read_as})
+    seqs, seq_slots, values = _products_before_the_loop(seqs, seq_slots, values, dict(zip(const_slots, constants)),
+                                                        start)
+    values, streams, stream_slots, stream_steps = _draws_as_states(values, start)
+    n_fed, n_shared = len(new_states), len(shared_steps)
+    inner_outs = values[:n_fed + n_shared] + stream_steps + values[n_fed + n_shared:]
     # What the step reads from outside (weights, shared variables, values computed before the
     # scan): passed in as constants too.
-    free = _outer_reads(outs, start)
+    free = _outer_reads(inner_outs, start)
     free_slots = [Variable(v.type, name=v.name) for v in free]
-    inner_outs, _ = clone_replace([outs[k] for k in sorted(fed_back)] + stream_steps
-                                  + [o for k, o in enumerate(outs) if k not in fed_back],
-                                  dict(zip(free, free_slots)))
-    inner_inputs = seq_slots + state_slots + stream_slots + const_slots + free_slots
-    op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots) + len(stream_slots), go_backwards,
-              name or getattr(fn, "__name__", None), truncate_gradient=truncate_gradient)
+    inner_outs, _ = clone_replace(inner_outs, dict(zip(free, free_slots)))
+    inner_inputs = seq_slots + state_slots + shared_slots + stream_slots + const_slots + free_slots
+    op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots) + len(shared_slots) + len(stream_slots),
+              go_backwards, name or getattr(fn, "__name__", None), truncate_gradient=truncate_gradient,
+              condition=len(inner_outs) - 1 if condition is not None else None)
     if n_steps is None:
         n = seqs[0].shape[0]
         for s in seqs[1:]:
             n = minimum(n, s.shape[0])
     else:
         n = n_steps
-    results = op(n, *seqs, *[init for _, init in initial], *streams, *constants, *free)
+    results = op(n, *seqs, *inits, *shared, *streams, *constants, *free)
     results = results if isinstance(results, list) else [results]
-    # Back in fn's order: the states come first from the node, then the streams'.
-    states, maps = iter(results[:len(state_slots)]), iter(results[len(state_slots) + len(streams):])
+    # Back in fn's order: the states come first from the node, then the shared variables', the
+    # streams', the per-step outputs (and the condition's, not returned).
+    states = iter(r if taps == [-1] else r[:, -1] for r, (_, _, taps) in zip(results, fed))
+    maps = iter(results[op.n_states:])
     ordered = [next(states) if k in fed_back else next(maps) for k in range(len(outs))]
+    updates = _last_values(shared, results[n_fed:n_fed + n_shared])
+    updates.update(_stream_updates(streams, n))
+    if not ordered:
+        return None, updates
     single = single and not theano_options.get("return_list")
-    return (ordered[0] if single else ordered), _stream_updates(streams, n)
+    return (ordered[0] if single else ordered), updates
+
+
+class until:
+    """Theano's scan_module.until: fn returns it (beside its outputs) to stop the loop after the
+    step where the condition, a scalar, is true; n_steps (or the sequences) bound the steps.
+
+        def step(x):
+            return x * 2, sg.until(x * 2 > 100)
+    """
+
+    def __init__(self, condition):
+        from .elemwise import neq
+        condition = as_variable(condition)
+        if condition.ndim != 0:
+            raise ValueError(f"until: the condition must be a scalar, got {condition.describe()}")
+        self.condition = condition if condition.dtype == "bool" else neq(condition, 0)
 
 
 def map(fn, sequences, non_sequences=None, go_backwards=False, name=None, **theano_options):
@@ -213,40 +268,142 @@ def _as_list(value):
 
 
 def _sequence(value):
+    """(the sequence, its taps) from a sequence or Theano's dict(input=..., taps=[-1, 0, 1])."""
+    taps = [0]
     if isinstance(value, dict):
-        if list(value.get("taps", [0])) != [0]:
-            raise NotImplementedError("scan: sequences are read at the current step only (taps=[0])")
+        taps = [0] if value.get("taps") is None else _as_list(value["taps"])
+        if not taps or any(int(t) != t for t in taps) or len(set(taps)) != len(taps):
+            raise ValueError(f"scan: a sequence's taps are distinct integers, got {value['taps']!r}")
         value = value["input"]
     seq = as_variable(value)
     if seq.ndim == 0:
         raise ValueError(f"scan: a sequence must have a first axis to step along, got {seq.describe()}")
-    return seq
+    return seq, [int(t) for t in taps]
+
+
+def _tapped_sequences(sequences):
+    """One sequence a tap (with its slot's name): tap k of seq, for taps from lo to hi, is
+    seq[k - lo : len - (hi - k)] (lo and hi counting tap 0 in), so that step t reads
+    seq[t + k] from the step at t = -lo on, as Theano's."""
+    seqs, names = [], []
+    for seq, taps in sequences:
+        lo, hi = min(min(taps), 0), max(max(taps), 0)
+        for k in taps:
+            seqs.append(seq if k - lo == 0 and k == hi else seq[k - lo:] if k == hi else seq[k - lo:k - hi])
+            names.append(f"{seq.name or 'sequence'}[t{k:+d}]" if k else f"{seq.name or 'sequence'}[t]")
+    return seqs, names
 
 
 def _initial(info):
+    """(the initial value or None, its taps) from outputs_info's entry."""
+    taps = [-1]
     if isinstance(info, dict):
-        if list(info.get("taps", [-1])) != [-1]:
-            raise NotImplementedError("scan: outputs are fed back from the step before only (taps=[-1])")
+        if info.get("taps") is not None:
+            taps = [int(t) for t in _as_list(info["taps"])]
+            if not taps or any(t >= 0 for t in taps) or len(set(taps)) != len(taps):
+                raise ValueError(f"scan: an output's taps are distinct steps before the current one "
+                                 f"(negative), got {info['taps']!r}")
         info = info.get("initial")
         if info is None:
-            return None
-    return as_variable(info)
+            if taps != [-1]:
+                raise ValueError("scan: an output with taps needs its initial values (outputs_info's 'initial')")
+            return None, taps
+    return as_variable(info), taps
 
 
-def _step_outputs(returned):
-    """(fn's outputs as variables, whether it returned one alone) from what fn returned: an
-    output, a list of them, or Theano's (outputs, updates) with no updates."""
-    if isinstance(returned, tuple) and len(returned) == 2 and isinstance(returned[1], dict):
-        returned, updates = returned
-        if updates:
-            raise NotImplementedError("scan: updates from the step are not supported")
-    if isinstance(returned, dict):
-        raise NotImplementedError("scan: updates from the step are not supported")
-    single = not isinstance(returned, (list, tuple))
-    outs = [as_variable(v) for v in ([returned] if single else returned)]
-    if not outs:
+def _window_start(init, taps, k):
+    """The state of an output read `taps` steps back: its initial values' first -min(taps) rows,
+    the window of values before the first step (init[j] standing for step j - rows)."""
+    rows = -min(taps)
+    if init.ndim == 0:
+        raise ValueError(f"scan: output {k} reads taps {taps}, so its initial value must hold {rows} steps' "
+                         f"values along its first axis, got {init.describe()}")
+    if init.type.shape[0] is not None and init.type.shape[0] < rows:
+        raise ValueError(f"scan: output {k} reads taps {taps}, so its initial value must hold {rows} steps' "
+                         f"values along its first axis, got {init.describe()}")
+    window = init[:rows]
+    window.name = f"{init.name or 'output'}[:{rows}]"
+    return window
+
+
+def _state_name(init, taps):
+    name = init.name or "output"
+    return f"{name}[t-1]" if taps == [-1] else f"{name}[t{min(taps)}:t]"
+
+
+def _tap_arguments(slot, init, taps):
+    """fn's arguments for a fed-back output: its last value, or the window's rows its taps read."""
+    if taps == [-1]:
+        return [slot]
+    rows = -min(taps)
+    args = [slot[rows + k] for k in taps]
+    for arg, k in zip(args, taps):
+        arg.name = f"{init.name or 'output'}[t{k}]"
+    return args
+
+
+def _joined(window, value):
+    from .shape import concatenate, shape_padleft
+    return concatenate([window, shape_padleft(value)])
+
+
+def _check_fed_back(k, out, init, taps):
+    """fn's output k must be of its initial value's type (a row of it where taps read a window)."""
+    shape, ndim = (init.type.shape, init.ndim) if taps == [-1] else (init.type.shape[1:], init.ndim - 1)
+    lengths = zip(out.type.shape, shape)
+    if out.dtype != init.dtype or out.ndim != ndim or any(a is not None and b is not None and a != b for a, b in lengths):
+        what = "initial value" if taps == [-1] else f"initial values' rows (taps {taps})"
+        expected = TensorType(init.dtype, shape)
+        raise TypeError(f"scan: fn's output {k} is {out.type}, but its {what} in outputs_info is {expected}: "
+                        f"the two must agree (cast one of them)")
+
+
+def _step_results(returned):
+    """(fn's outputs as variables, whether it returned one alone, its updates, its stop
+    condition or None) from what fn returned: outputs (one, or a list), Theano's (outputs,
+    updates), (outputs, until(...)), (outputs, updates, until(...)), or updates alone."""
+    parts = list(returned) if isinstance(returned, tuple) else [returned]
+    if not any(isinstance(p, (dict, until)) for p in parts):
+        parts = [returned]
+    updates = OrderedDict()
+    for p in parts:
+        if isinstance(p, dict):
+            updates.update(p)
+    conditions = [p.condition for p in parts if isinstance(p, until)]
+    if len(conditions) > 1:
+        raise ValueError("scan: fn returned more than one until condition")
+    rest = [p for p in parts if not isinstance(p, (dict, until))]
+    if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
+        single, returned = False, list(rest[0])
+    else:
+        single, returned = len(rest) == 1, rest
+    outs = [as_variable(v) for v in returned]
+    if not outs and not updates:
         raise ValueError("scan: fn returned no outputs")
-    return outs, single
+    return outs, single, updates, (conditions[0] if conditions else None)
+
+
+def _updates_as_states(updates):
+    """(the shared variables fn updates, their slots in the step, their new values)."""
+    shared, slots, steps = [], [], []
+    for var, value in updates.items():
+        if not isinstance(var, SharedVariable):
+            raise TypeError(f"scan: fn's updates must be of shared variables, got {getattr(var, 'describe', repr)()}")
+        value = as_variable(value)
+        if value.dtype != var.dtype or value.ndim != var.ndim:
+            raise TypeError(f"scan: fn updates {var.describe()} with {value.describe()}: the update must be of "
+                            f"the shared variable's type (cast it)")
+        shared.append(var)
+        slots.append(Variable(var.type, name=f"{var.name or 'shared'}[t-1]"))
+        steps.append(value)
+    return shared, slots, steps
+
+
+def _last_values(shared, stacks):
+    """Theano's scan updates for shared variables fn updates: each one's value after the last
+    step (its own where no step was taken)."""
+    from .shape import concatenate, shape_padleft
+    return OrderedDict((var, concatenate([shape_padleft(var), stack[-1:]])[-1]) for var, stack in zip(shared, stacks))
 
 
 def _products_before_the_loop(seqs, seq_slots, outs, constant_of, start):
@@ -273,7 +430,7 @@ def _products_before_the_loop(seqs, seq_slots, outs, constant_of, start):
             if matrix is not None and matrix.ndim == 2:
                 seq = seqs[seq_slots.index(node.inputs[0])]
                 seqs = seqs + [tensordot(seq, matrix, [[seq.ndim - 1], [0]])]
-                slot = Variable(TensorType(var.dtype, var.type.shape), name=f"{seq.name or 'sequence'}[t] @ {matrix.name or 'W'}")
+                slot = Variable(TensorType(var.dtype, var.type.shape), name=f"{node.inputs[0].name} @ {matrix.name or 'W'}")
                 seq_slots = seq_slots + [slot]
                 replace[var] = slot
                 continue
@@ -367,7 +524,8 @@ def _scan_grad(op, inputs, outputs, output_grads):
     from .elemwise import eq, switch
     from .index import set_subtensor
     from .shape import concatenate, shape_padleft, zeros_like
-    n = inputs[0]
+    # (a loop stopped by its condition: the steps it took, the length of its outputs)
+    n = inputs[0] if op.condition is None else outputs[op.condition].shape[0]
     seqs = inputs[1:1 + op.n_seqs]
     inits = inputs[1 + op.n_seqs:1 + op.n_seqs + op.n_states]
     constants = inputs[1 + op.n_seqs + op.n_states:]
@@ -400,7 +558,7 @@ def _scan_grad(op, inputs, outputs, output_grads):
     found = dict(zip(wrt, found_grads))
     if residuals:
         fuller = Scan(op.inner_inputs, op.inner_outputs + residuals, op.n_seqs, op.n_states, op.go_backwards, op.name,
-                      truncate_gradient=op.truncate_gradient)
+                      truncate_gradient=op.truncate_gradient, condition=op.condition)
         fuller.extends = op
         every = fuller(*inputs)
         outputs, residual_rows = every[:len(outputs)], every[len(outputs):]
@@ -468,7 +626,7 @@ def _final_states_grad(op, inputs, outputs, output_grads):
     from .index import set_subtensor
     from .shape import zeros_like
     stacked_op = Scan(op.inner_inputs, op.inner_outputs, op.n_seqs, op.n_states, op.go_backwards, op.name,
-                      truncate_gradient=op.truncate_gradient)
+                      truncate_gradient=op.truncate_gradient, condition=op.condition)
     stacked = stacked_op(*inputs)
     stacked = stacked if isinstance(stacked, list) else [stacked]
     seeds = [None if g is None else set_subtensor(zeros_like(s)[-1:], g[None])

@@ -212,3 +212,34 @@ def test_the_loops_write_their_arrays_without_numbas_slice_assignment(runners, r
     with pytest.raises(ValueError, match="shape"):
         copy_into(target, source)
     assert not target.any()
+
+
+def test_theanos_until_taps_and_step_updates_run_as_compiled_loops(runners, rng):
+    """A loop stopped by until (the compiled loop returns the steps taken; the outputs are their
+    rows), an output read two steps back (a window state) and a shared variable the step updates
+    run compiled, with the Python loop's results, the gradient's loop too."""
+    v, limit = sg.dscalar("v"), sg.dscalar("limit")
+    doubled, _ = sg.scan(lambda a, m: (a * 2, sg.until(a * 2 > m)), outputs_info=v, non_sequences=limit, n_steps=20)
+    f = sg.function([v, limit], [doubled, sg.grad(doubled.sum(), v)])
+    got = compiled(runners, f, 3.0, 100.0)
+    np.testing.assert_array_equal(got[0], [6, 12, 24, 48, 96, 192])
+    assert got[1] == 126
+    np.testing.assert_array_equal(f(300.0, 100.0)[0], [600])  # (the same compiled loop, one step)
+    np.testing.assert_array_equal(f(3.0, 1e9)[0], 3.0 * 2.0 ** np.arange(1, 21))
+
+    runners.clear()
+    h0, x = sg.dmatrix("h0"), sg.dmatrix("x")
+    total = sg.shared(np.zeros(2), "total")
+
+    def step(x_t, h2, h1):
+        h = sg.tanh(h1 * 0.5 + h2 * 0.25 + x_t)
+        return h, {total: total + h}
+    hs, updates = sg.scan(step, sequences=x, outputs_info=dict(initial=h0, taps=[-2, -1]))
+    g = sg.function([x, h0], [hs, sg.grad((hs ** 2).sum(), h0)])
+    xv, hv = rng.normal(size=(6, 2)), rng.normal(size=(2, 2))
+    want = sg.function([x, h0], [hs, sg.grad((hs ** 2).sum(), h0)], backend="numpy")(xv, hv)
+    for a, b in zip(compiled(runners, g, xv, hv), want):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    accumulate = sg.function([x, h0], [], updates=updates)
+    compiled(runners, accumulate, xv, hv)
+    np.testing.assert_allclose(total.get_value(), 4 * want[0].sum(axis=0), rtol=1e-12)  # (four calls)

@@ -171,8 +171,6 @@ def test_scan_says_what_it_cannot_do():
     assert total.ndim == 2
     with pytest.raises(ValueError, match="sequences or n_steps"):
         sg.scan(lambda h: h, outputs_info=h0)
-    with pytest.raises(NotImplementedError, match="taps"):
-        sg.scan(lambda a, b: a + b, sequences={"input": x, "taps": [-1, 0]})
     with pytest.raises(ValueError, match="truncate_gradient"):
         sg.scan(lambda x_t: x_t, sequences=x, truncate_gradient=0)
     n = sg.lscalar("n")
