@@ -33,7 +33,8 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .printing import debugprint, pp
     from .drawing import to_dot, render, GraphvizNotInstalled
     from .graph import name_scope
-    from .ops.base import as_tensor_variable
+    from .ops.base import as_tensor_variable, Op
+    from .ops.from_function import as_op  # (Theano's theano.compile.ops.as_op)
     as_tensor = as_tensor_variable
     disconnected_grad = stop_gradient  # noqa: F405  (Theano's theano.gradient.disconnected_grad)
     from . import random, datasets, nn, nnet, signal, utils, activations, optimizers, losses, metrics, callbacks, layers

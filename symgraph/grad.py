@@ -22,6 +22,10 @@ class DisconnectedInputError(ValueError):
     pass
 
 
+class NullTypeGradError(TypeError):
+    """Theano's: grad needed a gradient a user op says is undefined or not implemented."""
+
+
 class GradientError(ValueError):
     """verify_grad's failure: the worst element, where it is, and both values."""
 
@@ -76,9 +80,15 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         with in_scope(node.outputs[0].scope):
             outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
             in_grads = node.op.grad(node.inputs, node.outputs, outs)
+        if len(in_grads) != len(node.inputs):
+            raise ValueError(f"grad: {node.op}'s grad gave {len(in_grads)} gradients for its {len(node.inputs)} "
+                                f"inputs (one each, None for an input with none)")
         for inp, g in zip(node.inputs, in_grads):
             if g is None or inp not in depends or not _is_float(inp):
                 continue
+            if isinstance(g, UndefinedGradient):  # (a user op's: an error only where it is needed)
+                raise NullTypeGradError(g.message)
+            g = as_variable(g)
             terms.setdefault(inp, []).append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
 
     results = []
@@ -93,6 +103,33 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             g = zeros_like(v, dtype=v.dtype if _is_float(v) else dtype_or_floatx())
         results.append(g)
     return results[0] if single else results
+
+
+class UndefinedGradient:
+    """What a user op's grad returns for an input with no gradient (Theano's grad_undefined
+    and grad_not_implemented): grad raises NullTypeGradError, saying so, only if the cost's gradient needs it."""
+
+    def __init__(self, message):
+        self.message = message
+
+
+def grad_undefined(op, x_pos, x, comment=""):
+    """Theano's: the gradient of op's input x_pos is mathematically undefined."""
+    return UndefinedGradient(f"grad: the gradient of {op}'s input {x_pos} ({x.describe()}) is undefined"
+                             + (f": {comment}" if comment else ""))
+
+
+def grad_not_implemented(op, x_pos, x, comment=""):
+    """Theano's: the gradient of op's input x_pos exists but op does not give it."""
+    return UndefinedGradient(f"grad: {op} does not implement the gradient of its input {x_pos} ({x.describe()})"
+                             + (f": {comment}" if comment else ""))
+
+
+class DisconnectedType:
+    """Theano's DisconnectedType()(): a user op's gradient for an input its outputs do not depend on."""
+
+    def __call__(self):
+        return None
 
 
 def _total(gs):

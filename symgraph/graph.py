@@ -84,6 +84,10 @@ class TensorType:
     def __repr__(self):
         return f"TensorType({self.dtype}, shape={self.shape})"
 
+    def __call__(self, name=None):
+        """A new variable of this type (Theano's x.type(): a user op's make_node makes its outputs so)."""
+        return Variable(self, name=name)
+
     def __str__(self):
         dims = ",".join("?" if s is None else str(s) for s in self.shape)
         return f"{self.dtype}[{dims}]"

@@ -3,6 +3,8 @@
 An op's equality and hash come from its `__props__` (PyTensor's habit): two applications of
 equal ops to the same inputs compute the same thing, which is what merging relies on.
 """
+import functools
+import inspect
 import numbers
 
 import numpy as np
@@ -12,6 +14,10 @@ from ..graph import Variable, Constant, Apply, TensorType
 
 class Op:
     __props__ = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _theanos_signatures(cls)
 
     def _props(self):
         return tuple(getattr(self, p) for p in self.__props__)
@@ -47,6 +53,64 @@ class Op:
     def infer_shape(self, node, input_shapes):
         """Symbolic output shapes (tuples of scalar int variables), or None when unknown."""
         return None
+
+
+def _theanos_signatures(cls):
+    """An op a user wrote for Theano (its "Extending Theano" forms) runs as symgraph's:
+    perform(node, inputs, output_storage) storing each output in its cell, grad(inputs,
+    output_grads) or L_op(inputs, outputs, output_grads), infer_shape(fgraph, node, shapes)."""
+    own = cls.__dict__
+    if "perform" in own and _arity(own["perform"]) >= 4:
+        cls.perform = _storing_perform(own["perform"])
+    if "L_op" in own:
+        cls.grad = lambda self, inputs, outputs, output_grads: self.L_op(inputs, outputs, output_grads)
+    elif "grad" in own and _arity(own["grad"]) == 3:
+        cls.grad = _outputs_not_read(own["grad"])
+    if "infer_shape" in own and _arity(own["infer_shape"]) == 4:
+        cls.infer_shape = _without_fgraph(own["infer_shape"])
+
+
+def _arity(method):
+    return len(inspect.signature(method).parameters)
+
+
+def _storing_perform(perform):
+    @functools.wraps(perform)
+    def adapted(self, node, inputs):
+        storage = [[None] for _ in node.outputs]
+        perform(self, node, inputs, storage)
+        return [stored_output(self, k, cell[0], var) for k, (cell, var) in enumerate(zip(storage, node.outputs))]
+    return adapted
+
+
+def _outputs_not_read(grad):
+    @functools.wraps(grad)
+    def adapted(self, inputs, outputs, output_grads):
+        return grad(self, inputs, output_grads)
+    return adapted
+
+
+def _without_fgraph(infer_shape):
+    @functools.wraps(infer_shape)
+    def adapted(self, node, shapes):
+        return infer_shape(self, None, node, shapes)
+    return adapted
+
+
+def stored_output(op, k, value, var):
+    """A user op's output k as an array of its variable's type: a safe cast is made (a Python
+    number, an int array for a float output), anything else is an error naming the op."""
+    if value is None:
+        raise ValueError(f"{op}: perform stored nothing for output {k}")
+    array = np.asarray(value)
+    if array.ndim != var.ndim:
+        raise TypeError(f"{op}: perform made a {array.ndim}-d array for output {k}, declared {var.type}")
+    if array.dtype != var.type.np_dtype:
+        if not np.can_cast(array.dtype, var.type.np_dtype, "safe") and not (array.ndim == 0 and np.isscalar(value)):
+            raise TypeError(f"{op}: perform made a {array.dtype} array for output {k}, declared {var.type} "
+                            f"(cast it in the function)")
+        array = array.astype(var.type.np_dtype)
+    return array
 
 
 class InnerGraphOp(Op):

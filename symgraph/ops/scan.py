@@ -362,7 +362,7 @@ def _step_results(returned):
     """(fn's outputs as variables, whether it returned one alone, its updates, its stop
     condition or None) from what fn returned: outputs (one, or a list), Theano's (outputs,
     updates), (outputs, until(...)), (outputs, updates, until(...)), or updates alone."""
-    parts = list(returned) if isinstance(returned, tuple) else [returned]
+    parts = list(returned) if isinstance(returned, (tuple, list)) else [returned]
     if not any(isinstance(p, (dict, until)) for p in parts):
         parts = [returned]
     updates = OrderedDict()
