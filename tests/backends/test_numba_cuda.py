@@ -303,6 +303,7 @@ def test_a_failed_call_changes_no_shared_variable():
     np.testing.assert_array_equal(w.get_value(), before)
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_keras_convnet_trains_end_to_end_on_the_device(rng):
     from symgraph import layers as L
     x = rng.normal(size=(8, 1, 6, 6)).astype("float32")

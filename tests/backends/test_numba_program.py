@@ -158,6 +158,7 @@ def test_reductions_indexing_and_shapes_in_the_program(dtype, rng):
     assert_close(got, sg.function([a, b, i], outs, backend="numpy")(*args), dtype)
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data())
 def test_whole_program_agrees_with_numpy_on_random_graphs(data):

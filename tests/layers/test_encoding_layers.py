@@ -121,6 +121,7 @@ def test_string_and_integer_lookups_as_keras():
         L.StringLookup(num_oov_indices=2)
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_kerass_structured_data_recipe_with_lookups():
     """A categorical string column and an integer-coded one through the lookups, into
     Embedding and CategoryEncoding inside a two-input model: the label depends on both."""

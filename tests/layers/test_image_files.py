@@ -85,6 +85,7 @@ def test_flow_from_directory_reads_the_classes_and_their_targets(tmp_path):
         generator.flow_from_directory(tmp_path, classes=["birds"])
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_a_model_learns_the_digits_from_picture_folders(tmp_path):
     (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
     for split, images, labels in (("train", x_train[:300], y_train[:300]), ("test", x_test[:100], y_test[:100])):

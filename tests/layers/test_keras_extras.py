@@ -48,6 +48,7 @@ def test_depthwise_and_separable_convolutions_match_numpy(backend):
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_separable_convolutions_train_and_are_saved(tmp_path):
     (x, y), _ = sg.datasets.load_digits()
     L.set_seed(1)

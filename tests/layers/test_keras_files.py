@@ -65,6 +65,7 @@ def test_a_keras_model_comes_compiled_as_keras_had_it(suffix, tmp_path):
         assert L.load_model(str(tmp_path / "odd.h5")).compiled is None
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_a_loaded_keras_model_trains_and_saves_here(tmp_path):
     model = L.load_model(os.path.join(HERE, "convnet.keras"))
     assert [type(l).__name__ for l in model.layers][:3] == ["Conv2D", "BatchNormalization", "MaxPool2D"]

@@ -40,6 +40,7 @@ def test_sequential_summary_shapes_and_counts():
     assert f"Total params: {model.count_params():,}" in text
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_keras_style_convnet_reaches_97_percent(digits):
     (xtr, ytr), (xte, yte) = digits
     from symgraph.demo import build_model
@@ -413,6 +414,7 @@ def test_gaussian_noise_corrupts_only_while_training():
     np.testing.assert_array_equal(sg.function([x], layer.trace(x, L.base.TraceContext(False)))(xv), xv)
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_a_denoising_autoencoder_with_transposed_convolutions_and_a_pooled_classifier(digits):
     """The new layers in the models they serve: a denoising autoencoder whose decoder is
     Conv2DTranspose (GaussianNoise corrupting its inputs, LeakyReLU between) cuts its error
@@ -664,6 +666,7 @@ def test_simple_rnn_and_lstm_layers_compute_keras_recurrences(rng):
         L.LSTM(2)(L.Input((5,)))
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 @pytest.mark.parametrize("layer", ["LSTM", "GRU"])
 def test_a_recurrent_classifier_learns_and_is_saved_whole(layer, tmp_path):
     """Which of two signs dominates a noisy sequence, learnt by LSTM (or GRU) -> Dense, then

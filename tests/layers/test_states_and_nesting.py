@@ -111,6 +111,7 @@ def test_bidirectional_states_are_its_two_layers_states(cls, sequences):
         np.testing.assert_allclose(g, w, rtol=1e-12)
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_kerass_bidirectional_encoder_idiom_trains_and_is_saved(tmp_path):
     """The encoder of Keras's sequence-to-sequence examples read both ways: its forward and
     backward states concatenated start a decoder twice as wide."""

@@ -124,6 +124,7 @@ def test_skipgrams_pairs_and_sampling_table():
     assert table.shape == (100,) and np.all(np.diff(table) >= 0) and table.max() <= 1
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_a_text_classifier_from_raw_strings():
     rng = np.random.default_rng(0)
     good, bad = ["great", "fine", "superb", "lovely"], ["awful", "poor", "dire", "bad"]

@@ -2,6 +2,7 @@
 import gc
 
 import numpy as np
+import pytest
 
 import symgraph as sg
 from symgraph.backends import numba_program
@@ -14,6 +15,7 @@ def _rss_kib():
     return pages * resource.getpagesize() // 1024
 
 
+@pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_ten_thousand_training_steps_do_not_grow_memory(monkeypatch):
     monkeypatch.setattr(numba_program, "BACKGROUND", False)
     rng = np.random.default_rng(0)
