@@ -192,10 +192,17 @@ class Variable:
             return f"{self.owner.op}.{self.index}" if len(self.owner.outputs) > 1 else f"{self.owner.op}.out"
         return f"<{type(self).__name__} {self.type}>"
 
-    def eval(self, inputs_to_values=None):
-        """Compute the value with the numpy backend: `(x + 1).eval({x: np.ones(3)})`."""
+    def eval(self, inputs_to_values=None, feed_dict=None, session=None):
+        """Compute the value with the numpy backend: `(x + 1).eval({x: np.ones(3)})`. TensorFlow
+        1's spelling too, `t.eval(feed_dict={...}, session=sess)`: run by the session given, or
+        by sg.compat.v1's default session where one is open."""
         from .function import function
-        inputs_to_values = dict(inputs_to_values or {})
+        inputs_to_values = dict(inputs_to_values or feed_dict or {})
+        tf1 = sys.modules.get("symgraph.compat.v1.session")
+        if session is None and tf1 is not None and tf1._default_sessions:
+            session = tf1._default_sessions[-1]
+        if session is not None:
+            return session.run(self, inputs_to_values)
         ins = list(inputs_to_values)
         key = (tuple(ins),)
         cache = self.__dict__.setdefault("_eval_cache", {})

@@ -1,0 +1,264 @@
+"""TensorFlow 1's graph mode over symgraph: `import symgraph.compat.v1 as tf` and TF1 code runs
+as written, its tensors symgraph's variables (drawn by sg.render, differentiated by sg.grad,
+compiled by sg.function under Session.run).
+
+    x = tf.placeholder(tf.float32, [None, 784])
+    W = tf.Variable(tf.zeros([784, 10]))
+    y = tf.matmul(x, W)
+    loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=y))
+    train_step = tf.train.GradientDescentOptimizer(0.5).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(train_step, feed_dict={x: images, y_: labels})
+
+What differs: a placeholder without a shape is a scalar (symgraph knows each tensor's number of
+dimensions); variables hold their initial values from the start (running the initializer sets
+them again); a checkpoint is one .npz file; there are no control dependencies, queues or
+summaries.
+"""
+import builtins as _builtins
+import importlib as _importlib
+
+import numpy as _np
+
+from ...variables import constant as _constant
+from ...ops.reduce import logsumexp as _logsumexp
+from ...ops.selection import argwhere as _argwhere, take as _take
+from ...grad import grad as _grad
+from ...ops import elemwise as _E, reduce as _R
+from ...ops.base import as_variable as _as_variable
+from ...ops.linalg import matmul as _matmul
+from . import nn, train
+
+_S = _importlib.import_module("symgraph.ops.shape")  # (the package's name `shape` is the function)
+from .scopes import (AUTO_REUSE, variable_scope, get_variable_scope, get_variable, zeros_initializer,
+                     ones_initializer, constant_initializer, random_normal_initializer, truncated_normal_initializer,
+                     random_uniform_initializer, variance_scaling_initializer, glorot_uniform_initializer,
+                     glorot_normal_initializer)
+from .session import Operation, Session, InteractiveSession, get_default_session, group, no_op
+from .variables import (TFVariable as Variable, placeholder, placeholder_with_default, global_variables,
+                        all_variables, trainable_variables, global_variables_initializer, initialize_all_variables,
+                        variables_initializer, reset_default_graph, set_random_seed, random_normal, random_uniform,
+                        truncated_normal)
+
+float16, float32, float64 = "float16", "float32", "float64"
+int8, int16, int32, int64, uint8, bool = "int8", "int16", "int32", "int64", "uint8", "bool"
+
+
+def as_dtype(dtype):
+    return _np.dtype(dtype).name
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    array = _np.asarray(value, dtype=dtype)
+    if dtype is None and array.dtype == _np.float64:
+        array = array.astype("float32")  # (TensorFlow's default float)
+    if dtype is None and array.dtype == _np.int64 and not isinstance(value, _np.ndarray):
+        array = array.astype("int32")
+    if shape is not None:
+        array = _np.broadcast_to(array, shape).copy() if array.size == 1 else array.reshape(shape)
+    return _constant(array, name=name)
+
+
+def zeros(shape, dtype="float32", name=None):
+    return _S.zeros(shape, dtype=as_dtype(dtype))
+
+
+def ones(shape, dtype="float32", name=None):
+    return _S.ones(shape, dtype=as_dtype(dtype))
+
+
+def zeros_like(tensor, dtype=None, name=None):
+    return _S.zeros_like(tensor, dtype=None if dtype is None else as_dtype(dtype))
+
+
+def ones_like(tensor, dtype=None, name=None):
+    return _S.ones_like(tensor, dtype=None if dtype is None else as_dtype(dtype))
+
+
+def fill(dims, value, name=None):
+    value = _as_variable(value)
+    return _S.zeros(dims, dtype=value.dtype) + value
+
+
+def range(start, limit=None, delta=1, dtype=None, name=None):
+    if limit is None:
+        start, limit = 0, start
+    return _S.arange(start, limit, delta, dtype=None if dtype is None else as_dtype(dtype))
+
+
+def cast(x, dtype, name=None):
+    return _E.cast(x, as_dtype(dtype))
+
+
+def to_float(x, name=None):
+    return _E.cast(x, "float32")
+
+
+def to_int32(x, name=None):
+    return _E.cast(x, "int32")
+
+
+def identity(input, name=None):
+    """A tensor of its own with the input's value (a fed identity leaves the input as it was)."""
+    return _E.add(_as_variable(input), 0)
+
+
+def stop_gradient(input, name=None):
+    return _S.stop_gradient(input)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None, **unused):
+    a, b = _as_variable(a), _as_variable(b)
+    return _matmul(_S.swapaxes(a, -1, -2) if transpose_a else a, _S.swapaxes(b, -1, -2) if transpose_b else b)
+
+
+def _reduction(fn):
+    def reduce(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+        axis = reduction_indices if axis is None else axis
+        keep = _builtins.bool(keepdims if keepdims is not None else keep_dims)
+        return fn(input_tensor, axis=tuple(axis) if isinstance(axis, list) else axis, keepdims=keep)
+    reduce.__name__ = f"reduce_{fn.__name__}"
+    return reduce
+
+
+reduce_sum, reduce_mean, reduce_max, reduce_min, reduce_prod = (_reduction(f) for f in
+                                                                (_R.sum, _R.mean, _R.max, _R.min, _R.prod))
+reduce_all, reduce_any = _reduction(_R.all), _reduction(_R.any)
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reduction_indices=None):
+    return _logsumexp(input_tensor, axis=reduction_indices if axis is None else axis, keepdims=keepdims)
+
+
+def argmax(input, axis=None, name=None, dimension=None, output_type="int64"):
+    found = _R.argmax(input, axis=dimension if axis is None else axis)
+    return found if found.dtype == as_dtype(output_type) else _E.cast(found, as_dtype(output_type))
+
+
+def argmin(input, axis=None, name=None, dimension=None, output_type="int64"):
+    found = _R.argmin(input, axis=dimension if axis is None else axis)
+    return found if found.dtype == as_dtype(output_type) else _E.cast(found, as_dtype(output_type))
+
+
+def _named_binary(fn):
+    def op(x, y, name=None):
+        return fn(x, y)
+    op.__name__ = fn.__name__
+    return op
+
+
+add, subtract, multiply, divide, truediv, maximum, minimum, pow, squared_difference = (
+    _named_binary(f) for f in (_E.add, _E.sub, _E.mul, _E.true_div, _E.true_div, _E.maximum, _E.minimum, _E.pow,
+                               lambda x, y: (x - y) ** 2))
+equal, not_equal, less, less_equal, greater, greater_equal = (
+    _named_binary(f) for f in (_E.eq, _E.neq, _E.lt, _E.le, _E.gt, _E.ge))
+logical_and, logical_or = _named_binary(_E.logical_and), _named_binary(_E.logical_or)
+logical_not = _E.logical_not
+floordiv, mod = _named_binary(_E.int_div), _named_binary(_E.mod)
+square, sqrt, exp, log, log1p, abs, negative, sign, floor, ceil, round, sigmoid, tanh, sin, cos, rsqrt = (
+    _E.square, _E.sqrt, _E.exp, _E.log, _E.log1p, _E.abs, _E.neg, _E.sign, _E.floor, _E.ceil,
+    _E.round_half_to_even, _E.sigmoid, _E.tanh, _E.sin, _E.cos, lambda x, name=None: 1 / _E.sqrt(x))
+reciprocal = _E.reciprocal
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    return _E.clip(t, clip_value_min, clip_value_max)
+
+
+def where(condition, x=None, y=None, name=None):
+    if x is None and y is None:
+        return _argwhere(condition)
+    return _E.where(condition, x, y)
+
+
+def reshape(tensor, shape, name=None):
+    return _S.reshape(tensor, shape)
+
+
+def transpose(a, perm=None, name=None):
+    a = _as_variable(a)
+    return _S.transpose(a, None if perm is None else tuple(perm))
+
+
+def concat(values, axis, name=None):
+    return _S.concatenate(list(values), axis)
+
+
+def stack(values, axis=0, name=None):
+    return _S.stack(list(values), axis)
+
+
+def unstack(value, num=None, axis=0, name=None):
+    value = _as_variable(value)
+    n = value.type.shape[axis] if num is None else num
+    if n is None:
+        raise ValueError(f"unstack: the length of axis {axis} of {value.describe()} is not known; pass num=")
+    index = [slice(None)] * value.ndim
+    return [value[tuple(index[:axis % value.ndim] + [k])] for k in _builtins.range(n)]
+
+
+def squeeze(input, axis=None, name=None, squeeze_dims=None):
+    return _S.squeeze(input, axis if axis is not None else squeeze_dims)
+
+
+def expand_dims(input, axis=None, name=None, dim=None):
+    return _S.expand_dims(input, axis if axis is not None else dim)
+
+
+def shape(input, name=None, out_type="int32"):
+    return _E.cast(_S.shape(input), as_dtype(out_type))
+
+
+def size(input, name=None, out_type="int32"):
+    return _E.cast(_R.prod(_S.shape(input)), as_dtype(out_type))
+
+
+def rank(input, name=None):
+    return constant(_as_variable(input).ndim, dtype="int32")
+
+
+def tile(input, multiples, name=None):
+    return _S.tile(input, multiples)
+
+
+def gather(params, indices, axis=0, name=None, **unused):
+    return _take(params, indices, axis=axis)
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    dtype = as_dtype(dtype or "float32")
+    hot = _E.eq(_S.expand_dims(_as_variable(indices), -1), _S.arange(depth))
+    on = 1 if on_value is None else on_value
+    off = 0 if off_value is None else off_value
+    out = _E.cast(_E.where(hot, on, off), dtype)
+    return out if axis in (None, -1) else _S.dimshuffle(out, *_moved_last(out.ndim, axis))
+
+
+def _moved_last(ndim, axis):
+    order = list(_builtins.range(ndim - 1))
+    order.insert(axis, ndim - 1)
+    return order
+
+
+def gradients(ys, xs, grad_ys=None, name="gradients", stop_gradients=None, **unused):
+    """d(sum of ys, each weighted by its grad_ys) / d xs, None for an x they do not depend on."""
+    ys = ys if isinstance(ys, (list, tuple)) else [ys]
+    single = not isinstance(xs, (list, tuple))
+    xs = [xs] if single else list(xs)
+    weights = grad_ys if isinstance(grad_ys, (list, tuple)) else [grad_ys] * len(ys)
+    cost = None
+    for y, w in zip(ys, weights):
+        term = _R.sum(_as_variable(y) if w is None else _as_variable(y) * w)
+        cost = term if cost is None else cost + term
+    return _grad(cost, xs, consider_constant=stop_gradients, disconnected_inputs="ignore", return_disconnected="None")
+
+
+def global_norm(t_list, name=None):
+    return _E.sqrt(_builtins.sum(_R.sum(_as_variable(t) ** 2) for t in t_list if t is not None))
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    norm = global_norm(t_list) if use_norm is None else use_norm
+    scale = clip_norm / _E.maximum(norm, clip_norm)
+    return [None if t is None else t * _E.cast(scale, _as_variable(t).dtype) for t in t_list], norm

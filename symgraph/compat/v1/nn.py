@@ -1,0 +1,151 @@
+"""tf.nn: TensorFlow 1's neural-network functions, images NHWC and filters HWIO as there
+(moved to symgraph's NCHW and OIHW around each convolution and pooling; the rewriter merges the
+moves)."""
+import numpy as np
+
+from ... import keras_backend as K
+from ...layers.conv import average_pool
+from ...ops import conv as C, elemwise as E, nn as N, reduce as R
+from ...ops.base import as_variable
+from ...ops.shape import shape
+from .variables import _stream
+
+relu, elu, softplus, sigmoid, tanh = E.relu, N.elu, E.softplus, E.sigmoid, E.tanh
+
+
+def relu6(features, name=None):
+    return E.clip(features, 0, 6)
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    from ...nnet import relu as leaky
+    return leaky(features, alpha)
+
+
+def softmax(logits, axis=-1, name=None, dim=None):
+    return N.softmax(logits, axis if dim is None else dim)
+
+
+def log_softmax(logits, axis=-1, name=None, dim=None):
+    return N.log_softmax(logits, axis if dim is None else dim)
+
+
+def softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, dim=-1, name=None, axis=None):
+    """Each example's cross-entropy of softmax(logits) against labels (a distribution), as
+    TensorFlow's, which takes them by name only."""
+    _by_name(_sentinel, "softmax_cross_entropy_with_logits")
+    return K.categorical_crossentropy(labels, logits, from_logits=True, axis=dim if axis is None else axis)
+
+
+softmax_cross_entropy_with_logits_v2 = softmax_cross_entropy_with_logits
+
+
+def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    _by_name(_sentinel, "sparse_softmax_cross_entropy_with_logits")
+    return K.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+
+
+def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
+    """max(x, 0) - x z + log(1 + exp(-|x|)): TensorFlow's form, finite for any logit."""
+    _by_name(_sentinel, "sigmoid_cross_entropy_with_logits")
+    x, z = as_variable(logits), as_variable(labels)
+    return E.maximum(x, 0) - x * z + E.log1p(E.exp(-abs(x)))
+
+
+def _by_name(sentinel, what):
+    if sentinel is not None:
+        raise ValueError(f"Only call `{what}` with named arguments (labels=..., logits=...)")
+
+
+def l2_loss(t, name=None):
+    return R.sum(as_variable(t) ** 2) / 2
+
+
+def bias_add(value, bias, data_format=None, name=None):
+    value = as_variable(value)
+    if data_format == "NCHW":
+        return value + as_variable(bias).dimshuffle(*(["x", 0] + ["x"] * (value.ndim - 2)))
+    return value + bias
+
+
+def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None):
+    """Each entry kept with probability keep_prob (or 1 - rate), scaled by 1 / keep_prob; a
+    placeholder keep_prob fed 1.0 keeps every one (TensorFlow 1's way to test)."""
+    x = as_variable(x)
+    if (keep_prob is None) == (rate is None):
+        raise ValueError("dropout takes keep_prob or rate (one of them)")
+    keep = as_variable(1 - rate if keep_prob is None else keep_prob)
+    keep = keep if keep.dtype == x.dtype else E.cast(keep, x.dtype)
+    u = _stream(seed).uniform(shape(x) if noise_shape is None else noise_shape, dtype=x.dtype)
+    return x / keep * E.floor(keep + u)
+
+
+def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True, data_format="NHWC",
+           dilations=None, name=None, filters=None):
+    """input NHWC, filter (height, width, in, out), strides and dilations [1, s, s, 1],
+    padding "SAME" or "VALID" (or explicit [[0, 0], [top, bottom], [left, right], [0, 0]])."""
+    w = as_variable(filter if filter is not None else filters).dimshuffle(3, 2, 0, 1)
+    out = C.conv2d(_nchw(input, data_format), w, _spatial(strides, data_format, "strides"),
+                   _padding(padding, data_format), _spatial(dilations, data_format, "dilations"))
+    return _back(out, data_format)
+
+
+def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):
+    value = value if value is not None else input
+    pooled = C.max_pool2d(_nchw(value, data_format), _spatial(ksize, data_format, "ksize"),
+                          _spatial(strides, data_format, "strides"), _padding(padding, data_format))
+    return _back(pooled, data_format)
+
+
+max_pool2d = max_pool
+
+
+def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):
+    """Each window's mean over the pixels it covers (TensorFlow's, padding not counted)."""
+    value = value if value is not None else input
+    pooled = average_pool(_nchw(value, data_format), _spatial(ksize, data_format, "ksize"),
+                          _spatial(strides, data_format, "strides"), _padding(padding, data_format))
+    return _back(pooled, data_format)
+
+
+avg_pool2d = avg_pool
+
+
+def _nchw(x, data_format):
+    x = as_variable(x)
+    if x.ndim != 4:
+        raise ValueError(f"expected 4-d images ({data_format}), got {x.describe()}")
+    return x if data_format == "NCHW" else x.dimshuffle(0, 3, 1, 2)
+
+
+def _back(x, data_format):
+    return x if data_format == "NCHW" else x.dimshuffle(0, 2, 3, 1)
+
+
+def _spatial(values, data_format, what):
+    """[1, sh, sw, 1] (or [1, 1, sh, sw] for NCHW, or one number, or a pair) -> (sh, sw)."""
+    if values is None:
+        return 1
+    if isinstance(values, (int, np.integer)):
+        return int(values)
+    values = list(values)
+    if len(values) == 2:
+        return tuple(values)
+    if len(values) != 4:
+        raise ValueError(f"{what} must have 1, 2 or 4 entries, got {values}")
+    if data_format == "NCHW":
+        spatial, batch_and_channels = values[2:], values[:2]
+    else:
+        spatial, batch_and_channels = values[1:3], [values[0], values[3]]
+    if batch_and_channels != [1, 1]:
+        raise ValueError(f"{what} along the batch and the channels must be 1, got {values}")
+    return tuple(spatial)
+
+
+def _padding(padding, data_format):
+    if isinstance(padding, str):
+        if padding.upper() not in ("SAME", "VALID"):
+            raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}")
+        return padding.lower()
+    pads = [tuple(p) for p in padding]
+    return tuple(pads[2:] if data_format == "NCHW" else pads[1:3])

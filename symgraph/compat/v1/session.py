@@ -1,0 +1,189 @@
+"""TensorFlow 1's Session over sg.function: sess.run(fetches, feed_dict) compiles one function
+for each set of fetches and fed tensors it meets (kept for the next run of the same), runs it,
+and gives the values back in the fetches' structure. An Operation (an optimizer's minimize, an
+assign, the variables' initializer) is a set of updates of variables, applied after the fetched
+tensors are computed, all or none (a failed run leaves every variable as it was)."""
+from collections import OrderedDict
+
+import numpy as np
+
+from ...function import function
+from ...graph import Constant, SharedVariable, Variable
+from ...ops.base import as_variable
+
+_default_sessions = []
+
+
+class Operation:
+    """A TensorFlow operation run for its effect: updates of variables (shared variables),
+    None when fetched."""
+
+    def __init__(self, updates=None, name=None):
+        self.updates = OrderedDict(updates or {})
+        self.name = name
+
+    def run(self, feed_dict=None, session=None):
+        (session or get_default_session(f"{self.name or 'operation'}.run()")).run(self, feed_dict)
+
+    def __repr__(self):
+        return f"<Operation {self.name or ''} updating {[v.name for v in self.updates]}>"
+
+
+def group(*inputs, name=None):
+    """tf.group: one operation running each of these (operations, or tensors, computed for nothing)."""
+    updates = OrderedDict()
+    for op in _flatten(list(inputs))[0]:
+        if isinstance(op, Operation):
+            for var, value in op.updates.items():
+                if var in updates:
+                    raise ValueError(f"group: {var.describe()} is updated by two of the operations grouped")
+                updates[var] = value
+    return Operation(updates, name)
+
+
+def no_op(name=None):
+    return Operation(name=name)
+
+
+def get_default_session(what="eval()"):
+    if not _default_sessions:
+        raise ValueError(f"{what} needs a default session: run it inside `with tf.Session() as sess:`, "
+                         f"after tf.InteractiveSession(), or pass session=")
+    return _default_sessions[-1]
+
+
+class Session:
+    """tf.Session(): run(fetches, feed_dict=None). Fetches: a tensor, an operation, or lists,
+    tuples and dicts of them (the values come back in the same structure, None for each
+    operation). feed_dict: {placeholder or any tensor: value}, each value cast to the tensor's
+    dtype, as TensorFlow's. `with tf.Session() as sess:` makes it the default session
+    (tensor.eval(), operation.run())."""
+
+    def __init__(self, target="", graph=None, config=None, backend=None):
+        self.backend = backend
+        self._functions = {}
+        self._closed = False
+
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session")
+        flat, rebuild = _flatten(fetches)
+        feed = OrderedDict((_feed_key(k), v) for k, v in (feed_dict or {}).items())
+        key = (tuple(id(f) for f in flat), tuple(id(k) for k in feed))
+        entry = self._functions.get(key)
+        if entry is None:
+            entry = self._functions[key] = (self._compile(flat, list(feed)), flat, list(feed))
+        compiled = entry[0]
+        values = [_fed_value(k, v) for k, v in feed.items()]
+        results = iter(compiled(*values) if compiled is not None else [])
+        return rebuild([None if isinstance(f, Operation) else next(results) for f in flat])
+
+    def _compile(self, flat, fed):
+        tensors = [f for f in flat if not isinstance(f, Operation)]
+        updates = OrderedDict()
+        for op in (f for f in flat if isinstance(f, Operation)):
+            for var, value in op.updates.items():
+                if var in updates and updates[var] is not value:
+                    raise ValueError(f"Session.run: {var.describe()} is updated by two of the operations fetched")
+                updates[var] = value
+        if not tensors and not updates:
+            return None
+        # A fed placeholder is an input; any other fed tensor (a variable, a computed value)
+        # is replaced by one (TensorFlow feeds any tensor).
+        inputs, givens = [], {}
+        for k in fed:
+            if k.owner is None and not isinstance(k, (SharedVariable, Constant)):
+                inputs.append(k)
+            else:
+                inputs.append(Variable(k.type, name=k.name))
+                givens[k] = inputs[-1]
+        try:
+            return function(inputs, tensors, updates=updates, givens=givens or None, backend=self.backend,
+                            on_unused_input="ignore")
+        except ValueError as error:
+            if "not among the function's inputs" in str(error):
+                raise ValueError(f"You must feed a value for a placeholder tensor: {error}") from None
+            raise
+
+    def close(self):
+        self._closed = True
+        self._functions.clear()
+
+    def as_default(self):
+        return _AsDefault(self)
+
+    def __enter__(self):
+        _default_sessions.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        if _default_sessions and _default_sessions[-1] is self:
+            _default_sessions.pop()
+        self.close()
+        return False
+
+
+class _AsDefault:
+    def __init__(self, session):
+        self.session = session
+
+    def __enter__(self):
+        _default_sessions.append(self.session)
+        return self.session
+
+    def __exit__(self, *exc):
+        _default_sessions.remove(self.session)
+        return False
+
+
+class InteractiveSession(Session):
+    """A session that makes itself the default when made (for eval() and run() in a shell)."""
+
+    def __init__(self, target="", graph=None, config=None, backend=None):
+        super().__init__(target, graph, config, backend)
+        _default_sessions.append(self)
+
+    def close(self):
+        if self in _default_sessions:
+            _default_sessions.remove(self)
+        super().close()
+
+
+def _feed_key(key):
+    if not isinstance(key, Variable):
+        raise TypeError(f"feed_dict's keys must be tensors (placeholders), got {key!r}")
+    return key
+
+
+def _fed_value(key, value):
+    """The value as the tensor's dtype (TensorFlow casts fed lists and float64 arrays so)."""
+    array = np.asarray(value, dtype=key.type.np_dtype)
+    if array.ndim != key.ndim:
+        raise ValueError(f"Cannot feed value of shape {array.shape} for tensor {key.describe()}, which has "
+                         f"{key.ndim} dimensions")
+    return array
+
+
+def _flatten(fetches):
+    """(the fetches in a flat list, a function building the same structure from their values)."""
+    if isinstance(fetches, (list, tuple)):
+        parts = [_flatten(f) for f in fetches]
+        flat = [x for part, _ in parts for x in part]
+
+        def rebuild(values):
+            out, at = [], 0
+            for part, build in parts:
+                out.append(build(values[at:at + len(part)]))
+                at += len(part)
+            return type(fetches)(out) if isinstance(fetches, tuple) and not hasattr(fetches, "_fields") \
+                else (type(fetches)(*out) if isinstance(fetches, tuple) else out)
+        return flat, rebuild
+    if isinstance(fetches, dict):
+        keys = list(fetches)
+        flat, build = _flatten([fetches[k] for k in keys])
+        return flat, lambda values: type(fetches)(zip(keys, build(values)))
+    if isinstance(fetches, Operation):
+        return [fetches], lambda values: values[0]
+    if fetches is None:
+        raise TypeError("Fetch argument None has invalid type")
+    return [as_variable(fetches)], lambda values: values[0]

@@ -1,0 +1,173 @@
+"""TensorFlow 1's variables, placeholders and random tensors. A tf.Variable is a shared
+variable: its initial value (a value, or a tensor such as tf.truncated_normal(...)) is computed
+when it is made, so it can be read at once, and the initializer operations
+(tf.global_variables_initializer(), var.initializer) set it again from that tensor (fresh random
+numbers each time, as TensorFlow's)."""
+from collections import OrderedDict
+
+import numpy as np
+
+from ...function import function
+from ...graph import SharedVariable, Variable
+from ...ops.base import as_variable
+from ...ops.elemwise import cast, sqrt
+from ...ops.special import erfinv
+from ...ops.random import RandomStream
+from ...variables import tensor
+from .session import Operation
+
+_collections = {"variables": [], "trainable_variables": []}
+_streams = [RandomStream(None)]
+
+
+class TFVariable(SharedVariable):
+    """tf.Variable(initial_value, trainable=True, name=None, dtype=None)."""
+
+    def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, validate_shape=True, **unused):
+        if initial_value is None:
+            raise ValueError("tf.Variable needs an initial_value")
+        if callable(initial_value) and not isinstance(initial_value, Variable):
+            initial_value = initial_value()
+        init = as_variable(initial_value) if isinstance(initial_value, Variable) else None
+        if init is not None:
+            if dtype is not None and init.dtype != np.dtype(dtype).name:
+                init = cast(init, dtype)
+            value = function([], init, backend="numpy")()
+        else:
+            value = np.asarray(initial_value, dtype=dtype)
+            if dtype is None and value.dtype == np.float64 and not isinstance(initial_value, np.ndarray):
+                value = value.astype("float32")  # (a Python float is float32, TensorFlow's default)
+        name = _unique(name or "Variable")
+        super().__init__(value, name=name, static_shape=value.shape if validate_shape else None)
+        self.initial_value = init if init is not None else as_variable(value.copy())
+        self.trainable = trainable
+        _collections["variables"].append(self)
+        if trainable:
+            _collections["trainable_variables"].append(self)
+
+    @property
+    def initializer(self):
+        return Operation({self: self.initial_value}, name=f"{self.name}/Assign")
+
+    @property
+    def op(self):
+        return self.initializer
+
+    def assign(self, value, name=None):
+        return Operation({self: _as_type_of(self, value)}, name=name or f"{self.name}/assign")
+
+    def assign_add(self, delta, name=None):
+        return Operation({self: self + _as_type_of(self, delta)}, name=name or f"{self.name}/assign_add")
+
+    def assign_sub(self, delta, name=None):
+        return Operation({self: self - _as_type_of(self, delta)}, name=name or f"{self.name}/assign_sub")
+
+    def value(self):
+        return self
+
+    read_value = value
+
+    def load(self, value, session=None):
+        self.set_value(np.asarray(value, dtype=self.dtype))
+
+    def get_shape(self):
+        return list(self.type.shape)
+
+
+def _unique(name):
+    """The name, or name_1, name_2... if a variable has it (TensorFlow's names of a graph)."""
+    taken = {v.name for v in _collections["variables"]}
+    if name not in taken:
+        return name
+    k = 1
+    while f"{name}_{k}" in taken:
+        k += 1
+    return f"{name}_{k}"
+
+
+def _as_type_of(var, value):
+    value = as_variable(value)
+    return value if value.dtype == var.dtype else cast(value, var.dtype)
+
+
+def placeholder(dtype, shape=None, name=None):
+    """tf.placeholder(dtype, shape=None, name=None): shape a list with None for lengths not known.
+    Without a shape it is a scalar (a keep_prob or a learning rate): symgraph's graphs know each
+    tensor's number of dimensions."""
+    return tensor(name, dtype=np.dtype(dtype).name, shape=() if shape is None else tuple(shape))
+
+
+def placeholder_with_default(input, shape, name=None):
+    """tf.placeholder_with_default: the value given unless one is fed for it (fed tensors are
+    replaced by the session)."""
+    value = as_variable(input)
+    return value if name is None else _named(value, name)
+
+
+def _named(value, name):
+    value.name = name
+    return value
+
+
+def global_variables():
+    return list(_collections["variables"])
+
+
+all_variables = global_variables
+
+
+def trainable_variables():
+    return list(_collections["trainable_variables"])
+
+
+def global_variables_initializer():
+    return variables_initializer(global_variables(), name="init")
+
+
+initialize_all_variables = global_variables_initializer
+
+
+def variables_initializer(var_list, name="init"):
+    return Operation(OrderedDict((v, v.initial_value) for v in var_list), name=name)
+
+
+def reset_default_graph():
+    """Forget the variables made so far (their collections), as a new default graph."""
+    for values in _collections.values():
+        values.clear()
+
+
+def set_random_seed(seed):
+    """The seed of the random tensors made from here on (tf.random_normal, dropout...)."""
+    _streams[0] = RandomStream(seed)
+
+
+def _stream(seed):
+    return RandomStream(seed) if seed is not None else _streams[0]
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name=None):
+    return _stream(seed).normal(_shape(shape), avg=mean, std=stddev, dtype=np.dtype(dtype).name)
+
+
+def random_uniform(shape, minval=0.0, maxval=None, dtype="float32", seed=None, name=None):
+    return _stream(seed).uniform(_shape(shape), low=minval, high=1.0 if maxval is None else maxval,
+                                 dtype=np.dtype(dtype).name)
+
+
+# (a normal draw's quantiles at -2 and 2 standard deviations)
+_LOW, _HIGH = 0.022750131948179195, 0.9772498680518208
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name=None):
+    """Normal numbers within two standard deviations of the mean: the inverse of the normal
+    distribution function at numbers drawn uniformly between its values there (TensorFlow
+    redraws the ones outside; the distribution is the same)."""
+    dtype = np.dtype(dtype).name
+    u = _stream(seed).uniform(_shape(shape), low=_LOW, high=_HIGH, dtype=dtype)
+    return mean + stddev * sqrt(np.asarray(2.0, dtype)) * erfinv(2 * u - 1)
+
+
+def _shape(shape):
+    return [int(s) if isinstance(s, (int, np.integer)) else s for s in shape] if isinstance(shape, (list, tuple)) \
+        else shape

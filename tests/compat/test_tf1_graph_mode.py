@@ -1,0 +1,311 @@
+"""TensorFlow 1's graph mode (sg.compat.v1): its tutorials as written, its nn functions against
+NumPy references written here from TensorFlow's definitions (NHWC images, "SAME" padding that
+puts the odd pixel after), its optimizers against their update rules, and Session's fetches,
+feeds and errors."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+import symgraph.compat.v1 as tf
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+    tf.set_random_seed(0)
+    yield
+    tf.reset_default_graph()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
+    return x_train.reshape(len(x_train), 64), y_train, x_test.reshape(len(x_test), 64), y_test
+
+
+def one_hot(y):
+    return np.eye(10, dtype="float32")[y]
+
+
+def test_the_mnist_softmax_tutorial_runs_as_written(digits):
+    x_train, y_train, x_test, y_test = digits
+    x = tf.placeholder(tf.float32, [None, 64])
+    W = tf.Variable(tf.zeros([64, 10]))
+    b = tf.Variable(tf.zeros([10]))
+    y = tf.matmul(x, W) + b
+    y_ = tf.placeholder(tf.float32, [None, 10])
+    cross_entropy = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=y))
+    train_step = tf.train.GradientDescentOptimizer(0.5).minimize(cross_entropy)
+    sess = tf.InteractiveSession()
+    try:
+        tf.global_variables_initializer().run()
+        rng = np.random.default_rng(0)
+        for _ in range(200):
+            batch = rng.integers(0, len(x_train), 100)
+            sess.run(train_step, feed_dict={x: x_train[batch], y_: one_hot(y_train[batch])})
+        correct_prediction = tf.equal(tf.argmax(y, 1), tf.argmax(y_, 1))
+        accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
+        got = sess.run(accuracy, feed_dict={x: x_test, y_: one_hot(y_test)})
+        assert got > 0.9  # (0.95)
+        assert accuracy.eval(feed_dict={x: x_test, y_: one_hot(y_test)}) == got  # (by the default session)
+        probabilities = (x_test @ W.get_value() + b.get_value()).argmax(1)
+        assert got == pytest.approx(np.mean(probabilities == y_test))
+        assert "Softmax" in sg.to_dot(cross_entropy).source or "softmax" in sg.debugprint(cross_entropy, file="str")
+    finally:
+        sess.close()
+    with pytest.raises(ValueError, match="needs a default session"):
+        train_step.run(feed_dict={x: x_test, y_: one_hot(y_test)})
+
+
+@pytest.mark.slow  # (a convnet trained end to end, ~10 s cold)
+def test_the_deep_mnist_tutorial_convnet_with_dropout_and_adam(digits):
+    x_train, y_train, x_test, y_test = digits
+
+    def weight_variable(shape):
+        return tf.Variable(tf.truncated_normal(shape, stddev=0.1))
+
+    def bias_variable(shape):
+        return tf.Variable(tf.constant(0.1, shape=shape))
+    x = tf.placeholder(tf.float32, shape=[None, 64])
+    y_ = tf.placeholder(tf.float32, shape=[None, 10])
+    x_image = tf.reshape(x, [-1, 8, 8, 1])
+    W_conv1, b_conv1 = weight_variable([3, 3, 1, 16]), bias_variable([16])
+    h_conv1 = tf.nn.relu(tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding="SAME") + b_conv1)
+    h_pool1 = tf.nn.max_pool(h_conv1, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+    W_fc1, b_fc1 = weight_variable([4 * 4 * 16, 64]), bias_variable([64])
+    h_fc1 = tf.nn.relu(tf.matmul(tf.reshape(h_pool1, [-1, 4 * 4 * 16]), W_fc1) + b_fc1)
+    keep_prob = tf.placeholder(tf.float32)
+    h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
+    W_fc2, b_fc2 = weight_variable([64, 10]), bias_variable([10])
+    y_conv = tf.matmul(h_fc1_drop, W_fc2) + b_fc2
+    cross_entropy = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=y_conv))
+    train_step = tf.train.AdamOptimizer(1e-3).minimize(cross_entropy)
+    accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1)), tf.float32))
+    rng = np.random.default_rng(0)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(300):
+            batch = rng.integers(0, len(x_train), 50)
+            train_step.run(feed_dict={x: x_train[batch], y_: one_hot(y_train[batch]), keep_prob: 0.5})
+        test = {x: x_test, y_: one_hot(y_test), keep_prob: 1.0}
+        assert accuracy.eval(feed_dict=test) > 0.85  # (0.93)
+        assert accuracy.eval(feed_dict=test) == accuracy.eval(feed_dict=test)  # (keep_prob 1: no dropout)
+
+
+def tf_same_pads(n, k, s):
+    """TensorFlow's SAME padding of one axis: (before, after), the odd one after."""
+    out = -(-n // s)
+    total = max((out - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def conv_nhwc(x, w, stride, padding):
+    kh, kw = w.shape[:2]
+    if padding == "SAME":
+        (t, b), (l, r) = tf_same_pads(x.shape[1], kh, stride), tf_same_pads(x.shape[2], kw, stride)
+        x = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)))
+    rows, cols = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
+    out = np.zeros((x.shape[0], rows, cols, w.shape[3]))
+    for i in range(rows):
+        for j in range(cols):
+            window = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            out[:, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [0, 1, 2]))
+    return out
+
+
+def pool_nhwc(x, k, stride, padding, how):
+    """Max, or mean over the pixels inside the image (TensorFlow's SAME pooling)."""
+    if padding == "SAME":
+        (t, b), (l, r) = tf_same_pads(x.shape[1], k, stride), tf_same_pads(x.shape[2], k, stride)
+    else:
+        t = b = l = r = 0
+    padded = np.pad(x, ((0, 0), (t, b), (l, r), (0, 0)), constant_values=np.nan)
+    rows, cols = (padded.shape[1] - k) // stride + 1, (padded.shape[2] - k) // stride + 1
+    out = np.zeros((x.shape[0], rows, cols, x.shape[3]))
+    for i in range(rows):
+        for j in range(cols):
+            window = padded[:, i * stride:i * stride + k, j * stride:j * stride + k, :]
+            out[:, i, j] = np.nanmax(window, axis=(1, 2)) if how == "max" else np.nanmean(window, axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_nn_convolutions_and_poolings_of_nhwc_images_match_tensorflows_definitions(backend, rng):
+    xv, wv = rng.normal(size=(2, 7, 6, 3)), rng.normal(size=(3, 2, 3, 4))
+    x, w = tf.placeholder(tf.float64, [None, 7, 6, 3]), tf.placeholder(tf.float64, [3, 2, 3, 4])
+    outs, want = [], []
+    for stride in (1, 2):
+        for padding in ("SAME", "VALID"):
+            outs.append(tf.nn.conv2d(x, w, strides=[1, stride, stride, 1], padding=padding))
+            want.append(conv_nhwc(xv, wv, stride, padding))
+            for how, pool in (("max", tf.nn.max_pool), ("mean", tf.nn.avg_pool)):
+                outs.append(pool(x, ksize=[1, 3, 3, 1], strides=[1, stride, stride, 1], padding=padding))
+                want.append(pool_nhwc(xv, 3, stride, padding, how))
+    with tf.Session(backend=backend) as sess:
+        got = sess.run(outs, feed_dict={x: xv, w: wv})
+    assert isinstance(got, list) and len(got) == len(want)
+    for g, r in zip(got, want):
+        assert g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="strides along the batch and the channels must be 1"):
+        tf.nn.conv2d(x, w, strides=[2, 1, 1, 1], padding="SAME")
+
+
+def test_nn_losses_and_activations_match_tensorflows_definitions(rng):
+    logits = rng.normal(size=(4, 5)) * 3
+    logits[0, 0] = 200.0  # (far past exp's range in float32)
+    labels = rng.dirichlet(np.ones(5), size=4)
+    ids = np.array([0, 3, 1, 4])
+    lg, lb, ix = tf.constant(logits.astype("float32")), tf.constant(labels.astype("float32")), tf.constant(ids)
+    binary = (rng.uniform(size=(4, 5)) > 0.5).astype("float32")
+    with tf.Session() as sess:
+        soft, sparse, sigm, l2, relu6, leaky = sess.run([
+            tf.nn.softmax_cross_entropy_with_logits_v2(labels=lb, logits=lg),
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ix, logits=lg),
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.constant(binary), logits=lg * 2),
+            tf.nn.l2_loss(lg), tf.nn.relu6(lg), tf.nn.leaky_relu(lg, alpha=0.1)])
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(soft, -(labels * log_softmax).sum(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(sparse, -log_softmax[np.arange(4), ids], rtol=1e-5, atol=1e-6)
+    z = 2 * logits
+    np.testing.assert_allclose(sigm, np.maximum(z, 0) - z * binary + np.log1p(np.exp(-np.abs(z))), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(sigm).all() and np.isfinite(soft).all()
+    np.testing.assert_allclose(l2, (logits ** 2).sum() / 2, rtol=1e-5)
+    np.testing.assert_allclose(relu6, np.clip(logits, 0, 6), rtol=1e-6)
+    np.testing.assert_allclose(leaky, np.where(logits > 0, logits, 0.1 * logits), rtol=1e-6)
+    with pytest.raises(ValueError, match="named arguments"):
+        tf.nn.softmax_cross_entropy_with_logits(lb, lg)
+
+
+def numpy_steps(name, g_of, v, steps, lr):
+    """TensorFlow 1's update rules, from its documentation, in NumPy."""
+    state = {}
+    for t in range(1, steps + 1):
+        g = g_of(v)
+        if name == "sgd":
+            v = v - lr * g
+        elif name == "momentum":
+            acc = 0.9 * state.get("acc", 0) + g
+            state["acc"] = acc
+            v = v - lr * acc
+        elif name == "nesterov":
+            acc = 0.9 * state.get("acc", 0) + g
+            state["acc"] = acc
+            v = v - lr * (g + 0.9 * acc)
+        elif name == "adagrad":
+            acc = state.get("acc", 0.1) + g * g
+            state["acc"] = acc
+            v = v - lr * g / np.sqrt(acc)
+        elif name == "rmsprop":
+            ms = 0.9 * state.get("ms", 1.0) + 0.1 * g * g
+            mom = 0.5 * state.get("mom", 0) + lr * g / np.sqrt(ms + 1e-10)
+            state.update(ms=ms, mom=mom)
+            v = v - mom
+        elif name == "adam":
+            m = 0.9 * state.get("m", 0) + 0.1 * g
+            s = 0.999 * state.get("s", 0) + 0.001 * g * g
+            state.update(m=m, s=s)
+            lr_t = lr * np.sqrt(1 - 0.999 ** t) / (1 - 0.9 ** t)
+            v = v - lr_t * m / (np.sqrt(s) + 1e-8)
+    return v
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"])
+def test_optimizers_follow_tensorflows_update_rules(name):
+    start, target = np.array([1.0, -2.0, 0.5]), np.array([0.3, 0.1, -0.4])
+    v = tf.Variable(start, name="v")  # (float64: the rules compared to 1e-12)
+    unrelated = tf.Variable(np.zeros(2), name="unrelated")
+    loss = tf.reduce_sum((v - target) ** 4)
+    lr = 0.05
+    optimizer = {"sgd": lambda: tf.train.GradientDescentOptimizer(lr),
+                 "momentum": lambda: tf.train.MomentumOptimizer(lr, 0.9),
+                 "nesterov": lambda: tf.train.MomentumOptimizer(lr, 0.9, use_nesterov=True),
+                 "adagrad": lambda: tf.train.AdagradOptimizer(lr),
+                 "rmsprop": lambda: tf.train.RMSPropOptimizer(lr, momentum=0.5),
+                 "adam": lambda: tf.train.AdamOptimizer(lr)}[name]()
+    pairs = optimizer.compute_gradients(loss)
+    assert [p[1] for p in pairs][:2] == [v, unrelated] and pairs[1][0] is None
+    step = tf.train.get_or_create_global_step()
+    train = optimizer.apply_gradients(pairs, global_step=step)
+    with tf.Session() as sess:
+        for _ in range(4):
+            sess.run(train)
+        assert sess.run(step) == 4
+    want = numpy_steps(name, lambda u: 4 * (u - target) ** 3, start, 4, lr)
+    np.testing.assert_allclose(v.get_value(), want, rtol=1e-12)
+    np.testing.assert_array_equal(unrelated.get_value(), [0, 0])
+
+
+def test_session_fetches_feeds_and_what_a_failed_run_leaves(rng):
+    x = tf.placeholder(tf.float32, [None, 2], name="x")
+    w = tf.Variable([[1.0], [2.0]], name="w")
+    y = tf.matmul(x, w)
+    double = y * 2
+    counter = tf.Variable(0, name="counter")
+    bump = counter.assign_add(1)
+    with tf.Session() as sess:
+        out = sess.run({"y": y, "both": (double, [bump, counter])}, feed_dict={x: [[1, 1], [0, 1]]})
+        assert set(out) == {"y", "both"} and isinstance(out["both"], tuple)
+        np.testing.assert_allclose(out["y"], [[3], [2]])
+        assert out["both"][1][0] is None and out["both"][1][1] == 0  # (fetched before the update)
+        assert counter.get_value() == 1 and out["y"].dtype == np.float32  # (fed ints cast to float32)
+        # Any tensor can be fed: a variable (for this run only) or a computed value.
+        np.testing.assert_allclose(sess.run(y, {x: [[1, 1]], w: [[0.5], [0.5]]}), [[1.0]])
+        np.testing.assert_allclose(w.get_value(), [[1.0], [2.0]])
+        np.testing.assert_allclose(sess.run(double, {y: [[5.0]]}), [[10.0]])
+        with pytest.raises(ValueError, match="You must feed a value for a placeholder tensor.*'x'"):
+            sess.run(y)
+        with pytest.raises(ValueError, match="Cannot feed value of shape \\(2,\\) for tensor 'x'"):
+            sess.run(y, {x: [1.0, 2.0]})
+        # A run that fails leaves the variables as they were.
+        index = tf.placeholder(tf.int64, [], name="index")
+        picked = tf.gather(tf.constant([1.0, 2.0]), index)
+        with pytest.raises(IndexError, match="index 7 is out of bounds"):
+            sess.run([picked, bump, w.assign(w * 0)], {index: 7})
+        assert counter.get_value() == 1 and w.get_value()[1, 0] == 2.0
+        assert sess.run([bump, w.assign(w * 3)]) == [None, None]
+        assert counter.get_value() == 2 and w.get_value()[1, 0] == 6.0
+        with pytest.raises(ValueError, match="updated by two of the operations"):
+            sess.run([w.assign(w), w.assign(w + 1)])
+    with pytest.raises(RuntimeError, match="closed Session"):
+        sess.run(y, {x: [[1, 1]]})
+
+
+def test_variables_initializers_scopes_gradients_and_saver(tmp_path):
+    with tf.variable_scope("layer1"):
+        W = tf.get_variable("W", [200, 300], initializer=tf.truncated_normal_initializer(stddev=0.5))
+        b = tf.get_variable("b", [300], initializer=tf.constant_initializer(0.25))
+        G = tf.get_variable("G", [50, 40])  # (Glorot's uniform by default)
+    assert W.name == "layer1/W" and W.get_value().dtype == np.float32
+    first = W.get_value()
+    assert np.abs(first).max() <= 1.0 + 1e-6 and abs(first.std() - 0.5 * 0.8796) < 0.02
+    np.testing.assert_array_equal(b.get_value(), np.full(300, 0.25, "float32"))
+    assert np.abs(G.get_value()).max() <= np.sqrt(6 / 90) and G.get_value().std() > 0.1
+    with pytest.raises(ValueError, match="layer1/W already exists"):
+        with tf.variable_scope("layer1"):
+            tf.get_variable("W", [200, 300])
+    with tf.variable_scope("layer1", reuse=True):
+        assert tf.get_variable("W") is W
+        with pytest.raises(ValueError, match="layer1/V does not exist"):
+            tf.get_variable("V", [2])
+    with tf.variable_scope("layer1", reuse=tf.AUTO_REUSE):
+        assert tf.get_variable("W") is W and tf.get_variable("V", [2]).name == "layer1/V"
+    assert tf.Variable(1.0, name="v").name == "v" and tf.Variable(2.0, name="v").name == "v_1"
+    with tf.Session() as sess:
+        W.assign(tf.zeros([200, 300])).run()
+        assert not W.get_value().any()
+        sess.run(tf.global_variables_initializer())  # (draws afresh)
+        again = W.get_value()
+        assert again.any() and not np.array_equal(again, first)
+        path = tf.train.Saver().save(sess, str(tmp_path / "model"))
+        sess.run(tf.variables_initializer([W]))
+        tf.train.Saver().restore(sess, path)
+        np.testing.assert_array_equal(W.get_value(), again)
+        with pytest.raises(ValueError, match="no checkpoint"):
+            tf.train.Saver().restore(sess, str(tmp_path / "elsewhere"))
+    x = tf.placeholder(tf.float32, [3])
+    dx, db = tf.gradients(tf.reduce_sum(x * b[:3]) + tf.reduce_sum(x ** 2), [x, W])
+    assert db is None
+    with tf.Session() as sess:
+        np.testing.assert_allclose(sess.run(dx, {x: [1.0, 2.0, 3.0]}), [2.25, 4.25, 6.25])
