@@ -309,3 +309,42 @@ def test_variables_initializers_scopes_gradients_and_saver(tmp_path):
     assert db is None
     with tf.Session() as sess:
         np.testing.assert_allclose(sess.run(dx, {x: [1.0, 2.0, 3.0]}), [2.25, 4.25, 6.25])
+
+
+def test_tf_layers_and_losses_build_a_trainable_convnet(digits, rng):
+    """tf.layers (variables under their own scopes, reuse to call one again) and tf.losses
+    (means of the per-example losses): a convnet with a dropout switched by a boolean
+    placeholder learns the digits."""
+    x_train, y_train, x_test, y_test = digits
+    x, labels = tf.placeholder(tf.float32, [None, 64]), tf.placeholder(tf.int32, [None])
+    training = tf.placeholder(tf.bool)
+    images = tf.reshape(x, [-1, 8, 8, 1])
+    h = tf.layers.conv2d(images, 8, 3, padding="same", activation=tf.nn.relu)
+    h = tf.layers.max_pooling2d(h, 2, 2)
+    h = tf.layers.dropout(tf.layers.flatten(h), rate=0.3, training=training)
+    logits = tf.layers.dense(h, 10)
+    assert [v.name for v in tf.trainable_variables()] == ["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias"]
+    again = tf.layers.dense(h, 10, name="dense", reuse=True)  # (the same variables)
+    assert len(tf.trainable_variables()) == 4 and tf.layers.dense(h, 3).owner is not None
+    assert tf.trainable_variables()[-1].name == "dense_1/bias"
+    loss = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
+    train = tf.train.AdamOptimizer(0.01).minimize(loss, var_list=tf.trainable_variables()[:4])
+    accuracy = tf.reduce_mean(tf.to_float(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels)))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for step in range(150):
+            batch = rng.integers(0, len(x_train), 64)
+            sess.run(train, {x: x_train[batch], labels: y_train[batch], training: True})
+        test = {x: x_test, labels: y_test, training: False}
+        assert sess.run(accuracy, test) > 0.85  # (0.93)
+        np.testing.assert_array_equal(sess.run(logits, test), sess.run(again, test))
+        # tf.losses against their definitions, weights counting the nonzero ones.
+        p, t = tf.constant([[0.5, 2.0], [1.0, -1.0]]), tf.constant([[0.0, 1.0], [1.0, 1.0]])
+        got = sess.run([tf.losses.mean_squared_error(t, p), tf.losses.absolute_difference(t, p),
+                        tf.losses.huber_loss(t, p), tf.losses.mean_squared_error(t, p, weights=[[1.0], [0.0]]),
+                        tf.losses.sigmoid_cross_entropy(t, p)])
+        e = np.array([[0.5, 1.0], [0.0, 2.0]])
+        want = [(e ** 2).mean(), e.mean(), np.where(e < 1, 0.5 * e ** 2, e - 0.5).mean(), (e[0] ** 2).mean(),
+                (np.maximum([[0.5, 2], [1, -1]], 0) - np.array([[0.5, 2], [1, -1]]) * [[0, 1], [1, 1]]
+                 + np.log1p(np.exp(-np.abs([[0.5, 2], [1, -1]])))).mean()]
+        np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -28,7 +28,7 @@ from ...grad import grad as _grad
 from ...ops import elemwise as _E, reduce as _R
 from ...ops.base import as_variable as _as_variable
 from ...ops.linalg import matmul as _matmul
-from . import nn, train
+from . import layers, losses, nn, train
 
 _S = _importlib.import_module("symgraph.ops.shape")  # (the package's name `shape` is the function)
 from .scopes import (AUTO_REUSE, variable_scope, get_variable_scope, get_variable, zeros_initializer,

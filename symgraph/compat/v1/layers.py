@@ -1,0 +1,96 @@
+"""tf.layers: TensorFlow 1's functional layers (dense, conv2d, poolings, flatten, dropout), each
+call making its variables with get_variable under a scope of its own name (dense, dense_1, ...
+or name=; reuse=True to call one again), NHWC images."""
+import numpy as np
+
+from ...ops import elemwise as E
+from ...ops.base import as_variable
+from ...ops.linalg import tensordot
+from ...ops.shape import reshape, shape
+from . import nn
+from .scopes import _prefix, get_variable, variable_scope, zeros_initializer
+from .variables import _collections
+
+_calls = {}
+
+
+def _scope_name(name, kind):
+    if name is not None:
+        return name
+    count = _calls.get((_prefix(), kind), 0)
+    _calls[(_prefix(), kind)] = count + 1
+    return kind if count == 0 else f"{kind}_{count}"
+
+
+def _activate(out, activation):
+    return out if activation is None else activation(out)
+
+
+def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None,
+          trainable=True, name=None, reuse=None, **unused):
+    x = as_variable(inputs)
+    n_in = x.type.shape[-1]
+    if n_in is None:
+        raise ValueError(f"dense: the last axis of {x.describe()} must be known when the layer is made")
+    with variable_scope(_scope_name(name, "dense"), reuse=reuse):
+        kernel = get_variable("kernel", [n_in, units], dtype=x.dtype, initializer=kernel_initializer,
+                              trainable=trainable)
+        out = tensordot(x, kernel, [[x.ndim - 1], [0]])
+        if use_bias:
+            out = out + get_variable("bias", [units], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
+                                     trainable=trainable)
+    return _activate(out, activation)
+
+
+def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
+           dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None,
+           trainable=True, name=None, reuse=None, **unused):
+    x = as_variable(inputs)
+    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    channels = x.type.shape[3 if fmt == "NHWC" else 1]
+    if channels is None:
+        raise ValueError(f"conv2d: the channels of {x.describe()} must be known when the layer is made")
+    kh, kw = _pair(kernel_size)
+    with variable_scope(_scope_name(name, "conv2d"), reuse=reuse):
+        kernel = get_variable("kernel", [kh, kw, channels, filters], dtype=x.dtype, initializer=kernel_initializer,
+                              trainable=trainable)
+        out = nn.conv2d(x, kernel, strides=_pair(strides), padding=padding.upper(), data_format=fmt,
+                        dilations=_pair(dilation_rate))
+        if use_bias:
+            bias = get_variable("bias", [filters], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
+                                trainable=trainable)
+            out = nn.bias_add(out, bias, data_format=fmt)
+    return _activate(out, activation)
+
+
+def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
+    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    return nn.max_pool(inputs, _pair(pool_size), _pair(strides), padding.upper(), data_format=fmt)
+
+
+def average_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
+    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    return nn.avg_pool(inputs, _pair(pool_size), _pair(strides), padding.upper(), data_format=fmt)
+
+
+def flatten(inputs, name=None, data_format="channels_last"):
+    x = as_variable(inputs)
+    rest = x.type.shape[1:]
+    return reshape(x, [shape(x)[0], int(np.prod(rest)) if None not in rest else -1])
+
+
+def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+    """Dropped at rate (scaled by 1 / (1 - rate)) where training is true: a Python bool, or a
+    boolean tensor (a placeholder fed True while training)."""
+    x = as_variable(inputs)
+    if training is False:
+        return x
+    dropped = nn.dropout(x, rate=rate, noise_shape=noise_shape, seed=seed)
+    return dropped if training is True else E.where(training, dropped, x)
+
+
+def _pair(value):
+    return (int(value), int(value)) if isinstance(value, (int, np.integer)) else tuple(int(v) for v in value)
+
+
+_collections["layer_calls"] = _calls  # (tf.reset_default_graph starts the names again)
