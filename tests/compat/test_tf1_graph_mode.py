@@ -348,3 +348,41 @@ def test_tf_layers_and_losses_build_a_trainable_convnet(digits, rng):
                 (np.maximum([[0.5, 2], [1, -1]], 0) - np.array([[0.5, 2], [1, -1]]) * [[0, 1], [1, 1]]
                  + np.log1p(np.exp(-np.abs([[0.5, 2], [1, -1]])))).mean()]
         np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_batch_normalization_moves_its_averages_through_update_ops_under_control_dependencies(rng):
+    """TensorFlow 1's batch normalization idiom: the moving averages' updates are in
+    UPDATE_OPS, and the training step made under control_dependencies on them runs them; with
+    the training placeholder False they stay and the moving statistics normalize."""
+    x, training = tf.placeholder(tf.float64, [None, 3]), tf.placeholder(tf.bool)
+    w = tf.Variable(np.ones(3), name="w")
+    normalized = tf.layers.batch_normalization(x * w, momentum=0.9, training=training)
+    loss = tf.reduce_mean(normalized ** 2 * tf.constant([1.0, 2.0, 3.0], dtype=tf.float64))
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    assert len(update_ops) == 1
+    with tf.control_dependencies(update_ops):
+        train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    plain = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+    mm, mv = [v for v in tf.global_variables() if v.name.startswith("batch_normalization/moving")]
+    batches = [rng.normal(size=(8, 3)) * [1, 2, 3] + [0, 1, -1] for _ in range(3)]
+    want_mean, want_var = np.zeros(3), np.ones(3)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for batch in batches:
+            scaled = batch * w.get_value()
+            sess.run(train, {x: batch, training: True})
+            want_mean = 0.9 * want_mean + 0.1 * scaled.mean(0)
+            want_var = 0.9 * want_var + 0.1 * scaled.var(0)
+        np.testing.assert_allclose(mm.get_value(), want_mean, rtol=1e-12)
+        np.testing.assert_allclose(mv.get_value(), want_var, rtol=1e-12)
+        sess.run(plain, {x: batches[0], training: True})  # (made outside the block: no update)
+        sess.run(train, {x: batches[0], training: False})  # (not training: the averages stay)
+        np.testing.assert_allclose(mm.get_value(), want_mean, rtol=1e-12)
+        out = sess.run(normalized, {x: batches[0], training: False})
+        scaled = batches[0] * w.get_value()
+        gamma, beta = (v.get_value() for v in tf.trainable_variables() if v.name.startswith("batch_normalization/"))
+        assert not np.allclose(gamma, 1)  # (trained)
+        np.testing.assert_allclose(out, (scaled - want_mean) / np.sqrt(want_var + 1e-3) * gamma + beta, rtol=1e-10)
+        batch_out = sess.run(normalized, {x: batches[0], training: True})
+        np.testing.assert_allclose(batch_out, (scaled - scaled.mean(0)) / np.sqrt(scaled.var(0) + 1e-3) * gamma + beta,
+                                   rtol=1e-10)

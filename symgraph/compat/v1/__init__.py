@@ -13,8 +13,8 @@ compiled by sg.function under Session.run).
 
 What differs: a placeholder without a shape is a scalar (symgraph knows each tensor's number of
 dimensions); variables hold their initial values from the start (running the initializer sets
-them again); a checkpoint is one .npz file; there are no control dependencies, queues or
-summaries.
+them again); a checkpoint is one .npz file; there are no queues or summaries, and
+control_dependencies reaches operations made in its block (an optimizer's step), not tensors.
 """
 import builtins as _builtins
 import importlib as _importlib
@@ -35,11 +35,12 @@ from .scopes import (AUTO_REUSE, variable_scope, get_variable_scope, get_variabl
                      ones_initializer, constant_initializer, random_normal_initializer, truncated_normal_initializer,
                      random_uniform_initializer, variance_scaling_initializer, glorot_uniform_initializer,
                      glorot_normal_initializer)
-from .session import Operation, Session, InteractiveSession, get_default_session, group, no_op
+from .session import (Operation, Session, InteractiveSession, get_default_session, group, no_op,
+                      control_dependencies)
 from .variables import (TFVariable as Variable, placeholder, placeholder_with_default, global_variables,
                         all_variables, trainable_variables, global_variables_initializer, initialize_all_variables,
                         variables_initializer, reset_default_graph, set_random_seed, random_normal, random_uniform,
-                        truncated_normal)
+                        truncated_normal, GraphKeys, get_collection, add_to_collection)
 
 float16, float32, float64 = "float16", "float32", "float64"
 int8, int16, int32, int64, uint8, bool = "int8", "int16", "int32", "int64", "uint8", "bool"

@@ -8,7 +8,8 @@ from ...ops.base import as_variable
 from ...ops.linalg import tensordot
 from ...ops.shape import reshape, shape
 from . import nn
-from .scopes import _prefix, get_variable, variable_scope, zeros_initializer
+from .scopes import _prefix, get_variable, ones_initializer, variable_scope, zeros_initializer
+from .session import Operation
 from .variables import _collections
 
 _calls = {}
@@ -87,6 +88,49 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=
         return x
     dropped = nn.dropout(x, rate=rate, noise_shape=noise_shape, seed=seed)
     return dropped if training is True else E.where(training, dropped, x)
+
+
+def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True,
+                        beta_initializer=None, gamma_initializer=None, training=False, trainable=True, name=None,
+                        reuse=None, **unused):
+    """Normalized by the batch's statistics where training is true (a bool, or a boolean
+    tensor), by the moving ones otherwise; the moving averages' updates are an operation in
+    tf.GraphKeys.UPDATE_OPS, run with the training step as TensorFlow 1 asks:
+    `with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)): train = opt.minimize(loss)`."""
+    x = as_variable(inputs)
+    axis = axis % x.ndim
+    channels = x.type.shape[axis]
+    if channels is None:
+        raise ValueError(f"batch_normalization: axis {axis} of {x.describe()} must be known when the layer is made")
+    others = [a for a in range(x.ndim) if a != axis]
+    pattern = ["x" if a != axis else 0 for a in range(x.ndim)]
+    with variable_scope(_scope_name(name, "batch_normalization"), reuse=reuse):
+        gamma = get_variable("gamma", [channels], dtype=x.dtype, initializer=gamma_initializer or ones_initializer(),
+                             trainable=trainable) if scale else None
+        beta = get_variable("beta", [channels], dtype=x.dtype, initializer=beta_initializer or zeros_initializer(),
+                            trainable=trainable) if center else None
+        moving_mean = get_variable("moving_mean", [channels], dtype=x.dtype, initializer=zeros_initializer(),
+                                   trainable=False)
+        moving_variance = get_variable("moving_variance", [channels], dtype=x.dtype, initializer=ones_initializer(),
+                                       trainable=False)
+    mean, variance = nn.moments(x, others)
+
+    def normalized(m, v):
+        return nn.batch_normalization(x, m.dimshuffle(*pattern), v.dimshuffle(*pattern),
+                                      None if beta is None else beta.dimshuffle(*pattern),
+                                      None if gamma is None else gamma.dimshuffle(*pattern), epsilon)
+    if training is False:
+        return normalized(moving_mean, moving_variance)
+    new_mean = momentum * moving_mean + (1 - momentum) * mean
+    new_variance = momentum * moving_variance + (1 - momentum) * variance
+    if training is not True:  # (a tensor: the averages move only where it is true)
+        new_mean, new_variance = E.where(training, new_mean, moving_mean), E.where(training, new_variance,
+                                                                                   moving_variance)
+    _collections["update_ops"].append(Operation({moving_mean: new_mean, moving_variance: new_variance},
+                                                name=f"{moving_mean.name}/update"))
+    if training is True:
+        return normalized(mean, variance)
+    return E.where(training, normalized(mean, variance), normalized(moving_mean, moving_variance))
 
 
 def _pair(value):

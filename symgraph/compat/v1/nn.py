@@ -149,3 +149,21 @@ def _padding(padding, data_format):
         return padding.lower()
     pads = [tuple(p) for p in padding]
     return tuple(pads[2:] if data_format == "NCHW" else pads[1:3])
+
+
+def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
+    """(mean, variance) over the axes, the variance the population's (divided by n)."""
+    x = as_variable(x)
+    keep = bool(keepdims if keepdims is not None else keep_dims)
+    axes = tuple(axes)
+    mean = R.mean(x, axis=axes, keepdims=True)
+    variance = R.mean((x - mean) ** 2, axis=axes, keepdims=keep)
+    return (mean if keep else R.mean(x, axis=axes)), variance
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset (offset or scale None: left out)."""
+    out = (as_variable(x) - mean) / E.sqrt(variance + variance_epsilon)
+    if scale is not None:
+        out = out * scale
+    return out if offset is None else out + offset

@@ -3,6 +3,7 @@ for each set of fetches and fed tensors it meets (kept for the next run of the s
 and gives the values back in the fetches' structure. An Operation (an optimizer's minimize, an
 assign, the variables' initializer) is a set of updates of variables, applied after the fetched
 tensors are computed, all or none (a failed run leaves every variable as it was)."""
+import contextlib
 from collections import OrderedDict
 
 import numpy as np
@@ -12,14 +13,19 @@ from ...graph import Constant, SharedVariable, Variable
 from ...ops.base import as_variable
 
 _default_sessions = []
+_dependencies = []  # the operations of each open control_dependencies block, outermost first
 
 
 class Operation:
     """A TensorFlow operation run for its effect: updates of variables (shared variables),
-    None when fetched."""
+    None when fetched. One made inside `with tf.control_dependencies([...])` runs those
+    operations' updates too (batch normalization's moving averages with the training step)."""
 
     def __init__(self, updates=None, name=None):
-        self.updates = OrderedDict(updates or {})
+        self.updates = OrderedDict()
+        for op in (op for ops in _dependencies for op in ops):
+            self.updates.update(op.updates)
+        self.updates.update(updates or {})
         self.name = name
 
     def run(self, feed_dict=None, session=None):
@@ -43,6 +49,19 @@ def group(*inputs, name=None):
 
 def no_op(name=None):
     return Operation(name=name)
+
+
+@contextlib.contextmanager
+def control_dependencies(control_inputs):
+    """Operations made inside run these first (their updates join theirs); tensors made
+    inside do not: fetch the operations, or make an operation (tf.group, an optimizer's
+    minimize) inside the block."""
+    ops = [op for op in (control_inputs or []) if isinstance(op, Operation)]
+    _dependencies.append(ops)
+    try:
+        yield
+    finally:
+        _dependencies.pop()
 
 
 def get_default_session(what="eval()"):

@@ -16,7 +16,23 @@ from ...ops.random import RandomStream
 from ...variables import tensor
 from .session import Operation
 
-_collections = {"variables": [], "trainable_variables": []}
+_collections = {"variables": [], "trainable_variables": [], "update_ops": [], "losses": [],
+                "regularization_losses": []}
+
+
+class GraphKeys:
+    GLOBAL_VARIABLES, TRAINABLE_VARIABLES, UPDATE_OPS = "variables", "trainable_variables", "update_ops"
+    LOSSES, REGULARIZATION_LOSSES = "losses", "regularization_losses"
+
+
+def get_collection(key, scope=None):
+    """The collection's items (variables of a scope: names starting with it)."""
+    items = list(_collections.get(key, []))
+    return items if scope is None else [v for v in items if getattr(v, "name", "").startswith(scope)]
+
+
+def add_to_collection(name, value):
+    _collections.setdefault(name, []).append(value)
 _streams = [RandomStream(None)]
 
 
