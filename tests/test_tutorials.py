@@ -44,3 +44,9 @@ def test_t7_sequences():
 def test_t8_keras_your_way():
     digit, even, transfer = importlib.import_module("tutorials.t8_keras_your_way").main(fast=True)
     assert digit > 0.5 and even > 0.6 and transfer > 0.7
+
+
+def test_t9_tensorflow1(tmp_path):
+    accuracy, restored, picture = importlib.import_module("tutorials.t9_tensorflow1").main(fast=True, out=str(tmp_path))
+    assert accuracy > 0.7 and restored == accuracy
+    assert pathlib.Path(picture).read_bytes()[:4] == b"\x89PNG"
