@@ -243,6 +243,7 @@ def test_session_fetches_feeds_and_what_a_failed_run_leaves(rng):
     y = tf.matmul(x, w)
     double = y * 2
     counter = tf.Variable(0, name="counter")
+    assert counter.dtype == "int32" and w.dtype == "float32"  # (TensorFlow's defaults for Python numbers)
     bump = counter.assign_add(1)
     with tf.Session() as sess:
         out = sess.run({"y": y, "both": (double, [bump, counter])}, feed_dict={x: [[1, 1], [0, 1]]})

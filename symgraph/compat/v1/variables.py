@@ -51,8 +51,9 @@ class TFVariable(SharedVariable):
             value = function([], init, backend="numpy")()
         else:
             value = np.asarray(initial_value, dtype=dtype)
-            if dtype is None and value.dtype == np.float64 and not isinstance(initial_value, np.ndarray):
-                value = value.astype("float32")  # (a Python float is float32, TensorFlow's default)
+            if dtype is None and not isinstance(initial_value, np.ndarray):  # (TensorFlow's defaults for
+                # Python numbers: float32 and int32)
+                value = value.astype({"float64": "float32", "int64": "int32"}.get(value.dtype.name, value.dtype))
         name = _unique(name or "Variable")
         super().__init__(value, name=name, static_shape=value.shape if validate_shape else None)
         self.initial_value = init if init is not None else as_variable(value.copy())
