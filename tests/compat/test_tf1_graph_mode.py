@@ -387,3 +387,119 @@ def test_batch_normalization_moves_its_averages_through_update_ops_under_control
         batch_out = sess.run(normalized, {x: batches[0], training: True})
         np.testing.assert_allclose(batch_out, (scaled - scaled.mean(0)) / np.sqrt(scaled.var(0) + 1e-3) * gamma + beta,
                                    rtol=1e-10)
+
+
+def sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def numpy_cells(kind, weights, n):
+    """TensorFlow 1's cell steps, from its source's formulas, in NumPy."""
+    def rnn(x, h):
+        W, b = weights
+        h = np.tanh(np.concatenate([x, h], 1) @ W + b)
+        return h, h
+
+    def lstm(x, state):
+        (c, h), (W, b) = state, weights
+        i, j, f, o = np.split(np.concatenate([x, h], 1) @ W + b, 4, axis=1)
+        c = c * sigmoid(f + 1.0) + sigmoid(i) * np.tanh(j)
+        h = np.tanh(c) * sigmoid(o)
+        return h, (c, h)
+
+    def gru(x, h):
+        Wg, bg, Wc, bc = weights
+        r, u = np.split(sigmoid(np.concatenate([x, h], 1) @ Wg + bg), 2, axis=1)
+        candidate = np.tanh(np.concatenate([x, r * h], 1) @ Wc + bc)
+        h = u * h + (1 - u) * candidate
+        return h, h
+    return {"rnn": rnn, "lstm": lstm, "gru": gru}[kind]
+
+
+def numpy_dynamic_rnn(step, xs, state, lengths):
+    outputs = []
+    for t in range(xs.shape[1]):
+        out, new = step(xs[:, t], state)
+        alive = (t < lengths)[:, None]
+        outputs.append(np.where(alive, out, 0))
+        state = tuple(np.where(alive, a, b) for a, b in zip(new, state)) if isinstance(new, tuple) \
+            else np.where(alive, new, state)
+    return np.stack(outputs, 1), state
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_dynamic_rnn_runs_tensorflows_cells_with_sequence_lengths(kind, backend, rng):
+    n, batch, steps, features = 4, 3, 5, 2
+    x, lengths = tf.placeholder(tf.float64, [None, steps, features]), tf.placeholder(tf.int32, [None])
+    cell = {"rnn": tf.nn.rnn_cell.BasicRNNCell, "lstm": tf.nn.rnn_cell.BasicLSTMCell,
+            "gru": tf.nn.rnn_cell.GRUCell}[kind](n)
+    outputs, state = tf.nn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float64)
+    names = [v.name for v in tf.trainable_variables()]
+    assert names == {"rnn": ["rnn/basic_rnn_cell/kernel", "rnn/basic_rnn_cell/bias"],
+                     "lstm": ["rnn/basic_lstm_cell/kernel", "rnn/basic_lstm_cell/bias"],
+                     "gru": ["rnn/gru_cell/gates/kernel", "rnn/gru_cell/gates/bias", "rnn/gru_cell/candidate/kernel",
+                             "rnn/gru_cell/candidate/bias"]}[kind]
+    for v in tf.trainable_variables():  # (biases away from their starts, to test their use)
+        v.set_value(v.get_value() + rng.normal(size=v.get_value().shape) * 0.3)
+    xv, lv = rng.normal(size=(batch, steps, features)), np.array([5, 2, 0], "int32")
+    loss = tf.reduce_sum(outputs ** 2) + tf.reduce_sum(tf.nn.rnn_cell.LSTMStateTuple(*state).h if kind == "lstm"
+                                                       else state)
+    (dx,) = tf.gradients(loss, [x])
+    with tf.Session(backend=backend) as sess:
+        got_out, got_state, got_dx = sess.run([outputs, state, dx], {x: xv, lengths: lv})
+    step = numpy_cells(kind, [v.get_value() for v in tf.trainable_variables()], n)
+    zero = np.zeros((batch, n))
+    want_out, want_state = numpy_dynamic_rnn(step, xv, (zero, zero) if kind == "lstm" else zero, lv)
+    np.testing.assert_allclose(got_out, want_out, rtol=1e-12, atol=1e-14)
+    assert not got_out[1, 2:].any() and not got_out[2].any()  # (zeros past each sequence's end)
+    if kind == "lstm":
+        assert isinstance(got_state, tf.nn.rnn_cell.LSTMStateTuple)
+        np.testing.assert_allclose(got_state.c, want_state[0], rtol=1e-12)
+        np.testing.assert_allclose(got_state.h, want_state[1], rtol=1e-12)
+    else:
+        np.testing.assert_allclose(got_state, want_state, rtol=1e-12)
+
+    def numpy_loss(v):
+        out, st = numpy_dynamic_rnn(step, v, (zero, zero) if kind == "lstm" else zero, lv)
+        return (out ** 2).sum() + (st[1] if kind == "lstm" else st).sum()
+    eps, numeric = 1e-6, np.zeros_like(xv)
+    for index in np.ndindex(*xv.shape):
+        moved = [xv.copy(), xv.copy()]
+        moved[0][index] += eps
+        moved[1][index] -= eps
+        numeric[index] = (numpy_loss(moved[0]) - numpy_loss(moved[1])) / (2 * eps)
+    np.testing.assert_allclose(got_dx, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_stacked_cells_an_initial_state_and_embeddings_learn_a_sequence_task(rng):
+    """MultiRNNCell of two LSTMs over embedded ids, an initial state fed as a tuple of
+    placeholders: whether id 1 comes before id 2 in a sequence, learnt by Adam."""
+    ids, labels = tf.placeholder(tf.int32, [None, 6]), tf.placeholder(tf.int32, [None])
+    embeddings = tf.Variable(tf.random_uniform([5, 8], -1.0, 1.0))
+    cell = tf.nn.rnn_cell.MultiRNNCell([tf.nn.rnn_cell.BasicLSTMCell(12), tf.nn.rnn_cell.BasicLSTMCell(12)])
+    batch = tf.shape(ids)[0]
+    start = cell.zero_state(batch, tf.float32)
+    outputs, state = tf.nn.dynamic_rnn(cell, tf.nn.embedding_lookup(embeddings, ids), initial_state=start)
+    assert [v.name for v in tf.trainable_variables()][1:3] == ["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+                                                               "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias"]
+    logits = tf.layers.dense(state[1].h, 2)
+    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
+    train = tf.train.AdamOptimizer(0.02).minimize(loss)
+    accuracy = tf.reduce_mean(tf.to_float(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels)))
+
+    def data(count):
+        seqs = rng.integers(0, 5, (count, 6))
+        for s in seqs:
+            a, b = rng.choice(6, 2, replace=False)
+            s[a], s[b] = 1, 2
+        first_one = (seqs == 1).argmax(1)
+        first_two = (seqs == 2).argmax(1)
+        return seqs, (first_one < first_two).astype("int32")
+    test_ids, test_labels = data(200)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(150):
+            batch_ids, batch_labels = data(64)
+            sess.run(train, {ids: batch_ids, labels: batch_labels})
+        assert sess.run(accuracy, {ids: test_ids, labels: test_labels}) > 0.85

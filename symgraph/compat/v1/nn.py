@@ -8,6 +8,8 @@ from ...layers.conv import average_pool
 from ...ops import conv as C, elemwise as E, nn as N, reduce as R
 from ...ops.base import as_variable
 from ...ops.shape import shape
+from . import rnn as rnn_cell
+from .rnn import dynamic_rnn
 from .variables import _stream
 
 relu, elu, softplus, sigmoid, tanh = E.relu, N.elu, E.softplus, E.sigmoid, E.tanh
@@ -167,3 +169,9 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     if scale is not None:
         out = out * scale
     return out if offset is None else out + offset
+
+
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, **unused):
+    """The rows of params at ids (any shape of ids: their shape plus the rows')."""
+    from ...ops.selection import take
+    return take(params, ids, axis=0)
