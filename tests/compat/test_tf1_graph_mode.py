@@ -57,41 +57,6 @@ def test_the_mnist_softmax_tutorial_runs_as_written(digits):
         train_step.run(feed_dict={x: x_test, y_: one_hot(y_test)})
 
 
-@pytest.mark.slow  # (a convnet trained end to end, ~10 s cold)
-def test_the_deep_mnist_tutorial_convnet_with_dropout_and_adam(digits):
-    x_train, y_train, x_test, y_test = digits
-
-    def weight_variable(shape):
-        return tf.Variable(tf.truncated_normal(shape, stddev=0.1))
-
-    def bias_variable(shape):
-        return tf.Variable(tf.constant(0.1, shape=shape))
-    x = tf.placeholder(tf.float32, shape=[None, 64])
-    y_ = tf.placeholder(tf.float32, shape=[None, 10])
-    x_image = tf.reshape(x, [-1, 8, 8, 1])
-    W_conv1, b_conv1 = weight_variable([3, 3, 1, 16]), bias_variable([16])
-    h_conv1 = tf.nn.relu(tf.nn.conv2d(x_image, W_conv1, strides=[1, 1, 1, 1], padding="SAME") + b_conv1)
-    h_pool1 = tf.nn.max_pool(h_conv1, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
-    W_fc1, b_fc1 = weight_variable([4 * 4 * 16, 64]), bias_variable([64])
-    h_fc1 = tf.nn.relu(tf.matmul(tf.reshape(h_pool1, [-1, 4 * 4 * 16]), W_fc1) + b_fc1)
-    keep_prob = tf.placeholder(tf.float32)
-    h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
-    W_fc2, b_fc2 = weight_variable([64, 10]), bias_variable([10])
-    y_conv = tf.matmul(h_fc1_drop, W_fc2) + b_fc2
-    cross_entropy = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(labels=y_, logits=y_conv))
-    train_step = tf.train.AdamOptimizer(1e-3).minimize(cross_entropy)
-    accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(y_conv, 1), tf.argmax(y_, 1)), tf.float32))
-    rng = np.random.default_rng(0)
-    with tf.Session() as sess:
-        sess.run(tf.global_variables_initializer())
-        for _ in range(300):
-            batch = rng.integers(0, len(x_train), 50)
-            train_step.run(feed_dict={x: x_train[batch], y_: one_hot(y_train[batch]), keep_prob: 0.5})
-        test = {x: x_test, y_: one_hot(y_test), keep_prob: 1.0}
-        assert accuracy.eval(feed_dict=test) > 0.85  # (0.93)
-        assert accuracy.eval(feed_dict=test) == accuracy.eval(feed_dict=test)  # (keep_prob 1: no dropout)
-
-
 def tf_same_pads(n, k, s):
     """TensorFlow's SAME padding of one axis: (before, after), the odd one after."""
     out = -(-n // s)
