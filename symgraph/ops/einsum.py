@@ -100,7 +100,28 @@ class Einsum(Op):
 
 def einsum(subscripts, *operands):
     """NumPy's einsum of explicit ("ij,jk->ik") or implicit ("ij,jk") subscripts, with
-    ellipses ("...ij,...jk->...ik": batches, broadcast as NumPy's); differentiable (but for an
-    operand with a repeated subscript, as "ii")."""
+    ellipses ("...ij,...jk->...ik": batches, broadcast as NumPy's) and repeated letters
+    ("ii->i", "ii", "iij->j": diagonals and traces); differentiable."""
     inputs, output = _parse(subscripts, operands)
-    return Einsum(inputs, output)(*operands)
+    taken = [_diagonals_taken(subs, as_variable(x)) for subs, x in zip(inputs, operands)]
+    return Einsum([subs for subs, _ in taken], output)(*[x for _, x in taken])
+
+
+def _diagonals_taken(subs, x):
+    """An operand with a letter repeated ("ii", "iij": NumPy's diagonal of those axes) as its
+    diagonal, one axis of that letter first, so that each letter names one axis and the
+    gradient is the indexing's (the diagonal's entries only)."""
+    from .shape import arange
+    while len(set(subs)) != len(subs):
+        letter = next(c for c in subs if subs.count(c) > 1)
+        first = subs.index(letter)
+        second = subs.index(letter, first + 1)
+        n, m = x.type.shape[first], x.type.shape[second]
+        if n is not None and m is not None and n != m:
+            raise ValueError(f"einsum: the axes of the repeated {letter!r} in {subs!r} differ in length ({n} != {m}): "
+                             f"{x.describe()}")
+        rest = [a for a in range(len(subs)) if a not in (first, second)]
+        k = arange(shape(x)[first])
+        x = dimshuffle(x, first, second, *rest)[k, k]  # (an index past the second axis's end: an error)
+        subs = letter + "".join(subs[a] for a in rest)
+    return subs, x

@@ -351,7 +351,8 @@ def _check_fed_back(k, out, init, taps):
     """fn's output k must be of its initial value's type (a row of it where taps read a window)."""
     shape, ndim = (init.type.shape, init.ndim) if taps == [-1] else (init.type.shape[1:], init.ndim - 1)
     lengths = zip(out.type.shape, shape)
-    if out.dtype != init.dtype or out.ndim != ndim or any(a is not None and b is not None and a != b for a, b in lengths):
+    disagree = any(a is not None and b is not None and a != b for a, b in lengths)
+    if out.dtype != init.dtype or out.ndim != ndim or disagree:
         what = "initial value" if taps == [-1] else f"initial values' rows (taps {taps})"
         expected = TensorType(init.dtype, shape)
         raise TypeError(f"scan: fn's output {k} is {out.type}, but its {what} in outputs_info is {expected}: "
@@ -430,7 +431,8 @@ def _products_before_the_loop(seqs, seq_slots, outs, constant_of, start):
             if matrix is not None and matrix.ndim == 2:
                 seq = seqs[seq_slots.index(node.inputs[0])]
                 seqs = seqs + [tensordot(seq, matrix, [[seq.ndim - 1], [0]])]
-                slot = Variable(TensorType(var.dtype, var.type.shape), name=f"{node.inputs[0].name} @ {matrix.name or 'W'}")
+                name = f"{node.inputs[0].name} @ {matrix.name or 'W'}"
+                slot = Variable(TensorType(var.dtype, var.type.shape), name=name)
                 seq_slots = seq_slots + [slot]
                 replace[var] = slot
                 continue

@@ -38,8 +38,8 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
                               trainable=trainable)
         out = tensordot(x, kernel, [[x.ndim - 1], [0]])
         if use_bias:
-            out = out + get_variable("bias", [units], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
-                                     trainable=trainable)
+            out = out + get_variable("bias", [units], dtype=x.dtype,
+                                     initializer=bias_initializer or zeros_initializer(), trainable=trainable)
     return _activate(out, activation)
 
 
