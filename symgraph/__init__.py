@@ -17,6 +17,7 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .ops import *  # noqa: F401,F403  every op constructor (add, exp, sum, reshape, dot, ...)
     from .ops import getitem, sum, max, min, all, any, abs, pow, round_half_to_even
     from .function import function, Function, UnusedInputError
+    from .function_io import In, Out  # (Theano's theano.In, theano.Out)
     from .ops.scan import scan, until, map, reduce, foldl, foldr  # (Theano's theano.map, theano.reduce, ...)
     from .ops.shape import (grad_clip, zero_grad, alloc, fill, second, shape_padaxis, join, horizontal_stack,
                             vertical_stack, stacklists, roll, addbroadcast, unbroadcast, patternbroadcast)
@@ -32,7 +33,8 @@ with _gc_pause.held():  # importing makes much that lives: see gc_pause
     from .grad import grad, jacobian, hessian, Lop, Rop, verify_grad, GradientError, DisconnectedInputError
     from .printing import debugprint, pp
     from .drawing import to_dot, render, GraphvizNotInstalled
-    from .graph import name_scope
+    from .graph import name_scope, clone
+    clone_replace = clone  # (PyTensor's name)
     from .ops.base import as_tensor_variable, Op
     from .ops.from_function import as_op  # (Theano's theano.compile.ops.as_op)
     as_tensor = as_tensor_variable

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import gc_pause
 from .config import config
+from .function_io import completed, unwrapped_inputs, unwrapped_outputs
 from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
 from .profiling import ProfileStats
 from .ops.base import as_variable
@@ -72,7 +73,9 @@ class Function:
                  nan_guard=None, device_outputs=False, allow_input_downcast=None, profile=None):
         self.name = name
         self.backend = backend or config.backend
-        inputs = list(inputs)
+        # (Theano's In: defaults and names; Out: an output)
+        inputs, self._defaults, in_names = unwrapped_inputs(list(inputs))
+        outputs = unwrapped_outputs(outputs)
         for v in inputs:
             if not isinstance(v, Variable) or isinstance(v, (Constant, SharedVariable)) or v.owner is not None:
                 what = v.describe() if isinstance(v, Variable) else repr(v)
@@ -138,6 +141,7 @@ class Function:
                         for t, what in self._types]
         self._downcast = allow_input_downcast
         self._by_name = {v.name: i for i, v in enumerate(inputs) if v.name}
+        self._by_name.update({name: i for i, name in in_names.items()})
         self._call = self._write_call()
         if self.profile is not None:
             self.profile.rewrite_seconds = rewritten - began
@@ -152,11 +156,15 @@ class Function:
         env = {"run": self._run, "own": self._own, "arity_error": self._arity_error,
                "merge_kwargs": self._merge_kwargs}
         read = _argument_lines(self._checks, self.shared, self._stage_shared, self._keep_device, env, self._downcast)
-        lines = ["def call(*args, **kwargs):",
-                 "    if kwargs:",
-                 "        args = merge_kwargs(args, kwargs)",
-                 f"    if len(args) != {len(self._types)}:",
-                 "        raise arity_error(args)"]
+        lines = ["def call(*args, **kwargs):"]
+        if self._defaults:  # (In's defaults: the arguments completed before they are counted)
+            lines += [f"    if kwargs or len(args) != {len(self._types)}:",
+                      "        args = merge_kwargs(args, kwargs)"]
+        else:
+            lines += ["    if kwargs:",
+                      "        args = merge_kwargs(args, kwargs)",
+                      f"    if len(args) != {len(self._types)}:",
+                      "        raise arity_error(args)"]
         lines += ["    " + line for line in read]
         lines.append("    results = run(values)")
         if self._may_alias:
@@ -240,12 +248,9 @@ class Function:
         return value.copy(order="K")
 
     def _merge_kwargs(self, args, kwargs):
-        args = list(args) + [None] * (len(self._types) - len(args))
-        for key, value in kwargs.items():
-            if key not in self._by_name:
-                raise TypeError(f"{self._label()} has no input named {key!r}")
-            args[self._by_name[key]] = value
-        return args
+        if len(args) > len(self._types):
+            raise self._arity_error(args)
+        return completed(args, kwargs, len(self._types), self._by_name, self._defaults, self._label(), self.inputs)
 
     def _label(self):
         return f"function {self.name!r}" if self.name else "this function"

@@ -439,6 +439,22 @@ def clone_replace(outputs, replace=None):
     return [memo.get(v, v) for v in outputs], memo
 
 
+def clone(output, replace=None, strict=True, share_inputs=True):
+    """Theano's theano.clone (PyTensor's clone_replace): output, a variable or a list, with the
+    variables of `replace` ({old: new} or pairs) put in their place. strict: each new variable
+    of the old one's dtype and number of dimensions."""
+    replace = dict(replace.items() if isinstance(replace, dict) else (replace or []))
+    replace = {old: _ops().as_variable(new) for old, new in replace.items()}
+    if strict:
+        for old, new in replace.items():
+            if old.dtype != new.dtype or old.ndim != new.ndim:
+                raise TypeError(f"clone: {old.describe()} cannot be replaced by {new.describe()} (strict: the "
+                                f"dtype and the number of dimensions must match)")
+    outputs = list(output) if isinstance(output, (list, tuple)) else [output]
+    cloned, _ = clone_replace(outputs, replace)
+    return type(output)(cloned) if isinstance(output, (list, tuple)) else cloned[0]
+
+
 _ops_module = None
 
 

@@ -98,3 +98,38 @@ def test_numpys_comparison_names():
                              sg.less(a, b), sg.less_equal(a, b)])
     for got, want in zip(f(av, bv), [av == bv, av != bv, av > bv, av >= bv, av < bv, av <= bv]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_in_gives_inputs_defaults_and_names_and_out_is_an_output(backend):
+    """Theano's theano.In(y, value=1.0, name=...) and theano.Out(z, borrow=True)."""
+    x, y, z = sg.dscalar("x"), sg.dscalar("y"), sg.dscalar("z")
+    f = sg.function([x, sg.In(y, value=1.0), sg.In(z, value=2.0, name="scale")], sg.Out((x + y) * z, borrow=True),
+                    backend=backend)
+    assert f(2.0) == 6.0 and f(2.0, 3.0) == 10.0 and f(2.0, scale=10.0) == 30.0 and f(x=1.0) == 4.0
+    assert f(2.0, 3.0, 4.0) == 20.0 and f(2.0, y=0.0, scale=1.0) == 2.0
+    with pytest.raises(TypeError, match="no value for 'x'"):
+        f()
+    with pytest.raises(TypeError, match="got two values for input 'x'"):
+        f(1.0, x=2.0)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        f(1.0, 2.0, 3.0, 4.0)
+    g = sg.function([x, y], [sg.Out(x + y), x * y], backend=backend)
+    assert g(2.0, 3.0) == [5.0, 6.0]
+    with pytest.raises(TypeError, match="no value for 'y'"):
+        g(x=1.0)
+    with pytest.raises(NotImplementedError, match="keep the state in a shared variable"):
+        sg.In(y, value=0.0, update=y + 1)
+
+
+def test_clone_puts_variables_in_place_of_others():
+    """Theano's theano.clone(output, replace) (PyTensor's clone_replace)."""
+    x, y = sg.dvector("x"), sg.dvector("y")
+    cost = (x ** 2).sum()
+    doubled = sg.clone(cost, replace={x: y * 2})
+    assert sg.function([y], doubled)(np.ones(3)) == 12.0
+    both = sg.clone_replace([cost, x + 1], replace=[(x, y)])
+    assert isinstance(both, list) and sg.function([y], both)(np.full(2, 3.0))[0] == 18.0
+    assert sg.function([x], cost)(np.ones(2)) == 2.0  # (the original is as it was)
+    with pytest.raises(TypeError, match="cannot be replaced by 'f' <float32"):
+        sg.clone(cost, {x: sg.fvector("f")})
