@@ -83,7 +83,7 @@ class _LoopWriter(P._Writer):
         seqs = [f"s{k}" for k in range(op.n_seqs)]
         outs = [f"o{k}" for k in range(len(values))]
         params = seqs + self.params[op.n_seqs:] + outs
-        finals = op.n_states if op.final_states else 0  # (outputs: each state's last value only)
+        finals = op.final_states  # (outputs: these states' last values only)
         lines = ["opaque = steps[()] >> 62", "for step in range(steps[()]):"]
         for k, seq in enumerate(seqs):
             at = f"{seq}.shape[0] - 1 - step" if op.go_backwards else "step"
@@ -96,7 +96,10 @@ class _LoopWriter(P._Writer):
         lines += [f"    copy_into({out}[step], {value})" if var.ndim else f"    {out}[step] = {value}[()]"
                   for out, value, var in list(zip(outs, values, self.output_vars))[finals:]]
         if op.condition is not None:  # (Theano's until: this step is the last; its outputs are kept)
-            lines += [f"    if {values[op.condition]}[()]:", "        return step + 1"]
+            lines += [f"    if {values[op.condition]}[()]:"]
+            lines += [f"        copy_into({outs[k]}, {value})" if var.ndim else f"        {outs[k]}[()] = {value}[()]"
+                      for k, (value, var) in enumerate(list(zip(values, self.output_vars))[:finals])]
+            lines += ["        return step + 1"]
         # The new states: the step's own arrays, the next step's inputs (its outputs were copied);
         # a 0-d one copied (np.ascontiguousarray gives at least one dimension, as NumPy's does).
         states = list(zip(values, self.output_vars))[:op.n_states]

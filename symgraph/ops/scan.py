@@ -44,9 +44,10 @@ class Scan(InnerGraphOp):
     """outputs = states (n_states, each (n,) + its shape) then per-step outputs (maps), from
     inner_outputs = the states' new values then the maps, computed from inner_inputs = a
     slice of each sequence (n_seqs), the states' previous values (n_states), the constants.
-    final_states: each state's output is its value after the last step (the initial value
-    where there are none), not the stack of every step's (the gradient's running sums: Theano's
-    scan_save_mem; an RNN's U gradient was stacked over the steps only to read the last).
+    final_states: how many of the states (the first ones; True: all) give their value after the
+    last step (the initial value where there are none), not the stack of every step's (the
+    gradient's running sums, shared variables the step updates: Theano's scan_save_mem; an RNN's
+    U gradient was stacked over the steps only to read the last).
     truncate_gradient: how many of the last steps the gradient runs back over (-1: all).
     condition: the index of the per-step output (a boolean scalar) that stops the loop after the
     step that makes it true (Theano's until), or None; the outputs then have as many rows as
@@ -58,7 +59,7 @@ class Scan(InnerGraphOp):
         self.n_seqs, self.n_states, self.go_backwards = n_seqs, n_states, bool(go_backwards)
         self.n_maps = len(inner_outputs) - n_states
         self.name = name
-        self.final_states = bool(final_states)
+        self.final_states = n_states if final_states is True else int(final_states)
         self.truncate_gradient = int(truncate_gradient)
         self.condition = condition
         self._reference = None
@@ -66,7 +67,8 @@ class Scan(InnerGraphOp):
     def __str__(self):
         backwards = ", backwards" if self.go_backwards else ""
         until = ", until" if self.condition is not None else ""
-        states = "final states" if self.final_states else "states"
+        states = ("final states" if self.final_states == self.n_states else f"states ({self.final_states} final)") \
+            if self.final_states else "states"
         return f"Scan{{{self.name or 'step'}, {self.n_states} {states}, {self.n_maps} outputs{backwards}{until}}}"
 
     def make_node(self, n_steps, *outer):
@@ -76,7 +78,7 @@ class Scan(InnerGraphOp):
         n_steps = as_int_scalar(n_steps, "scan's number of steps")
         known = constant_value(n_steps)  # (a sequence's static length: Keras's (batch, 8, units))
         steps = int(known) if known is not None and int(known) >= 0 and self.condition is None else None
-        outs = [Variable(TensorType(o.dtype, o.type.shape if k < self.n_states and self.final_states
+        outs = [Variable(TensorType(o.dtype, o.type.shape if k < self.final_states
                                     else (steps,) + o.type.shape)) for k, o in enumerate(self.inner_outputs)]
         return Apply(self, [n_steps, *outer], outs)
 
@@ -117,7 +119,7 @@ def run_steps(op, step, inputs):
     if op.go_backwards:  # (the last n entries, last first: Theano's seq[::-1][:n])
         seqs = [seq[::-1] for seq in seqs]
     rows = [[] for _ in op.inner_outputs]
-    stacked = op.n_states if op.final_states else 0  # (the outputs whose every step is kept)
+    stacked = op.final_states  # (the outputs after these keep every step)
     for t in range(n):
         outs = step([seq[t] for seq in seqs] + states + constants)
         for row, value in zip(rows[stacked:], outs[stacked:]):
@@ -128,7 +130,7 @@ def run_steps(op, step, inputs):
             break
     results = []
     for k, (row, var) in enumerate(zip(rows, op.inner_outputs)):
-        if k < op.n_states and op.final_states:
+        if k < op.final_states:
             results.append(np.array(states[k], dtype=var.dtype))  # (a copy: the initial value where n is 0)
         elif n:
             results.append(np.stack([np.asarray(v, dtype=var.dtype) for v in row]))
@@ -189,30 +191,31 @@ def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None
                                                         start)
     values, streams, stream_slots, stream_steps = _draws_as_states(values, start)
     n_fed, n_shared = len(new_states), len(shared_steps)
-    inner_outs = values[:n_fed + n_shared] + stream_steps + values[n_fed + n_shared:]
+    # (the shared variables' states first: the loop keeps their last values only)
+    inner_outs = values[n_fed:n_fed + n_shared] + values[:n_fed] + stream_steps + values[n_fed + n_shared:]
     # What the step reads from outside (weights, shared variables, values computed before the
     # scan): passed in as constants too.
     free = _outer_reads(inner_outs, start)
     free_slots = [Variable(v.type, name=v.name) for v in free]
     inner_outs, _ = clone_replace(inner_outs, dict(zip(free, free_slots)))
-    inner_inputs = seq_slots + state_slots + shared_slots + stream_slots + const_slots + free_slots
+    inner_inputs = seq_slots + shared_slots + state_slots + stream_slots + const_slots + free_slots
     op = Scan(inner_inputs, inner_outs, len(seqs), len(state_slots) + len(shared_slots) + len(stream_slots),
-              go_backwards, name or getattr(fn, "__name__", None), truncate_gradient=truncate_gradient,
-              condition=len(inner_outs) - 1 if condition is not None else None)
+              go_backwards, name or getattr(fn, "__name__", None), final_states=n_shared,
+              truncate_gradient=truncate_gradient, condition=len(inner_outs) - 1 if condition is not None else None)
     if n_steps is None:
         n = seqs[0].shape[0]
         for s in seqs[1:]:
             n = minimum(n, s.shape[0])
     else:
         n = n_steps
-    results = op(n, *seqs, *inits, *shared, *streams, *constants, *free)
+    results = op(n, *seqs, *shared, *inits, *streams, *constants, *free)
     results = results if isinstance(results, list) else [results]
-    # Back in fn's order: the states come first from the node, then the shared variables', the
+    # Back in fn's order: the node gives the shared variables' last values, the states, the
     # streams', the per-step outputs (and the condition's, not returned).
-    states = iter(r if taps == [-1] else r[:, -1] for r, (_, _, taps) in zip(results, fed))
+    states = iter(r if taps == [-1] else r[:, -1] for r, (_, _, taps) in zip(results[n_shared:], fed))
     maps = iter(results[op.n_states:])
     ordered = [next(states) if k in fed_back else next(maps) for k in range(len(outs))]
-    updates = _last_values(shared, results[n_fed:n_fed + n_shared])
+    updates = OrderedDict(zip(shared, results[:n_shared]))
     updates.update(_stream_updates(streams, n))
     if not ordered:
         return None, updates
@@ -398,13 +401,6 @@ def _updates_as_states(updates):
         slots.append(Variable(var.type, name=f"{var.name or 'shared'}[t-1]"))
         steps.append(value)
     return shared, slots, steps
-
-
-def _last_values(shared, stacks):
-    """Theano's scan updates for shared variables fn updates: each one's value after the last
-    step (its own where no step was taken)."""
-    from .shape import concatenate, shape_padleft
-    return OrderedDict((var, concatenate([shape_padleft(var), stack[-1:]])[-1]) for var, stack in zip(shared, stacks))
 
 
 def _products_before_the_loop(seqs, seq_slots, outs, constant_of, start):
@@ -621,9 +617,9 @@ def _residuals(op, gradients, recomputed, seeds):
 
 
 def _final_states_grad(op, inputs, outputs, output_grads):
-    """The gradient of a Scan keeping its states' last values (a gradient's: this is a second
-    derivative): that of the same loop keeping every step's, seeded at the last row of each (at
-    the initial value where there are no steps)."""
+    """The gradient of a Scan keeping some states' last values (a gradient's: this is a second
+    derivative; shared variables the step updates): that of the same loop keeping every step's,
+    seeded at the last row of each of those (at the initial value where there are no steps)."""
     from .elemwise import eq, switch
     from .index import set_subtensor
     from .shape import zeros_like
@@ -631,11 +627,12 @@ def _final_states_grad(op, inputs, outputs, output_grads):
                       truncate_gradient=op.truncate_gradient, condition=op.condition)
     stacked = stacked_op(*inputs)
     stacked = stacked if isinstance(stacked, list) else [stacked]
+    finals = op.final_states
     seeds = [None if g is None else set_subtensor(zeros_like(s)[-1:], g[None])
-             for g, s in zip(output_grads[:op.n_states], stacked)]
-    grads = _scan_grad(stacked_op, inputs, stacked, seeds + list(output_grads[op.n_states:]))
+             for g, s in zip(output_grads[:finals], stacked)]
+    grads = _scan_grad(stacked_op, inputs, stacked, seeds + list(output_grads[finals:]))
     no_steps = eq(inputs[0], 0)
-    for k, g in enumerate(output_grads[:op.n_states]):  # (with no steps, the output is the initial value)
+    for k, g in enumerate(output_grads[:finals]):  # (with no steps, the output is the initial value)
         slot = 1 + op.n_seqs + k
         if g is not None and grads[slot] is not None:
             grads[slot] = grads[slot] + switch(no_steps, g, zeros_like(g))

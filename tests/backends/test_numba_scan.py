@@ -243,3 +243,12 @@ def test_theanos_until_taps_and_step_updates_run_as_compiled_loops(runners, rng)
     accumulate = sg.function([x, h0], [], updates=updates)
     compiled(runners, accumulate, xv, hv)
     np.testing.assert_allclose(total.get_value(), 4 * want[0].sum(axis=0), rtol=1e-12)  # (four calls)
+
+    # A shared variable's last value where until stops the compiled loop.
+    runners.clear()
+    count = sg.shared(np.zeros(2), "count")
+    ys = sg.dvector("ys")
+    _, ups = sg.scan(lambda y: ({count: count + y}, sg.until(y > 2)), sequences=ys)
+    counting = sg.function([ys], [], updates=ups)
+    compiled(runners, counting, np.array([1.0, 3.0, 5.0]))
+    np.testing.assert_array_equal(count.get_value(), [16.0, 16.0])  # (four calls of 1 + 3)

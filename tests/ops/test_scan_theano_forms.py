@@ -136,6 +136,8 @@ def test_updates_from_the_step_are_the_shared_variables_values_after_the_last_st
     m = sg.dmatrix("m")
     outputs, updates = sg.scan(lambda x_t, t: {t: t + sg.outer(x_t, x_t)}, sequences=m, non_sequences=total)
     assert outputs is None
+    # (the loop keeps the matrix's last value only, not one a step: Theano's scan_save_mem)
+    assert updates[total].ndim == 2 and updates[total].owner.op.final_states == 1
     mv = rng.normal(size=(5, 2))
     sg.function([m], [], updates=updates, backend=backend)(mv)
     np.testing.assert_allclose(total.get_value(), mv.T @ mv, rtol=1e-12)
@@ -159,6 +161,11 @@ def test_updates_from_the_step_are_the_shared_variables_values_after_the_last_st
     def loss(xx):
         return sg.scan(step, sequences=xx)[0].sum()
     sg.verify_grad(loss, [xv], rng=rng)
+
+    def last_value(xx):  # (a gradient through the shared variable's last value: the loop's final state)
+        _, ups = sg.scan(step, sequences=xx)
+        return (ups[acc] ** 2).sum()
+    sg.verify_grad(last_value, [xv], rng=rng)
     with pytest.raises(TypeError, match="updates must be of shared variables"):
         sg.scan(lambda x_t: (x_t, {xs: x_t}), sequences=xs)
     with pytest.raises(TypeError, match=r"updates 'counter' <int64\[\]>.*with 'xs\[t\]' <float64\[\]>.*of the shared variable's type"):
