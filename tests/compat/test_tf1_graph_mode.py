@@ -468,3 +468,31 @@ def test_stacked_cells_an_initial_state_and_embeddings_learn_a_sequence_task(rng
             batch_ids, batch_labels = data(64)
             sess.run(train, {ids: batch_ids, labels: batch_labels})
         assert sess.run(accuracy, {ids: test_ids, labels: test_labels}) > 0.85
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_conv2d_transpose_is_the_adjoint_of_conv2d_and_the_layer_gives_tensorflows_sizes(padding, rng):
+    """TensorFlow defines conv2d_transpose as conv2d's gradient with respect to its images:
+    <conv2d(x, w), y> = <x, conv2d_transpose(y, w)> for every x and y, checked with the NumPy
+    conv2d above; tf.layers.conv2d_transpose's output sizes as TensorFlow's (Keras's)."""
+    wv = rng.normal(size=(3, 3, 2, 4))  # (height, width, conv2d's inputs = the transpose's outputs, its inputs)
+    for size in (7, 8):
+        xv = rng.normal(size=(2, size, size, 2))
+        conv = conv_nhwc(xv, wv, 2, padding)
+        yv = rng.normal(size=conv.shape)
+        y, w = tf.placeholder(tf.float64, [None, None, None, 4]), tf.placeholder(tf.float64, [3, 3, 2, 4])
+        batch = tf.shape(y)[0]
+        back = tf.nn.conv2d_transpose(y, w, [batch, size, size, 2], strides=[1, 2, 2, 1], padding=padding)
+        with tf.Session() as sess:
+            got = sess.run(back, {y: yv, w: wv})
+        assert got.shape == xv.shape
+        np.testing.assert_allclose((conv * yv).sum(), (xv * got).sum(), rtol=1e-10)
+    images = tf.placeholder(tf.float32, [None, 5, 6, 3])
+    up = tf.layers.conv2d_transpose(images, 7, 3, strides=2, padding=padding.lower(), activation=tf.nn.relu)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        out = sess.run(up, {images: rng.normal(size=(2, 5, 6, 3))})
+    want = (10, 12) if padding == "SAME" else (11, 13)  # (n * stride, + max(kernel - stride, 0) when VALID)
+    assert out.shape == (2, *want, 7) and (out >= 0).all()
+    assert [v.name for v in tf.trainable_variables()] == ["conv2d_transpose/kernel", "conv2d_transpose/bias"]
+    assert tf.trainable_variables()[0].get_value().shape == (3, 3, 7, 3)

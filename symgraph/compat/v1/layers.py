@@ -64,6 +64,32 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_f
     return _activate(out, activation)
 
 
+def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
+                     activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None, trainable=True,
+                     name=None, reuse=None, **unused):
+    """Each length times the stride ("same"), plus max(kernel - stride, 0) ("valid"), as
+    TensorFlow's (Keras's) layer; its kernel (height, width, filters, input channels)."""
+    x = as_variable(inputs)
+    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    axes = (1, 2, 3) if fmt == "NHWC" else (2, 3, 1)
+    channels = x.type.shape[axes[2]]
+    if channels is None:
+        raise ValueError(f"conv2d_transpose: the channels of {x.describe()} must be known when the layer is made")
+    (kh, kw), (sh, sw) = _pair(kernel_size), _pair(strides)
+    sizes = [shape(x)[a] * s + (max(k - s, 0) if padding.lower() == "valid" else 0)
+             for a, k, s in ((axes[0], kh, sh), (axes[1], kw, sw))]
+    out_shape = [shape(x)[0], sizes[0], sizes[1], filters] if fmt == "NHWC" else [shape(x)[0], filters] + sizes
+    with variable_scope(_scope_name(name, "conv2d_transpose"), reuse=reuse):
+        kernel = get_variable("kernel", [kh, kw, filters, channels], dtype=x.dtype, initializer=kernel_initializer,
+                              trainable=trainable)
+        out = nn.conv2d_transpose(x, kernel, out_shape, strides=(sh, sw), padding=padding.upper(), data_format=fmt)
+        if use_bias:
+            bias = get_variable("bias", [filters], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
+                                trainable=trainable)
+            out = nn.bias_add(out, bias, data_format=fmt)
+    return _activate(out, activation)
+
+
 def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
     fmt = "NHWC" if data_format == "channels_last" else "NCHW"
     return nn.max_pool(inputs, _pair(pool_size), _pair(strides), padding.upper(), data_format=fmt)

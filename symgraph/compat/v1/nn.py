@@ -92,6 +92,20 @@ def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True
     return _back(out, data_format)
 
 
+def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, padding="SAME", data_format="NHWC",
+                     name=None, input=None, filters=None, dilations=None):
+    """The gradient of conv2d with respect to its images (a "deconvolution"), as TensorFlow
+    defines it: filter (height, width, output channels, input channels), output_shape the
+    images conv2d would take ([batch, height, width, channels], entries tensors or numbers)."""
+    x = _nchw(value if value is not None else input, data_format)
+    w = as_variable(filter if filter is not None else filters).dimshuffle(3, 2, 0, 1)
+    params = C.ConvParams(_spatial(strides, data_format, "strides"), _padding(padding, data_format),
+                          _spatial(dilations, data_format, "dilations"))
+    n, h, w_, c = ([output_shape[k] for k in (0, 1, 2, 3)] if data_format != "NCHW"
+                   else [output_shape[k] for k in (0, 2, 3, 1)])
+    return _back(C.Conv2DGradInput(params)(x, w, [n, c, h, w_]), data_format)
+
+
 def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):
     value = value if value is not None else input
     pooled = C.max_pool2d(_nchw(value, data_format), _spatial(ksize, data_format, "ksize"),
