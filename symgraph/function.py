@@ -71,6 +71,11 @@ class Function:
 
     def __init__(self, inputs, outputs, updates, givens, backend, optimize, name, on_unused_input,
                  nan_guard=None, device_outputs=False, allow_input_downcast=None, profile=None):
+        # (what pickling keeps: the function is compiled again from it when unpickled, as Theano's)
+        self._recipe = dict(inputs=list(inputs), outputs=outputs, updates=updates, givens=givens, backend=backend,
+                            optimize=optimize, name=name, on_unused_input=on_unused_input, nan_guard=nan_guard,
+                            device_outputs=device_outputs, allow_input_downcast=allow_input_downcast,
+                            profile=profile)
         self.name = name
         self.backend = backend or config.backend
         # (Theano's In: defaults and names; Out: an output)
@@ -180,6 +185,14 @@ class Function:
             lines.append(f"    return results[:{self.n_outputs}]" if self.updated else "    return results")
         exec(compile("\n".join(lines), "<symgraph function call>", "exec"), env)
         return env["call"] if self.profile is None else self.profile.timed(env["call"])
+
+    def __getstate__(self):
+        """The graph and the options (pickle.dump(f): its shared variables' values go with it)."""
+        return self._recipe
+
+    def __setstate__(self, recipe):
+        with gc_pause.held():
+            self.__init__(**recipe)
 
     def _arity_error(self, args):
         return TypeError(f"{self._label()} takes {len(self._types)} arguments "

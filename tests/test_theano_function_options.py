@@ -133,3 +133,28 @@ def test_clone_puts_variables_in_place_of_others():
     assert sg.function([x], cost)(np.ones(2)) == 2.0  # (the original is as it was)
     with pytest.raises(TypeError, match="cannot be replaced by 'f' <float32"):
         sg.clone(cost, {x: sg.fvector("f")})
+
+
+def test_functions_and_graphs_pickle_as_theanos():
+    """pickle.dump(f): the graph and the options, compiled again when loaded; its shared
+    variables' values go with it (its own copies, unless pickled together with them)."""
+    import pickle
+    W = sg.shared(np.ones((2, 2)), "W")
+    x, s = sg.dmatrix("x"), sg.dscalar("s")
+    y = (sg.tanh(sg.dot(x, W)).sum() * s).astype("float32")
+    f = sg.function([x, sg.In(s, value=2.0)], y, updates=[(W, W * 2)])
+    g = pickle.loads(pickle.dumps(f))
+    first, second = g(np.ones((1, 2))), g(np.ones((1, 2)))
+    assert first == np.float32(2 * 2 * np.tanh(2.0)) and second == np.float32(2 * 2 * np.tanh(4.0))
+    assert W.get_value()[0, 0] == 1.0  # (g's W is its own copy)
+    f2, W2 = pickle.loads(pickle.dumps((f, W)))
+    f2(np.ones((1, 2)))
+    assert W2.get_value()[0, 0] == 2.0 and W.get_value()[0, 0] == 1.0
+    hs, _ = sg.scan(lambda a, h: sg.tanh(a + h + sg.random.RandomStream(1).normal((2,), dtype="float64")),
+                    sequences=x, outputs_info=sg.zeros((2,), "float64"))
+    cost = (hs ** 2).sum() + sg.cast(hs.sum(), "int32")
+    x2, cost2, grad2 = pickle.loads(pickle.dumps([x, cost, sg.grad(cost, x)]))  # (a scan, draws, a cast)
+    xv = np.linspace(0, 1, 6).reshape(3, 2)
+    want = sg.function([x], [cost, sg.grad(cost, x)])(xv)
+    for got, w in zip(sg.function([x2], [cost2, grad2])(xv), want):
+        np.testing.assert_allclose(got, w, rtol=1e-12)

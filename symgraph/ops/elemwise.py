@@ -34,6 +34,9 @@ class ScalarOp:
 
     __repr__ = __str__
 
+    def __reduce__(self):  # (pickled by name: its functions are the table's)
+        return scalar_op_named, (self.name,)
+
     @functools.lru_cache(maxsize=None)
     def output_dtype(self, in_dtypes):
         """Ask NumPy itself what dtype this op gives for these input dtypes (NumPy 2 rules)."""
@@ -173,6 +176,11 @@ _row("gelu", 1, lambda x: (0.5 * x * (1 + _erf(x / np.sqrt(2)))).astype(x.dtype,
                           + i[0] * exp(-0.5 * i[0] * i[0]) * 0.3989422804014327)])
 _row("relu", 1, lambda x: np.maximum(x, np.zeros((), x.dtype)), _larger("{0}", "0"),
      lambda i, z, g: [g * gt(z, 0)])  # z > 0 exactly where x > 0; x may then be overwritten
+
+
+def scalar_op_named(name):
+    """The table's scalar op of that name (a cast's: cast_float32)."""
+    return cast_scalar_op(name[len("cast_"):]) if name.startswith("cast_") and name not in TABLE else TABLE[name]
 
 
 @functools.lru_cache(maxsize=None)
