@@ -496,3 +496,49 @@ def test_conv2d_transpose_is_the_adjoint_of_conv2d_and_the_layer_gives_tensorflo
     assert out.shape == (2, *want, 7) and (out >= 0).all()
     assert [v.name for v in tf.trainable_variables()] == ["conv2d_transpose/kernel", "conv2d_transpose/bias"]
     assert tf.trainable_variables()[0].get_value().shape == (3, 3, 7, 3)
+
+
+def test_bidirectional_rnn_reads_each_sequence_back_from_its_last_real_step(rng):
+    x, lengths = tf.placeholder(tf.float64, [None, 4, 2]), tf.placeholder(tf.int32, [None])
+    (forward, backward), (state_fw, state_bw) = tf.nn.bidirectional_dynamic_rnn(
+        tf.nn.rnn_cell.GRUCell(3), tf.nn.rnn_cell.BasicRNNCell(3), x, sequence_length=lengths, dtype=tf.float64)
+    names = [v.name for v in tf.trainable_variables()]
+    assert names[0] == "bidirectional_rnn/fw/gru_cell/gates/kernel"
+    assert names[-1] == "bidirectional_rnn/bw/basic_rnn_cell/bias"
+    xv, lv = rng.normal(size=(3, 4, 2)), np.array([4, 3, 1], "int32")
+    with tf.Session() as sess:
+        got = sess.run([forward, backward, state_fw, state_bw], {x: xv, lengths: lv})
+    weights = [v.get_value() for v in tf.trainable_variables()]
+    zero = np.zeros((3, 3))
+    want_fw, want_state_fw = numpy_dynamic_rnn(numpy_cells("gru", weights[:4], 3), xv, zero, lv)
+    flipped = np.stack([np.concatenate([s[:n][::-1], s[n:]]) for s, n in zip(xv, lv)])
+    back, want_state_bw = numpy_dynamic_rnn(numpy_cells("rnn", weights[4:], 3), flipped, zero, lv)
+    want_bw = np.stack([np.concatenate([b[:n][::-1], b[n:]]) for b, n in zip(back, lv)])
+    for g, w in zip(got, [want_fw, want_bw, want_state_fw, want_state_bw]):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_graphs_of_their_own_and_the_latest_checkpoint(tmp_path):
+    outer = tf.Variable(1.0, name="outer")
+    graph = tf.Graph()
+    with graph.as_default():
+        assert tf.get_default_graph() is graph and tf.global_variables() == []
+        inner = tf.Variable(2.0, name="inner")
+        with tf.Session() as sess:
+            assert sess.graph is graph
+            sess.run(tf.global_variables_initializer())
+    assert tf.global_variables() == [outer] and graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES) == [inner]
+    with graph.as_default():
+        assert tf.global_variables() == [inner]
+    step = tf.train.get_or_create_global_step()
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        assert tf.train.latest_checkpoint(str(tmp_path)) is None
+        for k in range(3):
+            sess.run(step.assign_add(1))
+            saver.save(sess, str(tmp_path / "model"), global_step=step)
+        latest = tf.train.latest_checkpoint(str(tmp_path))
+        assert latest == str(tmp_path / "model-3")
+        sess.run(outer.assign(5.0))
+        saver.restore(sess, latest)
+        assert outer.get_value() == 1.0 and step.get_value() == 3

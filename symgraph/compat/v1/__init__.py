@@ -40,7 +40,7 @@ from .session import (Operation, Session, InteractiveSession, get_default_sessio
 from .variables import (TFVariable as Variable, placeholder, placeholder_with_default, global_variables,
                         all_variables, trainable_variables, global_variables_initializer, initialize_all_variables,
                         variables_initializer, reset_default_graph, set_random_seed, random_normal, random_uniform,
-                        truncated_normal, GraphKeys, get_collection, add_to_collection)
+                        truncated_normal, GraphKeys, get_collection, add_to_collection, Graph, get_default_graph)
 
 float16, float32, float64 = "float16", "float32", "float64"
 int8, int16, int32, int64, uint8, bool = "int8", "int16", "int32", "int64", "uint8", "bool"
@@ -217,6 +217,29 @@ def size(input, name=None, out_type="int32"):
 
 def rank(input, name=None):
     return constant(_as_variable(input).ndim, dtype="int32")
+
+
+def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=None, seq_dim=None, batch_dim=None):
+    """Each example's first seq_lengths[b] entries along seq_axis reversed, the rest left."""
+    x = _as_variable(input)
+    seq_axis = seq_axis if seq_axis is not None else seq_dim
+    batch_axis = 0 if batch_axis is None and batch_dim is None else (batch_axis if batch_axis is not None
+                                                                     else batch_dim)
+    lengths = _E.cast(_as_variable(seq_lengths), "int64")
+    t = _S.arange(_S.shape(x)[seq_axis])
+    source = _E.where(_E.lt(t, _S.expand_dims(lengths, 1)), _S.expand_dims(lengths, 1) - 1 - t, t)  # (batch, time)
+    order = [batch_axis, seq_axis] + [a for a in _builtins.range(x.ndim) if a not in (batch_axis, seq_axis)]
+    moved = _S.dimshuffle(x, *order)
+    picked = moved[_S.expand_dims(_S.arange(_S.shape(x)[batch_axis]), 1), source]
+    return _S.dimshuffle(picked, *[order.index(a) for a in _builtins.range(x.ndim)])
+
+
+def reverse(tensor, axis, name=None):
+    x = _as_variable(tensor)
+    index = [slice(None)] * x.ndim
+    for a in (axis if isinstance(axis, (list, tuple)) else [axis]):
+        index[a] = slice(None, None, -1)
+    return x[tuple(index)]
 
 
 def tile(input, multiples, name=None):

@@ -9,7 +9,7 @@ from ...ops import conv as C, elemwise as E, nn as N, reduce as R
 from ...ops.base import as_variable
 from ...ops.shape import shape
 from . import rnn as rnn_cell
-from .rnn import dynamic_rnn
+from .rnn import dynamic_rnn, bidirectional_dynamic_rnn
 from .variables import _stream
 
 relu, elu, softplus, sigmoid, tanh = E.relu, N.elu, E.softplus, E.sigmoid, E.tanh

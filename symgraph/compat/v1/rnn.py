@@ -218,6 +218,33 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
     return (outputs if time_major else outputs.dimshuffle(1, 0, 2)), final
 
 
+def bidirectional_dynamic_rnn(cell_fw, cell_bw, inputs, sequence_length=None, initial_state_fw=None,
+                              initial_state_bw=None, dtype=None, parallel_iterations=None, swap_memory=False,
+                              time_major=False, scope=None):
+    """((forward outputs, backward outputs), (forward state, backward state)): the backward cell
+    reads each sequence from its last real step back (tf.reverse_sequence), its outputs put back
+    in the inputs' order, under scope/fw and scope/bw as TensorFlow's."""
+    scope = scope or "bidirectional_rnn"
+    with variable_scope(scope):
+        forward, state_fw = dynamic_rnn(cell_fw, inputs, sequence_length, initial_state_fw, dtype,
+                                        time_major=time_major, scope="fw")
+        seq_axis, batch_axis = (0, 1) if time_major else (1, 0)
+        flipped = _reversed(inputs, sequence_length, seq_axis, batch_axis)
+        backward, state_bw = dynamic_rnn(cell_bw, flipped, sequence_length, initial_state_bw, dtype,
+                                         time_major=time_major, scope="bw")
+    return (forward, _reversed(backward, sequence_length, seq_axis, batch_axis)), (state_fw, state_bw)
+
+
+def _reversed(x, lengths, seq_axis, batch_axis):
+    from . import reverse_sequence
+    x = as_variable(x)
+    if lengths is None:
+        index = [slice(None)] * x.ndim
+        index[seq_axis] = slice(None, None, -1)
+        return x[tuple(index)]
+    return reverse_sequence(x, lengths, seq_axis=seq_axis, batch_axis=batch_axis)
+
+
 def _time_index(steps):
     from ...ops.shape import arange
     return arange(shape(steps)[0])

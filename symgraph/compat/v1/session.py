@@ -79,7 +79,9 @@ class Session:
     (tensor.eval(), operation.run())."""
 
     def __init__(self, target="", graph=None, config=None, backend=None):
+        from .variables import get_default_graph
         self.backend = backend
+        self.graph = graph if graph is not None else get_default_graph()
         self._functions = {}
         self._closed = False
 

@@ -185,8 +185,12 @@ class Saver:
         return {v.name: v for v in self.var_list}
 
     def save(self, sess, save_path, global_step=None, **unused):
+        """Writes path.npz (path-<step> with global_step) and, as TensorFlow's, a `checkpoint`
+        file in its folder naming it the latest (tf.train.latest_checkpoint reads it)."""
         path = save_path if global_step is None else f"{save_path}-{int(np.asarray(_value(global_step)))}"
         np.savez(path + ".npz", **{name: v.get_value() for name, v in self._variables().items()})
+        with open(os.path.join(os.path.dirname(os.path.abspath(path)), "checkpoint"), "w") as fh:
+            fh.write(f'model_checkpoint_path: "{os.path.basename(path)}"\n')
         return path
 
     def restore(self, sess, save_path):
@@ -205,6 +209,19 @@ class Saver:
                                  f"{var.get_value(borrow=True).shape} here")
         for name, var in variables.items():
             var.set_value(values[name])
+
+
+def latest_checkpoint(checkpoint_dir, latest_filename=None):
+    """The path Saver.save wrote last in that folder (its `checkpoint` file), or None."""
+    record = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
+    if not os.path.exists(record):
+        return None
+    with open(record) as fh:
+        for line in fh:
+            if line.startswith("model_checkpoint_path:"):
+                name = line.split(":", 1)[1].strip().strip('"')
+                return name if os.path.isabs(name) else os.path.join(checkpoint_dir, name)
+    return None
 
 
 def _value(step):

@@ -25,6 +25,61 @@ class GraphKeys:
     LOSSES, REGULARIZATION_LOSSES = "losses", "regularization_losses"
 
 
+class Graph:
+    """tf.Graph: collections of its own (variables, update operations, layers' names);
+    `with tf.Graph().as_default():` makes it the one that new variables join, for the block."""
+
+    def __init__(self):
+        self._stored = {}
+
+    def as_default(self):
+        return _InGraph(self)
+
+    def get_collection(self, key, scope=None):
+        items = _collections.get(key, []) if self is _graphs[-1] else self._stored.get(key, [])
+        return [v for v in items if scope is None or getattr(v, "name", "").startswith(scope)]
+
+    def finalize(self):
+        pass
+
+
+class _InGraph:
+    def __init__(self, graph):
+        self.graph = graph
+
+    def __enter__(self):
+        _graphs[-1]._stored = _snapshot()
+        _graphs.append(self.graph)
+        _load(self.graph._stored)
+        return self.graph
+
+    def __exit__(self, *exc):
+        self.graph._stored = _snapshot()
+        _graphs.remove(self.graph)
+        _load(_graphs[-1]._stored)
+        return False
+
+
+def _snapshot():
+    return {k: dict(v) if isinstance(v, dict) else list(v) for k, v in _collections.items()}
+
+
+def _load(stored):
+    for key, values in _collections.items():
+        values.clear()
+        if isinstance(values, dict):
+            values.update(stored.get(key, {}))
+        else:
+            values.extend(stored.get(key, []))
+
+
+_graphs = [Graph()]
+
+
+def get_default_graph():
+    return _graphs[-1]
+
+
 def get_collection(key, scope=None):
     """The collection's items (variables of a scope: names starting with it)."""
     items = list(_collections.get(key, []))
