@@ -19,8 +19,8 @@ class Recorded:
 
         @functools.wraps(init)
         def recording(self, *args, **kwargs):
-            if "_construction" not in self.__dict__:
-                self._construction = (init, args, dict(kwargs))
+            if "_construction" not in self.__dict__:  # (the class, not its function: objects pickle)
+                self._construction = (cls, args, dict(kwargs))
             init(self, *args, **kwargs)
         recording.records = True
         cls.__init__ = recording
@@ -28,9 +28,10 @@ class Recorded:
     def named_arguments(self):
         """{parameter name: value} of the constructor call that made this object (the
         keyword arguments a **kw parameter took, by their own names)."""
-        init, args, kwargs = self.__dict__.get("_construction", (None, (), {}))
-        if init is None:
+        cls, args, kwargs = self.__dict__.get("_construction", (None, (), {}))
+        if cls is None:
             return {}
+        init = cls.__dict__["__init__"].__wrapped__
         named = {}
         signature = inspect.signature(init)
         for name, value in signature.bind(self, *args, **kwargs).arguments.items():

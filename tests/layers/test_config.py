@@ -80,3 +80,23 @@ def test_a_lambda_layers_named_function_comes_back_through_custom_objects(tmp_pa
     np.testing.assert_allclose(again.predict(x), model.predict(x), rtol=1e-6)
     with pytest.raises(ValueError, match="define it with def"):
         L.Sequential([L.Dense(3, input_shape=(2,)), L.Lambda(lambda t: t * 0.5)]).to_json()
+
+
+def test_a_model_pickles_and_goes_on_training(tmp_path):
+    """pickle.dumps(model) (Keras's models pickle too): the same predictions, compiled, trainable
+    on, and its configuration as the original's."""
+    import pickle
+    L = sg.layers
+    model = L.Sequential([L.Conv2D(4, 3, input_shape=(1, 8, 8), activation="relu"), L.MaxPool2D(2), L.Flatten(),
+                          L.Dropout(0.5), L.Dense(10, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).uniform(size=(16, 1, 8, 8)).astype("float32")
+    y = np.arange(16) % 10
+    model.fit(x, y, epochs=1, verbose=0)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(copy.predict(x), model.predict(x), rtol=1e-6)
+    assert copy.get_config() == model.get_config()
+    before = copy.evaluate(x, y, verbose=0)[0]
+    copy.fit(x, y, epochs=5, verbose=0)
+    assert copy.evaluate(x, y, verbose=0)[0] < before
+    assert not np.allclose(copy.predict(x), model.predict(x))  # (its own weights)
