@@ -15,6 +15,7 @@ from .extra_ops import (cumprod, diff, bincount, to_one_hot, fill_diagonal, fill
 from .selection import nonzero, flatnonzero, nonzero_values, argwhere, take, compress
 from .statistics import quantile, percentile, median, ptp, nan_to_num, nansum, nanmean, nanmax, nanmin
 from .einsum import einsum
+from .padding import pad
 
 from .elemwise import __all__ as _elemwise_names
 
@@ -28,4 +29,4 @@ __all__ = [n for n in _elemwise_names if n not in ("Elemwise", "ScalarOp", "TABL
     "cumprod", "diff", "bincount", "to_one_hot", "fill_diagonal", "fill_diagonal_offset", "searchsorted",
     "unravel_index", "ravel_multi_index", "unique", "specify_shape", "nonzero", "flatnonzero",
     "nonzero_values", "argwhere", "take", "compress", "quantile", "percentile", "median", "ptp",
-    "nan_to_num", "nansum", "nanmean", "nanmax", "nanmin", "einsum"]
+    "nan_to_num", "nansum", "nanmean", "nanmax", "nanmin", "einsum", "pad"]

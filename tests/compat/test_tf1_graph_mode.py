@@ -542,3 +542,45 @@ def test_graphs_of_their_own_and_the_latest_checkpoint(tmp_path):
         sess.run(outer.assign(5.0))
         saver.restore(sess, latest)
         assert outer.get_value() == 1.0 and step.get_value() == 3
+
+
+def test_array_and_math_functions_match_numpy(rng):
+    xv = rng.normal(size=(3, 4))
+    x = tf.placeholder(tf.float64, [3, 4])
+    fetches = {
+        "pad": tf.pad(x, [[1, 0], [2, 2]], mode="REFLECT"),
+        "split": tf.split(x, [1, -1], axis=1),
+        "split_even": tf.split(x, 2, axis=1),
+        "slice": tf.slice(x, [1, 0], [-1, 2]),
+        "mask": tf.boolean_mask(x, tf.greater(x, 0)),
+        "norm": tf.norm(x, axis=1),
+        "clip": tf.clip_by_norm(x, 1.0, axes=[1]),
+        "count": tf.count_nonzero(tf.greater(x, 0), axis=0),
+        "cumsum": tf.cumsum(x, axis=1, exclusive=True, reverse=True),
+        "cumprod": tf.cumprod(x, axis=0, exclusive=True),
+        "sort": tf.sort(x, direction="DESCENDING"),
+        "einsum": tf.einsum("ij,kj->ik", x, x),
+        "l2": tf.nn.l2_normalize(x, axis=1),
+        "top": tf.nn.top_k(x, 2),
+        "in_top": tf.nn.in_top_k(x, tf.constant([0, 1, 3]), 2),
+        "linspace": tf.linspace(0.0, 1.0, 5),
+        "math": tf.math.reduce_logsumexp(x, axis=1),
+    }
+    with tf.Session() as sess:
+        got = sess.run(fetches, {x: xv})
+    rows = np.linalg.norm(xv, axis=1, keepdims=True)
+    want = {
+        "pad": np.pad(xv, ((1, 0), (2, 2)), mode="reflect"), "split": [xv[:, :1], xv[:, 1:]],
+        "split_even": [xv[:, :2], xv[:, 2:]], "slice": xv[1:, :2], "mask": xv[xv > 0], "norm": rows[:, 0],
+        "clip": xv / np.maximum(rows, 1.0), "count": (xv > 0).sum(0),
+        "cumsum": np.cumsum(xv[:, ::-1], axis=1)[:, ::-1] - xv,
+        "cumprod": np.concatenate([np.ones((1, 4)), np.cumprod(xv, axis=0)[:-1]]),
+        "sort": -np.sort(-xv, axis=-1), "einsum": xv @ xv.T, "l2": xv / rows,
+        "top": (-np.sort(-xv, axis=1)[:, :2], np.argsort(-xv, axis=1)[:, :2]),
+        "in_top": np.array([(xv[i] > xv[i, t]).sum() < 2 for i, t in enumerate([0, 1, 3])]),
+        "linspace": np.linspace(0, 1, 5), "math": np.log(np.exp(xv).sum(1)),
+    }
+    for key, value in want.items():
+        for g, w in zip(*(([got[key]], [value]) if not isinstance(value, (list, tuple)) else (got[key], value))):
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-12, err_msg=key)
+    assert got["count"].dtype == np.int64 and got["top"][1].dtype == np.int32

@@ -192,3 +192,20 @@ def test_bad_input_is_refused_clearly():
         sg.quantile(sg.dvector("v"), 1.5)
     with pytest.raises(ValueError, match="side"):
         sg.searchsorted(sg.dvector("a"), sg.dvector("v"), "middle")
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect", "symmetric"])
+def test_pad_matches_numpys_for_each_mode_and_width_with_its_gradient(mode, backend):
+    x = sg.dtensor3("x")
+    xv = RNG.normal(size=(2, 3, 4))
+    for width in (1, (2, 3), ((0, 1), (4, 5), (6, 0))):  # (wider than the axis: reflected again)
+        kw = {"constant_values": 1.5} if mode == "constant" else {}
+        got = sg.function([x], sg.pad(x, width, mode=mode, **kw), backend=backend)(xv)
+        np.testing.assert_array_equal(got, np.pad(xv, width, mode=mode, **kw))
+    sg.verify_grad(lambda v: (sg.pad(v, ((1, 2), (3, 0), (2, 5)), mode=mode) ** 2).sum(), [xv],
+                   rng=np.random.default_rng(3))
+    with pytest.raises(ValueError, match="pad_width must be an int, a pair or 3 pairs"):
+        sg.pad(x, [1, 2, 3])
+    with pytest.raises(ValueError, match="mode is one of"):
+        sg.pad(x, 1, mode="wrap")

@@ -18,6 +18,7 @@ control_dependencies reaches operations made in its block (an optimizer's step),
 """
 import builtins as _builtins
 import importlib as _importlib
+import types as _types
 
 import numpy as _np
 
@@ -29,6 +30,8 @@ from ...ops import elemwise as _E, reduce as _R
 from ...ops.base import as_variable as _as_variable
 from ...ops.linalg import matmul as _matmul
 from . import layers, losses, nn, train
+from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
+                        sort, argsort, einsum, tensordot, eye)
 
 _S = _importlib.import_module("symgraph.ops.shape")  # (the package's name `shape` is the function)
 from .scopes import (AUTO_REUSE, variable_scope, get_variable_scope, get_variable, zeros_initializer,
@@ -195,7 +198,7 @@ def unstack(value, num=None, axis=0, name=None):
     n = value.type.shape[axis] if num is None else num
     if n is None:
         raise ValueError(f"unstack: the length of axis {axis} of {value.describe()} is not known; pass num=")
-    index = [slice(None)] * value.ndim
+    index = [_builtins.slice(None)] * value.ndim
     return [value[tuple(index[:axis % value.ndim] + [k])] for k in _builtins.range(n)]
 
 
@@ -236,9 +239,9 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=None, name=No
 
 def reverse(tensor, axis, name=None):
     x = _as_variable(tensor)
-    index = [slice(None)] * x.ndim
+    index = [_builtins.slice(None)] * x.ndim
     for a in (axis if isinstance(axis, (list, tuple)) else [axis]):
-        index[a] = slice(None, None, -1)
+        index[a] = _builtins.slice(None, None, -1)
     return x[tuple(index)]
 
 
@@ -286,3 +289,18 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     norm = global_norm(t_list) if use_norm is None else use_norm
     scale = clip_norm / _E.maximum(norm, clip_norm)
     return [None if t is None else t * _E.cast(scale, _as_variable(t).dtype) for t in t_list], norm
+
+
+# tf.math and tf.random (TensorFlow 1.13's namespaces for the same functions)
+math = _types.SimpleNamespace(
+    log=log, exp=exp, sqrt=sqrt, square=square, abs=abs, sigmoid=sigmoid, tanh=tanh, log1p=log1p, sign=sign,
+    floor=floor, ceil=ceil, round=round, reciprocal=reciprocal, rsqrt=rsqrt, sin=sin, cos=cos, pow=pow,
+    add=add, subtract=subtract, multiply=multiply, divide=divide, truediv=truediv, maximum=maximum, minimum=minimum,
+    equal=equal, not_equal=not_equal, less=less, less_equal=less_equal, greater=greater, greater_equal=greater_equal,
+    logical_and=logical_and, logical_or=logical_or, logical_not=logical_not, squared_difference=squared_difference,
+    reduce_sum=reduce_sum, reduce_mean=reduce_mean, reduce_max=reduce_max, reduce_min=reduce_min,
+    reduce_prod=reduce_prod, reduce_all=reduce_all, reduce_any=reduce_any, reduce_logsumexp=reduce_logsumexp,
+    argmax=argmax, argmin=argmin, count_nonzero=count_nonzero, cumsum=cumsum, cumprod=cumprod,
+    softplus=nn.softplus, top_k=nn.top_k, in_top_k=nn.in_top_k, l2_normalize=nn.l2_normalize)
+random = _types.SimpleNamespace(normal=random_normal, uniform=random_uniform, truncated_normal=truncated_normal,
+                                set_random_seed=set_random_seed, set_seed=set_random_seed)

@@ -189,3 +189,26 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, **unused)
     """The rows of params at ids (any shape of ids: their shape plus the rows')."""
     from ...ops.selection import take
     return take(params, ids, axis=0)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x ** 2), epsilon)) over axis (all axes for None)."""
+    x = as_variable(x)
+    axis = dim if axis is None else axis
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return x / E.sqrt(E.maximum(R.sum(x * x, axis=axis, keepdims=True), epsilon))
+
+
+def top_k(input, k=1, sorted=True, name=None):
+    """(values, indices as int32) of the k largest along the last axis, largest first."""
+    from ...ops.sorting import topk, argtopk
+    return topk(input, k), E.cast(argtopk(input, k), "int32")
+
+
+def in_top_k(predictions, targets, k, name=None):
+    """Whether each example's target class is among its k largest predictions (ties at the
+    boundary counted in, as TensorFlow's): fewer than k predictions above the target's."""
+    from ...ops.shape import arange
+    p = as_variable(predictions)
+    target = p[arange(shape(p)[0]), E.cast(as_variable(targets), "int64")]
+    return E.lt(R.sum(E.gt(p, target.dimshuffle(0, "x")), axis=1), k)
