@@ -20,6 +20,7 @@ from .normalization import (BatchNormalization, LayerNormalization, GroupNormali
                             Identity)
 from .wrappers import TimeDistributed
 from .recurrent import SimpleRNN, LSTM, GRU, Bidirectional
+from .cells import RNN, SimpleRNNCell, LSTMCell, GRUCell, StackedRNNCells
 from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot, add, subtract, multiply,
                     average, maximum, minimum, concatenate, dot)
 from .attention import Attention, AdditiveAttention, MultiHeadAttention
@@ -44,4 +45,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "CategoryEncoding", "Discretization",
            "TextVectorization", "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
-           "model_from_config"]
+           "model_from_config", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]
