@@ -89,3 +89,30 @@ def set_random_seed(seed):
     random.seed(seed)
     np.random.seed(seed)
     set_seed(seed)
+
+
+def image_dataset_from_directory(directory, **kw):
+    """Keras's keras.utils.image_dataset_from_directory (symgraph.preprocessing.image_dataset)."""
+    from .preprocessing.image_dataset import image_dataset_from_directory as read
+    return read(directory, **kw)
+
+
+def load_img(path, **kw):
+    """Keras 3's keras.utils.load_img (symgraph.preprocessing.image's)."""
+    from .preprocessing.image_files import load_img as load
+    return load(path, **kw)
+
+
+def img_to_array(img, data_format=None, dtype=None):
+    from .preprocessing.image_files import img_to_array as to_array
+    return to_array(img, data_format, dtype)
+
+
+def array_to_img(x, data_format=None, scale=True):
+    from .preprocessing.image_files import array_to_img as to_img
+    return to_img(x, data_format, scale)
+
+
+def save_img(path, x, data_format=None, file_format=None, scale=True):
+    from .preprocessing.image_files import save_img as save
+    return save(path, x, data_format, file_format, scale)

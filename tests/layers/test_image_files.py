@@ -101,3 +101,45 @@ def test_a_model_learns_the_digits_from_picture_folders(tmp_path):
     model.compile(sg.optimizers.Adam(0.05), "categorical_crossentropy", metrics=["accuracy"])
     model.fit(train, epochs=15, verbose=0)
     assert model.evaluate(test, verbose=0)[1] > 0.85
+
+
+def digit_folders(tmp_path, per_class=12):
+    """Pictures of 0s and 1s (the digits, 8x8, scaled up) in class subfolders."""
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    for label in (0, 1):
+        folder = tmp_path / f"class_{label}"
+        folder.mkdir()
+        for k, image in enumerate(digits.images[digits.target == label][:per_class]):
+            save_img(folder / f"{k:02d}.png", np.kron(image, np.ones((2, 2)))[None] * 16, scale=False)
+    return tmp_path
+
+
+def test_image_dataset_from_directory_batches_labels_splits_and_trains(tmp_path):
+    """keras.utils.image_dataset_from_directory: Keras's label modes, a seeded validation split
+    ("both"), batches in the backend's image format, map / take, and fit on it."""
+    root = digit_folders(tmp_path)
+    train, val = sg.utils.image_dataset_from_directory(root, validation_split=0.25, subset="both", seed=3,
+                                                       image_size=(16, 16), batch_size=5, color_mode="grayscale")
+    assert train.class_names == ["class_0", "class_1"] and len(train.file_paths) == 18 and len(val.file_paths) == 6
+    assert not set(train.file_paths) & set(val.file_paths) and len(train) == 4
+    images, labels = train[0]
+    assert images.shape == (5, 1, 16, 16) and images.dtype == np.float32 and labels.dtype == np.int32
+    for path, label in zip(train.file_paths, train.labels):  # (each label its folder's)
+        assert path.split("/")[-2] == f"class_{label}"
+    one_hot = sg.utils.image_dataset_from_directory(root, label_mode="categorical", image_size=(8, 8), shuffle=False,
+                                                    color_mode="grayscale", verbose=False)
+    first_images, first_targets = one_hot.take(1)[0]
+    np.testing.assert_array_equal(first_targets[0], [1.0, 0.0])
+    np.testing.assert_array_equal(first_images[0], img_to_array(load_img(one_hot.file_paths[0], color_mode="grayscale",
+                                                                         target_size=(8, 8), interpolation="bilinear")))
+    scaled = train.map(lambda x, y: (x / 255.0, y)).prefetch(2)
+    assert scaled[0][0].max() <= 1.0 and train[0][0].max() > 1.0
+    L.set_seed(0)
+    model = L.Sequential([L.Conv2D(4, 3, activation="relu", input_shape=(1, 16, 16)), L.MaxPool2D(2), L.Flatten(),
+                          L.Dense(2, activation="softmax")])
+    model.compile(sg.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(scaled, epochs=10, validation_data=val.map(lambda x, y: (x / 255.0, y)), verbose=0)
+    assert history.history["val_accuracy"][-1] >= 5 / 6
+    with pytest.raises(ValueError, match="validation_split needs subset"):
+        sg.utils.image_dataset_from_directory(root, validation_split=0.2, seed=1)
