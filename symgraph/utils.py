@@ -116,3 +116,62 @@ def array_to_img(x, data_format=None, scale=True):
 def save_img(path, x, data_format=None, file_format=None, scale=True):
     from .preprocessing.image_files import save_img as save
     return save(path, x, data_format, file_format, scale)
+
+
+def timeseries_dataset_from_array(data, targets, sequence_length, **kw):
+    """Keras's keras.utils.timeseries_dataset_from_array (symgraph.preprocessing.sequence)."""
+    from .preprocessing.sequence import timeseries_dataset_from_array as windows
+    return windows(data, targets, sequence_length, **kw)
+
+
+class Progbar:
+    """Keras's keras.utils.Progbar, for loops of one's own: update(current, values=[(name,
+    value), ...]) draws `current/target [====>....] - ETA - name: mean`, each value averaged
+    over the steps so far (weighted by how far each update moved) unless its name is in
+    stateful_metrics (shown as given); add(n, values) moves by n."""
+
+    def __init__(self, target, width=30, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step"):
+        import sys
+        import time
+        self.target, self.width, self.verbose, self.interval = target, int(width), verbose, interval
+        self.stateful_metrics, self.unit_name = set(stateful_metrics or ()), unit_name
+        self.sums, self.order, self.seen = {}, [], 0
+        self.start = self.last_draw = time.time()
+        self._time, self._out = time.time, sys.stdout
+
+    def update(self, current, values=None, finalize=None):
+        finalize = (self.target is not None and current >= self.target) if finalize is None else finalize
+        moved = max(current - self.seen, 1)
+        for name, value in values or []:
+            if name not in self.order:
+                self.order.append(name)
+            value = float(value)
+            if name in self.stateful_metrics:
+                self.sums[name] = (value, 1)
+            else:
+                total, weight = self.sums.get(name, (0.0, 0))
+                self.sums[name] = (total + value * moved, weight + moved)
+        self.seen = current
+        now = self._time()
+        if self.verbose and (finalize or now - self.last_draw >= self.interval):
+            self.last_draw = now
+            self._out.write("\r" + self._line(current, now, finalize) + ("\n" if finalize else ""))
+            self._out.flush()
+
+    def add(self, n, values=None):
+        self.update(self.seen + n, values)
+
+    def _line(self, current, now, finalize):
+        elapsed = now - self.start
+        if self.target is None:
+            head = f"{current}/Unknown"
+        else:
+            done = int(self.width * min(current / self.target, 1)) if self.target else self.width
+            bar = "=" * max(done - 1, 0) + (">" if done < self.width else "=") + "." * (self.width - done)
+            head = f"{current}/{self.target} [{bar}]"
+        if finalize or self.target is None or not current:
+            timing = f"{elapsed:.0f}s {elapsed / max(current, 1) * 1e3:.0f}ms/{self.unit_name}"
+        else:
+            timing = f"ETA: {elapsed / current * (self.target - current):.0f}s"
+        shown = [f"{name}: {total / weight:.4f}" for name in self.order for total, weight in [self.sums[name]]]
+        return " - ".join([head, timing] + shown)

@@ -45,6 +45,53 @@ class TimeseriesGenerator(Sequence):
         return (samples[:, ::-1, ...] if self.reverse else samples), targets
 
 
+class WindowBatches(Sequence):
+    """The batches timeseries_dataset_from_array gives: (windows, targets), or windows alone."""
+
+    def __init__(self, data, targets, starts, offsets, batch_size):
+        self.data, self.targets, self.starts, self.offsets = data, targets, starts, offsets
+        self.batch_size = len(starts) if batch_size is None else int(batch_size)
+
+    def __len__(self):
+        return -(-len(self.starts) // self.batch_size) if len(self.starts) else 0
+
+    def __getitem__(self, index):
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} of {len(self)}")
+        starts = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
+        windows = self.data[starts[:, None] + self.offsets[None, :]]
+        return windows if self.targets is None else (windows, self.targets[starts])
+
+    def __iter__(self):  # (one pass, as a dataset's)
+        return (self[k] for k in range(len(self)))
+
+
+def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1, sampling_rate=1, batch_size=128,
+                                  shuffle=False, seed=None, start_index=None, end_index=None):
+    """Keras's keras.utils.timeseries_dataset_from_array: batches of windows of data[start_index:
+    end_index] (sequence_length steps, sampling_rate apart), starting sequence_stride apart,
+    each with targets[start_index + its start] (targets[i] goes with the window starting at i);
+    the windows in a seeded random order with shuffle. A Sequence for fit, iterable once through."""
+    data = np.asarray(data)
+    start_index = start_index or 0
+    end_index = len(data) if end_index is None else int(end_index)
+    if not 0 <= start_index < len(data) or not start_index < end_index <= len(data):
+        raise ValueError(f"timeseries_dataset_from_array: start_index {start_index} and end_index {end_index} must "
+                         f"lie in the data's {len(data)} steps, in that order")
+    if min(sampling_rate, sequence_stride, sequence_length) < 1:
+        raise ValueError("timeseries_dataset_from_array: sequence_length, sequence_stride and sampling_rate are "
+                         "positive")
+    count = end_index - start_index - (sequence_length - 1) * sampling_rate
+    if targets is not None:
+        targets = np.asarray(targets)[start_index:]
+        count = min(count, len(targets))
+    starts = np.arange(0, max(count, 0), sequence_stride)
+    if shuffle:
+        np.random.default_rng(seed).shuffle(starts)
+    offsets = np.arange(sequence_length) * sampling_rate
+    return WindowBatches(data[start_index:end_index], targets, starts, offsets, batch_size)
+
+
 def make_sampling_table(size, sampling_factor=1e-5):
     """For each word rank 0..size-1 (by frequency), the probability skipgrams keeps it: word2vec's
     subsampling of frequent words, with frequencies estimated by Zipf's law, as Keras's."""

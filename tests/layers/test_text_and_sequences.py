@@ -160,3 +160,46 @@ def test_a_forecaster_fit_on_a_timeseries_generator():
     assert after < 0.01 and after < before / 10
     x, _ = test[0]
     np.testing.assert_allclose(model.predict(x, verbose=0)[:, 0], np.sin((steps[312:344]) * 0.1), atol=0.15)
+
+
+def test_timeseries_dataset_from_array_windows_as_kerass_and_trains():
+    """keras.utils.timeseries_dataset_from_array: windows of sequence_length steps sampling_rate
+    apart, starting sequence_stride apart from start_index, targets[i] with the window starting
+    at i (Keras's documented examples), shuffled by seed, fed to fit."""
+    steps = np.arange(100)
+    ds = sg.utils.timeseries_dataset_from_array(steps, None, sequence_length=10, sampling_rate=2, sequence_stride=3,
+                                                batch_size=4)
+    first = ds[0]
+    np.testing.assert_array_equal(first[0], np.arange(0, 20, 2))
+    np.testing.assert_array_equal(first[1], np.arange(3, 23, 2))
+    assert sum(len(b) for b in ds) == len(range(0, 100 - 9 * 2, 3))
+    # Keras's example 2: the target of each window the step after it.
+    x = np.arange(10)
+    windows = list(sg.utils.timeseries_dataset_from_array(x[:-3], x[3:], sequence_length=3, batch_size=2))
+    np.testing.assert_array_equal(np.concatenate([w for w, _ in windows]), [[0, 1, 2], [1, 2, 3], [2, 3, 4],
+                                                                             [3, 4, 5], [4, 5, 6]])
+    np.testing.assert_array_equal(np.concatenate([t for _, t in windows]), [3, 4, 5, 6, 7])
+    shuffled = sg.utils.timeseries_dataset_from_array(x[:-3], x[3:], sequence_length=3, batch_size=5, shuffle=True,
+                                                      seed=1)[0]
+    np.testing.assert_array_equal(shuffled[0][:, 0] + 3, shuffled[1])  # (each window with its own target)
+    assert not np.array_equal(shuffled[1], [3, 4, 5, 6, 7])
+    series = np.sin(np.arange(400) * 0.1).astype("float32")[:, None]
+    train = sg.utils.timeseries_dataset_from_array(series[:-8], series[8:, 0], sequence_length=8, batch_size=32,
+                                                   shuffle=True, seed=0)
+    L.set_seed(0)
+    model = L.Sequential([L.LSTM(8, input_shape=(8, 1)), L.Dense(1)])
+    model.compile(sg.optimizers.Adam(0.02), "mse")
+    history = model.fit(train, epochs=6, verbose=0)
+    assert history.history["loss"][-1] < 0.1 * history.history["loss"][0]  # (0.009 of it over three seeds)
+
+
+def test_progbar_draws_the_running_means_of_a_loop_of_ones_own(capsys):
+    bar = sg.utils.Progbar(4, width=8, stateful_metrics=["lr"])
+    for step, loss in enumerate([4.0, 2.0, 2.0, 0.0]):
+        bar.update(step + 1, [("loss", loss), ("lr", 0.1 * (step + 1))])
+    line = capsys.readouterr().out.split("\r")[-1]
+    assert line.startswith("4/4 [========]") and "loss: 2.0000" in line and "lr: 0.4000" in line
+    assert line.endswith("\n")
+    bar = sg.utils.Progbar(None, verbose=0)
+    bar.add(3, [("acc", 1.0)])
+    assert bar.seen == 3
