@@ -93,7 +93,13 @@ def set_random_seed(seed):
 
 def image_dataset_from_directory(directory, **kw):
     """Keras's keras.utils.image_dataset_from_directory (symgraph.preprocessing.image_dataset)."""
-    from .preprocessing.image_dataset import image_dataset_from_directory as read
+    from .preprocessing.folder_datasets import image_dataset_from_directory as read
+    return read(directory, **kw)
+
+
+def text_dataset_from_directory(directory, **kw):
+    """Keras's keras.utils.text_dataset_from_directory (symgraph.preprocessing.folder_datasets)."""
+    from .preprocessing.folder_datasets import text_dataset_from_directory as read
     return read(directory, **kw)
 
 

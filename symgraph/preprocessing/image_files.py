@@ -79,7 +79,7 @@ def save_img(path, x, data_format=None, file_format=None, scale=True):
     array_to_img(x, data_format, scale).save(path, format=file_format)
 
 
-def list_directory(directory, classes=None):
+def list_directory(directory, classes=None, extensions=EXTENSIONS):
     """(file paths, integer labels, {class name: label}) of the pictures in `directory`'s
     subfolders, one class each: the subfolders' names sorted, or `classes` in its order; the
     files of a class in sorted order, its subfolders' too."""
@@ -94,7 +94,7 @@ def list_directory(directory, classes=None):
         found = []
         for root, folders, files in os.walk(folder):
             folders.sort()
-            found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(EXTENSIONS)]
+            found += [os.path.join(root, f) for f in sorted(files) if f.lower().endswith(extensions)]
         paths += found
         labels += [class_indices[name]] * len(found)
     return paths, np.asarray(labels, dtype=np.int32), class_indices

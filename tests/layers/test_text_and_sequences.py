@@ -203,3 +203,29 @@ def test_progbar_draws_the_running_means_of_a_loop_of_ones_own(capsys):
     bar = sg.utils.Progbar(None, verbose=0)
     bar.add(3, [("acc", 1.0)])
     assert bar.seen == 3
+
+
+def test_text_dataset_from_directory_reads_each_class_folders_texts(tmp_path):
+    """keras.utils.text_dataset_from_directory: the .txt files of class subfolders as batches of
+    strings and labels (max_length cuts them), fed to TextVectorization and a classifier."""
+    for label, words in (("neg", ["awful", "bad", "dull"]), ("pos", ["great", "good", "fine"])):
+        (tmp_path / label).mkdir()
+        for k in range(12):
+            (tmp_path / label / f"{k}.txt").write_text(f"it was {words[k % 3]} and {words[(k + 1) % 3]}")
+        (tmp_path / label / "notes.md").write_text("not a text file of the set")
+    train, val = sg.utils.text_dataset_from_directory(tmp_path, batch_size=8, validation_split=0.25, subset="both",
+                                                      seed=2, verbose=False)
+    assert train.class_names == ["neg", "pos"] and len(train.file_paths) + len(val.file_paths) == 24
+    texts, labels = train[0]
+    assert texts.dtype == object and texts.shape == (8,) and labels.dtype == np.int32
+    for text, label in zip(texts, labels):
+        assert any(w in text for w in (["awful", "bad", "dull"], ["great", "good", "fine"])[label])
+    short = sg.utils.text_dataset_from_directory(tmp_path, max_length=6, shuffle=False, verbose=False)
+    assert short[0][0][0] == "it was"
+    vectorize = L.TextVectorization(max_tokens=20, output_mode="multi_hot")
+    vectorize.adapt(np.concatenate([t for t, _ in train]))
+    L.set_seed(0)
+    model = L.Sequential([L.Dense(2, activation="softmax", input_shape=(20,))])
+    model.compile(sg.optimizers.Adam(0.1), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(train.map(lambda t, y: (vectorize(t), y)), epochs=10, verbose=0)
+    assert model.evaluate(val.map(lambda t, y: (vectorize(t), y)), verbose=0)[1] == 1.0

@@ -1,25 +1,23 @@
-"""Keras's keras.utils.image_dataset_from_directory: a folder of class subfolders as batches of
-(images, labels), the images resized to image_size, 0-255 floats in the backend's image format
-(channels first here unless set otherwise; Keras's tutorials set channels_last), read as each
-batch needs them. What comes back stands where Keras gives a tf.data.Dataset: a Sequence for
-fit, evaluate and predict (reshuffled after each pass), iterable once through, with
-class_names, file_paths, and map / take / prefetch / cache / shuffle for the pipelines Keras's
-tutorials write (map runs its function on each batch's arrays)."""
+"""Keras's keras.utils.image_dataset_from_directory and text_dataset_from_directory: a folder of
+class subfolders as batches of (items, labels), read as each batch needs them: images resized
+to image_size, 0-255 floats in the backend's image format (channels first here unless set
+otherwise; Keras's tutorials set channels_last), or texts as an array of strings. What comes
+back stands where Keras gives a tf.data.Dataset: a Sequence for fit, evaluate and predict
+(reshuffled after each pass), iterable once through, with class_names, file_paths, and map /
+take / prefetch / cache / shuffle for the pipelines Keras's tutorials write (map runs its
+function on each batch's arrays)."""
 import numpy as np
 
 from ..utils import Sequence
-from .image_files import img_to_array, list_directory, load_img
+from .image_files import EXTENSIONS, img_to_array, list_directory, load_img
 
 LABEL_MODES = ("int", "categorical", "binary", None)
 
 
-class ImageDataset(Sequence):
-    def __init__(self, paths, labels, class_names, label_mode, batch_size, image_size, color_mode, shuffle, seed,
-                 interpolation, data_format):
+class FolderDataset(Sequence):
+    def __init__(self, paths, labels, class_names, label_mode, batch_size, read, shuffle, seed):
         self.file_paths, self.labels, self.class_names = list(paths), labels, list(class_names)
-        self.label_mode, self.batch_size = label_mode, int(batch_size)
-        self.image_size, self.color_mode, self.interpolation = tuple(image_size), color_mode, interpolation
-        self.data_format = data_format
+        self.label_mode, self.batch_size, self.read = label_mode, int(batch_size), read
         self.reshuffle, self.rng = bool(shuffle), np.random.default_rng(seed)
         self.order = self.rng.permutation(len(self.file_paths)) if shuffle else np.arange(len(self.file_paths))
         self.functions = []
@@ -31,10 +29,8 @@ class ImageDataset(Sequence):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
         picked = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        images = np.stack([img_to_array(load_img(self.file_paths[k], color_mode=self.color_mode,
-                                                 target_size=self.image_size, interpolation=self.interpolation),
-                                        self.data_format, dtype="float32") for k in picked])
-        batch = images if self.label_mode is None else (images, self._targets(picked))
+        items = self.read([self.file_paths[k] for k in picked])
+        batch = items if self.label_mode is None else (items, self._targets(picked))
         for fn in self.functions:
             batch = fn(*batch) if isinstance(batch, tuple) else fn(batch)
         return batch
@@ -56,7 +52,7 @@ class ImageDataset(Sequence):
 
     def map(self, fn, num_parallel_calls=None):
         """A dataset whose batches are fn(images, labels) (fn(images) with no labels)."""
-        mapped = object.__new__(ImageDataset)
+        mapped = object.__new__(FolderDataset)
         mapped.__dict__.update(self.__dict__)
         mapped.functions = self.functions + [fn]
         return mapped
@@ -85,13 +81,40 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     """Keras's: labels "inferred" from the subfolders (sorted, or class_names' order) or None;
     label_mode "int", "categorical", "binary" or None; validation_split with subset "training",
     "validation" or "both" (the files shuffled by seed first, the last share for validation)."""
-    if labels not in ("inferred", None):
-        raise NotImplementedError("image_dataset_from_directory: labels are 'inferred' from the folders, or None")
-    if label_mode not in LABEL_MODES:
-        raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
     if crop_to_aspect_ratio:
         raise NotImplementedError("image_dataset_from_directory: crop_to_aspect_ratio is not supported")
-    paths, found, class_indices = list_directory(directory, class_names)
+
+    def read(paths):
+        return np.stack([img_to_array(load_img(path, color_mode=color_mode, target_size=tuple(image_size),
+                                               interpolation=interpolation), data_format, dtype="float32")
+                         for path in paths])
+    return _datasets(directory, EXTENSIONS, read, labels, label_mode, class_names, batch_size, shuffle, seed,
+                     validation_split, subset, verbose)
+
+
+def text_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None, batch_size=32,
+                                max_length=None, shuffle=True, seed=None, validation_split=None, subset=None,
+                                follow_links=False, verbose=True):
+    """Keras's: the .txt files of each class subfolder as batches of strings (each cut to
+    max_length characters when given) and labels, as image_dataset_from_directory."""
+    def read(paths):
+        texts = []
+        for path in paths:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+            texts.append(text if max_length is None else text[:max_length])
+        return np.array(texts, dtype=object)
+    return _datasets(directory, (".txt",), read, labels, label_mode, class_names, batch_size, shuffle, seed,
+                     validation_split, subset, verbose)
+
+
+def _datasets(directory, extensions, read, labels, label_mode, class_names, batch_size, shuffle, seed,
+              validation_split, subset, verbose):
+    if labels not in ("inferred", None):
+        raise NotImplementedError("labels are 'inferred' from the folders, or None")
+    if label_mode not in LABEL_MODES:
+        raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
+    paths, found, class_indices = list_directory(directory, class_names, extensions)
     names = sorted(class_indices, key=class_indices.get)
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(f"label_mode='binary' needs two classes, {directory!r} has {names}")
@@ -115,8 +138,8 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
 
     def dataset(picked):
         chosen = np.arange(len(paths)) if picked is None else picked
-        return ImageDataset([paths[k] for k in chosen], found[chosen], names, label_mode, batch_size, image_size,
-                            color_mode, shuffle, seed, interpolation, data_format)
+        return FolderDataset([paths[k] for k in chosen], found[chosen], names, label_mode, batch_size, read, shuffle,
+                             seed)
     if subset == "both":
         return dataset(splits["training"]), dataset(splits["validation"])
     return dataset(splits[subset] if subset else None)
