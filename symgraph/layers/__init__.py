@@ -15,7 +15,8 @@ from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Ma
                    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
                    UpSampling2D, ZeroPadding2D, Cropping2D)
 from .conv1d import (Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, MaxPool1D,
-                     AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D, UpSampling1D, ZeroPadding1D, Cropping1D)
+                     AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D, UpSampling1D, ZeroPadding1D, Cropping1D,
+                     Conv1DTranspose, DepthwiseConv1D, SeparableConv1D)
 from .normalization import (BatchNormalization, LayerNormalization, GroupNormalization, UnitNormalization,
                             Identity)
 from .wrappers import TimeDistributed
@@ -45,4 +46,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "CategoryEncoding", "Discretization",
            "TextVectorization", "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
-           "model_from_config", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells"]
+           "model_from_config", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D"]

@@ -186,3 +186,83 @@ class Cropping1D(Layer):
 
 MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
 GlobalMaxPool1D, GlobalAvgPool1D = GlobalMaxPooling1D, GlobalAveragePooling1D
+
+
+class _OneRowImages(_Sequences):
+    """A 2-d image layer (self.inner, channels first, its kernel one row high) run on sequences
+    as images one row high; its weights are this layer's."""
+
+    def build(self, input_shape):
+        channels = input_shape[self.channel_axis]
+        if channels is None:
+            raise ValueError(f"{self.name}: the channel axis ({self.channel_axis}) must be known, got {input_shape}")
+        self.inner.build((input_shape[0], channels, 1, input_shape[3 - self.channel_axis]))
+        self.inner.built = True
+        self.weights.extend(self.inner.weights)
+        self.trainable_flags.extend(self.inner.trainable_flags)
+        self.weight_regularizers.extend(self.inner.weight_regularizers)
+
+    def call(self, x, context):
+        return self.from_images(self.inner.nchw_call(self.as_images(x), context))
+
+
+def _row(value, what):
+    return (1, _single(value, what))
+
+
+class Conv1DTranspose(_OneRowImages):
+    """Conv1DTranspose(filters, kernel_size, strides=1, padding="valid"|"same", output_padding=None):
+    the transpose of Conv1D (a decoder's upsampling of sequences): "valid" gives (steps - 1) *
+    strides + kernel_size steps, "same" steps * strides, as Keras's."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1,
+                 activation=None, use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 data_format="channels_last", **kw):
+        super().__init__(data_format, **kw)
+        from .conv import Conv2DTranspose
+        self.inner = Conv2DTranspose(filters, _row(kernel_size, "kernel_size"), _row(strides, "strides"), padding,
+                                     output_padding=None if output_padding is None else (0, int(output_padding)),
+                                     dilation_rate=_row(dilation_rate, "dilation_rate"), activation=activation,
+                                     use_bias=use_bias, kernel_initializer=kernel_initializer,
+                                     bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
+                                     bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                                     bias_constraint=bias_constraint, data_format="channels_first", name=self.name,
+                                     dtype=self.dtype)
+
+
+class DepthwiseConv1D(_OneRowImages):
+    """DepthwiseConv1D(kernel_size, strides=1, padding="valid"|"same", depth_multiplier=1): each
+    channel convolved with depth_multiplier filters of its own (output channel c *
+    depth_multiplier + m, Keras's order)."""
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, dilation_rate=1, activation=None,
+                 use_bias=True, depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None, bias_constraint=None,
+                 data_format="channels_last", **kw):
+        super().__init__(data_format, **kw)
+        from .conv import DepthwiseConv2D
+        self.inner = DepthwiseConv2D(_row(kernel_size, "kernel_size"), _row(strides, "strides"), padding,
+                                     depth_multiplier, _row(dilation_rate, "dilation_rate"), activation, use_bias,
+                                     depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
+                                     depthwise_constraint, bias_constraint, data_format="channels_first",
+                                     name=self.name, dtype=self.dtype)
+
+
+class SeparableConv1D(_OneRowImages):
+    """SeparableConv1D(filters, kernel_size, depth_multiplier=1, ...): a depthwise convolution of
+    the sequence, then a pointwise one mixing its channels into `filters`."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", depth_multiplier=1, dilation_rate=1,
+                 activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, data_format="channels_last", **kw):
+        super().__init__(data_format, **kw)
+        from .conv import SeparableConv2D
+        self.inner = SeparableConv2D(filters, _row(kernel_size, "kernel_size"), _row(strides, "strides"), padding,
+                                     depth_multiplier, _row(dilation_rate, "dilation_rate"), activation, use_bias,
+                                     depthwise_initializer, pointwise_initializer, bias_initializer,
+                                     depthwise_regularizer, pointwise_regularizer, bias_regularizer,
+                                     depthwise_constraint, pointwise_constraint, bias_constraint,
+                                     data_format="channels_first", name=self.name, dtype=self.dtype)
