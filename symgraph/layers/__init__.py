@@ -26,7 +26,7 @@ from .merge import (Add, Subtract, Multiply, Average, Maximum, Minimum, Concaten
                     average, maximum, minimum, concatenate, dot)
 from .attention import Attention, AdditiveAttention, MultiHeadAttention
 from .preprocessing import (Rescaling, Normalization, CenterCrop, Resizing, RandomFlip, RandomRotation,
-                            RandomTranslation, RandomZoom, RandomContrast)
+                            RandomTranslation, RandomZoom, RandomContrast, RandomCrop, RandomBrightness)
 from .encoding import CategoryEncoding, Discretization, TextVectorization
 from .lookup import StringLookup, IntegerLookup
 from .model import Model, Sequential, clone_model
@@ -46,4 +46,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "CenterCrop", "Resizing", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast", "CategoryEncoding", "Discretization",
            "TextVectorization", "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
-           "model_from_config", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D"]
+           "model_from_config", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Conv1DTranspose", "DepthwiseConv1D", "SeparableConv1D", "RandomCrop", "RandomBrightness"]

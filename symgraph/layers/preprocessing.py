@@ -243,6 +243,46 @@ class RandomZoom(_RandomAffine):
         return T.zoom_matrices(zoom_x, zoom_y, rows, cols)
 
 
+class RandomCrop(_RandomImageLayer):
+    """A height x width window of the batch at a random place while training (one place for the
+    batch, as Keras's); at inference the images resized to it, their largest central part of its
+    aspect first (Keras's), as Resizing(crop_to_aspect_ratio=True)."""
+
+    def __init__(self, height, width, seed=None, **kw):
+        super().__init__(seed, **kw)
+        self.height, self.width = int(height), int(width)
+
+    def nchw_call(self, x, context):
+        rows, cols = _image_size(self, x)
+        if not context.training:
+            return Resizing(self.height, self.width, crop_to_aspect_ratio=True, data_format="channels_first",
+                            dtype=self.dtype).nchw_call(x, context)
+        if rows is not None and cols is not None and (rows < self.height or cols < self.width):
+            raise ValueError(f"{self.name}: images of {rows}x{cols} are smaller than the crop {self.height}x{self.width}")
+        at = self.stream.uniform([2], 0, 1, dtype="float64")
+        top = E.cast(E.floor(at[0] * E.cast(shape(x)[2] - self.height + 1, "float64")), "int64")
+        left = E.cast(E.floor(at[1] * E.cast(shape(x)[3] - self.width + 1, "float64")), "int64")
+        return getitem(x, (slice(None), slice(None), slice(top, top + self.height), slice(left, left + self.width)))
+
+
+class RandomBrightness(_RandomImageLayer):
+    """Each image shifted by a value drawn from factor's range times value_range's span (factor:
+    f for [-f, f], or (low, high), within [-1, 1]), clipped to value_range, while training."""
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kw):
+        super().__init__(seed, **kw)
+        self.factor, self.value_range = factor, tuple(float(v) for v in value_range)
+        self.low, self.high = _range(factor, "RandomBrightness")
+        if self.low < -1 or self.high > 1:
+            raise ValueError(f"RandomBrightness: factor must lie in [-1, 1], got {factor!r}")
+
+    def augment(self, x):
+        low, high = self.value_range
+        span = high - low
+        shift = self.draw(x, self.low * span, self.high * span).dimshuffle(0, "x", "x", "x")
+        return E.clip(x + shift, low, high)
+
+
 class RandomContrast(_RandomImageLayer):
     """Scale each image's deviations from its channels' means by a factor drawn from
     [1 - lower, 1 + upper] (factor: a number for both, or (lower, upper)), while training."""

@@ -193,3 +193,34 @@ def test_a_convnet_learns_through_the_preprocessing_layers_and_is_saved(tmp_path
     model.save(path)
     loaded = L.load_model(path)
     np.testing.assert_allclose(loaded.predict(x_test, verbose=0), model.predict(x_test, verbose=0), rtol=1e-5, atol=1e-7)
+
+
+def test_random_crop_takes_one_window_a_batch_while_training_and_resizes_at_inference():
+    crop = L.RandomCrop(4, 5, seed=3, dtype="float64")
+    var = sg.tensor("x", "float64", (None, 2, 7, 9))
+    training = sg.function([var], crop.trace(var, TraceContext(training=True)))
+    places = set()
+    for _ in range(12):
+        out = training(IMAGES)
+        assert out.shape == (3, 2, 4, 5)
+        found = [(t, l) for t in range(4) for l in range(5) if np.array_equal(out, IMAGES[:, :, t:t + 4, l:l + 5])]
+        assert len(found) == 1  # (one window of every image, at the same place)
+        places.add(found[0])
+    assert len(places) > 4  # (a new place each call)
+    resized = _run(L.Resizing(4, 5, crop_to_aspect_ratio=True, dtype="float64"), IMAGES)
+    np.testing.assert_allclose(_run(crop, IMAGES), resized, rtol=1e-12)
+    with pytest.raises(ValueError, match="smaller than the crop 8x5"):
+        _run(L.RandomCrop(8, 5, dtype="float64"), IMAGES, training=True)
+
+
+def test_random_brightness_shifts_each_image_within_its_range_and_clips():
+    brightness = L.RandomBrightness((0.1, 0.3), value_range=(0, 16), seed=5, dtype="float64")
+    np.testing.assert_array_equal(_run(brightness, IMAGES), IMAGES)  # (inference: as it was)
+    out = _run(brightness, IMAGES, training=True)
+    for image, shifted in zip(IMAGES, out):
+        inside = shifted < 16
+        shift = (shifted - image)[inside]
+        assert np.ptp(shift) < 1e-12 and 0.1 * 16 <= shift[0] <= 0.3 * 16
+        np.testing.assert_array_equal(shifted[~inside], 16.0)
+    with pytest.raises(ValueError, match="factor must lie in"):
+        L.RandomBrightness(1.5)
