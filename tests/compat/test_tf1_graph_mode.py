@@ -584,3 +584,28 @@ def test_array_and_math_functions_match_numpy(rng):
         for g, w in zip(*(([got[key]], [value]) if not isinstance(value, (list, tuple)) else (got[key], value))):
             np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-12, err_msg=key)
     assert got["count"].dtype == np.int64 and got["top"][1].dtype == np.int32
+
+
+def test_a_cell_unrolled_by_hand_makes_its_variables_once_and_matches_dynamic_rnn(rng):
+    x = tf.placeholder(tf.float64, [None, 4, 3])
+    cell = tf.nn.rnn_cell.BasicLSTMCell(5)
+    state = cell.zero_state(tf.shape(x)[0], tf.float64)
+    outputs = []
+    with tf.variable_scope("unrolled"):
+        for t in range(4):
+            if t > 0:
+                tf.get_variable_scope().reuse_variables()
+            output, state = cell(x[:, t, :], state)
+            outputs.append(output)
+    assert [v.name for v in tf.trainable_variables()] == ["unrolled/basic_lstm_cell/kernel",
+                                                          "unrolled/basic_lstm_cell/bias"]
+    with tf.variable_scope("unrolled", reuse=True):
+        assert tf.get_variable("basic_lstm_cell/kernel") is tf.trainable_variables()[0]
+    whole, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float64)  # (the same cell: its variables)
+    assert len(tf.trainable_variables()) == 2
+    xv = rng.normal(size=(2, 4, 3))
+    with tf.Session() as sess:
+        by_hand, together = sess.run([tf.stack(outputs, axis=1), whole], {x: xv})
+    np.testing.assert_allclose(by_hand, together, rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="state_is_tuple=False"):
+        tf.nn.rnn_cell.BasicLSTMCell(3, state_is_tuple=False)

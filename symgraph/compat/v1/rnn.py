@@ -35,6 +35,13 @@ class RNNCell:
     def _zeros(self, batch_size, dtype):
         return zeros([batch_size, self.num_units], dtype=str(dtype))
 
+    def __call__(self, inputs, state, scope=None):
+        """(output, new state) of one step; the variables made at the first call (under the
+        current variable scope, or scope), as TensorFlow's cells when unrolled by hand."""
+        x = as_variable(inputs)
+        self.build(x.type.shape[-1], x.dtype, scope)
+        return self.step(x, state)
+
     def build(self, input_size, dtype, scope):
         """The variables, once: scope/cell name/kernel (rnn/basic_lstm_cell/kernel)."""
         if self.built:
@@ -56,7 +63,7 @@ class BasicRNNCell(RNNCell):
         self.kernel = get_variable("kernel", [input_size + self.num_units, self.num_units], dtype=dtype)
         self.bias = get_variable("bias", [self.num_units], dtype=dtype, initializer=zeros_initializer())
 
-    def __call__(self, inputs, state):
+    def step(self, inputs, state):
         h = self.activation(dot(concatenate([inputs, state], 1), self.kernel) + self.bias)
         return h, h
 
@@ -68,6 +75,8 @@ class BasicLSTMCell(RNNCell):
 
     def __init__(self, num_units, forget_bias=1.0, state_is_tuple=True, activation=None, reuse=None, name=None,
                  dtype=None, **unused):
+        if not state_is_tuple:
+            raise NotImplementedError("BasicLSTMCell(state_is_tuple=False): the state is an LSTMStateTuple (c, h)")
         super().__init__(num_units, activation, reuse, name, dtype)
         self.forget_bias = forget_bias
 
@@ -82,7 +91,7 @@ class BasicLSTMCell(RNNCell):
         self.kernel = get_variable("kernel", [input_size + self.num_units, 4 * self.num_units], dtype=dtype)
         self.bias = get_variable("bias", [4 * self.num_units], dtype=dtype, initializer=zeros_initializer())
 
-    def __call__(self, inputs, state):
+    def step(self, inputs, state):
         c, h = state
         gates = dot(concatenate([inputs, h], 1), self.kernel) + self.bias
         n = self.num_units
@@ -121,7 +130,7 @@ class GRUCell(RNNCell):
             self.candidate_kernel = get_variable("kernel", [input_size + n, n], dtype=dtype)
             self.candidate_bias = get_variable("bias", [n], dtype=dtype, initializer=zeros_initializer())
 
-    def __call__(self, inputs, state):
+    def step(self, inputs, state):
         n = self.num_units
         gates = E.sigmoid(dot(concatenate([inputs, state], 1), self.gate_kernel) + self.gate_bias)
         r, u = gates[:, :n], gates[:, n:]
@@ -159,10 +168,10 @@ class MultiRNNCell(RNNCell):
                 input_size = cell.output_size
         self.built = True
 
-    def __call__(self, inputs, state):
+    def step(self, inputs, state):
         new_states = []
         for cell, s in zip(self.cells, state):
-            inputs, s = cell(inputs, s)
+            inputs, s = cell.step(inputs, s)
             new_states.append(s)
         return inputs, tuple(new_states)
 
@@ -203,7 +212,7 @@ def dynamic_rnn(cell, inputs, sequence_length=None, initial_state=None, dtype=No
         else:
             x_t, t, rest = args[0], None, args[1:]
         state = _packed(structure, rest[:len(first)])
-        output, new_state = cell(x_t, state)
+        output, new_state = cell.step(x_t, state)
         new_leaves = _flat(new_state)
         if lengths is not None:  # (past a sequence's end: zeros out, the state carried)
             alive = E.lt(t, lengths).dimshuffle(0, "x")

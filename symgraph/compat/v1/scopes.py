@@ -30,6 +30,13 @@ class _Scope:
     def __init__(self, name, reuse):
         self.name, self.reuse = name, reuse
 
+    def reuse_variables(self):
+        """get_variable in the open scope returns existing variables from here on (TensorFlow's
+        unrolled loops: the first step makes them, the others reuse them)."""
+        if _scopes:
+            _scopes[-1] = (_scopes[-1][0], True)
+        self.reuse = True
+
 
 def _prefix():
     return "".join(f"{name}/" for name, _ in _scopes if name)
