@@ -82,7 +82,7 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
             in_grads = node.op.grad(node.inputs, node.outputs, outs)
         if len(in_grads) != len(node.inputs):
             raise ValueError(f"grad: {node.op}'s grad gave {len(in_grads)} gradients for its {len(node.inputs)} "
-                                f"inputs (one each, None for an input with none)")
+                             f"inputs (one each, None for an input with none)")
         for inp, g in zip(node.inputs, in_grads):
             if g is None or inp not in depends or not _is_float(inp):
                 continue
@@ -107,7 +107,8 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
 
 class UndefinedGradient:
     """What a user op's grad returns for an input with no gradient (Theano's grad_undefined
-    and grad_not_implemented): grad raises NullTypeGradError, saying so, only if the cost's gradient needs it."""
+    and grad_not_implemented): grad raises NullTypeGradError, saying so, only if the cost's
+    gradient needs it."""
 
     def __init__(self, message):
         self.message = message

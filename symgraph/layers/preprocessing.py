@@ -258,7 +258,8 @@ class RandomCrop(_RandomImageLayer):
             return Resizing(self.height, self.width, crop_to_aspect_ratio=True, data_format="channels_first",
                             dtype=self.dtype).nchw_call(x, context)
         if rows is not None and cols is not None and (rows < self.height or cols < self.width):
-            raise ValueError(f"{self.name}: images of {rows}x{cols} are smaller than the crop {self.height}x{self.width}")
+            raise ValueError(f"{self.name}: images of {rows}x{cols} are smaller than the crop "
+                             f"{self.height}x{self.width}")
         at = self.stream.uniform([2], 0, 1, dtype="float64")
         top = E.cast(E.floor(at[0] * E.cast(shape(x)[2] - self.height + 1, "float64")), "int64")
         left = E.cast(E.floor(at[1] * E.cast(shape(x)[3] - self.width + 1, "float64")), "int64")

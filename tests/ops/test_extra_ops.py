@@ -132,7 +132,8 @@ def test_nan_aware_functions_match_numpy(backend):
     (lambda a, b: sg.einsum("...ij,...jk->...ik", a, b), [RNG.normal(size=(4, 1, 2, 3)), RNG.normal(size=(5, 3, 2))]),
     (lambda a, b: sg.einsum("bi...,bi", a, b), [RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 3))]),
     (lambda a, b: sg.einsum("ij,jk->ik", a, b), [RNG.normal(size=(2, 1)), RNG.normal(size=(3, 4))]),
-    (lambda a, b: sg.einsum("iij,j->i", a, b) + sg.einsum("ii", a[:, :, 0]) + sg.einsum("jii->i", a.dimshuffle(2, 0, 1)),
+    (lambda a, b: (sg.einsum("iij,j->i", a, b) + sg.einsum("ii", a[:, :, 0])
+                   + sg.einsum("jii->i", a.dimshuffle(2, 0, 1))),
      [RNG.normal(size=(3, 3, 4)), RNG.normal(size=4)]),  # (repeated letters: diagonals and a trace)
     (lambda x: sg.specify_shape(x, (4, None)) * 2, [M]),
 ], ids=["cumprod-zeros", "cumprod-flat", "diff", "bincount", "fill_diagonal", "take-compress", "nonzero_values",

@@ -109,8 +109,8 @@ def test_until_stops_the_loop_after_the_step_that_makes_it_true(backend, rng):
     sums, _ = sg.scan(step, sequences=x, outputs_info=sg.constant(np.float64(0)))
     xv = np.array([0.5, -1.0, 1.5, 3.0, 0.2, 5.0])
     np.testing.assert_allclose(sg.function([x], sums, backend=backend)(xv), np.cumsum(xv[:4] ** 2), rtol=1e-12)
-    sg.verify_grad(lambda xx: (sg.scan(step, sequences=xx, outputs_info=sg.constant(np.float64(0)))[0] ** 2).sum(), [xv],
-                   rng=rng)
+    zero = sg.constant(np.float64(0))
+    sg.verify_grad(lambda xx: (sg.scan(step, sequences=xx, outputs_info=zero)[0] ** 2).sum(), [xv], rng=rng)
     with pytest.raises(ValueError, match="until: the condition must be a scalar"):
         sg.scan(lambda a: (a, sg.until(a > 0)), sequences=sg.dmatrix("m"))
 
@@ -168,7 +168,8 @@ def test_updates_from_the_step_are_the_shared_variables_values_after_the_last_st
     sg.verify_grad(last_value, [xv], rng=rng)
     with pytest.raises(TypeError, match="updates must be of shared variables"):
         sg.scan(lambda x_t: (x_t, {xs: x_t}), sequences=xs)
-    with pytest.raises(TypeError, match=r"updates 'counter' <int64\[\]>.*with 'xs\[t\]' <float64\[\]>.*of the shared variable's type"):
+    with pytest.raises(TypeError, match=r"updates 'counter' <int64\[\]>.*with 'xs\[t\]' <float64\[\]>.*of the "
+                                        r"shared variable's type"):
         sg.scan(lambda x_t: (x_t, {counter: x_t}), sequences=xs)
 
 
@@ -182,7 +183,8 @@ def test_scans_theano_forms_say_what_is_wrong():
         sg.scan(lambda a, b: a, outputs_info=dict(taps=[-2, -1]), n_steps=2)
     with pytest.raises(ValueError, match="must hold 3 steps' values along its first axis, got .*float64\\[2\\]"):
         sg.scan(lambda a: a, outputs_info=dict(initial=sg.constant(np.zeros(2)), taps=[-3]), n_steps=2)
-    with pytest.raises(TypeError, match=r"output 0 is float64\[2\], but its initial values' rows \(taps \[-2, -1\]\) in outputs_info is float64\[\]"):
+    with pytest.raises(TypeError, match=r"output 0 is float64\[2\], but its initial values' rows \(taps \[-2, -1\]\) "
+                                        r"in outputs_info is float64\[\]"):
         sg.scan(lambda a, b: sg.stack([a, b]), outputs_info=dict(initial=h0, taps=[-2, -1]), n_steps=2)
     with pytest.raises(ValueError, match="a sequence's taps are distinct integers"):
         sg.scan(lambda a: a, sequences=dict(input=x, taps=[0, 0]))

@@ -90,7 +90,8 @@ def test_two_outputs_l_op_and_an_undefined_gradient_said_only_where_needed(backe
     # The undefined gradient is of an int input: grad of a float wrt to n's float form raises.
     m = sg.dscalar("m")
     total_m, _ = ScaledSumAndCount(0.5)(x, m)
-    with pytest.raises(sg.gradient.NullTypeGradError, match=r"gradient of ScaledSumAndCount\{0.5\}'s input 1 .*'m'.* is undefined"):
+    with pytest.raises(sg.gradient.NullTypeGradError,
+                       match=r"gradient of ScaledSumAndCount\{0.5\}'s input 1 .*'m'.* is undefined"):
         sg.grad(total_m, m)
     assert sg.grad(total_m, x) is not None  # (x's own is defined)
 
