@@ -75,8 +75,14 @@ class Optimizer(Recorded):
     get_updates = updates
 
     def slot(self, p, name, fill=0.0):
-        with name_scope(type(self).__name__.lower()):
-            return shared(np.full(p.get_value(borrow=True).shape, fill, dtype=p.dtype), name=f"{p.name}/{name}")
+        """The optimizer's state `name` for weight p (made at its first use: a training function
+        built again, or a state read from a file beforehand, goes on from it)."""
+        slots = self.__dict__.setdefault("_slots", {})
+        if (p, name) not in slots:
+            with name_scope(type(self).__name__.lower()):
+                slots[p, name] = shared(np.full(p.get_value(borrow=True).shape, fill, dtype=p.dtype),
+                                        name=f"{p.name}/{name}")
+        return slots[p, name]
 
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.learning_rate:g})"

@@ -14,7 +14,9 @@ twice) of the layers this library has under Keras's names; a configuration optio
 counterpart here is refused by name, not dropped. Initializers are not read (the weights
 are). The model comes compiled as Keras had it (the optimizer of the same class and settings,
 the loss, the metrics), or, where a part has no counterpart here, uncompiled with a warning;
-the optimizer's state (Adam's moments) starts afresh. A model inside the model (a
+the optimizer goes on from the state Keras 3's archives keep (the step count, the rate and
+Adam's, AdamW's, SGD's momentum or Adagrad's slots: training takes the steps Keras would); other
+optimizers' state starts afresh with a warning, the legacy HDF5's afresh. A model inside the model (a
 trained base under a new head, frozen or not, called with training=False) is read as a
 model called as a layer. Keras's operations between layers (keras.ops: x / 255.0, x[:, :4],
 ops.concatenate, ops.mean, ...) become symgraph expressions between them (expression.py);
@@ -61,7 +63,8 @@ def is_keras_file(path):
 
 def load_keras_model(path, compile=True):
     """The model in a Keras file, built of symgraph layers, with its weights; with compile,
-    compiled as the file's training configuration says (as Keras's load_model)."""
+    compiled as the file's training configuration says (as Keras's load_model), its optimizer
+    going on from the state the file keeps (Keras 3's archives)."""
     config, weights = _read(path)
     if config is None:
         raise ValueError(f"{path} holds Keras weights alone: build the model, then model.load_weights({path!r})")
@@ -70,7 +73,51 @@ def load_keras_model(path, compile=True):
     training = _training_config(path, config)
     if compile and training:
         _compile_as_keras(model, training, path)
+        state = weights.get("__optimizer__")
+        if state and getattr(model, "optimizer", None) is not None:
+            _set_optimizer_state(model, state, path)
     return model
+
+
+# Each weight's state in Keras 3's optimizer variables (after iterations and the learning
+# rate, each trainable variable's in turn), by this library's slot names.
+_OPTIMIZER_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("velocity",), "Adagrad": ("accumulator",)}
+
+
+def _set_optimizer_state(model, arrays, path):
+    """Keras 3's optimizer variables into the model's optimizer: its step count, learning rate
+    and each trainable weight's slots (in this library's layouts), so training goes on as in
+    Keras. An optimizer whose state is laid out otherwise starts afresh, with a warning."""
+    optimizer = model.optimizer
+    kind = type(optimizer).__name__
+    names = _OPTIMIZER_SLOTS.get(kind)
+    if kind == "SGD" and not optimizer.momentum:
+        names = ()
+    trainable = _keras_trainable_order(model)
+    if names is None or len(arrays) != 2 + len(trainable) * len(names) or optimizer.schedule is not None:
+        warnings.warn(f"{path}: the {kind} optimizer's state is not read (it starts afresh)", stacklevel=3)
+        return
+    optimizer.iterations.set_value(np.asarray(arrays[0], dtype=optimizer.iterations.dtype))
+    optimizer.lr.set_value(np.asarray(arrays[1], dtype=optimizer.lr.dtype))
+    slots = iter(arrays[2:])
+    for layer, index, weight in trainable:
+        for name in names:
+            value = _in_my_layout(layer, index, weight, next(slots), path)
+            optimizer.slot(weight, name).set_value(value)
+
+
+def _keras_trainable_order(model):
+    """(layer, index, weight) of each weight Keras's optimizer keeps a state for: the trainable
+    ones, layer by layer (a model inside the model in its place), as model.trainable_variables."""
+    from .model import NestedModel
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, NestedModel):
+            found += _keras_trainable_order(layer.model) if layer.trainable else []
+            continue
+        trainable = set(layer.trainable_weights)
+        found += [(layer, k, w) for k, w in enumerate(layer.weights) if w in trainable]
+    return found
 
 
 def _training_config(path, config):
@@ -126,6 +173,7 @@ def load_keras_weights(model, path):
     """Keras's weights into `model`, built as the Keras model was: by the layers' order (as
     Keras's load_weights), each layer's weights checked against its shapes."""
     _, weights = _read(path)
+    weights.pop("__optimizer__", None)  # (load_weights reads the layers' weights alone, as Keras's)
     order = weights.pop("__order__", None)
     mine = [layer for layer in model.layers if layer.weights]
     if order is None:  # (save_weights' file of Keras 3: groups named by class and count)
@@ -157,7 +205,10 @@ def _read(path):
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
             with h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r") as f:
-                return config, _vars_by_name(f)
+                found = _vars_by_name(f)
+                if "optimizer" in f and "vars" in f["optimizer"]:
+                    found["__optimizer__"] = _collect(f["optimizer"])
+                return config, found
     with h5py.File(path, "r") as f:
         config = f.attrs.get("model_config")
         config = json.loads(config if isinstance(config, str) else config.decode()) if config is not None else None
@@ -497,30 +548,35 @@ def _set(layer, arrays, path):
             arrays = arrays[len(inner.weights):]
         return None
     arrays = list(arrays)
-    from .conv import DepthwiseConv2D
     from .normalization import BatchNormalization
     if isinstance(layer, BatchNormalization) and len(arrays) == 2:  # (Keras's center and scale off)
         arrays = [np.ones(arrays[0].shape), np.zeros(arrays[0].shape)] + arrays
     elif isinstance(layer, BatchNormalization) and len(arrays) == 3:
         raise NotImplementedError(f"{layer.name}: a Keras BatchNormalization with only one of center and scale")
-    if isinstance(layer, DepthwiseConv2D) and arrays and arrays[0].ndim == 4:
-        # Keras's depthwise kernel (kh, kw, channels, multiplier) is (channels * multiplier, 1, kh, kw)
-        # here, the output channels in Keras's order (each input channel's multiplier outputs in turn)
-        kh, kw, channels, multiplier = arrays[0].shape
-        arrays[0] = arrays[0].transpose(2, 3, 0, 1).reshape(channels * multiplier, 1, kh, kw)
     if len(arrays) != len(layer.weights):
         raise ValueError(f"{path}: layer {layer.name} has {len(layer.weights)} weights, the file {len(arrays)}")
-    values = []
-    for weight, array in zip(layer.weights, arrays):
-        axes = getattr(weight, "keras_axes", None)
-        if axes is not None:
-            array = np.transpose(array, np.argsort(axes))
-        mine = weight.get_value(borrow=True)
-        if array.shape != mine.shape and [d for d in array.shape if d != 1] == [d for d in mine.shape if d != 1]:
-            array = array.reshape(mine.shape)  # (Keras keeps shared axes' length 1: PReLU's (1, 1, c))
-        if array.shape != mine.shape:
-            raise ValueError(f"{path}: {weight.name} is {array.shape} in the file (in this library's layout), "
-                             f"{mine.shape} here")
-        values.append(array.astype(mine.dtype, copy=False))
+    values = [_in_my_layout(layer, k, weight, array, path) for k, (weight, array) in enumerate(zip(layer.weights,
+                                                                                                  arrays))]
     for weight, value in zip(layer.weights, values):
         weight.set_value(value)
+
+
+def _in_my_layout(layer, index, weight, array, path):
+    """Keras's array of a layer's weight (or of its optimizer state, laid out as the weight) in
+    this library's layout: a depthwise kernel reshaped, the axes moved by keras_axes."""
+    from .conv import DepthwiseConv2D
+    if isinstance(layer, DepthwiseConv2D) and index == 0 and array.ndim == 4:
+        # Keras's depthwise kernel (kh, kw, channels, multiplier) is (channels * multiplier, 1, kh, kw)
+        # here, the output channels in Keras's order (each input channel's multiplier outputs in turn)
+        kh, kw, channels, multiplier = array.shape
+        array = array.transpose(2, 3, 0, 1).reshape(channels * multiplier, 1, kh, kw)
+    axes = getattr(weight, "keras_axes", None)
+    if axes is not None:
+        array = np.transpose(array, np.argsort(axes))
+    mine = weight.get_value(borrow=True)
+    if array.shape != mine.shape and [d for d in array.shape if d != 1] == [d for d in mine.shape if d != 1]:
+        array = array.reshape(mine.shape)  # (Keras keeps shared axes' length 1: PReLU's (1, 1, c))
+    if array.shape != mine.shape:
+        raise ValueError(f"{path}: {weight.name} is {array.shape} in the file (in this library's layout), "
+                         f"{mine.shape} here")
+    return array.astype(mine.dtype, copy=False)

@@ -150,3 +150,26 @@ def test_tf_kerass_hdf5_layout_and_refusals(tmp_path):
         f.attrs["model_config"] = json.dumps(config)
     with pytest.raises(NotImplementedError, match="Dense option lora_rank=4"):
         L.load_model(path)
+
+
+@pytest.mark.parametrize("name", ["resume_adam", "resume_sgd"])
+def test_training_goes_on_from_the_optimizer_state_keras_saved(name):
+    """A model Keras trained and saved with its optimizer (Adam's moments, SGD's Nesterov
+    momentum, the step count and rate) takes the next two steps Keras took from it: the same
+    losses and weights. Started afresh, the second step's loss differs."""
+    from symgraph.layers import keras_files
+    after = np.load(os.path.join(HERE, f"{name}_after.npz"))
+    batches = [(after[f"x{k}"], after[f"y{k}"]) for k in range(2)]
+    model = L.load_model(os.path.join(HERE, f"{name}.keras"))
+    assert int(model.optimizer.iterations.get_value()) == 9  # (3 epochs of 3 batches)
+    losses = [float(np.ravel(model.train_on_batch(x, y))[0]) for x, y in batches]
+    np.testing.assert_allclose(losses, after["losses"], rtol=1e-5)
+    weights = [(layer, k, w) for layer in model.layers for k, w in enumerate(layer.weights)]
+    for n, (layer, k, weight) in enumerate(weights):
+        want = keras_files._in_my_layout(layer, k, weight, after[f"w{n}"], name)
+        np.testing.assert_allclose(weight.get_value(), want, rtol=2e-5, atol=1e-6, err_msg=weight.name)
+    fresh = L.load_model(os.path.join(HERE, f"{name}.keras"), compile=False)
+    fresh.compile(type(model.optimizer)(**model.optimizer.named_arguments()), "sparse_categorical_crossentropy")
+    afresh = [float(np.ravel(fresh.train_on_batch(x, y))[0]) for x, y in batches]
+    assert afresh[0] == pytest.approx(after["losses"][0], rel=1e-5)  # (the same weights at first)
+    assert abs(afresh[1] - after["losses"][1]) > 1e-3  # (the state matters from the first step on)

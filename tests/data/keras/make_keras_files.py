@@ -129,10 +129,36 @@ def operations():
     save(model, "operations", rng.normal(size=(3, 4, 3)).astype("float32"))
 
 
+def resumed():
+    """Models trained a little and saved with their optimizers' state (Adam's moments, SGD's
+    momentum), then two more steps in Keras on fixed batches: the weights after them."""
+    for name, optimizer in (("resume_adam", keras.optimizers.Adam(0.01)),
+                            ("resume_sgd", keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True))):
+        keras.utils.set_random_seed(7)
+        x = rng.normal(size=(48, 6, 6, 2)).astype("float32")
+        y = (x.mean(axis=(1, 2, 3)) > 0).astype("int32")
+        model = keras.Sequential([keras.Input((6, 6, 2)), layers.Conv2D(3, 3, activation="relu"),
+                                  layers.BatchNormalization(), layers.Flatten(), layers.Dense(5, activation="tanh"),
+                                  layers.Dense(2, activation="softmax")])
+        model.compile(optimizer, "sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0)
+        model.save(os.path.join(HERE, f"{name}.keras"))
+        batches = [(x[:16], y[:16]), (x[16:32], y[16:32])]
+        losses = [float(model.train_on_batch(bx, by)) for bx, by in batches]
+        weights = [v.numpy() for v in model.weights]
+        np.savez(os.path.join(HERE, f"{name}_after.npz"), x0=batches[0][0], y0=batches[0][1], x1=batches[1][0],
+                 y1=batches[1][1], losses=np.array(losses), **{f"w{k}": w for k, w in enumerate(weights)})
+
+
 if __name__ == "__main__":
+    import sys
+    if sys.argv[1:] == ["resumed"]:  # (the files of optimizer state alone, made later)
+        resumed()
+        sys.exit()
     convnet()
     branches()
     sequences()
     transfer()
     zoo()
     operations()
+    resumed()
