@@ -133,7 +133,9 @@ def resumed():
     """Models trained a little and saved with their optimizers' state (Adam's moments, SGD's
     momentum), then two more steps in Keras on fixed batches: the weights after them."""
     for name, optimizer in (("resume_adam", keras.optimizers.Adam(0.01)),
-                            ("resume_sgd", keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True))):
+                            ("resume_sgd", keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)),
+                            ("resume_adamw", keras.optimizers.AdamW(0.01, weight_decay=0.05)),
+                            ("resume_adagrad", keras.optimizers.Adagrad(0.05))):
         keras.utils.set_random_seed(7)
         x = rng.normal(size=(48, 6, 6, 2)).astype("float32")
         y = (x.mean(axis=(1, 2, 3)) > 0).astype("int32")
