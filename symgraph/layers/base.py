@@ -13,6 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from .eager import eager_call, holds_arrays, types_for
 from .. import activations, constraints, initializers as init, regularizers
 from ..config import dtype_or_floatx
 from ..construction import Recorded
@@ -226,7 +227,13 @@ class Layer(Recorded):
     def __call__(self, x, training=None):
         """Functional use: `h = Dense(64)(Input((784,)))`; the call is recorded for Model.
         training=True or False fixes this call's mode whatever the trace's (Keras's
-        layer(x, training=...): Monte Carlo dropout at prediction, a frozen batch normalization)."""
+        layer(x, training=...): Monte Carlo dropout at prediction, a frozen batch normalization).
+        On arrays, the layer computes them (eager.py)."""
+        if holds_arrays(x):
+            def trace(symbolic, mode):
+                context = TraceContext(training=mode)
+                return self.trace(self.called_on(symbolic), context), context.updates
+            return eager_call(self, x, training, trace, types_for(self.input_dtype or self.dtype))
         x = self.called_on(x)
         out = trace_in_mode(self, x, calling_contexts[-1] if calling_contexts else TraceContext(training=False),
                             training)
@@ -251,7 +258,7 @@ class Layer(Recorded):
         """What a functional call takes (a symbolic variable here; a list for merge layers)."""
         if not isinstance(x, Variable):
             raise TypeError(f"layer {self.name} must be called on a symbolic variable (from "
-                            f"sg.layers.Input or another layer), got {type(x).__name__}")
+                            f"sg.layers.Input or another layer) or on arrays, got {type(x).__name__}")
         return x
 
     def get_config(self):

@@ -13,7 +13,8 @@ model (subclassed.py).
 
 import numpy as np
 
-from ..graph import Variable
+from .eager import eager_call, holds_arrays
+from ..graph import TensorType, Variable
 from .base import Layer, TraceContext, Input, shape_text, trace_in_mode
 from . import subclassed, training
 from .expression import recorded_expression
@@ -107,7 +108,12 @@ class Model:
         """The model as a layer of another functional model (transfer learning: a trained
         base, frozen by base.trainable = False, under a new head), or on any symbolic
         variable (inference mode). training=False keeps it in inference mode while the outer
-        model trains (Keras's idiom for a frozen base with batch normalization)."""
+        model trains (Keras's idiom for a frozen base with batch normalization). On arrays, the
+        model computes them (Keras 3's `model(x)`; eager.py)."""
+        if holds_arrays(x):
+            self.ensure_built(x)
+            return eager_call(self, x, training, lambda symbolic, mode: _with_updates(self.trace(symbolic, mode)),
+                              lambda arrays: [TensorType(v.dtype, (None,) + v.type.shape[1:]) for v in self.inputs])
         if self.input is None and isinstance(x, (Variable, list, tuple)):  # (first called on symbolic input)
             self.build_for(x)
         return NestedModel(self, training)(x)
@@ -457,6 +463,11 @@ def _recorded_calls(inputs, outputs):
         stack.append((var, True))
         stack.extend((s, False) for s in reversed(sources) if id(s) not in done)
     return calls
+
+
+def _with_updates(traced):
+    output, context = traced
+    return output, context.updates
 
 
 class NestedModel(Layer):

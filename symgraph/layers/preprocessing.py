@@ -136,7 +136,9 @@ class Resizing(ImageLayer, Layer):
 
 
 class _RandomImageLayer(ImageLayer, Layer):
-    """An augmentation: identity at inference, a random change per image while training."""
+    """An augmentation: identity at inference, a random change per image while training (and
+    when called alone on arrays, as Keras 3's, unless training=False)."""
+    augments_when_called = True
 
     def __init__(self, seed=None, **kw):
         super().__init__(**kw)
