@@ -10,6 +10,9 @@ They are sg.nn's functions, with Theano's signatures and meanings where those di
 """
 import types
 
+from .ops import neighbours
+from .ops.neighbours import images2neibs, neibs2images
+
 from .activations import leaky_relu, selu, softsign
 from .ops.base import as_variable
 from .ops.conv import _pair, conv2d as _correlate
@@ -22,7 +25,7 @@ logsoftmax = log_softmax  # (Theano's spelling)
 __all__ = ["sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "softsign", "selu", "relu", "elu", "softmax",
            "log_softmax", "logsoftmax", "categorical_crossentropy", "binary_crossentropy",
            "sigmoid_binary_crossentropy", "conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights",
-           "abstract_conv", "bn", "batch_normalization"]
+           "abstract_conv", "bn", "batch_normalization", "neighbours", "images2neibs", "neibs2images"]
 
 
 def sigmoid_binary_crossentropy(output, target):

@@ -144,3 +144,45 @@ def test_pool_2d_old_names_default_border_and_errors():
         sg.signal.pool.pool_2d(x, (2, 2), ignore_border=False, pad=(1, 1))
     with pytest.raises(ValueError, match="mode must be one of"):
         sg.signal.pool.pool_2d(x, (2, 2), ignore_border=True, mode="average")
+
+
+def numpy_neibs(x, a, b, sa, sb, mode):
+    """Theano's images2neibs, from its documentation: patches row by row, image by image,
+    channel by channel."""
+    pads = {"half": (a // 2, b // 2), "full": (a - 1, b - 1)}.get(mode, (0, 0))
+    x = np.pad(x, ((0, 0), (0, 0), (pads[0],) * 2, (pads[1],) * 2))
+    rows = []
+    for image in x:
+        for channel in image:
+            for i in range(0, channel.shape[0] - a + 1, sa):
+                for j in range(0, channel.shape[1] - b + 1, sb):
+                    rows.append(channel[i:i + a, j:j + b].ravel())
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("mode, shape, step", [("valid", (2, 3), None), ("valid", (2, 2), (1, 2)),
+                                               ("ignore_borders", (3, 2), (2, 3)), ("half", (3, 3), (1, 1)),
+                                               ("full", (2, 3), (2, 2))])
+def test_images2neibs_and_neibs2images_are_theanos_and_adjoint(mode, shape, step, rng):
+    """images2neibs against Theano's documented patches; neibs2images (its gradient, as
+    Theano's) is its adjoint, and undoes it where the patches tile the images."""
+    xv = rng.normal(size=(2, 3, 4, 6))
+    x, y = sg.dtensor4("x"), sg.dmatrix("y")
+    neibs = sg.nnet.neighbours.images2neibs(x, shape, step, mode=mode)
+    got = run([x], neibs, xv)
+    want = numpy_neibs(xv, *shape, *(step or shape), mode)
+    np.testing.assert_array_equal(got, want)
+    yv = rng.normal(size=want.shape)
+    back = run([y, x], sg.nnet.neighbours.neibs2images(y, shape, x.shape, mode=mode, neib_step=step), yv, xv)
+    assert back.shape == xv.shape
+    np.testing.assert_allclose((want * yv).sum(), (xv * back).sum(), rtol=1e-12)
+    if mode == "valid" and step is None:
+        np.testing.assert_array_equal(run([y, x], sg.nnet.neighbours.neibs2images(y, shape, x.shape), want, xv), xv)
+    sg.verify_grad(lambda v: (sg.nnet.images2neibs(v, shape, step, mode=mode) ** 2).sum(), [xv], rng=rng)
+
+
+def test_images2neibs_refuses_patches_that_do_not_tile_in_valid_mode():
+    with pytest.raises(ValueError, match="'valid' needs the patches to tile the image's columns exactly"):
+        sg.nnet.images2neibs(sg.tensor("x", "float64", (1, 1, 4, 5)), (2, 2))
+    with pytest.raises(ValueError, match="wrap_centered is not supported"):
+        sg.nnet.images2neibs(sg.dtensor4("x"), (3, 3), mode="wrap_centered")
