@@ -60,10 +60,15 @@ class TensorType:
 
     __slots__ = ("dtype", "shape", "_np_dtype", "_any_static")
 
-    def __init__(self, dtype, shape):
+    def __init__(self, dtype, shape=None, broadcastable=None):
+        shape = broadcastable if shape is None else shape
+        if shape is None:
+            raise TypeError("TensorType needs a shape (or Theano's broadcastable pattern)")
         self._np_dtype = np.dtype(dtype)
         self.dtype = self._np_dtype.name
-        self.shape = tuple(None if s is None else int(s) for s in shape)
+        # (Theano's TensorType(dtype, broadcastable): True a length of 1, False any length)
+        self.shape = tuple(None if s is None or s is False or s is np.False_ else 1 if s is True or s is np.True_
+                           else int(s) for s in shape)
         self._any_static = any(s is not None for s in self.shape)
 
     @property

@@ -54,13 +54,22 @@ CONSTRUCTORS = {prefix + kind: _constructor(dtype, ndim, prefix + kind)
 globals().update(CONSTRUCTORS)
 
 
-def shared(value, name=None, borrow=False, shape=None):
+def shared(value, name=None, borrow=False, shape=None, broadcastable=None, strict=False, allow_downcast=None):
     """A variable holding a NumPy array across calls: `w = sg.shared(np.zeros((3, 4)), 'w')`.
 
-    Its static shape is the value's (pass shape with None entries to allow resizing)."""
+    Its static shape is the value's (pass shape with None entries to allow resizing).
+    broadcastable (Theano's: True for an axis of length 1 that broadcasts, False for any
+    length) gives the shape in Theano's way: `sg.shared(np.zeros((1, n)), broadcastable=(True,
+    False))`. strict and allow_downcast are taken as Theano's (set_value refuses another shape
+    or a dtype that does not cast safely either way)."""
     if isinstance(value, Variable):
         raise TypeError("sg.shared takes a value (a NumPy array), not a symbolic variable")
     arr = np.asarray(value)
+    if broadcastable is not None:
+        if len(broadcastable) != arr.ndim or any(b and n != 1 for b, n in zip(broadcastable, arr.shape)):
+            raise ValueError(f"shared {name!r}: broadcastable {tuple(broadcastable)} does not fit a value of shape "
+                             f"{arr.shape} (True marks an axis of length 1)")
+        shape = tuple(1 if b else None for b in broadcastable)
     return SharedVariable(value, name=name, borrow=borrow, static_shape=arr.shape if shape is None else shape)
 
 

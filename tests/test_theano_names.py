@@ -186,3 +186,20 @@ def test_images2neibs_refuses_patches_that_do_not_tile_in_valid_mode():
         sg.nnet.images2neibs(sg.tensor("x", "float64", (1, 1, 4, 5)), (2, 2))
     with pytest.raises(ValueError, match="wrap_centered is not supported"):
         sg.nnet.images2neibs(sg.dtensor4("x"), (3, 3), mode="wrap_centered")
+
+
+def test_theanos_broadcastable_patterns_give_static_shapes():
+    """Theano's TensorType(dtype, broadcastable) and shared(..., broadcastable=...): True an
+    axis of length 1 (it broadcasts), False any length. A pattern of bools read as lengths
+    made an array of length 0."""
+    five = sg.TensorType("float32", (False,) * 5)("x")
+    assert five.ndim == 5 and five.type.shape == (None,) * 5
+    assert sg.TensorType(dtype="float64", broadcastable=(True, False)).shape == (1, None)
+    assert sg.TensorType("int64", (2, None, 0)).shape == (2, None, 0)  # (lengths as they are)
+    bias = sg.shared(np.zeros((1, 3)), "b", broadcastable=(True, False))
+    assert bias.broadcastable == (True, False) and bias.type.shape == (1, None)
+    m = sg.dmatrix("m")
+    np.testing.assert_array_equal(sg.function([m], m + bias)(np.ones((4, 3))), np.ones((4, 3)))
+    bias.set_value(np.ones((1, 5)))  # (False: any length)
+    with pytest.raises(ValueError, match=r"broadcastable \(True, False\) does not fit a value of shape \(2, 3\)"):
+        sg.shared(np.zeros((2, 3)), broadcastable=(True, False))
