@@ -609,3 +609,24 @@ def test_a_cell_unrolled_by_hand_makes_its_variables_once_and_matches_dynamic_rn
     np.testing.assert_allclose(by_hand, together, rtol=1e-12)
     with pytest.raises(NotImplementedError, match="state_is_tuple=False"):
         tf.nn.rnn_cell.BasicLSTMCell(3, state_is_tuple=False)
+
+
+def test_contrib_layers_initializers_and_regularization_losses(rng):
+    """tf.contrib.layers' xavier_initializer, l2_regularizer and fully_connected: the penalty in
+    REGULARIZATION_LOSSES, summed by tf.losses.get_regularization_loss; contrib.rnn's cells."""
+    x = tf.placeholder(tf.float64, [None, 30])
+    hidden = tf.contrib.layers.fully_connected(x, 40, weights_regularizer=tf.contrib.layers.l2_regularizer(0.1))
+    out = tf.contrib.layers.fully_connected(hidden, 2, activation_fn=None)
+    weights = [v for v in tf.trainable_variables() if v.name.endswith("weights")]
+    assert [v.name for v in weights] == ["fully_connected/weights", "fully_connected_1/weights"]
+    w = weights[0].get_value()
+    assert np.abs(w).max() <= np.sqrt(6 / 70) and w.std() > 0.5 * np.sqrt(2 / 70)  # (Glorot's uniform)
+    penalty = tf.losses.get_regularization_loss()
+    assert len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)) == 1
+    xv = rng.normal(size=(4, 30))
+    with tf.Session() as sess:
+        got_penalty, got_out = sess.run([penalty, out], {x: xv})
+    np.testing.assert_allclose(got_penalty, 0.1 * (w ** 2).sum() / 2, rtol=1e-12)
+    h = np.maximum(xv @ w, 0)  # (ReLU, contrib's default; the biases start at zero)
+    np.testing.assert_allclose(got_out, h @ weights[1].get_value(), rtol=1e-10)
+    assert tf.contrib.rnn.BasicLSTMCell is tf.nn.rnn_cell.BasicLSTMCell

@@ -29,7 +29,7 @@ from ...grad import grad as _grad
 from ...ops import elemwise as _E, reduce as _R
 from ...ops.base import as_variable as _as_variable
 from ...ops.linalg import matmul as _matmul
-from . import layers, losses, nn, train
+from . import contrib, layers, losses, nn, train
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
 

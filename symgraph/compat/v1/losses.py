@@ -44,3 +44,19 @@ def huber_loss(labels, predictions, weights=1.0, delta=1.0, scope=None, **unused
     error = abs(as_variable(predictions) - labels)
     quadratic = E.minimum(error, delta)
     return _mean(0.5 * quadratic ** 2 + delta * (error - quadratic), weights)
+
+
+def get_regularization_loss(scope=None, name="total_regularization_loss"):
+    """The sum of the penalties in GraphKeys.REGULARIZATION_LOSSES (get_variable's
+    regularizers'), 0 where there are none."""
+    from .variables import get_collection
+    penalties = get_collection("regularization_losses", scope)
+    total = as_variable(0.0) if not penalties else penalties[0]
+    for penalty in penalties[1:]:
+        total = total + penalty
+    return total
+
+
+def get_regularization_losses(scope=None):
+    from .variables import get_collection
+    return get_collection("regularization_losses", scope)

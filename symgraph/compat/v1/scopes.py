@@ -68,7 +68,12 @@ def get_variable(name, shape=None, dtype="float32", initializer=None, regularize
         value = initializer([int(s) for s in shape], dtype=dtype)
     else:
         value = as_variable(np.asarray(initializer, dtype=dtype))
-    return TFVariable(value, trainable=trainable, name=full, dtype=dtype)
+    variable = TFVariable(value, trainable=trainable, name=full, dtype=dtype)
+    if regularizer is not None:  # (its penalty in REGULARIZATION_LOSSES, as TensorFlow's)
+        penalty = regularizer(variable)
+        if penalty is not None:
+            _collections["regularization_losses"].append(penalty)
+    return variable
 
 
 def zeros_initializer(dtype="float32"):
