@@ -124,10 +124,10 @@ def kl_divergence(y_true, y_pred):
     return (y_true * E.log(y_true / y_pred)).sum(axis=-1)
 
 
-def l2_normalize(x, axis=None):
-    """x / sqrt(max(sum(x ** 2), 1e-12)) along axis (all of it when None): unit vectors."""
+def l2_normalize(x, axis=None, epsilon=1e-12):
+    """x / sqrt(max(sum(x ** 2), epsilon)) along axis (all of it when None): unit vectors."""
     x = as_variable(x)
-    return x / E.sqrt(E.maximum((x * x).sum(axis=axis, keepdims=True), 1e-12))
+    return x / E.sqrt(E.maximum((x * x).sum(axis=axis, keepdims=True), epsilon))
 
 
 def cosine_similarity(y_true, y_pred, axis=-1):

@@ -48,10 +48,9 @@ def sparse_softmax_cross_entropy_with_logits(_sentinel=None, labels=None, logits
 
 
 def sigmoid_cross_entropy_with_logits(_sentinel=None, labels=None, logits=None, name=None):
-    """max(x, 0) - x z + log(1 + exp(-|x|)): TensorFlow's form, finite for any logit."""
+    """softplus(x) - x z (TensorFlow's max(x, 0) - x z + log(1 + exp(-|x|))), finite for any logit."""
     _by_name(_sentinel, "sigmoid_cross_entropy_with_logits")
-    x, z = as_variable(logits), as_variable(labels)
-    return E.maximum(x, 0) - x * z + E.log1p(E.exp(-abs(x)))
+    return N.binary_crossentropy(logits, labels, from_logits=True)
 
 
 def _by_name(sentinel, what):
@@ -193,10 +192,9 @@ def embedding_lookup(params, ids, partition_strategy="mod", name=None, **unused)
 
 def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
     """x / sqrt(max(sum(x ** 2), epsilon)) over axis (all axes for None)."""
-    x = as_variable(x)
+    from ...losses import l2_normalize as unit
     axis = dim if axis is None else axis
-    axis = tuple(axis) if isinstance(axis, list) else axis
-    return x / E.sqrt(E.maximum(R.sum(x * x, axis=axis, keepdims=True), epsilon))
+    return unit(x, tuple(axis) if isinstance(axis, list) else axis, epsilon)
 
 
 def top_k(input, k=1, sorted=True, name=None):
