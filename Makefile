@@ -24,8 +24,9 @@ demo: install
 	$(PY) -m symgraph.demo
 
 # The quick tier: every test, but of each `exhaustive` test of a kernel's variants (dtypes,
-# sizes, layouts, each math function) only the first (tests/conftest.py): 12 minutes on a 2-core
-# machine with a cold kernel cache, 4 warm. test-slow runs the other variants; CI runs both.
+# sizes, layouts, each math function) only the first (tests/conftest.py), and no end-to-end
+# training a unit test covers: 11 minutes on a 2-core machine with a cold kernel cache (the
+# numba kernels' compiles), 3-4 warm. test-slow runs the rest; CI runs both.
 test: install
 	$(PY) -m pytest -n auto -m "not slow"  # one worker per core: the suite is bound by numba's compiles
 

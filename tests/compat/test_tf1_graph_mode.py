@@ -10,7 +10,11 @@ import symgraph.compat.v1 as tf
 
 
 @pytest.fixture(autouse=True)
-def fresh_graph():
+def fresh_graph(monkeypatch):
+    """A new graph each test; sessions on the NumPy backend unless a test names one (what
+    these tests check is TensorFlow's meaning, which the backends share; numba's compiles
+    took most of their time: the tutorials' test and the parametrized ones run numba)."""
+    monkeypatch.setattr(sg.config, "backend", "numpy")
     tf.reset_default_graph()
     tf.set_random_seed(0)
     yield
@@ -36,7 +40,7 @@ def test_the_mnist_softmax_tutorial_runs_as_written(digits):
     y_ = tf.placeholder(tf.float32, [None, 10])
     cross_entropy = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits_v2(labels=y_, logits=y))
     train_step = tf.train.GradientDescentOptimizer(0.5).minimize(cross_entropy)
-    sess = tf.InteractiveSession()
+    sess = tf.InteractiveSession(backend="numba")
     try:
         tf.global_variables_initializer().run()
         rng = np.random.default_rng(0)
@@ -94,7 +98,7 @@ def pool_nhwc(x, k, stride, padding, how):
     return out
 
 
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])  # (numba: 12 compiles)
 def test_nn_convolutions_and_poolings_of_nhwc_images_match_tensorflows_definitions(backend, rng):
     xv, wv = rng.normal(size=(2, 7, 6, 3)), rng.normal(size=(3, 2, 3, 4))
     x, w = tf.placeholder(tf.float64, [None, 7, 6, 3]), tf.placeholder(tf.float64, [3, 2, 3, 4])
@@ -392,8 +396,9 @@ def numpy_dynamic_rnn(step, xs, state, lengths):
     return np.stack(outputs, 1), state
 
 
-@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("kind, backend", [("rnn", "numpy"), ("lstm", "numpy"), ("gru", "numpy"), ("lstm", "numba"),
+                                           pytest.param("rnn", "numba", marks=pytest.mark.slow),
+                                           pytest.param("gru", "numba", marks=pytest.mark.slow)])
 def test_dynamic_rnn_runs_tensorflows_cells_with_sequence_lengths(kind, backend, rng):
     n, batch, steps, features = 4, 3, 5, 2
     x, lengths = tf.placeholder(tf.float64, [None, steps, features]), tf.placeholder(tf.int32, [None])

@@ -59,6 +59,7 @@ def test_depthwise_and_separable_conv1d_match_their_definitions(rng):
     np.testing.assert_allclose(got, np.maximum(mixed @ point_kernel[:, :, 0, 0].T + bias, 0), rtol=1e-12)
 
 
+@pytest.mark.slow  # (a model trained end to end, ~11 s cold: its layers stay tested in the quick tier)
 def test_a_sequence_autoencoder_of_the_variants_trains_and_differentiates(rng):
     sg.layers.set_seed(0)
     signal = np.sin(np.linspace(0, 6, 16))[None, :, None] * rng.uniform(0.5, 1.5, size=(64, 1, 1))
