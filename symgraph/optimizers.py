@@ -25,6 +25,9 @@ from .schedules import LearningRateSchedule
 
 
 class Optimizer(Recorded):
+    # Each weight's slots in Keras 3's optimizer variables, in Keras's order (what a Keras file's
+    # optimizer state is read into: layers/keras_files.py); None where Keras lays them out otherwise.
+    keras_slots = None
     def __init__(self, lr, weight_decay=0.0, clipnorm=None, learning_rate=None, clipvalue=None, decay=0.0):
         lr = lr if learning_rate is None else learning_rate  # Keras 2's name for it
         # A schedule (schedules.py) gives each step's rate from `iterations` in the step itself.
@@ -100,6 +103,10 @@ class SGD(Optimizer):
         super().__init__(lr, **kw)
         self.momentum, self.nesterov = float(momentum), nesterov
 
+    @property
+    def keras_slots(self):
+        return ("velocity",) if self.momentum else ()
+
     def step(self, params, grads):
         out = []
         for p, g in zip(params, grads):
@@ -115,6 +122,8 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    keras_slots = ("m", "v")
+
     def __init__(self, lr=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kw):
         super().__init__(lr, **kw)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
@@ -190,6 +199,8 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    keras_slots = ("accumulator",)
+
     def __init__(self, lr=0.01, epsilon=1e-7, initial_accumulator_value=0.1, **kw):
         super().__init__(lr, **kw)
         self.epsilon, self.initial = epsilon, initial_accumulator_value

@@ -79,20 +79,13 @@ def load_keras_model(path, compile=True):
     return model
 
 
-# Each weight's state in Keras 3's optimizer variables (after iterations and the learning
-# rate, each trainable variable's in turn), by this library's slot names.
-_OPTIMIZER_SLOTS = {"Adam": ("m", "v"), "AdamW": ("m", "v"), "SGD": ("velocity",), "Adagrad": ("accumulator",)}
-
-
 def _set_optimizer_state(model, arrays, path):
     """Keras 3's optimizer variables into the model's optimizer: its step count, learning rate
     and each trainable weight's slots (in this library's layouts), so training goes on as in
     Keras. An optimizer whose state is laid out otherwise starts afresh, with a warning."""
     optimizer = model.optimizer
     kind = type(optimizer).__name__
-    names = _OPTIMIZER_SLOTS.get(kind)
-    if kind == "SGD" and not optimizer.momentum:
-        names = ()
+    names = optimizer.keras_slots  # (after iterations and the rate, each trainable variable's in turn)
     trainable = _keras_trainable_order(model)
     if names is None or len(arrays) != 2 + len(trainable) * len(names) or optimizer.schedule is not None:
         warnings.warn(f"{path}: the {kind} optimizer's state is not read (it starts afresh)", stacklevel=3)

@@ -173,3 +173,14 @@ def test_training_goes_on_from_the_optimizer_state_keras_saved(name):
     afresh = [float(np.ravel(fresh.train_on_batch(x, y))[0]) for x, y in batches]
     assert afresh[0] == pytest.approx(after["losses"][0], rel=1e-5)  # (the same weights at first)
     assert abs(afresh[1] - after["losses"][1]) > 1e-4  # (the state matters: 100 times the tolerance above)
+
+
+def test_an_optimizer_whose_state_keras_lays_out_otherwise_starts_afresh_with_a_warning():
+    from symgraph.layers import keras_files
+    path = os.path.join(HERE, "resume_adam.keras")
+    model = L.load_model(path, compile=False)
+    model.compile(sg.optimizers.Nadam(), "sparse_categorical_crossentropy")
+    _, weights = keras_files._read(path)
+    with pytest.warns(UserWarning, match="the Nadam optimizer's state is not read"):
+        keras_files._set_optimizer_state(model, weights["__optimizer__"], path)
+    assert int(model.optimizer.iterations.get_value()) == 0

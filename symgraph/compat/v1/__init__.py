@@ -135,14 +135,15 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None, reducti
     return _logsumexp(input_tensor, axis=reduction_indices if axis is None else axis, keepdims=keepdims)
 
 
-def argmax(input, axis=None, name=None, dimension=None, output_type="int64"):
-    found = _R.argmax(input, axis=dimension if axis is None else axis)
-    return found if found.dtype == as_dtype(output_type) else _E.cast(found, as_dtype(output_type))
+def _index_of(fn):
+    def find(input, axis=None, name=None, dimension=None, output_type="int64"):
+        found = fn(input, axis=dimension if axis is None else axis)
+        return found if found.dtype == as_dtype(output_type) else _E.cast(found, as_dtype(output_type))
+    find.__name__ = fn.__name__
+    return find
 
 
-def argmin(input, axis=None, name=None, dimension=None, output_type="int64"):
-    found = _R.argmin(input, axis=dimension if axis is None else axis)
-    return found if found.dtype == as_dtype(output_type) else _E.cast(found, as_dtype(output_type))
+argmax, argmin = _index_of(_R.argmax), _index_of(_R.argmin)
 
 
 def _named_binary(fn):

@@ -196,8 +196,9 @@ def _flatten(fetches):
             for part, build in parts:
                 out.append(build(values[at:at + len(part)]))
                 at += len(part)
-            return type(fetches)(out) if isinstance(fetches, tuple) and not hasattr(fetches, "_fields") \
-                else (type(fetches)(*out) if isinstance(fetches, tuple) else out)
+            if not isinstance(fetches, tuple):
+                return out
+            return type(fetches)(*out) if hasattr(fetches, "_fields") else tuple(out)  # (a namedtuple by fields)
         return flat, rebuild
     if isinstance(fetches, dict):
         keys = list(fetches)

@@ -51,9 +51,8 @@ class Optimizer:
         return {}
 
     def _slot(self, var, name, value=0.0):
-        slot = TFVariable(np.full(var.get_value(borrow=True).shape, value, dtype=var.dtype), trainable=False,
+        return TFVariable(np.full(var.get_value(borrow=True).shape, value, dtype=var.dtype), trainable=False,
                           name=f"{var.name}/{self.name}/{name}")
-        return slot
 
 
 class GradientDescentOptimizer(Optimizer):

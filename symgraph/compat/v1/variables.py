@@ -36,6 +36,7 @@ class Graph:
         return _InGraph(self)
 
     def get_collection(self, key, scope=None):
+        """The collection's items (variables of a scope: names starting with it)."""
         items = _collections.get(key, []) if self is _graphs[-1] else self._stored.get(key, [])
         return [v for v in items if scope is None or getattr(v, "name", "").startswith(scope)]
 
@@ -81,9 +82,7 @@ def get_default_graph():
 
 
 def get_collection(key, scope=None):
-    """The collection's items (variables of a scope: names starting with it)."""
-    items = list(_collections.get(key, []))
-    return items if scope is None else [v for v in items if getattr(v, "name", "").startswith(scope)]
+    return get_default_graph().get_collection(key, scope)
 
 
 def add_to_collection(name, value):
