@@ -1,0 +1,754 @@
+"""sg.compat.caffe: pycaffe's Net, solvers, NetSpec and files. Each layer is checked against a
+NumPy reference written from Caffe's own Forward_cpu (pooling's rounded-up windows and their
+divisors, LRN's windows, the losses' normalizations), each solver against Caffe's update rules,
+and the .caffemodel reader against files Google's protobuf wrote (tests/data/caffe)."""
+import os
+
+import numpy as np
+import pytest
+
+import symgraph.compat.caffe as caffe
+from symgraph.compat.caffe import layers as L, params as P
+from symgraph.compat.caffe.text_format import Enum, Message, parse
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "data", "caffe")
+rng = np.random.default_rng(0)
+
+
+def net_of(text, phase=caffe.TEST, **kw):
+    return caffe.Net(parse(text), phase, backend="numpy", **kw)
+
+
+def input_layer(name, shape):
+    dims = " ".join(f"dim: {d}" for d in shape)
+    return f'layer {{ name: "{name}" type: "Input" top: "{name}" input_param {{ shape {{ {dims} }} }} }}\n'
+
+
+def run_layer(layer_text, inputs, tops=("y",), phase=caffe.TEST):
+    """One layer on the given input arrays: (its tops' values, the net)."""
+    text = "".join(input_layer(n, a.shape) for n, a in inputs.items()) + layer_text
+    net = net_of(text, phase)
+    net.forward(**inputs)
+    return [net.blobs[t].data.copy() for t in tops], net
+
+
+# -- prototxt and files ------------------------------------------------------------------------
+
+def test_prototxt_text_format_reads_what_caffe_files_write():
+    m = parse('''
+        # a comment
+        name: "A" 'B'   # adjacent strings join
+        layer { name: "c" type: "Convolution" convolution_param { kernel_size: 3 pad: [1, 2] } }
+        layer: < name: "d" include { phase: TRAIN } >
+        input_shape { dim: [1, 3, 224, 224] }
+        base_lr: 1e-2  momentum: .9  gamma: -0.5  bias_term: false  engine: CAFFE
+        path: "a\\"b\\n"
+    ''')
+    assert m.get("name") == "AB"
+    conv = m.all("layer")[0].message("convolution_param")
+    assert conv.get("kernel_size") == 3 and conv.all("pad") == [1, 2]
+    assert m.all("layer")[1].message("include").get("phase") == "TRAIN"
+    assert isinstance(m.all("layer")[1].message("include").get("phase"), Enum)
+    assert m.message("input_shape").all("dim") == [1, 3, 224, 224]
+    assert m.get("base_lr") == 0.01 and m.get("momentum") == 0.9 and m.get("gamma") == -0.5
+    assert m.get("bias_term") is False and m.get("path") == 'a"b\n'
+    assert parse(str(m)) == m  # printed back as text that reads the same
+    with pytest.raises(ValueError, match=r"<prototxt>:2: the message opened on line 1 ends without its '}'"):
+        parse('layer {\n name: "x"\n')
+
+
+def test_caffemodels_protobuf_wrote_load_by_layer_name_in_both_forms():
+    """Today's `layer` files and the old V1 `layers` files (enum types, 4-d legacy blob shapes)
+    load into the same net; a layer the net lacks is skipped; the outputs are Caffe's LeNet's,
+    computed here in NumPy from the same weights."""
+    ref = np.load(os.path.join(DATA, "lenet_weights.npz"))
+    x = ref["x"]
+    conv = _conv_reference(x, ref["conv1_0"], ref["conv1_1"], pad=(1, 1))
+    pooled = _pool_reference(conv, 3, 2, 0, "MAX")
+    hidden = np.maximum(pooled.reshape(len(x), -1) @ ref["ip1_0"].T + ref["ip1_1"], 0)
+    scores = hidden @ ref["ip2_0"].T + ref["ip2_1"]
+    expected = np.exp(scores - scores.max(1, keepdims=True))
+    expected /= expected.sum(1, keepdims=True)
+    deploy = os.path.join(DATA, "lenet_deploy.prototxt")
+    for model in ("lenet_protobuf.caffemodel", "lenet_v1.caffemodel"):
+        net = caffe.Net(deploy, os.path.join(DATA, model), caffe.TEST, backend="numpy")
+        np.testing.assert_array_equal(net.params["ip1"][0].data, ref["ip1_0"])
+        np.testing.assert_allclose(net.forward(data=x)["prob"], expected, rtol=2e-5, atol=1e-6)
+
+
+def test_weights_written_read_back_and_a_wrong_shape_is_named(tmp_path):
+    deploy = os.path.join(DATA, "lenet_deploy.prototxt")
+    net = caffe.Net(deploy, caffe.TEST, backend="numpy")
+    x = rng.normal(size=(64, 1, 8, 8)).astype(np.float32)
+    out = net.forward(data=x)["prob"].copy()
+    for name in ("w.caffemodel", "w.h5"):
+        net.save(str(tmp_path / name))
+        again = caffe.Net(deploy, str(tmp_path / name), caffe.TEST, backend="numpy")
+        np.testing.assert_array_equal(again.forward(data=x)["prob"], out)
+    wider = open(deploy).read().replace("num_output: 32", "num_output: 16")
+    with pytest.raises(ValueError, match="blob 0 of layer 'ip1'.*(32, 128).*(16, 128)"):
+        caffe.Net(parse(wider), str(tmp_path / "w.caffemodel"), caffe.TEST, backend="numpy")
+
+
+def test_param_data_written_in_place_is_what_the_next_forward_uses():
+    net = caffe.Net(os.path.join(DATA, "lenet_deploy.prototxt"), caffe.TEST, backend="numpy")
+    net.blobs["data"].data[...] = 1.0
+    net.params["ip2"][0].data[...] = 0.0
+    net.params["ip2"][1].data[...] = np.arange(10)
+    prob = net.forward()["prob"]
+    expected = np.exp(np.arange(10) - 9.0) / np.exp(np.arange(10) - 9.0).sum()
+    np.testing.assert_allclose(prob, np.broadcast_to(expected, prob.shape), rtol=1e-5)
+    assert net.blobs["pool1"].data.shape == (64, 8, 4, 4)  # 8 rows, windows of 3 every 2: 4 (rounded up)
+
+
+# -- vision layers against Caffe's loops --------------------------------------------------------
+
+def _caffe_pooled(length, k, s, p):
+    out = int(np.ceil((length + 2 * p - k) / s)) + 1
+    if p and (out - 1) * s >= length + p:
+        out -= 1
+    return out
+
+
+def _pool_reference(x, k, s, p, method):
+    """Caffe's PoolingLayer::Forward_cpu, loop by loop."""
+    n, c, h, w = x.shape
+    oh, ow = _caffe_pooled(h, k, s, p), _caffe_pooled(w, k, s, p)
+    out = np.zeros((n, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            h0, w0 = i * s - p, j * s - p
+            if method == "MAX":
+                h1, w1 = min(h0 + k, h), min(w0 + k, w)
+                h0, w0 = max(h0, 0), max(w0, 0)
+                out[:, :, i, j] = x[:, :, h0:h1, w0:w1].max(axis=(2, 3))
+            else:
+                h1, w1 = min(h0 + k, h + p), min(w0 + k, w + p)
+                size = (h1 - h0) * (w1 - w0)
+                h0, w0, h1, w1 = max(h0, 0), max(w0, 0), min(h1, h), min(w1, w)
+                out[:, :, i, j] = x[:, :, h0:h1, w0:w1].sum(axis=(2, 3)) / size
+    return out
+
+
+@pytest.mark.parametrize("method", ["MAX", "AVE"])
+@pytest.mark.parametrize("size,k,s,p", [(7, 3, 2, 0), (8, 3, 2, 1), (6, 2, 2, 0), (9, 3, 3, 1), (5, 4, 3, 2)])
+def test_pooling_rounds_its_windows_up_as_caffe_does(method, size, k, s, p):
+    x = rng.normal(size=(2, 3, size, size + 1)).astype(np.float32)
+    layer = (f'layer {{ name: "p" type: "Pooling" bottom: "x" top: "y" pooling_param {{ pool: {method} '
+             f'kernel_size: {k} stride: {s} pad: {p} }} }}')
+    (y,), _ = run_layer(layer, {"x": x})
+    np.testing.assert_allclose(y, _pool_reference(x, k, s, p, method), rtol=1e-5, atol=1e-6)
+
+
+def test_global_pooling_and_rectangular_windows():
+    x = rng.normal(size=(2, 3, 5, 7)).astype(np.float32)
+    (y,), _ = run_layer('layer { name: "p" type: "Pooling" bottom: "x" top: "y" '
+                        'pooling_param { pool: AVE global_pooling: true } }', {"x": x})
+    np.testing.assert_allclose(y[:, :, 0, 0], x.mean(axis=(2, 3)), rtol=1e-5)
+    (y,), _ = run_layer('layer { name: "p" type: "Pooling" bottom: "x" top: "y" '
+                        'pooling_param { pool: MAX kernel_h: 2 kernel_w: 3 stride_h: 1 stride_w: 2 } }', {"x": x})
+    assert y.shape == (2, 3, 4, 3)
+    np.testing.assert_allclose(y[:, :, 1, 2], x[:, :, 1:3, 4:7].max(axis=(2, 3)))
+
+
+def _conv_reference(x, w, b, stride=(1, 1), pad=(0, 0), dilation=(1, 1), group=1):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])))
+    oh = (h + 2 * pad[0] - (dilation[0] * (kh - 1) + 1)) // stride[0] + 1
+    ow = (wd + 2 * pad[1] - (dilation[1] * (kw - 1) + 1)) // stride[1] + 1
+    out = np.zeros((n, o, oh, ow))
+    per = o // group
+    for g in range(group):
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, g * cg:(g + 1) * cg, i * stride[0]:i * stride[0] + dilation[0] * (kh - 1) + 1:dilation[0],
+                           j * stride[1]:j * stride[1] + dilation[1] * (kw - 1) + 1:dilation[1]]
+                out[:, g * per:(g + 1) * per, i, j] = np.einsum("nckl,ockl->no", patch, w[g * per:(g + 1) * per])
+    return out + b[None, :, None, None]
+
+
+def test_convolution_with_groups_strides_dilation_and_rectangular_padding():
+    x = rng.normal(size=(2, 4, 9, 8)).astype(np.float32)
+    layer = ('layer { name: "c" type: "Convolution" bottom: "x" top: "y" convolution_param { num_output: 6 '
+             'kernel_h: 3 kernel_w: 2 stride: 2 stride: 1 pad_h: 1 pad_w: 2 dilation: 2 group: 2 '
+             'weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "uniform" } } }')
+    (y,), net = run_layer(layer, {"x": x})
+    w, b = net.params["c"][0].data, net.params["c"][1].data
+    assert w.shape == (6, 2, 3, 2)
+    np.testing.assert_allclose(y, _conv_reference(x, w, b, (2, 1), (1, 2), (2, 2), 2), rtol=1e-4, atol=1e-5)
+
+
+def test_deconvolution_is_the_adjoint_of_convolution_and_bilinear_upsamples():
+    x = rng.normal(size=(2, 3, 5, 5)).astype(np.float32)
+    layer = ('layer { name: "d" type: "Deconvolution" bottom: "x" top: "y" convolution_param { num_output: 4 '
+             'kernel_size: 4 stride: 2 pad: 1 bias_term: false weight_filler { type: "gaussian" } } }')
+    (y,), net = run_layer(layer, {"x": x})
+    assert y.shape == (2, 4, 10, 10)  # stride * (5 - 1) + 4 - 2 * 1
+    w = net.params["d"][0].data  # (in, out, kh, kw)
+    g = rng.normal(size=y.shape)
+    conv_of_g = _conv_reference(g, w, np.zeros(3), stride=(2, 2), pad=(1, 1))
+    np.testing.assert_allclose(np.sum(y * g), np.sum(x * conv_of_g), rtol=1e-4)
+    ones = np.ones((1, 1, 4, 4), np.float32)
+    (up,), _ = run_layer('layer { name: "u" type: "Deconvolution" bottom: "x" top: "y" convolution_param { '
+                         'num_output: 1 kernel_size: 4 stride: 2 pad: 1 bias_term: false '
+                         'weight_filler { type: "bilinear" } } }', {"x": ones})
+    np.testing.assert_allclose(up[0, 0, 1:-1, 1:-1], 1.0, rtol=1e-6)  # a constant image stays constant inside
+
+
+@pytest.mark.parametrize("region", ["ACROSS_CHANNELS", "WITHIN_CHANNEL"])
+def test_lrn_matches_caffes_windows(region):
+    x = rng.normal(size=(2, 7, 5, 6)).astype(np.float32)
+    size, alpha, beta, k = 5, 0.3, 0.75, 2.0
+    (y,), _ = run_layer(f'layer {{ name: "n" type: "LRN" bottom: "x" top: "y" lrn_param {{ local_size: {size} '
+                        f'alpha: {alpha} beta: {beta} k: {k} norm_region: {region} }} }}', {"x": x})
+    sq = x.astype(np.float64) ** 2
+    if region == "ACROSS_CHANNELS":
+        pre = (size - 1) // 2
+        window = np.stack([sq[:, max(c - pre, 0):min(c - pre + size, 7)].sum(1) for c in range(7)], axis=1)
+        scale = k + alpha / size * window
+    else:
+        scale = 1 + alpha * _pool_reference(sq, size, 1, (size - 1) // 2, "AVE")
+    np.testing.assert_allclose(y, x * scale ** -beta, rtol=1e-5, atol=1e-6)
+
+
+# -- the other layers --------------------------------------------------------------------------
+
+def test_inner_product_axis_transpose_and_embed():
+    x = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    (y,), net = run_layer('layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { '
+                          'num_output: 5 axis: 2 transpose: true weight_filler { type: "xavier" } '
+                          'bias_filler { type: "constant" value: 0.5 } } }', {"x": x})
+    w = net.params["ip"][0].data
+    assert w.shape == (4, 5)
+    np.testing.assert_allclose(y, x @ w + 0.5, rtol=1e-5)
+    idx = np.array([[0, 3], [2, 2]], np.float32)
+    (e,), net = run_layer('layer { name: "e" type: "Embed" bottom: "x" top: "y" embed_param { input_dim: 4 '
+                          'num_output: 3 weight_filler { type: "uniform" } } }', {"x": idx})
+    np.testing.assert_array_equal(e, net.params["e"][0].data[idx.astype(int)])
+
+
+def test_elementwise_and_shape_layers():
+    a, b = rng.normal(size=(2, 3, 4, 4)).astype(np.float32), rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
+    cases = [
+        ('type: "Eltwise" bottom: "a" bottom: "b" eltwise_param { operation: SUM coeff: 2 coeff: -1 }', 2 * a - b),
+        ('type: "Eltwise" bottom: "a" bottom: "b" eltwise_param { operation: PROD }', a * b),
+        ('type: "Eltwise" bottom: "a" bottom: "b" eltwise_param { operation: MAX }', np.maximum(a, b)),
+        ('type: "Concat" bottom: "a" bottom: "b"', np.concatenate([a, b], 1)),
+        ('type: "Concat" bottom: "a" bottom: "b" concat_param { axis: -1 }', np.concatenate([a, b], 3)),
+        ('type: "Flatten" bottom: "a"', a.reshape(2, -1)),
+        ('type: "Flatten" bottom: "a" flatten_param { axis: 2 }', a.reshape(2, 3, 16)),
+        ('type: "Reshape" bottom: "a" reshape_param { shape { dim: 0 dim: -1 dim: 8 } }', a.reshape(2, 6, 8)),
+        ('type: "Reshape" bottom: "a" reshape_param { shape { dim: 2 dim: 2 } axis: 2 num_axes: 1 }',
+         a.reshape(2, 3, 2, 2, 4)),
+        ('type: "ReLU" bottom: "a" relu_param { negative_slope: 0.1 }', np.where(a > 0, a, 0.1 * a)),
+        ('type: "Power" bottom: "a" power_param { power: 2 scale: 3 shift: 1 }', (1 + 3 * a) ** 2),
+        ('type: "Exp" bottom: "a" exp_param { base: 2 scale: 0.5 shift: 1 }', 2.0 ** (1 + 0.5 * a)),
+        ('type: "Log" bottom: "a" log_param { base: 10 shift: 5 }', np.log10(5 + a)),
+        ('type: "AbsVal" bottom: "a"', np.abs(a)),
+        ('type: "BNLL" bottom: "a"', np.log1p(np.exp(a))),
+        ('type: "Threshold" bottom: "a" threshold_param { threshold: 0.2 }', (a > 0.2).astype(np.float32)),
+        ('type: "Sigmoid" bottom: "a"', 1 / (1 + np.exp(-a))),
+        ('type: "TanH" bottom: "a"', np.tanh(a)),
+        ('type: "ELU" bottom: "a" elu_param { alpha: 0.5 }', np.where(a > 0, a, 0.5 * (np.exp(a) - 1))),
+        ('type: "Softmax" bottom: "a"', np.exp(a) / np.exp(a).sum(1, keepdims=True)),
+        ('type: "Scale" bottom: "a" bottom: "c"', a * np.arange(3.0)[None, :, None, None]),
+        ('type: "Bias" bottom: "a" bottom: "c"', a + np.arange(3.0)[None, :, None, None]),
+        ('type: "Reduction" bottom: "a" reduction_param { operation: SUMSQ axis: 1 coeff: 0.5 }',
+         0.5 * (a ** 2).sum(axis=(1, 2, 3))),
+        ('type: "Reduction" bottom: "a" reduction_param { operation: MEAN axis: 2 }', a.mean(axis=(2, 3))),
+        ('type: "Tile" bottom: "a" tile_param { axis: 2 tiles: 2 }', np.tile(a, (1, 1, 2, 1))),
+        ('type: "MVN" bottom: "a"', (a - a.mean((2, 3), keepdims=True)) /
+         (a.std((2, 3), keepdims=True) + 1e-9)),
+        ('type: "ArgMax" bottom: "a" argmax_param { axis: 1 }', a.argmax(1)[:, None].astype(np.float32)),
+    ]
+    c = np.arange(3, dtype=np.float32)
+    for body, expected in cases:
+        (y,), _ = run_layer(f'layer {{ name: "l" {body} top: "y" }}', {"a": a, "b": b, "c": c})
+        np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5, err_msg=body)
+    (p, q), _ = run_layer('layer { name: "s" type: "Slice" bottom: "a" top: "p" top: "q" '
+                          'slice_param { axis: 2 slice_point: 1 } }', {"a": a}, tops=("p", "q"))
+    np.testing.assert_array_equal(p, a[:, :, :1])
+    np.testing.assert_array_equal(q, a[:, :, 1:])
+    (y,), _ = run_layer('layer { name: "c" type: "Crop" bottom: "a" bottom: "r" top: "y" crop_param { offset: 1 } }',
+                        {"a": a, "r": np.zeros((2, 3, 2, 3), np.float32)})
+    np.testing.assert_array_equal(y, a[:, :, 1:3, 1:4])
+
+
+def test_learned_scale_bias_and_prelu():
+    a = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
+    (y,), net = run_layer('layer { name: "s" type: "Scale" bottom: "a" top: "y" scale_param { bias_term: true '
+                          'filler { type: "uniform" } bias_filler { type: "constant" value: 2 } } }', {"a": a})
+    s = net.params["s"][0].data
+    assert s.shape == (3,) and net.params["s"][1].data.tolist() == [2, 2, 2]
+    np.testing.assert_allclose(y, a * s[None, :, None, None] + 2, rtol=1e-6)
+    (y,), net = run_layer('layer { name: "p" type: "PReLU" bottom: "a" top: "y" }', {"a": a})
+    np.testing.assert_allclose(y, np.where(a > 0, a, 0.25 * a), rtol=1e-6)  # Caffe's default slope
+    (y,), net = run_layer('layer { name: "p" type: "PReLU" bottom: "a" top: "y" prelu_param { channel_shared: true } }',
+                          {"a": a})
+    assert net.params["p"][0].data.shape == (1,)
+
+
+def test_batch_norm_keeps_caffes_sums_and_their_factor():
+    x = rng.normal(2.0, 3.0, size=(4, 3, 2, 2)).astype(np.float32)
+    text = input_layer("x", x.shape) + 'layer { name: "bn" type: "BatchNorm" bottom: "x" top: "y" }'
+    train = net_of(text, caffe.TRAIN)
+    y = train.forward(x=x)["y"]
+    mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3))
+    np.testing.assert_allclose(y, (x - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + 1e-5),
+                               rtol=1e-4, atol=1e-5)
+    blobs = [b.data.copy() for b in train.params["bn"]]
+    m = 16  # values per channel: the variance's sum is unbiased
+    np.testing.assert_allclose(blobs[0], mean, rtol=1e-5)
+    np.testing.assert_allclose(blobs[1], var * m / (m - 1), rtol=1e-5)
+    np.testing.assert_allclose(blobs[2], [1.0])
+    train.forward(x=x)
+    np.testing.assert_allclose(train.params["bn"][2].data, [1.999])  # factor * 0.999 + 1
+    test = net_of(text, caffe.TEST, share_from=train)  # the TEST phase uses the sums / factor
+    y = test.forward(x=x)["y"]
+    est_mean = train.params["bn"][0].data / 1.999
+    est_var = train.params["bn"][1].data / 1.999
+    np.testing.assert_allclose(y, (x - est_mean[None, :, None, None]) / np.sqrt(est_var[None, :, None, None] + 1e-5),
+                               rtol=1e-4, atol=1e-5)
+    assert train.learnable_params() == []  # the statistics are not a solver's to update
+
+
+# -- losses and accuracy -----------------------------------------------------------------------
+
+def _log_softmax(s, axis=1):
+    s = s - s.max(axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis, keepdims=True))
+
+
+def test_softmax_with_loss_normalizations_ignore_label_and_spatial_labels():
+    s = rng.normal(size=(3, 4, 2, 2)).astype(np.float32)
+    label = rng.integers(0, 4, size=(3, 1, 2, 2)).astype(np.float32)
+    label[0, 0, 0, 0] = label[2, 0, 1, 1] = 255
+    logp = _log_softmax(s.astype(np.float64))
+    picked = np.take_along_axis(logp, np.where(label == 255, 0, label).astype(int), axis=1)
+    total = -(picked * (label != 255)).sum()
+    for mode, norm in [("VALID", 10), ("FULL", 12), ("BATCH_SIZE", 3), ("NONE", 1)]:
+        (loss,), _ = run_layer(f'layer {{ name: "l" type: "SoftmaxWithLoss" bottom: "s" bottom: "t" top: "y" '
+                               f'loss_param {{ ignore_label: 255 normalization: {mode} }} }}', {"s": s, "t": label})
+        np.testing.assert_allclose(loss, total / norm, rtol=1e-5, err_msg=mode)
+    flat = rng.normal(size=(5, 3)).astype(np.float32)
+    t = np.array([0, 2, 1, 1, 0], np.float32)
+    (loss, prob), _ = run_layer('layer { name: "l" type: "SoftmaxWithLoss" bottom: "s" bottom: "t" top: "y" top: "p" }',
+                                {"s": flat, "t": t}, tops=("y", "p"))
+    np.testing.assert_allclose(loss, -_log_softmax(flat)[np.arange(5), t.astype(int)].mean(), rtol=1e-5)
+    np.testing.assert_allclose(prob, np.exp(_log_softmax(flat)), rtol=1e-5)
+
+
+def test_accuracy_counts_as_caffe_top_k_ties_and_ignored_labels():
+    s = np.array([[0.1, 0.5, 0.4], [0.3, 0.3, 0.4], [0.9, 0.05, 0.05], [0.2, 0.2, 0.6]], np.float32)
+    t = np.array([2, 0, 0, 1], np.float32)
+    (top1,), _ = run_layer('layer { name: "a" type: "Accuracy" bottom: "s" bottom: "t" top: "y" }', {"s": s, "t": t})
+    assert top1 == pytest.approx(0.25)  # only row 2; row 1's tie with a higher third class is not right
+    (top2,), _ = run_layer('layer { name: "a" type: "Accuracy" bottom: "s" bottom: "t" top: "y" '
+                           'accuracy_param { top_k: 2 } }', {"s": s, "t": t})
+    assert top2 == pytest.approx(1.0)  # one class above the label in each row: fewer than 2
+    (ign,), _ = run_layer('layer { name: "a" type: "Accuracy" bottom: "s" bottom: "t" top: "y" '
+                          'accuracy_param { ignore_label: 0 } }', {"s": s, "t": t})
+    assert ign == pytest.approx(0.0)
+
+
+def test_regression_and_margin_losses():
+    a, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
+    t01 = rng.integers(0, 2, size=(4, 3)).astype(np.float32)
+    label = np.array([0, 2, 1, 2], np.float32)
+    prob = np.exp(_log_softmax(a.astype(np.float64)))
+    sign = np.where(np.eye(3)[label.astype(int)] == 1, 1.0, -1.0)
+    cases = [
+        ('type: "EuclideanLoss" bottom: "a" bottom: "b"', ((a - b) ** 2).sum() / 4 / 2, {"a": a, "b": b}),
+        ('type: "SigmoidCrossEntropyLoss" bottom: "a" bottom: "t"',
+         -(t01 * np.log(1 / (1 + np.exp(-a))) + (1 - t01) * np.log(1 - 1 / (1 + np.exp(-a)))).sum() / 4,
+         {"a": a, "t": t01}),
+        ('type: "MultinomialLogisticLoss" bottom: "p" bottom: "l"',
+         -np.log(prob[np.arange(4), label.astype(int)]).mean(), {"p": prob.astype(np.float32), "l": label}),
+        ('type: "HingeLoss" bottom: "a" bottom: "l"', np.maximum(0, 1 - sign * a).sum() / 4, {"a": a, "l": label}),
+        ('type: "HingeLoss" bottom: "a" bottom: "l" hinge_loss_param { norm: L2 }',
+         (np.maximum(0, 1 - sign * a) ** 2).sum() / 4, {"a": a, "l": label}),
+    ]
+    for body, expected, inputs in cases:
+        (loss,), _ = run_layer(f'layer {{ name: "l" {body} top: "y" }}', inputs)
+        np.testing.assert_allclose(loss, expected, rtol=1e-5, err_msg=body)
+
+
+def test_loss_weights_sum_into_the_objective_and_backward_matches_finite_differences():
+    """net.backward()'s parameter and input diffs are the total loss's gradient (a layer's
+    loss_weight scales its top), checked by central differences on the float32 net."""
+    text = (input_layer("x", (3, 2, 4, 4)) + input_layer("t", (3,)) +
+            'layer { name: "c" type: "Convolution" bottom: "x" top: "c" convolution_param { num_output: 3 '
+            'kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "gaussian" } } }'
+            'layer { name: "p" type: "Pooling" bottom: "c" top: "p" pooling_param { pool: AVE kernel_size: 3 '
+            'stride: 2 pad: 1 } }'
+            'layer { name: "ip" type: "InnerProduct" bottom: "p" top: "s" inner_product_param { num_output: 3 '
+            'weight_filler { type: "gaussian" std: 0.5 } } }'
+            'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "s" bottom: "t" top: "loss" }'
+            'layer { name: "l2" type: "EuclideanLoss" bottom: "s" bottom: "z" top: "l2" loss_weight: 0.5 }'
+            + input_layer("z", (3, 3)))
+    net = net_of(text, caffe.TRAIN)
+    feed = {"x": rng.normal(size=(3, 2, 4, 4)), "t": np.array([0, 2, 1]), "z": rng.normal(size=(3, 3))}
+
+    def objective():
+        out = net.forward(**feed)
+        return float(out["loss"]) + 0.5 * float(out["l2"])
+
+    objective()
+    diffs = net.backward()
+    w = net.params["c"][0].data
+    for index in [(0, 0, 1, 1), (2, 1, 0, 2)]:
+        keep = w[index]
+        w[index] = keep + 1e-2
+        up = objective()
+        w[index] = keep - 1e-2
+        down = objective()
+        w[index] = keep
+        assert net.params["c"][0].diff[index] == pytest.approx((up - down) / 2e-2, rel=2e-2, abs=1e-4)
+    x = feed["x"]
+    for index in [(0, 1, 2, 3), (2, 0, 0, 0)]:
+        keep = x[index]
+        x[index] = keep + 1e-2
+        up = objective()
+        x[index] = keep - 1e-2
+        down = objective()
+        x[index] = keep
+        assert diffs["x"][index] == pytest.approx((up - down) / 2e-2, rel=2e-2, abs=1e-4)
+    seeded = net.backward(s=np.ones((3, 3), np.float32))  # the diff of sum(s), seeded at the top
+    assert seeded["x"].shape == (3, 2, 4, 4) and np.abs(seeded["x"]).sum() > 0
+
+
+# -- nets: phases, inputs, data layers, errors ---------------------------------------------------
+
+def test_phases_stages_inputs_outputs_and_in_place_blobs():
+    text = ('input: "data" input_shape { dim: 2 dim: 3 }\n'
+            'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" inner_product_param { num_output: 4 } }'
+            'layer { name: "relu" type: "ReLU" bottom: "ip" top: "ip" }'
+            'layer { name: "drop" type: "Dropout" bottom: "ip" top: "ip" include { phase: TRAIN } }'
+            'layer { name: "extra" type: "TanH" bottom: "ip" top: "t" include { stage: "deep" } }'
+            'layer { name: "not_deep" type: "Sigmoid" bottom: "ip" top: "g" exclude { stage: "deep" } }')
+    test_net = net_of(text, caffe.TEST)
+    assert [layer.name for layer in test_net.layers] == ["ip", "relu", "not_deep"]
+    assert test_net.inputs == ["data"] and test_net.outputs == ["g"]  # the Sigmoid reads ip: not an output
+    deep = net_of(text, caffe.TRAIN, stages=["deep"])
+    assert [layer.type for layer in deep.layers] == ["InnerProduct", "ReLU", "Dropout", "TanH"]
+    assert deep.outputs == ["t"]
+    test_net.params["ip"][0].data[...] = np.eye(4, 3)
+    out = test_net.forward(data=np.array([[1, -2, 3], [0, 0, 0]]))
+    np.testing.assert_allclose(test_net.blobs["ip"].data, [[1, 0, 3, 0], [0, 0, 0, 0]])  # the ReLU wrote ip in place
+    np.testing.assert_allclose(out["g"], 1 / (1 + np.exp(-test_net.blobs["ip"].data)))
+    assert test_net.blobs["data"].shape == (2, 3) and test_net.blobs["ip"].count == 8
+
+
+def test_dropout_scales_in_training_and_passes_through_in_testing():
+    x = np.ones((200, 50), np.float32)
+    layer = 'layer { name: "d" type: "Dropout" bottom: "x" top: "y" dropout_param { dropout_ratio: 0.3 } }'
+    (y,), _ = run_layer(layer, {"x": x}, phase=caffe.TRAIN)
+    assert np.all(np.isclose(y, 0) | np.isclose(y, 1 / 0.7))
+    assert abs((y == 0).mean() - 0.3) < 0.02
+    (y,), _ = run_layer(layer, {"x": x}, phase=caffe.TEST)
+    np.testing.assert_array_equal(y, x)
+
+
+def test_hdf5_memory_and_dummy_data_layers_feed_the_net(tmp_path):
+    import h5py
+    data = np.arange(5 * 2, dtype=np.float32).reshape(5, 2)
+    with h5py.File(tmp_path / "a.h5", "w") as f:
+        f["data"], f["label"] = data, np.arange(5, dtype=np.float32)
+    (tmp_path / "list.txt").write_text(f"{tmp_path / 'a.h5'}\n")
+    net = net_of(f'layer {{ name: "d" type: "HDF5Data" top: "data" top: "label" hdf5_data_param {{ '
+                 f'source: "{tmp_path / "list.txt"}" batch_size: 3 }} }}')
+    assert net.inputs == [] and net.blobs["data"].shape == (3, 2)
+    labels = [net.forward()["label"].tolist() for _ in range(3)]
+    assert labels == [[0, 1, 2], [3, 4, 0], [1, 2, 3]]  # on through the file, and around
+    mem = net_of('layer { name: "m" type: "MemoryData" top: "data" top: "label" memory_data_param { batch_size: 2 '
+                 'channels: 1 height: 2 width: 2 } }')
+    images = rng.normal(size=(4, 1, 2, 2)).astype(np.float32)
+    mem.set_input_arrays(images, np.array([1, 2, 3, 4], np.float32))
+    first = {name: value.copy() for name, value in mem.forward().items()}  # (the blobs' arrays, as pycaffe's)
+    second = mem.forward()
+    np.testing.assert_array_equal(second["data"], images[2:])
+    assert first["label"].tolist() == [1, 2]
+    with pytest.raises(ValueError, match="multiple of the batch size 2"):
+        mem.set_input_arrays(images[:3], np.zeros(3))
+    dummy = net_of('layer { name: "z" type: "DummyData" top: "z" dummy_data_param { shape { dim: 2 dim: 3 } '
+                   'data_filler { type: "constant" value: 7 } } }')
+    np.testing.assert_array_equal(dummy.forward()["z"], np.full((2, 3), 7))
+
+
+def test_what_is_not_implemented_or_wrong_is_named():
+    with pytest.raises(NotImplementedError, match="layer 'mnist': the Data layer is not implemented.*HDF5Data"):
+        net_of('layer { name: "mnist" type: "Data" top: "data" data_param { source: "x_lmdb" backend: LMDB } }')
+    with pytest.raises(NotImplementedError, match="layer 'w': type 'Warp' is not implemented"):
+        net_of(input_layer("x", (1, 2)) + 'layer { name: "w" type: "Warp" bottom: "x" top: "y" }')
+    with pytest.raises(ValueError, match="layer 'ip' .* reads the blob 'nothing'"):
+        net_of(input_layer("x", (1, 2)) + 'layer { name: "ip" type: "InnerProduct" bottom: "nothing" top: "y" '
+                                          'inner_product_param { num_output: 2 } }')
+    with pytest.raises(ValueError, match="layer 'c' \\(Convolution\\): 3 channels and 4 outputs .* group 2"):
+        net_of(input_layer("x", (1, 3, 4, 4)) + 'layer { name: "c" type: "Convolution" bottom: "x" top: "y" '
+                                                'convolution_param { num_output: 4 kernel_size: 1 group: 2 } }')
+    with pytest.raises(TypeError, match="needs the phase"):
+        caffe.Net(os.path.join(DATA, "lenet_deploy.prototxt"))
+    net = caffe.Net(os.path.join(DATA, "lenet_deploy.prototxt"), caffe.TEST, backend="numpy")
+    with pytest.raises(KeyError, match="'images' is not an input of the net .*'data'"):
+        net.forward(images=np.zeros((64, 1, 8, 8)))
+    with pytest.raises(ValueError, match="needs a loss layer"):
+        net.backward()
+
+
+# -- solvers -----------------------------------------------------------------------------------
+
+def _regression_solver(kind, extra="", iter_size=1, data=None):
+    net = ((data or input_layer("x", (4, 3)) + input_layer("t", (4, 2))) +
+           'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" param { lr_mult: 1 } '
+           'param { lr_mult: 2 decay_mult: 0 } inner_product_param { num_output: 2 '
+           'weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "gaussian" std: 0.5 } } }'
+           'layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" }')
+    text = (f'net_param {{ {net} }} type: "{kind}" base_lr: 0.1 momentum: 0.9 weight_decay: 0.01 '
+            f'lr_policy: "step" gamma: 0.5 stepsize: 2 max_iter: 10 iter_size: {iter_size} {extra}')
+    return caffe.Solver(parse(text), backend="numpy")
+
+
+def _caffe_update(kind, w, g, hist, rate, decay, t, momentum=0.9):
+    """One parameter's update by Caffe's sgd_solver.cpp (and its subclasses)."""
+    g = g + decay * w
+    if kind == "SGD":
+        hist[0] = momentum * hist[0] + rate * g
+        return w - hist[0]
+    if kind == "Nesterov":
+        old = hist[0].copy()
+        hist[0] = momentum * hist[0] + rate * g
+        return w - ((1 + momentum) * hist[0] - momentum * old)
+    if kind == "AdaGrad":
+        hist[0] = hist[0] + g * g
+        return w - rate * g / (np.sqrt(hist[0]) + 1e-8)
+    if kind == "RMSProp":
+        hist[0] = 0.99 * hist[0] + 0.01 * g * g
+        return w - rate * g / (np.sqrt(hist[0]) + 1e-8)
+    if kind == "AdaDelta":
+        hist[0] = momentum * hist[0] + (1 - momentum) * g * g
+        step = g * np.sqrt((hist[1] + 1e-8) / (hist[0] + 1e-8))
+        hist[1] = momentum * hist[1] + (1 - momentum) * step * step
+        return w - rate * step
+    hist[0] = momentum * hist[0] + (1 - momentum) * g
+    hist[1] = 0.999 * hist[1] + 0.001 * g * g
+    correction = np.sqrt(1 - 0.999 ** t) / (1 - momentum ** t)
+    return w - rate * correction * hist[0] / (np.sqrt(hist[1]) + 1e-8)
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"])
+def test_each_solver_takes_caffes_steps(kind):
+    solver = _regression_solver(kind)
+    x, t = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+    solver.net.blobs["x"].data[...] = x
+    solver.net.blobs["t"].data[...] = t
+    w = solver.net.params["ip"][0].data.astype(np.float64)
+    b = solver.net.params["ip"][1].data.astype(np.float64)
+    hist = {"w": [np.zeros_like(w), np.zeros_like(w)], "b": [np.zeros_like(b), np.zeros_like(b)]}
+    for it in range(5):
+        dy = (x @ w.T + b - t) / 4
+        rate = 0.1 * 0.5 ** (it // 2)
+        w = _caffe_update(kind, w, dy.T @ x, hist["w"], rate, 0.01, it + 1)
+        b = _caffe_update(kind, b, dy.sum(0), hist["b"], 2 * rate, 0.0, it + 1)
+    solver.step(5)
+    assert solver.iter == 5
+    np.testing.assert_allclose(solver.net.params["ip"][0].data, w, rtol=2e-5, atol=2e-6)
+    np.testing.assert_allclose(solver.net.params["ip"][1].data, b, rtol=2e-5, atol=2e-6)
+
+
+def test_learning_rate_policies():
+    from symgraph.compat.caffe.solver import learning_rate
+    p = parse('base_lr: 0.1 gamma: 0.5 power: 2 stepsize: 3 max_iter: 10')
+
+    def lr(policy, it, step=0):
+        q = parse(str(p) + f'lr_policy: "{policy}"')
+        return learning_rate(q, it, step)
+
+    assert lr("fixed", 7) == 0.1
+    assert lr("step", 7) == pytest.approx(0.1 * 0.5 ** 2)
+    assert lr("exp", 3) == pytest.approx(0.1 * 0.5 ** 3)
+    assert lr("inv", 4) == pytest.approx(0.1 * (1 + 0.5 * 4) ** -2)
+    assert lr("poly", 4) == pytest.approx(0.1 * (1 - 0.4) ** 2)
+    assert lr("sigmoid", 5) == pytest.approx(0.1 / (1 + np.exp(-0.5 * 2)))
+    solver = _regression_solver("SGD", 'lr_policy: "multistep" stepvalue: 1 stepvalue: 3')
+    rates = []
+    for _ in range(4):
+        rates.append(solver._rate())
+        solver.iter += 1
+    assert rates == pytest.approx([0.1, 0.05, 0.05, 0.025])
+
+
+def test_iter_size_accumulates_and_clipping_scales_by_the_global_norm(tmp_path):
+    import h5py
+    x, t = rng.normal(size=(8, 3)).astype(np.float32), rng.normal(size=(8, 2)).astype(np.float32)
+    with h5py.File(tmp_path / "rows.h5", "w") as f:
+        f["x"], f["t"] = x, t
+    (tmp_path / "rows.txt").write_text(f"{tmp_path / 'rows.h5'}\n")
+
+    def rows(batch):
+        return (f'layer {{ name: "rows" type: "HDF5Data" top: "x" top: "t" hdf5_data_param {{ '
+                f'source: "{tmp_path / "rows.txt"}" batch_size: {batch} }} }}')
+
+    whole = _regression_solver("SGD", 'lr_policy: "fixed" weight_decay: 0', data=rows(8))
+    halves = _regression_solver("SGD", 'lr_policy: "fixed" weight_decay: 0', iter_size=2, data=rows(4))
+    for p, q in zip(halves.net.params["ip"], whole.net.params["ip"]):
+        p.data[...] = q.data
+    whole.step(1)
+    halves.step(1)
+    # Two halves of 4 (each loss / 4, summed, / iter_size 2) are the 8-row batch's gradient.
+    for p, q in zip(halves.net.params["ip"], whole.net.params["ip"]):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-5, atol=1e-6)
+    clipped = _regression_solver("SGD", 'lr_policy: "fixed" weight_decay: 0 momentum: 0 clip_gradients: 0.01')
+    clipped.net.blobs["x"].data[...], clipped.net.blobs["t"].data[...] = x[:4], t[:4]
+    before = [p.data.astype(np.float64) for p in clipped.net.params["ip"]]
+    clipped.step(1)
+    moved = [p.data - b for p, b in zip(clipped.net.params["ip"], before)]
+    # Moved by base_lr 0.1 times lr_mult 1 and 2 times the clipped gradient, whose norm is 0.01.
+    norm = np.sqrt(((moved[0] / 0.1) ** 2).sum() + ((moved[1] / 0.2) ** 2).sum())
+    assert norm == pytest.approx(0.01, rel=1e-4)
+
+
+def test_snapshot_and_restore_go_on_as_if_never_stopped(tmp_path):
+    def solver():
+        s = _regression_solver("Adam", f'snapshot_prefix: "{tmp_path / "reg"}" random_seed: 3')
+        s.net.blobs["x"].data[...] = np.linspace(-1, 1, 12).reshape(4, 3)
+        s.net.blobs["t"].data[...] = np.linspace(1, -1, 8).reshape(4, 2)
+        return s
+
+    straight = solver()
+    straight.step(4)
+    first = solver()
+    for p, q in zip(first.net.params["ip"], straight.net.params["ip"]):
+        p.data[...] = 0.0
+    start = [p.data.copy() for p in first.net.params["ip"]]
+    again = solver()
+    for s in (straight, again):
+        for p, w in zip(s.net.params["ip"], start):
+            p.data[...] = w
+        for slots in s._history:
+            for h in slots:
+                h.set_value(np.zeros_like(h.get_value()))
+        s.iter = 0
+    straight.step(4)
+    again.step(2)
+    model = again.snapshot()
+    assert os.path.exists(model) and os.path.exists(str(tmp_path / "reg_iter_2.solverstate"))
+    resumed = solver()
+    resumed.restore(str(tmp_path / "reg_iter_2.solverstate"))
+    assert resumed.iter == 2
+    resumed.step(2)
+    for p, q in zip(resumed.net.params["ip"], straight.net.params["ip"]):
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-6)
+
+
+# -- NetSpec, io -------------------------------------------------------------------------------
+
+def test_netspec_writes_the_prototxt_pycaffe_writes():
+    n = caffe.NetSpec()
+    n.data, n.label = L.Input(shape=[dict(dim=[2, 1, 6, 6]), dict(dim=[2])], ntop=2)
+    n.conv1 = L.Convolution(n.data, kernel_size=3, num_output=4, weight_filler=dict(type="xavier"),
+                            param=[dict(lr_mult=1), dict(lr_mult=2)])
+    n.pool1 = L.Pooling(n.conv1, kernel_size=2, stride=2, pool=P.Pooling.AVE)
+    n.relu1 = L.ReLU(n.pool1, in_place=True)
+    n.up = L.Deconvolution(n.relu1, convolution_param=dict(num_output=2, kernel_size=2, stride=2))
+    n.score = L.InnerProduct(n.up, num_output=3)
+    n.loss = L.SoftmaxWithLoss(n.score, n.label, include=dict(phase=caffe.TRAIN))
+    text = str(n.to_proto())
+    assert 'pool: AVE' in text and 'phase: TRAIN' in text and 'lr_mult: 2' in text
+    proto = parse(text)
+    relu = proto.all("layer")[3]
+    assert relu.get("name") == "relu1" and relu.all("bottom") == ["pool1"] and relu.all("top") == ["pool1"]
+    assert proto.all("layer")[4].message("convolution_param").get("num_output") == 2
+    net = caffe.Net(proto, caffe.TRAIN, backend="numpy")
+    assert net.blobs["up"].data.shape == (2, 2, 4, 4) and net.outputs == ["loss"]
+    net.blobs["label"].data[...] = [0, 2]
+    assert np.isfinite(net.forward()["loss"])
+    with pytest.raises(TypeError, match="convolution_param=dict"):
+        str(caffe.to_proto(L.Deconvolution(n.relu1, num_output=2)))
+
+
+def test_io_transformer_and_binaryproto_round_trips(tmp_path):
+    from symgraph.compat.caffe.proto import caffe_pb2
+    t = caffe.io.Transformer({"data": (1, 3, 4, 5)})
+    t.set_transpose("data", (2, 0, 1))
+    t.set_channel_swap("data", (2, 1, 0))
+    t.set_raw_scale("data", 255)
+    t.set_mean("data", np.array([104.0, 117.0, 123.0]))
+    image = rng.random((4, 5, 3)).astype(np.float32)
+    x = t.preprocess("data", image)
+    np.testing.assert_allclose(x[0], image[:, :, 2] * 255 - 104, rtol=1e-5)
+    np.testing.assert_allclose(t.deprocess("data", x), image, rtol=1e-5, atol=1e-5)
+    mean = rng.random((3, 4, 5)).astype(np.float32)
+    (tmp_path / "mean.binaryproto").write_bytes(caffe.io.array_to_blobproto(mean).SerializeToString())
+    blob = caffe_pb2.BlobProto()
+    blob.ParseFromString((tmp_path / "mean.binaryproto").read_bytes())
+    np.testing.assert_array_equal(caffe.io.blobproto_to_array(blob), mean)
+    from PIL import Image
+    Image.fromarray((image * 255).astype(np.uint8)).save(tmp_path / "i.png")
+    loaded = caffe.io.load_image(str(tmp_path / "i.png"))
+    assert loaded.shape == (4, 5, 3) and loaded.dtype == np.float32 and loaded.max() <= 1.0
+
+
+# -- training ----------------------------------------------------------------------------------
+
+def _digits_files(folder):
+    import h5py
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    x, y = (d.images / 16.0).astype(np.float32)[:, None], d.target.astype(np.float32)
+    for name, rows in (("train", slice(0, 1500)), ("test", slice(1500, None))):
+        with h5py.File(folder / f"{name}.h5", "w") as f:
+            f["data"], f["label"] = x[rows], y[rows]
+        (folder / f"{name}.txt").write_text(f"{folder / (name + '.h5')}\n")
+
+
+def _lenet_solver_file(folder, backend_iters=300):
+    net = f'''name: "LeNet"
+layer {{ name: "digits" type: "HDF5Data" top: "data" top: "label" include {{ phase: TRAIN }}
+  hdf5_data_param {{ source: "{folder / 'train.txt'}" batch_size: 64 shuffle: true }} }}
+layer {{ name: "digits" type: "HDF5Data" top: "data" top: "label" include {{ phase: TEST }}
+  hdf5_data_param {{ source: "{folder / 'test.txt'}" batch_size: 99 }} }}
+layer {{ name: "conv1" type: "Convolution" bottom: "data" top: "conv1" param {{ lr_mult: 1 }} param {{ lr_mult: 2 }}
+  convolution_param {{ num_output: 16 kernel_size: 3 pad: 1 weight_filler {{ type: "xavier" }} }} }}
+layer {{ name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"
+  pooling_param {{ pool: MAX kernel_size: 2 stride: 2 }} }}
+layer {{ name: "ip1" type: "InnerProduct" bottom: "pool1" top: "ip1" param {{ lr_mult: 1 }} param {{ lr_mult: 2 }}
+  inner_product_param {{ num_output: 64 weight_filler {{ type: "xavier" }} }} }}
+layer {{ name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" }}
+layer {{ name: "ip2" type: "InnerProduct" bottom: "ip1" top: "ip2" param {{ lr_mult: 1 }} param {{ lr_mult: 2 }}
+  inner_product_param {{ num_output: 10 weight_filler {{ type: "xavier" }} }} }}
+layer {{ name: "accuracy" type: "Accuracy" bottom: "ip2" bottom: "label" top: "accuracy"
+  include {{ phase: TEST }} }}
+layer {{ name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top: "loss" }}
+'''
+    (folder / "train_test.prototxt").write_text(net)
+    (folder / "solver.prototxt").write_text(
+        f'net: "{folder / "train_test.prototxt"}"\ntest_iter: 3\ntest_interval: 150\nbase_lr: 0.01\n'
+        f'momentum: 0.9\nweight_decay: 0.0005\nlr_policy: "inv"\ngamma: 0.0001\npower: 0.75\ndisplay: 150\n'
+        f'max_iter: {backend_iters}\nsnapshot_prefix: "{folder / "lenet"}"\nrandom_seed: 1\nsolver_mode: CPU\n')
+    return folder / "solver.prototxt"
+
+
+def _train_lenet(tmp_path, backend, capsys):
+    _digits_files(tmp_path)
+    solver = caffe.SGDSolver(str(_lenet_solver_file(tmp_path)), backend=backend)
+    solver.solve()
+    log = capsys.readouterr().out
+    assert "Iteration 150, loss = " in log and "Test net output #0: accuracy = " in log
+    accuracy = np.mean([solver.test_nets[0].forward()["accuracy"] for _ in range(3)])
+    assert accuracy > 0.85
+    model = tmp_path / "lenet_iter_300.caffemodel"
+    assert model.exists()
+    deploy = caffe.Net(str(tmp_path / "train_test.prototxt"), str(model), caffe.TEST, backend=backend)
+    scores = deploy.forward()["accuracy"]
+    assert scores > 0.8
+    return solver
+
+
+def test_lenet_trains_on_the_digits_from_hdf5_files_through_a_solver_file(tmp_path, capsys):
+    _train_lenet(tmp_path, "numpy", capsys)
+
+
+@pytest.mark.slow
+def test_lenet_trains_on_the_numba_backend(tmp_path, capsys):
+    _train_lenet(tmp_path, "numba", capsys)
