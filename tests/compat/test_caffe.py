@@ -476,6 +476,27 @@ def test_hdf5_memory_and_dummy_data_layers_feed_the_net(tmp_path):
     np.testing.assert_array_equal(dummy.forward()["z"], np.full((2, 3), 7))
 
 
+def test_image_data_reads_bgr_images_through_caffes_transformer(tmp_path):
+    from PIL import Image
+    images = rng.integers(0, 256, size=(3, 6, 7, 3)).astype(np.uint8)
+    for k, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / f"{k}.png")
+    (tmp_path / "list.txt").write_text("".join(f"{k}.png {k + 1}\n" for k in range(3)))
+    layer = (f'layer {{ name: "img" type: "ImageData" top: "data" top: "label" image_data_param {{ '
+             f'source: "{tmp_path / "list.txt"}" root_folder: "{tmp_path}/" batch_size: 2 }} '
+             f'transform_param {{ crop_size: 4 mean_value: 10 mean_value: 20 mean_value: 30 scale: 0.5 }} }}')
+    net = net_of(layer)
+    out = net.forward()
+    assert out["data"].shape == (2, 3, 4, 4) and out["label"].tolist() == [1, 2]
+    bgr = images[:2, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32)
+    expected = (bgr - np.array([10, 20, 30])[None, :, None, None])[:, :, 1:5, 1:5] * 0.5  # the centre, testing
+    np.testing.assert_allclose(out["data"], expected)
+    assert net.forward()["label"].tolist() == [3, 1]
+    resized = net_of(layer.replace("batch_size: 2", "batch_size: 1 new_height: 12 new_width: 10 is_color: false")
+                     .replace("mean_value: 20 mean_value: 30 ", ""))
+    assert resized.forward()["data"].shape == (1, 1, 4, 4)
+
+
 def test_what_is_not_implemented_or_wrong_is_named():
     with pytest.raises(NotImplementedError, match="layer 'mnist': the Data layer is not implemented.*HDF5Data"):
         net_of('layer { name: "mnist" type: "Data" top: "data" data_param { source: "x_lmdb" backend: LMDB } }')
@@ -689,6 +710,17 @@ def test_io_transformer_and_binaryproto_round_trips(tmp_path):
     assert loaded.shape == (4, 5, 3) and loaded.dtype == np.float32 and loaded.max() <= 1.0
 
 
+def test_draw_shows_layers_and_blobs_as_pycaffe_does(tmp_path):
+    proto = parse(open(os.path.join(DATA, "lenet_deploy.prototxt")).read())
+    source = caffe.draw.to_dot(proto, rankdir="LR").source
+    assert "conv1\\n(Convolution)\\nkernel size: 3" in source and "(Pooling MAX)" in source
+    assert source.count("octagon") == 6  # data, conv1, pool1, ip1 (the ReLU's too), ip2, prob
+    path = caffe.draw.draw_net_to_file(proto, str(tmp_path / "lenet.png"))
+    assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    net = caffe.Net(proto, caffe.TEST, backend="numpy")
+    assert open(net.render(str(tmp_path / "graph.svg"))).read().lstrip().startswith("<?xml")
+
+
 # -- training ----------------------------------------------------------------------------------
 
 def _digits_files(folder):
@@ -742,6 +774,16 @@ def _train_lenet(tmp_path, backend, capsys):
     deploy = caffe.Net(str(tmp_path / "train_test.prototxt"), str(model), caffe.TEST, backend=backend)
     scores = deploy.forward()["accuracy"]
     assert scores > 0.8
+    # Transfer learning's idiom: the features up to a layer (forward(end=...)), an SVM on them.
+    from sklearn.svm import LinearSVC
+    features, labels = [], []
+    for _ in range(3):
+        out = deploy.forward(end="relu1")
+        assert list(out) == ["ip1"] and out["ip1"].shape == (99, 64)
+        features.append(out["ip1"].copy())
+        labels.append(deploy.blobs["label"].data.copy())
+    svm = LinearSVC(C=1.0, max_iter=5000).fit(np.concatenate(features[:2]), np.concatenate(labels[:2]))
+    assert svm.score(features[2], labels[2]) > 0.8
     return solver
 
 

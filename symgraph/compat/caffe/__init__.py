@@ -8,12 +8,12 @@ symgraph graph compiled by sg.function (and drawn by sg.render).
     solver = caffe.SGDSolver("lenet_solver.prototxt")
     solver.step(100)
 
-What differs: the LMDB / LevelDB Data, ImageData, WindowData and Python layers are not
-implemented (HDF5Data, MemoryData, DummyData and Input are); a .caffemodel this writes holds
+What differs: the LMDB / LevelDB Data, WindowData and Python layers are not implemented
+(HDF5Data, ImageData, MemoryData, DummyData and Input are); a .caffemodel this writes holds
 each layer's name, type, bottoms, tops and blobs (what Caffe's weight loading reads), not the
 layer's other parameters; forward(start=...) and backward(start/end) run the whole net.
 """
-from . import io, proto
+from . import draw, io, proto
 from .fillers import set_random_seed
 from .net_spec import NetSpec, layers, params, to_proto
 from .net import TRAIN, TEST, Net, net_parameter
@@ -40,6 +40,6 @@ def set_device(device_id):
         raise ValueError("set_device: only device 0 (numba's current CUDA device) is used")
 
 
-__all__ = ["io", "proto", "NetSpec", "layers", "params", "to_proto", "TRAIN", "TEST", "Net", "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver",
+__all__ = ["draw", "io", "proto", "NetSpec", "layers", "params", "to_proto", "TRAIN", "TEST", "Net", "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver",
            "AdaDeltaSolver", "AdamSolver", "get_solver", "Message", "net_parameter", "parse_prototxt", "set_mode_cpu", "set_mode_gpu",
            "set_device", "set_random_seed"]

@@ -1,7 +1,9 @@
 """The data layers a Net feeds its inputs from before each forward, as Caffe's do: HDF5Data (a
-text file listing .h5 files, a dataset per top), MemoryData (arrays given by
-net.set_input_arrays) and DummyData (fillers). Caffe's LMDB / LevelDB `Data` layer, ImageData,
-WindowData and Python layers are not implemented: the error says what to use instead."""
+text file listing .h5 files, a dataset per top), ImageData (a text file of "image label" lines,
+read as OpenCV reads them: BGR, 0-255, through Caffe's DataTransformer: mean, scale, crops,
+mirrors), MemoryData (arrays given by net.set_input_arrays) and DummyData (fillers). Caffe's
+LMDB / LevelDB `Data` layer, WindowData and Python layers are not implemented: the error says
+what to use instead."""
 import os
 
 import numpy as np
@@ -9,7 +11,8 @@ import numpy as np
 from .fillers import fill
 from .text_format import Message
 
-_INSTEAD = ("use an HDF5Data layer (source: a text file listing .h5 files with a dataset per top), a MemoryData "
+_INSTEAD = ("use an HDF5Data layer (source: a text file listing .h5 files with a dataset per top), an ImageData "
+            "layer (source: a text file of 'image-path label' lines), a MemoryData "
             "layer (net.set_input_arrays(data, labels)) or an Input layer filled by net.blobs[name].data[...] = x")
 
 
@@ -21,6 +24,8 @@ def make_feeder(lp, phase):
         return MemoryFeeder(lp)
     if kind == "DummyData":
         return DummyFeeder(lp)
+    if kind == "ImageData":
+        return ImageFeeder(lp, phase)
     raise NotImplementedError(f"layer {name!r}: the {kind} layer is not implemented here; {_INSTEAD}")
 
 
@@ -145,3 +150,102 @@ class DummyFeeder:
 
     def next_batch(self):
         return [fill(shape, filler, "constant") for shape, filler in zip(self._shapes, self._fillers)]
+
+
+class Transformer:
+    """Caffe's DataTransformer on one C x H x W image: the mean (mean_file's image or
+    mean_value's per channel) subtracted, times scale, cropped to crop_size (at random in
+    training, the centre in testing) and mirrored at random in training."""
+
+    def __init__(self, lp, phase):
+        p = lp.message("transform_param")
+        self.train, self.scale = phase == 0, float(p.get("scale", 1.0))
+        self.crop, self.mirror = int(p.get("crop_size", 0)), bool(p.get("mirror", False))
+        self.mean_values = np.asarray([float(v) for v in p.all("mean_value")], np.float32)
+        self.mean_image = None
+        if p.has("mean_file"):
+            from . import wire
+            with open(str(p.get("mean_file")), "rb") as f:
+                self.mean_image = wire.blob_array(wire.decode(f.read(), "BlobProto", where=str(p.get("mean_file"))))
+            self.mean_image = self.mean_image.reshape(self.mean_image.shape[-3:])
+        self._rng = np.random.default_rng(0)
+
+    def out_shape(self, shape):
+        return shape[:1] + ((self.crop, self.crop) if self.crop else tuple(shape[1:]))
+
+    def __call__(self, image):
+        image = image.astype(np.float32)
+        if self.mean_image is not None:
+            image = image - self.mean_image
+        elif self.mean_values.size:
+            image = image - (self.mean_values[:, None, None] if self.mean_values.size > 1 else self.mean_values[0])
+        if self.crop:
+            height, width = image.shape[1:]
+            if self.train:
+                top, left = self._rng.integers(0, height - self.crop + 1), self._rng.integers(0, width - self.crop + 1)
+            else:
+                top, left = (height - self.crop) // 2, (width - self.crop) // 2
+            image = image[:, top:top + self.crop, left:left + self.crop]
+        if self.mirror and self.train and self._rng.random() < 0.5:
+            image = image[:, :, ::-1]
+        return image * np.float32(self.scale)
+
+
+class ImageFeeder:
+    """Caffe's ImageDataLayer: batch_size images of the source's "path label" lines (under
+    root_folder), resized to new_height x new_width when given, in BGR order as OpenCV reads
+    them (grey with is_color: false), shuffled each pass with shuffle."""
+
+    kind = "ImageData"
+
+    def __init__(self, lp, phase):
+        p = lp.message("image_data_param")
+        self.name = str(lp.get("name"))
+        self.batch_size, self.shuffle = int(p.get("batch_size", 1)), bool(p.get("shuffle", False))
+        self.size = (int(p.get("new_height", 0)), int(p.get("new_width", 0)))
+        self.color, root = bool(p.get("is_color", True)), str(p.get("root_folder", ""))
+        source = str(p.get("source", ""))
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"layer {self.name!r}: the ImageData source {source!r} does not exist")
+        with open(source, encoding="utf-8") as f:
+            lines = [line.strip().rsplit(None, 1) for line in f if line.strip()]
+        self.items = [(root + path, float(label)) for path, label in lines]
+        if not self.items:
+            raise ValueError(f"layer {self.name!r}: {source} lists no images")
+        self.transform = Transformer(lp, phase)
+        self._rng = np.random.default_rng(0)
+        self._order, self._at = self._new_order(), 0
+        self._image_shape = self._read(self.items[0][0]).shape
+
+    def _new_order(self):
+        order = np.arange(len(self.items))
+        if self.shuffle:
+            self._rng.shuffle(order)
+        return order
+
+    def _read(self, path):
+        from PIL import Image
+        with Image.open(path) as image:
+            image = image.convert("RGB" if self.color else "L")
+            if all(self.size):
+                image = image.resize((self.size[1], self.size[0]), Image.BILINEAR)
+            array = np.asarray(image, dtype=np.float32)
+        return array[:, :, ::-1].transpose(2, 0, 1) if self.color else array[None]
+
+    def shapes(self):
+        return [(self.batch_size,) + self.transform.out_shape(self._image_shape), (self.batch_size,)]
+
+    def next_batch(self):
+        images, labels = [], []
+        for _ in range(self.batch_size):
+            if self._at == len(self._order):
+                self._order, self._at = self._new_order(), 0
+            path, label = self.items[self._order[self._at]]
+            image = self._read(path)
+            if image.shape != self._image_shape:
+                raise ValueError(f"layer {self.name!r}: {path} is {image.shape[1:]} pixels, the first image "
+                                 f"{self._image_shape[1:]}; give new_height and new_width to resize them")
+            images.append(self.transform(image))
+            labels.append(label)
+            self._at += 1
+        return [np.stack(images), np.asarray(labels, np.float32)]

@@ -562,6 +562,12 @@ class Net:
         self._param_info = []
         self._build()
 
+    def render(self, path, **options):
+        """Draw the compiled forward graph that runs this net (sg.render's picture; caffe.draw
+        draws the prototxt's layers)."""
+        function, _ = self._function(("forward", None))
+        return sg.render(function, path, **options)
+
     @property
     def top_names(self):
         return collections.OrderedDict((n, list(self._top_names[n])) for n in self._layer_names)
