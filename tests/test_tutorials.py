@@ -50,3 +50,9 @@ def test_t9_tensorflow1(tmp_path):
     accuracy, restored, picture = importlib.import_module("tutorials.t9_tensorflow1").main(fast=True, out=str(tmp_path))
     assert accuracy > 0.7 and restored == accuracy
     assert pathlib.Path(picture).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_t10_caffe(tmp_path):
+    accuracy, deployed, svm, picture = importlib.import_module("tutorials.t10_caffe").main(fast=True, out=str(tmp_path))
+    assert accuracy > 0.85 and deployed == pytest.approx(accuracy, abs=1e-6) and svm > 0.85
+    assert pathlib.Path(picture).read_bytes()[:4] == b"\x89PNG"
