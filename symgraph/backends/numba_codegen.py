@@ -490,8 +490,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     order = tuple(order) if order is not None else tuple(range(n_kept + n_reduced))
     by_axis = {axis: name for axis, name in zip(order, kept + reduced)}
     broadcast = broadcast or ((),) * n_in
-    idx = [", ".join("0" if axis in broadcast[i] else by_axis[axis] for axis in range(len(order))) or "0"
-           for i in range(n_in)]
+    idx = [", ".join("0" if axis in broadcast[i] else by_axis[axis] for axis in range(len(order))) or "()"
+           for i in range(n_in)]  # (a 0-d input's one value is a0[()])
     single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
     lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
     lines += ["    nbig = 0"] if trig else []

@@ -197,6 +197,15 @@ def test_fused_reductions(kind, axis, rng):
     check(got, want, 1e-12)
 
 
+def test_reductions_of_a_fused_expression_of_scalars():
+    """A reduction over no axes of 0-d values (a Caffe loss's sum of a scalar divided by its
+    count) read each input as a[()] (a[0] did not compile for a 0-d array)."""
+    a, b = sg.scalar("a", "float32"), sg.scalar("b", "float32")
+    outputs = [sg.sum(-a / b), sg.max(a * b), sg.prod(a - b), sg.mean(a + b)]
+    got = sg.function([a, b], outputs, backend="numba")(np.float32(3), np.float32(2))
+    assert [float(v) for v in got] == [-1.5, 6.0, 1.0, 5.0]
+
+
 def test_full_reductions_of_contiguous_and_strided_inputs_share_a_function(rng):
     x = sg.dmatrix("x")
     f = sg.function([x], (sg.exp(x) * 2).sum(), backend="numba")
