@@ -517,6 +517,58 @@ def test_what_is_not_implemented_or_wrong_is_named():
         net.backward()
 
 
+CAFFENET_STYLE = """name: "CaffeNetStyle"
+input: "data"
+input_dim: 2
+input_dim: 3
+input_dim: 35
+input_dim: 35
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" param { lr_mult: 1 } param { lr_mult: 2 }
+  convolution_param { num_output: 8 kernel_size: 5 stride: 2 } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "norm1" type: "LRN" bottom: "pool1" top: "norm1" lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 } }
+layer { name: "conv2" type: "Convolution" bottom: "norm1" top: "conv2"
+  convolution_param { num_output: 8 pad: 1 kernel_size: 3 group: 2 } }
+layer { name: "bn" type: "BatchNorm" bottom: "conv2" top: "bn" }
+layer { name: "scale" type: "Scale" bottom: "bn" top: "bn" scale_param { bias_term: true } }
+layer { name: "sum" type: "Eltwise" bottom: "bn" bottom: "conv2" top: "res" }
+layer { name: "a" type: "Convolution" bottom: "res" top: "a" convolution_param { num_output: 4 kernel_size: 1 } }
+layer { name: "b" type: "Pooling" bottom: "res" top: "b" pooling_param { pool: MAX kernel_size: 3 stride: 1 pad: 1 } }
+layer { name: "mix" type: "Concat" bottom: "a" bottom: "b" top: "mix" }
+layer { name: "gap" type: "Pooling" bottom: "mix" top: "gap" pooling_param { pool: AVE global_pooling: true } }
+layer { name: "drop" type: "Dropout" bottom: "gap" top: "gap" dropout_param { dropout_ratio: 0.5 } }
+layer { name: "fc" type: "InnerProduct" bottom: "gap" top: "fc" inner_product_param { num_output: 5 } }
+layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
+"""
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("numba", marks=pytest.mark.slow)])
+def test_a_deploy_net_of_caffenet_resnet_and_googlenet_blocks(backend):
+    """Legacy input_dim fields, a grouped convolution, LRN, BatchNorm + Scale + Eltwise
+    (ResNet's block), Concat (Inception's), global pooling; the first layers also in the old
+    `layers { type: CONVOLUTION blobs_lr: 1 }` form."""
+    net = caffe.Net(parse(CAFFENET_STYLE), caffe.TEST, backend=backend)
+    assert [net.blobs[n].data.shape for n in ("conv1", "pool1", "conv2", "mix", "gap", "prob")] == \
+        [(2, 8, 16, 16), (2, 8, 8, 8), (2, 8, 8, 8), (2, 12, 8, 8), (2, 12, 1, 1), (2, 5)]
+    assert net.params["conv2"][0].data.shape == (8, 4, 3, 3) and len(net.params["bn"]) == 3
+    assert net.layers[0].type == "Convolution" and net.layer_dict["norm1"].type == "LRN"
+    x = rng.normal(size=(2, 3, 35, 35)).astype(np.float32)
+    prob = net.forward(data=x)["prob"]
+    np.testing.assert_allclose(prob.sum(1), 1.0, rtol=1e-5)
+    conv1 = np.maximum(_conv_reference(x, *[p.data for p in net.params["conv1"]], stride=(2, 2)), 0)
+    np.testing.assert_allclose(net.blobs["pool1"].data, _pool_reference(conv1, 3, 2, 0, "MAX"), rtol=1e-4, atol=1e-5)
+    head = CAFFENET_STYLE.split('layer { name: "bn"')[0]
+    old = head.replace("layer {", "layers {").replace("param { lr_mult: 1 } param { lr_mult: 2 }", "blobs_lr: 1 blobs_lr: 2")
+    for new, kind in (('"Convolution"', "CONVOLUTION"), ('"ReLU"', "RELU"), ('"Pooling"', "POOLING"), ('"LRN"', "LRN")):
+        old = old.replace(f"type: {new}", f"type: {kind}")
+    v1 = caffe.Net(parse(old), caffe.TEST, backend=backend)
+    assert v1.blobs["conv2"].data.shape == (2, 8, 8, 8) and [layer.type for layer in v1.layers][:2] == ["Convolution", "ReLU"]
+    assert v1._param_info[1][3] == 2.0  # blobs_lr: the bias's lr_mult
+    with pytest.raises(ValueError, match="both 'layer' and 'layers'"):
+        caffe.Net(parse(old + 'layer { name: "x" type: "ReLU" bottom: "conv2" top: "conv2" }'), caffe.TEST)
+
+
 # -- solvers -----------------------------------------------------------------------------------
 
 def _regression_solver(kind, extra="", iter_size=1, data=None):

@@ -58,6 +58,9 @@ def layer_included(lp, phase, level=0, stages=()):
 def upgraded_layers(param):
     """The net's layers as LayerParameters: the old `layers { type: CONVOLUTION blobs_lr: 1 }`
     form read as today's `layer { type: "Convolution" param { lr_mult: 1 } }`."""
+    if param.has("layer") and param.has("layers"):
+        raise ValueError("the net has both 'layer' and 'layers' fields (Caffe refuses such a file too: write "
+                         "each layer in one form)")
     if param.has("layer"):
         return param.all("layer")
     out = []
