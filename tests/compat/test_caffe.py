@@ -497,6 +497,84 @@ def test_image_data_reads_bgr_images_through_caffes_transformer(tmp_path):
     assert resized.forward()["data"].shape == (1, 1, 4, 4)
 
 
+PYLAYERS = """
+import numpy as np
+import symgraph.compat.caffe as caffe
+
+
+class EuclideanLossLayer(caffe.Layer):
+    # pycaffe's own example (examples/pycaffe/layers/pyloss.py), as users copy it.
+    def setup(self, bottom, top):
+        if len(bottom) != 2:
+            raise Exception("Need two inputs to compute distance.")
+
+    def reshape(self, bottom, top):
+        if bottom[0].count != bottom[1].count:
+            raise Exception("Inputs must have the same dimension.")
+        self.diff = np.zeros_like(bottom[0].data, dtype=np.float32)
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        self.diff[...] = bottom[0].data - bottom[1].data
+        top[0].data[...] = np.sum(self.diff ** 2) / bottom[0].num / 2.
+
+    def backward(self, top, propagate_down, bottom):
+        for i in range(2):
+            if not propagate_down[i]:
+                continue
+            sign = 1 if i == 0 else -1
+            bottom[i].diff[...] = sign * self.diff / bottom[i].num
+
+
+class Rows(caffe.Layer):
+    # a data layer: param_str gives the batch size; each forward the next rows
+    def setup(self, bottom, top):
+        self.batch = int(self.param_str)
+        self.x = np.arange(24, dtype=np.float32).reshape(8, 3) / 10
+        self.t = np.ones((8, 2), np.float32)
+        self.at = 0
+
+    def reshape(self, bottom, top):
+        top[0].reshape(self.batch, 3)
+        top[1].reshape(self.batch, 2)
+
+    def forward(self, bottom, top):
+        rows = np.arange(self.at, self.at + self.batch) % 8
+        top[0].data[...], top[1].data[...] = self.x[rows], self.t[rows]
+        self.at += self.batch
+"""
+
+
+def test_python_layers_compute_train_and_feed_as_in_pycaffe(tmp_path, monkeypatch):
+    (tmp_path / "user_layers.py").write_text(PYLAYERS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    net_text = ('layer { name: "rows" type: "Python" top: "x" top: "t" python_param { module: "user_layers" '
+                'layer: "Rows" param_str: "4" } }'
+                'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 2 '
+                'weight_filler { type: "gaussian" std: 0.3 } } }'
+                'layer { name: "loss" type: "Python" bottom: "y" bottom: "t" top: "loss" python_param { '
+                'module: "user_layers" layer: "EuclideanLossLayer" } loss_weight: 1 }'
+                'layer { name: "check" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "check" loss_weight: 0 }')
+    net = net_of(net_text, caffe.TRAIN)
+    assert net.inputs == [] and net.blobs["x"].shape == (4, 3)
+    out = net.forward()
+    np.testing.assert_allclose(out["loss"], [out["check"]], rtol=1e-6)  # top[0].reshape(1): a 1-element blob
+    net.backward()
+    builtin = net_of(net_text.replace("loss_weight: 1", "loss_weight: 0").replace("check\" loss_weight: 0",
+                                                                                "check\" loss_weight: 1"),
+                     caffe.TRAIN, share_from=net)
+    builtin.forward()
+    builtin.backward()
+    np.testing.assert_allclose(net.params["ip"][0].diff, builtin.params["ip"][0].diff, rtol=1e-5)
+    np.testing.assert_array_equal(builtin.blobs["x"].data, net.blobs["x"].data)  # (each net its own Rows)
+    solver = caffe.Solver(parse(f'net_param {{ {net_text} }} base_lr: 0.5 lr_policy: "fixed" max_iter: 60'),
+                          backend="numpy")
+    solver.step(60)
+    assert float(solver.net.forward()["loss"][0]) < 0.05 * float(out["loss"][0])
+    with pytest.raises(ImportError, match="layer 'bad': cannot import its python_param module 'no_such_module'"):
+        net_of('layer { name: "bad" type: "Python" top: "x" python_param { module: "no_such_module" layer: "L" } }')
+
+
 def test_what_is_not_implemented_or_wrong_is_named():
     with pytest.raises(NotImplementedError, match="layer 'mnist': the Data layer is not implemented.*HDF5Data"):
         net_of('layer { name: "mnist" type: "Data" top: "data" data_param { source: "x_lmdb" backend: LMDB } }')
@@ -771,6 +849,27 @@ def test_draw_shows_layers_and_blobs_as_pycaffe_does(tmp_path):
     assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     net = caffe.Net(proto, caffe.TEST, backend="numpy")
     assert open(net.render(str(tmp_path / "graph.svg"))).read().lstrip().startswith("<?xml")
+
+
+def test_classifier_averages_ten_crops_of_resized_images(tmp_path):
+    text = (input_layer("data", (1, 3, 4, 4)) +
+            'layer { name: "gap" type: "Pooling" bottom: "data" top: "gap" pooling_param { pool: AVE '
+            'global_pooling: true } } layer { name: "flat" type: "Flatten" bottom: "gap" top: "flat" }')
+    (tmp_path / "deploy.prototxt").write_text(text)
+    net = caffe.Net(str(tmp_path / "deploy.prototxt"), caffe.TEST, backend="numpy")
+    net.save(str(tmp_path / "none.caffemodel"))
+    classifier = caffe.Classifier(str(tmp_path / "deploy.prototxt"), str(tmp_path / "none.caffemodel"),
+                                  image_dims=(6, 6), raw_scale=255, channel_swap=(2, 1, 0), backend="numpy")
+    images = [rng.random((6, 6, 3)).astype(np.float32) for _ in range(2)]
+    crops = caffe.io.oversample(images, (4, 4))
+    assert crops.shape == (20, 4, 4, 3)
+    np.testing.assert_array_equal(crops[1], images[0][0:4, 2:6])  # top right
+    np.testing.assert_array_equal(crops[4], images[0][1:5, 1:5])  # the centre
+    np.testing.assert_array_equal(crops[6], images[0][0:4, 2:6][:, ::-1])  # mirrored
+    expected = np.stack([crops[10 * k:10 * k + 10].mean(axis=(0, 1, 2))[::-1] * 255 for k in range(2)])
+    np.testing.assert_allclose(classifier.predict(images), expected, rtol=1e-4)
+    np.testing.assert_allclose(classifier.predict(images, oversample=False),
+                               np.stack([im[1:5, 1:5].mean(axis=(0, 1))[::-1] * 255 for im in images]), rtol=1e-4)
 
 
 # -- training ----------------------------------------------------------------------------------

@@ -8,14 +8,16 @@ symgraph graph compiled by sg.function (and drawn by sg.render).
     solver = caffe.SGDSolver("lenet_solver.prototxt")
     solver.step(100)
 
-What differs: the LMDB / LevelDB Data, WindowData and Python layers are not implemented
-(HDF5Data, ImageData, MemoryData, DummyData and Input are); a .caffemodel this writes holds
+What differs: the LMDB / LevelDB Data and WindowData layers are not implemented (HDF5Data,
+ImageData, MemoryData, DummyData, Input and Python layers are); a .caffemodel this writes holds
 each layer's name, type, bottoms, tops and blobs (what Caffe's weight loading reads), not the
 layer's other parameters; forward(start=...) and backward(start/end) run the whole net.
 """
 from . import draw, io, proto
+from .classifier import Classifier
 from .fillers import set_random_seed
 from .net_spec import NetSpec, layers, params, to_proto
+from .python_layer import Layer
 from .net import TRAIN, TEST, Net, net_parameter
 from .solver import (Solver, SGDSolver, NesterovSolver, AdaGradSolver, RMSPropSolver, AdaDeltaSolver, AdamSolver,
                      get_solver)
@@ -40,6 +42,6 @@ def set_device(device_id):
         raise ValueError("set_device: only device 0 (numba's current CUDA device) is used")
 
 
-__all__ = ["draw", "io", "proto", "NetSpec", "layers", "params", "to_proto", "TRAIN", "TEST", "Net", "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver",
+__all__ = ["Classifier", "Layer", "draw", "io", "proto", "NetSpec", "layers", "params", "to_proto", "TRAIN", "TEST", "Net", "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver",
            "AdaDeltaSolver", "AdamSolver", "get_solver", "Message", "net_parameter", "parse_prototxt", "set_mode_cpu", "set_mode_gpu",
            "set_device", "set_random_seed"]

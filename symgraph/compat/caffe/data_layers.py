@@ -2,8 +2,8 @@
 text file listing .h5 files, a dataset per top), ImageData (a text file of "image label" lines,
 read as OpenCV reads them: BGR, 0-255, through Caffe's DataTransformer: mean, scale, crops,
 mirrors), MemoryData (arrays given by net.set_input_arrays) and DummyData (fillers). Caffe's
-LMDB / LevelDB `Data` layer, WindowData and Python layers are not implemented: the error says
-what to use instead."""
+LMDB / LevelDB `Data` layer and WindowData are not implemented: the error says what to use
+instead. (A Python layer without bottoms feeds the net too: python_layer.py.)"""
 import os
 
 import numpy as np
@@ -26,6 +26,9 @@ def make_feeder(lp, phase):
         return DummyFeeder(lp)
     if kind == "ImageData":
         return ImageFeeder(lp, phase)
+    if kind == "Python":
+        from .python_layer import PythonFeeder
+        return PythonFeeder(lp, phase)
     raise NotImplementedError(f"layer {name!r}: the {kind} layer is not implemented here; {_INSTEAD}")
 
 

@@ -126,3 +126,18 @@ class Transformer:
             if mean.shape[1:] != channels_size[1:]:
                 mean = resize_image(mean.transpose(1, 2, 0), channels_size[1:]).transpose(2, 0, 1)
         self.mean[in_] = mean
+
+
+def oversample(images, crop_dims):
+    """Ten crops of each H x W x K image, as pycaffe's: the four corners and the centre, then
+    the same five mirrored left to right (10 * len(images) crops, image by image)."""
+    images = [np.asarray(im, dtype=np.float32) for im in images]
+    ch, cw = (int(d) for d in crop_dims)
+    height, width = images[0].shape[:2]
+    corners = [(top, left) for top in (0, height - ch) for left in (0, width - cw)]
+    corners.append((int(height / 2.0 - ch / 2.0), int(width / 2.0 - cw / 2.0)))
+    crops = []
+    for im in images:
+        five = [im[top:top + ch, left:left + cw] for top, left in corners]
+        crops.extend(five + [crop[:, ::-1] for crop in five])
+    return np.stack(crops).astype(np.float32)

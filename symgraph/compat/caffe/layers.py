@@ -7,6 +7,7 @@ import numpy as np
 
 import symgraph as sg
 
+from .python_layer import python_layer
 from .text_format import Enum, Message
 
 LAYERS = {}
@@ -14,8 +15,13 @@ LAYERS = {}
 # LossLayer subclasses.
 LOSS_TYPES = {"SoftmaxWithLoss", "EuclideanLoss", "SigmoidCrossEntropyLoss", "MultinomialLogisticLoss",
               "HingeLoss", "InfogainLoss", "ContrastiveLoss"}
-# Types a Net feeds itself (its inputs), not expressions.
-DATA_TYPES = {"Input", "HDF5Data", "MemoryData", "DummyData", "Data", "ImageData", "WindowData", "Python"}
+# Types a Net feeds itself (its inputs), not expressions; and a Python layer without bottoms.
+DATA_TYPES = {"Input", "HDF5Data", "MemoryData", "DummyData", "Data", "ImageData", "WindowData"}
+
+
+def is_data_layer(lp):
+    kind = str(lp.get("type"))
+    return kind in DATA_TYPES or (kind == "Python" and not lp.all("bottom"))
 
 
 def layer(*names):
@@ -651,3 +657,6 @@ def hinge_loss(lp, bottoms, builder):
     norm = enum_name(lp.message("hinge_loss_param").get("norm", "L1"), [None, "L1", "L2"])
     total = sg.sum(margins) if norm == "L1" else sg.sum(sg.square(margins))
     return [total / sg.cast(sg.shape(scores)[0], dt)]
+
+
+LAYERS["Python"] = python_layer

@@ -11,7 +11,7 @@ import symgraph as sg
 from . import wire
 from .data_layers import make_feeder
 from .fillers import fill
-from .layers import DATA_TYPES, LAYERS, LOSS_TYPES
+from .layers import LAYERS, LOSS_TYPES, is_data_layer
 from .text_format import Message, parse, read
 
 TRAIN, TEST = 0, 1
@@ -245,7 +245,7 @@ class Net:
             self._input_shapes[str(name)] = shape
         for lp in self._layers:
             kind = str(lp.get("type"))
-            if kind not in DATA_TYPES:
+            if not is_data_layer(lp):
                 continue
             tops = [str(t) for t in lp.all("top")]
             if kind == "Input":
@@ -277,7 +277,7 @@ class Net:
             self._layer_names.append(name)
             self._layer_types.append(kind)
             self._bottom_names[name], self._top_names[name] = bottoms, tops
-            if kind in DATA_TYPES:
+            if is_data_layer(lp):
                 self._layer_tops.append((name, tops))
                 continue
             if kind not in LAYERS:
@@ -358,6 +358,11 @@ class Net:
         return [(v, lr, d) for _, _, v, lr, d in self._param_info if lr > 0]
 
     # -- running ---------------------------------------------------------------------------
+
+    def batch_size(self):
+        """The batch size of the net's first input as declared (1 without inputs)."""
+        shapes = [s for s in self._input_shapes.values() if s]
+        return int(shapes[0][0]) if shapes else 1
 
     def _data_of(self, name):
         if name not in self._data:
