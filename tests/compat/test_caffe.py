@@ -369,6 +369,15 @@ def test_regression_and_margin_losses():
         ('type: "HingeLoss" bottom: "a" bottom: "l" hinge_loss_param { norm: L2 }',
          (np.maximum(0, 1 - sign * a) ** 2).sum() / 4, {"a": a, "l": label}),
     ]
+    similar = np.array([1, 0, 0, 1], np.float32)
+    d = np.sqrt(((a - b) ** 2).sum(1))
+    cases += [
+        ('type: "ContrastiveLoss" bottom: "a" bottom: "b" bottom: "s" contrastive_loss_param { margin: 2 }',
+         (similar * d ** 2 + (1 - similar) * np.maximum(2 - d, 0) ** 2).sum() / 8, {"a": a, "b": b, "s": similar}),
+        ('type: "ContrastiveLoss" bottom: "a" bottom: "b" bottom: "s" contrastive_loss_param { margin: 9 '
+         'legacy_version: true }', (similar * d ** 2 + (1 - similar) * np.maximum(9 - d ** 2, 0)).sum() / 8,
+         {"a": a, "b": b, "s": similar}),
+    ]
     for body, expected, inputs in cases:
         (loss,), _ = run_layer(f'layer {{ name: "l" {body} top: "y" }}', inputs)
         np.testing.assert_allclose(loss, expected, rtol=1e-5, err_msg=body)
@@ -705,6 +714,28 @@ def test_each_solver_takes_caffes_steps(kind):
     assert solver.iter == 5
     np.testing.assert_allclose(solver.net.params["ip"][0].data, w, rtol=2e-5, atol=2e-6)
     np.testing.assert_allclose(solver.net.params["ip"][1].data, b, rtol=2e-5, atol=2e-6)
+
+
+def test_parameters_shared_by_name_are_one_blob_updated_by_both_layers_gradients():
+    """Caffe's Siamese idiom: two layers naming the same ParamSpecs share one weight blob, which a
+    solver updates once, by the sum of both layers' gradients."""
+    ip = ('layer {{ name: "{0}" type: "InnerProduct" bottom: "{1}" top: "{0}" param {{ name: "shared_w" }} '
+          'param {{ name: "shared_b" }} inner_product_param {{ num_output: 2 weight_filler {{ type: "gaussian" }} '
+          'bias_filler {{ type: "gaussian" }} }} }}')
+    net = (input_layer("a", (3, 4)) + input_layer("b", (3, 4)) + input_layer("t", (3, 2)) + ip.format("ya", "a") +
+           ip.format("yb", "b") + 'layer { name: "la" type: "EuclideanLoss" bottom: "ya" bottom: "t" top: "la" }'
+           'layer { name: "lb" type: "EuclideanLoss" bottom: "yb" bottom: "t" top: "lb" }')
+    solver = caffe.Solver(parse(f'net_param {{ {net} }} base_lr: 0.1 lr_policy: "fixed"'), backend="numpy")
+    assert solver.net.params["ya"][0].variable is solver.net.params["yb"][0].variable
+    assert len(solver.net.learnable_params()) == 2
+    a, b, t = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
+    for name, value in (("a", a), ("b", b), ("t", t)):
+        solver.net.blobs[name].data[...] = value
+    w, bias = (p.data.astype(np.float64) for p in solver.net.params["ya"])
+    da, db = (a @ w.T + bias - t) / 3, (b @ w.T + bias - t) / 3
+    solver.step(1)
+    np.testing.assert_allclose(solver.net.params["yb"][0].data, w - 0.1 * (da.T @ a + db.T @ b), rtol=1e-5)
+    np.testing.assert_allclose(solver.net.params["yb"][1].data, bias - 0.1 * (da.sum(0) + db.sum(0)), rtol=1e-5)
 
 
 def test_learning_rate_policies():

@@ -14,7 +14,7 @@ LAYERS = {}
 # Types whose first top is a loss (weight 1 unless loss_weight says otherwise): Caffe's
 # LossLayer subclasses.
 LOSS_TYPES = {"SoftmaxWithLoss", "EuclideanLoss", "SigmoidCrossEntropyLoss", "MultinomialLogisticLoss",
-              "HingeLoss", "InfogainLoss", "ContrastiveLoss"}
+              "HingeLoss", "ContrastiveLoss"}
 # Types a Net feeds itself (its inputs), not expressions; and a Python layer without bottoms.
 DATA_TYPES = {"Input", "HDF5Data", "MemoryData", "DummyData", "Data", "ImageData", "WindowData"}
 
@@ -645,6 +645,24 @@ def multinomial_logistic_loss(lp, bottoms, builder):
     picked = rows[sg.arange(sg.shape(rows)[0]), label]
     dt = prob.dtype
     return [-sg.sum(sg.log(sg.maximum(picked, np.asarray(1e-20, dt)))) / sg.cast(sg.shape(prob)[0], dt)]
+
+
+@layer("ContrastiveLoss")
+def contrastive_loss(lp, bottoms, builder):
+    """Caffe's Siamese loss: pairs (a, b) with y = 1 where similar; (y d^2 + (1 - y)
+    max(margin - d, 0)^2) / 2N, d the pair's distance (legacy_version: max(margin - d^2, 0))."""
+    p = lp.message("contrastive_loss_param")
+    a, b, similar = bottoms[:3]
+    dt = a.dtype
+    margin = np.asarray(float(p.get("margin", 1.0)), dt)
+    d2 = sg.sum(sg.square(sg.reshape(a - b, [sg.shape(a)[0], -1])), axis=1)
+    y = sg.cast(sg.reshape(similar, [-1]), dt)
+    if p.get("legacy_version", False):
+        apart = sg.maximum(margin - d2, 0)
+    else:
+        apart = sg.square(sg.maximum(margin - sg.sqrt(sg.maximum(d2, np.asarray(1e-30, dt))), 0))
+    total = sg.sum(y * d2 + (np.asarray(1, dt) - y) * apart)
+    return [total / sg.cast(sg.shape(a)[0], dt) / np.asarray(2, dt)]
 
 
 @layer("HingeLoss")

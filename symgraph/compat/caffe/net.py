@@ -343,10 +343,10 @@ class Net:
         return variable
 
     def _register_param(self, layer, index, variable, lr_mult, decay_mult):
+        """A shared parameter (ParamSpec's name) is updated once, at its owner's (the first
+        layer's) lr_mult and decay_mult, as Caffe's learnable_params keep it."""
         if all(v is not variable for _, _, v, _, _ in self._param_info):
             self._param_info.append((layer, index, variable, lr_mult, decay_mult))
-        elif lr_mult and not any(v is variable and lr for _, _, v, lr, _ in self._param_info):
-            self._param_info = [(l, i, v, lr_mult if v is variable else lr, d) for l, i, v, lr, d in self._param_info]
         self._params[(layer, index)] = variable
 
     def _layer_params(self):
