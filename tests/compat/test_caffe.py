@@ -403,26 +403,22 @@ def test_loss_weights_sum_into_the_objective_and_backward_matches_finite_differe
         out = net.forward(**feed)
         return float(out["loss"]) + 0.5 * float(out["l2"])
 
+    def central_difference(array, index, step=1e-2):
+        keep = array[index]
+        array[index] = keep + step
+        up = objective()
+        array[index] = keep - step
+        down = objective()
+        array[index] = keep
+        return (up - down) / (2 * step)
+
     objective()
     diffs = net.backward()
-    w = net.params["c"][0].data
     for index in [(0, 0, 1, 1), (2, 1, 0, 2)]:
-        keep = w[index]
-        w[index] = keep + 1e-2
-        up = objective()
-        w[index] = keep - 1e-2
-        down = objective()
-        w[index] = keep
-        assert net.params["c"][0].diff[index] == pytest.approx((up - down) / 2e-2, rel=2e-2, abs=1e-4)
-    x = feed["x"]
+        expected = central_difference(net.params["c"][0].data, index)
+        assert net.params["c"][0].diff[index] == pytest.approx(expected, rel=2e-2, abs=1e-4)
     for index in [(0, 1, 2, 3), (2, 0, 0, 0)]:
-        keep = x[index]
-        x[index] = keep + 1e-2
-        up = objective()
-        x[index] = keep - 1e-2
-        down = objective()
-        x[index] = keep
-        assert diffs["x"][index] == pytest.approx((up - down) / 2e-2, rel=2e-2, abs=1e-4)
+        assert diffs["x"][index] == pytest.approx(central_difference(feed["x"], index), rel=2e-2, abs=1e-4)
     seeded = net.backward(s=np.ones((3, 3), np.float32))  # the diff of sum(s), seeded at the top
     assert seeded["x"].shape == (3, 2, 4, 4) and np.abs(seeded["x"]).sum() > 0
 
@@ -447,6 +443,8 @@ def test_phases_stages_inputs_outputs_and_in_place_blobs():
     np.testing.assert_allclose(test_net.blobs["ip"].data, [[1, 0, 3, 0], [0, 0, 0, 0]])  # the ReLU wrote ip in place
     np.testing.assert_allclose(out["g"], 1 / (1 + np.exp(-test_net.blobs["ip"].data)))
     assert test_net.blobs["data"].shape == (2, 3) and test_net.blobs["ip"].count == 8
+    data = test_net.blobs["data"]  # Caffe's legacy names: axes 0 to 3, 1 past the blob's own
+    assert (data.num, data.channels, data.height, data.width) == (2, 3, 1, 1)
 
 
 def test_dropout_scales_in_training_and_passes_through_in_testing():
@@ -613,7 +611,8 @@ input_dim: 35
 layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" param { lr_mult: 1 } param { lr_mult: 2 }
   convolution_param { num_output: 8 kernel_size: 5 stride: 2 } }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
-layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"
+  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
 layer { name: "norm1" type: "LRN" bottom: "pool1" top: "norm1" lrn_param { local_size: 5 alpha: 0.0001 beta: 0.75 } }
 layer { name: "conv2" type: "Convolution" bottom: "norm1" top: "conv2"
   convolution_param { num_output: 8 pad: 1 kernel_size: 3 group: 2 } }
@@ -646,11 +645,13 @@ def test_a_deploy_net_of_caffenet_resnet_and_googlenet_blocks(backend):
     conv1 = np.maximum(_conv_reference(x, *[p.data for p in net.params["conv1"]], stride=(2, 2)), 0)
     np.testing.assert_allclose(net.blobs["pool1"].data, _pool_reference(conv1, 3, 2, 0, "MAX"), rtol=1e-4, atol=1e-5)
     head = CAFFENET_STYLE.split('layer { name: "bn"')[0]
-    old = head.replace("layer {", "layers {").replace("param { lr_mult: 1 } param { lr_mult: 2 }", "blobs_lr: 1 blobs_lr: 2")
+    old = head.replace("layer {", "layers {").replace("param { lr_mult: 1 } param { lr_mult: 2 }",
+                                                      "blobs_lr: 1 blobs_lr: 2")
     for new, kind in (('"Convolution"', "CONVOLUTION"), ('"ReLU"', "RELU"), ('"Pooling"', "POOLING"), ('"LRN"', "LRN")):
         old = old.replace(f"type: {new}", f"type: {kind}")
     v1 = caffe.Net(parse(old), caffe.TEST, backend=backend)
-    assert v1.blobs["conv2"].data.shape == (2, 8, 8, 8) and [layer.type for layer in v1.layers][:2] == ["Convolution", "ReLU"]
+    assert v1.blobs["conv2"].data.shape == (2, 8, 8, 8)
+    assert [layer.type for layer in v1.layers][:2] == ["Convolution", "ReLU"]
     assert v1._param_info[1][3] == 2.0  # blobs_lr: the bias's lr_mult
     with pytest.raises(ValueError, match="both 'layer' and 'layers'"):
         caffe.Net(parse(old + 'layer { name: "x" type: "ReLU" bottom: "conv2" top: "conv2" }'), caffe.TEST)

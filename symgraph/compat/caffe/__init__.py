@@ -42,6 +42,7 @@ def set_device(device_id):
         raise ValueError("set_device: only device 0 (numba's current CUDA device) is used")
 
 
-__all__ = ["Classifier", "Layer", "draw", "io", "proto", "NetSpec", "layers", "params", "to_proto", "TRAIN", "TEST", "Net", "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver",
-           "AdaDeltaSolver", "AdamSolver", "get_solver", "Message", "net_parameter", "parse_prototxt", "set_mode_cpu", "set_mode_gpu",
+__all__ = ["Classifier", "Layer", "draw", "io", "proto", "NetSpec", "layers", "params", "to_proto", "TRAIN", "TEST",
+           "Net", "Solver", "SGDSolver", "NesterovSolver", "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver",
+           "AdamSolver", "get_solver", "Message", "net_parameter", "parse_prototxt", "set_mode_cpu", "set_mode_gpu",
            "set_device", "set_random_seed"]

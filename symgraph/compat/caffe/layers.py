@@ -39,15 +39,16 @@ def enum_name(value, names):
     return names[int(value)]
 
 
-def _spatial(param, name, default, required=False):
+def _spatial(param, name, default):
     """Caffe's (h, w) of a convolution or pooling field: `name_h` / `name_w`, else `name` given
-    once (both) or twice."""
-    if param.has(f"{name}_h") or param.has(f"{name}_w"):
-        return int(param.get(f"{name}_h", default)), int(param.get(f"{name}_w", default))
+    once (both) or twice (kernel_size's are kernel_h / kernel_w)."""
+    short = name.replace("_size", "")
+    if param.has(f"{short}_h") or param.has(f"{short}_w"):
+        return int(param.get(f"{short}_h", default)), int(param.get(f"{short}_w", default))
     values = param.all(name)
     if not values:
-        if required:
-            raise ValueError(f"{name} is required")
+        if default is None:
+            raise ValueError(f"{name} (or {short}_h and {short}_w) is required")
         return default, default
     if len(values) == 1:
         return int(values[0]), int(values[0])
@@ -69,51 +70,47 @@ def _static(x, axis):
     return length
 
 
-def _bias_term(param, bottom_var, bias, channel_axis=1):
-    pattern = ["x"] * bottom_var.ndim
-    pattern[channel_axis] = 0
-    return bias.dimshuffle(*pattern)
-
-
 # -- vision ------------------------------------------------------------------------------------
+
+class _ConvGeometry:
+    """A convolution_param's kernel, padding, stride, dilation, group and outputs, checked
+    against the images' channels."""
+
+    def __init__(self, p, x):
+        self.kernel = _spatial(p, "kernel_size", None)
+        self.stride, self.dilation = _spatial(p, "stride", 1), _spatial(p, "dilation", 1)
+        ph, pw = _spatial(p, "pad", 0)
+        self.padding = ((ph, ph), (pw, pw))
+        self.group, self.n_out, self.channels = int(p.get("group", 1)), int(p.get("num_output")), _static(x, 1)
+        if self.channels % self.group or self.n_out % self.group:
+            raise ValueError(f"{self.channels} channels and {self.n_out} outputs are not divisible by group "
+                             f"{self.group}")
+
+
+def _with_bias(y, p, builder, n_out):
+    if not p.get("bias_term", True):
+        return y
+    return y + builder.blob(1, (n_out,), p.get("bias_filler"), "constant").dimshuffle("x", 0, "x", "x")
+
 
 @layer("Convolution")
 def convolution(lp, bottoms, builder):
     p = lp.message("convolution_param")
-    x = _images(bottoms[0], "Convolution")
-    kh, kw = _spatial(p, "kernel", None, required=True) if not p.has("kernel_size") else _spatial(p, "kernel_size",
-                                                                                                  None)
-    ph, pw = _spatial(p, "pad", 0)
-    sh, sw = _spatial(p, "stride", 1)
-    dh, dw = _spatial(p, "dilation", 1)
-    group, n_out = int(p.get("group", 1)), int(p.get("num_output"))
-    channels = _static(x, 1)
-    if channels % group or n_out % group:
-        raise ValueError(f"{channels} channels and {n_out} outputs are not divisible by group {group}")
-    w = builder.blob(0, (n_out, channels // group, kh, kw), p.get("weight_filler"), "constant")
-    y = sg.nn.conv2d(x, w, stride=(sh, sw), padding=((ph, ph), (pw, pw)), dilation=(dh, dw), groups=group)
-    if p.get("bias_term", True):
-        y = y + _bias_term(p, y, builder.blob(1, (n_out,), p.get("bias_filler"), "constant"))
-    return [y]
+    g = _ConvGeometry(p, _images(bottoms[0], "Convolution"))
+    w = builder.blob(0, (g.n_out, g.channels // g.group) + g.kernel, p.get("weight_filler"), "constant")
+    y = sg.nn.conv2d(bottoms[0], w, stride=g.stride, padding=g.padding, dilation=g.dilation, groups=g.group)
+    return [_with_bias(y, p, builder, g.n_out)]
 
 
 @layer("Deconvolution")
 def deconvolution(lp, bottoms, builder):
+    """The transpose of Convolution: weights (channels in, outputs / group, kh, kw)."""
     p = lp.message("convolution_param")
-    x = _images(bottoms[0], "Deconvolution")
-    kh, kw = _spatial(p, "kernel", None, required=True) if not p.has("kernel_size") else _spatial(p, "kernel_size",
-                                                                                                  None)
-    ph, pw = _spatial(p, "pad", 0)
-    sh, sw = _spatial(p, "stride", 1)
-    dh, dw = _spatial(p, "dilation", 1)
-    group, n_out = int(p.get("group", 1)), int(p.get("num_output"))
-    channels = _static(x, 1)
-    w = builder.blob(0, (channels, n_out // group, kh, kw), p.get("weight_filler"), "constant")
-    y = sg.nn.conv2d_transpose(x, w, stride=(sh, sw), padding=((ph, ph), (pw, pw)), dilation=(dh, dw),
-                               groups=group)
-    if p.get("bias_term", True):
-        y = y + _bias_term(p, y, builder.blob(1, (n_out,), p.get("bias_filler"), "constant"))
-    return [y]
+    g = _ConvGeometry(p, _images(bottoms[0], "Deconvolution"))
+    w = builder.blob(0, (g.channels, g.n_out // g.group) + g.kernel, p.get("weight_filler"), "constant")
+    y = sg.nn.conv2d_transpose(bottoms[0], w, stride=g.stride, padding=g.padding, dilation=g.dilation,
+                               groups=g.group)
+    return [_with_bias(y, p, builder, g.n_out)]
 
 
 def pooled_size(length, kernel, stride, pad):
@@ -134,8 +131,7 @@ def pooling(lp, bottoms, builder):
     if p.get("global_pooling", False):
         (kh, kw), (ph, pw), (sh, sw) = (height, width), (0, 0), (1, 1)
     else:
-        kh, kw = _spatial(p, "kernel", None, required=True) if not p.has("kernel_size") else \
-            _spatial(p, "kernel_size", None)
+        kh, kw = _spatial(p, "kernel_size", None)
         ph, pw = _spatial(p, "pad", 0)
         sh, sw = _spatial(p, "stride", 1)
     oh, ow = pooled_size(height, kh, sh, ph), pooled_size(width, kw, sw, pw)
@@ -403,13 +399,12 @@ def batch_norm(lp, bottoms, builder):
 
 
 def _operand_axes(x, p, bottoms):
-    """Scale's and Bias's operand spans axes [axis, axis + n) of the first bottom: the second
-    bottom's axes, else num_axes of them (-1: the rest)."""
+    """(axis, shape): Scale's and Bias's operand spans axes [axis, axis + n) of the first
+    bottom, n the second bottom's axes, else num_axes (-1: the rest); shape is those axes'."""
     axis = int(p.get("axis", 1)) % max(x.ndim, 1)
-    if len(bottoms) > 1:
-        return axis, bottoms[1].ndim
     num_axes = int(p.get("num_axes", 1))
-    return axis, x.ndim - axis if num_axes == -1 else num_axes
+    n_axes = bottoms[1].ndim if len(bottoms) > 1 else (x.ndim - axis if num_axes == -1 else num_axes)
+    return axis, tuple(_static(x, a) for a in range(axis, axis + n_axes))
 
 
 def _broadcast(operand, x, axis):
@@ -421,8 +416,7 @@ def _broadcast(operand, x, axis):
 def scale(lp, bottoms, builder):
     p = lp.message("scale_param")
     x = bottoms[0]
-    axis, n_axes = _operand_axes(x, p, bottoms)
-    shape = tuple(_static(x, a) for a in range(axis, axis + n_axes))
+    axis, shape = _operand_axes(x, p, bottoms)
     factor = bottoms[1] if len(bottoms) > 1 else builder.blob(0, shape, p.get("filler"), ("constant", 1.0))
     y = x * _broadcast(factor, x, axis)
     if p.get("bias_term", False):
@@ -435,8 +429,7 @@ def scale(lp, bottoms, builder):
 def bias(lp, bottoms, builder):
     p = lp.message("bias_param")
     x = bottoms[0]
-    axis, n_axes = _operand_axes(x, p, bottoms)
-    shape = tuple(_static(x, a) for a in range(axis, axis + n_axes))
+    axis, shape = _operand_axes(x, p, bottoms)
     b = bottoms[1] if len(bottoms) > 1 else builder.blob(0, shape, p.get("filler"), "constant")
     return [x + _broadcast(b, x, axis)]
 

@@ -9,6 +9,7 @@ import numpy as np
 import symgraph as sg
 
 from . import wire
+from .blob_shape import LegacyShape
 from .data_layers import make_feeder
 from .fillers import fill
 from .layers import LAYERS, LOSS_TYPES, is_data_layer
@@ -82,7 +83,7 @@ def upgraded_layers(param):
     return out
 
 
-class Blob:
+class Blob(LegacyShape):
     """One of a net's blobs (pycaffe's): `.data` (write into it: `blob.data[...] = x`), `.diff`,
     `.shape`, `.count`, `.reshape(*shape)` (for the net's inputs)."""
 
@@ -97,34 +98,6 @@ class Blob:
     def diff(self):
         return self._net._diff_of(self.name)
 
-    @property
-    def shape(self):
-        return tuple(self.data.shape)
-
-    @property
-    def count(self):
-        return int(np.prod(self.shape))
-
-    @property
-    def num(self):
-        return self._legacy(0)
-
-    @property
-    def channels(self):
-        return self._legacy(1)
-
-    @property
-    def height(self):
-        return self._legacy(2)
-
-    @property
-    def width(self):
-        return self._legacy(3)
-
-    def _legacy(self, k):
-        shape = (1,) * (4 - len(self.shape)) + self.shape
-        return shape[k]
-
     def reshape(self, *shape):
         self._net._reshape_input(self.name, tuple(int(s) for s in shape))
 
@@ -132,7 +105,7 @@ class Blob:
         return f"<Blob {self.name!r} {self.shape}>"
 
 
-class ParamBlob:
+class ParamBlob(LegacyShape):
     """A layer's parameter blob: `.data` is the shared variable's array (written in place by
     `blob.data[...] = w`, read by the next forward), `.diff` the last gradient computed."""
 
@@ -146,30 +119,6 @@ class ParamBlob:
     @property
     def diff(self):
         return self._net._param_diffs.get(id(self.variable), np.zeros_like(self.data))
-
-    @property
-    def shape(self):
-        return tuple(self.data.shape)
-
-    @property
-    def count(self):
-        return int(self.data.size)
-
-    @property
-    def num(self):
-        return ((1,) * (4 - self.data.ndim) + self.shape)[0]
-
-    @property
-    def channels(self):
-        return ((1,) * (4 - self.data.ndim) + self.shape)[1]
-
-    @property
-    def height(self):
-        return ((1,) * (4 - self.data.ndim) + self.shape)[2]
-
-    @property
-    def width(self):
-        return ((1,) * (4 - self.data.ndim) + self.shape)[3]
 
     def __repr__(self):
         return f"<ParamBlob {self._key} {self.shape}>"
@@ -285,8 +234,8 @@ class Net:
                                           f"(implemented: {', '.join(sorted(LAYERS))})")
             missing = [b for b in bottoms if b not in symbols]
             if missing:
-                raise ValueError(f"layer {name!r} ({kind}) reads the blob {missing[0]!r}, which no layer before it makes "
-                                 f"and the net does not take as an input")
+                raise ValueError(f"layer {name!r} ({kind}) reads the blob {missing[0]!r}, which no layer before it "
+                                 f"makes and the net does not take as an input")
             try:
                 values = LAYERS[kind](lp, [symbols[b] for b in bottoms], _Builder(self, lp))
             except (ValueError, TypeError, NotImplementedError) as error:
@@ -533,7 +482,7 @@ class Net:
                 variable = own[name][index]
                 target = variable.get_value(borrow=True).shape
                 if array.shape != target:
-                    if array.size != int(np.prod(target)) or _legacy(array.shape) != _legacy(target):
+                    if array.size != int(np.prod(target)) or _without_leading_ones(array.shape) != _without_leading_ones(target):
                         raise ValueError(f"{path}: cannot copy blob {index} of layer {name!r}: its shape is "
                                          f"{array.shape}, the net's {tuple(target)}")
                     array = array.reshape(target)
@@ -606,7 +555,7 @@ class _LayerView:
         return f"<Layer {self.name!r} ({self.type})>"
 
 
-def _legacy(shape):
+def _without_leading_ones(shape):
     """A blob's shape as Caffe's 4-d legacy shape (ones in front): an old file's (1, 1, 500, 800)
     inner-product weights are today's (500, 800)."""
     shape = tuple(int(d) for d in shape)

@@ -8,6 +8,7 @@ import importlib
 import numpy as np
 
 from ...ops.base import Apply, Op, TensorType, Variable
+from .blob_shape import LegacyShape
 
 
 class Layer:
@@ -32,7 +33,7 @@ class Layer:
         pass
 
 
-class ArrayBlob:
+class ArrayBlob(LegacyShape):
     """A blob a Python layer is handed: .data and .diff arrays, .reshape(*shape)."""
 
     def __init__(self, data=None, diff=None, shape=()):
@@ -45,29 +46,6 @@ class ArrayBlob:
         if self.data.shape != shape:
             self.data, self.diff = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
 
-    @property
-    def shape(self):
-        return tuple(self.data.shape)
-
-    @property
-    def count(self):
-        return int(self.data.size)
-
-    @property
-    def num(self):
-        return self.shape[0]
-
-    @property
-    def channels(self):
-        return self.shape[1]
-
-    @property
-    def height(self):
-        return self.shape[2]
-
-    @property
-    def width(self):
-        return self.shape[3]
 
 
 def make_layer(lp, phase):

@@ -71,7 +71,8 @@ class Solver:
                           for source, level, stages in tests]
         self.test_iter = [int(t) for t in param.all("test_iter")]
         if len(self.test_iter) < len(self.test_nets) and self.test_nets:
-            raise ValueError(f"the solver has {len(self.test_nets)} test nets and {len(self.test_iter)} test_iter values")
+            raise ValueError(f"the solver has {len(self.test_nets)} test nets and {len(self.test_iter)} "
+                             f"test_iter values")
         self._learnable = self.net.learnable_params()
         self._history = [[sg.shared(np.zeros_like(v.get_value(borrow=True)), name=f"{v.name}/history{k}")
                           for k in range(_SLOTS[kind])] for v, _, _ in self._learnable]
@@ -302,7 +303,8 @@ class Solver:
         histories = [wire.blob_array(b) for b in state.all("history")]
         slots = [s[0] for s in self._history] + [extra for s in self._history for extra in s[1:]]
         if len(histories) != len(slots):
-            raise ValueError(f"{state_file} holds {len(histories)} histories, this {self.type} solver keeps {len(slots)}")
+            raise ValueError(f"{state_file} holds {len(histories)} histories, this {self.type} solver keeps "
+                             f"{len(slots)}")
         for slot, array in zip(slots, histories):
             slot.set_value(array.reshape(slot.get_value(borrow=True).shape))
         self.iter, self.current_step = int(state.get("iter", 0)), int(state.get("current_step", 0))
