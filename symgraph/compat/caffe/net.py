@@ -482,7 +482,8 @@ class Net:
                 variable = own[name][index]
                 target = variable.get_value(borrow=True).shape
                 if array.shape != target:
-                    if array.size != int(np.prod(target)) or _without_leading_ones(array.shape) != _without_leading_ones(target):
+                    legacy = _without_leading_ones(array.shape) == _without_leading_ones(target)
+                    if array.size != int(np.prod(target)) or not legacy:
                         raise ValueError(f"{path}: cannot copy blob {index} of layer {name!r}: its shape is "
                                          f"{array.shape}, the net's {tuple(target)}")
                     array = array.reshape(target)
