@@ -582,6 +582,17 @@ def test_python_layers_compute_train_and_feed_as_in_pycaffe(tmp_path, monkeypatc
         net_of('layer { name: "bad" type: "Python" top: "x" python_param { module: "no_such_module" layer: "L" } }')
 
 
+def test_set_mode_gpu_compiles_later_nets_for_the_cuda_backend():
+    deploy = os.path.join(DATA, "lenet_deploy.prototxt")
+    try:
+        caffe.set_mode_gpu()
+        assert caffe.Net(deploy, caffe.TEST)._backend == "cuda"
+        assert caffe.Net(deploy, caffe.TEST, backend="numpy")._backend == "numpy"
+    finally:
+        caffe.set_mode_cpu()
+    assert caffe.Net(deploy, caffe.TEST)._backend is None  # sg.config.backend's
+
+
 def test_what_is_not_implemented_or_wrong_is_named():
     with pytest.raises(NotImplementedError, match="layer 'mnist': the Data layer is not implemented.*HDF5Data"):
         net_of('layer { name: "mnist" type: "Data" top: "data" data_param { source: "x_lmdb" backend: LMDB } }')

@@ -18,22 +18,21 @@ from .classifier import Classifier
 from .fillers import set_random_seed
 from .net_spec import NetSpec, layers, params, to_proto
 from .python_layer import Layer
-from .net import TRAIN, TEST, Net, net_parameter
+from .net import MODE, TRAIN, TEST, Net, net_parameter
 from .solver import (Solver, SGDSolver, NesterovSolver, AdaGradSolver, RMSPropSolver, AdaDeltaSolver, AdamSolver,
                      get_solver)
 from .text_format import Message, parse as parse_prototxt
 
-_mode = {"backend": None}
 
 
 def set_mode_cpu():
-    """Run nets on the CPU (symgraph's configured CPU backend)."""
-    _mode["backend"] = None
+    """Run nets made from now on on the CPU (sg.config.backend: numba's kernels by default)."""
+    MODE["backend"] = None
 
 
 def set_mode_gpu():
-    """Caffe's GPU mode: nets made afterwards compile for symgraph's CUDA backend."""
-    _mode["backend"] = "cuda"
+    """Caffe's GPU mode: nets made from now on compile for symgraph's CUDA backend."""
+    MODE["backend"] = "cuda"
 
 
 def set_device(device_id):

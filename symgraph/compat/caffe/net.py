@@ -16,6 +16,8 @@ from .layers import LAYERS, LOSS_TYPES, is_data_layer
 from .text_format import Message, parse, read
 
 TRAIN, TEST = 0, 1
+# caffe.set_mode_cpu / set_mode_gpu: the backend of nets made without one (None: sg.config's).
+MODE = {"backend": None}
 _PHASES = {"TRAIN": TRAIN, "TEST": TEST}
 def net_parameter(source):
     """A NetParameter Message from a .prototxt path, prototxt text or a Message."""
@@ -165,7 +167,7 @@ class Net:
         if phase is None:
             raise TypeError("caffe.Net needs the phase: caffe.Net(prototxt, caffe.TEST[, weights=...])")
         self.phase, self.level, self.stages = _phase(phase), int(level), tuple(stages)
-        self._backend, self._share_from = backend, share_from
+        self._backend = backend if backend is not None else MODE["backend"]
         self.param_spec = net_parameter(network_file)
         self.name = str(self.param_spec.get("name", ""))
         self._layers = [lp for lp in upgraded_layers(self.param_spec)
