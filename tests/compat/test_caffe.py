@@ -611,6 +611,11 @@ def test_what_is_not_implemented_or_wrong_is_named():
         net.forward(images=np.zeros((64, 1, 8, 8)))
     with pytest.raises(ValueError, match="needs a loss layer"):
         net.backward()
+    with pytest.raises(ValueError, match=r"the input 'data' of shape \(64, 3, 8, 8\) \(the net was built for "
+                                         r"\(64, 1, 8, 8\)\): layer 'conv1' \(Convolution\): its parameter blob 0 "
+                                         r"has shape \(8, 1, 3, 3\), the layer needs \(8, 3, 3, 3\)"):
+        net.forward(data=np.zeros((64, 3, 8, 8)))
+    assert net.forward(data=np.zeros((5, 1, 8, 8)))["prob"].shape == (5, 10)  # the net as it was, any batch
 
 
 CAFFENET_STYLE = """name: "CaffeNetStyle"

@@ -286,8 +286,8 @@ class Net:
         if variable is None:
             variable = sg.shared(fill(shape, filler, default), name=f"{layer}/{index}")
         if tuple(variable.get_value(borrow=True).shape) != tuple(shape):
-            raise ValueError(f"layer {layer!r}: parameter blob {index} has shape "
-                             f"{variable.get_value(borrow=True).shape}, the layer needs {tuple(shape)}")
+            raise ValueError(f"its parameter blob {index} has shape {variable.get_value(borrow=True).shape}, the "
+                             f"layer needs {tuple(shape)}")
         self._param_store[key] = variable
         if shared_name:
             self._named_params[shared_name] = variable
@@ -337,7 +337,13 @@ class Net:
         self._data[name] = np.zeros(shape, np.float32)
         if tuple(old[1:]) != tuple(shape[1:]):  # the image size is static in the graph: build it again
             self._data = {n: a for n, a in self._data.items() if n in self._inputs}
-            self._build()
+            try:
+                self._build()
+            except (ValueError, TypeError) as error:  # (the net stays as it was)
+                self._input_shapes[name], self._data[name] = old, np.zeros(old, np.float32)
+                self._build()
+                raise ValueError(f"the input {name!r} of shape {shape} (the net was built for {old}): "
+                                 f"{error}") from None
 
     def reshape(self):
         """Caffe's Net::Reshape: the blobs' sizes follow the inputs' at the next forward."""
