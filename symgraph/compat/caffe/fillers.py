@@ -14,6 +14,12 @@ def set_random_seed(seed):
     _rng = np.random.default_rng(seed)
 
 
+def draw_seed():
+    """A seed for a net's random stream (Dropout's masks), drawn from the fillers' generator so
+    that caffe.set_random_seed (or a solver's random_seed) fixes the masks too."""
+    return int(_rng.integers(2 ** 31))
+
+
 def fill(shape, filler, default):
     """An array of `shape` by `filler` (a FillerParameter Message, or None for the layer's
     default: "constant" (zeros) or ("constant", value))."""

@@ -11,7 +11,7 @@ import symgraph as sg
 from . import wire
 from .blob_shape import LegacyShape
 from .data_layers import make_feeder
-from .fillers import fill
+from .fillers import draw_seed, fill
 from .layers import LAYERS, LOSS_TYPES, is_data_layer
 from .text_format import Message, parse, read
 
@@ -172,7 +172,7 @@ class Net:
         self.name = str(self.param_spec.get("name", ""))
         self._layers = [lp for lp in upgraded_layers(self.param_spec)
                         if layer_included(lp, self.phase, self.level, self.stages)]
-        self._rng = sg.random.RandomStream(int(np.random.default_rng().integers(2 ** 31)))
+        self._rng = sg.random.RandomStream(draw_seed())
         self._params, self._param_info = collections.OrderedDict(), []
         self._param_store = {} if share_from is None else share_from._param_store
         self._named_params = {} if share_from is None else share_from._named_params
