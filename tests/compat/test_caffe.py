@@ -455,6 +455,11 @@ def test_dropout_scales_in_training_and_passes_through_in_testing():
     assert abs((y == 0).mean() - 0.3) < 0.02
     (y,), _ = run_layer(layer, {"x": x}, phase=caffe.TEST)
     np.testing.assert_array_equal(y, x)
+    masks = []
+    for _ in range(2):
+        caffe.set_random_seed(7)  # fixes the masks as it fixes the fillers
+        masks.append(run_layer(layer, {"x": x}, phase=caffe.TRAIN)[0][0])
+    np.testing.assert_array_equal(masks[0], masks[1])
 
 
 def test_hdf5_memory_and_dummy_data_layers_feed_the_net(tmp_path):
