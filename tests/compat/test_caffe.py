@@ -998,3 +998,24 @@ def test_lenet_trains_on_the_digits_from_hdf5_files_through_a_solver_file(tmp_pa
 @pytest.mark.slow
 def test_lenet_trains_on_the_numba_backend(tmp_path, capsys):
     _train_lenet(tmp_path, "numba", capsys)
+
+
+def test_the_command_line_trains_tests_times_and_fine_tunes(tmp_path, capsys, monkeypatch):
+    from symgraph.compat.caffe.__main__ import main
+    monkeypatch.setitem(caffe.net.MODE, "backend", "numpy")
+    _digits_files(tmp_path)
+    solver_file = _lenet_solver_file(tmp_path, backend_iters=150)
+    solver = main(["train", f"--solver={solver_file}"])
+    log = capsys.readouterr().out
+    assert log.startswith("Starting Optimization") and log.rstrip().endswith("Optimization Done.")
+    assert solver.iter == 150 and (tmp_path / "lenet_iter_150.solverstate").exists()
+    model, weights = str(tmp_path / "train_test.prototxt"), str(tmp_path / "lenet_iter_150.caffemodel")
+    means = main(["test", f"--model={model}", f"--weights={weights}", "--iterations=3"])
+    log = capsys.readouterr().out
+    assert "Batch 2, accuracy = " in log and f"accuracy = {means['accuracy']:g}" in log and means["accuracy"] > 0.7
+    forward, backward = main(["time", f"--model={model}", "--iterations=2"])
+    assert "Average Forward-Backward:" in capsys.readouterr().out and forward > 0 and backward > 0
+    tuned = main(["train", f"--solver={solver_file}", f"--weights={weights}"])  # starts from the weights
+    assert tuned.test_nets[0].forward()["accuracy"] > 0.8
+    resumed = main(["train", f"--solver={solver_file}", f"--snapshot={tmp_path / 'lenet_iter_150.solverstate'}"])
+    assert resumed.iter == 150  # already at max_iter: nothing more to do
