@@ -760,6 +760,31 @@ def test_parameters_shared_by_name_are_one_blob_updated_by_both_layers_gradients
     np.testing.assert_allclose(solver.net.params["yb"][1].data, bias - 0.1 * (da.sum(0) + db.sum(0)), rtol=1e-5)
 
 
+def test_a_solver_written_field_by_field_with_caffe_pb2_as_pycaffes_notebooks_do(tmp_path):
+    from symgraph.compat.caffe.proto import caffe_pb2
+    net = (input_layer("x", (4, 3)) + input_layer("t", (4, 2)) +
+           'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" inner_product_param { num_output: 2 } }'
+           'layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" }')
+    (tmp_path / "net.prototxt").write_text(net)
+    s = caffe_pb2.SolverParameter()
+    s.train_net = str(tmp_path / "net.prototxt")
+    s.test_net.append(str(tmp_path / "net.prototxt"))
+    s.test_iter.append(2)
+    s.test_interval, s.max_iter, s.type, s.base_lr = 1000, 3, "Adam", 0.01
+    s.lr_policy, s.momentum, s.solver_mode = "fixed", 0.9, caffe_pb2.SolverParameter.CPU
+    s.snapshot_prefix = str(tmp_path / "snap")
+    assert s.base_lr == 0.01 and list(s.test_iter) == [2] and s.weight_decay is None
+    text = str(s)
+    assert 'type: "Adam"' in text and "solver_mode: CPU" in text and "test_iter: 2" in text
+    (tmp_path / "solver.prototxt").write_text(text)
+    solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+    assert solver.type == "Adam" and len(solver.test_nets) == 1
+    solver.solve()
+    assert solver.iter == 3 and (tmp_path / "snap_iter_3.caffemodel").exists()
+    with pytest.raises(AttributeError, match="append to it"):
+        s.test_iter = 5
+
+
 def test_learning_rate_policies():
     from symgraph.compat.caffe.solver import learning_rate
     p = parse('base_lr: 0.1 gamma: 0.5 power: 2 stepsize: 3 max_iter: 10')
