@@ -20,13 +20,13 @@ TRAIN, TEST = 0, 1
 MODE = {"backend": None}
 _PHASES = {"TRAIN": TRAIN, "TEST": TEST}
 def net_parameter(source):
-    """A NetParameter Message from a .prototxt path, prototxt text or a Message."""
+    """The Message of a .prototxt (a net's or a solver's): its path, its text, or a Message."""
     if isinstance(source, Message):
         return source
     source = os.fspath(source)
     if "\n" not in source and os.path.exists(source):
         return read(source)
-    if "{" in source or ":" in source and "\n" in source:
+    if "{" in source or ":" in source:
         return parse(source)
     raise FileNotFoundError(f"no such prototxt file: {source!r}")
 

@@ -21,11 +21,6 @@ _SOLVER_TYPES = ["SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"]
 _SLOTS = {"SGD": 1, "Nesterov": 1, "AdaGrad": 1, "RMSProp": 1, "AdaDelta": 2, "Adam": 2}
 
 
-def solver_parameter(source):
-    param = net_parameter(source)
-    return param
-
-
 def learning_rate(param, iteration, current_step=0):
     """base_lr under lr_policy at `iteration` (Caffe's GetLearningRate)."""
     policy = str(param.get("lr_policy", "fixed"))
@@ -56,7 +51,7 @@ class Solver:
     type = None
 
     def __init__(self, solver_file, backend=None):
-        self.param = param = solver_parameter(solver_file)
+        self.param = param = net_parameter(solver_file)  # (a path, text or Message, as a net's)
         kind = self.type or str(param.get("type", "")) or _legacy_type(param.get("solver_type", "SGD"))
         if kind not in _SOLVER_TYPES:
             raise ValueError(f"unknown solver type {kind!r} (Caffe's: {', '.join(_SOLVER_TYPES)})")
