@@ -2,6 +2,7 @@
 import re
 
 import numpy as np
+from llvmlite.binding import llvm_version_info
 from numba import njit
 
 from symgraph.backends import numba_codegen
@@ -58,7 +59,12 @@ def test_a_parallel_kernel_calls_its_chunks_loop_as_a_function(tmp_path, monkeyp
         np.testing.assert_allclose(out, np.exp(x), rtol=2e-7)
         code = "".join(kernel.inspect_llvm(signature) for signature in kernel.signatures)
         calls.append(len(_calls_to(kernel.py_func.__globals__["part"], code)))
-    assert calls == [1, 0]
+    assert calls[0] == 1
+    # The plain call is the control, that LLVM would inline the loop: LLVM 22 (numba 0.68's) does
+    # on every machine seen, LLVM 20 (numba 0.62's to 0.65's) on an AMD Zen but not on an Intel
+    # Xeon with AVX-512 (the floor's CI there kept the call), so it is checked on LLVM 21 on.
+    if llvm_version_info[0] > 20:
+        assert calls[1] == 0
 
 
 def test_generated_parallel_loops_call_their_parts_so(rng):
