@@ -624,8 +624,7 @@ def euclidean_loss(lp, bottoms, builder):
 def sigmoid_cross_entropy_loss(lp, bottoms, builder):
     x, t = bottoms[:2]
     dt = x.dtype
-    t = sg.cast(t, dt)
-    terms = sg.maximum(x, 0) - x * t + sg.log1p(sg.exp(-sg.abs(x)))
+    terms = sg.nn.binary_crossentropy(x, sg.cast(t, dt), from_logits=True)  # (softplus(x) - t x: stable)
     count = sg.prod(sg.stack([sg.shape(x)[a] for a in range(x.ndim)]))
     norm = _normalizer(_normalization(lp, "BATCH_SIZE"), count, count, sg.shape(x)[0], dt)
     return [sg.sum(terms) / norm]
