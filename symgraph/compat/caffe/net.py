@@ -357,25 +357,24 @@ class Net:
         feeders[0][1].set_arrays(data, labels)
 
     def _function(self, key):
-        if key not in self._functions:
-            kind, end = key[0], key[1]
-            inputs = [self._inputs[n] for n in self._inputs]
-            names = self._blobs_until(end)
-            outputs = [self._symbols[n] for n in names]
-            updates = dict(self._state_updates) if kind == "forward" else {}
-            if kind == "forward":
-                function = sg.function(inputs, outputs, updates=updates or None, backend=self._backend,
-                                       on_unused_input="ignore")
-                self._functions[key] = (function, names)
-            else:
-                seeds = [sg.tensor(f"{n}_diff", "float32", shape=self._symbols[n].type.shape) for n in key[2]]
-                cost = self._cost(key[2], seeds)
-                params = [v for _, v in self._layer_params()]
-                targets = [self._symbols[n] for n in names] + params
-                grads = sg.grad(cost, targets, disconnected_inputs="ignore")
-                function = sg.function(inputs + seeds, grads, backend=self._backend, on_unused_input="ignore")
-                self._functions[key] = (function, names)
-        return self._functions[key]
+        """(compiled function, the blobs it gives): ("forward", end) gives the blobs up to
+        `end` and runs the state updates (BatchNorm's sums); ("backward", None, seeded tops)
+        gives every blob's and parameter's gradient, the inputs' too."""
+        if key in self._functions:
+            return self._functions[key]
+        inputs = list(self._inputs.values())
+        if key[0] == "forward":
+            names = self._blobs_until(key[1])
+            function = sg.function(inputs, [self._symbols[n] for n in names], updates=self._state_updates or None,
+                                   backend=self._backend, on_unused_input="ignore")
+        else:
+            names = list(self._inputs) + self._blobs_until(None)
+            seeds = [sg.tensor(f"{n}_diff", "float32", shape=self._symbols[n].type.shape) for n in key[2]]
+            targets = [self._symbols[n] for n in names] + [v for _, v in self._layer_params()]
+            grads = sg.grad(self._cost(key[2], seeds), targets, disconnected_inputs="ignore")
+            function = sg.function(inputs + seeds, grads, backend=self._backend, on_unused_input="ignore")
+        self._functions[key] = (function, names)
+        return function, names
 
     def _cost(self, seed_names, seeds):
         if seed_names:
@@ -390,14 +389,14 @@ class Net:
         return total
 
     def _blobs_until(self, end):
-        if end is None:
-            return list(self._blob_order)
-        if end not in self._layer_names:
+        """The blobs the layers up to `end` (all, for None) compute: a forward's outputs (the
+        inputs are not: returning them would copy them)."""
+        if end is not None and end not in self._layer_names:
             raise KeyError(f"the net has no layer {end!r}")
-        stop = self._layer_names.index(end)
-        names = list(self._inputs)
-        for layer_name, tops in self._layer_tops[:stop + 1]:
-            names.extend(t for t in tops if t not in names)
+        stop = len(self._layer_tops) if end is None else self._layer_names.index(end) + 1
+        names = []
+        for _, tops in self._layer_tops[:stop]:
+            names.extend(t for t in tops if t not in names and t not in self._inputs)
         return names
 
     def _feed(self, given):

@@ -160,7 +160,7 @@ class Solver:
         net = self.net
         inputs = [net._inputs[n] for n in net._inputs]
         rate, t = sg.scalar("rate", "float32"), sg.scalar("t", "float32")
-        names = list(net._blob_order)
+        names = net._blobs_until(None)
         blobs = [net._symbols[n] for n in names]
         loss = net._cost((), [])
         params = [v for v, _, _ in self._learnable]
