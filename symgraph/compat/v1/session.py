@@ -82,7 +82,7 @@ class Session:
         from .variables import get_default_graph
         self.backend = backend
         self.graph = graph if graph is not None else get_default_graph()
-        self._functions = {}
+        self._functions, self._iterators = {}, {}
         self._closed = False
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
@@ -90,6 +90,10 @@ class Session:
             raise RuntimeError("Attempted to use a closed Session")
         flat, rebuild = _flatten(fetches)
         feed = OrderedDict((_feed_key(k), v) for k, v in (feed_dict or {}).items())
+        for op in flat:
+            if hasattr(op, "before_run"):  # (an iterator's initializer)
+                op.before_run(feed)
+        self._feed_iterators(flat, feed)
         key = (tuple(id(f) for f in flat), tuple(id(k) for k in feed))
         entry = self._functions.get(key)
         if entry is None:
@@ -98,6 +102,19 @@ class Session:
         values = [_fed_value(k, v) for k, v in feed.items()]
         results = iter(compiled(*values) if compiled is not None else [])
         return rebuild([None if isinstance(f, Operation) else next(results) for f in flat])
+
+    def _feed_iterators(self, flat, feed):
+        """Feed the get_next() tensors of the tf.data iterators the fetches need with each
+        iterator's next element (OutOfRangeError past its end)."""
+        from .data import fed_iterators
+        key = tuple(id(f) for f in flat)
+        if key not in self._iterators:
+            tensors = [f for f in flat if not isinstance(f, Operation)]
+            tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
+            self._iterators[key] = fed_iterators(tensors)
+        for iterator in self._iterators[key]:
+            if not any(t in feed for t in iterator._tensors):
+                feed.update(zip(iterator._tensors, iterator.next_element()))
 
     def _compile(self, flat, fed):
         tensors = [f for f in flat if not isinstance(f, Operation)]

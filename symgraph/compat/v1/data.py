@@ -1,0 +1,342 @@
+"""tf.data in TensorFlow 1's graph mode: a Dataset of arrays (or of placeholders, fed when an
+initializable iterator is initialized), transformed by batch / shuffle / repeat / map / filter /
+take / skip, read through an iterator whose get_next() tensors the Session feeds itself, one
+element each run that needs them; past the end, run raises tf.errors.OutOfRangeError.
+
+    dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(1000).batch(64).repeat(3)
+    images, labels = dataset.make_one_shot_iterator().get_next()
+    loss = ...(images, labels)
+    with tf.Session() as sess:
+        while True:
+            try:
+                sess.run(train_op)
+            except tf.errors.OutOfRangeError:
+                break
+
+The elements are computed in NumPy outside the graph (map's and filter's functions are traced on
+symbolic tensors once, as TensorFlow traces them, and compiled)."""
+import numpy as np
+
+from ...graph import Variable
+from ...ops.base import as_variable
+from ...variables import tensor
+from .errors import OutOfRangeError
+from .session import Operation
+
+def _structure_map(fn, structure):
+    if isinstance(structure, tuple):
+        return tuple(_structure_map(fn, s) for s in structure)
+    if isinstance(structure, list):
+        return [_structure_map(fn, s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _structure_map(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def _leaves(structure):
+    if isinstance(structure, (tuple, list)):
+        return [leaf for s in structure for leaf in _leaves(s)]
+    if isinstance(structure, dict):
+        return [leaf for k in structure for leaf in _leaves(structure[k])]
+    return [structure]
+
+
+def _rebuild(structure, leaves):
+    leaves = iter(leaves)
+    return _structure_map(lambda _: next(leaves), structure)
+
+
+class Dataset:
+    """A source of elements (a structure of arrays) and the transformations on it. Each pass is a
+    fresh Python iterator over the elements, so repeat and reinitialized iterators start over."""
+
+    def __init__(self, make_elements, structure, specs):
+        self._make, self._structure, self._specs = make_elements, structure, specs  # specs: (dtype, shape) leaves
+
+    # -- sources ---------------------------------------------------------------------------
+
+    @staticmethod
+    def from_tensor_slices(tensors):
+        """The rows of arrays (or of placeholders, fed at an initializable iterator's
+        initializer): one element a row, the same structure (a tuple, a dict, one array)."""
+        leaves = _leaves(tensors)
+        specs = [_leaf_spec(leaf, sliced=True) for leaf in leaves]
+
+        def elements(feed):  # (the arrays read now, when the iterator starts: a missing feed is named then)
+            arrays = [_leaf_value(leaf, feed) for leaf in leaves]
+            lengths = {len(a) for a in arrays}
+            if len(lengths) != 1:
+                raise ValueError(f"from_tensor_slices: the arrays' first lengths differ: {sorted(lengths)}")
+            return ([a[row] for a in arrays] for row in range(lengths.pop()))
+        return Dataset(elements, tensors, specs)
+
+    @staticmethod
+    def from_tensors(tensors):
+        """One element: the arrays whole."""
+        leaves = _leaves(tensors)
+        specs = [_leaf_spec(leaf, sliced=False) for leaf in leaves]
+        return Dataset(lambda feed: iter([[_leaf_value(leaf, feed) for leaf in leaves]]), tensors, specs)
+
+    @staticmethod
+    def range(*args):
+        values = np.arange(*args, dtype=np.int64)
+        return Dataset.from_tensor_slices(values)
+
+    @staticmethod
+    def from_generator(generator, output_types, output_shapes=None):
+        """The elements a Python generator function yields, of output_types (and shapes)."""
+        shapes = output_shapes if output_shapes is not None else _structure_map(lambda _: None, output_types)
+        specs = [(np.dtype(t).name, None if s is None else tuple(s))
+                 for t, s in zip(_leaves(output_types), _leaves_of_shapes(shapes, output_types))]
+
+        def elements(feed):
+            for element in generator():
+                yield [np.asarray(v, dtype=d) for v, (d, _) in zip(_leaves(element), specs)]
+        return Dataset(elements, output_types, specs)
+
+    # -- transformations -------------------------------------------------------------------
+
+    def _then(self, transform, specs=None, structure=None):
+        make = self._make
+        return Dataset(lambda feed: transform(make(feed)), self._structure if structure is None else structure,
+                       self._specs if specs is None else specs)
+
+    def batch(self, batch_size, drop_remainder=False):
+        def batches(elements):
+            block = []
+            for element in elements:
+                block.append(element)
+                if len(block) == batch_size:
+                    yield [np.stack(parts) for parts in zip(*block)]
+                    block = []
+            if block and not drop_remainder:
+                yield [np.stack(parts) for parts in zip(*block)]
+        specs = [(d, None if s is None else (batch_size if drop_remainder else None,) + s) for d, s in self._specs]
+        return self._then(batches, specs)
+
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):
+        """TensorFlow's shuffle: a buffer of buffer_size elements, each one taken from it at
+        random and replaced by the next."""
+        rng = np.random.default_rng(seed)
+        first = np.random.default_rng(seed).bit_generator.state
+
+        def shuffled(elements):
+            if not reshuffle_each_iteration:
+                rng.bit_generator.state = first
+            buffer = []
+            for element in elements:
+                buffer.append(element)
+                if len(buffer) >= buffer_size:
+                    yield buffer.pop(int(rng.integers(len(buffer))))
+            while buffer:
+                yield buffer.pop(int(rng.integers(len(buffer))))
+        return self._then(shuffled)
+
+    def repeat(self, count=None):
+        make = self._make
+
+        def passes(first, feed):
+            elements, n = first, 0
+            while count is None or count < 0 or n < count:
+                produced = False
+                for element in elements:
+                    produced = True
+                    yield element
+                n += 1
+                if not produced:
+                    return
+                elements = make(feed)
+        return Dataset(lambda feed: passes(make(feed), feed), self._structure, self._specs)
+
+    def take(self, count):
+        def taken(elements):
+            for k, element in enumerate(elements):
+                if 0 <= count <= k:
+                    return
+                yield element
+        return self._then(taken)
+
+    def skip(self, count):
+        def skipped(elements):
+            for k, element in enumerate(elements):
+                if k >= count:
+                    yield element
+        return self._then(skipped)
+
+    def map(self, map_func, num_parallel_calls=None):
+        """map_func on each element's tensors, traced once on symbolic ones (as TensorFlow traces
+        it: TensorFlow's ops inside) and compiled; its results are the new elements."""
+        traced = _Traced(map_func, self._structure, self._specs)
+
+        def mapped(elements):
+            for element in elements:
+                yield traced(element)
+        return self._then(mapped, traced.out_specs, traced.out_structure)
+
+    def filter(self, predicate):
+        traced = _Traced(predicate, self._structure, self._specs)
+
+        def kept(elements):
+            for element in elements:
+                if bool(traced(element)[0]):
+                    yield element
+        return self._then(kept)
+
+    def prefetch(self, buffer_size):
+        return self
+
+    def cache(self, filename=""):
+        return self
+
+    # -- iterators -------------------------------------------------------------------------
+
+    def make_one_shot_iterator(self):
+        iterator = Iterator(self._structure, self._specs)
+        iterator._start(self, {})
+        return iterator
+
+    def make_initializable_iterator(self, shared_name=None):
+        iterator = Iterator(self._structure, self._specs)
+        iterator.initializer = iterator.make_initializer(self)
+        return iterator
+
+    @property
+    def output_types(self):
+        return _rebuild(self._structure, [d for d, _ in self._specs])
+
+    @property
+    def output_shapes(self):
+        return _rebuild(self._structure, [s for _, s in self._specs])
+
+
+def _leaves_of_shapes(shapes, types):
+    """output_shapes' leaves, one per type (a shape is a list of ints, not a structure)."""
+    if isinstance(types, (tuple, list)):
+        return [leaf for s, t in zip(shapes, types) for leaf in _leaves_of_shapes(s, t)]
+    if isinstance(types, dict):
+        return [leaf for k in types for leaf in _leaves_of_shapes(shapes[k], types[k])]
+    return [shapes]
+
+
+def _leaf_spec(leaf, sliced):
+    if isinstance(leaf, Variable):
+        shape = tuple(leaf.type.shape)
+        return leaf.dtype, shape[1:] if sliced else shape
+    array = np.asarray(leaf)
+    if array.dtype == np.float64 and not isinstance(leaf, np.ndarray):
+        array = array.astype(np.float32)
+    return array.dtype.name, array.shape[1:] if sliced else array.shape
+
+
+def _leaf_value(leaf, feed):
+    if isinstance(leaf, Variable):
+        if leaf.owner is None and not hasattr(leaf, "get_value"):
+            if leaf not in feed:
+                raise ValueError(f"the dataset reads the placeholder {leaf.describe()}: feed it when running the "
+                                 f"iterator's initializer (sess.run(iterator.initializer, feed_dict={{...}}))")
+            return np.asarray(feed[leaf], dtype=leaf.type.np_dtype)
+        if hasattr(leaf, "get_value"):
+            return leaf.get_value()
+        raise ValueError(f"from_tensor_slices takes arrays, placeholders or variables, not the computed "
+                         f"{leaf.describe()}")
+    return np.asarray(leaf)
+
+
+class _Traced:
+    """A function of an element's tensors, traced on symbolic tensors of the element's dtypes
+    and shapes, compiled (NumPy backend: one element at a time is what it computes)."""
+
+    def __init__(self, fn, structure, specs):
+        from ...function import function
+        symbols = [tensor(f"element_{k}", dtype=d, shape=s) for k, (d, s) in enumerate(specs)]
+        element = _rebuild(structure, symbols)
+        result = fn(*element) if isinstance(element, tuple) else fn(element)
+        self.out_structure = result
+        outputs = [as_variable(leaf) for leaf in _leaves(result)]
+        self.out_specs = [(o.dtype, tuple(o.type.shape)) for o in outputs]
+        self._function = function(symbols, outputs, backend="numpy", on_unused_input="ignore")
+
+    def __call__(self, element):
+        values = self._function(*element)
+        return [np.asarray(v) for v in (values if isinstance(values, list) else [values])]
+
+
+class Iterator:
+    """An iterator over a dataset's elements: get_next() gives its element's tensors (the same
+    ones each call), which every Session.run needing them feeds with the next element."""
+
+    def __init__(self, structure, specs):
+        self._structure, self._specs = structure, specs
+        if any(s is None for _, s in specs):
+            raise ValueError("give the elements' shapes (output_shapes, None for a length not known): symgraph's "
+                             "graphs know each tensor's number of dimensions")
+        self._tensors = [tensor(f"IteratorGetNext_{k}", dtype=d, shape=s) for k, (d, s) in enumerate(specs)]
+        for t in self._tensors:
+            t.tf_iterator = self  # (how the Session finds what to feed them)
+        self._elements = None
+
+    @staticmethod
+    def from_structure(output_types, output_shapes=None, shared_name=None, output_classes=None):
+        """A reinitializable iterator: make_initializer(dataset) for each dataset of this structure."""
+        shapes = output_shapes if output_shapes is not None else _structure_map(lambda _: None, output_types)
+        specs = [(np.dtype(t).name, None if s is None else tuple(s))
+                 for t, s in zip(_leaves(output_types), _leaves_of_shapes(shapes, output_types))]
+        return Iterator(output_types, specs)
+
+    def make_initializer(self, dataset, name=None):
+        """An operation (re)starting this iterator on `dataset` when run (the fed placeholders
+        the dataset reads given in the run's feed_dict)."""
+        if [d for d, _ in dataset._specs] != [d for d, _ in self._specs]:
+            raise TypeError(f"the dataset's types {dataset.output_types} differ from the iterator's "
+                            f"{_rebuild(self._structure, [d for d, _ in self._specs])}")
+        return _Initializer(self, dataset, name)
+
+    def _start(self, dataset, feed):
+        self._elements = dataset._make(feed)
+
+    def get_next(self, name=None):
+        return _rebuild(self._structure, self._tensors)
+
+    def next_element(self):
+        """The next element's arrays (the Session calls it); OutOfRangeError past the end."""
+        if self._elements is None:
+            raise ValueError("the iterator has not been initialized: run its initializer first "
+                             "(sess.run(iterator.initializer))")
+        try:
+            return next(self._elements)
+        except StopIteration:
+            raise OutOfRangeError("End of sequence") from None
+
+    @property
+    def output_types(self):
+        return _rebuild(self._structure, [d for d, _ in self._specs])
+
+
+class _Initializer(Operation):
+    """An iterator's initializer: an operation that restarts it on its dataset when run."""
+
+    def __init__(self, iterator, dataset, name=None):
+        super().__init__(name=name or "MakeIterator")
+        self.iterator, self.dataset = iterator, dataset
+
+    def before_run(self, feed):
+        self.iterator._start(self.dataset, feed)
+
+
+def make_one_shot_iterator(dataset):
+    return dataset.make_one_shot_iterator()
+
+
+def make_initializable_iterator(dataset, shared_name=None):
+    return dataset.make_initializable_iterator(shared_name)
+
+
+def fed_iterators(tensors):
+    """The iterators whose get_next() tensors these tensors depend on."""
+    from ...graph import ancestors
+    found = []
+    for v in ancestors(tensors):
+        iterator = getattr(v, "tf_iterator", None)
+        if iterator is not None and iterator not in found:
+            found.append(iterator)
+    return found
