@@ -9,7 +9,7 @@ import pytest
 
 import symgraph.compat.caffe as caffe
 from symgraph.compat.caffe import layers as L, params as P
-from symgraph.compat.caffe.text_format import Enum, Message, parse
+from symgraph.compat.protobuf.text_format import Enum, Message, parse
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "caffe")
 rng = np.random.default_rng(0)

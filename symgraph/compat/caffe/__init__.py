@@ -21,7 +21,7 @@ from .python_layer import Layer
 from .net import MODE, TRAIN, TEST, Net, net_parameter
 from .solver import (Solver, SGDSolver, NesterovSolver, AdaGradSolver, RMSPropSolver, AdaDeltaSolver, AdamSolver,
                      get_solver)
-from .text_format import Message, parse as parse_prototxt
+from ..protobuf.text_format import Message, parse as parse_prototxt
 
 
 

@@ -9,7 +9,7 @@ import os
 import numpy as np
 
 from .fillers import fill
-from .text_format import Message
+from ..protobuf.text_format import Message
 
 _INSTEAD = ("use an HDF5Data layer (source: a text file listing .h5 files with a dataset per top), an ImageData "
             "layer (source: a text file of 'image-path label' lines), a MemoryData "

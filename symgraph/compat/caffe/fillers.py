@@ -3,7 +3,7 @@ draws them (fan-in = count / shape[0], fan-out = count / shape[1])."""
 import numpy as np
 
 from .layers import enum_name
-from .text_format import Message
+from ..protobuf.text_format import Message
 
 _rng = np.random.default_rng()
 

@@ -8,7 +8,7 @@ import numpy as np
 import symgraph as sg
 
 from .python_layer import python_layer
-from .text_format import Enum, Message
+from ..protobuf.text_format import Enum, Message
 
 LAYERS = {}
 # Types whose first top is a loss (weight 1 unless loss_weight says otherwise): Caffe's

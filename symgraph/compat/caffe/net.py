@@ -13,7 +13,7 @@ from .blob_shape import LegacyShape
 from .data_layers import make_feeder
 from .fillers import draw_seed, fill
 from .layers import LAYERS, LOSS_TYPES, is_data_layer
-from .text_format import Message, parse, read
+from ..protobuf.text_format import Message, parse, read
 
 TRAIN, TEST = 0, 1
 # caffe.set_mode_cpu / set_mode_gpu: the backend of nets made without one (None: sg.config's).

@@ -14,7 +14,7 @@ own parameters (convolution_param's for Convolution); dicts are messages, lists 
 import collections
 import re
 
-from .text_format import Enum, Message
+from ..protobuf.text_format import Enum, Message
 
 _LAYER_FIELDS = {"name", "type", "bottom", "top", "phase", "loss_weight", "param", "blobs", "propagate_down",
                  "include", "exclude"}

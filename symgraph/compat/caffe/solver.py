@@ -15,7 +15,7 @@ import symgraph as sg
 
 from . import wire
 from .net import TEST, TRAIN, Net, net_parameter
-from .text_format import Message
+from ..protobuf.text_format import Message
 
 _SOLVER_TYPES = ["SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"]
 _SLOTS = {"SGD": 1, "Nesterov": 1, "AdaGrad": 1, "RMSProp": 1, "AdaDelta": 2, "Adam": 2}

@@ -1,13 +1,12 @@
-"""Protocol buffers' binary encoding of the parts of caffe.proto a trained model's file holds
+"""The parts of caffe.proto a trained model's file holds, in protobuf's binary encoding
 (.caffemodel: a NetParameter; .binaryproto: a BlobProto, as mean images are kept): each layer's
 name, type, bottoms, tops and blobs, in the new `layer` (field 100) and the old `layers`
 (V1LayerParameter, field 2) forms. Fields this table does not name are skipped, as protobuf
 skips unknown fields, so a file Caffe wrote with every layer's parameters reads."""
-import struct
-
 import numpy as np
 
-from .text_format import Message
+from ..protobuf import wire as protobuf_wire
+from ..protobuf.text_format import Message
 
 # Each message: field number -> (name, kind, repeated). Kinds: "string", "int", "float",
 # "double", "bool", "enum:<table>" and the name of a message.
@@ -55,122 +54,14 @@ def v1_type_name(value):
     if isinstance(value, int):
         return V1_LAYER_TYPES[value]
     return str(value)
-_PACKED = {"float": "<f4", "double": "<f8"}
-
-
 def decode(data, message_type, where="<bytes>"):
-    """The Message `data` (protobuf's binary encoding) holds, read by SCHEMA[message_type]."""
-    try:
-        return _decode(memoryview(data), message_type)
-    except (IndexError, struct.error, ValueError) as error:
-        raise ValueError(f"{where} is not a {message_type} in protobuf's binary encoding ({error})") from None
-
-
-def _decode(view, message_type):
-    fields, message, at = SCHEMA[message_type], Message(), 0
-    arrays = {}
-    while at < len(view):
-        key, at = _varint(view, at)
-        number, wire = key >> 3, key & 7
-        if wire == 0:
-            value, at = _varint(view, at)
-        elif wire == 1:
-            value, at = view[at:at + 8], at + 8
-        elif wire == 2:
-            length, at = _varint(view, at)
-            value, at = view[at:at + length], at + length
-            if len(value) != length:
-                raise ValueError("a field runs past the end")
-        elif wire == 5:
-            value, at = view[at:at + 4], at + 4
-        else:
-            raise ValueError(f"wire type {wire} (groups are not written by Caffe)")
-        if number not in fields:
-            continue
-        name, kind, _ = fields[number]
-        if kind in _PACKED:  # kept as one array: a blob's millions of floats
-            dtype = _PACKED[kind]
-            array = np.frombuffer(bytes(value), dtype=dtype) if wire == 2 else \
-                np.frombuffer(bytes(value), dtype=dtype)[:1]
-            arrays.setdefault(name, []).append(array)
-        elif kind == "int" and wire == 2:  # packed varints
-            inner = 0
-            while inner < len(value):
-                item, inner = _varint(value, inner)
-                message.add(name, _signed(item))
-        else:
-            message.add(name, _value(kind, wire, value))
-    for name, parts in arrays.items():
-        message.add(name, np.concatenate(parts) if len(parts) > 1 else parts[0])
-    return message
-
-
-def _value(kind, wire, value):
-    if kind == "string":
-        return bytes(value).decode("utf-8")
-    if kind == "int":
-        return _signed(value)
-    if kind == "bool":
-        return bool(value)
-    if kind.startswith("enum:"):
-        return _ENUMS[kind[5:]].get(value, value)
-    return _decode(value, kind)
-
-
-def _varint(view, at):
-    result = shift = 0
-    while True:
-        byte = view[at]
-        at += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, at
-        shift += 7
-
-
-def _signed(value):
-    return value - (1 << 64) if value >= 1 << 63 else value
+    """The Message `data` holds, read by SCHEMA[message_type]."""
+    return protobuf_wire.decode(data, message_type, SCHEMA, _ENUMS, where)
 
 
 def encode(message, message_type):
-    """protobuf's binary encoding of `message` by SCHEMA[message_type] (fields it does not name
-    are left out)."""
-    numbers = {name: (number, kind) for number, (name, kind, _) in SCHEMA[message_type].items()}
-    out = bytearray()
-    for name, value in message.items():
-        if name not in numbers:
-            continue
-        number, kind = numbers[name]
-        if kind in _PACKED:
-            payload = np.ascontiguousarray(value, dtype=_PACKED[kind]).tobytes()
-            out += _key(number, 2) + _put_varint(len(payload)) + payload
-        elif kind == "int":
-            out += _key(number, 0) + _put_varint(int(value) & ((1 << 64) - 1))
-        elif kind == "bool":
-            out += _key(number, 0) + _put_varint(int(bool(value)))
-        elif kind.startswith("enum:"):
-            codes = {type_name: code for code, type_name in _ENUMS[kind[5:]].items()}
-            out += _key(number, 0) + _put_varint(codes[value] if isinstance(value, str) else int(value))
-        else:
-            payload = value.encode("utf-8") if kind == "string" else encode(value, kind)
-            out += _key(number, 2) + _put_varint(len(payload)) + payload
-    return bytes(out)
-
-
-def _key(number, wire):
-    return _put_varint(number << 3 | wire)
-
-
-def _put_varint(value):
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
+    """protobuf's binary encoding of `message` by SCHEMA[message_type]."""
+    return protobuf_wire.encode(message, message_type, SCHEMA, _ENUMS)
 
 
 def blob_array(blob):

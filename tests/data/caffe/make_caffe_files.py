@@ -150,7 +150,7 @@ def main():
 def check_symgraph_files(pb, weights):
     """What symgraph's encoder writes parses with protobuf into the same arrays."""
     from symgraph.compat.caffe import wire
-    from symgraph.compat.caffe.text_format import Message
+    from symgraph.compat.protobuf.text_format import Message
     saved = Message(name="LeNet")
     for name, arrays in weights.items():
         layer = saved.add("layer", Message(name=name, type="InnerProduct", bottom=["a"], top=["b"]))

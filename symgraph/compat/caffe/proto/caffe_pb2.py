@@ -14,7 +14,7 @@
   extend; Caffe's defaults are not filled in: an unset scalar reads as None). Other messages'
   fields are read with the Message methods (get, all)."""
 from .. import wire
-from ..text_format import Enum, Message
+from ...protobuf.text_format import Enum, Message
 
 TRAIN, TEST = Enum("TRAIN"), Enum("TEST")
 
