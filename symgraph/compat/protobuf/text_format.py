@@ -90,6 +90,8 @@ def _format(value):
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, bytes):  # (as protobuf prints bytes: octal escapes outside printable ASCII)
+        return '"' + "".join(chr(b) if 32 <= b < 127 and b not in (34, 92) else f"\\{b:03o}" for b in value) + '"'
     if isinstance(value, float):
         return repr(value) if value == value and abs(value) != float("inf") else \
             ("nan" if value != value else ("inf" if value > 0 else "-inf"))

@@ -13,9 +13,10 @@ compiled by sg.function under Session.run).
 
 What differs: a placeholder without a shape is a scalar (symgraph knows each tensor's number of
 dimensions); variables hold their initial values from the start (running the initializer sets
-them again); a checkpoint is one .npz file; there are no queues or summaries, and
-control_dependencies reaches operations made in its block (an optimizer's step), not tensors.
-tf.data's datasets feed the session through their iterators' get_next() (data.py).
+them again); a checkpoint is one .npz file; there are no queues, and control_dependencies
+reaches operations made in its block (an optimizer's step), not tensors. tf.data's datasets
+feed the session through their iterators' get_next() (data.py); tf.summary writes TensorBoard's
+event files (summary.py), not the graph.
 """
 import builtins as _builtins
 import importlib as _importlib
@@ -30,7 +31,8 @@ from ...grad import grad as _grad
 from ...ops import elemwise as _E, reduce as _R
 from ...ops.base import as_variable as _as_variable
 from ...ops.linalg import matmul as _matmul
-from . import contrib, data, errors, layers, losses, nn, train
+from . import contrib, data, errors, layers, losses, nn, summary, train
+from .summary import Summary
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
 

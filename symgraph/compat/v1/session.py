@@ -223,6 +223,8 @@ def _flatten(fetches):
         return flat, lambda values: type(fetches)(zip(keys, build(values)))
     if isinstance(fetches, Operation):
         return [fetches], lambda values: values[0]
+    if hasattr(fetches, "summary_tensors"):  # (a tf.summary: its tensors' values serialized)
+        return fetches.summary_tensors(), fetches.serialize
     if fetches is None:
         raise TypeError("Fetch argument None has invalid type")
     return [as_variable(fetches)], lambda values: values[0]

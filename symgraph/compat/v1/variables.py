@@ -22,7 +22,7 @@ _collections = {"variables": [], "trainable_variables": [], "update_ops": [], "l
 
 class GraphKeys:
     GLOBAL_VARIABLES, TRAINABLE_VARIABLES, UPDATE_OPS = "variables", "trainable_variables", "update_ops"
-    LOSSES, REGULARIZATION_LOSSES = "losses", "regularization_losses"
+    LOSSES, REGULARIZATION_LOSSES, SUMMARIES = "losses", "regularization_losses", "summaries"
 
 
 class Graph:

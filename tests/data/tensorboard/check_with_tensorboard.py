@@ -1,0 +1,50 @@
+"""Checks that TensorBoard reads the event files sg.compat.v1's tf.summary writes: scalars,
+histograms, images and tf.Summary values, through TensorBoard's own EventAccumulator. Run by
+hand where tensorboard is installed (checked with tensorboard 2.21.0):
+`PYTHONPATH=. python tests/data/tensorboard/check_with_tensorboard.py`. The tests
+(tests/compat/test_tf1_summary.py) read the files back with symgraph's reader."""
+import tempfile
+
+import numpy as np
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+import symgraph.compat.v1 as tf
+
+
+def main():
+    logdir = tempfile.mkdtemp()
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, [None, 4])
+    w = tf.Variable(tf.random_normal([4, 2], seed=1))
+    loss = tf.reduce_mean(tf.matmul(x, w) ** 2)
+    tf.summary.scalar("loss", loss)
+    tf.summary.histogram("weights", w)
+    tf.summary.image("inputs", tf.reshape(x, [-1, 2, 2, 1]), max_outputs=2)
+    merged = tf.summary.merge_all()
+    losses, rng = [], np.random.default_rng(0)
+    with tf.Session(backend="numpy") as sess, tf.summary.FileWriter(logdir) as writer:
+        sess.run(tf.global_variables_initializer())
+        for step in range(3):
+            summary, value = sess.run([merged, loss], feed_dict={x: rng.random((5, 4))})
+            writer.add_summary(summary, step)
+            losses.append(float(value))
+        writer.add_summary(tf.Summary(value=[tf.Summary.Value(tag="accuracy", simple_value=0.75)]), 3)
+        weights = sess.run(w)
+    events = EventAccumulator(logdir, size_guidance={"images": 0, "histograms": 0, "scalars": 0})
+    events.Reload()
+    tags = events.Tags()
+    assert sorted(tags["scalars"]) == ["accuracy", "loss"], tags
+    assert [e.step for e in events.Scalars("loss")] == [0, 1, 2]
+    np.testing.assert_allclose([e.value for e in events.Scalars("loss")], losses, rtol=1e-6)
+    assert events.Scalars("accuracy")[0].value == 0.75 and events.Scalars("accuracy")[0].step == 3
+    histogram = events.Histograms("weights")[-1].histogram_value
+    assert histogram.num == 8 and np.isclose(histogram.sum, weights.sum(), rtol=1e-6)
+    assert np.isclose(histogram.min, weights.min()) and sum(histogram.bucket) == 8
+    assert sorted(tags["images"]) == ["inputs/image/0", "inputs/image/1"]
+    image = events.Images("inputs/image/0")[0]
+    assert (image.width, image.height) == (2, 2) and image.encoded_image_string[:4] == b"\x89PNG"
+    print(f"TensorBoard read {logdir}: scalars, a histogram and images")
+
+
+if __name__ == "__main__":
+    main()
