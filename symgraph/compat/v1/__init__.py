@@ -31,7 +31,7 @@ from ...grad import grad as _grad
 from ...ops import elemwise as _E, reduce as _R
 from ...ops.base import as_variable as _as_variable
 from ...ops.linalg import matmul as _matmul
-from . import contrib, data, errors, layers, losses, nn, summary, train
+from . import contrib, data, errors, layers, losses, metrics, nn, summary, train
 from .summary import Summary
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
@@ -45,6 +45,7 @@ from .session import (Operation, Session, InteractiveSession, get_default_sessio
                       control_dependencies)
 from .variables import (TFVariable as Variable, placeholder, placeholder_with_default, global_variables,
                         all_variables, trainable_variables, global_variables_initializer, initialize_all_variables,
+                        local_variables, local_variables_initializer,
                         variables_initializer, reset_default_graph, set_random_seed, random_normal, random_uniform,
                         truncated_normal, GraphKeys, get_collection, add_to_collection, Graph, get_default_graph)
 

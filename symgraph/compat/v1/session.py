@@ -18,15 +18,16 @@ _dependencies = []  # the operations of each open control_dependencies block, ou
 
 class Operation:
     """A TensorFlow operation run for its effect: updates of variables (shared variables),
-    None when fetched. One made inside `with tf.control_dependencies([...])` runs those
-    operations' updates too (batch normalization's moving averages with the training step)."""
+    None when fetched, or `value` where given (a metric's update_op gives the metric's new
+    value). One made inside `with tf.control_dependencies([...])` runs those operations'
+    updates too (batch normalization's moving averages with the training step)."""
 
-    def __init__(self, updates=None, name=None):
+    def __init__(self, updates=None, name=None, value=None):
         self.updates = OrderedDict()
         for op in (op for ops in _dependencies for op in ops):
             self.updates.update(op.updates)
         self.updates.update(updates or {})
-        self.name = name
+        self.name, self.value = name, value
 
     def run(self, feed_dict=None, session=None):
         (session or get_default_session(f"{self.name or 'operation'}.run()")).run(self, feed_dict)
@@ -101,7 +102,7 @@ class Session:
         compiled = entry[0]
         values = [_fed_value(k, v) for k, v in feed.items()]
         results = iter(compiled(*values) if compiled is not None else [])
-        return rebuild([None if isinstance(f, Operation) else next(results) for f in flat])
+        return rebuild([next(results) if _tensor_of(f) is not None else None for f in flat])
 
     def _feed_iterators(self, flat, feed):
         """Feed the get_next() tensors of the tf.data iterators the fetches need with each
@@ -109,7 +110,7 @@ class Session:
         from .data import fed_iterators
         key = tuple(id(f) for f in flat)
         if key not in self._iterators:
-            tensors = [f for f in flat if not isinstance(f, Operation)]
+            tensors = [t for t in map(_tensor_of, flat) if t is not None]
             tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
             self._iterators[key] = fed_iterators(tensors)
         for iterator in self._iterators[key]:
@@ -117,7 +118,7 @@ class Session:
                 feed.update(zip(iterator._tensors, iterator.next_element()))
 
     def _compile(self, flat, fed):
-        tensors = [f for f in flat if not isinstance(f, Operation)]
+        tensors = [t for t in map(_tensor_of, flat) if t is not None]
         updates = OrderedDict()
         for op in (f for f in flat if isinstance(f, Operation)):
             for var, value in op.updates.items():
@@ -185,6 +186,11 @@ class InteractiveSession(Session):
         if self in _default_sessions:
             _default_sessions.remove(self)
         super().close()
+
+
+def _tensor_of(fetch):
+    """The tensor a fetch gives a value of: itself, an operation's value, or None."""
+    return fetch.value if isinstance(fetch, Operation) else fetch
 
 
 def _feed_key(key):

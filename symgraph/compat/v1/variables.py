@@ -23,6 +23,7 @@ _collections = {"variables": [], "trainable_variables": [], "update_ops": [], "l
 class GraphKeys:
     GLOBAL_VARIABLES, TRAINABLE_VARIABLES, UPDATE_OPS = "variables", "trainable_variables", "update_ops"
     LOSSES, REGULARIZATION_LOSSES, SUMMARIES = "losses", "regularization_losses", "summaries"
+    LOCAL_VARIABLES, METRIC_VARIABLES = "local_variables", "metric_variables"
 
 
 class Graph:
@@ -91,9 +92,12 @@ _streams = [RandomStream(None)]
 
 
 class TFVariable(SharedVariable):
-    """tf.Variable(initial_value, trainable=True, name=None, dtype=None)."""
+    """tf.Variable(initial_value, trainable=True, name=None, dtype=None, collections=None): in
+    the global variables (and the trainable ones), or in the given collections (a metric's are
+    local variables, set by tf.local_variables_initializer())."""
 
-    def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, validate_shape=True, **unused):
+    def __init__(self, initial_value=None, trainable=True, name=None, dtype=None, validate_shape=True,
+                 collections=None, **unused):
         if initial_value is None:
             raise ValueError("tf.Variable needs an initial_value")
         if callable(initial_value) and not isinstance(initial_value, Variable):
@@ -112,7 +116,8 @@ class TFVariable(SharedVariable):
         super().__init__(value, name=name, static_shape=value.shape if validate_shape else None)
         self.initial_value = init if init is not None else as_variable(value.copy())
         self.trainable = trainable
-        _collections["variables"].append(self)
+        for key in (collections if collections is not None else [GraphKeys.GLOBAL_VARIABLES]):
+            _collections.setdefault(key, []).append(self)
         if trainable:
             _collections["trainable_variables"].append(self)
 
@@ -196,6 +201,14 @@ def global_variables_initializer():
 
 
 initialize_all_variables = global_variables_initializer
+
+
+def local_variables():
+    return list(_collections.get(GraphKeys.LOCAL_VARIABLES, []))
+
+
+def local_variables_initializer():
+    return variables_initializer(local_variables(), name="init_local")
 
 
 def variables_initializer(var_list, name="init"):
