@@ -63,26 +63,28 @@ def accuracy(labels, predictions, weights=None, metrics_collections=None, update
     return _ratio(name or "accuracy", right * w, w, metrics_collections, updates_collections)
 
 
+def _error(name, labels, predictions, weights, of_difference, collections, final=None):
+    error = of_difference(E.cast(as_variable(predictions), "float32") - E.cast(as_variable(labels), "float32"))
+    w = _weights(error, weights)
+    return _ratio(name, error * w, w, *collections, final=final)
+
+
 def mean_squared_error(labels, predictions, weights=None, metrics_collections=None, updates_collections=None,
                        name=None):
-    error = E.square(E.cast(as_variable(predictions), "float32") - E.cast(as_variable(labels), "float32"))
-    w = _weights(error, weights)
-    return _ratio(name or "mean_squared_error", error * w, w, metrics_collections, updates_collections)
+    return _error(name or "mean_squared_error", labels, predictions, weights, E.square,
+                  (metrics_collections, updates_collections))
 
 
 def mean_absolute_error(labels, predictions, weights=None, metrics_collections=None, updates_collections=None,
                         name=None):
-    error = E.abs(E.cast(as_variable(predictions), "float32") - E.cast(as_variable(labels), "float32"))
-    w = _weights(error, weights)
-    return _ratio(name or "mean_absolute_error", error * w, w, metrics_collections, updates_collections)
+    return _error(name or "mean_absolute_error", labels, predictions, weights, E.abs,
+                  (metrics_collections, updates_collections))
 
 
 def root_mean_squared_error(labels, predictions, weights=None, metrics_collections=None, updates_collections=None,
                             name=None):
-    error = E.square(E.cast(as_variable(predictions), "float32") - E.cast(as_variable(labels), "float32"))
-    w = _weights(error, weights)
-    return _ratio(name or "root_mean_squared_error", error * w, w, metrics_collections, updates_collections,
-                  final=E.sqrt)
+    return _error(name or "root_mean_squared_error", labels, predictions, weights, E.square,
+                  (metrics_collections, updates_collections), final=E.sqrt)
 
 
 def _confusion(labels, predictions, weights):
