@@ -214,6 +214,8 @@ class SpatialDropout2D(Dropout):
     data_format="channels_last") while training (neighbouring pixels are correlated, so
     dropping single ones regularizes little); scaled by 1 / (1 - rate)."""
 
+    image_ndim = 4
+
     def __init__(self, rate, data_format=None, **kw):
         from .image_format import resolved
         super().__init__(rate, **kw)
@@ -225,12 +227,20 @@ class SpatialDropout2D(Dropout):
     def call(self, x, context):
         if not (context.training and self.rate > 0):
             return x
-        if x.ndim != 4:
-            raise ValueError(f"{self.name} takes (N, C, H, W) images, got {x.type}")
-        channel = 1 if self.data_format == "channels_first" else 3
-        kept = [shape(x)[0]] + [shape(x)[a] if a == channel else 1 for a in (1, 2, 3)]
+        n = self.image_ndim
+        if x.ndim != n:
+            raise ValueError(f"{self.name} takes {'(N, C, H, W) images' if n == 4 else '(N, C, D, H, W) volumes'}, "
+                             f"got {x.type}")
+        channel = 1 if self.data_format == "channels_first" else n - 1
+        kept = [shape(x)[0]] + [shape(x)[a] if a == channel else 1 for a in range(1, n)]
         keep = self.stream.binomial(kept, n=1, p=1.0 - self.rate, dtype=x.dtype)
         return x * keep * (1.0 / (1.0 - self.rate))
+
+
+class SpatialDropout3D(SpatialDropout2D):
+    """Dropout of whole channels of (N, C, D, H, W) volumes (or (N, D, H, W, C)) while training."""
+
+    image_ndim = 5
 
 
 class SpatialDropout1D(Dropout):

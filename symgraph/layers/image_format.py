@@ -18,8 +18,11 @@ def resolved(data_format):
 
 
 class ImageLayer:
-    """A layer over 4-d images in either format: subclasses write `nchw_call` (NCHW in and out,
-    or a tensor of fewer axes, as a global pooling's (N, C))."""
+    """A layer over 4-d images (5-d volumes where image_ndim is 5) in either format: subclasses
+    write `nchw_call` (channels first in and out, or a tensor of fewer axes, as a global
+    pooling's (N, C))."""
+
+    image_ndim = 4
 
     def __init__(self, *args, data_format=None, **kw):
         super().__init__(*args, **kw)
@@ -42,10 +45,12 @@ class ImageLayer:
     def call(self, x, context):
         if self.data_format == "channels_first":
             return self.nchw_call(x, context)
-        if x.ndim != 4:
-            raise ValueError(f"{self.name} takes (N, H, W, C) images (channels_last), got {x.type}")
-        out = self.nchw_call(x.dimshuffle(0, 3, 1, 2), context)
-        return out.dimshuffle(0, 2, 3, 1) if out.ndim == 4 else out
+        n = self.image_ndim
+        if x.ndim != n:
+            raise ValueError(f"{self.name} takes {'(N, H, W, C) images' if n == 4 else '(N, D, H, W, C) volumes'} "
+                             f"(channels_last), got {x.type}")
+        out = self.nchw_call(x.dimshuffle(0, n - 1, *range(1, n - 1)), context)
+        return out.dimshuffle(0, *range(2, n), 1) if out.ndim == n else out
 
 
 def default_channel_axis(ndim, data_format):
