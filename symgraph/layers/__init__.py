@@ -14,7 +14,7 @@ from .activation import ReLU, LeakyReLU, ELU, ThresholdedReLU, PReLU, Softmax
 from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, MaxPool2D, AvgPool2D, MaxPooling2D,
                    AveragePooling2D, GlobalAveragePooling2D, GlobalMaxPooling2D, GlobalAvgPool2D, GlobalMaxPool2D,
                    UpSampling2D, ZeroPadding2D, Cropping2D)
-from .conv3d import (Conv3D, MaxPooling3D, AveragePooling3D, MaxPool3D, AvgPool3D, GlobalAveragePooling3D,
+from .conv3d import (Conv3D, Conv3DTranspose, MaxPooling3D, AveragePooling3D, MaxPool3D, AvgPool3D, GlobalAveragePooling3D,
                      GlobalMaxPooling3D, GlobalAvgPool3D, GlobalMaxPool3D, UpSampling3D, ZeroPadding3D, Cropping3D)
 from .conv1d import (Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, MaxPool1D,
                      AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D, UpSampling1D, ZeroPadding1D, Cropping1D,
@@ -49,6 +49,6 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "TextVectorization", "StringLookup", "IntegerLookup", "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot",
            "Model", "Sequential", "clone_model", "plot_model", "model_to_dot", "set_seed", "load_model", "model_from_json",
            "model_from_config", "RNN", "SimpleRNNCell", "LSTMCell", "GRUCell", "StackedRNNCells", "Conv1DTranspose",
-           "DepthwiseConv1D", "SeparableConv1D", "RandomCrop", "RandomBrightness", "Conv3D", "MaxPooling3D",
+           "DepthwiseConv1D", "SeparableConv1D", "RandomCrop", "RandomBrightness", "Conv3D", "Conv3DTranspose", "MaxPooling3D",
            "AveragePooling3D", "MaxPool3D", "AvgPool3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D",
            "GlobalAvgPool3D", "GlobalMaxPool3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "SpatialDropout3D"]

@@ -77,13 +77,13 @@ class Conv2DTranspose(Conv2D):
     def _crop_and_extra(self):
         """(padding, output_padding) for conv2d_transpose: what is cropped from the full
         transposed output on each side, and what is added at the end."""
-        extra = self.output_padding or (0, 0)
+        extra = self.output_padding or (0,) * len(self.kernel_size)
         if not isinstance(self.padding, str) or self.padding.lower() == "valid":
             return (0 if isinstance(self.padding, str) else self.padding), extra
         # "same": H * s rows out of (H - 1) * s + k, cropped as a forward "same" convolution pads
         # (the smaller half first); a kernel shorter than its stride is made up at the end.
         crops = []
-        for k, s, axis in zip(self.kernel_size, self.strides, (0, 1)):
+        for axis, (k, s) in enumerate(zip(self.kernel_size, self.strides)):
             total = max(k - s, 0)
             crops.append((total // 2, total - total // 2))
             if self.output_padding is None:

@@ -1,11 +1,13 @@
-"""Keras's 3-d layers over volumes (video clips, scans): Conv3D, MaxPooling3D, AveragePooling3D,
+"""Keras's 3-d layers over volumes (video clips, scans): Conv3D, Conv3DTranspose, MaxPooling3D, AveragePooling3D,
 the global 3-d poolings, UpSampling3D, ZeroPadding3D, Cropping3D, on NCDHW volumes (NDHWC with
 data_format="channels_last", Keras's default with TensorFlow), over ops/conv3d.py."""
+import numpy as np
+
 from ..ops import conv3d as C3
 from ..ops.index import set_subtensor
 from ..ops.shape import repeat, shape, zeros
 from .base import Layer
-from .conv import Conv2D, _edges
+from .conv import Conv2D, Conv2DTranspose, _edges
 from .image_format import ImageLayer
 
 # Keras's Conv3D kernel (kd, kh, kw, in, out) is (out, in, kd, kh, kw) here.
@@ -31,6 +33,38 @@ class Conv3D(Conv2D):
 
     def nchw_call(self, x, context):
         out = C3.conv3d(x, self.kernel, self.strides, self.padding, self.dilation_rate, self.groups)
+        if self.bias is not None:
+            out = out + self.bias.dimshuffle("x", 0, "x", "x", "x")
+        return self.activation(out)
+
+
+class Conv3DTranspose(Conv3D):
+    """Conv3DTranspose(filters, kernel_size, strides=1, padding="valid"|"same", output_padding=None):
+    Conv2DTranspose's rules on each axis ("valid": (n - 1) * strides + kernel_size, "same":
+    n * strides); the kernel is (in_channels, filters / groups, kd, kh, kw)."""
+
+    _crop_and_extra = Conv2DTranspose._crop_and_extra
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, **kw):
+        if isinstance(padding, str) and padding.lower() not in ("valid", "same"):
+            raise ValueError(f"Conv3DTranspose: padding must be 'valid' or 'same', got {padding!r}")
+        super().__init__(filters, kernel_size, strides, padding, **kw)
+        self.strides = C3._triple(strides, "Conv3DTranspose: strides")
+        self.output_padding = None if output_padding is None else \
+            ((output_padding,) * 3 if isinstance(output_padding, int) else tuple(output_padding))
+
+    def build(self, input_shape):
+        channels = self._channels(input_shape)
+        per_group, receptive = self.filters // self.groups, int(np.prod(self.kernel_size))
+        self.kernel = self.add_weight("kernel", (channels, per_group) + self.kernel_size, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+                                      fan=(per_group * receptive, channels * receptive),
+                                      keras_axes=KERAS_KERNEL_AXES_3D)
+        self.bias = self._bias()
+
+    def nchw_call(self, x, context):
+        crop, extra = self._crop_and_extra()
+        out = C3.conv3d_transpose(x, self.kernel, self.strides, crop, extra, self.dilation_rate, self.groups)
         if self.bias is not None:
             out = out + self.bias.dimshuffle("x", 0, "x", "x", "x")
         return self.activation(out)

@@ -7,9 +7,10 @@ shapes are); the batch, height and width need not."""
 import numpy as np
 
 from .base import as_variable
-from .conv import _pair, avg_pool2d, conv2d, max_pool2d, normalize_padding
+from .conv import _pair, avg_pool2d, conv2d, conv2d_transpose, max_pool2d, normalize_padding
 from .elemwise import maximum
-from .shape import concatenate, full, ones, reshape, shape
+from .index import inc_subtensor
+from .shape import concatenate, full, ones, reshape, shape, zeros
 
 
 def _triple(value, what):
@@ -24,6 +25,8 @@ def _depth_and_planes(padding, what):
     if isinstance(padding, str):
         padding = normalize_padding(padding)
         return padding, padding
+    if padding is None:
+        return (0, 0), 0
     if np.isscalar(padding):
         return (int(padding),) * 2, int(padding)
     parts = tuple(padding)
@@ -99,6 +102,31 @@ def conv3d(input, filters, stride=1, padding=0, dilation=1, groups=1):
         y = conv2d(planes, w[:, :, k], stride=(sh, sw), padding=plane_padding, dilation=(dh, dw), groups=groups)
         total = y if total is None else total + y
     return _as_volumes(total, shape(x)[0], out_depth)
+
+
+def conv3d_transpose(input, filters, stride=1, padding=0, output_padding=0, dilation=1, groups=1):
+    """The transpose of conv3d: filters (C_in, C_out / groups, kd, kh, kw); each axis comes out
+    (n - 1) * stride - (front + back) + dilation * (k - 1) + 1 + output_padding long, padding
+    an int, three ints or three (front, back) pairs cropped from the full transposed output."""
+    x, w = as_variable(input), as_variable(filters)
+    if x.ndim != 5 or w.ndim != 5 or w.type.shape[2] is None:
+        raise ValueError(f"conv3d_transpose needs NCDHW volumes and (C_in, C_out, kd, kh, kw) filters of a known "
+                         f"depth, got {x.describe()} and {w.describe()}")
+    kd, depth = w.type.shape[2], _depth(x, "conv3d_transpose")
+    (sd, sh, sw), (dd, dh, dw) = _triple(stride, "conv3d_transpose: stride"), _triple(dilation, "dilation")
+    extra = (output_padding,) * 3 if np.isscalar(output_padding) else tuple(output_padding)
+    (front, back), plane_crop = _depth_and_planes(padding, "conv3d_transpose")
+    planes = _as_planes(x)
+    n = shape(x)[0]
+    full_depth = (depth - 1) * sd + dd * (kd - 1) + 1 + extra[0]
+    out = None
+    for k in range(kd):  # each depth tap's planes, added at the depths that tap reaches
+        y = _as_volumes(conv2d_transpose(planes, w[:, :, k], (sh, sw), plane_crop, extra[1:], (dh, dw), groups),
+                        n, depth)
+        if out is None:
+            out = zeros([n, shape(y)[1], full_depth, shape(y)[3], shape(y)[4]], dtype=y.dtype)
+        out = inc_subtensor(out[:, :, k * dd:k * dd + sd * (depth - 1) + 1:sd], y)
+    return out[:, :, front:full_depth - back]
 
 
 def _pool3d(x, pool_size, strides, padding, what, plane_pool, fill, combine):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
-from symgraph.ops.conv3d import avg_pool3d, conv3d, max_pool3d
+from symgraph.ops.conv3d import avg_pool3d, conv3d, conv3d_transpose, max_pool3d
 
 L = sg.layers
 
@@ -70,6 +70,28 @@ def test_conv3d_runs_on_numba_as_on_numpy(rng):
     variables = sg.tensor("x", "float32", shape=(None, 3, 5, 6, 6))
     np.testing.assert_allclose(sg.function([variables], expr(variables), backend="numba")(x),
                                sg.function([variables], expr(variables), backend="numpy")(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("stride,padding", [((1, 1, 1), 0), ((2, 1, 2), ((1, 1), (0, 0), (1, 0))), ((2, 2, 2), 1)])
+def test_conv3d_transpose_is_conv3ds_adjoint(stride, padding, rng):
+    w, x = rng.normal(size=(3, 4, 3, 2, 3)), rng.normal(size=(2, 4, 7, 6, 5))
+    y = run(lambda a: conv3d(a, sg.constant(w), stride, padding), x)
+    g = rng.normal(size=y.shape)
+    pads = [(padding, padding)] * 3 if np.isscalar(padding) else padding
+    extra = [(n + sum(p) - k) % s for n, k, s, p in zip(x.shape[2:], w.shape[2:], stride, pads)]  # (back to 7, 6, 5)
+    t = run(lambda b: conv3d_transpose(b, sg.constant(w), stride, padding, extra), g)
+    assert t.shape == x.shape
+    np.testing.assert_allclose(np.sum(y * g), np.sum(x * t), rtol=1e-12)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_conv3d_transpose_layers_lengths_are_kerass(padding):
+    inputs = L.Input((4, 5, 6, 3))
+    layer = L.Conv3DTranspose(2, (3, 2, 3), strides=(2, 1, 3), padding=padding, data_format="channels_last")
+    out = L.Model(inputs, layer(inputs)).predict(np.zeros((1, 4, 5, 6, 3), "float32"), verbose=0)
+    # "valid": (n - 1) * strides + kernel_size; "same": n * strides
+    assert out.shape == ((1, 9, 6, 18, 2) if padding == "valid" else (1, 8, 5, 18, 2))
+    assert layer.kernel.get_value().shape == (3, 2, 3, 2, 3)  # (in channels, filters, kd, kh, kw)
 
 
 @pytest.mark.parametrize("method", ["max", "avg"])
