@@ -169,3 +169,16 @@ def test_a_small_video_convnet_learns_which_way_a_dot_moves():
     history = model.fit(clips[:160], labels[:160], epochs=15, batch_size=32, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0] / 2
     assert model.evaluate(clips[160:], labels[160:], verbose=0)[1] > 0.85
+
+
+def test_3d_layers_and_einsum_dense_save_and_load(tmp_path):
+    inputs = L.Input((4, 6, 6, 2))
+    h = L.Conv3D(3, 2, padding="same", data_format="channels_last")(inputs)
+    h = L.Conv3DTranspose(2, 2, strides=2, data_format="channels_last")(h)
+    h = L.AveragePooling3D(2, data_format="channels_last")(L.SpatialDropout3D(0.2, data_format="channels_last")(h))
+    outputs = L.EinsumDense("ab,bc->ac", 3, bias_axes="c")(L.Reshape((4 * 6 * 6 * 2,))(h))
+    model = L.Model(inputs, outputs)
+    x = np.random.default_rng(0).random((2, 4, 6, 6, 2)).astype("float32")
+    model.save(str(tmp_path / "m.keras"))
+    np.testing.assert_array_equal(L.load_model(str(tmp_path / "m.keras")).predict(x, verbose=0),
+                                  model.predict(x, verbose=0))
