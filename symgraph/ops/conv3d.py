@@ -10,7 +10,8 @@ from .base import as_variable
 from .conv import _pair, avg_pool2d, conv2d, conv2d_transpose, max_pool2d, normalize_padding
 from .elemwise import maximum
 from .index import inc_subtensor
-from .shape import concatenate, full, ones, reshape, shape, zeros
+from .padding import pad
+from .shape import ones, reshape, shape, zeros
 
 
 def _triple(value, what):
@@ -53,13 +54,7 @@ def _depth_padding(depth, kernel, stride, dilation, padding):
 
 
 def _padded_depth(x, front, back, fill):
-    if not (front or back):
-        return x
-    n, c, h, w = (shape(x)[a] for a in (0, 1, 3, 4))
-    parts = [full([n, c, front, h, w], fill, dtype=x.dtype)] if front else []
-    parts.append(x)
-    parts += [full([n, c, back, h, w], fill, dtype=x.dtype)] if back else []
-    return concatenate(parts, axis=2)
+    return pad(x, ((0, 0), (0, 0), (front, back), (0, 0), (0, 0)), constant_values=fill) if front or back else x
 
 
 def _as_planes(x):
