@@ -227,12 +227,10 @@ class ImageFeeder:
         return order
 
     def _read(self, path):
-        from PIL import Image
-        with Image.open(path) as image:
-            image = image.convert("RGB" if self.color else "L")
-            if all(self.size):
-                image = image.resize((self.size[1], self.size[0]), Image.BILINEAR)
-            array = np.asarray(image, dtype=np.float32)
+        from ...preprocessing.image_files import load_img
+        image = load_img(path, color_mode="rgb" if self.color else "grayscale",
+                         target_size=self.size if all(self.size) else None, interpolation="bilinear")
+        array = np.asarray(image, dtype=np.float32)
         return array[:, :, ::-1].transpose(2, 0, 1) if self.color else array[None]
 
     def shapes(self):

@@ -7,10 +7,8 @@ from . import wire
 
 def load_image(filename, color=True):
     """An image as H x W x 3 float32 in [0, 1] (H x W x 1 with color=False), as pycaffe's."""
-    from PIL import Image
-    with Image.open(filename) as image:
-        image = image.convert("RGB" if color else "L")
-        array = np.asarray(image, dtype=np.float32) / 255.0
+    from ...preprocessing.image_files import load_img
+    array = np.asarray(load_img(filename, color_mode="rgb" if color else "grayscale"), dtype=np.float32) / 255.0
     return array if color else array[:, :, np.newaxis]
 
 

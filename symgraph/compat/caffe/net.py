@@ -19,6 +19,8 @@ TRAIN, TEST = 0, 1
 # caffe.set_mode_cpu / set_mode_gpu: the backend of nets made without one (None: sg.config's).
 MODE = {"backend": None}
 _PHASES = {"TRAIN": TRAIN, "TEST": TEST}
+
+
 def net_parameter(source):
     """The Message of a .prototxt (a net's or a solver's): its path, its text, or a Message."""
     if isinstance(source, Message):
@@ -120,7 +122,7 @@ class ParamBlob(LegacyShape):
 
     @property
     def diff(self):
-        return self._net._param_diffs.get(id(self.variable), np.zeros_like(self.data))
+        return self._net._param_diffs.get(self.variable, np.zeros_like(self.data))
 
     def __repr__(self):
         return f"<ParamBlob {self._key} {self.shape}>"
@@ -301,7 +303,8 @@ class Net:
         self._params[(layer, index)] = variable
 
     def _layer_params(self):
-        return sorted(self._params.items(), key=lambda item: (self._layer_names.index(item[0][0]), item[0][1]))
+        """((layer, index), variable) of each parameter blob, in the layers' order (as built)."""
+        return list(self._params.items())
 
     def learnable_params(self):
         """(variable, lr_mult, decay_mult) of each parameter a solver updates (lr_mult > 0),
@@ -336,7 +339,7 @@ class Net:
         self._input_shapes[name] = shape
         self._data[name] = np.zeros(shape, np.float32)
         if tuple(old[1:]) != tuple(shape[1:]):  # the image size is static in the graph: build it again
-            self._data = {n: a for n, a in self._data.items() if n in self._inputs}
+            self.reshape()
             try:
                 self._build()
             except (ValueError, TypeError) as error:  # (the net stays as it was)
@@ -419,6 +422,13 @@ class Net:
     def _input_arrays(self):
         return [self._data[n] for n in self._inputs]
 
+    def _keep(self, names, values, params=(), grads=()):
+        """A run's values as the blobs' .data (and the parameters' gradients as their .diff)."""
+        for name, value in zip(names, values):
+            self._data[name] = np.asarray(value)
+        for variable, g in zip(params, grads):
+            self._param_diffs[variable] = np.asarray(g, dtype=np.float32)
+
     def forward(self, blobs=None, start=None, end=None, **kwargs):
         """Run the net (pycaffe's forward): kwargs give input blobs, data layers read their next
         batch; returns {output blob: array} (with `end`, the last layer's tops), and every blob's
@@ -427,11 +437,7 @@ class Net:
             raise NotImplementedError("forward(start=...) is not implemented; forward runs from the inputs")
         self._feed(kwargs)
         function, names = self._function(("forward", end))
-        values = function(*self._input_arrays())
-        values = values if isinstance(values, list) else [values]
-        for name, value in zip(names, values):
-            if name not in self._inputs:
-                self._data[name] = np.asarray(value)
+        self._keep(names, function(*self._input_arrays()))
         outs = self.outputs if end is None else self._top_names[end]
         return {n: self._data[n] for n in list(outs) + list(blobs or [])}
 
@@ -448,8 +454,7 @@ class Net:
         grads = grads if isinstance(grads, list) else [grads]
         for name, g in zip(names, grads[:len(names)]):
             self._blob_diffs[name] = np.asarray(g, dtype=np.float32)
-        for (_, variable), g in zip(self._layer_params(), grads[len(names):]):
-            self._param_diffs[id(variable)] = np.asarray(g, dtype=np.float32)
+        self._keep((), (), [v for _, v in self._layer_params()], grads[len(names):])
         return {n: self._blob_diffs[n] for n in list(self.inputs) + list(diffs or [])}
 
     def forward_all(self, blobs=None, **kwargs):
@@ -484,7 +489,7 @@ class Net:
             if name not in own or not arrays:
                 continue
             if len(arrays) != len(own[name]):
-                raise ValueError(f"{path}: layer {name!r} has {len(arrays)} blobs, the net's has {len(own[name])}")
+                raise ValueError(f"{path}: layer {name!r} has {len(arrays)} blobs, the net's layer {len(own[name])}")
             for index, array in enumerate(arrays):
                 variable = own[name][index]
                 target = variable.get_value(borrow=True).shape

@@ -158,7 +158,7 @@ class Solver:
 
     def _compile(self):
         net = self.net
-        inputs = [net._inputs[n] for n in net._inputs]
+        inputs = list(net._inputs.values())
         rate, t = sg.scalar("rate", "float32"), sg.scalar("t", "float32")
         names = net._blobs_until(None)
         blobs = [net._symbols[n] for n in names]
@@ -210,7 +210,8 @@ class Solver:
                                                    else [])
                 values = first(*args)
                 loss += float(values[0])
-                self._store(names, values[1:])
+                self.net._keep(names, values[1:len(names) + 1], [v for v, _, _ in self._learnable],
+                               values[len(names) + 1:])
             if apply is not None:
                 apply(np.float32(rate), np.float32(self.iter + 1))
             self._losses = (self._losses + [loss / self._iter_size])[-average:]
@@ -221,15 +222,6 @@ class Solver:
             self.iter += 1
             if snapshot and self.iter % snapshot == 0:
                 self.snapshot()
-
-    def _store(self, names, values):
-        net = self.net
-        blob_values, grads = values[:len(names)], values[len(names):]
-        for name, value in zip(names, blob_values):
-            if name not in net._inputs:
-                net._data[name] = np.asarray(value)
-        for (variable, _, _), g in zip(self._learnable, grads):
-            net._param_diffs[id(variable)] = np.asarray(g)
 
     def solve(self, resume_file=None):
         """Train to max_iter (from a .solverstate when given), then snapshot and test as Caffe's
@@ -311,10 +303,11 @@ class Solver:
 
 
 def _legacy_type(value):
-    names = ["SGD", "Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"]
+    """The deprecated solver_type's name (its enum's name or number; the enum is in
+    _SOLVER_TYPES' order) as `type` spells it."""
     if isinstance(value, int):
-        return names[value]
-    return {n.upper(): n for n in names}.get(str(value).upper(), str(value))
+        return _SOLVER_TYPES[value]
+    return {n.upper(): n for n in _SOLVER_TYPES}.get(str(value).upper(), str(value))
 
 
 def _typed(kind):

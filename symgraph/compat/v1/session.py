@@ -94,8 +94,9 @@ class Session:
         for op in flat:
             if hasattr(op, "before_run"):  # (an iterator's initializer)
                 op.before_run(feed)
-        self._feed_iterators(flat, feed)
-        key = (tuple(id(f) for f in flat), tuple(id(k) for k in feed))
+        fetched = tuple(id(f) for f in flat)
+        self._feed_iterators(flat, fetched, feed)
+        key = (fetched, tuple(id(k) for k in feed))
         entry = self._functions.get(key)
         if entry is None:
             entry = self._functions[key] = (self._compile(flat, list(feed)), flat, list(feed))
@@ -104,11 +105,10 @@ class Session:
         results = iter(compiled(*values) if compiled is not None else [])
         return rebuild([next(results) if _tensor_of(f) is not None else None for f in flat])
 
-    def _feed_iterators(self, flat, feed):
+    def _feed_iterators(self, flat, key, feed):
         """Feed the get_next() tensors of the tf.data iterators the fetches need with each
-        iterator's next element (OutOfRangeError past its end)."""
+        iterator's next element (OutOfRangeError past its end); key: the fetches' ids."""
         from .data import fed_iterators
-        key = tuple(id(f) for f in flat)
         if key not in self._iterators:
             tensors = [t for t in map(_tensor_of, flat) if t is not None]
             tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
