@@ -7,7 +7,7 @@ from ..ops import conv3d as C3
 from ..ops.index import set_subtensor
 from ..ops.shape import repeat, shape, zeros
 from .base import Layer
-from .conv import Conv2D, Conv2DTranspose, _edges
+from .conv import Conv2D, Conv2DTranspose, MaxPool2D, _edges
 from .image_format import ImageLayer
 
 # Keras's Conv3D kernel (kd, kh, kw, in, out) is (out, in, kd, kh, kw) here.
@@ -70,12 +70,10 @@ class Conv3DTranspose(Conv3D):
         return self.activation(out)
 
 
-class MaxPooling3D(ImageLayer, Layer):
-    image_ndim = 5
+class MaxPooling3D(MaxPool2D):
+    """MaxPool2D's arguments (pool_size=2, strides=None, padding) over volumes."""
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", **kw):
-        super().__init__(**kw)
-        self.pool_size, self.strides, self.padding = pool_size, strides, padding
+    image_ndim = 5
 
     def nchw_call(self, x, context):
         return C3.max_pool3d(x, self.pool_size, self.strides, self.padding)

@@ -383,6 +383,33 @@ def test_regression_and_margin_losses():
         np.testing.assert_allclose(loss, expected, rtol=1e-5, err_msg=body)
 
 
+def test_fillers_draw_as_caffes(rng):
+    """Caffe's fan-in is count / shape[0], fan-out count / shape[1]: xavier is uniform within
+    sqrt(3 / n), msra normal with std sqrt(2 / n), n by variance_norm."""
+    from symgraph.compat.caffe.fillers import fill
+    shape = (64, 32, 3, 3)  # fan-in 288, fan-out 576
+    for norm, n in (("FAN_IN", 288), ("FAN_OUT", 576), ("AVERAGE", 432)):
+        w = fill(shape, Message(type="xavier", variance_norm=Enum(norm)), "constant")
+        limit = np.sqrt(3.0 / n)
+        assert w.dtype == np.float32 and np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
+        assert np.std(fill(shape, Message(type="msra", variance_norm=Enum(norm)), "constant")) == \
+            pytest.approx(np.sqrt(2.0 / n), rel=0.03)
+    g = fill((200, 50), Message(type="gaussian", mean=1.0, std=0.5), "constant")
+    assert g.mean() == pytest.approx(1.0, abs=0.01) and g.std() == pytest.approx(0.5, rel=0.03)
+    sparse = fill((100, 400), Message(type="gaussian", sparse=10), "constant")
+    assert (sparse != 0).mean() == pytest.approx(0.1, abs=0.01)  # sparse / outputs kept
+    ball = fill((5, 7), Message(type="positive_unitball"), "constant")
+    np.testing.assert_allclose(ball.sum(axis=1), 1.0, rtol=1e-6)
+    assert ball.min() >= 0
+    u = fill((1000,), Message(type="uniform", min=-2.0, max=-1.0), "constant")
+    assert -2.0 <= u.min() and u.max() <= -1.0
+    np.testing.assert_array_equal(fill((2, 3), None, ("constant", 0.25)), np.full((2, 3), 0.25))
+    line = np.array([0.25, 0.75, 0.75, 0.25])  # Caffe's bilinear kernel of 4 (upsampling by 2)
+    np.testing.assert_allclose(fill((2, 1, 4, 4), Message(type="bilinear"), "constant")[1, 0], np.outer(line, line))
+    with pytest.raises(ValueError, match="unknown filler type 'glorot'"):
+        fill((2,), Message(type="glorot"), "constant")
+
+
 def test_loss_weights_sum_into_the_objective_and_backward_matches_finite_differences():
     """net.backward()'s parameter and input diffs are the total loss's gradient (a layer's
     loss_weight scales its top), checked by central differences on the float32 net."""
@@ -473,6 +500,12 @@ def test_hdf5_memory_and_dummy_data_layers_feed_the_net(tmp_path):
     assert net.inputs == [] and net.blobs["data"].shape == (3, 2)
     labels = [net.forward()["label"].tolist() for _ in range(3)]
     assert labels == [[0, 1, 2], [3, 4, 0], [1, 2, 3]]  # on through the file, and around
+    shuffled = net_of(f'layer {{ name: "d" type: "HDF5Data" top: "data" top: "label" hdf5_data_param {{ '
+                      f'source: "{tmp_path / "list.txt"}" batch_size: 5 shuffle: true }} }}')
+    passes = [shuffled.forward()["label"].tolist() for _ in range(3)]
+    assert all(sorted(p) == [0, 1, 2, 3, 4] for p in passes)  # each pass every row once
+    assert len({tuple(p) for p in passes}) > 1 and passes[0] != [0, 1, 2, 3, 4]  # in new orders
+    np.testing.assert_array_equal(shuffled.blobs["data"].data[:, 0], 2 * shuffled.blobs["label"].data)  # rows kept
     mem = net_of('layer { name: "m" type: "MemoryData" top: "data" top: "label" memory_data_param { batch_size: 2 '
                  'channels: 1 height: 2 width: 2 } }')
     images = rng.normal(size=(4, 1, 2, 2)).astype(np.float32)
@@ -587,15 +620,26 @@ def test_python_layers_compute_train_and_feed_as_in_pycaffe(tmp_path, monkeypatc
         net_of('layer { name: "bad" type: "Python" top: "x" python_param { module: "no_such_module" layer: "L" } }')
 
 
-def test_set_mode_gpu_compiles_later_nets_for_the_cuda_backend():
+def test_set_mode_gpu_compiles_later_nets_for_the_cuda_backend(monkeypatch):
+    """The backend each compile is asked for (recorded; compiled on NumPy here, with no GPU)."""
+    import symgraph as sg
+    asked, compile_ = [], sg.function
+
+    def recording(*args, backend=None, **kw):
+        asked.append(backend)
+        return compile_(*args, backend="numpy", **kw)
+
+    monkeypatch.setattr(sg, "function", recording)
     deploy = os.path.join(DATA, "lenet_deploy.prototxt")
+    x = np.zeros((1, 1, 8, 8))
     try:
         caffe.set_mode_gpu()
-        assert caffe.Net(deploy, caffe.TEST)._backend == "cuda"
-        assert caffe.Net(deploy, caffe.TEST, backend="numpy")._backend == "numpy"
+        caffe.Net(deploy, caffe.TEST).forward(data=x)
+        caffe.Net(deploy, caffe.TEST, backend="numpy").forward(data=x)
     finally:
         caffe.set_mode_cpu()
-    assert caffe.Net(deploy, caffe.TEST)._backend is None  # sg.config.backend's
+    caffe.Net(deploy, caffe.TEST).forward(data=x)
+    assert asked == ["cuda", "numpy", None]  # (None: sg.config.backend's)
 
 
 def test_what_is_not_implemented_or_wrong_is_named():
@@ -616,11 +660,20 @@ def test_what_is_not_implemented_or_wrong_is_named():
         net.forward(images=np.zeros((64, 1, 8, 8)))
     with pytest.raises(ValueError, match="needs a loss layer"):
         net.backward()
+    other = caffe.Net(os.path.join(DATA, "lenet_deploy.prototxt"), caffe.TEST, backend="numpy")
+    x = rng.normal(size=(64, 1, 8, 8))
+    assert not np.allclose(other.forward(data=x)["prob"], net.forward(data=x)["prob"])
+    other.share_with(net)  # pycaffe's: the other's blobs by layer name
+    assert other.params["ip1"][0].variable is net.params["ip1"][0].variable
+    np.testing.assert_array_equal(other.forward(data=x)["prob"], net.forward(data=x)["prob"])
     with pytest.raises(ValueError, match=r"the input 'data' of shape \(64, 3, 8, 8\) \(the net was built for "
                                          r"\(64, 1, 8, 8\)\): layer 'conv1' \(Convolution\): its parameter blob 0 "
                                          r"has shape \(8, 1, 3, 3\), the layer needs \(8, 3, 3, 3\)"):
         net.forward(data=np.zeros((64, 3, 8, 8)))
     assert net.forward(data=np.zeros((5, 1, 8, 8)))["prob"].shape == (5, 10)  # the net as it was, any batch
+    net.blobs["data"].reshape(2, 1, 8, 8)  # a new batch size: the blobs follow at the next forward
+    net.reshape()
+    assert net.blobs["data"].shape == (2, 1, 8, 8) and net.blobs["prob"].shape == (2, 10)
 
 
 CAFFENET_STYLE = """name: "CaffeNetStyle"
@@ -785,6 +838,13 @@ def test_a_solver_written_field_by_field_with_caffe_pb2_as_pycaffes_notebooks_do
         s.test_iter = 5
 
 
+def test_the_deprecated_solver_type_names_the_rule():
+    for legacy, kind in (("RMSPROP", "RMSProp"), ("ADADELTA", "AdaDelta"), (2, "AdaGrad")):
+        solver = caffe.Solver(parse(f'net_param {{ {input_layer("x", (2, 3))} }} base_lr: 0.1 '
+                                    f'solver_type: {legacy}'), backend="numpy")
+        assert solver.type == kind
+
+
 def test_learning_rate_policies():
     from symgraph.compat.caffe.solver import learning_rate
     p = parse('base_lr: 0.1 gamma: 0.5 power: 2 stepsize: 3 max_iter: 10')
@@ -912,6 +972,16 @@ def test_io_transformer_and_binaryproto_round_trips(tmp_path):
     blob = caffe_pb2.BlobProto()
     blob.ParseFromString((tmp_path / "mean.binaryproto").read_bytes())
     np.testing.assert_array_equal(caffe.io.blobproto_to_array(blob), mean)
+    # Images of another size are resized to the input's (spline order 1: bilinear), means too.
+    resized = caffe.io.resize_image(np.full((8, 10, 3), 0.5, np.float32), (4, 5))
+    assert resized.shape == (4, 5, 3) and np.allclose(resized, 0.5)
+    ramp = caffe.io.resize_image(np.arange(4, dtype=np.float32).reshape(1, 4, 1).repeat(2, 0), (2, 7))
+    assert ramp.shape == (2, 7, 1) and np.all(np.diff(ramp[0, :, 0]) > 0) and ramp[0, 0, 0] == 0 and ramp[0, -1, 0] == 3
+    big = rng.random((8, 10, 3)).astype(np.float32)
+    np.testing.assert_allclose(t.preprocess("data", big)[0], caffe.io.resize_image(big, (4, 5))[:, :, 2] * 255 - 104,
+                               rtol=1e-5, atol=1e-4)
+    t.set_mean("data", np.full((3, 8, 10), 7.0))
+    assert t.mean["data"].shape == (3, 4, 5) and np.allclose(t.mean["data"], 7.0)
     from PIL import Image
     Image.fromarray((image * 255).astype(np.uint8)).save(tmp_path / "i.png")
     loaded = caffe.io.load_image(str(tmp_path / "i.png"))

@@ -93,3 +93,17 @@ def test_python_values_merge_and_what_is_refused(tmp_path):
     open(path, "wb").write(bytes(data))
     with pytest.raises(ValueError, match="fails its CRC"):
         read_events(path)
+
+
+def test_images_are_scaled_as_tensorflow_1s_image_summary():
+    from PIL import Image
+    from symgraph.compat.v1.summary import _image_bytes
+
+    def decoded(image):
+        return np.asarray(Image.open(io.BytesIO(_image_bytes(np.asarray(image)))))
+
+    signed = np.array([[[-2.0], [0.0], [1.0]]])  # any negative: 0 at 127, the largest magnitude to the edge
+    np.testing.assert_array_equal(decoded(signed), [[0, 127, 190]])
+    np.testing.assert_array_equal(decoded(np.array([[[0.5], [2.0]]])), [[64, 255]])  # else the largest is 255
+    pixels = np.array([[[3], [250]]], np.uint8)
+    np.testing.assert_array_equal(decoded(pixels), [[3, 250]])  # uint8 as it is
