@@ -224,9 +224,9 @@ def test_session_fetches_feeds_and_what_a_failed_run_leaves(rng):
         np.testing.assert_allclose(sess.run(y, {x: [[1, 1]], w: [[0.5], [0.5]]}), [[1.0]])
         np.testing.assert_allclose(w.get_value(), [[1.0], [2.0]])
         np.testing.assert_allclose(sess.run(double, {y: [[5.0]]}), [[10.0]])
-        with pytest.raises(ValueError, match="You must feed a value for a placeholder tensor.*'x'"):
+        with pytest.raises(ValueError, match="You must feed a value for a placeholder tensor.*'x:0'"):
             sess.run(y)
-        with pytest.raises(ValueError, match="Cannot feed value of shape \\(2,\\) for tensor 'x'"):
+        with pytest.raises(ValueError, match="Cannot feed value of shape \\(2,\\) for tensor 'x:0'"):
             sess.run(y, {x: [1.0, 2.0]})
         # A run that fails leaves the variables as they were.
         index = tf.placeholder(tf.int64, [], name="index")
@@ -247,7 +247,7 @@ def test_variables_initializers_scopes_gradients_and_saver(tmp_path):
         W = tf.get_variable("W", [200, 300], initializer=tf.truncated_normal_initializer(stddev=0.5))
         b = tf.get_variable("b", [300], initializer=tf.constant_initializer(0.25))
         G = tf.get_variable("G", [50, 40])  # (Glorot's uniform by default)
-    assert W.name == "layer1/W" and W.get_value().dtype == np.float32
+    assert W.name == "layer1/W:0" and W.op.name == "layer1/W" and W.get_value().dtype == np.float32
     first = W.get_value()
     assert np.abs(first).max() <= 1.0 + 1e-6 and abs(first.std() - 0.5 * 0.8796) < 0.02
     np.testing.assert_array_equal(b.get_value(), np.full(300, 0.25, "float32"))
@@ -260,8 +260,8 @@ def test_variables_initializers_scopes_gradients_and_saver(tmp_path):
         with pytest.raises(ValueError, match="layer1/V does not exist"):
             tf.get_variable("V", [2])
     with tf.variable_scope("layer1", reuse=tf.AUTO_REUSE):
-        assert tf.get_variable("W") is W and tf.get_variable("V", [2]).name == "layer1/V"
-    assert tf.Variable(1.0, name="v").name == "v" and tf.Variable(2.0, name="v").name == "v_1"
+        assert tf.get_variable("W") is W and tf.get_variable("V", [2]).name == "layer1/V:0"
+    assert tf.Variable(1.0, name="v").name == "v:0" and tf.Variable(2.0, name="v").name == "v_1:0"
     with tf.Session() as sess:
         W.assign(tf.zeros([200, 300])).run()
         assert not W.get_value().any()
@@ -293,10 +293,11 @@ def test_tf_layers_and_losses_build_a_trainable_convnet(digits, rng):
     h = tf.layers.max_pooling2d(h, 2, 2)
     h = tf.layers.dropout(tf.layers.flatten(h), rate=0.3, training=training)
     logits = tf.layers.dense(h, 10)
-    assert [v.name for v in tf.trainable_variables()] == ["conv2d/kernel", "conv2d/bias", "dense/kernel", "dense/bias"]
+    assert [v.op.name for v in tf.trainable_variables()] == ["conv2d/kernel", "conv2d/bias", "dense/kernel",
+                                                             "dense/bias"]
     again = tf.layers.dense(h, 10, name="dense", reuse=True)  # (the same variables)
     assert len(tf.trainable_variables()) == 4 and tf.layers.dense(h, 3).owner is not None
-    assert tf.trainable_variables()[-1].name == "dense_1/bias"
+    assert tf.trainable_variables()[-1].name == "dense_1/bias:0"
     loss = tf.losses.sparse_softmax_cross_entropy(labels=labels, logits=logits)
     train = tf.train.AdamOptimizer(0.01).minimize(loss, var_list=tf.trainable_variables()[:4])
     accuracy = tf.reduce_mean(tf.to_float(tf.equal(tf.argmax(logits, 1, output_type=tf.int32), labels)))
@@ -405,7 +406,7 @@ def test_dynamic_rnn_runs_tensorflows_cells_with_sequence_lengths(kind, backend,
     cell = {"rnn": tf.nn.rnn_cell.BasicRNNCell, "lstm": tf.nn.rnn_cell.BasicLSTMCell,
             "gru": tf.nn.rnn_cell.GRUCell}[kind](n)
     outputs, state = tf.nn.dynamic_rnn(cell, x, sequence_length=lengths, dtype=tf.float64)
-    names = [v.name for v in tf.trainable_variables()]
+    names = [v.op.name for v in tf.trainable_variables()]
     assert names == {"rnn": ["rnn/basic_rnn_cell/kernel", "rnn/basic_rnn_cell/bias"],
                      "lstm": ["rnn/basic_lstm_cell/kernel", "rnn/basic_lstm_cell/bias"],
                      "gru": ["rnn/gru_cell/gates/kernel", "rnn/gru_cell/gates/bias", "rnn/gru_cell/candidate/kernel",
@@ -451,7 +452,7 @@ def test_stacked_cells_an_initial_state_and_embeddings_learn_a_sequence_task(rng
     batch = tf.shape(ids)[0]
     start = cell.zero_state(batch, tf.float32)
     outputs, state = tf.nn.dynamic_rnn(cell, tf.nn.embedding_lookup(embeddings, ids), initial_state=start)
-    assert [v.name for v in tf.trainable_variables()][1:3] == ["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
+    assert [v.op.name for v in tf.trainable_variables()][1:3] == ["rnn/multi_rnn_cell/cell_0/basic_lstm_cell/kernel",
                                                                "rnn/multi_rnn_cell/cell_0/basic_lstm_cell/bias"]
     logits = tf.layers.dense(state[1].h, 2)
     loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
@@ -499,7 +500,7 @@ def test_conv2d_transpose_is_the_adjoint_of_conv2d_and_the_layer_gives_tensorflo
         out = sess.run(up, {images: rng.normal(size=(2, 5, 6, 3))})
     want = (10, 12) if padding == "SAME" else (11, 13)  # (n * stride, + max(kernel - stride, 0) when VALID)
     assert out.shape == (2, *want, 7) and (out >= 0).all()
-    assert [v.name for v in tf.trainable_variables()] == ["conv2d_transpose/kernel", "conv2d_transpose/bias"]
+    assert [v.op.name for v in tf.trainable_variables()] == ["conv2d_transpose/kernel", "conv2d_transpose/bias"]
     assert tf.trainable_variables()[0].get_value().shape == (3, 3, 7, 3)
 
 
@@ -508,8 +509,8 @@ def test_bidirectional_rnn_reads_each_sequence_back_from_its_last_real_step(rng)
     (forward, backward), (state_fw, state_bw) = tf.nn.bidirectional_dynamic_rnn(
         tf.nn.rnn_cell.GRUCell(3), tf.nn.rnn_cell.BasicRNNCell(3), x, sequence_length=lengths, dtype=tf.float64)
     names = [v.name for v in tf.trainable_variables()]
-    assert names[0] == "bidirectional_rnn/fw/gru_cell/gates/kernel"
-    assert names[-1] == "bidirectional_rnn/bw/basic_rnn_cell/bias"
+    assert names[0] == "bidirectional_rnn/fw/gru_cell/gates/kernel:0"
+    assert names[-1] == "bidirectional_rnn/bw/basic_rnn_cell/bias:0"
     xv, lv = rng.normal(size=(3, 4, 2)), np.array([4, 3, 1], "int32")
     with tf.Session() as sess:
         got = sess.run([forward, backward, state_fw, state_bw], {x: xv, lengths: lv})
@@ -602,8 +603,8 @@ def test_a_cell_unrolled_by_hand_makes_its_variables_once_and_matches_dynamic_rn
                 tf.get_variable_scope().reuse_variables()
             output, state = cell(x[:, t, :], state)
             outputs.append(output)
-    assert [v.name for v in tf.trainable_variables()] == ["unrolled/basic_lstm_cell/kernel",
-                                                          "unrolled/basic_lstm_cell/bias"]
+    assert [v.name for v in tf.trainable_variables()] == ["unrolled/basic_lstm_cell/kernel:0",
+                                                          "unrolled/basic_lstm_cell/bias:0"]
     with tf.variable_scope("unrolled", reuse=True):
         assert tf.get_variable("basic_lstm_cell/kernel") is tf.trainable_variables()[0]
     whole, _ = tf.nn.dynamic_rnn(cell, x, dtype=tf.float64)  # (the same cell: its variables)
@@ -622,8 +623,8 @@ def test_contrib_layers_initializers_and_regularization_losses(rng):
     x = tf.placeholder(tf.float64, [None, 30])
     hidden = tf.contrib.layers.fully_connected(x, 40, weights_regularizer=tf.contrib.layers.l2_regularizer(0.1))
     out = tf.contrib.layers.fully_connected(hidden, 2, activation_fn=None)
-    weights = [v for v in tf.trainable_variables() if v.name.endswith("weights")]
-    assert [v.name for v in weights] == ["fully_connected/weights", "fully_connected_1/weights"]
+    weights = [v for v in tf.trainable_variables() if v.op.name.endswith("weights")]
+    assert [v.name for v in weights] == ["fully_connected/weights:0", "fully_connected_1/weights:0"]
     w = weights[0].get_value()
     assert np.abs(w).max() <= np.sqrt(6 / 70) and w.std() > 0.5 * np.sqrt(2 / 70)  # (Glorot's uniform)
     penalty = tf.losses.get_regularization_loss()

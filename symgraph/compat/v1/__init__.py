@@ -13,7 +13,9 @@ compiled by sg.function under Session.run).
 
 What differs: a placeholder without a shape is a scalar (symgraph knows each tensor's number of
 dimensions); variables hold their initial values from the start (running the initializer sets
-them again); a checkpoint is one .npz file; there are no queues, and control_dependencies
+them again); a checkpoint is one .npz file, and a meta graph a pickle of the graph (train.py);
+tensors made by Python's operators (x + y) have no name until tf.identity names one
+(names.py); there are no queues, and control_dependencies
 reaches operations made in its block (an optimizer's step), not tensors. tf.data's datasets
 feed the session through their iterators' get_next() (data.py); tf.summary writes TensorBoard's
 event files (summary.py), not the graph.
@@ -31,7 +33,8 @@ from ...grad import grad as _grad
 from ...ops import elemwise as _E, reduce as _R
 from ...ops.base import as_variable as _as_variable
 from ...ops.linalg import matmul as _matmul
-from . import contrib, data, errors, layers, losses, metrics, nn, summary, train
+from . import contrib, data, errors, layers, losses, metrics, names as _names, nn, summary, train
+from .names import name_scope
 from .summary import Summary
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
@@ -109,7 +112,21 @@ def to_int32(x, name=None):
 
 def identity(input, name=None):
     """A tensor of its own with the input's value (a fed identity leaves the input as it was)."""
-    return _E.add(_as_variable(input), 0)
+    input = _as_variable(input)
+    return _S.dimshuffle(input, *_builtins.range(input.ndim))
+
+
+def assign(ref, value, name=None, **unused):
+    """ref.assign(value): an operation setting the variable."""
+    return ref.assign(value, name=name)
+
+
+def assign_add(ref, value, name=None, **unused):
+    return ref.assign_add(value, name=name)
+
+
+def assign_sub(ref, value, name=None, **unused):
+    return ref.assign_sub(value, name=name)
 
 
 def stop_gradient(input, name=None):
@@ -294,6 +311,28 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     norm = global_norm(t_list) if use_norm is None else use_norm
     scale = clip_norm / _E.maximum(norm, clip_norm)
     return [None if t is None else t * _E.cast(scale, _as_variable(t).dtype) for t in t_list], norm
+
+
+# Each function names its tensors (names.py): TensorFlow's op types as the default names, the
+# composite functions' own names otherwise.
+_names.name_functions(globals(), {
+    "add": "Add", "subtract": "Sub", "multiply": "Mul", "divide": "truediv", "maximum": "Maximum",
+    "minimum": "Minimum", "pow": "Pow", "squared_difference": "SquaredDifference", "equal": "Equal",
+    "not_equal": "NotEqual", "less": "Less", "less_equal": "LessEqual", "greater": "Greater",
+    "greater_equal": "GreaterEqual", "logical_and": "LogicalAnd", "logical_or": "LogicalOr",
+    "logical_not": "LogicalNot", "mod": "FloorMod", "square": "Square", "sqrt": "Sqrt", "exp": "Exp", "log": "Log",
+    "log1p": "Log1p", "abs": "Abs", "negative": "Neg", "sign": "Sign", "floor": "Floor", "ceil": "Ceil",
+    "round": "Round", "sigmoid": "Sigmoid", "tanh": "Tanh", "sin": "Sin", "cos": "Cos", "rsqrt": "Rsqrt",
+    "reciprocal": "Reciprocal", "matmul": "MatMul", "reduce_sum": "Sum", "reduce_mean": "Mean", "reduce_max": "Max",
+    "reduce_min": "Min", "reduce_prod": "Prod", "reduce_all": "All", "reduce_any": "Any",
+    "reduce_logsumexp": "ReduceLogSumExp", "argmax": "ArgMax", "argmin": "ArgMin", "cast": "Cast",
+    "to_float": "ToFloat", "to_int32": "ToInt32", "identity": "Identity", "stop_gradient": "StopGradient",
+    "constant": "Const", "fill": "Fill", "where": "Select", "reshape": "Reshape", "squeeze": "Squeeze",
+    "expand_dims": "ExpandDims", "shape": "Shape", "size": "Size", "rank": "Rank",
+    "reverse_sequence": "ReverseSequence", "reverse": "Reverse", "tile": "Tile", "gather": "GatherV2",
+    "pad": "Pad", "slice": "Slice", "linspace": "LinSpace", "cumsum": "Cumsum", "cumprod": "Cumprod",
+    "tensordot": "Tensordot", "einsum": "einsum", "group": "group_deps", "no_op": "NoOp"},
+    skip={"gradients", "assign", "assign_add", "assign_sub"})
 
 
 # tf.math and tf.random (TensorFlow 1.13's namespaces for the same functions)

@@ -47,7 +47,7 @@ def fully_connected(inputs, num_outputs, activation_fn=_nn.relu, weights_initial
         if biases_initializer is not False:
             out = out + get_variable("biases", [num_outputs], dtype=x.dtype,
                                      initializer=biases_initializer or zeros_initializer(), trainable=trainable)
-    return out if activation_fn is None else activation_fn(out)
+        return _layers._activate(out, activation_fn, "BiasAdd" if biases_initializer is not False else "MatMul")
 
 
 def _dot(x, w):

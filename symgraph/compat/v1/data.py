@@ -21,6 +21,7 @@ from ...graph import Variable
 from ...ops.base import as_variable
 from ...variables import tensor
 from .errors import OutOfRangeError
+from .names import name_tensors, unique_name
 from .session import Operation
 
 def _structure_map(fn, structure):
@@ -270,7 +271,8 @@ class Iterator:
         if any(s is None for _, s in specs):
             raise ValueError("give the elements' shapes (output_shapes, None for a length not known): symgraph's "
                              "graphs know each tensor's number of dimensions")
-        self._tensors = [tensor(f"IteratorGetNext_{k}", dtype=d, shape=s) for k, (d, s) in enumerate(specs)]
+        self._tensors = [tensor(None, dtype=d, shape=s) for d, s in specs]
+        name_tensors(self._tensors, unique_name("IteratorGetNext"), "IteratorGetNext")
         for t in self._tensors:
             t.tf_iterator = self  # (how the Session finds what to feed them)
         self._elements = None

@@ -8,9 +8,9 @@ from ...ops.base import as_variable
 from ...ops.linalg import tensordot
 from ...ops.shape import reshape, shape
 from . import nn
+from .names import ensure_named, name_functions
 from .scopes import _prefix, get_variable, ones_initializer, variable_scope, zeros_initializer
-from .session import Operation
-from .variables import _collections
+from .variables import _collections, operation
 
 _calls = {}
 
@@ -23,8 +23,11 @@ def _scope_name(name, kind):
     return kind if count == 0 else f"{kind}_{count}"
 
 
-def _activate(out, activation):
-    return out if activation is None else activation(out)
+def _activate(out, activation, kind):
+    """The activation's output (or the layer's), named in the layer's scope as TensorFlow's
+    ("dense/Relu:0", "dense/BiasAdd:0")."""
+    out = ensure_named(out, kind)
+    return out if activation is None else ensure_named(activation(out), getattr(activation, "__name__", "Activation"))
 
 
 def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None,
@@ -40,7 +43,7 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
         if use_bias:
             out = out + get_variable("bias", [units], dtype=x.dtype,
                                      initializer=bias_initializer or zeros_initializer(), trainable=trainable)
-    return _activate(out, activation)
+        return _activate(out, activation, "BiasAdd" if use_bias else "MatMul")
 
 
 def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
@@ -61,7 +64,7 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_f
             bias = get_variable("bias", [filters], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
                                 trainable=trainable)
             out = nn.bias_add(out, bias, data_format=fmt)
-    return _activate(out, activation)
+        return _activate(out, activation, "Conv2D")
 
 
 def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
@@ -87,7 +90,7 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
             bias = get_variable("bias", [filters], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
                                 trainable=trainable)
             out = nn.bias_add(out, bias, data_format=fmt)
-    return _activate(out, activation)
+        return _activate(out, activation, "conv2d_transpose")
 
 
 def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
@@ -139,6 +142,12 @@ def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=0.001, center=Tr
                                    trainable=False)
         moving_variance = get_variable("moving_variance", [channels], dtype=x.dtype, initializer=ones_initializer(),
                                        trainable=False)
+        return ensure_named(_normalized_by_batch_or_moving(x, training, momentum, epsilon, others, pattern, gamma, beta,
+                                                           moving_mean, moving_variance), "batchnorm")
+
+
+def _normalized_by_batch_or_moving(x, training, momentum, epsilon, others, pattern, gamma, beta, moving_mean,
+                                   moving_variance):
     mean, variance = nn.moments(x, others)
 
     def normalized(m, v):
@@ -152,8 +161,8 @@ def batch_normalization(inputs, axis=-1, momentum=0.99, epsilon=0.001, center=Tr
     if training is not True:  # (a tensor: the averages move only where it is true)
         new_mean, new_variance = E.where(training, new_mean, moving_mean), E.where(training, new_variance,
                                                                                    moving_variance)
-    _collections["update_ops"].append(Operation({moving_mean: new_mean, moving_variance: new_variance},
-                                                name=f"{moving_mean.name}/update"))
+    _collections["update_ops"].append(operation({moving_mean: new_mean, moving_variance: new_variance},
+                                                "AssignMovingAvg"))
     if training is True:
         return normalized(mean, variance)
     return E.where(training, normalized(mean, variance), normalized(moving_mean, moving_variance))
@@ -164,3 +173,7 @@ def _pair(value):
 
 
 _collections["layer_calls"] = _calls  # (tf.reset_default_graph starts the names again)
+
+
+# (the layers without variables name their tensors as functions do: "max_pooling2d/MaxPool:0")
+name_functions(globals(), {}, skip={"dense", "conv2d", "conv2d_transpose", "batch_normalization"})

@@ -3,6 +3,7 @@ reduction, SUM_BY_NONZERO_WEIGHTS, with weights 1 the mean)."""
 from ...ops import elemwise as E, reduce as R
 from ...ops.base import as_variable
 from . import nn
+from .names import name_functions
 
 
 def _mean(values, weights):
@@ -60,3 +61,8 @@ def get_regularization_loss(scope=None, name="total_regularization_loss"):
 def get_regularization_losses(scope=None):
     from .variables import get_collection
     return get_collection("regularization_losses", scope)
+
+
+name_functions(globals(), {f: f"{f}_loss" for f in ("softmax_cross_entropy", "sparse_softmax_cross_entropy",
+                                                  "sigmoid_cross_entropy", "mean_squared_error",
+                                                  "absolute_difference", "huber_loss")})

@@ -14,8 +14,8 @@ from ...ops import elemwise as E
 from ...ops import reduce as R
 from ...ops.base import as_variable
 from ...ops.shape import ones_like
-from .session import Operation
-from .variables import GraphKeys, TFVariable, add_to_collection
+from .names import ensure_named, name_scope
+from .variables import GraphKeys, TFVariable, add_to_collection, operation
 
 
 def _local(name, shape=()):
@@ -28,6 +28,7 @@ def _div_no_nan(a, b):
 
 
 def _finish(value, update, metrics_collections, updates_collections):
+    ensure_named(value, "value")
     for key in metrics_collections or []:
         add_to_collection(key, value)
     for key in updates_collections or []:
@@ -42,12 +43,13 @@ def _weights(values, weights):
 def _ratio(name, numerator, denominator, metrics_collections, updates_collections, final=None):
     """The streamed sums of two batch tensors and their quotient (through `final`)."""
     final = final or (lambda x: x)
-    top, bottom = _local(f"{name}/total"), _local(f"{name}/count")
-    new_top, new_bottom = top + R.sum(numerator), bottom + R.sum(denominator)
-    value = final(_div_no_nan(top, bottom))
-    update = Operation({top: new_top, bottom: new_bottom}, name=f"{name}/update_op",
-                       value=final(_div_no_nan(new_top, new_bottom)))
-    return _finish(value, update, metrics_collections, updates_collections)
+    with name_scope(name):  # (name/total:0, name/count:0, name/value:0, name/update_op)
+        top, bottom = _local("total"), _local("count")
+        new_top, new_bottom = top + R.sum(numerator), bottom + R.sum(denominator)
+        value = final(_div_no_nan(top, bottom))
+        update = operation({top: new_top, bottom: new_bottom}, "update_op",
+                           value=final(_div_no_nan(new_top, new_bottom)))
+        return _finish(value, update, metrics_collections, updates_collections)
 
 
 def mean(values, weights=None, metrics_collections=None, updates_collections=None, name=None):
@@ -95,10 +97,11 @@ def _confusion(labels, predictions, weights):
 
 
 def _count(name, counted, metrics_collections, updates_collections):
-    total = _local(f"{name}/count")
-    new = total + R.sum(counted)
-    return _finish(total, Operation({total: new}, name=f"{name}/update_op", value=new),
-                   metrics_collections, updates_collections)
+    with name_scope(name):
+        total = _local("count")
+        new = total + R.sum(counted)
+        return _finish(total, operation({total: new}, "update_op", value=new), metrics_collections,
+                       updates_collections)
 
 
 def true_positives(labels, predictions, weights=None, metrics_collections=None, updates_collections=None, name=None):

@@ -10,6 +10,7 @@ from ...ops.base import as_variable
 from ...ops.shape import shape
 from . import rnn as rnn_cell
 from .rnn import dynamic_rnn, bidirectional_dynamic_rnn
+from .names import name_functions
 from .variables import _stream
 
 relu, elu, softplus, sigmoid, tanh = E.relu, N.elu, E.softplus, E.sigmoid, E.tanh
@@ -210,3 +211,12 @@ def in_top_k(predictions, targets, k, name=None):
     p = as_variable(predictions)
     target = p[arange(shape(p)[0]), E.cast(as_variable(targets), "int64")]
     return E.lt(R.sum(E.gt(p, target.dimshuffle(0, "x")), axis=1), k)
+
+
+name_functions(globals(), {
+    "relu": "Relu", "relu6": "Relu6", "elu": "Elu", "softplus": "Softplus", "sigmoid": "Sigmoid", "tanh": "Tanh",
+    "leaky_relu": "LeakyRelu", "softmax": "Softmax", "log_softmax": "LogSoftmax", "bias_add": "BiasAdd",
+    "conv2d": "Conv2D", "max_pool": "MaxPool", "avg_pool": "AvgPool", "max_pool2d": "MaxPool",
+    "avg_pool2d": "AvgPool", "l2_loss": "L2Loss", "batch_normalization": "batchnorm", "top_k": "TopKV2",
+    "in_top_k": "InTopK", "sparse_softmax_cross_entropy_with_logits": "SparseSoftmaxCrossEntropyWithLogits",
+    "sigmoid_cross_entropy_with_logits": "logistic_loss"})

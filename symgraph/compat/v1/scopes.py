@@ -7,6 +7,7 @@ import numpy as np
 
 from ...ops.base import as_variable
 from ...ops.shape import zeros, ones
+from .names import current_scope, name_scope, op_name, root_scope
 from .variables import TFVariable, _collections, random_normal, random_uniform, truncated_normal
 
 AUTO_REUSE = "auto_reuse"
@@ -20,15 +21,20 @@ def variable_scope(name_or_scope, default_name=None, values=None, reuse=None, **
     name = name_or_scope if isinstance(name_or_scope, str) else getattr(name_or_scope, "name", default_name)
     inherited = _scopes[-1][1] if _scopes else None
     _scopes.append((name, reuse if reuse is not None else inherited))
+    # (its tensors' names: a name scope of its own, made unique as TensorFlow's; a scope object
+    # reopens the name scope it had)
+    reopened = getattr(name_or_scope, "original_name_scope", None)
     try:
-        yield _Scope(_prefix()[:-1], _scopes[-1][1])
+        with name_scope(reopened or name or None):
+            yield _Scope(_prefix()[:-1], _scopes[-1][1], current_scope())
     finally:
         _scopes.pop()
 
 
 class _Scope:
-    def __init__(self, name, reuse):
+    def __init__(self, name, reuse, original_name_scope=""):
         self.name, self.reuse = name, reuse
+        self.original_name_scope = f"{original_name_scope}/" if original_name_scope else ""
 
     def reuse_variables(self):
         """get_variable in the open scope returns existing variables from here on (TensorFlow's
@@ -43,7 +49,7 @@ def _prefix():
 
 
 def get_variable_scope():
-    return _Scope(_prefix()[:-1], _scopes[-1][1] if _scopes else None)
+    return _Scope(_prefix()[:-1], _scopes[-1][1] if _scopes else None, current_scope())
 
 
 def get_variable(name, shape=None, dtype="float32", initializer=None, regularizer=None, trainable=True, **unused):
@@ -51,7 +57,7 @@ def get_variable(name, shape=None, dtype="float32", initializer=None, regularize
     TensorFlow's), or the existing one where the scope reuses."""
     full = _prefix() + name
     reuse = _scopes[-1][1] if _scopes else None
-    existing = next((v for v in _collections["variables"] if v.name == full), None)
+    existing = next((v for v in _collections["variables"] if op_name(v) == full), None)
     if existing is not None:
         if reuse in (True, AUTO_REUSE):
             return existing
@@ -62,13 +68,15 @@ def get_variable(name, shape=None, dtype="float32", initializer=None, regularize
                          f"mean to set reuse=tf.AUTO_REUSE in VarScope?")
     if initializer is None:
         initializer = glorot_uniform_initializer()
-    if callable(initializer):
-        if shape is None:
-            raise ValueError(f"get_variable: {full} needs a shape to be made by an initializer")
-        value = initializer([int(s) for s in shape], dtype=dtype)
-    else:
-        value = as_variable(np.asarray(initializer, dtype=dtype))
-    variable = TFVariable(value, trainable=trainable, name=full, dtype=dtype)
+    with root_scope(), name_scope(f"{full}/Initializer"):
+        if callable(initializer):
+            if shape is None:
+                raise ValueError(f"get_variable: {full} needs a shape to be made by an initializer")
+            value = initializer([int(s) for s in shape], dtype=dtype)
+        else:
+            value = as_variable(np.asarray(initializer, dtype=dtype))
+    with root_scope():  # (named by its variable scope, whatever name scope is open)
+        variable = TFVariable(value, trainable=trainable, name=full, dtype=dtype)
     if regularizer is not None:  # (its penalty in REGULARIZATION_LOSSES, as TensorFlow's)
         penalty = regularizer(variable)
         if penalty is not None:

@@ -22,12 +22,29 @@ class Operation:
     value). One made inside `with tf.control_dependencies([...])` runs those operations'
     updates too (batch normalization's moving averages with the training step)."""
 
+    type = "NoOp"
+
     def __init__(self, updates=None, name=None, value=None):
         self.updates = OrderedDict()
         for op in (op for ops in _dependencies for op in ops):
             self.updates.update(op.updates)
         self.updates.update(updates or {})
         self.name, self.value = name, value
+
+    @property
+    def outputs(self):
+        return [] if self.value is None else [self.value]
+
+    @property
+    def inputs(self):
+        """The named tensors its updates (and value) are computed from, the variables updated."""
+        from .names import nearest_named
+        return nearest_named(list(self.updates.values()) + list(self.updates) + self.outputs)
+
+    @property
+    def graph(self):
+        from .variables import get_default_graph
+        return get_default_graph()
 
     def run(self, feed_dict=None, session=None):
         (session or get_default_session(f"{self.name or 'operation'}.run()")).run(self, feed_dict)
@@ -38,8 +55,9 @@ class Operation:
 
 def group(*inputs, name=None):
     """tf.group: one operation running each of these (operations, or tensors, computed for nothing)."""
+    from .variables import get_default_graph
     updates = OrderedDict()
-    for op in _flatten(list(inputs))[0]:
+    for op in _flatten(list(inputs), get_default_graph())[0]:
         if isinstance(op, Operation):
             for var, value in op.updates.items():
                 if var in updates:
@@ -89,8 +107,8 @@ class Session:
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session")
-        flat, rebuild = _flatten(fetches)
-        feed = OrderedDict((_feed_key(k), v) for k, v in (feed_dict or {}).items())
+        flat, rebuild = _flatten(fetches, self.graph)
+        feed = OrderedDict((_feed_key(k, self.graph), v) for k, v in (feed_dict or {}).items())
         for op in flat:
             if hasattr(op, "before_run"):  # (an iterator's initializer)
                 op.before_run(feed)
@@ -144,6 +162,10 @@ class Session:
                 raise ValueError(f"You must feed a value for a placeholder tensor: {error}") from None
             raise
 
+    @property
+    def graph_def(self):
+        return self.graph.as_graph_def()
+
     def close(self):
         self._closed = True
         self._functions.clear()
@@ -193,9 +215,11 @@ def _tensor_of(fetch):
     return fetch.value if isinstance(fetch, Operation) else fetch
 
 
-def _feed_key(key):
+def _feed_key(key, graph):
+    if isinstance(key, str):
+        return graph.get_tensor_by_name(key)
     if not isinstance(key, Variable):
-        raise TypeError(f"feed_dict's keys must be tensors (placeholders), got {key!r}")
+        raise TypeError(f"feed_dict's keys must be tensors (placeholders) or their names, got {key!r}")
     return key
 
 
@@ -208,10 +232,13 @@ def _fed_value(key, value):
     return array
 
 
-def _flatten(fetches):
-    """(the fetches in a flat list, a function building the same structure from their values)."""
+def _flatten(fetches, graph=None):
+    """(the fetches in a flat list, a function building the same structure from their values);
+    names ("loss:0", "train") found in the graph."""
+    if isinstance(fetches, str) and graph is not None:
+        fetches = graph.as_graph_element(fetches)
     if isinstance(fetches, (list, tuple)):
-        parts = [_flatten(f) for f in fetches]
+        parts = [_flatten(f, graph) for f in fetches]
         flat = [x for part, _ in parts for x in part]
 
         def rebuild(values):
@@ -225,7 +252,7 @@ def _flatten(fetches):
         return flat, rebuild
     if isinstance(fetches, dict):
         keys = list(fetches)
-        flat, build = _flatten([fetches[k] for k in keys])
+        flat, build = _flatten([fetches[k] for k in keys], graph)
         return flat, lambda values: type(fetches)(zip(keys, build(values)))
     if isinstance(fetches, Operation):
         return [fetches], lambda values: values[0]

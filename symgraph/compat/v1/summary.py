@@ -10,8 +10,8 @@
 A summary is fetched like a tensor and comes back as a serialized Summary protocol buffer (bytes,
 as TensorFlow's); FileWriter frames Events as TFRecords (lengths and data checked by masked
 CRC32C) in `events.out.tfevents.<time>.<host>`. tf.Summary(value=[tf.Summary.Value(tag=...,
-simple_value=...)]) writes a Python number. The graph itself is not written (the Graphs tab stays
-empty; sg.render draws it)."""
+simple_value=...)]) writes a Python number. FileWriter(logdir, sess.graph) writes the graph's
+named operations (graph_def.py) for the Graphs tab."""
 import io
 import os
 import socket
@@ -26,7 +26,7 @@ from ..protobuf.text_format import Message
 
 SCHEMA = {
     "Event": {1: ("wall_time", "double", False), 2: ("step", "int", False), 3: ("file_version", "string", False),
-              5: ("summary", "bytes", False)},
+              4: ("graph_def", "bytes", False), 5: ("summary", "bytes", False)},
     "Summary": {1: ("value", "SummaryValue", True)},
     "SummaryValue": {7: ("node_name", "string", False), 1: ("tag", "string", False),
                      2: ("simple_value", "float", False), 4: ("image", "SummaryImage", False),
@@ -161,17 +161,29 @@ def _image_bytes(image):
 
 
 class _SummaryOp:
-    """A summary of tensors: fetched in Session.run, its value the serialized Summary."""
+    """A summary of tensors: fetched in Session.run, its value the serialized Summary. (Made of
+    tags and tensors only, so that a meta graph can hold it.)"""
 
-    def __init__(self, tensors, make_values):
-        self._tensors, self._make_values = [as_variable(t) for t in tensors], make_values
+    def __init__(self, tensors, kind=None, tag=None, max_outputs=None):
+        self._tensors = [as_variable(t) for t in tensors]
+        self.kind, self.tag, self.max_outputs = kind, tag, max_outputs
 
     def summary_tensors(self):
         return list(self._tensors)
 
     def values(self, arrays):
         """The Summary's Value messages of the tensors' arrays."""
-        return self._make_values(arrays)
+        if self.kind == "scalar":
+            return [Message(tag=self.tag, simple_value=float(np.asarray(arrays[0]).reshape(-1)[0]))]
+        if self.kind == "histogram":
+            return [Message(tag=self.tag, histo=histogram_proto(arrays[0]))]
+        out = []
+        for k, picture in enumerate(np.asarray(arrays[0])[:self.max_outputs]):
+            tag = f"{self.tag}/image" if self.max_outputs == 1 else f"{self.tag}/image/{k}"
+            encoded = Message(height=picture.shape[0], width=picture.shape[1], colorspace=picture.shape[2],
+                              encoded_image_string=_image_bytes(picture))
+            out.append(Message(tag=tag, image=encoded))
+        return out
 
     def serialize(self, arrays):
         return wire.encode(Message(value=self.values(arrays)), "Summary", SCHEMA)
@@ -184,40 +196,31 @@ def _collect(op, collections):
     return op
 
 
-def scalar(name, tensor, collections=None, family=None):
-    tag = f"{family}/{name}" if family else name
+def _tag(name, family):
+    """TensorFlow 1's tag: the name in the name scopes open, made unique as a scope is
+    ("train/loss", a second "loss" "loss_1"), behind the family if one is given."""
+    from .names import unique_name
+    scope = unique_name(name if family is None else f"{family}/{name}")
+    return scope if family is None else f"{family}/{scope}"
 
-    def values(arrays):
-        return [Message(tag=tag, simple_value=float(np.asarray(arrays[0]).reshape(-1)[0]))]
-    return _collect(_SummaryOp([tensor], values), collections)
+
+def scalar(name, tensor, collections=None, family=None):
+    return _collect(_SummaryOp([tensor], "scalar", _tag(name, family)), collections)
 
 
 def histogram(name, values, collections=None, family=None):
-    tag = f"{family}/{name}" if family else name
-    return _collect(_SummaryOp([values], lambda arrays: [Message(tag=tag, histo=histogram_proto(arrays[0]))]),
-                    collections)
+    return _collect(_SummaryOp([values], "histogram", _tag(name, family)), collections)
 
 
 def image(name, tensor, max_outputs=3, collections=None, family=None):
     """NHWC images (1, 3 or 4 channels): the first max_outputs, each a PNG."""
-    base = f"{family}/{name}" if family else name
-
-    def values(arrays):
-        batch = np.asarray(arrays[0])[:max_outputs]
-        out = []
-        for k, picture in enumerate(batch):
-            tag = f"{base}/image" if max_outputs == 1 else f"{base}/image/{k}"
-            encoded = Message(height=picture.shape[0], width=picture.shape[1], colorspace=picture.shape[2],
-                              encoded_image_string=_image_bytes(picture))
-            out.append(Message(tag=tag, image=encoded))
-        return out
-    return _collect(_SummaryOp([tensor], values), collections)
+    return _collect(_SummaryOp([tensor], "image", _tag(name, family), max_outputs), collections)
 
 
 class _Merged(_SummaryOp):
     def __init__(self, ops):
         self._ops = list(ops)
-        super().__init__([t for op in self._ops for t in op.summary_tensors()], None)
+        super().__init__([t for op in self._ops for t in op.summary_tensors()])
 
     def values(self, arrays):
         out, at = [], 0
@@ -258,7 +261,7 @@ class Summary(Message):
 class FileWriter:
     """Writes Events to `logdir`/events.out.tfevents.<time>.<host> for TensorBoard:
     add_summary(summary, global_step) (the bytes a fetched summary gives, or a tf.Summary),
-    flush, close. graph: taken and not written (sg.render draws graphs)."""
+    add_graph(graph) (or graph= here: its GraphDef, for the Graphs tab), flush, close."""
 
     def __init__(self, logdir, graph=None, max_queue=10, flush_secs=120, graph_def=None, filename_suffix=None,
                  session=None):
@@ -268,6 +271,8 @@ class FileWriter:
         self._path = os.path.join(logdir, name)
         self._file = open(self._path, "ab")
         self._write(Message(wall_time=time.time(), file_version="brain.Event:2"))
+        if graph is not None or graph_def is not None:
+            self.add_graph(graph, graph_def=graph_def)
 
     def get_logdir(self):
         return self.logdir
@@ -286,8 +291,14 @@ class FileWriter:
         event.add("summary", data)
         self._write(event)
 
-    def add_graph(self, graph, global_step=None):
-        """Taken and not written: the Graphs tab needs TensorFlow's GraphDef (sg.render draws it)."""
+    def add_graph(self, graph, global_step=None, graph_def=None):
+        """The graph's GraphDef (its named operations; a GraphDef given as graph_def) as an Event."""
+        graph_def = graph_def if graph_def is not None else graph.as_graph_def()
+        event = Message(wall_time=time.time())
+        if global_step is not None:
+            event.add("step", int(global_step))
+        event.add("graph_def", graph_def.SerializeToString())
+        self._write(event)
 
     def flush(self):
         if self._file is not None:

@@ -2,6 +2,7 @@
 learning-rate decays, the global step and Saver. minimize(loss) is an Operation: running it
 takes one step of every trainable variable (or var_list)."""
 import os
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -10,8 +11,9 @@ from ...grad import grad
 from ...ops import elemwise as E
 from ...ops.base import as_variable
 from ...ops.shape import zeros_like
-from .session import Operation
-from .variables import TFVariable, trainable_variables, _collections
+from .meta_graph import MetaGraphDef, export_meta_graph, import_meta_graph
+from .names import name_functions, op_name, root_scope
+from .variables import TFVariable, operation, trainable_variables, _collections
 
 
 class Optimizer:
@@ -42,7 +44,7 @@ class Optimizer:
         updates.update(self._extra_updates())
         if global_step is not None:
             updates[global_step] = global_step + 1
-        return Operation(updates, name or self.name)
+        return operation(updates, name or self.name)
 
     def minimize(self, loss, global_step=None, var_list=None, name=None, **unused):
         return self.apply_gradients(self.compute_gradients(loss, var_list), global_step, name)
@@ -51,8 +53,9 @@ class Optimizer:
         return {}
 
     def _slot(self, var, name, value=0.0):
-        return TFVariable(np.full(var.get_value(borrow=True).shape, value, dtype=var.dtype), trainable=False,
-                          name=f"{var.name}/{self.name}/{name}")
+        with root_scope():  # (named after the variable, whatever name scope minimize() is called in)
+            return TFVariable(np.full(var.get_value(borrow=True).shape, value, dtype=var.dtype), trainable=False,
+                              name=f"{op_name(var)}/{self.name}/{name}")
 
 
 class GradientDescentOptimizer(Optimizer):
@@ -122,8 +125,10 @@ class AdamOptimizer(Optimizer):
     def _rule(self, g, v, lr):
         if self._powers is None:  # (beta1^t and beta2^t, one pair for the optimizer, as TensorFlow's,
             # of the first variable's dtype)
-            self._powers = tuple(TFVariable(np.asarray(beta, v.dtype), trainable=False, name=f"{self.name}/{name}")
-                                 for beta, name in ((self.beta1, "beta1_power"), (self.beta2, "beta2_power")))
+            with root_scope():
+                self._powers = tuple(TFVariable(np.asarray(beta, v.dtype), trainable=False,
+                                                name=f"{self.name}/{name}")
+                                     for beta, name in ((self.beta1, "beta1_power"), (self.beta2, "beta2_power")))
         b1, b2 = (E.cast(p, v.dtype) if p.dtype != v.dtype else p for p in self._powers)
         m, s = self._slot(v, "m"), self._slot(v, "v")
         new_m = self.beta1 * m + (1 - self.beta1) * g
@@ -155,10 +160,11 @@ def piecewise_constant(x, boundaries, values, name=None):
 
 
 def get_or_create_global_step(graph=None):
-    for var in _collections["variables"]:
-        if var.name == "global_step":
-            return var
-    return TFVariable(np.int64(0), trainable=False, name="global_step")
+    step = get_global_step()
+    if step is not None:
+        return step
+    with root_scope():
+        return TFVariable(np.int64(0), trainable=False, name="global_step")
 
 
 def create_global_step(graph=None):
@@ -166,29 +172,40 @@ def create_global_step(graph=None):
 
 
 def get_global_step(graph=None):
-    return next((v for v in _collections["variables"] if v.name == "global_step"), None)
+    return next((v for v in _collections["variables"] if op_name(v) == "global_step"), None)
 
 
 class Saver:
     """tf.train.Saver(var_list=None): save(sess, path) writes every variable's value by name
-    (path + ".npz"; the path returned), restore(sess, path) reads them back."""
+    (path + ".npz"; the path returned) and the graph (path + ".meta", meta_graph.py: what
+    tf.train.import_meta_graph reads), restore(sess, path) reads the values back."""
 
     def __init__(self, var_list=None, max_to_keep=5, **unused):
         self.var_list = var_list
+        self._meta_refused = None  # (why the graph could not be written, said once)
 
     def _variables(self):
         if self.var_list is None:
-            return {v.name: v for v in _collections["variables"]}
+            return {op_name(v): v for v in _collections["variables"]}
         if isinstance(self.var_list, dict):
             return dict(self.var_list)
-        return {v.name: v for v in self.var_list}
+        return {op_name(v): v for v in self.var_list}
 
-    def save(self, sess, save_path, global_step=None, **unused):
-        """Writes path.npz (path-<step> with global_step) and, as TensorFlow's, a `checkpoint`
-        file in its folder naming it the latest (tf.train.latest_checkpoint reads it)."""
+    def save(self, sess, save_path, global_step=None, latest_filename=None, meta_graph_suffix="meta",
+             write_meta_graph=True, **unused):
+        """Writes path.npz (path-<step> with global_step), path.meta (the graph; a graph that
+        cannot be pickled is said once in a warning, its values still saved) and, as
+        TensorFlow's, a `checkpoint` file in its folder naming it the latest
+        (tf.train.latest_checkpoint reads it)."""
         path = save_path if global_step is None else f"{save_path}-{int(np.asarray(_value(global_step)))}"
         np.savez(path + ".npz", **{name: v.get_value() for name, v in self._variables().items()})
-        with open(os.path.join(os.path.dirname(os.path.abspath(path)), "checkpoint"), "w") as fh:
+        if write_meta_graph and self._meta_refused is None:
+            try:
+                export_meta_graph(f"{path}.{meta_graph_suffix}")
+            except ValueError as error:
+                self._meta_refused = str(error)
+                warnings.warn(f"Saver.save: no .meta written: {error}", stacklevel=2)
+        with open(os.path.join(os.path.dirname(os.path.abspath(path)), latest_filename or "checkpoint"), "w") as fh:
             fh.write(f'model_checkpoint_path: "{os.path.basename(path)}"\n')
         return path
 
@@ -210,6 +227,17 @@ class Saver:
             var.set_value(values[name])
 
 
+def write_graph(graph_or_graph_def, logdir, name, as_text=True):
+    """The graph's GraphDef (graph_def.py) in logdir/name: protobuf's text form, or its bytes."""
+    graph_def = graph_or_graph_def.as_graph_def() if hasattr(graph_or_graph_def, "as_graph_def") \
+        else graph_or_graph_def
+    os.makedirs(logdir, exist_ok=True)
+    path = os.path.join(logdir, name)
+    with open(path, "w" if as_text else "wb") as fh:
+        fh.write(repr(graph_def) if as_text else graph_def.SerializeToString())
+    return path
+
+
 def latest_checkpoint(checkpoint_dir, latest_filename=None):
     """The path Saver.save wrote last in that folder (its `checkpoint` file), or None."""
     record = os.path.join(checkpoint_dir, latest_filename or "checkpoint")
@@ -225,3 +253,7 @@ def latest_checkpoint(checkpoint_dir, latest_filename=None):
 
 def _value(step):
     return step.get_value() if hasattr(step, "get_value") else step
+
+
+name_functions(globals(), {"exponential_decay": "ExponentialDecay", "inverse_time_decay": "InverseTimeDecay",
+                           "piecewise_constant": "PiecewiseConstant"})

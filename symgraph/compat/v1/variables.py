@@ -14,6 +14,7 @@ from ...ops.elemwise import cast, sqrt
 from ...ops.special import erfinv
 from ...ops.random import RandomStream
 from ...variables import tensor
+from .names import name_functions, name_operation, name_tensors, root_scope, unique_name
 from .session import Operation
 
 _collections = {"variables": [], "trainable_variables": [], "update_ops": [], "losses": [],
@@ -27,11 +28,13 @@ class GraphKeys:
 
 
 class Graph:
-    """tf.Graph: collections of its own (variables, update operations, layers' names);
-    `with tf.Graph().as_default():` makes it the one that new variables join, for the block."""
+    """tf.Graph: collections of its own (variables, update operations, layers' names) and the
+    names of its tensors and operations (names.py); `with tf.Graph().as_default():` makes it the
+    one that new variables and names join, for the block."""
 
     def __init__(self):
         self._stored = {}
+        self._names_in_use, self._by_name = {}, OrderedDict()
 
     def as_default(self):
         return _InGraph(self)
@@ -39,7 +42,70 @@ class Graph:
     def get_collection(self, key, scope=None):
         """The collection's items (variables of a scope: names starting with it)."""
         items = _collections.get(key, []) if self is _graphs[-1] else self._stored.get(key, [])
-        return [v for v in items if scope is None or getattr(v, "name", "").startswith(scope)]
+        return [v for v in items if scope is None or (getattr(v, "name", None) or "").startswith(scope)]
+
+    def get_collection_ref(self, key):
+        return _collections.setdefault(key, []) if self is _graphs[-1] else self._stored.setdefault(key, [])
+
+    def get_all_collection_keys(self):
+        stored = _collections if self is _graphs[-1] else self._stored
+        return [key for key, items in stored.items() if isinstance(items, list) and items]
+
+    def clear_collection(self, name):
+        self.get_collection_ref(name).clear()
+
+    def _add(self, name, operation):
+        self._by_name[name] = operation
+
+    def _forget_names(self):
+        self._names_in_use.clear()
+        self._by_name.clear()
+
+    def get_operations(self):
+        """The named operations, in the order they were made."""
+        return list(self._by_name.values())
+
+    def get_operation_by_name(self, name):
+        if ":" in name:
+            raise ValueError(f"Name {name!r} appears to refer to a Tensor, not an Operation.")
+        if name not in self._by_name:
+            raise KeyError(f"The name {name!r} refers to an Operation not in the graph.")
+        return self._by_name[name]
+
+    def get_tensor_by_name(self, name):
+        if not isinstance(name, str) or ":" not in name:
+            raise ValueError(f"The name {name!r} looks like an (invalid) Operation name, not a Tensor. Tensor names "
+                             f"must be of the form \"<op_name>:<output_index>\".")
+        op_name, index = name.rsplit(":", 1)
+        operation = self._by_name.get(op_name)
+        if operation is None:
+            raise KeyError(f"The name {name!r} refers to a Tensor which does not exist. The operation, {op_name!r}, "
+                           f"does not exist in the graph.")
+        outputs = getattr(operation, "outputs", [])
+        if not index.isdigit() or int(index) >= len(outputs):
+            raise KeyError(f"The name {name!r} refers to a Tensor which does not exist. The operation, {op_name!r}, "
+                           f"exists but only has {len(outputs)} outputs.")
+        return outputs[int(index)]
+
+    def as_graph_element(self, obj, allow_tensor=True, allow_operation=True):
+        """A name's tensor ("x:0") or operation ("train"); a tensor or operation as it is."""
+        if not isinstance(obj, str):
+            return obj
+        return self.get_tensor_by_name(obj) if ":" in obj else self.get_operation_by_name(obj)
+
+    def as_graph_def(self, add_shapes=False):
+        """The named operations as TensorFlow's GraphDef (graph_def.py): `[n.name for n in
+        graph.as_graph_def().node]`, or its bytes for TensorBoard's Graphs tab."""
+        from .graph_def import GraphDef
+        return GraphDef(self.get_operations())
+
+    def unique_name(self, name, mark_as_used=True):
+        from .names import unique_name
+        return unique_name(name, mark_as_used)
+
+    def name_scope(self, name):
+        from .names import name_scope
+        return name_scope(name)
 
     def finalize(self):
         pass
@@ -112,31 +178,26 @@ class TFVariable(SharedVariable):
             if dtype is None and not isinstance(initial_value, np.ndarray):  # (TensorFlow's defaults for
                 # Python numbers: float32 and int32)
                 value = value.astype({"float64": "float32", "int64": "int32"}.get(value.dtype.name, value.dtype))
-        name = _unique(name or "Variable")
-        super().__init__(value, name=name, static_shape=value.shape if validate_shape else None)
+        op_name = unique_name(name or "Variable")
+        super().__init__(value, name=f"{op_name}:0", static_shape=value.shape if validate_shape else None)
+        name_tensors(self, op_name, "VariableV2")
         self.initial_value = init if init is not None else as_variable(value.copy())
         self.trainable = trainable
         for key in (collections if collections is not None else [GraphKeys.GLOBAL_VARIABLES]):
             _collections.setdefault(key, []).append(self)
         if trainable:
             _collections["trainable_variables"].append(self)
-
-    @property
-    def initializer(self):
-        return Operation({self: self.initial_value}, name=f"{self.name}/Assign")
-
-    @property
-    def op(self):
-        return self.initializer
+        with root_scope():
+            self.initializer = operation({self: self.initial_value}, f"{op_name}/Assign")
 
     def assign(self, value, name=None):
-        return Operation({self: _as_type_of(self, value)}, name=name or f"{self.name}/assign")
+        return operation({self: _as_type_of(self, value)}, name or "Assign")
 
     def assign_add(self, delta, name=None):
-        return Operation({self: self + _as_type_of(self, delta)}, name=name or f"{self.name}/assign_add")
+        return operation({self: self + _as_type_of(self, delta)}, name or "AssignAdd")
 
     def assign_sub(self, delta, name=None):
-        return Operation({self: self - _as_type_of(self, delta)}, name=name or f"{self.name}/assign_sub")
+        return operation({self: self - _as_type_of(self, delta)}, name or "AssignSub")
 
     def value(self):
         return self
@@ -150,17 +211,6 @@ class TFVariable(SharedVariable):
         return list(self.type.shape)
 
 
-def _unique(name):
-    """The name, or name_1, name_2... if a variable has it (TensorFlow's names of a graph)."""
-    taken = {v.name for v in _collections["variables"]}
-    if name not in taken:
-        return name
-    k = 1
-    while f"{name}_{k}" in taken:
-        k += 1
-    return f"{name}_{k}"
-
-
 def _as_type_of(var, value):
     value = as_variable(value)
     return value if value.dtype == var.dtype else cast(value, var.dtype)
@@ -170,19 +220,13 @@ def placeholder(dtype, shape=None, name=None):
     """tf.placeholder(dtype, shape=None, name=None): shape a list with None for lengths not known.
     Without a shape it is a scalar (a keep_prob or a learning rate): symgraph's graphs know each
     tensor's number of dimensions."""
-    return tensor(name, dtype=np.dtype(dtype).name, shape=() if shape is None else tuple(shape))
+    return tensor(None, dtype=np.dtype(dtype).name, shape=() if shape is None else tuple(shape))
 
 
 def placeholder_with_default(input, shape, name=None):
     """tf.placeholder_with_default: the value given unless one is fed for it (fed tensors are
     replaced by the session)."""
-    value = as_variable(input)
-    return value if name is None else _named(value, name)
-
-
-def _named(value, name):
-    value.name = name
-    return value
+    return as_variable(input)
 
 
 def global_variables():
@@ -212,13 +256,14 @@ def local_variables_initializer():
 
 
 def variables_initializer(var_list, name="init"):
-    return Operation(OrderedDict((v, v.initial_value) for v in var_list), name=name)
+    return Operation(OrderedDict((v, v.initial_value) for v in var_list))
 
 
 def reset_default_graph():
-    """Forget the variables made so far (their collections), as a new default graph."""
+    """Forget the variables made so far (their collections) and the names, as a new default graph."""
     for values in _collections.values():
         values.clear()  # (the variables, and the layers' call counts: dense, dense_1...)
+    get_default_graph()._forget_names()
 
 
 def set_random_seed(seed):
@@ -255,3 +300,14 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, na
 def _shape(shape):
     return [int(s) if isinstance(s, (int, np.integer)) else s for s in shape] if isinstance(shape, (list, tuple)) \
         else shape
+
+
+def operation(updates, name, value=None):
+    """An Operation named `name` (made unique in the scopes open), found by the graph."""
+    return name_operation(Operation(updates, value=value), unique_name(name))
+
+
+_NAMED_DEFAULTS = {"placeholder": "Placeholder", "placeholder_with_default": "PlaceholderWithDefault",
+                   "random_normal": "random_normal", "random_uniform": "random_uniform",
+                   "truncated_normal": "truncated_normal", "variables_initializer": "init"}
+name_functions(globals(), _NAMED_DEFAULTS)

@@ -1,6 +1,7 @@
 """Checks that TensorBoard reads the event files sg.compat.v1's tf.summary writes: scalars,
-histograms, images and tf.Summary values, through TensorBoard's own EventAccumulator. Run by
-hand where tensorboard is installed (checked with tensorboard 2.21.0):
+histograms, images, tf.Summary values and the graph (FileWriter(logdir, sess.graph)), through
+TensorBoard's own EventAccumulator. Run by
+hand where tensorboard is installed (checked with tensorboard 2.21.0 and its protobuf):
 `PYTHONPATH=. python tests/data/tensorboard/check_with_tensorboard.py`. The tests
 (tests/compat/test_tf1_summary.py) read the files back with symgraph's reader."""
 import tempfile
@@ -14,15 +15,18 @@ import symgraph.compat.v1 as tf
 def main():
     logdir = tempfile.mkdtemp()
     tf.reset_default_graph()
-    x = tf.placeholder(tf.float32, [None, 4])
-    w = tf.Variable(tf.random_normal([4, 2], seed=1))
-    loss = tf.reduce_mean(tf.matmul(x, w) ** 2)
+    x = tf.placeholder(tf.float32, [None, 4], name="x")
+    with tf.name_scope("layer"):
+        w = tf.Variable(tf.random_normal([4, 2], seed=1), name="w")
+        y = tf.matmul(x, w)
+    loss = tf.reduce_mean(y ** 2, name="mse")  # (a tensor named "loss" would make the tag "loss_1", as in TensorFlow)
+    tf.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
     tf.summary.scalar("loss", loss)
     tf.summary.histogram("weights", w)
     tf.summary.image("inputs", tf.reshape(x, [-1, 2, 2, 1]), max_outputs=2)
     merged = tf.summary.merge_all()
     losses, rng = [], np.random.default_rng(0)
-    with tf.Session(backend="numpy") as sess, tf.summary.FileWriter(logdir) as writer:
+    with tf.Session(backend="numpy") as sess, tf.summary.FileWriter(logdir, sess.graph) as writer:
         sess.run(tf.global_variables_initializer())
         for step in range(3):
             summary, value = sess.run([merged, loss], feed_dict={x: rng.random((5, 4))})
@@ -43,7 +47,14 @@ def main():
     assert sorted(tags["images"]) == ["inputs/image/0", "inputs/image/1"]
     image = events.Images("inputs/image/0")[0]
     assert (image.width, image.height) == (2, 2) and image.encoded_image_string[:4] == b"\x89PNG"
-    print(f"TensorBoard read {logdir}: scalars, a histogram and images")
+    graph = events.Graph()  # (TensorBoard's own GraphDef message, parsed from the event)
+    nodes = {node.name: node for node in graph.node}
+    assert list(nodes)[:3] == ["x", "layer/random_normal", "layer/w"], list(nodes)
+    assert nodes["layer/MatMul"].op == "MatMul" and list(nodes["layer/MatMul"].input) == ["x", "layer/w"]
+    assert nodes["x"].attr["dtype"].type == 1  # DT_FLOAT
+    assert [d.size for d in nodes["x"].attr["_output_shapes"].list.shape[0].dim] == [-1, 4]
+    assert nodes["train"].op == "NoOp" and "layer/w" in nodes["train"].input
+    print(f"TensorBoard read {logdir}: scalars, a histogram, images and the graph ({len(nodes)} nodes)")
 
 
 if __name__ == "__main__":
