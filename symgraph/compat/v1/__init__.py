@@ -15,7 +15,8 @@ What differs: a placeholder without a shape is a scalar (symgraph knows each ten
 dimensions); variables hold their initial values from the start (running the initializer sets
 them again); a checkpoint is one .npz file, and a meta graph a pickle of the graph (train.py);
 tensors made by Python's operators (x + y) have no name until tf.identity names one
-(names.py); there are no queues, and control_dependencies
+(names.py); a while_loop has a bound (control_flow.py); there are no queues or tf.py_func,
+and control_dependencies
 reaches operations made in its block (an optimizer's step), not tensors. tf.data's datasets
 feed the session through their iterators' get_next() (data.py); tf.summary writes TensorBoard's
 event files (summary.py), not the graph.
@@ -36,6 +37,13 @@ from ...ops.linalg import matmul as _matmul
 from . import contrib, data, errors, layers, losses, metrics, names as _names, nn, summary, train
 from .names import name_scope
 from .summary import Summary
+from . import image
+from .app import app, flags, logging
+from .control_flow import case, cond, foldl, foldr, map_fn, scan, while_loop
+from .indexing_ops import (gather_nd, scatter_nd, segment_sum, segment_mean, unsorted_segment_sum,
+                           unsorted_segment_mean, sequence_mask, matrix_band_part, matrix_transpose, diag, diag_part,
+                           trace)
+from .random_ops import multinomial, random_crop, random_shuffle
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
 
@@ -188,6 +196,29 @@ square, sqrt, exp, log, log1p, abs, negative, sign, floor, ceil, round, sigmoid,
 reciprocal = _E.reciprocal
 
 
+def is_nan(x, name=None):
+    return _E.isnan(x)
+
+
+def is_inf(x, name=None):
+    return _E.isinf(x)
+
+
+def is_finite(x, name=None):
+    return _E.isfinite(x)
+
+
+def matrix_inverse(input, adjoint=False, name=None):
+    from ...ops.nlinalg import matrix_inverse as inverse
+    x = _as_variable(input)
+    return inverse(_S.swapaxes(x, -1, -2) if adjoint else x)
+
+
+def matrix_determinant(input, name=None):
+    from ...ops.nlinalg import det
+    return det(input)
+
+
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
     return _E.clip(t, clip_value_min, clip_value_max)
 
@@ -331,7 +362,13 @@ _names.name_functions(globals(), {
     "expand_dims": "ExpandDims", "shape": "Shape", "size": "Size", "rank": "Rank",
     "reverse_sequence": "ReverseSequence", "reverse": "Reverse", "tile": "Tile", "gather": "GatherV2",
     "pad": "Pad", "slice": "Slice", "linspace": "LinSpace", "cumsum": "Cumsum", "cumprod": "Cumprod",
-    "tensordot": "Tensordot", "einsum": "einsum", "group": "group_deps", "no_op": "NoOp"},
+    "tensordot": "Tensordot", "einsum": "einsum", "group": "group_deps", "no_op": "NoOp", "while_loop": "while",
+    "map_fn": "map", "gather_nd": "GatherNd", "scatter_nd": "ScatterNd", "segment_sum": "SegmentSum",
+    "segment_mean": "SegmentMean", "unsorted_segment_sum": "UnsortedSegmentSum",
+    "unsorted_segment_mean": "UnsortedSegmentMean", "sequence_mask": "SequenceMask",
+    "matrix_band_part": "MatrixBandPart", "diag": "Diag", "diag_part": "DiagPart", "trace": "Trace",
+    "is_nan": "IsNan", "is_inf": "IsInf", "is_finite": "IsFinite", "matrix_inverse": "MatrixInverse",
+    "matrix_determinant": "MatrixDeterminant", "random_shuffle": "RandomShuffle", "multinomial": "Multinomial"},
     skip={"gradients", "assign", "assign_add", "assign_sub"})
 
 

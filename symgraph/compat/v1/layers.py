@@ -93,6 +93,75 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
         return _activate(out, activation, "conv2d_transpose")
 
 
+def conv1d(inputs, filters, kernel_size, strides=1, padding="valid", data_format="channels_last", dilation_rate=1,
+           activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None, trainable=True, name=None,
+           reuse=None, **unused):
+    """Sequences (batch, steps, channels) (channels_first: (batch, channels, steps)), kernel
+    (width, in, filters)."""
+    x = as_variable(inputs)
+    channels = x.type.shape[2 if data_format == "channels_last" else 1]
+    if channels is None:
+        raise ValueError(f"conv1d: the channels of {x.describe()} must be known when the layer is made")
+    fmt = "NWC" if data_format == "channels_last" else "NCW"
+    with variable_scope(_scope_name(name, "conv1d"), reuse=reuse):
+        kernel = get_variable("kernel", [_single(kernel_size), channels, filters], dtype=x.dtype,
+                              initializer=kernel_initializer, trainable=trainable)
+        out = nn.conv1d(x, kernel, _single(strides), padding.upper(), data_format=fmt,
+                        dilations=_single(dilation_rate))
+        if use_bias:
+            bias = get_variable("bias", [filters], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
+                                trainable=trainable)
+            out = out + (bias if fmt == "NWC" else bias.dimshuffle(0, "x"))
+        return _activate(out, activation, "BiasAdd" if use_bias else "conv1d")
+
+
+def separable_conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
+                     dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
+                     depthwise_initializer=None, pointwise_initializer=None, bias_initializer=None, trainable=True,
+                     name=None, reuse=None, **unused):
+    """A depthwise convolution (depth_multiplier filters per channel), then a 1x1 one to
+    `filters` channels: tf.nn.separable_conv2d with its two kernels and a bias."""
+    x = as_variable(inputs)
+    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    channels = x.type.shape[3 if fmt == "NHWC" else 1]
+    if channels is None:
+        raise ValueError(f"separable_conv2d: the channels of {x.describe()} must be known when the layer is made")
+    kh, kw = _pair(kernel_size)
+    with variable_scope(_scope_name(name, "separable_conv2d"), reuse=reuse):
+        depthwise = get_variable("depthwise_kernel", [kh, kw, channels, depth_multiplier], dtype=x.dtype,
+                                 initializer=depthwise_initializer, trainable=trainable)
+        pointwise = get_variable("pointwise_kernel", [1, 1, channels * depth_multiplier, filters], dtype=x.dtype,
+                                 initializer=pointwise_initializer, trainable=trainable)
+        strides = _pair(strides)
+        out = nn.separable_conv2d(x, depthwise, pointwise, [1, *strides, 1] if fmt == "NHWC" else [1, 1, *strides],
+                                  padding.upper(), rate=_pair(dilation_rate), data_format=fmt)
+        if use_bias:
+            bias = get_variable("bias", [filters], dtype=x.dtype, initializer=bias_initializer or zeros_initializer(),
+                                trainable=trainable)
+            out = nn.bias_add(out, bias, data_format=fmt)
+        return _activate(out, activation, "separable_conv2d")
+
+
+def max_pooling1d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
+    return _pool1d(nn.max_pool, inputs, pool_size, strides, padding, data_format)
+
+
+def average_pooling1d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
+    return _pool1d(nn.avg_pool, inputs, pool_size, strides, padding, data_format)
+
+
+def _pool1d(pool, inputs, pool_size, strides, padding, data_format):
+    """A 2-d pooling of sequences made images one pixel high."""
+    x = as_variable(inputs)
+    images = x.dimshuffle(0, "x", 1, 2) if data_format == "channels_last" else x.dimshuffle(0, "x", 2, 1)
+    out = pool(images, [1, 1, _single(pool_size), 1], [1, 1, _single(strides), 1], padding.upper())[:, 0]
+    return out if data_format == "channels_last" else out.dimshuffle(0, 2, 1)
+
+
+def _single(value):
+    return int(value) if isinstance(value, (int, np.integer)) else int(list(value)[0])
+
+
 def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last", name=None):
     fmt = "NHWC" if data_format == "channels_last" else "NCHW"
     return nn.max_pool(inputs, _pair(pool_size), _pair(strides), padding.upper(), data_format=fmt)
@@ -176,4 +245,5 @@ _collections["layer_calls"] = _calls  # (tf.reset_default_graph starts the names
 
 
 # (the layers without variables name their tensors as functions do: "max_pooling2d/MaxPool:0")
-name_functions(globals(), {}, skip={"dense", "conv2d", "conv2d_transpose", "batch_normalization"})
+name_functions(globals(), {}, skip={"dense", "conv1d", "conv2d", "conv2d_transpose", "separable_conv2d",
+                                    "batch_normalization"})

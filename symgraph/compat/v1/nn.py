@@ -7,7 +7,7 @@ from ... import keras_backend as K
 from ...layers.conv import average_pool
 from ...ops import conv as C, elemwise as E, nn as N, reduce as R
 from ...ops.base import as_variable
-from ...ops.shape import shape
+from ...ops.shape import reshape as S_reshape, shape
 from . import rnn as rnn_cell
 from .rnn import dynamic_rnn, bidirectional_dynamic_rnn
 from .names import name_functions
@@ -104,6 +104,80 @@ def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None, p
     n, h, w_, c = ([output_shape[k] for k in (0, 1, 2, 3)] if data_format != "NCHW"
                    else [output_shape[k] for k in (0, 2, 3, 1)])
     return _back(C.Conv2DGradInput(params)(x, w, [n, c, h, w_]), data_format)
+
+
+def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None, data_format="NHWC", dilations=None):
+    """Each input channel convolved with its own filters: filter (height, width, in,
+    multiplier) gives in * multiplier channels, channel k * multiplier + m from input k."""
+    w = as_variable(filter)
+    kh, kw, channels, multiplier = w.type.shape
+    if channels is None or multiplier is None:
+        raise ValueError(f"depthwise_conv2d: the channels of {w.describe()} must be known when the graph is built")
+    # (groups of one input channel each: OIHW filters (in * multiplier, 1, height, width))
+    w = S_reshape(w.dimshuffle(2, 3, 0, 1), [channels * multiplier, 1, kh, kw])
+    out = C.conv2d(_nchw(input, data_format), w, _spatial(strides, data_format, "strides"),
+                   _padding(padding, data_format), _spatial(rate if rate is not None else dilations, data_format,
+                                                            "dilations"), groups=channels)
+    return _back(out, data_format)
+
+
+def separable_conv2d(input, depthwise_filter, pointwise_filter, strides, padding, rate=None, name=None,
+                     data_format="NHWC", dilations=None):
+    """depthwise_conv2d, then a 1x1 convolution mixing the channels (pointwise_filter
+    (1, 1, in * multiplier, out))."""
+    depthwise = depthwise_conv2d(input, depthwise_filter, strides, padding, rate, data_format=data_format,
+                                 dilations=dilations)
+    return conv2d(depthwise, pointwise_filter, [1, 1, 1, 1], "VALID", data_format=data_format)
+
+
+def atrous_conv2d(value, filters, rate, padding, name=None):
+    """conv2d with the filter's taps `rate` pixels apart (dilated)."""
+    return conv2d(value, filters, [1, 1, 1, 1], padding, dilations=[1, rate, rate, 1])
+
+
+def conv1d(value=None, filters=None, stride=1, padding="VALID", use_cudnn_on_gpu=None, data_format="NWC", name=None,
+           input=None, dilations=None):
+    """value (batch, width, in) ("NWC") or (batch, in, width) ("NCW"), filters (width, in,
+    out): conv2d over images one pixel high."""
+    x = as_variable(value if value is not None else input)
+    channels_last = data_format in ("NWC", "NHWC", None)
+    images = x.dimshuffle(0, "x", 1, 2) if channels_last else x.dimshuffle(0, "x", 2, 1)  # (NHWC)
+    w = as_variable(filters).dimshuffle("x", 0, 1, 2)
+    stride = stride if isinstance(stride, (int, np.integer)) else list(stride)[1 if channels_last else 2]
+    dilation = 1 if dilations is None else (dilations if isinstance(dilations, (int, np.integer))
+                                            else list(dilations)[1 if channels_last else 2])
+    out = conv2d(images, w, [1, 1, int(stride), 1], padding, dilations=[1, 1, int(dilation), 1])[:, 0]
+    return out if channels_last else out.dimshuffle(0, 2, 1)
+
+
+def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5, name=None):
+    """input / (bias + alpha * sqr_sum) ** beta, sqr_sum the sum of squares over the channels
+    within depth_radius of each (NHWC), as TensorFlow's (alpha not divided by the window)."""
+    x = as_variable(input)
+    r = int(depth_radius)
+    squares = _pad_channels(E.square(x), r)
+    channels = shape(x)[3]
+    window = squares[..., 0:channels]
+    for k in range(1, 2 * r + 1):
+        window = window + squares[..., k:k + channels]
+    return x / (bias + alpha * window) ** beta
+
+
+lrn = local_response_normalization
+
+
+def _pad_channels(x, r):
+    from ...ops.padding import pad
+    return pad(x, [(0, 0)] * (x.ndim - 1) + [(r, r)], "constant", 0)
+
+
+def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
+    """sigmoid_cross_entropy_with_logits with the positive term weighted by pos_weight:
+    (1 - z) x + (1 + (q - 1) z) (log(1 + exp(-|x|)) + max(-x, 0)), as TensorFlow writes it."""
+    z = as_variable(labels if labels is not None else targets)
+    x = as_variable(logits)
+    log_weight = 1 + (pos_weight - 1) * z
+    return (1 - z) * x + log_weight * (E.log1p(E.exp(-abs(x))) + E.maximum(-x, 0))
 
 
 def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):
@@ -219,4 +293,5 @@ name_functions(globals(), {
     "conv2d": "Conv2D", "max_pool": "MaxPool", "avg_pool": "AvgPool", "max_pool2d": "MaxPool",
     "avg_pool2d": "AvgPool", "l2_loss": "L2Loss", "batch_normalization": "batchnorm", "top_k": "TopKV2",
     "in_top_k": "InTopK", "sparse_softmax_cross_entropy_with_logits": "SparseSoftmaxCrossEntropyWithLogits",
-    "sigmoid_cross_entropy_with_logits": "logistic_loss"})
+    "sigmoid_cross_entropy_with_logits": "logistic_loss", "depthwise_conv2d": "depthwise",
+    "separable_conv2d": "separable_conv2d", "conv1d": "conv1d", "local_response_normalization": "LRN", "lrn": "LRN"})
