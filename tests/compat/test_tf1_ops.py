@@ -252,9 +252,12 @@ def test_layers_conv1d_pooling1d_and_separable_conv2d():
     assert [v.name for v in tf.trainable_variables()] == [
         "conv1d/kernel:0", "conv1d/bias:0", "separable_conv2d/depthwise_kernel:0",
         "separable_conv2d/pointwise_kernel:0", "separable_conv2d/bias:0"]
-    assert conv.name == "conv1d/Relu:0"
+    assert conv.name == "conv1d/Relu:0" and conv.op.name == "conv1d/Relu"  # (cifar10's summaries' names)
+    sparsity = tf.nn.zero_fraction(conv)
     sv = np.random.default_rng(0).normal(size=(2, 10, 3)).astype("float32")
-    c, p, a, s = _run([conv, pooled, averaged, separable], {seq: sv, images: np.ones((1, 6, 6, 3), "float32")})
+    c, p, a, s, z = _run([conv, pooled, averaged, separable, sparsity],
+                         {seq: sv, images: np.ones((1, 6, 6, 3), "float32")})
+    assert z == pytest.approx((c == 0).mean())
     assert c.shape == (2, 10, 4) and s.shape == (1, 4, 4, 5)
     first = tf.layers.max_pooling1d(np.swapaxes(c, 1, 2), 2, 2, data_format="channels_first")
     np.testing.assert_allclose(_run(first), np.swapaxes(p, 1, 2))

@@ -38,7 +38,7 @@ from . import contrib, data, errors, layers, losses, metrics, names as _names, n
 from .names import name_scope
 from .summary import Summary
 from . import image
-from .app import app, flags, logging
+from .app import app, flags, gfile, logging
 from .control_flow import case, cond, foldl, foldr, map_fn, scan, while_loop
 from .indexing_ops import (gather_nd, scatter_nd, segment_sum, segment_mean, unsorted_segment_sum,
                            unsorted_segment_mean, sequence_mask, matrix_band_part, matrix_transpose, diag, diag_part,
@@ -116,6 +116,14 @@ def to_float(x, name=None):
 
 def to_int32(x, name=None):
     return _E.cast(x, "int32")
+
+
+def to_int64(x, name=None):
+    return _E.cast(x, "int64")
+
+
+def to_double(x, name=None):
+    return _E.cast(x, "float64")
 
 
 def identity(input, name=None):
@@ -357,7 +365,7 @@ _names.name_functions(globals(), {
     "reciprocal": "Reciprocal", "matmul": "MatMul", "reduce_sum": "Sum", "reduce_mean": "Mean", "reduce_max": "Max",
     "reduce_min": "Min", "reduce_prod": "Prod", "reduce_all": "All", "reduce_any": "Any",
     "reduce_logsumexp": "ReduceLogSumExp", "argmax": "ArgMax", "argmin": "ArgMin", "cast": "Cast",
-    "to_float": "ToFloat", "to_int32": "ToInt32", "identity": "Identity", "stop_gradient": "StopGradient",
+    "to_float": "ToFloat", "to_int32": "ToInt32", "to_int64": "ToInt64", "to_double": "ToDouble", "identity": "Identity", "stop_gradient": "StopGradient",
     "constant": "Const", "fill": "Fill", "where": "Select", "reshape": "Reshape", "squeeze": "Squeeze",
     "expand_dims": "ExpandDims", "shape": "Shape", "size": "Size", "rank": "Rank",
     "reverse_sequence": "ReverseSequence", "reverse": "Reverse", "tile": "Tile", "gather": "GatherV2",
@@ -383,5 +391,6 @@ math = _types.SimpleNamespace(
     reduce_prod=reduce_prod, reduce_all=reduce_all, reduce_any=reduce_any, reduce_logsumexp=reduce_logsumexp,
     argmax=argmax, argmin=argmin, count_nonzero=count_nonzero, cumsum=cumsum, cumprod=cumprod,
     softplus=nn.softplus, top_k=nn.top_k, in_top_k=nn.in_top_k, l2_normalize=nn.l2_normalize)
+io = _types.SimpleNamespace(gfile=gfile)
 random = _types.SimpleNamespace(normal=random_normal, uniform=random_uniform, truncated_normal=truncated_normal,
                                 set_random_seed=set_random_seed, set_seed=set_random_seed)

@@ -161,3 +161,36 @@ def run(main=None, argv=None):
 
 
 app = types.SimpleNamespace(run=run, flags=flags)
+
+
+def _gfile():
+    """tf.gfile (tf.io.gfile): TensorFlow's file functions over the local file system."""
+    import glob as _glob
+    import os
+    import shutil
+
+    def delete_recursively(path):
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+    def copy(source, destination, overwrite=False):
+        if os.path.exists(destination) and not overwrite:
+            raise FileExistsError(f"gfile.Copy: {destination} exists (overwrite=True replaces it)")
+        shutil.copyfile(source, destination)
+
+    def rename(source, destination, overwrite=False):
+        if os.path.exists(destination) and not overwrite:
+            raise FileExistsError(f"gfile.Rename: {destination} exists (overwrite=True replaces it)")
+        os.replace(source, destination)
+
+    def make_dirs(path):
+        os.makedirs(path, exist_ok=True)
+
+    return types.SimpleNamespace(
+        Exists=os.path.exists, exists=os.path.exists, IsDirectory=os.path.isdir, isdir=os.path.isdir,
+        MakeDirs=make_dirs, makedirs=make_dirs, MkDir=os.mkdir, mkdir=os.mkdir,
+        DeleteRecursively=delete_recursively, rmtree=delete_recursively, Remove=os.remove, remove=os.remove,
+        Glob=_glob.glob, glob=_glob.glob, ListDirectory=os.listdir, listdir=os.listdir, Walk=os.walk, walk=os.walk,
+        Copy=copy, copy=copy, Rename=rename, rename=rename, GFile=open, Open=open, FastGFile=open)
+
+
+gfile = _gfile()

@@ -171,6 +171,11 @@ def _pad_channels(x, r):
     return pad(x, [(0, 0)] * (x.ndim - 1) + [(r, r)], "constant", 0)
 
 
+def zero_fraction(value, name=None):
+    """The fraction of value's entries that are 0 (float32): a ReLU layer's sparsity."""
+    return R.mean(E.cast(E.eq(as_variable(value), 0), "float32"))
+
+
 def weighted_cross_entropy_with_logits(labels=None, logits=None, pos_weight=None, name=None, targets=None):
     """sigmoid_cross_entropy_with_logits with the positive term weighted by pos_weight:
     (1 - z) x + (1 + (q - 1) z) (log(1 + exp(-|x|)) + max(-x, 0)), as TensorFlow writes it."""

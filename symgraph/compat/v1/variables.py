@@ -220,7 +220,8 @@ def placeholder(dtype, shape=None, name=None):
     """tf.placeholder(dtype, shape=None, name=None): shape a list with None for lengths not known.
     Without a shape it is a scalar (a keep_prob or a learning rate): symgraph's graphs know each
     tensor's number of dimensions."""
-    return tensor(None, dtype=np.dtype(dtype).name, shape=() if shape is None else tuple(shape))
+    shape = () if shape is None else (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    return tensor(None, dtype=np.dtype(dtype).name, shape=shape)
 
 
 def placeholder_with_default(input, shape, name=None):
