@@ -1,6 +1,6 @@
 """Callbacks for Model.fit, as Keras's: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
 learning-rate schedules (StepDecay is Caffe's solver `lr_policy: "step"`: lr = base_lr * gamma **
-floor(epoch / step_size)), CSVLogger, TerminateOnNaN and LambdaCallback."""
+floor(epoch / step_size)), CSVLogger, TensorBoard, TerminateOnNaN and LambdaCallback."""
 import csv
 import math
 import os
@@ -200,6 +200,74 @@ class CSVLogger(Callback):
 
     def on_train_end(self, logs=None):
         self.file.close()
+
+
+class TensorBoard(Callback):
+    """Keras's TensorBoard callback: the logs TensorBoard plots, in Keras's layout: each epoch's
+    loss and metrics as epoch_loss, epoch_accuracy... in log_dir/train, the validation ones
+    (val_ dropped) in log_dir/validation; update_freq "batch" or N: batch_loss... every N batches
+    too; histogram_freq N: each weight's histogram every N epochs; write_graph: the training
+    step's graph (its nodes grouped by the layers' scopes) for the Graphs tab. The files are
+    TensorFlow's event files (sg.compat.v1's FileWriter)."""
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False, update_freq="epoch",
+                 **unused):
+        self.log_dir, self.histogram_freq, self.write_graph = str(log_dir), int(histogram_freq), write_graph
+        if update_freq not in ("epoch", "batch") and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"TensorBoard: update_freq is 'epoch', 'batch' or a number of batches, got "
+                             f"{update_freq!r}")
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers, self._batches, self._graph_written = {}, 0, False
+
+    def wants_batch_logs(self):
+        return self.update_freq != "epoch"
+
+    def _writer(self, run):
+        if run not in self._writers:
+            from .compat.v1.summary import FileWriter
+            self._writers[run] = FileWriter(os.path.join(self.log_dir, run))
+        return self._writers[run]
+
+    def _scalars(self, run, logs, prefix, step):
+        from .compat.v1.summary import Summary
+        values = [Summary.Value(tag=f"{prefix}{'learning_rate' if name == 'lr' else name}", simple_value=float(value))
+                  for name, value in logs.items() if name != "seconds" and np.ndim(value) == 0]
+        if values:
+            self._writer(run).add_summary(Summary(value=values), step)
+
+    def on_train_begin(self, logs=None):
+        self._batches = 0
+
+    def on_batch_end(self, batch, logs=None):
+        self._batches += 1
+        if self._batches % self.update_freq == 0:
+            self._scalars("train", logs or {}, "batch_", self._batches)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self._scalars("train", {k: v for k, v in logs.items() if not k.startswith("val_")}, "epoch_", epoch)
+        self._scalars("validation", {k[4:]: v for k, v in logs.items() if k.startswith("val_")}, "epoch_", epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            from .compat.v1.summary import Summary, histogram_proto
+            values = [Summary.Value(tag=weight.name or f"weight_{k}", histo=histogram_proto(weight.get_value()))
+                      for k, weight in enumerate(self.model.weights)]
+            self._writer("train").add_summary(Summary(value=values), epoch)
+        if self.write_graph and not self._graph_written:
+            self._write_graph()
+
+    def _write_graph(self):
+        """The first compiled training step's graph, as written (the layers' scopes kept)."""
+        compiled = getattr(self.model, "compiled", None)
+        functions = list(getattr(compiled, "train_fns", {}).values())
+        if functions:
+            from .compat.v1.graph_def import graph_def_of
+            self._writer("train").add_graph(None, graph_def=graph_def_of(functions[0], optimized=False))
+            self._graph_written = True
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
 
 
 class TerminateOnNaN(Callback):

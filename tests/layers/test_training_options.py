@@ -122,6 +122,42 @@ def test_csv_logger_writes_a_row_per_epoch(tmp_path):
     assert len(lines) == 5 and lines[0].startswith("epoch,")  # one header, four rows
 
 
+def test_tensorboard_callback_writes_keras_runs_histograms_and_the_graph(tmp_path):
+    from symgraph.compat.protobuf import wire
+    from symgraph.compat.v1 import graph_def, summary
+    model = small_model()
+    rng = np.random.default_rng(1)
+    x, y = rng.random((20, 4)).astype("float32"), rng.integers(0, 3, 20)
+    board = sg.callbacks.TensorBoard(tmp_path, histogram_freq=2, update_freq=3)
+    history = model.fit(x, y, epochs=3, batch_size=5, verbose=0, validation_data=(x, y), callbacks=[board])
+
+    def events(run):
+        folder = tmp_path / run
+        return [e for f in sorted(folder.iterdir()) for e in summary.read_events(f)]
+
+    def scalars(run, prefix):
+        return [(e.get("step"), v.get("tag"), v.get("simple_value")) for e in events(run) if e.has("summary")
+                for v in e.message("summary").all("value") if v.get("tag").startswith(prefix) and v.has("simple_value")]
+    epoch_losses = [(step, value) for step, tag, value in scalars("train", "epoch_") if tag == "epoch_loss"]
+    assert [step for step, _ in epoch_losses] == [0, 1, 2]
+    np.testing.assert_allclose([v for _, v in epoch_losses], history.history["loss"], rtol=1e-6)
+    val = [(step, value) for step, tag, value in scalars("validation", "epoch_") if tag == "epoch_loss"]
+    np.testing.assert_allclose([v for _, v in val], history.history["val_loss"], rtol=1e-6)
+    assert sorted({tag for _, tag, _ in scalars("train", "epoch_")}) == ["epoch_accuracy", "epoch_loss"]
+    assert [step for step, tag, _ in scalars("train", "batch_") if tag == "batch_loss"] == [3, 6, 9, 12]  # (4 a epoch)
+    histograms = [(e.get("step"), v.get("tag")) for e in events("train") if e.has("summary")
+                  for v in e.message("summary").all("value") if v.has("histo")]
+    assert {step for step, _ in histograms} == {0, 2} and len(histograms) == 2 * len(model.weights)
+    graphs = [e for e in events("train") if e.has("graph_def")]
+    assert len(graphs) == 1
+    nodes = wire.decode(graphs[0].get("graph_def"), "GraphDef", graph_def.SCHEMA).all("node")
+    names = [n.get("name") for n in nodes]
+    assert any(name.startswith(model.layers[0].name + "/") for name in names) and len(names) == len(set(names))
+    assert any(n.get("op") == "Assign" for n in nodes)  # (the optimizer's updates)
+    with pytest.raises(ValueError, match="update_freq"):
+        sg.callbacks.TensorBoard(tmp_path, update_freq="sometimes")
+
+
 def test_terminate_on_nan_stops_at_the_batch():
     model = L.Sequential([L.Dense(1, input_shape=(4,))])
     model.compile(optimizer=sg.optimizers.SGD(lr=1e30), loss="mse")  # (the weights overflow at once)

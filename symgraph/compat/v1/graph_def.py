@@ -3,6 +3,8 @@ type, inputs (the nearest named tensors it is computed from), dtype and output s
 (`[n.name for n in graph_def.node]`), printed in protobuf's text form, or serialized as the
 protocol buffer TensorBoard's Graphs tab reads (FileWriter(logdir, graph=sess.graph)). It
 describes the graph and cannot be run by TensorFlow: its nodes carry no kernels' attributes."""
+import re
+
 import numpy as np
 
 from ..protobuf import wire
@@ -26,8 +28,8 @@ DATA_TYPES = {"float32": 1, "float64": 2, "int32": 3, "uint8": 4, "int16": 5, "i
 class GraphDef:
     """`.node`: a NodeDef of each named operation, in the order they were made."""
 
-    def __init__(self, operations):
-        self.node = [NodeDef(op) for op in operations]
+    def __init__(self, operations=(), nodes=None):
+        self.node = list(nodes) if nodes is not None else [NodeDef.of_operation(op) for op in operations]
 
     def SerializeToString(self):
         from ..protobuf.text_format import Message
@@ -41,11 +43,15 @@ class GraphDef:
 
 
 class NodeDef:
-    def __init__(self, operation):
-        self.name, self.op = operation.name, operation.type
-        # (TensorFlow's: an op's first output by the op's name, the others "op:k")
-        self.input = [t.name[:-2] if t.name.endswith(":0") else t.name for t in operation.inputs]
-        self._outputs = list(getattr(operation, "outputs", []))
+    def __init__(self, name, op, inputs, outputs=()):
+        self.name, self.op, self.input, self._outputs = name, op, list(inputs), list(outputs)
+
+    @classmethod
+    def of_operation(cls, operation):
+        # (TensorFlow's inputs: an op's first output by the op's name, the others "op:k")
+        return cls(operation.name, operation.type,
+                   [t.name[:-2] if t.name.endswith(":0") else t.name for t in operation.inputs],
+                   getattr(operation, "outputs", []))
 
     def message(self):
         from ..protobuf.text_format import Message
@@ -68,3 +74,44 @@ class NodeDef:
     def __repr__(self):
         inputs = "".join(f'  input: "{i}"\n' for i in self.input)
         return f'node {{\n  name: "{self.name}"\n  op: "{self.op}"\n{inputs}}}\n'
+
+
+def graph_def_of(obj, optimized=True):
+    """The GraphDef of a variable's graph or a compiled function's (what sg.render draws): each
+    op a node named by its name scope (a Keras layer's) and its op's kind, the inputs, shared
+    variables and constants nodes of their own, each update an Assign node; TensorBoard's
+    Graphs tab groups the nodes by scope."""
+    from ...drawing import _collect
+    from ...graph import Constant, SharedVariable, toposort
+    outputs, updates = _collect(obj, optimized)
+    nodes, names, taken = [], {}, {}
+
+    def unique(name):
+        name = re.sub(r"[^A-Za-z0-9_./-]", "_", name).strip("/") or "node"
+        count = taken.get(name.lower(), 0)
+        taken[name.lower()] = count + 1
+        return name if count == 0 else f"{name}_{count}"
+
+    def scoped(var, kind):
+        scope = getattr(var, "scope", "")
+        return f"{scope}/{kind}" if scope else kind
+
+    def source(var):
+        if var.owner is not None:
+            name = names[var.owner]
+            return name if var.index == 0 else f"{name}:{var.index}"
+        if var not in names:
+            kind = "VariableV2" if isinstance(var, SharedVariable) else "Const" if isinstance(var, Constant) \
+                else "Placeholder"
+            names[var] = unique(var.name if var.name and kind != "Const" else scoped(var, kind))
+            nodes.append(NodeDef(names[var], kind, [], [var]))
+        return names[var]
+
+    for apply in toposort(outputs + [new for _, new in updates]):
+        inputs = [source(v) for v in apply.inputs]
+        names[apply] = unique(scoped(apply.outputs[0], type(apply.op).__name__))
+        nodes.append(NodeDef(names[apply], type(apply.op).__name__, inputs, apply.outputs))
+    for shared, new in updates:
+        target = source(shared)
+        nodes.append(NodeDef(unique(f"{target}/Assign"), "Assign", [target, source(new)], [shared]))
+    return GraphDef(nodes=nodes)

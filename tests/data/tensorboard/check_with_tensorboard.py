@@ -1,6 +1,6 @@
 """Checks that TensorBoard reads the event files sg.compat.v1's tf.summary writes: scalars,
-histograms, images, tf.Summary values and the graph (FileWriter(logdir, sess.graph)), through
-TensorBoard's own EventAccumulator. Run by
+histograms, images, tf.Summary values and the graph (FileWriter(logdir, sess.graph)), and those
+sg.callbacks.TensorBoard writes for a Keras model's fit, through TensorBoard's own EventAccumulator. Run by
 hand where tensorboard is installed (checked with tensorboard 2.21.0 and its protobuf):
 `PYTHONPATH=. python tests/data/tensorboard/check_with_tensorboard.py`. The tests
 (tests/compat/test_tf1_summary.py) read the files back with symgraph's reader."""
@@ -57,5 +57,35 @@ def main():
     print(f"TensorBoard read {logdir}: scalars, a histogram, images and the graph ({len(nodes)} nodes)")
 
 
+def check_keras_callback():
+    """sg.callbacks.TensorBoard's runs (train, validation), weight histograms and graph."""
+    import os
+
+    import symgraph as sg
+    logdir = tempfile.mkdtemp()
+    sg.layers.set_seed(0)
+    model = sg.layers.Sequential([sg.layers.Dense(8, activation="relu", input_shape=(4,)),
+                                  sg.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], backend="numpy")
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 4)).astype("float32"), rng.integers(0, 3, 40)
+    history = model.fit(x, y, epochs=3, batch_size=10, verbose=0, validation_data=(x, y),
+                        callbacks=[sg.callbacks.TensorBoard(logdir, histogram_freq=1)])
+    train = EventAccumulator(os.path.join(logdir, "train"), size_guidance={"histograms": 0, "scalars": 0})
+    validation = EventAccumulator(os.path.join(logdir, "validation"), size_guidance={"scalars": 0})
+    train.Reload()
+    validation.Reload()
+    assert sorted(train.Tags()["scalars"]) == ["epoch_accuracy", "epoch_loss"], train.Tags()
+    np.testing.assert_allclose([e.value for e in train.Scalars("epoch_loss")], history.history["loss"], rtol=1e-6)
+    np.testing.assert_allclose([e.value for e in validation.Scalars("epoch_loss")], history.history["val_loss"],
+                               rtol=1e-6)
+    assert len(train.Tags()["histograms"]) == len(model.weights)
+    nodes = [node.name for node in train.Graph().node]
+    assert any(name.startswith(model.layers[0].name + "/") for name in nodes), nodes[:10]
+    print(f"TensorBoard read {logdir}: Keras's train and validation runs, {len(model.weights)} weights' "
+          f"histograms and the training step's graph ({len(nodes)} nodes)")
+
+
 if __name__ == "__main__":
     main()
+    check_keras_callback()
