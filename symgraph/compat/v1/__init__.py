@@ -44,6 +44,7 @@ from .indexing_ops import (gather_nd, scatter_nd, segment_sum, segment_mean, uns
                            unsorted_segment_mean, sequence_mask, matrix_band_part, matrix_transpose, diag, diag_part,
                            trace)
 from .random_ops import multinomial, random_crop, random_shuffle
+from .example import FixedLenFeature, TFRecordWriter, decode_raw, parse_single_example, tf_record_iterator
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
 
@@ -60,7 +61,7 @@ from .variables import (TFVariable as Variable, placeholder, placeholder_with_de
                         variables_initializer, reset_default_graph, set_random_seed, random_normal, random_uniform,
                         truncated_normal, GraphKeys, get_collection, add_to_collection, Graph, get_default_graph)
 
-float16, float32, float64 = "float16", "float32", "float64"
+float16, float32, float64, string = "float16", "float32", "float64", "bytes"
 int8, int16, int32, int64, uint8, bool = "int8", "int16", "int32", "int64", "uint8", "bool"
 
 
@@ -391,6 +392,8 @@ math = _types.SimpleNamespace(
     reduce_prod=reduce_prod, reduce_all=reduce_all, reduce_any=reduce_any, reduce_logsumexp=reduce_logsumexp,
     argmax=argmax, argmin=argmin, count_nonzero=count_nonzero, cumsum=cumsum, cumprod=cumprod,
     softplus=nn.softplus, top_k=nn.top_k, in_top_k=nn.in_top_k, l2_normalize=nn.l2_normalize)
-io = _types.SimpleNamespace(gfile=gfile)
+io = _types.SimpleNamespace(gfile=gfile, parse_single_example=parse_single_example, FixedLenFeature=FixedLenFeature,
+                            decode_raw=decode_raw, TFRecordWriter=TFRecordWriter, tf_record_iterator=tf_record_iterator)
+python_io = _types.SimpleNamespace(TFRecordWriter=TFRecordWriter, tf_record_iterator=tf_record_iterator)
 random = _types.SimpleNamespace(normal=random_normal, uniform=random_uniform, truncated_normal=truncated_normal,
                                 set_random_seed=set_random_seed, set_seed=set_random_seed)

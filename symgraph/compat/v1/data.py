@@ -1,6 +1,7 @@
 """tf.data in TensorFlow 1's graph mode: a Dataset of arrays (or of placeholders, fed when an
-initializable iterator is initialized), transformed by batch / shuffle / repeat / map / filter /
-take / skip, read through an iterator whose get_next() tensors the Session feeds itself, one
+initializable iterator is initialized, or a generator's, or TFRecord files' records parsed by a
+map function: example.py), transformed by batch / padded_batch / shuffle / repeat / map / filter /
+take / skip / zip / concatenate, read through an iterator whose get_next() tensors the Session feeds itself, one
 element each run that needs them; past the end, run raises tf.errors.OutOfRangeError.
 
     dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(1000).batch(64).repeat(3)
@@ -15,6 +16,8 @@ element each run that needs them; past the end, run raises tf.errors.OutOfRangeE
 
 The elements are computed in NumPy outside the graph (map's and filter's functions are traced on
 symbolic tensors once, as TensorFlow traces them, and compiled)."""
+import os
+
 import numpy as np
 
 from ...graph import Variable
@@ -23,6 +26,7 @@ from ...variables import tensor
 from .errors import OutOfRangeError
 from .names import name_tensors, unique_name
 from .session import Operation
+from .summary import read_tfrecords
 
 def _structure_map(fn, structure):
     if isinstance(structure, tuple):
@@ -82,6 +86,16 @@ class Dataset:
     def range(*args):
         values = np.arange(*args, dtype=np.int64)
         return Dataset.from_tensor_slices(values)
+
+    @staticmethod
+    def zip(datasets):
+        """Elements of several datasets side by side (a tuple of theirs), as long as the shortest."""
+        datasets = tuple(datasets)
+
+        def elements(feed):
+            for parts in zip(*[d._make(feed) for d in datasets]):
+                yield [leaf for part in parts for leaf in part]
+        return Dataset(elements, tuple(d._structure for d in datasets), [s for d in datasets for s in d._specs])
 
     @staticmethod
     def from_generator(generator, output_types, output_shapes=None):
@@ -183,6 +197,41 @@ class Dataset:
                     yield element
         return self._then(kept)
 
+    def concatenate(self, dataset):
+        """This dataset's elements, then the other's (of the same types)."""
+        if [d for d, _ in dataset._specs] != [d for d, _ in self._specs]:
+            raise TypeError(f"concatenate: the datasets' types differ: {self.output_types} and {dataset.output_types}")
+        first, second = self._make, dataset._make
+
+        def elements(feed):
+            yield from first(feed)
+            yield from second(feed)
+        specs = [(d, a if a == b else tuple(x if x == y else None for x, y in zip(a, b)))
+                 for (d, a), (_, b) in zip(self._specs, dataset._specs)]
+        return Dataset(elements, self._structure, specs)
+
+    def padded_batch(self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False):
+        """Batches of elements padded (at the end of each axis, with 0 or padding_values) to
+        padded_shapes (None or -1 entries: the batch's longest), as TensorFlow's."""
+        n = len(self._specs)
+        shapes = _leaves_of_shapes(padded_shapes, self._structure) if padded_shapes is not None else \
+            [tuple(None for _ in s) for _, s in self._specs]
+        fills = _leaves(padding_values) if padding_values is not None else [0] * n
+
+        def batches(elements):
+            block = []
+            for element in elements:
+                block.append(element)
+                if len(block) == batch_size:
+                    yield _padded(block, shapes, fills, self._specs)
+                    block = []
+            if block and not drop_remainder:
+                yield _padded(block, shapes, fills, self._specs)
+        specs = [(d, (batch_size if drop_remainder else None,) + tuple(None if k is None or k < 0 else int(k)
+                                                                      for k in shape))
+                 for (d, _), shape in zip(self._specs, shapes)]
+        return self._then(batches, specs)
+
     def prefetch(self, buffer_size):
         return self
 
@@ -208,6 +257,23 @@ class Dataset:
     @property
     def output_shapes(self):
         return _rebuild(self._structure, [s for _, s in self._specs])
+
+
+def _padded(block, shapes, fills, specs):
+    """A batch of elements, each leaf padded to its shape (None: the block's longest)."""
+    out = []
+    for k, ((dtype, _), shape, fill) in enumerate(zip(specs, shapes, fills)):
+        arrays = [np.asarray(element[k]) for element in block]
+        target = tuple(max(a.shape[axis] for a in arrays) if size is None or size < 0 else int(size)
+                       for axis, size in enumerate(shape))
+        batch = np.full((len(arrays),) + target, fill, dtype=dtype)
+        for row, a in enumerate(arrays):
+            if any(have > want for have, want in zip(a.shape, target)):
+                raise ValueError(f"padded_batch: an element of shape {a.shape} is longer than the padded shape "
+                                 f"{target}")
+            batch[(row,) + tuple(slice(0, length) for length in a.shape)] = a
+        out.append(batch)
+    return out
 
 
 def _leaves_of_shapes(shapes, types):
@@ -249,17 +315,46 @@ class _Traced:
 
     def __init__(self, fn, structure, specs):
         from ...function import function
-        symbols = [tensor(f"element_{k}", dtype=d, shape=s) for k, (d, s) in enumerate(specs)]
+        from .example import StringTensor, parsed_tensors
+        # (a string leaf, a TFRecordDataset's record, is a StringTensor: parse_single_example and
+        # decode_raw make the graph's inputs from it, their values taken from each record)
+        symbols = [StringTensor(lambda element, k=k: element[k]) if d == "string" else
+                   tensor(f"element_{k}", dtype=d, shape=s) for k, (d, s) in enumerate(specs)]
         element = _rebuild(structure, symbols)
-        result = fn(*element) if isinstance(element, tuple) else fn(element)
+        with parsed_tensors() as parsed:
+            result = fn(*element) if isinstance(element, tuple) else fn(element)
         self.out_structure = result
+        if any(isinstance(leaf, StringTensor) for leaf in _leaves(result)):
+            raise TypeError("a map function's results must be numbers: strings (a record, a bytes feature) are "
+                            "read with parse_single_example and decode_raw")
         outputs = [as_variable(leaf) for leaf in _leaves(result)]
         self.out_specs = [(o.dtype, tuple(o.type.shape)) for o in outputs]
-        self._function = function(symbols, outputs, backend="numpy", on_unused_input="ignore")
+        self._numeric = [k for k, (d, _) in enumerate(specs) if d != "string"]
+        self._producers = [producer for _, producer in parsed]
+        inputs = [symbols[k] for k in self._numeric] + [placeholder for placeholder, _ in parsed]
+        self._function = function(inputs, outputs, backend="numpy", on_unused_input="ignore")
 
     def __call__(self, element):
-        values = self._function(*element)
+        values = self._function(*[element[k] for k in self._numeric], *[p(element) for p in self._producers])
         return [np.asarray(v) for v in (values if isinstance(values, list) else [values])]
+
+
+class TFRecordDataset(Dataset):
+    """The records of TFRecord files (tf.python_io.TFRecordWriter's), in order, one element each:
+    a string, read by a map function with parse_single_example (example.py)."""
+
+    def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None):
+        if compression_type:
+            raise NotImplementedError("TFRecordDataset: compressed records are not read here")
+        files = [filenames] if isinstance(filenames, (str, bytes, os.PathLike)) else list(filenames)
+        if any(isinstance(f, Variable) for f in files):
+            raise TypeError("TFRecordDataset takes file names (strings): symgraph has no string placeholders")
+
+        def elements(feed):
+            for path in files:
+                for record in read_tfrecords(path):
+                    yield [record]
+        super().__init__(elements, "record", [("string", ())])
 
 
 class Iterator:
@@ -271,6 +366,9 @@ class Iterator:
         if any(s is None for _, s in specs):
             raise ValueError("give the elements' shapes (output_shapes, None for a length not known): symgraph's "
                              "graphs know each tensor's number of dimensions")
+        if any(d == "string" for d, _ in specs):
+            raise TypeError("the dataset's elements are records (strings): map them with a function reading them by "
+                            "tf.parse_single_example first (symgraph's tensors are numbers)")
         self._tensors = [tensor(None, dtype=d, shape=s) for d, s in specs]
         name_tensors(self._tensors, unique_name("IteratorGetNext"), "IteratorGetNext")
         for t in self._tensors:
