@@ -45,6 +45,7 @@ from .indexing_ops import (gather_nd, scatter_nd, segment_sum, segment_mean, uns
                            trace)
 from .random_ops import multinomial, random_crop, random_shuffle
 from .example import FixedLenFeature, TFRecordWriter, decode_raw, parse_single_example, tf_record_iterator
+from . import canned as _canned, estimator as _estimator, feature_column
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
 
@@ -392,6 +393,11 @@ math = _types.SimpleNamespace(
     reduce_prod=reduce_prod, reduce_all=reduce_all, reduce_any=reduce_any, reduce_logsumexp=reduce_logsumexp,
     argmax=argmax, argmin=argmin, count_nonzero=count_nonzero, cumsum=cumsum, cumprod=cumprod,
     softplus=nn.softplus, top_k=nn.top_k, in_top_k=nn.in_top_k, l2_normalize=nn.l2_normalize)
+estimator = _types.SimpleNamespace(  # (tf.estimator: estimator.py and canned.py)
+    Estimator=_estimator.Estimator, EstimatorSpec=_estimator.EstimatorSpec, ModeKeys=_estimator.ModeKeys,
+    RunConfig=_estimator.RunConfig, inputs=_estimator.inputs, DNNClassifier=_canned.DNNClassifier,
+    DNNRegressor=_canned.DNNRegressor, LinearClassifier=_canned.LinearClassifier,
+    LinearRegressor=_canned.LinearRegressor)
 io = _types.SimpleNamespace(gfile=gfile, parse_single_example=parse_single_example, FixedLenFeature=FixedLenFeature,
                             decode_raw=decode_raw, TFRecordWriter=TFRecordWriter, tf_record_iterator=tf_record_iterator)
 python_io = _types.SimpleNamespace(TFRecordWriter=TFRecordWriter, tf_record_iterator=tf_record_iterator)

@@ -13,7 +13,7 @@ import numpy as np
 from ...ops import elemwise as E
 from ...ops import reduce as R
 from ...ops.base import as_variable
-from ...ops.shape import ones_like
+from ...ops.shape import ones_like, reshape
 from .names import ensure_named, name_scope
 from .variables import GraphKeys, TFVariable, add_to_collection, operation
 
@@ -137,3 +137,42 @@ def recall(labels, predictions, weights=None, metrics_collections=None, updates_
     """true positives / actual positives (0 before any)."""
     p, a, w = _confusion(labels, predictions, weights)
     return _ratio(name or "recall", p * a * w, a * w, metrics_collections, updates_collections)
+
+
+def auc(labels, predictions, weights=None, num_thresholds=200, metrics_collections=None, updates_collections=None,
+        curve="ROC", name=None, summation_method="trapezoidal", thresholds=None):
+    """The area under the ROC curve (curve="PR": precision against recall) of probabilities,
+    from weighted confusion counts streamed at num_thresholds thresholds in [0, 1] (a prediction
+    above one is positive), the trapezoids summed, as TensorFlow 1 computes it."""
+    if curve not in ("ROC", "PR") or summation_method != "trapezoidal":
+        raise NotImplementedError(f"auc: curve 'ROC' or 'PR' summed by trapezoids, got {curve!r}, "
+                                  f"{summation_method!r}")
+    epsilon = 1e-7
+    cuts = np.array([-epsilon] + [(k + 1.0) / (num_thresholds - 1) for k in range(num_thresholds - 2)]
+                    + [1.0 + epsilon], np.float32)
+    p = reshape(E.cast(as_variable(predictions), "float32"), [-1])
+    actual = reshape(E.cast(E.neq(as_variable(labels), 0), "float32"), [-1])
+    w = reshape(_weights(actual, weights), [-1])
+    above = E.cast(E.gt(p.dimshuffle(0, "x"), cuts), "float32")  # (examples, thresholds)
+    positive, negative = (actual * w).dimshuffle(0, "x"), ((1 - actual) * w).dimshuffle(0, "x")
+    counted = {"tp": above * positive, "fp": above * negative, "fn": (1 - above) * positive,
+               "tn": (1 - above) * negative}
+    with name_scope(name or "auc"):
+        totals = {key: _local(full, (num_thresholds,)) for key, full in
+                  (("tp", "true_positives"), ("fp", "false_positives"), ("fn", "false_negatives"),
+                   ("tn", "true_negatives"))}
+        new = {key: totals[key] + R.sum(counted[key], axis=0) for key in counted}
+        value = _area(totals, curve, num_thresholds, epsilon)
+        update = operation({totals[k]: new[k] for k in counted}, "update_op", value=_area(new, curve, num_thresholds,
+                                                                                           epsilon))
+        return _finish(value, update, metrics_collections, updates_collections)
+
+
+def _area(counts, curve, n, epsilon):
+    tp, fp, fn, tn = counts["tp"], counts["fp"], counts["fn"], counts["tn"]
+    recall = (tp + epsilon) / (tp + fn + epsilon)
+    if curve == "ROC":
+        x, y = fp / (fp + tn + epsilon), recall
+    else:
+        x, y = recall, (tp + epsilon) / (tp + fp + epsilon)
+    return R.sum((x[:n - 1] - x[1:]) * (y[:n - 1] + y[1:]) / 2)

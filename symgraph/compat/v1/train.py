@@ -12,6 +12,7 @@ from ...ops import elemwise as E
 from ...ops.base import as_variable
 from ...ops.shape import zeros_like
 from .example import BytesList, Example, Feature, Features, FloatList, Int64List
+from .hooks import LoggingTensorHook, SessionRunArgs, SessionRunHook, StopAtStepHook
 from .meta_graph import MetaGraphDef, export_meta_graph, import_meta_graph
 from .names import name_functions, op_name, root_scope
 from .variables import TFVariable, operation, trainable_variables, _collections
@@ -140,6 +141,28 @@ class AdamOptimizer(Optimizer):
     def _extra_updates(self):
         b1, b2 = self._powers
         return {b1: b1 * self.beta1, b2: b2 * self.beta2}
+
+
+class FtrlOptimizer(Optimizer):
+    """TensorFlow's FTRL-Proximal (McMahan et al., 2013; the linear estimators' default):
+    accum' = accum + g^2; linear += g - (accum'^-p - accum^-p) / lr * var (p the learning rate
+    power, -0.5); var = (sign(linear) l1 - linear) / (accum'^-p / lr + 2 l2) where |linear| > l1,
+    else 0."""
+
+    def __init__(self, learning_rate, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+                 l1_regularization_strength=0.0, l2_regularization_strength=0.0, use_locking=False, name="Ftrl",
+                 **unused):
+        super().__init__(learning_rate, use_locking, name)
+        self.power, self.initial = learning_rate_power, initial_accumulator_value
+        self.l1, self.l2 = l1_regularization_strength, l2_regularization_strength
+
+    def _rule(self, g, v, lr):
+        accum, linear = self._slot(v, "accum", self.initial), self._slot(v, "linear")
+        new_accum = accum + g * g
+        new_linear = linear + g - (new_accum ** -self.power - accum ** -self.power) / lr * v
+        quadratic = new_accum ** -self.power / lr + 2 * self.l2
+        shrunk = (E.sgn(new_linear) * self.l1 - new_linear) / quadratic
+        return {accum: new_accum, linear: new_linear, v: E.where(E.gt(abs(new_linear), self.l1), shrunk, 0 * v)}
 
 
 def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False, name=None):
