@@ -23,6 +23,16 @@ def _scope_name(name, kind):
     return kind if count == 0 else f"{kind}_{count}"
 
 
+def _images(inputs, data_format, what):
+    """(the images, "NHWC" or "NCHW", their channels: known when the layer is made)."""
+    x = as_variable(inputs)
+    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    channels = x.type.shape[3 if fmt == "NHWC" else 1]
+    if channels is None:
+        raise ValueError(f"{what}: the channels of {x.describe()} must be known when the layer is made")
+    return x, fmt, channels
+
+
 def _activate(out, activation, kind):
     """The activation's output (or the layer's), named in the layer's scope as TensorFlow's
     ("dense/Relu:0", "dense/BiasAdd:0")."""
@@ -49,11 +59,7 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
 def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid", data_format="channels_last",
            dilation_rate=(1, 1), activation=None, use_bias=True, kernel_initializer=None, bias_initializer=None,
            trainable=True, name=None, reuse=None, **unused):
-    x = as_variable(inputs)
-    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
-    channels = x.type.shape[3 if fmt == "NHWC" else 1]
-    if channels is None:
-        raise ValueError(f"conv2d: the channels of {x.describe()} must be known when the layer is made")
+    x, fmt, channels = _images(inputs, data_format, "conv2d")
     kh, kw = _pair(kernel_size)
     with variable_scope(_scope_name(name, "conv2d"), reuse=reuse):
         kernel = get_variable("kernel", [kh, kw, channels, filters], dtype=x.dtype, initializer=kernel_initializer,
@@ -72,12 +78,8 @@ def conv2d_transpose(inputs, filters, kernel_size, strides=(1, 1), padding="vali
                      name=None, reuse=None, **unused):
     """Each length times the stride ("same"), plus max(kernel - stride, 0) ("valid"), as
     TensorFlow's (Keras's) layer; its kernel (height, width, filters, input channels)."""
-    x = as_variable(inputs)
-    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
+    x, fmt, channels = _images(inputs, data_format, "conv2d_transpose")
     axes = (1, 2, 3) if fmt == "NHWC" else (2, 3, 1)
-    channels = x.type.shape[axes[2]]
-    if channels is None:
-        raise ValueError(f"conv2d_transpose: the channels of {x.describe()} must be known when the layer is made")
     (kh, kw), (sh, sw) = _pair(kernel_size), _pair(strides)
     sizes = [shape(x)[a] * s + (max(k - s, 0) if padding.lower() == "valid" else 0)
              for a, k, s in ((axes[0], kh, sh), (axes[1], kw, sw))]
@@ -121,11 +123,7 @@ def separable_conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="vali
                      name=None, reuse=None, **unused):
     """A depthwise convolution (depth_multiplier filters per channel), then a 1x1 one to
     `filters` channels: tf.nn.separable_conv2d with its two kernels and a bias."""
-    x = as_variable(inputs)
-    fmt = "NHWC" if data_format == "channels_last" else "NCHW"
-    channels = x.type.shape[3 if fmt == "NHWC" else 1]
-    if channels is None:
-        raise ValueError(f"separable_conv2d: the channels of {x.describe()} must be known when the layer is made")
+    x, fmt, channels = _images(inputs, data_format, "separable_conv2d")
     kh, kw = _pair(kernel_size)
     with variable_scope(_scope_name(name, "separable_conv2d"), reuse=reuse):
         depthwise = get_variable("depthwise_kernel", [kh, kw, channels, depth_multiplier], dtype=x.dtype,
