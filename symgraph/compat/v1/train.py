@@ -13,6 +13,9 @@ from ...ops.base import as_variable
 from ...ops.shape import zeros_like
 from .example import BytesList, Example, Feature, Features, FloatList, Int64List
 from .hooks import LoggingTensorHook, SessionRunArgs, SessionRunHook, StopAtStepHook
+from .monitored_session import (CheckpointSaverHook, ChiefSessionCreator, MonitoredSession, MonitoredTrainingSession,
+                                NanLossDuringTrainingError, NanTensorHook, SingularMonitoredSession, StepCounterHook,
+                                SummarySaverHook)
 from .meta_graph import MetaGraphDef, export_meta_graph, import_meta_graph
 from .names import name_functions, op_name, root_scope
 from .variables import TFVariable, operation, trainable_variables, _collections
