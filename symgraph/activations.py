@@ -31,10 +31,17 @@ def leaky_relu(x, alpha=0.2):
     return E.where(x > 0, x, x * alpha)
 
 
+def hard_sigmoid_keras3(x):
+    """Keras 3's hard_sigmoid, relu6(x + 3) / 6 (slope 1/6): what "hard_sigmoid" means in a file
+    Keras 3 wrote; the name alone is Keras 2's and Theano's, 0.2 x + 0.5 clipped."""
+    return E.clip(x * (1.0 / 6.0) + 0.5, 0, 1)
+
+
 _BY_NAME = {"relu": E.relu, "sigmoid": E.sigmoid, "tanh": E.tanh, "softmax": N.softmax,
             "log_softmax": N.log_softmax, "softplus": E.softplus, "elu": E.elu, "gelu": E.gelu,
             "hard_sigmoid": E.hard_sigmoid, "swish": swish, "silu": swish, "selu": selu, "softsign": softsign,
-            "relu6": relu6, "leaky_relu": leaky_relu, "exponential": E.exp, "linear": linear, None: linear}
+            "relu6": relu6, "leaky_relu": leaky_relu, "exponential": E.exp, "linear": linear,
+            "hard_sigmoid_keras3": hard_sigmoid_keras3, None: linear}
 
 
 def get(activation):

@@ -17,6 +17,7 @@ from .conv import (Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Ma
 from .conv3d import (Conv3D, Conv3DTranspose, MaxPooling3D, AveragePooling3D, MaxPool3D, AvgPool3D, GlobalAveragePooling3D,
                      GlobalMaxPooling3D, GlobalAvgPool3D, GlobalMaxPool3D, UpSampling3D, ZeroPadding3D, Cropping3D)
 from .einsum_dense import EinsumDense
+from .conv_lstm import ConvLSTM2D
 from .conv1d import (Conv1D, MaxPooling1D, AveragePooling1D, GlobalMaxPooling1D, GlobalAveragePooling1D, MaxPool1D,
                      AvgPool1D, GlobalMaxPool1D, GlobalAvgPool1D, UpSampling1D, ZeroPadding1D, Cropping1D,
                      Conv1DTranspose, DepthwiseConv1D, SeparableConv1D)
@@ -53,4 +54,4 @@ __all__ = ["Layer", "Input", "InputLayer", "Dense", "Embedding", "Masking", "Fla
            "DepthwiseConv1D", "SeparableConv1D", "RandomCrop", "RandomBrightness", "Conv3D", "Conv3DTranspose", "MaxPooling3D",
            "AveragePooling3D", "MaxPool3D", "AvgPool3D", "GlobalAveragePooling3D", "GlobalMaxPooling3D",
            "GlobalAvgPool3D", "GlobalMaxPool3D", "UpSampling3D", "ZeroPadding3D", "Cropping3D", "SpatialDropout3D",
-           "EinsumDense"]
+           "EinsumDense", "ConvLSTM2D"]

@@ -68,7 +68,11 @@ def load_keras_model(path, compile=True):
     config, weights = _read(path)
     if config is None:
         raise ValueError(f"{path} holds Keras weights alone: build the model, then model.load_weights({path!r})")
-    model = build_model(config)
+    _writer_version[0] = _keras_major(path)
+    try:
+        model = build_model(config)
+    finally:
+        _writer_version[0] = None
     _assign_by_name(model, weights, path)
     training = _training_config(path, config)
     if compile and training:
@@ -504,7 +508,30 @@ def _plain_default(key, value):
 def _activation(value):
     if isinstance(value, dict):  # (Keras 3 may write {"class_name": "function", "config": "relu"})
         value = value.get("config")
-    return value if value is None or isinstance(value, str) else str(value)
+    value = value if value is None or isinstance(value, str) else str(value)
+    if value == "hard_sigmoid" and (_writer_version[0] or 0) >= 3:  # (Keras 3 changed its slope: 0.2 -> 1/6)
+        return "hard_sigmoid_keras3"
+    return value
+
+
+_writer_version = [None]  # (the major version of the Keras that wrote the file being read)
+
+
+def _keras_major(path):
+    """The major version of the Keras that wrote the file (its metadata; None where it says none)."""
+    try:
+        with open(path, "rb") as f:
+            is_hdf5 = f.read(8) == HDF5_SIGNATURE
+        if is_hdf5:
+            with _h5py().File(path, "r") as f:
+                version = f.attrs.get("keras_version")
+        else:
+            with zipfile.ZipFile(path) as archive:
+                version = json.loads(archive.read("metadata.json")).get("keras_version")
+        version = version.decode() if isinstance(version, bytes) else version
+        return int(str(version).split(".")[0]) if version else None
+    except (KeyError, ValueError, OSError):
+        return None
 
 
 def _settings_object(value, module, keras_name, key):

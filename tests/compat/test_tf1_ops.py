@@ -43,7 +43,8 @@ def test_cond_takes_one_branch_and_its_gradient():
     xv = np.array([0.5, -1.0, 2.0])
     for flag, value, grad in ((True, (xv ** 3).sum(), 3 * xv ** 2), (False, np.sin(xv).sum(), np.cos(xv))):
         out, gout = _run([y, g], {x: xv, big: flag})
-        np.testing.assert_allclose(out, value) and np.testing.assert_allclose(gout, grad, rtol=1e-12)
+        np.testing.assert_allclose(out, value)
+        np.testing.assert_allclose(gout, grad, rtol=1e-12)
     # Structures, a Python predicate, a predicate from a comparison, and the errors.
     pair = tf.cond(tf.less(tf.reduce_sum(x), 0.0), lambda: (x, x * 2), lambda: (x * 3, x * 4))
     np.testing.assert_allclose(_run(pair, {x: xv}), (xv * 3, xv * 4))
@@ -84,7 +85,8 @@ def test_while_loop_runs_until_its_condition_fails_and_differentiates():
     grad = tf.gradients(tf.reduce_sum(power), x)[0]
     xv = np.array([1.5, -0.7])
     out, gout = _run([power, grad], {x: xv})
-    np.testing.assert_allclose(out, xv ** 5) and np.testing.assert_allclose(gout, 5 * xv ** 4, rtol=1e-12)
+    np.testing.assert_allclose(out, xv ** 5)
+    np.testing.assert_allclose(gout, 5 * xv ** 4, rtol=1e-12)
     # maximum_iterations bounds it; one loop variable comes back alone; the body's rank is kept.
     bounded = tf.while_loop(lambda k: k < 100, lambda k: k + 1, [tf.constant(0)], maximum_iterations=7)
     assert _run(bounded) == 7
@@ -159,12 +161,14 @@ def test_masks_bands_and_matrix_functions_against_numpy(rng):
     band = _run([tf.matrix_band_part(m, 1, 2), tf.matrix_band_part(m, -1, 0), tf.matrix_band_part(m, 0, -1)])
     i, j = np.indices((4, 5))
     np.testing.assert_allclose(band[0], np.where((i - j <= 1) & (j - i <= 2), m, 0))
-    np.testing.assert_allclose(band[1], np.tril(m)) and np.testing.assert_allclose(band[2], np.triu(m))
+    np.testing.assert_allclose(band[1], np.tril(m))
+    np.testing.assert_allclose(band[2], np.triu(m))
     square = rng.normal(size=(3, 3)) + 3 * np.eye(3)
     out = _run([tf.diag(np.array([1.0, 2.0])), tf.diag_part(square), tf.trace(square), tf.matrix_inverse(square),
                 tf.matrix_determinant(square), tf.matrix_transpose(m),
                 tf.is_nan(np.array([1.0, np.nan])), tf.is_finite(np.array([np.inf, 0.0]))])
-    np.testing.assert_allclose(out[0], np.diag([1.0, 2.0])) and np.testing.assert_allclose(out[1], np.diag(square))
+    np.testing.assert_allclose(out[0], np.diag([1.0, 2.0]))
+    np.testing.assert_allclose(out[1], np.diag(square))
     np.testing.assert_allclose(out[2], np.trace(square))
     np.testing.assert_allclose(out[3], np.linalg.inv(square), rtol=1e-10)
     np.testing.assert_allclose(out[4], np.linalg.det(square), rtol=1e-10)
@@ -261,8 +265,8 @@ def test_layers_conv1d_pooling1d_and_separable_conv2d():
     assert c.shape == (2, 10, 4) and s.shape == (1, 4, 4, 5)
     first = tf.layers.max_pooling1d(np.swapaxes(c, 1, 2), 2, 2, data_format="channels_first")
     np.testing.assert_allclose(_run(first), np.swapaxes(p, 1, 2))
-    np.testing.assert_allclose(p, c.reshape(2, 5, 2, 4).max(2)) and np.testing.assert_allclose(a, c.reshape(2, 5, 2, 4).mean(2),
-                                                                                                   rtol=1e-6)
+    np.testing.assert_allclose(p, c.reshape(2, 5, 2, 4).max(2))
+    np.testing.assert_allclose(a, c.reshape(2, 5, 2, 4).mean(2), rtol=1e-6)
 
 
 def _bilinear_reference(image, out_h, out_w):
@@ -297,7 +301,8 @@ def test_tf_image_against_numpy(rng):
     ys, xs = np.arange(4) * 4 / 3, np.arange(9) * 3 / 8  # (aligned corners: the first and last pixels kept)
     np.testing.assert_allclose(out[2][:, [0, -1]][:, :, [0, -1]], batch[:, [0, -1]][:, :, [0, -1]], rtol=1e-6)
     assert out[2].shape == (2, 4, 9, 3) and len(ys) == 4 and len(xs) == 9
-    np.testing.assert_array_equal(out[3], image[:, ::-1]) and np.testing.assert_array_equal(out[4], batch[:, ::-1])
+    np.testing.assert_array_equal(out[3], image[:, ::-1])
+    np.testing.assert_array_equal(out[4], batch[:, ::-1])
     mean, std = batch.mean(axis=(1, 2, 3), keepdims=True), batch.std(axis=(1, 2, 3), keepdims=True)
     np.testing.assert_allclose(out[5], (batch - mean) / np.maximum(std, 1 / np.sqrt(60)), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(out[6], image[1:4, 1:3])
@@ -306,9 +311,11 @@ def test_tf_image_against_numpy(rng):
     np.testing.assert_array_equal(out[7], padded)
     expected = np.zeros((3, 6, 3), "float32")
     expected[:, 1:5] = image[1:4]
-    np.testing.assert_array_equal(out[8], expected) and np.testing.assert_array_equal(out[9], image[1:4, 1:3])
+    np.testing.assert_array_equal(out[8], expected)
+    np.testing.assert_array_equal(out[9], image[1:4, 1:3])
     np.testing.assert_allclose(out[10][..., 0], image @ np.array([0.2989, 0.5870, 0.1140], "float32"), rtol=1e-6)
-    np.testing.assert_allclose(out[11], [0.0, 1.0]) and out[12].tolist() == [0, 127, 255]
+    np.testing.assert_allclose(out[11], [0.0, 1.0])
+    assert out[12].tolist() == [0, 127, 255]
     channel_mean = batch.mean(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(out[13], (batch - channel_mean) * 2 + channel_mean, rtol=1e-5, atol=1e-6)
     flips = tf.image.random_flip_left_right(np.tile(image, (40, 1, 1, 1)), seed=4)

@@ -22,15 +22,15 @@ def _expected(name):
 
 
 @pytest.mark.parametrize("suffix", [".keras", ".h5"])
-@pytest.mark.parametrize("name", ["convnet", "branches", "sequences", "transfer", "zoo", "operations"])
+@pytest.mark.parametrize("name", ["convnet", "branches", "sequences", "transfer", "zoo", "operations", "video"])
 def test_keras_models_load_and_give_kerass_outputs(name, suffix):
     """A channels-last convnet with batch normalization (trained: its statistics are Keras's),
     a functional model of two inputs and outputs with a layer called twice, Embedding, Conv1D,
     LSTM and a bidirectional GRU, a frozen trained base model called with training=False
     under a new head, and layers whose weights have layouts of their own (depthwise, separable,
-    transposed kernels, PReLU's shared slopes, TimeDistributed, SimpleRNN), and keras.ops
-    between layers (division, slicing, mean, concatenate, reshape, matmul, softmax...):
-    Keras's outputs."""
+    transposed kernels, PReLU's shared slopes, TimeDistributed, SimpleRNN), keras.ops between
+    layers (division, slicing, mean, concatenate, reshape, matmul, softmax...), and frames
+    through ConvLSTM2D, Conv3D and a 3-d pooling: Keras's outputs."""
     model = L.load_model(os.path.join(HERE, name + suffix))
     x, want = _expected(name)
     got = model.predict(x)

@@ -113,6 +113,26 @@ def zoo():
     save(model, "zoo", rng.normal(size=(2, 8, 8, 3)).astype("float32"))
 
 
+def video():
+    """Frames through ConvLSTM2D, the clip it gives through Conv3D and a 3-d pooling, then a
+    ConvLSTM2D read backwards, trained a little: the recurrent and 3-d kernels' layouts."""
+    keras.utils.set_random_seed(8)
+    x = rng.normal(size=(16, 5, 8, 8, 2)).astype("float32")
+    y = (x.mean(axis=(1, 2, 3, 4)) > 0).astype("int32")
+    model = keras.Sequential([
+        keras.Input((5, 8, 8, 2)),
+        layers.ConvLSTM2D(4, 3, padding="same", return_sequences=True),
+        layers.Conv3D(3, (2, 3, 3), strides=(1, 2, 2), activation="relu"),
+        layers.MaxPooling3D((2, 1, 1)),
+        layers.ConvLSTM2D(2, 2, go_backwards=True, recurrent_activation="hard_sigmoid"),
+        layers.Flatten(),
+        layers.Dense(2, activation="softmax"),
+    ])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    save(model, "video", x[:3])
+
+
 def operations():
     """keras.ops between the layers of a functional model (Keras 3 writes each as a node)."""
     keras.utils.set_random_seed(6)
@@ -157,6 +177,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["resumed"]:  # (the files of optimizer state alone, made later)
         resumed()
         sys.exit()
+    if sys.argv[1:] == ["video"]:  # (made later still)
+        video()
+        sys.exit()
     convnet()
     branches()
     sequences()
@@ -164,3 +187,4 @@ if __name__ == "__main__":
     zoo()
     operations()
     resumed()
+    video()
