@@ -352,6 +352,42 @@ def test_accuracy_counts_as_caffe_top_k_ties_and_ignored_labels():
     assert ign == pytest.approx(0.0)
 
 
+def test_argmax_top_k_and_values_and_the_infogain_loss(tmp_path):
+    a = rng.normal(size=(2, 3, 2, 2)).astype(np.float32)
+    flat = a.reshape(2, -1)
+    order = np.argsort(-flat, axis=1)[:, :3]
+    (y,), _ = run_layer('layer { name: "l" type: "ArgMax" bottom: "a" top: "y" argmax_param { top_k: 3 } }', {"a": a})
+    np.testing.assert_array_equal(y, order.reshape(2, 1, 3, 1))  # (Caffe's top: the bottom's 4 axes)
+    (y,), _ = run_layer('layer { name: "l" type: "ArgMax" bottom: "a" top: "y" argmax_param { top_k: 2 '
+                        'out_max_val: true } }', {"a": a})
+    np.testing.assert_allclose(y[:, 0, :, 0], order[:, :2])
+    np.testing.assert_allclose(y[:, 1, :, 0], np.take_along_axis(flat, order[:, :2], 1))
+    (y,), _ = run_layer('layer { name: "l" type: "ArgMax" bottom: "a" top: "y" argmax_param { axis: 1 top_k: 2 '
+                        'out_max_val: true } }', {"a": a})
+    np.testing.assert_allclose(y, -np.sort(-a, axis=1)[:, :2])  # (along an axis: the values)
+    scores = rng.normal(size=(5, 4)).astype(np.float32)
+    labels = np.array([0, 3, 1, 1, 2], np.float32)
+    gains = (np.eye(4) + rng.random((4, 4)) * 0.3).astype(np.float32)
+    p = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+    expected = -(gains[labels.astype(int)] * np.log(p)).sum() / 5
+    (loss,), _ = run_layer('layer { name: "l" type: "InfogainLoss" bottom: "s" bottom: "t" bottom: "h" top: "y" }',
+                           {"s": scores, "t": labels, "h": gains})
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
+    source = tmp_path / "H.binaryproto"
+    source.write_bytes(caffe.io.array_to_blobproto(gains.reshape(1, 1, 4, 4)).SerializeToString())
+    (loss,), _ = run_layer(f'layer {{ name: "l" type: "InfogainLoss" bottom: "s" bottom: "t" top: "y" '
+                           f'infogain_loss_param {{ source: "{source}" }} loss_param {{ ignore_label: 3 }} }}',
+                           {"s": scores, "t": labels})
+    kept = labels != 3
+    np.testing.assert_allclose(loss, -(gains[labels[kept].astype(int)] * np.log(p[kept])).sum() / kept.sum(),
+                               rtol=1e-5)
+    (plain,), _ = run_layer('layer { name: "l" type: "InfogainLoss" bottom: "s" bottom: "t" bottom: "h" top: "y" }',
+                            {"s": scores, "t": labels, "h": np.eye(4, dtype=np.float32)})
+    (softmax,), _ = run_layer('layer { name: "l" type: "SoftmaxWithLoss" bottom: "s" bottom: "t" top: "y" }',
+                              {"s": scores, "t": labels})
+    np.testing.assert_allclose(plain, softmax, rtol=1e-5)  # (H the identity: the softmax loss)
+
+
 def test_regression_and_margin_losses():
     a, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     t01 = rng.integers(0, 2, size=(4, 3)).astype(np.float32)

@@ -11,7 +11,8 @@ symgraph graph compiled by sg.function (and drawn by sg.render).
 What differs: the LMDB / LevelDB Data and WindowData layers are not implemented (HDF5Data,
 ImageData, MemoryData, DummyData, Input and Python layers are); a .caffemodel this writes holds
 each layer's name, type, bottoms, tops and blobs (what Caffe's weight loading reads), not the
-layer's other parameters; forward(start=...) and backward(start/end) run the whole net.
+layer's other parameters; forward(start=...) and backward(start/end) run the whole net; STOCHASTIC
+pooling, SPP and the Recurrent / RNN / LSTM layers are not implemented.
 """
 from . import draw, io, proto
 from .classifier import Classifier

@@ -14,7 +14,7 @@ LAYERS = {}
 # Types whose first top is a loss (weight 1 unless loss_weight says otherwise): Caffe's
 # LossLayer subclasses.
 LOSS_TYPES = {"SoftmaxWithLoss", "EuclideanLoss", "SigmoidCrossEntropyLoss", "MultinomialLogisticLoss",
-              "HingeLoss", "ContrastiveLoss"}
+              "HingeLoss", "ContrastiveLoss", "InfogainLoss"}
 # Types a Net feeds itself (its inputs), not expressions; and a Python layer without bottoms.
 DATA_TYPES = {"Input", "HDF5Data", "MemoryData", "DummyData", "Data", "ImageData", "WindowData"}
 
@@ -352,15 +352,26 @@ def reduction(lp, bottoms, builder):
 
 @layer("ArgMax")
 def argmax(lp, bottoms, builder):
+    """Caffe's ArgMaxLayer: the top_k largest entries' indices, largest first (as Caffe's, in the
+    blob's dtype). Along `axis`: that axis becomes top_k long (out_max_val: the values instead).
+    Without it: each example's values flattened; top (N, 1, top_k) (at least 3 axes, as many as
+    the bottom's), or (N, 2, top_k) of the indices then the values with out_max_val."""
     p = lp.message("argmax_param")
     x = bottoms[0]
-    if int(p.get("top_k", 1)) != 1 or p.get("out_max_val", False):
-        raise NotImplementedError("top_k 1 without out_max_val is implemented")
+    k, with_values = int(p.get("top_k", 1)), bool(p.get("out_max_val", False))
     if p.has("axis"):
         axis = int(p.get("axis")) % x.ndim
-        return [sg.cast(sg.expand_dims(sg.argmax(x, axis=axis), axis), x.dtype)]
-    flat = sg.reshape(x, [sg.shape(x)[0], -1])
-    return [sg.cast(sg.reshape(sg.argmax(flat, axis=1), [sg.shape(x)[0], 1, 1]), x.dtype)]
+        if k == 1 and not with_values:
+            return [sg.cast(sg.expand_dims(sg.argmax(x, axis=axis), axis), x.dtype)]
+        return [sg.topk(x, k, axis=axis) if with_values else sg.cast(sg.argtopk(x, k, axis=axis), x.dtype)]
+    n = sg.shape(x)[0]
+    flat = sg.reshape(x, [n, -1])
+    ones = [1] * (max(x.ndim, 3) - 3)  # (Caffe's top has the bottom's axes, 3 at least)
+    indices = sg.cast(sg.argmax(flat, axis=1).dimshuffle(0, "x") if k == 1 else sg.argtopk(flat, k, axis=1), x.dtype)
+    if with_values:
+        values = sg.max(flat, axis=1).dimshuffle(0, "x") if k == 1 else sg.topk(flat, k, axis=1)
+        return [sg.reshape(sg.stack([indices, values], axis=1), [n, 2, k] + ones)]
+    return [sg.reshape(indices, [n, 1, k] + ones)]
 
 
 # -- normalization -----------------------------------------------------------------------------
@@ -589,6 +600,41 @@ def softmax_with_loss(lp, bottoms, builder):
         n_valid = sg.shape(rows)[0]
     norm = _normalizer(_normalization(lp, "VALID"), sg.shape(rows)[0], n_valid, sg.shape(scores)[0], dt)
     tops = [-sg.sum(picked) / norm]
+    if len(lp.all("top")) > 1:
+        tops.append(sg.nn.softmax(scores, axis=axis))
+    return tops
+
+
+@layer("InfogainLoss")
+def infogain_loss(lp, bottoms, builder):
+    """Caffe's InfogainLossLayer (1.0): the softmax of the scores, each example's loss -sum over
+    the classes j of H[label, j] log(max(p_j, 1e-20)), normalized as SoftmaxWithLoss (VALID by
+    default, ignore_label honoured); H the third bottom, or the BlobProto in
+    infogain_loss_param.source (identity H: SoftmaxWithLoss)."""
+    scores, labels = bottoms[:2]
+    p = lp.message("infogain_loss_param")
+    axis = int(p.get("axis", 1)) % scores.ndim
+    dt = scores.dtype
+    if len(bottoms) > 2:
+        gains = sg.reshape(bottoms[2], [_static(scores, axis), _static(scores, axis)])
+    elif p.has("source"):
+        from . import wire
+        with open(str(p.get("source")), "rb") as f:
+            matrix = wire.blob_array(wire.decode(f.read(), "BlobProto", where=str(p.get("source"))))
+        gains = sg.constant(matrix.reshape(matrix.shape[-2], matrix.shape[-1]).astype(dt))
+    else:
+        raise ValueError("InfogainLoss needs its matrix H: a third bottom or infogain_loss_param.source")
+    rows, label = _rows_and_labels(scores, labels, axis)
+    log_p = sg.log(sg.maximum(sg.nn.softmax(rows, axis=1), np.asarray(1e-20, dt)))
+    loss_p = lp.message("loss_param")
+    valid = sg.neq(label, int(loss_p.get("ignore_label"))) if loss_p.has("ignore_label") else None
+    safe = label if valid is None else sg.where(valid, label, 0)
+    per_row = sg.sum(sg.take(gains, safe, axis=0) * log_p, axis=1)
+    n_valid = sg.shape(rows)[0] if valid is None else sg.sum(sg.cast(valid, dt))
+    if valid is not None:
+        per_row = per_row * sg.cast(valid, dt)
+    norm = _normalizer(_normalization(lp, "VALID"), sg.shape(rows)[0], n_valid, sg.shape(scores)[0], dt)
+    tops = [-sg.sum(per_row) / norm]
     if len(lp.all("top")) > 1:
         tops.append(sg.nn.softmax(scores, axis=axis))
     return tops
