@@ -206,6 +206,36 @@ def test_optimizers_follow_tensorflows_update_rules(name):
     np.testing.assert_array_equal(unrelated.get_value(), [0, 0])
 
 
+def test_a_run_made_again_gives_what_the_general_path_gives(rng):
+    """Session.run's fast path (the same fetches and feed keys, arrays of the placeholders'
+    dtypes) against the general one: new values, values to cast, a bad shape, a list of fetches
+    changed in place, iterators (never taken fast)."""
+    x = tf.placeholder(tf.float32, [None, 2], name="x")
+    w = tf.Variable([[1.0], [2.0]], name="w")
+    y = tf.matmul(x, w)
+    step = w.assign_add(tf.ones([2, 1]))
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        fetches = [y, step]
+        for k in range(3):
+            value = np.full((1, 2), k, np.float32)
+            out = sess.run(fetches, {x: value})
+            np.testing.assert_allclose(out[0], value @ (np.array([[1.0], [2.0]]) + k))
+            assert out[1] is None and isinstance(out, list)
+        assert len(sess._fast) == 2  # (the initializer's run and this one)
+        np.testing.assert_allclose(sess.run(fetches, {x: [[1, 1]]})[0], [[4 + 5]])  # (a list: cast)
+        np.testing.assert_allclose(sess.run((y,), {x: np.ones((1, 2))})[0], [[5 + 6]])  # (float64: cast)
+        with pytest.raises(ValueError, match="Cannot feed value of shape"):
+            sess.run(fetches, {x: np.ones(2, np.float32)})
+        fetches[1] = y * 2  # (the same list, another fetch: its ids differ)
+        got = sess.run(fetches, {x: np.ones((1, 2), np.float32)})
+        np.testing.assert_allclose(got[1], 2 * got[0])
+        assert w.get_value()[0, 0] == 5
+    batch = tf.data.Dataset.range(4).make_one_shot_iterator().get_next()
+    with tf.Session() as sess:
+        assert [int(sess.run(batch)) for _ in range(4)] == [0, 1, 2, 3] and not sess._fast
+
+
 def test_session_fetches_feeds_and_what_a_failed_run_leaves(rng):
     x = tf.placeholder(tf.float32, [None, 2], name="x")
     w = tf.Variable([[1.0], [2.0]], name="w")
