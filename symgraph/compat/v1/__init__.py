@@ -393,6 +393,7 @@ math = _types.SimpleNamespace(
     reduce_prod=reduce_prod, reduce_all=reduce_all, reduce_any=reduce_any, reduce_logsumexp=reduce_logsumexp,
     argmax=argmax, argmin=argmin, count_nonzero=count_nonzero, cumsum=cumsum, cumprod=cumprod,
     softplus=nn.softplus, top_k=nn.top_k, in_top_k=nn.in_top_k, l2_normalize=nn.l2_normalize)
+contrib.layers, contrib.framework, contrib.slim = contrib._namespaces()  # (TF-Slim: slim.py)
 estimator = _types.SimpleNamespace(  # (tf.estimator: estimator.py and canned.py)
     Estimator=_estimator.Estimator, EstimatorSpec=_estimator.EstimatorSpec, ModeKeys=_estimator.ModeKeys,
     RunConfig=_estimator.RunConfig, inputs=_estimator.inputs, DNNClassifier=_canned.DNNClassifier,

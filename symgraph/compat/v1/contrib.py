@@ -59,8 +59,22 @@ def flatten(inputs, outputs_collections=None, scope=None):
     return _layers.flatten(inputs)
 
 
-layers = types.SimpleNamespace(xavier_initializer=xavier_initializer, xavier_initializer_conv2d=xavier_initializer,
-                               variance_scaling_initializer=variance_scaling_initializer,
-                               l2_regularizer=l2_regularizer, l1_regularizer=l1_regularizer,
-                               fully_connected=fully_connected, flatten=flatten)
 rnn = _nn.rnn_cell
+
+
+def _namespaces():
+    """contrib.layers (Slim's layers: slim.py), contrib.framework (arg_scope and the variables to
+    restore) and contrib.slim itself."""
+    from . import slim
+    layers = types.SimpleNamespace(
+        xavier_initializer=xavier_initializer, xavier_initializer_conv2d=xavier_initializer,
+        variance_scaling_initializer=variance_scaling_initializer, l2_regularizer=l2_regularizer,
+        l1_regularizer=l1_regularizer, fully_connected=slim.fully_connected, flatten=slim.flatten,
+        conv2d=slim.conv2d, max_pool2d=slim.max_pool2d, avg_pool2d=slim.avg_pool2d, batch_norm=slim.batch_norm,
+        dropout=slim.dropout, repeat=slim.repeat, stack=slim.stack, one_hot_encoding=slim.one_hot_encoding,
+        softmax=slim.softmax)
+    framework = types.SimpleNamespace(arg_scope=slim.arg_scope, add_arg_scope=slim.add_arg_scope,
+                                      get_variables_to_restore=slim.get_variables_to_restore,
+                                      get_model_variables=slim.get_model_variables,
+                                      assign_from_checkpoint_fn=slim.assign_from_checkpoint_fn)
+    return layers, framework, slim
