@@ -95,7 +95,7 @@ def numpy_step(sizes, lr=LR, activation="relu"):
     return step
 
 
-def jax_step(jax, sizes, x, y):
+def jax_step(jax, sizes, x, y, lr=LR):
     import jax.numpy as jnp
 
     def loss_fn(params, x, y):
@@ -108,7 +108,7 @@ def jax_step(jax, sizes, x, y):
     @jax.jit
     def update(params, x, y):
         loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        return [p - LR * g for p, g in zip(params, grads)], loss
+        return [p - lr * g for p, g in zip(params, grads)], loss
     state = {"p": [jax.device_put(p) for p in init(sizes)]}
     jx, jy = jax.device_put(x), jax.device_put(y)
 

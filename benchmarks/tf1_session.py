@@ -8,15 +8,8 @@ import numpy as np
 
 import symgraph.compat.v1 as tf
 from common import best_seconds, print_table, torch_mlp_step, try_import
-from small_steps import until_whole
+from small_steps import init as weights, jax_step, until_whole
 from symgraph.backends import numba_program
-
-
-def weights(sizes, seed=0):
-    rng = np.random.default_rng(seed)
-    return [a for n_in, n_out in zip(sizes[:-1], sizes[1:])
-            for a in ((rng.normal(size=(n_in, n_out)) * np.sqrt(2 / n_in)).astype(np.float32),
-                      np.zeros(n_out, np.float32))]
 
 
 def tf1_step(sizes, lr):
@@ -34,29 +27,6 @@ def tf1_step(sizes, lr):
     sess = tf.Session()
     sess.run(tf.global_variables_initializer())
     return sess, train, loss, x, y
-
-
-def jax_step(jax, sizes, lr, xv, yv):
-    jnp = jax.numpy
-    params = [jnp.asarray(p) for p in weights(sizes)]
-
-    def cost(ps, xb, yb):
-        h = xb
-        for k in range(0, len(ps), 2):
-            h = h @ ps[k] + ps[k + 1]
-            h = jax.nn.relu(h) if k < len(ps) - 2 else h
-        return -jnp.mean(jax.nn.log_softmax(h)[jnp.arange(len(yb)), yb])
-
-    @jax.jit
-    def update(ps, xb, yb):
-        value, grads = jax.value_and_grad(cost)(ps, xb, yb)
-        return [p - lr * g for p, g in zip(ps, grads)], value
-    state = {"params": params}
-
-    def step():
-        state["params"], value = update(state["params"], xv, yv)
-        return value.block_until_ready()
-    return step
 
 
 def compare(title, sizes, batch, lr=0.1):
@@ -84,7 +54,7 @@ def compare(title, sizes, batch, lr=0.1):
         rows.append(("PyTorch eager (CPU)", best_seconds(step, repeat=5, number=200)))
     jax = try_import("jax")
     if jax:
-        step = jax_step(jax, sizes, lr, xv, yv)
+        step = jax_step(jax, sizes, xv, yv, lr)
         first["jax"] = float(step())
         rows.append(("JAX jit (CPU)", best_seconds(step, repeat=5, number=200)))
     for name, value in first.items():

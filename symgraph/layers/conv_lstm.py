@@ -7,8 +7,6 @@ frame's convolution (strides, padding, dilation as given) plus the last output's
 "same", so it keeps the state's size); c_t = f c_{t-1} + i activation(.), h_t = o activation(c_t).
 The frames' convolutions are one convolution of all the steps at once, outside the scan; the
 step computes only the recurrent one and the gates."""
-import numpy as np
-
 from .. import activations
 from ..ops import conv as C
 from ..ops.scan import scan
@@ -16,7 +14,7 @@ from ..ops.shape import reshape, shape, zeros
 from .base import Layer
 from .conv import KERAS_KERNEL_AXES
 from .image_format import resolved
-from .recurrent import _TakesInitialStates
+from .recurrent import _TakesInitialStates, forget_gate_ones
 
 
 class ConvLSTM2D(_TakesInitialStates, Layer):
@@ -68,15 +66,7 @@ class ConvLSTM2D(_TakesInitialStates, Layer):
                                     constraint=self.constraints[2]) if self.use_bias else None
 
     def _bias_initializer(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        f = self.filters
-
-        def forget_ones(shape, fan_in, fan_out):
-            bias = np.zeros(shape)
-            bias[f:2 * f] = 1.0
-            return bias
-        return forget_ones
+        return forget_gate_ones(self.filters) if self.unit_forget_bias else self.bias_initializer
 
     def call(self, x, context):
         x, given = (x[0], x[1:]) if isinstance(x, list) else (x, [])

@@ -135,15 +135,7 @@ class LSTM(_Recurrent):
         self.unit_forget_bias = bool(unit_forget_bias)
 
     def _bias_initializer(self):
-        if not self.unit_forget_bias:
-            return "zeros"
-        u = self.units
-
-        def forget_ones(shape, fan_in, fan_out):
-            bias = np.zeros(shape)
-            bias[u:2 * u] = 1.0
-            return bias
-        return forget_ones
+        return forget_gate_ones(self.units) if self.unit_forget_bias else "zeros"
 
     def _step(self, x_t, h, c):
         z, u = self._affine(x_t, h), self.units
@@ -151,6 +143,15 @@ class LSTM(_Recurrent):
         o = self.recurrent_activation(z[:, 3 * u:])
         c_new = f * c + i * self.activation(z[:, 2 * u:3 * u])
         return [o * self.activation(c_new), c_new]
+
+
+def forget_gate_ones(units):
+    """Keras's unit_forget_bias: an LSTM's bias (gates i, f, c, o) zero but the forget gate's, 1."""
+    def forget_ones(shape, fan_in, fan_out):
+        bias = np.zeros(shape)
+        bias[units:2 * units] = 1.0
+        return bias
+    return forget_ones
 
 
 class GRU(_Recurrent):
