@@ -66,8 +66,12 @@ def test_tensorflows_layers_tutorial_estimator(tmp_path, caplog):
     assert second["accuracy"] > 0.9
     classifier.train(input_fn=train_input_fn, max_steps=600)  # (already there: nothing to do)
     assert classifier.evaluate(input_fn=eval_input_fn)["global_step"] == 600
-    predictions = list(classifier.predict(input_fn=tf.estimator.inputs.numpy_input_fn(
-        x={"x": eval_data[:7]}, num_epochs=1, shuffle=False)))
+    outside = tf.get_default_graph()
+    stream = classifier.predict(input_fn=tf.estimator.inputs.numpy_input_fn(x={"x": eval_data[:7]}, num_epochs=1,
+                                                                              shuffle=False))
+    predictions = [next(stream)]
+    assert tf.get_default_graph() is outside  # (between predictions, the caller's graph is the default)
+    predictions += list(stream)
     assert len(predictions) == 7 and set(predictions[0]) == {"classes", "probabilities"}
     assert np.mean([p["classes"] for p in predictions] == eval_labels[:7]) > 0.7
     np.testing.assert_allclose([p["probabilities"].sum() for p in predictions], 1, rtol=1e-5)
@@ -86,9 +90,11 @@ def test_estimators_refuse_what_they_cannot_do(tmp_path):
         tf.estimator.inputs.numpy_input_fn(x={"x": np.zeros(3)})
     with pytest.raises(ValueError, match="training needs loss and train_op"):
         tf.estimator.EstimatorSpec(tf.estimator.ModeKeys.TRAIN, loss=tf.constant(1.0))
+    outside = tf.get_default_graph()
     with pytest.raises(TypeError, match="must return an EstimatorSpec"):
         tf.estimator.Estimator(model_fn=lambda features, labels, mode: None, model_dir=str(tmp_path / "x")).train(
             input_fn, steps=1)
+    assert tf.get_default_graph() is outside  # (the failed call's graph left)
 
 
 def _iris():

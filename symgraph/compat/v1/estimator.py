@@ -25,7 +25,8 @@ from .app import logging
 from .errors import OutOfRangeError
 from .hooks import run_with_hooks
 from .session import Session
-from .variables import Graph, global_variables_initializer, local_variables_initializer, set_random_seed
+from .variables import Graph, global_variables, global_variables_initializer, local_variables_initializer, \
+    set_random_seed
 
 ModeKeys = types.SimpleNamespace(TRAIN="train", EVAL="eval", PREDICT="infer")
 
@@ -102,28 +103,38 @@ class Estimator:
         graph = Graph()
         context = graph.as_default()
         context.__enter__()
-        if self.config.tf_random_seed is not None:
-            set_random_seed(self.config.tf_random_seed)
-        step = get_or_create_global_step()
-        features, labels = self._inputs(input_fn, mode)
-        spec = self._call_model_fn(features, labels, mode)
-        summaries = None
-        if mode == ModeKeys.TRAIN:  # (TensorFlow's Estimator adds the loss's summary to the model's)
-            summary_module.scalar("loss", spec.loss)
-            summaries = summary_module.merge_all()
-        saver = Saver()
-        session = Session(graph=graph)
-        session.run(global_variables_initializer())
-        session.run(local_variables_initializer())
-        checkpoint = latest_checkpoint(self.model_dir)
-        if checkpoint is not None:
-            saver.restore(session, checkpoint)
+        try:
+            if self.config.tf_random_seed is not None:
+                set_random_seed(self.config.tf_random_seed)
+            step = get_or_create_global_step()
+            features, labels = self._inputs(input_fn, mode)
+            spec = self._call_model_fn(features, labels, mode)
+            summaries = None
+            if mode == ModeKeys.TRAIN:  # (TensorFlow's Estimator adds the loss's summary to the model's)
+                summary_module.scalar("loss", spec.loss)
+                summaries = summary_module.merge_all()
+            saver = Saver(global_variables())  # (this graph's, whatever graph is the default when it saves)
+            session = Session(graph=graph)
+            session.run(global_variables_initializer())
+            session.run(local_variables_initializer())
+            checkpoint = latest_checkpoint(self.model_dir)
+            if checkpoint is not None:
+                saver.restore(session, checkpoint)
+        except BaseException:
+            context.__exit__(None, None, None)  # (a model_fn that failed leaves the default graph as it was)
+            raise
         return types.SimpleNamespace(graph=graph, context=context, spec=spec, step=step, saver=saver, session=session,
-                                     summaries=summaries)
+                                     summaries=summaries, entered=True)
+
+    def _leave(self, built):
+        """The caller's default graph back (the built graph's session still runs it)."""
+        if built.entered:
+            built.entered = False
+            built.context.__exit__(None, None, None)
 
     def _close(self, built):
         built.session.close()
-        built.context.__exit__(None, None, None)
+        self._leave(built)
 
     # -- training -----------------------------------------------------------------------------
 
@@ -223,7 +234,11 @@ class Estimator:
                              f"to {'evaluate' if mode == ModeKeys.EVAL else 'predict'}: train first")
         built = self._graph(input_fn, mode)
         if checkpoint_path is not None:
-            built.saver.restore(built.session, checkpoint_path)
+            try:
+                built.saver.restore(built.session, checkpoint_path)
+            except BaseException:
+                self._close(built)
+                raise
         return built
 
     # -- prediction ---------------------------------------------------------------------------
@@ -232,6 +247,7 @@ class Estimator:
         """The predictions of each example (a dict, or an array for a single tensor), batch after
         batch until input_fn's data ends."""
         built = self._graph_for_checkpoint(input_fn, ModeKeys.PREDICT, checkpoint_path)
+        self._leave(built)  # (the caller's code between the predictions builds into its own graph)
         try:
             session, predictions = built.session, built.spec.predictions
             if isinstance(predictions, dict) and predict_keys is not None:
