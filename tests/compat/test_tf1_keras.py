@@ -1,0 +1,44 @@
+"""tf.keras in TensorFlow 1 code: symgraph's Keras API under TensorFlow's names, image layers
+channels_last by default as tf.keras's, saving and loading, and tf.keras.datasets reading Keras's
+cached files (nothing downloaded)."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+import symgraph.compat.v1 as tf
+
+
+def test_a_tf_keras_convnet_trains_on_channels_last_digits(tmp_path):
+    (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
+    x_train, x_test = x_train.reshape(-1, 8, 8, 1), x_test.reshape(-1, 8, 8, 1)
+    sg.layers.set_seed(0)
+    model = tf.keras.Sequential([
+        tf.keras.layers.Conv2D(16, 3, activation="relu", padding="same", input_shape=(8, 8, 1)),
+        tf.keras.layers.MaxPooling2D(),
+        tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x_train, y_train, epochs=5, batch_size=64, verbose=0,
+              callbacks=[tf.keras.callbacks.EarlyStopping(monitor="loss", patience=2)])
+    assert model.evaluate(x_test, y_test, verbose=0)[1] > 0.9
+    assert model.layers[0].data_format == "channels_last" and type(model.layers[0]).__name__ == "Conv2D"
+    assert isinstance(model.layers[0], sg.layers.Conv2D)
+    first = tf.keras.layers.Conv2D(4, 3, data_format="channels_first")
+    assert first.data_format == "channels_first"  # (asked for: as given)
+    path = str(tmp_path / "digits.h5")
+    model.save(path)
+    again = tf.keras.models.load_model(path)
+    np.testing.assert_allclose(again.predict(x_test[:5], verbose=0), model.predict(x_test[:5], verbose=0), rtol=1e-6)
+    assert tf.keras.backend.image_data_format() == sg.keras_backend.image_data_format()  # (the global one untouched)
+
+
+def test_tf_keras_datasets_read_kerass_cache_and_download_nothing(tmp_path):
+    cached = tmp_path / "mnist.npz"
+    rng = np.random.default_rng(0)
+    np.savez(cached, x_train=rng.integers(0, 255, (4, 28, 28), dtype=np.uint8), y_train=np.arange(4),
+             x_test=rng.integers(0, 255, (2, 28, 28), dtype=np.uint8), y_test=np.arange(2))
+    (x_train, y_train), (x_test, y_test) = tf.keras.datasets.mnist.load_data(str(cached))
+    assert x_train.shape == (4, 28, 28) and y_test.tolist() == [0, 1]
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        tf.keras.datasets.mnist.load_data(str(tmp_path / "absent.npz"))
