@@ -388,6 +388,40 @@ def test_argmax_top_k_and_values_and_the_infogain_loss(tmp_path):
     np.testing.assert_allclose(plain, softmax, rtol=1e-5)  # (H the identity: the softmax loss)
 
 
+def test_lstm_and_rnn_layers_follow_caffes_units_and_cont():
+    """Caffe's LSTM (gates i, f, o, g; h and c dropped where cont is 0) and RNN, time-major,
+    against NumPy loops written from lstm_layer.cpp / lstm_unit_layer.cpp / rnn_layer.cpp."""
+    steps, batch, features, hidden = 5, 3, 4, 6
+    x = rng.normal(size=(steps, batch, features)).astype(np.float32)
+    cont = np.ones((steps, batch), np.float32)
+    cont[0] = 0
+    cont[3, 1] = 0  # (a new sequence starts at step 3 in the second column)
+    fillers = 'weight_filler { type: "uniform" min: -0.5 max: 0.5 } bias_filler { type: "uniform" min: -0.2 max: 0.2 }'
+    (h,), net = run_layer(f'layer {{ name: "l" type: "LSTM" bottom: "x" bottom: "c" top: "y" recurrent_param {{ '
+                          f'num_output: {hidden} {fillers} }} }}', {"x": x, "c": cont})
+    w_x, b, w_h = (blob.data for blob in net.params["l"])
+    assert (w_x.shape, b.shape, w_h.shape) == ((4 * hidden, features), (4 * hidden,), (4 * hidden, hidden))
+    sigmoid = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    hv, cv, want = np.zeros((batch, hidden)), np.zeros((batch, hidden)), []
+    for t in range(steps):
+        keep = cont[t][:, None]
+        z = x[t] @ w_x.T + b + (keep * hv) @ w_h.T
+        i, f, o, g = (sigmoid(z[:, :hidden]), sigmoid(z[:, hidden:2 * hidden]), sigmoid(z[:, 2 * hidden:3 * hidden]),
+                      np.tanh(z[:, 3 * hidden:]))
+        cv = keep * f * cv + i * g
+        hv = o * np.tanh(cv)
+        want.append(hv)
+    np.testing.assert_allclose(h, np.stack(want), rtol=1e-4, atol=1e-5)
+    (o,), net = run_layer(f'layer {{ name: "r" type: "RNN" bottom: "x" bottom: "c" top: "y" recurrent_param {{ '
+                          f'num_output: {hidden} {fillers} }} }}', {"x": x, "c": cont})
+    w_xh, b_h, w_hh, w_ho, b_o = (blob.data for blob in net.params["r"])
+    hv, want = np.zeros((batch, hidden)), []
+    for t in range(steps):
+        hv = np.tanh(x[t] @ w_xh.T + b_h + (cont[t][:, None] * hv) @ w_hh.T)
+        want.append(np.tanh(hv @ w_ho.T + b_o))
+    np.testing.assert_allclose(o, np.stack(want), rtol=1e-4, atol=1e-5)
+
+
 def test_regression_and_margin_losses():
     a, b = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32)
     t01 = rng.integers(0, 2, size=(4, 3)).astype(np.float32)

@@ -12,7 +12,7 @@ What differs: the LMDB / LevelDB Data and WindowData layers are not implemented 
 ImageData, MemoryData, DummyData, Input and Python layers are); a .caffemodel this writes holds
 each layer's name, type, bottoms, tops and blobs (what Caffe's weight loading reads), not the
 layer's other parameters; forward(start=...) and backward(start/end) run the whole net; STOCHASTIC
-pooling, SPP and the Recurrent / RNN / LSTM layers are not implemented.
+pooling and SPP are not implemented, nor the recurrent layers' expose_hidden and static input.
 """
 from . import draw, io, proto
 from .classifier import Classifier

@@ -716,3 +716,61 @@ def hinge_loss(lp, bottoms, builder):
 
 
 LAYERS["Python"] = python_layer
+
+
+# -- recurrent layers ---------------------------------------------------------------------------
+
+def _recurrent_inputs(lp, bottoms, builder, gates):
+    """(x's product by W_x plus its bias, (T, N, gates * H), the continuation flags (T, N) as
+    the blob's dtype, H, W_h): Caffe's RecurrentLayer reads x (T, N, ...) time-major and cont,
+    0 where a sequence starts (the state before it dropped)."""
+    p = lp.message("recurrent_param")
+    if p.get("expose_hidden", False) or len(bottoms) > 2:
+        raise NotImplementedError(f"{lp.get('type')}: expose_hidden and a static input are not implemented")
+    x, cont = bottoms[:2]
+    hidden = int(p.get("num_output"))
+    width = int(np.prod([_static(x, a) for a in range(2, x.ndim)]))
+    w_x = builder.blob(0, (gates * hidden, width), p.get("weight_filler"), "constant")
+    b_x = builder.blob(1, (gates * hidden,), p.get("bias_filler"), "constant")
+    steps, batch = sg.shape(x)[0], sg.shape(x)[1]
+    inputs = sg.reshape(sg.dot(sg.reshape(x, [-1, width]), w_x.T) + b_x, [steps, batch, gates * hidden])
+    w_h = builder.blob(2, (gates * hidden, hidden), p.get("weight_filler"), "constant")
+    return inputs, sg.cast(cont, x.dtype), hidden, w_h
+
+
+@layer("LSTM")
+def lstm(lp, bottoms, builder):
+    """Caffe's LSTMLayer: blobs W_xc (4H, D), b_c (4H), W_hc (4H, H); gates i, f, o, g in that
+    order; at each step h and c are multiplied by cont (0 starts a sequence afresh), then
+    c_t = f c + i g, h_t = o tanh(c_t) (LSTMUnitLayer). Top: h of every step, (T, N, H)."""
+    inputs, cont, hidden, w_h = _recurrent_inputs(lp, bottoms, builder, 4)
+    dt = inputs.dtype
+
+    def step(gates_x, keep, h, c):
+        keep = keep.dimshuffle(0, "x")
+        z = gates_x + sg.dot(h * keep, w_h.T)
+        i, f = sg.sigmoid(z[:, :hidden]), sg.sigmoid(z[:, hidden:2 * hidden])
+        o, g = sg.sigmoid(z[:, 2 * hidden:3 * hidden]), sg.tanh(z[:, 3 * hidden:])
+        c_new = keep * f * c + i * g
+        return [o * sg.tanh(c_new), c_new]
+    batch = sg.shape(inputs)[1]
+    start = [sg.zeros([batch, hidden], dtype=dt), sg.zeros([batch, hidden], dtype=dt)]
+    (h, _), _ = sg.scan(step, sequences=[inputs, cont], outputs_info=start, name=str(lp.get("name")))
+    return [h]
+
+
+@layer("RNN")
+def rnn(lp, bottoms, builder):
+    """Caffe's RNNLayer: blobs W_xh (H, D), b_h (H), W_hh (H, H), W_ho (O, H), b_o (O), with
+    O = H = num_output; h_t = tanh(W_xh x_t + b_h + W_hh (cont_t h_{t-1})), o_t = tanh(W_ho h_t + b_o).
+    Top: o of every step, (T, N, O)."""
+    inputs, cont, hidden, w_h = _recurrent_inputs(lp, bottoms, builder, 1)
+    p = lp.message("recurrent_param")
+    w_o = builder.blob(3, (hidden, hidden), p.get("weight_filler"), "constant")
+    b_o = builder.blob(4, (hidden,), p.get("bias_filler"), "constant")
+
+    def step(x_t, keep, h):
+        return sg.tanh(x_t + sg.dot(h * keep.dimshuffle(0, "x"), w_h.T))
+    start = sg.zeros([sg.shape(inputs)[1], hidden], dtype=inputs.dtype)
+    h, _ = sg.scan(step, sequences=[inputs, cont], outputs_info=start, name=str(lp.get("name")))
+    return [sg.tanh(sg.dot(h, w_o.T) + b_o)]
