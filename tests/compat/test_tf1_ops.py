@@ -373,3 +373,18 @@ def test_gradients_through_scan_and_segment_sums(rng):
     np.testing.assert_allclose(_run(cost, {x: xv}), reference(xv))
     np.testing.assert_allclose(_run(tf.gradients(cost, x)[0], {x: xv}), _numeric_gradient(reference, xv), rtol=1e-6,
                                atol=1e-8)
+
+
+def test_print_writes_the_values_each_run_that_computes_them(capsys):
+    x = tf.placeholder(tf.float32, [None])
+    y = tf.Print(x, [x, tf.reduce_sum(x)], message="x, sum: ", first_n=2, summarize=2)
+    doubled = y * 2
+    unrelated = x + 1
+    with tf.Session() as sess:
+        for k in range(3):
+            np.testing.assert_allclose(sess.run(doubled, {x: np.arange(4, dtype=np.float32) + k}),
+                                       2 * (np.arange(4) + k))
+        sess.run(unrelated, {x: np.zeros(2, np.float32)})  # (not computed from the Print: nothing written)
+        sess.run(tf.print(unrelated, summarize=5), {x: np.ones(3, np.float32)})
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["x, sum: [0.0 1.0...][6.0]", "x, sum: [1.0 2.0...][10.0]", "[2.0 2.0 2.0]"]

@@ -206,6 +206,22 @@ square, sqrt, exp, log, log1p, abs, negative, sign, floor, ceil, round, sigmoid,
 reciprocal = _E.reciprocal
 
 
+def Print(input_, data, message=None, first_n=None, summarize=None, name=None):
+    """input_ again; every Session.run that computes it also writes message and the data tensors'
+    first `summarize` values to stderr (the first first_n runs only where given), as
+    TensorFlow 1's tf.Print."""
+    from .session import PrintRequest
+    out = identity(input_)
+    out.tf_print = PrintRequest(list(data), message, first_n, summarize)
+    return out
+
+
+def print(*inputs, output_stream=None, summarize=3, sep=" ", end=None, name=None):
+    """tf.print's operation: sess.run(op) writes the inputs' values (to stderr)."""
+    from .session import PrintOperation
+    return PrintOperation(list(inputs), summarize, output_stream, sep)
+
+
 def is_nan(x, name=None):
     return _E.isnan(x)
 
@@ -379,7 +395,7 @@ _names.name_functions(globals(), {
     "matrix_band_part": "MatrixBandPart", "diag": "Diag", "diag_part": "DiagPart", "trace": "Trace",
     "is_nan": "IsNan", "is_inf": "IsInf", "is_finite": "IsFinite", "matrix_inverse": "MatrixInverse",
     "matrix_determinant": "MatrixDeterminant", "random_shuffle": "RandomShuffle", "multinomial": "Multinomial"},
-    skip={"gradients", "assign", "assign_add", "assign_sub"})
+    skip={"gradients", "assign", "assign_add", "assign_sub", "print"})
 
 
 # tf.math and tf.random (TensorFlow 1.13's namespaces for the same functions)

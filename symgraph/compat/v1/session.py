@@ -103,6 +103,7 @@ class Session:
         self.graph = graph if graph is not None else get_default_graph()
         self._functions, self._iterators = {}, {}
         self._fast = {}  # (the fetches' and feed keys' ids) -> a run made again without the general path
+        self._prints = {}  # the fetches' ids -> the tf.Print requests their tensors come from
         self._closed = False
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
@@ -126,16 +127,36 @@ class Session:
                 op.before_run(feed)
         fetched = tuple(id(f) for f in flat)
         self._feed_iterators(flat, fetched, feed)
+        prints = self._prints_of(flat, fetched)
         key = (fetched, tuple(id(k) for k in feed))
         entry = self._functions.get(key)
         if entry is None:
-            entry = self._functions[key] = (self._compile(flat, list(feed)), flat, list(feed))
+            extra = [t for request in prints for t in request.data]
+            entry = self._functions[key] = (self._compile(flat, list(feed), extra), flat, list(feed))
         compiled = entry[0]
         values = [_fed_value(k, v) for k, v in feed.items()]
         results = iter(compiled(*values) if compiled is not None else [])
         out = rebuild([next(results) if _tensor_of(f) is not None else None for f in flat])
+        for request in prints:  # (the values tf.Print asked for, after the rest)
+            request.show([next(results) for _ in request.data])
         _FastRun.remember(self, fetches, feed_dict, flat, list(feed), compiled, key)
         return out
+
+    def _prints_of(self, flat, key):
+        """The tf.Print requests of the tensors the fetches are computed from (found once per
+        set of fetches)."""
+        if key not in self._prints:
+            from ...graph import ancestors
+            tensors = [t for t in map(_tensor_of, flat) if t is not None]
+            tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
+            requests = []
+            for v in ancestors(tensors):
+                request = getattr(v, "tf_print", None)
+                if request is not None and request not in requests:
+                    requests.append(request)
+            requests += [f for f in flat if isinstance(f, PrintOperation) and f not in requests]
+            self._prints[key] = requests
+        return self._prints[key]
 
     def _feed_iterators(self, flat, key, feed):
         """Feed the get_next() tensors of the tf.data iterators the fetches need with each
@@ -149,8 +170,8 @@ class Session:
             if not any(t in feed for t in iterator._tensors):
                 feed.update(zip(iterator._tensors, iterator.next_element()))
 
-    def _compile(self, flat, fed):
-        tensors = [t for t in map(_tensor_of, flat) if t is not None]
+    def _compile(self, flat, fed, extra=()):
+        tensors = [t for t in map(_tensor_of, flat) if t is not None] + list(extra)
         updates = OrderedDict()
         for op in (f for f in flat if isinstance(f, Operation)):
             for var, value in op.updates.items():
@@ -214,7 +235,8 @@ class _FastRun:
         ids stay theirs."""
         single = type(fetches) not in (list, tuple)
         items = [fetches] if single else list(fetches)
-        if (session._iterators.get(key[0]) or any(hasattr(f, "before_run") for f in flat) or len(flat) != len(items)
+        if (session._iterators.get(key[0]) or session._prints.get(key[0]) or any(hasattr(f, "before_run") for f in flat)
+                or len(flat) != len(items)
                 or any(f is not g for f, g in zip(flat, items)) or any(type(k) is str for k in (feed_dict or {}))):
             return
         if feed_dict is not None and type(feed_dict) is not dict:
@@ -267,6 +289,43 @@ class InteractiveSession(Session):
         if self in _default_sessions:
             _default_sessions.remove(self)
         super().close()
+
+
+class PrintRequest:
+    """What tf.Print asks: the data tensors' values written (to stderr, TensorFlow's way) after
+    each run that computes the tensor it returned, the first first_n runs only where given."""
+
+    def __init__(self, data, message, first_n, summarize, stream=None):
+        self.data, self.message, self.first_n = [as_variable(t) for t in data], message or "", first_n
+        self.summarize, self.stream, self.count = 3 if summarize is None else summarize, stream, 0
+
+    def show(self, values):
+        self.count += 1
+        if self.first_n is not None and 0 <= self.first_n < self.count:
+            return
+        import sys
+        text = self.message + "".join(_summarized(np.asarray(v), self.summarize) for v in values)
+        print(text, file=self.stream or sys.stderr)
+
+
+def _summarized(value, n):
+    """TensorFlow's print of a tensor: its first n values, then "..." where there are more."""
+    flat = value.reshape(-1)
+    shown = " ".join(str(v) for v in flat[:n])
+    return f"[{shown}{'...' if flat.size > n else ''}]"
+
+
+class PrintOperation(Operation, PrintRequest):
+    """tf.print(*inputs)'s operation: running it writes the inputs' values."""
+
+    def __init__(self, data, summarize, stream, sep=" "):
+        Operation.__init__(self)
+        PrintRequest.__init__(self, data, "", None, summarize, stream)
+        self.sep = sep
+
+    def show(self, values):
+        import sys
+        print(self.sep.join(_summarized(np.asarray(v), self.summarize) for v in values), file=self.stream or sys.stderr)
 
 
 def _tensor_of(fetch):
