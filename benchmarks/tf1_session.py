@@ -44,7 +44,8 @@ def compare(title, sizes, batch, lr=0.1):
         note = f"(the whole step compiled after {calls} calls, {seconds:.2f} s)"
     sess.run(tf.global_variables_initializer())  # (back to the first weights)
     first = {"tf1": float(sess.run([train, loss], feed)[1])}
-    rows = [("sess.run([train, loss], feed)", best_seconds(lambda: sess.run([train, loss], feed), repeat=5, number=200))]
+    run = lambda: sess.run([train, loss], feed)  # noqa: E731
+    rows = [("sess.run([train, loss], feed)", best_seconds(run, repeat=5, number=200))]
     rows.append(("its compiled function, called", best_seconds(lambda: compiled(xv, yv), repeat=5, number=200)))
     torch = try_import("torch")
     if torch:

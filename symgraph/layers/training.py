@@ -289,8 +289,9 @@ def _batches(n, batch_size, order=None):
 
 
 def is_batch_source(x):
-    """Whether x gives batches itself (a Sequence, a generator, an iterator) rather than arrays."""
-    return isinstance(x, Sequence) or hasattr(x, "__next__")
+    """Whether x gives batches itself (a Sequence, a generator, an iterator, a dataset: tf.data's
+    as_numpy_iterator) rather than arrays."""
+    return isinstance(x, Sequence) or hasattr(x, "__next__") or hasattr(x, "as_numpy_iterator")
 
 
 def _source_batches(model, source, steps, what):
@@ -328,7 +329,15 @@ def evaluate(model, x, y=None, batch_size=256, steps=None):
 
 
 def _pulled(source, steps, what):
-    """The batches of one pass over a Sequence or of `steps` pulls from a generator."""
+    """The batches of one pass over a Sequence or a dataset (a new pass each call: each epoch),
+    or of `steps` pulls from a generator (or from a dataset's pass, where steps is given)."""
+    if hasattr(source, "as_numpy_iterator"):
+        batches = source.as_numpy_iterator()
+        for k, batch in enumerate(batches):
+            if steps is not None and k >= steps:
+                return
+            yield batch
+        return
     if steps is None:
         if not hasattr(source, "__len__"):
             raise ValueError(f"{what}: a generator gives no end of its pass; say how many batches with "

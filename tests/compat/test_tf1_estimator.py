@@ -171,7 +171,8 @@ def test_feature_columns_and_ftrl_follow_tensorflow():
         sess.run(tf.global_variables_initializer())
         values, vectors = sess.run([dense, embedded])
     # (sorted by the columns' names: age_bucketized, kind_indicator, size)
-    np.testing.assert_array_equal(values, [[1, 0, 0, 0, 0, 1, 1, 2], [0, 1, 0, 1, 0, 0, 3, 4], [0, 0, 1, 0, 1, 0, 5, 6]])
+    np.testing.assert_array_equal(values, [[1, 0, 0, 0, 0, 1, 1, 2], [0, 1, 0, 1, 0, 0, 3, 4],
+                                           [0, 0, 1, 0, 1, 0, 5, 6]])
     table = [v for v in tf.global_variables() if "embedding_weights" in v.name][0].get_value()
     np.testing.assert_allclose(vectors, table[[2, 0, 1]])
     # FTRL, two steps of one weight against its update rule written out.

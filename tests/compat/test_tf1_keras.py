@@ -42,3 +42,23 @@ def test_tf_keras_datasets_read_kerass_cache_and_download_nothing(tmp_path):
     assert x_train.shape == (4, 28, 28) and y_test.tolist() == [0, 1]
     with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
         tf.keras.datasets.mnist.load_data(str(tmp_path / "absent.npz"))
+
+
+def test_fit_evaluate_and_predict_take_tf_data_datasets():
+    (x_train, y_train), (x_test, y_test) = sg.datasets.load_digits()
+    x_train, x_test = x_train.reshape(-1, 64), x_test.reshape(-1, 64)
+    sg.layers.set_seed(1)
+    model = tf.keras.Sequential([tf.keras.layers.Dense(32, activation="relu", input_shape=(64,)),
+                                 tf.keras.layers.Dense(10, activation="softmax")])
+    model.compile(tf.keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    batches = tf.data.Dataset.from_tensor_slices((x_train, y_train)).shuffle(500, seed=0).batch(64)
+    history = model.fit(batches, epochs=4, verbose=0)  # (a pass of the dataset an epoch)
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
+    assert model.evaluate(tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(100), verbose=0)[1] > 0.9
+    few = model.fit(batches.repeat(), epochs=1, steps_per_epoch=3, verbose=0)  # (an endless one: steps given)
+    assert len(few.history["loss"]) == 1
+    predicted = model.predict(tf.data.Dataset.from_tensor_slices(x_test[:5]).batch(2), verbose=0)
+    # (float32 sums of other batch sizes: the last digit may differ)
+    np.testing.assert_allclose(predicted, model.predict(x_test[:5], verbose=0), rtol=1e-5, atol=1e-9)
+    first = next(iter(batches))
+    assert first[0].shape == (64, 64) and first[1].dtype == y_train.dtype

@@ -160,7 +160,8 @@ def test_tensorflows_mnist_example_runs_as_written(tmp_path):
     assert "checkpoint" in files and "model.ckpt-599.meta" in files and "model.ckpt-599.npz" in files
     events = summary_module.read_events(os.path.join(log_dir, next(f for f in files if f.startswith("events"))))
     assert any(e.has("graph_def") for e in events)
-    losses = [(e.get("step"), v.get("tag")) for e in events if e.has("summary") for v in e.message("summary").all("value")]
+    losses = [(e.get("step"), v.get("tag")) for e in events if e.has("summary")
+              for v in e.message("summary").all("value")]
     assert losses == [(step, "loss") for step in range(0, 600, 100)]
     # The checkpoint, read back by another program's code: the graph by name, the values restored.
     tf.reset_default_graph()

@@ -223,7 +223,8 @@ def test_a_meta_graph_is_read_by_a_new_process(tmp_path):
         saver = tf.train.import_meta_graph({path + '.meta'!r})
         with tf.Session() as sess:
             saver.restore(sess, {path!r})
-            np.save({str(tmp_path / 'out.npy')!r}, sess.run("hidden1/Relu:0", {{"x:0": np.load({str(tmp_path / 'data.npy')!r})}}))
+            data = np.load({str(tmp_path / 'data.npy')!r})
+            np.save({str(tmp_path / 'out.npy')!r}, sess.run("hidden1/Relu:0", {{"x:0": data}}))
     """)
     subprocess.run([sys.executable, "-c", script], check=True, env=dict(os.environ, SYMGRAPH_BACKEND="numpy"))
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, rtol=1e-6)

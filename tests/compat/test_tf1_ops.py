@@ -235,7 +235,8 @@ def test_lrn_and_weighted_cross_entropy_follow_tensorflows_formulas(rng):
     squares = np.pad(x ** 2, [(0, 0)] * 3 + [(radius, radius)])
     window = sum(squares[..., k:k + 7] for k in range(2 * radius + 1))
     labels, logits = (rng.random((4, 3)) > 0.5).astype(float), rng.normal(size=(4, 3)) * 3
-    expected_loss = -(3.0 * labels * np.log(1 / (1 + np.exp(-logits))) + (1 - labels) * np.log(1 - 1 / (1 + np.exp(-logits))))
+    sigmoid = 1 / (1 + np.exp(-logits))
+    expected_loss = -(3.0 * labels * np.log(sigmoid) + (1 - labels) * np.log(1 - sigmoid))
     out = _run([tf.nn.lrn(x, radius, bias, alpha, beta),
                 tf.nn.weighted_cross_entropy_with_logits(labels=labels, logits=logits, pos_weight=3.0)])
     np.testing.assert_allclose(out[0], x / (bias + alpha * window) ** beta, rtol=1e-10)

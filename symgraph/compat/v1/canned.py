@@ -164,8 +164,9 @@ def LinearClassifier(feature_columns, model_dir=None, n_classes=2, weight_column
                      optimizer="Ftrl", config=None, **unused):
     if label_vocabulary is not None:
         raise NotImplementedError("LinearClassifier: label_vocabulary (string labels) is not supported; give ids")
-    return _Classifier(_linear(feature_columns), n_classes, lambda: _optimizer(optimizer, _linear_rate(feature_columns)),
-                       model_dir, config, weight_column)
+    rate = _linear_rate(feature_columns)
+    return _Classifier(_linear(feature_columns), n_classes, lambda: _optimizer(optimizer, rate), model_dir, config,
+                       weight_column)
 
 
 def LinearRegressor(feature_columns, model_dir=None, label_dimension=1, weight_column=None, optimizer="Ftrl",

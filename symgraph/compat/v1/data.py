@@ -240,6 +240,15 @@ class Dataset:
 
     # -- iterators -------------------------------------------------------------------------
 
+    def as_numpy_iterator(self):
+        """The elements as NumPy arrays, in the dataset's structure, one pass (model.fit(dataset)
+        takes a pass an epoch, as tf.keras's)."""
+        for element in self._make({}):
+            yield _rebuild(self._structure, [np.asarray(leaf) for leaf in element])
+
+    def __iter__(self):
+        return self.as_numpy_iterator()
+
     def make_one_shot_iterator(self):
         iterator = Iterator(self._structure, self._specs)
         iterator._start(self, {})

@@ -77,7 +77,8 @@ class LoggingTensorHook(SessionRunHook):
         if self.formatter is not None:
             logging.info(self.formatter(values))
         else:
-            logging.info(", ".join(f"{tag} = {np.array2string(np.asarray(v), threshold=20)}" for tag, v in values.items()))
+            logging.info(", ".join(f"{tag} = {np.array2string(np.asarray(v), threshold=20)}"
+                                   for tag, v in values.items()))
 
 
 class StopAtStepHook(SessionRunHook):

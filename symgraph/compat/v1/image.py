@@ -148,8 +148,8 @@ def resize_image_with_crop_or_pad(image, target_height, target_width):
     x = x[:, top:top + min(height, target_height), left:left + min(width, target_width)]
     height, width = min(height, target_height), min(width, target_width)
     pad_top, pad_left = (target_height - height) // 2, (target_width - width) // 2
-    return back(pad(x, [(0, 0), (pad_top, target_height - height - pad_top), (pad_left, target_width - width - pad_left),
-                        (0, 0)], "constant", 0))
+    pads = [(0, 0), (pad_top, target_height - height - pad_top), (pad_left, target_width - width - pad_left), (0, 0)]
+    return back(pad(x, pads, "constant", 0))
 
 
 resize_with_crop_or_pad = resize_image_with_crop_or_pad
