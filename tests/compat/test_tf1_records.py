@@ -143,3 +143,12 @@ def test_padded_batch_zip_and_concatenate():
     assert [int(v) for v in joined] == [0, 1, 7, 8]
     with pytest.raises(TypeError, match="types differ"):
         numbers.concatenate(tf.data.Dataset.from_tensor_slices(np.zeros(3, "float32")))
+
+
+def test_a_shuffle_without_a_seed_follows_the_graph_seed():
+    def order():
+        tf.set_random_seed(5)
+        values = tf.data.Dataset.range(20).shuffle(20).make_one_shot_iterator().get_next()
+        return [int(v) for v in _all(values)]
+    first, second = order(), order()
+    assert first == second and sorted(first) == list(range(20)) and first != list(range(20))

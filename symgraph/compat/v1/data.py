@@ -131,7 +131,10 @@ class Dataset:
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):
         """TensorFlow's shuffle: a buffer of buffer_size elements, each one taken from it at
-        random and replaced by the next."""
+        random and replaced by the next; without a seed, tf.set_random_seed's (random where
+        none was set), as TensorFlow's graph-level seed decides."""
+        from .variables import graph_seed
+        seed = graph_seed() if seed is None else seed
         rng = np.random.default_rng(seed)
         first = np.random.default_rng(seed).bit_generator.state
 

@@ -261,15 +261,27 @@ def variables_initializer(var_list, name="init"):
 
 
 def reset_default_graph():
-    """Forget the variables made so far (their collections) and the names, as a new default graph."""
+    """Forget the variables made so far (their collections), the names and the graph-level seed,
+    as a new default graph."""
     for values in _collections.values():
         values.clear()  # (the variables, and the layers' call counts: dense, dense_1...)
     get_default_graph()._forget_names()
+    _graph_seed[0] = None
 
 
 def set_random_seed(seed):
-    """The seed of the random tensors made from here on (tf.random_normal, dropout...)."""
+    """The seed of the random tensors made from here on (tf.random_normal, dropout...) and of
+    the datasets shuffled without a seed of their own, as TensorFlow's graph-level seed."""
     _streams[0] = RandomStream(seed)
+    _graph_seed[0] = seed
+
+
+_graph_seed = [None]
+
+
+def graph_seed():
+    """tf.set_random_seed's seed (None where none was set), for what draws outside the graph."""
+    return _graph_seed[0]
 
 
 def _stream(seed):
