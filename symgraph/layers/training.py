@@ -1,6 +1,7 @@
 """compile / fit / evaluate / predict for Model: one compiled training function reused for
 every batch, a tqdm progress bar, validation each epoch, callbacks and History."""
 import time
+import weakref
 
 import numpy as np
 
@@ -328,14 +329,27 @@ def evaluate(model, x, y=None, batch_size=256, steps=None):
     return result[0] if len(result) == 1 else result
 
 
+_dataset_passes = weakref.WeakKeyDictionary()  # a dataset read `steps` batches an epoch -> its pass so far
+
+
 def _pulled(source, steps, what):
     """The batches of one pass over a Sequence or a dataset (a new pass each call: each epoch),
     or of `steps` pulls from a generator (or from a dataset's pass, where steps is given)."""
     if hasattr(source, "as_numpy_iterator"):
-        batches = source.as_numpy_iterator()
-        for k, batch in enumerate(batches):
-            if steps is not None and k >= steps:
-                return
+        if steps is None:
+            yield from source.as_numpy_iterator()
+            return
+        # steps of an endless dataset (repeat()): each epoch goes on where the last one stopped
+        # (a pass that ends starts the next)
+        batches = _dataset_passes.get(source) or source.as_numpy_iterator()
+        _dataset_passes[source] = batches
+        for _ in range(steps):
+            batch = next(batches, None)
+            if batch is None:
+                batches = _dataset_passes[source] = source.as_numpy_iterator()
+                batch = next(batches, None)
+                if batch is None:
+                    raise ValueError(f"{what}: the dataset gives no batches")
             yield batch
         return
     if steps is None:

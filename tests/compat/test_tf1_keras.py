@@ -62,3 +62,19 @@ def test_fit_evaluate_and_predict_take_tf_data_datasets():
     np.testing.assert_allclose(predicted, model.predict(x_test[:5], verbose=0), rtol=1e-5, atol=1e-9)
     first = next(iter(batches))
     assert first[0].shape == (64, 64) and first[1].dtype == y_train.dtype
+
+
+def test_steps_of_a_dataset_go_on_from_epoch_to_epoch():
+    """fit's steps_per_epoch of a dataset: each epoch takes the next batches of the pass the last
+    one stopped in (a pass that ends starts the next), as tf.keras reads an endless dataset."""
+    from symgraph.layers.training import _pulled
+    for repeated in (True, False):
+        batches = tf.data.Dataset.from_tensor_slices(np.arange(6)).batch(2)
+        batches = batches.repeat() if repeated else batches
+        epochs = [[b.tolist() for b in _pulled(batches, 2, "fit")] for _ in range(2)]
+        assert epochs == [[[0, 1], [2, 3]], [[4, 5], [0, 1]]]
+    model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))])
+    model.compile("sgd", "mse")
+    pairs = tf.data.Dataset.from_tensor_slices((np.arange(6, dtype="float32")[:, None], np.zeros(6, "float32")))
+    history = model.fit(pairs.batch(2).repeat(), epochs=2, steps_per_epoch=2, verbose=0)
+    assert len(history.history["loss"]) == 2
