@@ -13,13 +13,15 @@ compiled by sg.function under Session.run).
 
 What differs: a placeholder without a shape is a scalar (symgraph knows each tensor's number of
 dimensions); variables hold their initial values from the start (running the initializer sets
-them again); a checkpoint is one .npz file, and a meta graph a pickle of the graph (train.py);
+them again); a checkpoint is one .npz file, and a meta graph (meta_graph.py) or a SavedModel
+(saved_model.py) a pickle of the graph: TensorFlow's own files are neither read nor written;
 tensors made by Python's operators (x + y) have no name until tf.identity names one
-(names.py); a while_loop has a bound (control_flow.py); there are no queues or tf.py_func,
-and control_dependencies
-reaches operations made in its block (an optimizer's step), not tensors. tf.data's datasets
-feed the session through their iterators' get_next() (data.py); tf.summary writes TensorBoard's
-event files (summary.py), not the graph.
+(names.py); a while_loop has a bound (control_flow.py); there are no string tensors (records
+are parsed in Python: example.py), no queues and no tf.py_func; control_dependencies reaches
+operations made in its block (an optimizer's step), not tensors. tf.data's datasets feed the
+session through their iterators' get_next() (data.py); tf.summary writes TensorBoard's event
+files, the graph too (summary.py, graph_def.py). Where each piece of TensorFlow 1 lives: the
+README's list of compat/.
 """
 import builtins as _builtins
 import importlib as _importlib
