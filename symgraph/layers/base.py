@@ -87,6 +87,11 @@ class TraceContext:
         self.losses = []
 
 
+# Called with (weight, trainable, penalty or None) for each weight a layer makes: how
+# sg.compat.v1 puts tf.keras layers' weights in TensorFlow's collections, as TensorFlow 1 does.
+WEIGHT_LISTENERS = []
+
+
 class Layer(Recorded):
     """A layer of the library or of the user's (Keras's way: subclass it, make the weights in
     build(input_shape) with add_weight, compute in call(inputs), optionally call(inputs,
@@ -130,6 +135,8 @@ class Layer(Recorded):
         penalty = regularizers.get(regularizer)
         if penalty is not None:
             self.weight_regularizers.append((var, penalty))
+        for listener in WEIGHT_LISTENERS:
+            listener(var, trainable, penalty)
         return var
 
     @property

@@ -457,6 +457,7 @@ def test_fillers_draw_as_caffes(rng):
     """Caffe's fan-in is count / shape[0], fan-out count / shape[1]: xavier is uniform within
     sqrt(3 / n), msra normal with std sqrt(2 / n), n by variance_norm."""
     from symgraph.compat.caffe.fillers import fill
+    caffe.set_random_seed(3)  # (the bounds below are 5 standard errors or more: a seed keeps them so)
     shape = (64, 32, 3, 3)  # fan-in 288, fan-out 576
     for norm, n in (("FAN_IN", 288), ("FAN_OUT", 576), ("AVERAGE", 432)):
         w = fill(shape, Message(type="xavier", variance_norm=Enum(norm)), "constant")
@@ -465,7 +466,8 @@ def test_fillers_draw_as_caffes(rng):
         assert np.std(fill(shape, Message(type="msra", variance_norm=Enum(norm)), "constant")) == \
             pytest.approx(np.sqrt(2.0 / n), rel=0.03)
     g = fill((200, 50), Message(type="gaussian", mean=1.0, std=0.5), "constant")
-    assert g.mean() == pytest.approx(1.0, abs=0.01) and g.std() == pytest.approx(0.5, rel=0.03)
+    # (10^4 draws: the mean's standard error 0.005, the deviation's 0.0035)
+    assert g.mean() == pytest.approx(1.0, abs=0.025) and g.std() == pytest.approx(0.5, rel=0.035)
     sparse = fill((100, 400), Message(type="gaussian", sparse=10), "constant")
     assert (sparse != 0).mean() == pytest.approx(0.1, abs=0.01)  # sparse / outputs kept
     ball = fill((5, 7), Message(type="positive_unitball"), "constant")

@@ -78,3 +78,35 @@ def test_steps_of_a_dataset_go_on_from_epoch_to_epoch():
     pairs = tf.data.Dataset.from_tensor_slices((np.arange(6, dtype="float32")[:, None], np.zeros(6, "float32")))
     history = model.fit(pairs.batch(2).repeat(), epochs=2, steps_per_epoch=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_tf_keras_layers_in_a_tensorflow_1_graph_train_save_and_initialize(tmp_path):
+    """TensorFlow 1.x code calling tf.keras layers on its placeholders: their weights are in the
+    graph's collections (trained by minimize, saved by Saver, set by the initializer), their
+    penalties in REGULARIZATION_LOSSES, as TensorFlow 1's."""
+    tf.reset_default_graph()
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(200, 4)).astype("float32")
+    labels = (data[:, 0] - data[:, 2] > 0).astype("int64")
+    x, y = tf.placeholder(tf.float32, [None, 4]), tf.placeholder(tf.int64, [None])
+    hidden = tf.keras.layers.Dense(16, activation="relu", kernel_regularizer=tf.keras.regularizers.l2(1e-3))(x)
+    logits = tf.keras.layers.Dense(2)(hidden)
+    keras_weights = [v for v in tf.trainable_variables()]
+    assert len(keras_weights) == 4 and len(tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)) == 1
+    loss = tf.losses.sparse_softmax_cross_entropy(y, logits) + tf.losses.get_regularization_loss()
+    train = tf.train.AdamOptimizer(0.05).minimize(loss)
+    saver = tf.train.Saver()
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        first = sess.run(loss, {x: data, y: labels})
+        for _ in range(60):
+            sess.run(train, {x: data, y: labels})
+        trained = sess.run(loss, {x: data, y: labels})
+        path = saver.save(sess, str(tmp_path / "model"))
+        kernel = keras_weights[0].get_value().copy()
+        sess.run(tf.global_variables_initializer())  # (back to the initial values)
+        assert not np.allclose(keras_weights[0].get_value(), kernel)
+        saver.restore(sess, path)
+        np.testing.assert_array_equal(keras_weights[0].get_value(), kernel)
+    assert trained < first / 3
+    tf.reset_default_graph()

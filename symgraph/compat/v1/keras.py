@@ -16,6 +16,29 @@ import types
 import numpy as np
 
 import symgraph as sg
+from ...layers.base import WEIGHT_LISTENERS
+from ...ops.base import as_variable
+
+
+def _adopt(weight, trainable, penalty):
+    """A Keras layer's new weight in the default graph's collections (global, trainable, its
+    penalty in REGULARIZATION_LOSSES), with an initializer: TensorFlow 1 code using tf.keras
+    layers trains, saves and initializes them with its own variables."""
+    from .names import TensorOp
+    from .session import Operation
+    from .variables import GraphKeys, _collections
+    weight.initial_value = as_variable(weight.get_value().copy())
+    weight.initializer = Operation({weight: weight.initial_value})
+    weight.trainable = trainable
+    weight.op = TensorOp(weight.name, "VariableV2", [weight])  # (its name stays Keras's: "dense/kernel")
+    _collections.setdefault(GraphKeys.GLOBAL_VARIABLES, []).append(weight)
+    if trainable:
+        _collections.setdefault(GraphKeys.TRAINABLE_VARIABLES, []).append(weight)
+    if penalty is not None:
+        _collections.setdefault(GraphKeys.REGULARIZATION_LOSSES, []).append(penalty(weight))
+
+
+WEIGHT_LISTENERS.append(_adopt)
 
 
 def _channels_last(cls):
