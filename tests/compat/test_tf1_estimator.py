@@ -11,13 +11,6 @@ import symgraph as sg
 import symgraph.compat.v1 as tf
 
 
-@pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
 def cnn_model_fn(features, labels, mode):
     """TensorFlow's cnn_mnist.py model_fn, for 8x8 images (one pooling)."""
     input_layer = tf.reshape(features["x"], [-1, 8, 8, 1])

@@ -11,13 +11,6 @@ import symgraph.compat.v1 as tf
 from symgraph.compat.v1 import summary as summary_module
 
 
-@pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
 def _model(epochs=None):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 3)).astype("float32")

@@ -14,13 +14,6 @@ import symgraph as sg
 import symgraph.compat.v1 as tf
 
 
-@pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
 def test_default_names_scopes_and_tensorflows_unique_names():
     x = tf.placeholder(tf.float32, [None, 3], name="x")
     assert (x.name, x.op.name, x.op.type) == ("x:0", "x", "Placeholder")

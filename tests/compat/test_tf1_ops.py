@@ -12,11 +12,8 @@ import symgraph.compat.v1 as tf
 
 
 @pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    tf.set_random_seed(0)
-    yield
-    tf.reset_default_graph()
+def seeded_graph():
+    tf.set_random_seed(0)  # (conftest.py's new graph, then this seed)
 
 
 def _run(fetches, feed=None):

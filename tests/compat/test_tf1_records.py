@@ -13,13 +13,6 @@ import symgraph.compat.v1 as tf
 HERE = os.path.join(os.path.dirname(__file__), "..", "data", "tfrecords")
 
 
-@pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
 def _all(tensors):
     with tf.Session() as sess:
         out = []

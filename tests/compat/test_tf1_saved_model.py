@@ -11,13 +11,6 @@ import pytest
 import symgraph.compat.v1 as tf
 
 
-@pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    yield
-    tf.reset_default_graph()
-
-
 def _trained():
     rng = np.random.default_rng(0)
     data = rng.normal(size=(100, 3)).astype("float32")

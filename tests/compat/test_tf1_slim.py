@@ -12,11 +12,8 @@ slim = tf.contrib.slim
 
 
 @pytest.fixture(autouse=True)
-def new_graph():
-    tf.reset_default_graph()
-    tf.set_random_seed(0)
-    yield
-    tf.reset_default_graph()
+def seeded_graph():
+    tf.set_random_seed(0)  # (conftest.py's new graph, then this seed)
 
 
 def net(images, num_classes, is_training):
