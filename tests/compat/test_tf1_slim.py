@@ -97,3 +97,25 @@ def test_train_then_fine_tune_a_new_head_from_the_checkpoint(tmp_path):
         score = sess.run(accuracy, {x: x_test, parity: y_test % 2})
         assert np.array_equal(tf.get_default_graph().get_tensor_by_name("conv1/conv1_1/weights:0").get_value(), base)
     assert score > 0.85  # (only the new head trained, on the restored features)
+
+
+def test_control_dependencies_reach_tensors_and_batch_norm_updates_in_place():
+    """`with tf.control_dependencies(ops): t = tf.identity(...)`: computing t runs ops; Slim's
+    batch_norm(updates_collections=None) moves its averages with every training run."""
+    x = tf.placeholder(tf.float32, [None, 3])
+    count = tf.Variable(0, name="count")
+    with tf.control_dependencies([tf.assign_add(count, 1)]):
+        doubled = tf.identity(x * 2)
+    after = doubled + 1
+    normalized = slim.batch_norm(x, decay=0.5, updates_collections=None, is_training=True)
+    assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+    moving_mean = [v for v in tf.global_variables() if v.op.name.endswith("moving_mean")][0]
+    values = np.array([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]], np.float32)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        sess.run(after, {x: values})
+        sess.run(x * 3, {x: values})  # (not computed from `doubled`: no bump)
+        sess.run(after, {x: values})
+        assert count.get_value() == 2
+        sess.run(normalized, {x: values})
+        np.testing.assert_allclose(moving_mean.get_value(), 0.5 * values.mean(axis=0), rtol=1e-6)

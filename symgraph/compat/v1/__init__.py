@@ -18,7 +18,8 @@ them again); a checkpoint is one .npz file, and a meta graph (meta_graph.py) or 
 tensors made by Python's operators (x + y) have no name until tf.identity names one
 (names.py); a while_loop has a bound (control_flow.py); there are no string tensors (records
 are parsed in Python: example.py), no queues and no tf.py_func; control_dependencies reaches
-operations made in its block (an optimizer's step), not tensors. tf.data's datasets feed the
+the operations and the tf functions' tensors made in its block (a run computing such a tensor
+runs the operations too), not tensors made by Python's operators. tf.data's datasets feed the
 session through their iterators' get_next() (data.py); tf.summary writes TensorBoard's event
 files, the graph too (summary.py, graph_def.py). Where each piece of TensorFlow 1 lives: the
 README's list of compat/.

@@ -193,13 +193,26 @@ def named(fn, default):
         if isinstance(out, Operation):
             return name_operation(out, full)
         if isinstance(out, Variable) and is_named(out) and out.name.startswith(f"{full}/"):
-            return out  # (made inside, named there: TensorFlow's "max_pooling2d/MaxPool:0")
+            return _controlled(out)  # (made inside, named there: TensorFlow's "max_pooling2d/MaxPool:0")
         if any(out is a for a in args) or any(out is a for a in kwargs.values()):
             out = as_variable(out)
             out = dimshuffle(out, *range(out.ndim))
-        return name_tensors(out, full, default)
+        return _controlled(name_tensors(out, full, default))
     call.tf_named = True
     return call
+
+
+def _controlled(out):
+    """The tensors, made inside `with tf.control_dependencies(ops):`, carrying those operations:
+    a Session.run that computes one of them runs their updates too (TensorFlow's
+    `with tf.control_dependencies(update_ops): loss = tf.identity(loss)`)."""
+    from .session import _dependencies
+    ops = [op for block in _dependencies for op in block]
+    if ops:
+        for tensor in (out if isinstance(out, (list, tuple)) else [out]):
+            if isinstance(tensor, Variable):
+                tensor.tf_control = list(getattr(tensor, "tf_control", [])) + ops
+    return out
 
 
 def name_functions(namespace, defaults, skip=()):

@@ -103,7 +103,7 @@ class Session:
         self.graph = graph if graph is not None else get_default_graph()
         self._functions, self._iterators = {}, {}
         self._fast = {}  # (the fetches' and feed keys' ids) -> a run made again without the general path
-        self._prints = {}  # the fetches' ids -> the tf.Print requests their tensors come from
+        self._prints = {}  # the fetches' ids -> (tf.Print requests, control dependencies) of their tensors
         self._closed = False
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
@@ -127,12 +127,12 @@ class Session:
                 op.before_run(feed)
         fetched = tuple(id(f) for f in flat)
         self._feed_iterators(flat, fetched, feed)
-        prints = self._prints_of(flat, fetched)
+        prints, controls = self._effects_of(flat, fetched)
         key = (fetched, tuple(id(k) for k in feed))
         entry = self._functions.get(key)
         if entry is None:
             extra = [t for request in prints for t in request.data]
-            entry = self._functions[key] = (self._compile(flat, list(feed), extra), flat, list(feed))
+            entry = self._functions[key] = (self._compile(flat, list(feed), extra, controls), flat, list(feed))
         compiled = entry[0]
         values = [_fed_value(k, v) for k, v in feed.items()]
         results = iter(compiled(*values) if compiled is not None else [])
@@ -142,20 +142,21 @@ class Session:
         _FastRun.remember(self, fetches, feed_dict, flat, list(feed), compiled, key)
         return out
 
-    def _prints_of(self, flat, key):
-        """The tf.Print requests of the tensors the fetches are computed from (found once per
-        set of fetches)."""
+    def _effects_of(self, flat, key):
+        """(the tf.Print requests, the operations of control_dependencies) of the tensors the
+        fetches are computed from, found once per set of fetches."""
         if key not in self._prints:
             from ...graph import ancestors
             tensors = [t for t in map(_tensor_of, flat) if t is not None]
             tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
-            requests = []
+            requests, controls = [], []
             for v in ancestors(tensors):
                 request = getattr(v, "tf_print", None)
                 if request is not None and request not in requests:
                     requests.append(request)
+                controls += [op for op in getattr(v, "tf_control", []) if op not in controls and op not in flat]
             requests += [f for f in flat if isinstance(f, PrintOperation) and f not in requests]
-            self._prints[key] = requests
+            self._prints[key] = (requests, controls)
         return self._prints[key]
 
     def _feed_iterators(self, flat, key, feed):
@@ -170,10 +171,13 @@ class Session:
             if not any(t in feed for t in iterator._tensors):
                 feed.update(zip(iterator._tensors, iterator.next_element()))
 
-    def _compile(self, flat, fed, extra=()):
+    def _compile(self, flat, fed, extra=(), controls=()):
+        """The function of the fetches (flat), computing the extra tensors after theirs and
+        applying the updates of the fetched operations and of `controls` (the operations their
+        tensors were made under: control_dependencies)."""
         tensors = [t for t in map(_tensor_of, flat) if t is not None] + list(extra)
         updates = OrderedDict()
-        for op in (f for f in flat if isinstance(f, Operation)):
+        for op in [f for f in flat if isinstance(f, Operation)] + list(controls):
             for var, value in op.updates.items():
                 if var in updates and updates[var] is not value:
                     raise ValueError(f"Session.run: {var.describe()} is updated by two of the operations fetched")
@@ -235,7 +239,8 @@ class _FastRun:
         ids stay theirs."""
         single = type(fetches) not in (list, tuple)
         items = [fetches] if single else list(fetches)
-        if (session._iterators.get(key[0]) or session._prints.get(key[0]) or any(hasattr(f, "before_run") for f in flat)
+        if (session._iterators.get(key[0]) or session._prints.get(key[0], ([],))[0]
+                or any(hasattr(f, "before_run") for f in flat)
                 or len(flat) != len(items)
                 or any(f is not g for f, g in zip(flat, items)) or any(type(k) is str for k in (feed_dict or {}))):
             return

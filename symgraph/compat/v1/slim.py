@@ -121,13 +121,18 @@ def batch_norm(inputs, decay=0.999, center=True, scale=False, epsilon=0.001, act
                param_initializers=None, updates_collections=GraphKeys.UPDATE_OPS, is_training=True, reuse=None,
                variables_collections=None, outputs_collections=None, trainable=True, scope=None, **unused):
     """Slim's batch_norm: beta (center) and gamma (scale, off by default), moving averages at
-    `decay`, their updates in tf.GraphKeys.UPDATE_OPS to run with the training step."""
-    if updates_collections is None:
-        raise NotImplementedError("batch_norm: updates_collections=None (updates in place) is not supported; run "
-                                  "tf.GraphKeys.UPDATE_OPS with the training step")
+    `decay`, their updates in tf.GraphKeys.UPDATE_OPS to run with the training step; with
+    updates_collections=None, run by every Session.run that computes the output (in place)."""
+    collection = get_collection(GraphKeys.UPDATE_OPS)
+    before = len(collection)
     out = layers.batch_normalization(inputs, axis=-1, momentum=decay, epsilon=epsilon, center=center, scale=scale,
                                      training=is_training, trainable=trainable,
                                      name=layers._scope_name(scope, "BatchNorm"), reuse=reuse)
+    if updates_collections is None:  # (the updates taken out of the collection, carried by the output)
+        from .variables import _collections
+        made = _collections[GraphKeys.UPDATE_OPS][before:]
+        del _collections[GraphKeys.UPDATE_OPS][before:]
+        out.tf_control = list(getattr(out, "tf_control", [])) + made
     return out if activation_fn is None else activation_fn(out)
 
 
