@@ -441,14 +441,3 @@ def make_one_shot_iterator(dataset):
 
 def make_initializable_iterator(dataset, shared_name=None):
     return dataset.make_initializable_iterator(shared_name)
-
-
-def fed_iterators(tensors):
-    """The iterators whose get_next() tensors these tensors depend on."""
-    from ...graph import ancestors
-    found = []
-    for v in ancestors(tensors):
-        iterator = getattr(v, "tf_iterator", None)
-        if iterator is not None and iterator not in found:
-            found.append(iterator)
-    return found

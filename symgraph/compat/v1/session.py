@@ -101,9 +101,9 @@ class Session:
         from .variables import get_default_graph
         self.backend = backend
         self.graph = graph if graph is not None else get_default_graph()
-        self._functions, self._iterators = {}, {}
+        self._functions = {}
         self._fast = {}  # (the fetches' and feed keys' ids) -> a run made again without the general path
-        self._prints = {}  # the fetches' ids -> (tf.Print requests, control dependencies) of their tensors
+        self._effects = {}  # the fetches' ids -> (iterators, tf.Print requests, control dependencies): _effects_of
         self._closed = False
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
@@ -126,8 +126,10 @@ class Session:
             if hasattr(op, "before_run"):  # (an iterator's initializer)
                 op.before_run(feed)
         fetched = tuple(id(f) for f in flat)
-        self._feed_iterators(flat, fetched, feed)
-        prints, controls = self._effects_of(flat, fetched)
+        iterators, prints, controls = self._effects_of(flat, fetched)
+        for iterator in iterators:  # (tf.data: each iterator's next element, OutOfRangeError past the end)
+            if not any(t in feed for t in iterator._tensors):
+                feed.update(zip(iterator._tensors, iterator.next_element()))
         key = (fetched, tuple(id(k) for k in feed))
         entry = self._functions.get(key)
         if entry is None:
@@ -143,33 +145,23 @@ class Session:
         return out
 
     def _effects_of(self, flat, key):
-        """(the tf.Print requests, the operations of control_dependencies) of the tensors the
-        fetches are computed from, found once per set of fetches."""
-        if key not in self._prints:
+        """What the tensors the fetches are computed from ask of a run, found once per set of
+        fetches (key: their ids): (the tf.data iterators whose get_next() tensors are fed, the
+        tf.Print requests, the operations of control_dependencies)."""
+        if key not in self._effects:
             from ...graph import ancestors
             tensors = [t for t in map(_tensor_of, flat) if t is not None]
             tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
-            requests, controls = [], []
+            iterators, requests, controls = [], [], []
             for v in ancestors(tensors):
-                request = getattr(v, "tf_print", None)
-                if request is not None and request not in requests:
-                    requests.append(request)
+                for found, attr in ((iterators, "tf_iterator"), (requests, "tf_print")):
+                    item = getattr(v, attr, None)
+                    if item is not None and item not in found:
+                        found.append(item)
                 controls += [op for op in getattr(v, "tf_control", []) if op not in controls and op not in flat]
             requests += [f for f in flat if isinstance(f, PrintOperation) and f not in requests]
-            self._prints[key] = (requests, controls)
-        return self._prints[key]
-
-    def _feed_iterators(self, flat, key, feed):
-        """Feed the get_next() tensors of the tf.data iterators the fetches need with each
-        iterator's next element (OutOfRangeError past its end); key: the fetches' ids."""
-        from .data import fed_iterators
-        if key not in self._iterators:
-            tensors = [t for t in map(_tensor_of, flat) if t is not None]
-            tensors += [value for f in flat if isinstance(f, Operation) for value in f.updates.values()]
-            self._iterators[key] = fed_iterators(tensors)
-        for iterator in self._iterators[key]:
-            if not any(t in feed for t in iterator._tensors):
-                feed.update(zip(iterator._tensors, iterator.next_element()))
+            self._effects[key] = (iterators, requests, controls)
+        return self._effects[key]
 
     def _compile(self, flat, fed, extra=(), controls=()):
         """The function of the fetches (flat), computing the extra tensors after theirs and
@@ -239,8 +231,8 @@ class _FastRun:
         ids stay theirs."""
         single = type(fetches) not in (list, tuple)
         items = [fetches] if single else list(fetches)
-        if (session._iterators.get(key[0]) or session._prints.get(key[0], ([],))[0]
-                or any(hasattr(f, "before_run") for f in flat)
+        iterators, prints, _ = session._effects[key[0]]
+        if (iterators or prints or any(hasattr(f, "before_run") for f in flat)
                 or len(flat) != len(items)
                 or any(f is not g for f, g in zip(flat, items)) or any(type(k) is str for k in (feed_dict or {}))):
             return
