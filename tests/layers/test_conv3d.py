@@ -7,6 +7,7 @@ import pytest
 
 import symgraph as sg
 from symgraph.ops.conv3d import avg_pool3d, conv3d, conv3d_transpose, max_pool3d
+from tests.layers.clips import moving_dot_clips
 
 L = sg.layers
 
@@ -154,11 +155,7 @@ def test_shape_layers_and_spatial_dropout(rng):
 
 
 def test_a_small_video_convnet_learns_which_way_a_dot_moves():
-    rng = np.random.default_rng(0)
-    clips, labels = np.zeros((200, 4, 8, 8, 1), np.float32), rng.integers(0, 2, 200)
-    for clip, label, row, col in zip(clips, labels, rng.integers(0, 8, 200), rng.integers(2, 6, 200)):
-        for t in range(4):
-            clip[t, row, (col + (t if label else -t)) % 8, 0] = 1.0
+    clips, labels = moving_dot_clips(200, 8, (2, 6), np.random.default_rng(0))
     model = L.Sequential([L.Input((4, 8, 8, 1)),
                           L.Conv3D(8, (2, 3, 3), padding="same", activation="relu", data_format="channels_last"),
                           L.MaxPooling3D((1, 2, 2), data_format="channels_last"),

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from tests.layers.clips import moving_dot_clips
 
 L = sg.layers
 
@@ -117,11 +118,7 @@ def test_gradients_and_numba(rng):
 
 
 def test_a_conv_lstm_learns_which_way_a_dot_moves_and_saves(tmp_path):
-    rng = np.random.default_rng(0)
-    clips, labels = np.zeros((160, 4, 6, 6, 1), np.float32), rng.integers(0, 2, 160)
-    for clip, label, row, col in zip(clips, labels, rng.integers(0, 6, 160), rng.integers(1, 5, 160)):
-        for t in range(4):
-            clip[t, row, (col + (t if label else -t)) % 6, 0] = 1.0
+    clips, labels = moving_dot_clips(160, 6, (1, 5), np.random.default_rng(0))
     L.set_seed(0)
     model = L.Sequential([L.Input((4, 6, 6, 1)), L.ConvLSTM2D(6, 3, padding="same", data_format="channels_last"),
                           L.GlobalMaxPooling2D(data_format="channels_last"), L.Dense(2)])

@@ -588,15 +588,23 @@ def softmax_with_loss(lp, bottoms, builder):
     axis = int(lp.message("softmax_param").get("axis", 1)) % scores.ndim
     rows, label = _rows_and_labels(scores, labels, axis)
     log_p = sg.nn.log_softmax(rows, axis=1)
+    return _softmax_loss_tops(lp, scores, axis, rows, label,
+                              lambda safe: log_p[sg.arange(sg.shape(rows)[0]), safe])
+
+
+def _softmax_loss_tops(lp, scores, axis, rows, label, log_likelihood):
+    """A softmax loss's tops, as Caffe's SoftmaxWithLoss and InfogainLoss make them: minus the
+    rows' log likelihoods (log_likelihood(labels): one a row; a label equal to ignore_label
+    counts nothing) over the normalizer (VALID by default), and the probabilities where the
+    layer has a second top."""
     loss_p = lp.message("loss_param")
     dt = scores.dtype
     if loss_p.has("ignore_label"):
-        ignore = int(loss_p.get("ignore_label"))
-        valid = sg.neq(label, ignore)
-        picked = log_p[sg.arange(sg.shape(rows)[0]), sg.where(valid, label, 0)] * sg.cast(valid, dt)
+        valid = sg.neq(label, int(loss_p.get("ignore_label")))
+        picked = log_likelihood(sg.where(valid, label, 0)) * sg.cast(valid, dt)
         n_valid = sg.sum(sg.cast(valid, dt))
     else:
-        picked = log_p[sg.arange(sg.shape(rows)[0]), label]
+        picked = log_likelihood(label)
         n_valid = sg.shape(rows)[0]
     norm = _normalizer(_normalization(lp, "VALID"), sg.shape(rows)[0], n_valid, sg.shape(scores)[0], dt)
     tops = [-sg.sum(picked) / norm]
@@ -625,19 +633,9 @@ def infogain_loss(lp, bottoms, builder):
     else:
         raise ValueError("InfogainLoss needs its matrix H: a third bottom or infogain_loss_param.source")
     rows, label = _rows_and_labels(scores, labels, axis)
-    log_p = sg.log(sg.maximum(sg.nn.softmax(rows, axis=1), np.asarray(1e-20, dt)))
-    loss_p = lp.message("loss_param")
-    valid = sg.neq(label, int(loss_p.get("ignore_label"))) if loss_p.has("ignore_label") else None
-    safe = label if valid is None else sg.where(valid, label, 0)
-    per_row = sg.sum(sg.take(gains, safe, axis=0) * log_p, axis=1)
-    n_valid = sg.shape(rows)[0] if valid is None else sg.sum(sg.cast(valid, dt))
-    if valid is not None:
-        per_row = per_row * sg.cast(valid, dt)
-    norm = _normalizer(_normalization(lp, "VALID"), sg.shape(rows)[0], n_valid, sg.shape(scores)[0], dt)
-    tops = [-sg.sum(per_row) / norm]
-    if len(lp.all("top")) > 1:
-        tops.append(sg.nn.softmax(scores, axis=axis))
-    return tops
+    log_p = sg.log(sg.maximum(sg.nn.softmax(rows, axis=1), np.asarray(1e-20, dt)))  # (Caffe's kLOG_THRESHOLD)
+    return _softmax_loss_tops(lp, scores, axis, rows, label,
+                              lambda safe: sg.sum(sg.take(gains, safe, axis=0) * log_p, axis=1))
 
 
 @layer("Accuracy")
