@@ -1,6 +1,7 @@
 """TensorFlow 1 code's training step through sg.compat.v1: `sess.run([train_op, loss], feed_dict)`
 of a softmax regression (64-10, batch 32) and of the 784-512-512-10 ReLU MLP (batch 128), beside
-the same graph's compiled function called directly (what Session.run adds), PyTorch eager and
+the same run through Session.run's general path (each run's casts and checks: what a run made
+again skips), the graph's compiled function called directly (what Session.run adds), PyTorch eager and
 JAX jit on the same weights and batch (the first losses checked to agree). TensorFlow itself is
 not installed on these machines.
 Run: .venv/bin/python benchmarks/tf1_session.py"""
@@ -46,6 +47,8 @@ def compare(title, sizes, batch, lr=0.1):
     first = {"tf1": float(sess.run([train, loss], feed)[1])}
     run = lambda: sess.run([train, loss], feed)  # noqa: E731
     rows = [("sess.run([train, loss], feed)", best_seconds(run, repeat=5, number=200))]
+    general = lambda: sess._run([train, loss], feed)  # noqa: E731  (what each run took before the fast path)
+    rows.append(("sess.run, the general path", best_seconds(general, repeat=5, number=200)))
     rows.append(("its compiled function, called", best_seconds(lambda: compiled(xv, yv), repeat=5, number=200)))
     torch = try_import("torch")
     if torch:

@@ -11,31 +11,53 @@ from ..ops.shape import arange, reshape, shape, stack
 from ..graph import Constant
 
 
-def _lerp_indices(n_in, n_out):
+def source_positions(n_in, n_out, centers="half_pixel"):
+    """Where each of n_out output rows reads the input's n_in, in input rows: TensorFlow's rules,
+    "half_pixel" (TensorFlow 2 and Keras), "legacy" (TensorFlow 1: out * n_in / n_out) or
+    "align_corners" (the first and last rows kept: out * (n_in - 1) / (n_out - 1))."""
+    out = np.arange(n_out, dtype=np.float64)
+    if centers == "half_pixel":
+        return (out + 0.5) * (n_in / n_out) - 0.5
+    if centers == "align_corners" and n_out > 1:
+        return out * ((n_in - 1) / (n_out - 1))
+    if centers in ("legacy", "align_corners"):
+        return out * (n_in / n_out)
+    raise ValueError(f"resize: centers is 'half_pixel', 'legacy' or 'align_corners', got {centers!r}")
+
+
+def _lerp_indices(n_in, n_out, centers="half_pixel"):
     """Source rows (below, above) and the weight of the one above, for each of n_out rows
-    resized from n_in (TensorFlow's half-pixel centers, clamped at the edges)."""
-    position = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    resized from n_in (clamped at the edges)."""
+    position = source_positions(n_in, n_out, centers)
     below = np.floor(position)
     weight = position - below
     return (np.clip(below, 0, n_in - 1).astype("int64"), np.clip(below + 1, 0, n_in - 1).astype("int64"),
             weight)
 
 
-def resize(images, height, width, interpolation="bilinear"):
-    """(N, C, H, W) images resized to (height, width); H and W must be known."""
+def _nearest_indices(n_in, n_out, centers):
+    """The source pixel nearest each output's position (TensorFlow's: the pixel whose centre is
+    nearest for half-pixel centres, rounded with aligned corners, floored otherwise)."""
+    position = source_positions(n_in, n_out, centers)
+    nearest = np.floor(position + 0.5) if centers != "legacy" else np.floor(position)
+    return np.clip(nearest, 0, n_in - 1).astype("int64")
+
+
+def resize(images, height, width, interpolation="bilinear", centers="half_pixel"):
+    """(N, C, H, W) images resized to (height, width); H and W must be known. centers: where the
+    outputs read the input (source_positions)."""
     images = as_variable(images)
     rows, cols = images.type.shape[2:]
     if rows is None or cols is None:
         raise ValueError(f"resize needs the images' height and width when the graph is built, got {images.describe()}")
-    if interpolation == "nearest":  # (TensorFlow's: the source pixel whose center is nearest)
-        r = np.minimum(np.floor((np.arange(height) + 0.5) * rows / height), rows - 1).astype("int64")
-        c = np.minimum(np.floor((np.arange(width) + 0.5) * cols / width), cols - 1).astype("int64")
+    if interpolation == "nearest":
+        r, c = _nearest_indices(rows, height, centers), _nearest_indices(cols, width, centers)
         return getitem(getitem(images, (slice(None), slice(None), Constant(r))), (slice(None),) * 3 + (Constant(c),))
     if interpolation != "bilinear":
         raise ValueError(f"resize: interpolation is 'bilinear' or 'nearest', got {interpolation!r}")
     out = images
     for axis, (n_in, n_out) in ((2, (rows, height)), (3, (cols, width))):
-        below, above, weight = _lerp_indices(n_in, n_out)
+        below, above, weight = _lerp_indices(n_in, n_out, centers)
         at = (slice(None),) * axis
         w = Constant(weight.astype(images.dtype).reshape((-1,) + (1,) * (3 - axis)))
         low, high = getitem(out, at + (Constant(below),)), getitem(out, at + (Constant(above),))

@@ -62,3 +62,20 @@ def _source_index(n, before, after, mode, known):
         return where(lt(m, n), m, period - m)
     m = mod(where(lt(p, 0), -p - 1, p), 2 * n)  # symmetric: (..., 1, 0 | 0, 1, ..., n-1 | n-1, ...)
     return where(lt(m, n), m, 2 * n - 1 - m)
+
+
+def window_sum(x, axis, before, after):
+    """Each entry's sum with its `before` neighbours before it and `after` after it along axis,
+    zeros past the ends (LRN's sum of squares across channels: Caffe's, TensorFlow's)."""
+    x = as_variable(x)
+    axis %= x.ndim
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (before, after)
+    padded = pad(x, widths)
+    length = shape(x)[axis]
+    lead = (slice(None),) * axis
+    total = None
+    for start in range(before + after + 1):
+        window = getitem(padded, lead + (slice(start, start + length),))
+        total = window if total is None else total + window
+    return total

@@ -232,6 +232,8 @@ def test_what_meta_graphs_leave_out_and_refuse(tmp_path):
     tf.reset_default_graph()
     tf.train.import_meta_graph(str(tmp_path / "graph.meta"))
     got = tf.get_default_graph().get_tensor_by_name("doubled:0")
+    placeholder = tf.get_default_graph().get_tensor_by_name("IteratorGetNext:0")
+    assert placeholder.tf_iterator is None  # (the dataset's iterator left out)
     with tf.Session() as sess:  # (the iterator's tensor is a placeholder to feed now)
         np.testing.assert_allclose(sess.run(got, {"IteratorGetNext:0": [5.0]}), [10.0])
     (tmp_path / "not.meta").write_bytes(b"\x80\x04K\x01.")

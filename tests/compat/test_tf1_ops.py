@@ -316,6 +316,18 @@ def test_tf_image_against_numpy(rng):
     assert out[12].tolist() == [0, 127, 255]
     channel_mean = batch.mean(axis=(1, 2), keepdims=True)
     np.testing.assert_allclose(out[13], (batch - channel_mean) * 2 + channel_mean, rtol=1e-5, atol=1e-6)
+    # Images of a size known only when run: the positions computed in the graph, the same values.
+    unknown = tf.placeholder(tf.float32, [None, None, None, 3])
+    dynamic = _run([tf.image.resize_images(unknown, [7, 3]), tf.image.resize_nearest_neighbor(unknown, [10, 8]),
+                    tf.image.resize_bilinear(unknown, [4, 9], align_corners=True),
+                    tf.image.resize_nearest_neighbor(unknown, [4, 9], align_corners=True)], {unknown: batch})
+    np.testing.assert_allclose(dynamic[0], np.stack([_bilinear_reference(b, 7, 3) for b in batch]), rtol=1e-5)
+    np.testing.assert_array_equal(dynamic[1], out[1])
+    np.testing.assert_allclose(dynamic[2], out[2], rtol=1e-6)
+    rows, cols = np.floor(np.arange(4) * 4 / 3 + 0.5).astype(int), np.floor(np.arange(9) * 3 / 8 + 0.5).astype(int)
+    aligned = batch[:, rows][:, :, cols]  # (aligned corners: the nearest position, rounded)
+    np.testing.assert_array_equal(dynamic[3], aligned)
+    np.testing.assert_array_equal(_run(tf.image.resize_nearest_neighbor(batch, [4, 9], align_corners=True)), aligned)
     flips = tf.image.random_flip_left_right(np.tile(image, (40, 1, 1, 1)), seed=4)
     got = _run(flips)
     flipped = [np.array_equal(g, image[:, ::-1]) for g in got]
@@ -386,3 +398,16 @@ def test_print_writes_the_values_each_run_that_computes_them(capsys):
         sess.run(tf.print(unrelated, summarize=5), {x: np.ones(3, np.float32)})
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["x, sum: [0.0 1.0...][6.0]", "x, sum: [1.0 2.0...][10.0]", "[2.0 2.0 2.0]"]
+
+
+def test_nest_keeps_namedtuples_and_while_loop_carries_them():
+    import collections
+    State = collections.namedtuple("State", ["h", "c"])
+    structure = {"a": [1, (2, 3)], "s": State(4, 5)}
+    assert tf.nest.flatten(structure) == [1, 2, 3, 4, 5]
+    packed = tf.nest.pack_sequence_as(structure, [10, 20, 30, 40, 50])
+    assert packed == {"a": [10, (20, 30)], "s": State(40, 50)} and isinstance(packed["s"], State)
+    k, state = tf.while_loop(lambda k, s: k < 3, lambda k, s: (k + 1, State(s.h * 2, s.c + s.h)),
+                             (tf.constant(0), State(tf.constant(1.0), tf.constant(0.0))))
+    assert isinstance(state, State)
+    assert _run([k, state.h, state.c]) == [3, 8.0, 7.0]

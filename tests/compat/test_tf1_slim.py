@@ -60,6 +60,9 @@ def test_slims_names_defaults_and_arg_scopes():
         out = sess.run(plain, {y: yv})
     expected = np.einsum("nhwc,hwco->no", yv[:, 0:3, 0:3], w)
     np.testing.assert_allclose(out[:, 0, 0], expected, rtol=1e-5)  # (no ReLU: the arg_scope's activation_fn)
+    with tf.Session() as sess:  # (the reopened scope's activation_fn=None too: negative outputs kept)
+        sess.run(tf.global_variables_initializer())
+        assert (sess.run(again, {y: yv}) < 0).any()
     with pytest.raises(ValueError, match="add_arg_scope"):
         with slim.arg_scope([tf.nn.relu], alpha=1):
             pass

@@ -8,6 +8,7 @@ import numpy as np
 import symgraph as sg
 
 from .python_layer import python_layer
+from ...ops.padding import window_sum
 from ..protobuf.text_format import Enum, Message
 
 LAYERS = {}
@@ -170,9 +171,8 @@ def lrn(lp, bottoms, builder):
     region = enum_name(p.get("norm_region", "ACROSS_CHANNELS"), ["ACROSS_CHANNELS", "WITHIN_CHANNEL"])
     dt = x.dtype
     if region == "ACROSS_CHANNELS":
-        channels, before = _static(x, 1), (size - 1) // 2
-        padded = sg.pad(sg.square(x), ((0, 0), (before, size - 1 - before), (0, 0), (0, 0)))
-        window = sum(padded[:, d:d + channels] for d in range(size))
+        before = (size - 1) // 2
+        window = window_sum(sg.square(x), 1, before, size - 1 - before)
         scale = np.asarray(k, dt) + np.asarray(alpha / size, dt) * window
     else:  # the mean of squares over a size x size window, padding counted (Caffe's AVE pooling)
         pad = (size - 1) // 2

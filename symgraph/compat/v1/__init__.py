@@ -48,7 +48,7 @@ from .indexing_ops import (gather_nd, scatter_nd, segment_sum, segment_mean, uns
                            trace)
 from .random_ops import multinomial, random_crop, random_shuffle
 from .example import FixedLenFeature, TFRecordWriter, decode_raw, parse_single_example, tf_record_iterator
-from . import canned as _canned, estimator as _estimator, feature_column, keras, saved_model
+from . import canned as _canned, estimator as _estimator, feature_column, keras, nest, saved_model
 from .array_ops import (pad, split, slice, boolean_mask, linspace, norm, clip_by_norm, count_nonzero, cumsum, cumprod,
                         sort, argsort, einsum, tensordot, eye)
 

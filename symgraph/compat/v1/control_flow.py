@@ -12,31 +12,10 @@ from ...ops.base import as_variable
 from ...ops.ifelse import ifelse
 from ...ops.scan import scan as _scan, until
 from ...ops.shape import concatenate, expand_dims
+from .nest import flatten_with_packer
 from .session import Operation
 
 DEFAULT_MAXIMUM_ITERATIONS = 65536
-
-
-def _flatten(structure):
-    """(the leaves of nested lists, tuples and dicts, a function rebuilding the structure)."""
-    if isinstance(structure, (list, tuple)) and not hasattr(structure, "_fields"):
-        parts = [_flatten(s) for s in structure]
-
-        def rebuild(leaves):
-            out, at = [], 0
-            for part, build in parts:
-                out.append(build(leaves[at:at + len(part)]))
-                at += len(part)
-            return out if isinstance(structure, list) else tuple(out)
-        return [leaf for part, _ in parts for leaf in part], rebuild
-    if isinstance(structure, dict):
-        keys = list(structure)
-        leaves, build = _flatten([structure[k] for k in keys])
-        return leaves, lambda values: type(structure)(zip(keys, build(values)))
-    if hasattr(structure, "_fields"):  # (a namedtuple: LSTMStateTuple)
-        leaves, build = _flatten(list(structure))
-        return leaves, lambda values: type(structure)(*build(values))
-    return [structure], lambda values: values[0]
 
 
 def _predicate(pred):
@@ -59,8 +38,8 @@ def cond(pred, true_fn=None, false_fn=None, strict=False, name=None, fn1=None, f
     pred = _predicate(pred)
     if isinstance(pred, bool):
         return true_fn() if pred else false_fn()
-    then_leaves, rebuild = _flatten(true_fn())
-    else_leaves, _ = _flatten(false_fn())
+    then_leaves, rebuild = flatten_with_packer(true_fn())
+    else_leaves, _ = flatten_with_packer(false_fn())
     if len(then_leaves) != len(else_leaves):
         raise ValueError(f"cond: true_fn returned {len(then_leaves)} values and false_fn {len(else_leaves)}: the "
                          f"branches must return the same structure")
@@ -103,7 +82,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     keeps its dtype and rank). At most maximum_iterations steps (65536 without it)."""
     test = cond
     single = isinstance(loop_vars, (list, tuple)) and len(loop_vars) == 1 and not return_same_structure
-    leaves, rebuild = _flatten(list(loop_vars) if isinstance(loop_vars, (list, tuple)) else loop_vars)
+    leaves, rebuild = flatten_with_packer(list(loop_vars) if isinstance(loop_vars, (list, tuple)) else loop_vars)
     inits = [as_variable(v) for v in leaves]
     if not inits:
         raise ValueError("while_loop: loop_vars must not be empty")
@@ -116,7 +95,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         go = _predicate(test(*arguments(values)))
         if isinstance(go, bool):
             raise ValueError("while_loop: cond must give a boolean tensor (a Python bool never changes)")
-        new, _ = _flatten(body(*arguments(values)))
+        new, _ = flatten_with_packer(body(*arguments(values)))
         new = list(new) if isinstance(loop_vars, (list, tuple)) or len(new) != 1 else new
         if len(new) != len(values):
             raise ValueError(f"while_loop: body returned {len(new)} values for {len(values)} loop variables")
@@ -146,11 +125,11 @@ def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap
            name=None):
     """fn applied to each slice of elems along its first axis (elems a tensor, or a structure
     of them sliced together), the results stacked."""
-    leaves, rebuild = _flatten(elems)
+    leaves, rebuild = flatten_with_packer(elems)
     structure = []  # (how fn's results nest: seen when the step is traced)
 
     def step(*slices):
-        out, rebuild_out = _flatten(fn(rebuild(list(slices))))
+        out, rebuild_out = flatten_with_packer(fn(rebuild(list(slices))))
         structure.append(rebuild_out)
         return [as_variable(o) for o in out]
     results, _ = _scan(step, sequences=[as_variable(e) for e in leaves], return_list=True)
@@ -162,7 +141,7 @@ def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, sw
     """The accumulator after each element: acc = fn(acc, x) along elems' first axis (from the
     end where reverse); without an initializer the first element starts it and is the first
     result, as TensorFlow's."""
-    leaves, rebuild_elems = _flatten(elems)
+    leaves, rebuild_elems = flatten_with_packer(elems)
     seqs = [as_variable(e) for e in leaves]
     if reverse:
         seqs = [s[::-1] for s in seqs]
@@ -170,13 +149,13 @@ def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, sw
         init_leaves, rebuild_acc = [s[0] for s in seqs], rebuild_elems
         seqs = [s[1:] for s in seqs]
     else:
-        init_leaves, rebuild_acc = _flatten(initializer)
+        init_leaves, rebuild_acc = flatten_with_packer(initializer)
         init_leaves = [as_variable(v) for v in init_leaves]
     n_seq = len(seqs)
 
     def step(*values):
         xs, accs = values[:n_seq], values[n_seq:]
-        out, _ = _flatten(fn(rebuild_acc(list(accs)), rebuild_elems(list(xs))))
+        out, _ = flatten_with_packer(fn(rebuild_acc(list(accs)), rebuild_elems(list(xs))))
         return [_kept(v, old) for v, old in zip(out, accs)]
     results, _ = _scan(step, sequences=seqs, outputs_info=init_leaves, return_list=True)
     if initializer is None:
@@ -197,10 +176,10 @@ def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, s
 
 
 def _last(structure):
-    leaves, rebuild = _flatten(structure)
+    leaves, rebuild = flatten_with_packer(structure)
     return rebuild([leaf[-1] for leaf in leaves])
 
 
 def _first(structure):
-    leaves, rebuild = _flatten(structure)
+    leaves, rebuild = flatten_with_packer(structure)
     return rebuild([leaf[0] for leaf in leaves])

@@ -25,30 +25,9 @@ from ...ops.base import as_variable
 from ...variables import tensor
 from .errors import OutOfRangeError
 from .names import name_tensors, unique_name
+from .nest import flatten, map_structure, pack_sequence_as
 from .session import Operation
 from .summary import read_tfrecords
-
-def _structure_map(fn, structure):
-    if isinstance(structure, tuple):
-        return tuple(_structure_map(fn, s) for s in structure)
-    if isinstance(structure, list):
-        return [_structure_map(fn, s) for s in structure]
-    if isinstance(structure, dict):
-        return {k: _structure_map(fn, v) for k, v in structure.items()}
-    return fn(structure)
-
-
-def _leaves(structure):
-    if isinstance(structure, (tuple, list)):
-        return [leaf for s in structure for leaf in _leaves(s)]
-    if isinstance(structure, dict):
-        return [leaf for k in structure for leaf in _leaves(structure[k])]
-    return [structure]
-
-
-def _rebuild(structure, leaves):
-    leaves = iter(leaves)
-    return _structure_map(lambda _: next(leaves), structure)
 
 
 class Dataset:
@@ -64,7 +43,7 @@ class Dataset:
     def from_tensor_slices(tensors):
         """The rows of arrays (or of placeholders, fed at an initializable iterator's
         initializer): one element a row, the same structure (a tuple, a dict, one array)."""
-        leaves = _leaves(tensors)
+        leaves = flatten(tensors)
         specs = [_leaf_spec(leaf, sliced=True) for leaf in leaves]
 
         def elements(feed):  # (the arrays read now, when the iterator starts: a missing feed is named then)
@@ -78,7 +57,7 @@ class Dataset:
     @staticmethod
     def from_tensors(tensors):
         """One element: the arrays whole."""
-        leaves = _leaves(tensors)
+        leaves = flatten(tensors)
         specs = [_leaf_spec(leaf, sliced=False) for leaf in leaves]
         return Dataset(lambda feed: iter([[_leaf_value(leaf, feed) for leaf in leaves]]), tensors, specs)
 
@@ -100,13 +79,13 @@ class Dataset:
     @staticmethod
     def from_generator(generator, output_types, output_shapes=None):
         """The elements a Python generator function yields, of output_types (and shapes)."""
-        shapes = output_shapes if output_shapes is not None else _structure_map(lambda _: None, output_types)
+        shapes = output_shapes if output_shapes is not None else map_structure(lambda _: None, output_types)
         specs = [(np.dtype(t).name, None if s is None else tuple(s))
-                 for t, s in zip(_leaves(output_types), _leaves_of_shapes(shapes, output_types))]
+                 for t, s in zip(flatten(output_types), _leaves_of_shapes(shapes, output_types))]
 
         def elements(feed):
             for element in generator():
-                yield [np.asarray(v, dtype=d) for v, (d, _) in zip(_leaves(element), specs)]
+                yield [np.asarray(v, dtype=d) for v, (d, _) in zip(flatten(element), specs)]
         return Dataset(elements, output_types, specs)
 
     # -- transformations -------------------------------------------------------------------
@@ -219,7 +198,7 @@ class Dataset:
         n = len(self._specs)
         shapes = _leaves_of_shapes(padded_shapes, self._structure) if padded_shapes is not None else \
             [tuple(None for _ in s) for _, s in self._specs]
-        fills = _leaves(padding_values) if padding_values is not None else [0] * n
+        fills = flatten(padding_values) if padding_values is not None else [0] * n
 
         def batches(elements):
             block = []
@@ -247,7 +226,7 @@ class Dataset:
         """The elements as NumPy arrays, in the dataset's structure, one pass (model.fit(dataset)
         takes a pass an epoch, as tf.keras's)."""
         for element in self._make({}):
-            yield _rebuild(self._structure, [np.asarray(leaf) for leaf in element])
+            yield pack_sequence_as(self._structure, [np.asarray(leaf) for leaf in element])
 
     def __iter__(self):
         return self.as_numpy_iterator()
@@ -264,11 +243,11 @@ class Dataset:
 
     @property
     def output_types(self):
-        return _rebuild(self._structure, [d for d, _ in self._specs])
+        return pack_sequence_as(self._structure, [d for d, _ in self._specs])
 
     @property
     def output_shapes(self):
-        return _rebuild(self._structure, [s for _, s in self._specs])
+        return pack_sequence_as(self._structure, [s for _, s in self._specs])
 
 
 def _padded(block, shapes, fills, specs):
@@ -332,14 +311,14 @@ class _Traced:
         # decode_raw make the graph's inputs from it, their values taken from each record)
         symbols = [StringTensor(lambda element, k=k: element[k]) if d == "string" else
                    tensor(f"element_{k}", dtype=d, shape=s) for k, (d, s) in enumerate(specs)]
-        element = _rebuild(structure, symbols)
+        element = pack_sequence_as(structure, symbols)
         with parsed_tensors() as parsed:
             result = fn(*element) if isinstance(element, tuple) else fn(element)
         self.out_structure = result
-        if any(isinstance(leaf, StringTensor) for leaf in _leaves(result)):
+        if any(isinstance(leaf, StringTensor) for leaf in flatten(result)):
             raise TypeError("a map function's results must be numbers: strings (a record, a bytes feature) are "
                             "read with parse_single_example and decode_raw")
-        outputs = [as_variable(leaf) for leaf in _leaves(result)]
+        outputs = [as_variable(leaf) for leaf in flatten(result)]
         self.out_specs = [(o.dtype, tuple(o.type.shape)) for o in outputs]
         self._numeric = [k for k, (d, _) in enumerate(specs) if d != "string"]
         self._producers = [producer for _, producer in parsed]
@@ -390,9 +369,9 @@ class Iterator:
     @staticmethod
     def from_structure(output_types, output_shapes=None, shared_name=None, output_classes=None):
         """A reinitializable iterator: make_initializer(dataset) for each dataset of this structure."""
-        shapes = output_shapes if output_shapes is not None else _structure_map(lambda _: None, output_types)
+        shapes = output_shapes if output_shapes is not None else map_structure(lambda _: None, output_types)
         specs = [(np.dtype(t).name, None if s is None else tuple(s))
-                 for t, s in zip(_leaves(output_types), _leaves_of_shapes(shapes, output_types))]
+                 for t, s in zip(flatten(output_types), _leaves_of_shapes(shapes, output_types))]
         return Iterator(output_types, specs)
 
     def make_initializer(self, dataset, name=None):
@@ -400,14 +379,14 @@ class Iterator:
         the dataset reads given in the run's feed_dict)."""
         if [d for d, _ in dataset._specs] != [d for d, _ in self._specs]:
             raise TypeError(f"the dataset's types {dataset.output_types} differ from the iterator's "
-                            f"{_rebuild(self._structure, [d for d, _ in self._specs])}")
+                            f"{pack_sequence_as(self._structure, [d for d, _ in self._specs])}")
         return _Initializer(self, dataset, name)
 
     def _start(self, dataset, feed):
         self._elements = dataset._make(feed)
 
     def get_next(self, name=None):
-        return _rebuild(self._structure, self._tensors)
+        return pack_sequence_as(self._structure, self._tensors)
 
     def next_element(self):
         """The next element's arrays (the Session calls it); OutOfRangeError past the end."""
@@ -421,7 +400,7 @@ class Iterator:
 
     @property
     def output_types(self):
-        return _rebuild(self._structure, [d for d, _ in self._specs])
+        return pack_sequence_as(self._structure, [d for d, _ in self._specs])
 
 
 class _Initializer(Operation):

@@ -11,6 +11,7 @@ from ...ops import elemwise as E, reduce as R
 from ...ops.base import as_variable
 from ...ops.padding import pad
 from ...ops.selection import take
+from ...layers.image_transforms import resize
 from .names import name_functions
 from .variables import _stream
 
@@ -44,7 +45,7 @@ def _resize_axis(x, axis, out_length, method, align_corners):
     position = _sources(in_length, out_length, align_corners)
     last = in_length - 1
     if method == ResizeMethod.NEAREST_NEIGHBOR:
-        nearest = E.round_half_to_even(position) if align_corners else E.floor(position)
+        nearest = E.floor(position + 0.5) if align_corners else E.floor(position)
         return take(x, E.minimum(E.cast(nearest, "int64"), last), axis=axis)
     low = E.floor(position)
     fraction = position - low
@@ -59,7 +60,9 @@ def _resize_axis(x, axis, out_length, method, align_corners):
 
 def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=False, preserve_aspect_ratio=False):
     """The images at size (height, width): bilinear (float32 out, as TensorFlow's) or nearest
-    neighbour (the input's dtype). BICUBIC and AREA are not supported."""
+    neighbour (the input's dtype). BICUBIC and AREA are not supported. Images of a known size
+    go through Keras's resize (layers/image_transforms.py, TensorFlow 1's source positions);
+    others read positions computed in the graph from their size."""
     if method not in (ResizeMethod.BILINEAR, ResizeMethod.NEAREST_NEIGHBOR, "bilinear", "nearest"):
         raise NotImplementedError(f"resize_images: method {method!r}: bilinear and nearest neighbour only")
     method = {"bilinear": ResizeMethod.BILINEAR, "nearest": ResizeMethod.NEAREST_NEIGHBOR}.get(method, method)
@@ -67,6 +70,11 @@ def resize_images(images, size, method=ResizeMethod.BILINEAR, align_corners=Fals
     x, back = _batched(images)
     if method == ResizeMethod.BILINEAR:
         x = E.cast(x, "float32")
+    if None not in x.type.shape[1:3]:
+        nchw = resize(x.dimshuffle(0, 3, 1, 2), height, width,
+                      "bilinear" if method == ResizeMethod.BILINEAR else "nearest",
+                      "align_corners" if align_corners else "legacy")
+        return back(nchw.dimshuffle(0, 2, 3, 1))
     x = _resize_axis(_resize_axis(x, 1, height, method, align_corners), 2, width, method, align_corners)
     return back(x)
 

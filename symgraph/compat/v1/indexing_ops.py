@@ -9,6 +9,7 @@ import numpy as np
 from ...ops import elemwise as E, reduce as R
 from ...ops.base import as_variable
 from ...ops.index import inc_subtensor
+from ...ops.linalg import diag as _diag, diagonal as _diagonal
 from ...ops.selection import take
 
 S = importlib.import_module("symgraph.ops.shape")
@@ -136,21 +137,19 @@ def matrix_transpose(a, name=None, conjugate=False):
 
 
 def diag(diagonal, name=None):
-    """A matrix with the vector on its diagonal (TensorFlow's tf.diag of a vector)."""
+    """A matrix with the vector on its diagonal (TensorFlow's tf.diag of a vector: sg.diag)."""
     v = as_variable(diagonal)
     if v.ndim != 1:
         raise NotImplementedError(f"diag: a vector's diagonal matrix only, got {v.describe()}")
-    return S.expand_dims(v, 1) * S.eye(S.shape(v)[0], dtype=v.dtype)
+    return _diag(v)
 
 
 def diag_part(input, name=None):
-    """The diagonal of a square matrix."""
-    x = as_variable(input)
-    n = S.shape(x)[0]
-    return x[S.arange(n), S.arange(n)]
+    """The diagonal of a square matrix (sg.diagonal)."""
+    return _diagonal(input)
 
 
 def trace(x, name=None):
-    """The sum of each matrix's diagonal (the last two axes)."""
+    """The sum of each matrix's diagonal (the last two axes; sg.trace takes one matrix)."""
     x = as_variable(x)
     return R.sum(x * S.eye(S.shape(x)[-2], S.shape(x)[-1], dtype=x.dtype), axis=(-2, -1))

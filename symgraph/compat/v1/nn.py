@@ -153,22 +153,13 @@ def conv1d(value=None, filters=None, stride=1, padding="VALID", use_cudnn_on_gpu
 def local_response_normalization(input, depth_radius=5, bias=1, alpha=1, beta=0.5, name=None):
     """input / (bias + alpha * sqr_sum) ** beta, sqr_sum the sum of squares over the channels
     within depth_radius of each (NHWC), as TensorFlow's (alpha not divided by the window)."""
+    from ...ops.padding import window_sum
     x = as_variable(input)
     r = int(depth_radius)
-    squares = _pad_channels(E.square(x), r)
-    channels = shape(x)[3]
-    window = squares[..., 0:channels]
-    for k in range(1, 2 * r + 1):
-        window = window + squares[..., k:k + channels]
-    return x / (bias + alpha * window) ** beta
+    return x / (bias + alpha * window_sum(E.square(x), -1, r, r)) ** beta
 
 
 lrn = local_response_normalization
-
-
-def _pad_channels(x, r):
-    from ...ops.padding import pad
-    return pad(x, [(0, 0)] * (x.ndim - 1) + [(r, r)], "constant", 0)
 
 
 def zero_fraction(value, name=None):

@@ -5,10 +5,7 @@ It also checks the other way: a .caffemodel and .solverstate symgraph writes par
 Run by hand where protobuf, grpcio-tools (protoc) and numpy are installed (these were made with
 protobuf 7.36.2): `PYTHONPATH=. python tests/data/caffe/make_caffe_files.py`.
 The tests need none of them: only these files."""
-import importlib
 import os
-import sys
-import tempfile
 
 import numpy as np
 
@@ -72,14 +69,8 @@ SHAPES = {"conv1": [(8, 1, 3, 3), (8,)], "ip1": [(32, 128), (32,)], "ip2": [(10,
 
 
 def caffe_pb2():
-    from grpc_tools import protoc
-    folder = tempfile.mkdtemp()
-    with open(os.path.join(folder, "caffe_part.proto"), "w") as f:
-        f.write(CAFFE_PROTO_PART)
-    if protoc.main(["protoc", f"-I{folder}", f"--python_out={folder}", "caffe_part.proto"]):
-        raise RuntimeError("protoc failed")
-    sys.path.insert(0, folder)
-    return importlib.import_module("caffe_part_pb2")
+    from tests.data.protoc_module import compiled_module
+    return compiled_module(CAFFE_PROTO_PART, "caffe_part")
 
 
 def blob(pb, array, legacy=False):

@@ -5,8 +5,6 @@ other way: Examples symgraph writes parsed by Google's protobuf. Run by hand whe
 grpcio-tools and tensorboard are installed (made with protobuf 7.36.2, grpcio-tools 1.85.1,
 tensorboard 2.21.0): `PYTHONPATH=. python tests/data/tfrecords/make_tfrecords.py`."""
 import os
-import sys
-import tempfile
 
 import numpy as np
 
@@ -28,15 +26,8 @@ message Example { Features features = 1; }
 
 
 def compiled():
-    from grpc_tools import protoc
-    folder = tempfile.mkdtemp()
-    with open(os.path.join(folder, "example_part.proto"), "w") as fh:
-        fh.write(PROTO)
-    if protoc.main(["protoc", f"-I{folder}", f"--python_out={folder}", "example_part.proto"]):
-        raise RuntimeError("protoc failed")
-    sys.path.insert(0, folder)
-    import example_part_pb2
-    return example_part_pb2
+    from tests.data.protoc_module import compiled_module
+    return compiled_module(PROTO, "example_part")
 
 
 def write_fixture(pb):
