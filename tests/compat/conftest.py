@@ -10,3 +10,13 @@ def new_tf_graph():
     tf.reset_default_graph()
     yield
     tf.reset_default_graph()
+
+
+def drain(sess, fetches):
+    """Each run's values of the fetches until the data's end (tf.errors.OutOfRangeError)."""
+    out = []
+    while True:
+        try:
+            out.append(sess.run(fetches))
+        except tf.errors.OutOfRangeError:
+            return out

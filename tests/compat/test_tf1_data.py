@@ -5,19 +5,11 @@ import pytest
 
 import symgraph as sg
 import symgraph.compat.v1 as tf
+from tests.compat.conftest import drain
 
 
 def session():
     return tf.Session(backend="numpy")
-
-
-def drain(sess, fetches):
-    out = []
-    while True:
-        try:
-            out.append(sess.run(fetches))
-        except tf.errors.OutOfRangeError:
-            return out
 
 
 def test_slices_batches_and_the_end_of_a_one_shot_iterator():

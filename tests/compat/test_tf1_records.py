@@ -9,18 +9,14 @@ import pytest
 
 import symgraph as sg
 import symgraph.compat.v1 as tf
+from tests.compat.conftest import drain
 
 HERE = os.path.join(os.path.dirname(__file__), "..", "data", "tfrecords")
 
 
 def _all(tensors):
     with tf.Session() as sess:
-        out = []
-        while True:
-            try:
-                out.append(sess.run(tensors))
-            except tf.errors.OutOfRangeError:
-                return out
+        return drain(sess, tensors)
 
 
 def test_records_written_by_googles_protobuf_are_read():
