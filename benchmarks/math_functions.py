@@ -2,7 +2,8 @@
 runs (NumPy's SVML functions where backends/numba_svml.py takes them), symgraph with only its
 own vectorized forms (numba_vecmath, numba_special), and JAX jit; float32 and float64, 10^4 and
 10^6 values. The two symgraph rows show what each SVML function gives over ours (the column
-"SVML gain" is ours / as it runs; "-" where ours is what runs).
+"SVML gain" is ours / as it runs; "-" where ours is what runs). Then two functions in one loop
+(TOGETHER), as it runs and without numba_svml's paired functions.
 
 Run: .venv/bin/python benchmarks/math_functions.py [substring-filter]
 """
@@ -30,6 +31,17 @@ FUNCTIONS = {
     "arctan2": (sg.arctan2, "arctan2", (-10, 10), (-10, 10)),
 }
 SIZES = (10 ** 4, 10 ** 6)
+# Two functions in one loop: NumPy's SVML functions for both where each has one, else ours for both
+# (numba_codegen.loop_forms); the column "paired gain" is the loop with SVML's only where VECTOR_FORMS
+# has them (a call beside our inlined function) / as it runs. Arguments in (0.1, 3).
+TOGETHER = {
+    "sin(x)*exp(y)": lambda m, x, y: m.sin(x) * m.exp(y),
+    "log(x)*tanh(y)": lambda m, x, y: m.log(x) * m.tanh(y),
+    "cos(x)*exp(-y)": lambda m, x, y: m.cos(x) * m.exp(-y),
+    "log(x)-expm1(y)": lambda m, x, y: m.log(x) - m.expm1(y),
+    "cosh(x)+sinh(y)": lambda m, x, y: m.cosh(x) + m.sinh(y),
+    "exp(x)*log(y)": lambda m, x, y: m.exp(x) * m.log(y),
+}
 
 
 def _built_with(forms, inputs, expr, values):
@@ -44,6 +56,43 @@ def _built_with(forms, inputs, expr, values):
         return f
     finally:
         numba_codegen.VECTOR_FORMS = kept
+
+
+def _unpaired(composite):
+    return numba_codegen.VECTOR_FORMS
+
+
+def together(pattern=None):
+    """TOGETHER's loops: NumPy, symgraph as it runs, and with loop_forms giving VECTOR_FORMS."""
+    rng = np.random.default_rng(1)
+    print(f"{'together':16s} {'dtype':8s} {'values':>8s} {'NumPy us':>9s} {'symgraph':>9s} {'unpaired':>9s}"
+          f" {'vs NumPy':>9s} {'paired gain':>11s}")
+    ratios = []
+    for dtype in ("float32", "float64"):
+        for name, expr in TOGETHER.items():
+            if pattern and pattern not in name:
+                continue
+            x, y = sg.tensor("x", dtype, (None,)), sg.tensor("y", dtype, (None,))
+            values = [[rng.uniform(0.1, 3, n).astype(dtype) for _ in range(2)] for n in SIZES]
+            f = _built_with(numba_codegen.VECTOR_FORMS, [x, y], expr(sg, x, y), values)
+            kept = numba_codegen.loop_forms
+            numba_codegen.loop_forms = _unpaired
+            try:
+                unpaired = _built_with(numba_codegen.VECTOR_FORMS, [x, y], expr(sg, x, y), values)
+            finally:
+                numba_codegen.loop_forms = kept
+            for v in values:
+                want = expr(np, *v)
+                tol = 4e-6 if dtype == "float32" else 1e-13  # (atol: log(x) - expm1(y) cancels)
+                for g in (f, unpaired):
+                    np.testing.assert_allclose(g(*v), want, rtol=tol, atol=tol * float(np.abs(want).max()))
+                t_numpy, t_sg, t_unpaired = (_seconds(lambda: g(*v)) for g in (lambda *a: expr(np, *a), f, unpaired))
+                ratios.append(t_numpy / t_sg)
+                print(f"{name:16s} {dtype:8s} {v[0].size:8d} {t_numpy * 1e6:9.1f} {t_sg * 1e6:9.1f} "
+                      f"{t_unpaired * 1e6:9.1f} {t_numpy / t_sg:8.2f}x {t_unpaired / t_sg:10.2f}x", flush=True)
+    if ratios:
+        geo = float(np.exp(np.mean(np.log(ratios))))
+        print(f"together vs NumPy: geometric mean {geo:.2f}x, {sum(r < 1 for r in ratios)} of {len(ratios)} below 1.0x")
 
 
 def main(pattern=None):
@@ -64,7 +113,7 @@ def main(pattern=None):
             inputs = [sg.tensor(f"x{k}", dtype, (None,)) for k in range(arity)]
             expr = build(*inputs)
             values = [[rng.uniform(*r, n).astype(dtype) for r in [(lo, hi), second][:arity]] for n in SIZES]
-            svml = numba_codegen.VECTOR_FORMS[dtype].get(name, "").startswith("svml_")
+            svml = name in numba_svml.FORMS[dtype] or name in numba_svml.PAIRED_FORMS[dtype]  # (a loop of it alone)
             f = _built_with(numba_codegen.VECTOR_FORMS, inputs, expr, values)
             ours = _built_with(numba_codegen.OWN_FORMS, inputs, expr, values) if svml else None
             numpy_fn = getattr(np, numpy_name)
@@ -83,8 +132,10 @@ def main(pattern=None):
                       f"{(f'{t_ours * 1e6:9.1f}' if t_ours else '-'):>9s} {(f'{t_jax * 1e6:9.1f}' if t_jax else '-'):>9s} "
                       f"{t_numpy / t_sg:8.2f}x {(f'{t_ours / t_sg:8.2f}x' if t_ours else '-'):>9s} "
                       f"{(f'{t_jax / t_sg:6.2f}x' if t_jax else '-'):>7s}", flush=True)
-    geo = float(np.exp(np.mean(np.log(ratios))))
-    print(f"symgraph vs NumPy: geometric mean {geo:.2f}x, {sum(r < 1 for r in ratios)} of {len(ratios)} below 1.0x")
+    if ratios:
+        geo = float(np.exp(np.mean(np.log(ratios))))
+        print(f"symgraph vs NumPy: geometric mean {geo:.2f}x, {sum(r < 1 for r in ratios)} of {len(ratios)} below 1.0x")
+    together(pattern)
 
 
 if __name__ == "__main__":

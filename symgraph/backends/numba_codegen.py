@@ -49,6 +49,30 @@ from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
 OWN_FORMS = {dtype: {**numba_vecmath.VECTOR_FORMS[dtype], **numba_special.FORMS[dtype]}
              for dtype in ("float32", "float64")}
 VECTOR_FORMS = {dtype: {**forms, **numba_svml.FORMS[dtype]} for dtype, forms in OWN_FORMS.items()}
+# ... and for a loop whose every function is then one of NumPy's SVML ones, numba_svml's paired forms too.
+PAIRED_FORMS = {dtype: {**forms, **numba_svml.PAIRED_FORMS[dtype]} for dtype, forms in VECTOR_FORMS.items()}
+
+
+def loop_forms(composite):
+    """The forms a loop's steps are spelled with: PAIRED_FORMS where each function the loop
+    calls then is one of NumPy's SVML functions, else VECTOR_FORMS (or what a test or benchmark
+    set it to). A call of SVML's clobbers every vector register, so an inlined function of ours
+    beside one reloads its constants each step: log(x) + exp(y) of float32 ran 0.62 ns a value
+    with our exp, 0.41 with SVML's, which alone is no faster than ours; sigmoid(x) * exp(y) of
+    float32 0.64 with ours, 0.76 with SVML's exp beside our sigmoid (benchmarks/README.md,
+    fifty-second session)."""
+    if VECTOR_FORMS is not _DEFAULT_FORMS or not any(numba_svml.PAIRED_FORMS.values()):
+        return VECTOR_FORMS
+    functions = set()
+    for sop, _, dtype in composite.program:
+        spelled = PAIRED_FORMS.get(dtype, {}).get(sop.name) or TRIG_FORMS.get(dtype, {}).get(sop.name)
+        if spelled is not None and not spelled.startswith("svml_"):
+            return VECTOR_FORMS
+        functions |= {(sop.name, dtype)} if spelled else set()
+    return VECTOR_FORMS if len(functions) == 1 and functions <= numba_svml.SLOWER_ALONE else PAIRED_FORMS
+
+
+_DEFAULT_FORMS = VECTOR_FORMS
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
@@ -143,13 +167,15 @@ def _literal(value, dtype):
     return f"np.{dtype}({int(value)})"
 
 
-def step_source(sop, args, in_dtypes, out_dtype, trig=False):
+def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
     """One program step as an expression, cast to its dtype so types match NumPy's.
-    trig: sin/cos/tan as sin32/.../tan64 (the caller checks their arguments' range)."""
+    trig: sin/cos/tan as sin32/.../tan64 (the caller checks their arguments' range).
+    forms: the loop's (loop_forms), VECTOR_FORMS if not given."""
+    forms = VECTOR_FORMS if forms is None else forms
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
-    elif sop.name in VECTOR_FORMS.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
-        expr = VECTOR_FORMS[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
+    elif sop.name in forms.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
+        expr = forms[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
     elif trig and _checked_trig(sop, in_dtypes, out_dtype):
         expr = TRIG_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
@@ -199,10 +225,12 @@ def _steps(composite, loads):
         yield j, sop, args, arg_dtypes, dtype
 
 
-def program_lines(composite, loads, indent, step_source=step_source):
+def program_lines(composite, loads, indent, spell=None):
     """Statements computing every step of a Composite; loads[k] names input k's value.
-    step_source spells one step (the CUDA backend passes its own: math.* instead of np.*)."""
-    return [f"{indent}t{j} = {step_source(sop, args, arg_dtypes, dtype)}"
+    spell(sop, args, arg_dtypes, dtype) spells one step: step_source in the loop's forms unless
+    given (the CUDA backend passes its own: math.* instead of np.*)."""
+    spell = spell or functools.partial(step_source, forms=loop_forms(composite))
+    return [f"{indent}t{j} = {spell(sop, args, arg_dtypes, dtype)}"
             for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
 
 
@@ -300,7 +328,9 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
               if trig and _checked_trig(sop, arg_dtypes, dtype)]
     prelude += ["    big = False"] if checks else []
     body = [f"x{i} = {'out0' if i == alias else f'a{i}'}[i]" for i in range(n_in) if not scalar_mask[i]]
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
+    forms = loop_forms(composite)
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig, forms)}"
+             for j, sop, args, arg_dtypes, dtype in steps]
     body += [f"big |= abs({arg}) > np.{dtype}({TRIG_LIMITS[dtype]})" for arg, dtype in checks]
     streamed = None
     if stream:
@@ -358,7 +388,9 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
         body.append(f"x{i} = a{i}[{index}]")
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig)}" for j, sop, args, arg_dtypes, dtype in steps]
+    forms = loop_forms(composite)
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig, forms)}"
+             for j, sop, args, arg_dtypes, dtype in steps]
     body += _trig_count_lines(steps, "") if trig else []
     body += [f"out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
@@ -511,7 +543,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     def body(acc, dtype=acc_dtype, mask=None):
         """The values' loop body; mask: a condition the value is added under (else 0)."""
         lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
-        lines.extend(program_lines(composite, loads, indent, functools.partial(step_source, trig=trig)))
+        lines.extend(program_lines(composite, loads, indent,
+                                   functools.partial(step_source, trig=trig, forms=loop_forms(composite))))
         lines.extend(_trig_count_lines(steps, indent) if trig else [])
         masked_value = value if mask is None else f"{value} if {mask} else np.{dtype}(0)"
         lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype))

@@ -23,7 +23,8 @@ needs_svml = pytest.mark.skipif(not numba_svml.AVAILABLE,
 SYMBOLIC = {"log": sg.log, "log2": sg.log2, "log10": sg.log10, "log1p": sg.log1p, "sin": sg.sin,
             "cos": sg.cos, "tan": sg.tan, "arcsin": sg.arcsin, "arccos": sg.arccos, "arcsinh": sg.arcsinh,
             "arccosh": sg.arccosh, "arctanh": sg.arctanh, "cbrt": sg.cbrt, "pow": lambda x, y: x ** y,
-            "arctan2": sg.arctan2}
+            "arctan2": sg.arctan2, "tanh": sg.tanh, "expm1": sg.expm1, "cosh": sg.cosh, "sinh": sg.sinh,
+            "exp2": sg.exp2, "exp": sg.exp}
 REFERENCE = {"pow": np.power}
 # The worst error of each float32 function over every 13th float32, against float64, and where
 # (WORST): log 1.77 ulp, log2 2.01, log10 3.34, log1p 1.91, sin 2.36, tan 3.90 (at 1.45e24),
@@ -32,18 +33,34 @@ REFERENCE = {"pow": np.power}
 # (the same bits); its log and sin are its own (within 1.35 ulp; ours, numba_vecmath's, 1.0 and
 # 1.58). float64's `_ha` forms: 0.52-0.83 ulp against long double over 4.5M arguments, cbrt 1.19,
 # pow 0.70 and arctan2 0.78 over 3.2M pairs; NumPy's bits except for sin and cos (libm's).
+# The paired ones (numba_svml._PAIRED), the same way: tanh 1.37 ulp, sinh 1.50, cosh 2.38, expm1 2.56,
+# exp2 2.84 (NumPy's float32 expm1, exp2, cosh and sinh are these; its tanh is its own); float64 exp,
+# exp2, log, log2 and log10 0.51-0.72 ulp, NumPy's bits over 6M arguments.
 BOUND32 = {"log": 2.0, "log2": 2.25, "log10": 3.5, "log1p": 2.0, "sin": 2.5, "tan": 4.0, "arcsinh": 1.25,
-           "arccosh": 1.25, "arctanh": 1.5, "cbrt": 2.0, "pow": 1.25}
+           "arccosh": 1.25, "arctanh": 1.5, "cbrt": 2.0, "pow": 1.25, "tanh": 1.5, "sinh": 1.75, "cosh": 2.5,
+           "expm1": 2.75, "exp2": 3.0}
 BOUND64 = {"cbrt": 1.25}  # (1.19 at 2.769: NumPy's float64 cbrt, the same bits)
 WORST = {"log": [0.8835488], "log2": [1.1876004], "log10": [0.74994504], "log1p": [0.33411047], "sin": [1.6038492],
          "tan": [1.4496364e24], "arcsinh": [0.0237209], "arccosh": [1.0002856], "arctanh": [0.0038483189],
-         "cbrt": [4.927233e-36]}
+         "cbrt": [4.927233e-36], "tanh": [0.50426495], "sinh": [0.39108142], "cosh": [-8.307553],
+         "expm1": [87.048676], "exp2": [126.5674]}
 SPECIAL = [0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 0.5, -0.5, 2.0, 1e-45, -1e-45, 1e-40, 1e-30, 1e30, -1e30,
            3.4e38, -3.4e38, 1e-300, 1e300, -1e300, 5e-324, 700.0, 710.0, -745.0, -746.0, 88.7, 89.0, -104.0]
 
 
 def _pairs():
-    return [(dtype, op) for dtype, table in numba_svml._FUNCTIONS.items() for op in table]
+    return [(dtype, op) for tables in (numba_svml._FUNCTIONS, numba_svml._PAIRED)
+            for dtype, table in tables.items() for op in table]
+
+
+def _table(dtype, op):
+    """The op's row (libm's name, SVML's, arguments) in numba_svml's tables."""
+    return {**numba_svml._PAIRED[dtype], **numba_svml._FUNCTIONS[dtype]}[op]
+
+
+def _form(dtype, op):
+    """The intrinsic a loop of the op calls (alone, or for SLOWER_ALONE's, beside other SVML calls)."""
+    return {**numba_svml.PAIRED_FORMS[dtype], **numba_svml.FORMS[dtype]}[op].split("(")[0]
 
 
 def _arguments(dtype, op, rng):
@@ -54,7 +71,7 @@ def _arguments(dtype, op, rng):
     near = rng.uniform(-4, 4, 100_000)
     with np.errstate(all="ignore"):  # (float64 specials beyond float32's range: infinities)
         x = np.concatenate([np.array(SPECIAL + WORST.get(op, [])), spread, near]).astype(dtype)
-        if numba_svml._FUNCTIONS[dtype][op][2] == 1:
+        if _table(dtype, op)[2] == 1:
             return [x]
         special = np.array(SPECIAL).astype(dtype)
         first, second = np.meshgrid(special, special)
@@ -75,11 +92,13 @@ def _ulps(got, want, dtype):
 
 @needs_svml
 @pytest.mark.parametrize("dtype,op", _pairs())
-def test_each_function_within_its_bound_and_numpy_where_the_result_is_not_normal(dtype, op, rng):
+def test_each_function_within_its_bound_and_numpy_where_the_result_is_not_normal(dtype, op, rng, monkeypatch):
+    if (op, dtype) in numba_svml.SLOWER_ALONE:  # (its form beside other SVML calls, measured here alone)
+        monkeypatch.setattr(numba_codegen, "loop_forms", lambda composite: numba_codegen.PAIRED_FORMS)
     arguments = _arguments(dtype, op, rng)
     inputs = [sg.tensor(f"x{k}", dtype, (None,)) for k in range(len(arguments))]
     f = sg.function(inputs, SYMBOLIC[op](*inputs), backend="numba")
-    assert numba_svml.FORMS[dtype][op].split("(")[0] in numba_codegen._flat_source(
+    assert _form(dtype, op) in numba_codegen._flat_source(
         _loop(f), (dtype,) * len(inputs), (False,) * len(inputs), False)
     reference = REFERENCE.get(op, getattr(np, op))
     wider = np.float64 if dtype == "float32" else np.longdouble
@@ -197,6 +216,51 @@ def test_sin_and_tan_need_no_range_check(rng):
     np.testing.assert_allclose(f(v), np.sin(v) * 2 + np.tan(v * np.float32(0.5)), rtol=1e-5, atol=1e-5)
 
 
+def _flat_calls(f, dtypes):
+    """The intrinsics (numba_svml's or ours) f's one elementwise loop calls, by the op's name."""
+    source = numba_codegen._flat_source(_loop(f), dtypes, (False,) * len(dtypes), False)
+    return set(re.findall(r"np\.float\d\d\(\(?(\w+)\(", source))
+
+
+@needs_svml
+def test_paired_functions_only_where_the_loop_calls_svml_anyway(rng, monkeypatch, tmp_path):
+    """numba_svml's paired functions (float32 expm1, tanh...; float64 exp, log...) are taken
+    alone or beside other SVML calls, not beside an inlined function of ours (numba_codegen.
+    loop_forms); each way gives NumPy's values."""
+    x, y = sg.fvector("x"), sg.fvector("y")
+    xv, yv = rng.uniform(0.1, 3, 1000).astype("float32"), rng.uniform(0.1, 3, 1000).astype("float32")
+    cases = [(sg.expm1(x), np.expm1(xv), {"svml_expm1_32"}),
+             (sg.expm1(x) * sg.log(y), np.expm1(xv) * np.log(yv), {"svml_expm1_32", "svml_log32"}),
+             (sg.tanh(x) + sg.cosh(y), np.tanh(xv) + np.cosh(yv), {"svml_tanh32", "svml_cosh32"}),
+             (sg.tanh(x) * 2, np.tanh(xv) * 2, {"tanh32"}),  # (numba_svml.SLOWER_ALONE)
+             (sg.expm1(x) * sg.nn.sigmoid(y), np.expm1(xv) / (1 + np.exp(-yv)), {"expm1_32", "sigmoid32"}),
+             (sg.tanh(x) * sg.cos(y), np.tanh(xv) * np.cos(yv), {"tanh32"})]
+    for expr, want, called in cases:
+        f = sg.function([x, y], expr, on_unused_input="ignore")
+        assert called <= _flat_calls(f, ("float32", "float32")), called
+        np.testing.assert_allclose(f(xv, yv), want, rtol=2e-6)
+    d = sg.dvector("d")
+    dv = rng.uniform(0.1, 3, 1000)
+    assert _flat_calls(sg.function([d], sg.log10(d) + 1), ("float64",)) == {"svml_log10_64"}
+    assert "log64" in _flat_calls(sg.function([d], sg.log10(d) * sg.tanh(d)), ("float64",))
+    # ours only where asked (the tests of our forms' fixture)
+    monkeypatch.setattr(numba_codegen, "VECTOR_FORMS", numba_codegen.OWN_FORMS)
+    assert _flat_calls(sg.function([x], sg.expm1(x)), ("float32",)) == {"expm1_32"}
+    monkeypatch.undo()
+    # a fold, compiled afresh (see the test above): float64 exp in a sum alone, not beside sigmoid
+    monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))
+    m = sg.dmatrix("m")
+    mv = rng.uniform(-2, 2, (300, 40))
+    for expr, want, svml_exp in [(sg.exp(m).sum(axis=1), np.exp(mv).sum(axis=1), True),
+                                 ((sg.exp(m) * sg.nn.sigmoid(m)).sum(axis=1), (np.exp(mv) / (1 + np.exp(-mv))).sum(1),
+                                  False)]:
+        f = sg.function([m], expr)
+        np.testing.assert_allclose(f(mv), want, rtol=1e-13)
+        (kernel,) = [k for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)
+                     for k in t.kernels.values()]
+        assert _calls(getattr(kernel, "dispatcher", kernel), "__svml_exp8_ha") == svml_exp
+
+
 def _run(code, **env):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                             env={**os.environ, **env})
@@ -223,9 +287,10 @@ def test_a_kernel_loaded_from_the_disk_cache_finds_the_functions(tmp_path):
 
 def test_turned_off_by_the_environment():
     out = _run("from symgraph.backends import numba_svml, numba_codegen\n"
-               "print(numba_svml.AVAILABLE, numba_svml.FORMS, numba_codegen.VECTOR_FORMS['float32']['log'])",
+               "print(numba_svml.AVAILABLE, numba_svml.FORMS, numba_svml.PAIRED_FORMS,"
+               " numba_codegen.VECTOR_FORMS['float32']['log'])",
                SYMGRAPH_SVML="0")
-    assert out.split(maxsplit=1) == ["False", "{'float32': {}, 'float64': {}} log32({0})\n"]
+    assert out.split(maxsplit=1) == ["False", "{'float32': {}, 'float64': {}} {'float32': {}, 'float64': {}} log32({0})\n"]
 
 
 def test_taken_only_where_numpy_runs_its_svml_code_and_not_asked_off(monkeypatch):
