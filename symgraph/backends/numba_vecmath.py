@@ -245,6 +245,28 @@ exp32 = _exp_by_vscalef32 if _SCALEF else _exp_by_factors32
 
 
 @njit(inline="always", cache=True)
+def _log_of_parts32(m, f):
+    """log(2^f (1 + m)) for an integer-valued f and m in [sqrt(1/2) - 1, sqrt(2) - 1] (Cephes
+    logf's polynomial; ln 2 in two parts)."""
+    z = m * m
+    y = _muladd(_horner(_L, m) * m, z, f * _LN2_LO) - _HALF * z
+    return _muladd(f, _LN2_HI, m + y)
+
+
+_SQRT2_M1 = np.float32(0.41421356237309504880)
+
+
+@njit(inline="always", cache=True)
+def log1p_unit32(d):
+    """log1p(d) for d in [0, 1] (NaN: NaN), as log(2^f (1 + m)) with no exponent to take
+    apart: m = d up to sqrt(2) - 1, above it (1 + d) / 2 - 1 (within half an ulp) and f = 1.
+    softplus's log1p(exp(-|x|)): its loop 1.80 -> 1.03 ns a value, within 1.63 ulp (1.88 by
+    log1p_by_log32)."""
+    big = d > _SQRT2_M1
+    return _log_of_parts32(_muladd(d, _HALF, -_HALF) if big else d, _ONE if big else np.float32(0.0))
+
+
+@njit(inline="always", cache=True)
 def log32(x):
     x = np.float32(x)
     sub = x < _TINY
@@ -256,11 +278,7 @@ def log32(x):
     low = m < _SQRT_HALF
     e = e - np.int32(1) if low else e
     m = (m + m - _ONE) if low else (m - _ONE)
-    z = m * m
-    p = _horner(_L, m)
-    f = np.float32(e)
-    y = _muladd(p * m, z, f * _LN2_LO) - _HALF * z
-    r = _muladd(f, _LN2_HI, m + y)                # log(2^e (1 + m)), ln 2 in two parts
+    r = _log_of_parts32(m, np.float32(e))
     r = r if x < np.float32(np.inf) else x        # inf and NaN are their own logs
     r = np.float32(-np.inf) if x == 0 else r
     return np.float32(np.nan) if x < 0 else r
@@ -337,6 +355,25 @@ _LQ = (1.12873587189167450590e1, 4.52279145837532221105e1, 8.2987526691277660321
 
 
 @njit(inline="always", cache=True)
+def _log_of_parts64(m, f):
+    """log(2^f (1 + m)) for an integer-valued f and m in [sqrt(1/2) - 1, sqrt(2) - 1] (Cephes
+    log's rational function; ln 2 in two parts)."""
+    z = m * m
+    p = _muladd(_muladd(_muladd(_muladd(_muladd(_LP[0], m, _LP[1]), m, _LP[2]), m, _LP[3]), m, _LP[4]), m, _LP[5])
+    q = _muladd(_muladd(_muladd(_muladd(m + _LQ[0], m, _LQ[1]), m, _LQ[2]), m, _LQ[3]), m, _LQ[4])
+    y = _muladd(m * z, p / q, f * -2.121944400546905827679e-4) - 0.5 * z
+    return _muladd(f, 0.693359375, m + y)
+
+
+@njit(inline="always", cache=True)
+def log1p_unit64(d):
+    """log1p(d) for d in [0, 1], as log1p_unit32 (softplus's loop 4.0 -> 2.95 ns a value, within
+    1.64 ulp where log64 and a correction were 1.96)."""
+    big = d > 0.41421356237309504880
+    return _log_of_parts64(_muladd(d, 0.5, -0.5) if big else d, 1.0 if big else 0.0)
+
+
+@njit(inline="always", cache=True)
 def log64(x):
     x = np.float64(x)
     sub = x < 2.2250738585072014e-308
@@ -348,12 +385,7 @@ def log64(x):
     low = m < 0.70710678118654752440
     e = e - np.int32(1) if low else e
     m = (m + m - 1.0) if low else (m - 1.0)
-    z = m * m
-    p = _muladd(_muladd(_muladd(_muladd(_muladd(_LP[0], m, _LP[1]), m, _LP[2]), m, _LP[3]), m, _LP[4]), m, _LP[5])
-    q = _muladd(_muladd(_muladd(_muladd(m + _LQ[0], m, _LQ[1]), m, _LQ[2]), m, _LQ[3]), m, _LQ[4])
-    f = np.float64(e)
-    y = _muladd(m * z, p / q, f * -2.121944400546905827679e-4) - 0.5 * z
-    r = _muladd(f, 0.693359375, m + y)            # log(2^e (1 + m)), ln 2 in two parts
+    r = _log_of_parts64(m, np.float64(e))
     r = r if x < np.inf else x                    # inf and NaN are their own logs
     r = -np.inf if x == 0 else r
     return np.nan if x < 0 else r
