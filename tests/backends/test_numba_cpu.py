@@ -858,7 +858,8 @@ def test_a_large_output_is_reused_only_once_nobody_holds_it(rng):
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
 @pytest.mark.parametrize("shapes,axis", [([(400, 500), (300, 500)], 0), ([(500, 300), (500, 1), (500, 0), (500, 333)], 1),
                                          ([(170000,), (3,), (165536,)], 0), ([(4, 9, 2000), (4, 30, 2000)], 1),
-                                         ([(3, 5, 20000), (3, 5, 17)], 2)])
+                                         ([(3, 5, 20000), (3, 5, 17)], 2),
+                                         ([(70000, 1), (70000, 3), (70000, 2)], 1)])  # (short rows)
 def test_large_concatenations_copy_each_input_into_its_columns_on_all_cores(dtype, shapes, axis, rng, monkeypatch):
     """A concatenation into RECYCLE_BYTES or more from C-ordered inputs of its dtype runs
     copy_into_columns once per non-empty input (chunks that end mid-row, empty inputs, rows

@@ -1,5 +1,6 @@
-"""sort and argsort against NumPy on both CPU backends (the numba one runs NumPy's stable sort
-natively), sort's gradient against finite differences, ties, and axis=None."""
+"""sort and argsort against NumPy on both CPU backends (the numba one runs NumPy's sorts
+natively), sort's gradient against finite differences, ties, and axis=None; argtopk's
+partition against a whole sort."""
 import numpy as np
 import pytest
 
@@ -48,3 +49,44 @@ def test_sort_says_what_it_needs():
         sg.sort(sg.dscalar("s"))
     with pytest.raises(ValueError, match="out of range"):
         sg.argsort(sg.dvector("v"), axis=1)
+
+
+def _argtopk_by_sorting(v, kth, axis):
+    """argtopk's indices from a whole stable sort: largest first (smallest first for kth < 0),
+    equal entries lower index first."""
+    order = np.argsort(-v if kth > 0 else v, axis=axis, kind="stable")
+    return np.take(order, np.arange(min(abs(kth), v.shape[axis])), axis=axis)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("kth,axis", [(3, 1), (-4, 1), (2, 0), (-1, 0), (7, 1), (9, 1), (1, 2)])
+def test_argtopk_partitions_and_orders_ties_lower_index_first(backend, kth, axis, rng):
+    """argtopk of a constant kth by NumPy's argpartition (sorting only the k picked): the same
+    indices as a whole stable sort, with many ties (entries 0-3) where none straddles the k-th;
+    |kth| from the axis' length on, every index; a static length past kth shortens the shape."""
+    values = rng.integers(0, 4, (6, 7, 5)).astype("float64") + np.arange(6 * 7 * 5).reshape(6, 7, 5) % 3 * 10
+    x = sg.dtensor3("x")
+    f = sg.function([x], sg.argtopk(x, kth, axis=axis), backend=backend)
+    got = f(values)
+    assert got.dtype == np.int64 and got.shape == _argtopk_by_sorting(values, kth, axis).shape
+    # the k-th largest's value may straddle ties: the values picked, in order, are the sort's
+    np.testing.assert_array_equal(np.take_along_axis(values, got, axis), np.take_along_axis(
+        values, _argtopk_by_sorting(values, kth, axis), axis))
+    distinct = rng.permutation(values.size).reshape(values.shape).astype("float64")
+    np.testing.assert_array_equal(f(distinct), _argtopk_by_sorting(distinct, kth, axis))
+    ties = np.zeros((6, 7, 5))  # all equal: the lowest indices, in order
+    np.testing.assert_array_equal(f(ties), _argtopk_by_sorting(ties, kth, axis))
+    if backend == "numba":
+        assert all(isinstance(node.op, numba_cpu.NATIVE) for node in f.fgraph.apply_nodes)
+
+
+def test_argtopk_of_a_static_length_and_nan_beside_topk():
+    """A NaN is the largest entry for topk and argtopk alike (NumPy's sorts put it last)."""
+    x = sg.tensor("x", "float32", (None, 4))
+    assert sg.argtopk(x, 2).type.shape == (None, 2) and sg.argtopk(x, 6).type.shape == (None, 4)
+    v = np.array([[1, np.nan, 3, 2], [4, 4, 1, 4]], "float32")
+    values, indices = sg.function([x], sg.topk_and_argtopk(x, 2))(v)
+    np.testing.assert_array_equal(indices, [[1, 2], [0, 1]])
+    np.testing.assert_array_equal(values, np.take_along_axis(v, indices, 1))
+    with pytest.raises(ValueError, match="kth must not be 0"):
+        sg.argtopk(x, 0)
