@@ -1,7 +1,7 @@
 """Data movement and small reductions side by side: gathers, concatenation, repeat and tile
-(nearest-neighbour upsampling), random draws, whole reductions of a few thousand values and
-a classifier's argmax along rows, symgraph's numba backend against NumPy and JAX jit in one
-process, float32 and float64.
+(nearest-neighbour upsampling), random draws, whole reductions of a few thousand values, a
+classifier's argmax along rows, and sorts, medians and top-k indices along rows, symgraph's
+numba backend against NumPy and JAX jit in one process, float32 and float64.
 Each result is checked against NumPy's first (random draws: against ops/random.py's reference
 and by their moments; the peers draw other numbers).
 
@@ -61,11 +61,16 @@ CASES = [
     ("x[:, idx], 500 of 1000 columns", lambda d: [RNG.standard_normal((1000, 1000)).astype(d),
                                                   RNG.integers(0, 1000, 500)], lambda m, x, i: x[:, i]),
     ("matmul of 32 64x64 pairs", lambda d: _pairs((32, 64, 64), d), lambda m, x, y: m.matmul(x, y)),
+    # added in the fifty-second session
+    ("stack 4 x 10^5 along axis 1", lambda d: _pairs((10 ** 5,), d, 4), lambda m, a, b, c, e: m.stack([a, b, c, e], axis=1)),
+    ("sort 1000 rows of 100", lambda d: _pairs((1000, 100), d, 1), lambda m, x: m.sort(x, axis=1)),
+    ("median of 1000 rows of 101", lambda d: _pairs((1000, 101), d, 1), lambda m, x: m.median(x, axis=1)),
 ]
 
 
 class _SymgraphMath:
     concatenate, stack, repeat, tile, dot, matmul = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot, sg.matmul
+    sort, median = sg.sort, sg.median
 
 
 def _draws(jax, dtype, pattern):
@@ -111,6 +116,28 @@ def _upsample_backward(jax, dtype, pattern):
     yield label, t_np, t_sg, t_jax
 
 
+def _top_indices(jax, dtype, pattern):
+    """The indices of each row's 5 largest, largest first: sg.argtopk against NumPy's
+    argpartition with the 5 ordered by hand and jax.lax.top_k."""
+    label = "argtopk 5 of 1000 rows of 100"
+    if pattern and pattern not in label:
+        return
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    f = sg.function([x], sg.argtopk(x, 5, axis=1))
+    xv = _pairs((1000, 100), dtype, 1)[0]
+
+    def by_hand(v):
+        picked = np.argpartition(v, -5, axis=1)[:, -5:]
+        return np.take_along_axis(picked, np.argsort(-np.take_along_axis(v, picked, 1), axis=1), 1)
+    np.testing.assert_array_equal(f(xv), by_hand(xv))
+    t_np, t_sg, t_jax = _seconds(lambda: by_hand(xv)), _seconds(lambda: f(xv)), float("nan")
+    if jax:
+        jf, jx = jax.jit(lambda v: jax.lax.top_k(v, 5)[1]), jax.device_put(xv)
+        np.testing.assert_array_equal(np.asarray(jf(jx)), by_hand(xv))
+        t_jax = _seconds(lambda: jf(jx).block_until_ready())
+    yield label, t_np, t_sg, t_jax
+
+
 def _cases(jax, jnp, dtype, pattern):
     for name, make, expr in CASES:
         if pattern and pattern not in name:
@@ -145,7 +172,7 @@ def main(pattern=None):
     ratios = []
     for dtype in ("float32", "float64"):
         for name, t_np, t_sg, t_jax in [*_cases(jax, jnp, dtype, pattern), *_upsample_backward(jax, dtype, pattern),
-                                        *_draws(jax, dtype, pattern)]:
+                                        *_top_indices(jax, dtype, pattern), *_draws(jax, dtype, pattern)]:
             ratios.append(t_np / t_sg)
             print(f"{name:28s} {dtype:8s} {t_np * 1e3:9.4f} {t_sg * 1e3:9.4f} {t_jax * 1e3:9.4f}"
                   f" {t_np / t_sg:8.2f}x {t_jax / t_sg:6.2f}x", flush=True)

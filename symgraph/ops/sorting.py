@@ -165,8 +165,10 @@ def _picked(x, k, largest):
     order = np.argpartition(x, at_kth, axis=-1)
     window = order[..., n - k:] if largest else order[..., :k]
     kth = np.take_along_axis(x, order[..., at_kth, None], -1)
-    same = (x == kth) if x.dtype.kind not in "fc" else (x == kth) | (np.isnan(x) & np.isnan(kth))
-    if same.sum() == np.take_along_axis(same, window, -1).sum():  # (every tie of the k-th within)
+    same = x == kth
+    if x.dtype.kind in "fc" and np.isnan(kth).any():
+        same |= np.isnan(x) & np.isnan(kth)
+    if np.count_nonzero(same) == np.count_nonzero(np.take_along_axis(same, window, -1)):  # (every tie within)
         return np.sort(window, axis=-1)
     if x.dtype.kind in "fc":
         nan_x, nan_kth = np.isnan(x), np.isnan(kth)
