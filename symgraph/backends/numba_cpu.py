@@ -1385,8 +1385,11 @@ class RandomDrawThunk:
                 out.reshape(-1), key, counter, float(avg), float(std))
         else:
             trials, p = params
-            (draws.binomial_parallel if parallel else draws.binomial_serial)(
-                out.reshape(-1), key, counter, float(p), np.empty(int(trials), np.uint64))
+            if int(trials) == 1:
+                (draws.bernoulli_parallel if parallel else draws.bernoulli_serial)(out.reshape(-1), key, counter, float(p))
+            else:
+                (draws.binomial_parallel if parallel else draws.binomial_serial)(
+                    out.reshape(-1), key, counter, float(p), np.empty(int(trials), np.uint64))
         return [np.array([key, counter + np.uint64(1)], dtype=np.uint64), out]
 
 

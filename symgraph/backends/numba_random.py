@@ -2,11 +2,12 @@
 
 SplitMix64 is integer arithmetic, and a uniform number is the top 53 bits of a word scaled by
 2^-53, so a loop here gives exactly NumPy's numbers (the reference runs about ten array passes
-of uint64 arithmetic per draw: a dropout mask of 64x16x28x28 took 10 ms, here 1.5). Uniform and binomial
-(dropout's) draws run here bit for bit. Normal draws take numba_vecmath's vectorized log and
-cos, within a few float64 ulps of NumPy's (as a GPU's and numba_program's libm calls are): a
-float32 draw rounds to the reference's numbers all but never. numba_program's whole-step
-programs call stream_base and uniform_at too.
+of uint64 arithmetic per draw: a dropout mask of 64x16x28x28 took 10 ms, here 1.5; one trial's
+draws, a dropout mask's, have a loop of their own). Uniform and binomial draws run here bit for
+bit. Normal draws take numba_vecmath's vectorized log and cos, within a few float64 ulps of
+NumPy's (as a GPU's and numba_program's libm calls are): a float32 draw rounds to the
+reference's numbers all but never. numba_program's whole-step programs call stream_base and
+uniform_at too.
 """
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 import numpy as np
@@ -62,6 +63,15 @@ def _binomial(out, key, counter, p, bases):
         out[e] = count
 
 
+def _bernoulli(out, key, counter, p):
+    """_binomial of one trial (a dropout mask): one comparison an element, in a loop that
+    vectorizes where the trials' inner loop kept it scalar (128x512 float32 319 -> ~70 us, as
+    a uniform draw; NumPy's rng.random(...) < p 263). The same numbers."""
+    base = stream_base(key, counter, 3)
+    for e in prange(out.shape[0]):
+        out[e] = 1 if uniform_at(base, e) < p else 0
+
+
 def _normal(out, key, counter, avg, std):
     """out (flat) = avg + std * z, z = sqrt(-2 log(1 - u1)) cos(2 pi u2) (Box-Muller) in
     float64 from the reference's two streams, rounded to out's dtype. Vectorized log and cos:
@@ -79,3 +89,4 @@ uniform_serial, uniform_parallel = serial_and_parallel(_uniform)
 # loop scalar: 19.7 ms for 2^20 draws, 4.7 vectorized)
 normal_serial, normal_parallel = serial_and_parallel(_normal, error_model="numpy")
 binomial_serial, binomial_parallel = serial_and_parallel(_binomial)
+bernoulli_serial, bernoulli_parallel = serial_and_parallel(_bernoulli)

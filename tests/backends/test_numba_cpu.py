@@ -1415,7 +1415,8 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
              (numba_kernels.cumsum_serial, numba_kernels.cumsum_parallel),
              (numba_random.uniform_serial, numba_random.uniform_parallel),
              (numba_random.normal_serial, numba_random.normal_parallel),
-             (numba_random.binomial_serial, numba_random.binomial_parallel)]
+             (numba_random.binomial_serial, numba_random.binomial_parallel),
+             (numba_random.bernoulli_serial, numba_random.bernoulli_parallel)]
     for serial, parallel in pairs:
         assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
         assert serial.targetoptions.get("parallel") is None and parallel.targetoptions["parallel"] is True
