@@ -1628,18 +1628,20 @@ class ConcatenateThunk:
         self.threshold = RECYCLE_BYTES // self.dtype.itemsize  # (elements)
 
     def __call__(self, inputs):
-        axis, first = self.axis, inputs[0]
-        if sum([x.size for x in inputs]) < self.threshold:
-            # (np.concatenate alone where the inputs are of the output's dtype: two vectors of
-            # 500 float32 values, a function's call 4.3 -> 2.1 us; NumPy's own 1.0)
-            for x in inputs:
-                if x.dtype is not self.dtype:
-                    return self.reference(inputs)
+        # (np.concatenate alone where the inputs are of the output's dtype and small: two
+        # vectors of 500 float32 values, a function's call 4.3 -> 2.1 us, the thunk's own 1.65
+        # -> ~1.2 with the dtypes and sizes in one loop; NumPy's own 0.8-1.0)
+        axis, first, dtype, total = self.axis, inputs[0], self.dtype, 0
+        for x in inputs:
+            if x.dtype is not dtype:
+                return self.reference(inputs)
+            total += x.size
+        if total < self.threshold:
             return [np.concatenate(inputs, axis)]
         before, after = first.shape[:axis], first.shape[axis + 1:]
         shape = before + (sum([x.shape[axis] for x in inputs]),) + after
         size = math.prod(shape)
-        if size < self.threshold or not all([x.dtype is self.dtype and x.flags.c_contiguous and x.ndim == first.ndim
+        if size < self.threshold or not all([x.flags.c_contiguous and x.ndim == first.ndim
                                              and x.shape[:axis] == before and x.shape[axis + 1:] == after
                                              for x in inputs]):
             return self.reference(inputs)  # (and NumPy's errors)
