@@ -74,23 +74,26 @@ class _SymgraphMath:
 
 
 def _draws(jax, dtype, pattern):
-    """rng.normal / rng.uniform of 2^20 values: symgraph against NumPy's Generator and jax.random."""
+    """rng.normal / rng.uniform / a dropout mask's rng.binomial(n=1, p=0.5) of 2^20 values:
+    symgraph against NumPy's Generator (random < p for the mask) and jax.random."""
     n = 1 << 20
-    for name in ("normal", "uniform"):
-        label = f"{name} draws, 2^20"
+    for name in ("normal", "uniform", "binomial"):
+        label = f"{name} draws, 2^20" if name != "binomial" else "binomial n=1 (mask), 2^20"
         if pattern and pattern not in label:
             continue
         stream = sg.random.RandomStream(0)
         f = sg.function([], getattr(stream, name)((n,), dtype=dtype))
         values = f()
-        mean, std = (0.0, 1.0) if name == "normal" else (0.5, 12 ** -0.5)
+        mean, std = {"normal": (0.0, 1.0), "uniform": (0.5, 12 ** -0.5), "binomial": (0.5, 0.5)}[name]
         assert abs(values.mean() - mean) < 0.01 and abs(values.std() - std) < 0.01
         generator = np.random.default_rng(0)
-        numpy_draw = (lambda: generator.standard_normal(n, dtype=dtype)) if name == "normal" else \
-            (lambda: generator.random(n, dtype=dtype))
+        numpy_draw = {"normal": lambda: generator.standard_normal(n, dtype=dtype),
+                      "uniform": lambda: generator.random(n, dtype=dtype),
+                      "binomial": lambda: (generator.random(n, dtype=dtype) < 0.5).astype(dtype)}[name]
         t_np, t_sg, t_jax = _seconds(numpy_draw), _seconds(f), float("nan")
         if jax:
-            draw = jax.jit(lambda key: getattr(jax.random, name)(key, (n,), dtype=dtype))
+            draw = jax.jit(lambda key: jax.random.bernoulli(key, 0.5, (n,)).astype(dtype) if name == "binomial"
+                           else getattr(jax.random, name)(key, (n,), dtype=dtype))
             key = jax.random.PRNGKey(0)
             t_jax = _seconds(lambda: draw(key).block_until_ready())
         yield label, t_np, t_sg, t_jax

@@ -59,6 +59,7 @@ CASES = [
     ("tanh, 65536 elements", [1 << 16], lambda m, x: m.tanh(x)),
     ("expm1", [N], lambda m, x: m.expm1(x)),
     ("softplus", [N], lambda m, x: m.logaddexp(0, x)),
+    ("log1p(exp(x))", [N], lambda m, x: m.log1p(m.exp(x))),  # (softplus as NumPy users write it; 52nd session)
     ("elu", [N], lambda m, x: m.where(x > 0, x, m.expm1(m.minimum(x, 0)))),
     ("arctan", [N], lambda m, x: m.arctan(x)),
     ("sinh", [N], lambda m, x: m.sinh(x)),
@@ -131,7 +132,7 @@ class _SymgraphMath:
         sg.exp, sg.log, sg.tanh, sg.sin, sg.cos, sg.sqrt, sg.maximum, sg.where, sg.clip, sg.cumsum)
     expm1, arctan, sinh, log2, minimum = sg.expm1, sg.arctan, sg.sinh, sg.log2, sg.minimum
     tan, arcsin, arccos, arctanh, exp2 = sg.tan, sg.arcsin, sg.arccos, sg.arctanh, sg.exp2
-    arcsinh, cbrt, arctan2 = sg.arcsinh, sg.cbrt, sg.arctan2
+    arcsinh, cbrt, arctan2, log1p = sg.arcsinh, sg.cbrt, sg.arctan2, sg.log1p
 
     @staticmethod
     def logaddexp(a, b):  # softplus spelled as NumPy does it, else NumPy's logaddexp
