@@ -115,36 +115,37 @@ def topk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
 
 
 class ArgTopK(Op):
-    """The indices of the kth largest entries along axis, largest first (kth > 0), or of the
-    -kth smallest, smallest first (kth < 0); equal entries lower index first, those equal to
-    the k-th one too (TensorFlow's top_k's order; NaN the largest, as NumPy's sorts put it).
-    NumPy's partition finds the k-th value in O(n), where a whole argsort was O(n log n) (the
-    5 largest of 1000 rows of 100 float32: 3.05 ms by a stable argsort); a stable argsort
-    orders the k picked. From |kth| = the axis' length on, every index."""
-    __props__ = ("axis", "kth")
+    """argtopk(x, k): the indices of the k largest entries along axis, largest first (largest),
+    or of the k smallest, smallest first; equal entries lower index first, those equal to the
+    k-th one too (TensorFlow's top_k's order; NaN the largest, as NumPy's sorts put it). NumPy's
+    argpartition picks them in O(n), where a whole argsort was O(n log n) (the 5 largest of 1000
+    rows of 100 float32: 3.05 ms by a stable argsort); a stable argsort orders the k picked.
+    From k = the axis' length on, every index. k is an input: a constant or symbolic count."""
+    __props__ = ("axis", "largest")
 
-    def __init__(self, axis, kth):
-        self.axis, self.kth = axis, int(kth)
+    def __init__(self, axis, largest):
+        self.axis, self.largest = axis, bool(largest)
 
-    def make_node(self, x):
+    def make_node(self, x, k):
+        k = as_variable(k)
         shape = list(x.type.shape)
-        if shape[self.axis] is not None:
-            shape[self.axis] = min(shape[self.axis], abs(self.kth))
-        return Apply(self, [x], [Variable(TensorType("int64", tuple(shape)))])
+        count = getattr(k, "data", None)
+        shape[self.axis] = min(shape[self.axis], int(count)) if shape[self.axis] is not None and count is not None \
+            else None
+        return Apply(self, [x, k], [Variable(TensorType("int64", tuple(shape)))])
 
     def infer_shape(self, node, shapes):
         from .elemwise import minimum
         shape = list(shapes[0])
-        shape[self.axis] = minimum(shape[self.axis], abs(self.kth))
+        shape[self.axis] = minimum(shape[self.axis], node.inputs[1])
         return [tuple(shape)]
 
     def perform(self, node, inputs):
-        x = np.moveaxis(inputs[0], self.axis, -1)
-        n, k, largest = x.shape[-1], abs(self.kth), self.kth > 0
-        if k >= n:
-            window = np.broadcast_to(np.arange(n), x.shape)
-        else:
-            window = _picked(x, k, largest)
+        x, k = np.moveaxis(inputs[0], self.axis, -1), int(inputs[1])
+        if k < 1:
+            raise ValueError(f"argtopk: kth must be at least 1 (the number of entries to pick), got {k}")
+        n, largest = x.shape[-1], self.largest
+        window = np.broadcast_to(np.arange(n), x.shape) if k >= n else _picked(x, k, largest)
         if largest:  # (indices descending: a stable ascending sort, reversed, puts ties lower first)
             window = window[..., ::-1]
         picked = np.take_along_axis(window, np.argsort(np.take_along_axis(x, window, -1), axis=-1, kind="stable"), -1)
@@ -152,14 +153,14 @@ class ArgTopK(Op):
         return [np.ascontiguousarray(np.moveaxis(picked, -1, self.axis)).astype(np.int64, copy=False)]
 
     def grad(self, inputs, outputs, output_grads):
-        return [None]
+        return [None, None]
 
 
 def _picked(x, k, largest):
     """The indices along the last axis (ascending) of x's k largest (smallest) entries: those
     beyond the k-th value, then the lowest-indexed of those equal to it. NumPy's argpartition's
-    k unless some entry equal to the k-th value was left out (then an exact choice: 1000 rows
-    of 100 float32 with no ties 1.75 -> ~1 ms)."""
+    k, unless it left out an entry equal to the k-th value: then the exact choice (its cumsum
+    and nonzero passes, 1.75 ms where argpartition's check takes ~1 for 1000 rows of 100)."""
     n = x.shape[-1]
     at_kth = n - k if largest else k - 1
     order = np.argpartition(x, at_kth, axis=-1)
@@ -181,17 +182,15 @@ def _picked(x, k, largest):
 
 
 def argtopk(x, kth, axis=-1, sorted=True, idx_dtype="int64"):
-    """The indices along axis of topk(x, kth, axis), in its order (equal entries lower index
-    first); a symbolic kth slices a whole stable argsort."""
+    """The indices along axis of topk(x, kth, axis), in its order, equal entries lower index
+    first (ArgTopK; a symbolic kth counts as positive, as topk's)."""
     from .elemwise import cast
     x = as_variable(x)
     axis = _axis(x, axis, "argtopk")
-    if isinstance(kth, (int, np.integer)):
-        if kth == 0:
-            raise ValueError("argtopk: kth must not be 0 (positive: the largest, negative: the smallest)")
-        indices = ArgTopK(axis, kth)(x)
-    else:
-        indices = _top(argsort(x, axis), kth, axis)
+    if isinstance(kth, (int, np.integer)) and kth == 0:
+        raise ValueError("argtopk: kth must not be 0 (positive: the largest, negative: the smallest)")
+    constant = isinstance(kth, (int, np.integer))
+    indices = ArgTopK(axis, not constant or kth > 0)(x, abs(int(kth)) if constant else as_variable(kth))
     return indices if idx_dtype == "int64" else cast(indices, idx_dtype)
 
 

@@ -90,3 +90,18 @@ def test_argtopk_of_a_static_length_and_nan_beside_topk():
     np.testing.assert_array_equal(values, np.take_along_axis(v, indices, 1))
     with pytest.raises(ValueError, match="kth must not be 0"):
         sg.argtopk(x, 0)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_argtopk_of_a_symbolic_kth_as_of_a_constant_one(backend, rng):
+    """A symbolic kth (counted as positive, as topk's) picks as a constant one does; past the
+    axis' length every index; below 1 an error naming it."""
+    x, k = sg.dmatrix("x"), sg.lscalar("k")
+    f = sg.function([x, k], [sg.argtopk(x, k), sg.argtopk(x, 3)], backend=backend)
+    v = rng.integers(0, 3, (5, 8)).astype("float64")
+    by_symbol, by_constant = f(v, 3)
+    np.testing.assert_array_equal(by_symbol, by_constant)
+    np.testing.assert_array_equal(by_symbol, _argtopk_by_sorting(v, 3, 1))
+    np.testing.assert_array_equal(f(v, 20)[0], _argtopk_by_sorting(v, 20, 1))
+    with pytest.raises(ValueError, match="at least 1"):
+        f(v, 0)
