@@ -28,8 +28,9 @@ tan 1.92 -> 1.40, arcsin 2.14 -> 1.21, arccos 2.15 -> 1.26, arcsinh 2.81 -> 1.90
 tan 1.48x / 1.82x, cbrt 1.36x / 1.48x, log1p 1.30x / 1.47x, x ** y 2.42x / 3.06x; float64 sin
 1.74x / 1.53x, cos 1.72x / 1.65x, cbrt 1.28x / 1.38x, log1p 1.10x / 1.13x, x ** y 1.82x / 2.00x,
 arctan2 1.09x / 1.14x (benchmarks/README.md, thirty-second session). Ours stay where they are
-as fast or faster: float32 exp, tanh, cos (SVML's 0.92 ns against 0.59), arctan, arcsin, arccos,
-expm1; float64 exp (0.91-1.02x through sg.function), tanh, expm1, sinh, cosh; and float32
+as fast or faster (then; some are paired now, below): float32 exp, tanh, cos (SVML's 0.92 ns
+against 0.59), arctan, arcsin, arccos, expm1; float64 exp (0.91-1.02x through sg.function),
+tanh, expm1, sinh, cosh; and float32
 arctan2, 1.20-1.26x slower than SVML's but within 1.69 ulp where SVML's (NumPy's) is 3.1. A sin
 or tan through SVML needs no range check: it is exact over every argument (numba_codegen's
 _TrigChecked is for ours).
