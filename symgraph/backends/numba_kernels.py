@@ -548,10 +548,11 @@ def kernel(cols, oh, ow, dx):
 """)
 
 
-def _cumsum(x, out):
-    """out[o, j, i] = x[o, 0, i] + ... + x[o, j, i] for (outer, n, inner) arrays, added in
-    order along j as NumPy's cumsum is (the same bits); rows along the last axis (inner 1)
-    are independent chains, split over threads."""
+def _running(x, out, product):
+    """out[o, j, i] = x[o, 0, i] + ... + x[o, j, i] (times, where product) for (outer, n,
+    inner) arrays, in order along j as NumPy's cumsum and cumprod are (the same bits; LLVM
+    takes the loop-invariant test out of the loops); rows along the last axis (inner 1) are
+    independent chains, split over threads."""
     outer, n, inner = x.shape
     if n == 0:
         return
@@ -560,17 +561,17 @@ def _cumsum(x, out):
             out[o, 0, 0] = x[o, 0, 0]
             acc = out[o, 0, 0]
             for j in range(1, n):
-                acc = acc + x[o, j, 0]
+                acc = acc * x[o, j, 0] if product else acc + x[o, j, 0]
                 out[o, j, 0] = acc
         else:
             for i in range(inner):
                 out[o, 0, i] = x[o, 0, i]
             for j in range(1, n):
                 for i in range(inner):
-                    out[o, j, i] = out[o, j - 1, i] + x[o, j, i]
+                    out[o, j, i] = out[o, j - 1, i] * x[o, j, i] if product else out[o, j - 1, i] + x[o, j, i]
 
 
-cumsum_serial, cumsum_parallel = serial_and_parallel(_cumsum)
+running_serial, running_parallel = serial_and_parallel(_running)
 
 
 def arg_extreme_kernel(kind, parallel):

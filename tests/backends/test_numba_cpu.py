@@ -1412,7 +1412,7 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     from symgraph.backends import numba_kernels, numba_random
     pairs = [(numba_kernels.gather_rows_serial, numba_kernels.gather_rows_parallel),
              (numba_kernels.gather_values_serial, numba_kernels.gather_values_parallel),
-             (numba_kernels.cumsum_serial, numba_kernels.cumsum_parallel),
+             (numba_kernels.running_serial, numba_kernels.running_parallel),
              (numba_random.uniform_serial, numba_random.uniform_parallel),
              (numba_random.normal_serial, numba_random.normal_parallel),
              (numba_random.binomial_serial, numba_random.binomial_parallel),
@@ -1424,8 +1424,8 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     script = ("import numpy as np\n"
               "from symgraph.backends import numba_kernels as K\n"
               "x, out = np.ones((1, 40, 30), 'float32'), np.empty((1, 40, 30), 'float32')\n"
-              "loop = K.cumsum_{}\n"
-              "loop(x, out)\n"
+              "loop = K.running_{}\n"
+              "loop(x, out, False)\n"
               "assert (out == x.cumsum(axis=1)).all()\n"
               "print(sum(loop.stats.cache_hits.values()))\n")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}

@@ -498,16 +498,18 @@ def test_integer_reductions_over_leading_axes(dtype, rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "uint8", "bool"])
 @pytest.mark.exhaustive
-def test_cumsum_loops_give_numpys_bits_along_every_axis(dtype, rng, monkeypatch):
-    """cumsum adds in NumPy's order, so its loop (numba_kernels._cumsum) gives the same bits:
-    along each axis of a 3-d array, reversed (the gradient), from a strided view, serial and
-    parallel; an empty axis gives an empty result."""
+def test_cumsum_and_cumprod_loops_give_numpys_bits_along_every_axis(dtype, rng, monkeypatch):
+    """cumsum adds and cumprod multiplies in NumPy's order, so their loop (numba_kernels.
+    _running) gives the same bits: along each axis of a 3-d array, cumsum reversed (the
+    gradient), from a strided view, serial and parallel; an empty axis gives an empty result."""
     x = sg.tensor("x", dtype, (None, None, None))
     value = (rng.normal(size=(20, 30, 40)) * 10).astype(dtype) if dtype != "bool" else rng.random((20, 30, 40)) > 0.5
+    if dtype[0] == "f":  # (products of values near 1, neither overflowing nor vanishing along 40)
+        value = (1 + rng.normal(size=value.shape) * 0.05).astype(dtype)
     for threshold in (numba_cpu.codegen.PARALLEL_THRESHOLD, 1):
         monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", threshold)
         for axis in (0, 1, 2):
-            for expr in (sg.cumsum(x, axis=axis), R.CumSum(axis, reverse=True)(x)):
+            for expr in (sg.cumsum(x, axis=axis), R.CumSum(axis, reverse=True)(x), sg.cumprod(x, axis=axis)):
                 f, got, want = run_both([x], expr, value)
                 assert got.dtype == want.dtype
                 np.testing.assert_array_equal(got, want)
