@@ -113,7 +113,8 @@ def main(pattern=None):
             inputs = [sg.tensor(f"x{k}", dtype, (None,)) for k in range(arity)]
             expr = build(*inputs)
             values = [[rng.uniform(*r, n).astype(dtype) for r in [(lo, hi), second][:arity]] for n in SIZES]
-            svml = name in numba_svml.FORMS[dtype] or name in numba_svml.PAIRED_FORMS[dtype]  # (a loop of it alone)
+            svml = (name in numba_svml.FORMS[dtype] or name in numba_svml.PAIRED_FORMS[dtype]) and \
+                (name, dtype) not in numba_svml.SLOWER_ALONE  # (SVML's in a loop of it alone)
             f = _built_with(numba_codegen.VECTOR_FORMS, inputs, expr, values)
             ours = _built_with(numba_codegen.OWN_FORMS, inputs, expr, values) if svml else None
             numpy_fn = getattr(np, numpy_name)
