@@ -597,9 +597,9 @@ def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
                               sg.concatenate([x * 2, sg.cast(x < 0, "int64")], axis=1)], backend="numba")
     summed = sg.function([x], (x * 1).sum(axis=1) + x.sum(axis=1) + x.max(), backend="numba")
     scalar = sg.function([s], s * 2, backend="numba")
-    assert "quiet_on" not in executor_globals(views)["run"].__code__.co_names
-    assert "quiet_on" not in executor_globals(summed)["run"].__code__.co_names
-    assert "quiet_on" in executor_globals(scalar)["run"].__code__.co_names
+    assert "quiet_set" not in executor_globals(views)["run"].__code__.co_names
+    assert "quiet_set" not in executor_globals(summed)["run"].__code__.co_names
+    assert "quiet_set" in executor_globals(scalar)["run"].__code__.co_names
     xv = np.full((3, 4), 3e38, "float32")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -613,7 +613,7 @@ def test_only_graphs_with_numpy_float_arithmetic_silence_its_warnings(rng):
     assert np.seterr()["over"] == "warn"  # (the thunk's silencing ended with its call)
     # A float32 product past the NumPy sizes, its float64 result cast back: quiet too.
     products = sg.function([x], [x.prod(axis=0), x.prod(axis=1)], backend="numba")
-    assert "quiet_on" not in executor_globals(products)["run"].__code__.co_names
+    assert "quiet_set" not in executor_globals(products)["run"].__code__.co_names
     large = np.full((1000, 1000), 1.5, "float32")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
