@@ -65,12 +65,14 @@ CASES = [
     ("stack 4 x 10^5 along axis 1", lambda d: _pairs((10 ** 5,), d, 4), lambda m, a, b, c, e: m.stack([a, b, c, e], axis=1)),
     ("sort 1000 rows of 100", lambda d: _pairs((1000, 100), d, 1), lambda m, x: m.sort(x, axis=1)),
     ("median of 1000 rows of 101", lambda d: _pairs((1000, 101), d, 1), lambda m, x: m.median(x, axis=1)),
+    ("cumprod along 1000x1000 rows", lambda d: [(1 + RNG.standard_normal((1000, 1000)) * 0.01).astype(d)],
+     lambda m, x: m.cumprod(x, axis=1)),
 ]
 
 
 class _SymgraphMath:
     concatenate, stack, repeat, tile, dot, matmul = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot, sg.matmul
-    sort, median = sg.sort, sg.median
+    sort, median, cumprod = sg.sort, sg.median, sg.cumprod
 
 
 def _draws(jax, dtype, pattern):
