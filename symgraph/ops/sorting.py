@@ -166,17 +166,16 @@ def _picked(x, k, largest):
     order = np.argpartition(x, at_kth, axis=-1)
     window = order[..., n - k:] if largest else order[..., :k]
     kth = np.take_along_axis(x, order[..., at_kth, None], -1)
-    same = x == kth
+    at = x == kth  # (entries equal to the k-th value; NaN equal to NaN)
     if x.dtype.kind in "fc" and np.isnan(kth).any():
-        same |= np.isnan(x) & np.isnan(kth)
-    if np.count_nonzero(same) == np.count_nonzero(np.take_along_axis(same, window, -1)):  # (every tie within)
+        at |= np.isnan(x) & np.isnan(kth)
+    if np.count_nonzero(at) == np.count_nonzero(np.take_along_axis(at, window, -1)):  # (every tie within)
         return np.sort(window, axis=-1)
     if x.dtype.kind in "fc":
         nan_x, nan_kth = np.isnan(x), np.isnan(kth)
-        at = (x == kth) | (nan_x & nan_kth)
         beyond = ((x > kth) | (nan_x & ~nan_kth)) if largest else ((x < kth) | (~nan_x & nan_kth))
     else:
-        at, beyond = x == kth, (x > kth) if largest else (x < kth)
+        beyond = (x > kth) if largest else (x < kth)
     chosen = beyond | (at & (np.cumsum(at, axis=-1) <= k - beyond.sum(axis=-1, keepdims=True)))
     return np.nonzero(chosen)[-1].reshape(x.shape[:-1] + (k,))
 

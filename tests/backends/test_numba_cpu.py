@@ -13,7 +13,7 @@ import pytest
 
 import symgraph as sg
 from tests.conftest import compiles_in_a_fresh_process_without_np_empty, executor_globals
-from symgraph.backends import numba_cpu
+from symgraph.backends import numba_cpu, numba_random
 from symgraph.ops.elemwise import TABLE
 
 DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3), "sqrt": (0.1, 3),
@@ -471,8 +471,13 @@ def test_a_dropout_mask_draws_without_numbas_own_np_empty(tmp_path):
 def test_large_uniform_and_binomial_draws_run_compiled_with_the_references_bits(parallel, monkeypatch):
     """numba_random's loops against ops/random.py's NumPy arithmetic, call after call: float32
     bounds whose difference rounds in float32 (the reference subtracts in their dtype), a
-    dropout mask, a three-trial binomial, integer and float dtypes."""
+    dropout mask, a three-trial binomial, integer and float dtypes. One trial's draws (the mask,
+    the n=1 binomial) go by the Bernoulli loop, more trials by the binomial's."""
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1 if parallel else 1 << 40)
+    loops = []
+    for name in ("bernoulli_serial", "bernoulli_parallel", "binomial_serial", "binomial_parallel"):
+        real = getattr(numba_random, name)
+        monkeypatch.setattr(numba_random, name, lambda *args, real=real, name=name: loops.append(name) or real(*args))
     draws = []
     for backend in ("numba", "numpy"):
         rng = sg.random.RandomStream(2024)
@@ -486,6 +491,8 @@ def test_large_uniform_and_binomial_draws_run_compiled_with_the_references_bits(
         if backend == "numba":
             thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.RandomDrawThunk)]
             assert len(thunks) == 5
+            kind = "parallel" if parallel else "serial"
+            assert sorted(loops) == sorted([f"bernoulli_{kind}"] * 4 + [f"binomial_{kind}"] * 2)  # (two calls)
     for call_numba, call_numpy in zip(*draws):
         for got, want in zip(call_numba, call_numpy):
             assert got.dtype == want.dtype
@@ -865,15 +872,19 @@ def test_large_concatenations_copy_each_input_into_its_columns_on_all_cores(dtyp
     copy_into_columns once per non-empty input (chunks that end mid-row, empty inputs, rows
     of one value); other inputs (mixed dtypes, transposed) and smaller outputs NumPy's; a
     held result is never written by the next call."""
-    calls = []
+    calls, short = [], []
     real = numba_cpu.kernels.copy_into_columns
     monkeypatch.setattr(numba_cpu.kernels, "copy_into_columns", lambda *args: calls.append(args[3]) or real(*args))
+    real_short = numba_cpu.kernels._copy_short_rows
+    monkeypatch.setattr(numba_cpu.kernels, "_copy_short_rows", lambda *args: short.append(args[1]) or real_short(*args))
     xs = [(rng.standard_normal(s) * 50).astype(dtype) for s in shapes]
     symbols = [sg.tensor(f"x{i}", dtype=dtype, ndim=len(s)) for i, s in enumerate(shapes)]
     f = sg.function(symbols, sg.concatenate(symbols, axis=axis), backend="numba")
     first = f(*xs)
     np.testing.assert_array_equal(first, np.concatenate(xs, axis))
     assert first.nbytes >= numba_cpu.RECYCLE_BYTES and len(calls) == sum(x.size > 0 for x in xs)
+    rows = int(np.prod(shapes[0][:axis]))  # (rows of under SHORT_ROW values: copied row by row)
+    assert len(short) == sum(0 < x.size // rows < numba_cpu.kernels.SHORT_ROW for x in xs)
     again = f(*[x[::-1].copy() for x in xs])
     np.testing.assert_array_equal(first, np.concatenate(xs, axis))  # still held: not written
     np.testing.assert_array_equal(again, np.concatenate([x[::-1] for x in xs], axis))
