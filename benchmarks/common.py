@@ -14,6 +14,21 @@ def best_seconds(fn, repeat=5, number=1, warmup=1):
     return best
 
 
+def best_alternating(fns, rounds=15, warmup=1):
+    """The best seconds of each of `fns`, called in turn round after round: on a noisy machine
+    a slow minute then moves them all alike, where one after another it moved their ratio."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best
+
+
 def print_table(title, rows, reference, unit="ms", scale=1e3):
     """rows: [(label, seconds)]; ratios are reference_time / time (higher is faster)."""
     ref = dict(rows)[reference]

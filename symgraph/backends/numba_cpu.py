@@ -255,14 +255,15 @@ RECYCLE_BYTES = 1 << 20
 # streamed against not (alternating in one process, 2 cores): 4M 1.02x, 6M 1.14x, 10M 1.40x;
 # float64 4M 1.42x; the fused chain at 10M 1.04-1.05x, exp 1.18x. Smaller outputs lose where
 # the next node reads them back from memory instead of the cache: cumsum(x * w + b) at 1M
-# float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x. Only loops that spend
-# little on each element gain (codegen.element_cost, in float32 exps, up to STREAM_MAX_COST):
-# at 10M float32 exp, sqrt, sigmoid 1.17-1.20x, log, log1p 1.05-1.09x; float64 exp 1.17x,
-# tanh 1.06-1.13x. Costlier ones lost, their stores no longer the limit: float64 cbrt
-# (cost 4) 0.73-0.92x, arcsinh (8) 0.88-0.93x, the chain (6) 0.53-1.07x; so did float32 sin
-# and cos (2), whose range-checked loops (numba_codegen._TrigChecked) 0.90-0.96x.
+# float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x. A loop that computes
+# much on each element (codegen.costly) also prefetches its inputs (numba_codegen.
+# PREFETCH_AHEAD). Before it did, loops of costlier functions lost by streaming (float64
+# cbrt 0.73-0.92x, arcsinh 0.88-0.93x); streamed and prefetched they gain, against neither
+# (alternating, 10^7 values, two runs): float64 log 1.66-1.79x, cbrt 1.74-1.77x, exp(x) *
+# log(|w|) 1.57-1.59x, softplus 1.23x, erf 1.19-1.21x, arcsinh 1.14-1.18x, the fused chain
+# 1.11-1.14x; float32 arcsinh 1.06x, erf 1.00x. So every loop streams but the range-checked
+# sin, cos and tan (numba_codegen._TrigChecked: 0.90-0.96x), which may run twice.
 STREAM_MIN_BYTES = 16 << 20
-STREAM_MAX_COST = 3
 # A costly loop's strided inputs (x[::2]) from this size are copied first (ElementwiseThunk._plan).
 STRIDED_COPY_MIN = 1 << 12
 # Below the parallel threshold a transposed input is read through stack tiles (numba_codegen.
@@ -328,8 +329,7 @@ class ElementwiseThunk:
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
         self.first_outputs = SpareOutput(self.out_dtypes[0])
         self.recycled_from = RECYCLE_BYTES // self.out_dtypes[0].itemsize  # (elements)
-        self.may_stream = (STREAMS and self.single and codegen.element_cost(composite) <= STREAM_MAX_COST
-                        and not codegen.uses_checked_trig(composite, self.in_dtypes))
+        self.may_stream = STREAMS and self.single and not codegen.uses_checked_trig(composite, self.in_dtypes)
         self.call = self._first_call  # what the executor's program calls: see _write_fast_call
         # Whether the outputs may come in another layout than C order: where their readers take
         # any (compile_graph decides; a convolution's would copy them back).

@@ -1,4 +1,5 @@
-"""Non-temporal ("streaming") stores for the large outputs of elementwise loops.
+"""Non-temporal ("streaming") stores for the large outputs of elementwise loops, and prefetches
+for their inputs.
 
 A normal store into memory not in the cache first reads the line it writes (the core must own
 it), so a loop writing one output array moves its bytes twice: the triad out = a * b + c over
@@ -15,6 +16,10 @@ elements: then its vector loop does all the work and its scalar remainder (where
 is false) never runs. A vector streaming store to an address off its width's boundary
 faults (SIGSEGV): the kernels (numba_codegen._kernel_lines) find where to begin from the
 output's address, and only outputs symgraph made (aligned to their element size) stream.
+
+A loop that streams its output and computes much on each element also prefetches its
+inputs (`prefetch`, numba_codegen.PREFETCH_AHEAD): the CPU's own prefetcher left it waiting on
+memory between bouts of arithmetic.
 
 Only on x86-64 (STREAMS): elsewhere LLVM may not vectorize the loop, and its scalar form
 is slow.
@@ -48,3 +53,24 @@ def stream_store(typingctx, array, index, value):
         store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
         return context.get_dummy_value()
     return types.none(array, index, value), codegen
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """A hint that array[index] will be read soon: LLVM's prefetch (x86 `prefetcht0`), which
+    fetches its cache line into every level and never faults, so an index past the end is
+    harmless (see PREFETCH_AHEAD)."""
+    if not (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"
+            and isinstance(index, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0])
+        address = builder.bitcast(builder.gep(data.data, [args[1]]), ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        hint = builder.module.declare_intrinsic("llvm.prefetch", [address.type],
+                                                ir.FunctionType(ir.VoidType(), [address.type, i32, i32, i32]))
+        # (read, the highest locality: keep it in every cache level, data not instructions)
+        builder.call(hint, [address, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.none(array, index), codegen

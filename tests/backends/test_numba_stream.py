@@ -1,5 +1,6 @@
 """Non-temporal stores (numba_stream): a large output of a flat loop is written past the caches,
 with NumPy's results, from any alignment of the output, and as vector streaming stores."""
+import inspect
 import re
 
 import numpy as np
@@ -57,17 +58,30 @@ def test_a_function_streams_large_outputs_only(monkeypatch, rng):
     assert ("stream" in thunk.flat) == numba_stream.STREAMS
 
 
-@pytest.mark.parametrize("expression", [lambda x: sg.sin(x) * 2, lambda x: sg.cbrt(x) + 1])
-def test_costly_loops_do_not_stream(expression, monkeypatch, rng):
-    """Streaming stores slowed loops whose arithmetic, not their stores, is the limit (cbrt)
-    and the range-checked sin/cos."""
-    x = sg.dvector("x")
-    f = sg.function([x], expression(x), backend="numba")
+def test_range_checked_loops_do_not_stream(ours_only, monkeypatch, rng):
+    """The range-checked sin/cos/tan run their loop again with other forms when an argument is
+    out of range (numba_codegen._TrigChecked); streamed, they lost (0.90-0.96x)."""
+    x = sg.fvector("x")
+    f = sg.function([x], sg.sin(x) * 2, backend="numba")
     monkeypatch.setattr(numba_cpu, "STREAM_MIN_BYTES", 1 << 16)
-    xv = rng.normal(size=1 << 18)
-    np.testing.assert_allclose(f(xv), sg.function([x], expression(x), backend="numpy")(xv), rtol=1e-13, atol=1e-14)
-    thunk = executor_globals(f)["t0"]
-    assert list(thunk.flat) == [(True, None)]
+    xv = rng.normal(size=1 << 18).astype("float32")
+    np.testing.assert_allclose(f(xv), np.sin(xv) * 2, rtol=1e-6, atol=1e-6)
+    assert list(executor_globals(f)["t0"].flat) == [(True, None)]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_costly_loops_stream_and_prefetch_their_inputs(dtype, monkeypatch, rng):
+    """A loop computing much on each element (cbrt) streams its output and prefetches its
+    inputs (numba_codegen.PREFETCH_AHEAD); one of arithmetic alone only streams."""
+    x, w = sg.tensor("x", dtype=dtype, shape=(None,)), sg.tensor("w", dtype=dtype, shape=(None,))
+    monkeypatch.setattr(numba_cpu, "STREAM_MIN_BYTES", 1 << 16)
+    xv, wv = (rng.normal(size=(1 << 18) + 5).astype(dtype) for _ in range(2))
+    for expression, want, prefetched in [(sg.cbrt(x) * w, np.cbrt(xv) * wv, True), (x * w + 1, xv * wv + 1, False)]:
+        f = sg.function([x, w], expression, backend="numba")
+        np.testing.assert_allclose(f(xv, wv), want, rtol=1e-13 if dtype == "float64" else 1e-6)
+        (kernel,) = executor_globals(f)["t0"].flat.values()
+        source = inspect.getsource(kernel.py_func.__globals__["streamed"].py_func) if numba_stream.STREAMS else ""
+        assert ("prefetch(a0" in source and "prefetch(a1" in source) == (prefetched and numba_stream.STREAMS)
 
 
 def test_a_scaled_update_streams_too(monkeypatch, rng):
@@ -87,14 +101,21 @@ def test_a_scaled_update_streams_too(monkeypatch, rng):
 @pytest.mark.exhaustive
 def test_the_streamed_loop_is_vectorized(dtype, tmp_path, monkeypatch):
     """LLVM must make vector non-temporal stores of it: a scalar loop would be several times
-    slower than the normal one."""
+    slower than the normal one. A costly loop's blocks of PREFETCH_BLOCK elements must hold
+    whole steps of its vector loop (its vector width times its unrolling): in blocks of 16, a
+    loop of NumPy's SVML log ran 3x slower, its vector loop never entered."""
     monkeypatch.setattr(numba_codegen.config, "cache_dir", str(tmp_path))  # (compiled here: its IR kept)
     x, w = sg.tensor("x", dtype=dtype, shape=(None,)), sg.tensor("w", dtype=dtype, shape=(None,))
-    composite = _composite([x, w], sg.exp(x) * w + 1)
-    source = numba_codegen._flat_source(composite, (dtype, dtype), (False, False), True, stream=True)
-    kernel = numba_codegen.compile_source(f"# {tmp_path}\n{source}")
-    a = np.ones(numba_stream.STREAM_BLOCK * 4, dtype)
-    kernel(np.empty_like(a), a, a)
-    streamed = kernel.dispatcher.py_func.__globals__["streamed"]
-    llvm = "".join(streamed.inspect_llvm().values())
-    assert re.search(r"store <\d+ x (float|double)> .*!nontemporal", llvm)
+    for expression in (sg.exp(x) * w + 1, sg.log(x) * w, x * w + 1):
+        composite = _composite([x, w], expression)
+        source = numba_codegen._flat_source(composite, (dtype, dtype), (False, False), True, stream=True)
+        kernel = numba_codegen.compile_source(f"# {tmp_path}\n{source}")
+        a = np.ones(numba_stream.STREAM_BLOCK * 4, dtype)
+        kernel(np.empty_like(a), a, a)
+        streamed = kernel.dispatcher.py_func.__globals__["streamed"]
+        llvm = "".join(streamed.inspect_llvm().values())
+        widths = [int(n) for n in re.findall(r"store <(\d+) x (?:float|double)> .*!nontemporal", llvm)]
+        assert widths, expression
+        assert ("llvm.prefetch" in llvm) == numba_codegen.costly(composite)
+        if numba_codegen.costly(composite):  # (the widest stores are the main vector loop's)
+            assert max(widths) * widths.count(max(widths)) <= numba_codegen.PREFETCH_BLOCK
