@@ -26,6 +26,12 @@ def _pairs(shape, dtype, count=2):
     return [RNG.standard_normal(shape).astype(dtype) for _ in range(count)]
 
 
+def _integers(n, dtype):
+    """x in [-1000, 1000) and a divisor y in [1, 50): int32 in the float32 pass, int64 in the float64 one."""
+    integer = "int32" if dtype == "float32" else "int64"
+    return [RNG.integers(-1000, 1000, n).astype(integer), RNG.integers(1, 50, n).astype(integer)]
+
+
 def _upsample(m, x):
     return m.repeat(m.repeat(x, 2, axis=-1), 2, axis=-2)
 
@@ -67,6 +73,10 @@ CASES = [
     ("median of 1000 rows of 101", lambda d: _pairs((1000, 101), d, 1), lambda m, x: m.median(x, axis=1)),
     ("cumprod along 1000x1000 rows", lambda d: [(1 + RNG.standard_normal((1000, 1000)) * 0.01).astype(d)],
      lambda m, x: m.cumprod(x, axis=1)),
+    # added in the fifty-third session (int32 in the float32 pass, int64 in the float64 one)
+    ("integer x // y of 10^6", lambda d: _integers(10 ** 6, d), lambda m, x, y: x // y),
+    ("integer x % y of 10^4", lambda d: _integers(10 ** 4, d), lambda m, x, y: x % y),
+    ("integer x // 7 of 10^4", lambda d: _integers(10 ** 4, d)[:1], lambda m, x: x // 7),
 ]
 
 

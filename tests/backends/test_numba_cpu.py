@@ -1493,3 +1493,38 @@ def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtyp
             np.testing.assert_array_equal(got, want)
         else:
             np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-13)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int8", "int16", "int64", "uint8", "uint16", "uint32"])
+@pytest.mark.exhaustive
+def test_integer_floor_division_and_mod_give_numpys_results(dtype, rng):
+    """Integers of up to 32 bits divide as the floor of their float quotient, which vectorizes
+    (int32 x // y of 10^6: 16x NumPy, 1.9x before). Every pair of edge values and random pairs,
+    small divisors among them, give NumPy's results: 0 for a zero divisor, the minimum for the
+    minimum // -1 (int64's too, where numba's division gave 0)."""
+    info = np.iinfo(dtype)
+    edges = [info.min, info.max, 0, 1, 2, 3, 7, info.max - 1] + ([-1, -2, -3, -7, info.min + 1] if info.min else [])
+    x = np.array([a for a in edges for _ in edges] + list(rng.integers(info.min, info.max, 20000, endpoint=True)))
+    y = np.array([b for _ in edges for b in edges] + list(rng.integers(info.min, info.max, 10000, endpoint=True))
+                 + list(rng.integers(-40 if info.min else 0, 40, 10000)))
+    x, y = x.astype(dtype), y.astype(dtype)
+    xs, ys = sg.tensor("x", dtype=dtype, shape=(None,)), sg.tensor("y", dtype=dtype, shape=(None,))
+    f = sg.function([xs, ys], [xs // ys, xs % ys, xs // 7, xs % 7], backend="numba")
+    with np.errstate(all="ignore"):
+        want = [x // y, x % y, x // np.array(7, dtype), x % np.array(7, dtype)]
+    for got, expected in zip(f(x, y), want):
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_integer_division_by_a_variable_is_a_float_division_and_by_a_literal_stays_one():
+    """A literal divisor LLVM divides by multiplying, in vector instructions (int32 x // 7: 1.8x
+    NumPy); 64-bit integers are beyond float64's exact range and keep numba's division."""
+    from symgraph.backends.numba_codegen import step_source
+    spelled = {(name, dtype, divisor): step_source(TABLE[name], ["x0", divisor], [dtype, dtype], dtype)
+               for name in ("int_div", "mod") for dtype in ("int16", "int32", "int64")
+               for divisor in ("x1", f"np.{dtype}(7)")}
+    for (name, dtype, divisor), source in spelled.items():
+        by_float = "np.floor(np.float" in source
+        assert by_float == (dtype != "int64" and divisor == "x1"), (name, dtype, divisor, source)
+        assert ("np.float32(" in source) == (by_float and dtype == "int16")
