@@ -29,6 +29,24 @@ def best_alternating(fns, rounds=15, warmup=1):
     return best
 
 
+def best_in_turns(fns, rounds=5, number=20, pause=0.3):
+    """The best seconds a call of each of `fns`, timed in turns: each round runs every fn's
+    `number` calls in a block, after `pause` seconds (the last library's BLAS or thread pool
+    threads stop spinning: MKL's and OpenBLAS's spin 0.1-0.2 s after their work, slowing
+    whatever runs next) and one call unmeasured. One after another, a slow minute of a noisy
+    machine moved one library's figure alone."""
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for k, fn in enumerate(fns):
+            time.sleep(pause)
+            fn()
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[k] = min(best[k], (time.perf_counter() - start) / number)
+    return best
+
+
 def print_table(title, rows, reference, unit="ms", scale=1e3):
     """rows: [(label, seconds)]; ratios are reference_time / time (higher is faster)."""
     ref = dict(rows)[reference]

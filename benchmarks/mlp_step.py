@@ -1,6 +1,7 @@
 """One SGD step of a 784-512-512-10 ReLU MLP with softmax cross-entropy, batch 128, side by
 side: symgraph (numba and numpy backends; the numba one with NumPy's BLAS, the default, and
-with MKL), NumPy by hand, PyTorch CPU eager, JAX jit, PyTensor C. Then each symgraph step
+with MKL), NumPy by hand, PyTorch CPU eager, JAX jit, PyTensor C, timed in turns (common.
+best_in_turns: blocks of 20 steps, best of 5 rounds, a pause before each). Then each symgraph step
 timed right after a NumPy step, as a user's loop or a side-by-side check runs them: with MKL,
 NumPy's OpenBLAS threads and MKL's spin on the same cores (backends/blas.py).
 Run: .venv/bin/python benchmarks/mlp_step.py"""
@@ -9,7 +10,7 @@ import time
 import numpy as np
 
 import symgraph as sg
-from common import best_seconds, print_table, torch_mlp_step, try_import
+from common import best_in_turns, print_table, torch_mlp_step, try_import
 from small_steps import numpy_step
 from symgraph.backends import blas
 
@@ -35,6 +36,14 @@ def symgraph_step(backend):
     return sg.function([x, y], cost, updates=[(p, p - LR * g) for p, g in zip(params, grads)], backend=backend)
 
 
+def _with_blas(products, step):
+    """step, run with sg.config.blas set to `products` (read at each product)."""
+    def run():
+        sg.config.blas = products
+        return step()
+    return run
+
+
 def main():
     rng = np.random.default_rng(1)
     x = rng.random((BATCH, 784), dtype=np.float32)
@@ -48,16 +57,16 @@ def main():
         step = symgraph_step(backend)
         steps[label] = (step, products)
         losses[label] = float(step(x, y))
-        rows.append((label, best_seconds(lambda: step(x, y), repeat=5, number=20)))
+        rows.append((label, _with_blas(products, lambda step=step: step(x, y))))
     sg.config.blas = "numpy"
     by_hand = numpy_step(SIZES, LR)
     losses["numpy"] = float(by_hand(x, y))
-    rows.append(("NumPy by hand", best_seconds(lambda: by_hand(x, y), repeat=5, number=20)))
+    rows.append(("NumPy by hand", lambda: by_hand(x, y)))
     torch = try_import("torch")
     if torch:
         torch_step = torch_mlp_step(torch, init(), x, y, LR)
         losses["torch"] = float(torch_step().detach())
-        rows.append(("PyTorch eager (CPU)", best_seconds(torch_step, repeat=5, number=20)))
+        rows.append(("PyTorch eager (CPU)", torch_step))
     jax = try_import("jax")
     if jax:
         import jax.numpy as jnp
@@ -80,7 +89,7 @@ def main():
             state["p"], loss = jax_step(state["p"], jx, jy)
             return loss.block_until_ready()
         losses["jax"] = float(jax_step([jax.device_put(p) for p in init()], jx, jy)[1])
-        rows.append(("JAX jit (CPU)", best_seconds(run_jax, repeat=5, number=20)))
+        rows.append(("JAX jit (CPU)", run_jax))
     pytensor = try_import("pytensor")
     if pytensor:
         import pytensor.tensor as pt
@@ -94,7 +103,9 @@ def main():
         grads = pytensor.grad(cost, shared)
         pstep = pytensor.function([px, py], cost, updates=[(p, p - np.float32(LR) * g) for p, g in zip(shared, grads)])
         losses["pytensor"] = float(pstep(x, y))
-        rows.append(("PyTensor C", best_seconds(lambda: pstep(x, y), repeat=5, number=20)))
+        rows.append(("PyTensor C", lambda: pstep(x, y)))
+    rows = list(zip([label for label, _ in rows], best_in_turns([fn for _, fn in rows])))
+    sg.config.blas = "numpy"
     first = list(losses.values())[0]
     assert all(abs(v - first) < 1e-3 for v in losses.values()), losses  # same first-step loss
     print_table(f"MLP 784-512-512-10 SGD step, batch {BATCH} (first loss {first:.4f} everywhere)",
