@@ -110,6 +110,14 @@ def costly(composite):
     return element_cost(composite) > 0
 
 
+def prefetches(composite):
+    """Whether a streamed loop of this Composite prefetches its inputs (PREFETCH_AHEAD): one whose
+    element_cost is PREFETCH_MIN_COST or more, float64's from 2 (its functions cost more than
+    their nominal double: half the lanes and longer polynomials)."""
+    float64 = composite.program[composite.outputs[0]][2] == "float64"
+    return element_cost(composite) >= (2 if float64 else PREFETCH_MIN_COST)
+
+
 def parallel_threshold(composite):
     cost = element_cost(composite)
     if not cost:
@@ -277,18 +285,21 @@ def _urange(lo, hi):
     return f"range(np.uint64({lo}), np.uint64({hi}))"
 
 
-# A streamed loop that computes much on each element (costly) asks for its inputs' cache lines
+# A streamed loop with much to compute on each value (prefetches) asks for its inputs' cache lines
 # PREFETCH_AHEAD bytes before it reads them, a block of PREFETCH_BLOCK elements at a time
 # (_prefetched_loop): the CPU's own prefetcher left such loops waiting on memory between bouts
-# of arithmetic. Old and new kernels alternating in one process, 10^7 values, 2 cores (Intel
-# Emerald Rapids VM), two runs: float32 exp 1.43-1.45x, sigmoid 1.23-1.45x, x * exp(-w)
-# 1.21-1.28x, exp(x) * log(|w|) 1.46-1.49x, the fused chain 1.17-1.19x, tanh 1.03-1.12x, log
-# and cbrt 0.92-1.05x (the order's own noise: one loop of arithmetic alone timed 0.92-1.11x
-# against itself); float64 exp 1.41-1.50x, sigmoid 1.52x, tanh 1.40x. Loops of arithmetic alone
-# gained nothing and do not prefetch. 1024, 2048 and 4096 bytes ahead ran alike. A block must
-# hold whole steps of the vector loop (its lanes times its unrolling, 32 elements at most
+# of arithmetic. Measured with benchmarks/prefetch.py and probes like it (old and new kernels
+# alternating in one process, 10^7 values, 2 cores of an Intel Emerald Rapids VM), in spells
+# of slow and of fast memory (x * w + b over float32 at 4.5-5 ms and at 2.7 ms): float32 loops
+# of cost PREFETCH_MIN_COST or more gained in every run (the fused chain 1.01-1.19x, exp(x) *
+# log(|w|) 1.10-1.49x, erf and arcsinh 1.00-1.06x); float64 loops of cost 2 or more in nearly
+# every one (sigmoid 1.23-1.52x, exp 0.95-1.50x, x * exp(-w) 1.25-1.41x, log and cbrt, then
+# also streamed, 1.29-1.79x). Cheaper float32 loops gained 1.2-1.5x where memory was slow and
+# lost as much where it was fast (exp 1.43x, then 0.71-0.75x; their blocks alone, without
+# prefetches, cost 0.82x), so they do not prefetch. 1024 to 4096 bytes ahead ran alike. A block
+# must hold whole steps of the vector loop (its lanes times its unrolling, 32 elements at most
 # seen): in blocks of 16 a loop of SVML's float32 log never entered its vector loop (3x slower).
-PREFETCH_AHEAD, PREFETCH_BLOCK = 2048, 64
+PREFETCH_AHEAD, PREFETCH_BLOCK, PREFETCH_MIN_COST = 2048, 64, 3
 _OPTIONS = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"  # (every generated elementwise loop's)
 
 
@@ -393,9 +404,9 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
         assert parallel and alias is None and len(outs) == 1
         streamed = body + [f"stream_store(out0, i, t{outs[0]})"]
     body += [f"out{k}[i] = t{o}" for k, o in enumerate(outs)]
-    # (a costly loop's reads, prefetched: see PREFETCH_AHEAD)
+    # (the reads of a loop with much to compute on each value, prefetched: see PREFETCH_AHEAD)
     prefetched = [(f"a{i}", np.dtype(d).itemsize) for i, d in enumerate(in_dtypes)
-                  if not scalar_mask[i]] if streamed and costly(composite) else ()
+                  if not scalar_mask[i]] if streamed and prefetches(composite) else ()
     lines = _kernel_lines(arrays, prelude, [("i", "out0.shape[0]")], body, parallel, parallel_chunk(composite),
                           "big" if checks else None, streamed, prefetched)
     return "\n".join(lines) + "\n"

@@ -255,8 +255,8 @@ RECYCLE_BYTES = 1 << 20
 # streamed against not (alternating in one process, 2 cores): 4M 1.02x, 6M 1.14x, 10M 1.40x;
 # float64 4M 1.42x; the fused chain at 10M 1.04-1.05x, exp 1.18x. Smaller outputs lose where
 # the next node reads them back from memory instead of the cache: cumsum(x * w + b) at 1M
-# float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x. A loop that computes
-# much on each element (codegen.costly) also prefetches its inputs (numba_codegen.
+# float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x. A loop with much to
+# compute on each element (codegen.prefetches) also prefetches its inputs (numba_codegen.
 # PREFETCH_AHEAD). Before it did, loops of costlier functions lost by streaming (float64
 # cbrt 0.73-0.92x, arcsinh 0.88-0.93x); streamed and prefetched they gain, against neither
 # (alternating, 10^7 values, two runs): float64 log 1.66-1.79x, cbrt 1.74-1.77x, exp(x) *

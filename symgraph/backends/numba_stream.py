@@ -17,8 +17,8 @@ is false) never runs. A vector streaming store to an address off its width's bou
 faults (SIGSEGV): the kernels (numba_codegen._kernel_lines) find where to begin from the
 output's address, and only outputs symgraph made (aligned to their element size) stream.
 
-A loop that streams its output and computes much on each element also prefetches its
-inputs (`prefetch`, numba_codegen.PREFETCH_AHEAD): the CPU's own prefetcher left it waiting on
+A loop that streams its output and has much to compute on each element also prefetches its
+inputs (`prefetch`, numba_codegen.prefetches and PREFETCH_AHEAD): the CPU's own prefetcher left it waiting on
 memory between bouts of arithmetic.
 
 Only on x86-64 (STREAMS): elsewhere LLVM may not vectorize the loop, and its scalar form
