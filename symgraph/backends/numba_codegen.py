@@ -293,7 +293,7 @@ def _urange(lo, hi):
 # of slow and of fast memory (x * w + b over float32 at 4.5-5 ms and at 2.7 ms): float32 loops
 # of cost PREFETCH_MIN_COST or more gained in every run (the fused chain 1.01-1.19x, exp(x) *
 # log(|w|) 1.10-1.49x, erf and arcsinh 1.00-1.06x); float64 loops of cost 2 or more in nearly
-# every one (sigmoid 1.09-1.53x, exp 0.95-1.58x, x * exp(-w) 1.11-1.41x, log and cbrt, then
+# every one (sigmoid 1.03-1.53x, exp 0.95-1.58x, x * exp(-w) 1.11-1.41x, log and cbrt, then
 # also streamed, 1.29-1.79x). Cheaper float32 loops gained 1.2-1.5x where memory was slow and
 # lost as much where it was fast (exp 1.43x, then 0.71-0.75x; their blocks alone, without
 # prefetches, cost 0.82x), so they do not prefetch. 1024 to 4096 bytes ahead ran alike. A block
