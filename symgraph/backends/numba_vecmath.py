@@ -139,9 +139,11 @@ _ONE, _TWO, _HALF = np.float32(1.0), np.float32(2.0), np.float32(0.5)
 
 @njit(inline="always", cache=True)
 def _clamped(x, lo, hi):
-    """x within [lo, hi]; NaN stays NaN (both comparisons are false)."""
-    c = lo if x < lo else x
-    return hi if c > hi else c
+    """x within [lo, hi] (constants, neither NaN nor zero); NaN stays NaN. LLVM's NaN-propagating
+    maximum and minimum (fold_max, fold_min), which with such a bound are one vmaxps and one
+    vminps: the two selects it was written as became two compares of x, their masks' OR and two
+    blends (the fused chain's loop 84 -> 78 vector instructions)."""
+    return fold_min(fold_max(x, lo), hi)
 
 
 # 1.5 * 2^23 (plus an exponent bias b): a float that size rounds what is added to it to an
