@@ -289,16 +289,19 @@ def _urange(lo, hi):
 # PREFETCH_AHEAD bytes before it reads them, a block of PREFETCH_BLOCK elements at a time
 # (_prefetched_loop): the CPU's own prefetcher left such loops waiting on memory between bouts
 # of arithmetic. Measured with benchmarks/prefetch.py and probes like it (old and new kernels
-# alternating in one process, 10^7 values, 2 cores of an Intel Emerald Rapids VM), in spells
-# of slow and of fast memory (x * w + b over float32 at 4.5-5 ms and at 2.7 ms): float32 loops
-# of cost PREFETCH_MIN_COST or more gained in every run (the fused chain 1.01-1.19x, exp(x) *
-# log(|w|) 1.10-1.49x, erf and arcsinh 1.00-1.06x); float64 loops of cost 2 or more in nearly
-# every one (sigmoid 1.03-1.53x, exp 0.95-1.58x, x * exp(-w) 1.11-1.41x, log and cbrt, then
-# also streamed, 1.29-1.79x). Cheaper float32 loops gained 1.2-1.5x where memory was slow and
-# lost as much where it was fast (exp 1.43x, then 0.71-0.75x; their blocks alone, without
-# prefetches, cost 0.82x), so they do not prefetch. 1024 to 4096 bytes ahead ran alike. A block
-# must hold whole steps of the vector loop (its lanes times its unrolling, 32 elements at most
-# seen): in blocks of 16 a loop of SVML's float32 log never entered its vector loop (3x slower).
+# alternating in one process, 10^7 values, 2 cores of an Intel Emerald Rapids VM) in spells of
+# slow memory (x * w + b over float32 in 4.5-5 ms), of fast memory (2.4-2.8 ms) and of slow
+# arithmetic (the chain 9-11 ms where it took 6). Where memory was slow every such loop gained:
+# float32 exp 1.43-1.45x, sigmoid 1.23-1.45x, the fused chain 1.13-1.19x, exp(x) * log(|w|)
+# 1.46-1.49x; float64 exp 1.35-1.58x, sigmoid 1.49-1.58x, x * exp(-w) 1.25-1.41x. Elsewhere
+# the cheap float32 loops lost as much (exp 0.71-0.75x: their blocks alone, without prefetches,
+# cost 0.82x), so only float32 loops of element cost PREFETCH_MIN_COST or more and float64 ones
+# of 2 or more prefetch: those held there (the chain 0.94-1.07x, exp(x) * log(|w|) 0.97-1.21x,
+# float64 sigmoid 1.03-1.50x, exp 0.95-1.06x, x * exp(-w) 1.11-1.29x), within this machine's
+# noise (one loop timed against itself: 0.80-1.11x). 1024 to 4096 bytes ahead ran alike; blocks
+# of 256 (bursts of 16 prefetches an array) cost the chain and float64 loops 7-23%. A block must
+# hold whole steps of the vector loop (its lanes times its unrolling, 32 elements at most seen):
+# in blocks of 16 a loop of SVML's float32 log never entered its vector loop (3x slower).
 PREFETCH_AHEAD, PREFETCH_BLOCK, PREFETCH_MIN_COST = 2048, 64, 3
 _OPTIONS = f"cache=True, error_model='numpy', nogil=True, fastmath={FASTMATH}"  # (every generated elementwise loop's)
 

@@ -257,12 +257,14 @@ RECYCLE_BYTES = 1 << 20
 # the next node reads them back from memory instead of the cache: cumsum(x * w + b) at 1M
 # float32 0.68x, 2.5M 0.60x, 3M 0.94x, from 4M (16 MB) on 1.01-1.12x. A loop with much to
 # compute on each element (codegen.prefetches) also prefetches its inputs (numba_codegen.
-# PREFETCH_AHEAD). Before it did, loops of costlier functions lost by streaming (float64
-# cbrt 0.73-0.92x, arcsinh 0.88-0.93x); streamed and prefetched they gain, against neither
-# (alternating, 10^7 values, two runs): float64 log 1.66-1.79x, cbrt 1.74-1.77x, exp(x) *
-# log(|w|) 1.57-1.59x, softplus 1.23x, erf 1.19-1.21x, arcsinh 1.14-1.18x, the fused chain
-# 1.11-1.14x; float32 arcsinh 1.06x, erf 1.00x. So every loop streams but the range-checked
-# sin, cos and tan (numba_codegen._TrigChecked: 0.90-0.96x), which may run twice.
+# PREFETCH_AHEAD). Loops of costlier functions (element cost above 3) did not stream: they lost
+# by it on an AMD EPYC (float64 cbrt 0.73-0.92x, arcsinh 0.88-0.93x). On the Emerald Rapids VM,
+# against not streamed (alternating, 10^7 values): streamed alone float64 log 1.09-1.13x,
+# cbrt 1.07-1.11x, exp(x) * log(|w|) 1.04-1.11x, the fused chain 1.04-1.05x, erf 0.98x;
+# streamed and prefetched, over eight runs in spells of slow and fast memory and slow arithmetic,
+# log 1.08-1.79x, cbrt 1.09-1.77x (0.73x once), softplus 0.98-1.23x, erf 1.02-1.21x, the
+# fused chain 0.94-1.14x. So every loop streams but the range-checked sin, cos and tan
+# (numba_codegen._TrigChecked: 0.90-0.96x), which may run twice.
 STREAM_MIN_BYTES = 16 << 20
 # A costly loop's strided inputs (x[::2]) from this size are copied first (ElementwiseThunk._plan).
 STRIDED_COPY_MIN = 1 << 12

@@ -18,8 +18,8 @@ faults (SIGSEGV): the kernels (numba_codegen._kernel_lines) find where to begin 
 output's address, and only outputs symgraph made (aligned to their element size) stream.
 
 A loop that streams its output and has much to compute on each element also prefetches its
-inputs (`prefetch`, numba_codegen.prefetches and PREFETCH_AHEAD): the CPU's own prefetcher left it waiting on
-memory between bouts of arithmetic.
+inputs (`prefetch`; numba_codegen.prefetches and PREFETCH_AHEAD): the CPU's own prefetcher
+left it waiting on memory between bouts of arithmetic.
 
 Only on x86-64 (STREAMS): elsewhere LLVM may not vectorize the loop, and its scalar form
 is slow.

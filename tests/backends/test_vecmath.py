@@ -2,6 +2,9 @@
 cos/tan against float64, float64 exp/log/log1p/tanh/sigmoid/sin/cos/tan against long double; ulp bounds over
 the whole range, NumPy's answers at 0, -0, +-inf, NaN and the overflow edges; and the reduction
 folds, which must give NumPy's NaN/inf results."""
+import platform
+import re
+
 import numpy as np
 import pytest
 from numba import njit
@@ -264,3 +267,25 @@ def test_both_ways_to_scale_by_a_power_of_two_match_ldexp(dtype):
         np.testing.assert_array_equal(got, want)
     chosen = getattr(vm, f"times_pow2_{bits}")
     assert chosen is forms[1 if scales_by_vscalef() else 0]
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="reads x86 assembly")
+def test_a_clamp_is_one_max_and_one_min():
+    """_clamped (exp's and sigmoid's range) is LLVM's NaN-propagating maximum and minimum, which
+    with a constant bound are one vmaxps and one vminps: written as two selects, LLVM compared x
+    twice, ORed the masks and blended twice (the fused chain's loop 94 -> 86 instructions). Its
+    values: the bounds, x between them, NaN kept, -0.0 kept."""
+    lo, hi = np.float32(-104.0), np.float32(89.0)
+
+    @njit(error_model="numpy")
+    def clamp(a, out):
+        for i in range(a.shape[0]):
+            out[i] = vm._clamped(a[i], lo, hi)
+    a = np.array([np.nan, -np.inf, -200.0, -104.0, -1.5, -0.0, 0.0, 88.9, 89.5, np.inf], np.float32)
+    out = np.empty_like(a)
+    clamp(a, out)
+    np.testing.assert_array_equal(out, np.clip(a, lo, hi))
+    assert np.signbit(out[5]) and not np.signbit(out[6])
+    asm = "".join(clamp.inspect_asm().values())
+    assert re.search(r"\bvmaxps\b", asm) and re.search(r"\bvminps\b", asm)
+    assert not re.search(r"\bv?blendv?m?ps\b", asm)
