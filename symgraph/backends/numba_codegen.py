@@ -188,23 +188,28 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
         expr = TRIG_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
-    elif sop.name in ("int_div", "mod") and _divides_by_float(args, in_dtypes, out_dtype):
-        expr = _floor_division_by_float(sop.name, args, out_dtype)
-    elif sop.name == "int_div" and out_dtype == "int64" and tuple(in_dtypes) == ("int64", "int64"):
-        expr = f"(-{args[0]} if {args[1]} == -1 else {args[0]} // {args[1]})"  # (numba's gives 0 for min // -1)
+    elif sop.name in ("int_div", "mod") and (division := _integer_division(sop.name, args, in_dtypes, out_dtype)):
+        expr = division
     else:
         expr = float32_literals(sop.src.format(*args), in_dtypes, out_dtype)
     caster = "bool" if out_dtype == "bool" else f"np.{out_dtype}"
     return f"{caster}({expr})"
 
 
-def _divides_by_float(args, in_dtypes, out_dtype):
-    """Whether an integer floor division or mod is spelled _floor_division_by_float's way:
-    integers of up to 32 bits, the divisor not a literal (LLVM divides by a constant with a
-    multiplication already, in vector instructions: int32 x // 7 ran 1.8x NumPy)."""
+def _integer_division(name, args, in_dtypes, out_dtype):
+    """An integer floor division or mod spelled for the CPU, or None for the table's own
+    spelling: integers of up to 32 bits by a divisor that is not a literal as
+    _floor_division_by_float (LLVM divides by a literal with a multiplication already, in vector
+    instructions: int32 x // 7 ran 1.8x NumPy); int64 // int64 with min // -1 as NumPy's
+    minimum, where numba's division gives 0."""
     dtype = np.dtype(out_dtype)
-    return (in_dtypes[0] == in_dtypes[1] == out_dtype and dtype.kind in "iu" and dtype.itemsize <= 4
-            and not args[1].startswith("np."))
+    if in_dtypes[0] != out_dtype or in_dtypes[1] != out_dtype or dtype.kind not in "iu":
+        return None
+    if dtype.itemsize <= 4 and not args[1].startswith("np."):
+        return _floor_division_by_float(name, args, out_dtype)
+    if name == "int_div" and out_dtype == "int64":
+        return f"(-{args[0]} if {args[1]} == -1 else {args[0]} // {args[1]})"
+    return None
 
 
 def _floor_division_by_float(name, args, out_dtype):
