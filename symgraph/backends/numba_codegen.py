@@ -38,8 +38,9 @@ import types
 import numpy as np
 
 from ..config import config
-from . import numba_calls, numba_special, numba_svml, numba_vecmath
+from . import numba_calls, numba_integers, numba_special, numba_svml, numba_vecmath
 from . import numba_noinline, numba_outline, numba_source_inline, numba_stack, numba_stream, numba_tasks
+from .numba_integers import integer_step
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
@@ -141,8 +142,8 @@ def _helpers_digest():
     own file, so a kernel compiled against an older numba_vecmath would be reused after an
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
-    for module in (numba_vecmath, numba_special, numba_calls, numba_stream, numba_stack, numba_svml, numba_noinline,
-                   numba_tasks):
+    for module in (numba_vecmath, numba_special, numba_integers, numba_calls, numba_stream, numba_stack, numba_svml,
+                   numba_noinline, numba_tasks):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -158,6 +159,7 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            f"from symgraph.backends import numba_vecmath as {numba_source_inline.MODULE}\n"
            f"from symgraph.backends.numba_svml import {', '.join(numba_svml.NAMES)}\n"
            "from symgraph.backends.numba_vecmath import fold_add, fold_mul, fold_max, fold_min\n"
+           f"from symgraph.backends.numba_integers import {', '.join(numba_integers.NAMES)}\n"
            "from symgraph.backends.numba_stream import prefetch, stream_store\n"
            "from symgraph.backends.numba_stack import stack_array\n"
            "from symgraph.backends.numba_noinline import not_inlined\n"
@@ -188,43 +190,12 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
         expr = TRIG_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
-    elif sop.name in ("int_div", "mod") and (division := _integer_division(sop.name, args, in_dtypes, out_dtype)):
-        expr = division
+    elif (integer := integer_step(sop.name, args, in_dtypes, out_dtype)) is not None:
+        expr = integer  # (NumPy's results at the edges: numba_integers)
     else:
         expr = float32_literals(sop.src.format(*args), in_dtypes, out_dtype)
     caster = "bool" if out_dtype == "bool" else f"np.{out_dtype}"
     return f"{caster}({expr})"
-
-
-def _integer_division(name, args, in_dtypes, out_dtype):
-    """An integer floor division or mod spelled for the CPU, or None for the table's own
-    spelling: integers of up to 32 bits by a divisor that is not a literal as
-    _floor_division_by_float (LLVM divides by a literal with a multiplication already, in vector
-    instructions: int32 x // 7 ran 1.8x NumPy); int64 // int64 with min // -1 as NumPy's
-    minimum, where numba's division gives 0."""
-    dtype = np.dtype(out_dtype)
-    if in_dtypes[0] != out_dtype or in_dtypes[1] != out_dtype or dtype.kind not in "iu":
-        return None
-    if dtype.itemsize <= 4 and not args[1].startswith("np."):
-        return _floor_division_by_float(name, args, out_dtype)
-    if name == "int_div" and out_dtype == "int64":
-        return f"(-{args[0]} if {args[1]} == -1 else {args[0]} // {args[1]})"
-    return None
-
-
-def _floor_division_by_float(name, args, out_dtype):
-    """a // b (or a % b, as a - b (a // b)) for integers of up to 32 bits as the floor of their
-    float quotient, which vectorizes where integer division does not (x86 has no vector one:
-    numba's loop made a scalar division a value). Exact: the rounded quotient of integers
-    a / b is an integer where the exact one is, and elsewhere lies within |a / b| 2^-p of it,
-    which is less than its distance 1 / |b| to any integer while |a| < 2^p; p = 53 in float64
-    for 32-bit integers, 24 in float32 for 16 and 8 bits. NumPy's results where b is 0 (0)
-    and for the minimum // -1 (the minimum: the int64 quotient truncated)."""
-    a, b = args
-    real = "float32" if np.dtype(out_dtype).itemsize <= 2 else "float64"
-    quotient = f"np.int64(np.floor(np.{real}({a}) / np.{real}({b})))"
-    value = quotient if name == "int_div" else f"(np.int64({a}) - np.int64({b}) * {quotient})"
-    return f"({value} if {b} != 0 else 0)"
 
 
 # A float literal of the scalar-op table's source (reciprocal's 1.0, hard_sigmoid's 0.2): numba

@@ -11,15 +11,16 @@ task function, that loads them and calls body with the task number. The kernel's
 compile is then its own code's and body's.
 
 body returns an int64 count (the range checks' nbig; 0 where there is none). A body that
-fails (numba's error status: np.empty out of memory) makes in_tasks raise MemoryError after
-all tasks ran.
+fails makes in_tasks raise, after all tasks ran, the exception the first failing task raised
+(int_power's ValueError for a negative exponent), or MemoryError where that is not a user
+exception numba can hand on (np.empty out of memory).
 """
 from llvmlite import ir
 from numba import njit, prange, types
-from numba.core import cgutils
+from numba.core import callconv, cgutils
 from numba.core.extending import intrinsic
 
-_INT64 = ir.IntType(64)
+_INT64, _INT32 = ir.IntType(64), ir.IntType(32)
 _TASK = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), _INT64])
 _FAILED = -(1 << 40)  # a failed task's count (a count is never negative; 64 tasks' sum stays negative)
 
@@ -57,8 +58,10 @@ _started = False
 
 
 def _frame_type(context, args_type):
-    """What in_tasks stores in the kernel's frame: the arguments, then the tasks' count."""
-    return ir.LiteralStructType([context.get_value_type(args_type), _INT64])
+    """What in_tasks stores in the kernel's frame: the arguments, the tasks' count, whether a
+    task's failure was kept, and that failure's status code and exception (numba's call
+    convention: see _keep_failure)."""
+    return ir.LiteralStructType([context.get_value_type(args_type), _INT64, _INT32, _INT32, callconv.excinfo_ptr_t])
 
 
 def _task_function(context, module, body_type, body_signature, args_type):
@@ -81,8 +84,39 @@ def _task_function(context, module, body_type, body_signature, args_type):
     context.add_linking_libs([compiled.library])
     count = builder.select(status.is_error, ir.Constant(_INT64, _FAILED), result)
     builder.atomic_rmw("add", cgutils.gep_inbounds(builder, frame, 0, 1), count, "monotonic")
+    with builder.if_then(status.is_error, likely=False):
+        _keep_failure(builder, frame, status)
     builder.ret_void()
     return function
+
+
+def _keep_failure(builder, frame, status):
+    """The first failing task's status code and exception info, in the frame: the one task
+    that turns its flag from 0 to 1 writes them (run_tasks' end orders them before the kernel
+    reads them)."""
+    flag = cgutils.gep_inbounds(builder, frame, 0, 2)
+    first = builder.extract_value(builder.cmpxchg(flag, ir.Constant(_INT32, 0), ir.Constant(_INT32, 1),
+                                                  "monotonic", "monotonic"), 1)
+    with builder.if_then(first):
+        builder.store(status.code, cgutils.gep_inbounds(builder, frame, 0, 3))
+        builder.store(status.excinfoptr, cgutils.gep_inbounds(builder, frame, 0, 4))
+
+
+def _raise_failure(context, builder, frame):
+    """Raise in the kernel what the first failing task raised: its status handed on as numba's
+    own calls hand on a callee's, where it is a user exception (a raise in the task's code);
+    MemoryError otherwise."""
+    code = builder.load(cgutils.gep_inbounds(builder, frame, 0, 3))
+    excinfo = builder.load(cgutils.gep_inbounds(builder, frame, 0, 4))
+    user = builder.icmp_signed(">=", code, callconv.RETCODE_USEREXC)
+    with builder.if_else(user) as (raised, other):
+        with raised:
+            false, true = cgutils.false_bit, cgutils.true_bit
+            status = callconv.Status(code=code, is_ok=false, is_none=false, is_error=true, is_stop_iteration=false,
+                                     is_python_exc=false, is_user_exc=true, excinfoptr=excinfo)
+            context.call_conv.return_status_propagate(builder, status)
+        with other:
+            context.call_conv.return_user_exc(builder, MemoryError, ("a parallel task of a symgraph kernel failed",))
 
 
 @intrinsic
@@ -109,11 +143,12 @@ def in_tasks(typingctx, body, args, n):
         builder.store(llargs[1], cgutils.gep_inbounds(builder, frame, 0, 0))
         total = cgutils.gep_inbounds(builder, frame, 0, 1)
         builder.store(ir.Constant(_INT64, 0), total)
+        builder.store(ir.Constant(_INT32, 0), cgutils.gep_inbounds(builder, frame, 0, 2))
         context.get_function(runner_type, runner_signature)(
             builder, [builder.ptrtoint(function, _INT64), builder.ptrtoint(frame, _INT64),
                       context.cast(builder, llargs[2], n, types.int64)])
         count = builder.load(total)
         with cgutils.if_unlikely(builder, builder.icmp_signed("<", count, ir.Constant(_INT64, 0))):
-            context.call_conv.return_user_exc(builder, MemoryError, ("a parallel task of a symgraph kernel failed",))
+            _raise_failure(context, builder, frame)
         return count
     return types.int64(body, args, n), codegen

@@ -1528,3 +1528,48 @@ def test_integer_division_by_a_variable_is_a_float_division_and_by_a_literal_sta
         by_float = "np.floor(np.float" in source
         assert by_float == (dtype != "int64" and divisor == "x1"), (name, dtype, divisor, source)
         assert ("np.float32(" in source) == (by_float and dtype == "int16")
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("dtype", ["int16", "int32", "int64", "uint8"])
+@pytest.mark.exhaustive
+def test_integer_powers_give_numpys_values_and_refuse_negative_exponents(dtype, parallel):
+    """Integer powers wrap as NumPy's loop in the dtype does (every pair of small edge values,
+    exponents up to 70); a negative exponent raises NumPy's ValueError, where numba's power gave
+    0, or for the minimum OverflowError, which a parallel task turned into a MemoryError. The
+    parallel kernel's tasks hand on the first one's exception (numba_tasks)."""
+    info = np.iinfo(dtype)
+    bases = sorted({info.min, info.min + 1, info.max, 0, 1, 2, 3, 7, 255} | ({-1, -2, -3} if info.min else set()))
+    bases = [b for b in bases if info.min <= b <= info.max]
+    exponents = [0, 1, 2, 3, 7, 8, 15, 16, 31, 32, 63, 64, 70]
+    # (parallel: at least COSTLY_THRESHOLD values, past any costly loop's parallel threshold)
+    repeats = -(-numba_cpu.codegen.COSTLY_THRESHOLD // (len(bases) * len(exponents))) if parallel else 2
+    x = np.array([b for b in bases for _ in exponents] * repeats, dtype)
+    y = np.array([e for _ in bases for e in exponents] * repeats, dtype)
+    xs, ys = sg.tensor("x", dtype, (None,)), sg.tensor("y", dtype, (None,))
+    f = sg.function([xs, ys], xs ** ys, backend="numba")
+    with np.errstate(all="ignore"):
+        want = x ** y
+    got = f(x, y)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+    if info.min:
+        for negative in (-1, info.min):
+            y[len(y) // 2] = negative  # (one value: the task that meets it fails, the others run)
+            with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed"):
+                f(x, y)
+
+
+def test_int64_arithmetic_wraps_around_as_numpys_does():
+    """numba's signed arithmetic carries LLVM's nsw flag (overflow undefined), which let LLVM
+    fold (a - b) > a into b < 0; NumPy's int64 wraps, so where a - b overflowed the other branch
+    was taken. Each of +, -, * and negation next to a comparison it could be folded into."""
+    a, b = sg.tensor("a", "int64", (None,)), sg.tensor("b", "int64", (None,))
+    low, high = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    av = np.array([low, low + 3, high, high - 1, 5, -7, low, high], np.int64)
+    bv = np.array([5, 9, -5, -9, 3, 4, -1, 2], np.int64)
+    outputs = [sg.where((a - b) > a, a - b, 0), sg.where((a + b) < a, a + b, 0), sg.where(-a < 0, -a, 1),
+               sg.where((a * 2) < a, a * 2, 0), sg.where(a * a >= 0, 1, a * a)]
+    got, want = both([a, b], outputs, av, bv)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

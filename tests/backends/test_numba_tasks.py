@@ -52,10 +52,30 @@ def _run_allocating(size, n):
     return in_tasks(_allocates, (size,), n)
 
 
-def test_a_task_that_fails_makes_the_call_raise():
+@njit
+def _refuses(bad, task_id):
+    if task_id == bad:
+        raise ZeroDivisionError("task", task_id, "refused")  # (arguments known only at run time)
+    return np.int64(1)
+
+
+@njit
+def _run_refusing(bad, n):
+    return in_tasks(_refuses, (bad,), n)
+
+
+def test_a_task_that_fails_makes_the_call_raise_its_exception():
+    """After every task ran, the call raises what the failing task raised, as the serial call
+    would: numba's ValueError for an array too large to allocate, a raise's own exception and
+    arguments (it had been one MemoryError for any failure)."""
     assert _run_allocating(10, 4) == 0
-    with pytest.raises(MemoryError, match="parallel task"):
+    with pytest.raises(ValueError, match="array is too big"):
         _run_allocating(1 << 62, 4)
+    assert _run_refusing(-1, 8) == 8
+    for bad in (0, 5):
+        with pytest.raises(ZeroDivisionError) as raised:
+            _run_refusing(bad, 8)
+        assert raised.value.args == ("task", bad, "refused")
 
 
 _LOADED = """
