@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from .numba_codegen import float32_literals, program_lines, _load_module
+from .numba_codegen import float32_literals, in_result_type, program_lines, _load_module
 
 _TYPES = ("import numpy as np\nfrom numba import cuda, boolean, uint8, int8, int16, int32, int64, uint16, "
           "uint32, uint64, float32, float64\n"
@@ -97,6 +97,8 @@ def _call_arguments(source, open_at):
 def cuda_step_source(sop, args, in_dtypes, out_dtype):
     """One program step in numba-CUDA spelling, cast to its dtype as NumPy would type it."""
     caster = "bool" if out_dtype == "bool" else f"np.{out_dtype}"
+    if out_dtype in ("float32", "float64"):
+        args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
     if sop.name == "invert" and in_dtypes[0] == "bool":
         return f"(not {args[0]})"
     if sop.name.startswith("cast_"):

@@ -647,8 +647,11 @@ def _one_value(a):
 
 
 def _has_float16(node):
-    # Numba has no float16 arithmetic: half-precision nodes run NumPy's (float32 inside).
-    return any(v.dtype == "float16" for v in node.inputs + node.outputs)
+    # Numba has no float16 arithmetic: half-precision nodes run NumPy's (float32 inside), and so
+    # do fused loops with a half-precision step inside (minimum(y, sqrt(x)) of uint8 x: numba
+    # raised NotImplementedError).
+    steps = getattr(getattr(node.op, "composite", node.op), "program", ())
+    return any(v.dtype == "float16" for v in node.inputs + node.outputs) or any(d == "float16" for *_, d in steps)
 
 
 @lower.register(Composite)

@@ -9,11 +9,18 @@ which differs from NumPy's at the edges.
 - Power: NumPy refuses a negative exponent ("Integers to negative integer powers are not
   allowed"); numba's gave 0 (or raised OverflowError for the minimum, which in a parallel
   task surfaced as a MemoryError). int_power raises NumPy's ValueError.
+- Reciprocal: NumPy's integer loop divides 1.0 by the value and converts the quotient back,
+  so 1 and -1 are themselves, the others 0, and 0 the CPU's conversion of inf (x86: int32's
+  and int64's minimum, 0 for the others); numba's conversion of inf gave the maximum. The
+  value at 0 is NumPy's own, asked once (_reciprocal_of_zero).
 - int64 +, -, * and negation wrap around as NumPy's do: numba marks signed arithmetic `nsw`
   (overflow is undefined), which let LLVM fold where((a - b) > a, ...) into b < 0 and take the
   other branch where a - b wrapped. In 64-bit unsigned arithmetic the same bits, without the
   flag. (Narrower integers are computed in int64 by numba and cast back: no overflow there.)
 """
+import functools
+import warnings
+
 import numpy as np
 from numba import njit
 
@@ -49,6 +56,11 @@ def integer_step(name, args, in_dtypes, out_dtype):
         return f"int_power({args[0]}, {args[1]})"
     if name in ("int_div", "mod") and in_dtypes[0] == in_dtypes[1] == out_dtype:
         return _integer_division(name, args, dtype)
+    if name == "reciprocal":
+        x, signed = args[0], np.dtype(in_dtypes[0]).kind == "i"
+        rest = f"(np.int64({_reciprocal_of_zero(in_dtypes[0])}) if {x} == 0 else np.int64(0))"
+        rest = f"(np.int64(-1) if {x} == -1 else {rest})" if signed else rest
+        return f"(np.int64(1) if {x} == 1 else {rest})"
     if name in _WRAPPING and out_dtype == "int64":
         return f"np.int64({_WRAPPING[name].format(*(f'np.uint64({a})' for a in args))})"
     return None
@@ -77,3 +89,11 @@ def _floor_division_by_float(name, args, dtype):
     quotient = f"np.int64(np.floor(np.{real}({a}) / np.{real}({b})))"
     value = quotient if name == "int_div" else f"(np.int64({a}) - np.int64({b}) * {quotient})"
     return f"({value} if {b} != 0 else 0)"
+
+
+@functools.lru_cache(maxsize=None)
+def _reciprocal_of_zero(dtype):
+    """NumPy's reciprocal of an integer (or bool) 0 in `dtype`: the CPU's conversion of inf."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return int(np.reciprocal(np.zeros(1, dtype))[0])

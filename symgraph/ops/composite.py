@@ -97,7 +97,7 @@ class Composite(Op):
                 if shape == out.shape and out.dtype == dtype:
                     result = sop.impl(*values, out=out)
             if result is None:
-                result = sop.impl(*values)
+                result = sop(values, dtype)
                 if type(result) is not np.ndarray or result.dtype != dtype:
                     result = np.asarray(result, dtype=dtype)
             temps.append(result)

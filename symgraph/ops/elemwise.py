@@ -37,6 +37,16 @@ class ScalarOp:
     def __reduce__(self):  # (pickled by name: its functions are the table's)
         return scalar_op_named, (self.name,)
 
+    def __call__(self, values, dtype):
+        """impl(*values) for a result of `dtype`. A float result's integer and bool arguments
+        (not its conditions) are converted first where impl is written in NumPy calls, as a
+        ufunc's loop converts them: sigmoid's 1 / (1 + exp(-x)) negated an unsigned 5 and an
+        integer's minimum in their own type (sigmoid 0 and 1 where it is 0.993 and 0)."""
+        if dtype in ("float32", "float64") and not isinstance(self.impl, np.ufunc):
+            values = [np.asarray(v, dtype) if k not in self.bool_args and np.asarray(v).dtype.kind in "iub" else v
+                      for k, v in enumerate(values)]
+        return self.impl(*values)
+
     @functools.lru_cache(maxsize=None)
     def output_dtype(self, in_dtypes):
         """Ask NumPy itself what dtype this op gives for these input dtypes (NumPy 2 rules)."""
@@ -250,7 +260,7 @@ class Elemwise(Op):
             shapes = [np.shape(v) for v in inputs]
             if all(s == target.shape for s in shapes) or target.shape == np.broadcast_shapes(*shapes):
                 return [self.scalar_op.impl(*inputs, out=target)]
-        out = self.scalar_op.impl(*inputs)
+        out = self.scalar_op(inputs, dtype)
         return [out if type(out) is np.ndarray and out.dtype == dtype else np.asarray(out, dtype=dtype)]
 
     def fold_static(self, node):

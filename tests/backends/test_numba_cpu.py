@@ -1573,3 +1573,46 @@ def test_int64_arithmetic_wraps_around_as_numpys_does():
     got, want = both([a, b], outputs, av, bv)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+def test_float_steps_convert_integer_arguments_first_as_numpys_loops_do():
+    """A float step's integer and bool arguments are converted to its dtype before it computes,
+    in the loops and in the reference (ScalarOp.__call__): int32 % uint64 (float64) of 0 is NaN
+    (numba's integer % gave 0); sigmoid of uint64 5 and of int64's minimum are 0.993 and 0 (both
+    had negated the value in its own type); exp of int16 is float32's vectorized exp."""
+    i32, u64, i64, i16 = (sg.tensor(n, n, (None,)) for n in ("int32", "uint64", "int64", "int16"))
+    low = np.iinfo(np.int64).min
+    values = [np.array([-7, 7, 0, 5], np.int32), np.array([0, 2, 0, 3], np.uint64),
+              np.array([low, 5, 0, -5], np.int64), np.array([-3, 0, 2, 9], np.int16)]
+    outputs = [i32 % u64, i32 // u64, sg.nn.sigmoid(u64), sg.nn.sigmoid(i64), sg.exp(i16), sg.nn.softplus(i64)]
+    got, want = both([i32, u64, i64, i16], outputs, *values)
+    with np.errstate(all="ignore"):
+        assert np.isnan(want[0][[0, 2]]).all() and want[1][0] == -np.inf
+        np.testing.assert_allclose(want[2], 1 / (1 + np.exp(-values[1].astype(float))))
+        np.testing.assert_allclose(want[3], 1 / (1 + np.exp(-values[2].astype(float))))
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool"])
+def test_integer_reciprocals_are_numpys(dtype):
+    """NumPy's integer reciprocal converts 1.0 / x back: 1 and -1 are themselves, the others 0,
+    and 0 the CPU's conversion of inf (int32's minimum on x86), where numba's gave the maximum."""
+    x = sg.tensor("x", dtype, (None,))
+    info = np.iinfo(dtype) if dtype != "bool" else None
+    values = np.array([False, True, False] if dtype == "bool" else
+                      [0, 1, 2, 3, info.max, info.min] + ([-1, -2, info.min + 1] if info.min else []), dtype)
+    got, want = both([x], sg.reciprocal(x), values)
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_fused_loop_with_a_half_precision_step_runs_numpys():
+    """sqrt of uint8 is float16, which numba cannot compute: a loop with such a step inside
+    runs the reference, as float16 nodes do (numba raised NotImplementedError)."""
+    x, y = sg.tensor("x", "uint8", (None,)), sg.tensor("y", "int32", (None,))
+    xv, yv = np.array([0, 4, 255, 9], np.uint8), np.array([1, -1, 20, 2], np.int32)
+    got, want = both([x, y], sg.minimum(y, sg.sqrt(x)), xv, yv)
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
