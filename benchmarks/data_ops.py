@@ -77,12 +77,16 @@ CASES = [
     ("integer x // y of 10^6", lambda d: _integers(10 ** 6, d), lambda m, x, y: x // y),
     ("integer x % y of 10^4", lambda d: _integers(10 ** 4, d), lambda m, x, y: x % y),
     ("integer x // 7 of 10^4", lambda d: _integers(10 ** 4, d)[:1], lambda m, x: x // 7),
+    # added in the fifty-fourth session: a float function of integers (float64 for int32 and int64)
+    ("integer tanh(x) of 10^6", lambda d: _integers(10 ** 6, d)[:1], lambda m, x: m.tanh(x)),
+    ("integer x ** y of 10^4", lambda d: [_integers(10 ** 4, d)[0], _integers(10 ** 4, d)[1] % 4],
+     lambda m, x, y: x ** y),
 ]
 
 
 class _SymgraphMath:
     concatenate, stack, repeat, tile, dot, matmul = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot, sg.matmul
-    sort, median, cumprod = sg.sort, sg.median, sg.cumprod
+    sort, median, cumprod, tanh = sg.sort, sg.median, sg.cumprod, sg.tanh
 
 
 def _draws(jax, dtype, pattern):

@@ -77,7 +77,8 @@ def test_cuda_agrees_with_numpy_on_random_graphs(data):
     agree_on_a_random_graph(data.draw, "cuda")  # in numba's simulator unless run on a GPU
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+# (derandomized: the same examples in every run, as CI's; a longer run by hand draws more)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(st.data())
 def test_numba_agrees_with_numpy_on_random_integer_graphs(data):
     """Integer graphs: the same bits as NumPy's, wrapping around included (int64 arithmetic had
@@ -120,7 +121,7 @@ MIXED_UNARY = ["abs", "neg", "square", "exp", "log1p", "tanh", "sigmoid", "softp
 MIXED_BINARY = ["add", "sub", "mul", "true_div", "int_div", "mod", "maximum", "minimum", "arctan2"]
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(st.data())
 def test_numba_agrees_with_numpy_on_random_mixed_dtype_graphs(data):
     """Inputs of two dtypes (bool, signed, unsigned, float): NumPy's result types and values,
@@ -160,5 +161,7 @@ def test_numba_agrees_with_numpy_on_random_mixed_dtype_graphs(data):
             np.testing.assert_array_equal(va, vb)
         else:
             np.testing.assert_array_equal(np.isnan(va), np.isnan(vb))
-            np.testing.assert_allclose(va, vb, rtol=2e-4 if va.dtype == np.float32 else 1e-9, atol=1e-30,
-                                       equal_nan=True)
+            # (a float64 result may come from a float32 step: bool and 8- and 16-bit integers
+            # compute in float32, as float32 itself)
+            wide = all(d in ("float64", "int32", "uint32", "int64", "uint64") for d in dtypes)
+            np.testing.assert_allclose(va, vb, rtol=1e-9 if wide else 2e-4, atol=1e-30, equal_nan=True)
