@@ -48,7 +48,7 @@ test-numba-floor:
 	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py \
 	  tests/backends/test_numba_svml.py tests/backends/test_numba_noinline.py \
 	  tests/backends/test_numba_numpy_gemm.py tests/backends/test_numba_compile_helper.py \
-	  tests/backends/test_numba_stack.py
+	  tests/backends/test_numba_stack.py tests/backends/test_numba_tasks.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -12,8 +12,12 @@ compile is then its own code's and body's.
 
 body returns an int64 count (the range checks' nbig; 0 where there is none). A body that
 fails makes in_tasks raise, after all tasks ran, the exception the first failing task raised
-(int_power's ValueError for a negative exponent), or MemoryError where that is not a user
-exception numba can hand on (np.empty out of memory).
+(int_power's ValueError for a negative exponent, numba's for an array it cannot allocate), as
+the serial call would; MemoryError where the task's status is not such a user exception (a
+Python error set by object-mode code). Only the first failure's exception info is kept: a
+second's, where numba allocated it (arguments known at run time), is not freed. This leans on
+numba's call convention (callconv.Status, return_status_propagate): the numba-floor stage of
+CI runs its tests on the oldest numba symgraph supports.
 """
 from llvmlite import ir
 from numba import njit, prange, types
