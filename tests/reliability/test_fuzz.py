@@ -97,11 +97,20 @@ def agree_on_a_random_graph(draw, backend_under_test, integers=False):
     elements = integer_values(dtype) if integers else values
     av = draw(hnp.arrays(dtype, shape, elements=elements))
     bv = draw(hnp.arrays(dtype, other, elements=elements))
+    tol = 2e-4 if dtype == "float32" else 1e-9
+    assert_backends_agree([a, b], out, [av, bv], backend_under_test, tol, tol)
+
+
+def assert_backends_agree(inputs, out, values, backend_under_test, rtol, atol):
+    """`out` on backend_under_test and on the numpy reference: the same outcome (a result, or
+    an error of the same type), shape and dtype; integers equal, floats close, NaN in the same
+    places."""
     results = []
     for backend in (backend_under_test, "numpy"):
-        f = sg.function([a, b], out, backend=backend, on_unused_input="ignore")
+        f = sg.function(inputs, out, backend=backend, on_unused_input="ignore")
         try:
-            results.append(("ok", f(av, bv)))
+            with np.errstate(all="ignore"):
+                results.append(("ok", np.asarray(f(*values))))
         except (ValueError, FloatingPointError) as exc:
             results.append(("error", type(exc)))
     (ka, va), (kb, vb) = results
@@ -112,8 +121,7 @@ def agree_on_a_random_graph(draw, backend_under_test, integers=False):
             np.testing.assert_array_equal(va, vb)
             return
         np.testing.assert_array_equal(np.isnan(va), np.isnan(vb))
-        tol = 2e-4 if va.dtype == np.float32 else 1e-9
-        np.testing.assert_allclose(va, vb, rtol=tol, atol=tol, equal_nan=True)
+        np.testing.assert_allclose(va, vb, rtol=rtol, atol=atol, equal_nan=True)
 
 
 MIXED_DTYPES = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"]
@@ -145,23 +153,7 @@ def test_numba_agrees_with_numpy_on_random_mixed_dtype_graphs(data):
     out = pool[-1]
     values = [draw(hnp.arrays(d, shape, elements=integer_values(d) if d[0] in "iu" else
                               (st.booleans() if d == "bool" else values_of_floats))) for d in dtypes]
-    results = []
-    for backend in ("numba", "numpy"):
-        f = sg.function(leaves, out, backend=backend, on_unused_input="ignore")
-        try:
-            with np.errstate(all="ignore"):
-                results.append(("ok", np.asarray(f(*values))))
-        except (ValueError, FloatingPointError) as exc:
-            results.append(("error", type(exc)))
-    (ka, va), (kb, vb) = results
-    assert ka == kb, results
-    if ka == "ok":
-        assert va.shape == vb.shape and va.dtype == vb.dtype
-        if va.dtype.kind != "f":
-            np.testing.assert_array_equal(va, vb)
-        else:
-            np.testing.assert_array_equal(np.isnan(va), np.isnan(vb))
-            # (a float64 result may come from a float32 step: bool and 8- and 16-bit integers
-            # compute in float32, as float32 itself)
-            wide = all(d in ("float64", "int32", "uint32", "int64", "uint64") for d in dtypes)
-            np.testing.assert_allclose(va, vb, rtol=1e-9 if wide else 2e-4, atol=1e-30, equal_nan=True)
+    # (a float64 result may come from a float32 step: bool and 8- and 16-bit integers compute in
+    # float32, as float32 itself)
+    wide = all(d in ("float64", "int32", "uint32", "int64", "uint64") for d in dtypes)
+    assert_backends_agree(leaves, out, values, "numba", 1e-9 if wide else 2e-4, 1e-30)
