@@ -702,6 +702,8 @@ def _scalar_program(composite):
             # powf, np.power on arrays a SIMD loop: they differ in the last bit)
             lines.append(f"    t{k} = {args[0]} {sop.symbol} {args[1]}")
             continue
+        elif np.dtype(dtype).kind == "f" and not isinstance(sop.impl, np.ufunc):
+            env[f"f{k}"] = _converting(sop, dtype)
         else:
             env[f"f{k}"] = sop.impl
         lines.append(f"    t{k} = f{k}({', '.join(args)})")
@@ -710,6 +712,12 @@ def _scalar_program(composite):
     exec(compile(f"def scalar({params}):\n" + "\n".join(lines) + f"\n    return ({outs})\n",
                  "<symgraph scalar program>", "exec"), env)
     return env["scalar"]
+
+
+def _converting(sop, dtype):
+    """A table function written in NumPy calls (sigmoid), for a result of `dtype`, that takes its
+    integer arguments converted first (ScalarOp.__call__: sigmoid of uint64 5 negated it)."""
+    return lambda *values: sop(values, dtype)
 
 
 def _one_value_out(node):

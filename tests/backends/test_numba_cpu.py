@@ -1616,3 +1616,16 @@ def test_a_fused_loop_with_a_half_precision_step_runs_numpys():
     got, want = both([x, y], sg.minimum(y, sg.sqrt(x)), xv, yv)
     assert got.dtype == want.dtype == np.float64
     np.testing.assert_array_equal(got, want)
+
+
+def test_single_values_of_float_functions_convert_integer_arguments_first():
+    """0-d values run a Python program of NumPy scalars (_scalar_program): sigmoid of a uint64 5
+    and of int64's minimum are 0.993 and 0 there too (the table's 1 / (1 + exp(-x)) had negated
+    them in their own type)."""
+    x, y = sg.tensor("x", "uint64", ()), sg.tensor("y", "int64", ())
+    outputs = [sg.nn.sigmoid(x), sg.nn.sigmoid(y), sg.nn.sigmoid(x) * sg.nn.sigmoid(-y)]
+    got, want = both([x, y], outputs, np.uint64(5), np.int64(np.iinfo(np.int64).min))
+    np.testing.assert_allclose(want[:2], [1 / (1 + np.exp(-5.0)), 0.0])
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype
+        np.testing.assert_allclose(g, w, rtol=1e-12)
