@@ -269,8 +269,9 @@ class Elemwise(Op):
         values = [constant_value(v) for v in node.inputs]
         if any(v is None or np.size(v) > 64 for v in values):
             return None
+        dtype = node.outputs[0].dtype
         with np.errstate(all="ignore"):
-            return np.asarray(self.scalar_op.impl(*values), dtype=node.outputs[0].dtype)
+            return np.asarray(self.scalar_op(values, dtype), dtype=dtype)
 
     def grad(self, inputs, outputs, output_grads):
         fn = self.scalar_op.grad_fn

@@ -1629,3 +1629,6 @@ def test_single_values_of_float_functions_convert_integer_arguments_first():
     for g, w in zip(got, want):
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=1e-12)
+    # and a constant's value folded while the graph is built (Elemwise.fold_static)
+    from symgraph.ops.base import constant_value
+    np.testing.assert_allclose(constant_value(sg.nn.sigmoid(sg.constant(np.uint64(5)))), want[0])
