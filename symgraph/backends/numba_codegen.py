@@ -182,13 +182,16 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
     trig: sin/cos/tan as sin32/.../tan64 (the caller checks their arguments' range).
     forms: the loop's (loop_forms), VECTOR_FORMS if not given."""
     forms = VECTOR_FORMS if forms is None else forms
+    # (decided on the step's own dtypes, as the kernel's range checks are: sin of an int32 is
+    # not checked, so it must not take the range-limited form once its argument is a float64)
+    checked_trig = trig and _checked_trig(sop, in_dtypes, out_dtype)
     if out_dtype in ("float32", "float64"):
         args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
     elif sop.name in forms.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
         expr = forms[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
-    elif trig and _checked_trig(sop, in_dtypes, out_dtype):
+    elif checked_trig:
         expr = TRIG_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]

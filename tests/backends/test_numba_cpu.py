@@ -1632,3 +1632,18 @@ def test_single_values_of_float_functions_convert_integer_arguments_first():
     # and a constant's value folded while the graph is built (Elemwise.fold_static)
     from symgraph.ops.base import constant_value
     np.testing.assert_allclose(constant_value(sg.nn.sigmoid(sg.constant(np.uint64(5)))), want[0])
+
+
+@pytest.mark.parametrize("name", ["sin", "cos", "tan"])
+def test_trig_of_integers_beside_checked_trig_is_exact_beyond_the_checked_range(name, monkeypatch):
+    """A loop with our range-checked sin/cos/tan of floats checks their arguments only: a step
+    of an integer argument (converted to float64 first) takes the exact form, not the
+    range-limited one, however large the integer. Our forms only (no SVML's: what a CPU without
+    AVX-512 runs): sin(x) + sin(i) of i = 2e9 had been wrong."""
+    from symgraph.backends import numba_codegen
+    monkeypatch.setattr(numba_codegen, "VECTOR_FORMS", numba_codegen.OWN_FORMS)
+    x, i = sg.tensor("x", "float64", (None,)), sg.tensor("i", "int32", (None,))
+    xv, iv = np.array([0.5, 1.0, 2.0, -3.0]), np.array([2_000_000_000, 7, 1_600_000, -2_000_000_000], np.int32)
+    fn = getattr(sg, name)
+    got = sg.function([x, i], fn(x) + fn(i), backend="numba")(xv, iv)
+    np.testing.assert_allclose(got, getattr(np, name)(xv) + getattr(np, name)(iv), rtol=1e-12)
