@@ -40,10 +40,13 @@ test-slow: install
 # 0.65's, which PyTensor pins) treats some intrinsics differently from the LLVM 22 of the
 # newest numba that `make test` gets (a loop calling ldexp stayed scalar there).
 FLOOR := .venv-numba-floor
+# Its numba caches symgraph's own functions apart from the newest numba's __pycache__ (NUMBA_CACHE_DIR):
+# numba writes an entry's index before its data, and a worker reading in between had loaded LLVM 22's
+# bitcode into LLVM 20 ("Unknown attribute kind").
 test-numba-floor:
 	test -x $(FLOOR)/bin/python || $(PYTHON) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install --quiet 'numba==0.62.1' 'numpy==2.1.3' -e '.[dev]'
-	SYMGRAPH_CACHE_DIR=$(FLOOR)/symgraph-cache $(FLOOR)/bin/python -m pytest -n auto \
+	NUMBA_CACHE_DIR=$(FLOOR)/numba-cache SYMGRAPH_CACHE_DIR=$(FLOOR)/symgraph-cache $(FLOOR)/bin/python -m pytest -n auto \
 	  tests/backends/test_numba_calls.py tests/backends/test_vecmath.py tests/backends/test_numba_rows.py \
 	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py \
 	  tests/backends/test_numba_svml.py tests/backends/test_numba_noinline.py \

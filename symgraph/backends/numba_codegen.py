@@ -897,7 +897,7 @@ def is_cached(source):
     key = _key(source)
     if key in _memory_cache:
         return True
-    folder = os.path.join(_kernel_folder(), "__pycache__")  # where numba's index files go
+    folder = _numba_index_folder()
     try:
         return any(name.startswith(f"symgraph_kernel_{key}.kernel-") and name.endswith(".nbi")
                    for name in os.listdir(folder))
@@ -941,6 +941,18 @@ class _CacheTolerant:
 
 def _kernel_folder():
     return os.path.join(config.cache_dir, "kernels")
+
+
+def _numba_index_folder():
+    """Where numba's disk cache puts the kernels' index files: under NUMBA_CACHE_DIR, where that
+    is set, a folder named for the kernel folder's path; else the kernel folder's __pycache__
+    (numba's UserProvidedCacheLocator and InTreeCacheLocator). With NUMBA_CACHE_DIR set,
+    is_cached had looked in __pycache__ and answered no for every kernel."""
+    from numba.core import caching, config as numba_config
+    if numba_config.CACHE_DIR:
+        subpath = caching._CacheLocator.get_suitable_cache_subpath(os.path.join(_kernel_folder(), "kernel.py"))
+        return os.path.join(numba_config.CACHE_DIR, subpath)
+    return os.path.join(_kernel_folder(), "__pycache__")
 
 
 def _load_module(key, text):

@@ -1647,3 +1647,27 @@ def test_trig_of_integers_beside_checked_trig_is_exact_beyond_the_checked_range(
     fn = getattr(sg, name)
     got = sg.function([x, i], fn(x) + fn(i), backend="numba")(xv, iv)
     np.testing.assert_allclose(got, getattr(np, name)(xv) + getattr(np, name)(iv), rtol=1e-12)
+
+
+@pytest.mark.slow  # (four fresh processes)
+@pytest.mark.parametrize("numba_cache_dir", [False, True])
+def test_a_kernel_compiled_by_an_earlier_process_is_found_cached(numba_cache_dir, tmp_path):
+    """numba_codegen.is_cached (which decides whether a whole-program function compiles in a
+    child process) looks where numba's disk cache put the kernel: the kernel folder's
+    __pycache__, or NUMBA_CACHE_DIR's folder for it where that is set (it had looked in
+    __pycache__ only, and answered no for every kernel)."""
+    import subprocess
+    code = ("import numpy as np, symgraph as sg\n"
+            "from symgraph.backends import numba_codegen\n"
+            "x = sg.fvector('x')\n"
+            "f = sg.function([x], x * 3 + 1)\n"
+            "source = numba_codegen._flat_source(f.fgraph.apply_nodes[-1].op, ('float32',), (False,), False)\n"
+            "cached = numba_codegen.is_cached(source)\n"
+            "f(np.ones(5, np.float32))\n"
+            "print(cached)\n")
+    env = dict(os.environ, SYMGRAPH_CACHE_DIR=str(tmp_path / "symgraph"))
+    env.pop("NUMBA_CACHE_DIR", None)
+    if numba_cache_dir:
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
+    assert [r.stdout.split() for r in runs] == [["False"], ["True"]], [r.stderr[-2000:] for r in runs]
