@@ -175,7 +175,9 @@ _row("sigmoid", 1, _sigmoid, "(1.0 / (1.0 + np.exp(-{0})))",
      lambda i, z, g: [g * z * (1 - z)])
 _row("softplus", 1, lambda x: np.logaddexp(np.zeros((), x.dtype), x),
      f"({_larger('{0}', '0.0')} + np.log1p(np.exp(-np.abs({{0}}))))", lambda i, z, g: [g * sigmoid(i[0])])
-_row("hard_sigmoid", 1, lambda x: np.clip(x * np.asarray(0.2, x.dtype) + np.asarray(0.5, x.dtype), 0, 1),
+# (Python floats: weak scalars, so a float32 x stays float32 and an integer one becomes float64, as in
+# sigmoid; they had been cast to x's dtype, and an integer x's slope 0.2 to 0)
+_row("hard_sigmoid", 1, lambda x: np.clip(x * 0.2 + 0.5, 0.0, 1.0),
      _clipped("({0} * 0.2 + 0.5)", "0.0", "1.0"),
      lambda i, z, g: [g * 0.2 * logical_and(gt(i[0], -2.5), lt(i[0], 2.5))])
 _row("elu", 1, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))), "({0} if {0} > 0 else np.expm1({0}) + 0)",

@@ -1671,3 +1671,13 @@ def test_a_kernel_compiled_by_an_earlier_process_is_found_cached(numba_cache_dir
         env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba")
     runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True) for _ in range(2)]
     assert [r.stdout.split() for r in runs] == [["False"], ["True"]], [r.stderr[-2000:] for r in runs]
+
+
+def test_hard_sigmoid_of_integers_is_a_float():
+    """hard_sigmoid of an integer is float64, as sigmoid's: the reference had cast its slope
+    0.2 to the integer dtype (0, so every value 0) and the loop truncated its result."""
+    x = sg.tensor("x", "int32", (None,))
+    got, want = both([x], sg.nn.hard_sigmoid(x), np.array([-5, 0, 1, 2, 3], np.int32))
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_allclose(want, [0.0, 0.5, 0.7, 0.9, 1.0])
+    np.testing.assert_allclose(got, want)
