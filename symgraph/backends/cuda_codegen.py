@@ -97,8 +97,7 @@ def _call_arguments(source, open_at):
 def cuda_step_source(sop, args, in_dtypes, out_dtype):
     """One program step in numba-CUDA spelling, cast to its dtype as NumPy would type it."""
     caster = "bool" if out_dtype == "bool" else f"np.{out_dtype}"
-    if out_dtype in ("float32", "float64"):
-        args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
+    args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
     if sop.name == "invert" and in_dtypes[0] == "bool":
         return f"(not {args[0]})"
     if sop.name.startswith("cast_"):

@@ -185,8 +185,7 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
     # (decided on the step's own dtypes, as the kernel's range checks are: sin of an int32 is
     # not checked, so it must not take the range-limited form once its argument is a float64)
     checked_trig = trig and _checked_trig(sop, in_dtypes, out_dtype)
-    if out_dtype in ("float32", "float64"):
-        args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
+    args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
     elif sop.name in forms.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
@@ -204,14 +203,14 @@ def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
 
 
 def in_result_type(sop, args, in_dtypes, out_dtype):
-    """Integer and bool arguments of a float step (not its conditions) cast to its dtype first,
-    as NumPy's loop in that type takes them (ScalarOp.__call__, the reference's way): numba kept
-    int32 % uint64 (a float64 step) in integers, so x % 0 gave 0 where NumPy's is NaN; sigmoid
-    of an unsigned or an integer's minimum negated it in its own type; and exp of int16 (float32)
-    went through libm's float64 exp instead of the vectorized float32 form."""
-    cast = [np.dtype(d).kind not in "fc" and k not in sop.bool_args for k, d in enumerate(in_dtypes)]
-    return ([f"np.{out_dtype}({a})" if c else a for a, c in zip(args, cast)],
-            [out_dtype if c else d for d, c in zip(in_dtypes, cast)])
+    """The step's arguments and their dtypes, those it converts first (ScalarOp.converted_arguments:
+    a float step's integer ones) cast to its dtype: numba kept int32 % uint64 (a float64 step) in
+    integers, so x % 0 gave 0 where NumPy's is NaN; sigmoid of an unsigned or an integer's
+    minimum negated it in its own type; and exp of int16 (float32) went through libm's float64
+    exp instead of the vectorized float32 form."""
+    converted = sop.converted_arguments(in_dtypes, out_dtype)
+    return ([f"np.{out_dtype}({a})" if k in converted else a for k, a in enumerate(args)],
+            [out_dtype if k in converted else d for k, d in enumerate(in_dtypes)])
 
 
 # A float literal of the scalar-op table's source (reciprocal's 1.0, hard_sigmoid's 0.2): numba

@@ -37,14 +37,24 @@ class ScalarOp:
     def __reduce__(self):  # (pickled by name: its functions are the table's)
         return scalar_op_named, (self.name,)
 
+    def converted_arguments(self, in_dtypes, dtype):
+        """The positions of the arguments a step with a result of `dtype` converts to it before
+        it computes: a float result's integer and bool arguments (not its conditions), as
+        NumPy's loop in the result's type takes them. The generated loops (numba_codegen's
+        in_result_type, for the CPU and CUDA) and the reference (__call__) follow it."""
+        if dtype not in ("float32", "float64"):
+            return ()
+        return tuple(k for k, d in enumerate(in_dtypes) if k not in self.bool_args and np.dtype(d).kind in "iub")
+
     def __call__(self, values, dtype):
-        """impl(*values) for a result of `dtype`. A float result's integer and bool arguments
-        (not its conditions) are converted first where impl is written in NumPy calls, as a
-        ufunc's loop converts them: sigmoid's 1 / (1 + exp(-x)) negated an unsigned 5 and an
-        integer's minimum in their own type (sigmoid 0 and 1 where it is 0.993 and 0)."""
-        if dtype in ("float32", "float64") and not isinstance(self.impl, np.ufunc):
-            values = [np.asarray(v, dtype) if k not in self.bool_args and np.asarray(v).dtype.kind in "iub" else v
-                      for k, v in enumerate(values)]
+        """impl(*values) for a result of `dtype`, the converted_arguments converted first where
+        impl is written in NumPy calls (a ufunc converts them itself): sigmoid's 1 / (1 + exp(-x))
+        negated an unsigned 5 and an integer's minimum in their own type (sigmoid 0 and 1 where
+        it is 0.993 and 0)."""
+        if not isinstance(self.impl, np.ufunc):
+            values = [np.asarray(v) for v in values]
+            converted = self.converted_arguments([v.dtype for v in values], dtype)
+            values = [v.astype(dtype) if k in converted else v for k, v in enumerate(values)]
         return self.impl(*values)
 
     @functools.lru_cache(maxsize=None)

@@ -1553,6 +1553,8 @@ def test_integer_powers_give_numpys_values_and_refuse_negative_exponents(dtype, 
     got = f(x, y)
     assert got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+    assert set(thunk.flat) == {(parallel, None)}  # (the loop this case is about ran)
     if info.min:
         for negative in (-1, info.min):
             y[len(y) // 2] = negative  # (one value: the task that meets it fails, the others run)
@@ -1593,6 +1595,10 @@ def test_float_steps_convert_integer_arguments_first_as_numpys_loops_do():
     for g, w in zip(got, want):
         assert g.dtype == w.dtype
         np.testing.assert_allclose(g, w, rtol=1e-6, equal_nan=True)
+    # exp of an int16 is float32's vectorized exp of the converted value, not libm's float64 exp
+    from symgraph.backends.numba_codegen import VECTOR_FORMS, step_source
+    vectorized = VECTOR_FORMS["float32"]["exp"].format("np.float32(x0)")
+    assert step_source(TABLE["exp"], ["x0"], ["int16"], "float32") == f"np.float32({vectorized})"
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "bool"])
@@ -1635,13 +1641,12 @@ def test_single_values_of_float_functions_convert_integer_arguments_first():
 
 
 @pytest.mark.parametrize("name", ["sin", "cos", "tan"])
-def test_trig_of_integers_beside_checked_trig_is_exact_beyond_the_checked_range(name, monkeypatch):
+@pytest.mark.usefixtures("ours_only")
+def test_trig_of_integers_beside_checked_trig_is_exact_beyond_the_checked_range(name):
     """A loop with our range-checked sin/cos/tan of floats checks their arguments only: a step
     of an integer argument (converted to float64 first) takes the exact form, not the
     range-limited one, however large the integer. Our forms only (no SVML's: what a CPU without
     AVX-512 runs): sin(x) + sin(i) of i = 2e9 had been wrong."""
-    from symgraph.backends import numba_codegen
-    monkeypatch.setattr(numba_codegen, "VECTOR_FORMS", numba_codegen.OWN_FORMS)
     x, i = sg.tensor("x", "float64", (None,)), sg.tensor("i", "int32", (None,))
     xv, iv = np.array([0.5, 1.0, 2.0, -3.0]), np.array([2_000_000_000, 7, 1_600_000, -2_000_000_000], np.int32)
     fn = getattr(sg, name)
