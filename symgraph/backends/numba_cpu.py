@@ -61,7 +61,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             extra_ops.CumProdGrad, extra_ops.BinCount, extra_ops.SearchSorted,
             extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,
             selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
-            sorting.Sort, sorting.SortGrad, sorting.ArgSort, sorting.ArgTopK,  # (NumPy's sorts)
+            sorting.Sort, sorting.SortGrad, sorting.SortedLike, sorting.ArgSort, sorting.ArgTopK,  # (NumPy's sorts)
             IfElse)  # (a choice of one value: no arithmetic)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)

@@ -1,5 +1,5 @@
 """sort and argsort against NumPy on both CPU backends (the numba one runs NumPy's sorts
-natively), sort's gradient against finite differences, ties, and axis=None; argtopk's
+natively), sort's first and second derivatives against finite differences, ties, and axis=None; argtopk's
 partition against a whole sort."""
 import numpy as np
 import pytest
@@ -31,6 +31,26 @@ def test_sort_and_argsort_match_numpy(backend):
 def test_sort_gradient(axis):
     weights = np.arange(X.size, dtype=float).reshape(X.shape if axis is not None else (X.size,))
     sg.verify_grad(lambda v: (sg.sort(v, axis=axis) * weights).sum(), [X], rng=np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("axis", [-1, 0, None])
+def test_second_derivatives_through_sort(axis, backend):
+    """sort's gradient is differentiable in its turn (SortGrad's gradient is SortedLike's gather,
+    and SortedLike's SortGrad): the gradient of a sorted cube's weighted sum checked against
+    finite differences, and its Hessian against the one it must be, diagonal in x's own order."""
+    weights = np.arange(X.size, dtype=float).reshape(X.shape if axis is not None else (X.size,)) + 1
+    gradient = lambda v: sg.grad((sg.sort(v, axis=axis) ** 3 * weights).sum(), v)  # noqa: E731
+    sg.verify_grad(gradient, [X], rng=np.random.default_rng(2), backend=backend)
+    sg.verify_grad(lambda v: sg.grad((gradient(v) * X).sum(), v), [X], rng=np.random.default_rng(3), backend=backend)
+    x = sg.dmatrix("x")
+    hessian = sg.function([x], sg.hessian((sg.sort(x, axis=axis) ** 3 * weights).sum(), x), backend=backend)(X)
+    flat_axis = 0 if axis is None else axis
+    in_order = np.empty_like(weights)  # each entry's weight: the one at the place sort puts it
+    source = X.reshape(-1) if axis is None else X
+    np.put_along_axis(in_order, np.argsort(source, axis=flat_axis, kind="stable"), weights, axis=flat_axis)
+    np.testing.assert_allclose(hessian.reshape(X.size, X.size), np.diag((6 * in_order.reshape(X.shape) * X).ravel()),
+                               atol=1e-10)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
