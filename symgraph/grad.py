@@ -105,6 +105,25 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
     return results[0] if single else results
 
 
+def partial_grads(build, inputs, output_grads):
+    """An op's gradients of its inputs through a graph that computes the op (its grad's way):
+    those of build(stand_ins)'s outputs, given output_grads, with respect to each input on its
+    own. Stand-ins, not the inputs themselves: grad differentiates totally, and where one input is
+    computed from another (lstsq(m, sin(m))) it went back through that one too, a path the outer
+    gradient then counted again. None for an input that is not a float or that nothing reaches."""
+    stand_ins = [Variable(v.type, name=v.name) for v in inputs]
+    known = {o: g for o, g in zip(build(stand_ins), output_grads) if g is not None}
+    floats = [s for s in stand_ins if _is_float(s)]
+    if not known or not floats:
+        return [None] * len(inputs)
+    found = dict(zip(floats, grad(None, floats, known_grads=known, disconnected_inputs="ignore",
+                                  return_disconnected="None")))
+    reached = [s for s in floats if found[s] is not None]
+    back, _ = clone_replace([found[s] for s in reached], dict(zip(stand_ins, inputs)))
+    found.update(zip(reached, back))
+    return [found.get(s) for s in stand_ins]
+
+
 class UndefinedGradient:
     """What a user op's grad returns for an input with no gradient (Theano's grad_undefined
     and grad_not_implemented): grad raises NullTypeGradError, saying so, only if the cost's

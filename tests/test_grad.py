@@ -5,6 +5,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 
 import symgraph as sg
 from symgraph.graph import toposort
+from symgraph.ops.composite import Composite, CompositeReduce
 from symgraph.ops.elemwise import TABLE
 from tests.conftest import run
 
@@ -273,6 +274,22 @@ def test_known_grads_lop_and_rop(rng):
     np.testing.assert_allclose(run([x, v], sg.Rop(y, x, v), xv, vv), Jv @ vv, rtol=1e-10)
     g = sg.grad(None, x, known_grads={y: v})
     np.testing.assert_allclose(run([x, v], g, xv, vv), vv @ Jv, rtol=1e-10)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_fused_nodes_differentiate_each_input_on_its_own(backend, rng):
+    """An op whose gradient is grad of a graph that computes it (Composite, CompositeReduce,
+    lstsq: partial_grads) takes each input's derivative on its own: for Composite(x, exp(x)) =
+    x * exp(x) it had also gone back through exp(x) to x, a path the outer gradient counts too
+    (exp(x) (1 + 2x) for exp(x) (1 + x))."""
+    x = sg.dvector("x")
+    mul = Composite([(TABLE["mul"], (("in", 0), ("in", 1)), "float64")], [0], 2)
+    total = CompositeReduce(mul, "sum", (0,), False)(x, sg.exp(x))
+    xv = rng.uniform(-1, 1, 4)
+    want = np.exp(xv) * (1 + xv)
+    for cost in (mul(x, sg.exp(x)).sum(), total):
+        np.testing.assert_allclose(run([x], sg.grad(cost, x), xv, backend=backend), want, rtol=1e-12)
+    sg.verify_grad(lambda v: mul(v, sg.exp(v)), [xv], backend=backend)
 
 
 def test_verify_grad_reports_the_worst_element():

@@ -118,13 +118,8 @@ class Composite(Op):
         return [temps[o] for o in self.outputs]
 
     def grad(self, inputs, outputs, output_grads):
-        from ..grad import grad
-        outs = self.build_graph(inputs)
-        known = {o: g for o, g in zip(outs, output_grads) if g is not None}
-        floats = [v for v in inputs if v.dtype[0] in "fc"]
-        grads = dict(zip(floats, grad(None, floats, known_grads=known, disconnected_inputs="ignore",
-                                      return_disconnected="None"))) if floats else {}
-        return [grads.get(v) for v in inputs]
+        from ..grad import partial_grads
+        return partial_grads(self.build_graph, inputs, output_grads)
 
 
 def cast_output(composite, dtype):
@@ -166,9 +161,6 @@ class CompositeReduce(Op):
         return [np.asarray(out, dtype=node.outputs[0].dtype)]
 
     def grad(self, inputs, outputs, output_grads):
-        from ..grad import grad
-        out = Reduce(self.kind, self.axis, self.keepdims)(self.composite.build_graph(inputs)[0])
-        floats = [v for v in inputs if v.dtype[0] in "fc"]
-        grads = dict(zip(floats, grad(None, floats, known_grads={out: output_grads[0]},
-                                      disconnected_inputs="ignore", return_disconnected="None")))
-        return [grads.get(v) for v in inputs]
+        from ..grad import partial_grads
+        return partial_grads(lambda stand_ins: [Reduce(self.kind, self.axis, self.keepdims)(
+            self.composite.build_graph(stand_ins)[0])], inputs, output_grads)
