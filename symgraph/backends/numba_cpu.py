@@ -56,7 +56,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             ARange, Eye, StopGradient, N.CategoricalCrossentropy, loop.Map,
             nlinalg.MatrixInverse, nlinalg.Det, nlinalg.SLogDet, nlinalg.Solve, nlinalg.SolveTriangular,
             nlinalg.Pinv, nlinalg.Expm, nlinalg.Lstsq, decompositions.Cholesky, decompositions.Eigh, decompositions.SVD,
-            decompositions.QR, decompositions.QRGrad,  # (LAPACK through NumPy and SciPy)
+            decompositions.QR,  # (LAPACK through NumPy and SciPy)
             special.Special,  # (SciPy's C loops)
             extra_ops.CumProdGrad, extra_ops.BinCount, extra_ops.SearchSorted,
             extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,

@@ -1,5 +1,5 @@
 """Matrix factorizations, Theano's slinalg.cholesky and nlinalg.eigh / svd / qr: NumPy's LAPACK
-calls, each with its gradient as a graph of other ops (QR's as an op of its own).
+calls, each with its gradient as a graph of other ops.
 
 Which entries a factorization reads decides its gradient: NumPy's cholesky and eigh read one
 triangle of the matrix (the lower one unless asked otherwise), so the other triangle's gradient
@@ -9,7 +9,8 @@ import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable
 from .linalg import dot, diag, diagonal, tril, triu
-from .shape import shape, eye, zeros_like
+from .elemwise import minimum
+from .shape import shape, eye, zeros_like, concatenate
 from . import nlinalg  # (nlinalg gathers this module's names: its own are used when called)
 
 
@@ -169,47 +170,30 @@ class QR(Op):
         a = inputs[0]
         q, r = QR("reduced")(a) if self.mode == "r" else outputs
         gq = output_grads[0] if self.mode != "r" else zeros_like(q)
-        gr = output_grads[-1]
-        return [QRGrad(self.mode)(a, q, r, gq, gr)]
+        return [_qr_grad(a, q, r, gq, output_grads[-1], self.mode == "complete")]
 
 
-class QRGrad(Op):
-    """The gradient of QR, in NumPy: a tall or square matrix's by Walter and Lehmann's rule
-    (Liao et al. 2019: gA = [gQ + Q copyltu(M)] R^-T, M = R gR^T - gQ^T Q), a wide one's by
-    splitting it into its leading square block and the rest. Complete Q's columns past the
-    matrix's are any basis of their space: their gradient is ignored (PyTorch's rule)."""
-    __props__ = ("mode",)
-
-    def __init__(self, mode):
-        self.mode = mode
-
-    def make_node(self, a, q, r, gq, gr):
-        return Apply(self, [a, q, r, gq, gr], [Variable(a.type)])
-
-    def infer_shape(self, node, shapes):
-        return [shapes[0]]
-
-    def perform(self, node, inputs):
-        a, q, r, gq, gr = inputs
-        m, n = a.shape
-        k = min(m, n)
-        q, gq = q[:, :k], gq[:, :k]
-        if self.mode == "complete":
-            r, gr = r[:k], gr[:k]
-        if m >= n:
-            ga = _qr_grad_square_r(q, r, gq, gr)
-        else:  # a = [x | y] with x = q r[:, :m], y = q r[:, m:]
-            gy = q @ gr[:, m:]
-            gx = _qr_grad_square_r(q, r[:, :m], gq + a[:, m:] @ gr[:, m:].T, gr[:, :m])
-            ga = np.concatenate([gx, gy], axis=1)
-        return [ga.astype(node.outputs[0].dtype, copy=False)]
+def _qr_grad(a, q, r, gq, gr, complete):
+    """QR's gradient as a graph (so it differentiates again): a tall or square matrix's by Walter
+    and Lehmann's rule (Liao et al. 2019: gA = [gQ + Q copyltu(M)] R^-T, M = R gR^T - gQ^T Q), a
+    wide one's by splitting it into its leading square block x and the rest y, a = [x | y] with
+    x = q r[:, :m], y = q r[:, m:]. One graph serves both: for a tall or square a, y and the
+    columns of r past m are empty, and the split leaves the rule as it is. Complete Q's columns
+    past the matrix's are any basis of their space: their gradient is ignored (PyTorch's rule)."""
+    m, n = shape(a)[0], shape(a)[1]
+    k = minimum(m, n)
+    q, gq = q[:, :k], gq[:, :k]
+    if complete:
+        r, gr = r[:k], gr[:k]
+    gy = dot(q, gr[:, m:])
+    gx = _qr_grad_square_r(q, r[:, :m], gq + dot(a[:, m:], gr[:, m:].T), gr[:, :m])
+    return concatenate([gx, gy], axis=1)
 
 
 def _qr_grad_square_r(q, r, gq, gr):
-    from scipy.linalg import solve_triangular
-    m = r @ gr.T - gq.T @ q
-    copyltu = np.tril(m) + np.tril(m, -1).T
-    return solve_triangular(r, (gq + q @ copyltu).T, lower=False).T  # (... ) R^-T
+    m = dot(r, gr.T) - dot(gq.T, q)
+    copyltu = tril(m) + tril(m, -1).T
+    return nlinalg.solve_triangular(r, (gq + dot(q, copyltu)).T, lower=False).T  # (...) R^-T
 
 
 def cholesky(a, lower=True):

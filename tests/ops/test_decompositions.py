@@ -133,6 +133,26 @@ def test_gradients_match_finite_differences(fn, point):
     sg.verify_grad(fn, [point], rng=np.random.default_rng(2))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("fn, point", [
+    (lambda a: sg.nlinalg.qr(a)[0] + sg.nlinalg.qr(a)[1].T, A),
+    (lambda a: sg.nlinalg.qr(a)[0], TALL),
+    (lambda a: sg.concatenate([sg.nlinalg.qr(a)[0], sg.nlinalg.qr(a)[1]], axis=1), WIDE),
+    (lambda a: sg.nlinalg.qr(a, "complete")[1], TALL),
+    (lambda a: sg.nlinalg.qr(a, "r"), WIDE),
+    (lambda a: sg.slinalg.cholesky(a), SPD),
+    (lambda a: sg.nlinalg.eigh(a)[1], SPD),
+    (lambda a: sg.nlinalg.svd(a, full_matrices=False)[0], TALL),
+    (lambda a: sg.nlinalg.slogdet(a)[1], A),
+], ids=["qr-square", "qr-q-tall", "qr-wide", "qr-complete", "qr-r-mode", "cholesky", "eigh-vectors", "svd-u-tall",
+        "slogdet"])
+def test_second_derivatives_match_finite_differences(fn, point, backend):
+    """The gradients are graphs that differentiate again (QR's had been an op without a gradient
+    of its own: 'QRGrad has no gradient'): the gradient of the sum of squares, checked as a
+    function in its turn."""
+    sg.verify_grad(lambda a: sg.grad((fn(a) ** 2).sum(), a), [point], rng=np.random.default_rng(3), backend=backend)
+
+
 def test_gradients_on_the_numba_backend():
     sg.verify_grad(lambda a: sg.nlinalg.eigh(a)[1] + sg.slinalg.cholesky(a), [SPD], backend="numba")
     sg.verify_grad(lambda a: sg.nlinalg.svd(a, full_matrices=False)[0] + sg.nlinalg.qr(a)[0], [TALL],
