@@ -186,6 +186,25 @@ def test_second_derivatives_match_closed_forms(fn, second):
     np.testing.assert_allclose(run([x], gg, xv), second(xv), rtol=1e-10)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_derivatives_of_powers_past_their_degree_are_zero_at_zero(backend):
+    """x ** 0's derivative is 0 (PyTorch's rule), not 0 * x ** -1, NaN at x = 0, where the third
+    derivative of x ** 2 and the fourth of x ** 3 reached it; a variable exponent's zeros too."""
+    x, p = sg.dvector("x"), sg.dvector("p")
+    xv = np.array([0.0, 1.5, -2.0])
+    for degree, derivatives in ((2, [2 * xv, np.full(3, 2.0), np.zeros(3)]),
+                                (3, [3 * xv ** 2, 6 * xv, np.full(3, 6.0), np.zeros(3)])):
+        g, found = (x ** degree).sum(), []
+        for _ in derivatives:
+            g = sg.grad(g, x)
+            found.append(g)
+            g = g.sum()
+        for got, want in zip(run([x], found, xv, backend=backend), derivatives):
+            np.testing.assert_array_equal(got, want)
+    by_p = run([x, p], sg.grad((x ** p).sum(), x), xv, np.array([0.0, 0.0, 2.0]), backend=backend)
+    np.testing.assert_array_equal(by_p, [0.0, 0.0, -4.0])
+
+
 def test_second_derivative_of_dot_and_pow_exponent(rng):
     x, A = sg.dvector("x"), rng.normal(size=(3, 3))
     H = sg.hessian(sg.dot(x, sg.dot(A, x)), x)

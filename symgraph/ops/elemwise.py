@@ -118,7 +118,9 @@ _row("int_div", 2, np.floor_divide, "({0} // {1})", None, symbol="//")
 _row("mod", 2, np.mod, "({0} % {1})",
      lambda i, z, g: [g, -g * floor(i[0] / i[1])], symbol="%")
 _row("pow", 2, np.power, "np.power({0}, {1})",
-     lambda i, z, g: [g * i[1] * i[0] ** (i[1] - 1),
+     # (x ** 0's derivative is 0, not 0 * x ** -1: NaN at x = 0, where the third derivative of x ** 2
+     # reached it; PyTorch's rule. The select folds away for a constant exponent.)
+     lambda i, z, g: [where(eq(i[1], 0), 0, g * i[1] * i[0] ** (i[1] - 1)),
                       g * where(gt(i[0], 0), z * log(where(gt(i[0], 0), i[0], 1)), 0)], symbol="**")
 _row("neg", 1, np.negative, "(-{0})", lambda i, z, g: [-g])
 _row("abs", 1, np.abs, "np.abs({0})", lambda i, z, g: [g * sign(i[0])])

@@ -68,7 +68,7 @@ def _identity(out, x):
 
 @canonicalize.register(Elemwise)
 def algebraic_identities(fgraph, node):
-    """x*1, 1*x, x+0, 0+x, x-0, x/1, x**1, --x, where(c, x, x): the operand itself."""
+    """x*1, 1*x, x+0, 0+x, x-0, x/1, x**1, --x, where(c, x, x), where(True, x, 0): the operand itself."""
     name, out = node.op.scalar_op.name, node.outputs[0]
     ins = node.inputs
     if name in ("mul", "add"):
@@ -83,6 +83,10 @@ def algebraic_identities(fgraph, node):
         return _identity(out, args(ins[0])[0])
     if name == "where" and ins[1] is ins[2]:
         return _identity(out, ins[1])
+    if name == "where" and is_scalar_like(ins[0]) and ins[0].ndim <= out.ndim:
+        taken, other = (ins[1], ins[2]) if bool(ins[0].data.reshape(-1)[0]) else (ins[2], ins[1])
+        if is_scalar_like(other) and other.ndim <= out.ndim:  # (so `taken` has the output's shape)
+            return _identity(out, taken)
     return None
 
 

@@ -51,6 +51,22 @@ def test_identities_vanish_and_values_hold(xv):
     assert_same(fast, slow, xv)
 
 
+def test_a_select_by_a_constant_condition_is_its_branch():
+    """where(True, x, 0) -> x: the select pow's gradient puts around x ** 0's derivative folds
+    away for a constant exponent (the gradient of (x - t) ** 2 is one multiply, as before)."""
+    x, t = sg.dvector("x"), sg.dvector("t")
+    fast, slow = compile_both([x, t], sg.grad(((x - t) ** 2).sum(), x) + sg.where(sg.constant(False), 1.0, x))
+    assert "Composite{mul(i2, sub(i0, i1))}" in float_nodes(fast) and "where" not in " ".join(float_nodes(fast))
+    assert_same(fast, slow, np.array([0.0, 1.5, -2.0]), np.array([1.0, 0.5, 0.0]))
+    kept = sg.function([x], sg.where(sg.constant(True), x, sg.constant(np.zeros(3))), backend="numpy")
+    assert "where" in " ".join(float_nodes(kept))  # (the other branch is an array: kept)
+
+
+def float_nodes(f):
+    """The names of f's nodes that compute floats (not its shapes' bookkeeping)."""
+    return [str(n.op) for n in f.fgraph.apply_nodes if n.outputs[0].dtype[0] == "f"]
+
+
 @settings(**SETTINGS)
 @given(matrices)
 def test_constant_folding_and_constant_sums(xv):
