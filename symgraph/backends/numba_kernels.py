@@ -1,5 +1,5 @@
 """Hand-written Numba kernels for ops that are loops by nature: pooling, im2col/col2im,
-gathers, scatter-add, cumsum, argmax, transposed and strided copies.
+gathers, scatter-add, cumsum, linear recurrences, argmax, transposed and strided copies.
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 import types
@@ -572,6 +572,23 @@ def _running(x, out, product):
 
 
 running_serial, running_parallel = serial_and_parallel(_running)
+
+
+def _recurrence(a, b, out):
+    """out[o, j, i] = b[o, j, i] + a[o, j, i] out[o, j - 1, i] for (outer, n, inner) arrays, out's
+    first row b's (LinearRecurrence: cumprod's gradient, run from the end as reversed views)."""
+    outer, n, inner = b.shape
+    if n == 0:
+        return
+    for o in prange(outer):
+        for i in range(inner):
+            out[o, 0, i] = b[o, 0, i]
+        for j in range(1, n):
+            for i in range(inner):
+                out[o, j, i] = b[o, j, i] + a[o, j, i] * out[o, j - 1, i]
+
+
+recurrence_serial, recurrence_parallel = serial_and_parallel(_recurrence)
 
 
 def arg_extreme_kernel(kind, parallel):

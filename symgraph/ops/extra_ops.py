@@ -3,7 +3,7 @@ fill_diagonal, searchsorted, unravel_index, ravel_multi_index, unique and specif
 
 Those whose result is a graph of other ops (diff, to_one_hot, fill_diagonal) differentiate as
 their parts do; the others are NumPy's own calls, with a gradient where one exists (cumprod's
-counts zeros exactly, bincount's weights get theirs gathered back).
+counts zeros exactly, to any order, bincount's weights get theirs gathered back).
 """
 import numpy as np
 
@@ -30,37 +30,64 @@ class CumProd(Op):
         return [np.cumprod(inputs[0], axis=self.axis)]
 
     def grad(self, inputs, outputs, output_grads):
-        if inputs[0].dtype[0] != "f":
+        """prod(x[:i]) * r_i with r_i = g_i + x_{i+1} r_{i+1} (a recurrence from the end): no
+        division by x, so zeros count; a graph of ops that differentiate again."""
+        x = inputs[0]
+        if x.dtype[0] != "f":
             return [None]
-        return [CumProdGrad(self.axis)(inputs[0], output_grads[0])]
+        axis = self.axis
+        before = shifted(CumProd(axis)(x), axis, 1, fill=1)  # prod(x[:i]), exclusive
+        rest = LinearRecurrence(axis, reverse=True)(shifted(x, axis, -1), output_grads[0])
+        return [before * rest]
 
 
-class CumProdGrad(Op):
-    """cumprod's gradient without dividing by x (so zeros count): along the axis,
-    grad_i = prod(x[:i]) * r_i with r_i = g_i + x_{i+1} * r_{i+1}, a loop from the end."""
-    __props__ = ("axis",)
+class LinearRecurrence(Op):
+    """y_i = b_i + a_i y_{i-1} along axis (y_{-1} = 0, so a_0 is not read), or from the end with
+    reverse: y_i = b_i + a_i y_{i+1} (a's last not read). Linear in b; its gradient is the same
+    recurrence run the other way, so derivatives of any order stay such graphs (cumprod's)."""
+    __props__ = ("axis", "reverse")
 
-    def __init__(self, axis):
-        self.axis = axis
+    def __init__(self, axis, reverse=False):
+        self.axis, self.reverse = axis, bool(reverse)
 
-    def make_node(self, x, g):
-        return Apply(self, [x, g], [Variable(x.type)])
+    def make_node(self, a, b):
+        a, b = as_variable(a), as_variable(b)
+        dtype = np.result_type(a.dtype, b.dtype).name
+        return Apply(self, [a, b], [Variable(TensorType(dtype, b.type.shape))])
 
     def infer_shape(self, node, shapes):
-        return [shapes[0]]
+        return [shapes[1]]
 
     def perform(self, node, inputs):
-        x, g = (np.moveaxis(a, self.axis, 0) for a in inputs)
-        n = x.shape[0]
-        before = np.ones_like(x)  # prod(x[:i]), exclusive
-        if n > 1:
-            np.cumprod(x[:-1], axis=0, out=before[1:])
-        rest = np.empty_like(x)
-        if n:
-            rest[-1] = g[-1]
-        for i in range(n - 2, -1, -1):
-            rest[i] = g[i] + x[i + 1] * rest[i + 1]
-        return [np.moveaxis(before * rest, 0, self.axis).astype(node.outputs[0].dtype, copy=False)]
+        dtype = node.outputs[0].dtype
+        a, b = (np.moveaxis(np.broadcast_to(v, inputs[1].shape), self.axis, 0) for v in inputs)
+        y = np.array(b, dtype=dtype)
+        steps = range(y.shape[0] - 2, -1, -1) if self.reverse else range(1, y.shape[0])
+        for i in steps:
+            y[i] += a[i] * y[i + 1 if self.reverse else i - 1]
+        return [np.moveaxis(y, 0, self.axis)]
+
+    def grad(self, inputs, outputs, output_grads):
+        """For y = b + a shift(y): b's gradient c = g + shift'(a) c, the transposed recurrence
+        (the other way, a moved by one place); a's gradient c times y one place back."""
+        a, b = inputs
+        y, g = outputs[0], output_grads[0]
+        step = 1 if self.reverse else -1  # where y_i's own term comes from: i + 1 (reverse) or i - 1
+        c = LinearRecurrence(self.axis, not self.reverse)(shifted(a, self.axis, step), g)
+        ga = c * shifted(y, self.axis, -step) if a.dtype[0] == "f" else None
+        return [ga, c if b.dtype[0] == "f" else None]
+
+
+def shifted(x, axis, by, fill=0):
+    """x moved `by` (1 or -1) places along axis, the place left empty filled: x[i - by]."""
+    from .shape import concatenate, full_like
+    x = as_variable(x)
+    before = (slice(None),) * axis
+    if by == 1:
+        kept, edge = getitem(x, before + (slice(None, -1),)), getitem(x, before + (slice(None, 1),))
+        return concatenate([full_like(edge, fill), kept], axis=axis)
+    kept, edge = getitem(x, before + (slice(1, None),)), getitem(x, before + (slice(-1, None),))
+    return concatenate([kept, full_like(edge, fill)], axis=axis)
 
 
 def cumprod(x, axis=None):

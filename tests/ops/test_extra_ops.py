@@ -8,6 +8,8 @@ import pytest
 
 import symgraph as sg
 from symgraph.backends import numba_cpu
+from symgraph.ops.extra_ops import LinearRecurrence
+from tests.conftest import executor_globals
 
 RNG = np.random.default_rng(82)
 M = RNG.normal(size=(4, 5))
@@ -142,6 +144,51 @@ def test_nan_aware_functions_match_numpy(backend):
         "einsum-broadcast-letter", "einsum-diagonals", "specify_shape"])
 def test_gradients_match_finite_differences(fn, points):
     sg.verify_grad(fn, points, rng=np.random.default_rng(6))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_cumprod_differentiates_to_any_order_zeros_too(axis, backend):
+    """cumprod's gradient is a graph (an exclusive cumprod times a linear recurrence from the end,
+    LinearRecurrence, whose gradient is the same recurrence the other way): second and third
+    derivatives against finite differences, at zeros too (no division by x). Its gradient had
+    been an op without a gradient ('CumProdGrad has no gradient')."""
+    second = lambda x: sg.grad((sg.cumprod(x, axis) ** 2).sum(), x)  # noqa: E731
+    third = lambda x: sg.grad((second(x) ** 2).sum(), x)  # noqa: E731
+    for point in (M_WITH_ZEROS[:, :4], M[:, :3]):
+        sg.verify_grad(second, [point], rng=np.random.default_rng(7), backend=backend)
+        sg.verify_grad(third, [point], rng=np.random.default_rng(8), backend=backend)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_linear_recurrence_matches_its_loop(reverse):
+    a, b = RNG.normal(size=(3, 5)), RNG.normal(size=(3, 5))
+    want = b.copy()
+    for i in (range(3, -1, -1) if reverse else range(1, 5)):
+        want[:, i] += a[:, i] * want[:, i + 1 if reverse else i - 1]
+    x, y = sg.dmatrix("a"), sg.dmatrix("b")
+    for backend in ("numpy", "numba"):
+        got = sg.function([x, y], LinearRecurrence(1, reverse)(x, y), backend=backend)(a, b)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    sg.verify_grad(lambda p, q: LinearRecurrence(0, reverse)(p, q), [a.T, b.T], rng=np.random.default_rng(9))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_recurrence_of_large_arrays_runs_the_compiled_loop(dtype):
+    """From numba_cpu.SMALL_BY_NUMPY values the numba backend runs its loop (RecurrenceThunk),
+    along either axis, either way, with a broadcast coefficient: the reference's values."""
+    rng = np.random.default_rng(10)
+    a = rng.uniform(-1.1, 1.1, (40, 500)).astype(dtype)
+    b = rng.normal(size=(40, 500)).astype(dtype)
+    x, y = sg.tensor("a", dtype, (None, None)), sg.tensor("b", dtype, (None, None))
+    for axis, reverse in ((0, False), (1, False), (0, True), (1, True)):
+        outs = [LinearRecurrence(axis, reverse)(x, y), LinearRecurrence(axis, reverse)(x[:1], y)]
+        f = sg.function([x, y], outs, backend="numba")
+        assert sum(isinstance(t, numba_cpu.RecurrenceThunk) for t in executor_globals(f).values()) == 2
+        want = sg.function([x, y], outs, backend="numpy")(a, b)
+        for got, w in zip(f(a, b), want):
+            assert got.dtype == w.dtype
+            np.testing.assert_allclose(got, w, rtol=1e-5 if dtype == "float32" else 1e-12)
 
 
 def test_specify_shape_states_lengths_and_refuses_others():
