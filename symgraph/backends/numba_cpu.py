@@ -61,6 +61,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             extra_ops.BinCount, extra_ops.SearchSorted,
             extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,
             selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
+            conv.MaxPoolPick,  # (NumPy's windows: second derivatives only)
             sorting.Sort, sorting.SortGrad, sorting.SortedLike, sorting.ArgSort, sorting.ArgTopK,  # (NumPy's sorts)
             IfElse)  # (a choice of one value: no arithmetic)
 for _cls in BY_NUMPY:

@@ -313,9 +313,12 @@ class MaxPool2D(Op):
     def perform(self, node, inputs):
         return [self.windows(inputs[0]).max(axis=(4, 5))]
 
-    def windows(self, x):
+    def windows(self, x, fill=None):
+        """x's pooling windows, (n, c, oh, ow, kh, kw); padding reads as `fill` (by default the
+        lowest value, which no window's maximum is)."""
         (pt, pb), (pl, pr) = self.params.pads(x.shape[2:], self.kernel)
-        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        if fill is None:
+            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), constant_values=fill) if pt or pb or pl or pr else x
         win = sliding_window_view(xp, self.kernel, axis=(2, 3))
         return win[:, :, ::self.stride[0], ::self.stride[1]]
@@ -354,7 +357,39 @@ class MaxPool2DGrad(Op):
         return [dxp[:, :, pt:pt + x.shape[2], pl:pl + x.shape[3]].copy()]
 
     def grad(self, inputs, outputs, output_grads):
-        return [None, None]
+        """Linear in g: its gradient picks the incoming one at each window's maximum (MaxPoolPick);
+        the positions themselves have none. (It had answered None for g too: second derivatives
+        through max_pool2d came out as if the pooling's gradient were constant.)"""
+        return [None, MaxPoolPick(self.pool)(inputs[0], output_grads[0])]
+
+
+class MaxPoolPick(Op):
+    """Each pooling window's entry of v at x's maximum there (the first, as MaxPool2DGrad routes
+    it): max_pool2d's shape. MaxPool2DGrad's gradient with respect to its g, and that scatter
+    is this gather's own gradient, so derivatives of any order through max_pool2d exist."""
+
+    __props__ = ("pool",)
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    def make_node(self, x, v):
+        pooled = self.pool.make_node(x).outputs[0]
+        return Apply(self, [x, v], [Variable(TensorType(v.dtype, pooled.type.shape))])
+
+    def infer_shape(self, node, shapes):
+        return self.pool.infer_shape(node, shapes[:1])
+
+    def perform(self, node, inputs):
+        x, v = inputs
+        win = self.pool.windows(x)
+        n, c, oh, ow, kh, kw = win.shape
+        arg = win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+        values = self.pool.windows(v, fill=0).reshape(n, c, oh, ow, kh * kw)
+        return [np.take_along_axis(values, arg[..., None], axis=-1)[..., 0].astype(node.outputs[0].dtype, copy=False)]
+
+    def grad(self, inputs, outputs, output_grads):
+        return [None, MaxPool2DGrad(self.pool)(inputs[0], output_grads[0])]
 
 
 def max_pool2d(x, kernel, stride=None, padding=0):

@@ -144,6 +144,24 @@ def test_pooling_gradients_route_to_the_maximum(rng):
     assert g.sum() == 2 * 2 * 3 * 3 and set(np.unique(g)) == {0.0, 1.0}
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_second_derivatives_through_max_pooling(backend, rng):
+    """max_pool2d's gradient (MaxPool2DGrad) is linear in the incoming gradient, and its own
+    gradient picks at each window's maximum (MaxPoolPick): a gradient penalty's derivative
+    through pooling had come out as if the pooling's gradient were constant (zero through it)."""
+    xv = rng.permutation(np.arange(1 * 2 * 5 * 5, dtype=float)).reshape(1, 2, 5, 5) / 10  # no ties
+    wv = rng.normal(size=(2, 2, 2, 2))
+
+    def penalty(a, w):  # the squared gradient of a pooled convnet's output, WGAN-GP's term
+        out = (sg.nn.max_pool2d(sg.tanh(sg.nn.conv2d(a, w, padding=1)), 3, 2, 1) ** 2).sum()
+        return (sg.grad(out, a) ** 2).sum()
+    sg.verify_grad(penalty, [xv, wv], rng=rng, n_tests=1, backend=backend)
+    x = sg.dtensor4("x")
+    g = sg.grad(sg.nn.max_pool2d(x, 2).sum(), x)
+    picked = run([x], sg.grad((g * x).sum(), x), xv, backend=backend)  # d/dx sum(mask * x): the mask
+    np.testing.assert_array_equal(picked, run([x], g, xv))
+
+
 def test_softmax_family(rng):
     xv = rng.normal(size=(3, 5)) * 10
     x = sg.dmatrix("x")
