@@ -10,7 +10,7 @@ import numpy as np
 from .base import Op, Apply, TensorType, Variable, as_variable
 from .linalg import dot, diag, diagonal, tril, triu
 from .elemwise import minimum
-from .shape import shape, eye, zeros_like, concatenate
+from .shape import shape, eye, zeros_like, concatenate, is_zeros
 from . import nlinalg  # (nlinalg gathers this module's names: its own are used when called)
 
 
@@ -87,7 +87,9 @@ class Eigh(Op):
         # A = V diag(w) V^T: dw_i = v_i^T dA v_i, V^T dV = F * (V^T dA V) with F from w's gaps
         w, v = outputs
         gw, gv = output_grads
-        inner = diag(gw) + _off_diagonal_reciprocals(w) * dot(v.T, gv)
+        inner = diag(gw)
+        if not is_zeros(gv):  # (F's gaps are 0 for a repeated eigenvalue: eigenvalues alone do without)
+            inner = inner + _off_diagonal_reciprocals(w) * dot(v.T, gv)
         return [_read_triangle(dot(dot(v, inner), v.T), self.UPLO == "L")]
 
 
@@ -122,6 +124,8 @@ class SVD(Op):
             return [dot(u * output_grads[0].dimshuffle("x", 0), vh)]
         u, s, vh = outputs
         gu, gs, gvh = output_grads
+        if is_zeros(gu) and is_zeros(gvh):  # (singular values alone: no gaps, which repeated ones make 0)
+            return [dot(u[:, :shape(s)[0]] * gs.dimshuffle("x", 0), vh[:shape(s)[0]])]
         if self.full_matrices:  # (the columns past min(m, n) are any basis of their space: PyTorch's rule)
             k = shape(s)[0]
             u, gu, vh, gvh = u[:, :k], gu[:, :k], vh[:k], gvh[:k]

@@ -447,6 +447,16 @@ def full(shape, fill_value, dtype=None):
     return Alloc()(fill, shape)
 
 
+def is_zeros(v):
+    """Whether v is zeros by construction: a constant 0, or an array filled with one (what grad
+    hands an op for an output nothing reads). An op's gradient leaves out that output's term,
+    which may divide by a gap that is 0 (eigh's eigenvectors of a repeated eigenvalue)."""
+    if isinstance(v, Constant):
+        return not np.any(v.data)
+    node = v.owner
+    return node is not None and isinstance(node.op, Alloc) and is_zeros(node.inputs[0])
+
+
 def zeros(shape, dtype=None):
     return Alloc()(Constant(np.zeros((), dtype_or_floatx(dtype))), shape)
 

@@ -153,6 +153,21 @@ def test_second_derivatives_match_finite_differences(fn, point, backend):
     sg.verify_grad(lambda a: sg.grad((fn(a) ** 2).sum(), a), [point], rng=np.random.default_rng(3), backend=backend)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_repeated_eigenvalues_and_singular_values_have_their_gradients(backend):
+    """Eigenvalues or singular values alone differentiate at a repeated one (x ones + 2 I: two
+    equal): their gradient has no eigenvector term, whose gaps are 0 there (it had been 0 * inf,
+    NaN, though nothing read the vectors)."""
+    x = sg.dscalar("x")
+    m = sg.ones((3, 3)) * x * 0.3 + 2 * sg.eye(3)
+    w = sg.constant(np.array([1.0, 2.0, 3.0]))
+    outs = [sg.nlinalg.eigh(m + m.T)[0], sg.slinalg.eigvalsh(m + m.T), sg.nlinalg.svd(m)[1],
+            sg.nlinalg.svd(m, full_matrices=False)[1]]
+    got = sg.function([x], [sg.grad((o * w).sum(), x) for o in outs], backend=backend)(0.7)
+    # eigenvalues 4, 4, 4 + 1.8 x (ascending); singular values 2 + 0.9 x, 2, 2 (descending)
+    np.testing.assert_allclose(got, [3 * 1.8, 3 * 1.8, 0.9, 0.9], rtol=1e-12)
+
+
 def test_gradients_on_the_numba_backend():
     sg.verify_grad(lambda a: sg.nlinalg.eigh(a)[1] + sg.slinalg.cholesky(a), [SPD], backend="numba")
     sg.verify_grad(lambda a: sg.nlinalg.svd(a, full_matrices=False)[0] + sg.nlinalg.qr(a)[0], [TALL],
