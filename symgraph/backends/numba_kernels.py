@@ -581,11 +581,18 @@ def _recurrence(a, b, out):
     if n == 0:
         return
     for o in prange(outer):
-        for i in range(inner):
-            out[o, 0, i] = b[o, 0, i]
-        for j in range(1, n):
+        if inner == 1:  # (a chain along a row: the running value kept in a register, not read back)
+            acc = b[o, 0, 0]
+            out[o, 0, 0] = acc
+            for j in range(1, n):
+                acc = b[o, j, 0] + a[o, j, 0] * acc
+                out[o, j, 0] = acc
+        else:
             for i in range(inner):
-                out[o, j, i] = b[o, j, i] + a[o, j, i] * out[o, j - 1, i]
+                out[o, 0, i] = b[o, 0, i]
+            for j in range(1, n):
+                for i in range(inner):
+                    out[o, j, i] = b[o, j, i] + a[o, j, i] * out[o, j - 1, i]
 
 
 recurrence_serial, recurrence_parallel = serial_and_parallel(_recurrence)
