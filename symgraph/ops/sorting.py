@@ -41,20 +41,25 @@ class Sort(Op):
         return [SortGrad(self.axis)(order, output_grads[0])]
 
 
-class SortGrad(Op):
-    """The gradient of sort(x) given the order that sorts x: g's entries put back where they came
-    from (the inverse permutation). Linear in g: its gradient is SortedLike's gather, so second
-    derivatives through sort work, as in Theano, PyTorch and JAX; the order has none."""
+class _InOrder(Op):
+    """An op of (order, v) along axis: v's entries moved by `order`, the indices that sort some x
+    (ArgSort's), into an array of order's shape and v's dtype."""
     __props__ = ("axis",)
 
     def __init__(self, axis):
         self.axis = axis
 
-    def make_node(self, order, g):
-        return Apply(self, [order, g], [Variable(TensorType(g.dtype, order.type.shape))])
+    def make_node(self, order, v):
+        return Apply(self, [order, v], [Variable(TensorType(v.dtype, order.type.shape))])
 
     def infer_shape(self, node, shapes):
         return [shapes[0]]
+
+
+class SortGrad(_InOrder):
+    """The gradient of sort(x) given the order that sorts x: g's entries put back where they came
+    from (the inverse permutation). Linear in g: its gradient is SortedLike's gather, so second
+    derivatives through sort work, as in Theano, PyTorch and JAX; the order has none."""
 
     def perform(self, node, inputs):
         order, g = inputs
@@ -66,19 +71,9 @@ class SortGrad(Op):
         return [None, SortedLike(self.axis)(inputs[0], output_grads[0])]
 
 
-class SortedLike(Op):
+class SortedLike(_InOrder):
     """v's entries along axis in `order` (NumPy's take_along_axis): the gather SortGrad scatters
     back, each the other's gradient."""
-    __props__ = ("axis",)
-
-    def __init__(self, axis):
-        self.axis = axis
-
-    def make_node(self, order, v):
-        return Apply(self, [order, v], [Variable(TensorType(v.dtype, order.type.shape))])
-
-    def infer_shape(self, node, shapes):
-        return [shapes[0]]
 
     def perform(self, node, inputs):
         order, v = inputs
