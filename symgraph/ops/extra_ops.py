@@ -36,7 +36,7 @@ class CumProd(Op):
         if x.dtype[0] != "f":
             return [None]
         axis = self.axis
-        before = shifted(CumProd(axis)(x), axis, 1, fill=1)  # prod(x[:i]), exclusive
+        before = shifted(outputs[0], axis, 1, fill=1)  # prod(x[:i]), exclusive
         rest = LinearRecurrence(axis, reverse=True)(shifted(x, axis, -1), output_grads[0])
         return [before * rest]
 
