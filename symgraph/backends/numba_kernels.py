@@ -598,6 +598,37 @@ def _recurrence(a, b, out):
 recurrence_serial, recurrence_parallel = serial_and_parallel(_recurrence)
 
 
+def _put_in_order(order, v, out):
+    """out[o, order[o, j, i], i] = v[o, j, i] for (outer, n, inner) arrays, order a permutation of
+    range(n) along its middle axis (ArgSort's: sort's gradient, SortGrad)."""
+    outer, n, inner = order.shape
+    for o in prange(outer):
+        if inner == 1:  # (along rows: one index a value, no inner loop)
+            for j in range(n):
+                out[o, order[o, j, 0], 0] = v[o, j, 0]
+        else:
+            for j in range(n):
+                for i in range(inner):
+                    out[o, order[o, j, i], i] = v[o, j, i]
+
+
+def _take_in_order(order, v, out):
+    """out[o, j, i] = v[o, order[o, j, i], i]: the gather _put_in_order undoes (SortedLike)."""
+    outer, n, inner = order.shape
+    for o in prange(outer):
+        if inner == 1:
+            for j in range(n):
+                out[o, j, 0] = v[o, order[o, j, 0], 0]
+        else:
+            for j in range(n):
+                for i in range(inner):
+                    out[o, j, i] = v[o, order[o, j, i], i]
+
+
+put_in_order_serial, put_in_order_parallel = serial_and_parallel(_put_in_order)
+take_in_order_serial, take_in_order_parallel = serial_and_parallel(_take_in_order)
+
+
 def arg_extreme_kernel(kind, parallel):
     """kernel(x, out): out[o, i] = the index along j of the first maximum (argmax) or minimum
     (argmin) of x[o, :, i], or of its first NaN, as NumPy's; x is (outer, n, inner), n >= 1.

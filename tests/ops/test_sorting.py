@@ -6,6 +6,7 @@ import pytest
 
 import symgraph as sg
 from symgraph.backends import numba_cpu
+from tests.conftest import executor_globals
 
 RNG = np.random.default_rng(90)
 X = RNG.normal(size=(3, 5))
@@ -51,6 +52,27 @@ def test_second_derivatives_through_sort(axis, backend):
     np.put_along_axis(in_order, np.argsort(source, axis=flat_axis, kind="stable"), weights, axis=flat_axis)
     np.testing.assert_allclose(hessian.reshape(X.size, X.size), np.diag((6 * in_order.reshape(X.shape) * X).ravel()),
                                atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sort_gradients_of_large_arrays_run_compiled_loops(dtype):
+    """From numba_cpu.SMALL_BY_NUMPY values sort's gradient and its own gradient run compiled
+    loops (InOrderThunk: a scatter and a gather in sort's order), along either axis, the
+    incoming gradient a broadcast view (a plain sum's) or an array: the reference's values."""
+    rng = np.random.default_rng(11)
+    xv = rng.normal(size=(300, 70)).astype(dtype)
+    wv = rng.uniform(0.5, 1.5, xv.shape).astype(dtype)
+    x, w = sg.tensor("x", dtype, (None, None)), sg.tensor("w", dtype, (None, None))
+    outs = []
+    for axis in (0, 1):
+        g = sg.grad((sg.sort(x, axis) ** 3 * w).sum(), x)
+        outs += [g, sg.grad((g * w).sum(), x), sg.grad(sg.sort(x, axis).sum(), x)]
+    f = sg.function([x, w], outs, backend="numba")
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.InOrderThunk)]
+    assert len(thunks) >= 6
+    for got, want in zip(f(xv, wv), sg.function([x, w], outs, backend="numpy")(xv, wv)):
+        assert got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
