@@ -1236,72 +1236,52 @@ def _lower_cumprod(op, node):
     return RunningThunk(op, node, product=True)
 
 
-class RecurrenceThunk:
-    """LinearRecurrence (cumprod's gradient) as one compiled loop over (outer, n, inner) views
-    (numba_kernels._recurrence), reversed views for a recurrence from the end; the reference's
-    loop steps along the axis in Python (a 10^5-value cumprod's gradient took ~0.1 s). Small
-    arrays, float16 and complex run the reference."""
+class AxisLoopThunk:
+    """An op of two arrays along its axis as one compiled loop over their (outer, n, inner)
+    views into a new array (numba_kernels: `loops` a serial and a parallel dispatcher of it),
+    reversed views for a loop from the end; float inputs in the output's dtype, indices as they
+    are. LinearRecurrence (cumprod's gradient), whose reference steps along the axis in Python
+    (a 10^5-value cumprod's gradient took ~0.1 s), and sort's gradient and its own (SortGrad's
+    scatter, SortedLike's gather), where NumPy's put_along_axis and take_along_axis build index
+    arrays for every axis (1000x100 float32: 0.3 ms each). Small arrays, float16 and complex run
+    the reference."""
 
-    def __init__(self, op, node):
-        self.op = op
+    def __init__(self, op, node, loops, reverse=False):
+        self.axis, self.loops, self.reverse = op.axis, loops, reverse
         self.reference = _reference(op, node)
         self.out_dtype = np.dtype(node.outputs[0].dtype)
         self.threshold = codegen.PARALLEL_THRESHOLD
 
     def __call__(self, inputs):
-        a, b = inputs
-        dtype, axis = self.out_dtype, self.op.axis
-        if b.size < SMALL_BY_NUMPY or dtype.kind != "f" or dtype == np.float16:
+        dtype = self.out_dtype
+        shape = np.broadcast_shapes(*(v.shape for v in inputs))
+        size = math.prod(shape)
+        if size < SMALL_BY_NUMPY or dtype.kind != "f" or dtype == np.float16:
             return self.reference(inputs)
-        a3, b3 = (_around_axis(np.broadcast_to(v, b.shape).astype(dtype, copy=False), axis, self.threshold)
-                  for v in (a, b))
-        out = np.empty(b.shape, dtype)
-        out3 = out.reshape(b3.shape)
-        if self.op.reverse:
-            a3, b3, out3 = a3[:, ::-1], b3[:, ::-1], out3[:, ::-1]
-        parallel = b.size >= self.threshold and b3.shape[0] > 1
-        (kernels.recurrence_parallel if parallel else kernels.recurrence_serial)(a3, b3, out3)
+        views = [_around_axis(np.broadcast_to(v, shape).astype(dtype if v.dtype.kind == "f" else v.dtype, copy=False),
+                              self.axis, self.threshold) for v in inputs]
+        out = np.empty(shape, dtype)
+        views.append(out.reshape(views[0].shape))
+        if self.reverse:
+            views = [v[:, ::-1] for v in views]
+        serial, parallel = self.loops
+        (parallel if size >= self.threshold and views[0].shape[0] > 1 else serial)(*views)
         return [out]
 
 
 @lower.register(extra_ops.LinearRecurrence)
 def _lower_recurrence(op, node):
-    return RecurrenceThunk(op, node)
-
-
-class InOrderThunk:
-    """SortGrad's scatter and SortedLike's gather (sort's gradient and its own) as one compiled
-    loop over (outer, n, inner) views, where NumPy's put_along_axis and take_along_axis build
-    index arrays for every axis (1000x100 float32: 0.3 ms each). Small arrays, float16 and
-    complex run the reference."""
-
-    def __init__(self, op, node, loops):
-        self.op, self.loops = op, loops
-        self.reference = _reference(op, node)
-        self.out_dtype = np.dtype(node.outputs[0].dtype)
-        self.threshold = codegen.PARALLEL_THRESHOLD
-
-    def __call__(self, inputs):
-        order, v = inputs
-        dtype, axis = self.out_dtype, self.op.axis
-        if order.size < SMALL_BY_NUMPY or dtype.kind != "f" or dtype == np.float16:
-            return self.reference(inputs)
-        order3 = _around_axis(order, axis, self.threshold)
-        v3 = _around_axis(np.broadcast_to(v, order.shape).astype(dtype, copy=False), axis, self.threshold)
-        out = np.empty(order.shape, dtype)
-        serial, parallel = self.loops
-        (parallel if order.size >= self.threshold and order3.shape[0] > 1 else serial)(order3, v3, out.reshape(order3.shape))
-        return [out]
+    return AxisLoopThunk(op, node, (kernels.recurrence_serial, kernels.recurrence_parallel), reverse=op.reverse)
 
 
 @lower.register(sorting.SortGrad)
 def _lower_sort_grad(op, node):
-    return InOrderThunk(op, node, (kernels.put_in_order_serial, kernels.put_in_order_parallel))
+    return AxisLoopThunk(op, node, (kernels.put_in_order_serial, kernels.put_in_order_parallel))
 
 
 @lower.register(sorting.SortedLike)
 def _lower_sorted_like(op, node):
-    return InOrderThunk(op, node, (kernels.take_in_order_serial, kernels.take_in_order_parallel))
+    return AxisLoopThunk(op, node, (kernels.take_in_order_serial, kernels.take_in_order_parallel))
 
 
 class ArgReduceThunk:

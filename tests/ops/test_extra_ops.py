@@ -175,7 +175,7 @@ def test_linear_recurrence_matches_its_loop(reverse):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_linear_recurrence_of_large_arrays_runs_the_compiled_loop(dtype):
-    """From numba_cpu.SMALL_BY_NUMPY values the numba backend runs its loop (RecurrenceThunk),
+    """From numba_cpu.SMALL_BY_NUMPY values the numba backend runs its loop (AxisLoopThunk),
     along either axis, either way, with a broadcast coefficient: the reference's values."""
     rng = np.random.default_rng(10)
     a = rng.uniform(-1.1, 1.1, (40, 500)).astype(dtype)
@@ -184,7 +184,7 @@ def test_linear_recurrence_of_large_arrays_runs_the_compiled_loop(dtype):
     for axis, reverse in ((0, False), (1, False), (0, True), (1, True)):
         outs = [LinearRecurrence(axis, reverse)(x, y), LinearRecurrence(axis, reverse)(x[:1], y)]
         f = sg.function([x, y], outs, backend="numba")
-        assert sum(isinstance(t, numba_cpu.RecurrenceThunk) for t in executor_globals(f).values()) == 2
+        assert sum(isinstance(t, numba_cpu.AxisLoopThunk) for t in executor_globals(f).values()) == 2
         want = sg.function([x, y], outs, backend="numpy")(a, b)
         for got, w in zip(f(a, b), want):
             assert got.dtype == w.dtype

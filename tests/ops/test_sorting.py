@@ -57,7 +57,7 @@ def test_second_derivatives_through_sort(axis, backend):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sort_gradients_of_large_arrays_run_compiled_loops(dtype):
     """From numba_cpu.SMALL_BY_NUMPY values sort's gradient and its own gradient run compiled
-    loops (InOrderThunk: a scatter and a gather in sort's order), along either axis, the
+    loops (AxisLoopThunk: a scatter and a gather in sort's order), along either axis, the
     incoming gradient a broadcast view (a plain sum's) or an array: the reference's values."""
     rng = np.random.default_rng(11)
     xv = rng.normal(size=(300, 70)).astype(dtype)
@@ -68,7 +68,7 @@ def test_sort_gradients_of_large_arrays_run_compiled_loops(dtype):
         g = sg.grad((sg.sort(x, axis) ** 3 * w).sum(), x)
         outs += [g, sg.grad((g * w).sum(), x), sg.grad(sg.sort(x, axis).sum(), x)]
     f = sg.function([x, w], outs, backend="numba")
-    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.InOrderThunk)]
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.AxisLoopThunk)]
     assert len(thunks) >= 6
     for got, want in zip(f(xv, wv), sg.function([x, w], outs, backend="numpy")(xv, wv)):
         assert got.dtype == want.dtype
