@@ -323,6 +323,14 @@ class MaxPool2D(Op):
         win = sliding_window_view(xp, self.kernel, axis=(2, 3))
         return win[:, :, ::self.stride[0], ::self.stride[1]]
 
+    def window_maxima(self, x):
+        """(where each window's maximum is, the first of ties, as an index into its kh * kw
+        entries; the windows' shape (n, c, oh, ow, kh, kw)): what MaxPool2DGrad routes by and
+        MaxPoolPick picks at."""
+        win = self.windows(x)
+        n, c, oh, ow, kh, kw = win.shape
+        return win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1), win.shape
+
     def grad(self, inputs, outputs, output_grads):
         return [MaxPool2DGrad(self)(inputs[0], output_grads[0])]
 
@@ -344,9 +352,7 @@ class MaxPool2DGrad(Op):
     def perform(self, node, inputs):
         x, g = inputs
         pool = self.pool
-        win = pool.windows(x)
-        n, c, oh, ow, kh, kw = win.shape
-        arg = win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+        arg, (n, c, oh, ow, kh, kw) = pool.window_maxima(x)
         (pt, pb), (pl, pr) = pool.params.pads(x.shape[2:], pool.kernel)
         dxp = np.zeros((n, c, x.shape[2] + pt + pb, x.shape[3] + pl + pr), dtype=x.dtype)
         sh, sw = pool.stride
@@ -382,9 +388,7 @@ class MaxPoolPick(Op):
 
     def perform(self, node, inputs):
         x, v = inputs
-        win = self.pool.windows(x)
-        n, c, oh, ow, kh, kw = win.shape
-        arg = win.reshape(n, c, oh, ow, kh * kw).argmax(axis=-1)
+        arg, (n, c, oh, ow, kh, kw) = self.pool.window_maxima(x)
         values = self.pool.windows(v, fill=0).reshape(n, c, oh, ow, kh * kw)
         return [np.take_along_axis(values, arg[..., None], axis=-1)[..., 0].astype(node.outputs[0].dtype, copy=False)]
 

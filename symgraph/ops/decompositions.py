@@ -119,17 +119,23 @@ class SVD(Op):
         return [o.astype(var.dtype, copy=False) for o, var in zip(out, node.outputs)]
 
     def grad(self, inputs, outputs, output_grads):
-        if not self.compute_uv:  # ds_i = u_i^T dA v_i
+        if not self.compute_uv:
             u, _, vh = SVD(full_matrices=False)(inputs[0])
-            return [dot(u * output_grads[0].dimshuffle("x", 0), vh)]
+            return [_singular_values_grad(u, vh, output_grads[0])]
         u, s, vh = outputs
         gu, gs, gvh = output_grads
         if is_zeros(gu) and is_zeros(gvh):  # (singular values alone: no gaps, which repeated ones make 0)
-            return [dot(u[:, :shape(s)[0]] * gs.dimshuffle("x", 0), vh[:shape(s)[0]])]
+            k = shape(s)[0]
+            return [_singular_values_grad(u[:, :k], vh[:k], gs)]
         if self.full_matrices:  # (the columns past min(m, n) are any basis of their space: PyTorch's rule)
             k = shape(s)[0]
             u, gu, vh, gvh = u[:, :k], gu[:, :k], vh[:k], gvh[:k]
         return [_svd_grad(inputs[0], u, s, vh, gu, gs, gvh)]
+
+
+def _singular_values_grad(u, vh, gs):
+    """The gradient through the singular values alone, ds_i = u_i^T dA v_i (u, vh reduced)."""
+    return dot(u * gs.dimshuffle("x", 0), vh)
 
 
 def _svd_grad(a, u, s, vh, gu, gs, gvh):

@@ -79,7 +79,10 @@ class LinearRecurrence(Op):
 
 
 def shifted(x, axis, by, fill=0):
-    """x moved `by` (1 or -1) places along axis, the place left empty filled: x[i - by]."""
+    """x moved `by` (1 or -1) places along axis, the place left empty filled: x[i - by]. (Not
+    padding.pad of a slice, whose constant mode fills a whole array and writes the slice into
+    it: cumprod's float64 gradient of 10^5 values 0.60 ms that way, 0.49 this one, gradients.py;
+    and its edge, cut from x, keeps an empty axis empty where pad's would have length 1.)"""
     from .shape import concatenate, full_like
     x = as_variable(x)
     before = (slice(None),) * axis

@@ -70,9 +70,28 @@ def test_sort_gradients_of_large_arrays_run_compiled_loops(dtype):
     f = sg.function([x, w], outs, backend="numba")
     thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.AxisLoopThunk)]
     assert len(thunks) >= 6
+    # (each axis: three scatters and a gather, and one argsort they all read)
+    kinds = sorted(type(n.op).__name__ for n in f.fgraph.apply_nodes)
+    assert len(thunks) == 8 and kinds.count("ArgSort") == 2 and kinds.count("SortedLike") == 2
     for got, want in zip(f(xv, wv), sg.function([x, w], outs, backend="numpy")(xv, wv)):
         assert got.dtype == want.dtype
         np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_gradients_along_an_empty_axis_are_empty(backend):
+    """sort's and cumprod's gradients (and their second derivatives) of arrays with an empty
+    axis keep the array's shape (cumprod's shifted copies, the argsort, the recurrence and the
+    scatter and gather of zero values)."""
+    x = sg.dmatrix("x")
+    outs = []
+    for axis in (0, 1):
+        for op in (sg.sort, sg.cumprod):
+            g = sg.grad((op(x, axis) ** 2).sum(), x)
+            outs += [g, sg.grad((g ** 2).sum(), x)]
+    f = sg.function([x], outs, backend=backend)
+    for value in (np.zeros((3, 0)), np.zeros((0, 4))):
+        assert all(g.shape == value.shape for g in f(value))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
