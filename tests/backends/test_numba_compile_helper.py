@@ -20,10 +20,19 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.s
                                 reason="the helper is forked on Linux with two or more CPUs")
 
 
+def _stop_the_running_helper():
+    if helper_module._helper is not None:
+        helper_module._helper.close()
+        helper_module._helper = None
+
+
 @pytest.fixture
 def fresh(monkeypatch, tmp_path):
     """An empty cache dir, and a helper forked whatever else the machine runs (another test
-    worker compiling would otherwise keep it from forking)."""
+    worker compiling would otherwise keep it from forking). A helper an earlier test's call
+    forked and left running is stopped first: while it runs, this process forks no other (CI
+    failed so once, on a machine where the other worker had finished and left a CPU free)."""
+    _stop_the_running_helper()
     monkeypatch.setattr(sg.config, "cache_dir", str(tmp_path))
     monkeypatch.setattr(sg.config, "compile_helper", True)
     monkeypatch.setattr(helper_module, "_running_elsewhere", lambda: 0)
@@ -37,9 +46,7 @@ def fresh(monkeypatch, tmp_path):
         return helper
     monkeypatch.setattr(helper_module, "_start", recording_start)
     yield started
-    if helper_module._helper is not None:
-        helper_module._helper.close()
-        helper_module._helper = None
+    _stop_the_running_helper()
 
 
 def _functions_with_new_kernels():
