@@ -12,6 +12,7 @@ from tests.conftest import run
 DOMAIN = {"log": (0.2, 2), "log2": (0.2, 2), "log10": (0.2, 2), "log1p": (-0.5, 2), "sqrt": (0.2, 2),
           "arcsin": (-0.8, 0.8), "arccos": (-0.8, 0.8), "arctanh": (-0.8, 0.8), "reciprocal": (0.5, 2),
           "true_div": (0.5, 2), "pow": (0.5, 2), "mod": (0.3, 3), "abs": (0.2, 2), "arccosh": (1.2, 2)}
+DOMAIN["norm_sqrt"] = DOMAIN["sqrt"]
 DIFFERENTIABLE = sorted(n for n, op in TABLE.items() if op.grad_fn is not None and n not in ("where", "clip"))
 
 
@@ -68,6 +69,40 @@ def test_statistics_gradients(rng):
     sg.verify_grad(lambda a: a.std(), [x], rng=rng)
     sg.verify_grad(lambda a: sg.logsumexp(a, axis=0), [x], rng=rng)
     sg.verify_grad(lambda a: sg.cumsum(a, axis=1), [x], rng=rng)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_norms_and_deviations_have_zero_gradient_where_they_are_zero(backend, rng):
+    """The gradient of a norm at the zero vector and of a standard deviation over equal values is
+    0 (a subgradient; PyTorch's), not 0 * inf = NaN: an L2 penalty on a bias of zeros, a row
+    standardized by its std; hypot, a 2-vector's norm, at (0, 0). Second derivatives there are
+    finite too; elsewhere they agree with finite differences."""
+    x = sg.dmatrix("x")
+    zero_rows = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
+    constant_rows = np.array([[2.0, 2.0, 2.0], [1.0, -2.0, 2.0]])
+    for cost, xv in ((sg.linalg.norm(x), np.zeros((2, 3))), (sg.linalg.norm(x, axis=1).sum(), zero_rows),
+                     (sg.linalg.norm(x, "fro"), np.zeros((2, 3))), (x.std(axis=1).sum(), constant_rows),
+                     (x.std(axis=1, ddof=1).sum(), constant_rows), (x[:, :1].std(axis=1).sum(), zero_rows),
+                     (sg.linalg.norm(x, 3, axis=1).sum(), zero_rows)):
+        g = sg.grad(cost, x)
+        hv = sg.grad((g * sg.constant(rng.normal(size=(2, 3)))).sum(), x)
+        got_g, got_hv = run([x], [g, hv], xv, backend=backend)
+        assert np.isfinite(got_g).all() and np.isfinite(got_hv).all(), (cost, got_g, got_hv)
+        np.testing.assert_array_equal(got_g[0], 0)  # (the row at zero)
+        if np.abs(xv[1]).sum():  # (the other row: the usual gradient)
+            want = run([x], g, xv[1:] + 0 * xv[:1], backend="numpy")[0]
+            np.testing.assert_allclose(got_g[1], want, rtol=1e-12)
+    hv = sg.grad((sg.grad(sg.hypot(x, 2 * x).sum(), x) * x).sum(), x)
+    np.testing.assert_array_equal(run([x], sg.grad(sg.hypot(x, 2 * x).sum(), x), zero_rows, backend=backend)[0], 0)
+    assert np.isfinite(run([x], hv, zero_rows, backend=backend)).all()
+    import symgraph.compat.v1 as tf
+    for cost, want in ((tf.norm(x), 0), (tf.global_norm([x]), 0),
+                       (tf.image.per_image_standardization(x[None, :, :, None]).sum(), 0),
+                       (tf.clip_by_norm(x, 1.0).sum(), 1)):  # (below the clip: x itself)
+        np.testing.assert_array_equal(run([x], sg.grad(cost, x), np.zeros((2, 3)), backend=backend), want)
+    sg.verify_grad(lambda a: sg.linalg.norm(a, axis=0) + a.std(axis=0) + sg.linalg.norm(a, 3, axis=0),
+                   [rng.normal(size=(3, 4))], rng=rng)
+    sg.verify_grad(lambda a: sg.norm_sqrt(a), [rng.uniform(0.2, 2, size=(2, 3))], rng=rng)
 
 
 def test_product_gradients(rng):

@@ -133,6 +133,12 @@ _row("log2", 1, np.log2, "np.log2({0})", lambda i, z, g: [g / (i[0] * LN2)])
 _row("log10", 1, np.log10, "np.log10({0})", lambda i, z, g: [g / (i[0] * LN10)])
 _row("log1p", 1, np.log1p, "np.log1p({0})", lambda i, z, g: [g / (i[0] + 1)])
 _row("sqrt", 1, np.sqrt, "np.sqrt({0})", lambda i, z, g: [g * 0.5 / z])
+# sqrt as a norm's (or a standard deviation's) last step: its derivative at 0 is 0, a norm's
+# subgradient at its minimum (PyTorch's rule for norm and std), where sqrt's is inf and the
+# chain's 0 * inf NaN (the gradient of norm(b) for a bias b of zeros). The denominator is kept
+# off 0 inside the select too, so that second derivatives stay finite there.
+_row("norm_sqrt", 1, np.sqrt, "np.sqrt({0})",
+     lambda i, z, g: [where(eq(z, 0), 0, g * 0.5 / where(eq(z, 0), 1, z))])
 _row("square", 1, np.square, "({0} * {0})", lambda i, z, g: [g * 2 * i[0]])
 _row("reciprocal", 1, np.reciprocal, "(1.0 / {0})", lambda i, z, g: [-g * z * z])
 _row("sin", 1, np.sin, "np.sin({0})", lambda i, z, g: [g * cos(i[0])])
@@ -149,7 +155,9 @@ _row("arcsinh", 1, np.arcsinh, "np.arcsinh({0})", lambda i, z, g: [g / sqrt(i[0]
 _row("arccosh", 1, np.arccosh, "np.arccosh({0})", lambda i, z, g: [g / sqrt(i[0] * i[0] - 1)])
 _row("arctan2", 2, np.arctan2, "np.arctan2({0}, {1})",
      lambda i, z, g: [g * i[1] / (i[0] * i[0] + i[1] * i[1]), -g * i[0] / (i[0] * i[0] + i[1] * i[1])])
-_row("hypot", 2, np.hypot, "np.hypot({0}, {1})", lambda i, z, g: [g * i[0] / z, g * i[1] / z])
+# (hypot is a 2-vector's norm: its gradient at (0, 0) is 0, as norm_sqrt's, not 0 / 0)
+_row("hypot", 2, np.hypot, "np.hypot({0}, {1})",
+     lambda i, z, g: [g * i[0] / where(eq(z, 0), 1, z), g * i[1] / where(eq(z, 0), 1, z)])
 _row("logaddexp", 2, np.logaddexp, "np.logaddexp({0}, {1})",
      lambda i, z, g: [g * exp(i[0] - z), g * exp(i[1] - z)])
 _row("cbrt", 1, np.cbrt, "np.cbrt({0})", lambda i, z, g: [g / (3 * z * z)])
@@ -352,7 +360,9 @@ def _public(name, doc):
 
 
 _VARIADIC = {"add", "mul"}
-_DOCS = {"where": "where(cond, a, b): a where cond is true, else b (NumPy's where, Theano's switch)."}
+_DOCS = {"where": "where(cond, a, b): a where cond is true, else b (NumPy's where, Theano's switch).",
+         "norm_sqrt": "norm_sqrt(s): sqrt(s) whose derivative at s = 0 is 0, not inf: the square root of a "
+                      "sum of squares (a norm, a standard deviation), whose gradient there is 0 as PyTorch's."}
 for _name in TABLE:
     globals()[_name] = _public(_name, _DOCS.get(_name, f"Elementwise {_name}, broadcasting like NumPy's."))
 

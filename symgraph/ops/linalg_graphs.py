@@ -22,7 +22,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         x = E.cast(x, "float64")  # (NumPy's norm of integers is a float64)
     if axis is None:
         if ord is None:
-            out = E.sqrt(R.sum(E.sqr(x)))
+            out = E.norm_sqrt(R.sum(E.sqr(x)))
             return reshape(out, (1,) * x.ndim) if keepdims else out
         if x.ndim not in (1, 2):
             raise ValueError(f"norm: ord={ord!r} with axis=None takes a vector or a matrix, got {x.describe()}")
@@ -43,7 +43,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 def _vector_norm(x, ord, axis):
     if ord is None or ord == 2:
-        return E.sqrt(R.sum(E.sqr(x), axis))
+        return E.norm_sqrt(R.sum(E.sqr(x), axis))
     if ord == _INF:
         return R.max(E.abs(x), axis)
     if ord == -_INF:
@@ -54,12 +54,16 @@ def _vector_norm(x, ord, axis):
         return R.sum(E.abs(x), axis)
     if isinstance(ord, str):
         raise ValueError(f"norm: ord={ord!r} is a matrix norm; a vector's takes a number")
-    return R.sum(E.abs(x) ** ord, axis) ** (1.0 / ord)
+    total = R.sum(E.abs(x) ** ord, axis)
+    # (at a zero vector 0 ** (1 / ord), its derivative inf times the sum's 0: NaN; the root of
+    # 1 there instead, selected away, gives the gradient 0 as norm_sqrt does for ord 2)
+    at_zero = E.eq(total, 0)
+    return E.where(at_zero, 0, E.where(at_zero, 1, total) ** (1.0 / ord))
 
 
 def _matrix_norm(x, ord, row_axis, col_axis):
     if ord is None or ord == "fro":
-        return E.sqrt(R.sum(E.sqr(x), (row_axis, col_axis)))
+        return E.norm_sqrt(R.sum(E.sqr(x), (row_axis, col_axis)))
     if ord in (1, -1, _INF, -_INF):  # the largest (smallest) column (row) sum of absolute values
         summed, other = (row_axis, col_axis) if ord in (1, -1) else (col_axis, row_axis)
         sums = R.sum(E.abs(x), summed)

@@ -256,7 +256,7 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    return E.sqrt(var(x, axis, keepdims, ddof))
+    return E.norm_sqrt(var(x, axis, keepdims, ddof))  # (its gradient 0 where the deviation is 0)
 
 
 class LogSumExp(Op):

@@ -19,6 +19,7 @@ from symgraph.ops.elemwise import TABLE
 DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3), "sqrt": (0.1, 3),
           "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9), "arctanh": (-0.9, 0.9), "reciprocal": (0.5, 2),
           "true_div": (0.5, 2), "int_div": (0.5, 3), "mod": (0.5, 3), "pow": (0.5, 2), "arccosh": (1.1, 3)}
+DOMAIN["norm_sqrt"] = DOMAIN["sqrt"]
 FLOAT_OPS = sorted(n for n in TABLE if n not in ("bitwise_and", "bitwise_or", "bitwise_xor", "invert"))
 
 

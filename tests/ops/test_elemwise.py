@@ -13,11 +13,12 @@ from tests.conftest import run
 DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3), "sqrt": (0.1, 3),
           "arcsin": (-0.9, 0.9), "arccos": (-0.9, 0.9), "arctanh": (-0.9, 0.9), "reciprocal": (0.5, 2),
           "true_div": (0.5, 2), "int_div": (0.5, 3), "mod": (0.5, 3), "pow": (0.5, 2), "arccosh": (1.1, 3)}
+DOMAIN["norm_sqrt"] = DOMAIN["sqrt"]
 REFERENCE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "true_div": np.true_divide,
              "int_div": np.floor_divide, "mod": np.mod, "pow": np.power, "neg": np.negative,
              "abs": np.abs, "sign": np.sign, "exp": np.exp, "exp2": np.exp2, "expm1": np.expm1,
              "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "sqrt": np.sqrt,
-             "square": np.square, "reciprocal": np.reciprocal, "sin": np.sin, "cos": np.cos,
+             "norm_sqrt": np.sqrt, "square": np.square, "reciprocal": np.reciprocal, "sin": np.sin, "cos": np.cos,
              "tan": np.tan, "arcsin": np.arcsin, "arccos": np.arccos, "arctan": np.arctan,
              "tanh": np.tanh, "sinh": np.sinh, "cosh": np.cosh, "arctanh": np.arctanh,
              "erf": scipy.special.erf, "floor": np.floor, "ceil": np.ceil,

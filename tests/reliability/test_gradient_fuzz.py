@@ -36,13 +36,16 @@ BINARY = {
 
 
 def _reduce(draw, a):
-    kind = draw(st.sampled_from(["sum", "mean", "max", "prod", "var", "logsumexp"]))
+    kind = draw(st.sampled_from(["sum", "mean", "max", "prod", "var", "std", "norm", "logsumexp"]))
     axis = draw(st.sampled_from([None] + list(range(a.ndim))))
     keepdims = draw(st.booleans())
     if kind == "logsumexp":
         return sg.logsumexp(a, axis=axis, keepdims=keepdims)
     if kind == "var":
         return sg.var(a, axis=axis, keepdims=keepdims)
+    if kind == "norm":  # (a vector norm along one axis; the 2-norm of all values for None)
+        return sg.linalg.norm(a, axis=axis, keepdims=keepdims)
+    # (std along an axis of length 1 is 0 whatever a is: its gradient 0, as finite differences say)
     return getattr(a, kind)(axis=axis, keepdims=keepdims)
 
 

@@ -364,7 +364,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", stop_gradients=None, **unu
 
 
 def global_norm(t_list, name=None):
-    return _E.sqrt(_builtins.sum(_R.sum(_as_variable(t) ** 2) for t in t_list if t is not None))
+    return _E.norm_sqrt(_builtins.sum(_R.sum(_as_variable(t) ** 2) for t in t_list if t is not None))
 
 
 def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):

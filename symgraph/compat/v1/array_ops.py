@@ -72,7 +72,7 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
     keep = bool(keepdims if keepdims is not None else keep_dims)
     axis = tuple(axis) if isinstance(axis, list) else axis
     if ord in ("euclidean", "fro", 2):
-        return E.sqrt(R.sum(x * x, axis=axis, keepdims=keep))
+        return E.norm_sqrt(R.sum(x * x, axis=axis, keepdims=keep))
     if ord == 1:
         return R.sum(abs(x), axis=axis, keepdims=keep)
     if ord == np.inf:
@@ -83,7 +83,7 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
 def clip_by_norm(t, clip_norm, axes=None, name=None):
     """t scaled down where its L2 norm (over axes) is above clip_norm."""
     x = as_variable(t)
-    length = E.sqrt(R.sum(x * x, axis=None if axes is None else tuple(axes), keepdims=True))
+    length = E.norm_sqrt(R.sum(x * x, axis=None if axes is None else tuple(axes), keepdims=True))
     return x * clip_norm / E.maximum(length, clip_norm)
 
 

@@ -119,7 +119,7 @@ def per_image_standardization(image):
     x, back = _batched(image)
     x = E.cast(x, "float32")
     mean = R.mean(x, axis=(1, 2, 3), keepdims=True)
-    std = E.sqrt(R.mean(E.square(x - mean), axis=(1, 2, 3), keepdims=True))
+    std = E.norm_sqrt(R.mean(E.square(x - mean), axis=(1, 2, 3), keepdims=True))
     count = E.cast(S.shape(x)[1] * S.shape(x)[2] * S.shape(x)[3], "float32")
     return back((x - mean) / E.maximum(std, 1 / E.sqrt(count)))
 
