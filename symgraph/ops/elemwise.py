@@ -300,16 +300,52 @@ class Elemwise(Op):
         if fn is None:
             return [None] * len(inputs)
         from .reduce import unbroadcast
-        grads = fn(inputs, outputs[0], output_grads[0])
+        masked = _selected_gradient(output_grads[0], outputs[0])
+        if masked is None:
+            grads = fn(inputs, outputs[0], output_grads[0])
+        else:  # (the select outside: where the branch was not taken its derivative is not read)
+            cond, inner, taken = masked
+            grads = [None if g is None else where(cond, g, 0) if taken else where(cond, 0, g)
+                     for g in fn(inputs, outputs[0], inner)]
         result = []
         for k, (inp, g) in enumerate(zip(inputs, grads)):
             if g is None or inp.dtype[0] not in "fc":
                 result.append(None)
                 continue
-            if not _shape_set_by(inp, inputs[:k] + inputs[k + 1:]):
-                g = unbroadcast(g, inp)
+            if masked is not None or not _shape_set_by(inp, inputs[:k] + inputs[k + 1:]):
+                g = unbroadcast(g, inp)  # (a select's condition may be broader than this op's output)
             result.append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
         return result
+
+
+def _selected_gradient(g, z):
+    """(cond, inner, taken) when g, the gradient of z, is where(cond, inner, 0) (taken True) or
+    where(cond, 0, inner), the gradient where() hands a branch, or that summed to z's shape. The
+    branch's own derivative is then multiplied inside the select, not outside it, and the sum
+    taken after: where(x > 0, log(x), 0) at x = 0 has the gradient 0, not 0 * (1 / 0) = NaN (the
+    "double where" JAX's and TensorFlow's users write by hand). The same wherever the branch's
+    derivative is finite; 0 where the branch was not taken. (Not where the select is broader
+    than z by its static shape: each derivative would be computed at the select's size.)"""
+    from .reduce import SumToShape
+    from .shape import is_zeros
+    node = g.owner
+    if node is not None and isinstance(node.op, SumToShape):
+        node = node.inputs[0].owner
+        if node is not None and _broader(node.outputs[0], z):
+            return None
+    if node is None or not isinstance(node.op, Elemwise) or node.op.scalar_op.name != "where":
+        return None
+    cond, when_true, when_false = node.inputs
+    if is_zeros(when_false):
+        return cond, when_true, True
+    if is_zeros(when_true):
+        return cond, when_false, False
+    return None
+
+
+def _broader(v, z):
+    """Whether v is broader than z by their static shapes (more axes, or n > 1 where z has 1)."""
+    return v.ndim > z.ndim or any(a == 1 and b != 1 for a, b in zip(z.type.shape, v.type.shape))
 
 
 def _shape_set_by(inp, others):
