@@ -104,14 +104,17 @@ def kernel(cols, n_img, channels, h, w, c0, cg, kh, kw, sh, sw, dh, dw, pt, pl, 
 
 
 @factory
-def max_pool(grad):
-    """Forward: out = max over each window (padding never wins; the first maximum, NaN wins).
-    Gradient: dx[position of that maximum] += g, with atomics (windows may overlap)."""
-    head = ("def kernel(x, g, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, lowest, dx):" if grad else
-            "def kernel(x, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, lowest, out):")
-    tail = ("        if by >= 0:\n"
-            "            cuda.atomic.add(dx, (p * h + by) * w + bz, g[e])\n") if grad else \
-           "        out[e] = best\n"
+def max_pool(mode):
+    """"forward": out = max over each window (padding never wins; the first maximum, NaN wins).
+    "grad": dx[position of that maximum] += g, with atomics (windows may overlap). "pick" (the
+    gradient's gradient, MaxPoolPick): out = src at that position (0 for a window of padding)."""
+    head = {"grad": "def kernel(x, g, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, lowest, dx):",
+            "pick": "def kernel(x, src, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, lowest, out):",
+            "forward": "def kernel(x, planes, h, w, oh, ow, kh, kw, sh, sw, pt, pl, lowest, out):"}[mode]
+    tail = {"grad": "        if by >= 0:\n"
+                    "            cuda.atomic.add(dx, (p * h + by) * w + bz, g[e])\n",
+            "pick": "        out[e] = src[(p * h + by) * w + bz] if by >= 0 else src[0] * 0\n",
+            "forward": "        out[e] = best\n"}[mode]
     return compile_kernel(f"""@cuda.jit(cache=True)
 {head}
     for e in range(cuda.grid(1), planes * oh * ow, cuda.gridsize(1)):
@@ -308,16 +311,32 @@ def random_draw(dist):
 
 
 @factory
-def scan(n_kept):
-    """Running sums along one axis: one thread per line, which it walks in order (forwards
-    or backwards). Input and output are (flat, offset, strides) for the other axes and a step."""
+def along_axis(n_kept, kind, out_dtype):
+    """A loop along one axis, one thread per line, which it walks in order (forwards or
+    backwards): running sums (kind "sum") or products ("prod") of a; the linear recurrence
+    y = b + a * y_previous ("recurrence", cumprod's gradient; a's first is not read); b's
+    entries at the positions a lists ("gather", take_along_axis: sort's order applied) or put
+    at them ("scatter", put_along_axis: sort's gradient). Arrays are (flat, offset, strides) for
+    the other axes and a step along the axis; b_length is b's length along it. The first value
+    of a running line is taken as it is (a running sum of -0.0 stays -0.0, as NumPy's)."""
     lines = ["@cuda.jit(cache=True)",
-             "def kernel(m, k, kshape, a, off, ks, step, out, oks, ostep, zero, reverse):",
+             "def kernel(m, k, kshape, a, off, ks, step, b, boff, bks, bstep, b_length, out, oks, ostep, reverse):",
              "    for i in range(cuda.grid(1), m, cuda.gridsize(1)):"]
     lines += _unravel("i", "kshape", n_kept, "j", "        ")
-    lines += [f"        base = off + {_dot('j', 'ks', n_kept)}", f"        obase = {_dot('j', 'oks', n_kept)}",
-              "        acc = zero", "        for q in range(k):", "            p = k - 1 - q if reverse else q",
-              "            acc += a[base + p * step]", "            out[obase + p * ostep] = acc"]
+    lines += [f"        base = off + {_dot('j', 'ks', n_kept)}", f"        bbase = boff + {_dot('j', 'bks', n_kept)}",
+              f"        obase = {_dot('j', 'oks', n_kept)}", f"        acc = {out_dtype}(0)",
+              "        for q in range(k):", "            p = k - 1 - q if reverse else q"]
+    if kind in ("gather", "scatter"):
+        length = "b_length" if kind == "gather" else "k"
+        lines += ["            at = a[base + p * step]", f"            at = at + {length} if at < 0 else at"]
+        lines += ([f"            out[obase + p * ostep] = {out_dtype}(b[bbase + at * bstep])"] if kind == "gather" else
+                  [f"            out[obase + at * ostep] = {out_dtype}(b[bbase + p * bstep])"])
+    else:
+        first, after = {"sum": ("v", "acc + v"), "prod": ("v", "acc * v"),
+                        "recurrence": ("b[bbase + p * bstep]", "b[bbase + p * bstep] + v * acc")}[kind]
+        lines += [f"            v = {out_dtype}(a[base + p * step])",
+                  f"            acc = {out_dtype}({first}) if q == 0 else {out_dtype}({after})",
+                  "            out[obase + p * ostep] = acc"]
     return compile_kernel("\n".join(lines) + "\n")
 
 

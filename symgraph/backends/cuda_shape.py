@@ -1,12 +1,13 @@
-"""Shape-making ops on the device: tile and repeat as broadcast views copied once, cumsum
-as a scan per line, arange and eye as fills."""
+"""Shape-making ops on the device: tile and repeat as broadcast views copied once, cumsum,
+cumprod, the linear recurrence and sort's gathers and scatters as a loop per line, arange and
+eye as fills."""
 import math
 
 import numpy as np
 
 from . import cuda_device as D
 from . import cuda_kernels as K
-from .cuda_thunks import materialize, launch_1d
+from .cuda_thunks import materialize, broadcast, launch_1d
 
 
 def tile_thunk(op):
@@ -32,21 +33,29 @@ def repeat_thunk(op):
     return thunk
 
 
-def cumsum_thunk(op, dtype):
-    """Running sums: one thread per line along the axis."""
+def along_axis_thunk(axis, reverse, kind, dtype):
+    """One thread per line along `axis` (cuda_kernels.along_axis): running sums or products of
+    one input; the linear recurrence b + a * y_previous of (a, b), a broadcast to b; b gathered
+    at or scattered to the positions a lists (sort's order and its gradient), out a's shape."""
     dtype = np.dtype(dtype)
+    running = kind not in ("gather", "scatter")
 
     def thunk(inputs):
-        x = D.to_device(inputs[0])
-        out = D.empty(x.shape, dtype)
-        kept = [d for d in range(x.ndim) if d != op.axis]
-        kshape, k = tuple(x.shape[d] for d in kept), x.shape[op.axis]
+        arrays = [D.to_device(v) for v in inputs]
+        shape = tuple(arrays[-1 if running else 0].shape)
+        if running and tuple(arrays[0].shape) != shape:
+            arrays[0] = broadcast(arrays[0], shape)
+        a, b = arrays[0], arrays[-1]
+        out = D.empty(shape, dtype)
+        kept = [d for d in range(len(shape)) if d != axis]
+        kshape, k = tuple(shape[d] for d in kept), shape[axis]
         m = math.prod(kshape)
         if out.size:
-            strides = D.contiguous_strides(x.shape)  # input and output share the layout
-            line_starts = tuple(strides[d] for d in kept)
-            launch_1d(K.scan(len(kept)), m, m, k, kshape, D.flat(x), 0, line_starts, strides[op.axis],
-                      D.flat(out), line_starts, strides[op.axis], dtype.type(0), op.reverse)
+            strides, b_strides = D.contiguous_strides(shape), D.contiguous_strides(b.shape)
+            line_starts, b_line_starts = tuple(strides[d] for d in kept), tuple(b_strides[d] for d in kept)
+            launch_1d(K.along_axis(len(kept), kind, dtype.name), m, m, k, kshape, D.flat(a), 0, line_starts,
+                      strides[axis], D.flat(b), 0, b_line_starts, b_strides[axis], b.shape[axis], D.flat(out),
+                      line_starts, strides[axis], reverse)
         return [out]
     return thunk
 

@@ -23,12 +23,12 @@ from . import cuda_kernels as K
 from .cuda_thunks import (Elementwise, Reducer, view, broadcast, strided_write, identity, program, cast,
                           fill, check_flag, launch_1d)
 from .cuda_linalg import gemm, Convolution
-from .cuda_shape import tile_thunk, repeat_thunk, cumsum_thunk, arange_thunk, eye_thunk
+from .cuda_shape import tile_thunk, repeat_thunk, along_axis_thunk, arange_thunk, eye_thunk
 from .executor import compile_program, warn_no_kernel
 from ..graph import Constant
 from ..ops.composite import Composite, CompositeReduce, cast_output
 from ..ops.elemwise import Elemwise
-from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv
+from ..ops import linalg, reduce as R, index as I, nn as N, random as RND, conv, extra_ops, sorting
 from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, BroadcastTo, Alloc, StopGradient,
                          Tile, Repeat, ARange, Eye)
 
@@ -188,7 +188,12 @@ def _repeat(op, node):
 
 
 lower.register(Tile)(lambda op, node: tile_thunk(op))
-lower.register(R.CumSum)(lambda op, node: cumsum_thunk(op, node.outputs[0].dtype))
+lower.register(R.CumSum)(lambda op, node: along_axis_thunk(op.axis, op.reverse, "sum", node.outputs[0].dtype))
+lower.register(extra_ops.CumProd)(lambda op, node: along_axis_thunk(op.axis, False, "prod", node.outputs[0].dtype))
+lower.register(extra_ops.LinearRecurrence)(
+    lambda op, node: along_axis_thunk(op.axis, op.reverse, "recurrence", node.outputs[0].dtype))
+lower.register(sorting.SortedLike)(lambda op, node: along_axis_thunk(op.axis, False, "gather", node.outputs[0].dtype))
+lower.register(sorting.SortGrad)(lambda op, node: along_axis_thunk(op.axis, False, "scatter", node.outputs[0].dtype))
 lower.register(ARange)(lambda op, node: arange_thunk(op))
 lower.register(Eye)(lambda op, node: eye_thunk(op))
 
@@ -321,7 +326,7 @@ def _max_pool(op, node):
         oh, ow, window = _pool_geometry(op, x)
         out = D.empty(x.shape[:2] + (oh, ow), x.dtype)
         planes = x.shape[0] * x.shape[1]
-        launch_1d(K.max_pool(False), out.size, D.flat(x), planes, *x.shape[2:], oh, ow, *window, D.flat(out))
+        launch_1d(K.max_pool("forward"), out.size, D.flat(x), planes, *x.shape[2:], oh, ow, *window, D.flat(out))
         return [out]
     return thunk
 
@@ -337,8 +342,26 @@ def _max_pool_grad(op, node):
         g = cast(g, x.dtype) if g.dtype != x.dtype else g
         dx = fill(x.shape, 0, x.dtype)
         planes = x.shape[0] * x.shape[1]
-        launch_1d(K.max_pool(True), g.size, D.flat(x), D.flat(g), planes, *x.shape[2:], oh, ow, *window, D.flat(dx))
+        launch_1d(K.max_pool("grad"), g.size, D.flat(x), D.flat(g), planes, *x.shape[2:], oh, ow, *window, D.flat(dx))
         return [dx]
+    return thunk
+
+
+@lower.register(conv.MaxPoolPick)
+def _max_pool_pick(op, node):
+    if node.inputs[0].dtype not in ("float32", "float64"):
+        return fallback(op, node)
+    dtype = node.outputs[0].dtype
+
+    def thunk(inputs):
+        x, v = D.to_device(inputs[0]), D.to_device(inputs[1])
+        oh, ow, window = _pool_geometry(op.pool, x)
+        v = cast(v, dtype) if v.dtype != dtype else v
+        out = D.empty(x.shape[:2] + (oh, ow), dtype)
+        planes = x.shape[0] * x.shape[1]
+        launch_1d(K.max_pool("pick"), out.size, D.flat(x), D.flat(v), planes, *x.shape[2:], oh, ow, *window,
+                  D.flat(out))
+        return [out]
     return thunk
 
 
@@ -498,10 +521,10 @@ def host_draw(node):
 NATIVE = (Composite, Elemwise, CompositeReduce, R.Reduce, R.SumToShape, R.ArgReduce, DimShuffle, Reshape,
           BroadcastTo, StopGradient, Alloc, Concatenate, I.Subtensor, I.IncSubtensor, linalg.Dot, linalg.Matmul,
           linalg.Gemm, conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, conv.MaxPool2D,
-          conv.MaxPool2DGrad, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax, N.CrossentropySoftmaxGrad,
-          N.CrossentropySoftmaxWithGrad,
-          N.CategoricalCrossentropy,
-          RND.RandomDraw, Tile, Repeat, R.CumSum, ARange, Eye)
+          conv.MaxPool2DGrad, conv.MaxPoolPick, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax,
+          N.CrossentropySoftmaxGrad, N.CrossentropySoftmaxWithGrad, N.CategoricalCrossentropy,
+          RND.RandomDraw, Tile, Repeat, R.CumSum, extra_ops.CumProd, extra_ops.LinearRecurrence,
+          sorting.SortedLike, sorting.SortGrad, ARange, Eye)
 # Shape arithmetic runs on the host by design (its values size the kernels' launches).
 ON_HOST = (Shape, MakeVector)
 

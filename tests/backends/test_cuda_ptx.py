@@ -113,6 +113,10 @@ def _graphs():
           sg.nn.categorical_crossentropy(sg.nn.sigmoid(x), t), sg.nn.categorical_crossentropy(sg.nn.sigmoid(x), y),
           rng.uniform((3,)), rng.normal((3,)), rng.binomial((3,), p=0.5)]
     nn += sg.grad((pooled * pooled).sum(), [a4, w4])
+    pooled_grad = sg.grad((pooled * pooled).sum(), a4)
+    nn.append(sg.grad((pooled_grad ** 2).sum(), a4))  # (MaxPoolPick)
+    views += [sg.cumprod(x, axis=1), sg.grad((sg.cumprod(d, axis=0) * d).sum(), d),  # (the linear recurrence)
+              sg.grad((sg.sort(x, axis=1) * y).sum(), x), sg.grad((sg.grad((sg.sort(d) * d).sum(), d) ** 2).sum(), d)]
     values = dict(x=np.ones((3, 3), "float32"), y=np.ones((3, 3), "float32"), z=np.ones((3, 3), "float32"),
                   d=np.ones((3, 3)), i=np.array([0, 2]), t=np.array([0, 1, 2], "int32"),
                   a4=np.ones((2, 3, 4, 4), "float32"), w4=np.ones((3, 3, 3, 3), "float32"))
@@ -144,8 +148,10 @@ def test_every_launched_kernel_compiles_for_a_real_gpu(tmp_path, monkeypatch):
     assert len(launches) > 100
     made = "\n".join(source for source, _ in launches)
     for kernel in ("sa = cuda.shared.array", "cols[e] =", "dx[((n * channels", "flag[0] = r + 1",
-                   "cuda.atomic.add(out, r * row", "acc += a[base + p * step]", "mixed_counter"):
-        assert kernel in made, kernel  # gemm, im2col, col2im, crossentropy, scatter, scan, random
+                   "cuda.atomic.add(out, r * row", "if q == 0 else", "out[obase + at * ostep]",
+                   "= src[(p * h + by)", "mixed_counter"):
+        # gemm, im2col, col2im, crossentropy, scatter, scan, sort's gradient, MaxPoolPick, random
+        assert kernel in made, kernel
     path = tmp_path / "launches.pkl"
     path.write_bytes(pickle.dumps(launches))
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")

@@ -359,6 +359,61 @@ def test_every_api_op_runs_and_the_host_fallbacks_are_the_listed_ones(monkeypatc
     check(got, want, 0)
 
 
+def test_running_sums_products_and_the_gradients_of_cumprod_and_sort_run_on_the_device(rng, monkeypatch):
+    """cumsum, cumprod and the linear recurrence of cumprod's gradient, and sort's gradient's
+    scatter and gather (first and second order) are one kernel each, no host fallback (sort's
+    argsort stays NumPy's): any axis, either way, a view, integers, zeros and -0.0 as NumPy's."""
+    from symgraph.ops.extra_ops import LinearRecurrence
+    from symgraph.ops.sorting import SortedLike
+    x, a = sg.dtensor3("x"), sg.dvector("a")
+    i = sg.itensor3("i")
+    xv = rng.normal(size=(2, 3, 4))
+    xv[0, 1, 2] = 0.0
+    xv[1, 0, 0] = -0.0
+    iv = rng.integers(-3, 4, size=(2, 3, 4)).astype("int32")
+    g = sg.grad((sg.cumprod(x, axis=2) * sg.cos(x)).sum(), x)
+    outs = [sg.cumsum(x, axis=0), sg.cumsum(x[:, ::-1], axis=1), sg.cumprod(x, axis=1), sg.cumprod(x),
+            sg.cumsum(i, axis=2), sg.cumprod(i, axis=0), g, sg.grad((g * x).sum(), x),
+            LinearRecurrence(2, reverse=True)(a, x), LinearRecurrence(0)(x, x[::-1] * 2)]
+    for axis in (0, 1, 2):
+        by_sort = sg.grad((sg.sort(x, axis=axis) * sg.sin(x)).sum(), x)
+        outs += [by_sort, sg.grad((by_sort * x).sum(), x)]
+    outs.append(SortedLike(1)(sg.argsort(x, axis=1)[:, :2], x))  # (fewer positions than x's line)
+    av = rng.normal(size=4)
+    from symgraph.backends import executor
+    monkeypatch.setattr(executor, "_warned", set())  # (the warning is once per process)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no host fallback but the sorts')
+        warnings.filterwarnings("ignore", message="cuda backend: no kernel for (Sort|ArgSort);")
+        got = sg.function([x, i, a], outs, backend="cuda")(xv, iv, av)
+    want = sg.function([x, i, a], outs, backend="numpy")(xv, iv, av)
+    for g_, w_ in zip(got, want):
+        assert g_.dtype == w_.dtype
+        np.testing.assert_allclose(g_, w_, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(np.signbit(got[0]), np.signbit(want[0]))  # (-0.0 kept)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel=2), dict(kernel=3, stride=2, padding=1)])
+def test_max_poolings_second_derivative_runs_on_the_device(kw, rng, monkeypatch):
+    """A gradient penalty through max pooling: MaxPool2DGrad's gradient, MaxPoolPick (each
+    window's entry at the maximum), is a kernel too; the values as the reference's."""
+    x = sg.dtensor4("x")
+    xv = rng.normal(size=(2, 2, 5, 6))
+    pooled = sg.nn.max_pool2d(sg.tanh(x), **kw)
+    g = sg.grad((pooled * sg.cos(pooled)).sum(), x)
+    outs = [g, sg.grad((g ** 2).sum(), x)]
+    from symgraph.backends import executor
+    monkeypatch.setattr(executor, "_warned", set())  # (the warning is once per process)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no host fallback)
+        f = sg.function([x], outs, backend="cuda")
+        got = f(xv)
+    assert any(type(n.op).__name__ == "MaxPoolPick" for n in f.fgraph.apply_nodes)
+    want = sg.function([x], outs, backend="numpy")(xv)
+    for g_, w_ in zip(got, want):
+        np.testing.assert_allclose(g_, w_, rtol=1e-12, atol=1e-12)
+
+
 def test_a_clear_error_without_a_gpu_or_the_simulator(monkeypatch):
     from numba import cuda
     monkeypatch.setattr(cuda_device, "_cuda", None)
