@@ -10,11 +10,12 @@ from .ops.shape import shape
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
     """One-hot (or probability) targets; integer targets are accepted too. label_smoothing
-    (Keras's) moves that much of each target row evenly over the classes."""
+    (Keras's) moves that much of each target row evenly over the classes. Probabilities not
+    from a softmax are scaled to sum to 1 and clipped to [epsilon, 1 - epsilon], as Keras's."""
     if label_smoothing:
         y_true = _one_hot_rows(as_variable(y_true), y_pred)
         y_true = y_true * (1.0 - label_smoothing) + label_smoothing / E.cast(shape(y_pred)[-1], y_true.dtype)
-    return N.categorical_crossentropy(y_pred, y_true, from_logits=from_logits)
+    return N.categorical_crossentropy(y_pred, y_true, from_logits=from_logits, epsilon=_epsilon())
 
 
 def _one_hot_rows(y_true, y_pred):
@@ -30,7 +31,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
         y_true = E.cast(y_true, "int64")
     if y_true.ndim == y_pred.ndim:  # Keras also accepts (batch, 1) labels
         y_true = y_true.flatten(y_true.ndim - 1) if y_true.ndim > 1 else y_true
-    return N.categorical_crossentropy(y_pred, y_true, from_logits=from_logits)
+    return N.categorical_crossentropy(y_pred, y_true, from_logits=from_logits, epsilon=_epsilon())
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):

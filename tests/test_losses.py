@@ -128,3 +128,27 @@ def test_binary_crossentropy_stays_finite_when_the_model_is_sure(through):
         p = np.clip(1 / (1 + np.exp(-logits.astype(float))), eps, 1 - eps)
         want = -np.mean(labels * np.log(p + eps) + (1 - labels) * np.log(1 - p + eps))
         np.testing.assert_allclose(loss, want, rtol=1e-2)  # (float32's 1 - 1e-7 is 1 - 1.19e-7)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_categorical_crossentropies_of_probabilities_are_kerass_when_a_class_has_probability_zero(backend):
+    """Probabilities not from a softmax (a model's output given back, a custom normalization)
+    are scaled to sum to 1 and clipped to [epsilon, 1 - epsilon], as Keras's losses do: a sure,
+    wrong prediction costs -log(epsilon), not inf, and no gradient is NaN. A softmax output is
+    not clipped (its crossentropy is fused and exact)."""
+    q, y, t = sg.dmatrix("q"), sg.lvector("y"), sg.dmatrix("t")
+    qv = np.array([[1.0, 0.0, 0.0], [0.5, 0.25, 0.25], [0.0, 2.0, 2.0]])  # (the last row sums to 4)
+    yv = np.array([0, 1, 0])
+    clipped = np.clip(qv / qv.sum(-1, keepdims=True), EPS, 1 - EPS)
+    want = -np.log(clipped[np.arange(3), yv])
+    for loss in (sg.losses.sparse_categorical_crossentropy(y, q), sg.losses.categorical_crossentropy(t, q),
+                 sg.losses.get("sparse_categorical_crossentropy")(y[:, None], q)):
+        got, grad = sg.function([q, y, t], [loss, sg.grad(loss.sum(), q)], backend=backend,
+                                on_unused_input="ignore")(qv, yv, np.eye(3)[yv])
+        np.testing.assert_allclose(got, want, rtol=1e-9)
+        assert np.isfinite(grad).all()
+    z = sg.dmatrix("z")
+    f = sg.function([z, y], sg.losses.sparse_categorical_crossentropy(y, sg.nn.softmax(z)), backend=backend)
+    assert any(type(n.op).__name__.startswith("CrossentropySoftmax") for n in f.fgraph.apply_nodes)
+    zv = np.array([[0.0, 50.0, -50.0]])
+    np.testing.assert_allclose(f(zv, np.array([2])), [100 + np.log1p(np.exp(-50) + np.exp(-100))], rtol=1e-12)

@@ -177,7 +177,8 @@ def row_crossentropy(from_logits, int_targets):
         body = ["        out[r] = -math.log(x[base + t])"]
     else:
         body = ["        acc = x[base] * 0", "        for c in range(classes):",
-                "            acc += targets[base + c] * math.log(x[base + c])", "        out[r] = -acc"]
+                "            if targets[base + c] != 0:  # (0 log 0 is 0)",
+                "                acc += targets[base + c] * math.log(x[base + c])", "        out[r] = -acc"]
     return _row_kernel("x, targets, flag, out", int_targets, body)
 
 

@@ -120,15 +120,19 @@ class CategoricalCrossentropy(Op):
         if t.dtype.kind in "iu":
             out = -np.log(_pick(p, t))
         else:
-            out = -np.sum(t * np.log(p), axis=-1)
+            with np.errstate(divide="ignore", invalid="ignore"):  # (0 log 0 is 0: a class no target has)
+                out = -np.sum(np.where(t == 0, 0, t * np.log(p)), axis=-1)
         return [np.asarray(out, dtype=p.dtype)]
 
     def grad(self, inputs, outputs, output_grads):
+        """-t / p: 0 for a class whose target is 0, also where p is 0 there (not 0 / 0). A
+        softmax's output keeps the plain quotient, which the stabilizer turns into softmax - t."""
         p, t = inputs
         g = expand_dims(output_grads[0], -1)
         dense = _target_rows(t, p) if t.dtype[0] in "iu" else t
         gt = None if t.dtype[0] in "iu" else -E.log(p) * g
-        return [-dense / p * g, gt]
+        of_softmax = p.owner is not None and isinstance(p.owner.op, Softmax) and p.owner.op.axis == p.ndim - 1
+        return [-dense / (p if of_softmax else E.where(E.eq(dense, 0), 1, p)) * g, gt]
 
 
 class CrossentropySoftmax(Op):
@@ -260,12 +264,21 @@ def log_softmax(x, axis=-1):
     return LogSoftmax(normalize_axis(axis, x.ndim)[0])(x)
 
 
-def categorical_crossentropy(predictions, targets, from_logits=False):
+def categorical_crossentropy(predictions, targets, from_logits=False, epsilon=None):
     """Per-example crossentropy over the last axis. `predictions` are probabilities (a softmax
     output is fused with the loss by the rewriter) or, with from_logits=True, logits.
-    `targets` are class indices (int) or one-hot/probability rows."""
-    op = CrossentropySoftmax() if from_logits else CategoricalCrossentropy()
-    return op(predictions, targets)
+    `targets` are class indices (int) or one-hot/probability rows. epsilon (Keras's losses):
+    probabilities not from a softmax are scaled to sum to 1 and clipped to [epsilon,
+    1 - epsilon] first, Keras's formula (a confidently wrong prediction's loss is finite)."""
+    if from_logits:
+        return CrossentropySoftmax()(predictions, targets)
+    predictions = as_variable(predictions)
+    owner = predictions.owner
+    if epsilon is not None and not (owner is not None and isinstance(owner.op, Softmax)
+                                    and owner.op.axis == predictions.ndim - 1):
+        from . import reduce as R
+        predictions = E.clip(predictions / R.sum(predictions, -1, keepdims=True), epsilon, 1 - epsilon)
+    return CategoricalCrossentropy()(predictions, targets)
 
 
 def binary_crossentropy(output, target, from_logits=False, epsilon=None):

@@ -474,3 +474,18 @@ def test_numba_convolution_of_an_empty_batch(per_image, monkeypatch):
     xv, wv = np.zeros((0, 1, 5, 5), "float32"), np.ones((2, 1, 3, 3), "float32")
     out, dw = run([x, w], [y, sg.grad(y.sum(), w)], xv, wv, backend="numba")
     assert out.shape == (0, 2, 5, 5) and dw.shape == (2, 1, 3, 3) and not dw.any()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
+def test_categorical_crossentropy_of_probabilities_with_zeros(backend):
+    """Theano's crossentropy of probabilities, with 0 log 0 = 0: a class whose target is 0 adds
+    nothing where its probability is 0 too (it was 0 * -inf = NaN), and its gradient is 0 there
+    (not 0 / 0), integer or dense targets; a target class at probability 0 still costs inf."""
+    q, y, t = sg.dmatrix("q"), sg.lvector("y"), sg.dmatrix("t")
+    qv = np.array([[1.0, 0.0], [0.25, 0.75], [0.0, 1.0]])
+    yv = np.array([0, 1, 0])
+    for target, value in ((y, yv), (t, np.eye(2)[yv])):
+        loss = sg.nn.categorical_crossentropy(q, target)
+        got, grad = sg.function([q, target], [loss, sg.grad(loss.sum(), q)], backend=backend)(qv, value)
+        np.testing.assert_allclose(got, [0.0, -np.log(0.75), np.inf])
+        np.testing.assert_allclose(grad, [[-1, 0], [0, -1 / 0.75], [-np.inf, 0]])
