@@ -304,7 +304,7 @@ class Elemwise(Op):
         if masked is None:
             grads = fn(inputs, outputs[0], output_grads[0])
         else:  # (the select outside: where the branch was not taken its derivative is not read)
-            cond, inner, taken = masked
+            cond, inner, taken, summed = masked
             grads = [None if g is None else where(cond, g, 0) if taken else where(cond, 0, g)
                      for g in fn(inputs, outputs[0], inner)]
         result = []
@@ -312,24 +312,26 @@ class Elemwise(Op):
             if g is None or inp.dtype[0] not in "fc":
                 result.append(None)
                 continue
-            if masked is not None or not _shape_set_by(inp, inputs[:k] + inputs[k + 1:]):
-                g = unbroadcast(g, inp)  # (a select's condition may be broader than this op's output)
+            if (masked is not None and summed) or not _shape_set_by(inp, inputs[:k] + inputs[k + 1:]):
+                g = unbroadcast(g, inp)  # (a select that was summed may be broader than this op's output)
             result.append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
         return result
 
 
 def _selected_gradient(g, z):
-    """(cond, inner, taken) when g, the gradient of z, is where(cond, inner, 0) (taken True) or
-    where(cond, 0, inner), the gradient where() hands a branch, or that summed to z's shape. The
-    branch's own derivative is then multiplied inside the select, not outside it, and the sum
-    taken after: where(x > 0, log(x), 0) at x = 0 has the gradient 0, not 0 * (1 / 0) = NaN (the
-    "double where" JAX's and TensorFlow's users write by hand). The same wherever the branch's
-    derivative is finite; 0 where the branch was not taken. (Not where the select is broader
-    than z by its static shape: each derivative would be computed at the select's size.)"""
+    """(cond, inner, taken, summed) when g, the gradient of z, is where(cond, inner, 0) (taken
+    True) or where(cond, 0, inner), the gradient where() hands a branch, or that summed to z's
+    shape (summed True). The branch's own derivative is then multiplied inside the select, not
+    outside it, and any sum taken after: where(x > 0, log(x), 0) at x = 0 has the gradient 0,
+    not 0 * (1 / 0) = NaN (the "double where" JAX's and TensorFlow's users write by hand). The
+    same wherever the branch's derivative is finite; 0 where the branch was not taken. (Not
+    where the select is broader than z by its static shape: each derivative would be computed
+    at the select's size.)"""
     from .reduce import SumToShape
     from .shape import is_zeros
     node = g.owner
-    if node is not None and isinstance(node.op, SumToShape):
+    summed = node is not None and isinstance(node.op, SumToShape)
+    if summed:
         node = node.inputs[0].owner
         if node is not None and _broader(node.outputs[0], z):
             return None
@@ -337,9 +339,9 @@ def _selected_gradient(g, z):
         return None
     cond, when_true, when_false = node.inputs
     if is_zeros(when_false):
-        return cond, when_true, True
+        return cond, when_true, True, summed
     if is_zeros(when_true):
-        return cond, when_false, False
+        return cond, when_false, False, summed
     return None
 
 

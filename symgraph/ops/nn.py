@@ -131,8 +131,13 @@ class CategoricalCrossentropy(Op):
         g = expand_dims(output_grads[0], -1)
         dense = _target_rows(t, p) if t.dtype[0] in "iu" else t
         gt = None if t.dtype[0] in "iu" else -E.log(p) * g
-        of_softmax = p.owner is not None and isinstance(p.owner.op, Softmax) and p.owner.op.axis == p.ndim - 1
-        return [-dense / (p if of_softmax else E.where(E.eq(dense, 0), 1, p)) * g, gt]
+        return [-dense / (p if _of_softmax(p) else E.where(E.eq(dense, 0), 1, p)) * g, gt]
+
+
+def _of_softmax(p):
+    """Whether p is a softmax's output along its last axis (the stabilizer fuses its crossentropy
+    and that crossentropy's gradient into the exact, logits' forms)."""
+    return p.owner is not None and isinstance(p.owner.op, Softmax) and p.owner.op.axis == p.ndim - 1
 
 
 class CrossentropySoftmax(Op):
@@ -273,9 +278,7 @@ def categorical_crossentropy(predictions, targets, from_logits=False, epsilon=No
     if from_logits:
         return CrossentropySoftmax()(predictions, targets)
     predictions = as_variable(predictions)
-    owner = predictions.owner
-    if epsilon is not None and not (owner is not None and isinstance(owner.op, Softmax)
-                                    and owner.op.axis == predictions.ndim - 1):
+    if epsilon is not None and not _of_softmax(predictions):
         from . import reduce as R
         predictions = E.clip(predictions / R.sum(predictions, -1, keepdims=True), epsilon, 1 - epsilon)
     return CategoricalCrossentropy()(predictions, targets)
