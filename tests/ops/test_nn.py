@@ -477,8 +477,8 @@ def test_numba_convolution_of_an_empty_batch(per_image, monkeypatch):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba", "cuda"])
-def test_categorical_crossentropy_of_probabilities_with_zeros(backend):
-    """Theano's crossentropy of probabilities, with 0 log 0 = 0: a class whose target is 0 adds
+def test_crossentropies_of_probabilities_with_zeros(backend):
+    """Theano's crossentropies of probabilities, with 0 log 0 = 0: a class whose target is 0 adds
     nothing where its probability is 0 too (it was 0 * -inf = NaN), and its gradient is 0 there
     (not 0 / 0), integer or dense targets; a target class at probability 0 still costs inf."""
     q, y, t = sg.dmatrix("q"), sg.lvector("y"), sg.dmatrix("t")
@@ -489,3 +489,10 @@ def test_categorical_crossentropy_of_probabilities_with_zeros(backend):
         got, grad = sg.function([q, target], [loss, sg.grad(loss.sum(), q)], backend=backend)(qv, value)
         np.testing.assert_allclose(got, [0.0, -np.log(0.75), np.inf])
         np.testing.assert_allclose(grad, [[-1, 0], [0, -1 / 0.75], [-np.inf, 0]])
+    # Binary: an output of exactly 0 or 1 where the target is the same (a hard sigmoid's) costs 0.
+    p, y01 = sg.dvector("p"), sg.dvector("y01")
+    loss = sg.nn.binary_crossentropy(p, y01)
+    got, grad = sg.function([p, y01], [loss, sg.grad(loss.sum(), p)], backend=backend)(
+        np.array([0.0, 1.0, 0.25, 0.0]), np.array([0.0, 1.0, 1.0, 1.0]))
+    np.testing.assert_allclose(got, [0.0, 0.0, np.log(4), np.inf])
+    np.testing.assert_allclose(grad, [1, -1, -4, -np.inf])
