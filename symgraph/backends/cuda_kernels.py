@@ -325,19 +325,20 @@ def along_axis(n_kept, kind, out_dtype):
              "    for i in range(cuda.grid(1), m, cuda.gridsize(1)):"]
     lines += _unravel("i", "kshape", n_kept, "j", "        ")
     lines += [f"        base = off + {_dot('j', 'ks', n_kept)}", f"        bbase = boff + {_dot('j', 'bks', n_kept)}",
-              f"        obase = {_dot('j', 'oks', n_kept)}", f"        acc = {out_dtype}(0)",
-              "        for q in range(k):", "            p = k - 1 - q if reverse else q"]
+              f"        obase = {_dot('j', 'oks', n_kept)}"]
+    step = ["        for q in range(k):", "            p = k - 1 - q if reverse else q"]
     if kind in ("gather", "scatter"):
         length = "b_length" if kind == "gather" else "k"
-        lines += ["            at = a[base + p * step]", f"            at = at + {length} if at < 0 else at"]
-        lines += ([f"            out[obase + p * ostep] = {out_dtype}(b[bbase + at * bstep])"] if kind == "gather" else
-                  [f"            out[obase + at * ostep] = {out_dtype}(b[bbase + p * bstep])"])
+        lines += step + ["            at = a[base + p * step]", f"            at = at + {length} if at < 0 else at"]
+        lines.append(f"            out[obase + p * ostep] = {out_dtype}(b[bbase + at * bstep])" if kind == "gather" else
+                     f"            out[obase + at * ostep] = {out_dtype}(b[bbase + p * bstep])")
     else:
         first, after = {"sum": ("v", "acc + v"), "prod": ("v", "acc * v"),
                         "recurrence": ("b[bbase + p * bstep]", "b[bbase + p * bstep] + v * acc")}[kind]
-        lines += [f"            v = {out_dtype}(a[base + p * step])",
-                  f"            acc = {out_dtype}({first}) if q == 0 else {out_dtype}({after})",
-                  "            out[obase + p * ostep] = acc"]
+        lines += [f"        acc = {out_dtype}(0)"]  # (defined before the loop, as numba's CUDA compiler asks)
+        lines += step + [f"            v = {out_dtype}(a[base + p * step])",
+                         f"            acc = {out_dtype}({first}) if q == 0 else {out_dtype}({after})",
+                         "            out[obase + p * ostep] = acc"]
     return compile_kernel("\n".join(lines) + "\n")
 
 
