@@ -326,17 +326,17 @@ def along_axis(n_kept, kind, out_dtype):
     lines += _unravel("i", "kshape", n_kept, "j", "        ")
     lines += [f"        base = off + {_dot('j', 'ks', n_kept)}", f"        bbase = boff + {_dot('j', 'bks', n_kept)}",
               f"        obase = {_dot('j', 'oks', n_kept)}"]
-    step = ["        for q in range(k):", "            p = k - 1 - q if reverse else q"]
+    walk = ["        for q in range(k):", "            p = k - 1 - q if reverse else q"]
     if kind in ("gather", "scatter"):
         length = "b_length" if kind == "gather" else "k"
-        lines += step + ["            at = a[base + p * step]", f"            at = at + {length} if at < 0 else at"]
+        lines += walk + ["            at = a[base + p * step]", f"            at = at + {length} if at < 0 else at"]
         lines.append(f"            out[obase + p * ostep] = {out_dtype}(b[bbase + at * bstep])" if kind == "gather" else
                      f"            out[obase + at * ostep] = {out_dtype}(b[bbase + p * bstep])")
     else:
         first, after = {"sum": ("v", "acc + v"), "prod": ("v", "acc * v"),
                         "recurrence": ("b[bbase + p * bstep]", "b[bbase + p * bstep] + v * acc")}[kind]
         lines += [f"        acc = {out_dtype}(0)"]  # (defined before the loop, as numba's CUDA compiler asks)
-        lines += step + [f"            v = {out_dtype}(a[base + p * step])",
+        lines += walk + [f"            v = {out_dtype}(a[base + p * step])",
                          f"            acc = {out_dtype}({first}) if q == 0 else {out_dtype}({after})",
                          "            out[obase + p * ostep] = acc"]
     return compile_kernel("\n".join(lines) + "\n")
