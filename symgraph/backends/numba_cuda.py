@@ -351,13 +351,10 @@ def _max_pool_grad(op, node):
 def _max_pool_pick(op, node):
     if node.inputs[0].dtype not in ("float32", "float64"):
         return fallback(op, node)
-    dtype = node.outputs[0].dtype
-
     def thunk(inputs):
         x, v = D.to_device(inputs[0]), D.to_device(inputs[1])
         oh, ow, window = _pool_geometry(op.pool, x)
-        v = cast(v, dtype) if v.dtype != dtype else v
-        out = D.empty(x.shape[:2] + (oh, ow), dtype)
+        out = D.empty(x.shape[:2] + (oh, ow), v.dtype)  # (the op's dtype is v's)
         planes = x.shape[0] * x.shape[1]
         launch_1d(K.max_pool("pick"), out.size, D.flat(x), D.flat(v), planes, *x.shape[2:], oh, ow, *window,
                   D.flat(out))

@@ -137,8 +137,7 @@ _row("sqrt", 1, np.sqrt, "np.sqrt({0})", lambda i, z, g: [g * 0.5 / z])
 # subgradient at its minimum (PyTorch's rule for norm and std), where sqrt's is inf and the
 # chain's 0 * inf NaN (the gradient of norm(b) for a bias b of zeros). The denominator is kept
 # off 0 inside the select too, so that second derivatives stay finite there.
-_row("norm_sqrt", 1, np.sqrt, "np.sqrt({0})",
-     lambda i, z, g: [where(eq(z, 0), 0, g * 0.5 / where(eq(z, 0), 1, z))])
+_row("norm_sqrt", 1, np.sqrt, "np.sqrt({0})", lambda i, z, g: [where(eq(z, 0), 0, g * 0.5 / off_zero(z))])
 _row("square", 1, np.square, "({0} * {0})", lambda i, z, g: [g * 2 * i[0]])
 _row("reciprocal", 1, np.reciprocal, "(1.0 / {0})", lambda i, z, g: [-g * z * z])
 _row("sin", 1, np.sin, "np.sin({0})", lambda i, z, g: [g * cos(i[0])])
@@ -156,8 +155,7 @@ _row("arccosh", 1, np.arccosh, "np.arccosh({0})", lambda i, z, g: [g / sqrt(i[0]
 _row("arctan2", 2, np.arctan2, "np.arctan2({0}, {1})",
      lambda i, z, g: [g * i[1] / (i[0] * i[0] + i[1] * i[1]), -g * i[0] / (i[0] * i[0] + i[1] * i[1])])
 # (hypot is a 2-vector's norm: its gradient at (0, 0) is 0, as norm_sqrt's, not 0 / 0)
-_row("hypot", 2, np.hypot, "np.hypot({0}, {1})",
-     lambda i, z, g: [g * i[0] / where(eq(z, 0), 1, z), g * i[1] / where(eq(z, 0), 1, z)])
+_row("hypot", 2, np.hypot, "np.hypot({0}, {1})", lambda i, z, g: [g * i[0] / off_zero(z), g * i[1] / off_zero(z)])
 _row("logaddexp", 2, np.logaddexp, "np.logaddexp({0}, {1})",
      lambda i, z, g: [g * exp(i[0] - z), g * exp(i[1] - z)])
 _row("cbrt", 1, np.cbrt, "np.cbrt({0})", lambda i, z, g: [g / (3 * z * z)])
@@ -316,6 +314,12 @@ class Elemwise(Op):
                 g = unbroadcast(g, inp)  # (a select that was summed may be broader than this op's output)
             result.append(g if g.dtype == inp.dtype else cast(g, inp.dtype))
         return result
+
+
+def off_zero(v):
+    """v with its zeros replaced by 1: a divisor kept off 0 where a select (or a zero numerator)
+    discards the quotient anyway, so that neither it nor its derivative is NaN there."""
+    return where(eq(v, 0), 1, v)
 
 
 def _selected_gradient(g, z):

@@ -57,8 +57,7 @@ def _vector_norm(x, ord, axis):
     total = R.sum(E.abs(x) ** ord, axis)
     # (at a zero vector 0 ** (1 / ord), its derivative inf times the sum's 0: NaN; the root of
     # 1 there instead, selected away, gives the gradient 0 as norm_sqrt does for ord 2)
-    at_zero = E.eq(total, 0)
-    return E.where(at_zero, 0, E.where(at_zero, 1, total) ** (1.0 / ord))
+    return E.where(E.eq(total, 0), 0, E.off_zero(total) ** (1.0 / ord))
 
 
 def _matrix_norm(x, ord, row_axis, col_axis):

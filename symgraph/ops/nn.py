@@ -298,11 +298,15 @@ def binary_crossentropy(output, target, from_logits=False, epsilon=None):
             output, from_logits = logits, True
     if from_logits:
         return E.softplus(output) - target * output
-    if epsilon is None:  # (0 log 0 is 0: an output of exactly 0 or 1 where the target is the same costs 0)
-        return -(E.where(E.eq(target, 0), 0, target * E.log(output))
-                 + E.where(E.eq(target, 1), 0, (1 - target) * E.log(1 - output)))
+    if epsilon is None:  # (an output of exactly 0 or 1 where the target is the same costs 0)
+        return -(_xlogy(target, output) + _xlogy(1 - target, 1 - output))
     output = E.clip(output, epsilon, 1 - epsilon)
     return -(target * E.log(output + epsilon) + (1 - target) * E.log(1 - output + epsilon))
+
+
+def _xlogy(t, p):
+    """t * log(p), 0 where t is 0 (0 log 0 is 0, as scipy's xlogy; its gradient there 0 too)."""
+    return E.where(E.eq(t, 0), 0, t * E.log(p))
 
 
 def _sigmoid_logit(output):

@@ -369,7 +369,7 @@ def test_running_sums_products_and_the_gradients_of_cumprod_and_sort_run_on_the_
     i = sg.itensor3("i")
     xv = rng.normal(size=(2, 3, 4))
     xv[0, 1, 2] = 0.0
-    xv[1, 0, 0] = -0.0
+    xv[0, 0, 1] = -0.0  # (the first of its line along axis 0: cumsum keeps its sign)
     iv = rng.integers(-3, 4, size=(2, 3, 4)).astype("int32")
     g = sg.grad((sg.cumprod(x, axis=2) * sg.cos(x)).sum(), x)
     outs = [sg.cumsum(x, axis=0), sg.cumsum(x[:, ::-1], axis=1), sg.cumprod(x, axis=1), sg.cumprod(x),
