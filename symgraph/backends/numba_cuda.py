@@ -319,46 +319,42 @@ def _pool_geometry(pool, x):
     return oh, ow, (*pool.kernel, *pool.stride, pt, pl, x.dtype.type(lowest))
 
 
+def _launch_max_pool(mode, pool, x, source, make_out):
+    """cuda_kernels.max_pool(mode) over x's windows, one thread a window: "forward", "grad" (g
+    scattered into what make_out gives, zeros of x's shape) or "pick" (v read at each window's
+    maximum). make_out(oh, ow) allocates the output; returns the thunk's outputs."""
+    oh, ow, window = _pool_geometry(pool, x)
+    out = make_out(oh, ow)
+    planes = x.shape[0] * x.shape[1]
+    sources = [] if source is None else [D.flat(source)]
+    launch_1d(K.max_pool(mode), planes * oh * ow, D.flat(x), *sources, planes, *x.shape[2:], oh, ow, *window,
+              D.flat(out))
+    return [out]
+
+
 @lower.register(conv.MaxPool2D)
 def _max_pool(op, node):
     def thunk(inputs):
         x = D.to_device(inputs[0])
-        oh, ow, window = _pool_geometry(op, x)
-        out = D.empty(x.shape[:2] + (oh, ow), x.dtype)
-        planes = x.shape[0] * x.shape[1]
-        launch_1d(K.max_pool("forward"), out.size, D.flat(x), planes, *x.shape[2:], oh, ow, *window, D.flat(out))
-        return [out]
+        return _launch_max_pool("forward", op, x, None, lambda oh, ow: D.empty(x.shape[:2] + (oh, ow), x.dtype))
     return thunk
 
 
 @lower.register(conv.MaxPool2DGrad)
-def _max_pool_grad(op, node):
-    if node.inputs[0].dtype not in ("float32", "float64"):
-        return fallback(op, node)
-
-    def thunk(inputs):
-        x, g = D.to_device(inputs[0]), D.to_device(inputs[1])
-        oh, ow, window = _pool_geometry(op.pool, x)
-        g = cast(g, x.dtype) if g.dtype != x.dtype else g
-        dx = fill(x.shape, 0, x.dtype)
-        planes = x.shape[0] * x.shape[1]
-        launch_1d(K.max_pool("grad"), g.size, D.flat(x), D.flat(g), planes, *x.shape[2:], oh, ow, *window, D.flat(dx))
-        return [dx]
-    return thunk
-
-
 @lower.register(conv.MaxPoolPick)
-def _max_pool_pick(op, node):
+def _max_pool_derivative(op, node):
+    """MaxPool2DGrad (g scattered into zeros of x's shape) and its gradient MaxPoolPick (v read
+    at each window's maximum, of max_pool2d's shape and v's dtype)."""
     if node.inputs[0].dtype not in ("float32", "float64"):
         return fallback(op, node)
+    scatter = isinstance(op, conv.MaxPool2DGrad)
+
     def thunk(inputs):
         x, v = D.to_device(inputs[0]), D.to_device(inputs[1])
-        oh, ow, window = _pool_geometry(op.pool, x)
-        out = D.empty(x.shape[:2] + (oh, ow), v.dtype)  # (the op's dtype is v's)
-        planes = x.shape[0] * x.shape[1]
-        launch_1d(K.max_pool("pick"), out.size, D.flat(x), D.flat(v), planes, *x.shape[2:], oh, ow, *window,
-                  D.flat(out))
-        return [out]
+        if scatter:
+            v = cast(v, x.dtype) if v.dtype != x.dtype else v
+            return _launch_max_pool("grad", op.pool, x, v, lambda oh, ow: fill(x.shape, 0, x.dtype))
+        return _launch_max_pool("pick", op.pool, x, v, lambda oh, ow: D.empty(x.shape[:2] + (oh, ow), v.dtype))
     return thunk
 
 
