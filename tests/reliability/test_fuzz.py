@@ -32,13 +32,25 @@ def integer_values(dtype):
                      st.sampled_from([info.min, info.max, info.min + 1, info.max - 1]))
 
 
+def literal_divisors(dtype):
+    """Divisors a kernel spells as literals: powers of two, others (a multiply-high), negative
+    ones and the dtype's ends (numba_integers._int64_by_literal)."""
+    info = np.iinfo(dtype)
+    return [d for d in (1, 2, 3, 7, 8, 10, 127, 641, -1, -2, -3, -7, -8, info.max, info.min, info.min + 1)
+            if info.min <= d <= info.max]
+
+
 def build(draw, leaves, integers=False):
     unary, binary = (INTEGER_UNARY, INTEGER_BINARY) if integers else (UNARY, BINARY)
     pool = list(leaves)
     for _ in range(draw(st.integers(1, 7))):
-        kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "index", "where"]))
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "index", "where"]
+                                    + (["by_literal"] if integers else [])))
         a = draw(st.sampled_from(pool))
-        if kind == "unary":
+        if kind == "by_literal":  # (x // 7, x % -8: divisors known when the kernel is written)
+            divisor = draw(st.sampled_from(literal_divisors(a.dtype)))
+            pool.append(a // divisor if draw(st.booleans()) else a % divisor)
+        elif kind == "unary":
             pool.append(getattr(sg, draw(st.sampled_from(unary)))(a))
         elif kind == "binary":
             b = draw(st.sampled_from(pool))
