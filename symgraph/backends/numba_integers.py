@@ -4,8 +4,10 @@ which differs from NumPy's at the edges.
 
 - Floor division and mod by a variable, for integers of up to 32 bits, as the floor of their
   float quotient (_floor_division_by_float): x86 has no vector integer division, and numba's
-  loop made a scalar division a value. int64 keeps numba's division by a variable, but min // -1
-  is NumPy's minimum, where numba's division gave 0.
+  loop made a scalar division a value. int64 by a variable as the floor of a float64 quotient
+  corrected in integers (int64_floor_quotient; the float quotient alone is not exact beyond
+  2^53), where numba's division was a scalar idiv a value (and gave 0 for min // -1, whose
+  NumPy value is the minimum).
 - int64 floor division and mod by a literal as a multiply-high by a precomputed reciprocal
   (magic_floor_quotient), written in 32-bit halves that vectorize: LLVM's own multiply-high
   of 64-bit integers has no vector instruction, so x // 7 ran a scalar multiply a value
@@ -30,7 +32,7 @@ import numpy as np
 from numba import njit
 
 # (the generated kernels import these: numba_codegen._HEADER)
-NAMES = ["int_power", "magic_floor_quotient", "floor_quotient_by_negative", "wrapped_remainder"]
+NAMES = ["int_power", "magic_floor_quotient", "floor_quotient_by_negative", "wrapped_remainder", "int64_floor_quotient"]
 
 
 @njit(inline="always", cache=True)
@@ -75,15 +77,18 @@ def integer_step(name, args, in_dtypes, out_dtype):
 def _integer_division(name, args, dtype):
     """Integers of up to 32 bits by a divisor that is not a literal as _floor_division_by_float
     (LLVM divides by a literal with a multiplication already, in vector instructions: int32
-    x // 7 ran 1.8x NumPy); int64 by a nonzero literal as _int64_by_literal; int64 // int64
-    with min // -1 as NumPy's minimum."""
+    x // 7 ran 1.8x NumPy); int64 by a nonzero literal as _int64_by_literal, by a variable as
+    int64_floor_quotient (a zero divisor: NumPy's 0)."""
     if dtype.itemsize <= 4 and not args[1].startswith("np."):
         return _floor_division_by_float(name, args, dtype)
     literal = re.fullmatch(r"np\.int64\((-?\d+)\)", args[1])
     if dtype == np.int64 and literal and int(literal.group(1)) != 0:
         return _int64_by_literal(name, args[0], int(literal.group(1)))
-    if name == "int_div" and dtype == np.int64:
-        return f"(-{args[0]} if {args[1]} == -1 else {args[0]} // {args[1]})"
+    if dtype == np.int64:
+        a, b = args
+        q = f"int64_floor_quotient({a}, {b})"
+        value = q if name == "int_div" else f"wrapped_remainder({a}, {q}, np.uint64({b}))"
+        return f"({value} if {b} != 0 else np.int64(0))"
     return None
 
 
@@ -150,6 +155,29 @@ def wrapped_remainder(a, q, divisor_bits):
     """a - q divisor in wrapping arithmetic (the divisor as its two's complement bits): the floor
     mod, whose exact value fits an int64."""
     return np.int64(np.uint64(a) - np.uint64(q) * divisor_bits)
+
+
+@njit(inline="always", cache=True)
+def int64_floor_quotient(a, b):
+    """floor(a / b) for int64 a and b != 0 (the minimum // -1: the minimum, wrapped), in vector
+    instructions: q = floor(a * (1 / b)) in float64 is within |a / b| 2^-51 + 1 of the quotient
+    (a and 1 / b rounded), so the remainder r = a - q b (exact, wrapping) is small; q + floor(r
+    * (1 / b)) is then within 1 (r exact below 2^53, and where |b| is larger the first q was
+    already within 1), and one step each way on the remainder's sign and size makes it the
+    floor. A divisor of -1 (or 0, which the caller sets apart) divides as 2, whose quotients
+    convert without overflow, and is selected away."""
+    unit = b == np.int64(-1) or b == np.int64(0)
+    d = np.int64(2) if unit else b
+    inverse = 1.0 / np.float64(d)
+    q = np.int64(np.floor(np.float64(a) * inverse))
+    r = np.int64(np.uint64(a) - np.uint64(q) * np.uint64(d))
+    q += np.int64(np.floor(np.float64(r) * inverse))
+    r = np.int64(np.uint64(a) - np.uint64(q) * np.uint64(d))
+    positive = d > 0
+    low = r < 0 if positive else r > 0               # the remainder must have d's sign ...
+    high = r >= d if positive else r <= d            # ... and be smaller than d
+    q = q - np.int64(1) if low else (q + np.int64(1) if high else q)
+    return np.int64(np.uint64(0) - np.uint64(a)) if unit else q
 
 
 @functools.lru_cache(maxsize=None)

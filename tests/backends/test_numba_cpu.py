@@ -1524,7 +1524,8 @@ def test_integer_division_by_a_variable_is_a_float_division_and_by_a_literal_a_m
     """A literal divisor LLVM divides by multiplying, in vector instructions (int32 x // 7: 1.8x
     NumPy), except for int64, whose multiply-high has no vector instruction: there the kernel
     multiplies by the reciprocal in 32-bit halves (magic_floor_quotient). A variable int64
-    divisor is beyond float64's exact range and keeps numba's division."""
+    divisor is beyond float64's exact range: a float quotient corrected in integers
+    (int64_floor_quotient), where numba's division was a scalar idiv a value."""
     from symgraph.backends.numba_codegen import step_source
     spelled = {(name, dtype, divisor): step_source(TABLE[name], ["x0", divisor], [dtype, dtype], dtype)
                for name in ("int_div", "mod") for dtype in ("int16", "int32", "int64")
@@ -1534,6 +1535,7 @@ def test_integer_division_by_a_variable_is_a_float_division_and_by_a_literal_a_m
         assert by_float == (dtype != "int64" and divisor == "x1"), (name, dtype, divisor, source)
         assert ("np.float32(" in source) == (by_float and dtype == "int16")
         assert ("magic_floor_quotient(" in source) == (dtype == "int64" and divisor != "x1")
+        assert ("int64_floor_quotient(" in source) == (dtype == "int64" and divisor == "x1")
 
 
 INT64 = np.iinfo(np.int64)
