@@ -27,7 +27,8 @@ from . import numba_special, numba_vecmath
 from .numba_target import kernel_jit
 
 VECMATH_NAMES = ["exp32", "log32", "log1p32", "tanh32", "sigmoid32", "sin32", "cos32", "tan32",
-                 "exp64", "log64", "log1p64", "tanh64", "sigmoid64", "sin64", "cos64", "tan64"]
+                 "exp64", "log64", "log1p64", "tanh64", "sigmoid64", "sin64", "cos64", "tan64",
+                 "floor_divide32", "remainder32", "floor_divide64", "remainder64"]
 NAMES = VECMATH_NAMES + list(numba_special.NAMES)
 
 

@@ -43,7 +43,7 @@ from . import numba_noinline, numba_outline, numba_source_inline, numba_stack, n
 from .numba_integers import integer_step
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
-from .numba_vecmath import TRIG_FORMS, TRIG_LIMITS
+from .numba_vecmath import DIVISION_FORMS, DIVISION_NEAR, TRIG_FORMS, TRIG_LIMITS
 
 # Scalar ops spelled with the vectorizable helpers, by dtype (all arguments of that dtype):
 # NumPy's SVML functions where the CPU has them and they are faster (numba_svml), else ours.
@@ -177,21 +177,22 @@ def _literal(value, dtype):
     return f"np.{dtype}({int(value)})"
 
 
-def step_source(sop, args, in_dtypes, out_dtype, trig=False, forms=None):
+def step_source(sop, args, in_dtypes, out_dtype, checked=False, forms=None):
     """One program step as an expression, cast to its dtype so types match NumPy's.
-    trig: sin/cos/tan as sin32/.../tan64 (the caller checks their arguments' range).
+    checked: the range-checked forms (CHECKED_FORMS: sin/cos/tan as sin32/.../tan64, float
+    floor division and mod as floor_divide32/...; the caller checks their arguments' range).
     forms: the loop's (loop_forms), VECTOR_FORMS if not given."""
     forms = VECTOR_FORMS if forms is None else forms
     # (decided on the step's own dtypes, as the kernel's range checks are: sin of an int32 is
     # not checked, so it must not take the range-limited form once its argument is a float64)
-    checked_trig = trig and _checked_trig(sop, in_dtypes, out_dtype)
+    checked_form = checked and _checked_form(sop, in_dtypes, out_dtype)
     args, in_dtypes = in_result_type(sop, args, in_dtypes, out_dtype)
     if sop.name == "invert" and in_dtypes[0] == "bool":
         expr = f"(not {args[0]})"
     elif sop.name in forms.get(out_dtype, ()) and all(d == out_dtype for d in in_dtypes):
         expr = forms[out_dtype][sop.name].format(*args)  # SIMD-friendly transcendentals
-    elif checked_trig:
-        expr = TRIG_FORMS[out_dtype][sop.name].format(*args)
+    elif checked_form:
+        expr = CHECKED_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
     elif (integer := integer_step(sop.name, args, in_dtypes, out_dtype)) is not None:
@@ -226,11 +227,27 @@ def float32_literals(source, in_dtypes, out_dtype):
     return source
 
 
-def _checked_trig(sop, in_dtypes, out_dtype):
-    """Whether a step is a sin/cos/tan with a vectorized, range-checked form (numba_vecmath),
+# Forms exact only within a range (numba_vecmath), which a kernel checks: sin/cos/tan up to
+# |x| <= TRIG_LIMITS, float floor division and mod for quotients below DIVISION_NEAR.
+CHECKED_FORMS = {dtype: {**TRIG_FORMS[dtype], **DIVISION_FORMS[dtype]} for dtype in TRIG_FORMS}
+
+
+def _checked_form(sop, in_dtypes, out_dtype, forms=CHECKED_FORMS):
+    """Whether a step has a vectorized, range-checked form (CHECKED_FORMS, or those of `forms`),
     not one exact over every argument (SVML's, in VECTOR_FORMS)."""
-    return (out_dtype == in_dtypes[0] and sop.name in TRIG_FORMS.get(out_dtype, ())
+    return (all(d == out_dtype for d in in_dtypes) and sop.name in forms.get(out_dtype, ())
             and sop.name not in VECTOR_FORMS[out_dtype])
+
+
+def _beyond_range(sop, args, dtype):
+    """The condition under which a checked form's step is not exact (see CHECKED_FORMS): an
+    argument of sin/cos/tan beyond TRIG_LIMITS; for floor division and mod a NaN or infinity, a
+    zero or infinite divisor, or a quotient of DIVISION_NEAR or more."""
+    if sop.name in TRIG_FORMS[dtype]:
+        return f"abs({args[0]}) > np.{dtype}({TRIG_LIMITS[dtype]})"
+    a, b = args
+    return (f"not (abs({a}) < np.{dtype}({DIVISION_NEAR[dtype]}.0) * abs({b}) "
+            f"and abs({b}) < np.{dtype}(math.inf))")
 
 
 def _steps(composite, loads):
@@ -261,11 +278,11 @@ def program_lines(composite, loads, indent, spell=None):
             for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
 
 
-def uses_checked_trig(composite, in_dtypes, dtypes=tuple(TRIG_FORMS)):
-    """Whether a flat kernel of this Composite uses the vectorized sin/cos/tan of one of
+def uses_checked_forms(composite, in_dtypes, dtypes=tuple(CHECKED_FORMS), forms=CHECKED_FORMS):
+    """Whether a flat kernel of this Composite uses a range-checked form (of `forms`) of one of
     `dtypes` (and so checks their arguments' range)."""
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
-    return any(_checked_trig(sop, arg_dtypes, dtype) and dtype in dtypes
+    return any(_checked_form(sop, arg_dtypes, dtype, forms) and dtype in dtypes
                for _, sop, _, arg_dtypes, dtype in _steps(composite, loads))
 
 
@@ -375,9 +392,9 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
     return part + ["", ""] + kernel
 
 
-def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=None, stream=False):
-    """trig: sin/cos/tan as sin32/.../tan64; the kernel returns whether any of their arguments
-    was beyond its dtype's TRIG_LIMITS (the caller then runs the kernel without them).
+def _flat_source(composite, in_dtypes, scalar_mask, parallel, checked=False, alias=None, stream=False):
+    """checked: the range-checked forms (CHECKED_FORMS); the kernel returns whether any of their
+    arguments was beyond their range (the caller then runs the kernel without them).
     alias: the input whose buffer out0 is (an in-place update); the loop reads it from out0.
     Given two arrays that overlap, LLVM's runtime overlap check sends the loop down its scalar
     path (an in-place relu gradient ran 2.7x slower); one array read and written at the same
@@ -387,14 +404,14 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, trig=False, alias=
     arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
     prelude = [f"    x{i} = a{i}[0]" for i in range(n_in) if scalar_mask[i]]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
-    checks = [(args[0], dtype) for _, sop, args, arg_dtypes, dtype in steps
-              if trig and _checked_trig(sop, arg_dtypes, dtype)]
+    checks = [_beyond_range(sop, args, dtype) for _, sop, args, arg_dtypes, dtype in steps
+              if checked and _checked_form(sop, arg_dtypes, dtype)]
     prelude += ["    big = False"] if checks else []
     body = [f"x{i} = {'out0' if i == alias else f'a{i}'}[i]" for i in range(n_in) if not scalar_mask[i]]
     forms = loop_forms(composite)
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig, forms)}"
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms)}"
              for j, sop, args, arg_dtypes, dtype in steps]
-    body += [f"big |= abs({arg}) > np.{dtype}({TRIG_LIMITS[dtype]})" for arg, dtype in checks]
+    body += [f"big |= {beyond}" for beyond in checks]
     streamed = None
     if stream:
         assert parallel and alias is None and len(outs) == 1
@@ -429,19 +446,19 @@ def _tile_size(dtypes):
     return 64 if max(np.dtype(d).itemsize for d in dtypes) <= 4 else 32
 
 
-def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, trig=False, tiled=None):
+def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, checked=False, tiled=None):
     """Nested loops over the output; input k is indexed by the output's last len(patterns[k])
     indices, with 0 on its axes of length 1 (patterns[k][j] True). Inputs keep their own
     shapes: given broadcast views instead (any stride, even 0), numba could not vectorize the
     inner loop (a conv bias + relu over 16x16x8x8 took 15.8 us), and np.broadcast_to cost
-    2.6 us an input. alias: as in _flat_source. trig: as in _trig_count_lines. tiled (2-d;
+    2.6 us an input. alias: as in _flat_source. checked: as in _range_count_lines. tiled (2-d;
     one flag an input: transposed or not): the loops walk tiles (tiles of rows split between
     cores where parallel), each transposed input's tile copied to the stack first (_tiled_lines)."""
     n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
     prelude = _named_literals(steps) if parallel and ndim > 1 else []
-    prelude += ["    nbig = 0"] if trig else []
+    prelude += ["    nbig = 0"] if checked else []
     out_index = ", ".join(f"i{d}" for d in range(ndim))
     body = []
     for i, pattern in enumerate(patterns):
@@ -455,18 +472,18 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
         body.append(f"x{i} = a{i}[{index}]")
     forms = loop_forms(composite)
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, trig, forms)}"
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms)}"
              for j, sop, args, arg_dtypes, dtype in steps]
-    body += _trig_count_lines(steps, "") if trig else []
+    body += _range_count_lines(steps, "") if checked else []
     body += [f"out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
         assert ndim == 2
         tile = _tile_size([*in_dtypes, *(steps[o][4] for o in outs)])
         lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], tile, parallel,
-                             "nbig" if trig else None)
+                             "nbig" if checked else None)
     else:
-        lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if trig else None)
+        lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if checked else None)
     return "\n".join(lines) + "\n"
 
 
@@ -498,13 +515,13 @@ def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
     return lines + ([f"    return {found}"] if found else [])
 
 
-def _trig_count_lines(steps, indent):
-    """Lines counting, into nbig, the arguments of the vectorized sin/cos/tan in `steps` beyond
-    their range (the broadcast and reduction loops' way of _flat_source's flag: an integer sum
-    is a reduction numba's prange keeps per thread); the kernel returns the count, and the
-    caller redoes the loop with libm's where it is not 0 (_TrigChecked)."""
-    return [f"{indent}nbig += np.int64(abs({args[0]}) > np.{dtype}({TRIG_LIMITS[dtype]}))"
-            for _, sop, args, arg_dtypes, dtype in steps if _checked_trig(sop, arg_dtypes, dtype)]
+def _range_count_lines(steps, indent):
+    """Lines counting, into nbig, the steps of a range-checked form in `steps` whose arguments
+    are beyond their range (the broadcast and reduction loops' way of _flat_source's flag: an
+    integer sum is a reduction numba's prange keeps per thread); the kernel returns the count,
+    and the caller redoes the loop with the exact forms where it is not 0 (_RangeChecked)."""
+    return [f"{indent}nbig += np.int64({_beyond_range(sop, args, dtype)})"
+            for _, sop, args, arg_dtypes, dtype in steps if _checked_form(sop, arg_dtypes, dtype)]
 
 
 _INIT = {"sum": "0", "prod": "1", "max": "-np.inf", "min": "np.inf"}
@@ -564,7 +581,7 @@ def reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, oute
 
 
 def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
-                   broadcast=None, out_dtype=None, trig=False):
+                   broadcast=None, out_dtype=None, checked=False):
     """kernel(out, ext, a0, a1, ...): ext holds the loops' lengths, in the inputs' axis order.
     The loops run over the kept axes, then the reduced ones; order[p] is the inputs' own
     axis that loop p walks (the inputs are not transposed: a C-ordered input stays typed C,
@@ -578,7 +595,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     element by element (for reductions over leading axes: memory is walked in order and the
     inner loop vectorizes across outputs, as in NumPy's sum(axis=0)). out holds acc_dtype
     values, except for a float32 matrix's column sums on one core: kernel(out, ext, total,
-    a0, ...), out of out_dtype (see reduce_scratch). trig: as in _trig_count_lines."""
+    a0, ...), out of out_dtype (see reduce_scratch). checked: as in _range_count_lines."""
     n_in = len(in_dtypes)
     scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
     params = ", ".join(["out", "ext"] + ["total"] * scratch + [f"a{i}" for i in range(n_in)])
@@ -592,7 +609,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
            for i in range(n_in)]  # (a 0-d input's one value is a0[()])
     single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
     lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
-    lines += ["    nbig = 0"] if trig else []
+    lines += ["    nbig = 0"] if checked else []
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
     steps = list(_steps(composite, loads))
 
@@ -610,13 +627,13 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         """The values' loop body; mask: a condition the value is added under (else 0)."""
         lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
         lines.extend(program_lines(composite, loads, indent,
-                                   functools.partial(step_source, trig=trig, forms=loop_forms(composite))))
-        lines.extend(_trig_count_lines(steps, indent) if trig else [])
+                                   functools.partial(step_source, checked=checked, forms=loop_forms(composite))))
+        lines.extend(_range_count_lines(steps, indent) if checked else [])
         masked_value = value if mask is None else f"{value} if {mask} else np.{dtype}(0)"
         lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype))
 
     def source():  # (a whole reduction's total comes back too: ReduceThunk's whole call reads it)
-        closing = ["    return nbig"] if trig else ["    return out[0]"] if n_kept == 0 and not scratch else []
+        closing = ["    return nbig"] if checked else ["    return out[0]"] if n_kept == 0 and not scratch else []
         return "\n".join(lines + closing) + "\n"
 
     # float32 values summed in float64 would make the loop 4 lanes wide instead of 8 (half
@@ -840,7 +857,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     along_rows = n_reduced > 0 and order[-1] == len(order) - 1 and np.dtype(acc_dtype).kind == "f"
     window = along_rows and kind in ("max", "min")
     # (float32 values only, as numba_rows' row sums: float64 ones gained nothing)
-    masked = along_rows and kind == "sum" and not trig and composite.program[composite.outputs[0]][2] == "float32"
+    masked = along_rows and kind == "sum" and not checked and composite.program[composite.outputs[0]][2] == "float32"
     if window or masked:
         step = _WINDOW // (4 if masked else np.dtype(acc_dtype).itemsize)
         lines.append(f"{indent}n_w = {extent(len(order) - 1)}")
@@ -989,17 +1006,18 @@ def _file_holds(path, text):
 
 def flat_kernel(composite, in_dtypes, scalar_mask, parallel, alias=None, stream=False):
     """alias: the input out0 overwrites, if any; stream: non-temporal stores (see _flat_source)."""
-    if uses_checked_trig(composite, in_dtypes):  # (never in place, nor streamed: the kernel may run twice)
+    if uses_checked_forms(composite, in_dtypes):  # (never in place, nor streamed: the kernel may run twice)
         assert not stream, "a range-checked kernel is not streamed (ElementwiseThunk.may_stream)"
-        return _TrigChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, trig=True)),
+        return _RangeChecked(_compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, checked=True)),
                             _flat_source(composite, in_dtypes, scalar_mask, parallel))
     return _compile(_flat_source(composite, in_dtypes, scalar_mask, parallel, alias=alias, stream=stream))
 
 
-class _TrigChecked:
-    """A flat kernel with the vectorized sin/cos/tan; when it reports an argument beyond their
-    range, the kernel with libm's (compiled then) redoes the whole loop. Its
-    outputs never alias its inputs (ElementwiseThunk does not run these in place)."""
+class _RangeChecked:
+    """A kernel with range-checked forms (CHECKED_FORMS: the vectorized sin/cos/tan, float floor
+    division and mod); when it reports an argument beyond their range, the kernel with the
+    exact forms (libm's, numba's division; compiled then) redoes the whole loop. Its outputs
+    never alias its inputs (ElementwiseThunk does not run these in place)."""
 
     def __init__(self, fast, exact_source):
         self.fast, self.exact_source, self.exact = fast, exact_source, None
@@ -1016,8 +1034,8 @@ class _TrigChecked:
 
 
 def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None, tiled=None):
-    if uses_checked_trig(composite, in_dtypes):  # (never in place, as flat_kernel's)
-        return _TrigChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, trig=True,
+    if uses_checked_forms(composite, in_dtypes):  # (never in place, as flat_kernel's)
+        return _RangeChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, checked=True,
                                                        tiled=tiled)),
                             _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, tiled=tiled))
     return _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled))
@@ -1025,10 +1043,11 @@ def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None,
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
                   broadcast=None, out_dtype=None):
-    """The reduction loop (_reduce_source); with sin/cos/tan in it, their vectorized forms, the
-    loop redone with libm's where an argument is beyond their range (sin(x).sum() of 1000x1000
-    float32 ran libm's scalar sin: 0.24x NumPy)."""
+    """The reduction loop (_reduce_source); with a range-checked form in it (sin/cos/tan, float
+    floor division and mod), the vectorized one, the loop redone with the exact ones where an
+    argument is beyond their range (sin(x).sum() of 1000x1000 float32 ran libm's scalar sin:
+    0.24x NumPy)."""
     args = composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order, broadcast, out_dtype
-    if uses_checked_trig(composite, in_dtypes):  # (every path writes all of out: a rerun redoes it)
-        return _TrigChecked(_compile(_reduce_source(*args, trig=True)), _reduce_source(*args))
+    if uses_checked_forms(composite, in_dtypes):  # (every path writes all of out: a rerun redoes it)
+        return _RangeChecked(_compile(_reduce_source(*args, checked=True)), _reduce_source(*args))
     return _compile(_reduce_source(*args))

@@ -264,8 +264,8 @@ RECYCLE_BYTES = 1 << 20
 # cbrt 1.07-1.11x, exp(x) * log(|w|) 1.04-1.11x, the fused chain 1.04-1.05x, erf 0.98x;
 # streamed and prefetched, over eight runs in spells of slow and fast memory and slow arithmetic,
 # log 1.08-1.79x, cbrt 1.09-1.77x (0.73x once), softplus 0.98-1.23x, erf 1.02-1.21x, the
-# fused chain 0.94-1.14x. So every loop streams but the range-checked sin, cos and tan
-# (numba_codegen._TrigChecked: 0.90-0.96x), which may run twice.
+# fused chain 0.94-1.14x. So every loop streams but the range-checked forms (sin, cos, tan;
+# float division and mod; numba_codegen._RangeChecked: 0.90-0.96x), which may run twice.
 STREAM_MIN_BYTES = 16 << 20
 # A costly loop's strided inputs (x[::2]) from this size are copied first (ElementwiseThunk._plan).
 STRIDED_COPY_MIN = 1 << 12
@@ -322,8 +322,8 @@ class ElementwiseThunk:
         self.out_dtypes = [np.dtype(v.dtype) for v in node.outputs]
         self.single = len(node.outputs) == 1
         self.ndim = node.outputs[0].ndim
-        # A kernel with the vectorized sin/cos/tan may run twice (see numba_codegen._TrigChecked).
-        self.inplace = None if codegen.uses_checked_trig(composite, self.in_dtypes) else composite.inplace
+        # A kernel with range-checked forms may run twice (see numba_codegen._RangeChecked).
+        self.inplace = None if codegen.uses_checked_forms(composite, self.in_dtypes) else composite.inplace
         self.threshold = codegen.parallel_threshold(composite)
         self.costly = codegen.costly(composite)
         self.any_stride = self.ndim == 1 and not self.costly  # (a strided input of a costly loop: see _plan)
@@ -332,7 +332,7 @@ class ElementwiseThunk:
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
         self.first_outputs = SpareOutput(self.out_dtypes[0])
         self.recycled_from = RECYCLE_BYTES // self.out_dtypes[0].itemsize  # (elements)
-        self.may_stream = STREAMS and self.single and not codegen.uses_checked_trig(composite, self.in_dtypes)
+        self.may_stream = STREAMS and self.single and not codegen.uses_checked_forms(composite, self.in_dtypes)
         self.call = self._first_call  # what the executor's program calls: see _write_fast_call
         # Whether the outputs may come in another layout than C order: where their readers take
         # any (compile_graph decides; a convolution's would copy them back).
@@ -856,7 +856,7 @@ class ReduceThunk:
         acc = self.acc_dtype
         return (self.__call__, acc, self.out_dtype, max(1, self.small), self.threshold, self.op.kind == "mean",
                 (1,) * ndim if self.op.keepdims else None,
-                not codegen.uses_checked_trig(self.composite, self.in_dtypes), np.empty(1, acc))
+                not codegen.uses_checked_forms(self.composite, self.in_dtypes), np.empty(1, acc))
 
     def _write_whole_call_of_several(self, kernel, full, ndim):
         """As _write_whole_call, for a reduction over all axes of several inputs ((x * y).sum(),

@@ -32,8 +32,9 @@ from ..ops.shape import Alloc, BroadcastTo, DimShuffle, Reshape
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
-from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_trig,
+from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_forms,
                             _init_literal, _fold_lines, _literal)
+from .numba_vecmath import TRIG_FORMS
 from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source
 from .executor import from_shapes, input_writers, overwritten
 from .numba_elsewhere import compile_in_child
@@ -433,7 +434,7 @@ def _elementwise(w, node):
         [(op.scalar_op, tuple(("in", k) for k in range(len(node.inputs))), node.outputs[0].dtype)], [0],
         len(node.inputs))
     in_dtypes = tuple(v.dtype for v in node.inputs)
-    if uses_checked_trig(composite, in_dtypes, ("float32",)):  # (float64's: libm's here)
+    if uses_checked_forms(composite, in_dtypes, ("float32",), TRIG_FORMS):  # (float64's: libm's here)
         raise Unsupported("float32 sin/cos/tan (their kernels check the argument range)")
     out_shape = w.shape(node.outputs[0])
     outs = [w.new(o) for o in node.outputs]

@@ -33,7 +33,7 @@ against 0.59), arctan, arcsin, arccos, expm1; float64 exp (0.91-1.02x through sg
 tanh, expm1, sinh, cosh; and float32
 arctan2, 1.20-1.26x slower than SVML's but within 1.69 ulp where SVML's (NumPy's) is 3.1. A sin
 or tan through SVML needs no range check: it is exact over every argument (numba_codegen's
-_TrigChecked is for ours).
+_RangeChecked is for ours).
 
 Paired functions (_PAIRED: float32 tanh, expm1, cosh, sinh, exp2; float64 exp, exp2, log, log2,
 log10, the `_ha` forms: NumPy's bits, within 0.72 ulp) are taken only in a loop whose every

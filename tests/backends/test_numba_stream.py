@@ -60,7 +60,7 @@ def test_a_function_streams_large_outputs_only(monkeypatch, rng):
 
 def test_range_checked_loops_do_not_stream(ours_only, monkeypatch, rng):
     """The range-checked sin/cos/tan run their loop again with other forms when an argument is
-    out of range (numba_codegen._TrigChecked); streamed, they lost (0.90-0.96x)."""
+    out of range (numba_codegen._RangeChecked); streamed, they lost (0.90-0.96x)."""
     x = sg.fvector("x")
     f = sg.function([x], sg.sin(x) * 2, backend="numba")
     monkeypatch.setattr(numba_cpu, "STREAM_MIN_BYTES", 1 << 16)

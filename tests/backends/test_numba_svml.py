@@ -206,11 +206,11 @@ def test_loops_of_256_bit_vectors_call_the_functions_eight_lanes_at_a_time():
 @needs_svml
 def test_sin_and_tan_need_no_range_check(rng):
     """numba_vecmath's sin/cos/tan reduce exactly only up to a limit, so their loops count the
-    arguments beyond it and are redone with libm's (_TrigChecked); SVML's are exact everywhere,
+    arguments beyond it and are redone with libm's (_RangeChecked); SVML's are exact everywhere,
     so a loop of them runs once, and may write into its input."""
     x = sg.fvector("x")
     f = sg.function([x], sg.sin(x) * 2 + sg.tan(x * 0.5), backend="numba")
-    assert not numba_codegen.uses_checked_trig(_loop(f), ("float32",))
+    assert not numba_codegen.uses_checked_forms(_loop(f), ("float32",))
     v = rng.normal(size=1000).astype("float32") * 100
     v[[3, 500]] = [1e30, -3e6]
     np.testing.assert_allclose(f(v), np.sin(v) * 2 + np.tan(v * np.float32(0.5)), rtol=1e-5, atol=1e-5)

@@ -238,7 +238,7 @@ def test_fused_float64_loops_use_the_float64_forms(rng, ours_only):
     source = numba_codegen._flat_source(node.op, ("float64",), (False,), False)
     assert "tanh64(" in source and "sigmoid64(" in source and "exp64(" in source and "np.exp(" not in source
     trig = sg.function([x], sg.sin(x) + sg.cos(x) * sg.tan(x)).fgraph.apply_nodes[0].op
-    source = numba_codegen._flat_source(trig, ("float64",), (False,), False, trig=True)
+    source = numba_codegen._flat_source(trig, ("float64",), (False,), False, checked=True)
     assert "sin64(" in source and "cos64(" in source and "tan64(" in source and "np.sin(" not in source
     xv = rng.standard_normal(1000) * 10
     # (atol: where the sum cancels, -1.5e-4 from terms of 0.05, a term's last bit, ours or
