@@ -81,6 +81,11 @@ CASES = [
     ("integer tanh(x) of 10^6", lambda d: _integers(10 ** 6, d)[:1], lambda m, x: m.tanh(x)),
     ("integer x ** y of 10^4", lambda d: [_integers(10 ** 4, d)[0], _integers(10 ** 4, d)[1] % 4],
      lambda m, x, y: x ** y),
+    # added in the fifty-seventh session: float floor division and mod (fmod in vector instructions), and
+    # int64 division by a variable and by a literal (float64 pass) or int32 (float32 pass)
+    ("float x // y of 10^5", lambda d: _pairs((10 ** 5,), d), lambda m, x, y: x // y),
+    ("float x % 1.5 of 10^6", lambda d: [(RNG.standard_normal(10 ** 6) * 100).astype(d)], lambda m, x: x % 1.5),
+    ("integer x % -10 of 10^5", lambda d: _integers(10 ** 5, d)[:1], lambda m, x: x % -10),
 ]
 
 
