@@ -16,7 +16,7 @@ import symgraph as sg
 EXAMPLES = int(os.environ.get("SYMGRAPH_FUZZ_EXAMPLES", "60"))
 UNARY = ["exp", "log", "sqrt", "tanh", "sin", "abs", "neg", "sigmoid", "softplus", "relu", "floor",
          "log1p", "expm1", "square", "arctan", "sign", "erf"]
-BINARY = ["add", "sub", "mul", "true_div", "maximum", "minimum", "pow", "mod"]
+BINARY = ["add", "sub", "mul", "true_div", "maximum", "minimum", "pow", "mod", "int_div"]
 values = st.one_of(st.floats(-4, 4, width=32), st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0]))
 values_of_floats = values
 # Integers: the ops whose integer results NumPy defines at every value (a negative power is its
