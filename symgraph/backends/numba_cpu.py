@@ -1054,7 +1054,7 @@ def _reduced_by_loops(node):
             out_dtype == dtype or np.dtype(out_dtype).kind in "iu" or out_dtype == "float64")))
 
 
-_BOOL_REDUCE = {"any": np.logical_or, "max": np.logical_or, "all": np.logical_and, "min": np.logical_and}
+_BOOL_REDUCE = {"any": np.logical_or, "all": np.logical_and}  # (not max and min: NumPy's of nothing is an error)
 
 
 class StoredReduceThunk(ReduceThunk):
@@ -1083,8 +1083,8 @@ class StoredReduceThunk(ReduceThunk):
         self.reduce = R.FLOAT_UFUNC[op.kind].reduce \
             if op.kind in R.FLOAT_UFUNC and op.kind != "mean" and x.dtype in ("float32", "float64") else None
         if whole and x.dtype == "bool" and op.kind in _BOOL_REDUCE:
-            # A whole any/all (max/min) of a stored bool array: NumPy's logical_or/and reduce stops
-            # at the first value that decides it (1M values 0.8-3 us, against the loop's 12 on
+            # A whole any/all of a stored bool array: NumPy's logical_or/and reduce stops at the
+            # first value that decides it (1M values 0.8-3 us, against the loop's 12 on
             # two cores); where none does it reads them all on one core (12-13 us).
             self.small, self.reduce = math.inf, _BOOL_REDUCE[op.kind].reduce
         self.keepdims = op.keepdims and x.ndim > 0  # (0-d kept is 0-d)
