@@ -34,14 +34,16 @@ def _apply_64(kind, a, out):
 
 # (with the points where the forms switch: exp's factors at 0, sigmoid's clamp at -87 and its
 # power of two's overflow from 88.38, tanh's refined quotient below 0.5 and its clamp at 9; and
-# where each is worst over every float32: exp 1.02 ulp at 26.7 and -59.9, tanh 1.91 at +-0.2242
-# (1.50 at +-3.81; 2.42 at 0.00777 without the refinement), sigmoid 2.48 at -16.6 (exp's ulp,
-# the add's and the division's) and 1.50 at 7.86)
+# where each is worst over every float32: exp 1.08 ulp at 59.26 and -37.78, tanh 1.96 at +-0.2215
+# (2.42 at 0.00777 without the refinement), sigmoid 2.48 at -16.6 (exp's ulp, the add's and the
+# division's) and 1.50 at 7.86; before numba_vecmath._P's shorter polynomial, exp 1.02 at 26.7 and
+# -59.9, tanh 1.91 at +-0.2242 and 1.50 at +-3.81)
 SPECIALS = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-30, -1e-30, 1e-8, 88.72, 88.73, -87.3,
                      -103.9, -104.5, 1e30, -1e30, 87.0, -87.0, 86.99, 88.38, -88.38, -88.5, 9.0, -9.0,
                      9.01, 1e-3, -1e-3, 26.71694564819336, -59.92317581176758, 3.8123860359191895,
                      -3.8123860359191895, -16.635704040527344, 7.859210968017578, 0.5, -0.5, 0.49999997,
-                     0.224211648106575, -0.224211648106575, 0.0077671753242611885], np.float32)
+                     0.224211648106575, -0.224211648106575, 0.0077671753242611885, 59.264888763427734,
+                     -37.77601623535156, 0.22149553894996643, -0.22149553894996643], np.float32)
 CASES = [(_apply_exp, np.exp, 1.5), (_apply_exp_by_factors, np.exp, 1.5), (_apply_exp_by_vscalef, np.exp, 1.5),
          (_apply_tanh, np.tanh, 2.0), (_apply_sigmoid, lambda v: 1 / (1 + np.exp(-v)), 2.5)]
 
