@@ -748,15 +748,15 @@ DIVISION_NEAR = {"float32": 1 << 22, "float64": 1 << 50}
 @njit(inline="always", cache=True)
 def _numpy_divmod_near(a, b, one, half):
     """(a // b, a % b) for finite a and finite b != 0 with |a / b| < DIVISION_NEAR, one and half
-    of a's type, as NumPy's npy_divmod computes them from mod = fmod(a, b). Here mod = a - q b
-    rounded once (fma) with q = trunc(a / b): the rounded quotient is the exact one or, where
-    that lies just below an integer, the integer (rounding is monotonic), so q is fmod's
-    quotient or one more in magnitude, and either way mod is representable (a multiple of the
-    smaller ulp of a and b, below |b|: exact). One more gives fmod - b for b of a's sign (fmod
-    + b for the other): a mod of b's sign where fmod's is a's, which the step below that moves
-    fmod to b's sign leaves as it is and where fmod's it gives the same value and quotient
-    (within rounding, which the last step's snap to an integer removes); a zero mod is set to
-    b's sign anyway. So NumPy's bits (checked over every float32 pair class in the tests)."""
+    of a's type, as NumPy's npy_divmod computes them from fmod(a, b). Here the remainder a - q b
+    is rounded once (fma) with q = trunc(a / b): the rounded quotient is the exact one or, just
+    below an integer, that integer (rounding is monotonic), so q is fmod's quotient or one more
+    in magnitude, and the remainder is exact either way (a multiple of the smaller ulp of a and
+    b, below |b|). Where q is one more, the remainder is fmod -+ b, which has b's sign already:
+    the sign npy_divmod's next step gives fmod by adding b and taking 1 from the quotient. Both
+    reach the same remainder, and quotients within rounding of the same integer, which its last
+    step's snap makes equal: NumPy's bits (the tests compare them over exact multiples, their
+    neighbours, signed zeros and random pairs)."""
     q = np.trunc(a / b)
     mod = _fma(-q, b, a)
     div = (a - mod) / b
