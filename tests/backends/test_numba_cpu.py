@@ -1530,9 +1530,13 @@ def test_integer_floor_division_and_mod_give_numpys_results(dtype, rng):
     minimum // -1 (int64's too, where numba's division gave 0)."""
     info = np.iinfo(dtype)
     edges = [info.min, info.max, 0, 1, 2, 3, 7, info.max - 1] + ([-1, -2, -3, -7, info.min + 1] if info.min else [])
-    x = np.array([a for a in edges for _ in edges] + list(rng.integers(info.min, info.max, 20000, endpoint=True)))
+    # (and exact multiples, where a float quotient by the reciprocal falls just below: 49 * (1 / 49) < 1)
+    divisors = rng.integers(1, min(info.max, 3000), 5000) * (rng.choice([-1, 1], 5000) if info.min else 1)
+    multiples = rng.integers(0, 1 + min(info.max, 2 ** 40) // 3000, 5000) * (rng.choice([-1, 1], 5000) if info.min else 1)
+    x = np.array([a for a in edges for _ in edges] + list(rng.integers(info.min, info.max, 20000, endpoint=True))
+                 + list(divisors * multiples))
     y = np.array([b for _ in edges for b in edges] + list(rng.integers(info.min, info.max, 10000, endpoint=True))
-                 + list(rng.integers(-40 if info.min else 0, 40, 10000)))
+                 + list(rng.integers(-40 if info.min else 0, 40, 10000)) + list(divisors))
     x, y = x.astype(dtype), y.astype(dtype)
     xs, ys = sg.tensor("x", dtype=dtype, shape=(None,)), sg.tensor("y", dtype=dtype, shape=(None,))
     f = sg.function([xs, ys], [xs // ys, xs % ys, xs // 7, xs % 7], backend="numba")
@@ -1546,15 +1550,18 @@ def test_integer_floor_division_and_mod_give_numpys_results(dtype, rng):
 def test_integer_division_by_a_variable_is_a_float_division_and_by_a_literal_a_multiplication():
     """A literal divisor LLVM divides by multiplying, in vector instructions (int32 x // 7: 1.8x
     NumPy), except for int64, whose multiply-high has no vector instruction: there the kernel
-    multiplies by the reciprocal in 32-bit halves (magic_floor_quotient). A variable int64
-    divisor is beyond float64's exact range: a float quotient corrected in integers
-    (int64_floor_quotient), where numba's division was a scalar idiv a value."""
+    multiplies by the reciprocal in 32-bit halves (magic_floor_quotient). A variable divisor of
+    32 bits multiplies by its float64 reciprocal, corrected (floor_quotient_by_reciprocal: one
+    multiply a value for a 0-d divisor, int32 x // n of 10^5 0.33x -> 0.81x NumPy's libdivide),
+    of 16 and 8 bits divides in float32; int64 is beyond float64's exact range: a float
+    quotient corrected in integers (int64_floor_quotient), where numba's division was a scalar
+    idiv a value."""
     from symgraph.backends.numba_codegen import step_source
     spelled = {(name, dtype, divisor): step_source(TABLE[name], ["x0", divisor], [dtype, dtype], dtype)
                for name in ("int_div", "mod") for dtype in ("int16", "int32", "int64")
                for divisor in ("x1", f"np.{dtype}(7)")}
     for (name, dtype, divisor), source in spelled.items():
-        by_float = "np.floor(np.float" in source
+        by_float = "floor_quotient_by_reciprocal(" in source or "np.floor(np.float32(" in source
         assert by_float == (dtype != "int64" and divisor == "x1"), (name, dtype, divisor, source)
         assert ("np.float32(" in source) == (by_float and dtype == "int16")
         assert ("magic_floor_quotient(" in source) == (dtype == "int64" and divisor != "x1")
