@@ -86,6 +86,8 @@ CASES = [
     ("float x // y of 10^5", lambda d: _pairs((10 ** 5,), d), lambda m, x, y: x // y),
     ("float x % 1.5 of 10^6", lambda d: [(RNG.standard_normal(10 ** 6) * 100).astype(d)], lambda m, x: x % 1.5),
     ("integer x % -10 of 10^5", lambda d: _integers(10 ** 5, d)[:1], lambda m, x: x % -10),
+    ("integer x // n of 10^5, n 0-d", lambda d: [_integers(10 ** 5, d)[0], _integers(1, d)[1].reshape(())],
+     lambda m, x, n: x // n),
 ]
 
 
