@@ -65,6 +65,11 @@ def test_a_python_number_takes_the_general_paths_value_or_error(dtype, downcast,
         except (TypeError, ValueError, OverflowError) as exc:
             return type(exc).__name__, str(exc)
     short = [(outcome(scalar, v), outcome(vector, v)) for v in NUMBERS]
+    # (the short path takes its dtype's own kind of Python number: a float, an int, a bool; not a
+    # float into float16, nor into float32 where only exact values may pass: the general path checks)
+    natural = {"f": 0.5, "i": 7, "u": 7, "b": True}[np.dtype(dtype).kind]
+    refused = dtype == "float16" or (dtype == "float32" and downcast is False)
+    assert (graph._plain_number(natural, np.dtype(dtype), downcast) is None) == refused
     monkeypatch.setattr(graph, "_plain_number", lambda value, dtype, downcast: None)
     general = [(outcome(scalar, v), outcome(vector, v)) for v in NUMBERS]
     for value, a, b in zip(NUMBERS, short, general):

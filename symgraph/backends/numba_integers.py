@@ -123,9 +123,15 @@ def floor_quotient_by_reciprocal(a, b, one):
     floor is off by at most one; the remainder a - q b, exact in one fma (it is below |a| + |b|
     < 2^53), must have b's sign and be smaller than b, and one step each way mends q."""
     q = np.floor(a * (one / b))
-    r = _fma(-q, b, a)
-    low = r < 0 if b > 0 else r > 0
-    high = r >= b if b > 0 else r <= b
+    return _floor_from_remainder(q, _fma(-q, b, a), b, one)
+
+
+@njit(inline="always", cache=True)
+def _floor_from_remainder(q, r, d, one):
+    """floor(a / d) from q within one of it and its remainder r = a - q d (exact): r must have
+    d's sign and be smaller than d, and q steps by one where it does not."""
+    low = r < 0 if d > 0 else r > 0
+    high = r >= d if d > 0 else r <= d
     return q - one if low else (q + one if high else q)
 
 
@@ -195,11 +201,7 @@ def int64_floor_quotient(a, b):
     q = np.int64(np.floor(np.float64(a) * inverse))
     r = np.int64(np.uint64(a) - np.uint64(q) * np.uint64(d))
     q += np.int64(np.floor(np.float64(r) * inverse))
-    r = np.int64(np.uint64(a) - np.uint64(q) * np.uint64(d))
-    positive = d > 0
-    low = r < 0 if positive else r > 0               # the remainder must have d's sign ...
-    high = r >= d if positive else r <= d            # ... and be smaller than d
-    q = q - np.int64(1) if low else (q + np.int64(1) if high else q)
+    q = _floor_from_remainder(q, np.int64(np.uint64(a) - np.uint64(q) * np.uint64(d)), d, np.int64(1))
     return np.int64(np.uint64(0) - np.uint64(a)) if unit else q
 
 
