@@ -177,11 +177,13 @@ def _literal(value, dtype):
     return f"np.{dtype}({int(value)})"
 
 
-def step_source(sop, args, in_dtypes, out_dtype, checked=False, forms=None):
+def step_source(sop, args, in_dtypes, out_dtype, checked=False, forms=None, invariant=None):
     """One program step as an expression, cast to its dtype so types match NumPy's.
     checked: the range-checked forms (CHECKED_FORMS: sin/cos/tan as sin32/.../tan64, float
     floor division and mod as floor_divide32/...; the caller checks their arguments' range).
-    forms: the loop's (loop_forms), VECTOR_FORMS if not given."""
+    forms: the loop's (loop_forms), VECTOR_FORMS if not given. invariant: the loop's
+    invariant values, as numba_integers.integer_step takes them (the lines it leaves there
+    go before the loop)."""
     forms = VECTOR_FORMS if forms is None else forms
     # (decided on the step's own dtypes, as the kernel's range checks are: sin of an int32 is
     # not checked, so it must not take the range-limited form once its argument is a float64)
@@ -195,7 +197,7 @@ def step_source(sop, args, in_dtypes, out_dtype, checked=False, forms=None):
         expr = CHECKED_FORMS[out_dtype][sop.name].format(*args)
     elif sop.name.startswith("cast_"):
         expr = args[0]
-    elif (integer := integer_step(sop.name, args, in_dtypes, out_dtype)) is not None:
+    elif (integer := integer_step(sop.name, args, in_dtypes, out_dtype, invariant)) is not None:
         expr = integer  # (NumPy's results at the edges: numba_integers)
     else:
         expr = float32_literals(sop.src.format(*args), in_dtypes, out_dtype)
@@ -409,8 +411,10 @@ def _flat_source(composite, in_dtypes, scalar_mask, parallel, checked=False, ali
     prelude += ["    big = False"] if checks else []
     body = [f"x{i} = {'out0' if i == alias else f'a{i}'}[i]" for i in range(n_in) if not scalar_mask[i]]
     forms = loop_forms(composite)
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms)}"
+    invariant = {f"x{i}": None for i in range(n_in) if scalar_mask[i]}  # (a division by one: its plan line)
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}"
              for j, sop, args, arg_dtypes, dtype in steps]
+    prelude += [f"    {line}" for line in invariant.values() if line]
     body += [f"big |= {beyond}" for beyond in checks]
     streamed = None
     if stream:
@@ -460,7 +464,7 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     prelude = _named_literals(steps) if parallel and ndim > 1 else []
     prelude += ["    nbig = 0"] if checked else []
     out_index = ", ".join(f"i{d}" for d in range(ndim))
-    body = []
+    body, invariant = [], {}
     for i, pattern in enumerate(patterns):
         if i == alias:
             body.append(f"x{i} = out0[{out_index}]")
@@ -470,10 +474,15 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
             continue
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
+        if all(pattern):  # (a 0-d input, read once before the loops, as _flat_source does)
+            prelude.append(f"    x{i} = a{i}[{index}]")
+            invariant[f"x{i}"] = None
+            continue
         body.append(f"x{i} = a{i}[{index}]")
     forms = loop_forms(composite)
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms)}"
+    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}"
              for j, sop, args, arg_dtypes, dtype in steps]
+    prelude += [f"    {line}" for line in invariant.values() if line]
     body += _range_count_lines(steps, "") if checked else []
     body += [f"out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
