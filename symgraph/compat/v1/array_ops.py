@@ -125,7 +125,9 @@ def sort(values, axis=-1, direction="ASCENDING", name=None):
 
 
 def argsort(values, axis=-1, direction="ASCENDING", stable=False, name=None):
-    return E.cast(_argsort(values if direction == "ASCENDING" else -as_variable(values), axis), "int32")
+    # (TensorFlow's argsort is stable whatever `stable` says: its unstable sort "is not yet implemented")
+    ordered = values if direction == "ASCENDING" else -as_variable(values)
+    return E.cast(_argsort(ordered, axis, kind="stable"), "int32")
 
 
 def einsum(equation, *inputs, **unused):
