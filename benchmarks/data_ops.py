@@ -88,12 +88,17 @@ CASES = [
     ("integer x % -10 of 10^5", lambda d: _integers(10 ** 5, d)[:1], lambda m, x: x % -10),
     ("integer x // n of 10^5, n 0-d", lambda d: [_integers(10 ** 5, d)[0], _integers(1, d)[1].reshape(())],
      lambda m, x, n: x // n),
+    # added in the fifty-eighth session: a uint8 image by a 0-d divisor (both passes), argsort by NumPy's
+    # default sort (distinct values: JAX's stable sort orders ties otherwise)
+    ("uint8 x // n of 10^5, n 0-d", lambda d: [RNG.integers(0, 256, 10 ** 5).astype("uint8"), np.array(9, "uint8")],
+     lambda m, x, n: x // n),
+    ("argsort of 10^5", lambda d: [RNG.permutation(10 ** 5).astype(d)], lambda m, x: m.argsort(x)),
 ]
 
 
 class _SymgraphMath:
     concatenate, stack, repeat, tile, dot, matmul = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot, sg.matmul
-    sort, median, cumprod, tanh = sg.sort, sg.median, sg.cumprod, sg.tanh
+    sort, median, cumprod, tanh, argsort = sg.sort, sg.median, sg.cumprod, sg.tanh, sg.argsort
 
 
 def _draws(jax, dtype, pattern):
