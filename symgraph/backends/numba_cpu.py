@@ -62,7 +62,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,
             selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
             conv.MaxPoolPick,  # (NumPy's windows: second derivatives only)
-            sorting.Sort, sorting.ArgSort, sorting.ArgTopK,  # (NumPy's sorts)
+            sorting.Sort, sorting.ArgSort,  # (NumPy's sorts)
             IfElse)  # (a choice of one value: no arithmetic)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)
@@ -1292,6 +1292,43 @@ def _lower_sorted_like(op, node):
     return AxisLoopThunk(op, node, (kernels.take_in_order_serial, kernels.take_in_order_parallel))
 
 
+class TopIndicesThunk:
+    """argtopk along any axis as one compiled pass (numba_kernels._top_indices) over the array's
+    (outer, n, inner) view, rows on both cores from COSTLY_THRESHOLD values (a value costs 1-5
+    ns: the insertions' branches mispredict): the 5 largest of 1000 rows of 100 float32 0.69 ->
+    0.25 ms (NumPy's argpartition and argsort by hand: 0.58). A k beyond TOP_K_BY_LOOP (each
+    value may move k entries), float16, complex, bool and empty arrays run the reference
+    (which also raises for a k below 1)."""
+
+    def __init__(self, op, node):
+        self.axis, self.largest = op.axis, op.largest
+        self.reference = _reference(op, node)
+        self.threshold = codegen.PARALLEL_THRESHOLD  # (infinite in a graph whose products BLAS runs)
+
+    def __call__(self, inputs):
+        x, k = inputs[0], int(inputs[1])
+        if not 1 <= k <= TOP_K_BY_LOOP or x.dtype.kind not in "iuf" or x.dtype == np.float16 or not x.size:
+            return self.reference(inputs)
+        x3 = _around_axis(x, self.axis, self.threshold)
+        outer, n, inner = x3.shape
+        k = min(k, n)
+        out = np.empty((outer, k, inner), np.int64)
+        values = np.empty(out.shape, x.dtype)
+        parallel = self.threshold != math.inf and x.size >= codegen.COSTLY_THRESHOLD and outer > 1
+        (kernels.top_indices_parallel if parallel else kernels.top_indices_serial)(x3, k, self.largest, values, out)
+        return [out.reshape(x.shape[:self.axis] + (k,) + x.shape[self.axis + 1:])]
+
+
+# argtopk's loop inserts each better value in order among the k best so far; for a k beyond this
+# (a large share of the axis) NumPy's argpartition, O(n), is the way.
+TOP_K_BY_LOOP = 64
+
+
+@lower.register(sorting.ArgTopK)
+def _lower_top_indices(op, node):
+    return TopIndicesThunk(op, node)
+
+
 class ArgReduceThunk:
     """argmax/argmin along a leading axis as one compiled loop (numba_kernels.arg_extreme_kernel)
     that walks memory in order, where the reference copies the array transposed first
@@ -2273,7 +2310,7 @@ NATIVE = BY_NUMPY + (scan_ops.Scan, linalg.Dot, linalg.Gemm, R.Reduce, Composite
                      N.CrossentropySoftmaxWithGrad,
                      conv.MaxPool2D, conv.MaxPool2DGrad,
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, extra_ops.CumProd,
-                     extra_ops.LinearRecurrence, sorting.SortGrad, sorting.SortedLike,
+                     extra_ops.LinearRecurrence, sorting.SortGrad, sorting.SortedLike, sorting.ArgTopK,
                      R.ArgReduce,
                      RND.RandomDraw, Reshape, I.Subtensor, DimShuffle, Concatenate, Repeat, Tile)
 

@@ -625,6 +625,40 @@ def _take_in_order(order, v, out):
                     out[o, j, i] = v[o, order[o, j, i], i]
 
 
+def _top_indices(x, k, largest, values, out):
+    """out[o, :, i] = the indices along j of the k largest (largest) or smallest entries of
+    x[o, :, i], best first, equal entries lower index first, NaN the largest (ArgTopK's order,
+    TensorFlow's top_k's), for (outer, n, inner) arrays, 1 <= k <= n; values is scratch of
+    out's shape. Each value is compared with the k-th best so far and, where better, inserted
+    in order: strict comparisons keep the first of equal entries ahead, and a later equal one
+    out of a full list. One pass, where NumPy's argpartition, its checks for ties at the k-th
+    value and an argsort of the k took 0.58 ms for the 5 largest of 1000 rows of 100."""
+    outer, n, _ = x.shape
+    for o in prange(outer):
+        for i in range(x.shape[2]):
+            filled = 0
+            for j in range(n):
+                v = x[o, j, i]
+                if filled == k:
+                    w = values[o, k - 1, i]
+                    if not (((v > w) or (v != v and w == w)) if largest else ((v < w) or (w != w and v == v))):
+                        continue
+                    at = k - 1
+                else:
+                    at = filled
+                    filled += 1
+                while at > 0:
+                    w = values[o, at - 1, i]
+                    if not (((v > w) or (v != v and w == w)) if largest else ((v < w) or (w != w and v == v))):
+                        break
+                    values[o, at, i] = w
+                    out[o, at, i] = out[o, at - 1, i]
+                    at -= 1
+                values[o, at, i] = v
+                out[o, at, i] = j
+
+
+top_indices_serial, top_indices_parallel = serial_and_parallel(_top_indices)
 put_in_order_serial, put_in_order_parallel = serial_and_parallel(_put_in_order)
 take_in_order_serial, take_in_order_parallel = serial_and_parallel(_take_in_order)
 
