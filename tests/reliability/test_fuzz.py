@@ -48,6 +48,8 @@ def build(draw, leaves, integers=False):
                                     + (["by_literal"] if integers else [])))
         a = draw(st.sampled_from(pool))
         if kind == "by_literal":  # (x // 7, x % -8: divisors known when the kernel is written)
+            if np.dtype(a.dtype).kind not in "iu":  # (a true division's float result)
+                continue
             divisor = draw(st.sampled_from(literal_divisors(a.dtype)))
             pool.append(a // divisor if draw(st.booleans()) else a % divisor)
         elif kind == "unary":
