@@ -1724,6 +1724,22 @@ def test_integer_division_by_a_0d_divisor_gives_numpys_results(dtype, rng):
             np.testing.assert_array_equal(got, expected, err_msg=f"{dtype} divisor {d} (broadcast)")
 
 
+def test_the_plans_long_division_is_pythons(rng):
+    """numba_integers._long_division (high 2^64 // d and its remainder, high < d), in chunks of the
+    hardware's division or, for d from 2^63, a bit at a time: Python's integers' answers for d of
+    every bit length, high at 0, d - 1, random and the powers of two the plans ask for."""
+    from symgraph.backends import numba_integers as ni
+    for bits in range(1, 65):
+        for d in {(1 << (bits - 1)) | int(v) for v in rng.integers(0, 1 << min(bits - 1, 62), 6, dtype=np.uint64,
+                                                                  endpoint=True)} | {(1 << bits) - 1}:
+            d &= (1 << bits) - 1
+            if d < 2:
+                continue
+            for high in {0, d - 1, (1 << (d.bit_length() - 1)) % d, int(rng.integers(0, min(d, 2 ** 63)))}:
+                q, r = ni._long_division(np.uint64(high), np.uint64(d))
+                assert (int(q), int(r)) == divmod(high << 64, d), (high, d)
+
+
 @pytest.mark.parametrize("dtype", ["int8", "uint16", "int32", "uint32", "int64", "uint64"])
 def test_a_kernel_divides_by_a_0d_divisor_with_a_plan_made_before_its_loop(dtype):
     """The step of x // n and x % n for a loop-invariant n reads a plan the kernel makes once
