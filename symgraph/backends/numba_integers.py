@@ -128,10 +128,9 @@ def _floor_division_by_float(name, args, dtype):
 @njit(inline="always", cache=True)
 def floor_quotient_by_reciprocal(a, b, one):
     """floor(a / b) for integers a and b != 0 of up to 32 bits held in float64s, one of their
-    type: the floor of a times b's reciprocal, which LLVM computes once where b is the same for
-    every value (a 0-d divisor: a multiply a value, not a division; int32 x // n of 10^5 0.33x
-    -> 0.84x NumPy's libdivide, of 10^6 0.74x -> 1.78x; by an array 15-20% slower, 18-20x
-    NumPy). Rounded twice, a (1 / b) lies within |a / b| 2^-52 of a / b, less than 1, so that
+    type: the floor of a times b's reciprocal (by an array 15-20% slower than the floor of the
+    quotient, 18-20x NumPy; a 0-d divisor of an elementwise kernel takes reciprocal_plan's
+    form, whose reciprocal is worked out before the loop and needs no correction). Rounded twice, a (1 / b) lies within |a / b| 2^-52 of a / b, less than 1, so that
     floor is off by at most one; the remainder a - q b, exact in one fma (it is below |a| + |b|
     < 2^53), must have b's sign and be smaller than b, and one step each way mends q."""
     q = np.floor(a * (one / b))
@@ -224,9 +223,10 @@ def int64_floor_quotient(a, b):
 
 def _by_invariant(name, args, dtype, invariant):
     """a // b (or a % b) for a divisor b the same for every value, whose plan `plan_b` the
-    kernel works out before its loop (the line is left in invariant[b]): int64 by
-    magic_plan's multiply-high, narrower integers by reciprocal_plan's product in float32 (up
-    to 16 bits: sixteen lanes a vector) or float64 (32 bits). NumPy's 0 where b is 0, the
+    kernel works out before its loop (the line is left in invariant[b]): int64 and uint64 by
+    magic_plan's and unsigned_magic_plan's multiply-high, narrower integers by
+    reciprocal_plan's product in float32 (up to 16 bits: sixteen lanes a vector) or float64
+    (32 bits). NumPy's 0 where b is 0, the
     minimum for the minimum // -1."""
     a, b = args
     plan = f"plan_{b}"

@@ -1551,9 +1551,9 @@ def test_integer_division_by_a_variable_is_a_float_division_and_by_a_literal_a_m
     """A literal divisor LLVM divides by multiplying, in vector instructions (int32 x // 7: 1.8x
     NumPy), except for int64, whose multiply-high has no vector instruction: there the kernel
     multiplies by the reciprocal in 32-bit halves (magic_floor_quotient). A variable divisor of
-    32 bits multiplies by its float64 reciprocal, corrected (floor_quotient_by_reciprocal: one
-    multiply a value for a 0-d divisor, int32 x // n of 10^5 0.33x -> 0.81x NumPy's libdivide),
-    of 16 and 8 bits divides in float32; int64 is beyond float64's exact range: a float
+    32 bits multiplies by its float64 reciprocal, corrected (floor_quotient_by_reciprocal; a 0-d
+    one, whose plan a kernel makes before its loop, is the next test's), of 16 and 8 bits
+    divides in float32; int64 is beyond float64's exact range: a float
     quotient corrected in integers (int64_floor_quotient), where numba's division was a scalar
     idiv a value."""
     from symgraph.backends.numba_codegen import step_source
