@@ -933,6 +933,10 @@ def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monke
             value.reshape(-1, shape[-1])[5, [1, 2]] = np.nan
             value.reshape(-1, shape[-1])[6] = np.inf
             value.reshape(-1, shape[-1])[7, 1] = -np.inf
+            value.reshape(-1, shape[-1])[8, 0] = np.nan    # (a NaN first, and a row of NaN)
+            value.reshape(-1, shape[-1])[9] = np.nan
+            value.reshape(-1, shape[-1])[10, :3] = [0.0, -0.0, 0.0]  # (equal zeros: the first)
+            value.reshape(-1, shape[-1])[10, 3:] = -1.0
         x = sg.tensor("x", dtype, (None,) * len(shape))
         f = sg.function([x], [fn(x, axis=-1), fn(x, axis=-1, keepdims=True)], backend="numba")
         for parallel in (False, True):
