@@ -130,9 +130,10 @@ def floor_quotient_by_reciprocal(a, b, one):
     """floor(a / b) for integers a and b != 0 of up to 32 bits held in float64s, one of their
     type: the floor of a times b's reciprocal (by an array 15-20% slower than the floor of the
     quotient, 18-20x NumPy; a 0-d divisor of an elementwise kernel takes reciprocal_plan's
-    form, whose reciprocal is worked out before the loop and needs no correction). Rounded twice, a (1 / b) lies within |a / b| 2^-52 of a / b, less than 1, so that
-    floor is off by at most one; the remainder a - q b, exact in one fma (it is below |a| + |b|
-    < 2^53), must have b's sign and be smaller than b, and one step each way mends q."""
+    form, whose reciprocal is worked out before the loop and needs no correction). Rounded
+    twice, a (1 / b) lies within |a / b| 2^-52 of a / b, less than 1, so that floor is off by
+    at most one; the remainder a - q b, exact in one fma (it is below |a| + |b| < 2^53), must
+    have b's sign and be smaller than b, and one step each way mends q."""
     q = np.floor(a * (one / b))
     return _floor_from_remainder(q, _fma(-q, b, a), b, one)
 
@@ -226,8 +227,7 @@ def _by_invariant(name, args, dtype, invariant):
     kernel works out before its loop (the line is left in invariant[b]): int64 and uint64 by
     magic_plan's and unsigned_magic_plan's multiply-high, narrower integers by
     reciprocal_plan's product in float32 (up to 16 bits: sixteen lanes a vector) or float64
-    (32 bits). NumPy's 0 where b is 0, the
-    minimum for the minimum // -1."""
+    (32 bits). NumPy's 0 where b is 0, the minimum for the minimum // -1."""
     a, b = args
     plan = f"plan_{b}"
     if dtype.itemsize == 8:

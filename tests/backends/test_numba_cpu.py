@@ -1743,13 +1743,25 @@ def test_the_plans_long_division_is_pythons(rng):
 @pytest.mark.parametrize("dtype", ["int8", "uint16", "int32", "uint32", "int64", "uint64"])
 def test_a_kernel_divides_by_a_0d_divisor_with_a_plan_made_before_its_loop(dtype):
     """The step of x // n and x % n for a loop-invariant n reads a plan the kernel makes once
-    (the line it leaves in `invariant`); without one it divides as before."""
-    from symgraph.backends.numba_codegen import step_source
+    (the line it leaves in `invariant`); without one it divides as before. A function's flat
+    and broadcast kernels of a 0-d n make it before their loops (the functional test above
+    passes either way: the old division was exact too, only slower)."""
+    from symgraph.backends import numba_codegen
     for name in ("int_div", "mod"):
         invariant = {"x1": None}
-        source = step_source(TABLE[name], ["x0", "x1"], [dtype, dtype], dtype, invariant=invariant)
+        source = numba_codegen.step_source(TABLE[name], ["x0", "x1"], [dtype, dtype], dtype, invariant=invariant)
         assert "plan_x1" in source and invariant["x1"].startswith("plan_x1 = "), source
-        assert "plan" not in step_source(TABLE[name], ["x0", "x1"], [dtype, dtype], dtype)
+        assert "plan" not in numba_codegen.step_source(TABLE[name], ["x0", "x1"], [dtype, dtype], dtype)
+    x, n = sg.tensor("x", dtype, (None,)), sg.tensor("n", dtype, ())
+    m, row = sg.tensor("m", dtype, (None, None)), sg.tensor("row", dtype, (None,))
+    (flat,) = sg.function([x, n], x // n + x % n, backend="numba").fgraph.apply_nodes
+    (broadcast,) = sg.function([m, row, n], (m + row) // n, backend="numba").fgraph.apply_nodes
+    sources = [numba_codegen._flat_source(flat.op, (dtype, dtype), (False, True), False),
+               numba_codegen._broadcast_source(broadcast.op, (dtype,) * 3, 2, [(False, False), (False,), (True,)],
+                                               False)]
+    for source in sources:
+        prelude = source[:source.index("    for ")]
+        assert re.search(r"plan_x\d = ", prelude) and "plan_x" in source[len(prelude):], source
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="reads x86 assembly")
