@@ -12,7 +12,8 @@ must add one element after another. `fold_add`/`fold_mul` mark only the accumula
 operation as reassociable (LLVM's per-instruction `reassoc` flag), which lets the vectorizer
 keep several partial sums, the way NumPy's pairwise sum does; the values being summed are
 computed exactly as written. `fold_max`/`fold_min` are LLVM's NaN-propagating
-maximum/minimum, which vectorize where a compare-and-branch does not.
+maximum/minimum, which vectorize where a compare-and-branch does not; a fold along a loop takes
+`fold_max_of_numbers`/`fold_min_of_numbers` (one instruction a vector) and notes NaN apart.
 """
 import math
 
@@ -736,6 +737,23 @@ fold_add = _float_fold("fold_add", lambda builder, a, b: builder.fadd(a, b, flag
 fold_mul = _float_fold("fold_mul", lambda builder, a, b: builder.fmul(a, b, flags=("reassoc",)))
 fold_max = _float_fold("fold_max", _llvm_binary("llvm.maximum"))  # NaN wins, as in NumPy
 fold_min = _float_fold("fold_min", _llvm_binary("llvm.minimum"))
+
+
+def _llvm_binary_of_numbers(name):
+    """As _llvm_binary, the call flagged nnan and nsz: its result is undefined where an operand
+    is NaN, and either zero where both are zeros. The flags let LLVM's vectorizer take a fold
+    by maxnum or minnum as a reduction (it keeps four vectors of partial results) and x86 make
+    it one vmaxpd or vminpd."""
+    def build(builder, a, b):
+        fn = builder.module.declare_intrinsic(name, [a.type], ir.FunctionType(a.type, [a.type, a.type]))
+        return builder.call(fn, [a, b], fastmath=("nnan", "nsz"))
+    return build
+
+
+# The max or min of two floats neither of which is NaN: a fold by them must note NaN apart
+# (seen |= v != v) and give NaN at its end where it saw one (numba_codegen._fold_lines).
+fold_max_of_numbers = _float_fold("fold_max_of_numbers", _llvm_binary_of_numbers("llvm.maxnum"))
+fold_min_of_numbers = _float_fold("fold_min_of_numbers", _llvm_binary_of_numbers("llvm.minnum"))
 
 # Float floor division and remainder as NumPy's npy_divmod computes them (fmod, the quotient of
 # what is left, snapped to an integer), with fmod in vector instructions: numba's and NumPy's

@@ -222,6 +222,48 @@ def test_max_and_min_along_rows_fold_their_rest_as_one_more_full_step(kind, dtyp
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("kind", ["max", "min"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_max_and_min_into_one_accumulator_fold_numbers_and_note_nan_apart(kind, dtype, rng, monkeypatch):
+    """A float max or min folded into one accumulator (along rows, over a whole array, in a
+    parallel chunk) folds by LLVM's maxnum/minnum for numbers and notes a NaN in a flag beside
+    it (numba_codegen._FOLDS_OF_NUMBERS): a NaN first, last, in the vector loop's middle, in
+    the rest, among infinities, a row of NaN, a row of the fold's start value, rows of one
+    value; serial and parallel; the folds into an array (over leading axes) keep LLVM's
+    NaN-propagating fold."""
+    sources = []
+    real = numba_codegen._compile
+    monkeypatch.setattr(numba_codegen, "_compile", lambda source: sources.append(source) or real(source))
+    monkeypatch.setattr(numba_codegen, "PARALLEL_THRESHOLD", 4096)
+    start, other = (-np.inf, np.inf) if kind == "max" else (np.inf, -np.inf)
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    for n in (1, 7, 100, 1000):
+        for rows in (9, 40):  # (40 rows of 1000: parallel)
+            value = rng.uniform(-1, 1, (rows, n)).astype(dtype)
+            spots = {0: 0, 1: n - 1, 2: n // 2, 3: max(n - 3, 0)}
+            for row, at in spots.items():
+                value[row, at] = np.nan
+            value[4, :], value[5, :], value[6, :] = np.nan, start, other
+            value[7, 0], value[7, -1] = other, np.nan
+            value[8, :] = 0.25
+            for expr in (getattr(x, kind)(axis=1), getattr(x, kind)(axis=0), getattr(x, kind)(),
+                         getattr(x * 2 - 1, kind)(axis=1), getattr(x[:, :1], kind)()):
+                _, got, want = run_both([x], expr, value)
+                np.testing.assert_array_equal(got, want)
+            whole = value[8:]  # (no NaN: the fold's own result; then one NaN in it)
+            for at in (None, (0, 0), ((rows - 8) // 2, n // 2), (-1, -1)):
+                if at is not None:
+                    whole = value[8:].copy()
+                    whole[at] = np.nan
+                _, got, want = run_both([x], getattr(x, kind)(), whole)
+                np.testing.assert_array_equal(got, want)
+    folds = [source for source in sources if f"fold_{kind}" in source]
+    assert any(f"fold_{kind}_of_numbers(acc, folded)" in s and "seen |= folded != folded" in s and "prange" in s
+               for s in folds)  # (a parallel chunk's fold)
+    assert all(f"fold_{kind}_of_numbers" in s for s in folds if "out[k0] = fold_" not in s)
+    assert any(f"out[k0] = fold_{kind}(out[k0]" in s for s in folds)  # (over leading axes, NaN-propagating)
+
+
 ROW_STEP = numba_codegen._WINDOW // 4  # float32 values a step of the vector loop folds
 ROW_LENGTHS = sorted({1, 16, 17, 40, ROW_STEP - 1, ROW_STEP, ROW_STEP + 16, ROW_STEP + 17, 100, 2 * ROW_STEP - 1,
                       2 * ROW_STEP + 40, 1000})
