@@ -38,6 +38,7 @@ import types
 import numpy as np
 
 from ..config import config
+from ..ops.elemwise import TABLE
 from . import numba_calls, numba_integers, numba_special, numba_svml, numba_vecmath
 from . import numba_noinline, numba_outline, numba_source_inline, numba_stack, numba_stream, numba_tasks
 from .numba_integers import integer_step
@@ -543,6 +544,13 @@ _FLOAT_FOLDS = {"sum": "fold_add", "prod": "fold_mul", "max": "fold_max", "min":
 # 0.10 ns, float32 0.05 (0.11 before). Which of two equal zeros it keeps is unspecified, as in
 # NumPy's (which keeps the later).
 _FOLDS_OF_NUMBERS = {"max": "fold_max_of_numbers", "min": "fold_min_of_numbers"}
+# A float max or min folded into an array, a row at a time (over leading axes: no accumulator's
+# chain for the vectorizer to keep), as the elementwise maximum and minimum: a compare, a NaN
+# test and a blend (NaN from either side; the later of equal values, as NumPy's) where LLVM's
+# maximum orders signed zeros too, six instructions a vector. Side by side, the column max of
+# 1000x100 float64 17.0 -> 11.8 us, float32 13.0 -> 9.5, 128x784 float64 20.1 -> 16.3 (NumPy
+# 16.4); those that memory bounds (1000x1000 float64, 2000x2000) alike.
+_FOLDS_ACROSS = {"max": TABLE["maximum"], "min": TABLE["minimum"]}
 _OUTER_BLOCK = 512  # kept elements per parallel task when one kept axis is split
 _FULL_CHUNKS = 64  # parallel tasks of a full reduction (numba spreads them over its threads)
 # A reduction over leading axes splits its rows into up to 8 chunks of 128 rows or more (8
@@ -580,14 +588,17 @@ def _init_literal(kind, acc_dtype):
     return f"np.{acc_dtype}({_INIT[kind]})"
 
 
-def _fold_lines(kind, acc, value, acc_dtype, seen=None):
+def _fold_lines(kind, acc, value, acc_dtype, seen=None, across=False):
     """acc <- acc (kind) value. Float folds are intrinsics that let the loop vectorize. seen: a
     bool a float max or min along a loop keeps instead of propagating NaN (see _FOLDS_OF_NUMBERS;
-    its result is _folded(...))."""
+    its result is _folded(...)); across: acc is an array's element, folded once a row (see
+    _FOLDS_ACROSS)."""
     if np.dtype(acc_dtype).kind == "f" and acc_dtype != "float16":
         if seen and kind in _FOLDS_OF_NUMBERS:
             return [f"folded = np.{acc_dtype}({value})", f"{acc} = {_FOLDS_OF_NUMBERS[kind]}({acc}, folded)",
                     f"{seen} |= folded != folded"]
+        if across and kind in _FOLDS_ACROSS:
+            return [f"folded = np.{acc_dtype}({value})", f"{acc} = " + _FOLDS_ACROSS[kind].src.format(acc, "folded")]
         return [f"{acc} = {_FLOAT_FOLDS[kind]}({acc}, np.{acc_dtype}({value}))"]
     if kind == "sum":
         return [f"{acc} += {value}"]
@@ -656,15 +667,15 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         lines.append(f"{indent}for {var} in {kind_}({bound}):")
         indent += "    "
 
-    def body(acc, dtype=acc_dtype, mask=None, seen=None):
+    def body(acc, dtype=acc_dtype, mask=None, seen=None, across=False):
         """The values' loop body; mask: a condition the value is added under (else 0); seen: the
-        NaN flag of a max or min (_fold_lines)."""
+        NaN flag of a max or min, across: acc an array's element (_fold_lines)."""
         lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
         lines.extend(program_lines(composite, loads, indent,
                                    functools.partial(step_source, checked=checked, forms=loop_forms(composite))))
         lines.extend(_range_count_lines(steps, indent) if checked else [])
         masked_value = value if mask is None else f"{value} if {mask} else np.{dtype}(0)"
-        lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype, seen))
+        lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype, seen, across))
 
     def source():  # (a whole reduction's total comes back too: ReduceThunk's whole call reads it)
         closing = ["    return nbig"] if checked else ["    return out[0]"] if n_kept == 0 and not scratch else []
@@ -789,13 +800,14 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             for d in range(1, n_reduced):
                 loop(f"r{d}", extent(1 + d))
             loop("k0", "n0")
-            body("partial[c, k0]")
+            body("partial[c, k0]", across=True)
         indent = "        "
         lines.append(f"{indent}for k0 in range(n0):")
         lines.append(f"{indent}    out[k0] = partial[0, k0]")
         lines.append(f"{indent}for c in range(1, chunks):")
         lines.append(f"{indent}    for k0 in range(n0):")
-        lines.extend(f"{indent}        {line}" for line in _fold_lines(kind, "out[k0]", "partial[c, k0]", acc_dtype))
+        lines.extend(f"{indent}        {line}"
+                     for line in _fold_lines(kind, "out[k0]", "partial[c, k0]", acc_dtype, across=True))
         indent = "    "
     if outer and blocked and n_kept == 1 and n_reduced == 1:  # a float32 matrix's column sums
         # Each block of rows summed in float32 into part, the blocks into total in float64.
@@ -867,7 +879,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
                 indent += "    "
             elif not (parallel and d == 0):
                 loop(f"k{d}", f"out.shape[{d}]")
-        body("part[k0 - np.uint64(lo)]" if split else f"out[{kept_idx}]")
+        body("part[k0 - np.uint64(lo)]" if split else f"out[{kept_idx}]", across=True)
         if split:
             # (not out[lo:hi] = part: a slice assignment compiles its error message, numba_kernels.copy_into)
             lines.append(f"{block_indent}for k0 in {_urange('lo', 'hi')}:")
