@@ -58,6 +58,7 @@ CASES = [
     ("mean(x*x) 32x10", lambda d: _pairs((32, 10), d, 1), lambda m, x: (x * x).mean()),
     ("var of 100x100", lambda d: _pairs((100, 100), d, 1), lambda m, x: x.var()),
     ("(x*y).sum() of 1000", lambda d: _pairs((1000,), d), lambda m, x, y: (x * y).sum()),
+    ("trace of m[:100, :100]", lambda d: _pairs((300, 300), d, 1), lambda m, x: m.trace(x[:100, :100])),
     ("mean((x-y)**2) 32x784", lambda d: _pairs((32, 784), d), lambda m, x, y: ((x - y) ** 2).mean()),
     ("any(x > 3) of 10^5", lambda d: _pairs((10 ** 5,), d, 1), lambda m, x: (x > 3).any()),
     ("integer sum of 1000", lambda d: [RNG.integers(-9, 10, 1000).astype("int32" if d == "float32" else "int64")],
@@ -98,7 +99,7 @@ CASES = [
 
 class _SymgraphMath:
     concatenate, stack, repeat, tile, dot, matmul = sg.concatenate, sg.stack, sg.repeat, sg.tile, sg.dot, sg.matmul
-    sort, median, cumprod, tanh, argsort = sg.sort, sg.median, sg.cumprod, sg.tanh, sg.argsort
+    sort, median, cumprod, tanh, argsort, trace = sg.sort, sg.median, sg.cumprod, sg.tanh, sg.argsort, sg.trace
 
 
 def _draws(jax, dtype, pattern):

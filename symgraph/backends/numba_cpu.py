@@ -63,6 +63,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
             conv.MaxPoolPick,  # (NumPy's windows: second derivatives only)
             sorting.Sort, sorting.ArgSort,  # (NumPy's sorts)
+            linalg.Diagonal,  # (a copy of NumPy's strided view)
             IfElse)  # (a choice of one value: no arithmetic)
 for _cls in BY_NUMPY:
     lower.register(_cls)(_reference)

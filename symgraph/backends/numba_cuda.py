@@ -196,6 +196,7 @@ lower.register(sorting.SortedLike)(lambda op, node: along_axis_thunk(op.axis, Fa
 lower.register(sorting.SortGrad)(lambda op, node: along_axis_thunk(op.axis, False, "scatter", node.outputs[0].dtype))
 lower.register(ARange)(lambda op, node: arange_thunk(op))
 lower.register(Eye)(lambda op, node: eye_thunk(op))
+lower.register(linalg.Diagonal)(lambda op, node: view(lambda base, args: np.diagonal(base, op.offset)))
 
 
 # --- indexing -------------------------------------------------------------------------------
@@ -517,7 +518,7 @@ NATIVE = (Composite, Elemwise, CompositeReduce, R.Reduce, R.SumToShape, R.ArgRed
           conv.MaxPool2DGrad, conv.MaxPoolPick, R.LogSumExp, N.Softmax, N.LogSoftmax, N.CrossentropySoftmax,
           N.CrossentropySoftmaxGrad, N.CrossentropySoftmaxWithGrad, N.CategoricalCrossentropy,
           RND.RandomDraw, Tile, Repeat, R.CumSum, extra_ops.CumProd, extra_ops.LinearRecurrence,
-          sorting.SortedLike, sorting.SortGrad, ARange, Eye)
+          sorting.SortedLike, sorting.SortGrad, ARange, Eye, linalg.Diagonal)
 # Shape arithmetic runs on the host by design (its values size the kernels' launches).
 ON_HOST = (Shape, MakeVector)
 

@@ -786,9 +786,18 @@ def _broadcast_to(w, node):
     w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, _index(w.shape(x), shape))}")
 
 
+def _diagonal(w, node):
+    x, out = node.inputs[0], node.outputs[0]
+    k = node.op.offset
+    name, (n,) = w.new(out), w.shape(out)
+    w.lines.append(f"{name} = np.empty(({n},), {_np(out.dtype)})")
+    pad = _loops(w, (n,))
+    w.lines.append(f"{pad}{name}[i0] = {w.load(x, f'[i0 + {max(-k, 0)}, i0 + {max(k, 0)}]')}")
+
+
 _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _product, linalg.Gemm: _product,
              DimShuffle: _dimshuffle, R.Reduce: _reduction, CompositeReduce: _reduction,
              R.SumToShape: _reduction, N.Softmax: _rows, N.LogSoftmax: _rows, N.CrossentropySoftmax: _rows,
              N.CrossentropySoftmaxGrad: _rows, N.CrossentropySoftmaxWithGrad: _rows,
              I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
-             R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw}
+             R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw, linalg.Diagonal: _diagonal}

@@ -219,10 +219,47 @@ def diagonal_index(x, offset=0, what="diagonal"):
     return k + max(-offset, 0), k + max(offset, 0)
 
 
+class Diagonal(Op):
+    """A matrix's diagonal `offset` (above it for offset > 0, below for offset < 0), NumPy's
+    np.diagonal as a vector of its own. One node: as the gather at diagonal_index it was
+    seven (the shape, its minimum, arange, the offsets, the gather), which ran node by node
+    after a slice: the diagonal of m[:100, :100] took 10-12 us, NumPy's view 1.4."""
+    __props__ = ("offset",)
+
+    def __init__(self, offset=0):
+        self.offset = int(offset)
+
+    def make_node(self, x):
+        x = as_variable(x)
+        if x.ndim != 2:
+            raise ValueError(f"diagonal takes a matrix, got {x.describe()}")
+        rows, cols = x.type.shape
+        n = None if rows is None or cols is None else _diagonal_length(rows, cols, self.offset)
+        return Apply(self, [x], [Variable(TensorType(x.dtype, [n]))])
+
+    def infer_shape(self, node, shapes):
+        rows, cols = shapes[0]
+        k = self.offset
+        return [(E.maximum(E.minimum(rows - max(-k, 0), cols - max(k, 0)), 0),)]
+
+    def perform(self, node, inputs):
+        # (a copy: NumPy's view is read-only, and a later node may write into its input)
+        return [inputs[0].diagonal(self.offset).copy()]
+
+    def grad(self, inputs, outputs, output_grads):
+        from .index import set_subtensor, getitem
+        from .shape import zeros_like
+        x = inputs[0]
+        return [set_subtensor(getitem(zeros_like(x), diagonal_index(x, self.offset)), output_grads[0])]
+
+
+def _diagonal_length(rows, cols, offset):
+    return max(min(rows - max(-offset, 0), cols - max(offset, 0)), 0)
+
+
 def diagonal(x, offset=0):
     """The diagonal of a matrix (above it for offset > 0, below for offset < 0), as NumPy's."""
-    from .index import getitem
-    return getitem(x, diagonal_index(x, offset))
+    return Diagonal(offset)(x)
 
 
 def diag(v, k=0):

@@ -60,6 +60,19 @@ def test_non_contiguous_inputs_and_views(rng):
         check(got, want, 1e-12)
 
 
+def test_diagonals_of_views_are_strided_copies(rng):
+    """Diagonal on the device: a copy of the strided view np.diagonal gives (cuda_thunks.view),
+    for offsets above, below and past the matrix, of a transposed and a sliced input."""
+    x = sg.dmatrix("x")
+    base = rng.normal(size=(4, 6))
+    exprs = [sg.diagonal(x, k) for k in (0, 2, -1, -6)] + [sg.diag(x.T[1:]) * 2, sg.trace(x, 1)]
+    f = sg.function([x], exprs, backend="cuda")
+    assert not [n for n in f.fgraph.apply_nodes if not isinstance(n.op, numba_cuda.NATIVE + numba_cuda.ON_HOST)]
+    for value in (base, base[::-1, 1:]):
+        got, want = both([x], exprs, value)
+        check(got, want, 1e-12)
+
+
 @pytest.mark.parametrize("kind", ["sum", "prod", "max", "min", "mean", "all", "any"])
 @pytest.mark.parametrize("axis", [None, 0, (0, 2), -1])
 def test_reductions(kind, axis, rng):

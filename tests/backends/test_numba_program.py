@@ -152,7 +152,7 @@ def test_reductions_indexing_and_shapes_in_the_program(dtype, rng):
             sg.argmax(a, axis=1), sg.argmin(a, axis=0), sg.argmax(sg.where(a > 0.5, np.nan, a), axis=1),
             a.reshape((9,)) * 2, (a + 1).flatten(),
             a[:, :1].sum(axis=1), a[:1].max(axis=0, keepdims=True), (a * b).sum(), a.mean(axis=1),
-            (a > 0).sum(axis=1)]
+            (a > 0).sum(axis=1), sg.diagonal(a, 1) * 2, sg.trace(a[::-1]) + b, sg.diagonal(a, -5)]
     args = (rng.normal(size=(3, 3)).astype(dtype), rng.normal(size=3).astype(dtype), np.array([2, -1, 0, 2], "int32"))
     got = program_of(sg.function([a, b, i], outs, backend="numba"), *args)
     assert_close(got, sg.function([a, b, i], outs, backend="numpy")(*args), dtype)

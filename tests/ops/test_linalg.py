@@ -50,3 +50,38 @@ def test_dot_static_shape_and_mismatch():
 def test_dot_mixed_dtypes():
     assert sg.dot(sg.fmatrix(), sg.dmatrix()).dtype == "float64"
     assert sg.dot(sg.imatrix(), sg.imatrix()).dtype == "int32"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_diagonal_is_one_node_and_numpys_for_every_offset(dtype, backend, rng):
+    """sg.diagonal / sg.diag of a matrix / sg.trace: one Diagonal node (it was a gather at
+    computed indices, seven nodes), NumPy's values for offsets above, below and past the
+    matrix, square and not, of a slice and of a transposed view; its static length where
+    the matrix's are known; a writable array the caller owns."""
+    m = sg.tensor("m", dtype, (None, None))
+    values = [(rng.normal(size=(5, 5)) * 10).astype(dtype), (rng.normal(size=(3, 6)) * 10).astype(dtype),
+              (rng.normal(size=(6, 3)) * 10).astype(dtype)]
+    values.append(values[1].T)
+    for offset in (-7, -2, -1, 0, 1, 3, 6):
+        f = sg.function([m], [sg.diagonal(m, offset), sg.diag(m[1:, ::-1], offset), sg.trace(m, offset)],
+                        backend=backend)
+        assert sum(isinstance(n.op, sg.ops.linalg.Diagonal) for n in f.fgraph.apply_nodes) == 2
+        for value in values:
+            diagonal, of_view, trace = f(value)
+            np.testing.assert_array_equal(diagonal, np.diagonal(value, offset))
+            np.testing.assert_array_equal(of_view, np.diag(value[1:, ::-1], offset))
+            assert trace.dtype == np.trace(value, offset).dtype  # (sums in another order: float32's last bit)
+            np.testing.assert_allclose(trace, np.trace(value, offset), rtol=1e-6 if dtype == "float32" else 1e-14)
+            diagonal[...] = 0  # (the caller's to keep and change)
+            np.testing.assert_array_equal(np.diagonal(value, offset) * 0, diagonal)
+    fixed = sg.tensor("s", dtype, (4, 6))
+    assert [sg.diagonal(fixed, k).type.shape for k in (0, 2, -3, 6, -4)] == [(4,), (4,), (1,), (0,), (0,)]
+    with pytest.raises(ValueError, match="diagonal takes a matrix"):
+        sg.diagonal(sg.tensor("t", dtype, ndim=3))
+
+
+def test_diagonal_gradient_matches_finite_differences(rng):
+    for offset in (0, 2, -1):
+        sg.verify_grad(lambda m: (sg.diagonal(m, offset) ** 2).sum() + sg.trace(m, offset) * 3,
+                       [rng.normal(size=(4, 5))], rng=np.random.default_rng(1))
