@@ -1692,7 +1692,8 @@ def _divisors_and_dividends(dtype, rng):
 def test_integer_division_by_a_0d_divisor_gives_numpys_results(dtype, rng):
     """x // n and x % n for a 0-d n, which a kernel divides by with a plan worked out before its
     loop (numba_integers._by_invariant: int64 and uint64 by a multiply-high whose multiplier is
-    found at the call, narrower integers by a reciprocal biased upward, no correction; x // n of
+    found at the call, unsigned narrower ones by one in their width, signed ones by a reciprocal
+    biased upward, no correction; x // n of
     10^5 int32 0.84x -> 1.4x NumPy's libdivide, int64 0.55x -> 1.2x): NumPy's values for every
     divisor of 8 bits, edge and random ones of more, over every dividend up to 16 bits, edge and
     random ones of more and the divisor's exact multiples and their neighbours; in flat kernels
@@ -1782,6 +1783,36 @@ def test_the_int64_multiply_high_by_a_literal_vectorizes():
     divide(a, out)
     np.testing.assert_array_equal(out, a // 7)
     assert re.search(r"\bv?pmuludq\b", "".join(divide.inspect_asm().values()))
+
+
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="reads x86 assembly")
+@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
+def test_unsigned_narrow_division_by_a_plan_runs_in_16_bit_lanes(dtype):
+    """uint8 and uint16 x // n by a 0-d n multiply high in 16-bit lanes (vpmulhuw), the plan's
+    steps in them too: written in numba's arithmetic, which widens to 64 bits, the loop kept
+    eight values a vector (uint8 x // n of 10^5 11.2 -> 4.1 us with the function's call, NumPy's
+    3.4-3.9; uint16 9.2 -> 5.7, NumPy's 4.8-5.2)."""
+    from symgraph.backends import numba_integers as ni
+
+    @numba.njit(error_model="numpy")
+    def divide8(a, d, out):
+        plan = ni.unsigned8_plan(d)
+        for i in range(a.shape[0]):
+            out[i] = ni.unsigned8_floor_by_plan(a[i], plan)
+
+    @numba.njit(error_model="numpy")
+    def divide16(a, d, out):
+        m, shift, one = ni.unsigned_narrow_plan(d, 16)
+        for i in range(a.shape[0]):
+            out[i] = ni.unsigned_narrow_floor_by_plan(np.uint16(a[i]), np.uint16(m), np.uint16(shift), one)
+    divide = divide8 if dtype == "uint8" else divide16
+    a = np.arange(np.iinfo(dtype).max + 1).astype(dtype)
+    out = np.empty_like(a)
+    for d in (1, 2, 7, 200):
+        divide(a, np.array(d, dtype)[()], out)
+        np.testing.assert_array_equal(out, a // np.array(d, dtype))
+    asm = "".join(divide.inspect_asm().values())
+    assert re.search(r"\bvpmulhuw\s+%[yz]mm", asm) and not re.search(r"\bvpmovzx[bw]q\b", asm)
 
 
 @pytest.mark.parametrize("parallel", [False, True])
