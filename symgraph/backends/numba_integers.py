@@ -15,8 +15,9 @@ which differs from NumPy's at the edges.
 - Floor division and mod by a divisor the same for every value (a kernel's 0-d input, read
   before its loop) with what can be worked out once before the loop (_by_invariant): the same
   multiply-high, its numbers computed at the call (magic_plan, unsigned_magic_plan), for 64
-  bits; unsigned ones of 8 to 32 bits by a multiply-high in their own width (unsigned8_plan,
-  unsigned_narrow_plan: LLVM's umul.fix, one vpmulhuw for 16-bit lanes); signed ones a float
+  bits; unsigned ones of 8 to 32 bits and int8 by a multiply-high in their own width or 16 bits
+  (unsigned8_plan, unsigned_narrow_plan, signed8_plan: LLVM's umul.fix, one vpmulhuw for 16-bit
+  lanes); int16 and int32 a float
   product by the reciprocal with a small upward bias (reciprocal_plan), which needs no
   correction. NumPy divides by a scalar with libdivide's precomputed multiplier, in SIMD
   lanes: x // n of 10^5 ran 0.17-0.84x NumPy's here.
@@ -47,7 +48,8 @@ from .numba_vecmath import _fma
 NAMES = ["int_power", "magic_floor_quotient", "floor_quotient_by_negative", "wrapped_remainder", "int64_floor_quotient",
          "floor_quotient_by_reciprocal", "reciprocal_plan", "floor_by_plan", "remainder_by_plan", "magic_plan",
          "floor_quotient_by_plan", "unsigned_magic_plan", "unsigned_floor_quotient_by_plan", "unsigned8_plan",
-         "unsigned8_floor_by_plan", "unsigned_narrow_plan", "unsigned_narrow_floor_by_plan"]
+         "unsigned8_floor_by_plan", "unsigned_narrow_plan", "unsigned_narrow_floor_by_plan", "signed8_plan",
+         "signed8_floor_by_plan"]
 
 
 @njit(inline="always", cache=True)
@@ -230,19 +232,20 @@ def int64_floor_quotient(a, b):
 def _by_invariant(name, args, dtype, invariant):
     """a // b (or a % b) for a divisor b the same for every value, whose plan `plan_b` the
     kernel works out before its loop (the line is left in invariant[b]): int64 and uint64 by
-    magic_plan's and unsigned_magic_plan's multiply-high; uint8, uint16 and uint32 by a
-    multiply-high in 16 or 32 bits (unsigned8_plan, unsigned_narrow_plan; through the float
-    reciprocal, uint8 x // n of 10^5 took 11.2 us, NumPy's 3.4-4.5, now 4.1-4.9; uint16 9.2 ->
-    5.7-6.7, uint32 12.6 -> 9.4 against 10.4); signed ones of up to 32 bits by
+    magic_plan's and unsigned_magic_plan's multiply-high; uint8, uint16, uint32 and int8 by a
+    multiply-high in 16 or 32 bits (unsigned8_plan, unsigned_narrow_plan, signed8_plan; through
+    the float reciprocal, uint8 x // n of 10^5 took 11.2 us, NumPy's 3.4-4.5, now 4.1-4.9;
+    uint16 9.2 -> 5.7-6.7, uint32 12.6 -> 9.4 against 10.4); int16 and int32 by
     reciprocal_plan's product in float32 (up to 16 bits: sixteen lanes a vector) or float64
     (32 bits). NumPy's 0 where b is 0, the minimum for the minimum // -1."""
     a, b = args
     plan = f"plan_{b}"
-    if dtype.kind == "u" and dtype.itemsize <= 4:  # (the unsigned plans' step is in the value's width)
-        width = f"np.{dtype.name if dtype.itemsize > 1 else 'uint16'}"
+    if (dtype.kind == "u" and dtype.itemsize <= 4) or dtype == np.int8:  # (their steps are in the value's width)
+        width = f"np.{dtype.name if dtype.itemsize > 1 else 'uint16' if dtype.kind == 'u' else 'int16'}"
         if dtype.itemsize == 1:
-            invariant[b] = f"{plan} = unsigned8_plan({b})"
-            q = f"unsigned8_floor_by_plan({a}, {plan})"
+            kind = "unsigned" if dtype.kind == "u" else "signed"
+            invariant[b] = f"{plan} = {kind}8_plan({b})"
+            q = f"{kind}8_floor_by_plan({a}, {plan})"
         else:
             invariant[b] = f"{plan} = unsigned_narrow_plan({b}, {dtype.itemsize * 8})"
             q = f"unsigned_narrow_floor_by_plan({width}({a}), {width}({plan}[0]), {width}({plan}[1]), {plan}[2])"
@@ -461,6 +464,46 @@ def unsigned_narrow_floor_by_plan(a, m, shift, one):
     """a // d for a uint16 or uint32 a (d != 0); m, shift and one: unsigned_narrow_plan(d, its
     bits), the first two cast to a's type."""
     return a if one else unsigned_quotient_by_magic(a, m, shift)
+
+
+@intrinsic
+def signed8_quotient_by_magic(typingctx, a, offset, m, k):
+    """((a + offset) m >> 16) - k in 16 bits, the product's high half unsigned (int16 arguments:
+    signed8_plan's numbers)."""
+    if not (a == offset == m == k == types.int16):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value, add, multiplier, less = args
+        return builder.sub(_unsigned_product_high(builder, builder.add(value, add), multiplier, 16), less)
+    return a(a, offset, m, k), codegen
+
+
+@njit(inline="always", cache=True)
+def signed8_plan(d):
+    """(mask, offset, m, k, one) for signed8_floor_by_plan and an int8 d: with e = |d| and k =
+    128 / e rounded up, a / d = s / e for s = a or -a (mask -1 where d < 0), and s + k e lies in
+    [0, 384), so floor(s / e) = (s + k e) // e - k, that unsigned quotient by 2^16 / e rounded up
+    (m, as unsigned8_plan's: n m / 2^16 exceeds n / e by less than 384 / 2^16 < 1 / e for e <=
+    128); one where e is 1 (the quotient is s: -128 // -1 is 128, -128 in int8, NumPy's). Every
+    pair is tested."""
+    d = np.int64(d)
+    e = -d if d < 0 else d
+    if e == 0:
+        return np.int16(0), np.int16(0), np.int16(0), np.int16(0), False
+    k = (np.int64(128) + e - np.int64(1)) // e
+    m = np.int64(0) if e < 2 else ((np.int64(1) << np.int64(16)) + e - np.int64(1)) // e
+    return np.int16(-1 if d < 0 else 0), np.int16(k * e), np.int16(np.uint16(m)), np.int16(k), e == 1
+
+
+@njit(inline="always", cache=True)
+def signed8_floor_by_plan(a, plan):
+    """a // d for an int8 a, plan = signed8_plan(d) (d != 0), as int16: NumPy's floor division
+    in 16-bit lanes (the float32 reciprocal's took 16 a vector and two conversions each way:
+    int8 x // n of 10^5 9-10 us, NumPy's 7-8, this loop 3.7)."""
+    mask, offset, m, k, one = plan
+    s = np.int16((a ^ mask) - mask)  # (a or -a: LLVM keeps these in 16 bits)
+    return s if one else signed8_quotient_by_magic(s, offset, m, k)
 
 
 @functools.lru_cache(maxsize=None)

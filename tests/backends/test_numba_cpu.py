@@ -1786,33 +1786,41 @@ def test_the_int64_multiply_high_by_a_literal_vectorizes():
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="reads x86 assembly")
-@pytest.mark.parametrize("dtype", ["uint8", "uint16"])
-def test_unsigned_narrow_division_by_a_plan_runs_in_16_bit_lanes(dtype):
-    """uint8 and uint16 x // n by a 0-d n multiply high in 16-bit lanes (vpmulhuw), the plan's
-    steps in them too: written in numba's arithmetic, which widens to 64 bits, the loop kept
-    eight values a vector (uint8 x // n of 10^5 11.2 -> 4.1 us with the function's call, NumPy's
-    3.4-3.9; uint16 9.2 -> 5.7, NumPy's 4.8-5.2)."""
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "uint16"])
+def test_narrow_division_by_a_plan_runs_in_16_bit_lanes(dtype):
+    """uint8, int8 and uint16 x // n by a 0-d n multiply high in 16-bit lanes (vpmulhuw), the
+    plan's steps in them too: written in numba's arithmetic, which widens to 64 bits, the loop
+    kept eight values a vector (uint8 x // n of 10^5 11.2 -> 4.1 us with the function's call,
+    NumPy's 3.4-3.9; int8 9-10 -> 6.2, NumPy's 7-8; uint16 9.2 -> 5.7, NumPy's 4.8-5.2)."""
     from symgraph.backends import numba_integers as ni
 
     @numba.njit(error_model="numpy")
-    def divide8(a, d, out):
+    def divide_unsigned8(a, d, out):
         plan = ni.unsigned8_plan(d)
         for i in range(a.shape[0]):
             out[i] = ni.unsigned8_floor_by_plan(a[i], plan)
+
+    @numba.njit(error_model="numpy")
+    def divide_signed8(a, d, out):
+        plan = ni.signed8_plan(d)
+        for i in range(a.shape[0]):
+            out[i] = ni.signed8_floor_by_plan(a[i], plan)
 
     @numba.njit(error_model="numpy")
     def divide16(a, d, out):
         m, shift, one = ni.unsigned_narrow_plan(d, 16)
         for i in range(a.shape[0]):
             out[i] = ni.unsigned_narrow_floor_by_plan(np.uint16(a[i]), np.uint16(m), np.uint16(shift), one)
-    divide = divide8 if dtype == "uint8" else divide16
-    a = np.arange(np.iinfo(dtype).max + 1).astype(dtype)
+    divide = {"uint8": divide_unsigned8, "int8": divide_signed8, "uint16": divide16}[dtype]
+    a = np.arange(np.iinfo(dtype).min, np.iinfo(dtype).max + 1).astype(dtype)
     out = np.empty_like(a)
-    for d in (1, 2, 7, 200):
+    for d in (1, 2, 7, 100) + ((-1, -7, -128) if dtype == "int8" else ()):
         divide(a, np.array(d, dtype)[()], out)
-        np.testing.assert_array_equal(out, a // np.array(d, dtype))
+        with np.errstate(over="ignore"):  # (-128 // -1: -128, NumPy's wrapped quotient)
+            np.testing.assert_array_equal(out, a // np.array(d, dtype))
     asm = "".join(divide.inspect_asm().values())
-    assert re.search(r"\bvpmulhuw\s+%[yz]mm", asm) and not re.search(r"\bvpsrlv?q\b", asm)  # (no 64-bit lanes)
+    assert re.search(r"\bvpmulhuw\s+%[yz]mm", asm)
+    assert not re.search(r"\bvp(srlv?q|subq|movqw)\b", asm)  # (no 64-bit lanes)
 
 
 @pytest.mark.parametrize("parallel", [False, True])
