@@ -75,6 +75,9 @@ def test_diagonal_is_one_node_and_numpys_for_every_offset(dtype, backend, rng):
             np.testing.assert_allclose(trace, np.trace(value, offset), rtol=1e-6 if dtype == "float32" else 1e-14)
             diagonal[...] = 0  # (the caller's to keep and change)
             np.testing.assert_array_equal(np.diagonal(value, offset) * 0, diagonal)
+        length = sg.function([m], sg.diagonal(m, offset).shape, backend=backend)  # (infer_shape: no diagonal made)
+        assert not any(isinstance(n.op, sg.ops.linalg.Diagonal) for n in length.fgraph.apply_nodes)
+        assert [tuple(length(v)) for v in values] == [np.diagonal(v, offset).shape for v in values]
     fixed = sg.tensor("s", dtype, (4, 6))
     assert [sg.diagonal(fixed, k).type.shape for k in (0, 2, -3, 6, -4)] == [(4,), (4,), (1,), (0,), (0,)]
     with pytest.raises(ValueError, match="diagonal takes a matrix"):
