@@ -241,7 +241,7 @@ def _by_invariant(name, args, dtype, invariant):
     a, b = args
     plan = f"plan_{b}"
     if (dtype.kind == "u" and dtype.itemsize <= 4) or dtype == np.int8:  # (their steps are in the value's width)
-        width = f"np.{dtype.name if dtype.itemsize > 1 else 'uint16' if dtype.kind == 'u' else 'int16'}"
+        width = {"uint8": "np.uint16", "int8": "np.int16"}.get(dtype.name, f"np.{dtype.name}")
         if dtype.itemsize == 1:
             kind = "unsigned" if dtype.kind == "u" else "signed"
             invariant[b] = f"{plan} = {kind}8_plan({b})"
@@ -492,8 +492,8 @@ def signed8_plan(d):
     if e == 0:
         return np.int16(0), np.int16(0), np.int16(0), np.int16(0), False
     k = (np.int64(128) + e - np.int64(1)) // e
-    m = np.int64(0) if e < 2 else ((np.int64(1) << np.int64(16)) + e - np.int64(1)) // e
-    return np.int16(-1 if d < 0 else 0), np.int16(k * e), np.int16(np.uint16(m)), np.int16(k), e == 1
+    m, one = unsigned8_plan(e)
+    return np.int16(-1 if d < 0 else 0), np.int16(k * e), np.int16(m), np.int16(k), one
 
 
 @njit(inline="always", cache=True)

@@ -270,6 +270,17 @@ def test_max_and_min_into_one_accumulator_fold_numbers_and_note_nan_apart(kind, 
     assert calls == {f"acc = fold_{kind}(acc, np.{dtype}(partial[c]))"}
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_long_rows_take_their_maximum_by_the_fold_of_numbers(dtype):
+    """The row kernels' maximum over rows from numba_rows.SHORT values folds by
+    fold_max_of_numbers with the NaN flag (a row's NaN makes its sum NaN either way, so the
+    values above cannot tell; the flag keeps the maximum defined where the fold's is not)."""
+    for kind in sorted(numba_rows._FINISH):  # (every kind: softmax, logsumexp, the crossentropies)
+        source = numba_rows.row_source(kind, dtype, False, False)
+        assert "m = fold_max_of_numbers(m, v)" in source and "seen |= v != v" in source, kind
+        assert "fold_max(" not in source and f"m = np.{dtype}(np.nan)" in source, kind
+
+
 ROW_STEP = numba_codegen._WINDOW // 4  # float32 values a step of the vector loop folds
 ROW_LENGTHS = sorted({1, 16, 17, 40, ROW_STEP - 1, ROW_STEP, ROW_STEP + 16, ROW_STEP + 17, 100, 2 * ROW_STEP - 1,
                       2 * ROW_STEP + 40, 1000})
