@@ -652,6 +652,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
            for i in range(n_in)]  # (a 0-d input's one value is a0[()])
     single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
     lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
+    # (a division by one of these: its plan's line, made before the loops as _flat_source's)
+    invariant, plans_at = {f"x{i}": None for i in range(n_in) if single[i]}, len(lines)
     lines += ["    nbig = 0"] if checked else []
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
     steps = list(_steps(composite, loads))
@@ -672,14 +674,16 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         NaN flag of a max or min, across: acc an array's element (_fold_lines)."""
         lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
         lines.extend(program_lines(composite, loads, indent,
-                                   functools.partial(step_source, checked=checked, forms=loop_forms(composite))))
+                                   functools.partial(step_source, checked=checked, forms=loop_forms(composite),
+                                                     invariant=invariant)))
         lines.extend(_range_count_lines(steps, indent) if checked else [])
         masked_value = value if mask is None else f"{value} if {mask} else np.{dtype}(0)"
         lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype, seen, across))
 
     def source():  # (a whole reduction's total comes back too: ReduceThunk's whole call reads it)
         closing = ["    return nbig"] if checked else ["    return out[0]"] if n_kept == 0 and not scratch else []
-        return "\n".join(lines + closing) + "\n"
+        plans = [f"    {line}" for line in invariant.values() if line]
+        return "\n".join(lines[:plans_at] + plans + lines[plans_at:] + closing) + "\n"
 
     # float32 values summed in float64 would make the loop 4 lanes wide instead of 8 (half
     # speed): add blocks in float32 (the vectorizer keeps 32 partial sums of 32 values each),
