@@ -10,7 +10,8 @@ time, or half or a quarter as many through a form that fills the wider vector (t
 LLVM's choice: 256-bit vectors on CPUs whose tuning prefers them); a loop's scalar remainder
 calls libm's. The addresses are NumPy's, registered with LLVM by name (llvm.add_symbol) when
 this module is imported, before any kernel that calls them is compiled or loaded from numba's
-disk cache (whose object code names the symbols).
+disk cache (whose object code names the symbols). A loop calling one aligns its stack to 64 bytes
+(_align_stack): the vectors it keeps there across each call straddled cache lines otherwise.
 
 Only on a CPU with AVX-512 that numba compiles for and NumPy finds able to run its SVML code,
 where NumPy exports every function named below, and unless SYMGRAPH_SVML=0. float64 uses the
@@ -156,6 +157,7 @@ def _vector_call(name, dtype, scalar, svml, arity):
             call = builder.call(function, values, attrs=("nounwind", "readnone"))
             # (a string attribute, which llvmlite's attribute sets do not list: added past their check)
             set.add(call.attributes, f'"vector-function-abi-variant"="{",".join(variants)}"')
+            _align_stack(builder.function)
             return call
         return numba_type(*args), codegen
 
@@ -167,6 +169,20 @@ def _vector_call(name, dtype, scalar, svml, arity):
             return typed([x, y])
     impl.__name__ = impl.__qualname__ = name  # numba names (and caches) an intrinsic by it
     return intrinsic(impl)
+
+
+def _align_stack(function):
+    """Mark `function` (the loop calling an SVML function) to align its stack to 64 bytes on
+    entry. A call clobbers every vector register, so the loop keeps its vectors on the stack
+    across each one (the four of an unrolled step, the values a step needs after the call);
+    LLVM lays those slots out at the 16 bytes the caller's stack is aligned to unless the
+    function realigns it, so a 64-byte slot could straddle two cache lines, and whether it
+    did changed with where a process's stack began. Measured (one core, 16384 values in cache,
+    ns a value, the stack moved 16 bytes at a time: SVML's alone then aligned; AMD Zen 4):
+    float32 sin 0.45-0.67 -> 0.32-0.35, log 0.27-0.45 -> 0.22-0.23, sinh 0.40-0.59 -> 0.36-0.39;
+    float64 cos 1.09-1.39 -> 1.07-1.09, arcsinh 2.10-3.05 -> 2.08-2.10. The cost: the function
+    keeps a frame pointer (one register) and an `and` on entry."""
+    set.add(function.attributes, "alignstack(64)")  # (as the call's: llvmlite's set has no such name)
 
 
 def _narrower(module, vector, lanes):

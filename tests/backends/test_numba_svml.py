@@ -181,6 +181,31 @@ def test_loops_call_the_vector_functions_even_beside_wider_values(rng, monkeypat
 
 
 @needs_svml
+def test_loops_calling_them_keep_their_vectors_in_aligned_stack_slots(rng):
+    """A call clobbers every vector register, so a loop calling an SVML function keeps its
+    vectors on the stack across it (each step's unrolled vectors, the results so far). The loop
+    realigns its stack to 64 bytes on entry, so no slot straddles two cache lines, wherever the
+    caller's stack began (unaligned, each SVML call ran 1.3-2x slower in half the processes:
+    numba_svml._align_stack). Serial and parallel loops, float32 and float64."""
+    for dtype, op in [("float32", "log"), ("float64", "sin")]:
+        v = sg.tensor("v", dtype, (None,))
+        single = _loop(sg.function([v], SYMBOLIC[op](v)))
+        for parallel in (False, True):
+            values = rng.uniform(0.5, 2, 5000).astype(dtype)
+            result = np.empty_like(values)
+            kernel = _compiled_fresh(numba_codegen._flat_source(single, (dtype,), (False,), parallel), result, values)
+            np.testing.assert_allclose(result, getattr(np, op)(values), rtol=1e-6 if dtype == "float32" else 1e-15)
+            loop = kernel.py_func.__globals__["part"] if parallel else kernel  # (a parallel kernel's tasks)
+            asm = "".join(loop.inspect_asm().values())
+            assert re.search(r"\bandq\s+\$-64, %rsp", asm), (dtype, parallel)
+            stored = re.findall(r"\bvmov\w+\s+%zmm\d+, (-?\d*)\(%rsp\)", asm)
+            loaded = re.findall(r"\bvmov\w+\s+(-?\d*)\(%rsp\), %zmm\d+", asm)
+            zmm_slots = [int(offset or 0) for offset in stored + loaded]
+            assert zmm_slots, (dtype, parallel)  # (the loop does keep vectors there)
+            assert all(offset % 64 == 0 for offset in zmm_slots), (dtype, parallel, zmm_slots)
+
+
+@needs_svml
 def test_loops_of_256_bit_vectors_call_the_functions_eight_lanes_at_a_time():
     """Where the CPU's tuning prefers 256-bit vectors (SYMGRAPH_VECTOR_WIDTH=256 here) LLVM
     vectorizes a float32 loop 8 lanes wide: it calls the 16-lane function through its 8-lane
