@@ -49,6 +49,9 @@ tanh(x) 0.728 -> 0.611; beside float64 cos, exp(y) 2.293 -> 1.714; float32 cosh(
 expm1(y) 1.076 -> 0.891, float64 exp(x) * log(y) 3.009 -> 2.575. Beside ours, a call costs:
 float64 log(x) * tanh(y) 3.439 with our log, 3.777 with SVML's (tanh64's SVML form is 1.5x
 slower than ours, and float32 exp's 3.75 ulp against ours' 1: both stay ours everywhere).
+
+These choices are the Intel machines'. Where another CPU measured differently, its LLVM name
+lists the functions that stay ours there (_SLOWER_ON: AMD Zen 4's float64 exp alone, arctan2...).
 """
 import ctypes
 import os
@@ -58,7 +61,7 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-from .numba_target import compiles_for_avx512
+from .numba_target import compiles_for_avx512, cpu_name
 
 # op name -> (libm's scalar name, SVML's name, arguments), by dtype
 _FUNCTIONS = {
@@ -87,7 +90,26 @@ _PAIRED = {
                 "log": ("log", "__svml_log8_ha", 1), "log2": ("log2", "__svml_log28_ha", 1),
                 "log10": ("log10", "__svml_log108_ha", 1)},
 }
-SLOWER_ALONE = {("tanh", "float32")}  # paired functions a loop of them alone keeps ours for
+# Where a CPU's own measurements differ from the Sapphire and Emerald Rapids ones above (loop_forms.py,
+# math_functions.py): by LLVM's name of the CPU, SVML functions slower than ours in a loop of them
+# alone, and slower anywhere (in FORMS or PAIRED_FORMS on no CPU of that name). AMD Zen 4, one core,
+# 16384 values in cache, ns a value, ours -> SVML's (the stack aligned: _align_stack): alone, float32
+# expm1 0.32 -> 0.39-0.42, float64 exp 0.72 -> 0.93, exp2 0.70 -> 0.77-0.79 (beside other SVML calls
+# still faster: float64 cos(x) * exp(y) 2.14 -> 1.85, exp(x) * log(y) 1.83 -> 1.70); anywhere,
+# float32 tanh 0.32 -> 0.50 (beside log: 0.59 -> 0.68), float64 arctan2 1.53 -> 2.15. Its float32
+# cosh, sinh and exp2 ran as fast either way there (paired as elsewhere).
+_SLOWER_ON = {"znver4": ({("expm1", "float32"), ("exp", "float64"), ("exp2", "float64")},
+                         {("tanh", "float32"), ("arctan2", "float64")})}
+
+
+def slower_on(cpu):
+    """(the SVML functions a loop of them alone keeps ours for, those never taken) on `cpu`, as
+    sets of (op, dtype)."""
+    alone, anywhere = _SLOWER_ON.get(cpu, (set(), set()))
+    return {("tanh", "float32")} | alone, anywhere
+
+
+SLOWER_ALONE, _SLOWER = slower_on(cpu_name())  # (paired functions a loop of them alone keeps ours for)
 _LANES = {"float32": 16, "float64": 8}
 _NUMBA_TYPES = {"float32": types.float32, "float64": types.float64}
 _SUFFIX = {"float32": "32", "float64": "64"}
@@ -239,5 +261,5 @@ for _tables, _forms in ((_FUNCTIONS, FORMS), (_PAIRED, PAIRED_FORMS)):
             _name = f"svml_{_op}{'_' if _op[-1].isdigit() else ''}{_SUFFIX[_dtype]}"  # (svml_log2_32, as exp2_32)
             globals()[_name] = _vector_call(_name, _dtype, _scalar, _svml, _arity)
             NAMES.append(_name)
-            if AVAILABLE:
+            if AVAILABLE and (_op, _dtype) not in _SLOWER:
                 _forms[_dtype][_op] = f"{_name}({', '.join('{%d}' % k for k in range(_arity))})"

@@ -3,6 +3,7 @@
 - (importing it checks numba's version: requirements.check_numba)
 - prefer_wide_vectors: LLVM may use 512-bit vectors on CPUs with AVX-512 (below).
 - compiles_for_avx512: whether the CPU numba compiles for has AVX-512.
+- cpu_name: LLVM's name of that CPU.
 - scales_by_vscalef: whether numba_vecmath scales by powers of two with AVX-512's vscalef.
 - defer_scipy_import: numba's first compile starts without importing SciPy.
 - load_without_refresh: a kernel loads from numba's disk cache without numba's registry refresh.
@@ -73,6 +74,17 @@ def compiles_for_avx512():
         import llvmlite.binding as llvm
         features = llvm.get_host_cpu_features().flatten()
     return "+avx512f" in (features or "").split(",")
+
+
+def cpu_name():
+    """LLVM's name of the CPU numba compiles for: NUMBA_CPU_NAME's, else the host's
+    (sapphirerapids, znver4...)."""
+    from numba.core import config as numba_config
+    name = numba_config.CPU_NAME
+    if name is None or name == "host":
+        import llvmlite.binding as llvm
+        name = llvm.get_host_cpu_name()
+    return name
 
 
 def scales_by_vscalef():
