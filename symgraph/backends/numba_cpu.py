@@ -20,7 +20,7 @@ import numpy as np
 from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
 from .numba_fast_calls import fast_call, single_values_call
-from . import blas, heap, numba_blas, numba_conv, numba_program, numba_taps, numba_tiled_conv
+from . import blas, heap, numba_blas, numba_blocks, numba_conv, numba_program, numba_taps, numba_tiled_conv
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -1117,24 +1117,28 @@ class StoredReduceThunk(ReduceThunk):
         return [self.reduce(inputs[0], self.reduce_axis, None, out, self.keepdims)]
 
 
+TRANSPOSED_COPY_MIN = 1 << 13  # elements: below, NumPy's copy of a transposed array is as fast as ours (its call included)
+
+
 def c_ordered(x, threshold=codegen.PARALLEL_THRESHOLD):
-    """x as a C-ordered array: itself if it is one; from `threshold` elements (infinite in
-    graphs that call BLAS), a transposed (or batch-transposed) array, such as x.T or an NCHW
-    <-> NHWC dimshuffle, copied tile by tile on all cores (numba_kernels._transpose), and a
+    """x as a C-ordered array: itself if it is one; a transposed (or batch-transposed) array,
+    such as x.T or an NCHW <-> NHWC dimshuffle, copied tile by tile, its blocks transposed in
+    registers (numba_blocks._transpose: faster than NumPy's copy from 16x16 on), on all cores
+    from `threshold` elements (infinite in graphs that call BLAS); from `threshold` elements, a
     strided 1-d or 2-d view (x[::2], m[:, ::2]) copied on all cores (NumPy's copy is one
-    core's: 5 ms for 4M strided float64, this 2); anything else by NumPy. The tiled loop on
-    one core was no faster than NumPy's copy at any size measured (2-d 100^2 to 2000^2, NCHW
-    <-> NHWC of 25K to 1.6M values; 316x316 float32 87-195 us against 45-69), so smaller
-    arrays take NumPy's copy."""
+    core's: 5 ms for 4M strided float64, this 2); anything else by NumPy."""
     if x.flags.c_contiguous:
         return x
-    if x.size >= threshold and x.dtype.kind in "biuf":
-        source = _batched_transpose_source(x)
+    copied_by_loops = x.dtype.kind in "biu" or x.dtype in (np.float32, np.float64)  # (numba has no float16, long double)
+    if copied_by_loops and x.size >= TRANSPOSED_COPY_MIN:
+        source = x.T[None] if x.ndim == 2 and x.T.flags.c_contiguous else _batched_transpose_source(x)
         if source is not None:
             out = np.empty(x.shape, x.dtype)
             nb, m, n = source.shape
-            kernels.transpose_parallel(source, out.reshape(nb, n, m))
+            transpose = numba_blocks.transpose_parallel if x.size >= threshold else numba_blocks.transpose_serial
+            transpose(source, out.reshape(nb, n, m))
             return out
+    if x.size >= threshold and copied_by_loops:
         if x.ndim <= 2:
             out = np.empty(x.shape, x.dtype)
             kernels.copy_strided_parallel(x, out)
@@ -1165,7 +1169,8 @@ def _batched_transpose_source(x):
 
 class ReshapeThunk:
     """np.reshape, except where it must copy (x.T.reshape(-1), flattening NHWC features of
-    NCHW maps): a large array is copied through c_ordered's parallel tiled loop, and either
+    NCHW maps): an array of TRANSPOSED_COPY_MIN values or more is copied through c_ordered
+    (a transposed one by its tiled loop, in parallel from the thunk's threshold), and either
     copy, a new C-ordered array, is given the new shape in place. (A reshaped copy is a view
     of it, which the function then copied again as its result: x.T.flatten() of 1000x1000
     float64 took 2-2.5x NumPy's time, of 250x250 1.7x.)"""
@@ -1178,7 +1183,7 @@ class ReshapeThunk:
         x, shape = inputs
         if x.flags.c_contiguous:
             return self.reference(inputs)
-        if x.size < self.threshold:  # (NumPy's copy: the failed view below costs 3.5 us)
+        if x.size < TRANSPOSED_COPY_MIN:  # (NumPy's copy: the failed view below costs 3.5 us)
             y, = self.reference(inputs)
             copy = y.base
             if type(copy) is not np.ndarray or copy is x or copy is x.base:

@@ -1,5 +1,6 @@
 """Hand-written Numba kernels for ops that are loops by nature: pooling, im2col/col2im,
-gathers, scatter-add, cumsum, linear recurrences, argmax, transposed and strided copies.
+gathers, scatter-add, cumsum, linear recurrences, argmax, strided copies (transposed ones:
+numba_blocks).
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
 from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
 import types
@@ -722,30 +723,6 @@ def kernel(x, out):
 """)
 
 
-_TILE = 32  # a 32x32 tile of either array stays in L1 (4 KB float32, 8 KB float64)
-
-
-def _transpose(src, dst):
-    """dst[b, i, j] = src[b, j, i] for C-ordered src (nb, m, n) and dst (nb, n, m), tile by
-    tile, so that each tile's rows of both arrays are read and written while in cache, tiles
-    split between cores. NumPy's copy of a transposed array walks one of them a whole row's
-    stride per element: 2000x2000 float32 6-12 ms, 1.2-1.3 here on two cores (1000x1000 0.57
-    ms, 0.25-0.32; 2026-12-03). On one core this loop was no faster than NumPy's copy
-    (numba_cpu.c_ordered)."""
-    nb, n, m = dst.shape
-    tiles = (n + _TILE - 1) // _TILE
-    for t in prange(nb * tiles):
-        b = t // tiles
-        i0 = (t - b * tiles) * _TILE
-        i1 = min(n, i0 + _TILE)
-        for j0 in range(0, m, _TILE):
-            j1 = min(m, j0 + _TILE)
-            for i in range(i0, i1):
-                for j in range(j0, j1):
-                    dst[b, i, j] = src[b, j, i]
-
-
-transpose_parallel = njit(cache=True, nogil=True, parallel=True)(_transpose)
 
 
 @njit(cache=True, nogil=True)

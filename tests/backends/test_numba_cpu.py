@@ -1009,12 +1009,18 @@ def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, mo
              "axes swapped outside": value((40, 30, 50)).transpose(1, 0, 2),
              "2-d after merging": value((40, 30, 50)).transpose(1, 2, 0)}
     threshold = 0 if parallel else float("inf")
-    if not parallel:  # below the threshold every copy is NumPy's (the tiled loop on one core was slower)
-        monkeypatch.setattr(numba_cpu, "kernels", None)
+    ran = []  # the transposes' loops (on all cores from the threshold, else on one), and the strided copy's
+    for module, name in [(numba_cpu.numba_blocks, "transpose_serial"), (numba_cpu.numba_blocks, "transpose_parallel"),
+                         (numba_cpu.kernels, "copy_strided_parallel")]:
+        monkeypatch.setattr(module, name, lambda *args, name=name, real=getattr(module, name): ran.append(name) or real(*args))
     for name, x in cases.items():
+        del ran[:]
         got = numba_cpu.c_ordered(x, threshold)
         assert got.flags.c_contiguous and got.dtype == x.dtype, name
         np.testing.assert_array_equal(got, x, err_msg=name)
+        transposed = name in {"2-d", "nhwc", "nchw", "length 1", "2-d after merging"}
+        assert ran == (["transpose_parallel" if parallel else "transpose_serial"] if transposed
+                       else ["copy_strided_parallel"] if parallel and x.ndim == 2 else []), name
     tiled = {"2-d", "nhwc", "nchw", "length 1", "2-d after merging"}
     sources = {name: numba_cpu._batched_transpose_source(x) for name, x in cases.items()}
     assert {name for name, source in sources.items() if source is not None} == tiled
@@ -1032,7 +1038,7 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
     np.testing.assert_array_equal(got[1], (xv[:, 0].T * 2).reshape(-1))
     assert sum(isinstance(t, numba_cpu.ReshapeThunk) for t in executor_globals(f).values()) == 2
     copied = []  # the flattening copies through c_ordered's tiled loop, not NumPy's reshape copy
-    # (the second value, 14400 floats, is below the thunk's threshold: NumPy's copy)
+    # (the second value's loop writes it C-ordered: its reshape is a view)
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 100_000)  # (the first, 115200 floats, above)
     f = sg.function([x], [flat, (x[:, 0].T * 2).reshape((-1,))], backend="numba")
     monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, real=numba_cpu.c_ordered:
@@ -1042,9 +1048,9 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
     # Either copy is a new array of the new shape, not a view of a hidden C-ordered one (which
     # the function then copied again as its result)
     thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReshapeThunk))
-    for nchw in (xv, xv[:2]):  # 115200 values (the tiled loop), 14400 (NumPy's copy)
+    for nchw in (xv, xv[:2], xv[:2, :2]):  # 115200 values (the loop on all cores), 14400 (on one), 3600 (NumPy's copy)
         got, = thunk([nchw.transpose(0, 2, 3, 1), np.array([len(nchw), -1])])
-        assert got.base is None and got.flags.c_contiguous and got.shape == (len(nchw), 7200)
+        assert got.base is None and got.flags.c_contiguous and got.shape == (len(nchw), nchw[0].size)
         np.testing.assert_array_equal(got, nchw.transpose(0, 2, 3, 1).reshape(len(nchw), -1))
         view, = thunk([nchw[:, :4], np.array([len(nchw), -1])])  # (leading channels: strides allow a view)
         assert np.shares_memory(view, nchw)
