@@ -40,8 +40,9 @@ import numpy as np
 from ..config import config
 from ..ops.elemwise import TABLE
 from . import numba_calls, numba_integers, numba_special, numba_svml, numba_vecmath
-from . import numba_noinline, numba_outline, numba_source_inline, numba_stack, numba_stream, numba_tasks
+from . import numba_blocks, numba_noinline, numba_outline, numba_source_inline, numba_stack, numba_stream, numba_tasks
 from .numba_integers import integer_step
+from .numba_blocks import BLOCK
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
 from .numba_target import load_without_refresh
 from .numba_vecmath import DIVISION_FORMS, DIVISION_NEAR, TRIG_FORMS, TRIG_LIMITS
@@ -144,7 +145,7 @@ def _helpers_digest():
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
     for module in (numba_vecmath, numba_special, numba_integers, numba_calls, numba_stream, numba_stack, numba_svml,
-                   numba_noinline, numba_tasks):
+                   numba_noinline, numba_tasks, numba_blocks):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -164,6 +165,7 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            f"from symgraph.backends.numba_integers import {', '.join(numba_integers.NAMES)}\n"
            "from symgraph.backends.numba_stream import prefetch, stream_store\n"
            "from symgraph.backends.numba_stack import stack_array\n"
+           "from symgraph.backends.numba_blocks import transpose_block\n"
            "from symgraph.backends.numba_noinline import not_inlined\n"
            "from symgraph.backends.numba_tasks import in_tasks\n\n")
 
@@ -502,12 +504,13 @@ def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
     """A 2-d elementwise kernel over (i0, i1) tile by tile: a C-ordered input beside a
     transposed one (x * y.T) walked row by row read the transposed one a column's stride per
     value, the lines of each column out of cache by the next row (2000x2000 float32 5.5 ms,
-    NumPy 13.6); a tile keeps them (numba_kernels._transpose's loop). Each input in `buffered`
+    NumPy 13.6); a tile keeps them (numba_blocks._transpose's loop). Each input in `buffered`
     (its reads in `body` are b{i}[i0 - lo0, i1 - lo1]) is first copied, in its own memory
     order, into a tile on the stack (numba_stack), from which the row loop reads it as the
     others, in order, and vectorizes (read in place, each value was a strided load: x * y.T
     float32 1000x1000 0.90-1.13 -> 0.42-0.57 ms, 2000x2000 5.2 -> 3.8-4.5, interleaved in one
-    process). found: as in _kernel_lines."""
+    process). A transposed input's tile is copied in 8x8 blocks transposed in registers
+    (numba_blocks), its edges value by value. found: as in _kernel_lines."""
     lines = [f"@njit(parallel={parallel}, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
     lines += ["    n0, n1 = out0.shape[0], out0.shape[1]",
               f"    for tile in {'prange' if parallel else 'range'}((n0 + {tile - 1}) // {tile}):"]
@@ -516,9 +519,21 @@ def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
               f"        hi0 = min(n0, lo0 + {tile})",
               f"        for lo1 in range(0, n1, {tile}):",
               f"            hi1 = min(n1, lo1 + {tile})"]
+    if buffered:
+        lines += [f"            whole0 = lo0 + (hi0 - lo0) // {BLOCK} * {BLOCK}",
+                  f"            whole1 = lo1 + (hi1 - lo1) // {BLOCK} * {BLOCK}"]
     for i in buffered:
-        lines += [f"            for j1 in {_urange('lo1', 'hi1')}:",
-                  f"                for j0 in {_urange('lo0', 'hi0')}:",
+        # (a buffered input is F-ordered (numba_cpu._tiled_reads): its columns are the rows of its
+        # transpose, whose whole 8x8 blocks are transposed in registers, the rest value by value)
+        lines += [f"            rows{i} = a{i}.T",
+                  f"            for j0 in range(lo0, whole0, {BLOCK}):",
+                  f"                for j1 in range(lo1, whole1, {BLOCK}):",
+                  f"                    transpose_block(rows{i}, j1, j0, b{i}, j0 - lo0, j1 - lo1)",
+                  f"            for j1 in {_urange('lo1', 'hi1')}:",
+                  f"                for j0 in {_urange('whole0', 'hi0')}:",
+                  f"                    b{i}[j0 - lo0, j1 - lo1] = a{i}[j0, j1]",
+                  f"            for j1 in {_urange('whole1', 'hi1')}:",
+                  f"                for j0 in {_urange('lo0', 'whole0')}:",
                   f"                    b{i}[j0 - lo0, j1 - lo1] = a{i}[j0, j1]"]
     lines += [f"            for i0 in {_urange('lo0', 'hi0')}:",
               f"                for i1 in {_urange('lo1', 'hi1')}:"]
