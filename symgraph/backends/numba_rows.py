@@ -1,5 +1,5 @@
 """Softmax, log-softmax, logsumexp and softmax crossentropy along the last axis, as Numba
-loops over rows.
+loops over rows; logsumexp over leading axes down columns (column_kernel).
 
 NumPy makes four passes over the whole array (max, subtract-exp, sum, divide), each writing a
 temporary; here a row is read while it sits in cache, the exponentials are the vectorized
@@ -241,3 +241,55 @@ def row_source(kind, dtype, parallel, short):
     return _BY_ROW.format(**fields, row_steps=_STEPS if steps else "", row_max=fill(_MAX_IN_STEPS if steps else _MAX),
                           row_shift=fill(_ROW_SHIFT) if kind == "logsumexp" else "",
                           row_sum=fill(row_sum), row_finish=fill(finish, e="out[r, j]"))
+
+
+# logsumexp over the leading axes of a C-ordered array seen as (rows, n), the rows read in
+# order: each of `parts` row ranges (one a core) folds its columns' maxima into a row of
+# `peaks`, the maxima are combined, then each range sums its columns' exponentials into a row
+# of `sums` (float64, as the row kernels' totals). (A NaN left out of a maximum changes
+# nothing: the reference shifts a NaN maximum by 0, and the column's sum is NaN either way.) Moved last, the axes
+# cost a transposed copy of x first (2000x2000 float32 along axis 0: 3.2 ms, 1.0 along axis 1).
+_COLUMNS = """@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)
+def kernel(x, peaks, sums, out):
+    rows, n = x.shape
+    parts = peaks.shape[0]
+    for p in {loop}(parts):
+        m = peaks[p]
+        for j in range(n):
+            m[j] = -np.inf
+        for i in range(p * rows // parts, (p + 1) * rows // parts):
+            for j in range(n):
+                v = x[i, j]
+                mj = m[j]
+                m[j] = v if v > mj else mj
+    m = peaks[0]
+    for p in range(1, parts):
+        for j in range(n):
+            v = peaks[p, j]
+            mj = m[j]
+            m[j] = v if v > mj else mj
+    for j in range(n):
+        if not (m[j] > -np.inf and m[j] < np.inf):
+            m[j] = 0
+    for p in {loop}(parts):
+        s = sums[p]
+        for j in range(n):
+            s[j] = 0
+        for i in range(p * rows // parts, (p + 1) * rows // parts):
+            for j in range(n):
+                s[j] += np.float64({exp}(x[i, j] - m[j]))
+    for j in range(n):
+        total = sums[0, j]
+        for p in range(1, parts):
+            total += sums[p, j]
+        out[j] = np.{dtype}(np.log(total)) + m[j]
+"""
+
+
+def column_kernel(dtype, parallel):
+    """kernel(x, peaks, sums, out): out[j] = logsumexp(x[:, j]) for a C-ordered 2-d x, as
+    LogSumExp.perform computes it (a column's maximum shifted to 0 where it is not finite);
+    peaks (parts, n) of x's dtype and sums (parts, n) of float64 are scratch, one row for each
+    of `parts` row ranges (the cores' where parallel)."""
+    return compile_source(_COLUMNS.format(parallel=parallel, loop="prange" if parallel else "range", dtype=dtype,
+                                          exp={"float32": "exp32", "float64": "exp64"}[dtype]))

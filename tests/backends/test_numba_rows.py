@@ -159,9 +159,35 @@ def test_large_rows_take_the_parallel_kernel(rng):
     f, got, want = run_both([x], sg.nn.softmax(x), value)
     np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-9)
     assert (True, False) in row_thunks(f)[0].kernels
-    f, got, want = run_both([x], sg.logsumexp(x, axis=0), value)  # columns: the tiled transposed copy first
+    f, got, want = run_both([x], sg.logsumexp(x, axis=0), value)  # columns: down them, on both cores
     np.testing.assert_allclose(got, want, rtol=2e-6)
-    assert (True, False) in row_thunks(f)[0].kernels
+    assert list(row_thunks(f)[0].columns) == [True]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("parallel", [False, True])
+def test_logsumexp_over_leading_axes_runs_down_the_columns(dtype, parallel, rng, monkeypatch):
+    """Over the leading axes of a C-ordered array with numba_cpu.LogSumExpThunk.COLUMNS_MIN
+    values or more left a row: numba_rows.column_kernel (one row range a thread where
+    parallel), NaN, inf, -inf, columns of -inf and of large values as the reference; fewer
+    columns, or a strided x, take the transposed rows."""
+    monkeypatch.setattr(numba_cpu.codegen, "COSTLY_THRESHOLD", 0 if parallel else 1 << 40)
+    x = sg.tensor("x", dtype=dtype, ndim=3)
+    value = (rng.normal(size=(37, 5, 40)) * 4).astype(dtype)
+    value[3, 0, 2], value[5, 1, 3], value[:, 2, 4], value[:, 3, 5], value[7, 4, 6] = np.nan, np.inf, -np.inf, 80, -np.inf
+    value[:, 4, 7] = np.inf
+    value[-1, 0, 8] = 100 if dtype == "float32" else 800  # (in the last row range only: exp overflows unshifted)
+    tol = 2e-6 if dtype == "float32" else 1e-13
+    for expr, columns in [(sg.logsumexp(x, axis=0), True), (sg.logsumexp(x, axis=(0, 1), keepdims=True), True),
+                          (sg.logsumexp(x, axis=(0, 1, 2)), False), (sg.logsumexp(x[:, :, :20], axis=0), False)]:
+        f, got, want = run_both([x], expr, value)
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+        (thunk,) = row_thunks(f)
+        assert list(thunk.columns) == ([parallel] if columns else []), expr
+    f, got, want = run_both([x], sg.logsumexp(x, axis=0), value[:, ::-1])  # (not C-ordered: rows)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+    assert not row_thunks(f)[0].columns
 
 
 @pytest.mark.parametrize("n", [10, 64])
