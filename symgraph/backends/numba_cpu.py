@@ -1601,17 +1601,15 @@ class LogSumExpThunk(RowThunk):
 
     def __call__(self, inputs):
         x, axes = inputs[0], self.axes
-        if not x.ndim:
+        if not x.size or not x.ndim:
             return self.reference(inputs)
         n = math.prod(x.shape[a] for a in axes)
-        loop = self._loop(x, n)
-        if loop is None:  # (an empty x)
-            return self.reference(inputs)
         kept_shape = [x.shape[a] for a in self.kept]
         width = x.size // n
         if self.leading and x.flags.c_contiguous and width >= self.COLUMNS_MIN:
             out = self._down_columns(x.reshape(n, width))
-        else:
+        else:  # (the row loop compiled at its first use only: a whole kernel's compile)
+            loop = self._loop(x, n)
             moved = x.transpose(self.order)  # (a view, C-ordered when the axes are already last)
             rows = c_ordered(moved, max(self.threshold, codegen.PARALLEL_THRESHOLD)).reshape(-1, n)  # (per call:
             # compile_graph sets self.threshold to infinity after lowering in a graph that calls BLAS)

@@ -185,6 +185,7 @@ def test_logsumexp_over_leading_axes_runs_down_the_columns(dtype, parallel, rng,
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
         (thunk,) = row_thunks(f)
         assert list(thunk.columns) == ([parallel] if columns else []), expr
+        assert bool(thunk.kernels) != columns  # (the row loop not compiled where unused)
     f, got, want = run_both([x], sg.logsumexp(x, axis=0), value[:, ::-1])  # (not C-ordered: rows)
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
     assert not row_thunks(f)[0].columns
