@@ -35,7 +35,11 @@ def test_states_carried_across_two_halves_equal_one_pass(cls):
 
 
 def _reversal_data(n, steps, tokens):
-    seqs = RNG.integers(1, tokens, (n, steps))  # (token 0 starts the decoder)
+    """Sequences to reverse, the same in every run whatever ran before (as the models' weights:
+    the trained models' accuracy bounds held for 24 of 24 other draws, 0.966 at the lowest; with
+    data and weights drawn after whichever tests ran first in a worker, a run gave 0.938)."""
+    L.set_seed(5)
+    seqs = np.random.default_rng(7).integers(1, tokens, (n, steps))  # (token 0 starts the decoder)
     target = seqs[:, ::-1]
     onehot = np.eye(tokens, dtype="float32")
     teacher = np.concatenate([np.zeros((n, 1), int), target[:, :-1]], axis=1)
