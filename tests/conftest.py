@@ -1,5 +1,6 @@
 import functools
 import os
+import re
 
 # The CUDA backend's tests run in numba's simulator unless a GPU run asks otherwise
 # (NUMBA_ENABLE_CUDASIM=0 on a machine with a GPU). numba reads this when first imported.
@@ -107,6 +108,16 @@ def fast_simulator():
     sys.setswitchinterval(5e-5)
     yield
     sys.setswitchinterval(before)
+
+
+def own_asm(kernel):
+    """The assembly of a compiled numba function's own code (not numba's wrapper of it or the
+    functions compiled beside it)."""
+    asm = "".join(kernel.inspect_asm().values())
+    functions = re.findall(r"\.type\s+([^,\n]+),@function\n(.*?)\.Lfunc_end", asm, flags=re.S)
+    (own,) = [body for name, body in functions
+              if f"{kernel.py_func.__name__}B" in name and not name.startswith(("_ZN7cpython", "cfunc."))]
+    return own
 
 
 def executor_globals(f):

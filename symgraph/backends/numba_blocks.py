@@ -7,8 +7,8 @@ ever smaller blocks: [[P, Q], [R, S]] -> [[P, R], [Q, S]], then within each), BL
 stores into dst's rows. Any element type: the lanes are integers of its width, so the bits
 move as they are (NaN payloads, -0.0).
 
-Written as a loop of scalar loads and stores (numba_kernels' tiles, each element dst[i, j] =
-src[j, i]), LLVM kept it scalar: ~3 cycles an element even with the tile in L1 (0.79 ns a
+Written as a loop of scalar loads and stores over a tile (dst[i, j] = src[j, i], the loop
+these replace), LLVM kept it scalar: ~3 cycles an element even with the tile in L1 (0.79 ns a
 float32 of 128x128 on the AMD Zen 4 machine), and a transposed copy of 2000x2000 float32 on
 two cores took 2.6-4.9 ms there (NumPy's 3.9-4.7; the plain copy 0.65).
 
@@ -79,7 +79,7 @@ _TILE = 64  # a tile's rows split between cores; its 8x8 blocks transposed in re
 def _transpose(src, dst):
     """dst[b, i, j] = src[b, j, i] for C-ordered src (nb, m, n) and dst (nb, n, m), tile by
     tile (the tiles' rows split between cores where parallel), each tile's 8x8 blocks
-    transposed in vector registers (numba_blocks), the edges value by value. NumPy's copy of
+    transposed in vector registers (transpose_block), the edges value by value. NumPy's copy of
     a transposed array walks one of them a whole row's stride per element. Measured on the
     AMD Zen 4 machine (ms, NumPy's copy -> this loop on two cores; 2026-12-06): 2000x2000
     float32 4.1 -> 1.1, float64 7.5 -> 3.0, 1000x1000 float32 0.66 -> 0.07; on one core,

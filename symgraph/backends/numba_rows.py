@@ -246,9 +246,10 @@ def row_source(kind, dtype, parallel, short):
 # logsumexp over the leading axes of a C-ordered array seen as (rows, n), the rows read in
 # order: each of `parts` row ranges (one a core) folds its columns' maxima into a row of
 # `peaks`, the maxima are combined, then each range sums its columns' exponentials into a row
-# of `sums` (float64, as the row kernels' totals). (A NaN left out of a maximum changes
-# nothing: the reference shifts a NaN maximum by 0, and the column's sum is NaN either way.) Moved last, the axes
-# cost a transposed copy of x first (2000x2000 float32 along axis 0: 3.2 ms, 1.0 along axis 1).
+# of `sums` (float64, as the row kernels' totals). A NaN left out of a maximum changes nothing:
+# the reference shifts by 0 for a NaN maximum, and the column's sum is NaN either way. (Moved
+# last, the axes cost a transposed copy of x first: 2000x2000 float32 along axis 0 3.2 ms, 1.3
+# this way, 0.74 along axis 1.)
 _COLUMNS = """@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True)
 def kernel(x, peaks, sums, out):
     rows, n = x.shape

@@ -10,6 +10,8 @@ from numba import njit
 from symgraph.backends import numba_blocks
 from symgraph.backends.numba_blocks import BLOCK, transpose_block
 
+from ..conftest import own_asm
+
 
 @njit(cache=False)
 def _blocks(src, dst, row, column, dst_row, dst_column):
@@ -38,8 +40,7 @@ def test_a_block_moves_vectors_not_values():
     def block(src, dst):
         transpose_block(src, 0, 0, dst, 0, 0)
     block(np.ones((16, 16), np.float32), np.zeros((16, 16), np.float32))
-    asm = "".join(block.inspect_asm().values())
-    own = re.search(r"\.type\s+[^,\n]*5block[^,\n]*,@function\n(.*?)\.Lfunc_end", asm, flags=re.S).group(1)
+    own = own_asm(block)
     assert len(re.findall(r"\bvmov(?:u?p[sd]|dq[au]\w*)\s+[^\n]*%[yz]mm", own)) >= 2 * BLOCK, own
     assert not re.search(r"\bvmovs[sd]\b|\bmovl\b", own), own
 

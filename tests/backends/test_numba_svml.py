@@ -16,7 +16,7 @@ import pytest
 import symgraph as sg
 from symgraph.backends import numba_codegen, numba_cpu, numba_svml
 
-from ..conftest import executor_globals
+from ..conftest import executor_globals, own_asm
 
 needs_svml = pytest.mark.skipif(not numba_svml.AVAILABLE,
                                 reason="NumPy's SVML functions need a CPU with AVX-512 (and SYMGRAPH_SVML unset)")
@@ -184,14 +184,6 @@ def test_loops_call_the_vector_functions_even_beside_wider_values(rng, monkeypat
     assert _calls(getattr(kernel, "dispatcher", kernel), "__svml_logf16")
 
 
-def _own_asm(kernel):
-    """The assembly of the kernel's own function (not numba's wrapper or the functions beside it)."""
-    asm = "".join(kernel.inspect_asm().values())
-    functions = re.findall(r"\.type\s+([^,\n]+),@function\n(.*?)\.Lfunc_end", asm, flags=re.S)
-    (own,) = [body for name, body in functions if f"{kernel.py_func.__name__}B" in name and "cpython" not in name]
-    return own
-
-
 @needs_svml
 def test_loops_calling_them_keep_their_vectors_in_aligned_stack_slots(rng):
     """A call clobbers every vector register, so a loop calling an SVML function keeps its
@@ -208,7 +200,7 @@ def test_loops_calling_them_keep_their_vectors_in_aligned_stack_slots(rng):
             kernel = _compiled_fresh(numba_codegen._flat_source(single, (dtype,), (False,), parallel), result, values)
             np.testing.assert_allclose(result, getattr(np, op)(values), rtol=1e-6 if dtype == "float32" else 1e-15)
             loop = kernel.py_func.__globals__["part"] if parallel else kernel  # (a parallel kernel's tasks)
-            asm = _own_asm(loop)
+            asm = own_asm(loop)
             assert re.search(r"\bandq\s+\$-64, %rsp", asm), (dtype, parallel)
             # (64-byte zmm slots, or 32-byte ymm ones where the CPU's tuning prefers 256-bit vectors)
             stored = re.findall(r"\bvmov\w+\s+%([yz])mm\d+, (-?\d*)\(%rsp\)", asm)
