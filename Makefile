@@ -35,7 +35,8 @@ test-slow: install
 
 # CI also runs the tests that watch the kernels' code generation (each math function's loop
 # vectorizes, the folds compile, numba's start-up hooks, the calls LLVM must keep, the gemm
-# intrinsic calling NumPy's OpenBLAS through a registered symbol, the compile helper's hooks) and the
+# intrinsic calling NumPy's OpenBLAS through a registered symbol, the compile helper's hooks, the
+# transposed blocks' shuffles) and the
 # requirement checks on the oldest numba and NumPy setup.cfg allows: numba 0.62's LLVM 20 (as
 # 0.65's, which PyTensor pins) treats some intrinsics differently from the LLVM 22 of the
 # newest numba that `make test` gets (a loop calling ldexp stayed scalar there).
@@ -51,7 +52,7 @@ test-numba-floor:
 	  tests/backends/test_numba_target.py tests/test_requirements.py tests/backends/test_blas.py \
 	  tests/backends/test_numba_svml.py tests/backends/test_numba_noinline.py \
 	  tests/backends/test_numba_numpy_gemm.py tests/backends/test_numba_compile_helper.py \
-	  tests/backends/test_numba_stack.py tests/backends/test_numba_tasks.py
+	  tests/backends/test_numba_stack.py tests/backends/test_numba_tasks.py tests/backends/test_numba_blocks.py
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
