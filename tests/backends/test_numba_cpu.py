@@ -1048,12 +1048,14 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
     # Either copy is a new array of the new shape, not a view of a hidden C-ordered one (which
     # the function then copied again as its result)
     thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReshapeThunk))
+    del copied[:]
     for nchw in (xv, xv[:2], xv[:2, :2]):  # 115200 values (the loop on all cores), 14400 (on one), 3600 (NumPy's copy)
         got, = thunk([nchw.transpose(0, 2, 3, 1), np.array([len(nchw), -1])])
         assert got.base is None and got.flags.c_contiguous and got.shape == (len(nchw), nchw[0].size)
         np.testing.assert_array_equal(got, nchw.transpose(0, 2, 3, 1).reshape(len(nchw), -1))
         view, = thunk([nchw[:, :4], np.array([len(nchw), -1])])  # (leading channels: strides allow a view)
         assert np.shares_memory(view, nchw)
+    assert copied == [True, True]  # (c_ordered from numba_cpu.TRANSPOSED_COPY_MIN values)
     sliced = sg.function([x], [x[:, :, :, 1:].reshape((16, 8, -1)), x[:, :4].reshape((16, -1))], backend="numba")
     cropped, leading = sliced(xv)  # NumPy's copy; a view (then the function's own copy)
     np.testing.assert_array_equal(cropped, xv[:, :, :, 1:].reshape(16, 8, -1))
