@@ -469,12 +469,14 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     prelude += ["    nbig = 0"] if checked else []
     out_index = ", ".join(f"i{d}" for d in range(ndim))
     body, invariant = [], {}
+    # (a tiled loop reads and writes through slices of a tile's row: _tiled_lines)
+    written = [f"o{k}[j]" if tiled else f"out{k}[{out_index}]" for k in range(len(outs))]
     for i, pattern in enumerate(patterns):
         if i == alias:
-            body.append(f"x{i} = out0[{out_index}]")
+            body.append(f"x{i} = {written[0]}")
             continue
-        if tiled and tiled[i]:
-            body.append(f"x{i} = b{i}[i0 - lo0, i1 - lo1]")
+        if tiled and not all(pattern):
+            body.append(f"x{i} = r{i}" if pattern[-1] else f"x{i} = r{i}[j]")
             continue
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
@@ -488,29 +490,49 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
              for j, sop, args, arg_dtypes, dtype in steps]
     prelude += [f"    {line}" for line in invariant.values() if line]
     body += _range_count_lines(steps, "") if checked else []
-    body += [f"out{k}[{out_index}] = t{o}" for k, o in enumerate(outs)]
+    body += [f"{written[k]} = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
         assert ndim == 2
         tile = _tile_size([*in_dtypes, *(steps[o][4] for o in outs)])
-        lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], tile, parallel,
-                             "nbig" if checked else None)
+        lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], _tile_rows(patterns, tiled),
+                             len(outs), tile, parallel, "nbig" if checked else None)
     else:
         lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if checked else None)
     return "\n".join(lines) + "\n"
 
 
-def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
+def _tile_rows(patterns, tiled):
+    """Lines naming, for a tile's row i0, what the body reads of each input (not a single
+    value): r{i}, the slice of its row from lo1 (of its stack tile's row, b{i}, if transposed),
+    or the one value of its row if it is a column."""
+    rows = []
+    for i, (pattern, buffered) in enumerate(zip(patterns, tiled)):
+        if buffered:
+            rows.append(f"r{i} = b{i}[i0 - lo0]")
+        elif len(pattern) == 1 and not pattern[0]:
+            rows.append(f"r{i} = a{i}[lo1:hi1]")
+        elif len(pattern) == 2 and not pattern[1]:
+            rows.append(f"r{i} = a{i}[{'0' if pattern[0] else 'i0'}, lo1:hi1]")
+        elif len(pattern) == 2 and not pattern[0]:
+            rows.append(f"r{i} = a{i}[i0, 0]")
+    return rows
+
+
+def _tiled_lines(arrays, prelude, body, buffered, rows, n_out, tile, parallel, found=None):
     """A 2-d elementwise kernel over (i0, i1) tile by tile: a C-ordered input beside a
     transposed one (x * y.T) walked row by row read the transposed one a column's stride per
     value, the lines of each column out of cache by the next row (2000x2000 float32 5.5 ms,
     NumPy 13.6); a tile keeps them (numba_blocks._transpose's loop). Each input in `buffered`
-    (its reads in `body` are b{i}[i0 - lo0, i1 - lo1]) is first copied, in its own memory
+    (the body reads it from the stack tile b{i}) is first copied, in its own memory
     order, into a tile on the stack (numba_stack), from which the row loop reads it as the
     others, in order, and vectorizes (read in place, each value was a strided load: x * y.T
     float32 1000x1000 0.90-1.13 -> 0.42-0.57 ms, 2000x2000 5.2 -> 3.8-4.5, interleaved in one
     process). A transposed input's tile is copied in 8x8 blocks transposed in registers
-    (numba_blocks), its edges value by value. found: as in _kernel_lines."""
+    (numba_blocks), its edges value by value. The body reads and writes slices of each row
+    from lo1 (`rows`, _tile_rows; o{k} of out{k}) at j from 0: indexed as a[i0, i1] and
+    b[i0 - lo0, i1 - lo1], LLVM's vector loop took twice as long (x * y.T float32 256x256 on
+    one core 40 -> 17 us, 1000x1000 0.65 -> 0.36 ms). found: as in _kernel_lines."""
     lines = [f"@njit(parallel={parallel}, {_OPTIONS})", f"def kernel({', '.join(arrays)}):"] + prelude
     lines += ["    n0, n1 = out0.shape[0], out0.shape[1]",
               f"    for tile in {'prange' if parallel else 'range'}((n0 + {tile - 1}) // {tile}):"]
@@ -535,8 +557,9 @@ def _tiled_lines(arrays, prelude, body, buffered, tile, parallel, found=None):
                   f"            for j1 in {_urange('whole1', 'hi1')}:",
                   f"                for j0 in {_urange('lo0', 'whole0')}:",
                   f"                    b{i}[j0 - lo0, j1 - lo1] = a{i}[j0, j1]"]
-    lines += [f"            for i0 in {_urange('lo0', 'hi0')}:",
-              f"                for i1 in {_urange('lo1', 'hi1')}:"]
+    lines += [f"            for i0 in range(lo0, hi0):"]
+    lines += [f"                {line}" for line in rows + [f"o{k} = out{k}[i0, lo1:hi1]" for k in range(n_out)]]
+    lines += [f"                for j in {_urange(0, 'hi1 - lo1')}:"]
     lines += ["                    " + line for line in body]
     return lines + ([f"    return {found}"] if found else [])
 

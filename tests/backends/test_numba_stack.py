@@ -50,17 +50,20 @@ def test_a_size_that_is_not_a_literal_is_refused():
 @pytest.mark.exhaustive
 def test_the_tiled_loop_reads_transposed_inputs_through_stack_tiles(dtype, rng, monkeypatch):
     """Shapes across several tiles of 64 (32 for 8-byte values) with partial ones at both
-    edges, two transposed inputs, a broadcast row and C-ordered ones: as NumPy. (200x1: every
-    input C-ordered, the flat loop.)"""
+    edges, two transposed inputs, a broadcast row, a 1-d row, a column and C-ordered ones: as
+    NumPy. (200x1: every input C-ordered, the flat loop.)"""
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1000)
-    x, y, z, r = (sg.tensor(n, dtype=dtype, ndim=2) for n in "xyzr")
-    f = sg.function([x, y, z, r], x * y.T - z.T + r, backend="numba")
+    x, y, z, r, c = (sg.tensor(n, dtype=dtype, ndim=2) for n in "xyzrc")
+    v = sg.tensor("v", dtype=dtype, ndim=1)
+    f = sg.function([x, y, z, r, c, v], x * y.T - z.T + r + c * v, backend="numba")
     for shape in [(130, 67), (31, 200), (64, 64), (200, 1)]:
-        values = [rng.integers(-9, 9, size=s).astype(dtype) for s in (shape, shape[::-1], shape[::-1], (1, shape[1]))]
+        values = [rng.integers(-9, 9, size=s).astype(dtype)
+                  for s in (shape, shape[::-1], shape[::-1], (1, shape[1]), (shape[0], 1), (shape[1],))]
         got = f(*values)
-        np.testing.assert_array_equal(got, values[0] * values[1].T - values[2].T + values[3])
+        x_, y_, z_, r_, c_, v_ = values
+        np.testing.assert_array_equal(got, x_ * y_.T - z_.T + r_ + c_ * v_)
     thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk))
-    assert ("tiled", (False, True, True, False)) in [key[:1] + key[2:3] for key in thunk.kernels]
+    assert ("tiled", (False, True, True, False, False, False)) in [key[:1] + key[2:3] for key in thunk.kernels]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -92,6 +95,9 @@ def test_the_tiled_loop_is_vectorized(dtype, lanes, tmp_path, monkeypatch):
     # (read only into the tile: its whole 8x8 blocks through registers, the edges value by value)
     assert "stack_array" in source and reads and all(r.startswith(("b1", "rows1 = a1.T")) for r in reads), reads
     assert "transpose_block(rows1, " in source
+    # (the row loop reads and writes slices of the tile's rows: indexed as a0[i0, i1] and
+    # b1[i0 - lo0, i1 - lo1] the same vector loop took twice as long)
+    assert "r1 = b1[i0 - lo0]" in source and "o0 = out0[i0, lo1:hi1]" in source and "a0[i0, i1]" not in source
     kernel = numba_codegen.compile_source(f"# {tmp_path}\n{source}")
     a = np.ones((100, 100), dtype)
     kernel(np.empty_like(a), a, a.T)
