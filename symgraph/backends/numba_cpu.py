@@ -278,18 +278,24 @@ STRIDED_COPY_MIN = 1 << 12
 # bytes apart are read in place faster than copied (200x200 float32 19.5 against 24.9 us,
 # 160x160 12.9 against 16.1), as is a 64x64 tile of anything (3.3 against 3.9).
 SERIAL_TILED_MIN, TILED_ROW_BYTES = 1 << 14, 128
+# An elementwise result of a transposed matrix that a reshape reads is written C-ordered by the
+# tiled loop up to this many values, so that the reshape is a view: (x.T * 2).reshape(-1), us,
+# against the loop in x's order then the reshape's transposed copy: float32 100x100 4.7 / 9.6,
+# 300x300 21.7 / 30.0, 500x500 38.8 / 46.8; float64 100x100 5.8 / 11.2, 500x500 52 / 75. From
+# 1000x1000 the two parallel passes were faster (float32 152 / 182, float64 557 / 728).
+RESHAPED_TILED_MAX = 1 << 18
 
 
-def _tiled_reads(inputs, shape, threshold):
+def _tiled_reads(inputs, shape, threshold, always=False):
     """For a transposed matrix beside C-ordered ones (x * y.T, a + a.T), a flag an input: read
     through stack tiles, the loops walking tiles (codegen._tiled_lines); None where the loops
     read every input in place. Parallel loops (`threshold`) always tile; serial ones where that
-    pays (SERIAL_TILED_MIN)."""
+    pays (SERIAL_TILED_MIN), or `always` (a result written C-ordered for a reshape)."""
     transposed = tuple(a.ndim == 2 and a.shape == shape and not a.flags.c_contiguous and a.T.flags.c_contiguous
                        for a in inputs)
     if len(shape) != 2 or not any(transposed):
         return None
-    if math.prod(shape) >= threshold or (math.prod(shape) >= SERIAL_TILED_MIN and all(
+    if always or math.prod(shape) >= threshold or (math.prod(shape) >= SERIAL_TILED_MIN and all(
             a.strides[1] % TILED_ROW_BYTES == 0 for a, t in zip(inputs, transposed) if t)):
         return transposed
     return None
@@ -339,6 +345,8 @@ class ElementwiseThunk:
         # Whether the outputs may come in another layout than C order: where their readers take
         # any (compile_graph decides; a convolution's would copy them back).
         self.any_layout = False
+        # Whether a reshape reads the outputs (compile_graph; see _plan's c_ordered_out).
+        self.reshaped = False
 
     def _first_call(self, inputs):
         self._write_fast_call()  # (not in __init__: a graph calling BLAS sets the threshold after)
@@ -429,12 +437,16 @@ class ElementwiseThunk:
         if whole is not None:  # e.g. Adam's update: arrays of one shape and a 0-d step size
             shape, mask = whole
             return self._with_single_values(functools.partial(self._run_flat, shape, mask, False, ()), shape, mask)
-        whole = self._whole_and_single_values([a.T for a in inputs])
+        # Read by a reshape, a transposed matrix's result is written C-ordered by the tiled loop
+        # (the reshape then a view), up to RESHAPED_TILED_MAX values; else in its memory order.
+        c_ordered_out = self.reshaped and math.prod(_common_shape(inputs)) <= RESHAPED_TILED_MAX
+        tiles = _tiled_reads(inputs, _common_shape(inputs), self.threshold, c_ordered_out)
+        c_ordered_out = c_ordered_out and tiles is not None
+        whole = None if c_ordered_out else self._whole_and_single_values([a.T for a in inputs])
         if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does
             shape, mask = whole
             return self._resolved(functools.partial(self._run_flat, shape, mask, True, ()), shape, True,
                                   lambda: self._flat_kernel(mask, shape))
-        tiles = _tiled_reads(inputs, _common_shape(inputs), self.threshold)
         transposed = [i for i, a in enumerate(inputs) if self.costly and a.size >= STRIDED_COPY_MIN
                       and not a.flags.c_contiguous and a.T.flags.c_contiguous and not (tiles and tiles[i])]
         if transposed:
@@ -459,7 +471,7 @@ class ElementwiseThunk:
         mask = tuple(a.size == 1 for a in inputs)
         if all(m or (a.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             return functools.partial(self._run_flat, shape, mask, False, singles)
-        if all(m or (a.T.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
+        if not c_ordered_out and all(m or (a.T.flags.c_contiguous and a.shape == shape) for m, a in zip(mask, inputs)):
             # e.g. a transposed view times a broadcast gradient seed: memory order, as above
             # (a C-ordered output read the view across its rows, and reshaping it later copied:
             # 18 ms for 4096x512 where NumPy takes 0.6)
@@ -473,7 +485,7 @@ class ElementwiseThunk:
             return unmerged
         patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
         parallel = math.prod(shape) >= self.threshold
-        tiled = _tiled_reads(inputs, shape, self.threshold)
+        tiled = _tiled_reads(inputs, shape, self.threshold, c_ordered_out)
         run = functools.partial(self._run_broadcast, shape, patterns, parallel, singles, tiled)
         if singles:
             return run
@@ -1179,23 +1191,62 @@ class ReshapeThunk:
     def __init__(self, op, node):
         self.reference = _reference(op, node)
         self.threshold = codegen.PARALLEL_THRESHOLD
+        self.views = {}  # (shape, strides, *new shape) -> whether strides allow a view
 
     def __call__(self, inputs):
         x, shape = inputs
         if x.flags.c_contiguous:
             return self.reference(inputs)
-        if x.size < TRANSPOSED_COPY_MIN:  # (NumPy's copy: the failed view below costs 3.5 us)
+        if x.size < TRANSPOSED_COPY_MIN:  # (NumPy's copy: below, its Python costs what the loop saves)
             y, = self.reference(inputs)
             copy = y.base
             if type(copy) is not np.ndarray or copy is x or copy is x.base:
                 return [y]  # a view of x
             return [_reshaped_in_place(copy, y.shape)]  # NumPy's hidden copy
         dims = shape.tolist()
-        try:
-            return [np.reshape(x, dims, copy=False)]  # a view where strides allow
-        except ValueError:
-            copy = c_ordered(x, self.threshold)
-            return [_reshaped_in_place(copy, copy.reshape(dims).shape)]  # (NumPy's error for a shape that does not fit)
+        key = (x.shape, x.strides, *dims)
+        view = self.views.get(key)
+        if view is None:  # (asking NumPy for a view and catching its error took 3.5 us; the test 1.3)
+            if len(self.views) >= 64:  # (shapes that change every call)
+                self.views.clear()
+            view = self.views[key] = _strides_allow_view(x, dims)
+        if view:
+            return [np.reshape(x, dims)]
+        copy = c_ordered(x, self.threshold)
+        return [_reshaped_in_place(copy, copy.reshape(dims).shape)]  # (NumPy's error for a shape that does not fit)
+
+
+def _strides_allow_view(x, dims):
+    """Whether x (not empty) reshaped to `dims` (-1 for one of them) is a view of it: NumPy's own
+    test (_attempt_nocopy_reshape), on the axes longer than 1. Each run of old axes that
+    becomes one run of new ones must step as one C-ordered block. False also for dims that
+    do not fit x's size (the copy's reshape then raises NumPy's error)."""
+    size = x.size
+    if -1 in dims:
+        known = math.prod(n for n in dims if n != -1)
+        if known == 0 or size % known:
+            return False
+        dims = [size // known if n == -1 else n for n in dims]
+    elif math.prod(dims) != size:
+        return False
+    shape, strides = x.shape, x.strides
+    old = [k for k in range(len(shape)) if shape[k] != 1]
+    new = [n for n in dims if n != 1]
+    i = j = 0
+    while i < len(old) and j < len(new):
+        first, made, wanted = i, shape[old[i]], new[j]
+        while made != wanted:  # (extend the smaller side until both cover the same values)
+            if made < wanted:
+                i += 1
+                made *= shape[old[i]]
+            else:
+                j += 1
+                wanted *= new[j]
+        for k in range(first, i):
+            if strides[old[k]] != shape[old[k + 1]] * strides[old[k + 1]]:
+                return False
+        i, j = i + 1, j + 1
+    return True
 
 
 def _reshaped_in_place(copy, shape):
@@ -2386,8 +2437,9 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
             # where every reader takes any layout; a convolution or a product reading them would
             # copy them to C order first (NHWC images scaled and seen as NCHW, then convolved:
             # 0.34 -> 0.43 ms for 64 images of 28x28x3).
-            thunk.any_layout = all(client == "output" or isinstance(client.op, ANY_LAYOUT)
-                                   for out in node.outputs for client, _ in fgraph.clients.get(out, []))
+            readers = [client for out in node.outputs for client, _ in fgraph.clients.get(out, [])]
+            thunk.any_layout = all(client == "output" or isinstance(client.op, ANY_LAYOUT) for client in readers)
+            thunk.reshaped = any(client != "output" and isinstance(client.op, Reshape) for client in readers)
         return thunk
     # Only NumPy-run nodes doing float arithmetic can raise floating-point warnings; compiled
     # loops never do. (Silencing them costs ~1 us a call: (x*2).reshape(-1) of 32x32 5.9 -> 4.7.)

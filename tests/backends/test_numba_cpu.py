@@ -1065,6 +1065,64 @@ def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, mo
         bad(xv)  # 115200 values in 7 rows
 
 
+def test_strides_allow_a_view_exactly_where_numpys_reshape_gives_one():
+    """ReshapeThunk's own form of NumPy's test (asking NumPy for a view and catching its error
+    cost 3.5 us a call): every split of the size into one to four axes, one of them -1 or
+    none, of C-ordered, transposed, sliced and strided arrays, axes of length 1 among them."""
+    def splits(n, parts):
+        if parts == 1:
+            yield (n,)
+            return
+        for d in range(1, n + 1):
+            if n % d == 0:
+                yield from ((d,) + rest for rest in splits(n // d, parts - 1))
+    base = np.arange(240, dtype=np.float32).reshape(2, 3, 4, 5, 2)
+    arrays = [base, base.transpose(1, 0, 2, 3, 4), base[:, :, ::2], base[:, 1:2], base.transpose(0, 1, 3, 2, 4),
+              base[..., :1], base.reshape(6, 20, 2)[:, :10], base.reshape(120, 2).T, base.reshape(240)[::2],
+              base[:1, :, :1], base.transpose(4, 3, 2, 1, 0)]
+    views = 0
+    for x in arrays:
+        for parts in (1, 2, 3, 4):
+            for dims in splits(x.size, parts):
+                for unknown in [None, *range(parts)]:
+                    dims_ = [-1 if k == unknown else n for k, n in enumerate(dims)]
+                    try:
+                        np.reshape(x, dims_, copy=False)
+                        view = True
+                    except ValueError:
+                        view = False
+                    assert numba_cpu._strides_allow_view(x, dims_) == view, (x.shape, x.strides, dims_)
+                    views += view
+    assert 1000 < views < 25000  # (both answers, many times)
+    assert not numba_cpu._strides_allow_view(base, [7, -1]) and not numba_cpu._strides_allow_view(base, [3, 7])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int64"])
+def test_a_transposed_matrixs_result_that_a_reshape_reads_is_written_c_ordered(dtype, rng, monkeypatch):
+    """(x.T * 2).reshape(-1): up to RESHAPED_TILED_MAX values the loop writes its result
+    C-ordered (the tiled loop) and the reshape is a view of it, not a second pass; beyond, the
+    loop writes x's order and the reshape copies it through c_ordered. x.T * 2 as a function's
+    result keeps x's order, as NumPy's."""
+    copies = []
+    monkeypatch.setattr(numba_cpu, "c_ordered", lambda v, threshold, real=numba_cpu.c_ordered:
+                        copies.append(v.shape) or real(v, threshold))
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    f = sg.function([x], (x.T * 2).reshape((-1,)), backend="numba")
+    thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk))
+    assert thunk.reshaped
+    for shape, copied in [((100, 120), False), ((37, 300), False), ((600, 500), True)]:
+        assert (shape[0] * shape[1] > numba_cpu.RESHAPED_TILED_MAX) == copied
+        xv = rng.integers(-50, 50, size=shape).astype(dtype)
+        np.testing.assert_array_equal(f(xv), (xv.T * 2).reshape(-1))
+        assert copies == ([shape[::-1]] if copied else [])
+        out, = thunk([xv.T])
+        assert out.flags.c_contiguous != copied
+        del copies[:]
+    g = sg.function([x], x.T * 2, backend="numba")
+    got = g(np.ascontiguousarray(xv[:100, :120]))
+    assert got.flags.f_contiguous and not got.flags.c_contiguous
+
+
 @pytest.mark.parametrize("x_shape,idx_shape", [((50000,), (30000,)), ((3000, 40), (2000,)), ((500, 6, 7), (40, 50))])
 @pytest.mark.parametrize("idx_dtype", ["int64", "int32", "uint16"])
 @pytest.mark.parametrize("serial", [False, True])
