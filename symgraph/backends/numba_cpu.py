@@ -1392,9 +1392,10 @@ class ArgReduceThunk:
     that walks memory in order, where the reference copies the array transposed first
     (2000x1000 float32 along axis 0: 2.6 -> 0.35 ms). Along the last axis NumPy's own argmax
     (one SIMD pass, no copy) is the faster loop: a large array's rows are split between it
-    and a helper thread (NumPy's loop releases the GIL: 2000x2000 float32 0.67 -> 0.48 ms), and
-    so are a large array's halves over all axes at once; small arrays, float16, complex and
-    bool run NumPy's too."""
+    and a helper thread (NumPy's loop releases the GIL: 2000x2000 float32 0.67 -> 0.48 ms). Over
+    all axes of a large C-ordered array (ARG_WHOLE_BYTES), blocks on all cores
+    (numba_kernels.arg_extreme_whole_kernel); small arrays, float16, complex and bool run
+    NumPy's too."""
 
     def __init__(self, op, node):
         self.op, self.node = op, node
@@ -1413,9 +1414,9 @@ class ArgReduceThunk:
             if out is None:
                 return self.perform(self.node, inputs)
             return [out.reshape(x.shape[:-1] + (1,)) if op.keepdims else out]
-        if (self.all_axes and x.nbytes >= ROWS_SPLIT_BYTES and x.flags.c_contiguous
-                and x.dtype.kind in "iuf"):
-            return [self._whole_in_two(x)]
+        if (self.all_axes and x.nbytes >= ARG_WHOLE_BYTES and self.threshold != float("inf")
+                and x.flags.c_contiguous and x.dtype.kind in "iuf" and x.dtype != np.float16):
+            return [self._whole(x)]
         if (len(op.axis) != 1 or x.size < SMALL_BY_NUMPY or x.dtype.kind not in "iuf" or x.dtype == np.float16
                 or x.shape[op.axis[0]] == 0):
             return self.reference(inputs)
@@ -1477,18 +1478,17 @@ class ArgReduceThunk:
         done.result()
         return out.reshape(x.shape[:-1])
 
-    def _whole_in_two(self, x):
-        """The index over all of x, each half's found by NumPy's loop on its own thread, then
-        NumPy's answer picked: the first NaN, else the better value, the first half on a tie."""
+    def _whole(self, x):
+        """The index over all of C-ordered x, by blocks on all cores
+        (numba_kernels.arg_extreme_whole_kernel)."""
         flat = x.reshape(-1)
-        half = flat.size // 2
-        done = _helper().submit(self.fn, flat[half:])
-        first = int(self.fn(flat[:half]))
-        second = half + int(done.result())
-        a, b = flat[first], flat[second]
-        better = b > a if self.op.kind == "argmax" else b < a
-        index = second if (b != b and a == a) or better else first
-        return np.full((1,) * x.ndim if self.op.keepdims else (), index, np.int64)
+        floats = x.dtype.kind == "f"
+        kernel = self.kernels.get(("whole", floats))
+        if kernel is None:
+            kernel = self.kernels[("whole", floats)] = kernels.arg_extreme_whole_kernel(self.op.kind, floats, True)
+        blocks = (flat.size + ARG_BLOCK - 1) // ARG_BLOCK
+        index = np.array(kernel(flat, np.empty(blocks, x.dtype), np.empty(blocks, np.bool_), ARG_BLOCK), np.int64)
+        return index.reshape((1,) * x.ndim) if self.op.keepdims else index  # (np.full took 0.7 us, this 0.2)
 
 
 # Arrays from this many bytes on are split between the calling thread and a helper for a NumPy
@@ -1496,10 +1496,18 @@ class ArgReduceThunk:
 # 1024x1024 float32 (4 MB) ran 0.71-0.74x NumPy split against 0.95-0.97x whole; 6 MB 0.98x
 # either way; at 8 MB (2048x1024 and 1448x1448 float32, 1024x1024 float64) 0.91-1.18x in one
 # session's runs, 1.03-1.18x in the next's, against 0.96-0.99x whole; 12-15 MB (1800^2,
-# 2000^2 float32) 1.21-1.40x against 0.97-1.00x; 16 MB and more 1.24-1.61x; over all axes
-# alike (2^20 float32 0.71-0.73x split, 2^22 1.35-1.38x). It was 2^20 elements, which split a
-# 4 MB float32 array at a loss, then 16 MB, which left 2000x2000 float32 at 0.99x.
+# 2000^2 float32) 1.21-1.40x against 0.97-1.00x; 16 MB and more 1.24-1.61x. It was 2^20
+# elements, which split a 4 MB float32 array at a loss, then 16 MB, which left 2000x2000
+# float32 at 0.99x. (The index over all axes was split alike, 2^20 float32 0.71-0.73x, 2^22
+# 1.35-1.38x, until its blocks on all cores: 2.2-2.5x from 2^20.)
 ROWS_SPLIT_BYTES = 8 << 20
+# The index over all axes of a C-ordered array of ARG_WHOLE_BYTES or more comes from blocks of
+# ARG_BLOCK values on all cores (ArgReduceThunk._whole; blocks of 4096 and 16384 ran as fast);
+# NumPy's one SIMD pass is faster below: ratios to NumPy's argmax / argmin at 1 MB float32
+# 1.15x / 1.05x, float64 1.20x / 1.13x, int32 0.92x / 0.83x; at 2 MB 1.50 / 1.43, 1.60 / 1.49,
+# 1.18 / 1.10; at 4 MB 1.90 / 1.85, 2.22 / 2.18, 1.37 / 1.33 (in a function, alternating).
+ARG_WHOLE_BYTES = 2 << 20
+ARG_BLOCK = 8192
 # Rows of at most SHORT_ARG_ROW values (a classifier's scores) take a compiled loop from
 # SHORT_ARG_ROWS_BY_NUMPY values, on both cores from SHORT_ARG_ROWS_PARALLEL: NumPy calls its
 # SIMD loop once a row. Float32 argmax along rows of 10, us, NumPy / one core / two: 256 rows

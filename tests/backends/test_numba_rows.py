@@ -1041,31 +1041,46 @@ def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monke
 
 
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
-def test_an_index_over_all_axes_from_two_halves_is_numpys(kind, rng, monkeypatch):
-    """A large array's index over all axes comes from its two halves, one on a helper thread,
-    and is NumPy's: the better value, the first on a tie across the halves, the first NaN
-    wherever it is; keepdims; integers."""
-    monkeypatch.setattr(numba_cpu, "ROWS_SPLIT_BYTES", 1)
-    halves = []
-    monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_whole_in_two",
-                        lambda self, v, real=numba_cpu.ArgReduceThunk._whole_in_two: halves.append(v.size) or real(self, v))
+def test_an_index_over_all_axes_from_blocks_on_all_cores_is_numpys(kind, rng, monkeypatch):
+    """A large array's index over all axes comes from blocks folded on all cores
+    (numba_kernels.arg_extreme_whole_kernel; blocks of 8 values here) and is NumPy's: the best
+    value, the first on a tie within a block and across blocks, the first NaN wherever it is,
+    all NaN, inf and -inf, a last block that is partial; keepdims; 1-d and 2-d; integers of
+    their extreme values. Smaller arrays, a strided or a float16 array: NumPy's."""
+    monkeypatch.setattr(numba_cpu, "ARG_BLOCK", 8)
+    monkeypatch.setattr(numba_cpu, "ARG_WHOLE_BYTES", 70)
+    blocks = []
+    monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_whole",
+                        lambda self, v, real=numba_cpu.ArgReduceThunk._whole: blocks.append(v.size) or real(self, v))
     fn, ref = (sg.argmax, np.argmax) if kind == "argmax" else (sg.argmin, np.argmin)
     sign = 1 if kind == "argmax" else -1
-    for dtype in ("float32", "int32"):
-        x = sg.tensor("x", dtype, (None, None))
-        f = sg.function([x], [fn(x), fn(x, keepdims=True)], backend="numba")
-        base = (rng.normal(size=(10, 7)) * 3).astype(dtype)  # 70 values: halves of 35
-        best = base.max() + 5 if sign > 0 else base.min() - 5
-        cases = {"plain": {}, "tie across the halves": {10: best, 40: best}, "second half": {50: best},
-                 "tie inside the second half": {45: best, 60: best}}
-        if dtype == "float32":
-            cases.update({"NaN in the second half": {60: np.nan, 3: best},
-                          "NaN in both": {20: np.nan, 60: np.nan}, "NaN first": {0: np.nan}})
-        for name, changes in cases.items():
-            value = base.copy()
-            for i, v in changes.items():
-                value.flat[i] = v
-            got, kept = f(value)
-            assert got.dtype == np.int64 and got.shape == () and kept.shape == (1, 1), name
-            assert int(got) == ref(value) and int(kept[0, 0]) == ref(value), name
-    assert halves and set(halves) == {70}
+    for dtype in ("float32", "float64", "int32", "uint8", "int64"):
+        for shape in ((10, 7), (70,)):
+            x = sg.tensor("x", dtype, (None,) * len(shape))
+            f = sg.function([x], [fn(x), fn(x, keepdims=True)], backend="numba")
+            base = (rng.integers(1, 100, size=shape)).astype(dtype)  # 70 values: 8 full blocks and 6
+            info = np.finfo(dtype) if dtype.startswith("float") else np.iinfo(dtype)
+            best = info.max if sign > 0 else info.min
+            cases = {"plain": {}, "tie across blocks": {10: best, 40: best}, "last block": {68: best},
+                     "tie inside a block": {45: best, 47: best}, "first": {0: best, 69: best}}
+            if dtype.startswith("float"):
+                cases.update({"NaN in a later block": {60: np.nan, 3: best}, "NaN in two blocks": {20: np.nan, 60: np.nan},
+                              "NaN first": {0: np.nan}, "all NaN": {i: np.nan for i in range(70)},
+                              "infinities": {5: np.inf, 50: -np.inf, 51: np.inf, 52: -np.inf}})
+            for name, changes in cases.items():
+                value = base.copy()
+                for i, v in changes.items():
+                    value.flat[i] = v
+                got, kept = f(value)
+                assert got.dtype == np.int64 and got.shape == () and kept.shape == (1,) * len(shape), name
+                assert int(got) == ref(value) and int(kept.flat[0]) == ref(value), (dtype, shape, name)
+    assert blocks and set(blocks) == {70}
+    del blocks[:]
+    x = sg.tensor("x", "float32", (None,))
+    f = sg.function([x], fn(x), backend="numba")
+    for value in (rng.normal(size=10).astype("float32"), rng.normal(size=140).astype("float32")[::2]):
+        assert int(f(value)) == ref(value)
+    h = sg.tensor("h", "float16", (None,))
+    halves = rng.normal(size=70).astype("float16")
+    assert int(sg.function([h], fn(h), backend="numba")(halves)) == ref(halves)
+    assert blocks == []
