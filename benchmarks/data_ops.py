@@ -94,6 +94,8 @@ CASES = [
     ("uint8 x // n of 10^5, n 0-d", lambda d: [RNG.integers(0, 256, 10 ** 5).astype("uint8"), np.array(9, "uint8")],
      lambda m, x, n: x // n),
     ("argsort of 10^5", lambda d: [RNG.permutation(10 ** 5).astype(d)], lambda m, x: m.argsort(x)),
+    ("argmax of 2^20", lambda d: _pairs((1 << 20,), d, 1), lambda m, x: x.argmax()),  # (61st session)
+    ("argmin of 1000x1000", lambda d: _pairs((1000, 1000), d, 1), lambda m, x: x.argmin()),
 ]
 
 

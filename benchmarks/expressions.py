@@ -123,6 +123,10 @@ CASES = [
     # A transposed input beside a C-ordered one, added in the thirty-eighth session
     ("x * y.T, 256x256", [(256, 256), (256, 256)], lambda m, x, y: x * y.T),
     ("exp(y.T) + x, 500x500", [(500, 500), (500, 500)], lambda m, x, y: m.exp(y.T) + x),
+    # (61st session: a transposed input read through tiles' rows, a reshape of a transposed result)
+    ("x * y.T, 500x500", [(500, 500), (500, 500)], lambda m, x, y: x * y.T),
+    ("reshape(x.T * 2), 300x300", [(300, 300)], lambda m, x: (x.T * 2).reshape(-1)),
+    ("x.T.flatten(), 200x200", [(200, 200)], lambda m, x: x.T.flatten()),
 ]
 
 
