@@ -687,13 +687,29 @@ class OneValueThunk:
         self.reference = _reference(node.op, node)
         self.out_dtypes = [np.dtype(v.dtype) for v in node.outputs]
         self.scalar = _scalar_program(composite)
+        # What the executor's program calls: written for this node's arity (a loop over the
+        # inputs, then over the results, took 1.25 us around sqrt's 0.22 of sqrt(x.sum())).
+        self.call = _one_value_call(self.scalar, self.reference, self.out_dtypes, len(node.inputs))
 
     def __call__(self, inputs):
-        for a in inputs:
-            if type(a) is not np.ndarray or a.ndim:
-                return self.reference(inputs)
-        results = self.scalar(*[a[()] for a in inputs])
-        return [np.asarray(r, dtype=d) for r, d in zip(results, self.out_dtypes)]
+        return self.call(inputs)
+
+
+def _one_value_call(scalar, reference, out_dtypes, arity):
+    """call(inputs): the scalar program on the values of 0-d arrays, its results as 0-d arrays of
+    out_dtypes; any other inputs go to reference(inputs)."""
+    names = [f"a{i}" for i in range(arity)]
+    zero_d = " and ".join(f"type({n}) is ndarray and not {n}.ndim" for n in names) or "True"
+    results = "".join(f"r{k}, " for k in range(len(out_dtypes)))
+    env = {"scalar": scalar, "reference": reference, "ndarray": np.ndarray, "asarray": np.asarray}
+    env.update({f"d{k}": d for k, d in enumerate(out_dtypes)})
+    lines = ["def call(inputs):"] + ([f"    {''.join(n + ', ' for n in names)}= inputs"] if names else []) + [
+             f"    if not ({zero_d}):",
+             "        return reference(inputs)",
+             f"    {results}= scalar({', '.join(n + '[()]' for n in names)})",
+             f"    return [{', '.join(f'asarray(r{k}, d{k})' for k in range(len(out_dtypes)))}]"]
+    exec(compile("\n".join(lines), "<symgraph one value call>", "exec"), env)
+    return env["call"]
 
 
 def _scalar_program(composite):

@@ -1385,6 +1385,11 @@ def test_one_value_nodes_give_numpys_bits_and_dtypes(dtype):
         for name, a, b in zip(names + ["adam step"], got, want):
             assert a.dtype == b.dtype and a.shape == b.shape == (), name
             assert np.array_equal(a, b, equal_nan=True), (name, values, a, b)
+    one = sg.tensor("one", dtype=dtype, shape=(1,))  # (one value, not 0-d: the reference's loop)
+    h = sg.function([one, x], [one * x + 3, sg.maximum(x, 2)], backend="numba")
+    assert sum(isinstance(k, numba_cpu.OneValueThunk) for k in executor_globals(h).values()) == 2
+    scaled, biggest = h(np.asarray([5], dtype), np.asarray(4, dtype))
+    assert scaled.shape == (1,) and scaled.dtype == dtype and scaled[0] == 23 and biggest.shape == () and biggest == 4
 
 
 @pytest.mark.parametrize("kind", ["sum", "max", "mean"])
