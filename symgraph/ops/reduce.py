@@ -151,11 +151,11 @@ class ArgReduce(Op):
     def perform(self, node, inputs):
         x = inputs[0]
         fn = np.argmax if self.kind == "argmax" else np.argmin
-        if len(self.axis) == 1 and self.axis[0] == x.ndim - 1:  # (a classifier's predictions) no
-            # transpose and reshape (3 -> 1.3 us), and the array's method (np.argmax's dispatch
-            # took 2.6 us of 32x32 floats, the method 1.3)
-            out = x.argmax(axis=-1) if self.kind == "argmax" else x.argmin(axis=-1)
-            return [np.asarray(out[..., None] if self.keepdims else out, dtype=np.int64)]
+        if len(self.axis) == 1:  # (a classifier's predictions) no transpose and reshape (3 ->
+            # 1.3 us; along axis 0 of 32x10 3.7 -> 0.8), and the array's method (np.argmax's
+            # dispatch took 2.6 us of 32x32 floats, the method 1.3)
+            out = (x.argmax if self.kind == "argmax" else x.argmin)(axis=self.axis[0], keepdims=self.keepdims)
+            return [np.asarray(out, dtype=np.int64)]
         kept = [i for i in range(x.ndim) if i not in self.axis]
         moved = np.transpose(x, kept + list(self.axis)).reshape([x.shape[i] for i in kept] + [-1])
         out = fn(moved, axis=-1)

@@ -646,6 +646,10 @@ def test_argmax_argmin_over_leading_axes_give_numpys_first_index(kind, dtype, rn
     thunk = executor_globals(sg.function([x], fn(x, axis=1), backend="numba"))["t0"]
     thunk([value])
     assert isinstance(thunk, numba_cpu.ArgReduceThunk) and thunk.kernels  # the compiled loop ran
+    small = value[:2, :10, :5]  # (below ARG_ALONG_MIN values: NumPy's argmax, with keepdims)
+    thunk = executor_globals(sg.function([x], fn(x, axis=1, keepdims=True), backend="numba"))["t0"]
+    got, = thunk([small])
+    assert not thunk.kernels and got.dtype == np.int64 and np.array_equal(got, ref(small, axis=1, keepdims=True))
 
 
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
