@@ -138,12 +138,15 @@ def test_static_broadcast_mismatch_is_caught_at_build_time():
     assert "'a'" in message and "'b'" in message and "test_elemwise.py" in message
 
 
-def test_runtime_broadcast_mismatch_names_the_node_and_inputs():
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_runtime_broadcast_mismatch_names_the_node_and_inputs(backend):
+    """(a function of one node: the numba executor's program is that node's call)"""
     a, b = sg.vector("a"), sg.vector("b")
-    f = sg.function([a, b], a + b, backend="numpy")
+    f = sg.function([a, b], a + b, backend=backend)
     with pytest.raises(ValueError) as err:
         f(np.ones(3, "float32"), np.ones(4, "float32"))
-    assert "'a'" in str(err.value) and "(4,)" in str(err.value)
+    message = str(err.value)
+    assert "'a'" in message and "'b'" in message and "(4,)" in message and "test_elemwise.py" in message
 
 
 def test_static_shape_inference():
