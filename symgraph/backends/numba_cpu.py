@@ -272,11 +272,13 @@ STREAM_MIN_BYTES = 16 << 20
 # A costly loop's strided inputs (x[::2]) from this size are copied first (ElementwiseThunk._plan).
 STRIDED_COPY_MIN = 1 << 12
 # Below the parallel threshold a transposed input is read through stack tiles (numba_codegen.
-# _tiled_lines) from this size when its rows are a multiple of TILED_ROW_BYTES apart: read in
-# place those rows fall on few cache sets (x * y.T float32: 256x256 97 -> 40 us, 128x128 24.5
-# -> 10.7, 256x64 22.4 -> 10.1, 32x1000 27.7 -> 17.8, float64 alike), while rows 360-1600
-# bytes apart are read in place faster than copied (200x200 float32 19.5 against 24.9 us,
-# 160x160 12.9 against 16.1), as is a 64x64 tile of anything (3.3 against 3.9).
+# _tiled_lines) from this size: read in place, rows a multiple of TILED_ROW_BYTES apart fall on
+# few cache sets (x * y.T float32: 256x256 97 -> 40 us, 128x128 24.5 -> 10.7, 256x64 22.4 ->
+# 10.1, 32x1000 27.7 -> 17.8, float64 alike). Other rows a cheap loop read in place faster
+# until the tiles' rows were read as slices (61st session; sg.function, us, in place / tiled,
+# NumPy's: float32 200x200 14.8 / 12.4, 17.5; 300x300 39.4 / 28.3, 44.0; 360x360 58.1 / 37.5,
+# 63.0; float64 even, 300x300 46.2 / 47.5); a costly loop (exp(y.T) + x) copies those to C
+# order first, as fast or faster (float32 360x360 38.2 against 44.2 tiled).
 SERIAL_TILED_MIN, TILED_ROW_BYTES = 1 << 14, 128
 # An elementwise result of a transposed matrix that a reshape reads is written C-ordered by the
 # tiled loop up to this many values, so that the reshape is a view: (x.T * 2).reshape(-1), us,
@@ -286,17 +288,18 @@ SERIAL_TILED_MIN, TILED_ROW_BYTES = 1 << 14, 128
 RESHAPED_TILED_MAX = 1 << 18
 
 
-def _tiled_reads(inputs, shape, threshold, always=False):
+def _tiled_reads(inputs, shape, threshold, costly, always=False):
     """For a transposed matrix beside C-ordered ones (x * y.T, a + a.T), a flag an input: read
     through stack tiles, the loops walking tiles (codegen._tiled_lines); None where the loops
     read every input in place. Parallel loops (`threshold`) always tile; serial ones where that
-    pays (SERIAL_TILED_MIN), or `always` (a result written C-ordered for a reshape)."""
+    pays (SERIAL_TILED_MIN; a costly loop's where rows are TILED_ROW_BYTES apart), or `always`
+    (a result written C-ordered for a reshape)."""
     transposed = tuple(a.ndim == 2 and a.shape == shape and not a.flags.c_contiguous and a.T.flags.c_contiguous
                        for a in inputs)
     if len(shape) != 2 or not any(transposed):
         return None
-    if always or math.prod(shape) >= threshold or (math.prod(shape) >= SERIAL_TILED_MIN and all(
-            a.strides[1] % TILED_ROW_BYTES == 0 for a, t in zip(inputs, transposed) if t)):
+    if always or math.prod(shape) >= threshold or (math.prod(shape) >= SERIAL_TILED_MIN and (not costly or all(
+            a.strides[1] % TILED_ROW_BYTES == 0 for a, t in zip(inputs, transposed) if t))):
         return transposed
     return None
 
@@ -440,7 +443,7 @@ class ElementwiseThunk:
         # Read by a reshape, a transposed matrix's result is written C-ordered by the tiled loop
         # (the reshape then a view), up to RESHAPED_TILED_MAX values; else in its memory order.
         c_ordered_out = self.reshaped and math.prod(_common_shape(inputs)) <= RESHAPED_TILED_MAX
-        tiles = _tiled_reads(inputs, _common_shape(inputs), self.threshold, c_ordered_out)
+        tiles = _tiled_reads(inputs, _common_shape(inputs), self.threshold, self.costly, c_ordered_out)
         c_ordered_out = c_ordered_out and tiles is not None
         whole = None if c_ordered_out else self._whole_and_single_values([a.T for a in inputs])
         if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does
@@ -485,7 +488,7 @@ class ElementwiseThunk:
             return unmerged
         patterns = tuple(tuple(n == 1 for n in a.shape) for a in inputs)
         parallel = math.prod(shape) >= self.threshold
-        tiled = _tiled_reads(inputs, shape, self.threshold, c_ordered_out)
+        tiled = _tiled_reads(inputs, shape, self.threshold, self.costly, c_ordered_out)
         run = functools.partial(self._run_broadcast, shape, patterns, parallel, singles, tiled)
         if singles:
             return run

@@ -67,17 +67,27 @@ def test_the_tiled_loop_reads_transposed_inputs_through_stack_tiles(dtype, rng, 
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_serial_loop_tiles_a_transposed_input_whose_rows_are_a_multiple_of_128_bytes_apart(dtype, rng):
-    """Below the parallel threshold: 128x256 (rows of y 512 or 1024 bytes apart) through stack
-    tiles; 200x200 (800 or 1600) and 64x64 (too small) read in place."""
+def test_a_serial_loop_tiles_a_transposed_input_from_serial_tiled_min_values(dtype, rng, monkeypatch):
+    """Below the parallel threshold a cheap loop: 128x256 (rows of y 512 or 1024 bytes apart)
+    and 200x200 (800 or 1600: read as row slices, the tiles pay there too) through stack tiles;
+    100x100 and 64x64 (below SERIAL_TILED_MIN) read in place. (A costly loop's: the test of
+    test_numba_cpu for a transposed input beside other layouts.)"""
     x, y = sg.tensor("x", dtype=dtype, ndim=2), sg.tensor("y", dtype=dtype, ndim=2)
-    for shape, tiled in [((128, 256), True), ((200, 200), False), ((64, 64), False)]:
+    for shape, tiled in [((128, 256), True), ((200, 200), True), ((100, 100), False), ((64, 64), False)]:
+        assert (shape[0] * shape[1] >= numba_cpu.SERIAL_TILED_MIN) == tiled
         assert shape[0] * shape[1] < numba_codegen.PARALLEL_THRESHOLD
         f = sg.function([x, y], x * y.T, backend="numba")
         xv, yv = rng.normal(size=shape).astype(dtype), rng.normal(size=shape[::-1]).astype(dtype)
         np.testing.assert_array_equal(f(xv, yv), xv * yv.T)
         thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk))
         assert [key[0] for key in thunk.kernels] == (["tiled"] if tiled else ["broadcast"])
+    monkeypatch.setattr(numba_codegen, "COSTLY_THRESHOLD", numba_codegen.PARALLEL_THRESHOLD)  # (exp's loop serial)
+    for shape, tiled in [((128, 256), True), ((200, 200), False)]:  # a costly loop: tiles where rows fall on few sets
+        f = sg.function([x, y], sg.exp(y.T) + x, backend="numba")
+        xv, yv = rng.normal(size=shape).astype(dtype), rng.normal(size=shape[::-1]).astype(dtype)
+        np.testing.assert_allclose(f(xv, yv), np.exp(yv.T) + xv, rtol=1e-5, atol=1e-5)
+        thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk))
+        assert [key[0] for key in thunk.kernels] == (["tiled"] if tiled else ["flat"])  # (else copied, then flat)
 
 
 @pytest.mark.parametrize("dtype, lanes", [("float32", "float"), ("float64", "double")])
