@@ -277,8 +277,10 @@ STRIDED_COPY_MIN = 1 << 12
 # 10.1, 32x1000 27.7 -> 17.8, float64 alike). Other rows a cheap loop read in place faster
 # until the tiles' rows were read as slices (61st session; sg.function, us, in place / tiled,
 # NumPy's: float32 200x200 14.8 / 12.4, 17.5; 300x300 39.4 / 28.3, 44.0; 360x360 58.1 / 37.5,
-# 63.0; float64 even, 300x300 46.2 / 47.5); a costly loop (exp(y.T) + x) copies those to C
-# order first, as fast or faster (float32 360x360 38.2 against 44.2 tiled).
+# 63.0; float64 even, 300x300 46.2 / 47.5). A costly loop (exp(y.T) + x, tanh(x * y.T)) copies
+# those to C order first, serial or parallel: its flat loop's long rows beat the tiles' short
+# ones (us, tiled / copied: float32 360x360 44.2 / 38.2, 1000x1000 333 / 280; float64 600x600
+# 362 / 288, 1000x1000 1476 / 1160); where rows fall on few sets it tiles (256x256 23 / 47).
 SERIAL_TILED_MIN, TILED_ROW_BYTES = 1 << 14, 128
 # An elementwise result of a transposed matrix that a reshape reads is written C-ordered by the
 # tiled loop up to this many values, so that the reshape is a view: (x.T * 2).reshape(-1), us,
@@ -291,15 +293,17 @@ RESHAPED_TILED_MAX = 1 << 18
 def _tiled_reads(inputs, shape, threshold, costly, always=False):
     """For a transposed matrix beside C-ordered ones (x * y.T, a + a.T), a flag an input: read
     through stack tiles, the loops walking tiles (codegen._tiled_lines); None where the loops
-    read every input in place. Parallel loops (`threshold`) always tile; serial ones where that
-    pays (SERIAL_TILED_MIN; a costly loop's where rows are TILED_ROW_BYTES apart), or `always`
-    (a result written C-ordered for a reshape)."""
+    read every input in place (or a costly loop's plan copies it first). Parallel loops
+    (`threshold`) and serial ones from SERIAL_TILED_MIN values tile, a costly loop only where
+    the rows are TILED_ROW_BYTES apart; `always`: a result written C-ordered for a reshape."""
     transposed = tuple(a.ndim == 2 and a.shape == shape and not a.flags.c_contiguous and a.T.flags.c_contiguous
                        for a in inputs)
     if len(shape) != 2 or not any(transposed):
         return None
-    if always or math.prod(shape) >= threshold or (math.prod(shape) >= SERIAL_TILED_MIN and (not costly or all(
-            a.strides[1] % TILED_ROW_BYTES == 0 for a, t in zip(inputs, transposed) if t))):
+    if always:
+        return transposed
+    few_sets = all(a.strides[1] % TILED_ROW_BYTES == 0 for a, t in zip(inputs, transposed) if t)
+    if math.prod(shape) >= min(threshold, SERIAL_TILED_MIN) and (few_sets or not costly):
         return transposed
     return None
 
@@ -456,10 +460,8 @@ class ElementwiseThunk:
             # A transposed matrix beside other layouts (exp(y.T) + x, tanh(y.T + b)): the loops
             # read it across its rows, as a strided view above, and exp ran scalar: 500x500
             # float32 1.14 ms, NumPy 1.03, exp(y.T) alone 0.11. Copied to C order first (the
-            # tiled transpose, on both cores when large) the loop vectorizes. Where the tiled
-            # loop takes it, its stack tiles are faster than the copy: float32 exp(y.T) + x
-            # 500x500 0.28-0.34 -> 0.18-0.23 ms, 300x2000 0.55-0.81 -> 0.47-0.51, tanh(x * y.T)
-            # 2000x2000 8.0-8.3 -> 5.5-5.7; float64 equal to 1.25x.
+            # tiled transpose, on both cores when large) the loop vectorizes. (The tiled loop
+            # takes it where its rows fall on few cache sets: _tiled_reads.)
             return self._copying(inputs, transposed)
         order = _shared_memory_order(inputs) if self.ndim > 2 and self.any_layout else None
         if order is not None:  # e.g. x.transpose(2, 0, 1) * 2, NHWC seen as NCHW: as x.T above

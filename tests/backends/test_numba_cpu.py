@@ -587,13 +587,14 @@ def test_a_large_transposed_matrix_beside_c_ordered_ones_takes_the_tiled_loop(dt
     """x * y.T, a + a.T, exp(x - c) + y.T and the like from the parallel threshold: the loops
     walk tiles, the transposed input's copied to the stack (numba_codegen._tiled_lines,
     test_numba_stack). Shapes not a multiple of the tile, a broadcast column and a single value
-    beside them, the range-checked sin and NaN/inf: as the numpy backend."""
+    beside them, the range-checked sin and NaN/inf: as the numpy backend. (y's rows a multiple
+    of TILED_ROW_BYTES apart: elsewhere a costly loop copies y.T first.)"""
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1000)
     monkeypatch.setattr(numba_cpu.codegen, "COSTLY_THRESHOLD", 1000)
     x, y, c, s = (sg.tensor(n, dtype=dtype, ndim=d) for n, d in (("x", 2), ("y", 2), ("c", 2), ("s", 0)))
     square = [(x + x.T) * s]
     other = [x * y.T, sg.exp(x - c) + y.T * s, sg.sin(x * 1e6) + y.T]  # (1e6: beyond sin's fast range)
-    for shape in [(70, 70), (33, 97), (100, 31)]:
+    for shape in [(64, 64), (32, 97), (96, 31)]:
         values = [rng.normal(size=shape).astype(dtype), rng.normal(size=shape[::-1]).astype(dtype),
                   rng.normal(size=(shape[0], 1)).astype(dtype), np.asarray(1.5, dtype)]
         values[0][3, 5], values[0][-1, 20], values[1][1, 2] = np.nan, np.inf, -np.inf
@@ -1439,20 +1440,20 @@ def test_a_costly_loop_copies_strided_inputs_first_so_that_it_vectorizes(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("rows", [300, 30])
+@pytest.mark.parametrize("rows", [320, 300, 30])
 @pytest.mark.exhaustive
 def test_a_costly_loop_tiles_or_copies_a_transposed_input_beside_other_layouts(dtype, rows, rng):
     """exp(y.T) + x walked x's rows and read y across its own, and exp ran scalar (500x500
-    float32 1.14 ms, exp(y.T) alone 0.11). A parallel loop (300x400) reads y.T through stack
-    tiles (the tiled loop); a serial one (30x400) whose y rows are not a multiple of
-    TILED_ROW_BYTES apart copies it to C order first, then the flat loop (or, beside a broadcast
-    row, the C-ordered broadcast loop) vectorizes. A transposed input alone keeps its memory
-    order (no copy, no tiles), and a cheap loop its tiles."""
+    float32 1.14 ms, exp(y.T) alone 0.11). Where y's rows are a multiple of TILED_ROW_BYTES
+    apart (320x400) the loop reads y.T through stack tiles (the tiled loop); else, parallel
+    (300x400) or serial (30x400), it copies y.T to C order first, then the flat loop (or,
+    beside a broadcast row, the C-ordered broadcast loop) vectorizes. A transposed input alone
+    keeps its memory order (no copy, no tiles), and a cheap loop its tiles."""
     x, y, b = sg.matrix("x", dtype=dtype), sg.matrix("y", dtype=dtype), sg.vector("b", dtype=dtype)
     xv, yv, bv = (rng.normal(size=s).astype(dtype) for s in ((rows, 400), (400, rows), 400))
-    assert rows * yv.itemsize % numba_cpu.TILED_ROW_BYTES and rows * 400 >= numba_cpu.STRIDED_COPY_MIN
+    tiled = rows * yv.itemsize % numba_cpu.TILED_ROW_BYTES == 0
+    assert tiled == (rows == 320) and rows * 400 >= numba_cpu.STRIDED_COPY_MIN
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-12, atol=1e-12)
-    tiled = rows == 300
     cases = [(sg.function([x, y], sg.exp(y.T) + x, backend="numba"), (xv, yv), np.exp(yv.T) + xv,
               "tiled" if tiled else "flat"),
              (sg.function([y, b], sg.tanh(y.T + b), backend="numba"), (yv, bv), np.tanh(yv.T + bv),
@@ -1467,7 +1468,7 @@ def test_a_costly_loop_tiles_or_copies_a_transposed_input_beside_other_layouts(d
             np.testing.assert_allclose(f(*values), want, **tol)
             np.testing.assert_allclose(f(*values), want, **tol)  # (the plan kept)
             (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
-            assert (rows * 400 >= thunk.threshold) == tiled
+            assert (rows * 400 >= thunk.threshold) == (rows > 30)
             assert thunk.kernels and all(key[0] == kind for key in thunk.kernels)
             assert copies == ([(rows, 400)] * 2 if len(values) == 2 and not tiled else [])
     finally:
