@@ -1415,8 +1415,9 @@ class ArgReduceThunk:
     (one SIMD pass, no copy) is the faster loop: a large array's rows are split between it
     and a helper thread (NumPy's loop releases the GIL: 2000x2000 float32 0.67 -> 0.48 ms). Over
     all axes of a large C-ordered array (ARG_WHOLE_BYTES), blocks on all cores
-    (numba_kernels.arg_extreme_whole_kernel); smaller arrays over all axes, float16, complex and
-    bool run NumPy's too."""
+    (numba_kernels.arg_extreme_whole_kernel; not in a graph whose products BLAS runs, where
+    parallel loops are off); smaller arrays over all axes, float16, complex and bool run NumPy's
+    too."""
 
     def __init__(self, op, node):
         self.op, self.node = op, node
@@ -1520,7 +1521,7 @@ class ArgReduceThunk:
 # 2000^2 float32) 1.21-1.40x against 0.97-1.00x; 16 MB and more 1.24-1.61x. It was 2^20
 # elements, which split a 4 MB float32 array at a loss, then 16 MB, which left 2000x2000
 # float32 at 0.99x. (The index over all axes was split alike, 2^20 float32 0.71-0.73x, 2^22
-# 1.35-1.38x, until its blocks on all cores: 2.2-2.5x from 2^20.)
+# 1.35-1.38x, until its blocks on all cores: 1.9-2.4x at 2^20.)
 ROWS_SPLIT_BYTES = 8 << 20
 # The index along a leading axis is the compiled loop's from ARG_ALONG_MIN values: its call costs
 # ~2.2 us, NumPy's argmax there ~0.7 us and 0.6-0.7 ns a value (along axis 0, us, NumPy /
