@@ -1007,6 +1007,7 @@ def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, mo
     cases = {"2-d": value((300, 170)).T, "nhwc": nchw.transpose(0, 2, 3, 1), "nchw": nchw.transpose(0, 2, 3, 1).copy().transpose(0, 3, 1, 2),
              "length 1": value((1, 300, 1, 170)).transpose(0, 3, 2, 1), "reversed": value((300, 170)).T[::-1],
              "strided": value((300, 340)).T[::2], "broadcast": np.broadcast_to(value((170, 1)), (170, 300)),
+             "1-d strided": value(70000)[::3], "1-d reversed": value(70000)[::-2],
              "axes swapped outside": value((40, 30, 50)).transpose(1, 0, 2),
              "2-d after merging": value((40, 30, 50)).transpose(1, 2, 0)}
     threshold = 0 if parallel else float("inf")
@@ -1021,12 +1022,25 @@ def test_transposed_arrays_copy_to_c_order_tile_by_tile(dtype, parallel, rng, mo
         np.testing.assert_array_equal(got, x, err_msg=name)
         transposed = name in {"2-d", "nhwc", "nchw", "length 1", "2-d after merging"}
         assert ran == (["transpose_parallel" if parallel else "transpose_serial"] if transposed
-                       else ["copy_strided_parallel"] if parallel and x.ndim == 2 else []), name
+                       else ["copy_strided_parallel"] if parallel and x.ndim <= 2 else []), name
     tiled = {"2-d", "nhwc", "nchw", "length 1", "2-d after merging"}
     sources = {name: numba_cpu._batched_transpose_source(x) for name, x in cases.items()}
     assert {name for name, source in sources.items() if source is not None} == tiled
     for name in tiled:  # views of x, writeable (numba compiles read-only arrays into a slower loop)
         assert np.shares_memory(sources[name], cases[name]) and sources[name].flags.writeable, name
+
+
+def test_a_strided_views_copy_reads_it_in_loops_of_their_own():
+    """copy_strided_parallel's runs (1-d) and rows (2-d) are serial loops called, not inlined,
+    from the prange: inlined, LLVM vectorized the strided reads with gathers, slower than NumPy's
+    one-core copy. (Compiled here, not loaded from the cache, so that its code can be read.)"""
+    kernel = numba.njit(parallel=True)(numba_cpu.kernels._copy_strided)
+    x = np.arange(3000, dtype=np.float32)
+    for src, dst in ((x[::3], np.empty(1000, np.float32)), (x.reshape(30, 100)[:, ::2], np.empty((30, 50), np.float32))):
+        kernel(src, dst)
+        np.testing.assert_array_equal(dst, src)
+    assembly = "".join(kernel.inspect_asm(signature) for signature in kernel.signatures)
+    assert "vmov" in assembly and "gather" not in assembly
 
 
 def test_a_reshape_that_must_copy_a_transposed_value_gives_numpys_result(rng, monkeypatch):
