@@ -8,8 +8,6 @@ import types
 import numpy as np
 from numba import njit, prange
 
-from .numba_noinline import not_inlined
-
 
 def serial_and_parallel(loop, **flags):
     """Two dispatchers of one prange loop: serial, and parallel on all cores. Each compiles a
@@ -779,29 +777,18 @@ def add_scaled(c, p, alpha):
             c[i, j] = c[i, j] + alpha * p[i, j]
 
 
-@njit(cache=True, nogil=True)
-def _copy_run(src, dst, lo, hi):
-    """dst[lo:hi] = src[lo:hi] for 1-d views: a loop of its own (see _copy_strided)."""
-    for i in range(lo, hi):
-        dst[i] = src[i]
-
-
-_COPY_RUN = 1 << 16  # values of a strided 1-d view a task copies
-
-
 def _copy_strided(src, dst):
-    """dst[...] = src[...] for a strided 1-d or 2-d view (x[::2], m[:, ::2]): runs of a 1-d one,
-    rows of a 2-d one, in parallel, each copied by a serial loop of its own (not_inlined):
-    inlined into the prange, LLVM vectorized the copy of a strided view with gathers, slower
-    than NumPy's one-core copy on the AMD Zen 4 machine (x[::2] of 8M float32 2.63 ms against
-    1.53; a loop of its own 1.31, float64 4.62 -> 1.76 against 2.99)."""
+    """dst[...] = src[...] for a strided 1-d or 2-d view (x[::2], m[:, ::2]), rows in parallel.
+    (LLVM vectorized these strided reads with gathers, slower than NumPy's one-core copy on the
+    AMD Zen 4 machine, until numba_target asked it not to: x[::2] of 8M float32 2.63 -> 0.93 ms,
+    NumPy's 1.63; float64 4.62 -> 1.76, NumPy's 3.06.)"""
     if src.ndim == 1:
-        n = dst.shape[0]
-        for run in prange((n + _COPY_RUN - 1) // _COPY_RUN):
-            not_inlined(_copy_run, (src, dst, run * _COPY_RUN, min(n, run * _COPY_RUN + _COPY_RUN)))
+        for i in prange(dst.shape[0]):
+            dst[i] = src[i]
     else:
         for i in prange(dst.shape[0]):
-            not_inlined(_copy_run, (src[i], dst[i], 0, dst.shape[1]))
+            for j in range(dst.shape[1]):
+                dst[i, j] = src[i, j]
 
 
 copy_strided_parallel = njit(cache=True, nogil=True, parallel=True)(_copy_strided)

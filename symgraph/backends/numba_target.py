@@ -21,7 +21,8 @@ frequency drop of wide vectors on early AVX-512 chips); numba inherits that, so 
 float32 exponentials used 8 lanes where the CPU has 16 and NumPy's own SIMD math uses 16.
 Lifting the preference made a float32 exp loop 1.4-1.7x faster on a Sapphire Rapids VM
 (benchmarks/README.md). The setting is numba's (`NUMBA_CPU_FEATURES`): the host's features
-plus "-prefer-256-bit". It must be made before numba creates its CPU target, which the first
+plus "-prefer-256-bit" (and "+prefer-no-gather": wide_vector_features). It must be made before
+numba creates its CPU target, which the first
 `@njit` decoration does, so the numba backend's modules call `prefer_wide_vectors()` first.
 
 Left alone: a user's own NUMBA_CPU_NAME/NUMBA_CPU_FEATURES, CPUs without AVX-512, the
@@ -47,10 +48,14 @@ _THROTTLING_CPUS = {"skylake-avx512", "cascadelake", "cooperlake"}
 
 
 def wide_vector_features(cpu_name, features):
-    """numba's CPU feature string with 512-bit vectors preferred, or None to keep numba's."""
+    """numba's CPU feature string with 512-bit vectors preferred and gathers not, or None to keep
+    numba's. (LLVM vectorized loops reading strided views, x[::2], with AVX-512 gathers, which
+    AMD's Zen 4 runs slower than one load a value, as Intel's do since their Gather Data
+    Sampling fix: a parallel copy of x[::2] of 8M float32 2.63 ms, 0.93 with "prefer-no-gather",
+    NumPy's 1.63.)"""
     if "+avx512f" not in features.split(",") or cpu_name in _THROTTLING_CPUS:
         return None
-    return features + ",-prefer-256-bit"
+    return features + ",-prefer-256-bit,+prefer-no-gather"
 
 
 def prefer_wide_vectors():

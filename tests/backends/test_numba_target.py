@@ -21,7 +21,9 @@ HOST_FEATURES = llvm.get_host_cpu_features().flatten()
 
 
 def test_wide_vectors_only_with_avx512_and_not_on_skylake_sp():
-    assert wide_vector_features("sapphirerapids", "+avx2,+avx512f,+fma") == "+avx2,+avx512f,+fma,-prefer-256-bit"
+    """(and gathers not preferred there: test_numba_cpu's strided copy)"""
+    assert wide_vector_features("sapphirerapids", "+avx2,+avx512f,+fma") == \
+        "+avx2,+avx512f,+fma,-prefer-256-bit,+prefer-no-gather"
     assert wide_vector_features("znver3", "+avx2,-avx512f,+fma") is None
     assert wide_vector_features("skylake-avx512", "+avx2,+avx512f") is None
 
@@ -39,7 +41,7 @@ def _features_numba_uses(**env):
 @pytest.mark.skipif("+avx512f" not in HOST_FEATURES.split(","), reason="the CPU has no AVX-512")
 def test_the_backend_sets_numbas_features_before_compiling_and_respects_opt_outs():
     if wide_vector_features(llvm.get_host_cpu_name(), HOST_FEATURES) is not None:
-        assert _features_numba_uses().endswith("-prefer-256-bit")
+        assert _features_numba_uses().endswith("-prefer-256-bit,+prefer-no-gather")
     assert "prefer-256-bit" not in _features_numba_uses(SYMGRAPH_VECTOR_WIDTH="256")
     assert _features_numba_uses(NUMBA_CPU_FEATURES=HOST_FEATURES) == HOST_FEATURES
 
