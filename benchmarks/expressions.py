@@ -127,6 +127,7 @@ CASES = [
     ("x * y.T, 500x500", [(500, 500), (500, 500)], lambda m, x, y: x * y.T),
     ("reshape(x.T * 2), 300x300", [(300, 300)], lambda m, x: (x.T * 2).reshape(-1)),
     ("x.T.flatten(), 200x200", [(200, 200)], lambda m, x: x.T.flatten()),
+    ("x[::2].sum()", [2 * N], lambda m, x: x[::2].sum()),  # (strided reads: no gathers)
 ]
 
 
