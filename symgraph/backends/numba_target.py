@@ -22,8 +22,8 @@ float32 exponentials used 8 lanes where the CPU has 16 and NumPy's own SIMD math
 Lifting the preference made a float32 exp loop 1.4-1.7x faster on a Sapphire Rapids VM
 (benchmarks/README.md). The setting is numba's (`NUMBA_CPU_FEATURES`): the host's features
 plus "-prefer-256-bit" (and "+prefer-no-gather": wide_vector_features). It must be made before
-numba creates its CPU target, which the first
-`@njit` decoration does, so the numba backend's modules call `prefer_wide_vectors()` first.
+numba creates its CPU target, which the first `@njit` decoration does, so the numba backend's
+modules call `prefer_wide_vectors()` first.
 
 Left alone: a user's own NUMBA_CPU_NAME/NUMBA_CPU_FEATURES, CPUs without AVX-512, the
 Skylake-SP family (whose clock does drop on 512-bit work), SYMGRAPH_VECTOR_WIDTH=256 (opt out),
