@@ -446,8 +446,9 @@ class ElementwiseThunk:
             return self._with_single_values(functools.partial(self._run_flat, shape, mask, False, ()), shape, mask)
         # Read by a reshape, a transposed matrix's result is written C-ordered by the tiled loop
         # (the reshape then a view), up to RESHAPED_TILED_MAX values; else in its memory order.
-        c_ordered_out = self.reshaped and math.prod(_common_shape(inputs)) <= RESHAPED_TILED_MAX
-        tiles = _tiled_reads(inputs, _common_shape(inputs), self.threshold, self.costly, c_ordered_out)
+        common = _common_shape(inputs)
+        c_ordered_out = self.reshaped and math.prod(common) <= RESHAPED_TILED_MAX
+        tiles = _tiled_reads(inputs, common, self.threshold, self.costly, c_ordered_out)
         c_ordered_out = c_ordered_out and tiles is not None
         whole = None if c_ordered_out else self._whole_and_single_values([a.T for a in inputs])
         if whole is not None:  # e.g. exp(x.T): walk memory in order; out in x's layout, as NumPy does

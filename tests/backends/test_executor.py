@@ -87,6 +87,24 @@ def test_views_are_written_into_the_program_without_a_call(rng):
         f(xv, rng.random((5, 2, 6), dtype=np.float32))  # axis 1 is not of length 1
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_one_node_function_runs_that_nodes_call_as_its_program(backend, rng):
+    """A function of one node reading its inputs in order: the program hands the values to
+    the thunk as they are and returns its list (nothing unpacked or packed again); with
+    nan_guard, or a second node, the program keeps its steps."""
+    x, y = sg.vector("x"), sg.vector("y")
+    xv, yv = rng.random(5, dtype=np.float32), rng.random(5, dtype=np.float32)
+    for nan_guard, outputs, one_node in [(False, x * y + 1, True), (True, x * y + 1, False),
+                                         (False, [x * y + 1, sg.exp(x).sum()], False)]:
+        f = sg.function([x, y], outputs, backend=backend, nan_guard=nan_guard)
+        got = f(xv, yv)
+        np.testing.assert_allclose(got if one_node or nan_guard else got[0], xv * yv + 1, rtol=1e-6)
+        program = executor_globals(f)
+        assert (len(program["nodes"]) == 1) == (one_node or nan_guard)
+        names = program["run"].__code__.co_names
+        assert ("values_of" not in names and "step" not in program["run"].__code__.co_varnames) == one_node
+
+
 def test_constant_basic_indexing_is_a_view_written_into_the_program(rng):
     """x[::-1], x[1:, None, ::2], x[-1, :-1], x[2]: the numba backend writes a Subtensor with
     constant slices and integers as NumPy's expression, a view, with no thunk call; an index

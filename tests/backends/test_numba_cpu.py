@@ -1404,10 +1404,17 @@ def test_one_value_nodes_give_numpys_bits_and_dtypes(dtype):
             assert a.dtype == b.dtype and a.shape == b.shape == (), name
             assert np.array_equal(a, b, equal_nan=True), (name, values, a, b)
     one = sg.tensor("one", dtype=dtype, shape=(1,))  # (one value, not 0-d: the reference's loop)
-    h = sg.function([one, x], [one * x + 3, sg.maximum(x, 2)], backend="numba")
+    referred = []  # (the node a OneValueThunk's call hands to the reference)
+    real_reference = numba_cpu._reference
+    numba_cpu._reference = lambda op, node: (lambda inputs: referred.append(node) or real_reference(op, node)(inputs))
+    try:
+        h = sg.function([one, x], [one * x + 3, sg.maximum(x, 2)], backend="numba")
+    finally:
+        numba_cpu._reference = real_reference
     assert sum(isinstance(k, numba_cpu.OneValueThunk) for k in executor_globals(h).values()) == 2
     scaled, biggest = h(np.asarray([5], dtype), np.asarray(4, dtype))
     assert scaled.shape == (1,) and scaled.dtype == dtype and scaled[0] == 23 and biggest.shape == () and biggest == 4
+    assert [node.inputs[0].type.shape for node in referred] == [(1,)]  # (0-d values: the scalar program)
 
 
 @pytest.mark.parametrize("kind", ["sum", "max", "mean"])
