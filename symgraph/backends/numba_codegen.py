@@ -40,7 +40,8 @@ import numpy as np
 from ..config import config
 from ..ops.elemwise import TABLE
 from . import numba_calls, numba_integers, numba_special, numba_svml, numba_vecmath
-from . import numba_blocks, numba_noinline, numba_outline, numba_source_inline, numba_stack, numba_stream, numba_tasks
+from . import numba_blocks, numba_noinline, numba_outline, numba_padded, numba_source_inline, numba_stack, numba_stream
+from . import numba_tasks
 from .numba_integers import integer_step
 from .numba_blocks import BLOCK
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
@@ -145,7 +146,7 @@ def _helpers_digest():
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
     for module in (numba_vecmath, numba_special, numba_integers, numba_calls, numba_stream, numba_stack, numba_svml,
-                   numba_noinline, numba_tasks, numba_blocks):
+                   numba_noinline, numba_tasks, numba_blocks, numba_padded):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
@@ -165,6 +166,7 @@ _HEADER = (f"# numba_vecmath {_helpers_digest()}\n"
            f"from symgraph.backends.numba_integers import {', '.join(numba_integers.NAMES)}\n"
            "from symgraph.backends.numba_stream import prefetch, stream_store\n"
            "from symgraph.backends.numba_stack import stack_array\n"
+           "from symgraph.backends.numba_padded import padded_rows\n"
            "from symgraph.backends.numba_blocks import transpose_block\n"
            "from symgraph.backends.numba_noinline import not_inlined\n"
            "from symgraph.backends.numba_tasks import in_tasks\n\n")
@@ -454,18 +456,20 @@ def _tile_size(dtypes):
     return 64 if max(np.dtype(d).itemsize for d in dtypes) <= 4 else 32
 
 
-def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, checked=False, tiled=None):
+def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None, checked=False, tiled=None, padded=()):
     """Nested loops over the output; input k is indexed by the output's last len(patterns[k])
     indices, with 0 on its axes of length 1 (patterns[k][j] True). Inputs keep their own
     shapes: given broadcast views instead (any stride, even 0), numba could not vectorize the
     inner loop (a conv bias + relu over 16x16x8x8 took 15.8 us), and np.broadcast_to cost
     2.6 us an input. alias: as in _flat_source. checked: as in _range_count_lines. tiled (2-d;
     one flag an input: transposed or not): the loops walk tiles (tiles of rows split between
-    cores where parallel), each transposed input's tile copied to the stack first (_tiled_lines)."""
+    cores where parallel), each transposed input's tile copied to the stack first (_tiled_lines).
+    padded (not tiled; 2 or more dimensions): the inputs read through padded_rows (_padded_lines)."""
     n_in, outs = len(in_dtypes), composite.outputs
-    arrays = [f"out{k}" for k in range(len(outs))] + [f"a{i}" for i in range(n_in)]
+    assert not padded or (ndim > 1 and not tiled)
+    arrays = [f"out{k}" for k in range(len(outs))] + _input_names(n_in, padded)
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
-    prelude = _named_literals(steps) if parallel and ndim > 1 else []
+    prelude = _padded_lines(padded) + (_named_literals(steps) if parallel and ndim > 1 else [])
     prelude += ["    nbig = 0"] if checked else []
     out_index = ", ".join(f"i{d}" for d in range(ndim))
     body, invariant = [], {}
@@ -662,7 +666,7 @@ def reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, oute
 
 
 def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
-                   broadcast=None, out_dtype=None, checked=False):
+                   broadcast=None, out_dtype=None, padded=(), checked=False):
     """kernel(out, ext, a0, a1, ...): ext holds the loops' lengths, in the inputs' axis order.
     The loops run over the kept axes, then the reduced ones; order[p] is the inputs' own
     axis that loop p walks (the inputs are not transposed: a C-ordered input stays typed C,
@@ -676,12 +680,13 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     element by element (for reductions over leading axes: memory is walked in order and the
     inner loop vectorizes across outputs, as in NumPy's sum(axis=0)). out holds acc_dtype
     values, except for a float32 matrix's column sums on one core: kernel(out, ext, total,
-    a0, ...), out of out_dtype (see reduce_scratch). checked: as in _range_count_lines."""
+    a0, ...), out of out_dtype (see reduce_scratch). padded: the inputs read through
+    padded_rows (_padded_lines). checked: as in _range_count_lines."""
     n_in = len(in_dtypes)
     scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
-    params = ", ".join(["out", "ext"] + ["total"] * scratch + [f"a{i}" for i in range(n_in)])
+    params = ", ".join(["out", "ext"] + ["total"] * scratch + _input_names(n_in, padded))
     lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={FASTMATH})",
-             f"def kernel({params}):"]
+             f"def kernel({params}):"] + _padded_lines(padded)
     kept, reduced = [f"k{d}" for d in range(n_kept)], [f"r{d}" for d in range(n_reduced)]
     order = tuple(order) if order is not None else tuple(range(n_kept + n_reduced))
     by_axis = {axis: name for axis, name in zip(order, kept + reduced)}
@@ -983,6 +988,19 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     return source()
 
 
+def _input_names(n_in, padded):
+    """A kernel's input parameters: a0, a1, ...; an input read through padded_rows is passed
+    as s{i} and its C-typed view named a{i} (_padded_lines)."""
+    return [f"s{i}" if i in padded else f"a{i}" for i in range(n_in)]
+
+
+def _padded_lines(padded):
+    """The kernel's first lines: each input in `padded` (numba_padded.has_padded_rows: rows
+    apart in memory, typed A) as the C-ordered array of its padded rows, whose loops vectorize.
+    (A name of its own: assigned to a{i} itself, numba would unify the two types as A.)"""
+    return [f"    a{i} = padded_rows(s{i})" for i in sorted(padded)]
+
+
 def compile_source(source):
     """Compile the source of a function named `kernel` (in-memory and disk cached); a parallel
     kernel's prange loops run as tasks of serial functions (numba_outline)."""
@@ -1123,21 +1141,23 @@ class _RangeChecked:
             self.exact(*args)
 
 
-def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None, tiled=None):
+def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None, tiled=None, padded=()):
     if uses_checked_forms(composite, in_dtypes):  # (never in place, as flat_kernel's)
         return _RangeChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, checked=True,
-                                                       tiled=tiled)),
-                            _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, tiled=tiled))
-    return _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled))
+                                                       tiled=tiled, padded=padded)),
+                            _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, tiled=tiled,
+                                              padded=padded))
+    return _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled,
+                                      padded=padded))
 
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
-                  broadcast=None, out_dtype=None):
+                  broadcast=None, out_dtype=None, padded=()):
     """The reduction loop (_reduce_source); with a range-checked form in it (sin/cos/tan, float
     floor division and mod), the vectorized one, the loop redone with the exact ones where an
     argument is beyond their range (sin(x).sum() of 1000x1000 float32 ran libm's scalar sin:
     0.24x NumPy)."""
-    args = composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order, broadcast, out_dtype
+    args = composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order, broadcast, out_dtype, padded
     if uses_checked_forms(composite, in_dtypes):  # (every path writes all of out: a rerun redoes it)
         return _RangeChecked(_compile(_reduce_source(*args, checked=True)), _reduce_source(*args))
     return _compile(_reduce_source(*args))

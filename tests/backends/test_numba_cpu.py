@@ -369,12 +369,12 @@ def test_a_reduction_over_a_middle_axis_reads_its_input_as_stored(rng):
     xv = rng.normal(size=(64, 8, 7, 7)).astype("float32")
     np.testing.assert_allclose(f(xv), (np.exp(xv) * 2).max(axis=1), rtol=1e-6)
     (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
-    ((order, _, outer, _), kernel), = thunk.kernels.items()
+    ((order, _, outer, _, _), kernel), = thunk.kernels.items()
     assert order == (0, 2, 1) and outer
     assert [str(sig[2]) for sig in kernel.dispatcher.signatures] == ["array(float32, 3d, C)"]  # (out, ext, x)
     every_other_row = rng.normal(size=(64, 8, 14, 7)).astype("float32")[:, :, ::2]  # H, W cannot merge
     np.testing.assert_allclose(f(every_other_row), (np.exp(every_other_row) * 2).max(axis=1), rtol=1e-6)
-    assert (0, 2, 3, 1) in [order for order, _, _, _ in thunk.kernels]
+    assert (0, 2, 3, 1) in [key[0] for key in thunk.kernels]
 
 
 def test_float32_sums_are_at_least_as_accurate_as_numpy(rng):
@@ -578,7 +578,7 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     thunk = executor_globals(f)["t0"]
     assert list(thunk.kernels) == [("flat", (True, False, False), False, None, False)]  # (no streamed stores)
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: nested loops
-    assert ("broadcast", ((True,), (False, False), (False, False)), False, None) in thunk.kernels
+    assert ("broadcast", ((True,), (False, False), (False, False)), False, (), None) in thunk.kernels
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -744,12 +744,12 @@ def test_broadcast_loops_index_each_input_by_its_own_shape(rng):
     (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)
                 and len(t.in_dtypes) == 4]
     assert list(thunk.kernels) == [("broadcast", ((False,) * 4, (True, False, True, True), (False,), (False, False)),
-                                    False, None)]
+                                    False, (), None)]
     a, w, row = sg.fmatrix("a"), sg.fmatrix("w"), sg.fvector("row")
     g = sg.function([a, w, row], sg.tanh(sg.dot(a, w)) + row, backend="numba")
     av, wv, rowv = (rng.standard_normal(shape).astype("float32") for shape in [(6, 7), (7, 8), (8,)])
     np.testing.assert_allclose(g(av, wv, rowv), np.tanh(av @ wv) + rowv, rtol=2e-6, atol=1e-6)
-    assert list(executor_globals(g)["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, 0)]
+    assert list(executor_globals(g)["t1"].kernels) == [("broadcast", ((False, False), (False,)), False, (), 0)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
@@ -1431,7 +1431,7 @@ def test_reductions_read_broadcast_inputs_at_index_0_not_through_broadcast_views
     want = getattr(values[0] * values[1] + values[2] - values[3] * values[4], kind)(axis=axis)
     np.testing.assert_allclose(f(*values), want, rtol=1e-4, atol=1e-2)
     (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
-    ((_, _, _, broadcast), kernel), = thunk.kernels.items()
+    ((_, _, _, broadcast, _), kernel), = thunk.kernels.items()
     assert {(), (0,), (1,)} <= set(broadcast)  # x; the row and vec * s (a separate 1-d node); the column
     (signature,) = kernel.dispatcher.signatures
     (plan,) = thunk.plans.values()
@@ -1583,7 +1583,7 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
     thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
     serial = xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD
     assert len(thunks) == 3 and all(plan.scratch == serial for t in thunks for plan in t.plans.values())
-    assert all(parallel != serial for t in thunks for (_, parallel, _, _) in t.kernels)
+    assert all(key[1] != serial for t in thunks for key in t.kernels)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -1603,7 +1603,7 @@ def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtyp
         f = sg.function([x], getattr(x, kind)(axis=0), backend="numba")
         got, want = f(xv), getattr(xv, kind)(axis=0)
         thunk = next(t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk))
-        ((_, parallel, outer, _),) = thunk.kernels
+        ((_, parallel, outer, _, _),) = thunk.kernels
         assert parallel and outer and got.dtype == want.dtype
         # each block's row copied value by value: a slice assignment (out[lo:hi] = part) compiled
         # numba's shape-mismatch message into the block's serial function (numba_outline's)

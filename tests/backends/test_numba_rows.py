@@ -440,7 +440,7 @@ def test_leading_axes_that_do_not_merge_fold_in_chunks_of_rows_too():
     for g, w in zip(got, [exact, 2 * exact, value.max(axis=(0, 1)), exact / 24000]):
         assert g.dtype == np.float32 and (np.abs(g - w) <= scale).all()
     reducers = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
-    assert reducers and all(order == (2, 0, 1) and parallel for t in reducers for (order, parallel, _, _) in t.kernels)
+    assert reducers and all(key[0] == (2, 0, 1) and key[1] for t in reducers for key in t.kernels)
 
 
 def test_a_column_sum_takes_the_chunks_of_rows_where_there_are_enough(monkeypatch):
