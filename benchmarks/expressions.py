@@ -128,6 +128,10 @@ CASES = [
     ("reshape(x.T * 2), 300x300", [(300, 300)], lambda m, x: (x.T * 2).reshape(-1)),
     ("x.T.flatten(), 200x200", [(200, 200)], lambda m, x: x.T.flatten()),
     ("x[::2].sum()", [2 * N], lambda m, x: x[::2].sum()),  # (strided reads: no gathers)
+    # (62nd session: views whose rows lie apart, read as their padded rows)
+    ("x[::2].max(axis 0)", [M], lambda m, x: x[::2].max(axis=0)),
+    ("exp(x[:, 1:]).sum(axis 0)", [M], lambda m, x: m.exp(x[:, 1:]).sum(axis=0)),
+    ("x[:, 1:] - x[:, :-1], 200x100", [(200, 100)], lambda m, x: x[:, 1:] - x[:, :-1]),
 ]
 
 

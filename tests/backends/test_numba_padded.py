@@ -119,3 +119,24 @@ def test_the_kernels_source_reads_the_view_through_padded_rows(rng):
     (kernel,) = thunk.kernels.values()
     source = open(kernel.dispatcher.py_func.__code__.co_filename).read()
     assert "def kernel(out, ext, s0):" in source and "a0 = padded_rows(s0)" in source
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_transposed_views_with_rows_apart_loop_over_their_rows(dtype, rng, monkeypatch):
+    """x[::2].T + y.T * s, exp(x[:, :k].T): the loop runs over the transposed views (rows apart
+    as padded rows, a transposed C-ordered matrix as C-ordered) and gives NumPy's values in
+    NumPy's layout (F-ordered); NaN in the gaps shows a read of one."""
+    monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 2000)
+    for shape, crop in [((80, 70), lambda a: a[::2]), ((40, 90), lambda a: a[:, 3:50]), ((300, 40), lambda a: a[1:, :-1])]:
+        base = _gapped(shape, crop, dtype, rng)
+        inner = crop(base)
+        y = rng.normal(size=inner.shape).astype(dtype)  # (y.T: a transposed C-ordered matrix)
+        x, yv, s = sg.tensor("x", dtype=dtype, ndim=2), sg.tensor("y", dtype=dtype, ndim=2), sg.scalar("s", dtype=dtype)
+        half = np.dtype(dtype).type(0.5)
+        for expr, want in [(crop(x).T + yv.T * s, inner.T + y.T * half), (sg.exp(crop(x).T * 0.1), np.exp(inner.T * 0.1))]:
+            f = sg.function([x, yv, s], expr, backend="numba", on_unused_input="ignore")
+            got = f(base, y, half)
+            np.testing.assert_allclose(got, want, rtol=2e-6 if dtype == "float32" else 1e-13)
+            assert got.flags.f_contiguous == want.flags.f_contiguous == True  # noqa: E712
+            thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+            assert thunks and all(key[0] == "broadcast" and len(key[3]) == 1 for t in thunks for key in t.kernels)
