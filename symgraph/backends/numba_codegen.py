@@ -19,7 +19,8 @@ reassoc flag on the accumulating operation only; loops that do not start at 0 (p
 chunks, blocks) index with unsigned integers, because Numba's wrap-around check for negative
 indices stops LLVM from vectorizing them; a parallel 1-d loop is a prange over chunks, each a
 call of a serial function over it, which keeps the loop's constants in registers
-(_kernel_lines).
+(_kernel_lines); an input whose rows lie apart in memory (x[::2], x[:, :k]: typed A, read a
+value at a time) is read as the C-ordered array of its padded rows (numba_padded).
 
 The sources are written with prange loops; compile_source turns each into tasks of a serial
 function of its own that numba's threads run (numba_outline, numba_tasks), so no kernel goes

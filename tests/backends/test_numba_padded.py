@@ -61,6 +61,7 @@ CROPS = [((40, 70), lambda a: a[::2]), ((40, 70), lambda a: a[:, :33]), ((40, 70
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
 @pytest.mark.parametrize("kind", ["sum", "max", "min", "mean", "prod"])
+@pytest.mark.exhaustive
 def test_reductions_of_views_with_rows_apart_give_numpys_values(dtype, kind, rng, monkeypatch):
     """Along each axis and all of them, serial and parallel, stored and fused (x * 2 + 1): as
     NumPy's over the view; NaN (or the largest integer) fills the gaps, so a read of one shows."""
@@ -87,6 +88,7 @@ def test_reductions_of_views_with_rows_apart_give_numpys_values(dtype, kind, rng
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_elementwise_loops_over_views_with_rows_apart_give_numpys_values(dtype, rng, monkeypatch):
     """Cheap and costly loops (exp: not copied to C order first any more), beside C-ordered
     inputs and broadcast rows, serial and parallel: as NumPy, no gap read."""
@@ -122,6 +124,7 @@ def test_the_kernels_source_reads_the_view_through_padded_rows(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_transposed_views_with_rows_apart_loop_over_their_rows(dtype, rng, monkeypatch):
     """x[::2].T + y.T * s, exp(x[:, :k].T): the loop runs over the transposed views (rows apart
     as padded rows, a transposed C-ordered matrix as C-ordered) and gives NumPy's values in
