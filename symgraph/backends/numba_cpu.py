@@ -27,6 +27,7 @@ from . import numba_kernels as kernels
 from . import numba_random as draws
 from .numba_rows import blocked, column_kernel, crossentropy_kind, row_kernel
 from .numba_padded import has_padded_rows
+from .einsum_products import ProductEinsum
 from .numba_scan import ScanThunk
 from .numba_stream import STREAMS
 from ..ops.elemwise import Elemwise, TABLE, cast_scalar_op
@@ -62,7 +63,7 @@ BY_NUMPY = (R.SumToShape, Shape, MakeVector, BroadcastTo, Alloc,
             special.Special,  # (SciPy's C loops)
             extra_ops.BinCount, extra_ops.SearchSorted,
             extra_ops.UnravelIndex, extra_ops.RavelMultiIndex, extra_ops.Unique, extra_ops.SpecifyShape,
-            selection.NonZero, Einsum,  # (NumPy's calls; einsum's products through BLAS)
+            selection.NonZero,  # (NumPy's calls)
             conv.MaxPoolPick,  # (NumPy's windows: second derivatives only)
             sorting.Sort, sorting.ArgSort,  # (NumPy's sorts)
             linalg.Diagonal,  # (a copy of NumPy's strided view)
@@ -137,6 +138,8 @@ def _lower_matmul(op, node):
         a, b = inputs
         if a.dtype is dtype and b.dtype is dtype and dtype.kind == "f":
             if b.ndim == 2 and a.flags.c_contiguous:
+                if a.ndim == 2:  # (no reshape: a view's result is copied for the caller, Function._own)
+                    return [blas.product(a, b)]
                 return [blas.product(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))]
             if a.ndim == 3 and b.ndim == 3 and a.shape[1] * a.shape[2] * b.shape[2] >= BATCH_PRODUCT_WORK \
                     and a.shape[0] == b.shape[0] > 1 and numba_conv.batch_takes(a, b):
@@ -151,6 +154,26 @@ def _lower_matmul(op, node):
 
 
 BATCH_PRODUCT_WORK = 1 << 15
+
+
+@lower.register(Einsum)
+def _lower_einsum(op, node):
+    """einsum of two operands of the result's float dtype, each letter one axis, as one product
+    (einsum_products: through blas.py, a stack of them as Matmul's); others NumPy's einsum."""
+    reference, dtype = _reference(op, node), np.dtype(node.outputs[0].dtype)
+    plan = ProductEinsum.of(op.inputs, op.output) if dtype.kind == "f" else None
+    if plan is None:
+        return reference
+    matmul = _lower_matmul(None, node)
+
+    def product(a, b):
+        return matmul([a, b])[0]
+
+    def einsum(inputs):
+        a, b = inputs
+        out = plan(a, b, product) if a.dtype is dtype and b.dtype is dtype else None
+        return reference(inputs) if out is None else [out]
+    return einsum
 
 
 @lower.register(linalg.Gemm)
@@ -2461,7 +2484,7 @@ NATIVE = BY_NUMPY + (scan_ops.Scan, linalg.Dot, linalg.Gemm, R.Reduce, Composite
                      conv.Conv2D, conv.Conv2DGradInput, conv.Conv2DGradFilters, R.CumSum, extra_ops.CumProd,
                      extra_ops.LinearRecurrence, sorting.SortGrad, sorting.SortedLike, sorting.ArgTopK,
                      R.ArgReduce,
-                     RND.RandomDraw, Reshape, I.Subtensor, DimShuffle, Concatenate, Repeat, Tile)
+                     RND.RandomDraw, Reshape, I.Subtensor, DimShuffle, Concatenate, Repeat, Tile, Einsum)
 
 
 def make_thunk(node):
