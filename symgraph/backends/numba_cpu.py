@@ -140,7 +140,8 @@ def _lower_matmul(op, node):
             if b.ndim == 2 and a.flags.c_contiguous:
                 if a.ndim == 2:  # (no reshape: a view's result is copied for the caller, Function._own)
                     return [blas.product(a, b)]
-                return [blas.product(a.reshape(-1, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))]
+                rows = math.prod(a.shape[:-1])  # (not -1: ambiguous where a has no columns)
+                return [blas.product(a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))]
             if a.ndim == 3 and b.ndim == 3 and a.shape[1] * a.shape[2] * b.shape[2] >= BATCH_PRODUCT_WORK \
                     and a.shape[0] == b.shape[0] > 1 and numba_conv.batch_takes(a, b):
                 out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype)

@@ -88,3 +88,15 @@ def test_diagonal_gradient_matches_finite_differences(rng):
     for offset in (0, 2, -1):
         sg.verify_grad(lambda m: (sg.diagonal(m, offset) ** 2).sum() + sg.trace(m, offset) * 3,
                        [rng.normal(size=(4, 5))], rng=np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("sa,sb", [((2, 3, 0), (0, 4)), ((3, 0), (0, 4)), ((0, 3, 4), (4, 5)), ((2, 0, 4), (4, 5))])
+def test_products_of_zero_length_axes_give_numpys_zeros(sa, sb, backend):
+    """A stack times a matrix with no columns to sum over (the numba backend's one product of the
+    stack's rows had reshaped it with -1, which NumPy cannot settle for an empty array)."""
+    a, b = sg.tensor("a", "float32", (None,) * len(sa)), sg.tensor("b", "float32", (None,) * len(sb))
+    av, bv = np.ones(sa, "float32"), np.ones(sb, "float32")
+    got = run([a, b], sg.matmul(a, b), av, bv, backend=backend)
+    np.testing.assert_array_equal(got, np.matmul(av, bv))
+    assert got.shape == np.matmul(av, bv).shape
