@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import symgraph as sg
+from symgraph.backends import numba_cpu
 from symgraph.backends.einsum_products import ProductEinsum
 from symgraph.ops.einsum import Einsum
 from tests.conftest import executor_globals
@@ -23,9 +24,9 @@ def _operands(spec, dtype, rng, lengths=LENGTHS):
     return [rng.normal(size=[lengths[c] for c in s]).astype(dtype) for s in subs]
 
 
-def _function(spec, values):
+def _function(spec, values, optimize=True):
     symbols = [sg.tensor(f"x{i}", dtype=v.dtype.name, ndim=v.ndim) for i, v in enumerate(values)]
-    return sg.function(symbols, sg.einsum(spec, *symbols), backend="numba")
+    return sg.function(symbols, sg.einsum(spec, *symbols), backend="numba", optimize=optimize)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -33,12 +34,22 @@ def test_products_and_plain_sums_give_numpys_values_without_the_ops_perform(dtyp
     def refused(*args):
         raise AssertionError("Einsum.perform ran")
     monkeypatch.setattr(Einsum, "perform", refused)  # (np.einsum(optimize=True): its path each call)
+    products, lowered = [], numba_cpu._lower_matmul
+
+    def recorded(op, node):  # (the products the einsums run: none for the plain ones)
+        matmul = lowered(op, node)
+        return lambda inputs: products.append(node) or matmul(inputs)
+    monkeypatch.setattr(numba_cpu, "_lower_matmul", recorded)
     for spec in PRODUCTS + PLAIN:
+        products.clear()
         values = _operands(spec, dtype, rng)
-        got, want = _function(spec, values)(*values), np.einsum(spec, *values)
+        # (the plain ones as the Einsum node: the optimized graph has their product and sum instead)
+        f = _function(spec, values, optimize="fast_compile" if spec in PLAIN else True)
+        assert any(isinstance(node.op, Einsum) for node in f.fgraph.apply_nodes), spec
+        got, want = f(*values), np.einsum(spec, *values)
         np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5, err_msg=spec)
         assert got.dtype == want.dtype and got.shape == want.shape, spec
-        assert ProductEinsum.of(*Einsum_parts(spec)).plain == (spec in PLAIN), spec
+        assert ProductEinsum.of(*Einsum_parts(spec)).plain == (spec in PLAIN) == (not products), spec
 
 
 def Einsum_parts(spec):
@@ -87,3 +98,23 @@ def test_other_einsums_run_the_ops_perform(rng, monkeypatch):
         np.testing.assert_allclose(got, want, err_msg=spec)
         assert got.dtype == want.dtype, spec
     assert len(calls) == len(cases)  # (each ran the op's perform once: the first call)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_einsums_without_a_matrix_product_become_a_product_and_a_sum(backend, rng):
+    """specialize's einsum_without_a_matrix_product: the optimized graph has no Einsum node
+    (one fused loop instead), NumPy's values, a length-1 axis broadcast as np.einsum's, and
+    gradients through it match finite differences; a matrix product and integers keep theirs."""
+    for spec, sa, sb in [("ij,ij->i", (6, 5), (6, 5)), ("ij,ij->", (6, 5), (6, 5)), ("i,j->ij", (6,), (5,)),
+                         ("bi,bj->bij", (3, 6), (3, 5)), ("ij,ij->ji", (6, 5), (6, 5)), ("ij,ij->i", (6, 5), (1, 5)),
+                         ("ijk,ikj->i", (3, 4, 5), (3, 5, 4))]:
+        a, b = rng.normal(size=sa), rng.normal(size=sb)
+        x, y = sg.tensor("x", "float64", (None,) * len(sa)), sg.tensor("y", "float64", (None,) * len(sb))
+        f = sg.function([x, y], sg.einsum(spec, x, y), backend=backend)
+        np.testing.assert_allclose(f(a, b), np.einsum(spec, a, b), rtol=1e-12, atol=1e-12, err_msg=spec)
+        assert not any(isinstance(node.op, Einsum) for node in f.fgraph.apply_nodes), spec
+        sg.verify_grad(lambda u, v: sg.einsum(spec, u, v), [a, b], rng=np.random.default_rng(3), backend=backend)
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    assert any(isinstance(node.op, Einsum) for node in sg.function([x, y], sg.einsum("ij,jk->ik", x, y)).fgraph.apply_nodes)
+    i, j = sg.lmatrix("i"), sg.lmatrix("j")
+    assert any(isinstance(node.op, Einsum) for node in sg.function([i, j], sg.einsum("ij,ij->i", i, j)).fgraph.apply_nodes)
