@@ -132,6 +132,9 @@ CASES = [
     ("x[::2].max(axis 0)", [M], lambda m, x: x[::2].max(axis=0)),
     ("exp(x[:, 1:]).sum(axis 0)", [M], lambda m, x: m.exp(x[:, 1:]).sum(axis=0)),
     ("x[:, 1:] - x[:, :-1], 200x100", [(200, 100)], lambda m, x: x[:, 1:] - x[:, :-1]),
+    # (62nd session: two-operand einsums as one product, or NumPy's plain einsum)
+    ("einsum bij,bjk->bik", [(32, 64, 64), (32, 64, 64)], lambda m, a, b: m.einsum("bij,bjk->bik", a, b)),
+    ("einsum ij,ij->i, 1000x100", [(1000, 100), (1000, 100)], lambda m, a, b: m.einsum("ij,ij->i", a, b)),
 ]
 
 
@@ -141,7 +144,7 @@ class _SymgraphMath:
         sg.exp, sg.log, sg.tanh, sg.sin, sg.cos, sg.sqrt, sg.maximum, sg.where, sg.clip, sg.cumsum)
     expm1, arctan, sinh, log2, minimum = sg.expm1, sg.arctan, sg.sinh, sg.log2, sg.minimum
     tan, arcsin, arccos, arctanh, exp2 = sg.tan, sg.arcsin, sg.arccos, sg.arctanh, sg.exp2
-    arcsinh, cbrt, arctan2, log1p = sg.arcsinh, sg.cbrt, sg.arctan2, sg.log1p
+    arcsinh, cbrt, arctan2, log1p, einsum = sg.arcsinh, sg.cbrt, sg.arctan2, sg.log1p, sg.einsum
 
     @staticmethod
     def logaddexp(a, b):  # softplus spelled as NumPy does it, else NumPy's logaddexp
