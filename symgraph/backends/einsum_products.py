@@ -7,24 +7,23 @@ call (~12 us: "ij,jk->ik" of 64x64 float32 took 19.7 us, np.dot 5.4) and runs "b
 one core (32 x 64x64 float32 228 us, sg.matmul 88); its path for a row-wise dot ("ij,ij->i")
 or an outer product ("i,j->ij") was slower than NumPy's plain einsum (1000x100: 43.7 us against
 23.6; 500 by 400: 89.6 against 49.2; a broadcast multiply 53). Here those run NumPy's plain
-einsum.
+einsum; an optimized graph has them as a product and a sum instead, one fused loop
+(rewrite/specialize.einsum_without_a_matrix_product).
 """
 import math
 
 import numpy as np
 
+from ..ops.einsum import product_letters
+
 
 class ProductEinsum:
-    """einsum(spec, a, b) for subscripts where each letter names one axis of an operand and every
-    letter of one operand is in the other or in the output (none summed in one operand alone);
-    `of` returns None for others."""
+    """einsum(spec, a, b) for subscripts that ops.einsum.product_letters takes (each letter one
+    axis of an operand, none summed in one operand alone); `of` returns None for others."""
 
-    def __init__(self, sa, sb, output):
+    def __init__(self, sa, sb, output, letters):
         self.spec = f"{sa},{sb}->{output}"
-        batch = [c for c in output if c in sa and c in sb]
-        left = [c for c in output if c in sa and c not in sb]
-        right = [c for c in output if c in sb and c not in sa]
-        contracted = [c for c in sa if c in sb and c not in output]
+        batch, left, contracted, right = letters
         self.perm_a = [sa.index(c) for c in batch + left + contracted]
         self.perm_b = [sb.index(c) for c in batch + contracted + right]
         middle = batch + left + right
@@ -37,13 +36,8 @@ class ProductEinsum:
 
     @classmethod
     def of(cls, inputs, output):
-        if len(inputs) != 2:
-            return None
-        sa, sb = inputs
-        if len(set(sa)) != len(sa) or len(set(sb)) != len(sb) \
-                or any(c not in sb and c not in output for c in sa) or any(c not in sa and c not in output for c in sb):
-            return None
-        return cls(sa, sb, output)
+        letters = product_letters(inputs, output)
+        return None if letters is None else cls(*inputs, output, letters)
 
     def __call__(self, a, b, product):
         """The einsum of a and b, product(x, y) multiplying two matrices or two stacks of them;

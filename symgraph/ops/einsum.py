@@ -98,6 +98,21 @@ class Einsum(Op):
         return grads
 
 
+def product_letters(inputs, output):
+    """For two operands' subscripts, each letter naming one axis of an operand and none summed in
+    one operand alone: (batch, left, contracted, right), the letters in both and the output, in a
+    and the output, in both alone, in b and the output (the output's order, a's for contracted);
+    None for other subscripts (three operands, diagonals, a letter summed in one operand)."""
+    if len(inputs) != 2:
+        return None
+    sa, sb = inputs
+    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb) \
+            or any(c not in sb and c not in output for c in sa) or any(c not in sa and c not in output for c in sb):
+        return None
+    return ([c for c in output if c in sa and c in sb], [c for c in output if c in sa and c not in sb],
+            [c for c in sa if c in sb and c not in output], [c for c in output if c in sb and c not in sa])
+
+
 def einsum(subscripts, *operands):
     """NumPy's einsum of explicit ("ij,jk->ik") or implicit ("ij,jk") subscripts, with
     ellipses ("...ij,...jk->...ik": batches, broadcast as NumPy's) and repeated letters

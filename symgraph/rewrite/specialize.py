@@ -35,7 +35,7 @@ from ..ops.conv import MaxPool2D, MaxPool2DGrad
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
 from ..ops.shape import dimshuffle, expand_dims
-from ..ops.einsum import Einsum
+from ..ops.einsum import Einsum, product_letters
 from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from .engine import Stage
 from .patterns import scalar_name, args, constant_scalar, is_constant, is_scalar_like, can_stand_for, sole_client
@@ -204,13 +204,10 @@ def einsum_without_a_matrix_product(fgraph, node):
     a, b = node.inputs
     if a.dtype != out.dtype or b.dtype != out.dtype or out.dtype not in ("float32", "float64"):
         return None
-    sa, sb = op.inputs
-    if len(set(sa)) != len(sa) or len(set(sb)) != len(sb) \
-            or any(c not in sb and c not in op.output for c in sa) or any(c not in sa and c not in op.output for c in sb):
+    found = product_letters(op.inputs, op.output)
+    if found is None or (found[2] and (found[1] or found[3])):  # (none, or a matrix product)
         return None
-    summed = [c for c in sa if c in sb and c not in op.output]
-    if summed and any((c in sa) != (c in sb) for c in op.output):
-        return None
+    (sa, sb), summed = op.inputs, found[2]
     letters = list(op.output) + summed
     product = E.mul(dimshuffle(a, *[sa.index(c) if c in sa else "x" for c in letters]),
                     dimshuffle(b, *[sb.index(c) if c in sb else "x" for c in letters]))
