@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..ops.einsum import product_letters
+from ..ops.einsum import has_matrix_product, product_letters
 
 
 class ProductEinsum:
@@ -32,7 +32,7 @@ class ProductEinsum:
         self.shared = [(sa.index(c), sb.index(c)) for c in sa if c in sb]
         self.counts = len(batch), len(left), len(right)
         # outer products and dots of rows: NumPy's einsum's sum of products, not a matrix product
-        self.plain = not contracted or not (left or right)
+        self.plain = not has_matrix_product(letters)
 
     @classmethod
     def of(cls, inputs, output):

@@ -126,32 +126,35 @@ class VectorDotThunk:
 
 @lower.register(linalg.Matmul)
 def _lower_matmul(op, node):
-    """np.matmul of stacks: a stack times one matrix as one product of the stack's rows (a
+    dtype = np.dtype(node.outputs[0].dtype)
+
+    def matmul(inputs):
+        return [stack_product(inputs[0], inputs[1], dtype)]
+    return matmul
+
+
+def stack_product(a, b, dtype):
+    """np.matmul(a, b) as `dtype`. A stack times one matrix as one product of the stack's rows (a
     BLAS call, where np.matmul made one per matrix: (64, 32, 100) @ (100, 50) float32 130 ->
     83 us); two stacks of one batch, each product from BATCH_PRODUCT_WORK multiply-adds, with
     their products split over numba's threads where those are free (np.matmul ran float32 ones
     on one core: 32 x 64x64 @ 64x64 93 -> 52 us; smaller ones, 256 x 16x16 @ 16x16, lost:
     NumPy's own loop). Other operands: np.matmul."""
-    dtype = np.dtype(node.outputs[0].dtype)
-
-    def matmul(inputs):
-        a, b = inputs
-        if a.dtype is dtype and b.dtype is dtype and dtype.kind == "f":
-            if b.ndim == 2 and a.flags.c_contiguous:
-                if a.ndim == 2:  # (no reshape: a view's result is copied for the caller, Function._own)
-                    return [blas.product(a, b)]
-                rows = math.prod(a.shape[:-1])  # (not -1: ambiguous where a has no columns)
-                return [blas.product(a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))]
-            if a.ndim == 3 and b.ndim == 3 and a.shape[1] * a.shape[2] * b.shape[2] >= BATCH_PRODUCT_WORK \
-                    and a.shape[0] == b.shape[0] > 1 and numba_conv.batch_takes(a, b):
-                out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype)
-                with numba_conv.products_on_their_threads(a.shape[1] * a.shape[2] * b.shape[2]):
-                    numba_blas.blocks_of()[2](np.ascontiguousarray(a), np.ascontiguousarray(b), out)
-                blas.note_numba_threads(a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2])
-                return [out]
-        out = np.matmul(a, b)
-        return [out if out.dtype is dtype else out.astype(dtype)]
-    return matmul
+    if a.dtype is dtype and b.dtype is dtype and dtype.kind == "f":
+        if b.ndim == 2 and a.flags.c_contiguous:
+            if a.ndim == 2:  # (no reshape: a view's result is copied for the caller, Function._own)
+                return blas.product(a, b)
+            rows = math.prod(a.shape[:-1])  # (not -1: ambiguous where a has no columns)
+            return blas.product(a.reshape(rows, a.shape[-1]), b).reshape(a.shape[:-1] + (b.shape[1],))
+        if a.ndim == 3 and b.ndim == 3 and a.shape[1] * a.shape[2] * b.shape[2] >= BATCH_PRODUCT_WORK \
+                and a.shape[0] == b.shape[0] > 1 and numba_conv.batch_takes(a, b):
+            out = np.empty((a.shape[0], a.shape[1], b.shape[2]), dtype)
+            with numba_conv.products_on_their_threads(a.shape[1] * a.shape[2] * b.shape[2]):
+                numba_blas.blocks_of()[2](np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+            blas.note_numba_threads(a.shape[0] * a.shape[1] * a.shape[2] * b.shape[2])
+            return out
+    out = np.matmul(a, b)
+    return out if out.dtype is dtype else out.astype(dtype)
 
 
 BATCH_PRODUCT_WORK = 1 << 15
@@ -160,15 +163,14 @@ BATCH_PRODUCT_WORK = 1 << 15
 @lower.register(Einsum)
 def _lower_einsum(op, node):
     """einsum of two operands of the result's float dtype, each letter one axis, as one product
-    (einsum_products: through blas.py, a stack of them as Matmul's); others NumPy's einsum."""
+    (einsum_products, by stack_product: Matmul's); others NumPy's einsum."""
     reference, dtype = _reference(op, node), np.dtype(node.outputs[0].dtype)
     plan = ProductEinsum.of(op.inputs, op.output) if dtype.kind == "f" else None
     if plan is None:
         return reference
-    matmul = _lower_matmul(None, node)
 
     def product(a, b):
-        return matmul([a, b])[0]
+        return stack_product(a, b, dtype)
 
     def einsum(inputs):
         a, b = inputs

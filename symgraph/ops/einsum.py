@@ -113,6 +113,13 @@ def product_letters(inputs, output):
             [c for c in sa if c in sb and c not in output], [c for c in output if c in sb and c not in sa])
 
 
+def has_matrix_product(letters):
+    """Whether product_letters' answer holds a matrix product: a letter summed beside a letter of
+    one operand alone (not only dots of rows or outer products)."""
+    _, left, contracted, right = letters
+    return bool(contracted) and bool(left or right)
+
+
 def einsum(subscripts, *operands):
     """NumPy's einsum of explicit ("ij,jk->ik") or implicit ("ij,jk") subscripts, with
     ellipses ("...ij,...jk->...ik": batches, broadcast as NumPy's) and repeated letters

@@ -35,7 +35,7 @@ from ..ops.conv import MaxPool2D, MaxPool2DGrad
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
 from ..ops.shape import dimshuffle, expand_dims
-from ..ops.einsum import Einsum, product_letters
+from ..ops.einsum import Einsum, has_matrix_product, product_letters
 from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from .engine import Stage
 from .patterns import scalar_name, args, constant_scalar, is_constant, is_scalar_like, can_stand_for, sole_client
@@ -205,7 +205,7 @@ def einsum_without_a_matrix_product(fgraph, node):
     if a.dtype != out.dtype or b.dtype != out.dtype or out.dtype not in ("float32", "float64"):
         return None
     found = product_letters(op.inputs, op.output)
-    if found is None or (found[2] and (found[1] or found[3])):  # (none, or a matrix product)
+    if found is None or has_matrix_product(found):
         return None
     (sa, sb), summed = op.inputs, found[2]
     letters = list(op.output) + summed

@@ -34,12 +34,12 @@ def test_products_and_plain_sums_give_numpys_values_without_the_ops_perform(dtyp
     def refused(*args):
         raise AssertionError("Einsum.perform ran")
     monkeypatch.setattr(Einsum, "perform", refused)  # (np.einsum(optimize=True): its path each call)
-    products, lowered = [], numba_cpu._lower_matmul
+    products, multiply = [], numba_cpu.stack_product
 
-    def recorded(op, node):  # (the products the einsums run: none for the plain ones)
-        matmul = lowered(op, node)
-        return lambda inputs: products.append(node) or matmul(inputs)
-    monkeypatch.setattr(numba_cpu, "_lower_matmul", recorded)
+    def recorded(a, b, dtype):  # (the products the einsums run: none for the plain ones)
+        products.append(dtype)
+        return multiply(a, b, dtype)
+    monkeypatch.setattr(numba_cpu, "stack_product", recorded)
     for spec in PRODUCTS + PLAIN:
         products.clear()
         values = _operands(spec, dtype, rng)
