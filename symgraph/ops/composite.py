@@ -133,6 +133,19 @@ def cast_output(composite, dtype):
     return Composite(steps, [len(steps) - 1], composite.n_inputs)
 
 
+def folds_of_one(composite, kind, dtype):
+    """The composite whose values are each a `kind` fold (sum, prod, mean, max, min, any, all)
+    of its own value alone, as NumPy's: converted to `dtype`; a float sum or mean also added to
+    the 0 NumPy's starts from (-0.0 gives 0.0). A backend runs it along reduced axes of length 1."""
+    composite = cast_output(composite, dtype)
+    if kind not in ("sum", "mean") or np.dtype(dtype).kind != "f":
+        return composite
+    from .elemwise import TABLE
+    (out,) = composite.outputs
+    steps = list(composite.program) + [(TABLE["add"], (("tmp", out), ("const", 0.0, dtype)), dtype)]
+    return Composite(steps, [len(steps) - 1], composite.n_inputs)
+
+
 class CompositeReduce(Op):
     """reduce(kind, axis)(composite(*inputs)) in one pass: the elementwise result is not stored."""
 
