@@ -594,7 +594,11 @@ _FOLDS_OF_NUMBERS = {"max": "fold_max_of_numbers", "min": "fold_min_of_numbers"}
 # 1000x100 float64 17.0 -> 11.8 us, float32 13.0 -> 9.5, 128x784 float64 20.1 -> 16.3 (NumPy
 # 16.4); those that memory bounds (1000x1000 float64, 2000x2000) alike.
 _FOLDS_ACROSS = {"max": TABLE["maximum"], "min": TABLE["minimum"]}
-_OUTER_BLOCK = 512  # kept elements per parallel task when one kept axis is split
+_OUTER_BLOCK = 512  # kept elements per parallel task when one kept axis is split, at most:
+# a quarter of them where that is fewer (16 a multiple, 64 at least), so that two cores share
+# them (512 columns were one block, run by one core: tanh(x).sum(axis=0) of 128x512 float64
+# parallel took what the serial loop took)
+_OUTER_BLOCK_OF_N0 = f"min({_OUTER_BLOCK}, max(64, ((n0 + 3) // 4 + 15) // 16 * 16))"
 _FULL_CHUNKS = 64  # parallel tasks of a full reduction (numba spreads them over its threads)
 # A reduction over leading axes splits its rows into up to 8 chunks of 128 rows or more (8
 # against 2 on two cores: 500x2000 float32 column max 0.047 against 0.068 ms, 2000x2000 0.29
@@ -870,8 +874,9 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             part, total, slot = "out", "total", "k0"
         else:  # (parallel: each block of columns its own part)
             if parallel:
-                loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
-                lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
+                lines.append(f"{indent}block = {_OUTER_BLOCK_OF_N0}")
+                loop("b", "(n0 + block - 1) // block", "prange")
+                lines.append(f"{indent}lo, hi = b * block, min(n0, (b + 1) * block)")
             else:
                 lines.append(f"{indent}lo, hi = 0, n0")
             lines.append(f"{indent}part = np.empty(hi - lo, np.float32)")
@@ -909,9 +914,10 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             # into out itself, the loop ran no faster on two cores than on one: the column max
             # or min of 1000x1000 took 245-615 us (0.73-1.14x NumPy), float64 column sums 444;
             # through the scratch row 195-340 (1.33-1.49x). (n0: set by row_chunks_lines)
-            loop("b", f"(n0 + {_OUTER_BLOCK - 1}) // {_OUTER_BLOCK}", "prange")
+            lines.append(f"{indent}block = {_OUTER_BLOCK_OF_N0}")
+            loop("b", "(n0 + block - 1) // block", "prange")
             block_indent = indent
-            lines.append(f"{indent}lo, hi = b * {_OUTER_BLOCK}, min(n0, (b + 1) * {_OUTER_BLOCK})")
+            lines.append(f"{indent}lo, hi = b * block, min(n0, (b + 1) * block)")
             lines.append(f"{indent}part = np.empty(hi - lo, np.{acc_dtype})")
             lines.append(f"{indent}part[:] = {init}")
         elif parallel:

@@ -823,14 +823,16 @@ def test_costlier_elements_go_parallel_from_fewer_of_them(dtype, rng):
     assert f"// {codegen.COSTLY_THRESHOLD // 8}" in source  # chunks: two or more
 
 
-def test_folds_of_transcendentals_go_parallel_at_smaller_sizes_except_along_columns(rng):
-    """exp(x).sum() along rows or whole goes parallel from COSTLY_THRESHOLD, as the elementwise
-    loop does; a column fold (the kept axis last) and a plain sum keep PARALLEL_THRESHOLD."""
+def test_folds_of_transcendentals_go_parallel_at_smaller_sizes(rng):
+    """exp(x).sum() along rows, columns or whole goes parallel from COSTLY_THRESHOLD, as the
+    elementwise loop does (a column fold splits its 128 columns in four blocks); a plain sum
+    keeps PARALLEL_THRESHOLD."""
     assert numba_cpu.codegen.COSTLY_THRESHOLD * 2 < numba_cpu.codegen.PARALLEL_THRESHOLD
     x = sg.fmatrix("x")
     xv = rng.normal(size=(numba_cpu.codegen.COSTLY_THRESHOLD * 2 // 128, 128)).astype("float32")
     cases = [(sg.exp(x).sum(axis=1), np.exp(xv).sum(axis=1), True), (sg.exp(x).sum(), np.exp(xv).sum(), True),
-             (sg.exp(x).sum(axis=0), np.exp(xv).sum(axis=0), False), ((x * 2).sum(axis=1), (xv * 2).sum(axis=1), False)]
+             (sg.exp(x).sum(axis=0), np.exp(xv).sum(axis=0), True), ((x * 2).sum(axis=1), (xv * 2).sum(axis=1), False),
+             ((x * 2).sum(axis=0), (xv * 2).sum(axis=0), False)]
     for expr, want, parallel in cases:
         f = sg.function([x], expr, backend="numba")
         # (atol: rows of 128 normal values cancel to ~1e-2, and float32 sums of terms ~20 in
@@ -1589,16 +1591,20 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.exhaustive
 def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtype, rng, monkeypatch):
-    """On all cores a fold over the leading axis splits the kept one into blocks of
-    _OUTER_BLOCK columns, each folded into a scratch row of its own and copied to the output
-    at the end (numba_codegen). Two full blocks and a partial one, a NaN and an inf in each:
-    NumPy's values, max and min exactly."""
+    """On all cores a fold over the leading axis splits the kept one into blocks of a quarter
+    of its columns (up to _OUTER_BLOCK, a multiple of 16), each folded into a scratch row of
+    its own and copied to the output at the end (numba_codegen). Three full blocks and a
+    partial one, a NaN and an inf at the first and last column of each: NumPy's values, max and
+    min exactly."""
     monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1)
-    block = numba_cpu.codegen._OUTER_BLOCK
+    n0 = 2 * numba_cpu.codegen._OUTER_BLOCK + 77
+    block = eval(numba_cpu.codegen._OUTER_BLOCK_OF_N0, {"n0": n0})
+    assert block % 16 == 0 and (n0 + block - 1) // block == 4
     x = sg.tensor("x", dtype, (None, None))
-    xv = rng.uniform(0.5, 1.5, (37, 2 * block + 77)).astype(dtype)
-    for column in (3, block + 1, 2 * block + 76):
-        xv[5, column], xv[9, column + 1 if column + 1 < xv.shape[1] else 0] = np.nan, np.inf
+    xv = rng.uniform(0.5, 1.5, (37, n0)).astype(dtype)
+    for first in range(0, n0, block):
+        last = min(n0, first + block) - 1
+        xv[5, first], xv[9, last], xv[11, last] = np.nan, np.inf, np.nan
     for kind in ("max", "min", "sum", "prod", "mean"):
         f = sg.function([x], getattr(x, kind)(axis=0), backend="numba")
         got, want = f(xv), getattr(xv, kind)(axis=0)
