@@ -338,9 +338,11 @@ def _prefetched_loop(lo, hi, body, prefetched):
     return lines + [f"        {line}" for line in body]
 
 
-def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, streamed=None, prefetched=()):
+def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, streamed=None, prefetched=(),
+                  hoisted=()):
     """The source lines of an elementwise kernel `kernel(arrays)`: `prelude`, then `body` in
-    nested loops, loops[d] = (variable, bound) from the outermost. found: a name the prelude
+    nested loops, loops[d] = (variable, bound) from the outermost; hoisted[d], lines put inside
+    loop d before the next loop (what the inner loops do not change). found: a name the prelude
     sets and the body ORs or adds to (range checks); the kernel returns it (in parallel, the
     total over the tasks). streamed: for a parallel 1-d loop without `found`, `body` with its
     one store a stream_store (numba_stream): each task runs it as `streamed(arrays, lo, hi)`
@@ -366,6 +368,7 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
         for d, (var, bound) in enumerate(loops):
             lines.append(f"{indent}for {var} in {first if d == 0 else f'range({bound})'}:")
             indent += "    "
+            lines += [indent + line for line in (hoisted[d] if d < len(hoisted) else ())]
         return lines + [indent + line for line in body]
 
     closing = [f"    return {found}"] if found else []
@@ -473,15 +476,23 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     prelude = _padded_lines(padded) + (_named_literals(steps) if parallel and ndim > 1 else [])
     prelude += ["    nbig = 0"] if checked else []
     out_index = ", ".join(f"i{d}" for d in range(ndim))
-    body, invariant = [], {}
+    # Each line goes in the loop of the innermost index it reads (level): a column's values,
+    # and what is computed from them alone, once a row (loaded in the inner loop, where a store
+    # to out may change them for all LLVM knows, they were loaded and exp'd again a vector:
+    # (exp(c) * x) of 10000x100 by 10000x1 float32 computed 10^6 exponentials, NumPy's 10^4).
+    inner = max(ndim - 1, 0)
+    levels = [[] for _ in range(ndim)] if ndim else [[]]
+    level_of, invariant = {}, {}
     # (a tiled loop reads and writes through slices of a tile's row: _tiled_lines)
     written = [f"o{k}[j]" if tiled else f"out{k}[{out_index}]" for k in range(len(outs))]
     for i, pattern in enumerate(patterns):
         if i == alias:
-            body.append(f"x{i} = {written[0]}")
+            levels[inner].append(f"x{i} = {written[0]}")
+            level_of[f"x{i}"] = inner
             continue
         if tiled and not all(pattern):
-            body.append(f"x{i} = r{i}" if pattern[-1] else f"x{i} = r{i}[j]")
+            levels[inner].append(f"x{i} = r{i}" if pattern[-1] else f"x{i} = r{i}[j]")
+            level_of[f"x{i}"] = inner
             continue
         first = ndim - len(pattern)
         index = ", ".join("0" if one else f"i{first + j}" for j, one in enumerate(pattern))
@@ -489,21 +500,26 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
             prelude.append(f"    x{i} = a{i}[{index}]")
             invariant[f"x{i}"] = None
             continue
-        body.append(f"x{i} = a{i}[{index}]")
+        level_of[f"x{i}"] = inner if tiled else max(first + j for j, one in enumerate(pattern) if not one)
+        levels[level_of[f"x{i}"]].append(f"x{i} = a{i}[{index}]")
     forms = loop_forms(composite)
-    body += [f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}"
-             for j, sop, args, arg_dtypes, dtype in steps]
+    for j, sop, args, arg_dtypes, dtype in steps:
+        level_of[f"t{j}"] = max([level_of.get(a, 0) for a in args] or [0])
+        levels[level_of[f"t{j}"]].append(f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}")
     prelude += [f"    {line}" for line in invariant.values() if line]
+    body = levels[inner]
     body += _range_count_lines(steps, "") if checked else []
     body += [f"{written[k]} = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
+        body = [line for level in levels[:inner] for line in level] + body
         assert ndim == 2
         tile = _tile_size([*in_dtypes, *(steps[o][4] for o in outs)])
         lines = _tiled_lines(arrays, prelude, body, [i for i, t in enumerate(tiled) if t], _tile_rows(patterns, tiled),
                              len(outs), tile, parallel, "nbig" if checked else None)
     else:
-        lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if checked else None)
+        lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if checked else None,
+                              hoisted=levels[:inner])
     return "\n".join(lines) + "\n"
 
 
