@@ -1537,13 +1537,18 @@ class ArgReduceThunk:
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         self.fn = np.argmax if op.kind == "argmax" else np.argmin
+        self.along_last = np.ndarray.argmax if op.kind == "argmax" else np.ndarray.argmin
 
     def __call__(self, inputs):
         x, op = inputs[0], self.op
         if op.axis == self.last_axis and x.flags.c_contiguous:  # (a classifier's predictions: each test here costs)
-            out = self._along_rows(x)
+            out = self._along_rows(x) if x.size >= SHORT_ARG_ROWS_BY_NUMPY else None
             if out is None:
-                return self.perform(self.node, inputs)
+                if not INTP_IS_INT64:
+                    return self.perform(self.node, inputs)
+                # NumPy's loop, called as the array's method with the axis alone (through
+                # the op's perform, keepdims and np.asarray: 128x10 float32 2.4 us, NumPy 1.45)
+                out = self.along_last(x, -1)
             return [out.reshape(x.shape[:-1] + (1,)) if op.keepdims else out]
         if (self.all_axes and x.nbytes >= ARG_WHOLE_BYTES and self.threshold != float("inf")
                 and x.flags.c_contiguous and x.dtype.kind in "iuf" and x.dtype != np.float16):
@@ -1632,6 +1637,7 @@ class ArgReduceThunk:
 # float32 at 0.99x. (The index over all axes was split alike, 2^20 float32 0.71-0.73x, 2^22
 # 1.35-1.38x, until its blocks on all cores: 1.9-2.4x at 2^20.)
 ROWS_SPLIT_BYTES = 8 << 20
+INTP_IS_INT64 = np.dtype(np.intp) == np.int64  # (NumPy's indices are the op's int64 as they are)
 # The index along a leading axis is the compiled loop's from ARG_ALONG_MIN values: its call costs
 # ~2.2 us, NumPy's argmax there ~0.7 us and 0.6-0.7 ns a value (along axis 0, us, NumPy /
 # loop: float32 32x10 1.4 / 2.2, 64x100 5.1 / 3.1, 10x1000 15.8 / 4.0, 128x128 14.2 / 4.5).

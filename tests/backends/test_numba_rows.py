@@ -1051,6 +1051,33 @@ def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monke
 
 
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
+def test_a_small_index_along_rows_is_numpys_loop_called_without_the_ops_perform(kind, rng):
+    """Below SHORT_ARG_ROWS_BY_NUMPY values (a batch's predictions), the index along the last
+    axis of a C-ordered array is NumPy's loop called directly (the op's perform, its keepdims
+    and conversion cost ~0.5 us of a 1.5 us call): NumPy's int64 indices, keepdims, NaN first,
+    the dtypes; a strided array still goes through the reference."""
+    fn, ref = (sg.argmax, np.argmax) if kind == "argmax" else (sg.argmin, np.argmin)
+    for dtype in ("float32", "float64", "int8", "uint16", "bool"):  # (float16 graphs run the references)
+        x = sg.tensor("x", dtype, (None, None, None))
+        f = sg.function([x], [fn(x, axis=-1), fn(x, axis=2, keepdims=True)], backend="numba")
+        thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ArgReduceThunk)]
+        assert len(thunks) == 2
+        value = (rng.normal(size=(4, 32, 10)) * 3).astype(dtype)
+        if dtype.startswith("float"):
+            value[0, 1, [3, 7]] = np.nan
+        for thunk in thunks:
+            thunk.perform = None  # (a call of it fails)
+        got, kept = f(value)
+        assert got.dtype == kept.dtype == np.int64
+        np.testing.assert_array_equal(got, ref(value, axis=-1))
+        np.testing.assert_array_equal(kept, ref(value, axis=-1, keepdims=True))
+        strided = value[:, ::2]
+        for thunk in thunks:
+            thunk.reference = lambda inputs, real=thunk.reference: ["reference"] + real(inputs)[1:]
+        assert f(strided)[0] == "reference"
+
+
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
 def test_an_index_over_all_axes_from_blocks_on_all_cores_is_numpys(kind, rng, monkeypatch):
     """A large array's index over all axes comes from blocks folded on all cores
     (numba_kernels.arg_extreme_whole_kernel; blocks of 8 values here) and is NumPy's: the best
