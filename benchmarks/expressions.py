@@ -135,6 +135,11 @@ CASES = [
     # (62nd session: two-operand einsums as one product, or NumPy's plain einsum)
     ("einsum bij,bjk->bik", [(32, 64, 64), (32, 64, 64)], lambda m, a, b: m.einsum("bij,bjk->bik", a, b)),
     ("einsum ij,ij->i, 1000x100", [(1000, 100), (1000, 100)], lambda m, a, b: m.einsum("ij,ij->i", a, b)),
+    # (63rd session: reductions along axes of length 1, a column's function once a row, costly column folds)
+    ("Keras mse of (10000, 1)", [(10000, 1), (10000, 1)], lambda m, p, y: ((p - y) ** 2).mean(axis=-1)),
+    ("max axis 2 of (1000,1000,1)", [(1000, 1000, 1)], lambda m, x: x.max(axis=2)),
+    ("x * exp(column)", [M, (M[0], 1)], lambda m, x, c: x * m.exp(c)),
+    ("tanh(x).sum(axis 0), 64x784", [(64, 784)], lambda m, x: m.tanh(x).sum(axis=0)),
 ]
 
 

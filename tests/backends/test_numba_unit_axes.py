@@ -123,6 +123,34 @@ def test_reduced_axes_of_length_1_beside_longer_ones_are_left_out_of_the_loops(d
                 assert c_plan.extents == extents
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kept_axes_of_length_1_are_left_out_of_the_loops(dtype, rng):
+    """A (N, 1) column's sum or mean over axis 0 (a binary classifier's loss) is a full fold
+    of N values, not N folds into out[0]: the kernel's extents hold no 1; a transposed view
+    with unit axes, a column beside a broadcast single value, keepdims; NumPy's values."""
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-12)
+    for shape, axis, extents in [((5000, 1), 0, (5000,)), ((1000, 1, 1), 0, (1000,)), ((1, 300, 1), (0, 1), (300,)),
+                                 ((40, 1, 30), 0, (40, 30)), ((1, 30000), 1, (30000,))]:
+        x, s = sg.tensor("x", dtype, (None,) * len(shape)), sg.tensor("s", dtype, ())
+        for kind in ("sum", "mean", "max"):
+            ours, numpys = REDUCTIONS[kind]
+            for keepdims in (False, True):
+                f = sg.function([x, s], ours(sg.exp(x) * s, axis=axis, keepdims=keepdims), backend="numba")
+                value, single = rng.normal(size=shape).astype(dtype), np.asarray(1.5, dtype)
+                got, want = f(value, single), numpys(np.exp(value) * single, axis=axis, keepdims=keepdims)
+                assert got.shape == want.shape and got.dtype == want.dtype
+                np.testing.assert_allclose(got, want, **tol)
+                (thunk,) = thunks(f, numba_cpu.ReduceThunk)
+                (plan,) = thunk.plans.values()
+                assert plan.extents == extents, (shape, axis, plan.extents)
+    t = sg.tensor("t", dtype, (None,) * 4)
+    f = sg.function([t], (-t.T).sum(axis=0), backend="numba")
+    value = rng.normal(size=(1, 1, 50, 40)).astype(dtype)
+    np.testing.assert_allclose(f(value), (-value.T).sum(axis=0), **tol)
+    (thunk,) = thunks(f, numba_cpu.ReduceThunk)
+    assert [p.extents for p in thunk.plans.values()] == [(50, 40)]  # (x's rows, walked in memory order)
+
+
 def math_prod(values):
     return int(np.prod(values))
 
