@@ -98,6 +98,19 @@ def test_a_fused_reduction_along_axes_of_length_1_reads_views_and_broadcast_inpu
         assert thunk.maps and not thunk.kernels
 
 
+def test_a_reduction_along_axes_of_length_1_of_a_transposed_array_is_c_ordered(rng):
+    """The elementwise loop writes a transposed input's values in its memory order; the
+    reduction's result is C-ordered as every reduction's (a copy where needed)."""
+    x = sg.tensor("x", "float32", (None, None, None))
+    for keepdims in (False, True):
+        f = sg.function([x], sg.exp(x).sum(axis=0, keepdims=keepdims), backend="numba")
+        for value in (np.asfortranarray(rng.normal(size=(1, 30, 20)).astype("float32")),
+                      rng.normal(size=(20, 30, 1)).astype("float32").transpose(2, 1, 0)):
+            got = f(value)
+            assert got.flags.c_contiguous
+            np.testing.assert_allclose(got, np.exp(value).sum(axis=0, keepdims=keepdims), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_reduced_axes_of_length_1_beside_longer_ones_are_left_out_of_the_loops(dtype, rng):
     """Where a longer reduced axis is left, the axes of length 1 are left out of the kernel's
