@@ -13,7 +13,6 @@ may then reorder floating-point sums and assume no NaN/Inf).
 import functools
 import math
 import sys
-import types
 import typing
 
 import numpy as np
@@ -947,6 +946,8 @@ class ReduceThunk:
             self.elementwise = ElementwiseThunk(folds_of_one(self.composite, self.op.kind, self.out_dtype.name),
                                                 self.node)
             self.elementwise.inplace = None  # (the reduction's inputs are not its to overwrite)
+            # (serial where compile_graph made this node's loops serial: a graph calling BLAS)
+            self.elementwise.threshold = max(self.elementwise.threshold, self.threshold)
         op, ndim = self.op, len(shape)
         kept = None if op.keepdims else \
             [tuple(n for d, n in enumerate((1,) * (ndim - a.ndim) + a.shape) if d not in op.axis) for a in inputs]

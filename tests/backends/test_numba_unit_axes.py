@@ -98,6 +98,21 @@ def test_a_fused_reduction_along_axes_of_length_1_reads_views_and_broadcast_inpu
         assert thunk.maps and not thunk.kernels
 
 
+def test_the_loop_along_axes_of_length_1_is_serial_where_the_graph_calls_blas(rng):
+    """compile_graph makes a graph's loops serial where it calls BLAS (its threads spin
+    after a product); the loop a reduction runs along axes of length 1 follows its node's."""
+    a, b = sg.fmatrix("a"), sg.fmatrix("b")
+    av, bv = rng.normal(size=(300, 200)).astype("float32"), rng.normal(size=(200, 1)).astype("float32")
+    for expr, blas in [(sg.exp(sg.dot(a, b)).sum(axis=1), True), (sg.exp(a * 2).sum(axis=1), False)]:
+        f = sg.function([a, b], expr, backend="numba", on_unused_input="ignore")
+        value = av if blas else av[:, :1]
+        want = np.exp(av @ bv).sum(axis=1) if blas else np.exp(value * 2).sum(axis=1)
+        np.testing.assert_allclose(f(value, bv), want, rtol=1e-5)
+        (thunk,) = thunks(f, numba_cpu.ReduceThunk)
+        assert thunk.elementwise is not None
+        assert (thunk.elementwise.threshold == float("inf")) == blas
+
+
 def test_a_reduction_along_axes_of_length_1_of_a_transposed_array_is_c_ordered(rng):
     """The elementwise loop writes a transposed input's values in its memory order; the
     reduction's result is C-ordered as every reduction's (a copy where needed)."""
