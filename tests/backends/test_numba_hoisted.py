@@ -59,6 +59,7 @@ CASES = [
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.exhaustive
 def test_broadcast_loops_with_values_computed_outside_the_inner_loop_give_numpys(case, dtype, rng):
     name, shapes, expr = case
     symbols = [sg.tensor(f"a{i}", dtype, (None,) * len(s)) for i, s in enumerate(shapes)]

@@ -24,6 +24,7 @@ LAYOUTS = [((64, 200), (1, 200)), ((64, 200), (64, 1)), ((6, 30, 40), (6, 1, 40)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_an_elementwise_loop_reads_a_spread_input_as_a_broadcast_one(dtype, rng):
     for shape, small in LAYOUTS:
         x, s = sg.tensor("x", dtype, (None,) * len(shape)), sg.tensor("s", dtype, (None,) * len(shape))
@@ -54,20 +55,21 @@ def test_a_spread_input_alone_keeps_the_shape_it_is_spread_to(dtype, rng):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("kind", ["sum", "max", "mean"])
-def test_a_fused_reduction_reads_a_spread_input_as_a_broadcast_one(kind, dtype, rng):
+@pytest.mark.parametrize("axis", [0, -1, None])
+@pytest.mark.parametrize("layout", LAYOUTS[:4], ids=["row", "column", "3-d middle", "3-d outer"])
+@pytest.mark.exhaustive
+def test_a_fused_reduction_reads_a_spread_input_as_a_broadcast_one(layout, axis, kind, dtype, rng):
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-12)
-    for shape, small in LAYOUTS[:4]:
-        x, s = sg.tensor("x", dtype, (None,) * len(shape)), sg.tensor("s", dtype, (None,) * len(shape))
-        for axis in [0, len(shape) - 1, None]:
-            expr = getattr(sg.log(abs(x) + 1) * s, kind)(axis=axis)
-            f = sg.function([x, s], expr, backend="numba")
-            xv, sv = rng.normal(size=shape).astype(dtype), spread(rng, small, shape, dtype)
-            for _ in range(2):
-                want = getattr(np.log(abs(xv) + 1) * sv, kind)(axis=axis)
-                np.testing.assert_allclose(f(xv, sv), want, **tol)
-            (thunk,) = thunks(f, numba_cpu.ReduceThunk)
-            # the kernel reads s at 0 along its spread axes: they are in its broadcast pattern
-            assert any(key[3][1] for key in thunk.kernels), (shape, small, axis, list(thunk.kernels))
+    shape, small = layout
+    x, s = sg.tensor("x", dtype, (None,) * len(shape)), sg.tensor("s", dtype, (None,) * len(shape))
+    f = sg.function([x, s], getattr(sg.log(abs(x) + 1) * s, kind)(axis=axis), backend="numba")
+    xv, sv = rng.normal(size=shape).astype(dtype), spread(rng, small, shape, dtype)
+    for _ in range(2):
+        want = getattr(np.log(abs(xv) + 1) * sv, kind)(axis=axis)
+        np.testing.assert_allclose(f(xv, sv), want, **tol)
+    (thunk,) = thunks(f, numba_cpu.ReduceThunk)
+    # the kernel reads s at 0 along its spread axes: they are in its broadcast pattern
+    assert any(key[3][1] for key in thunk.kernels), (shape, small, axis, list(thunk.kernels))
 
 
 def test_the_gradient_through_a_mean_over_axis_0_is_the_numpy_backends(rng):

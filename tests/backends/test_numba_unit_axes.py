@@ -56,6 +56,7 @@ UNIT = [((7, 1), 1, False), ((1, 5), 0, False), ((4, 1, 3, 1), (1, 3), False), (
 
 @pytest.mark.parametrize("kind", list(REDUCTIONS))
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "int32", "uint8", "bool"])
+@pytest.mark.exhaustive
 def test_reductions_along_axes_of_length_1_are_one_elementwise_pass(kind, dtype, rng):
     """NumPy's result (its dtype: an int8 sum is int64, an int mean float64; NaN, infinities and
     -0.0 kept) from the loop of the values converted, not from a fold (the kernels stay unused)."""
@@ -74,6 +75,7 @@ def test_reductions_along_axes_of_length_1_are_one_elementwise_pass(kind, dtype,
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_a_fused_reduction_along_axes_of_length_1_reads_views_and_broadcast_inputs(dtype, rng):
     """A fused loop (exp, a product with a broadcast row) reduced along unit axes: transposed,
     sliced and broadcast inputs, a mean's float division by 1, any of a comparison."""
@@ -127,6 +129,7 @@ def test_a_reduction_along_axes_of_length_1_of_a_transposed_array_is_c_ordered(r
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_reduced_axes_of_length_1_beside_longer_ones_are_left_out_of_the_loops(dtype, rng):
     """Where a longer reduced axis is left, the axes of length 1 are left out of the kernel's
     loops (its extents): (A, B, 1) over (0, 2) folds A rows of B, not rows of one value."""
@@ -152,6 +155,7 @@ def test_reduced_axes_of_length_1_beside_longer_ones_are_left_out_of_the_loops(d
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_kept_axes_of_length_1_are_left_out_of_the_loops(dtype, rng):
     """A (N, 1) column's sum or mean over axis 0 (a binary classifier's loss) is a full fold
     of N values, not N folds into out[0]: the kernel's extents hold no 1; a transposed view
@@ -184,6 +188,7 @@ def math_prod(values):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.exhaustive
 def test_softmax_log_softmax_and_logsumexp_along_axes_of_length_1(dtype, rng):
     """Along an axis of length 1 softmax is 1, log_softmax 0 and logsumexp the value (NaN where
     the reference gives it, -0.0 made 0.0 as there), without the row loops; as the numpy
