@@ -1575,8 +1575,8 @@ class ArgReduceThunk:
         self.all_axes = len(op.axis) == ndim
         self.kernels = {}
         self.threshold = codegen.PARALLEL_THRESHOLD
-        self.fn = np.argmax if op.kind == "argmax" else np.argmin
-        self.along_last = np.ndarray.argmax if op.kind == "argmax" else np.ndarray.argmin
+        # (the array's method: np.argmax's dispatch costs more; argmax(x, axis, out) either way)
+        self.fn = np.ndarray.argmax if op.kind == "argmax" else np.ndarray.argmin
 
     def __call__(self, inputs):
         x, op = inputs[0], self.op
@@ -1587,7 +1587,7 @@ class ArgReduceThunk:
                     return self.perform(self.node, inputs)
                 # NumPy's loop, called as the array's method with the axis alone (through
                 # the op's perform, keepdims and np.asarray: 128x10 float32 2.4 us, NumPy 1.45)
-                out = self.along_last(x, -1)
+                out = self.fn(x, -1)
             return [out.reshape(x.shape[:-1] + (1,)) if op.keepdims else out]
         if (self.all_axes and x.nbytes >= ARG_WHOLE_BYTES and self.threshold != float("inf")
                 and x.flags.c_contiguous and x.dtype.kind in "iuf" and x.dtype != np.float16):

@@ -2,6 +2,8 @@
 time (a (batch, 1) regression output's mean over its last axis, a one-channel image's sum
 over channels): each value is its own fold, so they run as one elementwise pass instead of a
 fold of one value per row. NumPy's values, dtypes and signed zeros, NaN and infinities."""
+import math
+
 import numpy as np
 import pytest
 
@@ -148,7 +150,7 @@ def test_reduced_axes_of_length_1_beside_longer_ones_are_left_out_of_the_loops(d
                     np.testing.assert_allclose(got, want, **tol)
                 (thunk,) = thunks(f, numba_cpu.ReduceThunk)
                 assert not thunk.maps
-                assert {math_prod(p.extents) for p in thunk.plans.values()} == {math_prod(shape)}
+                assert {math.prod(p.extents) for p in thunk.plans.values()} == {math.prod(shape)}
                 assert all(1 not in p.extents for p in thunk.plans.values()), [p.extents for p in thunk.plans.values()]
                 c_plan = thunk.plans[((value.shape, value.strides),)]
                 assert c_plan.extents == extents
@@ -183,10 +185,6 @@ def test_kept_axes_of_length_1_are_left_out_of_the_loops(dtype, rng):
     assert [p.extents for p in thunk.plans.values()] == [(50, 40)]  # (x's rows, walked in memory order)
 
 
-def math_prod(values):
-    return int(np.prod(values))
-
-
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.exhaustive
 def test_softmax_log_softmax_and_logsumexp_along_axes_of_length_1(dtype, rng):
@@ -206,8 +204,7 @@ def test_softmax_log_softmax_and_logsumexp_along_axes_of_length_1(dtype, rng):
             f = sg.function(inputs, expr, backend="numba")
             got = f(value)
             assert_same(got, want)
-            for view in (value.T.copy().T,):  # (another layout: the same values)
-                assert_same(f(view), want)
+            assert_same(f(np.asfortranarray(value)), want)  # (another layout, the same values)
         (row,) = thunks(f, numba_cpu.RowThunk)
         assert not row.kernels
         longer = awkward(rng, shape[:-1] + (5,), dtype) if len(shape) == 2 else None
