@@ -20,7 +20,7 @@ from numba import get_num_threads
 
 from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
-from .numba_fast_calls import fast_call, single_values_call
+from .numba_fast_calls import SPREAD_MIN, fast_call, single_values_call
 from . import blas, heap, numba_blas, numba_blocks, numba_conv, numba_program, numba_taps, numba_tiled_conv
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
@@ -369,6 +369,9 @@ class ElementwiseThunk:
         self.threshold = codegen.parallel_threshold(composite)
         self.costly = codegen.costly(composite)
         self.any_stride = self.ndim == 1 and not self.costly  # (a strided input of a costly loop: see _plan)
+        # Inputs that may come spread by a stride of 0 (a mean's gradient seed): even a cheap
+        # loop ran them a value at a time (see _broadcast_cuts); checked where any stride goes.
+        self.spread = tuple(i for i, v in enumerate(node.inputs) if _may_be_spread(v)) if self.any_stride else ()
         self.flat = {}  # (parallel, aliased input) -> kernel for same-shape inputs
         self.kernels = {}
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
@@ -390,12 +393,12 @@ class ElementwiseThunk:
         """self.call becomes a function written for the common call (numba_fast_calls), with
         the flat kernels as they are now (a call that compiles one writes it again), this
         method's checks for everything else."""
-        if not self.single or not self.in_dtypes:
+        if not self.in_dtypes:
             self.call = self.__call__
             return
         self.call = fast_call(self.__call__, self.flat.get((False, None)), self.flat.get((True, None)),
                               self.flat.get((False, self.inplace)), len(self.in_dtypes), self.ndim,
-                              not self.any_stride, self.inplace, np.empty, self.out_dtypes[0],
+                              not self.any_stride, self.spread, self.inplace, np.empty, self.out_dtypes,
                               min(self.threshold, self.recycled_from), self.recycled_from, self.plans, self._general)
 
     def _outputs(self, inputs, shape):
@@ -414,12 +417,14 @@ class ElementwiseThunk:
     def __call__(self, inputs):
         """Every call the written one (self.call, numba_fast_calls) hands back: a first call,
         outputs from the recycling size on, parallel sizes of a node that may write into an
-        input, nodes with several outputs; inputs of other shapes or layouts without a plan
-        yet go to _general."""
+        input; inputs of other shapes or layouts without a plan yet go to _general."""
         shape = inputs[0].shape
         any_stride = self.any_stride
         for a in inputs:
             if a.shape != shape or not (any_stride or a.flags.c_contiguous):
+                return self._general(inputs)
+        for i in self.spread:
+            if not inputs[i].strides[0] and inputs[i].size >= SPREAD_MIN:
                 return self._general(inputs)
         alias = self.inplace
         if alias is not None:
@@ -666,6 +671,19 @@ def _broadcast_cuts(arrays):
     cut_shapes = [a.shape if c is None else tuple(1 if k.stop == 1 else n for k, n in zip(c, a.shape))
                   for a, c in zip(arrays, cuts)]
     return cuts if np.broadcast_shapes(*cut_shapes) == shape else None
+
+
+def _may_be_spread(var):
+    """Whether var's value may be a view spread by a stride of 0: a BroadcastTo's, passed on
+    by views (SumToShape where nothing is summed, DimShuffle, Reshape...)."""
+    while var.owner is not None:
+        op = var.owner.op
+        if isinstance(op, BroadcastTo):
+            return True
+        if not isinstance(op, (R.SumToShape, DimShuffle, Reshape, I.Subtensor, extra_ops.SpecifyShape)):
+            return False
+        var = var.owner.inputs[0]
+    return False
 
 
 def _cut(arrays, cuts):

@@ -9,58 +9,73 @@ and hands everything else back to __call__. The executor's program calls `thunk.
 the thunk replaces by that function.
 
 Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 us around a
-0.47 us kernel call and a 0.28 us np.empty; the written function ~0.3.
+0.47 us kernel call and a 0.28 us np.empty; the written function ~0.3. A node of several
+outputs (a forward value and what its gradient reuses: (x - y) ** 2 and x - y) is written
+the same way: over 1000 float32, 3.9 us through the thunk's methods, 1.9 written.
 
 One plan is written out the same way (single_values_call): arrays of the output's shape beside
 0-d or one-element values (x / x.sum(), a learning rate in a shared 0-d variable).
 """
-_written = {}  # (arity, ndim, contiguity checked, aliased input) -> factory
+# From this many values a 1-d input spread by a stride of 0 goes to its plan (cut to one value,
+# the loop vectorized); below, the loop reads it through its stride: the plan's Python cost more
+# (the gradient of a mean squared error over 1000 float32 4.3 us read so, 6.0 by the plan; 8000
+# 7.4 and 7.0, 32000 18.5 and 9.7).
+SPREAD_MIN = 8192
+
+_written = {}  # (arity, ndim, contiguity checked, spread inputs, aliased input, outputs) -> factory
 
 
-def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, alias, empty, dtype, threshold, limit,
-              plans, other):
-    """call(inputs) -> [output] for inputs of one shape: when every input has the first one's
-    shape (and is C-ordered, if check_contiguous) and fewer than `limit` elements, the kernel
-    `aliased` writes into input `alias` if that one is writeable and C-ordered, else `plain`
-    into empty(shape, dtype); from `threshold` (at most `limit`) elements the parallel kernel
-    `wide` into empty(shape, dtype) (a node that may write into an input goes to general
-    there); kernels that are None and other sizes go to general(inputs). Kernels of ndim != 1
-    take their arrays raveled (C-ordered: views). Inputs of other shapes or layouts run
-    plans[(shapes..., strides...)] when there is one, else other(inputs)."""
-    key = (arity, ndim, check_contiguous, alias)
+def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, spread, alias, empty, dtypes, threshold,
+              limit, plans, other):
+    """call(inputs) -> outputs, one per `dtypes`, for inputs of one shape: when every input has
+    the first one's shape (and is C-ordered, if check_contiguous; the inputs numbered in
+    `spread` not spread by a stride of 0, if not: ndim 1) and fewer than `limit`
+    elements, the kernel `aliased` writes the first output into input `alias` if that one is
+    writeable and C-ordered, else `plain` into empty(shape, dtypes[0]); the other outputs into
+    new arrays; from `threshold` (at most `limit`) elements the parallel kernel `wide` into new
+    arrays (a node that may write into an input goes to general there); kernels that are None
+    and other sizes go to general(inputs). Kernels take the outputs, then the inputs; those of
+    ndim != 1 take their arrays raveled (C-ordered: views). Inputs of other shapes or layouts
+    run plans[(shapes..., strides...)] when there is one, else other(inputs)."""
+    key = (arity, ndim, check_contiguous, tuple(spread), alias, len(dtypes))
     factory = _written.get(key)
     if factory is None:
         factory = _written[key] = _write(*key)
-    return factory(general, plain, wide, aliased, empty, dtype, threshold, limit, plans, other)
+    return factory(general, plain, wide, aliased, empty, tuple(dtypes), threshold, limit, plans, other)
 
 
-def _write(arity, ndim, check_contiguous, alias):
+def _write(arity, ndim, check_contiguous, spread, alias, n_outputs):
     names = [f"a{i}" for i in range(arity)]
     flat = [n if ndim == 1 else f"{n}.ravel()" for n in names]
-    out = "out" if ndim == 1 else "out.ravel()"
+    outs = [f"out{k}" for k in range(n_outputs)]
+    flat_outs = [o if ndim == 1 else f"{o}.ravel()" for o in outs]
     different = [f"{n}.shape != shape" for n in names[1:]]
     if check_contiguous:
         different += [f"not {n}.flags.c_contiguous" for n in names]
-    lines = ["def factory(general, plain, wide, aliased, empty, dtype, threshold, limit, plans, other):",
+    lines = ["def factory(general, plain, wide, aliased, empty, dtypes, threshold, limit, plans, other):",
+             f"    {', '.join(f'd{k}' for k in range(n_outputs))}, = dtypes",
              "    def call(inputs):",
              f"        {', '.join(names)}, = inputs",
              f"        shape = {names[0]}.shape"]
+    layout = ", ".join([f"{n}.shape" for n in names] + [f"{n}.strides" for n in names])
+    by_plan = [f"            plan = plans.get(({layout},))",
+               "            return other(inputs) if plan is None else plan(inputs)"]
     if different:
-        layout = ", ".join([f"{n}.shape" for n in names] + [f"{n}.strides" for n in names])
-        lines += [f"        if {' or '.join(different)}:",
-                  f"            plan = plans.get(({layout},))",
-                  "            return other(inputs) if plan is None else plan(inputs)"]
+        lines += [f"        if {' or '.join(different)}:", *by_plan]
+    lines += [f"        size = {'shape[0]' if ndim == 1 else names[0] + '.size'}"]
+    if spread and not check_contiguous:
+        spread_out = " or ".join(f"not {names[i]}.strides[0]" for i in spread)
+        lines += [f"        if size >= {SPREAD_MIN} and ({spread_out}):", *by_plan]
     # (one test for a small call: `threshold` is at most `limit`)
-    lines += [f"        size = {'shape[0]' if ndim == 1 else names[0] + '.size'}",
-              "        if size >= threshold:",
+    lines += ["        if size >= threshold:",
               "            if size >= limit:",
               "                return general(inputs)"]
     if alias is None:
         lines += ["            if wide is None:",
                   "                return general(inputs)",
-                  "            out = empty(shape, dtype)",
-                  f"            wide({', '.join([out] + flat)})",
-                  "            return [out]"]
+                  *_new_arrays(outs, "            "),
+                  f"            wide({', '.join(flat_outs + flat)})",
+                  f"            return [{', '.join(outs)}]"]
     else:  # (in place from the threshold on: __call__'s)
         target = names[alias]
         lines += ["            return general(inputs)",
@@ -68,15 +83,25 @@ def _write(arity, ndim, check_contiguous, alias):
                   "        if flags.writeable and flags.c_contiguous:",
                   "            if aliased is None:",
                   "                return general(inputs)",
-                  f"            aliased({', '.join([flat[alias]] + flat)})",
-                  f"            return [{target}]"]
+                  *_new_arrays(outs[1:], "            "),
+                  f"            aliased({', '.join([flat[alias]] + flat_outs[1:] + flat)})",
+                  f"            return [{', '.join([target] + outs[1:])}]"]
     lines += ["        if plain is None:",
-              "            return general(inputs)"] + _into_new_array("plain", out, flat)
+              "            return general(inputs)",
+              *_new_arrays(outs, "        "),
+              f"        plain({', '.join(flat_outs + flat)})",
+              f"        return [{', '.join(outs)}]",
+              "    return call"]
     return _factory(lines, f"<symgraph fast call {arity} {ndim}>")
 
 
+def _new_arrays(outs, indent):
+    """Lines making the outputs `outs` (out0, out1...: of dtypes d0, d1...) as new arrays."""
+    return [f"{indent}{o} = empty(shape, d{o[3:]})" for o in outs]
+
+
 def _into_new_array(kernel, out, flat):
-    """The last lines of a written call: `kernel` into a new array, returned."""
+    """The last lines of a written single-values call: `kernel` into a new array, returned."""
     return ["        out = empty(shape, dtype)",
             f"        {kernel}({', '.join([out] + flat)})",
             "        return [out]",

@@ -84,3 +84,24 @@ def test_the_gradient_through_a_mean_over_axis_0_is_the_numpy_backends(rng):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-8)
     elementwise = thunks(f, numba_cpu.ElementwiseThunk)
     assert any(key[0] == "broadcast" and (True, False) in key[1] for t in elementwise for key in t.kernels)
+
+
+@pytest.mark.parametrize("n", [numba_cpu.SPREAD_MIN, 100])
+@pytest.mark.parametrize("cost", ["squared error", "through SumToShape"])
+def test_a_cheap_vector_loop_reads_a_mean_s_seed_as_one_value(cost, n, rng):
+    """A 1-d loop of cheap arithmetic takes inputs of any stride as they are, but a mean's
+    seed spread by a stride of 0 (BroadcastTo, or a SumToShape passing it on) ran a value at
+    a time (30000 float32 18.5 us, as one value 9.7): from SPREAD_MIN values the loop reads it
+    as one value (its plan); below, as it is. NumPy's gradients either way."""
+    x, y = sg.fvector("x"), sg.fvector("y")
+    loss = ((x - y) ** 2).mean() if cost == "squared error" else (abs(x + x) + y).mean()
+    grads = sg.grad(loss, [x, y])
+    f, ref = sg.function([x, y], grads, backend="numba"), sg.function([x, y], grads, backend="numpy")
+    # (100 values first: the flat kernel compiled, the call written with it; then the written
+    # call must hand the spread seed to its plan, made, then reused)
+    for values in [rng.normal(size=(2, 100)).astype("float32")] + [rng.normal(size=(2, n)).astype("float32")] * 2:
+        for g, w in zip(f(*values), ref(*values)):
+            np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-9)
+    (reader,) = [t for t in thunks(f, numba_cpu.ElementwiseThunk) if t.spread]
+    spread_layouts = [key for key in reader.plans if 0 in key[len(key) // 2 + reader.spread[0]]]
+    assert len(spread_layouts) == (n >= numba_cpu.SPREAD_MIN)
