@@ -140,6 +140,9 @@ CASES = [
     ("max axis 2 of (1000,1000,1)", [(1000, 1000, 1)], lambda m, x: x.max(axis=2)),
     ("x * exp(column)", [M, (M[0], 1)], lambda m, x, c: x * m.exp(c)),
     ("tanh(x).sum(axis 0), 64x784", [(64, 784)], lambda m, x: m.tanh(x).sum(axis=0)),
+    # (64th session: reductions of views walking backwards, turned round)
+    ("x[::-1].sum(axis 0)", [M], lambda m, x: x[::-1].sum(axis=0)),
+    ("x[::-1].sum(axis 1)", [M], lambda m, x: x[::-1].sum(axis=1)),
 ]
 
 

@@ -673,6 +673,33 @@ def _broadcast_cuts(arrays):
     return cuts if np.broadcast_shapes(*cut_shapes) == shape else None
 
 
+def _turned_reductions(arrays, shape, reduced):
+    """Per array, the index turning round each reduced axis of `shape` that every array
+    spanning it walks backwards (x[::-1].sum(axis=0), x[:, ::-1].sum(axis=1)), None where it
+    has none; None instead of the list where no axis is. A fold's result does not depend on
+    the order it meets the values (a sum's rounding aside, as in any order of summing), and
+    turned round the loops read such a view as any array of its layout: x[::-1].sum(axis=0)
+    of 1000x1000 float32 184 -> 40 us (NumPy 84-114), x[:, ::-1].sum(axis=1) 214 -> 39 (191)."""
+    return _turned(arrays, shape, reduced)[0]
+
+
+def _turned(arrays, shape, axes):
+    """(per array the index turning round those of `axes` that every array spanning them walks
+    backwards, those axes), or (None, ()) where there are none."""
+    ndim = len(shape)
+    turned = []
+    for d in axes:
+        spanning = [a.strides[d - ndim + a.ndim] for a in arrays
+                    if d - ndim + a.ndim >= 0 and a.shape[d - ndim + a.ndim] > 1]
+        if spanning and all(stride < 0 for stride in spanning):
+            turned.append(d)
+    if not turned:
+        return None, ()
+    backwards = slice(None, None, -1)
+    return [tuple(backwards if k + ndim - a.ndim in turned and n > 1 else slice(None) for k, n in enumerate(a.shape))
+            for a in arrays], tuple(turned)
+
+
 def _may_be_spread(var):
     """Whether var's value may be a view spread by a stride of 0: a BroadcastTo's, passed on
     by views (SumToShape where nothing is summed, DimShuffle, Reshape...)."""
@@ -928,10 +955,14 @@ class ReduceThunk:
         if mapping is not None:
             return mapping(inputs)
         shape = _common_shape(inputs)
-        if self.op.axis and all(shape[d] == 1 for d in self.op.axis):
+        unit_folds = self.op.axis and all(shape[d] == 1 for d in self.op.axis)
+        turns, turned = (None, ()) if unit_folds else \
+            _turned(inputs, shape, [d for d in range(len(shape)) if d not in self.op.axis])
+        if unit_folds or turns is not None:
             if len(self.maps) >= 64:
                 self.maps.clear()
-            mapping = self.maps[key] = self._mapping(shape, inputs)
+            mapping = self._mapping(shape, inputs) if unit_folds else self._turned_round(shape, turns, turned)
+            self.maps[key] = mapping
             return mapping(inputs)
         if len(self.plans) >= 64:  # shapes that change every call
             self.plans.clear()
@@ -975,6 +1006,21 @@ class ReduceThunk:
             # (a reduction's result is C-ordered; the loop writes transposed inputs' in their order)
             return [out if out.flags.c_contiguous else np.ascontiguousarray(out)]
         return mapping
+
+    def _turned_round(self, shape, turns, turned):
+        """What a call does whose inputs all walk backwards along the kept axes `turned` (rows
+        in reverse order, x[::-1].sum(axis=1)): the fold of the inputs turned round (`turns`),
+        its result turned back (a copy: a reduction's result is C-ordered). Read as they are,
+        the loops took them as arrays of any layout, a value at a time: 1000x1000 float32
+        220 -> 45 us (NumPy 198)."""
+        op = self.op
+        kept = [d for d in range(len(shape)) if op.keepdims or d not in op.axis]
+        back = tuple(slice(None, None, -1) if d in turned else slice(None) for d in kept)
+
+        def turned_round(inputs):
+            (out,) = self([a[t] for a, t in zip(inputs, turns)])
+            return [np.ascontiguousarray(out[back])]
+        return turned_round
 
     def _write_whole_call(self, kernel, ndim):
         """self.call becomes a function for the common call of a reduction over all axes of
@@ -1058,8 +1104,10 @@ class ReduceThunk:
         ndim = len(shape)
         if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
-        cuts = _broadcast_cuts(inputs)
-        if cuts is not None:  # (stride-0 axes cut to length 1: see _broadcast_cuts)
+        # (stride-0 axes cut to length 1: see _broadcast_cuts; reduced axes walked backwards
+        # turned round: see _turned_reductions)
+        cuts = _broadcast_cuts(inputs) or _turned_reductions(inputs, shape, op.axis)
+        if cuts is not None:
             plan = self._plan(_cut(inputs, cuts))
             arrange = plan.arrange
             return plan._replace(arrange=functools.partial(_cut, cuts=cuts) if arrange is None else
