@@ -143,6 +143,7 @@ CASES = [
     # (64th session: reductions of views walking backwards, turned round)
     ("x[::-1].sum(axis 0)", [M], lambda m, x: x[::-1].sum(axis=0)),
     ("x[::-1].sum(axis 1)", [M], lambda m, x: x[::-1].sum(axis=1)),
+    ("var over (0,2,3), NCHW", [(128, 64, 16, 16)], lambda m, x: x.var(axis=(0, 2, 3))),  # (in two folds)
 ]
 
 
