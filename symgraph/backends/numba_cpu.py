@@ -569,17 +569,25 @@ class ElementwiseThunk:
         """run(inputs), or for a small output of a node that writes into no input, a function
         doing what it does with the kernel looked up once, after run's first call compiled it
         (kernel_of() -> that kernel): a broadcast call on 32x10 took 2.3 us in run, 1.1 of
-        them making its output through the in-place checks. shape: the output's (transposed:
-        the kernel's, whose output is returned transposed, as _run_flat does)."""
-        if self.inplace is not None or not self.single or math.prod(shape) >= self.recycled_from:
+        them making its output through the in-place checks; a node of two outputs, (x - m) ** 2
+        and x - m over 32x64 with m a row, 4.4 us, 3.2 written. shape: the outputs' (transposed:
+        the kernel's, whose outputs are returned transposed, as _run_flat does)."""
+        if self.inplace is not None or math.prod(shape) >= self.recycled_from:
             return run
-        dtype, kernel = self.out_dtypes[0], None
+        dtypes, dtype, single, kernel = self.out_dtypes, self.out_dtypes[0], self.single, None
 
         def resolved(inputs):
             nonlocal kernel
             if kernel is None:
                 outs = run(inputs)
                 kernel = kernel_of().dispatcher  # (once a call went through: see _flat_call)
+                return outs
+            if not single:
+                outs = [np.empty(shape, d) for d in dtypes]
+                if transposed:
+                    kernel(*[o.ravel() for o in outs], *[a.T.ravel() for a in inputs])
+                    return [o.T for o in outs]
+                kernel(*outs, *inputs)
                 return outs
             out = np.empty(shape, dtype)
             if transposed:

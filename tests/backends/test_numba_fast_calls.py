@@ -196,6 +196,36 @@ def test_other_layouts_run_their_plans_kernel_call_after_call(case, rng):
     assert plan.__name__ == "resolved"
 
 
+@pytest.mark.parametrize("case", ["broadcast row", "broadcast column", "transposed"])
+def test_other_layouts_of_a_node_of_several_outputs_run_their_plans_kernel(case, rng):
+    """(x - m) ** 2 and x - m, one node: a layout's plan calls its kernel directly after its
+    first call too, each output new memory of its dtype, call after call."""
+    x, m = sg.matrix("x"), sg.matrix("m")
+    a = rng.normal(size=(6, 5)).astype("float32")
+    if case == "transposed":
+        b = rng.normal(size=(6, 5)).astype("float32")
+        d = x.T - m.T
+        args, want = (lambda: (a, b)), (lambda: a.T - b.T)  # noqa: E731
+    else:
+        b = rng.normal(size=(1, 5) if case.endswith("row") else (6, 1)).astype("float32")
+        d = x - m
+        args, want = (lambda: (a, b)), (lambda: a - b)  # noqa: E731
+    f = sg.function([x, m], [d ** 2, d, d > 0])
+    assert any(len(node.outputs) == 3 for node in f.fgraph.apply_nodes)  # (beside views: x.T)
+    results = []
+    for _ in range(4):
+        a[...] = rng.normal(size=a.shape)
+        results.append(f(*args()))
+        squared, difference, positive = results[-1]
+        np.testing.assert_allclose(squared, want() ** 2, rtol=1e-6)
+        np.testing.assert_allclose(difference, want(), rtol=1e-6)
+        np.testing.assert_array_equal(positive, want() > 0)
+        assert positive.dtype == np.bool_
+    assert not any(np.shares_memory(o, p) for o in results[-1] for p in results[-2])
+    (plan,) = _elementwise_thunks(f)[0].plans.values()
+    assert plan.__name__ == "resolved"
+
+
 def _elementwise_thunks(f):
     """The elementwise nodes' thunks (a reduction's thunk has plans too, ReducePlans)."""
     return [t for k, t in executor_globals(f).items() if k[:1] == "t" and isinstance(t, ElementwiseThunk)]
