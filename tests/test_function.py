@@ -66,6 +66,23 @@ def test_givens_replace_a_variable_by_a_slice_of_a_shared_dataset():
     assert x.owner is None  # the user's graph is unchanged
 
 
+def test_an_input_of_static_lengths_is_checked_inline(monkeypatch):
+    """An array of the type's dtype, ndim and static lengths (a layer's features) is taken
+    without TensorType.filter's full checks (1 us a call); one a static length does not match,
+    on any of the type's static axes, still raises naming the axis."""
+    calls = []
+    filter_ = sg.TensorType.filter
+    monkeypatch.setattr(sg.TensorType, "filter", lambda self, *a, **k: calls.append(1) or filter_(self, *a, **k))
+    x = sg.tensor("x", "float32", (None, 3, None, 5))
+    f = sg.function([x], x.sum(), backend="numpy")
+    assert f(np.ones((2, 3, 4, 5), "float32")) == 120 and not calls
+    for shape, axis in [((2, 4, 4, 5), 1), ((2, 3, 4, 6), 3)]:
+        with pytest.raises(ValueError, match=f"axis {axis} must have length"):
+            f(np.ones(shape, "float32"))
+    assert len(calls) == 2
+    assert f([[[[1.0] * 5] * 4] * 3] * 2) == 120 and len(calls) == 3  # (a list: the full checks)
+
+
 def test_wrong_arity_dtype_ndim_and_shape_are_named():
     x = sg.tensor("x", "float32", (None, 3))
     y = sg.ivector("y")
