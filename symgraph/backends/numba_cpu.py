@@ -703,8 +703,8 @@ def _split_folds(arrays, shape, reduced):
     if not kept or math.prod(shape) < SPLIT_FOLDS_MIN:
         return None
     trailing = tuple(d for d in reduced if d > kept[-1])
-    leading = tuple(d for d in reduced if d < kept[-1] and shape[d] != 1)
-    if not leading or not trailing or math.prod(shape[d] for d in trailing) < SPLIT_ROWS_MIN:
+    leading = tuple(d for d in reduced if d < kept[-1])  # (those of length 1 too: folded away)
+    if math.prod(shape[d] for d in leading) == 1 or math.prod(shape[d] for d in trailing) < SPLIT_ROWS_MIN:
         return None
     return (trailing, leading) if all(a.flags.c_contiguous for a in arrays) else None
 

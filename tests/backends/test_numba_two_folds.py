@@ -52,6 +52,20 @@ def test_a_channel_variance_of_nchw_images_is_numpys(dtype, rng):
     assert first.op.axis == (2, 3) and second.op.axis == (0,)
 
 
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_leading_axes_of_length_1_are_folded_too(keepdims, rng):
+    """(1, 3, 7, 25000) over (0, 1, 3): the leading axes 0 (of length 1) and 1 fold in the
+    second fold, the result (7,) as NumPy's."""
+    x = sg.ftensor4("x")
+    f = sg.function([x], x.sum(axis=(0, 1, 3), keepdims=keepdims), backend="numba")
+    a = rng.normal(size=(1, 3, 7, 25000)).astype("float32")
+    got, want = f(a), a.sum(axis=(0, 1, 3), keepdims=keepdims)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-3)
+    (mapping,) = _thunk(f).maps.values()
+    assert mapping.stages[1].op.axis == (0, 1)
+
+
 def test_smaller_or_other_layouts_fold_in_one_loop(rng):
     x = sg.ftensor3("x")
     f = sg.function([x], x.sum(axis=(0, 2)), backend="numba")
