@@ -73,7 +73,7 @@ def _write(arity, ndim, check_contiguous, spread, alias, n_outputs):
     if alias is None:
         lines += ["            if wide is None:",
                   "                return general(inputs)",
-                  *_new_arrays(outs, "            "),
+                  *_new_arrays(range(n_outputs), "            "),
                   f"            wide({', '.join(flat_outs + flat)})",
                   f"            return [{', '.join(outs)}]"]
     else:  # (in place from the threshold on: __call__'s)
@@ -83,21 +83,21 @@ def _write(arity, ndim, check_contiguous, spread, alias, n_outputs):
                   "        if flags.writeable and flags.c_contiguous:",
                   "            if aliased is None:",
                   "                return general(inputs)",
-                  *_new_arrays(outs[1:], "            "),
+                  *_new_arrays(range(1, n_outputs), "            "),
                   f"            aliased({', '.join([flat[alias]] + flat_outs[1:] + flat)})",
                   f"            return [{', '.join([target] + outs[1:])}]"]
     lines += ["        if plain is None:",
               "            return general(inputs)",
-              *_new_arrays(outs, "        "),
+              *_new_arrays(range(n_outputs), "        "),
               f"        plain({', '.join(flat_outs + flat)})",
               f"        return [{', '.join(outs)}]",
               "    return call"]
     return _factory(lines, f"<symgraph fast call {arity} {ndim}>")
 
 
-def _new_arrays(outs, indent):
-    """Lines making the outputs `outs` (out0, out1...: of dtypes d0, d1...) as new arrays."""
-    return [f"{indent}{o} = empty(shape, d{o[3:]})" for o in outs]
+def _new_arrays(numbers, indent):
+    """Lines making the outputs of these numbers (out0, out1...: of dtypes d0, d1...) new arrays."""
+    return [f"{indent}out{k} = empty(shape, d{k})" for k in numbers]
 
 
 def _into_new_array(kernel, out, flat):
