@@ -685,16 +685,6 @@ def _broadcast_cuts(arrays):
     return cuts if np.broadcast_shapes(*cut_shapes) == shape else None
 
 
-def _turned_reductions(arrays, shape, reduced):
-    """Per array, the index turning round each reduced axis of `shape` that every array
-    spanning it walks backwards (x[::-1].sum(axis=0), x[:, ::-1].sum(axis=1)), None where it
-    has none; None instead of the list where no axis is. A fold's result does not depend on
-    the order it meets the values (a sum's rounding aside, as in any order of summing), and
-    turned round the loops read such a view as any array of its layout: x[::-1].sum(axis=0)
-    of 1000x1000 float32 184 -> 40 us (NumPy 84-114), x[:, ::-1].sum(axis=1) 214 -> 39 (191)."""
-    return _turned(arrays, shape, reduced)[0]
-
-
 def _split_folds(arrays, shape, reduced):
     """(the reduced axes after the last kept one, those before it) where a reduction over both
     of C-ordered arrays of at least SPLIT_FOLDS_MIN values, rows of SPLIT_ROWS_MIN, goes faster
@@ -711,7 +701,13 @@ def _split_folds(arrays, shape, reduced):
 
 def _turned(arrays, shape, axes):
     """(per array the index turning round those of `axes` that every array spanning them walks
-    backwards, those axes), or (None, ()) where there are none."""
+    backwards, those axes), or (None, ()) where there are none (x[::-1].sum(axis=0), x[:,
+    ::-1].sum(axis=1)). Turned round, the loops read such views as arrays of their layout, not of
+    any layout a value at a time: a fold does not depend on the order it meets the values (a
+    sum's rounding aside, as in any order of summing), so ReduceThunk._plan turns reduced axes
+    round: x[::-1].sum(axis=0) of 1000x1000 float32 184 -> 40 us (NumPy 84-114),
+    x[:, ::-1].sum(axis=1) 214 -> 39 (191); kept ones, the result is turned back
+    (ReduceThunk._turned_round)."""
     ndim = len(shape)
     turned = []
     for d in axes:
@@ -1168,8 +1164,8 @@ class ReduceThunk:
         if op.kind in ("max", "min") and any(shape[d] == 0 for d in op.axis):
             raise ValueError(f"zero-size array to reduction operation {op.kind} which has no identity")
         # (stride-0 axes cut to length 1: see _broadcast_cuts; reduced axes walked backwards
-        # turned round: see _turned_reductions)
-        cuts = _broadcast_cuts(inputs) or _turned_reductions(inputs, shape, op.axis)
+        # turned round: see _turned)
+        cuts = _broadcast_cuts(inputs) or _turned(inputs, shape, op.axis)[0]
         if cuts is not None:
             plan = self._plan(_cut(inputs, cuts))
             arrange = plan.arrange

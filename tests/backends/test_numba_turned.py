@@ -1,6 +1,6 @@
 """Reductions of views that walk backwards (x[::-1], x[:, ::-1]): the Numba backend turns
 round the axes every input spanning them walks backwards, reduced ones in the plan
-(numba_cpu._turned_reductions: a fold does not depend on the order it meets the values) and
+(numba_cpu._turned: a fold does not depend on the order it meets the values) and
 kept ones by turning the result back (ReduceThunk._turned_round), so the loops read C-ordered
 layouts instead of arrays of any layout a value at a time. NumPy's values either way."""
 import numpy as np
@@ -79,5 +79,5 @@ def test_inputs_walking_different_ways_are_read_as_they_are(axis, rng):
     f = sg.function([x, y], (x[::-1] * y).sum(axis=axis), backend="numba")
     a, b = rng.normal(size=(2, 120, 90)).astype("float32")
     np.testing.assert_allclose(f(a, b), (a[::-1] * b).sum(axis=axis), rtol=1e-5, atol=1e-5)
-    assert numba_cpu._turned_reductions([a[::-1], b], a.shape, (0,)) is None
+    assert numba_cpu._turned([a[::-1], b], a.shape, (0,)) == (None, ())
     assert not _thunk(f).maps
