@@ -28,9 +28,9 @@ _written = {}  # (arity, ndim, contiguity checked, spread inputs, aliased input,
 def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, spread, alias, empty, dtypes, threshold,
               limit, plans, other):
     """call(inputs) -> outputs, one per `dtypes`, for inputs of one shape: when every input has
-    the first one's shape (and is C-ordered, if check_contiguous; the inputs numbered in
-    `spread` not spread by a stride of 0, if not: ndim 1) and fewer than `limit`
-    elements, the kernel `aliased` writes the first output into input `alias` if that one is
+    the first one's shape (and is C-ordered, if check_contiguous; if not, ndim 1, from
+    SPREAD_MIN elements the inputs numbered in `spread` not spread by a stride of 0: else
+    their plans) and fewer than `limit` elements, the kernel `aliased` writes the first output into input `alias` if that one is
     writeable and C-ordered, else `plain` into empty(shape, dtypes[0]); the other outputs into
     new arrays; from `threshold` (at most `limit`) elements the parallel kernel `wide` into new
     arrays (a node that may write into an input goes to general there); kernels that are None
@@ -87,11 +87,7 @@ def _write(arity, ndim, check_contiguous, spread, alias, n_outputs):
                   f"            aliased({', '.join([flat[alias]] + flat_outs[1:] + flat)})",
                   f"            return [{', '.join([target] + outs[1:])}]"]
     lines += ["        if plain is None:",
-              "            return general(inputs)",
-              *_new_arrays(range(n_outputs), "        "),
-              f"        plain({', '.join(flat_outs + flat)})",
-              f"        return [{', '.join(outs)}]",
-              "    return call"]
+              "            return general(inputs)"] + _into_new_arrays("plain", n_outputs, flat_outs, flat)
     return _factory(lines, f"<symgraph fast call {arity} {ndim}>")
 
 
@@ -100,11 +96,11 @@ def _new_arrays(numbers, indent):
     return [f"{indent}out{k} = empty(shape, d{k})" for k in numbers]
 
 
-def _into_new_array(kernel, out, flat):
-    """The last lines of a written single-values call: `kernel` into a new array, returned."""
-    return ["        out = empty(shape, dtype)",
-            f"        {kernel}({', '.join([out] + flat)})",
-            "        return [out]",
+def _into_new_arrays(kernel, n_outputs, flat_outs, flat):
+    """The last lines of a written call: `kernel` into new outputs, returned."""
+    return [*_new_arrays(range(n_outputs), "        "),
+            f"        {kernel}({', '.join(flat_outs + flat)})",
+            f"        return [{', '.join(f'out{k}' for k in range(n_outputs))}]",
             "    return call"]
 
 
@@ -136,8 +132,8 @@ def single_values_call(run, kernel_of, arity, ndim, mask, alias, empty, shape, d
 def _write_single(arity, ndim, mask, alias):
     names = [f"a{i}" for i in range(arity)]
     flat = [f"{n}.reshape(-1)" if single or ndim != 1 else n for n, single in zip(names, mask)]
-    out = "out" if ndim == 1 else "out.reshape(-1)"
-    lines = ["def factory(run, kernel_of, empty, shape, dtype):",
+    out = "out0" if ndim == 1 else "out0.reshape(-1)"
+    lines = ["def factory(run, kernel_of, empty, shape, d0):",
              "    kernels = [None, None]  # into a new array, into the input",
              "    def call(inputs):",
              f"        {', '.join(names)}, = inputs"]
@@ -154,5 +150,5 @@ def _write_single(arity, ndim, mask, alias):
               "        if kernel is None:",
               "            outs = run(inputs)",
               "            kernels[0] = kernel_of(False)",
-              "            return outs"] + _into_new_array("kernel", out, flat)
+              "            return outs"] + _into_new_arrays("kernel", 1, [out], flat)
     return _factory(lines, f"<symgraph single-values call {arity} {ndim}>")

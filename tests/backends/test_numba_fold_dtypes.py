@@ -37,7 +37,8 @@ def test_a_float32_fold_along_rows_writes_float32(kind, shape, rng):
 
 
 def test_a_float32_column_fold_keeps_its_accumulators_dtype(rng):
-    """((x * x).max and sum over axis 0: folded into the output element by element."""
+    """(x * x).prod(axis=0) of float32: folded into the output element by element, in float64
+    there, cast after."""
     x = sg.fmatrix("x")
     f = sg.function([x], (x * x).prod(axis=0), backend="numba")
     a = (1 + rng.normal(size=(300, 200)) * 0.01).astype("float32")
