@@ -21,6 +21,7 @@ from numba import get_num_threads
 from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
 from .numba_fast_calls import SPREAD_MIN, fast_call, single_values_call
+from .numba_matvec import MatVecThunk
 from . import blas, heap, numba_blas, numba_blocks, numba_conv, numba_program, numba_taps, numba_tiled_conv
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
@@ -87,6 +88,8 @@ def _lower_dot(op, node):
     reference = _reference(op, node)
     if _float32_vector_dot(node):
         return VectorDotThunk(node, reference)
+    if _matrix_vector_dot(node):
+        return MatVecThunk(node, reference)
     if node.inputs[0].ndim != 2 or node.inputs[1].ndim != 2:
         return reference  # other vector products: np.dot's BLAS call as it is
     dtype = np.dtype(node.outputs[0].dtype)
@@ -101,6 +104,12 @@ def _lower_dot(op, node):
 
 def _float32_vector_dot(node):
     return isinstance(node.op, linalg.Dot) and all(v.ndim == 1 and v.dtype == "float32" for v in node.inputs)
+
+
+def _matrix_vector_dot(node):
+    """x @ w or g @ x of a float matrix and vector of one dtype (numba_matvec)."""
+    return (isinstance(node.op, linalg.Dot) and sorted(v.ndim for v in node.inputs) == [1, 2]
+            and node.inputs[0].dtype == node.inputs[1].dtype == node.outputs[0].dtype in ("float32", "float64"))
 
 
 class VectorDotThunk:
@@ -2761,6 +2770,10 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
     # (splits_products last: its first call imports SciPy, 0.1 s of a warm start)
     if uses_blas and any(isinstance(node.op, CONV_OPS) for node in nodes) and blas.splits_products():
         uses_blas = False
+    # Matrix-vector products run on numba's threads only where no other product wakes BLAS's
+    # (a logistic regression's, not an MLP's whose output unit has a vector of weights).
+    products_on_threads = not any(isinstance(node.op, BLAS_OPS) and not _float32_vector_dot(node)
+                                  and not _matrix_vector_dot(node) for node in nodes)
 
     def thunk_for(node):
         if nan_guard and isinstance(node.op, linalg.Gemm) and node.op.inplace:
@@ -2768,6 +2781,8 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
             # already hold the NaN (see rewrite/memory.py), so it is computed as a new array.
             return _lower_gemm(linalg.Gemm(node.op.alpha, node.op.beta), node)
         thunk = make_thunk(node)
+        if isinstance(thunk, MatVecThunk):
+            thunk.on_threads = thunk.on_threads and products_on_threads
         if uses_blas and hasattr(thunk, "threshold"):
             thunk.threshold = float("inf")
         if isinstance(thunk, ElementwiseThunk):

@@ -1,0 +1,153 @@
+"""Matrix-vector products on numba's threads (backends/numba_matvec.py): the two loops against
+np.dot in every layout and dtype, and when a graph's products take them."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import numba_matvec
+from symgraph.backends.numba_matvec import MATVEC_MAX, MATVEC_MIN_BYTES, MatVecThunk, column_sums, row_sums
+from tests.conftest import executor_globals
+
+# (rows, columns): rows not a multiple of the column loop's four, one row, one column
+SHAPES = [(256, 784), (203, 77), (1, 300), (300, 1), (5, 3)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_loops_are_numpys_products(shape, dtype, rng):
+    a = rng.normal(size=shape).astype(dtype)
+    v, g = rng.normal(size=shape[1]).astype(dtype), rng.normal(size=shape[0]).astype(dtype)
+    rows, columns = np.empty(shape[0], dtype), np.empty(shape[1], dtype)
+    row_sums(a, v, rows)
+    for blocks in (1, 2, 3):  # (more blocks than a thread each, or rows: empty blocks)
+        column_sums(a, g, columns, blocks)
+        np.testing.assert_allclose(columns, a.T @ g, rtol=2e-5 if dtype == "float32" else 1e-12, atol=1e-4)
+    np.testing.assert_allclose(rows, a @ v, rtol=2e-5 if dtype == "float32" else 1e-12, atol=1e-4)
+
+
+def test_nans_and_infinities_go_through_as_numpys():
+    """fastmath reassociates the row sums only: NaN and inf * 0 stay NaN, inf stays inf."""
+    a = np.ones((8, 40), "float32")
+    a[1, 3], a[2, 5], a[3, 7] = np.nan, np.inf, -np.inf
+    a[4, 1], a[4, 2] = np.inf, -np.inf
+    v = np.ones(40, "float32")
+    v[9] = 0
+    a[5, 9] = np.inf  # inf * 0
+    rows, columns = np.empty(8, "float32"), np.empty(40, "float32")
+    row_sums(a, v, rows)
+    column_sums(a, np.ones(8, "float32"), columns, 2)
+    with np.errstate(invalid="ignore"):
+        want_rows, want_columns = a @ v, a.T @ np.ones(8, "float32")
+    assert np.isnan(rows).sum() == 3 and np.isinf(rows).sum() == 2
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(columns, want_columns)
+
+
+def _counting(monkeypatch):
+    """Counts of the two loops' calls, through numba_matvec's names the thunk calls."""
+    calls = {"rows": 0, "columns": 0}
+
+    def counted(name, loop):
+        def call(*args):
+            calls[name] += 1
+            return loop(*args)
+        return call
+    monkeypatch.setattr(numba_matvec, "row_sums", counted("rows", row_sums))
+    monkeypatch.setattr(numba_matvec, "column_sums", counted("columns", column_sums))
+    return calls
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form,loop", [("x @ w", "rows"), ("x.T @ g", "columns"), ("g @ x", "columns"),
+                                       ("w @ x.T", "rows")])
+def test_products_in_the_window_run_the_loops(form, loop, dtype, rng, monkeypatch):
+    if numba_matvec.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread: np.dot")
+    calls = _counting(monkeypatch)
+    x = sg.matrix("x", dtype=dtype)
+    v = sg.vector("v", dtype=dtype)
+    expression = {"x @ w": sg.dot(x, v), "x.T @ g": sg.dot(x.T, v), "g @ x": sg.dot(v, x),
+                  "w @ x.T": sg.dot(v, x.T)}[form]
+    f = sg.function([x, v], expression)
+    a = rng.normal(size=(400, 700)).astype(dtype)  # (past MATVEC_MIN_BYTES in float32 too)
+    length = 700 if form in ("x @ w", "w @ x.T") else 400
+    for _ in range(2):
+        b = rng.normal(size=length).astype(dtype)
+        want = {"x @ w": lambda: a @ b, "x.T @ g": lambda: a.T @ b, "g @ x": lambda: b @ a,
+                "w @ x.T": lambda: b @ a.T}[form]()
+        got = f(a, b)
+        assert got.dtype == dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == "float32" else 1e-12, atol=1e-3)
+    assert calls[loop] == 2 and sum(calls.values()) == 2
+
+
+@pytest.mark.parametrize("shape", [(64, 784), (640, 784)])
+def test_products_outside_the_window_are_numpys(shape, rng, monkeypatch):
+    """Below MATVEC_MIN_BYTES the threads' start costs more than they save; from MATVEC_MAX
+    NumPy's OpenBLAS runs gemv on its own threads."""
+    calls = _counting(monkeypatch)
+    x, w = sg.fmatrix("x"), sg.fvector("w")
+    f = sg.function([x, w], sg.dot(x, w))
+    a, b = rng.normal(size=shape).astype("float32"), rng.normal(size=shape[1]).astype("float32")
+    assert shape[0] * shape[1] * 4 < MATVEC_MIN_BYTES or shape[0] * shape[1] >= MATVEC_MAX
+    np.testing.assert_allclose(f(a, b), a @ b, rtol=1e-4, atol=1e-4)
+    assert sum(calls.values()) == 0
+
+
+def test_strided_and_mixed_inputs_are_numpys(rng, monkeypatch):
+    """A strided vector, a matrix neither C- nor F-ordered, or another dtype: np.dot."""
+    calls = _counting(monkeypatch)
+    x, w = sg.dmatrix("x"), sg.dvector("w")
+    f = sg.function([x, w], sg.dot(x, w))
+    a, b = rng.normal(size=(400, 1400)), rng.normal(size=1400)
+    np.testing.assert_allclose(f(a[:, ::2], b[::2]), a[:, ::2] @ b[::2], rtol=1e-12)
+    np.testing.assert_allclose(f(a[:, :700], b[::2]), a[:, :700] @ b[::2], rtol=1e-12)
+    assert sum(calls.values()) == 0
+
+
+def test_a_wrong_length_is_numpys_error_naming_the_node(rng):
+    x, w = sg.fmatrix("x"), sg.fvector("w")
+    f = sg.function([x, w], sg.dot(x, w))
+    with pytest.raises(ValueError, match="Dot"):
+        f(rng.normal(size=(400, 700)).astype("float32"), np.ones(699, "float32"))
+
+
+def _matvec_thunks(f):
+    return [t for k, t in executor_globals(f).items() if k[:1] == "t" and isinstance(t, MatVecThunk)]
+
+
+def test_graphs_with_other_products_keep_gemv_on_numpy(rng):
+    """A matrix product beside the matrix-vector one (an MLP whose output unit has a vector of
+    weights) wakes OpenBLAS's threads: the matrix-vector product stays np.dot's."""
+    x, w1, w2 = sg.fmatrix("x"), sg.fmatrix("w1"), sg.fvector("w2")
+    alone = sg.function([x, w2], sg.dot(x, w2))
+    beside = sg.function([x, w1, w2], sg.dot(sg.nn.relu(sg.dot(x, w1)), w2))
+    assert all(t.on_threads for t in _matvec_thunks(alone)) == (numba_matvec.numba.config.NUMBA_NUM_THREADS > 1)
+    (thunk,) = _matvec_thunks(beside)
+    assert not thunk.on_threads
+    a, b, c = (rng.normal(size=s).astype("float32") for s in [(400, 700), (700, 700), (700,)])
+    np.testing.assert_allclose(beside(a, b, c), np.maximum(a @ b, 0) @ c, rtol=1e-3, atol=1e-2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_logistic_regression_trains_as_on_the_numpy_backend(dtype, rng):
+    """Theano's tutorial's step (400 rows of 784 features): its products in the window, the
+    weights after five steps those of the numpy backend."""
+    X = rng.normal(size=(400, 784)).astype(dtype)
+    Y = rng.integers(0, 2, 400).astype(dtype)
+    weights = []
+    for backend in ("numba", "numpy"):
+        x, y = sg.matrix("x", dtype=dtype), sg.vector("y", dtype=dtype)
+        w = sg.shared(np.zeros(784, dtype), "w")
+        b = sg.shared(np.asarray(0.0, dtype), "b")
+        p = 1 / (1 + sg.exp(-sg.dot(x, w) - b))
+        cost = (-y * sg.log(p) - (1 - y) * sg.log(1 - p)).mean() + 0.01 * (w ** 2).sum()
+        gw, gb = sg.grad(cost, [w, b])
+        step = sg.function([x, y], cost, updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)], backend=backend)
+        costs = [float(step(X, Y)) for _ in range(5)]
+        weights.append((costs, w.get_value(), float(b.get_value())))
+    (costs, w, b), (want_costs, want_w, want_b) = weights
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(costs, want_costs, rtol=tolerance)
+    np.testing.assert_allclose(w, want_w, rtol=tolerance * 10, atol=tolerance)
+    assert abs(b - want_b) <= tolerance
