@@ -563,16 +563,16 @@ class ElementwiseThunk:
 
     def _with_single_values(self, run, shape, mask):
         """run(inputs) for C-ordered arrays of the output's shape beside single values (x / x.sum(),
-        a shared 0-d learning rate), or for a small output of a one-output node, a function
-        written for it (numba_fast_calls.single_values_call) calling the kernels directly."""
-        if not self.single or math.prod(shape) >= self.recycled_from:
+        a shared 0-d learning rate), or for small outputs a function written for it
+        (numba_fast_calls.single_values_call) calling the kernels directly."""
+        if math.prod(shape) >= self.recycled_from:
             return run
         alias = None if self.inplace is None or mask[self.inplace] else self.inplace
 
         def kernel_of(into):
             return self._flat_kernel(mask, shape, alias if into else None).dispatcher
         return single_values_call(run, kernel_of, len(mask), len(shape), mask, alias, np.empty, shape,
-                                  self.out_dtypes[0])
+                                  self.out_dtypes)
 
     def _resolved(self, run, shape, transposed, kernel_of):
         """run(inputs), or for a small output of a node that writes into no input, a function

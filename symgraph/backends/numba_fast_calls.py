@@ -111,29 +111,32 @@ def _factory(lines, label):
     return env["factory"]
 
 
-_written_single = {}  # (arity, ndim, single-value mask, aliased input) -> factory
+_written_single = {}  # (arity, ndim, single-value mask, aliased input, outputs) -> factory
 
 
-def single_values_call(run, kernel_of, arity, ndim, mask, alias, empty, shape, dtype):
-    """call(inputs) -> [output] for one plan of ElementwiseThunk: C-ordered arrays of the
-    output's `shape` beside single values (mask[i]: a 0-d or one-element input: a sum, a
-    step size), the output small enough to be made afresh. The kernel for each way the call
-    can go (into input `alias` where that one is writeable, else into a new array) is
-    kernel_of(into) once `run(inputs)` went that way; until then run does the call.
+def single_values_call(run, kernel_of, arity, ndim, mask, alias, empty, shape, dtypes):
+    """call(inputs) -> outputs, one per `dtypes`, for one plan of ElementwiseThunk: C-ordered
+    arrays of the outputs' `shape` beside single values (mask[i]: a 0-d or one-element input: a
+    sum, a step size), the outputs small enough to be made afresh. The kernel for each way the
+    call can go (the first output into input `alias` where that one is writeable, else into a
+    new array; the other outputs new arrays) is kernel_of(into) once `run(inputs)` went that
+    way; until then run does the call.
     Measured on x / s over 1000 float32 with a 0-d s: the plan through the thunk's methods
-    2.48 us (a kernel call of 0.43), this function 0.85 (the node's whole call 2.94 -> 1.26)."""
-    key = (arity, ndim, mask, alias)
+    2.48 us (a kernel call of 0.43), this function 0.85 (the node's whole call 2.94 -> 1.26);
+    a node of two outputs, -x - b and x + b over 256 float32 with a 0-d b, 3.6 -> 1.5 us."""
+    key = (arity, ndim, mask, alias, len(dtypes))
     factory = _written_single.get(key)
     if factory is None:
         factory = _written_single[key] = _write_single(*key)
-    return factory(run, kernel_of, empty, shape, dtype)
+    return factory(run, kernel_of, empty, shape, tuple(dtypes))
 
 
-def _write_single(arity, ndim, mask, alias):
+def _write_single(arity, ndim, mask, alias, n_outputs):
     names = [f"a{i}" for i in range(arity)]
     flat = [f"{n}.reshape(-1)" if single or ndim != 1 else n for n, single in zip(names, mask)]
-    out = "out0" if ndim == 1 else "out0.reshape(-1)"
-    lines = ["def factory(run, kernel_of, empty, shape, d0):",
+    outs = [f"out{k}" if ndim == 1 else f"out{k}.reshape(-1)" for k in range(n_outputs)]
+    lines = ["def factory(run, kernel_of, empty, shape, dtypes):",
+             f"    {', '.join(f'd{k}' for k in range(n_outputs))}, = dtypes",
              "    kernels = [None, None]  # into a new array, into the input",
              "    def call(inputs):",
              f"        {', '.join(names)}, = inputs"]
@@ -144,11 +147,12 @@ def _write_single(arity, ndim, mask, alias):
                   "                outs = run(inputs)",
                   "                kernels[1] = kernel_of(True)",
                   "                return outs",
-                  f"            kernel({', '.join([flat[alias]] + flat)})",
-                  f"            return [{names[alias]}]"]
+                  *_new_arrays(range(1, n_outputs), "            "),
+                  f"            kernel({', '.join([flat[alias]] + outs[1:] + flat)})",
+                  f"            return [{', '.join([names[alias]] + [f'out{k}' for k in range(1, n_outputs)])}]"]
     lines += ["        kernel = kernels[0]",
               "        if kernel is None:",
               "            outs = run(inputs)",
               "            kernels[0] = kernel_of(False)",
-              "            return outs"] + _into_new_arrays("kernel", 1, [out], flat)
+              "            return outs"] + _into_new_arrays("kernel", n_outputs, outs, flat)
     return _factory(lines, f"<symgraph single-values call {arity} {ndim}>")

@@ -284,7 +284,7 @@ def test_the_single_values_call_writes_into_its_input_only_where_it_may():
             kernels.setdefault(into, []).append(out is x)
             out[:] = x + s[0]
         return kernel
-    call = single_values_call(run, kernel_of, 2, 1, (False, True), 0, np.empty, (3,), np.dtype("float32"))
+    call = single_values_call(run, kernel_of, 2, 1, (False, True), 0, np.empty, (3,), [np.dtype("float32")])
     x, s = np.zeros(3, "float32"), np.float32(1.0).reshape(())
     frozen = np.zeros(3, "float32")
     frozen.flags.writeable = False
@@ -294,3 +294,63 @@ def test_the_single_values_call_writes_into_its_input_only_where_it_may():
     assert out is not frozen and ran == [True, False] and (out == 1).all()
     out = call([frozen, s])[0]
     assert out is not frozen and kernels[False] == [False] and (out == 1).all() and (frozen == 0).all()
+
+
+def test_the_single_values_call_of_several_outputs_makes_each_of_its_dtype():
+    """Outputs after the first are new arrays of their dtypes, whether the first is written into
+    the input or into a new array; the kernel takes the outputs, then the inputs."""
+    from symgraph.backends.numba_fast_calls import single_values_call
+
+    def run(inputs):
+        x, s = inputs
+        first = x if x.flags.writeable else np.empty(3, "float32")
+        first[:] = x + s
+        return [first, (x > s).astype(np.float64)]
+
+    def kernel_of(into):
+        def kernel(out0, out1, x, s):
+            out0[:] = x + s[0]
+            out1[:] = x > s[0]
+        return kernel
+    call = single_values_call(run, kernel_of, 2, 1, (False, True), 0, np.empty, (3,),
+                              [np.dtype("float32"), np.dtype("float64")])
+    s = np.float32(0.5).reshape(())
+    for _ in range(2):  # (the first call runs the plan, the second the kernel)
+        x = np.array([0.0, 1.0, 2.0], "float32")
+        first, second = call([x, s])
+        assert first is x and second.dtype == np.float64
+        np.testing.assert_array_equal(first, [0.5, 1.5, 2.5])
+        np.testing.assert_array_equal(second, [0, 1, 1])
+    frozen = np.array([0.0, 1.0, 2.0], "float32")
+    frozen.flags.writeable = False
+    results = [call([frozen, s]) for _ in range(3)]
+    for first, second in results:
+        assert first is not frozen and first.dtype == np.float32 and second.dtype == np.float64
+        np.testing.assert_array_equal(first, [0.5, 1.5, 2.5])
+        np.testing.assert_array_equal(second, [0, 1, 1])
+    assert not np.shares_memory(results[-1][1], results[-2][1]) and (frozen == [0, 1, 2]).all()
+
+
+@pytest.mark.parametrize("shape", [(256,), (6, 5)])
+def test_a_node_of_several_outputs_beside_a_shared_number_call_after_call(shape, rng):
+    """-z - b and z + b, one node beside a shared 0-d b (a logistic regression's forward value
+    and what its gradient reuses): a call written for that plan, new right outputs each call."""
+    z = sg.tensor("z", "float32", shape=(None,) * len(shape))
+    b = sg.shared(np.float32(0.25), "b")
+    t = -z - b
+    f = sg.function([z], [t * 3, -t, t > 0])
+    assert any(len(node.outputs) == 3 for node in f.fgraph.apply_nodes)
+    a = rng.normal(size=shape).astype("float32")
+    results = []
+    for _ in range(4):
+        a[...] = rng.normal(size=shape)
+        results.append(f(a))
+        tripled, negated, positive = results[-1]
+        np.testing.assert_allclose(tripled, (-a - np.float32(0.25)) * 3, rtol=1e-6)
+        np.testing.assert_allclose(negated, a + np.float32(0.25), rtol=1e-6)
+        np.testing.assert_array_equal(positive, -a - np.float32(0.25) > 0)
+        assert tripled.dtype == np.float32 and positive.dtype == np.bool_
+    assert not any(np.shares_memory(o, p) for o in results[-1] for p in results[-2])
+    (plan,) = _plan_written_for_single_values(f)
+    kernels = dict(zip(plan.__code__.co_freevars, plan.__closure__))["kernels"].cell_contents
+    assert kernels[0] is not None
