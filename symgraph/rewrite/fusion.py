@@ -8,6 +8,10 @@ number is a group too (see _reads_a_number). A member read outside the group
 becomes an extra output of the Composite, so nothing is computed twice; it may only do so
 when it has the root's shape (it reads every input of the group, or the graph shows its
 lengths are the root's), so that all outputs share one loop shape.
+
+Before groups grow, a cheap node of one array (1 - y, -y, a cast) read by several elementwise
+nodes gets a copy for each reader (_copy_for_each_reader): each loop recomputes it in a
+register instead of reading an array one node wrote.
 """
 from collections import defaultdict
 
@@ -21,6 +25,7 @@ _REDUCIBLE = ("sum", "prod", "max", "min", "mean", "any", "all")
 
 
 def fuse(fgraph, log):
+    _copy_for_each_reader(fgraph, log)
     order = fgraph.apply_nodes
     position = {node: i for i, node in enumerate(order)}
     ancestors = _ancestor_bits(order, position)
@@ -45,6 +50,42 @@ def fuse(fgraph, log):
     for root, group in groups:
         _replace_group(fgraph, root, group, position, log)
     _fuse_reductions(fgraph, log)
+
+
+# Scalar ops of one instruction or so: recomputed in each reader's loop for less than reading
+# their array back. (Casts are named cast_<dtype>.)
+_CHEAP = frozenset(["neg", "add", "sub", "mul", "abs", "square", "relu", "maximum", "minimum"])
+
+
+def _copy_for_each_reader(fgraph, log):
+    """A cheap elementwise node of one array and constant numbers (1 - y, -y: the two sides
+    of a binary crossentropy written out, Theano's tutorial's) read only by elementwise nodes
+    of its number of dimensions, two or more: each reader but the first gets a copy, which
+    its loop then takes in. Fused apart, the node was a loop of its own whose array each
+    reader read back (in that tutorial's step over 256x784 float32, -y and 1 - y were two
+    such nodes of ~1 us each, its forward and gradient loops fused apart by SumToShape)."""
+    for node in list(fgraph.apply_nodes):
+        if not _fusable(node) or not _cheap(node):
+            continue
+        readers = fgraph.clients.get(node.outputs[0], [])
+        ndim = node.outputs[0].ndim
+        if len(readers) < 2 or not all(c != "output" and _fusable(c) and c.outputs[0].ndim == ndim
+                                       for c, _ in readers):
+            continue
+        for reader, i in list(readers)[1:]:
+            copy = node.op.make_node(*node.inputs).outputs[0]
+            copy.name, copy.trace, copy.scope = node.outputs[0].name, node.outputs[0].trace, node.outputs[0].scope
+            fgraph.set_input(reader, i, copy)
+        log.append(("fuse", "copy_for_each_reader", str(node.op)))
+
+
+def _cheap(node):
+    """One of _CHEAP's ops (or a cast) of one array that no elementwise node makes: such a node
+    of exp(x) (exp(x) * 2 read twice) joins exp(x)'s loop, an extra output of it."""
+    name = node.op.scalar_op.name
+    arrays = [v for v in node.inputs if not (isinstance(v, Constant) and v.data.size == 1 and v.ndim == 0)]
+    return (len(arrays) == 1 and (name in _CHEAP or name.startswith("cast_"))
+            and (arrays[0].owner is None or not _fusable(arrays[0].owner)))
 
 
 def _attachable(node, groups, group_of, ancestors, position):

@@ -679,6 +679,41 @@ def test_a_node_with_several_clients_is_fused_once():
     np.testing.assert_allclose(b, (2 * np.e) ** 2)
 
 
+def test_a_cheap_node_read_by_loops_fused_apart_is_copied_into_each():
+    """1 - y read by two loops that cannot be one (their other inputs' lengths may differ): each
+    loop computes 1 - y itself, no loop of its own writes it (fusion._copy_for_each_reader)."""
+    y, z, w = sg.dvector("y"), sg.dvector("z"), sg.dvector("w")
+    one_minus = 1 - y
+    fast, slow = compile_both([y, z, w], [one_minus * sg.exp(z), one_minus * sg.log(w)])
+    assert fired(fast, "copy_for_each_reader")
+    programs = [str(n.op) for n in fast.fgraph.apply_nodes]
+    assert len(programs) == 2 and all("sub(1.0, i" in p for p in programs)
+    rng = np.random.default_rng(5)
+    values = rng.random(4), rng.random(4), rng.random(4) + 0.5
+    assert_same(fast, slow, *values)
+    np.testing.assert_allclose(sg.function([y, z, w], [one_minus * sg.exp(z), one_minus * sg.log(w)])(*values),
+                               slow(*values), rtol=1e-12)  # (numba's loops too)
+    np.testing.assert_allclose(fast(values[0], values[1][:1], values[2]), slow(values[0], values[1][:1], values[2]))
+
+
+def test_costly_nodes_and_nodes_read_elsewhere_are_not_copied():
+    """exp(y) read by two loops is computed once; 1 - y that a product or the caller also
+    reads has its array anyway; exp(x) * 2 read twice joins one loop with exp(x) (see
+    test_a_node_with_several_clients_is_fused_once)."""
+    y, z, w, m = sg.dvector("y"), sg.dvector("z"), sg.dvector("w"), sg.dmatrix("m")
+    costly = sg.exp(y)
+    fast, _ = compile_both([y, z, w], [costly * sg.exp(z), costly * sg.log(w)])
+    assert not fired(fast, "copy_for_each_reader") and len(fast.fgraph.apply_nodes) == 3
+    one_minus = 1 - y
+    for inputs, outputs in [([y, z, w, m], [one_minus * z, one_minus * w, sg.dot(m, one_minus)]),
+                            ([y, z, w], [one_minus * z, one_minus * w, one_minus])]:
+        fast, slow = compile_both(inputs, outputs)
+        assert not fired(fast, "copy_for_each_reader")
+        values = [np.random.default_rng(6).random(s) for s in (3, 3, 3, (2, 3))][:len(inputs)]
+        for got, want in zip(fast(*values), slow(*values)):
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_intermediate_read_by_a_non_elementwise_op_is_fused_as_an_extra_output():
     x, W = sg.dmatrix("x"), sg.dmatrix("W")
     h = sg.tanh(x) * 2
