@@ -465,12 +465,17 @@ def _note_product(a, b, work, openblas=True):
     """Note a product NumPy's OpenBLAS (or, openblas False, MKL) may run on its threads: above
     MNK_THRESHOLD multiply-adds, unless OpenBLAS's single-thread small-matrix kernels take it
     (up to SMALL_KERNEL_MNK, both operands C-ordered: its transposed forms are not always)."""
-    global _threads_busy_until
     if work <= MNK_THRESHOLD:
         return
     if (openblas and work <= SMALL_KERNEL_MNK and a.flags.c_contiguous and b.flags.c_contiguous
             and openblas_small_kernels()):
         return
+    note_threads_busy()
+
+
+def note_threads_busy():
+    """Note that BLAS's threads just ran a product (and spin for THREADS_SPIN_SECONDS)."""
+    global _threads_busy_until
     _threads_busy_until = max(_threads_busy_until, time.perf_counter() + THREADS_SPIN_SECONDS)
 
 

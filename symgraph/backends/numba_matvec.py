@@ -9,7 +9,13 @@ OpenBLAS against these):
   float64 400x784  x @ w 31.7 -> 18.4, x.T @ g 31.4 -> 19.0;  128x784  9.9 -> 6.7, 10.4 -> 8.1
   float32 128x784  5.0 -> 4.3, 5.2 -> 5.7;  64x784  3.0 -> 3.1, 3.1 -> 4.8 (below MATVEC_MIN_BYTES:
   the threads' start is the cost)
-Above it OpenBLAS's threaded gemv is as fast as these (1024x784 float32 x.T @ g 28 against 26).
+OpenBLAS's x @ w of a narrow matrix (a linear regression's few features) is slow at any size:
+row sums take rows of up to NARROW_COLUMNS values from NARROW_MIN_BYTES (float32 3000x10 9.4 ->
+7.0, 10000x10 51 -> 16, float64 10000x3 80 -> 8.7; 1000x10 float64, 78 KB, 4.95 -> 4.92). Its
+x.T @ g of one is not: column sums take matrices of COLUMN_SUMS_MIN columns or more (1.5 MB
+float32 with 3 columns 63 -> 270, 10 columns 73 -> 135, 32 columns 21 -> 27, 128 columns 21.6 ->
+18.2). Above MATVEC_MAX OpenBLAS's threaded gemv was as fast as these (1024x784 float32 x.T @ g 28
+against 26), and its threads, woken, would spin beside numba's.
 
 The row sums reassociate (fastmath "reassoc" only: NaN and infinities as NumPy's), as BLAS's
 own blocked sums do; the column sums add each partial row in order.
@@ -24,6 +30,8 @@ from . import blas
 
 MATVEC_MIN_BYTES = 1 << 19
 MATVEC_MAX = 460800  # matrix elements: from here NumPy's OpenBLAS runs gemv on its threads
+NARROW_COLUMNS, NARROW_MIN_BYTES = 32, 1 << 16
+COLUMN_SUMS_MIN = 128
 
 
 @njit(cache=True, nogil=True, parallel=True, fastmath={"reassoc"})
@@ -68,36 +76,42 @@ def column_sums(a, v, out, blocks):
 
 class MatVecThunk:
     """Dot of a float matrix and a vector of one dtype, either way round (x @ w, g @ x): on
-    numba's threads from MATVEC_MIN_BYTES below MATVEC_MAX matrix elements, else np.dot (`reference`).
-    The graph decides `on_threads` (numba_cpu.compile_graph): only where its other products
-    wake no BLAS threads, whose spinning beside numba's slows both, and never while a product
-    symgraph handed to BLAS's threads may keep them spinning (blas.threads_idle)."""
+    numba's threads within the sizes above, else np.dot (`reference`). The graph decides
+    `on_threads` (numba_cpu.compile_graph): only where its other products wake no BLAS threads,
+    whose spinning beside numba's slows both, and never while a product may keep them spinning
+    (blas.threads_idle: this thunk's own from MATVEC_MAX too)."""
 
     def __init__(self, node, reference):
         self.reference = reference
         self.matrix_first = node.inputs[0].ndim == 2
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.min_size = MATVEC_MIN_BYTES // self.dtype.itemsize
+        self.narrow_min_size = NARROW_MIN_BYTES // self.dtype.itemsize
         self.threads = numba.config.NUMBA_NUM_THREADS  # (numba.get_num_threads() costs 0.8 us)
         self.on_threads = self.threads > 1
 
     def __call__(self, inputs):
         a, b = inputs
         matrix, vector = (a, b) if self.matrix_first else (b, a)
-        dtype = self.dtype
-        if (not self.on_threads or not self.min_size <= matrix.size < MATVEC_MAX or matrix.dtype is not dtype
-                or vector.dtype is not dtype or vector.strides[0] != dtype.itemsize or not blas.threads_idle()):
-            return self.reference(inputs)
+        dtype, size = self.dtype, matrix.size
+        if matrix.dtype is not dtype or vector.dtype is not dtype:
+            return self.reference(inputs)  # (its result cast to the node's dtype)
+        if size < self.narrow_min_size or not self.on_threads:
+            return [np.dot(a, b)]  # (the reference's cast to a dtype named by its string: 0.3 us)
+        if size >= MATVEC_MAX:
+            blas.note_threads_busy()  # (OpenBLAS's gemv on its threads)
+            return [np.dot(a, b)]
         rows = matrix if self.matrix_first else matrix.T  # the product is rows @ vector
-        if rows.shape[1] != vector.shape[0]:
-            return self.reference(inputs)  # (np.dot's error)
-        if rows.flags.c_contiguous:
-            out = np.empty(rows.shape[0], dtype)
+        n, m = rows.shape
+        if m != vector.shape[0] or vector.strides[0] != dtype.itemsize or not blas.threads_idle():
+            return [np.dot(a, b)]  # (a wrong length: np.dot's error)
+        flags = rows.flags
+        if flags.c_contiguous and (size >= self.min_size or m <= NARROW_COLUMNS):
+            out = np.empty(n, dtype)
             row_sums(rows, vector, out)
             return [out]
-        if rows.flags.f_contiguous:
-            columns = rows.T
-            out = np.empty(columns.shape[1], dtype)
-            column_sums(columns, vector, out, self.threads)
+        if flags.f_contiguous and not flags.c_contiguous and size >= self.min_size and n >= COLUMN_SUMS_MIN:
+            out = np.empty(n, dtype)
+            column_sums(rows.T, vector, out, self.threads)
             return [out]
-        return self.reference(inputs)
+        return [np.dot(a, b)]

@@ -5,7 +5,9 @@ import pytest
 
 import symgraph as sg
 from symgraph.backends import numba_matvec
-from symgraph.backends.numba_matvec import MATVEC_MAX, MATVEC_MIN_BYTES, MatVecThunk, column_sums, row_sums
+from symgraph.backends import blas
+from symgraph.backends.numba_matvec import (COLUMN_SUMS_MIN, MATVEC_MAX, MATVEC_MIN_BYTES, NARROW_COLUMNS,
+                                             NARROW_MIN_BYTES, MatVecThunk, column_sums, row_sums)
 from tests.conftest import executor_globals
 
 # (rows, columns): rows not a multiple of the column loop's four, one row, one column
@@ -92,6 +94,53 @@ def test_products_outside_the_window_are_numpys(shape, rng, monkeypatch):
     assert shape[0] * shape[1] * 4 < MATVEC_MIN_BYTES or shape[0] * shape[1] >= MATVEC_MAX
     np.testing.assert_allclose(f(a, b), a @ b, rtol=1e-4, atol=1e-4)
     assert sum(calls.values()) == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_narrow_matrices_take_the_row_sums_from_fewer_bytes(dtype, rng, monkeypatch):
+    """A linear regression's few features: x @ w runs the row sums from NARROW_MIN_BYTES
+    (OpenBLAS's gemv is slow on narrow rows), x.T @ g stays np.dot's (column sums of few
+    columns are slower than OpenBLAS's)."""
+    if numba_matvec.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread: np.dot")
+    calls = _counting(monkeypatch)
+    itemsize = np.dtype(dtype).itemsize
+    rows = NARROW_MIN_BYTES // itemsize // 10 + 7
+    assert rows * 10 * itemsize < MATVEC_MIN_BYTES and 10 <= NARROW_COLUMNS < COLUMN_SUMS_MIN
+    x, v = sg.matrix("x", dtype=dtype), sg.vector("v", dtype=dtype)
+    forward, backward = sg.function([x, v], sg.dot(x, v)), sg.function([x, v], sg.dot(x.T, v))
+    a = rng.normal(size=(rows, 10)).astype(dtype)
+    w, g = rng.normal(size=10).astype(dtype), rng.normal(size=rows).astype(dtype)
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(forward(a, w), a @ w, rtol=tolerance, atol=tolerance)
+    assert calls == {"rows": 1, "columns": 0}
+    np.testing.assert_allclose(backward(a, g), a.T @ g, rtol=tolerance * 10, atol=tolerance * 10)
+    assert calls == {"rows": 1, "columns": 0}
+    np.testing.assert_allclose(forward(a[:-8], w), a[:-8] @ w, rtol=tolerance, atol=tolerance)  # (below)
+    assert calls == {"rows": 1, "columns": 0}
+    tall = rng.normal(size=(MATVEC_MIN_BYTES // itemsize // 10 + 7, 10)).astype(dtype)  # (past both sizes)
+    g = rng.normal(size=len(tall)).astype(dtype)
+    np.testing.assert_allclose(backward(tall, g), tall.T @ g, rtol=tolerance * 100, atol=tolerance * 100)
+    assert calls == {"rows": 1, "columns": 0}
+
+
+def test_a_product_from_the_window_top_keeps_the_next_ones_off_the_threads(rng, monkeypatch):
+    """From MATVEC_MAX OpenBLAS runs gemv on its threads, which then spin: the products right
+    after stay np.dot's (blas.threads_idle), the loops' threads not started beside them."""
+    calls = _counting(monkeypatch)
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    x, w = sg.fmatrix("x"), sg.fvector("w")
+    f = sg.function([x, w], sg.dot(x, w))
+    large, small = rng.normal(size=(640, 784)).astype("float32"), rng.normal(size=(256, 784)).astype("float32")
+    b = rng.normal(size=784).astype("float32")
+    assert blas.threads_idle()
+    np.testing.assert_allclose(f(large, b), large @ b, rtol=1e-4, atol=1e-4)
+    assert not blas.threads_idle()
+    np.testing.assert_allclose(f(small, b), small @ b, rtol=1e-4, atol=1e-4)
+    assert sum(calls.values()) == 0
+    monkeypatch.setattr(blas, "_threads_busy_until", 0.0)
+    np.testing.assert_allclose(f(small, b), small @ b, rtol=1e-4, atol=1e-4)
+    assert calls["rows"] == (numba_matvec.numba.config.NUMBA_NUM_THREADS > 1)
 
 
 def test_strided_and_mixed_inputs_are_numpys(rng, monkeypatch):
