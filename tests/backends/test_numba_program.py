@@ -140,6 +140,32 @@ def test_graphs_it_does_not_spell_too_small_or_too_large_stay_with_the_executor(
     assert "elements" in str(g._run.why_not)
 
 
+def test_a_signature_without_a_program_runs_the_executor_untimed(monkeypatch, rng):
+    """Once no program will be (too large here), a call runs the executor with no clock read
+    and no time added up; the written signature is the general one's."""
+    monkeypatch.setattr(numba_program, "MAX_ELEMENTS", 8)
+    v, s = sg.fvector("v"), sg.shared(np.float32(2.0), "s")
+    g = sg.function([v], [sg.exp(v) * s + 1, v.sum(), v.max(), sg.exp(v).min()], backend="numba")
+    values = [np.ones(10, "float32"), s.get_value()]
+    assert g._run.signature(values) == numba_program.signature(values) == ((10,), ())
+    for _ in range(4):
+        g(values[0])
+    key = numba_program.signature(values)
+    assert g._run.programs[key] is None and "elements" in str(g._run.why_not)
+    spent = g._run.spent[key][0]
+    clock = []
+    monkeypatch.setattr(numba_program.time, "perf_counter", lambda: clock.append(1) or 0.0)
+    got = g(values[0])
+    assert clock == [] and g._run.spent[key][0] == spent
+    np.testing.assert_allclose(got[0], np.exp(np.ones(10, "float32")) * 2 + 1, rtol=1e-6)
+
+
+def test_written_signatures_are_the_general_ones():
+    arrays = [np.zeros((2, 3)), np.zeros(()), np.zeros((0, 4, 1)), np.zeros(5)]
+    for arity in range(1, 5):
+        assert numba_program.written_signature(arity)(arrays[:arity]) == numba_program.signature(arrays[:arity])
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.exhaustive
 def test_reductions_indexing_and_shapes_in_the_program(dtype, rng):
