@@ -24,27 +24,41 @@ CASES = [(400, 784, "float64"), (400, 784, "float32"), (256, 784, "float32"), (1
          (64, 784, "float32"), (1000, 100, "float32")]
 
 
-def symgraph_step(feats, dtype, form):
+def symgraph_step(feats, dtype, cost_of):
+    """A step of w and b (zeros) through sg.grad: cost_of(x, y, w, b) -> the symbolic cost."""
     x, y = sg.matrix("x", dtype=dtype), sg.vector("y", dtype=dtype)
     w = sg.shared(np.zeros(feats, dtype), "w")
     b = sg.shared(np.asarray(0.0, dtype), "b")
-    if form == "theano":
-        p = 1 / (1 + sg.exp(-sg.dot(x, w) - b))
-        cross = -y * sg.log(p) - (1 - y) * sg.log(1 - p)
-    else:
-        cross = sg.nn.binary_crossentropy(sg.nn.sigmoid(sg.dot(x, w) + b), y)
-    cost = cross.mean() + L2 * (w ** 2).sum()
+    cost = cost_of(x, y, w, b)
     gw, gb = sg.grad(cost, [w, b])
     return sg.function([x, y], cost, updates=[(w, w - LR * gw), (b, b - LR * gb)])
 
 
-def linear_symgraph_step(feats, dtype):
-    x, y = sg.matrix("x", dtype=dtype), sg.vector("y", dtype=dtype)
-    w = sg.shared(np.zeros(feats, dtype), "w")
-    b = sg.shared(np.asarray(0.0, dtype), "b")
-    cost = ((sg.dot(x, w) + b - y) ** 2).mean()
-    gw, gb = sg.grad(cost, [w, b])
-    return sg.function([x, y], cost, updates=[(w, w - LR * gw), (b, b - LR * gb)])
+def theano_way(x, y, w, b):
+    p = 1 / (1 + sg.exp(-sg.dot(x, w) - b))
+    return (-y * sg.log(p) - (1 - y) * sg.log(1 - p)).mean() + L2 * (w ** 2).sum()
+
+
+def keras_way(x, y, w, b):
+    return sg.nn.binary_crossentropy(sg.nn.sigmoid(sg.dot(x, w) + b), y).mean() + L2 * (w ** 2).sum()
+
+
+def squared_error(x, y, w, b):
+    return ((sg.dot(x, w) + b - y) ** 2).mean()
+
+
+def numpy_step(X, Y):
+    """The logistic regression step by hand: its gradient (p - y) / n known."""
+    w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
+
+    def step():
+        p = 1 / (1 + np.exp(-(X @ w) - b))
+        cost = (-Y * np.log(p) - (1 - Y) * np.log(1 - p)).mean() + L2 * (w ** 2).sum()
+        g = (p - Y) / len(Y)
+        w[...] -= LR * (X.T @ g + 2 * L2 * w)
+        b[...] -= LR * g.sum()
+        return cost
+    return step
 
 
 def linear_numpy_step(X, Y):
@@ -60,13 +74,14 @@ def linear_numpy_step(X, Y):
     return step
 
 
-def linear_torch_step(torch, X, Y):
+def torch_step(torch, X, Y, cost_of):
+    """The step in PyTorch eager: cost_of(torch, x, y, w, b) -> the cost tensor."""
     x, y = torch.from_numpy(X), torch.from_numpy(Y)
     w = torch.zeros(X.shape[1], dtype=x.dtype, requires_grad=True)
     b = torch.zeros((), dtype=x.dtype, requires_grad=True)
 
     def step():
-        cost = ((x @ w + b - y) ** 2).mean()
+        cost = cost_of(torch, x, y, w, b)
         gw, gb = torch.autograd.grad(cost, [w, b])
         with torch.no_grad():
             w.sub_(LR * gw)
@@ -75,18 +90,23 @@ def linear_torch_step(torch, X, Y):
     return step
 
 
-def linear_jax_step(jax, X, Y):
+def torch_crossentropy(torch, x, y, w, b):
+    return torch.nn.functional.binary_cross_entropy(torch.sigmoid(x @ w + b), y) + L2 * (w ** 2).sum()
+
+
+def torch_squared_error(torch, x, y, w, b):
+    return ((x @ w + b - y) ** 2).mean()
+
+
+def jax_step(jax, X, Y, cost_of):
+    """The step under jax.jit: cost_of(jax, (w, b), x, y) -> the cost."""
     import jax.numpy as jnp
     if X.dtype == np.float64:
         jax.config.update("jax_enable_x64", True)
 
-    def cost_of(params, x, y):
-        w, b = params
-        return jnp.mean((x @ w + b - y) ** 2)
-
     @jax.jit
     def update(params, x, y):
-        cost, grads = jax.value_and_grad(cost_of)(params, x, y)
+        cost, grads = jax.value_and_grad(lambda p, x, y: cost_of(jax, p, x, y))(params, x, y)
         return [p - LR * g for p, g in zip(params, grads)], cost
     state = {"p": [jnp.zeros(X.shape[1], X.dtype), jnp.zeros((), X.dtype)]}
     x, y = jax.device_put(X), jax.device_put(Y)
@@ -97,56 +117,15 @@ def linear_jax_step(jax, X, Y):
     return step
 
 
-def numpy_step(X, Y):
-    w, b = np.zeros(X.shape[1], X.dtype), np.zeros((), X.dtype)
-
-    def step():
-        p = 1 / (1 + np.exp(-(X @ w) - b))
-        cost = (-Y * np.log(p) - (1 - Y) * np.log(1 - p)).mean() + L2 * (w ** 2).sum()
-        g = (p - Y) / len(Y)
-        w[...] -= LR * (X.T @ g + 2 * L2 * w)
-        b[...] -= LR * g.sum()
-        return cost
-    return step
+def jax_crossentropy(jax, params, x, y):
+    w, b = params
+    z = x @ w + b
+    return jax.numpy.mean(jax.nn.softplus(z) - y * z) + L2 * jax.numpy.sum(w ** 2)
 
 
-def torch_step(torch, X, Y):
-    x, y = torch.from_numpy(X), torch.from_numpy(Y)
-    w = torch.zeros(X.shape[1], dtype=x.dtype, requires_grad=True)
-    b = torch.zeros((), dtype=x.dtype, requires_grad=True)
-
-    def step():
-        p = torch.sigmoid(x @ w + b)
-        cost = torch.nn.functional.binary_cross_entropy(p, y) + L2 * (w ** 2).sum()
-        gw, gb = torch.autograd.grad(cost, [w, b])
-        with torch.no_grad():
-            w.sub_(LR * gw)
-            b.sub_(LR * gb)
-        return float(cost.detach())
-    return step
-
-
-def jax_step(jax, X, Y):
-    import jax.numpy as jnp
-    if X.dtype == np.float64:
-        jax.config.update("jax_enable_x64", True)
-
-    def cost_of(params, x, y):
-        w, b = params
-        z = x @ w + b
-        return jnp.mean(jax.nn.softplus(z) - y * z) + L2 * jnp.sum(w ** 2)
-
-    @jax.jit
-    def update(params, x, y):
-        cost, grads = jax.value_and_grad(cost_of)(params, x, y)
-        return [p - LR * g for p, g in zip(params, grads)], cost
-    state = {"p": [jnp.zeros(X.shape[1], X.dtype), jnp.zeros((), X.dtype)]}
-    x, y = jax.device_put(X), jax.device_put(Y)
-
-    def step():
-        state["p"], cost = update(state["p"], x, y)
-        return float(cost.block_until_ready())
-    return step
+def jax_squared_error(jax, params, x, y):
+    w, b = params
+    return jax.numpy.mean((x @ w + b - y) ** 2)
 
 
 def timed_row(label, steps, work):
@@ -172,9 +151,10 @@ def main():
         rng = np.random.default_rng(0)
         X = rng.standard_normal((rows, feats)).astype(dtype)
         Y = rng.integers(0, 2, rows).astype(dtype)
-        steps = [lambda f=symgraph_step(feats, dtype, "theano"): f(X, Y),
-                 lambda f=symgraph_step(feats, dtype, "keras"): f(X, Y), numpy_step(X, Y)]
-        steps += [torch_step(torch, X, Y) if torch else None, jax_step(jax, X, Y) if jax else None]
+        steps = [lambda f=symgraph_step(feats, dtype, theano_way): f(X, Y),
+                 lambda f=symgraph_step(feats, dtype, keras_way): f(X, Y), numpy_step(X, Y),
+                 torch_step(torch, X, Y, torch_crossentropy) if torch else None,
+                 jax_step(jax, X, Y, jax_crossentropy) if jax else None]
         us = timed_row(f"{rows:5d} x {feats:<8d} {dtype:8s} ", steps, rows * feats)
         ratios += [us[2] / us[0], us[2] / us[1]]
         print(f"   {us[2] / us[0]:11.2f}x {us[2] / us[1]:11.2f}x")
@@ -185,8 +165,9 @@ def main():
         rng = np.random.default_rng(0)
         X = rng.standard_normal((rows, feats)).astype(dtype)
         Y = rng.standard_normal(rows).astype(dtype)
-        steps = [lambda f=linear_symgraph_step(feats, dtype): f(X, Y), linear_numpy_step(X, Y),
-                 linear_torch_step(torch, X, Y) if torch else None, linear_jax_step(jax, X, Y) if jax else None]
+        steps = [lambda f=symgraph_step(feats, dtype, squared_error): f(X, Y), linear_numpy_step(X, Y),
+                 torch_step(torch, X, Y, torch_squared_error) if torch else None,
+                 jax_step(jax, X, Y, jax_squared_error) if jax else None]
         us = timed_row(f"{rows:6d} x {feats:<7d} {dtype:8s} ", steps, rows * feats)
         ratios.append(us[1] / us[0])
         print(f"   {us[1] / us[0]:13.2f}x")
