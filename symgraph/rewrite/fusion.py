@@ -60,22 +60,25 @@ _CHEAP = frozenset(["neg", "add", "sub", "mul", "abs", "square", "relu", "maximu
 def _copy_for_each_reader(fgraph, log):
     """A cheap elementwise node of one array and constant numbers (1 - y, -y: the two sides
     of a binary crossentropy written out, Theano's tutorial's) read only by elementwise nodes
-    of its number of dimensions, two or more: each reader but the first gets a copy, which
-    its loop then takes in. Fused apart, the node was a loop of its own whose array each
+    of its number of dimensions, two or more: each reader but the first gets a copy (one for
+    all its inputs reading the node), which its loop then takes in. Fused apart, the node was a loop of its own whose array each
     reader read back (in that tutorial's step over 256x784 float32, -y and 1 - y were two
     such nodes of ~1 us each, its forward and gradient loops fused apart by SumToShape)."""
     for node in list(fgraph.apply_nodes):
         if not _fusable(node) or not _cheap(node):
             continue
-        readers = fgraph.clients.get(node.outputs[0], [])
-        ndim = node.outputs[0].ndim
-        if len(readers) < 2 or not all(c != "output" and _fusable(c) and c.outputs[0].ndim == ndim
-                                       for c, _ in readers):
+        out = node.outputs[0]
+        readers = list(fgraph.clients.get(out, []))
+        by_reader = list(dict.fromkeys(c for c, _ in readers))  # ((1 - y) * (1 - y): one reader)
+        if len(by_reader) < 2 or not all(c != "output" and _fusable(c) and c.outputs[0].ndim == out.ndim
+                                         for c in by_reader):
             continue
-        for reader, i in list(readers)[1:]:
+        for reader in by_reader[1:]:
             copy = node.op.make_node(*node.inputs).outputs[0]
-            copy.name, copy.trace, copy.scope = node.outputs[0].name, node.outputs[0].trace, node.outputs[0].scope
-            fgraph.set_input(reader, i, copy)
+            copy.name, copy.trace, copy.scope = out.name, out.trace, out.scope
+            for client, i in readers:
+                if client is reader:
+                    fgraph.set_input(reader, i, copy)
         log.append(("fuse", "copy_for_each_reader", str(node.op)))
 
 
@@ -240,7 +243,7 @@ def _break_cycles(order, groups):
 
 def _replace_group(fgraph, root, group, position, log):
     members = sorted(group, key=position.get)
-    inputs, index, program, step_of = [], {}, [], {}
+    inputs, index, program, step_of, steps = [], {}, [], {}, {}
     for node in members:
         refs = []
         for v in node.inputs:
@@ -253,8 +256,12 @@ def _replace_group(fgraph, root, group, position, log):
                     index[v] = len(inputs)
                     inputs.append(v)
                 refs.append(("in", index[v]))
-        step_of[node] = len(program)
-        program.append((node.op.scalar_op, tuple(refs), node.outputs[0].dtype))
+        step = (node.op.scalar_op, tuple(refs), node.outputs[0].dtype)
+        if step in steps:  # (copies one loop took in twice: _copy_for_each_reader)
+            step_of[node] = steps[step]
+            continue
+        step_of[node] = steps[step] = len(program)
+        program.append(step)
     clients = fgraph.clients
     extra = [m for m in members if m is not root and _read_outside(m, group, clients)]
     out_nodes = [root] + extra

@@ -694,6 +694,11 @@ def test_a_cheap_node_read_by_loops_fused_apart_is_copied_into_each():
     np.testing.assert_allclose(sg.function([y, z, w], [one_minus * sg.exp(z), one_minus * sg.log(w)])(*values),
                                slow(*values), rtol=1e-12)  # (numba's loops too)
     np.testing.assert_allclose(fast(values[0], values[1][:1], values[2]), slow(values[0], values[1][:1], values[2]))
+    twice = (1 - y) * sg.exp(z) * (1 - y)  # (one reader of 1 - y, twice: one loop computing it once)
+    fast, slow = compile_both([y, z, w], [twice, (1 - y) * sg.log(w)])
+    (once,) = [str(n.op) for n in fast.fgraph.apply_nodes if "exp" in str(n.op)]
+    assert once.count("sub(1.0, i") == 1
+    assert_same(fast, slow, *values)
 
 
 def test_costly_nodes_and_nodes_read_elsewhere_are_not_copied():
