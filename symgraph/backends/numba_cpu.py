@@ -107,9 +107,16 @@ def _float32_vector_dot(node):
 
 
 def _matrix_vector_dot(node):
-    """x @ w or g @ x of a float matrix and vector of one dtype (numba_matvec)."""
-    return (isinstance(node.op, linalg.Dot) and sorted(v.ndim for v in node.inputs) == [1, 2]
-            and node.inputs[0].dtype == node.inputs[1].dtype == node.outputs[0].dtype in ("float32", "float64"))
+    """x @ w or g @ x of a float matrix and vector of one dtype, or x @ W of a matrix and a
+    matrix of one column (static: a Dense(1) layer's weights, its gradient's g) or g @ x of a
+    matrix of one row (numba_matvec)."""
+    if not isinstance(node.op, linalg.Dot) or not (
+            node.inputs[0].dtype == node.inputs[1].dtype == node.outputs[0].dtype in ("float32", "float64")):
+        return False
+    a, b = node.inputs
+    if a.ndim == b.ndim == 2:
+        return b.type.shape[1] == 1 or a.type.shape[0] == 1
+    return sorted([a.ndim, b.ndim]) == [1, 2]
 
 
 class VectorDotThunk:

@@ -75,15 +75,21 @@ def column_sums(a, v, out, blocks):
 
 
 class MatVecThunk:
-    """Dot of a float matrix and a vector of one dtype, either way round (x @ w, g @ x): on
-    numba's threads within the sizes above, else np.dot (`reference`). The graph decides
+    """Dot of a float matrix and a vector of one dtype, either way round (x @ w, g @ x), or of
+    a matrix and a one-column or one-row matrix (Keras's Dense(1): x @ W with W 784x1, its
+    gradient x.T @ g with g of one column): on numba's threads within the sizes above, else
+    np.dot (`reference` where the dtypes differ from the node's). The graph decides
     `on_threads` (numba_cpu.compile_graph): only where its other products wake no BLAS threads,
     whose spinning beside numba's slows both, and never while a product may keep them spinning
     (blas.threads_idle: this thunk's own from MATVEC_MAX too)."""
 
     def __init__(self, node, reference):
+        a, b = node.inputs
         self.reference = reference
-        self.matrix_first = node.inputs[0].ndim == 2
+        # The product is matrix @ vector (matrix_first) or vector @ matrix; two_d: the vector
+        # is a matrix's one column (b) or one row (a), the result a matrix of one column or row.
+        self.matrix_first = b.ndim == 1 or (a.ndim == 2 and b.type.shape[1] == 1)
+        self.two_d = a.ndim == b.ndim == 2
         self.dtype = np.dtype(node.outputs[0].dtype)
         self.min_size = MATVEC_MIN_BYTES // self.dtype.itemsize
         self.narrow_min_size = NARROW_MIN_BYTES // self.dtype.itemsize
@@ -103,15 +109,21 @@ class MatVecThunk:
             return [np.dot(a, b)]
         rows = matrix if self.matrix_first else matrix.T  # the product is rows @ vector
         n, m = rows.shape
+        if self.two_d:
+            if vector.shape[1 if self.matrix_first else 0] != 1:
+                return [np.dot(a, b)]
+            vector = vector[:, 0] if self.matrix_first else vector[0]
         if m != vector.shape[0] or vector.strides[0] != dtype.itemsize or not blas.threads_idle():
             return [np.dot(a, b)]  # (a wrong length: np.dot's error)
         flags = rows.flags
         if flags.c_contiguous and (size >= self.min_size or m <= NARROW_COLUMNS):
             out = np.empty(n, dtype)
             row_sums(rows, vector, out)
-            return [out]
-        if flags.f_contiguous and not flags.c_contiguous and size >= self.min_size and n >= COLUMN_SUMS_MIN:
+        elif flags.f_contiguous and not flags.c_contiguous and size >= self.min_size and n >= COLUMN_SUMS_MIN:
             out = np.empty(n, dtype)
             column_sums(rows.T, vector, out, self.threads)
-            return [out]
-        return [np.dot(a, b)]
+        else:
+            return [np.dot(a, b)]
+        if self.two_d:  # (a view of the new array: one column, or one row)
+            return [out.reshape((n, 1) if self.matrix_first else (1, n))]
+        return [out]

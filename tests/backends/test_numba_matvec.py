@@ -83,6 +83,32 @@ def test_products_in_the_window_run_the_loops(form, loop, dtype, rng, monkeypatc
     assert calls[loop] == 2 and sum(calls.values()) == 2
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("form,loop", [("x @ W", "rows"), ("x.T @ G", "columns"), ("G.T @ x", "columns"),
+                                       ("W.T @ x.T", "rows")])
+def test_products_with_a_matrix_of_one_column_or_row_run_the_loops(form, loop, dtype, rng, monkeypatch):
+    """Keras's Dense(1): x @ W with W of one column (static), its gradient x.T @ G with G of one
+    column; and the same turned round (one row): matrices of one column or row as results."""
+    if numba_matvec.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread: np.dot")
+    calls = _counting(monkeypatch)
+    x = sg.matrix("x", dtype=dtype)
+    long = 700 if form in ("x @ W", "W.T @ x.T") else 400
+    column = sg.tensor("c", dtype, shape=(None, 1))
+    expression = {"x @ W": lambda: sg.dot(x, column), "x.T @ G": lambda: sg.dot(x.T, column),
+                  "G.T @ x": lambda: sg.dot(column.T, x), "W.T @ x.T": lambda: sg.dot(column.T, x.T)}[form]()
+    f = sg.function([x, column], expression)
+    a = rng.normal(size=(400, 700)).astype(dtype)
+    c = rng.normal(size=(long, 1)).astype(dtype)
+    want = {"x @ W": lambda: a @ c, "x.T @ G": lambda: a.T @ c, "G.T @ x": lambda: c.T @ a,
+            "W.T @ x.T": lambda: c.T @ a.T}[form]()
+    got = f(a, c)
+    assert got.dtype == dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-4 if dtype == "float32" else 1e-12, atol=1e-3)
+    assert calls[loop] == 1 and sum(calls.values()) == 1
+    np.testing.assert_allclose(f(a, np.asfortranarray(rng.normal(size=(long, 1)).astype(dtype))).shape, want.shape)
+
+
 @pytest.mark.parametrize("shape", [(64, 784), (640, 784)])
 def test_products_outside_the_window_are_numpys(shape, rng, monkeypatch):
     """Below MATVEC_MIN_BYTES the threads' start costs more than they save; from MATVEC_MAX
