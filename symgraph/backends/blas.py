@@ -479,18 +479,19 @@ def note_threads_busy():
     _threads_busy_until = max(_threads_busy_until, time.perf_counter() + THREADS_SPIN_SECONDS)
 
 
-def gemm(alpha, a, b, beta, c, dtype):
+def gemm(alpha, a, b, beta, c, dtype, product_of=None):
     """alpha * dot(a, b) + beta * c as a new array of `dtype` (an np.dtype; c broadcasts to the
     product's shape), in one MKL call where that is faster, else `product` then NumPy's scale
-    and add in place; None for what neither does (the caller then runs its NumPy reference)."""
+    and add in place; None for what neither does (the caller then runs its NumPy reference).
+    product_of(a, b): the product where the caller has its own (numba_matvec's), else NumPy's."""
     # beta = 0 stays with the reference: BLAS would ignore c, where 0 * NaN is NaN in NumPy.
     if beta == 0.0 or a.ndim != 2 or b.ndim != 2 or a.dtype != dtype or b.dtype != dtype or c.ndim > 2:
         return None
-    found = _mkl_for(a, b)
+    found = _mkl_for(a, b) if product_of is None else None
     if found is None:
         if c.dtype != dtype or c.shape[-1:] != b.shape[1:] or (c.ndim == 2 and c.shape[0] != a.shape[0]):
             return None  # (a bias of another dtype, or broadcast along rows: the reference's)
-        out = numpy_product(a, b)
+        out = (product_of or numpy_product)(a, b)
         if alpha != 1.0:
             out *= out.dtype.type(alpha)
         out += c if beta == 1.0 else c * c.dtype.type(beta)
@@ -504,14 +505,15 @@ def gemm(alpha, a, b, beta, c, dtype):
     return out
 
 
-def accumulate(alpha, a, b, c, beta=1.0):
+def accumulate(alpha, a, b, c, beta=1.0, product_of=None):
     """c = alpha * dot(a, b) + beta * c in c's buffer (an in-place Gemm: a weight's update, or
     momentum's velocity), and True; False, changing nothing, where c cannot take it (not a
     C-ordered writeable array of the product's shape and the operands' float dtype, or
     beta = 0; or sharing memory with an operand where it takes the one gemm call). One gemm
     call where MKL is asked for and takes the product, or from MATMUL_MIN multiply-adds with a
-    c of ACCUMULATE_MIN elements (NumPy's own OpenBLAS); else NumPy's product, c scaled by
-    beta, and the sum, in place."""
+    c of ACCUMULATE_MIN elements (NumPy's own OpenBLAS); else NumPy's product (or
+    product_of(a, b), the caller's own: numba_matvec's), c scaled by beta, and the sum, in
+    place."""
     dtype = c.dtype
     if beta == 0.0 or a.ndim != 2 or b.ndim != 2 or c.ndim != 2:
         return False  # (beta = 0: BLAS would ignore c, where 0 * NaN is NaN in NumPy)
@@ -523,10 +525,11 @@ def accumulate(alpha, a, b, c, beta=1.0):
             and dtype.itemsize in (4, 8) and flags.c_contiguous and flags.writeable):
         return False
     work = m * k * n
-    found = _mkl_for(a, b) if work > MNK_THRESHOLD else None
+    found = _mkl_for(a, b) if work > MNK_THRESHOLD and product_of is None else None
     # (While numba's threads work, a product OpenBLAS would thread goes through numpy_product's
     # single-thread blocks instead: _keep_single_thread.)
-    if found is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN and not _keep_single_thread(work):
+    if (found is None and product_of is None and work >= MATMUL_MIN and m * n >= ACCUMULATE_MIN
+            and not _keep_single_thread(work)):
         found = _numpy_openblas().get(dtype)
     if found is not None and m * n:
         if np.may_share_memory(c, a) or np.may_share_memory(c, b):
@@ -535,7 +538,7 @@ def accumulate(alpha, a, b, c, beta=1.0):
         return True
     # The product is a new array before c changes: c may share memory with a or b here (the
     # checks cost 1.3 us, a quarter of a small weight's update).
-    product = numpy_product(a, b, work)
+    product = numpy_product(a, b, work) if product_of is None else product_of(a, b)
     scale = alpha if type(alpha) is dtype.type else dtype.type(alpha)  # (the conversion: 0.6 us)
     if beta == 1.0:  # a weight's update: one loop for NumPy's two calls (2.4 -> 0.6 us small)
         kernels.add_scaled(c, product, scale)

@@ -21,7 +21,7 @@ from numba import get_num_threads
 from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
 from .numba_fast_calls import SPREAD_MIN, fast_call, single_values_call
-from .numba_matvec import MatVecThunk
+from .numba_matvec import MatVecThunk, one_column_or_row
 from . import blas, heap, numba_blas, numba_blocks, numba_conv, numba_program, numba_taps, numba_tiled_conv
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
@@ -89,7 +89,7 @@ def _lower_dot(op, node):
     if _float32_vector_dot(node):
         return VectorDotThunk(node, reference)
     if _matrix_vector_dot(node):
-        return MatVecThunk(node, reference)
+        return MatVecThunk(*node.inputs, node.outputs[0].dtype, reference)
     if node.inputs[0].ndim != 2 or node.inputs[1].ndim != 2:
         return reference  # other vector products: np.dot's BLAS call as it is
     dtype = np.dtype(node.outputs[0].dtype)
@@ -107,16 +107,10 @@ def _float32_vector_dot(node):
 
 
 def _matrix_vector_dot(node):
-    """x @ w or g @ x of a float matrix and vector of one dtype, or x @ W of a matrix and a
-    matrix of one column (static: a Dense(1) layer's weights, its gradient's g) or g @ x of a
-    matrix of one row (numba_matvec)."""
-    if not isinstance(node.op, linalg.Dot) or not (
-            node.inputs[0].dtype == node.inputs[1].dtype == node.outputs[0].dtype in ("float32", "float64")):
-        return False
-    a, b = node.inputs
-    if a.ndim == b.ndim == 2:
-        return b.type.shape[1] == 1 or a.type.shape[0] == 1
-    return sorted([a.ndim, b.ndim]) == [1, 2]
+    """A Dot or Gemm whose product numba_matvec runs (one_column_or_row)."""
+    if isinstance(node.op, linalg.Dot):
+        return node.outputs[0].dtype == node.inputs[0].dtype and one_column_or_row(*node.inputs)
+    return isinstance(node.op, linalg.Gemm) and one_column_or_row(*node.inputs[1:])
 
 
 class VectorDotThunk:
@@ -200,6 +194,10 @@ def _lower_gemm(op, node):
     reference = _reference(op, node)
     dtype = np.dtype(node.outputs[0].dtype)
     plain = op.alpha == 1.0 and op.beta == 1.0
+    # A product of one column or row (a Dense(1) layer's, its weights' gradient) by
+    # numba_matvec's loops, its thunk kept on the node for compile_graph's `on_threads`.
+    matvec = MatVecThunk(*node.inputs[1:], dtype) if _matrix_vector_dot(node) else None
+    product_of = None if matvec is None else matvec.product  # (None: blas.py's choice, MKL's too)
 
     def gemm(inputs):
         c, a, b = inputs
@@ -207,17 +205,17 @@ def _lower_gemm(op, node):
         # for a batch of 32 where the general path took 2.6).
         if plain and c.ndim == 1 and a.dtype is dtype and b.dtype is dtype and c.dtype is dtype \
                 and a.ndim == 2 and b.ndim == 2 and config.blas == "numpy":
-            out = blas.numpy_product(a, b)
+            out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)
             out += c
             return [out]
-        out = blas.gemm(op.alpha, a, b, op.beta, c, dtype)
+        out = blas.gemm(op.alpha, a, b, op.beta, c, dtype, product_of)
         return [out] if out is not None else reference(inputs)
 
     alpha = dtype.type(op.alpha)  # (converted once, not per call)
 
     def gemm_into_c(inputs):
         c, a, b = inputs
-        return [c] if blas.accumulate(alpha, a, b, c, op.beta) else gemm(inputs)
+        return [c] if blas.accumulate(alpha, a, b, c, op.beta, product_of) else gemm(inputs)
 
     def check(inputs):
         """Raise what the product and the sum would (the executor asks before the first write
@@ -228,7 +226,9 @@ def _lower_gemm(op, node):
         if c.shape != (a.shape[0], b.shape[1]):
             np.broadcast_shapes(c.shape, (a.shape[0], b.shape[1]))
     gemm_into_c.check = check
-    return gemm_into_c if op.inplace else gemm
+    thunk = gemm_into_c if op.inplace else gemm
+    thunk.matvec = matvec
+    return thunk
 
 
 # Below this many elements, ops whose NumPy reference is already one vectorized call (a
@@ -2788,8 +2788,9 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
             # already hold the NaN (see rewrite/memory.py), so it is computed as a new array.
             return _lower_gemm(linalg.Gemm(node.op.alpha, node.op.beta), node)
         thunk = make_thunk(node)
-        if isinstance(thunk, MatVecThunk):
-            thunk.on_threads = thunk.on_threads and products_on_threads
+        matvec = thunk if isinstance(thunk, MatVecThunk) else getattr(thunk, "matvec", None)
+        if matvec is not None:
+            matvec.on_threads = matvec.on_threads and products_on_threads
         if uses_blas and hasattr(thunk, "threshold"):
             thunk.threshold = float("inf")
         if isinstance(thunk, ElementwiseThunk):

@@ -74,23 +74,32 @@ def column_sums(a, v, out, blocks):
             out[j] += parts[block, j]
 
 
+def one_column_or_row(a, b):
+    """Whether a @ b is a matrix-vector product this module runs: a float matrix and vector of
+    one dtype either way round, or a matrix and a matrix of one column (b) or one row (a) by
+    their static shapes (Keras's Dense(1): x @ W with W 784x1, its gradient x.T @ G)."""
+    if not (a.dtype == b.dtype in ("float32", "float64")):
+        return False
+    if a.ndim == b.ndim == 2:
+        return b.type.shape[1] == 1 or a.type.shape[0] == 1
+    return sorted([a.ndim, b.ndim]) == [1, 2]
+
+
 class MatVecThunk:
-    """Dot of a float matrix and a vector of one dtype, either way round (x @ w, g @ x), or of
-    a matrix and a one-column or one-row matrix (Keras's Dense(1): x @ W with W 784x1, its
-    gradient x.T @ g with g of one column): on numba's threads within the sizes above, else
-    np.dot (`reference` where the dtypes differ from the node's). The graph decides
-    `on_threads` (numba_cpu.compile_graph): only where its other products wake no BLAS threads,
-    whose spinning beside numba's slows both, and never while a product may keep them spinning
+    """A Dot node whose operands `one_column_or_row` takes (the product of a Gemm too: its
+    `product`): on numba's threads within the sizes above, else np.dot (`reference` where the
+    operands' dtypes differ from the result's). The graph decides `on_threads`
+    (numba_cpu.compile_graph): only where its other products wake no BLAS threads, whose
+    spinning beside numba's slows both, and never while a product may keep them spinning
     (blas.threads_idle: this thunk's own from MATVEC_MAX too)."""
 
-    def __init__(self, node, reference):
-        a, b = node.inputs
+    def __init__(self, a, b, dtype, reference=None):
         self.reference = reference
         # The product is matrix @ vector (matrix_first) or vector @ matrix; two_d: the vector
         # is a matrix's one column (b) or one row (a), the result a matrix of one column or row.
         self.matrix_first = b.ndim == 1 or (a.ndim == 2 and b.type.shape[1] == 1)
         self.two_d = a.ndim == b.ndim == 2
-        self.dtype = np.dtype(node.outputs[0].dtype)
+        self.dtype = np.dtype(dtype)
         self.min_size = MATVEC_MIN_BYTES // self.dtype.itemsize
         self.narrow_min_size = NARROW_MIN_BYTES // self.dtype.itemsize
         self.threads = numba.config.NUMBA_NUM_THREADS  # (numba.get_num_threads() costs 0.8 us)
@@ -98,23 +107,27 @@ class MatVecThunk:
 
     def __call__(self, inputs):
         a, b = inputs
+        if a.dtype is not self.dtype or b.dtype is not self.dtype:
+            return self.reference(inputs)  # (its result cast to the node's dtype)
+        return [self.product(a, b)]
+
+    def product(self, a, b):
+        """a @ b, a new array, for operands of the thunk's dtype."""
         matrix, vector = (a, b) if self.matrix_first else (b, a)
         dtype, size = self.dtype, matrix.size
-        if matrix.dtype is not dtype or vector.dtype is not dtype:
-            return self.reference(inputs)  # (its result cast to the node's dtype)
         if size < self.narrow_min_size or not self.on_threads:
-            return [np.dot(a, b)]  # (the reference's cast to a dtype named by its string: 0.3 us)
+            return np.dot(a, b)  # (the reference's cast to a dtype named by its string: 0.3 us)
         if size >= MATVEC_MAX:
             blas.note_threads_busy()  # (OpenBLAS's gemv on its threads)
-            return [np.dot(a, b)]
+            return np.dot(a, b)
         rows = matrix if self.matrix_first else matrix.T  # the product is rows @ vector
         n, m = rows.shape
         if self.two_d:
             if vector.shape[1 if self.matrix_first else 0] != 1:
-                return [np.dot(a, b)]
+                return np.dot(a, b)
             vector = vector[:, 0] if self.matrix_first else vector[0]
         if m != vector.shape[0] or vector.strides[0] != dtype.itemsize or not blas.threads_idle():
-            return [np.dot(a, b)]  # (a wrong length: np.dot's error)
+            return np.dot(a, b)  # (a wrong length: np.dot's error)
         flags = rows.flags
         if flags.c_contiguous and (size >= self.min_size or m <= NARROW_COLUMNS):
             out = np.empty(n, dtype)
@@ -123,7 +136,7 @@ class MatVecThunk:
             out = np.empty(n, dtype)
             column_sums(rows.T, vector, out, self.threads)
         else:
-            return [np.dot(a, b)]
+            return np.dot(a, b)
         if self.two_d:  # (a view of the new array: one column, or one row)
-            return [out.reshape((n, 1) if self.matrix_first else (1, n))]
-        return [out]
+            return out.reshape((n, 1) if self.matrix_first else (1, n))
+        return out

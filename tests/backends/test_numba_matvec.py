@@ -109,6 +109,39 @@ def test_products_with_a_matrix_of_one_column_or_row_run_the_loops(form, loop, d
     np.testing.assert_allclose(f(a, np.asfortranarray(rng.normal(size=(long, 1)).astype(dtype))).shape, want.shape)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_dense_layer_of_one_unit_trains_through_the_loops(dtype, rng, monkeypatch):
+    """x @ W + b with W of one column is a Gemm, and the weights' SGD update W - lr * x.T @ G an
+    in-place one: both products run the loops (forward the row sums, the update's the column
+    sums), and five steps give the numpy backend's weights."""
+    if numba_matvec.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread: np.dot")
+    X = rng.normal(size=(400, 700)).astype(dtype)
+    Y = (rng.random((400, 1)) > 0.5).astype(dtype)
+    results = []
+    for backend in ("numba", "numpy"):
+        x, y = sg.matrix("x", dtype=dtype), sg.matrix("y", dtype=dtype)
+        W = sg.shared(np.zeros((700, 1), dtype), "W")
+        b = sg.shared(np.zeros(1, dtype), "b")
+        cost = sg.nn.binary_crossentropy(sg.nn.sigmoid(sg.dot(x, W) + b), y).mean()
+        gW, gb = sg.grad(cost, [W, b])
+        step = sg.function([x, y], cost, updates=[(W, W - 0.1 * gW), (b, b - 0.1 * gb)], backend=backend)
+        if backend == "numba":
+            assert sorted(type(n.op).__name__ for n in step.fgraph.apply_nodes if "Gemm" in type(n.op).__name__
+                          or type(n.op).__name__ == "Dot") == ["Gemm", "Gemm"]
+            calls = _counting(monkeypatch)
+        costs = [float(step(X, Y)) for _ in range(5)]
+        if backend == "numba":
+            assert calls == {"rows": 5, "columns": 5}
+            monkeypatch.undo()
+        results.append((costs, W.get_value(), b.get_value()))
+    (costs, W, b), (want_costs, want_W, want_b) = results
+    tolerance = 1e-5 if dtype == "float32" else 1e-12
+    np.testing.assert_allclose(costs, want_costs, rtol=tolerance)
+    np.testing.assert_allclose(W, want_W, rtol=tolerance * 10, atol=tolerance)
+    np.testing.assert_allclose(b, want_b, rtol=tolerance * 10, atol=tolerance)
+
+
 @pytest.mark.parametrize("shape", [(64, 784), (640, 784)])
 def test_products_outside_the_window_are_numpys(shape, rng, monkeypatch):
     """Below MATVEC_MIN_BYTES the threads' start costs more than they save; from MATVEC_MAX
