@@ -87,8 +87,8 @@ def one_column_or_row(a, b):
 
 class MatVecThunk:
     """A Dot node whose operands `one_column_or_row` takes (the product of a Gemm too: its
-    `product`): on numba's threads within the sizes above, else np.dot (`reference` where the
-    operands' dtypes differ from the result's). The graph decides `on_threads`
+    `product`): on numba's threads within the sizes above, else as before (_elsewhere;
+    `reference` where the operands' dtypes differ from the result's). The graph decides `on_threads`
     (numba_cpu.compile_graph): only where its other products wake no BLAS threads, whose
     spinning beside numba's slows both, and never while a product may keep them spinning
     (blas.threads_idle: this thunk's own from MATVEC_MAX too)."""
