@@ -142,6 +142,23 @@ def test_a_dense_layer_of_one_unit_trains_through_the_loops(dtype, rng, monkeypa
     np.testing.assert_allclose(b, want_b, rtol=tolerance * 10, atol=tolerance)
 
 
+def test_a_scaled_gemm_of_one_column_runs_the_loops(rng, monkeypatch):
+    """c * 3 + 2 * x @ W, W of one column: a Gemm of alpha 2 that writes a new array
+    (blas.gemm's path, given the loops' product), the numpy backend's values."""
+    if numba_matvec.numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one thread: np.dot")
+    calls = _counting(monkeypatch)
+    x, c = sg.fmatrix("x"), sg.tensor("c", "float32", shape=(None, 1))
+    W = sg.shared(rng.normal(size=(700, 1)).astype("float32"), "W")
+    expression = c * 3 + 2 * sg.dot(x, W)
+    f = sg.function([x, c], expression)
+    assert [str(n.op) for n in f.fgraph.apply_nodes if "Gemm" in str(n.op)] == ["Gemm{alpha=2, beta=1}"]
+    a, b = rng.normal(size=(400, 700)).astype("float32"), rng.normal(size=(400, 1)).astype("float32")
+    want = sg.function([x, c], expression, backend="numpy")(a, b)
+    np.testing.assert_allclose(f(a, b), want, rtol=1e-4, atol=1e-3)
+    assert calls == {"rows": 1, "columns": 0}
+
+
 @pytest.mark.parametrize("shape", [(64, 784), (640, 784)])
 def test_products_outside_the_window_are_numpys(shape, rng, monkeypatch):
     """Below MATVEC_MIN_BYTES the threads' start costs more than they save; from MATVEC_MAX
