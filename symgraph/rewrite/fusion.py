@@ -61,9 +61,10 @@ def _copy_for_each_reader(fgraph, log):
     """A cheap elementwise node of one array and constant numbers (1 - y, -y: the two sides
     of a binary crossentropy written out, Theano's tutorial's) read only by elementwise nodes
     of its number of dimensions, two or more: each reader but the first gets a copy (one for
-    all its inputs reading the node), which its loop then takes in. Fused apart, the node was a loop of its own whose array each
-    reader read back (in that tutorial's step over 256x784 float32, -y and 1 - y were two
-    such nodes of ~1 us each, its forward and gradient loops fused apart by SumToShape)."""
+    all its inputs reading the node), which its loop then takes in. Fused apart, the node was
+    a loop of its own whose array each reader read back (in that tutorial's step over 256x784
+    float32, -y and 1 - y were two such nodes of ~1 us each, its forward and gradient loops
+    fused apart by SumToShape)."""
     for node in list(fgraph.apply_nodes):
         if not _fusable(node) or not _cheap(node):
             continue
