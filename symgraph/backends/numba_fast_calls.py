@@ -30,8 +30,9 @@ def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, spre
     """call(inputs) -> outputs, one per `dtypes`, for inputs of one shape: when every input has
     the first one's shape (and is C-ordered, if check_contiguous; if not, ndim 1, from
     SPREAD_MIN elements the inputs numbered in `spread` not spread by a stride of 0: else
-    their plans) and fewer than `limit` elements, the kernel `aliased` writes the first output into input `alias` if that one is
-    writeable and C-ordered, else `plain` into empty(shape, dtypes[0]); the other outputs into
+    their plans) and fewer than `limit` elements, the kernel `aliased` writes the first output
+    into input `alias` if that one is writeable and C-ordered, else `plain` into
+    empty(shape, dtypes[0]); the other outputs into
     new arrays; from `threshold` (at most `limit`) elements the parallel kernel `wide` into new
     arrays (a node that may write into an input goes to general there); kernels that are None
     and other sizes go to general(inputs). Kernels take the outputs, then the inputs; those of
