@@ -50,6 +50,10 @@ expm1(y) 1.076 -> 0.891, float64 exp(x) * log(y) 3.009 -> 2.575. Beside ours, a 
 float64 log(x) * tanh(y) 3.439 with our log, 3.777 with SVML's (tanh64's SVML form is 1.5x
 slower than ours, and float32 exp's 3.75 ulp against ours' 1: both stay ours everywhere).
 
+Arguments outside a function's domain (logs of zero and of negative numbers, powers of negative
+bases...) would send SVML's vectors down its slow scalar path; the guarded forms (_GUARDED) move
+them inside it before the call and give NumPy's answer after it.
+
 These choices are the Intel machines'. Where another CPU measured differently, its LLVM name
 lists the functions that stay ours there (_SLOWER_ON: AMD Zen 4's float64 exp alone, arctan2...).
 """
