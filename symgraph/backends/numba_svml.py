@@ -51,8 +51,10 @@ float64 log(x) * tanh(y) 3.439 with our log, 3.777 with SVML's (tanh64's SVML fo
 slower than ours, and float32 exp's 3.75 ulp against ours' 1: both stay ours everywhere).
 
 Arguments outside a function's domain (logs of zero and of negative numbers, powers of negative
-bases...) would send SVML's vectors down its slow scalar path; the guarded forms (_GUARDED) move
-them inside it before the call and give NumPy's answer after it.
+bases...), and exponentials' arguments whose results overflow or underflow, would send SVML's
+vectors down its slow scalar path; the guarded forms (_GUARDED) move them inside it before the
+call and give NumPy's answer after it. Guarded, the paired exponentials lost their margin alone:
+a loop of one of them alone keeps ours (_OURS_ALONE), which has no slow path.
 
 These choices are the Intel machines'. Where another CPU measured differently, its LLVM name
 lists the functions that stay ours there (_SLOWER_ON: AMD Zen 4's float64 exp alone, arctan2...).
@@ -100,21 +102,28 @@ _PAIRED = {
 }
 # Where a CPU's own measurements differ from the Sapphire and Emerald Rapids ones above (loop_forms.py,
 # math_functions.py): by LLVM's name of the CPU, SVML functions slower than ours in a loop of them
-# alone, and slower anywhere (in FORMS or PAIRED_FORMS on no CPU of that name). AMD Zen 4, one core,
-# 16384 values in cache, ns a value, ours -> SVML's (the stack aligned: _align_stack): alone, float32
-# expm1 0.32 -> 0.39-0.42, float64 exp 0.72 -> 0.93, exp2 0.70 -> 0.77-0.79 (beside other SVML calls
-# still faster: float64 cos(x) * exp(y) 2.14 -> 1.85, exp(x) * log(y) 1.83 -> 1.70); anywhere,
-# float32 tanh 0.32 -> 0.50 (beside log: 0.59 -> 0.68), float64 arctan2 1.53 -> 2.15. Its float32
-# cosh, sinh and exp2 ran as fast either way there (paired as elsewhere).
-_SLOWER_ON = {"znver4": ({("expm1", "float32"), ("exp", "float64"), ("exp2", "float64")},
-                         {("tanh", "float32"), ("arctan2", "float64")})}
+# alone (beyond _OURS_ALONE, below), and slower anywhere (in FORMS or PAIRED_FORMS on no CPU of that
+# name). AMD Zen 4, one core, 16384 values in cache, ns a value, ours -> SVML's (the stack aligned:
+# _align_stack): alone, float32 expm1 0.32 -> 0.39-0.42, float64 exp 0.72 -> 0.93, exp2 0.70 ->
+# 0.77-0.79 (all three ours alone everywhere now; beside other SVML calls still faster: float64
+# cos(x) * exp(y) 2.14 -> 1.85, exp(x) * log(y) 1.83 -> 1.70); anywhere, float32 tanh 0.32 -> 0.50
+# (beside log: 0.59 -> 0.68), float64 arctan2 1.53 -> 2.15.
+_SLOWER_ON = {"znver4": (set(), {("tanh", "float32"), ("arctan2", "float64")})}
+# Alone, every CPU's loop keeps ours for the exponentials whose SVML form is guarded against
+# results beyond the normal range (_GUARDED): ours have no slow path, and the guard's selects
+# took what SVML's had saved alone (AMD Zen 4, one core, in cache, ns a value, ours / SVML's /
+# guarded: float64 exp 0.72 / 0.81 / 0.99, float32 exp2 0.23 / 0.23 / 0.36, cosh 0.35 / 0.35 /
+# 0.43, sinh 0.36 / 0.38 / 0.50, expm1 0.32 / 0.38 / 0.39; the Intel machines' SVML margins
+# above, 0.05-0.1 ns, are about the guard's cost). Beside other SVML calls they stay SVML's.
+_OURS_ALONE = {("tanh", "float32"), ("expm1", "float32"), ("cosh", "float32"), ("sinh", "float32"),
+               ("exp2", "float32"), ("exp", "float64"), ("exp2", "float64")}
 
 
 def slower_on(cpu):
     """(the SVML functions a loop of them alone keeps ours for, those never taken) on `cpu`, as
     sets of (op, dtype)."""
     alone, anywhere = _SLOWER_ON.get(cpu, (set(), set()))
-    return {("tanh", "float32")} | alone, anywhere
+    return _OURS_ALONE | alone, anywhere
 
 
 SLOWER_ALONE, _SLOWER = slower_on(cpu_name())  # (paired functions a loop of them alone keeps ours for)
@@ -278,7 +287,16 @@ def _keep(module, function):
 # infinite argument still takes the scalar path (rare, and exact).
 _GUARDED = {"log": "positive", "log2": "positive", "log10": "positive", "log1p": "above_minus_one",
             "arccosh": "above_one", "arctanh": "inside_one", "arcsin": "within_one", "arccos": "within_one",
-            "pow": "power"}
+            "pow": "power", "exp": "exp", "exp2": "exp2", "expm1": "expm1", "cosh": "cosh", "sinh": "sinh"}
+# The exponentials' scalar path takes results that overflow, or underflow to subnormal numbers
+# and zero, and a sliver of normal ones beside them (float64 exp of x in (707, 709.8) or
+# (-708.4, -707.5); float32 cosh from 88). Guarded, an argument whose result is infinite is
+# called as 0 and the result set after (a bound a little past the first such argument: those
+# between stay exact, and slow); one whose result is subnormal or 0 is called where it is
+# normal and scaled back: float32 exp2(x) = exp2(x + 64) 2^-64 (float64: 128; exact but for the
+# last rounding), float64 exp(x) = exp(x / 2)^2 (within a subnormal ulp); one whose result is 0
+# is called as 0 too (a multiply whose result falls below the normal range is itself slow). float32
+# exp and tanh are ours everywhere, which have no such path.
 
 
 def _guards(dtype):
@@ -344,7 +362,54 @@ def _guards(dtype):
         r = _select(integer & (np.floor(half) != half) & (math.copysign(one, x) < zero), -r, r)  # (-0.0 too)
         return _select((x < zero) & (np.floor(y) != y) & (a < inf), nan, r)
 
-    return {"positive": (positive, log_of), "above_minus_one": (above_minus_one, log1p_of),
+    # (float64 exp: results subnormal below exp_low, 0 below exp_zero, inf above exp_high; exp2's)
+    exp_zero, exp_low, exp_high = f(-745.2), f(-708.4), f(709.79)
+    exp2_zero, exp2_low, exp2_high = (f(-150), f(-126), f(128)) if dtype == "float32" else (f(-1075), f(-1022), f(1024))
+    exp2_shift = f(64) if dtype == "float32" else f(128)
+    exp2_scale = f(2.0 ** -int(exp2_shift))
+    expm1_high, cosh_high = f(88.73), f(89.42)
+
+    @njit(inline="always")
+    def exp(x):  # (0 and inf results: called at 0, whose result no multiply takes below the normal range)
+        beyond = (x > exp_high) | (x < exp_zero)
+        return _select(beyond, x * zero, _select(x < exp_low, x * half_one, x))
+
+    @njit(inline="always")
+    def exp_of(x, r):  # exp(x / 2)^2 for a subnormal result
+        return _select(x > exp_high, inf, _select(x < exp_zero, zero, _select(x < exp_low, r * r, r)))
+
+    @njit(inline="always")
+    def exp2(x):
+        beyond = (x >= exp2_high) | (x < exp2_zero)
+        return _select(beyond, x * zero, _select(x < exp2_low, x + exp2_shift, x))
+
+    @njit(inline="always")
+    def exp2_of(x, r):  # exp2(x + shift) 2^-shift for a subnormal result
+        return _select(x >= exp2_high, inf, _select(x < exp2_zero, zero, _select(x < exp2_low, r * exp2_scale, r)))
+
+    @njit(inline="always")
+    def expm1(x):
+        return _select(x > expm1_high, x * zero, x)
+
+    @njit(inline="always")
+    def expm1_of(x, r):
+        return _select(x > expm1_high, inf, r)
+
+    @njit(inline="always")
+    def cosh(x):
+        return _select(abs(x) > cosh_high, x * zero, x)
+
+    @njit(inline="always")
+    def cosh_of(x, r):
+        return _select(abs(x) > cosh_high, inf, r)
+
+    @njit(inline="always")
+    def sinh_of(x, r):
+        return _select(abs(x) > cosh_high, math.copysign(inf, x), r)
+
+    return {"exp": (exp, exp_of), "exp2": (exp2, exp2_of), "expm1": (expm1, expm1_of), "cosh": (cosh, cosh_of),
+            "sinh": (cosh, sinh_of),
+            "positive": (positive, log_of), "above_minus_one": (above_minus_one, log1p_of),
             "above_one": (above_one, arccosh_of), "inside_one": (inside_one, arctanh_of),
             "within_one": (within_one, arcsin_of), "power": (power, power_of)}
 
