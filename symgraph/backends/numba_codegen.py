@@ -40,7 +40,7 @@ import numpy as np
 
 from ..config import config
 from ..ops.elemwise import TABLE
-from . import numba_calls, numba_integers, numba_special, numba_svml, numba_vecmath
+from . import numba_calls, numba_integers, numba_special, numba_svml, numba_svml_guards, numba_vecmath
 from . import numba_blocks, numba_noinline, numba_outline, numba_padded, numba_source_inline, numba_stack, numba_stream
 from . import numba_tasks
 from .numba_integers import integer_step
@@ -147,7 +147,7 @@ def _helpers_digest():
     upgrade; naming the digest in every kernel's source changes its cache key instead."""
     digest = hashlib.sha1()
     for module in (numba_vecmath, numba_special, numba_integers, numba_calls, numba_stream, numba_stack, numba_svml,
-                   numba_noinline, numba_tasks, numba_blocks, numba_padded):
+                   numba_svml_guards, numba_noinline, numba_tasks, numba_blocks, numba_padded):
         with open(module.__file__, "rb") as fh:
             digest.update(fh.read())
     return digest.hexdigest()[:12]
