@@ -57,7 +57,7 @@ call and give NumPy's answer after it (numba_svml_guards). Guarded, the paired e
 a loop of one of them alone keeps ours (_OURS_ALONE), which has no slow path.
 
 These choices are the Intel machines'. Where another CPU measured differently, its LLVM name
-lists the functions that stay ours there (_SLOWER_ON: AMD Zen 4's float64 exp alone, arctan2...).
+lists the functions that stay ours there (_SLOWER_ON: AMD Zen 4's float64 arctan2 and float32 tanh).
 """
 import ctypes
 import os
@@ -264,6 +264,11 @@ def _keep(module, function):
     used.initializer = ir.Constant(array, values)
 
 
+def form_name(op, dtype):
+    """The name kernels call op's SVML function by: svml_log32, svml_sin64, svml_log2_32 (as exp2_32)."""
+    return f"svml_{op}{'_' if op[-1].isdigit() else ''}{_SUFFIX[dtype]}"
+
+
 # The functions generated kernels call (svml_log32, svml_sin64, svml_log2_32...), and the step spelled with
 # each, by dtype: empty where SVML is not available. FORMS are _FUNCTIONS', PAIRED_FORMS _PAIRED's. A
 # function of numba_svml_guards.GUARDED is its guard around the intrinsic (named svml_log32_unguarded...).
@@ -273,7 +278,7 @@ NAMES = []
 for _tables, _forms in ((_FUNCTIONS, FORMS), (_PAIRED, PAIRED_FORMS)):
     for _dtype, _table in _tables.items():
         for _op, (_scalar, _svml, _arity) in _table.items():
-            _name = f"svml_{_op}{'_' if _op[-1].isdigit() else ''}{_SUFFIX[_dtype]}"  # (svml_log2_32, as exp2_32)
+            _name = form_name(_op, _dtype)
             if _op in GUARDED:
                 globals()[f"{_name}_unguarded"] = _vector_call(f"{_name}_unguarded", _dtype, _scalar, _svml, _arity)
                 globals()[_name] = guarded(globals()[f"{_name}_unguarded"], *GUARDS[_dtype][GUARDED[_op]], _arity)

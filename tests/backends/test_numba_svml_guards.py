@@ -2,6 +2,8 @@
 function's domain, and exponentials' arguments whose results leave the normal range, reach the
 function inside the range its vector code handles (its slow scalar path took them 5-70x
 longer), with NumPy's answers; the loops stay vectorized through the guards."""
+import re
+
 import numpy as np
 import pytest
 
@@ -43,6 +45,7 @@ def test_guards_call_the_functions_inside_their_fast_domain_and_give_numpy_answe
     kind = numba_svml_guards.GUARDED[op]
     clean, finish = numba_svml_guards.GUARDS[dtype][kind]
     with np.errstate(all="ignore"):
+        # (a power's bases: the one-argument sample, every magnitude and sign; its exponents below)
         x = np.concatenate([_arguments(dtype, op if op != "pow" else "log", rng)[0],
                             rng.integers(-3, 4, 1000), rng.normal(size=1000) * 2, [-1, 1]]).astype(dtype)
     reference = REFERENCE.get(op, getattr(np, op))
@@ -107,6 +110,8 @@ def test_guarded_loops_still_call_the_vector_functions(rng):
         with np.errstate(all="ignore"):
             np.testing.assert_allclose(result, numpy_form(values), rtol=1e-6 if dtype == "float32" else 1e-15)
         assert _calls(kernel, symbol), (dtype, symbol)
+        if dtype == "float32" and symbol == "__svml_logf16":  # (the guard's maximum, in the vector loop)
+            assert re.search(r"@llvm\.maximum\.v\d+f32\(", "".join(kernel.inspect_llvm(s) for s in kernel.signatures))
     x, y = sg.fvector("x"), sg.fvector("y")
     f = sg.function([x, y], x ** y)
     xv = np.concatenate([rng.normal(size=2000), np.zeros(100), [-0.0] * 4]).astype("float32")
@@ -117,3 +122,15 @@ def test_guarded_loops_still_call_the_vector_functions(rng):
         got, want = f(xv, yv), xv ** yv
     np.testing.assert_allclose(got, want, rtol=2e-6)
     assert np.array_equal(np.signbit(got[want == want]), np.signbit(want[want == want]))  # (-0.0, -inf)
+
+
+def test_the_kernels_call_each_function_through_its_guard():
+    """The name kernels call each guarded function by (numba_svml.form_name) is its guard around
+    the intrinsic, with that function's clean and finish steps. With the intrinsic itself there
+    every value test passes (SVML's slow path is exact, only slow), so this one holds the wiring."""
+    for dtype, op in _guarded_ops():
+        name = numba_svml.form_name(op, dtype)
+        inside = {id(cell.cell_contents) for cell in getattr(numba_svml, name).py_func.__closure__}
+        parts = [getattr(numba_svml, f"{name}_unguarded"),
+                 *numba_svml_guards.GUARDS[dtype][numba_svml_guards.GUARDED[op]]]
+        assert {id(part) for part in parts} <= inside, (dtype, op)
