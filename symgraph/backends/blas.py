@@ -489,13 +489,9 @@ def gemm(alpha, a, b, beta, c, dtype, product_of=None):
         return None
     found = _mkl_for(a, b) if product_of is None else None
     if found is None:
-        if c.dtype != dtype or c.shape[-1:] != b.shape[1:] or (c.ndim == 2 and c.shape[0] != a.shape[0]):
-            return None  # (a bias of another dtype, or broadcast along rows: the reference's)
-        out = (product_of or numpy_product)(a, b)
-        if alpha != 1.0:
-            out *= out.dtype.type(alpha)
-        out += c if beta == 1.0 else c * c.dtype.type(beta)
-        return out
+        if c.dtype != dtype or not adds_into(c.shape, a.shape[0], b.shape[1]):
+            return None  # (a bias of another dtype, or one the product broadcasts to: the reference's)
+        return scaled_sum((product_of or numpy_product)(a, b), alpha, c, beta)
     out = np.empty((a.shape[0], b.shape[1]), dtype)
     try:
         np.copyto(out, c)  # the bias, broadcast; BLAS scales and adds it in its output pass
@@ -503,6 +499,23 @@ def gemm(alpha, a, b, beta, c, dtype, product_of=None):
         return None        # c does not broadcast to the product (the reference says why)
     _call(found, alpha, a, b, beta, out)
     return out
+
+
+def adds_into(shape, m, n):
+    """Whether a bias of this shape adds into an m x n product in place (it broadcasts to that
+    shape: 0-d, one value, a row, a column: x @ w + 1, Theano's x @ w + b.dimshuffle('x', 0))."""
+    if len(shape) == 2:
+        return (shape[0] == m or shape[0] == 1) and (shape[1] == n or shape[1] == 1)
+    return len(shape) == 0 or (len(shape) == 1 and (shape[0] == n or shape[0] == 1))
+
+
+def scaled_sum(product, alpha, c, beta):
+    """alpha * product + beta * c in product's buffer, rounded as Gemm's reference: the scaled
+    product, then the scaled bias added (c adds into it: adds_into)."""
+    if alpha != 1.0:
+        product *= product.dtype.type(alpha)
+    product += c if beta == 1.0 else c * c.dtype.type(beta)
+    return product
 
 
 def accumulate(alpha, a, b, c, beta=1.0, product_of=None):
