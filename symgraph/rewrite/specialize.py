@@ -83,6 +83,8 @@ def gemm_from_dot_plus_bias(fgraph, node):
         if found is None or bias.ndim > 2 or bias.dtype != out.dtype:
             continue
         alpha, a, b = found
+        if a.dtype != out.dtype or b.dtype != out.dtype:
+            continue  # (an integer or float32 product promoted by its bias: NumPy rounds the product first)
         result = Gemm(alpha, 1.0)(bias, a, b)
         if can_stand_for(result, out):
             return result

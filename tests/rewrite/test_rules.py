@@ -624,6 +624,26 @@ def test_gemm_from_scaled_dot_plus_bias():
     assert_same(fast, slow, rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=2))
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("operands", ["int64", "int32", "float32"])
+def test_a_product_promoted_by_its_bias_stays_a_dot_and_an_add(operands, backend):
+    """2 * dot(a, b) + c with integer (or float32) a and b and a float64 c: NumPy rounds the
+    product in the operands' dtype, then adds c in float64. As a Gemm of the float64 result
+    the integer product was scaled and c added in place into it (a casting error), a float32
+    one rounded the sum to float32."""
+    a, b = sg.tensor("a", operands, (None, None)), sg.tensor("b", operands, (None, None))
+    c = sg.dvector("c")
+    f = sg.function([a, b, c], 2 * sg.dot(a, b) + c, backend=backend)
+    assert "Gemm" not in ops_of(f)
+    rng = np.random.default_rng(2)
+    av, bv = (rng.normal(size=(5, 4)) * 3).astype(operands), (rng.normal(size=(4, 3)) * 3).astype(operands)
+    cv = rng.normal(size=3) + 0.1
+    want = 2 * np.dot(av, bv) + cv
+    got = f(av, bv, cv)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
 def test_sum_of_a_product_is_a_dot():
     v = sg.tensor("v", "float64", (5,))
     fast, slow = compile_both([v], (v * v).sum())
