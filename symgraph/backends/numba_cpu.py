@@ -209,7 +209,10 @@ def _lower_gemm(op, node):
                 and config.blas == "numpy":
             if plain and c.ndim == 1 and c.shape[0] == b.shape[1]:
                 out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)
-                out += c
+                if c.flags.c_contiguous and out.flags.c_contiguous:
+                    kernels.add_row(out, c)
+                else:
+                    out += c
                 return [out]
             if blas.adds_into(c.shape, a.shape[0], b.shape[1]):
                 out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)

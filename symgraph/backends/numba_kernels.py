@@ -777,6 +777,17 @@ def add_scaled(c, p, alpha):
             c[i, j] = c[i, j] + alpha * p[i, j]
 
 
+@njit(cache=True, nogil=True)
+def add_row(out, row):
+    """out += row for a C-ordered matrix and a contiguous row of its width and dtype: a layer's
+    x @ w + b after the product. NumPy's broadcast add loops row by row through its ufunc
+    machinery (us, float32: 16x16 0.93 against 0.31, 128x10 1.54 against 0.56, 256x256 10.8
+    against 4.5)."""
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += row[j]
+
+
 def _copy_strided(src, dst):
     """dst[...] = src[...] for a strided 1-d or 2-d view (x[::2], m[:, ::2]), rows in parallel.
     (LLVM vectorized these strided reads with gathers, slower than NumPy's one-core copy on the
