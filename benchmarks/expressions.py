@@ -149,6 +149,12 @@ CASES = [
     ("log(relu(x))", [N], lambda m, x: m.log(m.maximum(x, 0))),
     ("x ** 2.5, x half negative", [N], lambda m, x: x ** 2.5),
     ("arcsin(x), x normal", [N], lambda m, x: m.arcsin(x)),
+    # Dense layers' forward products (BLAS's product at parity: the margin is the bias's pass
+    # and the call's cost)
+    ("x @ w + b, 128x784x10", [(128, 784), (784, 10), (10,)], lambda m, x, w, b: m.dot(x, w) + b),
+    ("relu(x @ w + b), 256x512", [(256, 512), (512, 256), (256,)],
+     lambda m, x, w, b: m.maximum(m.dot(x, w) + b, 0)),
+    ("x @ w + 1, 64x64", [(64, 64), (64, 64)], lambda m, x, w: m.dot(x, w) + 1),
 ]
 
 
@@ -159,6 +165,7 @@ class _SymgraphMath:
     expm1, arctan, sinh, log2, minimum = sg.expm1, sg.arctan, sg.sinh, sg.log2, sg.minimum
     tan, arcsin, arccos, arctanh, exp2 = sg.tan, sg.arcsin, sg.arccos, sg.arctanh, sg.exp2
     arcsinh, cbrt, arctan2, log1p, einsum = sg.arcsinh, sg.cbrt, sg.arctan2, sg.log1p, sg.einsum
+    dot = sg.dot
 
     @staticmethod
     def logaddexp(a, b):  # softplus spelled as NumPy does it, else NumPy's logaddexp
