@@ -193,34 +193,35 @@ def _lower_einsum(op, node):
 def _lower_gemm(op, node):
     reference = _reference(op, node)
     dtype = np.dtype(node.outputs[0].dtype)
-    plain = op.alpha == 1.0 and op.beta == 1.0
     # A product of one column or row (a Dense(1) layer's, its weights' gradient) by
     # numba_matvec's loops, its thunk kept on the node for compile_graph's `on_threads`.
     matvec = MatVecThunk(*node.inputs[1:], dtype) if _matrix_vector_dot(node) else None
     product_of = None if matvec is None else matvec.product  # (None: blas.py's choice, MKL's too)
 
+    alpha = dtype.type(op.alpha)  # (converted once, not per call)
+    row_kernel = op.beta == 1.0 and (op.alpha == 1.0 or dtype.kind == "f")
+
     def gemm(inputs):
         c, a, b = inputs
         # Most calls: a layer's x @ w + b with NumPy's BLAS, decided in a few checks (1.9 us
-        # for a batch of 32 where the general path took 2.6); then any bias that adds into the
-        # product, scaled or not (a 0-d or a row's bias went to the reference: np.dot, then
+        # for a batch of 32 where the general path took 2.6), the bias (b, or Theano's
+        # b.dimshuffle('x', 0)) added to each row by one loop; then any bias that adds into
+        # the product, scaled or not (a 0-d or a row's bias went to the reference: np.dot, then
         # np.broadcast_shapes; x @ w + 1 of 16x16 matrices 5.1 us, NumPy's 1.4).
         if a.dtype is dtype and b.dtype is dtype and c.dtype is dtype and a.ndim == 2 and b.ndim == 2 \
                 and config.blas == "numpy":
-            if plain and c.ndim == 1 and c.shape[0] == b.shape[1]:
+            row = c if c.ndim == 1 else c[0] if c.ndim == 2 and c.shape[0] == 1 else None
+            if row_kernel and row is not None and row.shape[0] == b.shape[1]:
                 out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)
-                if c.flags.c_contiguous and out.flags.c_contiguous:
-                    kernels.add_row(out, c)
-                else:
-                    out += c
-                return [out]
+                if row.flags.c_contiguous and out.flags.c_contiguous:
+                    kernels.add_row(out, alpha, row)
+                    return [out]
+                return [blas.scaled_sum(out, op.alpha, c, 1.0)]
             if blas.adds_into(c.shape, a.shape[0], b.shape[1]):
                 out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)
                 return [blas.scaled_sum(out, op.alpha, c, op.beta)]
         out = blas.gemm(op.alpha, a, b, op.beta, c, dtype, product_of)
         return [out] if out is not None else reference(inputs)
-
-    alpha = dtype.type(op.alpha)  # (converted once, not per call)
 
     def gemm_into_c(inputs):
         c, a, b = inputs

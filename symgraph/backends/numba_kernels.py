@@ -778,14 +778,15 @@ def add_scaled(c, p, alpha):
 
 
 @njit(cache=True, nogil=True)
-def add_row(out, row):
-    """out += row for a C-ordered matrix and a contiguous row of its width and dtype: a layer's
-    x @ w + b after the product. NumPy's broadcast add loops row by row through its ufunc
-    machinery (us, float32: 16x16 0.93 against 0.31, 128x10 1.54 against 0.56, 256x256 10.8
-    against 4.5)."""
+def add_row(out, scale, row):
+    """out = out * scale + row for a C-ordered matrix, a contiguous row of its width and dtype
+    and a scale of that dtype, rounded as NumPy's `out *= scale; out += row` (a multiply by 1
+    is exact): a layer's alpha * (x @ w) + b after the product. NumPy's broadcast add loops row
+    by row through its ufunc machinery (us, float32: 16x16 0.93 against 0.31, 128x10 1.54
+    against 0.56, 256x256 10.8 against 4.5)."""
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] += row[j]
+            out[i, j] = out[i, j] * scale + row[j]
 
 
 def _copy_strided(src, dst):

@@ -197,25 +197,30 @@ def test_gemm_adds_every_bias_that_fits_the_product_without_the_reference(dtype,
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_a_layers_bias_is_added_by_one_loop_over_the_product(dtype, blas_mode, monkeypatch):
-    """x @ w + b adds b to each row of the product in numba_kernels.add_row (NumPy's broadcast
-    add went row by row through its ufunc machinery: 3x slower on small layers); a bias that
-    is a strided view, the same through NumPy. Both NumPy's values, NaN and infinities too."""
+    """x @ w + b, 0.5 * (x @ w) + b and Theano's x @ w + b.dimshuffle('x', 0) add b to each row of
+    the product in numba_kernels.add_row (NumPy's broadcast add went row by row through its
+    ufunc machinery: 3x slower on small layers); a bias that is a strided view, the same
+    through NumPy. All NumPy's values, NaN and infinities too."""
     blas_mode("numpy")
     from symgraph.backends import numba_kernels
     rows = []
     real = numba_kernels.add_row
-    monkeypatch.setattr(numba_kernels, "add_row", lambda out, row: (rows.append(row.shape), real(out, row))[1])
+    monkeypatch.setattr(numba_kernels, "add_row",
+                        lambda out, scale, row: (rows.append(row.shape), real(out, scale, row))[1])
     rng = np.random.default_rng(12)
     a, w = rng.standard_normal((32, 20)).astype(dtype), rng.standard_normal((20, 7)).astype(dtype)
     wide = rng.standard_normal(14).astype(dtype)
     wide[0], wide[2], wide[4] = np.nan, np.inf, -np.inf
     x, W, b = sg.matrix("x", dtype=dtype), sg.matrix("W", dtype=dtype), sg.vector("b", dtype=dtype)
-    f = sg.function([x, W, b], sg.dot(x, W) + b)
-    assert [type(n.op).__name__ for n in f.fgraph.toposort()] == ["Gemm"]
-    for bias, calls in ((wide[:7].copy(), [(7,)]), (wide[::2], [])):
-        rows.clear()
-        np.testing.assert_array_equal(f(a, w, bias), np.dot(a, w) + bias)
-        assert rows == calls
+    for scale, row in ((1.0, lambda b: b), (0.5, lambda b: b), (1.0, lambda b: b.dimshuffle("x", 0))):
+        f = sg.function([x, W, b], scale * sg.dot(x, W) + row(b))
+        assert [type(n.op).__name__ for n in f.fgraph.toposort()][-1] == "Gemm"
+        for bias, calls in ((wide[:7].copy(), [(7,)]), (wide[::2], [])):
+            rows.clear()
+            product = np.dot(a, w)
+            product *= product.dtype.type(scale)
+            np.testing.assert_array_equal(f(a, w, bias), product + bias)
+            assert rows == calls
 
 
 def test_config_blas_numpy_keeps_products_on_numpys_blas(blas_mode, monkeypatch):
