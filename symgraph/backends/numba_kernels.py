@@ -8,6 +8,8 @@ import types
 import numpy as np
 from numba import njit, prange
 
+from .numba_target import load_without_refresh
+
 
 def serial_and_parallel(loop, **flags):
     """Two dispatchers of one prange loop: serial, and parallel on all cores. Each compiles a
@@ -777,7 +779,8 @@ def add_scaled(c, p, alpha):
             c[i, j] = c[i, j] + alpha * p[i, j]
 
 
-@njit(cache=True, nogil=True)
+@load_without_refresh  # (a warm start's first call loads it: numba's registry refresh, which a
+@njit(cache=True, nogil=True)  # load does not need, and its SciPy import took 0.25 s)
 def add_row(out, scale, row):
     """out = out * scale + row for a C-ordered matrix, a contiguous row of its width and dtype
     and a scale of that dtype, rounded as NumPy's `out *= scale; out += row` (a multiply by 1

@@ -89,10 +89,13 @@ cpu.CPUContext.refresh = lambda self: (refreshes.append(1), real_refresh(self))[
 real_runtime = nrtdynmod.create_nrt_module
 nrtdynmod.create_nrt_module = lambda ctx: (runtimes.append(1), real_runtime(ctx))[1]
 x = sg.matrix('x')
-f = sg.function([x], [sg.exp(x) * 2, sg.nn.softmax(x)], backend='numba')
+w, b = np.ones((10, 3), 'float32'), np.arange(3, dtype='float32')
+layer = sg.dot(x, sg.shared(w, 'w')) + sg.shared(b, 'b')  # (a Gemm: its bias by numba_kernels.add_row)
+f = sg.function([x], [sg.exp(x) * 2, sg.nn.softmax(x), layer], backend='numba')
 a = np.linspace(-3, 3, 50, dtype='float32').reshape(5, 10)
-e, s = f(a)
-print(np.allclose(e, np.exp(a) * 2, rtol=1e-6), np.allclose(s, np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-6))
+e, s, d = f(a)
+print(np.allclose(e, np.exp(a) * 2, rtol=1e-6), np.allclose(s, np.exp(a) / np.exp(a).sum(1, keepdims=True), rtol=1e-6)
+      and np.allclose(d, a @ w + b, rtol=1e-6, atol=1e-6))
 print(len(refreshes), 'numba.np.arraymath' in sys.modules or 'numba.np.arrayobj' in sys.modules,
       'numpy.ma' in sys.modules, len(runtimes),
       entrypoints._already_initialized)
