@@ -14,7 +14,7 @@ OpenBLAS. `one_thread()` sets the one they call to one thread while numba's thre
 a call of any size stays on its thread; where neither can be told (another BLAS), calls must
 stay within OpenBLAS's own single-thread limit (numba_conv.single_thread_work).
 """
-from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
+from . import numba_target  # (sets numba's vector width before any @njit)
 import functools
 
 import numpy as np
@@ -131,3 +131,6 @@ def _find_scipy_openblas():
 
 def _find_one_thread():
     return blas.OneThread.of(scipy_openblas())
+
+
+numba_target.load_kernels_without_refresh(globals())

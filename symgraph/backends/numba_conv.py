@@ -32,7 +32,7 @@ the conv-pool-conv-pool-dense step 7.3 -> 5.5 ms, 4.3-4.4 with its pooling split
 planes too (MaxPoolThunk) and its dense layer's blocks on numba's threads (blas; PyTorch
 5.5-5.8).
 """
-from . import numba_target  # noqa: F401  (sets numba's vector width before numba is configured)
+from . import numba_target  # (sets numba's vector width before numba is configured)
 import contextlib
 import functools
 
@@ -261,3 +261,6 @@ def kernel(x, gy, rows, scratch, gT, part, acc, few):
 def thread_slots():
     """Rows for per-thread buffers: numba's get_thread_id is below NUMBA_NUM_THREADS."""
     return max(1, int(numba_config.NUMBA_NUM_THREADS))
+
+
+numba_target.load_kernels_without_refresh(globals())

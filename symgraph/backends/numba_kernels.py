@@ -8,7 +8,7 @@ import types
 import numpy as np
 from numba import njit, prange
 
-from .numba_target import load_without_refresh
+from .numba_target import load_kernels_without_refresh
 
 
 def serial_and_parallel(loop, **flags):
@@ -779,8 +779,7 @@ def add_scaled(c, p, alpha):
             c[i, j] = c[i, j] + alpha * p[i, j]
 
 
-@load_without_refresh  # (a warm start's first call loads it: numba's registry refresh, which a
-@njit(cache=True, nogil=True)  # load does not need, and its SciPy import took 0.25 s)
+@njit(cache=True, nogil=True)
 def add_row(out, scale, row):
     """out = out * scale + row for a C-ordered matrix, a contiguous row of its width and dtype
     and a scale of that dtype, rounded as NumPy's `out *= scale; out += row` (a multiply by 1
@@ -807,3 +806,6 @@ def _copy_strided(src, dst):
 
 
 copy_strided_parallel = njit(cache=True, nogil=True, parallel=True)(_copy_strided)
+
+
+load_kernels_without_refresh(globals())

@@ -20,7 +20,7 @@ against 26), and its threads, woken, would spin beside numba's.
 The row sums reassociate (fastmath "reassoc" only: NaN and infinities as NumPy's), as BLAS's
 own blocked sums do; the column sums add each partial row in order.
 """
-from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
+from . import numba_target  # (sets numba's vector width before any @njit)
 
 import numba
 import numpy as np
@@ -146,3 +146,6 @@ class MatVecThunk:
         cast to a dtype named by its string cost 0.3 us), blas.product's for two matrices (its
         single-thread blocks while numba's threads work a convnet, MKL where asked for)."""
         return blas.product(a, b) if self.two_d else np.dot(a, b)
+
+
+numba_target.load_kernels_without_refresh(globals())

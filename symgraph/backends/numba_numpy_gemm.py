@@ -25,6 +25,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import blas
+from .numba_target import load_kernels_without_refresh
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _SYMBOLS = {"s": "symgraph_numpy_sgemm_i64", "d": "symgraph_numpy_dgemm_i64"}
@@ -221,3 +222,6 @@ def batch_products(a, b, out):
 
 # What generated code calls, where NumPy's OpenBLAS was registered; else None.
 DOT = "numpy_dot" if _register() else None
+
+
+load_kernels_without_refresh(globals())

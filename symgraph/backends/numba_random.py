@@ -9,7 +9,7 @@ NumPy's (as a GPU's and numba_program's libm calls are): a float32 draw rounds t
 reference's numbers all but never. numba_program's whole-step programs call stream_base and
 uniform_at too.
 """
-from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
+from . import numba_target  # (sets numba's vector width before any @njit)
 import numpy as np
 from numba import njit, prange
 
@@ -90,3 +90,6 @@ uniform_serial, uniform_parallel = serial_and_parallel(_uniform)
 normal_serial, normal_parallel = serial_and_parallel(_normal, error_model="numpy")
 binomial_serial, binomial_parallel = serial_and_parallel(_binomial)
 bernoulli_serial, bernoulli_parallel = serial_and_parallel(_bernoulli)
+
+
+numba_target.load_kernels_without_refresh(globals())

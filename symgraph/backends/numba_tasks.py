@@ -24,6 +24,8 @@ from numba import njit, prange, types
 from numba.core import callconv, cgutils
 from numba.core.extending import intrinsic
 
+from .numba_target import load_kernels_without_refresh
+
 _INT64, _INT32 = ir.IntType(64), ir.IntType(32)
 _TASK = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), _INT64])
 _FAILED = -(1 << 40)  # a failed task's count (a count is never negative; 64 tasks' sum stays negative)
@@ -156,3 +158,6 @@ def in_tasks(typingctx, body, args, n):
             _raise_failure(context, builder, frame)
         return count
     return types.int64(body, args, n), codegen
+
+
+load_kernels_without_refresh(globals())
