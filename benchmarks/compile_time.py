@@ -27,7 +27,11 @@ def adam_updates(cost, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     return updates
 
 
-def mlp_training_graph(sizes=(784, 512, 512, 10)):
+def sgd_updates(cost, params, lr=0.01):
+    return [(p, p - lr * g) for p, g in zip(params, sg.grad(cost, params))]
+
+
+def mlp_training_graph(sizes=(784, 512, 512, 10), optimizer="adam"):
     rng = np.random.default_rng(0)
     x, y = sg.matrix("x"), sg.ivector("y")
     h, params = x, []
@@ -39,7 +43,7 @@ def mlp_training_graph(sizes=(784, 512, 512, 10)):
         if k < len(sizes) - 2:
             h = sg.nn.relu(h)
     cost = sg.nn.categorical_crossentropy(sg.nn.softmax(h), y).mean()
-    return [x, y], cost, adam_updates(cost, params)
+    return [x, y], cost, (adam_updates if optimizer == "adam" else sgd_updates)(cost, params)
 
 
 def main():
@@ -62,14 +66,14 @@ def main():
     print(f"  loss, optimized vs as written: {loss[0]:.6f} vs {loss[1]:.6f}")
 
 
-def fresh_process_compile(cache_dir):
+def fresh_process_compile(cache_dir, optimizer="adam"):
     """Seconds to build and compile (numba) the training step, then run it once, in a new process."""
     import os
     import subprocess
     import sys
     code = ("import time, sys; sys.path.insert(0, 'benchmarks'); t = time.perf_counter(); "
             "import numpy as np, symgraph as sg; from compile_time import mlp_training_graph; "
-            "i, c, u = mlp_training_graph(); f = sg.function(i, c, updates=u, backend='numba'); "
+            f"i, c, u = mlp_training_graph(optimizer={optimizer!r}); f = sg.function(i, c, updates=u, backend='numba'); "
             "f(np.zeros((128, 784), 'float32'), np.zeros(128, 'int32')); print(time.perf_counter() - t)")
     env = dict(os.environ, SYMGRAPH_CACHE_DIR=cache_dir)
     # Python caches compiled bytecode (.pyc) as a user's does, unless the environment forbids it
@@ -81,12 +85,15 @@ def fresh_process_compile(cache_dir):
 
 
 def fresh_process_table():
+    """The Adam step above, and the issue's SGD step of the same MLP (whose weights' updates are
+    in-place products, not elementwise loops)."""
     import tempfile
-    with tempfile.TemporaryDirectory() as cache:
-        cold = fresh_process_compile(cache)
-        warm = fresh_process_compile(cache)
-    print(f"  fresh process, import + build + compile + first call (numba): cold cache {cold:.2f} s, "
-          f"warm cache {warm:.2f} s")
+    for optimizer in ("adam", "sgd"):
+        with tempfile.TemporaryDirectory() as cache:
+            cold = fresh_process_compile(cache, optimizer)
+            warm = fresh_process_compile(cache, optimizer)
+        print(f"  fresh process, import + build + compile + first call (numba), {optimizer}: "
+              f"cold cache {cold:.2f} s, warm cache {warm:.2f} s")
 
 
 if __name__ == "__main__":
