@@ -49,9 +49,12 @@ _POWERS = {2: E.square, 3: lambda x: E.square(x) * x, 4: lambda x: E.square(E.sq
 def special_powers(fgraph, node):
     if node.op.scalar_op.name != "pow" or not is_scalar_like(node.inputs[1]):
         return None
-    fn = _POWERS.get(constant_scalar(node.inputs[1]))
+    exponent = constant_scalar(node.inputs[1])
+    fn = _POWERS.get(exponent)
     if fn is None or node.inputs[1].ndim > node.inputs[0].ndim:
         return None
+    if exponent < 0 and node.outputs[0].dtype[0] not in "fc":
+        return None  # (NumPy refuses integers to negative integer powers: the power's kernel raises so too)
     result = fn(node.inputs[0])
     return result if can_stand_for(result, node.outputs[0]) else None
 
