@@ -197,6 +197,7 @@ def _lower_gemm(op, node):
     # numba_matvec's loops, its thunk kept on the node for compile_graph's `on_threads`.
     matvec = MatVecThunk(*node.inputs[1:], dtype) if _matrix_vector_dot(node) else None
     product_of = None if matvec is None else matvec.product  # (None: blas.py's choice, MKL's too)
+    product = product_of or blas.numpy_product  # (with NumPy's BLAS)
 
     alpha = dtype.type(op.alpha)  # (converted once, not per call)
     row_kernel = op.beta == 1.0 and (op.alpha == 1.0 or dtype.kind == "f")
@@ -212,14 +213,13 @@ def _lower_gemm(op, node):
                 and config.blas == "numpy":
             row = c if c.ndim == 1 else c[0] if c.ndim == 2 and c.shape[0] == 1 else None
             if row_kernel and row is not None and row.shape[0] == b.shape[1]:
-                out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)
+                out = product(a, b)
                 if row.flags.c_contiguous and out.flags.c_contiguous:
                     kernels.add_row(out, alpha, row)
                     return [out]
                 return [blas.scaled_sum(out, op.alpha, c, 1.0)]
             if blas.adds_into(c.shape, a.shape[0], b.shape[1]):
-                out = blas.numpy_product(a, b) if product_of is None else product_of(a, b)
-                return [blas.scaled_sum(out, op.alpha, c, op.beta)]
+                return [blas.scaled_sum(product(a, b), op.alpha, c, op.beta)]
         out = blas.gemm(op.alpha, a, b, op.beta, c, dtype, product_of)
         return [out] if out is not None else reference(inputs)
 

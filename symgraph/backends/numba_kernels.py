@@ -2,13 +2,11 @@
 gathers, scatter-add, cumsum, linear recurrences, argmax, strided copies (transposed ones:
 numba_blocks).
 (Elementwise loops are generated from the scalar-op table in numba_codegen.py.)"""
-from . import numba_target  # noqa: F401  (sets numba's vector width before any @njit)
+from . import numba_target  # (sets numba's vector width before any @njit)
 import types
 
 import numpy as np
 from numba import njit, prange
-
-from .numba_target import load_kernels_without_refresh
 
 
 def serial_and_parallel(loop, **flags):
@@ -808,4 +806,4 @@ def _copy_strided(src, dst):
 copy_strided_parallel = njit(cache=True, nogil=True, parallel=True)(_copy_strided)
 
 
-load_kernels_without_refresh(globals())
+numba_target.load_kernels_without_refresh(globals())
