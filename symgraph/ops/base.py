@@ -133,7 +133,11 @@ def as_variable(x, name=None):
     if isinstance(x, bool):
         return Constant(np.bool_(x), name=name)
     if isinstance(x, numbers.Integral):
-        return Constant(np.int64(x), name=name, weak=True)
+        if -2 ** 63 <= x < 2 ** 63:
+            return Constant(np.int64(x), name=name, weak=True)
+        if 0 <= x < 2 ** 64:  # (a uint64's upper half: x // (2**64 - 1) of a uint64 x, as NumPy)
+            return Constant(np.uint64(x), name=name, weak=True)
+        raise OverflowError(f"Python integer {x} is out of bounds for every NumPy integer type")
     if isinstance(x, numbers.Real):
         return Constant(np.float64(x), name=name, weak=True)
     if isinstance(x, (list, tuple)):

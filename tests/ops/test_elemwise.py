@@ -121,6 +121,24 @@ def test_python_int_out_of_range_is_refused():
         b + 1000
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_python_ints_of_a_uint64s_upper_half_are_weak_uint64s(backend):
+    """x // (2**64 - 1) of a uint64 x, x * 2**63 of floats: NumPy's results (the literal had
+    been made an int64 when the graph was built: OverflowError); one that fits an int64 only
+    where NumPy takes it; none beyond a uint64."""
+    u, f = sg.tensor("u", "uint64", (None,)), sg.fvector("f")
+    uv, fv = np.array([5, 2 ** 64 - 1, 2 ** 63], "uint64"), np.array([1.5, -2.0], "float32")
+    for x, out, value, want in ((u, u // (2 ** 64 - 1), uv, uv // (2 ** 64 - 1)), (u, u % 2 ** 63, uv, uv % 2 ** 63),
+                                (f, f * 2 ** 63, fv, fv * 2 ** 63)):
+        got = sg.function([x], out, backend=backend)(value)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(TypeError, match="out of bounds"):
+        sg.lvector("l") + 2 ** 63  # (NumPy's OverflowError: int64 does not hold it)
+    with pytest.raises(OverflowError, match="every NumPy integer"):
+        u + 2 ** 64
+
+
 def test_cast_and_astype():
     x = sg.fvector("x")
     assert sg.cast(x, "int32").dtype == "int32"
