@@ -42,6 +42,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
+from .numba_target import load_kernels_without_refresh
 from .numba_vecmath import _fma
 
 # (the generated kernels import these: numba_codegen._HEADER)
@@ -512,3 +513,6 @@ def _reciprocal_of_zero(dtype):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         return int(np.reciprocal(np.zeros(1, dtype))[0])
+
+
+load_kernels_without_refresh(globals())  # (the plans not inlined into a kernel)

@@ -14,14 +14,15 @@ def serial_and_parallel(loop, **flags):
     copy of `loop` under its own name, because numba's disk cache keys a function by its
     module, name, line and bytecode, not by njit's flags: two dispatchers of one function
     loaded each other's machine code, and the parallel transpose ran on one core (8 ms for
-    2000x2000 float32 against 4.7 compiled afresh)."""
+    2000x2000 float32 against 4.7 compiled afresh). Both load from the cache without numba's
+    registry refresh (numba_target.load_without_refresh), wherever their module is."""
     def named(suffix):
         copy = types.FunctionType(loop.__code__, loop.__globals__, loop.__name__ + suffix,
                                   loop.__defaults__, loop.__closure__)
         copy.__qualname__, copy.__doc__ = loop.__qualname__ + suffix, loop.__doc__
         return copy
-    return (njit(cache=True, nogil=True, **flags)(named("_serial")),
-            njit(cache=True, nogil=True, parallel=True, **flags)(named("_parallel")))
+    return (numba_target.load_without_refresh(njit(cache=True, nogil=True, **flags)(named("_serial"))),
+            numba_target.load_without_refresh(njit(cache=True, nogil=True, parallel=True, **flags)(named("_parallel"))))
 
 
 @njit(cache=True, nogil=True)

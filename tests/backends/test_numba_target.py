@@ -178,6 +178,30 @@ def test_training_steps_load_their_hand_written_kernels_without_numbas_refresh(t
     assert second[3:] == ["0", "False"]
 
 
+def test_every_cached_kernel_of_the_backend_loads_without_numbas_refresh():
+    """Every numba function with cache=True in the CPU backend's modules (those not inlined into
+    others) is set to load without numba's registry refresh: serial_and_parallel's, and each
+    module's own through load_kernels_without_refresh at its end. A new module's kernels
+    left out would set the refresh and SciPy's import off again in a warm start (numba_blocks'
+    transposes and numba_taps' convolutions had been)."""
+    import importlib
+    import pkgutil
+    from numba.core.dispatcher import Dispatcher
+    import symgraph.backends as backends
+    plain, seen = [], 0
+    for info in pkgutil.iter_modules(backends.__path__):
+        if not info.name.startswith("numba_") or "cuda" in info.name:
+            continue
+        module = importlib.import_module(f"symgraph.backends.{info.name}")
+        for name, value in vars(module).items():
+            if (isinstance(value, Dispatcher) and hasattr(value._cache, "_load_overload")
+                    and value.targetoptions.get("inline") != "always"):
+                seen += 1
+                if "load_overload" not in vars(value._cache):  # (load_without_refresh sets it)
+                    plain.append(f"{info.name}.{name}")
+    assert seen > 30 and plain == []
+
+
 def test_numba_types_arrays_as_before_without_importing_numpy_ma():
     from numba import typeof, types
     from numba.core.errors import NumbaTypeError, NumbaValueError
