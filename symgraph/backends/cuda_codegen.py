@@ -19,6 +19,7 @@ import threading
 import numpy as np
 
 from .numba_codegen import float32_literals, in_result_type, program_lines, _load_module
+from .numba_integers import mixed_sign_comparison
 
 _TYPES = ("import numpy as np\nfrom numba import cuda, boolean, uint8, int8, int16, int32, int64, uint16, "
           "uint32, uint64, float32, float64\n"
@@ -106,6 +107,8 @@ def cuda_step_source(sop, args, in_dtypes, out_dtype):
         suffix = "f" if in_dtypes[0] == "float32" else ""
         arg = args[0] if in_dtypes[0] in ("float32", "float64") else f"np.float64({args[0]})"
         return f"{caster}(libdevice.{_LIBDEVICE[sop.name]}{suffix}({arg}))"
+    if (comparison := mixed_sign_comparison(sop.name, args, in_dtypes)) is not None:
+        return f"bool({comparison})"
     if sop.name in ("isnan", "isinf", "isfinite") and in_dtypes[0][0] != "f":
         return "True" if sop.name == "isfinite" else "False"
     if sop.name == "mod" and out_dtype in ("float32", "float64"):

@@ -32,6 +32,9 @@ which differs from NumPy's at the edges.
   (overflow is undefined), which let LLVM fold where((a - b) > a, ...) into b < 0 and take the
   other branch where a - b wrapped. In 64-bit unsigned arithmetic the same bits, without the
   flag. (Narrower integers are computed in int64 by numba and cast back: no overflow there.)
+- A comparison of a signed integer with a uint64 (mixed_sign_comparison): NumPy compares them
+  exactly (its int64-uint64 loops); numba compared both as float64, so int64 2^63 - 1 < uint64
+  2^63 was False and -1 == 2^64 - 1 True.
 """
 import functools
 import re
@@ -78,6 +81,8 @@ def integer_step(name, args, in_dtypes, out_dtype, invariant=None):
     names of the loop's invariant values (a kernel's 0-d inputs, read before its loop); a
     division by one of them sets its value to the line that works out the divisor's plan,
     for the kernel to run before its loop."""
+    if (comparison := mixed_sign_comparison(name, args, in_dtypes)) is not None:
+        return comparison
     dtype = np.dtype(out_dtype)
     if dtype.kind not in "iu" or any(np.dtype(d).kind not in "iub" for d in in_dtypes):
         return None
@@ -94,6 +99,27 @@ def integer_step(name, args, in_dtypes, out_dtype, invariant=None):
         return f"(np.int64(1) if {x} == 1 else {rest})"
     if name in _WRAPPING and out_dtype == "int64":
         return f"np.int64({_WRAPPING[name].format(*(f'np.uint64({a})' for a in args))})"
+    return None
+
+
+# (signed s, uint64 u): s below 0 is below every u; otherwise s converts to a uint64 exactly
+_MIXED_COMPARISONS = {"lt": "({s} < 0 or np.uint64({s}) < {u})", "le": "({s} < 0 or np.uint64({s}) <= {u})",
+                      "gt": "({s} >= 0 and np.uint64({s}) > {u})", "ge": "({s} >= 0 and np.uint64({s}) >= {u})",
+                      "eq": "({s} >= 0 and np.uint64({s}) == {u})", "neq": "({s} < 0 or np.uint64({s}) != {u})"}
+_MIRRORED = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "neq": "neq"}
+
+
+def mixed_sign_comparison(name, args, in_dtypes):
+    """The comparison `name` of a signed integer and a uint64 (either side) spelled exactly, as
+    NumPy compares them, or None for any other step (numba's own comparison goes through
+    float64 for this pair alone: narrower unsigned integers fit an int64)."""
+    if name not in _MIXED_COMPARISONS or len(in_dtypes) != 2:
+        return None
+    kinds = [np.dtype(d).kind for d in in_dtypes]
+    if kinds == ["i", "u"] and in_dtypes[1] == "uint64":
+        return _MIXED_COMPARISONS[name].format(s=args[0], u=args[1])
+    if kinds == ["u", "i"] and in_dtypes[0] == "uint64":
+        return _MIXED_COMPARISONS[_MIRRORED[name]].format(s=args[1], u=args[0])
     return None
 
 

@@ -380,10 +380,24 @@ def _promote_weak(inputs, sop):
         value = v.data.item()
         if target.kind in "iu" and isinstance(value, int) and not (
                 np.iinfo(target).min <= value <= np.iinfo(target).max):
-            raise TypeError(f"{sop.name}: Python integer {value} is out of bounds for {target.name}")
+            target = _beyond_integer_target(sop, target, value)
         with np.errstate(all="ignore"):
             out[i] = Constant(np.asarray(value, dtype=target), weak=False)
     return out
+
+
+def _beyond_integer_target(sop, common, value):
+    """The dtype for a Python int that the integer dtype `common` cannot hold, as NumPy takes
+    it: an op that computes integers in floats (true_div, arctan2, hypot...) converts it to
+    that float (np.arctan2(int8, 300) is float16); a comparison or a logical op, whose result
+    is bool, compares it exactly (uint8 > -1 is True everywhere), so any dtype holding it
+    does. Elsewhere NumPy refuses it (int8 + 300), and so does this."""
+    out = np.dtype(sop.output_dtype((common.name,) * sop.nin))
+    if out.kind == "f":
+        return out
+    if out.kind == "b":
+        return np.min_scalar_type(value)
+    raise TypeError(f"{sop.name}: Python integer {value} is out of bounds for {common.name}")
 
 
 @functools.lru_cache(maxsize=None)

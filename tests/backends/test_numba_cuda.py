@@ -584,3 +584,17 @@ def test_the_simulators_shared_arrays_are_one_per_line_and_block():
     out = np.zeros(2)
     cuda.jit(namespace["kernel"])[1, 32](out)
     assert out.tolist() == [496.0, -992.0]
+
+
+def test_signed_integers_and_uint64s_compare_exactly():
+    """NumPy compares an int64 with a uint64 exactly; numba's own comparison goes through
+    float64 (2^63 - 1 < 2^63 False), on a GPU too, so the step is spelled out (the simulator
+    compares NumPy scalars, exactly either way: hence the spelling's check)."""
+    from symgraph.backends.cuda_codegen import cuda_step_source
+    assert "np.uint64(x0) < x1" in cuda_step_source(TABLE["lt"], ["x0", "x1"], ["int64", "uint64"], "bool")
+    assert "np.uint64(x1) > x0" in cuda_step_source(TABLE["lt"], ["x0", "x1"], ["uint64", "int64"], "bool")
+    s, w = sg.lvector("s"), sg.tensor("w", "uint64", (None,))
+    sv, wv = np.array([2 ** 63 - 1, -1, -5, 7]), np.array([2 ** 63, 2 ** 64 - 1, 3, 7], "uint64")
+    got, want = both([s, w], [s < w, sg.eq(s, w), w >= s], sv, wv)
+    for g, ref in zip(got, want):
+        np.testing.assert_array_equal(g, ref)

@@ -139,6 +139,46 @@ def test_python_ints_of_a_uint64s_upper_half_are_weak_uint64s(backend):
         u + 2 ** 64
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_python_ints_beyond_an_integer_dtype_are_taken_as_numpy_takes_them(backend):
+    """uint8 > -1, int8 == 300, arctan2(int8, 300), uint8 / -2: NumPy compares such an int
+    exactly and converts it to the float an integer op computes in (they had been refused:
+    "out of bounds"); int8 + 300 it refuses, and so does this."""
+    b, u, l = sg.bvector("b"), sg.tensor("u", "uint8", (None,)), sg.tensor("w", "uint64", (None,))
+    bv, uv, lv = np.array([-128, 0, 127], "int8"), np.array([0, 7, 255], "uint8"), \
+        np.array([0, 2 ** 63, 2 ** 64 - 1], "uint64")
+    cases = [(u, uv, lambda m, x: x > -1), (u, uv, lambda m, x: -1 < x), (u, uv, lambda m, x: m.equal(x, -1)),
+             (b, bv, lambda m, x: x < 300), (b, bv, lambda m, x: x >= -300), (b, bv, lambda m, x: m.not_equal(x, 300)),
+             (l, lv, lambda m, x: x > -2), (l, lv, lambda m, x: x <= -2),
+             (b, bv, lambda m, x: m.logical_and(x, 300)), (u, uv, lambda m, x: m.logical_or(x, -1)),
+             (u, uv, lambda m, x: x / -2), (b, bv, lambda m, x: 300 / x), (b, bv, lambda m, x: m.arctan2(x, 300)),
+             (u, uv, lambda m, x: m.hypot(-2, x)), (b, bv, lambda m, x: m.logaddexp(x, 2 ** 40))]
+    for x, value, fn in cases:
+        with np.errstate(all="ignore"):
+            want = np.asarray(fn(np, value))
+            got = sg.function([x], fn(sg, x), backend=backend)(value)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(TypeError, match="out of bounds"):
+        b + 300
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_signed_integers_and_uint64s_compare_exactly(backend):
+    """NumPy compares an int64 with a uint64 exactly; numba's comparison went through float64
+    (2^63 - 1 < 2^63 False, -1 == 2^64 - 1 True)."""
+    s, w = sg.lvector("s"), sg.tensor("w", "uint64", (None,))
+    sv, wv = np.array([2 ** 63 - 1, -1, -5, 7, 0]), np.array([2 ** 63, 2 ** 64 - 1, 3, 7, 0], "uint64")
+    ops = [np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal]
+    outs = [getattr(sg, op.__name__)(p, q) for op in ops for p, q in ((s, w), (w, s))]
+    outs += [sg.where(s < w, s, 0), sg.cast(s, "int8") < w]  # (fused; a narrower signed integer)
+    got = sg.function([s, w], outs, backend=backend)(sv, wv)
+    want = [op(p, q) for op in ops for p, q in ((sv, wv), (wv, sv))]
+    want += [np.where(sv < wv, sv, 0), sv.astype("int8") < wv]
+    for g, ref in zip(got, want):
+        np.testing.assert_array_equal(g, ref)
+
+
 def test_cast_and_astype():
     x = sg.fvector("x")
     assert sg.cast(x, "int32").dtype == "int32"

@@ -184,7 +184,7 @@ def test_rewritten_graphs_agree_with_the_graphs_as_written(data):
 
 MIXED_DTYPES = ["bool", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"]
 MIXED_UNARY = ["abs", "neg", "square", "exp", "log1p", "tanh", "sigmoid", "softplus", "reciprocal", "floor"]
-MIXED_BINARY = ["add", "sub", "mul", "true_div", "int_div", "mod", "maximum", "minimum", "arctan2"]
+MIXED_BINARY = ["add", "sub", "mul", "true_div", "int_div", "mod", "maximum", "minimum", "arctan2", "lt", "eq", "ge"]
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
