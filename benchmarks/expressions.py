@@ -155,6 +155,9 @@ CASES = [
     ("relu(x @ w + b), 256x512", [(256, 512), (512, 256), (256,)],
      lambda m, x, w, b: m.maximum(m.dot(x, w) + b, 0)),
     ("x @ w + 1, 64x64", [(64, 64), (64, 64)], lambda m, x, w: m.dot(x, w) + 1),
+    # Keras's categorical accuracy: argmax along rows of 10 scores (one kernel a row length)
+    ("accuracy, 1000x10", [(1000, 10), (1000, 10)],
+     lambda m, p, t: m.mean(m.equal(p.argmax(axis=1), t.argmax(axis=1)))),
 ]
 
 
@@ -165,7 +168,7 @@ class _SymgraphMath:
     expm1, arctan, sinh, log2, minimum = sg.expm1, sg.arctan, sg.sinh, sg.log2, sg.minimum
     tan, arcsin, arccos, arctanh, exp2 = sg.tan, sg.arcsin, sg.arccos, sg.arctanh, sg.exp2
     arcsinh, cbrt, arctan2, log1p, einsum = sg.arcsinh, sg.cbrt, sg.arctan2, sg.log1p, sg.einsum
-    dot = sg.dot
+    dot, mean, equal = sg.dot, sg.mean, sg.equal
 
     @staticmethod
     def logaddexp(a, b):  # softplus spelled as NumPy does it, else NumPy's logaddexp

@@ -1732,7 +1732,7 @@ class ArgReduceThunk:
         ndim = node.inputs[0].ndim
         self.last_axis = (ndim - 1,) if ndim > 1 else None  # (1-d: NumPy's whole argmax)
         self.all_axes = len(op.axis) == ndim
-        self.kernels = {}
+        self.kernels, self.row_kernels = {}, {}
         self.threshold = codegen.PARALLEL_THRESHOLD
         # (the array's method: np.argmax's dispatch costs more; argmax(x, axis, out) either way)
         self.fn = np.ndarray.argmax if op.kind == "argmax" else np.ndarray.argmin
@@ -1784,8 +1784,7 @@ class ArgReduceThunk:
     def _along_rows(self, x):
         """The index along a C-ordered array's rows by a compiled loop or split between threads,
         None where NumPy's own argmax on one thread is the way."""
-        if x.shape[-1] <= SHORT_ARG_ROW and x.size >= SHORT_ARG_ROWS_BY_NUMPY and x.dtype.kind in "iuf" \
-                and x.dtype != np.float16:
+        if x.shape[-1] <= SHORT_ARG_ROW and x.dtype in ARG_ROW_DTYPES:  # (a frozenset: 30 ns, the kind's test 120)
             return self._short_rows(x)
         if x.nbytes >= ROWS_SPLIT_BYTES and x.size >= self.threshold and x.dtype.kind in "iuf":
             return self._rows_in_two(x)
@@ -1793,15 +1792,20 @@ class ArgReduceThunk:
 
     def _short_rows(self, x):
         """The index along short last-axis rows (a classifier's scores), by
-        numba_kernels.arg_extreme_rows_kernel, on all cores from SHORT_ARG_ROWS_PARALLEL values."""
-        parallel = x.size >= SHORT_ARG_ROWS_PARALLEL and self.threshold != float("inf")
-        kernel = self.kernels.get(("rows", parallel))
+        numba_kernels.arg_extreme_rows_kernel (one a row length), on all cores from
+        SHORT_ARG_ROWS_PARALLEL values. (The output made in its shape and passed flat, a
+        matrix's rows passed as they are: the reshapes had cost 0.5 us of a 2.7 us call.)"""
+        n = x.shape[-1]
+        parallel = x.size >= SHORT_ARG_ROWS_PARALLEL and self.threshold != math.inf
+        kernel = self.row_kernels.get((parallel, n))
         if kernel is None:
-            kernel = self.kernels[("rows", parallel)] = kernels.arg_extreme_rows_kernel(self.op.kind, parallel)
-        rows = x.reshape(-1, x.shape[-1])
-        out = np.empty(rows.shape[0], np.int64)
-        kernel(rows, out)
-        return out.reshape(x.shape[:-1])
+            kernel = self.row_kernels[(parallel, n)] = kernels.arg_extreme_rows_kernel(self.op.kind, parallel, n)
+        out = np.empty(x.shape[:-1], np.int64)
+        if x.ndim == 2:
+            kernel(x, out)
+        else:
+            kernel(x.reshape(-1, n), out.reshape(-1))
+        return out
 
     def _rows_in_two(self, x):
         rows = x.reshape(-1, x.shape[-1])
@@ -1847,14 +1851,19 @@ ARG_ALONG_MIN = 1 << 12
 # 1.18 / 1.10; at 4 MB 1.90 / 1.85, 2.22 / 2.18, 1.37 / 1.33 (in a function, alternating).
 ARG_WHOLE_BYTES = 2 << 20
 ARG_BLOCK = 8192
-# Rows of at most SHORT_ARG_ROW values (a classifier's scores) take a compiled loop from
-# SHORT_ARG_ROWS_BY_NUMPY values, on both cores from SHORT_ARG_ROWS_PARALLEL: NumPy calls its
-# SIMD loop once a row. Float32 argmax along rows of 10, us, NumPy / one core / two: 256 rows
-# 2.5 / 1.6 / 2.5, 1000 10.1 / 5.5 / 4.5, 10000 228 / 172 / 79; rows of 32: 10000 492 / 393 /
-# 194; of 100 (NumPy's SIMD pays there): 431 / 892 / 443.
+# Rows of at most SHORT_ARG_ROW values (a classifier's scores) take a compiled loop (one a row
+# length) from SHORT_ARG_ROWS_BY_NUMPY values, on both cores from SHORT_ARG_ROWS_PARALLEL: NumPy
+# calls its SIMD loop once a row. Float32 argmax along rows, new rows each call, us, NumPy / one
+# core / two (a function's call, NumPy's loop / the kernel): rows of 10, 128 rows 1.45 / 0.70 /
+# 3.6 (2.19 / 2.67), 256 2.78 / 0.99 / 4.4 (3.57 / 2.68), 1000 24.2 / 2.66 / 5.9, 10000 260 / 22.5
+# / 22.7, 50000 1302 / 132 / 96; rows of 32: 64 rows (2.40 / 2.71), 128 (3.97 / 3.43), 10000 505 /
+# 110 / 102, 50000 2548 / 555 / 477; rows of 3: 256 (2.12 / 2.06), 50000 616 / 21 / 47. (With the
+# row length a variable of the loop, one core took 3.2x as long: 1000x10 9.7 us, and two cores
+# paid from 8192 values.)
 SHORT_ARG_ROW = 32
+ARG_ROW_DTYPES = frozenset(np.dtype(c) for c in "bBhHiIlLqQfd")  # (numba's integers and floats)
 SHORT_ARG_ROWS_BY_NUMPY = 1 << 11
-SHORT_ARG_ROWS_PARALLEL = 1 << 13
+SHORT_ARG_ROWS_PARALLEL = 1 << 18
 _HELPER = []
 
 

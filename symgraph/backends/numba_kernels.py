@@ -693,36 +693,37 @@ def kernel(x, out):
 """)
 
 
-def arg_extreme_rows_kernel(kind, parallel):
+def arg_extreme_rows_kernel(kind, parallel, n):
     """kernel(x, out): out[r] = the index of the first maximum (argmax) or minimum (argmin)
-    of short row x[r] of C-ordered (rows, n), or of its first NaN, as NumPy's; n >= 1. Two
-    passes over the row, each without a dependence from value to value but the running
-    extreme: the extreme and whether a NaN is there, then the first index holding it (or the
-    first NaN), as selects from the row's end. One pass keeping the winner's index beside it
-    took 23.5 ns a row of 10 float32 values on one core, 8.9 a row of 3, 52.7 a row of 32; two
-    passes 10.3, 4.9 and 48.5 (new random rows at every call: the same array timed again and
-    again let the branch predictor learn the one pass's row ends, 7.6 ns a row of 10).
-    NumPy's argmax calls its SIMD loop once a row: 27 ns a row of 10."""
+    of row x[r] of C-ordered (rows, n), or of its first NaN, as NumPy's; n >= 1, a literal of
+    the source (one kernel a row length: LLVM unrolls both loops into selects, where a loop
+    whose length it did not know ran 3.2x slower: float32 1000x10 9.7 -> 3.0 us, 1000x32 33 ->
+    14). Two passes over the row, each without a dependence from value to value but the
+    running extreme: the extreme and whether a NaN is there, then the first index holding it
+    (or the first NaN), as selects from the row's end. One pass keeping the winner's index
+    beside it took 23.5 ns a row of 10 float32 values on one core, 8.9 a row of 3, 52.7 a row
+    of 32; two passes 10.3, 4.9 and 48.5 (new random rows at every call: the same array timed
+    again and again let the branch predictor learn the one pass's row ends, 7.6 ns a row of
+    10). NumPy's argmax calls its SIMD loop once a row: 27 ns a row of 10 (new rows)."""
     from .numba_codegen import compile_source
     better = ">" if kind == "argmax" else "<"
     return compile_source(f"""@njit(cache=True, nogil=True, parallel={parallel}, error_model="numpy")
 def kernel(x, out):
-    rows, n = x.shape
-    for r in prange(rows):
-        row = x[r]
-        best = row[0]
+    flat = x.reshape(-1)
+    for r in prange(np.uint64(x.shape[0])):
+        at = r * np.uint64({n})
+        best = flat[at]
         nan = best != best
-        for j in range(1, n):
-            v = row[j]
+        for j in range(np.uint64(1), np.uint64({n})):
+            v = flat[at + j]
             best = v if v {better} best else best
             nan |= v != v
-        at = 0
-        for j in range(n - 1, -1, -1):
-            v = row[j]
-            at = j if ((v != v) if nan else (v == best)) else at
-        out[r] = at
+        found = 0
+        for j in range({n} - 1, -1, -1):
+            v = flat[at + np.uint64(j)]
+            found = j if ((v != v) if nan else (v == best)) else found
+        out[r] = found
 """)
-
 
 
 def arg_extreme_whole_kernel(kind, floats, parallel):

@@ -1015,8 +1015,8 @@ def test_the_serial_blocked_loop_compiles_without_numbas_own_np_empty(tmp_path):
 def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monkeypatch):
     """Along last-axis rows of at most SHORT_ARG_ROW values (a classifier's scores) the index
     comes from numba_kernels.arg_extreme_rows_kernel, serial or parallel: NumPy's first index
-    on ties, the first NaN, -inf/inf, rows of one value, keepdims, leading axes; longer rows
-    and strided arrays stay NumPy's."""
+    on ties, the first NaN, -inf/inf, rows of one value, keepdims, leading axes, rows of
+    another length in the same function; longer rows and strided arrays stay NumPy's."""
     monkeypatch.setattr(numba_cpu, "SHORT_ARG_ROWS_BY_NUMPY", 0)
     short = []
     monkeypatch.setattr(numba_cpu.ArgReduceThunk, "_short_rows",
@@ -1048,6 +1048,12 @@ def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monke
             short.clear()
             np.testing.assert_array_equal(f(strided)[0], ref(strided, axis=-1))
             assert short == []
+    # (a kernel for each row length: one function's rows of 10, then of 7 and 10 again)
+    x = sg.tensor("x", dtype, (None, None))
+    f = sg.function([x], fn(x, axis=1), backend="numba")
+    for width in (10, 7, 10):
+        value = (rng.normal(size=(50, width)) * 3).astype(dtype)
+        np.testing.assert_array_equal(f(value), ref(value, axis=1))
 
 
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
