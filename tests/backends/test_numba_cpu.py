@@ -1171,6 +1171,29 @@ def test_rows_picked_by_an_integer_array_match_numpy(x_shape, idx_shape, idx_dty
     np.testing.assert_array_equal(sg.function([x, m], x[m], backend="numba")(xv, mask), xv[mask])
 
 
+def test_a_few_rows_picked_are_numpys_indexing_called_directly(rng):
+    """Below the loop's sizes x[idx] is NumPy's x[idx] itself, not the op's perform (0.5 us of
+    a 2.3-2.9 us call): negative indices, an index array of two axes, a strided x, NumPy's
+    IndexError; a 0-d index (a view) still goes through the reference."""
+    x, i = sg.matrix("x", "float32"), sg.tensor("i", "int32", (None, None))
+    v, k = sg.vector("v", "float32"), sg.tensor("k", "int64", ())
+    f = sg.function([x, i, v, k], [x[i], v[i], x[k]], backend="numba")
+    thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.SubtensorThunk)]
+    assert len(thunks) == 3
+    zero_d = [t for t in thunks if t.node.inputs[1].ndim == 0]
+    for thunk in thunks:
+        if thunk not in zero_d:
+            thunk.reference = None  # (a call of it fails)
+    xv, vv = rng.normal(size=(30, 4)).astype("float32"), rng.normal(size=30).astype("float32")
+    iv = np.array([[0, -1, 5], [29, -30, 2]], "int32")
+    for value in (xv, xv[::-1]):
+        got = f(value, iv, vv, 3)
+        for g, want in zip(got, (value[iv], vv[iv], value[3])):
+            np.testing.assert_array_equal(g, want)
+    with pytest.raises(IndexError, match="out of bounds"):
+        f(xv, iv + 30, vv, 3)
+
+
 @pytest.mark.parametrize("idx_shape", [(500,), (20, 30)])
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool"])
 @pytest.mark.parametrize("serial", [False, True])
