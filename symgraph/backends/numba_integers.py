@@ -88,10 +88,14 @@ def integer_step(name, args, in_dtypes, out_dtype, invariant=None):
         return None
     if name == "pow":
         return f"int_power({args[0]}, {args[1]})"
-    if name in ("int_div", "mod") and in_dtypes[0] == in_dtypes[1] == out_dtype:
+    if name in ("int_div", "mod"):
+        # (NumPy divides in the result's type: an int8 or bool argument converted first, as
+        # numba's own // of mixed types did not: int64 min // int8 -1 gave 0, bool // uint64 max 1)
+        args = [a if d == out_dtype else f"np.{out_dtype}({a})" for a, d in zip(args, in_dtypes)]
         if invariant is not None and args[1] in invariant:
             return _by_invariant(name, args, dtype, invariant)
-        return _integer_division(name, args, dtype)
+        division = _integer_division(name, args, dtype)
+        return division or f"({args[0]} {'//' if name == 'int_div' else '%'} {args[1]})"
     if name == "reciprocal":
         x, signed = args[0], np.dtype(in_dtypes[0]).kind == "i"
         rest = f"(np.int64({_reciprocal_of_zero(in_dtypes[0])}) if {x} == 0 else np.int64(0))"
@@ -128,7 +132,7 @@ def _integer_division(name, args, dtype):
     (LLVM divides by a literal with a multiplication already, in vector instructions: int32
     x // 7 ran 1.8x NumPy); int64 by a nonzero literal as _int64_by_literal, by a variable as
     int64_floor_quotient (a zero divisor: NumPy's 0)."""
-    if dtype.itemsize <= 4 and not args[1].startswith("np."):
+    if dtype.itemsize <= 4 and not re.fullmatch(r"np\.\w+\(-?\d+\)", args[1]):  # (not a literal)
         return _floor_division_by_float(name, args, dtype)
     literal = re.fullmatch(r"np\.int64\((-?\d+)\)", args[1])
     if dtype == np.int64 and literal and int(literal.group(1)) != 0:

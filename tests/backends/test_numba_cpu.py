@@ -68,6 +68,37 @@ def test_integer_and_bool_ops(dtype, backend, rng):
     check(got, want, 1e-12)
 
 
+def _edge_integers(dtype):
+    if dtype == "bool":
+        return np.array([True, False])
+    info = np.iinfo(dtype)
+    return np.array([v for v in (0, 1, 2, 7, -1, -2, -7, info.min, info.max, info.min + 1, info.max - 1)
+                     if info.min <= v <= info.max], dtype)
+
+
+@pytest.mark.parametrize("left,right", [("int64", "int8"), ("int64", "int32"), ("int8", "int64"), ("int16", "int8"),
+                                        ("uint8", "int8"), ("bool", "uint64"), ("uint32", "uint64"),
+                                        ("bool", "int8"), ("uint16", "int32")])
+def test_floor_division_and_mod_of_mixed_integers_at_the_edges(left, right):
+    """NumPy divides in the result's type, an argument of a narrower one converted first;
+    numba's own // and % of mixed types did not: int64 min // int8 -1 gave 0 (NumPy: the
+    minimum), bool 1 // uint64 max gave the maximum (NumPy: 0). Every pair of edge values,
+    by a variable and by a 0-d divisor (the invariant's plan) and by a literal."""
+    a0, b0 = _edge_integers(left), _edge_integers(right)
+    av, bv = np.repeat(a0, b0.size), np.tile(b0, a0.size)
+    a, b, s = sg.tensor("a", left, (None,)), sg.tensor("b", right, (None,)), sg.tensor("s", right, ())
+    literals = [(-1, 7)] if left[0] == "i" else [(1, 7)]
+    exprs = [a // b, a % b, b // a, b % a, a // s, a % s] + [e for k, m in literals for e in (a // k, a % m)]
+    with np.errstate(all="ignore"):
+        for scalar in (b0[-1], b0[0] if b0[0] else b0[1]):
+            got = sg.function([a, b, s], exprs, backend="numba")(av, bv, scalar)
+            want = [av // bv, av % bv, bv // av, bv % av, av // scalar, av % scalar]
+            want += [e for k, m in literals for e in (av // k, av % m)]
+            for g, w in zip(got, want):
+                assert g.dtype == w.dtype
+                np.testing.assert_array_equal(g, w)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_nan_and_inf_behave_as_in_numpy(backend):
     x = sg.dvector("x")
