@@ -155,9 +155,10 @@ CASES = [
     ("relu(x @ w + b), 256x512", [(256, 512), (512, 256), (256,)],
      lambda m, x, w, b: m.maximum(m.dot(x, w) + b, 0)),
     ("x @ w + 1, 64x64", [(64, 64), (64, 64)], lambda m, x, w: m.dot(x, w) + 1),
-    # Keras's categorical accuracy: argmax along rows of 10 scores (one kernel a row length)
+    # Keras's categorical accuracy, mean(cast(equal(argmax, argmax), floatx)): argmax along rows
+    # of 10 scores (one kernel a row length)
     ("accuracy, 1000x10", [(1000, 10), (1000, 10)],
-     lambda m, p, t: m.mean(m.equal(p.argmax(axis=1), t.argmax(axis=1)))),
+     lambda m, p, t: m.mean(m.equal(p.argmax(axis=1), t.argmax(axis=1)).astype(p.dtype))),
 ]
 
 
