@@ -1800,6 +1800,8 @@ class ArgReduceThunk:
         kernel = self.row_kernels.get((parallel, n))
         if kernel is None:
             kernel = self.row_kernels[(parallel, n)] = kernels.arg_extreme_rows_kernel(self.op.kind, parallel, n)
+        if not x.flags.c_contiguous:  # (a strided x.T's rows, from _along: the kernel reads x flat)
+            x = np.ascontiguousarray(x)
         out = np.empty(x.shape[:-1], np.int64)
         if x.ndim == 2:
             kernel(x, out)

@@ -1048,6 +1048,10 @@ def test_argmax_argmin_along_short_rows_run_the_row_loop(kind, dtype, rng, monke
             short.clear()
             np.testing.assert_array_equal(f(strided)[0], ref(strided, axis=-1))
             assert short == []
+    # (rows apart in memory, seen through a transpose: x[:, ::2].T along axis 0)
+    x = sg.tensor("x", dtype, (None, None))
+    strided = (rng.normal(size=(3000, 20)) * 3).astype(dtype)[:, ::2].T
+    np.testing.assert_array_equal(sg.function([x], fn(x, axis=0), backend="numba")(strided), ref(strided, axis=0))
     # (a kernel for each row length: one function's rows of 10, then of 7 and 10 again)
     x = sg.tensor("x", dtype, (None, None))
     f = sg.function([x], fn(x, axis=1), backend="numba")
