@@ -380,7 +380,12 @@ def _promote_weak(inputs, sop):
         value = v.data.item()
         if target.kind in "iu" and isinstance(value, int) and not (
                 np.iinfo(target).min <= value <= np.iinfo(target).max):
-            target = _beyond_integer_target(sop, target, value)
+            if sop.name == "clip" and (i, value < 0) in ((1, True), (2, False)):
+                # (NumPy's clip drops a lower bound below the dtype's minimum, an upper one above
+                # its maximum: np.clip(uint8, -1, 300) is the array itself)
+                value = np.iinfo(target).min if i == 1 else np.iinfo(target).max
+            else:
+                target = _beyond_integer_target(sop, target, value)
         with np.errstate(all="ignore"):
             out[i] = Constant(np.asarray(value, dtype=target), weak=False)
     return out

@@ -142,8 +142,9 @@ def test_python_ints_of_a_uint64s_upper_half_are_weak_uint64s(backend):
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_python_ints_beyond_an_integer_dtype_are_taken_as_numpy_takes_them(backend):
     """uint8 > -1, int8 == 300, arctan2(int8, 300), uint8 / -2: NumPy compares such an int
-    exactly and converts it to the float an integer op computes in (they had been refused:
-    "out of bounds"); int8 + 300 it refuses, and so does this."""
+    exactly and converts it to the float an integer op computes in, and clip(uint8, -1, 300)
+    is the array (they had been refused: "out of bounds"); int8 + 300 it refuses, and so
+    does this."""
     b, u, l = sg.bvector("b"), sg.tensor("u", "uint8", (None,)), sg.tensor("w", "uint64", (None,))
     bv, uv, lv = np.array([-128, 0, 127], "int8"), np.array([0, 7, 255], "uint8"), \
         np.array([0, 2 ** 63, 2 ** 64 - 1], "uint64")
@@ -152,7 +153,8 @@ def test_python_ints_beyond_an_integer_dtype_are_taken_as_numpy_takes_them(backe
              (l, lv, lambda m, x: x > -2), (l, lv, lambda m, x: x <= -2),
              (b, bv, lambda m, x: m.logical_and(x, 300)), (u, uv, lambda m, x: m.logical_or(x, -1)),
              (u, uv, lambda m, x: x / -2), (b, bv, lambda m, x: 300 / x), (b, bv, lambda m, x: m.arctan2(x, 300)),
-             (u, uv, lambda m, x: m.hypot(-2, x)), (b, bv, lambda m, x: m.logaddexp(x, 2 ** 40))]
+             (u, uv, lambda m, x: m.hypot(-2, x)), (b, bv, lambda m, x: m.logaddexp(x, 2 ** 40)),
+             (u, uv, lambda m, x: m.clip(x, -1, 300)), (b, bv, lambda m, x: m.clip(x, -1000, 3))]
     for x, value, fn in cases:
         with np.errstate(all="ignore"):
             want = np.asarray(fn(np, value))
@@ -161,6 +163,8 @@ def test_python_ints_beyond_an_integer_dtype_are_taken_as_numpy_takes_them(backe
         np.testing.assert_array_equal(got, want)
     with pytest.raises(TypeError, match="out of bounds"):
         b + 300
+    with pytest.raises(TypeError, match="out of bounds"):
+        sg.clip(b, 200, 300)  # (NumPy drops only a lower bound below the dtype, an upper one above it)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
