@@ -886,6 +886,17 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         else:
             lines.append(f"{indent}n0 = out.shape[0]")
         if scratch:  # (part: out itself, rounded from total at the end)
+            # Rows of one block: out's float32 sums are the result (NumPy's own, added row by
+            # row), without the float64 total's passes, 2.4x the time of 2x50000's sum.
+            lines.append(f"{indent}if {extent(1)} <= {_SUM_BLOCK}:")
+            lines.append(f"{indent}    for k0 in range(n0):")
+            lines.append(f"{indent}        out[k0] = 0")
+            indent += "    "
+            loop("r0", extent(1))
+            loop("k0", "n0")
+            body("out[k0]", "float32")
+            indent = indent[:-12]
+            lines.append(f"{indent}    return{' nbig' if checked else ''}")
             lines.append(f"{indent}lo, hi = 0, n0")
             part, total, slot = "out", "total", "k0"
         else:  # (parallel: each block of columns its own part)

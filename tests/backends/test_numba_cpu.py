@@ -1642,6 +1642,27 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
     assert all(key[1] != serial for t in thunks for key in t.kernels)
 
 
+def test_float32_column_sums_of_one_block_of_rows_are_its_float32_sums(rng):
+    """Up to one block of rows (128) a float32 matrix's column sums written as float32 are the
+    result, NumPy's own (added row by row) bit for bit, and the float64 totals are not touched:
+    their passes took 2.4x the time of a 2x50000 sum's. The kernel, given totals of NaN, leaves
+    them so up to 128 rows and uses them from 129."""
+    x = sg.fmatrix("x")
+    f = sg.function([x], x.sum(axis=0), backend="numba")
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    for rows in (2, 3, 128, 129):
+        xv = rng.normal(size=(rows, 300)).astype("float32")
+        got = f(xv)
+        if rows <= 128:
+            np.testing.assert_array_equal(got, xv.sum(axis=0))
+        plan = thunk.plans[((xv.shape, xv.strides),)]
+        assert plan.scratch and plan.arrange is None
+        totals, out = np.full(300, np.nan), np.empty(300, np.float32)
+        plan.kernel(out, plan.extents, totals, xv)
+        np.testing.assert_array_equal(out, got)
+        assert np.isnan(totals).all() == (rows <= 128)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.exhaustive
 def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtype, rng, monkeypatch):
