@@ -1642,6 +1642,42 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
     assert all(key[1] != serial for t in thunks for key in t.kernels)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "bool"])
+def test_column_max_and_min_on_one_core_start_from_the_first_row(dtype, rng):
+    """A max or min over the leading axis on one core starts from the first row (not from out
+    filled with -inf or inf: one pass less, a 2x50000 float32 max 14.3 -> 10 us): every pair of
+    special values as a column of two (NaN first or second, -0.0 and 0.0 either way: NumPy's
+    operand on a tie, bit for bit), one row, no rows, a 3-d array's kept axes; any and all."""
+    x = sg.tensor("x", dtype, (None, None))
+    y = sg.tensor("y", dtype, (None, None, None))
+    fns = {kind: sg.function([x, y], [getattr(x, kind)(axis=0), getattr(y, kind)(axis=0)], backend="numba")
+           for kind in ("max", "min", "any", "all")}
+    for f in fns.values():
+        for thunk in executor_globals(f).values():
+            if isinstance(thunk, numba_cpu.ReduceThunk):
+                thunk.small = 0  # (the loop at any size: small ones are NumPy's reduce)
+    if dtype[0] == "f":
+        special = np.array([0.0, -0.0, 1.5, -1.5, np.nan, np.inf, -np.inf], dtype)
+        pairs = np.stack([np.repeat(special, special.size), np.tile(special, special.size)])
+    else:
+        pairs = rng.integers(-3, 4, (2, 40)).astype(dtype)
+    cube = rng.integers(-3, 4, (3, 4, 5)).astype(dtype)
+    for value in (pairs, pairs[:1], pairs[:0]):
+        for kind, f in fns.items():
+            if not len(value) and kind in ("max", "min"):
+                continue  # (NumPy's error: no identity)
+            got, got3 = f(value, cube)
+            want = getattr(np, kind)(value, axis=0)
+            np.testing.assert_array_equal(got, want)
+            if dtype[0] == "f" and kind in ("max", "min"):
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+            np.testing.assert_array_equal(got3, getattr(np, kind)(cube, axis=0))
+    (thunk,) = [t for t in executor_globals(fns["max"]).values()
+                if isinstance(t, numba_cpu.ReduceThunk) and t.node.inputs[0].ndim == 2]
+    plan = thunk.plans[((pairs.shape, pairs.strides),)]
+    assert "start = 1 if" in inspect.getsource(plan.kernel.py_func)
+
+
 def test_float32_column_sums_of_one_block_of_rows_are_its_float32_sums(rng):
     """Up to one block of rows (128) a float32 matrix's column sums written as float32 are the
     result, NumPy's own (added row by row) bit for bit, and the float64 totals are not touched:
