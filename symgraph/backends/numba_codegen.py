@@ -682,7 +682,20 @@ def reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, oute
     fresh process compiled numba's own np.empty for it: 0.26 s of an MLP step's 2.2 s first
     call). The parallel loop keeps a block's own scratch (one passed in, shared by the blocks,
     took 450-710 us for 2000x1000 instead of 300-325)."""
-    return (not parallel and outer and n_kept == 1 and n_reduced == 1 and kind == "sum" and acc_dtype == "float64"
+    return not parallel and _float32_column_sums(composite, n_kept, n_reduced, kind, acc_dtype, outer, out_dtype)
+
+
+def column_sums_rounded(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype):
+    """Whether the reduction kernel writes a float32 matrix's column sums as float32 on all
+    cores: each block of columns (or, with rows enough, the chunks' partial rows at the end)
+    rounding its own float64 totals, where out had been float64 and the caller converted it
+    (a 1.6 MB float64 out of 2x200000 made afresh at every call: its page faults and the
+    conversion took 427 us of the call, NumPy's whole sum 54)."""
+    return parallel and _float32_column_sums(composite, n_kept, n_reduced, kind, acc_dtype, outer, out_dtype)
+
+
+def _float32_column_sums(composite, n_kept, n_reduced, kind, acc_dtype, outer, out_dtype):
+    return (outer and n_kept == 1 and n_reduced == 1 and kind == "sum" and acc_dtype == "float64"
             and out_dtype == "float32" and composite.program[composite.outputs[0]][2] == "float32")
 
 
@@ -843,14 +856,15 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         lines.append(f"{indent}    {total} += {part}")
         indent = indent[:-4]
 
-    def row_chunks_lines():
+    def row_chunks_lines(rounded=False):
         """`if` lines folding the first reduced axis in up to _OUTER_CHUNKS chunks of rows, each
         on a core into a scratch row of its own, the rows folded into out after, where there
         are _CHUNK_ROWS rows a chunk (then each core reads its rows in memory order: blocks of
         columns read a row's block and jumped to the next, and a column max of 2000x2000
         float32 took 0.44-0.50 ms, NumPy 0.54; in chunks 0.32). The scratch rows are a 64-byte
         line apart at least (rows of 100 float32 written by two cores side by side: 0.27 ms for
-        10000x100 against 0.064)."""
+        10000x100 against 0.064). rounded: out is float32, each column's folded total rounded
+        into it (column_sums_rounded)."""
         nonlocal indent
         lines.append(f"{indent}n0 = out.shape[0]")
         lines.append(f"{indent}rows = {extent(1)}")
@@ -874,17 +888,25 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             loop("k0", "n0")
             body("partial[c, k0]", across=True)
         indent = "        "
-        lines.append(f"{indent}for k0 in range(n0):")
-        lines.append(f"{indent}    out[k0] = partial[0, k0]")
-        lines.append(f"{indent}for c in range(1, chunks):")
-        lines.append(f"{indent}    for k0 in range(n0):")
-        lines.extend(f"{indent}        {line}"
-                     for line in _fold_lines(kind, "out[k0]", "partial[c, k0]", acc_dtype, across=True))
+        if rounded:  # (the chunks' totals added in the same order, then rounded as a cast rounds)
+            lines.append(f"{indent}for k0 in range(n0):")
+            lines.append(f"{indent}    column = partial[0, k0]")
+            lines.append(f"{indent}    for c in range(1, chunks):")
+            lines.append(f"{indent}        column += partial[c, k0]")
+            lines.append(f"{indent}    out[k0] = np.float32(column)")
+        else:
+            lines.append(f"{indent}for k0 in range(n0):")
+            lines.append(f"{indent}    out[k0] = partial[0, k0]")
+            lines.append(f"{indent}for c in range(1, chunks):")
+            lines.append(f"{indent}    for k0 in range(n0):")
+            lines.extend(f"{indent}        {line}"
+                         for line in _fold_lines(kind, "out[k0]", "partial[c, k0]", acc_dtype, across=True))
         indent = "    "
     if outer and blocked and n_kept == 1 and n_reduced == 1:  # a float32 matrix's column sums
         # Each block of rows summed in float32 into part, the blocks into total in float64.
+        rounded = column_sums_rounded(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
         if parallel and not scratch:  # (chunks of rows where there are enough, else blocks of columns)
-            row_chunks_lines()
+            row_chunks_lines(rounded)
             lines.append("    else:")
             indent = "        "
         else:
@@ -903,7 +925,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             lines.append(f"{indent}    return{' nbig' if checked else ''}")
             lines.append(f"{indent}lo, hi = 0, n0")
             part, total, slot = "out", "total", "k0"
-        else:  # (parallel: each block of columns its own part)
+        else:  # (parallel: each block of columns its own part; rounded: and its own totals, rounded into out)
             if parallel:
                 lines.append(f"{indent}block = {_OUTER_BLOCK_OF_N0}")
                 loop("b", "(n0 + block - 1) // block", "prange")
@@ -911,13 +933,20 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             else:
                 lines.append(f"{indent}lo, hi = 0, n0")
             lines.append(f"{indent}part = np.empty(hi - lo, np.float32)")
-            part, total, slot = "part", "out", "k0 - np.uint64(lo)"
+            part, slot = "part", "k0 - np.uint64(lo)"
+            total = "total" if rounded else "out"
+            if rounded:
+                lines.append(f"{indent}total = np.empty(hi - lo, np.float64)")
+        at = slot if rounded else "k0"  # (where total is indexed)
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    {total}[k0] = 0")
-        float32_row_blocks("0", extent(1), "k0", _urange('lo', 'hi'), f"{part}[{slot}]", f"{total}[k0]")
+        lines.append(f"{indent}    {total}[{at}] = 0")
+        float32_row_blocks("0", extent(1), "k0", _urange('lo', 'hi'), f"{part}[{slot}]", f"{total}[{at}]")
         if scratch:
             lines.append("    for k0 in range(n0):")
             lines.append("        out[k0] = np.float32(total[k0])")
+        elif rounded:
+            lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
+            lines.append(f"{indent}    out[k0] = np.float32(total[{slot}])")
         return source()
     if outer and blocked and parallel and n_kept == 2 and n_reduced == 1:  # e.g. x.sum(axis=1) of 3-d x
         # As the column sums above, per slice k0: blocks of rows summed in float32 into a row

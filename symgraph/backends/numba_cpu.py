@@ -1243,7 +1243,9 @@ class ReduceThunk:
         # us of (x * v).sum(axis=1) over 64x784 float32 (5.6 us, its kernel 3.3).
         # (not float16: numba's arrays of it take no float64 store)
         direct = kept and not outer and self.out_dtype.name != "float16"
-        written = self.out_dtype if scratch or direct else self.acc_dtype
+        rounded = codegen.column_sums_rounded(self.composite, len(kept), len(axis), self.fold, self.acc_dtype, parallel,
+                                              outer, self.out_dtype.name)
+        written = self.out_dtype if scratch or direct or rounded else self.acc_dtype
         return ReducePlan(arrange, extents, kernel, out_shape,
                           None if result_shape == out_shape else result_shape, count, scratch,
                           _kept_order(perm, shape, reduced), written)

@@ -1623,12 +1623,16 @@ def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     assert hits == ["0", "0", "1"]  # the parallel loop's own entry is loaded the second time
 
 
-@pytest.mark.parametrize("shape", [(300, 37), (300, 1100)])  # serial; parallel, 3 tasks of columns (the last partial)
+@pytest.mark.parametrize("shape", [(300, 37), (300, 1100), (4, 40000), (1000, 140)])
 def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float64(shape, rng):
     """(numba_codegen.reduce_scratch) A float32 matrix's column sums run over blocks of 128 rows
     (3 here, the last partial) in float32, the blocks' totals in float64: as accurate as
     NumPy's pairwise sum. On one core the kernel writes the float32 result itself, its totals
-    in a float64 array the thunk passes (no np.empty in the kernel, no conversion after)."""
+    in a float64 array the thunk passes (no np.empty in the kernel, no conversion after); on
+    all cores (300x1100: 3 tasks of columns, the last partial; 4x40000: one block of rows,
+    NumPy's sums bit for bit; 1000x140: chunks of rows) each block of columns, or the chunks'
+    totals, rounded into the float32 result (column_sums_rounded: a float64 out made afresh
+    and converted after had cost 4x NumPy's time at 4x40000)."""
     x = sg.fmatrix("x")
     f = sg.function([x], [x.sum(axis=0), (x * 2).sum(axis=0), x.mean(axis=0)], backend="numba")
     xv = (rng.normal(size=shape) + 3).astype("float32")
@@ -1636,9 +1640,12 @@ def test_float32_column_sums_add_blocks_of_rows_in_float32_their_totals_in_float
     for got, want in zip(f(xv), (exact, 2 * exact, exact / shape[0])):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-6)
+    if shape[0] <= 128:
+        np.testing.assert_array_equal(f(xv)[0], xv.sum(axis=0))
     thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
     serial = xv.size < numba_cpu.codegen.PARALLEL_THRESHOLD
     assert len(thunks) == 3 and all(plan.scratch == serial for t in thunks for plan in t.plans.values())
+    assert all(plan.written == np.float32 for t in thunks for plan in t.plans.values())
     assert all(key[1] != serial for t in thunks for key in t.kernels)
 
 
