@@ -17,10 +17,13 @@ from ..config import dtype_or_floatx
 class ScalarOp:
     """One row of the table. `grad(inputs, output, g)` returns one graph (or None) per input."""
 
-    def __init__(self, name, nin, impl, src, grad=None, bool_args=(), symbol=None):
+    def __init__(self, name, nin, impl, src, grad=None, bool_args=(), symbol=None, bounds=None):
         self.name, self.nin, self.impl, self.src = name, nin, impl, src
         self.grad_fn = grad
         self.bool_args = bool_args  # argument positions that are conditions, not promoted
+        # (lower, upper): the positions of bounds, which a Python int beyond an integer dtype's
+        # range on their side drops, as NumPy's clip does (_promote_weak)
+        self.bounds = bounds
         self.symbol = symbol
 
     def __eq__(self, other):
@@ -173,7 +176,7 @@ _row("where", 3, np.where, "({1} if {0} else {2})",
      lambda i, z, g: [None, where(i[0], g, 0), where(i[0], 0, g)], bool_args=(0,))
 _row("clip", 3, np.clip, _clipped("{0}", "{1}", "{2}"),
      lambda i, z, g: [g * logical_and(ge(i[0], i[1]), le(i[0], i[2])),
-                      g * lt(i[0], i[1]), g * gt(i[0], i[2])])
+                      g * lt(i[0], i[1]), g * gt(i[0], i[2])], bounds=(1, 2))
 for _name, _np, _sym in [("eq", np.equal, "=="), ("neq", np.not_equal, "!="), ("lt", np.less, "<"),
                          ("le", np.less_equal, "<="), ("gt", np.greater, ">"),
                          ("ge", np.greater_equal, ">=")]:
@@ -380,10 +383,10 @@ def _promote_weak(inputs, sop):
         value = v.data.item()
         if target.kind in "iu" and isinstance(value, int) and not (
                 np.iinfo(target).min <= value <= np.iinfo(target).max):
-            if sop.name == "clip" and (i, value < 0) in ((1, True), (2, False)):
+            if sop.bounds and (i, value < 0) in ((sop.bounds[0], True), (sop.bounds[1], False)):
                 # (NumPy's clip drops a lower bound below the dtype's minimum, an upper one above
                 # its maximum: np.clip(uint8, -1, 300) is the array itself)
-                value = np.iinfo(target).min if i == 1 else np.iinfo(target).max
+                value = np.iinfo(target).min if value < 0 else np.iinfo(target).max
             else:
                 target = _beyond_integer_target(sop, target, value)
         with np.errstate(all="ignore"):
