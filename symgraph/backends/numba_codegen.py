@@ -902,16 +902,23 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             lines.extend(f"{indent}        {line}"
                          for line in _fold_lines(kind, "out[k0]", "partial[c, k0]", acc_dtype, across=True))
         indent = "    "
-    if outer and blocked and n_kept == 1 and n_reduced == 1:  # a float32 matrix's column sums
-        # Each block of rows summed in float32 into part, the blocks into total in float64.
-        rounded = column_sums_rounded(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
-        if parallel and not scratch:  # (chunks of rows where there are enough, else blocks of columns)
-            row_chunks_lines(rounded)
+    if _float32_column_sums(composite, n_kept, n_reduced, kind, acc_dtype, outer, out_dtype):
+        # A float32 matrix's column sums, written as float32: each block of rows summed in
+        # float32 into part, the blocks' totals in float64, rounded into out at the end (on one
+        # core part is out itself, its totals the caller's `total`: reduce_scratch; on all
+        # cores each block of columns keeps its own: column_sums_rounded).
+        if parallel:  # (chunks of rows where there are enough, else blocks of columns)
+            row_chunks_lines(rounded=True)
             lines.append("    else:")
             indent = "        "
+            lines.append(f"{indent}block = {_OUTER_BLOCK_OF_N0}")
+            loop("b", "(n0 + block - 1) // block", "prange")
+            lines.append(f"{indent}lo, hi = b * block, min(n0, (b + 1) * block)")
+            lines.append(f"{indent}part = np.empty(hi - lo, np.float32)")
+            lines.append(f"{indent}total = np.empty(hi - lo, np.float64)")
+            part, at = "part", "k0 - np.uint64(lo)"
         else:
             lines.append(f"{indent}n0 = out.shape[0]")
-        if scratch:  # (part: out itself, rounded from total at the end)
             # Rows of one block: out's float32 sums are the result (NumPy's own, added row by
             # row), without the float64 total's passes, 2.4x the time of 2x50000's sum.
             lines.append(f"{indent}if {extent(1)} <= {_SUM_BLOCK}:")
@@ -924,29 +931,12 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
             indent = indent[:-12]
             lines.append(f"{indent}    return{' nbig' if checked else ''}")
             lines.append(f"{indent}lo, hi = 0, n0")
-            part, total, slot = "out", "total", "k0"
-        else:  # (parallel: each block of columns its own part; rounded: and its own totals, rounded into out)
-            if parallel:
-                lines.append(f"{indent}block = {_OUTER_BLOCK_OF_N0}")
-                loop("b", "(n0 + block - 1) // block", "prange")
-                lines.append(f"{indent}lo, hi = b * block, min(n0, (b + 1) * block)")
-            else:
-                lines.append(f"{indent}lo, hi = 0, n0")
-            lines.append(f"{indent}part = np.empty(hi - lo, np.float32)")
-            part, slot = "part", "k0 - np.uint64(lo)"
-            total = "total" if rounded else "out"
-            if rounded:
-                lines.append(f"{indent}total = np.empty(hi - lo, np.float64)")
-        at = slot if rounded else "k0"  # (where total is indexed)
+            part, at = "out", "k0"
         lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-        lines.append(f"{indent}    {total}[{at}] = 0")
-        float32_row_blocks("0", extent(1), "k0", _urange('lo', 'hi'), f"{part}[{slot}]", f"{total}[{at}]")
-        if scratch:
-            lines.append("    for k0 in range(n0):")
-            lines.append("        out[k0] = np.float32(total[k0])")
-        elif rounded:
-            lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
-            lines.append(f"{indent}    out[k0] = np.float32(total[{slot}])")
+        lines.append(f"{indent}    total[{at}] = 0")
+        float32_row_blocks("0", extent(1), "k0", _urange('lo', 'hi'), f"{part}[{at}]", f"total[{at}]")
+        lines.append(f"{indent}for k0 in {_urange('lo', 'hi')}:")
+        lines.append(f"{indent}    out[k0] = np.float32(total[{at}])")
         return source()
     if outer and blocked and parallel and n_kept == 2 and n_reduced == 1:  # e.g. x.sum(axis=1) of 3-d x
         # As the column sums above, per slice k0: blocks of rows summed in float32 into a row

@@ -1771,6 +1771,8 @@ class ArgReduceThunk:
         """The index along `axis` of a float or integer array x of two or more axes, that axis
         dropped; along the last one, x C-ordered."""
         if axis == x.ndim - 1:
+            if x.shape[-1] <= SHORT_ARG_ROW and not x.flags.c_contiguous:
+                x = np.ascontiguousarray(x)  # (a strided x.T's short rows: the row kernel reads them flat)
             out = self._along_rows(x)
             return self.fn(x, axis=-1) if out is None else out
         x3 = _around_axis(x, axis, self.threshold)
@@ -1793,7 +1795,7 @@ class ArgReduceThunk:
         return None
 
     def _short_rows(self, x):
-        """The index along short last-axis rows (a classifier's scores), by
+        """The index along C-ordered short last-axis rows (a classifier's scores), by
         numba_kernels.arg_extreme_rows_kernel (one a row length), on all cores from
         SHORT_ARG_ROWS_PARALLEL values. (The output made in its shape and passed flat, a
         matrix's rows passed as they are: the reshapes had cost 0.5 us of a 2.7 us call.)"""
@@ -1802,8 +1804,6 @@ class ArgReduceThunk:
         kernel = self.row_kernels.get((parallel, n))
         if kernel is None:
             kernel = self.row_kernels[(parallel, n)] = kernels.arg_extreme_rows_kernel(self.op.kind, parallel, n)
-        if not x.flags.c_contiguous:  # (a strided x.T's rows, from _along: the kernel reads x flat)
-            x = np.ascontiguousarray(x)
         out = np.empty(x.shape[:-1], np.int64)
         if x.ndim == 2:
             kernel(x, out)
