@@ -76,6 +76,30 @@ def test_a_python_number_takes_the_general_paths_value_or_error(dtype, downcast,
         assert a == b, (value, a, b)
 
 
+@pytest.mark.parametrize("downcast", [None, True, False])
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_a_python_float_argument_takes_the_general_paths_value_or_error(dtype, downcast, monkeypatch):
+    """A Python float for a 0-d float input is taken in the function's own written call
+    (function._python_float_taken: a learning rate passed each call) where the general path
+    would take it as it is: the same value, or the same kind of error, for every number."""
+    from symgraph import graph
+    s = sg.tensor("s", dtype, ())
+    f = sg.function([s], s * 1, allow_input_downcast=downcast)
+
+    def outcome(call, value):
+        try:
+            with np.errstate(all="ignore"):
+                got = np.asarray(call(value))
+            return "ok", got.dtype, got.shape, got.tobytes()
+        except (TypeError, ValueError, OverflowError) as exc:
+            return type(exc).__name__
+    written = [outcome(f, v) for v in NUMBERS]
+    monkeypatch.setattr(graph, "_plain_number", lambda value, dtype, downcast: None)
+    general = [outcome(lambda v: s.type.filter(v, "s", downcast=downcast) * np.asarray(1, dtype), v) for v in NUMBERS]
+    for value, a, b in zip(NUMBERS, written, general):
+        assert a == b, (value, a, b)
+
+
 def test_allow_input_downcast_is_checked():
     with pytest.raises(ValueError, match="allow_input_downcast must be None, True or False"):
         sg.function([sg.vector("x")], sg.vector("y") * 0, allow_input_downcast="yes")

@@ -13,8 +13,11 @@ Measured on f(x, y) = x * y + 1 over 4 floats: the thunk's Python took 0.85-0.9 
 outputs (a forward value and what its gradient reuses: (x - y) ** 2 and x - y) is written
 the same way: over 1000 float32, 3.9 us through the thunk's methods, 1.9 written.
 
-One plan is written out the same way (single_values_call): arrays of the output's shape beside
-0-d or one-element values (x / x.sum(), a learning rate in a shared 0-d variable).
+Inputs 0-d by their type (x / x.sum(), a learning rate in a shared 0-d variable or passed as a
+number) are one value each of the node's own flat kernels, which the common call passes raveled
+(x * s over 4 float32: 1.19 us at the node through the plan, 0.78 so). One plan is written out
+the same way (single_values_call): arrays of the output's shape beside one-element values of
+other types (x / x.sum(keepdims=True), a row of one value).
 """
 # From this many values a 1-d input spread by a stride of 0 goes to its plan (cut to one value,
 # the loop vectorized); below, the loop reads it through its stride: the plan's Python cost more
@@ -26,7 +29,7 @@ _written = {}  # (arity, ndim, contiguity checked, spread inputs, aliased input,
 
 
 def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, spread, alias, empty, dtypes, threshold,
-              limit, plans, other):
+              limit, plans, other, singles=()):
     """call(inputs) -> outputs, one per `dtypes`, for inputs of one shape: when every input has
     the first one's shape (and is C-ordered, if check_contiguous; if not, ndim 1, from
     SPREAD_MIN elements the inputs numbered in `spread` not spread by a stride of 0: else
@@ -37,33 +40,36 @@ def fast_call(general, plain, wide, aliased, arity, ndim, check_contiguous, spre
     arrays (a node that may write into an input goes to general there); kernels that are None
     and other sizes go to general(inputs). Kernels take the outputs, then the inputs; those of
     ndim != 1 take their arrays raveled (C-ordered: views). Inputs of other shapes or layouts
-    run plans[(shapes..., strides...)] when there is one, else other(inputs)."""
-    key = (arity, ndim, check_contiguous, tuple(spread), alias, len(dtypes))
+    run plans[(shapes..., strides...)] when there is one, else other(inputs). The inputs
+    numbered in `singles` are 0-d by their type (x * s): left out of the shape's tests (the
+    shape is the first other input's), each passed raveled, one value the kernels read."""
+    key = (arity, ndim, check_contiguous, tuple(spread), alias, len(dtypes), tuple(singles))
     factory = _written.get(key)
     if factory is None:
         factory = _written[key] = _write(*key)
     return factory(general, plain, wide, aliased, empty, tuple(dtypes), threshold, limit, plans, other)
 
 
-def _write(arity, ndim, check_contiguous, spread, alias, n_outputs):
+def _write(arity, ndim, check_contiguous, spread, alias, n_outputs, singles):
     names = [f"a{i}" for i in range(arity)]
-    flat = [n if ndim == 1 else f"{n}.ravel()" for n in names]
+    flat = [f"{n}.ravel()" if i in singles or ndim != 1 else n for i, n in enumerate(names)]
     outs = [f"out{k}" for k in range(n_outputs)]
     flat_outs = [o if ndim == 1 else f"{o}.ravel()" for o in outs]
-    different = [f"{n}.shape != shape" for n in names[1:]]
+    arrays = [n for i, n in enumerate(names) if i not in singles]
+    different = [f"{n}.shape != shape" for n in arrays[1:]]
     if check_contiguous:
-        different += [f"not {n}.flags.c_contiguous" for n in names]
+        different += [f"not {n}.flags.c_contiguous" for n in arrays]
     lines = ["def factory(general, plain, wide, aliased, empty, dtypes, threshold, limit, plans, other):",
              f"    {', '.join(f'd{k}' for k in range(n_outputs))}, = dtypes",
              "    def call(inputs):",
              f"        {', '.join(names)}, = inputs",
-             f"        shape = {names[0]}.shape"]
+             f"        shape = {arrays[0]}.shape"]
     layout = ", ".join([f"{n}.shape" for n in names] + [f"{n}.strides" for n in names])
     by_plan = [f"            plan = plans.get(({layout},))",
                "            return other(inputs) if plan is None else plan(inputs)"]
     if different:
         lines += [f"        if {' or '.join(different)}:", *by_plan]
-    lines += [f"        size = {'shape[0]' if ndim == 1 else names[0] + '.size'}"]
+    lines += [f"        size = {'shape[0]' if ndim == 1 else arrays[0] + '.size'}"]
     if spread and not check_contiguous:
         spread_out = " or ".join(f"not {names[i]}.strides[0]" for i in spread)
         lines += [f"        if size >= {SPREAD_MIN} and ({spread_out}):", *by_plan]
@@ -134,7 +140,7 @@ def single_values_call(run, kernel_of, arity, ndim, mask, alias, empty, shape, d
 
 def _write_single(arity, ndim, mask, alias, n_outputs):
     names = [f"a{i}" for i in range(arity)]
-    flat = [f"{n}.reshape(-1)" if single or ndim != 1 else n for n, single in zip(names, mask)]
+    flat = [f"{n}.ravel()" if single or ndim != 1 else n for n, single in zip(names, mask)]
     outs = [f"out{k}" if ndim == 1 else f"out{k}.reshape(-1)" for k in range(n_outputs)]
     lines = ["def factory(run, kernel_of, empty, shape, dtypes):",
              f"    {', '.join(f'd{k}' for k in range(n_outputs))}, = dtypes",

@@ -607,7 +607,8 @@ def test_arrays_with_single_values_take_the_flat_kernel(rng):
     want = sg.function([s, a, b], b - s * a / (sg.sqrt(a) + 1e-7), backend="numpy")(sv, av, bv)
     np.testing.assert_allclose(f(sv, av, bv), want, rtol=1e-6)
     thunk = executor_globals(f)["t0"]
-    assert list(thunk.kernels) == [("flat", (True, False, False), False, None, False)]  # (no streamed stores)
+    # (s 0-d by its type: the node's own flat kernels read it as one value, no plan; no streamed stores)
+    assert thunk.flat_mask == (True, False, False) and list(thunk.flat) == [(False, None)] and not thunk.plans
     np.testing.assert_allclose(f(sv, av.T.copy().T, bv), want, rtol=1e-6)  # F-ordered: nested loops
     assert ("broadcast", ((True,), (False, False), (False, False)), False, (), None) in thunk.kernels
 
@@ -821,9 +822,9 @@ def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     cheap = sg.function([x, s], x * s + 1, backend="numba")
     np.testing.assert_allclose(costly(xv, np.float32(2)), np.tanh(xv) * 2, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(cheap(xv, np.float32(2)), xv * 2 + 1)
-    (costly_kernel,) = executor_globals(costly)["t0"].kernels
-    (cheap_kernel,) = executor_globals(cheap)["t0"].kernels
-    assert costly_kernel[2] and not cheap_kernel[2]  # (kind, mask, parallel, alias)
+    (costly_kernel,) = executor_globals(costly)["t0"].flat
+    (cheap_kernel,) = executor_globals(cheap)["t0"].flat
+    assert costly_kernel[0] and not cheap_kernel[0]  # (parallel, alias)
     source = numba_cpu.codegen._flat_source(executor_globals(costly)["t0"].composite, ("float32", "float32"),
                                             (False, True), True)
     assert f"// {numba_cpu.codegen.COSTLY_THRESHOLD // 2}" in source

@@ -236,27 +236,36 @@ def _plan_written_for_single_values(f):
             if p.__code__.co_filename.startswith("<symgraph single-values call")]
 
 
-@pytest.mark.parametrize("case", ["x / x.sum()", "matrix times a shared 0-d rate", "one-element row",
-                                  "into the product's array"])
-def test_arrays_beside_single_values_call_after_call(case, rng):
-    """Arrays of the output's shape beside 0-d or one-element values run a call written for
-    that plan (numba_fast_calls.single_values_call): new and right outputs call after call,
-    the node's own input written into where it may be."""
+def _single_value_cases(case, rng, singles_0d):
+    """(f, args, want) of each case, its single values 0-d by their type or one-element arrays."""
     a = rng.normal(size=(6, 5)).astype("float32")
     if case == "x / x.sum()":
         x = sg.fvector("x")
-        f, args, want = sg.function([x], x / x.sum()), lambda: (a[0],), lambda: a[0] / a[0].sum()
-    elif case == "matrix times a shared 0-d rate":
-        x, rate = sg.fmatrix("x"), sg.shared(np.float32(0.5), "rate")
-        f, args, want = sg.function([x], sg.exp(x) * rate), lambda: (a,), lambda: np.exp(a) * np.float32(0.5)
-    elif case == "one-element row":
-        x, y = sg.fmatrix("x"), sg.fmatrix("y")
-        f, args, want = sg.function([x, y], x - y), lambda: (a, a[:1, :1]), lambda: a - a[:1, :1]
-    else:
-        x, w, s = sg.fmatrix("x"), sg.fmatrix("w"), sg.fscalar("s")
-        b = rng.normal(size=(5, 5)).astype("float32")
-        f = sg.function([x, w, s], sg.tanh(sg.dot(x, w)) * s + 1)
-        args, want = lambda: (a, b, np.float32(2.0)), lambda: np.tanh(a @ b) * np.float32(2.0) + 1
+        total = x.sum() if singles_0d else x.sum(keepdims=True)
+        return sg.function([x], x / total), lambda: (a[0],), lambda: a[0] / a[0].sum(), a
+    if case == "matrix times a shared rate":
+        x, rate = sg.fmatrix("x"), sg.shared(np.full((1, 1) * (not singles_0d), 0.5, "float32"), "rate")
+        return sg.function([x], sg.exp(x) * rate), lambda: (a,), lambda: np.exp(a) * np.float32(0.5), a
+    if case == "one-element row":
+        x, y = sg.fmatrix("x"), (sg.fscalar if singles_0d else sg.fmatrix)("y")
+        one = a[:1, :1].reshape(()) if singles_0d else a[:1, :1]
+        return sg.function([x, y], x - y), lambda: (a, one), lambda: a - a[:1, :1], a
+    x, w, s = sg.fmatrix("x"), sg.fmatrix("w"), (sg.fscalar if singles_0d else sg.fmatrix)("s")
+    b = rng.normal(size=(5, 5)).astype("float32")
+    f = sg.function([x, w, s], sg.tanh(sg.dot(x, w)) * s + 1)
+    two = np.float32(2.0) if singles_0d else np.full((1, 1), 2.0, "float32")
+    return f, lambda: (a, b, two), lambda: np.tanh(a @ b) * np.float32(2.0) + 1, a
+
+
+_SINGLE_VALUE_CASES = ["x / x.sum()", "matrix times a shared rate", "one-element row", "into the product's array"]
+
+
+@pytest.mark.parametrize("case", _SINGLE_VALUE_CASES)
+def test_arrays_beside_single_values_call_after_call(case, rng):
+    """Arrays of the output's shape beside one-element values run a call written for that
+    plan (numba_fast_calls.single_values_call): new and right outputs call after call, the
+    node's own input written into where it may be."""
+    f, args, want, a = _single_value_cases(case, rng, singles_0d=False)
     results = []
     for _ in range(4):
         a[...] = rng.normal(size=a.shape)
@@ -267,6 +276,58 @@ def test_arrays_beside_single_values_call_after_call(case, rng):
     kernels = dict(zip(plan.__code__.co_freevars, plan.__closure__))["kernels"].cell_contents
     # (after the first call, the kernel itself: into the product's array there, else a new one)
     assert kernels[1 if case == "into the product's array" else 0] is not None
+
+
+@pytest.mark.parametrize("case", _SINGLE_VALUE_CASES)
+def test_arrays_beside_inputs_0d_by_their_type_take_the_common_call(case, rng):
+    """A 0-d input (x / x.sum(), a shared 0-d rate, a scalar argument) is one value of the
+    node's own flat kernels: the written common call runs them, no plan is looked up, new
+    and right outputs call after call, the product's array written into where it may be."""
+    f, args, want, a = _single_value_cases(case, rng, singles_0d=True)
+    results = []
+    for _ in range(4):
+        a[...] = rng.normal(size=a.shape)
+        results.append(f(*args()))
+        np.testing.assert_allclose(results[-1], want(), rtol=1e-5, atol=1e-6)
+    assert len({id(r) for r in results}) == 4 and not np.shares_memory(results[-1], results[-2])
+    thunks = [t for t in _elementwise_thunks(f) if t.singles]
+    assert thunks and all(_written(t) and not t.plans for t in thunks)
+    aliased = case == "into the product's array"
+    assert [list(t.flat) for t in thunks] == [[(False, thunks[0].inplace if aliased else None)]]
+
+
+@pytest.mark.parametrize("case", ["first", "matrices", "parallel", "recycled", "strided", "broadcast", "several"])
+def test_inputs_0d_by_their_type_at_every_size_and_layout(case, rng):
+    """s * x + y with s 0-d: the written call's serial and parallel kernels, the thunk's own
+    from the recycling size (streamed stores), plans for other layouts, a node of several
+    outputs: as NumPy, the 0-d input never taken for the output's shape."""
+    n = {"parallel": (1 << 17) + 9, "recycled": 1 << 20}.get(case, 7)
+    shape = (3, 5) if case in ("matrices", "broadcast") else (n,)
+    x, y = (sg.tensor(v, "float32", shape=(None,) * len(shape)) for v in "xy")
+    s = sg.fscalar("s")
+    outputs = [s * x + y, s * x - y > 0] if case == "several" else s * x + y
+    f = sg.function([s, x, y], outputs)
+    a, b = rng.normal(size=(2, *shape)).astype("float32")
+    if case == "strided":
+        a = rng.normal(size=2 * n).astype("float32")[::2]
+    if case == "broadcast":
+        b = b[:1]
+    t0 = next(t for t in _elementwise_thunks(f) if t.singles)
+    assert t0.singles == (0,) and t0.first_array == 1
+    for scale in (np.float32(1.5), 2.5, np.float32(-3)):
+        got = f(scale, a, b)
+        want = np.float32(scale) * a + b
+        if case == "several":
+            np.testing.assert_allclose(got[0], want, rtol=1e-6)
+            np.testing.assert_array_equal(got[1], np.float32(scale) * a - b > 0)
+            got = got[0]
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+        assert got.shape == want.shape and got.dtype == np.float32
+    if case == "broadcast":
+        assert t0.plans  # (other layouts: a plan as before; a cheap 1-d loop takes any stride)
+    else:
+        assert not t0.plans and (case in ("parallel", "recycled")) == any(p for p, _ in t0.flat)
 
 
 def test_the_single_values_call_writes_into_its_input_only_where_it_may():
@@ -351,6 +412,6 @@ def test_a_node_of_several_outputs_beside_a_shared_number_call_after_call(shape,
         np.testing.assert_array_equal(positive, -a - np.float32(0.25) > 0)
         assert tripled.dtype == np.float32 and positive.dtype == np.bool_
     assert not any(np.shares_memory(o, p) for o in results[-1] for p in results[-2])
-    (plan,) = _plan_written_for_single_values(f)
-    kernels = dict(zip(plan.__code__.co_freevars, plan.__closure__))["kernels"].cell_contents
-    assert kernels[0] is not None
+    # (b 0-d by its type: the written common call, no plan)
+    (t0,) = [t for t in _elementwise_thunks(f) if len(t.out_dtypes) == 3]
+    assert t0.singles and _written(t0) and not t0.plans and list(t0.flat) == [(False, None)]
