@@ -49,6 +49,10 @@ MNK_THRESHOLD = 1 << 18  # m * n * k: OpenBLAS runs products up to this size on 
 # its own loop ran 2560x1 @ 1x128 float32 in 408 us, 4096x1 @ 1x512 in 2600, where np.dot
 # took 83 and 780 (from an inner length of 2 np.matmul is the faster: 41 against 69 us).
 MATMUL_MIN = 1 << 18
+# ...but a product whose output has at most this many elements keeps np.dot: its extra pass is
+# over little, its call 0.3-0.45 us the shorter (float32, AMD EPYC: 64x64 @ 64x64 5.71 -> 5.41 us,
+# 128x784 @ 784x10 26.3 -> 25.8; 256x64 @ 64x64, 16384 values, 13.5 either way).
+DOT_OUTPUT_MAX = 1 << 14
 # A weight's in-place update (accumulate) takes one gemm call (its beta scaling the weight) from
 # this many elements of the weight: it saves a pass over them (784x128 @ 128x512: 311 us against the
 # product's 336 and the update's ~100), where a ctypes call costs ~4 us more than NumPy's.
@@ -323,7 +327,7 @@ def numpy_product(a, b, work=None):
         work = a.shape[0] * a.shape[1] * b.shape[1]
     if work < MATMUL_MIN or a.shape[1] == 1:  # (an outer product: np.dot's, see MATMUL_MIN)
         return np.dot(a, b)
-    if _keep_single_thread(work):
+    if _numba_threads_until and _keep_single_thread(work):  # (never noted: no clock read)
         out = _in_single_thread_blocks(a, b)
         if out is not None:
             return out
@@ -345,9 +349,10 @@ def numpy_product(a, b, work=None):
 
 
 def _matmul_noted(a, b, work):
-    """np.matmul(a, b), noted where OpenBLAS may run it on its threads (_note_product)."""
+    """np.matmul(a, b), or np.dot for a small output (DOT_OUTPUT_MAX), noted where OpenBLAS
+    may run it on its threads (_note_product)."""
     _note_product(a, b, work)
-    return np.matmul(a, b)
+    return np.dot(a, b) if a.shape[0] * b.shape[1] <= DOT_OUTPUT_MAX else np.matmul(a, b)
 
 
 def _serial_blocks(a, b, rows, out):

@@ -43,8 +43,9 @@ def test_products_use_numpys_blas_unless_mkl_is_asked_for(monkeypatch, blas_mode
 
 def test_large_products_go_through_matmul_small_ones_through_dot(monkeypatch, blas_mode):
     """np.dot makes one more pass over a large output than np.matmul's same BLAS call (blas.py,
-    MATMUL_MIN): products from that size go through np.matmul, smaller ones and outer products
-    through np.dot, whose call costs less. Both in every layout and dtype give np.dot's values."""
+    MATMUL_MIN): products from that size go through np.matmul, smaller ones, those of a small
+    output (DOT_OUTPUT_MAX: a classifier's last layer) and outer products through np.dot, whose
+    call costs less. Both in every layout and dtype give np.dot's values."""
     blas_mode("numpy")
     calls = []
     real_dot, real_matmul = np.dot, np.matmul
@@ -52,8 +53,10 @@ def test_large_products_go_through_matmul_small_ones_through_dot(monkeypatch, bl
     monkeypatch.setattr(np, "matmul", lambda a, b, **kw: (calls.append("matmul"), real_matmul(a, b, **kw))[1])
     rng = np.random.default_rng(3)
     # (an outer product goes through np.dot at any size: np.matmul's own loop runs it, 5x slower)
-    for (m, k, n), way in (((784, 32, 512), "matmul"), ((32, 64, 10), "dot"), ((1024, 1, 512), "dot")):
-        assert (m * k * n >= blas.MATMUL_MIN) == (way == "matmul") or k == 1
+    for (m, k, n), way in (((784, 32, 512), "matmul"), ((32, 64, 10), "dot"), ((1024, 1, 512), "dot"),
+                           ((128, 784, 10), "dot"), ((64, 64, 64), "dot"), ((129, 64, 128), "matmul")):
+        large = m * k * n >= blas.MATMUL_MIN and m * n > blas.DOT_OUTPUT_MAX
+        assert large == (way == "matmul") or k == 1
         for dtype in ("float32", "float64"):
             tol = dict(rtol=2e-5, atol=1e-4) if dtype == "float32" else dict(rtol=1e-12, atol=1e-11)
             for name_a, a in _layouts(rng, m, k, dtype).items():
