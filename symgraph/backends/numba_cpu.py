@@ -1182,6 +1182,16 @@ class ReduceThunk:
             return [result if shape is None else result.reshape(shape)]
         self.call = call
 
+    def _column_accumulator(self, outer):
+        """The dtype a fold accumulates in: acc_dtype, but a float32 product over leading axes
+        (outer: row after row into the kept values) multiplies in float32, as NumPy's does, row
+        by row: its values, where the float64 products' out was made and converted at every
+        call (2x50000 25 us, NumPy's 12)."""
+        if outer and self.op.kind == "prod" and self.out_dtype == np.float32 \
+                and self.composite.program[self.composite.outputs[0]][2] == "float32":
+            return self.out_dtype
+        return self.acc_dtype
+
     def _plan(self, inputs):
         """Worked out once per input layout (a small reduction's call was 13 us of Python
         around a 1.6 us loop): the axes put in memory order (_memory_order) and neighbouring
@@ -1232,16 +1242,17 @@ class ReduceThunk:
         parallel = math.prod(shape) >= self.threshold
         arrange = _arranger(inputs, padded, perm, merged_shapes)
         rows_apart = _rows_apart(inputs if arrange is None else arrange(inputs))
+        acc = self._column_accumulator(outer)
         key = (order, parallel, outer, tuple(broadcast), rows_apart)
         kernel = self.kernels.get(key)
         if kernel is None:
             kernel = self.kernels[key] = codegen.reduce_kernel(
-                self.composite, self.in_dtypes, len(kept), len(axis), self.fold, self.acc_dtype, parallel, outer, order,
+                self.composite, self.in_dtypes, len(kept), len(axis), self.fold, acc, parallel, outer, order,
                 tuple(broadcast), self.out_dtype.name, rows_apart)
         result_shape = tuple(1 if d in op.axis else n for d, n in enumerate(logical) if op.keepdims or d not in op.axis)
         count = math.prod(logical[d] for d in op.axis) if op.kind == "mean" else None
         out_shape = tuple(extents[g] for g in kept) if kept else (1,)
-        scratch = codegen.reduce_scratch(self.composite, len(kept), len(axis), self.fold, self.acc_dtype, parallel,
+        scratch = codegen.reduce_scratch(self.composite, len(kept), len(axis), self.fold, acc, parallel,
                                          outer, self.out_dtype.name)
         # A fold along rows writes each result once, from its accumulator: into the result's
         # dtype directly (a float32 sum's float64 total rounded as the cast rounded it; a mean
@@ -1249,9 +1260,9 @@ class ReduceThunk:
         # us of (x * v).sum(axis=1) over 64x784 float32 (5.6 us, its kernel 3.3).
         # (not float16: numba's arrays of it take no float64 store)
         direct = kept and not outer and self.out_dtype.name != "float16"
-        rounded = codegen.column_sums_rounded(self.composite, len(kept), len(axis), self.fold, self.acc_dtype, parallel,
+        rounded = codegen.column_sums_rounded(self.composite, len(kept), len(axis), self.fold, acc, parallel,
                                               outer, self.out_dtype.name)
-        written = self.out_dtype if scratch or direct or rounded else self.acc_dtype
+        written = self.out_dtype if scratch or direct or rounded else acc
         return ReducePlan(arrange, extents, kernel, out_shape,
                           None if result_shape == out_shape else result_shape, count, scratch,
                           _kept_order(perm, shape, reduced), written)

@@ -1707,6 +1707,35 @@ def test_float32_column_sums_of_one_block_of_rows_are_its_float32_sums(rng):
         assert np.isnan(totals).all() == (rows <= 128)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+def test_float32_column_products_multiply_in_float32_as_numpy(parallel, rng, monkeypatch):
+    """A float32 product over the leading axis multiplies row by row in float32, as NumPy's:
+    its values bit for bit (serial, and on all cores in blocks of columns), an intermediate
+    beyond float32 inf as in NumPy's (1e30 * 1e30 * 1e-30: float64 products gave 1e30), NaN,
+    inf and 0 * inf as NumPy's; the result written as float32, no float64 out to convert. A
+    product over the last axis keeps its float64 accumulator (rounded once)."""
+    if parallel:
+        monkeypatch.setattr(numba_cpu.codegen, "PARALLEL_THRESHOLD", 1)
+    x = sg.fmatrix("x")
+    f = sg.function([x], sg.prod(x, axis=0), backend="numba")
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ReduceThunk)]
+    for rows, cols in ((2, 200), (5, 300), (40, 1000)):  # (from PARTIAL_REDUCE_BY_NUMPY values)
+        xv = rng.uniform(0.3, 1.9, (rows, cols)).astype("float32")
+        xv[:2, 0], xv[1, 1], xv[0, 2], xv[:2, 3] = (1e30, 1e30), np.nan, np.inf, (0.0, np.inf)
+        if rows > 2:
+            xv[:3, 4] = (1e30, 1e30, 1e-30)
+        got = f(xv)
+        with np.errstate(all="ignore"):  # (NumPy's own overflow and 0 * inf)
+            np.testing.assert_array_equal(got, xv.prod(axis=0))
+        assert got.dtype == np.float32 and np.isinf(got[0])
+        plan = thunk.plans[((xv.shape, xv.strides),)]
+        assert plan.written == np.float32 and [key[1] for key in thunk.kernels] == [parallel]
+    along = sg.function([x], sg.prod(x, axis=1), backend="numba")
+    xv = np.ones((2, 300), "float32")
+    xv[0, :3] = (1e30, 1e30, 1e-30)
+    np.testing.assert_allclose(along(xv), [1e30, 1], rtol=1e-6)  # (float64 products, as before)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.exhaustive
 def test_parallel_column_folds_give_numpys_values_in_every_block_of_columns(dtype, rng, monkeypatch):
