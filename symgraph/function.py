@@ -14,7 +14,7 @@ import numpy as np
 from . import gc_pause
 from .config import config
 from .function_io import completed, unwrapped_inputs, unwrapped_outputs
-from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs
+from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs, _FLOAT32_MAX
 from .profiling import ProfileStats
 from .ops.base import as_variable
 from .rewrite import FunctionGraph, optimize_graph
@@ -324,8 +324,7 @@ def _python_float_taken(name, dtype, ndim, downcast):
     if dtype.itemsize == 8:
         return ""
     if dtype.itemsize == 4 and downcast is not False:
-        limit = float(np.finfo(np.float32).max)
-        return f" and {-limit!r} <= {name} <= {limit!r}"
+        return f" and {-_FLOAT32_MAX!r} <= {name} <= {_FLOAT32_MAX!r}"
     return None
 
 
