@@ -260,18 +260,23 @@ def _single_value_cases(case, rng, singles_0d):
 _SINGLE_VALUE_CASES = ["x / x.sum()", "matrix times a shared rate", "one-element row", "into the product's array"]
 
 
-@pytest.mark.parametrize("case", _SINGLE_VALUE_CASES)
-def test_arrays_beside_single_values_call_after_call(case, rng):
-    """Arrays of the output's shape beside one-element values run a call written for that
-    plan (numba_fast_calls.single_values_call): new and right outputs call after call, the
-    node's own input written into where it may be."""
-    f, args, want, a = _single_value_cases(case, rng, singles_0d=False)
+def _new_and_right_call_after_call(f, args, want, a, rng):
+    """Four calls, `a` refilled before each: NumPy's values, each result new memory."""
     results = []
     for _ in range(4):
         a[...] = rng.normal(size=a.shape)
         results.append(f(*args()))
         np.testing.assert_allclose(results[-1], want(), rtol=1e-5, atol=1e-6)
     assert len({id(r) for r in results}) == 4 and not np.shares_memory(results[-1], results[-2])
+
+
+@pytest.mark.parametrize("case", _SINGLE_VALUE_CASES)
+def test_arrays_beside_single_values_call_after_call(case, rng):
+    """Arrays of the output's shape beside one-element values run a call written for that
+    plan (numba_fast_calls.single_values_call): new and right outputs call after call, the
+    node's own input written into where it may be."""
+    f, args, want, a = _single_value_cases(case, rng, singles_0d=False)
+    _new_and_right_call_after_call(f, args, want, a, rng)
     (plan,) = _plan_written_for_single_values(f)
     kernels = dict(zip(plan.__code__.co_freevars, plan.__closure__))["kernels"].cell_contents
     # (after the first call, the kernel itself: into the product's array there, else a new one)
@@ -284,12 +289,7 @@ def test_arrays_beside_inputs_0d_by_their_type_take_the_common_call(case, rng):
     node's own flat kernels: the written common call runs them, no plan is looked up, new
     and right outputs call after call, the product's array written into where it may be."""
     f, args, want, a = _single_value_cases(case, rng, singles_0d=True)
-    results = []
-    for _ in range(4):
-        a[...] = rng.normal(size=a.shape)
-        results.append(f(*args()))
-        np.testing.assert_allclose(results[-1], want(), rtol=1e-5, atol=1e-6)
-    assert len({id(r) for r in results}) == 4 and not np.shares_memory(results[-1], results[-2])
+    _new_and_right_call_after_call(f, args, want, a, rng)
     thunks = [t for t in _elementwise_thunks(f) if t.singles]
     assert thunks and all(_written(t) and not t.plans for t in thunks)
     aliased = case == "into the product's array"
