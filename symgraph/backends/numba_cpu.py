@@ -406,8 +406,8 @@ class ElementwiseThunk:
         # kernels read each as one value, so the common call needs no plan (x * s over 4 float32
         # looked its plan up by the layout, 1.19 us at the node, 0.75 for x * y).
         self.singles = tuple(i for i, v in enumerate(node.inputs) if v.ndim == 0) if self.ndim else ()
-        self.first_array = next(i for i, v in enumerate(node.inputs) if v.ndim or not self.singles)
-        self.flat_mask = tuple(v.ndim == 0 and bool(self.singles) for v in node.inputs)
+        self.first_array = next((i for i in range(len(node.inputs)) if i not in self.singles), 0)  # (its shape the output's)
+        self.flat_mask = tuple(i in self.singles for i in range(len(node.inputs)))
         self.flat = {}  # (parallel, aliased input) -> kernel for inputs of the output's shape and singles
         self.kernels = {}
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
