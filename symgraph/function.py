@@ -14,7 +14,7 @@ import numpy as np
 from . import gc_pause
 from .config import config
 from .function_io import completed, unwrapped_inputs, unwrapped_outputs
-from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs, _FLOAT32_MAX
+from .graph import Variable, Constant, SharedVariable, ancestors, clone_replace, graph_inputs, python_float_limit
 from .profiling import ProfileStats
 from .ops.base import as_variable
 from .rewrite import FunctionGraph, optimize_graph
@@ -315,17 +315,13 @@ def _argument_lines(checks, shared, stage_shared, keep_device, env, downcast=Non
 
 
 def _python_float_taken(name, dtype, ndim, downcast):
-    """For a 0-d float64 or float32 input, the condition (after `type(name) is float`) under
-    which a Python float is taken as it is, as TensorType.filter would take it (_plain_number):
-    "" for float64; for float32, that it lies within float32's range (NaN goes to filter),
-    unless downcast is False (filter refuses what does not convert exactly). Else None."""
-    if ndim != 0 or dtype.kind != "f":
+    """For a 0-d input, the condition (after `type(name) is float`) under which a Python float
+    is taken as it is, by graph.python_float_limit (TensorType.filter's own rule): "" for any
+    float, a range test for float32's; None where the general path decides."""
+    limit = python_float_limit(dtype, downcast) if ndim == 0 else None
+    if limit is None:
         return None
-    if dtype.itemsize == 8:
-        return ""
-    if dtype.itemsize == 4 and downcast is not False:
-        return f" and {-_FLOAT32_MAX!r} <= {name} <= {_FLOAT32_MAX!r}"
-    return None
+    return "" if limit == np.inf else f" and {-limit!r} <= {name} <= {limit!r}"
 
 
 def _host_values(shared):

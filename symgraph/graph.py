@@ -173,6 +173,19 @@ _INT_RANGES = {np.dtype(t): (np.iinfo(t).min, np.iinfo(t).max) for t in
                ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")}
 
 
+def python_float_limit(dtype, downcast):
+    """How a Python float converts as it is into `dtype` (_plain_number's rule, which the
+    function's written call shares: function._python_float_taken): inf for any float (NaN
+    included) into float64, float32's largest value for one within it into float32 (unless
+    downcast is False: only values that convert exactly, which the general path checks),
+    None for other dtypes (the general path decides)."""
+    if dtype.kind != "f":
+        return None
+    if dtype.itemsize == 8:
+        return np.inf
+    return _FLOAT32_MAX if dtype.itemsize == 4 and downcast is not False else None
+
+
 def _plain_number(value, dtype, downcast):
     """A Python float, int or bool (a learning rate, a count, a flag) as a 0-d array of dtype,
     where it plainly converts as TensorType.filter's general path would take it: a float into
@@ -185,8 +198,8 @@ def _plain_number(value, dtype, downcast):
     if kind_of_value is dtype.type:
         return np.asarray(value)
     if kind_of_value is float:
-        if kind != "f" or (dtype.itemsize != 8 and not (
-                dtype.itemsize == 4 and downcast is not False and -_FLOAT32_MAX <= value <= _FLOAT32_MAX)):
+        limit = python_float_limit(dtype, downcast)
+        if limit is None or (limit != np.inf and not -limit <= value <= limit):
             return None
     elif kind_of_value is int:
         if kind in "iu":

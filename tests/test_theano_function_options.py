@@ -84,7 +84,21 @@ def test_a_python_float_argument_takes_the_general_paths_value_or_error(dtype, d
     would take it as it is: the same value, or the same kind of error, for every number."""
     from symgraph import graph
     s = sg.tensor("s", dtype, ())
+    filtered = []
+    real_filter = graph.TensorType.filter
+    monkeypatch.setattr(graph.TensorType, "filter", lambda *a, **k: filtered.append(a[1]) or real_filter(*a, **k))
     f = sg.function([s], s * 1, allow_input_downcast=downcast)
+    half, large, nan = 0.5, -1e30, float("nan")
+    for v in (half, large, nan):
+        try:
+            f(v)
+        except TypeError:  # (downcast False: inexact values refused by filter, checked below)
+            pass
+    # (float64 any float, float32 one in its range unless downcast is False: without filter)
+    taken = {"float64": [half, large, nan], "float32": [half, large]}.get(dtype, []) if downcast is not False \
+        or dtype == "float64" else []
+    assert [v for v in (half, large, nan) if not any(v is w for w in filtered)] == taken
+    monkeypatch.setattr(graph.TensorType, "filter", real_filter)
 
     def outcome(call, value):
         try:

@@ -327,7 +327,7 @@ def numpy_product(a, b, work=None):
         work = a.shape[0] * a.shape[1] * b.shape[1]
     if work < MATMUL_MIN or a.shape[1] == 1:  # (an outer product: np.dot's, see MATMUL_MIN)
         return np.dot(a, b)
-    if _numba_threads_until and _keep_single_thread(work):  # (never noted: no clock read)
+    if _keep_single_thread(work):
         out = _in_single_thread_blocks(a, b)
         if out is not None:
             return out
@@ -456,7 +456,8 @@ def note_numba_threads(work):
 
 
 def _numba_threads_recent():
-    return time.perf_counter() < _numba_threads_until
+    # (never noted, as in a graph without convolutions: no clock read, 0.1 us of a product's call)
+    return bool(_numba_threads_until) and time.perf_counter() < _numba_threads_until
 
 
 def threads_idle():
