@@ -172,6 +172,29 @@ def test_products_outside_the_window_are_numpys(shape, rng, monkeypatch):
     assert sum(calls.values()) == 0
 
 
+@pytest.mark.parametrize("form", ["x @ w", "x.T @ g", "g @ x", "w @ x.T"])
+def test_small_products_no_loop_takes_go_to_numpy_before_the_windows_checks(form, rng, monkeypatch):
+    """Below MATVEC_MIN_BYTES, summing over more than NARROW_COLUMNS values (a logistic
+    regression's 64x784 x @ w, its gradient), no loop takes the product: np.dot, without the
+    layout and threads' checks (0.6 us of a 2 us product)."""
+    calls = _counting(monkeypatch)
+
+    def no_check():
+        raise AssertionError("the threads' check ran for a product no loop takes")
+    monkeypatch.setattr(blas, "threads_idle", no_check)
+    x, v = sg.fmatrix("x"), sg.fvector("v")
+    expression = {"x @ w": sg.dot(x, v), "x.T @ g": sg.dot(x.T, v), "g @ x": sg.dot(v, x),
+                  "w @ x.T": sg.dot(v, x.T)}[form]
+    f = sg.function([x, v], expression)
+    a = rng.normal(size=(64, 784)).astype("float32")
+    assert a.nbytes < MATVEC_MIN_BYTES and min(a.shape) > NARROW_COLUMNS
+    b = rng.normal(size=784 if form in ("x @ w", "w @ x.T") else 64).astype("float32")
+    want = {"x @ w": lambda: a @ b, "x.T @ g": lambda: a.T @ b, "g @ x": lambda: b @ a,
+            "w @ x.T": lambda: b @ a.T}[form]()
+    np.testing.assert_allclose(f(a, b), want, rtol=1e-4, atol=1e-4)
+    assert sum(calls.values()) == 0
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_narrow_matrices_take_the_row_sums_from_fewer_bytes(dtype, rng, monkeypatch):
     """A linear regression's few features: x @ w runs the row sums from NARROW_MIN_BYTES
