@@ -36,6 +36,7 @@ import sys
 import threading
 import types
 
+import numba
 import numpy as np
 
 from ..config import config
@@ -81,6 +82,12 @@ _DEFAULT_FORMS = VECTOR_FORMS
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
+# A cheap loop's two cores pay from the bytes it moves, not its values (split evenly: see
+# _even_tasks). Serial against two cores, flat kernels (AMD EPYC Zen 4), us: x * y float32
+# 32768 4.5 / 4.8, 40000 6.0 / 5.4, 65536 8.2 / 5.8; float64 16384 4.5 / 4.6, 24576 7.2 / 5.7;
+# x * 2 float64 24576 5.5 / 5.2, 40000 8.2 / 6.4; x * y * z + w float32 24576 5.8 / 5.7,
+# 32768 8.4 / 6.1: two cores win from ~500 KB read and written.
+PARALLEL_BYTES = 1 << 19
 # A loop calling exp, tanh, sin... spends 2-20x longer an element than a + b, so its parallel
 # chunks pay from fewer elements, the fewer the costlier an element (tanh over 65536 float32:
 # 30.8 us serial, 21 in four chunks; NumPy's SIMD 18.4). An element's cost counts its
@@ -123,10 +130,13 @@ def prefetches(composite):
     return element_cost(composite) >= (2 if float64 else PREFETCH_MIN_COST)
 
 
-def parallel_threshold(composite):
+def parallel_threshold(composite, value_bytes=None):
+    """Elements from which a loop of this Composite runs on all cores. value_bytes: what a flat
+    loop reads and writes for each value (its arrays' itemsizes), where known: a cheap loop then
+    splits from PARALLEL_BYTES moved, at most PARALLEL_THRESHOLD values."""
     cost = element_cost(composite)
     if not cost:
-        return PARALLEL_THRESHOLD
+        return PARALLEL_THRESHOLD if not value_bytes else min(PARALLEL_THRESHOLD, PARALLEL_BYTES // value_bytes)
     return COSTLY_THRESHOLD >> (0 if cost == 1 else 1 if cost < 4 else 2)
 
 
@@ -352,15 +362,16 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
 
     In parallel, a loop of more dimensions is a prange over its rows (tasks of whole rows, each
     a part of its own as below, ran 0.81-1.17x as fast: tanh(m + r) and exp(m - r) of 1000x1000
-    and 100000x10, AMD EPYC). A 1-d loop is split into tasks of `chunk` values, each of which
-    calls `part(arrays, lo, hi)`, a serial function looping over range(lo, hi) (unsigned
-    indices: see _urange). Written as one prange over chunks with the serial loop inside, LLVM
-    loaded 23 of the fused chain's constants again in every iteration (130 vector instructions
-    against the serial loop's 94); in a function of its own the loop is the outermost and they
-    stay in registers: the chain over 10^7 float32 6.2-6.7 -> 5.6-6.0 ms (old and new kernels
-    alternating in one process). The call is not_inlined's (numba_noinline), which LLVM keeps
-    a call: a small part (exp alone) it had inlined back into the prange's loop. numba's own
-    split of a prange keeps the constants too but lost 24% on tanh of 10^7 float64."""
+    and 100000x10, AMD EPYC). A 1-d loop is split into tasks of at most `chunk` values, as many
+    on each thread (_even_tasks), each of which calls `part(arrays, lo, hi)`, a serial function
+    looping over range(lo, hi) (unsigned indices: see _urange). Written as one prange over
+    chunks with the serial loop inside, LLVM loaded 23 of the fused chain's constants again in
+    every iteration (130 vector instructions against the serial loop's 94); in a function of
+    its own the loop is the outermost and they stay in registers: the chain over 10^7 float32
+    6.2-6.7 -> 5.6-6.0 ms (old and new kernels alternating in one process). The call is
+    not_inlined's (numba_noinline), which LLVM keeps a call: a small part (exp alone) it had
+    inlined back into the prange's loop. numba's own split of a prange keeps the constants too
+    but lost 24% on tanh of 10^7 float64."""
     options, params = _OPTIONS, ", ".join(arrays)
 
     def loop_nest(first, body=body):
@@ -378,9 +389,9 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
     part = ([f"@njit(parallel=False, {options})", f"def part({params}, lo, hi):"] + prelude
             + loop_nest(_urange("lo", "hi")) + closing)
     kernel = [f"@njit(parallel=True, {options})", f"def kernel({params}):", f"    n = {loops[0][1]}"]
-    if streamed is None:
-        kernel.append(f"    tasks = (n + {chunk - 1}) // {chunk}")
-        head, bounds, calls = [], [], [f"not_inlined(part, ({params}, task * {chunk}, min(n, (task + 1) * {chunk})))"]
+    if streamed is None:  # (tasks of at most `chunk` values, as many on every thread: see _even_tasks)
+        kernel += _even_tasks(chunk)
+        head, bounds, calls = [], [], [f"not_inlined(part, ({params}, min(n, task * step), min(n, (task + 1) * step)))"]
     else:
         assert chunk % STREAM_BLOCK == 0 and not found
         streamed_loop = (["    " + line for line in _prefetched_loop("lo", "hi", streamed, prefetched)]
@@ -402,6 +413,20 @@ def _kernel_lines(arrays, prelude, loops, body, parallel, chunk, found=None, str
         kernel += [f"    {line}" for line in head] + ["    for task in prange(tasks):"]
         kernel += [f"        {line}" for line in bounds + calls]
     return part + ["", ""] + kernel
+
+
+TASK_ALIGN = 64  # values: a task's first a multiple of it (its vector loads as the serial loop's)
+
+
+def _even_tasks(chunk):
+    """Lines setting `tasks` and `step` for a 1-d parallel loop over n values: a multiple of the
+    threads' count of tasks of at most `chunk` values, `step` each (a multiple of TASK_ALIGN;
+    the last ones shorter, or empty). numba gives each thread an equal run of a prange's tasks:
+    tasks of `chunk` values each, 2^17 + 2^14 float32 values were three, two on one thread, and x
+    * y ran 1.5x as long as split evenly (150000 float32 22.7 -> 15.1 us, 300000 29.4 -> 23.7)."""
+    threads = numba.config.NUMBA_NUM_THREADS  # (numba.get_num_threads() in a kernel kept it from the disk cache)
+    return [f"    tasks = (n + {threads * chunk - 1}) // {threads * chunk} * {threads}",
+            f"    step = ((n + tasks - 1) // tasks + {TASK_ALIGN - 1}) // {TASK_ALIGN} * {TASK_ALIGN}"]
 
 
 def _flat_source(composite, in_dtypes, scalar_mask, parallel, checked=False, alias=None, stream=False):

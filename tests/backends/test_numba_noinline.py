@@ -77,6 +77,6 @@ def test_generated_parallel_loops_call_their_parts_so(rng):
     composite = executor_globals(f)["t0"].composite
     plain = numba_codegen._flat_source(composite, ("float32",), (False,), True)
     streamed = numba_codegen._flat_source(composite, ("float32",), (False,), True, stream=True)
-    assert "not_inlined(part, (out0, a0, task * " in plain
+    assert "not_inlined(part, (out0, a0, min(n, task * step), " in plain
     assert "not_inlined(streamed, (out0, a0, lo, mid))" in streamed
     assert "not_inlined(part, (out0, a0, mid, hi))" in streamed
