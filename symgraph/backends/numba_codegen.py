@@ -81,13 +81,11 @@ def loop_forms(composite):
 _DEFAULT_FORMS = VECTOR_FORMS
 
 PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs more than it saves
+# (A loop alone, timed call after call, split profitably from fewer: x * y of 65536 float32 8.2
+# -> 5.8 us, float64 of 24576 7.2 -> 5.7, each core keeping its half in its own cache. But a
+# graph of such loops with reductions between them, (x - mean) / mean of squares - max..., lost
+# 20-35% at 50000-120000 values split so, and more with its reductions split too.)
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
-# A cheap loop's two cores pay from the bytes it moves, not its values (split evenly: see
-# _even_tasks). Serial against two cores, flat kernels (AMD EPYC Zen 4), us: x * y float32
-# 32768 4.5 / 4.8, 40000 6.0 / 5.4, 65536 8.2 / 5.8; float64 16384 4.5 / 4.6, 24576 7.2 / 5.7;
-# x * 2 float64 24576 5.5 / 5.2, 40000 8.2 / 6.4; x * y * z + w float32 24576 5.8 / 5.7,
-# 32768 8.4 / 6.1: two cores win from ~500 KB read and written.
-PARALLEL_BYTES = 1 << 19
 # A loop calling exp, tanh, sin... spends 2-20x longer an element than a + b, so its parallel
 # chunks pay from fewer elements, the fewer the costlier an element (tanh over 65536 float32:
 # 30.8 us serial, 21 in four chunks; NumPy's SIMD 18.4). An element's cost counts its
@@ -130,13 +128,10 @@ def prefetches(composite):
     return element_cost(composite) >= (2 if float64 else PREFETCH_MIN_COST)
 
 
-def parallel_threshold(composite, value_bytes=None):
-    """Elements from which a loop of this Composite runs on all cores. value_bytes: what a flat
-    loop reads and writes for each value (its arrays' itemsizes), where known: a cheap loop then
-    splits from PARALLEL_BYTES moved, at most PARALLEL_THRESHOLD values."""
+def parallel_threshold(composite):
     cost = element_cost(composite)
     if not cost:
-        return PARALLEL_THRESHOLD if not value_bytes else min(PARALLEL_THRESHOLD, PARALLEL_BYTES // value_bytes)
+        return PARALLEL_THRESHOLD
     return COSTLY_THRESHOLD >> (0 if cost == 1 else 1 if cost < 4 else 2)
 
 
@@ -422,8 +417,10 @@ def _even_tasks(chunk):
     """Lines setting `tasks` and `step` for a 1-d parallel loop over n values: a multiple of the
     threads' count of tasks of at most `chunk` values, `step` each (a multiple of TASK_ALIGN;
     the last ones shorter, or empty). numba gives each thread an equal run of a prange's tasks:
-    tasks of `chunk` values each, 2^17 + 2^14 float32 values were three, two on one thread, and x
-    * y ran 1.5x as long as split evenly (150000 float32 22.7 -> 15.1 us, 300000 29.4 -> 23.7)."""
+    as tasks of `chunk` values each, 150000 values were three, two on one thread (a function's x *
+    y of 150000 float32 21-26 -> 13-15 us split evenly, 300000 33 -> 27-32; c * d + 1 of 150000
+    float64 41-52 -> 27-35; a graph of six loops and reductions over 150000 float64 193-209 ->
+    157-164)."""
     threads = numba.config.NUMBA_NUM_THREADS  # (numba.get_num_threads() in a kernel kept it from the disk cache)
     return [f"    tasks = (n + {threads * chunk - 1}) // {threads * chunk} * {threads}",
             f"    step = ((n + tasks - 1) // tasks + {TASK_ALIGN - 1}) // {TASK_ALIGN} * {TASK_ALIGN}"]

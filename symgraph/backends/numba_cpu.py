@@ -396,6 +396,7 @@ class ElementwiseThunk:
         self.ndim = node.outputs[0].ndim
         # A kernel with range-checked forms may run twice (see numba_codegen._RangeChecked).
         self.inplace = None if codegen.uses_checked_forms(composite, self.in_dtypes) else composite.inplace
+        self.threshold = codegen.parallel_threshold(composite)
         self.costly = codegen.costly(composite)
         self.any_stride = self.ndim == 1 and not self.costly  # (a strided input of a costly loop: see _plan)
         # Inputs that may come spread by a stride of 0 (a mean's gradient seed): even a cheap
@@ -407,13 +408,6 @@ class ElementwiseThunk:
         self.singles = tuple(i for i, v in enumerate(node.inputs) if v.ndim == 0) if self.ndim else ()
         self.first_array = next((i for i in range(len(node.inputs)) if i not in self.singles), 0)  # (its shape the output's)
         self.flat_mask = tuple(i in self.singles for i in range(len(node.inputs)))
-        # What the loop reads and writes a value, where its two cores pay from (an input given
-        # twice, x * x, is read once; one of fewer axes or a static length 1, a bias row
-        # broadcast over a matrix, from the caches)
-        streamed = {v for i, v in enumerate(node.inputs)
-                    if i not in self.singles and v.ndim == self.ndim and 1 not in v.type.shape}
-        value_bytes = sum(d.itemsize for d in self.out_dtypes) + sum(np.dtype(v.dtype).itemsize for v in streamed)
-        self.threshold = codegen.parallel_threshold(composite, value_bytes)
         self.flat = {}  # (parallel, aliased input) -> kernel for inputs of the output's shape and singles
         self.kernels = {}
         self.plans = {}  # (shapes, strides) of other inputs -> how to loop over them
