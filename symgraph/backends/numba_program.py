@@ -57,6 +57,11 @@ BACKGROUND = True  # tests compile in the calling thread, to see the result at o
 IN_CHILD = None  # compile in a child: None where compiling in the background, True always, False never
 MAX_ELEMENTS = 1 << 16  # per array; larger graphs are kernel-bound, not call-bound
 MAX_SIGNATURES = 4  # compiled per function (full batches, the last partial one, ...)
+# A program's loops are serial; node kernels split theirs over the cores (a cheap loop from
+# PARALLEL_THRESHOLD values, exp or tanh from 8192-32768): a program of costly loops over 65536
+# float64 values ran 1.4x as long as the graph node by node. So a checked program is timed for
+# TRIAL_CALLS calls, and kept only where its best call beats the executor's.
+TRIAL_CALLS = 16
 SHAPE_ONLY_SIZE = 1 << 12  # a value computed from shapes alone, this small, is a constant
 # With fewer nodes to run the program saves less than looking up its signature costs (0.3 us).
 MIN_NODES = 4
@@ -100,6 +105,7 @@ class TieredRunner:
         self.plans = {}  # signature -> (written program, executor seconds before compiling it)
         self.programs = {}  # signature -> program in use, or None (none will be)
         self.built = {}  # signature -> program compiled, not yet checked against the executor
+        self.trials = {}  # signature -> [program, calls, best seconds] while it is timed (TRIAL_CALLS)
         self.why_not = {}  # signature -> why there is no program (for tests and debugging)
         self.lock = threading.Lock()
         # Inputs the executor writes into (a weight's in-place update): the program, which
@@ -124,20 +130,31 @@ class TieredRunner:
                 return program(values)
             except Exception:  # noqa: BLE001 - the executor raises it again, naming the node
                 return self.run(values)
+        if self.trials:
+            trial = self.trials.get(key)
+            if trial is not None:
+                return self._timed(key, trial, values)
         if self.built:
             built = self.built.pop(key, None)  # (pop: two threads may both see it)
             if built is not None:
                 before = [v.copy() if k in self.written else v for k, v in enumerate(values)]
                 results = self.run(values)
-                self.programs[key] = self._checked(key, built, before, results)
+                program = self._checked(key, built, before, results)
+                if program is not None and TRIAL_CALLS:
+                    self.trials[key] = [program, 0, float("inf")]
+                else:
+                    self.programs[key] = program
                 return results
         start = time.perf_counter()
         results = self.run(values)
         spent = self.spent.get(key)
         if spent is None:  # a first call compiles or loads the node kernels: not counted
-            self.spent[key] = [0.0]
+            self.spent[key] = [0.0, float("inf")]  # (seconds in all, the best call's)
             return results
-        spent[0] += time.perf_counter() - start
+        took = time.perf_counter() - start
+        spent[0] += took
+        if took < spent[1]:
+            spent[1] = took
         spent = spent[0]
         if spent >= HOT_SECONDS and (key not in self.plans or spent >= self.plans[key][1]):
             with self.lock:  # threads calling this function decide once
@@ -190,6 +207,28 @@ class TieredRunner:
         except Exception as exc:  # noqa: BLE001 - Unsupported, or a graph numba cannot type
             self.why_not[key] = str(exc) if isinstance(exc, Unsupported) else f"{type(exc).__name__}: {exc}"
             self.programs[key] = None
+
+    def _timed(self, key, trial, values):
+        """A call of a program on trial: its results; after TRIAL_CALLS of them the program is
+        kept if its best call took no longer than the executor's best, else dropped."""
+        program = trial[0]
+        start = time.perf_counter()
+        try:
+            results = program(values)
+        except Exception:  # noqa: BLE001 - the executor raises it again, naming the node
+            return self.run(values)
+        took = time.perf_counter() - start
+        trial[1] += 1
+        trial[2] = min(trial[2], took)
+        if trial[1] >= TRIAL_CALLS and self.trials.pop(key, None) is not None:
+            executor = self.spent[key][1]
+            if trial[2] <= executor:
+                self.programs[key] = program
+            else:
+                self.programs[key] = None
+                self.why_not[key] = (f"slower than node by node: its best call {trial[2] * 1e6:.1f} us, "
+                                     f"the executor's {executor * 1e6:.1f}")
+        return results
 
     def _checked(self, key, program, values, results):
         """The program, if it gives the executor's results for this call; else None."""

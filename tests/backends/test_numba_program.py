@@ -18,6 +18,7 @@ def compile_at_once(monkeypatch):
     monkeypatch.setattr(numba_program, "COLD_SECONDS_PER_NODE", 0.0)
     monkeypatch.setattr(numba_program, "BACKGROUND", False)
     monkeypatch.setattr(numba_program, "MIN_NODES", numba_program.MIN_NODES)
+    monkeypatch.setattr(numba_program, "TRIAL_CALLS", 0)  # (kept at once: test_a_program_on_trial_...)
 
 
 def program_of(f, *args):
@@ -444,3 +445,31 @@ def test_plain_max_and_min_fold_vectorized_with_numpys_values(dtype, rng):
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(got[0], 1 / tie.min(axis=1))
     assert got[0][0] == np.inf
+
+
+@pytest.mark.parametrize("executor_best,kept", [(float("inf"), True), (0.0, False)])
+def test_a_program_on_trial_is_kept_only_where_its_best_call_beats_the_executors(
+        executor_best, kept, monkeypatch, rng):
+    """A checked program runs TRIAL_CALLS calls timed; it is kept if its best call took no longer
+    than the executor's best, else the signature runs node by node from then on (a program's
+    loops are serial: costly loops over 65536 float64 values ran 1.4x as long). Every call, on
+    trial or after, gives the executor's results; a training step's updates go on as before."""
+    monkeypatch.setattr(numba_program, "TRIAL_CALLS", 3)
+    x, y, cost, params, updates = classifier("float64", "keras")
+    step = sg.function([x, y], cost, updates=updates, backend="numba")
+    start = [p.get_value() for p in params]
+    xv, yv = rng.normal(size=(6, 5)), np.array([0, 2, 1, 1, 2, 0], "int32")
+    key = numba_program.signature([xv, yv] + [s.get_value() for s in step.shared])
+    losses = [float(step(xv, yv)) for _ in range(3)]  # first call; compile; check against the executor
+    runner = step._run
+    assert key in runner.trials and key not in runner.programs
+    runner.spent[key][1] = executor_best
+    losses += [float(step(xv, yv)) for _ in range(3)]
+    assert key not in runner.trials
+    assert (runner.programs[key] is not None) == kept, runner.why_not
+    assert kept or "slower than node by node" in runner.why_not[key]
+    losses += [float(step(xv, yv)) for _ in range(2)]
+    for p, value in zip(params, start):
+        p.set_value(value)
+    slow = sg.function([x, y], cost, updates=updates, backend="numpy")
+    np.testing.assert_allclose(losses, [float(slow(xv, yv)) for _ in range(8)], rtol=1e-10)

@@ -18,6 +18,7 @@ def _rss_kib():
 @pytest.mark.slow  # (7-28 s cold; the quick tier ran 12 minutes cold: its parts stay tested there, CI runs both)
 def test_ten_thousand_training_steps_do_not_grow_memory(monkeypatch):
     monkeypatch.setattr(numba_program, "BACKGROUND", False)
+    monkeypatch.setattr(numba_program, "TRIAL_CALLS", 0)  # (kept at once, not timed first)
     rng = np.random.default_rng(0)
     x, y = sg.fmatrix("x"), sg.ivector("y")
     W = sg.shared(rng.normal(size=(20, 5)).astype("float32") * 0.1, "W")
