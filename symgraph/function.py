@@ -153,24 +153,33 @@ class Function:
             self.profile.compile_seconds = time.perf_counter() - rewritten
 
     def _write_call(self):
-        """call(*args, **kwargs) -> what the function returns (f(...) runs it: see __call__):
+        """call(a0, a1..., /, *extra, **kwargs) -> what the function returns (f(...) runs it: see __call__):
         arguments counted and read, the program run, outputs that may share memory made the
         caller's own, shared values swapped in; written out for this function, the argument
         checks inline (a method's attribute lookups and tests, and the reader's call, took
         ~0.4 us of a 2 us call)."""
         env = {"run": self._run, "own": self._own, "arity_error": self._arity_error,
-               "merge_kwargs": self._merge_kwargs}
+               "merge_kwargs": self._merge_kwargs, "MISSING": _MISSING}
         read = _argument_lines(self._checks, self.shared, self._stage_shared, self._keep_device, env, self._downcast)
-        lines = ["def call(*args, **kwargs):"]
+        n = len(self._types)
         if self._defaults:  # (In's defaults: the arguments completed before they are counted)
-            lines += [f"    if kwargs or len(args) != {len(self._types)}:",
-                      "        args = merge_kwargs(args, kwargs)"]
+            counted = [f"if kwargs or len(args) != {n}:", "    args = merge_kwargs(args, kwargs)"]
         else:
-            lines += ["    if kwargs:",
-                      "        args = merge_kwargs(args, kwargs)",
-                      f"    if len(args) != {len(self._types)}:",
-                      "        raise arity_error(args)"]
-        lines += ["    " + line for line in read]
+            counted = ["if kwargs:", "    args = merge_kwargs(args, kwargs)",
+                       f"if len(args) != {n}:", "    raise arity_error(args)"]
+        if n:
+            # Each argument a positional-only parameter: the common call, all of them by
+            # position, binds them with no tuple and dict made (40 ns of a 1.2 us call); any
+            # other (keywords, fewer or more) is made the tuple `args` again and read as before.
+            names = [f"a{i}" for i in range(n)]
+            lines = [f"def call({', '.join(f'{a}=MISSING' for a in names)}, /, *extra, **kwargs):",
+                     f"    if kwargs or extra or {names[-1]} is MISSING:",
+                     f"        args = tuple([a for a in ({', '.join(names)},) if a is not MISSING]) + extra"]
+            lines += ["        " + line for line in counted]
+            lines += [f"        {read[0]}"] + ["    " + line for line in read[1:]]
+        else:
+            lines = ["def call(*args, **kwargs):"] + ["    " + line for line in counted]
+            lines += ["    " + line for line in read]
         lines.append("    results = run(values)")
         if self._may_alias:
             owned = [f"results[{i}]" if fresh else f"own(results[{i}], values)" for i, fresh in enumerate(self._fresh)]
@@ -275,6 +284,9 @@ class Function:
 
     def __repr__(self):
         return f"<symgraph.Function {self.name or ''} {self.fgraph}>"
+
+
+_MISSING = object()  # (an argument not given by position: see Function._write_call)
 
 
 def _argument_lines(checks, shared, stage_shared, keep_device, env, downcast=None):

@@ -111,6 +111,32 @@ def test_inputs_by_keyword():
     assert f(y=1.0, x=3.0) == 2.0
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_arguments_by_position_keyword_or_both_bind_as_written(backend):
+    """The written call takes each argument as a positional-only parameter (the common call);
+    keywords, fewer or more arguments go the general way: every mix binds as Python's would,
+    an input named as those parameters (a0) is a keyword like any other."""
+    a, b, c = sg.dvector("a0"), sg.dvector("b"), sg.dvector("a2")
+    f = sg.function([a, b, c], a * 100 + b * 10 + c, backend=backend)
+    one, two, three = np.ones(2), np.full(2, 2.0), np.full(2, 3.0)
+    for call in (lambda: f(one, two, three), lambda: f(one, two, a2=three), lambda: f(one, b=two, a2=three),
+                 lambda: f(a2=three, b=two, a0=one), lambda: f(one, a2=three, b=two)):
+        np.testing.assert_array_equal(call(), [123.0, 123.0])
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        f(one, two)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        f(one, two, three, one)
+    with pytest.raises(TypeError):
+        f(one, two, three, a0=one)  # (given twice)
+    with pytest.raises(TypeError):
+        f(one, two, None)
+    g = sg.function([a], a * 2, backend=backend)
+    np.testing.assert_array_equal(g(one), [2.0, 2.0])
+    np.testing.assert_array_equal(g(a0=one), [2.0, 2.0])
+    with pytest.raises(TypeError, match="takes 1 arguments|takes 1 argument"):
+        g()
+
+
 def test_unused_inputs():
     x, y = sg.vector("x"), sg.vector("y")
     with pytest.raises(sg.UnusedInputError, match="'y'"):
