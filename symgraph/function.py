@@ -171,15 +171,14 @@ class Function:
             # Each argument a positional-only parameter: the common call, all of them by
             # position, binds them with no tuple and dict made (40 ns of a 1.2 us call); any
             # other (keywords, fewer or more) is made the tuple `args` again and read as before.
-            names = [f"a{i}" for i in range(n)]
-            lines = [f"def call({', '.join(f'{a}=MISSING' for a in names)}, /, *extra, **kwargs):",
-                     f"    if kwargs or extra or {names[-1]} is MISSING:",
-                     f"        args = tuple([a for a in ({', '.join(names)},) if a is not MISSING]) + extra"]
-            lines += ["        " + line for line in counted]
-            lines += [f"        {read[0]}"] + ["    " + line for line in read[1:]]
+            names = ", ".join(f"a{i}" for i in range(n))
+            lines = [f"def call({', '.join(f'a{i}=MISSING' for i in range(n))}, /, *extra, **kwargs):",
+                     f"    if kwargs or extra or a{n - 1} is MISSING:",
+                     f"        args = tuple([a for a in ({names},) if a is not MISSING]) + extra"]
+            lines += ["        " + line for line in counted + [f"{names}, = args"]]
         else:
             lines = ["def call(*args, **kwargs):"] + ["    " + line for line in counted]
-            lines += ["    " + line for line in read]
+        lines += ["    " + line for line in read]
         lines.append("    results = run(values)")
         if self._may_alias:
             owned = [f"results[{i}]" if fresh else f"own(results[{i}], values)" for i, fresh in enumerate(self._fresh)]
@@ -290,7 +289,7 @@ _MISSING = object()  # (an argument not given by position: see Function._write_c
 
 
 def _argument_lines(checks, shared, stage_shared, keep_device, env, downcast=None):
-    """Lines setting `values`, the values a call runs on, from `args`: each argument checked,
+    """Lines setting `values`, the values a call runs on, from the arguments a0, a1...: each checked,
     then the shared values (the names they use go into env). One line per argument and shared
     variable: the common case (an ndarray of the right dtype and ndim, and of the static lengths
     the type has: a layer's 784 features) is decided inline, anything else goes through
@@ -299,8 +298,7 @@ def _argument_lines(checks, shared, stage_shared, keep_device, env, downcast=Non
     device). A loop over the arguments took 0.9 us of two-input calls; an input of static
     lengths through filter() 1.0 us (a Keras model's inputs all have them)."""
     env.update({"ndarray": np.ndarray, "stage_shared": stage_shared, "shared": shared, "array": np.array})
-    names = [f"a{i}" for i in range(len(checks))]
-    lines = [f"{', '.join(names)}, = args"] if names else []
+    names, lines = [f"a{i}" for i in range(len(checks))], []
     for i, (t, what, dtype, ndim, statics) in enumerate(checks):
         env[f"filter{i}"] = t.filter
         env[f"what{i}"] = what
