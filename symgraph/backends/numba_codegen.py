@@ -84,7 +84,7 @@ PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs mor
 # (A loop alone, timed call after call, split profitably from fewer: x * y of 65536 float32 8.2
 # -> 5.8 us, float64 of 24576 7.2 -> 5.7, each core keeping its half in its own cache. But a
 # graph of such loops with reductions between them, (x - mean) / mean of squares - max..., lost
-# 20-35% at 50000-120000 values split so, and more with its reductions split too.)
+# 15-40% at 30000-120000 values split so, and more with its reductions split too.)
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
 # A loop calling exp, tanh, sin... spends 2-20x longer an element than a + b, so its parallel
 # chunks pay from fewer elements, the fewer the costlier an element (tanh over 65536 float32:
