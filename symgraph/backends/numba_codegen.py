@@ -85,6 +85,9 @@ PARALLEL_THRESHOLD = 1 << 17  # elements; below this a parallel launch costs mor
 # -> 5.8 us, float64 of 24576 7.2 -> 5.7, each core keeping its half in its own cache. But a
 # graph of such loops with reductions between them, (x - mean) / mean of squares - max..., lost
 # 15-40% at 30000-120000 values split so, and more with its reductions split too.)
+# A graph of one such loop alone (a function of one expression, called again and again) splits
+# it from PARALLEL_BYTES read and written (ElementwiseThunk.split_alone): at most 2^17 values.
+PARALLEL_BYTES = 1 << 19
 PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
 # A loop calling exp, tanh, sin... spends 2-20x longer an element than a + b, so its parallel
 # chunks pay from fewer elements, the fewer the costlier an element (tanh over 65536 float32:

@@ -425,6 +425,18 @@ class ElementwiseThunk:
         self._write_fast_call()  # (not in __init__: a graph calling BLAS sets the threshold after)
         return self.call(inputs)
 
+    def split_alone(self):
+        """The threshold of a loop that is its graph's one node (compile_graph): from
+        PARALLEL_BYTES read and written a value (an input given twice, x * x, read once; one
+        of fewer axes or of a static length 1, a bias row, from the caches), at most the
+        threshold it had. Serial / two cores, us: x * y float32 of 65536 8.2 / 5.8, float64 of
+        24576 7.2 / 5.7; x * 2 float64 of 24576 5.5 / 5.2 (see PARALLEL_THRESHOLD for graphs
+        of several)."""
+        streamed = {v for i, v in enumerate(self.node.inputs)
+                    if i not in self.singles and v.ndim == self.ndim and 1 not in v.type.shape}
+        value_bytes = sum(d.itemsize for d in self.out_dtypes) + sum(np.dtype(v.dtype).itemsize for v in streamed)
+        self.threshold = min(self.threshold, codegen.PARALLEL_BYTES // value_bytes)
+
     def _write_fast_call(self):
         """self.call becomes a function written for the common call (numba_fast_calls), with
         the flat kernels as they are now (a call that compiles one writes it again), this
@@ -2824,6 +2836,8 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
     products_on_threads = not any(isinstance(node.op, BLAS_OPS) and not _float32_vector_dot(node)
                                   and not _matrix_vector_dot(node) for node in nodes)
 
+    alone = len(nodes) == 1  # (one loop called again and again: see ElementwiseThunk.split_alone)
+
     def thunk_for(node):
         if nan_guard and isinstance(node.op, linalg.Gemm) and node.op.inplace:
             # nan_guard checks a node's output after it ran: a weight written in place would
@@ -2835,6 +2849,8 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
             matvec.on_threads = matvec.on_threads and products_on_threads
         if uses_blas and hasattr(thunk, "threshold"):
             thunk.threshold = float("inf")
+        elif alone and isinstance(thunk, ElementwiseThunk):
+            thunk.split_alone()
         if isinstance(thunk, ElementwiseThunk):
             # An elementwise loop over permuted arrays writes its outputs in their memory order
             # where every reader takes any layout; a convolution or a product reading them would

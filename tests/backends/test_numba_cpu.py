@@ -449,6 +449,43 @@ def test_flat_loops_split_evenly_give_numpys_values_at_every_length(dtype, rng, 
     assert list(executor_globals(f)["t0"].flat) == [(True, None)]
 
 
+def test_a_cheap_loop_alone_in_its_graph_goes_parallel_from_the_bytes_it_moves(rng):
+    """A graph of one arithmetic loop splits it from PARALLEL_BYTES read and written (each
+    value's itemsizes: x * y float32 12, float64 24; an input given twice read once; one of
+    fewer axes, a bias row, not counted), at most PARALLEL_THRESHOLD values (bool and int8
+    loops); a loop beside other nodes keeps PARALLEL_THRESHOLD, a costly one its own, and a
+    graph calling BLAS its serial loops."""
+    codegen = numba_cpu.codegen
+    f32, f64, g32, g64 = sg.fvector("x"), sg.dvector("y"), sg.fvector("u"), sg.dvector("v")
+    m, row, i8 = sg.fmatrix("m"), sg.fvector("row"), sg.bvector("i")
+    cases = [([f32, g32], f32 * g32, 12), ([f64, g64], f64 * g64 + 1, 24), ([f64], f64 * f64, 16),
+             ([f32, f64], sg.cast(f32, "float64") * f64, 20), ([m, row], m + row, 8), ([f32], f32 > 0, 5),
+             ([i8], i8 + 1, 2)]
+    for inputs, expr, value_bytes in cases:
+        f = sg.function(inputs, expr, backend="numba")
+        assert len(f.fgraph.apply_nodes) == 1
+        want = min(codegen.PARALLEL_THRESHOLD, codegen.PARALLEL_BYTES // value_bytes)
+        assert executor_globals(f)["t0"].threshold == want, str(expr)
+    assert codegen.PARALLEL_BYTES // 2 > codegen.PARALLEL_THRESHOLD  # (the int8 loop's cap)
+    beside = sg.function([f64, g64], [f64 * g64 + 1, (f64 + 2).sum()], backend="numba")
+    loops = [t for t in executor_globals(beside).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+    assert len(loops) == 1 and loops[0].threshold == codegen.PARALLEL_THRESHOLD
+    costly = sg.function([f32], sg.exp(f32), backend="numba")
+    assert executor_globals(costly)["t0"].threshold == codegen.COSTLY_THRESHOLD
+    w = sg.dmatrix("w")
+    h = sg.function([f64, w], [f64 * 3, sg.dot(w, w)], backend="numba")
+    loops = [t for t in executor_globals(h).values() if isinstance(t, numba_cpu.ElementwiseThunk)]
+    assert len(loops) == 1 and loops[0].threshold == float("inf")
+    f = sg.function([f64], f64 * 3, backend="numba")
+    n = codegen.PARALLEL_BYTES // 16
+    xv = rng.normal(size=n - 1)
+    np.testing.assert_array_equal(f(xv), xv * 3)
+    assert list(executor_globals(f)["t0"].flat) == [(False, None)]
+    xv = rng.normal(size=n)
+    np.testing.assert_array_equal(f(xv), xv * 3)
+    assert (True, None) in executor_globals(f)["t0"].flat
+
+
 def test_float32_sums_are_at_least_as_accurate_as_numpy(rng):
     x = sg.fvector("x")
     xv = rng.uniform(0, 1, 1_000_000).astype("float32")
@@ -858,9 +895,11 @@ def test_broadcast_loops_merge_neighbouring_axes(dtype, rng):
 
 def test_loops_of_transcendentals_go_parallel_at_smaller_sizes(rng):
     x, s = sg.fvector("x"), sg.fscalar("s")
-    xv = rng.normal(size=numba_cpu.codegen.COSTLY_THRESHOLD * 2).astype("float32")
     costly = sg.function([x, s], sg.tanh(x) * s, backend="numba")
     cheap = sg.function([x, s], x * s + 1, backend="numba")
+    # (the cheap loop alone in its graph splits from PARALLEL_BYTES: 65536 float32 values here)
+    assert executor_globals(cheap)["t0"].threshold > numba_cpu.codegen.COSTLY_THRESHOLD * 3 // 2
+    xv = rng.normal(size=numba_cpu.codegen.COSTLY_THRESHOLD * 3 // 2).astype("float32")
     np.testing.assert_allclose(costly(xv, np.float32(2)), np.tanh(xv) * 2, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(cheap(xv, np.float32(2)), xv * 2 + 1)
     (costly_kernel,) = executor_globals(costly)["t0"].flat
@@ -884,7 +923,8 @@ def test_costlier_elements_go_parallel_from_fewer_of_them(dtype, rng):
         f = sg.function([x, y], expr, backend="numba", on_unused_input="ignore")
         thunk = executor_globals(f)["t0"]
         assert codegen.element_cost(thunk.composite) == cost * wide, name
-        want = {0: codegen.PARALLEL_THRESHOLD, 1: codegen.COSTLY_THRESHOLD, 2: codegen.COSTLY_THRESHOLD // 2,
+        alone = min(codegen.PARALLEL_THRESHOLD, codegen.PARALLEL_BYTES // (3 * np.dtype(dtype).itemsize))
+        want = {0: alone, 1: codegen.COSTLY_THRESHOLD, 2: codegen.COSTLY_THRESHOLD // 2,
                 3: codegen.COSTLY_THRESHOLD // 2}.get(cost * wide, codegen.COSTLY_THRESHOLD // 4)
         assert thunk.threshold == want, name
     f = sg.function([x, y], x ** y, backend="numba")
