@@ -60,8 +60,12 @@ MAX_SIGNATURES = 4  # compiled per function (full batches, the last partial one,
 # A program's loops are serial; node kernels split theirs over the cores (a cheap loop from
 # PARALLEL_THRESHOLD values, exp or tanh from 8192-32768): a program of costly loops over 65536
 # float64 values ran 1.4x as long as the graph node by node. So a checked program is timed for
-# TRIAL_CALLS calls, and kept only where its best call beats the executor's.
+# TRIAL_CALLS calls, and kept unless its best call took TRIAL_MARGIN times the executor's best
+# or longer: a program 10% faster, tried while another core compiled (a scan's loop beside
+# its neighbours'), had been dropped, its trial's 16 calls slowed where the executor's best
+# came from thousands.
 TRIAL_CALLS = 16
+TRIAL_MARGIN = 1.25
 SHAPE_ONLY_SIZE = 1 << 12  # a value computed from shapes alone, this small, is a constant
 # With fewer nodes to run the program saves less than looking up its signature costs (0.3 us).
 MIN_NODES = 4
@@ -210,7 +214,8 @@ class TieredRunner:
 
     def _timed(self, key, trial, values):
         """A call of a program on trial: its results; after TRIAL_CALLS of them the program is
-        kept if its best call took no longer than the executor's best, else dropped."""
+        kept if its best call took less than TRIAL_MARGIN times the executor's best, else
+        dropped."""
         program = trial[0]
         start = time.perf_counter()
         try:
@@ -222,7 +227,7 @@ class TieredRunner:
         trial[2] = min(trial[2], took)
         if trial[1] >= TRIAL_CALLS and self.trials.pop(key, None) is not None:
             executor = self.spent[key][1]
-            if trial[2] <= executor:
+            if trial[2] < executor * TRIAL_MARGIN:
                 self.programs[key] = program
             else:
                 self.programs[key] = None

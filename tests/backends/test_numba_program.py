@@ -447,14 +447,17 @@ def test_plain_max_and_min_fold_vectorized_with_numpys_values(dtype, rng):
     assert got[0][0] == np.inf
 
 
-@pytest.mark.parametrize("executor_best,kept", [(float("inf"), True), (0.0, False)])
+@pytest.mark.parametrize("executor_best,margin,kept", [(float("inf"), 1.25, True), (0.0, 1.25, False),
+                                                      (1e-12, 1e12, True), (1e-12, 1.25, False)])
 def test_a_program_on_trial_is_kept_only_where_its_best_call_beats_the_executors(
-        executor_best, kept, monkeypatch, rng):
-    """A checked program runs TRIAL_CALLS calls timed; it is kept if its best call took no longer
-    than the executor's best, else the signature runs node by node from then on (a program's
-    loops are serial: costly loops over 65536 float64 values ran 1.4x as long). Every call, on
-    trial or after, gives the executor's results; a training step's updates go on as before."""
+        executor_best, margin, kept, monkeypatch, rng):
+    """A checked program runs TRIAL_CALLS calls timed; it is kept if its best call took less
+    than TRIAL_MARGIN times the executor's best, else the signature runs node by node from then
+    on (a program's loops are serial: costly loops over 65536 float64 values ran 1.4x as long).
+    Every call, on trial or after, gives the executor's results; a training step's updates go
+    on as before."""
     monkeypatch.setattr(numba_program, "TRIAL_CALLS", 3)
+    monkeypatch.setattr(numba_program, "TRIAL_MARGIN", margin)
     x, y, cost, params, updates = classifier("float64", "keras")
     step = sg.function([x, y], cost, updates=updates, backend="numba")
     start = [p.get_value() for p in params]
