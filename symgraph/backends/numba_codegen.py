@@ -419,7 +419,8 @@ TASK_ALIGN = 64  # values: a task's first a multiple of it (its vector loads as 
 def _even_tasks(chunk):
     """Lines setting `tasks` and `step` for a 1-d parallel loop over n values: a multiple of the
     threads' count of tasks of at most `chunk` values, `step` each (a multiple of TASK_ALIGN;
-    the last ones shorter, or empty). numba gives each thread an equal run of a prange's tasks:
+    the last ones shorter, or empty). numba gives each thread an equal run of a prange's tasks
+    (of their groups, numba_outline.TASKS at most: from more tasks than that, within a group):
     as tasks of `chunk` values each, 150000 values were three, two on one thread (a function's x *
     y of 150000 float32 21-26 -> 13-15 us split evenly, 300000 33 -> 27-32; c * d + 1 of 150000
     float64 41-52 -> 27-35; a graph of six loops and reductions over 150000 float64 193-209 ->
