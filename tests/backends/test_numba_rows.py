@@ -1088,6 +1088,37 @@ def test_a_small_index_along_rows_is_numpys_loop_called_without_the_ops_perform(
 
 
 @pytest.mark.parametrize("kind", ["argmax", "argmin"])
+def test_a_small_index_over_all_axes_is_numpys_pass_called_without_the_ops_perform(kind, rng):
+    """Below ARG_WHOLE_BYTES, the index over all axes of a C-ordered array (a vector's argmax)
+    is NumPy's pass called directly into an int64 0-d output (the op's perform cost 1.4 us of
+    a 2.3 us call): the first best value, the first NaN, keepdims, 0-d to 3-d, every dtype
+    NumPy's pass takes; a strided array still goes through the reference."""
+    fn, ref = (sg.argmax, np.argmax) if kind == "argmax" else (sg.argmin, np.argmin)
+    for dtype in ("float32", "float64", "int8", "uint16", "int64", "bool"):  # (float16 graphs run the references)
+        for shape in ((), (1,), (37,), (5, 7), (3, 4, 6)):
+            x = sg.tensor("x", dtype, (None,) * len(shape))
+            f = sg.function([x], [fn(x), fn(x, keepdims=True)], backend="numba")
+            thunks = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ArgReduceThunk)]
+            assert len(thunks) == 2
+            for thunk in thunks:
+                thunk.perform = thunk.reference = None  # (a call of either fails)
+            value = (rng.normal(size=shape) * 3).astype(dtype)
+            if value.size > 4:
+                value.flat[[1, 3]] = value.flat[4]  # (a tie: the first of them)
+            for changed in ([], [2, 4]) if dtype.startswith("float") and value.size > 4 else ([],):
+                if changed:
+                    value.flat[changed] = np.nan
+                got, kept = f(value)
+                assert got.dtype == kept.dtype == np.int64 and got.shape == () and kept.shape == (1,) * len(shape)
+                assert int(got) == int(kept.flat[0]) == ref(value), (dtype, shape, changed)
+    x = sg.tensor("x", "float32", (None, None))
+    f = sg.function([x], fn(x), backend="numba")
+    thunk, = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.ArgReduceThunk)]
+    thunk.reference = lambda inputs: [np.asarray(-1)]
+    assert int(f(rng.normal(size=(6, 8)).astype("float32")[:, ::2])) == -1  # (strided: the reference's)
+
+
+@pytest.mark.parametrize("kind", ["argmax", "argmin"])
 def test_an_index_over_all_axes_from_blocks_on_all_cores_is_numpys(kind, rng, monkeypatch):
     """A large array's index over all axes comes from blocks folded on all cores
     (numba_kernels.arg_extreme_whole_kernel; blocks of 8 values here) and is NumPy's: the best
