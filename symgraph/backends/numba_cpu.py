@@ -2457,16 +2457,20 @@ class IncSubtensorThunk:
         if op.set_instead_of_inc or op.spec != ("array",) or inputs[2].dtype == bool:
             return op.perform(self.node, inputs)
         x, y, idx = inputs
-        if idx.ndim != 1:
+        if idx.ndim != 1 or x.ndim == 0 or idx.dtype == np.uint64:  # (uint64 and int64 sum to floats in numba)
             return op.perform(self.node, inputs)
-        n = x.shape[0]
-        if idx.size and (idx.max() >= n or idx.min() < -n):
-            bad = idx[(idx >= n) | (idx < -n)][0]
-            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        n, width = x.shape[0], math.prod(x.shape[1:])
+        # The rows added: y's own where it holds one a picked index, or one row for all of
+        # them; other broadcasts spelled out. (The bounds, negative indices and broadcast by
+        # NumPy calls had cost 8 us of an 11 us call of 100 indices into 1000 float32.)
+        if y.shape[1:] != x.shape[1:] or y.ndim != x.ndim or y.shape[0] not in (1, idx.shape[0]):
+            y = y.reshape((1,) + x.shape[1:]) if y.shape == x.shape[1:] else np.broadcast_to(
+                y, (idx.shape[0],) + x.shape[1:])
         out = x if op.inplace and x.flags.writeable and x.flags.c_contiguous else x.copy()
-        rows = np.broadcast_to(y, (idx.shape[0],) + x.shape[1:])
-        _scatter_add(out.reshape(n, -1), np.where(idx < 0, idx + n, idx).astype(np.int64),
-                     np.ascontiguousarray(rows).reshape(idx.shape[0], -1))
+        bad = kernels.scatter_add_rows(out.reshape(n, width), idx,
+                                       np.ascontiguousarray(y, x.dtype).reshape(y.shape[0], width))
+        if bad >= 0:
+            raise IndexError(f"index {idx[bad]} is out of bounds for axis 0 with size {n}")
         return [out]
 
 
@@ -2486,10 +2490,6 @@ class IncSubtensorThunk:
             index = (rows, cols)[axis][bad]
             raise IndexError(f"index {index} is out of bounds for axis {axis} with size {x.shape[axis]}")
         return [out]
-
-
-def _scatter_add(out, idx, rows):
-    kernels.scatter_add_rows(out, idx, rows.astype(out.dtype, copy=False))
 
 
 @lower.register(I.IncSubtensor)

@@ -40,11 +40,21 @@ def copy_into(target, source):
 
 @njit(cache=True, nogil=True)
 def scatter_add_rows(out, idx, rows):
-    """out[idx[r], :] += rows[r, :] for every r (repeated indices accumulate)."""
+    """out[idx[r], :] += rows[r, :] of 2-d out for every r (repeated indices accumulate;
+    negative ones count from the end; a `rows` of one row is added at every index), after
+    checking every index: returns -1 having written, or the first r whose index is out of
+    range, having written nothing."""
+    n = out.shape[0]
     for r in range(idx.shape[0]):
-        target = idx[r]
-        for c in range(rows.shape[1]):
-            out[target, c] += rows[r, c]
+        if idx[r] < -n or idx[r] >= n:
+            return r
+    one = rows.shape[0] == 1
+    for r in range(idx.shape[0]):
+        target = idx[r] + n if idx[r] < 0 else idx[r]
+        source = 0 if one else r
+        for c in range(out.shape[1]):
+            out[target, c] += rows[source, c]
+    return -1
 
 
 @njit(cache=True, nogil=True)

@@ -540,6 +540,36 @@ def test_scatter_add_with_repeated_and_negative_indices(rng):
         f(xv, np.array([0, 5, 1, 1, 1, 1]), yv)
 
 
+@pytest.mark.parametrize("index_dtype", ["int64", "int32", "uint8"])
+def test_scatter_add_of_each_broadcast_of_the_rows_is_numpys_and_writes_nothing_out_of_range(index_dtype, rng):
+    """x[idx] += y in one compiled loop that checks every index first (numba_kernels.scatter_add_rows):
+    y a row each index, one row for all, a number, a column spread over the row and rows of
+    one; x of 1 to 3 axes, no rows; repeated and negative indices; a bad index raises NumPy's
+    IndexError and leaves x as it was."""
+    idx = sg.tensor("idx", index_dtype, (None,))
+    negative = index_dtype != "uint8"
+    iv = np.array([0, 4, 4, -1, 2, 0, -5] if negative else [0, 4, 4, 3, 2, 0, 1]).astype(index_dtype)
+    cases = [((5, 3), (7, 3)), ((5, 3), (3,)), ((5, 3), (1, 3)), ((5, 3), ()), ((5, 3), (7, 1)), ((5,), (7,)),
+             ((5,), ()), ((5, 2, 3), (7, 2, 3)), ((5, 2, 3), (2, 3)), ((5, 2, 3), (7, 2, 1))]
+    for x_shape, y_shape in cases:
+        for dtype in ("float64", "float32", "int32"):
+            x = sg.tensor("x", dtype, (None,) * len(x_shape))
+            y = sg.tensor("y", dtype, (None,) * len(y_shape))
+            xv, yv = (rng.normal(size=x_shape) * 9).astype(dtype), (rng.normal(size=y_shape) * 9).astype(dtype)
+            got, want = both([x, idx, y], sg.inc_subtensor(x[idx], y), xv, iv, yv)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    got, want = both([x, idx, y], sg.inc_subtensor(x[idx], y), np.zeros((0, 3)), iv[:0], np.zeros((0, 3)))
+    assert got.shape == want.shape == (0, 3)
+    state = sg.shared(np.arange(15.0).reshape(5, 3), "state")
+    f = sg.function([idx, y], [], updates=[(state, sg.inc_subtensor(state[idx], y))], backend="numba")
+    for bad in ([0, 1, 5, 2], [0, -6, 1, 1] if negative else [0, 255, 1, 1]):
+        with pytest.raises(IndexError, match=f"index {bad[1 + (bad[2] == 5)]} is out of bounds for axis 0 with size 5"):
+            f(np.array(bad).astype(index_dtype), np.ones((4, 3)))
+        np.testing.assert_array_equal(state.get_value(), np.arange(15.0).reshape(5, 3))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_training_step_matches_the_reference(backend, rng):
     def build(backend):
