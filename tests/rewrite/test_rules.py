@@ -108,6 +108,20 @@ def test_transpose_of_transpose_and_reshape_of_reshape():
     assert_same(fast, slow, np.arange(24.0).reshape(2, 3, 4))
 
 
+def test_a_vector_flattened_is_itself():
+    """cumsum, repeat and outer of axis None flatten their input first: a vector's flattening
+    is the vector. A matrix's stays, and so does a vector reshaped to a given length."""
+    v, m = sg.dvector("v"), sg.dmatrix("m")
+    for expr in (sg.cumsum(v), sg.repeat(v, 2), sg.outer(v, v), v.reshape((-1,)) * 2, v.flatten() + 1):
+        fast, slow = compile_both([v], expr)
+        assert "Reshape" not in ops_of(fast), expr
+        assert_same(fast, slow, np.arange(5.0) - 2)
+    for inputs, expr, value in (([m], sg.cumsum(m), np.arange(6.0).reshape(2, 3)), ([v], v.reshape((5,)) * 2, np.arange(5.0))):
+        fast, slow = compile_both(inputs, expr)
+        assert "Reshape" in ops_of(fast)
+        assert_same(fast, slow, value)
+
+
 def test_shape_is_computed_without_computing_the_expression():
     x = sg.dmatrix("x")
     y = sg.exp(sg.dot(x, x.T)) + 1
