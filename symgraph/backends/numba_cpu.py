@@ -40,6 +40,7 @@ from ..ops.shape import (Shape, MakeVector, Reshape, DimShuffle, Concatenate, Br
                          Eye, Repeat, Tile, StopGradient)
 
 heap.tune()  # large arrays reused from the heap, not mapped afresh per call (heap.py)
+_FLOAT32 = np.dtype(np.float32)
 
 
 @functools.singledispatch
@@ -90,9 +91,16 @@ def _lower_dot(op, node):
         return VectorDotThunk(node, reference)
     if _matrix_vector_dot(node):
         return MatVecThunk(*node.inputs, node.outputs[0].dtype, reference)
+    dtype = np.dtype(node.outputs[0].dtype)
+    if node.inputs[0].ndim == node.inputs[1].ndim == 1:
+        def vector_dot(inputs):
+            a, b = inputs
+            if a.dtype is not dtype or b.dtype is not dtype:
+                return reference(inputs)
+            return [np.dot(a, b, np.empty((), dtype))]  # (VectorDotThunk.__call__'s why)
+        return vector_dot
     if node.inputs[0].ndim != 2 or node.inputs[1].ndim != 2:
         return reference  # other vector products: np.dot's BLAS call as it is
-    dtype = np.dtype(node.outputs[0].dtype)
 
     def dot(inputs):
         a, b = inputs
@@ -129,9 +137,13 @@ class VectorDotThunk:
 
     def __call__(self, inputs):
         a, b = inputs
-        if a.size >= self.threshold and a.shape == b.shape and a.dtype == np.float32 and b.dtype == np.float32:
+        if a.dtype is not _FLOAT32 or b.dtype is not _FLOAT32:
+            return self.reference(inputs)
+        if a.size >= self.threshold and a.shape == b.shape:
             return self.fold.call(inputs)
-        return self.reference(inputs)
+        # np.dot into a 0-d output of its own dtype, not the op's perform (its np.asarray of
+        # np.dot's number): 100 float32 values 1.6 -> 1.0 us
+        return [np.dot(a, b, np.empty((), _FLOAT32))]
 
 
 @lower.register(linalg.Matmul)

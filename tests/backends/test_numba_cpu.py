@@ -1429,6 +1429,31 @@ def test_large_float32_vector_dots_run_the_fused_multiply_sum(rng, monkeypatch):
     np.testing.assert_allclose(g(xv, yv, np.eye(3, dtype="float32"))[0], np.dot(xv, yv), rtol=1e-4)
 
 
+def test_small_vector_dots_are_np_dots_into_a_number_of_their_dtype(rng, monkeypatch):
+    """dot of two vectors of one dtype below the parallel fold is np.dot into a 0-d output of
+    that dtype, the op's perform left out; vectors of two dtypes are its; strided vectors,
+    no values, and lengths that differ raise NumPy's ValueError."""
+    from symgraph.ops import linalg
+    real = linalg.Dot.perform
+    performed = []
+    monkeypatch.setattr(linalg.Dot, "perform", lambda *args: performed.append(1) or real(*args))
+    for dtype in ("float32", "float64", "int32", "int8", "bool", "complex128"):
+        x, y = sg.tensor("x", dtype, (None,)), sg.tensor("y", dtype, (None,))
+        f = sg.function([x, y], sg.dot(x, y), backend="numba")
+        for n in (0, 1, 7, 100):
+            xv, yv = (rng.normal(size=2 * n) * 4).astype(dtype)[::2], (rng.normal(size=n) * 4).astype(dtype)
+            got = f(xv, yv)
+            want = np.dot(xv, yv)
+            assert got.dtype == want.dtype == np.dtype(dtype) and got.shape == ()
+            np.testing.assert_allclose(got, want, rtol=1e-5)
+        with pytest.raises(ValueError, match="not aligned"):
+            f(np.ones(3, dtype), np.ones(4, dtype))
+    assert not performed
+    x, y = sg.ivector("x"), sg.dvector("y")
+    got = sg.function([x, y], sg.dot(x, y), backend="numba")(np.arange(3, dtype="int32"), np.ones(3))
+    assert got.dtype == np.float64 and got == 3.0 and performed
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int16", "bool"])
 def test_boolean_masks_run_the_compress_loops(dtype, rng, monkeypatch):
     """x[mask] over x's leading axes: single values through compress_values (branch-free, one
