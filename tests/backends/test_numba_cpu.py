@@ -1445,6 +1445,7 @@ def test_small_vector_dots_are_np_dots_into_a_number_of_their_dtype(rng, monkeyp
             got = f(xv, yv)
             want = np.dot(xv, yv)
             assert got.dtype == want.dtype == np.dtype(dtype) and got.shape == ()
+            assert isinstance(got, np.ndarray)  # (a 0-d array, as every value a graph's nodes pass)
             np.testing.assert_allclose(got, want, rtol=1e-5)
         with pytest.raises(ValueError, match="not aligned"):
             f(np.ones(3, dtype), np.ones(4, dtype))
