@@ -213,6 +213,26 @@ def test_an_output_view_is_copied_in_its_own_memory_order_and_fresh_outputs_are_
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_indices_sorts_and_running_products_are_new_memory_handed_over(backend):
+    """argmax (of a vector, along rows, kept axes), sort, argsort and cumprod make new memory:
+    returned without a check or a copy, each the caller's own."""
+    x, v = sg.dmatrix("x"), sg.dvector("v")
+    outputs = [x.argmax(axis=1), x.argmax(axis=0, keepdims=True), v.argmax(), sg.sort(v), sg.argsort(v),
+               sg.cumprod(v), sg.sort(x, axis=0)]
+    f = sg.function([x, v], outputs, backend=backend)
+    assert f._fresh == [True] * len(outputs)
+    xv, vv = np.array([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]]), np.array([2.0, -1.0, 3.0])
+    for _ in range(2):
+        results = f(xv, vv)
+        want = [[0, 1], [[0, 1, 1]], 2, [-1.0, 2.0, 3.0], [1, 0, 2], [2.0, -2.0, -6.0], np.sort(xv, axis=0)]
+        for got, expected in zip(results, want):
+            np.testing.assert_array_equal(got, expected)
+            assert isinstance(got, np.ndarray) and not np.shares_memory(got, xv) and not np.shares_memory(got, vv)
+            got[...] = 7  # (the next call's are as above)
+    np.testing.assert_array_equal(vv, [2.0, -1.0, 3.0])
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_a_view_of_a_private_result_is_handed_over_and_shared_memory_is_not(backend):
     """A reshape or slice of a result nothing else holds comes back as it is (no second copy);
     a view of an input, a constant, another output or a value made from shapes alone (which

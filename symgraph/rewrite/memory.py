@@ -22,15 +22,19 @@ from ..graph import Constant
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.linalg import Dot, Gemm, Matmul
-from ..ops.reduce import Reduce, CumSum, LogSumExp
+from ..ops.reduce import Reduce, ArgReduce, CumSum, LogSumExp
+from ..ops.extra_ops import CumProd
 from ..ops.index import IncSubtensor, Subtensor
 from ..ops.shape import Alloc, Concatenate, Repeat, Tile
 from ..ops.nn import Softmax, LogSoftmax
 from ..ops.conv import Conv2D, Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad
+from ..ops.sorting import Sort, ArgSort
 
-FRESH = (Elemwise, Composite, CompositeReduce, Dot, Gemm, Matmul, Reduce, CumSum, LogSumExp,
-         IncSubtensor, Alloc, Concatenate, Repeat, Tile, Softmax, LogSoftmax, Conv2D,
-         Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad)
+# (ArgReduce: a classifier's predictions, x.argmax(axis=1), returned by the call were checked
+# for sharing an input's memory: 0.3 us of a 1.6 us call; keepdims' reshape of them was copied.)
+FRESH = (Elemwise, Composite, CompositeReduce, Dot, Gemm, Matmul, Reduce, ArgReduce, CumSum, CumProd,
+         LogSumExp, IncSubtensor, Alloc, Concatenate, Repeat, Tile, Softmax, LogSoftmax, Conv2D,
+         Conv2DGradInput, Conv2DGradFilters, MaxPool2D, MaxPool2DGrad, Sort, ArgSort)
 
 
 def makes_new_memory(op):
