@@ -1645,7 +1645,8 @@ class RunningThunk:
     """cumsum and cumprod along any axis as one compiled loop (numba_kernels._running), the
     same bits as NumPy's: rows along the last axis on both cores (NumPy: 4.3 ms for 2000x1000
     float32; its loop is one dependent addition after another; its cumprod of 10^4 values 39
-    us, as a 1.0x call before). Small arrays, float16 and complex run NumPy's."""
+    us, as a 1.0x call before). Small arrays (RUNNING_FLOATS_BY_NUMPY, SMALL_BY_NUMPY), float16
+    and complex run NumPy's."""
 
     def __init__(self, op, node, product=False):
         self.op, self.node, self.product, self.reverse = op, node, product, getattr(op, "reverse", False)
@@ -1655,7 +1656,8 @@ class RunningThunk:
 
     def __call__(self, inputs):
         x = inputs[0]
-        if not x.size or x.size < SMALL_BY_NUMPY or x.dtype.kind not in "biuf" or x.dtype == np.float16:
+        if (not x.size or x.size < (RUNNING_FLOATS_BY_NUMPY if x.dtype.kind == "f" else SMALL_BY_NUMPY)
+                or x.dtype.kind not in "biuf" or x.dtype == np.float16):
             return self.reference(inputs)
         x3 = _around_axis(x, self.op.axis, self.threshold)
         out = np.empty(x.shape, self.out_dtype)
@@ -1665,6 +1667,13 @@ class RunningThunk:
         parallel = x.size >= self.threshold and x3.shape[0] > 1
         (kernels.running_parallel if parallel else kernels.running_serial)(x3, out3, self.product)
         return [out]
+
+
+# A float cumsum or cumprod of this many values or more runs the compiled loop: NumPy's is one
+# dependent step after another too, but through its generic accumulate (float32, us, a
+# function's call, NumPy's / the loop: 64 values 2.85 / 2.58, 1000 5.9 / 3.6, 4000 16.3 / 6.2,
+# 16000 56 / 16; 16 values 2.6 either way). NumPy's integer cumsum is vectorized: SMALL_BY_NUMPY.
+RUNNING_FLOATS_BY_NUMPY = 64
 
 
 @lower.register(R.CumSum)
@@ -1687,8 +1696,8 @@ class AxisLoopThunk:
     arrays for every axis (1000x100 float32: 0.3 ms each). Small arrays, float16 and complex run
     the reference."""
 
-    def __init__(self, op, node, loops, reverse=False):
-        self.axis, self.loops, self.reverse = op.axis, loops, reverse
+    def __init__(self, op, node, loops, reverse=False, small=SMALL_BY_NUMPY):
+        self.axis, self.loops, self.reverse, self.small = op.axis, loops, reverse, small
         self.reference = _reference(op, node)
         self.out_dtype = np.dtype(node.outputs[0].dtype)
         self.threshold = codegen.PARALLEL_THRESHOLD
@@ -1697,7 +1706,7 @@ class AxisLoopThunk:
         dtype = self.out_dtype
         shape = np.broadcast_shapes(*(v.shape for v in inputs))
         size = math.prod(shape)
-        if size < SMALL_BY_NUMPY or dtype.kind != "f" or dtype == np.float16:
+        if size < self.small or dtype.kind != "f" or dtype == np.float16:
             return self.reference(inputs)
         views = [_around_axis(np.broadcast_to(v, shape).astype(dtype if v.dtype.kind == "f" else v.dtype, copy=False),
                               self.axis, self.threshold) for v in inputs]
@@ -1712,7 +1721,10 @@ class AxisLoopThunk:
 
 @lower.register(extra_ops.LinearRecurrence)
 def _lower_recurrence(op, node):
-    return AxisLoopThunk(op, node, (kernels.recurrence_serial, kernels.recurrence_parallel), reverse=op.reverse)
+    # (from two values: the reference's Python steps cost ~1 us each, so that a cumprod's gradient
+    # of 1000 float64 took 330 us, 10^4 2.6 ms, below SMALL_BY_NUMPY)
+    return AxisLoopThunk(op, node, (kernels.recurrence_serial, kernels.recurrence_parallel), reverse=op.reverse,
+                         small=2)
 
 
 @lower.register(sorting.SortGrad)

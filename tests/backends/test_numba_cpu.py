@@ -1739,6 +1739,31 @@ def test_increments_at_index_pairs_run_the_compiled_loop_as_numpy(dtype, rng):
             numba_cpu.kernels.scatter_add_pairs = real
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_float_running_sums_and_products_take_the_loop_from_few_values(dtype, rng, monkeypatch):
+    """cumsum and cumprod of floats run the compiled loop from RUNNING_FLOATS_BY_NUMPY values
+    (NumPy's accumulate is a slow dependent chain too), NumPy's bits along either axis and
+    reversed; integers keep NumPy's vectorized loop below SMALL_BY_NUMPY; fewer values NumPy's."""
+    calls = []
+    real = numba_cpu.kernels.running_serial
+    monkeypatch.setattr(numba_cpu.kernels, "running_serial", lambda *args: calls.append(args[0].size) or real(*args))
+    v, m = sg.tensor("v", dtype, (None,)), sg.tensor("m", dtype, (None, None))
+    f = sg.function([v, m], [sg.cumsum(v), sg.cumprod(v / 8 + 1 if dtype != "int32" else v % 3 + 1),
+                             sg.cumsum(m, axis=0), sg.cumsum(m, axis=1), sg.cumsum(m[::-1], axis=0)], backend="numba")
+    for n in (16, 64, 1000, 3000):
+        vv = (rng.normal(size=n) * 8).astype(dtype)
+        mv = (rng.normal(size=(n // 8, 8)) * 8).astype(dtype)
+        del calls[:]
+        got = f(vv, mv)
+        ratio = (vv / 8 + 1).astype(dtype) if dtype != "int32" else vv % 3 + 1
+        want = [np.cumsum(vv), np.cumprod(ratio), np.cumsum(mv, axis=0), np.cumsum(mv, axis=1), np.cumsum(mv[::-1], axis=0)]
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+        looped = dtype != "int32" and n >= 64
+        assert calls == ([n] * 5 if looped else []), (n, calls)  # (mv holds n values too)
+
+
 def test_serial_and_parallel_loops_keep_apart_in_numba_disk_cache(tmp_path):
     """numba's disk cache keys a function by name and bytecode, not by njit's flags: a
     parallel loop (the transpose, when it had a serial twin) once loaded the serial one's

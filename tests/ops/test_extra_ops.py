@@ -173,6 +173,23 @@ def test_linear_recurrence_matches_its_loop(reverse):
     sg.verify_grad(lambda p, q: LinearRecurrence(0, reverse)(p, q), [a.T, b.T], rng=np.random.default_rng(9))
 
 
+def test_a_small_linear_recurrence_runs_the_compiled_loop_not_python_steps(monkeypatch):
+    """From two values the numba backend's recurrence is its loop (the reference steps along
+    the axis in Python, ~1 us a step: a cumprod's gradient of 1000 values took 330 us): a
+    cumprod's gradient of a vector, the reference's values."""
+    calls = []
+    real = numba_cpu.kernels.recurrence_serial
+    monkeypatch.setattr(numba_cpu.kernels, "recurrence_serial", lambda *args: calls.append(args[0].shape) or real(*args))
+    v = sg.dvector("v")
+    grad = sg.grad((sg.cumprod(v) * sg.arange(v.shape[0])).sum(), v)
+    f, reference = (sg.function([v], grad, backend=backend) for backend in ("numba", "numpy"))
+    for n in (1, 2, 5, 1000):
+        value = RNG.uniform(0.5, 1.5, n)
+        del calls[:]
+        np.testing.assert_allclose(f(value), reference(value), rtol=1e-12)
+        assert len(calls) == (n >= 2), (n, calls)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_linear_recurrence_of_large_arrays_runs_the_compiled_loop(dtype):
     """From numba_cpu.SMALL_BY_NUMPY values the numba backend runs its loop (AxisLoopThunk),
