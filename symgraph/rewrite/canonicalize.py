@@ -112,6 +112,28 @@ def product_with_broadcast_ones(fgraph, node):
     return None
 
 
+@canonicalize.register(Elemwise)
+def broadcast_left_to_the_loop(fgraph, node):
+    """f(broadcast_to(y, s), x) -> f(y, x) where y and the other operands provably give the
+    result every length in s: the loop broadcasts y itself. A reduction's gradient is its
+    seed broadcast to the input's shape, and the broadcast kept the loops around it apart: the
+    gradient of x.var() over 10^4 float32 ran 15 nodes in 26 us, the forward 8."""
+    out = node.outputs[0]
+    if len(node.inputs) < 2:
+        return None
+    for k, wide in enumerate(node.inputs):
+        if wide.owner is None or not isinstance(wide.owner.op, BroadcastTo) or wide.ndim != out.ndim:
+            continue
+        y, target = wide.owner.inputs
+        if y.ndim > out.ndim or y.dtype != wide.dtype:
+            continue
+        given = node.inputs[:k] + node.inputs[k + 1:] + [y]  # (fewer axes: the trailing ones, as NumPy's)
+        if all(any(v.ndim > out.ndim - 1 - a and same(length(v, a - out.ndim + v.ndim), entry(target, a))
+                   for v in given) for a in range(out.ndim)):
+            return _identity(out, node.op(*node.inputs[:k], y, *node.inputs[k + 1:]))
+    return None
+
+
 @canonicalize.register(Reduce)
 def negation_out_of_a_sum(fgraph, node):
     """sum(-x) -> -sum(x), mean likewise (bit for bit: negation is exact and the sum's order

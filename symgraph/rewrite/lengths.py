@@ -3,8 +3,8 @@
 A rule that drops a SumToShape, or sums a gradient instead of the quotient it came from,
 needs to know a length it cannot see in the static shape (the batch size, an unknown number
 of classes). `length(var, axis)` follows the ops that keep a shape (elementwise ops, softmax
-rows, increments into an array, Alloc and BroadcastTo of a shape vector, products) back to
-where the length comes from: a static int, or ("shape", v, k) for v.shape[k] of some v, or
+rows, increments into an array, Alloc, BroadcastTo and SumToShape to a shape vector, products)
+back to where the length comes from: a static int, or ("shape", v, k) for v.shape[k] of some v, or
 ("value", s) for a scalar s computed in the graph. Equal descriptions mean equal lengths.
 """
 from ..graph import Constant
@@ -12,7 +12,7 @@ from ..ops.elemwise import Elemwise
 from ..ops.index import IncSubtensor, Subtensor
 from ..ops.linalg import Dot, Gemm
 from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
-from ..ops.reduce import Reduce
+from ..ops.reduce import Reduce, SumToShape
 from ..ops.shape import Alloc, ARange, BroadcastTo, DimShuffle, MakeVector, Shape
 
 # Outputs shaped like input 0, or like its leading axes (a loss per row): axis k is input 0's k.
@@ -32,7 +32,7 @@ def length(var, axis, depth=12):
     op = node.op
     if isinstance(op, _LEADING_AXES):
         return length(node.inputs[0], axis, depth - 1)
-    if isinstance(op, (Alloc, BroadcastTo)):
+    if isinstance(op, (Alloc, BroadcastTo, SumToShape)):
         return entry(node.inputs[1], axis, depth - 1)
     if isinstance(op, Reduce):
         kept = [k for k in range(node.inputs[0].ndim) if op.keepdims or k not in op.axis]
