@@ -452,10 +452,11 @@ def test_plain_max_and_min_fold_vectorized_with_numpys_values(dtype, rng):
 def test_a_program_on_trial_is_kept_only_where_its_best_call_beats_the_executors(
         executor_best, margin, kept, monkeypatch, rng):
     """A checked program runs TRIAL_CALLS calls timed; it is kept if its best call took less
-    than TRIAL_MARGIN times the executor's best, else the signature runs node by node from then
-    on (a program's loops are serial: costly loops over 65536 float64 values ran 1.4x as long).
-    Every call, on trial or after, gives the executor's results; a training step's updates go
-    on as before."""
+    than TRIAL_MARGIN times the executor's best, else the signature runs node by node (a
+    program's loops are serial: costly loops over 65536 float64 values ran 1.4x as long), timed
+    afresh, and after HOT_SECONDS of those calls the program is tried once more: dropped again,
+    for good. Every call, on trial or after, gives the executor's results; a training step's
+    updates go on as before."""
     monkeypatch.setattr(numba_program, "TRIAL_CALLS", 3)
     monkeypatch.setattr(numba_program, "TRIAL_MARGIN", margin)
     x, y, cost, params, updates = classifier("float64", "keras")
@@ -466,13 +467,24 @@ def test_a_program_on_trial_is_kept_only_where_its_best_call_beats_the_executors
     losses = [float(step(xv, yv)) for _ in range(3)]  # first call; compile; check against the executor
     runner = step._run
     assert key in runner.trials and key not in runner.programs
+    monkeypatch.setattr(numba_program, "HOT_SECONDS", 1.0)  # (a second trial waits for 1 s of the executor's calls)
     runner.spent[key][1] = executor_best
     losses += [float(step(xv, yv)) for _ in range(3)]
     assert key not in runner.trials
-    assert (runner.programs[key] is not None) == kept, runner.why_not
-    assert kept or "slower than node by node" in runner.why_not[key]
+    assert (runner.programs.get(key) is not None) == kept, runner.why_not
+    if not kept:  # (node by node, timed afresh, until its second trial)
+        assert key not in runner.programs and key in runner.retries and runner.spent[key][1] == float("inf")
+        losses += [float(step(xv, yv)) for _ in range(2)]
+        assert key in runner.retries and key not in runner.trials
+        runner.spent[key][0] = numba_program.HOT_SECONDS
+        losses.append(float(step(xv, yv)))  # (the executor's; the program goes on trial again)
+        assert key in runner.trials and key not in runner.retries
+        runner.spent[key][1] = executor_best
+        losses += [float(step(xv, yv)) for _ in range(3)]
+        assert runner.programs[key] is None and "slower than node by node in two trials" in runner.why_not[key]
+        assert not runner.retries and not runner.trials
     losses += [float(step(xv, yv)) for _ in range(2)]
     for p, value in zip(params, start):
         p.set_value(value)
     slow = sg.function([x, y], cost, updates=updates, backend="numpy")
-    np.testing.assert_allclose(losses, [float(slow(xv, yv)) for _ in range(8)], rtol=1e-10)
+    np.testing.assert_allclose(losses, [float(slow(xv, yv)) for _ in range(len(losses))], rtol=1e-10)
