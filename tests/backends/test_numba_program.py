@@ -53,6 +53,32 @@ def classifier(dtype, idiom, hidden=8):
     return x, y, cost, params, [(p, p - 0.5 * g) for p, g in zip(params, grads)]
 
 
+def test_concatenations_run_in_the_whole_program(rng):
+    """concatenate along either axis, of parts of two dtypes and of no values, in a program:
+    the executor's values; a step joining two halves of its hidden layer trains as the
+    executor's (its gradient slices the joined gradient)."""
+    x, v = sg.fmatrix("x"), sg.ivector("v")
+    outputs = [sg.concatenate([x * 2, x[:1], x[:0]], axis=0), sg.concatenate([x, sg.exp(x), x[:, :1]], axis=1),
+               sg.concatenate([v, v * 3]), sg.concatenate([sg.cast(v, "float32"), x[0]])]
+    f = sg.function([x, v], outputs, backend="numba")
+    xv, vv = rng.normal(size=(4, 3)).astype("float32"), np.array([1, -2, 5], "int32")
+    assert_close(program_of(f, xv, vv), sg.function([x, v], outputs, backend="numpy")(xv, vv))
+    y = sg.ivector("y")
+    W1 = sg.shared(rng.normal(size=(3, 8)).astype("float32"), "W1")
+    W2 = sg.shared(rng.normal(size=(8, 3)).astype("float32"), "W2")
+    h = sg.nn.relu(sg.dot(x, W1))
+    joined = sg.concatenate([h[:, :4], sg.tanh(h[:, 4:])], axis=1)
+    cost = sg.nn.categorical_crossentropy(sg.nn.softmax(sg.dot(joined, W2)), y).mean()
+    updates = [(p, p - 0.5 * g) for p, g in zip([W1, W2], sg.grad(cost, [W1, W2]))]
+    start = [W1.get_value(), W2.get_value()]
+    yv = np.array([0, 2, 1, 1], "int32")
+    losses = [float(program_of(sg.function([x, y], cost, updates=updates, backend="numba"), xv, yv))]
+    for p, value in zip([W1, W2], start):
+        p.set_value(value)
+    slow = sg.function([x, y], cost, updates=updates, backend="numpy")
+    np.testing.assert_allclose(losses, [float(slow(xv, yv)) for _ in range(4)][3:], rtol=1e-5)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("idiom", ["theano", "keras"])
 @pytest.mark.exhaustive
