@@ -29,7 +29,7 @@ import numpy as np
 
 from ..graph import Constant
 from ..ops import index as I, linalg, nn as N, reduce as R
-from ..ops.shape import Alloc, BroadcastTo, Concatenate, DimShuffle, Reshape
+from ..ops.shape import Alloc, BroadcastTo, Concatenate, DimShuffle, Repeat, Reshape, Tile
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
@@ -914,6 +914,48 @@ def _concatenate(w, node):
         start += x_shape[axis]
 
 
+def _tile(w, node):
+    """np.tile(x, reps): each output value read from x at its index modulo x's lengths."""
+    x, out = node.inputs[0], node.outputs[0]
+    name, shape, x_shape = w.new(out), w.shape(out), w.shape(x)
+    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
+    pad = _loops(w, shape)
+    at = ["0" if n == 1 else f"i{k}" if r == 1 else f"i{k} % {n}" for k, (n, r) in enumerate(zip(x_shape, node.op.reps))]
+    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, '[' + ', '.join(at) + ']')}")
+
+
+def _repeat(w, node):
+    """np.repeat(x, r, axis) for a number r known when the program is written: each output
+    value read from x at its index along the axis divided by r."""
+    x, repeats, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    if repeats not in w.constant or w.known[repeats].ndim:
+        raise Unsupported(f"{node.op} with computed or per-value repeats")
+    r, axis = int(w.known[repeats]), node.op.axis % out.ndim
+    name, shape, x_shape = w.new(out), w.shape(out), w.shape(x)
+    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
+    pad = _loops(w, shape)
+    at = ["0" if n == 1 else f"i{k} // {r}" if k == axis else f"i{k}" for k, n in enumerate(x_shape)]
+    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, '[' + ', '.join(at) + ']')}")
+
+
+def _running_sum(w, node):
+    """cumsum along an axis, from its end for a reversed one (a cumsum's gradient): one
+    addition after another in the output's dtype, NumPy's order and so its bits."""
+    x, out = node.inputs[0], node.outputs[0]
+    if out.dtype not in ("float32", "float64", "int64"):
+        raise Unsupported(f"{node.op} of {x.describe()}")
+    name, shape, axis = w.new(out), w.shape(out), node.op.axis % out.ndim
+    n = shape[axis]
+    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
+    pad = _loops(w, shape)
+    step = f"{n - 1} - i{axis}" if node.op.reverse else f"i{axis}"
+    at = ", ".join(step if k == axis else f"i{k}" for k in range(len(shape)))
+    before = ", ".join(f"{step} {'+' if node.op.reverse else '-'} 1" if k == axis else f"i{k}" for k in range(len(shape)))
+    w.lines += [f"{pad}{name}[{at}] = {w.load(x, '[' + at + ']')}",
+                f"{pad}if i{axis} > 0:",
+                f"{pad}    {name}[{at}] += {name}[{before}]"]
+
+
 def _diagonal(w, node):
     x, out = node.inputs[0], node.outputs[0]
     k = node.op.offset
@@ -929,4 +971,4 @@ _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _produ
              N.CrossentropySoftmaxGrad: _rows, N.CrossentropySoftmaxWithGrad: _rows,
              I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
              R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw, linalg.Diagonal: _diagonal,
-             Concatenate: _concatenate}
+             Concatenate: _concatenate, Tile: _tile, Repeat: _repeat, R.CumSum: _running_sum}

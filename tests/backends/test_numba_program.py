@@ -80,6 +80,29 @@ def test_concatenations_run_in_the_whole_program(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_tiles_repeats_and_running_sums_run_in_the_whole_program(dtype, rng):
+    """tile, repeat by a number along either axis, and cumsum along either axis and from the
+    end (a cumsum's gradient) in a program: NumPy's values, the sums bit for bit (one addition
+    after another, as NumPy's); an integer cumsum in int64; per-value repeats keep the executor."""
+    x, v = sg.tensor("x", dtype, (None, None)), sg.ivector("v")
+    outputs = [sg.tile(x, (2, 3)) * 2, sg.tile(x[:, :1], (1, 4)), sg.repeat(x, 2, axis=0) + 1, sg.repeat(x * 3, 3, axis=1),
+               sg.cumsum(x, axis=0), sg.cumsum(x * 2, axis=1), sg.cumsum(v), sg.grad((sg.cumsum(x, axis=1) * x).sum(), x)]
+    f = sg.function([x, v], outputs, backend="numba")
+    xv, vv = rng.normal(size=(4, 3)).astype(dtype), np.array([1, -2, 5, 7], "int32")
+    got = program_of(f, xv, vv)
+    want = sg.function([x, v], outputs, backend="numpy")(xv, vv)
+    assert_close(got, want, dtype)
+    for g, w in zip(got[4:7], [np.cumsum(xv, axis=0), np.cumsum(xv * 2, axis=1), np.cumsum(vv)]):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    repeated = sg.repeat(sg.exp(x), sg.constant(np.array([1, 2, 0, 1])), axis=0)
+    counts = sg.function([x], [repeated * 2, (repeated - 1).sum(axis=1), x.max(axis=0)], backend="numba")
+    for _ in range(3):
+        np.testing.assert_allclose(counts(xv)[0], np.repeat(np.exp(xv), [1, 2, 0, 1], axis=0) * 2, rtol=1e-6)
+    assert "per-value repeats" in str(counts._run.why_not), counts._run.why_not
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("idiom", ["theano", "keras"])
 @pytest.mark.exhaustive
 def test_a_training_loop_runs_the_whole_program_and_trains_as_the_executor(dtype, idiom, rng):
