@@ -155,18 +155,18 @@ def test_bad_input_and_no_steps_after_the_loop_is_compiled(runners, rng):
 
 
 def test_a_step_the_program_cannot_spell_keeps_the_python_loop(runners, rng):
-    """A step with an op the program writer has no form for (a cumulative sum): no loop runner
-    is made, ScanThunk.why_not says why, and the results are the Python loop's."""
+    """A step with an op the program writer has no form for (a sort): no loop runner is made,
+    ScanThunk.why_not says why, and the results are the Python loop's."""
     v0 = sg.dvector("v0")
-    vs, _ = sg.scan(lambda v: sg.cumsum(v) * 0.5, outputs_info=v0, n_steps=3)
+    vs, _ = sg.scan(lambda v: sg.sort(-v) * 0.5, outputs_info=v0, n_steps=3)
     f = sg.function([v0], vs)
     for _ in range(3):
-        got = f(np.ones(2))
+        got = f(np.array([1.0, 2.0]))
     assert not runners
     run = getattr(f._run, "run", f._run)
     (thunk,) = [t for t in run.__globals__.values() if isinstance(t, numba_scan.ScanThunk)]
-    assert "no whole-program form for CumSum" in thunk.why_not  # (said, where a user looks why the loop stays Python)
-    np.testing.assert_allclose(got, [[0.5, 1.0], [0.25, 0.75], [0.125, 0.5]])
+    assert "no whole-program form for Sort" in thunk.why_not  # (said, where a user looks why the loop stays Python)
+    np.testing.assert_allclose(got, [[-1.0, -0.5], [0.25, 0.5], [-0.25, -0.125]])
 
 
 def test_steps_of_numbers_run_as_compiled_loops(runners, rng):
