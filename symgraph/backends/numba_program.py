@@ -475,7 +475,7 @@ class _Writer:
     def row_call(self, kind, x, arguments):
         """A call of numba_rows' compiled loop for `kind` rows of x, imported from its module
         (compiled once for every program, not again in each)."""
-        short = blocked(self.shape(x)[1])
+        short = blocked(self.shape(x)[-1])
         name = f"row_{kind}_{x.dtype}_{'short' if short else 'long'}"
         if name not in self.helpers:
             module = module_name(row_source(kind, x.dtype, False, short))
@@ -536,14 +536,7 @@ def _product(w, node):
     if not shapes_ok or not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64"):
         raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
     name = w.new(out)
-    a, b = w.name(a), w.name(b)
-    from .numba_numpy_gemm import DOT  # (NumPy's OpenBLAS where found: one pool of threads)
-    if DOT is None:
-        w.helpers["dot2"] = "from symgraph.backends.numba_blas import dot2\n"
-        w.lines.append(f"{name} = dot2({a}, {b})")
-    else:
-        w.helpers[DOT] = f"from symgraph.backends.numba_numpy_gemm import {DOT}\n"
-        w.lines.append(f"{name} = {DOT}({a}, {b})")
+    w.lines.append(f"{name} = {_dot_name(w)}({w.name(a)}, {w.name(b)})")
     if c is None:
         return
     alpha, beta = node.op.alpha, node.op.beta
@@ -553,6 +546,39 @@ def _product(w, node):
     bias = w.load(c, _index(w.shape(c), shape))
     bias = bias if beta == 1 else f"{_np(out.dtype)}({beta!r}) * {bias}"
     w.lines.append(f"{pad}{name}{_index(shape, shape)} = {_np(out.dtype)}({scaled} + {bias})")
+
+
+def _dot_name(w):
+    """The product's function the program imports: NumPy's OpenBLAS where found (one pool of
+    threads), else numba's np.dot."""
+    from .numba_numpy_gemm import DOT
+    if DOT is None:
+        w.helpers["dot2"] = "from symgraph.backends.numba_blas import dot2\n"
+        return "dot2"
+    w.helpers[DOT] = f"from symgraph.backends.numba_numpy_gemm import {DOT}\n"
+    return DOT
+
+
+def _stack_product(w, node):
+    """matmul of a stack of matrices: by one (k, n) matrix as one product of all its rows (a
+    dense layer over a sequence), or by a stack of as many, one product each (batched_dot,
+    attention's scores); other broadcasts of the stack keep the executor."""
+    (a, b), out = node.inputs, node.outputs[0]
+    a_shape, b_shape, shape = w.shape(a), w.shape(b), w.shape(out)
+    if not (a.dtype == b.dtype == out.dtype) or out.dtype not in ("float32", "float64") or a.ndim != 3 \
+            or b.ndim not in (2, 3) or (b.ndim == 3 and a_shape[0] != b_shape[0]):
+        raise Unsupported(f"{node.op} of {a.describe()} and {b.describe()}")
+    dot, name = _dot_name(w), w.new(out)
+    if b.ndim == 2:
+        rows = f"np.ascontiguousarray({w.name(a)}).reshape(({a_shape[0] * a_shape[1]}, {a_shape[2]}))"
+        w.lines.append(f"{name} = {dot}({rows}, {w.name(b)}).reshape({shape})")
+        return
+    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
+    w.lines.append(f"for r0 in range({w.trip(shape[0])}):")
+    w.lines.append(f"    t = {dot}(np.ascontiguousarray({w.name(a)}[r0]), np.ascontiguousarray({w.name(b)}[r0]))")
+    w.lines.append(f"    for r1 in range({w.trip(shape[1])}):")
+    w.lines.append(f"        for r2 in range({w.trip(shape[2])}):")
+    w.lines.append(f"            {name}[r0, r1, r2] = t[r1, r2]")
 
 
 def _dimshuffle(w, node):
@@ -756,8 +782,16 @@ def _reshape(w, node):
 
 def _rows(w, node):
     op, x = node.op, node.inputs[0]
-    if x.ndim != 2 or x.dtype not in ("float32", "float64") or (
-            isinstance(op, (N.Softmax, N.LogSoftmax)) and op.axis != 1):
+    softmax = isinstance(op, (N.Softmax, N.LogSoftmax))
+    if softmax and x.ndim > 2 and op.axis % x.ndim == x.ndim - 1 and x.dtype in ("float32", "float64"):
+        # (a sequence's or attention's scores, C-ordered: the rows of their last axis)
+        shape, out = w.shape(x), node.outputs[0]
+        rows = f"np.ascontiguousarray({w.name(x)}).reshape(({int(np.prod(shape[:-1]))}, {shape[-1]}))"
+        w.lines.append(f"e = np.empty(({int(np.prod(shape[:-1]))}, {shape[-1]}), {_np(out.dtype)})")
+        w.lines.append(w.row_call("softmax" if isinstance(op, N.Softmax) else "log_softmax", x, [rows, "e"]))
+        w.lines.append(f"{w.new(out)} = e.reshape({shape})")
+        return
+    if x.ndim != 2 or x.dtype not in ("float32", "float64") or (softmax and op.axis != 1):
         raise Unsupported(f"{op} of {x.describe()}")
     names = [w.new(out) for out in node.outputs]  # (the loss before the gradient: the kernel's order)
     w.lines += [f"{name} = np.empty({w.shape(out)}, {_np(out.dtype)})" for name, out in zip(names, node.outputs)]
@@ -971,4 +1005,5 @@ _EMITTERS = {Elemwise: _elementwise, Composite: _elementwise, linalg.Dot: _produ
              N.CrossentropySoftmaxGrad: _rows, N.CrossentropySoftmaxWithGrad: _rows,
              I.Subtensor: _gather, I.IncSubtensor: _scatter, Alloc: _alloc, BroadcastTo: _broadcast_to,
              R.ArgReduce: _arg_reduction, Reshape: _reshape, RandomDraw: _random_draw, linalg.Diagonal: _diagonal,
-             Concatenate: _concatenate, Tile: _tile, Repeat: _repeat, R.CumSum: _running_sum}
+             Concatenate: _concatenate, Tile: _tile, Repeat: _repeat, R.CumSum: _running_sum,
+             linalg.Matmul: _stack_product}

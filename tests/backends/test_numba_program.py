@@ -80,6 +80,29 @@ def test_concatenations_run_in_the_whole_program(rng):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_products_of_stacks_and_softmax_along_their_rows_run_in_the_whole_program(dtype, rng):
+    """matmul of a stack by one matrix (a dense layer over a sequence) and by a stack (attention's
+    scores, batched_dot), softmax and log_softmax along a stack's last axis, and their
+    gradients, in a program: the executor's values; a stack that broadcasts against another
+    keeps the executor."""
+    q, k = sg.tensor("q", dtype, (None, None, None)), sg.tensor("k", dtype, (None, None, None))
+    W = sg.shared(rng.normal(size=(4, 3)).astype(dtype), "W")
+    scores = sg.nn.softmax(sg.matmul(q, k.dimshuffle(0, 2, 1)), axis=-1)
+    attended = sg.matmul(scores, k)
+    cost = (sg.matmul(attended, W) ** 2).sum() + sg.nn.log_softmax(q * 2).sum() + (sg.batched_dot(q, k.dimshuffle(0, 2, 1)) ** 2).sum()
+    outputs = [cost, attended] + sg.grad(cost, [q, k, W])
+    f = sg.function([q, k], outputs, backend="numba")
+    qv, kv = rng.normal(size=(3, 5, 4)).astype(dtype), rng.normal(size=(3, 6, 4)).astype(dtype)
+    assert_close(program_of(f, qv, kv), sg.function([q, k], outputs, backend="numpy")(qv, kv), dtype)
+    one = sg.tensor("one", dtype, (1, None, None))
+    spread = sg.function([q, one], [(sg.matmul(q, one) * 2).sum(axis=0), sg.exp(q).sum(), q.max(axis=1)], backend="numba")
+    ov = rng.normal(size=(1, 4, 2)).astype(dtype)
+    for _ in range(3):
+        np.testing.assert_allclose(spread(qv, ov)[0], (np.matmul(qv, ov) * 2).sum(axis=0), rtol=1e-5)
+    assert "Matmul" in str(spread._run.why_not), spread._run.why_not
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_tiles_repeats_and_running_sums_run_in_the_whole_program(dtype, rng):
     """tile, repeat by a number along either axis, and cumsum along either axis and from the
     end (a cumsum's gradient) in a program: NumPy's values, the sums bit for bit (one addition
