@@ -926,10 +926,7 @@ def _alloc(w, node):
 
 def _broadcast_to(w, node):
     x, out = node.inputs[0], node.outputs[0]
-    name, shape = w.new(out), w.shape(out)
-    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
-    pad = _loops(w, shape)
-    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, _index(w.shape(x), shape))}")
+    _read_into(w, out, x, _index(w.shape(x), w.shape(out)))
 
 
 def _concatenate(w, node):
@@ -948,14 +945,20 @@ def _concatenate(w, node):
         start += x_shape[axis]
 
 
-def _tile(w, node):
-    """np.tile(x, reps): each output value read from x at its index modulo x's lengths."""
-    x, out = node.inputs[0], node.outputs[0]
-    name, shape, x_shape = w.new(out), w.shape(out), w.shape(x)
+def _read_into(w, out, x, at):
+    """out's lines: a new array, each value read from x at the index `at` (over the loops i0..
+    of out's shape)."""
+    name, shape = w.new(out), w.shape(out)
     w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
     pad = _loops(w, shape)
-    at = ["0" if n == 1 else f"i{k}" if r == 1 else f"i{k} % {n}" for k, (n, r) in enumerate(zip(x_shape, node.op.reps))]
-    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, '[' + ', '.join(at) + ']')}")
+    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, at)}")
+
+
+def _tile(w, node):
+    """np.tile(x, reps): each output value read from x at its index modulo x's lengths."""
+    x = node.inputs[0]
+    at = ["0" if n == 1 else f"i{k}" if r == 1 else f"i{k} % {n}" for k, (n, r) in enumerate(zip(w.shape(x), node.op.reps))]
+    _read_into(w, node.outputs[0], x, "[" + ", ".join(at) + "]")
 
 
 def _repeat(w, node):
@@ -965,11 +968,8 @@ def _repeat(w, node):
     if repeats not in w.constant or w.known[repeats].ndim:
         raise Unsupported(f"{node.op} with computed or per-value repeats")
     r, axis = int(w.known[repeats]), node.op.axis % out.ndim
-    name, shape, x_shape = w.new(out), w.shape(out), w.shape(x)
-    w.lines.append(f"{name} = np.empty({shape}, {_np(out.dtype)})")
-    pad = _loops(w, shape)
-    at = ["0" if n == 1 else f"i{k} // {r}" if k == axis else f"i{k}" for k, n in enumerate(x_shape)]
-    w.lines.append(f"{pad}{name}{_index(shape, shape)} = {w.load(x, '[' + ', '.join(at) + ']')}")
+    at = ["0" if n == 1 else f"i{k} // {r}" if k == axis else f"i{k}" for k, n in enumerate(w.shape(x))]
+    _read_into(w, out, x, "[" + ", ".join(at) + "]")
 
 
 def _running_sum(w, node):

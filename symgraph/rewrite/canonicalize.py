@@ -127,11 +127,17 @@ def broadcast_left_to_the_loop(fgraph, node):
         y, target = wide.owner.inputs
         if y.ndim > out.ndim or y.dtype != wide.dtype:
             continue
-        given = node.inputs[:k] + node.inputs[k + 1:] + [y]  # (fewer axes: the trailing ones, as NumPy's)
-        if all(any(v.ndim > out.ndim - 1 - a and same(length(v, a - out.ndim + v.ndim), entry(target, a))
-                   for v in given) for a in range(out.ndim)):
-            return _identity(out, node.op(*node.inputs[:k], y, *node.inputs[k + 1:]))
+        operands = node.inputs[:k] + [y] + node.inputs[k + 1:]
+        if all(any(_gives_length(v, axis, out.ndim, entry(target, axis)) for v in operands) for axis in range(out.ndim)):
+            return _identity(out, node.op(*operands))
     return None
+
+
+def _gives_length(v, axis, ndim, wanted):
+    """Whether operand v of an elementwise result of `ndim` axes provably has the length
+    `wanted` along the result's `axis` (fewer axes: v's are the trailing ones, as NumPy's)."""
+    own = axis - ndim + v.ndim
+    return own >= 0 and same(length(v, own), wanted)
 
 
 @canonicalize.register(Reduce)
