@@ -783,12 +783,13 @@ def _reshape(w, node):
 def _rows(w, node):
     op, x = node.op, node.inputs[0]
     softmax = isinstance(op, (N.Softmax, N.LogSoftmax))
+    kind = "softmax" if isinstance(op, N.Softmax) else "log_softmax"
     if softmax and x.ndim > 2 and op.axis % x.ndim == x.ndim - 1 and x.dtype in ("float32", "float64"):
         # (a sequence's or attention's scores, C-ordered: the rows of their last axis)
         shape, out = w.shape(x), node.outputs[0]
-        rows = f"np.ascontiguousarray({w.name(x)}).reshape(({int(np.prod(shape[:-1]))}, {shape[-1]}))"
-        w.lines.append(f"e = np.empty(({int(np.prod(shape[:-1]))}, {shape[-1]}), {_np(out.dtype)})")
-        w.lines.append(w.row_call("softmax" if isinstance(op, N.Softmax) else "log_softmax", x, [rows, "e"]))
+        rows = (int(np.prod(shape[:-1])), shape[-1])
+        w.lines.append(f"e = np.empty({rows}, {_np(out.dtype)})")
+        w.lines.append(w.row_call(kind, x, [f"np.ascontiguousarray({w.name(x)}).reshape({rows})", "e"]))
         w.lines.append(f"{w.new(out)} = e.reshape({shape})")
         return
     if x.ndim != 2 or x.dtype not in ("float32", "float64") or (softmax and op.axis != 1):
@@ -804,7 +805,7 @@ def _rows(w, node):
         w.lines.append(f"if {call}:")
         w.lines.append("    raise IndexError('crossentropy target out of range')")
         return
-    w.lines.append(w.row_call("softmax" if isinstance(op, N.Softmax) else "log_softmax", x, [w.name(x), names[0]]))
+    w.lines.append(w.row_call(kind, x, [w.name(x), names[0]]))
 
 
 def _picks(w, node, x_shape):
