@@ -11,7 +11,7 @@ from ..ops.shape import Alloc, Shape, DimShuffle, Reshape, MakeVector, Broadcast
 from ..ops.shape_infer import broadcast_dims, dims_of, vector_entries
 from ..ops.index import Subtensor, IncSubtensor, WHOLE_AXIS
 from ..ops.random import RandomDraw
-from ..ops.reduce import Reduce, SumToShape
+from ..ops.reduce import Reduce, SumToShape, _expand_back
 from ..ops.loop import Map
 from ..ops.scan import Scan
 from .engine import Stage
@@ -149,6 +149,21 @@ def negation_out_of_a_sum(fgraph, node):
     if node.op.kind not in ("sum", "mean") or scalar_name(x) != "neg" or x.dtype[0] != "f":
         return None
     return _identity(node.outputs[0], elemwise_op("neg")(node.op(args(x)[0])))
+
+
+@canonicalize.register(Reduce)
+def kept_axes_from_the_dropped(fgraph, node):
+    """x.mean(axis, keepdims=True) beside x.mean(axis) -> the latter with its axes put back (a
+    view), so that x is read once, not twice: x.std(axis) and x.var(axis) take their mean with
+    keepdims, and a z-score (x - x.mean(0)) / x.std(0) had read x for each mean."""
+    op, x = node.op, node.inputs[0]
+    if not op.keepdims:
+        return None
+    dropped = Reduce(op.kind, op.axis, False)
+    for client, _ in fgraph.clients.get(x, []):
+        if client != "output" and client.op == dropped and fgraph.contains(client):
+            return _identity(node.outputs[0], _expand_back(client.outputs[0], x, op.axis, False))
+    return None
 
 
 @canonicalize.register(Elemwise)

@@ -1298,3 +1298,25 @@ def test_a_transpose_meets_the_one_it_undoes_through_elementwise_ops(backend, rn
     other = sg.function([x], sg.exp(x.dimshuffle(0, 3, 1, 2)).dimshuffle(0, 3, 2, 1), backend=backend)
     assert not fired(other, "transpose_into_elementwise")
     np.testing.assert_allclose(other(xv), np.exp(xv.transpose(0, 3, 1, 2)).transpose(0, 3, 2, 1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_reduction_kept_and_dropped_is_one_pass(backend, rng):
+    """x.mean(axis) beside x.mean(axis, keepdims=True) (x.std's own mean): the kept one is the
+    dropped one with its axes put back, so each z-score or [mean, std] pair reads x once for
+    its mean; values as written, and reductions of another kind, axis or input stay apart."""
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    zscore = (x - x.mean(axis=0)) / x.std(axis=0)
+    outs = [zscore, x.mean(), x.std(), x.max(axis=1), x.max(axis=1, keepdims=True) - x,
+            x.sum(axis=1, keepdims=True) + y.sum(axis=1), x.min(axis=0, keepdims=True) + x.sum(axis=0)]
+    fast = sg.function([x, y], outs, backend=backend)
+    slow = sg.function([x, y], outs, backend="numpy", optimize=False)
+    assert fired(fast, "kept_axes_from_the_dropped")
+    folds = [n for n in fast.fgraph.apply_nodes if isinstance(n.op, (sg.ops.reduce.Reduce, CompositeReduce))]
+    plain = [str(n.op) for n in folds if isinstance(n.op, sg.ops.reduce.Reduce) and n.inputs[0] in (x, y)]
+    assert sorted(plain) == sorted(["Mean{axis=(0,)}", "Mean{axis=(0, 1)}", "Max{axis=(1,)}",
+                                    "Sum{axis=(1,), keepdims}", "Sum{axis=(1,)}", "Min{axis=(0,), keepdims}",
+                                    "Sum{axis=(0,)}"])
+    xv, yv = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    for got, want in zip(fast(xv, yv), slow(xv, yv)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
