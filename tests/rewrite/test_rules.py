@@ -767,6 +767,29 @@ def test_a_cheap_node_read_by_loops_fused_apart_is_copied_into_each():
     assert_same(fast, slow, *values)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_deviation_from_a_broadcast_mean_is_copied_into_each_reader(backend, rng):
+    """x - mean(x, axis, keepdims=True), squared for the variance and divided by the deviation
+    (a batch or layer norm): each loop reads x and the mean row, none writes the deviation or
+    its square; x - y of two full arrays read twice is still one loop's output."""
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    for axis in (0, 1):
+        d = x - x.mean(axis=axis, keepdims=True)
+        norm = d / sg.sqrt((d * d).mean(axis=axis, keepdims=True) + 1e-5)
+        fast = sg.function([x], norm, backend=backend)
+        slow = sg.function([x], norm, backend="numpy", optimize=False)
+        assert fired(fast, "copy_for_each_reader")
+        nodes = fast.fgraph.apply_nodes
+        assert len(nodes) == 3 and all(len(n.outputs) == 1 for n in nodes)
+        assert isinstance(nodes[1].op, CompositeReduce) and "sub(i0, i1)" in str(nodes[1].op)
+        assert x in nodes[2].inputs  # (the last loop reads x, not a stored deviation)
+        xv = rng.normal(size=(7, 5))
+        np.testing.assert_allclose(fast(xv), slow(xv), rtol=1e-12)
+    both = x - y
+    fast = sg.function([x, y], [both * sg.exp(x), both.sum(axis=0)], backend=backend)
+    assert not fired(fast, "copy_for_each_reader")
+
+
 def test_costly_nodes_and_nodes_read_elsewhere_are_not_copied():
     """exp(y) read by two loops is computed once; 1 - y that a product or the caller also
     reads has its array anyway; exp(x) * 2 read twice joins one loop with exp(x) (see
