@@ -466,6 +466,31 @@ def whole_region_written(fgraph, node):
     return _identity(node.outputs[0], region if node.op.set_instead_of_inc or zeros else x + region)
 
 
+@canonicalize.register(Elemwise)
+def increment_added_into_the_other(fgraph, node):
+    """inc_subtensor(zeros[idx], a) + y -> inc_subtensor(y[idx], a), y of the sum's shape: the
+    region added where the other term is, not a zero-filled copy made and a full pass adding
+    it. sg.grad sums what each use of x gives back, and each slice of x (x[:, 1:] - x[:, :-1],
+    an unrolled loop's x[:, t]) gave a zero-filled array of x's shape: one of them grows into
+    the next instead."""
+    if node.op.scalar_op.name != "add" or len(node.inputs) != 2:
+        return None
+    out = node.outputs[0]
+    for increment, other in (node.inputs, node.inputs[::-1]):
+        made = increment.owner
+        if made is None or not isinstance(made.op, IncSubtensor) or made.op.set_instead_of_inc:
+            continue
+        zeros = made.inputs[0].owner
+        if zeros is None or not isinstance(zeros.op, Alloc) or not is_constant(zeros.inputs[0], 0):
+            continue
+        if (other.dtype != out.dtype or increment.dtype != out.dtype or other.ndim != out.ndim
+                or increment.ndim != out.ndim or not sole_client(fgraph, increment)):
+            continue
+        if all(same(length(other, k), length(increment, k)) for k in range(out.ndim)):
+            return _identity(out, IncSubtensor(made.op.spec, False)(other, *made.inputs[1:]))
+    return None
+
+
 @canonicalize.register(Subtensor)
 def length_from_the_graph(fgraph, node):
     """v.shape[k] -> u.shape[j] where the graph shows the two are equal (the number of values

@@ -1343,3 +1343,34 @@ def test_a_reduction_kept_and_dropped_is_one_pass(backend, rng):
     xv, yv = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
     for got, want in zip(fast(xv, yv), slow(xv, yv)):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_increment_of_zeros_added_to_a_full_array_goes_into_it(backend, rng):
+    """inc_subtensor(zeros[idx], a) + y -> inc_subtensor(y[idx], a) where y has the sum's shape:
+    the gradient of x[:, 1:] - x[:, :-1] is two increments of one array, with no zero-filled
+    copy added to another, as is an unrolled loop's over x[:, t]; a set_subtensor, an increment
+    of a non-zero array or a y that broadcasts stay a sum."""
+    x = sg.dmatrix("x")
+    steps = [x[:, t] * (t + 1) for t in range(4)]
+    for cost in (((x[:, 1:] - x[:, :-1]) ** 2).sum(), sg.tanh(sg.stack(steps)).sum()):
+        fast = sg.function([x], sg.grad(cost, x), backend=backend)
+        slow = sg.function([x], sg.grad(cost, x), backend="numpy", optimize=False)
+        assert fired(fast, "increment_added_into_the_other")
+        names = names_of(fast)
+        assert not any("add" in n for n in names if "Subtensor" not in n) and names.count("Alloc") == 1
+        xv = rng.normal(size=(5, 6))
+        np.testing.assert_allclose(fast(xv), slow(xv), rtol=1e-12)
+    a, y, r = sg.dmatrix("a"), sg.dmatrix("y"), sg.tensor("r", "float64", (1, None))
+    zeros = sg.zeros_like(x)
+    repeated = np.array([0, 0, 2, 4, 4])  # (set keeps one value of each row, inc adds them)
+    outs = [sg.set_subtensor(zeros[repeated], a[:, :1]) + sg.exp(x), sg.inc_subtensor(x[:, 1:], a) + sg.exp(x),
+            sg.inc_subtensor(zeros[:, 1:], a) + r, sg.inc_subtensor(zeros[:, :-1], a) + y]
+    kept = sg.inc_subtensor(zeros[1:], a[:4, :1])  # (an output too: computed anyway)
+    outs += [kept + sg.exp(x), kept]
+    fast = sg.function([x, a, y, r], outs, backend=backend)
+    slow = sg.function([x, a, y, r], outs, backend="numpy", optimize=False)
+    assert not fired(fast, "increment_added_into_the_other")
+    values = rng.normal(size=(5, 6)), rng.normal(size=(5, 5)), rng.normal(size=(5, 6)), rng.normal(size=(1, 6))
+    for got, want in zip(fast(*values), slow(*values)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
