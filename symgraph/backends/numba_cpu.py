@@ -2485,6 +2485,8 @@ class IncSubtensorThunk:
         op = self.op
         if op.spec == ("array", "array") and not op.set_instead_of_inc:
             return self._pairs(inputs)
+        if not op.set_instead_of_inc and "array" not in op.spec:
+            return self._region(inputs)
         if op.set_instead_of_inc or op.spec != ("array",) or inputs[2].dtype == bool:
             return op.perform(self.node, inputs)
         x, y, idx = inputs
@@ -2505,6 +2507,24 @@ class IncSubtensorThunk:
         return [out]
 
 
+    def _region(self, inputs):
+        """x[slices] += y: where the region is strided, its rows contiguous, and y has its
+        shape, y's rows are added run by run (kernels.add_runs); else NumPy's +=."""
+        x, y = inputs[0], inputs[1]
+        out = x if self.op.inplace and x.flags.writeable and x.flags.c_contiguous else x.copy()
+        region = out[I.build_index(self.op.spec, inputs[2:])]
+        if (region.size < INC_RUNS_MIN or region.flags.c_contiguous or y.shape != region.shape
+                or y.dtype != out.dtype or out.dtype.kind not in "fiu" or not y.flags.c_contiguous
+                or np.may_share_memory(out, y)):  # (NumPy's += reads y as it was)
+            region += y
+            return [out]
+        starts = _run_starts(out, region)
+        if starts is None:
+            region += y
+            return [out]
+        kernels.add_runs(out.reshape(-1), starts, y.reshape(starts.shape[0], -1))
+        return [out]
+
     def _pairs(self, inputs):
         """x[rows, cols] += y for a 2-d x and two integer vectors of one length (a gradient of
         picked entries, Theano's -log(p)[arange(n), y]): one compiled loop where np.add.at
@@ -2521,6 +2541,34 @@ class IncSubtensorThunk:
             index = (rows, cols)[axis][bad]
             raise IndexError(f"index {index} is out of bounds for axis {axis} with size {x.shape[axis]}")
         return [out]
+
+
+# A strided region of this many values or more is incremented run by run (IncSubtensorThunk._region).
+INC_RUNS_MIN = 1 << 12
+# ...its contiguous runs this long at least (shorter runs, a column's values, stay NumPy's).
+INC_RUN_MIN_LENGTH = 16
+
+
+def _run_starts(whole, region):
+    """The offsets (in elements, int64) in C-ordered `whole` of the contiguous runs that make up
+    `region`, a view of it, in C order; None where its last axis is not contiguous or a run is
+    shorter than INC_RUN_MIN_LENGTH."""
+    size = whole.itemsize
+    steps = [s // size for s in region.strides]
+    if steps[-1] != 1:
+        return None
+    axes = region.ndim - 1
+    run = region.shape[-1]
+    while axes and steps[axes - 1] == run:  # (trailing axes that continue the run)
+        axes -= 1
+        run *= region.shape[axes]
+    if run < INC_RUN_MIN_LENGTH:
+        return None
+    offset = (region.__array_interface__["data"][0] - whole.__array_interface__["data"][0]) // size
+    starts = np.full((), offset, np.int64)
+    for k in range(axes):
+        starts = starts[..., None] + np.arange(region.shape[k], dtype=np.int64) * steps[k]
+    return starts.reshape(-1)
 
 
 @lower.register(I.IncSubtensor)

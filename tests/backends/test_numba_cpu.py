@@ -572,6 +572,57 @@ def test_scatter_add_of_each_broadcast_of_the_rows_is_numpys_and_writes_nothing_
         np.testing.assert_array_equal(state.get_value(), np.arange(15.0).reshape(5, 3))
 
 
+def test_an_increment_of_a_strided_region_adds_run_by_run(rng, monkeypatch):
+    """x[slices] += y where the region is strided with contiguous rows: kernels.add_runs over
+    each run (trailing axes that continue a run joined, outer axes in any order, reversed
+    too), NumPy's values for four dtypes; a region of short runs, a contiguous one, a
+    broadcast y or a y sharing x's memory stay NumPy's +=; an inc_subtensor in place writes
+    its input."""
+    runs = []
+    add_runs = numba_cpu.kernels.add_runs
+    monkeypatch.setattr(numba_cpu.kernels, "add_runs", lambda flat, starts, values: (
+        runs.append(len(starts)), add_runs(flat, starts, values)))
+    cases = [((70, 80), lambda x: x[:, 1:], 70), ((70, 80), lambda x: x[::-1, :-3], 70),
+             ((140, 80), lambda x: x[1:-1:2, 10:70], 69), ((6, 30, 40), lambda x: x[:, 1:], 6),
+             ((8, 30, 40), lambda x: x[::2, :, 5:], 120), ((6, 120, 40), lambda x: x[2, 3:, :-1], 117),
+             ((700, 80), lambda x: x[:, 1:9], None), ((70, 80), lambda x: x[3:], None),
+             ((140, 80), lambda x: x[:, ::2], None), ((20, 30), lambda x: x[:, 1:], None)]
+    for shape, region, counted in cases:
+        for dtype in ("float64", "float32", "int64", "int32"):
+            x = sg.tensor("x", dtype, (None,) * len(shape))
+            xv = (rng.normal(size=shape) * 9).astype(dtype)
+            y_shape = region(xv).shape
+            y = sg.tensor("y", dtype, (None,) * len(y_shape))
+            yv = (rng.normal(size=y_shape) * 9).astype(dtype)
+            runs.clear()
+            got, want = both([x, y], sg.inc_subtensor(region(x), y), xv, yv)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+            assert runs == ([] if counted is None else [counted])
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+    xv = rng.normal(size=(70, 80))
+    for yv in (rng.normal(size=(1, 79)), rng.normal(size=(70, 1))):  # (broadcast: NumPy's)
+        runs.clear()
+        got, want = both([x, y], sg.inc_subtensor(x[:, 1:], y), xv, yv)
+        np.testing.assert_array_equal(got, want)
+        assert runs == []
+    # x's own first values added into it by a thunk writing in place: read as they were, as NumPy's.
+    node = sg.function([x, y], sg.inc_subtensor(x[:, 1:], y), backend="numpy").fgraph.apply_nodes[-1]
+    op = type(node.op)(node.op.spec, False, inplace=True)
+    written = xv.copy()
+    first = written.reshape(-1)[:70 * 79].reshape(70, 79)  # (C-ordered, of the region's shape)
+    (got,) = numba_cpu.IncSubtensorThunk(op, op.make_node(*node.inputs))([written, first, np.int64(1)])
+    want = xv.copy()
+    want[:, 1:] += xv.reshape(-1)[:70 * 79].reshape(70, 79)
+    assert got is written
+    np.testing.assert_array_equal(got, want)
+    zeros = sg.zeros_like(x)  # (a fresh array: incremented in place, one run each row)
+    runs.clear()
+    got = sg.function([x, y], sg.inc_subtensor(zeros[:, 1:], y), backend="numba")(xv, xv[:, :-1].copy())
+    np.testing.assert_array_equal(got[:, 1:], xv[:, :-1])
+    assert runs == [70] and not got[:, 0].any()
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_training_step_matches_the_reference(backend, rng):
     def build(backend):
