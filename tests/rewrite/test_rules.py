@@ -1374,3 +1374,40 @@ def test_an_increment_of_zeros_added_to_a_full_array_goes_into_it(backend, rng):
     values = rng.normal(size=(5, 6)), rng.normal(size=(5, 5)), rng.normal(size=(5, 6)), rng.normal(size=(1, 6))
     for got, want in zip(fast(*values), slow(*values)):
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_a_written_out_logsumexp_is_the_op(backend, rng):
+    """log(sum(exp(x - m))) + m with m = max(x) along the same axes (kept, or dropped and the
+    sum's axes dropped too) is one logsumexp of x; x minus it along one axis is log_softmax,
+    whose exp is softmax (NumPy's stable forms); a shift by another axis's max or by another
+    array's stays as written."""
+    x, y = sg.dmatrix("x"), sg.dmatrix("y")
+
+    def lse(v, axis, keepdims=True, by=None):
+        m = (v if by is None else by).max(axis=axis, keepdims=True)
+        total = sg.log(sg.exp(v - m).sum(axis=axis, keepdims=keepdims))
+        return total + (m if keepdims else (v if by is None else by).max(axis=axis))
+
+    cases = [(lse(x, 0), [LogSumExp]), (lse(x, 1, keepdims=False), [LogSumExp]), (x - lse(x, 1), [LogSoftmax]),
+             (sg.exp(x - lse(x, 1)), [Softmax]), (lse(x, (0, 1)), [LogSumExp])]
+    for out, ops in cases:
+        fast = sg.function([x], out, backend=backend)
+        slow = sg.function([x], out, backend="numpy", optimize=False)
+        assert fired(fast, "logsumexp_of_max_shifted")
+        assert [type(n.op) for n in fast.fgraph.apply_nodes] == ops
+        xv = rng.normal(size=(5, 7)) * 30
+        np.testing.assert_allclose(fast(xv), slow(xv), rtol=1e-12, atol=1e-12)
+    assert fired(sg.function([x], sg.exp(x - lse(x, 1))), "softmax_of_exp_log_softmax")
+    xv = rng.normal(size=(3, 4))
+    xv[1, 2] = np.inf  # (the op's value where the one written out gives NaN)
+    np.testing.assert_allclose(sg.function([x], lse(x, 1), backend=backend)(xv)[:, 0],
+                               [np.log(np.exp(xv[0]).sum()), np.inf, np.log(np.exp(xv[2]).sum())], rtol=1e-12)
+    shifted_by_x = sg.log(sg.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True))
+    for out in (sg.log(sg.exp(x - x.max(axis=1, keepdims=True)).sum(axis=0, keepdims=True)) + x.max(axis=0, keepdims=True),
+                lse(x, 1, by=y), shifted_by_x + y.max(axis=1, keepdims=True), shifted_by_x + x.min(axis=1, keepdims=True)):
+        fast = sg.function([x, y], out, backend=backend, on_unused_input="ignore")
+        slow = sg.function([x, y], out, backend="numpy", optimize=False, on_unused_input="ignore")
+        assert not fired(fast, "logsumexp_of_max_shifted")
+        values = rng.normal(size=(5, 7)), rng.normal(size=(5, 7))
+        np.testing.assert_allclose(fast(*values), slow(*values), rtol=1e-12)
