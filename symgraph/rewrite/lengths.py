@@ -4,8 +4,9 @@ A rule that drops a SumToShape, or sums a gradient instead of the quotient it ca
 needs to know a length it cannot see in the static shape (the batch size, an unknown number
 of classes). `length(var, axis)` follows the ops that keep a shape (elementwise ops, softmax
 rows, increments into an array, Alloc, BroadcastTo and SumToShape to a shape vector, products)
-back to where the length comes from: a static int, or ("shape", v, k) for v.shape[k] of some v, or
-("value", s) for a scalar s computed in the graph. Equal descriptions mean equal lengths.
+back to where the length comes from: a static int, or ("shape", v, k) for v.shape[k] of some v,
+("value", s) for a scalar s computed in the graph, or ("broadcast", {descriptions}) for what
+lengths of unknown relation broadcast to (x - y's). Equal descriptions mean equal lengths.
 """
 from ..graph import Constant
 from ..ops.elemwise import Elemwise
@@ -51,20 +52,49 @@ def length(var, axis, depth=12):
         if (isinstance(stop, int) and stop >= 0) or (isinstance(stop, tuple) and stop[0] == "shape"):
             return stop
     if isinstance(op, Elemwise):
-        # The inputs that are not statically 1 along the axis decide it; if they all agree,
-        # that is the length (where one is 1 at run time the others must be too, or agree).
-        found = None
-        for v in node.inputs:
-            k = axis - var.ndim + v.ndim
-            if k < 0 or v.type.shape[k] == 1:
-                continue
-            this = length(v, k, depth - 1)
-            if found is not None and not same(found, this):
-                return ("shape", var, axis)
-            found = this
-        if found is not None:
-            return found
+        # The inputs that are not statically 1 along the axis decide it: the length they
+        # broadcast to (one of them where they all agree).
+        found = [length(v, axis - var.ndim + v.ndim, depth - 1) for v in node.inputs
+                 if axis - var.ndim + v.ndim >= 0 and v.type.shape[axis - var.ndim + v.ndim] != 1]
+        if found:
+            return broadcast(found)
     return ("shape", var, axis)
+
+
+def broadcast(found):
+    """The description of the length that lengths of these descriptions broadcast to: one of
+    them where all are provably the same, else ("broadcast", the set of them) (x - y of two
+    arrays of unknown lengths, and each gradient of it, have the same), a static length
+    where one is (the others are 1 or that length)."""
+    parts = set()
+    for d in found:
+        if isinstance(d, int) and d != 1:
+            return d
+        if isinstance(d, tuple) and d[0] == "broadcast":
+            parts |= d[1]
+        elif d != 1:
+            parts.add(_Key(d))
+    if not parts:
+        return 1
+    if len(parts) == 1:
+        (only,) = parts
+        return only.description if isinstance(only, _Key) else only
+    return ("broadcast", frozenset(parts))
+
+
+class _Key:
+    """A description as a set member: equal where same() says so (variables by identity)."""
+    __slots__ = ("description",)
+
+    def __init__(self, description):
+        self.description = description
+
+    def __eq__(self, other):
+        return isinstance(other, _Key) and same(self.description, other.description)
+
+    def __hash__(self):
+        return hash(tuple(x if isinstance(x, (int, str)) else id(x) for x in self.description))
+
 
 
 def _gathered(node, var, depth):
@@ -111,9 +141,7 @@ def scalar(var, depth=12):
         test = cond.owner
         if test is not None and isinstance(test.op, Elemwise) and test.op.scalar_op.name == "eq" \
                 and test.inputs[0] is a and _is(test.inputs[1], 1):
-            found = scalar(a, depth - 1)
-            if same(found, scalar(b, depth - 1)):
-                return found
+            return broadcast([scalar(a, depth - 1), scalar(b, depth - 1)])
     return ("value", var)
 
 
@@ -121,7 +149,7 @@ def same(a, b):
     """Whether two descriptions are provably the same length."""
     if isinstance(a, int) or isinstance(b, int):
         return a == b
-    return len(a) == len(b) and all(x == y if isinstance(x, (int, str)) else x is y for x, y in zip(a, b))
+    return len(a) == len(b) and all(x == y if isinstance(x, (int, str, frozenset)) else x is y for x, y in zip(a, b))
 
 
 def same_length(a, axis_a, b, axis_b):

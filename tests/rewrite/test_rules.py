@@ -1411,3 +1411,35 @@ def test_a_written_out_logsumexp_is_the_op(backend, rng):
         assert not fired(fast, "logsumexp_of_max_shifted")
         values = rng.normal(size=(5, 7)), rng.normal(size=(5, 7))
         np.testing.assert_allclose(fast(*values), slow(*values), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_sums_to_one_shape_are_summed_once(backend, rng):
+    """SumToShape(a, s) +/- SumToShape(b, s), a and b of one length: one SumToShape of a +/- b,
+    so that a Huber loss's gradient with respect to x, given targets t of shapes unknown, is
+    one loop (and a SumToShape that does nothing at run time), the sums of a t that broadcasts
+    as written; sums to other shapes stay apart."""
+    x, t, r = sg.dmatrix("x"), sg.dmatrix("t"), sg.dvector("r")
+    d = x - t
+    # (x - t written in each place, as often: three gradients back to x, each summed to its shape)
+    huber = sg.where(abs(x - t) < 1, 0.5 * (x - t) ** 2, abs(x - t) - 0.5).mean()
+    fast = sg.function([x, t], sg.grad(huber, x), backend=backend)
+    slow = sg.function([x, t], sg.grad(huber, x), backend="numpy", optimize=False)
+    assert fired(fast, "sum_of_sums_to_one_shape")
+    loops = [n for n in fast.fgraph.apply_nodes if n.outputs[0].ndim == 2 and type(n.op).__name__ in ("Composite", "Elemwise")]
+    assert len(loops) == 1 and ops_of(fast).count("SumToShape") == 1
+    for tv in (rng.normal(size=(5, 6)) * 2, rng.normal(size=(1, 6)) * 2, rng.normal(size=(5, 1)) * 2):
+        xv = rng.normal(size=(5, 6)) * 2
+        np.testing.assert_allclose(fast(xv, tv), slow(xv, tv), rtol=1e-12)
+    xv, tv = rng.normal(size=(1, 6)), rng.normal(size=(5, 6))  # (x a row: its gradient summed over t's rows)
+    np.testing.assert_allclose(fast(xv, tv), slow(xv, tv), rtol=1e-12)
+    from symgraph.ops.reduce import SumToShape
+    y = sg.dmatrix("y")
+    apart = [SumToShape()(d * 2, x.shape) + SumToShape()(d * 3, y.shape),  # (two targets)
+             SumToShape()(d * 4, x.shape) - SumToShape()(x * r, x.shape)]  # (two lengths)
+    fast = sg.function([x, t, y, r], apart, backend=backend)
+    slow = sg.function([x, t, y, r], apart, backend="numpy", optimize=False)
+    assert not fired(fast, "sum_of_sums_to_one_shape")
+    values = rng.normal(size=(5, 6)), rng.normal(size=(5, 6)), rng.normal(size=(5, 6)), rng.normal(size=6)
+    for got, want in zip(fast(*values), slow(*values)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
