@@ -94,8 +94,22 @@ def _cheap(node):
     out = node.outputs[0]
     arrays = [v for v in node.inputs if not (isinstance(v, Constant) and v.data.size == 1 and v.ndim == 0)]
     full = [v for v in arrays if not _broadcast_within(v, out)]
-    return (len(full) == 1 and (name in _CHEAP or name.startswith("cast_"))
-            and all(v.owner is None or not _fusable(v.owner) for v in arrays))
+    if len(full) != 1 or not (name in _CHEAP or name.startswith("cast_")):
+        return False
+    rows = [v for v in arrays if v is not full[0]]
+    # (The full array may come from a loop where a row is computed from it: a batch norm's
+    # x - mean(x) of x = conv + bias cannot join the loop its mean waits for.)
+    return all(v.owner is None or not _fusable(v.owner) for v in rows) and (
+        full[0].owner is None or not _fusable(full[0].owner) or any(_computed_from(r, full[0]) for r in rows))
+
+
+def _computed_from(v, source, depth=6):
+    """Whether v is computed from source within `depth` nodes."""
+    if v is source:
+        return True
+    if v.owner is None or depth == 0:
+        return False
+    return any(_computed_from(i, source, depth - 1) for i in v.owner.inputs)
 
 
 def _broadcast_within(v, out):

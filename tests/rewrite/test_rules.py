@@ -785,6 +785,16 @@ def test_a_deviation_from_a_broadcast_mean_is_copied_into_each_reader(backend, r
         assert x in nodes[2].inputs  # (the last loop reads x, not a stored deviation)
         xv = rng.normal(size=(7, 5))
         np.testing.assert_allclose(fast(xv), slow(xv), rtol=1e-12)
+    # Of an array a loop makes (a convolution's output plus its bias): the deviation cannot
+    # join that loop, whose mean it waits for; it is copied all the same.
+    z = sg.exp(x) + y
+    d = z - z.mean(axis=0, keepdims=True)
+    norm = sg.nn.relu(d / sg.sqrt((d * d).mean(axis=0, keepdims=True) + 1e-5))
+    fast = sg.function([x, y], norm, backend=backend)
+    slow = sg.function([x, y], norm, backend="numpy", optimize=False)
+    assert fired(fast, "copy_for_each_reader") and all(len(n.outputs) == 1 for n in fast.fgraph.apply_nodes)
+    xv, yv = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
+    np.testing.assert_allclose(fast(xv, yv), slow(xv, yv), rtol=1e-12)
     both = x - y
     fast = sg.function([x, y], [both * sg.exp(x), both.sum(axis=0)], backend=backend)
     assert not fired(fast, "copy_for_each_reader")
