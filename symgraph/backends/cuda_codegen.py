@@ -194,7 +194,9 @@ def _combine(kind, acc, value):
         return f"{acc} + {value}"
     if kind == "prod":
         return f"{acc} * {value}"
-    better = ">" if kind == "max" else "<"  # NaN wins and stays, as in NumPy
+    # NaN wins and stays, as in NumPy; of equal values the later (NumPy's max of -0.0 and 0.0
+    # is 0.0, of 0.0 and -0.0 -0.0; a quotient by it is inf or -inf).
+    better = ">=" if kind == "max" else "<="
     return f"{value} if ({value} {better} {acc} or {value} != {value}) else {acc}"
 
 

@@ -85,6 +85,17 @@ def test_reductions(kind, axis, rng):
     check(got, want, 1e-12)
 
 
+def test_max_and_min_of_signed_zeros_are_numpys():
+    """Of equal values the later, as NumPy's: max of (-0.0, 0.0) is 0.0, of (0.0, -0.0) -0.0
+    (a quotient by it is inf or -inf); NaN wins wherever it is."""
+    x = sg.fmatrix("x")
+    xv = np.array([[-0.0, 0.0], [0.0, -0.0], [np.nan, -0.0], [-0.0, np.nan]], "float32")
+    got, want = both([x], [1 / x.max(axis=1), 1 / x.min(axis=1)], xv)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+        assert np.array_equal(np.signbit(g), np.signbit(w))
+
+
 def test_long_reductions_take_the_tree_kernel(rng):
     x = sg.fmatrix("x")
     xv = rng.normal(size=(2, 300)).astype("float32")
