@@ -15,6 +15,7 @@ from .graph import Variable, Constant, toposort, clone_replace, in_scope
 from .ops.base import as_variable
 from .ops.shape import zeros_like, reshape, stack, concatenate, shape as shape_of
 from .ops.elemwise import cast
+from .ops.reduce import written_logsumexp
 from .ops.loop import map_index
 
 
@@ -77,13 +78,22 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         outs = [_total(terms.get(o)) for o in node.outputs]
         if all(g is None for g in outs):
             continue
+        inputs = node.inputs
         with in_scope(node.outputs[0].scope):
             outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
-            in_grads = node.op.grad(node.inputs, node.outputs, outs)
-        if len(in_grads) != len(node.inputs):
-            raise ValueError(f"grad: {node.op}'s grad gave {len(in_grads)} gradients for its {len(node.inputs)} "
+            written = written_logsumexp(node)
+            if written is not None:
+                # log(sum(exp(x - m))) + m, m = max(x): logsumexp(x)'s gradient, straight to x
+                # (through m as written, its terms cancel: a written-out log_softmax's
+                # gradient had 22 nodes and ten passes); m's other readers give theirs.
+                inputs = [written[0]]
+                in_grads = written[1].grad(inputs, node.outputs, outs)
+            else:
+                in_grads = node.op.grad(inputs, node.outputs, outs)
+        if len(in_grads) != len(inputs):
+            raise ValueError(f"grad: {node.op}'s grad gave {len(in_grads)} gradients for its {len(inputs)} "
                              f"inputs (one each, None for an input with none)")
-        for inp, g in zip(node.inputs, in_grads):
+        for inp, g in zip(inputs, in_grads):
             if g is None or inp not in depends or not _is_float(inp):
                 continue
             if isinstance(g, UndefinedGradient):  # (a user op's: an error only where it is needed)

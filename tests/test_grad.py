@@ -405,3 +405,31 @@ def test_gradient_graph_grows_linearly_with_depth():
     counts = [_mlp_grad_nodes(d) for d in (1, 2, 3, 4, 5)]
     steps = np.diff(counts)
     assert len(set(steps[1:])) == 1, counts  # a constant number of nodes per layer
+
+
+def test_a_written_out_logsumexp_differentiates_as_the_op(rng):
+    """log(sum(exp(x - m))) + m with m = max(x): its gradient is logsumexp's (softmax), straight
+    to x, without the terms through m that cancel; finite differences agree, a softmax and a
+    log_softmax written out differentiate to a few nodes as their ops do, and m's other uses
+    (or m held constant) keep theirs."""
+    def lse(v, axis, keepdims=True):
+        m = v.max(axis=axis, keepdims=True)
+        total = sg.log(sg.exp(v - m).sum(axis=axis, keepdims=keepdims))
+        return total + (m if keepdims else v.max(axis=axis))
+
+    x, g = sg.dmatrix("x"), sg.dmatrix("g")
+    xv, gv = rng.normal(size=(4, 5)) * 3, rng.normal(size=(4, 5))
+    for fn in (lambda v: lse(v, 1), lambda v: lse(v, 0, keepdims=False), lambda v: lse(v, (0, 1)),
+               lambda v: v - lse(v, 1), lambda v: sg.exp(v - lse(v, 1)),
+               lambda v: lse(v, 1) + v.max(axis=1, keepdims=True) * 3):  # (m read elsewhere too)
+        sg.verify_grad(fn, [xv], rng=rng)
+    for written, op in ((x - lse(x, 1), sg.nn.log_softmax(x, axis=1)), (sg.exp(x - lse(x, 1)), sg.nn.softmax(x, axis=1))):
+        fast = sg.function([x, g], sg.grad((written * g).sum(), x))
+        want = sg.function([x, g], sg.grad((op * g).sum(), x))
+        np.testing.assert_allclose(fast(xv, gv), want(xv, gv), rtol=1e-12, atol=1e-14)
+        assert len(fast.fgraph.apply_nodes) <= len(want.fgraph.apply_nodes) + 1
+        assert not [n for n in fast.fgraph.apply_nodes if n.outputs[0].ndim == 2 and "eq(" in str(n.op)]  # (no mask of the max)
+    m = x.max(axis=1, keepdims=True)
+    held = sg.grad((sg.log(sg.exp(x - m).sum(axis=1, keepdims=True)) + m).sum(), x, consider_constant=[m])
+    free = sg.grad((sg.log(sg.exp(x - m).sum(axis=1, keepdims=True)) + m).sum(), x)
+    np.testing.assert_allclose(*[sg.function([x], v)(xv) for v in (held, free)], rtol=1e-12)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
 from . import elemwise as E
-from .shape import shape, broadcast_to, dimshuffle, stop_gradient, reshape, static_entries
+from .shape import DimShuffle, shape, broadcast_to, dimshuffle, stop_gradient, reshape, static_entries
 
 # A float32/float64 reduction's own ufunc (a mean is a sum, divided by the count).
 FLOAT_UFUNC = {"sum": np.add, "prod": np.multiply, "max": np.maximum, "min": np.minimum, "mean": np.add}
@@ -296,6 +296,57 @@ def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) computed stably (shifted by the maximum)."""
     x = as_variable(x)
     return LogSumExp(normalize_axis(axis, x.ndim), keepdims)(x)
+
+
+def written_logsumexp(node):
+    """(x, the LogSumExp op) where node is NumPy's stable logsumexp written out,
+    log(sum(exp(x - m))) + m (or logsumexp(x - m) + m) with m = max(x) along those axes: what
+    the op computes, shifting by the same maximum; else None. The rewriter makes it the op,
+    and sg.grad takes the op's gradient for it (as written, its terms through m cancel)."""
+    if not (isinstance(node.op, E.Elemwise) and node.op.scalar_op.name == "add" and len(node.inputs) == 2):
+        return None
+    for total, peak in (node.inputs, node.inputs[::-1]):
+        found = _logsumexp_of(total)
+        if found is None:
+            continue
+        shifted, axis, keepdims = found
+        sub = shifted.owner
+        if sub is None or not isinstance(sub.op, E.Elemwise) or sub.op.scalar_op.name != "sub":
+            continue
+        x, shift = sub.inputs
+        if x.ndim == shifted.ndim and is_max_of(shift, x, axis, True) and is_max_of(peak, x, axis, keepdims):
+            return x, LogSumExp(axis, keepdims)
+    return None
+
+
+def _logsumexp_of(v):
+    """(y, axis, keepdims) where v is logsumexp(y) or log(sum(exp(y))), else None."""
+    node = v.owner
+    if node is None:
+        return None
+    if isinstance(node.op, LogSumExp):
+        return node.inputs[0], node.op.axis, node.op.keepdims
+    if isinstance(node.op, E.Elemwise) and node.op.scalar_op.name == "log":
+        total = node.inputs[0].owner
+        if total is not None and isinstance(total.op, Reduce) and total.op.kind == "sum":
+            exp = total.inputs[0].owner
+            if exp is not None and isinstance(exp.op, E.Elemwise) and exp.op.scalar_op.name == "exp":
+                return exp.inputs[0], total.op.axis, total.op.keepdims
+    return None
+
+
+def is_max_of(v, x, axis, keepdims):
+    """Whether v is max(x, axis) with its axes kept (keepdims) or dropped, or the dropped
+    max with those axes put back."""
+    node = v.owner
+    if node is not None and isinstance(node.op, DimShuffle) and keepdims:
+        dropped = node.inputs[0]
+        if dropped.owner is not None and is_max_of(dropped, x, axis, False) \
+                and _expand_back(dropped, x, axis, False).owner.op == node.op:
+            return True
+    op = node.op if node is not None else None
+    return (isinstance(op, Reduce) and op.kind == "max" and op.axis == tuple(axis) and op.keepdims == keepdims
+            and node.inputs[0] is x)
 
 
 def max_and_argmax(x, axis=None, keepdims=False):

@@ -17,7 +17,7 @@ import numpy as np
 from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
-from ..ops.reduce import Reduce, LogSumExp, SumToShape, _expand_back
+from ..ops.reduce import Reduce, LogSumExp, SumToShape, written_logsumexp
 from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad
 from ..ops.index import IncSubtensor, Subtensor
 from ..ops.shape import ARange, Alloc, BroadcastTo, DimShuffle, broadcast_to, shape
@@ -365,37 +365,13 @@ def log_softmax_of_logsumexp(fgraph, node):
 
 @stabilize.register(Elemwise)
 def logsumexp_of_max_shifted(fgraph, node):
-    """logsumexp(x - m, axis) + m -> logsumexp(x, axis) for m = max(x, axis): NumPy's stable
-    logsumexp written out, log(sum(exp(x - m))) + m, is what the op computes (it shifts by
-    the same maximum), so x - logsumexp(x) of it becomes log_softmax(x) and its gradient the
-    op's; through m it had summed terms that cancel (the gradient of a written-out
-    log_softmax over 1000x1000 float32: 22 nodes, 10 passes). A row holding inf or only -inf,
-    NaN as written, gets the op's value (inf, -inf)."""
-    if node.op.scalar_op.name != "add" or len(node.inputs) != 2:
-        return None
-    for lse, peak in (node.inputs, node.inputs[::-1]):
-        op = lse.owner.op if lse.owner is not None else None
-        if not isinstance(op, LogSumExp) or scalar_name(lse.owner.inputs[0]) != "sub":
-            continue
-        x, shift = args(lse.owner.inputs[0])
-        if x.ndim == lse.owner.inputs[0].ndim and _max_of(shift, x, op.axis, True) \
-                and _max_of(peak, x, op.axis, op.keepdims):
-            return _checked(LogSumExp(op.axis, op.keepdims)(x), node.outputs[0])
-    return None
-
-
-def _max_of(v, x, axis, keepdims):
-    """Whether v is max(x, axis) with its axes kept (keepdims) or dropped, or the dropped
-    max with those axes put back (canonicalize.kept_axes_from_the_dropped)."""
-    node = v.owner
-    if node is not None and isinstance(node.op, DimShuffle) and keepdims:
-        dropped = node.inputs[0]
-        if dropped.owner is not None and _max_of(dropped, x, axis, False) \
-                and _expand_back(dropped, x, axis, False).owner.op == node.op:
-            return True
-    op = node.op if node is not None else None
-    return (isinstance(op, Reduce) and op.kind == "max" and op.axis == tuple(axis) and op.keepdims == keepdims
-            and node.inputs[0] is x)
+    """logsumexp(x - m, axis) + m -> logsumexp(x, axis) for m = max(x, axis)
+    (reduce.written_logsumexp): NumPy's stable logsumexp written out, log(sum(exp(x - m))) + m,
+    is what the op computes (it shifts by the same maximum), so x - logsumexp(x) of it becomes
+    log_softmax(x): one row loop where there were four or five passes. A row holding inf or
+    only -inf, NaN as written, gets the op's value (inf, -inf)."""
+    found = written_logsumexp(node)
+    return None if found is None else _checked(found[1](found[0]), node.outputs[0])
 
 
 @stabilize.register(Elemwise)
