@@ -2513,16 +2513,14 @@ class IncSubtensorThunk:
         x, y = inputs[0], inputs[1]
         out = x if self.op.inplace and x.flags.writeable and x.flags.c_contiguous else x.copy()
         region = out[I.build_index(self.op.spec, inputs[2:])]
-        if (region.size < INC_RUNS_MIN or region.flags.c_contiguous or y.shape != region.shape
-                or y.dtype != out.dtype or out.dtype.kind not in "fiu" or not y.flags.c_contiguous
-                or np.may_share_memory(out, y)):  # (NumPy's += reads y as it was)
-            region += y
-            return [out]
-        starts = _run_starts(out, region)
+        runs = (region.size >= INC_RUNS_MIN and not region.flags.c_contiguous and y.shape == region.shape
+                and y.dtype == out.dtype and out.dtype.kind in "fiu" and y.flags.c_contiguous
+                and not np.may_share_memory(out, y))  # (NumPy's += reads y as it was)
+        starts = _run_starts(out, region) if runs else None
         if starts is None:
             region += y
-            return [out]
-        kernels.add_runs(out.reshape(-1), starts, y.reshape(starts.shape[0], -1))
+        else:
+            kernels.add_runs(out.reshape(-1), starts, y.reshape(starts.shape[0], -1))
         return [out]
 
     def _pairs(self, inputs):

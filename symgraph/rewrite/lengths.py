@@ -68,17 +68,17 @@ def broadcast(found):
     where one is (the others are 1 or that length)."""
     parts = set()
     for d in found:
-        if isinstance(d, int) and d != 1:
-            return d
-        if isinstance(d, tuple) and d[0] == "broadcast":
+        if isinstance(d, int):
+            if d != 1:
+                return d
+        elif d[0] == "broadcast":
             parts |= d[1]
-        elif d != 1:
+        else:
             parts.add(_Key(d))
     if not parts:
         return 1
     if len(parts) == 1:
-        (only,) = parts
-        return only.description if isinstance(only, _Key) else only
+        return next(iter(parts)).description
     return ("broadcast", frozenset(parts))
 
 
@@ -94,7 +94,6 @@ class _Key:
 
     def __hash__(self):
         return hash(tuple(x if isinstance(x, (int, str)) else id(x) for x in self.description))
-
 
 
 def _gathered(node, var, depth):
