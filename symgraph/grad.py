@@ -16,6 +16,7 @@ from .ops.base import as_variable
 from .ops.shape import zeros_like, reshape, stack, concatenate, shape as shape_of
 from .ops.elemwise import cast
 from .ops.reduce import written_logsumexp
+from .ops.nn import written_softmax
 from .ops.loop import map_index
 
 
@@ -81,11 +82,12 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", known_g
         inputs = node.inputs
         with in_scope(node.outputs[0].scope):
             outs = [g if g is not None else zeros_like(o) for g, o in zip(outs, node.outputs)]
-            written = written_logsumexp(node)
+            written = written_logsumexp(node) or written_softmax(node)
             if written is not None:
-                # log(sum(exp(x - m))) + m, m = max(x): logsumexp(x)'s gradient, straight to x
-                # (through m as written, its terms cancel: a written-out log_softmax's
-                # gradient had 22 nodes and ten passes); m's other readers give theirs.
+                # log(sum(exp(x - m))) + m or e / e.sum() of e = exp(x - m), m = max(x): the
+                # op's gradient (logsumexp's, softmax's), straight to x (through m as written,
+                # its terms cancel: a written-out log_softmax's gradient had 22 nodes and ten
+                # passes); m's other readers give theirs.
                 inputs = [written[0]]
                 in_grads = written[1].grad(inputs, node.outputs, outs)
             else:

@@ -5,6 +5,7 @@ import numpy as np
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
 from . import elemwise as E
 from .shape import expand_dims
+from .reduce import Reduce, is_max_of
 
 
 def _softmax_np(x, axis):
@@ -267,6 +268,29 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     x = as_variable(x)
     return LogSoftmax(normalize_axis(axis, x.ndim)[0])(x)
+
+
+def written_softmax(node):
+    """(x, the Softmax op) where node is the stable softmax written out, e / e.sum(axis,
+    keepdims=True) with e = exp(x - max(x, axis, keepdims=True)) along one axis, else None.
+    The rewriter makes it the op (stabilize.naive_softmax, softmax_of_max_shifted), and sg.grad
+    takes the op's gradient for it (as written, its terms through the max cancel)."""
+    if not (isinstance(node.op, E.Elemwise) and node.op.scalar_op.name == "true_div"):
+        return None
+    e, total = node.inputs
+    fold = total.owner
+    if fold is None or not isinstance(fold.op, Reduce) or fold.op.kind != "sum" or not fold.op.keepdims \
+            or len(fold.op.axis) != 1 or fold.inputs[0] is not e:
+        return None
+    exp = e.owner
+    sub = exp.inputs[0].owner if exp is not None and isinstance(exp.op, E.Elemwise) \
+        and exp.op.scalar_op.name == "exp" else None
+    if sub is None or not isinstance(sub.op, E.Elemwise) or sub.op.scalar_op.name != "sub":
+        return None
+    x, shift = sub.inputs
+    if x.ndim != e.ndim or not is_max_of(shift, x, fold.op.axis, True):
+        return None
+    return x, Softmax(fold.op.axis[0])
 
 
 def categorical_crossentropy(predictions, targets, from_logits=False, epsilon=None):

@@ -17,8 +17,9 @@ import numpy as np
 from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
-from ..ops.reduce import Reduce, LogSumExp, SumToShape, written_logsumexp
-from ..ops.nn import Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad
+from ..ops.reduce import Reduce, LogSumExp, SumToShape, is_max_of, written_logsumexp
+from ..ops.nn import (Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad,
+                      CrossentropySoftmaxWithGrad)
 from ..ops.index import IncSubtensor, Subtensor
 from ..ops.shape import ARange, Alloc, BroadcastTo, DimShuffle, broadcast_to, shape
 from .engine import Stage
@@ -385,20 +386,24 @@ def softmax_of_exp_log_softmax(fgraph, node):
     return _checked(Softmax(node.inputs[0].owner.op.axis)(x), node.outputs[0])
 
 
-@stabilize.register(Softmax, LogSoftmax)
+@stabilize.register(Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad)
 def softmax_of_max_shifted(fgraph, node):
-    """softmax(x - max(x, axis, keepdims=True), axis) -> softmax(x, axis): the op shifts by the
-    row maximum itself, and the shifted values round the same, so the result is bit for bit
-    the same without the extra max and subtraction (the hand-written stable softmax)."""
+    """op(x - max(x, axis, keepdims=True)) -> op(x) for softmax, log_softmax and the
+    crossentropies of a softmax (along the last axis): the op shifts by the row maximum
+    itself, and the shifted values round the same, so the result is bit for bit the same
+    without the extra max and subtraction (the hand-written stable softmax, and the
+    crossentropy gradient sg.grad takes for it: nn.written_softmax)."""
     shifted = node.inputs[0]
     if scalar_name(shifted) != "sub":
         return None
     x, peak = args(shifted)
-    red = peak.owner.op if peak.owner is not None else None
-    if not (isinstance(red, Reduce) and red.kind == "max" and red.keepdims and red.axis == (node.op.axis,)
-            and peak.owner.inputs[0] is x and x.ndim == shifted.ndim):
+    axis = node.op.axis if isinstance(node.op, (Softmax, LogSoftmax)) else shifted.ndim - 1
+    if x.ndim != shifted.ndim or not is_max_of(peak, x, (axis,), True):
         return None
-    return _checked(type(node.op)(node.op.axis)(x), node.outputs[0])
+    if isinstance(node.op, (Softmax, LogSoftmax)):
+        return _checked(type(node.op)(axis)(x), node.outputs[0])
+    new = node.op.make_node(x, *node.inputs[1:]).outputs
+    return new if all(can_stand_for(n, o) for n, o in zip(new, node.outputs)) else None
 
 
 @stabilize.register(CategoricalCrossentropy)
