@@ -56,7 +56,7 @@ test-numba-floor:
 
 bench: install
 	$(PY) -m pip install --quiet -e '.[bench]'
-	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time small_steps expressions data_ops keras_steps training_steps keras_mnist keras_autoencoder rnn_scan math_functions loop_forms prefetch lazy_ifelse caffe_solver tf1_session gradients; do ../$(PY) $$b.py || exit 1; done
+	cd benchmarks && for b in fused_chain mlp_step conv overhead compile_time small_steps expressions data_ops keras_steps training_steps keras_mnist keras_autoencoder rnn_scan math_functions loop_forms prefetch lazy_ifelse caffe_solver tf1_session gradients regression_steps written_forms; do ../$(PY) $$b.py || exit 1; done
 
 # On a machine with an NVIDIA GPU: the CUDA backend against PyTorch CUDA and CuPy (if installed).
 bench-cuda: install
