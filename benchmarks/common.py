@@ -64,6 +64,16 @@ def try_import(name):
         return None
 
 
+def jax_in_float64():
+    """(jax, jax.numpy) with float64 arrays enabled (as the float64 rows need), or (None, None)."""
+    jax = try_import("jax")
+    if jax is None:
+        return None, None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    return jax, jnp
+
+
 def torch_mlp_step(torch, weights, x, y, lr):
     """One SGD step of a ReLU MLP with softmax cross-entropy in PyTorch eager, from `weights`
     ([W0, b0, W1, b1, ...] as NumPy arrays); returns step() -> the loss before the update."""

@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 import symgraph as sg
-from common import best_seconds, try_import
+from common import best_seconds, jax_in_float64
 
 N = 4_000_000
 M = (2000, 2000)
@@ -188,10 +188,7 @@ def _seconds(fn):
 
 def main(pattern=None):
     np.seterr(all="ignore")  # (the logs of negative numbers... give NaN: expected, as in each peer)
-    jax = try_import("jax")
-    if jax:
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
+    jax, jnp = jax_in_float64()
     rng = np.random.default_rng(0)
     print(f"{'expression':22s} {'dtype':8s} {'NumPy ms':>9s} {'symgraph':>9s} {'JAX jit':>9s}"
           f" {'vs NumPy':>9s} {'vs JAX':>7s}")

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 
 import symgraph as sg
-from common import try_import
+from common import jax_in_float64
 from expressions import _seconds
 
 N = 1000
@@ -80,10 +80,7 @@ def _symgraph(formula, kind, dtype, backend, optimize=True):
 
 
 def main(pattern=None):
-    jax = try_import("jax")
-    if jax:
-        jax.config.update("jax_enable_x64", True)
-        import jax.numpy as jnp
+    jax, jnp = jax_in_float64()
     rng = np.random.default_rng(0)
     print(f"{'formula, 1000x1000':30s} {'dtype':8s} {'symgraph ms':>11s} {'NumPy ms':>9s} {'JAX jit':>9s}"
           f" {'vs NumPy':>9s} {'vs JAX':>7s}")
