@@ -37,9 +37,8 @@ def _softmax(m, x):
 
 
 def _classifier(m, x, t):
-    """NumPy's tutorial softmax classifier: the mean negative log-probability of class t[:, 0] > 0."""
-    picked = (t > 0).astype(x.dtype) if hasattr(t, "astype") else t
-    return -(m.log(_softmax(m, x)) * picked).sum() / x.shape[0]
+    """NumPy's tutorial softmax classifier's loss, its targets dense rows (t > 0 taken as 1)."""
+    return -(m.log(_softmax(m, x)) * (t > 0).astype(x.dtype)).sum() / x.shape[0]
 
 
 def _huber(m, x, t):

@@ -5,7 +5,7 @@ import numpy as np
 from .base import Op, Apply, TensorType, Variable, as_variable, normalize_axis
 from . import elemwise as E
 from .shape import expand_dims
-from .reduce import Reduce, is_max_of
+from .reduce import Reduce, max_shift_undone
 
 
 def _softmax_np(x, axis):
@@ -283,14 +283,10 @@ def written_softmax(node):
             or len(fold.op.axis) != 1 or fold.inputs[0] is not e:
         return None
     exp = e.owner
-    sub = exp.inputs[0].owner if exp is not None and isinstance(exp.op, E.Elemwise) \
-        and exp.op.scalar_op.name == "exp" else None
-    if sub is None or not isinstance(sub.op, E.Elemwise) or sub.op.scalar_op.name != "sub":
+    if exp is None or not isinstance(exp.op, E.Elemwise) or exp.op.scalar_op.name != "exp":
         return None
-    x, shift = sub.inputs
-    if x.ndim != e.ndim or not is_max_of(shift, x, fold.op.axis, True):
-        return None
-    return x, Softmax(fold.op.axis[0])
+    x = max_shift_undone(exp.inputs[0], fold.op.axis)
+    return None if x is None else (x, Softmax(fold.op.axis[0]))
 
 
 def categorical_crossentropy(predictions, targets, from_logits=False, epsilon=None):

@@ -21,10 +21,13 @@ def _reduced_shape(x, axes, keepdims):
 
 def _expand_back(g, x, axes, keepdims):
     """Re-insert reduced axes into g (if dropped), ready to broadcast against x."""
-    if keepdims:
-        return g
-    it = iter(range(g.ndim))
-    return dimshuffle(g, ["x" if i in axes else next(it) for i in range(x.ndim)])
+    return g if keepdims else dimshuffle(g, _axes_put_back(x.ndim, axes))
+
+
+def _axes_put_back(ndim, axes):
+    """The dimshuffle pattern that puts the reduced `axes` back into a reduction of an ndim array."""
+    it = iter(range(ndim - len(axes)))
+    return tuple("x" if i in axes else next(it) for i in range(ndim))
 
 
 class Reduce(Op):
@@ -310,11 +313,8 @@ def written_logsumexp(node):
         if found is None:
             continue
         shifted, axis, keepdims = found
-        sub = shifted.owner
-        if sub is None or not isinstance(sub.op, E.Elemwise) or sub.op.scalar_op.name != "sub":
-            continue
-        x, shift = sub.inputs
-        if x.ndim == shifted.ndim and is_max_of(shift, x, axis, True) and is_max_of(peak, x, axis, keepdims):
+        x = max_shift_undone(shifted, axis)
+        if x is not None and is_max_of(peak, x, axis, keepdims):
             return x, LogSumExp(axis, keepdims)
     return None
 
@@ -335,16 +335,25 @@ def _logsumexp_of(v):
     return None
 
 
+def max_shift_undone(shifted, axis):
+    """x where `shifted` is x - max(x, axis, keepdims=True) (the stable softmax's and
+    logsumexp's shift, written out), else None."""
+    sub = shifted.owner
+    if sub is None or not isinstance(sub.op, E.Elemwise) or sub.op.scalar_op.name != "sub":
+        return None
+    x, shift = sub.inputs
+    return x if x.ndim == shifted.ndim and is_max_of(shift, x, axis, True) else None
+
+
 def is_max_of(v, x, axis, keepdims):
     """Whether v is max(x, axis) with its axes kept (keepdims) or dropped, or the dropped
     max with those axes put back."""
     node = v.owner
-    if node is not None and isinstance(node.op, DimShuffle) and keepdims:
-        dropped = node.inputs[0]
-        if dropped.owner is not None and is_max_of(dropped, x, axis, False) \
-                and _expand_back(dropped, x, axis, False).owner.op == node.op:
-            return True
-    op = node.op if node is not None else None
+    if node is None:
+        return False
+    if keepdims and isinstance(node.op, DimShuffle):
+        return node.op.pattern == _axes_put_back(x.ndim, axis) and is_max_of(node.inputs[0], x, axis, False)
+    op = node.op
     return (isinstance(op, Reduce) and op.kind == "max" and op.axis == tuple(axis) and op.keepdims == keepdims
             and node.inputs[0] is x)
 

@@ -15,7 +15,7 @@ register instead of reading an array one node wrote.
 """
 from collections import defaultdict
 
-from ..graph import Constant
+from ..graph import Constant, ancestors
 from ..ops.elemwise import Elemwise
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.reduce import Reduce
@@ -100,16 +100,7 @@ def _cheap(node):
     # (The full array may come from a loop where a row is computed from it: a batch norm's
     # x - mean(x) of x = conv + bias cannot join the loop its mean waits for.)
     return all(v.owner is None or not _fusable(v.owner) for v in rows) and (
-        full[0].owner is None or not _fusable(full[0].owner) or any(_computed_from(r, full[0]) for r in rows))
-
-
-def _computed_from(v, source, depth=6):
-    """Whether v is computed from source within `depth` nodes."""
-    if v is source:
-        return True
-    if v.owner is None or depth == 0:
-        return False
-    return any(_computed_from(i, source, depth - 1) for i in v.owner.inputs)
+        full[0].owner is None or not _fusable(full[0].owner) or full[0] in ancestors(rows))
 
 
 def _broadcast_within(v, out):

@@ -17,7 +17,7 @@ import numpy as np
 from ..graph import Constant
 from ..ops import elemwise as E
 from ..ops.elemwise import Elemwise
-from ..ops.reduce import Reduce, LogSumExp, SumToShape, is_max_of, written_logsumexp
+from ..ops.reduce import Reduce, LogSumExp, SumToShape, max_shift_undone, written_logsumexp
 from ..ops.nn import (Softmax, LogSoftmax, CategoricalCrossentropy, CrossentropySoftmax, CrossentropySoftmaxGrad,
                       CrossentropySoftmaxWithGrad)
 from ..ops.index import IncSubtensor, Subtensor
@@ -394,11 +394,9 @@ def softmax_of_max_shifted(fgraph, node):
     without the extra max and subtraction (the hand-written stable softmax, and the
     crossentropy gradient sg.grad takes for it: nn.written_softmax)."""
     shifted = node.inputs[0]
-    if scalar_name(shifted) != "sub":
-        return None
-    x, peak = args(shifted)
     axis = node.op.axis if isinstance(node.op, (Softmax, LogSoftmax)) else shifted.ndim - 1
-    if x.ndim != shifted.ndim or not is_max_of(peak, x, (axis,), True):
+    x = max_shift_undone(shifted, (axis,))
+    if x is None:
         return None
     if isinstance(node.op, (Softmax, LogSoftmax)):
         return _checked(type(node.op)(axis)(x), node.outputs[0])
