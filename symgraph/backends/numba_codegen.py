@@ -501,6 +501,9 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
     prelude = _padded_lines(padded) + (_named_literals(steps) if parallel and ndim > 1 else [])
     prelude += ["    nbig = 0"] if checked else []
+    varying = _varying_axes(patterns, ndim, steps, alias)
+    buffered = {} if tiled else _rows_worth_buffering(steps, varying, ndim, outs)
+    arrays += [f"h{j}" for j in buffered]
     out_index = ", ".join(f"i{d}" for d in range(ndim))
     # Each line goes in the loop of the innermost index it reads (level): a column's values,
     # and what is computed from them alone, once a row (loaded in the inner loop, where a store
@@ -509,9 +512,15 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     inner = max(ndim - 1, 0)
     levels = [[] for _ in range(ndim)] if ndim else [[]]
     level_of, invariant = {}, {}
+    forms = loop_forms(composite)
+    spell = functools.partial(step_source, checked=checked, forms=forms, invariant=invariant)
+    row_lines = _row_buffer_lines(steps, buffered, varying, patterns, ndim, spell, checked)
+    read = _read_by_loop(steps, outs, buffered)
     # (a tiled loop reads and writes through slices of a tile's row: _tiled_lines)
     written = [f"o{k}[j]" if tiled else f"out{k}[{out_index}]" for k in range(len(outs))]
     for i, pattern in enumerate(patterns):
+        if f"x{i}" not in read and not all(pattern):  # (0-d ones: the row buffers' loops may read them)
+            continue
         if i == alias:
             levels[inner].append(f"x{i} = {written[0]}")
             level_of[f"x{i}"] = inner
@@ -528,13 +537,19 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
             continue
         level_of[f"x{i}"] = inner if tiled else max(first + j for j, one in enumerate(pattern) if not one)
         levels[level_of[f"x{i}"]].append(f"x{i} = a{i}[{index}]")
-    forms = loop_forms(composite)
     for j, sop, args, arg_dtypes, dtype in steps:
+        if f"t{j}" not in read:
+            continue
+        if j in buffered:  # (its row's buffer: _row_buffer_lines)
+            level_of[f"t{j}"] = inner
+            levels[inner].append(f"t{j} = h{j}[{', '.join(f'i{d}' for d in sorted(buffered[j]))}]")
+            continue
         level_of[f"t{j}"] = max([level_of.get(a, 0) for a in args] or [0])
-        levels[level_of[f"t{j}"]].append(f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}")
-    prelude += [f"    {line}" for line in invariant.values() if line]
+        levels[level_of[f"t{j}"]].append(f"t{j} = {spell(sop, args, arg_dtypes, dtype)}")
+    prelude += [f"    {line}" for line in invariant.values() if line] + row_lines
     body = levels[inner]
-    body += _range_count_lines(steps, "") if checked else []
+    body += _range_count_lines([step for step in steps if f"t{step[0]}" in read and step[0] not in buffered], "") \
+        if checked else []
     body += [f"{written[k]} = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
@@ -547,6 +562,99 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
         lines = _kernel_lines(arrays, prelude, loops, body, parallel, parallel_chunk(composite), "nbig" if checked else None,
                               hoisted=levels[:inner])
     return "\n".join(lines) + "\n"
+
+
+# Ops of about one instruction a vector: a row's value computed from these alone is read as fast
+# as from a buffer (true division and the integer ones are not: 10x or more an add).
+_ONE_INSTRUCTION = _CHEAP - {"true_div", "reciprocal", "int_div", "mod"}
+_STEP_NAME = re.compile(r"t(\d+)")
+
+
+def _varying_axes(patterns, ndim, steps, alias):
+    """{name: the output's axes its value varies along} for each input (x{i}) and step (t{j})."""
+    varying = {}
+    for i, pattern in enumerate(patterns):
+        first = ndim - len(pattern)
+        varying[f"x{i}"] = frozenset(range(ndim)) if i == alias else \
+            frozenset(first + j for j, one in enumerate(pattern) if not one)
+    for j, _, args, _, _ in steps:
+        varying[f"t{j}"] = frozenset().union(*(varying.get(a, frozenset()) for a in args))
+    return varying
+
+
+def _rows_worth_buffering(steps, varying, ndim, outs):
+    """{step: its axes} of the steps a broadcast loop computes once, into buffers before the
+    loops (_row_buffer_lines), rather than at every element: each varies along the inner axis
+    but not along some other (a row: log(s) of x - log(s), s = exp(x).sum(axis=0)), is read by
+    the loop's other steps or is an output, and it or a step it is computed from costs more
+    than an instruction. Loop levels keep a column's values once a row already; a row's they
+    cannot: 1000x1000, x - log(row) float64 took 643 us, x - row 111."""
+    full, inner = frozenset(range(ndim)), ndim - 1
+    row = {j for j, *_ in steps if inner in varying[f"t{j}"] and varying[f"t{j}"] != full}
+    if not row:
+        return {}
+    costly_within, read_whole = {}, set(outs)
+    for j, sop, args, _, _ in steps:
+        deps = [int(m.group(1)) for a in args if (m := _STEP_NAME.fullmatch(a))]
+        if j in row:
+            costly_within[j] = (sop.name not in _ONE_INSTRUCTION and not sop.name.startswith("cast_")) or \
+                any(costly_within.get(k, False) for k in deps)
+        else:
+            read_whole |= set(deps)
+    return {j: varying[f"t{j}"] for j in sorted(row & read_whole) if costly_within[j]}
+
+
+def _read_by_loop(steps, outs, buffered):
+    """The inputs and steps a broadcast loop computes: those its outputs are computed from,
+    a buffered step read from its buffer (its own inputs left to the buffers' loops)."""
+    args_of = {f"t{j}": args for j, _, args, _, _ in steps}
+    read, stack = set(), [f"t{o}" for o in outs]
+    while stack:
+        name = stack.pop()
+        if name in read:
+            continue
+        read.add(name)
+        if name in args_of and int(name[1:]) not in buffered:
+            stack += args_of[name]
+    return read
+
+
+def _row_buffer_lines(steps, buffered, varying, patterns, ndim, spell, checked):
+    """Lines, for the prelude, filling each buffered step's buffer h{j} (_rows_worth_buffering;
+    an argument the caller makes, see row_buffers): loops over its axes (q{d}), computing it
+    and the steps it is computed from, inputs read as y{i} and steps named u{j} (the broadcast
+    loop's own names stay its own in a prange)."""
+    by_step = {j: (sop, args, arg_dtypes, dtype) for j, sop, args, arg_dtypes, dtype in steps}
+    lines = []
+    for axes in dict.fromkeys(buffered.values()):
+        filled = [j for j, a in buffered.items() if a == axes]
+        needed, stack = set(), list(filled)
+        while stack:
+            j = stack.pop()
+            if j not in needed:
+                needed.add(j)
+                stack += [int(m.group(1)) for a in by_step[j][1] if (m := _STEP_NAME.fullmatch(a))]
+        names = {f"t{j}": f"u{j}" for j in needed}
+        names.update({f"x{i}": f"y{i}" for i in range(len(patterns)) if varying[f"x{i}"]})
+        order = sorted(axes)
+        indent = "    "
+        for d in order:
+            lines.append(f"{indent}for q{d} in range(out0.shape[{d}]):")
+            indent += "    "
+        read = {a for j in needed for a in by_step[j][1] if a in names and a.startswith("x")}
+        for i, pattern in enumerate(patterns):
+            if f"x{i}" in read:
+                first = ndim - len(pattern)
+                index = ", ".join("0" if one else f"q{first + k}" for k, one in enumerate(pattern))
+                lines.append(f"{indent}y{i} = a{i}[{index}]")
+        for j in sorted(needed):
+            sop, args, arg_dtypes, dtype = by_step[j]
+            renamed = [names.get(a, a) for a in args]
+            lines.append(f"{indent}u{j} = {spell(sop, renamed, arg_dtypes, dtype)}")
+            if checked and _checked_form(sop, arg_dtypes, dtype):
+                lines.append(f"{indent}nbig += np.int64({_beyond_range(sop, renamed, dtype)})")
+        lines += [f"{indent}h{j}[{', '.join(f'q{d}' for d in order)}] = u{j}" for j in filled]
+    return lines
 
 
 def _tile_rows(patterns, tiled):
@@ -1242,12 +1350,40 @@ class _RangeChecked:
 
 def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None, tiled=None, padded=()):
     if uses_checked_forms(composite, in_dtypes):  # (never in place, as flat_kernel's)
-        return _RangeChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, checked=True,
-                                                       tiled=tiled, padded=padded)),
-                            _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, tiled=tiled,
-                                              padded=padded))
-    return _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled,
-                                      padded=padded))
+        kernel = _RangeChecked(_compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, checked=True,
+                                                         tiled=tiled, padded=padded)),
+                               _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, tiled=tiled,
+                                                 padded=padded))
+    else:
+        kernel = _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled,
+                                            padded=padded))
+    buffers = [] if tiled else row_buffers(composite, in_dtypes, ndim, patterns, alias)
+    return _WithRowBuffers(kernel, buffers) if buffers else kernel
+
+
+def row_buffers(composite, in_dtypes, ndim, patterns, alias=None):
+    """(axes, dtype) of each row buffer a broadcast kernel takes after its inputs (in the
+    order of its h{j} arguments: _rows_worth_buffering)."""
+    steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
+    buffered = _rows_worth_buffering(steps, _varying_axes(patterns, ndim, steps, alias), ndim, composite.outputs)
+    return [(tuple(sorted(axes)), np.dtype(steps[j][4])) for j, axes in buffered.items()]
+
+
+class _WithRowBuffers:
+    """A broadcast kernel called with its row buffers (row_buffers), made at each call for the
+    output's shape. Made in the kernel by np.empty, every fresh process loaded numba's
+    allocator for it first: a function's first call 8 -> 45 ms with a warm disk cache."""
+
+    def __init__(self, kernel, buffers):
+        self.kernel, self.buffers = kernel, buffers
+
+    @property
+    def dispatcher(self):
+        return self
+
+    def __call__(self, *args):
+        shape = args[0].shape
+        return self.kernel(*args, *[np.empty([shape[d] for d in axes], dtype) for axes, dtype in self.buffers])
 
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,

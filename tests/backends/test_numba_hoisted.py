@@ -1,7 +1,9 @@
 """The Numba backend's broadcast loops compute what depends on an input broadcast along the
 inner axes (a column, a channel's value) once per outer index, not once per element
 (numba_codegen._broadcast_source): the source's structure, and NumPy's values for columns,
-channels, rows, single values, in-place loops, range-checked forms and empty inner axes."""
+channels, rows, single values, in-place loops, range-checked forms and empty inner axes.
+What is computed from an input broadcast along an outer axis (a row) alone, with a function
+or a division, is computed once into a buffer before the loops (_row_buffer_lines)."""
 import numpy as np
 import pytest
 
@@ -54,6 +56,14 @@ CASES = [
     ("outer of 3-d", [(6, 20, 1), (1, 20, 1), (6, 20, 40)], lambda m, a, b, x: m.sin(a * b) + x),
     ("single value and column", [(), (37, 1), (37, 50)], lambda m, s, c, x: m.exp(s * c) + x),
     ("sin of a large column (checked forms)", [(37, 50), (37, 1)], lambda m, x, c: m.sin(c * 1e5) * x),
+    ("log of a row", [(37, 50), (1, 50)], lambda m, x, r: x - m.log(abs(r) + 1)),
+    ("a row's mean and deviation", [(37, 50), (1, 50), (1, 50)],
+     lambda m, x, mean, var: (x - mean) / m.sqrt(abs(var) + 1e-3) + m.exp(mean) * 2),
+    ("row of 3-d and a channel", [(6, 20, 40), (1, 20, 40), (1, 20, 1)],
+     lambda m, x, r, c: x * m.tanh(r * c) - m.exp(c)),
+    ("middle axis broadcast", [(6, 20, 40), (6, 1, 40)], lambda m, x, r: x / m.sqrt(r * r + 1)),
+    ("sin of a large row (checked forms)", [(37, 50), (1, 50)], lambda m, x, r: m.sin(r * 1e5) * x + m.cos(r)),
+    ("mod of a large row (checked forms)", [(37, 50), (1, 50)], lambda m, x, r: x - (r * 1e9) % 0.7),
 ]
 
 
@@ -87,3 +97,75 @@ def test_a_column_beside_an_empty_inner_axis_and_an_in_place_loop(rng):
         want = np.exp(cv) * xv + rv
         kernel(xv, xv, cv, rv)
         np.testing.assert_allclose(xv, want, rtol=1e-6, atol=1e-5)  # (exp: an ulp)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_rows_exponential_is_computed_once_into_a_buffer_before_the_loops(parallel):
+    source = codegen._broadcast_source(composite_exp_times_plus(), ("float32",) * 3, 2,
+                                       ((False, False), (True, False), (True, False)), parallel)
+    lines = lines_of(source)
+    outer = lines.index(f"for i0 in {'prange' if parallel else 'range'}(out0.shape[0]):")
+    assert "def kernel(out0, a0, a1, a2, h0):" in lines  # (the caller makes it: row_buffers)
+    assert codegen.row_buffers(composite_exp_times_plus(), ("float32",) * 3, 2,
+                               ((False, False), (True, False), (True, False))) == [((1,), np.dtype("float32"))]
+    assert lines.index("u0 = np.float32(exp32(y1))") < lines.index("h0[q1] = u0") < outer
+    assert lines.index("t0 = h0[i1]") > lines.index("for i1 in range(out0.shape[1]):")
+    assert "x1 = a1[0, i1]" not in lines and not any("exp32" in line for line in lines[outer:])
+    # a middle axis broadcast in 3-d: the buffer spans the two others
+    patterns = ((False,) * 3, (False, True, False), (True, True, False))
+    source = codegen._broadcast_source(composite_exp_times_plus(), ("float32",) * 3, 3, patterns, parallel)
+    assert "t0 = h0[i0, i2]" in source and "h0[q0, q2] = u0" in source
+    assert codegen.row_buffers(composite_exp_times_plus(), ("float32",) * 3, 3, patterns) == [
+        ((0, 2), np.dtype("float32"))]
+
+
+def test_a_rows_arithmetic_alone_and_a_function_of_the_whole_array_stay_in_the_loop():
+    """A row times two is read as cheaply as from a buffer; exp(x) of the whole array is not a
+    row's; nor is anything in a tiled loop (its rows read through tiles)."""
+    program = [(TABLE["mul"], (("in", 1), ("const", 2.0, "float32")), "float32"),
+               (TABLE["add"], (("tmp", 0), ("in", 0)), "float32"), (TABLE["exp"], (("tmp", 1),), "float32")]
+    composite = Composite(program, [2], 2)
+    source = codegen._broadcast_source(composite, ("float32",) * 2, 2, ((False, False), (True, False)), False)
+    assert "h1" not in source and "x1 = a1[0, i1]" in source
+    # exp(row) * 2 read by the loop: one buffer, of the product (the exp is computed in its loop)
+    program = [(TABLE["exp"], (("in", 1),), "float32"), (TABLE["mul"], (("tmp", 0), ("const", 2.0, "float32")), "float32"),
+               (TABLE["add"], (("tmp", 1), ("in", 0)), "float32")]
+    source = codegen._broadcast_source(Composite(program, [2], 2), ("float32",) * 2, 2, ((False, False), (True, False)),
+                                       False)
+    assert "def kernel(out0, a0, a1, h1):" in source and "h1[q1] = u1" in source and "t0 =" not in source
+    tiled = codegen._broadcast_source(composite_exp_times_plus(), ("float32",) * 3, 2,
+                                      ((False, False), (True, False), (True, False)), False, tiled=(True, False, False))
+    assert "h0" not in tiled
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint8"])
+def test_an_integer_rows_division_computed_once_gives_numpys(dtype, rng):
+    """Integer floor division and mod of a row (by a single value: its plan made before the
+    loops, numba_integers) and a row's comparison, buffered as bools."""
+    x, r, s = sg.tensor("x", dtype, (None, None)), sg.tensor("r", dtype, (1, None)), sg.tensor("s", dtype, ())
+    f = sg.function([x, r, s], [x + r // s - r % 3, sg.where(r // 2 > 1, x, r)], backend="numba")
+    info = np.iinfo(dtype)
+    xv = rng.integers(0, min(info.max, 100), size=(300, 70)).astype(dtype)
+    rv = rng.integers(0, min(info.max, 100), size=(1, 70)).astype(dtype)
+    sv = np.array(7, dtype)
+    got = f(xv, rv, sv)
+    np.testing.assert_array_equal(got[0], xv + rv // sv - rv % 3)
+    np.testing.assert_array_equal(got[1], np.where(rv // 2 > 1, xv, rv))
+
+
+def test_a_rows_buffer_in_place_and_beside_empty_axes(rng):
+    """In place (out0 is x's buffer) the row's log is computed before the loop writes; with no
+    rows, or rows of no elements, nothing is written."""
+    program = [(TABLE["log"], (("in", 1),), "float64"), (TABLE["sub"], (("in", 0), ("tmp", 0)), "float64")]
+    composite = Composite(program, [1], 2)
+    for parallel in (False, True):
+        kernel = codegen.broadcast_kernel(composite, ("float64",) * 2, 2, ((False, False), (True, False)), parallel,
+                                          alias=0)
+        xv, rv = awkward(rng, (300, 200), "float64"), np.abs(awkward(rng, (1, 200), "float64")) + 0.5
+        want = xv - np.log(rv)
+        kernel(xv, xv, rv)
+        np.testing.assert_allclose(xv, want, rtol=1e-14)
+    x, r = sg.dmatrix("x"), sg.tensor("r", "float64", (1, None))
+    f = sg.function([x, r], x - sg.log(r), backend="numba")
+    assert f(np.zeros((0, 5)), np.ones((1, 5))).shape == (0, 5)
+    assert f(np.zeros((4, 0)), np.ones((1, 0))).shape == (4, 0)
