@@ -49,6 +49,10 @@ def _normalize(np_, x):
     return (x - x.mean(axis=1, keepdims=True)) / (x.std(axis=1, keepdims=True) + 1e-5)
 
 
+def _normalize_columns(np_, x):
+    return (x - x.mean(axis=0, keepdims=True)) / np_.sqrt(x.var(axis=0, keepdims=True) + 1e-5)
+
+
 # name, input shapes, expression over a NumPy-like module (np, jax.numpy) or symgraph
 CASES = [
     ("x*y+z", [N, N, N], lambda m, x, y, z: x * y + z),
@@ -159,6 +163,9 @@ CASES = [
     # of 10 scores (one kernel a row length)
     ("accuracy, 1000x10", [(1000, 10), (1000, 10)],
      lambda m, p, t: m.mean(m.equal(p.argmax(axis=1), t.argmax(axis=1)).astype(p.dtype))),
+    # (73rd session: a function of a row kept with keepdims, computed once a column, not a value)
+    ("normalize columns, 1000x1000", [(1000, 1000)], _normalize_columns),
+    ("x - log(sum(exp) axis 0), 1000x1000", [(1000, 1000)], lambda m, x: x - m.log(m.exp(x).sum(axis=0, keepdims=True))),
 ]
 
 
