@@ -566,7 +566,7 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
 
 # Ops of about one instruction a vector: a row's value computed from these alone is read as fast
 # as from a buffer (true division and the integer ones are not: 10x or more an add).
-_ONE_INSTRUCTION = _CHEAP - {"true_div", "reciprocal", "int_div", "mod"}
+ONE_INSTRUCTION = _CHEAP - {"true_div", "reciprocal", "int_div", "mod"}
 _STEP_NAME = re.compile(r"t(\d+)")
 
 
@@ -597,7 +597,7 @@ def _rows_worth_buffering(steps, varying, ndim, outs):
     for j, sop, args, _, _ in steps:
         deps = [int(m.group(1)) for a in args if (m := _STEP_NAME.fullmatch(a))]
         if j in row:
-            costly_within[j] = (sop.name not in _ONE_INSTRUCTION and not sop.name.startswith("cast_")) or \
+            costly_within[j] = (sop.name not in ONE_INSTRUCTION and not sop.name.startswith("cast_")) or \
                 any(costly_within.get(k, False) for k in deps)
         else:
             read_whole |= set(deps)
