@@ -44,6 +44,7 @@ from ..ops.elemwise import TABLE
 from . import numba_calls, numba_integers, numba_special, numba_svml, numba_svml_guards, numba_vecmath
 from . import numba_blocks, numba_noinline, numba_outline, numba_padded, numba_source_inline, numba_stack, numba_stream
 from . import numba_tasks
+from .loop_parts import ONE_INSTRUCTION, partial_values
 from .numba_integers import integer_step
 from .numba_blocks import BLOCK
 from .numba_stream import STREAM_ALIGN, STREAM_BLOCK
@@ -98,10 +99,7 @@ PARALLEL_CHUNK = 1 << 16  # elements of a 1-d loop per parallel task
 # call's launch is ~4.5 us on two cores: exp(x) of 16384 float64 24 -> 18 us; sin(x) of 8192
 # float64 27 -> 20; the fused chain's float64 of 8192 58 -> 42).
 COSTLY_THRESHOLD = 1 << 15  # (a cost of 1)
-_CHEAP = {"add", "sub", "mul", "neg", "abs", "sign", "square", "maximum", "minimum", "where", "clip",
-          "relu", "floor", "ceil", "round_half_to_even", "eq", "neq", "lt", "le", "gt", "ge",
-          "logical_and", "logical_or", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
-          "invert", "isnan", "isinf", "isfinite", "trunc", "hard_sigmoid", "true_div", "reciprocal", "int_div", "mod"}
+_CHEAP = ONE_INSTRUCTION | {"true_div", "reciprocal", "int_div", "mod"}
 _COST_2 = {"sin", "cos", "tan", "arcsin", "arccos", "arctan", "arctan2", "arccosh", "arctanh", "log", "log1p",
            "cbrt", "softplus", "logaddexp"}
 _COST_4 = {"pow", "erf", "gelu", "hypot", "arcsinh"}
@@ -267,8 +265,9 @@ def _beyond_range(sop, args, dtype):
             f"and abs({b}) < np.{dtype}(math.inf))")
 
 
-def _steps(composite, loads):
-    """(index, scalar op, argument expressions, argument dtypes, dtype) of each program step."""
+def _steps(composite, loads, temp="t"):
+    """(index, scalar op, argument expressions, argument dtypes, dtype) of each program step;
+    temp: the prefix of the steps' names (t0, t1...)."""
     dtypes = []
     for j, (sop, refs, dtype) in enumerate(composite.program):
         args, arg_dtypes = [], []
@@ -277,7 +276,7 @@ def _steps(composite, loads):
                 args.append(loads[ref[1]][0])
                 arg_dtypes.append(loads[ref[1]][1])
             elif ref[0] == "tmp":
-                args.append(f"t{ref[1]}")
+                args.append(f"{temp}{ref[1]}")
                 arg_dtypes.append(dtypes[ref[1]])
             else:
                 args.append(_literal(ref[1], ref[2]))
@@ -286,13 +285,13 @@ def _steps(composite, loads):
         yield j, sop, args, arg_dtypes, dtype
 
 
-def program_lines(composite, loads, indent, spell=None):
+def program_lines(composite, loads, indent, spell=None, temp="t"):
     """Statements computing every step of a Composite; loads[k] names input k's value.
     spell(sop, args, arg_dtypes, dtype) spells one step: step_source in the loop's forms unless
-    given (the CUDA backend passes its own: math.* instead of np.*)."""
+    given (the CUDA backend passes its own: math.* instead of np.*). temp: as in _steps."""
     spell = spell or functools.partial(step_source, forms=loop_forms(composite))
-    return [f"{indent}t{j} = {spell(sop, args, arg_dtypes, dtype)}"
-            for j, sop, args, arg_dtypes, dtype in _steps(composite, loads)]
+    return [f"{indent}{temp}{j} = {spell(sop, args, arg_dtypes, dtype)}"
+            for j, sop, args, arg_dtypes, dtype in _steps(composite, loads, temp)]
 
 
 def uses_checked_forms(composite, in_dtypes, dtypes=tuple(CHECKED_FORMS), forms=CHECKED_FORMS):
@@ -495,31 +494,31 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     one flag an input: transposed or not): the loops walk tiles (tiles of rows split between
     cores where parallel), each transposed input's tile copied to the stack first (_tiled_lines).
     padded (not tiled; 2 or more dimensions): the inputs read through padded_rows (_padded_lines)."""
-    n_in, outs = len(in_dtypes), composite.outputs
     assert not padded or (ndim > 1 and not tiled)
+    given = len(in_dtypes)
+    parts, composite = ([], composite) if tiled else _row_parts(composite, ndim, patterns, alias)
+    in_dtypes = tuple(in_dtypes) + tuple(part.program[o][2] for part, _ in parts for o in part.outputs)
+    patterns = tuple(patterns) + tuple(tuple(d not in axes for d in range(ndim)) for part, axes in parts
+                                       for _ in part.outputs)
+    n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + _input_names(n_in, padded)
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
     prelude = _padded_lines(padded) + (_named_literals(steps) if parallel and ndim > 1 else [])
     prelude += ["    nbig = 0"] if checked else []
-    varying = _varying_axes(patterns, ndim, steps, alias)
-    buffered = {} if tiled else _rows_worth_buffering(steps, varying, ndim, outs)
-    arrays += [f"h{j}" for j in buffered]
     out_index = ", ".join(f"i{d}" for d in range(ndim))
     # Each line goes in the loop of the innermost index it reads (level): a column's values,
     # and what is computed from them alone, once a row (loaded in the inner loop, where a store
     # to out may change them for all LLVM knows, they were loaded and exp'd again a vector:
     # (exp(c) * x) of 10000x100 by 10000x1 float32 computed 10^6 exponentials, NumPy's 10^4).
+    # A row's values go in buffers, filled before the loops (_row_parts, _row_part_lines).
     inner = max(ndim - 1, 0)
     levels = [[] for _ in range(ndim)] if ndim else [[]]
     level_of, invariant = {}, {}
-    forms = loop_forms(composite)
-    spell = functools.partial(step_source, checked=checked, forms=forms, invariant=invariant)
-    row_lines = _row_buffer_lines(steps, buffered, varying, patterns, ndim, spell, checked)
-    read = _read_by_loop(steps, outs, buffered)
+    read = {ref[1] for _, refs, _ in composite.program for ref in refs if ref[0] == "in"}
     # (a tiled loop reads and writes through slices of a tile's row: _tiled_lines)
     written = [f"o{k}[j]" if tiled else f"out{k}[{out_index}]" for k in range(len(outs))]
     for i, pattern in enumerate(patterns):
-        if f"x{i}" not in read and not all(pattern):  # (0-d ones: the row buffers' loops may read them)
+        if i not in read and not all(pattern):  # (0-d ones: the row parts' loops may read them)
             continue
         if i == alias:
             levels[inner].append(f"x{i} = {written[0]}")
@@ -537,19 +536,14 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
             continue
         level_of[f"x{i}"] = inner if tiled else max(first + j for j, one in enumerate(pattern) if not one)
         levels[level_of[f"x{i}"]].append(f"x{i} = a{i}[{index}]")
+    forms = loop_forms(composite)
     for j, sop, args, arg_dtypes, dtype in steps:
-        if f"t{j}" not in read:
-            continue
-        if j in buffered:  # (its row's buffer: _row_buffer_lines)
-            level_of[f"t{j}"] = inner
-            levels[inner].append(f"t{j} = h{j}[{', '.join(f'i{d}' for d in sorted(buffered[j]))}]")
-            continue
         level_of[f"t{j}"] = max([level_of.get(a, 0) for a in args] or [0])
-        levels[level_of[f"t{j}"]].append(f"t{j} = {spell(sop, args, arg_dtypes, dtype)}")
-    prelude += [f"    {line}" for line in invariant.values() if line] + row_lines
+        levels[level_of[f"t{j}"]].append(f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}")
+    rows = _row_part_lines(parts, given, ndim, patterns, in_dtypes, checked, invariant)
+    prelude += [f"    {line}" for line in invariant.values() if line] + rows
     body = levels[inner]
-    body += _range_count_lines([step for step in steps if f"t{step[0]}" in read and step[0] not in buffered], "") \
-        if checked else []
+    body += _range_count_lines(steps, "") if checked else []
     body += [f"{written[k]} = t{o}" for k, o in enumerate(outs)]
     loops = [(f"i{d}", f"out0.shape[{d}]") for d in range(ndim)]
     if tiled:
@@ -564,96 +558,44 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     return "\n".join(lines) + "\n"
 
 
-# Ops of about one instruction a vector: a row's value computed from these alone is read as fast
-# as from a buffer (true division and the integer ones are not: 10x or more an add).
-ONE_INSTRUCTION = _CHEAP - {"true_div", "reciprocal", "int_div", "mod"}
-_STEP_NAME = re.compile(r"t(\d+)")
+def _row_parts(composite, ndim, patterns, alias):
+    """loop_parts.partial_values of a broadcast loop for the values that vary along its inner
+    axis but not along some other (a row's: log(s) of x - log(s), s = exp(x).sum(axis=0,
+    keepdims=True)), each part's outputs filled into a buffer before the loops, which the rest
+    reads as inputs after its own (their caller makes them: row_buffers). The loop levels keep
+    a column's values once a row; a row's they cannot: 1000x1000, x - log(row) float64 took
+    643 us, x - row 111."""
+    inner = ndim - 1
+    axes = [frozenset(range(ndim)) if i == alias else
+            frozenset(ndim - len(p) + k for k, one in enumerate(p) if not one) for i, p in enumerate(patterns)]
+    return partial_values(composite, axes, range(ndim), lambda part_axes: inner in part_axes)
 
 
-def _varying_axes(patterns, ndim, steps, alias):
-    """{name: the output's axes its value varies along} for each input (x{i}) and step (t{j})."""
-    varying = {}
-    for i, pattern in enumerate(patterns):
-        first = ndim - len(pattern)
-        varying[f"x{i}"] = frozenset(range(ndim)) if i == alias else \
-            frozenset(first + j for j, one in enumerate(pattern) if not one)
-    for j, _, args, _, _ in steps:
-        varying[f"t{j}"] = frozenset().union(*(varying.get(a, frozenset()) for a in args))
-    return varying
-
-
-def _rows_worth_buffering(steps, varying, ndim, outs):
-    """{step: its axes} of the steps a broadcast loop computes once, into buffers before the
-    loops (_row_buffer_lines), rather than at every element: each varies along the inner axis
-    but not along some other (a row: log(s) of x - log(s), s = exp(x).sum(axis=0)), is read by
-    the loop's other steps or is an output, and it or a step it is computed from costs more
-    than an instruction. Loop levels keep a column's values once a row already; a row's they
-    cannot: 1000x1000, x - log(row) float64 took 643 us, x - row 111."""
-    full, inner = frozenset(range(ndim)), ndim - 1
-    row = {j for j, *_ in steps if inner in varying[f"t{j}"] and varying[f"t{j}"] != full}
-    if not row:
-        return {}
-    costly_within, read_whole = {}, set(outs)
-    for j, sop, args, _, _ in steps:
-        deps = [int(m.group(1)) for a in args if (m := _STEP_NAME.fullmatch(a))]
-        if j in row:
-            costly_within[j] = (sop.name not in ONE_INSTRUCTION and not sop.name.startswith("cast_")) or \
-                any(costly_within.get(k, False) for k in deps)
-        else:
-            read_whole |= set(deps)
-    return {j: varying[f"t{j}"] for j in sorted(row & read_whole) if costly_within[j]}
-
-
-def _read_by_loop(steps, outs, buffered):
-    """The inputs and steps a broadcast loop computes: those its outputs are computed from,
-    a buffered step read from its buffer (its own inputs left to the buffers' loops)."""
-    args_of = {f"t{j}": args for j, _, args, _, _ in steps}
-    read, stack = set(), [f"t{o}" for o in outs]
-    while stack:
-        name = stack.pop()
-        if name in read:
-            continue
-        read.add(name)
-        if name in args_of and int(name[1:]) not in buffered:
-            stack += args_of[name]
-    return read
-
-
-def _row_buffer_lines(steps, buffered, varying, patterns, ndim, spell, checked):
-    """Lines, for the prelude, filling each buffered step's buffer h{j} (_rows_worth_buffering;
-    an argument the caller makes, see row_buffers): loops over its axes (q{d}), computing it
-    and the steps it is computed from, inputs read as y{i} and steps named u{j} (the broadcast
-    loop's own names stay its own in a prange)."""
-    by_step = {j: (sop, args, arg_dtypes, dtype) for j, sop, args, arg_dtypes, dtype in steps}
-    lines = []
-    for axes in dict.fromkeys(buffered.values()):
-        filled = [j for j, a in buffered.items() if a == axes]
-        needed, stack = set(), list(filled)
-        while stack:
-            j = stack.pop()
-            if j not in needed:
-                needed.add(j)
-                stack += [int(m.group(1)) for a in by_step[j][1] if (m := _STEP_NAME.fullmatch(a))]
-        names = {f"t{j}": f"u{j}" for j in needed}
-        names.update({f"x{i}": f"y{i}" for i in range(len(patterns)) if varying[f"x{i}"]})
-        order = sorted(axes)
+def _row_part_lines(parts, given, ndim, patterns, in_dtypes, checked, invariant):
+    """The prelude's lines filling the row parts' buffers (_row_parts: inputs given, given + 1...)
+    in loops over their axes (q{d}): inputs read as y{i}, steps named u{j} (the broadcast loop's
+    own names stay its own in a prange). A part's range-checked forms are counted as the loop's."""
+    lines, buffer = [], given
+    for part, axes in parts:
         indent = "    "
-        for d in order:
+        for d in sorted(axes):
             lines.append(f"{indent}for q{d} in range(out0.shape[{d}]):")
             indent += "    "
-        read = {a for j in needed for a in by_step[j][1] if a in names and a.startswith("x")}
-        for i, pattern in enumerate(patterns):
-            if f"x{i}" in read:
-                first = ndim - len(pattern)
-                index = ", ".join("0" if one else f"q{first + k}" for k, one in enumerate(pattern))
+        read = sorted({ref[1] for _, refs, _ in part.program for ref in refs if ref[0] == "in"})
+        names = {i: f"x{i}" if all(patterns[i]) else f"y{i}" for i in read}  # (0-d ones: the prelude's)
+        for i in read:
+            if not all(patterns[i]):
+                first = ndim - len(patterns[i])
+                index = ", ".join("0" if one else f"q{first + k}" for k, one in enumerate(patterns[i]))
                 lines.append(f"{indent}y{i} = a{i}[{index}]")
-        for j in sorted(needed):
-            sop, args, arg_dtypes, dtype = by_step[j]
-            renamed = [names.get(a, a) for a in args]
-            lines.append(f"{indent}u{j} = {spell(sop, renamed, arg_dtypes, dtype)}")
-            if checked and _checked_form(sop, arg_dtypes, dtype):
-                lines.append(f"{indent}nbig += np.int64({_beyond_range(sop, renamed, dtype)})")
-        lines += [f"{indent}h{j}[{', '.join(f'q{d}' for d in order)}] = u{j}" for j in filled]
+        loads = [(names.get(i, "unread"), d) for i, d in enumerate(in_dtypes[:given])]
+        spell = functools.partial(step_source, checked=checked, forms=loop_forms(part), invariant=invariant)
+        lines += program_lines(part, loads, indent, spell, temp="u")
+        lines += _range_count_lines(list(_steps(part, loads, "u")), indent) if checked else []
+        index = ", ".join(f"q{d}" if d in axes else "0" for d in range(ndim))
+        for o in part.outputs:
+            lines.append(f"{indent}a{buffer}[{index}] = u{o}")
+            buffer += 1
     return lines
 
 
@@ -1357,16 +1299,15 @@ def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None,
     else:
         kernel = _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled,
                                             padded=padded))
-    buffers = [] if tiled else row_buffers(composite, in_dtypes, ndim, patterns, alias)
+    buffers = [] if tiled else row_buffers(composite, ndim, patterns, alias)
     return _WithRowBuffers(kernel, buffers) if buffers else kernel
 
 
-def row_buffers(composite, in_dtypes, ndim, patterns, alias=None):
-    """(axes, dtype) of each row buffer a broadcast kernel takes after its inputs (in the
-    order of its h{j} arguments: _rows_worth_buffering)."""
-    steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
-    buffered = _rows_worth_buffering(steps, _varying_axes(patterns, ndim, steps, alias), ndim, composite.outputs)
-    return [(tuple(sorted(axes)), np.dtype(steps[j][4])) for j, axes in buffered.items()]
+def row_buffers(composite, ndim, patterns, alias=None):
+    """(axes, dtype) of each row buffer a broadcast kernel takes after its inputs (_row_parts),
+    of the output's lengths along axes and 1 along the others."""
+    parts, _ = _row_parts(composite, ndim, patterns, alias)
+    return [(axes, np.dtype(part.program[o][2])) for part, axes in parts for o in part.outputs]
 
 
 class _WithRowBuffers:
@@ -1383,7 +1324,8 @@ class _WithRowBuffers:
 
     def __call__(self, *args):
         shape = args[0].shape
-        return self.kernel(*args, *[np.empty([shape[d] for d in axes], dtype) for axes, dtype in self.buffers])
+        return self.kernel(*args, *[np.empty([n if d in axes else 1 for d, n in enumerate(shape)], dtype)
+                                    for axes, dtype in self.buffers])
 
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,

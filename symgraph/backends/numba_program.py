@@ -33,8 +33,9 @@ from ..ops.shape import Alloc, BroadcastTo, Concatenate, DimShuffle, Repeat, Res
 from ..ops.composite import Composite, CompositeReduce
 from ..ops.elemwise import Elemwise
 from ..ops.random import RandomDraw
-from .numba_codegen import (ONE_INSTRUCTION, compile_source, is_cached, module_name, program_lines,
-                            uses_checked_forms, _init_literal, _fold_lines, _folded, _literal)
+from .loop_parts import partial_values
+from .numba_codegen import (compile_source, is_cached, module_name, program_lines, uses_checked_forms,
+                            _init_literal, _fold_lines, _folded, _literal)
 from .numba_vecmath import TRIG_FORMS
 from .numba_rows import blocked, crossentropy_kind, row_kernel, row_source
 from .executor import from_shapes, input_writers, overwritten
@@ -539,60 +540,15 @@ def _elementwise(w, node):
 
 
 def _partial_values(composite, in_shapes, out_shape):
-    """([(part, shape)], rest): the steps of a loop over out_shape that vary along fewer of its
-    axes (a row's, a column's, a single value's), are read by the loop's other steps (or are
-    outputs), and cost more than an instruction on the way (numba_codegen.ONE_INSTRUCTION): each
-    part a Composite of the same inputs computing those of one set of axes, over `shape` (1
-    along the others); rest, the Composite computing the outputs from the inputs and then the
-    parts' outputs in order. The loop otherwise computed them at every element, where the
-    broadcast kernels keep a column's once a row and fill a row's buffer first (a batch norm's
-    gamma / sqrt(var + eps) of 128x256: 32768 square roots and divisions for 256)."""
-    ndim, program = len(out_shape), composite.program
-    varies = frozenset(d for d, n in enumerate(out_shape) if n != 1)
-    axes, costly, tmps = [], [], []
-    for sop, refs, _ in program:
-        a, t = frozenset(), [ref[1] for ref in refs if ref[0] == "tmp"]
-        for ref in refs:
-            if ref[0] == "in":
-                shape = in_shapes[ref[1]]
-                a |= frozenset(ndim - len(shape) + k for k, n in enumerate(shape) if n != 1)
-        a |= frozenset().union(*(axes[j] for j in t))
-        axes.append(a)
-        tmps.append(t)
-        costly.append((sop.name not in ONE_INSTRUCTION and not sop.name.startswith("cast_"))
-                      or any(costly[j] for j in t))
-    read_whole = set(composite.outputs).union(*(tmps[j] for j in range(len(program)) if axes[j] == varies))
-    kept = [j for j in range(len(program)) if axes[j] != varies and j in read_whole and costly[j]]
-    if not kept:
-        return [], composite
-    n_in, parts, slot = composite.n_inputs, [], {}
-    for a in dict.fromkeys(axes[j] for j in kept):
-        computed = [j for j in kept if axes[j] == a]
-        part, index = _steps_for(program, computed, tmps)
-        parts.append((Composite(part, [index[j] for j in computed], n_in),
-                      tuple(n if d in a else 1 for d, n in enumerate(out_shape))))
-        slot.update({j: n_in + len(slot) for j in computed})
-    rest, index = _steps_for(program, composite.outputs, tmps, slot)
-    return parts, Composite(rest, [index[o] for o in composite.outputs], n_in + len(slot))
-
-
-def _steps_for(program, wanted, tmps, given=None):
-    """The steps `wanted` are computed from, in order, renumbered (and index: old -> new); a
-    step in `given` is read as that input instead."""
-    given = given or {}
-    needed, stack = set(), [j for j in wanted if j not in given]
-    while stack:
-        j = stack.pop()
-        if j not in needed:
-            needed.add(j)
-            stack += [k for k in tmps[j] if k not in given]
-    index = {j: n for n, j in enumerate(sorted(needed))}
-
-    def renamed(ref):
-        if ref[0] != "tmp":
-            return ref
-        return ("in", given[ref[1]]) if ref[1] in given else ("tmp", index[ref[1]])
-    return [(program[j][0], tuple(renamed(r) for r in program[j][1]), program[j][2]) for j in sorted(needed)], index
+    """loop_parts.partial_values of a loop over out_shape, each part with the shape it is
+    computed over (1 along the axes it does not vary along): what varies along fewer axes than
+    the output (a row's, a column's), computed into small arrays before the loop, which the
+    loop otherwise computed at every element (a batch norm's gamma / sqrt(var + eps) of
+    128x256: 32768 square roots and divisions for 256)."""
+    ndim = len(out_shape)
+    axes = [frozenset(ndim - len(shape) + k for k, n in enumerate(shape) if n != 1) for shape in in_shapes]
+    parts, rest = partial_values(composite, axes, (d for d, n in enumerate(out_shape) if n != 1))
+    return [(part, tuple(n if d in a else 1 for d, n in enumerate(out_shape))) for part, a in parts], rest
 
 
 def _product(w, node):

@@ -583,23 +583,3 @@ def test_a_rows_and_a_columns_functions_are_computed_once_before_the_loop(rng):
     assert [k for k, line in enumerate(lines) if "np.sqrt(" in line or "log1p64(" in line][-1] < loop - 2
     assert any(line.endswith("= np.empty((1, 7), np.float64)") for line in lines[:loop])
     assert any(line.endswith("= np.empty((12, 1), np.float64)") for line in lines[:loop])
-
-
-def test_partial_values_split_a_composite_into_its_parts_and_the_rest():
-    """_partial_values on a program alone: exp(row) * 2 is one part (the exp computed in it, not
-    in the loop), a column's division another; x's own steps and a row's sum stay."""
-    from symgraph.ops.composite import Composite
-    from symgraph.ops.elemwise import TABLE
-    program = [(TABLE["exp"], (("in", 1),), "float32"),                       # 0: row
-               (TABLE["mul"], (("tmp", 0), ("const", 2.0, "float32")), "float32"),  # 1: row, read by 4
-               (TABLE["true_div"], (("in", 2), ("const", 3.0, "float32")), "float32"),  # 2: column, read by 4
-               (TABLE["add"], (("in", 1), ("in", 1)), "float32"),              # 3: row, cheap
-               (TABLE["add"], (("tmp", 1), ("tmp", 2)), "float32"),            # 4: whole
-               (TABLE["mul"], (("tmp", 4), ("tmp", 3)), "float32"),            # 5: whole
-               (TABLE["add"], (("tmp", 5), ("in", 0)), "float32")]             # 6: whole
-    composite = Composite(program, [6], 3)
-    parts, rest = numba_program._partial_values(composite, [(5, 4), (1, 4), (5, 1)], (5, 4))
-    assert [(str(p), shape) for p, shape in parts] == [("Composite{mul(exp(i1), 2.0)}", (1, 4)),
-                                                       ("Composite{true_div(i2, 3.0)}", (5, 1))]
-    assert rest.n_inputs == 5 and str(rest) == "Composite{add(mul(add(i3, i4), add(i1, i1)), i0)}"
-    assert numba_program._partial_values(composite, [(5, 4), (5, 4), (5, 4)], (5, 4)) == ([], composite)
