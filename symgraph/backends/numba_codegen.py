@@ -497,9 +497,8 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     assert not padded or (ndim > 1 and not tiled)
     given = len(in_dtypes)
     parts, composite = ([], composite) if tiled else _row_parts(composite, ndim, patterns, alias)
-    in_dtypes = tuple(in_dtypes) + tuple(part.program[o][2] for part, _ in parts for o in part.outputs)
-    patterns = tuple(patterns) + tuple(tuple(d not in axes for d in range(ndim)) for part, axes in parts
-                                       for _ in part.outputs)
+    in_dtypes, patterns = _with_parts(parts, in_dtypes, patterns)
+    patterns = patterns[:given] + tuple(tuple(d not in axes for d in range(ndim)) for axes in patterns[given:])
     n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + _input_names(n_in, padded)
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
@@ -540,7 +539,8 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     for j, sop, args, arg_dtypes, dtype in steps:
         level_of[f"t{j}"] = max([level_of.get(a, 0) for a in args] or [0])
         levels[level_of[f"t{j}"]].append(f"t{j} = {step_source(sop, args, arg_dtypes, dtype, checked, forms, invariant)}")
-    rows = _row_part_lines(parts, given, ndim, patterns, in_dtypes, checked, invariant)
+    rows = _part_lines(parts, given, ndim, lambda d: f"out0.shape[{d}]", functools.partial(_read_at, ndim, patterns),
+                       in_dtypes, checked, invariant)
     prelude += [f"    {line}" for line in invariant.values() if line] + rows
     body = levels[inner]
     body += _range_count_lines(steps, "") if checked else []
@@ -571,32 +571,60 @@ def _row_parts(composite, ndim, patterns, alias):
     return partial_values(composite, axes, range(ndim), lambda part_axes: inner in part_axes)
 
 
-def _row_part_lines(parts, given, ndim, patterns, in_dtypes, checked, invariant):
-    """The prelude's lines filling the row parts' buffers (_row_parts: inputs given, given + 1...)
-    in loops over their axes (q{d}): inputs read as y{i}, steps named u{j} (the broadcast loop's
-    own names stay its own in a prange). A part's range-checked forms are counted as the loop's."""
+def _reduce_parts(composite, n_axes, broadcast):
+    """loop_parts.partial_values of a reduction's loop (broadcast[i]: the axes input i does not
+    vary along) for the values that vary along its last axis, the one its inner loops walk,
+    but not along some other (a row's: exp(r) of (x * exp(r)).sum(axis=0)), each part's outputs
+    filled into a buffer before the loops, which the rest reads as inputs after its own (their
+    caller makes them: _WithBuffers). A column's are left to LLVM, which moves them out of the
+    inner loop: (x * exp(c)).sum(axis=0) of 1000x1000 float64 took 84 us, with a row 500."""
+    if n_axes < 2:
+        return [], composite
+    axes = [frozenset(a for a in range(n_axes) if a not in b) for b in broadcast]
+    return partial_values(composite, axes, range(n_axes), lambda part_axes: n_axes - 1 in part_axes)
+
+
+def _read_at(ndim, patterns, i):
+    """Where a broadcast kernel's part loops read input i (_part_lines): None for a 0-d one."""
+    if all(patterns[i]):
+        return None
+    first = ndim - len(patterns[i])
+    return ", ".join("0" if one else f"q{first + k}" for k, one in enumerate(patterns[i]))
+
+
+def _part_lines(parts, given, n_axes, bound, reads, in_dtypes, checked, invariant):
+    """Lines, before a kernel's loops, filling its parts' buffers (loop_parts: inputs given,
+    given + 1...; _row_parts, _reduce_parts) in loops over their axes (q{d}, bound(d) long):
+    input i read as y{i} at reads(i) (q{d} along its axes; None: one value the kernel read
+    before as x{i}), steps named u{j} (the kernel's own names stay its own in a prange). A
+    part's range-checked forms are counted as the kernel's."""
     lines, buffer = [], given
     for part, axes in parts:
         indent = "    "
         for d in sorted(axes):
-            lines.append(f"{indent}for q{d} in range(out0.shape[{d}]):")
+            lines.append(f"{indent}for q{d} in range({bound(d)}):")
             indent += "    "
-        read = sorted({ref[1] for _, refs, _ in part.program for ref in refs if ref[0] == "in"})
-        names = {i: f"x{i}" if all(patterns[i]) else f"y{i}" for i in read}  # (0-d ones: the prelude's)
-        for i in read:
-            if not all(patterns[i]):
-                first = ndim - len(patterns[i])
-                index = ", ".join("0" if one else f"q{first + k}" for k, one in enumerate(patterns[i]))
-                lines.append(f"{indent}y{i} = a{i}[{index}]")
+        names = {}
+        for i in sorted({ref[1] for _, refs, _ in part.program for ref in refs if ref[0] == "in"}):
+            index = reads(i)
+            names[i] = f"x{i}" if index is None else f"y{i}"
+            lines += [] if index is None else [f"{indent}y{i} = a{i}[{index}]"]
         loads = [(names.get(i, "unread"), d) for i, d in enumerate(in_dtypes[:given])]
         spell = functools.partial(step_source, checked=checked, forms=loop_forms(part), invariant=invariant)
         lines += program_lines(part, loads, indent, spell, temp="u")
         lines += _range_count_lines(list(_steps(part, loads, "u")), indent) if checked else []
-        index = ", ".join(f"q{d}" if d in axes else "0" for d in range(ndim))
+        index = ", ".join(f"q{d}" if d in axes else "0" for d in range(n_axes))
         for o in part.outputs:
             lines.append(f"{indent}a{buffer}[{index}] = u{o}")
             buffer += 1
     return lines
+
+
+def _with_parts(parts, in_dtypes, broadcast_along):
+    """The kernel's inputs' dtypes with its parts' buffers after them, and broadcast_along (one
+    entry an input: the axes it does not vary along) with theirs."""
+    buffers = [(part.program[o][2], axes) for part, axes in parts for o in part.outputs]
+    return tuple(in_dtypes) + tuple(d for d, _ in buffers), tuple(broadcast_along) + tuple(a for _, a in buffers)
 
 
 def _tile_rows(patterns, tiled):
@@ -792,6 +820,12 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     values, except for a float32 matrix's column sums on one core: kernel(out, ext, total,
     a0, ...), out of out_dtype (see reduce_scratch). padded: the inputs read through
     padded_rows (_padded_lines). checked: as in _range_count_lines."""
+    n_axes, given = (len(order) if order is not None else n_kept + n_reduced), len(in_dtypes)
+    broadcast = broadcast or ((),) * given
+    parts, composite = _reduce_parts(composite, n_axes, broadcast)
+    in_dtypes, broadcast = _with_parts(parts, in_dtypes, broadcast)
+    broadcast = broadcast[:given] + tuple(tuple(a for a in range(n_axes) if a not in axes) for axes in broadcast[given:])
+    read = {ref[1] for _, refs, _ in composite.program for ref in refs if ref[0] == "in"}
     n_in = len(in_dtypes)
     scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
     params = ", ".join(["out", "ext"] + ["total"] * scratch + _input_names(n_in, padded))
@@ -805,9 +839,9 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
            for i in range(n_in)]  # (a 0-d input's one value is a0[()])
     single = [len(order) > 0 and len(broadcast[i]) == len(order) for i in range(n_in)]
     lines += [f"    x{i} = a{i}[{idx[i]}]" for i in range(n_in) if single[i]]
+    lines += ["    nbig = 0"] if checked else []
     # (a division by one of these: its plan's line, made before the loops as _flat_source's)
     invariant, plans_at = {f"x{i}": None for i in range(n_in) if single[i]}, len(lines)
-    lines += ["    nbig = 0"] if checked else []
     loads = [(f"x{i}", d) for i, d in enumerate(in_dtypes)]
     steps = list(_steps(composite, loads))
 
@@ -826,7 +860,7 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         """The values' loop body; mask: a condition the value is added under (else 0); seen: the
         NaN flag of a max or min, across: acc an array's element (_fold_lines); assign: acc set
         to the value (a fold's first)."""
-        lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i])
+        lines.extend(f"{indent}x{i} = a{i}[{idx[i]}]" for i in range(n_in) if not single[i] and i in read)
         lines.extend(program_lines(composite, loads, indent,
                                    functools.partial(step_source, checked=checked, forms=loop_forms(composite),
                                                      invariant=invariant)))
@@ -839,8 +873,11 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
 
     def source():  # (a whole reduction's total comes back too: ReduceThunk's whole call reads it)
         closing = ["    return nbig"] if checked else ["    return out[0]"] if n_kept == 0 and not scratch else []
+        def reads(i):
+            return None if single[i] else ", ".join("0" if a in broadcast[i] else f"q{a}" for a in range(n_axes))
+        rows = _part_lines(parts, given, n_axes, lambda a: f"ext[{a}]", reads, in_dtypes, checked, invariant)
         plans = [f"    {line}" for line in invariant.values() if line]
-        return "\n".join(lines[:plans_at] + plans + lines[plans_at:] + closing) + "\n"
+        return "\n".join(lines[:plans_at] + plans + rows + lines[plans_at:] + closing) + "\n"
 
     # float32 values summed in float64 would make the loop 4 lanes wide instead of 8 (half
     # speed): add blocks in float32 (the vectorizer keeps 32 partial sums of 32 values each),
@@ -1300,7 +1337,7 @@ def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None,
         kernel = _compile(_broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias, tiled=tiled,
                                             padded=padded))
     buffers = [] if tiled else row_buffers(composite, ndim, patterns, alias)
-    return _WithRowBuffers(kernel, buffers) if buffers else kernel
+    return _WithBuffers(kernel, buffers, _output_shape) if buffers else kernel
 
 
 def row_buffers(composite, ndim, patterns, alias=None):
@@ -1310,22 +1347,31 @@ def row_buffers(composite, ndim, patterns, alias=None):
     return [(axes, np.dtype(part.program[o][2])) for part, axes in parts for o in part.outputs]
 
 
-class _WithRowBuffers:
-    """A broadcast kernel called with its row buffers (row_buffers), made at each call for the
-    output's shape. Made in the kernel by np.empty, every fresh process loaded numba's
-    allocator for it first: a function's first call 8 -> 45 ms with a warm disk cache."""
+class _WithBuffers:
+    """A kernel called with its parts' buffers (row_buffers, _reduce_parts), made at each call
+    for the loops' lengths (lengths(args): the output's shape, or a reduction's ext). Made in
+    the kernel by np.empty, every fresh process loaded numba's allocator for it first: a
+    function's first call 8 -> 45 ms with a warm disk cache."""
 
-    def __init__(self, kernel, buffers):
-        self.kernel, self.buffers = kernel, buffers
+    def __init__(self, kernel, buffers, lengths):
+        self.kernel, self.buffers, self.lengths = kernel, buffers, lengths
 
     @property
     def dispatcher(self):
         return self
 
     def __call__(self, *args):
-        shape = args[0].shape
-        return self.kernel(*args, *[np.empty([n if d in axes else 1 for d, n in enumerate(shape)], dtype)
+        lengths = self.lengths(args)
+        return self.kernel(*args, *[np.empty([n if d in axes else 1 for d, n in enumerate(lengths)], dtype)
                                     for axes, dtype in self.buffers])
+
+
+def _output_shape(args):
+    return args[0].shape
+
+
+def _extents(args):
+    return args[1]
 
 
 def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer=False, order=None,
@@ -1336,5 +1382,10 @@ def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, para
     0.24x NumPy)."""
     args = composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, parallel, outer, order, broadcast, out_dtype, padded
     if uses_checked_forms(composite, in_dtypes):  # (every path writes all of out: a rerun redoes it)
-        return _RangeChecked(_compile(_reduce_source(*args, checked=True)), _reduce_source(*args))
-    return _compile(_reduce_source(*args))
+        kernel = _RangeChecked(_compile(_reduce_source(*args, checked=True)), _reduce_source(*args))
+    else:
+        kernel = _compile(_reduce_source(*args))
+    n_axes = len(order) if order is not None else n_kept + n_reduced
+    parts, _ = _reduce_parts(composite, n_axes, broadcast or ((),) * len(in_dtypes))
+    buffers = [(axes, np.dtype(part.program[o][2])) for part, axes in parts for o in part.outputs]
+    return _WithBuffers(kernel, buffers, _extents) if buffers else kernel

@@ -522,21 +522,28 @@ def _elementwise(w, node):
     outs = [w.new(o) for o in node.outputs]
     for name, o in zip(outs, node.outputs):
         w.lines.append(f"{name} = np.empty({out_shape}, {_np(o.dtype)})")
-    parts, composite = _partial_values(composite, [w.shape(v) for v in node.inputs], out_shape)
-    buffers = []
-    for k, (part, shape) in enumerate(parts):  # (what varies along fewer axes, computed first: _partial_values)
-        names = [f"{outs[0]}_p{k}_{m}" for m in range(len(part.outputs))]
-        for name, step in zip(names, part.outputs):
-            w.lines.append(f"{name} = np.empty({shape}, {_np(part.program[step][2])})")
-        pad = _loops(w, shape)
-        w.lines += program_lines(part, [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in node.inputs], pad)
-        w.lines += [f"{pad}{name}{_index(shape, shape)} = t{step}" for name, step in zip(names, part.outputs)]
-        buffers += [(name + _index(shape, out_shape), part.program[step][2]) for name, step in zip(names, part.outputs)]
+    composite, loads = _parts_first(w, composite, node.inputs, out_shape, outs[0])
     pad = _loops(w, out_shape)
-    loads = [(w.load(v, _index(w.shape(v), out_shape)), v.dtype) for v in node.inputs] + buffers
     w.lines += program_lines(composite, loads, pad)
     at = _index(out_shape, out_shape)
     w.lines += [f"{pad}{name}{at} = t{step}" for name, step in zip(outs, composite.outputs)]
+
+
+def _parts_first(w, composite, inputs, shape, prefix):
+    """(rest, loads): the lines computing the parts of a loop over `shape` into small arrays
+    named after prefix (_partial_values), and what is left for the loop, with the loads of its
+    inputs (those arrays last) at the loop's index."""
+    parts, rest = _partial_values(composite, [w.shape(v) for v in inputs], shape)
+    buffers = []
+    for k, (part, part_shape) in enumerate(parts):
+        names = [f"{prefix}_p{k}_{m}" for m in range(len(part.outputs))]
+        for name, step in zip(names, part.outputs):
+            w.lines.append(f"{name} = np.empty({part_shape}, {_np(part.program[step][2])})")
+        pad = _loops(w, part_shape)
+        w.lines += program_lines(part, [(w.load(v, _index(w.shape(v), part_shape)), v.dtype) for v in inputs], pad)
+        w.lines += [f"{pad}{name}{_index(part_shape, part_shape)} = t{step}" for name, step in zip(names, part.outputs)]
+        buffers += [(name + _index(part_shape, shape), part.program[step][2]) for name, step in zip(names, part.outputs)]
+    return rest, [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in inputs] + buffers
 
 
 def _partial_values(composite, in_shapes, out_shape):
@@ -660,12 +667,13 @@ def _reduction(w, node):
     w.lines.append(f"{name} = np.empty({out_shape}, {_np(dtype)})")
     at = "[" + ", ".join("0" if k in axes else f"i{k}" for k in keep) + "]" if keep else "[()]"
     fold = "sum" if kind == "mean" else kind
+    if isinstance(op, CompositeReduce):  # (a row's or a column's values computed first: _parts_first)
+        composite, loads = _parts_first(w, op.composite, node.inputs, tuple(shape), name)
 
     def value(pad):
         if isinstance(op, CompositeReduce):
-            loads = [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in node.inputs]
-            w.lines.extend(program_lines(op.composite, loads, pad))
-            return f"t{op.composite.outputs[0]}"
+            w.lines.extend(program_lines(composite, loads, pad))
+            return f"t{composite.outputs[0]}"
         return w.load(node.inputs[0], _index(shape, shape))
 
     if count == 1:  # nothing to fold, and a cast or a fused expression: a copy

@@ -169,3 +169,57 @@ def test_a_rows_buffer_in_place_and_beside_empty_axes(rng):
     f = sg.function([x, r], x - sg.log(r), backend="numba")
     assert f(np.zeros((0, 5)), np.ones((1, 5))).shape == (0, 5)
     assert f(np.zeros((4, 0)), np.ones((1, 0))).shape == (4, 0)
+
+
+# Reductions of loops reading a row through a function (numba_codegen._reduce_parts)
+REDUCTIONS = [
+    ("sum along rows", [(37, 50), (1, 50)], lambda m, x, r: (x * m.exp(r)).sum(axis=1)),
+    ("sum down columns", [(37, 50), (1, 50)], lambda m, x, r: (x * m.exp(r)).sum(axis=0)),
+    ("max along rows", [(37, 50), (1, 50)], lambda m, x, r: (x / m.sqrt(abs(r) + 1)).max(axis=1)),
+    ("min of all", [(37, 50), (1, 50)], lambda m, x, r: (x - m.log(abs(r) + 1)).min()),
+    ("mean of 3-d over the middle", [(6, 20, 40), (6, 1, 40)], lambda m, x, r: (x * m.tanh(r)).mean(axis=1)),
+    ("prod of a row and a column", [(37, 50), (1, 50), (37, 1)],
+     lambda m, x, r, c: (1 + 0.01 * x * m.exp(r) * c).prod(axis=0)),
+    ("mod of a large row (checked forms)", [(37, 50), (1, 50)], lambda m, x, r: (x - (r * 1e9) % 0.7).sum(axis=0)),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", REDUCTIONS, ids=[c[0] for c in REDUCTIONS])
+@pytest.mark.exhaustive
+def test_reductions_of_a_rows_function_give_numpys(case, dtype, rng):
+    name, shapes, expr = case
+    symbols = [sg.tensor(f"a{i}", dtype, tuple(1 if n == 1 else None for n in s)) for i, s in enumerate(shapes)]
+    f = sg.function(symbols, expr(sg, *symbols), backend="numba")
+    tol = dict(rtol=2e-5, atol=2e-4) if dtype == "float32" else dict(rtol=1e-11, atol=1e-11)
+    for scale in (1, 40):  # (40: a parallel loop)
+        values = [awkward(rng, tuple(n * scale if k == 0 and n > 1 else n for k, n in enumerate(s)), dtype)
+                  for s in shapes]
+        with np.errstate(all="ignore"):
+            np.testing.assert_allclose(f(*values), expr(np, *values), **tol)
+
+
+def test_a_reductions_row_function_is_computed_once_into_a_buffer_before_its_loops():
+    """exp(r) of (x * exp(r)).sum(axis=0) (an outer fold: the reduced axis outside, the kept one
+    inside) and .sum(axis=1) (an inner one): filled into a buffer (the last argument, which
+    the caller makes) before the loops, read in them; a column's is left in the loop."""
+    program = [(TABLE["exp"], (("in", 1),), "float64"), (TABLE["mul"], (("in", 0), ("tmp", 0)), "float64")]
+    composite = Composite(program, [1], 2)
+    for kept, outer in ((1, True), (0, False)):
+        order = (kept, 1 - kept)
+        source = codegen._reduce_source(composite, ("float64",) * 2, 1, 1, "sum", "float64", False, outer, order,
+                                        ((), (0,)))
+        lines = lines_of(source)
+        assert "def kernel(out, ext, a0, a1, a2):" in lines
+        loops = [k for k, line in enumerate(lines) if line.startswith("for k0") or line.startswith("for r0")]
+        assert lines.index("u0 = np.float64(exp64(y1))") < lines.index("a2[0, q1] = u0") < loops[0]
+        assert "x2 = a2[0, k0]" in lines if outer else "x2 = a2[0, r0]" in lines
+        assert sum("exp64(" in line for line in lines) == 1
+    column = codegen._reduce_source(composite, ("float64",) * 2, 1, 1, "sum", "float64", False, True, (1, 0),
+                                    ((), (1,)))
+    assert "def kernel(out, ext, a0, a1):" in column
+    kernel = codegen.reduce_kernel(composite, ("float64",) * 2, 1, 1, "sum", "float64", False, True, (1, 0), ((), (0,)))
+    x, r = np.arange(6.0).reshape(2, 3), np.array([[0.0, 1.0, 2.0]])
+    out = np.empty(3)
+    kernel(out, (2, 3), x, r)
+    np.testing.assert_allclose(out, (x * np.exp(r)).sum(axis=0), rtol=1e-15)

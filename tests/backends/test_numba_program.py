@@ -583,3 +583,17 @@ def test_a_rows_and_a_columns_functions_are_computed_once_before_the_loop(rng):
     assert [k for k, line in enumerate(lines) if "np.sqrt(" in line or "log1p64(" in line][-1] < loop - 2
     assert any(line.endswith("= np.empty((1, 7), np.float64)") for line in lines[:loop])
     assert any(line.endswith("= np.empty((12, 1), np.float64)") for line in lines[:loop])
+
+
+def test_a_fused_reductions_row_function_is_computed_once_before_its_loops(rng):
+    """(x * exp(r)).sum(axis=0) and (x / sqrt(|r| + 1)).max(axis=1) in a program: exp(r) and the
+    square root computed into small arrays first (numba_program._parts_first), then folded."""
+    x, r = sg.dmatrix("x"), sg.tensor("r", "float64", (1, None))
+    outputs = [(x * sg.exp(r)).sum(axis=0), (x / sg.sqrt(abs(r) + 1)).max(axis=1), sg.dot(x, x.T), x.min(axis=0)]
+    f = sg.function([x, r], outputs, backend="numba")
+    values = [rng.normal(size=(12, 7)), rng.normal(size=(1, 7))]
+    assert_close(program_of(f, *values), sg.function([x, r], outputs, backend="numpy")(*values), "float64")
+    lines = [line.strip() for line in f._run.plans[numba_program.signature(values)][0].source.splitlines()]
+    costly = [k for k, line in enumerate(lines) if "exp64(" in line or "np.sqrt(" in line]
+    assert len(costly) == 2 and all("_p0_0[0, i1] = t" in lines[k + 1] for k in costly)  # (stored, not folded)
+    assert any(line.endswith("_p0_0 = np.empty((1, 7), np.float64)") for line in lines[:costly[0]])
