@@ -493,12 +493,13 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     2.6 us an input. alias: as in _flat_source. checked: as in _range_count_lines. tiled (2-d;
     one flag an input: transposed or not): the loops walk tiles (tiles of rows split between
     cores where parallel), each transposed input's tile copied to the stack first (_tiled_lines).
-    padded (not tiled; 2 or more dimensions): the inputs read through padded_rows (_padded_lines)."""
+    padded (not tiled; 2 or more dimensions): the inputs read through padded_rows (_padded_lines).
+    A row's values computed into buffers first (_row_parts) take the arguments after the inputs'."""
     assert not padded or (ndim > 1 and not tiled)
     given = len(in_dtypes)
     parts, composite = ([], composite) if tiled else _row_parts(composite, ndim, patterns, alias)
-    in_dtypes, patterns = _with_parts(parts, in_dtypes, patterns)
-    patterns = patterns[:given] + tuple(tuple(d not in axes for d in range(ndim)) for axes in patterns[given:])
+    in_dtypes = tuple(in_dtypes) + tuple(dtype.name for _, dtype in _buffers(parts))
+    patterns = tuple(patterns) + tuple(tuple(d not in axes for d in range(ndim)) for axes, _ in _buffers(parts))
     n_in, outs = len(in_dtypes), composite.outputs
     arrays = [f"out{k}" for k in range(len(outs))] + _input_names(n_in, padded)
     steps = list(_steps(composite, [(f"x{i}", d) for i, d in enumerate(in_dtypes)]))
@@ -509,7 +510,7 @@ def _broadcast_source(composite, in_dtypes, ndim, patterns, parallel, alias=None
     # and what is computed from them alone, once a row (loaded in the inner loop, where a store
     # to out may change them for all LLVM knows, they were loaded and exp'd again a vector:
     # (exp(c) * x) of 10000x100 by 10000x1 float32 computed 10^6 exponentials, NumPy's 10^4).
-    # A row's values go in buffers, filled before the loops (_row_parts, _row_part_lines).
+    # A row's values go in buffers, filled before the loops (_row_parts, _part_lines).
     inner = max(ndim - 1, 0)
     levels = [[] for _ in range(ndim)] if ndim else [[]]
     level_of, invariant = {}, {}
@@ -620,11 +621,10 @@ def _part_lines(parts, given, n_axes, bound, reads, in_dtypes, checked, invarian
     return lines
 
 
-def _with_parts(parts, in_dtypes, broadcast_along):
-    """The kernel's inputs' dtypes with its parts' buffers after them, and broadcast_along (one
-    entry an input: the axes it does not vary along) with theirs."""
-    buffers = [(part.program[o][2], axes) for part, axes in parts for o in part.outputs]
-    return tuple(in_dtypes) + tuple(d for d, _ in buffers), tuple(broadcast_along) + tuple(a for _, a in buffers)
+def _buffers(parts):
+    """(axes, dtype) of each buffer the parts fill, in the order the kernel takes them after its
+    inputs (the caller makes them of the loops' lengths along axes, 1 along the others)."""
+    return [(axes, np.dtype(part.program[o][2])) for part, axes in parts for o in part.outputs]
 
 
 def _tile_rows(patterns, tiled):
@@ -819,12 +819,13 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     inner loop vectorizes across outputs, as in NumPy's sum(axis=0)). out holds acc_dtype
     values, except for a float32 matrix's column sums on one core: kernel(out, ext, total,
     a0, ...), out of out_dtype (see reduce_scratch). padded: the inputs read through
-    padded_rows (_padded_lines). checked: as in _range_count_lines."""
+    padded_rows (_padded_lines). checked: as in _range_count_lines. A row's values computed
+    into buffers first (_reduce_parts) take the arguments after the inputs'."""
     n_axes, given = (len(order) if order is not None else n_kept + n_reduced), len(in_dtypes)
     broadcast = broadcast or ((),) * given
     parts, composite = _reduce_parts(composite, n_axes, broadcast)
-    in_dtypes, broadcast = _with_parts(parts, in_dtypes, broadcast)
-    broadcast = broadcast[:given] + tuple(tuple(a for a in range(n_axes) if a not in axes) for axes in broadcast[given:])
+    in_dtypes = tuple(in_dtypes) + tuple(dtype.name for _, dtype in _buffers(parts))
+    broadcast = tuple(broadcast) + tuple(tuple(a for a in range(n_axes) if a not in axes) for axes, _ in _buffers(parts))
     read = {ref[1] for _, refs, _ in composite.program for ref in refs if ref[0] == "in"}
     n_in = len(in_dtypes)
     scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)
@@ -871,11 +872,12 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
         masked_value = value if mask is None else f"{value} if {mask} else np.{dtype}(0)"
         lines.extend(indent + line for line in _fold_lines(kind, acc, masked_value, dtype, seen, across))
 
+    def part_reads(i):  # (where the parts' loops read input i: _part_lines)
+        return None if single[i] else ", ".join("0" if a in broadcast[i] else f"q{a}" for a in range(n_axes))
+
     def source():  # (a whole reduction's total comes back too: ReduceThunk's whole call reads it)
         closing = ["    return nbig"] if checked else ["    return out[0]"] if n_kept == 0 and not scratch else []
-        def reads(i):
-            return None if single[i] else ", ".join("0" if a in broadcast[i] else f"q{a}" for a in range(n_axes))
-        rows = _part_lines(parts, given, n_axes, lambda a: f"ext[{a}]", reads, in_dtypes, checked, invariant)
+        rows = _part_lines(parts, given, n_axes, lambda a: f"ext[{a}]", part_reads, in_dtypes, checked, invariant)
         plans = [f"    {line}" for line in invariant.values() if line]
         return "\n".join(lines[:plans_at] + plans + rows + lines[plans_at:] + closing) + "\n"
 
@@ -1341,10 +1343,8 @@ def broadcast_kernel(composite, in_dtypes, ndim, patterns, parallel, alias=None,
 
 
 def row_buffers(composite, ndim, patterns, alias=None):
-    """(axes, dtype) of each row buffer a broadcast kernel takes after its inputs (_row_parts),
-    of the output's lengths along axes and 1 along the others."""
-    parts, _ = _row_parts(composite, ndim, patterns, alias)
-    return [(axes, np.dtype(part.program[o][2])) for part, axes in parts for o in part.outputs]
+    """_buffers of a broadcast kernel's row parts (_row_parts)."""
+    return _buffers(_row_parts(composite, ndim, patterns, alias)[0])
 
 
 class _WithBuffers:
@@ -1386,6 +1386,5 @@ def reduce_kernel(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, para
     else:
         kernel = _compile(_reduce_source(*args))
     n_axes = len(order) if order is not None else n_kept + n_reduced
-    parts, _ = _reduce_parts(composite, n_axes, broadcast or ((),) * len(in_dtypes))
-    buffers = [(axes, np.dtype(part.program[o][2])) for part, axes in parts for o in part.outputs]
+    buffers = _buffers(_reduce_parts(composite, n_axes, broadcast or ((),) * len(in_dtypes))[0])
     return _WithBuffers(kernel, buffers, _extents) if buffers else kernel
