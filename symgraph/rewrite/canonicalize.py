@@ -151,6 +151,17 @@ def negation_out_of_a_sum(fgraph, node):
     return _identity(node.outputs[0], elemwise_op("neg")(node.op(args(x)[0])))
 
 
+@canonicalize.register(SumToShape)
+def negation_out_of_a_sum_to_shape(fgraph, node):
+    """SumToShape(-g, s) -> -SumToShape(g, s), as negation_out_of_a_sum: the gradient of x - b to
+    a b of shape unknown beside x's, read back as -g by it and as g by x's, had its loop write
+    both (a layer norm's gradient wrote two 1000x1000 arrays where one is read)."""
+    g, target = node.inputs
+    if scalar_name(g) != "neg" or g.dtype[0] != "f":
+        return None
+    return _identity(node.outputs[0], elemwise_op("neg")(SumToShape()(args(g)[0], target)))
+
+
 @canonicalize.register(Reduce)
 def kept_axes_from_the_dropped(fgraph, node):
     """x.mean(axis, keepdims=True) beside x.mean(axis) -> the latter with its axes put back (a

@@ -6,6 +6,7 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 from hypothesis.extra import numpy as hnp
 
 import symgraph as sg
+from symgraph.ops.reduce import SumToShape
 from symgraph.graph import Constant, graph_inputs
 from symgraph.ops.composite import Composite, CompositeReduce
 from symgraph.ops.linalg import Dot, Gemm
@@ -1054,6 +1055,31 @@ def test_negation_comes_out_of_sums_and_means(rng):
     cost = -sg.log(sg.nn.softmax(x))[sg.arange(y.shape[0]), y].mean()
     f = sg.function([x, y], cost, backend="numpy")
     assert [str(n.op) for n in f.fgraph.apply_nodes] == ["CrossentropySoftmax", "Mean{axis=(0,)}"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_negation_comes_out_of_a_sum_to_a_shape(backend, rng):
+    """SumToShape(-g, s) -> -SumToShape(g, s), bit for bit: the gradient of x - b to a b whose
+    shape beside x's the graph does not know (a layer norm's mean) no longer makes its loop
+    write -g beside g: one full-size output, the negation on the summed column."""
+    x, t = sg.dmatrix("x"), sg.dmatrix("t")
+    d = x - x.mean(axis=1, keepdims=True)
+    y = d / sg.sqrt((d * d).mean(axis=1, keepdims=True) + 1e-5)
+    fast, slow = (sg.function([x, t], sg.grad((y * t).sum(), x), backend=backend, optimize=o) for o in (True, False))
+    assert fired(fast, "negation_out_of_a_sum_to_shape")
+    loops = [n for n in fast.fgraph.apply_nodes if type(n.op).__name__ == "Composite" and n.outputs[0].ndim == 2
+             and not any(s == 1 for s in n.outputs[0].type.shape)]
+    assert all(len(n.outputs) == 1 for n in loops) and not any(
+        "neg" in str(n.op) for n in loops if n.inputs and all(v.type.shape[-1] != 1 for v in n.inputs if v.ndim == 2))
+    for xv, tv in ((rng.normal(size=(6, 5)), rng.normal(size=(6, 5))), (rng.normal(size=(6, 5)), rng.normal(size=(1, 5)))):
+        np.testing.assert_allclose(fast(xv, tv), slow(xv, tv), rtol=1e-10, atol=1e-12)
+    g, s = sg.dmatrix("g"), sg.tensor("s", "int64", (2,))
+    h = sg.function([g, s], SumToShape()(-g, s), backend=backend)
+    gv = rng.normal(size=(4, 3))
+    np.testing.assert_array_equal(h(gv, np.array([1, 3])), -gv.sum(axis=0, keepdims=True))
+    np.testing.assert_array_equal(h(gv, np.array([4, 3])), -gv)
+    i = sg.lmatrix("i")
+    assert not fired(sg.function([i, s], SumToShape()(-i, s), backend=backend), "negation_out_of_a_sum_to_shape")
 
 
 def test_a_keras_classifier_step_sums_no_gradient_back_to_its_own_shape(rng):
