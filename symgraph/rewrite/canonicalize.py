@@ -153,13 +153,20 @@ def negation_out_of_a_sum(fgraph, node):
 
 @canonicalize.register(SumToShape)
 def negation_out_of_a_sum_to_shape(fgraph, node):
-    """SumToShape(-g, s) -> -SumToShape(g, s), as negation_out_of_a_sum: the gradient of x - b to
-    a b of shape unknown beside x's, read back as -g by it and as g by x's, had its loop write
-    both (a layer norm's gradient wrote two 1000x1000 arrays where one is read)."""
+    """SumToShape(-g, s) -> -SumToShape(g, s), as negation_out_of_a_sum, where the sum surely
+    sums some axis (its type is 1 where g's is not, or has fewer axes): the gradient of x - b to
+    a b of unknown shape beside x's, read as -g by it and as g by x's, had its loop write both
+    (a layer norm's gradient wrote two 1000x1000 arrays where one is read). Where the sum may
+    be g itself (x[:, 1:] - x[:, :-1] to its slices), -g stays its loop's second output: a
+    negation after the sum was a loop of its own (1000x1000 float64 1.3 -> 2.7 ms)."""
     g, target = node.inputs
+    out = node.outputs[0]
     if scalar_name(g) != "neg" or g.dtype[0] != "f":
         return None
-    return _identity(node.outputs[0], elemwise_op("neg")(SumToShape()(args(g)[0], target)))
+    lead = g.ndim - out.ndim
+    if lead == 0 and not any(n == 1 and m != 1 for n, m in zip(out.type.shape, g.type.shape)):
+        return None
+    return _identity(out, elemwise_op("neg")(SumToShape()(args(g)[0], target)))
 
 
 @canonicalize.register(Reduce)

@@ -1074,12 +1074,15 @@ def test_negation_comes_out_of_a_sum_to_a_shape(backend, rng):
     for xv, tv in ((rng.normal(size=(6, 5)), rng.normal(size=(6, 5))), (rng.normal(size=(6, 5)), rng.normal(size=(1, 5)))):
         np.testing.assert_allclose(fast(xv, tv), slow(xv, tv), rtol=1e-10, atol=1e-12)
     g, s = sg.dmatrix("g"), sg.tensor("s", "int64", (2,))
-    h = sg.function([g, s], SumToShape()(-g, s), backend=backend)
+    h = sg.function([g, s], SumToShape()(-g, s).sum(axis=1), backend=backend)  # (its type: (?, ?), not moved)
     gv = rng.normal(size=(4, 3))
-    np.testing.assert_array_equal(h(gv, np.array([1, 3])), -gv.sum(axis=0, keepdims=True))
-    np.testing.assert_array_equal(h(gv, np.array([4, 3])), -gv)
+    np.testing.assert_array_equal(h(gv, np.array([1, 3])), -gv.sum(axis=0, keepdims=True).sum(axis=1))
+    np.testing.assert_array_equal(h(gv, np.array([4, 3])), -gv.sum(axis=1))
     i = sg.lmatrix("i")
     assert not fired(sg.function([i, s], SumToShape()(-i, s), backend=backend), "negation_out_of_a_sum_to_shape")
+    # A sum that may be g itself (a slice's gradient): -g stays in g's loop, no loop of its own
+    k = sg.function([x], sg.grad(((x[:, 1:] - x[:, :-1]) ** 2).sum(), x), backend=backend)
+    assert not fired(k, "negation_out_of_a_sum_to_shape") and "Elemwise{neg}" not in names_of(k)
 
 
 def test_a_keras_classifier_step_sums_no_gradient_back_to_its_own_shape(rng):
