@@ -165,7 +165,8 @@ CASES = [
      lambda m, p, t: m.mean(m.equal(p.argmax(axis=1), t.argmax(axis=1)).astype(p.dtype))),
     # (73rd session: a function of a row kept with keepdims, computed once a column, not a value)
     ("normalize columns, 1000x1000", [(1000, 1000)], _normalize_columns),
-    ("x - log(sum(exp) axis 0), 1000x1000", [(1000, 1000)], lambda m, x: x - m.log(m.exp(x).sum(axis=0, keepdims=True))),
+    ("x - log(sum(exp) axis 0), 1000x1000", [(1000, 1000)],
+     lambda m, x: x - m.log(m.exp(x).sum(axis=0, keepdims=True))),
     ("(x * exp(row)).sum(axis 1), 1000x1000", [(1000, 1000), (1, 1000)], lambda m, x, r: (x * m.exp(r)).sum(axis=1)),
     ("(x / sqrt(row)).max(axis 1), 1000x1000", [(1000, 1000), (1, 1000)],
      lambda m, x, r: (x / m.sqrt(abs(r) + 1)).max(axis=1)),

@@ -4,9 +4,10 @@ column's, a single value's), split off to be computed once each rather than at e
 A Composite over broadcast inputs (x - log(s) with s = exp(x).sum(axis=0, keepdims=True): s a
 row) computes every step at every element of the output unless the loop does otherwise. The
 broadcast kernels (numba_codegen) keep a column's values once a row at their loop levels and
-fill buffers with a row's first; the whole-program tier (numba_program) fills small arrays with
-either first. Both split the Composite the same way here: the parts, each computing the split
-values of one set of axes, and the rest, reading them as inputs after its own.
+fill buffers with a row's first; the reductions' kernels fill buffers with either, and the
+whole-program tier (numba_program) small arrays. All split the Composite the same way here: the
+parts, each computing the split values of one set of axes, and the rest, reading them as
+inputs after its own.
 """
 from ..ops.composite import Composite
 

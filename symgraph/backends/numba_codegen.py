@@ -828,7 +828,8 @@ def _reduce_source(composite, in_dtypes, n_kept, n_reduced, kind, acc_dtype, par
     broadcast = broadcast or ((),) * given
     parts, composite = _reduce_parts(composite, n_axes, broadcast)
     in_dtypes = tuple(in_dtypes) + tuple(dtype.name for _, dtype in _buffers(parts))
-    broadcast = tuple(broadcast) + tuple(tuple(a for a in range(n_axes) if a not in axes) for axes, _ in _buffers(parts))
+    broadcast = tuple(broadcast) + tuple(tuple(a for a in range(n_axes) if a not in axes)
+                                         for axes, _ in _buffers(parts))
     read = {ref[1] for _, refs, _ in composite.program for ref in refs if ref[0] == "in"}
     n_in = len(in_dtypes)
     scratch = reduce_scratch(composite, n_kept, n_reduced, kind, acc_dtype, parallel, outer, out_dtype)

@@ -542,7 +542,8 @@ def _parts_first(w, composite, inputs, shape, prefix):
         pad = _loops(w, part_shape)
         w.lines += program_lines(part, [(w.load(v, _index(w.shape(v), part_shape)), v.dtype) for v in inputs], pad)
         w.lines += [f"{pad}{name}{_index(part_shape, part_shape)} = t{step}" for name, step in zip(names, part.outputs)]
-        buffers += [(name + _index(part_shape, shape), part.program[step][2]) for name, step in zip(names, part.outputs)]
+        buffers += [(name + _index(part_shape, shape), part.program[step][2])
+                    for name, step in zip(names, part.outputs)]
     return rest, [(w.load(v, _index(w.shape(v), shape)), v.dtype) for v in inputs] + buffers
 
 

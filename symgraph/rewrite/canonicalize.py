@@ -164,7 +164,7 @@ def negation_out_of_a_sum_to_shape(fgraph, node):
     if scalar_name(g) != "neg" or g.dtype[0] != "f":
         return None
     lead = g.ndim - out.ndim
-    if lead == 0 and not any(n == 1 and m != 1 for n, m in zip(out.type.shape, g.type.shape)):
+    if lead < 0 or (lead == 0 and not any(n == 1 and m != 1 for n, m in zip(out.type.shape, g.type.shape))):
         return None
     return _identity(out, elemwise_op("neg")(SumToShape()(args(g)[0], target)))
 
