@@ -1073,13 +1073,20 @@ def test_negation_comes_out_of_a_sum_to_a_shape(backend, rng):
         "neg" in str(n.op) for n in loops if n.inputs and all(v.type.shape[-1] != 1 for v in n.inputs if v.ndim == 2))
     for xv, tv in ((rng.normal(size=(6, 5)), rng.normal(size=(6, 5))), (rng.normal(size=(6, 5)), rng.normal(size=(1, 5)))):
         np.testing.assert_allclose(fast(xv, tv), slow(xv, tv), rtol=1e-10, atol=1e-12)
-    g, s = sg.dmatrix("g"), sg.tensor("s", "int64", (2,))
-    h = sg.function([g, s], SumToShape()(-g, s).sum(axis=1), backend=backend)  # (its type: (?, ?), not moved)
+    # A target of a known 1 and a length decided at run time (the sum is the SumToShape's own):
+    # moved and exact; an integer's negation is left where it is
+    g, n = sg.dmatrix("g"), sg.lscalar("n")
+    target = sg.stack([1, n])
+    h = sg.function([g, n], SumToShape()(-g, target), backend=backend)
+    assert fired(h, "negation_out_of_a_sum_to_shape") and str(h.fgraph.toposort()[-1].op) == "Elemwise{neg}"
     gv = rng.normal(size=(4, 3))
-    np.testing.assert_array_equal(h(gv, np.array([1, 3])), -gv.sum(axis=0, keepdims=True).sum(axis=1))
-    np.testing.assert_array_equal(h(gv, np.array([4, 3])), -gv.sum(axis=1))
+    np.testing.assert_array_equal(h(gv, 3), -gv.sum(axis=0, keepdims=True))
     i = sg.lmatrix("i")
-    assert not fired(sg.function([i, s], SumToShape()(-i, s), backend=backend), "negation_out_of_a_sum_to_shape")
+    ints = sg.function([i, n], SumToShape()(-i, target), backend=backend)
+    assert not fired(ints, "negation_out_of_a_sum_to_shape")
+    np.testing.assert_array_equal(ints(np.arange(12).reshape(4, 3), 3), -np.arange(12).reshape(4, 3).sum(0, keepdims=True))
+    s = sg.tensor("s", "int64", (2,))  # (of no known 1: the sum may be g itself, left)
+    assert not fired(sg.function([g, s], SumToShape()(-g, s), backend=backend), "negation_out_of_a_sum_to_shape")
     # A sum that may be g itself (a slice's gradient): -g stays in g's loop, no loop of its own
     k = sg.function([x], sg.grad(((x[:, 1:] - x[:, :-1]) ** 2).sum(), x), backend=backend)
     assert not fired(k, "negation_out_of_a_sum_to_shape") and "Elemwise{neg}" not in names_of(k)
