@@ -120,6 +120,14 @@ def own_asm(kernel):
     return own
 
 
+@pytest.fixture
+def folds_apart(monkeypatch):
+    """Reductions of the same arrays compiled as a node each, not in one loop (numba_siblings):
+    for tests of one node's own thunk."""
+    from symgraph.backends import numba_siblings
+    monkeypatch.setattr(numba_siblings, "sibling_groups", lambda nodes: {})
+
+
 def executor_globals(f):
     """The names of a compiled numba function's node-by-node program (its thunks t0, t1...),
     whether or not the whole-program tier wraps it (backends/numba_program.py)."""

@@ -22,7 +22,7 @@ from ..config import config
 from .executor import compile_program, quiet_off, quiet_on, warn_no_kernel
 from .numba_fast_calls import SPREAD_MIN, fast_call, single_values_call
 from .numba_matvec import MatVecThunk, one_column_or_row
-from . import blas, heap, numba_blas, numba_blocks, numba_conv, numba_program, numba_taps, numba_tiled_conv
+from . import blas, heap, numba_blas, numba_blocks, numba_conv, numba_program, numba_siblings, numba_taps, numba_tiled_conv
 from . import numba_codegen as codegen
 from . import numba_kernels as kernels
 from . import numba_random as draws
@@ -2925,6 +2925,7 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
                                   and not _matrix_vector_dot(node) for node in nodes)
 
     alone = len(nodes) == 1  # (one loop called again and again: see ElementwiseThunk.split_alone)
+    siblings = numba_siblings.sibling_groups(nodes)  # (reductions of the same arrays in one loop)
 
     def thunk_for(node):
         if nan_guard and isinstance(node.op, linalg.Gemm) and node.op.inplace:
@@ -2947,6 +2948,9 @@ def compile_graph(fgraph, input_vars, output_vars, nan_guard=False, whole_progra
             readers = [client for out in node.outputs for client, _ in fgraph.clients.get(out, [])]
             thunk.any_layout = all(client == "output" or isinstance(client.op, ANY_LAYOUT) for client in readers)
             thunk.reshaped = any(client != "output" and isinstance(client.op, Reshape) for client in readers)
+        if node in siblings and isinstance(thunk, ReduceThunk):
+            group, index = siblings[node]
+            return group.member(index, thunk)
         return thunk
     # Only NumPy-run nodes doing float arithmetic can raise floating-point warnings; compiled
     # loops never do. (Silencing them costs ~1 us a call: (x*2).reshape(-1) of 32x32 5.9 -> 4.7.)

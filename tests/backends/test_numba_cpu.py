@@ -295,7 +295,7 @@ def test_whole_reductions_of_one_input_take_the_written_call(dtype, kind, keepdi
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
 @pytest.mark.exhaustive
-def test_whole_reductions_of_several_inputs_take_the_written_call(dtype, rng):
+def test_whole_reductions_of_several_inputs_take_the_written_call(dtype, rng, folds_apart):
     """A reduction over all axes of several inputs, each C-ordered of one shape or a single
     value ((x * y).sum(), a squared error's mean, a value subtracted), runs the call
     ReduceThunk._write_whole_call_of_several wrote after a first call of two or more values (a

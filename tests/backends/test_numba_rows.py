@@ -567,7 +567,7 @@ def test_reductions_of_transposed_inputs_walk_memory_in_order(dtype, rng):
     assert [p.arrange for p in thunk.plans.values()] == [None]
 
 
-def test_large_full_reductions_run_in_parallel_chunks(rng):
+def test_large_full_reductions_run_in_parallel_chunks(rng, folds_apart):
     x = sg.fvector("x")
     value = rng.normal(size=numba_cpu.codegen.PARALLEL_THRESHOLD * 3).astype("float32")
     f, got, want = run_both([x], [(x * 2).sum(), x.max(), x.sum()], value)
@@ -760,7 +760,7 @@ def test_whole_sums_products_and_means_take_the_loop_from_fewer_elements_than_ot
             np.testing.assert_array_equal(f(empty), ref(empty))
 
 
-def test_a_whole_sums_call_takes_the_total_the_kernel_returns_from_threads_at_once(rng):
+def test_a_whole_sums_call_takes_the_total_the_kernel_returns_from_threads_at_once(rng, folds_apart):
     """ReduceThunk._write_whole_call: the kernel returns its total and every call hands it the
     thunk's one scratch output, so calls at once from several threads must each get their own
     input's total (a total read back from the shared array would mix them)."""
@@ -821,7 +821,7 @@ def test_small_reductions_run_numpy_and_compile_nothing(monkeypatch, rng):
     assert thunk.kernels
 
 
-def test_small_reductions_by_numpy_give_its_values_and_shapes_and_never_warn(monkeypatch, rng):
+def test_small_reductions_by_numpy_give_its_values_and_shapes_and_never_warn(monkeypatch, rng, folds_apart):
     """StoredReduceThunk's NumPy path: a whole max or min (below MINMAX_BY_NUMPY_BYTES) is the
     ufunc's reduce over axis=None into a 0-d array, outside the warnings' silencing (max and
     min raise no flag); keepdims keeps shapes; beside them, a product that overflows (the loop)

@@ -1,0 +1,175 @@
+"""Reductions over every axis of the same arrays run as one loop (numba_siblings): NumPy's
+values for each fold and dtype, on one core and on all, NaN and infinities, keepdims, a
+single value beside the array; the loop's source (a value computed once, one NaN flag for a
+max and a min of it); the nodes' own thunks where the loop does not suit the inputs."""
+import numpy as np
+import pytest
+
+import symgraph as sg
+from symgraph.backends import numba_siblings as siblings
+from symgraph.ops.ifelse import ifelse
+
+
+def groups_of(f):
+    """The sibling groups of f's node-by-node program."""
+    run = getattr(f._run, "run", f._run)
+    thunks = [value for name, value in run.__globals__.items() if name[0] == "t" and name[1:].isdigit()]
+    return list({id(t.group): t.group for t in thunks if isinstance(t, siblings._Member)}.values())
+
+
+def own_calls(group):
+    """Counts of the calls of each node's own thunk, from now on."""
+    counts = [0] * len(group.thunks)
+    for k, thunk in enumerate(group.thunks):
+        own = thunk.call
+
+        def counted(inputs, k=k, own=own):
+            counts[k] += 1
+            return own(inputs)
+        thunk.call = counted
+    return counts
+
+
+def outputs(x):
+    return [x.max(), x.min(), x.sum(), x.mean(), (1 + x / 1000).prod(), abs(x).sum(), sg.exp(x / 8).mean()]
+
+
+def references(a):
+    """In float64: a float32 product's fold is float64, as its sum's blocks' total."""
+    a = a.astype("float64")
+    return [a.max(), a.min(), a.sum(), a.mean(), (1 + a / 1000).prod(), np.abs(a).sum(), np.exp(a / 8).mean()]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [3000, 300000])  # (one core; all cores, in chunks)
+def test_folds_of_one_array_in_one_loop_give_numpys(dtype, n, rng):
+    x = sg.vector("x", dtype=dtype)
+    f = sg.function([x], outputs(x))
+    (group,) = groups_of(f)
+    assert len(group.nodes) == 7
+    a = rng.standard_normal(n).astype(dtype)
+    f(a)
+    counts = own_calls(group)
+    got = f(a)
+    assert counts == [0] * len(counts)  # every fold from the one loop
+    assert [parallel for _, parallel in group.kernels] == [n > 100000]
+    for value, expected in zip(got, references(a)):
+        assert value.dtype == dtype and value.shape == ()
+        np.testing.assert_allclose(value, expected, rtol=1e-5 if dtype == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [5000, 300000])
+def test_nan_and_infinities_reach_each_fold_as_numpys(dtype, n, rng):
+    x = sg.vector("x", dtype=dtype)
+    f = sg.function([x], [x.max(), x.min(), x.sum()])
+    a = rng.standard_normal(n).astype(dtype)
+    for special in ([np.inf], [-np.inf], [np.inf, -np.inf], [np.nan], [np.nan, np.inf]):
+        b = a.copy()
+        b[rng.choice(n, len(special), replace=False)] = special
+        got = f(b)
+        np.testing.assert_array_equal(got[:2], [b.max(), b.min()])
+        with np.errstate(invalid="ignore"):  # (inf - inf)
+            np.testing.assert_allclose(got[2], b.sum(), rtol=1e-4)
+
+
+def test_a_matrix_kept_dims_and_a_single_value_beside_it(rng):
+    x, m = sg.matrix("x", dtype="float64"), sg.scalar("m", dtype="float64")
+    # (m, the single value, is each node's first input)
+    f = sg.function([x, m], [((m - x) ** 2).sum(keepdims=True), (m * x).max(keepdims=True), (m + x).min()])
+    (group,) = groups_of(f)
+    a = rng.standard_normal((300, 70))
+    f(a, 0.25)
+    counts = own_calls(group)
+    got = f(a, 0.25)
+    assert counts == [0, 0, 0]
+    expected = [((0.25 - a) ** 2).sum(keepdims=True), (0.25 * a).max(keepdims=True), (0.25 + a).min()]
+    for value, reference in zip(got, expected):
+        assert value.shape == reference.shape
+        np.testing.assert_allclose(value, reference, rtol=1e-12)
+    b = rng.standard_normal((300, 140))[:, ::2]  # (a view, not C-ordered: each node's own loop)
+    np.testing.assert_allclose(f(b, 0.25)[2], (b + 0.25).min(), rtol=1e-12)
+    assert counts == [1, 1, 1]
+
+
+def test_the_loop_computes_a_value_once_and_keeps_one_nan_flag_for_its_max_and_min():
+    x = sg.vector("x", dtype="float32")
+    f = sg.function([x], [x.max(), x.min(), x.sum(), sg.exp(x).sum()])
+    f(np.ones(4000, "float32"))
+    (group,) = groups_of(f)
+    assert len(group.nodes) == 4
+    for parallel in (False, True):
+        lines = [line.strip() for line in group.source((True,), parallel).splitlines()]
+        values = [line for line in lines if line.startswith("u")]
+        assert values[0] == "u0_0 = np.float32(x0)" and len(values) == 2 and "exp" in values[1]
+        assert [line for line in lines if "!=" in line] == ["seen0 |= u0_0 != u0_0"]
+        assert sum(line.startswith("block2 = fold_add(block2") for line in lines) == 1  # (float32 blocks)
+        assert sum(line.startswith("block3 = fold_add(block3, np.float32(u3_") for line in lines) == 1
+        assert ("for c in prange(chunks):" in lines) == parallel
+
+
+def test_other_inputs_small_ones_and_views_run_each_nodes_own_thunk(rng):
+    x = sg.matrix("x", dtype="float32")
+    f = sg.function([x], [x.max(), x.min()])
+    (group,) = groups_of(f)
+    a = rng.standard_normal((200, 100)).astype("float32")
+    f(a)
+    counts = own_calls(group)
+    for b in (a[:, :10], a.T, a[:5, :5]):  # (a view: not C-ordered; 25 values: NumPy's reduce)
+        np.testing.assert_array_equal(f(b), [b.max(), b.min()])
+    assert counts == [3, 3]
+    # A node given other arrays than those the first folded (another call in between) runs its own.
+    run = getattr(f._run, "run", f._run)
+    first, second = (value for name, value in sorted(run.__globals__.items())
+                     if name[0] == "t" and name[1:].isdigit() and isinstance(value, siblings._Member))
+    assert first.call([a])[0] == a.max()
+    c = rng.standard_normal((200, 100)).astype("float32")
+    assert second.call([c])[0] == c.min()
+    assert counts == [3, 4]
+    with pytest.raises(ValueError):
+        f(np.zeros((0, 3), "float32"))  # (NumPy's error for the max of nothing)
+
+
+def test_groups_need_the_same_inputs_full_reductions_and_no_lazy_branches(rng):
+    x, y = sg.matrix("x"), sg.matrix("y")
+    assert not groups_of(sg.function([x, y], [x.max(), y.max()]))
+    assert not groups_of(sg.function([x], [x.max(axis=0), x.min(axis=0)]))
+    assert not groups_of(sg.function([x], [x.argmax(), x.max()]))
+    c = sg.scalar("c")
+    f = sg.function([x, c], ifelse(c > 0, x.max() - x.min(), x.sum()))
+    assert not groups_of(f)
+    a = rng.standard_normal((100, 100)).astype(sg.config.floatX)
+    np.testing.assert_allclose(f(a, 1.0), a.max() - a.min(), rtol=1e-6)
+
+
+def test_calls_at_once_from_several_threads_each_get_their_own_arrays_folds(rng):
+    """One call's first fold may store its results while another thread's call runs: the
+    others hand back only what was folded from their own arrays."""
+    import sys
+    import threading
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # (threads switched between a call's nodes, often)
+    x = sg.dvector("x")
+    f = sg.function([x], [x.sum(), x.max(), x.mean()], backend="numba")
+    # (arrays the whole-program tier leaves to the nodes: numba_program.MAX_ELEMENTS)
+    inputs = [rng.normal(size=n) for n in (70000, 90000, 200000, 300000)]
+    f(inputs[0])
+    errors = []
+
+    def work(v):
+        try:
+            for _ in range(100):
+                total, top, mean = f(v)
+                assert abs(total - v.sum()) <= 1e-12 * np.abs(v).sum() and top == v.max()
+                assert abs(mean - v.mean()) <= 1e-12 * np.abs(v).mean()
+        except AssertionError as exc:
+            errors.append(exc)
+    threads = [threading.Thread(target=work, args=(v,)) for v in inputs]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(before)
+    assert not errors, errors
