@@ -122,6 +122,27 @@ class Composite(Op):
         return partial_grads(self.build_graph, inputs, output_grads)
 
 
+def output_alone(composite, k):
+    """(a Composite of the steps output k needs, computing it alone; the positions of the
+    inputs it reads, in order): one output of a loop of several taken apart (a fold of it)."""
+    needed, todo = set(), [composite.outputs[k]]
+    while todo:
+        step = todo.pop()
+        if step not in needed:
+            needed.add(step)
+            todo += [ref[1] for ref in composite.program[step][1] if ref[0] == "tmp"]
+    steps = sorted(needed)
+    renumbered = {step: j for j, step in enumerate(steps)}
+    inputs = sorted({ref[1] for step in steps for ref in composite.program[step][1] if ref[0] == "in"})
+    position = {i: j for j, i in enumerate(inputs)}
+
+    def moved(ref):
+        return ("tmp", renumbered[ref[1]]) if ref[0] == "tmp" else ("in", position[ref[1]]) if ref[0] == "in" else ref
+    program = [(sop, tuple(moved(ref) for ref in refs), dtype)
+               for sop, refs, dtype in (composite.program[step] for step in steps)]
+    return Composite(program, [renumbered[composite.outputs[k]]], len(inputs)), inputs
+
+
 def cast_output(composite, dtype):
     """The composite with its single output converted to `dtype` (itself if already of it): a
     backend's fold of truth values (any, all) over a loop of numbers reads each as bool."""

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 from ..graph import Constant, ancestors
 from ..ops.elemwise import Elemwise
-from ..ops.composite import Composite, CompositeReduce
+from ..ops.composite import Composite, CompositeReduce, output_alone
 from ..ops.reduce import Reduce
 from .lengths import same_length
 
@@ -50,6 +50,7 @@ def fuse(fgraph, log):
     for root, group in groups:
         _replace_group(fgraph, root, group, position, log)
     _fuse_reductions(fgraph, log)
+    _folds_read_through(fgraph, log)
 
 
 # Scalar ops of one instruction or so: recomputed in each reader's loop for less than reading
@@ -321,3 +322,60 @@ def _fuse_reductions(fgraph, log):
         new.name, new.trace, new.scope = old.name, old.trace, old.scope
         fgraph.replace(old, new, "fuse_reduction")
         log.append(("fuse", "fuse_reduction", str(op)))
+
+
+def _folds_read_through(fgraph, log):
+    """A loop of several outputs each read by folds alone (a mean squared error and a mean
+    absolute one of p - y; a mean of (x - m) ** 2 beside a max of |x - m|): each fold computes
+    what it reads itself, and the loop, which wrote an array per output, goes. The folds then
+    read the loop's inputs (the numba backend runs folds of the same arrays over every axis as
+    one loop: numba_siblings)."""
+    for node in list(fgraph.apply_nodes):
+        if not isinstance(node.op, Composite) or len(node.outputs) < 2 or node not in fgraph.apply_nodes:
+            continue
+        readers = [reader for out in node.outputs for reader, _ in fgraph.clients.get(out, [])]
+        if not readers or not all(_folds(reader) for reader in readers):
+            continue
+        for reader in dict.fromkeys(readers):
+            composite, inputs = _read_through(node, reader)
+            op = CompositeReduce(composite, reader.op.kind, reader.op.axis, reader.op.keepdims)
+            new, old = op.make_node(*inputs).outputs[0], reader.outputs[0]
+            if new.dtype != old.dtype:  # (as _fuse_reductions: the loop stays for this one)
+                continue
+            new.name, new.trace, new.scope = old.name, old.trace, old.scope
+            if new.type.shape != old.type.shape:
+                new.type = old.type
+            fgraph.replace(old, new, "fold_read_through")
+            log.append(("fuse", "fold_read_through", str(op)))
+
+
+def _folds(reader):
+    """Whether a reader of a loop's output is a fold of it (alone, or of a loop of its own)."""
+    return reader != "output" and (isinstance(reader.op, CompositeReduce) or (
+        isinstance(reader.op, Reduce) and reader.op.kind in _REDUCIBLE))
+
+
+def _read_through(loop, reader):
+    """(the composite, its inputs) computing what `reader` folds from `loop`'s inputs: the
+    loop's steps, then the reader's own (a Reduce's: its input), those reading one of the
+    loop's outputs reading that step; pruned to the steps and inputs it needs."""
+    inputs, program = list(loop.inputs), list(loop.op.program)
+    own = reader.op.composite if isinstance(reader.op, CompositeReduce) else None
+
+    def reads(v):  # the reference to v, a loop's output (its step) or an input
+        if v.owner is loop:
+            return ("tmp", loop.op.outputs[loop.outputs.index(v)])
+        if v not in inputs:
+            inputs.append(v)
+        return ("in", inputs.index(v))
+    if own is None:  # (a Reduce folds the output itself)
+        last = reads(reader.inputs[0])[1]
+    else:
+        refs = [reads(v) for v in reader.inputs]
+        offset = len(program)
+        for sop, step_refs, dtype in own.program:
+            program.append((sop, tuple(refs[r[1]] if r[0] == "in" else ("tmp", r[1] + offset) if r[0] == "tmp" else r
+                                       for r in step_refs), dtype))
+        last = own.outputs[0] + offset
+    composite, used = output_alone(Composite(program, [last], len(inputs)), 0)
+    return composite, [inputs[i] for i in used]

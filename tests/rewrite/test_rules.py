@@ -836,6 +836,57 @@ def test_reduction_consumes_the_fused_loop():
     assert_same(fast, slow, rng.normal(size=(3, 4)), rng.normal(size=(3, 4)))
 
 
+def test_a_loop_whose_outputs_are_each_folded_alone_becomes_a_fold_each():
+    # a mean squared error and a mean absolute one of p - y: nothing is written, each fold
+    # computes p - y itself (and the numba backend folds them in one loop)
+    p, y, m = sg.dmatrix("p"), sg.dmatrix("y"), sg.dscalar("m")
+    d = p - y
+    outputs = [(d ** 2).mean(), abs(d).max(axis=1), (d * m).sum(axis=0)]
+    fast, slow = compile_both([p, y, m], outputs)
+    assert ops_of(fast) == ["CompositeReduce"] * 3
+    assert sorted(len(node.inputs) for node in fast.fgraph.apply_nodes) == [2, 2, 3]
+    assert all(len(node.op.composite.program) == 2 for node in fast.fgraph.apply_nodes)
+    rng = np.random.default_rng(5)
+    values = rng.normal(size=(3, 4)), rng.normal(size=(3, 4)), 0.5
+    for got, want in zip(fast(*values), slow(*values)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # an output read by anything but a fold keeps the loop of several outputs
+    fast, slow = compile_both([p, y], [(d ** 2).mean(), abs(d).max(), sg.exp(d)])
+    assert sorted(ops_of(fast)) == ["Composite", "Reduce", "Reduce"]
+    for got, want in zip(fast(*values[:2]), slow(*values[:2])):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_one_output_of_a_loop_alone_keeps_the_steps_and_inputs_it_reads():
+    from symgraph.ops.composite import output_alone
+    from symgraph.ops.elemwise import TABLE
+    # t0 = i1 * 2; t1 = exp(i0); t2 = t0 + i2; outputs t1, t2
+    program = [(TABLE["mul"], (("in", 1), ("const", 2.0, "float64")), "float64"),
+               (TABLE["exp"], (("in", 0),), "float64"),
+               (TABLE["add"], (("tmp", 0), ("in", 2)), "float64")]
+    loop = Composite(program, [1, 2], 3)
+    alone, inputs = output_alone(loop, 1)
+    assert inputs == [1, 2] and alone.n_inputs == 2 and alone.outputs == (1,)
+    assert alone.program == ((TABLE["mul"], (("in", 0), ("const", 2.0, "float64")), "float64"),
+                             (TABLE["add"], (("tmp", 0), ("in", 1)), "float64"))
+    alone, inputs = output_alone(loop, 0)
+    assert inputs == [0] and alone.program == ((TABLE["exp"], (("in", 0),), "float64"),)
+    values = [np.array([0.5]), np.array([1.5]), np.array([-1.0])]
+    np.testing.assert_allclose(alone.evaluate([values[0]])[0], loop.evaluate(values)[0])
+    # a fold of a loop of its own, reading that loop's second output and another input, read
+    # through: sum(exp(t2) * m) from the first loop's inputs
+    from symgraph.rewrite.fusion import _read_through
+    a, b, c, m = (sg.dvector(n) for n in "abcm")
+    node = loop.make_node(a, b, c)
+    fold = Composite([(TABLE["exp"], (("in", 0),), "float64"), (TABLE["mul"], (("tmp", 0), ("in", 1)), "float64")],
+                     [1], 2)
+    reader = CompositeReduce(fold, "sum", (0,), False).make_node(node.outputs[1], m)
+    composite, inputs = _read_through(node, reader)
+    assert inputs == [b, c, m] and len(composite.program) == 4
+    value = composite.evaluate([values[1], values[2], np.array([3.0])])[0]
+    np.testing.assert_allclose(value, np.exp(1.5 * 2 - 1.0) * 3.0)
+
+
 def test_inplace_only_where_the_buffer_dies():
     x = sg.dvector("x")
     y = sg.tanh(sg.cumsum(x)) + 1  # cumsum makes a fresh buffer that dies in the fused loop
