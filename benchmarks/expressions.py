@@ -170,6 +170,11 @@ CASES = [
     ("(x * exp(row)).sum(axis 1), 1000x1000", [(1000, 1000), (1, 1000)], lambda m, x, r: (x * m.exp(r)).sum(axis=1)),
     ("(x / sqrt(row)).max(axis 1), 1000x1000", [(1000, 1000), (1, 1000)],
      lambda m, x, r: (x / m.sqrt(abs(r) + 1)).max(axis=1)),
+    # (seventy-fourth session: folds of the same arrays in one loop, numba_siblings)
+    ("x.max() - x.min()", [N], lambda m, x: x.max() - x.min()),
+    ("min-max scaling", [N], lambda m, x: (x - x.min()) / (x.max() - x.min())),
+    ("mse + mae of p - y", [N, N], lambda m, p, y: ((p - y) ** 2).mean() + abs(p - y).mean()),
+    ("mean(x*x) - mean(x)**2", [N], lambda m, x: (x * x).mean() - x.mean() ** 2),
 ]
 
 
