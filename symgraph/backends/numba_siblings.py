@@ -1,11 +1,11 @@
 """Sibling folds: reductions over every axis of the same arrays in one pass over memory.
 
 x.max() - x.min(), min-max scaling, a sum beside a sum of squares: each reduction is a node of
-its own, and each node's loop read x from memory again (x.max() - x.min() of 10^6 float32 took
-63 us, NumPy's two passes 96). Where two or more reduction nodes of a graph read exactly the
-same inputs, fold over all of their axes, and take the loop's kernels (sum, mean, prod, max,
-min of floats), the first of them to run computes all of them in one loop, each value folded
-into one accumulator per node; the others then hand back what it computed for them.
+its own, and each node's loop read x from memory again (x.max() - x.min() of 4M float32: 0.19
+ms in two passes, 0.11 in one; NumPy's 0.41). Where two or more reduction nodes of a graph read
+exactly the same inputs, fold over all of their axes, and take the loop's kernels (sum, mean,
+prod, max, min of floats), the first of them to run computes all of them in one loop, each
+value folded into one accumulator per node; the others then hand back what it computed.
 
 The first to run is the first of the group the executor made a thunk for (the program runs
 its nodes in that order, every call, and a graph with lazy branches is left alone, so the

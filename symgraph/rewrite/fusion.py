@@ -331,7 +331,7 @@ def _folds_read_through(fgraph, log):
     read the loop's inputs (the numba backend runs folds of the same arrays over every axis as
     one loop: numba_siblings)."""
     for node in list(fgraph.apply_nodes):
-        if not isinstance(node.op, Composite) or len(node.outputs) < 2 or node not in fgraph.apply_nodes:
+        if not isinstance(node.op, Composite) or len(node.outputs) < 2:  # (only folds are replaced below)
             continue
         readers = [reader for out in node.outputs for reader, _ in fgraph.clients.get(out, [])]
         if not readers or not all(_folds(reader) for reader in readers):

@@ -92,6 +92,22 @@ def test_a_matrix_kept_dims_and_a_single_value_beside_it(rng):
     assert counts == [1, 1, 1]
 
 
+def test_a_loss_and_its_metric_of_one_difference_read_the_arrays_once(rng):
+    """A mean squared error beside a mean absolute one of p - y: folds each reading p and y
+    (fusion._folds_read_through), then one loop."""
+    p, y = sg.fmatrix("p"), sg.fmatrix("y")
+    f = sg.function([p, y], [((p - y) ** 2).mean(), abs(p - y).mean()])
+    (group,) = groups_of(f)
+    assert [len(node.inputs) for node in group.nodes] == [2, 2]
+    a, b = (rng.standard_normal((500, 300)).astype("float32") for _ in range(2))
+    f(a, b)
+    counts = own_calls(group)
+    got = f(a, b)
+    assert counts == [0, 0]
+    d = a.astype("float64") - b
+    np.testing.assert_allclose(got, [(d ** 2).mean(), np.abs(d).mean()], rtol=1e-5)
+
+
 def test_the_loop_computes_a_value_once_and_keeps_one_nan_flag_for_its_max_and_min():
     x = sg.vector("x", dtype="float32")
     f = sg.function([x], [x.max(), x.min(), x.sum(), sg.exp(x).sum()])
