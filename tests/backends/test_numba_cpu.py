@@ -1376,6 +1376,35 @@ def test_rows_picked_by_an_integer_array_match_numpy(x_shape, idx_shape, idx_dty
     np.testing.assert_array_equal(sg.function([x, m], x[m], backend="numba")(xv, mask), xv[mask])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+@pytest.mark.parametrize("n", [30, 300, 20000])  # (NumPy's; the loop on one core; on two)
+def test_values_picked_by_row_and_column_vectors_match_numpy(dtype, n, rng, monkeypatch):
+    """x[rows, cols] of a matrix (Theano's log(p)[arange(n), y]) as one compiled loop: negative
+    indices, NumPy's IndexError naming the axis out of range, vectors of two lengths NumPy's."""
+    x = sg.tensor("x", dtype=dtype, ndim=2)
+    r, c = sg.lvector("r"), sg.ivector("c")
+    f = sg.function([x, r, c], x[r, c], backend="numba")
+    (thunk,) = [t for t in executor_globals(f).values() if isinstance(t, numba_cpu.SubtensorThunk)]
+    loops = []
+    for name in ("gather_pairs_serial", "gather_pairs_parallel"):
+        kernel = getattr(numba_cpu.kernels, name)
+        monkeypatch.setattr(numba_cpu.kernels, name,
+                            lambda *args, kernel=kernel, name=name: loops.append(name) or kernel(*args))
+    xv = (rng.normal(size=(n, 7)) * 100).astype(dtype)
+    rows, cols = rng.permutation(n), rng.integers(-7, 7, n).astype("int32")
+    rows[::5] -= n
+    np.testing.assert_array_equal(f(xv, rows, cols), xv[rows, cols])
+    assert loops == ([] if n < numba_cpu.PAIRS_BY_NUMPY else
+                     ["gather_pairs_parallel" if 4 * n >= thunk.threshold else "gather_pairs_serial"])
+    for axis, (bad_rows, bad_cols) in enumerate([(np.where(rows == rows[-1], n, rows), cols),
+                                                  (rows, np.where(cols == cols[-1], -8, cols))]):
+        wrong = n if axis == 0 else -8
+        with pytest.raises(IndexError, match=f"index {wrong} is out of bounds for axis {axis} with size {xv.shape[axis]}"):
+            f(xv, bad_rows, bad_cols)
+    with pytest.raises(IndexError):  # (shapes that do not broadcast: NumPy's error)
+        f(xv, rows, cols[:-1])
+
+
 def test_a_few_rows_picked_are_numpys_indexing_called_directly(rng):
     """Below the loop's sizes x[idx] is NumPy's x[idx] itself, not the op's perform (0.5 us of
     a 2.3-2.9 us call): negative indices, an index array of two axes, a strided x, NumPy's
