@@ -20,7 +20,9 @@ CrossentropySoftmaxWithGrad(x, y, g) (the same step's loss and gradient in one r
 softmax and log_softmax along an axis other than the last -> their written forms (max and
 sum folds along that axis and elementwise loops, where the CPU's row loops cannot go);
 einsum with no matrix product in it ("ij,ij->i", "i,j->ij") -> a product of its operands,
-summed over its summed letters (one fused loop).
+summed over its summed letters (one fused loop);
+f(x)[idx] -> f(x[idx]) for an elementwise f of one array read by the indexing alone (the
+function of the values picked: Theano's -log(p)[arange(n), y]).
 """
 import itertools
 import math
@@ -35,6 +37,7 @@ from ..ops.conv import MaxPool2D, MaxPool2DGrad
 from ..ops.linalg import Dot, Gemm
 from ..ops.reduce import Reduce
 from ..ops.shape import dimshuffle, expand_dims
+from ..ops.index import Subtensor
 from ..ops.einsum import Einsum, has_matrix_product, product_letters
 from ..ops.nn import Softmax, LogSoftmax, CrossentropySoftmax, CrossentropySoftmaxGrad, CrossentropySoftmaxWithGrad
 from .engine import Stage
@@ -258,6 +261,26 @@ def short_axes_folded_as_slices(fgraph, node):
     if op.keepdims:
         result = expand_dims(result, op.axis)
     return result if can_stand_for(result, out) else None
+
+
+@specialize.register(Subtensor)
+def picked_before_their_function(fgraph, node):
+    """f(x)[idx] -> f(x[idx]) for an elementwise f of one array (its other inputs single values)
+    that nothing else reads: the function of the values picked alone. Theano's negative
+    log-likelihood -mean(log(p)[arange(n), y]) took the log of the whole matrix (10^4 rows of 10
+    float32: 36.6 -> 16 us a call); sigmoid(z)[:, 0] computes a column. After stabilize, whose
+    rules read log_softmax(x)[arange(n), y] as a crossentropy (there log_softmax is an op, not
+    an elementwise log)."""
+    made = node.inputs[0].owner
+    if made is None or not isinstance(made.op, Elemwise) or not sole_client(fgraph, node.inputs[0]):
+        return None
+    arrays = {v for v in made.inputs if v.ndim}
+    if len(arrays) != 1 or next(iter(arrays)).ndim != node.inputs[0].ndim:
+        return None
+    (x,) = arrays
+    picked = node.op(x, *node.inputs[1:])
+    result = made.op(*[picked if v is x else v for v in made.inputs])
+    return result if can_stand_for(result, node.outputs[0]) else None
 
 
 @specialize.register(Softmax)

@@ -887,6 +887,29 @@ def test_one_output_of_a_loop_alone_keeps_the_steps_and_inputs_it_reads():
     np.testing.assert_allclose(value, np.exp(1.5 * 2 - 1.0) * 3.0)
 
 
+def test_a_function_of_the_values_picked_is_computed_after_the_pick():
+    p, rows, cols, m = sg.dmatrix("p"), sg.lvector("r"), sg.lvector("c"), sg.dscalar("m")
+    rng = np.random.default_rng(6)
+    pv, rv, cv = rng.random((5, 4)) + 0.1, np.array([0, 4, 2, 2]), np.array([3, -1, 0, 1])
+
+    def picked_first(output, *values):
+        fast, slow = compile_both([p, rows, cols, m], output)
+        assert fired(fast, "picked_before_their_function")
+        order = [type(n.op).__name__ for n in fast.fgraph.apply_nodes]
+        np.testing.assert_allclose(fast(*values), slow(*values), rtol=1e-12)
+        return order
+    # Theano's negative log-likelihood: the log of the values picked, not of the matrix
+    order = picked_first(-sg.mean(sg.log(p)[rows, cols]) + 0 * m, pv, rv, cv, 0.5)
+    assert "Subtensor" in order and order.index("Subtensor") < order.index("CompositeReduce")
+    picked_first((p * m + 1)[rows, cols], pv, rv, cv, 0.5)  # (single values beside the array)
+    picked_first(sg.exp(p * p)[1:, 2] + 0 * m + 0 * sum(v.sum() for v in (rows, cols)), pv, rv, cv, 0.5)
+    # left: the function read elsewhere too, two arrays, or one broadcast against the result
+    e = sg.log(p)
+    for output in ([e[rows, cols], e.sum()], (p * p.T[0])[rows, cols], (p + p[0])[rows, cols]):
+        fast = sg.function([p, rows, cols], output, backend="numpy")
+        assert not fired(fast, "picked_before_their_function")
+
+
 def test_inplace_only_where_the_buffer_dies():
     x = sg.dvector("x")
     y = sg.tanh(sg.cumsum(x)) + 1  # cumsum makes a fresh buffer that dies in the fused loop
