@@ -4,6 +4,7 @@ single value beside the array; the loop's source (a value computed once, one NaN
 max and a min of it); the nodes' own thunks where the loop does not suit the inputs."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import symgraph as sg
 from symgraph.backends import numba_siblings as siblings
@@ -189,3 +190,36 @@ def test_calls_at_once_from_several_threads_each_get_their_own_arrays_folds(rng)
     finally:
         sys.setswitchinterval(before)
     assert not errors, errors
+
+
+_UNARY = [lambda a: a, abs, sg.exp, lambda a: a * a, lambda a: sg.tanh(a) * 3, lambda a: sg.sqrt(abs(a) + 1)]
+_BINARY = [lambda a, b: a - b, lambda a, b: a * b + 1, lambda a, b: sg.maximum(a, b)]
+_FOLDS = ["sum", "mean", "max", "min", "prod"]
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(_UNARY) - 1), st.integers(0, len(_BINARY) - 1),
+                          st.sampled_from(_FOLDS), st.sampled_from([None, 0, 1]), st.booleans()),
+                min_size=2, max_size=5),
+       st.sampled_from(["float32", "float64"]), st.sampled_from([(3, 5), (60, 40)]), st.booleans())
+def test_folds_of_functions_of_the_same_arrays_give_the_graph_as_writtens(folds, dtype, shape, shared_difference):
+    """Folds of functions of p and y, over every axis or one, kept or not, some of one shared
+    difference (a loop of several outputs, each folded: fusion._folds_read_through), others of
+    their own: the numba backend (its folds in one loop where they take every axis of the same
+    arrays) against the numpy backend on the graph as written."""
+    p, y = sg.tensor("p", dtype=dtype, ndim=2), sg.tensor("y", dtype=dtype, ndim=2)
+    d = p - y
+    outputs = []
+    for unary, binary, kind, axis, keepdims in folds:
+        value = _UNARY[unary](d if shared_difference else _BINARY[binary](p, y))
+        value = value / 4 + 1 if kind == "prod" else value  # (products of values near 1)
+        outputs.append(getattr(value, kind)(axis=axis, keepdims=keepdims))
+    f = sg.function([p, y], outputs, backend="numba")
+    reference = sg.function([p, y], outputs, backend="numpy", optimize=False)
+    rng = np.random.default_rng(len(folds))
+    a, b = (rng.standard_normal(shape).astype(dtype) * 0.5 for _ in range(2))
+    tol = dict(rtol=2e-4, atol=1e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    for got, want in zip(f(a, b), reference(a, b)):
+        assert got.shape == want.shape and got.dtype == want.dtype
+        np.testing.assert_allclose(got, want, **tol)
