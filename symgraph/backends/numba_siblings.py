@@ -1,11 +1,13 @@
-"""Sibling folds: reductions over every axis of the same arrays in one pass over memory.
+"""Sibling folds: reductions over every axis, or each row's, of the same arrays in one pass.
 
 x.max() - x.min(), min-max scaling, a sum beside a sum of squares: each reduction is a node of
 its own, and each node's loop read x from memory again (x.max() - x.min() of 4M float32: 0.19
 ms in two passes, 0.11 in one; NumPy's 0.41). Where two or more reduction nodes of a graph read
-exactly the same inputs, fold over all of their axes, and take the loop's kernels (sum, mean,
-prod, max, min of floats), the first of them to run computes all of them in one loop, each
-value folded into one accumulator per node; the others then hand back what it computed.
+exactly the same inputs, fold over the same axes, all of them or the last ones (x.sum(axis=1)
+beside x.max(axis=1)), and take the loop's kernels (sum, mean, prod, max, min of floats), the
+first of them to run computes all of them in one loop, each value folded into one accumulator
+per node (one for the same fold of the same value: a sum and a mean); the others then hand
+back what it computed.
 
 The first to run is the first of the group the executor made a thunk for (the program runs
 its nodes in that order, every call, and a graph with lazy branches is left alone, so the
@@ -15,11 +17,12 @@ it ran its own loop alone (a small, empty or not C-ordered input), they run thei
 
 The loop is the full reductions' of numba_codegen._reduce_source, with one accumulator per
 node: chunks of the flat values on all cores (one loop on one core below the parallel
-threshold), float32 sums in float32 blocks of _SUM_BLOCK added into float64, max and min as
-folds of numbers beside a NaN flag (one per value folded: see SiblingFolds.source).
+threshold), or a task a row; float32 sums in float32 blocks of _SUM_BLOCK added into float64
+(in float64 beside a max or a min), max and min as folds of numbers beside a NaN flag (one per
+value folded: see SiblingFolds.source).
 
-Only reductions over every axis: those over some axes (a column's max and min) keep a loop
-each (numba_codegen._reduce_source's paths would each need several accumulators).
+Folds over leading axes (a column's max and min) keep a loop each (numba_codegen.
+_reduce_source's column paths would each need several accumulators).
 """
 import functools
 
@@ -42,14 +45,14 @@ _FLOATS = ("float32", "float64")
 
 def foldable(node):
     """Whether a reduction node may share its loop: a float sum, mean, product, max or min
-    over every axis, of a float array (Reduce) or of a fused loop (CompositeReduce) without
-    range-checked forms."""
+    over every axis or over the last ones (each row's), of a float array (Reduce) or of a
+    fused loop (CompositeReduce) without range-checked forms."""
     op = node.op
     if not isinstance(op, (R.Reduce, CompositeReduce)) or op.kind not in _KINDS:
         return False
     out = node.outputs[0].dtype
     ndim = max(v.ndim for v in node.inputs)
-    if out not in _FLOATS or ndim == 0 or len(op.axis) != ndim:
+    if out not in _FLOATS or ndim == 0 or not op.axis or tuple(op.axis) != tuple(range(ndim - len(op.axis), ndim)):
         return False
     if isinstance(op, R.Reduce):
         return node.inputs[0].dtype == out
@@ -59,14 +62,15 @@ def foldable(node):
 
 
 def sibling_groups(nodes):
-    """{node: (group, index)} for the foldable nodes (foldable) that share their inputs with
-    another one; none in a graph with lazy branches (whose nodes may run without the others)."""
+    """{node: (group, index)} for the foldable nodes (foldable) that share their inputs and
+    axes with another one; none in a graph with lazy branches (whose nodes may run without the
+    others)."""
     if any(hasattr(node.op, "branch_slots") for node in nodes):
         return {}
     by_inputs = {}
     for node in nodes:
         if foldable(node):
-            by_inputs.setdefault(frozenset(node.inputs), []).append(node)
+            by_inputs.setdefault((frozenset(node.inputs), tuple(node.op.axis)), []).append(node)
     found = {}
     for members in by_inputs.values():
         if len(members) > 1:
@@ -86,12 +90,15 @@ class SiblingFolds:
         self.kernels = {}
         self.pending = None  # (ids of the leader's inputs, one result per node) of its last call
         self.threshold = None  # values from which the loop runs on all cores
+        # Axes kept before the folded ones: 0 folds every value (the kernel's chunks split
+        # them), else each row of the folded axes' values is folded apart (a task a row).
+        self.kept_axes = max(v.ndim for v in nodes[0].inputs) - len(nodes[0].op.axis)
         self.dtypes = [np.dtype(node.outputs[0].dtype) for node in nodes]
         self.keepdims = [node.op.keepdims for node in nodes]
         # The kernel writes each node's result (a mean divided) as the nodes' one dtype, else as
         # float64, each then made a new array of its dtype, as one of 1 along each axis kept.
         self.dtype = self.dtypes[0] if len(set(self.dtypes)) == 1 else np.dtype(np.float64)
-        self.kept = any(self.keepdims) or len(set(self.dtypes)) > 1
+        self.converted = any(self.keepdims) or len(set(self.dtypes)) > 1
 
     def member(self, index, thunk):
         """The thunk the executor runs for node `index`, whose own is `thunk`."""
@@ -133,7 +140,7 @@ class SiblingFolds:
             a = inputs[0]
             if not a.flags.c_contiguous:
                 return None
-            n, ndim, full, args = a.size, a.ndim, _ONE_FULL, (a if a.ndim == 1 else a.reshape(-1),)
+            shape, n, ndim, full, args = a.shape, a.size, a.ndim, _ONE_FULL, (a if a.ndim == 1 else a.reshape(-1),)
         else:
             shape = max([a.shape for a in inputs], key=len)
             n, ndim, full, args = 1, len(shape), [], []
@@ -153,21 +160,35 @@ class SiblingFolds:
             if None in self.thunks:  # (a node whose thunk is not a fold's)
                 return None
             self.threshold = min(thunk.threshold for thunk in self.thunks)
-        parallel = n >= self.threshold
+        kept = self.kept_axes
+        if kept:  # (n > 0: the leader's first test)
+            rows = 1
+            for d in shape[:kept]:
+                rows *= d
+        parallel = n >= self.threshold and (not kept or rows > 1)
         kernel = self.kernels.get((full, parallel))
         compiled = kernel is None
         if compiled:
             kernel = compile_source(self.source(full, parallel))
-        totals = np.empty(len(self.nodes), self.dtype)
-        if parallel:  # (made here: np.empty in a kernel costs a fresh process numba's allocator)
-            kernel(totals, np.empty((min(n, _FULL_CHUNKS), len(self.nodes))), n, *args)
+        if kept:
+            totals = np.empty((len(self.nodes), rows), self.dtype)
+            kernel(totals, rows, n // rows, *args)
         else:
-            kernel(totals, n, *args)
+            totals = np.empty(len(self.nodes), self.dtype)
+            if parallel:  # (made here: np.empty in a kernel costs a fresh process numba's allocator)
+                kernel(totals, np.empty((min(n, _FULL_CHUNKS), len(self.nodes))), n, *args)
+            else:
+                kernel(totals, n, *args)
         if compiled:  # (once a call went through: numba's dispatcher directly, as ReduceThunk's)
             self.kernels[(full, parallel)] = kernel.dispatcher
-        if self.kept:
-            kept = (1,) * ndim
-            return [np.array(total, dtype).reshape(kept) if keepdims else np.array(total, dtype)
+        if kept:  # (each result a view of totals' row: the kept axes' shape, 1 along the folded ones if kept)
+            folded = (1,) * (ndim - kept)
+            return [(totals[k] if dtype == self.dtype else totals[k].astype(dtype)).reshape(
+                shape[:kept] + folded if keepdims else shape[:kept])
+                for k, (dtype, keepdims) in enumerate(zip(self.dtypes, self.keepdims))]
+        if self.converted:
+            ones = (1,) * ndim
+            return [np.array(total, dtype).reshape(ones) if keepdims else np.array(total, dtype)
                     for total, dtype, keepdims in zip(totals.tolist(), self.dtypes, self.keepdims)]
         # (each result a 0-d view of totals: np.array of each total took 0.8 of a 10^4 max
         # and min's 2.6 us)
@@ -183,8 +204,6 @@ class SiblingFolds:
         thunks = self.thunks
         in_dtypes = [v.dtype for v in self.order]
         folds = [(thunk.fold, thunk.acc_dtype.name) for thunk in thunks]
-        blocked = [kind == "sum" and acc == "float64" and _value_dtype(thunk) == "float32"
-                   for (kind, acc), thunk in zip(folds, thunks)]
         forms = [loop_forms(thunk.composite) for thunk in thunks]
         forms = forms[0] if all(f is forms[0] for f in forms) else codegen.VECTOR_FORMS
         invariant = {f"x{i}": None for i in range(len(full)) if not full[i]}
@@ -204,33 +223,50 @@ class SiblingFolds:
             if _tracks_nan(kind, acc):
                 flags.setdefault(value, f"seen{len(flags)}")
         seen = [flags[value] if _tracks_nan(kind, acc) else None for value, (kind, acc) in zip(values, folds)]
-        params = ["totals"] + ["partial"] * parallel + ["n0"] + [f"a{i}" for i in range(len(full))]
+        # One accumulator for the same fold of the same value (x.sum() and x.mean()): acc{own[k]}.
+        first = {}
+        own = [first.setdefault((value, fold), k) for k, (value, fold) in enumerate(zip(values, folds))]
+        kept = [k for k in range(len(thunks)) if own[k] == k]
+        # float32 sums in float32 blocks (as the nodes' own loops), but not beside a max or min:
+        # LLVM left the loop of a blocked sum, a max and a min of 10^5 float32 scalar (77 us,
+        # 12 unblocked, the sum in float64; a blocked sum and a max alone vectorized, 11).
+        blocked = [not flags and kind == "sum" and acc == "float64" and _value_dtype(thunk) == "float32"
+                   for (kind, acc), thunk in zip(folds, thunks)]
+        rows = self.kept_axes > 0
+        params = ["totals"] + ["partial"] * (parallel and not rows) + (["rows", "length"] if rows else ["n0"]) \
+            + [f"a{i}" for i in range(len(full))]
         lines = [f"@njit(cache=True, parallel={parallel}, error_model='numpy', nogil=True, fastmath={codegen.FASTMATH})",
                  f"def kernel({', '.join(params)}):"]
         lines += [f"    x{i} = a{i}[0]" for i in range(len(full)) if not full[i]]
         lines += [f"    {line}" for line in invariant.values() if line]
-        # On all cores a chunk of the values a task, each chunk's folds written into partial's
-        # row, folded after; on one core one loop over them all.
-        if parallel:
+        # Each row's values folded apart (a task a row on all cores), its folds into
+        # totals[k, row]; else on all cores a chunk of the values a task, each chunk's folds
+        # written into partial's row, folded after; on one core one loop over them all.
+        if rows:
+            lines += [f"    for row in {'prange' if parallel else 'range'}(rows):",
+                      "        lo, hi = row * length, (row + 1) * length"]
+            top = "        "
+        elif parallel:
             lines += ["    chunks = partial.shape[0]", "    for c in prange(chunks):",
                       "        lo, hi = c * n0 // chunks, (c + 1) * n0 // chunks"]
             top = "        "
         else:
             lines.append("    lo, hi = 0, n0")
             top = "    "
-        lines += [f"{top}acc{k} = {_init_literal(kind, acc)}" for k, (kind, acc) in enumerate(folds)]
+        lines += [f"{top}acc{k} = {_init_literal(*folds[k])}" for k in kept]
         lines += [f"{top}{flag} = False" for flag in flags.values()]
         indent = top + "    "
         if any(blocked):
             lines.append(f"{top}for b0 in range(lo, hi, {_SUM_BLOCK}):")
-            lines += [f"{indent}block{k} = np.float32(0)" for k in range(len(thunks)) if blocked[k]]
+            lines += [f"{indent}block{k} = np.float32(0)" for k in kept if blocked[k]]
             lines.append(f"{indent}for r0 in range(np.uint64(b0), np.uint64(min(b0 + {_SUM_BLOCK}, hi))):")
             indent += "    "
         else:
             lines.append(f"{top}for r0 in range(np.uint64(lo), np.uint64(hi)):")
         lines += [f"{indent}x{i} = a{i}[r0]" for i in range(len(full)) if full[i]]
         lines += [indent + line for line in body_lines]
-        for k, (kind, acc) in enumerate(folds):
+        for k in kept:
+            kind, acc = folds[k]
             if blocked[k]:
                 lines += [indent + line for line in _fold_lines("sum", f"block{k}", values[k], "float32")]
             elif seen[k]:
@@ -238,16 +274,21 @@ class SiblingFolds:
             else:
                 lines += [indent + line for line in _fold_lines(kind, f"acc{k}", values[k], acc)]
         lines += [f"{indent}{flag} |= {value} != {value}" for value, flag in flags.items()]
-        lines += [f"{top}    acc{k} = fold_add(acc{k}, np.float64(block{k}))" for k in range(len(thunks)) if blocked[k]]
-        if parallel:
-            lines += [f"{top}partial[c, {k}] = {_folded(f'acc{k}', seen[k], acc)}" for k, (_, acc) in enumerate(folds)]
-            for k, (kind, acc) in enumerate(folds):
-                lines += [f"    acc{k} = {_init_literal(kind, acc)}", "    for c in range(chunks):"]
-                lines += ["        " + line for line in _fold_lines(kind, f"acc{k}", f"partial[c, {k}]", acc)]
-        else:
-            lines += [f"    acc{k} = {_folded(f'acc{k}', seen[k], acc)}" for k, (_, acc) in enumerate(folds) if seen[k]]
+        lines += [f"{top}    acc{k} = fold_add(acc{k}, np.float64(block{k}))" for k in kept if blocked[k]]
         # (a mean's sum divided in float64, then written as totals' dtype: as np.array(sum / n, dtype))
-        lines += [f"    totals[{k}] = {f'acc{k} / n0' if node.op.kind == 'mean' else f'acc{k}'}"
+        if rows:
+            lines += [f"{top}totals[{k}, row] = " + (f"acc{own[k]} / length" if node.op.kind == "mean"
+                                                       else _folded(f"acc{own[k]}", seen[k], folds[k][1]))
+                      for k, node in enumerate(self.nodes)]
+            return "\n".join(lines) + "\n"
+        if parallel:
+            lines += [f"{top}partial[c, {k}] = {_folded(f'acc{k}', seen[k], folds[k][1])}" for k in kept]
+            for k in kept:
+                lines += [f"    acc{k} = {_init_literal(*folds[k])}", "    for c in range(chunks):"]
+                lines += ["        " + line for line in _fold_lines(folds[k][0], f"acc{k}", f"partial[c, {k}]", folds[k][1])]
+        else:
+            lines += [f"    acc{k} = {_folded(f'acc{k}', seen[k], folds[k][1])}" for k in kept if seen[k]]
+        lines += [f"    totals[{k}] = acc{own[k]}" + (" / n0" if node.op.kind == "mean" else "")
                   for k, node in enumerate(self.nodes)]
         return "\n".join(lines) + "\n"
 

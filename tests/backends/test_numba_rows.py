@@ -529,7 +529,7 @@ def test_reductions_of_every_loop_shape_agree_with_numpy(data):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_reductions_of_transposed_inputs_walk_memory_in_order(dtype, rng):
+def test_reductions_of_transposed_inputs_walk_memory_in_order(dtype, rng, folds_apart):
     """x.T.max(axis=1) folded x's columns, a stride apart (1000x1000 float32 1.85 ms, NumPy 0.15):
     the axes are put in memory order first, so the kernel gets x itself (typed C) and its
     column loop; kept axes walked out of their order are put back (a C-ordered result)."""

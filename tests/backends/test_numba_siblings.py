@@ -93,6 +93,30 @@ def test_a_matrix_kept_dims_and_a_single_value_beside_it(rng):
     assert counts == [1, 1, 1]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape,axis", [((3000, 40), 1), ((20, 30, 50), (1, 2)), ((400, 700), -1), ((2, 5000), 1)])
+def test_folds_of_each_row_of_the_same_arrays_in_one_loop_give_numpys(dtype, shape, axis, rng):
+    """Reductions over the last axes (each row's sum, max, mean...) of the same arrays: one
+    loop, a task a row on all cores; NaN in a row, keepdims, a single value beside the array."""
+    x, s = sg.tensor("x", dtype=dtype, ndim=len(shape)), sg.tensor("s", dtype=dtype, ndim=0)
+    f = sg.function([x, s], [(x - s).sum(axis=axis), (x - s).max(axis=axis, keepdims=True),
+                             (x - s).mean(axis=axis), abs(x - s).min(axis=axis)])
+    (group,) = groups_of(f)
+    a = rng.standard_normal(shape).astype(dtype)
+    a.reshape(-1)[rng.integers(0, a.size)] = np.nan
+    f(a, 0.5)
+    counts = own_calls(group)
+    got = f(a, 0.5)
+    assert counts == [0] * 4
+    d = a.astype("float64") - 0.5
+    axes = (axis,) if isinstance(axis, int) else axis
+    for value, expected in zip(got, [d.sum(axis=axes), d.max(axis=axes, keepdims=True), d.mean(axis=axes),
+                                     np.abs(d).min(axis=axes)]):
+        assert value.shape == expected.shape and value.dtype == dtype
+        np.testing.assert_allclose(value, expected, rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-5)
+    assert not groups_of(sg.function([x], [x.sum(axis=0), x.max(axis=-1)]))  # (other axes: apart)
+
+
 def test_a_loss_and_its_metric_of_one_difference_read_the_arrays_once(rng):
     """A mean squared error beside a mean absolute one of p - y: folds each reading p and y
     (fusion._folds_read_through), then one loop."""
@@ -120,9 +144,22 @@ def test_the_loop_computes_a_value_once_and_keeps_one_nan_flag_for_its_max_and_m
         values = [line for line in lines if line.startswith("u")]
         assert values[0] == "u0_0 = np.float32(x0)" and len(values) == 2 and "exp" in values[1]
         assert [line for line in lines if "!=" in line] == ["seen0 |= u0_0 != u0_0"]
-        assert sum(line.startswith("block2 = fold_add(block2") for line in lines) == 1  # (float32 blocks)
-        assert sum(line.startswith("block3 = fold_add(block3, np.float32(u3_") for line in lines) == 1
+        # (float32 sums folded into float64 beside a max and a min: blocks there left the loop scalar)
+        assert not [line for line in lines if "block" in line]
+        assert "acc2 = fold_add(acc2, np.float64(u0_0))" in lines and "acc2 = np.float64(0)" in lines
         assert ("for c in prange(chunks):" in lines) == parallel
+
+
+def test_sums_of_one_value_share_an_accumulator_and_float32_sums_alone_add_blocks():
+    x = sg.vector("x", dtype="float32")
+    f = sg.function([x], [x.sum(), x.mean(), abs(x).sum()])
+    f(np.ones(4000, "float32"))
+    (group,) = groups_of(f)
+    lines = [line.strip() for line in group.source((True,), False).splitlines()]
+    assert [line for line in lines if "fold_add(block" in line] == [
+        "block0 = fold_add(block0, np.float32(u0_0))", "block2 = fold_add(block2, np.float32(u2_0))"]
+    assert lines[-3:] == ["totals[0] = acc0", "totals[1] = acc0 / n0", "totals[2] = acc2"]
+    np.testing.assert_allclose(f(np.arange(4000, dtype="float32") - 2000), [-2000, -0.5, 4000000], rtol=1e-7)
 
 
 def test_other_inputs_small_ones_and_views_run_each_nodes_own_thunk(rng):
