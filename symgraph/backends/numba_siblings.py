@@ -25,6 +25,7 @@ Folds over leading axes (a column's max and min) keep a loop each (numba_codegen
 _reduce_source's column paths would each need several accumulators).
 """
 import functools
+import math
 
 import numpy as np
 
@@ -57,8 +58,7 @@ def foldable(node):
     if isinstance(op, R.Reduce):
         return node.inputs[0].dtype == out
     in_dtypes = tuple(v.dtype for v in node.inputs)
-    return op.composite.program[op.composite.outputs[0]][2] in _FLOATS \
-        and not uses_checked_forms(op.composite, in_dtypes)
+    return _value_dtype(op.composite) in _FLOATS and not uses_checked_forms(op.composite, in_dtypes)
 
 
 def sibling_groups(nodes):
@@ -143,9 +143,7 @@ class SiblingFolds:
             shape, n, ndim, full, args = a.shape, a.size, a.ndim, _ONE_FULL, (a if a.ndim == 1 else a.reshape(-1),)
         else:
             shape = max([a.shape for a in inputs], key=len)
-            n, ndim, full, args = 1, len(shape), [], []
-            for d in shape:
-                n *= d
+            n, ndim, full, args = math.prod(shape), len(shape), [], []
             for a in inputs:
                 if a.shape == shape and a.flags.c_contiguous:
                     args.append(a.reshape(-1))
@@ -161,10 +159,7 @@ class SiblingFolds:
                 return None
             self.threshold = min(thunk.threshold for thunk in self.thunks)
         kept = self.kept_axes
-        if kept:  # (n > 0: the leader's first test)
-            rows = 1
-            for d in shape[:kept]:
-                rows *= d
+        rows = math.prod(shape[:kept])  # (n > 0: the leader's first test)
         parallel = n >= self.threshold and (not kept or rows > 1)
         kernel = self.kernels.get((full, parallel))
         compiled = kernel is None
@@ -231,7 +226,7 @@ class SiblingFolds:
         # float32 sums in float32 blocks (as the nodes' own loops), but not beside a max or min:
         # LLVM left the loop of a blocked sum, a max and a min of 10^5 float32 scalar (77 us,
         # 12 unblocked, the sum in float64; a blocked sum and a max alone vectorized, 11).
-        blocked = [not flags and kind == "sum" and acc == "float64" and _value_dtype(thunk) == "float32"
+        blocked = [not flags and kind == "sum" and acc == "float64" and _value_dtype(thunk.composite) == "float32"
                    for (kind, acc), thunk in zip(folds, thunks)]
         rows = self.kept_axes > 0
         params = ["totals"] + ["partial"] * (parallel and not rows) + (["rows", "length"] if rows else ["n0"]) \
@@ -294,9 +289,9 @@ class SiblingFolds:
         return "\n".join(lines) + "\n"
 
 
-def _value_dtype(thunk):
-    """The dtype of the values a ReduceThunk folds (its fused loop's result)."""
-    return thunk.composite.program[thunk.composite.outputs[0]][2]
+def _value_dtype(composite):
+    """The dtype of the values a fold of this one-output Composite folds."""
+    return composite.program[composite.outputs[0]][2]
 
 
 class _Member:

@@ -328,8 +328,8 @@ def _folds_read_through(fgraph, log):
     """A loop of several outputs each read by folds alone (a mean squared error and a mean
     absolute one of p - y; a mean of (x - m) ** 2 beside a max of |x - m|): each fold computes
     what it reads itself, and the loop, which wrote an array per output, goes. The folds then
-    read the loop's inputs (the numba backend runs folds of the same arrays over every axis as
-    one loop: numba_siblings)."""
+    read the loop's inputs (the numba backend runs folds of the same arrays over the same axes,
+    all of them or each row's, as one loop: numba_siblings)."""
     for node in list(fgraph.apply_nodes):
         if not isinstance(node.op, Composite) or len(node.outputs) < 2:  # (only folds are replaced below)
             continue
